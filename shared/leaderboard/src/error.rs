@@ -1,0 +1,379 @@
+//! The crate's single error type and its mapping to HTTP status codes.
+//!
+//! Every fallible function in the core returns [`LeaderboardError`]. Adapters (HTTP handlers, the
+//! Redis-triggered projector) map it to a response through [`LeaderboardError::status`] and
+//! [`crate::Problem`]; there is exactly one such mapping, here.
+
+use std::fmt;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = LeaderboardError> = std::result::Result<T, E>;
+
+/// Which kind of identifier failed validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdKind {
+    /// A tenant id (`tid` claim, key prefix).
+    Tenant,
+    /// A board id (path segment, key prefix).
+    Board,
+    /// A player id (path segment, sorted-set member suffix).
+    Player,
+}
+
+impl fmt::Display for IdKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Tenant => "tenant id",
+            Self::Board => "board id",
+            Self::Player => "player id",
+        })
+    }
+}
+
+/// Every error the leaderboard core can report, each with a precise human message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeaderboardError {
+    /// A tenant, board or player id is malformed.
+    #[error("invalid {kind}: {reason}")]
+    InvalidId {
+        /// Which id.
+        kind: IdKind,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// A score or subscore could not be parsed or is not exact at the board's scale.
+    #[error("invalid score: {0}")]
+    InvalidScore(String),
+    /// A score, subscore or delta lies outside the board's configured bounds.
+    #[error("{field} {value} is out of range: allowed {min} ..= {max}")]
+    ScoreOutOfRange {
+        /// `score`, `subscore`, `increment`, `resulting score`, …
+        field: String,
+        /// The offending value, formatted for the board.
+        value: String,
+        /// Lowest allowed value, formatted for the board.
+        min: String,
+        /// Highest allowed value, formatted for the board.
+        max: String,
+    },
+    /// A timestamp is outside the supported range.
+    #[error("invalid timestamp: {0}")]
+    InvalidTimestamp(String),
+    /// A board configuration is invalid.
+    #[error("invalid board configuration: {0}")]
+    InvalidConfig(String),
+    /// The board's score × subscore range does not fit the exact sort-key encoding.
+    #[error(
+        "board needs {needed} distinct sort values (score range × subscore range) but the sort-key \
+         encoding holds at most {available} (2^53); narrow score_min/score_max or the subscore range"
+    )]
+    EncodingCapacity {
+        /// Distinct values the configuration needs.
+        needed: u128,
+        /// Distinct values the encoding can hold.
+        available: u64,
+    },
+    /// A pagination cursor is malformed, from another board/period/sort, or of another version.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(String),
+    /// A period id is malformed or does not match the board's period kind.
+    #[error("invalid period: {0}")]
+    InvalidPeriod(String),
+    /// The period exists in principle but is not readable (future, or older than `retain_periods`).
+    #[error("period not retained: {0}")]
+    PeriodNotRetained(String),
+    /// No such board.
+    #[error("board not found: {0}")]
+    BoardNotFound(String),
+    /// A board with this id already exists.
+    #[error("board already exists: {0}")]
+    BoardExists(String),
+    /// No record for this player on the board (in the period).
+    #[error("player not found: {0}")]
+    PlayerNotFound(String),
+    /// A domain event could not be encoded or decoded.
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+    /// Stored data (sorted-set member, rank value, record) does not decode.
+    #[error("corrupt stored data: {0}")]
+    CorruptData(String),
+    /// Missing or invalid credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Valid credentials without the required role or tenant.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A body or a part of it (metadata) exceeds its size limit.
+    #[error("{what} is {size} bytes, larger than the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// What was too large (`request body`, `metadata`).
+        what: String,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A request body is not valid JSON or does not match the expected shape.
+    #[error("invalid request body: {0}")]
+    InvalidBody(String),
+    /// Too many requests; retry later.
+    #[error("rate limited: retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until a retry may succeed (`Retry-After`).
+        retry_after_secs: u64,
+    },
+    /// A concurrent change or an idempotency-key reuse with a different body.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A dependency (Redis, key-value store) is unavailable.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// No such route or resource (other than boards and players).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The route exists but not for this method.
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
+    /// The request body has an unsupported content type.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// A bug or an unexpected state; never caused by the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl LeaderboardError {
+    /// HTTP status code for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidId { .. }
+            | Self::InvalidScore(_)
+            | Self::InvalidTimestamp(_)
+            | Self::InvalidCursor(_)
+            | Self::InvalidPeriod(_)
+            | Self::InvalidBody(_) => 400,
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::PeriodNotRetained(_)
+            | Self::BoardNotFound(_)
+            | Self::PlayerNotFound(_)
+            | Self::NotFound(_) => 404,
+            Self::MethodNotAllowed(_) => 405,
+            Self::BoardExists(_) | Self::Conflict(_) => 409,
+            Self::PayloadTooLarge { .. } => 413,
+            Self::UnsupportedMediaType(_) => 415,
+            Self::ScoreOutOfRange { .. }
+            | Self::InvalidConfig(_)
+            | Self::EncodingCapacity { .. }
+            | Self::InvalidEvent(_) => 422,
+            Self::RateLimited { .. } => 429,
+            Self::CorruptData(_) | Self::Internal(_) => 500,
+            Self::Unavailable(_) => 503,
+        }
+    }
+
+    /// Stable kebab-case slug naming the problem type (last segment of [`Self::problem_type`]).
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Self::InvalidId { .. } => "invalid-id",
+            Self::InvalidScore(_) => "invalid-score",
+            Self::ScoreOutOfRange { .. } => "score-out-of-range",
+            Self::InvalidTimestamp(_) => "invalid-timestamp",
+            Self::InvalidConfig(_) => "invalid-config",
+            Self::EncodingCapacity { .. } => "encoding-capacity",
+            Self::InvalidCursor(_) => "invalid-cursor",
+            Self::InvalidPeriod(_) => "invalid-period",
+            Self::PeriodNotRetained(_) => "period-not-retained",
+            Self::BoardNotFound(_) => "board-not-found",
+            Self::BoardExists(_) => "board-exists",
+            Self::PlayerNotFound(_) => "player-not-found",
+            Self::InvalidEvent(_) => "invalid-event",
+            Self::CorruptData(_) => "corrupt-data",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::PayloadTooLarge { .. } => "payload-too-large",
+            Self::InvalidBody(_) => "invalid-body",
+            Self::RateLimited { .. } => "rate-limited",
+            Self::Conflict(_) => "conflict",
+            Self::Unavailable(_) => "unavailable",
+            Self::NotFound(_) => "not-found",
+            Self::MethodNotAllowed(_) => "method-not-allowed",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// Problem type URI (RFC 9457 `type`), e.g. `https://leaderboard.dev/problems/invalid-score`.
+    pub fn problem_type(&self) -> &'static str {
+        macro_rules! uri {
+            ($($slug:literal),* $(,)?) => {
+                match self.slug() {
+                    $($slug => concat!("https://leaderboard.dev/problems/", $slug),)*
+                    _ => "about:blank",
+                }
+            };
+        }
+        uri!(
+            "invalid-id",
+            "invalid-score",
+            "score-out-of-range",
+            "invalid-timestamp",
+            "invalid-config",
+            "encoding-capacity",
+            "invalid-cursor",
+            "invalid-period",
+            "period-not-retained",
+            "board-not-found",
+            "board-exists",
+            "player-not-found",
+            "invalid-event",
+            "corrupt-data",
+            "unauthorized",
+            "forbidden",
+            "payload-too-large",
+            "invalid-body",
+            "rate-limited",
+            "conflict",
+            "unavailable",
+            "not-found",
+            "method-not-allowed",
+            "unsupported-media-type",
+            "internal",
+        )
+    }
+
+    /// Short, constant human title (RFC 9457 `title`).
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::InvalidId { .. } => "Invalid identifier",
+            Self::InvalidScore(_) => "Invalid score",
+            Self::ScoreOutOfRange { .. } => "Score out of range",
+            Self::InvalidTimestamp(_) => "Invalid timestamp",
+            Self::InvalidConfig(_) => "Invalid board configuration",
+            Self::EncodingCapacity { .. } => "Board range exceeds sort-key capacity",
+            Self::InvalidCursor(_) => "Invalid cursor",
+            Self::InvalidPeriod(_) => "Invalid period",
+            Self::PeriodNotRetained(_) => "Period not retained",
+            Self::BoardNotFound(_) => "Board not found",
+            Self::BoardExists(_) => "Board already exists",
+            Self::PlayerNotFound(_) => "Player not found",
+            Self::InvalidEvent(_) => "Invalid event",
+            Self::CorruptData(_) => "Corrupt stored data",
+            Self::Unauthorized(_) => "Unauthorized",
+            Self::Forbidden(_) => "Forbidden",
+            Self::PayloadTooLarge { .. } => "Payload too large",
+            Self::InvalidBody(_) => "Invalid request body",
+            Self::RateLimited { .. } => "Too many requests",
+            Self::Conflict(_) => "Conflict",
+            Self::Unavailable(_) => "Service unavailable",
+            Self::NotFound(_) => "Not found",
+            Self::MethodNotAllowed(_) => "Method not allowed",
+            Self::UnsupportedMediaType(_) => "Unsupported media type",
+            Self::Internal(_) => "Internal error",
+        }
+    }
+
+    /// Whether the client caused the error (4xx) rather than the service (5xx).
+    pub fn is_client_error(&self) -> bool {
+        self.status() < 500
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<LeaderboardError> {
+        use LeaderboardError as E;
+        vec![
+            E::InvalidId {
+                kind: IdKind::Player,
+                reason: "empty".into(),
+            },
+            E::InvalidScore("x".into()),
+            E::ScoreOutOfRange {
+                field: "score".into(),
+                value: "5".into(),
+                min: "0".into(),
+                max: "3".into(),
+            },
+            E::InvalidTimestamp("x".into()),
+            E::InvalidConfig("x".into()),
+            E::EncodingCapacity {
+                needed: 1 << 54,
+                available: 1 << 53,
+            },
+            E::InvalidCursor("x".into()),
+            E::InvalidPeriod("x".into()),
+            E::PeriodNotRetained("x".into()),
+            E::BoardNotFound("x".into()),
+            E::BoardExists("x".into()),
+            E::PlayerNotFound("x".into()),
+            E::InvalidEvent("x".into()),
+            E::CorruptData("x".into()),
+            E::Unauthorized("x".into()),
+            E::Forbidden("x".into()),
+            E::PayloadTooLarge {
+                what: "metadata".into(),
+                size: 5000,
+                limit: 4096,
+            },
+            E::InvalidBody("x".into()),
+            E::RateLimited {
+                retry_after_secs: 3,
+            },
+            E::Conflict("x".into()),
+            E::Unavailable("x".into()),
+            E::NotFound("x".into()),
+            E::MethodNotAllowed("x".into()),
+            E::UnsupportedMediaType("x".into()),
+            E::Internal("x".into()),
+        ]
+    }
+
+    #[test]
+    fn every_variant_has_a_distinct_problem_uri() {
+        let mut seen = std::collections::HashSet::new();
+        for e in samples() {
+            let uri = e.problem_type();
+            assert!(
+                uri.starts_with("https://leaderboard.dev/problems/"),
+                "{uri}"
+            );
+            assert!(uri.ends_with(e.slug()));
+            assert!(seen.insert(uri), "duplicate {uri}");
+            assert!((400..600).contains(&e.status()));
+            assert!(!e.title().is_empty());
+        }
+    }
+
+    #[test]
+    fn statuses_and_messages() {
+        let e = LeaderboardError::ScoreOutOfRange {
+            field: "score".into(),
+            value: "12.5".into(),
+            min: "0.0".into(),
+            max: "10.0".into(),
+        };
+        assert_eq!(e.status(), 422);
+        assert_eq!(
+            e.to_string(),
+            "score 12.5 is out of range: allowed 0.0 ..= 10.0"
+        );
+        assert_eq!(
+            LeaderboardError::RateLimited {
+                retry_after_secs: 2
+            }
+            .status(),
+            429
+        );
+        assert_eq!(LeaderboardError::Unavailable("redis".into()).status(), 503);
+        assert!(!LeaderboardError::Internal("x".into()).is_client_error());
+        let e = LeaderboardError::InvalidId {
+            kind: IdKind::Board,
+            reason: "is empty".into(),
+        };
+        assert_eq!(e.to_string(), "invalid board id: is empty");
+    }
+}
