@@ -1,0 +1,144 @@
+//! Typed access to `wasi:keyvalue@0.2.0-draft2`.
+//!
+//! [`Bucket::open`] a store by its label, then use plain get/set/delete/exists, the atomic
+//! [`Bucket::increment`] and [`Bucket::compare_and_swap`], and the batch `*_many` calls. Every host
+//! error becomes a [`KvError`].
+
+use crate::bindings::wasi::keyvalue::{atomics, batch, store};
+
+/// What can go wrong talking to a key-value store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KvError {
+    /// The host does not know the store label.
+    #[error("no such key-value store")]
+    NoSuchStore,
+    /// The component may not use this store.
+    #[error("access to the key-value store denied")]
+    AccessDenied,
+    /// Any other host-side failure (I/O, backend).
+    #[error("key-value store error: {0}")]
+    Other(String),
+    /// A compare-and-swap lost the race more often than allowed.
+    #[error("compare-and-swap gave up after {0} retries")]
+    CasRetriesExhausted(u32),
+}
+
+impl From<store::Error> for KvError {
+    fn from(e: store::Error) -> Self {
+        match e {
+            store::Error::NoSuchStore => Self::NoSuchStore,
+            store::Error::AccessDenied => Self::AccessDenied,
+            store::Error::Other(msg) => Self::Other(msg),
+        }
+    }
+}
+
+/// Result of a key-value operation.
+pub type Result<T> = std::result::Result<T, KvError>;
+
+/// An open key-value store.
+pub struct Bucket(store::Bucket);
+
+impl std::fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bucket")
+    }
+}
+
+impl Bucket {
+    /// Opens the store the host knows as `label` (e.g. `"default"`).
+    pub fn open(label: &str) -> Result<Self> {
+        Ok(Self(store::open(label)?))
+    }
+
+    /// The value at `key`, if any.
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.get(key)?)
+    }
+
+    /// Stores `value` at `key`, replacing any previous value.
+    pub fn set(&self, key: &str, value: &[u8]) -> Result<()> {
+        Ok(self.0.set(key, value)?)
+    }
+
+    /// Removes `key`; removing an absent key is not an error.
+    pub fn delete(&self, key: &str) -> Result<()> {
+        Ok(self.0.delete(key)?)
+    }
+
+    /// Whether `key` holds a value.
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        Ok(self.0.exists(key)?)
+    }
+
+    /// Atomically adds `delta` to the integer at `key` (absent counts as 0) and returns the new value.
+    pub fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        Ok(atomics::increment(&self.0, key, delta)?)
+    }
+
+    /// Atomically replaces the value at `key` with `f(current)`.
+    ///
+    /// `f` is called with the current value (`None` when absent) and may be called again when
+    /// another writer wins the race; after `max_retries` lost races this gives up with
+    /// [`KvError::CasRetriesExhausted`]. Returns the value written and how many retries it took.
+    pub fn compare_and_swap(
+        &self,
+        key: &str,
+        mut f: impl FnMut(Option<&[u8]>) -> Vec<u8>,
+        max_retries: u32,
+    ) -> Result<(Vec<u8>, u32)> {
+        let mut cas = atomics::Cas::new(&self.0, key)?;
+        let mut retries = 0;
+        loop {
+            let current = cas.current()?;
+            let next = f(current.as_deref());
+            match atomics::swap(cas, &next) {
+                Ok(()) => return Ok((next, retries)),
+                Err(atomics::CasError::StoreError(e)) => return Err(e.into()),
+                Err(atomics::CasError::CasFailed(fresh)) => {
+                    if retries >= max_retries {
+                        return Err(KvError::CasRetriesExhausted(retries));
+                    }
+                    retries += 1;
+                    cas = fresh;
+                }
+            }
+        }
+    }
+
+    /// The values at `keys`, in order, `None` where absent.
+    pub fn get_many(&self, keys: &[String]) -> Result<Vec<(String, Option<Vec<u8>>)>> {
+        Ok(batch::get_many(&self.0, keys)?)
+    }
+
+    /// Stores every `(key, value)` pair.
+    pub fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<()> {
+        Ok(batch::set_many(&self.0, entries)?)
+    }
+
+    /// Removes every key in `keys`.
+    pub fn delete_many(&self, keys: &[String]) -> Result<()> {
+        Ok(batch::delete_many(&self.0, keys)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_map_one_to_one() {
+        assert_eq!(
+            KvError::from(store::Error::NoSuchStore),
+            KvError::NoSuchStore
+        );
+        assert_eq!(
+            KvError::from(store::Error::AccessDenied),
+            KvError::AccessDenied
+        );
+        assert_eq!(
+            KvError::from(store::Error::Other("io".into())),
+            KvError::Other("io".into())
+        );
+    }
+}
