@@ -1,0 +1,432 @@
+//! The loaded application: engine, pre-instantiated components, router, stores; and the HTTP
+//! dispatch that gives every request a fresh instance with a deadline, as Spin does for p2.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, anyhow};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use crate::allowed_hosts::AllowedHosts;
+use crate::interfaces::{RedisConnections, RedisTriggerPre};
+use crate::kv::KvStores;
+use crate::manifest::Manifest;
+use crate::problem::problem_response;
+use crate::routing::{RouteMatch, Router};
+use crate::runtime_config::RuntimeConfig;
+use crate::state::{ComponentCtx, State};
+use crate::variables::Variables;
+
+/// How often the epoch ticks; deadlines are counted in ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Host settings.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Linear-memory cap per instance.
+    pub memory_limit_bytes: usize,
+    /// Wall-clock budget of one request or message (guest CPU is interrupted by epoch).
+    pub request_timeout: Duration,
+    /// Redis-trigger messages handled at once per trigger.
+    pub redis_concurrency: usize,
+    /// Variable values that beat manifest defaults (the environment still wins, as in Spin).
+    pub variables: BTreeMap<String, String>,
+    /// Spin-format runtime config.
+    pub runtime_config: Option<PathBuf>,
+    /// Initial offset of the guests' wall clock, in ms (test clock).
+    pub clock_offset_ms: i64,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            memory_limit_bytes: 128 << 20,
+            request_timeout: Duration::from_secs(30),
+            redis_concurrency: 16,
+            variables: BTreeMap::new(),
+            runtime_config: None,
+            clock_offset_ms: 0,
+        }
+    }
+}
+
+struct Loaded {
+    ctx: Arc<ComponentCtx>,
+    proxy: Option<ProxyPre<State>>,
+    redis: Option<RedisTriggerPre<State>>,
+}
+
+/// The running application.
+pub struct Runtime {
+    /// Settings.
+    pub config: HostConfig,
+    /// The manifest it was loaded from.
+    pub manifest: Manifest,
+    /// The HTTP router (public routes only).
+    pub router: Router,
+    /// KV stores by label.
+    pub kv: KvStores,
+    /// Outbound Redis connections.
+    pub redis: RedisConnections,
+    /// The guests' wall-clock offset (ms), adjustable at run time.
+    pub clock_offset_ms: Arc<AtomicI64>,
+    engine: Engine,
+    components: HashMap<String, Loaded>,
+}
+
+/// The process-wide engine: pooling allocator, epoch interruption, async. One per process so the
+/// pooling allocator's address-space reservation is made once even with many hosts (tests).
+pub fn engine() -> Result<Engine> {
+    static ENGINE: OnceLock<std::result::Result<Engine, String>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(256)
+                .total_core_instances(2048)
+                .total_memories(512)
+                .total_tables(1024)
+                .max_memory_size(1 << 30);
+            let mut config = Config::new();
+            config
+                .epoch_interruption(true)
+                .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            let engine = Engine::new(&config).map_err(|e| format!("{e:#}"))?;
+            let weak = engine.weak();
+            std::thread::Builder::new()
+                .name("epoch-ticker".into())
+                .spawn(move || {
+                    while let Some(engine) = weak.upgrade() {
+                        engine.increment_epoch();
+                        drop(engine);
+                        std::thread::sleep(EPOCH_TICK);
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            Ok(engine)
+        })
+        .clone()
+        .map_err(|e| anyhow!("creating the wasmtime engine: {e}"))
+}
+
+/// Compiles a component, reusing an earlier compilation of the same unchanged file.
+fn compile(engine: &Engine, path: &Path) -> Result<Component> {
+    type Cache = Mutex<HashMap<(PathBuf, Option<SystemTime>), Component>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let mtime = std::fs::metadata(path)
+        .with_context(|| {
+            format!(
+                "component source {} not found: run scripts/build.sh",
+                path.display()
+            )
+        })?
+        .modified()
+        .ok();
+    let key = (path.to_path_buf(), mtime);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(c) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(c.clone());
+    }
+    let c = Component::from_file(engine, path)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("compiling {}", path.display()))?;
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, c.clone());
+    Ok(c)
+}
+
+impl Runtime {
+    /// Loads a manifest: resolves variables, opens stores, compiles and pre-instantiates components.
+    pub async fn load(manifest_path: &Path, config: HostConfig) -> Result<Arc<Self>> {
+        let manifest = Manifest::from_file(manifest_path)?;
+        let engine = engine()?;
+        let vars = Variables::resolve(&manifest.variables, &config.variables, |k| {
+            std::env::var(k).ok()
+        })?;
+        let component_vars = vars.component_values(&manifest)?;
+        let runtime_config = match &config.runtime_config {
+            Some(p) => RuntimeConfig::from_file(p)?,
+            None => RuntimeConfig::default(),
+        };
+        let kv = runtime_config.open_stores(&manifest.base_dir).await?;
+
+        let mut linker: Linker<State> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        crate::interfaces::add_to_linker(&mut linker)?;
+
+        let http_components: Vec<&str> = manifest
+            .http_triggers
+            .iter()
+            .map(|t| t.component.as_str())
+            .collect();
+        let redis_components: Vec<&str> = manifest
+            .redis_triggers
+            .iter()
+            .map(|t| t.component.as_str())
+            .collect();
+        let mut components = HashMap::new();
+        for (id, decl) in &manifest.components {
+            kv.check_labels(id, decl.key_value_stores.iter())?;
+            let hosts = decl
+                .allowed_outbound_hosts
+                .iter()
+                .map(|h| vars.expand(h))
+                .collect::<Result<Vec<_>>>()
+                .with_context(|| format!("component '{id}' allowed_outbound_hosts"))?;
+            let ctx = Arc::new(ComponentCtx {
+                id: id.clone(),
+                variables: component_vars.get(id).cloned().unwrap_or_default(),
+                kv_grants: decl.key_value_stores.clone(),
+                allowed_hosts: AllowedHosts::parse(&hosts)
+                    .with_context(|| format!("component '{id}'"))?,
+                environment: decl.environment.clone().into_iter().collect(),
+            });
+            let component = compile(&engine, &decl.source)?;
+            let pre: InstancePre<State> = linker
+                .instantiate_pre(&component)
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!("component '{id}' imports something this host does not provide")
+                })?;
+            let proxy = if http_components.contains(&id.as_str()) {
+                Some(ProxyPre::new(pre.clone()).map_err(anyhow::Error::from).with_context(|| {
+                    format!("component '{id}' is on an HTTP route but does not export wasi:http/incoming-handler")
+                })?)
+            } else {
+                None
+            };
+            let redis = if redis_components.contains(&id.as_str()) {
+                Some(RedisTriggerPre::new(pre).map_err(anyhow::Error::from).with_context(|| {
+                    format!("component '{id}' is on a Redis channel but does not export fermyon:spin/inbound-redis")
+                })?)
+            } else {
+                None
+            };
+            components.insert(id.clone(), Loaded { ctx, proxy, redis });
+        }
+        let router = Router::build(
+            manifest
+                .http_triggers
+                .iter()
+                .filter_map(|t| t.route.as_deref().map(|r| (r, t.component.as_str()))),
+        )?;
+        Ok(Arc::new(Self {
+            clock_offset_ms: Arc::new(AtomicI64::new(config.clock_offset_ms)),
+            config,
+            manifest,
+            router,
+            kv,
+            redis: RedisConnections::default(),
+            engine,
+            components,
+        }))
+    }
+
+    /// Shifts the guests' wall clock (test clock).
+    pub fn set_clock_offset(&self, offset: Duration, forward: bool) {
+        let ms = i64::try_from(offset.as_millis()).unwrap_or(i64::MAX);
+        self.clock_offset_ms.store(
+            if forward { ms } else { -ms },
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    fn new_store(self: &Arc<Self>, ctx: &Arc<ComponentCtx>) -> Store<State> {
+        let mut store = Store::new(&self.engine, State::new(self, ctx));
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.config.request_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Serves one external HTTP request.
+    pub async fn handle<B>(
+        self: &Arc<Self>,
+        req: hyper::Request<B>,
+        client: SocketAddr,
+    ) -> hyper::Response<HyperOutgoingBody>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let path = req.uri().path().to_string();
+        let Some(m) = self.router.route(&path) else {
+            return problem_response(404, "Not Found", &format!("no route matches {path}"));
+        };
+        self.dispatch(req, m, client).await
+    }
+
+    /// Serves a service-chaining request (`http://<component>.spin.internal/…`).
+    pub async fn handle_chained<B>(
+        self: &Arc<Self>,
+        component: &str,
+        req: hyper::Request<B>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        if !self.components.contains_key(component) {
+            return Err(anyhow!("no component '{component}' for service chaining"));
+        }
+        let path = req.uri().path().to_string();
+        let m = RouteMatch::synthetic(component, &path);
+        let client: SocketAddr = ([127, 0, 0, 1], 0).into();
+        Ok(Box::pin(self.dispatch(req, m, client)).await)
+    }
+
+    async fn dispatch<B>(
+        self: &Arc<Self>,
+        req: hyper::Request<B>,
+        m: RouteMatch,
+        client: SocketAddr,
+    ) -> hyper::Response<HyperOutgoingBody>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let Some(loaded) = self.components.get(&m.component) else {
+            return problem_response(
+                500,
+                "Internal Server Error",
+                "route names a missing component",
+            );
+        };
+        let Some(proxy) = loaded.proxy.clone() else {
+            return problem_response(
+                500,
+                "Internal Server Error",
+                "component is not an HTTP component",
+            );
+        };
+        let (mut parts, body) = req.into_parts();
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+            .unwrap_or_else(|| "localhost".to_string());
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let full_url = format!("http://{host}{path_and_query}");
+        for (name, value) in m.spin_headers(&full_url, client) {
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_str(&value),
+            ) {
+                parts.headers.insert(n, v);
+            }
+        }
+        if let Ok(uri) = format!("http://{host}{path_and_query}").parse() {
+            parts.uri = uri;
+        }
+        let req = hyper::Request::from_parts(parts, body);
+
+        let mut store = self.new_store(&loaded.ctx);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let prepared = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)
+            .and_then(|r| Ok((r, store.data_mut().http().new_response_outparam(sender)?)));
+        let (req, out) = match prepared {
+            Ok(v) => v,
+            Err(e) => return problem_response(400, "Bad Request", &format!("{e:#}")),
+        };
+        let component = m.component.clone();
+        let task = tokio::task::spawn(async move {
+            let proxy = proxy.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
+        });
+        let deadline = self.config.request_timeout + Duration::from_secs(1);
+        match tokio::time::timeout(deadline, receiver).await {
+            Ok(Ok(Ok(resp))) => resp,
+            Ok(Ok(Err(code))) => problem_response(
+                500,
+                "Internal Server Error",
+                &format!("component error: {code:?}"),
+            ),
+            Ok(Err(_)) => {
+                let err = match task.await {
+                    Ok(Ok(())) => anyhow!("component never set a response"),
+                    Ok(Err(e)) => anyhow::Error::from(e),
+                    Err(e) => anyhow!("component task failed: {e}"),
+                };
+                guest_failure(&component, &err)
+            }
+            Err(_) => {
+                task.abort();
+                tracing::error!(component = %component, "request exceeded {deadline:?}");
+                problem_response(
+                    504,
+                    "Gateway Timeout",
+                    &format!("component '{component}' did not respond within {deadline:?}"),
+                )
+            }
+        }
+    }
+
+    /// Delivers one Redis message to a component's inbound-redis export.
+    pub async fn handle_message(self: &Arc<Self>, component: &str, payload: Vec<u8>) -> Result<()> {
+        let loaded = self
+            .components
+            .get(component)
+            .ok_or_else(|| anyhow!("no component '{component}'"))?;
+        let pre = loaded
+            .redis
+            .clone()
+            .ok_or_else(|| anyhow!("component '{component}' is not a Redis component"))?;
+        let mut store = self.new_store(&loaded.ctx);
+        let instance = pre.instantiate_async(&mut store).await?;
+        let result = instance
+            .fermyon_spin_inbound_redis()
+            .call_handle_message(&mut store, &payload)
+            .await?;
+        result.map_err(|e| anyhow!("component '{component}' returned {e:?}"))
+    }
+}
+
+fn guest_failure(component: &str, err: &anyhow::Error) -> hyper::Response<HyperOutgoingBody> {
+    if let Some(wasmtime::Trap::Interrupt) = err.downcast_ref::<wasmtime::Trap>() {
+        tracing::error!(component = %component, "deadline exceeded: {err:#}");
+        return problem_response(
+            504,
+            "Gateway Timeout",
+            &format!("component '{component}' exceeded its execution deadline"),
+        );
+    }
+    tracing::error!(component = %component, "component trapped: {err:?}");
+    problem_response(
+        500,
+        "Internal Server Error",
+        &format!("component '{component}' failed while handling the request"),
+    )
+}
+
+/// A fixed body for host-made responses.
+pub fn full_body(bytes: impl Into<Bytes>) -> HyperOutgoingBody {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}

@@ -1,0 +1,74 @@
+//! `edge-host up [--listen ADDR] [--manifest spin.toml] [--runtime-config FILE]
+//!  [--clock-offset-ms N] [--timeout-secs N]`
+//!
+//! Arguments are parsed by hand (a dozen lines) to keep the host's dependency tree small.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use edge_host::{Host, HostConfig};
+
+const USAGE: &str = "usage: edge-host up [--listen ADDR] [--manifest FILE] [--runtime-config FILE] [--clock-offset-ms N] [--timeout-secs N]";
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("up") => {}
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        _ => bail!("{USAGE}"),
+    }
+    let mut listen: SocketAddr = ([127, 0, 0, 1], 3000).into();
+    let mut manifest = PathBuf::from("spin.toml");
+    let mut config = HostConfig::default();
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--listen" => listen = value()?.parse().context("--listen takes HOST:PORT")?,
+            "--manifest" | "-f" => manifest = PathBuf::from(value()?),
+            "--runtime-config" | "--runtime-config-file" => {
+                config.runtime_config = Some(PathBuf::from(value()?))
+            }
+            "--clock-offset-ms" => {
+                config.clock_offset_ms = value()?
+                    .parse()
+                    .context("--clock-offset-ms takes an integer")?
+            }
+            "--timeout-secs" => {
+                config.request_timeout = std::time::Duration::from_secs(
+                    value()?
+                        .parse()
+                        .context("--timeout-secs takes an integer")?,
+                )
+            }
+            other => bail!("unknown flag {other}\n{USAGE}"),
+        }
+    }
+    let host = Host::start(&manifest, listen, config).await?;
+    println!(
+        "edge-host: serving {} on http://{}",
+        manifest.display(),
+        host.addr()
+    );
+    for r in host.runtime.router.routes() {
+        println!("  http://{}{} -> {}", host.addr(), r.raw, r.component);
+    }
+    tokio::signal::ctrl_c().await?;
+    eprintln!("edge-host: shutting down");
+    host.shutdown().await;
+    Ok(())
+}

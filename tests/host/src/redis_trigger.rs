@@ -1,0 +1,131 @@
+//! The Redis trigger: subscribe to each `[[trigger.redis]]` channel and call the component's
+//! inbound-redis export per message, with bounded concurrency. A failing guest is logged and the
+//! subscriber goes on; a lost connection is re-established with backoff (pub/sub is at-most-once:
+//! messages published while disconnected are not seen, as in Spin).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use futures::StreamExt;
+use tokio::sync::{Semaphore, watch};
+
+use crate::app::Runtime;
+
+/// Running subscribers.
+pub struct RedisTrigger {
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RedisTrigger {
+    /// Starts one subscriber per address.
+    pub fn start(runtime: Arc<Runtime>) -> Result<Self> {
+        let (shutdown, stop) = watch::channel(false);
+        let vars = crate::variables::Variables::resolve(
+            &runtime.manifest.variables,
+            &runtime.config.variables,
+            |k| std::env::var(k).ok(),
+        )?;
+        let mut by_address: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for t in &runtime.manifest.redis_triggers {
+            let template = t
+                .address
+                .clone()
+                .or_else(|| runtime.manifest.redis_address.clone())
+                .unwrap_or_default();
+            let address = vars.expand(&template)?;
+            by_address
+                .entry(address)
+                .or_default()
+                .push((t.channel.clone(), t.component.clone()));
+        }
+        let tasks = by_address
+            .into_iter()
+            .map(|(address, subs)| {
+                tokio::spawn(subscribe_loop(
+                    Arc::clone(&runtime),
+                    address,
+                    subs,
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        Ok(Self { shutdown, tasks })
+    }
+
+    /// Stops the subscribers.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+async fn subscribe_loop(
+    runtime: Arc<Runtime>,
+    address: String,
+    subs: Vec<(String, String)>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let limit = Arc::new(Semaphore::new(runtime.config.redis_concurrency.max(1)));
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match subscribe_once(&runtime, &address, &subs, &limit, &mut stop).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!("redis trigger on {address}: {e:#}; reconnecting in {backoff:?}");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Returns Ok when asked to stop, Err when the connection is lost.
+async fn subscribe_once(
+    runtime: &Arc<Runtime>,
+    address: &str,
+    subs: &[(String, String)],
+    limit: &Arc<Semaphore>,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<()> {
+    let client = redis::Client::open(address)?;
+    let mut pubsub = client.get_async_pubsub().await?;
+    for (channel, _) in subs {
+        pubsub.subscribe(channel).await?;
+    }
+    tracing::info!(
+        "redis trigger subscribed on {address} to {:?}",
+        subs.iter().map(|s| &s.0).collect::<Vec<_>>()
+    );
+    let mut messages = pubsub.on_message();
+    loop {
+        let msg = tokio::select! {
+            m = messages.next() => m,
+            _ = stop.changed() => return Ok(()),
+        };
+        let Some(msg) = msg else {
+            anyhow::bail!("subscription stream ended");
+        };
+        let channel = msg.get_channel_name().to_string();
+        let payload = msg.get_payload_bytes().to_vec();
+        for (_, component) in subs.iter().filter(|(c, _)| *c == channel) {
+            let permit = Arc::clone(limit).acquire_owned().await?;
+            let runtime = Arc::clone(runtime);
+            let component = component.clone();
+            let payload = payload.clone();
+            tokio::spawn(async move {
+                if let Err(e) = runtime.handle_message(&component, payload).await {
+                    tracing::error!(component = %component, "redis message handler failed: {e:#}");
+                }
+                drop(permit);
+            });
+        }
+    }
+}

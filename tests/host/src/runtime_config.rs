@@ -1,0 +1,139 @@
+//! Spin-format runtime config (`runtime-config.toml`): which backend serves each KV store label.
+//!
+//! ```toml
+//! [key_value_store.default]
+//! type = "redis"                    # Spin's Redis KV provider
+//! url = "redis://127.0.0.1:6379"
+//!
+//! [key_value_store.cache]
+//! type = "spin"                     # Spin's SQLite provider; path relative to the config file
+//! path = ".spin/cache.db"
+//!
+//! [key_value_store.scratch]
+//! type = "memory"                   # host extension (real Spin has no such type): in-process map
+//! ```
+//! Without a config, `default` is SQLite at `<app dir>/.spin/sqlite_key_value.db`, as in Spin.
+//! Other sections Spin knows (`[sqlite_database.*]`, `[llm_compute]`, …) are an error here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::kv::{KvBackend, KvStores};
+
+/// One store's backend choice.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StoreConfig {
+    /// SQLite file.
+    Spin {
+        /// File path (relative to the runtime config's folder); default `.spin/sqlite_key_value.db`.
+        path: Option<PathBuf>,
+    },
+    /// Redis server.
+    Redis {
+        /// `redis://` URL.
+        url: String,
+    },
+    /// In-process memory (host extension).
+    Memory,
+}
+
+/// The parsed runtime config.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// `[key_value_store.<label>]`.
+    #[serde(default)]
+    pub key_value_store: BTreeMap<String, StoreConfig>,
+    /// The folder relative paths resolve against.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl RuntimeConfig {
+    /// Reads a runtime config file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading runtime config {}", path.display()))?;
+        let mut cfg: RuntimeConfig = toml::from_str(&text)
+            .with_context(|| format!("invalid runtime config {}", path.display()))?;
+        cfg.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(cfg)
+    }
+
+    /// Opens every configured store, adding `default` (SQLite in `app_dir/.spin`) when absent.
+    pub async fn open_stores(&self, app_dir: &Path) -> Result<KvStores> {
+        let mut stores = KvStores::default();
+        let mut sqlite_files: BTreeMap<PathBuf, _> = BTreeMap::new();
+        let mut entries = self.key_value_store.clone();
+        entries
+            .entry("default".to_string())
+            .or_insert(StoreConfig::Spin { path: None });
+        for (label, cfg) in entries {
+            let backend = match cfg {
+                StoreConfig::Memory => KvBackend::memory(),
+                StoreConfig::Redis { url } => KvBackend::redis(&url)
+                    .await
+                    .with_context(|| format!("key-value store '{label}'"))?,
+                StoreConfig::Spin { path } => {
+                    let file = match path {
+                        Some(p) => self.base_dir.join(p),
+                        None => app_dir.join(".spin").join("sqlite_key_value.db"),
+                    };
+                    let db = match sqlite_files.get(&file) {
+                        Some(db) => std::sync::Arc::clone(db),
+                        None => {
+                            let db = KvBackend::open_sqlite_db(&file)?;
+                            sqlite_files.insert(file.clone(), std::sync::Arc::clone(&db));
+                            db
+                        }
+                    };
+                    KvBackend::Sqlite {
+                        db,
+                        label: label.clone(),
+                    }
+                }
+            };
+            if label.is_empty() {
+                bail!("empty key-value store label in runtime config");
+            }
+            stores.insert(&label, backend);
+        }
+        Ok(stores)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_spin_format_and_rejects_unknown_sections() {
+        let cfg: RuntimeConfig = toml::from_str(
+            r#"
+[key_value_store.default]
+type = "redis"
+url = "redis://127.0.0.1:1"
+[key_value_store.cache]
+type = "spin"
+path = "x.db"
+[key_value_store.scratch]
+type = "memory"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.key_value_store["default"],
+            StoreConfig::Redis {
+                url: "redis://127.0.0.1:1".into()
+            }
+        );
+        assert_eq!(cfg.key_value_store["scratch"], StoreConfig::Memory);
+        assert!(toml::from_str::<RuntimeConfig>("[llm_compute]\ntype = \"spin\"").is_err());
+        assert!(toml::from_str::<RuntimeConfig>("[key_value_store.x]\ntype = \"cosmos\"").is_err());
+    }
+}

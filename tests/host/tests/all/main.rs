@@ -1,0 +1,86 @@
+//! Integration tests of the local host: real `.wasm` guests (built by `scripts/build.sh`) run by
+//! the host against a real `redis-server` that each test starts on a free port.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod app_health;
+mod harness;
+mod host_http;
+mod host_kv;
+mod host_limits;
+mod host_redis;
+
+use edge_host::HostConfig;
+use harness::{RedisServer, TestApp};
+
+/// The probe guest on several routes, plus a private route, with a Redis URL variable.
+pub fn probe_manifest(redis_url: &str, extra_component: &str) -> String {
+    format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "probe-app"
+
+[variables]
+redis_url = {{ default = "{redis_url}" }}
+greeting = {{ default = "hello from the manifest" }}
+from_env = {{ required = false }}
+
+[[trigger.http]]
+route = "/..."
+component = "probe"
+
+[[trigger.http]]
+route = "/headers"
+component = "exact"
+
+[[trigger.http]]
+route = "/api/v2/..."
+component = "nested"
+
+[[trigger.http]]
+route = "/api/..."
+component = "api"
+
+[[trigger.http]]
+route = "/users/:id/..."
+component = "users"
+
+[[trigger.http]]
+route = {{ private = true }}
+component = "internal"
+
+[component.probe]
+source = "{{wasm}}/probe.wasm"
+key_value_stores = ["default", "other"]
+allowed_outbound_hosts = ["redis://127.0.0.1:*", "http://127.0.0.1:*", "http://*.spin.internal"]
+[component.probe.variables]
+redis_url = "{{{{ redis_url }}}}"
+greeting = "{{{{ greeting }}}}!"
+
+[component.exact]
+source = "{{wasm}}/probe.wasm"
+
+[component.api]
+source = "{{wasm}}/probe.wasm"
+key_value_stores = ["default"]
+
+[component.nested]
+source = "{{wasm}}/probe.wasm"
+
+[component.users]
+source = "{{wasm}}/probe.wasm"
+
+[component.internal]
+source = "{{wasm}}/probe.wasm"
+{extra_component}
+"#
+    )
+}
+
+/// Starts Redis and the probe app with in-memory `default` and `other` stores.
+pub async fn probe_app(config: HostConfig) -> (RedisServer, TestApp) {
+    let redis = RedisServer::start();
+    let rc = "[key_value_store.default]\ntype = \"memory\"\n[key_value_store.other]\ntype = \"memory\"\n";
+    let app = TestApp::start(&probe_manifest(&redis.url(), ""), Some(rc), config).await;
+    (redis, app)
+}
