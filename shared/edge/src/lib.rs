@@ -1,7 +1,10 @@
 //! `shared/edge`: guest-side adapters shared by the functions.
 //!
-//! For now only [`kv`], a small typed wrapper over `wasi:keyvalue@0.2.0-draft2` (store, atomics,
-//! batch). The raw bindings are generated once, here, from `/wit` and kept private.
+//! The functions are thin: they parse a request ([`http`]), read state ([`repo`] for Redis, the
+//! source of truth; [`cache`] for the regional KV edge cache), call the pure core
+//! (`shared/leaderboard`) with plain values, and write back the effects it returns. [`kv`] is a
+//! small typed wrapper over `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) whose raw
+//! bindings are generated once, here, from `/wit` and kept private.
 #![deny(missing_docs)]
 
 mod bindings {
@@ -13,4 +16,10 @@ mod bindings {
     });
 }
 
+pub mod api;
+pub mod auth;
+pub mod cache;
+pub mod http;
 pub mod kv;
+pub mod repo;
+pub mod settings;

@@ -24,6 +24,8 @@
 //!   RFC 9457 problem details.
 #![deny(missing_docs)]
 
+pub mod access;
+pub mod cache;
 pub mod config;
 pub mod cursor;
 mod decimal;
@@ -39,7 +41,9 @@ pub mod score;
 pub mod sortkey;
 #[cfg(test)]
 mod test_support;
+pub mod view;
 
+pub use access::{Principal, Role};
 pub use config::{
     Board, BoardConfigInput, CacheTtl, Operator, ScoreKind, SortOrder, SubscoreConfig,
     SubscoreConfigInput, WriteMode,

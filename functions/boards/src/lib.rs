@@ -1,0 +1,91 @@
+//! `functions/boards`: board administration.
+//!
+//! ```text
+//! POST   /api/{v}/boards            admin: create (body: board config)
+//! GET    /api/{v}/boards            any token: the tenant's boards
+//! GET    /api/{v}/boards/{board}    config, current period, next reset (public boards: no token)
+//! DELETE /api/{v}/boards/{board}    admin: delete with all its data
+//! ```
+
+use edge::api::Ctx;
+use edge::http::{self, Call};
+use leaderboard::access;
+use leaderboard::view::{self, PeriodView};
+use leaderboard::{BoardConfigInput, BoardId, Result};
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+
+#[http_component]
+fn handle(req: Request) -> Response {
+    http::respond(&req, route)
+}
+
+fn route(call: &Call<'_>) -> Result<Response> {
+    let board = call.param("board").map(BoardId::new).transpose()?;
+    let ctx = Ctx::new(call)?;
+    match (call.method(), board) {
+        (Method::Post, None) => create(call, &ctx),
+        (Method::Get, None) => list(call, &ctx),
+        (Method::Get, Some(id)) => get(call, &ctx, &id),
+        (Method::Delete, Some(id)) => delete(&ctx, &id),
+        (_, None) => Err(call.method_not_allowed("GET, POST")),
+        (_, Some(_)) => Err(call.method_not_allowed("GET, DELETE")),
+    }
+}
+
+fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let input: BoardConfigInput = call.json()?;
+    let board = input.validate()?;
+    ctx.repo()?.create_board(&ctx.tenant, &board)?;
+    ctx.cache().bump(ctx.tenant.as_str(), board.id.as_str());
+    let period = PeriodView::resolve(&board, None, call.now_ms)?;
+    let body = view::board(call.version, &board, &period).to_string();
+    let location = format!("{}/{}", call.path.trim_end_matches('/'), board.id);
+    Ok(http::json_text(
+        201,
+        call.version,
+        body,
+        &[("location", location)],
+    ))
+}
+
+fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    ctx.require_principal()?;
+    let repo = ctx.repo()?;
+    let mut boards = Vec::new();
+    for id in repo.board_ids(&ctx.tenant)? {
+        match repo.board(&ctx.tenant, &id) {
+            Ok(board) => {
+                let period = PeriodView::resolve(&board, None, call.now_ms)?;
+                boards.push(view::board(call.version, &board, &period));
+            }
+            // Deleted between the two reads.
+            Err(leaderboard::LeaderboardError::BoardNotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(http::json(
+        200,
+        call.version,
+        &serde_json::json!({ "boards": boards }),
+    ))
+}
+
+fn get(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
+    let board = ctx.repo()?.board(&ctx.tenant, id)?;
+    access::authorize_read(ctx.principal.as_ref(), &board)?;
+    let period = PeriodView::resolve(&board, None, call.now_ms)?;
+    Ok(http::json(
+        200,
+        call.version,
+        &view::board(call.version, &board, &period),
+    ))
+}
+
+fn delete(ctx: &Ctx, id: &BoardId) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    ctx.repo()?.delete_board(&ctx.tenant, id)?;
+    ctx.cache().bump(ctx.tenant.as_str(), id.as_str());
+    Ok(Response::builder().status(204).build())
+}

@@ -1,0 +1,119 @@
+//! Cache-aside for reads: the regional KV cache holds the rendered body with its ETag; a write in
+//! the region bumps the board's regional version, which makes the next read a miss.
+//!
+//! `X-Cache: HIT` (fresh, same version), `MISS` (computed from Redis and stored), `STALE` (Redis
+//! failed and a stale copy within the stale window was served: stale-if-error). The board config
+//! itself is cached the same way, so a HIT needs no Redis round trip at all.
+
+use edge::api::Ctx;
+use edge::http::{self, Call};
+use leaderboard::cache::{CacheEnvelope, Freshness, cache_control, etag_for, if_none_match};
+use leaderboard::{Board, BoardConfigInput, BoardId, LeaderboardError, Result, access};
+use spin_sdk::http::Response;
+
+fn board_query() -> &'static str {
+    "board-config"
+}
+
+/// The board config, from the cache when fresh at this version, else Redis.
+fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId, version: i64) -> Result<Board> {
+    let cache = ctx.cache();
+    let cached = cache.get(ctx.tenant.as_str(), id.as_str(), board_query());
+    if let Some(env) = &cached {
+        if env.freshness(version, call.now_ms) == Freshness::Fresh {
+            if let Ok(board) = serde_json::from_str::<BoardConfigInput>(&env.body)
+                .map_err(|e| LeaderboardError::CorruptData(e.to_string()))
+                .and_then(|i| i.validate())
+            {
+                return Ok(board);
+            }
+        }
+    }
+    let board = ctx.repo()?.board(&ctx.tenant, id)?;
+    let body = serde_json::to_string(&board.to_input())
+        .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+    cache.put(
+        ctx.tenant.as_str(),
+        id.as_str(),
+        board_query(),
+        &CacheEnvelope {
+            version,
+            stored_at_ms: call.now_ms,
+            ttl_secs: board.cache.ttl_secs,
+            stale_secs: 0,
+            etag: String::new(),
+            body,
+        },
+    );
+    Ok(board)
+}
+
+fn query_fingerprint(call: &Call<'_>) -> String {
+    let params: Vec<String> = call.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{:?}|{}|{}", call.version, call.path, params.join("&"))
+}
+
+fn respond(call: &Call<'_>, board: &Board, env: &CacheEnvelope, x_cache: &str) -> Response {
+    let headers = [
+        ("etag", env.etag.clone()),
+        ("cache-control", cache_control(board)),
+        ("x-cache", x_cache.to_string()),
+        ("age", env.age_secs(call.now_ms).to_string()),
+        ("vary", "Accept, Authorization, X-Tenant".to_string()),
+    ];
+    if call
+        .header("if-none-match")
+        .is_some_and(|h| if_none_match(h, &env.etag))
+    {
+        let mut b = Response::builder();
+        b.status(304);
+        for (k, v) in &headers {
+            b.header(*k, v.as_str());
+        }
+        return b.build();
+    }
+    http::json_text(200, call.version, env.body.clone(), &headers)
+}
+
+/// Serves a read cache-aside.
+pub fn serve<'f>(
+    call: &Call<'_>,
+    ctx: &Ctx,
+    id: &BoardId,
+    compute: impl FnOnce(&Call<'_>, &Ctx, &Board) -> Result<String> + 'f,
+) -> Result<Response> {
+    let cache = ctx.cache();
+    let version = cache.version(ctx.tenant.as_str(), id.as_str());
+    let board = board(call, ctx, id, version)?;
+    access::authorize_read(ctx.principal.as_ref(), &board)?;
+    let query = query_fingerprint(call);
+    let cached = cache.get(ctx.tenant.as_str(), id.as_str(), &query);
+    let freshness = cached
+        .as_ref()
+        .map(|e| e.freshness(version, call.now_ms))
+        .unwrap_or(Freshness::Expired);
+    if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
+        return Ok(respond(call, &board, env, "HIT"));
+    }
+    match compute(call, ctx, &board) {
+        Ok(body) => {
+            let env = CacheEnvelope {
+                version,
+                stored_at_ms: call.now_ms,
+                ttl_secs: board.cache.ttl_secs,
+                stale_secs: board.cache.stale_secs,
+                etag: etag_for(&body),
+                body,
+            };
+            if board.cache.ttl_secs > 0 || board.cache.stale_secs > 0 {
+                cache.put(ctx.tenant.as_str(), id.as_str(), &query, &env);
+            }
+            Ok(respond(call, &board, &env, "MISS"))
+        }
+        Err(LeaderboardError::Unavailable(reason)) => match (&cached, freshness) {
+            (Some(env), Freshness::Stale) => Ok(respond(call, &board, env, "STALE")),
+            _ => Err(LeaderboardError::Unavailable(reason)),
+        },
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,53 @@
+//! `functions/rankings`: ranked reads, served cache-aside from the regional KV cache.
+//!
+//! ```text
+//! GET    /api/{v}/boards/{board}/entries?limit&cursor&period     top-N page (keyset cursor)
+//! GET    /api/{v}/boards/{board}/players?ids=a,b,c&period        several players at once
+//! GET    /api/{v}/boards/{board}/players/{player}?period         rank, score, percentile, total
+//! GET    /api/{v}/boards/{board}/players/{player}/around?radius  neighbours, including the player
+//! DELETE /api/{v}/boards/{board}/players/{player}?period         admin: remove the entry
+//! ```
+//! Reads carry `ETag`, `Cache-Control` and `X-Cache: HIT|MISS|STALE`; `If-None-Match` gives 304.
+
+mod cached;
+mod reads;
+
+use edge::api::Ctx;
+use edge::http::{self, Call};
+use leaderboard::{BoardId, Result};
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+
+#[http_component]
+fn handle(req: Request) -> Response {
+    http::respond(&req, route)
+}
+
+fn route(call: &Call<'_>) -> Result<Response> {
+    let board = BoardId::new(call.param("board").unwrap_or_default())?;
+    let ctx = Ctx::new(call)?;
+    let is_entries = call.path.trim_end_matches('/').ends_with("/entries");
+    let rest: Vec<&str> = call.rest.iter().map(String::as_str).collect();
+    match (call.method(), is_entries, rest.as_slice()) {
+        (Method::Get, true, []) => cached::serve(call, &ctx, &board, reads::entries),
+        (Method::Get, false, []) => cached::serve(call, &ctx, &board, reads::players),
+        (Method::Get, false, [player]) => {
+            let player = (*player).to_string();
+            cached::serve(call, &ctx, &board, move |c, x, b| {
+                reads::player(c, x, b, &player)
+            })
+        }
+        (Method::Get, false, [player, "around"]) => {
+            let player = (*player).to_string();
+            cached::serve(call, &ctx, &board, move |c, x, b| {
+                reads::around(c, x, b, &player)
+            })
+        }
+        (Method::Delete, false, [player]) => reads::delete_player(call, &ctx, &board, player),
+        (_, _, [] | [_]) => Err(call.method_not_allowed("GET")),
+        _ => Err(leaderboard::LeaderboardError::NotFound(format!(
+            "no such resource: {}",
+            call.path
+        ))),
+    }
+}

@@ -1,0 +1,65 @@
+//! Per-request context shared by the functions: who is calling (JWT), for which tenant, and
+//! lazily opened Redis and edge-cache handles.
+
+use std::cell::OnceCell;
+
+use leaderboard::access::{self, Principal};
+use leaderboard::{LeaderboardError, Result, TenantId};
+
+use crate::auth::{self, AuthConfig};
+use crate::cache::EdgeCache;
+use crate::http::Call;
+use crate::repo::Repo;
+use crate::settings;
+
+/// The request's caller, tenant and handles.
+pub struct Ctx {
+    /// The verified token's principal, if a token was sent.
+    pub principal: Option<Principal>,
+    /// The tenant every key is scoped to.
+    pub tenant: TenantId,
+    repo: OnceCell<Repo>,
+    cache: OnceCell<EdgeCache>,
+}
+
+impl Ctx {
+    /// Authenticates the request (`Authorization: Bearer`) and resolves the tenant (the token's
+    /// `tid`; `X-Tenant` may select one only when it agrees, or for public reads without a token).
+    pub fn new(call: &Call<'_>) -> Result<Self> {
+        let config = AuthConfig::from_values(
+            settings::optional("jwt_hs256_secret").as_deref(),
+            settings::optional("jwt_jwks").as_deref(),
+            settings::optional("jwt_issuer").as_deref(),
+            settings::optional("jwt_audience").as_deref(),
+        )?;
+        let principal = auth::authenticate(&config, call.header("authorization"), call.now_ms)?;
+        let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;
+        Ok(Self {
+            principal,
+            tenant,
+            repo: OnceCell::new(),
+            cache: OnceCell::new(),
+        })
+    }
+
+    /// The principal, or 401 when the request carried no token.
+    pub fn require_principal(&self) -> Result<&Principal> {
+        self.principal.as_ref().ok_or_else(|| {
+            LeaderboardError::Unauthorized("send Authorization: Bearer <token>".into())
+        })
+    }
+
+    /// The Redis repository (connected on first use).
+    pub fn repo(&self) -> Result<&Repo> {
+        if let Some(r) = self.repo.get() {
+            return Ok(r);
+        }
+        let repo = Repo::open(&settings::redis_url()?)?;
+        Ok(self.repo.get_or_init(|| repo))
+    }
+
+    /// The edge cache (opened on first use).
+    pub fn cache(&self) -> &EdgeCache {
+        self.cache.get_or_init(EdgeCache::open)
+    }
+}

@@ -1,0 +1,244 @@
+//! HTTP plumbing shared by the functions: the parsed request ([`Call`]), strict JSON bodies,
+//! JSON and problem responses. One mapping from [`LeaderboardError`] to a response lives here.
+
+use std::collections::BTreeMap;
+
+use leaderboard::view::ApiVersion;
+use leaderboard::{LeaderboardError, PROBLEM_CONTENT_TYPE, Problem, Result};
+use serde::de::DeserializeOwned;
+use spin_sdk::http::{Method, Request, Response};
+
+/// Largest request body accepted (16 KiB).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A parsed request.
+pub struct Call<'a> {
+    /// The underlying request.
+    pub req: &'a Request,
+    /// API version (path segment or `Accept`).
+    pub version: ApiVersion,
+    /// Path (for problem `instance`).
+    pub path: String,
+    /// What the route's trailing wildcard matched, split on `/` (empty segments dropped).
+    pub rest: Vec<String>,
+    /// Decoded query parameters (last value wins).
+    pub query: BTreeMap<String, String>,
+    /// Wall-clock time of the request (Unix ms) — read once, passed to the core.
+    pub now_ms: i64,
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+/// Percent-decodes a path segment or query component (`+` is a space), never failing: a
+/// malformed escape is kept as written.
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| h * 16 + l),
+            _ => None,
+        };
+        match (bytes[i], escaped) {
+            (_, Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, None) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The current wall-clock time in Unix ms.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl<'a> Call<'a> {
+    /// Parses the request; an unknown API version is a 404.
+    pub fn parse(req: &'a Request) -> Result<Self> {
+        let path = req.path().to_string();
+        let version_segment = req
+            .header("spin-path-match-v")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .or_else(|| path.split('/').nth(2).map(str::to_string))
+            .unwrap_or_default();
+        let accept = req.header("accept").and_then(|v| v.as_str());
+        let version = ApiVersion::negotiate(&version_segment, accept)?;
+        let rest = req
+            .header("spin-path-info")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(decode)
+            .collect();
+        let query = req
+            .query()
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (decode(k), decode(v)),
+                None => (decode(p), String::new()),
+            })
+            .collect();
+        Ok(Self {
+            req,
+            version,
+            path,
+            rest,
+            query,
+            now_ms: now_ms(),
+        })
+    }
+
+    /// A named route segment (`:board` → `spin-path-match-board`), percent-decoded.
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.req
+            .header(&format!("spin-path-match-{name}"))
+            .and_then(|v| v.as_str())
+            .map(decode)
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.req.header(name).and_then(|v| v.as_str())
+    }
+
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        self.req.method()
+    }
+
+    /// A query parameter parsed as an integer in `min..=max` (default when absent).
+    pub fn query_u32(&self, name: &str, default: u32, min: u32, max: u32) -> Result<u32> {
+        match self.query.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| {
+                    LeaderboardError::InvalidBody(format!(
+                        "query parameter '{name}' must be an integer in {min}..={max}, got '{v}'"
+                    ))
+                }),
+        }
+    }
+
+    /// The body as strict JSON: `application/json` (or the v2 vendor type), at most 16 KiB,
+    /// unknown fields rejected by the target type.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        let body = self.req.body();
+        if body.len() > MAX_BODY_BYTES {
+            return Err(LeaderboardError::PayloadTooLarge {
+                what: "request body".into(),
+                size: body.len(),
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        let ct = self.header("content-type").unwrap_or("");
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !(media == "application/json" || media.ends_with("+json")) {
+            return Err(LeaderboardError::UnsupportedMediaType(format!(
+                "send the body as application/json (got '{ct}')"
+            )));
+        }
+        serde_json::from_slice(body)
+            .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))
+    }
+
+    /// Fails with 405 naming the allowed methods.
+    pub fn method_not_allowed(&self, allowed: &str) -> LeaderboardError {
+        LeaderboardError::MethodNotAllowed(format!(
+            "{:?} is not allowed on {}; allowed: {allowed}",
+            self.method(),
+            self.path
+        ))
+    }
+}
+
+/// A JSON response with the version's content type.
+pub fn json(status: u16, version: ApiVersion, body: &serde_json::Value) -> Response {
+    json_text(status, version, body.to_string(), &[])
+}
+
+/// A JSON response from already-serialised text, with extra headers.
+pub fn json_text(
+    status: u16,
+    version: ApiVersion,
+    body: String,
+    headers: &[(&str, String)],
+) -> Response {
+    let mut b = Response::builder();
+    b.status(status)
+        .header("content-type", version.content_type());
+    for (k, v) in headers {
+        b.header(*k, v.as_str());
+    }
+    b.body(body).build()
+}
+
+/// The problem response for an error (RFC 9457), with `Retry-After` for 429/503.
+pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
+    let p = Problem::from(err).with_instance(instance);
+    let mut b = Response::builder();
+    b.status(err.status())
+        .header("content-type", PROBLEM_CONTENT_TYPE);
+    match err {
+        LeaderboardError::RateLimited { retry_after_secs } => {
+            b.header("retry-after", retry_after_secs.to_string());
+        }
+        LeaderboardError::Unavailable(_) => {
+            b.header("retry-after", "1");
+        }
+        LeaderboardError::Unauthorized(_) => {
+            b.header("www-authenticate", "Bearer");
+        }
+        _ => {}
+    }
+    b.body(p.to_json()).build()
+}
+
+/// Runs a handler and turns its error into a problem response.
+pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response>) -> Response {
+    let result = Call::parse(req).and_then(|call| handler(&call));
+    match result {
+        Ok(r) => r,
+        Err(e) => problem(&e, req.path()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(decode("a%20b+c"), "a b c");
+        assert_eq!(decode("%zz"), "%zz");
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%2"), "%2");
+    }
+}
