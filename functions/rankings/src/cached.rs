@@ -15,21 +15,38 @@ fn board_query() -> &'static str {
     "board-config"
 }
 
-/// The board config, from the cache when fresh at this version, else Redis.
+fn decode_board(env: &CacheEnvelope) -> Option<Board> {
+    serde_json::from_str::<BoardConfigInput>(&env.body)
+        .ok()
+        .and_then(|i| i.validate().ok())
+}
+
+/// The board config: from the cache when fresh at this version, else from Redis; when Redis is
+/// unavailable, a stale cached config is used (stale-if-error), like the cached reads.
 fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId, version: i64) -> Result<Board> {
     let cache = ctx.cache();
     let cached = cache.get(ctx.tenant.as_str(), id.as_str(), board_query());
-    if let Some(env) = &cached {
-        if env.freshness(version, call.now_ms) == Freshness::Fresh {
-            if let Ok(board) = serde_json::from_str::<BoardConfigInput>(&env.body)
-                .map_err(|e| LeaderboardError::CorruptData(e.to_string()))
-                .and_then(|i| i.validate())
-            {
-                return Ok(board);
-            }
-        }
+    let freshness = cached
+        .as_ref()
+        .map(|e| e.freshness(version, call.now_ms))
+        .unwrap_or(Freshness::Expired);
+    if let (Some(env), Freshness::Fresh) = (&cached, freshness)
+        && let Some(board) = decode_board(env)
+    {
+        return Ok(board);
     }
-    let board = ctx.repo()?.board(&ctx.tenant, id)?;
+    let board = match ctx.repo().and_then(|r| r.board(&ctx.tenant, id)) {
+        Ok(board) => board,
+        Err(LeaderboardError::Unavailable(reason)) => {
+            return match (&cached, freshness) {
+                (Some(env), Freshness::Stale) => {
+                    decode_board(env).ok_or(LeaderboardError::Unavailable(reason))
+                }
+                _ => Err(LeaderboardError::Unavailable(reason)),
+            };
+        }
+        Err(e) => return Err(e),
+    };
     let body = serde_json::to_string(&board.to_input())
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     cache.put(
@@ -40,7 +57,7 @@ fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId, version: i64) -> Result<Board
             version,
             stored_at_ms: call.now_ms,
             ttl_secs: board.cache.ttl_secs,
-            stale_secs: 0,
+            stale_secs: board.cache.stale_secs,
             etag: String::new(),
             body,
         },

@@ -227,7 +227,7 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
         at_ms: call.now_ms,
         event: Event::RecordDeleted(RecordDeleted {
             player: player.clone(),
-            period: Some(period.id.clone()),
+            period: Some(period.id),
         }),
     }
     .to_json()?;

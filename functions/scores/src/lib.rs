@@ -74,7 +74,7 @@ fn apply(
             at_ms: now,
             event: Event::ScoreApplied(ScoreApplied {
                 player: player.clone(),
-                period: period.id.clone(),
+                period: period.id,
                 record: outcome.record.clone(),
                 previous: outcome.previous.clone(),
                 improved: outcome.improved,

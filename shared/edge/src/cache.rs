@@ -51,12 +51,12 @@ impl EdgeCache {
         serde_json::from_slice(&raw).ok()
     }
 
-    /// Stores an envelope (best effort).
-    pub fn put(&self, tenant: &str, board: &str, query: &str, envelope: &CacheEnvelope) {
-        if let (Some(b), Ok(raw)) = (self.bucket.as_ref(), serde_json::to_vec(envelope)) {
-            if b.set(&cache_key(tenant, board, query), &raw).is_err() {
-                // A failed cache write only costs a future miss.
-            }
+    /// Stores an envelope, best effort: returns whether it was stored (a failed cache write only
+    /// costs a future miss).
+    pub fn put(&self, tenant: &str, board: &str, query: &str, envelope: &CacheEnvelope) -> bool {
+        match (self.bucket.as_ref(), serde_json::to_vec(envelope)) {
+            (Some(b), Ok(raw)) => b.set(&cache_key(tenant, board, query), &raw).is_ok(),
+            _ => false,
         }
     }
 }

@@ -241,7 +241,7 @@ mod tests {
     fn period() -> PeriodView {
         let id = crate::period::period_id(PeriodKind::AllTime, 0).unwrap();
         PeriodView {
-            id: id.clone(),
+            id,
             current: id,
             next_reset_ms: None,
         }

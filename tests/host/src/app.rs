@@ -253,6 +253,24 @@ impl Runtime {
         store
     }
 
+    /// Instantiates an HTTP component exactly as a request would — a fresh [`Store`] with the
+    /// deadline and memory limits, an instance from the pooling allocator via its pre-instantiated
+    /// form — then drops it without calling the handler. For benchmarks: the per-request
+    /// instantiation cost on its own.
+    pub async fn instantiate_only(self: &Arc<Self>, component: &str) -> Result<()> {
+        let loaded = self
+            .components
+            .get(component)
+            .ok_or_else(|| anyhow!("no component '{component}'"))?;
+        let proxy = loaded
+            .proxy
+            .as_ref()
+            .ok_or_else(|| anyhow!("component '{component}' is not an HTTP component"))?;
+        let mut store = self.new_store(&loaded.ctx);
+        proxy.instantiate_async(&mut store).await?;
+        Ok(())
+    }
+
     /// Serves one external HTTP request.
     pub async fn handle<B>(
         self: &Arc<Self>,

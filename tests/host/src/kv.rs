@@ -42,6 +42,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A multiplexed, auto-reconnecting Redis connection with bounded waits: a dead server makes
+/// calls fail within seconds (the guest sees an error) instead of hanging until the deadline.
+pub async fn connection_manager(
+    client: redis::Client,
+) -> redis::RedisResult<redis::aio::ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(std::time::Duration::from_secs(2))
+        .set_response_timeout(std::time::Duration::from_secs(5))
+        .set_number_of_retries(2)
+        .set_factor(50)
+        .set_max_delay(500);
+    redis::aio::ConnectionManager::new_with_config(client, config).await
+}
+
 fn parse_counter(v: Option<&[u8]>) -> Result<i64> {
     match v {
         None => Ok(0),
@@ -89,7 +103,7 @@ impl KvBackend {
     pub async fn redis(url: &str) -> Result<Self> {
         let client =
             redis::Client::open(url).with_context(|| format!("invalid Redis URL {url}"))?;
-        let mgr = redis::aio::ConnectionManager::new(client)
+        let mgr = connection_manager(client)
             .await
             .with_context(|| format!("connecting to Redis KV at {url}"))?;
         Ok(KvBackend::Redis(mgr))

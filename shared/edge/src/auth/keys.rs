@@ -5,8 +5,9 @@
 //! `RsaPublicKey`), which checks `kty`, `crv` and coordinate lengths. Written here by hand, because
 //! jwt-compact has no notion of a key *set*: the `{"keys": [...]}` envelope, reading the
 //! `kid`/`alg`/`use` members (its `JsonWebKey` ignores them), the `alg`-fits-`kty` check, and the
-//! key-strength floors (HS256 ≥ 32 bytes, RSA ≥ 2048 bits; jwt-compact's `StrongKey` does the
-//! check, the bit count in the message is computed here).
+//! key-strength floors: RSA ≥ 2048 bits via jwt-compact's `StrongKey` (the bit count in the
+//! message is computed here); HS256 ≥ 32 bytes checked here, because `StrongKey<Hs256Key>` wants
+//! the 64-byte SHA-256 *block* size, stricter than RFC 7518 §3.2 (the 32-byte hash output).
 
 use std::fmt;
 
@@ -89,14 +90,13 @@ pub struct Hs256Secret(pub(crate) VerifyingKey);
 impl Hs256Secret {
     /// Wraps a secret of at least [`MIN_HS256_SECRET_BYTES`] bytes.
     pub fn new(secret: &str) -> Result<Self, LeaderboardError> {
-        let key = Hs256Key::new(secret.as_bytes());
-        match StrongKey::try_from(key) {
-            Ok(strong) => Ok(Self(VerifyingKey::Hs256(strong.into_inner()))),
-            Err(_) => Err(config_error(format!(
+        if secret.len() < MIN_HS256_SECRET_BYTES {
+            return Err(config_error(format!(
                 "jwt_hs256_secret is {} bytes; HS256 needs at least {MIN_HS256_SECRET_BYTES}",
                 secret.len()
-            ))),
+            )));
         }
+        Ok(Self(VerifyingKey::Hs256(Hs256Key::new(secret.as_bytes()))))
     }
 }
 
@@ -238,13 +238,13 @@ fn parse_jwk(index: usize, raw: Value) -> Result<Jwk, LeaderboardError> {
         KeyType::Symmetric => {
             let key = Hs256Key::try_from(&jwk).map_err(|e| fail(e.to_string()))?;
             let len = key.as_ref().len();
-            let strong = StrongKey::try_from(key).map_err(|_| {
-                fail(format!(
+            if len < MIN_HS256_SECRET_BYTES {
+                return Err(fail(format!(
                     "an oct key of {len} bytes is too short; HS256 needs at least \
                      {MIN_HS256_SECRET_BYTES}"
-                ))
-            })?;
-            VerifyingKey::Hs256(strong.into_inner())
+                )));
+            }
+            VerifyingKey::Hs256(key)
         }
         KeyType::KeyPair => VerifyingKey::EdDsa(
             <Ed25519 as Algorithm>::VerifyingKey::try_from(&jwk)

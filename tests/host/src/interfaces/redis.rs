@@ -32,12 +32,7 @@ impl RedisConnections {
             return Ok(c.clone());
         }
         let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(std::time::Duration::from_secs(2))
-            .set_number_of_retries(2);
-        let conn = redis::aio::ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(other)?;
+        let conn = crate::kv::connection_manager(client).await.map_err(other)?;
         self.by_address
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -81,7 +81,7 @@ impl RedisServer {
         self.spawn();
     }
 
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();

@@ -2,6 +2,10 @@
 //! the host against a real `redis-server` that each test starts on a free port.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api;
+mod api_boards;
+mod api_cache_auth;
+mod api_scores;
 mod app_health;
 mod harness;
 mod host_http;

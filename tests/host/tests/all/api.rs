@@ -1,0 +1,193 @@
+//! Harness for the leaderboard API: the project's own `spin.toml` on the host, a private Redis, and
+//! tokens minted with the test secret.
+
+use std::time::Duration;
+
+use edge_host::HostConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{RedisServer, TestApp, wasm_dir};
+
+/// The HS256 secret the test apps trust (64 bytes).
+pub const SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef0123456789abcdef012345";
+
+pub struct Api {
+    pub redis: RedisServer,
+    pub app: TestApp,
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A token for `sub` with `roles` in `tenant`.
+pub fn token(sub: &str, roles: &[&str], tenant: Option<&str>) -> String {
+    // Valid for 30 days: period tests move the guests' clock forward by days.
+    let mut claims = json!({ "sub": sub, "roles": roles, "exp": now_secs() + 30 * 86_400 });
+    if let Some(t) = tenant {
+        claims["tid"] = json!(t);
+    }
+    edge::auth::testing::mint_hs256(SECRET, &claims.to_string())
+}
+
+pub fn admin() -> String {
+    token("ops", &["admin"], None)
+}
+
+pub fn service() -> String {
+    token("game-server", &["service"], None)
+}
+
+pub fn player(name: &str) -> String {
+    token(name, &["player"], None)
+}
+
+/// Starts Redis and the app from the repository's `spin.toml`, with extra variables.
+pub async fn start_with(vars: &[(&str, &str)], config: HostConfig) -> Api {
+    let redis = RedisServer::start();
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../spin.toml"))
+        .unwrap()
+        .replace(
+            "target/wasm32-wasip2/release",
+            &wasm_dir().to_string_lossy(),
+        );
+    let mut config = config;
+    config.variables.insert("redis_url".into(), redis.url());
+    config
+        .variables
+        .insert("jwt_hs256_secret".into(), SECRET.into());
+    for (k, v) in vars {
+        config.variables.insert((*k).into(), (*v).into());
+    }
+    let rc = "[key_value_store.default]\ntype = \"memory\"\n";
+    let app = TestApp::start(&manifest, Some(rc), config).await;
+    Api { redis, app }
+}
+
+pub async fn start() -> Api {
+    start_with(&[], HostConfig::default()).await
+}
+
+/// A response, its status, headers and JSON body.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts a problem response with this status whose detail mentions `needle`.
+    pub fn assert_problem(&self, status: u16, needle: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        assert_eq!(self.header("content-type"), "application/problem+json");
+        assert_eq!(self.body["status"], status);
+        let detail = self.body["detail"].as_str().unwrap_or("");
+        assert!(
+            detail.to_lowercase().contains(&needle.to_lowercase()),
+            "detail {detail:?} should mention {needle:?}"
+        );
+    }
+}
+
+impl Api {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self.app.http.request(method, self.app.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None, &[]).await
+    }
+
+    pub async fn create_board(&self, config: Value) -> Reply {
+        let r = self
+            .call(
+                Method::POST,
+                "/api/v1/boards",
+                Some(&admin()),
+                Some(config),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 201, "create board: {}", r.body);
+        r
+    }
+
+    pub async fn submit(&self, board: &str, body: Value) -> Reply {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/boards/{board}/scores"),
+            Some(&service()),
+            Some(body),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn submit_ok(&self, board: &str, player: &str, score: Value) -> Reply {
+        let r = self
+            .submit(board, json!({ "player": player, "score": score }))
+            .await;
+        assert!(r.status.is_success(), "submit {player}: {}", r.body);
+        r
+    }
+
+    /// Waits at least one millisecond so consecutive submissions get distinct achievement times.
+    pub async fn tick(&self) {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// (player, rank, score) of a page.
+pub fn rows(body: &Value) -> Vec<(String, u64, Value)> {
+    body["entries"]
+        .as_array()
+        .or_else(|| body["data"].as_array())
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            (
+                e["player"].as_str().unwrap_or("").to_string(),
+                e["rank"].as_u64().unwrap_or(0),
+                e["score"].clone(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,143 @@
+//! Board administration and input validation through HTTP.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::api::{admin, player, service, start};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_get_list_delete() {
+    let api = start().await;
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&admin()),
+            Some(json!({"id": "weekly-race", "sort": "asc", "period": "weekly", "retain_periods": 2})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.header("location"), "/api/v1/boards/weekly-race");
+    assert_eq!(r.body["sort"], "asc");
+    assert_eq!(r.body["retain_periods"], 2);
+    let period = r.body["period_info"]["id"].as_str().unwrap().to_string();
+    assert!(period.contains("-W"), "ISO week id, got {period}");
+    assert!(r.body["period_info"]["next_reset_ms"].as_i64().unwrap() > 0);
+
+    // Stored in Redis under the board's hash tag.
+    let mut c = api.redis.conn();
+    let stored: String = redis::cmd("GET")
+        .arg("lb:{default/weekly-race}:config")
+        .query(&mut c)
+        .unwrap();
+    assert!(stored.contains("\"weekly\""));
+
+    let dup = api
+        .call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&admin()),
+            Some(json!({"id": "weekly-race"})),
+            &[],
+        )
+        .await;
+    dup.assert_problem(409, "already exists");
+
+    let r = api
+        .get("/api/v1/boards/weekly-race", Some(&player("ann")))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["id"], "weekly-race");
+
+    api.create_board(json!({"id": "arena"})).await;
+    let r = api.get("/api/v1/boards", Some(&service())).await;
+    let ids: Vec<&str> = r.body["boards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["arena", "weekly-race"]);
+
+    let r = api
+        .call(
+            Method::DELETE,
+            "/api/v1/boards/weekly-race",
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    api.get("/api/v1/boards/weekly-race", Some(&admin()))
+        .await
+        .assert_problem(404, "does not exist");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("lb:{default/weekly-race}*")
+        .query(&mut c)
+        .unwrap();
+    assert!(keys.is_empty(), "all board keys deleted: {keys:?}");
+    api.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn board_input_is_validated_with_precise_problems() {
+    let api = start().await;
+    let post = |body: serde_json::Value| {
+        let api = &api;
+        async move {
+            api.call(
+                Method::POST,
+                "/api/v1/boards",
+                Some(&admin()),
+                Some(body),
+                &[],
+            )
+            .await
+        }
+    };
+    post(json!({"id": "x", "colour": "red"}))
+        .await
+        .assert_problem(400, "unknown field");
+    post(json!({"id": "Bad Id"}))
+        .await
+        .assert_problem(400, "board id");
+    post(json!({"id": "x", "score_min": 10, "score_max": 5}))
+        .await
+        .assert_problem(422, "score_min");
+    post(json!({"id": "x", "sort": "sideways"}))
+        .await
+        .assert_problem(400, "sideways");
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&admin()),
+            None,
+            &[("content-type", "text/plain")],
+        )
+        .await;
+    r.assert_problem(415, "application/json");
+    let big = json!({"id": "x", "pad": "y".repeat(20_000)});
+    post(big).await.assert_problem(413, "16384");
+    // Non-admins may not create boards.
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&service()),
+            Some(json!({"id": "x"})),
+            &[],
+        )
+        .await;
+    r.assert_problem(403, "admin");
+    let r = api
+        .call(Method::PATCH, "/api/v1/boards/x", Some(&admin()), None, &[])
+        .await;
+    r.assert_problem(405, "GET, DELETE");
+    api.get("/api/v9/boards/x", Some(&admin()))
+        .await
+        .assert_problem(404, "v9");
+    api.app.stop().await;
+}

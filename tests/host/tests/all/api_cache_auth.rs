@@ -1,0 +1,274 @@
+//! Edge caching (MISS/HIT/invalidation/304), JWT failures, tenants, and period rollover.
+
+use std::time::Duration;
+
+use edge_host::HostConfig;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::api::{SECRET, admin, now_secs, player, rows, service, start, start_with, token};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cache_miss_hit_invalidation_and_304() {
+    let mut api = start().await;
+    api.create_board(
+        json!({"id": "arena", "public_read": true, "cache": {"ttl_secs": 60, "stale_secs": 120}}),
+    )
+    .await;
+    api.submit_ok("arena", "ann", json!(10)).await;
+    let path = "/api/v1/boards/arena/entries";
+    let miss = api.get(path, None).await;
+    assert_eq!(miss.header("x-cache"), "MISS");
+    assert_eq!(
+        miss.header("cache-control"),
+        "public, max-age=0, s-maxage=60, stale-while-revalidate=120"
+    );
+    let etag = miss.header("etag").to_string();
+    assert!(etag.starts_with('"'));
+    let hit = api.get(path, None).await;
+    assert_eq!(hit.header("x-cache"), "HIT");
+    assert_eq!(hit.body, miss.body);
+
+    // Conditional request: 304 without a body.
+    let r = api
+        .call(Method::GET, path, None, None, &[("if-none-match", &etag)])
+        .await;
+    assert_eq!(r.status, 304);
+    assert_eq!(r.header("etag"), etag);
+
+    // A write in this region invalidates: the next read reflects it (read-your-writes).
+    api.submit_ok("arena", "bob", json!(20)).await;
+    let after = api.get(path, None).await;
+    assert_eq!(after.header("x-cache"), "MISS");
+    assert_eq!(after.body["total"], 2);
+    assert_ne!(after.header("etag"), etag);
+    let r = api
+        .call(Method::GET, path, None, None, &[("if-none-match", &etag)])
+        .await;
+    assert_eq!(r.status, 200, "old ETag no longer matches");
+
+    // Stale-if-error: with Redis gone, the cached page is served as STALE only past its TTL; here
+    // it is still fresh, so it is a HIT and needs no Redis at all.
+    api.redis.kill();
+    let r = api.get(path, None).await;
+    assert_eq!(r.header("x-cache"), "HIT");
+    assert_eq!(r.body["total"], 2);
+    // Past the TTL (test clock +90 s) but within the stale window: STALE.
+    api.app
+        .host
+        .runtime
+        .set_clock_offset(Duration::from_secs(90), true);
+    let r = api.get(path, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("x-cache"), "STALE");
+    // Uncached reads fail cleanly with 503 and Retry-After.
+    let r = api.get("/api/v1/boards/arena/players/ann", None).await;
+    r.assert_problem(503, "redis");
+    assert_eq!(r.header("retry-after"), "1");
+    api.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn private_boards_need_a_token_and_are_not_cdn_cacheable() {
+    let api = start().await;
+    api.create_board(json!({"id": "secret-league"})).await;
+    api.get("/api/v1/boards/secret-league/entries", None)
+        .await
+        .assert_problem(401, "not public");
+    let r = api
+        .get("/api/v1/boards/secret-league/entries", Some(&player("ann")))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), "private, no-cache");
+    api.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_auth_failure_is_a_401_or_403_problem() {
+    let api = start_with(
+        &[
+            ("jwt_audience", "leaderboards"),
+            ("jwt_issuer", "https://auth.example"),
+        ],
+        HostConfig::default(),
+    )
+    .await;
+    let mint =
+        |claims: serde_json::Value| edge::auth::testing::mint_hs256(SECRET, &claims.to_string());
+    let good = json!({"sub": "ops", "roles": ["admin"], "aud": "leaderboards",
+        "iss": "https://auth.example", "exp": now_secs() + 600});
+    let create = |tok: Option<String>| {
+        let api = &api;
+        async move {
+            api.call(
+                Method::POST,
+                "/api/v1/boards",
+                tok.as_deref(),
+                Some(json!({"id": "b1"})),
+                &[],
+            )
+            .await
+        }
+    };
+    create(None).await.assert_problem(401, "Bearer");
+    let r = create(Some("not.a.token".into())).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), "Bearer");
+    // Bad signature: signed with another secret.
+    let other = edge::auth::testing::mint_hs256(&"x".repeat(64), &good.to_string());
+    create(Some(other)).await.assert_problem(401, "signature");
+    // alg mismatch: the header claims RS256 but the token is an HMAC.
+    let hs = mint(good.clone());
+    let mut parts: Vec<&str> = hs.split('.').collect();
+    let header = base64_url(r#"{"alg":"RS256","typ":"JWT"}"#);
+    parts[0] = &header;
+    create(Some(parts.join(".")))
+        .await
+        .assert_problem(401, "alg");
+    // Expired.
+    let mut expired = good.clone();
+    expired["exp"] = json!(now_secs() - 3600);
+    create(Some(mint(expired)))
+        .await
+        .assert_problem(401, "expired");
+    // Wrong audience; wrong issuer.
+    let mut aud = good.clone();
+    aud["aud"] = json!("someone-else");
+    create(Some(mint(aud))).await.assert_problem(401, "aud");
+    let mut iss = good.clone();
+    iss["iss"] = json!("https://evil.example");
+    create(Some(mint(iss))).await.assert_problem(401, "iss");
+    // The good token works.
+    let r = create(Some(mint(good.clone()))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    // A player submitting for someone else.
+    let mut p = good.clone();
+    p["sub"] = json!("ann");
+    p["roles"] = json!(["player"]);
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards/b1/scores",
+            Some(&mint(p)),
+            Some(json!({"player": "bob", "score": 1})),
+            &[],
+        )
+        .await;
+    r.assert_problem(403, "own subject");
+
+    // A token of another tenant cannot reach this tenant's board.
+    let mut t = good.clone();
+    t["tid"] = json!("acme");
+    let acme = mint(t);
+    let r = api
+        .call(
+            Method::GET,
+            "/api/v1/boards/b1",
+            Some(&acme),
+            None,
+            &[("x-tenant", "default")],
+        )
+        .await;
+    r.assert_problem(403, "acme");
+    api.get("/api/v1/boards/b1", Some(&acme))
+        .await
+        .assert_problem(404, "b1");
+    api.app.stop().await;
+}
+
+fn base64_url(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..=chunk.len() {
+            out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenants_are_isolated() {
+    let api = start().await;
+    let acme_admin = token("root", &["admin"], Some("acme"));
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&acme_admin),
+            Some(json!({"id": "arena", "public_read": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    api.create_board(json!({"id": "arena", "public_read": true}))
+        .await;
+    api.submit_ok("arena", "ann", json!(5)).await;
+    let r = api
+        .call(
+            Method::GET,
+            "/api/v1/boards/arena/entries",
+            None,
+            None,
+            &[("x-tenant", "acme")],
+        )
+        .await;
+    assert_eq!(r.body["total"], 0, "acme's arena is a different board");
+    let r = api.get("/api/v1/boards/arena/entries", None).await;
+    assert_eq!(r.body["total"], 1);
+    let _ = service();
+    api.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn period_rollover_keeps_the_previous_period_readable() {
+    let api = start().await;
+    api.create_board(
+        json!({"id": "daily", "period": "daily", "retain_periods": 1, "public_read": true}),
+    )
+    .await;
+    api.submit_ok("daily", "ann", json!(10)).await;
+    let before = api.get("/api/v1/boards/daily/entries", None).await;
+    let day1 = before.body["period"]["id"].as_str().unwrap().to_string();
+    let reset = before.body["period"]["next_reset_ms"].as_i64().unwrap();
+    assert_eq!(reset % 86_400_000, 0, "resets at midnight UTC");
+
+    // The test clock moves the guests one day ahead.
+    api.app
+        .host
+        .runtime
+        .set_clock_offset(Duration::from_secs(86_400), true);
+    let r = api.get("/api/v1/boards/daily/entries", None).await;
+    let day2 = r.body["period"]["id"].as_str().unwrap().to_string();
+    assert_ne!(day1, day2);
+    assert_eq!(r.body["total"], 0, "a new period starts empty");
+    api.submit_ok("daily", "bob", json!(3)).await;
+    let r = api.get("/api/v1/boards/daily/entries", None).await;
+    assert_eq!(rows(&r.body).len(), 1);
+    assert_eq!(rows(&r.body)[0].0, "bob");
+    // The previous period is still readable, by keyword and by id.
+    let prev = api
+        .get("/api/v1/boards/daily/entries?period=previous", None)
+        .await;
+    assert_eq!(prev.body["period"]["id"], day1.as_str());
+    assert_eq!(rows(&prev.body)[0].0, "ann");
+    let by_id = api
+        .get(&format!("/api/v1/boards/daily/entries?period={day1}"), None)
+        .await;
+    assert_eq!(rows(&by_id.body)[0].0, "ann");
+    // Two days on, day 1 is beyond retention.
+    api.app
+        .host
+        .runtime
+        .set_clock_offset(Duration::from_secs(2 * 86_400), true);
+    api.get(&format!("/api/v1/boards/daily/entries?period={day1}"), None)
+        .await
+        .assert_problem(404, &day1);
+    let _ = admin();
+    api.app.stop().await;
+}
