@@ -6,15 +6,33 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+# The app runs in the background and the script waits for it, so a SIGINT/SIGTERM sent to the
+# script alone (not only Ctrl-C, which reaches the whole process group) stops it: the trap exits,
+# and the EXIT trap stops the app (SIGINT: graceful, SIGKILL after 10 s) and then Redis.
 redis_pid=""
-cleanup() {
-    if [ -n "$redis_pid" ]; then
-        kill "$redis_pid" 2>/dev/null || true
-        wait "$redis_pid" 2>/dev/null || true
+app_pid=""
+stop() { # stop PID SIGNAL
+    if kill -0 "$1" 2>/dev/null; then
+        kill "-$2" "$1" 2>/dev/null || true
+        i=0
+        while kill -0 "$1" 2>/dev/null && [ "$i" -lt 100 ]; do
+            i=$((i + 1))
+            sleep 0.1
+        done
+        kill -KILL "$1" 2>/dev/null || true
     fi
+    wait "$1" 2>/dev/null || true
+}
+cleanup() {
+    status=$?
+    trap - INT TERM
+    if [ -n "$app_pid" ]; then stop "$app_pid" INT; fi
+    if [ -n "$redis_pid" ]; then stop "$redis_pid" TERM; fi
+    exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 if [ -z "${REDIS_URL:-}" ]; then
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 6390)
@@ -34,10 +52,15 @@ export SPIN_VARIABLE_REDIS_URL="${SPIN_VARIABLE_REDIS_URL:-$REDIS_URL}"
 
 if command -v spin >/dev/null 2>&1; then
     spin build
-    spin up --runtime-config-file runtime-config.toml "$@"
+    spin up --runtime-config-file runtime-config.toml "$@" &
+    app_pid=$!
 else
     scripts/build.sh
     cargo build --profile host -p edge-host
     target_dir="${CARGO_TARGET_DIR:-target}"
-    "$target_dir/host/edge-host" up --manifest spin.toml --runtime-config runtime-config.toml "$@"
+    "$target_dir/host/edge-host" up --manifest spin.toml --runtime-config runtime-config.toml "$@" &
+    app_pid=$!
 fi
+# `wait` returns early when a trapped signal arrives; otherwise the app's own exit status ends
+# the script (set -e), and the EXIT trap stops Redis.
+wait "$app_pid"
