@@ -1,28 +1,26 @@
 //! `functions/scores`: `POST /api/{v}/boards/{board}/scores` — submit `{player, score, subscore?,
 //! metadata?}` with an optional `Idempotency-Key`.
 //!
-//! The write is a compare-and-set loop: read the player's record, let the core decide the new one
-//! (`operator::apply`), and apply it in one Lua script only if the record is unchanged; on a lost
-//! race, read again. The event is appended to the board's stream in the same script, before the
-//! response is sent. The regional cache version is bumped so the next read here sees the write.
+//! `sync` boards apply the write before answering (`edge::submit`: a compare-and-set loop around
+//! the core's decision, the event appended in the same script) and return the new standing; the
+//! regional cache version is bumped so the next read here sees the write. `async` boards append
+//! the submission to the board's inbox stream, ring the doorbell and answer `202 Accepted`; the
+//! Redis-triggered `projector` applies it.
 
 mod idempotency;
 
 use edge::api::Ctx;
 use edge::http::{self, Call};
 use edge::repo::Keys;
-use leaderboard::events::ScoreApplied;
-use leaderboard::view::{self, EntryView, PeriodView, SubmitView};
+use edge::submit;
+use leaderboard::events::ScoreSubmitted;
+use leaderboard::view;
 use leaderboard::{
-    BoardId, Event, EventEnvelope, LeaderboardError, Result, SubmissionInput, access, operator,
-    period, rank,
+    Board, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Result, Submission,
+    SubmissionInput, WriteMode, access, operator,
 };
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
-
-/// Compare-and-set attempts before answering 409 (each attempt loses only to a concurrent write
-/// of the same player's record).
-const MAX_ATTEMPTS: usize = 200;
 
 #[http_component]
 fn handle(req: Request) -> Response {
@@ -47,82 +45,77 @@ fn route(call: &Call<'_>) -> Result<Response> {
     if let idempotency::Begin::Replay(resp) = idem {
         return Ok(resp);
     }
-    let result = apply(call, &ctx, &board, &keys, &player, &submission);
+    let result = apply(
+        call,
+        &ctx,
+        &board,
+        &keys,
+        &player,
+        &submission,
+        call.header("idempotency-key"),
+    );
     idempotency::finish(repo, &keys, &idem, call.version, result)
 }
 
 fn apply(
     call: &Call<'_>,
     ctx: &Ctx,
-    board: &leaderboard::Board,
+    board: &Board,
     keys: &Keys,
-    player: &leaderboard::PlayerId,
-    submission: &leaderboard::Submission,
+    player: &PlayerId,
+    submission: &Submission,
+    idempotency_key: Option<&str>,
 ) -> Result<(u16, String)> {
     let repo = ctx.repo()?;
-    let now = call.now_ms;
-    let period = PeriodView::resolve(board, None, now)?;
-    let expire = period::expire_at_ms(&period.id, board.retain_periods);
-    for _ in 0..MAX_ATTEMPTS {
-        let (raw, previous) = repo.record(keys, &period.id, player)?;
-        let outcome = operator::apply(board, previous.as_ref(), submission, now)?;
-        let key = outcome.record.sort_key(board, player)?;
+    if board.write_mode == WriteMode::Async {
+        // Reject now what can be rejected without the record (bounds, deltas, metadata), then
+        // accept durably: the inbox stream is the record, the projector applies it.
+        operator::apply(board, None, submission, call.now_ms)?;
         let event = EventEnvelope {
-            id: format!("{now}-{player}-{}", outcome.record.submissions),
+            id: format!("{}-{player}", call.now_ms),
             tenant: ctx.tenant.clone(),
             board: board.id.clone(),
-            at_ms: now,
-            event: Event::ScoreApplied(ScoreApplied {
+            at_ms: call.now_ms,
+            event: Event::ScoreSubmitted(ScoreSubmitted {
                 player: player.clone(),
-                period: period.id,
-                record: outcome.record.clone(),
-                previous: outcome.previous.clone(),
-                improved: outcome.improved,
-                changed: outcome.changed,
+                score: submission.score,
+                subscore: submission.subscore,
+                metadata: submission.metadata.clone(),
+                idempotency_key: idempotency_key.map(str::to_string),
             }),
         }
         .to_json()?;
-        let Some(applied) = repo.apply(
-            keys,
-            &period.id,
-            player,
-            &raw,
-            &outcome.record,
-            &key.member,
-            key.rank_value,
-            &event,
-            expire,
-        )?
-        else {
-            continue;
-        };
-        ctx.cache().bump(ctx.tenant.as_str(), board.id.as_str());
-        let record = outcome.record;
-        let result = SubmitView {
-            entry: EntryView {
-                rank: rank::rank_from_better(applied.better),
-                player: player.clone(),
-                score: record.score,
-                subscore: record.subscore,
-                achieved_at_ms: record.achieved_at_ms,
-                metadata: record.metadata,
-            },
-            total: applied.total,
-            previous_score: outcome.previous.map(|p| p.score),
-            improved: outcome.improved,
-            changed: outcome.changed,
-        };
-        let status = if result.previous_score.is_none() {
-            201
-        } else {
-            200
-        };
-        return Ok((
-            status,
-            view::submit(call.version, board, &period, &result).to_string(),
-        ));
+        let board_ref = format!("{}/{}", ctx.tenant, board.id);
+        let id = repo.enqueue(keys, &event, submit::DOORBELL, &board_ref)?;
+        let body = serde_json::json!({
+            "accepted": true,
+            "event_id": id,
+            "board": board.id.as_str(),
+            "player": player.as_str(),
+            "write_mode": "async",
+        });
+        return Ok((202, body.to_string()));
     }
-    Err(LeaderboardError::Conflict(format!(
-        "the record of '{player}' changed {MAX_ATTEMPTS} times while this submission was applied; retry"
-    )))
+    let outcome = submit::apply(
+        repo,
+        &ctx.tenant,
+        board,
+        player,
+        submission,
+        call.now_ms,
+        None,
+    )?
+    .ok_or_else(|| {
+        LeaderboardError::Internal("a synchronous write cannot be a duplicate".into())
+    })?;
+    ctx.cache().bump(ctx.tenant.as_str(), board.id.as_str());
+    let status = if outcome.view.previous_score.is_none() {
+        201
+    } else {
+        200
+    };
+    Ok((
+        status,
+        view::submit(call.version, board, &outcome.period, &outcome.view).to_string(),
+    ))
 }

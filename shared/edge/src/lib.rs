@@ -23,3 +23,4 @@ pub mod http;
 pub mod kv;
 pub mod repo;
 pub mod settings;
+pub mod submit;

@@ -27,6 +27,7 @@ use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 const SUBMIT_CAS: &str = r#"
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if (cur or '') ~= ARGV[2] then return {0} end
+if KEYS[6] and not redis.call('SET', KEYS[6], '1', 'NX', 'PX', '604800000') then return {2} end
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old and old ~= ARGV[4] then redis.call('ZREM', KEYS[3], old) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -180,6 +181,17 @@ pub struct Stored {
     pub record: Record,
 }
 
+/// What a compare-and-set write did.
+#[derive(Debug, Clone)]
+pub enum ApplyResult {
+    /// Written.
+    Applied(Applied),
+    /// The record changed since it was read: read again and retry.
+    Conflict,
+    /// The event was already applied (its dedupe key exists): nothing written.
+    Duplicate,
+}
+
 /// The result of a successful compare-and-set write.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -237,6 +249,14 @@ impl Keys {
     /// An idempotency key.
     pub fn idem(&self, key: &str) -> String {
         self.k(&format!("idem:{key}"))
+    }
+    /// Inbox stream of accepted asynchronous submissions.
+    pub fn inbox(&self) -> String {
+        self.k("inbox")
+    }
+    /// Marker that an inbox event was applied (kept 7 days).
+    pub fn applied(&self, event_id: &str) -> String {
+        self.k(&format!("applied:{event_id}"))
     }
 }
 
@@ -409,7 +429,8 @@ impl Repo {
         Ok((raw, rec))
     }
 
-    /// Applies a decided record if the stored one is still `expected_raw`; `None` on a lost race.
+    /// Applies a decided record if the stored one is still `expected_raw`; with `dedupe`, only
+    /// if that inbox event was not applied before (atomically with the write).
     #[allow(clippy::too_many_arguments)]
     pub fn apply(
         &self,
@@ -422,18 +443,23 @@ impl Repo {
         rank_value: u64,
         event_json: &str,
         expire_at_ms: Option<i64>,
-    ) -> Result<Option<Applied>> {
+        dedupe: Option<&str>,
+    ) -> Result<ApplyResult> {
         let new_raw =
             serde_json::to_string(new).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+        let mut cas_keys = vec![
+            keys.records(period),
+            keys.members(period),
+            keys.zset(period),
+            keys.events(),
+            keys.periods(),
+        ];
+        if let Some(id) = dedupe {
+            cas_keys.push(keys.applied(id));
+        }
         let r = self.eval(
             SUBMIT_CAS,
-            &[
-                keys.records(period),
-                keys.members(period),
-                keys.zset(period),
-                keys.events(),
-                keys.periods(),
-            ],
+            &cas_keys,
             vec![
                 bin(player.as_str()),
                 bin(expected_raw),
@@ -446,8 +472,9 @@ impl Repo {
             ],
         )?;
         match r.as_slice() {
-            [ok, ..] if int(ok)? == 0 => Ok(None),
-            [_, better, total, id] => Ok(Some(Applied {
+            [ok] if int(ok)? == 0 => Ok(ApplyResult::Conflict),
+            [ok] if int(ok)? == 2 => Ok(ApplyResult::Duplicate),
+            [_, better, total, id] => Ok(ApplyResult::Applied(Applied {
                 better: uint(better)?,
                 total: uint(total)?,
                 event_id: text(id)?,
@@ -574,6 +601,104 @@ impl Repo {
             vec![bin(player.as_str()), bin(event_json)],
         )?;
         Ok(r.first().map(int).transpose()?.unwrap_or(0) == 1)
+    }
+
+    /// Accepts an asynchronous submission: appends the event to the board's inbox stream (the
+    /// durable record) and rings the doorbell channel so the projector drains it. Returns the
+    /// stream id. A lost doorbell only delays projection until the next one.
+    pub fn enqueue(
+        &self,
+        keys: &Keys,
+        event_json: &str,
+        doorbell: &str,
+        board_ref: &str,
+    ) -> Result<String> {
+        let r = self.exec(
+            "XADD",
+            vec![
+                bin(keys.inbox()),
+                bin("MAXLEN"),
+                bin("~"),
+                bin("1000000"),
+                bin("*"),
+                bin("event"),
+                bin(event_json),
+            ],
+        )?;
+        let id = r.first().map(text).transpose()?.unwrap_or_default();
+        self.exec("PUBLISH", vec![bin(doorbell), bin(board_ref)])?;
+        Ok(id)
+    }
+
+    /// Reads up to `count` inbox entries for the projector's consumer group (creating the group at
+    /// the start of the stream if needed): first this consumer's pending entries (a previous run
+    /// that died before acknowledging), then new ones. Returns `(stream id, event JSON)` pairs.
+    pub fn inbox_batch(
+        &self,
+        keys: &Keys,
+        group: &str,
+        consumer: &str,
+        count: u32,
+    ) -> Result<Vec<(String, String)>> {
+        let created = self.exec(
+            "XGROUP",
+            vec![
+                bin("CREATE"),
+                bin(keys.inbox()),
+                bin(group),
+                bin("0"),
+                bin("MKSTREAM"),
+            ],
+        );
+        // BUSYGROUP: the group exists already, which is the normal case.
+        if let Err(e) = created
+            && !format!("{e}").contains("BUSYGROUP")
+        {
+            return Err(e);
+        }
+        for start in ["0", ">"] {
+            let r = self.exec(
+                "XREADGROUP",
+                vec![
+                    bin("GROUP"),
+                    bin(group),
+                    bin(consumer),
+                    bin("COUNT"),
+                    bin(count.to_string()),
+                    bin("STREAMS"),
+                    bin(keys.inbox()),
+                    bin(start),
+                ],
+            )?;
+            // Flattened reply: stream name, then per entry: id, "event", json.
+            let entries: Vec<(String, String)> = r
+                .get(1..)
+                .unwrap_or_default()
+                .chunks(3)
+                .filter_map(|c| match c {
+                    [id, _field, json] => Some((text(id).ok()?, text(json).ok()?)),
+                    _ => None,
+                })
+                .collect();
+            if !entries.is_empty() {
+                return Ok(entries);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// Acknowledges (and trims) processed inbox entries.
+    pub fn inbox_ack(&self, keys: &Keys, group: &str, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut args = vec![bin(keys.inbox()), bin(group)];
+        args.extend(ids.iter().map(|i| bin(i.as_str())));
+        self.exec("XACK", args)?;
+        let mut del = vec![bin(keys.inbox())];
+        del.extend(ids.iter().map(|i| bin(i.as_str())));
+        self.exec("XDEL", del)?;
+        Ok(())
     }
 
     /// Reserves an idempotency key for a request fingerprint, or reports its state.

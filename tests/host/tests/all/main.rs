@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod api_async;
 mod api_boards;
 mod api_cache_auth;
 mod api_scores;
