@@ -44,7 +44,8 @@ fn route(call: &Call<'_>) -> Result<Response> {
             })
         }
         (Method::Delete, false, [player]) => reads::delete_player(call, &ctx, &board, player),
-        (_, _, [] | [_]) => Err(call.method_not_allowed("GET")),
+        (_, _, []) => Err(call.method_not_allowed("GET")),
+        (_, _, [_]) => Err(call.method_not_allowed("GET, DELETE")),
         _ => Err(leaderboard::LeaderboardError::NotFound(format!(
             "no such resource: {}",
             call.path

@@ -208,16 +208,21 @@ impl KvBackend {
         Ok(keys)
     }
 
-    /// Atomically adds `delta` to an integer counter (absent = 0) and returns the new value.
-    pub async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+    /// Read-modify-write of one key on a local backend (memory or SQLite), atomically: `decide`
+    /// sees the current value and returns the value to write, or `None` to leave it. Returns what
+    /// was written. The Redis backend does its atomic updates server-side instead.
+    fn update_local(
+        &self,
+        key: &str,
+        decide: impl FnOnce(Option<&[u8]>) -> Result<Option<Vec<u8>>>,
+    ) -> Result<Option<Vec<u8>>> {
         match self {
             KvBackend::Memory(m) => {
                 let mut map = lock(m);
-                let cur = parse_counter(map.get(key).map(Vec::as_slice))?;
-                let new = cur
-                    .checked_add(delta)
-                    .ok_or_else(|| anyhow!("counter overflow"))?;
-                map.insert(key.to_string(), new.to_string().into_bytes());
+                let new = decide(map.get(key).map(Vec::as_slice))?;
+                if let Some(v) = &new {
+                    map.insert(key.to_string(), v.clone());
+                }
                 Ok(new)
             }
             KvBackend::Sqlite { db, label } => {
@@ -234,58 +239,43 @@ impl KvBackend {
                         rusqlite::Error::QueryReturnedNoRows => Ok(None),
                         e => Err(e),
                     })?;
-                let new = parse_counter(cur.as_deref())?
-                    .checked_add(delta)
-                    .ok_or_else(|| anyhow!("counter overflow"))?;
-                tx.execute(
-                    "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(store, key) DO UPDATE SET value = excluded.value",
-                    (label.as_str(), key, new.to_string().into_bytes()),
-                )?;
-                tx.commit()?;
+                let new = decide(cur.as_deref())?;
+                if let Some(v) = &new {
+                    tx.execute(
+                        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(store, key) DO UPDATE SET value = excluded.value",
+                        (label.as_str(), key, v),
+                    )?;
+                    tx.commit()?;
+                }
                 Ok(new)
             }
-            KvBackend::Redis(c) => Ok(c.clone().incr(key, delta).await?),
+            KvBackend::Redis(_) => Err(anyhow!("update_local is for local backends")),
         }
+    }
+
+    /// Atomically adds `delta` to an integer counter (absent = 0) and returns the new value.
+    pub async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        if let KvBackend::Redis(c) = self {
+            return Ok(c.clone().incr(key, delta).await?);
+        }
+        let mut result = 0;
+        self.update_local(key, |cur| {
+            result = parse_counter(cur)?
+                .checked_add(delta)
+                .ok_or_else(|| anyhow!("counter overflow"))?;
+            Ok(Some(result.to_string().into_bytes()))
+        })?;
+        Ok(result)
     }
 
     /// Compare-and-swap: writes `new` only if the current value still equals `expected`
     /// (`None` = the key must be absent). Returns whether it wrote.
     pub async fn swap_if(&self, key: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool> {
         match self {
-            KvBackend::Memory(m) => {
-                let mut map = lock(m);
-                if map.get(key).map(Vec::as_slice) != expected {
-                    return Ok(false);
-                }
-                map.insert(key.to_string(), new.to_vec());
-                Ok(true)
-            }
-            KvBackend::Sqlite { db, label } => {
-                let mut db = lock(db);
-                let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let cur: Option<Vec<u8>> = tx
-                    .query_row(
-                        "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                        (label.as_str(), key),
-                        |r| r.get(0),
-                    )
-                    .map(Some)
-                    .or_else(|e| match e {
-                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                        e => Err(e),
-                    })?;
-                if cur.as_deref() != expected {
-                    return Ok(false);
-                }
-                tx.execute(
-                    "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(store, key) DO UPDATE SET value = excluded.value",
-                    (label.as_str(), key, new),
-                )?;
-                tx.commit()?;
-                Ok(true)
-            }
+            KvBackend::Memory(_) | KvBackend::Sqlite { .. } => Ok(self
+                .update_local(key, |cur| Ok((cur == expected).then(|| new.to_vec())))?
+                .is_some()),
             KvBackend::Redis(c) => {
                 let (flag, exp): (&str, &[u8]) = match expected {
                     Some(e) => ("1", e),
