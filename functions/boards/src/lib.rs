@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! POST   /api/{v}/boards            admin: create (body: board config)
-//! GET    /api/{v}/boards            any token: the tenant's boards
+//! GET    /api/{v}/boards            service/admin: the tenant's boards
 //! GET    /api/{v}/boards/{board}    config, current period, next reset (public boards: no token)
 //! DELETE /api/{v}/boards/{board}    admin: delete with all its data
 //! ```
@@ -51,7 +51,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
 }
 
 fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
-    ctx.require_principal()?;
+    access::authorize_list(ctx.require_principal()?)?;
     let repo = ctx.repo()?;
     let mut boards = Vec::new();
     for id in repo.board_ids(&ctx.tenant)? {

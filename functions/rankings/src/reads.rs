@@ -126,10 +126,13 @@ pub fn players(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
                 "query parameter 'ids' (comma-separated player ids) is required".into(),
             )
         })?;
-    let players = ids
-        .split(',')
-        .map(PlayerId::new)
-        .collect::<Result<Vec<_>>>()?;
+    let mut players = Vec::new();
+    for id in ids.split(',') {
+        let p = PlayerId::new(id)?;
+        if !players.contains(&p) {
+            players.push(p);
+        }
+    }
     if players.len() > MAX_LIMIT as usize {
         return Err(LeaderboardError::InvalidBody(format!(
             "at most {MAX_LIMIT} players per request, got {}",

@@ -31,7 +31,10 @@ pub fn begin(call: &http::Call<'_>, repo: &Repo, keys: &Keys, player: &PlayerId)
             "Idempotency-Key must be 1..={MAX_KEY_LEN} visible ASCII characters"
         )));
     }
-    let mut material = player.as_str().as_bytes().to_vec();
+    // The fingerprint covers what the response depends on: API version, player and body.
+    let mut material = format!("{:?}", call.version).into_bytes();
+    material.push(0);
+    material.extend_from_slice(player.as_str().as_bytes());
     material.push(0);
     material.extend_from_slice(call.req.body());
     let fingerprint = format!("{:016x}", leaderboard::cursor::fnv1a64(&material));

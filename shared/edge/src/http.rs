@@ -168,15 +168,18 @@ impl<'a> Call<'a> {
             .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))
     }
 
-    /// Fails with 405 naming the allowed methods.
+    /// Fails with 405 naming the allowed methods (the response also carries them in `Allow`).
     pub fn method_not_allowed(&self, allowed: &str) -> LeaderboardError {
         LeaderboardError::MethodNotAllowed(format!(
-            "{:?} is not allowed on {}; allowed: {allowed}",
+            "{} is not allowed on {}{ALLOWED_MARKER}{allowed}",
             self.method(),
             self.path
         ))
     }
 }
+
+/// Separates the detail of a 405 from its list of allowed methods (used for `Allow`).
+const ALLOWED_MARKER: &str = "; allowed: ";
 
 /// A JSON response with the version's content type.
 pub fn json(status: u16, version: ApiVersion, body: &serde_json::Value) -> Response {
@@ -214,6 +217,11 @@ pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
         }
         LeaderboardError::Unauthorized(_) => {
             b.header("www-authenticate", "Bearer");
+        }
+        LeaderboardError::MethodNotAllowed(detail) => {
+            if let Some((_, allowed)) = detail.rsplit_once(ALLOWED_MARKER) {
+                b.header("allow", allowed);
+            }
         }
         _ => {}
     }

@@ -125,7 +125,16 @@ local periods = redis.call('SMEMBERS', KEYS[2])
 for _, p in ipairs(periods) do
   redis.call('DEL', prefix .. 'z:' .. p, prefix .. 'r:' .. p, prefix .. 'm:' .. p)
 end
-return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+local found = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+for _, pattern in ipairs({'idem:*', 'applied:*'}) do
+  local cursor = '0'
+  repeat
+    local r = redis.call('SCAN', cursor, 'MATCH', prefix .. pattern, 'COUNT', 1000)
+    cursor = r[1]
+    if #r[2] > 0 then redis.call('DEL', unpack(r[2])) end
+  until cursor == '0'
+end
+return found
 "#;
 
 /// What an idempotency key says about a request.
@@ -264,8 +273,13 @@ fn tenant_boards(tenant: &TenantId) -> String {
     format!("lb:tenant:{{{}}}:boards", tenant.as_str())
 }
 
+/// Redis failures are logged in full (component stderr) and reported to clients without
+/// internals.
 fn unavailable(e: impl std::fmt::Debug) -> LeaderboardError {
-    LeaderboardError::Unavailable(format!("Redis: {e:?}"))
+    eprintln!("redis error: {e:?}");
+    LeaderboardError::Unavailable(
+        "the leaderboard store (Redis) is unavailable; retry shortly".into(),
+    )
 }
 
 fn bin(s: impl Into<Vec<u8>>) -> RedisParameter {
@@ -401,7 +415,7 @@ impl Repo {
         let keys = Keys::new(tenant, id);
         let r = self.eval(
             DELETE_BOARD,
-            &[keys.config(), keys.periods(), keys.events()],
+            &[keys.config(), keys.periods(), keys.events(), keys.inbox()],
             vec![bin(keys.prefix())],
         )?;
         self.exec("SREM", vec![bin(tenant_boards(tenant)), bin(id.as_str())])?;
@@ -640,9 +654,9 @@ impl Repo {
         consumer: &str,
         count: u32,
     ) -> Result<Vec<(String, String)>> {
-        let created = self.exec(
+        let created = self.conn.execute(
             "XGROUP",
-            vec![
+            &[
                 bin("CREATE"),
                 bin(keys.inbox()),
                 bin(group),
@@ -652,9 +666,9 @@ impl Repo {
         );
         // BUSYGROUP: the group exists already, which is the normal case.
         if let Err(e) = created
-            && !format!("{e}").contains("BUSYGROUP")
+            && !format!("{e:?}").contains("BUSYGROUP")
         {
-            return Err(e);
+            return Err(unavailable(e));
         }
         for start in ["0", ">"] {
             let r = self.exec(

@@ -115,6 +115,17 @@ pub fn authorize_admin(principal: &Principal) -> Result<()> {
     )))
 }
 
+/// Listing a tenant's boards (every configuration, private ones included): `service` or `admin`.
+pub fn authorize_list(principal: &Principal) -> Result<()> {
+    if principal.has(Role::Admin) || principal.has(Role::Service) {
+        return Ok(());
+    }
+    Err(LeaderboardError::Forbidden(format!(
+        "listing boards requires the 'service' or 'admin' role; the token has roles {}",
+        principal.roles_list()
+    )))
+}
+
 /// Submitting a score for `player` on `board`.
 ///
 /// `admin` and `service` tokens may submit for anyone. A `player` token may submit only for its

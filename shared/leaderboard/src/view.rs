@@ -3,7 +3,8 @@
 //!
 //! v2 differs from v1 in two ways: scores are strings in the board's exact decimal form
 //! (`"12.50"`) instead of JSON numbers, and lists are `{"data": [...], "page": {...}}` with the
-//! paging fields grouped in `page`.
+//! paging fields grouped in `page`. Board configurations are the same in both (bounds in minor
+//! units), so a configuration read from either can be posted back.
 
 use serde_json::{Value, json};
 
@@ -111,18 +112,12 @@ fn period_json(p: &PeriodView) -> Value {
     })
 }
 
-/// A board's configuration plus its current period.
-pub fn board(v: ApiVersion, board: &Board, period: &PeriodView) -> Value {
+/// A board's configuration plus its current period. The configuration has the same shape in
+/// both versions (bounds in minor units), so what a GET returns can be posted back.
+pub fn board(_v: ApiVersion, board: &Board, period: &PeriodView) -> Value {
     let mut config = serde_json::to_value(board.to_input()).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut config {
         map.insert("period_info".into(), period_json(period));
-        if v == ApiVersion::V2 {
-            for key in ["score_min", "score_max"] {
-                if let Some(n) = map.get(key).and_then(Value::as_i64) {
-                    map.insert(key.into(), Value::String(board.format_score(n)));
-                }
-            }
-        }
     }
     config
 }

@@ -59,6 +59,10 @@ async fn create_get_list_delete() {
         .map(|b| b["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["arena", "weekly-race"]);
+    // Listing every configuration (private ones too) is for services and admins.
+    api.get("/api/v1/boards", Some(&player("ann")))
+        .await
+        .assert_problem(403, "service");
 
     let r = api
         .call(
@@ -135,7 +139,8 @@ async fn board_input_is_validated_with_precise_problems() {
     let r = api
         .call(Method::PATCH, "/api/v1/boards/x", Some(&admin()), None, &[])
         .await;
-    r.assert_problem(405, "GET, DELETE");
+    r.assert_problem(405, "PATCH is not allowed");
+    assert_eq!(r.header("allow"), "GET, DELETE");
     api.get("/api/v9/boards/x", Some(&admin()))
         .await
         .assert_problem(404, "v9");
