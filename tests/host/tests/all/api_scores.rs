@@ -409,5 +409,34 @@ async fn idempotent_retry_returns_the_first_response_and_applies_once() {
     send("order-1", 6)
         .await
         .assert_problem(409, "different request");
+    // The same key on another API version is another request, not a replay in the wrong shape.
+    let v2 = api
+        .call(
+            Method::POST,
+            "/api/v2/boards/clicks/scores",
+            Some(&service()),
+            Some(json!({"player": "ann", "score": 5})),
+            &[("idempotency-key", "order-1")],
+        )
+        .await;
+    v2.assert_problem(409, "different request");
+
+    // Deleting the board forgets its keys: a new board with the same id applies again.
+    let r = api
+        .call(
+            Method::DELETE,
+            "/api/v1/boards/clicks",
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    api.create_board(json!({"id": "clicks", "operator": "incr"}))
+        .await;
+    let again = send("order-1", 5).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotent-replayed"), "");
+    assert_eq!(again.body["score"], 5);
     api.app.stop().await;
 }
