@@ -35,11 +35,13 @@ impl RedisTrigger {
                 .clone()
                 .or_else(|| runtime.manifest.redis_address.clone())
                 .unwrap_or_default();
+            // Spin allows application variables in both the address and the channel.
             let address = vars.expand(&template)?;
+            let channel = vars.expand(&t.channel)?;
             by_address
                 .entry(address)
                 .or_default()
-                .push((t.channel.clone(), t.component.clone()));
+                .push((channel, t.component.clone()));
         }
         let tasks = by_address
             .into_iter()
