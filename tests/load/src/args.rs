@@ -11,7 +11,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 pub const USAGE: &str = "usage: edge-load --url URL [--method GET|POST|...] [--body STR | --body-file FILE] \
 [--header 'name: value']... --concurrency N --requests N --duration-secs S [--warmup-secs S] \
-[--label NAME] [--json]";
+[--label NAME] [--json]\n\
+a body may contain {seq}, replaced by each request's 0-based sequence number within its phase";
 
 /// The most connections a run may open.
 pub const MAX_CONCURRENCY: usize = 1024;

@@ -5,6 +5,9 @@
 //! response body; connecting (first use, or after an error) is not part of it. A worker stops
 //! starting requests at the deadline; requests still in flight get [`GRACE`] more to finish, after
 //! which they count as errors, so every phase ends by itself.
+//!
+//! A body containing [`SEQ_PLACEHOLDER`] gets it replaced by the request's sequence number within
+//! the phase (0, 1, 2, …), so e.g. every score submission can name a different player.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +29,8 @@ use crate::summary::Tally;
 
 /// How long in-flight requests may run past a phase's deadline.
 pub const GRACE: Duration = Duration::from_secs(5);
+/// Replaced in the body by the request's 0-based sequence number within its phase.
+pub const SEQ_PLACEHOLDER: &str = "{seq}";
 /// Pause after a failed request, so a dead server does not turn into a busy loop.
 const ERROR_PAUSE: Duration = Duration::from_millis(10);
 
@@ -39,6 +44,8 @@ pub struct RequestPlan {
     /// Headers sent with every request (`Host` included).
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The body as text when it contains [`SEQ_PLACEHOLDER`] (then built per request).
+    body_template: Option<String>,
 }
 
 impl RequestPlan {
@@ -53,20 +60,33 @@ impl RequestPlan {
         if !headers.contains_key(header::HOST) {
             headers.insert(header::HOST, target.authority.parse()?);
         }
+        let body_template = std::str::from_utf8(&body)
+            .ok()
+            .filter(|s| s.contains(SEQ_PLACEHOLDER))
+            .map(str::to_string);
         Ok(Self {
             addr,
             method,
             path_and_query: target.path_and_query.clone(),
             headers,
             body,
+            body_template,
         })
     }
 
-    fn request(&self) -> Result<Request<Full<Bytes>>> {
+    /// The body of request number `seq`.
+    pub fn body_for(&self, seq: u64) -> Bytes {
+        match &self.body_template {
+            Some(t) => Bytes::from(t.replace(SEQ_PLACEHOLDER, &seq.to_string())),
+            None => self.body.clone(),
+        }
+    }
+
+    fn request(&self, seq: u64) -> Result<Request<Full<Bytes>>> {
         let mut req = Request::builder()
             .method(self.method.clone())
             .uri(self.path_and_query.as_str())
-            .body(Full::new(self.body.clone()))?;
+            .body(Full::new(self.body_for(seq)))?;
         *req.headers_mut() = self.headers.clone();
         Ok(req)
     }
@@ -153,8 +173,12 @@ async fn worker(
     let hard_deadline = deadline + GRACE;
     let mut latencies = Vec::new();
     let mut conn: Option<SendRequest<Full<Bytes>>> = None;
-    while Instant::now() < deadline && counters.claimed.fetch_add(1, Ordering::Relaxed) < cap {
-        match tokio::time::timeout_at(hard_deadline, one_request(&plan, &mut conn)).await {
+    while Instant::now() < deadline {
+        let seq = counters.claimed.fetch_add(1, Ordering::Relaxed);
+        if seq >= cap {
+            break;
+        }
+        match tokio::time::timeout_at(hard_deadline, one_request(&plan, seq, &mut conn)).await {
             Ok(Ok((status, latency))) => {
                 latencies.push(latency);
                 if !status.is_success() {
@@ -193,6 +217,7 @@ async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>> {
 
 async fn one_request(
     plan: &RequestPlan,
+    seq: u64,
     conn: &mut Option<SendRequest<Full<Bytes>>>,
 ) -> Result<(StatusCode, Duration)> {
     if conn.as_ref().is_none_or(SendRequest::is_closed) {
@@ -202,7 +227,7 @@ async fn one_request(
         bail!("no connection");
     };
     sender.ready().await.context("connection not ready")?;
-    let req = plan.request()?;
+    let req = plan.request(seq)?;
     let started = Instant::now();
     let resp = sender.send_request(req).await.context("sending request")?;
     let status = resp.status();
@@ -211,4 +236,44 @@ async fn one_request(
         .await
         .context("reading response body")?;
     Ok((status, started.elapsed()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::parse_target;
+
+    fn plan(body: &str) -> Option<RequestPlan> {
+        let target = parse_target("http://127.0.0.1:3000/scores").ok()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], 3000));
+        let body = Bytes::from(body.to_string());
+        RequestPlan::new(addr, &target, Method::POST, HeaderMap::new(), body).ok()
+    }
+
+    #[test]
+    fn seq_placeholder_is_replaced_per_request() {
+        let p = plan(r#"{"player":"w{seq}","score":{seq}}"#);
+        assert_eq!(
+            p.as_ref().map(|p| p.body_for(0)),
+            Some(Bytes::from(r#"{"player":"w0","score":0}"#))
+        );
+        assert_eq!(
+            p.as_ref().map(|p| p.body_for(41)),
+            Some(Bytes::from(r#"{"player":"w41","score":41}"#))
+        );
+    }
+
+    #[test]
+    fn bodies_without_placeholder_are_sent_as_is() {
+        let p = plan(r#"{"player":"p1","score":"{se"}"#);
+        assert_eq!(
+            p.as_ref().map(|p| p.body_for(5)),
+            Some(Bytes::from(r#"{"player":"p1","score":"{se"}"#))
+        );
+        assert_eq!(
+            p.as_ref()
+                .and_then(|p| p.headers.get(header::HOST).cloned()),
+            Some(http::HeaderValue::from_static("127.0.0.1:3000"))
+        );
+    }
 }

@@ -3,6 +3,9 @@
 //! `edge-load --url URL [--method GET|POST] [--body STR | --body-file F] [--header 'k: v']...
 //!  --concurrency N --requests N --duration-secs S [--warmup-secs S] [--label NAME] [--json]`
 //!
+//! A body may contain `{seq}`, replaced by each request's 0-based number within its phase (so
+//! every submission can name a different player).
+//!
 //! Every run is bounded in requests and in time and stops by itself; only loopback targets
 //! (127.0.0.0/8, ::1, localhost) are accepted. An optional warm-up phase runs first and is
 //! discarded. Prints one result line (label, concurrency, requests, errors, non-2xx, req/s, p50,

@@ -1,0 +1,208 @@
+//! `edge-seed`: benchmark fixtures for `scripts/bench.sh`.
+//!
+//! ```text
+//! edge-seed seed --redis redis://127.0.0.1:PORT --board ID [--board ID]... --players N
+//!                [--tenant T] [--batch N]
+//! edge-seed lag --url http://127.0.0.1:PORT --board ID --token JWT --samples N --timeout-secs S
+//! ```
+//!
+//! `seed` writes N players straight into the `all` period of existing boards (see [`seed`]) and
+//! prints one JSON object per board (`board`, `players`, `seconds`). `lag` measures the
+//! submit→visible lag of an `async` board (see [`lag`]) and prints it as one JSON object. Only
+//! loopback Redis and HTTP targets are accepted; everything is bounded by counts and timeouts.
+
+mod lag;
+mod seed;
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use leaderboard::{BoardId, TenantId};
+
+const USAGE: &str = "usage:\n  edge-seed seed --redis redis://127.0.0.1:PORT --board ID [--board ID]... \
+--players N [--tenant T] [--batch N]\n  edge-seed lag --url http://127.0.0.1:PORT --board ID \
+--token JWT --samples N --timeout-secs S";
+
+/// Most players `seed` writes per board.
+const MAX_PLAYERS: u64 = 10_000_000;
+/// Most lag samples.
+const MAX_SAMPLES: u32 = 10_000;
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("edge-seed: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Splits `host:port` out of `scheme://host:port[/...]` and checks that host is loopback.
+fn loopback_addr(url: &str, scheme: &str) -> Result<(SocketAddr, String)> {
+    let rest = url
+        .strip_prefix(scheme)
+        .and_then(|r| r.strip_prefix("://"))
+        .with_context(|| format!("{url:?} must start with {scheme}://"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = authority
+        .rsplit_once(':')
+        .with_context(|| format!("{url:?} needs an explicit port"))?;
+    let host = match host {
+        "localhost" => "127.0.0.1",
+        h => h.trim_start_matches('[').trim_end_matches(']'),
+    };
+    let ip: IpAddr = host
+        .parse()
+        .with_context(|| format!("{url:?}: host must be a loopback IP or localhost"))?;
+    if !ip.is_loopback() {
+        bail!("refusing {url:?}: edge-seed only talks to loopback");
+    }
+    let port: u16 = port.parse().with_context(|| format!("{url:?}: bad port"))?;
+    Ok((SocketAddr::new(ip, port), authority.to_string()))
+}
+
+fn number<T: std::str::FromStr>(flag: &str, raw: &str) -> Result<T> {
+    raw.parse()
+        .ok()
+        .with_context(|| format!("{flag} takes a number, not {raw:?}"))
+}
+
+fn run(args: Vec<String>) -> Result<()> {
+    let mut it = args.into_iter();
+    let command = it.next().unwrap_or_default();
+    if matches!(command.as_str(), "" | "-h" | "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let mut flags: Vec<(String, String)> = Vec::new();
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
+        flags.push((flag, value));
+    }
+    let get = |name: &str| {
+        flags
+            .iter()
+            .rev()
+            .find(|(f, _)| f == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let need = |name: &str| get(name).with_context(|| format!("{name} is required\n{USAGE}"));
+    let known: &[&str] = match command.as_str() {
+        "seed" => &["--redis", "--board", "--players", "--tenant", "--batch"],
+        "lag" => &["--url", "--board", "--token", "--samples", "--timeout-secs"],
+        other => bail!("unknown command {other:?}\n{USAGE}"),
+    };
+    if let Some((f, _)) = flags.iter().find(|(f, _)| !known.contains(&f.as_str())) {
+        bail!("unknown flag {f} for {command}\n{USAGE}");
+    }
+    if command == "seed" {
+        let url = need("--redis")?;
+        loopback_addr(url, "redis")?;
+        let boards = flags
+            .iter()
+            .filter(|(f, _)| f == "--board")
+            .map(|(_, v)| BoardId::new(v))
+            .collect::<leaderboard::Result<Vec<_>>>()?;
+        if boards.is_empty() {
+            bail!("--board is required\n{USAGE}");
+        }
+        let players: u64 = number("--players", need("--players")?)?;
+        if !(1..=MAX_PLAYERS).contains(&players) {
+            bail!("--players must be 1..={MAX_PLAYERS}");
+        }
+        let batch: u64 = get("--batch").map_or(Ok(10_000), |b| number("--batch", b))?;
+        if !(1..=100_000).contains(&batch) {
+            bail!("--batch must be 1..=100000");
+        }
+        let tenant = TenantId::new(get("--tenant").unwrap_or("default"))?;
+        let client = redis::Client::open(url).context("--redis")?;
+        let mut con = client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .with_context(|| format!("connecting to {url}"))?;
+        for board in &boards {
+            let s = seed::seed(&mut con, &tenant, board, players, batch)?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "board": s.board.as_str(),
+                    "players": s.players,
+                    "seconds": (s.elapsed.as_secs_f64() * 1e3).round() / 1e3,
+                })
+            );
+        }
+        return Ok(());
+    }
+    let url = need("--url")?;
+    let (addr, authority) = loopback_addr(url, "http")?;
+    let board = BoardId::new(need("--board")?)?;
+    let samples: u32 = number("--samples", need("--samples")?)?;
+    if !(1..=MAX_SAMPLES).contains(&samples) {
+        bail!("--samples must be 1..={MAX_SAMPLES}");
+    }
+    let timeout: f64 = number("--timeout-secs", need("--timeout-secs")?)?;
+    if !(0.001..=600.0).contains(&timeout) {
+        bail!("--timeout-secs must be in 0.001..=600");
+    }
+    let plan = lag::LagPlan {
+        addr,
+        authority,
+        board: board.as_str().to_string(),
+        token: need("--token")?.to_string(),
+        samples,
+        timeout: Duration::from_secs_f64(timeout),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(lag::measure(&plan))?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_targets() {
+        let ok = loopback_addr("redis://127.0.0.1:6379", "redis").ok();
+        assert_eq!(
+            ok.map(|(a, h)| (a.port(), h)),
+            Some((6379, "127.0.0.1:6379".into()))
+        );
+        let ok = loopback_addr("http://localhost:3000/x", "http").ok();
+        assert_eq!(ok.map(|(a, _)| a.ip().is_loopback()), Some(true));
+        assert!(loopback_addr("http://[::1]:80", "http").is_ok());
+        for bad in [
+            "redis://10.0.0.1:6379",
+            "redis://example.com:6379",
+            "redis://127.0.0.1",
+            "http://127.0.0.1:1",
+        ] {
+            assert!(loopback_addr(bad, "redis").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flags_are_checked() {
+        let err = |s: &str| {
+            run(s.split_whitespace().map(str::to_string).collect())
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default()
+        };
+        assert!(err("bogus").contains("unknown command"));
+        assert!(err("seed --redis redis://127.0.0.1:1 --nope 1").contains("unknown flag"));
+        assert!(err("seed --redis redis://127.0.0.1:1 --players 5").contains("--board"));
+        assert!(
+            err("seed --redis redis://127.0.0.1:1 --board b --players 0").contains("--players")
+        );
+        assert!(err("lag --url http://8.8.8.8:80 --board b").contains("refusing"));
+        assert!(err("seed --redis").contains("needs a value"));
+    }
+}
