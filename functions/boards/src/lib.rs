@@ -9,20 +9,25 @@
 
 use edge::api::Ctx;
 use edge::http::{self, Call};
+use edge::platform::Platform;
 use leaderboard::access;
 use leaderboard::view::{self, PeriodView};
 use leaderboard::{BoardConfigInput, BoardId, Result};
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{Method, Response};
+#[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
+#[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: Request) -> Response {
-    http::respond(&req, route)
+fn handle(req: spin_sdk::http::Request) -> Response {
+    edge::http::respond(&req, |call| route(&edge::platform::Spin, call))
 }
 
-fn route(call: &Call<'_>) -> Result<Response> {
+/// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
+/// baseline server).
+pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let board = call.param("board").map(BoardId::new).transpose()?;
-    let ctx = Ctx::new(call)?;
+    let ctx = Ctx::new(platform, call)?;
     match (call.method(), board) {
         (Method::Post, None) => create(call, &ctx),
         (Method::Get, None) => list(call, &ctx),

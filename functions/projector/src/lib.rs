@@ -15,6 +15,7 @@
 
 use anyhow::Context;
 use edge::cache::EdgeCache;
+use edge::platform::Spin;
 use edge::repo::{Keys, Repo};
 use edge::{settings, submit};
 use leaderboard::{BoardId, Event, EventEnvelope, LeaderboardError, Submission, TenantId};
@@ -33,7 +34,7 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         .with_context(|| format!("doorbell payload '{text}' is not tenant/board"))?;
     let tenant = TenantId::new(tenant)?;
     let board_id = BoardId::new(board)?;
-    let repo = Repo::open(&settings::redis_url()?)?;
+    let repo = Repo::open(&Spin, &settings::redis_url(&Spin)?)?;
     let board = match repo.board(&tenant, &board_id) {
         Ok(b) => b,
         Err(LeaderboardError::BoardNotFound(_)) => return Ok(()),
@@ -63,7 +64,7 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         repo.inbox_ack(&keys, submit::GROUP, &done)?;
     }
     if applied_any {
-        EdgeCache::open().bump(tenant.as_str(), board_id.as_str());
+        EdgeCache::open(&Spin).bump(tenant.as_str(), board_id.as_str());
     }
     Ok(())
 }

@@ -13,19 +13,24 @@ mod cached;
 mod reads;
 
 use edge::api::Ctx;
-use edge::http::{self, Call};
+use edge::http::Call;
+use edge::platform::Platform;
 use leaderboard::{BoardId, Result};
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{Method, Response};
+#[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
+#[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: Request) -> Response {
-    http::respond(&req, route)
+fn handle(req: spin_sdk::http::Request) -> Response {
+    edge::http::respond(&req, |call| route(&edge::platform::Spin, call))
 }
 
-fn route(call: &Call<'_>) -> Result<Response> {
+/// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
+/// baseline server).
+pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let board = BoardId::new(call.param("board").unwrap_or_default())?;
-    let ctx = Ctx::new(call)?;
+    let ctx = Ctx::new(platform, call)?;
     let is_entries = call.path.trim_end_matches('/').ends_with("/entries");
     let rest: Vec<&str> = call.rest.iter().map(String::as_str).collect();
     match (call.method(), is_entries, rest.as_slice()) {

@@ -10,7 +10,8 @@
 mod idempotency;
 
 use edge::api::Ctx;
-use edge::http::{self, Call};
+use edge::http::Call;
+use edge::platform::Platform;
 use edge::repo::Keys;
 use edge::submit;
 use leaderboard::events::ScoreSubmitted;
@@ -19,20 +20,24 @@ use leaderboard::{
     Board, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Result, Submission,
     SubmissionInput, WriteMode, access, operator,
 };
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{Method, Response};
+#[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
+#[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: Request) -> Response {
-    http::respond(&req, route)
+fn handle(req: spin_sdk::http::Request) -> Response {
+    edge::http::respond(&req, |call| route(&edge::platform::Spin, call))
 }
 
-fn route(call: &Call<'_>) -> Result<Response> {
+/// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
+/// baseline server).
+pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     if *call.method() != Method::Post {
         return Err(call.method_not_allowed("POST"));
     }
     let board_id = BoardId::new(call.param("board").unwrap_or_default())?;
-    let ctx = Ctx::new(call)?;
+    let ctx = Ctx::new(platform, call)?;
     let principal = ctx.require_principal()?;
     let input: SubmissionInput = call.json()?;
     let repo = ctx.repo()?;

@@ -9,11 +9,13 @@ use leaderboard::{LeaderboardError, Result, TenantId};
 use crate::auth::{self, AuthConfig};
 use crate::cache::EdgeCache;
 use crate::http::Call;
+use crate::platform::Platform;
 use crate::repo::Repo;
 use crate::settings;
 
 /// The request's caller, tenant and handles.
-pub struct Ctx {
+pub struct Ctx<'p> {
+    platform: &'p dyn Platform,
     /// The verified token's principal, if a token was sent.
     pub principal: Option<Principal>,
     /// The tenant every key is scoped to.
@@ -22,19 +24,20 @@ pub struct Ctx {
     cache: OnceCell<EdgeCache>,
 }
 
-impl Ctx {
+impl<'p> Ctx<'p> {
     /// Authenticates the request (`Authorization: Bearer`) and resolves the tenant (the token's
     /// `tid`; `X-Tenant` may select one only when it agrees, or for public reads without a token).
-    pub fn new(call: &Call<'_>) -> Result<Self> {
+    pub fn new(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Self> {
         let config = AuthConfig::from_values(
-            settings::optional("jwt_hs256_secret").as_deref(),
-            settings::optional("jwt_jwks").as_deref(),
-            settings::optional("jwt_issuer").as_deref(),
-            settings::optional("jwt_audience").as_deref(),
+            platform.variable("jwt_hs256_secret").as_deref(),
+            platform.variable("jwt_jwks").as_deref(),
+            platform.variable("jwt_issuer").as_deref(),
+            platform.variable("jwt_audience").as_deref(),
         )?;
         let principal = auth::authenticate(&config, call.header("authorization"), call.now_ms)?;
         let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;
         Ok(Self {
+            platform,
             principal,
             tenant,
             repo: OnceCell::new(),
@@ -54,12 +57,12 @@ impl Ctx {
         if let Some(r) = self.repo.get() {
             return Ok(r);
         }
-        let repo = Repo::open(&settings::redis_url()?)?;
+        let repo = Repo::open(self.platform, &settings::redis_url(self.platform)?)?;
         Ok(self.repo.get_or_init(|| repo))
     }
 
     /// The edge cache (opened on first use).
     pub fn cache(&self) -> &EdgeCache {
-        self.cache.get_or_init(EdgeCache::open)
+        self.cache.get_or_init(|| EdgeCache::open(self.platform))
     }
 }

@@ -6,21 +6,21 @@
 
 use leaderboard::cache::{CacheEnvelope, cache_key, version_key};
 
-use crate::kv::Bucket;
+use crate::platform::{KvStore, Platform};
 
 /// The KV store label the cache uses.
 pub const STORE: &str = "default";
 
 /// A handle on the edge cache (absent store → every lookup misses).
 pub struct EdgeCache {
-    bucket: Option<Bucket>,
+    bucket: Option<Box<dyn KvStore>>,
 }
 
 impl EdgeCache {
-    /// Opens the cache store.
-    pub fn open() -> Self {
+    /// Opens the cache store on a platform.
+    pub fn open(platform: &dyn Platform) -> Self {
         Self {
-            bucket: Bucket::open(STORE).ok(),
+            bucket: platform.kv(STORE),
         }
     }
 

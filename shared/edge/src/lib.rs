@@ -21,6 +21,7 @@ pub mod auth;
 pub mod cache;
 pub mod http;
 pub mod kv;
+pub mod platform;
 pub mod repo;
 pub mod settings;
 pub mod submit;

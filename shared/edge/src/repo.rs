@@ -22,7 +22,9 @@ use leaderboard::{
     Board, BoardConfigInput, BoardId, LeaderboardError, PeriodId, PlayerId, Record, Result,
     TenantId,
 };
-use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use spin_sdk::redis::{RedisParameter, RedisResult};
+
+use crate::platform::{Platform, RedisExec};
 
 const SUBMIT_CAS: &str = r#"
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -337,13 +339,14 @@ fn rows(items: &[RedisResult]) -> Result<Vec<Row>> {
 
 /// A connection to the source of truth.
 pub struct Repo {
-    conn: Connection,
+    conn: Box<dyn RedisExec>,
 }
 
 impl Repo {
-    /// Opens the connection (`redis_url` from the component's variables).
-    pub fn open(url: &str) -> Result<Self> {
-        Connection::open(url)
+    /// Opens the connection on a platform (`redis_url` from its variables).
+    pub fn open(platform: &dyn Platform, url: &str) -> Result<Self> {
+        platform
+            .redis(url)
             .map(|conn| Self { conn })
             .map_err(unavailable)
     }
@@ -666,7 +669,7 @@ impl Repo {
         );
         // BUSYGROUP: the group exists already, which is the normal case.
         if let Err(e) = created
-            && !format!("{e:?}").contains("BUSYGROUP")
+            && !e.contains("BUSYGROUP")
         {
             return Err(unavailable(e));
         }

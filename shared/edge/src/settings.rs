@@ -1,17 +1,12 @@
-//! Typed component settings from Spin variables.
+//! Typed component settings from the platform's variables.
 
 use leaderboard::{LeaderboardError, Result};
 
-/// Reads a Spin variable; undefined or empty → `None`.
-pub fn optional(name: &str) -> Option<String> {
-    spin_sdk::variables::get(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-}
+use crate::platform::Platform;
 
-/// Reads a required Spin variable.
-pub fn required(name: &str) -> Result<String> {
-    optional(name).ok_or_else(|| {
+/// A required variable.
+pub fn required(platform: &dyn Platform, name: &str) -> Result<String> {
+    platform.variable(name).ok_or_else(|| {
         LeaderboardError::Internal(format!(
             "the '{name}' variable is not configured for this component"
         ))
@@ -19,6 +14,6 @@ pub fn required(name: &str) -> Result<String> {
 }
 
 /// The Redis URL (`redis_url`).
-pub fn redis_url() -> Result<String> {
-    required("redis_url")
+pub fn redis_url(platform: &dyn Platform) -> Result<String> {
+    required(platform, "redis_url")
 }

@@ -1,0 +1,74 @@
+//! What a function needs from the platform it runs on: variables, Redis and the KV store.
+//!
+//! On Spin (and our host) that is [`Spin`]: spin-sdk's variables and outbound Redis and
+//! `wasi:keyvalue`. The same handler code also runs natively behind a plain HTTP server for the
+//! Wasm-vs-native benchmark, with native implementations of these traits.
+
+use spin_sdk::redis::{RedisParameter, RedisResult};
+
+/// Runs Redis commands (`execute` semantics: nested replies flattened, as Spin does).
+pub trait RedisExec {
+    /// One command; the error text is for logs.
+    fn execute(&self, command: &str, args: &[RedisParameter]) -> Result<Vec<RedisResult>, String>;
+}
+
+/// The subset of a key-value store the edge cache uses.
+pub trait KvStore {
+    /// Reads a value.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    /// Writes a value.
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
+    /// Atomically adds to an integer counter (absent = 0); the new value.
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String>;
+}
+
+/// Variables, Redis connections and KV stores.
+pub trait Platform {
+    /// A variable; undefined or empty → `None`.
+    fn variable(&self, name: &str) -> Option<String>;
+    /// A Redis connection.
+    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, String>;
+    /// A KV store by label (`None` if it cannot be opened).
+    fn kv(&self, label: &str) -> Option<Box<dyn KvStore>>;
+}
+
+/// The Spin platform (spin-sdk 5.2 imports).
+pub struct Spin;
+
+impl RedisExec for spin_sdk::redis::Connection {
+    fn execute(&self, command: &str, args: &[RedisParameter]) -> Result<Vec<RedisResult>, String> {
+        spin_sdk::redis::Connection::execute(self, command, args).map_err(|e| format!("{e:?}"))
+    }
+}
+
+impl KvStore for crate::kv::Bucket {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        crate::kv::Bucket::get(self, key).map_err(|e| e.to_string())
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        crate::kv::Bucket::set(self, key, value).map_err(|e| e.to_string())
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        crate::kv::Bucket::increment(self, key, delta).map_err(|e| e.to_string())
+    }
+}
+
+impl Platform for Spin {
+    fn variable(&self, name: &str) -> Option<String> {
+        spin_sdk::variables::get(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+    }
+
+    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, String> {
+        spin_sdk::redis::Connection::open(url)
+            .map(|c| Box::new(c) as Box<dyn RedisExec>)
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    fn kv(&self, label: &str) -> Option<Box<dyn KvStore>> {
+        crate::kv::Bucket::open(label)
+            .ok()
+            .map(|b| Box::new(b) as Box<dyn KvStore>)
+    }
+}
