@@ -1,0 +1,165 @@
+//! The native platform: Spin variables from `SPIN_VARIABLE_*` (then manifest defaults), a pool of
+//! synchronous Redis connections, and an in-process key-value map — the same backends the local
+//! host gives the components (its `memory` KV store), without Wasm in between.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use edge::platform::{KvStore, Platform, RedisExec};
+use spin_sdk::redis::{RedisParameter, RedisResult};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Shared state of the native "platform".
+#[derive(Clone, Default)]
+pub struct Native {
+    /// Resolved variables.
+    pub variables: Arc<BTreeMap<String, String>>,
+    pool: Arc<Mutex<HashMap<String, Vec<redis::Connection>>>>,
+    kv: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+}
+
+impl Native {
+    /// A platform with these variables.
+    pub fn new(variables: BTreeMap<String, String>) -> Self {
+        Self {
+            variables: Arc::new(variables),
+            ..Self::default()
+        }
+    }
+}
+
+/// A pooled connection, returned to the pool on drop.
+struct Pooled {
+    conn: RefCell<Option<redis::Connection>>,
+    url: String,
+    pool: Arc<Mutex<HashMap<String, Vec<redis::Connection>>>>,
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.get_mut().take() {
+            lock(&self.pool)
+                .entry(self.url.clone())
+                .or_default()
+                .push(c);
+        }
+    }
+}
+
+/// Flattens a reply like Spin's `execute` (arrays become their elements).
+fn flatten(value: redis::Value, out: &mut Vec<RedisResult>) -> Result<(), String> {
+    use redis::Value as V;
+    match value {
+        V::Nil => out.push(RedisResult::Nil),
+        V::Int(i) => out.push(RedisResult::Int64(i)),
+        V::BulkString(b) => out.push(RedisResult::Binary(b)),
+        V::SimpleString(s) => out.push(RedisResult::Status(s)),
+        V::Okay => out.push(RedisResult::Status("OK".into())),
+        V::Array(items) | V::Set(items) => {
+            for v in items {
+                flatten(v, out)?;
+            }
+        }
+        V::ServerError(e) => return Err(format!("{e:?}")),
+        other => return Err(format!("unsupported reply {other:?}")),
+    }
+    Ok(())
+}
+
+impl RedisExec for Pooled {
+    fn execute(&self, command: &str, args: &[RedisParameter]) -> Result<Vec<RedisResult>, String> {
+        let mut cmd = redis::cmd(command);
+        for a in args {
+            match a {
+                RedisParameter::Int64(i) => cmd.arg(*i),
+                RedisParameter::Binary(b) => cmd.arg(b.as_slice()),
+            };
+        }
+        let mut slot = self.conn.borrow_mut();
+        let conn = slot.as_mut().ok_or("connection already returned")?;
+        let value: redis::Value = cmd.query(conn).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        flatten(value, &mut out)?;
+        Ok(out)
+    }
+}
+
+impl Platform for Native {
+    fn variable(&self, name: &str) -> Option<String> {
+        self.variables.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, String> {
+        let existing = lock(&self.pool).get_mut(url).and_then(Vec::pop);
+        let conn = match existing {
+            Some(c) => c,
+            None => redis::Client::open(url)
+                .and_then(|c| c.get_connection())
+                .map_err(|e| e.to_string())?,
+        };
+        Ok(Box::new(Pooled {
+            conn: RefCell::new(Some(conn)),
+            url: url.to_string(),
+            pool: Arc::clone(&self.pool),
+        }))
+    }
+
+    fn kv(&self, _label: &str) -> Option<Box<dyn KvStore>> {
+        Some(Box::new(MemoryKv(Arc::clone(&self.kv))))
+    }
+}
+
+struct MemoryKv(Arc<Mutex<HashMap<String, Vec<u8>>>>);
+
+impl KvStore for MemoryKv {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(lock(&self.0).get(key).cloned())
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        lock(&self.0).insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        let mut map = lock(&self.0);
+        let cur = map
+            .get(key)
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok())
+            .unwrap_or(0);
+        let new = cur.checked_add(delta).ok_or("counter overflow")?;
+        map.insert(key.to_string(), new.to_string().into_bytes());
+        Ok(new)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flatten_matches_spin() {
+        let mut out = Vec::new();
+        let v = redis::Value::Array(vec![
+            redis::Value::BulkString(b"a".to_vec()),
+            redis::Value::Int(1),
+            redis::Value::Nil,
+        ]);
+        flatten(v, &mut out).unwrap();
+        assert_eq!(out.len(), 3);
+        assert!(matches!(out[1], RedisResult::Int64(1)));
+        assert!(matches!(out[2], RedisResult::Nil));
+    }
+
+    #[test]
+    fn kv_counter() {
+        let p = Native::default();
+        let kv = p.kv("default").unwrap();
+        assert_eq!(kv.increment("v", 2).unwrap(), 2);
+        assert_eq!(kv.increment("v", 3).unwrap(), 5);
+        assert_eq!(kv.get("v").unwrap(), Some(b"5".to_vec()));
+    }
+}
