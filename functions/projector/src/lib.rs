@@ -97,6 +97,7 @@ fn project(
         &submission,
         envelope.at_ms,
         Some(stream_id),
+        None,
     )?;
     Ok(outcome.is_some())
 }

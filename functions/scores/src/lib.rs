@@ -41,7 +41,8 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let principal = ctx.require_principal()?;
     let input: SubmissionInput = call.json()?;
     let repo = ctx.repo()?;
-    let board = repo.board(&ctx.tenant, &board_id)?;
+    let (board, raw, record) =
+        repo.board_and_record(&ctx.tenant, &board_id, &input.player, call.now_ms)?;
     let (player, submission) = input.into_submission(&board)?;
     access::authorize_submit(principal, &board, &player)?;
     let keys = Keys::new(&ctx.tenant, &board_id);
@@ -57,7 +58,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         &keys,
         &player,
         &submission,
-        call.header("idempotency-key"),
+        (raw, record),
     );
     idempotency::finish(repo, &keys, &idem, call.version, result)
 }
@@ -69,8 +70,9 @@ fn apply(
     keys: &Keys,
     player: &PlayerId,
     submission: &Submission,
-    idempotency_key: Option<&str>,
+    first_read: (String, Option<leaderboard::Record>),
 ) -> Result<(u16, String)> {
+    let idempotency_key = call.header("idempotency-key");
     let repo = ctx.repo()?;
     if board.write_mode == WriteMode::Async {
         // Reject now what can be rejected without the record (bounds, deltas, metadata), then
@@ -109,6 +111,7 @@ fn apply(
         submission,
         call.now_ms,
         None,
+        Some(first_read),
     )?
     .ok_or_else(|| {
         LeaderboardError::Internal("a synchronous write cannot be a duplicate".into())

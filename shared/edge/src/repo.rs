@@ -45,6 +45,14 @@ local total = redis.call('ZCARD', KEYS[3])
 return {1, better, total, id}
 "#;
 
+const BOARD_AND_RECORD: &str = r#"
+local cfg = redis.call('GET', KEYS[1])
+if not cfg then return {''} end
+local kinds = {all_time = 2, daily = 3, weekly = 4, monthly = 5}
+local key = KEYS[kinds[cjson.decode(cfg).period] or 2]
+return {cfg, redis.call('HGET', key, ARGV[1]) or ''}
+"#;
+
 const PAGE: &str = r#"
 local start = tonumber(ARGV[1])
 local count = tonumber(ARGV[2])
@@ -400,6 +408,35 @@ impl Repo {
         let input: BoardConfigInput = serde_json::from_str(&raw)
             .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
         input.validate()
+    }
+
+    /// A board and, in the same round trip, a player's record in the board's current period
+    /// (`now_ms` picks the period): what a submission needs before it can decide anything.
+    pub fn board_and_record(
+        &self,
+        tenant: &TenantId,
+        id: &BoardId,
+        player: &PlayerId,
+        now_ms: i64,
+    ) -> Result<(Board, String, Option<Record>)> {
+        use leaderboard::PeriodKind as K;
+        let keys = Keys::new(tenant, id);
+        let mut script_keys = vec![keys.config()];
+        for kind in [K::AllTime, K::Daily, K::Weekly, K::Monthly] {
+            script_keys.push(keys.records(&leaderboard::period::period_id(kind, now_ms)?));
+        }
+        let r = self.eval(BOARD_AND_RECORD, &script_keys, vec![bin(player.as_str())])?;
+        let cfg = r.first().map(text).transpose()?.unwrap_or_default();
+        if cfg.is_empty() {
+            return Err(LeaderboardError::BoardNotFound(format!(
+                "board '{id}' does not exist"
+            )));
+        }
+        let input: BoardConfigInput = serde_json::from_str(&cfg)
+            .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
+        let raw = r.get(1).map(text).transpose()?.unwrap_or_default();
+        let rec = record(&raw)?;
+        Ok((input.validate()?, raw, rec))
     }
 
     /// Board ids of a tenant, sorted.

@@ -33,7 +33,8 @@ pub struct Outcome {
 }
 
 /// Applies `submission` at `now_ms`. With `dedupe` (an inbox event id) the write happens at most
-/// once per event: `Ok(None)` means it had already been applied.
+/// once per event: `Ok(None)` means it had already been applied. `first_read` is the record as
+/// already read with the board (raw JSON and decoded), saving the first round trip.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
     repo: &Repo,
@@ -43,12 +44,16 @@ pub fn apply(
     submission: &Submission,
     now_ms: i64,
     dedupe: Option<&str>,
+    mut first_read: Option<(String, Option<leaderboard::Record>)>,
 ) -> Result<Option<Outcome>> {
     let keys = Keys::new(tenant, &board.id);
     let period = PeriodView::resolve(board, None, now_ms)?;
     let expire = period::expire_at_ms(&period.id, board.retain_periods);
     for _ in 0..MAX_ATTEMPTS {
-        let (raw, previous) = repo.record(&keys, &period.id, player)?;
+        let (raw, previous) = match first_read.take() {
+            Some(read) => read,
+            None => repo.record(&keys, &period.id, player)?,
+        };
         let outcome = operator::apply(board, previous.as_ref(), submission, now_ms)?;
         let key = outcome.record.sort_key(board, player)?;
         let event = EventEnvelope {
