@@ -6,7 +6,7 @@ use edge_host::HostConfig;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::api::{SECRET, admin, now_secs, player, rows, service, start, start_with, token};
+use crate::api::{SECRET, now_secs, player, rows, start, start_with, token};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cache_miss_hit_invalidation_and_304() {
@@ -221,7 +221,6 @@ async fn tenants_are_isolated() {
     assert_eq!(r.body["total"], 0, "acme's arena is a different board");
     let r = api.get("/api/v1/boards/arena/entries", None).await;
     assert_eq!(r.body["total"], 1);
-    let _ = service();
     api.app.stop().await;
 }
 
@@ -269,6 +268,5 @@ async fn period_rollover_keeps_the_previous_period_readable() {
     api.get(&format!("/api/v1/boards/daily/entries?period={day1}"), None)
         .await
         .assert_problem(404, &day1);
-    let _ = admin();
     api.app.stop().await;
 }
