@@ -47,6 +47,9 @@ fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId, version: i64) -> Result<Board
         }
         Err(e) => return Err(e),
     };
+    if !board.cache.enabled() {
+        return Ok(board);
+    }
     let body = serde_json::to_string(&board.to_input())
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     cache.put(
@@ -122,7 +125,7 @@ pub fn serve<'f>(
                 etag: etag_for(&body),
                 body,
             };
-            if board.cache.ttl_secs > 0 || board.cache.stale_secs > 0 {
+            if board.cache.enabled() {
                 cache.put(ctx.tenant.as_str(), id.as_str(), &query, &env);
             }
             Ok(respond(call, &board, &env, "MISS"))

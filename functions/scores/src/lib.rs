@@ -75,9 +75,9 @@ fn apply(
     let idempotency_key = call.header("idempotency-key");
     let repo = ctx.repo()?;
     if board.write_mode == WriteMode::Async {
-        // Reject now what can be rejected without the record (bounds, deltas, metadata), then
-        // accept durably: the inbox stream is the record, the projector applies it.
-        operator::apply(board, None, submission, call.now_ms)?;
+        // Reject now what can be rejected without the record, then accept durably: the inbox
+        // stream is the record, the projector applies it.
+        operator::check_acceptable(board, submission, call.now_ms)?;
         let event = EventEnvelope {
             id: format!("{}-{player}", call.now_ms),
             tenant: ctx.tenant.clone(),

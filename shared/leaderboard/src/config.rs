@@ -150,6 +150,14 @@ pub struct CacheTtl {
     pub stale_secs: u32,
 }
 
+impl CacheTtl {
+    /// Whether reads of the board are worth storing at all (a zero TTL and zero stale window
+    /// means every read goes to the source of truth).
+    pub fn enabled(&self) -> bool {
+        self.ttl_secs > 0 || self.stale_secs > 0
+    }
+}
+
 impl Default for CacheTtl {
     fn default() -> Self {
         Self {

@@ -193,3 +193,12 @@ fn board_serde_is_canonical_input() {
     assert!(serde_json::from_value::<Board>(broken).is_err());
     assert_eq!(b.format_score(1234), "12.34");
 }
+
+#[test]
+fn caching_is_off_only_with_zero_ttl_and_zero_stale_window() {
+    assert!(parse(json!({"id": "a"})).unwrap().cache.enabled());
+    let off = json!({"id": "a", "cache": {"ttl_secs": 0, "stale_secs": 0}});
+    assert!(!parse(off).unwrap().cache.enabled());
+    let stale_only = json!({"id": "a", "cache": {"ttl_secs": 0, "stale_secs": 5}});
+    assert!(parse(stale_only).unwrap().cache.enabled());
+}

@@ -165,6 +165,12 @@ fn new_standing(board: &Board, previous: Option<&Record>, s: &Submission) -> Res
     }
 }
 
+/// Checks everything about a submission that does not depend on the stored record (ids, bounds,
+/// deltas, subscore, metadata): what an asynchronous board rejects before accepting it.
+pub fn check_acceptable(board: &Board, submission: &Submission, now_ms: i64) -> Result<()> {
+    apply(board, None, submission, now_ms).map(|_| ())
+}
+
 /// Applies `submission` to `previous` at `now_ms` (Unix ms, `0..=2^52−1`). See the module docs.
 pub fn apply(
     board: &Board,
