@@ -19,8 +19,8 @@ use spin_sdk::http_component;
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: spin_sdk::http::Request) -> Response {
-    edge::http::respond(&req, |call| route(&edge::platform::Spin, call))
+fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call))
 }
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's

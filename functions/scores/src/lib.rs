@@ -7,9 +7,8 @@
 //! the submission to the board's inbox stream, ring the doorbell and answer `202 Accepted`; the
 //! Redis-triggered `projector` applies it.
 
-mod idempotency;
-
 use edge::api::Ctx;
+use edge::idempotency;
 use edge::http::Call;
 use edge::platform::Platform;
 use edge::repo::Keys;
@@ -26,8 +25,8 @@ use spin_sdk::http_component;
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: spin_sdk::http::Request) -> Response {
-    edge::http::respond(&req, |call| route(&edge::platform::Spin, call))
+fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call))
 }
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use leaderboard::view::ApiVersion;
 use leaderboard::{LeaderboardError, PROBLEM_CONTENT_TYPE, Problem, Result};
 use serde::de::DeserializeOwned;
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{Method, OutgoingBody, OutgoingResponse, Request, Response, ResponseOutparam};
 
 /// Largest request body accepted (16 KiB).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -234,6 +234,77 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
     match result {
         Ok(r) => r,
         Err(e) => problem(&e, req.path()),
+    }
+}
+
+/// Runs a handler and hands its response to the host in one piece (see [`send`]).
+pub fn serve(
+    req: &Request,
+    out: ResponseOutparam,
+    handler: impl FnOnce(&Call<'_>) -> Result<Response>,
+) {
+    send(respond(req, handler), out);
+}
+
+/// Hands a response to the host with its whole body already written and finished, and a
+/// `Content-Length`.
+///
+/// spin-sdk's default path sets the response (the host may now write the status line and headers
+/// to the socket) and only then writes the body. Spin does not set `TCP_NODELAY`, so when the host
+/// writes the headers before the body arrives, Nagle's algorithm holds the body segment until the
+/// client acknowledges the headers, and a client with delayed ACKs waits ~40 ms to do so: every
+/// keep-alive response stalls. Writing the body first means the host sees headers, body and its end
+/// at once and sends them in one segment. A body the host's buffer cannot take whole (more than
+/// one of its chunks, 1 MiB) is finished after the response is set instead, without stalling.
+pub fn send(mut response: Response, out: ResponseOutparam) {
+    let body = std::mem::take(response.body_mut());
+    let status = *response.status();
+    if !(status == 204 || status == 304 || (100..200).contains(&status)) {
+        response.set_header("content-length", body.len().to_string());
+    }
+    let outgoing = match OutgoingResponse::try_from(response) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("response: cannot convert: {e}");
+            return;
+        }
+    };
+    let Ok(outgoing_body) = outgoing.body() else {
+        eprintln!("response: body already taken");
+        return;
+    };
+    let Ok(stream) = outgoing_body.write() else {
+        eprintln!("response: body stream already taken");
+        return;
+    };
+    // Write what the host can buffer now; when it can take no more, set the response (the host
+    // starts sending) and wait for room for the rest.
+    let mut rest: &[u8] = &body;
+    let mut pending = Some((out, outgoing));
+    while !rest.is_empty() {
+        let room = match stream.check_write() {
+            Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            Err(_) => return, // the client has gone
+        };
+        if room == 0 {
+            match pending.take() {
+                Some((out, outgoing)) => ResponseOutparam::set(out, outgoing),
+                None => stream.subscribe().block(),
+            }
+            continue;
+        }
+        let (now, later) = rest.split_at(room.min(rest.len()));
+        if stream.write(now).is_err() {
+            return;
+        }
+        rest = later;
+    }
+    drop(stream);
+    if OutgoingBody::finish(outgoing_body, None).is_err() {
+        eprintln!("response: body length does not match content-length");
+    }
+    if let Some((out, outgoing)) = pending {
+        ResponseOutparam::set(out, outgoing);
     }
 }
 

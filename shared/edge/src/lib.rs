@@ -20,6 +20,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod http;
+pub mod idempotency;
 pub mod kv;
 pub mod platform;
 pub mod repo;

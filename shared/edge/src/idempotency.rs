@@ -3,11 +3,12 @@
 //! true`) and never applies twice; the same key with a different body is 409; a retry while the
 //! first is still being applied is 409.
 
-use edge::http;
-use edge::repo::{Idempotency, Keys, Repo};
 use leaderboard::view::ApiVersion;
 use leaderboard::{LeaderboardError, PlayerId, Result};
 use spin_sdk::http::Response;
+
+use crate::http;
+use crate::repo::{Idempotency, Keys, Repo};
 
 const TTL_MS: u64 = 24 * 60 * 60 * 1000;
 const MAX_KEY_LEN: usize = 128;
@@ -22,6 +23,8 @@ pub enum Begin {
     Replay(Response),
 }
 
+/// Looks at the request's `Idempotency-Key` (if any): reserves it, or finds the stored response
+/// to replay, or refuses (409) a key in use or used with another request.
 pub fn begin(call: &http::Call<'_>, repo: &Repo, keys: &Keys, player: &PlayerId) -> Result<Begin> {
     let Some(key) = call.header("idempotency-key") else {
         return Ok(Begin::None);
@@ -55,6 +58,8 @@ pub fn begin(call: &http::Call<'_>, repo: &Repo, keys: &Keys, player: &PlayerId)
     }
 }
 
+/// Completes a reserved key with the response (stored for replay) or releases it after a
+/// failure (nothing was applied, so a retry may apply).
 pub fn finish(
     repo: &Repo,
     keys: &Keys,

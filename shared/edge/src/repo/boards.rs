@@ -1,0 +1,103 @@
+//! Board configs: create, load (alone or with a player's record), list, delete.
+
+use leaderboard::{
+    Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, TenantId,
+};
+use spin_sdk::redis::RedisResult;
+
+use super::{Keys, Repo, bin, int, record, tenant_boards, text};
+
+const BOARD_AND_RECORD: &str = include_str!("lua/board_and_record.lua");
+const DELETE_BOARD: &str = include_str!("lua/delete_board.lua");
+
+impl Repo {
+    /// Stores a new board; `BoardExists` if the id is taken in this tenant.
+    pub fn create_board(&self, tenant: &TenantId, board: &Board) -> Result<()> {
+        let keys = Keys::new(tenant, &board.id);
+        let json = serde_json::to_string(&board.to_input())
+            .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+        let r = self.exec("SET", vec![bin(keys.config()), bin(json), bin("NX")])?;
+        if matches!(r.first(), None | Some(RedisResult::Nil)) {
+            return Err(LeaderboardError::BoardExists(format!(
+                "board '{}' already exists",
+                board.id
+            )));
+        }
+        self.exec(
+            "SADD",
+            vec![bin(tenant_boards(tenant)), bin(board.id.as_str())],
+        )?;
+        Ok(())
+    }
+
+    /// Loads a board; `BoardNotFound` if absent.
+    pub fn board(&self, tenant: &TenantId, id: &BoardId) -> Result<Board> {
+        let r = self.exec("GET", vec![bin(Keys::new(tenant, id).config())])?;
+        let raw = r.first().map(text).transpose()?.unwrap_or_default();
+        if raw.is_empty() {
+            return Err(LeaderboardError::BoardNotFound(format!(
+                "board '{id}' does not exist"
+            )));
+        }
+        let input: BoardConfigInput = serde_json::from_str(&raw)
+            .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
+        input.validate()
+    }
+
+    /// A board and, in the same round trip, a player's record in the board's current period
+    /// (`now_ms` picks the period): what a submission needs before it can decide anything.
+    pub fn board_and_record(
+        &self,
+        tenant: &TenantId,
+        id: &BoardId,
+        player: &PlayerId,
+        now_ms: i64,
+    ) -> Result<(Board, String, Option<Record>)> {
+        use leaderboard::PeriodKind as K;
+        let keys = Keys::new(tenant, id);
+        let mut script_keys = vec![keys.config()];
+        for kind in [K::AllTime, K::Daily, K::Weekly, K::Monthly] {
+            script_keys.push(keys.records(&leaderboard::period::period_id(kind, now_ms)?));
+        }
+        let r = self.eval(BOARD_AND_RECORD, &script_keys, vec![bin(player.as_str())])?;
+        let cfg = r.first().map(text).transpose()?.unwrap_or_default();
+        if cfg.is_empty() {
+            return Err(LeaderboardError::BoardNotFound(format!(
+                "board '{id}' does not exist"
+            )));
+        }
+        let input: BoardConfigInput = serde_json::from_str(&cfg)
+            .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
+        let raw = r.get(1).map(text).transpose()?.unwrap_or_default();
+        let rec = record(&raw)?;
+        Ok((input.validate()?, raw, rec))
+    }
+
+    /// Board ids of a tenant, sorted.
+    pub fn board_ids(&self, tenant: &TenantId) -> Result<Vec<BoardId>> {
+        let r = self.exec("SMEMBERS", vec![bin(tenant_boards(tenant))])?;
+        let mut ids = r
+            .iter()
+            .map(|v| text(v).and_then(BoardId::new))
+            .collect::<Result<Vec<_>>>()?;
+        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        Ok(ids)
+    }
+
+    /// Deletes a board and all its data; `BoardNotFound` if absent.
+    pub fn delete_board(&self, tenant: &TenantId, id: &BoardId) -> Result<()> {
+        let keys = Keys::new(tenant, id);
+        let r = self.eval(
+            DELETE_BOARD,
+            &[keys.config(), keys.periods(), keys.events(), keys.inbox()],
+            vec![bin(keys.prefix())],
+        )?;
+        self.exec("SREM", vec![bin(tenant_boards(tenant)), bin(id.as_str())])?;
+        if r.first().map(int).transpose()?.unwrap_or(0) == 0 {
+            return Err(LeaderboardError::BoardNotFound(format!(
+                "board '{id}' does not exist"
+            )));
+        }
+        Ok(())
+    }
+}

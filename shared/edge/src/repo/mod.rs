@@ -1,0 +1,178 @@
+//! The Redis repository: the source of truth, reached through Spin's outbound Redis (`execute`).
+//!
+//! Key layout — every key of a board shares the hash tag `{tenant/board}`, so the multi-key Lua
+//! scripts stay on one slot and the layout runs on Redis Cluster:
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `lb:{t/b}:config` | string | the board (`BoardConfigInput` JSON, every field explicit) |
+//! | `lb:{t/b}:z:<period>` | sorted set | score = rank value (exact integer < 2^53), member = `{achieved_at:013x}{player}` |
+//! | `lb:{t/b}:r:<period>` | hash | player → `Record` JSON |
+//! | `lb:{t/b}:m:<period>` | hash | player → current sorted-set member |
+//! | `lb:{t/b}:periods` | set | period ids that have data (for deletion) |
+//! | `lb:{t/b}:events` | stream | domain events, appended in the same script as the write |
+//! | `lb:{t/b}:idem:<key>` | string | idempotency reservation / stored response |
+//! | `lb:tenant:{t}:boards` | set | board ids of a tenant |
+//!
+//! Writes are compare-and-set: the handler reads a record, the pure core decides the new record,
+//! and one Lua script applies it only if the record is still the one read (else the handler
+//! retries). Business rules stay in `shared/leaderboard`; Redis only sees the decided effects.
+//!
+//! One file per concern: [`boards`] (board configs), [`writes`] (the compare-and-set write and
+//! entry deletion), [`reads`] (ranked reads), [`inbox`] (asynchronous submissions),
+//! [`idempotency`] (`Idempotency-Key` reservations). The Lua scripts live beside them in `lua/`.
+
+mod boards;
+mod idempotency;
+mod inbox;
+mod reads;
+mod writes;
+
+pub use idempotency::Idempotency;
+pub use reads::{Page, Row, Stored};
+pub use writes::{Applied, ApplyResult};
+
+use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};
+use spin_sdk::redis::{RedisParameter, RedisResult};
+
+use crate::platform::{Platform, RedisExec};
+
+/// Board-scoped key names.
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys of one board.
+    pub fn new(tenant: &TenantId, board: &BoardId) -> Self {
+        Self {
+            prefix: format!("lb:{{{}/{}}}:", tenant.as_str(), board.as_str()),
+        }
+    }
+    /// Key prefix (`lb:{t/b}:`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+    fn k(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.prefix)
+    }
+    /// The board config key.
+    pub fn config(&self) -> String {
+        self.k("config")
+    }
+    /// Sorted set of a period.
+    pub fn zset(&self, p: &PeriodId) -> String {
+        self.k(&format!("z:{p}"))
+    }
+    /// Record hash of a period.
+    pub fn records(&self, p: &PeriodId) -> String {
+        self.k(&format!("r:{p}"))
+    }
+    /// Member hash of a period.
+    pub fn members(&self, p: &PeriodId) -> String {
+        self.k(&format!("m:{p}"))
+    }
+    /// Event stream.
+    pub fn events(&self) -> String {
+        self.k("events")
+    }
+    /// Set of periods with data.
+    pub fn periods(&self) -> String {
+        self.k("periods")
+    }
+    /// An idempotency key.
+    pub fn idem(&self, key: &str) -> String {
+        self.k(&format!("idem:{key}"))
+    }
+    /// Inbox stream of accepted asynchronous submissions.
+    pub fn inbox(&self) -> String {
+        self.k("inbox")
+    }
+    /// Marker that an inbox event was applied (kept 7 days).
+    pub fn applied(&self, event_id: &str) -> String {
+        self.k(&format!("applied:{event_id}"))
+    }
+}
+
+fn tenant_boards(tenant: &TenantId) -> String {
+    format!("lb:tenant:{{{}}}:boards", tenant.as_str())
+}
+
+/// Redis failures are logged in full (component stderr) and reported to clients without
+/// internals.
+fn unavailable(e: impl std::fmt::Debug) -> LeaderboardError {
+    eprintln!("redis error: {e:?}");
+    LeaderboardError::Unavailable(
+        "the leaderboard store (Redis) is unavailable; retry shortly".into(),
+    )
+}
+
+fn bin(s: impl Into<Vec<u8>>) -> RedisParameter {
+    RedisParameter::Binary(s.into())
+}
+
+fn text(r: &RedisResult) -> Result<String> {
+    match r {
+        RedisResult::Binary(b) => String::from_utf8(b.clone())
+            .map_err(|_| LeaderboardError::CorruptData("non-UTF-8 value in Redis".into())),
+        RedisResult::Status(s) => Ok(s.clone()),
+        RedisResult::Int64(i) => Ok(i.to_string()),
+        RedisResult::Nil => Ok(String::new()),
+    }
+}
+
+fn int(r: &RedisResult) -> Result<i64> {
+    match r {
+        RedisResult::Int64(i) => Ok(*i),
+        other => text(other)?.parse().map_err(|_| {
+            LeaderboardError::CorruptData(format!("expected an integer from Redis, got {other:?}"))
+        }),
+    }
+}
+
+fn uint(r: &RedisResult) -> Result<u64> {
+    u64::try_from(int(r)?)
+        .map_err(|_| LeaderboardError::CorruptData("negative count from Redis".into()))
+}
+
+fn record(raw: &str) -> Result<Option<Record>> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(raw)
+        .map(Some)
+        .map_err(|e| LeaderboardError::CorruptData(format!("stored record does not decode: {e}")))
+}
+
+/// A connection to the source of truth.
+pub struct Repo {
+    conn: Box<dyn RedisExec>,
+}
+
+impl Repo {
+    /// Opens the connection on a platform (`redis_url` from its variables).
+    pub fn open(platform: &dyn Platform, url: &str) -> Result<Self> {
+        platform
+            .redis(url)
+            .map(|conn| Self { conn })
+            .map_err(unavailable)
+    }
+
+    fn exec(&self, cmd: &str, args: Vec<RedisParameter>) -> Result<Vec<RedisResult>> {
+        self.conn.execute(cmd, &args).map_err(unavailable)
+    }
+
+    fn eval(
+        &self,
+        script: &str,
+        keys: &[String],
+        args: Vec<RedisParameter>,
+    ) -> Result<Vec<RedisResult>> {
+        let mut params = Vec::with_capacity(2 + keys.len() + args.len());
+        params.push(bin(script));
+        params.push(RedisParameter::Int64(keys.len() as i64));
+        params.extend(keys.iter().map(|k| bin(k.as_str())));
+        params.extend(args);
+        self.exec("EVAL", params)
+    }
+}
