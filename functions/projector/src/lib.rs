@@ -41,7 +41,7 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     };
     let keys = Keys::new(&tenant, &board_id);
-    let mut applied_any = false;
+    let mut latest_version = None;
     for _ in 0..MAX_BATCHES {
         let batch = repo.inbox_batch(&keys, submit::GROUP, "projector", BATCH)?;
         if batch.is_empty() {
@@ -50,7 +50,8 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         let mut done = Vec::with_capacity(batch.len());
         for (id, json) in batch {
             match project(&repo, &tenant, &board, &id, &json) {
-                Ok(applied) => applied_any |= applied,
+                Ok(Some(version)) => latest_version = Some(version),
+                Ok(None) => {}
                 Err(e @ LeaderboardError::Unavailable(_)) => {
                     repo.inbox_ack(&keys, submit::GROUP, &done)?;
                     return Err(e.into());
@@ -63,20 +64,20 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         }
         repo.inbox_ack(&keys, submit::GROUP, &done)?;
     }
-    if applied_any {
-        EdgeCache::open(&Spin).bump(tenant.as_str(), board_id.as_str());
+    if let Some(version) = latest_version {
+        EdgeCache::open(&Spin).set_version(tenant.as_str(), board_id.as_str(), version);
     }
     Ok(())
 }
 
-/// Applies one inbox entry; whether it changed anything (false for a duplicate).
+/// Applies one inbox entry: the board's version after it, or `None` for a duplicate.
 fn project(
     repo: &Repo,
     tenant: &TenantId,
     board: &leaderboard::Board,
     stream_id: &str,
     json: &str,
-) -> Result<bool, LeaderboardError> {
+) -> Result<Option<i64>, LeaderboardError> {
     let envelope = EventEnvelope::from_json(json)?;
     let Event::ScoreSubmitted(s) = envelope.event else {
         return Err(LeaderboardError::InvalidEvent(format!(
@@ -99,5 +100,5 @@ fn project(
         Some(stream_id),
         None,
     )?;
-    Ok(outcome.is_some())
+    Ok(outcome.map(|o| o.version))
 }

@@ -7,7 +7,7 @@
 
 use edge::api::Ctx;
 use edge::http::{self, Call};
-use leaderboard::cache::{CacheEnvelope, Freshness, cache_control, etag_for, if_none_match};
+use leaderboard::cache::{CacheEnvelope, Freshness, etag_for, if_none_match};
 use leaderboard::{Board, BoardConfigInput, BoardId, LeaderboardError, Result, access};
 use spin_sdk::http::Response;
 
@@ -61,6 +61,7 @@ fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId, version: i64) -> Result<Board
             stored_at_ms: call.now_ms,
             ttl_secs: board.cache.ttl_secs,
             stale_secs: board.cache.stale_secs,
+            public_read: board.public_read,
             etag: String::new(),
             body,
         },
@@ -73,10 +74,10 @@ fn query_fingerprint(call: &Call<'_>) -> String {
     format!("{:?}|{}|{}", call.version, call.path, params.join("&"))
 }
 
-fn respond(call: &Call<'_>, board: &Board, env: &CacheEnvelope, x_cache: &str) -> Response {
+fn respond(call: &Call<'_>, env: &CacheEnvelope, x_cache: &str) -> Response {
     let headers = [
         ("etag", env.etag.clone()),
-        ("cache-control", cache_control(board)),
+        ("cache-control", env.cache_control()),
         ("x-cache", x_cache.to_string()),
         ("age", env.age_secs(call.now_ms).to_string()),
         ("vary", "Accept, Authorization, X-Tenant".to_string()),
@@ -95,7 +96,9 @@ fn respond(call: &Call<'_>, board: &Board, env: &CacheEnvelope, x_cache: &str) -
     http::json_text(200, call.version, env.body.clone(), &headers)
 }
 
-/// Serves a read cache-aside.
+/// Serves a read cache-aside. A fresh envelope is served from two KV reads (the board's regional
+/// version and the envelope, which carries what the access check and `Cache-Control` need);
+/// only a miss loads the board config and computes.
 pub fn serve<'f>(
     call: &Call<'_>,
     ctx: &Ctx,
@@ -104,8 +107,6 @@ pub fn serve<'f>(
 ) -> Result<Response> {
     let cache = ctx.cache();
     let version = cache.version(ctx.tenant.as_str(), id.as_str());
-    let board = board(call, ctx, id, version)?;
-    access::authorize_read(ctx.principal.as_ref(), &board)?;
     let query = query_fingerprint(call);
     let cached = cache.get(ctx.tenant.as_str(), id.as_str(), &query);
     let freshness = cached
@@ -113,8 +114,23 @@ pub fn serve<'f>(
         .map(|e| e.freshness(version, call.now_ms))
         .unwrap_or(Freshness::Expired);
     if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
-        return Ok(respond(call, &board, env, "HIT"));
+        access::authorize_read_of(ctx.principal.as_ref(), env.public_read)?;
+        return Ok(respond(call, env, "HIT"));
     }
+    // Stale-if-error: when Redis cannot answer, a copy within its stale window is served.
+    let stale = |reason: String| match (&cached, freshness) {
+        (Some(env), Freshness::Stale) => {
+            access::authorize_read_of(ctx.principal.as_ref(), env.public_read)?;
+            Ok(respond(call, env, "STALE"))
+        }
+        _ => Err(LeaderboardError::Unavailable(reason)),
+    };
+    let board = match board(call, ctx, id, version) {
+        Ok(board) => board,
+        Err(LeaderboardError::Unavailable(reason)) => return stale(reason),
+        Err(e) => return Err(e),
+    };
+    access::authorize_read(ctx.principal.as_ref(), &board)?;
     match compute(call, ctx, &board) {
         Ok(body) => {
             let env = CacheEnvelope {
@@ -122,18 +138,16 @@ pub fn serve<'f>(
                 stored_at_ms: call.now_ms,
                 ttl_secs: board.cache.ttl_secs,
                 stale_secs: board.cache.stale_secs,
+                public_read: board.public_read,
                 etag: etag_for(&body),
                 body,
             };
             if board.cache.enabled() {
                 cache.put(ctx.tenant.as_str(), id.as_str(), &query, &env);
             }
-            Ok(respond(call, &board, &env, "MISS"))
+            Ok(respond(call, &env, "MISS"))
         }
-        Err(LeaderboardError::Unavailable(reason)) => match (&cached, freshness) {
-            (Some(env), Freshness::Stale) => Ok(respond(call, &board, env, "STALE")),
-            _ => Err(LeaderboardError::Unavailable(reason)),
-        },
+        Err(LeaderboardError::Unavailable(reason)) => stale(reason),
         Err(e) => Err(e),
     }
 }

@@ -235,15 +235,16 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
     }
     .to_json()?;
     let keys = Keys::new(&ctx.tenant, id);
-    if !ctx
+    let version = ctx
         .repo()?
         .delete_player(&keys, &period.id, &player, &event)?
-    {
-        return Err(LeaderboardError::PlayerNotFound(format!(
-            "'{player}' has no entry on '{id}' for period {}",
-            period.id
-        )));
-    }
-    ctx.cache().bump(ctx.tenant.as_str(), id.as_str());
+        .ok_or_else(|| {
+            LeaderboardError::PlayerNotFound(format!(
+                "'{player}' has no entry on '{id}' for period {}",
+                period.id
+            ))
+        })?;
+    ctx.cache()
+        .set_version(ctx.tenant.as_str(), id.as_str(), version);
     Ok(Response::builder().status(204).build())
 }

@@ -8,8 +8,8 @@
 //! Redis-triggered `projector` applies it.
 
 use edge::api::Ctx;
-use edge::idempotency;
 use edge::http::Call;
+use edge::idempotency;
 use edge::platform::Platform;
 use edge::repo::Keys;
 use edge::submit;
@@ -115,7 +115,8 @@ fn apply(
     .ok_or_else(|| {
         LeaderboardError::Internal("a synchronous write cannot be a duplicate".into())
     })?;
-    ctx.cache().bump(ctx.tenant.as_str(), board.id.as_str());
+    ctx.cache()
+        .set_version(ctx.tenant.as_str(), board.id.as_str(), outcome.version);
     let status = if outcome.view.previous_score.is_none() {
         201
     } else {

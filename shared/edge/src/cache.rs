@@ -1,10 +1,12 @@
 //! The regional edge cache in the Spin key-value store: cached read envelopes, cached board
-//! configs, and the board's regional version counter (bumped by writes, for read-your-writes).
+//! configs, and the board's version as last seen in this region (read-your-writes).
 //!
 //! The cache is an optimisation: if the KV store is unavailable, reads go to Redis and nothing
-//! fails.
+//! fails. Only plain `get`/`set` are used, with values in formats the app writes itself, so the
+//! stored bytes mean the same on every Spin KV backend (SQLite, Redis, cloud stores); see
+//! `leaderboard::cache` for why the version is not an atomically incremented counter.
 
-use leaderboard::cache::{CacheEnvelope, cache_key, version_key};
+use leaderboard::cache::{CacheEnvelope, cache_key, format_version, parse_version, version_key};
 
 use crate::platform::{KvStore, Platform};
 
@@ -24,21 +26,24 @@ impl EdgeCache {
         }
     }
 
-    /// The board's regional version (0 when never written here).
+    /// The board's version as last recorded in this region (0 when never written here or
+    /// unreadable: envelopes are only fresh at the version they were computed at, so an unknown
+    /// version costs a miss, never a stale hit after a write here).
     pub fn version(&self, tenant: &str, board: &str) -> i64 {
         self.bucket
             .as_ref()
             .and_then(|b| b.get(&version_key(tenant, board)).ok().flatten())
-            .and_then(|v| String::from_utf8(v).ok())
-            .and_then(|s| s.trim().parse().ok())
+            .and_then(|v| parse_version(&v))
             .unwrap_or(0)
     }
 
-    /// Bumps the board's regional version after a write; returns the new version.
-    pub fn bump(&self, tenant: &str, board: &str) -> Option<i64> {
-        self.bucket
-            .as_ref()
-            .and_then(|b| b.increment(&version_key(tenant, board), 1).ok())
+    /// Records the board's new version after a write in this region, so the next read here is a
+    /// miss. Returns whether it was stored (a failed store leaves reads fresh until their TTL).
+    pub fn set_version(&self, tenant: &str, board: &str, version: i64) -> bool {
+        self.bucket.as_ref().is_some_and(|b| {
+            b.set(&version_key(tenant, board), &format_version(version))
+                .is_ok()
+        })
     }
 
     /// A cached envelope for a normalised query.

@@ -18,8 +18,6 @@ pub trait KvStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
     /// Writes a value.
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
-    /// Atomically adds to an integer counter (absent = 0); the new value.
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, String>;
 }
 
 /// Variables, Redis connections and KV stores.
@@ -47,9 +45,6 @@ impl KvStore for crate::kv::Bucket {
     }
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
         crate::kv::Bucket::set(self, key, value).map_err(|e| e.to_string())
-    }
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
-        crate::kv::Bucket::increment(self, key, delta).map_err(|e| e.to_string())
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Outcome {
     pub period: PeriodView,
     /// The player's standing after the write.
     pub view: SubmitView,
+    /// The board's version after the write (for the regional cache).
+    pub version: i64,
 }
 
 /// Applies `submission` at `now_ms`. With `dedupe` (an inbox event id) the write happens at most
@@ -102,7 +104,11 @@ pub fn apply(
             improved: outcome.improved,
             changed: outcome.changed,
         };
-        return Ok(Some(Outcome { period, view }));
+        return Ok(Some(Outcome {
+            period,
+            view,
+            version: applied.version,
+        }));
     }
     Err(LeaderboardError::Conflict(format!(
         "the record of '{player}' changed {MAX_ATTEMPTS} times while this submission was applied; retry"

@@ -158,7 +158,12 @@ pub fn authorize_submit(principal: &Principal, board: &Board, player: &PlayerId)
 /// A `public_read` board needs no token. Otherwise a token with any recognised role is required:
 /// none → 401, a token without a recognised role → 403.
 pub fn authorize_read(principal: Option<&Principal>, board: &Board) -> Result<()> {
-    if board.public_read {
+    authorize_read_of(principal, board.public_read)
+}
+
+/// [`authorize_read`] from the board's `public_read` alone (what a cached read knows).
+pub fn authorize_read_of(principal: Option<&Principal>, public_read: bool) -> Result<()> {
+    if public_read {
         return Ok(());
     }
     match principal {

@@ -123,16 +123,6 @@ impl KvStore for MemoryKv {
         lock(&self.0).insert(key.to_string(), value.to_vec());
         Ok(())
     }
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
-        let mut map = lock(&self.0);
-        let cur = map
-            .get(key)
-            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok())
-            .unwrap_or(0);
-        let new = cur.checked_add(delta).ok_or("counter overflow")?;
-        map.insert(key.to_string(), new.to_string().into_bytes());
-        Ok(new)
-    }
 }
 
 #[cfg(test)]
@@ -155,11 +145,12 @@ mod tests {
     }
 
     #[test]
-    fn kv_counter() {
+    fn kv_shared_across_handles() {
         let p = Native::default();
-        let kv = p.kv("default").unwrap();
-        assert_eq!(kv.increment("v", 2).unwrap(), 2);
-        assert_eq!(kv.increment("v", 3).unwrap(), 5);
-        assert_eq!(kv.get("v").unwrap(), Some(b"5".to_vec()));
+        p.kv("default").unwrap().set("v", b"5").unwrap();
+        assert_eq!(
+            p.kv("default").unwrap().get("v").unwrap(),
+            Some(b"5".to_vec())
+        );
     }
 }

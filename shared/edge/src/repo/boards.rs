@@ -3,21 +3,25 @@
 use leaderboard::{
     Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, TenantId,
 };
-use spin_sdk::redis::RedisResult;
 
 use super::{Keys, Repo, bin, int, record, tenant_boards, text};
 
+const CREATE_BOARD: &str = include_str!("lua/create_board.lua");
 const BOARD_AND_RECORD: &str = include_str!("lua/board_and_record.lua");
 const DELETE_BOARD: &str = include_str!("lua/delete_board.lua");
 
 impl Repo {
-    /// Stores a new board; `BoardExists` if the id is taken in this tenant.
-    pub fn create_board(&self, tenant: &TenantId, board: &Board) -> Result<()> {
+    /// Stores a new board starting at `version`; `BoardExists` if the id is taken in this tenant.
+    pub fn create_board(&self, tenant: &TenantId, board: &Board, version: i64) -> Result<()> {
         let keys = Keys::new(tenant, &board.id);
         let json = serde_json::to_string(&board.to_input())
             .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-        let r = self.exec("SET", vec![bin(keys.config()), bin(json), bin("NX")])?;
-        if matches!(r.first(), None | Some(RedisResult::Nil)) {
+        let r = self.eval(
+            CREATE_BOARD,
+            &[keys.config(), keys.version()],
+            vec![bin(json), bin(version.to_string())],
+        )?;
+        if r.first().map(int).transpose()?.unwrap_or(0) == 0 {
             return Err(LeaderboardError::BoardExists(format!(
                 "board '{}' already exists",
                 board.id
@@ -89,7 +93,13 @@ impl Repo {
         let keys = Keys::new(tenant, id);
         let r = self.eval(
             DELETE_BOARD,
-            &[keys.config(), keys.periods(), keys.events(), keys.inbox()],
+            &[
+                keys.config(),
+                keys.periods(),
+                keys.events(),
+                keys.inbox(),
+                keys.version(),
+            ],
             vec![bin(keys.prefix())],
         )?;
         self.exec("SREM", vec![bin(tenant_boards(tenant)), bin(id.as_str())])?;

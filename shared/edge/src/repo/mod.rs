@@ -6,6 +6,7 @@
 //! | key | type | holds |
 //! | --- | --- | --- |
 //! | `lb:{t/b}:config` | string | the board (`BoardConfigInput` JSON, every field explicit) |
+//! | `lb:{t/b}:version` | string | the board's version: an integer counter, `INCR`ed by every write's own script (starts at `leaderboard::cache::initial_version`) |
 //! | `lb:{t/b}:z:<period>` | sorted set | score = rank value (exact integer < 2^53), member = `{achieved_at:013x}{player}` |
 //! | `lb:{t/b}:r:<period>` | hash | player → `Record` JSON |
 //! | `lb:{t/b}:m:<period>` | hash | player → current sorted-set member |
@@ -55,6 +56,10 @@ impl Keys {
     }
     fn k(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.prefix)
+    }
+    /// The board's version: a counter bumped by every write in the write's own script.
+    pub fn version(&self) -> String {
+        self.k("version")
     }
     /// The board config key.
     pub fn config(&self) -> String {

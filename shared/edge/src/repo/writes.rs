@@ -28,6 +28,8 @@ pub struct Applied {
     pub total: u64,
     /// Stream id of the appended event.
     pub event_id: String,
+    /// The board's version after this write.
+    pub version: i64,
 }
 
 impl Repo {
@@ -71,6 +73,7 @@ impl Repo {
             keys.zset(period),
             keys.events(),
             keys.periods(),
+            keys.version(),
         ];
         if let Some(id) = dedupe {
             cas_keys.push(keys.applied(id));
@@ -92,10 +95,11 @@ impl Repo {
         match r.as_slice() {
             [ok] if int(ok)? == 0 => Ok(ApplyResult::Conflict),
             [ok] if int(ok)? == 2 => Ok(ApplyResult::Duplicate),
-            [_, better, total, id] => Ok(ApplyResult::Applied(Applied {
+            [_, better, total, id, version] => Ok(ApplyResult::Applied(Applied {
                 better: uint(better)?,
                 total: uint(total)?,
                 event_id: text(id)?,
+                version: int(version)?,
             })),
             other => Err(LeaderboardError::CorruptData(format!(
                 "unexpected reply {other:?}"
@@ -103,14 +107,15 @@ impl Repo {
         }
     }
 
-    /// Removes a player's entry from a period; whether it existed.
+    /// Removes a player's entry from a period: the board's new version, or `None` if the player
+    /// had no entry.
     pub fn delete_player(
         &self,
         keys: &Keys,
         period: &PeriodId,
         player: &PlayerId,
         event_json: &str,
-    ) -> Result<bool> {
+    ) -> Result<Option<i64>> {
         let r = self.eval(
             DELETE_PLAYER,
             &[
@@ -118,9 +123,11 @@ impl Repo {
                 keys.members(period),
                 keys.zset(period),
                 keys.events(),
+                keys.version(),
             ],
             vec![bin(player.as_str()), bin(event_json)],
         )?;
-        Ok(r.first().map(int).transpose()?.unwrap_or(0) == 1)
+        let version = r.first().map(int).transpose()?.unwrap_or(0);
+        Ok((version != 0).then_some(version))
     }
 }

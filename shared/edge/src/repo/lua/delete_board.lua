@@ -4,6 +4,7 @@ for _, p in ipairs(periods) do
   redis.call('DEL', prefix .. 'z:' .. p, prefix .. 'r:' .. p, prefix .. 'm:' .. p)
 end
 local found = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[5])
 for _, pattern in ipairs({'idem:*', 'applied:*'}) do
   local cursor = '0'
   repeat

@@ -4,4 +4,4 @@ redis.call('ZREM', KEYS[3], member)
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'event', ARGV[2])
-return 1
+return redis.call('INCR', KEYS[5])

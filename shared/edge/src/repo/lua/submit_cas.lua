@@ -1,6 +1,6 @@
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if (cur or '') ~= ARGV[2] then return {0} end
-if KEYS[6] and not redis.call('SET', KEYS[6], '1', 'NX', 'PX', '604800000') then return {2} end
+if KEYS[7] and not redis.call('SET', KEYS[7], '1', 'NX', 'PX', '604800000') then return {2} end
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old and old ~= ARGV[4] then redis.call('ZREM', KEYS[3], old) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -11,6 +11,7 @@ redis.call('SADD', KEYS[5], ARGV[8])
 if ARGV[7] ~= '0' then
   for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], ARGV[7]) end
 end
+local version = redis.call('INCR', KEYS[6])
 local better = redis.call('ZCOUNT', KEYS[3], '-inf', '(' .. ARGV[5])
 local total = redis.call('ZCARD', KEYS[3])
-return {1, better, total, id}
+return {1, better, total, id, version}
