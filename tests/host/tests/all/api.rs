@@ -15,6 +15,25 @@ pub const SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef0123456789
 pub struct Api {
     pub redis: RedisServer,
     pub app: TestApp,
+    /// The Redis-triggered handlers (`spin-worker.toml`), for tests that need them.
+    pub worker: Option<TestApp>,
+    /// Everything both apps were started with, to start the worker later or again.
+    launch: Launch,
+}
+
+struct Launch {
+    config: HostConfig,
+    runtime_config: String,
+    _kv_dir: TempDir,
+}
+
+/// A folder removed on drop (the KV file shared by the HTTP app and the worker).
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 pub fn now_secs() -> i64 {
@@ -46,15 +65,38 @@ pub fn player(name: &str) -> String {
     token(name, &["player"], None)
 }
 
-/// Starts Redis and the app from the repository's `spin.toml`, with extra variables.
-pub async fn start_with(vars: &[(&str, &str)], config: HostConfig) -> Api {
-    let redis = RedisServer::start();
-    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../spin.toml"))
+/// One of the repository's manifests with component paths pointed at the build output.
+fn shipped_manifest(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/../../{name}", env!("CARGO_MANIFEST_DIR")))
         .unwrap()
         .replace(
             "target/wasm32-wasip2/release",
             &wasm_dir().to_string_lossy(),
-        );
+        )
+}
+
+/// The shipped `runtime-config.toml` (the default KV store on SQLite), with the database in
+/// `dir`: the HTTP app and the worker share it, as they share `.spin/` when run from the
+/// repository.
+fn shipped_runtime_config(dir: &std::path::Path) -> String {
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../runtime-config.toml"
+    ))
+    .unwrap();
+    let db = dir.join("sqlite_key_value.db");
+    let rc = shipped.replace(".spin/sqlite_key_value.db", &db.to_string_lossy());
+    assert!(
+        rc.contains(&*db.to_string_lossy()),
+        "runtime-config.toml changed shape"
+    );
+    rc
+}
+
+/// Starts Redis and the HTTP app from the repository's `spin.toml` on the runtime under test, with
+/// the shipped runtime config and extra variables.
+pub async fn start_with(vars: &[(&str, &str)], config: HostConfig) -> Api {
+    let redis = RedisServer::start();
     let mut config = config;
     config.variables.insert("redis_url".into(), redis.url());
     config
@@ -63,13 +105,39 @@ pub async fn start_with(vars: &[(&str, &str)], config: HostConfig) -> Api {
     for (k, v) in vars {
         config.variables.insert((*k).into(), (*v).into());
     }
-    let rc = "[key_value_store.default]\ntype = \"memory\"\n";
-    let app = TestApp::start(&manifest, Some(rc), config).await;
-    Api { redis, app }
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let kv_dir =
+        TempDir(std::env::temp_dir().join(format!("edge-api-kv-{}-{n}", std::process::id())));
+    std::fs::create_dir_all(&kv_dir.0).unwrap();
+    let runtime_config = shipped_runtime_config(&kv_dir.0);
+    let app = TestApp::start_under_test(
+        &shipped_manifest("spin.toml"),
+        Some(&runtime_config),
+        config.clone(),
+    )
+    .await;
+    Api {
+        redis,
+        app,
+        worker: None,
+        launch: Launch {
+            config,
+            runtime_config,
+            _kv_dir: kv_dir,
+        },
+    }
 }
 
 pub async fn start() -> Api {
     start_with(&[], HostConfig::default()).await
+}
+
+/// [`start`] plus the worker app (`spin-worker.toml`: the Redis-triggered projector).
+pub async fn start_with_worker() -> Api {
+    let mut api = start().await;
+    api.start_worker().await;
+    api
 }
 
 /// A response, its status, headers and JSON body.
@@ -101,6 +169,44 @@ impl Reply {
 }
 
 impl Api {
+    /// Starts (or restarts) the worker app beside the HTTP app, on the same runtime, variables and
+    /// KV store.
+    pub async fn start_worker(&mut self) {
+        if let Some(old) = self.worker.take() {
+            old.stop().await;
+        }
+        self.worker = Some(
+            TestApp::start_under_test(
+                &shipped_manifest("spin-worker.toml"),
+                Some(&self.launch.runtime_config),
+                self.launch.config.clone(),
+            )
+            .await,
+        );
+        // Subscribed before the test rings the doorbell (pub/sub does not keep messages).
+        let subscribed = crate::harness::eventually(Duration::from_secs(30), || {
+            let n: Vec<(String, u64)> = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg("lb:doorbell")
+                .query(&mut self.redis.conn())
+                .ok()?;
+            (n.first()?.1 > 0).then_some(())
+        })
+        .await;
+        assert!(
+            subscribed.is_some(),
+            "the worker never subscribed to lb:doorbell"
+        );
+    }
+
+    /// Stops the apps (Redis stops when `self` is dropped).
+    pub async fn stop(self) {
+        if let Some(w) = self.worker {
+            w.stop().await;
+        }
+        self.app.stop().await;
+    }
+
     pub async fn call(
         &self,
         method: Method,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::api::{Api, rows, service, start};
+use crate::api::{Api, rows, service, start_with_worker};
 use crate::harness::eventually;
 
 async fn entries(api: &Api, board: &str) -> serde_json::Value {
@@ -30,7 +30,7 @@ async fn wait_total(api: &Api, board: &str, total: u64) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn async_submissions_are_accepted_then_projected_exactly_once() {
-    let api = start().await;
+    let api = start_with_worker().await;
     api.create_board(
         json!({"id": "bulk", "operator": "incr", "write_mode": "async",
         "public_read": true, "cache": {"ttl_secs": 0, "stale_secs": 0}}),
@@ -96,12 +96,12 @@ async fn async_submissions_are_accepted_then_projected_exactly_once() {
         .query(&mut c)
         .unwrap();
     assert_eq!(inbox, 0);
-    api.app.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entries_left_pending_by_a_dead_projector_are_applied_once() {
-    let api = start().await;
+    let api = start_with_worker().await;
     api.create_board(
         json!({"id": "resume", "operator": "incr", "write_mode": "async", "public_read": true,
         "cache": {"ttl_secs": 0, "stale_secs": 0}}),
@@ -160,5 +160,5 @@ async fn entries_left_pending_by_a_dead_projector_are_applied_once() {
     }
     let body = wait_total(&api, "resume", 1).await;
     assert_eq!(rows(&body)[0], ("zoe".to_string(), 1, json!(7)));
-    api.app.stop().await;
+    api.stop().await;
 }

@@ -82,7 +82,7 @@ async fn create_get_list_delete() {
         .query(&mut c)
         .unwrap();
     assert!(keys.is_empty(), "all board keys deleted: {keys:?}");
-    api.app.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -144,5 +144,5 @@ async fn board_input_is_validated_with_precise_problems() {
     api.get("/api/v9/boards/x", Some(&admin()))
         .await
         .assert_problem(404, "v9");
-    api.app.stop().await;
+    api.stop().await;
 }

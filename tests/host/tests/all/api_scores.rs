@@ -72,7 +72,7 @@ async fn competition_ranks_with_ties_and_listing_order() {
         .query(&mut c)
         .unwrap();
     assert_eq!(events, 4);
-    api.app.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -127,7 +127,7 @@ async fn around_me_at_top_middle_and_bottom() {
     api.get("/api/v1/boards/ladder/players/p1/around?radius=500", None)
         .await
         .assert_problem(400, "radius");
-    api.app.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -220,7 +220,7 @@ async fn cursor_paging_returns_each_entry_once_while_others_submit() {
     api.get(&format!("/api/v1/boards/other/entries?cursor={c}"), None)
         .await
         .assert_problem(400, "cursor");
-    api.app.stop().await;
+    api.stop().await;
 }
 
 async fn concurrent(api: &Api, board: &str, bodies: Vec<serde_json::Value>) {
@@ -286,7 +286,7 @@ async fn operators_are_atomic_under_concurrency() {
     api.submit_ok("lives", "cat", json!(4)).await;
     let r = api.submit_ok("lives", "cat", json!(4)).await;
     assert_eq!(r.body["score"], 0, "decr floors at the minimum");
-    api.app.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -377,7 +377,7 @@ async fn submit_response_validation_and_authorization() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    api.app.stop().await;
+    api.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -438,5 +438,5 @@ async fn idempotent_retry_returns_the_first_response_and_applies_once() {
     assert_eq!(again.status, 201);
     assert_eq!(again.header("idempotent-replayed"), "");
     assert_eq!(again.body["score"], 5);
-    api.app.stop().await;
+    api.stop().await;
 }

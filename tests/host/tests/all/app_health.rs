@@ -18,5 +18,5 @@ async fn shipped_manifest_serves_health_live() {
     assert_eq!(r.status, 405);
     assert_eq!(r.header("content-type"), "application/problem+json");
     assert_eq!(r.header("allow"), "GET, HEAD");
-    api.app.stop().await;
+    api.stop().await;
 }

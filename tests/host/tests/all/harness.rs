@@ -1,9 +1,11 @@
-//! Test harness: a private `redis-server` on a free port, and the host started in-process on an
-//! ephemeral port with the built components. Every test gets its own Redis and host, so tests run
-//! in parallel.
+//! Test harness: a private `redis-server` on a free port, and the app served by the host started
+//! in-process on an ephemeral port with the built components — or, for the HTTP-level tests when
+//! `EDGE_TEST_RUNTIME=spin`, by a real `spin up` process. Every test gets its own Redis and app, so
+//! tests run in parallel.
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -109,9 +111,191 @@ impl Drop for RedisServer {
     }
 }
 
+/// The runtime the HTTP-level tests run against: `EDGE_TEST_RUNTIME=spin` selects a real Spin CLI
+/// (`SPIN_BIN`, else `spin` on `PATH`); anything else (the default) the project's own host,
+/// in-process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeKind {
+    /// `edge-host`, in-process.
+    EdgeHost,
+    /// A `spin` executable, one `spin up` process per app.
+    Spin(PathBuf),
+}
+
+impl RuntimeKind {
+    /// The runtime selected by the environment (panics when Spin is selected but not found, so a
+    /// CI job meant to test Spin cannot pass without it).
+    pub fn under_test() -> Self {
+        match std::env::var("EDGE_TEST_RUNTIME").as_deref() {
+            Ok("spin") => Self::Spin(
+                spin_bin().expect("EDGE_TEST_RUNTIME=spin but no Spin CLI: set SPIN_BIN"),
+            ),
+            _ => Self::EdgeHost,
+        }
+    }
+
+    /// Whether this is real Spin.
+    pub fn is_spin(&self) -> bool {
+        matches!(self, Self::Spin(_))
+    }
+}
+
+/// The Spin CLI: `SPIN_BIN` (a relative path is taken from the workspace root, where
+/// `scripts/test.sh` runs), else `spin` on `PATH`.
+pub fn spin_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SPIN_BIN").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        let p = if p.is_relative() {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(p)
+        } else {
+            p
+        };
+        return p.is_file().then(|| std::fs::canonicalize(&p).unwrap_or(p));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("spin"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A `spin up` process serving one app; its process group is killed on drop.
+pub struct SpinProcess {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl SpinProcess {
+    /// Starts `spin up` for `manifest` in `dir` on a free loopback port, with `variables` as
+    /// `SPIN_VARIABLE_*`; waits until Spin's own health route answers.
+    pub fn start(
+        bin: &Path,
+        dir: &Path,
+        manifest: &Path,
+        runtime_config: Option<&Path>,
+        variables: &BTreeMap<String, String>,
+    ) -> anyhow::Result<(Self, SocketAddr)> {
+        use std::os::unix::process::CommandExt;
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        // An app without HTTP routes (the worker) takes no --listen and is ready once Spin
+        // reports its subscriptions.
+        let serves_http = std::fs::read_to_string(manifest)?.contains("[[trigger.http]]");
+        let log = dir.join("spin.log");
+        let out = std::fs::File::create(&log)?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("up").arg("--from").arg(manifest);
+        if serves_http {
+            cmd.arg("--listen").arg(addr.to_string());
+        }
+        cmd.current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .process_group(0);
+        if let Some(rc) = runtime_config {
+            cmd.arg("--runtime-config-file").arg(rc);
+        }
+        for (k, v) in variables {
+            cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
+        }
+        let mut process = Self {
+            child: Some(cmd.spawn()?),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(status) = process
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                anyhow::bail!("spin up exited with {status}:\n{}", process.log_text());
+            }
+            let ready = if serves_http {
+                spin_health(addr)
+            } else {
+                subscribed(&process.log_text())
+            };
+            if ready {
+                return Ok((process, addr));
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!("spin up did not serve within 90 s:\n{}", process.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What Spin printed so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether the `spin up` process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// Stops Spin and its trigger processes (SIGTERM to the group, SIGKILL after 5 s).
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let group = format!("-{}", child.id());
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for SpinProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Spin has printed its Redis subscriptions (`Active Channels on …:` then `\t<addr>/<channel>: [...]`,
+/// printed once subscribed).
+fn subscribed(log: &str) -> bool {
+    log.split_once("Active Channels")
+        .is_some_and(|(_, rest)| rest.lines().any(|l| l.contains(": [")))
+}
+
+/// `GET /.well-known/spin/health` answers 200 (Spin's own route, served once the app is up).
+fn spin_health(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let req =
+        "GET /.well-known/spin/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let mut reply = String::new();
+    s.write_all(req.as_bytes()).is_ok()
+        && s.read_to_string(&mut reply).is_ok()
+        && reply.starts_with("HTTP/1.1 200")
+}
+
+enum Served {
+    Host(Host),
+    Spin(SpinProcess),
+}
+
 /// A running app under test.
 pub struct TestApp {
-    pub host: Host,
+    served: Served,
     pub base: String,
     pub http: reqwest::Client,
     pub dir: PathBuf,
@@ -119,7 +303,7 @@ pub struct TestApp {
 
 impl TestApp {
     /// Writes `manifest` (with `{wasm}` replaced by the component folder) and optionally a runtime
-    /// config into a fresh folder, and starts the host on an ephemeral port.
+    /// config into a fresh folder, and starts the host in-process on an ephemeral port.
     pub async fn start(
         manifest: &str,
         runtime_config: Option<&str>,
@@ -130,11 +314,34 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("host failed to start: {e:#}"))
     }
 
-    pub async fn try_start(
+    /// [`TestApp::start`] on the runtime under test ([`RuntimeKind::under_test`]). On Spin only
+    /// `config.variables` apply (as `SPIN_VARIABLE_*`); the runtime config must be Spin's format.
+    pub async fn start_under_test(
         manifest: &str,
         runtime_config: Option<&str>,
-        config: &mut HostConfig,
-    ) -> anyhow::Result<Self> {
+        config: HostConfig,
+    ) -> Self {
+        Self::start_on(&RuntimeKind::under_test(), manifest, runtime_config, config).await
+    }
+
+    /// [`TestApp::start`] on a given runtime.
+    pub async fn start_on(
+        kind: &RuntimeKind,
+        manifest: &str,
+        runtime_config: Option<&str>,
+        mut config: HostConfig,
+    ) -> Self {
+        let result = match kind {
+            RuntimeKind::EdgeHost => Self::try_start(manifest, runtime_config, &mut config).await,
+            RuntimeKind::Spin(bin) => Self::try_start_spin(bin, manifest, runtime_config, &config),
+        };
+        result.unwrap_or_else(|e| panic!("{kind:?} failed to start: {e:#}"))
+    }
+
+    fn prepare(
+        manifest: &str,
+        runtime_config: Option<&str>,
+    ) -> anyhow::Result<(PathBuf, PathBuf, Option<PathBuf>)> {
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("edge-host-test-{}-{n}", std::process::id()));
@@ -143,23 +350,93 @@ impl TestApp {
         let text = manifest.replace("{wasm}", &wasm.to_string_lossy());
         let manifest_path = dir.join("spin.toml");
         std::fs::write(&manifest_path, text)?;
-        if let Some(rc) = runtime_config {
-            let p = dir.join("runtime-config.toml");
-            std::fs::write(&p, rc)?;
-            config.runtime_config = Some(p);
+        let rc = match runtime_config {
+            Some(rc) => {
+                let p = dir.join("runtime-config.toml");
+                std::fs::write(&p, rc)?;
+                Some(p)
+            }
+            None => None,
+        };
+        Ok((dir, manifest_path, rc))
+    }
+
+    fn client() -> anyhow::Result<reqwest::Client> {
+        Ok(reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?)
+    }
+
+    pub async fn try_start(
+        manifest: &str,
+        runtime_config: Option<&str>,
+        config: &mut HostConfig,
+    ) -> anyhow::Result<Self> {
+        let (dir, manifest_path, rc) = Self::prepare(manifest, runtime_config)?;
+        if rc.is_some() {
+            config.runtime_config = rc;
         }
         let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
         let host = Host::start(&manifest_path, listen, config.clone()).await?;
         let base = format!("http://{}", host.addr());
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()?;
         Ok(Self {
-            host,
+            served: Served::Host(host),
             base,
-            http,
+            http: Self::client()?,
             dir,
         })
+    }
+
+    fn try_start_spin(
+        bin: &Path,
+        manifest: &str,
+        runtime_config: Option<&str>,
+        config: &HostConfig,
+    ) -> anyhow::Result<Self> {
+        let (dir, manifest_path, rc) = Self::prepare(manifest, runtime_config)?;
+        let (spin, addr) =
+            SpinProcess::start(bin, &dir, &manifest_path, rc.as_deref(), &config.variables)?;
+        Ok(Self {
+            served: Served::Spin(spin),
+            base: format!("http://{addr}"),
+            http: Self::client()?,
+            dir,
+        })
+    }
+
+    /// The in-process host, when the app runs on edge-host.
+    pub fn host(&self) -> Option<&Host> {
+        match &self.served {
+            Served::Host(h) => Some(h),
+            Served::Spin(_) => None,
+        }
+    }
+
+    /// The `spin up` process, when the app runs on Spin.
+    pub fn spin(&mut self) -> Option<&mut SpinProcess> {
+        match &mut self.served {
+            Served::Host(_) => None,
+            Served::Spin(s) => Some(s),
+        }
+    }
+
+    /// Which runtime serves the app (for messages).
+    pub fn runtime_name(&self) -> &'static str {
+        match &self.served {
+            Served::Host(_) => "edge-host",
+            Served::Spin(_) => "spin",
+        }
+    }
+
+    /// Shifts the guests' wall clock (the host's test clock); `false` on Spin, which has none.
+    pub fn set_clock_offset(&self, offset: Duration, forward: bool) -> bool {
+        match self.host() {
+            Some(h) => {
+                h.runtime.set_clock_offset(offset, forward);
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -207,7 +484,10 @@ impl TestApp {
     }
 
     pub async fn stop(self) {
-        self.host.shutdown().await;
+        match self.served {
+            Served::Host(host) => host.shutdown().await,
+            Served::Spin(mut spin) => spin.stop(),
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -185,7 +185,7 @@ async fn clock_offset_is_seen_by_the_guest() {
     assert!((before - now()).abs() < 5_000);
 
     let ten_days = Duration::from_secs(10 * 86_400);
-    app.host.runtime.set_clock_offset(ten_days, true);
+    assert!(app.set_clock_offset(ten_days, true));
     let (_, v) = app.get_json("/clock").await;
     let shifted = v["now_ms"].as_i64().unwrap();
     let expected = now() + ten_days.as_millis() as i64;
