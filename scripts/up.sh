@@ -1,16 +1,24 @@
 #!/usr/bin/env sh
-# Serves the app. Uses the real `spin up` when Spin is installed, else the project's own host
-# (tests/host, `edge-host up`). When REDIS_URL is unset it starts a throwaway redis-server on a
-# free port and stops it on exit. Extra arguments go to `spin up` / `edge-host up`
+# Serves the app: the HTTP API (spin.toml) and, beside it, the Redis-triggered worker
+# (spin-worker.toml), both with runtime-config.toml (the same KV store). Uses the real Spin CLI
+# when there is one (SPIN_BIN, else `spin` on PATH), else the project's own host (tests/host,
+# `edge-host up`). When REDIS_URL is unset it starts a throwaway redis-server on a free port and
+# stops it on exit. Extra arguments go to the HTTP app's `spin up` / `edge-host up`
 # (e.g. --listen 127.0.0.1:3000).
+#
+# The worker is supervised: Spin ends an app whose Redis trigger loses its connection (a Redis
+# restart or failover), so the worker is started again whenever it exits, while the HTTP API keeps
+# serving.
 set -eu
 cd "$(dirname "$0")/.."
 
-# The app runs in the background and the script waits for it, so a SIGINT/SIGTERM sent to the
-# script alone (not only Ctrl-C, which reaches the whole process group) stops it: the trap exits,
-# and the EXIT trap stops the app (SIGINT: graceful, SIGKILL after 10 s) and then Redis.
+# The apps run in the background and the script waits for the HTTP app, so a SIGINT/SIGTERM sent
+# to the script alone (not only Ctrl-C, which reaches the whole process group) stops everything:
+# the trap exits, and the EXIT trap stops the worker's supervisor, the HTTP app (SIGINT: graceful,
+# SIGKILL after 10 s) and then Redis.
 redis_pid=""
 app_pid=""
+worker_pid=""
 stop() { # stop PID SIGNAL
     if kill -0 "$1" 2>/dev/null; then
         kill "-$2" "$1" 2>/dev/null || true
@@ -26,6 +34,7 @@ stop() { # stop PID SIGNAL
 cleanup() {
     status=$?
     trap - INT TERM
+    if [ -n "$worker_pid" ]; then stop "$worker_pid" TERM; fi
     if [ -n "$app_pid" ]; then stop "$app_pid" INT; fi
     if [ -n "$redis_pid" ]; then stop "$redis_pid" TERM; fi
     exit "$status"
@@ -33,6 +42,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# supervise CMD...: runs CMD, starting it again (after 1 s) whenever it exits; on TERM/INT stops it.
+supervise() {
+    child=""
+    trap 'if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null; wait "$child" 2>/dev/null; fi; exit 0' INT TERM
+    while :; do
+        "$@" &
+        child=$!
+        wait "$child" && code=0 || code=$?
+        echo "up: worker exited (status $code); starting it again in 1 s" >&2
+        sleep 1
+    done
+}
 
 if [ -z "${REDIS_URL:-}" ]; then
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 6390)
@@ -50,17 +72,26 @@ fi
 export REDIS_URL
 export SPIN_VARIABLE_REDIS_URL="${SPIN_VARIABLE_REDIS_URL:-$REDIS_URL}"
 
-if command -v spin >/dev/null 2>&1; then
-    spin build
-    spin up --runtime-config-file runtime-config.toml "$@" &
+spin="${SPIN_BIN:-$(command -v spin || true)}"
+# One workspace build of every component (faster than `spin build`, which builds the shared
+# crates once per component).
+scripts/build.sh
+if [ -n "$spin" ]; then
+    echo "up: serving with $("$spin" --version)"
+    supervise "$spin" up --from spin-worker.toml --runtime-config-file runtime-config.toml &
+    worker_pid=$!
+    "$spin" up --from spin.toml --runtime-config-file runtime-config.toml "$@" &
     app_pid=$!
 else
-    scripts/build.sh
+    echo "up: no Spin CLI (SPIN_BIN or spin on PATH): serving with edge-host"
     cargo build --profile host -p edge-host
-    target_dir="${CARGO_TARGET_DIR:-target}"
-    "$target_dir/host/edge-host" up --manifest spin.toml --runtime-config runtime-config.toml "$@" &
+    host="${CARGO_TARGET_DIR:-target}/host/edge-host"
+    supervise "$host" up --manifest spin-worker.toml --runtime-config runtime-config.toml \
+        --listen 127.0.0.1:0 &
+    worker_pid=$!
+    "$host" up --manifest spin.toml --runtime-config runtime-config.toml "$@" &
     app_pid=$!
 fi
 # `wait` returns early when a trapped signal arrives; otherwise the app's own exit status ends
-# the script (set -e), and the EXIT trap stops Redis.
+# the script (set -e), and the EXIT trap stops the worker and Redis.
 wait "$app_pid"
