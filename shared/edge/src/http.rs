@@ -72,12 +72,16 @@ impl<'a> Call<'a> {
     /// Parses the request; an unknown API version is a 404.
     pub fn parse(req: &'a Request) -> Result<Self> {
         let path = req.path().to_string();
+        // The `:v` of `/api/:v/…` routes; routes outside the versioned API speak v1.
         let version_segment = req
             .header("spin-path-match-v")
             .and_then(|v| v.as_str())
             .map(str::to_string)
-            .or_else(|| path.split('/').nth(2).map(str::to_string))
-            .unwrap_or_default();
+            .or_else(|| {
+                path.strip_prefix("/api/")
+                    .map(|rest| rest.split('/').next().unwrap_or("").to_string())
+            })
+            .unwrap_or_else(|| "v1".to_string());
         let accept = req.header("accept").and_then(|v| v.as_str());
         let version = ApiVersion::negotiate(&version_segment, accept)?;
         let rest = req

@@ -76,26 +76,34 @@ impl Bucket {
         Ok(atomics::increment(&self.0, key, delta)?)
     }
 
+    /// Starts a compare-and-swap on `key` (see [`Cas`]).
+    pub fn cas(&self, key: &str) -> Result<Cas> {
+        Ok(Cas(atomics::Cas::new(&self.0, key)?))
+    }
+
     /// Atomically replaces the value at `key` with `f(current)`.
     ///
     /// `f` is called with the current value (`None` when absent) and may be called again when
     /// another writer wins the race; after `max_retries` lost races this gives up with
     /// [`KvError::CasRetriesExhausted`]. Returns the value written and how many retries it took.
+    ///
+    /// Only as atomic as the host's store: on Spin 4.0.2 a swap from "absent" on the SQLite store
+    /// overwrites unconditionally, and on the Redis store a lost race is reported as a success
+    /// (nothing is written), so callers there must tolerate lost updates.
     pub fn compare_and_swap(
         &self,
         key: &str,
         mut f: impl FnMut(Option<&[u8]>) -> Vec<u8>,
         max_retries: u32,
     ) -> Result<(Vec<u8>, u32)> {
-        let mut cas = atomics::Cas::new(&self.0, key)?;
+        let mut cas = self.cas(key)?;
         let mut retries = 0;
         loop {
             let current = cas.current()?;
             let next = f(current.as_deref());
-            match atomics::swap(cas, &next) {
+            match cas.swap(&next)? {
                 Ok(()) => return Ok((next, retries)),
-                Err(atomics::CasError::StoreError(e)) => return Err(e.into()),
-                Err(atomics::CasError::CasFailed(fresh)) => {
+                Err(fresh) => {
                     if retries >= max_retries {
                         return Err(KvError::CasRetriesExhausted(retries));
                     }
@@ -119,6 +127,26 @@ impl Bucket {
     /// Removes every key in `keys`.
     pub fn delete_many(&self, keys: &[String]) -> Result<()> {
         Ok(batch::delete_many(&self.0, keys)?)
+    }
+}
+
+/// One compare-and-swap on a key: read [`Cas::current`], then [`Cas::swap`].
+pub struct Cas(atomics::Cas);
+
+impl Cas {
+    /// The value the swap is conditional on (`None` when absent).
+    pub fn current(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.current()?)
+    }
+
+    /// Writes `value` if the key still holds what [`Cas::current`] read. `Ok(Err(fresh))` when
+    /// another writer got there first: `fresh` is a new CAS on the same key, to read and try again.
+    pub fn swap(self, value: &[u8]) -> Result<std::result::Result<(), Cas>> {
+        match atomics::swap(self.0, value) {
+            Ok(()) => Ok(Ok(())),
+            Err(atomics::CasError::CasFailed(fresh)) => Ok(Err(Cas(fresh))),
+            Err(atomics::CasError::StoreError(e)) => Err(e.into()),
+        }
     }
 }
 

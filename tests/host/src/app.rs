@@ -19,7 +19,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::allowed_hosts::AllowedHosts;
-use crate::interfaces::{RedisConnections, RedisTriggerPre};
+use crate::interfaces::{RedisConnectionMode, RedisConnections, RedisTriggerPre};
 use crate::kv::KvStores;
 use crate::manifest::Manifest;
 use crate::problem::problem_response;
@@ -46,6 +46,22 @@ pub struct HostConfig {
     pub runtime_config: Option<PathBuf>,
     /// Initial offset of the guests' wall clock, in ms (test clock).
     pub clock_offset_ms: i64,
+    /// How outbound Redis connections are made.
+    pub redis_connections: RedisConnectionMode,
+    /// What a Redis trigger does when its connection is lost.
+    pub trigger_failure: TriggerFailure,
+}
+
+/// What a Redis trigger does when its subscription connection is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TriggerFailure {
+    /// Reconnect with backoff and go on (the host's forgiving mode; messages published while
+    /// disconnected are lost, as pub/sub is at-most-once).
+    #[default]
+    Reconnect,
+    /// End the whole application, HTTP included, as Spin 4.0.2 does ("A trigger exited
+    /// unexpectedly. Terminating.").
+    EndApp,
 }
 
 impl Default for HostConfig {
@@ -57,7 +73,21 @@ impl Default for HostConfig {
             variables: BTreeMap::new(),
             runtime_config: None,
             clock_offset_ms: 0,
+            redis_connections: RedisConnectionMode::Pooled,
+            trigger_failure: TriggerFailure::Reconnect,
         }
+    }
+}
+
+impl HostConfig {
+    /// Spin 4.0.2's behaviour where the host otherwise differs: a new Redis connection per
+    /// `open`, one Redis message handled at a time per subscription, and a lost trigger
+    /// connection ends the app. Used by the parity tests and the benchmark.
+    pub fn spin_faithful(mut self) -> Self {
+        self.redis_connections = RedisConnectionMode::PerOpen;
+        self.redis_concurrency = 1;
+        self.trigger_failure = TriggerFailure::EndApp;
+        self
     }
 }
 
@@ -291,8 +321,19 @@ impl Runtime {
     {
         let path = req.uri().path().to_string();
         let Some(m) = self.router.route(&path) else {
-            return problem_response(404, "Not Found", &format!("no route matches {path}"));
+            // As Spin: a bare 404 (an app that wants a body adds a catch-all `/...` route).
+            return empty_response(404);
         };
+        // Spin hands header values to components as text and fails the request (500, before any
+        // component runs) when one is not UTF-8.
+        if req
+            .headers()
+            .values()
+            .any(|v| std::str::from_utf8(v.as_bytes()).is_err())
+        {
+            tracing::warn!("request to {path}: a header value is not UTF-8");
+            return empty_response(500);
+        }
         self.dispatch(req, m, client).await
     }
 
@@ -388,11 +429,10 @@ impl Runtime {
         let deadline = self.config.request_timeout + Duration::from_secs(1);
         match tokio::time::timeout(deadline, receiver).await {
             Ok(Ok(Ok(resp))) => resp,
-            Ok(Ok(Err(code))) => problem_response(
-                500,
-                "Internal Server Error",
-                &format!("component error: {code:?}"),
-            ),
+            Ok(Ok(Err(code))) => {
+                tracing::error!(component = %component, "component error: {code:?}");
+                empty_response(500)
+            }
             Ok(Err(_)) => {
                 let err = match task.await {
                     Ok(Ok(())) => anyhow!("component never set a response"),
@@ -442,12 +482,17 @@ fn guest_failure(component: &str, err: &anyhow::Error) -> hyper::Response<HyperO
             &format!("component '{component}' exceeded its execution deadline"),
         );
     }
+    // As Spin: a bare 500 (the component's own error handling is what gives a problem body).
     tracing::error!(component = %component, "component trapped: {err:?}");
-    problem_response(
-        500,
-        "Internal Server Error",
-        &format!("component '{component}' failed while handling the request"),
-    )
+    empty_response(500)
+}
+
+/// A response without a body, as Spin makes for unmatched routes and failed components.
+fn empty_response(status: u16) -> hyper::Response<HyperOutgoingBody> {
+    let mut resp = hyper::Response::new(full_body(Bytes::new()));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp
 }
 
 /// A fixed body for host-made responses.

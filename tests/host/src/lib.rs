@@ -24,7 +24,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use app::{HostConfig, Runtime};
+pub use app::{HostConfig, Runtime, TriggerFailure};
+pub use interfaces::RedisConnectionMode;
 
 /// A running host: the HTTP server and the Redis trigger.
 pub struct Host {
@@ -33,6 +34,7 @@ pub struct Host {
     /// The HTTP server.
     pub server: server::Server,
     redis: Option<redis_trigger::RedisTrigger>,
+    ended: tokio::sync::watch::Receiver<Option<String>>,
 }
 
 impl Host {
@@ -49,16 +51,44 @@ impl Host {
         } else {
             Some(redis_trigger::RedisTrigger::start(Arc::clone(&runtime))?)
         };
+        let ended = match &redis {
+            Some(r) => r.ended(),
+            None => tokio::sync::watch::channel(None).1,
+        };
+        // A trigger that ends the app (Spin's behaviour) stops the HTTP server too.
+        let mut watch = ended.clone();
+        let stop = server.stopper();
+        tokio::spawn(async move {
+            if watch.wait_for(Option::is_some).await.is_ok() {
+                stop();
+            }
+        });
         Ok(Self {
             runtime,
             server,
             redis,
+            ended,
         })
     }
 
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.server.addr
+    }
+
+    /// Why the app ended on its own (a trigger failure in Spin-faithful mode), if it has.
+    pub fn ended(&self) -> Option<String> {
+        self.ended.borrow().clone()
+    }
+
+    /// Waits until the app ends on its own; the reason.
+    pub async fn wait_ended(&self) -> String {
+        let mut ended = self.ended.clone();
+        match ended.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            // No trigger can end it: wait forever.
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// Stops everything.

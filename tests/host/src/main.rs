@@ -1,5 +1,9 @@
 //! `edge-host up [--listen ADDR] [--manifest spin.toml] [--runtime-config FILE]
-//!  [--clock-offset-ms N] [--timeout-secs N]`
+//!  [--clock-offset-ms N] [--timeout-secs N] [--spin-faithful]`
+//!
+//! `--spin-faithful` behaves as Spin 4.0.2 where the host would otherwise be faster or more
+//! forgiving: a Redis connection per request, one Redis message at a time, and a lost Redis
+//! trigger connection ends the process (exit status 1), HTTP included.
 //!
 //! Arguments are parsed by hand (a dozen lines) to keep the host's dependency tree small.
 
@@ -9,7 +13,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use edge_host::{Host, HostConfig};
 
-const USAGE: &str = "usage: edge-host up [--listen ADDR] [--manifest FILE] [--runtime-config FILE] [--clock-offset-ms N] [--timeout-secs N]";
+const USAGE: &str = "usage: edge-host up [--listen ADDR] [--manifest FILE] [--runtime-config FILE] [--clock-offset-ms N] [--timeout-secs N] [--spin-faithful]";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -55,6 +59,7 @@ async fn main() -> Result<()> {
                         .context("--timeout-secs takes an integer")?,
                 )
             }
+            "--spin-faithful" => config = config.spin_faithful(),
             other => bail!("unknown flag {other}\n{USAGE}"),
         }
     }
@@ -67,7 +72,14 @@ async fn main() -> Result<()> {
     for r in host.runtime.router.routes() {
         println!("  http://{}{} -> {}", host.addr(), r.raw, r.component);
     }
-    tokio::signal::ctrl_c().await?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        reason = host.wait_ended() => {
+            eprintln!("edge-host: {reason}\nA trigger exited unexpectedly. Terminating.");
+            host.shutdown().await;
+            std::process::exit(1);
+        }
+    }
     eprintln!("edge-host: shutting down");
     host.shutdown().await;
     Ok(())

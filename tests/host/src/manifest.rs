@@ -41,6 +41,8 @@ pub struct VariableDecl {
     /// The value must not be logged.
     #[serde(default)]
     pub secret: bool,
+    /// Free text.
+    pub description: Option<String>,
 }
 
 /// An HTTP route bound to a component.
@@ -218,8 +220,12 @@ impl Manifest {
                 other => bail!("unsupported manifest feature: trigger type '{other}'"),
             }
         }
-        for name in raw.variables.keys() {
+        for (name, decl) in &raw.variables {
             validate_variable_name(name)?;
+            // Spin's rule: exactly one of the two.
+            if decl.required == decl.default.is_some() {
+                bail!("variable '{name}': must be `required` OR have a `default`");
+            }
         }
 
         let mut http_triggers = Vec::new();

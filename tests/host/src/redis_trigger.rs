@@ -1,7 +1,8 @@
 //! The Redis trigger: subscribe to each `[[trigger.redis]]` channel and call the component's
-//! inbound-redis export per message, with bounded concurrency. A failing guest is logged and the
-//! subscriber goes on; a lost connection is re-established with backoff (pub/sub is at-most-once:
-//! messages published while disconnected are not seen, as in Spin).
+//! inbound-redis export per message, with bounded concurrency (Spin handles one message at a time
+//! per subscription: concurrency 1). A failing guest is logged and the subscriber goes on. A lost
+//! connection is, per [`TriggerFailure`], re-established with backoff (pub/sub is at-most-once:
+//! messages published while disconnected are not seen) or, as in Spin, the end of the whole app.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,18 +12,21 @@ use anyhow::Result;
 use futures::StreamExt;
 use tokio::sync::{Semaphore, watch};
 
-use crate::app::Runtime;
+use crate::app::{Runtime, TriggerFailure};
 
 /// Running subscribers.
 pub struct RedisTrigger {
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    ended: watch::Receiver<Option<String>>,
 }
 
 impl RedisTrigger {
     /// Starts one subscriber per address.
     pub fn start(runtime: Arc<Runtime>) -> Result<Self> {
         let (shutdown, stop) = watch::channel(false);
+        let (end, ended) = watch::channel(None);
+        let end = Arc::new(end);
         let vars = crate::variables::Variables::resolve(
             &runtime.manifest.variables,
             &runtime.config.variables,
@@ -51,10 +55,20 @@ impl RedisTrigger {
                     address,
                     subs,
                     stop.clone(),
+                    Arc::clone(&end),
                 ))
             })
             .collect();
-        Ok(Self { shutdown, tasks })
+        Ok(Self {
+            shutdown,
+            tasks,
+            ended,
+        })
+    }
+
+    /// Why the trigger ended the app ([`TriggerFailure::EndApp`]), once it has.
+    pub fn ended(&self) -> watch::Receiver<Option<String>> {
+        self.ended.clone()
     }
 
     /// Stops the subscribers.
@@ -71,12 +85,19 @@ async fn subscribe_loop(
     address: String,
     subs: Vec<(String, String)>,
     mut stop: watch::Receiver<bool>,
+    end: Arc<watch::Sender<Option<String>>>,
 ) {
     let limit = Arc::new(Semaphore::new(runtime.config.redis_concurrency.max(1)));
     let mut backoff = Duration::from_millis(50);
     loop {
         match subscribe_once(&runtime, &address, &subs, &limit, &mut stop).await {
             Ok(()) => return,
+            Err(e) if runtime.config.trigger_failure == TriggerFailure::EndApp => {
+                let reason = format!("redis trigger on {address}: {e:#}");
+                tracing::error!("{reason}; a trigger exited unexpectedly: ending the app");
+                end.send_replace(Some(reason));
+                return;
+            }
             Err(e) => {
                 tracing::warn!("redis trigger on {address}: {e:#}; reconnecting in {backoff:?}");
             }

@@ -7,10 +7,10 @@
 //!
 //! [key_value_store.cache]
 //! type = "spin"                     # Spin's SQLite provider; path relative to the config file
-//! path = ".spin/cache.db"
+//! path = ".spin/cache.db"           # (without a path: an in-memory database, as in Spin)
 //!
 //! [key_value_store.scratch]
-//! type = "memory"                   # host extension (real Spin has no such type): in-process map
+//! type = "memory"                   # host extension (real Spin has no such type): SQLite in memory
 //! ```
 //! Without a config, `default` is SQLite at `<app dir>/.spin/sqlite_key_value.db`, as in Spin.
 //! Other sections Spin knows (`[sqlite_database.*]`, `[llm_compute]`, …) are an error here.
@@ -65,42 +65,54 @@ impl RuntimeConfig {
     }
 
     /// Opens every configured store, adding `default` (SQLite in `app_dir/.spin`) when absent.
+    /// As in Spin, a `spin` store without a `path` is an in-memory database.
     pub async fn open_stores(&self, app_dir: &Path) -> Result<KvStores> {
         let mut stores = KvStores::default();
         let mut sqlite_files: BTreeMap<PathBuf, _> = BTreeMap::new();
-        let mut entries = self.key_value_store.clone();
-        entries
-            .entry("default".to_string())
-            .or_insert(StoreConfig::Spin { path: None });
-        for (label, cfg) in entries {
-            let backend = match cfg {
-                StoreConfig::Memory => KvBackend::memory(),
-                StoreConfig::Redis { url } => KvBackend::redis(&url)
-                    .await
-                    .with_context(|| format!("key-value store '{label}'"))?,
-                StoreConfig::Spin { path } => {
-                    let file = match path {
-                        Some(p) => self.base_dir.join(p),
-                        None => app_dir.join(".spin").join("sqlite_key_value.db"),
-                    };
-                    let db = match sqlite_files.get(&file) {
-                        Some(db) => std::sync::Arc::clone(db),
-                        None => {
-                            let db = KvBackend::open_sqlite_db(&file)?;
-                            sqlite_files.insert(file.clone(), std::sync::Arc::clone(&db));
-                            db
-                        }
-                    };
-                    KvBackend::Sqlite {
-                        db,
-                        label: label.clone(),
-                    }
-                }
-            };
+        let mut entries: Vec<(String, Option<PathBuf>, Option<StoreConfig>)> = self
+            .key_value_store
+            .iter()
+            .map(|(label, cfg)| (label.clone(), None, Some(cfg.clone())))
+            .collect();
+        if !self.key_value_store.contains_key("default") {
+            let file = app_dir.join(".spin").join("sqlite_key_value.db");
+            entries.push(("default".into(), Some(file), None));
+        }
+        for (label, implicit_file, cfg) in entries {
             if label.is_empty() {
                 bail!("empty key-value store label in runtime config");
             }
-            stores.insert(&label, backend);
+            let file = match (implicit_file, cfg) {
+                (Some(file), _) => Some(file),
+                (None, Some(StoreConfig::Spin { path: Some(p) })) => Some(self.base_dir.join(p)),
+                (None, Some(StoreConfig::Spin { path: None } | StoreConfig::Memory))
+                | (None, None) => None,
+                (None, Some(StoreConfig::Redis { url })) => {
+                    let backend = KvBackend::redis(&url)
+                        .await
+                        .with_context(|| format!("key-value store '{label}'"))?;
+                    stores.insert(&label, backend);
+                    continue;
+                }
+            };
+            let db = match &file {
+                None => KvBackend::open_sqlite_db(None)?,
+                Some(file) => match sqlite_files.get(file) {
+                    Some(db) => std::sync::Arc::clone(db),
+                    None => {
+                        let db = KvBackend::open_sqlite_db(Some(file))?;
+                        sqlite_files.insert(file.clone(), std::sync::Arc::clone(&db));
+                        db
+                    }
+                },
+            };
+            stores.insert(
+                &label,
+                KvBackend::Sqlite {
+                    db,
+                    label: label.clone(),
+                },
+            );
         }
         Ok(stores)
     }

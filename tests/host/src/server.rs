@@ -15,7 +15,7 @@ use crate::app::Runtime;
 pub struct Server {
     /// The bound address.
     pub addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
+    shutdown: std::sync::Arc<watch::Sender<bool>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -68,9 +68,17 @@ impl Server {
         });
         Ok(Self {
             addr,
-            shutdown,
+            shutdown: std::sync::Arc::new(shutdown),
             task,
         })
+    }
+
+    /// A handle that stops the server from elsewhere (stop accepting, finish in-flight requests).
+    pub fn stopper(&self) -> impl Fn() + Send + Sync + 'static {
+        let shutdown = std::sync::Arc::clone(&self.shutdown);
+        move || {
+            shutdown.send_replace(true);
+        }
     }
 
     /// Stops accepting, lets in-flight requests finish.

@@ -38,18 +38,14 @@ pub struct KvHandle {
 
 /// An open outbound Redis connection.
 pub struct RedisHandle {
-    /// Multiplexed, auto-reconnecting connection.
-    pub conn: redis::aio::ConnectionManager,
+    /// Pooled or this instance's own, per the host's connection mode.
+    pub conn: crate::interfaces::RedisConn,
 }
 
-/// A wasi:keyvalue CAS handle: the value seen when it was taken.
+/// A wasi:keyvalue CAS handle.
 pub struct CasHandle {
-    /// The bucket's backend.
-    pub backend: KvBackend,
-    /// The key.
-    pub key: String,
-    /// The value at snapshot time.
-    pub snapshot: Option<Vec<u8>>,
+    /// The compare-and-swap, with its backend's Spin semantics.
+    pub cas: crate::kv::Cas,
 }
 
 /// The wall clock the guests see: the host's, shifted by a shared, adjustable offset.

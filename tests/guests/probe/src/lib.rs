@@ -57,6 +57,7 @@ async fn route(req: &Request, segs: &[&str], query: &Query) -> Response {
         }
         (Method::Post, ["atomic", store, key, "incr"]) => wasi_kv::incr(store, key, query),
         (Method::Post, ["atomic", store, key, "cas-incr"]) => wasi_kv::cas_incr(store, key),
+        (Method::Post, ["atomic", store, key, "cas-race"]) => wasi_kv::cas_race(store, key),
         (Method::Put, ["batch", store]) => wasi_kv::set_many(store, body),
         (Method::Get, ["batch", store]) => wasi_kv::get_many(store, query),
         (Method::Delete, ["batch", store]) => wasi_kv::delete_many(store, query),

@@ -1,5 +1,6 @@
 //! `wasi:keyvalue@0.2.0-draft2` through `edge::kv`:
 //! `POST /atomic/{store}/{key}/incr?delta=N`, `POST /atomic/{store}/{key}/cas-incr`,
+//! `POST /atomic/{store}/{key}/cas-race` (a CAS with another write between `current` and `swap`),
 //! `PUT|GET|DELETE /batch/{store}` (`?keys=a,b` for GET/DELETE).
 
 use std::collections::BTreeMap;
@@ -78,6 +79,30 @@ pub fn cas_incr(store: &str, key: &str) -> Response {
             ),
             Err(why) => reply::error(422, why),
         })
+    })
+}
+
+/// A compare-and-swap that loses a race on purpose: `current`, then a plain `set` of the key to
+/// `interloper` (another writer), then `swap` to `mine`. Answers what the swap reported and what
+/// the key holds afterwards — what a store's CAS really guarantees.
+pub fn cas_race(store: &str, key: &str) -> Response {
+    with_bucket(store, |b| {
+        let cas = b.cas(key)?;
+        let seen = cas.current()?;
+        b.set(key, b"interloper")?;
+        let swap = match cas.swap(b"mine")? {
+            Ok(()) => "ok",
+            Err(_) => "failed",
+        };
+        let after = b.get(key)?;
+        Ok(reply::json(
+            200,
+            &serde_json::json!({
+                "seen": seen.map(|v| String::from_utf8_lossy(&v).into_owned()),
+                "swap": swap,
+                "after": after.map(|v| String::from_utf8_lossy(&v).into_owned()),
+            }),
+        ))
     })
 }
 

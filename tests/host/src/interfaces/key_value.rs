@@ -1,12 +1,35 @@
 //! `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue@0.2.0-draft2` over the same backends.
 //! A component may open only the labels in its `key_value_stores` (`access-denied` otherwise).
+//!
+//! Every operation may trap: where Spin's store panics (see [`SpinPanics`]) the guest is trapped,
+//! which is what a panic in Spin's host call does to the request.
 
 use wasmtime::component::Resource;
 
 use super::fermyon::spin2_0_0::key_value as spin_kv;
 use super::wasi::keyvalue::{atomics, batch, store as wasi_kv};
-use crate::kv::KvBackend;
+use crate::kv::{KvBackend, SpinPanics};
 use crate::state::{CasHandle, KvHandle, State};
+
+type Trappable<T, E> = wasmtime::Result<Result<T, E>>;
+
+/// A backend result for the guest: a [`SpinPanics`] traps, any other error is the guest's error
+/// value.
+fn guest<T, E>(r: anyhow::Result<T>, error: impl FnOnce(anyhow::Error) -> E) -> Trappable<T, E> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) if e.is::<SpinPanics>() => Err(wasmtime::Error::from_anyhow(e)),
+        Err(e) => Ok(Err(error(e))),
+    }
+}
+
+fn spin_err(e: anyhow::Error) -> spin_kv::Error {
+    spin_kv::Error::Other(format!("{e:#}"))
+}
+
+fn wasi_err(e: anyhow::Error) -> wasi_kv::Error {
+    wasi_kv::Error::Other(format!("{e:#}"))
+}
 
 enum OpenError {
     Denied,
@@ -25,39 +48,33 @@ impl State {
             .ok_or(OpenError::Missing)
     }
 
-    fn kv_backend(&mut self, handle: &Resource<KvHandle>) -> anyhow::Result<KvBackend> {
+    fn kv_backend(&mut self, handle: &Resource<KvHandle>) -> wasmtime::Result<KvBackend> {
         Ok(self.table().get(handle)?.backend.clone())
     }
-}
 
-fn spin_err(e: anyhow::Error) -> spin_kv::Error {
-    spin_kv::Error::Other(format!("{e:#}"))
-}
-
-fn wasi_err(e: anyhow::Error) -> wasi_kv::Error {
-    wasi_kv::Error::Other(format!("{e:#}"))
+    fn push_store(&mut self, backend: KvBackend) -> wasmtime::Result<Resource<KvHandle>> {
+        Ok(self.table().push(KvHandle { backend })?)
+    }
 }
 
 impl spin_kv::Host for State {}
 
 impl spin_kv::HostStore for State {
-    async fn open(&mut self, label: String) -> Result<Resource<KvHandle>, spin_kv::Error> {
-        let backend = self.open_store(&label).map_err(|e| match e {
-            OpenError::Denied => spin_kv::Error::AccessDenied,
-            OpenError::Missing => spin_kv::Error::NoSuchStore,
-        })?;
-        self.table()
-            .push(KvHandle { backend })
-            .map_err(|e| spin_kv::Error::Other(e.to_string()))
+    async fn open(&mut self, label: String) -> Trappable<Resource<KvHandle>, spin_kv::Error> {
+        match self.open_store(&label) {
+            Ok(backend) => Ok(Ok(self.push_store(backend)?)),
+            Err(OpenError::Denied) => Ok(Err(spin_kv::Error::AccessDenied)),
+            Err(OpenError::Missing) => Ok(Err(spin_kv::Error::NoSuchStore)),
+        }
     }
 
     async fn get(
         &mut self,
         store: Resource<KvHandle>,
         key: String,
-    ) -> Result<Option<Vec<u8>>, spin_kv::Error> {
-        let b = self.kv_backend(&store).map_err(spin_err)?;
-        b.get(&key).await.map_err(spin_err)
+    ) -> Trappable<Option<Vec<u8>>, spin_kv::Error> {
+        let b = self.kv_backend(&store)?;
+        guest(b.get(&key).await, spin_err)
     }
 
     async fn set(
@@ -65,32 +82,35 @@ impl spin_kv::HostStore for State {
         store: Resource<KvHandle>,
         key: String,
         value: Vec<u8>,
-    ) -> Result<(), spin_kv::Error> {
-        let b = self.kv_backend(&store).map_err(spin_err)?;
-        b.set(&key, &value).await.map_err(spin_err)
+    ) -> Trappable<(), spin_kv::Error> {
+        let b = self.kv_backend(&store)?;
+        guest(b.set(&key, &value).await, spin_err)
     }
 
     async fn delete(
         &mut self,
         store: Resource<KvHandle>,
         key: String,
-    ) -> Result<(), spin_kv::Error> {
-        let b = self.kv_backend(&store).map_err(spin_err)?;
-        b.delete(&key).await.map_err(spin_err)
+    ) -> Trappable<(), spin_kv::Error> {
+        let b = self.kv_backend(&store)?;
+        guest(b.delete(&key).await, spin_err)
     }
 
     async fn exists(
         &mut self,
         store: Resource<KvHandle>,
         key: String,
-    ) -> Result<bool, spin_kv::Error> {
-        let b = self.kv_backend(&store).map_err(spin_err)?;
-        b.exists(&key).await.map_err(spin_err)
+    ) -> Trappable<bool, spin_kv::Error> {
+        let b = self.kv_backend(&store)?;
+        guest(b.exists(&key).await, spin_err)
     }
 
-    async fn get_keys(&mut self, store: Resource<KvHandle>) -> Result<Vec<String>, spin_kv::Error> {
-        let b = self.kv_backend(&store).map_err(spin_err)?;
-        b.keys().await.map_err(spin_err)
+    async fn get_keys(
+        &mut self,
+        store: Resource<KvHandle>,
+    ) -> Trappable<Vec<String>, spin_kv::Error> {
+        let b = self.kv_backend(&store)?;
+        guest(b.keys().await, spin_err)
     }
 
     async fn drop(&mut self, store: Resource<KvHandle>) -> wasmtime::Result<()> {
@@ -100,14 +120,12 @@ impl spin_kv::HostStore for State {
 }
 
 impl wasi_kv::Host for State {
-    async fn open(&mut self, identifier: String) -> Result<Resource<KvHandle>, wasi_kv::Error> {
-        let backend = self.open_store(&identifier).map_err(|e| match e {
-            OpenError::Denied => wasi_kv::Error::AccessDenied,
-            OpenError::Missing => wasi_kv::Error::NoSuchStore,
-        })?;
-        self.table()
-            .push(KvHandle { backend })
-            .map_err(|e| wasi_kv::Error::Other(e.to_string()))
+    async fn open(&mut self, identifier: String) -> Trappable<Resource<KvHandle>, wasi_kv::Error> {
+        match self.open_store(&identifier) {
+            Ok(backend) => Ok(Ok(self.push_store(backend)?)),
+            Err(OpenError::Denied) => Ok(Err(wasi_kv::Error::AccessDenied)),
+            Err(OpenError::Missing) => Ok(Err(wasi_kv::Error::NoSuchStore)),
+        }
     }
 }
 
@@ -116,9 +134,9 @@ impl wasi_kv::HostBucket for State {
         &mut self,
         bucket: Resource<KvHandle>,
         key: String,
-    ) -> Result<Option<Vec<u8>>, wasi_kv::Error> {
-        let b = self.kv_backend(&bucket).map_err(wasi_err)?;
-        b.get(&key).await.map_err(wasi_err)
+    ) -> Trappable<Option<Vec<u8>>, wasi_kv::Error> {
+        let b = self.kv_backend(&bucket)?;
+        guest(b.get(&key).await, wasi_err)
     }
 
     async fn set(
@@ -126,42 +144,47 @@ impl wasi_kv::HostBucket for State {
         bucket: Resource<KvHandle>,
         key: String,
         value: Vec<u8>,
-    ) -> Result<(), wasi_kv::Error> {
-        let b = self.kv_backend(&bucket).map_err(wasi_err)?;
-        b.set(&key, &value).await.map_err(wasi_err)
+    ) -> Trappable<(), wasi_kv::Error> {
+        let b = self.kv_backend(&bucket)?;
+        guest(b.set(&key, &value).await, wasi_err)
     }
 
     async fn delete(
         &mut self,
         bucket: Resource<KvHandle>,
         key: String,
-    ) -> Result<(), wasi_kv::Error> {
-        let b = self.kv_backend(&bucket).map_err(wasi_err)?;
-        b.delete(&key).await.map_err(wasi_err)
+    ) -> Trappable<(), wasi_kv::Error> {
+        let b = self.kv_backend(&bucket)?;
+        guest(b.delete(&key).await, wasi_err)
     }
 
     async fn exists(
         &mut self,
         bucket: Resource<KvHandle>,
         key: String,
-    ) -> Result<bool, wasi_kv::Error> {
-        let b = self.kv_backend(&bucket).map_err(wasi_err)?;
-        b.exists(&key).await.map_err(wasi_err)
+    ) -> Trappable<bool, wasi_kv::Error> {
+        let b = self.kv_backend(&bucket)?;
+        guest(b.exists(&key).await, wasi_err)
     }
 
-    /// Returns every key in one page (the stores here are small enough); `cursor` is ignored
-    /// beyond the first call, which is allowed by the draft interface.
+    /// Returns every key in one page; a cursor is an error, as in Spin ("cursor not supported").
     async fn list_keys(
         &mut self,
         bucket: Resource<KvHandle>,
         cursor: Option<String>,
-    ) -> Result<wasi_kv::KeyResponse, wasi_kv::Error> {
-        let b = self.kv_backend(&bucket).map_err(wasi_err)?;
-        let keys = match cursor {
-            Some(_) => Vec::new(),
-            None => b.keys().await.map_err(wasi_err)?,
-        };
-        Ok(wasi_kv::KeyResponse { keys, cursor: None })
+    ) -> Trappable<wasi_kv::KeyResponse, wasi_kv::Error> {
+        if cursor.is_some() {
+            return Ok(Err(wasi_kv::Error::Other(
+                "list_keys: cursor not supported".to_owned(),
+            )));
+        }
+        let b = self.kv_backend(&bucket)?;
+        guest(
+            b.keys()
+                .await
+                .map(|keys| wasi_kv::KeyResponse { keys, cursor: None }),
+            wasi_err,
+        )
     }
 
     async fn drop(&mut self, bucket: Resource<KvHandle>) -> wasmtime::Result<()> {
@@ -176,36 +199,37 @@ impl atomics::Host for State {
         bucket: Resource<KvHandle>,
         key: String,
         delta: i64,
-    ) -> Result<i64, wasi_kv::Error> {
-        let b = self.kv_backend(&bucket).map_err(wasi_err)?;
-        b.increment(&key, delta).await.map_err(wasi_err)
+    ) -> Trappable<i64, wasi_kv::Error> {
+        let b = self.kv_backend(&bucket)?;
+        guest(b.increment(&key, delta).await, wasi_err)
     }
 
+    /// Swaps; when the swap fails, Spin hands back a fresh CAS on the same key with `current`
+    /// already read, and so does this host.
     async fn swap(
         &mut self,
         cas: Resource<CasHandle>,
         value: Vec<u8>,
-    ) -> Result<(), atomics::CasError> {
+    ) -> Trappable<(), atomics::CasError> {
         let store_err = |e: anyhow::Error| atomics::CasError::StoreError(wasi_err(e));
-        let (backend, key, snapshot) = {
-            let c = self.table().get(&cas).map_err(|e| store_err(e.into()))?;
-            (c.backend.clone(), c.key.clone(), c.snapshot.clone())
-        };
-        if backend
-            .swap_if(&key, snapshot.as_deref(), &value)
-            .await
-            .map_err(store_err)?
-        {
-            self.table().delete(cas).map_err(|e| store_err(e.into()))?;
-            return Ok(());
+        let handle = self.table().delete(cas)?;
+        match guest(handle.cas.swap(&value).await, store_err)? {
+            Ok(true) => return Ok(Ok(())),
+            Ok(false) => {}
+            Err(e) => return Ok(Err(e)),
         }
-        // Lost the race: hand the handle back with a fresh snapshot so the guest can retry.
-        let fresh = backend.get(&key).await.map_err(store_err)?;
-        self.table()
-            .get_mut(&cas)
-            .map_err(|e| store_err(e.into()))?
-            .snapshot = fresh;
-        Err(atomics::CasError::CasFailed(cas))
+        let fresh = async {
+            let mut fresh = handle.cas.backend().new_cas(&handle.cas.key).await?;
+            fresh.current().await?;
+            Ok(fresh)
+        };
+        match guest(fresh.await, store_err)? {
+            Ok(fresh) => {
+                let fresh = self.table().push(CasHandle { cas: fresh })?;
+                Ok(Err(atomics::CasError::CasFailed(fresh)))
+            }
+            Err(e) => Ok(Err(e)),
+        }
     }
 }
 
@@ -214,28 +238,20 @@ impl atomics::HostCas for State {
         &mut self,
         bucket: Resource<KvHandle>,
         key: String,
-    ) -> Result<Resource<CasHandle>, wasi_kv::Error> {
-        let backend = self.kv_backend(&bucket).map_err(wasi_err)?;
-        let snapshot = backend.get(&key).await.map_err(wasi_err)?;
-        self.table()
-            .push(CasHandle {
-                backend,
-                key,
-                snapshot,
-            })
-            .map_err(|e| wasi_kv::Error::Other(e.to_string()))
+    ) -> Trappable<Resource<CasHandle>, wasi_kv::Error> {
+        let backend = self.kv_backend(&bucket)?;
+        match guest(backend.new_cas(&key).await, wasi_err)? {
+            Ok(cas) => Ok(Ok(self.table().push(CasHandle { cas })?)),
+            Err(e) => Ok(Err(e)),
+        }
     }
 
     async fn current(
         &mut self,
         cas: Resource<CasHandle>,
-    ) -> Result<Option<Vec<u8>>, wasi_kv::Error> {
-        Ok(self
-            .table()
-            .get(&cas)
-            .map_err(|e| wasi_kv::Error::Other(e.to_string()))?
-            .snapshot
-            .clone())
+    ) -> Trappable<Option<Vec<u8>>, wasi_kv::Error> {
+        let handle = self.table().get_mut(&cas)?;
+        guest(handle.cas.current().await, wasi_err)
     }
 
     async fn drop(&mut self, cas: Resource<CasHandle>) -> wasmtime::Result<()> {
@@ -249,26 +265,26 @@ impl batch::Host for State {
         &mut self,
         bucket: Resource<KvHandle>,
         keys: Vec<String>,
-    ) -> Result<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error> {
-        let b = self.kv_backend(&bucket).map_err(wasi_err)?;
-        b.get_many(&keys).await.map_err(wasi_err)
+    ) -> Trappable<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error> {
+        let b = self.kv_backend(&bucket)?;
+        guest(b.get_many(&keys).await, wasi_err)
     }
 
     async fn set_many(
         &mut self,
         bucket: Resource<KvHandle>,
         key_values: Vec<(String, Vec<u8>)>,
-    ) -> Result<(), wasi_kv::Error> {
-        let b = self.kv_backend(&bucket).map_err(wasi_err)?;
-        b.set_many(&key_values).await.map_err(wasi_err)
+    ) -> Trappable<(), wasi_kv::Error> {
+        let b = self.kv_backend(&bucket)?;
+        guest(b.set_many(&key_values).await, wasi_err)
     }
 
     async fn delete_many(
         &mut self,
         bucket: Resource<KvHandle>,
         keys: Vec<String>,
-    ) -> Result<(), wasi_kv::Error> {
-        let b = self.kv_backend(&bucket).map_err(wasi_err)?;
-        b.delete_many(&keys).await.map_err(wasi_err)
+    ) -> Trappable<(), wasi_kv::Error> {
+        let b = self.kv_backend(&bucket)?;
+        guest(b.delete_many(&keys).await, wasi_err)
     }
 }

@@ -8,12 +8,20 @@ mod key_value;
 mod redis;
 mod variables;
 
-pub use self::redis::RedisConnections;
+pub use self::redis::{RedisConn, RedisConnectionMode, RedisConnections};
 
 wasmtime::component::bindgen!({
     path: "../../wit",
     world: "edge:leaderboards/redis-trigger",
-    imports: { default: async },
+    // Where Spin's key-value host panics (see `crate::kv::SpinPanics`) the guest is trapped, so
+    // key-value calls may trap.
+    imports: {
+        default: async,
+        "fermyon:spin/key-value": async | trappable,
+        "wasi:keyvalue/store": async | trappable,
+        "wasi:keyvalue/atomics": async | trappable,
+        "wasi:keyvalue/batch": async | trappable,
+    },
     exports: { default: async },
     with: {
         "fermyon:spin/key-value.store": crate::state::KvHandle,

@@ -1,11 +1,17 @@
 //! `fermyon:spin/redis@2.0.0`: outbound Redis, restricted to `allowed_outbound_hosts`.
-//! Connections are pooled per address across instances (auto-reconnecting multiplexed
-//! connections), so a request does not pay a TCP handshake.
+//!
+//! Two connection modes ([`RedisConnectionMode`]): `PerOpen`, Spin's own behaviour — every
+//! `connection.open` makes a new multiplexed connection without timeouts, so each request that
+//! uses Redis pays a connect — and `Pooled`, one auto-reconnecting connection per address shared by
+//! all instances (faster; bounded waits). Replies and errors are mapped exactly as Spin 4.0.2 maps
+//! them: arrays flattened, maps/attributes/verbatim strings/pushes and nested error replies refused
+//! as errors, every failure `other(<redis error text>)` except a `sadd` type error.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, MultiplexedConnection};
+use redis::{ErrorKind, RedisError, Value};
 use wasmtime::component::Resource;
 
 use super::fermyon::spin::redis_types;
@@ -14,15 +20,25 @@ use super::fermyon::spin2_0_0::redis::{
 };
 use crate::state::{RedisHandle, State};
 
+/// How outbound Redis connections are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RedisConnectionMode {
+    /// One shared, auto-reconnecting connection per address (the host's fast mode).
+    #[default]
+    Pooled,
+    /// A new connection for every `open`, as Spin does.
+    PerOpen,
+}
+
 /// Shared connection pool: one connection manager per address.
 #[derive(Default)]
 pub struct RedisConnections {
-    by_address: Mutex<HashMap<String, redis::aio::ConnectionManager>>,
+    by_address: Mutex<HashMap<String, ConnectionManager>>,
 }
 
 impl RedisConnections {
-    /// The connection for an address, connecting on first use.
-    pub async fn get(&self, address: &str) -> Result<redis::aio::ConnectionManager, Error> {
+    /// The pooled connection for an address, connecting on first use.
+    pub async fn pooled(&self, address: &str) -> Result<ConnectionManager, Error> {
         if let Some(c) = self
             .by_address
             .lock()
@@ -41,54 +57,86 @@ impl RedisConnections {
     }
 }
 
-fn other(e: redis::RedisError) -> Error {
-    if e.kind() == redis::ErrorKind::TypeError {
-        return Error::TypeError;
+/// An open outbound connection.
+#[derive(Clone)]
+pub enum RedisConn {
+    /// From the pool.
+    Pooled(ConnectionManager),
+    /// This instance's own.
+    Own(MultiplexedConnection),
+}
+
+impl RedisConn {
+    async fn query<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> Result<T, Error> {
+        match self {
+            RedisConn::Pooled(c) => cmd.query_async(c).await,
+            RedisConn::Own(c) => cmd.query_async(c).await,
+        }
+        .map_err(other)
     }
+}
+
+fn other(e: RedisError) -> Error {
     Error::Other(e.to_string())
 }
 
-/// Flattens a reply the way Spin does: arrays (and maps/sets) become their elements in order.
-fn flatten(value: redis::Value, out: &mut Vec<RedisResult>) -> Result<(), Error> {
-    use redis::Value as V;
+/// Spin's reply conversion for `execute`: arrays and sets flattened in order; the reply kinds it
+/// does not support fail the call.
+fn flatten(value: &Value, out: &mut Vec<RedisResult>) -> Result<(), RedisError> {
+    let unsupported = |what: &str| {
+        Err(RedisError::from((
+            ErrorKind::TypeError,
+            "Could not convert Redis response",
+            format!("Redis {what} is not supported"),
+        )))
+    };
     match value {
-        V::Nil => out.push(RedisResult::Nil),
-        V::Int(i) => out.push(RedisResult::Int64(i)),
-        V::BulkString(b) => out.push(RedisResult::Binary(b)),
-        V::SimpleString(s) => out.push(RedisResult::Status(s)),
-        V::Okay => out.push(RedisResult::Status("OK".into())),
-        V::Array(items) | V::Set(items) => {
+        Value::Nil => out.push(RedisResult::Nil),
+        Value::Int(i) => out.push(RedisResult::Int64(*i)),
+        Value::BulkString(b) => out.push(RedisResult::Binary(b.clone())),
+        Value::SimpleString(s) => out.push(RedisResult::Status(s.clone())),
+        Value::Okay => out.push(RedisResult::Status("OK".into())),
+        Value::Array(items) | Value::Set(items) => {
             for v in items {
                 flatten(v, out)?;
             }
         }
-        V::Map(pairs) => {
-            for (k, v) in pairs {
-                flatten(k, out)?;
-                flatten(v, out)?;
-            }
+        Value::Double(d) => out.push(RedisResult::Binary(d.to_string().into_bytes())),
+        Value::Boolean(b) => out.push(RedisResult::Int64(i64::from(*b))),
+        Value::BigNumber(n) => out.push(RedisResult::Binary(n.to_string().into_bytes())),
+        Value::Map(_) => return unsupported("Map type"),
+        Value::Attribute { .. } => return unsupported("Attribute type"),
+        Value::VerbatimString { .. } => return unsupported("string with format attribute"),
+        Value::Push { .. } => return unsupported("Pub/Sub types"),
+        Value::ServerError(err) => {
+            return Err(RedisError::from((
+                ErrorKind::ResponseError,
+                "Server error",
+                format!("{err:?}"),
+            )));
         }
-        V::Double(d) => out.push(RedisResult::Binary(d.to_string().into_bytes())),
-        V::Boolean(b) => out.push(RedisResult::Int64(i64::from(b))),
-        V::VerbatimString { text, .. } => out.push(RedisResult::Binary(text.into_bytes())),
-        V::BigNumber(n) => out.push(RedisResult::Binary(n.to_string().into_bytes())),
-        V::ServerError(e) => return Err(Error::Other(format!("{e:?}"))),
-        other => return Err(Error::Other(format!("unsupported reply {other:?}"))),
+        #[allow(unreachable_patterns)]
+        _ => return unsupported("reply type"),
     }
     Ok(())
 }
 
 impl State {
-    fn redis_conn(
-        &mut self,
-        h: &Resource<RedisHandle>,
-    ) -> Result<redis::aio::ConnectionManager, Error> {
+    fn redis_conn(&mut self, h: &Resource<RedisHandle>) -> Result<RedisConn, Error> {
         Ok(self
             .table()
             .get(h)
             .map_err(|e| Error::Other(e.to_string()))?
             .conn
             .clone())
+    }
+
+    async fn run<T: redis::FromRedisValue>(
+        &mut self,
+        h: &Resource<RedisHandle>,
+        cmd: redis::Cmd,
+    ) -> Result<T, Error> {
+        self.redis_conn(h)?.query(&cmd).await
     }
 }
 
@@ -101,7 +149,18 @@ impl HostConnection for State {
             tracing::warn!(component = %self.component.id, "outbound Redis to {address} denied: not in allowed_outbound_hosts");
             return Err(Error::InvalidAddress);
         }
-        let conn = self.runtime.redis.get(&address).await?;
+        let conn = match self.runtime.config.redis_connections {
+            RedisConnectionMode::Pooled => {
+                RedisConn::Pooled(self.runtime.redis.pooled(&address).await?)
+            }
+            RedisConnectionMode::PerOpen => RedisConn::Own(
+                redis::Client::open(address.as_str())
+                    .map_err(|_| Error::InvalidAddress)?
+                    .get_multiplexed_async_connection()
+                    .await
+                    .map_err(other)?,
+            ),
+        };
         self.table()
             .push(RedisHandle { conn })
             .map_err(|e| Error::Other(e.to_string()))
@@ -113,9 +172,9 @@ impl HostConnection for State {
         channel: String,
         payload: Payload,
     ) -> Result<(), Error> {
-        let mut c = self.redis_conn(&h)?;
-        let _: i64 = c.publish(channel, payload).await.map_err(other)?;
-        Ok(())
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(channel).arg(payload);
+        self.run::<()>(&h, cmd).await
     }
 
     async fn get(
@@ -123,8 +182,9 @@ impl HostConnection for State {
         h: Resource<RedisHandle>,
         key: String,
     ) -> Result<Option<Payload>, Error> {
-        let mut c = self.redis_conn(&h)?;
-        c.get(key).await.map_err(other)
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(key);
+        self.run(&h, cmd).await
     }
 
     async fn set(
@@ -133,18 +193,21 @@ impl HostConnection for State {
         key: String,
         value: Payload,
     ) -> Result<(), Error> {
-        let mut c = self.redis_conn(&h)?;
-        c.set(key, value).await.map_err(other)
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key).arg(value);
+        self.run::<()>(&h, cmd).await
     }
 
     async fn incr(&mut self, h: Resource<RedisHandle>, key: String) -> Result<i64, Error> {
-        let mut c = self.redis_conn(&h)?;
-        c.incr(key, 1).await.map_err(other)
+        let mut cmd = redis::cmd("INCRBY");
+        cmd.arg(key).arg(1);
+        self.run(&h, cmd).await
     }
 
     async fn del(&mut self, h: Resource<RedisHandle>, keys: Vec<String>) -> Result<u32, Error> {
-        let mut c = self.redis_conn(&h)?;
-        c.del(keys).await.map_err(other)
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(keys);
+        self.run(&h, cmd).await
     }
 
     async fn sadd(
@@ -153,8 +216,17 @@ impl HostConnection for State {
         key: String,
         values: Vec<String>,
     ) -> Result<u32, Error> {
-        let mut c = self.redis_conn(&h)?;
-        c.sadd(key, values).await.map_err(other)
+        let mut cmd = redis::cmd("SADD");
+        cmd.arg(key).arg(values);
+        let mut conn = self.redis_conn(&h)?;
+        let result = match &mut conn {
+            RedisConn::Pooled(c) => cmd.query_async(c).await,
+            RedisConn::Own(c) => cmd.query_async(c).await,
+        };
+        result.map_err(|e| match e.kind() {
+            ErrorKind::TypeError => Error::TypeError,
+            _ => Error::Other(e.to_string()),
+        })
     }
 
     async fn smembers(
@@ -162,8 +234,9 @@ impl HostConnection for State {
         h: Resource<RedisHandle>,
         key: String,
     ) -> Result<Vec<String>, Error> {
-        let mut c = self.redis_conn(&h)?;
-        c.smembers(key).await.map_err(other)
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(key);
+        self.run(&h, cmd).await
     }
 
     async fn srem(
@@ -172,8 +245,9 @@ impl HostConnection for State {
         key: String,
         values: Vec<String>,
     ) -> Result<u32, Error> {
-        let mut c = self.redis_conn(&h)?;
-        c.srem(key, values).await.map_err(other)
+        let mut cmd = redis::cmd("SREM");
+        cmd.arg(key).arg(values);
+        self.run(&h, cmd).await
     }
 
     async fn execute(
@@ -182,7 +256,6 @@ impl HostConnection for State {
         command: String,
         arguments: Vec<RedisParameter>,
     ) -> Result<Vec<RedisResult>, Error> {
-        let mut c = self.redis_conn(&h)?;
         let mut cmd = redis::cmd(&command);
         for a in arguments {
             match a {
@@ -190,14 +263,37 @@ impl HostConnection for State {
                 RedisParameter::Binary(b) => cmd.arg(b),
             };
         }
-        let value: redis::Value = cmd.query_async(&mut c).await.map_err(other)?;
+        let value: Value = self.run(&h, cmd).await?;
         let mut out = Vec::new();
-        flatten(value, &mut out)?;
+        flatten(&value, &mut out).map_err(other)?;
         Ok(out)
     }
 
     async fn drop(&mut self, h: Resource<RedisHandle>) -> wasmtime::Result<()> {
         self.table().delete(h)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_flatten_and_unsupported_kinds_fail_as_in_spin() {
+        let mut out = Vec::new();
+        let v = Value::Array(vec![
+            Value::BulkString(b"a".to_vec()),
+            Value::Array(vec![Value::Int(1), Value::Nil]),
+            Value::Okay,
+        ]);
+        flatten(&v, &mut out).unwrap();
+        assert_eq!(out.len(), 4);
+        assert!(matches!(out[1], RedisResult::Int64(1)));
+        assert!(matches!(&out[3], RedisResult::Status(s) if s == "OK"));
+        let map = Value::Map(vec![(Value::Int(1), Value::Int(2))]);
+        let e = flatten(&map, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("Map type is not supported"), "{e}");
     }
 }

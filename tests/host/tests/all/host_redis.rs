@@ -8,9 +8,10 @@ use reqwest::Method;
 
 use crate::harness::{RedisServer, TestApp, eventually};
 
+/// Runs on the runtime under test: Spin's `execute` reply flattening and error mapping.
 #[tokio::test(flavor = "multi_thread")]
 async fn outbound_redis_commands_and_execute() {
-    let (redis, app) = crate::probe_app(HostConfig::default()).await;
+    let (redis, app) = crate::probe_app_under_test().await;
     let r = app.send(Method::PUT, "/redis/kv/greeting", "hi").await;
     assert_eq!(r.status(), 204);
     let mut c = redis.conn();
@@ -119,6 +120,7 @@ async fn publish_until_received(redis: &RedisServer, payload: &str) -> bool {
     false
 }
 
+/// The host's forgiving mode: the subscriber reconnects after a Redis restart.
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_trigger_delivers_survives_traps_and_reconnects() {
     let mut redis = RedisServer::start();
@@ -152,6 +154,46 @@ async fn redis_trigger_delivers_survives_traps_and_reconnects() {
     assert!(
         publish_until_received(&redis, "after-restart").await,
         "delivery resumes after restart"
+    );
+    app.stop().await;
+}
+
+/// Spin's behaviour (and the host's Spin-faithful mode): when the Redis trigger loses its
+/// connection, the whole app ends — HTTP routes included. Runs on the runtime under test.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_trigger_connection_ends_the_app() {
+    let mut redis = RedisServer::start();
+    let mut app = TestApp::start_under_test(
+        &trigger_manifest(&redis.url()),
+        None,
+        HostConfig::default().spin_faithful(),
+    )
+    .await;
+    assert!(publish_until_received(&redis, "first").await);
+    let (status, _) = app.get_json("/clock").await;
+    assert_eq!(status, 200);
+    redis.kill();
+    let ended = eventually(Duration::from_secs(20), || match app.host() {
+        Some(host) => host.ended(),
+        None => (!app.spin().is_some_and(|s| s.is_running())).then(String::new),
+    })
+    .await;
+    assert!(
+        ended.is_some(),
+        "{}: the app did not end",
+        app.runtime_name()
+    );
+    // Nothing answers HTTP any more.
+    let refused = eventually(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+            .is_err()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        refused.is_some(),
+        "{}: HTTP still served",
+        app.runtime_name()
     );
     app.stop().await;
 }

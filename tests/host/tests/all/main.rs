@@ -1,5 +1,10 @@
 //! Integration tests of the local host: real `.wasm` guests (built by `scripts/build.sh`) run by
 //! the host against a real `redis-server` that each test starts on a free port.
+//!
+//! The HTTP-level tests of the app (`api_*`, `app_*`) and the tests of behaviour a runtime
+//! provides (`host_kv`, parts of `host_redis`, `parity`) also run on real Spin:
+//! `EDGE_TEST_RUNTIME=spin SPIN_BIN=… cargo test -p edge-host --test all -- api_ app_ host_kv …`
+//! (what `scripts/test.sh` does when a Spin CLI is available).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
@@ -13,6 +18,7 @@ mod host_http;
 mod host_kv;
 mod host_limits;
 mod host_redis;
+mod parity;
 
 use edge_host::HostConfig;
 use harness::{RedisServer, TestApp};
@@ -28,7 +34,7 @@ name = "probe-app"
 [variables]
 redis_url = {{ default = "{redis_url}" }}
 greeting = {{ default = "hello from the manifest" }}
-from_env = {{ required = false }}
+from_env = {{ default = "unset" }}
 
 [[trigger.http]]
 route = "/..."
@@ -82,10 +88,31 @@ source = "{{wasm}}/probe.wasm"
     )
 }
 
-/// Starts Redis and the probe app with in-memory `default` and `other` stores.
+/// In-memory `default` and `other` stores in Spin's format (`spin` without a path).
+const PROBE_STORES: &str =
+    "[key_value_store.default]\ntype = \"spin\"\n[key_value_store.other]\ntype = \"spin\"\n";
+
+/// Starts Redis and the probe app on edge-host with in-memory `default` and `other` stores.
 pub async fn probe_app(config: HostConfig) -> (RedisServer, TestApp) {
     let redis = RedisServer::start();
-    let rc = "[key_value_store.default]\ntype = \"memory\"\n[key_value_store.other]\ntype = \"memory\"\n";
-    let app = TestApp::start(&probe_manifest(&redis.url(), ""), Some(rc), config).await;
+    let app = TestApp::start(
+        &probe_manifest(&redis.url(), ""),
+        Some(PROBE_STORES),
+        config,
+    )
+    .await;
+    (redis, app)
+}
+
+/// [`probe_app`] on the runtime under test (`EDGE_TEST_RUNTIME`), in Spin-faithful mode on
+/// edge-host.
+pub async fn probe_app_under_test() -> (RedisServer, TestApp) {
+    let redis = RedisServer::start();
+    let app = TestApp::start_under_test(
+        &probe_manifest(&redis.url(), ""),
+        Some(PROBE_STORES),
+        HostConfig::default().spin_faithful(),
+    )
+    .await;
     (redis, app)
 }
