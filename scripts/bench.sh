@@ -1,38 +1,42 @@
 #!/usr/bin/env sh
-# Leaderboard benchmark: every endpoint class against a 1,000,000-player board, next to the
-# host's hello-world floor and raw Redis, all measured in this one run and printed as ONE Markdown
-# table (also written to bench-results/bench.md and bench-results/bench.json).
+# Leaderboard benchmark: every endpoint class against 1,000,000-player boards, on the project's
+# host (`edge-host`) and — when a Spin CLI is available (SPIN_BIN, else `spin` on PATH) — on real
+# Spin, each next to its own hello-world floor, plus raw Redis and a native baseline, all measured
+# in this one run and printed as ONE Markdown table (also bench-results/bench.{md,json}).
 #
-#  1. builds the guests (scripts/build.sh) and the host, edge-load and edge-seed (--profile host);
-#  2. starts its own redis-server on a free loopback port (no persistence), `edge-host` serving the
-#     repo's spin.toml (in-memory KV cache) and a second `edge-host` serving the `hello` test guest
-#     at `/...` (the framework floor), each on a kernel-chosen loopback port;
-#  3. creates boards through the API (admin HS256 token minted here) — `bench` (cached reads,
-#     ttl 3600 s), `bench-nocache` (ttl 0: every read goes to Redis), `bench-async`
-#     (write_mode async) — and seeds `bench` and `bench-nocache` with BENCH_PLAYERS players
-#     straight into Redis (`edge-seed seed`, the layout of shared/edge/src/repo.rs);
-#  4. loads each route with `edge-load` (a discarded warm-up, then at most BENCH_REQUESTS
-#     requests within BENCH_SECS seconds) at fixed concurrency levels; req/s is also given as a
-#     ratio to the hello floor at the same concurrency;
-#  5. runs `redis-benchmark` for the raw Redis commands underneath (top-10 ZRANGE, ZADD);
-#  6. measures the submit→visible lag of the async board (`edge-seed lag`), and after each async
-#     load the time the projector needs to drain the accepted backlog.
+#  1. builds the guests (scripts/build.sh) and the host, edge-load, edge-seed and edge-native
+#     (--profile host), and prints the component sizes;
+#  2. starts its own redis-server on a free loopback port (no persistence) and, per runtime, the
+#     app exactly as shipped — spin.toml + spin-worker.toml with runtime-config.toml (KV on SQLite in
+#     a scratch `.spin/`) — and a hello-world app (the `hello` test guest, the floor). edge-host
+#     runs in its Spin-faithful mode (a Redis connection per request, as Spin opens one);
+#  3. creates boards through the API — `bench` (cached reads, ttl 3600 s), `bench-nocache` (ttl 0:
+#     every read goes to Redis), `bench-async` (write_mode async) — and seeds `bench` and
+#     `bench-nocache` with BENCH_PLAYERS players straight into Redis (`edge-seed seed`);
+#  4. loads each route with `edge-load` (a discarded warm-up, then at most BENCH_REQUESTS requests
+#     within BENCH_SECS seconds) at concurrency 1 and 32 (submits also 8), one server loaded at a
+#     time; req/s is also given as a ratio to the same runtime's hello floor at that concurrency;
+#  5. runs `redis-benchmark` for the raw Redis commands underneath, the native baseline
+#     (edge-native: the same handlers without Wasm), the async submit→visible lag and the time the
+#     projector needs to drain each async run's backlog, per runtime.
 #
 # Everything stays on 127.0.0.1, is bounded in time and count, and is stopped on exit.
-# Knobs: BENCH_PLAYERS (1000000), BENCH_WARMUP_SECS (3), BENCH_SECS (8), BENCH_REQUESTS (100000),
+# Knobs: BENCH_PLAYERS (1000000), BENCH_WARMUP_SECS (2), BENCH_SECS (6), BENCH_REQUESTS (100000),
 # BENCH_LAG_SAMPLES (50), BENCH_DRAIN_SECS (60, per async row), BENCH_OUT (bench-results),
-# BENCH_BUILD_TIMEOUT (3600 s per cargo command).
+# BENCH_RUNTIMES ("edge-host spin": which to measure), BENCH_BUILD_TIMEOUT (3600 s per cargo
+# command), SPIN_BIN.
 set -eu
 cd "$(dirname "$0")/.."
 
 players="${BENCH_PLAYERS:-1000000}"
-warmup="${BENCH_WARMUP_SECS:-3}"
-secs="${BENCH_SECS:-8}"
+warmup="${BENCH_WARMUP_SECS:-2}"
+secs="${BENCH_SECS:-6}"
 requests="${BENCH_REQUESTS:-100000}"
 lag_samples="${BENCH_LAG_SAMPLES:-50}"
 drain_secs="${BENCH_DRAIN_SECS:-60}"
 out_dir="${BENCH_OUT:-bench-results}"
 build_timeout="${BENCH_BUILD_TIMEOUT:-3600}"
+runtimes="${BENCH_RUNTIMES:-edge-host spin}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 started=$(date +%s)
 
@@ -42,13 +46,22 @@ for tool in redis-server redis-cli redis-benchmark curl python3; do
         exit 1
     fi
 done
+spin="${SPIN_BIN:-$(command -v spin || true)}"
+case " $runtimes " in
+*" spin "*)
+    if [ -z "$spin" ] || [ ! -x "$spin" ]; then
+        echo "bench: no Spin CLI (SPIN_BIN or spin on PATH): measuring edge-host only" >&2
+        runtimes=$(echo "$runtimes" | sed 's/spin//')
+    else
+        spin=$(cd "$(dirname "$spin")" && pwd)/$(basename "$spin")
+    fi
+    ;;
+esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/edge-lb-bench.XXXXXX")
+pids=""
 redis_pid=""
-app_pid=""
-hello_pid=""
-native_pid=""
-stop() { # stop PID SIGNAL: the signal, up to 5 s to exit, then SIGKILL
+stop() { # stop PID SIGNAL: the signal (to its process group when it leads one), up to 5 s, then SIGKILL
     if kill -0 "$1" 2>/dev/null; then
         kill "-$2" "$1" 2>/dev/null || true
         i=0
@@ -60,12 +73,14 @@ stop() { # stop PID SIGNAL: the signal, up to 5 s to exit, then SIGKILL
     fi
     wait "$1" 2>/dev/null || true
 }
+stop_apps() {
+    for p in $pids; do stop "$p" INT; done
+    pids=""
+}
 cleanup() {
     status=$?
     trap - INT TERM
-    if [ -n "$app_pid" ]; then stop "$app_pid" INT; fi
-    if [ -n "$hello_pid" ]; then stop "$hello_pid" INT; fi
-    if [ -n "$native_pid" ]; then stop "$native_pid" TERM; fi
+    stop_apps
     if [ -n "$redis_pid" ]; then stop "$redis_pid" TERM; fi
     rm -rf "$tmp"
     exit "$status"
@@ -76,6 +91,7 @@ trap 'exit 143' TERM
 
 now() { date +%s.%N; }
 since() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.3f}")' "$1" "$(now)"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ---------------------------------------------------------------------------------------------
 echo "==> building guests, edge-host, edge-native, edge-load and edge-seed (profile host)" >&2
@@ -84,11 +100,15 @@ timeout "$build_timeout" cargo build --profile host -p edge-host -p edge-load -p
 bin="$target_dir/host"
 wasm_dir=$(cd "$target_dir/wasm32-wasip2/release" && pwd)
 build_secs=$(($(date +%s) - started))
+: >"$tmp/sizes.jsonl"
+for c in hello health boards scores rankings projector; do
+    printf '{"component":"%s","bytes":%s}\n' "$c" "$(wc -c <"$wasm_dir/$c.wasm")" >>"$tmp/sizes.jsonl"
+done
 
 # ---------------------------------------------------------------------------------------------
 port=""
 for attempt in 1 2 3; do
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    port=$(free_port)
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
         >"$tmp/redis.log" 2>&1 &
     redis_pid=$!
@@ -109,116 +129,105 @@ for attempt in 1 2 3; do
 done
 redis_url="redis://127.0.0.1:$port"
 echo "==> redis-server on $redis_url" >&2
-
 secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-printf '[key_value_store.default]\ntype = "memory"\n' >"$tmp/runtime-config.toml"
-cat >"$tmp/hello.toml" <<EOF
-spin_manifest_version = 2
-[application]
-name = "hello-floor"
+export SPIN_VARIABLE_REDIS_URL="$redis_url" SPIN_VARIABLE_JWT_HS256_SECRET="$secret"
 
-[[trigger.http]]
-route = "/..."
-component = "hello"
-
-[component.hello]
-source = "$wasm_dir/hello.wasm"
-EOF
-
-base=""
-wait_for_host() { # wait_for_host PID OUT ERR: sets $base from "edge-host: serving ... on URL"
-    base=""
+wait_for() { # wait_for URL PID LOG: until URL answers (any status), else the log and exit
     i=0
-    while [ -z "$base" ]; do
+    until curl -s -o /dev/null -m 2 "$1"; do
         i=$((i + 1))
-        if [ "$i" -gt 300 ] || ! kill -0 "$1" 2>/dev/null; then
-            echo "bench: edge-host did not start:" >&2
+        if [ "$i" -gt 600 ] || ! kill -0 "$2" 2>/dev/null; then
+            echo "bench: $1 did not come up:" >&2
             cat "$3" >&2
             exit 1
         fi
         sleep 0.1
-        base=$(sed -n 's|^edge-host: serving .* on \(http://127\.0\.0\.1:[0-9]*\)$|\1|p' "$2")
     done
 }
-wait_for_200() { # wait_for_200 URL
+
+app="" hello="" worker_pid=""
+start_runtime() { # start_runtime NAME: the app, its worker and a hello app; sets $app and $hello
+    dir="$tmp/$1"
+    mkdir -p "$dir"
+    # The shipped manifests and runtime config, with the component paths made absolute; the
+    # runtime config's relative `.spin/` lands in this scratch folder.
+    for m in spin.toml spin-worker.toml; do
+        sed "s|target/wasm32-wasip2/release|$wasm_dir|" "$m" >"$dir/$m"
+    done
+    cp runtime-config.toml "$dir/runtime-config.toml"
+    cat >"$dir/hello.toml" <<EOF
+spin_manifest_version = 2
+[application]
+name = "hello-floor"
+[[trigger.http]]
+route = "/..."
+component = "hello"
+[component.hello]
+source = "$wasm_dir/hello.wasm"
+EOF
+    app_port=$(free_port)
+    hello_port=$(free_port)
+    case "$1" in
+    edge-host)
+        h="$(pwd)/$bin/edge-host"
+        (cd "$dir" && exec "$h" up --spin-faithful --manifest spin.toml \
+            --runtime-config runtime-config.toml --listen "127.0.0.1:$app_port") >"$dir/app.log" 2>&1 &
+        pids="$pids $!"
+        app_pid=$!
+        (cd "$dir" && exec "$h" up --spin-faithful --manifest spin-worker.toml \
+            --runtime-config runtime-config.toml --listen 127.0.0.1:0) >"$dir/worker.log" 2>&1 &
+        pids="$pids $!"
+        worker_pid=$!
+        (cd "$dir" && exec "$h" up --manifest hello.toml --listen "127.0.0.1:$hello_port") \
+            >"$dir/hello.log" 2>&1 &
+        pids="$pids $!"
+        hello_pid=$!
+        ;;
+    spin)
+        (cd "$dir" && exec "$spin" up --from spin.toml --runtime-config-file runtime-config.toml \
+            --listen "127.0.0.1:$app_port") >"$dir/app.log" 2>&1 &
+        pids="$pids $!"
+        app_pid=$!
+        (cd "$dir" && exec "$spin" up --from spin-worker.toml \
+            --runtime-config-file runtime-config.toml) >"$dir/worker.log" 2>&1 &
+        pids="$pids $!"
+        worker_pid=$!
+        (cd "$dir" && exec "$spin" up --from hello.toml --listen "127.0.0.1:$hello_port") \
+            >"$dir/hello.log" 2>&1 &
+        pids="$pids $!"
+        hello_pid=$!
+        ;;
+    esac
+    app="http://127.0.0.1:$app_port"
+    hello="http://127.0.0.1:$hello_port"
+    wait_for "$app/health/live" "$app_pid" "$dir/app.log"
+    wait_for "$hello/" "$hello_pid" "$dir/hello.log"
     i=0
-    until [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$1")" = "200" ]; do
+    until [ "$(redis-cli -p "$port" pubsub numsub lb:doorbell | tail -n 1)" -ge 1 ]; do
         i=$((i + 1))
-        if [ "$i" -gt 100 ]; then echo "bench: $1 does not answer 200" >&2; exit 1; fi
+        if [ "$i" -gt 300 ]; then echo "bench: the $1 worker did not subscribe" >&2; cat "$dir/worker.log" >&2; exit 1; fi
         sleep 0.1
     done
+    echo "==> $1: app on $app, hello floor on $hello" >&2
 }
 
-SPIN_VARIABLE_REDIS_URL="$redis_url" SPIN_VARIABLE_JWT_HS256_SECRET="$secret" \
-    "$bin/edge-host" up --listen 127.0.0.1:0 --manifest spin.toml \
-    --runtime-config "$tmp/runtime-config.toml" >"$tmp/app.out" 2>"$tmp/app.err" &
-app_pid=$!
-wait_for_host "$app_pid" "$tmp/app.out" "$tmp/app.err"
-app="$base"
-wait_for_200 "$app/health/live"
-"$bin/edge-host" up --listen 127.0.0.1:0 --manifest "$tmp/hello.toml" \
-    --runtime-config "$tmp/runtime-config.toml" >"$tmp/hello.out" 2>"$tmp/hello.err" &
-hello_pid=$!
-wait_for_host "$hello_pid" "$tmp/hello.out" "$tmp/hello.err"
-hello="$base"
-wait_for_200 "$hello/"
-# The native baseline: the same handler functions, core and Redis calls behind a plain hyper
-# server (tests/native), for the Wasm/native ratio.
-SPIN_VARIABLE_REDIS_URL="$redis_url" SPIN_VARIABLE_JWT_HS256_SECRET="$secret" \
-    "$bin/edge-native" --manifest spin.toml --listen 127.0.0.1:0 \
-    >"$tmp/native.out" 2>"$tmp/native.err" &
-native_pid=$!
-native=""
-i=0
-while [ -z "$native" ]; do
-    i=$((i + 1))
-    if [ "$i" -gt 100 ] || ! kill -0 "$native_pid" 2>/dev/null; then
-        echo "bench: edge-native did not start:" >&2
-        cat "$tmp/native.err" >&2
-        exit 1
-    fi
-    sleep 0.1
-    native=$(sed -n 's|^edge-native: serving on \(http://127\.0\.0\.1:[0-9]*\)$|\1|p' "$tmp/native.out")
-done
-echo "==> edge-host: app on $app, hello floor on $hello; edge-native on $native" >&2
-
 # ---------------------------------------------------------------------------------------------
-mint() { # mint SUBJECT ROLE: an HS256 token valid for an hour
+mint() { # mint SUBJECT ROLE: an HS256 token valid for two hours
     python3 - "$secret" "$1" "$2" <<'EOF'
 import base64, hashlib, hmac, json, sys, time
 secret, sub, role = sys.argv[1:4]
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-body = b64(json.dumps({"sub": sub, "roles": [role], "exp": int(time.time()) + 3600}).encode())
+body = b64(json.dumps({"sub": sub, "roles": [role], "exp": int(time.time()) + 7200}).encode())
 sig = b64(hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
 print(f"{head}.{body}.{sig}")
 EOF
 }
 admin_token=$(mint bench-admin admin)
 service_token=$(mint bench-service service)
+json='content-type: application/json'
+auth="authorization: Bearer $service_token"
 
-create_board() { # create_board JSON
-    code=$(curl -s -o "$tmp/create.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/boards" \
-        -H "authorization: Bearer $admin_token" -H 'content-type: application/json' -d "$1")
-    if [ "$code" != 201 ]; then
-        echo "bench: creating board $1 answered $code:" >&2
-        cat "$tmp/create.out" >&2
-        exit 1
-    fi
-}
-create_board '{"id":"bench","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}'
-create_board '{"id":"bench-nocache","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0}}'
-create_board '{"id":"bench-async","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}'
-
-echo "==> seeding bench and bench-nocache with $players players each" >&2
-t0=$(now)
-"$bin/edge-seed" seed --redis "$redis_url" --board bench --board bench-nocache \
-    --players "$players" >"$tmp/seed.jsonl"
-seed_secs=$(since "$t0")
-cat "$tmp/seed.jsonl" >&2
-redis_mem=$(redis-cli -p "$port" info memory | sed -n 's/^used_memory_human:\(.*\)\r*$/\1/p' | tr -d '\r')
-
-# Every route answers as expected before it is loaded.
 check() { # check URL EXPECTED_STATUS
     code=$(curl -s -o "$tmp/check.out" -w '%{http_code}' -m 10 "$1")
     if [ "$code" != "$2" ]; then
@@ -227,24 +236,14 @@ check() { # check URL EXPECTED_STATUS
         exit 1
     fi
 }
-check "$app/api/v1/boards/bench/entries?limit=10" 200
-check "$app/api/v1/boards/bench-nocache/entries?limit=10" 200
-check "$app/api/v1/boards/bench-nocache/players/p0500000" 200
-check "$app/api/v1/boards/bench-nocache/players/p0500000/around?radius=5" 200
-x_cache=$(curl -s -D - -o /dev/null "$app/api/v1/boards/bench/entries?limit=10" |
-    sed -n 's/^x-cache: *\([A-Z]*\).*/\1/Ip')
-if [ "$x_cache" != HIT ]; then
-    echo "bench: the cached top-10 answered X-Cache: $x_cache, expected HIT" >&2
-    exit 1
-fi
 
-# ---------------------------------------------------------------------------------------------
 : >"$tmp/rows.jsonl"
+runtime=""
 load() { # load ROW ROUTE CONCURRENCY URL [NOTE [edge-load flags...]]
     row=$1 route=$2 c=$3 url=$4 note=${5:-}
     shift 4
     if [ "$#" -gt 0 ]; then shift; fi
-    echo "==> $row, concurrency $c: ${warmup}s warm-up, then <= $requests requests / ${secs}s" >&2
+    echo "==> $runtime: $row, concurrency $c: ${warmup}s warm-up, then <= $requests requests / ${secs}s" >&2
     if ! result=$(timeout $((warmup + secs + 30)) "$bin/edge-load" --url "$url" \
         --concurrency "$c" --requests "$requests" --duration-secs "$secs" \
         --warmup-secs "$warmup" --label "$row" --json "$@" 2>"$tmp/load.err"); then
@@ -253,80 +252,9 @@ load() { # load ROW ROUTE CONCURRENCY URL [NOTE [edge-load flags...]]
         exit 1
     fi
     echo "    $result" >&2
-    printf '{"row":"%s","route":"%s","kind":"http","note":"%s","result":%s}\n' \
-        "$row" "$route" "$note" "$result" >>"$tmp/rows.jsonl"
+    printf '{"runtime":"%s","row":"%s","route":"%s","kind":"http","note":"%s","result":%s}\n' \
+        "$runtime" "$row" "$route" "$note" "$result" >>"$tmp/rows.jsonl"
 }
-json='content-type: application/json'
-auth="authorization: Bearer $service_token"
-
-for c in 1 8 16; do
-    load "hello floor" "GET /" "$c" "$hello/"
-done
-for c in 1 16; do
-    load "cached top-10" "GET /api/v1/boards/bench/entries?limit=10" "$c" \
-        "$app/api/v1/boards/bench/entries?limit=10" "KV cache hit"
-done
-for c in 1 16; do
-    load "uncached top-10" "GET /api/v1/boards/bench-nocache/entries?limit=10" "$c" \
-        "$app/api/v1/boards/bench-nocache/entries?limit=10" "ttl 0: Redis every time"
-done
-for c in 1 16; do
-    load "player rank" "GET /api/v1/boards/bench-nocache/players/p0500000" "$c" \
-        "$app/api/v1/boards/bench-nocache/players/p0500000"
-done
-for c in 1 16; do
-    load "around-me" "GET /api/v1/boards/bench-nocache/players/p0500000/around?radius=5" "$c" \
-        "$app/api/v1/boards/bench-nocache/players/p0500000/around?radius=5"
-done
-
-for c in 1 16; do
-    load "native cached top-10" "GET /api/v1/boards/bench/entries?limit=10" "$c" \
-        "$native/api/v1/boards/bench/entries?limit=10" "edge-native, in-process KV cache hit"
-    load "native uncached top-10" "GET /api/v1/boards/bench-nocache/entries?limit=10" "$c" \
-        "$native/api/v1/boards/bench-nocache/entries?limit=10" "edge-native, Redis every time"
-done
-
-bench_redis() { # bench_redis ROW NOTE COMMAND...
-    row=$1 note=$2
-    shift 2
-    echo "==> redis-benchmark: $row" >&2
-    csv=$(timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -n 100000 -c 16 -r 1000000 --csv "$@")
-    echo "    $(echo "$csv" | tail -n 1)" >&2
-    echo "$csv" | python3 -c '
-import csv, json, sys
-row, route, note = sys.argv[1:4]
-rows = list(csv.DictReader(sys.stdin))
-r = rows[-1]
-num = lambda k: float(r[k]) if r.get(k) not in (None, "") else None
-result = {"label": row, "concurrency": 16, "requests": 100000, "errors": 0, "non_2xx": 0,
-          "req_per_s": num("rps"), "p50_ms": num("p50_latency_ms"), "p99_ms": num("p99_latency_ms"),
-          "max_ms": num("max_latency_ms")}
-print(json.dumps({"row": row, "route": route, "kind": "redis", "note": note, "result": result}))
-' "$row" "$*" "$note" >>"$tmp/rows.jsonl"
-}
-bench_redis "redis ZRANGE top-10" "redis-benchmark -n 100000 -c 16" \
-    ZRANGE 'lb:{default/bench}:z:all' 0 9 WITHSCORES
-bench_redis "redis ZADD" "redis-benchmark -n 100000 -c 16, scratch key" \
-    ZADD 'bench:scratch' __rand_int__ 'm:__rand_int__'
-redis-cli -p "$port" del 'bench:scratch' >/dev/null
-
-for c in 1 8 16; do
-    load "submit sync" "POST /api/v1/boards/bench-nocache/scores" "$c" \
-        "$app/api/v1/boards/bench-nocache/scores" "a new player per request (s$c-{seq})" \
-        --method POST --header "$json" --header "$auth" \
-        --body "{\"player\":\"s$c-{seq}\",\"score\":{seq}}"
-done
-load "native submit sync" "POST /api/v1/boards/bench-nocache/scores" 8 \
-    "$native/api/v1/boards/bench-nocache/scores" "edge-native, a new player per request" \
-    --method POST --header "$json" --header "$auth" --body '{"player":"n8-{seq}","score":{seq}}'
-load "submit sync, one hot player" "POST /api/v1/boards/bench-nocache/scores" 8 \
-    "$app/api/v1/boards/bench-nocache/scores" "every request the same player: CAS contention" \
-    --method POST --header "$json" --header "$auth" --body '{"player":"hot","score":1}'
-
-echo "==> submit→visible lag on bench-async: $lag_samples samples" >&2
-"$bin/edge-seed" lag --url "$app" --board bench-async --token "$service_token" \
-    --samples "$lag_samples" --timeout-secs 10 >"$tmp/lag.json"
-cat "$tmp/lag.json" >&2
 
 inbox='lb:{default/bench-async}:inbox'
 drain() { # drain: waits (bounded) until the projector emptied the inbox; prints "backlog seconds"
@@ -343,14 +271,75 @@ drain() { # drain: waits (bounded) until the projector emptied the inbox; prints
     done
     echo "$backlog $(since "$t0")"
 }
-for c in 1 8 16; do
-    load "submit async" "POST /api/v1/boards/bench-async/scores" "$c" \
-        "$app/api/v1/boards/bench-async/scores" "" \
-        --method POST --header "$json" --header "$auth" \
-        --body "{\"player\":\"a$c-{seq}\",\"score\":{seq}}"
-    set -- $(drain)
-    echo "    projector: backlog $1 after the run, drained in $2 s" >&2
-    python3 - "$tmp/rows.jsonl" "$1" "$2" <<'EOF'
+
+seeded=""
+measure() { # measure RUNTIME: every HTTP row on one runtime
+    runtime=$1
+    start_runtime "$runtime"
+    if [ -z "$seeded" ]; then
+        for board in '{"id":"bench","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}' \
+            '{"id":"bench-nocache","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0}}' \
+            '{"id":"bench-async","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}'; do
+            code=$(curl -s -o "$tmp/create.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/boards" \
+                -H "authorization: Bearer $admin_token" -H "$json" -d "$board")
+            if [ "$code" != 201 ]; then
+                echo "bench: creating board $board answered $code:" >&2
+                cat "$tmp/create.out" >&2
+                exit 1
+            fi
+        done
+        echo "==> seeding bench and bench-nocache with $players players each" >&2
+        t0=$(now)
+        "$bin/edge-seed" seed --redis "$redis_url" --board bench --board bench-nocache \
+            --players "$players" >"$tmp/seed.jsonl"
+        seed_secs=$(since "$t0")
+        cat "$tmp/seed.jsonl" >&2
+        seeded=yes
+    fi
+    check "$app/api/v1/boards/bench/entries?limit=10" 200
+    check "$app/api/v1/boards/bench-nocache/entries?limit=10" 200
+    check "$app/api/v1/boards/bench-nocache/players/p0500000" 200
+    check "$app/api/v1/boards/bench-nocache/players/p0500000/around?radius=5" 200
+    x_cache=$(curl -s -D - -o /dev/null "$app/api/v1/boards/bench/entries?limit=10" |
+        sed -n 's/^x-cache: *\([A-Z]*\).*/\1/Ip')
+    if [ "$x_cache" != HIT ]; then
+        echo "bench: the cached top-10 answered X-Cache: $x_cache, expected HIT" >&2
+        exit 1
+    fi
+
+    for c in 1 32; do
+        load "hello floor" "GET /" "$c" "$hello/"
+        load "cached top-10" "GET /api/v1/boards/bench/entries?limit=10" "$c" \
+            "$app/api/v1/boards/bench/entries?limit=10" "KV cache hit"
+        load "uncached top-10" "GET /api/v1/boards/bench-nocache/entries?limit=10" "$c" \
+            "$app/api/v1/boards/bench-nocache/entries?limit=10" "ttl 0: Redis every time"
+        load "player rank" "GET /api/v1/boards/bench-nocache/players/p0500000" "$c" \
+            "$app/api/v1/boards/bench-nocache/players/p0500000"
+        load "around-me" "GET /api/v1/boards/bench-nocache/players/p0500000/around?radius=5" "$c" \
+            "$app/api/v1/boards/bench-nocache/players/p0500000/around?radius=5"
+    done
+    for c in 1 8 32; do
+        load "submit sync" "POST /api/v1/boards/bench-nocache/scores" "$c" \
+            "$app/api/v1/boards/bench-nocache/scores" "a new player per request" \
+            --method POST --header "$json" --header "$auth" \
+            --body "{\"player\":\"$runtime-s$c-{seq}\",\"score\":{seq}}"
+    done
+    load "submit sync, one hot player" "POST /api/v1/boards/bench-nocache/scores" 8 \
+        "$app/api/v1/boards/bench-nocache/scores" "every request the same player: CAS contention" \
+        --method POST --header "$json" --header "$auth" --body "{\"player\":\"$runtime-hot\",\"score\":1}"
+
+    echo "==> $runtime: submit→visible lag on bench-async: $lag_samples samples" >&2
+    "$bin/edge-seed" lag --url "$app" --board bench-async --token "$service_token" \
+        --samples "$lag_samples" --timeout-secs 10 >"$tmp/lag-$runtime.json"
+    cat "$tmp/lag-$runtime.json" >&2
+    for c in 1 32; do
+        load "submit async" "POST /api/v1/boards/bench-async/scores" "$c" \
+            "$app/api/v1/boards/bench-async/scores" "" \
+            --method POST --header "$json" --header "$auth" \
+            --body "{\"player\":\"$runtime-a$c-{seq}\",\"score\":{seq}}"
+        set -- $(drain)
+        echo "    projector: backlog $1 after the run, drained in $2 s" >&2
+        python3 - "$tmp/rows.jsonl" "$1" "$2" <<'EOF'
 import json, sys
 path, backlog, secs = sys.argv[1:4]
 lines = open(path).read().splitlines()
@@ -361,101 +350,216 @@ last["note"] = (f"202 queued; backlog {backlog} drained in {secs} s" if secs != 
 lines[-1] = json.dumps(last)
 open(path, "w").write("\n".join(lines) + "\n")
 EOF
+    done
+    connections=$(redis-cli -p "$port" info stats | sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p')
+    echo "{\"runtime\":\"$runtime\",\"redis_connections_received\":$connections}" >>"$tmp/runtimes.jsonl"
+    stop_apps
+}
+
+: >"$tmp/runtimes.jsonl"
+for r in $runtimes; do
+    measure "$r"
 done
+
+# The native baseline: the same handler functions, core and Redis calls behind a plain hyper
+# server (tests/native), for the Wasm/native ratio.
+runtime=native
+"$bin/edge-native" --manifest spin.toml --listen 127.0.0.1:0 >"$tmp/native.out" 2>"$tmp/native.err" &
+pids="$pids $!"
+native_pid=$!
+native=""
+i=0
+while [ -z "$native" ]; do
+    i=$((i + 1))
+    if [ "$i" -gt 100 ] || ! kill -0 "$native_pid" 2>/dev/null; then
+        echo "bench: edge-native did not start:" >&2
+        cat "$tmp/native.err" >&2
+        exit 1
+    fi
+    sleep 0.1
+    native=$(sed -n 's|^edge-native: serving on \(http://127\.0\.0\.1:[0-9]*\)$|\1|p' "$tmp/native.out")
+done
+for c in 1 32; do
+    load "cached top-10" "GET /api/v1/boards/bench/entries?limit=10" "$c" \
+        "$native/api/v1/boards/bench/entries?limit=10" "in-process KV cache hit"
+    load "uncached top-10" "GET /api/v1/boards/bench-nocache/entries?limit=10" "$c" \
+        "$native/api/v1/boards/bench-nocache/entries?limit=10" "Redis every time (pooled)"
+done
+load "submit sync" "POST /api/v1/boards/bench-nocache/scores" 8 \
+    "$native/api/v1/boards/bench-nocache/scores" "a new player per request" \
+    --method POST --header "$json" --header "$auth" --body '{"player":"n8-{seq}","score":{seq}}'
+stop_apps
+
+bench_redis() { # bench_redis ROW NOTE COMMAND...
+    row=$1 note=$2
+    shift 2
+    echo "==> redis-benchmark: $row" >&2
+    csv=$(timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -n 100000 -c 32 -r 1000000 --csv "$@")
+    echo "    $(echo "$csv" | tail -n 1)" >&2
+    echo "$csv" | python3 -c '
+import csv, json, sys
+row, route, note = sys.argv[1:4]
+r = list(csv.DictReader(sys.stdin))[-1]
+num = lambda k: float(r[k]) if r.get(k) not in (None, "") else None
+result = {"label": row, "concurrency": 32, "requests": 100000, "errors": 0, "non_2xx": 0,
+          "req_per_s": num("rps"), "p50_ms": num("p50_latency_ms"), "p99_ms": num("p99_latency_ms"),
+          "max_ms": num("max_latency_ms")}
+print(json.dumps({"runtime": "redis", "row": row, "route": route, "kind": "redis", "note": note,
+                  "result": result}))
+' "$row" "$*" "$note" >>"$tmp/rows.jsonl"
+}
+bench_redis "redis ZRANGE top-10" "redis-benchmark -n 100000 -c 32" \
+    ZRANGE 'lb:{default/bench}:z:all' 0 9 WITHSCORES
+bench_redis "redis ZADD" "redis-benchmark -n 100000 -c 32, scratch key" \
+    ZADD 'bench:scratch' __rand_int__ 'm:__rand_int__'
+redis-cli -p "$port" del 'bench:scratch' >/dev/null
+redis_mem=$(redis-cli -p "$port" info memory | sed -n 's/^used_memory_human:\(.*\)\r*$/\1/p' | tr -d '\r')
 
 # ---------------------------------------------------------------------------------------------
 total_secs=$(($(date +%s) - started))
 mkdir -p "$out_dir"
+spin_version=""
+if [ -n "$spin" ]; then spin_version=$("$spin" --version); fi
 BENCH_META=$(python3 -c 'import json, sys
 k = ["players", "warmup_secs", "secs", "max_requests", "seed_secs", "build_secs", "total_secs"]
 m = dict(zip(k, map(float, sys.argv[1:8])))
-m.update(redis=sys.argv[8], redis_used_memory=sys.argv[9])
+m.update(redis=sys.argv[8], redis_used_memory=sys.argv[9], spin=sys.argv[10])
 print(json.dumps(m))' "$players" "$warmup" "$secs" "$requests" "$seed_secs" "$build_secs" \
-    "$total_secs" "$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')" "$redis_mem")
+    "$total_secs" "$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')" "$redis_mem" \
+    "$spin_version")
 export BENCH_META
 python3 - "$tmp" "$out_dir" <<'EOF'
 import json, os, sys
 
 tmp, out = sys.argv[1:3]
 read = lambda name: [json.loads(l) for l in open(os.path.join(tmp, name)) if l.strip()]
-rows, seed = read("rows.jsonl"), read("seed.jsonl")
-lag = read("lag.json")[0]
+rows, seed, sizes = read("rows.jsonl"), read("seed.jsonl"), read("sizes.jsonl")
+conns = {r["runtime"]: r["redis_connections_received"] for r in read("runtimes.jsonl")}
+lags = {}
+for rt in ("edge-host", "spin"):
+    path = os.path.join(tmp, f"lag-{rt}.json")
+    if os.path.exists(path):
+        lags[rt] = json.load(open(path))
 meta = json.loads(os.environ["BENCH_META"])
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
             if l.startswith("model name")), "unknown CPU")
 meta.update(nproc=os.cpu_count(), cpu=cpu, kernel=os.uname().release)
+runtimes = [rt for rt in ("edge-host", "spin") if any(r["runtime"] == rt for r in rows)]
+
 
 def f(v, digits=1):
     return "-" if v is None else f"{v:.{digits}f}"
 
-floor = {r["result"]["concurrency"]: r["result"]["req_per_s"]
-         for r in rows if r["row"] == "hello floor"}
-seeded = ", ".join("{} {:.1f} s".format(s["board"], s["seconds"]) for s in seed)
-lines = [
-    "Machine: {} cores (`nproc`), {}, Linux {}, redis {}; edge-host, edge-load and "
-    "redis-server share these cores.".format(meta["nproc"], cpu, meta["kernel"], meta["redis"]),
-    "Boards: {:,} players each, seeded in {:.1f} s ({}); Redis used memory {}. Each HTTP row: "
-    "{:g} s warm-up discarded, then at most {:,} requests within {:g} s.".format(
-        int(meta["players"]), meta["seed_secs"], seeded, meta["redis_used_memory"],
-        meta["warmup_secs"], int(meta["max_requests"]), meta["secs"]),
-    "",
-    "| row | route | concurrency | req/s | × hello | p50 (ms) | p99 (ms) | notes |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
-]
-for r in rows:
-    s = r["result"]
-    c = s["concurrency"]
-    ratio = None
-    if r["kind"] == "http" and floor.get(c):
-        ratio = round(s["req_per_s"] / floor[c], 2)
-    r["ratio_to_hello"] = ratio
-    notes = [r["note"]] if r["note"] else []
-    if s.get("errors"):
-        notes.append("errors={}".format(s["errors"]))
-    if s.get("non_2xx"):
-        notes.append("non-2xx={}".format(s["non_2xx"]))
-    lines.append("| {} | `{}` | {} | {} | {} | {} | {} | {} |".format(
-        r["row"], r["route"], c, f(s["req_per_s"]), f(ratio, 2), f(s["p50_ms"], 3),
-        f(s["p99_ms"], 3), "; ".join(notes)))
-lines.append(
-    "| async submit→visible lag | `POST …/bench-async/scores`, poll `GET …/players/{{p}}` | 1 "
-    "| - | - | {} | {} | {}/{} visible, max {} ms |".format(
-        f(lag["p50_ms"], 3), f(lag["p99_ms"], 3), lag["visible"], lag["samples"],
-        f(lag["max_ms"], 3)))
 
-def find(name, c):
-    return next((r for r in rows if r["row"] == name and r["result"]["concurrency"] == c), None)
+def find(rt, name, c):
+    return next((r for r in rows if r["runtime"] == rt and r["row"] == name
+                 and r["result"]["concurrency"] == c), None)
+
+
+for r in rows:
+    floor = find(r["runtime"], "hello floor", r["result"]["concurrency"])
+    r["ratio_to_hello"] = (round(r["result"]["req_per_s"] / floor["result"]["req_per_s"], 2)
+                           if r["kind"] == "http" and floor and floor["result"]["req_per_s"]
+                           else None)
+
+lines = [
+    "Machine: {} cores (`nproc`), {}, Linux {}, redis {}{}; the servers, edge-load and "
+    "redis-server share these cores, one server loaded at a time.".format(
+        meta["nproc"], cpu, meta["kernel"], meta["redis"],
+        ", " + meta["spin"] if meta["spin"] else ""),
+    "Boards: {:,} players each, seeded in {:.1f} s; Redis used memory {}. Each HTTP row: {:g} s "
+    "warm-up discarded, then at most {:,} requests within {:g} s. Both runtimes serve the shipped "
+    "spin.toml, spin-worker.toml and runtime-config.toml (KV on SQLite); edge-host in its "
+    "Spin-faithful mode.".format(int(meta["players"]), meta["seed_secs"],
+                                 meta["redis_used_memory"], meta["warmup_secs"],
+                                 int(meta["max_requests"]), meta["secs"]),
+    "",
+    "Component sizes: " + ", ".join("{} {:,} B".format(s["component"], s["bytes"])
+                                    for s in sizes),
+    "",
+]
+head, rule = "| row | route | c |", "| --- | --- | ---: |"
+for rt in runtimes:
+    head += f" {rt} req/s | × {rt} hello | p50 ms | p99 ms |"
+    rule += " ---: | ---: | ---: | ---: |"
+lines += [head + " notes |", rule + " --- |"]
+order = []
+for r in rows:
+    key = (r["row"], r["route"], r["result"]["concurrency"])
+    if r["runtime"] in runtimes and key not in order:
+        order.append(key)
+for name, route, c in order:
+    cells, notes = [], []
+    for rt in runtimes:
+        r = find(rt, name, c)
+        if not r:
+            cells += ["-"] * 4
+            continue
+        s = r["result"]
+        cells += [f(s["req_per_s"]), f(r["ratio_to_hello"], 2), f(s["p50_ms"], 3),
+                  f(s["p99_ms"], 3)]
+        if r.get("drain"):
+            notes.append(f"{rt}: {r['note']}")
+        elif r["note"] and r["note"] not in notes:
+            notes.append(r["note"])
+        bad = ", ".join(f"{k}={s[k]}" for k in ("errors", "non_2xx") if s.get(k))
+        if bad:
+            notes.append(f"{rt}: {bad}")
+    lines.append(f"| {name} | `{route}` | {c} | " + " | ".join(cells) + " | "
+                 + "; ".join(notes) + " |")
+lines += ["", "| measured apart | c | req/s | p50 ms | p99 ms | notes |",
+          "| --- | ---: | ---: | ---: | ---: | --- |"]
+for rt in runtimes:
+    lag = lags.get(rt)
+    if lag:
+        lines.append("| {}: async submit→visible lag (submit, then poll `GET …/players/{{p}}`) | 1 "
+                     "| - | {} | {} | {}/{} visible, max {} ms |".format(
+                         rt, f(lag["p50_ms"], 3), f(lag["p99_ms"], 3), lag["visible"],
+                         lag["samples"], f(lag["max_ms"], 3)))
+for r in rows:
+    if r["runtime"] in ("native", "redis"):
+        s = r["result"]
+        lines.append("| {}: {} `{}` | {} | {} | {} | {} | {} |".format(
+            r["runtime"], r["row"], r["route"], s["concurrency"], f(s["req_per_s"]),
+            f(s["p50_ms"], 3), f(s["p99_ms"], 3), r["note"]))
 
 targets = []
-for c in (1, 16):
-    r = find("cached top-10", c)
+
+
+def target(text, value, met):
+    targets.append({"target": text, "value": value, "met": met})
+
+
+for s in sizes:
+    if s["component"] in ("boards", "scores", "rankings"):
+        target(f"{s['component']}.wasm <= 400 KB", s["bytes"], s["bytes"] <= 400 * 1024)
+for rt, row, c, want in (("spin", "cached top-10", 1, 0.7), ("spin", "cached top-10", 32, 0.7),
+                         ("spin", "uncached top-10", 1, 0.4), ("spin", "uncached top-10", 32, 0.4),
+                         ("spin", "submit sync", 1, 0.4), ("spin", "submit sync", 32, 0.4),
+                         ("edge-host", "cached top-10", 1, 0.7),
+                         ("edge-host", "cached top-10", 32, 0.7)):
+    r = find(rt, row, c)
     if r:
-        targets.append({
-            "target": "cached top-10 >= 0.7x the hello floor req/s at concurrency {}".format(c),
-            "value": r["ratio_to_hello"],
-            "met": r["ratio_to_hello"] is not None and r["ratio_to_hello"] >= 0.7})
-for c in (1, 16):
-    w, n = find("cached top-10", c), find("native cached top-10", c)
-    if w and n and w["result"]["req_per_s"]:
-        ratio = round(n["result"]["req_per_s"] / w["result"]["req_per_s"], 2)
-        targets.append({
-            "target": "Wasm/native <= 1.5x for the cached read at concurrency {} "
-                      "(native req/s / Wasm req/s)".format(c),
-            "value": ratio, "met": ratio <= 1.5})
-for wasm_row, native_row, c in (("uncached top-10", "native uncached top-10", 1),
-                                ("uncached top-10", "native uncached top-10", 16),
-                                ("submit sync", "native submit sync", 8)):
-    w, n = find(wasm_row, c), find(native_row, c)
-    if w and n and w["result"]["req_per_s"]:
-        ratio = round(n["result"]["req_per_s"] / w["result"]["req_per_s"], 2)
-        targets.append({"target": "info: Wasm/native for {} at concurrency {}".format(wasm_row, c),
-                        "value": ratio, "met": True})
-r = find("submit sync", 8)
+        target(f"{rt}: {row} >= {want}x {rt}'s hello floor at concurrency {c}",
+               r["ratio_to_hello"], r["ratio_to_hello"] is not None and r["ratio_to_hello"] >= want)
+r = find("edge-host", "submit sync", 8)
 if r:
     p99 = r["result"]["p99_ms"]
-    targets.append({"target": "submit (sync) p99 < 5 ms at concurrency 8", "value": p99,
-                    "met": p99 is not None and p99 < 5 and not r["result"]["errors"]
-                    and not r["result"]["non_2xx"]})
+    target("edge-host: submit (sync) p99 < 5 ms at concurrency 8", p99,
+           p99 is not None and p99 < 5 and not r["result"]["errors"] and not r["result"]["non_2xx"])
+for c in (1, 32):
+    w, n = find("edge-host", "cached top-10", c), find("native", "cached top-10", c)
+    if w and n and w["result"]["req_per_s"]:
+        target(f"info: native/Wasm req/s for the cached read at concurrency {c} (edge-host)",
+               round(n["result"]["req_per_s"] / w["result"]["req_per_s"], 2), True)
+for row in ("hello floor", "cached top-10", "uncached top-10", "submit sync"):
+    for c in (1, 32):
+        h, s = find("edge-host", row, c), find("spin", row, c)
+        if h and s and s["result"]["req_per_s"]:
+            target(f"info: edge-host/Spin req/s for {row} at concurrency {c}",
+                   round(h["result"]["req_per_s"] / s["result"]["req_per_s"], 2), True)
+for rt, n in conns.items():
+    target(f"info: Redis connections received by the end of the {rt} rows (cumulative)", n, True)
 lines.append("")
 for t in targets:
     status = "info" if t["target"].startswith("info:") else ("met" if t["met"] else "MISSED")
@@ -467,8 +571,8 @@ md = "\n".join(lines) + "\n"
 with open(os.path.join(out, "bench.md"), "w") as fh:
     fh.write(md)
 with open(os.path.join(out, "bench.json"), "w") as fh:
-    json.dump({"machine": meta, "seed": seed, "rows": rows, "lag": lag, "targets": targets},
-              fh, indent=2)
+    json.dump({"machine": meta, "seed": seed, "sizes": sizes, "rows": rows, "lag": lags,
+               "redis_connections": conns, "targets": targets}, fh, indent=2)
 print(md, end="")
 EOF
 echo "==> written $out_dir/bench.md and $out_dir/bench.json (total ${total_secs}s)" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env sh
 # Serves the app: the HTTP API (spin.toml) and, beside it, the Redis-triggered worker
-# (spin-worker.toml), both with runtime-config.toml (the same KV store). Uses the real Spin CLI
+# (spin-worker.toml), both with the same runtime config (the same KV store). Uses the real Spin CLI
 # when there is one (SPIN_BIN, else `spin` on PATH), else the project's own host (tests/host,
 # `edge-host up`). When REDIS_URL is unset it starts a throwaway redis-server on a free port and
 # stops it on exit. Extra arguments go to the HTTP app's `spin up` / `edge-host up`
@@ -72,24 +72,27 @@ fi
 export REDIS_URL
 export SPIN_VARIABLE_REDIS_URL="${SPIN_VARIABLE_REDIS_URL:-$REDIS_URL}"
 
+# The runtime config: RUNTIME_CONFIG if given, else the shipped one (KV on SQLite in .spin/).
+runtime_config="${RUNTIME_CONFIG:-runtime-config.toml}"
+
 spin="${SPIN_BIN:-$(command -v spin || true)}"
 # One workspace build of every component (faster than `spin build`, which builds the shared
 # crates once per component).
 scripts/build.sh
 if [ -n "$spin" ]; then
     echo "up: serving with $("$spin" --version)"
-    supervise "$spin" up --from spin-worker.toml --runtime-config-file runtime-config.toml &
+    supervise "$spin" up --from spin-worker.toml --runtime-config-file "$runtime_config" &
     worker_pid=$!
-    "$spin" up --from spin.toml --runtime-config-file runtime-config.toml "$@" &
+    "$spin" up --from spin.toml --runtime-config-file "$runtime_config" "$@" &
     app_pid=$!
 else
     echo "up: no Spin CLI (SPIN_BIN or spin on PATH): serving with edge-host"
     cargo build --profile host -p edge-host
     host="${CARGO_TARGET_DIR:-target}/host/edge-host"
-    supervise "$host" up --manifest spin-worker.toml --runtime-config runtime-config.toml \
+    supervise "$host" up --manifest spin-worker.toml --runtime-config "$runtime_config" \
         --listen 127.0.0.1:0 &
     worker_pid=$!
-    "$host" up --manifest spin.toml --runtime-config runtime-config.toml "$@" &
+    "$host" up --manifest spin.toml --runtime-config "$runtime_config" "$@" &
     app_pid=$!
 fi
 # `wait` returns early when a trapped signal arrives; otherwise the app's own exit status ends

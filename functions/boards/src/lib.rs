@@ -46,7 +46,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     let version = initial_version(call.now_ms);
     ctx.repo()?.create_board(&ctx.tenant, &board, version)?;
     ctx.cache()
-        .set_version(ctx.tenant.as_str(), board.id.as_str(), version);
+        .invalidate(ctx.tenant.as_str(), board.id.as_str(), version, true);
     let period = PeriodView::resolve(&board, None, call.now_ms)?;
     let body = view::board(call.version, &board, &period).to_string();
     let location = format!("{}/{}", call.path.trim_end_matches('/'), board.id);
@@ -96,10 +96,11 @@ fn delete(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
     ctx.repo()?.delete_board(&ctx.tenant, id)?;
     // The board's counter is gone with it; a version no earlier life of the board had (and no
     // later one will start below) makes every envelope cached here stale.
-    ctx.cache().set_version(
+    ctx.cache().invalidate(
         ctx.tenant.as_str(),
         id.as_str(),
         initial_version(call.now_ms),
+        true,
     );
     Ok(Response::builder().status(204).build())
 }

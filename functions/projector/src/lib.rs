@@ -65,7 +65,7 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         repo.inbox_ack(&keys, submit::GROUP, &done)?;
     }
     if let Some(version) = latest_version {
-        EdgeCache::open(&Spin).set_version(tenant.as_str(), board_id.as_str(), version);
+        EdgeCache::open(&Spin).invalidate(tenant.as_str(), board_id.as_str(), version, false);
     }
     Ok(())
 }

@@ -1,19 +1,16 @@
-//! Cache-aside for reads: the regional KV cache holds the rendered body with its ETag; a write in
-//! the region bumps the board's regional version, which makes the next read a miss.
+//! Cache-aside for reads: the regional KV cache holds the rendered body with its ETag in the
+//! board's slot for the query; a write in the region empties the board's slots (see `edge::cache`).
 //!
-//! `X-Cache: HIT` (fresh, same version), `MISS` (computed from Redis and stored), `STALE` (Redis
-//! failed and a stale copy within the stale window was served: stale-if-error). The board config
-//! itself is cached the same way, so a HIT needs no Redis round trip at all.
+//! `X-Cache: HIT` (fresh: one KV read, no Redis), `MISS` (computed from Redis and stored), `STALE`
+//! (Redis failed and a copy within its stale window was served: stale-if-error). The board config
+//! is cached the same way, for the misses.
 
 use edge::api::Ctx;
+use edge::cache::Entry;
 use edge::http::{self, Call};
 use leaderboard::cache::{CacheEnvelope, Freshness, etag_for, if_none_match};
 use leaderboard::{Board, BoardConfigInput, BoardId, LeaderboardError, Result, access};
 use spin_sdk::http::Response;
-
-fn board_query() -> &'static str {
-    "board-config"
-}
 
 fn decode_board(env: &CacheEnvelope) -> Option<Board> {
     serde_json::from_str::<BoardConfigInput>(&env.body)
@@ -21,52 +18,65 @@ fn decode_board(env: &CacheEnvelope) -> Option<Board> {
         .and_then(|i| i.validate().ok())
 }
 
-/// The board config: from the cache when fresh at this version, else from Redis; when Redis is
-/// unavailable, a stale cached config is used (stale-if-error), like the cached reads.
-fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId, version: i64) -> Result<Board> {
+fn freshness(env: Option<&CacheEnvelope>, now_ms: i64) -> Freshness {
+    env.map(|e| e.freshness(now_ms))
+        .unwrap_or(Freshness::Expired)
+}
+
+/// How long a board's config is cached when its reads are not (`ttl_secs: 0`): configs change only
+/// when a board is created or deleted, which empties the cached config in the writing region; other
+/// regions see the change within this many seconds.
+const UNCACHED_BOARD_CONFIG_TTL_SECS: u32 = 5;
+
+/// The board config: from the cache when fresh, else from Redis (then cached, see
+/// `edge::cache`); when Redis is unavailable, a stale cached config is used (stale-if-error), like
+/// the cached reads. Also returns the region's version when it had to read it (a miss).
+fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<(Board, Option<Option<i64>>)> {
     let cache = ctx.cache();
-    let cached = cache.get(ctx.tenant.as_str(), id.as_str(), board_query());
-    let freshness = cached
-        .as_ref()
-        .map(|e| e.freshness(version, call.now_ms))
-        .unwrap_or(Freshness::Expired);
+    let (t, b) = (ctx.tenant.as_str(), id.as_str());
+    let cached = cache.get(t, b, Entry::Config);
+    let freshness = freshness(cached.as_ref(), call.now_ms);
     if let (Some(env), Freshness::Fresh) = (&cached, freshness)
         && let Some(board) = decode_board(env)
     {
-        return Ok(board);
+        return Ok((board, None));
     }
+    let version = cache.version(t, b);
     let board = match ctx.repo().and_then(|r| r.board(&ctx.tenant, id)) {
         Ok(board) => board,
         Err(LeaderboardError::Unavailable(reason)) => {
             return match (&cached, freshness) {
-                (Some(env), Freshness::Stale) => {
-                    decode_board(env).ok_or(LeaderboardError::Unavailable(reason))
-                }
+                (Some(env), Freshness::Stale) => decode_board(env)
+                    .map(|board| (board, Some(version)))
+                    .ok_or(LeaderboardError::Unavailable(reason)),
                 _ => Err(LeaderboardError::Unavailable(reason)),
             };
         }
         Err(e) => return Err(e),
     };
-    if !board.cache.enabled() {
-        return Ok(board);
-    }
+    let (ttl_secs, stale_secs) = if board.cache.enabled() {
+        (board.cache.ttl_secs, board.cache.stale_secs)
+    } else {
+        (UNCACHED_BOARD_CONFIG_TTL_SECS, 0)
+    };
     let body = serde_json::to_string(&board.to_input())
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     cache.put(
-        ctx.tenant.as_str(),
-        id.as_str(),
-        board_query(),
-        &CacheEnvelope {
-            version,
+        t,
+        b,
+        Entry::Config,
+        CacheEnvelope {
+            query: 0,
             stored_at_ms: call.now_ms,
-            ttl_secs: board.cache.ttl_secs,
-            stale_secs: board.cache.stale_secs,
+            ttl_secs,
+            stale_secs,
             public_read: board.public_read,
             etag: String::new(),
             body,
         },
+        version,
     );
-    Ok(board)
+    Ok((board, Some(version)))
 }
 
 fn query_fingerprint(call: &Call<'_>) -> String {
@@ -96,9 +106,9 @@ fn respond(call: &Call<'_>, env: &CacheEnvelope, x_cache: &str) -> Response {
     http::json_text(200, call.version, env.body.clone(), &headers)
 }
 
-/// Serves a read cache-aside. A fresh envelope is served from two KV reads (the board's regional
-/// version and the envelope, which carries what the access check and `Cache-Control` need);
-/// only a miss loads the board config and computes.
+/// Serves a read cache-aside. A fresh envelope is served from one KV read (the envelope carries
+/// what the access check and `Cache-Control` need); a miss loads the board config (cached too),
+/// reads the version when the result will be stored, and computes.
 pub fn serve<'f>(
     call: &Call<'_>,
     ctx: &Ctx,
@@ -106,13 +116,10 @@ pub fn serve<'f>(
     compute: impl FnOnce(&Call<'_>, &Ctx, &Board) -> Result<String> + 'f,
 ) -> Result<Response> {
     let cache = ctx.cache();
-    let version = cache.version(ctx.tenant.as_str(), id.as_str());
+    let (t, b) = (ctx.tenant.as_str(), id.as_str());
     let query = query_fingerprint(call);
-    let cached = cache.get(ctx.tenant.as_str(), id.as_str(), &query);
-    let freshness = cached
-        .as_ref()
-        .map(|e| e.freshness(version, call.now_ms))
-        .unwrap_or(Freshness::Expired);
+    let cached = cache.get(t, b, Entry::Read(&query));
+    let freshness = freshness(cached.as_ref(), call.now_ms);
     if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
         access::authorize_read_of(ctx.principal.as_ref(), env.public_read)?;
         return Ok(respond(call, env, "HIT"));
@@ -125,16 +132,23 @@ pub fn serve<'f>(
         }
         _ => Err(LeaderboardError::Unavailable(reason)),
     };
-    let board = match board(call, ctx, id, version) {
-        Ok(board) => board,
+    let (board, version) = match board(call, ctx, id) {
+        Ok(found) => found,
         Err(LeaderboardError::Unavailable(reason)) => return stale(reason),
         Err(e) => return Err(e),
     };
     access::authorize_read(ctx.principal.as_ref(), &board)?;
+    // The version before computing, for storing the result (a board whose reads are not cached
+    // needs none).
+    let version = match (board.cache.enabled(), version) {
+        (false, _) => None,
+        (true, Some(read)) => read,
+        (true, None) => cache.version(t, b),
+    };
     match compute(call, ctx, &board) {
         Ok(body) => {
             let env = CacheEnvelope {
-                version,
+                query: 0,
                 stored_at_ms: call.now_ms,
                 ttl_secs: board.cache.ttl_secs,
                 stale_secs: board.cache.stale_secs,
@@ -142,10 +156,11 @@ pub fn serve<'f>(
                 etag: etag_for(&body),
                 body,
             };
+            let response = respond(call, &env, "MISS");
             if board.cache.enabled() {
-                cache.put(ctx.tenant.as_str(), id.as_str(), &query, &env);
+                cache.put(t, b, Entry::Read(&query), env, version);
             }
-            Ok(respond(call, &env, "MISS"))
+            Ok(response)
         }
         Err(LeaderboardError::Unavailable(reason)) => stale(reason),
         Err(e) => Err(e),

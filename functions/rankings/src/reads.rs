@@ -245,6 +245,6 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
             ))
         })?;
     ctx.cache()
-        .set_version(ctx.tenant.as_str(), id.as_str(), version);
+        .invalidate(ctx.tenant.as_str(), id.as_str(), version, false);
     Ok(Response::builder().status(204).build())
 }

@@ -115,8 +115,12 @@ fn apply(
     .ok_or_else(|| {
         LeaderboardError::Internal("a synchronous write cannot be a duplicate".into())
     })?;
-    ctx.cache()
-        .set_version(ctx.tenant.as_str(), board.id.as_str(), outcome.version);
+    ctx.cache().invalidate(
+        ctx.tenant.as_str(),
+        board.id.as_str(),
+        outcome.version,
+        false,
+    );
     let status = if outcome.view.previous_score.is_none() {
         201
     } else {

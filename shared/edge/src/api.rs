@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 use leaderboard::access::{self, Principal};
 use leaderboard::{LeaderboardError, Result, TenantId};
 
-use crate::auth::{self, AuthConfig};
+use crate::auth;
 use crate::cache::EdgeCache;
 use crate::http::Call;
 use crate::platform::Platform;
@@ -28,21 +28,15 @@ impl<'p> Ctx<'p> {
     /// Authenticates the request (`Authorization: Bearer`) and resolves the tenant (the token's
     /// `tid`; `X-Tenant` may select one only when it agrees, or for public reads without a token).
     ///
-    /// The key configuration is read from the variables only when the request carries a token: an
-    /// anonymous read of a public board (the CDN's case) makes no variable lookups.
+    /// The key configuration is read from the variables only when the request carries a token (an
+    /// anonymous read of a public board, the CDN's case, makes no variable lookups), and the JWKS
+    /// only when the token needs it ([`auth::authenticate_with`]).
     pub fn new(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Self> {
-        let principal = match call.header("authorization") {
-            None => None,
-            Some(header) => {
-                let config = AuthConfig::from_values(
-                    platform.variable("jwt_hs256_secret").as_deref(),
-                    platform.variable("jwt_jwks").as_deref(),
-                    platform.variable("jwt_issuer").as_deref(),
-                    platform.variable("jwt_audience").as_deref(),
-                )?;
-                auth::authenticate(&config, Some(header), call.now_ms)?
-            }
-        };
+        let principal = auth::authenticate_with(
+            |name| platform.variable(name),
+            call.header("authorization"),
+            call.now_ms,
+        )?;
         let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;
         Ok(Self {
             platform,

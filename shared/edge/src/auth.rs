@@ -134,6 +134,44 @@ fn echo(s: &str) -> String {
     }
 }
 
+/// [`authenticate`] with the configuration read from variables (`jwt_hs256_secret`, `jwt_jwks`,
+/// `jwt_issuer`, `jwt_audience`) through `variable`, reading only what this token needs: nothing
+/// without a header, and the JWKS (whose keys cost the most to build) only when the token has a
+/// `kid`, is not HS256, or no HS256 secret is set — the same key choice as with everything read.
+pub fn authenticate_with(
+    variable: impl Fn(&str) -> Option<String>,
+    authorization: Option<&str>,
+    now_ms: i64,
+) -> Result<Option<Principal>> {
+    let Some(header) = authorization else {
+        return Ok(None);
+    };
+    let secret = variable("jwt_hs256_secret");
+    let needs_jwks = match bearer_token(header).and_then(|t| {
+        UntrustedToken::new(t).map_err(|e| unauthorized(format!("malformed token: {e}")))
+    }) {
+        Ok(token) => {
+            token.header().key_id.is_some()
+                || token.algorithm() != "HS256"
+                || secret.as_deref().is_none_or(|s| s.trim().is_empty())
+        }
+        // `authenticate` reports the malformed header or token.
+        Err(_) => false,
+    };
+    let jwks = if needs_jwks {
+        variable("jwt_jwks")
+    } else {
+        None
+    };
+    let config = AuthConfig::from_values(
+        secret.as_deref(),
+        jwks.as_deref(),
+        variable("jwt_issuer").as_deref(),
+        variable("jwt_audience").as_deref(),
+    )?;
+    authenticate(&config, Some(header), now_ms)
+}
+
 /// Verifies the `Authorization` header value, if any, at `now_ms` (Unix milliseconds UTC).
 ///
 /// `Ok(None)` when there is no header; `Ok(Some(principal))` for a valid token; otherwise

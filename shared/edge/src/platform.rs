@@ -18,6 +18,8 @@ pub trait KvStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
     /// Writes a value.
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
+    /// Writes several values in one call (`wasi:keyvalue/batch`).
+    fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), String>;
 }
 
 /// Variables, Redis connections and KV stores.
@@ -45,6 +47,9 @@ impl KvStore for crate::kv::Bucket {
     }
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
         crate::kv::Bucket::set(self, key, value).map_err(|e| e.to_string())
+    }
+    fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), String> {
+        crate::kv::Bucket::set_many(self, pairs).map_err(|e| e.to_string())
     }
 }
 

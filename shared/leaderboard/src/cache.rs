@@ -1,33 +1,45 @@
-//! Edge-cache decisions: envelope freshness, `ETag`, `If-None-Match`, `Cache-Control`.
+//! Edge-cache decisions: where cached reads live in the regional KV store, how a write invalidates
+//! them, envelope freshness, `ETag`, `If-None-Match`, `Cache-Control`.
 //!
-//! A cached read is stored as a [`CacheEnvelope`] in the regional KV store. It is fresh for
-//! `ttl_secs`, may be served as stale for `stale_secs` more, and records the board version the
-//! region had when it was computed: a write in the region stores the board's new version there
-//! (the version Redis assigned to the write), so the next read there is a miss (read-your-writes).
-//! The key does not contain the version, so a key is overwritten rather than orphaned (Spin KV has
-//! no expiry). Time is an argument, as everywhere in the core.
+//! ## Layout and invalidation
+//! A board's cached reads live in a fixed set of [`SLOTS`] KV keys ([`slot_key`]); a read's query
+//! picks its slot by hash ([`slot_of`]) and the envelope records the query's fingerprint, so a slot
+//! shared by two queries is a miss for one of them, never a wrong answer. The board config has a
+//! key of its own ([`config_key`]). A cache hit therefore costs one KV read.
 //!
-//! ## The version's stored form
-//! The regional version is ASCII decimal written with a plain `set` and read with `get`
-//! ([`format_version`], [`parse_version`]): a format the app writes itself reads the same on every
-//! Spin key-value backend. It is never `wasi:keyvalue/atomics.increment`ed: Spin's SQLite store
-//! keeps incremented values as 8 little-endian bytes (and panics incrementing a value of any other
-//! length) while its Redis store keeps decimal text, so an incremented counter cannot be read back
-//! portably. Versions come from Redis (one counter per board, bumped in the same script as the
-//! write), so they are unique per write and never repeat for a board, even across re-creation
-//! ([`initial_version`]).
-
-use serde::{Deserialize, Serialize};
+//! A write in a region replaces, in one batch write, the board's version and every slot with an
+//! empty value ([`invalidation`]): the next read there is a miss (read-your-writes). A reader that
+//! missed reads the version before it computes and again after it stored its envelope, and empties
+//! its slot again when the version moved: an envelope computed before a concurrent write can then
+//! never outlive that write's invalidation (see `edge::cache`). Versions come from Redis (one
+//! counter per board, bumped in the write's own script), so they never repeat for a board, even
+//! across re-creation ([`initial_version`]).
+//!
+//! ## Stored forms
+//! Everything is written with plain `set`/`set_many` and read with `get`, in formats the app writes
+//! itself, so the bytes mean the same on every Spin key-value backend. Nothing here is
+//! `wasi:keyvalue/atomics.increment`ed: Spin's SQLite store keeps incremented values as 8
+//! little-endian bytes (and panics incrementing a value of any other length) while its Redis store
+//! keeps decimal text. The version is ASCII decimal ([`format_version`]); an envelope is one line of
+//! metadata and the raw body ([`CacheEnvelope::encode`]); an empty value is an emptied slot. Spin's
+//! KV has no expiry: keys are overwritten, never orphaned. Time is an argument, as everywhere in the
+//! core.
 
 use crate::config::Board;
 use crate::cursor::fnv1a64;
 
+/// Cached-read slots per board: the most distinct reads of one board a region keeps at once (more
+/// share slots, by hash), and the number of keys a write empties.
+pub const SLOTS: u64 = 32;
+
 /// A cached response body and when it was stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Stored as one line of metadata and the raw body ([`CacheEnvelope::encode`]): a cache hit
+/// splits bytes instead of parsing (and unescaping) the body out of a JSON document.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheEnvelope {
-    /// The board's regional version the body was computed at.
-    pub version: i64,
+    /// The fingerprint of the query it answers ([`query_fingerprint`]).
+    pub query: u64,
     /// When it was stored (Unix ms).
     pub stored_at_ms: i64,
     /// Seconds it stays fresh.
@@ -35,7 +47,7 @@ pub struct CacheEnvelope {
     /// Seconds after that it may be served stale.
     pub stale_secs: u32,
     /// Whether the board was readable without a token when the body was computed (a change of the
-    /// board's config changes its version, so this is current while the envelope is fresh).
+    /// board's config empties the slots, so this is current while the envelope exists).
     pub public_read: bool,
     /// The strong validator of the body.
     pub etag: String,
@@ -56,14 +68,12 @@ pub enum Freshness {
 }
 
 impl CacheEnvelope {
-    /// Freshness at `now_ms` for the board's current regional `version`. An envelope of an older
-    /// version is at best stale (usable only if the origin fails). A stored-at in the future (clock
-    /// skew) counts as fresh.
-    pub fn freshness(&self, version: i64, now_ms: i64) -> Freshness {
+    /// Freshness at `now_ms`. A stored-at in the future (clock skew) counts as fresh.
+    pub fn freshness(&self, now_ms: i64) -> Freshness {
         let age_ms = now_ms.saturating_sub(self.stored_at_ms).max(0);
         let ttl_ms = i64::from(self.ttl_secs) * 1000;
         let stale_ms = ttl_ms + i64::from(self.stale_secs) * 1000;
-        if age_ms < ttl_ms && version == self.version {
+        if age_ms < ttl_ms {
             Freshness::Fresh
         } else if age_ms < stale_ms {
             Freshness::Stale
@@ -82,11 +92,55 @@ impl CacheEnvelope {
         cache_control_for(self.public_read, self.ttl_secs, self.stale_secs)
     }
 
-    /// How long the whole envelope is worth keeping in the KV store.
-    pub fn keep_secs(&self) -> u32 {
-        self.ttl_secs.saturating_add(self.stale_secs)
+    /// The stored form: `e2 <query> <stored_at_ms> <ttl> <stale> <0|1> <etag>\n<body>`.
+    pub fn encode(&self) -> Vec<u8> {
+        let head = format!(
+            "{ENVELOPE_FORMAT} {:x} {} {} {} {} {}\n",
+            self.query,
+            self.stored_at_ms,
+            self.ttl_secs,
+            self.stale_secs,
+            u8::from(self.public_read),
+            self.etag
+        );
+        let mut out = Vec::with_capacity(head.len() + self.body.len());
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(self.body.as_bytes());
+        out
+    }
+
+    /// Reads the stored form; anything else (an emptied slot, another format, a truncated value) is
+    /// `None`, which callers treat as a miss.
+    pub fn decode(stored: &[u8]) -> Option<Self> {
+        let newline = stored.iter().position(|&b| b == b'\n')?;
+        let head = std::str::from_utf8(&stored[..newline]).ok()?;
+        let body = std::str::from_utf8(&stored[newline + 1..])
+            .ok()?
+            .to_string();
+        let mut fields = head.split(' ');
+        if fields.next()? != ENVELOPE_FORMAT {
+            return None;
+        }
+        let envelope = Self {
+            query: u64::from_str_radix(fields.next()?, 16).ok()?,
+            stored_at_ms: fields.next()?.parse().ok()?,
+            ttl_secs: fields.next()?.parse().ok()?,
+            stale_secs: fields.next()?.parse().ok()?,
+            public_read: match fields.next()? {
+                "0" => false,
+                "1" => true,
+                _ => return None,
+            },
+            etag: fields.next()?.to_string(),
+            body,
+        };
+        fields.next().is_none().then_some(envelope)
     }
 }
+
+/// The first word of a stored envelope (bumped when the layout changes: older values then read
+/// as misses).
+const ENVELOPE_FORMAT: &str = "e2";
 
 /// A strong `ETag` for a response body: a fingerprint of the exact bytes, quoted.
 pub fn etag_for(body: &str) -> String {
@@ -120,17 +174,47 @@ fn cache_control_for(public_read: bool, ttl_secs: u32, stale_secs: u32) -> Strin
     }
 }
 
-/// The KV key of a cached read: tenant, board and a fingerprint of the normalised query (route,
-/// period, parameters, API version).
-pub fn cache_key(tenant: &str, board: &str, query: &str) -> String {
-    format!("c:{tenant}/{board}:{:016x}", fnv1a64(query.as_bytes()))
+/// The fingerprint of a normalised query (route, period, parameters, API version).
+pub fn query_fingerprint(query: &str) -> u64 {
+    fnv1a64(query.as_bytes())
 }
 
-/// The KV key of a board's regional version (see [the stored form](self#the-versions-stored-form)).
-/// The `rv:` prefix is new with this form: keys of the earlier, incremented counter (`v:`) are
-/// never read again.
+/// The slot a query's envelope lives in.
+pub fn slot_of(query: u64) -> u64 {
+    query % SLOTS
+}
+
+/// The KV key of one of a board's cached-read slots.
+pub fn slot_key(tenant: &str, board: &str, slot: u64) -> String {
+    format!("c:{tenant}/{board}:{slot}")
+}
+
+/// The KV key of a board's cached config.
+pub fn config_key(tenant: &str, board: &str) -> String {
+    format!("cfg:{tenant}/{board}")
+}
+
+/// The KV key of a board's version as last recorded in the region.
 pub fn version_key(tenant: &str, board: &str) -> String {
     format!("rv:{tenant}/{board}")
+}
+
+/// The batch write that invalidates a board's cached reads in a region after a write that gave the
+/// board `version`: the version, and every slot emptied. With `config`, the cached config too (its
+/// change: creation, deletion).
+pub fn invalidation(
+    tenant: &str,
+    board: &str,
+    version: i64,
+    config: bool,
+) -> Vec<(String, Vec<u8>)> {
+    let mut pairs = Vec::with_capacity(SLOTS as usize + 2);
+    pairs.push((version_key(tenant, board), format_version(version)));
+    pairs.extend((0..SLOTS).map(|slot| (slot_key(tenant, board, slot), Vec::new())));
+    if config {
+        pairs.push((config_key(tenant, board), Vec::new()));
+    }
+    pairs
 }
 
 /// The stored form of a version: ASCII decimal.
@@ -139,7 +223,7 @@ pub fn format_version(version: i64) -> Vec<u8> {
 }
 
 /// Reads a stored version; anything that is not ASCII decimal (e.g. a counter some other writer
-/// incremented) reads as `None`, which callers treat as "unknown" (a miss).
+/// incremented) reads as `None`.
 pub fn parse_version(stored: &[u8]) -> Option<i64> {
     std::str::from_utf8(stored).ok()?.trim().parse().ok()
 }
@@ -151,6 +235,7 @@ pub fn parse_version(stored: &[u8]) -> Option<i64> {
 pub fn initial_version(now_ms: i64) -> i64 {
     now_ms.clamp(0, (1 << 43) - 1) * 1024
 }
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -158,7 +243,7 @@ mod tests {
 
     fn env(stored: i64) -> CacheEnvelope {
         CacheEnvelope {
-            version: 3,
+            query: query_fingerprint("entries?limit=10"),
             stored_at_ms: stored,
             ttl_secs: 5,
             stale_secs: 30,
@@ -171,19 +256,13 @@ mod tests {
     #[test]
     fn freshness_windows() {
         let e = env(1_000_000);
-        assert_eq!(e.freshness(3, 1_000_000), Freshness::Fresh);
-        assert_eq!(e.freshness(3, 1_004_999), Freshness::Fresh);
-        assert_eq!(
-            e.freshness(4, 1_000_001),
-            Freshness::Stale,
-            "a write in the region"
-        );
-        assert_eq!(e.freshness(3, 1_005_000), Freshness::Stale);
-        assert_eq!(e.freshness(3, 1_034_999), Freshness::Stale);
-        assert_eq!(e.freshness(3, 1_035_000), Freshness::Expired);
-        assert_eq!(e.freshness(3, 900_000), Freshness::Fresh, "clock skew");
+        assert_eq!(e.freshness(1_000_000), Freshness::Fresh);
+        assert_eq!(e.freshness(1_004_999), Freshness::Fresh);
+        assert_eq!(e.freshness(1_005_000), Freshness::Stale);
+        assert_eq!(e.freshness(1_034_999), Freshness::Stale);
+        assert_eq!(e.freshness(1_035_000), Freshness::Expired);
+        assert_eq!(e.freshness(900_000), Freshness::Fresh, "clock skew");
         assert_eq!(e.age_secs(1_012_500), 12);
-        assert_eq!(e.keep_secs(), 35);
     }
 
     #[test]
@@ -199,13 +278,32 @@ mod tests {
     }
 
     #[test]
-    fn cache_keys_change_with_query() {
-        let k = cache_key("t", "b", "entries?limit=10");
-        assert_eq!(k, cache_key("t", "b", "entries?limit=10"));
-        assert_ne!(k, cache_key("t", "b", "entries?limit=11"));
-        assert_ne!(k, cache_key("t", "c", "entries?limit=10"));
-        assert!(k.starts_with("c:t/b:"));
+    fn slots_keys_and_invalidation() {
+        let q = query_fingerprint("entries?limit=10");
+        assert_ne!(q, query_fingerprint("entries?limit=11"));
+        assert!(slot_of(q) < SLOTS);
+        assert_eq!(slot_key("t", "b", 7), "c:t/b:7");
+        assert_eq!(config_key("t", "b"), "cfg:t/b");
         assert_eq!(version_key("t", "b"), "rv:t/b");
+        let pairs = invalidation("t", "b", 42, false);
+        assert_eq!(pairs.len(), SLOTS as usize + 1);
+        assert_eq!(pairs[0], ("rv:t/b".to_string(), b"42".to_vec()));
+        assert!(
+            pairs[1..]
+                .iter()
+                .all(|(k, v)| k.starts_with("c:t/b:") && v.is_empty())
+        );
+        let with_config = invalidation("t", "b", 42, true);
+        assert_eq!(
+            with_config.last().unwrap(),
+            &("cfg:t/b".to_string(), Vec::new())
+        );
+        // Every slot a query can pick is emptied.
+        let emptied: Vec<&String> = pairs.iter().map(|(k, _)| k).collect();
+        for i in 0..1000 {
+            let key = slot_key("t", "b", slot_of(query_fingerprint(&format!("q{i}"))));
+            assert!(emptied.contains(&&key));
+        }
     }
 
     #[test]
@@ -229,6 +327,56 @@ mod tests {
         // Exact in a Lua double (Redis scripts), at any time.
         assert!(initial_version(i64::MAX) < 1 << 53);
         assert_eq!(initial_version(-5), 0);
+    }
+
+    #[test]
+    fn envelopes_round_trip_and_reject_other_forms() {
+        let mut e = env(1_795_310_455_396);
+        e.body = "{\"entries\":[],\n\"note\":\"a line break and spaces\"}".into();
+        assert_eq!(CacheEnvelope::decode(&e.encode()), Some(e.clone()));
+        e.public_read = false;
+        e.etag = String::new();
+        e.body = String::new();
+        assert_eq!(CacheEnvelope::decode(&e.encode()), Some(e));
+        for bad in [
+            &b""[..],
+            b"e2 ff 4 5 30 1",
+            b"e1 ff 4 5 30 1 \"x\"\n{}",
+            b"e2 ff 4 5 30 2 \"x\"\n{}",
+            b"e2 zz 4 5 30 1 \"x\"\n{}",
+            b"e2 ff 4 5 30 1 \"x\" extra\n{}",
+            b"{\"query\":3}",
+        ] {
+            assert_eq!(
+                CacheEnvelope::decode(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_envelope_round_trips(
+            query in proptest::prelude::any::<u64>(),
+            stored in proptest::prelude::any::<i64>(),
+            ttl in proptest::prelude::any::<u32>(),
+            stale in proptest::prelude::any::<u32>(),
+            public_read in proptest::prelude::any::<bool>(),
+            body in ".*",
+        ) {
+            let e = CacheEnvelope {
+                query,
+                stored_at_ms: stored,
+                ttl_secs: ttl,
+                stale_secs: stale,
+                public_read,
+                etag: etag_for(&body),
+                body,
+            };
+            proptest::prop_assert_eq!(CacheEnvelope::decode(&e.encode()), Some(e));
+        }
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Criterion benchmarks of the host's per-request floor, with the `hello` test guest
 //! (`200 hello, world`, built by `scripts/build.sh`):
 //!
-//! - `instantiate/hello`: a fresh `Store` plus an instance from the pre-instantiated component
-//!   (pooling allocator), dropped without calling the handler — what every request pays first;
+//! - `instantiate/<component>`: a fresh `Store` plus an instance from the pre-instantiated
+//!   component (pooling allocator), dropped without calling the handler — what every request pays
+//!   first — for `hello` and for each of the app's HTTP components (`health`, `boards`, `scores`,
+//!   `rankings`); `EDGE_BENCH_WASM_DIR` points at another build's `.wasm` files (e.g. an older
+//!   release, for a before/after comparison);
 //! - `request/hello`: one whole request through `Runtime::handle` — routing, instantiation, the
 //!   guest's handler, reading the response body — in process, without sockets.
 //!
@@ -30,12 +33,42 @@ component = "hello"
 
 [component.hello]
 source = "{wasm}/hello.wasm"
+
+[[trigger.http]]
+route = "/health/live"
+component = "health"
+[component.health]
+source = "{wasm}/health.wasm"
+
+[[trigger.http]]
+route = "/boards"
+component = "boards"
+[component.boards]
+source = "{wasm}/boards.wasm"
+
+[[trigger.http]]
+route = "/scores"
+component = "scores"
+[component.scores]
+source = "{wasm}/scores.wasm"
+
+[[trigger.http]]
+route = "/rankings"
+component = "rankings"
+[component.rankings]
+source = "{wasm}/rankings.wasm"
 "#;
+
+/// The app components instantiated by `instantiate/<component>`, after `hello`.
+const APP_COMPONENTS: [&str; 4] = ["health", "boards", "scores", "rankings"];
 
 const RUNTIME_CONFIG: &str = "[key_value_store.default]\ntype = \"memory\"\n";
 
 /// Where `scripts/build.sh` puts the components (as in `tests/all/harness.rs`).
 fn wasm_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("EDGE_BENCH_WASM_DIR") {
+        return PathBuf::from(dir);
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
@@ -97,12 +130,14 @@ fn bench_host(c: &mut Criterion) {
         Bytes::from_static(b"hello, world")
     );
 
-    c.bench_function("instantiate/hello", |b| {
-        b.iter(|| {
-            rt.block_on(runtime.instantiate_only(black_box("hello")))
-                .unwrap()
+    for component in std::iter::once("hello").chain(APP_COMPONENTS) {
+        c.bench_function(&format!("instantiate/{component}"), |b| {
+            b.iter(|| {
+                rt.block_on(runtime.instantiate_only(black_box(component)))
+                    .unwrap()
+            });
         });
-    });
+    }
     c.bench_function("request/hello", |b| {
         b.iter(|| black_box(rt.block_on(request(&runtime, client))));
     });

@@ -139,6 +139,11 @@ pub fn engine() -> Result<Engine> {
             config
                 .epoch_interruption(true)
                 .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            // `EDGE_HOST_PERFMAP=1`: write /tmp/perf-<pid>.map so `perf report` names guest
+            // functions (profiling only).
+            if std::env::var_os("EDGE_HOST_PERFMAP").is_some() {
+                config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+            }
             let engine = Engine::new(&config).map_err(|e| format!("{e:#}"))?;
             let weak = engine.weak();
             std::thread::Builder::new()

@@ -123,6 +123,13 @@ impl KvStore for MemoryKv {
         lock(&self.0).insert(key.to_string(), value.to_vec());
         Ok(())
     }
+    fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), String> {
+        let mut map = lock(&self.0);
+        for (k, v) in pairs {
+            map.insert(k.clone(), v.clone());
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

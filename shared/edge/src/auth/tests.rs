@@ -401,3 +401,45 @@ proptest! {
         }
     }
 }
+
+/// `authenticate_with` reads the JWKS only for tokens that need it, and decides exactly as
+/// `authenticate` with everything read.
+#[test]
+fn variables_are_read_lazily_with_the_same_outcome() {
+    let jwks = jwks();
+    let read = std::cell::RefCell::new(Vec::new());
+    let variable = |name: &str| {
+        read.borrow_mut().push(name.to_string());
+        match name {
+            "jwt_hs256_secret" => Some(SECRET.to_string()),
+            "jwt_jwks" => Some(jwks.clone()),
+            _ => None,
+        }
+    };
+    let cases = [
+        (hs(&claims("")), false),
+        (mint_with_jwk(&KEYS.ed, Some("ed"), &claims("")), true),
+        (mint_with_jwk(&KEYS.oct, Some("oct"), &claims("")), true),
+        (mint_with_jwk(&KEYS.ec, None, &claims("")), true),
+        ("not.a.token".to_string(), false),
+    ];
+    for (token, reads_jwks) in cases {
+        read.borrow_mut().clear();
+        let header = format!("Bearer {token}");
+        let lazy = authenticate_with(variable, Some(&header), NOW_MS);
+        assert_eq!(
+            lazy,
+            authenticate(&config(), Some(&header), NOW_MS),
+            "{token}"
+        );
+        assert_eq!(
+            read.borrow().iter().any(|n| n == "jwt_jwks"),
+            reads_jwks,
+            "{token}: {:?}",
+            read.borrow()
+        );
+    }
+    read.borrow_mut().clear();
+    assert_eq!(authenticate_with(variable, None, NOW_MS), Ok(None));
+    assert!(read.borrow().is_empty(), "no token, no variables");
+}

@@ -26,8 +26,15 @@ fn with_store(store: &str, f: impl FnOnce(&Store) -> Result<Response, Error>) ->
         .unwrap_or_else(|e| fail(&e))
 }
 
-pub fn get(store: &str, key: &str) -> Response {
+/// `GET /kv/{store}/{key}?times=N`: the value, read N times (default 1; 0 only opens the store).
+pub fn get(store: &str, key: &str, times: usize) -> Response {
     with_store(store, |s| {
+        if times == 0 {
+            return Ok(reply::no_content());
+        }
+        for _ in 1..times {
+            s.get(key)?;
+        }
         Ok(match s.get(key)? {
             Some(value) => reply::bytes(value),
             None => reply::error(404, "not found"),

@@ -15,8 +15,10 @@ use spin_sdk::http_component;
 
 use crate::reply::Query;
 
+/// The response goes out the way the app's components send theirs (`edge::http::send`: whole
+/// body first), so measurements with the probe are not skewed by Spin's Nagle stall.
 #[http_component]
-async fn handle(req: Request) -> Response {
+async fn handle(req: Request, out: spin_sdk::http::ResponseOutparam) {
     let path = probe_path(&req);
     let segments: Vec<String> = path
         .trim_start_matches('/')
@@ -25,7 +27,7 @@ async fn handle(req: Request) -> Response {
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let query = Query::parse(req.query());
-    route(&req, &segs, &query).await
+    edge::http::send(route(&req, &segs, &query).await, out);
 }
 
 /// The path the probe routes on: Spin's `spin-path-info` (the part after the route), else the URI path.
@@ -46,7 +48,8 @@ async fn route(req: &Request, segs: &[&str], query: &Query) -> Response {
             if query.has("exists") {
                 kv::exists(store, &key)
             } else {
-                kv::get(store, &key)
+                let times = query.get("times").and_then(|t| t.parse().ok());
+                kv::get(store, &key, times.unwrap_or(1))
             }
         }
         (Method::Put, ["kv", store, key @ ..]) if !key.is_empty() => {
@@ -64,7 +67,10 @@ async fn route(req: &Request, segs: &[&str], query: &Query) -> Response {
         (Method::Get, ["var", name]) => runtime::variable(name),
         (Method::Post, ["redis", "execute"]) => redis::execute(body),
         (Method::Put, ["redis", "kv", key]) => redis::set(key, body),
-        (Method::Get, ["redis", "kv", key]) => redis::get(key),
+        (Method::Get, ["redis", "kv", key]) => redis::get(
+            key,
+            query.get("times").and_then(|t| t.parse().ok()).unwrap_or(1),
+        ),
         (Method::Post, ["redis", "incr", key]) => redis::incr(key),
         (Method::Post, ["redis", "publish", channel]) => redis::publish(channel, body),
         (Method::Get, ["outbound"]) => runtime::outbound(query).await,

@@ -1,6 +1,7 @@
 //! Redis through `fermyon:spin/redis@2.0.0`, at the component variable `redis_url`:
 //! `POST /redis/execute` (JSON array `["CMD", "arg" | int, ...]`), `PUT|GET /redis/kv/{key}`,
 //! `POST /redis/incr/{key}`, `POST /redis/publish/{channel}`. Redis errors are `502`.
+//! `GET /redis/kv/{key}?times=N` reads N times on one connection.
 
 use spin_sdk::http::Response;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
@@ -82,8 +83,13 @@ pub fn set(key: &str, value: &[u8]) -> Response {
     })
 }
 
-pub fn get(key: &str) -> Response {
+/// `GET /redis/kv/{key}?times=N`: the value, read N times (default 1) on one connection — the
+/// difference between N and 1 is the cost of a round trip without the connection's setup.
+pub fn get(key: &str, times: usize) -> Response {
     with_redis(|conn| {
+        for _ in 1..times {
+            conn.get(key)?;
+        }
         Ok(match conn.get(key)? {
             Some(value) => reply::bytes(value),
             None => reply::error(404, "not found"),

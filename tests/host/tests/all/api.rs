@@ -75,27 +75,45 @@ fn shipped_manifest(name: &str) -> String {
         )
 }
 
-/// The shipped `runtime-config.toml` (the default KV store on SQLite), with the database in
-/// `dir`: the HTTP app and the worker share it, as they share `.spin/` when run from the
-/// repository.
-fn shipped_runtime_config(dir: &std::path::Path) -> String {
-    let shipped = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../runtime-config.toml"
-    ))
-    .unwrap();
-    let db = dir.join("sqlite_key_value.db");
-    let rc = shipped.replace(".spin/sqlite_key_value.db", &db.to_string_lossy());
-    assert!(
-        rc.contains(&*db.to_string_lossy()),
-        "runtime-config.toml changed shape"
-    );
-    rc
+/// Where the app's edge cache (the `default` KV store) lives in a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kv {
+    /// The shipped `runtime-config.toml`: Spin's SQLite store, in a file both the HTTP app and
+    /// the worker use, as they share `.spin/` when run from the repository.
+    Shipped,
+    /// Spin's Redis store, on database 1 of the test's Redis (the documented alternative; in
+    /// production a regional Redis, never the primary).
+    Redis,
+}
+
+fn runtime_config(kv: Kv, redis: &RedisServer, dir: &std::path::Path) -> String {
+    match kv {
+        Kv::Shipped => {
+            let shipped = std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../runtime-config.toml"
+            ))
+            .unwrap();
+            let db = dir.join("sqlite_key_value.db");
+            let rc = shipped.replace(".spin/sqlite_key_value.db", &db.to_string_lossy());
+            assert_ne!(rc, shipped, "runtime-config.toml changed shape");
+            rc
+        }
+        Kv::Redis => format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}/1\"\n",
+            redis.url()
+        ),
+    }
 }
 
 /// Starts Redis and the HTTP app from the repository's `spin.toml` on the runtime under test, with
 /// the shipped runtime config and extra variables.
 pub async fn start_with(vars: &[(&str, &str)], config: HostConfig) -> Api {
+    start_on_kv(Kv::Shipped, vars, config).await
+}
+
+/// [`start_with`] with the edge cache on the given KV store.
+pub async fn start_on_kv(kv: Kv, vars: &[(&str, &str)], config: HostConfig) -> Api {
     let redis = RedisServer::start();
     // On edge-host, behave as Spin does (a Redis connection per request, a trigger failure ends
     // the worker), so the suite means the same on both runtimes.
@@ -112,7 +130,7 @@ pub async fn start_with(vars: &[(&str, &str)], config: HostConfig) -> Api {
     let kv_dir =
         TempDir(std::env::temp_dir().join(format!("edge-api-kv-{}-{n}", std::process::id())));
     std::fs::create_dir_all(&kv_dir.0).unwrap();
-    let runtime_config = shipped_runtime_config(&kv_dir.0);
+    let runtime_config = runtime_config(kv, &redis, &kv_dir.0);
     let app = TestApp::start_under_test(
         &shipped_manifest("spin.toml"),
         Some(&runtime_config),

@@ -6,11 +6,23 @@ use edge_host::HostConfig;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::api::{SECRET, now_secs, player, rows, start, start_with, token};
+use crate::api::{Kv, SECRET, now_secs, player, rows, start, start_on_kv, start_with, token};
+
+/// Read-your-writes through the regional cache, on the shipped KV store (Spin's SQLite store,
+/// where keeping the version as an incremented counter broke it on real Spin) and on Spin's Redis
+/// store.
+#[tokio::test(flavor = "multi_thread")]
+async fn cache_miss_hit_invalidation_and_304_on_sqlite_kv() {
+    cache_miss_hit_invalidation_and_304(Kv::Shipped).await;
+}
 
 #[tokio::test(flavor = "multi_thread")]
-async fn cache_miss_hit_invalidation_and_304() {
-    let mut api = start().await;
+async fn cache_miss_hit_invalidation_and_304_on_redis_kv() {
+    cache_miss_hit_invalidation_and_304(Kv::Redis).await;
+}
+
+async fn cache_miss_hit_invalidation_and_304(kv: Kv) {
+    let mut api = start_on_kv(kv, &[], HostConfig::default()).await;
     api.create_board(
         json!({"id": "arena", "public_read": true, "cache": {"ttl_secs": 60, "stale_secs": 120}}),
     )
@@ -47,7 +59,12 @@ async fn cache_miss_hit_invalidation_and_304() {
         .await;
     assert_eq!(r.status, 200, "old ETag no longer matches");
 
-    // With Redis gone, a fresh cached page still answers: a HIT needs no Redis at all.
+    // With Redis gone, a fresh cached page still answers: a HIT needs no Redis at all (when the
+    // cache is not on that same Redis).
+    if kv == Kv::Redis {
+        api.stop().await;
+        return;
+    }
     api.redis.kill();
     let r = api.get(path, None).await;
     assert_eq!(r.header("x-cache"), "HIT");
