@@ -88,6 +88,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Runs blocking SQLite work as Spin does, under `block_in_place`, so a commit's fsync does not
+/// stall the runtime's other tasks (inline on a current-thread runtime, e.g. a benchmark's).
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
 /// A multiplexed, auto-reconnecting Redis connection with bounded waits: a dead server makes
 /// calls fail within seconds (the guest sees an error) instead of hanging until the deadline.
 pub async fn connection_manager(
@@ -169,7 +178,7 @@ impl KvBackend {
     /// Reads a value.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         match self {
-            KvBackend::Sqlite { db, label } => select(&*db.lock()?, label, key),
+            KvBackend::Sqlite { db, label } => blocking(|| select(&*db.lock()?, label, key)),
             KvBackend::Redis { conn, .. } => Ok(conn.clone().get(key).await?),
         }
     }
@@ -177,12 +186,12 @@ impl KvBackend {
     /// Writes a value.
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<()> {
         match self {
-            KvBackend::Sqlite { db, label } => {
+            KvBackend::Sqlite { db, label } => blocking(|| {
                 db.lock()?
                     .prepare_cached(UPSERT)?
                     .execute((label, key, value))?;
                 Ok(())
-            }
+            }),
             KvBackend::Redis { conn, .. } => Ok(conn.clone().set(key, value).await?),
         }
     }
@@ -190,12 +199,12 @@ impl KvBackend {
     /// Deletes a key (absent keys are fine).
     pub async fn delete(&self, key: &str) -> Result<()> {
         match self {
-            KvBackend::Sqlite { db, label } => {
+            KvBackend::Sqlite { db, label } => blocking(|| {
                 db.lock()?
                     .prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
                     .execute((label, key))?;
                 Ok(())
-            }
+            }),
             KvBackend::Redis { conn, .. } => Ok(conn.clone().del(key).await?),
         }
     }
@@ -211,13 +220,13 @@ impl KvBackend {
     /// All keys (SQLite: the store's; Redis: every key of the database, as `KEYS *`).
     pub async fn keys(&self) -> Result<Vec<String>> {
         match self {
-            KvBackend::Sqlite { db, label } => {
+            KvBackend::Sqlite { db, label } => blocking(|| {
                 let db = db.lock()?;
                 let mut stmt =
                     db.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?;
                 let rows = stmt.query_map([label], |r| r.get::<_, String>(0))?;
                 Ok(rows.collect::<Result<_, _>>()?)
-            }
+            }),
             KvBackend::Redis { conn, .. } => Ok(conn.clone().keys("*").await?),
         }
     }
@@ -227,7 +236,7 @@ impl KvBackend {
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
         match self {
             KvBackend::Redis { conn, .. } => Ok(conn.clone().incr(key, delta).await?),
-            KvBackend::Sqlite { db: store, label } => {
+            KvBackend::Sqlite { db: store, label } => blocking(|| {
                 let mut db = store.lock()?;
                 let tx = db.transaction()?;
                 let current = match select(&tx, label, key)? {
@@ -248,7 +257,7 @@ impl KvBackend {
                     .execute((label.as_str(), key, new.to_le_bytes()))?;
                 tx.commit()?;
                 Ok(new)
-            }
+            }),
         }
     }
 
@@ -263,7 +272,7 @@ impl KvBackend {
                 .clone()
                 .keys::<_, Vec<(String, Option<Vec<u8>>)>>(keys)
                 .await?),
-            KvBackend::Sqlite { db, label } => {
+            KvBackend::Sqlite { db, label } => blocking(|| {
                 let db = db.lock()?;
                 let mut out = Vec::new();
                 for k in keys {
@@ -272,7 +281,7 @@ impl KvBackend {
                     }
                 }
                 Ok(out)
-            }
+            }),
         }
     }
 
@@ -283,7 +292,7 @@ impl KvBackend {
         }
         match self {
             KvBackend::Redis { conn, .. } => Ok(conn.clone().mset(pairs).await?),
-            KvBackend::Sqlite { db, label } => {
+            KvBackend::Sqlite { db, label } => blocking(|| {
                 let mut db = db.lock()?;
                 let tx = db.transaction()?;
                 for (k, v) in pairs {
@@ -291,7 +300,7 @@ impl KvBackend {
                 }
                 tx.commit()?;
                 Ok(())
-            }
+            }),
         }
     }
 
@@ -305,7 +314,7 @@ impl KvBackend {
                 let _: i64 = conn.clone().del(keys).await?;
                 Ok(())
             }
-            KvBackend::Sqlite { db, label } => {
+            KvBackend::Sqlite { db, label } => blocking(|| {
                 let mut db = db.lock()?;
                 let tx = db.transaction()?;
                 for k in keys {
@@ -314,7 +323,7 @@ impl KvBackend {
                 }
                 tx.commit()?;
                 Ok(())
-            }
+            }),
         }
     }
 
@@ -363,7 +372,9 @@ impl Cas {
                     .await?;
                 conn.clone().get::<_, Option<Vec<u8>>>(&self.key).await?
             }
-            (KvBackend::Sqlite { db, label }, _) => select(&*db.lock()?, label, &self.key)?,
+            (KvBackend::Sqlite { db, label }, _) => {
+                blocking(|| select(&*db.lock()?, label, &self.key))?
+            }
             (KvBackend::Redis { .. }, None) => return Err(anyhow!("CAS without its connection")),
         };
         self.snapshot = Some(value.clone());
@@ -390,7 +401,7 @@ impl Cas {
                     .await;
                 Ok(written.is_ok() && unwatched.is_ok())
             }
-            (KvBackend::Sqlite { db, label }, _) => {
+            (KvBackend::Sqlite { db, label }, _) => blocking(|| {
                 let mut db = db.lock()?;
                 let changed = match self.snapshot.clone().flatten() {
                     Some(old) => db
@@ -411,7 +422,7 @@ impl Cas {
                     }
                 };
                 Ok(changed == 1)
-            }
+            }),
             (KvBackend::Redis { .. }, None) => Err(anyhow!("CAS without its connection")),
         }
     }
