@@ -33,7 +33,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         (Method::Post, None) => create(call, &ctx),
         (Method::Get, None) => list(call, &ctx),
         (Method::Get, Some(id)) => get(call, &ctx, &id),
-        (Method::Delete, Some(id)) => delete(call, &ctx, &id),
+        (Method::Delete, Some(id)) => delete(&ctx, &id),
         (_, None) => Err(call.method_not_allowed("GET, POST")),
         (_, Some(_)) => Err(call.method_not_allowed("GET, DELETE")),
     }
@@ -46,7 +46,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     let version = initial_version(call.now_ms);
     ctx.repo()?.create_board(&ctx.tenant, &board, version)?;
     ctx.cache()
-        .invalidate(ctx.tenant.as_str(), board.id.as_str(), version, true);
+        .invalidate(ctx.tenant.as_str(), board.id.as_str(), true);
     let period = PeriodView::resolve(&board, None, call.now_ms)?;
     let body = view::board(call.version, &board, &period).to_string();
     let location = format!("{}/{}", call.path.trim_end_matches('/'), board.id);
@@ -91,16 +91,10 @@ fn get(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
     ))
 }
 
-fn delete(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
+fn delete(ctx: &Ctx, id: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     ctx.repo()?.delete_board(&ctx.tenant, id)?;
-    // The board's counter is gone with it; a version no earlier life of the board had (and no
-    // later one will start below) makes every envelope cached here stale.
-    ctx.cache().invalidate(
-        ctx.tenant.as_str(),
-        id.as_str(),
-        initial_version(call.now_ms),
-        true,
-    );
+    ctx.cache()
+        .invalidate(ctx.tenant.as_str(), id.as_str(), true);
     Ok(Response::builder().status(204).build())
 }

@@ -41,7 +41,7 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     };
     let keys = Keys::new(&tenant, &board_id);
-    let mut latest_version = None;
+    let mut applied_any = false;
     for _ in 0..MAX_BATCHES {
         let batch = repo.inbox_batch(&keys, submit::GROUP, "projector", BATCH)?;
         if batch.is_empty() {
@@ -50,8 +50,7 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         let mut done = Vec::with_capacity(batch.len());
         for (id, json) in batch {
             match project(&repo, &tenant, &board, &id, &json) {
-                Ok(Some(version)) => latest_version = Some(version),
-                Ok(None) => {}
+                Ok(applied) => applied_any |= applied,
                 Err(e @ LeaderboardError::Unavailable(_)) => {
                     repo.inbox_ack(&keys, submit::GROUP, &done)?;
                     return Err(e.into());
@@ -64,20 +63,20 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         }
         repo.inbox_ack(&keys, submit::GROUP, &done)?;
     }
-    if let Some(version) = latest_version {
-        EdgeCache::open(&Spin).invalidate(tenant.as_str(), board_id.as_str(), version, false);
+    if applied_any {
+        EdgeCache::open(&Spin).invalidate(tenant.as_str(), board_id.as_str(), false);
     }
     Ok(())
 }
 
-/// Applies one inbox entry: the board's version after it, or `None` for a duplicate.
+/// Applies one inbox entry; whether it changed anything (false for a duplicate).
 fn project(
     repo: &Repo,
     tenant: &TenantId,
     board: &leaderboard::Board,
     stream_id: &str,
     json: &str,
-) -> Result<Option<i64>, LeaderboardError> {
+) -> Result<bool, LeaderboardError> {
     let envelope = EventEnvelope::from_json(json)?;
     let Event::ScoreSubmitted(s) = envelope.event else {
         return Err(LeaderboardError::InvalidEvent(format!(
@@ -100,5 +99,5 @@ fn project(
         Some(stream_id),
         None,
     )?;
-    Ok(outcome.map(|o| o.version))
+    Ok(outcome.is_some())
 }

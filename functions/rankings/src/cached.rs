@@ -8,6 +8,7 @@
 use edge::api::Ctx;
 use edge::cache::Entry;
 use edge::http::{self, Call};
+use edge::repo::Keys;
 use leaderboard::cache::{CacheEnvelope, Freshness, etag_for, if_none_match};
 use leaderboard::{Board, BoardConfigInput, BoardId, LeaderboardError, Result, access};
 use spin_sdk::http::Response;
@@ -30,7 +31,7 @@ const UNCACHED_BOARD_CONFIG_TTL_SECS: u32 = 5;
 
 /// The board config: from the cache when fresh, else from Redis (then cached, see
 /// `edge::cache`); when Redis is unavailable, a stale cached config is used (stale-if-error), like
-/// the cached reads. Also returns the region's version when it had to read it (a miss).
+/// the cached reads. Also returns the board's Redis version when it read it (on a miss).
 fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<(Board, Option<Option<i64>>)> {
     let cache = ctx.cache();
     let (t, b) = (ctx.tenant.as_str(), id.as_str());
@@ -41,13 +42,17 @@ fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<(Board, Option<Opti
     {
         return Ok((board, None));
     }
-    let version = cache.version(t, b);
-    let board = match ctx.repo().and_then(|r| r.board(&ctx.tenant, id)) {
+    let keys = Keys::new(&ctx.tenant, id);
+    let version = ctx.repo().and_then(|r| r.board_version(&keys));
+    let board = match version
+        .clone()
+        .and_then(|_| ctx.repo().and_then(|r| r.board(&ctx.tenant, id)))
+    {
         Ok(board) => board,
         Err(LeaderboardError::Unavailable(reason)) => {
             return match (&cached, freshness) {
                 (Some(env), Freshness::Stale) => decode_board(env)
-                    .map(|board| (board, Some(version)))
+                    .map(|board| (board, None))
                     .ok_or(LeaderboardError::Unavailable(reason)),
                 _ => Err(LeaderboardError::Unavailable(reason)),
             };
@@ -59,6 +64,7 @@ fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<(Board, Option<Opti
     } else {
         (UNCACHED_BOARD_CONFIG_TTL_SECS, 0)
     };
+    let version = version?;
     let body = serde_json::to_string(&board.to_input())
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     cache.put(
@@ -75,6 +81,7 @@ fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<(Board, Option<Opti
             body,
         },
         version,
+        || ctx.repo().and_then(|r| r.board_version(&keys)),
     );
     Ok((board, Some(version)))
 }
@@ -138,12 +145,17 @@ pub fn serve<'f>(
         Err(e) => return Err(e),
     };
     access::authorize_read(ctx.principal.as_ref(), &board)?;
-    // The version before computing, for storing the result (a board whose reads are not cached
-    // needs none).
+    // The board's version before computing, for storing the result (a board whose reads are not
+    // cached needs none).
+    let keys = Keys::new(&ctx.tenant, id);
     let version = match (board.cache.enabled(), version) {
         (false, _) => None,
-        (true, Some(read)) => read,
-        (true, None) => cache.version(t, b),
+        (true, Some(read)) => Some(read),
+        (true, None) => match ctx.repo().and_then(|r| r.board_version(&keys)) {
+            Ok(read) => Some(read),
+            Err(LeaderboardError::Unavailable(reason)) => return stale(reason),
+            Err(e) => return Err(e),
+        },
     };
     match compute(call, ctx, &board) {
         Ok(body) => {
@@ -157,8 +169,10 @@ pub fn serve<'f>(
                 body,
             };
             let response = respond(call, &env, "MISS");
-            if board.cache.enabled() {
-                cache.put(t, b, Entry::Read(&query), env, version);
+            if let Some(version) = version {
+                cache.put(t, b, Entry::Read(&query), env, version, || {
+                    ctx.repo().and_then(|r| r.board_version(&keys))
+                });
             }
             Ok(response)
         }

@@ -235,8 +235,7 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
     }
     .to_json()?;
     let keys = Keys::new(&ctx.tenant, id);
-    let version = ctx
-        .repo()?
+    ctx.repo()?
         .delete_player(&keys, &period.id, &player, &event)?
         .ok_or_else(|| {
             LeaderboardError::PlayerNotFound(format!(
@@ -245,6 +244,6 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
             ))
         })?;
     ctx.cache()
-        .invalidate(ctx.tenant.as_str(), id.as_str(), version, false);
+        .invalidate(ctx.tenant.as_str(), id.as_str(), false);
     Ok(Response::builder().status(204).build())
 }

@@ -115,12 +115,8 @@ fn apply(
     .ok_or_else(|| {
         LeaderboardError::Internal("a synchronous write cannot be a duplicate".into())
     })?;
-    ctx.cache().invalidate(
-        ctx.tenant.as_str(),
-        board.id.as_str(),
-        outcome.version,
-        false,
-    );
+    ctx.cache()
+        .invalidate(ctx.tenant.as_str(), board.id.as_str(), false);
     let status = if outcome.view.previous_score.is_none() {
         201
     } else {

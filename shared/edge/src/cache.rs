@@ -1,21 +1,22 @@
-//! The regional edge cache in the Spin key-value store: cached reads in per-board slots, the cached
-//! board config, and the board's version as last seen in this region. The layout and why it keeps
-//! read-your-writes are in `leaderboard::cache`; this module does the I/O.
+//! The regional edge cache in the Spin key-value store: cached reads in per-board slots and the
+//! cached board config. The layout and why it keeps read-your-writes are in `leaderboard::cache`;
+//! this module does the I/O.
 //!
 //! The protocol, per board and region:
 //! - **hit**: read the query's slot; a fresh envelope for the same query is the answer.
-//! - **miss**: read the version (`v1`), compute from Redis, store the envelope in its slot, read the
-//!   version again, and empty the slot if it moved: a write that landed meanwhile may have emptied
-//!   the slots before this envelope arrived, and it must not survive that write.
-//! - **write**: after the write is in Redis, store its version and empty every slot in one batch
-//!   write ([`EdgeCache::invalidate`]).
+//! - **miss**: read the board's version in Redis (`v1`), compute from Redis, store the envelope,
+//!   read the version again, and delete the slot if it moved ([`EdgeCache::put`]): a write that
+//!   landed meanwhile may have deleted the slots before this envelope arrived, and its envelope
+//!   must not survive that write.
+//! - **write**: after the write is in Redis (which bumps the version), delete the board's slots in
+//!   one batch ([`EdgeCache::invalidate`]).
 //!
-//! The cache is an optimisation: if the KV store is unavailable, reads go to Redis and nothing
-//! fails.
+//! Only `get`, `set` and `delete_many` are used, on values the app writes itself, so this works
+//! the same on every Spin KV store. The cache is an optimisation: if the KV store is unavailable,
+//! reads go to Redis and nothing fails.
 
 use leaderboard::cache::{
-    CacheEnvelope, config_key, invalidation, parse_version, query_fingerprint, slot_key, slot_of,
-    version_key,
+    CacheEnvelope, config_key, invalidation, query_fingerprint, slot_key, slot_of,
 };
 
 use crate::platform::{KvStore, Platform};
@@ -61,15 +62,6 @@ impl EdgeCache {
         }
     }
 
-    /// The board's version as last recorded in this region (`None`: never written here, or
-    /// unreadable).
-    pub fn version(&self, tenant: &str, board: &str) -> Option<i64> {
-        self.bucket
-            .as_ref()
-            .and_then(|b| b.get(&version_key(tenant, board)).ok().flatten())
-            .and_then(|v| parse_version(&v))
-    }
-
     /// The cached envelope of an entry, fresh or not (the caller judges freshness); `None` when the
     /// slot is empty or holds another query's envelope.
     pub fn get(&self, tenant: &str, board: &str, entry: Entry<'_>) -> Option<CacheEnvelope> {
@@ -81,8 +73,10 @@ impl EdgeCache {
         CacheEnvelope::decode(&raw).filter(|e| e.query == entry.fingerprint())
     }
 
-    /// Stores an envelope computed after reading `version_before` (see the module docs); returns
-    /// whether it stayed stored. Best effort: a failed cache write only costs a future miss.
+    /// Stores an envelope computed after the board's Redis version was `version_before` (`None`:
+    /// the board has no version yet), then reads the version again (`version_now`, from Redis) and
+    /// deletes the entry when it moved or cannot be read (see the module docs). Returns whether the envelope stayed stored. Best effort: a failed cache
+    /// write only costs a future miss.
     pub fn put(
         &self,
         tenant: &str,
@@ -90,6 +84,7 @@ impl EdgeCache {
         entry: Entry<'_>,
         mut envelope: CacheEnvelope,
         version_before: Option<i64>,
+        version_now: impl FnOnce() -> leaderboard::Result<Option<i64>>,
     ) -> bool {
         let Some(bucket) = self.bucket.as_ref() else {
             return false;
@@ -99,23 +94,129 @@ impl EdgeCache {
         if bucket.set(&key, &envelope.encode()).is_err() {
             return false;
         }
-        if self.version(tenant, board) == version_before {
+        if version_now().is_ok_and(|now| now == version_before) {
             return true;
         }
-        // A write landed while this was computed: it must not outlive that write's invalidation.
-        if let Err(e) = bucket.set(&key, &[]) {
-            eprintln!("edge cache: could not empty {key} after a concurrent write: {e}");
+        // A write landed while this was computed (or the version could not be read): the envelope
+        // must not outlive that write's invalidation.
+        if let Err(e) = bucket.delete_many(&[key]) {
+            eprintln!("edge cache: could not delete a slot after a concurrent write: {e}");
         }
         false
     }
 
-    /// Records the board's `version` after a write in this region and empties every cached read of
-    /// the board (with `config`, its cached config too), in one batch write. Returns whether it was
-    /// stored (a failure leaves reads here fresh until their TTL).
-    pub fn invalidate(&self, tenant: &str, board: &str, version: i64, config: bool) -> bool {
-        self.bucket.as_ref().is_some_and(|b| {
-            b.set_many(&invalidation(tenant, board, version, config))
-                .is_ok()
-        })
+    /// Deletes every cached read of the board in this region (with `config`, its cached config
+    /// too), after a write. Returns whether it succeeded (a failure leaves reads here fresh until
+    /// their TTL).
+    pub fn invalidate(&self, tenant: &str, board: &str, config: bool) -> bool {
+        self.bucket
+            .as_ref()
+            .is_some_and(|b| b.delete_many(&invalidation(tenant, board, config)).is_ok())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::rc::Rc;
+
+    use leaderboard::LeaderboardError;
+
+    use super::*;
+    use crate::platform::RedisExec;
+
+    #[derive(Default, Clone)]
+    struct Memory(Rc<RefCell<BTreeMap<String, Vec<u8>>>>);
+
+    impl KvStore for Memory {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+            Ok(self.0.borrow().get(key).cloned())
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+            self.0.borrow_mut().insert(key.into(), value.to_vec());
+            Ok(())
+        }
+        fn delete_many(&self, keys: &[String]) -> Result<(), String> {
+            for k in keys {
+                self.0.borrow_mut().remove(k);
+            }
+            Ok(())
+        }
+    }
+
+    struct OnlyKv(Memory);
+
+    impl Platform for OnlyKv {
+        fn variable(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn redis(&self, _: &str) -> Result<Box<dyn RedisExec>, String> {
+            Err("no redis here".into())
+        }
+        fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
+            Some(Box::new(self.0.clone()))
+        }
+    }
+
+    fn envelope(body: &str) -> CacheEnvelope {
+        CacheEnvelope {
+            query: 0,
+            stored_at_ms: 1_000,
+            ttl_secs: 60,
+            stale_secs: 60,
+            public_read: true,
+            etag: leaderboard::cache::etag_for(body),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn a_miss_result_stays_only_if_no_write_landed_meanwhile() {
+        let kv = Memory::default();
+        let cache = EdgeCache::open(&OnlyKv(kv.clone()));
+        let read = Entry::Read("v1|/entries|limit=10");
+        assert!(cache.put("t", "b", read, envelope("a"), Some(7), || Ok(Some(7))));
+        assert_eq!(cache.get("t", "b", read).unwrap().body, "a");
+        // Another query sharing the slot is a miss, never the first one's body.
+        let other = (0..10_000)
+            .map(|i| format!("q{i}"))
+            .find(|q| {
+                slot_of(query_fingerprint(q)) == slot_of(query_fingerprint("v1|/entries|limit=10"))
+            })
+            .unwrap();
+        assert!(cache.get("t", "b", Entry::Read(&other)).is_none());
+        // A write bumped the version while this was computed: it is not kept.
+        assert!(!cache.put("t", "b", read, envelope("stale"), Some(7), || Ok(Some(8))));
+        assert!(cache.get("t", "b", read).is_none());
+        // The version cannot be read: not kept either.
+        assert!(!cache.put("t", "b", read, envelope("unsure"), Some(7), || {
+            Err(LeaderboardError::Unavailable("down".into()))
+        }));
+        assert!(cache.get("t", "b", read).is_none());
+        // A board without a version yet, still without one.
+        assert!(cache.put("t", "b", Entry::Config, envelope("cfg"), None, || Ok(None)));
+        assert_eq!(cache.get("t", "b", Entry::Config).unwrap().body, "cfg");
+    }
+
+    #[test]
+    fn invalidation_deletes_every_read_and_optionally_the_config() {
+        let kv = Memory::default();
+        let cache = EdgeCache::open(&OnlyKv(kv.clone()));
+        for i in 0..100 {
+            let q = format!("q{i}");
+            cache.put("t", "b", Entry::Read(&q), envelope("x"), None, || Ok(None));
+        }
+        cache.put("t", "b", Entry::Config, envelope("cfg"), None, || Ok(None));
+        cache.put("t", "other", Entry::Read("q1"), envelope("y"), None, || {
+            Ok(None)
+        });
+        assert!(cache.invalidate("t", "b", false));
+        let left: Vec<String> = kv.0.borrow().keys().cloned().collect();
+        let other_slot = format!("c:t/other:{}", slot_of(query_fingerprint("q1")));
+        assert_eq!(left, [other_slot, "cfg:t/b".to_string()]);
+        assert!(cache.invalidate("t", "b", true));
+        assert!(cache.get("t", "b", Entry::Config).is_none());
     }
 }

@@ -18,8 +18,8 @@ pub trait KvStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
     /// Writes a value.
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
-    /// Writes several values in one call (`wasi:keyvalue/batch`).
-    fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), String>;
+    /// Deletes several keys in one call (`wasi:keyvalue/batch`; absent keys are fine).
+    fn delete_many(&self, keys: &[String]) -> Result<(), String>;
 }
 
 /// Variables, Redis connections and KV stores.
@@ -48,8 +48,8 @@ impl KvStore for crate::kv::Bucket {
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
         crate::kv::Bucket::set(self, key, value).map_err(|e| e.to_string())
     }
-    fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), String> {
-        crate::kv::Bucket::set_many(self, pairs).map_err(|e| e.to_string())
+    fn delete_many(&self, keys: &[String]) -> Result<(), String> {
+        crate::kv::Bucket::delete_many(self, keys).map_err(|e| e.to_string())
     }
 }
 

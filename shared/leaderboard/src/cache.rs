@@ -7,23 +7,22 @@
 //! shared by two queries is a miss for one of them, never a wrong answer. The board config has a
 //! key of its own ([`config_key`]). A cache hit therefore costs one KV read.
 //!
-//! A write in a region replaces, in one batch write, the board's version and every slot with an
-//! empty value ([`invalidation`]): the next read there is a miss (read-your-writes). A reader that
-//! missed reads the version before it computes and again after it stored its envelope, and empties
-//! its slot again when the version moved: an envelope computed before a concurrent write can then
-//! never outlive that write's invalidation (see `edge::cache`). Versions come from Redis (one
-//! counter per board, bumped in the write's own script), so they never repeat for a board, even
-//! across re-creation ([`initial_version`]).
+//! A write in a region deletes, in one batch, every slot of the board ([`invalidation`]; its config
+//! too when the config changed): the next read there is a miss (read-your-writes). A reader that
+//! missed reads the board's version in Redis before it computes and again after it stored its
+//! envelope, and deletes its slot when the version moved: an envelope computed before a concurrent
+//! write can then never outlive that write's invalidation (see `edge::cache`). Versions are Redis's
+//! (one counter per board, bumped in the write's own script), so they never repeat for a board,
+//! even across re-creation ([`initial_version`]). Nothing in the KV store is a counter: Spin's
+//! SQLite store keeps incremented values as 8 little-endian bytes (and panics incrementing a value
+//! of any other length) while its Redis store keeps decimal text, and the app does not depend on
+//! either.
 //!
-//! ## Stored forms
-//! Everything is written with plain `set`/`set_many` and read with `get`, in formats the app writes
-//! itself, so the bytes mean the same on every Spin key-value backend. Nothing here is
-//! `wasi:keyvalue/atomics.increment`ed: Spin's SQLite store keeps incremented values as 8
-//! little-endian bytes (and panics incrementing a value of any other length) while its Redis store
-//! keeps decimal text. The version is ASCII decimal ([`format_version`]); an envelope is one line of
-//! metadata and the raw body ([`CacheEnvelope::encode`]); an empty value is an emptied slot. Spin's
-//! KV has no expiry: keys are overwritten, never orphaned. Time is an argument, as everywhere in the
-//! core.
+//! ## Stored form
+//! An envelope is one line of metadata and the raw body ([`CacheEnvelope::encode`]), written with
+//! a plain `set` and read with `get`, so the bytes mean the same on every Spin key-value backend.
+//! Spin's KV has no expiry: a slot is overwritten or deleted, never orphaned. Time is an argument,
+//! as everywhere in the core.
 
 use crate::config::Board;
 use crate::cursor::fnv1a64;
@@ -194,38 +193,16 @@ pub fn config_key(tenant: &str, board: &str) -> String {
     format!("cfg:{tenant}/{board}")
 }
 
-/// The KV key of a board's version as last recorded in the region.
-pub fn version_key(tenant: &str, board: &str) -> String {
-    format!("rv:{tenant}/{board}")
-}
-
-/// The batch write that invalidates a board's cached reads in a region after a write that gave the
-/// board `version`: the version, and every slot emptied. With `config`, the cached config too (its
-/// change: creation, deletion).
-pub fn invalidation(
-    tenant: &str,
-    board: &str,
-    version: i64,
-    config: bool,
-) -> Vec<(String, Vec<u8>)> {
-    let mut pairs = Vec::with_capacity(SLOTS as usize + 2);
-    pairs.push((version_key(tenant, board), format_version(version)));
-    pairs.extend((0..SLOTS).map(|slot| (slot_key(tenant, board, slot), Vec::new())));
+/// The KV keys a write deletes to invalidate a board's cached reads in a region: every slot, and
+/// with `config` (a created or deleted board) its cached config too.
+pub fn invalidation(tenant: &str, board: &str, config: bool) -> Vec<String> {
+    let mut keys: Vec<String> = (0..SLOTS)
+        .map(|slot| slot_key(tenant, board, slot))
+        .collect();
     if config {
-        pairs.push((config_key(tenant, board), Vec::new()));
+        keys.push(config_key(tenant, board));
     }
-    pairs
-}
-
-/// The stored form of a version: ASCII decimal.
-pub fn format_version(version: i64) -> Vec<u8> {
-    version.to_string().into_bytes()
-}
-
-/// Reads a stored version; anything that is not ASCII decimal (e.g. a counter some other writer
-/// incremented) reads as `None`.
-pub fn parse_version(stored: &[u8]) -> Option<i64> {
-    std::str::from_utf8(stored).ok()?.trim().parse().ok()
+    keys
 }
 
 /// The first version of a newly created board: the creation time in ms times 1024. A board that
@@ -284,37 +261,15 @@ mod tests {
         assert!(slot_of(q) < SLOTS);
         assert_eq!(slot_key("t", "b", 7), "c:t/b:7");
         assert_eq!(config_key("t", "b"), "cfg:t/b");
-        assert_eq!(version_key("t", "b"), "rv:t/b");
-        let pairs = invalidation("t", "b", 42, false);
-        assert_eq!(pairs.len(), SLOTS as usize + 1);
-        assert_eq!(pairs[0], ("rv:t/b".to_string(), b"42".to_vec()));
-        assert!(
-            pairs[1..]
-                .iter()
-                .all(|(k, v)| k.starts_with("c:t/b:") && v.is_empty())
-        );
-        let with_config = invalidation("t", "b", 42, true);
-        assert_eq!(
-            with_config.last().unwrap(),
-            &("cfg:t/b".to_string(), Vec::new())
-        );
-        // Every slot a query can pick is emptied.
-        let emptied: Vec<&String> = pairs.iter().map(|(k, _)| k).collect();
+        let keys = invalidation("t", "b", false);
+        assert_eq!(keys.len(), SLOTS as usize);
+        assert!(keys.iter().all(|k| k.starts_with("c:t/b:")));
+        assert_eq!(invalidation("t", "b", true).last().unwrap(), "cfg:t/b");
+        // Every slot a query can pick is deleted.
         for i in 0..1000 {
             let key = slot_key("t", "b", slot_of(query_fingerprint(&format!("q{i}"))));
-            assert!(emptied.contains(&&key));
+            assert!(keys.contains(&key));
         }
-    }
-
-    #[test]
-    fn versions_round_trip_in_their_own_format_only() {
-        for v in [0, 1, 42, initial_version(1_795_310_455_396), i64::MAX] {
-            assert_eq!(parse_version(&format_version(v)), Some(v));
-        }
-        // Spin's SQLite store keeps an incremented 5 as 8 little-endian bytes: not our format.
-        assert_eq!(parse_version(&5i64.to_le_bytes()), None);
-        assert_eq!(parse_version(b""), None);
-        assert_eq!(parse_version(b"12a"), None);
     }
 
     #[test]

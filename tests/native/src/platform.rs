@@ -123,10 +123,10 @@ impl KvStore for MemoryKv {
         lock(&self.0).insert(key.to_string(), value.to_vec());
         Ok(())
     }
-    fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), String> {
+    fn delete_many(&self, keys: &[String]) -> Result<(), String> {
         let mut map = lock(&self.0);
-        for (k, v) in pairs {
-            map.insert(k.clone(), v.clone());
+        for k in keys {
+            map.remove(k);
         }
         Ok(())
     }

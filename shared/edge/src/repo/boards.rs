@@ -77,6 +77,16 @@ impl Repo {
         Ok((input.validate()?, raw, rec))
     }
 
+    /// The board's version (`None` when it has none: a board created before versions existed and
+    /// not written since, or a deleted one).
+    pub fn board_version(&self, keys: &Keys) -> Result<Option<i64>> {
+        let r = self.exec("GET", vec![bin(keys.version())])?;
+        match r.first() {
+            None | Some(spin_sdk::redis::RedisResult::Nil) => Ok(None),
+            Some(v) => int(v).map(Some),
+        }
+    }
+
     /// Board ids of a tenant, sorted.
     pub fn board_ids(&self, tenant: &TenantId) -> Result<Vec<BoardId>> {
         let r = self.exec("SMEMBERS", vec![bin(tenant_boards(tenant))])?;
