@@ -23,8 +23,9 @@
 # Everything stays on 127.0.0.1, is bounded in time and count, and is stopped on exit.
 # Knobs: BENCH_PLAYERS (1000000), BENCH_WARMUP_SECS (2), BENCH_SECS (6), BENCH_REQUESTS (100000),
 # BENCH_LAG_SAMPLES (50), BENCH_DRAIN_SECS (60, per async row), BENCH_OUT (bench-results),
-# BENCH_RUNTIMES ("edge-host spin": which to measure), BENCH_BUILD_TIMEOUT (3600 s per cargo
-# command), SPIN_BIN.
+# BENCH_RUNTIMES ("spin edge-host": which to measure, in order), BENCH_PAUSE_SECS (60: between
+# runtimes, so the TIME_WAIT sockets of one runtime's per-request Redis connections are gone before
+# the next is measured), BENCH_BUILD_TIMEOUT (3600 s per cargo command), SPIN_BIN.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -36,7 +37,8 @@ lag_samples="${BENCH_LAG_SAMPLES:-50}"
 drain_secs="${BENCH_DRAIN_SECS:-60}"
 out_dir="${BENCH_OUT:-bench-results}"
 build_timeout="${BENCH_BUILD_TIMEOUT:-3600}"
-runtimes="${BENCH_RUNTIMES:-edge-host spin}"
+pause_secs="${BENCH_PAUSE_SECS:-60}"
+runtimes="${BENCH_RUNTIMES:-spin edge-host}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 started=$(date +%s)
 
@@ -357,7 +359,13 @@ EOF
 }
 
 : >"$tmp/runtimes.jsonl"
+first=yes
 for r in $runtimes; do
+    if [ -z "$first" ]; then
+        echo "==> pausing ${pause_secs}s (TIME_WAIT sockets of the previous runtime)" >&2
+        sleep "$pause_secs"
+    fi
+    first=""
     measure "$r"
 done
 

@@ -88,8 +88,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Runs blocking SQLite work as Spin does, under `block_in_place`, so a commit's fsync does not
-/// stall the runtime's other tasks (inline on a current-thread runtime, e.g. a benchmark's).
+/// Runs a SQLite commit under `block_in_place` (as Spin runs every SQLite call), so its fsync does
+/// not stall the runtime's other tasks; inline on a current-thread runtime (a benchmark's). Reads
+/// run inline: they are served from the page cache in microseconds, and `block_in_place` would
+/// cost more than they do.
 fn blocking<T>(work: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
@@ -178,7 +180,7 @@ impl KvBackend {
     /// Reads a value.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         match self {
-            KvBackend::Sqlite { db, label } => blocking(|| select(&*db.lock()?, label, key)),
+            KvBackend::Sqlite { db, label } => select(&*db.lock()?, label, key),
             KvBackend::Redis { conn, .. } => Ok(conn.clone().get(key).await?),
         }
     }
@@ -220,13 +222,13 @@ impl KvBackend {
     /// All keys (SQLite: the store's; Redis: every key of the database, as `KEYS *`).
     pub async fn keys(&self) -> Result<Vec<String>> {
         match self {
-            KvBackend::Sqlite { db, label } => blocking(|| {
+            KvBackend::Sqlite { db, label } => {
                 let db = db.lock()?;
                 let mut stmt =
                     db.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?;
                 let rows = stmt.query_map([label], |r| r.get::<_, String>(0))?;
                 Ok(rows.collect::<Result<_, _>>()?)
-            }),
+            }
             KvBackend::Redis { conn, .. } => Ok(conn.clone().keys("*").await?),
         }
     }
@@ -272,7 +274,7 @@ impl KvBackend {
                 .clone()
                 .keys::<_, Vec<(String, Option<Vec<u8>>)>>(keys)
                 .await?),
-            KvBackend::Sqlite { db, label } => blocking(|| {
+            KvBackend::Sqlite { db, label } => {
                 let db = db.lock()?;
                 let mut out = Vec::new();
                 for k in keys {
@@ -281,7 +283,7 @@ impl KvBackend {
                     }
                 }
                 Ok(out)
-            }),
+            }
         }
     }
 
@@ -372,9 +374,7 @@ impl Cas {
                     .await?;
                 conn.clone().get::<_, Option<Vec<u8>>>(&self.key).await?
             }
-            (KvBackend::Sqlite { db, label }, _) => {
-                blocking(|| select(&*db.lock()?, label, &self.key))?
-            }
+            (KvBackend::Sqlite { db, label }, _) => select(&*db.lock()?, label, &self.key)?,
             (KvBackend::Redis { .. }, None) => return Err(anyhow!("CAS without its connection")),
         };
         self.snapshot = Some(value.clone());
