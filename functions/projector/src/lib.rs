@@ -98,6 +98,7 @@ fn project(
         envelope.at_ms,
         Some(stream_id),
         None,
+        None,
     )?;
     Ok(outcome.is_some())
 }

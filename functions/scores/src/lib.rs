@@ -8,13 +8,13 @@
 //! Redis-triggered `projector` applies it.
 
 use edge::api::Ctx;
+use edge::http;
 use edge::http::Call;
 use edge::idempotency;
 use edge::platform::Platform;
-use edge::repo::Keys;
+use edge::repo::{Claim, Keys, Reservation};
 use edge::submit;
 use leaderboard::events::ScoreSubmitted;
-use leaderboard::view;
 use leaderboard::{
     Board, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Result, Submission,
     SubmissionInput, WriteMode, access, operator,
@@ -39,29 +39,46 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let ctx = Ctx::new(platform, call)?;
     let principal = ctx.require_principal()?;
     let input: SubmissionInput = call.json()?;
+    let claim = idempotency::claim(call, &input.player)?;
     let repo = ctx.repo()?;
-    let (board, raw, record) =
-        repo.board_and_record(&ctx.tenant, &board_id, &input.player, call.now_ms)?;
-    let (player, submission) = input.into_submission(&board)?;
-    access::authorize_submit(principal, &board, &player)?;
+    let (board, raw, record, reservation) = repo.board_and_record(
+        &ctx.tenant,
+        &board_id,
+        &input.player,
+        call.now_ms,
+        claim.as_ref(),
+    )?;
     let keys = Keys::new(&ctx.tenant, &board_id);
-
-    let idem = idempotency::begin(call, repo, &keys, &player)?;
-    if let idempotency::Begin::Replay(resp) = idem {
-        return Ok(resp);
+    let reserved = matches!(reservation, Some(Reservation::Reserved));
+    let result = (|| {
+        let (player, submission) = input.into_submission(&board)?;
+        access::authorize_submit(principal, &board, &player)?;
+        if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
+            return idempotency::answer_held(call, &board, &player, claim, stored);
+        }
+        let (status, body) = apply(
+            call,
+            &ctx,
+            &board,
+            &keys,
+            &player,
+            &submission,
+            (raw, record),
+            claim.as_ref(),
+        )?;
+        Ok(http::json_text(status, call.version, body, &[]))
+    })();
+    if let (Err(_), true, Some(claim)) = (&result, reserved, &claim) {
+        // Nothing was applied (the write stores its outcome in the same step): free the key so a
+        // corrected retry can use it. If this fails too, the reservation expires in seconds.
+        if let Err(e) = repo.release(&keys, claim) {
+            eprintln!("scores: could not release an Idempotency-Key reservation: {e}");
+        }
     }
-    let result = apply(
-        call,
-        &ctx,
-        &board,
-        &keys,
-        &player,
-        &submission,
-        (raw, record),
-    );
-    idempotency::finish(repo, &keys, &idem, call.version, result)
+    result
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply(
     call: &Call<'_>,
     ctx: &Ctx,
@@ -70,8 +87,8 @@ fn apply(
     player: &PlayerId,
     submission: &Submission,
     first_read: (String, Option<leaderboard::Record>),
+    claim: Option<&Claim>,
 ) -> Result<(u16, String)> {
-    let idempotency_key = call.header("idempotency-key");
     let repo = ctx.repo()?;
     if board.write_mode == WriteMode::Async {
         // Reject now what can be rejected without the record, then accept durably: the inbox
@@ -87,20 +104,20 @@ fn apply(
                 score: submission.score,
                 subscore: submission.subscore,
                 metadata: submission.metadata.clone(),
-                idempotency_key: idempotency_key.map(str::to_string),
+                idempotency_key: claim.map(|c| c.key.clone()),
             }),
         }
         .to_json()?;
         let board_ref = format!("{}/{}", ctx.tenant, board.id);
-        let id = repo.enqueue(keys, &event, submit::DOORBELL, &board_ref)?;
-        let body = serde_json::json!({
-            "accepted": true,
-            "event_id": id,
-            "board": board.id.as_str(),
-            "player": player.as_str(),
-            "write_mode": "async",
-        });
-        return Ok((202, body.to_string()));
+        let id = repo
+            .enqueue(keys, &event, submit::DOORBELL, &board_ref, claim)?
+            .ok_or_else(|| {
+                LeaderboardError::IdempotencyInProgress(
+                    "another attempt of this request holds its Idempotency-Key; retry shortly"
+                        .into(),
+                )
+            })?;
+        return Ok((202, idempotency::accepted_body(board, player, &id)));
     }
     let outcome = submit::apply(
         repo,
@@ -111,19 +128,19 @@ fn apply(
         call.now_ms,
         None,
         Some(first_read),
+        claim,
     )?
     .ok_or_else(|| {
         LeaderboardError::Internal("a synchronous write cannot be a duplicate".into())
     })?;
     ctx.cache()
         .invalidate(ctx.tenant.as_str(), board.id.as_str(), false);
-    let status = if outcome.view.previous_score.is_none() {
-        201
-    } else {
-        200
-    };
-    Ok((
-        status,
-        view::submit(call.version, board, &outcome.period, &outcome.view).to_string(),
+    Ok(idempotency::render_applied(
+        call.version,
+        board,
+        player,
+        outcome.better,
+        outcome.total,
+        &outcome.applied,
     ))
 }

@@ -216,7 +216,7 @@ pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
         LeaderboardError::RateLimited { retry_after_secs } => {
             b.header("retry-after", retry_after_secs.to_string());
         }
-        LeaderboardError::Unavailable(_) => {
+        LeaderboardError::Unavailable(_) | LeaderboardError::IdempotencyInProgress(_) => {
             b.header("retry-after", "1");
         }
         LeaderboardError::Unauthorized(_) => {

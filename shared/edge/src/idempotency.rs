@@ -1,83 +1,122 @@
-//! `Idempotency-Key` handling: the first request with a key is applied and its response stored
-//! for 24 hours; a retry with the same key and body gets the stored response (`Idempotent-Replayed:
-//! true`) and never applies twice; the same key with a different body is 409; a retry while the
-//! first is still being applied is 409.
+//! `Idempotency-Key` on submissions, exact under failure (decisions in
+//! `leaderboard::idempotency`, Redis in `repo::idempotency`):
+//!
+//! 1. The first attempt reserves the key in the round trip that reads the board (a short lease:
+//!    a request that dies leaves it free again within seconds).
+//! 2. The write script checks the reservation is still this attempt's (or free) and stores the
+//!    outcome in the same atomic step as the score, so there is no moment where a submission is
+//!    applied but its outcome is not stored.
+//! 3. A retry finds the outcome and gets the original response again, byte for byte
+//!    (`Idempotent-Replayed: true`); while another attempt holds the key it gets `409` with
+//!    `Retry-After`; with another body, player or API version `422`.
+//! 4. A failure that applied nothing releases the reservation, so a corrected retry may apply.
 
-use leaderboard::view::ApiVersion;
-use leaderboard::{LeaderboardError, PlayerId, Result};
+use std::hash::BuildHasher;
+
+use leaderboard::idempotency::{
+    AppliedOutcome, KeyState, StoredOutcome, classify, fingerprint, pending, validate_key,
+};
+use leaderboard::view::{self, ApiVersion};
+use leaderboard::{Board, LeaderboardError, PlayerId, Result};
 use spin_sdk::http::Response;
 
-use crate::http;
-use crate::repo::{Idempotency, Keys, Repo};
+use crate::http::{self, Call};
+use crate::repo::Claim;
 
-const TTL_MS: u64 = 24 * 60 * 60 * 1000;
-const MAX_KEY_LEN: usize = 128;
-
-/// The state after looking at the key.
-pub enum Begin {
-    /// No key: apply normally.
-    None,
-    /// Reserved `(key, fingerprint)`: apply, then store the response.
-    Reserved(String, String),
-    /// Already applied: this is the stored response.
-    Replay(Response),
-}
-
-/// Looks at the request's `Idempotency-Key` (if any): reserves it, or finds the stored response
-/// to replay, or refuses (409) a key in use or used with another request.
-pub fn begin(call: &http::Call<'_>, repo: &Repo, keys: &Keys, player: &PlayerId) -> Result<Begin> {
+/// The request's claim on its `Idempotency-Key`, if it sent one (`400` for a malformed key).
+pub fn claim(call: &Call<'_>, player: &PlayerId) -> Result<Option<Claim>> {
     let Some(key) = call.header("idempotency-key") else {
-        return Ok(Begin::None);
+        return Ok(None);
     };
-    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(LeaderboardError::InvalidBody(format!(
-            "Idempotency-Key must be 1..={MAX_KEY_LEN} visible ASCII characters"
-        )));
-    }
-    // The fingerprint covers what the response depends on: API version, player and body.
-    let mut material = format!("{:?}", call.version).into_bytes();
-    material.push(0);
-    material.extend_from_slice(player.as_str().as_bytes());
-    material.push(0);
-    material.extend_from_slice(call.req.body());
-    let fingerprint = format!("{:016x}", leaderboard::cursor::fnv1a64(&material));
-    match repo.idem_reserve(keys, key, &fingerprint, TTL_MS)? {
-        Idempotency::New => Ok(Begin::Reserved(key.to_string(), fingerprint)),
-        Idempotency::Done { status, body } => Ok(Begin::Replay(http::json_text(
-            status,
-            call.version,
-            body,
-            &[("idempotent-replayed", "true".to_string())],
-        ))),
-        Idempotency::InProgress => Err(LeaderboardError::Conflict(
-            "a request with this Idempotency-Key is still being processed; retry later".into(),
+    validate_key(key)?;
+    let fingerprint = fingerprint(call.version, player, call.req.body());
+    let reservation = pending(&fingerprint, &nonce(call.now_ms));
+    Ok(Some(Claim {
+        key: key.to_string(),
+        fingerprint,
+        reservation,
+    }))
+}
+
+/// Tells this attempt's reservation apart from a retry's: the time and 64 random bits (std's hasher
+/// seed, which comes from the platform's randomness).
+fn nonce(now_ms: i64) -> String {
+    let random = std::collections::hash_map::RandomState::new().hash_one(now_ms);
+    format!("{now_ms:x}-{random:016x}")
+}
+
+/// The answer when the key already holds `stored`: the replayed outcome, or why not.
+pub fn answer_held(
+    call: &Call<'_>,
+    board: &Board,
+    player: &PlayerId,
+    claim: &Claim,
+    stored: &str,
+) -> Result<Response> {
+    match classify(stored, &claim.fingerprint) {
+        KeyState::InProgress => Err(LeaderboardError::IdempotencyInProgress(
+            "another attempt of this request is being applied; retry shortly".into(),
         )),
-        Idempotency::Mismatch => Err(LeaderboardError::Conflict(
-            "this Idempotency-Key was already used with a different request body".into(),
+        KeyState::Mismatch => Err(LeaderboardError::IdempotencyMismatch(
+            "this Idempotency-Key was already used with a different request (body, player or API version)"
+                .into(),
         )),
+        KeyState::Done(outcome) => {
+            let (status, body) = render(call.version, board, player, &outcome);
+            Ok(http::json_text(
+                status,
+                call.version,
+                body,
+                &[("idempotent-replayed", "true".to_string())],
+            ))
+        }
     }
 }
 
-/// Completes a reserved key with the response (stored for replay) or releases it after a
-/// failure (nothing was applied, so a retry may apply).
-pub fn finish(
-    repo: &Repo,
-    keys: &Keys,
-    begin: &Begin,
+/// The status and body of a submission's outcome: what the first answer said and what a replay
+/// says.
+pub fn render(
     version: ApiVersion,
-    result: Result<(u16, String)>,
-) -> Result<Response> {
-    match (begin, result) {
-        (Begin::Reserved(key, fp), Ok((status, body))) => {
-            repo.idem_complete(keys, key, fp, status, &body, TTL_MS)?;
-            Ok(http::json_text(status, version, body, &[]))
-        }
-        (Begin::Reserved(key, _), Err(e)) => {
-            // Nothing was applied: free the key so the client's retry can apply.
-            repo.idem_release(keys, key)?;
-            Err(e)
-        }
-        (_, Ok((status, body))) => Ok(http::json_text(status, version, body, &[])),
-        (_, Err(e)) => Err(e),
+    board: &Board,
+    player: &PlayerId,
+    outcome: &StoredOutcome,
+) -> (u16, String) {
+    match outcome {
+        StoredOutcome::Applied {
+            better,
+            total,
+            outcome,
+        } => render_applied(version, board, player, *better, *total, outcome),
+        StoredOutcome::Accepted { event_id } => (202, accepted_body(board, player, event_id)),
     }
+}
+
+/// An applied submission's answer.
+pub fn render_applied(
+    version: ApiVersion,
+    board: &Board,
+    player: &PlayerId,
+    better: u64,
+    total: u64,
+    outcome: &AppliedOutcome,
+) -> (u16, String) {
+    let body = view::submit(
+        version,
+        board,
+        &outcome.period_view(),
+        &outcome.submit_view(player, better, total),
+    );
+    (outcome.status(), body.to_string())
+}
+
+/// An accepted (asynchronous) submission's answer body.
+pub fn accepted_body(board: &Board, player: &PlayerId, event_id: &str) -> String {
+    serde_json::json!({
+        "accepted": true,
+        "event_id": event_id,
+        "board": board.id.as_str(),
+        "player": player.as_str(),
+        "write_mode": "async",
+    })
+    .to_string()
 }

@@ -3,16 +3,18 @@
 //!
 //! Read the player's record, let the core decide the new one (`operator::apply`), and write it in
 //! one Lua script only if the record is unchanged (else read again). The `score_applied` event is
-//! appended to the board's stream in the same script, before anyone is told the write happened.
+//! appended to the board's stream in the same script, before anyone is told the write happened,
+//! and so is the outcome an `Idempotency-Key` replays.
 
 use leaderboard::events::ScoreApplied;
-use leaderboard::view::{EntryView, PeriodView, SubmitView};
+use leaderboard::idempotency::{AppliedOutcome, applied_json};
+use leaderboard::view::PeriodView;
 use leaderboard::{
     Board, Event, EventEnvelope, LeaderboardError, PlayerId, Result, Submission, TenantId,
-    operator, period, rank,
+    operator, period,
 };
 
-use crate::repo::{ApplyResult, Keys, Repo};
+use crate::repo::{ApplyResult, Claim, Keys, Repo, Write};
 
 /// Compare-and-set attempts before giving up with 409 (an attempt only loses to a concurrent
 /// write of the same player's record).
@@ -24,19 +26,23 @@ pub const DOORBELL: &str = "lb:doorbell";
 /// The projector's consumer group on each board's inbox stream.
 pub const GROUP: &str = "projector";
 
-/// What an applied submission looks like to the caller.
+/// An applied submission.
 pub struct Outcome {
-    /// The period written.
-    pub period: PeriodView,
-    /// The player's standing after the write.
-    pub view: SubmitView,
-    /// The board's version after the write (for the regional cache).
+    /// Entries strictly better than the player's standing after the write.
+    pub better: u64,
+    /// Entries in the period after the write.
+    pub total: u64,
+    /// What the core decided (with `better`/`total`, the response).
+    pub applied: AppliedOutcome,
+    /// The board's version after the write.
     pub version: i64,
 }
 
 /// Applies `submission` at `now_ms`. With `dedupe` (an inbox event id) the write happens at most
 /// once per event: `Ok(None)` means it had already been applied. `first_read` is the record as
-/// already read with the board (raw JSON and decoded), saving the first round trip.
+/// already read with the board (raw JSON and decoded), saving the first round trip. With `claim`
+/// the write happens only while this attempt holds the `Idempotency-Key` (else
+/// `IdempotencyInProgress`), and stores the outcome with the score.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
     repo: &Repo,
@@ -47,6 +53,7 @@ pub fn apply(
     now_ms: i64,
     dedupe: Option<&str>,
     mut first_read: Option<(String, Option<leaderboard::Record>)>,
+    claim: Option<&Claim>,
 ) -> Result<Option<Outcome>> {
     let keys = Keys::new(tenant, &board.id);
     let period = PeriodView::resolve(board, None, now_ms)?;
@@ -56,59 +63,63 @@ pub fn apply(
             Some(read) => read,
             None => repo.record(&keys, &period.id, player)?,
         };
-        let outcome = operator::apply(board, previous.as_ref(), submission, now_ms)?;
-        let key = outcome.record.sort_key(board, player)?;
+        let decided = operator::apply(board, previous.as_ref(), submission, now_ms)?;
+        let key = decided.record.sort_key(board, player)?;
         let event = EventEnvelope {
-            id: format!("{now_ms}-{player}-{}", outcome.record.submissions),
+            id: format!("{now_ms}-{player}-{}", decided.record.submissions),
             tenant: tenant.clone(),
             board: board.id.clone(),
             at_ms: now_ms,
             event: Event::ScoreApplied(ScoreApplied {
                 player: player.clone(),
                 period: period.id,
-                record: outcome.record.clone(),
-                previous: outcome.previous.clone(),
-                improved: outcome.improved,
-                changed: outcome.changed,
+                record: decided.record.clone(),
+                previous: decided.previous.clone(),
+                improved: decided.improved,
+                changed: decided.changed,
             }),
         }
         .to_json()?;
-        let applied = match repo.apply(
-            &keys,
-            &period.id,
+        let applied = AppliedOutcome {
+            period: period.id,
+            current: period.current,
+            next_reset_ms: period.next_reset_ms,
+            previous_score: decided.previous.as_ref().map(|p| p.score),
+            record: decided.record,
+            improved: decided.improved,
+            changed: decided.changed,
+        };
+        let outcome_json = claim.map(|_| applied_json(&applied)).transpose()?;
+        let write = Write {
+            period: &period.id,
             player,
-            &raw,
-            &outcome.record,
-            &key.member,
-            key.rank_value,
-            &event,
-            expire,
-            dedupe,
-        )? {
-            ApplyResult::Applied(a) => a,
-            ApplyResult::Conflict => continue,
+            expected_raw: &raw,
+            new: &applied.record,
+            member: &key.member,
+            rank_value: key.rank_value,
+            event_json: &event,
+            expire_at_ms: expire,
+        };
+        let result = repo.apply(&keys, &write, dedupe, claim.zip(outcome_json.as_deref()))?;
+        match result {
+            ApplyResult::Applied(a) => {
+                return Ok(Some(Outcome {
+                    better: a.better,
+                    total: a.total,
+                    applied,
+                    version: a.version,
+                }));
+            }
+            // The record changed since it was read: read it again and decide again.
+            ApplyResult::Conflict => {}
             ApplyResult::Duplicate => return Ok(None),
-        };
-        let record = outcome.record;
-        let view = SubmitView {
-            entry: EntryView {
-                rank: rank::rank_from_better(applied.better),
-                player: player.clone(),
-                score: record.score,
-                subscore: record.subscore,
-                achieved_at_ms: record.achieved_at_ms,
-                metadata: record.metadata,
-            },
-            total: applied.total,
-            previous_score: outcome.previous.map(|p| p.score),
-            improved: outcome.improved,
-            changed: outcome.changed,
-        };
-        return Ok(Some(Outcome {
-            period,
-            view,
-            version: applied.version,
-        }));
+            ApplyResult::ClaimLost => {
+                return Err(LeaderboardError::IdempotencyInProgress(
+                    "another attempt of this request holds its Idempotency-Key; retry shortly"
+                        .into(),
+                ));
+            }
+        }
     }
     Err(LeaderboardError::Conflict(format!(
         "the record of '{player}' changed {MAX_ATTEMPTS} times while this submission was applied; retry"

@@ -122,9 +122,15 @@ pub enum LeaderboardError {
         /// Seconds until a retry may succeed (`Retry-After`).
         retry_after_secs: u64,
     },
-    /// A concurrent change or an idempotency-key reuse with a different body.
+    /// A concurrent change that kept winning (compare-and-set attempts exhausted).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Another attempt of the same request holds its `Idempotency-Key` right now; retry later.
+    #[error("idempotency key in use: {0}")]
+    IdempotencyInProgress(String),
+    /// The `Idempotency-Key` was used with another request (body, player or API version).
+    #[error("idempotency key reused: {0}")]
+    IdempotencyMismatch(String),
     /// A dependency (Redis, key-value store) is unavailable.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -159,13 +165,14 @@ impl LeaderboardError {
             | Self::PlayerNotFound(_)
             | Self::NotFound(_) => 404,
             Self::MethodNotAllowed(_) => 405,
-            Self::BoardExists(_) | Self::Conflict(_) => 409,
+            Self::BoardExists(_) | Self::Conflict(_) | Self::IdempotencyInProgress(_) => 409,
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::ScoreOutOfRange { .. }
             | Self::InvalidConfig(_)
             | Self::EncodingCapacity { .. }
-            | Self::InvalidEvent(_) => 422,
+            | Self::InvalidEvent(_)
+            | Self::IdempotencyMismatch(_) => 422,
             Self::RateLimited { .. } => 429,
             Self::CorruptData(_) | Self::Internal(_) => 500,
             Self::Unavailable(_) => 503,
@@ -195,6 +202,8 @@ impl LeaderboardError {
             Self::InvalidBody(_) => "invalid-body",
             Self::RateLimited { .. } => "rate-limited",
             Self::Conflict(_) => "conflict",
+            Self::IdempotencyInProgress(_) => "idempotency-in-progress",
+            Self::IdempotencyMismatch(_) => "idempotency-mismatch",
             Self::Unavailable(_) => "unavailable",
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed(_) => "method-not-allowed",
@@ -234,6 +243,8 @@ impl LeaderboardError {
             "invalid-body",
             "rate-limited",
             "conflict",
+            "idempotency-in-progress",
+            "idempotency-mismatch",
             "unavailable",
             "not-found",
             "method-not-allowed",
@@ -265,6 +276,8 @@ impl LeaderboardError {
             Self::InvalidBody(_) => "Invalid request body",
             Self::RateLimited { .. } => "Too many requests",
             Self::Conflict(_) => "Conflict",
+            Self::IdempotencyInProgress(_) => "Idempotency key in use",
+            Self::IdempotencyMismatch(_) => "Idempotency key reused",
             Self::Unavailable(_) => "Service unavailable",
             Self::NotFound(_) => "Not found",
             Self::MethodNotAllowed(_) => "Method not allowed",
@@ -324,6 +337,8 @@ mod tests {
                 retry_after_secs: 3,
             },
             E::Conflict("x".into()),
+            E::IdempotencyInProgress("x".into()),
+            E::IdempotencyMismatch("x".into()),
             E::Unavailable("x".into()),
             E::NotFound("x".into()),
             E::MethodNotAllowed("x".into()),

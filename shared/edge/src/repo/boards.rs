@@ -4,7 +4,7 @@ use leaderboard::{
     Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, TenantId,
 };
 
-use super::{Keys, Repo, bin, int, record, tenant_boards, text};
+use super::{Claim, Keys, Repo, Reservation, bin, int, record, tenant_boards, text};
 
 const CREATE_BOARD: &str = include_str!("lua/create_board.lua");
 const BOARD_AND_RECORD: &str = include_str!("lua/board_and_record.lua");
@@ -50,20 +50,28 @@ impl Repo {
 
     /// A board and, in the same round trip, a player's record in the board's current period
     /// (`now_ms` picks the period): what a submission needs before it can decide anything.
+    /// With a `claim`, the same round trip also reserves its `Idempotency-Key` (or reports what
+    /// the key holds).
     pub fn board_and_record(
         &self,
         tenant: &TenantId,
         id: &BoardId,
         player: &PlayerId,
         now_ms: i64,
-    ) -> Result<(Board, String, Option<Record>)> {
+        claim: Option<&Claim>,
+    ) -> Result<(Board, String, Option<Record>, Option<Reservation>)> {
         use leaderboard::PeriodKind as K;
         let keys = Keys::new(tenant, id);
         let mut script_keys = vec![keys.config()];
         for kind in [K::AllTime, K::Daily, K::Weekly, K::Monthly] {
             script_keys.push(keys.records(&leaderboard::period::period_id(kind, now_ms)?));
         }
-        let r = self.eval(BOARD_AND_RECORD, &script_keys, vec![bin(player.as_str())])?;
+        let mut args = vec![bin(player.as_str())];
+        if let Some(claim) = claim {
+            script_keys.push(keys.idem(&claim.key));
+            args.extend(claim.reserve_args());
+        }
+        let r = self.eval(BOARD_AND_RECORD, &script_keys, args)?;
         let cfg = r.first().map(text).transpose()?.unwrap_or_default();
         if cfg.is_empty() {
             return Err(LeaderboardError::BoardNotFound(format!(
@@ -74,7 +82,14 @@ impl Repo {
             .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
         let raw = r.get(1).map(text).transpose()?.unwrap_or_default();
         let rec = record(&raw)?;
-        Ok((input.validate()?, raw, rec))
+        let reservation = match (claim, r.get(2).map(int).transpose()?) {
+            (None, _) => None,
+            (Some(_), Some(1)) => Some(Reservation::Reserved),
+            (Some(_), _) => Some(Reservation::Held(
+                r.get(3).map(text).transpose()?.unwrap_or_default(),
+            )),
+        };
+        Ok((input.validate()?, raw, rec, reservation))
     }
 
     /// The board's version (`None` when it has none: a board created before versions existed and

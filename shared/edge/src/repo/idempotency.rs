@@ -1,103 +1,59 @@
-//! `Idempotency-Key` reservations and stored responses.
+//! `Idempotency-Key` claims: what a request holds while it applies, and releasing it after a
+//! failure. Reserving happens in the script that reads the board (`Repo::board_and_record`), and
+//! the outcome is stored by the write scripts themselves (`Repo::apply`, `Repo::enqueue`), so a
+//! write and its stored outcome are one atomic step. The stored forms are `leaderboard::idempotency`.
 
 use leaderboard::Result;
-use spin_sdk::redis::RedisResult;
+use leaderboard::idempotency::{OUTCOME_TTL_MS, RESERVATION_LEASE_MS};
 
-use super::{Keys, Repo, bin, text};
+use super::{Keys, Repo, bin, int};
 
-/// What an idempotency key says about a request.
+const RELEASE: &str = include_str!("lua/release.lua");
+
+/// An `Idempotency-Key` as one attempt of a request holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Idempotency {
-    /// First time: reserved; apply, then [`Repo::idem_complete`].
-    New,
-    /// The same key is being processed right now.
-    InProgress,
-    /// Already applied: replay this status and body.
-    Done {
-        /// Stored status.
-        status: u16,
-        /// Stored body.
-        body: String,
-    },
-    /// The key was used with a different request.
-    Mismatch,
+pub struct Claim {
+    /// The client's key.
+    pub key: String,
+    /// The request's fingerprint.
+    pub fingerprint: String,
+    /// The value this attempt reserves the key with (`leaderboard::idempotency::pending`).
+    pub reservation: String,
+}
+
+/// What reserving found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// Reserved for this attempt (for [`RESERVATION_LEASE_MS`]).
+    Reserved,
+    /// The key already holds this value (see `leaderboard::idempotency::classify`).
+    Held(String),
+}
+
+impl Claim {
+    /// The script arguments that reserve the key: reservation value and lease.
+    pub(super) fn reserve_args(&self) -> Vec<spin_sdk::redis::RedisParameter> {
+        vec![
+            bin(self.reservation.as_str()),
+            bin(RESERVATION_LEASE_MS.to_string()),
+        ]
+    }
+
+    /// The outcome TTL argument of the write scripts.
+    pub(super) fn ttl_arg() -> spin_sdk::redis::RedisParameter {
+        bin(OUTCOME_TTL_MS.to_string())
+    }
 }
 
 impl Repo {
-    /// Reserves an idempotency key for a request fingerprint, or reports its state.
-    pub fn idem_reserve(
-        &self,
-        keys: &Keys,
-        key: &str,
-        fingerprint: &str,
-        ttl_ms: u64,
-    ) -> Result<Idempotency> {
-        let k = keys.idem(key);
-        let pending = format!("pending:{fingerprint}");
-        let r = self.exec(
-            "SET",
-            vec![
-                bin(k.as_str()),
-                bin(pending),
-                bin("NX"),
-                bin("PX"),
-                bin(ttl_ms.to_string()),
-            ],
+    /// Releases this attempt's reservation after a failure that applied nothing, so a retry can
+    /// apply; a no-op when the key no longer holds it. Whether it released.
+    pub fn release(&self, keys: &Keys, claim: &Claim) -> Result<bool> {
+        let r = self.eval(
+            RELEASE,
+            &[keys.idem(&claim.key)],
+            vec![bin(claim.reservation.as_str())],
         )?;
-        if !matches!(r.first(), None | Some(RedisResult::Nil)) {
-            return Ok(Idempotency::New);
-        }
-        let r = self.exec("GET", vec![bin(k)])?;
-        let raw = r.first().map(text).transpose()?.unwrap_or_default();
-        if let Some(fp) = raw.strip_prefix("pending:") {
-            return Ok(if fp == fingerprint {
-                Idempotency::InProgress
-            } else {
-                Idempotency::Mismatch
-            });
-        }
-        // done:<fingerprint>:<status>:<body>
-        let mut parts = raw.strip_prefix("done:").unwrap_or("").splitn(3, ':');
-        match (
-            parts.next(),
-            parts.next().and_then(|s| s.parse().ok()),
-            parts.next(),
-        ) {
-            (Some(fp), Some(status), Some(body)) if fp == fingerprint => Ok(Idempotency::Done {
-                status,
-                body: body.to_string(),
-            }),
-            (Some(_), Some(_), Some(_)) => Ok(Idempotency::Mismatch),
-            // Expired between SET and GET: treat as new on the client's next retry.
-            _ => Ok(Idempotency::InProgress),
-        }
-    }
-
-    /// Stores the response of a reserved request.
-    pub fn idem_complete(
-        &self,
-        keys: &Keys,
-        key: &str,
-        fingerprint: &str,
-        status: u16,
-        body: &str,
-        ttl_ms: u64,
-    ) -> Result<()> {
-        self.exec(
-            "SET",
-            vec![
-                bin(keys.idem(key)),
-                bin(format!("done:{fingerprint}:{status}:{body}")),
-                bin("PX"),
-                bin(ttl_ms.to_string()),
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// Releases a reservation after a failure, so a retry can apply.
-    pub fn idem_release(&self, keys: &Keys, key: &str) -> Result<()> {
-        self.exec("DEL", vec![bin(keys.idem(key))])?;
-        Ok(())
+        Ok(r.first().map(int).transpose()?.unwrap_or(0) == 1)
     }
 }

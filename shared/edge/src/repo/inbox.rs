@@ -3,34 +3,53 @@
 
 use leaderboard::Result;
 
-use super::{Keys, Repo, bin, text, unavailable};
+use leaderboard::idempotency::accepted_prefix;
+
+use super::{Claim, Keys, Repo, bin, int, text, unavailable};
+
+const ENQUEUE: &str = include_str!("lua/enqueue.lua");
 
 impl Repo {
     /// Accepts an asynchronous submission: appends the event to the board's inbox stream (the
-    /// durable record) and rings the doorbell channel so the projector drains it. Returns the
-    /// stream id. A lost doorbell only delays projection until the next one.
+    /// durable record) and rings the doorbell channel so the projector drains it, in one script;
+    /// with `claim`, only if the `Idempotency-Key` is still this attempt's (or free), storing the
+    /// outcome in the same step. Returns the stream id, or `None` when the key is held by another
+    /// attempt. A lost doorbell only delays projection until the next one.
     pub fn enqueue(
         &self,
         keys: &Keys,
         event_json: &str,
         doorbell: &str,
         board_ref: &str,
-    ) -> Result<String> {
-        let r = self.exec(
-            "XADD",
+        claim: Option<&Claim>,
+    ) -> Result<Option<String>> {
+        let (flag, reservation, prefix) = match claim {
+            Some(c) => ("1", c.reservation.clone(), accepted_prefix(&c.fingerprint)),
+            None => ("0", String::new(), String::new()),
+        };
+        let r = self.eval(
+            ENQUEUE,
+            &[
+                keys.inbox(),
+                claim.map_or_else(|| keys.unused(), |c| keys.idem(&c.key)),
+            ],
             vec![
-                bin(keys.inbox()),
-                bin("MAXLEN"),
-                bin("~"),
-                bin("1000000"),
-                bin("*"),
-                bin("event"),
                 bin(event_json),
+                bin(doorbell),
+                bin(board_ref),
+                bin(flag),
+                bin(reservation),
+                bin(prefix),
+                Claim::ttl_arg(),
             ],
         )?;
-        let id = r.first().map(text).transpose()?.unwrap_or_default();
-        self.exec("PUBLISH", vec![bin(doorbell), bin(board_ref)])?;
-        Ok(id)
+        match r.as_slice() {
+            [ok] if int(ok)? == 3 => Ok(None),
+            [_, id] => Ok(Some(text(id)?)),
+            other => Err(leaderboard::LeaderboardError::CorruptData(format!(
+                "unexpected reply {other:?}"
+            ))),
+        }
     }
 
     /// Reads up to `count` inbox entries for the projector's consumer group (creating the group at

@@ -29,9 +29,9 @@ mod inbox;
 mod reads;
 mod writes;
 
-pub use idempotency::Idempotency;
+pub use idempotency::{Claim, Reservation};
 pub use reads::{Page, Row, Stored};
-pub use writes::{Applied, ApplyResult};
+pub use writes::{Applied, ApplyResult, Write};
 
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};
 use spin_sdk::redis::{RedisParameter, RedisResult};
@@ -92,6 +92,12 @@ impl Keys {
     /// Inbox stream of accepted asynchronous submissions.
     pub fn inbox(&self) -> String {
         self.k("inbox")
+    }
+    /// A key of the board's slot that is never written: what a script gets in the place of an
+    /// optional key it does not use (Redis Cluster needs every key a script touches declared, and
+    /// on the board's slot).
+    pub fn unused(&self) -> String {
+        self.k("unused")
     }
     /// Marker that an inbox event was applied (kept 7 days).
     pub fn applied(&self, event_id: &str) -> String {

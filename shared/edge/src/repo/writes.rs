@@ -3,7 +3,9 @@
 
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Record, Result};
 
-use super::{Keys, Repo, bin, int, record, text, uint};
+use leaderboard::idempotency::applied_prefix;
+
+use super::{Claim, Keys, Repo, bin, int, record, text, uint};
 
 const SUBMIT_CAS: &str = include_str!("lua/submit_cas.lua");
 const DELETE_PLAYER: &str = include_str!("lua/delete_player.lua");
@@ -17,6 +19,29 @@ pub enum ApplyResult {
     Conflict,
     /// The event was already applied (its dedupe key exists): nothing written.
     Duplicate,
+    /// The `Idempotency-Key` is held by another attempt of the request: nothing written.
+    ClaimLost,
+}
+
+/// A decided write: the record the core decided, where it goes, and its event.
+#[derive(Debug, Clone)]
+pub struct Write<'a> {
+    /// The period written.
+    pub period: &'a PeriodId,
+    /// The player.
+    pub player: &'a PlayerId,
+    /// The record as read (raw JSON, `""` when absent): the write applies only if it is unchanged.
+    pub expected_raw: &'a str,
+    /// The new record.
+    pub new: &'a Record,
+    /// Its sorted-set member.
+    pub member: &'a str,
+    /// Its rank value (sorted-set score).
+    pub rank_value: u64,
+    /// The event appended with it.
+    pub event_json: &'a str,
+    /// When the period's keys expire (`None`: never).
+    pub expire_at_ms: Option<i64>,
 }
 
 /// The result of a successful compare-and-set write.
@@ -49,52 +74,63 @@ impl Repo {
         Ok((raw, rec))
     }
 
-    /// Applies a decided record if the stored one is still `expected_raw`; with `dedupe`, only
-    /// if that inbox event was not applied before (atomically with the write).
-    #[allow(clippy::too_many_arguments)]
+    /// Applies a decided record if the stored one is still the one read, with its event, in one
+    /// script. With `dedupe` (an inbox event id), only if that event was not applied before; with
+    /// `claim`, only if the `Idempotency-Key` is still this attempt's (or free), and the outcome
+    /// (`outcome_json`, completed with the script's `better`/`total`) is stored in the same step.
     pub fn apply(
         &self,
         keys: &Keys,
-        period: &PeriodId,
-        player: &PlayerId,
-        expected_raw: &str,
-        new: &Record,
-        member: &str,
-        rank_value: u64,
-        event_json: &str,
-        expire_at_ms: Option<i64>,
+        write: &Write<'_>,
         dedupe: Option<&str>,
+        claim: Option<(&Claim, &str)>,
     ) -> Result<ApplyResult> {
-        let new_raw =
-            serde_json::to_string(new).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-        let mut cas_keys = vec![
+        let new_raw = serde_json::to_string(write.new)
+            .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+        let period = write.period;
+        let cas_keys = [
             keys.records(period),
             keys.members(period),
             keys.zset(period),
             keys.events(),
             keys.periods(),
             keys.version(),
+            dedupe.map_or_else(|| keys.unused(), |id| keys.applied(id)),
+            claim.map_or_else(|| keys.unused(), |(c, _)| keys.idem(&c.key)),
         ];
-        if let Some(id) = dedupe {
-            cas_keys.push(keys.applied(id));
-        }
+        let flag = |on: bool| bin(if on { "1" } else { "0" });
+        let (reservation, prefix, outcome) = match claim {
+            Some((c, outcome)) => (
+                c.reservation.clone(),
+                applied_prefix(&c.fingerprint),
+                outcome.to_string(),
+            ),
+            None => Default::default(),
+        };
         let r = self.eval(
             SUBMIT_CAS,
             &cas_keys,
             vec![
-                bin(player.as_str()),
-                bin(expected_raw),
+                bin(write.player.as_str()),
+                bin(write.expected_raw),
                 bin(new_raw),
-                bin(member),
-                bin(rank_value.to_string()),
-                bin(event_json),
-                bin(expire_at_ms.unwrap_or(0).to_string()),
+                bin(write.member),
+                bin(write.rank_value.to_string()),
+                bin(write.event_json),
+                bin(write.expire_at_ms.unwrap_or(0).to_string()),
                 bin(period.to_string()),
+                flag(dedupe.is_some()),
+                flag(claim.is_some()),
+                bin(reservation),
+                bin(prefix),
+                bin(outcome),
+                Claim::ttl_arg(),
             ],
         )?;
         match r.as_slice() {
             [ok] if int(ok)? == 0 => Ok(ApplyResult::Conflict),
             [ok] if int(ok)? == 2 => Ok(ApplyResult::Duplicate),
+            [ok] if int(ok)? == 3 => Ok(ApplyResult::ClaimLost),
             [_, better, total, id, version] => Ok(ApplyResult::Applied(Applied {
                 better: uint(better)?,
                 total: uint(total)?,

@@ -2,6 +2,7 @@
 //! idempotency, response shapes, and what lands in Redis.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
@@ -406,9 +407,12 @@ async fn idempotent_retry_returns_the_first_response_and_applies_once() {
     assert_eq!(retry.body, first.body, "the first response, byte for byte");
     let other = send("order-2", 5).await;
     assert_eq!(other.body["score"], 10, "applied exactly once per key");
-    send("order-1", 6)
-        .await
-        .assert_problem(409, "different request");
+    let r = send("order-1", 6).await;
+    r.assert_problem(422, "different request");
+    assert_eq!(
+        r.body["type"],
+        "https://leaderboard.dev/problems/idempotency-mismatch"
+    );
     // The same key on another API version is another request, not a replay in the wrong shape.
     let v2 = api
         .call(
@@ -419,7 +423,7 @@ async fn idempotent_retry_returns_the_first_response_and_applies_once() {
             &[("idempotency-key", "order-1")],
         )
         .await;
-    v2.assert_problem(409, "different request");
+    v2.assert_problem(422, "different request");
 
     // Deleting the board forgets its keys: a new board with the same id applies again.
     let r = api
@@ -438,5 +442,96 @@ async fn idempotent_retry_returns_the_first_response_and_applies_once() {
     assert_eq!(again.status, 201);
     assert_eq!(again.header("idempotent-replayed"), "");
     assert_eq!(again.body["score"], 5);
+    api.stop().await;
+}
+
+/// Exact under failure: a reservation left by an attempt that died blocks retries only for its
+/// short lease (409 with Retry-After, never for a submission that was applied), then the retry
+/// applies once; a refused submission frees its key; an async acceptance replays too.
+#[tokio::test(flavor = "multi_thread")]
+async fn idempotency_keys_recover_from_a_dead_attempt_and_replay_every_outcome() {
+    let api = start().await;
+    api.create_board(json!({"id": "laps", "score_max": 100}))
+        .await;
+    let submit = |key: &'static str, body: serde_json::Value| {
+        let api = &api;
+        async move {
+            api.call(
+                Method::POST,
+                "/api/v1/boards/laps/scores",
+                Some(&service()),
+                Some(body),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    // An attempt reserved "dead-1" and died before writing (its lease: 1.5 s here).
+    let body = json!({"player": "ann", "score": 7});
+    let fp = leaderboard::idempotency::fingerprint(
+        leaderboard::view::ApiVersion::V1,
+        &leaderboard::PlayerId::new("ann").unwrap(),
+        body.to_string().as_bytes(),
+    );
+    let mut c = api.redis.conn();
+    let _: () = redis::cmd("SET")
+        .arg("lb:{default/laps}:idem:dead-1")
+        .arg(leaderboard::idempotency::pending(&fp, "dead-attempt"))
+        .arg("PX")
+        .arg(1500)
+        .query(&mut c)
+        .unwrap();
+    let busy = submit("dead-1", body.clone()).await;
+    busy.assert_problem(409, "retry");
+    assert_eq!(busy.header("retry-after"), "1");
+    assert_eq!(
+        busy.body["type"],
+        "https://leaderboard.dev/problems/idempotency-in-progress"
+    );
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    let applied = submit("dead-1", body.clone()).await;
+    assert_eq!(applied.status, 201, "{}", applied.body);
+    let replay = submit("dead-1", body.clone()).await;
+    assert_eq!(replay.status, 201);
+    assert_eq!(replay.header("idempotent-replayed"), "true");
+    assert_eq!(replay.body, applied.body);
+    let entries: u64 = redis::cmd("ZCARD")
+        .arg("lb:{default/laps}:z:all")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(entries, 1, "applied once");
+
+    // A refused submission applies nothing and frees its key for a corrected retry.
+    submit("fix-1", json!({"player": "bob", "score": 500}))
+        .await
+        .assert_problem(422, "out of range");
+    let fixed = submit("fix-1", json!({"player": "bob", "score": 50})).await;
+    assert_eq!(fixed.status, 201, "{}", fixed.body);
+    assert_eq!(fixed.body["rank"], 1);
+
+    // Async boards: the 202 is replayed with its stream id, and the event is queued once.
+    api.create_board(json!({"id": "bulk", "write_mode": "async"}))
+        .await;
+    let token = service();
+    let send_async = || {
+        api.call(
+            Method::POST,
+            "/api/v1/boards/bulk/scores",
+            Some(&token),
+            Some(json!({"player": "ann", "score": 3})),
+            &[("idempotency-key", "async-1")],
+        )
+    };
+    let accepted = send_async().await;
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let again = send_async().await;
+    assert_eq!(again.status, 202);
+    assert_eq!(again.header("idempotent-replayed"), "true");
+    assert_eq!(again.body, accepted.body);
+    let queued: u64 = redis::cmd("XLEN")
+        .arg("lb:{default/bulk}:inbox")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(queued, 1, "accepted once");
     api.stop().await;
 }
