@@ -24,8 +24,10 @@ use crate::view::{ApiVersion, EntryView, PeriodView, SubmitView};
 /// Longest key, in bytes.
 pub const MAX_KEY_LEN: usize = 128;
 
-/// How long a reservation outlives a request that died holding it.
-pub const RESERVATION_LEASE_MS: u64 = 10_000;
+/// How long a reservation outlives a request that died holding it. Short is safe: an attempt whose
+/// lease ran out while it was still running cannot write once a retry has reserved the key (its
+/// write script checks the reservation), so the lease only bounds how long retries wait.
+pub const RESERVATION_LEASE_MS: u64 = 5_000;
 
 /// How long an outcome is replayed.
 pub const OUTCOME_TTL_MS: u64 = 24 * 60 * 60 * 1000;

@@ -114,7 +114,16 @@ pub async fn start_with(vars: &[(&str, &str)], config: HostConfig) -> Api {
 
 /// [`start_with`] with the edge cache on the given KV store.
 pub async fn start_on_kv(kv: Kv, vars: &[(&str, &str)], config: HostConfig) -> Api {
-    let redis = RedisServer::start();
+    start_on(RedisServer::start(), kv, vars, config).await
+}
+
+/// Starts the HTTP app against a given Redis.
+pub async fn start_on(
+    redis: RedisServer,
+    kv: Kv,
+    vars: &[(&str, &str)],
+    config: HostConfig,
+) -> Api {
     // On edge-host, behave as Spin does (a Redis connection per request, a trigger failure ends
     // the worker), so the suite means the same on both runtimes.
     let mut config = config.spin_faithful();
@@ -217,6 +226,18 @@ impl Api {
             subscribed.is_some(),
             "the worker never subscribed to lb:doorbell"
         );
+    }
+
+    /// Whether the worker app is still running (Spin, and edge-host in its Spin-faithful mode, end
+    /// it when its Redis subscription drops).
+    pub fn worker_running(&mut self) -> bool {
+        match self.worker.as_mut() {
+            None => false,
+            Some(w) => match w.host() {
+                Some(host) => host.ended().is_none(),
+                None => w.spin().is_some_and(|s| s.is_running()),
+            },
+        }
     }
 
     /// Stops the apps (Redis stops when `self` is dropped).

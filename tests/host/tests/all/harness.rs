@@ -32,32 +32,64 @@ pub fn free_port() -> u16 {
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
+    /// With persistence: the folder of the append-only file (every write fsynced).
+    aof_dir: Option<PathBuf>,
 }
 
 impl RedisServer {
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A server with the append-only file on and `appendfsync always`: a `kill -9` loses no
+    /// acknowledged write, and [`RedisServer::restart`] comes back with the data.
+    pub fn start_persistent() -> Self {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("edge-redis-aof-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        Self::start_with(Some(dir))
+    }
+
+    fn start_with(aof_dir: Option<PathBuf>) -> Self {
         let mut server = Self {
             port: free_port(),
             child: None,
+            aof_dir,
         };
         server.spawn();
         server
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
+        let port = self.port.to_string();
+        let mut args = vec![
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--protected-mode",
+            "no",
+        ];
+        let dir = self
+            .aof_dir
+            .as_ref()
+            .map(|d| d.to_string_lossy().into_owned());
+        match &dir {
+            Some(dir) => args.extend([
                 "--appendonly",
-                "no",
-                "--protected-mode",
-                "no",
-            ])
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                dir,
+            ]),
+            None => args.extend(["--appendonly", "no"]),
+        }
+        let child = Command::new("redis-server")
+            .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -77,7 +109,8 @@ impl RedisServer {
         }
     }
 
-    /// Kills and starts the server again on the same port (data is lost: no persistence).
+    /// Kills (`SIGKILL`) and starts the server again on the same port: with persistence the data
+    /// comes back from the append-only file, else it is lost.
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
@@ -108,6 +141,9 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+        if let Some(dir) = &self.aof_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
