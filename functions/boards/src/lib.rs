@@ -11,7 +11,6 @@ use edge::api::Ctx;
 use edge::http::{self, Call};
 use edge::platform::Platform;
 use leaderboard::access;
-use leaderboard::cache::initial_version;
 use leaderboard::view::{self, PeriodView};
 use leaderboard::{BoardConfigInput, BoardId, Result};
 use spin_sdk::http::{Method, Response};
@@ -43,8 +42,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let input: BoardConfigInput = call.json()?;
     let board = input.validate()?;
-    let version = initial_version(call.now_ms);
-    ctx.repo()?.create_board(&ctx.tenant, &board, version)?;
+    ctx.repo()?.create_board(&ctx.tenant, &board, call.now_ms)?;
     ctx.cache()
         .invalidate(ctx.tenant.as_str(), board.id.as_str(), true);
     let period = PeriodView::resolve(&board, None, call.now_ms)?;

@@ -1,104 +1,73 @@
-//! `functions/projector`: the Redis-triggered score handler for `async` boards.
+//! `functions/projector`: the Redis-triggered score handler.
 //!
-//! A doorbell (`lb:doorbell`, payload `tenant/board`) says a board's inbox stream has work. The
-//! projector reads it through the `projector` consumer group — first its own unacknowledged
-//! entries (a previous run that died), then new ones — applies each `score_submitted` event with
-//! the same compare-and-set write as synchronous submissions (achievement time = acceptance
-//! time), at most once per event (the write and the event's applied-marker are one script), then
-//! acknowledges. Pub/sub is at-most-once, but the stream is durable: a lost doorbell only delays
-//! projection until the next one, and nothing accepted is lost when the projector or Redis
-//! restarts (with Redis persistence on).
+//! Two channels lead here (`spin-worker.toml`):
 //!
-//! A submission that can no longer be applied (e.g. an `incr` that would now exceed the board
-//! maximum) is logged and acknowledged: retrying cannot succeed. Redis being unavailable fails the
-//! message, leaving the entries pending for the next doorbell.
+//! - the doorbell `lb:doorbell`, payload `tenant/board`: a board's inbox has work (an `async`
+//!   submission over HTTP, or an entry a trusted backend appended with `XADD` — the durable
+//!   ingest form);
+//! - the ingest channel `lb:ingest`, payload a JSON submission naming its board (the
+//!   fire-and-forget form): it is appended to the board's inbox first.
+//!
+//! Either way the board's inbox is then drained (`edge::pipeline`): batches decided by the core
+//! and applied in one script each, bad entries to the dead letters, exactly once. A drain is
+//! bounded (entries and time) so one message never runs long; when it stops with work left it
+//! rings the doorbell again. Pub/sub is at-most-once, but the inbox is durable: a lost doorbell
+//! only delays entries until the next doorbell or an HTTP drain (`POST /api/v1/admin/drain`).
+//! Redis being unavailable fails the message; the entries stay pending for the next drain.
 
 use anyhow::Context;
 use edge::cache::EdgeCache;
-use edge::platform::Spin;
-use edge::repo::{Keys, Repo};
+use edge::pipeline::{self, DEFAULT_RECLAIM_AFTER_MS, Limits};
+use edge::platform::{Platform, Spin};
+use edge::repo::Repo;
 use edge::{settings, submit};
-use leaderboard::{BoardId, Event, EventEnvelope, LeaderboardError, Submission, TenantId};
 use spin_sdk::redis_component;
 
-/// Entries per read.
-const BATCH: u32 = 64;
-/// Batches per doorbell, so one message cannot run past the host's deadline.
-const MAX_BATCHES: usize = 64;
+/// Entries one message may drain.
+const MAX_EVENTS: u64 = 16_384;
+/// Time one message may drain for.
+const BUDGET_MS: i64 = 2_000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
 
 #[redis_component]
 fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
-    let text = String::from_utf8(payload).context("doorbell payload is not UTF-8")?;
-    let (tenant, board) = text
-        .split_once('/')
-        .with_context(|| format!("doorbell payload '{text}' is not tenant/board"))?;
-    let tenant = TenantId::new(tenant)?;
-    let board_id = BoardId::new(board)?;
     let repo = Repo::open(&Spin, &settings::redis_url(&Spin)?)?;
-    let board = match repo.board(&tenant, &board_id) {
-        Ok(b) => b,
-        Err(LeaderboardError::BoardNotFound(_)) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    let keys = Keys::new(&tenant, &board_id);
-    let mut applied_any = false;
-    for _ in 0..MAX_BATCHES {
-        let batch = repo.inbox_batch(&keys, submit::GROUP, "projector", BATCH)?;
-        if batch.is_empty() {
-            break;
-        }
-        let mut done = Vec::with_capacity(batch.len());
-        for (id, json) in batch {
-            match project(&repo, &tenant, &board, &id, &json) {
-                Ok(applied) => applied_any |= applied,
-                Err(e @ LeaderboardError::Unavailable(_)) => {
-                    repo.inbox_ack(&keys, submit::GROUP, &done)?;
-                    return Err(e.into());
-                }
-                Err(e) => {
-                    eprintln!("projector: dropping inbox entry {id} of {tenant}/{board_id}: {e}")
-                }
+    let target = if payload.first() == Some(&b'{') {
+        pipeline::ingest(&repo, &payload, now_ms())?
+    } else {
+        match pipeline::doorbell_target(&payload) {
+            Ok(t) => Some(t),
+            Err(reason) => {
+                eprintln!("projector: doorbell kept in the ingest dead letters: {reason}");
+                repo.ingest_dead(&payload, &reason, now_ms())?;
+                None
             }
-            done.push(id);
         }
-        repo.inbox_ack(&keys, submit::GROUP, &done)?;
+    };
+    let Some((tenant, board)) = target else {
+        return Ok(());
+    };
+    let limits = Limits {
+        max_events: MAX_EVENTS,
+        deadline_ms: now_ms() + BUDGET_MS,
+        reclaim_after_ms: Spin
+            .variable("inbox_reclaim_after_ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_RECLAIM_AFTER_MS),
+    };
+    let report = pipeline::drain(&repo, &tenant, &board, &limits, &now_ms)
+        .with_context(|| format!("draining {tenant}/{board}"))?;
+    if report.version.is_some() {
+        EdgeCache::open(&Spin).invalidate(tenant.as_str(), board.as_str(), false);
     }
-    if applied_any {
-        EdgeCache::open(&Spin).invalidate(tenant.as_str(), board_id.as_str(), false);
+    if report.more {
+        repo.ring(submit::DOORBELL, &format!("{tenant}/{board}"))?;
     }
     Ok(())
-}
-
-/// Applies one inbox entry; whether it changed anything (false for a duplicate).
-fn project(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &leaderboard::Board,
-    stream_id: &str,
-    json: &str,
-) -> Result<bool, LeaderboardError> {
-    let envelope = EventEnvelope::from_json(json)?;
-    let Event::ScoreSubmitted(s) = envelope.event else {
-        return Err(LeaderboardError::InvalidEvent(format!(
-            "inbox entry is a '{}' event, expected score_submitted",
-            envelope.event.type_name()
-        )));
-    };
-    let submission = Submission {
-        score: s.score,
-        subscore: s.subscore,
-        metadata: s.metadata,
-    };
-    let outcome = submit::apply(
-        repo,
-        tenant,
-        board,
-        &s.player,
-        &submission,
-        envelope.at_ms,
-        Some(stream_id),
-        None,
-        None,
-    )?;
-    Ok(outcome.is_some())
 }

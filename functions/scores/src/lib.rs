@@ -126,13 +126,9 @@ fn apply(
         player,
         submission,
         call.now_ms,
-        None,
         Some(first_read),
         claim,
-    )?
-    .ok_or_else(|| {
-        LeaderboardError::Internal("a synchronous write cannot be a duplicate".into())
-    })?;
+    )?;
     ctx.cache()
         .invalidate(ctx.tenant.as_str(), board.id.as_str(), false);
     Ok(idempotency::render_applied(

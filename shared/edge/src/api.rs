@@ -47,6 +47,11 @@ impl<'p> Ctx<'p> {
         })
     }
 
+    /// The platform the request runs on.
+    pub fn platform(&self) -> &dyn Platform {
+        self.platform
+    }
+
     /// The principal, or 401 when the request carried no token.
     pub fn require_principal(&self) -> Result<&Principal> {
         self.principal.as_ref().ok_or_else(|| {

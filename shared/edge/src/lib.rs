@@ -22,6 +22,7 @@ pub mod cache;
 pub mod http;
 pub mod idempotency;
 pub mod kv;
+pub mod pipeline;
 pub mod platform;
 pub mod repo;
 pub mod settings;

@@ -1,17 +1,16 @@
-//! Applying a submission to the source of truth, shared by the synchronous `scores` function and
-//! the asynchronous projector: a compare-and-set loop around the pure core's decision.
+//! Applying a synchronous submission to the source of truth: a compare-and-set loop around the
+//! pure core's decision. (Asynchronous ones go through the inbox and [`crate::pipeline`].)
 //!
 //! Read the player's record, let the core decide the new one (`operator::apply`), and write it in
 //! one Lua script only if the record is unchanged (else read again). The `score_applied` event is
 //! appended to the board's stream in the same script, before anyone is told the write happened,
 //! and so is the outcome an `Idempotency-Key` replays.
 
-use leaderboard::events::ScoreApplied;
 use leaderboard::idempotency::{AppliedOutcome, applied_json};
 use leaderboard::view::PeriodView;
 use leaderboard::{
-    Board, Event, EventEnvelope, LeaderboardError, PlayerId, Result, Submission, TenantId,
-    operator, period,
+    Board, EventEnvelope, LeaderboardError, PlayerId, Result, Submission, TenantId, operator,
+    period,
 };
 
 use crate::repo::{ApplyResult, Claim, Keys, Repo, Write};
@@ -22,9 +21,6 @@ pub const MAX_ATTEMPTS: usize = 200;
 
 /// The doorbell channel the projector listens on; the payload is `tenant/board`.
 pub const DOORBELL: &str = "lb:doorbell";
-
-/// The projector's consumer group on each board's inbox stream.
-pub const GROUP: &str = "projector";
 
 /// An applied submission.
 pub struct Outcome {
@@ -38,11 +34,10 @@ pub struct Outcome {
     pub version: i64,
 }
 
-/// Applies `submission` at `now_ms`. With `dedupe` (an inbox event id) the write happens at most
-/// once per event: `Ok(None)` means it had already been applied. `first_read` is the record as
-/// already read with the board (raw JSON and decoded), saving the first round trip. With `claim`
-/// the write happens only while this attempt holds the `Idempotency-Key` (else
-/// `IdempotencyInProgress`), and stores the outcome with the score.
+/// Applies `submission` at `now_ms`. `first_read` is the record as already read with the board
+/// (raw JSON and decoded), saving the first round trip. With `claim` the write happens only while
+/// this attempt holds the `Idempotency-Key` (else `IdempotencyInProgress`), and stores the outcome
+/// with the score.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
     repo: &Repo,
@@ -51,13 +46,13 @@ pub fn apply(
     player: &PlayerId,
     submission: &Submission,
     now_ms: i64,
-    dedupe: Option<&str>,
     mut first_read: Option<(String, Option<leaderboard::Record>)>,
     claim: Option<&Claim>,
-) -> Result<Option<Outcome>> {
+) -> Result<Outcome> {
     let keys = Keys::new(tenant, &board.id);
     let period = PeriodView::resolve(board, None, now_ms)?;
     let expire = period::expire_at_ms(&period.id, board.retain_periods);
+    let started = EventEnvelope::period_started(tenant, &board.id, period.id, now_ms).to_json()?;
     for _ in 0..MAX_ATTEMPTS {
         let (raw, previous) = match first_read.take() {
             Some(read) => read,
@@ -65,20 +60,10 @@ pub fn apply(
         };
         let decided = operator::apply(board, previous.as_ref(), submission, now_ms)?;
         let key = decided.record.sort_key(board, player)?;
-        let event = EventEnvelope {
-            id: format!("{now_ms}-{player}-{}", decided.record.submissions),
-            tenant: tenant.clone(),
-            board: board.id.clone(),
-            at_ms: now_ms,
-            event: Event::ScoreApplied(ScoreApplied {
-                player: player.clone(),
-                period: period.id,
-                record: decided.record.clone(),
-                previous: decided.previous.clone(),
-                improved: decided.improved,
-                changed: decided.changed,
-            }),
-        }
+        let id = format!("{now_ms}-{player}-{}", decided.record.submissions);
+        let event = EventEnvelope::score_applied(
+            tenant, &board.id, id, now_ms, player, period.id, &decided,
+        )
         .to_json()?;
         let applied = AppliedOutcome {
             period: period.id,
@@ -98,21 +83,20 @@ pub fn apply(
             member: &key.member,
             rank_value: key.rank_value,
             event_json: &event,
+            period_started_json: &started,
             expire_at_ms: expire,
         };
-        let result = repo.apply(&keys, &write, dedupe, claim.zip(outcome_json.as_deref()))?;
-        match result {
+        match repo.apply(&keys, &write, claim.zip(outcome_json.as_deref()))? {
             ApplyResult::Applied(a) => {
-                return Ok(Some(Outcome {
+                return Ok(Outcome {
                     better: a.better,
                     total: a.total,
                     applied,
                     version: a.version,
-                }));
+                });
             }
             // The record changed since it was read: read it again and decide again.
             ApplyResult::Conflict => {}
-            ApplyResult::Duplicate => return Ok(None),
             ApplyResult::ClaimLost => {
                 return Err(LeaderboardError::IdempotencyInProgress(
                     "another attempt of this request holds its Idempotency-Key; retry shortly"

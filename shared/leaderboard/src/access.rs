@@ -126,6 +126,17 @@ pub fn authorize_list(principal: &Principal) -> Result<()> {
     )))
 }
 
+/// Operating a board's pipeline (reading its log, draining inboxes): `service` or `admin`.
+pub fn authorize_operator(principal: &Principal, what: &str) -> Result<()> {
+    if principal.has(Role::Admin) || principal.has(Role::Service) {
+        return Ok(());
+    }
+    Err(LeaderboardError::Forbidden(format!(
+        "{what} requires the 'service' or 'admin' role; the token has roles {}",
+        principal.roles_list()
+    )))
+}
+
 /// Submitting a score for `player` on `board`.
 ///
 /// `admin` and `service` tokens may submit for anyone. A `player` token may submit only for its

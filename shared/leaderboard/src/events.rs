@@ -11,6 +11,7 @@
 //! | `score_submitted`| 2       | v1 `{player, score, metadata?}`; v2 adds `subscore`, `idempotency_key` |
 //! | `score_applied`  | 1       |                                                             |
 //! | `record_deleted` | 1       |                                                             |
+//! | `period_started` | 1       |                                                             |
 //!
 //! An unknown type or a version newer than supported is an error (never silently skipped).
 
@@ -108,6 +109,14 @@ pub struct RecordDeleted {
     pub period: Option<PeriodId>,
 }
 
+/// `period_started` v1: the first write of a period (a board with periods rolled over).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodStarted {
+    /// The new period.
+    pub period: PeriodId,
+}
+
 /// A domain event (the envelope's `type` + `data`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -121,6 +130,8 @@ pub enum Event {
     ScoreApplied(ScoreApplied),
     /// A record was deleted.
     RecordDeleted(RecordDeleted),
+    /// A period received its first write.
+    PeriodStarted(PeriodStarted),
 }
 
 impl Event {
@@ -132,6 +143,7 @@ impl Event {
             Self::ScoreSubmitted(_) => "score_submitted",
             Self::ScoreApplied(_) => "score_applied",
             Self::RecordDeleted(_) => "record_deleted",
+            Self::PeriodStarted(_) => "period_started",
         }
     }
 
@@ -147,6 +159,7 @@ impl Event {
             Self::ScoreSubmitted(d) => serde_json::to_value(d),
             Self::ScoreApplied(d) => serde_json::to_value(d),
             Self::RecordDeleted(d) => serde_json::to_value(d),
+            Self::PeriodStarted(d) => serde_json::to_value(d),
         }
     }
 }
@@ -154,7 +167,8 @@ impl Event {
 /// Current (highest supported) version of an event type, or None if the type is unknown.
 pub fn current_version(type_name: &str) -> Option<u32> {
     match type_name {
-        "board_created" | "board_deleted" | "score_applied" | "record_deleted" => Some(1),
+        "board_created" | "board_deleted" | "score_applied" | "record_deleted"
+        | "period_started" => Some(1),
         "score_submitted" => Some(2),
         _ => None,
     }
@@ -194,6 +208,49 @@ fn data<T: DeserializeOwned>(kind: &str, version: u32, value: Value) -> Result<T
 }
 
 impl EventEnvelope {
+    /// The `score_applied` event of a decided submission (`id`: what produced it — the request's
+    /// time, player and submission count, or the inbox entry id).
+    pub fn score_applied(
+        tenant: &TenantId,
+        board: &BoardId,
+        id: String,
+        at_ms: i64,
+        player: &PlayerId,
+        period: PeriodId,
+        outcome: &crate::operator::Outcome,
+    ) -> Self {
+        Self {
+            id,
+            tenant: tenant.clone(),
+            board: board.clone(),
+            at_ms,
+            event: Event::ScoreApplied(ScoreApplied {
+                player: player.clone(),
+                period,
+                record: outcome.record.clone(),
+                previous: outcome.previous.clone(),
+                improved: outcome.improved,
+                changed: outcome.changed,
+            }),
+        }
+    }
+
+    /// The `period_started` event written before a period's first record.
+    pub fn period_started(
+        tenant: &TenantId,
+        board: &BoardId,
+        period: PeriodId,
+        at_ms: i64,
+    ) -> Self {
+        Self {
+            id: format!("period-{period}"),
+            tenant: tenant.clone(),
+            board: board.clone(),
+            at_ms,
+            event: Event::PeriodStarted(PeriodStarted { period }),
+        }
+    }
+
     /// Serialises at the current version of the event's type.
     pub fn to_json(&self) -> Result<String> {
         let data = self.event.data().map_err(|e| {
@@ -233,6 +290,7 @@ impl EventEnvelope {
             }
             ("score_submitted", _) => Event::ScoreSubmitted(data(kind, version, d)?),
             ("score_applied", _) => Event::ScoreApplied(data(kind, version, d)?),
+            ("period_started", _) => Event::PeriodStarted(data(kind, version, d)?),
             _ => Event::RecordDeleted(data(kind, version, d)?),
         };
         Ok(Self {
@@ -302,6 +360,9 @@ mod tests {
             Event::RecordDeleted(RecordDeleted {
                 player: player(),
                 period: None,
+            }),
+            Event::PeriodStarted(PeriodStarted {
+                period: "2026-W48".parse().unwrap(),
             }),
         ];
         for e in events {

@@ -33,6 +33,7 @@ pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
+pub mod inbox;
 pub mod operator;
 pub mod period;
 pub mod problem;

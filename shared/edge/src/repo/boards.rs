@@ -1,25 +1,44 @@
 //! Board configs: create, load (alone or with a player's record), list, delete.
 
+use leaderboard::cache::initial_version;
+use leaderboard::events::BoardCreated;
 use leaderboard::{
-    Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, TenantId,
+    Board, BoardConfigInput, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Record,
+    Result, TenantId,
 };
 
-use super::{Claim, Keys, Repo, Reservation, bin, int, record, tenant_boards, text};
+use super::{Claim, Keys, Repo, Reservation, bin, int, parse_record, tenant_boards, text};
 
 const CREATE_BOARD: &str = include_str!("lua/create_board.lua");
 const BOARD_AND_RECORD: &str = include_str!("lua/board_and_record.lua");
 const DELETE_BOARD: &str = include_str!("lua/delete_board.lua");
 
 impl Repo {
-    /// Stores a new board starting at `version`; `BoardExists` if the id is taken in this tenant.
-    pub fn create_board(&self, tenant: &TenantId, board: &Board, version: i64) -> Result<()> {
+    /// Stores a new board created at `now_ms` (its version starts at
+    /// [`initial_version`]) with its `board_created` event, the first of its log; `BoardExists`
+    /// if the id is taken in this tenant.
+    pub fn create_board(&self, tenant: &TenantId, board: &Board, now_ms: i64) -> Result<()> {
         let keys = Keys::new(tenant, &board.id);
         let json = serde_json::to_string(&board.to_input())
             .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+        let event = EventEnvelope {
+            id: format!("{now_ms}-created"),
+            tenant: tenant.clone(),
+            board: board.id.clone(),
+            at_ms: now_ms,
+            event: Event::BoardCreated(BoardCreated {
+                board: board.clone(),
+            }),
+        }
+        .to_json()?;
         let r = self.eval(
             CREATE_BOARD,
-            &[keys.config(), keys.version()],
-            vec![bin(json), bin(version.to_string())],
+            &[keys.config(), keys.version(), keys.events()],
+            vec![
+                bin(json),
+                bin(initial_version(now_ms).to_string()),
+                bin(event),
+            ],
         )?;
         if r.first().map(int).transpose()?.unwrap_or(0) == 0 {
             return Err(LeaderboardError::BoardExists(format!(
@@ -81,7 +100,7 @@ impl Repo {
         let input: BoardConfigInput = serde_json::from_str(&cfg)
             .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
         let raw = r.get(1).map(text).transpose()?.unwrap_or_default();
-        let rec = record(&raw)?;
+        let rec = parse_record(&raw)?;
         let reservation = match (claim, r.get(2).map(int).transpose()?) {
             (None, _) => None,
             (Some(_), Some(1)) => Some(Reservation::Reserved),

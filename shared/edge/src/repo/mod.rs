@@ -11,8 +11,11 @@
 //! | `lb:{t/b}:r:<period>` | hash | player → `Record` JSON |
 //! | `lb:{t/b}:m:<period>` | hash | player → current sorted-set member |
 //! | `lb:{t/b}:periods` | set | period ids that have data (for deletion) |
-//! | `lb:{t/b}:events` | stream | domain events, appended in the same script as the write |
+//! | `lb:{t/b}:events` | stream | the board's log: every accepted change, appended in the same script as its effect |
+//! | `lb:{t/b}:inbox` | stream | accepted submissions waiting for the drain (consumer group `projector`; entries are deleted once applied) |
+//! | `lb:{t/b}:dead` | stream | dead letters: inbox entries that cannot be applied, with reason and deliveries |
 //! | `lb:{t/b}:idem:<key>` | string | idempotency reservation / stored response |
+//! | `lb:{t/b}:idem:in:<key>` | string | an ingest entry with this `idempotency_key` was applied (24 h) |
 //! | `lb:tenant:{t}:boards` | set | board ids of a tenant |
 //!
 //! Writes are compare-and-set: the handler reads a record, the pure core decides the new record,
@@ -26,10 +29,13 @@
 mod boards;
 mod idempotency;
 mod inbox;
+mod log;
+pub mod pipeline;
 mod reads;
 mod writes;
 
 pub use idempotency::{Claim, Reservation};
+pub use log::StreamEntry;
 pub use reads::{Page, Row, Stored};
 pub use writes::{Applied, ApplyResult, Write};
 
@@ -99,9 +105,13 @@ impl Keys {
     pub fn unused(&self) -> String {
         self.k("unused")
     }
-    /// Marker that an inbox event was applied (kept 7 days).
-    pub fn applied(&self, event_id: &str) -> String {
-        self.k(&format!("applied:{event_id}"))
+    /// Dead letters: inbox entries that cannot be applied, with the reason.
+    pub fn dead(&self) -> String {
+        self.k("dead")
+    }
+    /// Marker that an ingest entry with this `idempotency_key` was applied (kept 24 hours).
+    pub fn ingest_dedupe(&self, key: &str) -> String {
+        self.k(&format!("idem:in:{key}"))
     }
 }
 
@@ -146,7 +156,8 @@ fn uint(r: &RedisResult) -> Result<u64> {
         .map_err(|_| LeaderboardError::CorruptData("negative count from Redis".into()))
 }
 
-fn record(raw: &str) -> Result<Option<Record>> {
+/// A stored record (`""`: none).
+pub(crate) fn parse_record(raw: &str) -> Result<Option<Record>> {
     if raw.is_empty() {
         return Ok(None);
     }

@@ -4,7 +4,7 @@
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Record, Result};
 use spin_sdk::redis::RedisResult;
 
-use super::{Keys, Repo, bin, int, record, text, uint};
+use super::{Keys, Repo, bin, int, parse_record, text, uint};
 
 const PAGE: &str = include_str!("lua/page.lua");
 const AROUND: &str = include_str!("lua/around.lua");
@@ -52,7 +52,7 @@ fn rows(items: &[RedisResult]) -> Result<Vec<Row>> {
             [m, s, r] => Ok(Row {
                 member: text(m)?,
                 rank_value: leaderboard::sortkey::parse_redis_score(&text(s)?)?,
-                record: record(&text(r)?)?,
+                record: parse_record(&text(r)?)?,
             }),
             _ => Err(LeaderboardError::CorruptData(
                 "truncated page from Redis".into(),
@@ -147,7 +147,7 @@ impl Repo {
                 ));
             };
             let score = text(s)?;
-            out.push(match (score.is_empty(), record(&text(rec)?)?) {
+            out.push(match (score.is_empty(), parse_record(&text(rec)?)?) {
                 (false, Some(record)) => Some(Stored {
                     rank_value: leaderboard::sortkey::parse_redis_score(&score)?,
                     better: uint(b)?,

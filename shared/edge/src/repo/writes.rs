@@ -5,7 +5,7 @@ use leaderboard::{LeaderboardError, PeriodId, PlayerId, Record, Result};
 
 use leaderboard::idempotency::applied_prefix;
 
-use super::{Claim, Keys, Repo, bin, int, record, text, uint};
+use super::{Claim, Keys, Repo, bin, int, parse_record, text, uint};
 
 const SUBMIT_CAS: &str = include_str!("lua/submit_cas.lua");
 const DELETE_PLAYER: &str = include_str!("lua/delete_player.lua");
@@ -17,8 +17,6 @@ pub enum ApplyResult {
     Applied(Applied),
     /// The record changed since it was read: read again and retry.
     Conflict,
-    /// The event was already applied (its dedupe key exists): nothing written.
-    Duplicate,
     /// The `Idempotency-Key` is held by another attempt of the request: nothing written.
     ClaimLost,
 }
@@ -38,8 +36,10 @@ pub struct Write<'a> {
     pub member: &'a str,
     /// Its rank value (sorted-set score).
     pub rank_value: u64,
-    /// The event appended with it.
+    /// The `score_applied` event appended with it.
     pub event_json: &'a str,
+    /// The `period_started` event, appended before it if this is the period's first write.
+    pub period_started_json: &'a str,
     /// When the period's keys expire (`None`: never).
     pub expire_at_ms: Option<i64>,
 }
@@ -70,19 +70,18 @@ impl Repo {
             vec![bin(keys.records(period)), bin(player.as_str())],
         )?;
         let raw = r.first().map(text).transpose()?.unwrap_or_default();
-        let rec = record(&raw)?;
+        let rec = parse_record(&raw)?;
         Ok((raw, rec))
     }
 
-    /// Applies a decided record if the stored one is still the one read, with its event, in one
-    /// script. With `dedupe` (an inbox event id), only if that event was not applied before; with
-    /// `claim`, only if the `Idempotency-Key` is still this attempt's (or free), and the outcome
-    /// (`outcome_json`, completed with the script's `better`/`total`) is stored in the same step.
+    /// Applies a decided record if the stored one is still the one read, with its events, in one
+    /// script. With `claim`, only if the `Idempotency-Key` is still this attempt's (or free), and
+    /// the outcome (`outcome_json`, completed with the script's `better`/`total`) is stored in the
+    /// same step.
     pub fn apply(
         &self,
         keys: &Keys,
         write: &Write<'_>,
-        dedupe: Option<&str>,
         claim: Option<(&Claim, &str)>,
     ) -> Result<ApplyResult> {
         let new_raw = serde_json::to_string(write.new)
@@ -95,7 +94,6 @@ impl Repo {
             keys.events(),
             keys.periods(),
             keys.version(),
-            dedupe.map_or_else(|| keys.unused(), |id| keys.applied(id)),
             claim.map_or_else(|| keys.unused(), |(c, _)| keys.idem(&c.key)),
         ];
         let flag = |on: bool| bin(if on { "1" } else { "0" });
@@ -119,7 +117,7 @@ impl Repo {
                 bin(write.event_json),
                 bin(write.expire_at_ms.unwrap_or(0).to_string()),
                 bin(period.to_string()),
-                flag(dedupe.is_some()),
+                bin(write.period_started_json),
                 flag(claim.is_some()),
                 bin(reservation),
                 bin(prefix),
@@ -129,7 +127,6 @@ impl Repo {
         )?;
         match r.as_slice() {
             [ok] if int(ok)? == 0 => Ok(ApplyResult::Conflict),
-            [ok] if int(ok)? == 2 => Ok(ApplyResult::Duplicate),
             [ok] if int(ok)? == 3 => Ok(ApplyResult::ClaimLost),
             [_, better, total, id, version] => Ok(ApplyResult::Applied(Applied {
                 better: uint(better)?,

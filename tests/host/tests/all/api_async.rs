@@ -101,7 +101,13 @@ async fn async_submissions_are_accepted_then_projected_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entries_left_pending_by_a_dead_projector_are_applied_once() {
-    let api = start_with_worker().await;
+    // Reclaim entries another drain took after 200 ms of silence (default 30 s).
+    let mut api = crate::api::start_with(
+        &[("inbox_reclaim_after_ms", "200")],
+        edge_host::HostConfig::default(),
+    )
+    .await;
+    api.start_worker().await;
     api.create_board(
         json!({"id": "resume", "operator": "incr", "write_mode": "async", "public_read": true,
         "cache": {"ttl_secs": 0, "stale_secs": 0}}),
@@ -141,7 +147,8 @@ async fn entries_left_pending_by_a_dead_projector_are_applied_once() {
         .arg(">")
         .query(&mut c)
         .unwrap();
-    // The next doorbell picks it up; a second doorbell does not apply it again.
+    // The next doorbell after the reclaim time picks it up; a second one does not apply it again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     for _ in 0..2 {
         let _: i64 = redis::cmd("PUBLISH")
             .arg("lb:doorbell")

@@ -68,11 +68,27 @@ async fn competition_ranks_with_ties_and_listing_order() {
         .query(&mut c)
         .unwrap();
     assert!(rec.contains("\"score\":70"), "{rec}");
-    let events: u64 = redis::cmd("XLEN")
+    // The board's log: its creation, the period's start, then one event per accepted submission.
+    let log: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
         .arg("lb:{default/arena}:events")
+        .arg("-")
+        .arg("+")
         .query(&mut c)
         .unwrap();
-    assert_eq!(events, 4);
+    let types: Vec<String> = log
+        .iter()
+        .map(|(_, fields)| {
+            let event: serde_json::Value = serde_json::from_str(&fields[0].1).unwrap();
+            event["type"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(
+        types,
+        ["board_created", "period_started"]
+            .into_iter()
+            .chain(["score_applied"; 4])
+            .collect::<Vec<_>>()
+    );
     api.stop().await;
 }
 

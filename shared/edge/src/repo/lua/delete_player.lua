@@ -1,7 +1,10 @@
+-- Removes a player's entry from a period with its record_deleted event.
+-- KEYS: 1 records, 2 members, 3 sorted set, 4 events, 5 version. ARGV: 1 player, 2 event JSON.
+-- Returns the board's new version, or 0 when the player had no entry.
 local member = redis.call('HGET', KEYS[2], ARGV[1])
 if not member then return 0 end
 redis.call('ZREM', KEYS[3], member)
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'event', ARGV[2])
+redis.call('XADD', KEYS[4], '*', 'event', ARGV[2])
 return redis.call('INCR', KEYS[5])

@@ -1,14 +1,16 @@
--- Accepts an asynchronous submission: appends it to the board's inbox stream (the durable record)
--- and, with an Idempotency-Key, stores the outcome in the same step; then rings the doorbell.
--- KEYS: 1 inbox, 2 idempotency key (or a placeholder)
+-- Accepts an asynchronous submission: appends its score_submitted event to the board's log and to
+-- its inbox (what the drain applies) and, with an Idempotency-Key, stores the outcome in the same
+-- step; then rings the doorbell.
+-- KEYS: 1 inbox, 2 idempotency key (or a placeholder), 3 events
 -- ARGV: 1 event JSON, 2 doorbell channel, 3 doorbell payload, 4 idempotency '1'/'0',
 --       5 our reservation, 6 outcome prefix, 7 outcome TTL ms
--- Returns {3} when the idempotency key is held by another attempt, else {1, stream id}.
+-- Returns {3} when the idempotency key is held by another attempt, else {1, inbox entry id}.
 if ARGV[4] == '1' then
   local held = redis.call('GET', KEYS[2])
   if held and held ~= ARGV[5] then return {3} end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', '1000000', '*', 'event', ARGV[1])
+local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1])
+redis.call('XADD', KEYS[3], '*', 'event', ARGV[1])
 if ARGV[4] == '1' then redis.call('SET', KEYS[2], ARGV[6] .. id, 'PX', ARGV[7]) end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return {1, id}

@@ -1,27 +1,29 @@
--- The compare-and-set write of a decided record, its event, the board's version and, with an
+-- The compare-and-set write of a decided record, its events, the board's version and, with an
 -- Idempotency-Key, the stored outcome: one atomic step.
 -- KEYS: 1 records, 2 members, 3 sorted set, 4 events, 5 periods, 6 version,
---       7 applied marker (or a placeholder), 8 idempotency key (or a placeholder)
+--       7 idempotency key (or a placeholder)
 -- ARGV: 1 player, 2 expected record ('' = none), 3 new record, 4 member, 5 rank value,
---       6 event JSON, 7 expire at ms ('0' = never), 8 period id, 9 dedupe '1'/'0',
+--       6 score_applied event, 7 expire at ms ('0' = never), 8 period id,
+--       9 period_started event (appended first when this is the period's first write),
 --       10 idempotency '1'/'0', 11 our reservation, 12 outcome prefix, 13 outcome JSON,
 --       14 outcome TTL ms
--- Returns {0} the record changed (retry), {2} already applied (dedupe), {3} the idempotency key
--- is held by another attempt, or {1, better, total, event id, version}.
+-- Returns {0} the record changed (retry), {3} the idempotency key is held by another attempt, or
+-- {1, better, total, event id, version}.
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if (cur or '') ~= ARGV[2] then return {0} end
 if ARGV[10] == '1' then
-  local held = redis.call('GET', KEYS[8])
+  local held = redis.call('GET', KEYS[7])
   if held and held ~= ARGV[11] then return {3} end
 end
-if ARGV[9] == '1' and not redis.call('SET', KEYS[7], '1', 'NX', 'PX', '604800000') then return {2} end
+if redis.call('SADD', KEYS[5], ARGV[8]) == 1 then
+  redis.call('XADD', KEYS[4], '*', 'event', ARGV[9])
+end
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old and old ~= ARGV[4] then redis.call('ZREM', KEYS[3], old) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
-local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'event', ARGV[6])
-redis.call('SADD', KEYS[5], ARGV[8])
+local id = redis.call('XADD', KEYS[4], '*', 'event', ARGV[6])
 if ARGV[7] ~= '0' then
   for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], ARGV[7]) end
 end
@@ -29,6 +31,6 @@ local version = redis.call('INCR', KEYS[6])
 local better = redis.call('ZCOUNT', KEYS[3], '-inf', '(' .. ARGV[5])
 local total = redis.call('ZCARD', KEYS[3])
 if ARGV[10] == '1' then
-  redis.call('SET', KEYS[8], ARGV[12] .. better .. ':' .. total .. ':' .. ARGV[13], 'PX', ARGV[14])
+  redis.call('SET', KEYS[7], ARGV[12] .. better .. ':' .. total .. ':' .. ARGV[13], 'PX', ARGV[14])
 end
 return {1, better, total, id, version}

@@ -1,0 +1,67 @@
+//! `POST /api/{v}/admin/drain`: the Redis-triggered drain, run from HTTP for hosts without a Redis
+//! trigger (Fermyon Cloud, Akamai Functions) or to catch up after lost doorbells. An external
+//! scheduler (the platform's cron, a Kubernetes CronJob, `curl` in a loop) calls it; each call is
+//! bounded in entries and time and says whether more is pending.
+
+use edge::api::Ctx;
+use edge::http::{self, Call};
+use edge::pipeline::{self, DEFAULT_RECLAIM_AFTER_MS, Limits, Report};
+use leaderboard::{BoardId, Result, access};
+use serde_json::json;
+use spin_sdk::http::Response;
+
+/// Time one call may drain for.
+const BUDGET_MS: i64 = 5_000;
+
+/// Drains `?board=` or every board of the tenant, up to `?max_events=` entries (default 10,000,
+/// at most 100,000) and five seconds.
+pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    access::authorize_operator(ctx.require_principal()?, "draining inboxes")?;
+    let max_events = call.query_u32("max_events", 10_000, 1, 100_000)?;
+    let repo = ctx.repo()?;
+    let boards = match call.query.get("board").filter(|b| !b.is_empty()) {
+        Some(b) => vec![BoardId::new(b)?],
+        None => repo.board_ids(&ctx.tenant)?,
+    };
+    let reclaim_after_ms = ctx
+        .platform()
+        .variable("inbox_reclaim_after_ms")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_RECLAIM_AFTER_MS);
+    let deadline_ms = call.now_ms + BUDGET_MS;
+    let mut left = u64::from(max_events);
+    let mut reports: Vec<Report> = Vec::new();
+    let mut more = false;
+    for board in &boards {
+        if left == 0 || http::now_ms() >= deadline_ms {
+            more = true;
+            break;
+        }
+        let limits = Limits {
+            max_events: left,
+            deadline_ms,
+            reclaim_after_ms,
+        };
+        let report = pipeline::drain(repo, &ctx.tenant, board, &limits, &http::now_ms)?;
+        if report.version.is_some() {
+            ctx.cache()
+                .invalidate(ctx.tenant.as_str(), board.as_str(), false);
+        }
+        left = left.saturating_sub(report.applied + report.duplicates + report.dead_lettered);
+        more |= report.more;
+        reports.push(report);
+    }
+    let sum = |f: fn(&Report) -> u64| reports.iter().map(f).sum::<u64>();
+    let body = json!({
+        "applied": sum(|r| r.applied),
+        "duplicates": sum(|r| r.duplicates),
+        "dead_lettered": sum(|r| r.dead_lettered),
+        "pending": sum(|r| r.pending),
+        "more": more,
+        "boards": reports
+            .iter()
+            .filter(|r| r.applied + r.duplicates + r.dead_lettered + r.pending > 0)
+            .collect::<Vec<_>>(),
+    });
+    Ok(http::json(200, call.version, &body))
+}

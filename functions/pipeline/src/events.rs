@@ -1,0 +1,73 @@
+//! `GET …/events`: the board's log in order, every event upcast to the current schema.
+
+use edge::api::Ctx;
+use edge::http::{self, Call};
+use edge::repo::Keys;
+use leaderboard::{BoardId, EventEnvelope, Result, access};
+use serde_json::{Value, json};
+use spin_sdk::http::Response;
+
+/// One page of the log after `after` (exclusive).
+pub fn page(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
+    access::authorize_operator(ctx.require_principal()?, "reading a board's log")?;
+    let limit = call.query_u32("limit", 100, 1, 1000)?;
+    let after = call.query.get("after").filter(|a| !a.is_empty());
+    if let Some(a) = after {
+        check_stream_id(a)?;
+    }
+    let repo = ctx.repo()?;
+    let keys = Keys::new(&ctx.tenant, board);
+    if after.is_none() {
+        // Distinguish an empty log from no board (a deleted board's log is gone with it).
+        repo.board(&ctx.tenant, board)?;
+    }
+    let entries = repo.stream_page(&keys.events(), after.map(String::as_str), limit)?;
+    let next = entries.last().map(|(id, _)| id.clone());
+    let events: Vec<Value> = entries
+        .into_iter()
+        .map(|(id, fields)| render(id, &fields))
+        .collect();
+    let first = repo.stream_first(&keys.events())?;
+    let body = json!({
+        "events": events,
+        "next_after": if events.len() == limit as usize { next.map(Value::String) } else { None },
+        "first_retained": first,
+    });
+    Ok(http::json(200, call.version, &body))
+}
+
+/// An event as the client sees it: the stream id, then the envelope at the current version. An
+/// entry this service cannot read is shown with the reason, never skipped.
+fn render(id: String, fields: &[(String, String)]) -> Value {
+    let raw = fields
+        .iter()
+        .find(|(k, _)| k == "event")
+        .map(|(_, v)| v.as_str());
+    let parsed = raw
+        .ok_or_else(|| "the entry has no 'event' field".to_string())
+        .and_then(|json| EventEnvelope::from_json(json).map_err(|e| e.to_string()))
+        .and_then(|e| e.to_json().map_err(|e| e.to_string()))
+        .and_then(|json| serde_json::from_str::<Value>(&json).map_err(|e| e.to_string()));
+    match parsed {
+        Ok(mut event) => {
+            event["stream_id"] = Value::String(id);
+            event
+        }
+        Err(reason) => json!({ "stream_id": id, "error": reason }),
+    }
+}
+
+/// A stream id (`<ms>` or `<ms>-<seq>`).
+pub fn check_stream_id(id: &str) -> Result<()> {
+    let ok = match id.split_once('-') {
+        Some((ms, seq)) => ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok(),
+        None => id.parse::<u64>().is_ok(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(leaderboard::LeaderboardError::InvalidCursor(format!(
+            "'{id}' is not an event id (<ms>-<seq>)"
+        )))
+    }
+}

@@ -1,0 +1,56 @@
+//! `functions/pipeline`: the event pipeline over HTTP.
+//!
+//! ```text
+//! GET    /api/{v}/boards/{board}/events?after&limit          service/admin: the board's log, upcast
+//! GET    /api/{v}/boards/{board}/dead-letters?after&limit    admin: entries that cannot be applied
+//! POST   /api/{v}/boards/{board}/dead-letters/redrive        admin: back into the inbox ({"ids"}?)
+//! DELETE /api/{v}/boards/{board}/dead-letters?ids=a,b        admin: purge (all without ids)
+//! POST   /api/{v}/admin/drain?board&max_events               service/admin: drain without a trigger
+//! ```
+
+mod dead;
+mod drain;
+mod events;
+
+use edge::api::Ctx;
+use edge::http::Call;
+use edge::platform::Platform;
+use leaderboard::{BoardId, LeaderboardError, Result};
+use spin_sdk::http::{Method, Response};
+#[cfg(target_arch = "wasm32")]
+use spin_sdk::http_component;
+
+#[cfg(target_arch = "wasm32")]
+#[http_component]
+fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call))
+}
+
+/// Serves one request on `platform`.
+pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+    let ctx = Ctx::new(platform, call)?;
+    let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
+    let method = call.method();
+    match segments.get(2..).unwrap_or_default() {
+        ["admin", "drain"] if *method == Method::Post => drain::drain(call, &ctx),
+        ["admin", "drain"] => Err(call.method_not_allowed("POST")),
+        ["boards", _, tail @ ..] => {
+            let board = BoardId::new(call.param("board").unwrap_or_default())?;
+            match (method, tail) {
+                (Method::Get, ["events"]) => events::page(call, &ctx, &board),
+                (_, ["events"]) => Err(call.method_not_allowed("GET")),
+                (Method::Get, ["dead-letters"]) => dead::list(call, &ctx, &board),
+                (Method::Delete, ["dead-letters"]) => dead::purge(call, &ctx, &board),
+                (_, ["dead-letters"]) => Err(call.method_not_allowed("GET, DELETE")),
+                (Method::Post, ["dead-letters", "redrive"]) => dead::redrive(call, &ctx, &board),
+                (_, ["dead-letters", "redrive"]) => Err(call.method_not_allowed("POST")),
+                _ => Err(not_found(call)),
+            }
+        }
+        _ => Err(not_found(call)),
+    }
+}
+
+fn not_found(call: &Call<'_>) -> LeaderboardError {
+    LeaderboardError::NotFound(format!("no such resource: {}", call.path))
+}

@@ -1,0 +1,76 @@
+-- Applies a drained batch as decided by the core, in one atomic step: only if everything it was
+-- decided on is unchanged. Writes the records, sorted sets and events, dead-letters what cannot be
+-- applied, remembers ingest idempotency keys, acknowledges and deletes every entry of the batch.
+-- KEYS: 1 config, 2 events, 3 periods, 4 version, 5 inbox, 6 dead letters, 7.. per-batch keys
+-- ARGV (sections, each led by its count):
+--   group; now ms; dedupe TTL ms;
+--   checks: key index, field ('' = the key must not exist), expected value;
+--   entries: ids (each must still be in the inbox: a concurrent drain may have taken it);
+--   period starts: period id, period_started event (appended when the period is new);
+--   puts: records, members, sorted set key indexes, player, record, member, rank value,
+--         expire at ms ('0' never), score_applied event;
+--   dead letters: entry id, reason, deliveries, entry fields as JSON;
+--   dedupe keys: key index (remembered for the dedupe TTL).
+-- Returns {1, version or 0, applied event ids...}, or {0, 'board'} (board deleted), {0, 'check',
+-- i} (state changed: decide again), {0, 'gone', ids...} (taken by another drain).
+local a = 1
+local function nxt() a = a + 1; return ARGV[a - 1] end
+local group, now, ttl = nxt(), nxt(), nxt()
+
+local checks = {}
+for i = 1, tonumber(nxt()) do checks[i] = {tonumber(nxt()), nxt(), nxt()} end
+local ids = {}
+for i = 1, tonumber(nxt()) do ids[i] = nxt() end
+local starts = {}
+for i = 1, tonumber(nxt()) do starts[i] = {nxt(), nxt()} end
+local puts = {}
+for i = 1, tonumber(nxt()) do
+  puts[i] = {tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt(), nxt(), nxt(), nxt(), nxt()}
+end
+local dead = {}
+for i = 1, tonumber(nxt()) do dead[i] = {nxt(), nxt(), nxt(), nxt()} end
+local dedupe = {}
+for i = 1, tonumber(nxt()) do dedupe[i] = tonumber(nxt()) end
+
+if #puts > 0 and redis.call('EXISTS', KEYS[1]) == 0 then return {0, 'board'} end
+local gone = {}
+for _, id in ipairs(ids) do
+  if #redis.call('XRANGE', KEYS[5], id, id) == 0 then table.insert(gone, id) end
+end
+if #gone > 0 then return {0, 'gone', unpack(gone)} end
+for i, c in ipairs(checks) do
+  local key = KEYS[c[1]]
+  if c[2] == '' then
+    if redis.call('EXISTS', key) == 1 then return {0, 'check', i} end
+  elseif (redis.call('HGET', key, c[2]) or '') ~= c[3] then
+    return {0, 'check', i}
+  end
+end
+
+for _, s in ipairs(starts) do
+  if redis.call('SADD', KEYS[3], s[1]) == 1 then redis.call('XADD', KEYS[2], '*', 'event', s[2]) end
+end
+local out = {1, 0}
+for _, p in ipairs(puts) do
+  local recs, members, zset = KEYS[p[1]], KEYS[p[2]], KEYS[p[3]]
+  local old = redis.call('HGET', members, p[4])
+  if old and old ~= p[6] then redis.call('ZREM', zset, old) end
+  redis.call('HSET', recs, p[4], p[5])
+  redis.call('HSET', members, p[4], p[6])
+  redis.call('ZADD', zset, p[7], p[6])
+  if p[8] ~= '0' then
+    for _, k in ipairs({recs, members, zset}) do redis.call('PEXPIREAT', k, p[8]) end
+  end
+  table.insert(out, redis.call('XADD', KEYS[2], '*', 'event', p[9]))
+end
+for _, d in ipairs(dead) do
+  redis.call('XADD', KEYS[6], '*', 'id', d[1], 'reason', d[2], 'deliveries', d[3],
+    'dead_at_ms', now, 'entry', d[4])
+end
+for _, k in ipairs(dedupe) do redis.call('SET', KEYS[k], '1', 'PX', ttl) end
+if #ids > 0 then
+  redis.call('XACK', KEYS[5], group, unpack(ids))
+  redis.call('XDEL', KEYS[5], unpack(ids))
+end
+if #puts > 0 then out[2] = redis.call('INCR', KEYS[4]) end
+return out
