@@ -17,12 +17,15 @@
 #     within BENCH_SECS seconds) at concurrency 1 and 32 (submits also 8), one server loaded at a
 #     time; req/s is also given as a ratio to the same runtime's hello floor at that concurrency;
 #  5. runs `redis-benchmark` for the raw Redis commands underneath, the native baseline
-#     (edge-native: the same handlers without Wasm), the async submit→visible lag and the time the
-#     projector needs to drain each async run's backlog, per runtime.
+#     (edge-native: the same handlers without Wasm), the async submit→visible lag, the
+#     submit→applied lag of every submission of a concurrency-8 async run (from the board's log),
+#     the time the projector needs to drain each async run's backlog, and the projector's
+#     throughput on a BENCH_DRAIN_ENTRIES backlog appended straight to an inbox, per runtime.
 #
 # Everything stays on 127.0.0.1, is bounded in time and count, and is stopped on exit.
 # Knobs: BENCH_PLAYERS (1000000), BENCH_WARMUP_SECS (2), BENCH_SECS (6), BENCH_REQUESTS (100000),
-# BENCH_LAG_SAMPLES (50), BENCH_DRAIN_SECS (60, per async row), BENCH_OUT (bench-results),
+# BENCH_LAG_SAMPLES (50), BENCH_DRAIN_SECS (60, per async row), BENCH_DRAIN_ENTRIES (50000: the
+# projector throughput backlog), BENCH_OUT (bench-results),
 # BENCH_RUNTIMES ("spin edge-host": which to measure, in order), BENCH_PAUSE_SECS (60: between
 # runtimes, so the TIME_WAIT sockets of one runtime's per-request Redis connections are gone before
 # the next is measured), BENCH_BUILD_TIMEOUT (3600 s per cargo command), SPIN_BIN.
@@ -35,6 +38,7 @@ secs="${BENCH_SECS:-6}"
 requests="${BENCH_REQUESTS:-100000}"
 lag_samples="${BENCH_LAG_SAMPLES:-50}"
 drain_secs="${BENCH_DRAIN_SECS:-60}"
+drain_entries="${BENCH_DRAIN_ENTRIES:-50000}"
 out_dir="${BENCH_OUT:-bench-results}"
 build_timeout="${BENCH_BUILD_TIMEOUT:-3600}"
 pause_secs="${BENCH_PAUSE_SECS:-60}"
@@ -258,8 +262,8 @@ load() { # load ROW ROUTE CONCURRENCY URL [NOTE [edge-load flags...]]
         "$runtime" "$row" "$route" "$note" "$result" >>"$tmp/rows.jsonl"
 }
 
-inbox='lb:{default/bench-async}:inbox'
-drain() { # drain: waits (bounded) until the projector emptied the inbox; prints "backlog seconds"
+drain() { # drain [BOARD]: waits (bounded) until the projector emptied the inbox; prints "backlog seconds"
+    inbox="lb:{default/${1:-bench-async}}:inbox"
     backlog=$(redis-cli -p "$port" xlen "$inbox")
     t0=$(now)
     i=0
@@ -281,7 +285,8 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
     if [ -z "$seeded" ]; then
         for board in '{"id":"bench","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}' \
             '{"id":"bench-nocache","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0}}' \
-            '{"id":"bench-async","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}'; do
+            '{"id":"bench-async","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}' \
+            '{"id":"bench-drain","operator":"incr","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}'; do
             code=$(curl -s -o "$tmp/create.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/boards" \
                 -H "authorization: Bearer $admin_token" -H "$json" -d "$board")
             if [ "$code" != 201 ]; then
@@ -334,7 +339,8 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
     "$bin/edge-seed" lag --url "$app" --board bench-async --token "$service_token" \
         --samples "$lag_samples" --timeout-secs 10 >"$tmp/lag-$runtime.json"
     cat "$tmp/lag-$runtime.json" >&2
-    for c in 1 32; do
+    for c in 1 8 32; do
+        log_end=$(redis-cli -p "$port" xrevrange 'lb:{default/bench-async}:events' + - count 1 | head -n 1)
         load "submit async" "POST /api/v1/boards/bench-async/scores" "$c" \
             "$app/api/v1/boards/bench-async/scores" "" \
             --method POST --header "$json" --header "$auth" \
@@ -352,13 +358,27 @@ last["note"] = (f"202 queued; backlog {backlog} drained in {secs} s" if secs != 
 lines[-1] = json.dumps(last)
 open(path, "w").write("\n".join(lines) + "\n")
 EOF
+        if [ "$c" = 8 ]; then
+            # Every submission of the c=8 run, from its 202 to its score_applied event.
+            "$bin/edge-seed" loglag --redis "$redis_url" --board bench-async --after "${log_end:-0}" \
+                >"$tmp/loglag-$runtime.json"
+            echo "    submit→applied lag under c=8: $(cat "$tmp/loglag-$runtime.json")" >&2
+        fi
     done
+
+    echo "==> $runtime: projector throughput: a $drain_entries-entry backlog on bench-drain" >&2
+    "$bin/edge-seed" backlog --redis "$redis_url" --board bench-drain --entries "$drain_entries" >&2
+    redis-cli -p "$port" publish lb:doorbell default/bench-drain >/dev/null
+    set -- $(drain bench-drain)
+    echo "    drained $1 entries in $2 s" >&2
+    printf '{"runtime":"%s","entries":%s,"seconds":"%s"}\n' "$runtime" "$1" "$2" >>"$tmp/throughput.jsonl"
     connections=$(redis-cli -p "$port" info stats | sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p')
     echo "{\"runtime\":\"$runtime\",\"redis_connections_received\":$connections}" >>"$tmp/runtimes.jsonl"
     stop_apps
 }
 
 : >"$tmp/runtimes.jsonl"
+: >"$tmp/throughput.jsonl"
 first=yes
 for r in $runtimes; do
     if [ -z "$first" ]; then
@@ -443,11 +463,18 @@ tmp, out = sys.argv[1:3]
 read = lambda name: [json.loads(l) for l in open(os.path.join(tmp, name)) if l.strip()]
 rows, seed, sizes = read("rows.jsonl"), read("seed.jsonl"), read("sizes.jsonl")
 conns = {r["runtime"]: r["redis_connections_received"] for r in read("runtimes.jsonl")}
-lags = {}
+lags, loglags = {}, {}
 for rt in ("edge-host", "spin"):
     path = os.path.join(tmp, f"lag-{rt}.json")
     if os.path.exists(path):
         lags[rt] = json.load(open(path))
+    path = os.path.join(tmp, f"loglag-{rt}.json")
+    if os.path.exists(path):
+        loglags[rt] = json.load(open(path))
+throughput = {r["runtime"]: r for r in read("throughput.jsonl")}
+for r in throughput.values():
+    r["events_per_s"] = (None if r["seconds"] == "timeout" or not float(r["seconds"])
+                         else round(r["entries"] / float(r["seconds"])))
 meta = json.loads(os.environ["BENCH_META"])
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
             if l.startswith("model name")), "unknown CPU")
@@ -524,6 +551,17 @@ for rt in runtimes:
                      "| - | {} | {} | {}/{} visible, max {} ms |".format(
                          rt, f(lag["p50_ms"], 3), f(lag["p99_ms"], 3), lag["visible"],
                          lag["samples"], f(lag["max_ms"], 3)))
+    lag = loglags.get(rt)
+    if lag:
+        lines.append("| {}: async submit→applied lag of every submission of the c=8 run (from the "
+                     "log: 202 to `score_applied`, 1 ms resolution) | 8 | - | {} | {} | {} events, "
+                     "max {} ms |".format(rt, f(lag["p50_ms"], 0), f(lag["p99_ms"], 0),
+                                          lag["events"], f(lag["max_ms"], 0)))
+    t = throughput.get(rt)
+    if t:
+        lines.append("| {}: projector drain of a {}-entry inbox backlog (one doorbell) | - | {} "
+                     "events/s | - | - | {} s |".format(rt, t["entries"], t["events_per_s"] or "-",
+                                                      t["seconds"]))
 for r in rows:
     if r["runtime"] in ("native", "redis"):
         s = r["result"]
@@ -550,6 +588,9 @@ for rt, row, c, want in (("spin", "cached top-10", 1, 0.7), ("spin", "cached top
     if r:
         target(f"{rt}: {row} >= {want}x {rt}'s hello floor at concurrency {c}",
                r["ratio_to_hello"], r["ratio_to_hello"] is not None and r["ratio_to_hello"] >= want)
+for rt, t in throughput.items():
+    target(f"{rt}: projector >= 10,000 events/s", t["events_per_s"],
+           t["events_per_s"] is not None and t["events_per_s"] >= 10_000)
 r = find("edge-host", "submit sync", 8)
 if r:
     p99 = r["result"]["p99_ms"]
@@ -580,6 +621,7 @@ with open(os.path.join(out, "bench.md"), "w") as fh:
     fh.write(md)
 with open(os.path.join(out, "bench.json"), "w") as fh:
     json.dump({"machine": meta, "seed": seed, "sizes": sizes, "rows": rows, "lag": lags,
+               "loglag": loglags, "throughput": throughput,
                "redis_connections": conns, "targets": targets}, fh, indent=2)
 print(md, end="")
 EOF

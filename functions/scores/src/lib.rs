@@ -131,6 +131,13 @@ fn apply(
     )?;
     ctx.cache()
         .invalidate(ctx.tenant.as_str(), board.id.as_str(), false);
+    if outcome.version % edge::pipeline::MAINTENANCE_EVERY == 0 {
+        // Time for the worker to check the log's snapshots (a lost doorbell only delays it).
+        let board_ref = format!("{}/{}", ctx.tenant, board.id);
+        if let Err(e) = repo.ring(submit::DOORBELL, &board_ref) {
+            eprintln!("scores: could not ring the maintenance doorbell: {e}");
+        }
+    }
     Ok(idempotency::render_applied(
         call.version,
         board,

@@ -10,7 +10,13 @@
 //! drains it, and at least once because it stays pending until then.
 //!
 //! The same drain runs from the Redis trigger (`functions/projector`, on every doorbell) and from
-//! `POST /api/v1/admin/drain` (`functions/pipeline`) on hosts without one.
+//! `POST /api/v1/admin/drain` (`functions/pipeline`) on hosts without one. Each drain ends with the
+//! board's log maintenance: a snapshot when `log.snapshot_every` events were added since the last,
+//! and the trim of the log behind the oldest snapshot kept (`leaderboard::log`). Synchronous
+//! boards ring the doorbell every [`MAINTENANCE_EVERY`] writes for it.
+
+/// Synchronous writes between two doorbells rung for log maintenance.
+pub const MAINTENANCE_EVERY: i64 = 1024;
 
 use std::collections::{HashMap, HashSet};
 
@@ -62,9 +68,19 @@ pub struct Report {
     pub pending: u64,
     /// Whether the drain stopped at its limits with entries left: call again.
     pub more: bool,
+    /// A snapshot taken after the drain (its id), when one was due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// Log entries trimmed behind the oldest snapshot kept.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub trimmed: u64,
     /// The board's version after the last write (the edge cache needs invalidating).
     #[serde(skip)]
     pub version: Option<i64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Drains `board_id`'s inbox within `limits`. A board that does not exist has its entries moved
@@ -129,6 +145,13 @@ pub fn drain(
     }
     report.pending = repo.inbox_len(&keys)?;
     report.more = stopped_early && report.pending > 0;
+    // Log maintenance rides on the drain: a snapshot when one is due, and the trim behind it.
+    if let Some(board) = &board
+        && let Some(s) = repo.snapshot(&keys, &board.log, false)?
+    {
+        report.snapshot = Some(s.id);
+        report.trimmed = s.trimmed;
+    }
     Ok(report)
 }
 

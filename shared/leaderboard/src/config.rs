@@ -4,7 +4,8 @@
 //! `score_type: "integer"`, `score_min: 0`, `score_max: 2^53−1` for integers / `10^15−1` minor units
 //! for decimals (or less, see below), no subscore, `period: "all_time"`, `retain_periods: 3`
 //! (0 for `all_time`), `public_read: false`, `write_mode: "sync"`, `require_service_role: false`,
-//! `cache: {ttl_secs: 5, stale_secs: 30}`, `metadata_max_bytes: 1024`.
+//! `cache: {ttl_secs: 5, stale_secs: 30}`, `metadata_max_bytes: 1024`,
+//! `log: {snapshot_every: 50000, keep_snapshots: 2}`.
 //!
 //! Score bounds are given in **minor units** (for `scale: 3`, `score_max: 100000` means 100.000).
 //! With a subscore and no explicit `score_max`, the default maximum shrinks to the largest value the
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{LeaderboardError, Result};
 use crate::ids::BoardId;
+use crate::log::{LogConfig, LogConfigInput};
 use crate::period::PeriodKind;
 use crate::score::{MAX_SCALE, ScoreType};
 use crate::sortkey::{RANK_VALUE_LIMIT, check_capacity};
@@ -215,6 +217,9 @@ pub struct BoardConfigInput {
     /// Largest serialised metadata object per record (default 1024, max 4096).
     #[serde(default)]
     pub metadata_max_bytes: Option<u32>,
+    /// Log retention: snapshots and trimming (see [`crate::log`]).
+    #[serde(default)]
+    pub log: LogConfigInput,
 }
 
 impl BoardConfigInput {
@@ -236,6 +241,7 @@ impl BoardConfigInput {
             require_service_role: false,
             cache: CacheTtlInput::default(),
             metadata_max_bytes: None,
+            log: LogConfigInput::default(),
         }
     }
 
@@ -365,6 +371,7 @@ impl BoardConfigInput {
             require_service_role: self.require_service_role,
             cache,
             metadata_max_bytes,
+            log: self.log.validate()?,
         })
     }
 }
@@ -401,6 +408,8 @@ pub struct Board {
     pub cache: CacheTtl,
     /// Largest serialised metadata object per record, in bytes.
     pub metadata_max_bytes: u32,
+    /// Log retention.
+    pub log: LogConfig,
 }
 
 impl Board {
@@ -433,6 +442,7 @@ impl Board {
                 stale_secs: Some(self.cache.stale_secs),
             },
             metadata_max_bytes: Some(self.metadata_max_bytes),
+            log: self.log.into(),
         }
     }
 

@@ -34,6 +34,7 @@ pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod inbox;
+pub mod log;
 pub mod operator;
 pub mod period;
 pub mod problem;

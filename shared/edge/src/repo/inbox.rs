@@ -8,6 +8,10 @@ use super::{Claim, Keys, Repo, bin, int, text};
 
 const ENQUEUE: &str = include_str!("lua/enqueue.lua");
 
+/// How long a rung doorbell keeps later submissions from ringing again (unless a drain starts
+/// first): the longest a lost doorbell can delay entries while submissions keep coming.
+pub const BELL_MS: u64 = 1_000;
+
 impl Repo {
     /// Accepts an asynchronous submission: appends the event to the board's inbox stream (the
     /// durable record the drain applies) and to its log, and rings the doorbell channel so the
@@ -33,6 +37,7 @@ impl Repo {
                 keys.inbox(),
                 claim.map_or_else(|| keys.unused(), |c| keys.idem(&c.key)),
                 keys.events(),
+                keys.bell(),
             ],
             vec![
                 bin(event_json),
@@ -42,6 +47,7 @@ impl Repo {
                 bin(reservation),
                 bin(prefix),
                 Claim::ttl_arg(),
+                bin(BELL_MS.to_string()),
             ],
         )?;
         match r.as_slice() {

@@ -13,9 +13,15 @@
 //! | `lb:{t/b}:periods` | set | period ids that have data (for deletion) |
 //! | `lb:{t/b}:events` | stream | the board's log: every accepted change, appended in the same script as its effect |
 //! | `lb:{t/b}:inbox` | stream | accepted submissions waiting for the drain (consumer group `projector`; entries are deleted once applied) |
+//! | `lb:{t/b}:bell` | string | a doorbell is pending for the inbox (1 s; cleared when a drain starts) |
 //! | `lb:{t/b}:dead` | stream | dead letters: inbox entries that cannot be applied, with reason and deliveries |
 //! | `lb:{t/b}:idem:<key>` | string | idempotency reservation / stored response |
 //! | `lb:{t/b}:idem:in:<key>` | string | an ingest entry with this `idempotency_key` was applied (24 h) |
+//! | `lb:{t/b}:snapshots` | sorted set | snapshot ids (the last event each covers), by time |
+//! | `lb:{t/b}:snapmeta` | hash | snapshot id → entries ever added to the log when taken |
+//! | `lb:{t/b}:snap:<id>:…` | as above | a snapshot: `periods`, `r:`/`m:`/`z:<period>` copies |
+//! | `lb:{t/b}:rp:<nonce>:…` | as above | a replay's fresh projection, until it is swapped in |
+//! | `lb:{t/b}:asof:<id>` / `asof:<id>:<nonce>:…` | string / as above | a time-travel projection (minutes) |
 //! | `lb:tenant:{t}:boards` | set | board ids of a tenant |
 //!
 //! Writes are compare-and-set: the handler reads a record, the pure core decides the new record,
@@ -32,11 +38,13 @@ mod inbox;
 mod log;
 pub mod pipeline;
 mod reads;
+mod snapshots;
 mod writes;
 
 pub use idempotency::{Claim, Reservation};
 pub use log::StreamEntry;
 pub use reads::{Page, Row, Stored};
+pub use snapshots::Snapshot;
 pub use writes::{Applied, ApplyResult, Write};
 
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};
@@ -59,6 +67,21 @@ impl Keys {
     /// Key prefix (`lb:{t/b}:`).
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+    /// The same layout under a sub-prefix of the board (`lb:{t/b}:<part>:`): a snapshot, a
+    /// replay's fresh keys, a time-travel projection.
+    pub fn within(&self, part: &str) -> Self {
+        Self {
+            prefix: format!("{}{part}:", self.prefix),
+        }
+    }
+    /// Snapshots of the projection (sorted set: score = ms, member = the last event id covered).
+    pub fn snapshots(&self) -> String {
+        self.k("snapshots")
+    }
+    /// Entries ever added to the log when each snapshot was taken (hash: snapshot id → count).
+    pub fn snapshot_meta(&self) -> String {
+        self.k("snapmeta")
     }
     fn k(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.prefix)
@@ -104,6 +127,10 @@ impl Keys {
     /// on the board's slot).
     pub fn unused(&self) -> String {
         self.k("unused")
+    }
+    /// Set while a doorbell for the inbox is pending (cleared when a drain starts).
+    pub fn bell(&self) -> String {
+        self.k("bell")
     }
     /// Dead letters: inbox entries that cannot be applied, with the reason.
     pub fn dead(&self) -> String {

@@ -118,7 +118,7 @@ impl Repo {
     ) -> Result<Vec<RawEntry>> {
         let r = self.eval(
             CLAIM,
-            &[keys.inbox()],
+            &[keys.inbox(), keys.bell()],
             vec![
                 bin(GROUP),
                 bin(consumer),

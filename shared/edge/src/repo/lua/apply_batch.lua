@@ -5,7 +5,8 @@
 -- ARGV (sections, each led by its count):
 --   group; now ms; dedupe TTL ms;
 --   checks: key index, field ('' = the key must not exist), expected value;
---   entries: ids (each must still be in the inbox: a concurrent drain may have taken it);
+--   entries: ids in stream order (each must still be pending: a concurrent drain may have
+--            applied it);
 --   period starts: period id, period_started event (appended when the period is new);
 --   puts: records, members, sorted set key indexes, player, record, member, rank value,
 --         expire at ms ('0' never), score_applied event;
@@ -33,11 +34,18 @@ local dedupe = {}
 for i = 1, tonumber(nxt()) do dedupe[i] = tonumber(nxt()) end
 
 if #puts > 0 and redis.call('EXISTS', KEYS[1]) == 0 then return {0, 'board'} end
-local gone = {}
-for _, id in ipairs(ids) do
-  if #redis.call('XRANGE', KEYS[5], id, id) == 0 then table.insert(gone, id) end
+-- An entry not pending any more was applied (and acknowledged) by another drain.
+if #ids > 0 then
+  local pending = {}
+  for _, p in ipairs(redis.call('XPENDING', KEYS[5], group, ids[1], ids[#ids], #ids * 4 + 1000)) do
+    pending[p[1]] = true
+  end
+  local gone = {}
+  for _, id in ipairs(ids) do
+    if not pending[id] then table.insert(gone, id) end
+  end
+  if #gone > 0 then return {0, 'gone', unpack(gone)} end
 end
-if #gone > 0 then return {0, 'gone', unpack(gone)} end
 for i, c in ipairs(checks) do
   local key = KEYS[c[1]]
   if c[2] == '' then

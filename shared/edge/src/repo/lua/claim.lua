@@ -1,8 +1,10 @@
 -- Hands a drain up to ARGV[3] inbox entries through the consumer group: first entries another
 -- drain left pending longer than ARGV[4] ms (it died mid-batch: XAUTOCLAIM), else new ones.
--- KEYS: 1 inbox
+-- Clears the board's bell flag first: a submission from now on rings the doorbell again.
+-- KEYS: 1 inbox, 2 bell flag
 -- ARGV: 1 group, 2 consumer, 3 count, 4 min idle ms
 -- Returns a flat list: per entry its id, delivery count, field count, then the fields and values.
+redis.call('DEL', KEYS[2])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 local made = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0')
 if type(made) == 'table' and made.err and not string.find(made.err, 'BUSYGROUP') then

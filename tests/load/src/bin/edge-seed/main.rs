@@ -4,14 +4,18 @@
 //! edge-seed seed --redis redis://127.0.0.1:PORT --board ID [--board ID]... --players N
 //!                [--tenant T] [--batch N]
 //! edge-seed lag --url http://127.0.0.1:PORT --board ID --token JWT --samples N --timeout-secs S
+//! edge-seed backlog --redis redis://127.0.0.1:PORT --board ID --entries N [--players N]
+//! edge-seed loglag --redis redis://127.0.0.1:PORT --board ID --after STREAM-ID
 //! ```
 //!
 //! `seed` writes N players straight into the `all` period of existing boards (see [`seed`]) and
 //! prints one JSON object per board (`board`, `players`, `seconds`). `lag` measures the
 //! submit→visible lag of an `async` board (see [`lag`]) and prints it as one JSON object. Only
 //! loopback Redis and HTTP targets are accepted; everything is bounded by counts and timeouts.
+//! `backlog` and `loglag` are the event pipeline's fixtures (see [`pipeline`]).
 
 mod lag;
+mod pipeline;
 mod seed;
 
 use std::net::{IpAddr, SocketAddr};
@@ -23,7 +27,9 @@ use leaderboard::{BoardId, TenantId};
 
 const USAGE: &str = "usage:\n  edge-seed seed --redis redis://127.0.0.1:PORT --board ID [--board ID]... \
 --players N [--tenant T] [--batch N]\n  edge-seed lag --url http://127.0.0.1:PORT --board ID \
---token JWT --samples N --timeout-secs S";
+--token JWT --samples N --timeout-secs S\n  edge-seed backlog --redis redis://127.0.0.1:PORT \
+--board ID --entries N [--players N]\n  edge-seed loglag --redis redis://127.0.0.1:PORT --board ID \
+--after STREAM-ID";
 
 /// Most players `seed` writes per board.
 const MAX_PLAYERS: u64 = 10_000_000;
@@ -95,10 +101,39 @@ fn run(args: Vec<String>) -> Result<()> {
     let known: &[&str] = match command.as_str() {
         "seed" => &["--redis", "--board", "--players", "--tenant", "--batch"],
         "lag" => &["--url", "--board", "--token", "--samples", "--timeout-secs"],
+        "backlog" => &["--redis", "--board", "--entries", "--players", "--tenant"],
+        "loglag" => &["--redis", "--board", "--after", "--tenant"],
         other => bail!("unknown command {other:?}\n{USAGE}"),
     };
     if let Some((f, _)) = flags.iter().find(|(f, _)| !known.contains(&f.as_str())) {
         bail!("unknown flag {f} for {command}\n{USAGE}");
+    }
+    if command == "backlog" || command == "loglag" {
+        let url = need("--redis")?;
+        loopback_addr(url, "redis")?;
+        let board = BoardId::new(need("--board")?)?;
+        let tenant = TenantId::new(get("--tenant").unwrap_or("default"))?;
+        let prefix = format!("lb:{{{}/{}}}:", tenant.as_str(), board.as_str());
+        let client = redis::Client::open(url).context("--redis")?;
+        let mut con = client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .with_context(|| format!("connecting to {url}"))?;
+        if command == "loglag" {
+            let lag = pipeline::loglag(&mut con, &format!("{prefix}events"), need("--after")?)?;
+            println!("{}", serde_json::to_string(&lag)?);
+            return Ok(());
+        }
+        let entries: u64 = number("--entries", need("--entries")?)?;
+        if !(1..=MAX_PLAYERS).contains(&entries) {
+            bail!("--entries must be 1..={MAX_PLAYERS}");
+        }
+        let players: u64 = get("--players").map_or(Ok(20_000), |p| number("--players", p))?;
+        let took = pipeline::backlog(&mut con, &format!("{prefix}inbox"), entries, players)?;
+        println!(
+            "{}",
+            serde_json::json!({"entries": entries, "seconds": (took.as_secs_f64() * 1e3).round() / 1e3})
+        );
+        return Ok(());
     }
     if command == "seed" {
         let url = need("--redis")?;

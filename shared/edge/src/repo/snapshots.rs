@@ -1,0 +1,52 @@
+//! Snapshots of a board's projection, and trimming of its log behind them.
+
+use leaderboard::Result;
+use leaderboard::log::LogConfig;
+
+use super::{Keys, Repo, bin, int, text};
+
+const SNAPSHOT: &str = include_str!("lua/snapshot.lua");
+
+/// A snapshot taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The last event it covers.
+    pub id: String,
+    /// Log entries trimmed behind the oldest snapshot kept.
+    pub trimmed: u64,
+}
+
+impl Repo {
+    /// Takes a snapshot if `log.snapshot_every` events were added since the newest one (or always
+    /// with `force`), keeps `log.keep_snapshots`, trims the log behind the oldest kept.
+    pub fn snapshot(&self, keys: &Keys, log: &LogConfig, force: bool) -> Result<Option<Snapshot>> {
+        let r = self.eval(
+            SNAPSHOT,
+            &[
+                keys.events(),
+                keys.periods(),
+                keys.snapshots(),
+                keys.snapshot_meta(),
+            ],
+            vec![
+                bin(keys.prefix()),
+                bin(log.snapshot_every.to_string()),
+                bin(log.keep_snapshots.to_string()),
+                bin(if force { "1" } else { "0" }),
+            ],
+        )?;
+        match r.as_slice() {
+            [_, id, trimmed] => Ok(Some(Snapshot {
+                id: text(id)?,
+                trimmed: u64::try_from(int(trimmed)?).unwrap_or(0),
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// The board's snapshot ids, oldest first.
+    pub fn snapshot_ids(&self, keys: &Keys) -> Result<Vec<String>> {
+        let r = self.exec("ZRANGE", vec![bin(keys.snapshots()), bin("0"), bin("-1")])?;
+        r.iter().map(text).collect()
+    }
+}
