@@ -8,6 +8,7 @@
 //! ```
 
 use edge::api::Ctx;
+use edge::audit;
 use edge::http::{self, Call};
 use edge::platform::Platform;
 use leaderboard::access;
@@ -32,7 +33,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         (Method::Post, None) => create(call, &ctx),
         (Method::Get, None) => list(call, &ctx),
         (Method::Get, Some(id)) => get(call, &ctx, &id),
-        (Method::Delete, Some(id)) => delete(&ctx, &id),
+        (Method::Delete, Some(id)) => delete(call, &ctx, &id),
         (_, None) => Err(call.method_not_allowed("GET, POST")),
         (_, Some(_)) => Err(call.method_not_allowed("GET, DELETE")),
     }
@@ -45,6 +46,13 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     ctx.repo()?.create_board(&ctx.tenant, &board, call.now_ms)?;
     ctx.cache()
         .invalidate(ctx.tenant.as_str(), board.id.as_str(), true);
+    audit::record(
+        ctx,
+        call,
+        "board.create",
+        board.id.as_str(),
+        serde_json::json!({ "config": board.to_input() }),
+    );
     let period = PeriodView::resolve(&board, None, call.now_ms)?;
     let body = view::board(call.version, &board, &period).to_string();
     let location = format!("{}/{}", call.path.trim_end_matches('/'), board.id);
@@ -89,10 +97,17 @@ fn get(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
     ))
 }
 
-fn delete(ctx: &Ctx, id: &BoardId) -> Result<Response> {
+fn delete(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     ctx.repo()?.delete_board(&ctx.tenant, id)?;
     ctx.cache()
         .invalidate(ctx.tenant.as_str(), id.as_str(), true);
+    audit::record(
+        ctx,
+        call,
+        "board.delete",
+        id.as_str(),
+        serde_json::Value::Null,
+    );
     Ok(Response::builder().status(204).build())
 }

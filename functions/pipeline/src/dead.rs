@@ -111,6 +111,13 @@ pub fn redrive(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> 
     let repo = ctx.repo()?;
     let moved = repo.redrive(&keys, &moves, DOORBELL, &board_ref)?;
     let left = repo.stream_first(&keys.dead())?.is_some();
+    edge::audit::record(
+        ctx,
+        call,
+        "dead_letters.redrive",
+        board.as_str(),
+        json!({ "redriven": moved }),
+    );
     Ok(http::json(
         200,
         call.version,
@@ -136,6 +143,13 @@ pub fn purge(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
     let repo = ctx.repo()?;
     let purged = repo.purge(&keys, &ids)?;
     let left = repo.stream_first(&keys.dead())?.is_some();
+    edge::audit::record(
+        ctx,
+        call,
+        "dead_letters.purge",
+        board.as_str(),
+        json!({ "purged": purged }),
+    );
     Ok(http::json(
         200,
         call.version,

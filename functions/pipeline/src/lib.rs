@@ -6,11 +6,15 @@
 //! POST   /api/{v}/boards/{board}/dead-letters/redrive        admin: back into the inbox ({"ids"}?)
 //! DELETE /api/{v}/boards/{board}/dead-letters?ids=a,b        admin: purge (all without ids)
 //! POST   /api/{v}/admin/drain?board&max_events               service/admin: drain without a trigger
+//! POST   /api/{v}/boards/{board}/replay                      admin: rebuild from the log, compare, swap
+//! GET    /api/{v}/audit?after&limit                          admin: the tenant's audit log
 //! ```
 
+mod audit;
 mod dead;
 mod drain;
 mod events;
+mod replay;
 
 use edge::api::Ctx;
 use edge::http::Call;
@@ -34,6 +38,8 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     match segments.get(2..).unwrap_or_default() {
         ["admin", "drain"] if *method == Method::Post => drain::drain(call, &ctx),
         ["admin", "drain"] => Err(call.method_not_allowed("POST")),
+        ["audit"] if *method == Method::Get => audit::page(call, &ctx),
+        ["audit"] => Err(call.method_not_allowed("GET")),
         ["boards", _, tail @ ..] => {
             let board = BoardId::new(call.param("board").unwrap_or_default())?;
             match (method, tail) {
@@ -44,6 +50,8 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
                 (_, ["dead-letters"]) => Err(call.method_not_allowed("GET, DELETE")),
                 (Method::Post, ["dead-letters", "redrive"]) => dead::redrive(call, &ctx, &board),
                 (_, ["dead-letters", "redrive"]) => Err(call.method_not_allowed("POST")),
+                (Method::Post, ["replay"]) => replay::replay(call, &ctx, &board),
+                (_, ["replay"]) => Err(call.method_not_allowed("POST")),
                 _ => Err(not_found(call)),
             }
         }

@@ -16,12 +16,23 @@ const MAX_LIMIT: u32 = 100;
 /// Largest `radius` for around-me.
 const MAX_RADIUS: u32 = 50;
 
-fn period(call: &Call<'_>, board: &Board) -> Result<PeriodView> {
-    PeriodView::resolve(
-        board,
-        call.query.get("period").map(String::as_str),
-        call.now_ms,
-    )
+/// Where a read looks: the live projection and the period asked for (at `now`), or with
+/// `as_of=<RFC 3339 time | event id>` the board as it stood then (`edge::rebuild::as_of`) and the
+/// period asked for at that moment.
+fn source(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<(Keys, PeriodView)> {
+    let requested = call.query.get("period").map(String::as_str);
+    match call.query.get("as_of").filter(|v| !v.is_empty()) {
+        None => Ok((
+            Keys::new(&ctx.tenant, &board.id),
+            PeriodView::resolve(board, requested, call.now_ms)?,
+        )),
+        Some(raw) => {
+            let as_of = leaderboard::log::parse_as_of(raw)?;
+            let period = PeriodView::resolve(board, requested, as_of.at_ms)?;
+            let keys = edge::rebuild::as_of(ctx.repo()?, &ctx.tenant, board, &as_of, call.now_ms)?;
+            Ok((keys, period))
+        }
+    }
 }
 
 fn entry(
@@ -67,7 +78,7 @@ fn entries_of(board: &Board, page: &Page) -> Result<Vec<EntryView>> {
 
 /// `GET …/entries?limit&cursor&period`.
 pub fn entries(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
-    let period = period(call, board)?;
+    let (keys, period) = source(call, ctx, board)?;
     let limit = call.query_u32("limit", 10, 1, MAX_LIMIT)?;
     let binding = CursorBinding {
         tenant: &ctx.tenant,
@@ -80,7 +91,6 @@ pub fn entries(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
         .get("cursor")
         .map(|c| cursor::decode(&binding, c))
         .transpose()?;
-    let keys = Keys::new(&ctx.tenant, &board.id);
     let page = ctx.repo()?.page(
         &keys,
         &period.id,
@@ -116,7 +126,7 @@ pub fn entries(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
 
 /// `GET …/players?ids=a,b,c&period`: the players found, in the order asked, and `missing`.
 pub fn players(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
-    let period = period(call, board)?;
+    let (keys, period) = source(call, ctx, board)?;
     let ids = call
         .query
         .get("ids")
@@ -139,7 +149,6 @@ pub fn players(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
             players.len()
         )));
     }
-    let keys = Keys::new(&ctx.tenant, &board.id);
     let (total, found) = ctx.repo()?.players(&keys, &period.id, &players)?;
     let mut entries = Vec::new();
     let mut missing = Vec::new();
@@ -166,8 +175,7 @@ pub fn players(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
 /// `GET …/players/{player}?period`.
 pub fn player(call: &Call<'_>, ctx: &Ctx, board: &Board, player: &str) -> Result<String> {
     let player = PlayerId::new(player)?;
-    let period = period(call, board)?;
-    let keys = Keys::new(&ctx.tenant, &board.id);
+    let (keys, period) = source(call, ctx, board)?;
     let (total, mut found) =
         ctx.repo()?
             .players(&keys, &period.id, std::slice::from_ref(&player))?;
@@ -191,9 +199,8 @@ pub fn player(call: &Call<'_>, ctx: &Ctx, board: &Board, player: &str) -> Result
 /// `GET …/players/{player}/around?radius&period`.
 pub fn around(call: &Call<'_>, ctx: &Ctx, board: &Board, player: &str) -> Result<String> {
     let player = PlayerId::new(player)?;
-    let period = period(call, board)?;
+    let (keys, period) = source(call, ctx, board)?;
     let radius = call.query_u32("radius", 5, 0, MAX_RADIUS)?;
-    let keys = Keys::new(&ctx.tenant, &board.id);
     let page = ctx
         .repo()?
         .around(&keys, &period.id, &player, radius)?
@@ -222,7 +229,11 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
     access::authorize_admin(ctx.require_principal()?)?;
     let player = PlayerId::new(player)?;
     let board = ctx.repo()?.board(&ctx.tenant, id)?;
-    let period = period(call, &board)?;
+    let period = PeriodView::resolve(
+        &board,
+        call.query.get("period").map(String::as_str),
+        call.now_ms,
+    )?;
     let event = EventEnvelope {
         id: format!("{}-{player}-deleted", call.now_ms),
         tenant: ctx.tenant.clone(),
@@ -245,5 +256,12 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
         })?;
     ctx.cache()
         .invalidate(ctx.tenant.as_str(), id.as_str(), false);
+    edge::audit::record(
+        ctx,
+        call,
+        "entry.delete",
+        id.as_str(),
+        serde_json::json!({ "player": player.as_str(), "period": period.id.to_string() }),
+    );
     Ok(Response::builder().status(204).build())
 }

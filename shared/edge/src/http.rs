@@ -25,6 +25,9 @@ pub struct Call<'a> {
     pub query: BTreeMap<String, String>,
     /// Wall-clock time of the request (Unix ms) — read once, passed to the core.
     pub now_ms: i64,
+    /// The request's id: its `X-Request-Id` when that is 1..=128 visible ASCII characters, else a
+    /// fresh one. Every response carries it back; audit entries name it.
+    pub request_id: String,
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -101,13 +104,20 @@ impl<'a> Call<'a> {
                 None => (decode(p), String::new()),
             })
             .collect();
+        let now_ms = now_ms();
+        let request_id = req
+            .header("x-request-id")
+            .and_then(|v| v.as_str())
+            .filter(|id| leaderboard::idempotency::validate_key(id).is_ok())
+            .map_or_else(|| crate::idempotency::nonce(now_ms), str::to_string);
         Ok(Self {
             req,
             version,
             path,
             rest,
             query,
-            now_ms: now_ms(),
+            now_ms,
+            request_id,
         })
     }
 
@@ -234,9 +244,12 @@ pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
 
 /// Runs a handler and turns its error into a problem response.
 pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response>) -> Response {
-    let result = Call::parse(req).and_then(|call| handler(&call));
-    match result {
-        Ok(r) => r,
+    match Call::parse(req) {
+        Ok(call) => {
+            let mut response = handler(&call).unwrap_or_else(|e| problem(&e, req.path()));
+            response.set_header("x-request-id", call.request_id);
+            response
+        }
         Err(e) => problem(&e, req.path()),
     }
 }

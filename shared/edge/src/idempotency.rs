@@ -38,9 +38,9 @@ pub fn claim(call: &Call<'_>, player: &PlayerId) -> Result<Option<Claim>> {
     }))
 }
 
-/// Tells this attempt's reservation apart from a retry's: the time and 64 random bits (std's hasher
-/// seed, which comes from the platform's randomness).
-fn nonce(now_ms: i64) -> String {
+/// A unique token: the time and 64 random bits (std's hasher seed, from the platform's randomness).
+/// It tells this attempt's reservation apart from a retry's, and names scratch keys.
+pub fn nonce(now_ms: i64) -> String {
     let random = std::collections::hash_map::RandomState::new().hash_one(now_ms);
     format!("{now_ms:x}-{random:016x}")
 }

@@ -17,6 +17,7 @@ mod bindings {
 }
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod http;
@@ -24,6 +25,7 @@ pub mod idempotency;
 pub mod kv;
 pub mod pipeline;
 pub mod platform;
+pub mod rebuild;
 pub mod repo;
 pub mod settings;
 pub mod submit;

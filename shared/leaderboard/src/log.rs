@@ -10,7 +10,8 @@
 //!
 //! Long logs are bounded by snapshots: every `snapshot_every` events the drain copies the
 //! projection (with the id of the last event it covers), keeps the newest `keep_snapshots`, and
-//! trims the log behind the oldest one kept. Replay and time travel start from a snapshot and fold
+//! once that many exist trims the log behind the oldest one kept (so the log always reaches back
+//! at least `keep_snapshots - 1` snapshot intervals; with 1 it keeps only the tail). Replay and time travel start from a snapshot and fold
 //! the log's tail.
 
 use chrono::DateTime;

@@ -80,6 +80,26 @@ impl Repo {
         Ok(u64::try_from(r.first().map(int).transpose()?.unwrap_or(0)).unwrap_or(0))
     }
 
+    /// Appends `entry` (field `entry`) to a stream that keeps about the newest `keep` entries.
+    pub fn append_capped(&self, key: &str, keep: u64, entry: &str) -> Result<String> {
+        let r = self.exec(
+            "XADD",
+            vec![
+                bin(key),
+                bin("MAXLEN"),
+                bin("~"),
+                bin(keep.to_string()),
+                bin("*"),
+                bin("entry"),
+                bin(entry),
+            ],
+        )?;
+        r.first()
+            .map(text)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
     /// Deletes dead letters; how many existed.
     pub fn purge(&self, keys: &Keys, ids: &[String]) -> Result<u64> {
         if ids.is_empty() {

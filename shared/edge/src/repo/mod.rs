@@ -38,12 +38,14 @@ mod inbox;
 mod log;
 pub mod pipeline;
 mod reads;
+mod rebuild;
 mod snapshots;
 mod writes;
 
 pub use idempotency::{Claim, Reservation};
 pub use log::StreamEntry;
 pub use reads::{Page, Row, Stored};
+pub use rebuild::Compared;
 pub use snapshots::Snapshot;
 pub use writes::{Applied, ApplyResult, Write};
 
@@ -74,6 +76,10 @@ impl Keys {
         Self {
             prefix: format!("{}{part}:", self.prefix),
         }
+    }
+    /// Which time-travel projection holds the board as it stood at `event` (its nonce).
+    pub fn as_of_pointer(&self, event: &str) -> String {
+        self.k(&format!("asof:{event}"))
     }
     /// Snapshots of the projection (sorted set: score = ms, member = the last event id covered).
     pub fn snapshots(&self) -> String {

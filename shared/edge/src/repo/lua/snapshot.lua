@@ -1,5 +1,5 @@
--- Takes a snapshot of a board's projection when one is due, keeps the newest ones, and trims the
--- log behind the oldest kept. A snapshot copies every period's record hash, member hash and
+-- Takes a snapshot of a board's projection when one is due, keeps the newest ones, and once that
+-- many exist trims the log behind the oldest kept. A snapshot copies every period's record hash, member hash and
 -- sorted set (TTLs included) and the periods set under `snap:<id>:`, where id is the last event
 -- it covers.
 -- KEYS: 1 events, 2 periods, 3 snapshot index (sorted set: ms → id), 4 snapshot meta (hash: id →
@@ -45,5 +45,8 @@ while redis.call('ZCARD', KEYS[3]) > tonumber(ARGV[3]) do
   redis.call('ZREM', KEYS[3], old)
   redis.call('HDEL', KEYS[4], old)
 end
+-- Until `kept` snapshots exist the log stays whole, so time travel always reaches back at least
+-- `kept - 1` snapshot intervals.
+if redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[3]) then return {1, id, 0} end
 local oldest = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
 return {1, id, redis.call('XTRIM', KEYS[1], 'MINID', oldest)}

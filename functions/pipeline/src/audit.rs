@@ -1,0 +1,45 @@
+//! `GET /api/{v}/audit?after&limit` (admin): the tenant's audit log, oldest first.
+
+use edge::api::Ctx;
+use edge::audit;
+use edge::http::{self, Call};
+use leaderboard::{Result, access};
+use serde_json::{Value, json};
+use spin_sdk::http::Response;
+
+use crate::events::check_stream_id;
+
+/// One page of the audit log after `after` (exclusive).
+pub fn page(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let limit = call.query_u32("limit", 100, 1, 1000)?;
+    let after = call.query.get("after").filter(|a| !a.is_empty());
+    if let Some(a) = after {
+        check_stream_id(a)?;
+    }
+    let entries =
+        ctx.repo()?
+            .stream_page(&audit::key(&ctx.tenant), after.map(String::as_str), limit)?;
+    let next = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|(id, _)| id.clone()))
+        .flatten();
+    let rendered: Vec<Value> = entries
+        .into_iter()
+        .map(|(id, fields)| {
+            let mut entry = fields
+                .iter()
+                .find(|(k, _)| k == "entry")
+                .and_then(|(_, v)| serde_json::from_str::<Value>(v).ok())
+                .unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut entry {
+                map.insert("id".into(), Value::String(id));
+            }
+            entry
+        })
+        .collect();
+    Ok(http::json(
+        200,
+        call.version,
+        &json!({ "entries": rendered, "next_after": next }),
+    ))
+}

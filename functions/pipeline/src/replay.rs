@@ -1,0 +1,33 @@
+//! `POST …/replay` (admin): rebuilds the board's projection from its log into fresh keys, compares
+//! them with the live ones and swaps them in (`edge::rebuild::replay`); answers what it did.
+
+use edge::api::Ctx;
+use edge::audit;
+use edge::http::{self, Call};
+use edge::rebuild;
+use leaderboard::{BoardId, Result, access};
+use spin_sdk::http::Response;
+
+/// Replays `board`.
+pub fn replay(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let repo = ctx.repo()?;
+    let board = repo.board(&ctx.tenant, board)?;
+    let report = rebuild::replay(repo, &ctx.tenant, &board, call.now_ms)?;
+    ctx.cache()
+        .invalidate(ctx.tenant.as_str(), board.id.as_str(), false);
+    let body = serde_json::to_value(&report)
+        .map_err(|e| leaderboard::LeaderboardError::Internal(e.to_string()))?;
+    audit::record(
+        ctx,
+        call,
+        "board.replay",
+        board.id.as_str(),
+        serde_json::json!({
+            "events": report.events,
+            "from_snapshot": report.from_snapshot,
+            "differences": report.differences,
+        }),
+    );
+    Ok(http::json(200, call.version, &body))
+}
