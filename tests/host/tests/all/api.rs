@@ -228,6 +228,13 @@ impl Api {
         );
     }
 
+    /// Stops the worker app (the Redis trigger): doorbells rung meanwhile reach nobody.
+    pub async fn stop_worker(&mut self) {
+        if let Some(w) = self.worker.take() {
+            w.stop().await;
+        }
+    }
+
     /// Whether the worker app is still running (Spin, and edge-host in its Spin-faithful mode, end
     /// it when its Redis subscription drops).
     pub fn worker_running(&mut self) -> bool {
