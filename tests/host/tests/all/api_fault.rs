@@ -27,7 +27,7 @@ const SCORE_MAX: u64 = 1_000;
 
 /// Submission `i`: its board, player and score (one in twenty beyond the board's `score_max`).
 fn submission(i: u64) -> (&'static str, String, u64) {
-    let board = if i % 2 == 0 { "fs" } else { "fa" };
+    let board = if i.is_multiple_of(2) { "fs" } else { "fa" };
     let score = if i % 20 == 7 {
         SCORE_MAX + 1 + i
     } else {
