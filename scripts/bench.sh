@@ -137,6 +137,8 @@ redis_url="redis://127.0.0.1:$port"
 echo "==> redis-server on $redis_url" >&2
 secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 export SPIN_VARIABLE_REDIS_URL="$redis_url" SPIN_VARIABLE_JWT_HS256_SECRET="$secret"
+# The load comes from one address: the endpoint rows measure the endpoints with rate limits off.
+export SPIN_VARIABLE_RATE_LIMITS='[]'
 
 wait_for() { # wait_for URL PID LOG: until URL answers (any status), else the log and exit
     i=0

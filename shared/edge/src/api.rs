@@ -38,13 +38,15 @@ impl<'p> Ctx<'p> {
             call.now_ms,
         )?;
         let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;
-        Ok(Self {
+        let ctx = Self {
             platform,
             principal,
             tenant,
             repo: OnceCell::new(),
             cache: OnceCell::new(),
-        })
+        };
+        crate::ratelimit::enforce(&ctx, call)?;
+        Ok(ctx)
     }
 
     /// The platform the request runs on.

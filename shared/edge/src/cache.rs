@@ -144,6 +144,18 @@ mod tests {
             }
             Ok(())
         }
+        fn update(
+            &self,
+            key: &str,
+            f: &mut crate::platform::Update<'_>,
+            _retries: u32,
+        ) -> Result<(), String> {
+            let next = f(self.0.borrow().get(key).map(Vec::as_slice));
+            if let Some(next) = next {
+                self.0.borrow_mut().insert(key.into(), next);
+            }
+            Ok(())
+        }
     }
 
     struct OnlyKv(Memory);

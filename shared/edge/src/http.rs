@@ -28,6 +28,8 @@ pub struct Call<'a> {
     /// The request's id: its `X-Request-Id` when that is 1..=128 visible ASCII characters, else a
     /// fresh one. Every response carries it back; audit entries name it.
     pub request_id: String,
+    /// Header fields to add to the response, whatever it is (e.g. the rate-limit fields).
+    extra_headers: std::cell::RefCell<Vec<(&'static str, String)>>,
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -118,7 +120,13 @@ impl<'a> Call<'a> {
             query,
             now_ms,
             request_id,
+            extra_headers: std::cell::RefCell::default(),
         })
+    }
+
+    /// Adds a header field to the response this request gets, success or problem.
+    pub fn add_header(&self, name: &'static str, value: String) {
+        self.extra_headers.borrow_mut().push((name, value));
     }
 
     /// A named route segment (`:board` → `spin-path-match-board`), percent-decoded.
@@ -223,7 +231,9 @@ pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
     b.status(err.status())
         .header("content-type", PROBLEM_CONTENT_TYPE);
     match err {
-        LeaderboardError::RateLimited { retry_after_secs } => {
+        LeaderboardError::RateLimited {
+            retry_after_secs, ..
+        } => {
             b.header("retry-after", retry_after_secs.to_string());
         }
         LeaderboardError::Unavailable(_) | LeaderboardError::IdempotencyInProgress(_) => {
@@ -247,6 +257,9 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
     match Call::parse(req) {
         Ok(call) => {
             let mut response = handler(&call).unwrap_or_else(|e| problem(&e, req.path()));
+            for (name, value) in call.extra_headers.take() {
+                response.set_header(name, value);
+            }
             response.set_header("x-request-id", call.request_id);
             response
         }

@@ -25,6 +25,7 @@ pub mod idempotency;
 pub mod kv;
 pub mod pipeline;
 pub mod platform;
+pub mod ratelimit;
 pub mod rebuild;
 pub mod repo;
 pub mod settings;

@@ -12,6 +12,9 @@ pub trait RedisExec {
     fn execute(&self, command: &str, args: &[RedisParameter]) -> Result<Vec<RedisResult>, String>;
 }
 
+/// The update function of [`KvStore::update`]: the current value in, the value to write out.
+pub type Update<'a> = dyn FnMut(Option<&[u8]>) -> Option<Vec<u8>> + 'a;
+
 /// The subset of a key-value store the edge cache uses.
 pub trait KvStore {
     /// Reads a value.
@@ -20,6 +23,10 @@ pub trait KvStore {
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
     /// Deletes several keys in one call (`wasi:keyvalue/batch`; absent keys are fine).
     fn delete_many(&self, keys: &[String]) -> Result<(), String>;
+    /// Compare-and-swap: `f` sees the current value (`None`: absent) and returns the value to
+    /// write, or `None` to write nothing; a lost race calls `f` again, up to `retries` times.
+    /// Only as atomic as the host's store (see [`crate::kv::Bucket::compare_and_swap`]).
+    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), String>;
 }
 
 /// Variables, Redis connections and KV stores.
@@ -50,6 +57,30 @@ impl KvStore for crate::kv::Bucket {
     }
     fn delete_many(&self, keys: &[String]) -> Result<(), String> {
         crate::kv::Bucket::delete_many(self, keys).map_err(|e| e.to_string())
+    }
+    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), String> {
+        let mut cas = self.cas(key).map_err(|e| e.to_string())?;
+        let mut written: Option<Vec<u8>> = None;
+        for _ in 0..=retries {
+            let current = cas.current().map_err(|e| e.to_string())?;
+            // Spin 4.0.2's Redis store reports every swap as failed, also one that wrote (its
+            // `UNWATCH <key>` is a Redis error): a "failed" swap whose value is now there landed.
+            // Callers whose writes must be told apart make each value unique.
+            if written.is_some() && current == written {
+                return Ok(());
+            }
+            let Some(next) = f(current.as_deref()) else {
+                return Ok(());
+            };
+            match cas.swap(&next).map_err(|e| e.to_string())? {
+                Ok(()) => return Ok(()),
+                Err(fresh) => {
+                    written = Some(next);
+                    cas = fresh;
+                }
+            }
+        }
+        Err(format!("compare-and-swap on {key} lost {retries} races"))
     }
 }
 

@@ -117,8 +117,10 @@ pub enum LeaderboardError {
     #[error("invalid request body: {0}")]
     InvalidBody(String),
     /// Too many requests; retry later.
-    #[error("rate limited: retry after {retry_after_secs} s")]
+    #[error("rate limit '{policy}' exceeded: retry after {retry_after_secs} s")]
     RateLimited {
+        /// The policy that denied the request.
+        policy: String,
         /// Seconds until a retry may succeed (`Retry-After`).
         retry_after_secs: u64,
     },
@@ -334,6 +336,7 @@ mod tests {
             },
             E::InvalidBody("x".into()),
             E::RateLimited {
+                policy: "p".into(),
                 retry_after_secs: 3,
             },
             E::Conflict("x".into()),
@@ -378,6 +381,7 @@ mod tests {
         );
         assert_eq!(
             LeaderboardError::RateLimited {
+                policy: "p".into(),
                 retry_after_secs: 2
             }
             .status(),

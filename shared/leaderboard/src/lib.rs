@@ -39,6 +39,7 @@ pub mod operator;
 pub mod period;
 pub mod problem;
 pub mod rank;
+pub mod ratelimit;
 pub mod record;
 pub mod score;
 pub mod sortkey;

@@ -55,7 +55,11 @@ impl From<&LeaderboardError> for Problem {
     fn from(err: &LeaderboardError) -> Self {
         let mut extensions = BTreeMap::new();
         match err {
-            LeaderboardError::RateLimited { retry_after_secs } => {
+            LeaderboardError::RateLimited {
+                policy,
+                retry_after_secs,
+            } => {
+                extensions.insert("policy".into(), Value::from(policy.clone()));
                 extensions.insert("retry_after_secs".into(), Value::from(*retry_after_secs));
             }
             LeaderboardError::InvalidId { kind, .. } => {
@@ -104,6 +108,7 @@ mod tests {
     #[test]
     fn extensions_are_flattened_and_round_trip() {
         let p = Problem::from(LeaderboardError::RateLimited {
+            policy: "ip-read".into(),
             retry_after_secs: 7,
         });
         let json = p.to_json();

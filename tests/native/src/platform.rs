@@ -130,6 +130,18 @@ impl KvStore for MemoryKv {
         }
         Ok(())
     }
+    fn update(
+        &self,
+        key: &str,
+        f: &mut edge::platform::Update<'_>,
+        _retries: u32,
+    ) -> Result<(), String> {
+        let mut map = lock(&self.0);
+        if let Some(next) = f(map.get(key).map(Vec::as_slice)) {
+            map.insert(key.to_string(), next);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

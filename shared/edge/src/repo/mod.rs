@@ -37,6 +37,7 @@ mod idempotency;
 mod inbox;
 mod log;
 pub mod pipeline;
+pub mod ratelimit;
 mod reads;
 mod rebuild;
 mod snapshots;

@@ -131,6 +131,9 @@ pub async fn start_on(
     config
         .variables
         .insert("jwt_hs256_secret".into(), SECRET.into());
+    // Suites send bursts from one address: rate limits are off unless a test sets its policies
+    // (api_ratelimit covers the shipped defaults).
+    config.variables.insert("rate_limits".into(), "[]".into());
     for (k, v) in vars {
         config.variables.insert((*k).into(), (*v).into());
     }

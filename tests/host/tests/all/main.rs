@@ -15,6 +15,7 @@ mod api_fault;
 mod api_log;
 mod api_outage;
 mod api_pipeline;
+mod api_ratelimit;
 mod api_scores;
 mod app_health;
 mod harness;

@@ -1,0 +1,208 @@
+//! Rate limits, applied in every API component in one place: [`crate::api::Ctx::new`] calls
+//! [`enforce`] once the caller and tenant are known and before the handler does any Redis work.
+//!
+//! The policies come from the `rate_limits` variable (JSON; unset → the shipped defaults,
+//! `leaderboard::ratelimit::DEFAULT_POLICIES`; `[]` → off). For a request, every policy that
+//! applies (its route class, board and the caller's roles) is checked against the key it counts
+//! by: the client IP (`spin-client-addr`, or the first `X-Forwarded-For` hop when the
+//! `behind_trusted_proxy` variable is `true`), the token subject (requests without a token skip
+//! such policies), or the tenant. `kv` policies run first, one compare-and-swap each on the
+//! regional store; then all `redis` policies in one script, all or nothing. A denied request costs
+//! those round trips and nothing else.
+//!
+//! Every response of a limited request carries `RateLimit-Policy` and `RateLimit`; a denial is a
+//! `429 rate-limited` problem naming the policy, with `Retry-After`. When a policy's store cannot
+//! be reached, its `on_unavailable` decides: `open` lets the request through, `closed` answers
+//! `503`; either way the response says so in `Edge-RateLimit-Outcome: fail-open | fail-closed`.
+//! State keys: `lb:rl:{<tenant>}:<policy>:<value>` in Redis (expiring once worthless), and
+//! `rl:<tenant>:<policy>:<value>` in the KV store (no expiry in `wasi:keyvalue`: a stale TAT is
+//! harmless, but the store keeps one small key per client seen).
+
+use leaderboard::ratelimit::{self, Decision, KeyKind, Policy, RouteClass, Store, Unavailable};
+use leaderboard::{LeaderboardError, Result};
+
+use crate::api::Ctx;
+use crate::cache::STORE;
+use crate::http::Call;
+use crate::repo::ratelimit::LimitKey;
+
+/// The header that says a limit store was unreachable and what the policy did about it.
+pub const OUTCOME_HEADER: &str = "edge-ratelimit-outcome";
+
+/// Compare-and-swap retries on the KV store before the policy counts as unavailable.
+const KV_RETRIES: u32 = 8;
+
+/// The policies in force.
+pub fn policies(ctx: &Ctx) -> Result<Vec<Policy>> {
+    match ctx.platform().variable(ratelimit::VARIABLE) {
+        None => Ok(ratelimit::default_policies()),
+        Some(raw) => ratelimit::parse_policies(&raw),
+    }
+}
+
+/// The client address: `spin-client-addr` without its port, or the first `X-Forwarded-For` hop
+/// when the app sits behind a trusted proxy.
+pub fn client_ip(call: &Call<'_>, trusted_proxy: bool) -> Option<String> {
+    if trusted_proxy
+        && let Some(first) = call
+            .header("x-forwarded-for")
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    {
+        return Some(first.to_string());
+    }
+    let addr = call.header("spin-client-addr")?;
+    let host = match addr.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or(v6, |(h, _)| h),
+        None if addr.matches(':').count() == 1 => addr.split_once(':').map_or(addr, |(h, _)| h),
+        None => addr,
+    };
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+/// Checks the request against every policy that applies; adds the header fields to the
+/// response; `Err` is the `429` (or the fail-closed `503`).
+pub fn enforce(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
+    let policies = policies(ctx)?;
+    if policies.is_empty() {
+        return Ok(());
+    }
+    let class = RouteClass::of(call.method().to_string().as_str(), &call.path);
+    let board = call.param("board");
+    let roles: Vec<&str> = ctx
+        .principal
+        .as_ref()
+        .map(|p| p.roles.iter().map(|r| r.as_str()).collect())
+        .unwrap_or_default();
+    let trusted = ctx
+        .platform()
+        .variable("behind_trusted_proxy")
+        .is_some_and(|v| v == "true");
+    let tenant = ctx.tenant.as_str();
+    let ip = client_ip(call, trusted);
+    let applicable: Vec<(&Policy, String)> = policies
+        .iter()
+        .filter(|p| p.applies(class, board.as_deref(), &roles))
+        .filter_map(|p| {
+            let value = match p.key {
+                KeyKind::Ip => ip.clone()?,
+                KeyKind::Subject => ctx.principal.as_ref()?.subject.clone(),
+                KeyKind::Tenant => tenant.to_string(),
+            };
+            Some((p, value))
+        })
+        .collect();
+    if applicable.is_empty() {
+        return Ok(());
+    }
+    let now_ms = call.now_ms;
+    let mut decisions: Vec<(&Policy, Decision)> = Vec::new();
+    let mut unreachable: Vec<&Policy> = Vec::new();
+
+    // The regional store first: cheap, and a denial there spares Redis.
+    let kv_policies = applicable.iter().filter(|(p, _)| p.store == Store::Kv);
+    let bucket = ctx.platform().kv(STORE);
+    for (policy, value) in kv_policies {
+        let Some(bucket) = bucket.as_ref() else {
+            unreachable.push(policy);
+            continue;
+        };
+        let key = format!("rl:{tenant}:{}:{value}", policy.name);
+        let mut decided = None;
+        // The value is `<tat µs> <nonce>`: unique to this request, so a swap a store reported as
+        // failed is known to have landed exactly when the key now holds this request's value.
+        let nonce = crate::idempotency::nonce(now_ms);
+        let updated = bucket.update(
+            &key,
+            &mut |current| {
+                let tat = current
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(|v| v.split(' ').next())
+                    .and_then(|v| v.parse::<i64>().ok());
+                let d = ratelimit::decide(policy, tat, now_ms);
+                decided = Some(d);
+                d.allowed
+                    .then(|| format!("{} {nonce}", d.tat_us).into_bytes())
+            },
+            KV_RETRIES,
+        );
+        match (updated, decided) {
+            (Ok(()), Some(d)) => decisions.push((policy, d)),
+            (result, _) => {
+                if let Err(e) = result {
+                    eprintln!("rate limit {}: key-value store: {e}", policy.name);
+                }
+                unreachable.push(policy);
+            }
+        }
+    }
+
+    let denied_by_kv = decisions.iter().any(|(_, d)| !d.allowed);
+    let redis_policies: Vec<&(&Policy, String)> = applicable
+        .iter()
+        .filter(|(p, _)| p.store == Store::Redis)
+        .collect();
+    if !denied_by_kv && !redis_policies.is_empty() {
+        let keys: Vec<LimitKey> = redis_policies
+            .iter()
+            .map(|(p, value)| LimitKey {
+                key: format!("lb:rl:{{{tenant}}}:{}:{value}", p.name),
+                interval_us: p.interval_us(),
+                tolerance_us: p.interval_us().saturating_mul(p.burst as i64 - 1),
+            })
+            .collect();
+        match ctx
+            .repo()
+            .and_then(|repo| repo.rate_limit(&keys, now_ms.saturating_mul(1000)))
+        {
+            Ok((_, states)) => {
+                for ((policy, _), state) in redis_policies.iter().zip(states) {
+                    let d = ratelimit::decide(policy, state.stored_tat_us, now_ms);
+                    if d.allowed != state.allowed {
+                        eprintln!(
+                            "rate limit {}: the script and the core disagree ({state:?} vs {d:?})",
+                            policy.name
+                        );
+                    }
+                    decisions.push((
+                        policy,
+                        Decision {
+                            allowed: state.allowed,
+                            ..d
+                        },
+                    ));
+                }
+            }
+            Err(LeaderboardError::Unavailable(_)) => {
+                unreachable.extend(redis_policies.iter().map(|(p, _)| *p));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    if let Some((policy_field, state_field)) = ratelimit::header_fields(&decisions) {
+        call.add_header("ratelimit-policy", policy_field);
+        call.add_header("ratelimit", state_field);
+    }
+    if let Some(closed) = unreachable
+        .iter()
+        .find(|p| p.on_unavailable == Unavailable::Closed)
+    {
+        call.add_header(OUTCOME_HEADER, "fail-closed".into());
+        return Err(LeaderboardError::Unavailable(format!(
+            "the store of rate limit '{}' is unreachable and the policy fails closed; retry shortly",
+            closed.name
+        )));
+    }
+    if !unreachable.is_empty() {
+        call.add_header(OUTCOME_HEADER, "fail-open".into());
+    }
+    match decisions.iter().find(|(_, d)| !d.allowed) {
+        Some((policy, d)) => Err(LeaderboardError::RateLimited {
+            policy: policy.name.clone(),
+            retry_after_secs: d.retry_after_secs,
+        }),
+        None => Ok(()),
+    }
+}
