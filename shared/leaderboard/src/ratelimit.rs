@@ -12,7 +12,7 @@
 //!
 //! Where the state lives is per policy ([`Store`]): `redis` (one atomic script per request for all
 //! of its policies: exact across every instance; `edge::ratelimit` runs the same arithmetic in Lua
-//! and a test checks both agree) or `kv` (the regional Spin key-value store with
+//! and the component logs any decision where the two disagree) or `kv` (the regional Spin key-value store with
 //! compare-and-swap: cheaper, approximate across regions and under races). When the store cannot
 //! be reached, [`Unavailable`] says whether the request passes (`open`) or gets a `503` (`closed`).
 

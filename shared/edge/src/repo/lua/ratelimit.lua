@@ -1,7 +1,7 @@
 -- GCRA for every Redis-stored rate-limit policy of one request, all or nothing: the request
 -- passes only if every key allows it, and only then are the keys' theoretical arrival times
--- (TAT, µs) moved forward. The arithmetic is leaderboard::ratelimit::decide's; a test checks
--- that both agree.
+-- (TAT, µs) moved forward. The arithmetic is leaderboard::ratelimit::decide's; edge::ratelimit
+-- decides again in the core from the TATs returned and logs any disagreement.
 -- KEYS: the state key of each policy
 -- ARGV: 1 now (µs), then per key: emission interval T (µs), tolerance T × (burst − 1) (µs)
 -- Returns {allowed (1/0), stored TAT of key 1 (or -1), allowed by key 1 (1/0), …}.
