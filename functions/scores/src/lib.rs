@@ -38,6 +38,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let board_id = BoardId::new(call.param("board").unwrap_or_default())?;
     let ctx = Ctx::new(platform, call)?;
     let principal = ctx.require_principal()?;
+    edge::flags::check_submissions(&ctx, call)?;
     let input: SubmissionInput = call.json()?;
     let claim = idempotency::claim(call, &input.player)?;
     let repo = ctx.repo()?;

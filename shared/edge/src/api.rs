@@ -46,6 +46,20 @@ impl<'p> Ctx<'p> {
             cache: OnceCell::new(),
         };
         crate::ratelimit::enforce(&ctx, call)?;
+        if call.version == leaderboard::view::ApiVersion::V2
+            && crate::flags::product_flag(
+                &ctx,
+                call,
+                crate::flags::API_V2_ENABLED,
+                leaderboard::flags::ValueType::Boolean,
+            ) == Some(serde_json::Value::Bool(false))
+        {
+            return Err(LeaderboardError::NotFound(format!(
+                "API v2 is not enabled for tenant '{}' (flag '{}')",
+                ctx.tenant.as_str(),
+                crate::flags::API_V2_ENABLED
+            )));
+        }
         Ok(ctx)
     }
 

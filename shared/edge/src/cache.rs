@@ -170,6 +170,9 @@ mod tests {
         fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
             Some(Box::new(self.0.clone()))
         }
+        fn post_internal(&self, _: &str, _: &[u8]) -> Result<(u16, Vec<u8>), String> {
+            Err("no components here".into())
+        }
     }
 
     fn envelope(body: &str) -> CacheEnvelope {

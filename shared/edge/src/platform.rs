@@ -37,6 +37,9 @@ pub trait Platform {
     fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, String>;
     /// A KV store by label (`None` if it cannot be opened).
     fn kv(&self, label: &str) -> Option<Box<dyn KvStore>>;
+    /// POSTs a JSON body to another component of the app (`http://<id>.spin.internal/…`, service
+    /// chaining): `(status, body)`.
+    fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String>;
 }
 
 /// The Spin platform (spin-sdk 5.2 imports).
@@ -101,5 +104,20 @@ impl Platform for Spin {
         crate::kv::Bucket::open(label)
             .ok()
             .map(|b| Box::new(b) as Box<dyn KvStore>)
+    }
+
+    fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        let request = spin_sdk::http::Request::builder()
+            .method(spin_sdk::http::Method::Post)
+            .uri(url)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .build();
+        spin_sdk::http::run(async move {
+            let response: spin_sdk::http::Response = spin_sdk::http::send(request)
+                .await
+                .map_err(|e| format!("{e}"))?;
+            Ok((*response.status(), response.body().to_vec()))
+        })
     }
 }

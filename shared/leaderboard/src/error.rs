@@ -127,6 +127,9 @@ pub enum LeaderboardError {
     /// A concurrent change that kept winning (compare-and-set attempts exhausted).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A conditional request's precondition (`If-Match`) no longer holds.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
     /// Another attempt of the same request holds its `Idempotency-Key` right now; retry later.
     #[error("idempotency key in use: {0}")]
     IdempotencyInProgress(String),
@@ -176,6 +179,7 @@ impl LeaderboardError {
             | Self::InvalidEvent(_)
             | Self::IdempotencyMismatch(_) => 422,
             Self::RateLimited { .. } => 429,
+            Self::PreconditionFailed(_) => 412,
             Self::CorruptData(_) | Self::Internal(_) => 500,
             Self::Unavailable(_) => 503,
         }
@@ -204,6 +208,7 @@ impl LeaderboardError {
             Self::InvalidBody(_) => "invalid-body",
             Self::RateLimited { .. } => "rate-limited",
             Self::Conflict(_) => "conflict",
+            Self::PreconditionFailed(_) => "precondition-failed",
             Self::IdempotencyInProgress(_) => "idempotency-in-progress",
             Self::IdempotencyMismatch(_) => "idempotency-mismatch",
             Self::Unavailable(_) => "unavailable",
@@ -245,6 +250,7 @@ impl LeaderboardError {
             "invalid-body",
             "rate-limited",
             "conflict",
+            "precondition-failed",
             "idempotency-in-progress",
             "idempotency-mismatch",
             "unavailable",
@@ -278,6 +284,7 @@ impl LeaderboardError {
             Self::InvalidBody(_) => "Invalid request body",
             Self::RateLimited { .. } => "Too many requests",
             Self::Conflict(_) => "Conflict",
+            Self::PreconditionFailed(_) => "Precondition failed",
             Self::IdempotencyInProgress(_) => "Idempotency key in use",
             Self::IdempotencyMismatch(_) => "Idempotency key reused",
             Self::Unavailable(_) => "Service unavailable",
@@ -340,6 +347,7 @@ mod tests {
                 retry_after_secs: 3,
             },
             E::Conflict("x".into()),
+            E::PreconditionFailed("x".into()),
             E::IdempotencyInProgress("x".into()),
             E::IdempotencyMismatch("x".into()),
             E::Unavailable("x".into()),

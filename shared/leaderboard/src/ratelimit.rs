@@ -40,7 +40,7 @@ pub enum KeyKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RouteClass {
-    /// Reads of boards and rankings (`GET`, `HEAD`).
+    /// Reads of boards and rankings (`GET`, `HEAD`) and flag evaluations (OFREP).
     Read,
     /// Score submissions.
     Write,
@@ -54,6 +54,7 @@ impl RouteClass {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let read = matches!(method, "GET" | "HEAD");
         match segments.as_slice() {
+            ["ofrep", ..] => Self::Read,
             ["api", _, "boards", _, "scores"] if method == "POST" => Self::Write,
             ["api", _, "boards", ..] if read && segments.get(4) != Some(&"dead-letters") => {
                 if segments.get(4) == Some(&"events") {

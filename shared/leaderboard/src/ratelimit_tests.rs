@@ -146,6 +146,8 @@ fn route_classes() {
         ("GET", "/api/v1/boards/x/dead-letters", RouteClass::Admin),
         ("POST", "/api/v1/admin/drain", RouteClass::Admin),
         ("GET", "/api/v1/audit", RouteClass::Admin),
+        ("POST", "/ofrep/v1/evaluate/flags/x", RouteClass::Read),
+        ("PUT", "/api/v1/flags", RouteClass::Admin),
     ] {
         assert_eq!(RouteClass::of(m, path), class, "{m} {path}");
     }

@@ -357,7 +357,8 @@ impl Runtime {
         }
         let path = req.uri().path().to_string();
         let m = RouteMatch::synthetic(component, &path);
-        let client: SocketAddr = ([127, 0, 0, 1], 0).into();
+        // As Spin does (CHAINED_CLIENT_ADDR): a chained request has no client.
+        let client: SocketAddr = ([0, 0, 0, 0], 0).into();
         Ok(Box::pin(self.dispatch(req, m, client)).await)
     }
 

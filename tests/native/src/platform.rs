@@ -111,6 +111,10 @@ impl Platform for Native {
     fn kv(&self, _label: &str) -> Option<Box<dyn KvStore>> {
         Some(Box::new(MemoryKv(Arc::clone(&self.kv))))
     }
+
+    fn post_internal(&self, url: &str, _body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        Err(format!("{url}: service chaining is not served natively"))
+    }
 }
 
 struct MemoryKv(Arc<Mutex<HashMap<String, Vec<u8>>>>);

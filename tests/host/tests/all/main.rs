@@ -12,6 +12,7 @@ mod api_async;
 mod api_boards;
 mod api_cache_auth;
 mod api_fault;
+mod api_flags;
 mod api_log;
 mod api_outage;
 mod api_pipeline;

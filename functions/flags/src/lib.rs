@@ -1,0 +1,347 @@
+//! `functions/flags`: feature flags at the edge.
+//!
+//! ```text
+//! GET  /api/{v}/flags                  admin: the tenant's flagd document, ETag "<version>"
+//! PUT  /api/{v}/flags                  admin: replace it (validated; If-Match → 412 when stale)
+//! POST /ofrep/v1/evaluate/flags/{key}  any token of the tenant: OFREP single evaluation
+//! POST /ofrep/v1/evaluate/flags        any token of the tenant: OFREP bulk evaluation (ETag)
+//! POST /internal/flags/evaluate         service chaining only: one flag for another component
+//! ```
+//!
+//! OFREP bodies, status codes and error shapes follow the OpenFeature Remote Evaluation Protocol:
+//! success `{key, value, reason, variant, metadata}`; `400 {key, errorCode, errorDetails}` for a
+//! bad request (`INVALID_CONTEXT`, `PARSE_ERROR`, `TARGETING_KEY_MISSING`, `GENERAL`); `404
+//! {key, errorCode: "FLAG_NOT_FOUND", errorDetails}`; bulk `{flags: [...]}` with an `ETag` over
+//! the document version and the context, `304` on `If-None-Match`.
+
+use edge::api::Ctx;
+use edge::flags::{self, Loaded};
+use edge::http::{self, Call};
+use edge::platform::Platform;
+use edge::repo::flags::Put;
+use leaderboard::flags::{ErrorCode, FlagSet, Resolution};
+use leaderboard::{LeaderboardError, Result, access};
+use serde_json::{Map, Value, json};
+use spin_sdk::http::{Method, Response};
+#[cfg(target_arch = "wasm32")]
+use spin_sdk::http_component;
+
+#[cfg(target_arch = "wasm32")]
+#[http_component]
+fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call))
+}
+
+/// Largest flag document accepted (bytes).
+const MAX_DOC_BYTES: usize = 256 * 1024;
+
+/// Serves one request on `platform`.
+pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+    let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
+    let method = call.method();
+    match segments.as_slice() {
+        ["api", _, "flags"] => {
+            let ctx = Ctx::new(platform, call)?;
+            match method {
+                Method::Get => get(call, &ctx),
+                Method::Put => put(call, &ctx),
+                _ => Err(call.method_not_allowed("GET, PUT")),
+            }
+        }
+        ["internal", "flags", "evaluate"] => internal(platform, call),
+        ["ofrep", "v1", "evaluate", "flags", rest @ ..] if rest.len() <= 1 => {
+            if *method != Method::Post {
+                return Err(call.method_not_allowed("POST"));
+            }
+            let ctx = Ctx::new(platform, call)?;
+            ctx.require_principal()?;
+            match rest {
+                [key] => Ok(single(call, &ctx, &http_decode(key))),
+                _ => Ok(bulk(call, &ctx)),
+            }
+        }
+        _ => Err(LeaderboardError::NotFound(format!(
+            "no such resource: {}",
+            call.path
+        ))),
+    }
+}
+
+/// Evaluates one flag for another component of the app (`edge::flags::product_flag`), reached
+/// only through service chaining: Spin gives chained requests the client address `0.0.0.0:0`,
+/// which no network client has. Body `{tenant, key, context, expected?}`; answer
+/// `Resolution::to_json`.
+fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+    if call.header("spin-client-addr") != Some("0.0.0.0:0") || *call.method() != Method::Post {
+        return Err(LeaderboardError::NotFound(format!(
+            "no such resource: {}",
+            call.path
+        )));
+    }
+    let body: Value = serde_json::from_slice(call.req.body())
+        .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))?;
+    let tenant = leaderboard::TenantId::new(body["tenant"].as_str().unwrap_or_default())?;
+    let key = body["key"].as_str().unwrap_or_default();
+    let context = body["context"].as_object().cloned().unwrap_or_default();
+    let expected = body["expected"]
+        .as_str()
+        .and_then(leaderboard::flags::ValueType::parse);
+    let repo = std::cell::OnceCell::new();
+    let doc = flags::load_doc(
+        platform,
+        || {
+            if let Some(r) = repo.get() {
+                return Ok(r);
+            }
+            let opened = edge::repo::Repo::open(platform, &edge::settings::redis_url(platform)?)?;
+            Ok(repo.get_or_init(|| opened))
+        },
+        &tenant,
+        call.now_ms,
+    )?;
+    let doc: Value = match doc {
+        Some((_, d)) => serde_json::from_str(&d)
+            .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?,
+        None => json!({"flags": {}}),
+    };
+    let set = FlagSet::parse(&doc)?;
+    let r = set.evaluate(
+        &leaderboard::flags::engine(),
+        key,
+        &context,
+        call.now_ms / 1000,
+        expected,
+    );
+    Ok(http::json(200, call.version, &r.to_json()))
+}
+
+fn http_decode(s: &str) -> String {
+    // Flag keys arrive percent-encoded in the path.
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(h) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+fn get(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let stored = ctx.repo()?.flags_get(&ctx.tenant)?;
+    let (version, doc) = stored.unwrap_or((0, r#"{"flags":{}}"#.to_string()));
+    Ok(http::json_text(
+        200,
+        call.version,
+        doc,
+        &[("etag", etag(version))],
+    ))
+}
+
+fn put(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    if call.req.body().len() > MAX_DOC_BYTES {
+        return Err(LeaderboardError::PayloadTooLarge {
+            what: "flag document".into(),
+            size: call.req.body().len(),
+            limit: MAX_DOC_BYTES,
+        });
+    }
+    let doc: Value = serde_json::from_slice(call.req.body())
+        .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))?;
+    FlagSet::parse(&doc).map_err(|e| match e {
+        LeaderboardError::InvalidBody(m) => LeaderboardError::InvalidConfig(m),
+        other => other,
+    })?;
+    let expected = match call.header("if-match").map(str::trim) {
+        None | Some("*") => None,
+        Some(tag) => Some(
+            tag.trim_start_matches("W/")
+                .trim_matches('"')
+                .parse::<u64>()
+                .map_err(|_| {
+                    LeaderboardError::PreconditionFailed(format!(
+                        "If-Match {tag} is not an ETag of this document"
+                    ))
+                })?,
+        ),
+    };
+    let canonical = doc.to_string();
+    match ctx.repo()?.flags_put(&ctx.tenant, expected, &canonical)? {
+        Put::Stale(current) => Err(LeaderboardError::PreconditionFailed(format!(
+            "the flag document changed: If-Match {} but it is at {}; GET it again",
+            expected.map(etag).unwrap_or_default(),
+            etag(current)
+        ))),
+        Put::Written(version) => {
+            flags::forget(ctx);
+            edge::audit::record(
+                ctx,
+                call,
+                "flags.update",
+                ctx.tenant.as_str(),
+                json!({"version": version, "flags": FlagSet::parse(&doc)?.keys().collect::<Vec<_>>()}),
+            );
+            Ok(http::json_text(
+                200,
+                call.version,
+                canonical,
+                &[("etag", etag(version))],
+            ))
+        }
+    }
+}
+
+/// The evaluation context of an OFREP request: `{"context": {...}}` (absent → empty).
+fn context(call: &Call<'_>) -> std::result::Result<Map<String, Value>, String> {
+    if call.req.body().is_empty() {
+        return Ok(Map::new());
+    }
+    let body: Value = serde_json::from_slice(call.req.body())
+        .map_err(|e| format!("the request body is not JSON: {e}"))?;
+    match body.get("context") {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(_) => Err("context must be a JSON object".into()),
+    }
+}
+
+fn ofrep(status: u16, body: &Value, headers: &[(&str, String)]) -> Response {
+    http::json_text(
+        status,
+        leaderboard::view::ApiVersion::V1,
+        body.to_string(),
+        headers,
+    )
+}
+
+fn success(r: &Resolution) -> Value {
+    let mut v = json!({"key": r.key, "reason": r.reason.as_str(), "metadata": r.metadata});
+    if let Some(value) = &r.value {
+        v["value"] = value.clone();
+    }
+    if let Some(variant) = &r.variant {
+        v["variant"] = Value::String(variant.clone());
+    }
+    v
+}
+
+fn failure(r: &Resolution, code: ErrorCode, details: &str) -> Value {
+    json!({"key": r.key, "errorCode": code.as_str(), "errorDetails": details})
+}
+
+fn load(ctx: &Ctx, call: &Call<'_>) -> std::result::Result<Option<Loaded>, Response> {
+    flags::load(ctx, call.now_ms).map_err(|e| {
+        eprintln!("flags: {e}");
+        ofrep(
+            500,
+            &json!({"errorDetails": "the flag store is unavailable"}),
+            &[],
+        )
+    })
+}
+
+fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Response {
+    let context = match context(call) {
+        Ok(c) => c,
+        Err(d) => {
+            return ofrep(
+                400,
+                &json!({"key": key, "errorCode": "INVALID_CONTEXT", "errorDetails": d}),
+                &[],
+            );
+        }
+    };
+    let loaded = match load(ctx, call) {
+        Ok(l) => l,
+        Err(resp) => return resp,
+    };
+    let empty = FlagSet::parse(&json!({"flags": {}}));
+    let set = match (&loaded, &empty) {
+        (Some(l), _) => &l.set,
+        (None, Ok(e)) => e,
+        (None, Err(_)) => return ofrep(500, &json!({"errorDetails": "no flag set"}), &[]),
+    };
+    let r = set.evaluate(
+        &leaderboard::flags::engine(),
+        key,
+        &context,
+        call.now_ms / 1000,
+        None,
+    );
+    match &r.error {
+        None => ofrep(200, &success(&r), &[]),
+        Some((ErrorCode::FlagNotFound, d)) => {
+            ofrep(404, &failure(&r, ErrorCode::FlagNotFound, d), &[])
+        }
+        Some((code, d)) => ofrep(400, &failure(&r, *code, d), &[]),
+    }
+}
+
+/// FNV-1a over the context, for the bulk ETag.
+fn fingerprint(context: &Map<String, Value>) -> u64 {
+    Value::Object(context.clone())
+        .to_string()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+}
+
+fn bulk(call: &Call<'_>, ctx: &Ctx) -> Response {
+    let context = match context(call) {
+        Ok(c) => c,
+        Err(d) => {
+            return ofrep(
+                400,
+                &json!({"errorCode": "INVALID_CONTEXT", "errorDetails": d}),
+                &[],
+            );
+        }
+    };
+    let loaded = match load(ctx, call) {
+        Ok(l) => l,
+        Err(resp) => return resp,
+    };
+    let version = loaded.as_ref().map_or(0, |l| l.version);
+    let tag = format!("\"{version}-{:016x}\"", fingerprint(&context));
+    if call
+        .header("if-none-match")
+        .is_some_and(|h| h.split(',').any(|t| t.trim() == tag))
+    {
+        return Response::builder().status(304).header("etag", tag).build();
+    }
+    let engine = leaderboard::flags::engine();
+    let flags: Vec<Value> = loaded
+        .as_ref()
+        .map(|l| {
+            l.set
+                .keys()
+                .map(|key| {
+                    let r = l
+                        .set
+                        .evaluate(&engine, key, &context, call.now_ms / 1000, None);
+                    match &r.error {
+                        None => success(&r),
+                        Some((code, d)) => failure(&r, *code, d),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ofrep(200, &json!({"flags": flags}), &[("etag", tag)])
+}

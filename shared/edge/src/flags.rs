@@ -1,0 +1,194 @@
+//! Feature flags at the edge: the tenant's flagd document, authoritative in Redis
+//! (`edge::repo::flags`) and cached in the regional KV store for [`CACHE_MS`], evaluated by the
+//! core (`leaderboard::flags`).
+//!
+//! The product itself reads two flags of the tenant's document, with the caller as targeting
+//! key (the token's `sub`, else the client address) and `tenant`, `board`, `roles` in the
+//! context; a flag the document does not define leaves the behaviour as it is:
+//!
+//! | key | type | effect when it evaluates to… |
+//! | --- | --- | --- |
+//! | `submissions-enabled` | boolean | `false`: score submissions answer `503` (`Retry-After: 30`) — the kill switch |
+//! | `api-v2-enabled` | boolean | `false`: `/api/v2` and the v2 media type answer `404` |
+
+use leaderboard::flags::{self, FlagSet, Lookup, ValueType};
+use leaderboard::{LeaderboardError, Result, TenantId};
+use serde_json::{Map, Value, json};
+
+use crate::api::Ctx;
+use crate::cache::STORE;
+use crate::http::Call;
+use crate::platform::Platform;
+use crate::repo::Repo;
+
+/// How long a region serves the document from its KV store before asking Redis again (a write
+/// deletes the writing region's copy at once).
+pub const CACHE_MS: i64 = 5_000;
+
+/// The kill switch of score submission.
+pub const SUBMISSIONS_ENABLED: &str = "submissions-enabled";
+/// Exposure of API v2.
+pub const API_V2_ENABLED: &str = "api-v2-enabled";
+
+/// A loaded document: its version, its canonical JSON and the validated set.
+pub struct Loaded {
+    /// Bumped by every write (the ETag).
+    pub version: u64,
+    /// The document as stored.
+    pub doc: String,
+    /// The validated flags.
+    pub set: FlagSet,
+}
+
+fn kv_key(tenant: &TenantId) -> String {
+    format!("flags:{}", tenant.as_str())
+}
+
+/// The private route of the flags component that evaluates one flag for another component
+/// (service chaining); only requests Spin chained (client `0.0.0.0:0`) are served.
+pub const INTERNAL_EVALUATE: &str = "http://flags.spin.internal/internal/flags/evaluate";
+
+/// The tenant's stored document and its version (`None` when it never stored one), from the
+/// regional KV store while fresh, else from Redis (and cached). Not parsed: components that only
+/// look flags up never link the JsonLogic engine.
+pub fn load_doc<'r>(
+    platform: &dyn Platform,
+    repo: impl FnOnce() -> Result<&'r Repo>,
+    tenant: &TenantId,
+    now_ms: i64,
+) -> Result<Option<(u64, String)>> {
+    let bucket = platform.kv(STORE);
+    let key = kv_key(tenant);
+    if let Some(cached) = bucket
+        .as_ref()
+        .and_then(|b| b.get(&key).ok().flatten())
+        .and_then(|raw| serde_json::from_slice::<Value>(&raw).ok())
+        && cached["stored_at"]
+            .as_i64()
+            .is_some_and(|at| (0..CACHE_MS).contains(&(now_ms - at)))
+    {
+        return Ok(match (cached["version"].as_u64(), cached["doc"].as_str()) {
+            (Some(version), Some(doc)) if version > 0 => Some((version, doc.to_string())),
+            _ => None,
+        });
+    }
+    let stored = repo()?.flags_get(tenant)?;
+    if let Some(b) = bucket.as_ref() {
+        let (version, doc) = stored.clone().unwrap_or((0, String::new()));
+        let envelope = json!({"stored_at": now_ms, "version": version, "doc": doc});
+        let _ = b.set(&key, envelope.to_string().as_bytes());
+    }
+    Ok(stored)
+}
+
+fn ctx_doc(ctx: &Ctx, now_ms: i64) -> Result<Option<(u64, String)>> {
+    // Redis only on a KV miss, on the request's own connection.
+    load_doc(ctx.platform(), || ctx.repo(), &ctx.tenant, now_ms)
+}
+
+/// The tenant's document, parsed and validated (the flags component).
+pub fn load(ctx: &Ctx, now_ms: i64) -> Result<Option<Loaded>> {
+    ctx_doc(ctx, now_ms)?
+        .map(|(version, doc)| parse(version, doc))
+        .transpose()
+}
+
+fn parse(version: u64, doc: String) -> Result<Loaded> {
+    let value: Value = serde_json::from_str(&doc)
+        .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?;
+    let set = FlagSet::parse(&value)
+        .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?;
+    Ok(Loaded { version, doc, set })
+}
+
+/// Forgets this region's cached copy (after a write).
+pub fn forget(ctx: &Ctx) {
+    if let Some(b) = ctx.platform().kv(STORE) {
+        let _ = b.delete_many(&[kv_key(&ctx.tenant)]);
+    }
+}
+
+/// The context the product's own flags see: the caller as targeting key.
+pub fn caller_context(ctx: &Ctx, call: &Call<'_>) -> Map<String, Value> {
+    let mut m = Map::new();
+    let key = ctx
+        .principal
+        .as_ref()
+        .map(|p| p.subject.clone())
+        .or_else(|| crate::ratelimit::client_ip(call, false));
+    if let Some(k) = key {
+        m.insert("targetingKey".into(), Value::String(k));
+    }
+    m.insert("tenant".into(), Value::String(ctx.tenant.as_str().into()));
+    if let Some(b) = call.param("board") {
+        m.insert("board".into(), Value::String(b));
+    }
+    let roles: Vec<Value> = ctx
+        .principal
+        .as_ref()
+        .map(|p| p.roles.iter().map(|r| Value::from(r.as_str())).collect())
+        .unwrap_or_default();
+    m.insert("roles".into(), Value::Array(roles));
+    m
+}
+
+/// Evaluates one of the product's flags for the caller: `None` when the tenant's document does
+/// not define it (or disables it) or it resolves to an error — the behaviour then stays as it is.
+/// A flag without targeting resolves here; one with a targeting rule is evaluated by the flags
+/// component over service chaining ([`INTERNAL_EVALUATE`]), so the API components stay free of
+/// the JsonLogic engine.
+pub fn product_flag(ctx: &Ctx, call: &Call<'_>, key: &str, expected: ValueType) -> Option<Value> {
+    let doc = match ctx_doc(ctx, call.now_ms) {
+        Ok(Some((_, doc))) => doc,
+        Ok(None) => return None,
+        Err(e) => {
+            eprintln!("flags: {key}: {e}");
+            return None;
+        }
+    };
+    let parsed: Value = serde_json::from_str(&doc).ok()?;
+    let value = match flags::lookup(&parsed, key) {
+        Lookup::Undefined => return None,
+        Lookup::Static(v) => v,
+        Lookup::Targeted => {
+            let body = json!({"tenant": ctx.tenant.as_str(), "key": key,
+                "context": caller_context(ctx, call), "expected": expected.as_str()});
+            match ctx
+                .platform()
+                .post_internal(INTERNAL_EVALUATE, body.to_string().as_bytes())
+            {
+                Ok((200, raw)) => {
+                    let r: Value = serde_json::from_slice(&raw).ok()?;
+                    if let Some(code) = r.get("errorCode") {
+                        eprintln!("flags: {key}: {code} {}", r["errorDetails"]);
+                        return None;
+                    }
+                    r.get("value").cloned()
+                }
+                Ok((status, raw)) => {
+                    eprintln!(
+                        "flags: {key}: the flags component answered {status}: {}",
+                        String::from_utf8_lossy(&raw)
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    eprintln!("flags: {key}: cannot reach the flags component: {e}");
+                    return None;
+                }
+            }
+        }
+    };
+    value.filter(|v| ValueType::of(v) == Some(expected))
+}
+/// The submission kill switch: `Err(503)` when `submissions-enabled` is `false` for the caller.
+pub fn check_submissions(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
+    if product_flag(ctx, call, SUBMISSIONS_ENABLED, ValueType::Boolean) == Some(Value::Bool(false))
+    {
+        call.add_header("retry-after", "30".into());
+        return Err(LeaderboardError::Unavailable(format!(
+            "score submission is switched off by the '{SUBMISSIONS_ENABLED}' flag; retry later"
+        )));
+    }
+    Ok(())
+}
