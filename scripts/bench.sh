@@ -107,7 +107,7 @@ bin="$target_dir/host"
 wasm_dir=$(cd "$target_dir/wasm32-wasip2/release" && pwd)
 build_secs=$(($(date +%s) - started))
 : >"$tmp/sizes.jsonl"
-for c in hello health boards scores rankings projector; do
+for c in hello health boards scores rankings pipeline flags projector; do
     printf '{"component":"%s","bytes":%s}\n' "$c" "$(wc -c <"$wasm_dir/$c.wasm")" >>"$tmp/sizes.jsonl"
 done
 
@@ -137,8 +137,10 @@ redis_url="redis://127.0.0.1:$port"
 echo "==> redis-server on $redis_url" >&2
 secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 export SPIN_VARIABLE_REDIS_URL="$redis_url" SPIN_VARIABLE_JWT_HS256_SECRET="$secret"
-# The load comes from one address: the endpoint rows measure the endpoints with rate limits off.
-export SPIN_VARIABLE_RATE_LIMITS='[]'
+# The load comes from one address: the endpoint rows measure the endpoints without limits; two
+# policies that never deny (10^9 per second) apply only to the boards of the limit-check rows, one
+# counted in Redis and one in the KV store.
+export SPIN_VARIABLE_RATE_LIMITS='[{"name":"bench-redis","key":"ip","classes":["read"],"boards":["bench-rl-redis"],"limit":1000000000,"window_secs":1,"store":"redis"},{"name":"bench-kv","key":"ip","classes":["read"],"boards":["bench-rl-kv"],"limit":1000000000,"window_secs":1,"store":"kv"}]'
 
 wait_for() { # wait_for URL PID LOG: until URL answers (any status), else the log and exit
     i=0
@@ -288,7 +290,9 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
         for board in '{"id":"bench","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}' \
             '{"id":"bench-nocache","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0}}' \
             '{"id":"bench-async","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}' \
-            '{"id":"bench-drain","operator":"incr","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}'; do
+            '{"id":"bench-drain","operator":"incr","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}' \
+            '{"id":"bench-rl-redis","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}' \
+            '{"id":"bench-rl-kv","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}'; do
             code=$(curl -s -o "$tmp/create.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/boards" \
                 -H "authorization: Bearer $admin_token" -H "$json" -d "$board")
             if [ "$code" != 201 ]; then
@@ -303,9 +307,23 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             --players "$players" >"$tmp/seed.jsonl"
         seed_secs=$(since "$t0")
         cat "$tmp/seed.jsonl" >&2
+        # The limit-check boards: a top-10 page of the same shape (cached reads never see the rest).
+        "$bin/edge-seed" seed --redis "$redis_url" --board bench-rl-redis --board bench-rl-kv \
+            --players 1000 >&2
+        # A flag document for the OFREP row: a fractional split by targeting key.
+        code=$(curl -s -o "$tmp/flags.out" -w '%{http_code}' -m 10 -X PUT "$app/api/v1/flags" \
+            -H "authorization: Bearer $admin_token" -H "$json" \
+            -d '{"flags":{"new-ui":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",20],["off",80]]}}}}')
+        if [ "$code" != 200 ]; then
+            echo "bench: storing the flag document answered $code:" >&2
+            cat "$tmp/flags.out" >&2
+            exit 1
+        fi
         seeded=yes
     fi
     check "$app/api/v1/boards/bench/entries?limit=10" 200
+    check "$app/api/v1/boards/bench-rl-redis/entries?limit=10" 200
+    check "$app/api/v1/boards/bench-rl-kv/entries?limit=10" 200
     check "$app/api/v1/boards/bench-nocache/entries?limit=10" 200
     check "$app/api/v1/boards/bench-nocache/players/p0500000" 200
     check "$app/api/v1/boards/bench-nocache/players/p0500000/around?radius=5" 200
@@ -320,6 +338,14 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
         load "hello floor" "GET /" "$c" "$hello/"
         load "cached top-10" "GET /api/v1/boards/bench/entries?limit=10" "$c" \
             "$app/api/v1/boards/bench/entries?limit=10" "KV cache hit"
+        load "cached top-10, limit in Redis" "GET /api/v1/boards/bench-rl-redis/entries?limit=10" "$c" \
+            "$app/api/v1/boards/bench-rl-redis/entries?limit=10" "KV cache hit + GCRA script in Redis"
+        load "cached top-10, limit in KV" "GET /api/v1/boards/bench-rl-kv/entries?limit=10" "$c" \
+            "$app/api/v1/boards/bench-rl-kv/entries?limit=10" "KV cache hit + compare-and-swap in KV"
+        load "OFREP evaluation" "POST /ofrep/v1/evaluate/flags/new-ui" "$c" \
+            "$app/ofrep/v1/evaluate/flags/new-ui" "fractional by targeting key; flags from KV" \
+            --method POST --header "$json" --header "$auth" \
+            --body '{"context":{"targetingKey":"player-{seq}"}}'
         load "uncached top-10" "GET /api/v1/boards/bench-nocache/entries?limit=10" "$c" \
             "$app/api/v1/boards/bench-nocache/entries?limit=10" "ttl 0: Redis every time"
         load "player rank" "GET /api/v1/boards/bench-nocache/players/p0500000" "$c" \
@@ -603,6 +629,13 @@ for c in (1, 32):
     if w and n and w["result"]["req_per_s"]:
         target(f"info: native/Wasm req/s for the cached read at concurrency {c} (edge-host)",
                round(n["result"]["req_per_s"] / w["result"]["req_per_s"], 2), True)
+for rt in ("spin", "edge-host"):
+    for row in ("cached top-10, limit in Redis", "cached top-10, limit in KV", "OFREP evaluation"):
+        for c in (1, 32):
+            x, base = find(rt, row, c), find(rt, "cached top-10", c)
+            if x and base and base["result"]["req_per_s"]:
+                target(f"info: {rt}: {row} / plain cached top-10 req/s at concurrency {c}",
+                       round(x["result"]["req_per_s"] / base["result"]["req_per_s"], 2), True)
 for row in ("hello floor", "cached top-10", "uncached top-10", "submit sync"):
     for c in (1, 32):
         h, s = find("edge-host", row, c), find("spin", row, c)

@@ -5,6 +5,9 @@
 //! GET    /api/{v}/boards            service/admin: the tenant's boards
 //! GET    /api/{v}/boards/{board}    config, current period, next reset (public boards: no token)
 //! DELETE /api/{v}/boards/{board}    admin: delete with all its data
+//! GET    /api/{v}/tenants/{tenant}        platform, or the tenant's admin: its settings
+//! PUT    /api/{v}/tenants/{tenant}        platform: replace them (quotas, defaults, rate limits)
+//! GET    /api/{v}/tenants/{tenant}/usage  platform, or the tenant's admin: boards and players
 //! ```
 
 use edge::api::Ctx;
@@ -12,8 +15,11 @@ use edge::audit;
 use edge::http::{self, Call};
 use edge::platform::Platform;
 use leaderboard::access;
+use leaderboard::tenant::TenantSettings;
 use leaderboard::view::{self, PeriodView};
-use leaderboard::{BoardConfigInput, BoardId, Result};
+use leaderboard::{BoardConfigInput, BoardId, LeaderboardError, Result, TenantId};
+
+mod tenants;
 use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
@@ -27,6 +33,22 @@ fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
 /// baseline server).
 pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+    let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
+    if let ["api", _, "tenants", tenant, rest @ ..] = segments.as_slice() {
+        let ctx = Ctx::new(platform, call)?;
+        let tenant = TenantId::new(*tenant)?;
+        return match (call.method(), rest) {
+            (Method::Get, []) => tenants::get(call, &ctx, &tenant),
+            (Method::Put, []) => tenants::put(call, &ctx, &tenant),
+            (_, []) => Err(call.method_not_allowed("GET, PUT")),
+            (Method::Get, ["usage"]) => tenants::usage(call, &ctx, &tenant),
+            (_, ["usage"]) => Err(call.method_not_allowed("GET")),
+            _ => Err(LeaderboardError::NotFound(format!(
+                "no such resource: {}",
+                call.path
+            ))),
+        };
+    }
     let board = call.param("board").map(BoardId::new).transpose()?;
     let ctx = Ctx::new(platform, call)?;
     match (call.method(), board) {
@@ -41,9 +63,23 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
 
 fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let input: BoardConfigInput = call.json()?;
+    let mut raw: serde_json::Value = call.json()?;
+    let repo = ctx.repo()?;
+    let settings = edge::tenants::load(ctx.platform(), || Ok(repo), &ctx.tenant, call.now_ms)?;
+    if let (Some(default), Some(obj)) = (settings.input.default_public_read, raw.as_object_mut())
+        && !obj.contains_key("public_read")
+    {
+        obj.insert("public_read".into(), serde_json::Value::Bool(default));
+    }
+    let input: BoardConfigInput = serde_json::from_value(raw)
+        .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))?;
     let board = input.validate()?;
-    ctx.repo()?.create_board(&ctx.tenant, &board, call.now_ms)?;
+    if let Some(max) = settings.input.max_boards
+        && repo.board_count(&ctx.tenant)? >= u64::from(max)
+    {
+        return Err(TenantSettings::exceeded("max_boards", max));
+    }
+    repo.create_board(&ctx.tenant, &board, call.now_ms)?;
     ctx.cache()
         .invalidate(ctx.tenant.as_str(), board.id.as_str(), true);
     audit::record(

@@ -54,6 +54,9 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let result = (|| {
         let (player, submission) = input.into_submission(&board)?;
         access::authorize_submit(principal, &board, &player)?;
+        if record.is_none() {
+            check_players_quota(call, &ctx, &board, &keys, &player)?;
+        }
         if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
             return idempotency::answer_held(call, &board, &player, claim, stored);
         }
@@ -77,6 +80,31 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         }
     }
     result
+}
+
+/// The tenant's `max_players_per_board`: a player new to the board's current period is refused
+/// once the period holds that many (checked here, so concurrent first submissions may overshoot
+/// by the number in flight).
+fn check_players_quota(
+    call: &Call<'_>,
+    ctx: &Ctx,
+    board: &Board,
+    keys: &Keys,
+    player: &PlayerId,
+) -> Result<()> {
+    let repo = ctx.repo()?;
+    let settings = edge::tenants::load(ctx.platform(), || Ok(repo), &ctx.tenant, call.now_ms)?;
+    if let Some(max) = settings.input.max_players_per_board {
+        let period = leaderboard::period::period_id(board.period, call.now_ms)?;
+        // A concurrent first submission of the same player may have added it meanwhile.
+        if repo.period_size(keys, &period)? >= max && !repo.has_entry(keys, &period, player)? {
+            return Err(leaderboard::tenant::TenantSettings::exceeded(
+                "max_players_per_board",
+                max,
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

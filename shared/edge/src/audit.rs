@@ -24,6 +24,18 @@ pub const KEEP: u64 = 1_000_000;
 /// Appends an admin action after it succeeded. A failure to append is logged, not returned: the
 /// action itself happened.
 pub fn record(ctx: &Ctx, call: &Call<'_>, action: &str, target: &str, detail: Value) {
+    record_for(ctx, call, &ctx.tenant, action, target, detail);
+}
+
+/// [`record`] into another tenant's audit log (the platform role acting on a tenant).
+pub fn record_for(
+    ctx: &Ctx,
+    call: &Call<'_>,
+    tenant: &TenantId,
+    action: &str,
+    target: &str,
+    detail: Value,
+) {
     let (actor, roles) = match &ctx.principal {
         Some(p) => (
             p.subject.clone(),
@@ -43,7 +55,7 @@ pub fn record(ctx: &Ctx, call: &Call<'_>, action: &str, target: &str, detail: Va
     });
     let appended = ctx
         .repo()
-        .and_then(|repo| repo.append_capped(&key(&ctx.tenant), KEEP, &entry.to_string()));
+        .and_then(|repo| repo.append_capped(&key(tenant), KEEP, &entry.to_string()));
     if let Err(e) = appended {
         eprintln!(
             "audit: could not record {action} on {target} (request {}): {e}",

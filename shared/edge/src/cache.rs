@@ -115,6 +115,42 @@ impl EdgeCache {
     }
 }
 
+/// A small per-tenant value (flag document, tenant settings) read through the regional KV store:
+/// served from `key` while younger than `fresh_ms`, else fetched (Redis) and remembered —
+/// absence included. An unusable KV store only means every call fetches.
+pub fn remembered(
+    platform: &dyn Platform,
+    key: &str,
+    now_ms: i64,
+    fresh_ms: i64,
+    fetch: impl FnOnce() -> leaderboard::Result<Option<String>>,
+) -> leaderboard::Result<Option<String>> {
+    let bucket = platform.kv(STORE);
+    if let Some(cached) = bucket
+        .as_ref()
+        .and_then(|b| b.get(key).ok().flatten())
+        .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw).ok())
+        && cached["stored_at"]
+            .as_i64()
+            .is_some_and(|at| (0..fresh_ms).contains(&(now_ms - at)))
+    {
+        return Ok(cached["value"].as_str().map(str::to_string));
+    }
+    let value = fetch()?;
+    if let Some(b) = bucket.as_ref() {
+        let envelope = serde_json::json!({"stored_at": now_ms, "value": value});
+        let _ = b.set(key, envelope.to_string().as_bytes());
+    }
+    Ok(value)
+}
+
+/// Drops a [`remembered`] value in this region.
+pub fn forget(platform: &dyn Platform, key: &str) {
+    if let Some(b) = platform.kv(STORE) {
+        let _ = b.delete_many(&[key.to_string()]);
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -16,7 +16,6 @@ use leaderboard::{LeaderboardError, Result, TenantId};
 use serde_json::{Map, Value, json};
 
 use crate::api::Ctx;
-use crate::cache::STORE;
 use crate::http::Call;
 use crate::platform::Platform;
 use crate::repo::Repo;
@@ -57,28 +56,15 @@ pub fn load_doc<'r>(
     tenant: &TenantId,
     now_ms: i64,
 ) -> Result<Option<(u64, String)>> {
-    let bucket = platform.kv(STORE);
-    let key = kv_key(tenant);
-    if let Some(cached) = bucket
-        .as_ref()
-        .and_then(|b| b.get(&key).ok().flatten())
-        .and_then(|raw| serde_json::from_slice::<Value>(&raw).ok())
-        && cached["stored_at"]
-            .as_i64()
-            .is_some_and(|at| (0..CACHE_MS).contains(&(now_ms - at)))
-    {
-        return Ok(match (cached["version"].as_u64(), cached["doc"].as_str()) {
-            (Some(version), Some(doc)) if version > 0 => Some((version, doc.to_string())),
-            _ => None,
-        });
-    }
-    let stored = repo()?.flags_get(tenant)?;
-    if let Some(b) = bucket.as_ref() {
-        let (version, doc) = stored.clone().unwrap_or((0, String::new()));
-        let envelope = json!({"stored_at": now_ms, "version": version, "doc": doc});
-        let _ = b.set(&key, envelope.to_string().as_bytes());
-    }
-    Ok(stored)
+    let packed = crate::cache::remembered(platform, &kv_key(tenant), now_ms, CACHE_MS, || {
+        Ok(repo()?
+            .flags_get(tenant)?
+            .map(|(version, doc)| format!("{version}\n{doc}")))
+    })?;
+    Ok(packed.and_then(|p| {
+        let (version, doc) = p.split_once('\n')?;
+        Some((version.parse().ok()?, doc.to_string()))
+    }))
 }
 
 fn ctx_doc(ctx: &Ctx, now_ms: i64) -> Result<Option<(u64, String)>> {
@@ -103,9 +89,7 @@ fn parse(version: u64, doc: String) -> Result<Loaded> {
 
 /// Forgets this region's cached copy (after a write).
 pub fn forget(ctx: &Ctx) {
-    if let Some(b) = ctx.platform().kv(STORE) {
-        let _ = b.delete_many(&[kv_key(&ctx.tenant)]);
-    }
+    crate::cache::forget(ctx.platform(), &kv_key(&ctx.tenant));
 }
 
 /// The context the product's own flags see: the caller as targeting key.

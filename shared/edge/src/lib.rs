@@ -31,3 +31,4 @@ pub mod rebuild;
 pub mod repo;
 pub mod settings;
 pub mod submit;
+pub mod tenants;

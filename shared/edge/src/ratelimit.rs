@@ -2,7 +2,8 @@
 //! [`enforce`] once the caller and tenant are known and before the handler does any Redis work.
 //!
 //! The policies come from the `rate_limits` variable (JSON; unset → the shipped defaults,
-//! `leaderboard::ratelimit::DEFAULT_POLICIES`; `[]` → off). For a request, every policy that
+//! `leaderboard::ratelimit::DEFAULT_POLICIES`; `[]` → off), or from the tenant's settings when
+//! they carry their own (`edge::tenants`), plus the tenant's `submissions_per_sec` quota. For a request, every policy that
 //! applies (its route class, board and the caller's roles) is checked against the key it counts
 //! by: the client IP (`spin-client-addr`, or the first `X-Forwarded-For` hop when the
 //! `behind_trusted_proxy` variable is `true`), the token subject (requests without a token skip
@@ -64,7 +65,21 @@ pub fn client_ip(call: &Call<'_>, trusted_proxy: bool) -> Option<String> {
 /// Checks the request against every policy that applies; adds the header fields to the
 /// response; `Err` is the `429` (or the fail-closed `503`).
 pub fn enforce(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
-    let policies = policies(ctx)?;
+    // The tenant's settings may replace the policies and add its submissions quota. Unreadable
+    // settings (Redis down and no regional copy) leave the configured policies in force.
+    let settings = crate::tenants::load(ctx.platform(), || ctx.repo(), &ctx.tenant, call.now_ms)
+        .unwrap_or_else(|e| {
+            eprintln!(
+                "rate limits: tenant settings of '{}': {e}",
+                ctx.tenant.as_str()
+            );
+            Default::default()
+        });
+    let mut policies = match &settings.rate_limits {
+        Some(own) => own.clone(),
+        None => policies(ctx)?,
+    };
+    policies.extend(settings.submissions_policy());
     if policies.is_empty() {
         return Ok(());
     }

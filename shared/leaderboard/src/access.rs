@@ -32,6 +32,10 @@ pub enum Role {
     Service,
     /// An operator: board administration, plus everything a service may do.
     Admin,
+    /// The platform operator (whoever runs the service for many tenants): tenant settings and
+    /// quotas of any tenant, nothing inside a tenant. Granted by a token with `"roles":
+    /// ["platform"]` from the configured issuer; not one of [`Role::ALL`] (the tenant roles).
+    Platform,
 }
 
 impl Role {
@@ -44,11 +48,15 @@ impl Role {
             Self::Player => "player",
             Self::Service => "service",
             Self::Admin => "admin",
+            Self::Platform => "platform",
         }
     }
 
     /// Parses a claim value; `None` for anything unrecognised (which callers ignore).
     pub fn from_claim(value: &str) -> Option<Self> {
+        if value == "platform" {
+            return Some(Self::Platform);
+        }
         Self::ALL.into_iter().find(|r| r.as_str() == value)
     }
 }
@@ -111,6 +119,17 @@ pub fn authorize_admin(principal: &Principal) -> Result<()> {
     }
     Err(LeaderboardError::Forbidden(format!(
         "this operation requires the 'admin' role; the token has roles {}",
+        principal.roles_list()
+    )))
+}
+
+/// Tenant settings and quotas: the `platform` role only.
+pub fn authorize_platform(principal: &Principal) -> Result<()> {
+    if principal.has(Role::Platform) {
+        return Ok(());
+    }
+    Err(LeaderboardError::Forbidden(format!(
+        "tenant settings require the 'platform' role; the token has roles {}",
         principal.roles_list()
     )))
 }

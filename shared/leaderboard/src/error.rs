@@ -127,6 +127,14 @@ pub enum LeaderboardError {
     /// A concurrent change that kept winning (compare-and-set attempts exhausted).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A tenant quota would be exceeded.
+    #[error("quota exceeded: {detail}")]
+    QuotaExceeded {
+        /// The quota's name (`max_boards`, `max_players_per_board`).
+        quota: String,
+        /// What happened.
+        detail: String,
+    },
     /// A conditional request's precondition (`If-Match`) no longer holds.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
@@ -180,6 +188,7 @@ impl LeaderboardError {
             | Self::IdempotencyMismatch(_) => 422,
             Self::RateLimited { .. } => 429,
             Self::PreconditionFailed(_) => 412,
+            Self::QuotaExceeded { .. } => 403,
             Self::CorruptData(_) | Self::Internal(_) => 500,
             Self::Unavailable(_) => 503,
         }
@@ -209,6 +218,7 @@ impl LeaderboardError {
             Self::RateLimited { .. } => "rate-limited",
             Self::Conflict(_) => "conflict",
             Self::PreconditionFailed(_) => "precondition-failed",
+            Self::QuotaExceeded { .. } => "quota-exceeded",
             Self::IdempotencyInProgress(_) => "idempotency-in-progress",
             Self::IdempotencyMismatch(_) => "idempotency-mismatch",
             Self::Unavailable(_) => "unavailable",
@@ -251,6 +261,7 @@ impl LeaderboardError {
             "rate-limited",
             "conflict",
             "precondition-failed",
+            "quota-exceeded",
             "idempotency-in-progress",
             "idempotency-mismatch",
             "unavailable",
@@ -285,6 +296,7 @@ impl LeaderboardError {
             Self::RateLimited { .. } => "Too many requests",
             Self::Conflict(_) => "Conflict",
             Self::PreconditionFailed(_) => "Precondition failed",
+            Self::QuotaExceeded { .. } => "Quota exceeded",
             Self::IdempotencyInProgress(_) => "Idempotency key in use",
             Self::IdempotencyMismatch(_) => "Idempotency key reused",
             Self::Unavailable(_) => "Service unavailable",
@@ -348,6 +360,10 @@ mod tests {
             },
             E::Conflict("x".into()),
             E::PreconditionFailed("x".into()),
+            E::QuotaExceeded {
+                quota: "q".into(),
+                detail: "x".into(),
+            },
             E::IdempotencyInProgress("x".into()),
             E::IdempotencyMismatch("x".into()),
             E::Unavailable("x".into()),

@@ -44,6 +44,7 @@ pub mod ratelimit;
 pub mod record;
 pub mod score;
 pub mod sortkey;
+pub mod tenant;
 #[cfg(test)]
 mod test_support;
 pub mod view;

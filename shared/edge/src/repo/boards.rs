@@ -7,7 +7,7 @@ use leaderboard::{
     Result, TenantId,
 };
 
-use super::{Claim, Keys, Repo, Reservation, bin, int, parse_record, tenant_boards, text};
+use super::{Claim, Keys, Repo, Reservation, bin, int, parse_record, tenant_boards, text, uint};
 
 const CREATE_BOARD: &str = include_str!("lua/create_board.lua");
 const BOARD_AND_RECORD: &str = include_str!("lua/board_and_record.lua");
@@ -119,6 +119,32 @@ impl Repo {
             None | Some(spin_sdk::redis::RedisResult::Nil) => Ok(None),
             Some(v) => int(v).map(Some),
         }
+    }
+
+    /// How many boards a tenant has.
+    pub fn board_count(&self, tenant: &TenantId) -> Result<u64> {
+        let r = self.exec("SCARD", vec![bin(tenant_boards(tenant))])?;
+        r.first().map_or(Ok(0), uint)
+    }
+
+    /// How many players a board's period holds.
+    pub fn period_size(&self, keys: &Keys, period: &leaderboard::PeriodId) -> Result<u64> {
+        let r = self.exec("ZCARD", vec![bin(keys.zset(period))])?;
+        r.first().map_or(Ok(0), uint)
+    }
+
+    /// Whether a player has an entry in a board's period.
+    pub fn has_entry(
+        &self,
+        keys: &Keys,
+        period: &leaderboard::PeriodId,
+        player: &leaderboard::PlayerId,
+    ) -> Result<bool> {
+        let r = self.exec(
+            "HEXISTS",
+            vec![bin(keys.records(period)), bin(player.as_str())],
+        )?;
+        Ok(r.first().map_or(Ok(0), int)? == 1)
     }
 
     /// Board ids of a tenant, sorted.

@@ -50,6 +50,12 @@ impl Repo {
         Ok(out)
     }
 
+    /// Entries a stream holds.
+    pub fn stream_len(&self, key: &str) -> Result<u64> {
+        let r = self.exec("XLEN", vec![bin(key)])?;
+        r.first().map_or(Ok(0), uint)
+    }
+
     /// The first entry id of a stream (`None` when empty).
     pub fn stream_first(&self, key: &str) -> Result<Option<String>> {
         Ok(self

@@ -178,6 +178,12 @@ impl Repo {
         Ok(r.first().map(text).transpose()?.filter(|v| !v.is_empty()))
     }
 
+    /// Sets a string value (no expiry).
+    pub fn set(&self, key: &str, value: &str) -> Result<()> {
+        self.exec("SET", vec![bin(key), bin(value)])?;
+        Ok(())
+    }
+
     /// Sets a string value that lives `ttl_ms`.
     pub fn set_px(&self, key: &str, value: &str, ttl_ms: u64) -> Result<()> {
         self.exec(

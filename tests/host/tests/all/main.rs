@@ -18,6 +18,7 @@ mod api_outage;
 mod api_pipeline;
 mod api_ratelimit;
 mod api_scores;
+mod api_tenants;
 mod app_health;
 mod harness;
 mod host_http;

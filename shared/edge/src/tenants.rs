@@ -1,0 +1,53 @@
+//! Tenant settings (`leaderboard::tenant`): stored in Redis as `lb:tenant:{t}:settings`
+//! (canonical JSON), read through the regional KV store (fresh for [`CACHE_MS`]; a write drops
+//! the writing region's copy).
+
+use leaderboard::tenant::{TenantSettings, TenantSettingsInput};
+use leaderboard::{LeaderboardError, Result, TenantId};
+
+use crate::platform::Platform;
+use crate::repo::Repo;
+
+/// How long a region uses its copy of a tenant's settings.
+pub const CACHE_MS: i64 = 5_000;
+
+/// The Redis key of a tenant's settings.
+pub fn key(tenant: &TenantId) -> String {
+    format!("lb:tenant:{{{}}}:settings", tenant.as_str())
+}
+
+fn kv_key(tenant: &TenantId) -> String {
+    format!("tenant:{}", tenant.as_str())
+}
+
+/// The tenant's settings (defaults when it has none).
+pub fn load<'r>(
+    platform: &dyn Platform,
+    repo: impl FnOnce() -> Result<&'r Repo>,
+    tenant: &TenantId,
+    now_ms: i64,
+) -> Result<TenantSettings> {
+    let raw = crate::cache::remembered(platform, &kv_key(tenant), now_ms, CACHE_MS, || {
+        repo()?.get(&key(tenant))
+    })?;
+    match raw {
+        None => Ok(TenantSettings::default()),
+        Some(raw) => serde_json::from_str::<TenantSettingsInput>(&raw)
+            .map_err(|e| LeaderboardError::CorruptData(format!("stored tenant settings: {e}")))?
+            .validate(),
+    }
+}
+
+/// Stores the settings and drops this region's copy.
+pub fn store(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    settings: &TenantSettings,
+) -> Result<()> {
+    let json = serde_json::to_string(&settings.input)
+        .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+    repo.set(&key(tenant), &json)?;
+    crate::cache::forget(platform, &kv_key(tenant));
+    Ok(())
+}
