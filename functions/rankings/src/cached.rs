@@ -145,6 +145,7 @@ pub fn serve<'f>(
         Err(e) => return Err(e),
     };
     access::authorize_read(ctx.principal.as_ref(), &board)?;
+    let board = flagged_ttl(call, ctx, board);
     // The board's version before computing, for storing the result (a board whose reads are not
     // cached needs none).
     let keys = Keys::new(&ctx.tenant, id);
@@ -179,4 +180,21 @@ pub fn serve<'f>(
         Err(LeaderboardError::Unavailable(reason)) => stale(reason),
         Err(e) => Err(e),
     }
+}
+
+/// The tenant's `read-cache-ttl-secs` flag (a number, 0..=3600), evaluated for the caller when a
+/// read is computed: it replaces the board's `cache.ttl_secs` for the stored copy and the
+/// `Cache-Control` of the answer.
+fn flagged_ttl(call: &Call<'_>, ctx: &Ctx, mut board: Board) -> Board {
+    if let Some(ttl) = edge::flags::product_flag(
+        ctx,
+        call,
+        edge::flags::READ_CACHE_TTL_SECS,
+        leaderboard::flags::ValueType::Number,
+    )
+    .and_then(|v| v.as_u64())
+    {
+        board.cache.ttl_secs = u32::try_from(ttl.min(3600)).unwrap_or(3600);
+    }
+    board
 }

@@ -2,7 +2,7 @@
 //! (`edge::repo::flags`) and cached in the regional KV store for [`CACHE_MS`], evaluated by the
 //! core (`leaderboard::flags`).
 //!
-//! The product itself reads two flags of the tenant's document, with the caller as targeting
+//! The product itself reads three flags of the tenant's document, with the caller as targeting
 //! key (the token's `sub`, else the client address) and `tenant`, `board`, `roles` in the
 //! context; a flag the document does not define leaves the behaviour as it is:
 //!
@@ -10,6 +10,7 @@
 //! | --- | --- | --- |
 //! | `submissions-enabled` | boolean | `false`: score submissions answer `503` (`Retry-After: 30`) — the kill switch |
 //! | `api-v2-enabled` | boolean | `false`: `/api/v2` and the v2 media type answer `404` |
+//! | `read-cache-ttl-secs` | number | the cache TTL of reads computed from then on (0..=3600), instead of the board's `cache.ttl_secs` |
 
 use leaderboard::flags::{self, FlagSet, Lookup, ValueType};
 use leaderboard::{LeaderboardError, Result, TenantId};
@@ -28,6 +29,8 @@ pub const CACHE_MS: i64 = 5_000;
 pub const SUBMISSIONS_ENABLED: &str = "submissions-enabled";
 /// Exposure of API v2.
 pub const API_V2_ENABLED: &str = "api-v2-enabled";
+/// The TTL of cached reads.
+pub const READ_CACHE_TTL_SECS: &str = "read-cache-ttl-secs";
 
 /// A loaded document: its version, its canonical JSON and the validated set.
 pub struct Loaded {

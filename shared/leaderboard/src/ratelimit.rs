@@ -267,12 +267,13 @@ pub fn parse_policies(raw: &str) -> Result<Vec<Policy>> {
 }
 
 /// The shipped policies, in force when the `rate_limits` variable is not set. Trusted backends
-/// (`service`, `admin` tokens) are exempt from the per-IP and per-subject write limits; reads are
-/// counted in the regional KV store (no Redis round trip for a cached read) and pass when it is
-/// down; writes and administration are counted exactly in Redis.
+/// (`service`, `admin` tokens) are exempt from the per-IP and per-subject write limits. All are
+/// counted in Redis (exact, and measured cheaper than a compare-and-swap on Spin's SQLite KV
+/// store, which commits every write) and let requests through when Redis is down, so cached
+/// reads keep being served.
 pub const DEFAULT_POLICIES: &str = r#"[
   {"name": "ip-read", "key": "ip", "classes": ["read"], "limit": 1200, "window_secs": 60,
-   "burst": 300, "store": "kv"},
+   "burst": 300},
   {"name": "ip-write", "key": "ip", "classes": ["write"], "limit": 300, "window_secs": 60,
    "burst": 60, "exempt_roles": ["service", "admin"]},
   {"name": "subject-write", "key": "subject", "classes": ["write"], "limit": 120,

@@ -122,10 +122,12 @@ pub fn engine() -> Result<Engine> {
     ENGINE
         .get_or_init(|| {
             let mut pool = PoolingAllocationConfig::default();
-            pool.total_component_instances(256)
-                .total_core_instances(2048)
-                .total_memories(512)
-                .total_tables(1024)
+            // Spin 4.0.2's defaults (SPIN_MAX_INSTANCE_COUNT = 1000): as many requests in flight
+            // at once, service-chained ones counting twice.
+            pool.total_component_instances(1000)
+                .total_core_instances(4000)
+                .total_memories(1000)
+                .total_tables(2000)
                 .max_memory_size(1 << 30)
                 // Every request frees an instance. Resetting slots with `madvise` made the kernel
                 // send TLB-shootdown IPIs to every core on each request (~22% of all cycles in a

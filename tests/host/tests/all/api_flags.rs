@@ -310,3 +310,56 @@ async fn a_tenants_flags_are_its_own() {
     assert_eq!(r.status, 403);
     api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_read_cache_ttl_follows_its_flag() {
+    let api = start().await;
+    api.create_board(json!({"id": "hall", "public_read": true,
+        "cache": {"ttl_secs": 600, "stale_secs": 60}}))
+        .await;
+    api.submit_ok("hall", "ann", json!(5)).await;
+    let first = api.get("/api/v1/boards/hall/entries", None).await;
+    assert!(
+        first.header("cache-control").contains("s-maxage=600"),
+        "{:?}",
+        first.headers
+    );
+    assert_eq!(
+        api.get("/api/v1/boards/hall/entries", None)
+            .await
+            .header("x-cache"),
+        "HIT"
+    );
+
+    let ttl = |secs: u64| {
+        json!({"flags": {"read-cache-ttl-secs": {"state": "ENABLED",
+            "variants": {"short": secs, "long": 600}, "defaultVariant": "short"}}})
+    };
+    assert_eq!(put(&api, ttl(0), None, &admin()).await.status, 200);
+    // A write drops the cached copies; what is computed from now on follows the flag.
+    api.submit_ok("hall", "bob", json!(4)).await;
+    for _ in 0..2 {
+        let r = api.get("/api/v1/boards/hall/entries", None).await;
+        assert_eq!(r.header("x-cache"), "MISS", "ttl 0: never cached");
+        assert!(
+            r.header("cache-control").contains("s-maxage=0"),
+            "{:?}",
+            r.headers
+        );
+    }
+    assert_eq!(put(&api, ttl(120), None, &admin()).await.status, 200);
+    api.submit_ok("hall", "cat", json!(3)).await;
+    let r = api.get("/api/v1/boards/hall/entries", None).await;
+    assert!(
+        r.header("cache-control").contains("s-maxage=120"),
+        "{:?}",
+        r.headers
+    );
+    assert_eq!(
+        api.get("/api/v1/boards/hall/entries", None)
+            .await
+            .header("x-cache"),
+        "HIT"
+    );
+    api.stop().await;
+}
