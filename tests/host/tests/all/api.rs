@@ -231,6 +231,21 @@ impl Api {
         );
     }
 
+    /// Kills Redis (`SIGKILL`), restarts it 2 s later, waits for the worker app to end (its
+    /// subscription dropped: Spin, and edge-host in Spin mode, end it) and starts the worker again,
+    /// as scripts/up.sh and a Kubernetes Deployment do. Whether the worker ended by itself.
+    pub async fn restart_redis_and_worker(&mut self) -> bool {
+        self.redis.kill();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        self.redis.restart();
+        let ended = crate::harness::eventually(Duration::from_secs(10), || {
+            (!self.worker_running()).then_some(())
+        })
+        .await;
+        self.start_worker().await;
+        ended.is_some()
+    }
+
     /// Stops the worker app (the Redis trigger): doorbells rung meanwhile reach nobody.
     pub async fn stop_worker(&mut self) {
         if let Some(w) = self.worker.take() {

@@ -164,16 +164,7 @@ async fn a_redis_restart_under_load_loses_nothing_and_applies_nothing_twice() {
     })
     .await;
     assert!(reached.is_some(), "the load did not get going");
-    api.redis.kill();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    api.redis.restart();
-    // The worker app ends when its subscription drops (Spin, and edge-host in Spin mode); it is
-    // restarted, as scripts/up.sh and a Kubernetes Deployment do.
-    let worker_ended = eventually(Duration::from_secs(10), || {
-        (!api.worker_running()).then_some(())
-    })
-    .await;
-    api.start_worker().await;
+    let worker_ended = api.restart_redis_and_worker().await;
 
     let mut outcomes = Vec::new();
     for t in tasks {
@@ -183,7 +174,7 @@ async fn a_redis_restart_under_load_loses_nothing_and_applies_nothing_twice() {
     let seen = reader.await.unwrap();
     assert_eq!(refused.load(Ordering::Relaxed), 0, "refused connections");
     assert!(
-        worker_ended.is_some(),
+        worker_ended,
         "{}: the worker kept running without its subscription",
         api.app.runtime_name()
     );
