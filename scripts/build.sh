@@ -12,5 +12,9 @@ for manifest in functions/*/Cargo.toml tests/guests/*/Cargo.toml; do
     pkgs="$pkgs -p $name"
 done
 
+# The revision /health/detailed reports (only the health component reads it).
+EDGE_GIT_REVISION=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+export EDGE_GIT_REVISION
+
 # shellcheck disable=SC2086
 cargo build --target wasm32-wasip2 --release $pkgs "$@"

@@ -1,47 +1,144 @@
 //! `functions/health`: liveness probe, and the app's catch-all route.
 //!
 //! ```text
-//! GET /health/live    200 {"status":"ok"} as long as the component can be instantiated and run
-//! *   /...            any path no other route serves: a 404 problem (Spin's own is an empty 404)
+//! GET /health/live      200 {"status":"ok"} as long as the component can be instantiated and run
+//! GET /health/ready     200 when Redis answers PING and the KV store answers a read, else a 503
+//!                       problem naming what failed
+//! GET /health/detailed  200: each dependency's status and latency, app version, git revision
+//! *   /...              any path no other route serves: a 404 problem (Spin's own is an empty 404)
 //! ```
-//! Other methods on `/health/live` get a `405` problem with `Allow: GET, HEAD`.
+//! Other methods on the health routes get a `405` problem with `Allow: GET, HEAD`.
+//!
+//! Spin's outbound Redis has no timeouts: a Redis that refuses connections is reported at once,
+//! one that accepts and never answers holds the probe (put a timeout on the probe itself, as
+//! Kubernetes does). There is no instance uptime to report: Spin runs a fresh instance per request.
+
+use std::time::Instant;
 
 use edge::http::Call;
+use edge::platform::Platform;
 use leaderboard::{LeaderboardError, Result};
+use serde_json::{Value, json};
 use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
 /// The liveness route.
 pub const LIVE: &str = "/health/live";
+/// The readiness route.
+pub const READY: &str = "/health/ready";
+/// The detailed health route.
+pub const DETAILED: &str = "/health/detailed";
 
 /// The response body of a healthy liveness probe.
 pub fn live_body() -> String {
     serde_json::json!({ "status": "ok" }).to_string()
 }
 
+/// The git revision the components were built from (`scripts/build.sh` sets it).
+pub const REVISION: &str = match option_env!("EDGE_GIT_REVISION") {
+    Some(r) => r,
+    None => "unknown",
+};
+
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::http::serve(&req, out, route);
+    edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call));
+}
+
+fn json_response(status: u16, body: String) -> Response {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(body)
+        .build()
+}
+
+/// One dependency's check: `{"status": "up"|"down", "latency_ms", "error"?}`.
+fn check(run: impl FnOnce() -> std::result::Result<(), String>) -> Value {
+    let started = Instant::now();
+    let outcome = run();
+    let latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
+    match outcome {
+        Ok(()) => json!({"status": "up", "latency_ms": latency_ms}),
+        Err(e) => json!({"status": "down", "latency_ms": latency_ms, "error": e}),
+    }
+}
+
+/// Redis (PING on a connection of its own) and the KV store (a read).
+fn checks(platform: &dyn Platform) -> Vec<(&'static str, Value)> {
+    let redis = check(|| {
+        let url = edge::settings::redis_url(platform).map_err(|e| e.to_string())?;
+        edge::repo::Repo::open(platform, &url)
+            .and_then(|r| r.ping())
+            .map_err(|e| e.to_string())
+    });
+    let kv = check(|| {
+        let store = platform
+            .kv(edge::cache::STORE)
+            .ok_or_else(|| "the key-value store cannot be opened".to_string())?;
+        store.get("health:probe").map(|_| ())
+    });
+    vec![("redis", redis), ("kv", kv)]
 }
 
 /// Serves one request.
-pub fn route(call: &Call<'_>) -> Result<Response> {
-    if call.path != LIVE {
+pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+    let path = call.path.as_str();
+    if ![LIVE, READY, DETAILED].contains(&path) {
         return Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",
             call.path
         )));
     }
-    match call.method() {
-        Method::Get | Method::Head => Ok(Response::builder()
-            .status(200)
-            .header("content-type", "application/json")
-            .header("cache-control", "no-store")
-            .body(live_body())
-            .build()),
-        _ => Err(call.method_not_allowed("GET, HEAD")),
+    if !matches!(call.method(), Method::Get | Method::Head) {
+        return Err(call.method_not_allowed("GET, HEAD"));
+    }
+    match path {
+        LIVE => Ok(json_response(200, live_body())),
+        READY => {
+            let checks = checks(platform);
+            let down: Vec<String> = checks
+                .iter()
+                .filter(|(_, c)| c["status"] == "down")
+                .map(|(name, c)| format!("{name}: {}", c["error"].as_str().unwrap_or("down")))
+                .collect();
+            if down.is_empty() {
+                let body: serde_json::Map<String, Value> = checks
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                Ok(json_response(
+                    200,
+                    json!({"status": "ready", "checks": body}).to_string(),
+                ))
+            } else {
+                Err(LeaderboardError::Unavailable(format!(
+                    "not ready: {}",
+                    down.join("; ")
+                )))
+            }
+        }
+        _ => {
+            let checks: serde_json::Map<String, Value> = checks(platform)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            let ready = checks.values().all(|c| c["status"] == "up");
+            Ok(json_response(
+                200,
+                json!({
+                    "status": if ready { "ready" } else { "degraded" },
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "revision": REVISION,
+                    "instance": "a fresh instance per request: no uptime",
+                    "dependencies": checks,
+                })
+                .to_string(),
+            ))
+        }
     }
 }
 

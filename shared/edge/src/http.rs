@@ -261,10 +261,18 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
                 response.set_header(name, value);
             }
             response.set_header("x-request-id", call.request_id);
-            response
+            secure(response)
         }
-        Err(e) => problem(&e, req.path()),
+        Err(e) => secure(problem(&e, req.path())),
     }
+}
+
+/// Security headers every response carries, errors included: no MIME sniffing, no referrer.
+/// (The API serves JSON only; no HTML, so no Content-Security-Policy is needed.)
+fn secure(mut response: Response) -> Response {
+    response.set_header("x-content-type-options", "nosniff");
+    response.set_header("referrer-policy", "no-referrer");
+    response
 }
 
 /// Runs a handler and hands its response to the host in one piece (see [`send`]).

@@ -215,6 +215,11 @@ impl Repo {
             .map_err(unavailable)
     }
 
+    /// `PING`: whether Redis answers.
+    pub fn ping(&self) -> Result<()> {
+        self.exec("PING", vec![]).map(|_| ())
+    }
+
     fn exec(&self, cmd: &str, args: Vec<RedisParameter>) -> Result<Vec<RedisResult>> {
         self.conn.execute(cmd, &args).map_err(unavailable)
     }

@@ -27,3 +27,76 @@ async fn shipped_manifest_serves_health_live_and_a_404_problem() {
     }
     api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_follows_redis_and_detailed_health_names_each_dependency() {
+    let mut api = crate::api::start().await;
+    let r = api.get("/health/ready", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "ready");
+    assert_eq!(r.body["checks"]["redis"]["status"], "up");
+    assert_eq!(r.body["checks"]["kv"]["status"], "up");
+    assert!(r.body["checks"]["redis"]["latency_ms"].is_number());
+
+    let d = api.get("/health/detailed", None).await;
+    assert_eq!(d.status, 200);
+    assert_eq!(d.body["version"], env!("CARGO_PKG_VERSION"));
+    let revision = d.body["revision"].as_str().unwrap_or_default();
+    assert!(
+        revision.len() >= 7 || revision == "unknown",
+        "revision {revision}"
+    );
+
+    // Redis stopped: not ready, with the reason; the other probes still answer.
+    api.redis.kill();
+    let r = api.get("/health/ready", None).await;
+    r.assert_problem(503, "redis");
+    assert_eq!(r.header("retry-after"), "1");
+    let d = api.get("/health/detailed", None).await;
+    assert_eq!(d.status, 200);
+    assert_eq!(d.body["status"], "degraded");
+    assert_eq!(d.body["dependencies"]["redis"]["status"], "down");
+    assert_eq!(d.body["dependencies"]["kv"]["status"], "up");
+    assert_eq!(api.get("/health/live", None).await.status, 200);
+
+    // Back: ready again.
+    api.redis.restart();
+    let r = api.get("/health/ready", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn security_headers_are_on_every_response_errors_included() {
+    let mut api = crate::api::start().await;
+    api.create_board(serde_json::json!({"id": "open", "public_read": true}))
+        .await;
+    let ok = api.get("/api/v1/boards/open/entries", None).await;
+    let not_found = api.get("/nothing/here", None).await;
+    let bad = api
+        .call(
+            Method::GET,
+            "/api/v1/boards/open/entries?limit=0",
+            None,
+            None,
+            &[],
+        )
+        .await;
+    api.redis.kill();
+    let unavailable = api.get("/api/v1/boards/open/players/ann", None).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(not_found.status, 404);
+    assert_eq!(bad.status, 400);
+    assert_eq!(unavailable.status, 503, "{}", unavailable.body);
+    for r in [&ok, &not_found, &bad, &unavailable] {
+        assert_eq!(
+            r.header("x-content-type-options"),
+            "nosniff",
+            "{}",
+            r.status
+        );
+        assert_eq!(r.header("referrer-policy"), "no-referrer", "{}", r.status);
+    }
+    api.redis.restart();
+    api.stop().await;
+}
