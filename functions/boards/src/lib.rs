@@ -65,7 +65,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let mut raw: serde_json::Value = call.json()?;
     let repo = ctx.repo()?;
-    let settings = edge::tenants::load(ctx.platform(), || Ok(repo), &ctx.tenant, call.now_ms)?;
+    let settings = ctx.tenant_settings()?;
     if let (Some(default), Some(obj)) = (settings.input.default_public_read, raw.as_object_mut())
         && !obj.contains_key("public_read")
     {

@@ -93,7 +93,7 @@ fn check_players_quota(
     player: &PlayerId,
 ) -> Result<()> {
     let repo = ctx.repo()?;
-    let settings = edge::tenants::load(ctx.platform(), || Ok(repo), &ctx.tenant, call.now_ms)?;
+    let settings = ctx.tenant_settings()?;
     if let Some(max) = settings.input.max_players_per_board {
         let period = leaderboard::period::period_id(board.period, call.now_ms)?;
         // A concurrent first submission of the same player may have added it meanwhile.

@@ -9,6 +9,7 @@ use leaderboard::{LeaderboardError, Result, TenantId};
 use crate::auth;
 use crate::cache::EdgeCache;
 use crate::http::Call;
+use crate::http::now_ms;
 use crate::platform::Platform;
 use crate::repo::Repo;
 use crate::settings;
@@ -22,6 +23,7 @@ pub struct Ctx<'p> {
     pub tenant: TenantId,
     repo: OnceCell<Repo>,
     cache: OnceCell<EdgeCache>,
+    settings: OnceCell<leaderboard::tenant::TenantSettings>,
 }
 
 impl<'p> Ctx<'p> {
@@ -44,6 +46,7 @@ impl<'p> Ctx<'p> {
             tenant,
             repo: OnceCell::new(),
             cache: OnceCell::new(),
+            settings: OnceCell::new(),
         };
         crate::ratelimit::enforce(&ctx, call)?;
         if call.version == leaderboard::view::ApiVersion::V2
@@ -82,6 +85,16 @@ impl<'p> Ctx<'p> {
         }
         let repo = Repo::open(self.platform, &settings::redis_url(self.platform)?)?;
         Ok(self.repo.get_or_init(|| repo))
+    }
+
+    /// The tenant's settings (`edge::tenants`), read once per request (regional KV store, Redis
+    /// at most every few seconds).
+    pub fn tenant_settings(&self) -> Result<&leaderboard::tenant::TenantSettings> {
+        if let Some(s) = self.settings.get() {
+            return Ok(s);
+        }
+        let loaded = crate::tenants::load(self.platform, || self.repo(), &self.tenant, now_ms())?;
+        Ok(self.settings.get_or_init(|| loaded))
     }
 
     /// The edge cache (opened on first use).

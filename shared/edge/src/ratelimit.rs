@@ -67,19 +67,17 @@ pub fn client_ip(call: &Call<'_>, trusted_proxy: bool) -> Option<String> {
 pub fn enforce(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
     // The tenant's settings may replace the policies and add its submissions quota. Unreadable
     // settings (Redis down and no regional copy) leave the configured policies in force.
-    let settings = crate::tenants::load(ctx.platform(), || ctx.repo(), &ctx.tenant, call.now_ms)
-        .unwrap_or_else(|e| {
-            eprintln!(
-                "rate limits: tenant settings of '{}': {e}",
-                ctx.tenant.as_str()
-            );
-            Default::default()
-        });
-    let mut policies = match &settings.rate_limits {
-        Some(own) => own.clone(),
+    let settings = ctx.tenant_settings().map_err(|e| {
+        eprintln!(
+            "rate limits: tenant settings of '{}': {e}",
+            ctx.tenant.as_str()
+        );
+    });
+    let mut policies = match settings.ok().and_then(|s| s.rate_limits.clone()) {
+        Some(own) => own,
         None => policies(ctx)?,
     };
-    policies.extend(settings.submissions_policy());
+    policies.extend(settings.ok().and_then(|s| s.submissions_policy()));
     if policies.is_empty() {
         return Ok(());
     }
