@@ -32,6 +32,9 @@ fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
     edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call))
 }
 
+/// Largest OFREP request body accepted (bytes), as for every other request body.
+const MAX_CONTEXT_BYTES: usize = 16 * 1024;
+
 /// Largest flag document accepted (bytes).
 const MAX_DOC_BYTES: usize = 256 * 1024;
 
@@ -210,6 +213,12 @@ fn put(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
 fn context(call: &Call<'_>) -> std::result::Result<Map<String, Value>, String> {
     if call.req.body().is_empty() {
         return Ok(Map::new());
+    }
+    if call.req.body().len() > MAX_CONTEXT_BYTES {
+        return Err(format!(
+            "the request body is {} bytes; at most {MAX_CONTEXT_BYTES} are accepted",
+            call.req.body().len()
+        ));
     }
     let body: Value = serde_json::from_slice(call.req.body())
         .map_err(|e| format!("the request body is not JSON: {e}"))?;
