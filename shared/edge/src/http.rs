@@ -275,13 +275,106 @@ fn secure(mut response: Response) -> Response {
     response
 }
 
-/// Runs a handler and hands its response to the host in one piece (see [`send`]).
+/// Runs a handler and hands its response to the host in one piece (see [`send`]), with CORS
+/// from the component's `cors_allowed_origins` variable.
 pub fn serve(
     req: &Request,
     out: ResponseOutparam,
     handler: impl FnOnce(&Call<'_>) -> Result<Response>,
 ) {
-    send(respond(req, handler), out);
+    let origins = spin_sdk::variables::get("cors_allowed_origins").unwrap_or_default();
+    send(respond_cors(req, &origins, handler), out);
+}
+
+/// Request headers a browser may send cross-origin.
+const CORS_ALLOW_HEADERS: &str =
+    "authorization, content-type, idempotency-key, if-match, if-none-match, x-request-id, x-tenant";
+/// Response headers a browser script may read.
+const CORS_EXPOSE_HEADERS: &str = "etag, location, ratelimit, ratelimit-policy, retry-after, \
+                                   x-cache, x-request-id, idempotent-replayed";
+
+/// Whether `origin` is in the allowlist (comma-separated origins, or `*`; empty: CORS off).
+pub fn origin_allowed(allowlist: &str, origin: &str) -> bool {
+    allowlist
+        .split(',')
+        .map(str::trim)
+        .any(|o| !o.is_empty() && (o == "*" || o.eq_ignore_ascii_case(origin)))
+}
+
+/// [`respond`] with CORS: a preflight (`OPTIONS` with `Origin` and
+/// `Access-Control-Request-Method`) is answered here — `204` with the allowed methods and headers
+/// for an allowed origin, a `403` problem otherwise — and every response to an allowed origin
+/// carries `Access-Control-Allow-Origin` (that origin) and the readable headers. Responses vary on
+/// `Origin` whenever CORS is on.
+pub fn respond_cors(
+    req: &Request,
+    allowlist: &str,
+    handler: impl FnOnce(&Call<'_>) -> Result<Response>,
+) -> Response {
+    let origin = req
+        .header("origin")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let enabled = !allowlist.trim().is_empty();
+    let allowed = origin
+        .as_deref()
+        .is_some_and(|o| enabled && origin_allowed(allowlist, o));
+    let preflight = *req.method() == Method::Options
+        && origin.is_some()
+        && req.header("access-control-request-method").is_some();
+    let mut response = if preflight {
+        if allowed {
+            let mut r = Response::builder()
+                .status(204)
+                .header(
+                    "access-control-allow-methods",
+                    "GET, HEAD, POST, PUT, DELETE",
+                )
+                .header("access-control-allow-headers", CORS_ALLOW_HEADERS)
+                .header("access-control-max-age", "600")
+                .build();
+            r.set_header("x-request-id", crate::idempotency::nonce(now_ms()));
+            secure(r)
+        } else {
+            secure(problem(
+                &LeaderboardError::Forbidden(format!(
+                    "cross-origin requests from {} are not allowed",
+                    origin.as_deref().unwrap_or("")
+                )),
+                req.path(),
+            ))
+        }
+    } else {
+        respond(req, handler)
+    };
+    if let (true, Some(o)) = (allowed, &origin) {
+        response.set_header("access-control-allow-origin", o.clone());
+        response.set_header("access-control-expose-headers", CORS_EXPOSE_HEADERS);
+    }
+    if enabled {
+        let vary = match response.header("vary").and_then(|v| v.as_str()) {
+            Some(existing) if !existing.is_empty() => format!("{existing}, Origin"),
+            _ => "Origin".to_string(),
+        };
+        response.set_header("vary", vary);
+    }
+    response
+}
+
+#[cfg(test)]
+mod cors_tests {
+    use super::origin_allowed;
+
+    #[test]
+    fn the_allowlist_matches_whole_origins_or_everything() {
+        let list = "https://game.example, https://admin.example";
+        assert!(origin_allowed(list, "https://game.example"));
+        assert!(origin_allowed(list, "HTTPS://ADMIN.EXAMPLE"));
+        assert!(!origin_allowed(list, "https://evil.example"));
+        assert!(!origin_allowed(list, "https://game.example.evil"));
+        assert!(!origin_allowed("", "https://game.example"));
+        assert!(origin_allowed("*", "https://anything.example"));
+    }
 }
 
 /// Hands a response to the host with its whole body already written and finished, and a

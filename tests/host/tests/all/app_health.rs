@@ -100,3 +100,86 @@ async fn security_headers_are_on_every_response_errors_included() {
     api.redis.restart();
     api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cors_preflight_is_answered_for_allowed_origins_and_refused_for_others() {
+    let api = crate::api::start_with(
+        &[(
+            "cors_allowed_origins",
+            "https://game.example, https://admin.example",
+        )],
+        edge_host::HostConfig::default(),
+    )
+    .await;
+    api.create_board(serde_json::json!({"id": "open", "public_read": true}))
+        .await;
+    let preflight = |origin: &'static str| {
+        let api = &api;
+        async move {
+            api.call(
+                Method::OPTIONS,
+                "/api/v1/boards/open/scores",
+                None,
+                None,
+                &[
+                    ("origin", origin),
+                    ("access-control-request-method", "POST"),
+                    (
+                        "access-control-request-headers",
+                        "authorization, content-type",
+                    ),
+                ],
+            )
+            .await
+        }
+    };
+    let ok = preflight("https://game.example").await;
+    assert_eq!(ok.status, 204, "{}", ok.body);
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        "https://game.example"
+    );
+    assert!(ok.header("access-control-allow-methods").contains("POST"));
+    assert!(
+        ok.header("access-control-allow-headers")
+            .contains("authorization")
+    );
+    assert_eq!(ok.header("vary"), "Origin");
+    let denied = preflight("https://evil.example").await;
+    denied.assert_problem(403, "https://evil.example");
+    assert_eq!(denied.header("access-control-allow-origin"), "");
+
+    // A real cross-origin read: the origin is echoed, the useful headers are readable, caches
+    // keep answers per origin.
+    let r = api
+        .call(
+            Method::GET,
+            "/api/v1/boards/open/entries",
+            None,
+            None,
+            &[("origin", "https://admin.example")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        "https://admin.example"
+    );
+    assert!(r.header("access-control-expose-headers").contains("etag"));
+    assert!(r.header("vary").ends_with("Origin"), "{}", r.header("vary"));
+    let other = api
+        .call(
+            Method::GET,
+            "/api/v1/boards/open/entries",
+            None,
+            None,
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(
+        other.status, 200,
+        "the API answers; the browser withholds it"
+    );
+    assert_eq!(other.header("access-control-allow-origin"), "");
+    api.stop().await;
+}
