@@ -31,7 +31,7 @@ impl<'p> Ctx<'p> {
     /// `tid`; `X-Tenant` may select one only when it agrees, or for public reads without a token).
     ///
     /// The key configuration is read from the variables only when the request carries a token (an
-    /// anonymous read of a public board, the CDN's case, makes no variable lookups), and the JWKS
+    /// anonymous read of a public board, the CDN's case, reads no key configuration), and the JWKS
     /// only when the token needs it ([`auth::authenticate_with`]).
     pub fn new(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Self> {
         let principal = auth::authenticate_with(
