@@ -248,6 +248,7 @@ check() { # check URL EXPECTED_STATUS
 }
 
 : >"$tmp/rows.jsonl"
+: >"$tmp/cmds.jsonl"
 runtime=""
 load() { # load ROW ROUTE CONCURRENCY URL [NOTE [edge-load flags...]]
     row=$1 route=$2 c=$3 url=$4 note=${5:-}
@@ -313,10 +314,19 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
         # A flag document for the OFREP row: a fractional split by targeting key.
         code=$(curl -s -o "$tmp/flags.out" -w '%{http_code}' -m 10 -X PUT "$app/api/v1/flags" \
             -H "authorization: Bearer $admin_token" -H "$json" \
-            -d '{"flags":{"new-ui":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",20],["off",80]]}}}}')
+            -d '{"flags":{"new-ui":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",20],["off",80]]}},"exp-ui":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",50],["off",50]]}}}}')
         if [ "$code" != 200 ]; then
             echo "bench: storing the flag document answered $code:" >&2
             cat "$tmp/flags.out" >&2
+            exit 1
+        fi
+        # An experiment on exp-ui: its evaluations count exposures (one script call each).
+        code=$(curl -s -o "$tmp/exp.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/experiments" \
+            -H "authorization: Bearer $admin_token" -H "$json" \
+            -d '{"id":"bench","flag":"exp-ui","control":"off","min_sample":1000,"metrics":[{"name":"bought","kind":"conversion","event":"purchase"}]}')
+        if [ "$code" != 201 ]; then
+            echo "bench: declaring the experiment answered $code:" >&2
+            cat "$tmp/exp.out" >&2
             exit 1
         fi
         seeded=yes
@@ -346,12 +356,32 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             "$app/ofrep/v1/evaluate/flags/new-ui" "fractional by targeting key; flags from KV" \
             --method POST --header "$json" --header "$auth" \
             --body '{"context":{"targetingKey":"player-{seq}"}}'
+        load "OFREP evaluation, experiment flag" "POST /ofrep/v1/evaluate/flags/exp-ui" "$c" \
+            "$app/ofrep/v1/evaluate/flags/exp-ui" "as above + exposure counted (a new key per request)" \
+            --method POST --header "$json" --header "$auth" \
+            --body "{\"context\":{\"targetingKey\":\"$runtime-x$c-{seq}\"}}"
         load "uncached top-10" "GET /api/v1/boards/bench-nocache/entries?limit=10" "$c" \
             "$app/api/v1/boards/bench-nocache/entries?limit=10" "ttl 0: Redis every time"
         load "player rank" "GET /api/v1/boards/bench-nocache/players/p0500000" "$c" \
             "$app/api/v1/boards/bench-nocache/players/p0500000"
         load "around-me" "GET /api/v1/boards/bench-nocache/players/p0500000/around?radius=5" "$c" \
             "$app/api/v1/boards/bench-nocache/players/p0500000/around?radius=5"
+    done
+    # Redis commands per OFREP evaluation, plain flag vs experiment flag (200 sequential
+    # requests each, a new targeting key per request; the measuring INFO calls excluded).
+    for flag in new-ui exp-ui; do
+        before=$(redis-cli -p "$port" info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p')
+        if ! res=$(timeout 60 "$bin/edge-load" --url "$app/ofrep/v1/evaluate/flags/$flag" \
+            --concurrency 1 --requests 200 --duration-secs 30 --json \
+            --method POST --header "$json" --header "$auth" \
+            --body "{\"context\":{\"targetingKey\":\"$runtime-cmd-{seq}\"}}" 2>"$tmp/load.err"); then
+            cat "$tmp/load.err" >&2
+            exit 1
+        fi
+        after=$(redis-cli -p "$port" info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p')
+        printf '{"runtime":"%s","flag":"%s","commands":%s,"result":%s}\n' \
+            "$runtime" "$flag" "$((after - before - 1))" "$res" >>"$tmp/cmds.jsonl"
+        echo "    $flag: $((after - before - 1)) Redis commands for $res" >&2
     done
     for c in 1 8 32; do
         load "submit sync" "POST /api/v1/boards/bench-nocache/scores" "$c" \
@@ -491,6 +521,7 @@ tmp, out = sys.argv[1:3]
 read = lambda name: [json.loads(l) for l in open(os.path.join(tmp, name)) if l.strip()]
 rows, seed, sizes = read("rows.jsonl"), read("seed.jsonl"), read("sizes.jsonl")
 conns = {r["runtime"]: r["redis_connections_received"] for r in read("runtimes.jsonl")}
+cmds = read("cmds.jsonl")
 lags, loglags = {}, {}
 for rt in ("edge-host", "spin"):
     path = os.path.join(tmp, f"lag-{rt}.json")
@@ -630,7 +661,8 @@ for c in (1, 32):
         target(f"info: native/Wasm req/s for the cached read at concurrency {c} (edge-host)",
                round(n["result"]["req_per_s"] / w["result"]["req_per_s"], 2), True)
 for rt in ("spin", "edge-host"):
-    for row in ("cached top-10, limit in Redis", "cached top-10, limit in KV", "OFREP evaluation"):
+    for row in ("cached top-10, limit in Redis", "cached top-10, limit in KV", "OFREP evaluation",
+                "OFREP evaluation, experiment flag"):
         for c in (1, 32):
             x, base = find(rt, row, c), find(rt, "cached top-10", c)
             if x and base and base["result"]["req_per_s"]:
@@ -642,6 +674,14 @@ for row in ("hello floor", "cached top-10", "uncached top-10", "submit sync"):
         if h and s and s["result"]["req_per_s"]:
             target(f"info: edge-host/Spin req/s for {row} at concurrency {c}",
                    round(h["result"]["req_per_s"] / s["result"]["req_per_s"], 2), True)
+for rt in ("spin", "edge-host"):
+    per = {c["flag"]: c["commands"] / c["result"]["requests"] for c in cmds
+           if c["runtime"] == rt and c["result"]["requests"]}
+    if "new-ui" in per and "exp-ui" in per:
+        extra = round(per["exp-ui"] - per["new-ui"], 2)
+        target(f"{rt}: an experiment exposure adds <= 1 Redis command to a cached OFREP evaluation "
+               f"(plain {per['new-ui']:.2f}, experiment {per['exp-ui']:.2f} per request)",
+               extra, extra <= 1.0)
 for rt, n in conns.items():
     target(f"info: Redis connections received by the end of the {rt} rows (cumulative)", n, True)
 lines.append("")
@@ -657,7 +697,7 @@ with open(os.path.join(out, "bench.md"), "w") as fh:
 with open(os.path.join(out, "bench.json"), "w") as fh:
     json.dump({"machine": meta, "seed": seed, "sizes": sizes, "rows": rows, "lag": lags,
                "loglag": loglags, "throughput": throughput,
-               "redis_connections": conns, "targets": targets}, fh, indent=2)
+               "redis_connections": conns, "redis_commands": cmds, "targets": targets}, fh, indent=2)
 print(md, end="")
 EOF
 echo "==> written $out_dir/bench.md and $out_dir/bench.json (total ${total_secs}s)" >&2

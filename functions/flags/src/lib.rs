@@ -6,6 +6,7 @@
 //! POST /ofrep/v1/evaluate/flags/{key}  any token of the tenant: OFREP single evaluation
 //! POST /ofrep/v1/evaluate/flags        any token of the tenant: OFREP bulk evaluation (ETag)
 //! POST /internal/flags/evaluate         service chaining only: one flag for another component
+//! …    /api/{v}/experiments/…            A/B experiments on these flags (`experiments`)
 //! ```
 //!
 //! OFREP bodies, status codes and error shapes follow the OpenFeature Remote Evaluation Protocol:
@@ -13,6 +14,8 @@
 //! bad request (`INVALID_CONTEXT`, `PARSE_ERROR`, `TARGETING_KEY_MISSING`, `GENERAL`); `404
 //! {key, errorCode: "FLAG_NOT_FOUND", errorDetails}`; bulk `{flags: [...]}` with an `ETag` over
 //! the document version and the context, `304` on `If-None-Match`.
+
+mod experiments;
 
 use edge::api::Ctx;
 use edge::flags::{self, Loaded};
@@ -50,6 +53,10 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
                 Method::Put => put(call, &ctx),
                 _ => Err(call.method_not_allowed("GET, PUT")),
             }
+        }
+        ["api", _, "experiments", rest @ ..] => {
+            let ctx = Ctx::new(platform, call)?;
+            experiments::route(call, &ctx, rest)
         }
         ["internal", "flags", "evaluate"] => internal(platform, call),
         ["ofrep", "v1", "evaluate", "flags", rest @ ..] if rest.len() <= 1 => {
@@ -114,6 +121,19 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         &context,
         call.now_ms / 1000,
         expected,
+    );
+    edge::experiments::expose(
+        || {
+            if let Some(r) = repo.get() {
+                return Ok(r);
+            }
+            let opened = edge::repo::Repo::open(platform, &edge::settings::redis_url(platform)?)?;
+            Ok(repo.get_or_init(|| opened))
+        },
+        &tenant,
+        &context,
+        &[&r],
+        call.now_ms,
     );
     Ok(http::json(200, call.version, &r.to_json()))
 }
@@ -183,6 +203,9 @@ fn put(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
                 })?,
         ),
     };
+    // Running experiments keep their marks (409 when the document drops their flag or arm).
+    let mut doc = doc;
+    edge::experiments::restamp(ctx.repo()?, &ctx.tenant, &mut doc)?;
     let canonical = doc.to_string();
     match ctx.repo()?.flags_put(&ctx.tenant, expected, &canonical)? {
         Put::Stale(current) => Err(LeaderboardError::PreconditionFailed(format!(
@@ -253,8 +276,8 @@ fn failure(r: &Resolution, code: ErrorCode, details: &str) -> Value {
     json!({"key": r.key, "errorCode": code.as_str(), "errorDetails": details})
 }
 
-fn load(ctx: &Ctx, call: &Call<'_>) -> std::result::Result<Option<Loaded>, Response> {
-    flags::load(ctx, call.now_ms).map_err(|e| {
+fn load(ctx: &Ctx) -> std::result::Result<Option<Loaded>, Response> {
+    flags::load(ctx).map_err(|e| {
         eprintln!("flags: {e}");
         ofrep(
             500,
@@ -275,7 +298,7 @@ fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Response {
             );
         }
     };
-    let loaded = match load(ctx, call) {
+    let loaded = match load(ctx) {
         Ok(l) => l,
         Err(resp) => return resp,
     };
@@ -292,6 +315,7 @@ fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Response {
         call.now_ms / 1000,
         None,
     );
+    edge::experiments::expose(|| ctx.repo(), &ctx.tenant, &context, &[&r], call.now_ms);
     match &r.error {
         None => ofrep(200, &success(&r), &[]),
         Some((ErrorCode::FlagNotFound, d)) => {
@@ -322,7 +346,7 @@ fn bulk(call: &Call<'_>, ctx: &Ctx) -> Response {
             );
         }
     };
-    let loaded = match load(ctx, call) {
+    let loaded = match load(ctx) {
         Ok(l) => l,
         Err(resp) => return resp,
     };
@@ -335,22 +359,27 @@ fn bulk(call: &Call<'_>, ctx: &Ctx) -> Response {
         return Response::builder().status(304).header("etag", tag).build();
     }
     let engine = leaderboard::flags::engine();
-    let flags: Vec<Value> = loaded
+    let resolutions: Vec<Resolution> = loaded
         .as_ref()
         .map(|l| {
             l.set
                 .keys()
                 .map(|key| {
-                    let r = l
-                        .set
-                        .evaluate(&engine, key, &context, call.now_ms / 1000, None);
-                    match &r.error {
-                        None => success(&r),
-                        Some((code, d)) => failure(&r, *code, d),
-                    }
+                    l.set
+                        .evaluate(&engine, key, &context, call.now_ms / 1000, None)
                 })
                 .collect()
         })
         .unwrap_or_default();
+    // Every experiment flag of the document, in one Redis call.
+    let all: Vec<&Resolution> = resolutions.iter().collect();
+    edge::experiments::expose(|| ctx.repo(), &ctx.tenant, &context, &all, call.now_ms);
+    let flags: Vec<Value> = resolutions
+        .iter()
+        .map(|r| match &r.error {
+            None => success(r),
+            Some((code, d)) => failure(r, *code, d),
+        })
+        .collect();
     ofrep(200, &json!({"flags": flags}), &[("etag", tag)])
 }

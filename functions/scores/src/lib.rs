@@ -70,6 +70,16 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             (raw, record),
             claim.as_ref(),
         )?;
+        // Accepted (applied, or queued for the projector): the experiments fed by this board
+        // count it (a replay of a held Idempotency-Key answered above, so it counts once).
+        let value = board.format_score(submission.score).parse().unwrap_or(0.0);
+        edge::experiments::record_submission(
+            &ctx,
+            board_id.as_str(),
+            player.as_str(),
+            value,
+            call.now_ms,
+        );
         Ok(http::json_text(status, call.version, body, &[]))
     })();
     if let (Err(_), true, Some(claim)) = (&result, reserved, &claim) {

@@ -24,6 +24,7 @@ pub struct Ctx<'p> {
     repo: OnceCell<Repo>,
     cache: OnceCell<EdgeCache>,
     settings: OnceCell<leaderboard::tenant::TenantSettings>,
+    flag_doc: OnceCell<Option<(u64, String)>>,
 }
 
 impl<'p> Ctx<'p> {
@@ -47,6 +48,7 @@ impl<'p> Ctx<'p> {
             repo: OnceCell::new(),
             cache: OnceCell::new(),
             settings: OnceCell::new(),
+            flag_doc: OnceCell::new(),
         };
         crate::ratelimit::enforce(&ctx, call)?;
         if call.version == leaderboard::view::ApiVersion::V2
@@ -95,6 +97,16 @@ impl<'p> Ctx<'p> {
         }
         let loaded = crate::tenants::load(self.platform, || self.repo(), &self.tenant, now_ms())?;
         Ok(self.settings.get_or_init(|| loaded))
+    }
+
+    /// The tenant's stored flag document and its version (`edge::flags::load_doc`), read once
+    /// per request.
+    pub fn flag_doc(&self) -> Result<&Option<(u64, String)>> {
+        if let Some(d) = self.flag_doc.get() {
+            return Ok(d);
+        }
+        let loaded = crate::flags::load_doc(self.platform, || self.repo(), &self.tenant, now_ms())?;
+        Ok(self.flag_doc.get_or_init(|| loaded))
     }
 
     /// The edge cache (opened on first use).

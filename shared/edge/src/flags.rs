@@ -70,14 +70,14 @@ pub fn load_doc<'r>(
     }))
 }
 
-fn ctx_doc(ctx: &Ctx, now_ms: i64) -> Result<Option<(u64, String)>> {
-    // Redis only on a KV miss, on the request's own connection.
-    load_doc(ctx.platform(), || ctx.repo(), &ctx.tenant, now_ms)
+pub(crate) fn ctx_doc(ctx: &Ctx) -> Result<Option<(u64, String)>> {
+    // Once per request; Redis only on a KV miss, on the request's own connection.
+    ctx.flag_doc().cloned()
 }
 
 /// The tenant's document, parsed and validated (the flags component).
-pub fn load(ctx: &Ctx, now_ms: i64) -> Result<Option<Loaded>> {
-    ctx_doc(ctx, now_ms)?
+pub fn load(ctx: &Ctx) -> Result<Option<Loaded>> {
+    ctx_doc(ctx)?
         .map(|(version, doc)| parse(version, doc))
         .transpose()
 }
@@ -125,7 +125,7 @@ pub fn caller_context(ctx: &Ctx, call: &Call<'_>) -> Map<String, Value> {
 /// component over service chaining ([`INTERNAL_EVALUATE`]), so the API components stay free of
 /// the JsonLogic engine.
 pub fn product_flag(ctx: &Ctx, call: &Call<'_>, key: &str, expected: ValueType) -> Option<Value> {
-    let doc = match ctx_doc(ctx, call.now_ms) {
+    let doc = match ctx_doc(ctx) {
         Ok(Some((_, doc))) => doc,
         Ok(None) => return None,
         Err(e) => {

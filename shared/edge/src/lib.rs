@@ -20,6 +20,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod experiments;
 pub mod flags;
 pub mod http;
 pub mod idempotency;

@@ -94,7 +94,7 @@ impl Principal {
     }
 
     /// The roles as a message fragment: `[player, service]`, or `[]`.
-    fn roles_list(&self) -> String {
+    pub fn roles_list(&self) -> String {
         let names: Vec<&str> = self.roles.iter().map(|r| r.as_str()).collect();
         format!("[{}]", names.join(", "))
     }

@@ -541,6 +541,20 @@ pub fn lookup(doc: &Value, key: &str) -> Lookup {
     }
 }
 
+/// The definition of `key` in a document, its `$ref`s resolved (`None` when it has no such
+/// flag).
+pub fn resolved_flag(doc: &Value, key: &str) -> Result<Option<Value>> {
+    let Some(flag) = doc.get("flags").and_then(|f| f.get(key)) else {
+        return Ok(None);
+    };
+    let evaluators = doc
+        .get("$evaluators")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    resolve_refs(flag, &evaluators, 0).map(Some)
+}
+
 impl Resolution {
     /// The resolution as JSON (`{key, value?, variant?, reason, errorCode?, errorDetails?,
     /// metadata}`), the shape OFREP answers with and service chaining carries.

@@ -31,6 +31,7 @@ pub mod cursor;
 mod decimal;
 pub mod error;
 pub mod events;
+pub mod experiment;
 pub mod flags;
 pub mod idempotency;
 pub mod ids;

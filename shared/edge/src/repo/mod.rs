@@ -33,6 +33,7 @@
 //! [`idempotency`] (`Idempotency-Key` reservations). The Lua scripts live beside them in `lua/`.
 
 mod boards;
+pub mod experiments;
 pub mod flags;
 mod idempotency;
 mod inbox;

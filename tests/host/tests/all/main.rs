@@ -11,6 +11,7 @@ mod api;
 mod api_async;
 mod api_boards;
 mod api_cache_auth;
+mod api_experiments;
 mod api_fault;
 mod api_flags;
 mod api_log;

@@ -1,0 +1,380 @@
+//! A/B experiments on the tenant's flags (`leaderboard::experiment`, `edge::experiments`).
+//!
+//! ```text
+//! POST   /api/{v}/experiments                 admin: declare one on a flag (201, Location)
+//! GET    /api/{v}/experiments                 admin: all of the tenant's, with their state
+//! GET    /api/{v}/experiments/{id}            admin: one, with its state
+//! DELETE /api/{v}/experiments/{id}            admin: stop it and delete everything counted (204)
+//! POST   /api/{v}/experiments/{id}/stop       admin: stop, freeze the results, optionally
+//!                                             promote {"promote": "winner" | "<variant>"}
+//! GET    /api/{v}/experiments/{id}/results    admin or service: live, or frozen once stopped
+//! POST   /api/{v}/experiments/{id}/events     service/admin for any unit, a player for itself:
+//!                                             {key, event, id, value?}, idempotent per (key, id)
+//! ```
+
+use edge::api::Ctx;
+use edge::http::{self, Call};
+use edge::repo::experiments::{Converted, Refused, Stored};
+use leaderboard::access::{self, Role};
+use leaderboard::experiment::{self, ExperimentInput, State};
+use leaderboard::{LeaderboardError, Result};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use spin_sdk::http::{Method, Response};
+
+/// Serves `/api/{v}/experiments[/{id}[/action]]` (`rest`: the segments after `experiments`).
+pub fn route(call: &Call<'_>, ctx: &Ctx, rest: &[&str]) -> Result<Response> {
+    let method = call.method();
+    match rest {
+        [] => match method {
+            Method::Post => create(call, ctx),
+            Method::Get => list(call, ctx),
+            _ => Err(call.method_not_allowed("GET, POST")),
+        },
+        [id] => match method {
+            Method::Get => get(call, ctx, id),
+            Method::Delete => delete(call, ctx, id),
+            _ => Err(call.method_not_allowed("GET, DELETE")),
+        },
+        [id, "stop"] => match method {
+            Method::Post => stop(call, ctx, id),
+            _ => Err(call.method_not_allowed("POST")),
+        },
+        [id, "results"] => match method {
+            Method::Get => results(call, ctx, id),
+            _ => Err(call.method_not_allowed("GET")),
+        },
+        [id, "events"] => match method {
+            Method::Post => event(call, ctx, id),
+            _ => Err(call.method_not_allowed("POST")),
+        },
+        _ => Err(LeaderboardError::NotFound(format!(
+            "no such resource: {}",
+            call.path
+        ))),
+    }
+}
+
+fn not_found(id: &str) -> LeaderboardError {
+    LeaderboardError::NotFound(format!("no experiment '{id}'"))
+}
+
+fn load(ctx: &Ctx, id: &str) -> Result<Stored> {
+    experiment::check_name("id", id).map_err(|_| not_found(id))?;
+    ctx.repo()?
+        .exp_get(&ctx.tenant, id)?
+        .ok_or_else(|| not_found(id))
+}
+
+fn state_name(s: &Stored, now_ms: i64) -> &'static str {
+    if s.stopped_ms.is_some() {
+        "stopped"
+    } else if s.def.end_ms.is_some_and(|e| now_ms >= e) {
+        "ended"
+    } else if now_ms < s.def.start_ms {
+        "scheduled"
+    } else {
+        "running"
+    }
+}
+
+fn view(s: &Stored, now_ms: i64) -> Value {
+    let mut v = serde_json::to_value(&s.def).unwrap_or(Value::Null);
+    v["state"] = json!(state_name(s, now_ms));
+    v["stopped_ms"] = json!(s.stopped_ms);
+    v["links"] = json!({
+        "results": format!("/api/v1/experiments/{}/results", s.def.id),
+        "events": format!("/api/v1/experiments/{}/events", s.def.id),
+    });
+    v
+}
+
+fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let input: ExperimentInput = call.json()?;
+    let repo = ctx.repo()?;
+    let doc: Value = match repo.flags_get(&ctx.tenant)? {
+        Some((_, raw)) => serde_json::from_str(&raw)
+            .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?,
+        None => json!({"flags": {}}),
+    };
+    let flag = leaderboard::flags::resolved_flag(&doc, &input.flag)?;
+    let generated = format!("exp-{}", edge::idempotency::nonce(call.now_ms));
+    let exp = input.validate(flag.as_ref(), call.now_ms, generated)?;
+    match repo.exp_create(&ctx.tenant, &exp)? {
+        Ok(()) => {}
+        Err(Refused::Exists) => {
+            return Err(LeaderboardError::Conflict(format!(
+                "experiment '{}' exists; choose another id or DELETE it",
+                exp.id
+            )));
+        }
+        Err(Refused::FlagBusy) => {
+            return Err(LeaderboardError::Conflict(format!(
+                "flag '{}' already has a running experiment; stop it first",
+                exp.flag
+            )));
+        }
+        Err(Refused::Quota) => {
+            return Err(LeaderboardError::QuotaExceeded {
+                quota: "max_experiments".into(),
+                detail: format!(
+                    "a tenant keeps at most {} experiments; DELETE old ones",
+                    edge::repo::experiments::MAX_EXPERIMENTS
+                ),
+            });
+        }
+    }
+    // Mark the flag, so evaluations count exposures and submissions find the experiment.
+    if let Err(e) = edge::experiments::update_flags(ctx, |d| experiment::stamp(d, &exp)) {
+        if let Err(undo) = repo.exp_delete(&ctx.tenant, &exp.id) {
+            eprintln!("experiments: could not undo '{}': {undo}", exp.id);
+        }
+        return Err(e);
+    }
+    edge::audit::record(
+        ctx,
+        call,
+        "experiment.create",
+        &exp.id,
+        json!({"flag": exp.flag}),
+    );
+    let stored = Stored {
+        def: exp,
+        stopped_ms: None,
+        frozen: None,
+    };
+    let location = format!("/api/v1/experiments/{}", stored.def.id);
+    Ok(http::json_text(
+        201,
+        call.version,
+        view(&stored, call.now_ms).to_string(),
+        &[("location", location)],
+    ))
+}
+
+fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let repo = ctx.repo()?;
+    let running: Vec<String> = repo
+        .exp_running(&ctx.tenant)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let items: Vec<Value> = repo
+        .exp_list(&ctx.tenant)?
+        .into_iter()
+        .map(|def| {
+            let stopped = !running.contains(&def.id);
+            let s = Stored {
+                def,
+                // The list does not read each stop time; GET one for it.
+                stopped_ms: stopped.then_some(0),
+                frozen: None,
+            };
+            let mut v = view(&s, call.now_ms);
+            v.as_object_mut().map(|o| o.remove("stopped_ms"));
+            v
+        })
+        .collect();
+    Ok(http::json(
+        200,
+        call.version,
+        &json!({"experiments": items}),
+    ))
+}
+
+fn get(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let s = load(ctx, id)?;
+    Ok(http::json(200, call.version, &view(&s, call.now_ms)))
+}
+
+fn live_results(ctx: &Ctx, s: &Stored, now_ms: i64) -> Result<Value> {
+    let counters = ctx.repo()?.exp_counters(&ctx.tenant, &s.def.id)?;
+    Ok(experiment::results(
+        &s.def,
+        &counters,
+        State {
+            stopped_ms: s.stopped_ms,
+            now_ms,
+        },
+    ))
+}
+
+fn results(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    let p = ctx.require_principal()?;
+    if !(p.has(Role::Admin) || p.has(Role::Service)) {
+        return Err(LeaderboardError::Forbidden(format!(
+            "experiment results need the 'admin' or 'service' role; the token has roles {}",
+            p.roles_list()
+        )));
+    }
+    let s = load(ctx, id)?;
+    if let Some(frozen) = &s.frozen {
+        return Ok(http::json_text(200, call.version, frozen.clone(), &[]));
+    }
+    Ok(http::json(
+        200,
+        call.version,
+        &live_results(ctx, &s, call.now_ms)?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StopInput {
+    /// `"winner"` or a variant name.
+    #[serde(default)]
+    promote: Option<String>,
+}
+
+/// Stops the experiment (nothing is counted after this), freezes its results, removes the mark
+/// from the flag and, when asked, makes a variant the flag's default for everyone.
+fn stop(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let input: StopInput = if call.req.body().is_empty() {
+        StopInput::default()
+    } else {
+        call.json()?
+    };
+    let s = load(ctx, id)?;
+    let repo = ctx.repo()?;
+    let (_, stopped_ms) = repo
+        .exp_stop(&ctx.tenant, id, call.now_ms)?
+        .ok_or_else(|| not_found(id))?;
+    let frozen: Value = match repo.exp_get(&ctx.tenant, id)?.and_then(|s| s.frozen) {
+        Some(raw) => serde_json::from_str(&raw)
+            .map_err(|e| LeaderboardError::CorruptData(format!("frozen results: {e}")))?,
+        None => {
+            let stopped = Stored {
+                stopped_ms: Some(stopped_ms),
+                ..s.clone()
+            };
+            let r = live_results(ctx, &stopped, stopped_ms)?;
+            repo.exp_freeze(&ctx.tenant, id, &r.to_string())?;
+            r
+        }
+    };
+    let (promote, promotion) = match input.promote.as_deref() {
+        None => (None, Value::Null),
+        Some("winner") => match experiment::winner(&frozen) {
+            Some(arm) => (Some(arm.clone()), json!({"promoted": arm})),
+            None => (
+                None,
+                json!({"promoted": null, "reason": "no arm conclusively beat control on the primary metric; the flag keeps its split rule (promote a variant by name to end it anyway)"}),
+            ),
+        },
+        Some(arm) => (Some(arm.to_string()), json!({"promoted": arm})),
+    };
+    edge::experiments::update_flags(ctx, |d| {
+        experiment::unstamp(d, &s.def.flag, id, promote.as_deref())
+    })?;
+    edge::audit::record(
+        ctx,
+        call,
+        "experiment.stop",
+        id,
+        json!({"promotion": promotion}),
+    );
+    Ok(http::json(
+        200,
+        call.version,
+        &json!({"experiment": id, "state": "stopped", "promotion": promotion, "results": frozen}),
+    ))
+}
+
+fn delete(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let s = load(ctx, id)?;
+    let repo = ctx.repo()?;
+    repo.exp_stop(&ctx.tenant, id, call.now_ms)?;
+    edge::experiments::update_flags(ctx, |d| experiment::unstamp(d, &s.def.flag, id, None))?;
+    repo.exp_delete(&ctx.tenant, id)?;
+    edge::audit::record(
+        ctx,
+        call,
+        "experiment.delete",
+        id,
+        json!({"flag": s.def.flag}),
+    );
+    Ok(Response::builder().status(204).build())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventInput {
+    /// The unit (targeting key) that did it.
+    key: String,
+    /// The event's name (a metric's `event`).
+    event: String,
+    /// The client's id for this occurrence: a retry with the same `(key, id)` counts once.
+    id: String,
+    /// The value for `mean` metrics (default 1).
+    #[serde(default)]
+    value: Option<f64>,
+}
+
+fn event(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    let p = ctx.require_principal()?;
+    let input: EventInput = call.json()?;
+    let trusted = p.has(Role::Admin) || p.has(Role::Service);
+    let for_itself = p.has(Role::Player) && p.subject == input.key;
+    if !(trusted || for_itself) {
+        return Err(LeaderboardError::Forbidden(
+            "a player token may post events for its own key (its subject) only".into(),
+        ));
+    }
+    if input.key.is_empty() || input.key.len() > 256 {
+        return Err(LeaderboardError::InvalidBody(
+            "key must be 1..=256 bytes".into(),
+        ));
+    }
+    if input.id.is_empty() || input.id.len() > 128 {
+        return Err(LeaderboardError::InvalidBody(
+            "id must be 1..=128 bytes".into(),
+        ));
+    }
+    let value = input.value.unwrap_or(1.0);
+    if !value.is_finite() {
+        return Err(LeaderboardError::InvalidBody(
+            "value must be a finite number".into(),
+        ));
+    }
+    let s = load(ctx, id)?;
+    if s.def.metrics_for_event(&input.event).next().is_none() {
+        return Err(LeaderboardError::InvalidBody(format!(
+            "no metric of experiment '{id}' counts event '{}' (events: {})",
+            input.event,
+            s.def
+                .metrics
+                .iter()
+                .filter_map(|m| m.event.as_deref())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let outcome = ctx.repo()?.exp_convert(
+        &ctx.tenant,
+        id,
+        &input.key,
+        ("event", &input.event),
+        value,
+        Some(&input.id),
+        call.now_ms,
+    )?;
+    let body = match outcome {
+        Converted::Counted(arm) => json!({"counted": true, "arm": arm}),
+        Converted::Duplicate => json!({"counted": false, "duplicate": true}),
+        Converted::Unexposed => {
+            json!({"counted": false, "reason": "this key was never exposed to the experiment"})
+        }
+        Converted::NotRunning => {
+            return Err(LeaderboardError::Conflict(format!(
+                "experiment '{id}' is not counting ({}): events are accepted between its start and its end, until it is stopped",
+                state_name(&s, call.now_ms)
+            )));
+        }
+    };
+    Ok(http::json(200, call.version, &body))
+}

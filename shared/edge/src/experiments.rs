@@ -1,0 +1,129 @@
+//! A/B experiments at the edge (`leaderboard::experiment` for the model and the statistics,
+//! `repo::experiments` for the Redis layout).
+//!
+//! - **Exposure**: the flags component calls [`expose`] after an OFREP (or internal)
+//!   evaluation: every resolution whose flag carries the experiment mark and that went through
+//!   the targeting rule (`TARGETING_MATCH`) is one exposure of the context's `targetingKey` —
+//!   all of one evaluation's in a single script call, the only Redis round trip it adds (the
+//!   flag document itself comes from the regional KV store). An evaluation without a
+//!   targeting key, a disabled flag or a default resolution exposes nobody.
+//! - **Conversions**: a score submission the scores component accepted calls
+//!   [`record_submission`]; it finds the experiments fed by the board in the flag document the
+//!   request has already loaded (the mark lists the boards), so a submission on a board without
+//!   experiments costs nothing more. Posted events go through `POST
+//!   /api/v1/experiments/{id}/events`.
+//! - Failures to count are logged and never fail the evaluation or the submission: the answer
+//!   the caller gets matters more than one count.
+
+use leaderboard::flags::{Reason, Resolution};
+use leaderboard::{LeaderboardError, Result};
+use serde_json::{Map, Value};
+
+use crate::api::Ctx;
+use crate::repo::Repo;
+use crate::repo::flags::Put;
+
+/// The `(experiment, arm)` exposures among `resolutions`.
+pub fn exposures<'a>(
+    resolutions: impl IntoIterator<Item = &'a Resolution>,
+) -> Vec<(String, String)> {
+    resolutions
+        .into_iter()
+        .filter(|r| r.reason == Reason::TargetingMatch && r.error.is_none())
+        .filter_map(|r| {
+            let id = r.metadata.get(leaderboard::experiment::STAMP)?.as_str()?;
+            Some((id.to_string(), r.variant.clone()?))
+        })
+        .collect()
+}
+
+/// Counts the exposures of one evaluation for the context's targeting key (one Redis call when
+/// there are any).
+pub fn expose<'a>(
+    repo: impl FnOnce() -> Result<&'a Repo>,
+    tenant: &leaderboard::TenantId,
+    context: &Map<String, Value>,
+    resolutions: &[&Resolution],
+    now_ms: i64,
+) {
+    let Some(unit) = context.get("targetingKey").and_then(Value::as_str) else {
+        return;
+    };
+    let list = exposures(resolutions.iter().copied());
+    if list.is_empty() {
+        return;
+    }
+    if let Err(e) = repo().and_then(|r| r.exp_expose(tenant, unit, &list, now_ms)) {
+        eprintln!("experiments: exposure of {list:?} not counted: {e}");
+    }
+}
+
+/// Counts an accepted score submission (`value` in the board's units) for the experiments fed
+/// by `board`.
+pub fn record_submission(ctx: &Ctx, board: &str, player: &str, value: f64, now_ms: i64) {
+    let doc = match crate::flags::ctx_doc(ctx) {
+        Ok(Some((_, doc))) => doc,
+        Ok(None) => return,
+        Err(e) => {
+            eprintln!("experiments: flag document unavailable, submission not counted: {e}");
+            return;
+        }
+    };
+    // Cheap test before parsing: no mark, no experiment.
+    if !doc.contains(leaderboard::experiment::STAMP_BOARDS) {
+        return;
+    }
+    let Ok(parsed) = serde_json::from_str::<Value>(&doc) else {
+        return;
+    };
+    for id in leaderboard::experiment::fed_by_board(&parsed, board) {
+        let counted = ctx.repo().and_then(|r| {
+            r.exp_convert(
+                &ctx.tenant,
+                &id,
+                player,
+                ("board", board),
+                value,
+                None,
+                now_ms,
+            )
+        });
+        if let Err(e) = counted {
+            eprintln!("experiments: submission on '{board}' not counted for '{id}': {e}");
+        }
+    }
+}
+
+/// Applies `change` to the tenant's stored flag document with compare-and-set (a few retries
+/// when another writer got there first), then drops this region's cached copy.
+pub fn update_flags(ctx: &Ctx, mut change: impl FnMut(&mut Value) -> Result<()>) -> Result<u64> {
+    let repo = ctx.repo()?;
+    for _ in 0..5 {
+        let (version, raw) = repo
+            .flags_get(&ctx.tenant)?
+            .unwrap_or((0, r#"{"flags":{}}"#.to_string()));
+        let mut doc: Value = serde_json::from_str(&raw)
+            .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?;
+        change(&mut doc)?;
+        leaderboard::flags::FlagSet::parse(&doc)?;
+        if let Put::Written(v) = repo.flags_put(&ctx.tenant, Some(version), &doc.to_string())? {
+            crate::flags::forget(ctx);
+            return Ok(v);
+        }
+    }
+    Err(LeaderboardError::Conflict(
+        "the flag document kept changing under this request; retry".into(),
+    ))
+}
+
+/// Marks every running experiment's flag in a flag document about to be stored (a `PUT` of the
+/// document keeps the marks without the admin copying them); `409` when the document dropped
+/// an experiment's flag or arm.
+pub fn restamp(repo: &Repo, tenant: &leaderboard::TenantId, doc: &mut Value) -> Result<()> {
+    for (id, _) in repo.exp_running(tenant)? {
+        if let Some(stored) = repo.exp_get(tenant, &id)? {
+            leaderboard::experiment::stamp(doc, &stored.def)?;
+        }
+    }
+    Ok(())
+}
