@@ -140,6 +140,9 @@ export SPIN_VARIABLE_REDIS_URL="$redis_url" SPIN_VARIABLE_JWT_HS256_SECRET="$sec
 # The load comes from one address: the endpoint rows measure the endpoints without limits; two
 # policies that never deny (10^9 per second) apply only to the boards of the limit-check rows, one
 # counted in Redis and one in the KV store.
+# The access log (one JSON line per request on stderr) is off unless BENCH_REQUEST_LOG=json:
+# hundreds of thousands of lines would measure the terminal or the disk, not the app.
+export SPIN_VARIABLE_REQUEST_LOG="${BENCH_REQUEST_LOG:-off}"
 export SPIN_VARIABLE_RATE_LIMITS='[{"name":"bench-redis","key":"ip","classes":["read"],"boards":["bench-rl-redis"],"limit":1000000000,"window_secs":1,"store":"redis"},{"name":"bench-kv","key":"ip","classes":["read"],"boards":["bench-rl-kv"],"limit":1000000000,"window_secs":1,"store":"kv"}]'
 
 wait_for() { # wait_for URL PID LOG: until URL answers (any status), else the log and exit

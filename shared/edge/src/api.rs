@@ -41,6 +41,7 @@ impl<'p> Ctx<'p> {
             call.now_ms,
         )?;
         let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;
+        call.note_tenant(tenant.as_str());
         let ctx = Self {
             platform,
             principal,

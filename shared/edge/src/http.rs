@@ -8,6 +8,29 @@ use leaderboard::{LeaderboardError, PROBLEM_CONTENT_TYPE, Problem, Result};
 use serde::de::DeserializeOwned;
 use spin_sdk::http::{Method, OutgoingBody, OutgoingResponse, Request, Response, ResponseOutparam};
 
+thread_local! {
+    /// The `traceparent` of the request being served (what outbound calls carry).
+    static TRACEPARENT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// Whether [`respond`] writes the access-log line (the `request_log` variable, set by
+    /// [`serve`]).
+    static REQUEST_LOG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The `Strict-Transport-Security` value, if the `hsts_max_age_secs` variable asks for one.
+    static HSTS: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The `traceparent` naming the span of the request being served: outbound HTTP calls send it
+/// (`platform::Spin::post_internal`), so their spans join the request's trace.
+pub fn current_traceparent() -> Option<String> {
+    TRACEPARENT.with_borrow(Clone::clone)
+}
+
+fn random_u64() -> u64 {
+    use std::hash::BuildHasher;
+    // RandomState is seeded from the host's random source (wasi:random) once per instance and
+    // advanced for each new state.
+    std::collections::hash_map::RandomState::new().hash_one(0u8)
+}
+
 /// Largest request body accepted (16 KiB).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -30,6 +53,10 @@ pub struct Call<'a> {
     pub request_id: String,
     /// Header fields to add to the response, whatever it is (e.g. the rate-limit fields).
     extra_headers: std::cell::RefCell<Vec<(&'static str, String)>>,
+    /// The request's span of its trace (`traceparent`).
+    pub trace: leaderboard::trace::TraceContext,
+    /// The tenant, once the handler resolved it (for the access log).
+    tenant: std::cell::RefCell<Option<String>>,
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -121,7 +148,14 @@ impl<'a> Call<'a> {
             now_ms,
             request_id,
             extra_headers: std::cell::RefCell::default(),
+            trace: trace_of(req),
+            tenant: std::cell::RefCell::default(),
         })
+    }
+
+    /// Records the tenant the request acts for (the access log names it).
+    pub fn note_tenant(&self, tenant: &str) {
+        *self.tenant.borrow_mut() = Some(tenant.to_string());
     }
 
     /// Adds a header field to the response this request gets, success or problem.
@@ -254,44 +288,115 @@ pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
 
 /// Runs a handler and turns its error into a problem response.
 pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response>) -> Response {
+    let started = std::time::Instant::now();
     match Call::parse(req) {
         Ok(call) => {
-            let mut response = handler(&call).unwrap_or_else(|e| problem(&e, req.path()));
+            let traceparent = call.trace.traceparent();
+            TRACEPARENT.set(Some(traceparent.clone()));
+            let mut slug = None;
+            let mut response = handler(&call).unwrap_or_else(|e| {
+                slug = Some(e.slug());
+                problem(&e, req.path())
+            });
             for (name, value) in call.extra_headers.take() {
                 response.set_header(name, value);
             }
-            response.set_header("x-request-id", call.request_id);
+            response.set_header("x-request-id", call.request_id.clone());
+            response.set_header("traceparent", traceparent);
+            let tenant = call.tenant.take();
+            access_log(req, &call, &response, started, tenant.as_deref(), slug);
             secure(response)
         }
-        Err(e) => secure(problem(&e, req.path())),
+        Err(e) => {
+            let mut response = problem(&e, req.path());
+            response.set_header("traceparent", trace_of(req).traceparent());
+            secure(response)
+        }
     }
 }
 
-/// Security headers every response carries, errors included: no MIME sniffing, no referrer.
-/// (The API serves JSON only; no HTML, so no Content-Security-Policy is needed.)
+fn trace_of(req: &Request) -> leaderboard::trace::TraceContext {
+    let header = req.header("traceparent").and_then(|v| v.as_str());
+    leaderboard::trace::TraceContext::for_request(header, random_u64)
+}
+
+/// Writes the request's access-log line (one JSON object) to stderr when the `request_log`
+/// variable is `json` (the default), in one write so concurrent instances never interleave.
+fn access_log(
+    req: &Request,
+    call: &Call<'_>,
+    response: &Response,
+    started: std::time::Instant,
+    tenant: Option<&str>,
+    problem: Option<&str>,
+) {
+    if !REQUEST_LOG.get() {
+        return;
+    }
+    let method = req.method().to_string();
+    let mut line = leaderboard::trace::AccessRecord {
+        at_ms: call.now_ms,
+        method: &method,
+        route: req.header("spin-matched-route").and_then(|v| v.as_str()),
+        path: &call.path,
+        status: *response.status(),
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        tenant,
+        cache: response.header("x-cache").and_then(|v| v.as_str()),
+        request_id: &call.request_id,
+        trace: &call.trace,
+        problem,
+    }
+    .to_json()
+    .to_string();
+    line.push('\n');
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+}
+
+/// Security headers every response carries, errors included: no MIME sniffing, no referrer, and
+/// `Strict-Transport-Security` when the `hsts_max_age_secs` variable sets a max-age (only behind
+/// HTTPS: browsers ignore it over plain HTTP). (The API serves JSON only; no HTML, so no
+/// Content-Security-Policy is needed.)
 fn secure(mut response: Response) -> Response {
     response.set_header("x-content-type-options", "nosniff");
     response.set_header("referrer-policy", "no-referrer");
+    if let Some(hsts) = HSTS.with_borrow(Clone::clone) {
+        response.set_header("strict-transport-security", hsts);
+    }
     response
 }
 
+/// The `Strict-Transport-Security` value for the `hsts_max_age_secs` variable (`None`: off —
+/// empty, `0` or not a number).
+pub fn hsts_value(max_age: &str) -> Option<String> {
+    match max_age.trim().parse::<u64>() {
+        Ok(secs) if secs > 0 => Some(format!("max-age={secs}; includeSubDomains")),
+        _ => None,
+    }
+}
+
 /// Runs a handler and hands its response to the host in one piece (see [`send`]), with CORS
-/// from the component's `cors_allowed_origins` variable.
+/// from the component's `cors_allowed_origins` variable, the access log unless `request_log` is
+/// `off`, and HSTS when `hsts_max_age_secs` is set.
 pub fn serve(
     req: &Request,
     out: ResponseOutparam,
     handler: impl FnOnce(&Call<'_>) -> Result<Response>,
 ) {
     let origins = spin_sdk::variables::get("cors_allowed_origins").unwrap_or_default();
+    let log = spin_sdk::variables::get("request_log").unwrap_or_default();
+    REQUEST_LOG.set(log != "off");
+    let hsts = spin_sdk::variables::get("hsts_max_age_secs").unwrap_or_default();
+    HSTS.set(hsts_value(&hsts));
     send(respond_cors(req, &origins, handler), out);
 }
 
 /// Request headers a browser may send cross-origin.
-const CORS_ALLOW_HEADERS: &str =
-    "authorization, content-type, idempotency-key, if-match, if-none-match, x-request-id, x-tenant";
+const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, if-match, if-none-match, traceparent, \
+     x-request-id, x-tenant";
 /// Response headers a browser script may read.
 const CORS_EXPOSE_HEADERS: &str = "etag, location, ratelimit, ratelimit-policy, retry-after, \
-                                   x-cache, x-request-id, idempotent-replayed";
+                                   traceparent, x-cache, x-request-id, idempotent-replayed";
 
 /// Whether `origin` is in the allowlist (comma-separated origins, or `*`; empty: CORS off).
 pub fn origin_allowed(allowlist: &str, origin: &str) -> bool {

@@ -107,12 +107,16 @@ impl Platform for Spin {
     }
 
     fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
-        let request = spin_sdk::http::Request::builder()
+        let mut builder = spin_sdk::http::Request::builder();
+        builder
             .method(spin_sdk::http::Method::Post)
             .uri(url)
-            .header("content-type", "application/json")
-            .body(body.to_vec())
-            .build();
+            .header("content-type", "application/json");
+        if let Some(traceparent) = crate::http::current_traceparent() {
+            // The chained request is a child span of this one.
+            builder.header("traceparent", traceparent);
+        }
+        let request = builder.body(body.to_vec()).build();
         spin_sdk::http::run(async move {
             let response: spin_sdk::http::Response = spin_sdk::http::send(request)
                 .await

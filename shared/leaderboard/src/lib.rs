@@ -48,6 +48,7 @@ pub mod sortkey;
 pub mod tenant;
 #[cfg(test)]
 mod test_support;
+pub mod trace;
 pub mod view;
 
 pub use access::{Principal, Role};

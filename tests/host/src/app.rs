@@ -50,6 +50,9 @@ pub struct HostConfig {
     pub redis_connections: RedisConnectionMode,
     /// What a Redis trigger does when its connection is lost.
     pub trigger_failure: TriggerFailure,
+    /// Where the guests' stdout and stderr go: appended to this file, or the host's own
+    /// (Spin writes them to its console and its log folder).
+    pub guest_output: Option<PathBuf>,
 }
 
 /// What a Redis trigger does when its subscription connection is lost.
@@ -75,6 +78,7 @@ impl Default for HostConfig {
             clock_offset_ms: 0,
             redis_connections: RedisConnectionMode::Pooled,
             trigger_failure: TriggerFailure::Reconnect,
+            guest_output: None,
         }
     }
 }
@@ -111,6 +115,8 @@ pub struct Runtime {
     pub redis: RedisConnections,
     /// The guests' wall-clock offset (ms), adjustable at run time.
     pub clock_offset_ms: Arc<AtomicI64>,
+    /// The file guest output is appended to, if [`HostConfig::guest_output`] names one.
+    pub guest_output: Option<wasmtime_wasi::cli::OutputFile>,
     engine: Engine,
     components: HashMap<String, Loaded>,
 }
@@ -268,7 +274,18 @@ impl Runtime {
                 .iter()
                 .filter_map(|t| t.route.as_deref().map(|r| (r, t.component.as_str()))),
         )?;
+        let guest_output = match &config.guest_output {
+            Some(path) => Some(wasmtime_wasi::cli::OutputFile::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?,
+            )),
+            None => None,
+        };
         Ok(Arc::new(Self {
+            guest_output,
             clock_offset_ms: Arc::new(AtomicI64::new(config.clock_offset_ms)),
             config,
             manifest,

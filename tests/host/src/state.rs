@@ -91,12 +91,14 @@ impl State {
     /// Fresh state for one instance of `component`.
     pub fn new(runtime: &Arc<Runtime>, component: &Arc<ComponentCtx>) -> Self {
         let mut wasi = WasiCtx::builder();
-        wasi.inherit_stderr()
-            .inherit_stdout()
-            .wall_clock(OffsetClock {
-                offset_ms: Arc::clone(&runtime.clock_offset_ms),
-            })
-            .envs(&component.environment);
+        match &runtime.guest_output {
+            Some(file) => wasi.stderr(file.clone()).stdout(file.clone()),
+            None => wasi.inherit_stderr().inherit_stdout(),
+        };
+        wasi.wall_clock(OffsetClock {
+            offset_ms: Arc::clone(&runtime.clock_offset_ms),
+        })
+        .envs(&component.environment);
         Self {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),

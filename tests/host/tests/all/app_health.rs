@@ -183,3 +183,171 @@ async fn cors_preflight_is_answered_for_allowed_origins_and_refused_for_others()
     assert_eq!(other.header("access-control-allow-origin"), "");
     api.stop().await;
 }
+
+/// The access-log lines (JSON objects with `"msg":"request"`) the app wrote so far.
+fn access_lines(api: &crate::api::Api) -> Vec<serde_json::Value> {
+    api.app
+        .guest_log()
+        .lines()
+        .filter_map(|l| l.find('{').map(|i| &l[i..]))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["msg"] == "request")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_join_the_callers_trace_and_leave_one_json_log_line() {
+    use serde_json::json;
+    let api = crate::api::start_with(
+        &[("hsts_max_age_secs", "31536000"), ("request_log", "json")],
+        edge_host::HostConfig::default(),
+    )
+    .await;
+    api.create_board(json!({"id": "open", "public_read": true}))
+        .await;
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let joined = api
+        .call(
+            Method::GET,
+            "/api/v1/boards/open/entries?limit=5",
+            None,
+            None,
+            &[("traceparent", caller)],
+        )
+        .await;
+    assert_eq!(joined.status, 200);
+    let tp: Vec<&str> = joined.header("traceparent").split('-').collect();
+    assert_eq!(tp.len(), 4, "{}", joined.header("traceparent"));
+    assert_eq!(
+        (tp[0], tp[1], tp[3]),
+        ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+    );
+    assert_ne!(
+        tp[2], "00f067aa0ba902b7",
+        "the response names the request's own span"
+    );
+    let span = tp[2].to_string();
+    assert_eq!(
+        joined.header("strict-transport-security"),
+        "max-age=31536000; includeSubDomains"
+    );
+
+    // Without a (valid) traceparent a trace is started.
+    for sent in [
+        None,
+        Some("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+    ] {
+        let headers: Vec<(&str, &str)> = sent.map(|s| vec![("traceparent", s)]).unwrap_or_default();
+        let r = api
+            .call(
+                Method::GET,
+                "/api/v1/boards/open/entries",
+                None,
+                None,
+                &headers,
+            )
+            .await;
+        let tp: Vec<&str> = r.header("traceparent").split('-').collect();
+        assert_eq!(tp.len(), 4);
+        assert_eq!(tp[1].len(), 32);
+        assert_ne!(tp[1], "00000000000000000000000000000000");
+        assert_ne!(tp[1], "4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+    // Errors carry the trace and the security headers too.
+    let missing = api
+        .call(
+            Method::GET,
+            "/api/v1/boards/nope/entries",
+            Some(&crate::api::admin()),
+            None,
+            &[("traceparent", caller)],
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing
+            .header("traceparent")
+            .contains("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+    assert_eq!(
+        missing.header("strict-transport-security"),
+        "max-age=31536000; includeSubDomains"
+    );
+
+    // A call to another component (service chaining: a targeted product flag) is a child span.
+    let doc = json!({"flags": {"submissions-enabled": {"state": "ENABLED",
+        "variants": {"on": true, "off": false}, "defaultVariant": "on",
+        "targeting": {"if": [{"==": [{"var": "board"}, "closed"]}, "off", null]}}}});
+    let r = api
+        .call(
+            Method::PUT,
+            "/api/v1/flags",
+            Some(&crate::api::admin()),
+            Some(doc),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let submit_trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards/open/scores",
+            Some(&crate::api::service()),
+            Some(json!({"player": "ann", "score": 5})),
+            &[("traceparent", submit_trace)],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let submit_span = r
+        .header("traceparent")
+        .split('-')
+        .nth(2)
+        .unwrap()
+        .to_string();
+
+    let lines = crate::harness::eventually(std::time::Duration::from_secs(10), || {
+        let lines = access_lines(&api);
+        let done = lines
+            .iter()
+            .any(|l| l["path"] == "/internal/flags/evaluate")
+            && lines.iter().any(|l| l["span_id"] == span.as_str())
+            && lines.iter().any(|l| l["status"] == 404);
+        done.then_some(lines)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no access lines: {}", api.app.guest_log()));
+    let read = lines
+        .iter()
+        .find(|l| l["span_id"] == span.as_str())
+        .unwrap();
+    assert_eq!(read["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(read["parent_span_id"], "00f067aa0ba902b7");
+    assert_eq!(read["status"], 200);
+    assert_eq!(read["method"], "GET");
+    assert_eq!(read["path"], "/api/v1/boards/open/entries");
+    assert_eq!(read["route"], "/api/:v/boards/:board/entries");
+    assert_eq!(read["tenant"], "default");
+    assert_eq!(read["cache"], "MISS");
+    assert_eq!(read["level"], "info");
+    assert!(read["duration_ms"].as_f64().unwrap() >= 0.0);
+    let err = lines.iter().find(|l| l["status"] == 404).unwrap();
+    assert_eq!(
+        (err["level"].as_str(), err["problem"].as_str()),
+        (Some("warn"), Some("board-not-found"))
+    );
+    let chained = lines
+        .iter()
+        .find(|l| l["path"] == "/internal/flags/evaluate")
+        .unwrap();
+    assert_eq!(chained["trace_id"], "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(chained["parent_span_id"], submit_span.as_str(), "{chained}");
+    // Never a credential: no token, no secret, no query string.
+    let log = api.app.guest_log();
+    let admin = crate::api::admin();
+    let token_part = admin.split('.').nth(2).unwrap();
+    assert!(!log.contains(token_part));
+    assert!(!log.contains(crate::api::SECRET));
+    assert!(!log.contains("limit=5"));
+    api.stop().await;
+}

@@ -412,6 +412,11 @@ impl TestApp {
         if rc.is_some() {
             config.runtime_config = rc;
         }
+        // The guests' output (access log, errors) goes to the app's folder, as Spin's does to
+        // its log: `guest_log` reads it, and the test output stays readable.
+        if config.guest_output.is_none() {
+            config.guest_output = Some(dir.join("guest.log"));
+        }
         let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
         let host = Host::start(&manifest_path, listen, config.clone()).await?;
         let base = format!("http://{}", host.addr());
@@ -438,6 +443,17 @@ impl TestApp {
             http: Self::client()?,
             dir,
         })
+    }
+
+    /// What the components wrote to stdout/stderr so far (on Spin, its whole console output,
+    /// where Spin copies component output).
+    pub fn guest_log(&self) -> String {
+        match &self.served {
+            Served::Host(_) => {
+                std::fs::read_to_string(self.dir.join("guest.log")).unwrap_or_default()
+            }
+            Served::Spin(s) => s.log_text(),
+        }
     }
 
     /// The in-process host, when the app runs on edge-host.
