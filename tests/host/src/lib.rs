@@ -45,7 +45,9 @@ impl Host {
         config: HostConfig,
     ) -> anyhow::Result<Self> {
         let runtime = Runtime::load(manifest, config).await?;
-        let server = server::Server::start(Arc::clone(&runtime), listen).await?;
+        // In-flight requests end within their own deadline, so shutdown waits that long at most.
+        let grace = runtime.config.request_timeout + std::time::Duration::from_secs(1);
+        let server = server::Server::start(Arc::clone(&runtime), listen, grace).await?;
         let redis = if runtime.manifest.redis_triggers.is_empty() {
             None
         } else {

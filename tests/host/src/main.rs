@@ -5,6 +5,9 @@
 //! forgiving: a Redis connection per request, one Redis message at a time, and a lost Redis
 //! trigger connection ends the process (exit status 1), HTTP included.
 //!
+//! SIGTERM and SIGINT stop it gracefully: no new connections, requests in flight finish (each
+//! within `--timeout-secs`), then exit status 0.
+//!
 //! Arguments are parsed by hand (a dozen lines) to keep the host's dependency tree small.
 
 use std::net::SocketAddr;
@@ -72,15 +75,21 @@ async fn main() -> Result<()> {
     for r in host.runtime.router.routes() {
         println!("  http://{}{} -> {}", host.addr(), r.raw, r.component);
     }
+    // SIGTERM (Kubernetes, systemd, docker stop) and SIGINT (Ctrl-C) shut down gracefully: stop
+    // accepting, finish the requests in flight (each within its deadline), then exit 0.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
+        _ = terminate.recv() => {}
         reason = host.wait_ended() => {
             eprintln!("edge-host: {reason}\nA trigger exited unexpectedly. Terminating.");
             host.shutdown().await;
             std::process::exit(1);
         }
     }
-    eprintln!("edge-host: shutting down");
+    eprintln!("edge-host: shutting down (finishing requests in flight)");
     host.shutdown().await;
+    eprintln!("edge-host: stopped");
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use hyper::server::conn::http1;
@@ -20,17 +21,23 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `listen` and serves `runtime` until [`Server::shutdown`].
-    pub async fn start(runtime: Arc<Runtime>, listen: SocketAddr) -> Result<Self> {
+    /// Binds `listen` and serves `runtime` until [`Server::shutdown`]. On shutdown it stops
+    /// accepting, lets every connection finish the request it is serving (keep-alive connections
+    /// close after it), and waits for them up to `grace`; connections still busy then are
+    /// dropped.
+    pub async fn start(runtime: Arc<Runtime>, listen: SocketAddr, grace: Duration) -> Result<Self> {
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         let (shutdown, mut stop) = watch::channel(false);
         let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
             loop {
                 let accepted = tokio::select! {
                     a = listener.accept() => a,
+                    // Reap finished connections so the set stays small.
+                    Some(_) = connections.join_next(), if !connections.is_empty() => continue,
                     _ = stop.changed() => break,
                 };
                 let (stream, client) = match accepted {
@@ -43,7 +50,7 @@ impl Server {
                 let _ = stream.set_nodelay(true);
                 let runtime = Arc::clone(&runtime);
                 let mut stop = stop.clone();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let runtime = Arc::clone(&runtime);
                         async move {
@@ -65,6 +72,23 @@ impl Server {
                     }
                 });
             }
+            // Stopped accepting (the listener closes here); finish what is in flight.
+            drop(listener);
+            let busy = connections.len();
+            if busy > 0 {
+                tracing::info!("shutdown: waiting up to {grace:?} for {busy} connection(s)");
+            }
+            let drained = tokio::time::timeout(grace, async {
+                while connections.join_next().await.is_some() {}
+            })
+            .await;
+            if drained.is_err() {
+                tracing::warn!(
+                    "shutdown: {} connection(s) still busy after {grace:?}; dropping them",
+                    connections.len()
+                );
+                connections.abort_all();
+            }
         });
         Ok(Self {
             addr,
@@ -81,7 +105,8 @@ impl Server {
         }
     }
 
-    /// Stops accepting, lets in-flight requests finish.
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), and returns
+    /// once they have.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;

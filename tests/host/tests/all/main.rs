@@ -97,7 +97,7 @@ source = "{{wasm}}/probe.wasm"
 }
 
 /// In-memory `default` and `other` stores in Spin's format (`spin` without a path).
-const PROBE_STORES: &str =
+pub const PROBE_STORES: &str =
     "[key_value_store.default]\ntype = \"spin\"\n[key_value_store.other]\ntype = \"spin\"\n";
 
 /// Starts Redis and the probe app on edge-host with in-memory `default` and `other` stores.
