@@ -370,10 +370,13 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
         load "around-me" "GET /api/v1/boards/bench-nocache/players/p0500000/around?radius=5" "$c" \
             "$app/api/v1/boards/bench-nocache/players/p0500000/around?radius=5"
     done
-    # Redis commands per OFREP evaluation, plain flag vs experiment flag (200 sequential
-    # requests each, a new targeting key per request; the measuring INFO calls excluded).
+    # Redis round trips per OFREP evaluation, plain flag vs experiment flag: 200 sequential
+    # requests each (a new targeting key per request) under `redis-cli monitor`, counting the
+    # commands clients sent (a script's own commands, tagged `lua`, are not round trips).
     for flag in new-ui exp-ui; do
-        before=$(redis-cli -p "$port" info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p')
+        timeout 120 redis-cli -p "$port" monitor >"$tmp/monitor.out" 2>/dev/null &
+        monitor_pid=$!
+        sleep 0.3
         if ! res=$(timeout 60 "$bin/edge-load" --url "$app/ofrep/v1/evaluate/flags/$flag" \
             --concurrency 1 --requests 200 --duration-secs 30 --json \
             --method POST --header "$json" --header "$auth" \
@@ -381,10 +384,14 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             cat "$tmp/load.err" >&2
             exit 1
         fi
-        after=$(redis-cli -p "$port" info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p')
-        printf '{"runtime":"%s","flag":"%s","commands":%s,"result":%s}\n' \
-            "$runtime" "$flag" "$((after - before - 1))" "$res" >>"$tmp/cmds.jsonl"
-        echo "    $flag: $((after - before - 1)) Redis commands for $res" >&2
+        sleep 0.3
+        kill "$monitor_pid" 2>/dev/null || true
+        wait "$monitor_pid" 2>/dev/null || true
+        sent=$(grep -c '^[0-9]' "$tmp/monitor.out" || true)
+        inside=$(grep -c ' lua\] ' "$tmp/monitor.out" || true)
+        printf '{"runtime":"%s","flag":"%s","commands":%s,"script_commands":%s,"result":%s}\n' \
+            "$runtime" "$flag" "$((sent - inside))" "$inside" "$res" >>"$tmp/cmds.jsonl"
+        echo "    $flag: $((sent - inside)) Redis round trips (+$inside inside scripts) for $res" >&2
     done
     for c in 1 8 32; do
         load "submit sync" "POST /api/v1/boards/bench-nocache/scores" "$c" \
@@ -682,7 +689,7 @@ for rt in ("spin", "edge-host"):
            if c["runtime"] == rt and c["result"]["requests"]}
     if "new-ui" in per and "exp-ui" in per:
         extra = round(per["exp-ui"] - per["new-ui"], 2)
-        target(f"{rt}: an experiment exposure adds <= 1 Redis command to a cached OFREP evaluation "
+        target(f"{rt}: an experiment exposure adds <= 1 Redis round trip to a cached OFREP evaluation "
                f"(plain {per['new-ui']:.2f}, experiment {per['exp-ui']:.2f} per request)",
                extra, extra <= 1.0)
 for rt, n in conns.items():

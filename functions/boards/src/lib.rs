@@ -8,6 +8,7 @@
 //! GET    /api/{v}/tenants/{tenant}        platform, or the tenant's admin: its settings
 //! PUT    /api/{v}/tenants/{tenant}        platform: replace them (quotas, defaults, rate limits)
 //! GET    /api/{v}/tenants/{tenant}/usage  platform, or the tenant's admin: boards and players
+//! …      /api/{v}/api-keys[/{id}]         admin: API keys for service clients (`keys`)
 //! ```
 
 use edge::api::Ctx;
@@ -19,6 +20,7 @@ use leaderboard::tenant::TenantSettings;
 use leaderboard::view::{self, PeriodView};
 use leaderboard::{BoardConfigInput, BoardId, LeaderboardError, Result, TenantId};
 
+mod keys;
 mod tenants;
 use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
@@ -48,6 +50,10 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
                 call.path
             ))),
         };
+    }
+    if let ["api", _, "api-keys", rest @ ..] = segments.as_slice() {
+        let ctx = Ctx::new(platform, call)?;
+        return keys::route(call, &ctx, rest);
     }
     let board = call.param("board").map(BoardId::new).transpose()?;
     let ctx = Ctx::new(platform, call)?;

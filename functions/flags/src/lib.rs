@@ -99,13 +99,7 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let repo = std::cell::OnceCell::new();
     let doc = flags::load_doc(
         platform,
-        || {
-            if let Some(r) = repo.get() {
-                return Ok(r);
-            }
-            let opened = edge::repo::Repo::open(platform, &edge::settings::redis_url(platform)?)?;
-            Ok(repo.get_or_init(|| opened))
-        },
+        || edge::repo::Repo::open_in(&repo, platform),
         &tenant,
         call.now_ms,
     )?;
@@ -123,13 +117,7 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         expected,
     );
     edge::experiments::expose(
-        || {
-            if let Some(r) = repo.get() {
-                return Ok(r);
-            }
-            let opened = edge::repo::Repo::open(platform, &edge::settings::redis_url(platform)?)?;
-            Ok(repo.get_or_init(|| opened))
-        },
+        || edge::repo::Repo::open_in(&repo, platform),
         &tenant,
         &context,
         &[&r],

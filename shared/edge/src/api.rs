@@ -12,7 +12,6 @@ use crate::http::Call;
 use crate::http::now_ms;
 use crate::platform::Platform;
 use crate::repo::Repo;
-use crate::settings;
 
 /// The request's caller, tenant and handles.
 pub struct Ctx<'p> {
@@ -28,25 +27,38 @@ pub struct Ctx<'p> {
 }
 
 impl<'p> Ctx<'p> {
-    /// Authenticates the request (`Authorization: Bearer`) and resolves the tenant (the token's
+    /// Authenticates the request (`Authorization: Bearer <JWT>`, or an API key as `X-Api-Key` or
+    /// `Authorization: Bearer lbk_…`) and resolves the tenant (the token's
     /// `tid`; `X-Tenant` may select one only when it agrees, or for public reads without a token).
     ///
     /// The key configuration is read from the variables only when the request carries a token (an
     /// anonymous read of a public board, the CDN's case, reads no key configuration), and the JWKS
     /// only when the token needs it ([`auth::authenticate_with`]).
     pub fn new(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Self> {
-        let principal = auth::authenticate_with(
-            |name| platform.variable(name),
-            call.header("authorization"),
-            call.now_ms,
-        )?;
+        let repo = OnceCell::new();
+        let principal =
+            match crate::apikeys::presented(call.header("x-api-key"), call.header("authorization"))
+            {
+                // An API key (`edge::apikeys`): looked up in the regional KV store, Redis on a miss.
+                Some(key) => Some(crate::apikeys::authenticate(
+                    platform,
+                    || Repo::open_in(&repo, platform),
+                    key,
+                    call.now_ms,
+                )?),
+                None => auth::authenticate_with(
+                    |name| platform.variable(name),
+                    call.header("authorization"),
+                    call.now_ms,
+                )?,
+            };
         let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;
         call.note_tenant(tenant.as_str());
         let ctx = Self {
             platform,
             principal,
             tenant,
-            repo: OnceCell::new(),
+            repo,
             cache: OnceCell::new(),
             settings: OnceCell::new(),
             flag_doc: OnceCell::new(),
@@ -83,11 +95,7 @@ impl<'p> Ctx<'p> {
 
     /// The Redis repository (connected on first use).
     pub fn repo(&self) -> Result<&Repo> {
-        if let Some(r) = self.repo.get() {
-            return Ok(r);
-        }
-        let repo = Repo::open(self.platform, &settings::redis_url(self.platform)?)?;
-        Ok(self.repo.get_or_init(|| repo))
+        Repo::open_in(&self.repo, self.platform)
     }
 
     /// The tenant's settings (`edge::tenants`), read once per request (regional KV store, Redis

@@ -366,6 +366,33 @@ fn secure(mut response: Response) -> Response {
     response
 }
 
+/// The component's `http_policy` variable: `<cors_allowed_origins>|<request_log>|<hsts_max_age_secs>`,
+/// the three app variables joined by the manifest's template, so a request reads one variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpPolicy<'a> {
+    /// The CORS allowlist.
+    pub cors_allowed_origins: &'a str,
+    /// Whether to write the access log (`request_log` is not `off`).
+    pub request_log: bool,
+    /// The HSTS header value, if any.
+    pub hsts: Option<String>,
+}
+
+impl<'a> HttpPolicy<'a> {
+    /// Splits the joined value (missing parts: CORS off, log on, no HSTS).
+    pub fn parse(joined: &'a str) -> Self {
+        let mut parts = joined.splitn(3, '|');
+        let cors_allowed_origins = parts.next().unwrap_or_default();
+        let request_log = parts.next().unwrap_or_default().trim() != "off";
+        let hsts = hsts_value(parts.next().unwrap_or_default());
+        Self {
+            cors_allowed_origins,
+            request_log,
+            hsts,
+        }
+    }
+}
+
 /// The `Strict-Transport-Security` value for the `hsts_max_age_secs` variable (`None`: off —
 /// empty, `0` or not a number).
 pub fn hsts_value(max_age: &str) -> Option<String> {
@@ -383,17 +410,16 @@ pub fn serve(
     out: ResponseOutparam,
     handler: impl FnOnce(&Call<'_>) -> Result<Response>,
 ) {
-    let origins = spin_sdk::variables::get("cors_allowed_origins").unwrap_or_default();
-    let log = spin_sdk::variables::get("request_log").unwrap_or_default();
-    REQUEST_LOG.set(log != "off");
-    let hsts = spin_sdk::variables::get("hsts_max_age_secs").unwrap_or_default();
-    HSTS.set(hsts_value(&hsts));
-    send(respond_cors(req, &origins, handler), out);
+    let policy = spin_sdk::variables::get("http_policy").unwrap_or_default();
+    let policy = HttpPolicy::parse(&policy);
+    REQUEST_LOG.set(policy.request_log);
+    HSTS.set(policy.hsts);
+    send(respond_cors(req, policy.cors_allowed_origins, handler), out);
 }
 
 /// Request headers a browser may send cross-origin.
 const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, if-match, if-none-match, traceparent, \
-     x-request-id, x-tenant";
+     x-api-key, x-request-id, x-tenant";
 /// Response headers a browser script may read.
 const CORS_EXPOSE_HEADERS: &str = "etag, location, ratelimit, ratelimit-policy, retry-after, \
                                    traceparent, x-cache, x-request-id, idempotent-replayed";
@@ -468,7 +494,32 @@ pub fn respond_cors(
 
 #[cfg(test)]
 mod cors_tests {
-    use super::origin_allowed;
+    use super::{HttpPolicy, origin_allowed};
+
+    #[test]
+    fn the_joined_policy_splits_into_its_three_settings() {
+        let p = HttpPolicy::parse("https://a.example, https://b.example|json|31536000");
+        assert_eq!(
+            p.cors_allowed_origins,
+            "https://a.example, https://b.example"
+        );
+        assert!(p.request_log);
+        assert_eq!(
+            p.hsts.as_deref(),
+            Some("max-age=31536000; includeSubDomains")
+        );
+        let p = HttpPolicy::parse("|off|");
+        assert_eq!(
+            (p.cors_allowed_origins, p.request_log, p.hsts),
+            ("", false, None)
+        );
+        let p = HttpPolicy::parse("");
+        assert_eq!(
+            (p.cors_allowed_origins, p.request_log, p.hsts),
+            ("", true, None)
+        );
+        assert_eq!(HttpPolicy::parse("||0").hsts, None);
+    }
 
     #[test]
     fn the_allowlist_matches_whole_origins_or_everything() {

@@ -17,6 +17,7 @@ mod bindings {
 }
 
 pub mod api;
+pub mod apikeys;
 pub mod audit;
 pub mod auth;
 pub mod cache;

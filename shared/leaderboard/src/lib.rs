@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod apikey;
 pub mod cache;
 pub mod config;
 pub mod cursor;

@@ -39,6 +39,7 @@ mod idempotency;
 mod inbox;
 mod log;
 pub mod pipeline;
+mod plain;
 pub mod ratelimit;
 mod reads;
 mod rebuild;
@@ -214,6 +215,19 @@ impl Repo {
             .redis(url)
             .map(|conn| Self { conn })
             .map_err(unavailable)
+    }
+
+    /// The repository in `cell`, connected on first use (`redis_url` from the variables): what
+    /// handlers that may or may not need Redis keep.
+    pub fn open_in<'c>(
+        cell: &'c std::cell::OnceCell<Repo>,
+        platform: &dyn Platform,
+    ) -> Result<&'c Repo> {
+        if let Some(r) = cell.get() {
+            return Ok(r);
+        }
+        let opened = Self::open(platform, &crate::settings::redis_url(platform)?)?;
+        Ok(cell.get_or_init(|| opened))
     }
 
     /// `PING`: whether Redis answers.

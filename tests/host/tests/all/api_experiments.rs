@@ -141,6 +141,16 @@ async fn submit_all(api: &Api, board: &str, players: Vec<(String, i64)>) {
     }
 }
 
+/// One arm's figures of a metric in a results document.
+fn arm_of<'a>(r: &'a Value, metric: usize, arm: &str) -> &'a Value {
+    r["metrics"][metric]["arms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["arm"] == arm)
+        .unwrap_or_else(|| panic!("no figures for {arm}: {r}"))
+}
+
 fn comparison<'a>(r: &'a Value, metric: usize, arm: &str) -> &'a Value {
     r["metrics"][metric]["comparisons"]
         .as_array()
@@ -207,19 +217,9 @@ async fn a_simulated_experiment_finds_the_real_lift_and_not_the_null_one() {
     }
     assert_eq!(peek["srm"]["mismatch"], false, "{peek}");
     for arm in ["control", "double", "triple"] {
-        let a = peek["metrics"][0]["arms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["arm"] == arm)
-            .unwrap();
+        let a = arm_of(&peek, 0, arm);
         assert_eq!(a["conversions"], truth[arm].0, "conversions of {arm}");
-        let points = peek["metrics"][1]["arms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["arm"] == arm)
-            .unwrap();
+        let points = arm_of(&peek, 1, arm);
         assert_eq!(
             points["sum"].as_f64().unwrap(),
             truth[arm].1 as f64,
@@ -426,21 +426,9 @@ async fn declarations_marks_events_and_deletion() {
     .await
     .assert_problem(400, "no metric");
     let res = results(&api, "buy").await;
-    let spend = res["metrics"][0]["arms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["arm"] == arm.as_str())
-        .unwrap()
-        .clone();
+    let spend = arm_of(&res, 0, &arm);
     assert_eq!(spend["sum"].as_f64().unwrap(), 14.5, "{res}");
-    let bought = res["metrics"][1]["arms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["arm"] == arm.as_str())
-        .unwrap()
-        .clone();
+    let bought = arm_of(&res, 1, &arm);
     assert_eq!(
         bought["conversions"], 1,
         "only the 12.5 purchase reached the threshold"

@@ -14,6 +14,7 @@ mod api_cache_auth;
 mod api_experiments;
 mod api_fault;
 mod api_flags;
+mod api_keys;
 mod api_log;
 mod api_outage;
 mod api_pipeline;

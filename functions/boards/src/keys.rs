@@ -1,0 +1,111 @@
+//! API keys for service clients (`edge::apikeys`), tenant admin only:
+//!
+//! ```text
+//! POST   /api/{v}/api-keys        create {name, roles, expires_at?}: 201 with the key, shown once
+//! GET    /api/{v}/api-keys        the tenant's keys (no secrets)
+//! GET    /api/{v}/api-keys/{id}   one key (no secret)
+//! DELETE /api/{v}/api-keys/{id}   revoke (204)
+//! ```
+
+use edge::api::Ctx;
+use edge::apikeys;
+use edge::http::{self, Call};
+use leaderboard::apikey::{self, ApiKeyInput, StoredKey};
+use leaderboard::{LeaderboardError, Result, access};
+use serde_json::json;
+use spin_sdk::http::{Method, Response};
+
+/// Serves `/api/{v}/api-keys[/{id}]` (`rest`: the segments after `api-keys`).
+pub fn route(call: &Call<'_>, ctx: &Ctx, rest: &[&str]) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    match (call.method(), rest) {
+        (Method::Post, []) => create(call, ctx),
+        (Method::Get, []) => list(call, ctx),
+        (_, []) => Err(call.method_not_allowed("GET, POST")),
+        (_, [id]) if !(id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit())) => {
+            Err(not_found(id))
+        }
+        (Method::Get, [id]) => get(call, ctx, id),
+        (Method::Delete, [id]) => revoke(call, ctx, id),
+        (_, [_]) => Err(call.method_not_allowed("GET, DELETE")),
+        _ => Err(LeaderboardError::NotFound(format!(
+            "no such resource: {}",
+            call.path
+        ))),
+    }
+}
+
+fn not_found(id: &str) -> LeaderboardError {
+    LeaderboardError::NotFound(format!("no API key '{id}'"))
+}
+
+fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    let input: ApiKeyInput = call.json()?;
+    let (name, roles, expires_ms) = input.validate(call.now_ms)?;
+    let repo = ctx.repo()?;
+    if repo.scard(&apikeys::index(&ctx.tenant))? >= apikey::MAX_KEYS as u64 {
+        return Err(LeaderboardError::QuotaExceeded {
+            quota: "max_api_keys".into(),
+            detail: format!(
+                "a tenant keeps at most {} API keys; revoke unused ones",
+                apikey::MAX_KEYS
+            ),
+        });
+    }
+    let id = apikeys::random_hex(16);
+    let secret = apikeys::random_hex(64);
+    let key = apikey::format(&id, &secret);
+    let stored = StoredKey {
+        id: id.clone(),
+        tenant: ctx.tenant.as_str().to_string(),
+        name,
+        roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
+        sha256: apikeys::sha256_hex(&key),
+        created_ms: call.now_ms,
+        expires_ms,
+    };
+    apikeys::store(ctx.platform(), repo, &stored)?;
+    edge::audit::record(
+        ctx,
+        call,
+        "apikey.create",
+        &id,
+        json!({"name": stored.name, "roles": stored.roles}),
+    );
+    let mut body = stored.view();
+    body["key"] = json!(key);
+    Ok(http::json_text(
+        201,
+        call.version,
+        body.to_string(),
+        &[
+            ("location", format!("/api/v1/api-keys/{id}")),
+            // The only time the secret is shown: no cache may keep it.
+            ("cache-control", "no-store".to_string()),
+        ],
+    ))
+}
+
+fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    let keys: Vec<_> = apikeys::list(ctx.repo()?, &ctx.tenant)?
+        .iter()
+        .map(StoredKey::view)
+        .collect();
+    Ok(http::json(200, call.version, &json!({"api_keys": keys})))
+}
+
+fn get(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    let key = apikeys::list(ctx.repo()?, &ctx.tenant)?
+        .into_iter()
+        .find(|k| k.id == *id)
+        .ok_or_else(|| not_found(id))?;
+    Ok(http::json(200, call.version, &key.view()))
+}
+
+fn revoke(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    if !apikeys::revoke(ctx.platform(), ctx.repo()?, &ctx.tenant, id)? {
+        return Err(not_found(id));
+    }
+    edge::audit::record(ctx, call, "apikey.revoke", id, json!({}));
+    Ok(Response::builder().status(204).build())
+}
