@@ -220,8 +220,21 @@ impl<'a> Call<'a> {
                 "send the body as application/json (got '{ct}')"
             )));
         }
-        serde_json::from_slice(body)
-            .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))
+        // serde_path_to_error names the field a value is wrong in (`metrics[0].kind: unknown
+        // variant …`), which serde_json alone does not.
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            LeaderboardError::InvalidBody(if path == "." || path.is_empty() {
+                format!("invalid JSON body: {inner}")
+            } else {
+                format!("invalid JSON body: {path}: {inner}")
+            })
+        })?;
+        de.end()
+            .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))?;
+        Ok(value)
     }
 
     /// Fails with 405 naming the allowed methods (the response also carries them in `Allow`).

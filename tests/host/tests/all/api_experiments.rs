@@ -358,9 +358,10 @@ async fn declarations_marks_events_and_deletion() {
         .assert_problem(400, "control 'quadruple'");
     let mut bad = body.clone();
     bad["min_sample"] = json!("ten");
-    declare(&api, bad)
-        .await
-        .assert_problem(400, "invalid type: string \"ten\", expected u64");
+    declare(&api, bad).await.assert_problem(
+        400,
+        "min_sample: invalid type: string \"ten\", expected u64",
+    );
     assert_eq!(declare(&api, body.clone()).await.status, 201);
     declare(&api, body.clone())
         .await
