@@ -1,7 +1,8 @@
 //! API keys for service clients (`edge::apikeys`), tenant admin only:
 //!
 //! ```text
-//! POST   /api/{v}/api-keys        create {name, roles, expires_at?}: 201 with the key, shown once
+//! POST   /api/{v}/api-keys        create {name, roles, expires_at?, require_signature?}: 201 with
+//!                                 the key (and its signing secret), shown once
 //! GET    /api/{v}/api-keys        the tenant's keys (no secrets)
 //! GET    /api/{v}/api-keys/{id}   one key (no secret)
 //! DELETE /api/{v}/api-keys/{id}   revoke (204)
@@ -41,6 +42,7 @@ fn not_found(id: &str) -> LeaderboardError {
 
 fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     let input: ApiKeyInput = call.json()?;
+    let input_signing = input.require_signature;
     let (name, roles, expires_ms) = input.validate(call.now_ms)?;
     let repo = ctx.repo()?;
     if repo.scard(&apikeys::index(&ctx.tenant))? >= apikey::MAX_KEYS as u64 {
@@ -52,6 +54,8 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
             ),
         });
     }
+    let signing_secret =
+        input_signing.then(|| format!("{}{}", apikey::SIGNING_PREFIX, apikeys::random_hex(64)));
     let id = apikeys::random_hex(16);
     let secret = apikeys::random_hex(64);
     let key = apikey::format(&id, &secret);
@@ -63,6 +67,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         sha256: apikeys::sha256_hex(&key),
         created_ms: call.now_ms,
         expires_ms,
+        signing_secret: signing_secret.clone(),
     };
     apikeys::store(ctx.platform(), repo, &stored)?;
     edge::audit::record(
@@ -74,6 +79,9 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     );
     let mut body = stored.view();
     body["key"] = json!(key);
+    if let Some(secret) = signing_secret {
+        body["signing_secret"] = json!(secret);
+    }
     Ok(http::json_text(
         201,
         call.version,

@@ -341,7 +341,7 @@ fn bulk(call: &Call<'_>, ctx: &Ctx) -> Response {
     let version = loaded.as_ref().map_or(0, |l| l.version);
     let tag = format!("\"{version}-{:016x}\"", fingerprint(&context));
     if call
-        .header("if-none-match")
+        .if_none_match()
         .is_some_and(|h| h.split(',').any(|t| t.trim() == tag))
     {
         return Response::builder().status(304).header("etag", tag).build();

@@ -4,7 +4,8 @@
 //! GET /health/live      200 {"status":"ok"} as long as the component can be instantiated and run
 //! GET /health/ready     200 when Redis answers PING and the KV store answers a read, else a 503
 //!                       problem naming what failed
-//! GET /health/detailed  200: each dependency's status and latency, app version, git revision
+//! GET /health/detailed  200: each dependency's status and latency, app version, git revision,
+//!                       the region's Redis circuit breaker (`edge::breaker`)
 //! *   /...              any path no other route serves: a 404 problem (Spin's own is an empty 404)
 //! ```
 //! Other methods on the health routes get a `405` problem with `Allow: GET, HEAD`.
@@ -71,7 +72,8 @@ fn check(run: impl FnOnce() -> std::result::Result<(), String>) -> Value {
 fn checks(platform: &dyn Platform) -> Vec<(&'static str, Value)> {
     let redis = check(|| {
         let url = edge::settings::redis_url(platform).map_err(|e| e.to_string())?;
-        edge::repo::Repo::open(platform, &url)
+        // Past the circuit breaker: the probe's success closes it.
+        edge::repo::Repo::open_probe(platform, &url)
             .and_then(|r| r.ping())
             .map_err(|e| e.to_string())
     });
@@ -127,6 +129,8 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
             let ready = checks.values().all(|c| c["status"] == "up");
+            // Read after the checks: a successful probe has just closed the breaker.
+            let (state, breaker) = edge::breaker::status(platform, edge::http::now_ms());
             Ok(json_response(
                 200,
                 json!({
@@ -135,6 +139,13 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
                     "revision": REVISION,
                     "instance": "a fresh instance per request: no uptime",
                     "dependencies": checks,
+                    "redis_circuit": {
+                        "state": state.as_str(),
+                        "failures_in_window": breaker.failures,
+                        "openings_in_a_row": breaker.openings,
+                        "opened_at_ms": (breaker.opened_at_ms != 0).then_some(breaker.opened_at_ms),
+                        "open_until_ms": (breaker.open_until_ms != 0).then_some(breaker.open_until_ms),
+                    },
                 })
                 .to_string(),
             ))

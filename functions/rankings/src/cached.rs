@@ -100,8 +100,8 @@ fn respond(call: &Call<'_>, env: &CacheEnvelope, x_cache: &str) -> Response {
         ("vary", "Accept, Authorization, X-Tenant".to_string()),
     ];
     if call
-        .header("if-none-match")
-        .is_some_and(|h| if_none_match(h, &env.etag))
+        .if_none_match()
+        .is_some_and(|h| if_none_match(&h, &env.etag))
     {
         let mut b = Response::builder();
         b.status(304);

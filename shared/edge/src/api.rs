@@ -36,6 +36,7 @@ impl<'p> Ctx<'p> {
     /// only when the token needs it ([`auth::authenticate_with`]).
     pub fn new(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Self> {
         let repo = OnceCell::new();
+        let method = call.req.method().to_string();
         let principal =
             match crate::apikeys::presented(call.header("x-api-key"), call.header("authorization"))
             {
@@ -44,6 +45,13 @@ impl<'p> Ctx<'p> {
                     platform,
                     || Repo::open_in(&repo, platform),
                     key,
+                    &crate::apikeys::Signed {
+                        timestamp: call.header(leaderboard::apikey::TIMESTAMP_HEADER),
+                        signature: call.header(leaderboard::apikey::SIGNATURE_HEADER),
+                        method: &method,
+                        target: call.req.path_and_query().unwrap_or(call.req.path()),
+                        body: call.req.body(),
+                    },
                     call.now_ms,
                 )?),
                 None => auth::authenticate_with(

@@ -6,8 +6,15 @@
 //! | --- | --- | --- |
 //! | `lb:apikey:{<id>}` | string | the key (`StoredKey` JSON: tenant, name, roles, SHA-256, times) |
 //! | `lb:tenant:{t}:apikeys` | set | ids of the tenant's keys |
+//! | `lb:apikey:{<id>}:sig:<hex>` | string | a signature already accepted (expires after twice the window) |
 //!
-//! A key is presented as `X-Api-Key: lbk_…` or `Authorization: Bearer lbk_…`.
+//! A key is presented as `X-Api-Key: lbk_…` or `Authorization: Bearer lbk_…`. A key created with
+//! `require_signature` also needs each request signed (HMAC request signing, for backends that
+//! cannot keep JWT keys but should not send a replayable bearer secret alone):
+//! `X-Lb-Timestamp: <Unix seconds>` and `X-Lb-Signature: v1=<hex HMAC-SHA256>` under the key's
+//! `lbs_…` signing secret over [`apikey::string_to_sign`]. The timestamp must be within
+//! [`apikey::SIGNATURE_WINDOW_SECS`] of the server's clock, and a signature is accepted once
+//! (a replay gets `401`): one Redis `SET NX` per signed request.
 
 use leaderboard::access::Principal;
 use leaderboard::apikey::{self, StoredKey};
@@ -34,9 +41,51 @@ fn kv_key(id: &str) -> String {
     format!("apikey:{id}")
 }
 
+/// What a signed request's signature covers, as the request carries it.
+#[derive(Debug, Clone, Copy)]
+pub struct Signed<'a> {
+    /// `X-Lb-Timestamp`.
+    pub timestamp: Option<&'a str>,
+    /// `X-Lb-Signature`.
+    pub signature: Option<&'a str>,
+    /// The method.
+    pub method: &'a str,
+    /// The path with its query, as sent.
+    pub target: &'a str,
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// Lowercase hex HMAC-SHA256 of `message` under `secret`.
+pub fn hmac_hex(secret: &str, message: &str) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(message.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The signature a client computes for a request (what `X-Lb-Signature` carries after `v1=`).
+pub fn sign(secret: &str, timestamp: &str, method: &str, target: &str, body: &[u8]) -> String {
+    hmac_hex(
+        secret,
+        &apikey::string_to_sign(timestamp, method, target, &sha256_hex_bytes(body)),
+    )
+}
+
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(raw: &str) -> String {
-    Sha256::digest(raw.as_bytes())
+    sha256_hex_bytes(raw.as_bytes())
+}
+
+/// Lowercase hex SHA-256 of bytes.
+pub fn sha256_hex_bytes(raw: &[u8]) -> String {
+    Sha256::digest(raw)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -61,8 +110,9 @@ pub fn presented<'a>(
 /// unknown or revoked, wrong secret, expired).
 pub fn authenticate<'r>(
     platform: &dyn Platform,
-    repo: impl FnOnce() -> Result<&'r Repo>,
+    repo: impl Fn() -> Result<&'r Repo>,
     raw: &str,
+    signed: &Signed<'_>,
     now_ms: i64,
 ) -> Result<Principal> {
     let presented = apikey::parse(raw)?;
@@ -82,7 +132,45 @@ pub fn authenticate<'r>(
     if !apikey::constant_time_eq(&sha256_hex(presented.raw), &stored.sha256) {
         return Err(unknown());
     }
-    stored.principal(now_ms)
+    let principal = stored.principal(now_ms)?;
+    let Some(secret) = &stored.signing_secret else {
+        if signed.signature.is_some() {
+            return Err(LeaderboardError::Unauthorized(format!(
+                "API key {} does not sign requests (create a key with require_signature)",
+                presented.id
+            )));
+        }
+        return Ok(principal);
+    };
+    let given =
+        apikey::check_signature_headers(presented.id, signed.timestamp, signed.signature, now_ms)?;
+    let expected = sign(
+        secret,
+        signed.timestamp.unwrap_or("").trim(),
+        signed.method,
+        signed.target,
+        signed.body,
+    );
+    if !apikey::constant_time_eq(given, &expected) {
+        return Err(LeaderboardError::Unauthorized(format!(
+            "API key {}: the signature does not match the request (check the string to sign: \
+             v1, timestamp, method, path with query, SHA-256 of the body)",
+            presented.id
+        )));
+    }
+    let first_use = repo()?.set_nx_ex(
+        &format!("{}:sig:{given}", key(presented.id)),
+        "1",
+        2 * apikey::SIGNATURE_WINDOW_SECS,
+    )?;
+    if !first_use {
+        return Err(LeaderboardError::Unauthorized(format!(
+            "API key {}: this signed request was already received (replay refused); sign each \
+             request anew",
+            presented.id
+        )));
+    }
+    Ok(principal)
 }
 
 /// Fresh random hex digits (`n` ≤ 64): SipHash-1-3 outputs under keys std draws from the host's

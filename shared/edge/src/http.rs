@@ -16,6 +16,14 @@ thread_local! {
     static REQUEST_LOG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// The `Strict-Transport-Security` value, if the `hsts_max_age_secs` variable asks for one.
     static HSTS: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// The `Retry-After` a `503` of this request carries, when something knows better than 1 s
+    /// (the open circuit breaker: the time it has left).
+    static RETRY_AFTER: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Sets the `Retry-After` (seconds) of this request's `503` problem, if it ends in one.
+pub fn set_retry_after(secs: u64) {
+    RETRY_AFTER.set(Some(secs));
 }
 
 /// The `traceparent` naming the span of the request being served: outbound HTTP calls send it
@@ -171,6 +179,13 @@ impl<'a> Call<'a> {
             .map(decode)
     }
 
+    /// `If-None-Match` with the compressed representations' ETags in their plain form
+    /// ([`crate::compress`]): what handlers compare with the ETags they compute.
+    pub fn if_none_match(&self) -> Option<String> {
+        self.header("if-none-match")
+            .map(crate::compress::strip_gzip_suffix)
+    }
+
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.req.header(name).and_then(|v| v.as_str())
@@ -283,7 +298,11 @@ pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
         } => {
             b.header("retry-after", retry_after_secs.to_string());
         }
-        LeaderboardError::Unavailable(_) | LeaderboardError::IdempotencyInProgress(_) => {
+        LeaderboardError::Unavailable(_) => {
+            let secs = RETRY_AFTER.take().unwrap_or(1);
+            b.header("retry-after", secs.to_string());
+        }
+        LeaderboardError::IdempotencyInProgress(_) => {
             b.header("retry-after", "1");
         }
         LeaderboardError::Unauthorized(_) => {
@@ -302,6 +321,8 @@ pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
 /// Runs a handler and turns its error into a problem response.
 pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response>) -> Response {
     let started = std::time::Instant::now();
+    RETRY_AFTER.set(None);
+    crate::breaker::begin_request();
     match Call::parse(req) {
         Ok(call) => {
             let traceparent = call.trace.traceparent();
@@ -314,6 +335,13 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
             for (name, value) in call.extra_headers.take() {
                 response.set_header(name, value);
             }
+            let response = crate::compress::apply(
+                response,
+                *req.method() == Method::Head,
+                call.header("accept-encoding"),
+                call.header("if-none-match"),
+            );
+            let mut response = response;
             response.set_header("x-request-id", call.request_id.clone());
             response.set_header("traceparent", traceparent);
             let tenant = call.tenant.take();

@@ -10,6 +10,12 @@ use spin_sdk::redis::{RedisParameter, RedisResult};
 pub trait RedisExec {
     /// One command; the error text is for logs.
     fn execute(&self, command: &str, args: &[RedisParameter]) -> Result<Vec<RedisResult>, String>;
+
+    /// A new connection to the same server (what a retry uses after a failure broke this one);
+    /// `None` when the platform cannot make one.
+    fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, String>> {
+        None
+    }
 }
 
 /// The update function of [`KvStore::update`]: the current value in, the value to write out.
@@ -45,9 +51,34 @@ pub trait Platform {
 /// The Spin platform (spin-sdk 5.2 imports).
 pub struct Spin;
 
-impl RedisExec for spin_sdk::redis::Connection {
+/// A spin-sdk outbound Redis connection and the address it was opened with.
+struct SpinRedis {
+    conn: spin_sdk::redis::Connection,
+    url: String,
+}
+
+impl SpinRedis {
+    fn open(url: &str) -> Result<Box<dyn RedisExec>, String> {
+        spin_sdk::redis::Connection::open(url)
+            .map(|conn| {
+                Box::new(SpinRedis {
+                    conn,
+                    url: url.to_string(),
+                }) as Box<dyn RedisExec>
+            })
+            .map_err(|e| format!("{e:?}"))
+    }
+}
+
+impl RedisExec for SpinRedis {
     fn execute(&self, command: &str, args: &[RedisParameter]) -> Result<Vec<RedisResult>, String> {
-        spin_sdk::redis::Connection::execute(self, command, args).map_err(|e| format!("{e:?}"))
+        self.conn
+            .execute(command, args)
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, String>> {
+        Some(Self::open(&self.url))
     }
 }
 
@@ -95,9 +126,7 @@ impl Platform for Spin {
     }
 
     fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, String> {
-        spin_sdk::redis::Connection::open(url)
-            .map(|c| Box::new(c) as Box<dyn RedisExec>)
-            .map_err(|e| format!("{e:?}"))
+        SpinRedis::open(url)
     }
 
     fn kv(&self, label: &str) -> Option<Box<dyn KvStore>> {

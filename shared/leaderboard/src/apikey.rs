@@ -69,6 +69,10 @@ pub struct ApiKeyInput {
     /// RFC 3339; the key stops working then. Absent: until revoked.
     #[serde(default)]
     pub expires_at: Option<String>,
+    /// Requests with this key must be signed ([`SIGNATURE_HEADER`]): a signing secret is made
+    /// and shown once with the key.
+    #[serde(default)]
+    pub require_signature: bool,
 }
 
 /// A key as stored (no secret: its SHA-256).
@@ -89,6 +93,10 @@ pub struct StoredKey {
     /// Unix ms, if it expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_ms: Option<i64>,
+    /// The HMAC secret of a key whose requests must be signed (kept as is: verifying an HMAC
+    /// needs it; it lives in Redis only, never in the edge cache's copy's listing views).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
 }
 
 impl ApiKeyInput {
@@ -172,7 +180,66 @@ impl StoredKey {
             "created_at": ts(self.created_ms),
             "expires_at": self.expires_ms.and_then(ts),
             "prefix": format!("{PREFIX}{}_…", self.id),
+            "require_signature": self.signing_secret.is_some(),
         })
+    }
+}
+
+/// Every signing secret starts with this.
+pub const SIGNING_PREFIX: &str = "lbs_";
+/// The request header with the signature: `v1=<64 lowercase hex digits>`.
+pub const SIGNATURE_HEADER: &str = "x-lb-signature";
+/// The request header with the signing time, Unix seconds.
+pub const TIMESTAMP_HEADER: &str = "x-lb-timestamp";
+/// How far the signing time may be from the server's clock, either way; a signature is
+/// remembered this long twice over, so within the window it is accepted once.
+pub const SIGNATURE_WINDOW_SECS: i64 = 300;
+
+/// What a signed request's HMAC-SHA256 covers, lines joined by `\n`: the scheme `v1`, the
+/// timestamp as sent, the method in upper case, the path with its query exactly as sent, and the
+/// lowercase hex SHA-256 of the body (of the empty string when there is none).
+pub fn string_to_sign(
+    timestamp: &str,
+    method: &str,
+    path_and_query: &str,
+    body_sha256: &str,
+) -> String {
+    format!(
+        "v1\n{timestamp}\n{}\n{path_and_query}\n{body_sha256}",
+        method.to_ascii_uppercase()
+    )
+}
+
+/// Checks a signed request's headers against the clock: the signature's hex digits, or `401`
+/// saying what is wrong.
+pub fn check_signature_headers<'a>(
+    key_id: &str,
+    timestamp: Option<&str>,
+    signature: Option<&'a str>,
+    now_ms: i64,
+) -> Result<&'a str> {
+    let unauthorized = |m: String| LeaderboardError::Unauthorized(format!("API key {key_id}: {m}"));
+    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+        return Err(unauthorized(format!(
+            "requests with this key must be signed: send {TIMESTAMP_HEADER} (Unix seconds) and              {SIGNATURE_HEADER}: v1=<hex HMAC-SHA256>"
+        )));
+    };
+    let ts: i64 = timestamp.trim().parse().map_err(|_| {
+        unauthorized(format!(
+            "{TIMESTAMP_HEADER} '{timestamp}' is not Unix seconds"
+        ))
+    })?;
+    let skew = (now_ms / 1000 - ts).abs();
+    if skew > SIGNATURE_WINDOW_SECS {
+        return Err(unauthorized(format!(
+            "the signature's timestamp is {skew} s away from the server's clock (allowed:              {SIGNATURE_WINDOW_SECS} s)"
+        )));
+    }
+    match signature.trim().strip_prefix("v1=") {
+        Some(hex_digits) if hex(hex_digits, 64) => Ok(hex_digits),
+        _ => Err(unauthorized(format!(
+            "{SIGNATURE_HEADER} must be v1=<64 lowercase hex digits>"
+        ))),
     }
 }
 
@@ -272,6 +339,7 @@ mod tests {
             sha256: "00".into(),
             created_ms: 0,
             expires_ms: Some(1_000),
+            signing_secret: None,
         };
         let p = k.principal(999).unwrap();
         assert_eq!(p.subject, "key:0123456789abcdef");
@@ -281,5 +349,32 @@ mod tests {
         assert!(k.view().get("sha256").is_none());
         assert!(constant_time_eq("abc", "abc") && !constant_time_eq("abc", "abd"));
         assert!(!constant_time_eq("abc", "ab"));
+    }
+
+    #[test]
+    fn signed_requests_need_both_headers_a_fresh_timestamp_and_a_v1_signature() {
+        let now = 1_700_000_000_000;
+        let sig = format!("v1={}", "ab".repeat(32));
+        assert_eq!(
+            check_signature_headers("k", Some("1700000000"), Some(&sig), now).unwrap(),
+            "ab".repeat(32)
+        );
+        for (ts, s, want) in [
+            (None, Some(sig.as_str()), "must be signed"),
+            (Some("1700000000"), None, "must be signed"),
+            (Some("yesterday"), Some(sig.as_str()), "not Unix seconds"),
+            (Some("1699999699"), Some(sig.as_str()), "301 s away"),
+            (Some("1700000301"), Some(sig.as_str()), "301 s away"),
+            (Some("1700000000"), Some("v2=00"), "v1=<64"),
+            (Some("1700000000"), Some("v1=ABAB"), "v1=<64"),
+        ] {
+            let err = check_signature_headers("k", ts, s, now).unwrap_err();
+            assert_eq!(err.status(), 401);
+            assert!(err.to_string().contains(want), "{err}");
+        }
+        assert_eq!(
+            string_to_sign("1700000000", "post", "/api/v1/boards/a/scores?x=1", "e3b0"),
+            "v1\n1700000000\nPOST\n/api/v1/boards/a/scores?x=1\ne3b0"
+        );
     }
 }

@@ -26,6 +26,7 @@
 
 pub mod access;
 pub mod apikey;
+pub mod breaker;
 pub mod cache;
 pub mod config;
 pub mod cursor;

@@ -203,18 +203,85 @@ pub(crate) fn parse_record(raw: &str) -> Result<Option<Record>> {
         .map_err(|e| LeaderboardError::CorruptData(format!("stored record does not decode: {e}")))
 }
 
-/// A connection to the source of truth.
+/// A connection to the source of truth, admitted by the region's circuit breaker
+/// ([`crate::breaker`]).
 pub struct Repo {
-    conn: Box<dyn RedisExec>,
+    conn: std::cell::RefCell<Box<dyn RedisExec>>,
+    guard: crate::breaker::Guard,
+}
+
+/// Commands that change nothing: the only ones retried after a failure.
+const IDEMPOTENT: &[&str] = &[
+    "PING",
+    "GET",
+    "MGET",
+    "EXISTS",
+    "TTL",
+    "PTTL",
+    "HGET",
+    "HMGET",
+    "HGETALL",
+    "SMEMBERS",
+    "SCARD",
+    "SISMEMBER",
+    "ZCARD",
+    "ZCOUNT",
+    "ZSCORE",
+    "ZMSCORE",
+    "ZRANK",
+    "ZREVRANK",
+    "ZRANGE",
+    "ZREVRANGE",
+    "ZRANGEBYSCORE",
+    "ZREVRANGEBYSCORE",
+    "XLEN",
+    "XRANGE",
+    "XREVRANGE",
+    "XINFO",
+    "XPENDING",
+];
+
+/// A short random pause before the one retry (10–40 ms), so instances that failed together do
+/// not retry together.
+fn jitter() {
+    use std::hash::BuildHasher;
+    let r = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    std::thread::sleep(std::time::Duration::from_millis(10 + r % 31));
 }
 
 impl Repo {
-    /// Opens the connection on a platform (`redis_url` from its variables).
+    /// Opens the connection on a platform (`redis_url` from its variables), if the circuit
+    /// breaker admits it; a failed connect is retried once after a jittered pause.
     pub fn open(platform: &dyn Platform, url: &str) -> Result<Self> {
-        platform
-            .redis(url)
-            .map(|conn| Self { conn })
-            .map_err(unavailable)
+        if crate::breaker::failed_this_request() {
+            return Err(unavailable("an earlier Redis call of this request failed"));
+        }
+        let guard = crate::breaker::Guard::admit(platform, crate::http::now_ms())?;
+        Self::connect(platform, url, guard)
+    }
+
+    /// Opens the connection whatever the breaker's state (the readiness probe): its success
+    /// closes the breaker.
+    pub fn open_probe(platform: &dyn Platform, url: &str) -> Result<Self> {
+        Self::connect(platform, url, crate::breaker::Guard::probe(platform))
+    }
+
+    fn connect(platform: &dyn Platform, url: &str, guard: crate::breaker::Guard) -> Result<Self> {
+        let conn = platform.redis(url).or_else(|first| {
+            eprintln!("redis connect failed (retrying once): {first}");
+            jitter();
+            platform.redis(url)
+        });
+        match conn {
+            Ok(conn) => Ok(Self {
+                conn: std::cell::RefCell::new(conn),
+                guard,
+            }),
+            Err(e) => {
+                guard.failed(crate::http::now_ms());
+                Err(unavailable(e))
+            }
+        }
     }
 
     /// The repository in `cell`, connected on first use (`redis_url` from the variables): what
@@ -235,8 +302,33 @@ impl Repo {
         self.exec("PING", vec![]).map(|_| ())
     }
 
+    /// One command. A failed command that changes nothing ([`IDEMPOTENT`]) is retried once, on
+    /// a new connection when the platform can make one; every outcome is reported to the
+    /// breaker.
     fn exec(&self, cmd: &str, args: Vec<RedisParameter>) -> Result<Vec<RedisResult>> {
-        self.conn.execute(cmd, &args).map_err(unavailable)
+        let first = self.conn.borrow().execute(cmd, &args);
+        let result = match first {
+            Err(e) if IDEMPOTENT.contains(&cmd) => {
+                eprintln!("redis error (retrying {cmd} once): {e}");
+                jitter();
+                let fresh = self.conn.borrow().reconnect();
+                if let Some(Ok(fresh)) = fresh {
+                    *self.conn.borrow_mut() = fresh;
+                }
+                self.conn.borrow().execute(cmd, &args)
+            }
+            other => other,
+        };
+        match result {
+            Ok(reply) => {
+                self.guard.succeeded();
+                Ok(reply)
+            }
+            Err(e) => {
+                self.guard.failed(crate::http::now_ms());
+                Err(unavailable(e))
+            }
+        }
     }
 
     fn eval(

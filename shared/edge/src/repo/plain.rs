@@ -37,4 +37,20 @@ impl Repo {
         let r = self.exec("DEL", vec![bin(key)])?;
         Ok(r.first().map(int).transpose()? == Some(1))
     }
+
+    /// `SET key value NX EX secs`: whether the key was new (what the replay check of signed
+    /// requests needs).
+    pub fn set_nx_ex(&self, key: &str, value: &str, secs: i64) -> Result<bool> {
+        let r = self.exec(
+            "SET",
+            vec![
+                bin(key),
+                bin(value),
+                bin("NX"),
+                bin("EX"),
+                super::RedisParameter::Int64(secs),
+            ],
+        )?;
+        Ok(r.first().is_some_and(|v| text(v).is_ok_and(|t| t == "OK")))
+    }
 }

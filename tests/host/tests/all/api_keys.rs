@@ -215,3 +215,138 @@ async fn only_admins_create_keys_and_bad_requests_say_why() {
         .assert_problem(404, "no API key");
     api.stop().await;
 }
+
+/// A request with a key that requires signing, signed at `ts` (Unix seconds) over `body`.
+async fn signed(api: &Api, key: &str, secret: &str, ts: i64, body: &Value) -> Reply {
+    let path = "/api/v1/boards/signed/scores?source=test";
+    let bytes = serde_json::to_vec(body).unwrap();
+    let ts = ts.to_string();
+    let sig = edge::apikeys::sign(secret, &ts, "POST", path, &bytes);
+    api.call(
+        Method::POST,
+        path,
+        None,
+        Some(body.clone()),
+        &[
+            ("x-api-key", key),
+            ("x-lb-timestamp", &ts),
+            ("x-lb-signature", &format!("v1={sig}")),
+        ],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signing_key_needs_each_request_signed_once_within_the_window() {
+    let api = start().await;
+    let r = create(
+        &api,
+        json!({"name": "legacy backend", "roles": ["service", "admin"], "require_signature": true}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["require_signature"], true);
+    let key = r.body["key"].as_str().unwrap().to_string();
+    let secret = r.body["signing_secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("lbs_") && secret.len() == 68, "{secret}");
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let listed = api
+        .get(&format!("/api/v1/api-keys/{id}"), Some(&acme_admin()))
+        .await;
+    assert_eq!(listed.body["require_signature"], true);
+    assert!(!listed.body.to_string().contains(&secret), "shown once");
+    let board = with_key(
+        &api,
+        Method::POST,
+        "/api/v1/boards",
+        &key,
+        Some(json!({"id": "signed"})),
+    )
+    .await;
+    board.assert_problem(401, "must be signed");
+
+    let now = crate::api::now_secs();
+    let body = json!({"player": "ann", "score": 7});
+    // Unsigned → 401; signed → 2xx (the board is created by a signed admin request first).
+    let created = {
+        let path = "/api/v1/boards";
+        let board = json!({"id": "signed"});
+        let bytes = serde_json::to_vec(&board).unwrap();
+        let ts = now.to_string();
+        let sig = edge::apikeys::sign(&secret, &ts, "POST", path, &bytes);
+        api.call(
+            Method::POST,
+            path,
+            None,
+            Some(board),
+            &[
+                ("x-api-key", &key),
+                ("x-lb-timestamp", &ts),
+                ("x-lb-signature", &format!("v1={sig}")),
+            ],
+        )
+        .await
+    };
+    assert_eq!(created.status, 201, "{}", created.body);
+    let ok = signed(&api, &key, &secret, now, &body).await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    assert_eq!(ok.body["rank"], 1);
+
+    // The same signed request again: a replay.
+    signed(&api, &key, &secret, now, &body)
+        .await
+        .assert_problem(401, "replay");
+    // Signed with the wrong secret, or over another body: no match.
+    signed(&api, &key, "lbs_wrong", now + 1, &body)
+        .await
+        .assert_problem(401, "does not match");
+    let bytes = serde_json::to_vec(&json!({"player": "ann", "score": 1})).unwrap();
+    let ts = (now + 2).to_string();
+    let sig = edge::apikeys::sign(
+        &secret,
+        &ts,
+        "POST",
+        "/api/v1/boards/signed/scores?source=test",
+        &bytes,
+    );
+    api.call(
+        Method::POST,
+        "/api/v1/boards/signed/scores?source=test",
+        None,
+        Some(json!({"player": "ann", "score": 999})),
+        &[
+            ("x-api-key", &key),
+            ("x-lb-timestamp", &ts),
+            ("x-lb-signature", &format!("v1={sig}")),
+        ],
+    )
+    .await
+    .assert_problem(401, "does not match");
+    // Outside the window.
+    signed(&api, &key, &secret, now - 400, &body)
+        .await
+        .assert_problem(401, "away from the server's clock");
+    // Nothing but the one signed submission landed.
+    let entries = api
+        .get("/api/v1/boards/signed/entries", Some(&key_token()))
+        .await;
+    assert_eq!(entries.body["entries"][0]["score"], 7, "{}", entries.body);
+
+    // A key without signing refuses a signature rather than ignoring it.
+    let plain = create(&api, json!({"name": "plain", "roles": ["service"]})).await;
+    let plain = plain.body["key"].as_str().unwrap().to_string();
+    api.call(
+        Method::GET,
+        "/api/v1/boards/signed/entries",
+        None,
+        None,
+        &[("x-api-key", &plain), ("x-lb-signature", "v1=00")],
+    )
+    .await
+    .assert_problem(401, "does not sign requests");
+    api.stop().await;
+}
+
+fn key_token() -> String {
+    token("reader", &["service"], Some("acme"))
+}

@@ -10,7 +10,9 @@
 mod api;
 mod api_async;
 mod api_boards;
+mod api_breaker;
 mod api_cache_auth;
+mod api_encoding;
 mod api_experiments;
 mod api_fault;
 mod api_flags;

@@ -1,0 +1,175 @@
+//! The circuit breaker around Redis ([`leaderboard::breaker`]), its state shared by the instances
+//! of a region through the KV store (key [`KEY`] of the edge cache's store).
+//!
+//! Every [`crate::repo::Repo`] is opened through a [`Guard`]: one KV read before the connection
+//! is made (requests that do not touch Redis, such as cached reads, pay nothing). While the
+//! breaker is open, opening a repository fails at once with a `503` problem and a `Retry-After`
+//! of the time left, without contacting Redis; the cached-read path treats that as it treats a
+//! Redis failure and serves its stale copy (stale-if-error). A request's first Redis failure is
+//! counted (one KV compare-and-swap); its first success after failures or a probe closes the
+//! breaker (one more). A healthy closed breaker costs no write.
+//!
+//! The thresholds are [`Policy::default`]: 5 failing requests within 10 s open it for 5 s, each
+//! failed half-open probe doubles that up to 60 s.
+
+use std::cell::Cell;
+
+use leaderboard::breaker::{Admission, Breaker, Policy, State};
+use leaderboard::{LeaderboardError, Result};
+
+use crate::platform::{KvStore, Platform};
+
+thread_local! {
+    /// Whether Redis already failed in the request being served: a request counts once, and
+    /// does not connect again after a failed connect.
+    static FAILED_THIS_REQUEST: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Starts a request's bookkeeping (`edge::http::respond`, the Redis-triggered handlers).
+pub fn begin_request() {
+    FAILED_THIS_REQUEST.set(false);
+}
+
+/// Whether Redis already failed in this request.
+pub fn failed_this_request() -> bool {
+    FAILED_THIS_REQUEST.get()
+}
+
+/// The breaker's key in the region's KV store.
+pub const KEY: &str = "lb:breaker:redis";
+
+/// How many compare-and-swap races an update may lose before giving up (the state is advisory).
+const CAS_RETRIES: u32 = 3;
+
+/// One request's admission to Redis and what it reports back.
+pub struct Guard {
+    kv: Option<Box<dyn KvStore>>,
+    /// The state read when the request was admitted.
+    seen: Breaker,
+    /// This request holds the half-open probe.
+    probing: bool,
+    reported_failure: Cell<bool>,
+    reported_success: Cell<bool>,
+}
+
+/// The current state, for `/health/detailed`: `(state, stored value)`.
+pub fn status(platform: &dyn Platform, now_ms: i64) -> (State, Breaker) {
+    let b = read(platform.kv(crate::cache::STORE).as_deref());
+    (b.state(now_ms), b)
+}
+
+fn read(kv: Option<&dyn KvStore>) -> Breaker {
+    Breaker::decode(kv.and_then(|kv| kv.get(KEY).ok().flatten()).as_deref())
+}
+
+fn rejected(seen: &Breaker, retry_after_ms: i64) -> LeaderboardError {
+    let secs = u64::try_from(retry_after_ms.max(0))
+        .unwrap_or(0)
+        .div_ceil(1000)
+        .max(1);
+    crate::http::set_retry_after(secs);
+    LeaderboardError::Unavailable(format!(
+        "the leaderboard store (Redis) is failing: the circuit breaker is open (opened {} time(s) \
+         in a row); retry in {secs} s",
+        seen.openings.max(1)
+    ))
+}
+
+impl Guard {
+    /// Admits a request to Redis, or refuses it while the breaker is open.
+    pub fn admit(platform: &dyn Platform, now_ms: i64) -> Result<Self> {
+        let kv = platform.kv(crate::cache::STORE);
+        let seen = read(kv.as_deref());
+        let probing = match seen.admit(now_ms) {
+            Admission::Closed => false,
+            Admission::Reject { retry_after_ms } => return Err(rejected(&seen, retry_after_ms)),
+            Admission::Probe => {
+                let policy = Policy::default();
+                let mut claimed = false;
+                if let Some(kv) = kv.as_deref() {
+                    let _ = kv.update(
+                        KEY,
+                        &mut |current| {
+                            let mut b = Breaker::decode(current);
+                            claimed = b.claim_probe(&policy, now_ms);
+                            claimed.then(|| b.encode())
+                        },
+                        CAS_RETRIES,
+                    );
+                }
+                if !claimed {
+                    return Err(rejected(&seen, policy.probe_ms));
+                }
+                true
+            }
+        };
+        Ok(Self {
+            kv,
+            seen,
+            probing,
+            reported_failure: Cell::new(false),
+            reported_success: Cell::new(false),
+        })
+    }
+
+    /// A guard that admits whatever the state (the readiness probe: its success closes the
+    /// breaker, its failure counts).
+    pub fn probe(platform: &dyn Platform) -> Self {
+        let kv = platform.kv(crate::cache::STORE);
+        let seen = read(kv.as_deref());
+        Self {
+            kv,
+            seen,
+            probing: true,
+            reported_failure: Cell::new(false),
+            reported_success: Cell::new(false),
+        }
+    }
+
+    /// Reports a Redis failure (counted once per request).
+    pub fn failed(&self, now_ms: i64) {
+        if self.reported_failure.replace(true) || FAILED_THIS_REQUEST.replace(true) {
+            return;
+        }
+        let Some(kv) = self.kv.as_deref() else {
+            return;
+        };
+        let policy = Policy::default();
+        let mut opened = false;
+        let _ = kv.update(
+            KEY,
+            &mut |current| {
+                let mut b = Breaker::decode(current);
+                opened = b.failed(&policy, now_ms);
+                Some(b.encode())
+            },
+            CAS_RETRIES,
+        );
+        if opened {
+            eprintln!("redis circuit breaker: open");
+        }
+    }
+
+    /// Reports that Redis answered: closes the breaker if this request saw failures or probed.
+    pub fn succeeded(&self) {
+        if self.reported_success.replace(true) || (self.seen.is_clear() && !self.probing) {
+            return;
+        }
+        let Some(kv) = self.kv.as_deref() else {
+            return;
+        };
+        let mut closed = false;
+        let _ = kv.update(
+            KEY,
+            &mut |current| {
+                let mut b = Breaker::decode(current);
+                closed = b.open_until_ms != 0;
+                b.succeeded().then(|| b.encode())
+            },
+            CAS_RETRIES,
+        );
+        if closed {
+            eprintln!("redis circuit breaker: closed");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The circuit breaker around Redis, on the runtime under test: with Redis stopped, the first
+//! failing requests open it; while it is open nothing contacts Redis — writes get a `503` problem
+//! with the time left as `Retry-After` (even once Redis is back), cached reads keep answering from
+//! the KV store; after the open time one probe closes it and writes land again.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::json;
+
+use edge_host::HostConfig;
+
+use crate::api::{Kv, service, start_on};
+use crate::harness::{RedisServer, eventually};
+
+const OPEN_DETAIL: &str = "circuit breaker is open";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open_breaker_fails_writes_fast_serves_cached_reads_and_a_probe_closes_it() {
+    // Persistent, so the board survives the restart; the KV store is the shipped SQLite file.
+    let mut api = start_on(
+        RedisServer::start_persistent(),
+        Kv::Shipped,
+        &[],
+        HostConfig::default(),
+    )
+    .await;
+    api.create_board(json!({"id": "cb", "public_read": true, "cache": {"ttl_secs": 600}}))
+        .await;
+    api.submit_ok("cb", "ann", json!(10)).await;
+    let first = api.get("/api/v1/boards/cb/entries", None).await;
+    assert_eq!(first.header("x-cache"), "MISS");
+    let detailed = api.get("/health/detailed", None).await;
+    assert_eq!(
+        detailed.body["redis_circuit"]["state"], "closed",
+        "{}",
+        detailed.body
+    );
+
+    let before = version(&api.redis);
+    assert!(before.is_some(), "the board has a version");
+    api.redis.kill();
+    // Failing writes: connection refused, each counted; the fifth opens the breaker.
+    let mut refused = 0;
+    let mut opened_after = None;
+    for i in 0..10 {
+        let r = api
+            .submit("cb", json!({"player": "bob", "score": 20 + i}))
+            .await;
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert_eq!(r.header("content-type"), "application/problem+json");
+        let detail = r.body["detail"].as_str().unwrap_or("");
+        if detail.contains(OPEN_DETAIL) {
+            opened_after = Some(refused);
+            break;
+        }
+        assert_eq!(r.header("retry-after"), "1", "{}", r.body);
+        refused += 1;
+    }
+    assert_eq!(opened_after, Some(5), "5 failing requests open the breaker");
+
+    // Open: a write fails at once, Retry-After is the time the breaker has left (5 s).
+    let started = Instant::now();
+    let open = api
+        .submit("cb", json!({"player": "bob", "score": 30}))
+        .await;
+    let took = started.elapsed();
+    open.assert_problem(503, OPEN_DETAIL);
+    let retry_after: u64 = open.header("retry-after").parse().unwrap_or(0);
+    assert!((1..=5).contains(&retry_after), "Retry-After {retry_after}");
+    eprintln!(
+        "{}: a write with the breaker open answered in {took:?}",
+        api.app.runtime_name()
+    );
+    // The cached page still answers from the KV store; an uncached read fails fast.
+    let cached = api.get("/api/v1/boards/cb/entries", None).await;
+    assert_eq!(cached.status, 200, "{}", cached.body);
+    assert_eq!(cached.header("x-cache"), "HIT");
+    let uncached = api.get("/api/v1/boards/cb/entries?limit=3", None).await;
+    uncached.assert_problem(503, OPEN_DETAIL);
+    let detailed = api
+        .call(Method::GET, "/health/detailed", None, None, &[])
+        .await;
+    assert_eq!(detailed.body["dependencies"]["redis"]["status"], "down");
+
+    // Redis back: the breaker does not know yet — writes still fail fast without trying Redis.
+    api.redis.restart();
+    let still_open = api
+        .submit("cb", json!({"player": "bob", "score": 31}))
+        .await;
+    still_open.assert_problem(503, OPEN_DETAIL);
+    assert_eq!(
+        version(&api.redis),
+        before,
+        "nothing was written while the breaker was open"
+    );
+
+    // After the open time, one request probes Redis, succeeds and closes the breaker.
+    let landed = eventually(Duration::from_secs(15), || {
+        let r = futures_lite(api.submit("cb", json!({"player": "bob", "score": 40})));
+        (r.status.is_success()).then_some(r)
+    })
+    .await;
+    let landed = landed.expect("a write lands once the open time is over");
+    assert_eq!(landed.status, 201, "bob's first score: {}", landed.body);
+    assert_eq!(landed.body["rank"], 1, "{}", landed.body);
+    let detailed = api.get("/health/detailed", None).await;
+    assert_eq!(
+        detailed.body["redis_circuit"]["state"], "closed",
+        "{}",
+        detailed.body
+    );
+    let next = api
+        .call(
+            Method::POST,
+            "/api/v1/boards/cb/scores",
+            Some(&service()),
+            Some(json!({"player": "cat", "score": 5})),
+            &[],
+        )
+        .await;
+    assert_eq!(next.status, 201, "{}", next.body);
+    api.stop().await;
+}
+
+/// The board's version counter in Redis.
+fn version(redis: &RedisServer) -> Option<String> {
+    redis::cmd("GET")
+        .arg("lb:{default/cb}:version")
+        .query(&mut redis.conn())
+        .ok()
+}
+
+/// Runs a future to completion from a synchronous closure on the test's multi-threaded runtime.
+fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
