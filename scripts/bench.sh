@@ -143,6 +143,11 @@ export SPIN_VARIABLE_REDIS_URL="$redis_url" SPIN_VARIABLE_JWT_HS256_SECRET="$sec
 # The access log (one JSON line per request on stderr) is off unless BENCH_REQUEST_LOG=json:
 # hundreds of thousands of lines would measure the terminal or the disk, not the app.
 export SPIN_VARIABLE_REQUEST_LOG="${BENCH_REQUEST_LOG:-off}"
+# Metrics likewise (the endpoint rows measure the endpoints); the "observed" apps below serve the
+# cached read with the access log and metrics on, to measure what they cost.
+export SPIN_VARIABLE_METRICS="${BENCH_METRICS:-off}"
+# What the shipped spin.toml records by default (its `metrics` variable).
+shipped_metrics=$(sed -n 's/^metrics = { default = "\(.*\)" }.*/\1/p' spin.toml)
 export SPIN_VARIABLE_RATE_LIMITS='[{"name":"bench-redis","key":"ip","classes":["read"],"boards":["bench-rl-redis"],"limit":1000000000,"window_secs":1,"store":"redis"},{"name":"bench-kv","key":"ip","classes":["read"],"boards":["bench-rl-kv"],"limit":1000000000,"window_secs":1,"store":"kv"}]'
 
 wait_for() { # wait_for URL PID LOG: until URL answers (any status), else the log and exit
@@ -158,8 +163,10 @@ wait_for() { # wait_for URL PID LOG: until URL answers (any status), else the lo
     done
 }
 
-app="" hello="" worker_pid=""
-start_runtime() { # start_runtime NAME: the app, its worker and a hello app; sets $app and $hello
+app="" hello="" worker_pid="" observed="" observed_exact=""
+start_runtime() { # start_runtime NAME: the app, its worker, a hello app and two observed apps
+    # (access log to a file, metrics at the shipped default / on every request; same KV store);
+    # sets $app, $hello, $observed and $observed_exact
     dir="$tmp/$1"
     mkdir -p "$dir"
     # The shipped manifests and runtime config, with the component paths made absolute; the
@@ -180,8 +187,21 @@ source = "$wasm_dir/hello.wasm"
 EOF
     app_port=$(free_port)
     hello_port=$(free_port)
+    obs_port=$(free_port)
+    exact_port=$(free_port)
     case "$1" in
     edge-host)
+        h="$(pwd)/$bin/edge-host"
+        (cd "$dir" && SPIN_VARIABLE_REQUEST_LOG=json SPIN_VARIABLE_METRICS="$shipped_metrics" \
+            exec "$h" up --spin-faithful --manifest spin.toml --runtime-config runtime-config.toml \
+            --listen "127.0.0.1:$obs_port") >"$dir/observed.log" 2>&1 &
+        pids="$pids $!"
+        obs_pid=$!
+        (cd "$dir" && SPIN_VARIABLE_REQUEST_LOG=json SPIN_VARIABLE_METRICS=on \
+            exec "$h" up --spin-faithful --manifest spin.toml --runtime-config runtime-config.toml \
+            --listen "127.0.0.1:$exact_port") >"$dir/exact.log" 2>&1 &
+        pids="$pids $!"
+        exact_pid=$!
         h="$(pwd)/$bin/edge-host"
         (cd "$dir" && exec "$h" up --spin-faithful --manifest spin.toml \
             --runtime-config runtime-config.toml --listen "127.0.0.1:$app_port") >"$dir/app.log" 2>&1 &
@@ -197,6 +217,16 @@ EOF
         hello_pid=$!
         ;;
     spin)
+        (cd "$dir" && SPIN_VARIABLE_REQUEST_LOG=json SPIN_VARIABLE_METRICS="$shipped_metrics" \
+            exec "$spin" up --from spin.toml --runtime-config-file runtime-config.toml \
+            --listen "127.0.0.1:$obs_port") >"$dir/observed.log" 2>&1 &
+        pids="$pids $!"
+        obs_pid=$!
+        (cd "$dir" && SPIN_VARIABLE_REQUEST_LOG=json SPIN_VARIABLE_METRICS=on \
+            exec "$spin" up --from spin.toml --runtime-config-file runtime-config.toml \
+            --listen "127.0.0.1:$exact_port") >"$dir/exact.log" 2>&1 &
+        pids="$pids $!"
+        exact_pid=$!
         (cd "$dir" && exec "$spin" up --from spin.toml --runtime-config-file runtime-config.toml \
             --listen "127.0.0.1:$app_port") >"$dir/app.log" 2>&1 &
         pids="$pids $!"
@@ -215,6 +245,10 @@ EOF
     hello="http://127.0.0.1:$hello_port"
     wait_for "$app/health/live" "$app_pid" "$dir/app.log"
     wait_for "$hello/" "$hello_pid" "$dir/hello.log"
+    observed="http://127.0.0.1:$obs_port"
+    observed_exact="http://127.0.0.1:$exact_port"
+    wait_for "$observed/health/live" "$obs_pid" "$dir/observed.log"
+    wait_for "$observed_exact/health/live" "$exact_pid" "$dir/exact.log"
     i=0
     until [ "$(redis-cli -p "$port" pubsub numsub lb:doorbell | tail -n 1)" -ge 1 ]; do
         i=$((i + 1))
@@ -351,6 +385,12 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
         load "hello floor" "GET /" "$c" "$hello/"
         load "cached top-10" "GET /api/v1/boards/bench/entries?limit=10" "$c" \
             "$app/api/v1/boards/bench/entries?limit=10" "KV cache hit"
+        load "cached top-10, log + metrics ($shipped_metrics)" "GET /api/v1/boards/bench/entries?limit=10" "$c" \
+            "$observed/api/v1/boards/bench/entries?limit=10" \
+            "access log (JSON to a file) and metrics at the shipped default"
+        load "cached top-10, log + metrics (on)" "GET /api/v1/boards/bench/entries?limit=10" "$c" \
+            "$observed_exact/api/v1/boards/bench/entries?limit=10" \
+            "access log and metrics of every request (2 KV increments)"
         load "cached top-10, limit in Redis" "GET /api/v1/boards/bench-rl-redis/entries?limit=10" "$c" \
             "$app/api/v1/boards/bench-rl-redis/entries?limit=10" "KV cache hit + GCRA script in Redis"
         load "cached top-10, limit in KV" "GET /api/v1/boards/bench-rl-kv/entries?limit=10" "$c" \
@@ -678,6 +718,19 @@ for rt in ("spin", "edge-host"):
             if x and base and base["result"]["req_per_s"]:
                 target(f"info: {rt}: {row} / plain cached top-10 req/s at concurrency {c}",
                        round(x["result"]["req_per_s"] / base["result"]["req_per_s"], 2), True)
+for rt in ("spin", "edge-host"):
+    for row in sorted({r["row"] for r in rows if r["row"].startswith("cached top-10, log + metrics")}):
+        for c in (1, 32):
+            x, base = find(rt, row, c), find(rt, "cached top-10", c)
+            if not (x and base and base["result"]["req_per_s"]):
+                continue
+            ratio = round(x["result"]["req_per_s"] / base["result"]["req_per_s"], 2)
+            if row.endswith("(on)"):
+                target(f"info: {rt}: {row} / cached top-10 with both off, req/s at concurrency {c}",
+                       ratio, True)
+            else:
+                target(f"{rt}: {row} >= 0.9x the cached top-10 with both off at concurrency {c}",
+                       ratio, ratio >= 0.9)
 for row in ("hello floor", "cached top-10", "uncached top-10", "submit sync"):
     for c in (1, 32):
         h, s = find("edge-host", row, c), find("spin", row, c)

@@ -1,7 +1,7 @@
 #!/usr/bin/env sh
 # Idempotent machine set-up for building and testing edge leaderboards.
-# Installs: the wasm32-wasip2 Rust target, rustfmt/clippy, and Debian's redis-server (tests start
-# their own instance on a free port; nothing is started here).
+# Installs: the wasm32-wasip2 Rust target, rustfmt/clippy, Debian's redis-server (tests start
+# their own instance on a free port; nothing is started here) and the Python format checkers.
 set -eu
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -25,4 +25,22 @@ if ! command -v redis-server >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends redis-server
 fi
 
-echo "setup: ok ($(rustc --version); $(redis-server --version | cut -d' ' -f1-3))"
+# Python tools for the suite's format checks (the Prometheus client's text parser, the OpenAPI
+# validators), pinned in scripts/requirements-tools.txt, in a venv under target/ (from PyPI).
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PYTOOLS="$ROOT/target/pytools"
+REQ="$ROOT/scripts/requirements-tools.txt"
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends python3 python3-venv
+fi
+if [ ! -x "$PYTOOLS/bin/python" ] || ! cmp -s "$REQ" "$PYTOOLS/requirements.txt"; then
+    rm -rf "$PYTOOLS"
+    python3 -m venv "$PYTOOLS"
+    "$PYTOOLS/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
+    cp "$REQ" "$PYTOOLS/requirements.txt"
+fi
+
+echo "setup: ok ($(rustc --version); $(redis-server --version | cut -d' ' -f1-3); $("$PYTOOLS/bin/python" --version))"

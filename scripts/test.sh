@@ -15,15 +15,30 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "==> wasm build (wasm32-wasip2, release)"
 scripts/build.sh
 
+# What the suites record for the format checks at the end: every API response (validated against
+# the OpenAPI document) and the /metrics scrapes (parsed by the Prometheus client's parser).
+records="$(pwd)/target/test-records"
+rm -rf "$records"
+mkdir -p "$records/metrics"
+export EDGE_METRICS_DUMP="$records/metrics"
+
 echo "==> cargo test (edge-host)"
-cargo test --workspace
+EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" cargo test --workspace
 
 spin="${SPIN_BIN:-$(command -v spin || true)}"
 if [ -n "$spin" ] && [ -x "$spin" ]; then
     echo "==> HTTP-level and parity tests on real Spin ($("$spin" --version))"
     # The same test binary, already built: only the runtime changes.
-    EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
+    EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" EDGE_RECORD_RESPONSES="$records/responses-spin.jsonl" \
         cargo test -p edge-host --test all -- api_ app_ host_kv host_redis parity
 else
     echo "==> skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
 fi
+
+py=target/pytools/bin/python
+if [ ! -x "$py" ]; then
+    echo "test: $py is missing: run scripts/setup.sh" >&2
+    exit 1
+fi
+echo "==> /metrics scrapes with the Prometheus text parser"
+"$py" scripts/check_metrics.py "$records"/metrics/*.prom

@@ -296,6 +296,7 @@ fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Response {
         (None, Ok(e)) => e,
         (None, Err(_)) => return ofrep(500, &json!({"errorDetails": "no flag set"}), &[]),
     };
+    edge::metrics::count(leaderboard::metrics::counter_key("flag_evaluations"), 1);
     let r = set.evaluate(
         &leaderboard::flags::engine(),
         key,
@@ -359,6 +360,10 @@ fn bulk(call: &Call<'_>, ctx: &Ctx) -> Response {
                 .collect()
         })
         .unwrap_or_default();
+    edge::metrics::count(
+        leaderboard::metrics::counter_key("flag_evaluations"),
+        resolutions.len() as i64,
+    );
     // Every experiment flag of the document, in one Redis call.
     let all: Vec<&Resolution> = resolutions.iter().collect();
     edge::experiments::expose(|| ctx.repo(), &ctx.tenant, &context, &all, call.now_ms);

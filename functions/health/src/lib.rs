@@ -6,6 +6,8 @@
 //!                       problem naming what failed
 //! GET /health/detailed  200: each dependency's status and latency, app version, git revision,
 //!                       the region's Redis circuit breaker (`edge::breaker`)
+//! GET /metrics         Prometheus text (`edge::metrics`), for the metrics token or an allowed
+//!                       address only
 //! *   /...              any path no other route serves: a 404 problem (Spin's own is an empty 404)
 //! ```
 //! Other methods on the health routes get a `405` problem with `Allow: GET, HEAD`.
@@ -30,6 +32,90 @@ pub const LIVE: &str = "/health/live";
 pub const READY: &str = "/health/ready";
 /// The detailed health route.
 pub const DETAILED: &str = "/health/detailed";
+/// The Prometheus scrape route.
+pub const METRICS: &str = "/metrics";
+
+/// The most async boards whose backlog one scrape reads from Redis (two `XLEN`s each).
+const MAX_SCRAPED_BOARDS: usize = 200;
+
+/// Whether the caller may read `/metrics`: the `metrics_token` as a bearer token, or a client
+/// address in `metrics_allow_from`. `403` with the reason otherwise (also when neither is set).
+fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()> {
+    let token = platform.variable("metrics_token");
+    let allow = platform.variable("metrics_allow_from");
+    if token.is_none() && allow.is_none() {
+        return Err(LeaderboardError::Forbidden(
+            "/metrics is off: set the metrics_token or metrics_allow_from variable".into(),
+        ));
+    }
+    if let (Some(token), Some(sent)) = (
+        &token,
+        call.header("authorization").and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        }),
+    ) && leaderboard::apikey::constant_time_eq(sent.trim(), token)
+    {
+        return Ok(());
+    }
+    if let (Some(allow), Some(ip)) = (&allow, edge::ratelimit::client_ip(call, false))
+        && edge::metrics::address_allowed(allow, &ip)
+    {
+        return Ok(());
+    }
+    Err(LeaderboardError::Forbidden(
+        "/metrics is for the scraper: send the metrics token as a bearer token, or scrape from an \
+         address in metrics_allow_from"
+            .into(),
+    ))
+}
+
+/// The Prometheus text exposition of the region's metrics.
+fn scrape(platform: &dyn Platform) -> Response {
+    let series = edge::metrics::read_all(platform);
+    let keys: Vec<String> = series.iter().map(|(k, _)| k.clone()).collect();
+    let (state, breaker) = edge::breaker::status(platform, edge::http::now_ms());
+    let mut boards = Vec::new();
+    let listed = leaderboard::metrics::boards(&keys);
+    if !listed.is_empty() {
+        // Through the breaker: an outage costs the scrape nothing but these gauges.
+        let repo = edge::settings::redis_url(platform)
+            .and_then(|url| edge::repo::Repo::open(platform, &url))
+            .ok();
+        for (tenant, board) in listed.into_iter().take(MAX_SCRAPED_BOARDS) {
+            let ids = leaderboard::TenantId::new(tenant.as_str())
+                .ok()
+                .zip(leaderboard::BoardId::new(board.as_str()).ok());
+            let (inbox, dead) = match (&repo, ids) {
+                (Some(repo), Some((t, b))) => {
+                    let keys = edge::repo::Keys::new(&t, &b);
+                    (repo.inbox_len(&keys).ok(), repo.dead_len(&keys).ok())
+                }
+                _ => (None, None),
+            };
+            boards.push(leaderboard::metrics::BoardGauges {
+                tenant,
+                board,
+                inbox,
+                dead,
+            });
+        }
+    }
+    let text = leaderboard::metrics::render(
+        &series,
+        &leaderboard::metrics::Gauges {
+            boards,
+            circuit_state: state.as_str(),
+            circuit_openings: breaker.openings,
+        },
+    );
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+        .header("cache-control", "no-store")
+        .body(text)
+        .build()
+}
 
 /// The response body of a healthy liveness probe.
 pub fn live_body() -> String {
@@ -89,7 +175,7 @@ fn checks(platform: &dyn Platform) -> Vec<(&'static str, Value)> {
 /// Serves one request.
 pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let path = call.path.as_str();
-    if ![LIVE, READY, DETAILED].contains(&path) {
+    if ![LIVE, READY, DETAILED, METRICS].contains(&path) {
         return Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",
             call.path
@@ -100,6 +186,10 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     }
     match path {
         LIVE => Ok(json_response(200, live_body())),
+        METRICS => {
+            authorize_scrape(platform, call)?;
+            Ok(scrape(platform))
+        }
         READY => {
             let checks = checks(platform);
             let down: Vec<String> = checks

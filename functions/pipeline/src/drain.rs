@@ -52,6 +52,10 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         reports.push(report);
     }
     let sum = |f: fn(&Report) -> u64| reports.iter().map(f).sum::<u64>();
+    edge::metrics::count(
+        leaderboard::metrics::counter_key("events_applied"),
+        sum(|r| r.applied) as i64,
+    );
     let body = json!({
         "applied": sum(|r| r.applied),
         "duplicates": sum(|r| r.duplicates),

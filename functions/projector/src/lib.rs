@@ -37,6 +37,7 @@ fn now_ms() -> i64 {
 
 #[redis_component]
 fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
+    edge::breaker::begin_request();
     let repo = Repo::open(&Spin, &settings::redis_url(&Spin)?)?;
     let target = if payload.first() == Some(&b'{') {
         pipeline::ingest(&repo, &payload, now_ms())?
@@ -66,6 +67,11 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
     if report.version.is_some() {
         EdgeCache::open(&Spin).invalidate(tenant.as_str(), board.as_str(), false);
     }
+    edge::metrics::add_now(
+        &Spin,
+        &leaderboard::metrics::counter_key("events_applied"),
+        report.applied as i64,
+    );
     if report.more {
         repo.ring(submit::DOORBELL, &format!("{tenant}/{board}"))?;
     }

@@ -58,6 +58,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             check_players_quota(call, &ctx, &board, &keys, &player)?;
         }
         if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
+            edge::metrics::note_outcome("replayed");
             return idempotency::answer_held(call, &board, &player, claim, stored);
         }
         let (status, body) = apply(
@@ -70,6 +71,18 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             (raw, record),
             claim.as_ref(),
         )?;
+        edge::metrics::note_outcome(match status {
+            202 => "accepted",
+            201 => "created",
+            _ if body.contains("\"improved\":true") => "improved",
+            _ => "unchanged",
+        });
+        if status == 202 {
+            edge::metrics::count(
+                leaderboard::metrics::board_key(ctx.tenant.as_str(), board_id.as_str()),
+                1,
+            );
+        }
         // Accepted (applied, or queued for the projector): the experiments fed by this board
         // count it (a replay of a held Idempotency-Key answered above, so it counts once).
         let value = board.format_score(submission.score).parse().unwrap_or(0.0);

@@ -167,6 +167,9 @@ mod tests {
     struct Memory(Rc<RefCell<BTreeMap<String, Vec<u8>>>>);
 
     impl KvStore for Memory {
+        fn increment(&self, _: &str, _: i64) -> Result<i64, String> {
+            Err("no counters in this test store".into())
+        }
         fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
             Ok(self.0.borrow().get(key).cloned())
         }

@@ -346,6 +346,19 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
             response.set_header("traceparent", traceparent);
             let tenant = call.tenant.take();
             access_log(req, &call, &response, started, tenant.as_deref(), slug);
+            crate::metrics::record(
+                &crate::platform::Spin,
+                req.header("spin-matched-route")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("unmatched"),
+                &req.method().to_string(),
+                *response.status(),
+                response
+                    .header("x-cache")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(""),
+                started.elapsed().as_secs_f64(),
+            );
             secure(response)
         }
         Err(e) => {
@@ -417,19 +430,23 @@ pub struct HttpPolicy<'a> {
     pub request_log: bool,
     /// The HSTS header value, if any.
     pub hsts: Option<String>,
+    /// Record one request in this many in the metrics (`metrics` variable; 0: off).
+    pub metrics_every: u32,
 }
 
 impl<'a> HttpPolicy<'a> {
     /// Splits the joined value (missing parts: CORS off, log on, no HSTS).
     pub fn parse(joined: &'a str) -> Self {
-        let mut parts = joined.splitn(3, '|');
+        let mut parts = joined.splitn(4, '|');
         let cors_allowed_origins = parts.next().unwrap_or_default();
         let request_log = parts.next().unwrap_or_default().trim() != "off";
         let hsts = hsts_value(parts.next().unwrap_or_default());
+        let metrics_every = crate::metrics::parse_sampling(parts.next().unwrap_or_default());
         Self {
             cors_allowed_origins,
             request_log,
             hsts,
+            metrics_every,
         }
     }
 }
@@ -455,6 +472,7 @@ pub fn serve(
     let policy = HttpPolicy::parse(&policy);
     REQUEST_LOG.set(policy.request_log);
     HSTS.set(policy.hsts);
+    crate::metrics::begin_request(policy.metrics_every);
     send(respond_cors(req, policy.cors_allowed_origins, handler), out);
 }
 

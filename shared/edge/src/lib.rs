@@ -28,6 +28,7 @@ pub mod flags;
 pub mod http;
 pub mod idempotency;
 pub mod kv;
+pub mod metrics;
 pub mod pipeline;
 pub mod platform;
 pub mod ratelimit;

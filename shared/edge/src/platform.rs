@@ -33,6 +33,9 @@ pub trait KvStore {
     /// write, or `None` to write nothing; a lost race calls `f` again, up to `retries` times.
     /// Only as atomic as the host's store (see [`crate::kv::Bucket::compare_and_swap`]).
     fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), String>;
+    /// `wasi:keyvalue/atomics.increment`: adds `delta` (absent: 0) and returns the new value;
+    /// `increment(key, 0)` is the portable read of a counter.
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String>;
 }
 
 /// Variables, Redis connections and KV stores.
@@ -83,6 +86,9 @@ impl RedisExec for SpinRedis {
 }
 
 impl KvStore for crate::kv::Bucket {
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        crate::kv::Bucket::increment(self, key, delta).map_err(|e| e.to_string())
+    }
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
         crate::kv::Bucket::get(self, key).map_err(|e| e.to_string())
     }

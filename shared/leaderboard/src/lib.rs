@@ -39,6 +39,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod inbox;
 pub mod log;
+pub mod metrics;
 pub mod operator;
 pub mod period;
 pub mod problem;

@@ -120,6 +120,16 @@ impl Platform for Native {
 struct MemoryKv(Arc<Mutex<HashMap<String, Vec<u8>>>>);
 
 impl KvStore for MemoryKv {
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        let mut map = lock(&self.0);
+        let current = map
+            .get(key)
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok())
+            .unwrap_or(0);
+        let next = current + delta;
+        map.insert(key.to_string(), next.to_string().into_bytes());
+        Ok(next)
+    }
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
         Ok(lock(&self.0).get(key).cloned())
     }

@@ -239,6 +239,15 @@ impl Repo {
         }
     }
 
+    /// Dead letters of the board.
+    pub fn dead_len(&self, keys: &Keys) -> Result<u64> {
+        let r = self.exec("XLEN", vec![bin(keys.dead())])?;
+        r.first()
+            .map(uint)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
     /// Entries in the board's inbox not yet applied (new, or being applied by a drain).
     pub fn inbox_len(&self, keys: &Keys) -> Result<u64> {
         let r = self.exec("XLEN", vec![bin(keys.inbox())])?;

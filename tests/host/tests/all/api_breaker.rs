@@ -41,11 +41,10 @@ async fn an_open_breaker_fails_writes_fast_serves_cached_reads_and_a_probe_close
     assert!(before.is_some(), "the board has a version");
     api.redis.kill();
     // Failing writes: connection refused, each counted; the fifth opens the breaker.
-    let mut refused = 0;
     let mut opened_after = None;
-    for i in 0..10 {
+    for refused in 0..10 {
         let r = api
-            .submit("cb", json!({"player": "bob", "score": 20 + i}))
+            .submit("cb", json!({"player": "bob", "score": 20 + refused}))
             .await;
         assert_eq!(r.status, 503, "{}", r.body);
         assert_eq!(r.header("content-type"), "application/problem+json");
@@ -55,7 +54,6 @@ async fn an_open_breaker_fails_writes_fast_serves_cached_reads_and_a_probe_close
             break;
         }
         assert_eq!(r.header("retry-after"), "1", "{}", r.body);
-        refused += 1;
     }
     assert_eq!(opened_after, Some(5), "5 failing requests open the breaker");
 

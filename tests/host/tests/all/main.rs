@@ -18,6 +18,7 @@ mod api_fault;
 mod api_flags;
 mod api_keys;
 mod api_log;
+mod api_metrics;
 mod api_outage;
 mod api_pipeline;
 mod api_ratelimit;
