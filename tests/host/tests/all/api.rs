@@ -291,10 +291,13 @@ impl Api {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let resp = req.send().await.unwrap();
+        let req = req.build().unwrap();
+        let recorded = crate::harness::Recorded::request(&req, self.app.runtime_name());
+        let resp = self.app.http.execute(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_default();
+        recorded.response(status.as_u16(), &headers, &text);
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Reply {
             status,

@@ -496,11 +496,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        self.send(reqwest::Method::GET, path, "").await
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -527,12 +523,35 @@ impl TestApp {
         path: &str,
         body: impl Into<reqwest::Body>,
     ) -> reqwest::Response {
-        self.http
-            .request(method.clone(), self.url(path))
-            .body(body)
-            .send()
+        let req = self.http.request(method.clone(), self.url(path));
+        let req = if method == reqwest::Method::GET {
+            req
+        } else {
+            req.body(body)
+        };
+        let req = req
+            .build()
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let recorded = Recorded::request(&req, self.runtime_name());
+        let resp = self
+            .http
+            .execute(req)
             .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        if std::env::var_os("EDGE_RECORD_RESPONSES").is_none() {
+            return resp;
+        }
+        // Recording reads the body: hand the test an equivalent response.
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let version = resp.version();
+        let bytes = resp.bytes().await.unwrap_or_default();
+        recorded.response(status.as_u16(), &headers, &String::from_utf8_lossy(&bytes));
+        let mut rebuilt = http::Response::builder().status(status).version(version);
+        if let Some(h) = rebuilt.headers_mut() {
+            *h = headers;
+        }
+        reqwest::Response::from(rebuilt.body(bytes).unwrap_or_default())
     }
 
     pub async fn stop(self) {
@@ -556,4 +575,67 @@ pub async fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// One request/response pair of the API tests, appended as a JSON line to the file named by
+/// `EDGE_RECORD_RESPONSES` (when set): `scripts/test.sh` validates every recorded response against
+/// the OpenAPI document (`scripts/openapi_check.py responses`).
+pub struct Recorded {
+    line: Option<serde_json::Value>,
+}
+
+impl Recorded {
+    pub fn request(req: &reqwest::Request, runtime: &str) -> Self {
+        let Some(_) = std::env::var_os("EDGE_RECORD_RESPONSES") else {
+            return Self { line: None };
+        };
+        let url = req.url();
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let body = req
+            .body()
+            .and_then(|b| b.as_bytes())
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        Self {
+            line: Some(serde_json::json!({
+                "runtime": runtime,
+                "method": req.method().as_str(),
+                "path": path,
+                "request_headers": header_map(req.headers()),
+                "request_body": body,
+            })),
+        }
+    }
+
+    pub fn response(self, status: u16, headers: &reqwest::header::HeaderMap, body: &str) {
+        let (Some(mut line), Some(file)) = (self.line, std::env::var_os("EDGE_RECORD_RESPONSES"))
+        else {
+            return;
+        };
+        line["status"] = status.into();
+        line["headers"] = header_map(headers);
+        line["body"] = body.into();
+        use std::io::Write;
+        static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&file)
+            .and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = appended {
+            panic!("EDGE_RECORD_RESPONSES={}: {e}", Path::new(&file).display());
+        }
+    }
+}
+
+fn header_map(headers: &reqwest::header::HeaderMap) -> serde_json::Value {
+    headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.into())))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
