@@ -87,16 +87,17 @@ impl Repo {
         start: u64,
         count: u64,
     ) -> Result<Compared> {
+        let key = |k: &Keys, part: &str| format!("{}{part}:{period}", k.prefix());
         let r = self.eval(
             COMPARE,
-            &[],
-            vec![
-                bin(a.prefix()),
-                bin(b.prefix()),
-                bin(period),
-                bin(start.to_string()),
-                bin(count.to_string()),
+            &[
+                key(a, "z"),
+                key(a, "r"),
+                key(b, "z"),
+                key(b, "m"),
+                key(b, "r"),
             ],
+            vec![bin(start.to_string()), bin(count.to_string())],
         )?;
         match r.as_slice() {
             [total_a, total_b, checked, players @ ..] => Ok(Compared {
