@@ -6,6 +6,14 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+py=target/pytools/bin/python
+if [ ! -x "$py" ]; then
+    echo "test: $py is missing: run scripts/setup.sh" >&2
+    exit 1
+fi
+echo "==> OpenAPI: api/openapi.json is valid 3.1 and covers spin.toml's routes and every error status"
+"$py" scripts/openapi_check.py spec
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -35,10 +43,7 @@ else
     echo "==> skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
 fi
 
-py=target/pytools/bin/python
-if [ ! -x "$py" ]; then
-    echo "test: $py is missing: run scripts/setup.sh" >&2
-    exit 1
-fi
 echo "==> /metrics scrapes with the Prometheus text parser"
 "$py" scripts/check_metrics.py "$records"/metrics/*.prom
+echo "==> OpenAPI: every API response the suites recorded validates against the document"
+"$py" scripts/openapi_check.py responses "$records"/responses-*.jsonl

@@ -8,6 +8,8 @@
 //!                       the region's Redis circuit breaker (`edge::breaker`)
 //! GET /metrics         Prometheus text (`edge::metrics`), for the metrics token or an allowed
 //!                       address only
+//! GET /openapi.json    the OpenAPI 3.1 document of the whole API (`api/openapi.json`)
+//! GET /docs             a human page rendered from it (HTML, no script, strict CSP)
 //! *   /...              any path no other route serves: a 404 problem (Spin's own is an empty 404)
 //! ```
 //! Other methods on the health routes get a `405` problem with `Allow: GET, HEAD`.
@@ -17,6 +19,8 @@
 //! Kubernetes does). There is no instance uptime to report: Spin runs a fresh instance per request.
 
 use std::time::Instant;
+
+pub mod docs;
 
 use edge::http::Call;
 use edge::platform::Platform;
@@ -32,6 +36,11 @@ pub const LIVE: &str = "/health/live";
 pub const READY: &str = "/health/ready";
 /// The detailed health route.
 pub const DETAILED: &str = "/health/detailed";
+/// The OpenAPI document.
+pub const OPENAPI: &str = "/openapi.json";
+/// The API's human page.
+pub const DOCS: &str = "/docs";
+
 /// The Prometheus scrape route.
 pub const METRICS: &str = "/metrics";
 
@@ -175,6 +184,16 @@ fn checks(platform: &dyn Platform) -> Vec<(&'static str, Value)> {
 /// Serves one request.
 pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let path = call.path.as_str();
+    if [OPENAPI, DOCS].contains(&path) {
+        if !matches!(call.method(), Method::Get | Method::Head) {
+            return Err(call.method_not_allowed("GET, HEAD"));
+        }
+        return Ok(if path == OPENAPI {
+            docs::openapi(call)
+        } else {
+            docs::page(call)
+        });
+    }
     if ![LIVE, READY, DETAILED, METRICS].contains(&path) {
         return Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",

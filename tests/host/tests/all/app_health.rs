@@ -351,3 +351,51 @@ async fn requests_join_the_callers_trace_and_leave_one_json_log_line() {
     assert!(!log.contains("limit=5"));
     api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_and_its_page_are_served_with_validators_and_a_strict_csp() {
+    let api = crate::api::start().await;
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../api/openapi.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let r = api.get("/openapi.json", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "application/json");
+    assert_eq!(
+        r.body, committed,
+        "the served document is the committed one"
+    );
+    assert!(r.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    let etag = r.header("etag").to_string();
+    let again = api
+        .call(
+            Method::GET,
+            "/openapi.json",
+            None,
+            None,
+            &[("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(again.status, 304);
+
+    let page = api.get("/docs", None).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
+    let csp = page.header("content-security-policy");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(!csp.contains("script-src"), "no script is allowed: {csp}");
+    let html = page.body.as_str().unwrap();
+    assert!(!html.contains("<script"), "the page runs no script");
+    assert!(html.contains("/api/{v}/boards/{board}/entries"));
+    assert_eq!(page.header("x-content-type-options"), "nosniff");
+
+    let r = api.call(Method::POST, "/docs", None, None, &[]).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), "GET, HEAD");
+    api.stop().await;
+}
