@@ -250,7 +250,6 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
                     "dependencies": checks,
                     "redis_circuit": {
                         "state": state.as_str(),
-                        "failures_in_window": breaker.failures,
                         "openings_in_a_row": breaker.openings,
                         "opened_at_ms": (breaker.opened_at_ms != 0).then_some(breaker.opened_at_ms),
                         "open_until_ms": (breaker.open_until_ms != 0).then_some(breaker.open_until_ms),

@@ -6,11 +6,11 @@
 //! breaker is open, opening a repository fails at once with a `503` problem and a `Retry-After`
 //! of the time left, without contacting Redis; the cached-read path treats that as it treats a
 //! Redis failure and serves its stale copy (stale-if-error). A request's first Redis failure is
-//! counted (one KV compare-and-swap); its first success after failures or a probe closes the
-//! breaker (one more). A healthy closed breaker costs no write.
+//! counted (one KV atomic increment, see [`Guard::failed`]); a probe's success closes the breaker
+//! (one compare-and-swap). A healthy closed breaker costs no write.
 //!
-//! The thresholds are [`Policy::default`]: 5 failing requests within 10 s open it for 5 s, each
-//! failed half-open probe doubles that up to 60 s.
+//! The thresholds are [`Policy::default`]: 5 failing requests within one fixed 10 s window open
+//! it for 5 s, each failed half-open probe doubles that up to 60 s.
 
 use std::cell::Cell;
 
@@ -127,6 +127,13 @@ impl Guard {
     }
 
     /// Reports a Redis failure (counted once per request).
+    ///
+    /// While closed, failures are counted with an atomic increment of the window's counter
+    /// (`<KEY>:failures:<window>`; the previous window's is deleted when a window starts), and the
+    /// one that reaches the threshold opens the breaker. A compare-and-swap would not do: on an
+    /// absent key, Spin's stores (and edge-host, faithfully) write unconditionally, so concurrent
+    /// first failures would overwrite each other. A failed probe reopens it by compare-and-swap
+    /// on the state, which exists by then.
     pub fn failed(&self, now_ms: i64) {
         if self.reported_failure.replace(true) || FAILED_THIS_REQUEST.replace(true) {
             return;
@@ -136,15 +143,41 @@ impl Guard {
         };
         let policy = Policy::default();
         let mut opened = false;
-        let _ = kv.update(
-            KEY,
-            &mut |current| {
-                let mut b = Breaker::decode(current);
-                opened = b.failed(&policy, now_ms);
-                Some(b.encode())
-            },
-            CAS_RETRIES,
-        );
+        if self.seen.state(now_ms) == State::Closed && !self.probing {
+            let w = leaderboard::breaker::window(&policy, now_ms);
+            let n = match kv.increment(&format!("{KEY}:failures:{w}"), 1) {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("redis circuit breaker: cannot count a failure: {e}");
+                    return;
+                }
+            };
+            if n == 1 {
+                let _ = kv.delete_many(&[format!("{KEY}:failures:{}", w - 1)]);
+            }
+            if n < i64::from(policy.threshold) {
+                return;
+            }
+            let _ = kv.update(
+                KEY,
+                &mut |current| {
+                    let mut b = Breaker::decode(current);
+                    opened = b.trip(&policy, now_ms);
+                    opened.then(|| b.encode())
+                },
+                CAS_RETRIES,
+            );
+        } else {
+            let _ = kv.update(
+                KEY,
+                &mut |current| {
+                    let mut b = Breaker::decode(current);
+                    opened = b.failed(&policy, now_ms);
+                    opened.then(|| b.encode())
+                },
+                CAS_RETRIES,
+            );
+        }
         if opened {
             eprintln!("redis circuit breaker: open");
         }

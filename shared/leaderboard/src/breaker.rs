@@ -1,8 +1,9 @@
 //! The circuit breaker around Redis: a small state machine kept as one JSON value in a region's KV
 //! store, so every instance of the region (each request is a fresh instance) sees the same state.
 //!
-//! - **closed**: requests go to Redis; failures are counted in a window ([`Policy::window_ms`]).
-//!   [`Policy::threshold`] failing requests within one window open the breaker.
+//! - **closed**: requests go to Redis; failing requests are counted per fixed window
+//!   ([`Policy::window_ms`], [`window`]); [`Policy::threshold`] of them within one window open
+//!   the breaker ([`Breaker::trip`]).
 //! - **open** until `open_until_ms`: nothing contacts Redis. Writes fail at once with `503` and a
 //!   `Retry-After` of the time left; cached reads serve their stale copy (stale-if-error).
 //! - **half-open** after that: the first request claims the probe (for [`Policy::probe_ms`]) and
@@ -72,6 +73,11 @@ fn is_zero_u32(n: &u32) -> bool {
 
 fn is_zero_i64(n: &i64) -> bool {
     *n == 0
+}
+
+/// The fixed failure-counting window `now_ms` falls in (`now_ms / window_ms`).
+pub fn window(policy: &Policy, now_ms: i64) -> i64 {
+    now_ms.div_euclid(policy.window_ms.max(1))
 }
 
 /// What a request may do now.
@@ -184,6 +190,17 @@ impl Breaker {
         false
     }
 
+    /// Opens a closed breaker (its failures were counted elsewhere: the edge counts them with an
+    /// atomic increment per window, since a compare-and-swap on an absent key is not atomic on
+    /// Spin's stores). Whether it opened.
+    pub fn trip(&mut self, policy: &Policy, now_ms: i64) -> bool {
+        if self.state(now_ms) != State::Closed {
+            return false;
+        }
+        self.open(policy, now_ms);
+        true
+    }
+
     fn open(&mut self, policy: &Policy, now_ms: i64) {
         let shift = self.openings.min(16);
         let open_ms = policy
@@ -288,6 +305,23 @@ mod tests {
         }
         assert!(!b.failed(&P, 100));
         assert_eq!(b.open_until_ms, 502);
+    }
+
+    #[test]
+    fn trip_opens_only_a_closed_breaker() {
+        let mut b = Breaker::default();
+        assert!(b.trip(&P, 10));
+        assert_eq!(b.state(11), State::Open);
+        assert_eq!(b.open_until_ms, 510);
+        assert!(!b.trip(&P, 20), "already open");
+        assert_eq!(b.open_until_ms, 510);
+    }
+
+    /// The failure-counting window a time falls in.
+    #[test]
+    fn windows_are_fixed() {
+        assert_eq!(window(&P, 999), 0);
+        assert_eq!(window(&P, 1_000), 1);
     }
 
     #[test]

@@ -126,7 +126,21 @@ pub async fn start_on(
 ) -> Api {
     // On edge-host, behave as Spin does (a Redis connection per request, a trigger failure ends
     // the worker), so the suite means the same on both runtimes.
-    let mut config = config.spin_faithful();
+    launch(redis, kv, vars, config.spin_faithful()).await
+}
+
+/// [`start_on`] with edge-host's own defaults (one pooled Redis connection with timeouts), for
+/// what only edge-host does.
+pub async fn start_on_pooled(
+    redis: RedisServer,
+    kv: Kv,
+    vars: &[(&str, &str)],
+    config: HostConfig,
+) -> Api {
+    launch(redis, kv, vars, config).await
+}
+
+async fn launch(redis: RedisServer, kv: Kv, vars: &[(&str, &str)], mut config: HostConfig) -> Api {
     config.variables.insert("redis_url".into(), redis.url());
     config
         .variables

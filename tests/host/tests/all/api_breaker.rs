@@ -39,6 +39,12 @@ async fn an_open_breaker_fails_writes_fast_serves_cached_reads_and_a_probe_close
 
     let before = version(&api.redis);
     assert!(before.is_some(), "the board has a version");
+    // Failures are counted per fixed 10 s window of the wall clock: start early in one, so the
+    // five below (well under a second) fall in the same window.
+    let in_window = now_ms() % 10_000;
+    if in_window > 5_000 {
+        tokio::time::sleep(Duration::from_millis((10_050 - in_window) as u64)).await;
+    }
     api.redis.kill();
     // Failing writes: connection refused, each counted; the fifth opens the breaker.
     let mut opened_after = None;
@@ -121,6 +127,13 @@ async fn an_open_breaker_fails_writes_fast_serves_cached_reads_and_a_probe_close
     api.stop().await;
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// The board's version counter in Redis.
 fn version(redis: &RedisServer) -> Option<String> {
     redis::cmd("GET")
@@ -132,4 +145,73 @@ fn version(redis: &RedisServer) -> Option<String> {
 /// Runs a future to completion from a synchronous closure on the test's multi-threaded runtime.
 fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
+
+/// A Redis that accepts connections and never answers (a black hole). On Spin, whose outbound
+/// Redis has no timeouts, requests that reach it wait and are never counted, so this runs on
+/// edge-host only, in its pooled mode (5 s response timeout): the failing requests open the
+/// breaker, after which writes fail at once without connecting.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_black_holed_redis_opens_the_breaker_on_edge_host() {
+    if crate::harness::RuntimeKind::under_test().is_spin() {
+        eprintln!("skipped on Spin: its outbound Redis has no timeouts (README › Redis outages)");
+        return;
+    }
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_url = format!("redis://{}", hole.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = std::sync::Arc::clone(&accepted);
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hole.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            held.push(socket);
+        }
+    });
+    let api = crate::api::start_on_pooled(
+        RedisServer::start(),
+        Kv::Shipped,
+        &[("redis_url", &hole_url)],
+        HostConfig::default(),
+    )
+    .await;
+    // Five writes at once: each waits for the response timeout, fails, and is counted (a round
+    // may straddle two 10 s counting windows: then another round).
+    for round in 0..3 {
+        let writes = (0..5)
+            .map(|i| api.submit("bh", json!({"player": format!("p{round}-{i}"), "score": 1})));
+        let replies = futures::future::join_all(writes).await;
+        for r in &replies {
+            assert_eq!(r.status, 503, "{}", r.body);
+        }
+        if replies.iter().any(|r| {
+            r.body["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains(OPEN_DETAIL)
+        }) {
+            break;
+        }
+        let probe = api
+            .submit("bh", json!({"player": "probe", "score": 1}))
+            .await;
+        if probe.body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains(OPEN_DETAIL)
+        {
+            break;
+        }
+    }
+    let connects = accepted.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(connects >= 1, "the app reached the black hole");
+    let started = Instant::now();
+    let fast = api.submit("bh", json!({"player": "q", "score": 1})).await;
+    let took = started.elapsed();
+    fast.assert_problem(503, OPEN_DETAIL);
+    eprintln!(
+        "edge-host: with a black-holed Redis, a write with the breaker open answered in {took:?}"
+    );
+    api.stop().await;
+    holder.abort();
 }
