@@ -4,8 +4,8 @@
 //! [`crate::http::respond`] after the response is built; not for the `/health/*` probes, so
 //! liveness never depends on the KV store) bumps the request's series and its
 //! route's latency sum with `wasi:keyvalue/atomics.increment` — two KV calls per recorded request —
-//! plus whatever the handler added with [`count`]. A series that is new (its first increment
-//! returns exactly the increment) is added to the index ([`leaderboard::metrics::INDEX`]) with a
+//! plus whatever the handler added with [`count`]. A series that is new (one of its first
+//! increments, see [`bump`]) is added to the index ([`leaderboard::metrics::INDEX`]) with a
 //! compare-and-swap; `/metrics` reads the index and each series through `increment(key, 0)`, the
 //! one read that is portable across Spin's KV backends (SQLite keeps counters as 8 bytes, Redis as
 //! text).
@@ -123,9 +123,13 @@ pub fn add_now(platform: &dyn Platform, key: &str, n: i64) {
     }
 }
 
+/// Increments a series; its first increments (up to ten) also make sure it is in the index.
+/// Not only the first: while the index does not exist yet, a compare-and-swap on it is an
+/// unconditional write on Spin's stores, so two series registering at once could lose one; once
+/// it exists, the swap is atomic and a later increment repairs the loss.
 fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
     match kv.increment(key, delta) {
-        Ok(v) if v == delta => register(kv, key),
+        Ok(v) if delta > 0 && v <= delta.saturating_mul(10) => register(kv, key),
         Ok(_) => {}
         Err(e) => eprintln!("metrics: increment of {key} failed: {e}"),
     }
