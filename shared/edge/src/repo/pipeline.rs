@@ -241,16 +241,16 @@ impl Repo {
 
     /// Dead letters of the board.
     pub fn dead_len(&self, keys: &Keys) -> Result<u64> {
-        let r = self.exec("XLEN", vec![bin(keys.dead())])?;
-        r.first()
-            .map(uint)
-            .transpose()
-            .map(Option::unwrap_or_default)
+        self.xlen(keys.dead())
     }
 
     /// Entries in the board's inbox not yet applied (new, or being applied by a drain).
     pub fn inbox_len(&self, keys: &Keys) -> Result<u64> {
-        let r = self.exec("XLEN", vec![bin(keys.inbox())])?;
+        self.xlen(keys.inbox())
+    }
+
+    fn xlen(&self, stream: String) -> Result<u64> {
+        let r = self.exec("XLEN", vec![bin(stream)])?;
         r.first()
             .map(uint)
             .transpose()

@@ -175,6 +175,18 @@ async fn launch(redis: RedisServer, kv: Kv, vars: &[(&str, &str)], mut config: H
     }
 }
 
+/// [`start`] against a Redis with the append-only file on (`appendfsync always`): a `kill -9`
+/// loses no acknowledged write, and a restart comes back with the data.
+pub async fn start_persistent() -> Api {
+    start_on(
+        RedisServer::start_persistent(),
+        Kv::Shipped,
+        &[],
+        HostConfig::default(),
+    )
+    .await
+}
+
 pub async fn start() -> Api {
     start_with(&[], HostConfig::default()).await
 }
@@ -306,7 +318,8 @@ impl Api {
             req = req.header(*k, *v);
         }
         let req = req.build().unwrap();
-        let recorded = crate::harness::Recorded::request(&req, self.app.runtime_name());
+        let recorded =
+            crate::harness::Recorded::request(&req, self.app.runtime_name(), self.app.records);
         let resp = self.app.http.execute(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use edge_host::HostConfig;
 
-use crate::api::{Kv, service, start_on};
+use crate::api::{Kv, service};
 use crate::harness::{RedisServer, eventually};
 
 const OPEN_DETAIL: &str = "circuit breaker is open";
@@ -18,13 +18,7 @@ const OPEN_DETAIL: &str = "circuit breaker is open";
 #[tokio::test(flavor = "multi_thread")]
 async fn an_open_breaker_fails_writes_fast_serves_cached_reads_and_a_probe_closes_it() {
     // Persistent, so the board survives the restart; the KV store is the shipped SQLite file.
-    let mut api = start_on(
-        RedisServer::start_persistent(),
-        Kv::Shipped,
-        &[],
-        HostConfig::default(),
-    )
-    .await;
+    let mut api = crate::api::start_persistent().await;
     api.create_board(json!({"id": "cb", "public_read": true, "cache": {"ttl_secs": 600}}))
         .await;
     api.submit_ok("cb", "ann", json!(10)).await;

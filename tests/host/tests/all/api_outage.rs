@@ -12,11 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use edge_host::HostConfig;
 use serde_json::{Value, json};
 
-use crate::api::{Kv, admin, service, start_on};
-use crate::harness::{RedisServer, eventually};
+use crate::api::{admin, service};
+use crate::harness::eventually;
 
 /// Concurrent clients.
 const CLIENTS: u64 = 8;
@@ -79,13 +78,7 @@ async fn submit_until_2xx(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redis_restart_under_load_loses_nothing_and_applies_nothing_twice() {
-    let mut api = start_on(
-        RedisServer::start_persistent(),
-        Kv::Shipped,
-        &[],
-        HostConfig::default(),
-    )
-    .await;
+    let mut api = crate::api::start_persistent().await;
     api.start_worker().await;
     api.create_board(json!({"id": "race", "operator": "incr"}))
         .await;
