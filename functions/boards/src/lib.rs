@@ -87,7 +87,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     }
     repo.create_board(&ctx.tenant, &board, call.now_ms)?;
     ctx.cache()
-        .invalidate(ctx.tenant.as_str(), board.id.as_str(), true);
+        .invalidate_everywhere(ctx.repo()?, ctx.tenant.as_str(), board.id.as_str(), true);
     audit::record(
         ctx,
         call,
@@ -143,7 +143,7 @@ fn delete(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     ctx.repo()?.delete_board(&ctx.tenant, id)?;
     ctx.cache()
-        .invalidate(ctx.tenant.as_str(), id.as_str(), true);
+        .invalidate_everywhere(ctx.repo()?, ctx.tenant.as_str(), id.as_str(), true);
     audit::record(
         ctx,
         call,

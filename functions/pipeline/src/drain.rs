@@ -44,8 +44,12 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         };
         let report = pipeline::drain(repo, &ctx.tenant, board, &limits, &http::now_ms)?;
         if report.version.is_some() {
-            ctx.cache()
-                .invalidate(ctx.tenant.as_str(), board.as_str(), false);
+            ctx.cache().invalidate_everywhere(
+                ctx.repo()?,
+                ctx.tenant.as_str(),
+                board.as_str(),
+                false,
+            );
         }
         left = left.saturating_sub(report.applied + report.duplicates + report.dead_lettered);
         more |= report.more;

@@ -15,7 +15,7 @@ pub fn replay(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
     let board = repo.board(&ctx.tenant, board)?;
     let report = rebuild::replay(repo, &ctx.tenant, &board, call.now_ms)?;
     ctx.cache()
-        .invalidate(ctx.tenant.as_str(), board.id.as_str(), false);
+        .invalidate_everywhere(ctx.repo()?, ctx.tenant.as_str(), board.id.as_str(), false);
     let body = serde_json::to_value(&report)
         .map_err(|e| leaderboard::LeaderboardError::Internal(e.to_string()))?;
     audit::record(

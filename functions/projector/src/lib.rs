@@ -1,14 +1,17 @@
 //! `functions/projector`: the Redis-triggered score handler.
 //!
-//! Two channels lead here (`spin-worker.toml`):
+//! Three channels lead here (`spin-worker.toml`):
 //!
+//! - the invalidation channel `lb:invalidate`, payload `inv:tenant/board[:config]`: a write in
+//!   some region (this one included) changed the board; this region's cached reads of it are
+//!   dropped (`edge::cache::EdgeCache::invalidate_everywhere` publishes it);
 //! - the doorbell `lb:doorbell`, payload `tenant/board`: a board's inbox has work (an `async`
 //!   submission over HTTP, or an entry a trusted backend appended with `XADD` — the durable
 //!   ingest form);
 //! - the ingest channel `lb:ingest`, payload a JSON submission naming its board (the
 //!   fire-and-forget form): it is appended to the board's inbox first.
 //!
-//! Either way the board's inbox is then drained (`edge::pipeline`): batches decided by the core
+//! For the last two, the board's inbox is then drained (`edge::pipeline`): batches decided by the core
 //! and applied in one script each, bad entries to the dead letters, exactly once. A drain is
 //! bounded (entries and time) so one message never runs long; when it stops with work left it
 //! rings the doorbell again. Pub/sub is at-most-once, but the inbox is durable: a lost doorbell
@@ -38,6 +41,12 @@ fn now_ms() -> i64 {
 #[redis_component]
 fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
     edge::breaker::begin_request();
+    // Another region's write (or this one's, echoed): drop this region's cached reads of the
+    // board. No Redis needed.
+    if let Some((tenant, board, config)) = edge::cache::parse_invalidation(&payload) {
+        EdgeCache::open(&Spin).invalidate(&tenant, &board, config);
+        return Ok(());
+    }
     let repo = Repo::open(&Spin, &settings::redis_url(&Spin)?)?;
     let target = if payload.first() == Some(&b'{') {
         pipeline::ingest(&repo, &payload, now_ms())?
@@ -65,7 +74,7 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
     let report = pipeline::drain(&repo, &tenant, &board, &limits, &now_ms)
         .with_context(|| format!("draining {tenant}/{board}"))?;
     if report.version.is_some() {
-        EdgeCache::open(&Spin).invalidate(tenant.as_str(), board.as_str(), false);
+        EdgeCache::open(&Spin).invalidate_everywhere(&repo, tenant.as_str(), board.as_str(), false);
     }
     edge::metrics::add_now(
         &Spin,

@@ -255,7 +255,7 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
             ))
         })?;
     ctx.cache()
-        .invalidate(ctx.tenant.as_str(), id.as_str(), false);
+        .invalidate_everywhere(ctx.repo()?, ctx.tenant.as_str(), id.as_str(), false);
     edge::audit::record(
         ctx,
         call,

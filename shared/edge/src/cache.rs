@@ -113,6 +113,56 @@ impl EdgeCache {
             .as_ref()
             .is_some_and(|b| b.delete_many(&invalidation(tenant, board, config)).is_ok())
     }
+
+    /// [`EdgeCache::invalidate`] here, and in every other region: publishes the board on
+    /// [`INVALIDATE_CHANNEL`], where each region's worker (the Redis-triggered `projector`)
+    /// invalidates its own KV store. Pub/sub is at-most-once: a region whose worker missed the
+    /// message serves its copy until the TTL. Best effort: the write itself has happened.
+    pub fn invalidate_everywhere(
+        &self,
+        repo: &crate::repo::Repo,
+        tenant: &str,
+        board: &str,
+        config: bool,
+    ) -> bool {
+        let here = self.invalidate(tenant, board, config);
+        if let Err(e) = repo.publish(
+            INVALIDATE_CHANNEL,
+            &invalidation_message(tenant, board, config),
+        ) {
+            eprintln!("edge cache: could not announce the invalidation of {tenant}/{board}: {e}");
+        }
+        here
+    }
+}
+
+/// The channel regions hear each other's invalidations on.
+pub const INVALIDATE_CHANNEL: &str = "lb:invalidate";
+
+/// The message announcing that a board's cached reads (with `config`, its config too) are stale:
+/// `inv:<tenant>/<board>` or `inv:<tenant>/<board>:config`.
+pub fn invalidation_message(tenant: &str, board: &str, config: bool) -> String {
+    format!(
+        "inv:{tenant}/{board}{}",
+        if config { ":config" } else { "" }
+    )
+}
+
+/// Reads an [`invalidation_message`]: `(tenant, board, config)`.
+pub fn parse_invalidation(payload: &[u8]) -> Option<(String, String, bool)> {
+    let text = std::str::from_utf8(payload).ok()?.strip_prefix("inv:")?;
+    let (board_ref, config) = match text.strip_suffix(":config") {
+        Some(b) => (b, true),
+        None => (text, false),
+    };
+    let (tenant, board) = board_ref.split_once('/')?;
+    let tenant = leaderboard::TenantId::new(tenant).ok()?;
+    let board = leaderboard::BoardId::new(board).ok()?;
+    Some((
+        tenant.as_str().to_string(),
+        board.as_str().to_string(),
+        config,
+    ))
 }
 
 /// A small per-tenant value (flag document, tenant settings) read through the regional KV store:
@@ -252,6 +302,21 @@ mod tests {
         // A board without a version yet, still without one.
         assert!(cache.put("t", "b", Entry::Config, envelope("cfg"), None, || Ok(None)));
         assert_eq!(cache.get("t", "b", Entry::Config).unwrap().body, "cfg");
+    }
+
+    #[test]
+    fn invalidation_messages_round_trip_and_refuse_garbage() {
+        for config in [false, true] {
+            let m = invalidation_message("acme", "arena-1", config);
+            assert_eq!(
+                parse_invalidation(m.as_bytes()),
+                Some(("acme".into(), "arena-1".into(), config))
+            );
+        }
+        assert_eq!(parse_invalidation(b"acme/arena"), None, "a doorbell");
+        assert_eq!(parse_invalidation(b"inv:acme"), None);
+        assert_eq!(parse_invalidation(b"inv:ACME/x"), None, "not an id");
+        assert_eq!(parse_invalidation(b"{\"board\":1}"), None);
     }
 
     #[test]

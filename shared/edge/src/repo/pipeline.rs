@@ -300,7 +300,12 @@ impl Repo {
 
     /// Publishes a doorbell (`tenant/board`) so the Redis-triggered drain runs for the board.
     pub fn ring(&self, channel: &str, board_ref: &str) -> Result<()> {
-        self.exec("PUBLISH", vec![bin(channel), bin(board_ref)])?;
+        self.publish(channel, board_ref)
+    }
+
+    /// `PUBLISH` (at-most-once: subscribers that are not listening miss it).
+    pub fn publish(&self, channel: &str, message: &str) -> Result<()> {
+        self.exec("PUBLISH", vec![bin(channel), bin(message)])?;
         Ok(())
     }
 }

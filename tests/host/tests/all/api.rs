@@ -175,6 +175,18 @@ async fn launch(redis: RedisServer, kv: Kv, vars: &[(&str, &str)], mut config: H
     }
 }
 
+/// Another region of `of`'s app: the same Redis, its own KV store (the edge cache), the same
+/// variables; no worker yet.
+pub async fn start_region(of: &Api) -> Api {
+    launch(
+        RedisServer::attach(of.redis.port),
+        Kv::Shipped,
+        &[],
+        HostConfig::default().spin_faithful(),
+    )
+    .await
+}
+
 /// [`start`] against a Redis with the append-only file on (`appendfsync always`): a `kill -9`
 /// loses no acknowledged write, and a restart comes back with the data.
 pub async fn start_persistent() -> Api {

@@ -41,6 +41,16 @@ impl RedisServer {
         Self::start_with(None)
     }
 
+    /// A handle on a server another `RedisServer` owns (a second region's view of the same
+    /// Redis): dropping it stops nothing.
+    pub fn attach(port: u16) -> Self {
+        Self {
+            port,
+            child: None,
+            aof_dir: None,
+        }
+    }
+
     /// A server with the append-only file on and `appendfsync always`: a `kill -9` loses no
     /// acknowledged write, and [`RedisServer::restart`] comes back with the data.
     pub fn start_persistent() -> Self {

@@ -22,6 +22,7 @@ mod api_metrics;
 mod api_outage;
 mod api_pipeline;
 mod api_ratelimit;
+mod api_regions;
 mod api_scores;
 mod api_tenants;
 mod app_health;
