@@ -335,13 +335,12 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
             for (name, value) in call.extra_headers.take() {
                 response.set_header(name, value);
             }
-            let response = crate::compress::apply(
+            let mut response = crate::compress::apply(
                 response,
                 *req.method() == Method::Head,
                 call.header("accept-encoding"),
                 call.header("if-none-match"),
             );
-            let mut response = response;
             response.set_header("x-request-id", call.request_id.clone());
             response.set_header("traceparent", traceparent);
             let tenant = call.tenant.take();
@@ -435,7 +434,7 @@ pub struct HttpPolicy<'a> {
 }
 
 impl<'a> HttpPolicy<'a> {
-    /// Splits the joined value (missing parts: CORS off, log on, no HSTS).
+    /// Splits the joined value (missing parts: CORS off, log on, no HSTS, metrics on).
     pub fn parse(joined: &'a str) -> Self {
         let mut parts = joined.splitn(4, '|');
         let cors_allowed_origins = parts.next().unwrap_or_default();
