@@ -2,7 +2,7 @@
 # Benchmarks the host's hello-world floor: the `hello` test guest (every request answers
 # `200 hello, world`) served by `edge-host` on loopback and loaded by `edge-load` at concurrency
 # 1 and 32 (a discarded warm-up, then at most BENCH_REQUESTS requests within BENCH_SECS seconds),
-# printed as a Markdown table; then the criterion figures of `tests/host/benches/host.rs`
+# printed as a Markdown table; then the criterion figures of `host/benches/host.rs`
 # (instantiation on its own, and one in-process request).
 #
 # Everything is bounded in time and stays on 127.0.0.1; the host is stopped on exit.

@@ -498,7 +498,7 @@ for r in $runtimes; do
 done
 
 # The native baseline: the same handler functions, core and Redis calls behind a plain hyper
-# server (tests/native), for the Wasm/native ratio.
+# server (bench/native), for the Wasm/native ratio.
 runtime=native
 "$bin/edge-native" --manifest spin.toml --listen 127.0.0.1:0 >"$tmp/native.out" 2>"$tmp/native.err" &
 pids="$pids $!"

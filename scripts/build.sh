@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# Builds every Wasm component (functions/* and the test guests under tests/guests/*) for
+# Builds every Wasm component (functions/* and the probe guests under tests/guests/*) for
 # wasm32-wasip2 in one cargo invocation with the release profile (opt-level 3, LTO, strip).
 # The target lives here and in spin.toml, never in .cargo/config.toml (it would break native tests).
 set -eu

@@ -35,10 +35,11 @@ EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" cargo test --workspac
 
 spin="${SPIN_BIN:-$(command -v spin || true)}"
 if [ -n "$spin" ] && [ -x "$spin" ]; then
-    echo "==> HTTP-level and parity tests on real Spin ($("$spin" --version))"
-    # The same test binary, already built: only the runtime changes.
+    echo "==> the app suite and the runtime tests on real Spin ($("$spin" --version))"
+    # The same test binaries, already built: only the runtime changes.
     EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" EDGE_RECORD_RESPONSES="$records/responses-spin.jsonl" \
-        cargo test -p edge-host --test all -- api_ app_ host_kv host_redis parity
+        cargo test -p edge-app-tests --test app
+    EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" cargo test -p edge-host --test host -- host_kv host_redis
 else
     echo "==> skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
 fi

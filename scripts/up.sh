@@ -1,7 +1,7 @@
 #!/usr/bin/env sh
 # Serves the app: the HTTP API (spin.toml) and, beside it, the Redis-triggered worker
 # (spin-worker.toml), both with the same runtime config (the same KV store). Uses the real Spin CLI
-# when there is one (SPIN_BIN, else `spin` on PATH), else the project's own host (tests/host,
+# when there is one (SPIN_BIN, else `spin` on PATH), else the project's own host (host/,
 # `edge-host up`). When REDIS_URL is unset it starts a throwaway redis-server on a free port and
 # stops it on exit. Extra arguments go to the HTTP app's `spin up` / `edge-host up`
 # (e.g. --listen 127.0.0.1:3000).

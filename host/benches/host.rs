@@ -64,14 +64,14 @@ const APP_COMPONENTS: [&str; 4] = ["health", "boards", "scores", "rankings"];
 
 const RUNTIME_CONFIG: &str = "[key_value_store.default]\ntype = \"memory\"\n";
 
-/// Where `scripts/build.sh` puts the components (as in `tests/all/harness.rs`).
+/// Where `scripts/build.sh` puts the components (as in the harness, `tests/app/src/lib.rs`).
 fn wasm_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("EDGE_BENCH_WASM_DIR") {
         return PathBuf::from(dir);
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let dir = target.join("wasm32-wasip2/release");
     std::fs::canonicalize(&dir).unwrap_or(dir)
 }

@@ -6,12 +6,12 @@ use edge_host::HostConfig;
 use redis::Commands;
 use reqwest::Method;
 
-use crate::harness::{RedisServer, TestApp, eventually};
+use harness::{RedisServer, TestApp, eventually};
 
 /// Runs on the runtime under test: Spin's `execute` reply flattening and error mapping.
 #[tokio::test(flavor = "multi_thread")]
 async fn outbound_redis_commands_and_execute() {
-    let (redis, app) = crate::probe_app_under_test().await;
+    let (redis, app) = harness::probe_app_under_test().await;
     let r = app.send(Method::PUT, "/redis/kv/greeting", "hi").await;
     assert_eq!(r.status(), 204);
     let mut c = redis.conn();

@@ -17,7 +17,7 @@ use edge_host::HostConfig;
 use serde_json::{Value, json};
 
 use crate::api::{Kv, service, start_on};
-use crate::harness::{RedisServer, eventually};
+use harness::{RedisServer, eventually};
 
 const SUBMISSIONS: u64 = 5_000;
 const CLIENTS: u64 = 16;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use edge_host::HostConfig;
 
-async fn assert_problem(app: &crate::harness::TestApp, path: &str, status: u16) {
+async fn assert_problem(app: &harness::TestApp, path: &str, status: u16) {
     let r = app.get(path).await;
     assert_eq!(r.status(), status, "{path}");
     assert_eq!(
@@ -19,7 +19,7 @@ async fn assert_problem(app: &crate::harness::TestApp, path: &str, status: u16) 
 }
 
 /// A bare 500, as Spin answers for a component that failed.
-async fn assert_bare_500(app: &crate::harness::TestApp, path: &str) {
+async fn assert_bare_500(app: &harness::TestApp, path: &str) {
     let r = app.get(path).await;
     assert_eq!(r.status(), 500, "{path}");
     assert!(r.bytes().await.unwrap().is_empty(), "{path}: no body");
@@ -27,7 +27,7 @@ async fn assert_bare_500(app: &crate::harness::TestApp, path: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn trap_gives_a_bare_500_and_next_request_works() {
-    let (_redis, app) = crate::probe_app(HostConfig::default()).await;
+    let (_redis, app) = harness::probe_app(HostConfig::default()).await;
     assert_bare_500(&app, "/trap").await;
     let (s, _) = app.get_json("/clock").await;
     assert_eq!(s, 200);
@@ -40,7 +40,7 @@ async fn endless_loop_hits_the_deadline_and_host_keeps_serving() {
         request_timeout: Duration::from_secs(1),
         ..HostConfig::default()
     };
-    let (_redis, app) = crate::probe_app(config).await;
+    let (_redis, app) = harness::probe_app(config).await;
     let looping = {
         let http = app.http.clone();
         let url = app.url("/loop");
@@ -62,7 +62,7 @@ async fn memory_cap_is_enforced() {
         memory_limit_bytes: 32 << 20,
         ..HostConfig::default()
     };
-    let (_redis, app) = crate::probe_app(config).await;
+    let (_redis, app) = harness::probe_app(config).await;
     let (s, _) = app.get_json("/alloc?mb=8").await;
     assert_eq!(s, 200, "under the cap");
     assert_bare_500(&app, "/alloc?mb=64").await;
@@ -93,19 +93,19 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
             });
         }
     });
-    let redis = crate::harness::RedisServer::start();
+    let redis = harness::RedisServer::start();
     let dir = std::env::temp_dir().join(format!("edge-host-sigterm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let manifest = dir.join("spin.toml");
     std::fs::write(
         &manifest,
-        crate::probe_manifest(&redis.url(), "")
-            .replace("{wasm}", &crate::harness::wasm_dir().to_string_lossy()),
+        harness::probe_manifest(&redis.url(), "")
+            .replace("{wasm}", &harness::wasm_dir().to_string_lossy()),
     )
     .unwrap();
     let rc = dir.join("runtime-config.toml");
-    std::fs::write(&rc, crate::PROBE_STORES).unwrap();
-    let port = crate::harness::free_port();
+    std::fs::write(&rc, harness::PROBE_STORES).unwrap();
+    let port = harness::free_port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_edge-host"))
         .args(["up", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--manifest")
@@ -118,7 +118,7 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
         .unwrap();
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let up = crate::harness::eventually(Duration::from_secs(60), || {
+    let up = harness::eventually(Duration::from_secs(60), || {
         std::net::TcpStream::connect(("127.0.0.1", port))
             .ok()
             .map(|_| ())
@@ -157,7 +157,7 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
         .unwrap();
     assert!(killed.success());
     // New connections are refused once it stopped accepting, while the request is in flight.
-    let refused = crate::harness::eventually(Duration::from_secs(1), || {
+    let refused = harness::eventually(Duration::from_secs(1), || {
         std::net::TcpStream::connect(("127.0.0.1", port))
             .err()
             .map(|_| ())
@@ -180,7 +180,7 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("slow"), "{body}");
     assert!(answered.duration_since(signalled) > Duration::from_millis(1000));
-    let exited = crate::harness::eventually(Duration::from_secs(10), || child.try_wait().unwrap())
+    let exited = harness::eventually(Duration::from_secs(10), || child.try_wait().unwrap())
         .await
         .expect("edge-host did not exit after SIGTERM");
     assert!(exited.success(), "{exited:?}: {}", log());

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use edge_host::HostConfig;
 
-use crate::probe_app;
+use harness::probe_app;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn routing_precedence_and_spin_headers() {
@@ -49,7 +49,7 @@ async fn routing_precedence_and_spin_headers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unmatched_route_is_a_bare_404() {
-    let redis = crate::harness::RedisServer::start();
+    let redis = harness::RedisServer::start();
     let manifest = r#"
 spin_manifest_version = 2
 [application]
@@ -60,7 +60,7 @@ component = "exact"
 [component.exact]
 source = "{wasm}/probe.wasm"
 "#;
-    let app = crate::harness::TestApp::start(manifest, None, HostConfig::default()).await;
+    let app = harness::TestApp::start(manifest, None, HostConfig::default()).await;
     // As Spin: a bare 404 (the leaderboard app adds a catch-all route for a problem body).
     let r = app.get("/nope").await;
     assert_eq!(r.status(), 404);
@@ -73,13 +73,13 @@ source = "{wasm}/probe.wasm"
 async fn variables_from_manifest_templates_and_env() {
     // SAFETY of the test: the name is unique to this test, so parallel tests never read it.
     unsafe { std::env::set_var("SPIN_VARIABLE_FROM_ENV", "set-by-env") };
-    let redis = crate::harness::RedisServer::start();
-    let manifest = crate::probe_manifest(
+    let redis = harness::RedisServer::start();
+    let manifest = harness::probe_manifest(
         &redis.url(),
         "[component.internal.variables]\nfrom_env = \"{{ from_env }}\"\n",
     );
     let rc = "[key_value_store.other]\ntype = \"memory\"\n";
-    let app = crate::harness::TestApp::start(&manifest, Some(rc), HostConfig::default()).await;
+    let app = harness::TestApp::start(&manifest, Some(rc), HostConfig::default()).await;
     let (s, v) = app.get_json("/var/greeting").await;
     assert_eq!(
         (s, v["value"].as_str()),
@@ -112,7 +112,7 @@ component = "p"
 [component.p]
 source = "{wasm}/probe.wasm"
 "#;
-    let err = crate::harness::TestApp::try_start(manifest, None, &mut HostConfig::default())
+    let err = harness::TestApp::try_start(manifest, None, &mut HostConfig::default())
         .await
         .err()
         .expect("start-up must fail");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::api::{Api, rows, service, start_with_worker};
-use crate::harness::eventually;
+use harness::eventually;
 
 async fn entries(api: &Api, board: &str) -> serde_json::Value {
     api.get(&format!("/api/v1/boards/{board}/entries?limit=100"), None)

@@ -306,7 +306,7 @@ async fn requests_join_the_callers_trace_and_leave_one_json_log_line() {
         .unwrap()
         .to_string();
 
-    let lines = crate::harness::eventually(std::time::Duration::from_secs(10), || {
+    let lines = harness::eventually(std::time::Duration::from_secs(10), || {
         let lines = access_lines(&api);
         let done = lines
             .iter()

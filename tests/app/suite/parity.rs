@@ -5,7 +5,7 @@
 use edge_host::HostConfig;
 use reqwest::Method;
 
-use crate::harness::{RedisServer, RuntimeKind, TestApp, spin_bin};
+use harness::{RedisServer, RuntimeKind, TestApp, spin_bin};
 
 /// The probe app with its `default` store in the SQLite file `db`.
 async fn probe_on(kind: &RuntimeKind, redis: &RedisServer, db: &std::path::Path) -> TestApp {
@@ -15,7 +15,7 @@ async fn probe_on(kind: &RuntimeKind, redis: &RedisServer, db: &std::path::Path)
     );
     TestApp::start_on(
         kind,
-        &crate::probe_manifest(&redis.url(), ""),
+        &harness::probe_manifest(&redis.url(), ""),
         Some(&rc),
         HostConfig::default().spin_faithful(),
     )

@@ -4,7 +4,7 @@
 use edge_host::HostConfig;
 use reqwest::Method;
 
-use crate::harness::{RedisServer, TestApp};
+use harness::{RedisServer, TestApp};
 
 /// The probe app with `default` and `other` on the named backend.
 async fn app_on(backend: &str) -> (RedisServer, TestApp) {
@@ -22,7 +22,7 @@ async fn app_on(backend: &str) -> (RedisServer, TestApp) {
         other => panic!("unknown backend {other}"),
     };
     let rc = format!("{}{}", store("default"), store("other"));
-    let manifest = crate::probe_manifest(&redis.url(), "");
+    let manifest = harness::probe_manifest(&redis.url(), "");
     let app = match backend {
         // Spin has no `memory` type: that one is the host's alone.
         "memory" => TestApp::start(&manifest, Some(&rc), HostConfig::default()).await,
@@ -278,7 +278,7 @@ async fn store_grants_are_enforced() {
 async fn undefined_store_label_fails_start_up() {
     let redis = RedisServer::start();
     let err = TestApp::try_start(
-        &crate::probe_manifest(&redis.url(), ""),
+        &harness::probe_manifest(&redis.url(), ""),
         None,
         &mut HostConfig::default(),
     )

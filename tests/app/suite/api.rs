@@ -7,7 +7,7 @@ use edge_host::HostConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{RedisServer, TestApp, wasm_dir};
+use harness::{RedisServer, TestApp, wasm_dir};
 
 /// The HS256 secret the test apps trust (64 bytes).
 pub const SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef0123456789abcdef012345";
@@ -254,7 +254,7 @@ impl Api {
             .await,
         );
         // Subscribed before the test rings the doorbell (pub/sub does not keep messages).
-        let subscribed = crate::harness::eventually(Duration::from_secs(30), || {
+        let subscribed = harness::eventually(Duration::from_secs(30), || {
             let n: Vec<(String, u64)> = redis::cmd("PUBSUB")
                 .arg("NUMSUB")
                 .arg("lb:doorbell")
@@ -276,7 +276,7 @@ impl Api {
         self.redis.kill();
         tokio::time::sleep(Duration::from_secs(2)).await;
         self.redis.restart();
-        let ended = crate::harness::eventually(Duration::from_secs(10), || {
+        let ended = harness::eventually(Duration::from_secs(10), || {
             (!self.worker_running()).then_some(())
         })
         .await;
@@ -330,8 +330,7 @@ impl Api {
             req = req.header(*k, *v);
         }
         let req = req.build().unwrap();
-        let recorded =
-            crate::harness::Recorded::request(&req, self.app.runtime_name(), self.app.records);
+        let recorded = harness::Recorded::request(&req, self.app.runtime_name(), self.app.records);
         let resp = self.app.http.execute(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();

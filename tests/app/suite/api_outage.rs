@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::api::{admin, service};
-use crate::harness::eventually;
+use harness::eventually;
 
 /// Concurrent clients.
 const CLIENTS: u64 = 8;

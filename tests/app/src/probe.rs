@@ -1,40 +1,9 @@
-//! Integration tests of the local host: real `.wasm` guests (built by `scripts/build.sh`) run by
-//! the host against a real `redis-server` that each test starts on a free port.
-//!
-//! The HTTP-level tests of the app (`api_*`, `app_*`) and the tests of behaviour a runtime
-//! provides (`host_kv`, parts of `host_redis`, `parity`) also run on real Spin:
-//! `EDGE_TEST_RUNTIME=spin SPIN_BIN=… cargo test -p edge-host --test all -- api_ app_ host_kv …`
-//! (what `scripts/test.sh` does when a Spin CLI is available).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod api;
-mod api_async;
-mod api_boards;
-mod api_breaker;
-mod api_cache_auth;
-mod api_encoding;
-mod api_experiments;
-mod api_fault;
-mod api_flags;
-mod api_keys;
-mod api_log;
-mod api_metrics;
-mod api_outage;
-mod api_pipeline;
-mod api_ratelimit;
-mod api_regions;
-mod api_scores;
-mod api_tenants;
-mod app_health;
-mod harness;
-mod host_http;
-mod host_kv;
-mod host_limits;
-mod host_redis;
-mod parity;
+//! The probe app: the probe guest (`tests/guests/probe`) on several routes, used by the host tests
+//! and the parity tests.
 
 use edge_host::HostConfig;
-use harness::{RedisServer, TestApp};
+
+use crate::{RedisServer, TestApp};
 
 /// The probe guest on several routes, plus a private route, with a Redis URL variable.
 pub fn probe_manifest(redis_url: &str, extra_component: &str) -> String {

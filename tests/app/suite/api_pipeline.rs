@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::api::{Api, admin, player, rows, service, start, start_with_worker};
-use crate::harness::eventually;
+use harness::eventually;
 
 /// `XADD lb:{default/<board>}:inbox * <fields>` as a trusted backend does; the entry id.
 pub fn xadd(api: &Api, board: &str, fields: &[(&str, &str)]) -> String {

@@ -11,7 +11,7 @@ use serde_json::json;
 use edge_host::HostConfig;
 
 use crate::api::{Kv, service};
-use crate::harness::{RedisServer, eventually};
+use harness::{RedisServer, eventually};
 
 const OPEN_DETAIL: &str = "circuit breaker is open";
 
@@ -147,7 +147,7 @@ fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
 /// breaker, after which writes fail at once without connecting.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_black_holed_redis_opens_the_breaker_on_edge_host() {
-    if crate::harness::RuntimeKind::under_test().is_spin() {
+    if harness::RuntimeKind::under_test().is_spin() {
         eprintln!("skipped on Spin: its outbound Redis has no timeouts (README › Redis outages)");
         return;
     }

@@ -1,0 +1,51 @@
+//! The harness of the app suite (`tests/app/suite`) and of edge-host's own tests
+//! (`host/tests/host`): a private `redis-server` on a free port, and an app served by edge-host
+//! started in-process on an ephemeral port with the built components — or, when
+//! `EDGE_TEST_RUNTIME=spin`, by a real `spin up` process. Every test gets its own Redis and app,
+//! so tests run in parallel.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+mod app;
+mod probe;
+mod redis;
+mod runtime;
+
+pub use app::{Recorded, TestApp};
+pub use probe::{PROBE_STORES, probe_app, probe_app_under_test, probe_manifest};
+pub use redis::RedisServer;
+pub use runtime::{RuntimeKind, SpinProcess, spin_bin};
+
+/// Where `scripts/build.sh` puts the components.
+pub fn wasm_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("wasm32-wasip2/release");
+    std::fs::canonicalize(&dir).unwrap_or(dir)
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// Polls `check` until it returns Some or the timeout passes.
+pub async fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

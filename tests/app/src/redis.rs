@@ -1,0 +1,136 @@
+//! A private `redis-server` per test, optionally persistent (append-only file) and restartable.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::free_port;
+
+/// A `redis-server` owned by one test; killed on drop.
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+    /// With persistence: the folder of the append-only file (every write fsynced).
+    aof_dir: Option<PathBuf>,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A handle on a server another `RedisServer` owns (a second region's view of the same
+    /// Redis): dropping it stops nothing.
+    pub fn attach(port: u16) -> Self {
+        Self {
+            port,
+            child: None,
+            aof_dir: None,
+        }
+    }
+
+    /// A server with the append-only file on and `appendfsync always`: a `kill -9` loses no
+    /// acknowledged write, and [`RedisServer::restart`] comes back with the data.
+    pub fn start_persistent() -> Self {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("edge-redis-aof-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        Self::start_with(Some(dir))
+    }
+
+    fn start_with(aof_dir: Option<PathBuf>) -> Self {
+        let mut server = Self {
+            port: free_port(),
+            child: None,
+            aof_dir,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let port = self.port.to_string();
+        let mut args = vec![
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--protected-mode",
+            "no",
+        ];
+        let dir = self
+            .aof_dir
+            .as_ref()
+            .map(|d| d.to_string_lossy().into_owned());
+        match &dir {
+            Some(dir) => args.extend([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                dir,
+            ]),
+            None => args.extend(["--appendonly", "no"]),
+        }
+        let child = Command::new("redis-server")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start redis-server (run scripts/setup.sh): {e}"));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let pong = self
+                .client()
+                .get_connection()
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+            if pong.is_ok() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "redis-server did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills (`SIGKILL`) and starts the server again on the same port: with persistence the data
+    /// comes back from the append-only file, else it is lost.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(self.url()).unwrap_or_else(|e| panic!("bad redis url: {e}"))
+    }
+
+    pub fn conn(&self) -> redis::Connection {
+        self.client()
+            .get_connection()
+            .unwrap_or_else(|e| panic!("redis connection: {e}"))
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+        if let Some(dir) = &self.aof_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The runtime under test (`EDGE_TEST_RUNTIME`) and a real `spin up` process.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::free_port;
+
+/// The runtime the HTTP-level tests run against: `EDGE_TEST_RUNTIME=spin` selects a real Spin CLI
+/// (`SPIN_BIN`, else `spin` on `PATH`); anything else (the default) the project's own host,
+/// in-process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeKind {
+    /// `edge-host`, in-process.
+    EdgeHost,
+    /// A `spin` executable, one `spin up` process per app.
+    Spin(PathBuf),
+}
+
+impl RuntimeKind {
+    /// The runtime selected by the environment (panics when Spin is selected but not found, so a
+    /// CI job meant to test Spin cannot pass without it).
+    pub fn under_test() -> Self {
+        match std::env::var("EDGE_TEST_RUNTIME").as_deref() {
+            Ok("spin") => Self::Spin(
+                spin_bin().expect("EDGE_TEST_RUNTIME=spin but no Spin CLI: set SPIN_BIN"),
+            ),
+            _ => Self::EdgeHost,
+        }
+    }
+
+    /// Whether this is real Spin.
+    pub fn is_spin(&self) -> bool {
+        matches!(self, Self::Spin(_))
+    }
+}
+
+/// The Spin CLI: `SPIN_BIN` (a relative path is taken from the workspace root, where
+/// `scripts/test.sh` runs), else `spin` on `PATH`.
+pub fn spin_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SPIN_BIN").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        let p = if p.is_relative() {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(p)
+        } else {
+            p
+        };
+        return p.is_file().then(|| std::fs::canonicalize(&p).unwrap_or(p));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("spin"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A `spin up` process serving one app; its process group is killed on drop.
+pub struct SpinProcess {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl SpinProcess {
+    /// Starts `spin up` for `manifest` in `dir` on a free loopback port, with `variables` as
+    /// `SPIN_VARIABLE_*`; waits until Spin's own health route answers.
+    pub fn start(
+        bin: &Path,
+        dir: &Path,
+        manifest: &Path,
+        runtime_config: Option<&Path>,
+        variables: &BTreeMap<String, String>,
+    ) -> anyhow::Result<(Self, SocketAddr)> {
+        use std::os::unix::process::CommandExt;
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        // An app without HTTP routes (the worker) takes no --listen and is ready once Spin
+        // reports its subscriptions.
+        let serves_http = std::fs::read_to_string(manifest)?.contains("[[trigger.http]]");
+        let log = dir.join("spin.log");
+        let out = std::fs::File::create(&log)?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("up").arg("--from").arg(manifest);
+        if serves_http {
+            cmd.arg("--listen").arg(addr.to_string());
+        }
+        cmd.current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .process_group(0);
+        if let Some(rc) = runtime_config {
+            cmd.arg("--runtime-config-file").arg(rc);
+        }
+        for (k, v) in variables {
+            cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
+        }
+        let mut process = Self {
+            child: Some(cmd.spawn()?),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(status) = process
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                anyhow::bail!("spin up exited with {status}:\n{}", process.log_text());
+            }
+            let ready = if serves_http {
+                spin_health(addr)
+            } else {
+                subscribed(&process.log_text())
+            };
+            if ready {
+                return Ok((process, addr));
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!("spin up did not serve within 90 s:\n{}", process.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What Spin printed so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether the `spin up` process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// Stops Spin and its trigger processes (SIGTERM to the group, SIGKILL after 5 s).
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let group = format!("-{}", child.id());
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for SpinProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Spin has printed its Redis subscriptions (`Active Channels on …:` then `\t<addr>/<channel>: [...]`,
+/// printed once subscribed).
+fn subscribed(log: &str) -> bool {
+    log.split_once("Active Channels")
+        .is_some_and(|(_, rest)| rest.lines().any(|l| l.contains(": [")))
+}
+
+/// `GET /.well-known/spin/health` answers 200 (Spin's own route, served once the app is up).
+fn spin_health(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let req =
+        "GET /.well-known/spin/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let mut reply = String::new();
+    s.write_all(req.as_bytes()).is_ok()
+        && s.read_to_string(&mut reply).is_ok()
+        && reply.starts_with("HTTP/1.1 200")
+}

@@ -1,0 +1,26 @@
+//! The app suite: the whole app (`spin.toml`, `spin-worker.toml`, the built components) over HTTP
+//! against a real `redis-server` that each test starts on a free port, on edge-host in-process or,
+//! with `EDGE_TEST_RUNTIME=spin SPIN_BIN=…`, on real Spin (what `scripts/test.sh` does when a Spin
+//! CLI is available). `parity` compares the two runtimes' stored formats and behaviour directly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod api_async;
+mod api_boards;
+mod api_breaker;
+mod api_cache_auth;
+mod api_encoding;
+mod api_experiments;
+mod api_fault;
+mod api_flags;
+mod api_keys;
+mod api_log;
+mod api_metrics;
+mod api_outage;
+mod api_pipeline;
+mod api_ratelimit;
+mod api_regions;
+mod api_scores;
+mod api_tenants;
+mod app_health;
+mod parity;
