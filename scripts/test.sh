@@ -14,6 +14,9 @@ fi
 echo "==> OpenAPI: api/openapi.json is valid 3.1 and covers spin.toml's routes and every error status"
 "$py" scripts/openapi_check.py spec
 
+echo "==> shared/edge: its modules' imports go only down its layers, never round a circle"
+"$py" scripts/edge_layers.py --quiet
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -72,7 +72,7 @@ fn handle(
         b.header(k, v);
     }
     let req = b.body(body.to_vec()).build();
-    let resp = edge::http::respond(&req, |call| match m.component.as_str() {
+    let resp = edge::serve::respond(&req, |call| match m.component.as_str() {
         "boards" => boards::route(&app.platform, call),
         "scores" => scores::route(&app.platform, call),
         "rankings" => rankings::route(&app.platform, call),

@@ -29,7 +29,7 @@ use spin_sdk::http_component;
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call))
+    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call))
 }
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
@@ -37,7 +37,7 @@ fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
 pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
     if let ["api", _, "tenants", tenant, rest @ ..] = segments.as_slice() {
-        let ctx = Ctx::new(platform, call)?;
+        let ctx = edge::admission::admit(platform, call)?;
         let tenant = TenantId::new(*tenant)?;
         return match (call.method(), rest) {
             (Method::Get, []) => tenants::get(call, &ctx, &tenant),
@@ -52,11 +52,11 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         };
     }
     if let ["api", _, "api-keys", rest @ ..] = segments.as_slice() {
-        let ctx = Ctx::new(platform, call)?;
+        let ctx = edge::admission::admit(platform, call)?;
         return keys::route(call, &ctx, rest);
     }
     let board = call.param("board").map(BoardId::new).transpose()?;
-    let ctx = Ctx::new(platform, call)?;
+    let ctx = edge::admission::admit(platform, call)?;
     match (call.method(), board) {
         (Method::Post, None) => create(call, &ctx),
         (Method::Get, None) => list(call, &ctx),

@@ -32,7 +32,7 @@ use spin_sdk::http_component;
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call))
+    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call))
 }
 
 /// Largest OFREP request body accepted (bytes), as for every other request body.
@@ -47,7 +47,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let method = call.method();
     match segments.as_slice() {
         ["api", _, "flags"] => {
-            let ctx = Ctx::new(platform, call)?;
+            let ctx = edge::admission::admit(platform, call)?;
             match method {
                 Method::Get => get(call, &ctx),
                 Method::Put => put(call, &ctx),
@@ -55,7 +55,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             }
         }
         ["api", _, "experiments", rest @ ..] => {
-            let ctx = Ctx::new(platform, call)?;
+            let ctx = edge::admission::admit(platform, call)?;
             experiments::route(call, &ctx, rest)
         }
         ["internal", "flags", "evaluate"] => internal(platform, call),
@@ -63,7 +63,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             if *method != Method::Post {
                 return Err(call.method_not_allowed("POST"));
             }
-            let ctx = Ctx::new(platform, call)?;
+            let ctx = edge::admission::admit(platform, call)?;
             ctx.require_principal()?;
             match rest {
                 [key] => Ok(single(call, &ctx, &http_decode(key))),
@@ -97,7 +97,7 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         .as_str()
         .and_then(leaderboard::flags::ValueType::parse);
     let repo = std::cell::OnceCell::new();
-    let doc = flags::load_doc(
+    let doc = edge::flagdoc::load(
         platform,
         || edge::repo::Repo::open_in(&repo, platform),
         &tenant,

@@ -83,7 +83,7 @@ fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()> {
 fn scrape(platform: &dyn Platform) -> Response {
     let series = edge::metrics::read_all(platform);
     let keys: Vec<String> = series.iter().map(|(k, _)| k.clone()).collect();
-    let (state, breaker) = edge::breaker::status(platform, edge::http::now_ms());
+    let (state, breaker) = edge::breaker::status(platform, edge::scope::now_ms());
     let mut boards = Vec::new();
     let listed = leaderboard::metrics::boards(&keys);
     if !listed.is_empty() {
@@ -140,7 +140,7 @@ pub const REVISION: &str = match option_env!("EDGE_GIT_REVISION") {
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call));
+    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call));
 }
 
 fn json_response(status: u16, body: String) -> Response {
@@ -174,7 +174,7 @@ fn checks(platform: &dyn Platform) -> Vec<(&'static str, Value)> {
     });
     let kv = check(|| {
         let store = platform
-            .kv(edge::cache::STORE)
+            .kv(edge::kv::STORE)
             .ok_or_else(|| "the key-value store cannot be opened".to_string())?;
         store.get("health:probe").map(|_| ())
     });
@@ -239,7 +239,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
                 .collect();
             let ready = checks.values().all(|c| c["status"] == "up");
             // Read after the checks: a successful probe has just closed the breaker.
-            let (state, breaker) = edge::breaker::status(platform, edge::http::now_ms());
+            let (state, breaker) = edge::breaker::status(platform, edge::scope::now_ms());
             Ok(json_response(
                 200,
                 json!({

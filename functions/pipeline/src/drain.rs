@@ -6,6 +6,7 @@
 use edge::api::Ctx;
 use edge::http::{self, Call};
 use edge::pipeline::{self, DEFAULT_RECLAIM_AFTER_MS, Limits, Report};
+use edge::scope;
 use leaderboard::{BoardId, Result, access};
 use serde_json::json;
 use spin_sdk::http::Response;
@@ -33,7 +34,7 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     let mut reports: Vec<Report> = Vec::new();
     let mut more = false;
     for board in &boards {
-        if left == 0 || http::now_ms() >= deadline_ms {
+        if left == 0 || scope::now_ms() >= deadline_ms {
             more = true;
             break;
         }
@@ -42,7 +43,7 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
             deadline_ms,
             reclaim_after_ms,
         };
-        let report = pipeline::drain(repo, &ctx.tenant, board, &limits, &http::now_ms)?;
+        let report = pipeline::drain(repo, &ctx.tenant, board, &limits, &scope::now_ms)?;
         if report.version.is_some() {
             ctx.cache().invalidate_everywhere(
                 ctx.repo()?,

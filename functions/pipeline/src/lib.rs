@@ -27,12 +27,12 @@ use spin_sdk::http_component;
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call))
+    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call))
 }
 
 /// Serves one request on `platform`.
 pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
-    let ctx = Ctx::new(platform, call)?;
+    let ctx = edge::admission::admit(platform, call)?;
     let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
     let method = call.method();
     match segments.get(2..).unwrap_or_default() {

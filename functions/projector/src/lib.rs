@@ -23,6 +23,7 @@ use edge::cache::EdgeCache;
 use edge::pipeline::{self, DEFAULT_RECLAIM_AFTER_MS, Limits};
 use edge::platform::{Platform, Spin};
 use edge::repo::Repo;
+use edge::scope::now_ms;
 use edge::{settings, submit};
 use spin_sdk::redis_component;
 
@@ -30,13 +31,6 @@ use spin_sdk::redis_component;
 const MAX_EVENTS: u64 = 16_384;
 /// Time one message may drain for.
 const BUDGET_MS: i64 = 2_000;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 #[redis_component]
 fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {

@@ -23,14 +23,14 @@ use spin_sdk::http_component;
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::http::serve(&req, out, |call| route(&edge::platform::Spin, call))
+    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call))
 }
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
 /// baseline server).
 pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let board = BoardId::new(call.param("board").unwrap_or_default())?;
-    let ctx = Ctx::new(platform, call)?;
+    let ctx = edge::admission::admit(platform, call)?;
     let is_entries = call.path.trim_end_matches('/').ends_with("/entries");
     let rest: Vec<&str> = call.rest.iter().map(String::as_str).collect();
     match (call.method(), is_entries, rest.as_slice()) {

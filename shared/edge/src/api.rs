@@ -1,5 +1,7 @@
-//! Per-request context shared by the functions: who is calling (JWT), for which tenant, and
-//! lazily opened Redis and edge-cache handles.
+//! Per-request context shared by the functions: who is calling (JWT or API key), for which
+//! tenant, and lazily opened Redis and edge-cache handles, the tenant's settings and flag
+//! document. A function gets its [`Ctx`] from [`crate::admission::admit`], which also applies
+//! the rate limits and the API-version flag.
 
 use std::cell::OnceCell;
 
@@ -9,9 +11,9 @@ use leaderboard::{LeaderboardError, Result, TenantId};
 use crate::auth;
 use crate::cache::EdgeCache;
 use crate::http::Call;
-use crate::http::now_ms;
 use crate::platform::Platform;
 use crate::repo::Repo;
+use crate::scope::now_ms;
 
 /// The request's caller, tenant and handles.
 pub struct Ctx<'p> {
@@ -34,7 +36,10 @@ impl<'p> Ctx<'p> {
     /// The key configuration is read from the variables only when the request carries a token (an
     /// anonymous read of a public board, the CDN's case, reads no key configuration), and the JWKS
     /// only when the token needs it ([`auth::authenticate_with`]).
-    pub fn new(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Self> {
+    ///
+    /// Crate-private: a function admits a request with [`crate::admission::admit`], which adds
+    /// the policies every request passes.
+    pub(crate) fn new(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Self> {
         let repo = OnceCell::new();
         let method = call.req.method().to_string();
         let principal =
@@ -62,7 +67,7 @@ impl<'p> Ctx<'p> {
             };
         let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;
         call.note_tenant(tenant.as_str());
-        let ctx = Self {
+        Ok(Self {
             platform,
             principal,
             tenant,
@@ -70,23 +75,7 @@ impl<'p> Ctx<'p> {
             cache: OnceCell::new(),
             settings: OnceCell::new(),
             flag_doc: OnceCell::new(),
-        };
-        crate::ratelimit::enforce(&ctx, call)?;
-        if call.version == leaderboard::view::ApiVersion::V2
-            && crate::flags::product_flag(
-                &ctx,
-                call,
-                crate::flags::API_V2_ENABLED,
-                leaderboard::flags::ValueType::Boolean,
-            ) == Some(serde_json::Value::Bool(false))
-        {
-            return Err(LeaderboardError::NotFound(format!(
-                "API v2 is not enabled for tenant '{}' (flag '{}')",
-                ctx.tenant.as_str(),
-                crate::flags::API_V2_ENABLED
-            )));
-        }
-        Ok(ctx)
+        })
     }
 
     /// The platform the request runs on.
@@ -116,13 +105,13 @@ impl<'p> Ctx<'p> {
         Ok(self.settings.get_or_init(|| loaded))
     }
 
-    /// The tenant's stored flag document and its version (`edge::flags::load_doc`), read once
+    /// The tenant's stored flag document and its version (`edge::flagdoc::load`), read once
     /// per request.
     pub fn flag_doc(&self) -> Result<&Option<(u64, String)>> {
         if let Some(d) = self.flag_doc.get() {
             return Ok(d);
         }
-        let loaded = crate::flags::load_doc(self.platform, || self.repo(), &self.tenant, now_ms())?;
+        let loaded = crate::flagdoc::load(self.platform, || self.repo(), &self.tenant, now_ms())?;
         Ok(self.flag_doc.get_or_init(|| loaded))
     }
 

@@ -25,7 +25,7 @@ thread_local! {
     static FAILED_THIS_REQUEST: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Starts a request's bookkeeping (`edge::http::respond`, the Redis-triggered handlers).
+/// Starts a request's bookkeeping (`edge::serve::respond`, the Redis-triggered handlers).
 pub fn begin_request() {
     FAILED_THIS_REQUEST.set(false);
 }
@@ -54,7 +54,7 @@ pub struct Guard {
 
 /// The current state, for `/health/detailed`: `(state, stored value)`.
 pub fn status(platform: &dyn Platform, now_ms: i64) -> (State, Breaker) {
-    let b = read(platform.kv(crate::cache::STORE).as_deref());
+    let b = read(platform.kv(crate::kv::STORE).as_deref());
     (b.state(now_ms), b)
 }
 
@@ -67,7 +67,7 @@ fn rejected(seen: &Breaker, retry_after_ms: i64) -> LeaderboardError {
         .unwrap_or(0)
         .div_ceil(1000)
         .max(1);
-    crate::http::set_retry_after(secs);
+    crate::scope::set_retry_after(secs);
     LeaderboardError::Unavailable(format!(
         "the leaderboard store (Redis) is failing: the circuit breaker is open (opened {} time(s) \
          in a row); retry in {secs} s",
@@ -78,7 +78,7 @@ fn rejected(seen: &Breaker, retry_after_ms: i64) -> LeaderboardError {
 impl Guard {
     /// Admits a request to Redis, or refuses it while the breaker is open.
     pub fn admit(platform: &dyn Platform, now_ms: i64) -> Result<Self> {
-        let kv = platform.kv(crate::cache::STORE);
+        let kv = platform.kv(crate::kv::STORE);
         let seen = read(kv.as_deref());
         let probing = match seen.admit(now_ms) {
             Admission::Closed => false,
@@ -115,7 +115,7 @@ impl Guard {
     /// A guard that admits whatever the state (the readiness probe: its success closes the
     /// breaker, its failure counts).
     pub fn probe(platform: &dyn Platform) -> Self {
-        let kv = platform.kv(crate::cache::STORE);
+        let kv = platform.kv(crate::kv::STORE);
         let seen = read(kv.as_deref());
         Self {
             kv,

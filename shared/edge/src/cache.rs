@@ -19,10 +19,8 @@ use leaderboard::cache::{
     CacheEnvelope, config_key, invalidation, query_fingerprint, slot_key, slot_of,
 };
 
+use crate::kv::STORE;
 use crate::platform::{KvStore, Platform};
-
-/// The KV store label the cache uses.
-pub const STORE: &str = "default";
 
 /// A handle on the edge cache (absent store → every lookup misses).
 pub struct EdgeCache {

@@ -1,6 +1,6 @@
 //! Feature flags at the edge: the tenant's flagd document, authoritative in Redis
-//! (`edge::repo::flags`) and cached in the regional KV store for [`CACHE_MS`], evaluated by the
-//! core (`leaderboard::flags`).
+//! (`edge::repo::flags`) and cached in the regional KV store ([`crate::flagdoc`]), evaluated by
+//! the core (`leaderboard::flags`).
 //!
 //! The product itself reads three flags of the tenant's document, with the caller as targeting
 //! key (the token's `sub`, else the client address) and `tenant`, `board`, `roles` in the
@@ -13,17 +13,11 @@
 //! | `read-cache-ttl-secs` | number | the cache TTL of reads computed from then on (0..=3600), instead of the board's `cache.ttl_secs` |
 
 use leaderboard::flags::{self, FlagSet, Lookup, ValueType};
-use leaderboard::{LeaderboardError, Result, TenantId};
+use leaderboard::{LeaderboardError, Result};
 use serde_json::{Map, Value, json};
 
 use crate::api::Ctx;
 use crate::http::Call;
-use crate::platform::Platform;
-use crate::repo::Repo;
-
-/// How long a region serves the document from its KV store before asking Redis again (a write
-/// deletes the writing region's copy at once).
-pub const CACHE_MS: i64 = 5_000;
 
 /// The kill switch of score submission.
 pub const SUBMISSIONS_ENABLED: &str = "submissions-enabled";
@@ -42,33 +36,9 @@ pub struct Loaded {
     pub set: FlagSet,
 }
 
-fn kv_key(tenant: &TenantId) -> String {
-    format!("flags:{}", tenant.as_str())
-}
-
 /// The private route of the flags component that evaluates one flag for another component
 /// (service chaining); only requests Spin chained (client `0.0.0.0:0`) are served.
 pub const INTERNAL_EVALUATE: &str = "http://flags.spin.internal/internal/flags/evaluate";
-
-/// The tenant's stored document and its version (`None` when it never stored one), from the
-/// regional KV store while fresh, else from Redis (and cached). Not parsed: components that only
-/// look flags up never link the JsonLogic engine.
-pub fn load_doc<'r>(
-    platform: &dyn Platform,
-    repo: impl FnOnce() -> Result<&'r Repo>,
-    tenant: &TenantId,
-    now_ms: i64,
-) -> Result<Option<(u64, String)>> {
-    let packed = crate::cache::remembered(platform, &kv_key(tenant), now_ms, CACHE_MS, || {
-        Ok(repo()?
-            .flags_get(tenant)?
-            .map(|(version, doc)| format!("{version}\n{doc}")))
-    })?;
-    Ok(packed.and_then(|p| {
-        let (version, doc) = p.split_once('\n')?;
-        Some((version.parse().ok()?, doc.to_string()))
-    }))
-}
 
 pub(crate) fn ctx_doc(ctx: &Ctx) -> Result<Option<(u64, String)>> {
     // Once per request; Redis only on a KV miss, on the request's own connection.
@@ -92,7 +62,7 @@ fn parse(version: u64, doc: String) -> Result<Loaded> {
 
 /// Forgets this region's cached copy (after a write).
 pub fn forget(ctx: &Ctx) {
-    crate::cache::forget(ctx.platform(), &kv_key(&ctx.tenant));
+    crate::flagdoc::forget(ctx.platform(), &ctx.tenant);
 }
 
 /// The context the product's own flags see: the caller as targeting key.

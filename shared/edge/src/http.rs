@@ -1,43 +1,16 @@
-//! HTTP plumbing shared by the functions: the parsed request ([`Call`]), strict JSON bodies,
-//! JSON and problem responses. One mapping from [`LeaderboardError`] to a response lives here.
+//! The request and its answers, as handlers see them: the parsed request ([`Call`]), strict JSON
+//! bodies, JSON and problem responses. One mapping from [`LeaderboardError`] to a response lives
+//! here. Serving a request (CORS, the access log, metrics, compression, sending) is
+//! [`crate::serve`].
 
 use std::collections::BTreeMap;
 
 use leaderboard::view::ApiVersion;
 use leaderboard::{LeaderboardError, PROBLEM_CONTENT_TYPE, Problem, Result};
 use serde::de::DeserializeOwned;
-use spin_sdk::http::{Method, OutgoingBody, OutgoingResponse, Request, Response, ResponseOutparam};
+use spin_sdk::http::{Method, Request, Response};
 
-thread_local! {
-    /// The `traceparent` of the request being served (what outbound calls carry).
-    static TRACEPARENT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
-    /// Whether [`respond`] writes the access-log line (the `request_log` variable, set by
-    /// [`serve`]).
-    static REQUEST_LOG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// The `Strict-Transport-Security` value, if the `hsts_max_age_secs` variable asks for one.
-    static HSTS: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
-    /// The `Retry-After` a `503` of this request carries, when something knows better than 1 s
-    /// (the open circuit breaker: the time it has left).
-    static RETRY_AFTER: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
-}
-
-/// Sets the `Retry-After` (seconds) of this request's `503` problem, if it ends in one.
-pub fn set_retry_after(secs: u64) {
-    RETRY_AFTER.set(Some(secs));
-}
-
-/// The `traceparent` naming the span of the request being served: outbound HTTP calls send it
-/// (`platform::Spin::post_internal`), so their spans join the request's trace.
-pub fn current_traceparent() -> Option<String> {
-    TRACEPARENT.with_borrow(Clone::clone)
-}
-
-fn random_u64() -> u64 {
-    use std::hash::BuildHasher;
-    // RandomState is seeded from the host's random source (wasi:random) once per instance and
-    // advanced for each new state.
-    std::collections::hash_map::RandomState::new().hash_one(0u8)
-}
+use crate::scope;
 
 /// Largest request body accepted (16 KiB).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -100,14 +73,6 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The current wall-clock time in Unix ms.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 impl<'a> Call<'a> {
     /// Parses the request; an unknown API version is a 404.
     pub fn parse(req: &'a Request) -> Result<Self> {
@@ -141,12 +106,12 @@ impl<'a> Call<'a> {
                 None => (decode(p), String::new()),
             })
             .collect();
-        let now_ms = now_ms();
+        let now_ms = scope::now_ms();
         let request_id = req
             .header("x-request-id")
             .and_then(|v| v.as_str())
             .filter(|id| leaderboard::idempotency::validate_key(id).is_ok())
-            .map_or_else(|| crate::idempotency::nonce(now_ms), str::to_string);
+            .map_or_else(|| scope::nonce(now_ms), str::to_string);
         Ok(Self {
             req,
             version,
@@ -184,6 +149,16 @@ impl<'a> Call<'a> {
     pub fn if_none_match(&self) -> Option<String> {
         self.header("if-none-match")
             .map(crate::compress::strip_gzip_suffix)
+    }
+
+    /// Takes the header fields handlers added ([`Call::add_header`]), for the response.
+    pub(crate) fn take_extra_headers(&self) -> Vec<(&'static str, String)> {
+        self.extra_headers.take()
+    }
+
+    /// Takes the tenant the handler resolved ([`Call::note_tenant`]), for the access log.
+    pub(crate) fn take_tenant(&self) -> Option<String> {
+        self.tenant.take()
     }
 
     /// A header as text.
@@ -299,7 +274,7 @@ pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
             b.header("retry-after", retry_after_secs.to_string());
         }
         LeaderboardError::Unavailable(_) => {
-            let secs = RETRY_AFTER.take().unwrap_or(1);
+            let secs = scope::take_retry_after().unwrap_or(1);
             b.header("retry-after", secs.to_string());
         }
         LeaderboardError::IdempotencyInProgress(_) => {
@@ -316,341 +291,6 @@ pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
         _ => {}
     }
     b.body(p.to_json()).build()
-}
-
-/// Runs a handler and turns its error into a problem response.
-pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response>) -> Response {
-    let started = std::time::Instant::now();
-    RETRY_AFTER.set(None);
-    crate::breaker::begin_request();
-    match Call::parse(req) {
-        Ok(call) => {
-            let traceparent = call.trace.traceparent();
-            TRACEPARENT.set(Some(traceparent.clone()));
-            let mut slug = None;
-            let mut response = handler(&call).unwrap_or_else(|e| {
-                slug = Some(e.slug());
-                problem(&e, req.path())
-            });
-            for (name, value) in call.extra_headers.take() {
-                response.set_header(name, value);
-            }
-            let mut response = crate::compress::apply(
-                response,
-                *req.method() == Method::Head,
-                call.header("accept-encoding"),
-                call.header("if-none-match"),
-            );
-            response.set_header("x-request-id", call.request_id.clone());
-            response.set_header("traceparent", traceparent);
-            let tenant = call.tenant.take();
-            access_log(req, &call, &response, started, tenant.as_deref(), slug);
-            crate::metrics::record(
-                &crate::platform::Spin,
-                req.header("spin-matched-route")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("unmatched"),
-                &req.method().to_string(),
-                *response.status(),
-                response
-                    .header("x-cache")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or(""),
-                started.elapsed().as_secs_f64(),
-            );
-            secure(response)
-        }
-        Err(e) => {
-            let mut response = problem(&e, req.path());
-            response.set_header("traceparent", trace_of(req).traceparent());
-            secure(response)
-        }
-    }
-}
-
-fn trace_of(req: &Request) -> leaderboard::trace::TraceContext {
-    let header = req.header("traceparent").and_then(|v| v.as_str());
-    leaderboard::trace::TraceContext::for_request(header, random_u64)
-}
-
-/// Writes the request's access-log line (one JSON object) to stderr when the `request_log`
-/// variable is `json` (the default), in one write so concurrent instances never interleave.
-fn access_log(
-    req: &Request,
-    call: &Call<'_>,
-    response: &Response,
-    started: std::time::Instant,
-    tenant: Option<&str>,
-    problem: Option<&str>,
-) {
-    if !REQUEST_LOG.get() {
-        return;
-    }
-    let method = req.method().to_string();
-    let mut line = leaderboard::trace::AccessRecord {
-        at_ms: call.now_ms,
-        method: &method,
-        route: req.header("spin-matched-route").and_then(|v| v.as_str()),
-        path: &call.path,
-        status: *response.status(),
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        tenant,
-        cache: response.header("x-cache").and_then(|v| v.as_str()),
-        request_id: &call.request_id,
-        trace: &call.trace,
-        problem,
-    }
-    .to_json()
-    .to_string();
-    line.push('\n');
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
-}
-
-/// Security headers every response carries, errors included: no MIME sniffing, no referrer, and
-/// `Strict-Transport-Security` when the `hsts_max_age_secs` variable sets a max-age (only behind
-/// HTTPS: browsers ignore it over plain HTTP). (The API serves JSON only; no HTML, so no
-/// Content-Security-Policy is needed.)
-fn secure(mut response: Response) -> Response {
-    response.set_header("x-content-type-options", "nosniff");
-    response.set_header("referrer-policy", "no-referrer");
-    if let Some(hsts) = HSTS.with_borrow(Clone::clone) {
-        response.set_header("strict-transport-security", hsts);
-    }
-    response
-}
-
-/// The component's `http_policy` variable: `<cors_allowed_origins>|<request_log>|<hsts_max_age_secs>`,
-/// the three app variables joined by the manifest's template, so a request reads one variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpPolicy<'a> {
-    /// The CORS allowlist.
-    pub cors_allowed_origins: &'a str,
-    /// Whether to write the access log (`request_log` is not `off`).
-    pub request_log: bool,
-    /// The HSTS header value, if any.
-    pub hsts: Option<String>,
-    /// Record one request in this many in the metrics (`metrics` variable; 0: off).
-    pub metrics_every: u32,
-}
-
-impl<'a> HttpPolicy<'a> {
-    /// Splits the joined value (missing parts: CORS off, log on, no HSTS, metrics on).
-    pub fn parse(joined: &'a str) -> Self {
-        let mut parts = joined.splitn(4, '|');
-        let cors_allowed_origins = parts.next().unwrap_or_default();
-        let request_log = parts.next().unwrap_or_default().trim() != "off";
-        let hsts = hsts_value(parts.next().unwrap_or_default());
-        let metrics_every = crate::metrics::parse_sampling(parts.next().unwrap_or_default());
-        Self {
-            cors_allowed_origins,
-            request_log,
-            hsts,
-            metrics_every,
-        }
-    }
-}
-
-/// The `Strict-Transport-Security` value for the `hsts_max_age_secs` variable (`None`: off —
-/// empty, `0` or not a number).
-pub fn hsts_value(max_age: &str) -> Option<String> {
-    match max_age.trim().parse::<u64>() {
-        Ok(secs) if secs > 0 => Some(format!("max-age={secs}; includeSubDomains")),
-        _ => None,
-    }
-}
-
-/// Runs a handler and hands its response to the host in one piece (see [`send`]), with CORS
-/// from the component's `cors_allowed_origins` variable, the access log unless `request_log` is
-/// `off`, and HSTS when `hsts_max_age_secs` is set.
-pub fn serve(
-    req: &Request,
-    out: ResponseOutparam,
-    handler: impl FnOnce(&Call<'_>) -> Result<Response>,
-) {
-    let policy = spin_sdk::variables::get("http_policy").unwrap_or_default();
-    let policy = HttpPolicy::parse(&policy);
-    REQUEST_LOG.set(policy.request_log);
-    HSTS.set(policy.hsts);
-    crate::metrics::begin_request(policy.metrics_every);
-    send(respond_cors(req, policy.cors_allowed_origins, handler), out);
-}
-
-/// Request headers a browser may send cross-origin.
-const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, if-match, if-none-match, traceparent, \
-     x-api-key, x-request-id, x-tenant";
-/// Response headers a browser script may read.
-const CORS_EXPOSE_HEADERS: &str = "etag, location, ratelimit, ratelimit-policy, retry-after, \
-                                   traceparent, x-cache, x-request-id, idempotent-replayed";
-
-/// Whether `origin` is in the allowlist (comma-separated origins, or `*`; empty: CORS off).
-pub fn origin_allowed(allowlist: &str, origin: &str) -> bool {
-    allowlist
-        .split(',')
-        .map(str::trim)
-        .any(|o| !o.is_empty() && (o == "*" || o.eq_ignore_ascii_case(origin)))
-}
-
-/// [`respond`] with CORS: a preflight (`OPTIONS` with `Origin` and
-/// `Access-Control-Request-Method`) is answered here — `204` with the allowed methods and headers
-/// for an allowed origin, a `403` problem otherwise — and every response to an allowed origin
-/// carries `Access-Control-Allow-Origin` (that origin) and the readable headers. Responses vary on
-/// `Origin` whenever CORS is on.
-pub fn respond_cors(
-    req: &Request,
-    allowlist: &str,
-    handler: impl FnOnce(&Call<'_>) -> Result<Response>,
-) -> Response {
-    let origin = req
-        .header("origin")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
-    let enabled = !allowlist.trim().is_empty();
-    let allowed = origin
-        .as_deref()
-        .is_some_and(|o| enabled && origin_allowed(allowlist, o));
-    let preflight = *req.method() == Method::Options
-        && origin.is_some()
-        && req.header("access-control-request-method").is_some();
-    let mut response = if preflight {
-        if allowed {
-            let mut r = Response::builder()
-                .status(204)
-                .header(
-                    "access-control-allow-methods",
-                    "GET, HEAD, POST, PUT, DELETE",
-                )
-                .header("access-control-allow-headers", CORS_ALLOW_HEADERS)
-                .header("access-control-max-age", "600")
-                .build();
-            r.set_header("x-request-id", crate::idempotency::nonce(now_ms()));
-            secure(r)
-        } else {
-            secure(problem(
-                &LeaderboardError::Forbidden(format!(
-                    "cross-origin requests from {} are not allowed",
-                    origin.as_deref().unwrap_or("")
-                )),
-                req.path(),
-            ))
-        }
-    } else {
-        respond(req, handler)
-    };
-    if let (true, Some(o)) = (allowed, &origin) {
-        response.set_header("access-control-allow-origin", o.clone());
-        response.set_header("access-control-expose-headers", CORS_EXPOSE_HEADERS);
-    }
-    if enabled {
-        let vary = match response.header("vary").and_then(|v| v.as_str()) {
-            Some(existing) if !existing.is_empty() => format!("{existing}, Origin"),
-            _ => "Origin".to_string(),
-        };
-        response.set_header("vary", vary);
-    }
-    response
-}
-
-#[cfg(test)]
-mod cors_tests {
-    use super::{HttpPolicy, origin_allowed};
-
-    #[test]
-    fn the_joined_policy_splits_into_its_three_settings() {
-        let p = HttpPolicy::parse("https://a.example, https://b.example|json|31536000");
-        assert_eq!(
-            p.cors_allowed_origins,
-            "https://a.example, https://b.example"
-        );
-        assert!(p.request_log);
-        assert_eq!(
-            p.hsts.as_deref(),
-            Some("max-age=31536000; includeSubDomains")
-        );
-        let p = HttpPolicy::parse("|off|");
-        assert_eq!(
-            (p.cors_allowed_origins, p.request_log, p.hsts),
-            ("", false, None)
-        );
-        let p = HttpPolicy::parse("");
-        assert_eq!(
-            (p.cors_allowed_origins, p.request_log, p.hsts),
-            ("", true, None)
-        );
-        assert_eq!(HttpPolicy::parse("||0").hsts, None);
-    }
-
-    #[test]
-    fn the_allowlist_matches_whole_origins_or_everything() {
-        let list = "https://game.example, https://admin.example";
-        assert!(origin_allowed(list, "https://game.example"));
-        assert!(origin_allowed(list, "HTTPS://ADMIN.EXAMPLE"));
-        assert!(!origin_allowed(list, "https://evil.example"));
-        assert!(!origin_allowed(list, "https://game.example.evil"));
-        assert!(!origin_allowed("", "https://game.example"));
-        assert!(origin_allowed("*", "https://anything.example"));
-    }
-}
-
-/// Hands a response to the host with its whole body already written and finished, and a
-/// `Content-Length`.
-///
-/// spin-sdk's default path sets the response (the host may now write the status line and headers
-/// to the socket) and only then writes the body. Spin does not set `TCP_NODELAY`, so when the host
-/// writes the headers before the body arrives, Nagle's algorithm holds the body segment until the
-/// client acknowledges the headers, and a client with delayed ACKs waits ~40 ms to do so: every
-/// keep-alive response stalls. Writing the body first means the host sees headers, body and its end
-/// at once and sends them in one segment. A body the host's buffer cannot take whole (more than
-/// one of its chunks, 1 MiB) is finished after the response is set instead, without stalling.
-pub fn send(mut response: Response, out: ResponseOutparam) {
-    let body = std::mem::take(response.body_mut());
-    let status = *response.status();
-    if !(status == 204 || status == 304 || (100..200).contains(&status)) {
-        response.set_header("content-length", body.len().to_string());
-    }
-    let outgoing = match OutgoingResponse::try_from(response) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("response: cannot convert: {e}");
-            return;
-        }
-    };
-    let Ok(outgoing_body) = outgoing.body() else {
-        eprintln!("response: body already taken");
-        return;
-    };
-    let Ok(stream) = outgoing_body.write() else {
-        eprintln!("response: body stream already taken");
-        return;
-    };
-    // Write what the host can buffer now; when it can take no more, set the response (the host
-    // starts sending) and wait for room for the rest.
-    let mut rest: &[u8] = &body;
-    let mut pending = Some((out, outgoing));
-    while !rest.is_empty() {
-        let room = match stream.check_write() {
-            Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
-            Err(_) => return, // the client has gone
-        };
-        if room == 0 {
-            match pending.take() {
-                Some((out, outgoing)) => ResponseOutparam::set(out, outgoing),
-                None => stream.subscribe().block(),
-            }
-            continue;
-        }
-        let (now, later) = rest.split_at(room.min(rest.len()));
-        if stream.write(now).is_err() {
-            return;
-        }
-        rest = later;
-    }
-    drop(stream);
-    if OutgoingBody::finish(outgoing_body, None).is_err() {
-        eprintln!("response: body length does not match content-length");
-    }
-    if let Some((out, outgoing)) = pending {
-        ResponseOutparam::set(out, outgoing);
-    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,6 @@
 //!    `Retry-After`; with another body, player or API version `422`.
 //! 4. A failure that applied nothing releases the reservation, so a corrected retry may apply.
 
-use std::hash::BuildHasher;
-
 use leaderboard::idempotency::{
     AppliedOutcome, KeyState, StoredOutcome, classify, fingerprint, pending, validate_key,
 };
@@ -22,6 +20,7 @@ use spin_sdk::http::Response;
 
 use crate::http::{self, Call};
 use crate::repo::Claim;
+use crate::scope::nonce;
 
 /// The request's claim on its `Idempotency-Key`, if it sent one (`400` for a malformed key).
 pub fn claim(call: &Call<'_>, player: &PlayerId) -> Result<Option<Claim>> {
@@ -36,13 +35,6 @@ pub fn claim(call: &Call<'_>, player: &PlayerId) -> Result<Option<Claim>> {
         fingerprint,
         reservation,
     }))
-}
-
-/// A unique token: the time and 64 random bits (std's hasher seed, from the platform's randomness).
-/// It tells this attempt's reservation apart from a retry's, and names scratch keys.
-pub fn nonce(now_ms: i64) -> String {
-    let random = std::collections::hash_map::RandomState::new().hash_one(now_ms);
-    format!("{now_ms:x}-{random:016x}")
 }
 
 /// The answer when the key already holds `stored`: the replayed outcome, or why not.

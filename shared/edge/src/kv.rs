@@ -6,6 +6,10 @@
 
 use crate::bindings::wasi::keyvalue::{atomics, batch, store};
 
+/// The label of the region's KV store (`default`): the edge cache, the rate-limit state, the
+/// circuit breaker, the metrics counters and the cached flag documents and tenant settings.
+pub const STORE: &str = "default";
+
 /// What can go wrong talking to a key-value store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KvError {

@@ -1,10 +1,30 @@
 //! `shared/edge`: guest-side adapters shared by the functions.
 //!
-//! The functions are thin: they parse a request ([`http`]), read state ([`repo`] for Redis, the
-//! source of truth; [`cache`] for the regional KV edge cache), call the pure core
-//! (`shared/leaderboard`) with plain values, and write back the effects it returns. [`kv`] is a
-//! small typed wrapper over `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) whose raw
-//! bindings are generated once, here, from `/wit` and kept private.
+//! The functions are thin: [`serve`] runs a function's handler, [`admission::admit`] tells who is
+//! calling, the handler reads state ([`repo`] for Redis, the source of truth; [`cache`] for the
+//! regional KV edge cache), calls the pure core (`shared/leaderboard`) with plain values, and
+//! writes back the effects it returns. [`kv`] is a small typed wrapper over
+//! `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) whose raw bindings are generated once,
+//! here, from `/wit` and kept private.
+//!
+//! The modules stand in five layers, bottom to top; a module imports only from its own layer or
+//! a lower one, never in a circle (`scripts/edge_layers.py` checks both, in CI):
+//!
+//! 1. **platform** — [`platform`] (the `Platform` trait and the Spin bindings), [`kv`], [`scope`]
+//!    (the clock, nonces, the request's trace span and `Retry-After`), [`settings`] (variables).
+//! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`repo`] (Redis),
+//!    [`cache`] (the edge cache), and what is read through it: [`flagdoc`], [`tenants`],
+//!    [`apikeys`].
+//! 3. **request** — [`compress`], [`http`] (the parsed request and its answers), [`auth`] (tokens),
+//!    [`api`] (the request's context: caller, tenant, handles).
+//! 4. **policies** — what a request passes or does with its context: [`metrics`], [`ratelimit`],
+//!    [`flags`], [`idempotency`], [`experiments`], [`audit`], [`rebuild`], [`pipeline`],
+//!    [`submit`].
+//! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
+//!    response headers, compression, access log, metrics, sending).
+//!
+//! The request's context and its parsed form sit below the policies because every policy takes
+//! them; what runs a request through the policies sits on top.
 #![deny(missing_docs)]
 
 mod bindings {
@@ -16,6 +36,7 @@ mod bindings {
     });
 }
 
+pub mod admission;
 pub mod api;
 pub mod apikeys;
 pub mod audit;
@@ -24,6 +45,7 @@ pub mod breaker;
 pub mod cache;
 pub mod compress;
 pub mod experiments;
+pub mod flagdoc;
 pub mod flags;
 pub mod http;
 pub mod idempotency;
@@ -34,6 +56,8 @@ pub mod platform;
 pub mod ratelimit;
 pub mod rebuild;
 pub mod repo;
+pub mod scope;
+pub mod serve;
 pub mod settings;
 pub mod submit;
 pub mod tenants;

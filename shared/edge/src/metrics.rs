@@ -1,7 +1,7 @@
 //! Recording and reading the metrics ([`leaderboard::metrics`]) in the region's KV store.
 //!
 //! Instances are per request, so nothing is kept in memory: [`record`] (called by
-//! [`crate::http::respond`] after the response is built; not for the `/health/*` probes, so
+//! [`crate::serve::respond`] after the response is built; not for the `/health/*` probes, so
 //! liveness never depends on the KV store) bumps the request's series and its
 //! route's latency sum with `wasi:keyvalue/atomics.increment` — two KV calls per recorded request —
 //! plus whatever the handler added with [`count`]. A series that is new (one of its first
@@ -86,7 +86,7 @@ pub fn record(
     if every == 0 || route.starts_with("/health/") || (every > 1 && random_below(every) != 0) {
         return;
     }
-    let Some(kv) = platform.kv(crate::cache::STORE) else {
+    let Some(kv) = platform.kv(crate::kv::STORE) else {
         return;
     };
     let weight = i64::from(every);
@@ -118,7 +118,7 @@ pub fn add_now(platform: &dyn Platform, key: &str, n: i64) {
     if n == 0 {
         return;
     }
-    if let Some(kv) = platform.kv(crate::cache::STORE) {
+    if let Some(kv) = platform.kv(crate::kv::STORE) {
         bump(kv.as_ref(), key, n);
     }
 }
@@ -157,7 +157,7 @@ fn register(kv: &dyn KvStore, key: &str) {
 
 /// Every recorded series and its value.
 pub fn read_all(platform: &dyn Platform) -> Vec<(String, i64)> {
-    let Some(kv) = platform.kv(crate::cache::STORE) else {
+    let Some(kv) = platform.kv(crate::kv::STORE) else {
         return Vec::new();
     };
     let keys: Vec<String> = kv

@@ -147,7 +147,7 @@ impl Platform for Spin {
             .method(spin_sdk::http::Method::Post)
             .uri(url)
             .header("content-type", "application/json");
-        if let Some(traceparent) = crate::http::current_traceparent() {
+        if let Some(traceparent) = crate::scope::traceparent() {
             // The chained request is a child span of this one.
             builder.header("traceparent", traceparent);
         }

@@ -1,4 +1,4 @@
-//! Rate limits, applied in every API component in one place: [`crate::api::Ctx::new`] calls
+//! Rate limits, applied in every API component in one place: [`crate::admission::admit`] calls
 //! [`enforce`] once the caller and tenant are known and before the handler does any Redis work.
 //!
 //! The policies come from the `rate_limits` variable (JSON; unset → the shipped defaults,
@@ -23,8 +23,8 @@ use leaderboard::ratelimit::{self, Decision, KeyKind, Policy, RouteClass, Store,
 use leaderboard::{LeaderboardError, Result};
 
 use crate::api::Ctx;
-use crate::cache::STORE;
 use crate::http::Call;
+use crate::kv::STORE;
 use crate::repo::ratelimit::LimitKey;
 
 /// The header that says a limit store was unreachable and what the policy did about it.
@@ -125,7 +125,7 @@ pub fn enforce(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
         let mut decided = None;
         // The value is `<tat µs> <nonce>`: unique to this request, so a swap a store reported as
         // failed is known to have landed exactly when the key now holds this request's value.
-        let nonce = crate::idempotency::nonce(now_ms);
+        let nonce = crate::scope::nonce(now_ms);
         let updated = bucket.update(
             &key,
             &mut |current| {

@@ -18,8 +18,8 @@ use leaderboard::log::{self, AsOf, Op};
 use leaderboard::{Board, Event, EventEnvelope, LeaderboardError, PeriodId, Result, TenantId};
 use serde::Serialize;
 
-use crate::idempotency::nonce;
 use crate::repo::{Keys, Repo};
+use crate::scope::nonce;
 
 /// Lifetime of a replay's fresh keys until the swap (what a replay that died leaves behind).
 const REPLAY_TTL_MS: u64 = 3_600_000;

@@ -256,7 +256,7 @@ impl Repo {
         if crate::breaker::failed_this_request() {
             return Err(unavailable("an earlier Redis call of this request failed"));
         }
-        let guard = crate::breaker::Guard::admit(platform, crate::http::now_ms())?;
+        let guard = crate::breaker::Guard::admit(platform, crate::scope::now_ms())?;
         Self::connect(platform, url, guard)
     }
 
@@ -278,7 +278,7 @@ impl Repo {
                 guard,
             }),
             Err(e) => {
-                guard.failed(crate::http::now_ms());
+                guard.failed(crate::scope::now_ms());
                 Err(unavailable(e))
             }
         }
@@ -325,7 +325,7 @@ impl Repo {
                 Ok(reply)
             }
             Err(e) => {
-                self.guard.failed(crate::http::now_ms());
+                self.guard.failed(crate::scope::now_ms());
                 Err(unavailable(e))
             }
         }

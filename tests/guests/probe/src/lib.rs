@@ -15,7 +15,7 @@ use spin_sdk::http_component;
 
 use crate::reply::Query;
 
-/// The response goes out the way the app's components send theirs (`edge::http::send`: whole
+/// The response goes out the way the app's components send theirs (`edge::serve::send`: whole
 /// body first), so measurements with the probe are not skewed by Spin's Nagle stall.
 #[http_component]
 async fn handle(req: Request, out: spin_sdk::http::ResponseOutparam) {
@@ -27,7 +27,7 @@ async fn handle(req: Request, out: spin_sdk::http::ResponseOutparam) {
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let query = Query::parse(req.query());
-    edge::http::send(route(&req, &segs, &query).await, out);
+    edge::serve::send(route(&req, &segs, &query).await, out);
 }
 
 /// The path the probe routes on: Spin's `spin-path-info` (the part after the route), else the URI path.

@@ -1,0 +1,30 @@
+//! Admission of an API request, before its handler does any work: who is calling and for which
+//! tenant ([`Ctx`]), then the policies every request passes — the rate limits
+//! ([`crate::ratelimit::enforce`]) and, for API v2, the tenant's `api-v2-enabled` flag.
+
+use leaderboard::flags::ValueType;
+use leaderboard::view::ApiVersion;
+use leaderboard::{LeaderboardError, Result};
+
+use crate::api::Ctx;
+use crate::flags::{API_V2_ENABLED, product_flag};
+use crate::http::Call;
+use crate::platform::Platform;
+
+/// Authenticates the request, resolves its tenant and applies the rate limits and the
+/// API-version flag: the context a function's handler works with, or the `401`/`403`/`429`/`404`
+/// that ends the request.
+pub fn admit<'p>(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Ctx<'p>> {
+    let ctx = Ctx::new(platform, call)?;
+    crate::ratelimit::enforce(&ctx, call)?;
+    if call.version == ApiVersion::V2
+        && product_flag(&ctx, call, API_V2_ENABLED, ValueType::Boolean)
+            == Some(serde_json::Value::Bool(false))
+    {
+        return Err(LeaderboardError::NotFound(format!(
+            "API v2 is not enabled for tenant '{}' (flag '{API_V2_ENABLED}')",
+            ctx.tenant.as_str(),
+        )));
+    }
+    Ok(ctx)
+}

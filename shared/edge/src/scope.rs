@@ -1,0 +1,64 @@
+//! The request being served, as every layer sees it: the clock and fresh nonces, and the few
+//! values one request sets for the layers below it to read — the `traceparent` outbound calls
+//! carry ([`crate::platform`]), and the `Retry-After` its `503` carries when a lower layer knows
+//! better than the default (the open circuit breaker: the time it has left).
+//!
+//! A component instance serves one request at a time, so the values are thread-locals, set at the
+//! start of each request by [`crate::serve`].
+
+use std::cell::{Cell, RefCell};
+use std::hash::BuildHasher;
+
+thread_local! {
+    static TRACEPARENT: RefCell<Option<String>> = const { RefCell::new(None) };
+    static RETRY_AFTER: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// The current wall-clock time in Unix ms.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A random 64-bit value. `RandomState` is seeded from the host's random source (`wasi:random`)
+/// once per instance and advanced for each new state.
+pub fn random_u64() -> u64 {
+    std::collections::hash_map::RandomState::new().hash_one(0u8)
+}
+
+/// A unique token: the time (hex ms) and 64 random bits. It names a request that brought no
+/// `X-Request-Id`, tells an attempt's `Idempotency-Key` reservation apart from a retry's, makes
+/// each rate-limit write unique, and names scratch keys.
+pub fn nonce(now_ms: i64) -> String {
+    let random = std::collections::hash_map::RandomState::new().hash_one(now_ms);
+    format!("{now_ms:x}-{random:016x}")
+}
+
+/// Starts a request: forgets the previous request's values.
+pub fn begin_request() {
+    RETRY_AFTER.set(None);
+    TRACEPARENT.set(None);
+}
+
+/// Names the span of the request being served (its `traceparent`).
+pub fn set_traceparent(traceparent: String) {
+    TRACEPARENT.set(Some(traceparent));
+}
+
+/// The `traceparent` naming the span of the request being served: outbound HTTP calls send it
+/// (`platform::Spin::post_internal`), so their spans join the request's trace.
+pub fn traceparent() -> Option<String> {
+    TRACEPARENT.with_borrow(Clone::clone)
+}
+
+/// Sets the `Retry-After` (seconds) of this request's `503` problem, if it ends in one.
+pub fn set_retry_after(secs: u64) {
+    RETRY_AFTER.set(Some(secs));
+}
+
+/// The `Retry-After` a lower layer set for this request's `503`, taken once.
+pub fn take_retry_after() -> Option<u64> {
+    RETRY_AFTER.take()
+}
