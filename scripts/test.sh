@@ -17,6 +17,9 @@ echo "==> OpenAPI: api/openapi.json is valid 3.1 and covers spin.toml's routes a
 echo "==> shared/edge: its modules' imports go only down its layers, never round a circle"
 "$py" scripts/edge_layers.py --quiet
 
+echo "==> docs: every relative link and anchor in the Markdown files resolves"
+"$py" scripts/check_links.py
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 

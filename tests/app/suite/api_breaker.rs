@@ -148,7 +148,9 @@ fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_black_holed_redis_opens_the_breaker_on_edge_host() {
     if harness::RuntimeKind::under_test().is_spin() {
-        eprintln!("skipped on Spin: its outbound Redis has no timeouts (README › Redis outages)");
+        eprintln!(
+            "skipped on Spin: its outbound Redis has no timeouts (docs/caching.md › Redis outages)"
+        );
         return;
     }
     let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
