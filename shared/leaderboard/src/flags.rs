@@ -14,8 +14,9 @@
 //! `ends_with`, which need two strings) over the context with `$flagd.flagKey` and
 //! `$flagd.timestamp` (Unix seconds) added. Its result names the variant: a string (or a boolean,
 //! as `"true"`/`"false"`); `null` falls back to the default variant (`DEFAULT`); no targeting is
-//! `STATIC`; a name that is not a variant is a `GENERAL` error. A disabled flag resolves to its
-//! default variant with reason `DISABLED`. When the rule needs the targeting key (it reads
+//! `STATIC`; a name that is not a variant is a `GENERAL` error. A disabled flag resolves with reason
+//! `DISABLED` and neither value nor variant, so the caller's code default applies (flagd since
+//! May 2026, open-feature/flagd#1966; OFREP answers it `200`). When the rule needs the targeting key (it reads
 //! `targetingKey` or uses `fractional` without a bucket key) and the context has none, the result
 //! is the default variant with `TARGETING_KEY_MISSING`. A `targetingKey` that is not a string is
 //! `INVALID_CONTEXT`; an expected type the value does not have, `TYPE_MISMATCH`.
@@ -432,7 +433,8 @@ impl FlagSet {
             out.reason = reason;
         };
         if !flag.enabled {
-            pick(&mut out, flag.default_variant.as_ref(), Reason::Disabled);
+            // A successful resolution without a value: the caller's code default applies.
+            out.reason = Reason::Disabled;
             return out;
         }
         if context.get("targetingKey").is_some_and(|t| !t.is_string()) {

@@ -133,8 +133,14 @@ async fn ofrep_single_and_bulk_evaluation() {
         .await;
         assert_eq!(r.body["value"], want, "{key}");
     }
+    // A disabled flag is a successful evaluation without a value (flagd since May 2026): the
+    // caller's code default applies.
     let r = evaluate(&api, "old", json!({}), Some(&ann)).await;
+    assert_eq!(r.status, 200);
     assert_eq!(r.body["reason"], "DISABLED");
+    assert!(r.body.get("value").is_none(), "{}", r.body);
+    assert!(r.body.get("variant").is_none(), "{}", r.body);
+    assert!(r.body.get("errorCode").is_none(), "{}", r.body);
 
     let r = evaluate(&api, "nope", json!({"context": {}}), Some(&ann)).await;
     assert_eq!(r.status, 404);
@@ -166,6 +172,8 @@ async fn ofrep_single_and_bulk_evaluation() {
     assert_eq!(keys, ["bucket", "greeting", "new-ui", "old"]);
     assert_eq!(flags[0]["value"], "upper");
     assert_eq!(flags[1]["value"], "hi");
+    assert_eq!(flags[3]["reason"], "DISABLED");
+    assert!(flags[3].get("value").is_none(), "{}", flags[3]);
     let tag = r.header("etag").to_string();
     assert!(tag.starts_with("\"1-"), "{tag}");
     let again = api
