@@ -3,6 +3,7 @@
 use edge::api::Ctx;
 use edge::http::{self, Call};
 use edge::repo::Keys;
+use leaderboard::view::ApiVersion;
 use leaderboard::{BoardId, EventEnvelope, Result, access};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
@@ -25,7 +26,7 @@ pub fn page(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
     let next = entries.last().map(|(id, _)| id.clone());
     let events: Vec<Value> = entries
         .into_iter()
-        .map(|(id, fields)| render(id, &fields))
+        .map(|(id, fields)| render(call.version, id, &fields))
         .collect();
     let first = repo.stream_first(&keys.events())?;
     let body = json!({
@@ -36,9 +37,12 @@ pub fn page(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
     Ok(http::json(200, call.version, &body))
 }
 
-/// An event as the client sees it: the stream id, then the envelope at the current version. An
-/// entry this service cannot read is shown with the reason, never skipped.
-fn render(id: String, fields: &[(String, String)]) -> Value {
+/// An event as the client sees it: the envelope at the current version and its position in the
+/// log (what `after` and `as_of` take). v1 shows the position as `stream_id` beside the envelope's
+/// own `id` (a nonce such as `period-all`, or what produced the event); v2 makes the position the
+/// `id` and keeps the envelope's as `source_id`. An entry this service cannot read is shown with
+/// the reason, never skipped.
+fn render(version: ApiVersion, id: String, fields: &[(String, String)]) -> Value {
     let raw = fields
         .iter()
         .find(|(k, _)| k == "event")
@@ -48,12 +52,21 @@ fn render(id: String, fields: &[(String, String)]) -> Value {
         .and_then(|json| EventEnvelope::from_json(json).map_err(|e| e.to_string()))
         .and_then(|e| e.to_json().map_err(|e| e.to_string()))
         .and_then(|json| serde_json::from_str::<Value>(&json).map_err(|e| e.to_string()));
+    let position = match version {
+        ApiVersion::V1 => "stream_id",
+        ApiVersion::V2 => "id",
+    };
     match parsed {
         Ok(mut event) => {
-            event["stream_id"] = Value::String(id);
+            if version == ApiVersion::V2
+                && let Some(source) = event.get("id").cloned()
+            {
+                event["source_id"] = source;
+            }
+            event[position] = Value::String(id);
             event
         }
-        Err(reason) => json!({ "stream_id": id, "error": reason }),
+        Err(reason) => json!({ position: id, "error": reason }),
     }
 }
 

@@ -424,6 +424,30 @@ async fn the_log_pages_every_change_in_order_upcast_to_the_current_schema() {
     });
     assert_eq!(ids, sorted, "in log order");
 
+    // v2: the position is the event's `id` (what `after` takes), its own id is `source_id`.
+    let r = api.get("/api/v2/boards/log/events", Some(&service())).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v2 = r.body["events"].as_array().unwrap().clone();
+    let v2_ids: Vec<&str> = v2.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(v2_ids, ids);
+    for (v1, v2) in seen.iter().zip(&v2) {
+        assert_eq!(v2["source_id"], v1["id"]);
+        assert!(v2.get("stream_id").is_none(), "{v2}");
+    }
+    let r = api
+        .get(
+            &format!("/api/v2/boards/log/events?after={}", v2_ids[3]),
+            Some(&service()),
+        )
+        .await;
+    let after: Vec<&str> = r.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(after, &v2_ids[4..]);
+
     api.get("/api/v1/boards/log/events", Some(&player("ann")))
         .await
         .assert_problem(403, "service");
