@@ -99,7 +99,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         None => json!({"flags": {}}),
     };
     let flag = leaderboard::flags::resolved_flag(&doc, &input.flag)?;
-    let generated = format!("exp-{}", edge::idempotency::nonce(call.now_ms));
+    let generated = format!("exp-{}", edge::scope::nonce(call.now_ms));
     let exp = input.validate(flag.as_ref(), call.now_ms, generated)?;
     match repo.exp_create(&ctx.tenant, &exp)? {
         Ok(()) => {}

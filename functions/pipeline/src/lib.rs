@@ -16,7 +16,6 @@ mod drain;
 mod events;
 mod replay;
 
-use edge::api::Ctx;
 use edge::http::Call;
 use edge::platform::Platform;
 use leaderboard::{BoardId, LeaderboardError, Result};

@@ -12,7 +12,6 @@
 mod cached;
 mod reads;
 
-use edge::api::Ctx;
 use edge::http::Call;
 use edge::platform::Platform;
 use leaderboard::{BoardId, Result};

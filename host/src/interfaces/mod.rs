@@ -11,7 +11,7 @@ mod variables;
 pub use self::redis::{RedisConn, RedisConnectionMode, RedisConnections};
 
 wasmtime::component::bindgen!({
-    path: "../../wit",
+    path: "../wit",
     world: "edge:leaderboards/redis-trigger",
     // Where Spin's key-value host panics (see `crate::kv::SpinPanics`) the guest is trapped, so
     // key-value calls may trap.

@@ -73,6 +73,13 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The request's span: a child of its `traceparent` when it carries a valid one, else a new
+/// trace.
+pub(crate) fn trace_of(req: &Request) -> leaderboard::trace::TraceContext {
+    let header = req.header("traceparent").and_then(|v| v.as_str());
+    leaderboard::trace::TraceContext::for_request(header, scope::random_u64)
+}
+
 impl<'a> Call<'a> {
     /// Parses the request; an unknown API version is a 404.
     pub fn parse(req: &'a Request) -> Result<Self> {

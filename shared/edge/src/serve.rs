@@ -6,7 +6,7 @@
 use leaderboard::{LeaderboardError, Result};
 use spin_sdk::http::{Method, OutgoingBody, OutgoingResponse, Request, Response, ResponseOutparam};
 
-use crate::http::{Call, problem};
+use crate::http::{Call, problem, trace_of};
 use crate::scope;
 
 thread_local! {
@@ -65,11 +65,6 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
             secure(response)
         }
     }
-}
-
-fn trace_of(req: &Request) -> leaderboard::trace::TraceContext {
-    let header = req.header("traceparent").and_then(|v| v.as_str());
-    leaderboard::trace::TraceContext::for_request(header, scope::random_u64)
 }
 
 /// Writes the request's access-log line (one JSON object) to stderr when the `request_log`
@@ -249,47 +244,6 @@ pub fn respond_cors(
     response
 }
 
-#[cfg(test)]
-mod cors_tests {
-    use super::{HttpPolicy, origin_allowed};
-
-    #[test]
-    fn the_joined_policy_splits_into_its_three_settings() {
-        let p = HttpPolicy::parse("https://a.example, https://b.example|json|31536000");
-        assert_eq!(
-            p.cors_allowed_origins,
-            "https://a.example, https://b.example"
-        );
-        assert!(p.request_log);
-        assert_eq!(
-            p.hsts.as_deref(),
-            Some("max-age=31536000; includeSubDomains")
-        );
-        let p = HttpPolicy::parse("|off|");
-        assert_eq!(
-            (p.cors_allowed_origins, p.request_log, p.hsts),
-            ("", false, None)
-        );
-        let p = HttpPolicy::parse("");
-        assert_eq!(
-            (p.cors_allowed_origins, p.request_log, p.hsts),
-            ("", true, None)
-        );
-        assert_eq!(HttpPolicy::parse("||0").hsts, None);
-    }
-
-    #[test]
-    fn the_allowlist_matches_whole_origins_or_everything() {
-        let list = "https://game.example, https://admin.example";
-        assert!(origin_allowed(list, "https://game.example"));
-        assert!(origin_allowed(list, "HTTPS://ADMIN.EXAMPLE"));
-        assert!(!origin_allowed(list, "https://evil.example"));
-        assert!(!origin_allowed(list, "https://game.example.evil"));
-        assert!(!origin_allowed("", "https://game.example"));
-        assert!(origin_allowed("*", "https://anything.example"));
-    }
-}
-
 /// Hands a response to the host with its whole body already written and finished, and a
 /// `Content-Length`.
 ///
@@ -349,5 +303,46 @@ pub fn send(mut response: Response, out: ResponseOutparam) {
     }
     if let Some((out, outgoing)) = pending {
         ResponseOutparam::set(out, outgoing);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HttpPolicy, origin_allowed};
+
+    #[test]
+    fn the_joined_policy_splits_into_its_three_settings() {
+        let p = HttpPolicy::parse("https://a.example, https://b.example|json|31536000");
+        assert_eq!(
+            p.cors_allowed_origins,
+            "https://a.example, https://b.example"
+        );
+        assert!(p.request_log);
+        assert_eq!(
+            p.hsts.as_deref(),
+            Some("max-age=31536000; includeSubDomains")
+        );
+        let p = HttpPolicy::parse("|off|");
+        assert_eq!(
+            (p.cors_allowed_origins, p.request_log, p.hsts),
+            ("", false, None)
+        );
+        let p = HttpPolicy::parse("");
+        assert_eq!(
+            (p.cors_allowed_origins, p.request_log, p.hsts),
+            ("", true, None)
+        );
+        assert_eq!(HttpPolicy::parse("||0").hsts, None);
+    }
+
+    #[test]
+    fn the_allowlist_matches_whole_origins_or_everything() {
+        let list = "https://game.example, https://admin.example";
+        assert!(origin_allowed(list, "https://game.example"));
+        assert!(origin_allowed(list, "HTTPS://ADMIN.EXAMPLE"));
+        assert!(!origin_allowed(list, "https://evil.example"));
+        assert!(!origin_allowed(list, "https://game.example.evil"));
+        assert!(!origin_allowed("", "https://game.example"));
+        assert!(origin_allowed("*", "https://anything.example"));
     }
 }
