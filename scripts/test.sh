@@ -42,12 +42,20 @@ EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" cargo test --workspac
 spin="${SPIN_BIN:-$(command -v spin || true)}"
 if [ -n "$spin" ] && [ -x "$spin" ]; then
     echo "==> the app suite and the runtime tests on real Spin ($("$spin" --version))"
-    # The same test binaries, already built: only the runtime changes.
+    # The same test binaries, already built (`--workspace` keeps the workspace's feature set, so
+    # nothing is rebuilt): only the runtime changes.
     EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" EDGE_RECORD_RESPONSES="$records/responses-spin.jsonl" \
-        cargo test -p edge-app-tests --test app
-    EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" cargo test -p edge-host --test host -- host_kv host_redis
+        cargo test --workspace --test app
+    EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" cargo test --workspace --test host -- host_kv host_redis
 else
     echo "==> skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
+fi
+
+echo "==> Schemathesis: the served OpenAPI document against the app on edge-host (seeded, bounded)"
+"$py" scripts/api_fuzz.py edge-host
+if [ -n "$spin" ] && [ -x "$spin" ]; then
+    echo "==> Schemathesis: the same on real Spin"
+    SPIN_BIN="$spin" "$py" scripts/api_fuzz.py spin
 fi
 
 echo "==> /metrics scrapes with the Prometheus text parser"

@@ -3,7 +3,7 @@
 //! port, with the harness of the app suite (`tests/app`).
 //!
 //! The tests of behaviour a runtime provides (`host_kv`, parts of `host_redis`) also run on real
-//! Spin: `EDGE_TEST_RUNTIME=spin SPIN_BIN=… cargo test -p edge-host --test host -- host_kv host_redis`
+//! Spin: `EDGE_TEST_RUNTIME=spin SPIN_BIN=… cargo test --workspace --test host -- host_kv host_redis`
 //! (what `scripts/test.sh` does when a Spin CLI is available).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
