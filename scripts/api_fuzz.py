@@ -119,7 +119,9 @@ def main() -> int:
                    SPIN_VARIABLE_REDIS_URL=f"redis://127.0.0.1:{redis_port}",
                    SPIN_VARIABLE_JWT_HS256_SECRET=SECRET,
                    SPIN_VARIABLE_RATE_LIMITS="[]",
-                   SPIN_VARIABLE_REQUEST_LOG="off")
+                   SPIN_VARIABLE_REQUEST_LOG="off",
+                   # Long-polls and streams end within 2 s: waiting is not what is fuzzed.
+                   SPIN_VARIABLE_LIVE_MAX_SECS="2")
         log = open(work / "app.log", "w")
         if runtime == "spin":
             spin = os.environ.get("SPIN_BIN") or shutil.which("spin")

@@ -21,9 +21,9 @@ from pathlib import Path
 LAYERS = [
     ("platform", ["platform", "kv", "scope", "settings"]),
     ("stores", ["breaker", "repo", "cache", "flagdoc", "tenants", "apikeys"]),
-    ("request", ["compress", "http", "auth", "api"]),
+    ("request", ["compress", "http", "stream", "auth", "api"]),
     ("policies", ["metrics", "ratelimit", "flags", "idempotency", "experiments", "audit",
-                  "rebuild", "pipeline", "submit"]),
+                  "rebuild", "pipeline", "submit", "live"]),
     ("entry", ["admission", "serve"]),
 ]
 

@@ -30,14 +30,20 @@ use crate::variables::Variables;
 
 /// How often the epoch ticks; deadlines are counted in ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Epoch ticks in a second (how far a streaming guest's deadline moves at a time).
+const EPOCH_TICKS_PER_SEC: u64 = 100;
 
 /// Host settings.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     /// Linear-memory cap per instance.
     pub memory_limit_bytes: usize,
-    /// Wall-clock budget of one request or message (guest CPU is interrupted by epoch).
+    /// Wall-clock budget of one request or message until its response's head is sent (guest
+    /// CPU is interrupted by epoch). Above the app's longest long-poll (`live_max_secs`, 55 s).
     pub request_timeout: Duration,
+    /// How long a response whose head was sent may go on writing its body (an event stream).
+    /// Spin sets no limit; this one only stops a guest that never ends its body.
+    pub stream_timeout: Duration,
     /// Redis-trigger messages handled at once per trigger.
     pub redis_concurrency: usize,
     /// Variable values that beat manifest defaults (the environment still wins, as in Spin).
@@ -71,7 +77,8 @@ impl Default for HostConfig {
     fn default() -> Self {
         Self {
             memory_limit_bytes: 128 << 20,
-            request_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            stream_timeout: Duration::from_secs(3600),
             redis_concurrency: 16,
             variables: BTreeMap::new(),
             runtime_config: None,
@@ -433,6 +440,19 @@ impl Runtime {
         let req = hyper::Request::from_parts(parts, body);
 
         let mut store = self.new_store(&loaded.ctx);
+        // Past the request's deadline, a guest that has sent its head (it streams its body) goes
+        // on until the stream timeout; one that has not is stopped.
+        let streaming = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (started, stream_timeout) = (std::time::Instant::now(), self.config.stream_timeout);
+        let flag = Arc::clone(&streaming);
+        store.epoch_deadline_callback(move |_| {
+            if flag.load(std::sync::atomic::Ordering::Relaxed) && started.elapsed() < stream_timeout
+            {
+                Ok(wasmtime::UpdateDeadline::Continue(EPOCH_TICKS_PER_SEC))
+            } else {
+                Err(wasmtime::Trap::Interrupt.into())
+            }
+        });
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = store
             .data_mut()
@@ -453,7 +473,10 @@ impl Runtime {
         });
         let deadline = self.config.request_timeout + Duration::from_secs(1);
         match tokio::time::timeout(deadline, receiver).await {
-            Ok(Ok(Ok(resp))) => resp,
+            Ok(Ok(Ok(resp))) => {
+                streaming.store(true, std::sync::atomic::Ordering::Relaxed);
+                resp
+            }
             Ok(Ok(Err(code))) => {
                 tracing::error!(component = %component, "component error: {code:?}");
                 empty_response(500)

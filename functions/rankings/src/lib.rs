@@ -6,10 +6,14 @@
 //! GET    /api/{v}/boards/{board}/players/{player}?period         rank, score, percentile, total
 //! GET    /api/{v}/boards/{board}/players/{player}/around?radius  neighbours, including the player
 //! DELETE /api/{v}/boards/{board}/players/{player}?period         admin: remove the entry
+//! GET    /api/{v}/boards/{board}/live?limit&player&period         live updates (SSE, long-poll)
 //! ```
 //! Reads carry `ETag`, `Cache-Control` and `X-Cache: HIT|MISS|STALE`; `If-None-Match` gives 304.
 
 mod cached;
+// Served by the component's handler only (the native baseline serves whole answers).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod live;
 mod reads;
 
 use edge::http::Call;
@@ -22,7 +26,13 @@ use spin_sdk::http_component;
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call))
+    edge::serve::serve_streaming(&req, out, |call| {
+        if live::is_live(call) {
+            live::route(&edge::platform::Spin, call)
+        } else {
+            route(&edge::platform::Spin, call).map(edge::stream::Reply::Whole)
+        }
+    })
 }
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's

@@ -12,7 +12,7 @@ use leaderboard::{
 use spin_sdk::http::Response;
 
 /// Most entries per page / players per lookup.
-const MAX_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = 100;
 /// Largest `radius` for around-me.
 const MAX_RADIUS: u32 = 50;
 
@@ -78,6 +78,11 @@ fn entries_of(board: &Board, page: &Page) -> Result<Vec<EntryView>> {
 
 /// `GET …/entries?limit&cursor&period`.
 pub fn entries(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
+    entries_page(call, ctx, board).map(|page| page.to_string())
+}
+
+/// The page [`entries`] renders, as JSON.
+pub fn entries_page(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<serde_json::Value> {
     let (keys, period) = source(call, ctx, board)?;
     let limit = call.query_u32("limit", 10, 1, MAX_LIMIT)?;
     let binding = CursorBinding {
@@ -120,8 +125,7 @@ pub fn entries(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
         &entries,
         next.as_deref(),
         Some(limit),
-    )
-    .to_string())
+    ))
 }
 
 /// `GET …/players?ids=a,b,c&period`: the players found, in the order asked, and `missing`.
@@ -174,6 +178,16 @@ pub fn players(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
 
 /// `GET …/players/{player}?period`.
 pub fn player(call: &Call<'_>, ctx: &Ctx, board: &Board, player: &str) -> Result<String> {
+    standing(call, ctx, board, player).map(|s| s.to_string())
+}
+
+/// The standing [`player`] renders, as JSON.
+pub fn standing(
+    call: &Call<'_>,
+    ctx: &Ctx,
+    board: &Board,
+    player: &str,
+) -> Result<serde_json::Value> {
     let player = PlayerId::new(player)?;
     let (keys, period) = source(call, ctx, board)?;
     let (total, mut found) =
@@ -193,7 +207,7 @@ pub fn player(call: &Call<'_>, ctx: &Ctx, board: &Board, player: &str) -> Result
         &member,
         Some(&stored.record),
     )?;
-    Ok(view::standing(call.version, board, &period, &e, total).to_string())
+    Ok(view::standing(call.version, board, &period, &e, total))
 }
 
 /// `GET …/players/{player}/around?radius&period`.

@@ -15,11 +15,12 @@
 //! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`repo`] (Redis),
 //!    [`cache`] (the edge cache), and what is read through it: [`flagdoc`], [`tenants`],
 //!    [`apikeys`].
-//! 3. **request** — [`compress`], [`http`] (the parsed request and its answers), [`auth`] (tokens),
-//!    [`api`] (the request's context: caller, tenant, handles).
+//! 3. **request** — [`compress`], [`http`] (the parsed request and its answers), [`stream`]
+//!    (answers written over time), [`auth`] (tokens), [`api`] (the request's context: caller,
+//!    tenant, handles).
 //! 4. **policies** — what a request passes or does with its context: [`metrics`], [`ratelimit`],
 //!    [`flags`], [`idempotency`], [`experiments`], [`audit`], [`rebuild`], [`pipeline`],
-//!    [`submit`].
+//!    [`submit`], [`live`] (the change feed and live updates).
 //! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending).
 //!
@@ -50,6 +51,7 @@ pub mod flags;
 pub mod http;
 pub mod idempotency;
 pub mod kv;
+pub mod live;
 pub mod metrics;
 pub mod pipeline;
 pub mod platform;
@@ -59,5 +61,6 @@ pub mod repo;
 pub mod scope;
 pub mod serve;
 pub mod settings;
+pub mod stream;
 pub mod submit;
 pub mod tenants;

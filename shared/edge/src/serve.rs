@@ -8,6 +8,7 @@ use spin_sdk::http::{Method, OutgoingBody, OutgoingResponse, Request, Response, 
 
 use crate::http::{Call, problem, trace_of};
 use crate::scope;
+use crate::stream::{EventSink, Reply};
 
 thread_local! {
     /// Whether [`respond`] writes the access-log line (the `request_log` variable, set by
@@ -34,12 +35,19 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
             for (name, value) in call.take_extra_headers() {
                 response.set_header(name, value);
             }
-            let mut response = crate::compress::apply(
-                response,
-                *req.method() == Method::Head,
-                call.header("accept-encoding"),
-                call.header("if-none-match"),
-            );
+            // An event stream's head has no body yet: sent as its body is written.
+            let streamed = response.header("content-type").and_then(|v| v.as_str())
+                == Some(leaderboard::live::EVENT_STREAM);
+            let mut response = if streamed {
+                response
+            } else {
+                crate::compress::apply(
+                    response,
+                    *req.method() == Method::Head,
+                    call.header("accept-encoding"),
+                    call.header("if-none-match"),
+                )
+            };
             response.set_header("x-request-id", call.request_id.clone());
             response.set_header("traceparent", traceparent);
             let tenant = call.take_tenant();
@@ -167,6 +175,50 @@ pub fn serve(
     HSTS.set(policy.hsts);
     crate::metrics::begin_request(policy.metrics_every);
     send(respond_cors(req, policy.cors_allowed_origins, handler), out);
+}
+
+/// [`serve`] for a handler that may stream ([`Reply::Stream`]): the head goes through the same
+/// CORS, headers, access log and metrics as every answer (compression excepted: an event stream
+/// is sent as written), then the handler's body writes to the client until it returns. The body
+/// gets the request parsed anew.
+pub fn serve_streaming(
+    req: &Request,
+    out: ResponseOutparam,
+    handler: impl FnOnce(&Call<'_>) -> Result<Reply>,
+) {
+    let policy = spin_sdk::variables::get("http_policy").unwrap_or_default();
+    let policy = HttpPolicy::parse(&policy);
+    REQUEST_LOG.set(policy.request_log);
+    HSTS.set(policy.hsts);
+    crate::metrics::begin_request(policy.metrics_every);
+    let mut body = None;
+    let head = respond_cors(req, policy.cors_allowed_origins, |call| {
+        Ok(match handler(call)? {
+            Reply::Whole(response) => response,
+            Reply::Stream(head, writer) => {
+                body = Some(writer);
+                head
+            }
+        })
+    });
+    let (Some(writer), Ok(call)) = (body, Call::parse(req)) else {
+        return send(head, out);
+    };
+    let Ok(head) = OutgoingResponse::try_from(head) else {
+        eprintln!("response: cannot convert the stream's head");
+        return;
+    };
+    let Ok(outgoing_body) = head.body() else {
+        eprintln!("response: body already taken");
+        return;
+    };
+    let Ok(stream) = outgoing_body.write() else {
+        eprintln!("response: body stream already taken");
+        return;
+    };
+    let mut sink = EventSink::new(stream, out, head);
+    writer(&call, &mut sink);
+    sink.finish(outgoing_body);
 }
 
 /// Request headers a browser may send cross-origin.

@@ -1,0 +1,73 @@
+//! `GET /api/{v}/boards/{board}/live?limit&player&period` — the board's top-N (and the player's
+//! own standing) as it changes: an event stream with `Accept: text/event-stream`, a long-poll with
+//! `since=<version>&wait=<secs>`, else the snapshot as JSON (`edge::live` serves all three; see
+//! `leaderboard::live` for the rules). Same access rules as `entries`.
+
+use edge::http::Call;
+use edge::live::Render;
+use edge::platform::Platform;
+use edge::stream::Reply;
+use leaderboard::live::LiveMode;
+use leaderboard::view::PeriodView;
+use leaderboard::{BoardId, LeaderboardError, PlayerId, Result, access};
+use spin_sdk::http::Method;
+
+use crate::reads;
+
+/// Whether the request is for the live route (its path ends in `/live`, nothing after it).
+pub fn is_live(call: &Call<'_>) -> bool {
+    call.rest.is_empty() && call.path.trim_end_matches('/').ends_with("/live")
+}
+
+/// Serves the live route on `platform`.
+pub fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<Reply> {
+    if *call.method() != Method::Get {
+        return Err(call.method_not_allowed("GET"));
+    }
+    let id = BoardId::new(call.param("board").unwrap_or_default())?;
+    let ctx = edge::admission::admit(platform, call)?;
+    for fixed in ["cursor", "as_of"] {
+        if call.query.contains_key(fixed) {
+            return Err(LeaderboardError::InvalidBody(format!(
+                "{fixed} does not apply to live updates: they follow the first page of the \
+                 current ranking"
+            )));
+        }
+    }
+    let policy = edge::live::policy(platform);
+    let mode = LiveMode::from_request(
+        call.header("accept"),
+        call.header("last-event-id"),
+        call.query.get("since").map(String::as_str),
+        call.query.get("wait").map(String::as_str),
+        &policy,
+    )?;
+    let player = call
+        .query
+        .get("player")
+        .filter(|p| !p.is_empty())
+        .map(PlayerId::new)
+        .transpose()?;
+    let board = ctx.repo()?.board(&ctx.tenant, &id)?;
+    access::authorize_read(ctx.principal.as_ref(), &board)?;
+    // What the renders will take, checked now: a stream's head is sent before its first render.
+    call.query_u32("limit", 10, 1, reads::MAX_LIMIT)?;
+    PeriodView::resolve(
+        &board,
+        call.query.get("period").map(String::as_str),
+        call.now_ms,
+    )?;
+    let render: Render = Box::new(move |call, ctx, board| {
+        let page = reads::entries_page(call, ctx, board)?;
+        let standing = match &player {
+            None => None,
+            Some(p) => match reads::standing(call, ctx, board, p.as_str()) {
+                Ok(s) => Some(s),
+                Err(LeaderboardError::PlayerNotFound(_)) => None,
+                Err(e) => return Err(e),
+            },
+        };
+        Ok((page, standing))
+    });
+    edge::live::answer(call, ctx, board, mode, policy, render)
+}

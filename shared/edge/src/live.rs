@@ -1,0 +1,276 @@
+//! Live updates of a board: the change feed (the board's version in Redis, read at a bounded
+//! cadence), the per-instance bound on waiting requests, and the three forms of
+//! `GET …/boards/{board}/live` — an event stream, a long-poll and a plain snapshot
+//! (`leaderboard::live` has the rules and the wire format).
+//!
+//! One mechanism serves every form: [`follow`] waits for the board to move, following a
+//! [`Schedule`], and calls back for heartbeats. A function supplies only how to render the
+//! board's current state ([`Render`]).
+//!
+//! How an instance learns of a change: it reads the board's version (`GET` of one key) every
+//! `POLL_MS` (250 ms) on the connection the request already holds — no pub/sub (Spin's outbound
+//! Redis cannot subscribe), never a tight loop. One connected client costs one Spin instance (a
+//! WASI p2 request holds its instance while it streams), one Redis connection and 4 `GET`s a
+//! second, plus a page read per change.
+
+use leaderboard::live::{self, Due, EndReason, LiveMode, LivePolicy, Schedule, etag};
+use leaderboard::{Board, LeaderboardError, Result};
+use spin_sdk::http::Response;
+
+use crate::api::Ctx;
+use crate::http::{self, Call};
+use crate::platform::{KvStore, Platform};
+use crate::repo::Keys;
+use crate::scope::now_ms;
+use crate::stream::{EventSink, EventSinkClosed, Reply};
+
+/// Renders the board's current state as every event carries it
+/// (`leaderboard::live::body`'s `page` and `player`).
+pub type Render = Box<
+    dyn Fn(
+        &Call<'_>,
+        &Ctx<'static>,
+        &Board,
+    ) -> Result<(serde_json::Value, Option<serde_json::Value>)>,
+>;
+
+/// The operator's limits, from the component's `live_policy` variable.
+pub fn policy(platform: &dyn Platform) -> LivePolicy {
+    LivePolicy::parse(&platform.variable("live_policy").unwrap_or_default())
+}
+
+/// What waiting for a change came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// The board's version is now this one.
+    Moved(i64),
+    /// The board no longer exists.
+    Gone,
+    /// The schedule's time is up.
+    Ended,
+    /// The client went away (a heartbeat could not be written).
+    Stopped,
+}
+
+/// Waits until the board's version differs from `known`, reading it as `schedule` says and
+/// calling `beat` when a heartbeat is due (`false` from `beat`: the client has gone).
+pub fn follow(
+    ctx: &Ctx<'_>,
+    keys: &Keys,
+    known: i64,
+    schedule: &mut Schedule,
+    mut beat: impl FnMut(i64) -> bool,
+) -> Result<Wait> {
+    loop {
+        let now = now_ms();
+        match schedule.due(now) {
+            Due::End => return Ok(Wait::Ended),
+            Due::Heartbeat => {
+                if !beat(now) {
+                    return Ok(Wait::Stopped);
+                }
+                schedule.sent(now);
+            }
+            Due::Poll { sleep_ms } => {
+                match ctx.repo()?.board_version(keys)? {
+                    None => return Ok(Wait::Gone),
+                    Some(v) if v != known => return Ok(Wait::Moved(v)),
+                    Some(_) => {}
+                }
+                std::thread::sleep(std::time::Duration::from_millis(sleep_ms));
+            }
+        }
+    }
+}
+
+/// The window of the stream counters (ms): longer than any stream, so a stream counted in window
+/// `w` has ended before window `w + 2` starts, and the count of windows `w` and `w - 1` covers
+/// every stream still open — also those of an instance that died before it could uncount itself.
+fn window_ms(policy: &LivePolicy) -> i64 {
+    (i64::from(policy.max_secs) + 5) * 1000
+}
+
+fn counter_key(window: i64) -> String {
+    format!("live:streams:{window}")
+}
+
+/// A place among the instance's open streams and long-polls (the regional KV store counts them);
+/// given back when dropped.
+pub struct Slot {
+    kv: Box<dyn KvStore>,
+    key: String,
+}
+
+impl Slot {
+    /// Takes a place, or answers `429` when `max_streams` are open.
+    pub fn take(platform: &dyn Platform, policy: &LivePolicy, now_ms: i64) -> Result<Self> {
+        let kv = platform.kv(crate::kv::STORE).ok_or_else(|| {
+            LeaderboardError::Unavailable("the key-value store is unavailable".into())
+        })?;
+        let w = now_ms / window_ms(policy);
+        let key = counter_key(w);
+        let mine = kv
+            .increment(&key, 1)
+            .map_err(LeaderboardError::Unavailable)?;
+        let slot = Self { kv, key };
+        if mine == 1 {
+            // The first stream of a window: the counter from two windows ago is over.
+            let _ = slot.kv.delete_many(&[counter_key(w - 2)]);
+        }
+        let before = slot.kv.increment(&counter_key(w - 1), 0).unwrap_or(0);
+        if mine + before.max(0) > i64::from(policy.max_streams) {
+            return Err(LeaderboardError::RateLimited {
+                policy: format!("live_max_streams ({} per instance)", policy.max_streams),
+                retry_after_secs: 1,
+            });
+        }
+        Ok(slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Err(e) = self.kv.increment(&self.key, -1) {
+            eprintln!("live: cannot uncount a stream: {e}");
+        }
+    }
+}
+
+/// What `GET …/live` answers: the snapshot (JSON), a long-poll, or an event stream, for a board
+/// the caller may read (the function checked access).
+pub fn answer(
+    call: &Call<'_>,
+    ctx: Ctx<'static>,
+    board: Board,
+    mode: LiveMode,
+    policy: LivePolicy,
+    render: Render,
+) -> Result<Reply> {
+    let keys = Keys::new(&ctx.tenant, &board.id);
+    let current = |ctx: &Ctx<'_>| {
+        ctx.repo()?.board_version(&keys)?.ok_or_else(|| {
+            LeaderboardError::BoardNotFound(format!("board '{}' does not exist", board.id))
+        })
+    };
+    match mode {
+        LiveMode::Snapshot => {
+            let version = current(&ctx)?;
+            json(call, &ctx, &board, &render, version).map(Reply::Whole)
+        }
+        LiveMode::LongPoll { since, wait_secs } => {
+            let _slot = Slot::take(ctx.platform(), &policy, call.now_ms)?;
+            let version = current(&ctx)?;
+            if version != since {
+                return json(call, &ctx, &board, &render, version).map(Reply::Whole);
+            }
+            let mut schedule = Schedule::long_poll(&policy, wait_secs, call.now_ms);
+            match follow(&ctx, &keys, since, &mut schedule, |_| true)? {
+                Wait::Moved(v) => json(call, &ctx, &board, &render, v).map(Reply::Whole),
+                Wait::Gone => Err(LeaderboardError::BoardNotFound(format!(
+                    "board '{}' was deleted",
+                    board.id
+                ))),
+                Wait::Ended | Wait::Stopped => Ok(Reply::Whole(not_modified(since))),
+            }
+        }
+        LiveMode::Stream { last_seen } => {
+            let slot = Slot::take(ctx.platform(), &policy, call.now_ms)?;
+            let version = current(&ctx)?;
+            let head = Response::builder()
+                .status(200)
+                .header("content-type", live::EVENT_STREAM)
+                .header("cache-control", "no-store")
+                .header("x-accel-buffering", "no")
+                .build();
+            let body = move |call: &Call<'_>, sink: &mut EventSink| {
+                let _slot = slot;
+                stream(
+                    call, &ctx, &board, &keys, &render, &policy, version, last_seen, sink,
+                );
+            };
+            Ok(Reply::Stream(head, Box::new(body)))
+        }
+    }
+}
+
+fn json(
+    call: &Call<'_>,
+    ctx: &Ctx<'static>,
+    board: &Board,
+    render: &Render,
+    version: i64,
+) -> Result<Response> {
+    let (page, player) = render(call, ctx, board)?;
+    let mut r = http::json(200, call.version, &live::body(version, page, player));
+    r.set_header("etag", etag(version));
+    r.set_header("cache-control", "no-store");
+    Ok(r)
+}
+
+fn not_modified(version: i64) -> Response {
+    Response::builder()
+        .status(304)
+        .header("etag", etag(version))
+        .header("cache-control", "no-store")
+        .build()
+}
+
+/// The body of an event stream: the snapshot unless the client already has this version, then
+/// an update per change, heartbeats while idle, and the `end` event.
+#[allow(clippy::too_many_arguments)]
+fn stream(
+    call: &Call<'_>,
+    ctx: &Ctx<'static>,
+    board: &Board,
+    keys: &Keys,
+    render: &Render,
+    policy: &LivePolicy,
+    version: i64,
+    last_seen: Option<i64>,
+    sink: &mut EventSink,
+) {
+    let mut schedule = Schedule::stream(policy, now_ms());
+    let event = |kind: &str, v: i64, sink: &mut EventSink| -> std::result::Result<(), Ended> {
+        let (page, player) = render(call, ctx, board).map_err(|e| {
+            eprintln!("live: cannot render {}: {e}", board.id);
+            Ended::Because(EndReason::Unavailable)
+        })?;
+        sink.send(&live::sse_event(kind, v, &live::body(v, page, player)))
+            .map_err(|EventSinkClosed| Ended::Gone)
+    };
+    let mut known = version;
+    let mut outcome = if last_seen == Some(version) {
+        sink.begin().map_err(|EventSinkClosed| Ended::Gone)
+    } else {
+        event("snapshot", version, sink)
+    };
+    while outcome.is_ok() {
+        schedule.sent(now_ms());
+        outcome = match follow(ctx, keys, known, &mut schedule, |now| {
+            sink.send(&live::sse_heartbeat(now)).is_ok()
+        }) {
+            Ok(Wait::Moved(v)) => {
+                known = v;
+                event("update", v, sink)
+            }
+            Ok(Wait::Gone) => Err(Ended::Because(EndReason::BoardDeleted)),
+            Ok(Wait::Ended) => Err(Ended::Because(EndReason::MaxDuration)),
+            Ok(Wait::Stopped) => Err(Ended::Gone),
+            Err(e) => {
+                eprintln!("live: cannot follow {}: {e}", board.id);
+                Err(Ended::Because(EndReason::Unavailable))
+            }
+        };
+    }
+    if let Err(Ended::Because(reason)) = outcome {
+        let _ = sink.send(&live::sse_end(reason, Some(known)));
+    }
+}
+
+/// Why a stream stops.
+enum Ended {
+    /// The client has gone: nothing more to write.
+    Gone,
+    /// The server ends it, with a last `end` event.
+    Because(EndReason),
+}

@@ -1,0 +1,85 @@
+//! Answers whose body is written over time (an event stream): the [`Reply`] a streaming handler
+//! gives, and the [`EventSink`] its body writes to. [`crate::serve::serve_streaming`] sends the
+//! head through the same CORS, header, log and metrics path as every answer, then runs the body.
+
+use spin_sdk::http::{OutgoingResponse, Response, ResponseOutparam};
+use wasi::io::streams::OutputStream;
+
+use crate::http::Call;
+
+/// Writes a streamed body; gets the request again (parsed anew: the clock reads the time the
+/// body runs).
+pub type StreamBody = Box<dyn FnOnce(&Call<'_>, &mut EventSink)>;
+
+/// What a handler that may stream answers.
+pub enum Reply {
+    /// A whole response, sent as every other.
+    Whole(Response),
+    /// The head (status and headers; no body), then a body written by the function.
+    Stream(Response, StreamBody),
+}
+
+/// The client has gone (or the host closed the body): nothing more can be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSinkClosed;
+
+/// The body of a streamed answer. The head is handed to the host with the first write (so head
+/// and first event leave together: a head alone would wait for the client's delayed ACK under
+/// Nagle, as [`crate::serve::send`] explains), or by [`EventSink::begin`].
+pub struct EventSink {
+    stream: OutputStream,
+    pending: Option<(ResponseOutparam, OutgoingResponse)>,
+}
+
+/// What the host may take in one write (`wasi:io/streams`' `blocking-write-and-flush` limit).
+const CHUNK: usize = 4096;
+
+impl EventSink {
+    pub(crate) fn new(stream: OutputStream, out: ResponseOutparam, head: OutgoingResponse) -> Self {
+        Self {
+            stream,
+            pending: Some((out, head)),
+        }
+    }
+
+    /// Hands the head to the host if it has not been yet (the client sees the stream open).
+    pub fn begin(&mut self) -> Result<(), EventSinkClosed> {
+        if let Some((out, head)) = self.pending.take() {
+            ResponseOutparam::set(out, head);
+        }
+        Ok(())
+    }
+
+    /// Writes `text` and flushes it to the client (waits until the host took it).
+    pub fn send(&mut self, text: &str) -> Result<(), EventSinkClosed> {
+        let mut rest = text.as_bytes();
+        while !rest.is_empty() {
+            let room = self.stream.check_write().map_err(|_| EventSinkClosed)?;
+            let room = usize::try_from(room).unwrap_or(usize::MAX).min(CHUNK);
+            if room == 0 {
+                if self.pending.is_some() {
+                    self.begin()?;
+                } else {
+                    self.stream.subscribe().block();
+                }
+                continue;
+            }
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            self.stream.write(now).map_err(|_| EventSinkClosed)?;
+            rest = later;
+        }
+        self.begin()?;
+        self.stream.blocking_flush().map_err(|_| EventSinkClosed)
+    }
+
+    /// Ends the body: the head is sent if it was not, the stream closed and the body finished.
+    pub(crate) fn finish(mut self, body: spin_sdk::http::OutgoingBody) {
+        if self.begin().is_err() {
+            return;
+        }
+        drop(self.stream);
+        if spin_sdk::http::OutgoingBody::finish(body, None).is_err() {
+            eprintln!("stream: the body could not be finished");
+        }
+    }
+}
