@@ -20,12 +20,17 @@
 #     (edge-native: the same handlers without Wasm), the async submit→visible lag, the
 #     submit→applied lag of every submission of a concurrency-8 async run (from the board's log),
 #     the time the projector needs to drain each async run's backlog, and the projector's
-#     throughput on a BENCH_DRAIN_ENTRIES backlog appended straight to an inbox, per runtime.
+#     throughput on a BENCH_DRAIN_ENTRIES backlog appended straight to an inbox, per runtime;
+#  6. live updates: BENCH_LIVE_CLIENTS event streams held at once on one instance (edge-live),
+#     10 writes half a second apart, and the delay from each write to its event at every client
+#     (the app's live_max_streams is raised to BENCH_LIVE_MAX_STREAMS for these rows; Spin's and
+#     edge-host's instance pool holds 1,000 requests in flight).
 #
 # Everything stays on 127.0.0.1, is bounded in time and count, and is stopped on exit.
 # Knobs: BENCH_PLAYERS (1000000), BENCH_WARMUP_SECS (2), BENCH_SECS (6), BENCH_REQUESTS (100000),
 # BENCH_LAG_SAMPLES (50), BENCH_DRAIN_SECS (60, per async row), BENCH_DRAIN_ENTRIES (50000: the
-# projector throughput backlog), BENCH_OUT (bench-results),
+# projector throughput backlog), BENCH_LIVE_CLIENTS ("100 400 800"), BENCH_LIVE_MAX_STREAMS (900),
+# BENCH_OUT (bench-results),
 # BENCH_RUNTIMES ("spin edge-host": which to measure, in order), BENCH_PAUSE_SECS (60: between
 # runtimes, so the TIME_WAIT sockets of one runtime's per-request Redis connections are gone before
 # the next is measured), BENCH_BUILD_TIMEOUT (3600 s per cargo command), SPIN_BIN.
@@ -146,6 +151,8 @@ export SPIN_VARIABLE_REQUEST_LOG="${BENCH_REQUEST_LOG:-off}"
 # Metrics likewise (the endpoint rows measure the endpoints); the "observed" apps below serve the
 # cached read with the access log and metrics on, to measure what they cost.
 export SPIN_VARIABLE_METRICS="${BENCH_METRICS:-off}"
+# Live-update rows hold up to the largest BENCH_LIVE_CLIENTS streams on one instance.
+export SPIN_VARIABLE_LIVE_MAX_STREAMS="${BENCH_LIVE_MAX_STREAMS:-900}"
 # What the shipped spin.toml records by default (its `metrics` variable).
 shipped_metrics=$(sed -n 's/^metrics = { default = "\(.*\)" }.*/\1/p' spin.toml)
 export SPIN_VARIABLE_RATE_LIMITS='[{"name":"bench-redis","key":"ip","classes":["read"],"boards":["bench-rl-redis"],"limit":1000000000,"window_secs":1,"store":"redis"},{"name":"bench-kv","key":"ip","classes":["read"],"boards":["bench-rl-kv"],"limit":1000000000,"window_secs":1,"store":"kv"}]'
@@ -330,7 +337,8 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             '{"id":"bench-async","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}' \
             '{"id":"bench-drain","operator":"incr","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}' \
             '{"id":"bench-rl-redis","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}' \
-            '{"id":"bench-rl-kv","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}'; do
+            '{"id":"bench-rl-kv","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}' \
+            '{"id":"bench-live","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0}}'; do
             code=$(curl -s -o "$tmp/create.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/boards" \
                 -H "authorization: Bearer $admin_token" -H "$json" -d "$board")
             if [ "$code" != 201 ]; then
@@ -480,6 +488,21 @@ EOF
     set -- $(drain bench-drain)
     echo "    drained $1 entries in $2 s" >&2
     printf '{"runtime":"%s","entries":%s,"seconds":"%s"}\n' "$runtime" "$1" "$2" >>"$tmp/throughput.jsonl"
+    for n in ${BENCH_LIVE_CLIENTS:-100 400 800}; do
+        echo "==> $runtime: live updates: $n event streams, 10 writes 500 ms apart" >&2
+        if ! res=$(timeout 180 "$bin/edge-live" --url "$app/api/v1/boards/bench-live/live?limit=10" \
+            --scores-url "$app/api/v1/boards/bench-live/scores" --header "$auth" \
+            --redis "$redis_url" --version-key 'lb:{default/bench-live}:version' \
+            --clients "$n" --writes 10 --interval-ms 500 --connect-secs 60 2>"$tmp/live.err"); then
+            echo "bench: edge-live failed:" >&2
+            cat "$tmp/live.err" >&2
+            res='{"clients":'"$n"',"failed":true}'
+        fi
+        echo "    $res" >&2
+        echo "{\"runtime\":\"$runtime\",\"result\":$res}" >>"$tmp/live.jsonl"
+        # The dropped streams notice at their next heartbeat (15 s) and give their place back.
+        sleep 16
+    done
     connections=$(redis-cli -p "$port" info stats | sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p')
     echo "{\"runtime\":\"$runtime\",\"redis_connections_received\":$connections}" >>"$tmp/runtimes.jsonl"
     stop_apps
@@ -487,6 +510,7 @@ EOF
 
 : >"$tmp/runtimes.jsonl"
 : >"$tmp/throughput.jsonl"
+: >"$tmp/live.jsonl"
 first=yes
 for r in $runtimes; do
     if [ -z "$first" ]; then
@@ -581,6 +605,7 @@ for rt in ("edge-host", "spin"):
     if os.path.exists(path):
         loglags[rt] = json.load(open(path))
 throughput = {r["runtime"]: r for r in read("throughput.jsonl")}
+live = read("live.jsonl")
 for r in throughput.values():
     r["events_per_s"] = (None if r["seconds"] == "timeout" or not float(r["seconds"])
                          else round(r["entries"] / float(r["seconds"])))
@@ -671,6 +696,16 @@ for rt in runtimes:
         lines.append("| {}: projector drain of a {}-entry inbox backlog (one doorbell) | - | {} "
                      "events/s | - | - | {} s |".format(rt, t["entries"], t["events_per_s"] or "-",
                                                       t["seconds"]))
+    for l in (x for x in live if x["runtime"] == rt):
+        s = l["result"]
+        if s.get("failed"):
+            lines.append(f"| {rt}: live updates, {s['clients']} event streams | - | - | - | - | FAILED |")
+            continue
+        lines.append("| {}: live updates, {} event streams on one instance, 10 writes (write sent "
+                     "→ its event at each client) | {} | - | {} | {} | {} connected, {} got every "
+                     "write, max {} ms |".format(rt, s["clients"], s["clients"], f(s["p50_ms"], 0),
+                                                 f(s["p99_ms"], 0), s["connected"], s["complete"],
+                                                 f(s["max_ms"], 0)))
 for r in rows:
     if r["runtime"] in ("native", "redis"):
         s = r["result"]
@@ -747,6 +782,11 @@ for rt in ("spin", "edge-host"):
                # + 0.02: the region's copy of the flag document is refreshed from Redis every
                # 5 s (one HMGET), which may land inside either 200-request window.
                extra, extra <= 1.02)
+for l in live:
+    s = l["result"]
+    target(f"{l['runtime']}: {s['clients']} live-update streams on one instance, every client gets "
+           f"every write", f"{s.get('complete')}/{s['clients']}",
+           s.get("complete") == s["clients"])
 for rt, n in conns.items():
     target(f"info: Redis connections received by the end of the {rt} rows (cumulative)", n, True)
 lines.append("")
@@ -761,7 +801,7 @@ with open(os.path.join(out, "bench.md"), "w") as fh:
     fh.write(md)
 with open(os.path.join(out, "bench.json"), "w") as fh:
     json.dump({"machine": meta, "seed": seed, "sizes": sizes, "rows": rows, "lag": lags,
-               "loglag": loglags, "throughput": throughput,
+               "loglag": loglags, "throughput": throughput, "live": live,
                "redis_connections": conns, "redis_commands": cmds, "targets": targets}, fh, indent=2)
 print(md, end="")
 EOF
