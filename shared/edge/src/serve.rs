@@ -169,12 +169,7 @@ pub fn serve(
     out: ResponseOutparam,
     handler: impl FnOnce(&Call<'_>) -> Result<Response>,
 ) {
-    let policy = spin_sdk::variables::get("http_policy").unwrap_or_default();
-    let policy = HttpPolicy::parse(&policy);
-    REQUEST_LOG.set(policy.request_log);
-    HSTS.set(policy.hsts);
-    crate::metrics::begin_request(policy.metrics_every);
-    send(respond_cors(req, policy.cors_allowed_origins, handler), out);
+    serve_streaming(req, out, |call| handler(call).map(Reply::Whole));
 }
 
 /// [`serve`] for a handler that may stream ([`Reply::Stream`]): the head goes through the same
