@@ -199,16 +199,7 @@ pub fn serve_streaming(
     let (Some(writer), Ok(call)) = (body, Call::parse(req)) else {
         return send(head, out);
     };
-    let Ok(head) = OutgoingResponse::try_from(head) else {
-        eprintln!("response: cannot convert the stream's head");
-        return;
-    };
-    let Ok(outgoing_body) = head.body() else {
-        eprintln!("response: body already taken");
-        return;
-    };
-    let Ok(stream) = outgoing_body.write() else {
-        eprintln!("response: body stream already taken");
+    let Some((head, outgoing_body, stream)) = open(head) else {
         return;
     };
     let mut sink = EventSink::new(stream, out, head);
@@ -291,6 +282,29 @@ pub fn respond_cors(
     response
 }
 
+/// The host's form of a response, its body and the body's output stream (`None`, logged, when
+/// the response cannot be converted).
+fn open(
+    response: Response,
+) -> Option<(
+    OutgoingResponse,
+    OutgoingBody,
+    wasi::io::streams::OutputStream,
+)> {
+    let outgoing = OutgoingResponse::try_from(response)
+        .map_err(|e| eprintln!("response: cannot convert: {e}"))
+        .ok()?;
+    let body = outgoing
+        .body()
+        .map_err(|()| eprintln!("response: body already taken"))
+        .ok()?;
+    let stream = body
+        .write()
+        .map_err(|()| eprintln!("response: body stream already taken"))
+        .ok()?;
+    Some((outgoing, body, stream))
+}
+
 /// Hands a response to the host with its whole body already written and finished, and a
 /// `Content-Length`.
 ///
@@ -307,19 +321,7 @@ pub fn send(mut response: Response, out: ResponseOutparam) {
     if !(status == 204 || status == 304 || (100..200).contains(&status)) {
         response.set_header("content-length", body.len().to_string());
     }
-    let outgoing = match OutgoingResponse::try_from(response) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("response: cannot convert: {e}");
-            return;
-        }
-    };
-    let Ok(outgoing_body) = outgoing.body() else {
-        eprintln!("response: body already taken");
-        return;
-    };
-    let Ok(stream) = outgoing_body.write() else {
-        eprintln!("response: body stream already taken");
+    let Some((outgoing, outgoing_body, stream)) = open(response) else {
         return;
     };
     // Write what the host can buffer now; when it can take no more, set the response (the host
