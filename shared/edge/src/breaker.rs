@@ -10,7 +10,12 @@
 //! (one compare-and-swap). A healthy closed breaker costs no write.
 //!
 //! The thresholds are [`Policy::default`]: 5 failing requests within one fixed 10 s window open
-//! it for 5 s, each failed half-open probe doubles that up to 60 s.
+//! it for 500 ms; then the first request claims the probe (one connection attempt and a `PING`,
+//! see [`crate::repo::Repo::open`]): its success closes the breaker, its failure opens it for
+//! another 500 ms. So while Redis is down a region makes about two connection attempts a second
+//! whatever its load, refusals answer from one KV read, and writes come back within about half a
+//! second of Redis answering again (measured in `tests/app/suite/api_recovery.rs`; the numbers
+//! are in `docs/caching.md` › Redis outages).
 
 use std::cell::Cell;
 
@@ -110,6 +115,11 @@ impl Guard {
             reported_failure: Cell::new(false),
             reported_success: Cell::new(false),
         })
+    }
+
+    /// Whether this request holds the half-open probe.
+    pub fn is_probe(&self) -> bool {
+        self.probing
     }
 
     /// A guard that admits whatever the state (the readiness probe: its success closes the

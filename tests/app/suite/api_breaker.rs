@@ -1,7 +1,8 @@
 //! The circuit breaker around Redis, on the runtime under test: with Redis stopped, the first
 //! failing requests open it; while it is open nothing contacts Redis — writes get a `503` problem
-//! with the time left as `Retry-After` (even once Redis is back), cached reads keep answering from
-//! the KV store; after the open time one probe closes it and writes land again.
+//! with the time left as `Retry-After`, cached reads keep answering from the KV store; after the
+//! open time one probe closes it and writes land again (how fast, under a trickle of writes:
+//! `api_recovery`).
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +58,7 @@ async fn an_open_breaker_fails_writes_fast_serves_cached_reads_and_a_probe_close
     }
     assert_eq!(opened_after, Some(5), "5 failing requests open the breaker");
 
-    // Open: a write fails at once, Retry-After is the time the breaker has left (5 s).
+    // Open: a write fails at once, Retry-After is the time the breaker has left (500 ms: 1 s).
     let started = Instant::now();
     let open = api
         .submit("cb", json!({"player": "bob", "score": 30}))
@@ -65,7 +66,7 @@ async fn an_open_breaker_fails_writes_fast_serves_cached_reads_and_a_probe_close
     let took = started.elapsed();
     open.assert_problem(503, OPEN_DETAIL);
     let retry_after: u64 = open.header("retry-after").parse().unwrap_or(0);
-    assert!((1..=5).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(retry_after, 1, "Retry-After");
     eprintln!(
         "{}: a write with the breaker open answered in {took:?}",
         api.app.runtime_name()
@@ -74,26 +75,24 @@ async fn an_open_breaker_fails_writes_fast_serves_cached_reads_and_a_probe_close
     let cached = api.get("/api/v1/boards/cb/entries", None).await;
     assert_eq!(cached.status, 200, "{}", cached.body);
     assert_eq!(cached.header("x-cache"), "HIT");
+    // (By now the 500 ms may be over: then this read is the probe, fails, and reopens it.)
     let uncached = api.get("/api/v1/boards/cb/entries?limit=3", None).await;
-    uncached.assert_problem(503, OPEN_DETAIL);
+    assert_eq!(uncached.status, 503, "{}", uncached.body);
+    assert_eq!(uncached.header("content-type"), "application/problem+json");
+    assert_eq!(uncached.header("retry-after"), "1");
     let detailed = api
         .call(Method::GET, "/health/detailed", None, None, &[])
         .await;
     assert_eq!(detailed.body["dependencies"]["redis"]["status"], "down");
 
-    // Redis back: the breaker does not know yet — writes still fail fast without trying Redis.
     api.redis.restart();
-    let still_open = api
-        .submit("cb", json!({"player": "bob", "score": 31}))
-        .await;
-    still_open.assert_problem(503, OPEN_DETAIL);
     assert_eq!(
         version(&api.redis),
         before,
         "nothing was written while the breaker was open"
     );
 
-    // After the open time, one request probes Redis, succeeds and closes the breaker.
+    // After the open time (500 ms), one request probes Redis, succeeds and closes the breaker.
     let landed = eventually(Duration::from_secs(15), || {
         let r = futures_lite(api.submit("cb", json!({"player": "bob", "score": 40})));
         (r.status.is_success()).then_some(r)

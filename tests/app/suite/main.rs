@@ -20,6 +20,7 @@ mod api_metrics;
 mod api_outage;
 mod api_pipeline;
 mod api_ratelimit;
+mod api_recovery;
 mod api_regions;
 mod api_scores;
 mod api_tenants;

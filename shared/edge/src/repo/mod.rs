@@ -252,12 +252,45 @@ fn jitter() {
 impl Repo {
     /// Opens the connection on a platform (`redis_url` from its variables), if the circuit
     /// breaker admits it; a failed connect is retried once after a jittered pause.
+    ///
+    /// The request that claims the breaker's half-open probe connects once (no retry) and sends
+    /// a `PING` before anything else: the cheapest question that tells whether Redis is back,
+    /// answered before the request's own commands, so that its success closes the breaker for
+    /// everyone and its failure reopens it without a second connection attempt.
     pub fn open(platform: &dyn Platform, url: &str) -> Result<Self> {
         if crate::breaker::failed_this_request() {
             return Err(unavailable("an earlier Redis call of this request failed"));
         }
         let guard = crate::breaker::Guard::admit(platform, crate::scope::now_ms())?;
-        Self::connect(platform, url, guard)
+        if !guard.is_probe() {
+            return Self::connect(platform, url, guard);
+        }
+        let repo = match platform.redis(url) {
+            Ok(conn) => Self {
+                conn: std::cell::RefCell::new(conn),
+                guard,
+            },
+            Err(e) => {
+                guard.failed(crate::scope::now_ms());
+                return Err(unavailable(e));
+            }
+        };
+        repo.probe_ping()?;
+        Ok(repo)
+    }
+
+    /// The probe's `PING`: one attempt, reported to the breaker.
+    fn probe_ping(&self) -> Result<()> {
+        match self.conn.borrow().execute("PING", &[]) {
+            Ok(_) => {
+                self.guard.succeeded();
+                Ok(())
+            }
+            Err(e) => {
+                self.guard.failed(crate::scope::now_ms());
+                Err(unavailable(e))
+            }
+        }
     }
 
     /// Opens the connection whatever the breaker's state (the readiness probe): its success
