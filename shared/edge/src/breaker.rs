@@ -153,7 +153,8 @@ impl Guard {
         };
         let policy = Policy::default();
         let mut opened = false;
-        if self.seen.state(now_ms) == State::Closed && !self.probing {
+        let tripping = self.seen.state(now_ms) == State::Closed && !self.probing;
+        if tripping {
             let w = leaderboard::breaker::window(&policy, now_ms);
             let n = match kv.increment(&format!("{KEY}:failures:{w}"), 1) {
                 Ok(n) => n,
@@ -188,7 +189,8 @@ impl Guard {
                 CAS_RETRIES,
             );
         }
-        if opened {
+        // Logged when it trips, not at each failed probe (two a second during an outage).
+        if opened && tripping {
             eprintln!("redis circuit breaker: open");
         }
     }
