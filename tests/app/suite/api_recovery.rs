@@ -304,8 +304,10 @@ async fn outage(api: &mut Api, proxy: &mut Proxy, how: Down, board: &str, down: 
             rate <= 4.0,
             "{runtime}: {rate:.1} connections a second to a failing Redis"
         );
+        // The outage's first second: until the breaker trips (5 failing requests), each
+        // failing request may connect twice (the retry after a pause), then the probes.
         assert!(
-            busiest <= 12,
+            busiest <= 15,
             "{runtime}: {busiest} connections in one second"
         );
     }
