@@ -119,14 +119,21 @@ async fn quotas_defaults_and_policies_of_a_tenant() {
                 .await
                 .unwrap();
             let status = r.status().as_u16();
-            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                player,
+                status,
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }));
     }
     let mut passed = 0;
+    // Which players landed on board two depends on which requests the limit let through.
+    let mut on_two = std::collections::BTreeSet::new();
     for t in tasks {
-        let (status, body) = t.await.unwrap();
+        let (player, status, body) = t.await.unwrap();
         if (200..300).contains(&status) {
             passed += 1;
+            on_two.insert(player);
         } else {
             assert_eq!(status, 429, "{body}");
             assert_eq!(body["policy"], "submissions_per_sec", "{body}");
@@ -170,7 +177,7 @@ async fn quotas_defaults_and_policies_of_a_tenant() {
         .await;
     assert_eq!(u.status, 200, "{}", u.body);
     assert_eq!(u.body["boards"], 2);
-    assert_eq!(u.body["players"], 4, "{}", u.body);
+    assert_eq!(u.body["players"], 2 + on_two.len(), "{}", u.body);
     assert_eq!(u.body["by_board"][0]["board"], "one");
     assert_eq!(u.body["by_board"][0]["players"], 2);
     assert_eq!(u.body["quotas"]["max_players_per_board"], 2);
