@@ -262,45 +262,33 @@ impl Repo {
             return Err(unavailable("an earlier Redis call of this request failed"));
         }
         let guard = crate::breaker::Guard::admit(platform, crate::scope::now_ms())?;
-        if !guard.is_probe() {
-            return Self::connect(platform, url, guard);
+        let probing = guard.is_probe();
+        let repo = Self::connect(platform, url, guard, !probing)?;
+        if probing {
+            let pong = repo.conn.borrow().execute("PING", &[]);
+            repo.report(pong)?;
         }
-        let repo = match platform.redis(url) {
-            Ok(conn) => Self {
-                conn: std::cell::RefCell::new(conn),
-                guard,
-            },
-            Err(e) => {
-                guard.failed(crate::scope::now_ms());
-                return Err(unavailable(e));
-            }
-        };
-        repo.probe_ping()?;
         Ok(repo)
-    }
-
-    /// The probe's `PING`: one attempt, reported to the breaker.
-    fn probe_ping(&self) -> Result<()> {
-        match self.conn.borrow().execute("PING", &[]) {
-            Ok(_) => {
-                self.guard.succeeded();
-                Ok(())
-            }
-            Err(e) => {
-                self.guard.failed(crate::scope::now_ms());
-                Err(unavailable(e))
-            }
-        }
     }
 
     /// Opens the connection whatever the breaker's state (the readiness probe): its success
     /// closes the breaker.
     pub fn open_probe(platform: &dyn Platform, url: &str) -> Result<Self> {
-        Self::connect(platform, url, crate::breaker::Guard::probe(platform))
+        Self::connect(platform, url, crate::breaker::Guard::probe(platform), true)
     }
 
-    fn connect(platform: &dyn Platform, url: &str, guard: crate::breaker::Guard) -> Result<Self> {
+    /// Connects, retrying a failed connect once after a jittered pause when `retry`; a failure
+    /// is reported to the breaker.
+    fn connect(
+        platform: &dyn Platform,
+        url: &str,
+        guard: crate::breaker::Guard,
+        retry: bool,
+    ) -> Result<Self> {
         let conn = platform.redis(url).or_else(|first| {
+            if !retry {
+                return Err(first);
+            }
             eprintln!("redis connect failed (retrying once): {first}");
             jitter();
             platform.redis(url)
@@ -352,6 +340,11 @@ impl Repo {
             }
             other => other,
         };
+        self.report(result)
+    }
+
+    /// Reports a call's outcome to the breaker.
+    fn report<T>(&self, result: std::result::Result<T, String>) -> Result<T> {
         match result {
             Ok(reply) => {
                 self.guard.succeeded();
