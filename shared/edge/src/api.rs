@@ -63,6 +63,7 @@ impl<'p> Ctx<'p> {
                     |name| platform.variable(name),
                     call.header("authorization"),
                     call.now_ms,
+                    |delegated| auth::delegate::verify(platform, delegated, call.now_ms),
                 )?,
             };
         let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;

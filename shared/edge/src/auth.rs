@@ -23,6 +23,7 @@
 //! Every failure is [`LeaderboardError::Unauthorized`] with a precise reason that never contains
 //! key material; configuration errors are [`LeaderboardError::Internal`] (a deployment bug, 500).
 
+pub mod delegate;
 mod keys;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -134,42 +135,70 @@ fn echo(s: &str) -> String {
     }
 }
 
-/// [`authenticate`] with the configuration read from variables (`jwt_hs256_secret`, `jwt_jwks`,
-/// `jwt_issuer`, `jwt_audience`) through `variable`, reading only what this token needs: nothing
-/// without a header, and the JWKS (whose keys cost the most to build) only when the token has a
-/// `kid`, is not HS256, or no HS256 secret is set — the same key choice as with everything read.
+/// A token whose key is in the JWKS: what the calling component hands to the tokens component
+/// (`functions/tokens`, [`delegate`]) to verify, with the configuration it is judged under (a
+/// cached verdict holds only for the same configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delegated<'a> {
+    /// The compact JWS, without `Bearer `.
+    pub token: &'a str,
+    /// The `jwt_jwks` variable's text.
+    pub jwks: &'a str,
+    /// The `jwt_issuer` variable, if set.
+    pub issuer: Option<&'a str>,
+    /// The `jwt_audience` variable, if set.
+    pub audience: Option<&'a str>,
+}
+
+/// A variable's value, `None` when unset or blank.
+fn set(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+/// Authenticates the `Authorization` header with the configuration read from variables
+/// (`jwt_hs256_secret`, `jwt_jwks`, `jwt_issuer`, `jwt_audience`) through `variable`, reading
+/// only what this token needs.
+///
+/// The API components verify HS256 tokens signed with the configured secret themselves. A token
+/// that needs a JWKS key (it has a `kid`, is not HS256, or no secret is set) goes to `by_jwks`
+/// when a JWKS is configured — in the components, [`delegate::verify`]: the tokens component,
+/// the only one that links the EdDSA, ES256 and RS256 code. Without a JWKS such a token is
+/// refused here, for the same reason [`authenticate`] gives. The outcome is always the one
+/// [`authenticate`] reaches with everything read.
 pub fn authenticate_with(
     variable: impl Fn(&str) -> Option<String>,
     authorization: Option<&str>,
     now_ms: i64,
+    by_jwks: impl FnOnce(&Delegated<'_>) -> Result<Principal>,
 ) -> Result<Option<Principal>> {
     let Some(header) = authorization else {
         return Ok(None);
     };
-    let secret = variable("jwt_hs256_secret");
-    let needs_jwks = match bearer_token(header).and_then(|t| {
-        UntrustedToken::new(t).map_err(|e| unauthorized(format!("malformed token: {e}")))
-    }) {
-        Ok(token) => {
-            token.header().key_id.is_some()
-                || token.algorithm() != "HS256"
-                || secret.as_deref().is_none_or(|s| s.trim().is_empty())
-        }
-        // `authenticate` reports the malformed header or token.
-        Err(_) => false,
+    let token = bearer_token(header)?;
+    let untrusted = untrusted(token)?;
+    let alg = accepted_alg(&untrusted)?;
+    let secret = set(variable("jwt_hs256_secret"));
+    let needs_jwks =
+        untrusted.header().key_id.is_some() || alg != JwsAlg::Hs256 || secret.is_none();
+    let issuer = set(variable("jwt_issuer"));
+    let audience = set(variable("jwt_audience"));
+    if needs_jwks && let Some(jwks) = set(variable("jwt_jwks")) {
+        return by_jwks(&Delegated {
+            token,
+            jwks: &jwks,
+            issuer: issuer.as_deref(),
+            audience: audience.as_deref(),
+        })
+        .map(Some);
+    }
+    let config = AuthConfig {
+        hs256_secret: secret.as_deref().map(Hs256Secret::new).transpose()?,
+        keys: KeySet::default(),
+        issuer,
+        audience,
+        leeway_secs: DEFAULT_LEEWAY_SECS,
     };
-    let jwks = if needs_jwks {
-        variable("jwt_jwks")
-    } else {
-        None
-    };
-    let config = AuthConfig::from_values(
-        secret.as_deref(),
-        jwks.as_deref(),
-        variable("jwt_issuer").as_deref(),
-        variable("jwt_audience").as_deref(),
-    )?;
-    authenticate(&config, Some(header), now_ms)
+    checked(&config, &untrusted, alg, now_ms, verify_secret).map(|(p, _)| Some(p))
 }
 
 /// Verifies the `Authorization` header value, if any, at `now_ms` (Unix milliseconds UTC).
@@ -184,16 +213,39 @@ pub fn authenticate(
     let Some(header) = authorization else {
         return Ok(None);
     };
-    let token = bearer_token(header)?;
-    let untrusted =
-        UntrustedToken::new(token).map_err(|e| unauthorized(format!("malformed token: {e}")))?;
+    verify_token(config, bearer_token(header)?, now_ms).map(|(p, _)| Some(p))
+}
+
+/// Verifies a compact JWS (no `Bearer `) with every algorithm: the caller and the token's
+/// `exp` in Unix milliseconds (how long the verdict holds). What the tokens component runs.
+pub fn verify_token(config: &AuthConfig, token: &str, now_ms: i64) -> Result<(Principal, i64)> {
+    let untrusted = untrusted(token)?;
+    let alg = accepted_alg(&untrusted)?;
+    checked(config, &untrusted, alg, now_ms, verify)
+}
+
+fn untrusted(token: &str) -> Result<UntrustedToken<'_>> {
+    UntrustedToken::new(token).map_err(|e| unauthorized(format!("malformed token: {e}")))
+}
+
+fn accepted_alg(untrusted: &UntrustedToken<'_>) -> Result<JwsAlg> {
     let alg_name = untrusted.algorithm();
-    let alg = JwsAlg::from_name(alg_name).ok_or_else(|| {
+    JwsAlg::from_name(alg_name).ok_or_else(|| {
         unauthorized(format!(
             "token alg '{}' is not accepted (accepted: HS256, EdDSA, ES256, RS256)",
             echo(alg_name)
         ))
-    })?;
+    })
+}
+
+/// Key choice, signature (`verify_with`) and claims: the principal and the token's `exp` (ms).
+fn checked(
+    config: &AuthConfig,
+    untrusted: &UntrustedToken<'_>,
+    alg: JwsAlg,
+    now_ms: i64,
+    verify_with: fn(&VerifyingKey, &UntrustedToken<'_>) -> Result<Token<CustomClaims>>,
+) -> Result<(Principal, i64)> {
     let kid = untrusted.header().key_id.as_deref();
     let (key, key_name) = select_key(config, kid, alg)?;
     if key.alg() != alg {
@@ -202,9 +254,9 @@ pub fn authenticate(
             key.alg()
         )));
     }
-    let claims = verify(key, &untrusted)?.into_parts().1;
-    check_time(&claims, now_ms, config.leeway_secs)?;
-    principal(config, claims.custom).map(Some)
+    let claims = verify_with(key, untrusted)?.into_parts().1;
+    let exp_ms = check_time(&claims, now_ms, config.leeway_secs)?;
+    Ok((principal(config, claims.custom)?, exp_ms))
 }
 
 fn bearer_token(header: &str) -> Result<&str> {
@@ -255,26 +307,42 @@ fn select_key<'c>(
 }
 
 fn verify(key: &VerifyingKey, untrusted: &UntrustedToken<'_>) -> Result<Token<CustomClaims>> {
-    let result = match key {
+    match key {
         VerifyingKey::Hs256(k) => Hs256.validator(k).validate(untrusted),
         VerifyingKey::EdDsa(k) => Ed25519.validator(k).validate(untrusted),
         VerifyingKey::Es256(k) => Es256.validator(k).validate(untrusted),
         VerifyingKey::Rs256(k) => StrongAlg(Rsa::rs256()).validator(k).validate(untrusted),
-    };
-    result.map_err(|e| {
-        unauthorized(match e {
-            ValidationError::InvalidSignature
-            | ValidationError::InvalidSignatureLen { .. }
-            | ValidationError::MalformedSignature(_) => "signature does not verify".to_owned(),
-            ValidationError::MalformedClaims(e) => format!("malformed claims: {e}"),
-            ValidationError::AlgorithmMismatch { expected, actual } => {
-                format!(
-                    "alg mismatch: the token says {} but the key is {expected}",
-                    echo(&actual)
-                )
-            }
-            other => format!("invalid token: {other}"),
-        })
+    }
+    .map_err(rejected)
+}
+
+/// [`verify`] for the HS256 secret only: what the API components link (no asymmetric code).
+fn verify_secret(
+    key: &VerifyingKey,
+    untrusted: &UntrustedToken<'_>,
+) -> Result<Token<CustomClaims>> {
+    match key {
+        VerifyingKey::Hs256(k) => Hs256.validator(k).validate(untrusted).map_err(rejected),
+        other => Err(LeaderboardError::Internal(format!(
+            "a {} key reached the HS256-only verifier",
+            other.alg()
+        ))),
+    }
+}
+
+fn rejected(e: ValidationError) -> LeaderboardError {
+    unauthorized(match e {
+        ValidationError::InvalidSignature
+        | ValidationError::InvalidSignatureLen { .. }
+        | ValidationError::MalformedSignature(_) => "signature does not verify".to_owned(),
+        ValidationError::MalformedClaims(e) => format!("malformed claims: {e}"),
+        ValidationError::AlgorithmMismatch { expected, actual } => {
+            format!(
+                "alg mismatch: the token says {} but the key is {expected}",
+                echo(&actual)
+            )
+        }
+        other => format!("invalid token: {other}"),
     })
 }
 
@@ -282,7 +350,8 @@ fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn check_time(claims: &Claims<CustomClaims>, now_ms: i64, leeway_secs: u32) -> Result<()> {
+/// Checks `exp` and `nbf`; returns `exp` in Unix milliseconds.
+fn check_time(claims: &Claims<CustomClaims>, now_ms: i64, leeway_secs: u32) -> Result<i64> {
     let leeway_ms = i64::from(leeway_secs) * 1000;
     let exp = claims
         .expiration
@@ -298,7 +367,7 @@ fn check_time(claims: &Claims<CustomClaims>, now_ms: i64, leeway_secs: u32) -> R
             rfc3339(&nbf)
         )));
     }
-    Ok(())
+    Ok(exp.timestamp_millis())
 }
 
 fn string_claim(name: &str, value: Option<Value>) -> Result<Option<String>> {

@@ -239,6 +239,11 @@ impl Reply {
 }
 
 impl Api {
+    /// The shipped SQLite KV store's file (with [`Kv::Shipped`]).
+    pub fn kv_db(&self) -> std::path::PathBuf {
+        self.launch._kv_dir.0.join("sqlite_key_value.db")
+    }
+
     /// Starts (or restarts) the worker app beside the HTTP app, on the same runtime, variables and
     /// KV store.
     pub async fn start_worker(&mut self) {

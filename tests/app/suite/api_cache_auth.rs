@@ -211,6 +211,137 @@ async fn every_auth_failure_is_a_401_or_403_problem() {
     api.stop().await;
 }
 
+/// Private JWKs of every asymmetric algorithm and the JWKS of their public halves.
+struct Jwks {
+    ed: String,
+    ed_other: String,
+    ec: String,
+    rsa: String,
+    public: String,
+}
+
+impl Jwks {
+    fn generate() -> Self {
+        use jwt_compact::Algorithm;
+        use jwt_compact::alg::{Ed25519, Es256, ModulusBits, Rsa};
+        use jwt_compact::jwk::JsonWebKey;
+        use rand_core::OsRng;
+        let text = |jwk: JsonWebKey<'_>| serde_json::to_string(&jwk).unwrap();
+        let (ed, _) = Ed25519::generate(&mut OsRng);
+        let (ed_other, _) = Ed25519::generate(&mut OsRng);
+        let ec = <Es256 as Algorithm>::SigningKey::random(&mut OsRng);
+        let (rsa, _) = Rsa::generate(&mut OsRng, ModulusBits::TwoKibibytes).unwrap();
+        let (ed, ed_other, ec, rsa) = (
+            text(JsonWebKey::from(&ed)),
+            text(JsonWebKey::from(&ed_other)),
+            text(JsonWebKey::from(&ec)),
+            text(JsonWebKey::from(rsa.as_ref())),
+        );
+        let public = edge::auth::testing::public_jwks(&[("ed", &ed), ("ec", &ec), ("rsa", &rsa)]);
+        Self {
+            ed,
+            ed_other,
+            ec,
+            rsa,
+            public,
+        }
+    }
+}
+
+/// Tokens signed with JWKS keys — EdDSA, ES256 and RS256 — are verified by the tokens component
+/// over service chaining (the API components link only HS256), each verdict cached in the KV
+/// store under its digest; every refusal is a 401 saying why, and HS256 tokens still verify.
+#[tokio::test(flavor = "multi_thread")]
+async fn jwks_tokens_of_every_algorithm_are_verified_by_the_tokens_component() {
+    let keys = Jwks::generate();
+    let api = start_with(
+        &[
+            ("jwt_jwks", keys.public.as_str()),
+            ("jwt_audience", "leaderboards"),
+        ],
+        HostConfig::default(),
+    )
+    .await;
+    let mint = |jwk: &str, kid: &str, claims: serde_json::Value| {
+        edge::auth::testing::mint_with_jwk(jwk, Some(kid), &claims.to_string())
+    };
+    let good = |sub: &str| json!({"sub": sub, "roles": ["admin"], "aud": "leaderboards", "exp": now_secs() + 600});
+    for (kid, jwk) in [("ed", &keys.ed), ("ec", &keys.ec), ("rsa", &keys.rsa)] {
+        let tok = mint(jwk, kid, good(&format!("ops-{kid}")));
+        let board = format!("b-{kid}");
+        let r = api
+            .call(
+                Method::POST,
+                "/api/v1/boards",
+                Some(&tok),
+                Some(json!({"id": board})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 201, "{kid}: {}", r.body);
+        // The same token again: the cached verdict.
+        let r = api
+            .get(&format!("/api/v1/boards/{board}"), Some(&tok))
+            .await;
+        assert_eq!(r.status, 200, "{kid}: {}", r.body);
+        assert_eq!(r.body["id"], board.as_str());
+    }
+    // One verdict per token, under its slot, with the token's subject.
+    let db = rusqlite::Connection::open(api.kv_db()).unwrap();
+    let mut stmt = db
+        .prepare(
+            "SELECT value FROM spin_key_value WHERE store = 'default' AND key LIKE 'auth:jwt:%'",
+        )
+        .unwrap();
+    let mut subjects: Vec<String> = stmt
+        .query_map([], |row| row.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|v| {
+            let v: serde_json::Value = serde_json::from_slice(&v.unwrap()).unwrap();
+            assert_eq!(v["digest"].as_str().map(str::len), Some(64), "{v}");
+            v["principal"]["subject"].as_str().unwrap().to_string()
+        })
+        .collect();
+    subjects.sort();
+    assert_eq!(subjects, ["ops-ec", "ops-ed", "ops-rsa"]);
+
+    let create = |tok: String| {
+        let api = &api;
+        async move {
+            api.call(
+                Method::POST,
+                "/api/v1/boards",
+                Some(&tok),
+                Some(json!({"id": "refused"})),
+                &[],
+            )
+            .await
+        }
+    };
+    // Signed by another key under a known kid; an unknown kid; wrong audience; expired.
+    create(mint(&keys.ed_other, "ed", good("x")))
+        .await
+        .assert_problem(401, "signature");
+    create(mint(&keys.ec, "nope", good("x")))
+        .await
+        .assert_problem(401, "unknown key id 'nope'");
+    let mut aud = good("x");
+    aud["aud"] = json!("someone-else");
+    create(mint(&keys.rsa, "rsa", aud))
+        .await
+        .assert_problem(401, "aud");
+    let mut expired = good("x");
+    expired["exp"] = json!(now_secs() - 3600);
+    create(mint(&keys.ed, "ed", expired))
+        .await
+        .assert_problem(401, "expired");
+    // HS256 tokens signed with the secret are verified by the API component itself.
+    let hs = edge::auth::testing::mint_hs256(SECRET, &good("ops").to_string());
+    let r = api.get("/api/v1/boards/b-ed", Some(&hs)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    api.stop().await;
+}
+
 fn base64_url(s: &str) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let b = s.as_bytes();

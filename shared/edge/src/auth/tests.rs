@@ -402,13 +402,21 @@ proptest! {
     }
 }
 
-/// `authenticate_with` reads the JWKS only for tokens that need it, and decides exactly as
-/// `authenticate` with everything read.
+/// What the tokens component does with a delegated token: the full verification, with the JWKS,
+/// issuer and audience it was judged under and without the HS256 secret (a delegated token never
+/// needs it).
+fn tokens_component(d: &Delegated<'_>) -> Result<Principal> {
+    let config = AuthConfig::from_values(None, Some(d.jwks), d.issuer, d.audience)?;
+    verify_token(&config, d.token, NOW_MS).map(|(p, _)| p)
+}
+
+/// `authenticate_with` reads the JWKS only for tokens that need it, sends exactly those to the
+/// tokens component, and decides exactly as `authenticate` with everything read.
 #[test]
 fn variables_are_read_lazily_with_the_same_outcome() {
     let jwks = jwks();
     let read = std::cell::RefCell::new(Vec::new());
-    let variable = |name: &str| {
+    let with_jwks = |name: &str| {
         read.borrow_mut().push(name.to_string());
         match name {
             "jwt_hs256_secret" => Some(SECRET.to_string()),
@@ -416,30 +424,77 @@ fn variables_are_read_lazily_with_the_same_outcome() {
             _ => None,
         }
     };
+    let hs_token = hs(&claims(""));
+    // {"alg":"RS256"} over an HMAC-signed body.
+    let forged = format!(
+        "eyJhbGciOiJSUzI1NiJ9.{}",
+        hs_token.split_once('.').unwrap().1
+    );
     let cases = [
-        (hs(&claims("")), false),
+        (hs_token.clone(), false),
         (mint_with_jwk(&KEYS.ed, Some("ed"), &claims("")), true),
         (mint_with_jwk(&KEYS.oct, Some("oct"), &claims("")), true),
         (mint_with_jwk(&KEYS.ec, None, &claims("")), true),
+        (mint_with_jwk(&KEYS.rsa, Some("nope"), &claims("")), true),
+        (forged.clone(), true),
         ("not.a.token".to_string(), false),
     ];
-    for (token, reads_jwks) in cases {
+    for (token, delegated) in cases {
         read.borrow_mut().clear();
         let header = format!("Bearer {token}");
-        let lazy = authenticate_with(variable, Some(&header), NOW_MS);
+        let sent = std::cell::Cell::new(false);
+        let lazy = authenticate_with(with_jwks, Some(&header), NOW_MS, |d| {
+            sent.set(true);
+            assert_eq!(d.token, token);
+            tokens_component(d)
+        });
         assert_eq!(
             lazy,
             authenticate(&config(), Some(&header), NOW_MS),
             "{token}"
         );
+        assert_eq!(sent.get(), delegated, "{token}");
         assert_eq!(
             read.borrow().iter().any(|n| n == "jwt_jwks"),
-            reads_jwks,
+            delegated,
             "{token}: {:?}",
             read.borrow()
         );
     }
     read.borrow_mut().clear();
-    assert_eq!(authenticate_with(variable, None, NOW_MS), Ok(None));
+    let never = |_: &Delegated<'_>| -> Result<Principal> { panic!("nothing to delegate") };
+    assert_eq!(authenticate_with(with_jwks, None, NOW_MS, never), Ok(None));
     assert!(read.borrow().is_empty(), "no token, no variables");
+
+    // Without a JWKS nothing is delegated, and the refusals are `authenticate`'s.
+    let secret_only = |name: &str| (name == "jwt_hs256_secret").then(|| SECRET.to_string());
+    let only = AuthConfig::from_values(Some(SECRET), None, None, None).unwrap();
+    for token in [
+        hs_token,
+        forged,
+        mint_with_jwk(&KEYS.ed, Some("ed"), &claims("")),
+        mint_with_jwk(&KEYS.ec, None, &claims("")),
+    ] {
+        let header = format!("Bearer {token}");
+        assert_eq!(
+            authenticate_with(secret_only, Some(&header), NOW_MS, never),
+            authenticate(&only, Some(&header), NOW_MS),
+            "{token}"
+        );
+    }
+    let nothing = |_: &str| None;
+    let header = format!("Bearer {}", mint_with_jwk(&KEYS.ec, None, &claims("")));
+    assert_eq!(
+        reason(authenticate_with(nothing, Some(&header), NOW_MS, never)),
+        "no key is configured to verify ES256 tokens"
+    );
+}
+
+/// The tokens component reports the token's `exp` with the principal.
+#[test]
+fn verify_token_reports_the_expiry() {
+    let token = mint_with_jwk(&KEYS.ed, Some("ed"), &claims(""));
+    let (p, exp_ms) = verify_token(&config(), &token, NOW_MS).unwrap();
+    assert_eq!(p.subject, "alice");
+    assert_eq!(exp_ms, (NOW + 3600) * 1000);
 }

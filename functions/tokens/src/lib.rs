@@ -1,0 +1,150 @@
+//! `functions/tokens`: verifies bearer tokens signed with a JWKS key (EdDSA, ES256, RS256, or an
+//! `oct` key named by `kid`) for the other components.
+//!
+//! ```text
+//! POST /internal/tokens/verify   {"token": "<compact JWS>"}     private route, service chaining only
+//!   200 {"principal": {...}, "valid_until_ms": n}
+//!   401 problem (why the token is refused)    500 problem (the JWKS does not parse)
+//! ```
+//!
+//! The only component that links the asymmetric signature code: the API components verify the
+//! HS256 secret themselves and send every other token here (`edge::auth::delegate`), caching the
+//! verdicts in the regional KV store. Its route is private (`route = { private = true }`), so it
+//! answers only the app's own components. It reads `jwt_jwks`, `jwt_issuer` and `jwt_audience`;
+//! never the HS256 secret, which no delegated token needs.
+
+use edge::auth::delegate::{Verified, VerifyRequest};
+use edge::auth::{AuthConfig, verify_token};
+use leaderboard::{LeaderboardError, Result};
+
+/// Verifies one request's token at `now_ms` with the variables `variable` reads: the answer's
+/// status and JSON body.
+pub fn answer(
+    variable: impl Fn(&str) -> Option<String>,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    now_ms: i64,
+) -> (u16, String) {
+    match verify(variable, method, path, body, now_ms) {
+        Ok(verified) => match serde_json::to_string(&verified) {
+            Ok(json) => (200, json),
+            Err(e) => problem(&LeaderboardError::Internal(format!("encoding: {e}"))),
+        },
+        Err(e) => problem(&e),
+    }
+}
+
+fn verify(
+    variable: impl Fn(&str) -> Option<String>,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<Verified> {
+    if path != "/internal/tokens/verify" {
+        return Err(LeaderboardError::NotFound(format!(
+            "no such resource: {path}"
+        )));
+    }
+    if method != "POST" {
+        return Err(LeaderboardError::MethodNotAllowed(format!(
+            "{method} {path}: only POST"
+        )));
+    }
+    let request: VerifyRequest = serde_json::from_slice(body)
+        .map_err(|e| LeaderboardError::InvalidBody(format!("a token verification request: {e}")))?;
+    let config = AuthConfig::from_values(
+        None,
+        variable("jwt_jwks").as_deref(),
+        variable("jwt_issuer").as_deref(),
+        variable("jwt_audience").as_deref(),
+    )?;
+    let (principal, exp_ms) = verify_token(&config, &request.token, now_ms)?;
+    Ok(Verified {
+        principal,
+        valid_until_ms: exp_ms.saturating_add(i64::from(config.leeway_secs) * 1000),
+    })
+}
+
+/// A problem answer; a refusal's or a configuration error's own words also as `reason`, which
+/// the calling component reports as its own (`edge::auth::delegate`).
+fn problem(e: &LeaderboardError) -> (u16, String) {
+    let mut p = leaderboard::problem::Problem::from(e);
+    if let LeaderboardError::Unauthorized(reason) | LeaderboardError::Internal(reason) = e {
+        p.extensions
+            .insert("reason".into(), serde_json::Value::from(reason.as_str()));
+    }
+    (e.status(), p.to_json())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn vars(name: &str) -> Option<String> {
+        (name == "jwt_jwks").then(|| r#"{"keys":[]}"#.to_string())
+    }
+
+    #[test]
+    fn refusals_and_bad_requests_are_problems() {
+        let (status, body) = answer(
+            vars,
+            "POST",
+            "/internal/tokens/verify",
+            br#"{"token":"a.b.c"}"#,
+            0,
+        );
+        assert_eq!(status, 401);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            v["reason"].as_str().unwrap().contains("malformed token"),
+            "{v}"
+        );
+        assert_eq!(
+            answer(vars, "GET", "/internal/tokens/verify", b"", 0).0,
+            405
+        );
+        assert_eq!(answer(vars, "POST", "/elsewhere", b"", 0).0, 404);
+        assert_eq!(
+            answer(vars, "POST", "/internal/tokens/verify", b"{", 0).0,
+            400
+        );
+        let broken = |name: &str| (name == "jwt_jwks").then(|| "not json".to_string());
+        let (status, body) = answer(
+            broken,
+            "POST",
+            "/internal/tokens/verify",
+            br#"{"token":"a.b.c"}"#,
+            0,
+        );
+        assert_eq!(status, 500, "{body}");
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+#[spin_sdk::http_component]
+fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
+    let (status, body) = answer(
+        |name| {
+            spin_sdk::variables::get(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+        },
+        &req.method().to_string(),
+        req.path(),
+        req.body(),
+        edge::scope::now_ms(),
+    );
+    let content_type = if status == 200 {
+        "application/json"
+    } else {
+        "application/problem+json"
+    };
+    spin_sdk::http::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(body)
+        .build()
+}
