@@ -86,6 +86,16 @@ fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<(Board, Option<Opti
     Ok((board, Some(version)))
 }
 
+/// The KV keys a cached read of `board` reads — its page's slot and the board's config —, for
+/// admission to read ahead with the tenant's own keys: a fresh page then costs one KV call.
+pub fn reads(call: &Call<'_>, tenant: &leaderboard::TenantId, board: &BoardId) -> Vec<String> {
+    let (t, b) = (tenant.as_str(), board.as_str());
+    vec![
+        Entry::Read(&query_fingerprint(call)).key(t, b),
+        Entry::Config.key(t, b),
+    ]
+}
+
 fn query_fingerprint(call: &Call<'_>) -> String {
     let params: Vec<String> = call.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{:?}|{}|{}", call.version, call.path, params.join("&"))

@@ -39,7 +39,13 @@ fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
 /// baseline server).
 pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let board = BoardId::new(call.param("board").unwrap_or_default())?;
-    let ctx = edge::admission::admit(platform, call)?;
+    let ctx = edge::admission::admit_reading(platform, call, |tenant| {
+        if call.method() == &Method::Get {
+            cached::reads(call, tenant, &board)
+        } else {
+            Vec::new()
+        }
+    })?;
     let is_entries = call.path.trim_end_matches('/').ends_with("/entries");
     let rest: Vec<&str> = call.rest.iter().map(String::as_str).collect();
     match (call.method(), is_entries, rest.as_slice()) {

@@ -4,7 +4,7 @@
 
 use leaderboard::flags::ValueType;
 use leaderboard::view::ApiVersion;
-use leaderboard::{LeaderboardError, Result};
+use leaderboard::{LeaderboardError, Result, TenantId};
 
 use crate::api::Ctx;
 use crate::flags::{API_V2_ENABLED, product_flag};
@@ -15,7 +15,17 @@ use crate::platform::Platform;
 /// API-version flag: the context a function's handler works with, or the `401`/`403`/`429`/`404`
 /// that ends the request.
 pub fn admit<'p>(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Ctx<'p>> {
-    let ctx = Ctx::new(platform, call)?;
+    admit_reading(platform, call, |_| Vec::new())
+}
+
+/// [`admit`], reading ahead the KV keys `reads` names for the tenant along with the ones every
+/// request reads, in one call (see [`Ctx::new`]): what a handler will read, e.g. its cached page.
+pub fn admit_reading<'p>(
+    platform: &'p dyn Platform,
+    call: &Call<'_>,
+    reads: impl FnOnce(&TenantId) -> Vec<String>,
+) -> Result<Ctx<'p>> {
+    let ctx = Ctx::new(platform, call, reads)?;
     crate::ratelimit::enforce(&ctx, call)?;
     if call.version == ApiVersion::V2
         && product_flag(&ctx, call, API_V2_ENABLED, ValueType::Boolean)

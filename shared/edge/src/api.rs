@@ -39,7 +39,15 @@ impl<'p> Ctx<'p> {
     ///
     /// Crate-private: a function admits a request with [`crate::admission::admit`], which adds
     /// the policies every request passes.
-    pub(crate) fn new(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Self> {
+    ///
+    /// Once the tenant is known, the KV keys most requests read — the tenant's settings, its flag
+    /// document, the Redis breaker's state — and those `reads` names are read ahead in one call
+    /// ([`Platform::prefetch`]).
+    pub(crate) fn new(
+        platform: &'p dyn Platform,
+        call: &Call<'_>,
+        reads: impl FnOnce(&TenantId) -> Vec<String>,
+    ) -> Result<Self> {
         let repo = OnceCell::new();
         let method = call.req.method().to_string();
         let principal =
@@ -68,6 +76,13 @@ impl<'p> Ctx<'p> {
             };
         let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;
         call.note_tenant(tenant.as_str());
+        let mut ahead = vec![
+            crate::tenants::kv_key(&tenant),
+            crate::flagdoc::kv_key(&tenant),
+            crate::breaker::KEY.to_owned(),
+        ];
+        ahead.extend(reads(&tenant));
+        platform.prefetch(crate::kv::STORE, &ahead);
         Ok(Self {
             platform,
             principal,

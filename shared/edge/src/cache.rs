@@ -37,7 +37,9 @@ pub enum Entry<'q> {
 }
 
 impl Entry<'_> {
-    fn key(&self, tenant: &str, board: &str) -> String {
+    /// The KV key of this entry of a tenant's board (what a request may read ahead,
+    /// [`crate::platform::Platform::prefetch`]).
+    pub fn key(&self, tenant: &str, board: &str) -> String {
         match self {
             Entry::Read(query) => slot_key(tenant, board, slot_of(query_fingerprint(query))),
             Entry::Config => config_key(tenant, board),

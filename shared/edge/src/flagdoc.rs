@@ -11,7 +11,8 @@ use crate::repo::Repo;
 /// deletes the writing region's copy at once).
 pub const CACHE_MS: i64 = 5_000;
 
-fn kv_key(tenant: &TenantId) -> String {
+/// The key of the region's copy.
+pub(crate) fn kv_key(tenant: &TenantId) -> String {
     format!("flags:{}", tenant.as_str())
 }
 

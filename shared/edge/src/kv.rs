@@ -5,6 +5,7 @@
 //! error becomes a [`KvError`].
 
 use crate::bindings::wasi::keyvalue::{atomics, batch, store};
+use crate::scope::{HostCall, count};
 
 /// The label of the region's KV store (`default`): the edge cache, the rate-limit state, the
 /// circuit breaker, the metrics counters and the cached flag documents and tenant settings.
@@ -52,36 +53,43 @@ impl std::fmt::Debug for Bucket {
 impl Bucket {
     /// Opens the store the host knows as `label` (e.g. `"default"`).
     pub fn open(label: &str) -> Result<Self> {
+        count(HostCall::KvOpen);
         Ok(Self(store::open(label)?))
     }
 
     /// The value at `key`, if any.
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        count(HostCall::KvRead);
         Ok(self.0.get(key)?)
     }
 
     /// Stores `value` at `key`, replacing any previous value.
     pub fn set(&self, key: &str, value: &[u8]) -> Result<()> {
+        count(HostCall::KvWrite);
         Ok(self.0.set(key, value)?)
     }
 
     /// Removes `key`; removing an absent key is not an error.
     pub fn delete(&self, key: &str) -> Result<()> {
+        count(HostCall::KvWrite);
         Ok(self.0.delete(key)?)
     }
 
     /// Whether `key` holds a value.
     pub fn exists(&self, key: &str) -> Result<bool> {
+        count(HostCall::KvRead);
         Ok(self.0.exists(key)?)
     }
 
     /// Atomically adds `delta` to the integer at `key` (absent counts as 0) and returns the new value.
     pub fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        count(HostCall::KvWrite);
         Ok(atomics::increment(&self.0, key, delta)?)
     }
 
     /// Starts a compare-and-swap on `key` (see [`Cas`]).
     pub fn cas(&self, key: &str) -> Result<Cas> {
+        count(HostCall::KvRead);
         Ok(Cas(atomics::Cas::new(&self.0, key)?))
     }
 
@@ -120,16 +128,19 @@ impl Bucket {
 
     /// The values at `keys`, in order, `None` where absent.
     pub fn get_many(&self, keys: &[String]) -> Result<Vec<(String, Option<Vec<u8>>)>> {
+        count(HostCall::KvRead);
         Ok(batch::get_many(&self.0, keys)?)
     }
 
     /// Stores every `(key, value)` pair.
     pub fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<()> {
+        count(HostCall::KvWrite);
         Ok(batch::set_many(&self.0, entries)?)
     }
 
     /// Removes every key in `keys`.
     pub fn delete_many(&self, keys: &[String]) -> Result<()> {
+        count(HostCall::KvWrite);
         Ok(batch::delete_many(&self.0, keys)?)
     }
 }
@@ -140,12 +151,14 @@ pub struct Cas(atomics::Cas);
 impl Cas {
     /// The value the swap is conditional on (`None` when absent).
     pub fn current(&self) -> Result<Option<Vec<u8>>> {
+        count(HostCall::KvRead);
         Ok(self.0.current()?)
     }
 
     /// Writes `value` if the key still holds what [`Cas::current`] read. `Ok(Err(fresh))` when
     /// another writer got there first: `fresh` is a new CAS on the same key, to read and try again.
     pub fn swap(self, value: &[u8]) -> Result<std::result::Result<(), Cas>> {
+        count(HostCall::KvWrite);
         match atomics::swap(self.0, value) {
             Ok(()) => Ok(Ok(())),
             Err(atomics::CasError::CasFailed(fresh)) => Ok(Err(Cas(fresh))),

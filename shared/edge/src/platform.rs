@@ -49,6 +49,10 @@ pub trait Platform {
     /// POSTs a JSON body to another component of the app (`http://<id>.spin.internal/…`, service
     /// chaining): `(status, body)`.
     fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String>;
+    /// Reads `keys` of the store `label` in one call, ahead of the request's own reads, which
+    /// then need no call of their own (a write to a key forgets its copy). A hint: a platform
+    /// may ignore it, and a failure only means the reads go to the store one by one.
+    fn prefetch(&self, _label: &str, _keys: &[String]) {}
 }
 
 /// The Spin platform (spin-sdk 5.2 imports).
@@ -62,6 +66,7 @@ struct SpinRedis {
 
 impl SpinRedis {
     fn open(url: &str) -> Result<Box<dyn RedisExec>, String> {
+        crate::scope::count(crate::scope::HostCall::RedisOpen);
         spin_sdk::redis::Connection::open(url)
             .map(|conn| {
                 Box::new(SpinRedis {
@@ -75,6 +80,7 @@ impl SpinRedis {
 
 impl RedisExec for SpinRedis {
     fn execute(&self, command: &str, args: &[RedisParameter]) -> Result<Vec<RedisResult>, String> {
+        crate::scope::count(crate::scope::HostCall::RedisCommand);
         self.conn
             .execute(command, args)
             .map_err(|e| format!("{e:?}"))
@@ -83,6 +89,108 @@ impl RedisExec for SpinRedis {
     fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, String>> {
         Some(Self::open(&self.url))
     }
+}
+
+/// A store opened once per request and shared by every part of it ([`Spin::kv`]), with the
+/// values [`Platform::prefetch`] read ahead: a read of such a key is answered without a host
+/// call, and any write to it forgets the copy.
+struct SharedStore {
+    bucket: crate::kv::Bucket,
+    ahead: std::cell::RefCell<Vec<(String, Option<Vec<u8>>)>>,
+}
+
+impl SharedStore {
+    fn read_ahead(&self, keys: &[String]) {
+        match self.bucket.get_many(keys) {
+            Ok(values) => {
+                let mut ahead = self.ahead.borrow_mut();
+                // A key the answer leaves out is absent (the hosts list only the keys found).
+                for key in keys {
+                    let value = values
+                        .iter()
+                        .find(|(k, _)| k == key)
+                        .and_then(|(_, v)| v.clone());
+                    ahead.retain(|(k, _)| k != key);
+                    ahead.push((key.clone(), value));
+                }
+            }
+            // The reads then go to the store one by one.
+            Err(e) => eprintln!("kv: reading ahead: {e}"),
+        }
+    }
+
+    fn forget(&self, key: &str) {
+        self.ahead.borrow_mut().retain(|(k, _)| k != key);
+    }
+}
+
+impl KvStore for std::rc::Rc<SharedStore> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let ahead = self
+            .ahead
+            .borrow()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone());
+        match ahead {
+            Some(value) => Ok(value),
+            None => KvStore::get(&self.bucket, key),
+        }
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        self.forget(key);
+        KvStore::set(&self.bucket, key, value)
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<(), String> {
+        for key in keys {
+            self.forget(key);
+        }
+        KvStore::delete_many(&self.bucket, keys)
+    }
+    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), String> {
+        self.forget(key);
+        KvStore::update(&self.bucket, key, f, retries)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        self.forget(key);
+        KvStore::increment(&self.bucket, key, delta)
+    }
+}
+
+thread_local! {
+    /// The stores this instance opened, by label: one open per store, however many parts of the
+    /// request read or write there (an instance serves one request).
+    static OPEN_STORES: std::cell::RefCell<Vec<(String, std::rc::Rc<SharedStore>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The instance's handle on a store, opened on first use.
+fn shared_store(label: &str) -> Option<std::rc::Rc<SharedStore>> {
+    let open = OPEN_STORES.with_borrow(|stores| {
+        stores
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, b)| std::rc::Rc::clone(b))
+    });
+    if open.is_some() {
+        return open;
+    }
+    let store = std::rc::Rc::new(SharedStore {
+        bucket: crate::kv::Bucket::open(label).ok()?,
+        ahead: std::cell::RefCell::new(Vec::new()),
+    });
+    OPEN_STORES
+        .with_borrow_mut(|stores| stores.push((label.to_owned(), std::rc::Rc::clone(&store))));
+    Some(store)
+}
+
+/// Starts a request: forgets what an earlier request read ahead (a store stays open).
+pub fn begin_request() {
+    OPEN_STORES.with_borrow(|stores| {
+        for (_, store) in stores {
+            store.ahead.borrow_mut().clear();
+        }
+    });
 }
 
 impl KvStore for crate::kv::Bucket {
@@ -126,6 +234,7 @@ impl KvStore for crate::kv::Bucket {
 
 impl Platform for Spin {
     fn variable(&self, name: &str) -> Option<String> {
+        crate::scope::count(crate::scope::HostCall::Variable);
         spin_sdk::variables::get(name)
             .ok()
             .filter(|v| !v.is_empty())
@@ -136,12 +245,19 @@ impl Platform for Spin {
     }
 
     fn kv(&self, label: &str) -> Option<Box<dyn KvStore>> {
-        crate::kv::Bucket::open(label)
-            .ok()
-            .map(|b| Box::new(b) as Box<dyn KvStore>)
+        shared_store(label).map(|store| Box::new(store) as Box<dyn KvStore>)
+    }
+
+    fn prefetch(&self, label: &str, keys: &[String]) {
+        if let Some(store) = shared_store(label)
+            && !keys.is_empty()
+        {
+            store.read_ahead(keys);
+        }
     }
 
     fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        crate::scope::count(crate::scope::HostCall::Http);
         let mut builder = spin_sdk::http::Request::builder();
         builder
             .method(spin_sdk::http::Method::Post)

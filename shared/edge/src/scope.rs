@@ -9,7 +9,12 @@
 use std::cell::{Cell, RefCell};
 use std::hash::BuildHasher;
 
+use leaderboard::trace::HostCalls;
+
 thread_local! {
+    static HOST_CALLS: Cell<HostCalls> = const { Cell::new(HostCalls {
+        variable: 0, kv_open: 0, kv_read: 0, kv_write: 0, redis_open: 0, redis_command: 0, http: 0,
+    }) };
     static TRACEPARENT: RefCell<Option<String>> = const { RefCell::new(None) };
     static RETRY_AFTER: Cell<Option<u64>> = const { Cell::new(None) };
 }
@@ -61,4 +66,50 @@ pub fn set_retry_after(secs: u64) {
 /// The `Retry-After` a lower layer set for this request's `503`, taken once.
 pub fn take_retry_after() -> Option<u64> {
     RETRY_AFTER.take()
+}
+
+/// A kind of host call (see [`HostCalls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostCall {
+    /// A variable read.
+    Variable,
+    /// A KV store open.
+    KvOpen,
+    /// A KV read.
+    KvRead,
+    /// A KV write.
+    KvWrite,
+    /// An outbound Redis connection.
+    RedisOpen,
+    /// An outbound Redis command.
+    RedisCommand,
+    /// An outbound HTTP request.
+    Http,
+}
+
+/// Starts counting a request's host calls from zero (before its first one: the component's
+/// entry point, `serve::serve_streaming`, reads a variable before [`begin_request`]).
+pub fn reset_host_calls() {
+    HOST_CALLS.set(HostCalls::default());
+}
+
+/// Counts one host call of the request being served.
+pub fn count(call: HostCall) {
+    let mut c = HOST_CALLS.get();
+    let n = match call {
+        HostCall::Variable => &mut c.variable,
+        HostCall::KvOpen => &mut c.kv_open,
+        HostCall::KvRead => &mut c.kv_read,
+        HostCall::KvWrite => &mut c.kv_write,
+        HostCall::RedisOpen => &mut c.redis_open,
+        HostCall::RedisCommand => &mut c.redis_command,
+        HostCall::Http => &mut c.http,
+    };
+    *n = n.saturating_add(1);
+    HOST_CALLS.set(c);
+}
+
+/// The host calls the request being served has made so far.
+pub fn host_calls() -> HostCalls {
+    HOST_CALLS.get()
 }

@@ -51,7 +51,6 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
             response.set_header("x-request-id", call.request_id.clone());
             response.set_header("traceparent", traceparent);
             let tenant = call.take_tenant();
-            access_log(req, &call, &response, started, tenant.as_deref(), slug);
             crate::metrics::record(
                 &crate::platform::Spin,
                 req.header("spin-matched-route")
@@ -65,6 +64,8 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
                     .unwrap_or(""),
                 started.elapsed().as_secs_f64(),
             );
+            // After the metrics: the log counts every host call the request made.
+            access_log(req, &call, &response, started, tenant.as_deref(), slug);
             secure(response)
         }
         Err(e) => {
@@ -90,6 +91,7 @@ fn access_log(
     }
     let method = req.method().to_string();
     let mut line = leaderboard::trace::AccessRecord {
+        host_calls: scope::host_calls(),
         at_ms: call.now_ms,
         method: &method,
         route: req.header("spin-matched-route").and_then(|v| v.as_str()),
@@ -181,6 +183,9 @@ pub fn serve_streaming(
     out: ResponseOutparam,
     handler: impl FnOnce(&Call<'_>) -> Result<Reply>,
 ) {
+    crate::scope::reset_host_calls();
+    crate::platform::begin_request();
+    crate::scope::count(crate::scope::HostCall::Variable);
     let policy = spin_sdk::variables::get("http_policy").unwrap_or_default();
     let policy = HttpPolicy::parse(&policy);
     REQUEST_LOG.set(policy.request_log);

@@ -16,7 +16,8 @@ pub fn key(tenant: &TenantId) -> String {
     format!("lb:tenant:{{{}}}:settings", tenant.as_str())
 }
 
-fn kv_key(tenant: &TenantId) -> String {
+/// The key of the region's copy.
+pub(crate) fn kv_key(tenant: &TenantId) -> String {
     format!("tenant:{}", tenant.as_str())
 }
 

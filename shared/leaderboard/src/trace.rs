@@ -91,9 +91,58 @@ impl TraceContext {
     }
 }
 
+/// The host calls one request made, by kind: what a route costs beyond its own computation.
+/// Every variable read, KV store open, KV read and write, outbound Redis connection and command,
+/// and chained request to another component counts once (a batch call is one call).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostCalls {
+    /// Variable reads.
+    pub variable: u32,
+    /// KV store opens.
+    pub kv_open: u32,
+    /// KV reads (`get`, `exists`, `get_many`, a CAS's read).
+    pub kv_read: u32,
+    /// KV writes (`set`, `delete`, `increment`, the `*_many` writes, a CAS's swap).
+    pub kv_write: u32,
+    /// Outbound Redis connections opened.
+    pub redis_open: u32,
+    /// Outbound Redis commands (a script call is one).
+    pub redis_command: u32,
+    /// Outbound HTTP requests (service chaining to another component).
+    pub http: u32,
+}
+
+impl HostCalls {
+    /// `{"variable": n, "kv_open": n, …}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "variable": self.variable,
+            "kv_open": self.kv_open,
+            "kv_read": self.kv_read,
+            "kv_write": self.kv_write,
+            "redis_open": self.redis_open,
+            "redis_command": self.redis_command,
+            "http": self.http,
+        })
+    }
+
+    /// All of them.
+    pub fn total(&self) -> u32 {
+        self.variable
+            + self.kv_open
+            + self.kv_read
+            + self.kv_write
+            + self.redis_open
+            + self.redis_command
+            + self.http
+    }
+}
+
 /// One request as the access log records it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessRecord<'a> {
+    /// The host calls the request made (see [`HostCalls`]).
+    pub host_calls: HostCalls,
     /// Unix ms when the request arrived.
     pub at_ms: i64,
     /// Method.
@@ -134,6 +183,7 @@ impl AccessRecord<'_> {
             "request_id": self.request_id,
             "trace_id": self.trace.trace_id,
             "span_id": self.trace.span_id,
+            "host_calls": self.host_calls.to_json(),
         });
         let mut put = |k: &str, x: Option<&str>| {
             if let Some(x) = x {
@@ -210,6 +260,12 @@ mod tests {
     fn the_log_line_holds_what_an_operator_needs_and_no_secrets() {
         let trace = TraceContext::for_request(Some(VALID), || 7);
         let line = AccessRecord {
+            host_calls: HostCalls {
+                variable: 2,
+                kv_open: 1,
+                kv_read: 1,
+                ..HostCalls::default()
+            },
             at_ms: 1_795_000_000_000,
             method: "GET",
             route: Some("/api/:v/boards/:board/entries"),
@@ -230,5 +286,10 @@ mod tests {
         assert_eq!(line["cache"], "HIT");
         assert_eq!(line["ts"], "2026-11-18T11:06:40.000Z");
         assert!(line.get("problem").is_none());
+        assert_eq!(
+            line["host_calls"],
+            json!({"variable": 2, "kv_open": 1, "kv_read": 1, "kv_write": 0,
+                "redis_open": 0, "redis_command": 0, "http": 0})
+        );
     }
 }

@@ -13,6 +13,7 @@ mod api_encoding;
 mod api_experiments;
 mod api_fault;
 mod api_flags;
+mod api_host_calls;
 mod api_keys;
 mod api_live;
 mod api_log;

@@ -1,0 +1,97 @@
+//! The host calls each hot route makes (the access log's `host_calls`), on the shipped
+//! configuration: what a request costs beyond its own computation. The README's table
+//! ("What a request costs") lists the same counts; a change that adds a call to a hot route
+//! fails here.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::api::{service, start};
+
+/// The last access-log line for `path` (method and path as logged).
+fn host_calls(api: &crate::api::Api, method: &str, path: &str) -> Value {
+    api.app
+        .guest_log()
+        .lines()
+        .rev()
+        .filter_map(|l| l.find('{').map(|i| &l[i..]))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["msg"] == "request" && v["method"] == method && v["path"] == path)
+        .map(|v| v["host_calls"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hot_routes_make_only_the_host_calls_they_need() {
+    let api = start().await;
+    api.create_board(
+        json!({"id": "cached", "public_read": true, "cache": {"ttl_secs": 3600, "stale_secs": 60}}),
+    )
+    .await;
+    api.create_board(
+        json!({"id": "live", "public_read": true, "cache": {"ttl_secs": 0, "stale_secs": 0}}),
+    )
+    .await;
+    for (i, p) in ["ann", "bob", "cid", "dan"].iter().enumerate() {
+        api.submit_ok("cached", p, json!(10 * i)).await;
+        api.submit_ok("live", p, json!(10 * i)).await;
+    }
+    let routes = [
+        ("cached top-10", "/api/v1/boards/cached/entries?limit=10"),
+        ("uncached top-10", "/api/v1/boards/live/entries?limit=10"),
+        ("player rank", "/api/v1/boards/live/players/bob"),
+        (
+            "around-me",
+            "/api/v1/boards/live/players/bob/around?radius=5",
+        ),
+    ];
+    let mut table = Vec::new();
+    for (name, url) in routes {
+        // Warm: the board's config and the tenant's settings in the regional copy, a cached page.
+        for _ in 0..3 {
+            let r = api.get(url, None).await;
+            assert_eq!(r.status, 200, "{name}: {}", r.body);
+        }
+        let path = url.split('?').next().unwrap_or(url);
+        table.push((name, host_calls(&api, "GET", path)));
+    }
+    let token = service();
+    for i in 0..3 {
+        let r = api
+            .call(
+                Method::POST,
+                "/api/v1/boards/live/scores",
+                Some(&token),
+                Some(json!({"player": "eve", "score": 100 + i})),
+                &[],
+            )
+            .await;
+        assert!(r.status == 200 || r.status == 201, "{}", r.body);
+    }
+    table.push((
+        "sync submit",
+        host_calls(&api, "POST", "/api/v1/boards/live/scores"),
+    ));
+    for (name, calls) in &table {
+        eprintln!("host calls: {name:16} {calls}");
+    }
+    // One KV open and one KV read (the page, the board's config, the tenant's settings and flag
+    // document and the breaker's state, read ahead in one call); Redis only when not cached.
+    let expect = |variable, redis_command, kv_write| {
+        json!({"variable": variable, "kv_open": 1, "kv_read": 1, "kv_write": kv_write,
+            "redis_open": if redis_command > 0 { 1 } else { 0 },
+            "redis_command": redis_command, "http": 0})
+    };
+    let expected = [
+        ("cached top-10", expect(2, 0, 0)),
+        ("uncached top-10", expect(3, 1, 0)),
+        ("player rank", expect(3, 1, 0)),
+        ("around-me", expect(3, 1, 0)),
+        // The HS256 token's secret, issuer and audience; the write's one cache invalidation.
+        ("sync submit", expect(6, 2, 1)),
+    ];
+    for ((name, calls), (_, want)) in table.iter().zip(expected.iter()) {
+        assert_eq!(calls, want, "{name}");
+    }
+    api.stop().await;
+}
