@@ -184,8 +184,10 @@ fn shared_store(label: &str) -> Option<std::rc::Rc<SharedStore>> {
     Some(store)
 }
 
-/// Starts a request: forgets what an earlier request read ahead (a store stays open).
+/// Starts a request: forgets the variables and what an earlier request read ahead (a store
+/// stays open).
 pub fn begin_request() {
+    BUNDLES_READ.with_borrow_mut(Vec::clear);
     OPEN_STORES.with_borrow(|stores| {
         for (_, store) in stores {
             store.ahead.borrow_mut().clear();
@@ -232,11 +234,75 @@ impl KvStore for crate::kv::Bucket {
     }
 }
 
+/// Component variables that join several app variables with `|` (templates in the manifest), so
+/// a request reads them all with one host call: `(bundle, its parts in order)`. The last part
+/// takes the rest of the value, so it alone may contain `|` (a rate-limit policy, a secret); the
+/// others must not. A component that does not define a bundle reads its parts one by one.
+pub const BUNDLES: &[(&str, &[&str])] = &[
+    (
+        "http_policy",
+        &[
+            "cors_allowed_origins",
+            "request_log",
+            "hsts_max_age_secs",
+            "metrics",
+            "behind_trusted_proxy",
+            "redis_url",
+            "rate_limits",
+        ],
+    ),
+    (
+        "jwt_policy",
+        &["jwt_issuer", "jwt_audience", "jwt_hs256_secret"],
+    ),
+];
+
+/// A bundle's name and, when the component defines it, its parts.
+type BundleRead = (&'static str, Option<Vec<String>>);
+
+thread_local! {
+    /// The bundles this request read (`None`: the component does not define it) and their parts.
+    static BUNDLES_READ: std::cell::RefCell<Vec<BundleRead>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One host read of a variable (undefined → `None`).
+fn read_variable(name: &str) -> Option<String> {
+    crate::scope::count(crate::scope::HostCall::Variable);
+    spin_sdk::variables::get(name).ok()
+}
+
+/// A bundle's raw value, read at most once per request (`None`: not defined here).
+pub fn bundle(name: &'static str) -> Option<String> {
+    bundle_parts(name).map(|parts| parts.join("|"))
+}
+
+fn bundle_parts(name: &'static str) -> Option<Vec<String>> {
+    if let Some(read) = BUNDLES_READ.with_borrow(|b| {
+        b.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, parts)| parts.clone())
+    }) {
+        return read;
+    }
+    let arity = BUNDLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(1, |(_, parts)| parts.len());
+    let parts = read_variable(name).map(|v| v.splitn(arity, '|').map(str::to_owned).collect());
+    BUNDLES_READ.with_borrow_mut(|b| b.push((name, parts.clone())));
+    parts
+}
+
 impl Platform for Spin {
     fn variable(&self, name: &str) -> Option<String> {
-        crate::scope::count(crate::scope::HostCall::Variable);
-        spin_sdk::variables::get(name)
-            .ok()
+        let bundled = BUNDLES.iter().find_map(|(bundle, parts)| {
+            let at = parts.iter().position(|p| *p == name)?;
+            // A bundle this component defines answers for its parts (a missing part: unset).
+            bundle_parts(bundle).map(|values| values.get(at).cloned().unwrap_or_default())
+        });
+        bundled
+            .or_else(|| read_variable(name))
             .filter(|v| !v.is_empty())
     }
 

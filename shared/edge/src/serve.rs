@@ -123,8 +123,9 @@ fn secure(mut response: Response) -> Response {
     response
 }
 
-/// The component's `http_policy` variable: `<cors_allowed_origins>|<request_log>|<hsts_max_age_secs>`,
-/// the three app variables joined by the manifest's template, so a request reads one variable.
+/// The HTTP settings of the component's `http_policy` variable (one of the
+/// [`crate::platform::BUNDLES`]): `<cors_allowed_origins>|<request_log>|<hsts_max_age_secs>|
+/// <metrics>|…`, app variables joined by the manifest's template, so a request reads one variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpPolicy<'a> {
     /// The CORS allowlist.
@@ -140,7 +141,7 @@ pub struct HttpPolicy<'a> {
 impl<'a> HttpPolicy<'a> {
     /// Splits the joined value (missing parts: CORS off, log on, no HSTS, metrics on).
     pub fn parse(joined: &'a str) -> Self {
-        let mut parts = joined.splitn(4, '|');
+        let mut parts = joined.split('|');
         let cors_allowed_origins = parts.next().unwrap_or_default();
         let request_log = parts.next().unwrap_or_default().trim() != "off";
         let hsts = hsts_value(parts.next().unwrap_or_default());
@@ -185,8 +186,7 @@ pub fn serve_streaming(
 ) {
     crate::scope::reset_host_calls();
     crate::platform::begin_request();
-    crate::scope::count(crate::scope::HostCall::Variable);
-    let policy = spin_sdk::variables::get("http_policy").unwrap_or_default();
+    let policy = crate::platform::bundle("http_policy").unwrap_or_default();
     let policy = HttpPolicy::parse(&policy);
     REQUEST_LOG.set(policy.request_log);
     HSTS.set(policy.hsts);
