@@ -7,35 +7,61 @@ use edge::http::Call;
 use serde_json::Value;
 use spin_sdk::http::Response;
 
-/// The document, as committed.
-pub const OPENAPI: &str = include_str!("../../../api/openapi.json");
+/// The document, as committed, gzip-compressed at build time (`build.rs`).
+pub const OPENAPI_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz"));
+
+/// The document's ETag (the first 128 bits of its SHA-256), computed at build time.
+const ETAG: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.etag"));
 
 /// The `Content-Security-Policy` of the HTML page: nothing but its own inline style.
 pub const DOCS_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
                             form-action 'none'; frame-ancestors 'none'";
 
-fn etag() -> String {
-    format!("\"{}\"", &edge::apikeys::sha256_hex(OPENAPI)[..32])
+/// The document's text, inflated from [`OPENAPI_GZ`].
+pub fn openapi_text() -> String {
+    let mut text = String::with_capacity(OPENAPI_GZ.len() * 10);
+    match std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(OPENAPI_GZ), &mut text) {
+        Ok(_) => text,
+        Err(e) => {
+            eprintln!("openapi: the compiled-in document does not inflate: {e}");
+            String::new()
+        }
+    }
 }
 
+fn etag() -> String {
+    ETAG.to_string()
+}
+
+/// Whether the client holds `tag` (either form: `Call::if_none_match` strips the gzip suffix).
 fn not_modified(call: &Call<'_>, tag: &str) -> bool {
     call.if_none_match()
         .is_some_and(|h| h.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
 }
 
-/// `GET /openapi.json`.
+/// `GET /openapi.json`: the compiled-in gzip form as it is to a client that accepts gzip (with
+/// the gzip form's ETag, as `edge::compress` gives every compressed answer), else the text. A
+/// `304` carries the validator the client holds (`edge::compress::apply` echoes the gzip form).
 pub fn openapi(call: &Call<'_>) -> Response {
     let tag = etag();
     let mut b = Response::builder();
-    b.header("etag", tag.as_str())
-        .header("cache-control", "public, max-age=300");
+    b.header("cache-control", "public, max-age=300")
+        .header("vary", "Accept-Encoding");
     if not_modified(call, &tag) {
-        return b.status(304).build();
+        return b.header("etag", tag.as_str()).status(304).build();
     }
-    b.status(200)
-        .header("content-type", "application/json")
-        .body(OPENAPI)
-        .build()
+    b.status(200).header("content-type", "application/json");
+    let gzip = call
+        .header("accept-encoding")
+        .is_some_and(edge::compress::accepts_gzip);
+    match edge::compress::gzip_etag(&tag) {
+        Some(gz_tag) if gzip => b
+            .header("etag", gz_tag.as_str())
+            .header("content-encoding", "gzip")
+            .body(OPENAPI_GZ.to_vec())
+            .build(),
+        _ => b.header("etag", tag.as_str()).body(openapi_text()).build(),
+    }
 }
 
 fn esc(s: &str) -> String {
@@ -143,7 +169,7 @@ pub fn page(call: &Call<'_>) -> Response {
     if not_modified(call, &tag) {
         return b.status(304).build();
     }
-    let doc: Value = serde_json::from_str(OPENAPI).unwrap_or(Value::Null);
+    let doc: Value = serde_json::from_str(&openapi_text()).unwrap_or(Value::Null);
     b.status(200)
         .header("content-type", "text/html; charset=utf-8")
         .body(render(&doc))
@@ -156,7 +182,13 @@ mod tests {
 
     #[test]
     fn the_committed_document_is_openapi_3_1_and_renders() {
-        let doc: Value = serde_json::from_str(OPENAPI).unwrap_or(Value::Null);
+        let doc: Value = serde_json::from_str(&openapi_text()).unwrap_or(Value::Null);
+        let committed = std::fs::read_to_string("../../api/openapi.json").unwrap_or_default();
+        assert_eq!(
+            openapi_text(),
+            committed,
+            "the compiled-in document is the committed one"
+        );
         assert!(
             doc["openapi"].as_str().unwrap_or("").starts_with("3.1"),
             "{}",

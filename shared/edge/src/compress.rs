@@ -61,7 +61,9 @@ pub fn strip_gzip_suffix(if_none_match: &str) -> String {
         .join(", ")
 }
 
-fn gzip_etag(etag: &str) -> Option<String> {
+/// The ETag of an answer's gzip form: a strong `"<tag>"` becomes `"<tag>-gzip"` (a weak one has
+/// none: `None`).
+pub fn gzip_etag(etag: &str) -> Option<String> {
     if etag.starts_with("W/") {
         return None;
     }

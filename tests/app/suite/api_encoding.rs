@@ -102,3 +102,56 @@ async fn large_json_is_gzipped_for_clients_that_accept_it_and_etags_stay_correct
     assert_eq!(h(&small, "content-encoding"), "");
     api.stop().await;
 }
+
+/// The OpenAPI document is compiled in gzip-compressed: sent as it is to a client that accepts
+/// gzip, inflated for one that does not, the same document either way, and revalidated with
+/// either validator.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_is_served_precompressed() {
+    let api = start().await;
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../api/openapi.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let (status, plain_h, plain) = raw(&api, "/openapi.json", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(h(&plain_h, "content-encoding"), "");
+    assert_eq!(h(&plain_h, "vary"), "Accept-Encoding");
+    assert_eq!(serde_json::from_slice::<Value>(&plain).unwrap(), committed);
+    let (status, gz_h, gz) = raw(&api, "/openapi.json", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(h(&gz_h, "content-encoding"), "gzip");
+    assert!(
+        gz.len() * 4 < plain.len(),
+        "{} of {} bytes",
+        gz.len(),
+        plain.len()
+    );
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), committed);
+    let plain_etag = h(&plain_h, "etag").to_string();
+    let gz_etag = h(&gz_h, "etag").to_string();
+    assert_eq!(
+        gz_etag,
+        format!("{}-gzip\"", plain_etag.trim_end_matches('"'))
+    );
+    let (status, h304, _) = raw(
+        &api,
+        "/openapi.json",
+        &[("accept-encoding", "gzip"), ("if-none-match", &gz_etag)],
+    )
+    .await;
+    assert_eq!(status, 304);
+    assert_eq!(h(&h304, "etag"), gz_etag);
+    let (status, h304, _) = raw(&api, "/openapi.json", &[("if-none-match", &plain_etag)]).await;
+    assert_eq!(status, 304);
+    assert_eq!(h(&h304, "etag"), plain_etag);
+    api.stop().await;
+}
