@@ -29,10 +29,6 @@ pub fn openapi_text() -> String {
     }
 }
 
-fn etag() -> String {
-    ETAG.to_string()
-}
-
 /// Whether the client holds `tag` (either form: `Call::if_none_match` strips the gzip suffix).
 fn not_modified(call: &Call<'_>, tag: &str) -> bool {
     call.if_none_match()
@@ -43,7 +39,7 @@ fn not_modified(call: &Call<'_>, tag: &str) -> bool {
 /// the gzip form's ETag, as `edge::compress` gives every compressed answer), else the text. A
 /// `304` carries the validator the client holds (`edge::compress::apply` echoes the gzip form).
 pub fn openapi(call: &Call<'_>) -> Response {
-    let tag = etag();
+    let tag = ETAG.to_string();
     let mut b = Response::builder();
     b.header("cache-control", "public, max-age=300")
         .header("vary", "Accept-Encoding");
@@ -161,7 +157,7 @@ fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
 
 /// `GET /docs`.
 pub fn page(call: &Call<'_>) -> Response {
-    let tag = format!("\"docs-{}", &etag()[1..]);
+    let tag = format!("\"docs-{}", &ETAG[1..]);
     let mut b = Response::builder();
     b.header("etag", tag.as_str())
         .header("cache-control", "public, max-age=300")

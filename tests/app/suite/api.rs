@@ -239,6 +239,17 @@ impl Reply {
 }
 
 impl Api {
+    /// The access-log lines (JSON objects with `"msg":"request"`) the app wrote so far.
+    pub fn access_log(&self) -> Vec<Value> {
+        self.app
+            .guest_log()
+            .lines()
+            .filter_map(|l| l.find('{').map(|i| &l[i..]))
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["msg"] == "request")
+            .collect()
+    }
+
     /// The shipped SQLite KV store's file (with [`Kv::Shipped`]).
     pub fn kv_db(&self) -> std::path::PathBuf {
         self.launch._kv_dir.0.join("sqlite_key_value.db")

@@ -8,15 +8,12 @@ use serde_json::{Value, json};
 
 use crate::api::{service, start};
 
-/// The last access-log line for `path` (method and path as logged).
+/// The `host_calls` of the last access-log line for `method` and `path`.
 fn host_calls(api: &crate::api::Api, method: &str, path: &str) -> Value {
-    api.app
-        .guest_log()
-        .lines()
+    api.access_log()
+        .into_iter()
         .rev()
-        .filter_map(|l| l.find('{').map(|i| &l[i..]))
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["msg"] == "request" && v["method"] == method && v["path"] == path)
+        .find(|v| v["method"] == method && v["path"] == path)
         .map(|v| v["host_calls"].clone())
         .unwrap_or(Value::Null)
 }

@@ -184,17 +184,6 @@ async fn cors_preflight_is_answered_for_allowed_origins_and_refused_for_others()
     api.stop().await;
 }
 
-/// The access-log lines (JSON objects with `"msg":"request"`) the app wrote so far.
-fn access_lines(api: &crate::api::Api) -> Vec<serde_json::Value> {
-    api.app
-        .guest_log()
-        .lines()
-        .filter_map(|l| l.find('{').map(|i| &l[i..]))
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["msg"] == "request")
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_join_the_callers_trace_and_leave_one_json_log_line() {
     use serde_json::json;
@@ -307,7 +296,7 @@ async fn requests_join_the_callers_trace_and_leave_one_json_log_line() {
         .to_string();
 
     let lines = harness::eventually(std::time::Duration::from_secs(10), || {
-        let lines = access_lines(&api);
+        let lines = api.access_log();
         let done = lines
             .iter()
             .any(|l| l["path"] == "/internal/flags/evaluate")

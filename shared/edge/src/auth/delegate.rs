@@ -21,7 +21,6 @@
 
 use leaderboard::{LeaderboardError, Principal, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::Delegated;
 use crate::platform::Platform;
@@ -66,17 +65,17 @@ struct Cached {
 impl Delegated<'_> {
     /// SHA-256 (hex) over the configuration and the token, each field length-prefixed.
     pub fn digest(&self) -> String {
-        let mut h = Sha256::new();
+        let mut framed = Vec::new();
         for part in [
             self.jwks,
             self.issuer.unwrap_or(""),
             self.audience.unwrap_or(""),
             self.token,
         ] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part.as_bytes());
+            framed.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            framed.extend_from_slice(part.as_bytes());
         }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::apikeys::sha256_hex_bytes(&framed)
     }
 }
 
