@@ -1,7 +1,8 @@
 #!/usr/bin/env sh
 # Idempotent machine set-up for building and testing edge leaderboards.
 # Installs: the wasm32-wasip2 Rust target, rustfmt/clippy, Debian's redis-server (tests start
-# their own instance on a free port; nothing is started here) and the Python format checkers.
+# their own instance on a free port; nothing is started here), the Python format checkers and the
+# Node.js reference implementations.
 set -eu
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -43,4 +44,22 @@ if [ ! -x "$PYTOOLS/bin/python" ] || ! cmp -s "$REQ" "$PYTOOLS/requirements.txt"
     cp "$REQ" "$PYTOOLS/requirements.txt"
 fi
 
-echo "setup: ok ($(rustc --version); $(redis-server --version | cut -d' ' -f1-3); $("$PYTOOLS/bin/python" --version))"
+# Node.js reference implementations for the differential tests (flagd's JavaScript evaluator,
+# @openfeature/flagd-core, for our JsonLogic), pinned by scripts/node-tools/package-lock.json, in
+# target/nodetools (from the npm registry).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends nodejs npm
+fi
+NODETOOLS="$ROOT/target/nodetools"
+LOCK="$ROOT/scripts/node-tools/package-lock.json"
+if [ ! -d "$NODETOOLS/node_modules" ] || ! cmp -s "$LOCK" "$NODETOOLS/package-lock.json"; then
+    rm -rf "$NODETOOLS"
+    mkdir -p "$NODETOOLS"
+    cp "$ROOT/scripts/node-tools/package.json" "$LOCK" "$NODETOOLS/"
+    (cd "$NODETOOLS" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "setup: ok ($(rustc --version); $(redis-server --version | cut -d' ' -f1-3); $("$PYTOOLS/bin/python" --version); node $(node --version))"

@@ -109,13 +109,7 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         None => json!({"flags": {}}),
     };
     let set = FlagSet::parse(&doc)?;
-    let r = set.evaluate(
-        &leaderboard::flags::engine(),
-        key,
-        &context,
-        call.now_ms / 1000,
-        expected,
-    );
+    let r = set.evaluate(key, &context, call.now_ms / 1000, expected);
     edge::experiments::expose(
         || edge::repo::Repo::open_in(&repo, platform),
         &tenant,
@@ -297,13 +291,7 @@ fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Response {
         (None, Err(_)) => return ofrep(500, &json!({"errorDetails": "no flag set"}), &[]),
     };
     edge::metrics::count(leaderboard::metrics::counter_key("flag_evaluations"), 1);
-    let r = set.evaluate(
-        &leaderboard::flags::engine(),
-        key,
-        &context,
-        call.now_ms / 1000,
-        None,
-    );
+    let r = set.evaluate(key, &context, call.now_ms / 1000, None);
     edge::experiments::expose(|| ctx.repo(), &ctx.tenant, &context, &[&r], call.now_ms);
     match &r.error {
         None => ofrep(200, &success(&r), &[]),
@@ -347,16 +335,12 @@ fn bulk(call: &Call<'_>, ctx: &Ctx) -> Response {
     {
         return Response::builder().status(304).header("etag", tag).build();
     }
-    let engine = leaderboard::flags::engine();
     let resolutions: Vec<Resolution> = loaded
         .as_ref()
         .map(|l| {
             l.set
                 .keys()
-                .map(|key| {
-                    l.set
-                        .evaluate(&engine, key, &context, call.now_ms / 1000, None)
-                })
+                .map(|key| l.set.evaluate(key, &context, call.now_ms / 1000, None))
                 .collect()
         })
         .unwrap_or_default();

@@ -8,12 +8,12 @@
 //! `{"$ref": "<evaluator>"}` replaced by that shared evaluator, an unknown one refused) and
 //! compiles every targeting rule, so a stored document always evaluates.
 //!
-//! Evaluation ([`FlagSet::evaluate`]): the targeting rule runs as JsonLogic (datalogic-rs with its
-//! flagd operators: `fractional` — MurmurHash3 x86-32 bucketing, `(hash × total weight) >> 32`,
-//! default bucket key `$flagd.flagKey + targetingKey` — and `sem_ver`; plus `starts_with` and
-//! `ends_with`, which need two strings) over the context with `$flagd.flagKey` and
-//! `$flagd.timestamp` (Unix seconds) added. Its result names the variant: a string (or a boolean,
-//! as `"true"`/`"false"`); `null` falls back to the default variant (`DEFAULT`); no targeting is
+//! Evaluation ([`FlagSet::evaluate`]): the targeting rule runs as JsonLogic ([`crate::jsonlogic`],
+//! with flagd's operators: `fractional` — MurmurHash3 x86-32 bucketing, `(hash × total weight) >>
+//! 32`, default bucket key `$flagd.flagKey + targetingKey` — `sem_ver`, `starts_with` and
+//! `ends_with`) over the context with `$flagd.flagKey` and `$flagd.timestamp` (Unix seconds)
+//! added. Its result names the variant: a string, or a boolean or number as its text (`true`,
+//! `2`), as flagd does; `null` falls back to the default variant (`DEFAULT`); no targeting is
 //! `STATIC`; a name that is not a variant is a `GENERAL` error. A disabled flag resolves with reason
 //! `DISABLED` and neither value nor variant, so the caller's code default applies (flagd since
 //! May 2026, open-feature/flagd#1966; OFREP answers it `200`). When the rule needs the targeting key (it reads
@@ -23,8 +23,6 @@
 
 use std::collections::BTreeMap;
 
-use datalogic_rs::operator::EvalContext;
-use datalogic_rs::{CustomOperator, DataValue, Engine};
 use serde_json::{Map, Value};
 
 use crate::error::{LeaderboardError, Result};
@@ -215,57 +213,6 @@ fn needs_targeting_key(v: &Value) -> bool {
     }
 }
 
-/// Refuses operators the engine does not know (datalogic-rs would only notice when evaluating).
-fn check_operators(v: &Value, engine: &Engine) -> std::result::Result<(), String> {
-    match v {
-        Value::Object(m) => {
-            if let Some((op, args)) = m.iter().next().filter(|_| m.len() == 1) {
-                let known = engine.builtin_operator_names().any(|b| b == op)
-                    || engine.has_custom_operator(op);
-                if !known {
-                    return Err(format!("unknown operator '{op}'"));
-                }
-                return check_operators(args, engine);
-            }
-            m.values().try_for_each(|x| check_operators(x, engine))
-        }
-        Value::Array(a) => a.iter().try_for_each(|x| check_operators(x, engine)),
-        _ => Ok(()),
-    }
-}
-
-/// `starts_with`/`ends_with` as flagd defines them: both arguments strings, else false.
-struct Affix {
-    prefix: bool,
-}
-
-impl CustomOperator for Affix {
-    fn evaluate<'a>(
-        &self,
-        args: &[&'a DataValue<'a>],
-        _ctx: &mut EvalContext<'_, 'a>,
-        arena: &'a datalogic_rs::bumpalo::Bump,
-    ) -> datalogic_rs::Result<&'a DataValue<'a>> {
-        let hit = match args {
-            [value, affix] => match (value.as_str(), affix.as_str()) {
-                (Some(v), Some(a)) if self.prefix => v.starts_with(a),
-                (Some(v), Some(a)) => v.ends_with(a),
-                _ => false,
-            },
-            _ => false,
-        };
-        Ok(arena.alloc(DataValue::Bool(hit)))
-    }
-}
-
-/// The JsonLogic engine with flagd's operators.
-pub fn engine() -> Engine {
-    Engine::builder()
-        .add_operator("starts_with", Affix { prefix: true })
-        .add_operator("ends_with", Affix { prefix: false })
-        .build()
-}
-
 impl FlagSet {
     /// Parses and validates a flagd document.
     pub fn parse(doc: &Value) -> Result<Self> {
@@ -291,7 +238,6 @@ impl FlagSet {
             .get("flags")
             .and_then(Value::as_object)
             .ok_or_else(|| invalid("'flags' (an object) is required"))?;
-        let engine = engine();
         let mut flags = BTreeMap::new();
         for (key, raw) in raw_flags {
             if key.is_empty() || key.len() > 128 {
@@ -299,18 +245,13 @@ impl FlagSet {
                     "flag key '{key}' must be 1..=128 characters"
                 )));
             }
-            let flag = Self::parse_flag(key, raw, &evaluators, &engine)?;
+            let flag = Self::parse_flag(key, raw, &evaluators)?;
             flags.insert(key.clone(), flag);
         }
         Ok(Self { flags, metadata })
     }
 
-    fn parse_flag(
-        key: &str,
-        raw: &Value,
-        evaluators: &Map<String, Value>,
-        engine: &Engine,
-    ) -> Result<Flag> {
+    fn parse_flag(key: &str, raw: &Value, evaluators: &Map<String, Value>) -> Result<Flag> {
         let m = raw
             .as_object()
             .ok_or_else(|| invalid(format!("flag '{key}' must be an object")))?;
@@ -365,10 +306,7 @@ impl FlagSet {
             Some(Value::Object(t)) if t.is_empty() => None,
             Some(t @ Value::Object(_)) => {
                 let resolved = resolve_refs(t, evaluators, 0)?;
-                check_operators(&resolved, engine).map_err(|e| {
-                    invalid(format!("flag '{key}': targeting does not compile: {e}"))
-                })?;
-                engine.compile(&resolved).map_err(|e| {
+                crate::jsonlogic::validate(&resolved).map_err(|e| {
                     invalid(format!("flag '{key}': targeting does not compile: {e}"))
                 })?;
                 Some(resolved)
@@ -408,7 +346,6 @@ impl FlagSet {
     /// another type is `TYPE_MISMATCH`.
     pub fn evaluate(
         &self,
-        engine: &Engine,
         key: &str,
         context: &Map<String, Value>,
         now_secs: i64,
@@ -462,8 +399,7 @@ impl FlagSet {
             "$flagd".into(),
             serde_json::json!({"flagKey": key, "timestamp": now_secs}),
         );
-        let result =
-            engine.eval_into::<Value, _, _>(rule, Value::Object(data).to_string().as_str());
+        let result = crate::jsonlogic::apply(rule, &Value::Object(data));
         match result {
             Err(e) => {
                 pick(&mut out, flag.default_variant.as_ref(), Reason::Error);
@@ -476,8 +412,9 @@ impl FlagSet {
             }
             Ok(chosen) => {
                 let name = match &chosen {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Bool(b) => Some(b.to_string()),
+                    Value::String(_) | Value::Bool(_) | Value::Number(_) => {
+                        Some(crate::jsonlogic::to_js_string(&chosen))
+                    }
                     _ => None,
                 };
                 match name.filter(|n| flag.variants.contains_key(n)) {

@@ -64,13 +64,7 @@ fn doc() -> Value {
 
 fn eval(key: &str, context: Value, expected: Option<ValueType>) -> Resolution {
     let set = FlagSet::parse(&doc()).unwrap();
-    set.evaluate(
-        &engine(),
-        key,
-        context.as_object().unwrap(),
-        1_795_000_000,
-        expected,
-    )
+    set.evaluate(key, context.as_object().unwrap(), 1_795_000_000, expected)
 }
 
 fn variant(key: &str, context: Value) -> String {
@@ -293,11 +287,10 @@ fn fractional_matches_flagds_buckets() {
 #[test]
 fn fractional_distribution_is_within_two_percent_of_the_weights() {
     let set = FlagSet::parse(&doc()).unwrap();
-    let engine = engine();
     let mut counts = std::collections::BTreeMap::<String, u32>::new();
     for i in 0..10_000 {
         let ctx = json!({"targetingKey": format!("player-{i}")});
-        let r = set.evaluate(&engine, "split", ctx.as_object().unwrap(), 0, None);
+        let r = set.evaluate("split", ctx.as_object().unwrap(), 0, None);
         *counts.entry(r.variant.unwrap()).or_default() += 1;
     }
     for (v, weight) in [("a", 50.0), ("b", 30.0), ("c", 20.0)] {

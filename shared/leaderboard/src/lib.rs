@@ -38,6 +38,7 @@ pub mod flags;
 pub mod idempotency;
 pub mod ids;
 pub mod inbox;
+pub mod jsonlogic;
 pub mod live;
 pub mod log;
 pub mod metrics;
