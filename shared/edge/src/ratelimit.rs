@@ -165,13 +165,12 @@ pub fn enforce(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
                 tolerance_us: p.interval_us().saturating_mul(p.burst as i64 - 1),
             })
             .collect();
-        match ctx
-            .repo()
-            .and_then(|repo| repo.rate_limit(&keys, now_ms.saturating_mul(1000)))
-        {
-            Ok((_, states)) => {
+        // Decided on Redis's clock (`redis_now_ms`), so a burst's requests are charged in the
+        // order they reach it, whatever each instance's clock read.
+        match ctx.repo().and_then(|repo| repo.rate_limit(&keys)) {
+            Ok((_, redis_now_ms, states)) => {
                 for ((policy, _), state) in redis_policies.iter().zip(states) {
-                    let d = ratelimit::decide(policy, state.stored_tat_us, now_ms);
+                    let d = ratelimit::decide(policy, state.stored_tat_us, redis_now_ms);
                     if d.allowed != state.allowed {
                         eprintln!(
                             "rate limit {}: the script and the core disagree ({state:?} vs {d:?})",

@@ -27,17 +27,20 @@ pub struct LimitState {
 }
 
 impl Repo {
-    /// Runs GCRA for `keys` at `now_us`, all or nothing: `(allowed, per key)`.
-    pub fn rate_limit(&self, keys: &[LimitKey], now_us: i64) -> Result<(bool, Vec<LimitState>)> {
+    /// Runs GCRA for `keys` on Redis's clock, all or nothing: `(allowed, the time it decided at
+    /// in ms, per key)`.
+    pub fn rate_limit(&self, keys: &[LimitKey]) -> Result<(bool, i64, Vec<LimitState>)> {
         let names: Vec<String> = keys.iter().map(|k| k.key.clone()).collect();
-        let mut args = vec![bin(now_us.to_string())];
+        let mut args = Vec::with_capacity(2 * keys.len());
         for k in keys {
             args.push(bin(k.interval_us.to_string()));
             args.push(bin(k.tolerance_us.to_string()));
         }
         let r = self.eval(RATELIMIT, &names, args)?;
         let bad = || LeaderboardError::CorruptData("unexpected rate-limit script reply".into());
-        let (first, rest) = r.split_first().ok_or_else(bad)?;
+        let [first, now, rest @ ..] = r.as_slice() else {
+            return Err(bad());
+        };
         if rest.len() != 2 * keys.len() {
             return Err(bad());
         }
@@ -51,6 +54,6 @@ impl Repo {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok((int(first)? == 1, states))
+        Ok((int(first)? == 1, int(now)? / 1000, states))
     }
 }
