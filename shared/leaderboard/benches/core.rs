@@ -100,11 +100,34 @@ fn bench_cursor(c: &mut Criterion) {
     });
 }
 
+/// A flag evaluation as OFREP serves it: a fractional split by targeting key, and a rule that
+/// reads the context (`in`, `sem_ver`, `starts_with`), on a parsed document.
+fn bench_flags(c: &mut Criterion) {
+    let doc = serde_json::json!({"flags": {
+        "split": {"state": "ENABLED", "variants": {"on": true, "off": false},
+            "defaultVariant": "off", "targeting": {"fractional": [["on", 20], ["off", 80]]}},
+        "rule": {"state": "ENABLED", "variants": {"new": "new", "old": "old"},
+            "defaultVariant": "old", "targeting": {"if": [{"and": [
+                {"in": [{"var": "country"}, ["de", "at", "ch"]]},
+                {"sem_ver": [{"var": "app_version"}, ">=", "2.3.0"]},
+                {"starts_with": [{"var": "email"}, "beta-"]}]}, "new", "old"]}}}});
+    let set = leaderboard::flags::FlagSet::parse(&doc).unwrap();
+    let context = serde_json::json!({"targetingKey": "player-42", "country": "de",
+        "app_version": "2.4.1", "email": "beta-ann@example.com"});
+    let context = context.as_object().unwrap();
+    for key in ["split", "rule"] {
+        c.bench_function(&format!("flags/evaluate {key}"), |bench| {
+            bench.iter(|| set.evaluate(black_box(key), context, 1_795_000_000, None));
+        });
+    }
+}
+
 criterion_group!(
     benches,
     bench_sortkey,
     bench_operator,
     bench_period,
-    bench_cursor
+    bench_cursor,
+    bench_flags
 );
 criterion_main!(benches);
