@@ -9,6 +9,7 @@
 //! PUT    /api/{v}/tenants/{tenant}        platform: replace them (quotas, defaults, rate limits)
 //! GET    /api/{v}/tenants/{tenant}/usage  platform, or the tenant's admin: boards and players
 //! …      /api/{v}/api-keys[/{id}]         admin: API keys for service clients (`keys`)
+//! …      /api/{v}/webhooks[/{id}[/…]]     admin: webhook subscriptions (`webhooks`)
 //! ```
 
 use edge::api::Ctx;
@@ -22,6 +23,7 @@ use leaderboard::{BoardConfigInput, BoardId, LeaderboardError, Result, TenantId}
 
 mod keys;
 mod tenants;
+mod webhooks;
 use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
@@ -54,6 +56,10 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     if let ["api", _, "api-keys", rest @ ..] = segments.as_slice() {
         let ctx = edge::admission::admit(platform, call)?;
         return keys::route(call, &ctx, rest);
+    }
+    if let ["api", _, "webhooks", rest @ ..] = segments.as_slice() {
+        let ctx = edge::admission::admit(platform, call)?;
+        return webhooks::route(call, &ctx, rest);
     }
     let board = call.param("board").map(BoardId::new).transpose()?;
     let ctx = edge::admission::admit(platform, call)?;

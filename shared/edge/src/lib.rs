@@ -14,7 +14,7 @@
 //!    (the clock, nonces, the request's trace span and `Retry-After`), [`settings`] (variables).
 //! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`repo`] (Redis),
 //!    [`cache`] (the edge cache), and what is read through it: [`flagdoc`], [`tenants`],
-//!    [`apikeys`].
+//!    [`apikeys`], [`webhooks`] (subscriptions and their signatures).
 //! 3. **request** — [`compress`], [`http`] (the parsed request and its answers), [`stream`]
 //!    (answers written over time), [`auth`] (tokens), [`api`] (the request's context: caller,
 //!    tenant, handles).
@@ -64,3 +64,4 @@ pub mod settings;
 pub mod stream;
 pub mod submit;
 pub mod tenants;
+pub mod webhooks;

@@ -150,6 +150,9 @@ pub enum LeaderboardError {
     /// No such route or resource (other than boards and players).
     #[error("not found: {0}")]
     NotFound(String),
+    /// A webhook subscription is invalid (its URL refused, an unknown event type, …).
+    #[error("invalid webhook subscription: {0}")]
+    InvalidWebhook(String),
     /// The route exists but not for this method.
     #[error("method not allowed: {0}")]
     MethodNotAllowed(String),
@@ -185,6 +188,7 @@ impl LeaderboardError {
             | Self::InvalidConfig(_)
             | Self::EncodingCapacity { .. }
             | Self::InvalidEvent(_)
+            | Self::InvalidWebhook(_)
             | Self::IdempotencyMismatch(_) => 422,
             Self::RateLimited { .. } => 429,
             Self::PreconditionFailed(_) => 412,
@@ -222,6 +226,7 @@ impl LeaderboardError {
             Self::IdempotencyInProgress(_) => "idempotency-in-progress",
             Self::IdempotencyMismatch(_) => "idempotency-mismatch",
             Self::Unavailable(_) => "unavailable",
+            Self::InvalidWebhook(_) => "invalid-webhook",
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed(_) => "method-not-allowed",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -265,6 +270,7 @@ impl LeaderboardError {
             "idempotency-in-progress",
             "idempotency-mismatch",
             "unavailable",
+            "invalid-webhook",
             "not-found",
             "method-not-allowed",
             "unsupported-media-type",
@@ -300,6 +306,7 @@ impl LeaderboardError {
             Self::IdempotencyInProgress(_) => "Idempotency key in use",
             Self::IdempotencyMismatch(_) => "Idempotency key reused",
             Self::Unavailable(_) => "Service unavailable",
+            Self::InvalidWebhook(_) => "Invalid webhook subscription",
             Self::NotFound(_) => "Not found",
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
@@ -367,6 +374,7 @@ mod tests {
             E::IdempotencyInProgress("x".into()),
             E::IdempotencyMismatch("x".into()),
             E::Unavailable("x".into()),
+            E::InvalidWebhook("x".into()),
             E::NotFound("x".into()),
             E::MethodNotAllowed("x".into()),
             E::UnsupportedMediaType("x".into()),

@@ -682,7 +682,7 @@ pub fn results(exp: &Experiment, c: &Counters, state: State) -> Value {
     })
 }
 
-fn ms_to_rfc3339(ms: i64) -> Value {
+pub(crate) fn ms_to_rfc3339(ms: i64) -> Value {
     chrono::DateTime::from_timestamp_millis(ms).map_or(Value::Null, |t| {
         Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
     })

@@ -55,6 +55,8 @@ pub mod tenant;
 mod test_support;
 pub mod trace;
 pub mod view;
+pub mod webhook;
+pub mod webhook_target;
 
 pub use access::{Principal, Role};
 pub use config::{

@@ -25,5 +25,6 @@ mod api_recovery;
 mod api_regions;
 mod api_scores;
 mod api_tenants;
+mod api_webhooks;
 mod app_health;
 mod parity;

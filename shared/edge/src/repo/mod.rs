@@ -35,6 +35,7 @@
 mod boards;
 pub mod experiments;
 pub mod flags;
+mod hashes;
 mod idempotency;
 mod inbox;
 mod log;
@@ -221,6 +222,7 @@ const IDEMPOTENT: &[&str] = &[
     "HGET",
     "HMGET",
     "HGETALL",
+    "HLEN",
     "SMEMBERS",
     "SCARD",
     "SISMEMBER",

@@ -1,0 +1,142 @@
+//! Webhook subscriptions (`edge::webhooks`), tenant admin only:
+//!
+//! ```text
+//! POST   /api/{v}/webhooks                      create {url, events[], boards?, top_n?, description?,
+//!                                               enabled?}: 201 with the secret, shown once
+//! GET    /api/{v}/webhooks                      the tenant's subscriptions (no secrets)
+//! GET    /api/{v}/webhooks/{id}                 one (no secret)
+//! PATCH  /api/{v}/webhooks/{id}                 change fields (merge patch; `boards: null`: all)
+//! DELETE /api/{v}/webhooks/{id}                 delete (204)
+//! POST   /api/{v}/webhooks/{id}/rotate-secret   a new secret, shown once; the old one keeps
+//!                                               signing for 24 h
+//! ```
+//!
+//! Every change goes to the tenant's audit log (`webhook.create`, `webhook.update`,
+//! `webhook.delete`, `webhook.rotate_secret`).
+
+use edge::api::Ctx;
+use edge::http::{self, Call};
+use edge::webhooks;
+use leaderboard::webhook::{self, SubscriptionInput, SubscriptionPatch};
+use leaderboard::{LeaderboardError, Result, access};
+use serde_json::json;
+use spin_sdk::http::{Method, Response};
+
+/// Serves `/api/{v}/webhooks[/…]` (`rest`: the segments after `webhooks`).
+pub fn route(call: &Call<'_>, ctx: &Ctx, rest: &[&str]) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    match (call.method(), rest) {
+        (Method::Post, []) => create(call, ctx),
+        (Method::Get, []) => list(call, ctx),
+        (_, []) => Err(call.method_not_allowed("GET, POST")),
+        (_, [id, ..]) if !well_formed(id) => Err(webhooks::not_found(id)),
+        (Method::Get, [id]) => get(call, ctx, id),
+        (Method::Patch, [id]) => patch(call, ctx, id),
+        (Method::Delete, [id]) => delete(call, ctx, id),
+        (_, [_]) => Err(call.method_not_allowed("GET, PATCH, DELETE")),
+        (Method::Post, [id, "rotate-secret"]) => rotate(call, ctx, id),
+        (_, [_, "rotate-secret"]) => Err(call.method_not_allowed("POST")),
+        _ => Err(LeaderboardError::NotFound(format!(
+            "no such resource: {}",
+            call.path
+        ))),
+    }
+}
+
+fn well_formed(id: &str) -> bool {
+    id.strip_prefix("wh_")
+        .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The only responses that carry a secret: no cache may keep them.
+fn with_secret(status: u16, call: &Call<'_>, sub: &webhook::Subscription) -> Response {
+    let mut body = sub.view();
+    body["secret"] = json!(sub.secret);
+    http::json_text(
+        status,
+        call.version,
+        body.to_string(),
+        &[
+            ("location", format!("/api/v1/webhooks/{}", sub.id)),
+            ("cache-control", "no-store".to_string()),
+        ],
+    )
+}
+
+fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    let input: SubscriptionInput = call.json()?;
+    let policy = webhooks::target_policy(ctx.platform());
+    let sub = input.validate(
+        &policy,
+        ctx.tenant.as_str(),
+        webhooks::new_id(),
+        webhooks::new_secret(),
+        call.now_ms,
+    )?;
+    let repo = ctx.repo()?;
+    if webhooks::count(repo, &ctx.tenant)? >= webhook::MAX_SUBSCRIPTIONS as u64 {
+        return Err(LeaderboardError::QuotaExceeded {
+            quota: "max_webhooks".into(),
+            detail: format!(
+                "a tenant keeps at most {} webhook subscriptions; delete unused ones",
+                webhook::MAX_SUBSCRIPTIONS
+            ),
+        });
+    }
+    webhooks::put(repo, &sub)?;
+    edge::audit::record(ctx, call, "webhook.create", &sub.id, sub.view());
+    Ok(with_secret(201, call, &sub))
+}
+
+fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+    let subs: Vec<_> = webhooks::list(ctx.repo()?, &ctx.tenant)?
+        .iter()
+        .map(webhook::Subscription::view)
+        .collect();
+    Ok(http::json(200, call.version, &json!({"webhooks": subs})))
+}
+
+fn get(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    let sub = webhooks::get(ctx.repo()?, &ctx.tenant, id)?;
+    Ok(http::json(200, call.version, &sub.view()))
+}
+
+fn patch(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    let patch: SubscriptionPatch = call.json()?;
+    let repo = ctx.repo()?;
+    let mut sub = webhooks::get(repo, &ctx.tenant, id)?;
+    let before = sub.view();
+    sub.patch(patch, &webhooks::target_policy(ctx.platform()), call.now_ms)?;
+    webhooks::put(repo, &sub)?;
+    edge::audit::record(
+        ctx,
+        call,
+        "webhook.update",
+        id,
+        json!({"before": before, "after": sub.view()}),
+    );
+    Ok(http::json(200, call.version, &sub.view()))
+}
+
+fn delete(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    if !webhooks::delete(ctx.repo()?, &ctx.tenant, id)? {
+        return Err(webhooks::not_found(id));
+    }
+    edge::audit::record(ctx, call, "webhook.delete", id, json!({}));
+    Ok(Response::builder().status(204).build())
+}
+
+fn rotate(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    let repo = ctx.repo()?;
+    let mut sub = webhooks::get(repo, &ctx.tenant, id)?;
+    sub.rotate(webhooks::new_secret(), call.now_ms);
+    webhooks::put(repo, &sub)?;
+    edge::audit::record(
+        ctx,
+        call,
+        "webhook.rotate_secret",
+        id,
+        json!({"previous_valid_until": sub.previous_until_ms}),
+    );
+    Ok(with_secret(200, call, &sub))
+}

@@ -1,0 +1,175 @@
+//! Webhook subscriptions (`leaderboard::webhook`) at the edge: where they are stored, their
+//! secrets, and the Standard Webhooks signature.
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `lb:tenant:{t}:webhooks` | hash | subscription id → `Subscription` JSON (with its secrets) |
+//!
+//! The variable `webhook_allow_private` opens private addresses for targets
+//! ([`leaderboard::webhook_target::TargetPolicy::parse`]); a malformed value opens nothing and
+//! is reported in the component's log.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::Mac;
+use leaderboard::webhook::{self, Subscription};
+use leaderboard::webhook_target::TargetPolicy;
+use leaderboard::{LeaderboardError, Result, TenantId};
+use sha2::Sha256;
+
+use crate::platform::Platform;
+use crate::repo::Repo;
+
+/// The hash of a tenant's subscriptions.
+pub fn key(tenant: &TenantId) -> String {
+    format!("lb:tenant:{{{}}}:webhooks", tenant.as_str())
+}
+
+/// The operator's target policy (`webhook_allow_private`).
+pub fn target_policy(platform: &dyn Platform) -> TargetPolicy {
+    let raw = platform
+        .variable("webhook_allow_private")
+        .unwrap_or_default();
+    TargetPolicy::parse(&raw).unwrap_or_else(|e| {
+        eprintln!("webhooks: webhook_allow_private ignored (it opens nothing): {e}");
+        TargetPolicy::default()
+    })
+}
+
+/// A new subscription id: `wh_` + 16 hex digits.
+pub fn new_id() -> String {
+    format!("wh_{}", crate::apikeys::random_hex(16))
+}
+
+/// A new secret: `whsec_` + base64 of 32 random bytes.
+pub fn new_secret() -> String {
+    let hex = crate::apikeys::random_hex(64);
+    let bytes: Vec<u8> = (0..32)
+        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
+    format!("{}{}", webhook::SECRET_PREFIX, STANDARD.encode(bytes))
+}
+
+/// The `webhook-signature` value of one secret: `v1,` + base64 HMAC-SHA256 of
+/// `{msg_id}.{timestamp}.{body}` under the secret's bytes (what follows `whsec_`, base64).
+pub fn signature(secret: &str, msg_id: &str, timestamp_secs: i64, body: &[u8]) -> Result<String> {
+    let raw = secret
+        .strip_prefix(webhook::SECRET_PREFIX)
+        .unwrap_or(secret);
+    let key = STANDARD
+        .decode(raw)
+        .map_err(|e| LeaderboardError::CorruptData(format!("webhook secret: {e}")))?;
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&key)
+        .map_err(|e| LeaderboardError::Internal(format!("webhook secret: {e}")))?;
+    mac.update(msg_id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp_secs.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// The `webhook-signature` header of a delivery: one `v1,…` per signing secret, space-separated.
+pub fn signature_header(
+    sub: &Subscription,
+    msg_id: &str,
+    timestamp_secs: i64,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<String> {
+    let signatures = sub
+        .signing_secrets(now_ms)
+        .into_iter()
+        .map(|s| signature(s, msg_id, timestamp_secs, body))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(signatures.join(" "))
+}
+
+fn decode(raw: &str) -> Result<Subscription> {
+    serde_json::from_str(raw)
+        .map_err(|e| LeaderboardError::CorruptData(format!("stored webhook subscription: {e}")))
+}
+
+/// The tenant's subscriptions, oldest first.
+pub fn list(repo: &Repo, tenant: &TenantId) -> Result<Vec<Subscription>> {
+    let mut subs = repo
+        .hgetall(&key(tenant))?
+        .iter()
+        .map(|(_, raw)| decode(raw))
+        .collect::<Result<Vec<_>>>()?;
+    subs.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
+    Ok(subs)
+}
+
+/// One subscription of the tenant; `404` when it has none by that id.
+pub fn get(repo: &Repo, tenant: &TenantId, id: &str) -> Result<Subscription> {
+    repo.hget(&key(tenant), id)?
+        .map(|raw| decode(&raw))
+        .transpose()?
+        .ok_or_else(|| not_found(id))
+}
+
+/// `404` for a subscription id.
+pub fn not_found(id: &str) -> LeaderboardError {
+    LeaderboardError::NotFound(format!("no webhook subscription '{id}'"))
+}
+
+/// Stores (creates or replaces) a subscription.
+pub fn put(repo: &Repo, sub: &Subscription) -> Result<()> {
+    let json = serde_json::to_string(sub).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+    repo.hset(&key(&TenantId::new(sub.tenant.as_str())?), &sub.id, &json)?;
+    Ok(())
+}
+
+/// Deletes a subscription: whether it existed.
+pub fn delete(repo: &Repo, tenant: &TenantId, id: &str) -> Result<bool> {
+    repo.hdel(&key(tenant), id)
+}
+
+/// How many subscriptions the tenant has.
+pub fn count(repo: &Repo, tenant: &TenantId) -> Result<u64> {
+    repo.hlen(&key(tenant))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// The signature is the one the Standard Webhooks reference library computes and accepts.
+    #[test]
+    fn signatures_verify_with_the_reference_library() {
+        let secret = new_secret();
+        assert!(secret.starts_with("whsec_"));
+        assert_eq!(STANDARD.decode(&secret[6..]).unwrap().len(), 32);
+        let body = br#"{"type":"webhook.test","timestamp":"2024-01-01T00:00:00.000Z","data":{}}"#;
+        let ts = chrono::Utc::now().timestamp();
+        let sig = signature(&secret, "msg_1", ts, body).unwrap();
+        let wh = standardwebhooks::Webhook::new(&secret).unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("webhook-id", "msg_1".parse().unwrap());
+        headers.insert("webhook-timestamp", ts.to_string().parse().unwrap());
+        headers.insert("webhook-signature", sig.parse().unwrap());
+        wh.verify(body, &headers).unwrap();
+        let reference = wh.sign("msg_1", ts, body).unwrap();
+        assert_eq!(sig, reference);
+        // A tampered body fails.
+        assert!(wh.verify(b"{}", &headers).is_err());
+    }
+
+    /// The example of the specification's reference implementations.
+    #[test]
+    fn the_specification_example_signs_as_documented() {
+        let sig = signature(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            br#"{"test": 2432232314}"#,
+        )
+        .unwrap();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+}
