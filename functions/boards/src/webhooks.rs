@@ -9,6 +9,11 @@
 //! DELETE /api/{v}/webhooks/{id}                 delete (204)
 //! POST   /api/{v}/webhooks/{id}/rotate-secret   a new secret, shown once; the old one keeps
 //!                                               signing for 24 h
+//! POST   /api/{v}/webhooks/{id}/test            a `webhook.test` message to it (202)
+//! GET    /api/{v}/webhooks/{id}/deliveries?status=&limit=
+//!                                               its newest messages and their attempts
+//! POST   /api/{v}/webhooks/{id}/deliveries/{msg}/redrive
+//!                                               a failed message, pending again
 //! ```
 //!
 //! Every change goes to the tenant's audit log (`webhook.create`, `webhook.update`,
@@ -16,8 +21,10 @@
 
 use edge::api::Ctx;
 use edge::http::{self, Call};
+use edge::webhook_delivery;
 use edge::webhooks;
 use leaderboard::webhook::{self, SubscriptionInput, SubscriptionPatch};
+use leaderboard::webhook_delivery::DeliveryState;
 use leaderboard::{LeaderboardError, Result, access};
 use serde_json::json;
 use spin_sdk::http::{Method, Response};
@@ -36,6 +43,12 @@ pub fn route(call: &Call<'_>, ctx: &Ctx, rest: &[&str]) -> Result<Response> {
         (_, [_]) => Err(call.method_not_allowed("GET, PATCH, DELETE")),
         (Method::Post, [id, "rotate-secret"]) => rotate(call, ctx, id),
         (_, [_, "rotate-secret"]) => Err(call.method_not_allowed("POST")),
+        (Method::Post, [id, "test"]) => test(call, ctx, id),
+        (_, [_, "test"]) => Err(call.method_not_allowed("POST")),
+        (Method::Get, [id, "deliveries"]) => deliveries(call, ctx, id),
+        (_, [_, "deliveries"]) => Err(call.method_not_allowed("GET")),
+        (Method::Post, [id, "deliveries", msg, "redrive"]) => redrive(call, ctx, id, msg),
+        (_, [_, "deliveries", _, "redrive"]) => Err(call.method_not_allowed("POST")),
         _ => Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",
             call.path
@@ -139,4 +152,58 @@ fn rotate(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
         json!({"previous_valid_until": sub.previous_until_ms}),
     );
     Ok(with_secret(200, call, &sub))
+}
+
+fn test(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    let repo = ctx.repo()?;
+    let sub = webhooks::get(repo, &ctx.tenant, id)?;
+    let data = json!({
+        "subscription": sub.id,
+        "message": "a test message: this endpoint receives the events it subscribed to",
+    });
+    let message = webhook_delivery::enqueue(
+        repo,
+        &ctx.tenant,
+        &sub,
+        webhook::TEST_EVENT,
+        data,
+        call.now_ms,
+    )?;
+    Ok(http::json(202, call.version, &message.view()))
+}
+
+fn deliveries(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+    let repo = ctx.repo()?;
+    webhooks::get(repo, &ctx.tenant, id)?;
+    let state = call
+        .query
+        .get("status")
+        .filter(|s| !s.is_empty())
+        .map(|s| DeliveryState::parse(s))
+        .transpose()?;
+    let limit = call.query_u32("limit", 50, 1, 1000)?;
+    let messages: Vec<_> =
+        webhook_delivery::deliveries(repo, &ctx.tenant, id, state, limit as usize)?
+            .iter()
+            .map(|m| m.view())
+            .collect();
+    Ok(http::json(
+        200,
+        call.version,
+        &json!({"deliveries": messages}),
+    ))
+}
+
+fn redrive(call: &Call<'_>, ctx: &Ctx, id: &str, msg: &str) -> Result<Response> {
+    let repo = ctx.repo()?;
+    webhooks::get(repo, &ctx.tenant, id)?;
+    let message = webhook_delivery::redrive(repo, &ctx.tenant, id, msg, call.now_ms)?;
+    edge::audit::record(
+        ctx,
+        call,
+        "webhook.redrive",
+        id,
+        json!({"message": message.id}),
+    );
+    Ok(http::json(202, call.version, &message.view()))
 }

@@ -1,7 +1,8 @@
 //! `POST /api/{v}/admin/drain`: the Redis-triggered drain, run from HTTP for hosts without a Redis
 //! trigger (Fermyon Cloud, Akamai Functions) or to catch up after lost doorbells. An external
 //! scheduler (the platform's cron, a Kubernetes CronJob, `curl` in a loop) calls it; each call is
-//! bounded in entries and time and says whether more is pending.
+//! bounded in entries and time and says whether more is pending. It also delivers the tenant's
+//! webhook messages that are due (`edge::webhook_delivery`), retries included.
 
 use edge::api::Ctx;
 use edge::http::{self, Call};
@@ -56,6 +57,18 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         more |= report.more;
         reports.push(report);
     }
+    // Then the tenant's webhook messages that are due (retries included), in what is left of
+    // the time budget.
+    let webhooks = edge::webhook_delivery::deliver_due(
+        ctx.platform(),
+        repo,
+        &ctx.tenant,
+        deadline_ms,
+        &scope::now_ms,
+    )?;
+    more |= webhooks
+        .next_due_ms
+        .is_some_and(|due| due <= scope::now_ms());
     let sum = |f: fn(&Report) -> u64| reports.iter().map(f).sum::<u64>();
     edge::metrics::count(
         leaderboard::metrics::counter_key("events_applied"),
@@ -67,6 +80,7 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         "dead_lettered": sum(|r| r.dead_lettered),
         "pending": sum(|r| r.pending),
         "more": more,
+        "webhooks": webhooks,
         "boards": reports
             .iter()
             .filter(|r| r.applied + r.duplicates + r.dead_lettered + r.pending > 0)

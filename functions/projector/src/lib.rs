@@ -24,13 +24,36 @@ use edge::pipeline::{self, DEFAULT_RECLAIM_AFTER_MS, Limits};
 use edge::platform::{Platform, Spin};
 use edge::repo::Repo;
 use edge::scope::now_ms;
-use edge::{settings, submit};
+use edge::{settings, submit, webhook_delivery};
+use leaderboard::TenantId;
 use spin_sdk::redis_component;
+
+/// Time one webhook ring may deliver for (attempts in flight finish first; each is bounded by
+/// `webhook_timeout`).
+const WEBHOOK_BUDGET_MS: i64 = 10_000;
 
 /// Entries one message may drain.
 const MAX_EVENTS: u64 = 16_384;
 /// Time one message may drain for.
 const BUDGET_MS: i64 = 2_000;
+
+/// A ring on the webhook channel: `wh:<tenant>`.
+fn webhook_ring(payload: &[u8]) -> Option<TenantId> {
+    let tenant = std::str::from_utf8(payload).ok()?.strip_prefix("wh:")?;
+    TenantId::new(tenant).ok()
+}
+
+/// Delivers the tenant's due webhook messages; rings again when some are still due (the budget
+/// ran out), so a backlog keeps moving without a cron.
+fn deliver_webhooks(repo: &Repo, tenant: &TenantId) -> anyhow::Result<()> {
+    let report =
+        webhook_delivery::deliver_due(&Spin, repo, tenant, now_ms() + WEBHOOK_BUDGET_MS, &now_ms)
+            .with_context(|| format!("delivering webhooks of {tenant}"))?;
+    if report.next_due_ms.is_some_and(|due| due <= now_ms()) {
+        webhook_delivery::ring(repo, tenant);
+    }
+    Ok(())
+}
 
 #[redis_component]
 fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
@@ -42,6 +65,9 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         return Ok(());
     }
     let repo = Repo::open(&Spin, &settings::redis_url(&Spin)?)?;
+    if let Some(tenant) = webhook_ring(&payload) {
+        return deliver_webhooks(&repo, &tenant);
+    }
     let target = if payload.first() == Some(&b'{') {
         pipeline::ingest(&repo, &payload, now_ms())?
     } else {

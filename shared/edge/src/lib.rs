@@ -11,7 +11,8 @@
 //! a lower one, never in a circle (`scripts/edge_layers.py` checks both, in CI):
 //!
 //! 1. **platform** — [`platform`] (the `Platform` trait and the Spin bindings), [`kv`], [`scope`]
-//!    (the clock, nonces, the request's trace span and `Retry-After`), [`settings`] (variables).
+//!    (the clock, nonces, the request's trace span and `Retry-After`), [`settings`] (variables),
+//!    [`outbound`] (HTTP to the outside).
 //! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`repo`] (Redis),
 //!    [`cache`] (the edge cache), and what is read through it: [`flagdoc`], [`tenants`],
 //!    [`apikeys`], [`webhooks`] (subscriptions and their signatures).
@@ -20,7 +21,7 @@
 //!    tenant, handles).
 //! 4. **policies** — what a request passes or does with its context: [`metrics`], [`ratelimit`],
 //!    [`flags`], [`idempotency`], [`experiments`], [`audit`], [`rebuild`], [`pipeline`],
-//!    [`submit`], [`live`] (the change feed and live updates).
+//!    [`submit`], [`live`] (the change feed and live updates), [`webhook_delivery`].
 //! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending).
 //!
@@ -53,6 +54,7 @@ pub mod idempotency;
 pub mod kv;
 pub mod live;
 pub mod metrics;
+pub mod outbound;
 pub mod pipeline;
 pub mod platform;
 pub mod ratelimit;
@@ -64,4 +66,5 @@ pub mod settings;
 pub mod stream;
 pub mod submit;
 pub mod tenants;
+pub mod webhook_delivery;
 pub mod webhooks;

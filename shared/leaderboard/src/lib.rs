@@ -56,6 +56,7 @@ mod test_support;
 pub mod trace;
 pub mod view;
 pub mod webhook;
+pub mod webhook_delivery;
 pub mod webhook_target;
 
 pub use access::{Principal, Role};

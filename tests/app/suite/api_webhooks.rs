@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use edge_host::HostConfig;
 
 use crate::api::{Api, Reply, start, start_with, token};
+use crate::receiver::{Answer, Received, Receiver};
 
 fn admin(tenant: &str) -> String {
     token("ops", &["admin"], Some(tenant))
@@ -250,4 +251,299 @@ async fn private_targets_are_refused_until_the_operator_opens_exactly_them() {
         .await;
         assert_eq!(r.status, 422, "{url}: {}", r.body);
     }
+}
+
+/// The app with a loopback receiver opened (plain http to 127.0.0.1) and a short schedule.
+async fn start_delivering(schedule: &str, timeout: &str) -> Api {
+    start_with(
+        &[
+            ("webhook_allow_private", "127.0.0.1"),
+            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+            ("webhook_retry_schedule", schedule),
+            ("webhook_timeout", timeout),
+        ],
+        HostConfig::default(),
+    )
+    .await
+}
+
+/// Subscribes the receiver: `(id, secret)`.
+async fn subscribe(api: &Api, receiver: &Receiver) -> (String, String) {
+    let r = send(
+        api,
+        Method::POST,
+        "/api/v1/webhooks",
+        "acme",
+        Some(json!({"url": receiver.url(), "events": ["score.applied"]})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    (
+        r.body["id"].as_str().unwrap().to_string(),
+        r.body["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A drain call (what a cron does on hosts without the Redis trigger).
+async fn drain(api: &Api) {
+    let r = send(api, Method::POST, "/api/v1/admin/drain", "acme", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+fn header(r: &Received, name: &str) -> String {
+    r.headers[name].to_str().unwrap().to_string()
+}
+
+/// Verifies a delivery with the Standard Webhooks reference library.
+fn verify(secret: &str, r: &Received) -> Result<(), String> {
+    standardwebhooks::Webhook::new(secret)
+        .map_err(|e| e.to_string())?
+        .verify(&r.body, &r.headers)
+        .map_err(|e| e.to_string())
+}
+
+async fn deliveries(api: &Api, id: &str, status: &str) -> Vec<Value> {
+    let r = api
+        .get(
+            &format!("/api/v1/webhooks/{id}/deliveries?status={status}"),
+            Some(&admin("acme")),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["deliveries"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_are_signed_retried_with_the_same_id_dead_lettered_and_redriven() {
+    let api = start_delivering("1s,1s", "5s").await;
+    let receiver = Receiver::start().await;
+    let (id, secret) = subscribe(&api, &receiver).await;
+
+    // 500, then 200: the retry carries the same webhook-id and a new timestamp.
+    receiver.script(&[Answer::status(500), Answer::status(200)]);
+    let r = send(
+        &api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/test"),
+        "acme",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let msg = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["status"], "pending");
+    let got = receiver
+        .wait_for(20, |got| got.len() >= 2, || drain(&api))
+        .await;
+    let (first, second) = (&got[0], &got[1]);
+    assert_eq!(header(first, "webhook-id"), msg);
+    assert_eq!(header(second, "webhook-id"), msg);
+    assert_ne!(
+        header(first, "webhook-timestamp"),
+        header(second, "webhook-timestamp")
+    );
+    assert_eq!(first.body, second.body);
+    for r in [first, second] {
+        verify(&secret, r).unwrap_or_else(|e| {
+            panic!("{e}: {:?} {}", r.headers, String::from_utf8_lossy(&r.body))
+        });
+        assert_eq!(header(r, "content-type"), "application/json");
+    }
+    let body: Value = serde_json::from_slice(&first.body).unwrap();
+    assert_eq!(body["type"], "webhook.test");
+    assert_eq!(body["data"]["subscription"], id.as_str());
+    // A tampered body, or another secret, fails verification.
+    let mut tampered = first.clone();
+    tampered.body = br#"{"type":"webhook.test","data":{"forged":true}}"#.to_vec();
+    assert!(verify(&secret, &tampered).is_err());
+    assert!(verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", first).is_err());
+    let delivered = deliveries(&api, &id, "delivered").await;
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    let attempts = delivered[0]["attempts"].as_array().unwrap();
+    assert_eq!(
+        (
+            attempts[0]["status"].as_u64(),
+            attempts[1]["status"].as_u64()
+        ),
+        (Some(500), Some(200))
+    );
+
+    // Always 500: after the first attempt and both retries the message is dead-lettered.
+    receiver.always(Some(Answer::status(500)));
+    let r = send(
+        &api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/test"),
+        "acme",
+        None,
+    )
+    .await;
+    let dead = r.body["id"].as_str().unwrap().to_string();
+    let api_ref = &api;
+    let mut failed = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while failed.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never dead-lettered"
+        );
+        drain(api_ref).await;
+        failed = deliveries(api_ref, &id, "failed").await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(failed[0]["id"], dead.as_str());
+    assert_eq!(failed[0]["attempts"].as_array().unwrap().len(), 3);
+    assert!(
+        failed[0]["failure"]
+            .as_str()
+            .unwrap()
+            .contains("3 attempts failed"),
+        "{}",
+        failed[0]
+    );
+    let to_dead = receiver
+        .received()
+        .iter()
+        .filter(|r| header(r, "webhook-id") == dead)
+        .count();
+    assert_eq!(to_dead, 3);
+
+    // Redriven once the receiver is back: delivered, same id; audited.
+    receiver.always(None);
+    let r = send(
+        &api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/deliveries/{dead}/redrive"),
+        "acme",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    receiver
+        .wait_for(
+            20,
+            |got| {
+                got.iter()
+                    .filter(|r| header(r, "webhook-id") == dead)
+                    .count()
+                    == 4
+            },
+            || drain(&api),
+        )
+        .await;
+    let r = send(
+        &api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/deliveries/{dead}/redrive"),
+        "acme",
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.status, 409,
+        "a delivered message is not redriven: {}",
+        r.body
+    );
+    let audit = api
+        .get("/api/v1/audit?limit=50", Some(&admin("acme")))
+        .await;
+    assert!(audit.body.to_string().contains("webhook.redrive"));
+    assert!(deliveries(&api, &id, "pending").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gone_disables_the_subscription_and_a_slow_receiver_times_out() {
+    let api = start_delivering("1s", "1s").await;
+    let receiver = Receiver::start().await;
+    let (id, _) = subscribe(&api, &receiver).await;
+
+    // Slower than the timeout: a failed attempt ("timed out"), retried.
+    receiver.script(&[
+        Answer {
+            status: 200,
+            delay: std::time::Duration::from_secs(3),
+        },
+        Answer::status(410),
+    ]);
+    let r = send(
+        &api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/test"),
+        "acme",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    receiver
+        .wait_for(20, |got| got.len() >= 2, || drain(&api))
+        .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let failed = loop {
+        let failed = deliveries(&api, &id, "failed").await;
+        if !failed.is_empty() {
+            break failed;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the 410 was not recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let attempts = failed[0]["attempts"].as_array().unwrap();
+    assert_eq!(attempts[0]["error"], "timed out", "{}", failed[0]);
+    assert_eq!(attempts[1]["status"], 410);
+    // 410 Gone disabled the subscription, saying why; nothing more is sent to it.
+    let sub = api
+        .get(&format!("/api/v1/webhooks/{id}"), Some(&admin("acme")))
+        .await
+        .body;
+    assert_eq!(sub["enabled"], false, "{sub}");
+    assert!(
+        sub["disabled_reason"].as_str().unwrap().contains("410"),
+        "{sub}"
+    );
+    let before = receiver.received().len();
+    let r = send(
+        &api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/test"),
+        "acme",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    drain(&api).await;
+    let failed = deliveries(&api, &id, "failed").await;
+    assert!(
+        failed[0]["failure"].as_str().unwrap().contains("disabled"),
+        "{}",
+        failed[0]
+    );
+    assert_eq!(receiver.received().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worker_delivers_when_a_message_is_made() {
+    let mut api = start_delivering("1s", "5s").await;
+    api.start_worker().await;
+    let receiver = Receiver::start().await;
+    let (id, secret) = subscribe(&api, &receiver).await;
+    let r = send(
+        &api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/test"),
+        "acme",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    // No drain call: the worker's lb:webhooks trigger sends it.
+    let got = receiver
+        .wait_for(20, |got| !got.is_empty(), || async {})
+        .await;
+    verify(&secret, &got[0]).unwrap();
+    assert_eq!(
+        header(&got[0], "webhook-id"),
+        r.body["id"].as_str().unwrap()
+    );
 }

@@ -28,3 +28,4 @@ mod api_tenants;
 mod api_webhooks;
 mod app_health;
 mod parity;
+mod receiver;

@@ -45,6 +45,7 @@ pub mod ratelimit;
 mod reads;
 mod rebuild;
 mod snapshots;
+pub mod webhooks;
 mod writes;
 
 pub use idempotency::{Claim, Reservation};

@@ -1,0 +1,226 @@
+//! Webhook messages: stored per message, a due set per tenant, a log per subscription (all in
+//! the tenant's hash slot, `lb:tenant:{t}:wh:…`).
+
+use leaderboard::Result;
+
+use super::{RedisParameter, RedisResult, Repo, bin, int, text};
+
+const ENQUEUE: &str = include_str!("lua/wh_enqueue.lua");
+const CLAIM: &str = include_str!("lua/wh_claim.lua");
+const RECORD: &str = include_str!("lua/wh_record.lua");
+
+/// The keys of one tenant's webhook messages.
+#[derive(Debug, Clone)]
+pub struct MessageKeys {
+    prefix: String,
+}
+
+impl MessageKeys {
+    /// The keys of `tenant`.
+    pub fn new(tenant: &str) -> Self {
+        Self {
+            prefix: format!("lb:tenant:{{{tenant}}}:wh"),
+        }
+    }
+
+    /// One message (string, JSON).
+    pub fn message(&self, id: &str) -> String {
+        format!("{}:msg:{id}", self.prefix)
+    }
+
+    /// Messages by due time (zset).
+    pub fn due(&self) -> String {
+        format!("{}:due", self.prefix)
+    }
+
+    /// A subscription's messages by creation time (zset).
+    pub fn log(&self, subscription: &str) -> String {
+        format!("{}:log:{subscription}", self.prefix)
+    }
+
+    /// Since when each failing subscription has failed (hash: id → Unix ms).
+    pub fn failing(&self) -> String {
+        format!("{}:failing", self.prefix)
+    }
+}
+
+impl Repo {
+    /// Stores a new message due at `due_ms`: whether it was new.
+    #[allow(clippy::too_many_arguments)]
+    pub fn webhook_enqueue(
+        &self,
+        keys: &MessageKeys,
+        subscription: &str,
+        id: &str,
+        json: &str,
+        due_ms: i64,
+        created_ms: i64,
+        ttl_secs: i64,
+        log_kept: i64,
+    ) -> Result<bool> {
+        let r = self.eval(
+            ENQUEUE,
+            &[keys.message(id), keys.due(), keys.log(subscription)],
+            vec![
+                bin(json),
+                bin(id),
+                RedisParameter::Int64(due_ms),
+                RedisParameter::Int64(created_ms),
+                RedisParameter::Int64(ttl_secs),
+                RedisParameter::Int64(log_kept),
+            ],
+        )?;
+        Ok(r.first().map(int).transpose()? == Some(1))
+    }
+
+    /// Leases up to `count` messages due by `now_ms` until `lease_ms`: their ids.
+    pub fn webhook_claim(
+        &self,
+        keys: &MessageKeys,
+        now_ms: i64,
+        lease_ms: i64,
+        count: i64,
+    ) -> Result<Vec<String>> {
+        self.eval(
+            CLAIM,
+            &[keys.due()],
+            vec![
+                RedisParameter::Int64(now_ms),
+                RedisParameter::Int64(lease_ms),
+                RedisParameter::Int64(count),
+            ],
+        )?
+        .iter()
+        .map(text)
+        .collect()
+    }
+
+    /// Stores a message after an attempt: due again at `next_ms`, or done.
+    pub fn webhook_record(
+        &self,
+        keys: &MessageKeys,
+        id: &str,
+        json: &str,
+        next_ms: Option<i64>,
+        ttl_secs: i64,
+    ) -> Result<()> {
+        self.eval(
+            RECORD,
+            &[keys.message(id), keys.due()],
+            vec![
+                bin(json),
+                bin(id),
+                bin(next_ms.map(|n| n.to_string()).unwrap_or_default()),
+                RedisParameter::Int64(ttl_secs),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Gives a leased message back, due at `due_ms`.
+    pub fn webhook_release(&self, keys: &MessageKeys, id: &str, due_ms: i64) -> Result<()> {
+        self.exec(
+            "ZADD",
+            vec![
+                bin(keys.due()),
+                bin("XX"),
+                RedisParameter::Int64(due_ms),
+                bin(id),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Takes a message off the due set (it expired).
+    pub fn webhook_forget(&self, keys: &MessageKeys, id: &str) -> Result<()> {
+        self.exec("ZREM", vec![bin(keys.due()), bin(id)])?;
+        Ok(())
+    }
+
+    /// `MGET` of messages (same slot): each one's JSON, if it still exists.
+    pub fn webhook_messages(
+        &self,
+        keys: &MessageKeys,
+        ids: &[String],
+    ) -> Result<Vec<Option<String>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.exec("MGET", ids.iter().map(|id| bin(keys.message(id))).collect())?
+            .iter()
+            .map(|r| match r {
+                RedisResult::Nil => Ok(None),
+                other => text(other).map(|t| (!t.is_empty()).then_some(t)),
+            })
+            .collect()
+    }
+
+    /// A subscription's newest `count` message ids, newest first.
+    pub fn webhook_log(
+        &self,
+        keys: &MessageKeys,
+        subscription: &str,
+        count: i64,
+    ) -> Result<Vec<String>> {
+        self.exec(
+            "ZREVRANGE",
+            vec![
+                bin(keys.log(subscription)),
+                RedisParameter::Int64(0),
+                RedisParameter::Int64(count - 1),
+            ],
+        )?
+        .iter()
+        .map(text)
+        .collect()
+    }
+
+    /// Messages waiting (due now or later, leased included).
+    pub fn webhook_backlog(&self, keys: &MessageKeys) -> Result<u64> {
+        let r = self.exec("ZCARD", vec![bin(keys.due())])?;
+        Ok(r.first().map(int).transpose()?.unwrap_or(0).max(0) as u64)
+    }
+
+    /// The earliest due time, if any message waits.
+    pub fn webhook_next_due(&self, keys: &MessageKeys) -> Result<Option<i64>> {
+        let r = self.exec(
+            "ZRANGE",
+            vec![
+                bin(keys.due()),
+                RedisParameter::Int64(0),
+                RedisParameter::Int64(0),
+                bin("WITHSCORES"),
+            ],
+        )?;
+        match r.get(1) {
+            Some(score) => Ok(text(score)?.parse::<f64>().ok().map(|s| s as i64)),
+            None => Ok(None),
+        }
+    }
+
+    /// `HSETNX`: the failing-since time of a subscription, set once.
+    pub fn webhook_failing(
+        &self,
+        keys: &MessageKeys,
+        subscription: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
+        self.exec(
+            "HSETNX",
+            vec![
+                bin(keys.failing()),
+                bin(subscription),
+                RedisParameter::Int64(now_ms),
+            ],
+        )?;
+        Ok(self
+            .hget(&keys.failing(), subscription)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(now_ms))
+    }
+
+    /// Clears a subscription's failing time (it was delivered to).
+    pub fn webhook_recovered(&self, keys: &MessageKeys, subscription: &str) -> Result<()> {
+        self.hdel(&keys.failing(), subscription).map(|_| ())
+    }
+}

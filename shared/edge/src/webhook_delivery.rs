@@ -1,0 +1,355 @@
+//! Webhook delivery: messages are stored in Redis before anything is sent, then delivered by
+//! whoever drains the tenant's due set — the worker on its `lb:webhooks` channel (rung when a
+//! message is made) and `POST /api/v1/admin/drain` (hosts without a Redis trigger call it from a
+//! cron; it also sends retries that came due while no message rang).
+//!
+//! A drain leases the messages it takes (their due time moves past the attempt's timeout), so two
+//! drains never send the same attempt, and a drain that dies mid-attempt leaves them due again:
+//! at-least-once, every attempt of a message with the same `webhook-id`. Each attempt is signed
+//! anew (`webhook-timestamp` is the attempt's), its target checked again against the operator's
+//! policy, and its outcome recorded on the message (`leaderboard::webhook_delivery`).
+//!
+//! Variables (all optional): `webhook_retry_schedule` (delays before each retry, default
+//! `5s,5m,30m,2h,5h,10h,10h`), `webhook_timeout` (per attempt, default `15s`),
+//! `webhook_disable_after` (a subscription failing this long without a success is disabled,
+//! default `5d`), `webhook_allow_private` (see `leaderboard::webhook_target`).
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use leaderboard::webhook::{self, AttemptOutcome, NextStep, Subscription};
+use leaderboard::webhook_delivery::{DeliveryState, Message};
+use leaderboard::webhook_target::TargetPolicy;
+use leaderboard::{LeaderboardError, Result, TenantId};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::outbound::{self, Answer};
+use crate::platform::Platform;
+use crate::repo::Repo;
+use crate::repo::webhooks::MessageKeys;
+use crate::webhooks;
+
+/// The worker's channel: a tenant has messages due (payload: `wh:<tenant>`).
+pub const CHANNEL: &str = "lb:webhooks";
+
+/// How long a message is kept (its delivery log with it).
+pub const MESSAGE_TTL_SECS: i64 = 30 * 86_400;
+
+/// Messages listed per subscription (the newest).
+pub const LOG_KEPT: i64 = 1_000;
+
+/// Messages one claim takes.
+const CLAIM: i64 = 16;
+
+/// Delivery settings from the variables.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Delays before each retry (ms).
+    pub schedule: Vec<u64>,
+    /// Per attempt (ms).
+    pub timeout_ms: u64,
+    /// Failing time that disables a subscription (ms).
+    pub disable_after_ms: i64,
+    /// Which private addresses are open.
+    pub policy: TargetPolicy,
+}
+
+impl Settings {
+    /// Reads the variables; a malformed one keeps its default and is logged.
+    pub fn read(platform: &dyn Platform) -> Self {
+        let var = |name: &str| platform.variable(name).unwrap_or_default();
+        let schedule = match webhook::parse_schedule(&var("webhook_retry_schedule")) {
+            Ok(s) if !var("webhook_retry_schedule").trim().is_empty() => s,
+            Ok(_) => webhook::parse_schedule(webhook::DEFAULT_SCHEDULE).unwrap_or_default(),
+            Err(e) => {
+                eprintln!("webhooks: webhook_retry_schedule ignored: {e}");
+                webhook::parse_schedule(webhook::DEFAULT_SCHEDULE).unwrap_or_default()
+            }
+        };
+        let duration = |name: &str, default: u64| match var(name).trim() {
+            "" => default,
+            raw => webhook::parse_duration_ms(raw).unwrap_or_else(|e| {
+                eprintln!("webhooks: {name} ignored: {e}");
+                default
+            }),
+        };
+        Self {
+            schedule,
+            timeout_ms: duration("webhook_timeout", webhook::DEFAULT_TIMEOUT_MS).clamp(100, 60_000),
+            disable_after_ms: i64::try_from(duration(
+                "webhook_disable_after",
+                webhook::DEFAULT_DISABLE_AFTER_MS as u64,
+            ))
+            .unwrap_or(i64::MAX),
+            policy: webhooks::target_policy(platform),
+        }
+    }
+}
+
+/// A new message id: `msg_` + 24 hex digits.
+pub fn new_message_id() -> String {
+    format!("msg_{}", crate::apikeys::random_hex(24))
+}
+
+fn encode(m: &Message) -> Result<String> {
+    serde_json::to_string(m).map_err(|e| LeaderboardError::Internal(e.to_string()))
+}
+
+fn decode(raw: &str) -> Result<Message> {
+    serde_json::from_str(raw)
+        .map_err(|e| LeaderboardError::CorruptData(format!("stored webhook message: {e}")))
+}
+
+/// Makes a message of `event_type` with `data` for one subscription, due now, and rings the
+/// worker. The message is stored before this returns.
+pub fn enqueue(
+    repo: &Repo,
+    tenant: &TenantId,
+    sub: &Subscription,
+    event_type: &str,
+    data: Value,
+    now_ms: i64,
+) -> Result<Message> {
+    let body = webhook::payload(event_type, now_ms, data);
+    let message = Message::new(new_message_id(), &sub.id, event_type, body, now_ms);
+    let keys = MessageKeys::new(tenant.as_str());
+    repo.webhook_enqueue(
+        &keys,
+        &sub.id,
+        &message.id,
+        &encode(&message)?,
+        now_ms,
+        now_ms,
+        MESSAGE_TTL_SECS,
+        LOG_KEPT,
+    )?;
+    ring(repo, tenant);
+    Ok(message)
+}
+
+/// Tells the worker the tenant has messages due (at most once: a missed ring waits for the next
+/// one or a drain call).
+pub fn ring(repo: &Repo, tenant: &TenantId) {
+    if let Err(e) = repo.publish(CHANNEL, &format!("wh:{tenant}")) {
+        eprintln!("webhooks: ringing the worker for {tenant}: {e}");
+    }
+}
+
+/// One message of a subscription; `404` when there is none by that id.
+pub fn message(repo: &Repo, tenant: &TenantId, sub: &str, id: &str) -> Result<Message> {
+    let keys = MessageKeys::new(tenant.as_str());
+    repo.webhook_messages(&keys, &[id.to_string()])?
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|raw| decode(&raw))
+        .transpose()?
+        .filter(|m| m.subscription == sub)
+        .ok_or_else(|| {
+            LeaderboardError::NotFound(format!("no message '{id}' for subscription '{sub}'"))
+        })
+}
+
+/// A subscription's newest messages (at most `limit`, newest first), optionally only those in
+/// `state`.
+pub fn deliveries(
+    repo: &Repo,
+    tenant: &TenantId,
+    sub: &str,
+    state: Option<DeliveryState>,
+    limit: usize,
+) -> Result<Vec<Message>> {
+    let keys = MessageKeys::new(tenant.as_str());
+    let ids = repo.webhook_log(&keys, sub, LOG_KEPT)?;
+    let mut out = Vec::new();
+    for chunk in ids.chunks(100) {
+        for raw in repo.webhook_messages(&keys, chunk)?.into_iter().flatten() {
+            let m = decode(&raw)?;
+            if state.is_none_or(|s| s == m.state) {
+                out.push(m);
+                if out.len() == limit {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Makes a failed message pending again, due now, and rings the worker.
+pub fn redrive(
+    repo: &Repo,
+    tenant: &TenantId,
+    sub: &str,
+    id: &str,
+    now_ms: i64,
+) -> Result<Message> {
+    let mut m = message(repo, tenant, sub, id)?;
+    m.redrive(now_ms)?;
+    let keys = MessageKeys::new(tenant.as_str());
+    repo.webhook_record(&keys, &m.id, &encode(&m)?, Some(now_ms), MESSAGE_TTL_SECS)?;
+    ring(repo, tenant);
+    Ok(m)
+}
+
+/// What one drain of a tenant's messages did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Attempts answered 2xx.
+    pub delivered: u64,
+    /// Attempts that failed with a retry left.
+    pub retrying: u64,
+    /// Messages that failed for good (dead-lettered) in this drain.
+    pub failed: u64,
+    /// Messages still waiting afterwards.
+    pub backlog: u64,
+    /// The earliest time one of them is due (Unix ms).
+    #[serde(skip)]
+    pub next_due_ms: Option<i64>,
+}
+
+fn jitter() -> f64 {
+    let r = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    (r % 1_000_000) as f64 / 1_000_000.0
+}
+
+/// Delivers the tenant's due messages until none is due or the clock passes `deadline_ms`.
+pub fn deliver_due(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    deadline_ms: i64,
+    clock: &dyn Fn() -> i64,
+) -> Result<Report> {
+    let settings = Settings::read(platform);
+    let keys = MessageKeys::new(tenant.as_str());
+    let mut report = Report::default();
+    let mut subs: HashMap<String, Option<Subscription>> = HashMap::new();
+    'drain: while clock() < deadline_ms {
+        let now = clock();
+        let lease = now + i64::try_from(settings.timeout_ms).unwrap_or(i64::MAX) + 30_000;
+        let ids = repo.webhook_claim(&keys, now, lease, CLAIM)?;
+        if ids.is_empty() {
+            break;
+        }
+        let raws = repo.webhook_messages(&keys, &ids)?;
+        for (i, (id, raw)) in ids.iter().zip(raws).enumerate() {
+            if clock() >= deadline_ms {
+                // Give back what this drain took but did not try.
+                for id in &ids[i..] {
+                    repo.webhook_release(&keys, id, clock())?;
+                }
+                break 'drain;
+            }
+            let Some(raw) = raw else {
+                // Expired: nothing to send.
+                repo.webhook_forget(&keys, id)?;
+                continue;
+            };
+            let mut m = decode(&raw)?;
+            if m.state != DeliveryState::Pending {
+                repo.webhook_record(&keys, id, &raw, None, MESSAGE_TTL_SECS)?;
+                continue;
+            }
+            if !subs.contains_key(&m.subscription) {
+                let sub = match webhooks::get(repo, tenant, &m.subscription) {
+                    Ok(s) => Some(s),
+                    Err(LeaderboardError::NotFound(_)) => None,
+                    Err(e) => return Err(e),
+                };
+                subs.insert(m.subscription.clone(), sub);
+            }
+            let sub = subs.get(&m.subscription).cloned().flatten();
+            let Some(sub) = sub.filter(|s| s.enabled) else {
+                m.fail(&match subs.get(&m.subscription).cloned().flatten() {
+                    None => "the subscription was deleted".to_string(),
+                    Some(s) => format!(
+                        "the subscription is disabled{}",
+                        s.disabled_reason
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    ),
+                });
+                repo.webhook_record(&keys, id, &encode(&m)?, None, MESSAGE_TTL_SECS)?;
+                report.failed += 1;
+                continue;
+            };
+            let started = clock();
+            let outcome = attempt(&settings, &sub, &m, started);
+            let latency = u64::try_from(clock() - started).unwrap_or(0);
+            let step = m.record(&outcome, started, latency, &settings.schedule, jitter());
+            let mut disable = None;
+            match &step {
+                NextStep::Delivered => {
+                    report.delivered += 1;
+                    repo.webhook_recovered(&keys, &sub.id)?;
+                }
+                NextStep::Retry { .. } | NextStep::DeadLetter => {
+                    if matches!(step, NextStep::Retry { .. }) {
+                        report.retrying += 1;
+                    } else {
+                        report.failed += 1;
+                    }
+                    let since = repo.webhook_failing(&keys, &sub.id, started)?;
+                    if webhook::failing_too_long(Some(since), clock(), settings.disable_after_ms) {
+                        disable = Some(format!(
+                            "deliveries failed without a success since {} (webhook_disable_after)",
+                            chrono::DateTime::from_timestamp_millis(since)
+                                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                                .unwrap_or_default()
+                        ));
+                    }
+                }
+                NextStep::Disable => {
+                    report.failed += 1;
+                    disable = Some("the receiver answered 410 Gone".to_string());
+                }
+            }
+            repo.webhook_record(&keys, id, &encode(&m)?, m.next_attempt_ms, MESSAGE_TTL_SECS)?;
+            if let Some(reason) = disable {
+                // Re-read: an admin may have changed it meanwhile.
+                let mut fresh = webhooks::get(repo, tenant, &sub.id)?;
+                fresh.disable(&reason, clock());
+                webhooks::put(repo, &fresh)?;
+                repo.webhook_recovered(&keys, &sub.id)?;
+                subs.insert(sub.id.clone(), Some(fresh));
+                eprintln!(
+                    "webhooks: subscription {} of {tenant} disabled: {reason}",
+                    sub.id
+                );
+            }
+        }
+    }
+    report.backlog = repo.webhook_backlog(&keys)?;
+    report.next_due_ms = repo.webhook_next_due(&keys)?;
+    Ok(report)
+}
+
+/// One signed attempt.
+fn attempt(settings: &Settings, sub: &Subscription, m: &Message, now_ms: i64) -> AttemptOutcome {
+    if let Err(e) = settings.policy.check(&sub.url) {
+        return AttemptOutcome::Failed(format!("target refused: {e}"));
+    }
+    let timestamp = now_ms.div_euclid(1_000);
+    let signature =
+        match webhooks::signature_header(sub, &m.id, timestamp, m.body.as_bytes(), now_ms) {
+            Ok(s) => s,
+            Err(e) => return AttemptOutcome::Failed(format!("signing: {e}")),
+        };
+    let headers = [
+        ("content-type", "application/json".to_string()),
+        ("user-agent", "edge-leaderboards-webhooks/1".to_string()),
+        ("webhook-id", m.id.clone()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ];
+    match outbound::post(&sub.url, &headers, m.body.as_bytes(), settings.timeout_ms) {
+        Answer::Status(code, retry_after_secs) => AttemptOutcome::Status {
+            code,
+            retry_after_secs,
+        },
+        Answer::Timeout => AttemptOutcome::Timeout,
+        Answer::Failed(e) => AttemptOutcome::Failed(e),
+    }
+}

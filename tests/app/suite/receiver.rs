@@ -1,0 +1,205 @@
+//! A webhook receiver for the suites: a loopback HTTP/1.1 server that answers each request as
+//! its script says (status, `Retry-After`, a delay before answering) and records what it got.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// How to answer one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer {
+    pub status: u16,
+    pub delay: Duration,
+}
+
+impl Answer {
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// One request received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct State {
+    script: VecDeque<Answer>,
+    fallback: Option<Answer>,
+    received: Vec<Received>,
+}
+
+/// The running receiver (stops with the test's runtime).
+#[derive(Clone)]
+pub struct Receiver {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+}
+
+impl Receiver {
+    /// Starts on a free loopback port; answers `200` unless scripted.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = Arc::clone(&state);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let state = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let Some((headers, body)) = read_request(&mut socket).await else {
+                        return;
+                    };
+                    let answer = {
+                        let mut s = state.lock().unwrap();
+                        s.received.push(Received { headers, body });
+                        s.script
+                            .pop_front()
+                            .or(s.fallback)
+                            .unwrap_or(Answer::status(200))
+                    };
+                    tokio::time::sleep(answer.delay).await;
+                    let head = format!(
+                        "HTTP/1.1 {} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                        answer.status
+                    );
+                    let _ignored = socket.write_all(head.as_bytes()).await;
+                    let _ignored = socket.shutdown().await;
+                });
+            }
+        });
+        Self { port, state }
+    }
+
+    /// The URL of its hook.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    /// Answers the next requests as given, in order.
+    pub fn script(&self, answers: &[Answer]) {
+        self.state
+            .lock()
+            .unwrap()
+            .script
+            .extend(answers.iter().copied());
+    }
+
+    /// Answers every unscripted request so (`None`: 200).
+    pub fn always(&self, answer: Option<Answer>) {
+        self.state.lock().unwrap().fallback = answer;
+    }
+
+    /// What it received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Waits until `until` holds of what it received, up to `secs` (while `poke` runs between
+    /// checks, e.g. a drain call); panics with what it has after that.
+    pub async fn wait_for<F, P, Fut>(&self, secs: u64, until: F, mut poke: P) -> Vec<Received>
+    where
+        F: Fn(&[Received]) -> bool,
+        P: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let got = self.received();
+            if until(&got) {
+                return got;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "receiver: condition not met within {secs} s; received {} request(s)",
+                got.len()
+            );
+            poke().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(http::HeaderMap, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let header_end = loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
+    let mut headers = http::HeaderMap::new();
+    for line in head.lines().skip(1) {
+        if let Some((k, v)) = line.split_once(':') {
+            headers.append(
+                http::HeaderName::from_bytes(k.trim().as_bytes()).ok()?,
+                http::HeaderValue::from_str(v.trim()).ok()?,
+            );
+        }
+    }
+    let chunked = headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
+    let length: Option<usize> = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let mut raw = buf[header_end + 4..].to_vec();
+    loop {
+        let complete = match (chunked, length) {
+            (true, _) => dechunk(&raw).is_some(),
+            (false, Some(n)) => raw.len() >= n,
+            (false, None) => true,
+        };
+        if complete {
+            break;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        raw.extend_from_slice(&chunk[..n]);
+    }
+    let body = if chunked { dechunk(&raw)? } else { raw };
+    Some((headers, body))
+}
+
+/// The body of a complete chunked message (`None` while incomplete).
+fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&raw[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            // Trailers (none expected) end with an empty line.
+            return raw.windows(2).any(|w| w == b"\r\n").then_some(out);
+        }
+        if raw.len() < size + 2 {
+            return None;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
