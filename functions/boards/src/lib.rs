@@ -92,6 +92,9 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         return Err(TenantSettings::exceeded("max_boards", max));
     }
     repo.create_board(&ctx.tenant, &board, call.now_ms)?;
+    if edge::webhooks::count(repo, &ctx.tenant)? > 0 {
+        edge::webhooks::refresh_boards(repo, &ctx.tenant, std::slice::from_ref(&board.id))?;
+    }
     ctx.cache()
         .invalidate_everywhere(ctx.repo()?, ctx.tenant.as_str(), board.id.as_str(), true);
     audit::record(

@@ -97,6 +97,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         });
     }
     webhooks::put(repo, &sub)?;
+    webhooks::refresh_all(repo, &ctx.tenant)?;
     edge::audit::record(ctx, call, "webhook.create", &sub.id, sub.view());
     Ok(with_secret(201, call, &sub))
 }
@@ -121,6 +122,7 @@ fn patch(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
     let before = sub.view();
     sub.patch(patch, &webhooks::target_policy(ctx.platform()), call.now_ms)?;
     webhooks::put(repo, &sub)?;
+    webhooks::refresh_all(repo, &ctx.tenant)?;
     edge::audit::record(
         ctx,
         call,
@@ -132,9 +134,11 @@ fn patch(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
 }
 
 fn delete(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
-    if !webhooks::delete(ctx.repo()?, &ctx.tenant, id)? {
+    let repo = ctx.repo()?;
+    if !webhooks::delete(repo, &ctx.tenant, id)? {
         return Err(webhooks::not_found(id));
     }
+    webhooks::refresh_all(repo, &ctx.tenant)?;
     edge::audit::record(ctx, call, "webhook.delete", id, json!({}));
     Ok(Response::builder().status(204).build())
 }

@@ -25,7 +25,7 @@ use edge::platform::{Platform, Spin};
 use edge::repo::Repo;
 use edge::scope::now_ms;
 use edge::{settings, submit, webhook_delivery};
-use leaderboard::TenantId;
+use leaderboard::{BoardId, TenantId};
 use spin_sdk::redis_component;
 
 /// Time one webhook ring may deliver for (attempts in flight finish first; each is bounded by
@@ -37,18 +37,27 @@ const MAX_EVENTS: u64 = 16_384;
 /// Time one message may drain for.
 const BUDGET_MS: i64 = 2_000;
 
-/// A ring on the webhook channel: `wh:<tenant>`.
-fn webhook_ring(payload: &[u8]) -> Option<TenantId> {
-    let tenant = std::str::from_utf8(payload).ok()?.strip_prefix("wh:")?;
-    TenantId::new(tenant).ok()
+/// A ring on the webhook channel: `wh:<tenant>` (messages are due) or `wh:<tenant>/<board>` (the
+/// board's log has entries to fan out).
+fn webhook_ring(payload: &[u8]) -> Option<(TenantId, Option<BoardId>)> {
+    let rest = std::str::from_utf8(payload).ok()?.strip_prefix("wh:")?;
+    Some(match rest.split_once('/') {
+        Some((t, b)) => (TenantId::new(t).ok()?, Some(BoardId::new(b).ok()?)),
+        None => (TenantId::new(rest).ok()?, None),
+    })
 }
 
-/// Delivers the tenant's due webhook messages; rings again when some are still due (the budget
-/// ran out), so a backlog keeps moving without a cron.
-fn deliver_webhooks(repo: &Repo, tenant: &TenantId) -> anyhow::Result<()> {
-    let report =
-        webhook_delivery::deliver_due(&Spin, repo, tenant, now_ms() + WEBHOOK_BUDGET_MS, &now_ms)
-            .with_context(|| format!("delivering webhooks of {tenant}"))?;
+/// Fans out the board's new log entries (when rung for one), then delivers the tenant's due
+/// messages; rings again when some are still due (the budget ran out), so a backlog keeps
+/// moving without a cron.
+fn deliver_webhooks(repo: &Repo, tenant: &TenantId, board: Option<BoardId>) -> anyhow::Result<()> {
+    let deadline = now_ms() + WEBHOOK_BUDGET_MS;
+    if let Some(board) = board {
+        webhook_delivery::fan_out(repo, tenant, &[board], deadline, &now_ms)
+            .with_context(|| format!("fanning out webhooks of {tenant}"))?;
+    }
+    let report = webhook_delivery::deliver_due(&Spin, repo, tenant, deadline, &now_ms)
+        .with_context(|| format!("delivering webhooks of {tenant}"))?;
     if report.next_due_ms.is_some_and(|due| due <= now_ms()) {
         webhook_delivery::ring(repo, tenant);
     }
@@ -65,8 +74,8 @@ fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
         return Ok(());
     }
     let repo = Repo::open(&Spin, &settings::redis_url(&Spin)?)?;
-    if let Some(tenant) = webhook_ring(&payload) {
-        return deliver_webhooks(&repo, &tenant);
+    if let Some((tenant, board)) = webhook_ring(&payload) {
+        return deliver_webhooks(&repo, &tenant, board);
     }
     let target = if payload.first() == Some(&b'{') {
         pipeline::ingest(&repo, &payload, now_ms())?

@@ -5,7 +5,8 @@
 //! token's `sub`, `client_addr` Spin's `spin-client-addr`, `request_id` the request's
 //! `X-Request-Id` (echoed on every response). Actions: `board.create`, `board.delete`,
 //! `entry.delete`, `board.replay`, `dead_letters.redrive`, `dead_letters.purge`, `flags.update`,
-//! `tenant.update`. The stream keeps
+//! `tenant.update`, `webhook.create`, `webhook.update`, `webhook.delete`, `webhook.rotate_secret`,
+//! `webhook.redrive`. The stream keeps
 //! the newest ~1,000,000 entries. `GET /api/v1/audit` pages it for admins.
 
 use leaderboard::TenantId;

@@ -145,6 +145,10 @@ pub fn drain(
     }
     report.pending = repo.inbox_len(&keys)?;
     report.more = stopped_early && report.pending > 0;
+    // The log is the webhook outbox: ring the deliverer when a subscription wants the board.
+    if report.applied > 0 {
+        repo.webhook_ring_board(&keys)?;
+    }
     // Log maintenance rides on the drain: a snapshot when one is due, and the trim behind it.
     if let Some(board) = &board
         && let Some(s) = repo.snapshot(&keys, &board.log, false)?

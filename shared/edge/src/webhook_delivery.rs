@@ -20,7 +20,7 @@ use std::hash::BuildHasher;
 use leaderboard::webhook::{self, AttemptOutcome, NextStep, Subscription};
 use leaderboard::webhook_delivery::{DeliveryState, Message};
 use leaderboard::webhook_target::TargetPolicy;
-use leaderboard::{LeaderboardError, Result, TenantId};
+use leaderboard::{BoardId, LeaderboardError, Result, TenantId};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -111,8 +111,32 @@ pub fn enqueue(
     data: Value,
     now_ms: i64,
 ) -> Result<Message> {
+    let message = store(
+        repo,
+        tenant,
+        sub,
+        new_message_id(),
+        event_type,
+        data,
+        now_ms,
+    )?;
+    ring(repo, tenant);
+    Ok(message)
+}
+
+/// Stores a message with the given id, due now, unless one with that id exists (what makes a
+/// repeated fan-out harmless).
+fn store(
+    repo: &Repo,
+    tenant: &TenantId,
+    sub: &Subscription,
+    id: String,
+    event_type: &str,
+    data: Value,
+    now_ms: i64,
+) -> Result<Message> {
     let body = webhook::payload(event_type, now_ms, data);
-    let message = Message::new(new_message_id(), &sub.id, event_type, body, now_ms);
+    let message = Message::new(id, &sub.id, event_type, body, now_ms);
     let keys = MessageKeys::new(tenant.as_str());
     repo.webhook_enqueue(
         &keys,
@@ -124,8 +148,95 @@ pub fn enqueue(
         MESSAGE_TTL_SECS,
         LOG_KEPT,
     )?;
-    ring(repo, tenant);
     Ok(message)
+}
+
+/// The message id of a board event for a subscription: the same whenever the fan-out reads the
+/// entry again (`msg_` + 24 hex digits of SHA-256 over subscription, board and entry).
+fn event_message_id(sub: &str, board: &BoardId, entry: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{sub}\n{board}\n{entry}").as_bytes());
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("msg_{hex}")
+}
+
+/// Log entries one fan-out read takes.
+const FANOUT_BATCH: i64 = 256;
+
+/// A fan-out read but not acknowledged is taken back after this long.
+const FANOUT_RECLAIM_MS: i64 = 30_000;
+
+/// Makes the messages of `boards`' new log entries for the tenant's subscriptions (the log is
+/// the outbox: entries are acknowledged only once their messages are stored), until the clock
+/// passes `deadline_ms`. Returns how many messages it stored.
+pub fn fan_out(
+    repo: &Repo,
+    tenant: &TenantId,
+    boards: &[BoardId],
+    deadline_ms: i64,
+    clock: &dyn Fn() -> i64,
+) -> Result<u64> {
+    let subs = webhooks::list(repo, tenant)?;
+    let mut made = 0;
+    for board_id in boards {
+        let wanting: Vec<&Subscription> = subs
+            .iter()
+            .filter(|s| {
+                webhooks::BOARD_EVENTS
+                    .iter()
+                    .any(|t| s.wants(t, board_id.as_str()))
+            })
+            .collect();
+        let Some(start) = wanting.iter().map(|s| s.created_ms).min() else {
+            continue;
+        };
+        let board = match repo.board(tenant, board_id) {
+            Ok(b) => b,
+            Err(LeaderboardError::BoardNotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let keys = crate::repo::Keys::new(tenant, board_id);
+        while clock() < deadline_ms {
+            let entries = repo.webhook_fanout_read(
+                &keys,
+                &format!("{start}-0"),
+                FANOUT_BATCH,
+                FANOUT_RECLAIM_MS,
+            )?;
+            if entries.is_empty() {
+                break;
+            }
+            let now = clock();
+            for (entry, json) in &entries {
+                let Ok(envelope) = leaderboard::EventEnvelope::from_json(json) else {
+                    continue;
+                };
+                let Some(data) = webhook::score_applied_data(&board, &envelope) else {
+                    continue;
+                };
+                for sub in &wanting {
+                    if sub.wants("score.applied", board_id.as_str())
+                        && envelope.at_ms >= sub.created_ms
+                    {
+                        let id = event_message_id(&sub.id, board_id, entry);
+                        store(
+                            repo,
+                            tenant,
+                            sub,
+                            id,
+                            "score.applied",
+                            data.clone(),
+                            envelope.at_ms.min(now),
+                        )?;
+                        made += 1;
+                    }
+                }
+            }
+            let ids: Vec<String> = entries.into_iter().map(|(id, _)| id).collect();
+            repo.webhook_fanout_ack(&keys, &ids)?;
+        }
+    }
+    Ok(made)
 }
 
 /// Tells the worker the tenant has messages due (at most once: a missed ring waits for the next
@@ -312,6 +423,7 @@ pub fn deliver_due(
                 let mut fresh = webhooks::get(repo, tenant, &sub.id)?;
                 fresh.disable(&reason, clock());
                 webhooks::put(repo, &fresh)?;
+                webhooks::refresh_all(repo, tenant)?;
                 repo.webhook_recovered(&keys, &sub.id)?;
                 subs.insert(sub.id.clone(), Some(fresh));
                 eprintln!(

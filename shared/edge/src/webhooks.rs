@@ -129,6 +129,32 @@ pub fn delete(repo: &Repo, tenant: &TenantId, id: &str) -> Result<bool> {
     repo.hdel(&key(tenant), id)
 }
 
+/// The event types the fan-out makes from a board's log.
+pub const BOARD_EVENTS: &[&str] = &["score.applied"];
+
+/// Marks, for each of `boards`, whether an enabled subscription of the tenant wants its events
+/// (the write scripts ring the deliverer only for those). Run after every change of the tenant's
+/// subscriptions and when a board is created.
+pub fn refresh_boards(
+    repo: &Repo,
+    tenant: &TenantId,
+    boards: &[leaderboard::BoardId],
+) -> Result<()> {
+    let subs = list(repo, tenant)?;
+    for board in boards {
+        let wanted = subs
+            .iter()
+            .any(|s| BOARD_EVENTS.iter().any(|t| s.wants(t, board.as_str())));
+        repo.webhook_board_wanted(&crate::repo::Keys::new(tenant, board), wanted)?;
+    }
+    Ok(())
+}
+
+/// [`refresh_boards`] for every board of the tenant.
+pub fn refresh_all(repo: &Repo, tenant: &TenantId) -> Result<()> {
+    refresh_boards(repo, tenant, &repo.board_ids(tenant)?)
+}
+
 /// How many subscriptions the tenant has.
 pub fn count(repo: &Repo, tenant: &TenantId) -> Result<u64> {
     repo.hlen(&key(tenant))

@@ -344,6 +344,36 @@ pub fn payload(event_type: &str, at_ms: i64, data: Value) -> String {
     .to_string()
 }
 
+/// The `data` of a `score.applied` message for a logged event, `None` for any other event.
+/// Scores are JSON numbers, as v1 answers carry them (decimal boards: the exact decimal).
+pub fn score_applied_data(board: &crate::Board, envelope: &crate::EventEnvelope) -> Option<Value> {
+    let crate::Event::ScoreApplied(e) = &envelope.event else {
+        return None;
+    };
+    let score = |minor: i64| board.score_type.to_json(minor);
+    let mut data = json!({
+        "board": board.id.as_str(),
+        "period": e.period.to_string(),
+        "player": e.player.as_str(),
+        "score": score(e.record.score),
+        "previous_score": e.previous.as_ref().map(|p| score(p.score)),
+        "improved": e.improved,
+        "changed": e.changed,
+        "achieved_at": crate::experiment::ms_to_rfc3339(e.record.achieved_at_ms),
+        "submissions": e.record.submissions,
+        "event_id": envelope.id,
+    });
+    if let Value::Object(map) = &mut data {
+        if let Some(s) = e.record.subscore {
+            map.insert("subscore".into(), json!(s));
+        }
+        if let Some(m) = &e.record.metadata {
+            map.insert("metadata".into(), m.clone());
+        }
+    }
+    Some(data)
+}
+
 /// Parses a duration: a whole number and a unit, `ms`, `s`, `m`, `h` or `d` (`0` alone is
 /// also accepted).
 pub fn parse_duration_ms(raw: &str) -> std::result::Result<u64, String> {

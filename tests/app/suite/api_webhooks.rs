@@ -547,3 +547,101 @@ async fn the_worker_delivers_when_a_message_is_made() {
         r.body["id"].as_str().unwrap()
     );
 }
+
+async fn submit(api: &Api, board: &str, player: &str, score: i64) {
+    let r = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/boards/{board}/scores"),
+            Some(&token("game-server", &["service"], Some("acme"))),
+            Some(json!({"player": player, "score": score})),
+            &[],
+        )
+        .await;
+    assert!(
+        r.status == 200 || r.status == 201 || r.status == 202,
+        "{}",
+        r.body
+    );
+}
+
+fn messages_of(got: &[Received], kind: &str) -> Vec<Value> {
+    got.iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .filter(|b| b["type"] == kind)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_applied_score_is_delivered_from_the_log_on_sync_and_async_boards() {
+    let mut api = start_delivering("1s", "5s").await;
+    api.start_worker().await;
+    let receiver = Receiver::start().await;
+    for (id, mode) in [("arena", "sync"), ("bulk", "async"), ("quiet", "sync")] {
+        let r = send(
+            &api,
+            Method::POST,
+            "/api/v1/boards",
+            "acme",
+            Some(json!({"id": id, "write_mode": mode})),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // A score before the subscription is not announced.
+    submit(&api, "arena", "early", 1).await;
+    let r = send(&api, Method::POST, "/api/v1/webhooks", "acme",
+        Some(json!({"url": receiver.url(), "events": ["score.applied"], "boards": ["arena", "bulk"]}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let secret = r.body["secret"].as_str().unwrap().to_string();
+
+    // Sync writes ring the worker from their own script; async ones from the drain that applies
+    // them; a board the subscription does not name sends nothing.
+    submit(&api, "arena", "ann", 30).await;
+    submit(&api, "arena", "bob", 50).await;
+    submit(&api, "bulk", "cat", 7).await;
+    submit(&api, "quiet", "dan", 9).await;
+    receiver
+        .wait_for(
+            30,
+            |got| messages_of(got, "score.applied").len() >= 3,
+            || async {},
+        )
+        .await;
+    // Nothing more arrives (the early score, the quiet board).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let got = receiver.received();
+    for r in &got {
+        verify(&secret, r).unwrap();
+    }
+    let mut seen: Vec<(String, String, i64)> = messages_of(&got, "score.applied")
+        .iter()
+        .map(|m| {
+            (
+                m["data"]["board"].as_str().unwrap().to_string(),
+                m["data"]["player"].as_str().unwrap().to_string(),
+                m["data"]["score"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(
+        seen,
+        [
+            ("arena".to_string(), "ann".to_string(), 30),
+            ("arena".to_string(), "bob".to_string(), 50),
+            ("bulk".to_string(), "cat".to_string(), 7),
+        ]
+    );
+    let first = &messages_of(&got, "score.applied")[0];
+    assert_eq!(first["data"]["period"], "all");
+    assert!(first["data"]["event_id"].as_str().is_some());
+    // The fan-out acknowledged what it made messages of.
+    let pending: Vec<redis::Value> = redis::cmd("XPENDING")
+        .arg("lb:{acme/arena}:events")
+        .arg("webhooks")
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert_eq!(pending.first(), Some(&redis::Value::Int(0)), "{pending:?}");
+}

@@ -144,6 +144,25 @@ impl Keys {
     pub fn bell(&self) -> String {
         self.k("bell")
     }
+    /// Present while a webhook subscription wants this board's events (`edge::webhooks`): the
+    /// write scripts then ring the webhook deliverer.
+    pub fn hooks(&self) -> String {
+        self.k("wh")
+    }
+    /// The payload of the board's webhook ring on `lb:webhooks`: `wh:tenant/board`.
+    pub fn hooks_ring(&self) -> String {
+        let board = self
+            .prefix
+            .trim_start_matches("lb:{")
+            .split('}')
+            .next()
+            .unwrap_or("");
+        format!("wh:{board}")
+    }
+    /// Set while a webhook ring for the board is pending (cleared when a fan-out starts).
+    pub fn hooks_bell(&self) -> String {
+        self.k("wh:bell")
+    }
     /// Dead letters: inbox entries that cannot be applied, with the reason.
     pub fn dead(&self) -> String {
         self.k("dead")

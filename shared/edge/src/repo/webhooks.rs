@@ -3,11 +3,14 @@
 
 use leaderboard::Result;
 
-use super::{RedisParameter, RedisResult, Repo, bin, int, text};
+use super::{Keys, RedisParameter, RedisResult, Repo, bin, int, text};
 
 const ENQUEUE: &str = include_str!("lua/wh_enqueue.lua");
 const CLAIM: &str = include_str!("lua/wh_claim.lua");
 const RECORD: &str = include_str!("lua/wh_record.lua");
+const RING: &str = include_str!("lua/wh_ring.lua");
+const FANOUT: &str = include_str!("lua/wh_fanout.lua");
+const WANT: &str = include_str!("lua/wh_want.lua");
 
 /// The keys of one tenant's webhook messages.
 #[derive(Debug, Clone)]
@@ -222,5 +225,61 @@ impl Repo {
     /// Clears a subscription's failing time (it was delivered to).
     pub fn webhook_recovered(&self, keys: &MessageKeys, subscription: &str) -> Result<()> {
         self.hdel(&keys.failing(), subscription).map(|_| ())
+    }
+
+    /// Rings the webhook deliverer for a board if a subscription wants its events (after a
+    /// drain applied entries): whether it rang.
+    pub fn webhook_ring_board(&self, keys: &Keys) -> Result<bool> {
+        let r = self.eval(
+            RING,
+            &[keys.hooks(), keys.hooks_bell()],
+            vec![bin(keys.hooks_ring())],
+        )?;
+        Ok(r.first().map(int).transpose()? == Some(1))
+    }
+
+    /// Marks whether a subscription wants the board's events; when none does any more, the
+    /// fan-out's consumer group goes too (the log may then be trimmed freely).
+    pub fn webhook_board_wanted(&self, keys: &Keys, wanted: bool) -> Result<()> {
+        self.eval(
+            WANT,
+            &[keys.hooks(), keys.events()],
+            vec![bin(if wanted { "1" } else { "0" })],
+        )?;
+        Ok(())
+    }
+
+    /// Reads up to `count` log entries for the fan-out (see `wh_fanout.lua`): `(entry id, event
+    /// JSON)`, the JSON empty for an entry trimmed meanwhile.
+    pub fn webhook_fanout_read(
+        &self,
+        keys: &Keys,
+        start_id: &str,
+        count: i64,
+        min_idle_ms: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let flat = self.eval(
+            FANOUT,
+            &[keys.events(), keys.hooks_bell()],
+            vec![
+                bin(start_id),
+                RedisParameter::Int64(count),
+                RedisParameter::Int64(min_idle_ms),
+            ],
+        )?;
+        flat.chunks_exact(2)
+            .map(|p| Ok((text(&p[0])?, text(&p[1])?)))
+            .collect()
+    }
+
+    /// Acknowledges fanned-out log entries.
+    pub fn webhook_fanout_ack(&self, keys: &Keys, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut args = vec![bin(keys.events()), bin("webhooks")];
+        args.extend(ids.iter().map(|id| bin(id.as_str())));
+        self.exec("XACK", args)?;
+        Ok(())
     }
 }

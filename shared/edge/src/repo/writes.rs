@@ -95,6 +95,8 @@ impl Repo {
             keys.periods(),
             keys.version(),
             claim.map_or_else(|| keys.unused(), |(c, _)| keys.idem(&c.key)),
+            keys.hooks(),
+            keys.hooks_bell(),
         ];
         let flag = |on: bool| bin(if on { "1" } else { "0" });
         let (reservation, prefix, outcome) = match claim {
@@ -123,6 +125,7 @@ impl Repo {
                 bin(prefix),
                 bin(outcome),
                 Claim::ttl_arg(),
+                bin(keys.hooks_ring()),
             ],
         )?;
         match r.as_slice() {

@@ -1,5 +1,6 @@
 -- Takes a snapshot of a board's projection when one is due, keeps the newest ones, and once that
--- many exist trims the log behind the oldest kept. A snapshot copies every period's record hash, member hash and
+-- many exist trims the log behind the oldest kept (and behind what the webhook fan-out has not
+-- acknowledged). A snapshot copies every period's record hash, member hash and
 -- sorted set (TTLs included) and the periods set under `snap:<id>:`, where id is the last event
 -- it covers.
 -- KEYS: 1 events, 2 periods, 3 snapshot index (sorted set: ms → id), 4 snapshot meta (hash: id →
@@ -49,4 +50,26 @@ end
 -- `kept - 1` snapshot intervals.
 if redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[3]) then return {1, id, 0} end
 local oldest = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+-- Never trim what the webhook fan-out (consumer group `webhooks`) has not acknowledged: the log
+-- is its outbox.
+local function older(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if tonumber(am) ~= tonumber(bm) then return tonumber(am) < tonumber(bm) end
+  return tonumber(as) < tonumber(bs)
+end
+local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[1])
+if ok then
+  for _, g in ipairs(groups) do
+    local info = {}
+    for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
+    if info['name'] == 'webhooks' then
+      local keep = info['last-delivered-id']
+      if tonumber(info['pending']) > 0 then
+        keep = redis.call('XPENDING', KEYS[1], 'webhooks')[2]
+      end
+      if keep and older(keep, oldest) then oldest = keep end
+    end
+  end
+end
 return {1, id, redis.call('XTRIM', KEYS[1], 'MINID', oldest)}

@@ -1,12 +1,12 @@
 -- The compare-and-set write of a decided record, its events, the board's version and, with an
 -- Idempotency-Key, the stored outcome: one atomic step.
 -- KEYS: 1 records, 2 members, 3 sorted set, 4 events, 5 periods, 6 version,
---       7 idempotency key (or a placeholder)
+--       7 idempotency key (or a placeholder), 8 webhooks wanted (flag), 9 webhook bell
 -- ARGV: 1 player, 2 expected record ('' = none), 3 new record, 4 member, 5 rank value,
 --       6 score_applied event, 7 expire at ms ('0' = never), 8 period id,
 --       9 period_started event (appended first when this is the period's first write),
 --       10 idempotency '1'/'0', 11 our reservation, 12 outcome prefix, 13 outcome JSON,
---       14 outcome TTL ms
+--       14 outcome TTL ms, 15 webhook ring payload (`wh:tenant/board`)
 -- Returns {0} the record changed (retry), {3} the idempotency key is held by another attempt, or
 -- {1, better, total, event id, version}.
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -24,6 +24,11 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
 local id = redis.call('XADD', KEYS[4], '*', 'event', ARGV[6])
+-- The log is the webhook outbox: when a subscription wants the board, ring the deliverer (once
+-- until it starts a fan-out; the bell expires in case none ever does).
+if redis.call('EXISTS', KEYS[8]) == 1 and redis.call('SET', KEYS[9], '1', 'NX', 'PX', 60000) then
+  redis.call('PUBLISH', 'lb:webhooks', ARGV[15])
+end
 if ARGV[7] ~= '0' then
   for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], ARGV[7]) end
 end
