@@ -23,7 +23,7 @@ LAYERS = [
     ("stores", ["breaker", "repo", "cache", "flagdoc", "tenants", "apikeys", "webhooks"]),
     ("request", ["compress", "http", "stream", "auth", "api"]),
     ("policies", ["metrics", "ratelimit", "flags", "idempotency", "experiments", "audit",
-                  "rebuild", "pipeline", "submit", "live", "webhook_delivery"]),
+                  "rebuild", "pipeline", "submit", "live", "webhook_delivery", "webhook_top"]),
     ("entry", ["admission", "serve"]),
 ]
 

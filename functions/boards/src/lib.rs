@@ -160,5 +160,6 @@ fn delete(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
         id.as_str(),
         serde_json::Value::Null,
     );
+    edge::webhook_delivery::board_deleted(ctx.repo()?, &ctx.tenant, id, call.now_ms)?;
     Ok(Response::builder().status(204).build())
 }

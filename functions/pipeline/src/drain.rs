@@ -59,7 +59,14 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     }
     // Then the webhook messages of the boards' new log entries, and the tenant's messages that
     // are due (retries included), in what is left of the time budget.
-    edge::webhook_delivery::fan_out(repo, &ctx.tenant, &boards, deadline_ms, &scope::now_ms)?;
+    edge::webhook_delivery::fan_out(
+        ctx.platform(),
+        repo,
+        &ctx.tenant,
+        &boards,
+        deadline_ms,
+        &scope::now_ms,
+    )?;
     let webhooks = edge::webhook_delivery::deliver_due(
         ctx.platform(),
         repo,

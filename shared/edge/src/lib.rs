@@ -21,7 +21,7 @@
 //!    tenant, handles).
 //! 4. **policies** — what a request passes or does with its context: [`metrics`], [`ratelimit`],
 //!    [`flags`], [`idempotency`], [`experiments`], [`audit`], [`rebuild`], [`pipeline`],
-//!    [`submit`], [`live`] (the change feed and live updates), [`webhook_delivery`].
+//!    [`submit`], [`live`] (the change feed and live updates), [`webhook_delivery`], [`webhook_top`].
 //! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending).
 //!
@@ -67,4 +67,5 @@ pub mod stream;
 pub mod submit;
 pub mod tenants;
 pub mod webhook_delivery;
+pub mod webhook_top;
 pub mod webhooks;

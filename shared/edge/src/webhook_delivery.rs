@@ -12,7 +12,7 @@
 //! Variables (all optional): `webhook_retry_schedule` (delays before each retry, default
 //! `5s,5m,30m,2h,5h,10h,10h`), `webhook_timeout` (per attempt, default `15s`),
 //! `webhook_disable_after` (a subscription failing this long without a success is disabled,
-//! default `5d`), `webhook_allow_private` (see `leaderboard::webhook_target`).
+//! default `5d`), `webhook_debounce` (`rank.top_changed`, default `1s`), `webhook_allow_private` (see `leaderboard::webhook_target`).
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -53,6 +53,8 @@ pub struct Settings {
     pub disable_after_ms: i64,
     /// Which private addresses are open.
     pub policy: TargetPolicy,
+    /// The least time between two `rank.top_changed` of one subscription and board (ms).
+    pub debounce_ms: i64,
 }
 
 impl Settings {
@@ -83,6 +85,7 @@ impl Settings {
             ))
             .unwrap_or(i64::MAX),
             policy: webhooks::target_policy(platform),
+            debounce_ms: i64::try_from(duration("webhook_debounce", 1_000)).unwrap_or(1_000),
         }
     }
 }
@@ -137,18 +140,24 @@ fn store(
 ) -> Result<Message> {
     let body = webhook::payload(event_type, now_ms, data);
     let message = Message::new(id, &sub.id, event_type, body, now_ms);
+    put_new(repo, tenant, &message, now_ms)?;
+    Ok(message)
+}
+
+/// Stores a new message, due at `due_ms`.
+fn put_new(repo: &Repo, tenant: &TenantId, message: &Message, due_ms: i64) -> Result<()> {
     let keys = MessageKeys::new(tenant.as_str());
     repo.webhook_enqueue(
         &keys,
-        &sub.id,
+        &message.subscription,
         &message.id,
-        &encode(&message)?,
-        now_ms,
-        now_ms,
+        &encode(message)?,
+        due_ms,
+        message.created_ms,
         MESSAGE_TTL_SECS,
         LOG_KEPT,
     )?;
-    Ok(message)
+    Ok(())
 }
 
 /// The message id of a board event for a subscription: the same whenever the fan-out reads the
@@ -170,6 +179,7 @@ const FANOUT_RECLAIM_MS: i64 = 30_000;
 /// the outbox: entries are acknowledged only once their messages are stored), until the clock
 /// passes `deadline_ms`. Returns how many messages it stored.
 pub fn fan_out(
+    platform: &dyn Platform,
     repo: &Repo,
     tenant: &TenantId,
     boards: &[BoardId],
@@ -177,8 +187,13 @@ pub fn fan_out(
     clock: &dyn Fn() -> i64,
 ) -> Result<u64> {
     let subs = webhooks::list(repo, tenant)?;
+    let debounce_ms = Settings::read(platform).debounce_ms;
     let mut made = 0;
     for board_id in boards {
+        let top_subs: Vec<&Subscription> = subs
+            .iter()
+            .filter(|s| s.wants("rank.top_changed", board_id.as_str()))
+            .collect();
         let wanting: Vec<&Subscription> = subs
             .iter()
             .filter(|s| {
@@ -207,6 +222,7 @@ pub fn fan_out(
                 break;
             }
             let now = clock();
+            let mut scores = 0;
             for (entry, json) in &entries {
                 let Ok(envelope) = leaderboard::EventEnvelope::from_json(json) else {
                     continue;
@@ -214,6 +230,7 @@ pub fn fan_out(
                 let Some(data) = webhook::score_applied_data(&board, &envelope) else {
                     continue;
                 };
+                scores += 1;
                 for sub in &wanting {
                     if sub.wants("score.applied", board_id.as_str())
                         && envelope.at_ms >= sub.created_ms
@@ -232,11 +249,59 @@ pub fn fan_out(
                     }
                 }
             }
+            if scores > 0 && !top_subs.is_empty() {
+                made += crate::webhook_top::check(
+                    repo,
+                    tenant,
+                    &board,
+                    &top_subs,
+                    debounce_ms,
+                    now,
+                    &|sub, due| {
+                        let mut m = Message::new(
+                            new_message_id(),
+                            &sub.id,
+                            "rank.top_changed",
+                            String::new(),
+                            now,
+                        );
+                        m.board = Some(board_id.to_string());
+                        m.next_attempt_ms = Some(due);
+                        put_new(repo, tenant, &m, due)?;
+                        Ok(m)
+                    },
+                )?;
+            }
             let ids: Vec<String> = entries.into_iter().map(|(id, _)| id).collect();
             repo.webhook_fanout_ack(&keys, &ids)?;
         }
     }
     Ok(made)
+}
+
+/// Makes the `board.deleted` messages of a deleted board (stored before the deletion is
+/// answered) and rings the worker.
+pub fn board_deleted(repo: &Repo, tenant: &TenantId, board: &BoardId, now_ms: i64) -> Result<()> {
+    let mut any = false;
+    for sub in webhooks::list(repo, tenant)? {
+        if sub.wants("board.deleted", board.as_str()) {
+            let data = serde_json::json!({"board": board.as_str()});
+            store(
+                repo,
+                tenant,
+                &sub,
+                new_message_id(),
+                "board.deleted",
+                data,
+                now_ms,
+            )?;
+            any = true;
+        }
+    }
+    if any {
+        ring(repo, tenant);
+    }
+    Ok(())
 }
 
 /// Tells the worker the tenant has messages due (at most once: a missed ring waits for the next
@@ -382,11 +447,22 @@ pub fn deliver_due(
                             .unwrap_or_default()
                     ),
                 });
+                if m.body.is_empty() {
+                    crate::webhook_top::abandon(repo, tenant, &m.subscription, &m)?;
+                }
                 repo.webhook_record(&keys, id, &encode(&m)?, None, MESSAGE_TTL_SECS)?;
                 report.failed += 1;
                 continue;
             };
             let started = clock();
+            if m.body.is_empty()
+                && let Err(e) = crate::webhook_top::freeze(repo, tenant, &sub, &mut m, started)
+            {
+                m.fail(&format!("its content could not be made: {e}"));
+                repo.webhook_record(&keys, id, &encode(&m)?, None, MESSAGE_TTL_SECS)?;
+                report.failed += 1;
+                continue;
+            }
             let outcome = attempt(&settings, &sub, &m, started);
             let latency = u64::try_from(clock() - started).unwrap_or(0);
             let step = m.record(&outcome, started, latency, &settings.schedule, jitter());

@@ -63,8 +63,12 @@ pub struct Message {
     pub subscription: String,
     /// The event type.
     pub event_type: String,
-    /// The exact body signed and sent.
+    /// The exact body signed and sent (empty until its first attempt for a message whose body
+    /// is made then: `rank.top_changed` carries the top-N of the moment it is sent).
     pub body: String,
+    /// The board it is about, when it is about one.
+    #[serde(default)]
+    pub board: Option<String>,
     /// Made (Unix ms).
     pub created_ms: i64,
     /// Where it stands.
@@ -93,6 +97,7 @@ impl Message {
             subscription: subscription.to_string(),
             event_type: event_type.to_string(),
             body,
+            board: None,
             created_ms: now_ms,
             state: DeliveryState::Pending,
             next_attempt_ms: Some(now_ms),

@@ -644,4 +644,139 @@ async fn every_applied_score_is_delivered_from_the_log_on_sync_and_async_boards(
         .query(&mut api.redis.conn())
         .unwrap();
     assert_eq!(pending.first(), Some(&redis::Value::Int(0)), "{pending:?}");
+
+    // board.deleted: stored before the deletion is answered, delivered by the worker.
+    let r = send(
+        &api,
+        Method::POST,
+        "/api/v1/webhooks",
+        "acme",
+        Some(json!({"url": receiver.url(), "events": ["board.deleted"], "boards": ["quiet"]})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send(&api, Method::DELETE, "/api/v1/boards/quiet", "acme", None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let got = receiver
+        .wait_for(
+            20,
+            |got| !messages_of(got, "board.deleted").is_empty(),
+            || async {},
+        )
+        .await;
+    assert_eq!(
+        messages_of(&got, "board.deleted")[0]["data"]["board"],
+        "quiet"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_scores_gives_debounced_top_changes_the_last_with_the_final_top() {
+    let mut api = start_with(
+        &[
+            ("webhook_allow_private", "127.0.0.1"),
+            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+            ("webhook_debounce", "1s"),
+        ],
+        HostConfig::default(),
+    )
+    .await;
+    api.start_worker().await;
+    let receiver = Receiver::start().await;
+    let r = send(
+        &api,
+        Method::POST,
+        "/api/v1/boards",
+        "acme",
+        Some(json!({"id": "arena"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send(
+        &api,
+        Method::POST,
+        "/api/v1/webhooks",
+        "acme",
+        Some(json!({"url": receiver.url(), "events": ["rank.top_changed"], "top_n": 3})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let secret = r.body["secret"].as_str().unwrap().to_string();
+
+    // 100 scores as fast as they go, each a new best for its player: the top 3 keeps changing.
+    let started = std::time::Instant::now();
+    for i in 0..100 {
+        submit(&api, "arena", &format!("p{}", i % 20), i).await;
+    }
+    let elapsed = started.elapsed();
+    let top = api
+        .get("/api/v1/boards/arena/entries?limit=3", Some(&admin("acme")))
+        .await
+        .body["entries"]
+        .clone();
+    let expected: Vec<(String, i64)> = top
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["player"].as_str().unwrap().to_string(),
+                e["score"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(expected[0], ("p19".to_string(), 99));
+    let top_of = |m: &Value| -> Vec<(String, i64)> {
+        m["data"]["top"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["player"].as_str().unwrap().to_string(),
+                    e["score"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let got = receiver
+        .wait_for(
+            30,
+            |got| {
+                messages_of(got, "rank.top_changed")
+                    .last()
+                    .is_some_and(|m| top_of(m) == expected)
+            },
+            || async {},
+        )
+        .await;
+    // Quiet afterwards: the final top was announced and nothing changed since.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let got_after = receiver.received();
+    assert_eq!(
+        got_after.len(),
+        got.len(),
+        "an announcement after the final top"
+    );
+    let changes = messages_of(&got, "rank.top_changed");
+    // At most one per debounce window (1 s) over the burst and the wait for the last.
+    let bound = (elapsed.as_secs_f64() / 1.0).ceil() as usize + 2;
+    assert!(
+        changes.len() <= bound,
+        "{} announcements for a burst of {elapsed:?}",
+        changes.len()
+    );
+    assert!(changes.len() < 100);
+    for r in &got {
+        verify(&secret, r).unwrap();
+    }
+    let last = changes.last().unwrap();
+    assert_eq!(
+        (
+            last["data"]["board"].as_str(),
+            last["data"]["top_n"].as_u64()
+        ),
+        (Some("arena"), Some(3))
+    );
+    assert_eq!(last["data"]["top"][0]["rank"], 1);
 }
