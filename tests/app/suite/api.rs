@@ -269,19 +269,23 @@ impl Api {
             )
             .await,
         );
-        // Subscribed before the test rings the doorbell (pub/sub does not keep messages).
+        // Subscribed before the test rings the doorbell (pub/sub does not keep messages), on
+        // every channel (Spin subscribes them one by one).
         let subscribed = harness::eventually(Duration::from_secs(30), || {
             let n: Vec<(String, u64)> = redis::cmd("PUBSUB")
                 .arg("NUMSUB")
                 .arg("lb:doorbell")
+                .arg("lb:ingest")
+                .arg("lb:invalidate")
+                .arg("lb:webhooks")
                 .query(&mut self.redis.conn())
                 .ok()?;
-            (n.first()?.1 > 0).then_some(())
+            n.iter().all(|(_, subs)| *subs > 0).then_some(())
         })
         .await;
         assert!(
             subscribed.is_some(),
-            "the worker never subscribed to lb:doorbell"
+            "the worker never subscribed to all its channels"
         );
     }
 

@@ -780,3 +780,79 @@ async fn a_burst_of_scores_gives_debounced_top_changes_the_last_with_the_final_t
     );
     assert_eq!(last["data"]["top"][0]["rank"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_applied_score_is_lost_across_a_stopped_worker_and_a_redis_kill() {
+    let mut api = crate::api::start_on(
+        harness::RedisServer::start_persistent(),
+        crate::api::Kv::Shipped,
+        &[
+            ("webhook_allow_private", "127.0.0.1"),
+            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+        ],
+        HostConfig::default(),
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    let r = send(
+        &api,
+        Method::POST,
+        "/api/v1/boards",
+        "acme",
+        Some(json!({"id": "arena"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send(
+        &api,
+        Method::POST,
+        "/api/v1/webhooks",
+        "acme",
+        Some(json!({"url": receiver.url(), "events": ["score.applied"]})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    // 1,000 scores while no worker runs (their rings are lost), eight at a time.
+    const N: usize = 1_000;
+    for chunk in (0..N).collect::<Vec<_>>().chunks(8) {
+        let names: Vec<String> = chunk.iter().map(|i| format!("p{i}")).collect();
+        futures::future::join_all(
+            chunk
+                .iter()
+                .zip(&names)
+                .map(|(i, name)| submit(&api, "arena", name, *i as i64)),
+        )
+        .await;
+    }
+    // Redis dies (SIGKILL) and comes back from its append-only file.
+    tokio::task::block_in_place(|| api.redis.restart());
+    // The worker starts; the next score rings it, and it catches up from the log.
+    api.start_worker().await;
+    // A write rings at most once a second while nobody starts a fan-out (the board's webhook
+    // bell); the rings of the last bulk writes reached nobody, so the next ring comes from a
+    // write more than a second later.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    submit(&api, "arena", "last", 1).await;
+    let got = receiver
+        .wait_for(
+            120,
+            |got| {
+                let players: std::collections::HashSet<String> = messages_of(got, "score.applied")
+                    .iter()
+                    .map(|m| m["data"]["player"].as_str().unwrap().to_string())
+                    .collect();
+                players.len() == N + 1
+            },
+            || async {},
+        )
+        .await;
+    let mut ids: Vec<String> = got.iter().map(|r| header(r, "webhook-id")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        N + 1,
+        "one message per applied score (duplicates share an id)"
+    );
+}

@@ -25,8 +25,8 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
 local id = redis.call('XADD', KEYS[4], '*', 'event', ARGV[6])
 -- The log is the webhook outbox: when a subscription wants the board, ring the deliverer (once
--- until it starts a fan-out; the bell expires in case none ever does).
-if redis.call('EXISTS', KEYS[8]) == 1 and redis.call('SET', KEYS[9], '1', 'NX', 'PX', 60000) then
+-- until it starts a fan-out, or for a second: a ring nobody heard is rung again by the next write).
+if redis.call('EXISTS', KEYS[8]) == 1 and redis.call('SET', KEYS[9], '1', 'NX', 'PX', 1000) then
   redis.call('PUBLISH', 'lb:webhooks', ARGV[15])
 end
 if ARGV[7] ~= '0' then
