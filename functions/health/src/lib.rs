@@ -238,6 +238,12 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
             let ready = checks.values().all(|c| c["status"] == "up");
+            let webhooks = edge::settings::redis_url(platform)
+                .and_then(|url| edge::repo::Repo::open(platform, &url))
+                .and_then(|repo| edge::webhook_delivery::backlog(&repo))
+                .map_or(Value::Null, |(backlog, tenants)| {
+                    json!({"backlog": backlog, "tenants_with_backlog": tenants})
+                });
             // Read after the checks: a successful probe has just closed the breaker.
             let (state, breaker) = edge::breaker::status(platform, edge::scope::now_ms());
             Ok(json_response(
@@ -248,6 +254,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
                     "revision": REVISION,
                     "instance": "a fresh instance per request: no uptime",
                     "dependencies": checks,
+                    "webhooks": webhooks,
                     "redis_circuit": {
                         "state": state.as_str(),
                         "openings_in_a_row": breaker.openings,

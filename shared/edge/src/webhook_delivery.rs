@@ -39,6 +39,10 @@ pub const MESSAGE_TTL_SECS: i64 = 30 * 86_400;
 /// Messages listed per subscription (the newest).
 pub const LOG_KEPT: i64 = 1_000;
 
+/// The tenants that have had webhook messages (a set): what `/health/detailed` sums the
+/// backlog over.
+pub const TENANTS: &str = "lb:wh:tenants";
+
 /// Messages one claim takes.
 const CLAIM: i64 = 16;
 
@@ -276,6 +280,9 @@ pub fn fan_out(
             repo.webhook_fanout_ack(&keys, &ids)?;
         }
     }
+    if made > 0 {
+        repo.sadd(TENANTS, tenant.as_str())?;
+    }
     Ok(made)
 }
 
@@ -299,6 +306,7 @@ pub fn board_deleted(repo: &Repo, tenant: &TenantId, board: &BoardId, now_ms: i6
         }
     }
     if any {
+        repo.sadd(TENANTS, tenant.as_str())?;
         ring(repo, tenant);
     }
     Ok(())
@@ -380,6 +388,12 @@ pub struct Report {
     pub failed: u64,
     /// Messages still waiting afterwards.
     pub backlog: u64,
+    /// Attempts that failed and left no retry (part of `failed`).
+    #[serde(skip)]
+    pub attempts_failed_for_good: u64,
+    /// Time spent in attempts (ms).
+    #[serde(skip)]
+    pub attempt_ms: u64,
     /// The earliest time one of them is due (Unix ms).
     #[serde(skip)]
     pub next_due_ms: Option<i64>,
@@ -465,6 +479,7 @@ pub fn deliver_due(
             }
             let outcome = attempt(&settings, &sub, &m, started);
             let latency = u64::try_from(clock() - started).unwrap_or(0);
+            report.attempt_ms += latency;
             let step = m.record(&outcome, started, latency, &settings.schedule, jitter());
             let mut disable = None;
             match &step {
@@ -477,6 +492,7 @@ pub fn deliver_due(
                         report.retrying += 1;
                     } else {
                         report.failed += 1;
+                        report.attempts_failed_for_good += 1;
                     }
                     let since = repo.webhook_failing(&keys, &sub.id, started)?;
                     if webhook::failing_too_long(Some(since), clock(), settings.disable_after_ms) {
@@ -490,6 +506,7 @@ pub fn deliver_due(
                 }
                 NextStep::Disable => {
                     report.failed += 1;
+                    report.attempts_failed_for_good += 1;
                     disable = Some("the receiver answered 410 Gone".to_string());
                 }
             }
@@ -511,6 +528,22 @@ pub fn deliver_due(
     }
     report.backlog = repo.webhook_backlog(&keys)?;
     report.next_due_ms = repo.webhook_next_due(&keys)?;
+    let counter = leaderboard::metrics::counter_key;
+    for (name, n) in [
+        ("webhook_delivered", report.delivered),
+        (
+            "webhook_failed_attempts",
+            report.retrying + report.attempts_failed_for_good,
+        ),
+        ("webhook_dead_lettered", report.failed),
+        ("webhook_attempt_ms", report.attempt_ms),
+    ] {
+        crate::metrics::add_now(
+            platform,
+            &counter(name),
+            i64::try_from(n).unwrap_or(i64::MAX),
+        );
+    }
     Ok(report)
 }
 
@@ -540,4 +573,17 @@ fn attempt(settings: &Settings, sub: &Subscription, m: &Message, now_ms: i64) ->
         Answer::Timeout => AttemptOutcome::Timeout,
         Answer::Failed(e) => AttemptOutcome::Failed(e),
     }
+}
+
+/// Messages waiting over every tenant that has had some (the first 1,000 such tenants), and how
+/// many tenants have any.
+pub fn backlog(repo: &Repo) -> Result<(u64, u64)> {
+    let mut total = 0;
+    let mut tenants = 0;
+    for tenant in repo.smembers(TENANTS)?.iter().take(1_000) {
+        let n = repo.webhook_backlog(&MessageKeys::new(tenant))?;
+        total += n;
+        tenants += u64::from(n > 0);
+    }
+    Ok((total, tenants))
 }

@@ -282,6 +282,22 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
             "events_applied",
             "Events applied to boards by drains (the Redis-triggered projector and the drain route).",
         ),
+        (
+            "webhook_delivered",
+            "Webhook delivery attempts answered 2xx.",
+        ),
+        (
+            "webhook_failed_attempts",
+            "Webhook delivery attempts that failed (non-2xx, timeout, connection error, refused target).",
+        ),
+        (
+            "webhook_dead_lettered",
+            "Webhook messages that failed for good (no retry left, 410 Gone, subscription disabled or deleted).",
+        ),
+        (
+            "webhook_attempt_ms",
+            "Milliseconds spent in webhook delivery attempts (divided by the attempts: the mean latency).",
+        ),
     ] {
         let metric = format!("lb_{name}_total");
         family(&mut out, &metric, "counter", help);

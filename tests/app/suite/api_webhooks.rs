@@ -449,6 +449,42 @@ async fn deliveries_are_signed_retried_with_the_same_id_dead_lettered_and_redriv
         .await;
     assert!(audit.body.to_string().contains("webhook.redrive"));
     assert!(deliveries(&api, &id, "pending").await.is_empty());
+    let health = api.get("/health/detailed", None).await;
+    assert_eq!(health.body["webhooks"]["backlog"], 0, "{}", health.body);
+
+    // After a rotation, deliveries carry two signatures: receivers on either secret verify.
+    let r = send(
+        &api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/rotate-secret"),
+        "acme",
+        None,
+    )
+    .await;
+    let rotated = r.body["secret"].as_str().unwrap().to_string();
+    let r = send(
+        &api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/test"),
+        "acme",
+        None,
+    )
+    .await;
+    let fresh = r.body["id"].as_str().unwrap().to_string();
+    let got = receiver
+        .wait_for(
+            20,
+            |got| got.iter().any(|r| header(r, "webhook-id") == fresh),
+            || drain(&api),
+        )
+        .await;
+    let delivery = got
+        .iter()
+        .find(|r| header(r, "webhook-id") == fresh)
+        .unwrap();
+    assert_eq!(header(delivery, "webhook-signature").split(' ').count(), 2);
+    verify(&rotated, delivery).unwrap();
+    verify(&secret, delivery).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
