@@ -173,6 +173,49 @@ fn event_message_id(sub: &str, board: &BoardId, entry: &str) -> String {
     format!("msg_{hex}")
 }
 
+/// A new period started on `board` (log entry `entry`): the one before it closed. Stores a
+/// `period.closed` message with its final top-N for each subscription in `wanting` that wants
+/// it (none when that period has no standings: the board's first period).
+fn period_closed(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &leaderboard::Board,
+    wanting: &[&Subscription],
+    started: &leaderboard::PeriodId,
+    entry: &str,
+    at_ms: i64,
+) -> Result<u64> {
+    let subs: Vec<&&Subscription> = wanting
+        .iter()
+        .filter(|s| s.wants("period.closed", board.id.as_str()) && at_ms >= s.created_ms)
+        .collect();
+    let (Some(n), Some(closed)) = (
+        subs.iter().map(|s| s.top_n).max(),
+        leaderboard::period::previous(board.period, started),
+    ) else {
+        return Ok(0);
+    };
+    let top = crate::webhook_top::top_of(repo, tenant, board, &closed, n)?;
+    if top.is_empty() {
+        return Ok(0);
+    }
+    let mut made = 0;
+    for sub in subs {
+        let mine: Vec<Value> = top.iter().take(sub.top_n as usize).cloned().collect();
+        let data = serde_json::json!({
+            "board": board.id.as_str(),
+            "period": closed.to_string(),
+            "next_period": started.to_string(),
+            "top_n": sub.top_n,
+            "top": mine,
+        });
+        let id = event_message_id(&sub.id, &board.id, &format!("closed:{entry}"));
+        store(repo, tenant, sub, id, "period.closed", data, at_ms)?;
+        made += 1;
+    }
+    Ok(made)
+}
+
 /// Log entries one fan-out read takes.
 const FANOUT_BATCH: i64 = 256;
 
@@ -231,6 +274,18 @@ pub fn fan_out(
                 let Ok(envelope) = leaderboard::EventEnvelope::from_json(json) else {
                     continue;
                 };
+                if let leaderboard::Event::PeriodStarted(started) = &envelope.event {
+                    made += period_closed(
+                        repo,
+                        tenant,
+                        &board,
+                        &wanting,
+                        &started.period,
+                        entry,
+                        envelope.at_ms,
+                    )?;
+                    continue;
+                }
                 let Some(data) = webhook::score_applied_data(&board, &envelope) else {
                     continue;
                 };

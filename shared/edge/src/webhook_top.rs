@@ -12,7 +12,7 @@
 use leaderboard::view::PeriodView;
 use leaderboard::webhook::{self, Subscription};
 use leaderboard::webhook_delivery::Message;
-use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId, rank, sortkey};
+use leaderboard::{Board, BoardId, LeaderboardError, PeriodId, Result, TenantId, rank, sortkey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -55,7 +55,18 @@ pub fn current_top(
     now_ms: i64,
 ) -> Result<(String, Vec<Value>)> {
     let period = PeriodView::resolve(board, None, now_ms)?.id;
-    let page = repo.page(&Keys::new(tenant, &board.id), &period, 0, n, None)?;
+    Ok((period.to_string(), top_of(repo, tenant, board, &period, n)?))
+}
+
+/// The top `n` entries of one period of the board (`[{rank, player, score, subscore?}]`).
+pub fn top_of(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    period: &PeriodId,
+    n: u32,
+) -> Result<Vec<Value>> {
+    let page = repo.page(&Keys::new(tenant, &board.id), period, 0, n, None)?;
     let values: Vec<u64> = page.rows.iter().map(|r| r.rank_value).collect();
     let ranks = rank::assign_ranks(
         rank::rank_from_better(page.first_better),
@@ -73,7 +84,7 @@ pub fn current_top(
         }
         top.push(entry);
     }
-    Ok((period.to_string(), top))
+    Ok(top)
 }
 
 /// After a batch of scores on `board`: stores an announcement for each subscription in `subs`

@@ -892,3 +892,78 @@ async fn no_applied_score_is_lost_across_a_stopped_worker_and_a_redis_kill() {
         "one message per applied score (duplicates share an id)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_period_rollover_announces_the_closed_periods_final_top() {
+    let api = start_delivering("1s", "5s").await;
+    let receiver = Receiver::start().await;
+    let r = send(
+        &api,
+        Method::POST,
+        "/api/v1/boards",
+        "acme",
+        Some(json!({"id": "daily", "period": "daily", "retain_periods": 1})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send(
+        &api,
+        Method::POST,
+        "/api/v1/webhooks",
+        "acme",
+        Some(json!({"url": receiver.url(), "events": ["period.closed"], "top_n": 2})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    submit(&api, "daily", "ann", 10).await;
+    submit(&api, "daily", "bob", 20).await;
+    submit(&api, "daily", "cat", 5).await;
+    let day1 = api
+        .get("/api/v1/boards/daily", Some(&admin("acme")))
+        .await
+        .body["period_info"]["current"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    drain(&api).await;
+    assert!(
+        messages_of(&receiver.received(), "period.closed").is_empty(),
+        "the first period closed nothing"
+    );
+
+    // The test clock moves the guests a day ahead (edge-host only: Spin has no test clock; the
+    // fan-out that makes the message is the same code on both).
+    if !api
+        .app
+        .set_clock_offset(std::time::Duration::from_secs(86_400), true)
+    {
+        eprintln!(
+            "skipped on {}: needs the host's test clock",
+            api.app.runtime_name()
+        );
+        return;
+    }
+    submit(&api, "daily", "dan", 1).await;
+    let got = receiver
+        .wait_for(
+            20,
+            |got| !messages_of(got, "period.closed").is_empty(),
+            || drain(&api),
+        )
+        .await;
+    let closed = &messages_of(&got, "period.closed")[0];
+    assert_eq!(closed["data"]["board"], "daily");
+    assert_eq!(closed["data"]["period"], day1.as_str());
+    assert_ne!(closed["data"]["period"], closed["data"]["next_period"]);
+    let top: Vec<(&str, i64)> = closed["data"]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["player"].as_str().unwrap(), e["score"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(top, [("bob", 20), ("ann", 10)]);
+    // Once: draining again makes no second message.
+    drain(&api).await;
+    drain(&api).await;
+    assert_eq!(messages_of(&receiver.received(), "period.closed").len(), 1);
+}
