@@ -967,3 +967,58 @@ async fn a_period_rollover_announces_the_closed_periods_final_top() {
     drain(&api).await;
     assert_eq!(messages_of(&receiver.received(), "period.closed").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_failing_longer_than_webhook_disable_after_is_disabled() {
+    let api = start_with(
+        &[
+            ("webhook_allow_private", "127.0.0.1"),
+            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+            ("webhook_retry_schedule", "1s,1s,1s,1s,1s"),
+            ("webhook_disable_after", "2s"),
+        ],
+        HostConfig::default(),
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.always(Some(Answer::status(503)));
+    let (id, _) = subscribe(&api, &receiver).await;
+    let r = send(
+        &api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/test"),
+        "acme",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let sub = loop {
+        drain(&api).await;
+        let sub = api
+            .get(&format!("/api/v1/webhooks/{id}"), Some(&admin("acme")))
+            .await
+            .body;
+        if sub["enabled"] == false {
+            break sub;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never disabled: {sub}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    };
+    assert!(
+        sub["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("webhook_disable_after"),
+        "{sub}"
+    );
+    // Fewer attempts than the schedule allows: disabled first.
+    assert!(
+        receiver.received().len() < 6,
+        "{}",
+        receiver.received().len()
+    );
+}
