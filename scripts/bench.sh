@@ -28,7 +28,9 @@
 #     10 writes half a second apart, and the delay from each write to its event at every client
 #     (the app's live_max_streams is raised to BENCH_LIVE_MAX_STREAMS for these rows; Spin's and
 #     edge-host's instance pool holds 1,000 requests in flight);
-#  7. cold start, per runtime before its rows: the app (spin.toml) and hello started with an empty
+#  7. webhooks: BENCH_HOOKS (2000) scores at c=8 on a board with a score.applied subscription to a
+#     loopback receiver (edge-hooks): deliveries/s and the accepted score → delivery delay;
+#  8. cold start, per runtime before its rows: the app (spin.toml) and hello started with an empty
 #     compile cache (HOME and XDG_CACHE_HOME pointed at an empty folder), start → first answer.
 #
 # Everything stays on 127.0.0.1, is bounded in time and count, and is stopped on exit.
@@ -158,6 +160,9 @@ export SPIN_VARIABLE_REQUEST_LOG="${BENCH_REQUEST_LOG:-off}"
 export SPIN_VARIABLE_METRICS="${BENCH_METRICS:-off}"
 # Live-update rows hold up to the largest BENCH_LIVE_CLIENTS streams on one instance.
 export SPIN_VARIABLE_LIVE_MAX_STREAMS="${BENCH_LIVE_MAX_STREAMS:-900}"
+# Webhook rows: the receiver (edge-hooks) listens on loopback, so the bench opens 127.0.0.1 for
+# webhook targets and for the delivering components' outbound HTTP.
+export SPIN_VARIABLE_WEBHOOK_ALLOW_PRIVATE=127.0.0.1 SPIN_VARIABLE_WEBHOOK_ALLOWED_HOSTS='http://127.0.0.1:*'
 # What the shipped spin.toml records by default (its `metrics` variable).
 shipped_metrics=$(sed -n 's/^metrics = { default = "\(.*\)" }.*/\1/p' spin.toml)
 export SPIN_VARIABLE_RATE_LIMITS='[{"name":"bench-redis","key":"ip","classes":["read"],"boards":["bench-rl-redis"],"limit":1000000000,"window_secs":1,"store":"redis"},{"name":"bench-kv","key":"ip","classes":["read"],"boards":["bench-rl-kv"],"limit":1000000000,"window_secs":1,"store":"kv"}]'
@@ -539,6 +544,36 @@ EOF
         # The dropped streams notice at their next heartbeat (15 s) and give their place back.
         sleep 16
     done
+    hooks_n=${BENCH_HOOKS:-2000}
+    echo "==> $runtime: webhooks: $hooks_n scores (c=8), each a score.applied to a loopback receiver" >&2
+    hport=$(free_port)
+    curl -s -o /dev/null -m 10 -X POST "$app/api/v1/boards" -H "authorization: Bearer $admin_token" \
+        -H "$json" -d '{"id":"bench-hooks"}'
+    code=$(curl -s -o "$tmp/hook.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/webhooks" \
+        -H "authorization: Bearer $admin_token" -H "$json" \
+        -d "{\"url\":\"http://127.0.0.1:$hport/hook\",\"events\":[\"score.applied\"],\"boards\":[\"bench-hooks\"]}")
+    if [ "$code" != 201 ]; then
+        echo "bench: webhook subscription: $code $(cat "$tmp/hook.out")" >&2
+        exit 1
+    fi
+    rm -f "$tmp/hooks.ready"
+    timeout 200 "$bin/edge-hooks" --port "$hport" --expect "$hooks_n" --timeout-secs 180 \
+        --ready-file "$tmp/hooks.ready" >"$tmp/hooks.out" 2>"$tmp/hooks.err" &
+    hooks_pid=$!
+    i=0
+    while [ ! -f "$tmp/hooks.ready" ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    timeout 120 "$bin/edge-load" --url "$app/api/v1/boards/bench-hooks/scores" --concurrency 8 \
+        --requests "$hooks_n" --duration-secs 60 --warmup-secs 0 --label hooks --json \
+        --method POST --header "$json" --header "$auth" \
+        --body "{\"player\":\"$runtime-h{seq}\",\"score\":{seq}}" >"$tmp/hooks-load.json" 2>>"$tmp/hooks.err" || true
+    wait "$hooks_pid" || true
+    res=$(cat "$tmp/hooks.out")
+    if [ -z "$res" ]; then
+        cat "$tmp/hooks.err" >&2
+        res='{"failed":true}'
+    fi
+    echo "    $res" >&2
+    echo "{\"runtime\":\"$runtime\",\"result\":$res}" >>"$tmp/hooks.jsonl"
     connections=$(redis-cli -p "$port" info stats | sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p')
     echo "{\"runtime\":\"$runtime\",\"redis_connections_received\":$connections}" >>"$tmp/runtimes.jsonl"
     stop_apps
@@ -548,6 +583,7 @@ EOF
 : >"$tmp/coldstart.jsonl"
 : >"$tmp/throughput.jsonl"
 : >"$tmp/live.jsonl"
+: >"$tmp/hooks.jsonl"
 cold_start() { # cold_start RUNTIME: start → first answer with an empty compile cache, app and hello
     crt=$1
     cdir="$tmp/cold-$crt"
@@ -703,6 +739,7 @@ for rt in ("edge-host", "spin"):
         loglags[rt] = json.load(open(path))
 throughput = {r["runtime"]: r for r in read("throughput.jsonl")}
 live = read("live.jsonl")
+hooks = read("hooks.jsonl")
 for r in throughput.values():
     r["events_per_s"] = (None if r["seconds"] == "timeout" or not float(r["seconds"])
                          else round(r["entries"] / float(r["seconds"])))
@@ -820,6 +857,17 @@ for rt in runtimes:
         lines.append("| {}: projector drain of a {}-entry inbox backlog (one doorbell) | - | {} "
                      "events/s | - | - | {} s |".format(rt, t["entries"], t["events_per_s"] or "-",
                                                       t["seconds"]))
+    for h in (x for x in hooks if x["runtime"] == rt):
+        s = h["result"]
+        if s.get("failed"):
+            lines.append(f"| {rt}: webhooks | - | - | - | - | FAILED |")
+            continue
+        lines.append("| {}: webhooks, {} scores at c=8, each a score.applied to a loopback "
+                     "receiver (accepted score → delivery) | 8 | {} deliveries/s | {} | {} | {} of "
+                     "{} delivered, max {} ms |".format(rt, s["expected"], s["deliveries_per_s"] or "-",
+                                                       f(s["p50_ms"], 0), f(s["p99_ms"], 0),
+                                                       s["distinct"], s["expected"],
+                                                       f(s["max_ms"], 0)))
     for l in (x for x in live if x["runtime"] == rt):
         s = l["result"]
         if s.get("failed"):
@@ -938,6 +986,10 @@ for l in live:
     target(f"{l['runtime']}: {s['clients']} live-update streams on one instance, every client gets "
            f"every write", f"{s.get('complete')}/{s['clients']}",
            s.get("complete") == s["clients"])
+for h in hooks:
+    s = h["result"]
+    target(f"{h['runtime']}: every accepted score's score.applied delivered",
+           f"{s.get('distinct')}/{s.get('expected')}", bool(s.get("complete")))
 for rt, n in conns.items():
     target(f"info: Redis connections received by the end of the {rt} rows (cumulative)", n, True)
 lines.append("")
@@ -952,7 +1004,7 @@ with open(os.path.join(out, "bench.md"), "w") as fh:
     fh.write(md)
 with open(os.path.join(out, "bench.json"), "w") as fh:
     json.dump({"machine": meta, "seed": seed, "sizes": sizes, "rows": rows, "lag": lags,
-               "loglag": loglags, "throughput": throughput, "live": live,
+               "loglag": loglags, "throughput": throughput, "live": live, "webhooks": hooks,
                "redis_connections": conns, "redis_commands": cmds, "coldstart": coldstart,
                "targets": targets}, fh, indent=2)
 print(md, end="")
