@@ -227,15 +227,11 @@ async fn private_targets_are_refused_until_the_operator_opens_exactly_them() {
         HostConfig::default(),
     )
     .await;
-    let r = send(
+    subscribe_with(
         &api,
-        Method::POST,
-        "/api/v1/webhooks",
-        "acme",
-        Some(json!({"url": "http://127.0.0.1:9/hook", "events": ["score.applied"]})),
+        json!({"url": "http://127.0.0.1:9/hook", "events": ["score.applied"]}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.body);
     for url in [
         "http://127.0.0.2:9/hook",
         "https://169.254.169.254/",
@@ -253,35 +249,50 @@ async fn private_targets_are_refused_until_the_operator_opens_exactly_them() {
     }
 }
 
-/// The app with a loopback receiver opened (plain http to 127.0.0.1) and a short schedule.
+/// The variables that open a loopback receiver (plain http to 127.0.0.1), and `extra`.
+fn opened<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut vars = vec![
+        ("webhook_allow_private", "127.0.0.1"),
+        ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+    ];
+    vars.extend_from_slice(extra);
+    vars
+}
+
+/// The app with a loopback receiver opened and a short schedule.
 async fn start_delivering(schedule: &str, timeout: &str) -> Api {
     start_with(
-        &[
-            ("webhook_allow_private", "127.0.0.1"),
-            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+        &opened(&[
             ("webhook_retry_schedule", schedule),
             ("webhook_timeout", timeout),
-        ],
+        ]),
         HostConfig::default(),
     )
     .await
 }
 
-/// Subscribes the receiver: `(id, secret)`.
-async fn subscribe(api: &Api, receiver: &Receiver) -> (String, String) {
-    let r = send(
-        api,
-        Method::POST,
-        "/api/v1/webhooks",
-        "acme",
-        Some(json!({"url": receiver.url(), "events": ["score.applied"]})),
-    )
-    .await;
+async fn create_board(api: &Api, body: Value) {
+    let r = send(api, Method::POST, "/api/v1/boards", "acme", Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+/// Creates a subscription of tenant acme: `(id, secret)`.
+async fn subscribe_with(api: &Api, body: Value) -> (String, String) {
+    let r = send(api, Method::POST, "/api/v1/webhooks", "acme", Some(body)).await;
     assert_eq!(r.status, 201, "{}", r.body);
     (
         r.body["id"].as_str().unwrap().to_string(),
         r.body["secret"].as_str().unwrap().to_string(),
     )
+}
+
+/// Subscribes the receiver to score.applied: `(id, secret)`.
+async fn subscribe(api: &Api, receiver: &Receiver) -> (String, String) {
+    subscribe_with(
+        api,
+        json!({"url": receiver.url(), "events": ["score.applied"]}),
+    )
+    .await
 }
 
 /// A drain call (what a cron does on hosts without the Redis trigger).
@@ -614,22 +625,15 @@ async fn every_applied_score_is_delivered_from_the_log_on_sync_and_async_boards(
     api.start_worker().await;
     let receiver = Receiver::start().await;
     for (id, mode) in [("arena", "sync"), ("bulk", "async"), ("quiet", "sync")] {
-        let r = send(
-            &api,
-            Method::POST,
-            "/api/v1/boards",
-            "acme",
-            Some(json!({"id": id, "write_mode": mode})),
-        )
-        .await;
-        assert_eq!(r.status, 201, "{}", r.body);
+        create_board(&api, json!({"id": id, "write_mode": mode})).await;
     }
     // A score before the subscription is not announced.
     submit(&api, "arena", "early", 1).await;
-    let r = send(&api, Method::POST, "/api/v1/webhooks", "acme",
-        Some(json!({"url": receiver.url(), "events": ["score.applied"], "boards": ["arena", "bulk"]}))).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let secret = r.body["secret"].as_str().unwrap().to_string();
+    let (_, secret) = subscribe_with(
+        &api,
+        json!({"url": receiver.url(), "events": ["score.applied"], "boards": ["arena", "bulk"]}),
+    )
+    .await;
 
     // Sync writes ring the worker from their own script; async ones from the drain that applies
     // them; a board the subscription does not name sends nothing.
@@ -682,15 +686,11 @@ async fn every_applied_score_is_delivered_from_the_log_on_sync_and_async_boards(
     assert_eq!(pending.first(), Some(&redis::Value::Int(0)), "{pending:?}");
 
     // board.deleted: stored before the deletion is answered, delivered by the worker.
-    let r = send(
+    subscribe_with(
         &api,
-        Method::POST,
-        "/api/v1/webhooks",
-        "acme",
-        Some(json!({"url": receiver.url(), "events": ["board.deleted"], "boards": ["quiet"]})),
+        json!({"url": receiver.url(), "events": ["board.deleted"], "boards": ["quiet"]}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.body);
     let r = send(&api, Method::DELETE, "/api/v1/boards/quiet", "acme", None).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let got = receiver
@@ -709,35 +709,18 @@ async fn every_applied_score_is_delivered_from_the_log_on_sync_and_async_boards(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_of_scores_gives_debounced_top_changes_the_last_with_the_final_top() {
     let mut api = start_with(
-        &[
-            ("webhook_allow_private", "127.0.0.1"),
-            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
-            ("webhook_debounce", "1s"),
-        ],
+        &opened(&[("webhook_debounce", "1s")]),
         HostConfig::default(),
     )
     .await;
     api.start_worker().await;
     let receiver = Receiver::start().await;
-    let r = send(
+    create_board(&api, json!({"id": "arena"})).await;
+    let (_, secret) = subscribe_with(
         &api,
-        Method::POST,
-        "/api/v1/boards",
-        "acme",
-        Some(json!({"id": "arena"})),
+        json!({"url": receiver.url(), "events": ["rank.top_changed"], "top_n": 3}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let r = send(
-        &api,
-        Method::POST,
-        "/api/v1/webhooks",
-        "acme",
-        Some(json!({"url": receiver.url(), "events": ["rank.top_changed"], "top_n": 3})),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let secret = r.body["secret"].as_str().unwrap().to_string();
 
     // 100 scores as fast as they go, each a new best for its player: the top 3 keeps changing.
     let started = std::time::Instant::now();
@@ -822,32 +805,17 @@ async fn no_applied_score_is_lost_across_a_stopped_worker_and_a_redis_kill() {
     let mut api = crate::api::start_on(
         harness::RedisServer::start_persistent(),
         crate::api::Kv::Shipped,
-        &[
-            ("webhook_allow_private", "127.0.0.1"),
-            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
-        ],
+        &opened(&[]),
         HostConfig::default(),
     )
     .await;
     let receiver = Receiver::start().await;
-    let r = send(
+    create_board(&api, json!({"id": "arena"})).await;
+    subscribe_with(
         &api,
-        Method::POST,
-        "/api/v1/boards",
-        "acme",
-        Some(json!({"id": "arena"})),
+        json!({"url": receiver.url(), "events": ["score.applied"]}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let r = send(
-        &api,
-        Method::POST,
-        "/api/v1/webhooks",
-        "acme",
-        Some(json!({"url": receiver.url(), "events": ["score.applied"]})),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
 
     // 1,000 scores while no worker runs (their rings are lost), eight at a time.
     const N: usize = 1_000;
@@ -897,24 +865,16 @@ async fn no_applied_score_is_lost_across_a_stopped_worker_and_a_redis_kill() {
 async fn a_period_rollover_announces_the_closed_periods_final_top() {
     let api = start_delivering("1s", "5s").await;
     let receiver = Receiver::start().await;
-    let r = send(
+    create_board(
         &api,
-        Method::POST,
-        "/api/v1/boards",
-        "acme",
-        Some(json!({"id": "daily", "period": "daily", "retain_periods": 1})),
+        json!({"id": "daily", "period": "daily", "retain_periods": 1}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let r = send(
+    subscribe_with(
         &api,
-        Method::POST,
-        "/api/v1/webhooks",
-        "acme",
-        Some(json!({"url": receiver.url(), "events": ["period.closed"], "top_n": 2})),
+        json!({"url": receiver.url(), "events": ["period.closed"], "top_n": 2}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.body);
     submit(&api, "daily", "ann", 10).await;
     submit(&api, "daily", "bob", 20).await;
     submit(&api, "daily", "cat", 5).await;
@@ -971,12 +931,10 @@ async fn a_period_rollover_announces_the_closed_periods_final_top() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subscription_failing_longer_than_webhook_disable_after_is_disabled() {
     let api = start_with(
-        &[
-            ("webhook_allow_private", "127.0.0.1"),
-            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+        &opened(&[
             ("webhook_retry_schedule", "1s,1s,1s,1s,1s"),
             ("webhook_disable_after", "2s"),
-        ],
+        ]),
         HostConfig::default(),
     )
     .await;

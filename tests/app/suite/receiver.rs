@@ -129,18 +129,23 @@ impl Receiver {
     }
 }
 
+/// The next bytes from the client (`None`: it closed, failed, or sent nothing for 10 s).
+async fn read_more<'c>(
+    socket: &mut tokio::net::TcpStream,
+    chunk: &'c mut [u8; 4096],
+) -> Option<&'c [u8]> {
+    let n = tokio::time::timeout(Duration::from_secs(10), socket.read(chunk))
+        .await
+        .ok()?
+        .ok()?;
+    (n > 0).then(|| &chunk[..n])
+}
+
 async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(http::HeaderMap, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let header_end = loop {
-        let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut chunk))
-            .await
-            .ok()?
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(read_more(socket, &mut chunk).await?);
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
@@ -171,14 +176,7 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(http::Heade
         if complete {
             break;
         }
-        let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut chunk))
-            .await
-            .ok()?
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-        raw.extend_from_slice(&chunk[..n]);
+        raw.extend_from_slice(read_more(socket, &mut chunk).await?);
     }
     let body = if chunked { dechunk(&raw)? } else { raw };
     Some((headers, body))
