@@ -295,6 +295,21 @@ async fn subscribe(api: &Api, receiver: &Receiver) -> (String, String) {
     .await
 }
 
+/// Sends a `webhook.test` message to subscription `id`: its message id.
+async fn send_test(api: &Api, id: &str) -> String {
+    let r = send(
+        api,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/test"),
+        "acme",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["status"], "pending", "{}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
 /// A drain call (what a cron does on hosts without the Redis trigger).
 async fn drain(api: &Api) {
     let r = send(api, Method::POST, "/api/v1/admin/drain", "acme", None).await;
@@ -332,17 +347,7 @@ async fn deliveries_are_signed_retried_with_the_same_id_dead_lettered_and_redriv
 
     // 500, then 200: the retry carries the same webhook-id and a new timestamp.
     receiver.script(&[Answer::status(500), Answer::status(200)]);
-    let r = send(
-        &api,
-        Method::POST,
-        &format!("/api/v1/webhooks/{id}/test"),
-        "acme",
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    let msg = r.body["id"].as_str().unwrap().to_string();
-    assert_eq!(r.body["status"], "pending");
+    let msg = send_test(&api, &id).await;
     let got = receiver
         .wait_for(20, |got| got.len() >= 2, || drain(&api))
         .await;
@@ -507,20 +512,12 @@ async fn gone_disables_the_subscription_and_a_slow_receiver_times_out() {
     // Slower than the timeout: a failed attempt ("timed out"), retried.
     receiver.script(&[
         Answer {
-            status: 200,
             delay: std::time::Duration::from_secs(3),
+            ..Answer::status(200)
         },
         Answer::status(410),
     ]);
-    let r = send(
-        &api,
-        Method::POST,
-        &format!("/api/v1/webhooks/{id}/test"),
-        "acme",
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 202);
+    send_test(&api, &id).await;
     receiver
         .wait_for(20, |got| got.len() >= 2, || drain(&api))
         .await;
@@ -550,15 +547,7 @@ async fn gone_disables_the_subscription_and_a_slow_receiver_times_out() {
         "{sub}"
     );
     let before = receiver.received().len();
-    let r = send(
-        &api,
-        Method::POST,
-        &format!("/api/v1/webhooks/{id}/test"),
-        "acme",
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 202);
+    send_test(&api, &id).await;
     drain(&api).await;
     let failed = deliveries(&api, &id, "failed").await;
     assert!(
@@ -575,24 +564,13 @@ async fn the_worker_delivers_when_a_message_is_made() {
     api.start_worker().await;
     let receiver = Receiver::start().await;
     let (id, secret) = subscribe(&api, &receiver).await;
-    let r = send(
-        &api,
-        Method::POST,
-        &format!("/api/v1/webhooks/{id}/test"),
-        "acme",
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 202);
+    let msg = send_test(&api, &id).await;
     // No drain call: the worker's lb:webhooks trigger sends it.
     let got = receiver
         .wait_for(20, |got| !got.is_empty(), || async {})
         .await;
     verify(&secret, &got[0]).unwrap();
-    assert_eq!(
-        header(&got[0], "webhook-id"),
-        r.body["id"].as_str().unwrap()
-    );
+    assert_eq!(header(&got[0], "webhook-id"), msg);
 }
 
 async fn submit(api: &Api, board: &str, player: &str, score: i64) {
@@ -941,15 +919,7 @@ async fn a_subscription_failing_longer_than_webhook_disable_after_is_disabled() 
     let receiver = Receiver::start().await;
     receiver.always(Some(Answer::status(503)));
     let (id, _) = subscribe(&api, &receiver).await;
-    let r = send(
-        &api,
-        Method::POST,
-        &format!("/api/v1/webhooks/{id}/test"),
-        "acme",
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 202);
+    send_test(&api, &id).await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let sub = loop {
         drain(&api).await;
@@ -979,4 +949,32 @@ async fn a_subscription_failing_longer_than_webhook_disable_after_is_disabled() 
         "{}",
         receiver.received().len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_on_429_postpones_the_retry_beyond_the_schedule() {
+    let api = start_delivering("1s", "5s").await;
+    let receiver = Receiver::start().await;
+    let (id, secret) = subscribe(&api, &receiver).await;
+    receiver.script(&[
+        Answer {
+            retry_after: Some(4),
+            ..Answer::status(429)
+        },
+        Answer::status(200),
+    ]);
+    send_test(&api, &id).await;
+    let got = receiver
+        .wait_for(30, |got| got.len() >= 2, || drain(&api))
+        .await;
+    // The schedule says 1 s; the receiver asked for 4.
+    let gap = got[1].at.duration_since(got[0].at);
+    assert!(
+        gap >= std::time::Duration::from_millis(3_900),
+        "retried after {gap:?}"
+    );
+    assert_eq!(header(&got[0], "webhook-id"), header(&got[1], "webhook-id"));
+    verify(&secret, &got[1]).unwrap();
+    let delivered = deliveries(&api, &id, "delivered").await;
+    assert_eq!(delivered[0]["attempts"][0]["status"], 429);
 }

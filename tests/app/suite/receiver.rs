@@ -13,6 +13,8 @@ use tokio::net::TcpListener;
 pub struct Answer {
     pub status: u16,
     pub delay: Duration,
+    /// A `Retry-After` (seconds) to send.
+    pub retry_after: Option<u64>,
 }
 
 impl Answer {
@@ -20,6 +22,7 @@ impl Answer {
         Self {
             status,
             delay: Duration::ZERO,
+            retry_after: None,
         }
     }
 }
@@ -27,6 +30,8 @@ impl Answer {
 /// One request received.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// When it arrived.
+    pub at: std::time::Instant,
     pub headers: http::HeaderMap,
     pub body: Vec<u8>,
 }
@@ -61,15 +66,23 @@ impl Receiver {
                     };
                     let answer = {
                         let mut s = state.lock().unwrap();
-                        s.received.push(Received { headers, body });
+                        s.received.push(Received {
+                            at: std::time::Instant::now(),
+                            headers,
+                            body,
+                        });
                         s.script
                             .pop_front()
                             .or(s.fallback)
                             .unwrap_or(Answer::status(200))
                     };
                     tokio::time::sleep(answer.delay).await;
+                    let retry_after = answer
+                        .retry_after
+                        .map(|s| format!("retry-after: {s}\r\n"))
+                        .unwrap_or_default();
                     let head = format!(
-                        "HTTP/1.1 {} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                        "HTTP/1.1 {} X\r\ncontent-length: 2\r\n{retry_after}connection: close\r\n\r\nok",
                         answer.status
                     );
                     let _ignored = socket.write_all(head.as_bytes()).await;
