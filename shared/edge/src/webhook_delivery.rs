@@ -65,14 +65,17 @@ impl Settings {
     /// Reads the variables; a malformed one keeps its default and is logged.
     pub fn read(platform: &dyn Platform) -> Self {
         let var = |name: &str| platform.variable(name).unwrap_or_default();
-        let schedule = match webhook::parse_schedule(&var("webhook_retry_schedule")) {
-            Ok(s) if !var("webhook_retry_schedule").trim().is_empty() => s,
-            Ok(_) => webhook::parse_schedule(webhook::DEFAULT_SCHEDULE).unwrap_or_default(),
-            Err(e) => {
-                eprintln!("webhooks: webhook_retry_schedule ignored: {e}");
-                webhook::parse_schedule(webhook::DEFAULT_SCHEDULE).unwrap_or_default()
-            }
+        // One read of the variable (each is a host call); unset or malformed: the default.
+        let raw = var("webhook_retry_schedule");
+        let raw = if raw.trim().is_empty() {
+            webhook::DEFAULT_SCHEDULE
+        } else {
+            raw.as_str()
         };
+        let schedule = webhook::parse_schedule(raw).unwrap_or_else(|e| {
+            eprintln!("webhooks: webhook_retry_schedule ignored: {e}");
+            webhook::parse_schedule(webhook::DEFAULT_SCHEDULE).unwrap_or_default()
+        });
         let duration = |name: &str, default: u64| match var(name).trim() {
             "" => default,
             raw => webhook::parse_duration_ms(raw).unwrap_or_else(|e| {
