@@ -8,13 +8,23 @@ use serde_json::{Value, json};
 
 use crate::api::{service, start};
 
-/// The `host_calls` of the last access-log line for `method` and `path`.
+/// The steady-state `host_calls` for `method` and `path`: the cheapest of the last three
+/// access-log lines. The regional copies of the tenant's settings, its flag document and the
+/// board's config stay fresh for 5 s, so on a slow machine one of the warm requests may be the
+/// one that refreshes them (more KV reads and writes); that refresh is not what a hot request
+/// costs, and at most one of three consecutive requests makes it.
 fn host_calls(api: &crate::api::Api, method: &str, path: &str) -> Value {
+    let total = |v: &Value| {
+        v.as_object()
+            .map_or(u64::MAX, |o| o.values().filter_map(Value::as_u64).sum())
+    };
     api.access_log()
         .into_iter()
         .rev()
-        .find(|v| v["method"] == method && v["path"] == path)
+        .filter(|v| v["method"] == method && v["path"] == path)
+        .take(3)
         .map(|v| v["host_calls"].clone())
+        .min_by_key(total)
         .unwrap_or(Value::Null)
 }
 
