@@ -377,7 +377,8 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             '{"id":"bench-drain","operator":"incr","public_read":true,"write_mode":"async","cache":{"ttl_secs":0,"stale_secs":0}}' \
             '{"id":"bench-rl-redis","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}' \
             '{"id":"bench-rl-kv","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}' \
-            '{"id":"bench-live","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0}}'; do
+            '{"id":"bench-live","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0}}' \
+            '{"id":"bench-integrity","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0},"integrity":{"velocity":{"max":1000,"window_secs":1,"action":"reject"},"improvement":{"max_pct":1000000,"window_secs":60,"action":"hold"},"outlier":{"threshold":100,"min_players":10,"action":"hold"},"burst":{"players":10000,"window_secs":1,"action":"flag"}}}'; do
             code=$(curl -s -o "$tmp/create.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/boards" \
                 -H "authorization: Bearer $admin_token" -H "$json" -d "$board")
             if [ "$code" != 201 ]; then
@@ -386,10 +387,10 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
                 exit 1
             fi
         done
-        echo "==> seeding bench and bench-nocache with $players players each" >&2
+        echo "==> seeding bench, bench-nocache and bench-integrity with $players players each" >&2
         t0=$(now)
         "$bin/edge-seed" seed --redis "$redis_url" --board bench --board bench-nocache \
-            --players "$players" >"$tmp/seed.jsonl"
+            --board bench-integrity --players "$players" >"$tmp/seed.jsonl"
         seed_secs=$(since "$t0")
         cat "$tmp/seed.jsonl" >&2
         # The limit-check boards: a top-10 page of the same shape (cached reads never see the rest).
@@ -487,6 +488,14 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             "$app/api/v1/boards/bench-nocache/scores" "a new player per request" \
             --method POST --header "$json" --header "$auth" \
             --body "{\"player\":\"$runtime-s$c-{seq}\",\"score\":{seq}}"
+    done
+    # The same with all four integrity rules set loosely enough that none triggers: what judging
+    # costs (one more script call reading the player's state and a 101-point sample).
+    for c in 1 32; do
+        load "submit sync, integrity rules on" "POST /api/v1/boards/bench-integrity/scores" "$c" \
+            "$app/api/v1/boards/bench-integrity/scores" "a new player per request; 4 rules judged" \
+            --method POST --header "$json" --header "$auth" \
+            --body "{\"player\":\"$runtime-i$c-{seq}\",\"score\":{seq}}"
     done
     load "submit sync, one hot player" "POST /api/v1/boards/bench-nocache/scores" 8 \
         "$app/api/v1/boards/bench-nocache/scores" "every request the same player: CAS contention" \
@@ -965,6 +974,12 @@ for rt in ("spin", "edge-host"):
             else:
                 target(f"{rt}: {row} >= 0.9x the cached top-10 with both off at concurrency {c}",
                        ratio, ratio >= 0.9)
+for rt in ("spin", "edge-host"):
+    for c in (1, 32):
+        x, base = find(rt, "submit sync, integrity rules on", c), find(rt, "submit sync", c)
+        if x and base and base["result"]["req_per_s"]:
+            target(f"info: {rt}: submit with integrity rules on / off, req/s at concurrency {c}",
+                   round(x["result"]["req_per_s"] / base["result"]["req_per_s"], 2), True)
 for row in ("hello floor", "cached top-10", "uncached top-10", "submit sync"):
     for c in (1, 32):
         h, s = find("edge-host", row, c), find("spin", row, c)

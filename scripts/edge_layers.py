@@ -20,7 +20,8 @@ from pathlib import Path
 # Bottom to top. A module may import modules of its own layer or of a lower one, never a higher one.
 LAYERS = [
     ("platform", ["platform", "kv", "scope", "settings", "outbound"]),
-    ("stores", ["breaker", "repo", "cache", "flagdoc", "tenants", "apikeys", "webhooks"]),
+    ("stores", ["breaker", "repo", "cache", "flagdoc", "tenants", "apikeys", "webhooks",
+                "integrity"]),
     ("request", ["compress", "http", "stream", "auth", "api"]),
     ("policies", ["metrics", "ratelimit", "flags", "idempotency", "experiments", "audit",
                   "rebuild", "pipeline", "submit", "live", "webhook_delivery", "webhook_top"]),

@@ -10,6 +10,7 @@
 //! GET    /api/{v}/tenants/{tenant}/usage  platform, or the tenant's admin: boards and players
 //! …      /api/{v}/api-keys[/{id}]         admin: API keys for service clients (`keys`)
 //! …      /api/{v}/webhooks[/{id}[/…]]     admin: webhook subscriptions (`webhooks`)
+//! …      /api/{v}/boards/{board}/reviews[/…]  admin: held and flagged submissions (`reviews`)
 //! ```
 
 use edge::api::Ctx;
@@ -22,6 +23,7 @@ use leaderboard::view::{self, PeriodView};
 use leaderboard::{BoardConfigInput, BoardId, LeaderboardError, Result, TenantId};
 
 mod keys;
+mod reviews;
 mod tenants;
 mod webhooks;
 use spin_sdk::http::{Method, Response};
@@ -60,6 +62,10 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     if let ["api", _, "webhooks", rest @ ..] = segments.as_slice() {
         let ctx = edge::admission::admit(platform, call)?;
         return webhooks::route(call, &ctx, rest);
+    }
+    if let ["api", _, "boards", board, "reviews", rest @ ..] = segments.as_slice() {
+        let ctx = edge::admission::admit(platform, call)?;
+        return reviews::route(call, &ctx, &BoardId::new(*board)?, rest);
     }
     let board = call.param("board").map(BoardId::new).transpose()?;
     let ctx = edge::admission::admit(platform, call)?;

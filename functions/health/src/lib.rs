@@ -163,14 +163,17 @@ fn check(run: impl FnOnce() -> std::result::Result<(), String>) -> Value {
     }
 }
 
-/// Redis (PING on a connection of its own) and the KV store (a read).
-fn checks(platform: &dyn Platform) -> Vec<(&'static str, Value)> {
+/// Redis (PING on a connection of its own) and the KV store (a read). Also the probe's Redis
+/// connection when it answered, for whatever else the route reads.
+fn checks(platform: &dyn Platform) -> (Vec<(&'static str, Value)>, Option<edge::repo::Repo>) {
+    let mut probe = None;
     let redis = check(|| {
         let url = edge::settings::redis_url(platform).map_err(|e| e.to_string())?;
         // Past the circuit breaker: the probe's success closes it.
-        edge::repo::Repo::open_probe(platform, &url)
-            .and_then(|r| r.ping())
-            .map_err(|e| e.to_string())
+        let repo = edge::repo::Repo::open_probe(platform, &url).map_err(|e| e.to_string())?;
+        repo.ping().map_err(|e| e.to_string())?;
+        probe = Some(repo);
+        Ok(())
     });
     let kv = check(|| {
         let store = platform
@@ -178,7 +181,7 @@ fn checks(platform: &dyn Platform) -> Vec<(&'static str, Value)> {
             .ok_or_else(|| "the key-value store cannot be opened".to_string())?;
         store.get("health:probe").map(|_| ())
     });
-    vec![("redis", redis), ("kv", kv)]
+    (vec![("redis", redis), ("kv", kv)], probe)
 }
 
 /// Serves one request.
@@ -210,7 +213,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             Ok(scrape(platform))
         }
         READY => {
-            let checks = checks(platform);
+            let (checks, _) = checks(platform);
             let down: Vec<String> = checks
                 .iter()
                 .filter(|(_, c)| c["status"] == "down")
@@ -233,14 +236,16 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             }
         }
         _ => {
-            let checks: serde_json::Map<String, Value> = checks(platform)
+            let (checks, probe) = checks(platform);
+            let checks: serde_json::Map<String, Value> = checks
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
             let ready = checks.values().all(|c| c["status"] == "up");
-            let webhooks = edge::settings::redis_url(platform)
-                .and_then(|url| edge::repo::Repo::open(platform, &url))
-                .and_then(|repo| edge::webhook_delivery::backlog(&repo))
+            // On the probe's connection: no second one (null when Redis did not answer).
+            let webhooks = probe
+                .map(|repo| edge::webhook_delivery::backlog(&repo))
+                .and_then(|r| r.ok())
                 .map_or(Value::Null, |(backlog, tenants)| {
                     json!({"backlog": backlog, "tenants_with_backlog": tenants})
                 });

@@ -4,10 +4,9 @@ use edge::api::Ctx;
 use edge::http::Call;
 use edge::repo::{Keys, Page};
 use leaderboard::cursor::{self, Cursor, CursorBinding};
-use leaderboard::events::RecordDeleted;
 use leaderboard::view::{self, EntryView, PeriodView};
 use leaderboard::{
-    Board, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Result, access, rank, sortkey,
+    Board, BoardId, EventEnvelope, LeaderboardError, PlayerId, Result, access, rank, sortkey,
 };
 use spin_sdk::http::Response;
 
@@ -248,17 +247,8 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
         call.query.get("period").map(String::as_str),
         call.now_ms,
     )?;
-    let event = EventEnvelope {
-        id: format!("{}-{player}-deleted", call.now_ms),
-        tenant: ctx.tenant.clone(),
-        board: id.clone(),
-        at_ms: call.now_ms,
-        event: Event::RecordDeleted(RecordDeleted {
-            player: player.clone(),
-            period: Some(period.id),
-        }),
-    }
-    .to_json()?;
+    let event = EventEnvelope::record_deleted(&ctx.tenant, id, &player, period.id, call.now_ms)
+        .to_json()?;
     let keys = Keys::new(&ctx.tenant, id);
     ctx.repo()?
         .delete_player(&keys, &period.id, &player, &event)?

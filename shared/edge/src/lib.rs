@@ -15,7 +15,8 @@
 //!    [`outbound`] (HTTP to the outside).
 //! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`repo`] (Redis),
 //!    [`cache`] (the edge cache), and what is read through it: [`flagdoc`], [`tenants`],
-//!    [`apikeys`], [`webhooks`] (subscriptions and their signatures).
+//!    [`apikeys`], [`webhooks`] (subscriptions and their signatures), [`integrity`] (the facts a
+//!    board's integrity rules judge, and their reviews).
 //! 3. **request** — [`compress`], [`http`] (the parsed request and its answers), [`stream`]
 //!    (answers written over time), [`auth`] (tokens), [`api`] (the request's context: caller,
 //!    tenant, handles).
@@ -51,6 +52,7 @@ pub mod flagdoc;
 pub mod flags;
 pub mod http;
 pub mod idempotency;
+pub mod integrity;
 pub mod kv;
 pub mod live;
 pub mod metrics;

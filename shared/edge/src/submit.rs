@@ -23,7 +23,8 @@ use spin_sdk::http::Response;
 use crate::api::Ctx;
 use crate::http::Call;
 use crate::idempotency;
-use crate::repo::{ApplyResult, Claim, Keys, Repo, Reservation, Write};
+use crate::repo::{ApplyResult, Claim, IntegrityWrite, Keys, Repo, Reservation, Write};
+use leaderboard::integrity::Action;
 
 /// Compare-and-set attempts before giving up with 409 (an attempt only loses to a concurrent
 /// write of the same player's record).
@@ -44,10 +45,52 @@ pub struct Outcome {
     pub version: i64,
 }
 
+/// Announces held and flagged submissions to the webhook subscriptions that want
+/// `score.flagged` (after the write: a failure here is logged, the review stays listed).
+fn announce_flagged(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    reviews: &[leaderboard::review::Review],
+    now_ms: i64,
+) {
+    if reviews.is_empty() {
+        return;
+    }
+    if let Err(e) = crate::webhook_delivery::score_flagged(repo, tenant, board, reviews, now_ms) {
+        eprintln!("scores: could not announce flagged submissions: {e}");
+    }
+}
+
+/// Whether [`apply`] judges a submission by the board's integrity rules.
+#[derive(Debug, Clone, Copy)]
+pub enum Judging<'a> {
+    /// Judge it (a submission as it arrives).
+    Judge,
+    /// Do not: an admin approved it. The decided review (id and JSON) is stored by the same
+    /// write, so an approval is applied exactly once.
+    Approved {
+        /// The review's id.
+        review_id: &'a str,
+        /// The decided review.
+        review_json: &'a str,
+    },
+}
+
+/// What became of a submission [`apply`] was given.
+pub enum Decided {
+    /// Applied.
+    Applied(Outcome),
+    /// Held by an integrity rule for review: not applied.
+    Held(Box<leaderboard::review::Review>),
+}
+
 /// Applies `submission` at `now_ms`. `first_read` is the record as already read with the board
 /// (raw JSON and decoded), saving the first round trip. With `claim` the write happens only while
 /// this attempt holds the `Idempotency-Key` (else `IdempotencyInProgress`), and stores the outcome
-/// with the score.
+/// with the score. The board's integrity rules judge it first ([`crate::integrity`], unless
+/// `judging` says it was approved): a `reject` is the `422`, a `hold` stores a review instead of
+/// the write, a `flag` stores one with it.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
     repo: &Repo,
@@ -58,17 +101,91 @@ pub fn apply(
     now_ms: i64,
     mut first_read: Option<(String, Option<leaderboard::Record>)>,
     claim: Option<&Claim>,
-) -> Result<Outcome> {
+    judging: Judging<'_>,
+) -> Result<Decided> {
     let keys = Keys::new(tenant, &board.id);
     let period = PeriodView::resolve(board, None, now_ms)?;
     let expire = period::expire_at_ms(&period.id, board.retain_periods);
     let started = EventEnvelope::period_started(tenant, &board.id, period.id, now_ms).to_json()?;
+    let approved = match judging {
+        Judging::Judge => None,
+        Judging::Approved {
+            review_id,
+            review_json,
+        } => Some((review_id, review_json)),
+    };
+    let judging = approved.is_none() && !board.integrity.is_empty();
     for _ in 0..MAX_ATTEMPTS {
         let (raw, previous) = match first_read.take() {
             Some(read) => read,
             None => repo.record(&keys, &period.id, player)?,
         };
         let decided = operator::apply(board, previous.as_ref(), submission, now_ms)?;
+        let judged = if judging {
+            Some(crate::integrity::judge(
+                repo,
+                &keys,
+                board,
+                &period.id,
+                player,
+                submission,
+                previous.as_ref(),
+                &decided.record,
+                now_ms,
+            )?)
+        } else {
+            None
+        };
+        let action = judged.as_ref().and_then(|j| j.verdict.action());
+        // The earlier members of a burst this submission completes are flagged whatever
+        // becomes of it (they were applied before the burst showed).
+        let mut announce = Vec::new();
+        if let Some(j) = judged.as_ref().filter(|j| !j.burst_members.is_empty()) {
+            let earlier = crate::integrity::burst_reviews(
+                board,
+                &period.id,
+                &j.verdict,
+                &j.burst_members,
+                submission.score,
+            );
+            crate::integrity::store_new(repo, &keys, &earlier)?;
+            announce.extend(earlier);
+        }
+        let mut flagged = None;
+        if let (Some(action), Some(j)) = (action, &judged) {
+            match action {
+                Action::Reject => {
+                    announce_flagged(repo, tenant, board, &announce, now_ms);
+                    return Err(crate::integrity::rejected(&j.verdict));
+                }
+                Action::Hold => {
+                    let review = crate::integrity::review(
+                        &j.verdict, player, &period.id, submission, now_ms, None,
+                    );
+                    repo.put_review(
+                        &keys,
+                        &review.id,
+                        &crate::integrity::encode(&review)?,
+                        now_ms,
+                    )?;
+                    announce.push(review.clone());
+                    announce_flagged(repo, tenant, board, &announce, now_ms);
+                    return Ok(Decided::Held(Box::new(review)));
+                }
+                Action::Flag => {
+                    let review = crate::integrity::review(
+                        &j.verdict,
+                        player,
+                        &period.id,
+                        submission,
+                        now_ms,
+                        Some((previous.as_ref(), &decided.record)),
+                    );
+                    let json = crate::integrity::encode(&review)?;
+                    flagged = Some((review, json));
+                }
+            }
+        }
         let key = decided.record.sort_key(board, player)?;
         let id = format!("{now_ms}-{player}-{}", decided.record.submissions);
         let event = EventEnvelope::score_applied(
@@ -95,15 +212,32 @@ pub fn apply(
             event_json: &event,
             period_started_json: &started,
             expire_at_ms: expire,
+            integrity: match &judged {
+                Some(j) => Some(IntegrityWrite {
+                    state_json: &j.state_json,
+                    review: flagged
+                        .as_ref()
+                        .map(|(r, json)| (r.id.as_str(), json.as_str())),
+                    now_ms,
+                }),
+                // An approval: its decision with it.
+                None => approved.map(|review| IntegrityWrite {
+                    state_json: "",
+                    review: Some(review),
+                    now_ms,
+                }),
+            },
         };
         match repo.apply(&keys, &write, claim.zip(outcome_json.as_deref()))? {
             ApplyResult::Applied(a) => {
-                return Ok(Outcome {
+                announce.extend(flagged.map(|(r, _)| r));
+                announce_flagged(repo, tenant, board, &announce, now_ms);
+                return Ok(Decided::Applied(Outcome {
                     better: a.better,
                     total: a.total,
                     applied,
                     version: a.version,
-                });
+                }));
             }
             // The record changed since it was read: read it again and decide again.
             ApplyResult::Conflict => {}
@@ -162,12 +296,13 @@ pub fn submit(ctx: &Ctx, call: &Call<'_>, board_id: &BoardId) -> Result<Response
             claim.as_ref(),
         )?;
         crate::metrics::note_outcome(match status {
+            202 if body.contains("\"held\":true") => "held",
             202 => "accepted",
             201 => "created",
             _ if body.contains("\"improved\":true") => "improved",
             _ => "unchanged",
         });
-        if status == 202 {
+        if status == 202 && board.write_mode == WriteMode::Async {
             crate::metrics::count(
                 leaderboard::metrics::board_key(ctx.tenant.as_str(), board_id.as_str()),
                 1,
@@ -263,7 +398,7 @@ fn write(
             })?;
         return Ok((202, idempotency::accepted_body(board, player, &id)));
     }
-    let outcome = apply(
+    let outcome = match apply(
         repo,
         &ctx.tenant,
         board,
@@ -272,7 +407,27 @@ fn write(
         call.now_ms,
         Some(first_read),
         claim,
-    )?;
+        Judging::Judge,
+    )? {
+        Decided::Applied(outcome) => outcome,
+        Decided::Held(review) => {
+            // Nothing changed on the board: no cache to drop. The review waits for an admin.
+            // An Idempotency-Key is freed (a retry is judged again).
+            if let Some(c) = claim
+                && let Err(e) = repo.release(keys, c)
+            {
+                eprintln!("scores: could not release an Idempotency-Key reservation: {e}");
+            }
+            let body = serde_json::json!({
+                "held": true,
+                "review": review.id,
+                "board": board.id.as_str(),
+                "player": player.as_str(),
+                "rules": review.triggers.iter().map(|t| t.rule.as_str()).collect::<Vec<_>>(),
+            });
+            return Ok((202, body.to_string()));
+        }
+    };
     if board.cache.enabled() {
         // Other regions hold copies of this board's reads: tell them (one PUBLISH, and one
         // worker invocation per region — measured on Spin, 2 cores shared: −20 % submissions at

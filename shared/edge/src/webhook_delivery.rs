@@ -176,46 +176,77 @@ fn event_message_id(sub: &str, board: &BoardId, entry: &str) -> String {
     format!("msg_{hex}")
 }
 
-/// A new period started on `board` (log entry `entry`): the one before it closed. Stores a
-/// `period.closed` message with its final top-N for each subscription in `wanting` that wants
-/// it (none when that period has no standings: the board's first period).
+/// `started` began on `board`, so the period before it closed: stores a `period.closed` message
+/// with that period's final top-N for each subscription in `wanting` that wants it and existed
+/// when the period closed (none when the period has no standings, e.g. the board's first).
+///
+/// Two paths lead here: the `period_started` entry of the new period's first write, and a
+/// fan-out that finds the clock past the period's end with no write yet (a drain call). The
+/// message id is derived from the subscription, board and closed period, so whichever comes
+/// second stores nothing; the board's `wh:closed` key remembers the last period done so a drain
+/// reads no standings again.
 fn period_closed(
     repo: &Repo,
     tenant: &TenantId,
     board: &leaderboard::Board,
     wanting: &[&Subscription],
     started: &leaderboard::PeriodId,
-    entry: &str,
-    at_ms: i64,
 ) -> Result<u64> {
+    let Some(closed) = leaderboard::period::previous(board.period, started) else {
+        return Ok(0);
+    };
+    let Some(at_ms) = started.start_ms() else {
+        return Ok(0);
+    };
     let subs: Vec<&&Subscription> = wanting
         .iter()
         .filter(|s| s.wants("period.closed", board.id.as_str()) && at_ms >= s.created_ms)
         .collect();
-    let (Some(n), Some(closed)) = (
-        subs.iter().map(|s| s.top_n).max(),
-        leaderboard::period::previous(board.period, started),
-    ) else {
+    let mut made = 0;
+    if let Some(n) = subs.iter().map(|s| s.top_n).max() {
+        let top = crate::webhook_top::top_of(repo, tenant, board, &closed, n)?;
+        for sub in subs.iter().filter(|_| !top.is_empty()) {
+            let mine: Vec<Value> = top.iter().take(sub.top_n as usize).cloned().collect();
+            let data = serde_json::json!({
+                "board": board.id.as_str(),
+                "period": closed.to_string(),
+                "next_period": started.to_string(),
+                "top_n": sub.top_n,
+                "top": mine,
+            });
+            let id = event_message_id(&sub.id, &board.id, &format!("closed:{closed}"));
+            store(repo, tenant, sub, id, "period.closed", data, at_ms)?;
+            made += 1;
+        }
+    }
+    Ok(made)
+}
+
+/// The drain path of [`period_closed`]: when the board's current period (by the clock) is not
+/// the one it last announced the close before, announces the period before it.
+fn period_closed_by_clock(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &leaderboard::Board,
+    wanting: &[&Subscription],
+    now_ms: i64,
+) -> Result<u64> {
+    if !wanting
+        .iter()
+        .any(|s| s.wants("period.closed", board.id.as_str()))
+    {
+        return Ok(0);
+    }
+    let current = leaderboard::period::period_id(board.period, now_ms)?;
+    let Some(closed) = leaderboard::period::previous(board.period, &current) else {
         return Ok(0);
     };
-    let top = crate::webhook_top::top_of(repo, tenant, board, &closed, n)?;
-    if top.is_empty() {
+    let keys = crate::repo::Keys::new(tenant, &board.id);
+    if repo.get(&keys.hooks_closed())?.as_deref() == Some(closed.to_string().as_str()) {
         return Ok(0);
     }
-    let mut made = 0;
-    for sub in subs {
-        let mine: Vec<Value> = top.iter().take(sub.top_n as usize).cloned().collect();
-        let data = serde_json::json!({
-            "board": board.id.as_str(),
-            "period": closed.to_string(),
-            "next_period": started.to_string(),
-            "top_n": sub.top_n,
-            "top": mine,
-        });
-        let id = event_message_id(&sub.id, &board.id, &format!("closed:{entry}"));
-        store(repo, tenant, sub, id, "period.closed", data, at_ms)?;
-        made += 1;
-    }
+    let made = period_closed(repo, tenant, board, wanting, &current)?;
+    repo.set(&keys.hooks_closed(), &closed.to_string())?;
     Ok(made)
 }
 
@@ -278,15 +309,7 @@ pub fn fan_out(
                     continue;
                 };
                 if let leaderboard::Event::PeriodStarted(started) = &envelope.event {
-                    made += period_closed(
-                        repo,
-                        tenant,
-                        &board,
-                        &wanting,
-                        &started.period,
-                        entry,
-                        envelope.at_ms,
-                    )?;
+                    made += period_closed(repo, tenant, &board, &wanting, &started.period)?;
                     continue;
                 }
                 let Some(data) = webhook::score_applied_data(&board, &envelope) else {
@@ -337,6 +360,7 @@ pub fn fan_out(
             let ids: Vec<String> = entries.into_iter().map(|(id, _)| id).collect();
             repo.webhook_fanout_ack(&keys, &ids)?;
         }
+        made += period_closed_by_clock(repo, tenant, &board, &wanting, clock())?;
     }
     if made > 0 {
         repo.sadd(TENANTS, tenant.as_str())?;
@@ -367,6 +391,40 @@ pub fn board_deleted(repo: &Repo, tenant: &TenantId, board: &BoardId, now_ms: i6
         repo.sadd(TENANTS, tenant.as_str())?;
         ring(repo, tenant);
     }
+    Ok(())
+}
+
+/// Makes the `score.flagged` messages of held and flagged submissions (`reviews`) for the
+/// subscriptions that want them on `board`, and rings the worker. A message's id derives from
+/// the subscription and the review, so announcing a review again stores nothing.
+pub fn score_flagged(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &leaderboard::Board,
+    reviews: &[leaderboard::review::Review],
+    now_ms: i64,
+) -> Result<()> {
+    let subs: Vec<Subscription> = webhooks::list(repo, tenant)?
+        .into_iter()
+        .filter(|s| s.wants("score.flagged", board.id.as_str()))
+        .collect();
+    if subs.is_empty() {
+        return Ok(());
+    }
+    for review in reviews {
+        let mut data = review.view(board);
+        if let Value::Object(map) = &mut data {
+            map.insert("board".into(), Value::from(board.id.as_str()));
+            map.insert("review".into(), Value::from(review.id.as_str()));
+            map.remove("id");
+        }
+        for sub in &subs {
+            let id = event_message_id(&sub.id, &board.id, &format!("flagged:{}", review.id));
+            store(repo, tenant, sub, id, "score.flagged", data.clone(), now_ms)?;
+        }
+    }
+    repo.sadd(TENANTS, tenant.as_str())?;
+    ring(repo, tenant);
     Ok(())
 }
 
@@ -463,6 +521,9 @@ fn jitter() -> f64 {
 }
 
 /// Delivers the tenant's due messages until none is due or the clock passes `deadline_ms`.
+///
+/// Each claim takes up to [`CLAIM`] messages and sends them at once ([`outbound::post_all`]), so
+/// a receiver that is slow or down costs a claim one timeout, not one per message.
 pub fn deliver_due(
     platform: &dyn Platform,
     repo: &Repo,
@@ -474,7 +535,7 @@ pub fn deliver_due(
     let keys = MessageKeys::new(tenant.as_str());
     let mut report = Report::default();
     let mut subs: HashMap<String, Option<Subscription>> = HashMap::new();
-    'drain: while clock() < deadline_ms {
+    while clock() < deadline_ms {
         let now = clock();
         let lease = now + i64::try_from(settings.timeout_ms).unwrap_or(i64::MAX) + 30_000;
         let ids = repo.webhook_claim(&keys, now, lease, CLAIM)?;
@@ -482,68 +543,49 @@ pub fn deliver_due(
             break;
         }
         let raws = repo.webhook_messages(&keys, &ids)?;
-        for (i, (id, raw)) in ids.iter().zip(raws).enumerate() {
-            if clock() >= deadline_ms {
-                // Give back what this drain took but did not try.
-                for id in &ids[i..] {
-                    repo.webhook_release(&keys, id, clock())?;
+        let mut batch: Vec<(Message, Subscription)> = Vec::with_capacity(ids.len());
+        for (id, raw) in ids.iter().zip(raws) {
+            match ready_to_send(repo, tenant, &keys, &mut subs, id, raw, clock)? {
+                Claimed::Send(ready) => batch.push(*ready),
+                Claimed::Failed => report.failed += 1,
+                Claimed::Settled => {}
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let started = clock();
+        let timestamp = started.div_euclid(1_000);
+        let mut posts = Vec::with_capacity(batch.len());
+        let mut refused: Vec<Option<AttemptOutcome>> = Vec::with_capacity(batch.len());
+        for (m, sub) in &batch {
+            match signed(&settings, sub, m, timestamp, started) {
+                Ok(post) => {
+                    posts.push(post);
+                    refused.push(None);
                 }
-                break 'drain;
+                Err(outcome) => refused.push(Some(outcome)),
             }
-            let Some(raw) = raw else {
-                // Expired: nothing to send.
-                repo.webhook_forget(&keys, id)?;
-                continue;
-            };
-            let mut m = decode(&raw)?;
-            if m.state != DeliveryState::Pending {
-                repo.webhook_record(&keys, id, &raw, None, MESSAGE_TTL_SECS)?;
-                continue;
-            }
-            if !subs.contains_key(&m.subscription) {
-                let sub = match webhooks::get(repo, tenant, &m.subscription) {
-                    Ok(s) => Some(s),
-                    Err(LeaderboardError::NotFound(_)) => None,
-                    Err(e) => return Err(e),
-                };
-                subs.insert(m.subscription.clone(), sub);
-            }
-            let sub = subs.get(&m.subscription).cloned().flatten();
-            let Some(sub) = sub.filter(|s| s.enabled) else {
-                m.fail(&match subs.get(&m.subscription).cloned().flatten() {
-                    None => "the subscription was deleted".to_string(),
-                    Some(s) => format!(
-                        "the subscription is disabled{}",
-                        s.disabled_reason
-                            .map(|r| format!(": {r}"))
-                            .unwrap_or_default()
-                    ),
-                });
-                if m.body.is_empty() {
-                    crate::webhook_top::abandon(repo, tenant, &m.subscription, &m)?;
+        }
+        let mut sent = outbound::post_all(&posts, settings.timeout_ms).into_iter();
+        for ((mut m, sub), refused) in batch.into_iter().zip(refused) {
+            let (outcome, latency) = match refused {
+                Some(outcome) => (outcome, 0),
+                None => {
+                    let s = sent.next().unwrap_or(outbound::Sent {
+                        answer: outbound::Answer::Failed("not sent".into()),
+                        elapsed_ms: 0,
+                    });
+                    (outcome_of(s.answer), s.elapsed_ms)
                 }
-                repo.webhook_record(&keys, id, &encode(&m)?, None, MESSAGE_TTL_SECS)?;
-                report.failed += 1;
-                continue;
             };
-            let started = clock();
-            if m.body.is_empty()
-                && let Err(e) = crate::webhook_top::freeze(repo, tenant, &sub, &mut m, started)
-            {
-                m.fail(&format!("its content could not be made: {e}"));
-                repo.webhook_record(&keys, id, &encode(&m)?, None, MESSAGE_TTL_SECS)?;
-                report.failed += 1;
-                continue;
-            }
-            let outcome = attempt(&settings, &sub, &m, started);
-            let latency = u64::try_from(clock() - started).unwrap_or(0);
             report.attempt_ms += latency;
             let step = m.record(&outcome, started, latency, &settings.schedule, jitter());
-            let mut disable = None;
-            match &step {
+            let disable = match &step {
                 NextStep::Delivered => {
                     report.delivered += 1;
                     repo.webhook_recovered(&keys, &sub.id)?;
+                    None
                 }
                 NextStep::Retry { .. } | NextStep::DeadLetter => {
                     if matches!(step, NextStep::Retry { .. }) {
@@ -553,23 +595,34 @@ pub fn deliver_due(
                         report.attempts_failed_for_good += 1;
                     }
                     let since = repo.webhook_failing(&keys, &sub.id, started)?;
-                    if webhook::failing_too_long(Some(since), clock(), settings.disable_after_ms) {
-                        disable = Some(format!(
-                            "deliveries failed without a success since {} (webhook_disable_after)",
-                            chrono::DateTime::from_timestamp_millis(since)
-                                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                                .unwrap_or_default()
-                        ));
-                    }
+                    webhook::failing_too_long(Some(since), clock(), settings.disable_after_ms)
+                        .then(|| {
+                            format!(
+                                "deliveries failed without a success since {} (webhook_disable_after)",
+                                chrono::DateTime::from_timestamp_millis(since)
+                                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                                    .unwrap_or_default()
+                            )
+                        })
                 }
                 NextStep::Disable => {
                     report.failed += 1;
                     report.attempts_failed_for_good += 1;
-                    disable = Some("the receiver answered 410 Gone".to_string());
+                    Some("the receiver answered 410 Gone".to_string())
                 }
-            }
-            repo.webhook_record(&keys, id, &encode(&m)?, m.next_attempt_ms, MESSAGE_TTL_SECS)?;
-            if let Some(reason) = disable {
+            };
+            repo.webhook_record(
+                &keys,
+                &m.id,
+                &encode(&m)?,
+                m.next_attempt_ms,
+                MESSAGE_TTL_SECS,
+            )?;
+            let still_enabled = subs
+                .get(&sub.id)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| s.enabled);
+            if let Some(reason) = disable.filter(|_| still_enabled) {
                 // Re-read: an admin may have changed it meanwhile.
                 let mut fresh = webhooks::get(repo, tenant, &sub.id)?;
                 fresh.disable(&reason, clock());
@@ -605,25 +658,107 @@ pub fn deliver_due(
     Ok(report)
 }
 
-/// One signed attempt.
-fn attempt(settings: &Settings, sub: &Subscription, m: &Message, now_ms: i64) -> AttemptOutcome {
-    if let Err(e) = settings.policy.check(&sub.url) {
-        return AttemptOutcome::Failed(format!("target refused: {e}"));
+/// What becomes of a claimed message.
+enum Claimed {
+    /// It is sent now.
+    Send(Box<(Message, Subscription)>),
+    /// It failed for good without an attempt.
+    Failed,
+    /// Nothing to send (expired, or no longer pending).
+    Settled,
+}
+
+/// A claimed message and its subscription when it is to be sent now. Otherwise settles it: an
+/// expired message is forgotten, one no longer pending is put back in its place, one whose
+/// subscription is gone or disabled fails (it can be redriven once the subscription is enabled
+/// again).
+fn ready_to_send(
+    repo: &Repo,
+    tenant: &TenantId,
+    keys: &MessageKeys,
+    subs: &mut HashMap<String, Option<Subscription>>,
+    id: &str,
+    raw: Option<String>,
+    clock: &dyn Fn() -> i64,
+) -> Result<Claimed> {
+    let Some(raw) = raw else {
+        // Expired: nothing to send.
+        repo.webhook_forget(keys, id)?;
+        return Ok(Claimed::Settled);
+    };
+    let mut m = decode(&raw)?;
+    if m.state != DeliveryState::Pending {
+        repo.webhook_record(keys, id, &raw, None, MESSAGE_TTL_SECS)?;
+        return Ok(Claimed::Settled);
     }
-    let timestamp = now_ms.div_euclid(1_000);
-    let signature =
-        match webhooks::signature_header(sub, &m.id, timestamp, m.body.as_bytes(), now_ms) {
-            Ok(s) => s,
-            Err(e) => return AttemptOutcome::Failed(format!("signing: {e}")),
+    if !subs.contains_key(&m.subscription) {
+        let sub = match webhooks::get(repo, tenant, &m.subscription) {
+            Ok(s) => Some(s),
+            Err(LeaderboardError::NotFound(_)) => None,
+            Err(e) => return Err(e),
         };
-    let headers = [
-        ("content-type", "application/json".to_string()),
-        ("user-agent", "edge-leaderboards-webhooks/1".to_string()),
-        ("webhook-id", m.id.clone()),
-        ("webhook-timestamp", timestamp.to_string()),
-        ("webhook-signature", signature),
-    ];
-    match outbound::post(&sub.url, &headers, m.body.as_bytes(), settings.timeout_ms) {
+        subs.insert(m.subscription.clone(), sub);
+    }
+    let sub = subs.get(&m.subscription).cloned().flatten();
+    let failure = match &sub {
+        None => Some("the subscription was deleted".to_string()),
+        Some(s) if !s.enabled => Some(format!(
+            "the subscription is disabled{}",
+            s.disabled_reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        )),
+        Some(s) if m.body.is_empty() => {
+            crate::webhook_top::freeze(repo, tenant, s, &mut m, clock())
+                .err()
+                .map(|e| format!("its content could not be made: {e}"))
+        }
+        Some(_) => None,
+    };
+    match (failure, sub) {
+        (None, Some(sub)) => Ok(Claimed::Send(Box::new((m, sub)))),
+        (failure, _) => {
+            if m.body.is_empty() {
+                crate::webhook_top::abandon(repo, tenant, &m.subscription, &m)?;
+            }
+            m.fail(&failure.unwrap_or_default());
+            repo.webhook_record(keys, id, &encode(&m)?, None, MESSAGE_TTL_SECS)?;
+            Ok(Claimed::Failed)
+        }
+    }
+}
+
+/// One attempt's request, signed for `timestamp` (seconds); the outcome instead when the
+/// operator's policy refuses the target now or signing fails.
+fn signed<'a>(
+    settings: &Settings,
+    sub: &'a Subscription,
+    m: &'a Message,
+    timestamp: i64,
+    now_ms: i64,
+) -> std::result::Result<outbound::Post<'a>, AttemptOutcome> {
+    settings
+        .policy
+        .check(&sub.url)
+        .map_err(|e| AttemptOutcome::Failed(format!("target refused: {e}")))?;
+    let signature = webhooks::signature_header(sub, &m.id, timestamp, m.body.as_bytes(), now_ms)
+        .map_err(|e| AttemptOutcome::Failed(format!("signing: {e}")))?;
+    Ok(outbound::Post {
+        url: &sub.url,
+        headers: vec![
+            ("content-type", "application/json".to_string()),
+            ("user-agent", "edge-leaderboards-webhooks/1".to_string()),
+            ("webhook-id", m.id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature),
+        ],
+        body: m.body.as_bytes(),
+    })
+}
+
+fn outcome_of(answer: Answer) -> AttemptOutcome {
+    match answer {
         Answer::Status(code, retry_after_secs) => AttemptOutcome::Status {
             code,
             retry_after_secs,

@@ -220,6 +220,9 @@ pub struct BoardConfigInput {
     /// Log retention: snapshots and trimming (see [`crate::log`]).
     #[serde(default)]
     pub log: LogConfigInput,
+    /// Score integrity rules (see [`crate::integrity`]); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<crate::integrity::IntegrityInput>,
 }
 
 impl BoardConfigInput {
@@ -242,6 +245,7 @@ impl BoardConfigInput {
             cache: CacheTtlInput::default(),
             metadata_max_bytes: None,
             log: LogConfigInput::default(),
+            integrity: None,
         }
     }
 
@@ -356,6 +360,20 @@ impl BoardConfigInput {
             ));
         }
 
+        let integrity = self
+            .integrity
+            .as_ref()
+            .map(|i| i.validate(score_type))
+            .transpose()?
+            .unwrap_or_default();
+        if self.write_mode == WriteMode::Async && !integrity.is_empty() {
+            return bad(
+                "integrity: rules are checked on sync boards only so far; an async board \
+                 cannot have them yet"
+                    .into(),
+            );
+        }
+
         Ok(Board {
             id: self.id.clone(),
             sort: self.sort,
@@ -372,6 +390,7 @@ impl BoardConfigInput {
             cache,
             metadata_max_bytes,
             log: self.log.validate()?,
+            integrity,
         })
     }
 }
@@ -410,6 +429,8 @@ pub struct Board {
     pub metadata_max_bytes: u32,
     /// Log retention.
     pub log: LogConfig,
+    /// Score integrity rules (empty: none).
+    pub integrity: crate::integrity::Integrity,
 }
 
 impl Board {
@@ -443,6 +464,8 @@ impl Board {
             },
             metadata_max_bytes: Some(self.metadata_max_bytes),
             log: self.log.into(),
+            integrity: (!self.integrity.is_empty())
+                .then(|| self.integrity.to_input(self.score_type)),
         }
     }
 

@@ -153,6 +153,14 @@ pub enum LeaderboardError {
     /// A webhook subscription is invalid (its URL refused, an unknown event type, …).
     #[error("invalid webhook subscription: {0}")]
     InvalidWebhook(String),
+    /// A board's integrity rule refused a submission (its action is `reject`).
+    #[error("refused by the board's {rule} rule: {detail}")]
+    IntegrityRejected {
+        /// The rule (`velocity`, `improvement`, `outlier`, `burst`).
+        rule: String,
+        /// The numbers that made it, in words.
+        detail: String,
+    },
     /// The route exists but not for this method.
     #[error("method not allowed: {0}")]
     MethodNotAllowed(String),
@@ -189,6 +197,7 @@ impl LeaderboardError {
             | Self::EncodingCapacity { .. }
             | Self::InvalidEvent(_)
             | Self::InvalidWebhook(_)
+            | Self::IntegrityRejected { .. }
             | Self::IdempotencyMismatch(_) => 422,
             Self::RateLimited { .. } => 429,
             Self::PreconditionFailed(_) => 412,
@@ -227,6 +236,7 @@ impl LeaderboardError {
             Self::IdempotencyMismatch(_) => "idempotency-mismatch",
             Self::Unavailable(_) => "unavailable",
             Self::InvalidWebhook(_) => "invalid-webhook",
+            Self::IntegrityRejected { .. } => "integrity-rejected",
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed(_) => "method-not-allowed",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -271,6 +281,7 @@ impl LeaderboardError {
             "idempotency-mismatch",
             "unavailable",
             "invalid-webhook",
+            "integrity-rejected",
             "not-found",
             "method-not-allowed",
             "unsupported-media-type",
@@ -307,6 +318,7 @@ impl LeaderboardError {
             Self::IdempotencyMismatch(_) => "Idempotency key reused",
             Self::Unavailable(_) => "Service unavailable",
             Self::InvalidWebhook(_) => "Invalid webhook subscription",
+            Self::IntegrityRejected { .. } => "Refused by an integrity rule",
             Self::NotFound(_) => "Not found",
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
@@ -375,6 +387,10 @@ mod tests {
             E::IdempotencyMismatch("x".into()),
             E::Unavailable("x".into()),
             E::InvalidWebhook("x".into()),
+            E::IntegrityRejected {
+                rule: "velocity".into(),
+                detail: "x".into(),
+            },
             E::NotFound("x".into()),
             E::MethodNotAllowed("x".into()),
             E::UnsupportedMediaType("x".into()),

@@ -251,6 +251,27 @@ impl EventEnvelope {
         }
     }
 
+    /// The `record_deleted` event of `player`'s entry in `period` (an admin's deletion, or a
+    /// rejected flagged score taken back).
+    pub fn record_deleted(
+        tenant: &TenantId,
+        board: &BoardId,
+        player: &PlayerId,
+        period: PeriodId,
+        at_ms: i64,
+    ) -> Self {
+        Self {
+            id: format!("{at_ms}-{player}-deleted"),
+            tenant: tenant.clone(),
+            board: board.clone(),
+            at_ms,
+            event: Event::RecordDeleted(RecordDeleted {
+                player: player.clone(),
+                period: Some(period),
+            }),
+        }
+    }
+
     /// Serialises at the current version of the event's type.
     pub fn to_json(&self) -> Result<String> {
         let data = self.event.data().map_err(|e| {

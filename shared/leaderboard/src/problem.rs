@@ -62,6 +62,9 @@ impl From<&LeaderboardError> for Problem {
                 extensions.insert("policy".into(), Value::from(policy.clone()));
                 extensions.insert("retry_after_secs".into(), Value::from(*retry_after_secs));
             }
+            LeaderboardError::IntegrityRejected { rule, .. } => {
+                extensions.insert("rule".into(), Value::from(rule.clone()));
+            }
             LeaderboardError::QuotaExceeded { quota, .. } => {
                 extensions.insert("quota".into(), Value::from(quota.clone()));
             }

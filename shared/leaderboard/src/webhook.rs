@@ -28,6 +28,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "rank.top_changed",
     "period.closed",
     "board.deleted",
+    "score.flagged",
 ];
 
 /// The type of the message `POST /api/v1/webhooks/{id}/test` sends (to that subscription only).

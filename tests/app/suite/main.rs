@@ -14,6 +14,7 @@ mod api_experiments;
 mod api_fault;
 mod api_flags;
 mod api_host_calls;
+mod api_integrity;
 mod api_keys;
 mod api_live;
 mod api_log;

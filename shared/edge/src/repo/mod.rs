@@ -38,6 +38,7 @@ pub mod flags;
 mod hashes;
 mod idempotency;
 mod inbox;
+pub mod integrity;
 mod log;
 pub mod pipeline;
 mod plain;
@@ -53,7 +54,7 @@ pub use log::StreamEntry;
 pub use reads::{Page, Row, Stored};
 pub use rebuild::Compared;
 pub use snapshots::Snapshot;
-pub use writes::{Applied, ApplyResult, Write};
+pub use writes::{Applied, ApplyResult, IntegrityWrite, Write};
 
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};
 use spin_sdk::redis::{RedisParameter, RedisResult};
@@ -63,13 +64,17 @@ use crate::platform::{Platform, RedisExec};
 /// Board-scoped key names.
 pub struct Keys {
     prefix: String,
+    /// `tenant/board`: what the board's rings name.
+    board: String,
 }
 
 impl Keys {
     /// Keys of one board.
     pub fn new(tenant: &TenantId, board: &BoardId) -> Self {
+        let board = format!("{}/{}", tenant.as_str(), board.as_str());
         Self {
-            prefix: format!("lb:{{{}/{}}}:", tenant.as_str(), board.as_str()),
+            prefix: format!("lb:{{{board}}}:"),
+            board,
         }
     }
     /// Key prefix (`lb:{t/b}:`).
@@ -81,6 +86,7 @@ impl Keys {
     pub fn within(&self, part: &str) -> Self {
         Self {
             prefix: format!("{}{part}:", self.prefix),
+            board: self.board.clone(),
         }
     }
     /// Which time-travel projection holds the board as it stood at `event` (its nonce).
@@ -151,13 +157,33 @@ impl Keys {
     }
     /// The payload of the board's webhook ring on `lb:webhooks`: `wh:tenant/board`.
     pub fn hooks_ring(&self) -> String {
-        let board = self
-            .prefix
-            .trim_start_matches("lb:{")
-            .split('}')
-            .next()
-            .unwrap_or("");
-        format!("wh:{board}")
+        format!("wh:{}", self.board)
+    }
+    /// Integrity state of the period's players (hash: player → JSON).
+    pub fn integrity(&self, p: &PeriodId) -> String {
+        self.k(&format!("ig:{p}"))
+    }
+    /// The outlier rule's sample of the period's standings (comma-separated rank values, kept
+    /// a few seconds).
+    pub fn integrity_sample(&self, p: &PeriodId) -> String {
+        self.k(&format!("ig:sample:{p}"))
+    }
+    /// Reviews of held and flagged submissions (hash: id → JSON).
+    pub fn reviews(&self) -> String {
+        self.k("reviews")
+    }
+    /// Reviews by submission time (sorted set: Unix ms → id).
+    pub fn reviews_index(&self) -> String {
+        self.k("reviews:index")
+    }
+    /// Players who recently submitted `score` (minor units), for the burst rule (sorted set:
+    /// Unix ms → player).
+    pub fn burst(&self, score: i64) -> String {
+        self.k(&format!("burst:{score}"))
+    }
+    /// The last period whose `period.closed` webhook messages were made (its id).
+    pub fn hooks_closed(&self) -> String {
+        self.k("wh:closed")
     }
     /// Set while a webhook ring for the board is pending (cleared when a fan-out starts).
     pub fn hooks_bell(&self) -> String {

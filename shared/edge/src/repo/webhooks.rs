@@ -11,6 +11,7 @@ const RECORD: &str = include_str!("lua/wh_record.lua");
 const RING: &str = include_str!("lua/wh_ring.lua");
 const FANOUT: &str = include_str!("lua/wh_fanout.lua");
 const WANT: &str = include_str!("lua/wh_want.lua");
+const FAILING: &str = include_str!("lua/wh_failing.lua");
 
 /// The keys of one tenant's webhook messages.
 #[derive(Debug, Clone)]
@@ -208,16 +209,13 @@ impl Repo {
         subscription: &str,
         now_ms: i64,
     ) -> Result<i64> {
-        self.exec(
-            "HSETNX",
-            vec![
-                bin(keys.failing()),
-                bin(subscription),
-                RedisParameter::Int64(now_ms),
-            ],
+        let r = self.eval(
+            FAILING,
+            &[keys.failing()],
+            vec![bin(subscription), RedisParameter::Int64(now_ms)],
         )?;
-        Ok(self
-            .hget(&keys.failing(), subscription)?
+        Ok(r.first()
+            .and_then(|v| text(v).ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(now_ms))
     }

@@ -42,6 +42,19 @@ pub struct Write<'a> {
     pub period_started_json: &'a str,
     /// When the period's keys expire (`None`: never).
     pub expire_at_ms: Option<i64>,
+    /// What the board's integrity rules store with the write (`None`: the board has none).
+    pub integrity: Option<IntegrityWrite<'a>>,
+}
+
+/// The integrity part of a write (`crate::integrity`).
+#[derive(Debug, Clone)]
+pub struct IntegrityWrite<'a> {
+    /// The player's state after the submission (JSON).
+    pub state_json: &'a str,
+    /// A flagged submission's review: id and JSON.
+    pub review: Option<(&'a str, &'a str)>,
+    /// Now (Unix ms).
+    pub now_ms: i64,
 }
 
 /// The result of a successful compare-and-set write.
@@ -97,7 +110,12 @@ impl Repo {
             claim.map_or_else(|| keys.unused(), |(c, _)| keys.idem(&c.key)),
             keys.hooks(),
             keys.hooks_bell(),
+            keys.integrity(period),
+            keys.reviews(),
+            keys.reviews_index(),
         ];
+        let ig = write.integrity.as_ref();
+        let (review_id, review_json) = ig.and_then(|i| i.review).unwrap_or_default();
         let flag = |on: bool| bin(if on { "1" } else { "0" });
         let (reservation, prefix, outcome) = match claim {
             Some((c, outcome)) => (
@@ -126,6 +144,10 @@ impl Repo {
                 bin(outcome),
                 Claim::ttl_arg(),
                 bin(keys.hooks_ring()),
+                bin(ig.map_or("", |i| i.state_json)),
+                bin(review_id),
+                bin(review_json),
+                bin(ig.map_or(0, |i| i.now_ms).to_string()),
             ],
         )?;
         match r.as_slice() {

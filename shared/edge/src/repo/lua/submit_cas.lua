@@ -1,12 +1,15 @@
 -- The compare-and-set write of a decided record, its events, the board's version and, with an
 -- Idempotency-Key, the stored outcome: one atomic step.
 -- KEYS: 1 records, 2 members, 3 sorted set, 4 events, 5 periods, 6 version,
---       7 idempotency key (or a placeholder), 8 webhooks wanted (flag), 9 webhook bell
+--       7 idempotency key (or a placeholder), 8 webhooks wanted (flag), 9 webhook bell,
+--       10 integrity state hash, 11 reviews hash, 12 reviews by time (zset)
 -- ARGV: 1 player, 2 expected record ('' = none), 3 new record, 4 member, 5 rank value,
 --       6 score_applied event, 7 expire at ms ('0' = never), 8 period id,
 --       9 period_started event (appended first when this is the period's first write),
 --       10 idempotency '1'/'0', 11 our reservation, 12 outcome prefix, 13 outcome JSON,
---       14 outcome TTL ms, 15 webhook ring payload (`wh:tenant/board`)
+--       14 outcome TTL ms, 15 webhook ring payload (`wh:tenant/board`),
+--       16 the player's integrity state ('' = the board has no rules), 17 review id ('' = none),
+--       18 review JSON, 19 now (Unix ms)
 -- Returns {0} the record changed (retry), {3} the idempotency key is held by another attempt, or
 -- {1, better, total, event id, version}.
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -28,6 +31,15 @@ local id = redis.call('XADD', KEYS[4], '*', 'event', ARGV[6])
 -- until it starts a fan-out, or for a second: a ring nobody heard is rung again by the next write).
 if redis.call('EXISTS', KEYS[8]) == 1 and redis.call('SET', KEYS[9], '1', 'NX', 'PX', 1000) then
   redis.call('PUBLISH', 'lb:webhooks', ARGV[15])
+end
+-- Integrity: the player's state and a flagged submission's review change with the write (a rejected or held submission never reaches this script).
+if ARGV[16] ~= '' then
+  redis.call('HSET', KEYS[10], ARGV[1], ARGV[16])
+  if ARGV[7] ~= '0' then redis.call('PEXPIREAT', KEYS[10], ARGV[7]) end
+end
+if ARGV[17] ~= '' then
+  redis.call('HSET', KEYS[11], ARGV[17], ARGV[18])
+  redis.call('ZADD', KEYS[12], ARGV[19], ARGV[17])
 end
 if ARGV[7] ~= '0' then
   for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], ARGV[7]) end

@@ -1,0 +1,153 @@
+//! Reviews of submissions a board's integrity rules held or flagged (`leaderboard::review`),
+//! tenant admin only:
+//!
+//! ```text
+//! GET  /api/{v}/boards/{board}/reviews?status=open|held|flagged|approved|rejected|all&limit=
+//!                                                   newest first (default: open, 50; at most 500)
+//! GET  /api/{v}/boards/{board}/reviews/{id}         one
+//! POST /api/{v}/boards/{board}/reviews/{id}/approve a held one is applied as submitted (its
+//!                                                   original time); a flagged one is closed
+//! POST /api/{v}/boards/{board}/reviews/{id}/reject  a held one leaves nothing; a flagged one is
+//!                                                   taken back (409 if the record changed since)
+//! ```
+//!
+//! Deciding twice the same way answers the same; each decision goes to the audit log
+//! (`review.approve`, `review.reject`).
+
+use edge::api::Ctx;
+use edge::http::{self, Call};
+use edge::repo::Keys;
+use edge::submit::{self, Decided, Judging};
+use leaderboard::review::{self, Effect, Review};
+use leaderboard::{Board, BoardId, LeaderboardError, Result, access};
+use serde_json::json;
+use spin_sdk::http::{Method, Response};
+
+/// Reviews one listing reads at most.
+const SCAN: u64 = 2_000;
+
+/// Serves `/api/{v}/boards/{board}/reviews[/…]` (`rest`: the segments after `reviews`).
+pub fn route(call: &Call<'_>, ctx: &Ctx, board: &BoardId, rest: &[&str]) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let board = ctx.repo()?.board(&ctx.tenant, board)?;
+    match (call.method(), rest) {
+        (Method::Get, []) => list(call, ctx, &board),
+        (_, []) => Err(call.method_not_allowed("GET")),
+        (Method::Get, [id]) => {
+            let r = load(ctx, &board, id)?;
+            Ok(http::json(200, call.version, &r.view(&board)))
+        }
+        (_, [_]) => Err(call.method_not_allowed("GET")),
+        (Method::Post, [id, "approve"]) => decide(call, ctx, &board, id, true),
+        (Method::Post, [id, "reject"]) => decide(call, ctx, &board, id, false),
+        (_, [_, "approve" | "reject"]) => Err(call.method_not_allowed("POST")),
+        _ => Err(LeaderboardError::NotFound(format!(
+            "no such resource: {}",
+            call.path
+        ))),
+    }
+}
+
+fn list(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<Response> {
+    let wanted = review::parse_filter(call.query.get("status").map(String::as_str))?;
+    let limit = u64::from(call.query_u32("limit", 50, 1, 500)?);
+    let keys = Keys::new(&ctx.tenant, &board.id);
+    let repo = ctx.repo()?;
+    let mut out = Vec::new();
+    let mut offset = 0;
+    'scan: while offset < SCAN {
+        let page = repo.reviews(&keys, offset, 200)?;
+        if page.is_empty() {
+            break;
+        }
+        offset += 200;
+        for raw in page {
+            let r = edge::integrity::decode(&raw)?;
+            if wanted.as_ref().is_none_or(|w| w.contains(&r.status)) {
+                out.push(r.view(board));
+                if out.len() as u64 == limit {
+                    break 'scan;
+                }
+            }
+        }
+    }
+    Ok(http::json(
+        200,
+        call.version,
+        &json!({"board": board.id.as_str(), "reviews": out}),
+    ))
+}
+
+fn load(ctx: &Ctx, board: &Board, id: &str) -> Result<Review> {
+    let keys = Keys::new(&ctx.tenant, &board.id);
+    let raw = ctx.repo()?.review(&keys, id)?.ok_or_else(|| {
+        LeaderboardError::NotFound(format!("no review '{id}' on board '{}'", board.id))
+    })?;
+    edge::integrity::decode(&raw)
+}
+
+fn decide(call: &Call<'_>, ctx: &Ctx, board: &Board, id: &str, approve: bool) -> Result<Response> {
+    let principal = ctx.require_principal()?;
+    let mut r = load(ctx, board, id)?;
+    let by = principal.subject.clone();
+    let was = r.status;
+    let effect = if approve {
+        r.approve(call.now_ms, &by)?
+    } else {
+        r.reject(call.now_ms, &by)?
+    };
+    let repo = ctx.repo()?;
+    let keys = Keys::new(&ctx.tenant, &board.id);
+    let json = edge::integrity::encode(&r)?;
+    match effect {
+        Effect::None => repo.put_review(&keys, &r.id, &json, r.submitted_at_ms)?,
+        Effect::Apply => {
+            // As the original submission: its time decides ties and the period it counts in.
+            // The decision is stored by the same write, so a retried approval applies nothing.
+            let approved = Judging::Approved {
+                review_id: &r.id,
+                review_json: &json,
+            };
+            match submit::apply(
+                repo,
+                &ctx.tenant,
+                board,
+                &r.player,
+                &r.submission,
+                r.submitted_at_ms,
+                None,
+                None,
+                approved,
+            )? {
+                Decided::Applied(_) => {}
+                Decided::Held(_) => {
+                    return Err(LeaderboardError::Internal(
+                        "an approved submission was held again".into(),
+                    ));
+                }
+            }
+            ctx.cache()
+                .invalidate_everywhere(repo, ctx.tenant.as_str(), board.id.as_str(), false);
+        }
+        Effect::Revert => {
+            edge::integrity::revert(repo, &ctx.tenant, board, &r, call.now_ms)?;
+            repo.put_review(&keys, &r.id, &json, r.submitted_at_ms)?;
+            ctx.cache()
+                .invalidate_everywhere(repo, ctx.tenant.as_str(), board.id.as_str(), false);
+        }
+    }
+    if r.status != was {
+        edge::audit::record(
+            ctx,
+            call,
+            if approve {
+                "review.approve"
+            } else {
+                "review.reject"
+            },
+            &r.id,
+            r.view(board),
+        );
+    }
+    Ok(http::json(200, call.version, &r.view(board)))
+}

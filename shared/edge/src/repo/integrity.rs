@@ -1,0 +1,163 @@
+//! Integrity facts and reviews (`leaderboard::integrity`, `leaderboard::review`): all in the
+//! board's hash slot.
+
+use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
+
+use super::{Keys, RedisParameter, Repo, bin, text, uint};
+
+const FACTS: &str = include_str!("lua/ig_facts.lua");
+const PUT_NEW: &str = include_str!("lua/ig_reviews.lua");
+
+/// How many evenly spaced standings the outlier rule's sample takes.
+pub const SAMPLE_POINTS: u32 = 101;
+
+/// How long a period's sample is reused (ms): the distribution moves slowly, and taking it is a
+/// `ZRANGE` per point.
+pub const SAMPLE_KEPT_MS: i64 = 5_000;
+
+/// What the integrity rules need, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct RawFacts {
+    /// The player's integrity state (JSON, `""` when none).
+    pub state: String,
+    /// Players in the period.
+    pub players: u64,
+    /// Other players who submitted the same score within the burst window.
+    pub same_score_players: u64,
+    /// The other members of a burst this submission completes: player and Unix ms.
+    pub burst_members: Vec<(String, i64)>,
+    /// Rank values of evenly spaced standings (empty without an outlier rule).
+    pub sample: Vec<u64>,
+}
+
+impl Repo {
+    /// Reads the integrity facts of one submission of `score` (minor units) in one round trip.
+    #[allow(clippy::too_many_arguments)]
+    pub fn integrity_facts(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        player: &PlayerId,
+        score: i64,
+        now_ms: i64,
+        burst: Option<(i64, u32)>,
+        sample: bool,
+    ) -> Result<RawFacts> {
+        let r = self.eval(
+            FACTS,
+            &[
+                keys.integrity(period),
+                keys.zset(period),
+                keys.burst(score),
+                keys.integrity_sample(period),
+            ],
+            vec![
+                bin(player.as_str()),
+                RedisParameter::Int64(now_ms),
+                RedisParameter::Int64(burst.map_or(0, |b| b.0)),
+                RedisParameter::Int64(if sample { i64::from(SAMPLE_POINTS) } else { 0 }),
+                RedisParameter::Int64(burst.map_or(0, |b| i64::from(b.1))),
+                RedisParameter::Int64(SAMPLE_KEPT_MS),
+            ],
+        )?;
+        let mut it = r.iter();
+        let mut next = || {
+            it.next()
+                .ok_or_else(|| LeaderboardError::CorruptData("short integrity facts".into()))
+        };
+        let state = text(next()?)?;
+        let players = uint(next()?)?;
+        let same_score_players = uint(next()?)?;
+        let members = uint(next()?)?;
+        let mut burst_members = Vec::new();
+        for _ in 0..members {
+            let player = text(next()?)?;
+            let at = super::int(next()?)?;
+            burst_members.push((player, at));
+        }
+        let sample = text(next()?)?
+            .split(',')
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                // Redis writes a sorted-set score as a double: integral, below 2^53.
+                v.parse::<u64>()
+                    .or_else(|_| v.parse::<f64>().map(|f| f as u64))
+                    .map_err(|_| {
+                        LeaderboardError::CorruptData("a sampled rank value is not a number".into())
+                    })
+            })
+            .collect::<Result<Vec<u64>>>()?;
+        Ok(RawFacts {
+            state,
+            players,
+            same_score_players,
+            burst_members,
+            sample,
+        })
+    }
+
+    /// Stores a review (new or decided) and indexes it by submission time.
+    pub fn put_review(&self, keys: &Keys, id: &str, json: &str, at_ms: i64) -> Result<()> {
+        self.hset(&keys.reviews(), id, json)?;
+        self.exec(
+            "ZADD",
+            vec![
+                bin(keys.reviews_index()),
+                RedisParameter::Int64(at_ms),
+                bin(id),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Stores reviews unless one with the same id exists (id, JSON, Unix ms): how many were new.
+    pub fn put_new_reviews(&self, keys: &Keys, reviews: &[(String, String, i64)]) -> Result<u64> {
+        if reviews.is_empty() {
+            return Ok(0);
+        }
+        let mut args = Vec::with_capacity(reviews.len() * 3);
+        for (id, json, at) in reviews {
+            args.extend([
+                bin(id.as_str()),
+                bin(json.as_str()),
+                RedisParameter::Int64(*at),
+            ]);
+        }
+        let r = self.eval(PUT_NEW, &[keys.reviews(), keys.reviews_index()], args)?;
+        r.first()
+            .map(uint)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    /// One review's JSON.
+    pub fn review(&self, keys: &Keys, id: &str) -> Result<Option<String>> {
+        self.hget(&keys.reviews(), id)
+    }
+
+    /// The newest `limit` reviews' JSON, newest first, from `offset`.
+    pub fn reviews(&self, keys: &Keys, offset: u64, limit: u64) -> Result<Vec<String>> {
+        let ids = self.exec(
+            "ZREVRANGE",
+            vec![
+                bin(keys.reviews_index()),
+                bin(offset.to_string()),
+                bin((offset + limit).saturating_sub(1).to_string()),
+            ],
+        )?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![bin(keys.reviews())];
+        args.extend(
+            ids.iter()
+                .map(|id| text(id).map(bin))
+                .collect::<Result<Vec<_>>>()?,
+        );
+        let r = self.exec("HMGET", args)?;
+        r.iter()
+            .map(text)
+            .filter(|v| !matches!(v, Ok(s) if s.is_empty()))
+            .collect()
+    }
+}
