@@ -32,7 +32,11 @@ const UNCACHED_BOARD_CONFIG_TTL_SECS: u32 = 5;
 /// The board config: from the cache when fresh, else from Redis (then cached, see
 /// `edge::cache`); when Redis is unavailable, a stale cached config is used (stale-if-error), like
 /// the cached reads. Also returns the board's Redis version when it read it (on a miss).
-fn board(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<(Board, Option<Option<i64>>)> {
+pub(crate) fn board(
+    call: &Call<'_>,
+    ctx: &Ctx,
+    id: &BoardId,
+) -> Result<(Board, Option<Option<i64>>)> {
     let cache = ctx.cache();
     let (t, b) = (ctx.tenant.as_str(), id.as_str());
     let cached = cache.get(t, b, Entry::Config);

@@ -7,6 +7,7 @@
 //! GET    /api/{v}/boards/{board}/players/{player}/around?radius  neighbours, including the player
 //! DELETE /api/{v}/boards/{board}/players/{player}?period         admin: remove the entry
 //! GET    /api/{v}/boards/{board}/live?limit&player&period         live updates (SSE, long-poll)
+//! GET    /api/{v}/boards/{board}/stats?window&step                analytics (`stats`)
 //! ```
 //! Reads carry `ETag`, `Cache-Control` and `X-Cache: HIT|MISS|STALE`; `If-None-Match` gives 304.
 
@@ -15,6 +16,7 @@ mod cached;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod live;
 mod reads;
+mod stats;
 
 use edge::http::Call;
 use edge::platform::Platform;
@@ -39,8 +41,9 @@ fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
 /// baseline server).
 pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let board = BoardId::new(call.param("board").unwrap_or_default())?;
+    let is_stats = call.path.trim_end_matches('/').ends_with("/stats");
     let ctx = edge::admission::admit_reading(platform, call, |tenant| {
-        if call.method() == &Method::Get {
+        if call.method() == &Method::Get && !is_stats {
             cached::reads(call, tenant, &board)
         } else {
             Vec::new()
@@ -48,6 +51,12 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     })?;
     let is_entries = call.path.trim_end_matches('/').ends_with("/entries");
     let rest: Vec<&str> = call.rest.iter().map(String::as_str).collect();
+    if is_stats {
+        return match call.method() {
+            &Method::Get => stats::serve(call, &ctx, &board),
+            _ => Err(call.method_not_allowed("GET")),
+        };
+    }
     match (call.method(), is_entries, rest.as_slice()) {
         (Method::Get, true, []) => cached::serve(call, &ctx, &board, reads::entries),
         (Method::Get, false, []) => cached::serve(call, &ctx, &board, reads::players),

@@ -262,6 +262,8 @@ pub fn revert(
                     board.retain_periods,
                 ),
                 integrity: None,
+                // Taking a score back is not a submission.
+                stats: None,
             };
             match repo.apply(&keys, &write, None)? {
                 crate::repo::ApplyResult::Applied(_) => {}

@@ -279,8 +279,27 @@ fn decide(
                     batch.key(keys.members(&d.period)),
                     batch.key(keys.zset(&d.period)),
                 ];
+                let stats = board.is_some_and(|b| b.stats).then(|| {
+                    let minute = leaderboard::stats::minute(d.at_ms);
+                    let [h, u, c] = keys.stats(minute);
+                    let mut counters = vec![leaderboard::stats::Counter::Accepted];
+                    if d.outcome.improved {
+                        counters.push(leaderboard::stats::Counter::PersonalBest);
+                    }
+                    if d.outcome.previous.is_none() {
+                        counters.push(leaderboard::stats::Counter::NewPlayer);
+                    }
+                    let note = crate::repo::StatsNote {
+                        minute,
+                        counters,
+                        count_player: true,
+                        improved: d.outcome.improved,
+                    };
+                    ([batch.key(h), batch.key(u), batch.key(c)], note)
+                });
                 batch.puts.push(Put {
                     period_keys,
+                    stats,
                     player: d.player.to_string(),
                     record,
                     member: d.key.member.clone(),

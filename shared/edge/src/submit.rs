@@ -25,6 +25,7 @@ use crate::http::Call;
 use crate::idempotency;
 use crate::repo::{ApplyResult, Claim, IntegrityWrite, Keys, Repo, Reservation, Write};
 use leaderboard::integrity::Action;
+use leaderboard::stats::{self, Counter};
 
 /// Compare-and-set attempts before giving up with 409 (an attempt only loses to a concurrent
 /// write of the same player's record).
@@ -59,6 +60,29 @@ fn announce_flagged(
     }
     if let Err(e) = crate::webhook_delivery::score_flagged(repo, tenant, board, reviews, now_ms) {
         eprintln!("scores: could not announce flagged submissions: {e}");
+    }
+}
+
+/// Counts `n` submissions outside the write in the board's stats: a held or rejected one of
+/// `player`, or (`player` empty) a burst's earlier members. A failure is logged: a submission's
+/// fate does not depend on its count.
+fn note_stats(
+    repo: &Repo,
+    keys: &Keys,
+    board: &Board,
+    counter: Counter,
+    n: u64,
+    player: &str,
+    now_ms: i64,
+) {
+    if !board.stats || n == 0 {
+        return;
+    }
+    if let Err(e) = repo.note_stats(keys, stats::minute(now_ms), counter, n, player) {
+        eprintln!(
+            "scores: could not count a {} submission: {e}",
+            counter.as_str()
+        );
     }
 }
 
@@ -148,13 +172,23 @@ pub fn apply(
                 &j.burst_members,
                 submission.score,
             );
-            crate::integrity::store_new(repo, &keys, &earlier)?;
+            let stored = crate::integrity::store_new(repo, &keys, &earlier)?;
+            note_stats(repo, &keys, board, Counter::Flagged, stored, "", now_ms);
             announce.extend(earlier);
         }
         let mut flagged = None;
         if let (Some(action), Some(j)) = (action, &judged) {
             match action {
                 Action::Reject => {
+                    note_stats(
+                        repo,
+                        &keys,
+                        board,
+                        Counter::Rejected,
+                        1,
+                        player.as_str(),
+                        now_ms,
+                    );
                     announce_flagged(repo, tenant, board, &announce, now_ms);
                     return Err(crate::integrity::rejected(&j.verdict));
                 }
@@ -169,6 +203,15 @@ pub fn apply(
                         now_ms,
                     )?;
                     announce.push(review.clone());
+                    note_stats(
+                        repo,
+                        &keys,
+                        board,
+                        Counter::Held,
+                        1,
+                        player.as_str(),
+                        now_ms,
+                    );
                     announce_flagged(repo, tenant, board, &announce, now_ms);
                     return Ok(Decided::Held(Box::new(review)));
                 }
@@ -202,6 +245,28 @@ pub fn apply(
             changed: decided.changed,
         };
         let outcome_json = claim.map(|_| applied_json(&applied)).transpose()?;
+        // An approval was counted as held when it arrived: now only what it does to the board.
+        let stats = board.stats.then(|| {
+            let mut counters = Vec::new();
+            if approved.is_none() {
+                counters.push(Counter::Accepted);
+                if flagged.is_some() {
+                    counters.push(Counter::Flagged);
+                }
+            }
+            if applied.improved {
+                counters.push(Counter::PersonalBest);
+            }
+            if previous.is_none() {
+                counters.push(Counter::NewPlayer);
+            }
+            crate::repo::StatsNote {
+                minute: stats::minute(now_ms),
+                counters,
+                count_player: approved.is_none(),
+                improved: applied.improved,
+            }
+        });
         let write = Write {
             period: &period.id,
             player,
@@ -227,6 +292,7 @@ pub fn apply(
                     now_ms,
                 }),
             },
+            stats,
         };
         match repo.apply(&keys, &write, claim.zip(outcome_json.as_deref()))? {
             ApplyResult::Applied(a) => {

@@ -191,6 +191,20 @@ pub fn authorize_read(principal: Option<&Principal>, board: &Board) -> Result<()
     authorize_read_of(principal, board.public_read)
 }
 
+/// Reading a board's stats and dashboard: anyone for a `public_read` board, else an admin (how
+/// many submit, who climbs and what was held are an operator's view, not every player's).
+pub fn authorize_stats(principal: Option<&Principal>, board: &Board) -> Result<()> {
+    if board.public_read {
+        return Ok(());
+    }
+    match principal {
+        None => Err(LeaderboardError::Unauthorized(
+            "this board is not public: its stats need an admin token".into(),
+        )),
+        Some(p) => authorize_admin(p),
+    }
+}
+
 /// [`authorize_read`] from the board's `public_read` alone (what a cached read knows).
 pub fn authorize_read_of(principal: Option<&Principal>, public_read: bool) -> Result<()> {
     if public_read {

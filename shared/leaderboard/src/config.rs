@@ -223,6 +223,10 @@ pub struct BoardConfigInput {
     /// Score integrity rules (see [`crate::integrity`]); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integrity: Option<crate::integrity::IntegrityInput>,
+    /// Whether the board keeps analytics (`crate::stats`; default true). Off saves the few
+    /// Redis commands each submission spends on its minute's counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<bool>,
 }
 
 impl BoardConfigInput {
@@ -246,6 +250,7 @@ impl BoardConfigInput {
             metadata_max_bytes: None,
             log: LogConfigInput::default(),
             integrity: None,
+            stats: None,
         }
     }
 
@@ -391,6 +396,7 @@ impl BoardConfigInput {
             metadata_max_bytes,
             log: self.log.validate()?,
             integrity,
+            stats: self.stats.unwrap_or(true),
         })
     }
 }
@@ -431,6 +437,8 @@ pub struct Board {
     pub log: LogConfig,
     /// Score integrity rules (empty: none).
     pub integrity: crate::integrity::Integrity,
+    /// Whether submissions are counted in the board's stats (`crate::stats`).
+    pub stats: bool,
 }
 
 impl Board {
@@ -466,6 +474,8 @@ impl Board {
             log: self.log.into(),
             integrity: (!self.integrity.is_empty())
                 .then(|| self.integrity.to_input(self.score_type)),
+            // Canonical form: absent while on (the default), so existing configs read the same.
+            stats: (!self.stats).then_some(false),
         }
     }
 

@@ -52,6 +52,7 @@ pub mod record;
 pub mod review;
 pub mod score;
 pub mod sortkey;
+pub mod stats;
 pub mod tenant;
 #[cfg(test)]
 mod test_support;

@@ -49,7 +49,9 @@ impl ApiVersion {
         }
     }
 
-    fn score(self, board: &Board, minor: i64) -> Value {
+    /// A score (minor units) as this version renders it: a JSON number in v1, the exact
+    /// decimal string in v2.
+    pub fn score(self, board: &Board, minor: i64) -> Value {
         match self {
             Self::V1 => board.score_type.to_json(minor),
             Self::V2 => Value::String(board.format_score(minor)),
@@ -97,7 +99,8 @@ impl PeriodView {
     }
 }
 
-fn iso(ms: i64) -> Value {
+/// A moment (Unix ms) as an RFC 3339 string with milliseconds, UTC.
+pub fn iso(ms: i64) -> Value {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|d| Value::String(d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
         .unwrap_or(Value::Null)

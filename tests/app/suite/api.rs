@@ -401,6 +401,28 @@ impl Api {
         r
     }
 
+    /// Drains a board through the HTTP drain until nothing is left; the entries applied.
+    pub async fn drain_all(&self, board: &str) -> u64 {
+        let mut applied = 0;
+        for _ in 0..200 {
+            let r = self
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/admin/drain?board={board}&max_events=100000"),
+                    Some(&admin()),
+                    None,
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            applied += r.body["applied"].as_u64().unwrap();
+            if r.body["more"] == false && r.body["pending"] == 0 {
+                return applied;
+            }
+        }
+        panic!("{board} never drained");
+    }
+
     /// Waits at least one millisecond so consecutive submissions get distinct achievement times.
     pub async fn tick(&self) {
         tokio::time::sleep(Duration::from_millis(2)).await;

@@ -440,4 +440,21 @@ async fn on_a_seeded_board_every_cheater_is_caught_by_its_rule_and_no_honest_pla
         .get("/api/v1/boards/season/players/spammer", Some(&admin()))
         .await;
     assert_eq!(me.body["score"], 8_019, "{}", me.body);
+
+    // The board's stats count the same: 10,000 + 2,000 honest, the jumper's first, 20 of the
+    // spammer's, 25 bots applied; 25 flagged (the burst), 2 held, 5 rejected; 10,028 players
+    // within HyperLogLog's error (0.81 % standard error: 2 % is 2.5 of them).
+    let stats = api
+        .get("/api/v1/boards/season/stats?window=1h", Some(&admin()))
+        .await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    let totals = &stats.body["totals"];
+    assert_eq!(totals["accepted"], 12_046, "{totals}");
+    assert_eq!(totals["flagged"], 25, "{totals}");
+    assert_eq!(totals["held"], 2, "{totals}");
+    assert_eq!(totals["rejected"], 5, "{totals}");
+    assert_eq!(totals["new_players"], 10_027, "{totals}");
+    let unique = totals["unique_players"].as_f64().unwrap();
+    assert!((unique - 10_028.0).abs() / 10_028.0 < 0.02, "{totals}");
+    assert_eq!(stats.body["distribution"]["players"], 10_027);
 }

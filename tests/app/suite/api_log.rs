@@ -48,28 +48,6 @@ fn fill(api: &Api, board: &str, n: u64, players: u64) {
     }
 }
 
-/// Drains a board through the HTTP drain until nothing is left; the entries applied.
-async fn drain_all(api: &Api, board: &str) -> u64 {
-    let mut applied = 0;
-    for _ in 0..200 {
-        let r = api
-            .call(
-                Method::POST,
-                &format!("/api/v1/admin/drain?board={board}&max_events=100000"),
-                Some(&admin()),
-                None,
-                &[],
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        applied += r.body["applied"].as_u64().unwrap();
-        if r.body["more"] == false && r.body["pending"] == 0 {
-            return applied;
-        }
-    }
-    panic!("{board} never drained");
-}
-
 async fn replay(api: &Api, board: &str) -> Value {
     let r = api
         .call(
@@ -101,7 +79,7 @@ async fn replay_of_100k_events_reproduces_the_board_exactly_and_repairs_a_damage
     )
     .await;
     fill(&api, "long", 100_000, 5_000);
-    assert_eq!(drain_all(&api, "long").await, 100_000);
+    assert_eq!(api.drain_all("long").await, 100_000);
     for p in ["q00007", "q04999"] {
         let r = api
             .call(
@@ -179,7 +157,7 @@ async fn after_the_log_is_trimmed_replay_starts_from_a_snapshot_and_still_matche
     )
     .await;
     fill(&api, "trim", 100_000, 3_000);
-    assert_eq!(drain_all(&api, "trim").await, 100_000);
+    assert_eq!(api.drain_all("trim").await, 100_000);
     let live = dump(&api, "trim");
     let mut c = api.redis.conn();
     let snapshots: Vec<String> = redis::cmd("ZRANGE")
@@ -243,7 +221,7 @@ async fn as_of_answers_as_the_board_stood_then_from_snapshot_and_log() {
     let mut k = 0u64;
     for _ in 0..5 {
         fill(&api, "tt", 90, 7);
-        drain_all(&api, "tt").await;
+        api.drain_all("tt").await;
         // The log's score_applied events, in order, are the entries in order.
         let log: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
             .arg("lb:{default/tt}:events")

@@ -22,6 +22,7 @@
 //! | `lb:{t/b}:snap:<id>:…` | as above | a snapshot: `periods`, `r:`/`m:`/`z:<period>` copies |
 //! | `lb:{t/b}:rp:<nonce>:…` | as above | a replay's fresh projection, until it is swapped in |
 //! | `lb:{t/b}:asof:<id>` / `asof:<id>:<nonce>:…` | string / as above | a time-travel projection (minutes) |
+//! | `lb:{t/b}:st:<minute>…` | hash, HyperLogLog, sorted set | the board's stats per minute ([`stats`]) |
 //! | `lb:tenant:{t}:boards` | set | board ids of a tenant |
 //!
 //! Writes are compare-and-set: the handler reads a record, the pure core decides the new record,
@@ -46,6 +47,7 @@ pub mod ratelimit;
 mod reads;
 mod rebuild;
 mod snapshots;
+pub mod stats;
 pub mod webhooks;
 mod writes;
 
@@ -54,6 +56,7 @@ pub use log::StreamEntry;
 pub use reads::{Page, Row, Stored};
 pub use rebuild::Compared;
 pub use snapshots::Snapshot;
+pub use stats::{RawStats, StatsNote};
 pub use writes::{Applied, ApplyResult, IntegrityWrite, Write};
 
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};

@@ -9,7 +9,7 @@ use super::{Keys, Repo, bin, int, text, uint};
 
 const CLAIM: &str = include_str!("lua/claim.lua");
 const LOOKUP: &str = include_str!("lua/lookup.lua");
-const APPLY_BATCH: &str = include_str!("lua/apply_batch.lua");
+const APPLY_BATCH: &str = super::stats::with_stats_note!("lua/apply_batch.lua");
 
 /// The consumer group every drain of a board's inbox reads through.
 pub const GROUP: &str = "projector";
@@ -40,6 +40,9 @@ pub struct Put {
     pub expire_at_ms: Option<i64>,
     /// The `score_applied` event.
     pub event: String,
+    /// How it counts in the board's stats: indexes into [`Batch::keys`] of its minute's keys
+    /// and the note (`None`: the board keeps no stats).
+    pub stats: Option<([usize; 3], super::stats::StatsNote)>,
 }
 
 /// An entry moved to the dead letters.
@@ -182,6 +185,8 @@ impl Repo {
             bin(GROUP),
             bin(now_ms.to_string()),
             bin(DEDUPE_TTL_MS.to_string()),
+            bin(leaderboard::stats::RETAIN_SECS.to_string()),
+            bin(leaderboard::stats::CLIMBERS_KEPT.to_string()),
         ];
         args.push(count(batch.checks.len()));
         for (k, field, value) in &batch.checks {
@@ -206,6 +211,16 @@ impl Repo {
                 bin(p.expire_at_ms.unwrap_or(0).to_string()),
                 bin(p.event.as_str()),
             ]);
+            match &p.stats {
+                Some(([h, u, c], note)) => args.extend([
+                    idx(*h),
+                    idx(*u),
+                    idx(*c),
+                    bin(note.fields()),
+                    bin(if note.improved { "1" } else { "0" }),
+                ]),
+                None => args.extend(["0", "0", "0", "", "0"].map(bin)),
+            }
         }
         args.push(count(batch.dead.len()));
         for d in &batch.dead {

@@ -7,7 +7,7 @@ use leaderboard::idempotency::applied_prefix;
 
 use super::{Claim, Keys, Repo, bin, int, parse_record, text, uint};
 
-const SUBMIT_CAS: &str = include_str!("lua/submit_cas.lua");
+const SUBMIT_CAS: &str = super::stats::with_stats_note!("lua/submit_cas.lua");
 const DELETE_PLAYER: &str = include_str!("lua/delete_player.lua");
 
 /// What a compare-and-set write did.
@@ -44,6 +44,8 @@ pub struct Write<'a> {
     pub expire_at_ms: Option<i64>,
     /// What the board's integrity rules store with the write (`None`: the board has none).
     pub integrity: Option<IntegrityWrite<'a>>,
+    /// How the write counts in the board's stats (`None`: not at all).
+    pub stats: Option<super::stats::StatsNote>,
 }
 
 /// The integrity part of a write (`crate::integrity`).
@@ -114,6 +116,12 @@ impl Repo {
             keys.reviews(),
             keys.reviews_index(),
         ];
+        let stats = write.stats.as_ref();
+        let stats_keys = stats.map_or_else(
+            || [keys.unused(), keys.unused(), keys.unused()],
+            |s| keys.stats(s.minute),
+        );
+        let cas_keys: Vec<String> = cas_keys.into_iter().chain(stats_keys).collect();
         let ig = write.integrity.as_ref();
         let (review_id, review_json) = ig.and_then(|i| i.review).unwrap_or_default();
         let flag = |on: bool| bin(if on { "1" } else { "0" });
@@ -148,6 +156,13 @@ impl Repo {
                 bin(review_id),
                 bin(review_json),
                 bin(ig.map_or(0, |i| i.now_ms).to_string()),
+                bin(stats
+                    .map_or(0, |_| leaderboard::stats::RETAIN_SECS)
+                    .to_string()),
+                bin(stats.map(|s| s.fields()).unwrap_or_default()),
+                flag(stats.is_some_and(|s| s.count_player)),
+                flag(stats.is_some_and(|s| s.improved)),
+                bin(leaderboard::stats::CLIMBERS_KEPT.to_string()),
             ],
         )?;
         match r.as_slice() {

@@ -3,20 +3,22 @@
 -- applied, remembers ingest idempotency keys, acknowledges and deletes every entry of the batch.
 -- KEYS: 1 config, 2 events, 3 periods, 4 version, 5 inbox, 6 dead letters, 7.. per-batch keys
 -- ARGV (sections, each led by its count):
---   group; now ms; dedupe TTL ms;
+--   group; now ms; dedupe TTL ms; stats TTL seconds; climbers kept per minute;
 --   checks: key index, field ('' = the key must not exist), expected value;
 --   entries: ids in stream order (each must still be pending: a concurrent drain may have
 --            applied it);
 --   period starts: period id, period_started event (appended when the period is new);
 --   puts: records, members, sorted set key indexes, player, record, member, rank value,
---         expire at ms ('0' never), score_applied event;
+--         expire at ms ('0' never), score_applied event, stats (`stats_note`): the minute's
+--         counters, players and climbers key indexes ('0' = the board keeps no stats),
+--         counters to increment, improved '1'/'0';
 --   dead letters: entry id, reason, deliveries, entry fields as JSON;
 --   dedupe keys: key index (remembered for the dedupe TTL).
 -- Returns {1, version or 0, applied event ids...}, or {0, 'board'} (board deleted), {0, 'check',
 -- i} (state changed: decide again), {0, 'gone', ids...} (taken by another drain).
 local a = 1
 local function nxt() a = a + 1; return ARGV[a - 1] end
-local group, now, ttl = nxt(), nxt(), nxt()
+local group, now, ttl, stats_ttl, keep = nxt(), nxt(), nxt(), nxt(), tonumber(nxt())
 
 local checks = {}
 for i = 1, tonumber(nxt()) do checks[i] = {tonumber(nxt()), nxt(), nxt()} end
@@ -26,7 +28,8 @@ local starts = {}
 for i = 1, tonumber(nxt()) do starts[i] = {nxt(), nxt()} end
 local puts = {}
 for i = 1, tonumber(nxt()) do
-  puts[i] = {tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt(), nxt(), nxt(), nxt(), nxt()}
+  puts[i] = {tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt(), nxt(), nxt(), nxt(), nxt(),
+    tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt()}
 end
 local dead = {}
 for i = 1, tonumber(nxt()) do dead[i] = {nxt(), nxt(), nxt(), nxt()} end
@@ -62,6 +65,11 @@ local out = {1, 0}
 for _, p in ipairs(puts) do
   local recs, members, zset = KEYS[p[1]], KEYS[p[2]], KEYS[p[3]]
   local old = redis.call('HGET', members, p[4])
+  local before = nil
+  if p[10] > 0 and p[14] == '1' and old then
+    local r = redis.call('ZSCORE', zset, old)
+    if r then before = redis.call('ZCOUNT', zset, '-inf', '(' .. r) + 1 end
+  end
   if old and old ~= p[6] then redis.call('ZREM', zset, old) end
   redis.call('HSET', recs, p[4], p[5])
   redis.call('HSET', members, p[4], p[6])
@@ -70,6 +78,11 @@ for _, p in ipairs(puts) do
     for _, k in ipairs({recs, members, zset}) do redis.call('PEXPIREAT', k, p[8]) end
   end
   table.insert(out, redis.call('XADD', KEYS[2], '*', 'event', p[9]))
+  if p[10] > 0 then
+    local gained = 0
+    if before then gained = before - (redis.call('ZCOUNT', zset, '-inf', '(' .. p[7]) + 1) end
+    stats_note(KEYS[p[10]], KEYS[p[11]], KEYS[p[12]], p[13], p[4], p[4], gained, keep, stats_ttl)
+  end
 end
 for _, d in ipairs(dead) do
   redis.call('XADD', KEYS[6], '*', 'id', d[1], 'reason', d[2], 'deliveries', d[3],

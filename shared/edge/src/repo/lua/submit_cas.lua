@@ -2,14 +2,17 @@
 -- Idempotency-Key, the stored outcome: one atomic step.
 -- KEYS: 1 records, 2 members, 3 sorted set, 4 events, 5 periods, 6 version,
 --       7 idempotency key (or a placeholder), 8 webhooks wanted (flag), 9 webhook bell,
---       10 integrity state hash, 11 reviews hash, 12 reviews by time (zset)
+--       10 integrity state hash, 11 reviews hash, 12 reviews by time (zset),
+--       13-15 the stats minute's counters, players and climbers (`stats_note`)
 -- ARGV: 1 player, 2 expected record ('' = none), 3 new record, 4 member, 5 rank value,
 --       6 score_applied event, 7 expire at ms ('0' = never), 8 period id,
 --       9 period_started event (appended first when this is the period's first write),
 --       10 idempotency '1'/'0', 11 our reservation, 12 outcome prefix, 13 outcome JSON,
 --       14 outcome TTL ms, 15 webhook ring payload (`wh:tenant/board`),
 --       16 the player's integrity state ('' = the board has no rules), 17 review id ('' = none),
---       18 review JSON, 19 now (Unix ms)
+--       18 review JSON, 19 now (Unix ms),
+--       20 stats TTL seconds ('0' = the board keeps no stats), 21 counters to increment,
+--       22 player counted '1'/'0', 23 improved '1'/'0', 24 climbers kept
 -- Returns {0} the record changed (retry), {3} the idempotency key is held by another attempt, or
 -- {1, better, total, event id, version}.
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -22,6 +25,12 @@ if redis.call('SADD', KEYS[5], ARGV[8]) == 1 then
   redis.call('XADD', KEYS[4], '*', 'event', ARGV[9])
 end
 local old = redis.call('HGET', KEYS[2], ARGV[1])
+-- A climber's rank before its improvement (stats).
+local before = nil
+if ARGV[20] ~= '0' and ARGV[23] == '1' and old then
+  local r = redis.call('ZSCORE', KEYS[3], old)
+  if r then before = redis.call('ZCOUNT', KEYS[3], '-inf', '(' .. r) + 1 end
+end
 if old and old ~= ARGV[4] then redis.call('ZREM', KEYS[3], old) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
@@ -47,6 +56,14 @@ end
 local version = redis.call('INCR', KEYS[6])
 local better = redis.call('ZCOUNT', KEYS[3], '-inf', '(' .. ARGV[5])
 local total = redis.call('ZCARD', KEYS[3])
+if ARGV[20] ~= '0' then
+  local gained = 0
+  if before then gained = before - (better + 1) end
+  local counted = ''
+  if ARGV[22] == '1' then counted = ARGV[1] end
+  stats_note(KEYS[13], KEYS[14], KEYS[15], ARGV[21], counted, ARGV[1], gained,
+    tonumber(ARGV[24]), ARGV[20])
+end
 if ARGV[10] == '1' then
   redis.call('SET', KEYS[7], ARGV[12] .. better .. ':' .. total .. ':' .. ARGV[13], 'PX', ARGV[14])
 end
