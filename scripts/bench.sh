@@ -378,6 +378,7 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             '{"id":"bench-rl-redis","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}' \
             '{"id":"bench-rl-kv","public_read":true,"cache":{"ttl_secs":3600,"stale_secs":60}}' \
             '{"id":"bench-live","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0}}' \
+            '{"id":"bench-nostats","public_read":true,"stats":false,"cache":{"ttl_secs":0,"stale_secs":0}}' \
             '{"id":"bench-integrity","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0},"integrity":{"velocity":{"max":1000,"window_secs":1,"action":"reject"},"improvement":{"max_pct":1000000,"window_secs":60,"action":"hold"},"outlier":{"threshold":100,"min_players":10,"action":"hold"},"burst":{"players":10000,"window_secs":1,"action":"flag"}}}'; do
             code=$(curl -s -o "$tmp/create.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/boards" \
                 -H "authorization: Bearer $admin_token" -H "$json" -d "$board")
@@ -387,10 +388,10 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
                 exit 1
             fi
         done
-        echo "==> seeding bench, bench-nocache and bench-integrity with $players players each" >&2
+        echo "==> seeding bench, bench-nocache, bench-nostats and bench-integrity with $players players each" >&2
         t0=$(now)
         "$bin/edge-seed" seed --redis "$redis_url" --board bench --board bench-nocache \
-            --board bench-integrity --players "$players" >"$tmp/seed.jsonl"
+            --board bench-nostats --board bench-integrity --players "$players" >"$tmp/seed.jsonl"
         seed_secs=$(since "$t0")
         cat "$tmp/seed.jsonl" >&2
         # The limit-check boards: a top-10 page of the same shape (cached reads never see the rest).
@@ -496,6 +497,20 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             "$app/api/v1/boards/bench-integrity/scores" "a new player per request; 4 rules judged" \
             --method POST --header "$json" --header "$auth" \
             --body "{\"player\":\"$runtime-i$c-{seq}\",\"score\":{seq}}"
+    done
+    # The same board without analytics: what counting a submission in its minute costs.
+    for c in 1 32; do
+        load "submit sync, stats off" "POST /api/v1/boards/bench-nostats/scores" "$c" \
+            "$app/api/v1/boards/bench-nostats/scores" "a new player per request; stats off" \
+            --method POST --header "$json" --header "$auth" \
+            --body "{\"player\":\"$runtime-n$c-{seq}\",\"score\":{seq}}"
+    done
+    # A stats read of the board the submit rows just wrote to: an hour of one-minute steps over
+    # the seeded standings (the percentiles and the histogram read the whole period).
+    for c in 1 8; do
+        load "stats read, 1h by 1m" "GET /api/v1/boards/bench-nocache/stats?window=1h&step=1m" "$c" \
+            "$app/api/v1/boards/bench-nocache/stats?window=1h&step=1m" \
+            "60 steps, 21 histogram buckets, 3 percentiles; two round trips" --header "$auth"
     done
     load "submit sync, one hot player" "POST /api/v1/boards/bench-nocache/scores" 8 \
         "$app/api/v1/boards/bench-nocache/scores" "every request the same player: CAS contention" \
@@ -979,6 +994,15 @@ for rt in ("spin", "edge-host"):
         x, base = find(rt, "submit sync, integrity rules on", c), find(rt, "submit sync", c)
         if x and base and base["result"]["req_per_s"]:
             target(f"info: {rt}: submit with integrity rules on / off, req/s at concurrency {c}",
+                   round(x["result"]["req_per_s"] / base["result"]["req_per_s"], 2), True)
+        x, base = find(rt, "submit sync", c), find(rt, "submit sync, stats off", c)
+        if x and base and base["result"]["req_per_s"]:
+            target(f"info: {rt}: submit with stats on / off, req/s at concurrency {c}",
+                   round(x["result"]["req_per_s"] / base["result"]["req_per_s"], 2), True)
+    for c in (1, 8):
+        x, base = find(rt, "stats read, 1h by 1m", c), find(rt, "uncached top-10", c)
+        if x and base and base["result"]["req_per_s"]:
+            target(f"info: {rt}: stats read / uncached top-10, req/s at concurrency {c}",
                    round(x["result"]["req_per_s"] / base["result"]["req_per_s"], 2), True)
 for row in ("hello floor", "cached top-10", "uncached top-10", "submit sync"):
     for c in (1, 32):

@@ -1,8 +1,9 @@
 #!/usr/bin/env sh
 # Idempotent machine set-up for building and testing edge leaderboards.
 # Installs: the wasm32-wasip2 Rust target, rustfmt/clippy, Debian's redis-server (tests start
-# their own instance on a free port; nothing is started here), the Python format checkers and the
-# Node.js reference implementations.
+# their own instance on a free port; nothing is started here), Debian's Chromium (the dashboard
+# test opens the page in it headless), the Python format checkers and the Node.js reference
+# implementations.
 set -eu
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -24,6 +25,13 @@ if ! command -v redis-server >/dev/null 2>&1; then
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     $SUDO apt-get update
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends redis-server
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core
 fi
 
 # Python tools for the suite's format checks (the Prometheus client's text parser, the OpenAPI
@@ -62,4 +70,4 @@ if [ ! -d "$NODETOOLS/node_modules" ] || ! cmp -s "$LOCK" "$NODETOOLS/package-lo
     (cd "$NODETOOLS" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-echo "setup: ok ($(rustc --version); $(redis-server --version | cut -d' ' -f1-3); $("$PYTOOLS/bin/python" --version); node $(node --version))"
+echo "setup: ok ($(rustc --version); $(redis-server --version | cut -d' ' -f1-3); $("$PYTOOLS/bin/python" --version); node $(node --version); $(chromium --version))"

@@ -14,8 +14,7 @@ pub const OPENAPI_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.
 const ETAG: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.etag"));
 
 /// The `Content-Security-Policy` of the HTML page: nothing but its own inline style.
-pub const DOCS_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
-                            form-action 'none'; frame-ancestors 'none'";
+pub const DOCS_CSP: &str = leaderboard::dashboard::CSP;
 
 /// The document's text, inflated from [`OPENAPI_GZ`].
 pub fn openapi_text() -> String {

@@ -8,6 +8,7 @@
 //! DELETE /api/{v}/boards/{board}/players/{player}?period         admin: remove the entry
 //! GET    /api/{v}/boards/{board}/live?limit&player&period         live updates (SSE, long-poll)
 //! GET    /api/{v}/boards/{board}/stats?window&step                analytics (`stats`)
+//! GET    /boards/{board}/dashboard?window&step                    the same as a page (SVG charts)
 //! ```
 //! Reads carry `ETag`, `Cache-Control` and `X-Cache: HIT|MISS|STALE`; `If-None-Match` gives 304.
 
@@ -42,8 +43,9 @@ fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
 pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let board = BoardId::new(call.param("board").unwrap_or_default())?;
     let is_stats = call.path.trim_end_matches('/').ends_with("/stats");
+    let is_dashboard = call.path.starts_with("/boards/");
     let ctx = edge::admission::admit_reading(platform, call, |tenant| {
-        if call.method() == &Method::Get && !is_stats {
+        if call.method() == &Method::Get && !is_stats && !is_dashboard {
             cached::reads(call, tenant, &board)
         } else {
             Vec::new()
@@ -51,9 +53,10 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     })?;
     let is_entries = call.path.trim_end_matches('/').ends_with("/entries");
     let rest: Vec<&str> = call.rest.iter().map(String::as_str).collect();
-    if is_stats {
-        return match call.method() {
-            &Method::Get => stats::serve(call, &ctx, &board),
+    if is_stats || is_dashboard {
+        return match *call.method() {
+            Method::Get if is_stats => stats::serve(call, &ctx, &board),
+            Method::Get => stats::dashboard(call, &ctx, &board),
             _ => Err(call.method_not_allowed("GET")),
         };
     }

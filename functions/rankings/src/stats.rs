@@ -15,8 +15,8 @@ use leaderboard::{Board, BoardId, Result, access, sortkey};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
 
-/// The stats of `id` for the admitted caller.
-pub fn serve(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
+/// The stats document of `id` for the admitted caller, with the window the query asks for.
+fn document(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Value> {
     let (board, _) = crate::cached::board(call, ctx, id)?;
     access::authorize_stats(ctx.principal.as_ref(), &board)?;
     let window = Window::parse(
@@ -24,7 +24,25 @@ pub fn serve(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
         call.query.get("step").map(String::as_str),
         call.now_ms,
     )?;
-    let body = compute(call, ctx, &board, &window)?;
+    compute(call, ctx, &board, &window)
+}
+
+/// `GET /boards/{board}/dashboard?window&step`: the stats as one HTML page with SVG charts
+/// ([`leaderboard::dashboard`]): no script, a strict CSP, never cached.
+pub fn dashboard(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
+    let page = leaderboard::dashboard::render(&document(call, ctx, id)?);
+    Ok(Response::builder()
+        .status(200)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("content-security-policy", leaderboard::dashboard::CSP)
+        .header("cache-control", "no-store")
+        .body(page)
+        .build())
+}
+
+/// The stats of `id` for the admitted caller.
+pub fn serve(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
+    let body = document(call, ctx, id)?;
     Ok(edge::http::json_text(
         200,
         call.version,

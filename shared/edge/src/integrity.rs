@@ -94,7 +94,6 @@ pub fn burst_reviews(
     members: &[(String, i64)],
     score: i64,
 ) -> Vec<Review> {
-    use sha2::{Digest, Sha256};
     let Some(trigger) = verdict
         .triggers
         .iter()
@@ -109,10 +108,8 @@ pub fn burst_reviews(
         .iter()
         .filter_map(|(player, at_ms)| {
             let player = PlayerId::new(player).ok()?;
-            let digest = Sha256::digest(format!("{}\n{player}\n{score}\n{at_ms}", board.id));
-            let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
             Some(Review {
-                id: format!("rv_{hex}"),
+                id: burst_review_id(board, &player, score, *at_ms),
                 status: ReviewStatus::Flagged,
                 held: false,
                 player,
@@ -142,8 +139,21 @@ pub fn store_new(repo: &Repo, keys: &Keys, reviews: &[Review]) -> Result<u64> {
     repo.put_new_reviews(keys, &rows)
 }
 
-/// The review of a held (`applied` none) or flagged submission.
+/// The id of the review of `player`'s submission of `score` at `at_ms` in a burst: derived, so
+/// the burst's completer and its earlier members are each listed once however many times a
+/// burst of their score is found.
+fn burst_review_id(board: &Board, player: &PlayerId, score: i64, at_ms: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{}\n{player}\n{score}\n{at_ms}", board.id));
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("rv_{hex}")
+}
+
+/// The review of a held (`applied` none) or flagged submission. Its id is random, or derived
+/// when the burst rule is among its triggers (then a later burst that counts this submission
+/// among its earlier members finds the review already stored).
 pub fn review(
+    board: &Board,
     verdict: &Verdict,
     player: &PlayerId,
     period: &PeriodId,
@@ -152,8 +162,16 @@ pub fn review(
     applied: Option<(Option<&Record>, &Record)>,
 ) -> Review {
     let held = applied.is_none();
+    let burst = verdict
+        .triggers
+        .iter()
+        .any(|t| t.rule == integrity::Rule::Burst);
     Review {
-        id: format!("rv_{}", crate::apikeys::random_hex(16)),
+        id: if burst {
+            burst_review_id(board, player, submission.score, now_ms)
+        } else {
+            format!("rv_{}", crate::apikeys::random_hex(16))
+        },
         status: if held {
             ReviewStatus::Held
         } else {
@@ -188,6 +206,40 @@ pub fn encode(review: &Review) -> Result<String> {
     serde_json::to_string(review).map_err(|e| LeaderboardError::Internal(e.to_string()))
 }
 
+/// Takes back a burst's earlier member (flagged when the burst completed, after it was applied,
+/// so what the player had before is not known): the player's entry for the period goes, provided
+/// it still holds the flagged score; gone already, nothing to do; another score since, `409`.
+fn revert_burst_member(
+    repo: &Repo,
+    tenant: &leaderboard::TenantId,
+    board: &Board,
+    review: &Review,
+    current: Option<leaderboard::Record>,
+    now_ms: i64,
+) -> Result<()> {
+    let player = &review.player;
+    match current {
+        None => Ok(()),
+        Some(record) if record.score == review.submission.score => {
+            let keys = Keys::new(tenant, &board.id);
+            let event = leaderboard::EventEnvelope::record_deleted(
+                tenant,
+                &board.id,
+                player,
+                review.period,
+                now_ms,
+            )
+            .to_json()?;
+            repo.delete_player(&keys, &review.period, player, &event)?;
+            Ok(())
+        }
+        Some(_) => Err(LeaderboardError::Conflict(format!(
+            "the record of '{player}' changed after the flagged submission; delete the \
+             player's record instead"
+        ))),
+    }
+}
+
 /// Decodes a stored review.
 pub fn decode(raw: &str) -> Result<Review> {
     serde_json::from_str(raw)
@@ -210,7 +262,10 @@ pub fn revert(
     let keys = Keys::new(tenant, &board.id);
     let player = &review.player;
     let (raw, current) = repo.record(&keys, &review.period, player)?;
-    if current == review.previous && review.applied.is_some() {
+    if review.applied.is_none() {
+        return revert_burst_member(repo, tenant, board, review, current, now_ms);
+    }
+    if current == review.previous {
         // Already taken back (a rejection retried after the write, before its decision was
         // recorded).
         return Ok(());

@@ -194,7 +194,7 @@ pub fn apply(
                 }
                 Action::Hold => {
                     let review = crate::integrity::review(
-                        &j.verdict, player, &period.id, submission, now_ms, None,
+                        board, &j.verdict, player, &period.id, submission, now_ms, None,
                     );
                     repo.put_review(
                         &keys,
@@ -217,6 +217,7 @@ pub fn apply(
                 }
                 Action::Flag => {
                     let review = crate::integrity::review(
+                        board,
                         &j.verdict,
                         player,
                         &period.id,

@@ -30,6 +30,7 @@ pub mod breaker;
 pub mod cache;
 pub mod config;
 pub mod cursor;
+pub mod dashboard;
 mod decimal;
 pub mod error;
 pub mod events;

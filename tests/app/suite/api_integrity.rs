@@ -224,6 +224,46 @@ async fn outliers_and_bursts_are_caught_and_normal_scores_pass() {
         "{}",
         held[0]
     );
+    // Rejecting an earlier member (flagged after it was applied: what it had before is not
+    // known) takes its entry off the board.
+    let b1 = flagged.iter().find(|r| r["player"] == "b1").unwrap();
+    let id = b1["id"].as_str().unwrap();
+    let r = post(&api, &format!("/api/v1/boards/ol/reviews/{id}/reject")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let gone = api
+        .get("/api/v1/boards/ol/players/b1", Some(&admin()))
+        .await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_found_again_lists_each_member_once() {
+    use std::time::{Duration, Instant};
+    let api = start().await;
+    api.create_board(json!({"id": "again", "integrity": {
+        "burst": {"players": 3, "window_secs": 4, "action": "flag"}}}))
+        .await;
+    // b1, then two seconds later b2 and b3 (b3 completes the burst); once b1 has left the
+    // window (4 s), b4 completes a second burst of b2, b3 and b4.
+    let t0 = Instant::now();
+    assert_eq!(score(&api, "again", "b1", 777).await.status, 201);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for p in ["b2", "b3"] {
+        assert_eq!(score(&api, "again", p, 777).await.status, 201);
+    }
+    assert!(
+        t0.elapsed() < Duration::from_millis(3_400),
+        "too slow to test"
+    );
+    tokio::time::sleep(Duration::from_millis(4_500).saturating_sub(t0.elapsed())).await;
+    assert_eq!(score(&api, "again", "b4", 777).await.status, 201);
+    let flagged = reviews(&api, "again", "flagged").await;
+    let mut who: Vec<&str> = flagged
+        .iter()
+        .map(|r| r["player"].as_str().unwrap())
+        .collect();
+    who.sort_unstable();
+    assert_eq!(who, ["b1", "b2", "b3", "b4"], "{flagged:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

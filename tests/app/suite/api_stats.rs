@@ -284,3 +284,145 @@ async fn an_async_board_counts_what_the_projector_applies() {
     assert_eq!(body["distribution"]["best"], 29);
     api.stop().await;
 }
+
+/// Debian's Chromium, when installed (`scripts/setup.sh` installs it; `CHROMIUM` names another).
+fn chromium() -> Option<std::path::PathBuf> {
+    std::env::var_os("CHROMIUM")
+        .map(std::path::PathBuf::from)
+        .or_else(|| Some("/usr/bin/chromium".into()))
+        .filter(|p| p.exists())
+}
+
+/// Opens `url` in headless Chromium at a phone's width and returns the screenshot's RGBA pixels
+/// and width.
+async fn screenshot(
+    chromium: &std::path::Path,
+    url: &str,
+    out: &std::path::Path,
+) -> (Vec<u8>, u32) {
+    let profile = std::env::temp_dir().join(format!("edge-chromium-{}", std::process::id()));
+    let run = tokio::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=412,1800",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", out.display()))
+        .arg(url)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(90), run)
+        .await
+        .expect("chromium takes the screenshot within 90 s")
+        .expect("chromium starts");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        out.exists(),
+        "chromium wrote no screenshot: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    pixels.truncate(info.buffer_size());
+    let rgba: Vec<u8> = match info.color_type {
+        png::ColorType::Rgba => pixels,
+        png::ColorType::Rgb => pixels
+            .chunks(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        other => panic!("unexpected screenshot colour type {other:?}"),
+    };
+    (rgba, info.width)
+}
+
+/// Pixels of `hex` colour (±8 per channel).
+fn pixels_of(rgba: &[u8], hex: &str) -> usize {
+    let c = |i: usize| i32::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
+    let (r, g, b) = (c(1), c(3), c(5));
+    rgba.chunks(4)
+        .filter(|p| {
+            (i32::from(p[0]) - r).abs() <= 8
+                && (i32::from(p[1]) - g).abs() <= 8
+                && (i32::from(p[2]) - b).abs() <= 8
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_draws_the_stats_as_svg_under_a_strict_csp_and_chromium_shows_them() {
+    let api = start().await;
+    api.create_board(json!({"id": "show", "public_read": true}))
+        .await;
+    api.create_board(json!({"id": "hidden"})).await;
+    for i in 0..40 {
+        api.submit_ok("show", &format!("s{i}"), json!(i * 25 % 997))
+            .await;
+    }
+    api.submit_ok("hidden", "ann", json!(1)).await;
+
+    let page = api.get("/boards/show/dashboard", None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(
+        page.header("content-security-policy"),
+        leaderboard::dashboard::CSP
+    );
+    assert_eq!(page.header("cache-control"), "no-store");
+    let html = page.body.as_str().unwrap().to_string();
+    assert!(!html.contains("<script"), "no script");
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert!(html.contains(r#"class="bar""#) && html.contains(r#"class="line""#));
+    let stats = stats(&api, "show", "").await;
+    assert_eq!(
+        html.matches(r#"class="bucket""#).count(),
+        stats["distribution"]["histogram"].as_array().unwrap().len()
+    );
+    assert!(html.contains(&format!("<b>{}</b>accepted", 40)));
+    // Not public: an admin's page only.
+    api.get("/boards/hidden/dashboard", None)
+        .await
+        .assert_problem(401, "admin");
+    let hidden = api.get("/boards/hidden/dashboard", Some(&admin())).await;
+    assert_eq!(hidden.status, 200);
+    api.get("/boards/show/dashboard?window=3d", None)
+        .await
+        .assert_problem(400, "at most 1d");
+
+    // The page in a browser: the bars, the line and the histogram are drawn.
+    match chromium() {
+        Some(chromium) => {
+            let runtime = std::env::var("EDGE_TEST_RUNTIME").unwrap_or_else(|_| "edge-host".into());
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+            std::fs::create_dir_all(&dir).unwrap();
+            let out = dir.join(format!("dashboard-{runtime}.png"));
+            let _ = std::fs::remove_file(&out);
+            let (rgba, width) =
+                screenshot(&chromium, &api.app.url("/boards/show/dashboard"), &out).await;
+            assert!(width >= 400, "{width}");
+            for (name, colour, at_least) in [
+                ("accepted bars", leaderboard::dashboard::ACCEPTED, 200),
+                ("players line", leaderboard::dashboard::PLAYERS, 50),
+                ("histogram bars", leaderboard::dashboard::HISTOGRAM, 500),
+            ] {
+                let n = pixels_of(&rgba, colour);
+                assert!(
+                    n >= at_least,
+                    "{name}: {n} pixels of {colour} in {}",
+                    out.display()
+                );
+            }
+        }
+        None => eprintln!("skipped: no chromium (scripts/setup.sh installs Debian's)"),
+    }
+    api.stop().await;
+}
