@@ -429,6 +429,20 @@ impl Api {
     }
 }
 
+/// `(player, integer score)` of a list of entries (a page's `entries`, a webhook's `top`).
+pub fn player_scores(list: &Value) -> Vec<(String, i64)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["player"].as_str().unwrap().to_string(),
+                e["score"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// (player, rank, score) of a page.
 pub fn rows(body: &Value) -> Vec<(String, u64, Value)> {
     body["entries"]

@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::{Api, Reply, admin, start, start_with};
+use crate::api::{Api, Reply, admin, player_scores, start, start_with};
 use crate::receiver::Receiver;
 
 async fn score(api: &Api, board: &str, player: &str, score: i64) -> Reply {
@@ -28,17 +28,7 @@ async fn standings(api: &Api, board: &str) -> Vec<(String, i64)> {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    r.body["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["player"].as_str().unwrap().to_string(),
-                e["score"].as_i64().unwrap(),
-            )
-        })
-        .collect()
+    player_scores(&r.body["entries"])
 }
 
 async fn reviews(api: &Api, board: &str, status: &str) -> Vec<Value> {

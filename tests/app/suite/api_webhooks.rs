@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use edge_host::HostConfig;
 
-use crate::api::{Api, Reply, start, start_with, token};
+use crate::api::{Api, Reply, player_scores, start, start_with, token};
 use crate::receiver::{Answer, Received, Receiver};
 
 fn admin(tenant: &str) -> String {
@@ -748,31 +748,9 @@ async fn a_burst_of_scores_gives_debounced_top_changes_the_last_with_the_final_t
         .await
         .body["entries"]
         .clone();
-    let expected: Vec<(String, i64)> = top
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["player"].as_str().unwrap().to_string(),
-                e["score"].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let expected = player_scores(&top);
     assert_eq!(expected[0], ("p19".to_string(), 99));
-    let top_of = |m: &Value| -> Vec<(String, i64)> {
-        m["data"]["top"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["player"].as_str().unwrap().to_string(),
-                    e["score"].as_i64().unwrap(),
-                )
-            })
-            .collect()
-    };
+    let top_of = |m: &Value| -> Vec<(String, i64)> { player_scores(&m["data"]["top"]) };
     let got = receiver
         .wait_for(
             30,
