@@ -30,6 +30,8 @@ pub struct Judged {
 }
 
 /// Judges `submission` of `player`, whose record goes from `before` to `after`, at `now_ms`.
+/// `state` is the player's integrity state when the caller knows it better than Redis (a drain's
+/// batch, where earlier entries of the player changed it); `None`: as stored.
 #[allow(clippy::too_many_arguments)]
 pub fn judge(
     repo: &Repo,
@@ -41,6 +43,7 @@ pub fn judge(
     before: Option<&Record>,
     after: &Record,
     now_ms: i64,
+    state: Option<&str>,
 ) -> Result<Judged> {
     let rules = &board.integrity;
     let raw = repo.integrity_facts(
@@ -52,10 +55,11 @@ pub fn judge(
         rules.burst.map(|b| (b.window_ms, b.players)),
         rules.outlier.is_some(),
     )?;
-    let state: PlayerState = if raw.state.is_empty() {
+    let stored = state.unwrap_or(&raw.state);
+    let state: PlayerState = if stored.is_empty() {
         PlayerState::default()
     } else {
-        serde_json::from_str(&raw.state).map_err(|e| {
+        serde_json::from_str(stored).map_err(|e| {
             LeaderboardError::CorruptData(format!("stored integrity state of {player}: {e}"))
         })?
     };

@@ -118,6 +118,8 @@ pub fn drain(
         }
         done += entries.len() as u64;
         let mut attempts = 0;
+        // A burst's earlier members flagged by any attempt (each stored once).
+        let mut retro_flagged = 0;
         while !entries.is_empty() {
             attempts += 1;
             if attempts > MAX_ATTEMPTS {
@@ -129,8 +131,20 @@ pub fn drain(
             let now = clock();
             let (batch, tally) =
                 decide(repo, tenant, board_id, board.as_ref(), &keys, &entries, now)?;
+            retro_flagged += tally.retro_flagged;
             match repo.apply_batch(&keys, now, &batch)? {
                 BatchResult::Applied { version, .. } => {
+                    if let Some(b) = board.as_ref() {
+                        announce_reviews(
+                            repo,
+                            tenant,
+                            b,
+                            &keys,
+                            &tally.announce,
+                            retro_flagged,
+                            now,
+                        );
+                    }
                     report.applied += tally.applied;
                     report.duplicates += tally.duplicates;
                     report.dead_lettered += tally.dead;
@@ -159,11 +173,42 @@ pub fn drain(
     Ok(report)
 }
 
+/// After a batch with integrity verdicts is written: counts a burst's earlier members flagged
+/// meanwhile and announces the held and flagged submissions to `score.flagged` subscribers (a
+/// failure is logged: the reviews stay listed).
+fn announce_reviews(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    keys: &Keys,
+    reviews: &[leaderboard::review::Review],
+    retro_flagged: u64,
+    now_ms: i64,
+) {
+    if board.stats && retro_flagged > 0 {
+        let minute = leaderboard::stats::minute(now_ms);
+        let flagged = leaderboard::stats::Counter::Flagged;
+        if let Err(e) = repo.note_stats(keys, minute, flagged, retro_flagged, "") {
+            eprintln!("drain: could not count flagged submissions: {e}");
+        }
+    }
+    if !reviews.is_empty()
+        && let Err(e) = crate::webhook_delivery::score_flagged(repo, tenant, board, reviews, now_ms)
+    {
+        eprintln!("drain: could not announce flagged submissions: {e}");
+    }
+}
+
 #[derive(Default)]
 struct Tally {
     applied: u64,
     duplicates: u64,
     dead: u64,
+    /// Held and flagged submissions, a burst's earlier members included: announced to
+    /// `score.flagged` subscribers once the batch is written.
+    announce: Vec<leaderboard::review::Review>,
+    /// A burst's earlier members flagged by this decision (newly stored reviews).
+    retro_flagged: u64,
 }
 
 /// Looks up what the entries need, lets the core decide them, and builds the batch write.
@@ -209,6 +254,15 @@ fn decide(
         key: keys.ingest_dedupe(k),
         field: String::new(),
     }));
+    // With integrity rules, each player's state too (checked like the records: a concurrent
+    // write of it makes the batch decide again).
+    let judging = board.filter(|b| !b.integrity.is_empty());
+    if judging.is_some() {
+        lookups.extend(slots.iter().map(|(period, player)| Lookup {
+            key: keys.integrity(period),
+            field: player.to_string(),
+        }));
+    }
     let values = repo.lookup(&lookups)?;
     let mut records: HashMap<(PeriodId, PlayerId), Option<Record>> = HashMap::new();
     for (slot, raw) in slots.iter().zip(&values) {
@@ -221,7 +275,21 @@ fn decide(
         .map(|(k, _)| k.clone())
         .collect();
 
+    let mut states: HashMap<(PeriodId, PlayerId), String> = HashMap::new();
+    if judging.is_some() {
+        let at = slots.len() + dedupe_keys.len();
+        for (slot, raw) in slots.iter().zip(&values[at..]) {
+            states.insert(slot.clone(), raw.clone());
+        }
+    }
+    let stored_states = states.clone();
+    let mut tally = Tally::default();
     let verdicts = match board {
+        Some(b) if judging.is_some() => {
+            inbox::decide_judged(b, &plans, &records, &seen, |p, before, outcome| {
+                judge_entry(repo, keys, b, p, before, outcome, &mut states, &mut tally)
+            })?
+        }
         Some(b) => inbox::decide(b, &plans, &records, &seen),
         None => plans
             .iter()
@@ -250,7 +318,28 @@ fn decide(
         batch.checks.push((k, lookup.field.clone(), expected));
     }
     batch.ids = entries.iter().map(|e| e.id.clone()).collect();
-    let mut tally = Tally::default();
+    // The players' states the judging changed, stored with the batch.
+    for (slot, state) in &states {
+        if stored_states.get(slot) != Some(state) {
+            let (period, player) = slot;
+            let expire =
+                board.and_then(|b| leaderboard::period::expire_at_ms(period, b.retain_periods));
+            let k = batch.key(keys.integrity(period));
+            batch
+                .states
+                .push((k, player.to_string(), state.clone(), expire));
+        }
+    }
+    let note =
+        |batch: &mut Batch, counter: leaderboard::stats::Counter, player: &PlayerId, at_ms: i64| {
+            if board.is_some_and(|b| b.stats) {
+                let [h, u, c] = keys.stats(leaderboard::stats::minute(at_ms));
+                let ids = [batch.key(h), batch.key(u), batch.key(c)];
+                batch
+                    .notes
+                    .push((ids, counter.as_str().to_string(), player.to_string()));
+            }
+        };
     for ((entry, plan), verdict) in entries.iter().zip(&plans).zip(verdicts) {
         match verdict {
             Verdict::Apply(d) => {
@@ -283,6 +372,9 @@ fn decide(
                     let minute = leaderboard::stats::minute(d.at_ms);
                     let [h, u, c] = keys.stats(minute);
                     let mut counters = vec![leaderboard::stats::Counter::Accepted];
+                    if d.flagged.is_some() {
+                        counters.push(leaderboard::stats::Counter::Flagged);
+                    }
                     if d.outcome.improved {
                         counters.push(leaderboard::stats::Counter::PersonalBest);
                     }
@@ -297,6 +389,14 @@ fn decide(
                     };
                     ([batch.key(h), batch.key(u), batch.key(c)], note)
                 });
+                if let Some(review) = &d.flagged {
+                    batch.reviews.push((
+                        review.id.clone(),
+                        crate::integrity::encode(review)?,
+                        review.submitted_at_ms,
+                    ));
+                    tally.announce.push((**review).clone());
+                }
                 batch.puts.push(Put {
                     period_keys,
                     stats,
@@ -322,9 +422,109 @@ fn decide(
                 });
             }
             Verdict::Duplicate => tally.duplicates += 1,
+            Verdict::Held(review) => {
+                batch.reviews.push((
+                    review.id.clone(),
+                    crate::integrity::encode(&review)?,
+                    review.submitted_at_ms,
+                ));
+                note(
+                    &mut batch,
+                    leaderboard::stats::Counter::Held,
+                    &review.player,
+                    review.submitted_at_ms,
+                );
+                tally.announce.push(*review);
+            }
+            Verdict::Rejected(reason) => {
+                tally.dead += 1;
+                if let Ok(p) = plan {
+                    note(
+                        &mut batch,
+                        leaderboard::stats::Counter::Rejected,
+                        &p.player,
+                        p.at_ms,
+                    );
+                }
+                batch.dead.push(DeadLetter {
+                    id: entry.id.clone(),
+                    reason,
+                    deliveries: entry.deliveries,
+                    entry: entry.fields_json(),
+                });
+            }
         }
     }
     Ok((batch, tally))
+}
+
+/// Judges one entry of a batch by the board's integrity rules ([`crate::integrity`]), with the
+/// player's state as the batch has it so far: what becomes of it. An applied (or flagged) one
+/// moves the state on; a burst it completes flags its earlier members at once (as on a sync
+/// board).
+#[allow(clippy::too_many_arguments)]
+fn judge_entry(
+    repo: &Repo,
+    keys: &Keys,
+    board: &Board,
+    p: &Planned,
+    before: Option<&Record>,
+    outcome: &leaderboard::Outcome,
+    states: &mut HashMap<(PeriodId, PlayerId), String>,
+    tally: &mut Tally,
+) -> Result<inbox::Judgment> {
+    use leaderboard::integrity::Action;
+    let slot = (p.period, p.player.clone());
+    let state = states.get(&slot).cloned().unwrap_or_default();
+    let j = crate::integrity::judge(
+        repo,
+        keys,
+        board,
+        &p.period,
+        &p.player,
+        &p.submission,
+        before,
+        &outcome.record,
+        p.at_ms,
+        Some(&state),
+    )?;
+    if !j.burst_members.is_empty() {
+        let earlier = crate::integrity::burst_reviews(
+            board,
+            &p.period,
+            &j.verdict,
+            &j.burst_members,
+            p.submission.score,
+        );
+        tally.retro_flagged += crate::integrity::store_new(repo, keys, &earlier)?;
+        tally.announce.extend(earlier);
+    }
+    let review = |applied| {
+        crate::integrity::review(
+            board,
+            &j.verdict,
+            &p.player,
+            &p.period,
+            &p.submission,
+            p.at_ms,
+            applied,
+        )
+    };
+    Ok(match j.verdict.action() {
+        None => {
+            states.insert(slot, j.state_json.clone());
+            inbox::Judgment::Apply(None)
+        }
+        Some(Action::Flag) => {
+            let flagged = review(Some((before, &outcome.record)));
+            states.insert(slot, j.state_json.clone());
+            inbox::Judgment::Apply(Some(Box::new(flagged)))
+        }
+        Some(Action::Hold) => inbox::Judgment::Hold(Box::new(review(None))),
+        Some(Action::Reject) => {
+            inbox::Judgment::Reject(crate::integrity::rejected(&j.verdict).to_string())
+        }
+    })
 }
 
 /// The fire-and-forget ingest channel: a JSON message `{"tenant"?, "board", "player", "score",

@@ -156,6 +156,7 @@ pub fn apply(
                 previous.as_ref(),
                 &decided.record,
                 now_ms,
+                None,
             )?)
         } else {
             None

@@ -371,13 +371,6 @@ impl BoardConfigInput {
             .map(|i| i.validate(score_type))
             .transpose()?
             .unwrap_or_default();
-        if self.write_mode == WriteMode::Async && !integrity.is_empty() {
-            return bad(
-                "integrity: rules are checked on sync boards only so far; an async board \
-                 cannot have them yet"
-                    .into(),
-            );
-        }
 
         Ok(Board {
             id: self.id.clone(),

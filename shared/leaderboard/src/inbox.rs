@@ -252,6 +252,21 @@ pub enum Verdict {
     Dead(String),
     /// Acknowledge without effect: its `idempotency_key` was applied before.
     Duplicate,
+    /// Held for review by an integrity rule: the review is stored, nothing applied.
+    Held(Box<crate::review::Review>),
+    /// Rejected by an integrity rule: to the dead letters with this reason.
+    Rejected(String),
+}
+
+/// What a board's integrity rules make of one decided entry ([`decide_judged`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Judgment {
+    /// Apply it (with the review of a flagged submission).
+    Apply(Option<Box<crate::review::Review>>),
+    /// Hold it for review: not applied.
+    Hold(Box<crate::review::Review>),
+    /// Reject it: to the dead letters with this reason.
+    Reject(String),
 }
 
 /// A decided write.
@@ -269,6 +284,8 @@ pub struct Decided {
     pub outcome: Outcome,
     /// Sorted-set entry of the new record.
     pub key: SortKey,
+    /// The review of a submission an integrity rule flagged (stored with the write).
+    pub flagged: Option<Box<crate::review::Review>>,
 }
 
 /// Decides a batch in order. `records` holds the stored record of every `(period, player)` the
@@ -280,6 +297,23 @@ pub fn decide(
     records: &HashMap<(PeriodId, PlayerId), Option<Record>>,
     seen: &HashSet<String>,
 ) -> Vec<Verdict> {
+    decide_judged(board, plans, records, seen, |_, _, _| {
+        Ok(Judgment::Apply(None))
+    })
+    .unwrap_or_default()
+}
+
+/// [`decide`] with a board's integrity rules: `judge` sees each entry the core would apply, in
+/// order, with the record before it and the decided one, and says what becomes of it. A held or
+/// rejected entry leaves the player's record as it was for the entries after it. An error of
+/// `judge` (Redis) fails the whole batch (it is decided again).
+pub fn decide_judged(
+    board: &Board,
+    plans: &[Result<Planned>],
+    records: &HashMap<(PeriodId, PlayerId), Option<Record>>,
+    seen: &HashSet<String>,
+    mut judge: impl FnMut(&Planned, Option<&Record>, &Outcome) -> Result<Judgment>,
+) -> Result<Vec<Verdict>> {
     let mut current: HashMap<(PeriodId, PlayerId), Option<Record>> = HashMap::new();
     let mut keys_used: HashSet<&str> = HashSet::new();
     plans
@@ -287,12 +321,12 @@ pub fn decide(
         .map(|plan| {
             let p = match plan {
                 Ok(p) => p,
-                Err(e) => return Verdict::Dead(e.to_string()),
+                Err(e) => return Ok(Verdict::Dead(e.to_string())),
             };
             if let Some(key) = &p.dedupe_key
                 && (seen.contains(key) || !keys_used.insert(key.as_str()))
             {
-                return Verdict::Duplicate;
+                return Ok(Verdict::Duplicate);
             }
             let slot = (p.period, p.player.clone());
             let previous = match current.get(&slot) {
@@ -304,8 +338,16 @@ pub fn decide(
                     let key = outcome.record.sort_key(board, &p.player)?;
                     Ok((outcome, key))
                 });
-            match decided {
-                Ok((outcome, key)) => {
+            let judged = match decided {
+                Ok((outcome, key)) => match judge(p, previous.as_ref(), &outcome)? {
+                    Judgment::Apply(flagged) => Ok((outcome, key, flagged)),
+                    Judgment::Hold(review) => Err(Verdict::Held(review)),
+                    Judgment::Reject(reason) => Err(Verdict::Rejected(reason)),
+                },
+                Err(e) => Err(Verdict::Dead(e.to_string())),
+            };
+            Ok(match judged {
+                Ok((outcome, key, flagged)) => {
                     current.insert(slot, Some(outcome.record.clone()));
                     Verdict::Apply(Box::new(Decided {
                         player: p.player.clone(),
@@ -314,16 +356,17 @@ pub fn decide(
                         at_ms: p.at_ms,
                         outcome,
                         key,
+                        flagged,
                     }))
                 }
-                Err(e) => {
+                Err(verdict) => {
                     // The entry's own key stays free: a corrected resend may use it.
                     if let Some(key) = &p.dedupe_key {
                         keys_used.remove(key.as_str());
                     }
-                    Verdict::Dead(e.to_string())
+                    verdict
                 }
-            }
+            })
         })
         .collect()
 }

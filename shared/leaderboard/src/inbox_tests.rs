@@ -227,6 +227,52 @@ fn a_batch_decides_in_order_and_a_dead_entry_blocks_nothing() {
     assert_eq!(v[6], Verdict::Duplicate);
 }
 
+#[test]
+fn a_held_or_rejected_entry_leaves_the_record_as_it_was_for_the_entries_after_it() {
+    let b = incr();
+    let mk = |i: i64, score: &str| {
+        plan_one(
+            &b,
+            &entry(
+                &format!("{}-0", NOW + i),
+                &[("player", "ann"), ("score", score)],
+            ),
+        )
+    };
+    let plans = vec![mk(0, "10"), mk(1, "30"), mk(2, "7"), mk(3, "20")];
+    let records = HashMap::from([((PeriodId::AllTime, PlayerId::new("ann").unwrap()), None)]);
+    let mut seen_before = Vec::new();
+    // Holds an increment of 30, rejects one of 20, applies the rest.
+    let v = decide_judged(&b, &plans, &records, &HashSet::new(), |p, before, _| {
+        seen_before.push(before.map(|r| r.score));
+        Ok(match p.submission.score {
+            30 => Judgment::Hold(Box::new(crate::review::Review {
+                id: "rv_1".into(),
+                status: crate::review::ReviewStatus::Held,
+                held: true,
+                player: p.player.clone(),
+                period: p.period,
+                submission: p.submission.clone(),
+                submitted_at_ms: p.at_ms,
+                triggers: Vec::new(),
+                previous: None,
+                applied: None,
+                decided_at_ms: None,
+                decided_by: None,
+            })),
+            20 => Judgment::Reject("too fast".into()),
+            _ => Judgment::Apply(None),
+        })
+    })
+    .unwrap();
+    assert!(matches!(&v[0], Verdict::Apply(d) if d.outcome.record.score == 10));
+    assert!(matches!(&v[1], Verdict::Held(r) if r.submission.score == 30));
+    // The held 30 never counted: 10 + 7.
+    assert!(matches!(&v[2], Verdict::Apply(d) if d.outcome.record.score == 17));
+    assert_eq!(v[3], Verdict::Rejected("too fast".into()));
+    assert_eq!(seen_before, [None, Some(10), Some(10), Some(17)]);
+}
+
 proptest! {
     /// Deciding a batch gives exactly what applying the entries one at a time gives.
     #[test]

@@ -265,8 +265,8 @@ async fn bad_rules_are_refused_with_the_reason() {
             "velocity.max",
         ),
         (
-            json!({"id": "b2", "write_mode": "async", "integrity": {"velocity": {"max": 5, "window_secs": 60, "action": "reject"}}}),
-            "sync boards",
+            json!({"id": "b2", "write_mode": "async", "integrity": {"improvement": {"window_secs": 60, "action": "hold"}}}),
+            "improvement needs max_abs",
         ),
     ] {
         api.call(
@@ -487,4 +487,79 @@ async fn on_a_seeded_board_every_cheater_is_caught_by_its_rule_and_no_honest_pla
     let unique = totals["unique_players"].as_f64().unwrap();
     assert!((unique - 10_028.0).abs() / 10_028.0 < 0.02, "{totals}");
     assert_eq!(stats.body["distribution"]["players"], 10_027);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_async_board_judges_each_entry_in_order_when_the_drain_applies_it() {
+    let api = start().await;
+    api.create_board(json!({"id": "aq", "write_mode": "async", "integrity": {
+        "velocity": {"max": 2, "window_secs": 60, "action": "reject"},
+        "improvement": {"max_abs": 100, "window_secs": 3600, "action": "hold"},
+        "burst": {"players": 3, "window_secs": 60, "action": "flag"}}}))
+        .await;
+    // Accepted into the inbox, all of them: the rules judge at the drain.
+    for (p, s) in [
+        ("a", 10),
+        ("a", 20),
+        ("a", 30),
+        ("b", 10),
+        ("b", 500),
+        ("c1", 777),
+        ("c2", 777),
+        ("c3", 777),
+    ] {
+        let r = score(&api, "aq", p, s).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    // a's third is one too many (rejected: a dead letter); b's jump is held; c3 completes a
+    // burst (flagged with c1 and c2); the rest lands.
+    assert_eq!(api.drain_all("aq").await, 6);
+    assert_eq!(
+        standings(&api, "aq").await,
+        pairs(&[("c1", 777), ("c2", 777), ("c3", 777), ("a", 20), ("b", 10)])
+    );
+    let dead = api
+        .get("/api/v1/boards/aq/dead-letters", Some(&admin()))
+        .await;
+    assert_eq!(dead.status, 200, "{}", dead.body);
+    let dead = dead.body["dead_letters"].as_array().unwrap().clone();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert!(
+        dead[0]["reason"].as_str().unwrap().contains("velocity"),
+        "{dead:?}"
+    );
+    let held = reviews(&api, "aq", "held").await;
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(
+        (held[0]["player"].as_str(), held[0]["score"].as_i64()),
+        (Some("b"), Some(500))
+    );
+    let mut flagged: Vec<String> = reviews(&api, "aq", "flagged")
+        .await
+        .iter()
+        .map(|r| r["player"].as_str().unwrap().to_string())
+        .collect();
+    flagged.sort_unstable();
+    assert_eq!(flagged, ["c1", "c2", "c3"]);
+    let stats = api.get("/api/v1/boards/aq/stats", Some(&admin())).await;
+    let t = &stats.body["totals"];
+    assert_eq!(
+        [
+            &t["accepted"],
+            &t["flagged"],
+            &t["held"],
+            &t["rejected"],
+            &t["unique_players"]
+        ],
+        [&json!(6), &json!(3), &json!(1), &json!(1), &json!(5)],
+        "{t}"
+    );
+    // Approving the held one applies it.
+    let id = held[0]["id"].as_str().unwrap();
+    let r = post(&api, &format!("/api/v1/boards/aq/reviews/{id}/approve")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        standings(&api, "aq").await,
+        pairs(&[("c1", 777), ("c2", 777), ("c3", 777), ("b", 500), ("a", 20)])
+    );
 }

@@ -76,6 +76,14 @@ pub struct Batch {
     pub dead: Vec<DeadLetter>,
     /// Indexes into keys of ingest idempotency keys to remember.
     pub dedupe: Vec<usize>,
+    /// Integrity states to store: index into keys of the period's state hash, player, state
+    /// JSON, when the period's keys expire.
+    pub states: Vec<(usize, String, String, Option<i64>)>,
+    /// Reviews to store (held and flagged submissions): id, JSON, submission time.
+    pub reviews: Vec<(String, String, i64)>,
+    /// Held and rejected submissions to count in the stats: indexes into keys of the minute's
+    /// counters, players and climbers, the counter, the player.
+    pub notes: Vec<([usize; 3], String, String)>,
 }
 
 impl Batch {
@@ -169,7 +177,7 @@ impl Repo {
 
     /// Applies a decided batch if everything it was decided on is unchanged.
     pub fn apply_batch(&self, keys: &Keys, now_ms: i64, batch: &Batch) -> Result<BatchResult> {
-        const FIXED: usize = 6;
+        const FIXED: usize = 8;
         let mut all_keys = vec![
             keys.config(),
             keys.events(),
@@ -177,6 +185,8 @@ impl Repo {
             keys.version(),
             keys.inbox(),
             keys.dead(),
+            keys.reviews(),
+            keys.reviews_index(),
         ];
         all_keys.extend(batch.keys.iter().cloned());
         let idx = |i: usize| RedisParameter::Binary((FIXED + i + 1).to_string().into_bytes());
@@ -233,6 +243,29 @@ impl Repo {
         }
         args.push(count(batch.dedupe.len()));
         args.extend(batch.dedupe.iter().map(|k| idx(*k)));
+        args.push(count(batch.states.len()));
+        for (k, player, state, expire) in &batch.states {
+            args.extend([
+                idx(*k),
+                bin(player.as_str()),
+                bin(state.as_str()),
+                bin(expire.unwrap_or(0).to_string()),
+            ]);
+        }
+        args.push(count(batch.reviews.len()));
+        for (id, json, at) in &batch.reviews {
+            args.extend([bin(id.as_str()), bin(json.as_str()), bin(at.to_string())]);
+        }
+        args.push(count(batch.notes.len()));
+        for ([h, u, c], counter, player) in &batch.notes {
+            args.extend([
+                idx(*h),
+                idx(*u),
+                idx(*c),
+                bin(counter.as_str()),
+                bin(player.as_str()),
+            ]);
+        }
         let r = self.eval(APPLY_BATCH, &all_keys, args)?;
         match r.as_slice() {
             [ok, version, ids @ ..] if int(ok)? == 1 => {

@@ -1,7 +1,8 @@
 -- Applies a drained batch as decided by the core, in one atomic step: only if everything it was
 -- decided on is unchanged. Writes the records, sorted sets and events, dead-letters what cannot be
 -- applied, remembers ingest idempotency keys, acknowledges and deletes every entry of the batch.
--- KEYS: 1 config, 2 events, 3 periods, 4 version, 5 inbox, 6 dead letters, 7.. per-batch keys
+-- KEYS: 1 config, 2 events, 3 periods, 4 version, 5 inbox, 6 dead letters, 7 reviews (hash),
+--       8 reviews by time (sorted set), 9.. per-batch keys
 -- ARGV (sections, each led by its count):
 --   group; now ms; dedupe TTL ms; stats TTL seconds; climbers kept per minute;
 --   checks: key index, field ('' = the key must not exist), expected value;
@@ -13,7 +14,11 @@
 --         counters, players and climbers key indexes ('0' = the board keeps no stats),
 --         counters to increment, improved '1'/'0';
 --   dead letters: entry id, reason, deliveries, entry fields as JSON;
---   dedupe keys: key index (remembered for the dedupe TTL).
+--   dedupe keys: key index (remembered for the dedupe TTL);
+--   integrity states: state hash key index, player, state JSON, expire at ms ('0' never);
+--   reviews (held and flagged submissions): id, JSON, submission time (ms);
+--   stats notes (held and rejected submissions): the minute's counters, players and climbers
+--         key indexes, counter, player.
 -- Returns {1, version or 0, applied event ids...}, or {0, 'board'} (board deleted), {0, 'check',
 -- i} (state changed: decide again), {0, 'gone', ids...} (taken by another drain).
 local a = 1
@@ -35,6 +40,14 @@ local dead = {}
 for i = 1, tonumber(nxt()) do dead[i] = {nxt(), nxt(), nxt(), nxt()} end
 local dedupe = {}
 for i = 1, tonumber(nxt()) do dedupe[i] = tonumber(nxt()) end
+local states = {}
+for i = 1, tonumber(nxt()) do states[i] = {tonumber(nxt()), nxt(), nxt(), nxt()} end
+local reviews = {}
+for i = 1, tonumber(nxt()) do reviews[i] = {nxt(), nxt(), nxt()} end
+local notes = {}
+for i = 1, tonumber(nxt()) do
+  notes[i] = {tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt()}
+end
 
 if #puts > 0 and redis.call('EXISTS', KEYS[1]) == 0 then return {0, 'board'} end
 -- An entry not pending any more was applied (and acknowledged) by another drain.
@@ -89,6 +102,17 @@ for _, d in ipairs(dead) do
     'dead_at_ms', now, 'entry', d[4])
 end
 for _, k in ipairs(dedupe) do redis.call('SET', KEYS[k], '1', 'PX', ttl) end
+for _, s in ipairs(states) do
+  redis.call('HSET', KEYS[s[1]], s[2], s[3])
+  if s[4] ~= '0' then redis.call('PEXPIREAT', KEYS[s[1]], s[4]) end
+end
+for _, r in ipairs(reviews) do
+  redis.call('HSET', KEYS[7], r[1], r[2])
+  redis.call('ZADD', KEYS[8], r[3], r[1])
+end
+for _, n in ipairs(notes) do
+  stats_note(KEYS[n[1]], KEYS[n[2]], KEYS[n[3]], n[4], n[5], n[5], 0, keep, stats_ttl)
+end
 if #ids > 0 then
   redis.call('XACK', KEYS[5], group, unpack(ids))
   redis.call('XDEL', KEYS[5], unpack(ids))
