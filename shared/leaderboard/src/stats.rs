@@ -108,8 +108,15 @@ pub fn parse_duration(name: &str, raw: &str) -> Result<i64> {
              integer and s, m, h or d), got '{raw}'"
         ))
     };
-    let digits = raw.len().checked_sub(1).ok_or_else(bad)?;
-    let (n, unit) = raw.split_at(digits);
+    // ASCII only: anything else is refused before it is split (a byte index inside a character
+    // would panic).
+    if !raw.is_ascii() || raw.len() < 2 {
+        return Err(bad());
+    }
+    let (n, unit) = raw.split_at(raw.len() - 1);
+    if !n.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let n: i64 = n
         .parse()
         .ok()
@@ -291,7 +298,20 @@ mod tests {
         assert_eq!(parse_duration("w", "5m").unwrap(), 300_000);
         assert_eq!(parse_duration("w", "1h").unwrap(), 3_600_000);
         assert_eq!(parse_duration("w", "1d").unwrap(), 86_400_000);
-        for bad in ["", "h", "0m", "-1h", "1.5h", "1w", "1 h", "99999999999m"] {
+        for bad in [
+            "",
+            "h",
+            "0m",
+            "-1h",
+            "1.5h",
+            "1w",
+            "1 h",
+            "99999999999m",
+            "8ü¸",
+            "1ü",
+            "ü",
+            "+1h",
+        ] {
             assert!(parse_duration("w", bad).is_err(), "{bad}");
         }
     }
