@@ -268,12 +268,16 @@ pub fn json_text(
     b.body(body).build()
 }
 
-/// The problem response for an error (RFC 9457), with `Retry-After` for 429/503.
-pub fn problem(err: &LeaderboardError, instance: &str) -> Response {
-    let p = Problem::from(err).with_instance(instance);
+/// The problem response for an error (RFC 9457), with `Retry-After` for 429/503, its title in
+/// the language `accept_language` asks for ([`leaderboard::i18n`]) and `Content-Language`
+/// saying which.
+pub fn problem(err: &LeaderboardError, instance: &str, accept_language: Option<&str>) -> Response {
+    let lang = leaderboard::i18n::negotiate(accept_language);
+    let p = Problem::localized(err, lang).with_instance(instance);
     let mut b = Response::builder();
     b.status(err.status())
-        .header("content-type", PROBLEM_CONTENT_TYPE);
+        .header("content-type", PROBLEM_CONTENT_TYPE)
+        .header("content-language", lang.tag());
     match err {
         LeaderboardError::RateLimited {
             retry_after_secs, ..

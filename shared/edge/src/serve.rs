@@ -30,7 +30,7 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
             let mut slug = None;
             let mut response = handler(&call).unwrap_or_else(|e| {
                 slug = Some(e.slug());
-                problem(&e, req.path())
+                problem(&e, req.path(), call.header("accept-language"))
             });
             for (name, value) in call.take_extra_headers() {
                 response.set_header(name, value);
@@ -69,7 +69,8 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
             secure(response)
         }
         Err(e) => {
-            let mut response = problem(&e, req.path());
+            let accept_language = req.header("accept-language").and_then(|v| v.as_str());
+            let mut response = problem(&e, req.path(), accept_language);
             response.set_header("traceparent", trace_of(req).traceparent());
             secure(response)
         }
@@ -268,6 +269,7 @@ pub fn respond_cors(
                     origin.as_deref().unwrap_or("")
                 )),
                 req.path(),
+                req.header("accept-language").and_then(|v| v.as_str()),
             ))
         }
     } else {

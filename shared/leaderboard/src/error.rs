@@ -244,86 +244,10 @@ impl LeaderboardError {
         }
     }
 
-    /// Problem type URI (RFC 9457 `type`), e.g. `https://leaderboard.dev/problems/invalid-score`.
-    pub fn problem_type(&self) -> &'static str {
-        macro_rules! uri {
-            ($($slug:literal),* $(,)?) => {
-                match self.slug() {
-                    $($slug => concat!("https://leaderboard.dev/problems/", $slug),)*
-                    _ => "about:blank",
-                }
-            };
-        }
-        uri!(
-            "invalid-id",
-            "invalid-score",
-            "score-out-of-range",
-            "invalid-timestamp",
-            "invalid-config",
-            "encoding-capacity",
-            "invalid-cursor",
-            "invalid-period",
-            "period-not-retained",
-            "board-not-found",
-            "board-exists",
-            "player-not-found",
-            "invalid-event",
-            "corrupt-data",
-            "unauthorized",
-            "forbidden",
-            "payload-too-large",
-            "invalid-body",
-            "rate-limited",
-            "conflict",
-            "precondition-failed",
-            "quota-exceeded",
-            "idempotency-in-progress",
-            "idempotency-mismatch",
-            "unavailable",
-            "invalid-webhook",
-            "integrity-rejected",
-            "not-found",
-            "method-not-allowed",
-            "unsupported-media-type",
-            "internal",
-        )
-    }
-
-    /// Short, constant human title (RFC 9457 `title`).
+    /// Short, constant human title (RFC 9457 `title`), in English: the message catalogue's
+    /// ([`crate::i18n`], which has it in every language it speaks).
     pub fn title(&self) -> &'static str {
-        match self {
-            Self::InvalidId { .. } => "Invalid identifier",
-            Self::InvalidScore(_) => "Invalid score",
-            Self::ScoreOutOfRange { .. } => "Score out of range",
-            Self::InvalidTimestamp(_) => "Invalid timestamp",
-            Self::InvalidConfig(_) => "Invalid board configuration",
-            Self::EncodingCapacity { .. } => "Board range exceeds sort-key capacity",
-            Self::InvalidCursor(_) => "Invalid cursor",
-            Self::InvalidPeriod(_) => "Invalid period",
-            Self::PeriodNotRetained(_) => "Period not retained",
-            Self::BoardNotFound(_) => "Board not found",
-            Self::BoardExists(_) => "Board already exists",
-            Self::PlayerNotFound(_) => "Player not found",
-            Self::InvalidEvent(_) => "Invalid event",
-            Self::CorruptData(_) => "Corrupt stored data",
-            Self::Unauthorized(_) => "Unauthorized",
-            Self::Forbidden(_) => "Forbidden",
-            Self::PayloadTooLarge { .. } => "Payload too large",
-            Self::InvalidBody(_) => "Invalid request body",
-            Self::RateLimited { .. } => "Too many requests",
-            Self::Conflict(_) => "Conflict",
-            Self::PreconditionFailed(_) => "Precondition failed",
-            Self::QuotaExceeded { .. } => "Quota exceeded",
-            Self::IdempotencyInProgress(_) => "Idempotency key in use",
-            Self::IdempotencyMismatch(_) => "Idempotency key reused",
-            Self::Unavailable(_) => "Service unavailable",
-            Self::InvalidWebhook(_) => "Invalid webhook subscription",
-            Self::IntegrityRejected { .. } => "Refused by an integrity rule",
-            Self::NotFound(_) => "Not found",
-            Self::MethodNotAllowed(_) => "Method not allowed",
-            Self::UnsupportedMediaType(_) => "Unsupported media type",
-            Self::Internal(_) => "Internal error",
-        }
+        crate::i18n::title(self.slug(), crate::i18n::Lang::En).unwrap_or("Error")
     }
 
     /// Whether the client caused the error (4xx) rather than the service (5xx).
@@ -331,6 +255,59 @@ impl LeaderboardError {
         self.status() < 500
     }
 }
+
+/// The problem types: every slug [`LeaderboardError::slug`] gives, and its URI.
+macro_rules! problem_types {
+    ($($slug:literal),* $(,)?) => {
+        impl LeaderboardError {
+            /// Every problem type's slug (what the message catalogue must cover).
+            pub const SLUGS: &'static [&'static str] = &[$($slug),*];
+
+            /// Problem type URI (RFC 9457 `type`), e.g.
+            /// `https://leaderboard.dev/problems/invalid-score`.
+            pub fn problem_type(&self) -> &'static str {
+                match self.slug() {
+                    $($slug => concat!("https://leaderboard.dev/problems/", $slug),)*
+                    _ => "about:blank",
+                }
+            }
+        }
+    };
+}
+
+problem_types!(
+    "invalid-id",
+    "invalid-score",
+    "score-out-of-range",
+    "invalid-timestamp",
+    "invalid-config",
+    "encoding-capacity",
+    "invalid-cursor",
+    "invalid-period",
+    "period-not-retained",
+    "board-not-found",
+    "board-exists",
+    "player-not-found",
+    "invalid-event",
+    "corrupt-data",
+    "unauthorized",
+    "forbidden",
+    "payload-too-large",
+    "invalid-body",
+    "rate-limited",
+    "conflict",
+    "precondition-failed",
+    "quota-exceeded",
+    "idempotency-in-progress",
+    "idempotency-mismatch",
+    "unavailable",
+    "invalid-webhook",
+    "integrity-rejected",
+    "not-found",
+    "method-not-allowed",
+    "unsupported-media-type",
+    "internal",
+);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -36,6 +36,7 @@ pub mod error;
 pub mod events;
 pub mod experiment;
 pub mod flags;
+pub mod i18n;
 pub mod idempotency;
 pub mod ids;
 pub mod inbox;

@@ -87,6 +87,18 @@ impl From<&LeaderboardError> for Problem {
     }
 }
 
+impl Problem {
+    /// The problem of `err` with its title in `lang` ([`crate::i18n`]); every other member as
+    /// [`Problem::from`] gives it.
+    pub fn localized(err: &LeaderboardError, lang: crate::i18n::Lang) -> Self {
+        let mut p = Self::from(err);
+        if let Some(title) = crate::i18n::title(err.slug(), lang) {
+            p.title = title.to_owned();
+        }
+        p
+    }
+}
+
 impl From<LeaderboardError> for Problem {
     fn from(err: LeaderboardError) -> Self {
         Self::from(&err)
@@ -109,6 +121,18 @@ mod tests {
         assert_eq!(v["detail"], "invalid score: \"abc\" is not a number");
         assert_eq!(v["instance"], "/api/v1/boards/b/scores");
         assert_eq!(v.as_object().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn a_localized_problem_changes_only_its_title() {
+        let err = LeaderboardError::BoardNotFound("board 'x' does not exist".into());
+        let en = Problem::from(&err);
+        let de = Problem::localized(&err, crate::i18n::Lang::De);
+        assert_eq!(de.title, "Bestenliste nicht gefunden");
+        assert_eq!(
+            (de.problem_type, de.status, de.detail, de.extensions),
+            (en.problem_type, en.status, en.detail, en.extensions)
+        );
     }
 
     #[test]

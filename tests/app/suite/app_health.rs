@@ -388,3 +388,44 @@ async fn the_openapi_document_and_its_page_are_served_with_validators_and_a_stri
     assert_eq!(r.header("allow"), "GET, HEAD");
     api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn problem_titles_follow_accept_language_and_say_which() {
+    let api = crate::api::start().await;
+    let admin = crate::api::admin();
+    for (lang, tag, title) in [
+        (
+            Some("de-DE,de;q=0.9,en;q=0.5"),
+            "de",
+            "Bestenliste nicht gefunden",
+        ),
+        (Some("ja"), "ja", "リーダーボードが見つかりません"),
+        (Some("fr-CA"), "fr", "Classement introuvable"),
+        (Some("es;q=0.8, pt-BR"), "pt-BR", "Placar não encontrado"),
+        (Some("xx-YY"), "en", "Board not found"),
+        (None, "en", "Board not found"),
+    ] {
+        let headers: Vec<(&str, &str)> = lang
+            .map(|l| vec![("accept-language", l)])
+            .unwrap_or_default();
+        let r = api
+            .call(
+                Method::GET,
+                "/api/v1/boards/nowhere/entries",
+                Some(&admin),
+                None,
+                &headers,
+            )
+            .await;
+        assert_eq!(r.status, 404, "{}", r.body);
+        assert_eq!(r.header("content-language"), tag, "{lang:?}");
+        assert_eq!(r.body["title"], title, "{lang:?}: {}", r.body);
+        // The machine-readable members do not change with the language.
+        assert_eq!(
+            r.body["type"],
+            "https://leaderboard.dev/problems/board-not-found"
+        );
+        assert_eq!(r.body["status"], 404);
+    }
+    api.stop().await;
+}

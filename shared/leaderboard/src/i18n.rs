@@ -1,0 +1,442 @@
+//! Localized problem titles: the language a request asks for (`Accept-Language`, RFC 9110
+//! § 12.5.4, matched by RFC 4647 lookup) and one message catalogue for every problem type.
+//!
+//! English is the default and the fallback. The machine-readable members of a problem (`type`,
+//! `status`, extension members) never change with the language; `title` follows it, and the
+//! response says which language it chose (`Content-Language`). The `detail` of an occurrence
+//! stays English for now: it carries the request's own values (ids, numbers, field names) in
+//! sentences built where the error is raised.
+
+/// A language the catalogue speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lang {
+    /// English (the default).
+    En,
+    /// German.
+    De,
+    /// Spanish.
+    Es,
+    /// French.
+    Fr,
+    /// Japanese.
+    Ja,
+    /// Brazilian Portuguese (also what any `pt` asks for).
+    PtBr,
+}
+
+impl Lang {
+    /// Every language, English first.
+    pub const ALL: [Lang; 6] = [Lang::En, Lang::De, Lang::Es, Lang::Fr, Lang::Ja, Lang::PtBr];
+
+    /// Its language tag (`Content-Language`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+            Lang::Es => "es",
+            Lang::Fr => "fr",
+            Lang::Ja => "ja",
+            Lang::PtBr => "pt-BR",
+        }
+    }
+
+    /// The language a range names (`de`, `de-CH`, `pt`, `pt-PT`, `PT-br`…), if the catalogue
+    /// has it: the primary subtag decides (Portuguese of any region is Brazilian Portuguese here).
+    fn of_range(range: &str) -> Option<Lang> {
+        let primary = range.split('-').next().unwrap_or("").to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "de" => Some(Lang::De),
+            "es" => Some(Lang::Es),
+            "fr" => Some(Lang::Fr),
+            "ja" => Some(Lang::Ja),
+            "pt" => Some(Lang::PtBr),
+            _ => None,
+        }
+    }
+}
+
+/// The language for an `Accept-Language` header: the supported range with the highest weight
+/// (the first listed among equals); `*`, nothing supported, no header or a malformed one:
+/// English. A weight of 0 means "not this one".
+pub fn negotiate(accept_language: Option<&str>) -> Lang {
+    let Some(header) = accept_language else {
+        return Lang::En;
+    };
+    let mut best: Option<(u16, Lang)> = None;
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let range = parts.next().unwrap_or("").trim();
+        let mut weight: u16 = 1000;
+        for param in parts {
+            if let Some(q) = param
+                .trim()
+                .strip_prefix("q=")
+                .or_else(|| param.trim().strip_prefix("Q="))
+            {
+                weight = parse_weight(q).unwrap_or(0);
+            }
+        }
+        if weight == 0 {
+            continue;
+        }
+        let lang = if range == "*" {
+            Some(Lang::En)
+        } else {
+            Lang::of_range(range)
+        };
+        if let Some(lang) = lang
+            && best.is_none_or(|(w, _)| weight > w)
+        {
+            best = Some((weight, lang));
+        }
+    }
+    best.map_or(Lang::En, |(_, lang)| lang)
+}
+
+/// A `qvalue` (`0`, `0.5`, `1.000`) in thousandths.
+fn parse_weight(q: &str) -> Option<u16> {
+    let (int, frac) = q.split_once('.').unwrap_or((q, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let int: u16 = match int {
+        "0" => 0,
+        "1" => 1,
+        _ => return None,
+    };
+    let frac: u16 = format!("{frac:0<3}").parse().ok()?;
+    let w = int * 1000 + frac;
+    (w <= 1000).then_some(w)
+}
+
+/// The title of the problem type `slug` (`LeaderboardError::slug`) in `lang`; `None` for a
+/// slug the catalogue does not know.
+pub fn title(slug: &str, lang: Lang) -> Option<&'static str> {
+    let [en, de, es, fr, ja, pt] = catalogue(slug)?;
+    Some(match lang {
+        Lang::En => en,
+        Lang::De => de,
+        Lang::Es => es,
+        Lang::Fr => fr,
+        Lang::Ja => ja,
+        Lang::PtBr => pt,
+    })
+}
+
+/// Every problem type's title: English, German, Spanish, French, Japanese, Brazilian Portuguese.
+fn catalogue(slug: &str) -> Option<[&'static str; 6]> {
+    Some(match slug {
+        "invalid-id" => [
+            "Invalid identifier",
+            "Ungültige Kennung",
+            "Identificador no válido",
+            "Identifiant non valide",
+            "無効な識別子",
+            "Identificador inválido",
+        ],
+        "invalid-score" => [
+            "Invalid score",
+            "Ungültige Punktzahl",
+            "Puntuación no válida",
+            "Score non valide",
+            "無効なスコア",
+            "Pontuação inválida",
+        ],
+        "score-out-of-range" => [
+            "Score out of range",
+            "Punktzahl außerhalb des zulässigen Bereichs",
+            "Puntuación fuera de rango",
+            "Score hors limites",
+            "スコアが範囲外です",
+            "Pontuação fora do intervalo",
+        ],
+        "invalid-timestamp" => [
+            "Invalid timestamp",
+            "Ungültiger Zeitstempel",
+            "Marca de tiempo no válida",
+            "Horodatage non valide",
+            "無効なタイムスタンプ",
+            "Carimbo de data/hora inválido",
+        ],
+        "invalid-config" => [
+            "Invalid board configuration",
+            "Ungültige Bestenlisten-Konfiguration",
+            "Configuración de clasificación no válida",
+            "Configuration du classement non valide",
+            "無効なリーダーボード設定",
+            "Configuração de placar inválida",
+        ],
+        "encoding-capacity" => [
+            "Board range exceeds sort-key capacity",
+            "Wertebereich übersteigt die Kapazität des Sortierschlüssels",
+            "El rango de la clasificación supera la capacidad de la clave de ordenación",
+            "La plage du classement dépasse la capacité de la clé de tri",
+            "リーダーボードの範囲がソートキーの容量を超えています",
+            "O intervalo do placar excede a capacidade da chave de ordenação",
+        ],
+        "invalid-cursor" => [
+            "Invalid cursor",
+            "Ungültiger Cursor",
+            "Cursor no válido",
+            "Curseur non valide",
+            "無効なカーソル",
+            "Cursor inválido",
+        ],
+        "invalid-period" => [
+            "Invalid period",
+            "Ungültiger Zeitraum",
+            "Periodo no válido",
+            "Période non valide",
+            "無効な期間",
+            "Período inválido",
+        ],
+        "period-not-retained" => [
+            "Period not retained",
+            "Zeitraum nicht mehr gespeichert",
+            "Periodo no conservado",
+            "Période non conservée",
+            "保持されていない期間",
+            "Período não mantido",
+        ],
+        "board-not-found" => [
+            "Board not found",
+            "Bestenliste nicht gefunden",
+            "Clasificación no encontrada",
+            "Classement introuvable",
+            "リーダーボードが見つかりません",
+            "Placar não encontrado",
+        ],
+        "board-exists" => [
+            "Board already exists",
+            "Bestenliste existiert bereits",
+            "La clasificación ya existe",
+            "Le classement existe déjà",
+            "リーダーボードは既に存在します",
+            "O placar já existe",
+        ],
+        "player-not-found" => [
+            "Player not found",
+            "Spieler nicht gefunden",
+            "Jugador no encontrado",
+            "Joueur introuvable",
+            "プレイヤーが見つかりません",
+            "Jogador não encontrado",
+        ],
+        "invalid-event" => [
+            "Invalid event",
+            "Ungültiges Ereignis",
+            "Evento no válido",
+            "Événement non valide",
+            "無効なイベント",
+            "Evento inválido",
+        ],
+        "corrupt-data" => [
+            "Corrupt stored data",
+            "Beschädigte gespeicherte Daten",
+            "Datos almacenados dañados",
+            "Données stockées corrompues",
+            "保存データが破損しています",
+            "Dados armazenados corrompidos",
+        ],
+        "unauthorized" => [
+            "Unauthorized",
+            "Nicht authentifiziert",
+            "No autenticado",
+            "Non authentifié",
+            "認証されていません",
+            "Não autenticado",
+        ],
+        "forbidden" => [
+            "Forbidden",
+            "Zugriff verweigert",
+            "Acceso denegado",
+            "Accès refusé",
+            "アクセスが拒否されました",
+            "Acesso negado",
+        ],
+        "payload-too-large" => [
+            "Payload too large",
+            "Inhalt zu groß",
+            "Contenido demasiado grande",
+            "Contenu trop volumineux",
+            "ペイロードが大きすぎます",
+            "Conteúdo grande demais",
+        ],
+        "invalid-body" => [
+            "Invalid request body",
+            "Ungültiger Anfrageinhalt",
+            "Cuerpo de la solicitud no válido",
+            "Corps de requête non valide",
+            "無効なリクエスト本文",
+            "Corpo da requisição inválido",
+        ],
+        "rate-limited" => [
+            "Too many requests",
+            "Zu viele Anfragen",
+            "Demasiadas solicitudes",
+            "Trop de requêtes",
+            "リクエストが多すぎます",
+            "Requisições demais",
+        ],
+        "conflict" => [
+            "Conflict",
+            "Konflikt",
+            "Conflicto",
+            "Conflit",
+            "競合",
+            "Conflito",
+        ],
+        "precondition-failed" => [
+            "Precondition failed",
+            "Vorbedingung nicht erfüllt",
+            "Falló la condición previa",
+            "Échec de la précondition",
+            "前提条件を満たしていません",
+            "Falha na pré-condição",
+        ],
+        "quota-exceeded" => [
+            "Quota exceeded",
+            "Kontingent überschritten",
+            "Cuota superada",
+            "Quota dépassé",
+            "クォータを超えました",
+            "Cota excedida",
+        ],
+        "idempotency-in-progress" => [
+            "Idempotency key in use",
+            "Idempotenzschlüssel wird gerade verwendet",
+            "Clave de idempotencia en uso",
+            "Clé d’idempotence en cours d’utilisation",
+            "冪等キーは使用中です",
+            "Chave de idempotência em uso",
+        ],
+        "idempotency-mismatch" => [
+            "Idempotency key reused",
+            "Idempotenzschlüssel wiederverwendet",
+            "Clave de idempotencia reutilizada",
+            "Clé d’idempotence réutilisée",
+            "冪等キーが再利用されました",
+            "Chave de idempotência reutilizada",
+        ],
+        "unavailable" => [
+            "Service unavailable",
+            "Dienst nicht verfügbar",
+            "Servicio no disponible",
+            "Service indisponible",
+            "サービスを利用できません",
+            "Serviço indisponível",
+        ],
+        "invalid-webhook" => [
+            "Invalid webhook subscription",
+            "Ungültiges Webhook-Abonnement",
+            "Suscripción de webhook no válida",
+            "Abonnement webhook non valide",
+            "無効な Webhook サブスクリプション",
+            "Assinatura de webhook inválida",
+        ],
+        "integrity-rejected" => [
+            "Refused by an integrity rule",
+            "Von einer Integritätsregel abgelehnt",
+            "Rechazado por una regla de integridad",
+            "Refusé par une règle d’intégrité",
+            "整合性ルールにより拒否されました",
+            "Recusado por uma regra de integridade",
+        ],
+        "not-found" => [
+            "Not found",
+            "Nicht gefunden",
+            "No encontrado",
+            "Introuvable",
+            "見つかりません",
+            "Não encontrado",
+        ],
+        "method-not-allowed" => [
+            "Method not allowed",
+            "Methode nicht erlaubt",
+            "Método no permitido",
+            "Méthode non autorisée",
+            "許可されていないメソッドです",
+            "Método não permitido",
+        ],
+        "unsupported-media-type" => [
+            "Unsupported media type",
+            "Nicht unterstützter Medientyp",
+            "Tipo de medio no admitido",
+            "Type de média non pris en charge",
+            "サポートされていないメディアタイプです",
+            "Tipo de mídia não suportado",
+        ],
+        "internal" => [
+            "Internal error",
+            "Interner Fehler",
+            "Error interno",
+            "Erreur interne",
+            "内部エラー",
+            "Erro interno",
+        ],
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::error::LeaderboardError;
+
+    #[test]
+    fn every_problem_type_has_every_language() {
+        for slug in LeaderboardError::SLUGS {
+            let en = title(slug, Lang::En).unwrap_or_else(|| panic!("{slug}: no titles"));
+            for lang in Lang::ALL {
+                let t = title(slug, lang).unwrap();
+                assert!(!t.trim().is_empty(), "{slug} in {lang:?}");
+                if lang != Lang::En {
+                    assert_ne!(t, en, "{slug} in {lang:?} is the English title");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_catalogue_knows_no_other_types() {
+        // Every title the errors give in English is the catalogue's English one.
+        for slug in LeaderboardError::SLUGS {
+            assert!(title(slug, Lang::En).is_some());
+        }
+        assert_eq!(title("no-such-type", Lang::De), None);
+    }
+
+    #[test]
+    fn accept_language_picks_the_heaviest_supported_range() {
+        let cases = [
+            (None, Lang::En),
+            (Some(""), Lang::En),
+            (Some("de"), Lang::De),
+            (Some("de-CH"), Lang::De),
+            (Some("DE"), Lang::De),
+            (Some("xx, fr;q=0.5"), Lang::Fr),
+            (Some("ja;q=0.2, es;q=0.8"), Lang::Es),
+            (Some("pt-PT"), Lang::PtBr),
+            (Some("pt-BR,pt;q=0.9,en;q=0.8"), Lang::PtBr),
+            (Some("de;q=0, fr"), Lang::Fr),
+            (Some("de;q=0"), Lang::En),
+            (Some("*"), Lang::En),
+            (Some("zh-CN, *;q=0.1"), Lang::En),
+            (Some("zh-CN"), Lang::En),
+            (Some("fr;q=abc, de;q=0.3"), Lang::De),
+            (Some("es;q=0.7, fr;q=0.7"), Lang::Es),
+            (Some("fr;q=1.5"), Lang::En),
+        ];
+        for (header, want) in cases {
+            assert_eq!(negotiate(header), want, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn tags_are_what_content_language_says() {
+        let tags: Vec<&str> = Lang::ALL.iter().map(|l| l.tag()).collect();
+        assert_eq!(tags, ["en", "de", "es", "fr", "ja", "pt-BR"]);
+    }
+}
