@@ -159,19 +159,15 @@ fn submissions_chart(out: &mut String, steps: &[Value], first: &str, last: &str)
     for (i, parts) in totals.iter().enumerate() {
         let x = LEFT + slot * i as f64 + (slot - width) / 2.0;
         let mut y = TOP + H;
-        for (value, colour, class) in parts
-            .iter()
-            .zip([ACCEPTED, FLAGGED, HELD, REJECTED])
-            .map(|(v, c)| (*v, c, "bar"))
-        {
-            if value <= 0.0 {
+        for (value, colour) in parts.iter().zip([ACCEPTED, FLAGGED, HELD, REJECTED]) {
+            if *value <= 0.0 {
                 continue;
             }
             let h = value / max * H;
             y -= h;
             let _ = write!(
                 out,
-                r#"<rect class="{class}" x="{x:.2}" y="{y:.2}" width="{width:.2}" height="{h:.2}" fill="{colour}"/>"#
+                r#"<rect class="bar" x="{x:.2}" y="{y:.2}" width="{width:.2}" height="{h:.2}" fill="{colour}"/>"#
             );
         }
     }
