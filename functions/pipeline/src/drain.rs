@@ -53,7 +53,9 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
                 false,
             );
         }
-        left = left.saturating_sub(report.applied + report.duplicates + report.dead_lettered);
+        left = left.saturating_sub(
+            report.applied + report.duplicates + report.dead_lettered + report.held,
+        );
         more |= report.more;
         reports.push(report);
     }
@@ -86,12 +88,13 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         "applied": sum(|r| r.applied),
         "duplicates": sum(|r| r.duplicates),
         "dead_lettered": sum(|r| r.dead_lettered),
+        "held": sum(|r| r.held),
         "pending": sum(|r| r.pending),
         "more": more,
         "webhooks": webhooks,
         "boards": reports
             .iter()
-            .filter(|r| r.applied + r.duplicates + r.dead_lettered + r.pending > 0)
+            .filter(|r| r.applied + r.duplicates + r.dead_lettered + r.held + r.pending > 0)
             .collect::<Vec<_>>(),
     });
     Ok(http::json(200, call.version, &body))

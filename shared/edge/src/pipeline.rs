@@ -64,6 +64,9 @@ pub struct Report {
     pub duplicates: u64,
     /// Entries moved to the dead letters.
     pub dead_lettered: u64,
+    /// Entries an integrity rule held for review (not applied until approved).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub held: u64,
     /// Entries still in the inbox afterwards (new, or being applied by another drain).
     pub pending: u64,
     /// Whether the drain stopped at its limits with entries left: call again.
@@ -148,6 +151,7 @@ pub fn drain(
                     report.applied += tally.applied;
                     report.duplicates += tally.duplicates;
                     report.dead_lettered += tally.dead;
+                    report.held += tally.held;
                     report.version = version.or(report.version);
                     break;
                 }
@@ -204,6 +208,7 @@ struct Tally {
     applied: u64,
     duplicates: u64,
     dead: u64,
+    held: u64,
     /// Held and flagged submissions, a burst's earlier members included: announced to
     /// `score.flagged` subscribers once the batch is written.
     announce: Vec<leaderboard::review::Review>,
@@ -434,6 +439,7 @@ fn decide(
                     &review.player,
                     review.submitted_at_ms,
                 );
+                tally.held += 1;
                 tally.announce.push(*review);
             }
             Verdict::Rejected(reason) => {

@@ -515,7 +515,18 @@ async fn an_async_board_judges_each_entry_in_order_when_the_drain_applies_it() {
     }
     // a's third is one too many (rejected: a dead letter); b's jump is held; c3 completes a
     // burst (flagged with c1 and c2); the rest lands.
-    assert_eq!(api.drain_all("aq").await, 6);
+    let drained = post(&api, "/api/v1/admin/drain?board=aq&max_events=1000").await;
+    assert_eq!(drained.status, 200, "{}", drained.body);
+    assert_eq!(
+        [
+            &drained.body["applied"],
+            &drained.body["held"],
+            &drained.body["dead_lettered"]
+        ],
+        [&json!(6), &json!(1), &json!(1)],
+        "{}",
+        drained.body
+    );
     assert_eq!(
         standings(&api, "aq").await,
         pairs(&[("c1", 777), ("c2", 777), ("c3", 777), ("a", 20), ("b", 10)])
