@@ -269,15 +269,17 @@ pub fn json_text(
 }
 
 /// The problem response for an error (RFC 9457), with `Retry-After` for 429/503, its title in
-/// the language `accept_language` asks for ([`leaderboard::i18n`]) and `Content-Language`
-/// saying which.
+/// the language `accept_language` asks for ([`leaderboard::i18n`]), `Content-Language` saying
+/// which and `Vary: Accept-Language`.
 pub fn problem(err: &LeaderboardError, instance: &str, accept_language: Option<&str>) -> Response {
     let lang = leaderboard::i18n::negotiate(accept_language);
     let p = Problem::localized(err, lang).with_instance(instance);
     let mut b = Response::builder();
     b.status(err.status())
         .header("content-type", PROBLEM_CONTENT_TYPE)
-        .header("content-language", lang.tag());
+        .header("content-language", lang.tag())
+        // A 404 is cacheable by default: a shared cache must keep one copy per language.
+        .header("vary", "Accept-Language");
     match err {
         LeaderboardError::RateLimited {
             retry_after_secs, ..

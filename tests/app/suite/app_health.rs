@@ -419,6 +419,13 @@ async fn problem_titles_follow_accept_language_and_say_which() {
             .await;
         assert_eq!(r.status, 404, "{}", r.body);
         assert_eq!(r.header("content-language"), tag, "{lang:?}");
+        assert!(
+            r.header("vary")
+                .to_ascii_lowercase()
+                .contains("accept-language"),
+            "{:?}",
+            r.headers
+        );
         assert_eq!(r.body["title"], title, "{lang:?}: {}", r.body);
         // The machine-readable members do not change with the language.
         assert_eq!(
