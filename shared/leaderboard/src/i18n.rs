@@ -2,10 +2,11 @@
 //! § 12.5.4, matched by RFC 4647 lookup) and one message catalogue for every problem type.
 //!
 //! English is the default and the fallback. The machine-readable members of a problem (`type`,
-//! `status`, extension members) never change with the language; `title` follows it, and the
-//! response says which language it chose (`Content-Language`). The `detail` of an occurrence
-//! stays English for now: it carries the request's own values (ids, numbers, field names) in
-//! sentences built where the error is raised.
+//! `status`, extension members) never change with the language; `title` and `detail` follow it,
+//! and the response says which language it chose (`Content-Language`). In another language than
+//! English the `detail` is the problem type's sentence from the catalogue, and the occurrence's
+//! own detail — built in English where the error is raised, with the request's values (ids,
+//! numbers, field names) — goes beside it as `detail_en`.
 
 /// A language the catalogue speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -379,6 +380,246 @@ fn catalogue(slug: &str) -> Option<[&'static str; 6]> {
     })
 }
 
+/// The detail of the problem type `slug` in `lang`, for a language other than English (an
+/// English problem keeps the occurrence's own detail); `None` for English or an unknown slug.
+pub fn detail(slug: &str, lang: Lang) -> Option<&'static str> {
+    let [de, es, fr, ja, pt] = details(slug)?;
+    match lang {
+        Lang::En => None,
+        Lang::De => Some(de),
+        Lang::Es => Some(es),
+        Lang::Fr => Some(fr),
+        Lang::Ja => Some(ja),
+        Lang::PtBr => Some(pt),
+    }
+}
+
+/// Every problem type's detail sentence in German, Spanish, French, Japanese and Brazilian
+/// Portuguese: what a player can be shown. The occurrence's own English detail goes beside it
+/// (`detail_en`).
+fn details(slug: &str) -> Option<[&'static str; 5]> {
+    Some(match slug {
+        "invalid-id" => [
+            "Ein Bezeichner (Bestenliste, Spieler, Mandant oder Schlüssel) ist ungültig.",
+            "Un identificador (clasificación, jugador, inquilino o clave) no es válido.",
+            "Un identifiant (classement, joueur, locataire ou clé) n’est pas valide.",
+            "識別子（リーダーボード、プレイヤー、テナント、またはキー）が無効です。",
+            "Um identificador (placar, jogador, locatário ou chave) é inválido.",
+        ],
+        "invalid-score" => [
+            "Die Punktzahl ist keine gültige Zahl für diese Bestenliste.",
+            "La puntuación no es un número válido para esta clasificación.",
+            "Le score n’est pas un nombre valide pour ce classement.",
+            "スコアがこのリーダーボードで有効な数値ではありません。",
+            "A pontuação não é um número válido para este placar.",
+        ],
+        "score-out-of-range" => [
+            "Die Punktzahl liegt außerhalb der Grenzen dieser Bestenliste.",
+            "La puntuación está fuera de los límites de esta clasificación.",
+            "Le score est hors des limites de ce classement.",
+            "スコアがこのリーダーボードの範囲外です。",
+            "A pontuação está fora dos limites deste placar.",
+        ],
+        "invalid-timestamp" => [
+            "Der Zeitstempel ist ungültig.",
+            "La marca de tiempo no es válida.",
+            "L’horodatage n’est pas valide.",
+            "タイムスタンプが無効です。",
+            "O carimbo de data/hora é inválido.",
+        ],
+        "invalid-config" => [
+            "Die Konfiguration der Bestenliste ist ungültig.",
+            "La configuración de la clasificación no es válida.",
+            "La configuration du classement n’est pas valide.",
+            "リーダーボードの設定が無効です。",
+            "A configuração do placar é inválida.",
+        ],
+        "encoding-capacity" => [
+            "Der Wertebereich der Bestenliste ist zu groß für ihren Sortierschlüssel.",
+            "El rango de valores de la clasificación es demasiado grande para su clave de ordenación.",
+            "La plage de valeurs du classement est trop grande pour sa clé de tri.",
+            "リーダーボードの値の範囲がソートキーに対して大きすぎます。",
+            "O intervalo de valores do placar é grande demais para a chave de ordenação.",
+        ],
+        "invalid-cursor" => [
+            "Der Cursor ist ungültig oder gehört zu einer anderen Abfrage.",
+            "El cursor no es válido o pertenece a otra consulta.",
+            "Le curseur n’est pas valide ou appartient à une autre requête.",
+            "カーソルが無効か、別のクエリのものです。",
+            "O cursor é inválido ou pertence a outra consulta.",
+        ],
+        "invalid-period" => [
+            "Der Zeitraum ist ungültig.",
+            "El periodo no es válido.",
+            "La période n’est pas valide.",
+            "期間が無効です。",
+            "O período é inválido.",
+        ],
+        "period-not-retained" => [
+            "Dieser Zeitraum wird nicht mehr aufbewahrt.",
+            "Este periodo ya no se conserva.",
+            "Cette période n’est plus conservée.",
+            "この期間は保持されていません。",
+            "Este período não é mais mantido.",
+        ],
+        "board-not-found" => [
+            "Diese Bestenliste existiert nicht.",
+            "Esta clasificación no existe.",
+            "Ce classement n’existe pas.",
+            "このリーダーボードは存在しません。",
+            "Este placar não existe.",
+        ],
+        "board-exists" => [
+            "Eine Bestenliste mit dieser Kennung existiert bereits.",
+            "Ya existe una clasificación con este identificador.",
+            "Un classement avec cet identifiant existe déjà.",
+            "この識別子のリーダーボードは既に存在します。",
+            "Já existe um placar com este identificador.",
+        ],
+        "player-not-found" => [
+            "Dieser Spieler hat keinen Eintrag in dieser Bestenliste.",
+            "Este jugador no tiene entrada en esta clasificación.",
+            "Ce joueur n’a pas d’entrée dans ce classement.",
+            "このプレイヤーはこのリーダーボードに記録がありません。",
+            "Este jogador não tem registro neste placar.",
+        ],
+        "invalid-event" => [
+            "Das Ereignis ist ungültig.",
+            "El evento no es válido.",
+            "L’événement n’est pas valide.",
+            "イベントが無効です。",
+            "O evento é inválido.",
+        ],
+        "corrupt-data" => [
+            "Gespeicherte Daten konnten nicht gelesen werden.",
+            "No se pudieron leer los datos almacenados.",
+            "Les données stockées n’ont pas pu être lues.",
+            "保存されたデータを読み取れませんでした。",
+            "Não foi possível ler os dados armazenados.",
+        ],
+        "unauthorized" => [
+            "Senden Sie gültige Anmeldedaten (ein Bearer-Token oder einen API-Schlüssel).",
+            "Envíe credenciales válidas (un token Bearer o una clave de API).",
+            "Envoyez des identifiants valides (un jeton Bearer ou une clé d’API).",
+            "有効な認証情報（Bearer トークンまたは API キー）を送信してください。",
+            "Envie credenciais válidas (um token Bearer ou uma chave de API).",
+        ],
+        "forbidden" => [
+            "Diese Anmeldedaten erlauben diese Aktion nicht.",
+            "Estas credenciales no permiten esta acción.",
+            "Ces identifiants ne permettent pas cette action.",
+            "この認証情報ではこの操作は許可されていません。",
+            "Estas credenciais não permitem esta ação.",
+        ],
+        "payload-too-large" => [
+            "Die Anfrage oder ihre Metadaten sind zu groß.",
+            "La solicitud o sus metadatos son demasiado grandes.",
+            "La requête ou ses métadonnées sont trop volumineuses.",
+            "リクエストまたはそのメタデータが大きすぎます。",
+            "A requisição ou seus metadados são grandes demais.",
+        ],
+        "invalid-body" => [
+            "Der Anfrageinhalt oder ein Abfrageparameter ist ungültig.",
+            "El cuerpo de la solicitud o un parámetro de consulta no es válido.",
+            "Le corps de la requête ou un paramètre de requête n’est pas valide.",
+            "リクエスト本文またはクエリパラメータが無効です。",
+            "O corpo da requisição ou um parâmetro de consulta é inválido.",
+        ],
+        "rate-limited" => [
+            "Zu viele Anfragen: Versuchen Sie es nach der in Retry-After genannten Zeit erneut.",
+            "Demasiadas solicitudes: vuelva a intentarlo después del tiempo indicado en Retry-After.",
+            "Trop de requêtes : réessayez après le délai indiqué par Retry-After.",
+            "リクエストが多すぎます。Retry-After の時間が過ぎてから再試行してください。",
+            "Requisições demais: tente novamente após o tempo indicado em Retry-After.",
+        ],
+        "conflict" => [
+            "Die Anfrage steht im Konflikt mit dem aktuellen Zustand; versuchen Sie es erneut.",
+            "La solicitud entra en conflicto con el estado actual; vuelva a intentarlo.",
+            "La requête est en conflit avec l’état actuel ; réessayez.",
+            "リクエストが現在の状態と競合しています。再試行してください。",
+            "A requisição conflita com o estado atual; tente novamente.",
+        ],
+        "precondition-failed" => [
+            "Die Ressource hat sich geändert (If-Match stimmt nicht überein).",
+            "El recurso ha cambiado (If-Match no coincide).",
+            "La ressource a changé (If-Match ne correspond pas).",
+            "リソースが変更されています（If-Match が一致しません）。",
+            "O recurso mudou (If-Match não corresponde).",
+        ],
+        "quota-exceeded" => [
+            "Ein Kontingent Ihres Mandanten ist ausgeschöpft.",
+            "Se ha agotado una cuota de su inquilino.",
+            "Un quota de votre locataire est épuisé.",
+            "テナントのクォータを使い切りました。",
+            "Uma cota do seu locatário foi esgotada.",
+        ],
+        "idempotency-in-progress" => [
+            "Ein anderer Versuch dieser Anfrage läuft noch; versuchen Sie es gleich erneut.",
+            "Otro intento de esta solicitud sigue en curso; vuelva a intentarlo en breve.",
+            "Une autre tentative de cette requête est en cours ; réessayez sous peu.",
+            "このリクエストの別の試行がまだ処理中です。少し待ってから再試行してください。",
+            "Outra tentativa desta requisição ainda está em andamento; tente novamente em instantes.",
+        ],
+        "idempotency-mismatch" => [
+            "Dieser Idempotenzschlüssel wurde bereits für eine andere Anfrage verwendet.",
+            "Esta clave de idempotencia ya se usó para otra solicitud.",
+            "Cette clé d’idempotence a déjà servi pour une autre requête.",
+            "この冪等キーは別のリクエストで既に使用されています。",
+            "Esta chave de idempotência já foi usada em outra requisição.",
+        ],
+        "unavailable" => [
+            "Der Dienst ist vorübergehend nicht verfügbar; versuchen Sie es gleich erneut.",
+            "El servicio no está disponible temporalmente; vuelva a intentarlo en breve.",
+            "Le service est temporairement indisponible ; réessayez sous peu.",
+            "サービスは一時的に利用できません。少し待ってから再試行してください。",
+            "O serviço está temporariamente indisponível; tente novamente em instantes.",
+        ],
+        "invalid-webhook" => [
+            "Das Webhook-Abonnement ist ungültig.",
+            "La suscripción de webhook no es válida.",
+            "L’abonnement webhook n’est pas valide.",
+            "Webhook サブスクリプションが無効です。",
+            "A assinatura de webhook é inválida.",
+        ],
+        "integrity-rejected" => [
+            "Eine Integritätsregel dieser Bestenliste hat die Punktzahl abgelehnt.",
+            "Una regla de integridad de esta clasificación rechazó la puntuación.",
+            "Une règle d’intégrité de ce classement a refusé le score.",
+            "このリーダーボードの整合性ルールによりスコアが拒否されました。",
+            "Uma regra de integridade deste placar recusou a pontuação.",
+        ],
+        "not-found" => [
+            "Diese Ressource existiert nicht.",
+            "Este recurso no existe.",
+            "Cette ressource n’existe pas.",
+            "このリソースは存在しません。",
+            "Este recurso não existe.",
+        ],
+        "method-not-allowed" => [
+            "Diese Methode ist hier nicht erlaubt (siehe Allow).",
+            "Este método no está permitido aquí (véase Allow).",
+            "Cette méthode n’est pas autorisée ici (voir Allow).",
+            "このメソッドはここでは許可されていません（Allow を参照）。",
+            "Este método não é permitido aqui (veja Allow).",
+        ],
+        "unsupported-media-type" => [
+            "Senden Sie den Inhalt als application/json.",
+            "Envíe el cuerpo como application/json.",
+            "Envoyez le corps en application/json.",
+            "本文は application/json で送信してください。",
+            "Envie o corpo como application/json.",
+        ],
+        "internal" => [
+            "Ein interner Fehler ist aufgetreten.",
+            "Se produjo un error interno.",
+            "Une erreur interne s’est produite.",
+            "内部エラーが発生しました。",
+            "Ocorreu um erro interno.",
+        ],
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -395,6 +636,17 @@ mod tests {
                 if lang != Lang::En {
                     assert_ne!(t, en, "{slug} in {lang:?} is the English title");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_problem_type_has_a_detail_in_every_other_language() {
+        for slug in LeaderboardError::SLUGS {
+            assert_eq!(detail(slug, Lang::En), None, "{slug}");
+            for lang in Lang::ALL.into_iter().filter(|l| *l != Lang::En) {
+                let d = detail(slug, lang).unwrap_or_else(|| panic!("{slug} in {lang:?}"));
+                assert!(d.trim().len() > 5, "{slug} in {lang:?}");
             }
         }
     }

@@ -88,12 +88,17 @@ impl From<&LeaderboardError> for Problem {
 }
 
 impl Problem {
-    /// The problem of `err` with its title in `lang` ([`crate::i18n`]); every other member as
+    /// The problem of `err` with its title and detail in `lang` ([`crate::i18n`]; the
+    /// occurrence's own English detail as `detail_en` then); every other member as
     /// [`Problem::from`] gives it.
     pub fn localized(err: &LeaderboardError, lang: crate::i18n::Lang) -> Self {
         let mut p = Self::from(err);
         if let Some(title) = crate::i18n::title(err.slug(), lang) {
             p.title = title.to_owned();
+        }
+        if let Some(detail) = crate::i18n::detail(err.slug(), lang) {
+            let own = std::mem::replace(&mut p.detail, detail.to_owned());
+            p.extensions.insert("detail_en".into(), Value::from(own));
         }
         p
     }
@@ -124,14 +129,18 @@ mod tests {
     }
 
     #[test]
-    fn a_localized_problem_changes_only_its_title() {
+    fn a_localized_problem_changes_its_title_and_detail_and_keeps_the_rest() {
         let err = LeaderboardError::BoardNotFound("board 'x' does not exist".into());
         let en = Problem::from(&err);
         let de = Problem::localized(&err, crate::i18n::Lang::De);
         assert_eq!(de.title, "Bestenliste nicht gefunden");
+        assert_eq!(de.detail, "Diese Bestenliste existiert nicht.");
+        assert_eq!(de.extensions["detail_en"], en.detail.as_str());
+        assert_eq!((&de.problem_type, de.status), (&en.problem_type, en.status));
         assert_eq!(
-            (de.problem_type, de.status, de.detail, de.extensions),
-            (en.problem_type, en.status, en.detail, en.extensions)
+            Problem::localized(&err, crate::i18n::Lang::En),
+            en,
+            "English is the occurrence's own problem"
         );
     }
 

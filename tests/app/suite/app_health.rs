@@ -390,20 +390,36 @@ async fn the_openapi_document_and_its_page_are_served_with_validators_and_a_stri
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn problem_titles_follow_accept_language_and_say_which() {
+async fn problems_follow_accept_language_and_say_which() {
     let api = crate::api::start().await;
     let admin = crate::api::admin();
-    for (lang, tag, title) in [
+    for (lang, tag, title, detail) in [
         (
             Some("de-DE,de;q=0.9,en;q=0.5"),
             "de",
             "Bestenliste nicht gefunden",
+            "Diese Bestenliste existiert nicht.",
         ),
-        (Some("ja"), "ja", "リーダーボードが見つかりません"),
-        (Some("fr-CA"), "fr", "Classement introuvable"),
-        (Some("es;q=0.8, pt-BR"), "pt-BR", "Placar não encontrado"),
-        (Some("xx-YY"), "en", "Board not found"),
-        (None, "en", "Board not found"),
+        (
+            Some("ja"),
+            "ja",
+            "リーダーボードが見つかりません",
+            "このリーダーボードは存在しません。",
+        ),
+        (
+            Some("fr-CA"),
+            "fr",
+            "Classement introuvable",
+            "Ce classement n’existe pas.",
+        ),
+        (
+            Some("es;q=0.8, pt-BR"),
+            "pt-BR",
+            "Placar não encontrado",
+            "Este placar não existe.",
+        ),
+        (Some("xx-YY"), "en", "Board not found", ""),
+        (None, "en", "Board not found", ""),
     ] {
         let headers: Vec<(&str, &str)> = lang
             .map(|l| vec![("accept-language", l)])
@@ -427,6 +443,18 @@ async fn problem_titles_follow_accept_language_and_say_which() {
             r.headers
         );
         assert_eq!(r.body["title"], title, "{lang:?}: {}", r.body);
+        // The occurrence's own detail, in English: as `detail`, or beside the translated one.
+        let own = if detail.is_empty() {
+            &r.body["detail"]
+        } else {
+            assert_eq!(r.body["detail"], detail, "{lang:?}: {}", r.body);
+            &r.body["detail_en"]
+        };
+        assert!(
+            own.as_str().unwrap().contains("nowhere"),
+            "{lang:?}: {}",
+            r.body
+        );
         // The machine-readable members do not change with the language.
         assert_eq!(
             r.body["type"],
