@@ -428,6 +428,11 @@ fn decide(
             }
             Verdict::Duplicate => tally.duplicates += 1,
             Verdict::Held(review) => {
+                // Its ingest key is used up: a resend is a duplicate of what is under review.
+                if let Some(k) = plan.as_ref().ok().and_then(|p| p.dedupe_key.as_ref()) {
+                    let i = batch.key(keys.ingest_dedupe(k));
+                    batch.dedupe.push(i);
+                }
                 batch.reviews.push((
                     review.id.clone(),
                     crate::integrity::encode(&review)?,

@@ -360,8 +360,11 @@ pub fn decide_judged(
                     }))
                 }
                 Err(verdict) => {
-                    // The entry's own key stays free: a corrected resend may use it.
-                    if let Some(key) = &p.dedupe_key {
+                    // A refused entry's own key stays free: a corrected resend may use it. A
+                    // held one keeps it: a resend is a duplicate of the submission under review.
+                    if let Some(key) = &p.dedupe_key
+                        && !matches!(verdict, Verdict::Held(_))
+                    {
                         keys_used.remove(key.as_str());
                     }
                     verdict

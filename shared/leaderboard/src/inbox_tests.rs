@@ -227,6 +227,24 @@ fn a_batch_decides_in_order_and_a_dead_entry_blocks_nothing() {
     assert_eq!(v[6], Verdict::Duplicate);
 }
 
+/// What a judge says of an entry it holds.
+fn held(p: &Planned) -> Judgment {
+    Judgment::Hold(Box::new(crate::review::Review {
+        id: "rv_1".into(),
+        status: crate::review::ReviewStatus::Held,
+        held: true,
+        player: p.player.clone(),
+        period: p.period,
+        submission: p.submission.clone(),
+        submitted_at_ms: p.at_ms,
+        triggers: Vec::new(),
+        previous: None,
+        applied: None,
+        decided_at_ms: None,
+        decided_by: None,
+    }))
+}
+
 #[test]
 fn a_held_or_rejected_entry_leaves_the_record_as_it_was_for_the_entries_after_it() {
     let b = incr();
@@ -246,20 +264,7 @@ fn a_held_or_rejected_entry_leaves_the_record_as_it_was_for_the_entries_after_it
     let v = decide_judged(&b, &plans, &records, &HashSet::new(), |p, before, _| {
         seen_before.push(before.map(|r| r.score));
         Ok(match p.submission.score {
-            30 => Judgment::Hold(Box::new(crate::review::Review {
-                id: "rv_1".into(),
-                status: crate::review::ReviewStatus::Held,
-                held: true,
-                player: p.player.clone(),
-                period: p.period,
-                submission: p.submission.clone(),
-                submitted_at_ms: p.at_ms,
-                triggers: Vec::new(),
-                previous: None,
-                applied: None,
-                decided_at_ms: None,
-                decided_by: None,
-            })),
+            30 => held(p),
             20 => Judgment::Reject("too fast".into()),
             _ => Judgment::Apply(None),
         })
@@ -271,6 +276,44 @@ fn a_held_or_rejected_entry_leaves_the_record_as_it_was_for_the_entries_after_it
     assert!(matches!(&v[2], Verdict::Apply(d) if d.outcome.record.score == 17));
     assert_eq!(v[3], Verdict::Rejected("too fast".into()));
     assert_eq!(seen_before, [None, Some(10), Some(10), Some(17)]);
+}
+
+#[test]
+fn a_held_entry_uses_its_ingest_key_and_a_rejected_one_frees_it() {
+    let b = incr();
+    let mk = |i: i64, score: &str, key: &str| {
+        plan_one(
+            &b,
+            &entry(
+                &format!("{}-0", NOW + i),
+                &[
+                    ("player", "ann"),
+                    ("score", score),
+                    ("idempotency_key", key),
+                ],
+            ),
+        )
+    };
+    // Each key sent twice: the first of "held" is held, the first of "no" rejected.
+    let plans = vec![
+        mk(0, "30", "held"),
+        mk(1, "30", "held"),
+        mk(2, "20", "no"),
+        mk(3, "5", "no"),
+    ];
+    let records = HashMap::from([((PeriodId::AllTime, PlayerId::new("ann").unwrap()), None)]);
+    let v = decide_judged(&b, &plans, &records, &HashSet::new(), |p, _, _| {
+        Ok(match p.submission.score {
+            30 => held(p),
+            20 => Judgment::Reject("too fast".into()),
+            _ => Judgment::Apply(None),
+        })
+    })
+    .unwrap();
+    assert!(matches!(&v[0], Verdict::Held(_)));
+    assert_eq!(v[1], Verdict::Duplicate);
+    assert_eq!(v[2], Verdict::Rejected("too fast".into()));
+    assert!(matches!(&v[3], Verdict::Apply(d) if d.outcome.record.score == 5));
 }
 
 proptest! {
