@@ -11,7 +11,7 @@
 //! may be missing from it).
 
 use leaderboard::integrity::{self, Facts, PlayerState, RobustStats, Verdict};
-use leaderboard::review::{Review, ReviewStatus};
+use leaderboard::review::Review;
 use leaderboard::{
     Board, LeaderboardError, PeriodId, PlayerId, Record, Result, Submission, sortkey,
 };
@@ -112,24 +112,19 @@ pub fn burst_reviews(
         .iter()
         .filter_map(|(player, at_ms)| {
             let player = PlayerId::new(player).ok()?;
-            Some(Review {
-                id: burst_review_id(board, &player, score, *at_ms),
-                status: ReviewStatus::Flagged,
-                held: false,
+            Some(Review::open(
+                burst_review_id(board, &player, score, *at_ms),
+                false,
                 player,
-                period: *period,
-                submission: Submission {
+                *period,
+                Submission {
                     score,
                     subscore: None,
                     metadata: None,
                 },
-                submitted_at_ms: *at_ms,
-                triggers: vec![trigger.clone()],
-                previous: None,
-                applied: None,
-                decided_at_ms: None,
-                decided_by: None,
-            })
+                *at_ms,
+                vec![trigger.clone()],
+            ))
         })
         .collect()
 }
@@ -170,27 +165,23 @@ pub fn review(
         .triggers
         .iter()
         .any(|t| t.rule == integrity::Rule::Burst);
+    let id = if burst {
+        burst_review_id(board, player, submission.score, now_ms)
+    } else {
+        format!("rv_{}", crate::apikeys::random_hex(16))
+    };
     Review {
-        id: if burst {
-            burst_review_id(board, player, submission.score, now_ms)
-        } else {
-            format!("rv_{}", crate::apikeys::random_hex(16))
-        },
-        status: if held {
-            ReviewStatus::Held
-        } else {
-            ReviewStatus::Flagged
-        },
-        held,
-        player: player.clone(),
-        period: *period,
-        submission: submission.clone(),
-        submitted_at_ms: now_ms,
-        triggers: verdict.triggers.clone(),
         previous: applied.and_then(|(before, _)| before.cloned()),
         applied: applied.map(|(_, after)| after.clone()),
-        decided_at_ms: None,
-        decided_by: None,
+        ..Review::open(
+            id,
+            held,
+            player.clone(),
+            *period,
+            submission.clone(),
+            now_ms,
+            verdict.triggers.clone(),
+        )
     }
 }
 

@@ -229,20 +229,15 @@ fn a_batch_decides_in_order_and_a_dead_entry_blocks_nothing() {
 
 /// What a judge says of an entry it holds.
 fn held(p: &Planned) -> Judgment {
-    Judgment::Hold(Box::new(crate::review::Review {
-        id: "rv_1".into(),
-        status: crate::review::ReviewStatus::Held,
-        held: true,
-        player: p.player.clone(),
-        period: p.period,
-        submission: p.submission.clone(),
-        submitted_at_ms: p.at_ms,
-        triggers: Vec::new(),
-        previous: None,
-        applied: None,
-        decided_at_ms: None,
-        decided_by: None,
-    }))
+    Judgment::Hold(Box::new(crate::review::Review::open(
+        "rv_1".into(),
+        true,
+        p.player.clone(),
+        p.period,
+        p.submission.clone(),
+        p.at_ms,
+        Vec::new(),
+    )))
 }
 
 #[test]

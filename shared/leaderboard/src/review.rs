@@ -89,6 +89,37 @@ pub enum Effect {
 }
 
 impl Review {
+    /// An undecided review of `player`'s `submission` at `submitted_at_ms`: held (not applied)
+    /// or flagged (applied; set `previous` and `applied` when they are known).
+    pub fn open(
+        id: String,
+        held: bool,
+        player: PlayerId,
+        period: PeriodId,
+        submission: Submission,
+        submitted_at_ms: i64,
+        triggers: Vec<Trigger>,
+    ) -> Self {
+        Self {
+            id,
+            status: if held {
+                ReviewStatus::Held
+            } else {
+                ReviewStatus::Flagged
+            },
+            held,
+            player,
+            period,
+            submission,
+            submitted_at_ms,
+            triggers,
+            previous: None,
+            applied: None,
+            decided_at_ms: None,
+            decided_by: None,
+        }
+    }
+
     /// Approves it at `now_ms` by `by`.
     pub fn approve(&mut self, now_ms: i64, by: &str) -> Result<Effect> {
         self.decide(ReviewStatus::Approved, now_ms, by)
@@ -186,28 +217,19 @@ mod tests {
     use super::*;
 
     fn review(held: bool) -> Review {
-        Review {
-            id: "rv_1".into(),
-            status: if held {
-                ReviewStatus::Held
-            } else {
-                ReviewStatus::Flagged
-            },
+        Review::open(
+            "rv_1".into(),
             held,
-            player: PlayerId::new("p").unwrap(),
-            period: PeriodId::AllTime,
-            submission: Submission {
+            PlayerId::new("p").unwrap(),
+            PeriodId::AllTime,
+            Submission {
                 score: 5,
                 subscore: None,
                 metadata: None,
             },
-            submitted_at_ms: 10,
-            triggers: Vec::new(),
-            previous: None,
-            applied: None,
-            decided_at_ms: None,
-            decided_by: None,
-        }
+            10,
+            Vec::new(),
+        )
     }
 
     #[test]
