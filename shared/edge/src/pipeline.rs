@@ -376,16 +376,12 @@ fn decide(
                 let stats = board.is_some_and(|b| b.stats).then(|| {
                     let minute = leaderboard::stats::minute(d.at_ms);
                     let [h, u, c] = keys.stats(minute);
-                    let mut counters = vec![leaderboard::stats::Counter::Accepted];
-                    if d.flagged.is_some() {
-                        counters.push(leaderboard::stats::Counter::Flagged);
-                    }
-                    if d.outcome.improved {
-                        counters.push(leaderboard::stats::Counter::PersonalBest);
-                    }
-                    if d.outcome.previous.is_none() {
-                        counters.push(leaderboard::stats::Counter::NewPlayer);
-                    }
+                    let counters = leaderboard::stats::applied_counters(
+                        true,
+                        d.flagged.is_some(),
+                        d.outcome.improved,
+                        d.outcome.previous.is_none(),
+                    );
                     let note = crate::repo::StatsNote {
                         minute,
                         counters,

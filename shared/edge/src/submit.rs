@@ -248,26 +248,16 @@ pub fn apply(
         };
         let outcome_json = claim.map(|_| applied_json(&applied)).transpose()?;
         // An approval was counted as held when it arrived: now only what it does to the board.
-        let stats = board.stats.then(|| {
-            let mut counters = Vec::new();
-            if approved.is_none() {
-                counters.push(Counter::Accepted);
-                if flagged.is_some() {
-                    counters.push(Counter::Flagged);
-                }
-            }
-            if applied.improved {
-                counters.push(Counter::PersonalBest);
-            }
-            if previous.is_none() {
-                counters.push(Counter::NewPlayer);
-            }
-            crate::repo::StatsNote {
-                minute: stats::minute(now_ms),
-                counters,
-                count_player: approved.is_none(),
-                improved: applied.improved,
-            }
+        let stats = board.stats.then(|| crate::repo::StatsNote {
+            minute: stats::minute(now_ms),
+            counters: stats::applied_counters(
+                approved.is_none(),
+                flagged.is_some(),
+                applied.improved,
+                previous.is_none(),
+            ),
+            count_player: approved.is_none(),
+            improved: applied.improved,
         });
         let write = Write {
             period: &period.id,

@@ -95,6 +95,22 @@ impl Counter {
     }
 }
 
+/// The counters an applied write increments: a submission as it `arrived` counts as accepted
+/// (and `flagged` when a rule flagged it); an approval of a held one was counted as held when
+/// it arrived and adds only what it does to the board: a personal best when it `improved` the
+/// standing, a new player when it is the player's `first` in the period.
+pub fn applied_counters(arrived: bool, flagged: bool, improved: bool, first: bool) -> Vec<Counter> {
+    [
+        (arrived, Counter::Accepted),
+        (arrived && flagged, Counter::Flagged),
+        (improved, Counter::PersonalBest),
+        (first, Counter::NewPlayer),
+    ]
+    .into_iter()
+    .filter_map(|(on, c)| on.then_some(c))
+    .collect()
+}
+
 /// The minute bucket of a moment.
 pub fn minute(at_ms: i64) -> i64 {
     at_ms.div_euclid(BUCKET_MS)
@@ -291,6 +307,17 @@ pub fn histogram_buckets(lowest: i64, highest: i64, wanted: usize) -> Vec<(i64, 
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_approval_counts_only_what_it_does_to_the_board() {
+        use Counter::*;
+        assert_eq!(
+            applied_counters(true, true, true, true),
+            [Accepted, Flagged, PersonalBest, NewPlayer]
+        );
+        assert_eq!(applied_counters(true, false, false, false), [Accepted]);
+        assert_eq!(applied_counters(false, true, true, false), [PersonalBest]);
+    }
 
     #[test]
     fn durations_parse_with_their_unit_and_refuse_the_rest() {
