@@ -10,84 +10,16 @@ use edge::cache::Entry;
 use edge::http::{self, Call};
 use edge::repo::Keys;
 use leaderboard::cache::{CacheEnvelope, Freshness, etag_for, if_none_match};
-use leaderboard::{Board, BoardConfigInput, BoardId, LeaderboardError, Result, access};
+use leaderboard::{Board, BoardId, LeaderboardError, Result, access};
 use spin_sdk::http::Response;
 
-fn decode_board(env: &CacheEnvelope) -> Option<Board> {
-    serde_json::from_str::<BoardConfigInput>(&env.body)
-        .ok()
-        .and_then(|i| i.validate().ok())
-}
-
-fn freshness(env: Option<&CacheEnvelope>, now_ms: i64) -> Freshness {
-    env.map(|e| e.freshness(now_ms))
-        .unwrap_or(Freshness::Expired)
-}
-
-/// How long a board's config is cached when its reads are not (`ttl_secs: 0`): configs change only
-/// when a board is created or deleted, which empties the cached config in the writing region; other
-/// regions see the change within this many seconds.
-const UNCACHED_BOARD_CONFIG_TTL_SECS: u32 = 5;
-
-/// The board config: from the cache when fresh, else from Redis (then cached, see
-/// `edge::cache`); when Redis is unavailable, a stale cached config is used (stale-if-error), like
-/// the cached reads. Also returns the board's Redis version when it read it (on a miss).
+/// The board config, cache-aside ([`edge::reads::board`]).
 pub(crate) fn board(
     call: &Call<'_>,
     ctx: &Ctx,
     id: &BoardId,
 ) -> Result<(Board, Option<Option<i64>>)> {
-    let cache = ctx.cache();
-    let (t, b) = (ctx.tenant.as_str(), id.as_str());
-    let cached = cache.get(t, b, Entry::Config);
-    let freshness = freshness(cached.as_ref(), call.now_ms);
-    if let (Some(env), Freshness::Fresh) = (&cached, freshness)
-        && let Some(board) = decode_board(env)
-    {
-        return Ok((board, None));
-    }
-    let keys = Keys::new(&ctx.tenant, id);
-    let version = ctx.repo().and_then(|r| r.board_version(&keys));
-    let board = match version
-        .clone()
-        .and_then(|_| ctx.repo().and_then(|r| r.board(&ctx.tenant, id)))
-    {
-        Ok(board) => board,
-        Err(LeaderboardError::Unavailable(reason)) => {
-            return match (&cached, freshness) {
-                (Some(env), Freshness::Stale) => decode_board(env)
-                    .map(|board| (board, None))
-                    .ok_or(LeaderboardError::Unavailable(reason)),
-                _ => Err(LeaderboardError::Unavailable(reason)),
-            };
-        }
-        Err(e) => return Err(e),
-    };
-    let (ttl_secs, stale_secs) = if board.cache.enabled() {
-        (board.cache.ttl_secs, board.cache.stale_secs)
-    } else {
-        (UNCACHED_BOARD_CONFIG_TTL_SECS, 0)
-    };
-    let version = version?;
-    let body = serde_json::to_string(&board.to_input())
-        .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-    cache.put(
-        t,
-        b,
-        Entry::Config,
-        CacheEnvelope {
-            query: 0,
-            stored_at_ms: call.now_ms,
-            ttl_secs,
-            stale_secs,
-            public_read: board.public_read,
-            etag: String::new(),
-            body,
-        },
-        version,
-        || ctx.repo().and_then(|r| r.board_version(&keys)),
-    );
-    Ok((board, Some(version)))
+    edge::reads::board(ctx, id, call.now_ms)
 }
 
 /// The KV keys a cached read of `board` reads — its page's slot and the board's config —, for
@@ -140,7 +72,7 @@ pub fn serve<'f>(
     let (t, b) = (ctx.tenant.as_str(), id.as_str());
     let query = query_fingerprint(call);
     let cached = cache.get(t, b, Entry::Read(&query));
-    let freshness = freshness(cached.as_ref(), call.now_ms);
+    let freshness = edge::reads::freshness(cached.as_ref(), call.now_ms);
     if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
         access::authorize_read_of(ctx.principal.as_ref(), env.public_read)?;
         return Ok(respond(call, env, "HIT"));

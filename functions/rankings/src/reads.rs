@@ -1,78 +1,23 @@
-//! The reads themselves: each asks the repository for rows and renders them with the core's view.
+//! The REST renderings of the ranked reads: each takes its arguments from the query, reads with
+//! [`edge::reads`] and renders with the core's view.
 
 use edge::api::Ctx;
 use edge::http::Call;
-use edge::repo::{Keys, Page};
-use leaderboard::cursor::{self, Cursor, CursorBinding};
-use leaderboard::view::{self, EntryView, PeriodView};
-use leaderboard::{
-    Board, BoardId, EventEnvelope, LeaderboardError, PlayerId, Result, access, rank, sortkey,
-};
+use edge::reads::{self as shared, At};
+use edge::repo::Keys;
+use leaderboard::view::{self, PeriodView};
+use leaderboard::{Board, BoardId, EventEnvelope, LeaderboardError, PlayerId, Result, access};
 use spin_sdk::http::Response;
 
-/// Most entries per page / players per lookup.
-pub const MAX_LIMIT: u32 = 100;
-/// Largest `radius` for around-me.
-const MAX_RADIUS: u32 = 50;
+pub use edge::reads::MAX_LIMIT;
 
-/// Where a read looks: the live projection and the period asked for (at `now`), or with
-/// `as_of=<RFC 3339 time | event id>` the board as it stood then (`edge::rebuild::as_of`) and the
-/// period asked for at that moment.
-fn source(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<(Keys, PeriodView)> {
-    let requested = call.query.get("period").map(String::as_str);
-    match call.query.get("as_of").filter(|v| !v.is_empty()) {
-        None => Ok((
-            Keys::new(&ctx.tenant, &board.id),
-            PeriodView::resolve(board, requested, call.now_ms)?,
-        )),
-        Some(raw) => {
-            let as_of = leaderboard::log::parse_as_of(raw)?;
-            let period = PeriodView::resolve(board, requested, as_of.at_ms)?;
-            let keys = edge::rebuild::as_of(ctx.repo()?, &ctx.tenant, board, &as_of, call.now_ms)?;
-            Ok((keys, period))
-        }
+/// Where the request's read looks: `period` and `as_of` from the query ([`edge::reads::At`]).
+fn at<'c>(call: &'c Call<'_>) -> At<'c> {
+    At {
+        now_ms: call.now_ms,
+        period: call.query.get("period").map(String::as_str),
+        as_of: call.query.get("as_of").map(String::as_str),
     }
-}
-
-fn entry(
-    board: &Board,
-    rank: u64,
-    rank_value: u64,
-    member: &str,
-    record: Option<&leaderboard::Record>,
-) -> Result<EntryView> {
-    let (achieved_at_ms, player) = sortkey::decode_member(member)?;
-    let (score, subscore) = sortkey::decode_rank_value(board, rank_value)?;
-    Ok(EntryView {
-        rank,
-        player,
-        score,
-        subscore,
-        achieved_at_ms,
-        metadata: record.and_then(|r| r.metadata.clone()),
-    })
-}
-
-fn entries_of(board: &Board, page: &Page) -> Result<Vec<EntryView>> {
-    let values: Vec<u64> = page.rows.iter().map(|r| r.rank_value).collect();
-    let ranks = rank::assign_ranks(
-        rank::rank_from_better(page.first_better),
-        page.start,
-        &values,
-    );
-    page.rows
-        .iter()
-        .zip(ranks)
-        .map(|(row, rank)| {
-            entry(
-                board,
-                rank,
-                row.rank_value,
-                &row.member,
-                row.record.as_ref(),
-            )
-        })
-        .collect()
 }
 
 /// `GET …/entries?limit&cursor&period`.
@@ -82,54 +27,22 @@ pub fn entries(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
 
 /// The page [`entries`] renders, as JSON.
 pub fn entries_page(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<serde_json::Value> {
-    let (keys, period) = source(call, ctx, board)?;
     let limit = call.query_u32("limit", 10, 1, MAX_LIMIT)?;
-    let binding = CursorBinding {
-        tenant: &ctx.tenant,
-        board: &board.id,
-        period: &period.id,
-        sort: board.sort,
-    };
-    let after = call
-        .query
-        .get("cursor")
-        .map(|c| cursor::decode(&binding, c))
-        .transpose()?;
-    let page = ctx.repo()?.page(
-        &keys,
-        &period.id,
-        0,
-        limit,
-        after.as_ref().map(|c| (c.rank_value, c.member.as_str())),
-    )?;
-    let entries = entries_of(board, &page)?;
-    let next = match (page.rows.last(), entries.last()) {
-        (Some(row), Some(last)) if page.start + u64::from(limit) < page.total => {
-            Some(cursor::encode(
-                &binding,
-                &Cursor {
-                    rank_value: row.rank_value,
-                    member: row.member.clone(),
-                    rank: last.rank,
-                },
-            ))
-        }
-        _ => None,
-    };
+    let cursor = call.query.get("cursor").map(String::as_str);
+    let page = shared::top(ctx, board, &at(call), limit, cursor)?;
     Ok(view::page(
         call.version,
         board,
-        &period,
+        &page.period,
         page.total,
-        &entries,
-        next.as_deref(),
+        &page.entries,
+        page.next_cursor.as_deref(),
         Some(limit),
     ))
 }
 
 /// `GET …/players?ids=a,b,c&period`: the players found, in the order asked, and `missing`.
 pub fn players(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
-    let (keys, period) = source(call, ctx, board)?;
     let ids = call
         .query
         .get("ids")
@@ -139,39 +52,18 @@ pub fn players(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
                 "query parameter 'ids' (comma-separated player ids) is required".into(),
             )
         })?;
-    let mut players = Vec::new();
-    for id in ids.split(',') {
-        let p = PlayerId::new(id)?;
-        if !players.contains(&p) {
-            players.push(p);
-        }
-    }
-    if players.len() > MAX_LIMIT as usize {
-        return Err(LeaderboardError::InvalidBody(format!(
-            "at most {MAX_LIMIT} players per request, got {}",
-            players.len()
-        )));
-    }
-    let (total, found) = ctx.repo()?.players(&keys, &period.id, &players)?;
-    let mut entries = Vec::new();
-    let mut missing = Vec::new();
-    for (player, stored) in players.iter().zip(found) {
-        match stored {
-            Some(s) => {
-                let member = s.record.sort_key(board, player)?.member;
-                entries.push(entry(
-                    board,
-                    rank::rank_from_better(s.better),
-                    s.rank_value,
-                    &member,
-                    Some(&s.record),
-                )?);
-            }
-            None => missing.push(player.as_str().to_string()),
-        }
-    }
-    let mut body = view::page(call.version, board, &period, total, &entries, None, None);
-    body["missing"] = serde_json::json!(missing);
+    let ids: Vec<&str> = ids.split(',').collect();
+    let found = shared::players(ctx, board, &at(call), &ids)?;
+    let mut body = view::page(
+        call.version,
+        board,
+        &found.period,
+        found.total,
+        &found.entries,
+        None,
+        None,
+    );
+    body["missing"] = serde_json::json!(found.missing);
     Ok(body.to_string())
 }
 
@@ -187,53 +79,30 @@ pub fn standing(
     board: &Board,
     player: &str,
 ) -> Result<serde_json::Value> {
-    let player = PlayerId::new(player)?;
-    let (keys, period) = source(call, ctx, board)?;
-    let (total, mut found) =
-        ctx.repo()?
-            .players(&keys, &period.id, std::slice::from_ref(&player))?;
-    let stored = found.pop().flatten().ok_or_else(|| {
-        LeaderboardError::PlayerNotFound(format!(
-            "'{player}' has no entry on '{}' for period {}",
-            board.id, period.id
-        ))
-    })?;
-    let member = stored.record.sort_key(board, &player)?.member;
-    let e = entry(
+    let s = shared::standing(ctx, board, &at(call), player)?;
+    Ok(view::standing(
+        call.version,
         board,
-        rank::rank_from_better(stored.better),
-        stored.rank_value,
-        &member,
-        Some(&stored.record),
-    )?;
-    Ok(view::standing(call.version, board, &period, &e, total))
+        &s.period,
+        &s.entry,
+        s.total,
+    ))
 }
 
 /// `GET …/players/{player}/around?radius&period`.
 pub fn around(call: &Call<'_>, ctx: &Ctx, board: &Board, player: &str) -> Result<String> {
-    let player = PlayerId::new(player)?;
-    let (keys, period) = source(call, ctx, board)?;
-    let radius = call.query_u32("radius", 5, 0, MAX_RADIUS)?;
-    let page = ctx
-        .repo()?
-        .around(&keys, &period.id, &player, radius)?
-        .ok_or_else(|| {
-            LeaderboardError::PlayerNotFound(format!(
-                "'{player}' has no entry on '{}' for period {}",
-                board.id, period.id
-            ))
-        })?;
-    let entries = entries_of(board, &page)?;
+    let radius = call.query_u32("radius", 5, 0, shared::MAX_RADIUS)?;
+    let page = shared::around(ctx, board, &at(call), player, radius)?;
     let mut body = view::page(
         call.version,
         board,
-        &period,
+        &page.period,
         page.total,
-        &entries,
+        &page.entries,
         None,
         None,
     );
-    body["player"] = serde_json::json!(player.as_str());
+    body["player"] = serde_json::json!(player);
     Ok(body.to_string())
 }
 

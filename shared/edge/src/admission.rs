@@ -27,8 +27,23 @@ pub fn admit_reading<'p>(
 ) -> Result<Ctx<'p>> {
     let ctx = Ctx::new(platform, call, reads)?;
     crate::ratelimit::enforce(&ctx, call)?;
+    check_version(&ctx, call)?;
+    Ok(ctx)
+}
+
+/// [`admit`] without the rate limits, for a route whose calls say their class and board only
+/// once the request is parsed: each root field of a GraphQL operation passes
+/// [`crate::ratelimit::enforce_as`] before it does any work.
+pub fn admit_per_call<'p>(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Ctx<'p>> {
+    let ctx = Ctx::new(platform, call, |_| Vec::new())?;
+    check_version(&ctx, call)?;
+    Ok(ctx)
+}
+
+/// API v2 answers only where the tenant's `api-v2-enabled` flag is not `false`.
+fn check_version(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
     if call.version == ApiVersion::V2
-        && product_flag(&ctx, call, API_V2_ENABLED, ValueType::Boolean)
+        && product_flag(ctx, call, API_V2_ENABLED, ValueType::Boolean)
             == Some(serde_json::Value::Bool(false))
     {
         return Err(LeaderboardError::NotFound(format!(
@@ -36,5 +51,5 @@ pub fn admit_reading<'p>(
             ctx.tenant.as_str(),
         )));
     }
-    Ok(ctx)
+    Ok(())
 }

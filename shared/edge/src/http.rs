@@ -143,6 +143,14 @@ impl<'a> Call<'a> {
         self.extra_headers.borrow_mut().push((name, value));
     }
 
+    /// [`Call::add_header`], replacing a field of the same name added before (a request that
+    /// passes the rate limits once per GraphQL root field answers with the last state).
+    pub fn set_header(&self, name: &'static str, value: String) {
+        let mut headers = self.extra_headers.borrow_mut();
+        headers.retain(|(n, _)| *n != name);
+        headers.push((name, value));
+    }
+
     /// A named route segment (`:board` → `spin-path-match-board`), percent-decoded.
     pub fn param(&self, name: &str) -> Option<String> {
         self.req

@@ -16,19 +16,34 @@ use leaderboard::idempotency::{
 };
 use leaderboard::view::{self, ApiVersion};
 use leaderboard::{Board, LeaderboardError, PlayerId, Result};
-use spin_sdk::http::Response;
 
-use crate::http::{self, Call};
+use crate::http::Call;
 use crate::repo::Claim;
 use crate::scope::nonce;
 
 /// The request's claim on its `Idempotency-Key`, if it sent one (`400` for a malformed key).
 pub fn claim(call: &Call<'_>, player: &PlayerId) -> Result<Option<Claim>> {
-    let Some(key) = call.header("idempotency-key") else {
+    claim_key(
+        call,
+        call.header("idempotency-key"),
+        player,
+        call.req.body(),
+    )
+}
+
+/// A claim on `key` for a submission of `player` whose response depends on `body` (what a
+/// replay must match): the REST request's bytes, or a GraphQL mutation's input as JSON.
+pub fn claim_key(
+    call: &Call<'_>,
+    key: Option<&str>,
+    player: &PlayerId,
+    body: &[u8],
+) -> Result<Option<Claim>> {
+    let Some(key) = key else {
         return Ok(None);
     };
     validate_key(key)?;
-    let fingerprint = fingerprint(call.version, player, call.req.body());
+    let fingerprint = fingerprint(call.version, player, body);
     let reservation = pending(&fingerprint, &nonce(call.now_ms));
     Ok(Some(Claim {
         key: key.to_string(),
@@ -37,14 +52,15 @@ pub fn claim(call: &Call<'_>, player: &PlayerId) -> Result<Option<Claim>> {
     }))
 }
 
-/// The answer when the key already holds `stored`: the replayed outcome, or why not.
+/// The answer when the key already holds `stored`: the replayed outcome (status and body), or
+/// why not.
 pub fn answer_held(
     call: &Call<'_>,
     board: &Board,
     player: &PlayerId,
     claim: &Claim,
     stored: &str,
-) -> Result<Response> {
+) -> Result<(u16, String)> {
     match classify(stored, &claim.fingerprint) {
         KeyState::InProgress => Err(LeaderboardError::IdempotencyInProgress(
             "another attempt of this request is being applied; retry shortly".into(),
@@ -53,15 +69,7 @@ pub fn answer_held(
             "this Idempotency-Key was already used with a different request (body, player or API version)"
                 .into(),
         )),
-        KeyState::Done(outcome) => {
-            let (status, body) = render(call.version, board, player, &outcome);
-            Ok(http::json_text(
-                status,
-                call.version,
-                body,
-                &[("idempotent-replayed", "true".to_string())],
-            ))
-        }
+        KeyState::Done(outcome) => Ok(render(call.version, board, player, &outcome)),
     }
 }
 

@@ -22,7 +22,8 @@
 //!    tenant, handles).
 //! 4. **policies** — what a request passes or does with its context: [`metrics`], [`ratelimit`],
 //!    [`flags`], [`idempotency`], [`experiments`], [`audit`], [`rebuild`], [`pipeline`],
-//!    [`submit`], [`live`] (the change feed and live updates), [`webhook_delivery`], [`webhook_top`].
+//!    [`submit`], [`live`] (the change feed and live updates), [`webhook_delivery`], [`webhook_top`],
+//!    [`reads`] (the ranked reads REST and GraphQL share).
 //! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending).
 //!
@@ -60,6 +61,7 @@ pub mod outbound;
 pub mod pipeline;
 pub mod platform;
 pub mod ratelimit;
+pub mod reads;
 pub mod rebuild;
 pub mod repo;
 pub mod scope;

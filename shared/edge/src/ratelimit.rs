@@ -65,6 +65,18 @@ pub fn client_ip(call: &Call<'_>, trusted_proxy: bool) -> Option<String> {
 /// Checks the request against every policy that applies; adds the header fields to the
 /// response; `Err` is the `429` (or the fail-closed `503`).
 pub fn enforce(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
+    let class = RouteClass::of(call.method().to_string().as_str(), &call.path);
+    enforce_as(ctx, call, class, call.param("board").as_deref())
+}
+
+/// [`enforce`] for one call of `class` on `board` that the route does not say by itself: each
+/// root field of a GraphQL operation is one such call.
+pub fn enforce_as(
+    ctx: &Ctx,
+    call: &Call<'_>,
+    class: RouteClass,
+    board: Option<&str>,
+) -> Result<()> {
     // The tenant's settings may replace the policies and add its submissions quota. Unreadable
     // settings (Redis down and no regional copy) leave the configured policies in force.
     let settings = ctx.tenant_settings().map_err(|e| {
@@ -81,8 +93,6 @@ pub fn enforce(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
     if policies.is_empty() {
         return Ok(());
     }
-    let class = RouteClass::of(call.method().to_string().as_str(), &call.path);
-    let board = call.param("board");
     let roles: Vec<&str> = ctx
         .principal
         .as_ref()
@@ -96,7 +106,7 @@ pub fn enforce(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
     let ip = client_ip(call, trusted);
     let applicable: Vec<(&Policy, String)> = policies
         .iter()
-        .filter(|p| p.applies(class, board.as_deref(), &roles))
+        .filter(|p| p.applies(class, board, &roles))
         .filter_map(|p| {
             let value = match p.key {
                 KeyKind::Ip => ip.clone()?,
@@ -194,21 +204,21 @@ pub fn enforce(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
     }
 
     if let Some((policy_field, state_field)) = ratelimit::header_fields(&decisions) {
-        call.add_header("ratelimit-policy", policy_field);
-        call.add_header("ratelimit", state_field);
+        call.set_header("ratelimit-policy", policy_field);
+        call.set_header("ratelimit", state_field);
     }
     if let Some(closed) = unreachable
         .iter()
         .find(|p| p.on_unavailable == Unavailable::Closed)
     {
-        call.add_header(OUTCOME_HEADER, "fail-closed".into());
+        call.set_header(OUTCOME_HEADER, "fail-closed".into());
         return Err(LeaderboardError::Unavailable(format!(
             "the store of rate limit '{}' is unreachable and the policy fails closed; retry shortly",
             closed.name
         )));
     }
     if !unreachable.is_empty() {
-        call.add_header(OUTCOME_HEADER, "fail-open".into());
+        call.set_header(OUTCOME_HEADER, "fail-open".into());
     }
     match decisions.iter().find(|(_, d)| !d.allowed) {
         Some((policy, d)) => Err(LeaderboardError::RateLimited {

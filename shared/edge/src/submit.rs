@@ -319,10 +319,48 @@ pub fn apply(
 /// accepted into the inbox on an `async` one (`202`) — the cache invalidation, the metrics and the
 /// experiments' conversions. A failure that applied nothing frees the key for a corrected retry.
 pub fn submit(ctx: &Ctx, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
-    let principal = ctx.require_principal()?;
+    ctx.require_principal()?;
     crate::flags::check_submissions(ctx, call)?;
     let input: SubmissionInput = call.json()?;
-    let claim = idempotency::claim(call, &input.player)?;
+    let key = call.header("idempotency-key");
+    let done = submit_input(ctx, call, board_id, input, key, call.req.body())?;
+    let headers = if done.replayed {
+        vec![("idempotent-replayed", "true".to_string())]
+    } else {
+        Vec::new()
+    };
+    Ok(crate::http::json_text(
+        done.status,
+        call.version,
+        done.body,
+        &headers,
+    ))
+}
+
+/// What [`submit_input`] answered.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// `201` first entry, `200` applied to an entry, `202` accepted into the inbox or held.
+    pub status: u16,
+    /// The JSON body the REST API answers (in the request's API version).
+    pub body: String,
+    /// Whether this is the stored outcome of an earlier attempt with the same `Idempotency-Key`.
+    pub replayed: bool,
+}
+
+/// [`submit`] of an already parsed `input`, with its `Idempotency-Key` (`key`) and the bytes a
+/// replay must match (`fingerprinted`): the door GraphQL's `submitScore` enters by.
+pub fn submit_input(
+    ctx: &Ctx,
+    call: &Call<'_>,
+    board_id: &BoardId,
+    input: SubmissionInput,
+    key: Option<&str>,
+    fingerprinted: &[u8],
+) -> Result<Submitted> {
+    let principal = ctx.require_principal()?;
+    crate::flags::check_submissions(ctx, call)?;
+    let claim = idempotency::claim_key(call, key, &input.player, fingerprinted)?;
     let repo = ctx.repo()?;
     let (board, raw, record, reservation) = repo.board_and_record(
         &ctx.tenant,
@@ -341,7 +379,12 @@ pub fn submit(ctx: &Ctx, call: &Call<'_>, board_id: &BoardId) -> Result<Response
         }
         if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
             crate::metrics::note_outcome("replayed");
-            return idempotency::answer_held(call, &board, &player, claim, stored);
+            let (status, body) = idempotency::answer_held(call, &board, &player, claim, stored)?;
+            return Ok(Submitted {
+                status,
+                body,
+                replayed: true,
+            });
         }
         let (status, body) = write(
             call,
@@ -376,7 +419,11 @@ pub fn submit(ctx: &Ctx, call: &Call<'_>, board_id: &BoardId) -> Result<Response
             value,
             call.now_ms,
         );
-        Ok(crate::http::json_text(status, call.version, body, &[]))
+        Ok(Submitted {
+            status,
+            body,
+            replayed: false,
+        })
     })();
     if let (Err(_), true, Some(claim)) = (&result, reserved, &claim) {
         // Nothing was applied (the write stores its outcome in the same step): free the key so a

@@ -165,7 +165,9 @@ pub fn cache_control(board: &Board) -> String {
     )
 }
 
-fn cache_control_for(public_read: bool, ttl_secs: u32, stale_secs: u32) -> String {
+/// The `Cache-Control` of an answer: shared caches keep a public one for `ttl_secs` (and serve it
+/// `stale_secs` longer while revalidating); a private one is revalidated every time.
+pub fn cache_control_for(public_read: bool, ttl_secs: u32, stale_secs: u32) -> String {
     if public_read {
         format!("public, max-age=0, s-maxage={ttl_secs}, stale-while-revalidate={stale_secs}")
     } else {

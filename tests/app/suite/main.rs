@@ -13,6 +13,7 @@ mod api_encoding;
 mod api_experiments;
 mod api_fault;
 mod api_flags;
+mod api_graphql;
 mod api_host_calls;
 mod api_integrity;
 mod api_keys;

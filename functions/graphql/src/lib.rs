@@ -1,0 +1,252 @@
+//! `functions/graphql`: the leaderboard over GraphQL (GraphQL over HTTP), its own component so
+//! the REST components never link the engine (juniper, `execute_sync`).
+//!
+//! ```text
+//! POST /graphql   {"query", "variables"?, "operationName"?}   queries and the mutation
+//! GET  /graphql?query&variables&operationName                  queries only (405 for a mutation)
+//! ```
+//! The schema is [`schema`] (printed: `api/schema.graphql`); what each field does is the REST
+//! API's code (`edge::reads`, `edge::submit`), with the same auth, tenants, limits and problems.
+//!
+//! The answer is `application/graphql-response+json` when the client accepts it (then a document
+//! that cannot run is a `400`), else `application/json` (always `200`, errors in the body). A
+//! GET answer whose boards are all public and cached carries `ETag` and
+//! `Cache-Control: public, …, s-maxage=<the shortest TTL>` like `GET …/entries`, so a CDN can keep it;
+//! `If-None-Match` gives `304`. Everything else is `no-store`.
+//!
+//! Limits, refused before anything executes: selections nest at most [`MAX_DEPTH`] levels
+//! (fragments count), an operation expands to at most [`MAX_FIELDS`] fields, a document has at
+//! most [`MAX_TOKENS`] tokens. Each root field is a call of its own against the rate limits
+//! (a read, or a write for `submitScore`), on its board; at most [`MAX_BOARD_FIELDS`] root
+//! fields of one request touch a board (the rest answer an error).
+
+pub mod errors;
+pub mod schema;
+
+use edge::http::Call;
+use edge::platform::Platform;
+use juniper::{
+    DefaultScalarValue, EmptySubscription, InputValue, OperationType, RootNode, ValidatedOperation,
+    Variables,
+};
+use leaderboard::cache::{cache_control_for, etag_for, if_none_match};
+use leaderboard::i18n::{Lang, negotiate};
+use leaderboard::{LeaderboardError, Result};
+use serde_json::{Value, json};
+use spin_sdk::http::{Method, Response};
+#[cfg(target_arch = "wasm32")]
+use spin_sdk::http_component;
+
+use crate::schema::{Gql, Mutation, Query};
+
+/// Deepest nesting of selections (fragments count as a level). The introspection query of
+/// graphql-core (what `gql` and many clients send) needs more than 15 levels; the leaderboard's own
+/// queries at most 4.
+pub const MAX_DEPTH: usize = 20;
+/// Most fields an operation may expand to (a fragment's fields count once per spread).
+pub const MAX_FIELDS: usize = 500;
+/// Most tokens in a document.
+pub const MAX_TOKENS: usize = 5_000;
+/// Most root fields of one request that read or write a board.
+pub const MAX_BOARD_FIELDS: u32 = 10;
+
+/// The media type of GraphQL over HTTP's answers.
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// The schema, with its limits.
+pub type Schema<'r> = RootNode<Query<'r>, Mutation<'r>, EmptySubscription<Gql<'r>>>;
+
+/// The schema, built for one request (a Spin instance serves one request).
+pub fn schema<'r>() -> Schema<'r> {
+    RootNode::new(Query::new(), Mutation::new(), EmptySubscription::new())
+        .limit_depth(MAX_DEPTH)
+        .limit_fields(MAX_FIELDS)
+        .limit_tokens(MAX_TOKENS)
+}
+
+#[cfg(target_arch = "wasm32")]
+#[http_component]
+fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call))
+}
+
+/// A GraphQL request (GraphQL over HTTP: the POST body, or the GET query parameters).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphqlRequest {
+    /// The document.
+    pub query: String,
+    /// The operation to run, when the document has several.
+    pub operation_name: Option<String>,
+    /// The variables (a JSON object).
+    pub variables: serde_json::Map<String, Value>,
+}
+
+fn bad(detail: impl Into<String>) -> LeaderboardError {
+    LeaderboardError::InvalidBody(detail.into())
+}
+
+fn variables_of(v: Option<Value>) -> Result<serde_json::Map<String, Value>> {
+    match v {
+        None | Some(Value::Null) => Ok(serde_json::Map::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(bad("'variables' must be a JSON object")),
+    }
+}
+
+/// Reads the request's GraphQL request: a JSON body on POST, the query string on GET.
+pub fn parse_request(call: &Call<'_>) -> Result<GraphqlRequest> {
+    match *call.method() {
+        Method::Get => {
+            let query = call
+                .query
+                .get("query")
+                .filter(|q| !q.is_empty())
+                .ok_or_else(|| bad("query parameter 'query' (the GraphQL document) is required"))?
+                .clone();
+            let variables = call
+                .query
+                .get("variables")
+                .filter(|v| !v.is_empty())
+                .map(|v| serde_json::from_str::<Value>(v))
+                .transpose()
+                .map_err(|e| bad(format!("query parameter 'variables' is not JSON: {e}")))?;
+            Ok(GraphqlRequest {
+                query,
+                operation_name: call
+                    .query
+                    .get("operationName")
+                    .filter(|o| !o.is_empty())
+                    .cloned(),
+                variables: variables_of(variables)?,
+            })
+        }
+        Method::Post => {
+            let body: Value = call.json()?;
+            let Value::Object(mut body) = body else {
+                return Err(bad("the body must be a JSON object with 'query'"));
+            };
+            let query = match body.remove("query") {
+                Some(Value::String(q)) if !q.is_empty() => q,
+                _ => return Err(bad("'query' (the GraphQL document, a string) is required")),
+            };
+            let operation_name = match body.remove("operationName") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(o)) => Some(o),
+                Some(_) => return Err(bad("'operationName' must be a string")),
+            };
+            Ok(GraphqlRequest {
+                query,
+                operation_name,
+                variables: variables_of(body.remove("variables"))?,
+            })
+        }
+        _ => Err(call.method_not_allowed("GET, POST")),
+    }
+}
+
+/// Whether the client accepts `application/graphql-response+json`.
+fn wants_graphql_response(call: &Call<'_>) -> bool {
+    call.header("accept")
+        .is_some_and(|a| a.contains(GRAPHQL_RESPONSE))
+}
+
+fn answer(call: &Call<'_>, status: u16, body: &Value, headers: &[(&str, String)]) -> Response {
+    let media = if wants_graphql_response(call) {
+        GRAPHQL_RESPONSE
+    } else {
+        "application/json"
+    };
+    let mut b = Response::builder();
+    b.status(status).header("content-type", media);
+    for (k, v) in headers {
+        b.header(*k, v.as_str());
+    }
+    b.body(body.to_string()).build()
+}
+
+/// The answer to a document that cannot run (syntax, validation, limits, unknown operation).
+fn document_failed(call: &Call<'_>, err: &juniper::GraphQLError) -> Response {
+    let status = if wants_graphql_response(call) {
+        400
+    } else {
+        200
+    };
+    answer(
+        call,
+        status,
+        &json!({ "errors": errors::document_errors(err) }),
+        &[("cache-control", "no-store".into())],
+    )
+}
+
+/// Serves one request on `platform`.
+pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+    let request = parse_request(call)?;
+    let ctx = edge::admission::admit_per_call(platform, call)?;
+    let lang: Lang = negotiate(call.header("accept-language"));
+    let gql = Gql::new(&ctx, call, lang);
+    let schema = schema();
+    let operation =
+        match ValidatedOperation::new(&request.query, request.operation_name.as_deref(), &schema) {
+            Ok(op) => op,
+            Err(e) => return Ok(document_failed(call, &e)),
+        };
+    let is_get = *call.method() == Method::Get;
+    if is_get && operation.operation_type() != OperationType::Query {
+        // GraphQL over HTTP: a GET must not change anything.
+        return Err(call.method_not_allowed("POST"));
+    }
+    let variables: Variables<DefaultScalarValue> = request
+        .variables
+        .into_iter()
+        .map(|(k, v)| {
+            serde_json::from_value::<InputValue>(v)
+                .map(|v| (k, v))
+                .map_err(|e| bad(format!("variables: {e}")))
+        })
+        .collect::<Result<_>>()?;
+    let (data, field_errors) = match operation.execute_sync(&variables, &gql) {
+        Ok(done) => done,
+        Err(e) => return Ok(document_failed(call, &e)),
+    };
+    let mut body = json!({ "data": data });
+    if !field_errors.is_empty() {
+        body["errors"] = serde_json::to_value(&field_errors)
+            .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+    }
+    let mut headers = vec![
+        ("content-language", lang.tag().to_string()),
+        (
+            "vary",
+            "Accept, Accept-Language, Authorization, X-Tenant".to_string(),
+        ),
+    ];
+    let caching = gql.caching();
+    let cacheable = is_get && field_errors.is_empty() && caching.public && ctx.principal.is_none();
+    if !cacheable {
+        headers.push(("cache-control", "no-store".into()));
+        return Ok(answer(call, 200, &body, &headers));
+    }
+    let etag = etag_for(&body.to_string());
+    headers.push(("etag", etag.clone()));
+    headers.push((
+        "cache-control",
+        cache_control_for(
+            true,
+            caching.ttl_secs.unwrap_or(0),
+            caching.stale_secs.unwrap_or(0),
+        ),
+    ));
+    if call
+        .if_none_match()
+        .is_some_and(|h| if_none_match(&h, &etag))
+    {
+        let mut b = Response::builder();
+        b.status(304);
+        for (k, v) in &headers {
+            b.header(*k, v.as_str());
+        }
+        return Ok(b.build());
+    }
+    Ok(answer(call, 200, &body, &headers))
+}

@@ -1,0 +1,605 @@
+//! The GraphQL schema (`api/schema.graphql` is its printed form, checked in CI) and its resolvers.
+//!
+//! Every root field is one call into the same code the REST API runs: it passes the rate limits
+//! as a call of its class on its board ([`edge::ratelimit::enforce_as`]), loads the board config
+//! cache-aside ([`edge::reads::board`]), checks read access like `GET …/entries`, and reads with
+//! [`edge::reads`] or submits with [`edge::submit::submit_input`]. A failure becomes a GraphQL
+//! error of that field ([`crate::errors`]) and the field is null; the other fields still answer
+//! (every root field is nullable for that reason).
+//!
+//! Numbers that must stay exact are strings: `score` (a decimal in the board's scale, as API v2
+//! writes it) and `subscore` (a 64-bit integer). `metadata` is the entry's metadata object as JSON
+//! text (GraphQL has no object scalar; a client parses it where it shows it).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use edge::api::Ctx;
+use edge::http::Call;
+use edge::reads::{self, At, Ranked};
+use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, ID, graphql_object};
+use leaderboard::i18n::Lang;
+use leaderboard::ratelimit::RouteClass;
+use leaderboard::view::{EntryView, PeriodView, iso};
+use leaderboard::{Board, BoardId, LeaderboardError, Result, SubmissionInput, access};
+use serde_json::Value;
+
+use crate::errors::field_error;
+
+/// Entries on one page when `limit` is not given.
+const DEFAULT_LIMIT: i32 = 10;
+/// Neighbours either side when `radius` is not given.
+const DEFAULT_RADIUS: i32 = 5;
+
+/// What the resolvers share for one request: the admitted caller and the request, the language
+/// errors are written in, the boards read so far, and what the answer's caching may promise.
+pub struct Gql<'r> {
+    /// The admitted caller.
+    pub ctx: &'r Ctx<'r>,
+    /// The request.
+    pub call: &'r Call<'r>,
+    /// The language of error messages (`Accept-Language`).
+    pub lang: Lang,
+    boards: RefCell<BTreeMap<String, Board>>,
+    caching: RefCell<Caching>,
+    board_fields: std::cell::Cell<u32>,
+}
+
+/// What a GET answer's `Cache-Control` may say: public only when every board read is
+/// `public_read` and cached, for the shortest TTL among them.
+#[derive(Debug, Clone, Copy)]
+pub struct Caching {
+    /// Every board read allows a shared cache.
+    pub public: bool,
+    /// The shortest `cache.ttl_secs` of the boards read.
+    pub ttl_secs: Option<u32>,
+    /// The shortest `cache.stale_secs` of the boards read.
+    pub stale_secs: Option<u32>,
+}
+
+impl juniper::Context for Gql<'_> {}
+
+// SAFETY: juniper's object macros also generate its async resolvers, whose trait demands a
+// `Sync` context; this one holds the request's single-threaded handles (`Ctx`'s lazily opened
+// connections, the `Call`'s response headers) and cells. It is only ever used by
+// `ValidatedOperation::execute_sync` on the thread that built it (`crate::route`): the async
+// resolvers never run, and no reference to it crosses a thread (the component is a
+// single-threaded Wasm instance serving one request).
+unsafe impl Sync for Gql<'_> {}
+
+impl<'r> Gql<'r> {
+    /// The context of one request.
+    pub fn new(ctx: &'r Ctx<'r>, call: &'r Call<'r>, lang: Lang) -> Self {
+        Self {
+            ctx,
+            call,
+            lang,
+            boards: RefCell::new(BTreeMap::new()),
+            caching: RefCell::new(Caching {
+                public: true,
+                ttl_secs: None,
+                stale_secs: None,
+            }),
+            board_fields: std::cell::Cell::new(0),
+        }
+    }
+
+    /// What the answer's caching may promise, after execution.
+    pub fn caching(&self) -> Caching {
+        *self.caching.borrow()
+    }
+
+    fn at<'a>(&self, period: Option<&'a str>, as_of: Option<&'a str>) -> At<'a> {
+        At {
+            now_ms: self.call.now_ms,
+            period,
+            as_of,
+        }
+    }
+
+    /// One root field's admission: the rate limits for a call of `class` on `board`, then the
+    /// board (read once per request) and the read access, as `GET …/entries` checks them.
+    fn board(&self, class: RouteClass, id: &str) -> Result<Board> {
+        let n = self.board_fields.get() + 1;
+        self.board_fields.set(n);
+        if n > crate::MAX_BOARD_FIELDS {
+            return Err(LeaderboardError::InvalidBody(format!(
+                "at most {} root fields of one request may read or write a board",
+                crate::MAX_BOARD_FIELDS
+            )));
+        }
+        edge::ratelimit::enforce_as(self.ctx, self.call, class, Some(id))?;
+        if let Some(board) = self.boards.borrow().get(id) {
+            return Ok(board.clone());
+        }
+        let board_id = BoardId::new(id)?;
+        let (board, _) = reads::board(self.ctx, &board_id, self.call.now_ms)?;
+        self.boards
+            .borrow_mut()
+            .insert(id.to_string(), board.clone());
+        Ok(board)
+    }
+
+    fn readable(&self, id: &str) -> Result<Board> {
+        let board = self.board(RouteClass::Read, id)?;
+        access::authorize_read(self.ctx.principal.as_ref(), &board)?;
+        let mut caching = self.caching.borrow_mut();
+        caching.public &= board.public_read && board.cache.enabled();
+        caching.ttl_secs = Some(
+            caching
+                .ttl_secs
+                .map_or(board.cache.ttl_secs, |t| t.min(board.cache.ttl_secs)),
+        );
+        caching.stale_secs = Some(
+            caching
+                .stale_secs
+                .map_or(board.cache.stale_secs, |t| t.min(board.cache.stale_secs)),
+        );
+        Ok(board)
+    }
+
+    fn fail<T>(&self, r: Result<T>) -> FieldResult<T> {
+        r.map_err(|e| field_error(&e, self.lang))
+    }
+}
+
+fn count(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn arg_u32(name: &str, v: i32) -> Result<u32> {
+    u32::try_from(v).map_err(|_| {
+        LeaderboardError::InvalidBody(format!("'{name}' must not be negative, got {v}"))
+    })
+}
+
+/// One ranked row.
+#[derive(GraphQLObject)]
+#[graphql(description = "One ranked row of a board.")]
+pub struct Entry {
+    /// Competition rank (ties share a rank).
+    rank: i32,
+    /// The player.
+    player: ID,
+    /// The score, a decimal in the board's scale.
+    score: String,
+    /// The subscore (a 64-bit integer as text), when the board has one.
+    subscore: Option<String>,
+    /// When the standing was reached (RFC 3339).
+    achieved_at: String,
+    /// The entry's metadata object as JSON text.
+    metadata: Option<String>,
+}
+
+impl Entry {
+    fn of(board: &Board, e: &EntryView) -> Self {
+        Self {
+            rank: count(e.rank),
+            player: ID::new(e.player.as_str()),
+            score: board.format_score(e.score),
+            subscore: e.subscore.map(|s| s.to_string()),
+            achieved_at: iso_text(e.achieved_at_ms),
+            metadata: e.metadata.as_ref().map(Value::to_string),
+        }
+    }
+}
+
+fn iso_text(ms: i64) -> String {
+    iso(ms).as_str().unwrap_or_default().to_string()
+}
+
+/// A page of entries.
+#[derive(GraphQLObject)]
+#[graphql(description = "A page of ranked entries of one period.")]
+pub struct LeaderboardPage {
+    /// The board.
+    board: ID,
+    /// The rows, best first.
+    entries: Vec<Entry>,
+    /// Entries in the period.
+    total_count: i32,
+    /// The cursor of the next page (`leaderboard` only), null on the last page.
+    next_cursor: Option<String>,
+    /// The period read.
+    period: String,
+    /// The current period.
+    current_period: String,
+    /// When the current period ends (RFC 3339), null for an all-time board.
+    next_reset: Option<String>,
+}
+
+impl LeaderboardPage {
+    fn of(board: &Board, r: &Ranked) -> Self {
+        Self {
+            board: ID::new(board.id.as_str()),
+            entries: r.entries.iter().map(|e| Entry::of(board, e)).collect(),
+            total_count: count(r.total),
+            next_cursor: r.next_cursor.clone(),
+            period: r.period.id.to_string(),
+            current_period: r.period.current.to_string(),
+            next_reset: r.period.next_reset_ms.map(iso_text),
+        }
+    }
+}
+
+/// Several players' standings.
+#[derive(GraphQLObject)]
+#[graphql(description = "The standings of several players, in the order asked.")]
+pub struct PlayerList {
+    /// The board.
+    board: ID,
+    /// The players found, in the order asked.
+    entries: Vec<Entry>,
+    /// The players asked for that have no entry in the period.
+    missing: Vec<ID>,
+    /// Entries in the period.
+    total_count: i32,
+    /// The period read.
+    period: String,
+    /// When the current period ends (RFC 3339), null for an all-time board.
+    next_reset: Option<String>,
+}
+
+/// One player's standing.
+#[derive(GraphQLObject)]
+#[graphql(description = "One player's standing.")]
+pub struct Standing {
+    /// The player's row.
+    entry: Entry,
+    /// The share of entries ranked below the player, in percent.
+    percentile: f64,
+    /// Entries in the period.
+    total_count: i32,
+    /// The period read.
+    period: String,
+    /// When the current period ends (RFC 3339), null for an all-time board.
+    next_reset: Option<String>,
+}
+
+/// A board.
+#[derive(GraphQLObject)]
+#[graphql(
+    name = "Board",
+    description = "A board's configuration and its current period."
+)]
+pub struct BoardInfo {
+    /// The board's id.
+    id: ID,
+    /// `desc` (higher is better) or `asc`.
+    sort: String,
+    /// How a submission combines with the entry: `best`, `latest`, `sum`, …
+    operator: String,
+    /// `integer` or `decimal`.
+    score_type: String,
+    /// `all_time`, `daily`, `weekly` or `monthly`.
+    period_kind: String,
+    /// `sync` (applied before the answer) or `async` (accepted into the inbox).
+    write_mode: String,
+    /// Whether anyone may read the rankings.
+    public_read: bool,
+    /// The current period.
+    current_period: String,
+    /// When the current period ends (RFC 3339), null for an all-time board.
+    next_reset: Option<String>,
+    /// The whole configuration as JSON text (the body `GET /api/v1/boards/{board}` answers).
+    config: String,
+}
+
+fn enum_text<T: juniper::serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A score to submit.
+#[derive(GraphQLInputObject)]
+#[graphql(description = "A score to submit.")]
+pub struct ScoreInput {
+    /// Who scored.
+    player: ID,
+    /// The score, a decimal (e.g. "1234" or "98.25") in the board's scale.
+    score: String,
+    /// The subscore, a 64-bit integer as text, on boards with a subscore.
+    subscore: Option<String>,
+    /// A metadata object as JSON text.
+    metadata: Option<String>,
+}
+
+/// What became of a submission.
+#[derive(GraphQLObject)]
+#[graphql(description = "What became of a submission.")]
+pub struct SubmitResult {
+    /// `APPLIED` (sync boards), `ACCEPTED` (async boards: in the inbox) or `HELD` (for review).
+    status: String,
+    /// The HTTP status the REST API answers for the same submission (201, 200 or 202).
+    http_status: i32,
+    /// Whether this is the stored outcome of an earlier request with the same idempotency key.
+    replayed: bool,
+    /// The player.
+    player: ID,
+    /// The player's row after the write (`APPLIED` only).
+    entry: Option<Entry>,
+    /// Entries in the period after the write (`APPLIED` only).
+    total_count: Option<i32>,
+    /// The score before, if the player had an entry (`APPLIED` only).
+    previous_score: Option<String>,
+    /// Whether the standing improved (`APPLIED` only).
+    improved: Option<bool>,
+    /// The inbox event id (`ACCEPTED` only).
+    event_id: Option<String>,
+    /// The review holding the submission (`HELD` only).
+    review: Option<String>,
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl SubmitResult {
+    /// Reads the REST answer of the submission (`edge::submit`'s body): one rendering of the
+    /// outcome for both doors.
+    fn of(board: &Board, player: &str, done: &edge::submit::Submitted) -> Result<Self> {
+        let body: Value = serde_json::from_str(&done.body)
+            .map_err(|e| LeaderboardError::Internal(format!("submission answer: {e}")))?;
+        let held = body.get("held").and_then(Value::as_bool) == Some(true);
+        let accepted = body.get("accepted").and_then(Value::as_bool) == Some(true);
+        let status = match (held, accepted) {
+            (true, _) => "HELD",
+            (false, true) => "ACCEPTED",
+            _ => "APPLIED",
+        };
+        let applied = status == "APPLIED";
+        let entry = applied
+            .then(|| {
+                Some(Entry {
+                    rank: count(body.get("rank")?.as_u64()?),
+                    player: ID::new(player),
+                    score: text(body.get("score")?)?,
+                    subscore: body.get("subscore").and_then(text),
+                    achieved_at: body.get("achieved_at")?.as_str()?.to_string(),
+                    metadata: body.get("metadata").map(Value::to_string),
+                })
+            })
+            .flatten();
+        if applied && entry.is_none() {
+            return Err(LeaderboardError::Internal(format!(
+                "submission answer without its entry on '{}'",
+                board.id
+            )));
+        }
+        Ok(Self {
+            status: status.to_string(),
+            http_status: i32::from(done.status),
+            replayed: done.replayed,
+            player: ID::new(player),
+            entry,
+            total_count: body.get("total").and_then(Value::as_u64).map(count),
+            previous_score: body.get("previous_score").and_then(text),
+            improved: body.get("improved").and_then(Value::as_bool),
+            event_id: body
+                .get("event_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            review: body
+                .get("review")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    }
+}
+
+/// The query root.
+pub struct Query<'r>(PhantomData<&'r ()>);
+
+impl Query<'_> {
+    /// The root.
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl Default for Query<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[graphql_object(context = Gql<'r>)]
+impl<'r> Query<'r> {
+    /// A board's configuration and current period.
+    fn board(context: &Gql<'r>, id: ID) -> FieldResult<Option<BoardInfo>> {
+        context.fail((|| {
+            let board = context.readable(&id)?;
+            let period = PeriodView::resolve(&board, None, context.call.now_ms)?;
+            Ok(Some(BoardInfo {
+                id: ID::new(board.id.as_str()),
+                sort: enum_text(&board.sort),
+                operator: enum_text(&board.to_input().operator),
+                score_type: enum_text(&board.to_input().score_type),
+                period_kind: enum_text(&board.period),
+                write_mode: enum_text(&board.write_mode),
+                public_read: board.public_read,
+                current_period: period.current.to_string(),
+                next_reset: period.next_reset_ms.map(iso_text),
+                config: serde_json::to_string(&board.to_input())
+                    .map_err(|e| LeaderboardError::Internal(e.to_string()))?,
+            }))
+        })())
+    }
+
+    /// The top of a board: `limit` (1–100) entries after `cursor` (a page's `nextCursor`), in
+    /// `period` (`current`, `previous` or a period id), or as the board stood at `asOf` (an
+    /// RFC 3339 time or an event id).
+    fn leaderboard(
+        context: &Gql<'r>,
+        board: ID,
+        #[graphql(default = DEFAULT_LIMIT)] limit: i32,
+        cursor: Option<String>,
+        period: Option<String>,
+        as_of: Option<String>,
+    ) -> FieldResult<Option<LeaderboardPage>> {
+        context.fail((|| {
+            let b = context.readable(&board)?;
+            let at = context.at(period.as_deref(), as_of.as_deref());
+            let page = reads::top(
+                context.ctx,
+                &b,
+                &at,
+                arg_u32("limit", limit)?,
+                cursor.as_deref(),
+            )?;
+            Ok(Some(LeaderboardPage::of(&b, &page)))
+        })())
+    }
+
+    /// One player's standing; null when the player has no entry in the period.
+    fn player(
+        context: &Gql<'r>,
+        board: ID,
+        id: ID,
+        period: Option<String>,
+        as_of: Option<String>,
+    ) -> FieldResult<Option<Standing>> {
+        context.fail((|| {
+            let b = context.readable(&board)?;
+            let at = context.at(period.as_deref(), as_of.as_deref());
+            let s = match reads::standing(context.ctx, &b, &at, &id) {
+                Ok(s) => s,
+                Err(LeaderboardError::PlayerNotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let rendered =
+                leaderboard::view::standing(context.call.version, &b, &s.period, &s.entry, s.total);
+            Ok(Some(Standing {
+                entry: Entry::of(&b, &s.entry),
+                percentile: rendered
+                    .get("percentile")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0),
+                total_count: count(s.total),
+                period: s.period.id.to_string(),
+                next_reset: s.period.next_reset_ms.map(iso_text),
+            }))
+        })())
+    }
+
+    /// The `radius` (0–50) entries either side of a player, the player included; null when the
+    /// player has no entry in the period.
+    fn around(
+        context: &Gql<'r>,
+        board: ID,
+        player: ID,
+        #[graphql(default = DEFAULT_RADIUS)] radius: i32,
+        period: Option<String>,
+        as_of: Option<String>,
+    ) -> FieldResult<Option<LeaderboardPage>> {
+        context.fail((|| {
+            let b = context.readable(&board)?;
+            let at = context.at(period.as_deref(), as_of.as_deref());
+            match reads::around(context.ctx, &b, &at, &player, arg_u32("radius", radius)?) {
+                Ok(page) => Ok(Some(LeaderboardPage::of(&b, &page))),
+                Err(LeaderboardError::PlayerNotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })())
+    }
+
+    /// Several players (1–100) at once, in the order asked, and the ones without an entry.
+    fn players(
+        context: &Gql<'r>,
+        board: ID,
+        ids: Vec<ID>,
+        period: Option<String>,
+        as_of: Option<String>,
+    ) -> FieldResult<Option<PlayerList>> {
+        context.fail((|| {
+            let b = context.readable(&board)?;
+            let at = context.at(period.as_deref(), as_of.as_deref());
+            let ids: Vec<&str> = ids.iter().map(|i| &**i).collect();
+            let found = reads::players(context.ctx, &b, &at, &ids)?;
+            Ok(Some(PlayerList {
+                board: ID::new(b.id.as_str()),
+                entries: found.entries.iter().map(|e| Entry::of(&b, e)).collect(),
+                missing: found.missing.iter().map(|m| ID::new(m.as_str())).collect(),
+                total_count: count(found.total),
+                period: found.period.id.to_string(),
+                next_reset: found.period.next_reset_ms.map(iso_text),
+            }))
+        })())
+    }
+}
+
+/// The mutation root.
+pub struct Mutation<'r>(PhantomData<&'r ()>);
+
+impl Mutation<'_> {
+    /// The root.
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl Default for Mutation<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[graphql_object(context = Gql<'r>)]
+impl<'r> Mutation<'r> {
+    /// Submits a score, exactly like `POST /api/v1/boards/{board}/scores`: the same
+    /// authorization, rules, quotas and idempotency (`idempotencyKey` is the `Idempotency-Key`).
+    fn submit_score(
+        context: &Gql<'r>,
+        board: ID,
+        input: ScoreInput,
+        idempotency_key: Option<String>,
+    ) -> FieldResult<Option<SubmitResult>> {
+        context.fail((|| {
+            context.ctx.require_principal()?;
+            let b = context.board(RouteClass::Write, &board)?;
+            let metadata = input
+                .metadata
+                .as_deref()
+                .map(serde_json::from_str::<Value>)
+                .transpose()
+                .map_err(|e| {
+                    LeaderboardError::InvalidBody(format!("'metadata' is not JSON: {e}"))
+                })?;
+            let subscore = input
+                .subscore
+                .as_deref()
+                .map(str::parse::<i64>)
+                .transpose()
+                .map_err(|_| {
+                    LeaderboardError::InvalidBody(
+                        "'subscore' must be a 64-bit integer written as text".into(),
+                    )
+                })?;
+            let submission = SubmissionInput {
+                player: leaderboard::PlayerId::new(&*input.player)?,
+                score: Value::String(input.score.clone()),
+                subscore,
+                metadata,
+            };
+            // What a replay under the same key must match: the input, as JSON.
+            let fingerprinted = serde_json::to_vec(&submission)
+                .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+            let done = edge::submit::submit_input(
+                context.ctx,
+                context.call,
+                &b.id,
+                submission,
+                idempotency_key.as_deref(),
+                &fingerprinted,
+            )?;
+            SubmitResult::of(&b, &input.player, &done).map(Some)
+        })())
+    }
+}
