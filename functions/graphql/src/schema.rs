@@ -21,7 +21,7 @@ use edge::reads::{self, At, Ranked};
 use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, ID, graphql_object};
 use leaderboard::i18n::Lang;
 use leaderboard::ratelimit::RouteClass;
-use leaderboard::view::{EntryView, PeriodView, iso};
+use leaderboard::view::{EntryView, Fate, PeriodView, SubmitSummary, iso};
 use leaderboard::{Board, BoardId, LeaderboardError, Result, SubmissionInput, access};
 use serde_json::Value;
 
@@ -333,63 +333,33 @@ pub struct SubmitResult {
     review: Option<String>,
 }
 
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 impl SubmitResult {
-    /// Reads the REST answer of the submission (`edge::submit`'s body): one rendering of the
-    /// outcome for both doors.
-    fn of(board: &Board, player: &str, done: &edge::submit::Submitted) -> Result<Self> {
-        let body: Value = serde_json::from_str(&done.body)
-            .map_err(|e| LeaderboardError::Internal(format!("submission answer: {e}")))?;
-        let held = body.get("held").and_then(Value::as_bool) == Some(true);
-        let accepted = body.get("accepted").and_then(Value::as_bool) == Some(true);
-        let status = match (held, accepted) {
-            (true, _) => "HELD",
-            (false, true) => "ACCEPTED",
-            _ => "APPLIED",
-        };
-        let applied = status == "APPLIED";
-        let entry = applied
-            .then(|| {
-                Some(Entry {
-                    rank: count(body.get("rank")?.as_u64()?),
-                    player: ID::new(player),
-                    score: text(body.get("score")?)?,
-                    subscore: body.get("subscore").and_then(text),
-                    achieved_at: body.get("achieved_at")?.as_str()?.to_string(),
-                    metadata: body.get("metadata").map(Value::to_string),
-                })
-            })
-            .flatten();
-        if applied && entry.is_none() {
-            return Err(LeaderboardError::Internal(format!(
-                "submission answer without its entry on '{}'",
-                board.id
-            )));
-        }
+    /// The submission's answer as every door shows it ([`SubmitSummary`]).
+    fn of(player: &str, done: &edge::submit::Submitted) -> Result<Self> {
+        let summary = SubmitSummary::from_body(&done.body)?;
         Ok(Self {
-            status: status.to_string(),
+            status: match summary.fate {
+                Fate::Applied => "APPLIED",
+                Fate::Accepted => "ACCEPTED",
+                Fate::Held => "HELD",
+            }
+            .to_string(),
             http_status: i32::from(done.status),
             replayed: done.replayed,
             player: ID::new(player),
-            entry,
-            total_count: body.get("total").and_then(Value::as_u64).map(count),
-            previous_score: body.get("previous_score").and_then(text),
-            improved: body.get("improved").and_then(Value::as_bool),
-            event_id: body
-                .get("event_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            review: body
-                .get("review")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            entry: summary.entry.map(|e| Entry {
+                rank: count(e.rank),
+                player: ID::new(player),
+                score: e.score,
+                subscore: e.subscore.map(|s| s.to_string()),
+                achieved_at: e.achieved_at,
+                metadata: e.metadata.as_ref().map(Value::to_string),
+            }),
+            total_count: summary.total.map(count),
+            previous_score: summary.previous_score,
+            improved: summary.improved,
+            event_id: summary.event_id,
+            review: summary.review,
         })
     }
 }
@@ -474,14 +444,9 @@ impl<'r> Query<'r> {
                 Err(LeaderboardError::PlayerNotFound(_)) => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let rendered =
-                leaderboard::view::standing(context.call.version, &b, &s.period, &s.entry, s.total);
             Ok(Some(Standing {
                 entry: Entry::of(&b, &s.entry),
-                percentile: rendered
-                    .get("percentile")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(0.0),
+                percentile: leaderboard::rank::percentile(s.entry.rank, s.total),
                 total_count: count(s.total),
                 period: s.period.id.to_string(),
                 next_reset: s.period.next_reset_ms.map(iso_text),
@@ -599,7 +564,7 @@ impl<'r> Mutation<'r> {
                 idempotency_key.as_deref(),
                 &fingerprinted,
             )?;
-            SubmitResult::of(&b, &input.player, &done).map(Some)
+            SubmitResult::of(&input.player, &done).map(Some)
         })())
     }
 }

@@ -220,6 +220,104 @@ pub fn submit(v: ApiVersion, board: &Board, period: &PeriodView, s: &SubmitView)
     obj
 }
 
+/// What became of a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Applied now (a `sync` board).
+    Applied,
+    /// Accepted into the inbox (an `async` board).
+    Accepted,
+    /// Held for review by an integrity rule.
+    Held,
+}
+
+/// A submission's answer as the other doors (GraphQL, Connect) show it: read back from the body
+/// the REST API answers (`submit` here for an applied one; the accepted and held bodies of
+/// `edge::submit`), so every door says the same. Scores are text (a decimal in the board's scale
+/// in either API version).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmitSummary {
+    /// What became of it.
+    pub fate: Fate,
+    /// The player's entry after the write (applied only).
+    pub entry: Option<SubmittedEntry>,
+    /// Entries in the period after the write (applied only).
+    pub total: Option<u64>,
+    /// The score before, if the player had an entry (applied only).
+    pub previous_score: Option<String>,
+    /// Whether the standing improved (applied only).
+    pub improved: Option<bool>,
+    /// The inbox event id (accepted only).
+    pub event_id: Option<String>,
+    /// The review holding it (held only).
+    pub review: Option<String>,
+}
+
+/// The entry of an applied submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmittedEntry {
+    /// Competition rank.
+    pub rank: u64,
+    /// The score as text.
+    pub score: String,
+    /// The subscore.
+    pub subscore: Option<i64>,
+    /// When the standing was reached (RFC 3339).
+    pub achieved_at: String,
+    /// The metadata object.
+    pub metadata: Option<Value>,
+}
+
+fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl SubmitSummary {
+    /// Reads a submission's answer body.
+    pub fn from_body(body: &str) -> crate::Result<Self> {
+        let body: Value = serde_json::from_str(body)
+            .map_err(|e| crate::LeaderboardError::Internal(format!("submission answer: {e}")))?;
+        let flag = |k: &str| body.get(k).and_then(Value::as_bool) == Some(true);
+        let text = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let fate = if flag("held") {
+            Fate::Held
+        } else if flag("accepted") {
+            Fate::Accepted
+        } else {
+            Fate::Applied
+        };
+        let entry = if fate == Fate::Applied {
+            let entry = (|| {
+                Some(SubmittedEntry {
+                    rank: body.get("rank")?.as_u64()?,
+                    score: as_text(body.get("score")?)?,
+                    subscore: body.get("subscore").and_then(Value::as_i64),
+                    achieved_at: body.get("achieved_at")?.as_str()?.to_string(),
+                    metadata: body.get("metadata").cloned(),
+                })
+            })();
+            Some(entry.ok_or_else(|| {
+                crate::LeaderboardError::Internal("submission answer without its entry".into())
+            })?)
+        } else {
+            None
+        };
+        Ok(Self {
+            fate,
+            entry,
+            total: body.get("total").and_then(Value::as_u64),
+            previous_score: body.get("previous_score").and_then(as_text),
+            improved: body.get("improved").and_then(Value::as_bool),
+            event_id: text("event_id"),
+            review: text("review"),
+        })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -296,5 +394,53 @@ mod tests {
         assert_eq!(v["previous_score"], json!(10.0));
         assert_eq!(v["improved"], true);
         assert_eq!(v["percentile"], json!(100.0));
+    }
+
+    #[test]
+    fn a_rendered_submission_reads_back_as_its_summary() {
+        let board = decimal_board();
+        let e = EntryView {
+            rank: 2,
+            player: crate::PlayerId::new("ann").unwrap(),
+            score: 12_345,
+            subscore: Some(7),
+            achieved_at_ms: 1_700_000_000_000,
+            metadata: Some(json!({ "car": "red" })),
+        };
+        let s = SubmitView {
+            entry: e,
+            total: 9,
+            previous_score: Some(100),
+            improved: true,
+            changed: true,
+        };
+        for v in [ApiVersion::V1, ApiVersion::V2] {
+            let body = submit(v, &board, &period(), &s).to_string();
+            let read = SubmitSummary::from_body(&body).unwrap();
+            assert_eq!(read.fate, Fate::Applied);
+            let entry = read.entry.unwrap();
+            assert_eq!((entry.rank, entry.score.as_str()), (2, "123.45"), "{v:?}");
+            assert_eq!(entry.subscore, Some(7));
+            assert_eq!(entry.metadata, Some(json!({ "car": "red" })));
+            assert_eq!(read.total, Some(9));
+            if v == ApiVersion::V2 {
+                assert_eq!(read.previous_score.as_deref(), Some("1.00"));
+            }
+            assert_eq!(read.improved, Some(true));
+        }
+        let held =
+            SubmitSummary::from_body(r#"{"held":true,"review":"r1","player":"ann"}"#).unwrap();
+        assert_eq!(
+            (held.fate, held.review.as_deref()),
+            (Fate::Held, Some("r1"))
+        );
+        assert!(held.entry.is_none());
+        let accepted =
+            SubmitSummary::from_body(r#"{"accepted":true,"event_id":"1-0","player":"ann"}"#)
+                .unwrap();
+        assert_eq!(
+            (accepted.fate, accepted.event_id.as_deref()),
+            (Fate::Accepted, Some("1-0"))
+        );
     }
 }

@@ -1,0 +1,393 @@
+//! `functions/connect`: `leaderboard.v1.LeaderboardService` (`proto/leaderboard/v1/leaderboard.proto`)
+//! over the Connect protocol (JSON and binary) and gRPC-Web, unary:
+//!
+//! ```text
+//! POST /leaderboard.v1.LeaderboardService/GetLeaderboard
+//! POST /leaderboard.v1.LeaderboardService/GetPlayer
+//! POST /leaderboard.v1.LeaderboardService/GetAround
+//! POST /leaderboard.v1.LeaderboardService/SubmitScore
+//! ```
+//! Each method is the REST route's own code (`edge::reads`, `edge::submit::submit_input`) with
+//! the same tokens, tenants, rate limits (a call of its class on its board) and problems; a
+//! problem becomes a Connect error ([`protocol::Code::of`]) whose message is its detail in the
+//! request's language, with the problem type in the `leaderboard-problem-type` header.
+//! Its own component, so the REST components link no protobuf code. The wire protocols are
+//! [`protocol`], the messages [`messages`].
+
+pub mod messages;
+pub mod protocol;
+
+use edge::api::Ctx;
+use edge::http::Call;
+use edge::platform::Platform;
+use edge::reads::{self, At};
+use leaderboard::i18n::{Lang, negotiate};
+use leaderboard::problem::Problem;
+use leaderboard::ratelimit::RouteClass;
+use leaderboard::view::{EntryView, Fate, PeriodView, SubmitSummary, iso};
+use leaderboard::{Board, BoardId, LeaderboardError, Result, SubmissionInput, access};
+use prost::Message;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use spin_sdk::http::{Method, Response};
+#[cfg(target_arch = "wasm32")]
+use spin_sdk::http_component;
+
+use crate::messages::{
+    Entry, GetAroundRequest, GetAroundResponse, GetLeaderboardRequest, GetLeaderboardResponse,
+    GetPlayerRequest, GetPlayerResponse, Period, ReadAt, SubmitScoreRequest, SubmitScoreResponse,
+    SubmitStatus,
+};
+use crate::protocol::{Code, Codec, Protocol};
+
+/// The service's path prefix.
+pub const SERVICE: &str = "/leaderboard.v1.LeaderboardService/";
+
+/// The largest request message (as the REST API's largest body).
+pub const MAX_MESSAGE_BYTES: usize = edge::http::MAX_BODY_BYTES;
+
+/// The header that carries an error's problem type (Connect metadata).
+const PROBLEM_TYPE: &str = "leaderboard-problem-type";
+
+#[cfg(target_arch = "wasm32")]
+#[http_component]
+fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::serve::serve(&req, out, |call| Ok(route(&edge::platform::Spin, call)))
+}
+
+/// A failed call: its code and message, and the problem type when it was a problem.
+struct Failure {
+    code: Code,
+    message: String,
+    problem_type: Option<String>,
+}
+
+impl Failure {
+    fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            problem_type: None,
+        }
+    }
+
+    fn of(err: &LeaderboardError, lang: Lang) -> Self {
+        let p = Problem::localized(err, lang);
+        Self {
+            code: Code::of(err),
+            message: p.detail,
+            problem_type: Some(p.problem_type),
+        }
+    }
+}
+
+/// Serves one request on `platform`: every answer, success or error, in the protocol the
+/// request speaks.
+pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Response {
+    let lang = negotiate(call.header("accept-language"));
+    let protocol = protocol::protocol_of(call.header("content-type"));
+    let answer = match protocol {
+        None => {
+            // Not a codec we speak: 415, as Connect asks, naming the ones we do.
+            return Response::builder()
+                .status(415)
+                .header(
+                    "accept-post",
+                    "application/json, application/proto, application/grpc-web+proto",
+                )
+                .build();
+        }
+        Some(p) => call_method(platform, call, p, lang),
+    };
+    let protocol = protocol.unwrap_or(Protocol::Connect(Codec::Json));
+    match answer {
+        Ok(bytes) => success(protocol, bytes),
+        Err(f) => failure(protocol, &f),
+    }
+}
+
+fn success(protocol: Protocol, bytes: Vec<u8>) -> Response {
+    let (media, body) = match protocol {
+        Protocol::Connect(Codec::Json) => ("application/json", bytes),
+        Protocol::Connect(Codec::Proto) => ("application/proto", bytes),
+        Protocol::GrpcWeb => (
+            "application/grpc-web+proto",
+            protocol::grpc_web_body(Some(&bytes), 0, ""),
+        ),
+    };
+    Response::builder()
+        .status(200)
+        .header("content-type", media)
+        .header("cache-control", "no-store")
+        .body(body)
+        .build()
+}
+
+fn failure(protocol: Protocol, f: &Failure) -> Response {
+    let mut b = Response::builder();
+    if let Some(t) = &f.problem_type {
+        b.header(PROBLEM_TYPE, t.as_str());
+    }
+    b.header("cache-control", "no-store");
+    match protocol {
+        Protocol::Connect(_) => {
+            let body = serde_json::json!({ "code": f.code.name(), "message": f.message });
+            b.status(f.code.http_status())
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .build()
+        }
+        Protocol::GrpcWeb => b
+            .status(200)
+            .header("content-type", "application/grpc-web+proto")
+            .body(protocol::grpc_web_body(None, f.code.grpc(), &f.message))
+            .build(),
+    }
+}
+
+/// The request's message in `protocol`.
+fn decode<M: Message + Default + DeserializeOwned>(
+    call: &Call<'_>,
+    protocol: Protocol,
+) -> std::result::Result<M, Failure> {
+    let body = call.req.body();
+    if body.len() > MAX_MESSAGE_BYTES {
+        return Err(Failure::new(
+            Code::ResourceExhausted,
+            format!(
+                "the request message is {} bytes, more than {MAX_MESSAGE_BYTES}",
+                body.len()
+            ),
+        ));
+    }
+    let bad = |e: String| Failure::new(Code::InvalidArgument, e);
+    match protocol {
+        Protocol::Connect(Codec::Json) => {
+            serde_json::from_slice(if body.is_empty() { b"{}" } else { body })
+                .map_err(|e| bad(format!("the request message is not valid JSON for it: {e}")))
+        }
+        Protocol::Connect(Codec::Proto) => {
+            M::decode(body).map_err(|e| bad(format!("the request message does not decode: {e}")))
+        }
+        Protocol::GrpcWeb => M::decode(protocol::unframe(body).map_err(bad)?)
+            .map_err(|e| bad(format!("the request message does not decode: {e}"))),
+    }
+}
+
+fn encode<M: Message + Serialize>(
+    m: &M,
+    protocol: Protocol,
+) -> std::result::Result<Vec<u8>, Failure> {
+    match protocol {
+        Protocol::Connect(Codec::Json) => serde_json::to_vec(m)
+            .map_err(|e| Failure::new(Code::Internal, format!("encoding the answer: {e}"))),
+        _ => Ok(m.encode_to_vec()),
+    }
+}
+
+fn call_method(
+    platform: &dyn Platform,
+    call: &Call<'_>,
+    protocol: Protocol,
+    lang: Lang,
+) -> std::result::Result<Vec<u8>, Failure> {
+    if *call.method() != Method::Post {
+        return Err(Failure::new(
+            Code::Unimplemented,
+            "the leaderboard service answers POST",
+        ));
+    }
+    if let Protocol::Connect(_) = protocol
+        && let Some(v) = call.header("connect-protocol-version")
+        && v != "1"
+    {
+        return Err(Failure::new(
+            Code::InvalidArgument,
+            format!("Connect-Protocol-Version must be 1, got '{v}'"),
+        ));
+    }
+    if call
+        .header("content-encoding")
+        .or_else(|| call.header("grpc-encoding"))
+        .is_some_and(|e| e != "identity")
+    {
+        return Err(Failure::new(
+            Code::Unimplemented,
+            "compressed requests are not supported; send them uncompressed",
+        ));
+    }
+    let timeout = protocol::timeout_ms(call.header("connect-timeout-ms"))
+        .map_err(|e| Failure::new(Code::InvalidArgument, e))?;
+    let method = call.path.strip_prefix(SERVICE).unwrap_or_default();
+    let fail = |e: LeaderboardError| Failure::of(&e, lang);
+    let ctx = edge::admission::admit_per_call(platform, call).map_err(fail)?;
+    let answer = match method {
+        "GetLeaderboard" => {
+            let req: GetLeaderboardRequest = decode(call, protocol)?;
+            encode(&get_leaderboard(&ctx, call, &req).map_err(fail)?, protocol)
+        }
+        "GetPlayer" => {
+            let req: GetPlayerRequest = decode(call, protocol)?;
+            encode(&get_player(&ctx, call, &req).map_err(fail)?, protocol)
+        }
+        "GetAround" => {
+            let req: GetAroundRequest = decode(call, protocol)?;
+            encode(&get_around(&ctx, call, &req).map_err(fail)?, protocol)
+        }
+        "SubmitScore" => {
+            let req: SubmitScoreRequest = decode(call, protocol)?;
+            encode(&submit_score(&ctx, call, &req).map_err(fail)?, protocol)
+        }
+        other => Err(Failure::new(
+            Code::Unimplemented,
+            format!("leaderboard.v1.LeaderboardService has no method '{other}'"),
+        )),
+    }?;
+    // The deadline the client gave: an answer later than that is not wanted.
+    if let Some(ms) = timeout
+        && edge::scope::now_ms().saturating_sub(call.now_ms) > i64::try_from(ms).unwrap_or(i64::MAX)
+    {
+        return Err(Failure::new(
+            Code::DeadlineExceeded,
+            format!("the call took longer than its Connect-Timeout-Ms of {ms}"),
+        ));
+    }
+    Ok(answer)
+}
+
+/// The board a method reads or writes, after the rate limits for a call of `class` on it; a read
+/// also checks the read access like `GET …/entries`.
+fn board(ctx: &Ctx, call: &Call<'_>, class: RouteClass, id: &str) -> Result<Board> {
+    edge::ratelimit::enforce_as(ctx, call, class, Some(id))?;
+    let (board, _) = reads::board(ctx, &BoardId::new(id)?, call.now_ms)?;
+    if class == RouteClass::Read {
+        access::authorize_read(ctx.principal.as_ref(), &board)?;
+    }
+    Ok(board)
+}
+
+fn at<'a>(call: &Call<'_>, at: Option<&'a ReadAt>) -> At<'a> {
+    let nonempty = |s: &'a str| Some(s).filter(|s| !s.is_empty());
+    At {
+        now_ms: call.now_ms,
+        period: at.and_then(|a| nonempty(&a.period)),
+        as_of: at.and_then(|a| nonempty(&a.as_of)),
+    }
+}
+
+fn iso_text(ms: i64) -> String {
+    iso(ms).as_str().unwrap_or_default().to_string()
+}
+
+fn entry(board: &Board, e: &EntryView) -> Entry {
+    Entry {
+        rank: e.rank,
+        player: e.player.as_str().to_string(),
+        score: board.format_score(e.score),
+        subscore: e.subscore,
+        achieved_at: iso_text(e.achieved_at_ms),
+        metadata_json: e
+            .metadata
+            .as_ref()
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn period(p: &PeriodView) -> Option<Period> {
+    Some(Period {
+        id: p.id.to_string(),
+        current: p.current.to_string(),
+        next_reset: p.next_reset_ms.map(iso_text).unwrap_or_default(),
+    })
+}
+
+fn get_leaderboard(
+    ctx: &Ctx,
+    call: &Call<'_>,
+    req: &GetLeaderboardRequest,
+) -> Result<GetLeaderboardResponse> {
+    let b = board(ctx, call, RouteClass::Read, &req.board)?;
+    let limit = if req.limit == 0 { 10 } else { req.limit };
+    let cursor = Some(req.cursor.as_str()).filter(|c| !c.is_empty());
+    let page = reads::top(ctx, &b, &at(call, req.at.as_ref()), limit, cursor)?;
+    Ok(GetLeaderboardResponse {
+        board: b.id.as_str().to_string(),
+        entries: page.entries.iter().map(|e| entry(&b, e)).collect(),
+        total_count: page.total,
+        next_cursor: page.next_cursor.unwrap_or_default(),
+        period: period(&page.period),
+    })
+}
+
+fn get_player(ctx: &Ctx, call: &Call<'_>, req: &GetPlayerRequest) -> Result<GetPlayerResponse> {
+    let b = board(ctx, call, RouteClass::Read, &req.board)?;
+    let s = reads::standing(ctx, &b, &at(call, req.at.as_ref()), &req.player)?;
+    Ok(GetPlayerResponse {
+        entry: Some(entry(&b, &s.entry)),
+        percentile: leaderboard::rank::percentile(s.entry.rank, s.total),
+        total_count: s.total,
+        period: period(&s.period),
+    })
+}
+
+fn get_around(ctx: &Ctx, call: &Call<'_>, req: &GetAroundRequest) -> Result<GetAroundResponse> {
+    let b = board(ctx, call, RouteClass::Read, &req.board)?;
+    let radius = req.radius.unwrap_or(5);
+    let page = reads::around(ctx, &b, &at(call, req.at.as_ref()), &req.player, radius)?;
+    Ok(GetAroundResponse {
+        board: b.id.as_str().to_string(),
+        entries: page.entries.iter().map(|e| entry(&b, e)).collect(),
+        total_count: page.total,
+        period: period(&page.period),
+    })
+}
+
+fn submit_score(
+    ctx: &Ctx,
+    call: &Call<'_>,
+    req: &SubmitScoreRequest,
+) -> Result<SubmitScoreResponse> {
+    ctx.require_principal()?;
+    let b = board(ctx, call, RouteClass::Write, &req.board)?;
+    let metadata = Some(req.metadata_json.as_str())
+        .filter(|m| !m.is_empty())
+        .map(serde_json::from_str::<serde_json::Value>)
+        .transpose()
+        .map_err(|e| LeaderboardError::InvalidBody(format!("'metadata_json' is not JSON: {e}")))?;
+    let input = SubmissionInput {
+        player: leaderboard::PlayerId::new(req.player.as_str())?,
+        score: serde_json::Value::String(req.score.clone()),
+        subscore: req.subscore,
+        metadata,
+    };
+    // What a replay under the same key must match: the submission, as JSON.
+    let fingerprinted =
+        serde_json::to_vec(&input).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+    let key = Some(req.idempotency_key.as_str()).filter(|k| !k.is_empty());
+    let done = edge::submit::submit_input(ctx, call, &b.id, input, key, &fingerprinted)?;
+    let summary = SubmitSummary::from_body(&done.body)?;
+    Ok(SubmitScoreResponse {
+        status: match summary.fate {
+            Fate::Applied => SubmitStatus::Applied,
+            Fate::Accepted => SubmitStatus::Accepted,
+            Fate::Held => SubmitStatus::Held,
+        } as i32,
+        http_status: u32::from(done.status),
+        replayed: done.replayed,
+        player: req.player.clone(),
+        entry: summary.entry.map(|e| Entry {
+            rank: e.rank,
+            player: req.player.clone(),
+            score: e.score,
+            subscore: e.subscore,
+            achieved_at: e.achieved_at,
+            metadata_json: e.metadata.map(|m| m.to_string()).unwrap_or_default(),
+        }),
+        total_count: summary.total.unwrap_or_default(),
+        previous_score: summary.previous_score.unwrap_or_default(),
+        improved: summary.improved.unwrap_or_default(),
+        event_id: summary.event_id.unwrap_or_default(),
+        review: summary.review.unwrap_or_default(),
+    })
+}
