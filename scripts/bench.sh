@@ -119,7 +119,7 @@ bin="$target_dir/host"
 wasm_dir=$(cd "$target_dir/wasm32-wasip2/release" && pwd)
 build_secs=$(($(date +%s) - started))
 : >"$tmp/sizes.jsonl"
-for c in hello floors health boards scores rankings pipeline flags tokens projector graphql; do
+for c in hello floors health boards scores rankings pipeline flags tokens projector graphql connect; do
     printf '{"component":"%s","bytes":%s}\n' "$c" "$(wc -c <"$wasm_dir/$c.wasm")" >>"$tmp/sizes.jsonl"
 done
 
@@ -466,6 +466,11 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             "$app/graphql" "one root field: board config from KV, the page from Redis" \
             --method POST --header "$json" \
             --body '{"query":"{ leaderboard(board: \"bench\", limit: 10) { entries { rank player score } totalCount nextCursor } }"}'
+        # Connect (its own component), the JSON codec: the same page.
+        load "Connect GetLeaderboard" "POST /leaderboard.v1.LeaderboardService/GetLeaderboard" "$c" \
+            "$app/leaderboard.v1.LeaderboardService/GetLeaderboard" "JSON codec, limit 10: board config from KV, the page from Redis" \
+            --method POST --header "$json" --header 'connect-protocol-version: 1' \
+            --body '{"board":"bench","limit":10}'
     done
     # Redis round trips per OFREP evaluation, plain flag vs experiment flag: 200 sequential
     # requests each (a new targeting key per request) under `redis-cli monitor`, counting the
@@ -794,7 +799,8 @@ def bounding_floor(name):
     write of Redis one Redis open and a command."""
     if name.startswith("cached top-10"):
         return "KV floor"
-    if (name in ("uncached top-10", "player rank", "around-me", "GraphQL top-10")
+    if (name in ("uncached top-10", "player rank", "around-me", "GraphQL top-10",
+                 "Connect GetLeaderboard")
             or name.startswith("submit sync")):
         return "Redis floor"
     return None
@@ -925,7 +931,7 @@ def target(text, value, met):
 
 for s in sizes:
     if s["component"] in ("health", "boards", "scores", "rankings", "pipeline", "tokens", "projector",
-                          "graphql"):
+                          "graphql", "connect"):
         target(f"{s['component']}.wasm <= 500 KB", s["bytes"], s["bytes"] <= 500 * 1024)
     if s["component"] == "flags":
         target("flags.wasm <= 800 KB", s["bytes"], s["bytes"] <= 800 * 1024)
@@ -1008,11 +1014,12 @@ for rt in ("spin", "edge-host"):
             target(f"info: {rt}: submit with stats on / off, req/s at concurrency {c}",
                    round(x["result"]["req_per_s"] / base["result"]["req_per_s"], 2), True)
     for c in (1, 8, 32):
-        for base_row in ("cached top-10", "uncached top-10"):
-            x, base = find(rt, "GraphQL top-10", c), find(rt, base_row, c)
-            if x and base and base["result"]["req_per_s"]:
-                target(f"info: {rt}: GraphQL top-10 / REST {base_row}, req/s at concurrency {c}",
-                       round(x["result"]["req_per_s"] / base["result"]["req_per_s"], 2), True)
+        for door in ("GraphQL top-10", "Connect GetLeaderboard"):
+            for base_row in ("cached top-10", "uncached top-10"):
+                x, base = find(rt, door, c), find(rt, base_row, c)
+                if x and base and base["result"]["req_per_s"]:
+                    target(f"info: {rt}: {door} / REST {base_row}, req/s at concurrency {c}",
+                           round(x["result"]["req_per_s"] / base["result"]["req_per_s"], 2), True)
     for c in (1, 8):
         x, base = find(rt, "stats read, 1h by 1m", c), find(rt, "uncached top-10", c)
         if x and base and base["result"]["req_per_s"]:

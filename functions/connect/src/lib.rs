@@ -60,6 +60,8 @@ struct Failure {
     code: Code,
     message: String,
     problem_type: Option<String>,
+    /// An HTTP status other than the code's.
+    http_status: Option<u16>,
 }
 
 impl Failure {
@@ -68,6 +70,7 @@ impl Failure {
             code,
             message: message.into(),
             problem_type: None,
+            http_status: None,
         }
     }
 
@@ -77,6 +80,7 @@ impl Failure {
             code: Code::of(err),
             message: p.detail,
             problem_type: Some(p.problem_type),
+            http_status: None,
         }
     }
 }
@@ -86,6 +90,11 @@ impl Failure {
 pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Response {
     let lang = negotiate(call.header("accept-language"));
     let protocol = protocol::protocol_of(call.header("content-type"));
+    if *call.method() != Method::Post {
+        // Connect calls are POSTs (the GET form is not served): 405, like every route here.
+        let err = call.method_not_allowed("POST");
+        return edge::http::problem(&err, &call.path, call.header("accept-language"));
+    }
     let answer = match protocol {
         None => {
             // Not a codec we speak: 415, as Connect asks, naming the ones we do.
@@ -132,7 +141,7 @@ fn failure(protocol: Protocol, f: &Failure) -> Response {
     match protocol {
         Protocol::Connect(_) => {
             let body = serde_json::json!({ "code": f.code.name(), "message": f.message });
-            b.status(f.code.http_status())
+            b.status(f.http_status.unwrap_or_else(|| f.code.http_status()))
                 .header("content-type", "application/json")
                 .body(body.to_string())
                 .build()
@@ -191,12 +200,6 @@ fn call_method(
     protocol: Protocol,
     lang: Lang,
 ) -> std::result::Result<Vec<u8>, Failure> {
-    if *call.method() != Method::Post {
-        return Err(Failure::new(
-            Code::Unimplemented,
-            "the leaderboard service answers POST",
-        ));
-    }
     if let Protocol::Connect(_) = protocol
         && let Some(v) = call.header("connect-protocol-version")
         && v != "1"
@@ -238,10 +241,14 @@ fn call_method(
             let req: SubmitScoreRequest = decode(call, protocol)?;
             encode(&submit_score(&ctx, call, &req).map_err(fail)?, protocol)
         }
-        other => Err(Failure::new(
-            Code::Unimplemented,
-            format!("leaderboard.v1.LeaderboardService has no method '{other}'"),
-        )),
+        other => Err(Failure {
+            // `unimplemented`, with the 404 a Connect server's router gives an unknown path.
+            http_status: Some(404),
+            ..Failure::new(
+                Code::Unimplemented,
+                format!("leaderboard.v1.LeaderboardService has no method '{other}'"),
+            )
+        }),
     }?;
     // The deadline the client gave: an answer later than that is not wanted.
     if let Some(ms) = timeout

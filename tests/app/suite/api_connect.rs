@@ -335,7 +335,7 @@ async fn errors_follow_the_connect_protocol() {
             &[],
         )
         .await;
-    assert_eq!(wrong_method.status, 501, "{}", wrong_method.body);
+    assert_eq!(wrong_method.status, 404, "{}", wrong_method.body);
     assert_eq!(wrong_method.body["code"], "unimplemented");
 
     let text = api
