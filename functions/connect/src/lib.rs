@@ -1,11 +1,12 @@
 //! `functions/connect`: `leaderboard.v1.LeaderboardService` (`proto/leaderboard/v1/leaderboard.proto`)
-//! over the Connect protocol (JSON and binary) and gRPC-Web, unary:
+//! over the Connect protocol (JSON and binary; unary and server-streaming) and gRPC-Web (unary):
 //!
 //! ```text
 //! POST /leaderboard.v1.LeaderboardService/GetLeaderboard
 //! POST /leaderboard.v1.LeaderboardService/GetPlayer
 //! POST /leaderboard.v1.LeaderboardService/GetAround
 //! POST /leaderboard.v1.LeaderboardService/SubmitScore
+//! POST /leaderboard.v1.LeaderboardService/StreamUpdates   server stream (`streaming`)
 //! ```
 //! Each method is the REST route's own code (`edge::reads`, `edge::submit::submit_input`) with
 //! the same tokens, tenants, rate limits (a call of its class on its board) and problems; a
@@ -16,6 +17,7 @@
 
 pub mod messages;
 pub mod protocol;
+pub mod streaming;
 
 use edge::api::Ctx;
 use edge::http::Call;
@@ -52,20 +54,26 @@ const PROBLEM_TYPE: &str = "leaderboard-problem-type";
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, |call| Ok(route(&edge::platform::Spin, call)))
+    edge::serve::serve_streaming(&req, out, |call| {
+        Ok(if streaming::is_stream(call) {
+            streaming::serve(&edge::platform::Spin, call)
+        } else {
+            edge::stream::Reply::Whole(route(&edge::platform::Spin, call))
+        })
+    })
 }
 
 /// A failed call: its code and message, and the problem type when it was a problem.
-struct Failure {
-    code: Code,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) code: Code,
+    pub(crate) message: String,
     problem_type: Option<String>,
     /// An HTTP status other than the code's.
     http_status: Option<u16>,
 }
 
 impl Failure {
-    fn new(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -74,7 +82,7 @@ impl Failure {
         }
     }
 
-    fn of(err: &LeaderboardError, lang: Lang) -> Self {
+    pub(crate) fn of(err: &LeaderboardError, lang: Lang) -> Self {
         let p = Problem::localized(err, lang);
         Self {
             code: Code::of(err),
@@ -237,6 +245,13 @@ fn call_method(
             let req: GetAroundRequest = decode(call, protocol)?;
             encode(&get_around(&ctx, call, &req).map_err(fail)?, protocol)
         }
+        "StreamUpdates" => Err(Failure {
+            http_status: Some(415),
+            ..Failure::new(
+                Code::InvalidArgument,
+                "StreamUpdates is a server stream: send application/connect+json or application/connect+proto",
+            )
+        }),
         "SubmitScore" => {
             let req: SubmitScoreRequest = decode(call, protocol)?;
             encode(&submit_score(&ctx, call, &req).map_err(fail)?, protocol)
@@ -264,7 +279,7 @@ fn call_method(
 
 /// The board a method reads or writes, after the rate limits for a call of `class` on it; a read
 /// also checks the read access like `GET …/entries`.
-fn board(ctx: &Ctx, call: &Call<'_>, class: RouteClass, id: &str) -> Result<Board> {
+pub(crate) fn board(ctx: &Ctx, call: &Call<'_>, class: RouteClass, id: &str) -> Result<Board> {
     edge::ratelimit::enforce_as(ctx, call, class, Some(id))?;
     let (board, _) = reads::board(ctx, &BoardId::new(id)?, call.now_ms)?;
     if class == RouteClass::Read {
@@ -318,24 +333,34 @@ fn get_leaderboard(
     let limit = if req.limit == 0 { 10 } else { req.limit };
     let cursor = Some(req.cursor.as_str()).filter(|c| !c.is_empty());
     let page = reads::top(ctx, &b, &at(call, req.at.as_ref()), limit, cursor)?;
-    Ok(GetLeaderboardResponse {
+    Ok(page_message(&b, page))
+}
+
+/// A top-N page as its message.
+pub(crate) fn page_message(b: &Board, page: reads::Ranked) -> GetLeaderboardResponse {
+    GetLeaderboardResponse {
         board: b.id.as_str().to_string(),
-        entries: page.entries.iter().map(|e| entry(&b, e)).collect(),
+        entries: page.entries.iter().map(|e| entry(b, e)).collect(),
         total_count: page.total,
         next_cursor: page.next_cursor.unwrap_or_default(),
         period: period(&page.period),
-    })
+    }
+}
+
+/// A standing as its message.
+pub(crate) fn standing_message(b: &Board, s: &reads::Standing) -> GetPlayerResponse {
+    GetPlayerResponse {
+        entry: Some(entry(b, &s.entry)),
+        percentile: leaderboard::rank::percentile(s.entry.rank, s.total),
+        total_count: s.total,
+        period: period(&s.period),
+    }
 }
 
 fn get_player(ctx: &Ctx, call: &Call<'_>, req: &GetPlayerRequest) -> Result<GetPlayerResponse> {
     let b = board(ctx, call, RouteClass::Read, &req.board)?;
     let s = reads::standing(ctx, &b, &at(call, req.at.as_ref()), &req.player)?;
-    Ok(GetPlayerResponse {
-        entry: Some(entry(&b, &s.entry)),
-        percentile: leaderboard::rank::percentile(s.entry.rank, s.total),
-        total_count: s.total,
-        period: period(&s.period),
-    })
+    Ok(standing_message(&b, &s))
 }
 
 fn get_around(ctx: &Ctx, call: &Call<'_>, req: &GetAroundRequest) -> Result<GetAroundResponse> {

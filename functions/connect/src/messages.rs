@@ -427,6 +427,50 @@ pub struct SubmitScoreResponse {
     pub review: String,
 }
 
+/// `StreamUpdates`' request.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StreamUpdatesRequest {
+    /// The board.
+    #[prost(string, tag = "1")]
+    #[serde(default)]
+    pub board: String,
+    /// 1–100; 0 means 10.
+    #[prost(uint32, tag = "2")]
+    #[serde(default)]
+    pub limit: u32,
+    /// A player whose standing each update carries.
+    #[prost(string, tag = "3")]
+    #[serde(default)]
+    pub player: String,
+    /// The period.
+    #[prost(string, tag = "4")]
+    #[serde(default)]
+    pub period: String,
+}
+
+/// One message of `StreamUpdates`.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StreamUpdatesResponse {
+    /// The board's version shown.
+    #[prost(uint64, tag = "1")]
+    #[serde(default, with = "int64", skip_serializing_if = "is_zero_u64")]
+    pub version: u64,
+    /// The stream's first message.
+    #[prost(bool, tag = "2")]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub snapshot: bool,
+    /// The leaderboard.
+    #[prost(message, optional, tag = "3")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaderboard: Option<GetLeaderboardResponse>,
+    /// The player's standing.
+    #[prost(message, optional, tag = "4")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub player: Option<GetPlayerResponse>,
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -152,21 +152,22 @@ impl Code {
     }
 }
 
-/// A gRPC-Web request body's message: its one uncompressed data frame.
+/// The message of an enveloped request body (gRPC-Web, or a Connect stream's request): its one
+/// uncompressed data frame.
 pub fn unframe(body: &[u8]) -> Result<&[u8], String> {
     let [flag, a, b, c, d, rest @ ..] = body else {
-        return Err("a gRPC-Web body starts with a 5-byte frame header".into());
+        return Err("an enveloped message starts with a 5-byte prefix (flags and length)".into());
     };
     if flag & 0x01 != 0 {
-        return Err("compressed gRPC-Web messages are not supported".into());
+        return Err("compressed messages are not supported".into());
     }
     if flag & 0x80 != 0 {
-        return Err("a gRPC-Web request carries a data frame, not trailers".into());
+        return Err("a request carries a message, not an end-of-stream or trailers frame".into());
     }
     let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
     if rest.len() != len {
         return Err(format!(
-            "the gRPC-Web frame says {len} bytes, the body holds {}",
+            "the envelope says {len} bytes, the body holds {}",
             rest.len()
         ));
     }

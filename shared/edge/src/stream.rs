@@ -52,7 +52,12 @@ impl EventSink {
 
     /// Writes `text` and flushes it to the client (waits until the host took it).
     pub fn send(&mut self, text: &str) -> Result<(), EventSinkClosed> {
-        let mut rest = text.as_bytes();
+        self.send_bytes(text.as_bytes())
+    }
+
+    /// [`EventSink::send`] of bytes (a binary stream: Connect's enveloped messages).
+    pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), EventSinkClosed> {
+        let mut rest = bytes;
         while !rest.is_empty() {
             let room = self.stream.check_write().map_err(|_| EventSinkClosed)?;
             let room = usize::try_from(room).unwrap_or(usize::MAX).min(CHUNK);

@@ -203,6 +203,21 @@ impl Schedule {
         }
     }
 
+    /// [`Schedule::stream`] that ends by `deadline_ms` when that comes first (a client's own
+    /// timeout, e.g. Connect's `Connect-Timeout-Ms`).
+    pub fn stream_until(policy: &LivePolicy, now_ms: i64, deadline_ms: Option<i64>) -> Self {
+        let mut s = Self::stream(policy, now_ms);
+        if let Some(d) = deadline_ms {
+            s.deadline_ms = s.deadline_ms.min(d);
+        }
+        s
+    }
+
+    /// When the schedule ends (Unix ms).
+    pub fn deadline_ms(&self) -> i64 {
+        self.deadline_ms
+    }
+
     /// A long-poll started at `now_ms` that waits `wait_secs` (no heartbeats: nothing is sent
     /// before the answer).
     pub fn long_poll(policy: &LivePolicy, wait_secs: u32, now_ms: i64) -> Self {

@@ -351,3 +351,187 @@ async fn errors_follow_the_connect_protocol() {
     assert!(text.header("accept-post").contains("application/proto"));
     api.stop().await;
 }
+
+/// Reads `stdout` until it holds `n` JSON documents (buf curl prints one per message), within
+/// `secs`.
+async fn read_documents(
+    stdout: &mut tokio::process::ChildStdout,
+    buffer: &mut Vec<u8>,
+    n: usize,
+    secs: u64,
+) -> Vec<Value> {
+    use tokio::io::AsyncReadExt;
+    let parse = |b: &[u8]| -> Vec<Value> {
+        serde_json::Deserializer::from_slice(b)
+            .into_iter::<Value>()
+            .map_while(Result::ok)
+            .collect()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while parse(buffer).len() < n {
+        let mut chunk = [0u8; 4096];
+        let read = tokio::time::timeout_at(deadline, stdout.read(&mut chunk))
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{n} messages within {secs} s; got: {}",
+                    String::from_utf8_lossy(buffer)
+                )
+            })
+            .unwrap();
+        if read == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+    parse(buffer)
+}
+
+#[tokio::test]
+async fn stream_updates_delivers_an_update_after_a_write() {
+    let api = start().await;
+    let board = "rpc-live";
+    seeded(&api, board).await;
+    let mut child = tokio::process::Command::new(buf())
+        .arg("curl")
+        .arg("--schema")
+        .arg(root().join("proto"))
+        .args([
+            "--protocol",
+            "connect",
+            // buf sends its --timeout as Connect-Timeout-Ms.
+            "--timeout",
+            "6s",
+            "--data",
+        ])
+        .arg(json!({ "board": board, "limit": 3, "player": "cy" }).to_string())
+        .arg(api.app.url(&format!("{SERVICE}StreamUpdates")))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("buf starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut buffer = Vec::new();
+    let first = read_documents(&mut stdout, &mut buffer, 1, 20).await;
+    if first.is_empty() {
+        let out = child.wait_with_output().await.unwrap();
+        panic!(
+            "buf curl ended without a message: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(first[0]["snapshot"], true, "{}", first[0]);
+    assert_eq!(players(&first[0]["leaderboard"]), ["ann", "bob", "cy"]);
+    assert_eq!(first[0]["player"]["entry"]["rank"], "3");
+
+    // A write: the stream shows it.
+    api.submit_ok(board, "zed", json!(900)).await;
+    let seen = read_documents(&mut stdout, &mut buffer, 2, 20).await;
+    let update = &seen[1];
+    assert!(update.get("snapshot").is_none(), "{update}");
+    assert_eq!(
+        players(&update["leaderboard"]),
+        ["zed", "ann", "bob"],
+        "{update}"
+    );
+    assert_eq!(update["player"]["entry"]["rank"], "4");
+    let v = |m: &Value| m["version"].as_str().unwrap().parse::<u64>().unwrap();
+    assert!(v(update) > v(&seen[0]));
+
+    // The client's Connect-Timeout-Ms ends it, with deadline_exceeded.
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the stream ends at its Connect-Timeout-Ms")
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("deadline_exceeded"), "{err}");
+    api.stop().await;
+}
+
+/// The envelopes of a Connect stream body: (flags, payload).
+fn envelopes(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while body.len() >= 5 {
+        let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+        out.push((body[0], body[5..5 + len].to_vec()));
+        body = &body[5 + len..];
+    }
+    assert!(body.is_empty(), "a partial envelope is left");
+    out
+}
+
+#[tokio::test]
+async fn a_json_stream_is_enveloped_and_ends_when_the_server_says() {
+    let api = crate::api::start_with(&[("live_max_secs", "2")], Default::default()).await;
+    seeded(&api, "rpc-json-live").await;
+    let url = api.app.url(&format!("{SERVICE}StreamUpdates"));
+    let message = json!({ "board": "rpc-json-live", "limit": 2 }).to_string();
+    let mut body = vec![0u8];
+    body.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    body.extend_from_slice(message.as_bytes());
+    let post = |body: Vec<u8>| {
+        api.app
+            .http
+            .post(&url)
+            .header("content-type", "application/connect+json")
+            .header("connect-protocol-version", "1")
+            .body(body)
+            .send()
+    };
+    let r = tokio::time::timeout(Duration::from_secs(20), post(body.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/connect+json"
+    );
+    let bytes = tokio::time::timeout(Duration::from_secs(20), r.bytes())
+        .await
+        .expect("the stream ends after live_max_secs")
+        .unwrap();
+    let got = envelopes(&bytes);
+    assert_eq!(got.len(), 2, "a snapshot and the end: {got:?}");
+    assert_eq!(got[0].0, 0);
+    let snapshot: Value = serde_json::from_slice(&got[0].1).unwrap();
+    assert_eq!(snapshot["snapshot"], true);
+    assert_eq!(players(&snapshot["leaderboard"]), ["ann", "bob"]);
+    assert_eq!(got[1].0, 2);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&got[1].1).unwrap(),
+        json!({})
+    );
+
+    // The client's Connect-Timeout-Ms ends it first: deadline_exceeded.
+    let r = api
+        .app
+        .http
+        .post(&url)
+        .header("content-type", "application/connect+json")
+        .header("connect-timeout-ms", "1000")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    let got = envelopes(&r.bytes().await.unwrap());
+    assert_eq!(got.len(), 2, "{got:?}");
+    let end: Value = serde_json::from_slice(&got[1].1).unwrap();
+    assert_eq!(end["error"]["code"], "deadline_exceeded", "{end}");
+
+    // An unknown board: the end envelope alone, with the error.
+    let message = json!({ "board": "no-such" }).to_string();
+    let mut body = vec![0u8];
+    body.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    body.extend_from_slice(message.as_bytes());
+    let r = post(body).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let got = envelopes(&r.bytes().await.unwrap());
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, 2);
+    let end: Value = serde_json::from_slice(&got[0].1).unwrap();
+    assert_eq!(end["error"]["code"], "not_found", "{end}");
+    api.stop().await;
+}
