@@ -23,6 +23,7 @@ use edge::api::Ctx;
 use edge::http::Call;
 use edge::platform::Platform;
 use edge::reads::{self, At};
+use edge::stream::Reply;
 use leaderboard::i18n::{Lang, negotiate};
 use leaderboard::problem::Problem;
 use leaderboard::ratelimit::RouteClass;
@@ -58,7 +59,7 @@ fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
         Ok(if streaming::is_stream(call) {
             streaming::serve(&edge::platform::Spin, call)
         } else {
-            edge::stream::Reply::Whole(route(&edge::platform::Spin, call))
+            route(&edge::platform::Spin, call)
         })
     })
 }
@@ -95,32 +96,63 @@ impl Failure {
 
 /// Serves one request on `platform`: every answer, success or error, in the protocol the
 /// request speaks.
-pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Response {
+pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Reply {
     let lang = negotiate(call.header("accept-language"));
     let protocol = protocol::protocol_of(call.header("content-type"));
     if *call.method() != Method::Post {
         // Connect calls are POSTs (the GET form is not served): 405, like every route here.
         let err = call.method_not_allowed("POST");
-        return edge::http::problem(&err, &call.path, call.header("accept-language"));
+        return Reply::Whole(edge::http::problem(
+            &err,
+            &call.path,
+            call.header("accept-language"),
+        ));
     }
     let answer = match protocol {
         None => {
             // Not a codec we speak: 415, as Connect asks, naming the ones we do.
-            return Response::builder()
-                .status(415)
-                .header(
-                    "accept-post",
-                    "application/json, application/proto, application/grpc-web+proto",
-                )
-                .build();
+            return Reply::Whole(
+                Response::builder()
+                    .status(415)
+                    .header(
+                        "accept-post",
+                        "application/json, application/proto, application/grpc-web+proto, \
+                         application/grpc+proto",
+                    )
+                    .build(),
+            );
         }
         Some(p) => call_method(platform, call, p, lang),
     };
     let protocol = protocol.unwrap_or(Protocol::Connect(Codec::Json));
-    match answer {
-        Ok(bytes) => success(protocol, bytes),
-        Err(f) => failure(protocol, &f),
+    match (answer, protocol) {
+        (Ok(bytes), Protocol::Grpc) => grpc_success(bytes),
+        (Ok(bytes), _) => Reply::Whole(success(protocol, bytes)),
+        (Err(f), _) => Reply::Whole(failure(protocol, &f)),
     }
+}
+
+/// A gRPC answer: the head, the message's frame, then the status in the trailers.
+fn grpc_success(bytes: Vec<u8>) -> Reply {
+    let head = Response::builder()
+        .status(200)
+        .header("content-type", "application/grpc+proto")
+        .build();
+    Reply::Stream(
+        head,
+        Box::new(
+            move |_call: &Call<'_>, sink: &mut edge::stream::EventSink| {
+                if sink.send_bytes(&protocol::frame(0, &bytes)).is_err() {
+                    eprintln!("connect: the gRPC client left before its answer");
+                    return;
+                }
+                sink.set_trailers(vec![
+                    ("grpc-status".into(), b"0".to_vec()),
+                    ("grpc-message".into(), Vec::new()),
+                ]);
+            },
+        ),
+    )
 }
 
 fn success(protocol: Protocol, bytes: Vec<u8>) -> Response {
@@ -131,6 +163,8 @@ fn success(protocol: Protocol, bytes: Vec<u8>) -> Response {
             "application/grpc-web+proto",
             protocol::grpc_web_body(Some(&bytes), 0, ""),
         ),
+        // Answered by `grpc_success` (trailers).
+        Protocol::Grpc => ("application/grpc+proto", bytes),
     };
     Response::builder()
         .status(200)
@@ -159,6 +193,13 @@ fn failure(protocol: Protocol, f: &Failure) -> Response {
             .header("content-type", "application/grpc-web+proto")
             .body(protocol::grpc_web_body(None, f.code.grpc(), &f.message))
             .build(),
+        // Trailers-only: the status in the head, no body.
+        Protocol::Grpc => b
+            .status(200)
+            .header("content-type", "application/grpc+proto")
+            .header("grpc-status", f.code.grpc().to_string())
+            .header("grpc-message", protocol::grpc_message(&f.message))
+            .build(),
     }
 }
 
@@ -186,7 +227,7 @@ fn decode<M: Message + Default + DeserializeOwned>(
         Protocol::Connect(Codec::Proto) => {
             M::decode(body).map_err(|e| bad(format!("the request message does not decode: {e}")))
         }
-        Protocol::GrpcWeb => M::decode(protocol::unframe(body).map_err(bad)?)
+        Protocol::GrpcWeb | Protocol::Grpc => M::decode(protocol::unframe(body).map_err(bad)?)
             .map_err(|e| bad(format!("the request message does not decode: {e}"))),
     }
 }

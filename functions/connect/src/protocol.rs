@@ -7,6 +7,9 @@
 //! - **gRPC-Web** (unary): `application/grpc-web` or `application/grpc-web+proto`; the body is one
 //!   frame (flag byte `0`, 4-byte big-endian length, message); the answer is `200` with a data
 //!   frame and a trailers frame (flag `0x80`) carrying `grpc-status` and `grpc-message`.
+//! - **gRPC** (unary, HTTP/2): `application/grpc` or `application/grpc+proto`, the body framed as
+//!   gRPC-Web's; the answer is `200` with the data frame and HTTP trailers `grpc-status` and
+//!   `grpc-message`, or, for an error, those fields in the head alone ("trailers-only").
 
 use leaderboard::LeaderboardError;
 
@@ -26,6 +29,8 @@ pub enum Protocol {
     Connect(Codec),
     /// gRPC-Web, binary.
     GrpcWeb,
+    /// gRPC (HTTP/2, the status in trailers), binary.
+    Grpc,
 }
 
 /// The protocol of a request's `Content-Type` (parameters such as `charset` ignored), or `None`
@@ -41,6 +46,7 @@ pub fn protocol_of(content_type: Option<&str>) -> Option<Protocol> {
         "application/json" => Some(Protocol::Connect(Codec::Json)),
         "application/proto" => Some(Protocol::Connect(Codec::Proto)),
         "application/grpc-web" | "application/grpc-web+proto" => Some(Protocol::GrpcWeb),
+        "application/grpc" | "application/grpc+proto" => Some(Protocol::Grpc),
         _ => None,
     }
 }

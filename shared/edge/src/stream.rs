@@ -29,6 +29,7 @@ pub struct EventSinkClosed;
 pub struct EventSink {
     stream: OutputStream,
     pending: Option<(ResponseOutparam, OutgoingResponse)>,
+    trailers: Vec<(String, Vec<u8>)>,
 }
 
 /// What the host may take in one write (`wasi:io/streams`' `blocking-write-and-flush` limit).
@@ -39,6 +40,7 @@ impl EventSink {
         Self {
             stream,
             pending: Some((out, head)),
+            trailers: Vec::new(),
         }
     }
 
@@ -77,13 +79,31 @@ impl EventSink {
         self.stream.blocking_flush().map_err(|_| EventSinkClosed)
     }
 
-    /// Ends the body: the head is sent if it was not, the stream closed and the body finished.
+    /// Trailer fields the body ends with (HTTP/2 trailers: gRPC's `grpc-status`). An HTTP/1.1
+    /// client gets them only if the host sends a chunked body's trailer section.
+    pub fn set_trailers(&mut self, trailers: Vec<(String, Vec<u8>)>) {
+        self.trailers = trailers;
+    }
+
+    /// Ends the body: the head is sent if it was not, the stream closed and the body finished
+    /// (with the trailers, if any were set).
     pub(crate) fn finish(mut self, body: spin_sdk::http::OutgoingBody) {
         if self.begin().is_err() {
             return;
         }
         drop(self.stream);
-        if spin_sdk::http::OutgoingBody::finish(body, None).is_err() {
+        let trailers = if self.trailers.is_empty() {
+            None
+        } else {
+            match spin_sdk::http::Trailers::from_list(&self.trailers) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    eprintln!("stream: invalid trailers: {e:?}");
+                    None
+                }
+            }
+        };
+        if spin_sdk::http::OutgoingBody::finish(body, trailers).is_err() {
             eprintln!("stream: the body could not be finished");
         }
     }

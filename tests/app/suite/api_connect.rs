@@ -535,3 +535,81 @@ async fn a_json_stream_is_enveloped_and_ends_when_the_server_says() {
     assert_eq!(end["error"]["code"], "not_found", "{end}");
     api.stop().await;
 }
+
+#[tokio::test]
+async fn plain_grpc_over_http2_works_on_spin() {
+    let api = start().await;
+    if api.app.runtime_name() != "spin" {
+        // edge-host serves HTTP/1.1 only (docs/runtimes.md): plain gRPC needs HTTP/2 and its
+        // trailers, so this is a Spin-only door (docs/connect.md).
+        api.stop().await;
+        return;
+    }
+    let board = "rpc-grpc";
+    seeded(&api, board).await;
+    let top = buf_curl(
+        &api,
+        "grpc",
+        "GetLeaderboard",
+        json!({ "board": board, "limit": 2 }),
+        &[],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("grpc: {e}"));
+    assert_eq!(players(&top), ["ann", "bob"], "{top}");
+    assert_eq!(top["totalCount"], "5");
+    let me = buf_curl(
+        &api,
+        "grpc",
+        "GetPlayer",
+        json!({ "board": board, "player": "cy" }),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(me["entry"]["rank"], "3");
+    let around = buf_curl(
+        &api,
+        "grpc",
+        "GetAround",
+        json!({ "board": board, "player": "cy", "radius": 1 }),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(players(&around), ["bob", "cy", "dee"]);
+    let auth = format!("Authorization: Bearer {}", service());
+    let done = buf_curl(
+        &api,
+        "grpc",
+        "SubmitScore",
+        json!({ "board": board, "player": "rpc-grpc", "score": "50" }),
+        std::slice::from_ref(&auth),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done["status"], "SUBMIT_STATUS_APPLIED", "{done}");
+    assert_eq!(done["entry"]["rank"], "6");
+    // Errors are trailers-only answers.
+    let unknown = buf_curl(
+        &api,
+        "grpc",
+        "GetLeaderboard",
+        json!({ "board": "no-such" }),
+        &[],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(unknown["code"], "not_found", "{unknown}");
+    let anonymous = buf_curl(
+        &api,
+        "grpc",
+        "SubmitScore",
+        json!({ "board": board, "player": "x", "score": "1" }),
+        &[],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(anonymous["code"], "unauthenticated", "{anonymous}");
+    api.stop().await;
+}
