@@ -49,6 +49,10 @@ pub const SERVICE: &str = "/leaderboard.v1.LeaderboardService/";
 /// The largest request message (as the REST API's largest body).
 pub const MAX_MESSAGE_BYTES: usize = edge::http::MAX_BODY_BYTES;
 
+/// The request media types served (`Accept-Post` of a `415`).
+const ACCEPTED: &str = "application/json, application/proto, application/grpc-web+proto, \
+                        application/grpc+proto, application/connect+json, application/connect+proto";
+
 /// The header that carries an error's problem type (Connect metadata).
 const PROBLEM_TYPE: &str = "leaderboard-problem-type";
 
@@ -111,14 +115,19 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Reply {
     let answer = match protocol {
         None => {
             // Not a codec we speak: 415, as Connect asks, naming the ones we do.
+            let body = serde_json::json!({
+                "code": Code::InvalidArgument.name(),
+                "message": format!(
+                    "Content-Type {:?} is not one of {ACCEPTED}",
+                    call.header("content-type").unwrap_or_default()
+                ),
+            });
             return Reply::Whole(
                 Response::builder()
                     .status(415)
-                    .header(
-                        "accept-post",
-                        "application/json, application/proto, application/grpc-web+proto, \
-                         application/grpc+proto",
-                    )
+                    .header("accept-post", ACCEPTED)
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
                     .build(),
             );
         }
