@@ -36,19 +36,23 @@ pub enum Protocol {
 /// The protocol of a request's `Content-Type` (parameters such as `charset` ignored), or `None`
 /// for a type none of them uses (`415`).
 pub fn protocol_of(content_type: Option<&str>) -> Option<Protocol> {
-    let media = content_type?
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match media.as_str() {
+    match media_type(content_type?).as_str() {
         "application/json" => Some(Protocol::Connect(Codec::Json)),
         "application/proto" => Some(Protocol::Connect(Codec::Proto)),
         "application/grpc-web" | "application/grpc-web+proto" => Some(Protocol::GrpcWeb),
         "application/grpc" | "application/grpc+proto" => Some(Protocol::Grpc),
         _ => None,
     }
+}
+
+/// A `Content-Type`'s media type, lowercased, without its parameters.
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// A Connect error code.

@@ -39,14 +39,7 @@ pub fn is_stream(call: &Call<'_>) -> bool {
 }
 
 fn codec(call: &Call<'_>) -> Option<Codec> {
-    let media = call
-        .header("content-type")?
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match media.as_str() {
+    match protocol::media_type(call.header("content-type")?).as_str() {
         "application/connect+json" => Some(Codec::Json),
         "application/connect+proto" => Some(Codec::Proto),
         _ => None,

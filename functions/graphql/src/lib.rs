@@ -58,10 +58,14 @@ pub type Schema<'r> = RootNode<Query<'r>, Mutation<'r>, EmptySubscription<Gql<'r
 
 /// The schema, built for one request (a Spin instance serves one request).
 pub fn schema<'r>() -> Schema<'r> {
-    RootNode::new(Query::new(), Mutation::new(), EmptySubscription::new())
-        .limit_depth(MAX_DEPTH)
-        .limit_fields(MAX_FIELDS)
-        .limit_tokens(MAX_TOKENS)
+    RootNode::new(
+        Query::default(),
+        Mutation::default(),
+        EmptySubscription::new(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_fields(MAX_FIELDS)
+    .limit_tokens(MAX_TOKENS)
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -365,20 +365,8 @@ impl SubmitResult {
 }
 
 /// The query root.
+#[derive(Default)]
 pub struct Query<'r>(PhantomData<&'r ()>);
-
-impl Query<'_> {
-    /// The root.
-    pub fn new() -> Self {
-        Self(PhantomData)
-    }
-}
-
-impl Default for Query<'_> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 #[graphql_object(context = Gql<'r>)]
 impl<'r> Query<'r> {
@@ -501,20 +489,8 @@ impl<'r> Query<'r> {
 }
 
 /// The mutation root.
+#[derive(Default)]
 pub struct Mutation<'r>(PhantomData<&'r ()>);
-
-impl Mutation<'_> {
-    /// The root.
-    pub fn new() -> Self {
-        Self(PhantomData)
-    }
-}
-
-impl Default for Mutation<'_> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 #[graphql_object(context = Gql<'r>)]
 impl<'r> Mutation<'r> {

@@ -393,6 +393,22 @@ impl Api {
         .await
     }
 
+    /// Creates a board with `config` and five players: ann 500, bob 400, cy 300, dee 200,
+    /// eve 100 (what the GraphQL and Connect suites read through their doors).
+    pub async fn board_of_five(&self, config: Value) {
+        let board = config["id"].as_str().unwrap().to_string();
+        self.create_board(config).await;
+        for (p, score) in [
+            ("ann", 500),
+            ("bob", 400),
+            ("cy", 300),
+            ("dee", 200),
+            ("eve", 100),
+        ] {
+            self.submit_ok(&board, p, json!(score)).await;
+        }
+    }
+
     pub async fn submit_ok(&self, board: &str, player: &str, score: Value) -> Reply {
         let r = self
             .submit(board, json!({ "player": player, "score": score }))

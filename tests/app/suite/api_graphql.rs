@@ -57,19 +57,10 @@ fn error_code(v: &Value) -> &str {
 }
 
 async fn seeded(api: &Api, board: &str) {
-    api.create_board(
+    api.board_of_five(
         json!({ "id": board, "public_read": true, "cache": { "ttl_secs": 30, "stale_secs": 5 } }),
     )
     .await;
-    for (p, score) in [
-        ("ann", 500),
-        ("bob", 400),
-        ("cy", 300),
-        ("dee", 200),
-        ("eve", 100),
-    ] {
-        api.submit_ok(board, p, json!(score)).await;
-    }
 }
 
 #[tokio::test]
