@@ -28,7 +28,7 @@ use leaderboard::i18n::{Lang, negotiate};
 use leaderboard::problem::Problem;
 use leaderboard::ratelimit::RouteClass;
 use leaderboard::view::{EntryView, Fate, PeriodView, SubmitSummary, iso};
-use leaderboard::{Board, BoardId, LeaderboardError, Result, SubmissionInput, access};
+use leaderboard::{Board, LeaderboardError, Result, SubmissionInput};
 use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -327,15 +327,9 @@ fn call_method(
     Ok(answer)
 }
 
-/// The board a method reads or writes, after the rate limits for a call of `class` on it; a read
-/// also checks the read access like `GET …/entries`.
+/// The board a method reads or writes ([`edge::reads::board_for_call`]).
 pub(crate) fn board(ctx: &Ctx, call: &Call<'_>, class: RouteClass, id: &str) -> Result<Board> {
-    edge::ratelimit::enforce_as(ctx, call, class, Some(id))?;
-    let (board, _) = reads::board(ctx, &BoardId::new(id)?, call.now_ms)?;
-    if class == RouteClass::Read {
-        access::authorize_read(ctx.principal.as_ref(), &board)?;
-    }
-    Ok(board)
+    reads::board_for_call(ctx, call, class, id)
 }
 
 fn at<'a>(call: &Call<'_>, at: Option<&'a ReadAt>) -> At<'a> {

@@ -12,7 +12,6 @@
 //! text (GraphQL has no object scalar; a client parses it where it shows it).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use edge::api::Ctx;
@@ -22,7 +21,7 @@ use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, ID, graphql_object
 use leaderboard::i18n::Lang;
 use leaderboard::ratelimit::RouteClass;
 use leaderboard::view::{EntryView, Fate, PeriodView, SubmitSummary, iso};
-use leaderboard::{Board, BoardId, LeaderboardError, Result, SubmissionInput, access};
+use leaderboard::{Board, LeaderboardError, Result, SubmissionInput};
 use serde_json::Value;
 
 use crate::errors::field_error;
@@ -33,7 +32,7 @@ const DEFAULT_LIMIT: i32 = 10;
 const DEFAULT_RADIUS: i32 = 5;
 
 /// What the resolvers share for one request: the admitted caller and the request, the language
-/// errors are written in, the boards read so far, and what the answer's caching may promise.
+/// errors are written in, and what the answer's caching may promise.
 pub struct Gql<'r> {
     /// The admitted caller.
     pub ctx: &'r Ctx<'r>,
@@ -41,7 +40,6 @@ pub struct Gql<'r> {
     pub call: &'r Call<'r>,
     /// The language of error messages (`Accept-Language`).
     pub lang: Lang,
-    boards: RefCell<BTreeMap<String, Board>>,
     caching: RefCell<Caching>,
     board_fields: std::cell::Cell<u32>,
 }
@@ -75,7 +73,6 @@ impl<'r> Gql<'r> {
             ctx,
             call,
             lang,
-            boards: RefCell::new(BTreeMap::new()),
             caching: RefCell::new(Caching {
                 public: true,
                 ttl_secs: None,
@@ -98,8 +95,8 @@ impl<'r> Gql<'r> {
         }
     }
 
-    /// One root field's admission: the rate limits for a call of `class` on `board`, then the
-    /// board (read once per request) and the read access, as `GET …/entries` checks them.
+    /// One root field's admission: at most [`crate::MAX_BOARD_FIELDS`] per request, then
+    /// [`edge::reads::board_for_call`] (rate limits, board config, read access for a read).
     fn board(&self, class: RouteClass, id: &str) -> Result<Board> {
         let n = self.board_fields.get() + 1;
         self.board_fields.set(n);
@@ -109,21 +106,11 @@ impl<'r> Gql<'r> {
                 crate::MAX_BOARD_FIELDS
             )));
         }
-        edge::ratelimit::enforce_as(self.ctx, self.call, class, Some(id))?;
-        if let Some(board) = self.boards.borrow().get(id) {
-            return Ok(board.clone());
-        }
-        let board_id = BoardId::new(id)?;
-        let (board, _) = reads::board(self.ctx, &board_id, self.call.now_ms)?;
-        self.boards
-            .borrow_mut()
-            .insert(id.to_string(), board.clone());
-        Ok(board)
+        reads::board_for_call(self.ctx, self.call, class, id)
     }
 
     fn readable(&self, id: &str) -> Result<Board> {
         let board = self.board(RouteClass::Read, id)?;
-        access::authorize_read(self.ctx.principal.as_ref(), &board)?;
         let mut caching = self.caching.borrow_mut();
         caching.public &= board.public_read && board.cache.enabled();
         caching.ttl_secs = Some(

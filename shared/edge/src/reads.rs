@@ -134,6 +134,23 @@ pub fn board(ctx: &Ctx, id: &BoardId, now_ms: i64) -> Result<(Board, Option<Opti
     Ok((board, Some(version)))
 }
 
+/// One call of a door that serves several per request (a GraphQL root field, a Connect method):
+/// the rate limits for a call of `class` on board `id`, then its config ([`board`]); a read also
+/// checks the read access, as `GET …/entries` does.
+pub fn board_for_call(
+    ctx: &Ctx,
+    call: &crate::http::Call<'_>,
+    class: leaderboard::ratelimit::RouteClass,
+    id: &str,
+) -> Result<Board> {
+    crate::ratelimit::enforce_as(ctx, call, class, Some(id))?;
+    let (board, _) = board(ctx, &BoardId::new(id)?, call.now_ms)?;
+    if class == leaderboard::ratelimit::RouteClass::Read {
+        leaderboard::access::authorize_read(ctx.principal.as_ref(), &board)?;
+    }
+    Ok(board)
+}
+
 /// The keys and period a read at `at` looks at.
 fn source(ctx: &Ctx, board: &Board, at: &At<'_>) -> Result<(Keys, PeriodView)> {
     match at.as_of.filter(|v| !v.is_empty()) {
