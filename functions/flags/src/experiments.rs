@@ -94,7 +94,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     let input: ExperimentInput = call.json()?;
     let repo = ctx.repo()?;
     let doc: Value = match repo.flags_get(&ctx.tenant)? {
-        Some((_, raw)) => serde_json::from_str(&raw)
+        Some((_, raw)) => serde_json::from_slice(raw.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?,
         None => json!({"flags": {}}),
     };
@@ -244,7 +244,7 @@ fn stop(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
         .exp_stop(&ctx.tenant, id, call.now_ms)?
         .ok_or_else(|| not_found(id))?;
     let frozen: Value = match repo.exp_get(&ctx.tenant, id)?.and_then(|s| s.frozen) {
-        Some(raw) => serde_json::from_str(&raw)
+        Some(raw) => serde_json::from_slice(raw.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("frozen results: {e}")))?,
         None => {
             let stopped = Stored {

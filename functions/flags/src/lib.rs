@@ -104,7 +104,7 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         call.now_ms,
     )?;
     let doc: Value = match doc {
-        Some((_, d)) => serde_json::from_str(&d)
+        Some((_, d)) => serde_json::from_slice(d.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?,
         None => json!({"flags": {}}),
     };

@@ -111,7 +111,7 @@ pub fn parse_request(call: &Call<'_>) -> Result<GraphqlRequest> {
                 .query
                 .get("variables")
                 .filter(|v| !v.is_empty())
-                .map(|v| serde_json::from_str::<Value>(v))
+                .map(|v| serde_json::from_slice::<Value>(v.as_bytes()))
                 .transpose()
                 .map_err(|e| bad(format!("query parameter 'variables' is not JSON: {e}")))?;
             Ok(GraphqlRequest {

@@ -164,7 +164,7 @@ pub fn page(call: &Call<'_>) -> Response {
     if not_modified(call, &tag) {
         return b.status(304).build();
     }
-    let doc: Value = serde_json::from_str(&openapi_text()).unwrap_or(Value::Null);
+    let doc: Value = serde_json::from_slice(openapi_text().as_bytes()).unwrap_or(Value::Null);
     b.status(200)
         .header("content-type", "text/html; charset=utf-8")
         .body(render(&doc))

@@ -29,7 +29,7 @@ pub fn page(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
             let mut entry = fields
                 .iter()
                 .find(|(k, _)| k == "entry")
-                .and_then(|(_, v)| serde_json::from_str::<Value>(v).ok())
+                .and_then(|(_, v)| serde_json::from_slice::<Value>(v.as_bytes()).ok())
                 .unwrap_or(Value::Null);
             if let Value::Object(map) = &mut entry {
                 map.insert("id".into(), Value::String(id));

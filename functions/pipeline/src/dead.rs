@@ -48,7 +48,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 fn render((id, fields): &StreamEntry) -> Value {
-    let entry = serde_json::from_str::<Map<String, Value>>(field(fields, "entry"))
+    let entry = serde_json::from_slice::<Map<String, Value>>(field(fields, "entry").as_bytes())
         .map(Value::Object)
         .unwrap_or(Value::Null);
     json!({

@@ -51,7 +51,9 @@ fn render(version: ApiVersion, id: String, fields: &[(String, String)]) -> Value
         .ok_or_else(|| "the entry has no 'event' field".to_string())
         .and_then(|json| EventEnvelope::from_json(json).map_err(|e| e.to_string()))
         .and_then(|e| e.to_json().map_err(|e| e.to_string()))
-        .and_then(|json| serde_json::from_str::<Value>(&json).map_err(|e| e.to_string()));
+        .and_then(|json| {
+            serde_json::from_slice::<Value>(json.as_bytes()).map_err(|e| e.to_string())
+        });
     let position = match version {
         ApiVersion::V1 => "stream_id",
         ApiVersion::V2 => "id",

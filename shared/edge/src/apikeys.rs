@@ -127,7 +127,7 @@ pub fn authenticate<'r>(
             repo()?.get(&key(presented.id))
         })?
         .ok_or_else(unknown)?;
-    let stored: StoredKey = serde_json::from_str(&stored)
+    let stored: StoredKey = serde_json::from_slice(stored.as_bytes())
         .map_err(|e| LeaderboardError::CorruptData(format!("stored API key: {e}")))?;
     if !apikey::constant_time_eq(&sha256_hex(presented.raw), &stored.sha256) {
         return Err(unknown());
@@ -204,7 +204,7 @@ pub fn list(repo: &Repo, tenant: &TenantId) -> Result<Vec<StoredKey>> {
     let mut out = Vec::new();
     for id in repo.smembers(&index(tenant))? {
         if let Some(raw) = repo.get(&key(&id))? {
-            let k: StoredKey = serde_json::from_str(&raw)
+            let k: StoredKey = serde_json::from_slice(raw.as_bytes())
                 .map_err(|e| LeaderboardError::CorruptData(format!("stored API key: {e}")))?;
             if k.tenant == tenant.as_str() {
                 out.push(k);
@@ -220,7 +220,7 @@ pub fn revoke(platform: &dyn Platform, repo: &Repo, tenant: &TenantId, id: &str)
     let Some(raw) = repo.get(&key(id))? else {
         return Ok(false);
     };
-    let k: StoredKey = serde_json::from_str(&raw)
+    let k: StoredKey = serde_json::from_slice(raw.as_bytes())
         .map_err(|e| LeaderboardError::CorruptData(format!("stored API key: {e}")))?;
     if k.tenant != tenant.as_str() {
         return Ok(false);

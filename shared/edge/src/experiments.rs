@@ -73,7 +73,7 @@ pub fn record_submission(ctx: &Ctx, board: &str, player: &str, value: f64, now_m
     if !doc.contains(leaderboard::experiment::STAMP_BOARDS) {
         return;
     }
-    let Ok(parsed) = serde_json::from_str::<Value>(&doc) else {
+    let Ok(parsed) = serde_json::from_slice::<Value>(doc.as_bytes()) else {
         return;
     };
     for id in leaderboard::experiment::fed_by_board(&parsed, board) {
@@ -102,7 +102,7 @@ pub fn update_flags(ctx: &Ctx, mut change: impl FnMut(&mut Value) -> Result<()>)
         let (version, raw) = repo
             .flags_get(&ctx.tenant)?
             .unwrap_or((0, r#"{"flags":{}}"#.to_string()));
-        let mut doc: Value = serde_json::from_str(&raw)
+        let mut doc: Value = serde_json::from_slice(raw.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?;
         change(&mut doc)?;
         leaderboard::flags::FlagSet::parse(&doc)?;

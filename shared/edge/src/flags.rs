@@ -53,7 +53,7 @@ pub fn load(ctx: &Ctx) -> Result<Option<Loaded>> {
 }
 
 fn parse(version: u64, doc: String) -> Result<Loaded> {
-    let value: Value = serde_json::from_str(&doc)
+    let value: Value = serde_json::from_slice(doc.as_bytes())
         .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?;
     let set = FlagSet::parse(&value)
         .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?;
@@ -103,7 +103,7 @@ pub fn product_flag(ctx: &Ctx, call: &Call<'_>, key: &str, expected: ValueType) 
             return None;
         }
     };
-    let parsed: Value = serde_json::from_str(&doc).ok()?;
+    let parsed: Value = serde_json::from_slice(doc.as_bytes()).ok()?;
     let value = match flags::lookup(&parsed, key) {
         Lookup::Undefined => return None,
         Lookup::Static(v) => v,

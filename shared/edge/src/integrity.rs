@@ -59,7 +59,7 @@ pub fn judge(
     let state: PlayerState = if stored.is_empty() {
         PlayerState::default()
     } else {
-        serde_json::from_str(stored).map_err(|e| {
+        serde_json::from_slice(stored.as_bytes()).map_err(|e| {
             LeaderboardError::CorruptData(format!("stored integrity state of {player}: {e}"))
         })?
     };
@@ -237,7 +237,7 @@ fn revert_burst_member(
 
 /// Decodes a stored review.
 pub fn decode(raw: &str) -> Result<Review> {
-    serde_json::from_str(raw)
+    serde_json::from_slice(raw.as_bytes())
         .map_err(|e| LeaderboardError::CorruptData(format!("stored review: {e}")))
 }
 

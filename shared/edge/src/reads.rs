@@ -66,7 +66,7 @@ pub struct Standing {
 }
 
 fn decode_board(env: &CacheEnvelope) -> Option<Board> {
-    serde_json::from_str::<BoardConfigInput>(&env.body)
+    serde_json::from_slice::<BoardConfigInput>(env.body.as_bytes())
         .ok()
         .and_then(|i| i.validate().ok())
 }

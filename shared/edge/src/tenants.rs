@@ -33,7 +33,7 @@ pub fn load<'r>(
     })?;
     match raw {
         None => Ok(TenantSettings::default()),
-        Some(raw) => serde_json::from_str::<TenantSettingsInput>(&raw)
+        Some(raw) => serde_json::from_slice::<TenantSettingsInput>(raw.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("stored tenant settings: {e}")))?
             .validate(),
     }

@@ -107,7 +107,7 @@ fn encode(m: &Message) -> Result<String> {
 }
 
 fn decode(raw: &str) -> Result<Message> {
-    serde_json::from_str(raw)
+    serde_json::from_slice(raw.as_bytes())
         .map_err(|e| LeaderboardError::CorruptData(format!("stored webhook message: {e}")))
 }
 

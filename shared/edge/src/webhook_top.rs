@@ -36,7 +36,7 @@ fn state_key(tenant: &TenantId, sub: &str, board: &str) -> String {
 fn read_state(repo: &Repo, key: &str) -> Result<State> {
     Ok(repo
         .get(key)?
-        .and_then(|raw| serde_json::from_str(&raw).ok())
+        .and_then(|raw| serde_json::from_slice(raw.as_bytes()).ok())
         .unwrap_or_default())
 }
 

@@ -89,7 +89,7 @@ pub fn signature_header(
 }
 
 fn decode(raw: &str) -> Result<Subscription> {
-    serde_json::from_str(raw)
+    serde_json::from_slice(raw.as_bytes())
         .map_err(|e| LeaderboardError::CorruptData(format!("stored webhook subscription: {e}")))
 }
 

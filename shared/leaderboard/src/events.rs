@@ -291,7 +291,7 @@ impl EventEnvelope {
 
     /// Parses any supported version, upcasting to the current one.
     pub fn from_json(json: &str) -> Result<Self> {
-        let wire: Wire = serde_json::from_str(json)
+        let wire: Wire = serde_json::from_slice(json.as_bytes())
             .map_err(|e| LeaderboardError::InvalidEvent(format!("envelope: {e}")))?;
         let (kind, version) = (wire.kind.as_str(), wire.version);
         let current = current_version(kind).ok_or_else(|| {

@@ -194,7 +194,7 @@ fn parse_outcome(rest: &str) -> Option<StoredOutcome> {
     let mut fields = rest.strip_prefix("a:")?.splitn(3, ':');
     let better = fields.next()?.parse().ok()?;
     let total = fields.next()?.parse().ok()?;
-    let outcome = serde_json::from_str(fields.next()?).ok()?;
+    let outcome = serde_json::from_slice(fields.next()?.as_bytes()).ok()?;
     Some(StoredOutcome::Applied {
         better,
         total,

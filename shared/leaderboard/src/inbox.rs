@@ -72,7 +72,7 @@ impl RawEntry {
 
 /// Field/value pairs from a dead letter's `entry` JSON object (see [`RawEntry::fields_json`]).
 pub fn fields_from_json(json: &str) -> Result<Vec<(String, String)>> {
-    let map: Map<String, Value> = serde_json::from_str(json)
+    let map: Map<String, Value> = serde_json::from_slice(json.as_bytes())
         .map_err(|e| LeaderboardError::CorruptData(format!("dead letter entry: {e}")))?;
     map.into_iter()
         .map(|(k, v)| match v {
@@ -217,7 +217,7 @@ fn from_ingest(board: &Board, id: &str, fields: &[(String, String)]) -> Result<I
     let metadata = map
         .get("metadata")
         .map(|raw| {
-            serde_json::from_str::<Value>(raw).map_err(|e| {
+            serde_json::from_slice::<Value>(raw.as_bytes()).map_err(|e| {
                 LeaderboardError::InvalidBody(format!("inbox field 'metadata' is not JSON: {e}"))
             })
         })

@@ -249,7 +249,7 @@ impl PolicyInput {
 /// malformed value is an `Internal` error naming the variable (a `500` problem: the operator's
 /// configuration is wrong, not the request).
 pub fn parse_policies(raw: &str) -> Result<Vec<Policy>> {
-    let inputs: Vec<PolicyInput> = serde_json::from_str(raw)
+    let inputs: Vec<PolicyInput> = serde_json::from_slice(raw.as_bytes())
         .map_err(|e| LeaderboardError::Internal(format!("{VARIABLE} is not valid: {e}")))?;
     let policies = inputs
         .iter()

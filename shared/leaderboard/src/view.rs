@@ -279,7 +279,7 @@ fn as_text(v: &Value) -> Option<String> {
 impl SubmitSummary {
     /// Reads a submission's answer body.
     pub fn from_body(body: &str) -> crate::Result<Self> {
-        let body: Value = serde_json::from_str(body)
+        let body: Value = serde_json::from_slice(body.as_bytes())
             .map_err(|e| crate::LeaderboardError::Internal(format!("submission answer: {e}")))?;
         let flag = |k: &str| body.get(k).and_then(Value::as_bool) == Some(true);
         let text = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_string);

@@ -148,7 +148,7 @@ impl KeySet {
     /// `sig`. With more than one key every key needs a distinct `kid`. Errors name the key:
     /// `keys[1] (kid 'ec-1'): ...`.
     pub fn from_json(json: &str) -> Result<Self, LeaderboardError> {
-        let value: Value = serde_json::from_str(json)
+        let value: Value = serde_json::from_slice(json.as_bytes())
             .map_err(|e| config_error(format!("jwt_jwks is not valid JSON: {e}")))?;
         let raw_keys = match value {
             Value::Object(mut obj) if obj.contains_key("keys") => match obj.remove("keys") {

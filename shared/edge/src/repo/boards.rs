@@ -62,7 +62,7 @@ impl Repo {
                 "board '{id}' does not exist"
             )));
         }
-        let input: BoardConfigInput = serde_json::from_str(&raw)
+        let input: BoardConfigInput = serde_json::from_slice(raw.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
         input.validate()
     }
@@ -97,7 +97,7 @@ impl Repo {
                 "board '{id}' does not exist"
             )));
         }
-        let input: BoardConfigInput = serde_json::from_str(&cfg)
+        let input: BoardConfigInput = serde_json::from_slice(cfg.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
         let raw = r.get(1).map(text).transpose()?.unwrap_or_default();
         let rec = parse_record(&raw)?;

@@ -81,7 +81,7 @@ pub enum Converted {
 }
 
 fn decode(raw: &str) -> Result<Experiment> {
-    serde_json::from_str(raw)
+    serde_json::from_slice(raw.as_bytes())
         .map_err(|e| LeaderboardError::CorruptData(format!("stored experiment: {e}")))
 }
 

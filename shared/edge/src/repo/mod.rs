@@ -248,7 +248,7 @@ pub(crate) fn parse_record(raw: &str) -> Result<Option<Record>> {
     if raw.is_empty() {
         return Ok(None);
     }
-    serde_json::from_str(raw)
+    serde_json::from_slice(raw.as_bytes())
         .map(Some)
         .map_err(|e| LeaderboardError::CorruptData(format!("stored record does not decode: {e}")))
 }
