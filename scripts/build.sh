@@ -1,7 +1,8 @@
 #!/usr/bin/env sh
 # Builds every Wasm component (functions/* and the probe guests under tests/guests/*) for
 # wasm32-wasip2 in one cargo invocation with the release profile (opt-level 3, LTO, strip).
-# The target lives here and in spin.toml, never in .cargo/config.toml (it would break native tests).
+# The target lives here and in spin.toml, never in .cargo/config.toml (it would break native tests);
+# the guests' own linker settings (the stack size) are in .cargo/config.toml under [target.wasm32-wasip2].
 set -eu
 cd "$(dirname "$0")/.."
 
