@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""What each Wasm component's code is: per-crate shares, and the base every API component carries.
+
+Reads `twiggy top --format csv` of names-kept core modules (scripts/sizes.sh builds them) and
+prints Markdown:
+
+1. per component: the shipped (stripped) component's size, then the core module's code and data
+   bytes, split by crate (a function counts for the crate its path starts with; a trait impl
+   `<core::X as serde::Y>` for the trait's crate, so serde's generic code instantiated for std
+   types is serde's);
+2. the shared base: functions present in every API component, with the smallest size each has,
+   by crate — the code each API component compiles again at start;
+3. the largest functions of one component (`--top COMPONENT`).
+
+Usage: sizes.py SHIPPED_DIR PROBE_DIR COMPONENT... [--api A,B,...] [--top COMPONENT]
+"""
+
+import collections
+import csv
+import os
+import re
+import subprocess
+import sys
+
+# Crates grouped the way the lean-components work reads them.
+GROUPS = [
+    ("edge", ("edge",)),
+    ("leaderboard", ("leaderboard",)),
+    ("serde", ("serde", "serde_core", "serde_json", "serde_path_to_error", "zmij", "itoa")),
+    ("std", ("core", "alloc", "std", "dlmalloc", "rustc_demangle", "hashbrown", "compiler_builtins")),
+    ("spin-sdk", ("spin_sdk", "spin_executor", "wasi", "wit_bindgen", "wit_bindgen_rt", "http", "bytes",
+                  "futures_util", "futures_core", "futures_channel", "futures_task", "anyhow", "fermyon")),
+]
+DATA = "(data)"
+
+
+def crate_of(name):
+    """The crate a function counts for."""
+    n = re.sub(r"\[[0-9a-f]+\]", "", name)
+    if n.startswith("<"):
+        inner = re.sub(r"^<(&(mut )?)?", "", n)
+        first = re.match(r"[A-Za-z_][A-Za-z0-9_]*", inner)
+        trait = re.search(r" as ([A-Za-z_][A-Za-z0-9_]*)", n)
+        first = first.group(0) if first else "?"
+        if first in ("core", "alloc", "std") and trait:
+            return trait.group(1)
+        return first
+    m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", n)
+    return m.group(0) if m else "?"
+
+
+def group_of(crate, component):
+    if crate == DATA:
+        return "data"
+    if crate == component:
+        return "own"
+    for group, crates in GROUPS:
+        if crate in crates:
+            return group
+    return "other"
+
+
+def functions(probe):
+    """{function name without hash: bytes} and the data bytes of one names-kept core module."""
+    out = subprocess.run(["twiggy", "top", "-n", "10000000", "--format", "csv", probe],
+                         check=True, capture_output=True, text=True).stdout
+    funcs, data = collections.Counter(), 0
+    for row in csv.DictReader(out.splitlines()):
+        name, size = row["Name"], int(row["ShallowSize"])
+        if name.startswith("data segment"):
+            data += size
+        elif name.startswith(("custom section", '"')) or name.startswith("import "):
+            continue
+        else:
+            funcs[re.sub(r"::h[0-9a-f]{16}$", "", name)] += size
+    return funcs, data
+
+
+def kb(n):
+    return f"{n / 1000:,.0f}"
+
+
+def main(argv):
+    args, api, top = [], None, None
+    it = iter(argv)
+    for a in it:
+        if a == "--api":
+            api = next(it).split(",")
+        elif a == "--top":
+            top = next(it)
+        else:
+            args.append(a)
+    shipped, probe, comps = args[0], args[1], args[2:]
+    cols = ["own", "edge", "leaderboard", "serde", "std", "spin-sdk", "other", "data"]
+    print("| component | shipped KB | code + data KB | " + " | ".join(cols) + " |")
+    print("| --- | ---: | ---: | " + " | ".join("---:" for _ in cols) + " |")
+    per = {}
+    for c in comps:
+        funcs, data = functions(os.path.join(probe, f"{c}.wasm"))
+        per[c] = funcs
+        groups = collections.Counter()
+        for name, size in funcs.items():
+            groups[group_of(crate_of(name), c)] += size
+        groups["data"] += data
+        size = os.path.getsize(os.path.join(shipped, f"{c}.wasm"))
+        total = sum(groups.values())
+        print(f"| {c} | {kb(size)} | {kb(total)} | " + " | ".join(kb(groups[g]) for g in cols) + " |")
+    api = [c for c in (api or comps) if c in per]
+    if len(api) > 1:
+        common = set.intersection(*(set(per[c]) for c in api))
+        base = {n: min(per[c][n] for c in api) for n in common}
+        by = collections.Counter()
+        for name, size in base.items():
+            by[crate_of(name)] += size
+        print()
+        print(f"Shared base: {len(base):,} functions, {kb(sum(base.values()))} KB of code in each of "
+              f"{', '.join(api)} (smallest size each). By crate:")
+        print()
+        print("| crate | KB |")
+        print("| --- | ---: |")
+        for crate, size in by.most_common(15):
+            print(f"| {crate} | {kb(size)} |")
+    if top and top in per:
+        print()
+        print(f"Largest functions of {top}:")
+        print()
+        print("| bytes | function |")
+        print("| ---: | --- |")
+        for name, size in per[top].most_common(25):
+            print(f"| {size:,} | `{name[:120]}` |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,40 @@
+#!/usr/bin/env sh
+# What the components' code is (docs/benchmarks.md, "Lean components: where the bytes are").
+#
+# Builds the components twice: as shipped (scripts/build.sh), and as names-kept core modules
+# (the same release profile without `strip`, linked without the component wrapper:
+# `--skip-wit-component`; RUSTFLAGS replaces .cargo/config.toml's flags, so the stack size is
+# repeated) in target/sizes/. Then runs twiggy (installed from crates.io into
+# target/tools on first use) over the core modules and prints, as Markdown (also written to
+# target/sizes/sizes.md): each component's bytes by crate group, the shared base every API
+# component carries, and the largest functions of one component (SIZES_TOP, default rankings).
+#
+# A tool for the lean-components work, not part of scripts/test.sh. About 3 minutes after the
+# first twiggy install on 2 cores.
+set -eu
+cd "$(dirname "$0")/.."
+
+api="boards scores rankings pipeline flags graphql connect"
+all="$api health tokens projector hello"
+
+twiggy=$(command -v twiggy || true)
+if [ -z "$twiggy" ]; then
+    twiggy="$(pwd)/target/tools/bin/twiggy"
+    if [ ! -x "$twiggy" ]; then
+        cargo install twiggy --version 0.8.0 --locked --root target/tools >&2
+    fi
+fi
+PATH="$(dirname "$twiggy"):$PATH"
+export PATH
+
+scripts/build.sh >&2
+pkgs=""
+for c in $all; do pkgs="$pkgs -p $c"; done
+# shellcheck disable=SC2086
+CARGO_TARGET_DIR=target/sizes CARGO_PROFILE_RELEASE_STRIP=false \
+    RUSTFLAGS="-C link-arg=-zstack-size=262144 -C link-arg=--skip-wit-component" \
+    cargo build --target wasm32-wasip2 --release $pkgs >&2
+
+# shellcheck disable=SC2086
+python3 scripts/sizes.py target/wasm32-wasip2/release target/sizes/wasm32-wasip2/release $all \
+    --api "$(echo "$api" | tr ' ' ',')" --top "${SIZES_TOP:-rankings}" | tee target/sizes/sizes.md
