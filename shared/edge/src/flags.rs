@@ -89,6 +89,20 @@ pub fn caller_context(ctx: &Ctx, call: &Call<'_>) -> Map<String, Value> {
     m
 }
 
+/// Whether the tenant's flag document defines `key`: enabled, with or without targeting,
+/// whatever it would evaluate to. A document that cannot be read counts as defining it: callers
+/// use this to skip work only where the flag surely changes nothing.
+pub fn defines(ctx: &Ctx, key: &str) -> bool {
+    match ctx_doc(ctx) {
+        Ok(None) => false,
+        Ok(Some((_, doc))) => serde_json::from_slice::<Value>(doc.as_bytes())
+            .map_or(true, |parsed| {
+                flags::lookup(&parsed, key) != Lookup::Undefined
+            }),
+        Err(_) => true,
+    }
+}
+
 /// Evaluates one of the product's flags for the caller: `None` when the tenant's document does
 /// not define it (or disables it) or it resolves to an error — the behaviour then stays as it is.
 /// A flag without targeting resolves here; one with a targeting rule is evaluated by the flags

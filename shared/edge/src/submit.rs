@@ -543,7 +543,10 @@ fn write(
             board.id.as_str(),
             false,
         );
-    } else {
+    } else if crate::flags::defines(ctx, crate::flags::READ_CACHE_TTL_SECS) {
+        // A board without cached reads has no copies to drop, and no KV write to pay for,
+        // unless the tenant's `read-cache-ttl-secs` flag caches its reads anyway (rankings
+        // computes a read with the flag's TTL). Then this region drops them.
         ctx.cache()
             .invalidate(ctx.tenant.as_str(), board.id.as_str(), false);
     }

@@ -319,6 +319,42 @@ async fn a_tenants_flags_are_its_own() {
     api.stop().await;
 }
 
+/// A board without cached reads skips the write's KV invalidation, unless the tenant's
+/// `read-cache-ttl-secs` flag caches its reads anyway: then a write still drops the copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_drops_the_flag_cached_reads_of_an_uncached_board() {
+    let api = start().await;
+    api.create_board(json!({"id": "cold", "public_read": true,
+        "cache": {"ttl_secs": 0, "stale_secs": 0}}))
+        .await;
+    api.submit_ok("cold", "ann", json!(5)).await;
+    let read = || api.get("/api/v1/boards/cold/entries", None);
+    assert_eq!(read().await.header("x-cache"), "MISS");
+    assert_eq!(
+        read().await.header("x-cache"),
+        "MISS",
+        "ttl 0: never cached"
+    );
+
+    let flag = json!({"flags": {"read-cache-ttl-secs": {"state": "ENABLED",
+        "variants": {"long": 120}, "defaultVariant": "long"}}});
+    assert_eq!(put(&api, flag, None, &admin()).await.status, 200);
+    assert_eq!(read().await.header("x-cache"), "MISS");
+    let cached = read().await;
+    assert_eq!(cached.header("x-cache"), "HIT", "the flag's TTL caches it");
+    assert_eq!(cached.body["entries"].as_array().map(Vec::len), Some(1));
+
+    api.submit_ok("cold", "bob", json!(7)).await;
+    let after = read().await;
+    assert_eq!(
+        after.header("x-cache"),
+        "MISS",
+        "the write dropped the copy"
+    );
+    assert_eq!(after.body["entries"][0]["player"], "bob", "{}", after.body);
+    api.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_read_cache_ttl_follows_its_flag() {
     let api = start().await;

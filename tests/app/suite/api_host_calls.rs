@@ -79,6 +79,22 @@ async fn hot_routes_make_only_the_host_calls_they_need() {
         "sync submit",
         host_calls(&api, "POST", "/api/v1/boards/live/scores"),
     ));
+    for i in 0..3 {
+        let r = api
+            .call(
+                Method::POST,
+                "/api/v1/boards/cached/scores",
+                Some(&token),
+                Some(json!({"player": "eve", "score": 100 + i})),
+                &[],
+            )
+            .await;
+        assert!(r.status == 200 || r.status == 201, "{}", r.body);
+    }
+    table.push((
+        "sync submit, cached",
+        host_calls(&api, "POST", "/api/v1/boards/cached/scores"),
+    ));
     for (name, calls) in &table {
         eprintln!("host calls: {name:16} {calls}");
     }
@@ -96,8 +112,11 @@ async fn hot_routes_make_only_the_host_calls_they_need() {
         ("uncached top-10", expect(1, 1, 0)),
         ("player rank", expect(1, 1, 0)),
         ("around-me", expect(1, 1, 0)),
-        // Plus the write's one cache invalidation (a `delete_many`).
-        ("sync submit", expect(2, 2, 1)),
+        // A board without cached reads has no copies to drop: no KV write.
+        ("sync submit", expect(2, 2, 0)),
+        // One with them drops this region's (one `delete_many`) and tells the other regions
+        // (one PUBLISH).
+        ("sync submit, cached", expect(2, 3, 1)),
     ];
     for ((name, calls), (_, want)) in table.iter().zip(expected.iter()) {
         assert_eq!(calls, want, "{name}");
