@@ -10,7 +10,10 @@ prints Markdown:
    types is serde's);
 2. the shared base: functions present in every API component, with the smallest size each has,
    by crate — the code each API component compiles again at start;
-3. the largest functions of one component (`--top COMPONENT`).
+3. the largest functions of one component (`--top COMPONENT`);
+4. that component's serde code by the type it reads or writes and by the deserializer it was
+   compiled for (the names carry generic arguments when built with `-C
+   symbol-mangling-version=v0`, as scripts/sizes.sh does).
 
 Usage: sizes.py SHIPPED_DIR PROBE_DIR COMPONENT... [--api A,B,...] [--top COMPONENT]
 """
@@ -76,6 +79,29 @@ def functions(probe):
     return funcs, data
 
 
+def serde_subject(name):
+    """(the workspace type a serde function is for, the deserializer or serializer it serves)."""
+    n = re.sub(r"\[[0-9a-f]+\]", "", name)
+    ours = re.findall(r"\b((?:leaderboard|edge|jwt_compact|juniper|prost)::(?:[a-z_0-9]+::)*[A-Z][A-Za-z0-9_]*)", n)
+    if ours:
+        subject = ours[0]
+    elif "value::Value" in n:
+        subject = "serde_json::Value"
+    else:
+        subject = "(generic)"
+    if "path_to_error" in n:
+        via = "path_to_error"
+    elif re.search(r"::<serde_json::value::Value>|ValueVisitor|value::de::", n):
+        via = "from Value"
+    elif "SliceRead" in n or "de::Deserializer<" in n:
+        via = "from bytes"
+    elif "::ser::" in n or "Serialize" in n:
+        via = "serialize"
+    else:
+        via = "other"
+    return subject, via
+
+
 def kb(n):
     return f"{n / 1000:,.0f}"
 
@@ -128,6 +154,21 @@ def main(argv):
         print("| ---: | --- |")
         for name, size in per[top].most_common(25):
             print(f"| {size:,} | `{name[:120]}` |")
+        by_subject, by_via = collections.Counter(), collections.Counter()
+        for name, size in per[top].items():
+            if "serde" not in name:
+                continue
+            subject, via = serde_subject(name)
+            by_subject[subject] += size
+            by_via[via] += size
+        print()
+        print(f"Serde code of {top}: {kb(sum(by_via.values()))} KB; by use: "
+              + ", ".join(f"{via} {kb(size)}" for via, size in by_via.most_common()) + ". By type:")
+        print()
+        print("| KB | type |")
+        print("| ---: | --- |")
+        for subject, size in by_subject.most_common(20):
+            print(f"| {kb(size)} | `{subject}` |")
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@
 # Builds the components twice: as shipped (scripts/build.sh), and as names-kept core modules
 # (the same release profile without `strip`, linked without the component wrapper:
 # `--skip-wit-component`; RUSTFLAGS replaces .cargo/config.toml's flags, so the stack size is
-# repeated) in target/sizes/. Then runs twiggy (installed from crates.io into
+# repeated; v0 symbol mangling, so generic functions are named with their type arguments) in
+# target/sizes/. Then runs twiggy (installed from crates.io into
 # target/tools on first use) over the core modules and prints, as Markdown (also written to
 # target/sizes/sizes.md): each component's bytes by crate group, the shared base every API
-# component carries, and the largest functions of one component (SIZES_TOP, default rankings).
+# component carries, the largest functions of one component (SIZES_TOP, default rankings) and its
+# serde code by type.
 #
 # A tool for the lean-components work, not part of scripts/test.sh. About 3 minutes after the
 # first twiggy install on 2 cores.
@@ -32,7 +34,7 @@ pkgs=""
 for c in $all; do pkgs="$pkgs -p $c"; done
 # shellcheck disable=SC2086
 CARGO_TARGET_DIR=target/sizes CARGO_PROFILE_RELEASE_STRIP=false \
-    RUSTFLAGS="-C link-arg=-zstack-size=262144 -C link-arg=--skip-wit-component" \
+    RUSTFLAGS="-C link-arg=-zstack-size=262144 -C link-arg=--skip-wit-component -C symbol-mangling-version=v0" \
     cargo build --target wasm32-wasip2 --release $pkgs >&2
 
 # shellcheck disable=SC2086
