@@ -62,11 +62,12 @@ fn respond(call: &Call<'_>, env: &CacheEnvelope, x_cache: &str) -> Response {
 /// Serves a read cache-aside. A fresh envelope is served from one KV read (the envelope carries
 /// what the access check and `Cache-Control` need); a miss loads the board config (cached too),
 /// reads the version when the result will be stored, and computes.
-pub fn serve<'f>(
+pub fn serve(
     call: &Call<'_>,
     ctx: &Ctx,
     id: &BoardId,
-    compute: impl FnOnce(&Call<'_>, &Ctx, &Board) -> Result<String> + 'f,
+    // A trait object, not a generic: one copy of this function for the four read shapes.
+    compute: &dyn Fn(&Call<'_>, &Ctx, &Board) -> Result<String>,
 ) -> Result<Response> {
     let cache = ctx.cache();
     let (t, b) = (ctx.tenant.as_str(), id.as_str());

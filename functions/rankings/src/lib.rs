@@ -61,17 +61,17 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         };
     }
     match (call.method(), is_entries, rest.as_slice()) {
-        (Method::Get, true, []) => cached::serve(call, &ctx, &board, reads::entries),
-        (Method::Get, false, []) => cached::serve(call, &ctx, &board, reads::players),
+        (Method::Get, true, []) => cached::serve(call, &ctx, &board, &reads::entries),
+        (Method::Get, false, []) => cached::serve(call, &ctx, &board, &reads::players),
         (Method::Get, false, [player]) => {
             let player = (*player).to_string();
-            cached::serve(call, &ctx, &board, move |c, x, b| {
+            cached::serve(call, &ctx, &board, &|c, x, b| {
                 reads::player(c, x, b, &player)
             })
         }
         (Method::Get, false, [player, "around"]) => {
             let player = (*player).to_string();
-            cached::serve(call, &ctx, &board, move |c, x, b| {
+            cached::serve(call, &ctx, &board, &|c, x, b| {
                 reads::around(c, x, b, &player)
             })
         }
