@@ -26,6 +26,7 @@ pub struct Ctx<'p> {
     cache: OnceCell<EdgeCache>,
     settings: OnceCell<leaderboard::tenant::TenantSettings>,
     flag_doc: OnceCell<Option<(u64, String)>>,
+    flag_value: OnceCell<Result<Option<serde_json::Value>>>,
 }
 
 impl<'p> Ctx<'p> {
@@ -91,6 +92,7 @@ impl<'p> Ctx<'p> {
             cache: OnceCell::new(),
             settings: OnceCell::new(),
             flag_doc: OnceCell::new(),
+            flag_value: OnceCell::new(),
         })
     }
 
@@ -129,6 +131,24 @@ impl<'p> Ctx<'p> {
         }
         let loaded = crate::flagdoc::load(self.platform, || self.repo(), &self.tenant, now_ms())?;
         Ok(self.flag_doc.get_or_init(|| loaded))
+    }
+
+    /// [`Ctx::flag_doc`] parsed, once per request however many flags the request looks up
+    /// (`Ok(None)`: the tenant has no document).
+    pub fn flag_doc_value(&self) -> Result<Option<&serde_json::Value>> {
+        let parsed = self.flag_value.get_or_init(|| {
+            self.flag_doc()?
+                .as_ref()
+                .map(|(_, doc)| {
+                    serde_json::from_slice(doc.as_bytes()).map_err(|e| {
+                        leaderboard::LeaderboardError::CorruptData(format!(
+                            "stored flag document: {e}"
+                        ))
+                    })
+                })
+                .transpose()
+        });
+        parsed.as_ref().map(Option::as_ref).map_err(Clone::clone)
     }
 
     /// The edge cache (opened on first use).

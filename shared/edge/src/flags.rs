@@ -93,12 +93,9 @@ pub fn caller_context(ctx: &Ctx, call: &Call<'_>) -> Map<String, Value> {
 /// whatever it would evaluate to. A document that cannot be read counts as defining it: callers
 /// use this to skip work only where the flag surely changes nothing.
 pub fn defines(ctx: &Ctx, key: &str) -> bool {
-    match ctx_doc(ctx) {
+    match ctx.flag_doc_value() {
         Ok(None) => false,
-        Ok(Some((_, doc))) => serde_json::from_slice::<Value>(doc.as_bytes())
-            .map_or(true, |parsed| {
-                flags::lookup(&parsed, key) != Lookup::Undefined
-            }),
+        Ok(Some(doc)) => flags::lookup(doc, key) != Lookup::Undefined,
         Err(_) => true,
     }
 }
@@ -109,16 +106,15 @@ pub fn defines(ctx: &Ctx, key: &str) -> bool {
 /// component over service chaining ([`INTERNAL_EVALUATE`]), so the API components stay free of
 /// the JsonLogic engine.
 pub fn product_flag(ctx: &Ctx, call: &Call<'_>, key: &str, expected: ValueType) -> Option<Value> {
-    let doc = match ctx_doc(ctx) {
-        Ok(Some((_, doc))) => doc,
+    let parsed = match ctx.flag_doc_value() {
+        Ok(Some(doc)) => doc,
         Ok(None) => return None,
         Err(e) => {
             eprintln!("flags: {key}: {e}");
             return None;
         }
     };
-    let parsed: Value = serde_json::from_slice(doc.as_bytes()).ok()?;
-    let value = match flags::lookup(&parsed, key) {
+    let value = match flags::lookup(parsed, key) {
         Lookup::Undefined => return None,
         Lookup::Static(v) => v,
         Lookup::Targeted => {
