@@ -61,22 +61,16 @@ pub fn expose<'a>(
 /// Counts an accepted score submission (`value` in the board's units) for the experiments fed
 /// by `board`.
 pub fn record_submission(ctx: &Ctx, board: &str, player: &str, value: f64, now_ms: i64) {
-    let doc = match crate::flags::ctx_doc(ctx) {
-        Ok(Some((_, doc))) => doc,
+    // Parsed once per request: the submission's `submissions-enabled` check parsed it already.
+    let parsed = match ctx.flag_doc_value() {
+        Ok(Some(doc)) => doc,
         Ok(None) => return,
         Err(e) => {
             eprintln!("experiments: flag document unavailable, submission not counted: {e}");
             return;
         }
     };
-    // Cheap test before parsing: no mark, no experiment.
-    if !doc.contains(leaderboard::experiment::STAMP_BOARDS) {
-        return;
-    }
-    let Ok(parsed) = serde_json::from_slice::<Value>(doc.as_bytes()) else {
-        return;
-    };
-    for id in leaderboard::experiment::fed_by_board(&parsed, board) {
+    for id in leaderboard::experiment::fed_by_board(parsed, board) {
         let counted = ctx.repo().and_then(|r| {
             r.exp_convert(
                 &ctx.tenant,
