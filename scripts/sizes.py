@@ -10,16 +10,20 @@ prints Markdown:
    types is serde's);
 2. the shared base: functions present in every API component, with the smallest size each has,
    by crate — the code each API component compiles again at start;
-3. the largest functions of one component (`--top COMPONENT`);
-4. that component's serde code by the type it reads or writes and by the deserializer it was
+3. with `--compile FILE` (the JSON lines of `host/examples/compile_time.rs` for the shipped
+   components): each component's core functions, code bytes and one-thread compile time, and
+   their sum over the app's HTTP components (what a start with an empty compile cache compiles);
+4. the largest functions of one component (`--top COMPONENT`);
+5. that component's serde code by the type it reads or writes and by the deserializer it was
    compiled for (the names carry generic arguments when built with `-C
    symbol-mangling-version=v0`, as scripts/sizes.sh does).
 
-Usage: sizes.py SHIPPED_DIR PROBE_DIR COMPONENT... [--api A,B,...] [--top COMPONENT]
+Usage: sizes.py SHIPPED_DIR PROBE_DIR COMPONENT... [--api A,B,...] [--compile FILE] [--top COMPONENT]
 """
 
 import collections
 import csv
+import json
 import os
 import re
 import subprocess
@@ -102,18 +106,79 @@ def serde_subject(name):
     return subject, via
 
 
+def leb128(b, i):
+    """An unsigned LEB128 at `b[i]`: (value, next index)."""
+    value, shift = 0, 0
+    while True:
+        byte = b[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, i
+
+
+def core_code(path):
+    """(functions, code section bytes) over the core modules a component embeds."""
+    b = open(path, "rb").read()
+    funcs = code = 0
+    i = 8
+    while i < len(b):
+        section, i = b[i], i + 1
+        size, i = leb128(b, i)
+        if section == 1:  # a core module: walk its sections for the code section
+            m, end = i + 8, i + size
+            while m < end:
+                inner, m = b[m], m + 1
+                inner_size, m = leb128(b, m)
+                if inner == 10:
+                    funcs += leb128(b, m)[0]
+                    code += inner_size
+                m += inner_size
+        i += size
+    return funcs, code
+
+
+def compile_table(shipped, comps, path):
+    """Each component's functions, code and one-thread compile time, and their sum."""
+    times = {}
+    for line in open(path):
+        row = json.loads(line)
+        times[os.path.splitext(os.path.basename(row["file"]))[0]] = row["compile_s"]
+    print()
+    print("Compile time (wasmtime, one thread, best of three):")
+    print()
+    print("| component | functions | code KB | compile s |")
+    print("| --- | ---: | ---: | ---: |")
+    total = [0, 0, 0.0]
+    for c in comps:
+        if c not in times:
+            continue
+        funcs, code = core_code(os.path.join(shipped, f"{c}.wasm"))
+        print(f"| {c} | {funcs:,} | {kb(code)} | {times[c]:.2f} |")
+        if c not in ("hello", "projector"):
+            total = [total[0] + funcs, total[1] + code, total[2] + times[c]]
+    print(f"| the app's HTTP components | {total[0]:,} | {kb(total[1])} | {total[2]:.2f} |")
+    if total[1]:
+        print()
+        print(f"{total[2] / total[1] * 1e6:.2f} s per MB of code on one thread; a host compiles "
+              "each component on all cores.")
+
+
 def kb(n):
     return f"{n / 1000:,.0f}"
 
 
 def main(argv):
-    args, api, top = [], None, None
+    args, api, top, compiled = [], None, None, None
     it = iter(argv)
     for a in it:
         if a == "--api":
             api = next(it).split(",")
         elif a == "--top":
             top = next(it)
+        elif a == "--compile":
+            compiled = next(it)
         else:
             args.append(a)
     shipped, probe, comps = args[0], args[1], args[2:]
@@ -146,6 +211,8 @@ def main(argv):
         print("| --- | ---: |")
         for crate, size in by.most_common(15):
             print(f"| {crate} | {kb(size)} |")
+    if compiled:
+        compile_table(shipped, comps, compiled)
     if top and top in per:
         print()
         print(f"Largest functions of {top}:")
