@@ -12,13 +12,15 @@ prints Markdown:
    by crate — the code each API component compiles again at start;
 3. with `--compile FILE` (the JSON lines of `host/examples/compile_time.rs` for the shipped
    components): each component's core functions, code bytes and one-thread compile time, and
-   their sum over the app's HTTP components (what a start with an empty compile cache compiles);
+   their sum over the app's HTTP components (`--app`: what a start with an empty compile cache
+   compiles);
 4. the largest functions of one component (`--top COMPONENT`);
 5. that component's serde code by the type it reads or writes and by the deserializer it was
    compiled for (the names carry generic arguments when built with `-C
    symbol-mangling-version=v0`, as scripts/sizes.sh does).
 
-Usage: sizes.py SHIPPED_DIR PROBE_DIR COMPONENT... [--api A,B,...] [--compile FILE] [--top COMPONENT]
+Usage: sizes.py SHIPPED_DIR PROBE_DIR COMPONENT... [--api A,B,...] [--app A,B,...] [--compile FILE]
+       [--top COMPONENT]
 """
 
 import collections
@@ -139,8 +141,8 @@ def core_code(path):
     return funcs, code
 
 
-def compile_table(shipped, comps, path):
-    """Each component's functions, code and one-thread compile time, and their sum."""
+def compile_table(shipped, comps, path, app):
+    """Each component's functions, code and one-thread compile time, and their sum over `app`."""
     times = {}
     for line in open(path):
         row = json.loads(line)
@@ -156,7 +158,7 @@ def compile_table(shipped, comps, path):
             continue
         funcs, code = core_code(os.path.join(shipped, f"{c}.wasm"))
         print(f"| {c} | {funcs:,} | {kb(code)} | {times[c]:.2f} |")
-        if c not in ("hello", "projector"):
+        if c in app:
             total = [total[0] + funcs, total[1] + code, total[2] + times[c]]
     print(f"| the app's HTTP components | {total[0]:,} | {kb(total[1])} | {total[2]:.2f} |")
     if total[1]:
@@ -170,7 +172,7 @@ def kb(n):
 
 
 def main(argv):
-    args, api, top, compiled = [], None, None, None
+    args, api, top, compiled, app = [], None, None, None, None
     it = iter(argv)
     for a in it:
         if a == "--api":
@@ -179,6 +181,8 @@ def main(argv):
             top = next(it)
         elif a == "--compile":
             compiled = next(it)
+        elif a == "--app":
+            app = next(it).split(",")
         else:
             args.append(a)
     shipped, probe, comps = args[0], args[1], args[2:]
@@ -212,7 +216,7 @@ def main(argv):
         for crate, size in by.most_common(15):
             print(f"| {crate} | {kb(size)} |")
     if compiled:
-        compile_table(shipped, comps, compiled)
+        compile_table(shipped, comps, compiled, app or comps)
     if top and top in per:
         print()
         print(f"Largest functions of {top}:")

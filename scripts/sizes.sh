@@ -18,7 +18,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 api="boards scores rankings pipeline flags graphql connect"
-all="$api health tokens projector hello"
+# The components of spin.toml (the HTTP API); projector is spin-worker.toml's.
+app="$api health tokens"
+all="$app projector hello"
 
 twiggy=$(command -v twiggy || true)
 if [ -z "$twiggy" ]; then
@@ -47,4 +49,4 @@ target/host/examples/compile_time $files >target/sizes/compile.jsonl
 
 # shellcheck disable=SC2086
 python3 scripts/sizes.py target/wasm32-wasip2/release target/sizes/wasm32-wasip2/release $all \
-    --api "$(echo "$api" | tr ' ' ',')" --compile target/sizes/compile.jsonl --top "${SIZES_TOP:-rankings}" | tee target/sizes/sizes.md
+    --api "$(echo "$api" | tr ' ' ',')" --app "$(echo "$app" | tr ' ' ',')" --compile target/sizes/compile.jsonl --top "${SIZES_TOP:-rankings}" | tee target/sizes/sizes.md
