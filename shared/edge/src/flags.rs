@@ -40,24 +40,19 @@ pub struct Loaded {
 /// (service chaining); only requests Spin chained (client `0.0.0.0:0`) are served.
 pub const INTERNAL_EVALUATE: &str = "http://flags.spin.internal/internal/flags/evaluate";
 
-pub(crate) fn ctx_doc(ctx: &Ctx) -> Result<Option<(u64, String)>> {
-    // Once per request; Redis only on a KV miss, on the request's own connection.
-    ctx.flag_doc().cloned()
-}
-
-/// The tenant's document, parsed and validated (the flags component).
+/// The tenant's document, parsed and validated (the flags component). The parse is the request's
+/// one ([`Ctx::flag_doc_value`]), shared with the product-flag lookups.
 pub fn load(ctx: &Ctx) -> Result<Option<Loaded>> {
-    ctx_doc(ctx)?
-        .map(|(version, doc)| parse(version, doc))
-        .transpose()
-}
-
-fn parse(version: u64, doc: String) -> Result<Loaded> {
-    let value: Value = serde_json::from_slice(doc.as_bytes())
+    let (Some((version, doc)), Some(value)) = (ctx.flag_doc()?, ctx.flag_doc_value()?) else {
+        return Ok(None);
+    };
+    let set = FlagSet::parse(value)
         .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?;
-    let set = FlagSet::parse(&value)
-        .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?;
-    Ok(Loaded { version, doc, set })
+    Ok(Some(Loaded {
+        version: *version,
+        doc: doc.clone(),
+        set,
+    }))
 }
 
 /// Forgets this region's cached copy (after a write).
