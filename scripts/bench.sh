@@ -43,6 +43,7 @@
 # the next is measured), BENCH_BUILD_TIMEOUT (3600 s per cargo command), SPIN_BIN.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 players="${BENCH_PLAYERS:-1000000}"
 warmup="${BENCH_WARMUP_SECS:-2}"
@@ -79,18 +80,6 @@ esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/edge-lb-bench.XXXXXX")
 pids=""
 redis_pid=""
-stop() { # stop PID SIGNAL: the signal (to its process group when it leads one), up to 5 s, then SIGKILL
-    if kill -0 "$1" 2>/dev/null; then
-        kill "-$2" "$1" 2>/dev/null || true
-        i=0
-        while kill -0 "$1" 2>/dev/null && [ "$i" -lt 50 ]; do
-            i=$((i + 1))
-            sleep 0.1
-        done
-        kill -KILL "$1" 2>/dev/null || true
-    fi
-    wait "$1" 2>/dev/null || true
-}
 stop_apps() {
     for p in $pids; do stop "$p" INT; done
     pids=""
@@ -109,7 +98,6 @@ trap 'exit 143' TERM
 
 now() { date +%s.%N; }
 since() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.3f}")' "$1" "$(now)"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ---------------------------------------------------------------------------------------------
 echo "==> building guests, edge-host, edge-native, edge-load and edge-seed (profile host)" >&2
@@ -251,22 +239,31 @@ EOF
         hello_pid=$!
         ;;
     spin)
+        # As scripts/up.sh serves it: every app variable resolved once and given with
+        # --variable (scripts/spin_variables.py), for each app with its own settings.
+        vars="$(pwd)/scripts/spin_variables.py"
+        (cd "$dir" && python3 "$vars" spin.toml app-vars.json runtime-config.toml &&
+            python3 "$vars" spin-worker.toml worker-vars.json runtime-config.toml &&
+            SPIN_VARIABLE_REQUEST_LOG=json SPIN_VARIABLE_METRICS="$shipped_metrics" \
+                python3 "$vars" spin.toml observed-vars.json runtime-config.toml &&
+            SPIN_VARIABLE_REQUEST_LOG=json SPIN_VARIABLE_METRICS=on \
+                python3 "$vars" spin.toml exact-vars.json runtime-config.toml)
         (cd "$dir" && SPIN_VARIABLE_REQUEST_LOG=json SPIN_VARIABLE_METRICS="$shipped_metrics" \
             exec "$spin" up --from spin.toml --runtime-config-file runtime-config.toml \
-            --listen "127.0.0.1:$obs_port") >"$dir/observed.log" 2>&1 &
+            --variable @observed-vars.json --listen "127.0.0.1:$obs_port") >"$dir/observed.log" 2>&1 &
         pids="$pids $!"
         obs_pid=$!
         (cd "$dir" && SPIN_VARIABLE_REQUEST_LOG=json SPIN_VARIABLE_METRICS=on \
             exec "$spin" up --from spin.toml --runtime-config-file runtime-config.toml \
-            --listen "127.0.0.1:$exact_port") >"$dir/exact.log" 2>&1 &
+            --variable @exact-vars.json --listen "127.0.0.1:$exact_port") >"$dir/exact.log" 2>&1 &
         pids="$pids $!"
         exact_pid=$!
         (cd "$dir" && exec "$spin" up --from spin.toml --runtime-config-file runtime-config.toml \
-            --listen "127.0.0.1:$app_port") >"$dir/app.log" 2>&1 &
+            --variable @app-vars.json --listen "127.0.0.1:$app_port") >"$dir/app.log" 2>&1 &
         pids="$pids $!"
         app_pid=$!
         (cd "$dir" && exec "$spin" up --from spin-worker.toml \
-            --runtime-config-file runtime-config.toml) >"$dir/worker.log" 2>&1 &
+            --runtime-config-file runtime-config.toml --variable @worker-vars.json) >"$dir/worker.log" 2>&1 &
         pids="$pids $!"
         worker_pid=$!
         (cd "$dir/floors" && exec "$spin" up --from hello.toml \
@@ -305,19 +302,8 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
-mint() { # mint SUBJECT ROLE: an HS256 token valid for two hours
-    python3 - "$secret" "$1" "$2" <<'EOF'
-import base64, hashlib, hmac, json, sys, time
-secret, sub, role = sys.argv[1:4]
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-body = b64(json.dumps({"sub": sub, "roles": [role], "exp": int(time.time()) + 7200}).encode())
-sig = b64(hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
-print(f"{head}.{body}.{sig}")
-EOF
-}
-admin_token=$(mint bench-admin admin)
-service_token=$(mint bench-service service)
+admin_token=$(mint "$secret" bench-admin admin)
+service_token=$(mint "$secret" bench-service service)
 json='content-type: application/json'
 auth="authorization: Bearer $service_token"
 
@@ -380,13 +366,7 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             '{"id":"bench-live","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0}}' \
             '{"id":"bench-nostats","public_read":true,"stats":false,"cache":{"ttl_secs":0,"stale_secs":0}}' \
             '{"id":"bench-integrity","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0},"integrity":{"velocity":{"max":1000,"window_secs":1,"action":"reject"},"improvement":{"max_pct":1000000,"window_secs":60,"action":"hold"},"outlier":{"threshold":100,"min_players":10,"action":"hold"},"burst":{"players":10000,"window_secs":1,"action":"flag"}}}'; do
-            code=$(curl -s -o "$tmp/create.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/boards" \
-                -H "authorization: Bearer $admin_token" -H "$json" -d "$board")
-            if [ "$code" != 201 ]; then
-                echo "bench: creating board $board answered $code:" >&2
-                cat "$tmp/create.out" >&2
-                exit 1
-            fi
+            send_expect 201 POST "$app/api/v1/boards" "$admin_token" "$board"
         done
         echo "==> seeding bench, bench-nocache, bench-nostats and bench-integrity with $players players each" >&2
         t0=$(now)
@@ -398,23 +378,11 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
         "$bin/edge-seed" seed --redis "$redis_url" --board bench-rl-redis --board bench-rl-kv \
             --players 1000 >&2
         # A flag document for the OFREP row: a fractional split by targeting key.
-        code=$(curl -s -o "$tmp/flags.out" -w '%{http_code}' -m 10 -X PUT "$app/api/v1/flags" \
-            -H "authorization: Bearer $admin_token" -H "$json" \
-            -d '{"flags":{"new-ui":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",20],["off",80]]}},"exp-ui":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",50],["off",50]]}}}}')
-        if [ "$code" != 200 ]; then
-            echo "bench: storing the flag document answered $code:" >&2
-            cat "$tmp/flags.out" >&2
-            exit 1
-        fi
+        send_expect 200 PUT "$app/api/v1/flags" "$admin_token" \
+            '{"flags":{"new-ui":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",20],["off",80]]}},"exp-ui":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",50],["off",50]]}}}}'
         # An experiment on exp-ui: its evaluations count exposures (one script call each).
-        code=$(curl -s -o "$tmp/exp.out" -w '%{http_code}' -m 10 -X POST "$app/api/v1/experiments" \
-            -H "authorization: Bearer $admin_token" -H "$json" \
-            -d '{"id":"bench","flag":"exp-ui","control":"off","min_sample":1000,"metrics":[{"name":"bought","kind":"conversion","event":"purchase"}]}')
-        if [ "$code" != 201 ]; then
-            echo "bench: declaring the experiment answered $code:" >&2
-            cat "$tmp/exp.out" >&2
-            exit 1
-        fi
+        send_expect 201 POST "$app/api/v1/experiments" "$admin_token" \
+            '{"id":"bench","flag":"exp-ui","control":"off","min_sample":1000,"metrics":[{"name":"bought","kind":"conversion","event":"purchase"}]}'
         seeded=yes
     fi
     check "$app/api/v1/boards/bench/entries?limit=10" 200
@@ -825,7 +793,8 @@ lines = [
         ", " + meta["spin"] if meta["spin"] else ""),
     "Boards: {:,} players each, seeded in {:.1f} s; Redis used memory {}. Each HTTP row: {:g} s "
     "warm-up discarded, then at most {:,} requests within {:g} s. Both runtimes serve the shipped "
-    "spin.toml, spin-worker.toml and runtime-config.toml (KV on SQLite); edge-host in its "
+    "spin.toml, spin-worker.toml and runtime-config.toml (KV on SQLite); Spin with every app "
+    "variable given as --variable (as scripts/up.sh starts it), edge-host in its "
     "Spin-faithful mode.".format(int(meta["players"]), meta["seed_secs"],
                                  meta["redis_used_memory"], meta["warmup_secs"],
                                  int(meta["max_requests"]), meta["secs"]),

@@ -11,6 +11,7 @@
 # serving.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 # The apps run in the background and the script waits for the HTTP app, so a SIGINT/SIGTERM sent
 # to the script alone (not only Ctrl-C, which reaches the whole process group) stops everything:
@@ -19,24 +20,14 @@ cd "$(dirname "$0")/.."
 redis_pid=""
 app_pid=""
 worker_pid=""
-stop() { # stop PID SIGNAL
-    if kill -0 "$1" 2>/dev/null; then
-        kill "-$2" "$1" 2>/dev/null || true
-        i=0
-        while kill -0 "$1" 2>/dev/null && [ "$i" -lt 100 ]; do
-            i=$((i + 1))
-            sleep 0.1
-        done
-        kill -KILL "$1" 2>/dev/null || true
-    fi
-    wait "$1" 2>/dev/null || true
-}
+vars_dir=""
 cleanup() {
     status=$?
     trap - INT TERM
-    if [ -n "$worker_pid" ]; then stop "$worker_pid" TERM; fi
-    if [ -n "$app_pid" ]; then stop "$app_pid" INT; fi
-    if [ -n "$redis_pid" ]; then stop "$redis_pid" TERM; fi
+    if [ -n "$worker_pid" ]; then stop "$worker_pid" TERM 10; fi
+    if [ -n "$app_pid" ]; then stop "$app_pid" INT 10; fi
+    if [ -n "$redis_pid" ]; then stop "$redis_pid" TERM 10; fi
+    if [ -n "$vars_dir" ]; then rm -rf "$vars_dir"; fi
     exit "$status"
 }
 trap cleanup EXIT
@@ -81,9 +72,23 @@ spin="${SPIN_BIN:-$(command -v spin || true)}"
 scripts/build.sh
 if [ -n "$spin" ]; then
     echo "up: serving with $("$spin" --version)"
-    supervise "$spin" up --from spin-worker.toml --runtime-config-file "$runtime_config" &
+    # Every app variable resolved once (SPIN_VARIABLE_<NAME>, else the manifest's default) and
+    # given with --variable: Spin then never looks them up in the environment, which on 4.0.2
+    # costs a block_in_place per lookup (scripts/spin_variables.py). Without python3, with a
+    # .env file or with a runtime config that names variable providers, Spin reads them as usual.
+    vars_dir=$(mktemp -d)
+    app_vars="" worker_vars=""
+    if python3 scripts/spin_variables.py spin.toml "$vars_dir/app.json" "$runtime_config"; then
+        app_vars="--variable @$vars_dir/app.json"
+    fi
+    if python3 scripts/spin_variables.py spin-worker.toml "$vars_dir/worker.json" "$runtime_config"; then
+        worker_vars="--variable @$vars_dir/worker.json"
+    fi
+    # shellcheck disable=SC2086
+    supervise "$spin" up --from spin-worker.toml --runtime-config-file "$runtime_config" $worker_vars &
     worker_pid=$!
-    "$spin" up --from spin.toml --runtime-config-file "$runtime_config" "$@" &
+    # shellcheck disable=SC2086
+    "$spin" up --from spin.toml --runtime-config-file "$runtime_config" $app_vars "$@" &
     app_pid=$!
 else
     echo "up: no Spin CLI (SPIN_BIN or spin on PATH): serving with edge-host"

@@ -56,6 +56,37 @@ pub fn spin_bin() -> Option<PathBuf> {
     })
 }
 
+/// Writes `manifest`'s app variables, with `variables` as `SPIN_VARIABLE_*` over the defaults,
+/// to `dir/variables.json` with `scripts/spin_variables.py`, as `scripts/up.sh` does; `None`
+/// when the script declines (a `.env` file in `dir`, a runtime config naming variable providers).
+fn resolved_variables(
+    dir: &Path,
+    manifest: &Path,
+    runtime_config: Option<&Path>,
+    variables: &BTreeMap<String, String>,
+) -> anyhow::Result<Option<PathBuf>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/spin_variables.py");
+    let file = dir.join("variables.json");
+    let mut cmd = Command::new("python3");
+    cmd.arg(&script).arg(manifest).arg(&file).current_dir(dir);
+    if let Some(rc) = runtime_config {
+        cmd.arg(rc);
+    }
+    for (k, v) in variables {
+        cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
+    }
+    let out = cmd.output()?;
+    match out.status.code() {
+        Some(0) => Ok(Some(file)),
+        Some(3) => Ok(None),
+        _ => anyhow::bail!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
 /// A `spin up` process serving one app; its process group is killed on drop.
 pub struct SpinProcess {
     child: Option<Child>,
@@ -64,7 +95,9 @@ pub struct SpinProcess {
 
 impl SpinProcess {
     /// Starts `spin up` for `manifest` in `dir` on a free loopback port, with `variables` as
-    /// `SPIN_VARIABLE_*`; waits until Spin's own health route answers.
+    /// `SPIN_VARIABLE_*`; waits until Spin's own health route answers. Like `scripts/up.sh`, it
+    /// also passes every app variable resolved once (`scripts/spin_variables.py`) with
+    /// `--variable`, so the suite runs the app the way it is served.
     pub fn start(
         bin: &Path,
         dir: &Path,
@@ -94,6 +127,9 @@ impl SpinProcess {
         }
         for (k, v) in variables {
             cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
+        }
+        if let Some(file) = resolved_variables(dir, manifest, runtime_config, variables)? {
+            cmd.arg("--variable").arg(format!("@{}", file.display()));
         }
         let mut process = Self {
             child: Some(cmd.spawn()?),
