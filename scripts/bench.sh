@@ -426,8 +426,7 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
 
     for c in 1 32; do
         floor_rows "$c"
-        load "cached top-10" "GET /api/v1/boards/bench/entries?limit=10" "$c" \
-            "$app/api/v1/boards/bench/entries?limit=10" "KV cache hit"
+        target_rows "$c"
         load "cached top-10, log + metrics ($shipped_metrics)" "GET /api/v1/boards/bench/entries?limit=10" "$c" \
             "$observed/api/v1/boards/bench/entries?limit=10" \
             "access log (JSON to a file) and metrics at the shipped default"
@@ -446,10 +445,6 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
             "$app/ofrep/v1/evaluate/flags/exp-ui" "as above + exposure counted (a new key per request)" \
             --method POST --header "$json" --header "$auth" \
             --body "{\"context\":{\"targetingKey\":\"$runtime-x$c-{seq}\"}}"
-        load "uncached top-10" "GET /api/v1/boards/bench-nocache/entries?limit=10" "$c" \
-            "$app/api/v1/boards/bench-nocache/entries?limit=10" "ttl 0: Redis every time"
-        load "player rank" "GET /api/v1/boards/bench-nocache/players/p0500000" "$c" \
-            "$app/api/v1/boards/bench-nocache/players/p0500000"
         load "around-me" "GET /api/v1/boards/bench-nocache/players/p0500000/around?radius=5" "$c" \
             "$app/api/v1/boards/bench-nocache/players/p0500000/around?radius=5"
         # GraphQL (its own component): the same top-10 of the cached board, which GraphQL reads
@@ -488,10 +483,7 @@ measure() { # measure RUNTIME: every HTTP row on one runtime
         echo "    $flag: $((sent - inside)) Redis round trips (+$inside inside scripts) for $res" >&2
     done
     for c in 1 8 32; do
-        load "submit sync" "POST /api/v1/boards/bench-nocache/scores" "$c" \
-            "$app/api/v1/boards/bench-nocache/scores" "a new player per request" \
-            --method POST --header "$json" --header "$auth" \
-            --body "{\"player\":\"$runtime-s$c-{seq}\",\"score\":{seq}}"
+        submit_row "$c"
     done
     # The floors and the target rows BENCH_ROUNDS - 1 more times, each round's rows next to its
     # floors and the order swapped every round: the report takes the median of the rounds.
@@ -834,7 +826,8 @@ for r in rows:
     r["pair_hello"] = paired(r, "hello floor") if r["kind"] == "http" else None
     r["pair_floor"] = paired(r, r["floor"])
 # A row measured in several rounds (the floors and the target rows) becomes one: the result of
-# its median round by req/s, and as ratios the median of the rounds' paired ratios.
+# its median round by req/s, and as ratios the median of the rounds' paired ratios (for an even
+# number of rounds, the lower of the middle two: always a measured value).
 groups = {}
 for r in rows:
     groups.setdefault((r["runtime"], r["row"], r["result"]["concurrency"]), []).append(r)
@@ -845,7 +838,7 @@ for group in groups.values():
     r["rounds"] = [x["result"]["req_per_s"] for x in group]
     for k in ("hello", "floor"):
         pairs = [x[f"pair_{k}"] for x in group if x[f"pair_{k}"] is not None]
-        r[f"ratio_to_{k}"] = round(statistics.median(pairs), 2) if pairs else None
+        r[f"ratio_to_{k}"] = round(statistics.median_low(pairs), 2) if pairs else None
     rows.append(r)
 max_rounds = max((len(r["rounds"]) for r in rows), default=1)
 coldstart = read("coldstart.jsonl")
