@@ -56,6 +56,13 @@ pub fn spin_bin() -> Option<PathBuf> {
     })
 }
 
+/// `variables` as the environment Spin's provider reads (`SPIN_VARIABLE_<NAME>`).
+fn spin_env(variables: &BTreeMap<String, String>) -> impl Iterator<Item = (String, &String)> {
+    variables
+        .iter()
+        .map(|(k, v)| (format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v))
+}
+
 /// Writes `manifest`'s app variables, with `variables` as `SPIN_VARIABLE_*` over the defaults,
 /// to `dir/variables.json` with `scripts/spin_variables.py`, as `scripts/up.sh` does; `None`
 /// when the script declines (a `.env` file in `dir`, a runtime config naming variable providers).
@@ -72,10 +79,7 @@ fn resolved_variables(
     if let Some(rc) = runtime_config {
         cmd.arg(rc);
     }
-    for (k, v) in variables {
-        cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
-    }
-    let out = cmd.output()?;
+    let out = cmd.envs(spin_env(variables)).output()?;
     match out.status.code() {
         Some(0) => Ok(Some(file)),
         Some(3) => Ok(None),
@@ -125,9 +129,7 @@ impl SpinProcess {
         if let Some(rc) = runtime_config {
             cmd.arg("--runtime-config-file").arg(rc);
         }
-        for (k, v) in variables {
-            cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
-        }
+        cmd.envs(spin_env(variables));
         if let Some(file) = resolved_variables(dir, manifest, runtime_config, variables)? {
             cmd.arg("--variable").arg(format!("@{}", file.display()));
         }

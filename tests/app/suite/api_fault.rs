@@ -13,11 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use edge_host::HostConfig;
 use serde_json::{Value, json};
 
-use crate::api::{Kv, service, start_on};
-use harness::{RedisServer, eventually};
+use crate::api::{service, start_persistent};
+use harness::eventually;
 
 const SUBMISSIONS: u64 = 5_000;
 const CLIENTS: u64 = 16;
@@ -99,14 +98,8 @@ fn xlen(api: &crate::api::Api, key: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fault_run_every_2xx_applied_once_every_error_not_at_all() {
-    let mut api = start_on(
-        RedisServer::start_persistent(),
-        Kv::Shipped,
-        // A batch the killed worker had claimed is reclaimed a second later, not after 30 s.
-        &[("inbox_reclaim_after_ms", "1000")],
-        HostConfig::default(),
-    )
-    .await;
+    // A batch the killed worker had claimed is reclaimed a second later (`start_persistent`).
+    let mut api = start_persistent().await;
     api.start_worker().await;
     let max = SCORE_MAX;
     api.create_board(json!({"id": "fs", "operator": "incr", "score_max": max}))
