@@ -6,7 +6,8 @@ Starts a private `redis-server` on a free port and the HTTP app (`spin.toml`, th
 built by `scripts/build.sh`) on a free port with an in-memory KV store, an HS256 secret and rate
 limits off, on the runtime asked for: `edge-host` (the binary cargo built for the tests,
 `target/debug/edge-host`, or EDGE_HOST_BIN) or real Spin (SPIN_BIN). It creates two boards, so
-generated requests also meet existing resources, then runs Schemathesis (from target/pytools,
+generated requests also meet existing resources, then runs `limits_check.check` (every documented
+limit at and past its boundary), then Schemathesis (from target/pytools,
 installed by scripts/setup.sh) with an admin/service/platform token, seeded and bounded:
 API_FUZZ_SEED (default 20261123), API_FUZZ_EXAMPLES per operation (default 12), and a time budget
 of API_FUZZ_SECONDS (default 150) for the whole run. Everything is stopped on exit.
@@ -29,6 +30,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import limits_check
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "api-fuzz-secret-" + "0" * 48
@@ -67,16 +70,6 @@ def answers(url: str) -> bool:
             return r.status == 200
     except (OSError, urllib.error.URLError):
         return False
-
-
-def call(method: str, url: str, bearer: str, body: dict) -> int:
-    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode(), headers={
-        "authorization": f"Bearer {bearer}", "content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
 
 
 def stop(proc: subprocess.Popen, sig=signal.SIGINT) -> None:
@@ -140,12 +133,22 @@ def main() -> int:
         bearer = token(["admin", "service", "platform"])
         for board in ({"id": "arena", "public_read": True},
                       {"id": "laps", "sort": "asc", "score_type": "decimal", "scale": 3}):
-            status = call("POST", f"{base}/api/v1/boards", bearer, board)
+            status, _ = limits_check.send(base, bearer, "post", "/api/v1/boards", {}, {}, board)
             if status != 201:
                 raise SystemExit(f"api_fuzz: creating board {board['id']} answered {status}")
             for player, score in (("ann", 50), ("bob", 70)):
-                call("POST", f"{base}/api/v1/boards/{board['id']}/scores", bearer,
-                     {"player": player, "score": score})
+                limits_check.send(base, bearer, "post", f"/api/v1/boards/{board['id']}/scores",
+                                  {}, {}, {"player": player, "score": score})
+
+        # Every limit the document states, at and one past its boundary (Schemathesis seldom
+        # generates a far boundary value).
+        failures = limits_check.check(base, bearer)
+        for f in failures:
+            print("limits_check:", f, file=sys.stderr)
+        if failures:
+            print(f"api_fuzz: the app's log is in {work}/app.log", file=sys.stderr)
+            work = None
+            return 1
 
         report = ROOT / "target" / f"api-fuzz-{runtime}"
         shutil.rmtree(report, ignore_errors=True)

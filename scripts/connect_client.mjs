@@ -27,7 +27,7 @@ if (!player) {
   process.exit(2);
 }
 
-const buf = join(tools, "node_modules", "@bufbuild", `buf-linux-${process.arch === "arm64" ? "aarch64" : "x64"}`, "bin", "buf");
+const buf = join(root, "target", "bin", "buf"); // scripts/setup.sh links it there
 const image = execFileSync(buf, ["build", join(root, "proto"), "--as-file-descriptor-set", "-o", "-#format=binpb"]);
 const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, new Uint8Array(image)));
 const service = registry.getService("leaderboard.v1.LeaderboardService");

@@ -102,6 +102,13 @@ def run(base: str, board: str, token: str, other: str) -> dict:
     out["next_page"] = attempt(anonymous, "query($b: ID!, $c: String) { leaderboard(board: $b, "
                                "limit: 2, cursor: $c) { entries { rank player } nextCursor } }",
                                {"b": board, "c": cursor})
+    # The result map in the selection set's order (GraphQL spec, "Serialized Map Ordering"): the
+    # keys as the client's JSON decoding saw them, which keeps the order they came in.
+    ordered = attempt(anonymous, "query($b: ID!) { leaderboard(board: $b, limit: 1) { totalCount "
+                      "entries { score player rank } board } }", {"b": board})
+    top = (ordered.get("data") or {}).get("leaderboard") or {}
+    out["key_order"] = {"leaderboard": list(top),
+                        "entry": list((top.get("entries") or [{}])[0])}
     submit_vars = {"b": board, "key": "gql-key-1",
                    "in": {"player": "gql-player", "score": "4321", "metadata": "{\"car\":\"red\"}"}}
     out["submit"] = attempt(client(base, token), SUBMIT, submit_vars)

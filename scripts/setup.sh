@@ -69,5 +69,11 @@ if [ ! -d "$NODETOOLS/node_modules" ] || ! cmp -s "$LOCK" "$NODETOOLS/package-lo
     cp "$ROOT/scripts/node-tools/package.json" "$LOCK" "$NODETOOLS/"
     (cd "$NODETOOLS" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# `buf` (for `buf curl`, the README's Connect example) as target/bin/buf: npm installs only the
+# platform package's binary, with no wrapper on a PATH.
+case "$(uname -m)" in aarch64 | arm64) BUF_ARCH=aarch64 ;; *) BUF_ARCH=x64 ;; esac
+mkdir -p "$ROOT/target/bin"
+ln -sf "$NODETOOLS/node_modules/@bufbuild/buf-linux-$BUF_ARCH/bin/buf" "$ROOT/target/bin/buf"
+"$ROOT/target/bin/buf" --version >/dev/null
 
 echo "setup: ok ($(rustc --version); $(redis-server --version | cut -d' ' -f1-3); $("$PYTOOLS/bin/python" --version); node $(node --version); $(chromium --version))"

@@ -11,6 +11,18 @@ if [ ! -x "$py" ]; then
     echo "test: $py is missing: run scripts/setup.sh" >&2
     exit 1
 fi
+spin="${SPIN_BIN:-$(command -v spin || true)}"
+# A Spin CLI asked for and missing fails the run (CI sets EDGE_REQUIRE_SPIN=1): a skipped Spin
+# suite must never pass for a tested one.
+if [ -n "${SPIN_BIN:-}" ] && [ ! -x "$SPIN_BIN" ]; then
+    echo "test: SPIN_BIN=$SPIN_BIN is not an executable file" >&2
+    exit 1
+fi
+if [ "${EDGE_REQUIRE_SPIN:-}" = "1" ] && [ -z "$spin" ]; then
+    echo "test: EDGE_REQUIRE_SPIN=1 but no Spin CLI (set SPIN_BIN or put spin on PATH)" >&2
+    exit 1
+fi
+
 echo "==> OpenAPI: api/openapi.json is valid 3.1 and covers spin.toml's routes and every error status"
 "$py" scripts/openapi_check.py spec
 
@@ -39,8 +51,7 @@ export EDGE_METRICS_DUMP="$records/metrics"
 echo "==> cargo test (edge-host)"
 EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" cargo test --workspace
 
-spin="${SPIN_BIN:-$(command -v spin || true)}"
-if [ -n "$spin" ] && [ -x "$spin" ]; then
+if [ -n "$spin" ]; then
     echo "==> the app suite and the runtime tests on real Spin ($("$spin" --version))"
     # The same test binaries, already built (`--workspace` keeps the workspace's feature set, so
     # nothing is rebuilt): only the runtime changes.
@@ -51,9 +62,16 @@ else
     echo "==> skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
 fi
 
-echo "==> Schemathesis: the served OpenAPI document against the app on edge-host (seeded, bounded)"
+echo "==> README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
+"$py" scripts/readme_check.py edge-host
+if [ -n "$spin" ]; then
+    echo "==> README: the same on real Spin"
+    SPIN_BIN="$spin" "$py" scripts/readme_check.py spin
+fi
+
+echo "==> Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host (seeded, bounded)"
 "$py" scripts/api_fuzz.py edge-host
-if [ -n "$spin" ] && [ -x "$spin" ]; then
+if [ -n "$spin" ]; then
     echo "==> Schemathesis: the same on real Spin"
     SPIN_BIN="$spin" "$py" scripts/api_fuzz.py spin
 fi

@@ -9,9 +9,119 @@
 # The worker is supervised: Spin ends an app whose Redis trigger loses its connection (a Redis
 # restart or failover), so the worker is started again whenever it exits, while the HTTP API keeps
 # serving.
+#
+# To keep the terminal: `scripts/up.sh --background [ARGS]` starts (or, when one is running,
+# restarts) the same in the background with its output in $UP_DIR/up.log, waits until
+# `/health/ready` answers (at most UP_WAIT_SECS, default 900: a first build takes minutes) and
+# returns; if the app stops first it shows the log's end and fails. `scripts/up.sh --stop` stops
+# it. UP_DIR (default target/up) holds the log and the pid; EDGE_HOST_BIN picks an edge-host
+# binary already built instead of building one, and UP_RUNTIME=edge-host serves with edge-host even
+# when a Spin CLI is there; SPIN_HTTP_LISTEN_ADDR (as for `spin up`) is the
+# HTTP app's address when no --listen is given.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+
+up_dir="${UP_DIR:-target/up}"
+
+# ours PGID: whether that process group is one `scripts/up.sh --background` started (a member runs
+# up.sh, a runtime, Redis or a build), so a stale pid file never has another program signalled.
+ours() {
+    ps -eo pgid=,args= 2>/dev/null | awk -v g="$1" '$1 == g' |
+        grep -q -e 'scripts/up.sh' -e 'spin' -e 'edge-host' -e 'redis-server' -e 'cargo'
+}
+
+# stop_background: stops the app `--background` started: the whole process group (the launcher,
+# the runtimes, Redis, a build in progress), TERM first, KILL after 20 s.
+stop_background() {
+    [ -s "$up_dir/up.pid" ] || return 0
+    pid=$(cat "$up_dir/up.pid")
+    if ours "$pid"; then
+        echo "up: stopping the app in the background (process group $pid)"
+        stop "-$pid" TERM 20
+    elif kill -0 "-$pid" 2>/dev/null; then
+        echo "up: process group $pid (in $up_dir/up.pid) is running but ps does not show it as" \
+            "one scripts/up.sh started: not stopped (stop it yourself, then remove the file)" >&2
+        return 1
+    fi
+    rm -f "$up_dir/up.pid"
+}
+
+# listen_of ARGS...: the address the HTTP app will listen on (--listen ADDR or --listen=ADDR, else
+# SPIN_HTTP_LISTEN_ADDR, else Spin's default).
+listen_of() {
+    addr="${SPIN_HTTP_LISTEN_ADDR:-127.0.0.1:3000}"
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --listen) if [ $# -ge 2 ]; then addr="$2"; shift; fi ;;
+        --listen=*) addr="${1#--listen=}" ;;
+        esac
+        shift
+    done
+    echo "$addr"
+}
+
+# answers URL: whether an HTTP GET of URL succeeds.
+answers() { curl -sf -m 2 -o /dev/null "$1"; }
+
+# refuse_taken ADDR HINT: exits when something already serves ADDR, saying what it may be.
+refuse_taken() {
+    if answers "http://$1/health/live"; then
+        echo "up: something already serves http://$1 ($2)" >&2
+        exit 1
+    fi
+}
+
+case "${1:-}" in
+--stop)
+    stop_background
+    exit 0
+    ;;
+--background)
+    shift
+    wait_secs="${UP_WAIT_SECS:-900}"
+    case "$wait_secs" in
+    '' | *[!0-9]*) echo "up: UP_WAIT_SECS must be a number of seconds (got '$wait_secs')" >&2; exit 2 ;;
+    esac
+    stop_background
+    listen=$(listen_of "$@")
+    refuse_taken "$listen" "another scripts/up.sh in a terminal? stop it there with Ctrl-C"
+    mkdir -p "$up_dir"
+    log="$up_dir/up.log"
+    # Interrupted while starting or waiting: the app is not left starting unseen.
+    trap 'echo; stop_background; exit 130' INT TERM
+    # Its own session (so --stop ends every process it started), no terminal, output in the log.
+    setsid scripts/up.sh "$@" >"$log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$up_dir/up.pid"
+    echo "up: building and starting in the background (log: $log) ..."
+    deadline=$(($(date +%s) + wait_secs))
+    until answers "http://$listen/health/ready"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "up: the app stopped before it was ready; the end of $log:" >&2
+            tail -n 25 "$log" >&2
+            stop_background
+            exit 1
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            echo "up: not ready within $wait_secs s; the end of $log:" >&2
+            tail -n 25 "$log" >&2
+            stop_background
+            exit 1
+        fi
+        sleep 1
+    done
+    echo "up: ready at http://$listen (log: $log; stop: scripts/up.sh --stop)"
+    exit 0
+    ;;
+esac
+
+# The address, given to either runtime explicitly (edge-host does not read SPIN_HTTP_LISTEN_ADDR).
+case " $* " in
+*" --listen "* | *" --listen="*) ;;
+*) set -- --listen "$(listen_of "$@")" "$@" ;;
+esac
+refuse_taken "$(listen_of "$@")" "an app from scripts/up.sh --background? stop it with scripts/up.sh --stop"
 
 # The apps run in the background and the script waits for the HTTP app, so a SIGINT/SIGTERM sent
 # to the script alone (not only Ctrl-C, which reaches the whole process group) stops everything:
@@ -48,7 +158,7 @@ supervise() {
 }
 
 if [ -z "${REDIS_URL:-}" ]; then
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 6390)
+    port=$(free_port 2>/dev/null || echo 6390)
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
     redis_pid=$!
     REDIS_URL="redis://127.0.0.1:$port"
@@ -67,6 +177,7 @@ export SPIN_VARIABLE_REDIS_URL="${SPIN_VARIABLE_REDIS_URL:-$REDIS_URL}"
 runtime_config="${RUNTIME_CONFIG:-runtime-config.toml}"
 
 spin="${SPIN_BIN:-$(command -v spin || true)}"
+if [ "${UP_RUNTIME:-}" = "edge-host" ]; then spin=""; fi
 # One workspace build of every component (faster than `spin build`, which builds the shared
 # crates once per component).
 scripts/build.sh
@@ -92,8 +203,11 @@ if [ -n "$spin" ]; then
     app_pid=$!
 else
     echo "up: no Spin CLI (SPIN_BIN or spin on PATH): serving with edge-host"
-    cargo build --profile host -p edge-host
-    host="${CARGO_TARGET_DIR:-target}/host/edge-host"
+    host="${EDGE_HOST_BIN:-}"
+    if [ -z "$host" ]; then
+        cargo build --profile host -p edge-host
+        host="${CARGO_TARGET_DIR:-target}/host/edge-host"
+    fi
     supervise "$host" up --manifest spin-worker.toml --runtime-config "$runtime_config" \
         --listen 127.0.0.1:0 &
     worker_pid=$!

@@ -89,6 +89,10 @@ impl RedisExec for Pooled {
 }
 
 impl Platform for Native {
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
+        edge::platform::host_random(n)
+    }
+
     fn variable(&self, name: &str) -> Option<String> {
         self.variables.get(name).filter(|v| !v.is_empty()).cloned()
     }

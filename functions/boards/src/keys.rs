@@ -54,10 +54,15 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
             ),
         });
     }
-    let signing_secret =
-        input_signing.then(|| format!("{}{}", apikey::SIGNING_PREFIX, apikeys::random_hex(64)));
-    let id = apikeys::random_hex(16);
-    let secret = apikeys::random_hex(64);
+    let platform = ctx.platform();
+    let signing_secret = if input_signing {
+        let secret = apikeys::random_hex(platform, 64)?;
+        Some(format!("{}{secret}", apikey::SIGNING_PREFIX))
+    } else {
+        None
+    };
+    let id = apikeys::random_hex(platform, 16)?;
+    let secret = apikeys::random_hex(platform, 64)?;
     let key = apikey::format(&id, &secret);
     let stored = StoredKey {
         id: id.clone(),

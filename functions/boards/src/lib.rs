@@ -89,8 +89,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     {
         obj.insert("public_read".into(), serde_json::Value::Bool(default));
     }
-    let input: BoardConfigInput = serde_json::from_value(raw)
-        .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))?;
+    let input: BoardConfigInput = edge::http::json_value(raw)?;
     let board = input.validate()?;
     if let Some(max) = settings.input.max_boards
         && repo.board_count(&ctx.tenant)? >= u64::from(max)
@@ -166,6 +165,18 @@ fn delete(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
         id.as_str(),
         serde_json::Value::Null,
     );
-    edge::webhook_delivery::board_deleted(ctx.repo()?, &ctx.tenant, id, call.now_ms)?;
+    // The board is gone whatever follows: a failure to store its `board.deleted` messages is
+    // logged, and the delete still answers 204 (a 5xx would make the client retry a delete that
+    // happened, and the retry would get a 404).
+    if let Err(e) = ctx
+        .repo()
+        .and_then(|repo| edge::webhook_delivery::board_deleted(repo, &ctx.tenant, id, call.now_ms))
+    {
+        eprintln!(
+            "board {}/{}: deleted, but its board.deleted webhook messages were not stored: {e}",
+            ctx.tenant.as_str(),
+            id.as_str()
+        );
+    }
     Ok(Response::builder().status(204).build())
 }

@@ -50,7 +50,7 @@ pub fn route(call: &Call<'_>, ctx: &Ctx, board: &BoardId, rest: &[&str]) -> Resu
 
 fn list(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<Response> {
     let wanted = review::parse_filter(call.query.get("status").map(String::as_str))?;
-    let limit = u64::from(call.query_u32("limit", 50, 1, 500)?);
+    let limit = u64::from(call.query_u32("limit", 50, 1, leaderboard::review::MAX_PAGE)?);
     let keys = Keys::new(&ctx.tenant, &board.id);
     let repo = ctx.repo()?;
     let mut out = Vec::new();

@@ -82,8 +82,8 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     let sub = input.validate(
         &policy,
         ctx.tenant.as_str(),
-        webhooks::new_id(),
-        webhooks::new_secret(),
+        webhooks::new_id(ctx.platform())?,
+        webhooks::new_secret(ctx.platform())?,
         call.now_ms,
     )?;
     let repo = ctx.repo()?;
@@ -146,7 +146,7 @@ fn delete(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
 fn rotate(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
     let repo = ctx.repo()?;
     let mut sub = webhooks::get(repo, &ctx.tenant, id)?;
-    sub.rotate(webhooks::new_secret(), call.now_ms);
+    sub.rotate(webhooks::new_secret(ctx.platform())?, call.now_ms);
     webhooks::put(repo, &sub)?;
     edge::audit::record(
         ctx,
@@ -185,7 +185,7 @@ fn deliveries(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
         .filter(|s| !s.is_empty())
         .map(|s| DeliveryState::parse(s))
         .transpose()?;
-    let limit = call.query_u32("limit", 50, 1, 1000)?;
+    let limit = call.query_u32("limit", 50, 1, leaderboard::webhook_delivery::MAX_PAGE)?;
     let messages: Vec<_> =
         webhook_delivery::deliveries(repo, &ctx.tenant, id, state, limit as usize)?
             .iter()

@@ -88,8 +88,7 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             call.path
         )));
     }
-    let body: Value = serde_json::from_slice(call.req.body())
-        .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))?;
+    let body: Value = edge::http::json_body(call.req.body())?;
     let tenant = leaderboard::TenantId::new(body["tenant"].as_str().unwrap_or_default())?;
     let key = body["key"].as_str().unwrap_or_default();
     let context = body["context"].as_object().cloned().unwrap_or_default();
@@ -166,8 +165,7 @@ fn put(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
             limit: MAX_DOC_BYTES,
         });
     }
-    let doc: Value = serde_json::from_slice(call.req.body())
-        .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))?;
+    let doc: Value = edge::http::json_body(call.req.body())?;
     FlagSet::parse(&doc).map_err(|e| match e {
         LeaderboardError::InvalidBody(m) => LeaderboardError::InvalidConfig(m),
         other => other,

@@ -154,7 +154,16 @@ fn wants_graphql_response(call: &Call<'_>) -> bool {
         .is_some_and(|a| a.contains(GRAPHQL_RESPONSE))
 }
 
-fn answer(call: &Call<'_>, status: u16, body: &Value, headers: &[(&str, String)]) -> Response {
+/// A result of an operation that ran: its data, in the selection set's order, and the field
+/// errors (left out when there are none).
+#[derive(serde::Serialize)]
+struct ExecutionResult<'a> {
+    data: &'a juniper::Value,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [juniper::ExecutionError<DefaultScalarValue>],
+}
+
+fn answer(call: &Call<'_>, status: u16, body: String, headers: &[(&str, String)]) -> Response {
     let media = if wants_graphql_response(call) {
         GRAPHQL_RESPONSE
     } else {
@@ -165,7 +174,7 @@ fn answer(call: &Call<'_>, status: u16, body: &Value, headers: &[(&str, String)]
     for (k, v) in headers {
         b.header(*k, v.as_str());
     }
-    b.body(body.to_string()).build()
+    b.body(body).build()
 }
 
 /// The answer to a document that cannot run (syntax, validation, limits, unknown operation).
@@ -178,7 +187,7 @@ fn document_failed(call: &Call<'_>, err: &juniper::GraphQLError) -> Response {
     answer(
         call,
         status,
-        &json!({ "errors": errors::document_errors(err) }),
+        json!({ "errors": errors::document_errors(err) }).to_string(),
         &[("cache-control", "no-store".into())],
     )
 }
@@ -213,11 +222,13 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         Ok(done) => done,
         Err(e) => return Ok(document_failed(call, &e)),
     };
-    let mut body = json!({ "data": data });
-    if !field_errors.is_empty() {
-        body["errors"] = serde_json::to_value(&field_errors)
-            .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-    }
+    // Serialised from juniper's own value, whose objects keep the selection set's order (the
+    // GraphQL spec orders a result map so); a `serde_json::Value` would sort the keys.
+    let body = serde_json::to_string(&ExecutionResult {
+        data: &data,
+        errors: &field_errors,
+    })
+    .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     let mut headers = vec![
         ("content-language", lang.tag().to_string()),
         (
@@ -229,9 +240,9 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let cacheable = is_get && field_errors.is_empty() && caching.public && ctx.principal.is_none();
     if !cacheable {
         headers.push(("cache-control", "no-store".into()));
-        return Ok(answer(call, 200, &body, &headers));
+        return Ok(answer(call, 200, body, &headers));
     }
-    let etag = etag_for(&body.to_string());
+    let etag = etag_for(&body);
     headers.push(("etag", etag.clone()));
     headers.push((
         "cache-control",
@@ -252,5 +263,5 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         }
         return Ok(b.build());
     }
-    Ok(answer(call, 200, &body, &headers))
+    Ok(answer(call, 200, body, &headers))
 }

@@ -21,6 +21,10 @@
 use std::time::Instant;
 
 pub mod docs;
+#[cfg(test)]
+mod docs_page;
+#[cfg(test)]
+mod limits;
 
 use edge::http::Call;
 use edge::platform::Platform;
@@ -67,7 +71,7 @@ fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()> {
     {
         return Ok(());
     }
-    if let (Some(allow), Some(ip)) = (&allow, edge::ratelimit::client_ip(call, false))
+    if let (Some(allow), Some(ip)) = (&allow, edge::ratelimit::client_ip(call, 0))
         && edge::metrics::address_allowed(allow, &ip)
     {
         return Ok(());

@@ -20,7 +20,7 @@ const MAX_PER_CALL: u32 = 1000;
 /// `GET …/dead-letters?after&limit`.
 pub fn list(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let limit = call.query_u32("limit", 100, 1, 1000)?;
+    let limit = call.query_u32("limit", 100, 1, leaderboard::log::MAX_PAGE)?;
     let after = call.query.get("after").filter(|a| !a.is_empty());
     if let Some(a) = after {
         check_stream_id(a)?;

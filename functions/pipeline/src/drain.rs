@@ -19,7 +19,12 @@ const BUDGET_MS: i64 = 5_000;
 /// at most 100,000) and five seconds.
 pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     access::authorize_operator(ctx.require_principal()?, "draining inboxes")?;
-    let max_events = call.query_u32("max_events", 10_000, 1, 100_000)?;
+    let max_events = call.query_u32(
+        "max_events",
+        10_000,
+        1,
+        leaderboard::inbox::MAX_DRAIN_EVENTS,
+    )?;
     let repo = ctx.repo()?;
     let boards = match call.query.get("board").filter(|b| !b.is_empty()) {
         Some(b) => vec![BoardId::new(b)?],

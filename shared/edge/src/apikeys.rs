@@ -173,21 +173,35 @@ pub fn authenticate<'r>(
     Ok(principal)
 }
 
-/// Fresh random hex digits (`n` ≤ 64): SipHash-1-3 outputs under keys std draws from the host's
-/// random source (`wasi:random`) — a PRF under a 128-bit secret.
-pub fn random_hex(n: usize) -> String {
-    use std::hash::BuildHasher;
-    let mut out = String::with_capacity(n + 16);
-    let state = std::collections::hash_map::RandomState::new();
-    let mut i = 0u64;
-    while out.len() < n {
-        // Each RandomState::new() also advances std's per-thread key, so a fresh state per word.
-        let word = state.hash_one(i) ^ std::collections::hash_map::RandomState::new().hash_one(i);
-        out.push_str(&format!("{word:016x}"));
-        i += 1;
-    }
-    out.truncate(n);
-    out
+/// `n` bytes from the platform's random source ([`Platform::random_bytes`]); its failure is a
+/// `500`, never weaker bytes.
+pub fn random_bytes(platform: &dyn Platform, n: usize) -> Result<Vec<u8>> {
+    platform.random_bytes(n).map_err(source_failed)
+}
+
+/// `n` hex digits from the platform's random source: API-key ids and secrets, request-signing
+/// secrets, webhook subscription ids.
+pub fn random_hex(platform: &dyn Platform, n: usize) -> Result<String> {
+    random_bytes(platform, n.div_ceil(2)).map(|bytes| hex_digits(&bytes, n))
+}
+
+/// `n` hex digits for an id that must be unique but is no secret (webhook message ids, review
+/// ids), from the host's random source ([`crate::platform::host_random`]) without a platform,
+/// which the code that makes them does not hold.
+pub fn unique_hex(n: usize) -> Result<String> {
+    crate::platform::host_random(n.div_ceil(2))
+        .map(|bytes| hex_digits(&bytes, n))
+        .map_err(source_failed)
+}
+
+fn source_failed(e: String) -> LeaderboardError {
+    LeaderboardError::Internal(format!("the random source failed: {e}"))
+}
+
+fn hex_digits(bytes: &[u8], n: usize) -> String {
+    let mut hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    hex.truncate(n);
+    hex
 }
 
 /// Stores a new key.
@@ -229,4 +243,47 @@ pub fn revoke(platform: &dyn Platform, repo: &Repo, tenant: &TenantId, id: &str)
     repo.srem(&index(tenant), id)?;
     crate::cache::forget(platform, &kv_key(id));
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::RecordedRandom;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn secrets_are_the_platforms_random_bytes() {
+        let platform = RecordedRandom::default();
+        let id = random_hex(&platform, 16).unwrap_or_default();
+        let secret = random_hex(&platform, 64).unwrap_or_default();
+        let drawn = platform.drawn.borrow();
+        assert_eq!(drawn.len(), 2, "one draw each");
+        assert_eq!(id, hex(&drawn[0]));
+        assert_eq!(secret, hex(&drawn[1]));
+        assert_eq!((id.len(), secret.len()), (16, 64));
+    }
+
+    #[test]
+    fn a_failing_source_is_an_error_never_a_weaker_secret() {
+        let platform = RecordedRandom {
+            failing: true,
+            ..RecordedRandom::default()
+        };
+        assert!(matches!(
+            random_hex(&platform, 64),
+            Err(LeaderboardError::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn ids_from_the_host_source_are_distinct() {
+        let ids: std::collections::HashSet<String> = (0..100)
+            .map(|_| unique_hex(24).unwrap_or_default())
+            .collect();
+        assert_eq!(ids.len(), 100);
+        assert!(ids.iter().all(|id| id.len() == 24));
+    }
 }

@@ -250,6 +250,9 @@ mod tests {
     struct OnlyKv(Memory);
 
     impl Platform for OnlyKv {
+        fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
+            crate::platform::host_random(n)
+        }
         fn variable(&self, _: &str) -> Option<String> {
             None
         }

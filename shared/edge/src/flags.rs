@@ -67,7 +67,7 @@ pub fn caller_context(ctx: &Ctx, call: &Call<'_>) -> Map<String, Value> {
         .principal
         .as_ref()
         .map(|p| p.subject.clone())
-        .or_else(|| crate::ratelimit::client_ip(call, false));
+        .or_else(|| crate::ratelimit::client_ip(call, 0));
     if let Some(k) = key {
         m.insert("targetingKey".into(), Value::String(k));
     }

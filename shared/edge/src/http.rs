@@ -225,21 +225,7 @@ impl<'a> Call<'a> {
                 "send the body as application/json (got '{ct}')"
             )));
         }
-        // serde_path_to_error names the field a value is wrong in (`metrics[0].kind: unknown
-        // variant …`), which serde_json alone does not.
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            LeaderboardError::InvalidBody(if path == "." || path.is_empty() {
-                format!("invalid JSON body: {inner}")
-            } else {
-                format!("invalid JSON body: {path}: {inner}")
-            })
-        })?;
-        de.end()
-            .map_err(|e| LeaderboardError::InvalidBody(format!("invalid JSON body: {e}")))?;
-        Ok(value)
+        json_body(body)
     }
 
     /// Fails with 405 naming the allowed methods (the response also carries them in `Allow`).
@@ -250,6 +236,47 @@ impl<'a> Call<'a> {
             self.path
         ))
     }
+}
+
+/// Reads a JSON body as a `T`; the error's detail names the field a wrong value is in
+/// (`field 'sort': unknown variant …`, which serde_json alone does not) and says plainly when
+/// the text is not JSON at all.
+pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| body_error(&e.path().to_string(), e.inner()))?;
+    de.end().map_err(|e| body_error("", &e))?;
+    Ok(value)
+}
+
+/// Reads an already-parsed JSON value as a `T`, with the same details as [`json_body`].
+pub fn json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| body_error(&e.path().to_string(), e.inner()))
+}
+
+/// How deep serde_json nests JSON before it refuses it (its recursion limit).
+const MAX_JSON_DEPTH: usize = 128;
+
+/// The `invalid-body` problem for a JSON error at `path` (`.` or `?`: the whole body). Its
+/// detail reads `invalid request body: <this>`, so it does not repeat that it is about the body.
+fn body_error(path: &str, err: &serde_json::Error) -> LeaderboardError {
+    use serde_json::error::Category;
+    let at = format!("line {} column {}", err.line(), err.column());
+    let message = err.to_string();
+    LeaderboardError::InvalidBody(match err.classify() {
+        Category::Eof => format!("the JSON ends before it is complete ({at})"),
+        // Valid JSON that serde_json will not read, which it files as syntax errors.
+        Category::Syntax if message.starts_with("recursion limit exceeded") => {
+            format!("the JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels; {at})")
+        }
+        Category::Syntax if message.starts_with("number out of range") => {
+            format!("a number is out of range ({at})")
+        }
+        Category::Syntax | Category::Io => format!("the body is not valid JSON: {message}"),
+        Category::Data if matches!(path, "" | "." | "?") => message,
+        Category::Data => format!("field '{path}': {message}"),
+    })
 }
 
 /// Separates the detail of a 405 from its list of allowed methods (used for `Allow`).
@@ -325,5 +352,88 @@ mod tests {
         assert_eq!(decode("%zz"), "%zz");
         assert_eq!(decode("100%"), "100%");
         assert_eq!(decode("%2"), "%2");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Shape {
+        player: String,
+        sort: Sort,
+        inner: Option<Inner>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Sort {
+        Desc,
+        Asc,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u8,
+    }
+
+    fn detail(body: &str) -> String {
+        match json_body::<Shape>(body.as_bytes()) {
+            Err(LeaderboardError::InvalidBody(d)) => d,
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_body_error_says_what_is_wrong_once_and_names_the_field() {
+        assert_eq!(
+            detail(r#"{"player":"a","sort":"ascending"}"#),
+            "field 'sort': unknown variant `ascending`, expected `desc` or `asc` at line 1 column 32"
+        );
+        assert_eq!(
+            detail(r#"{"player":"a","sort":"asc","inner":{"n":300}}"#),
+            "field 'inner.n': invalid value: integer `300`, expected u8 at line 1 column 43"
+        );
+        assert_eq!(
+            detail(r#"{"sort":"asc"}"#),
+            "missing field `player` at line 1 column 14"
+        );
+        assert_eq!(
+            detail(r#"{"player":"a","#),
+            "the JSON ends before it is complete (line 1 column 14)"
+        );
+        assert_eq!(
+            detail(r#"{"player":"a"]"#),
+            "the body is not valid JSON: expected `,` or `}` at line 1 column 14"
+        );
+        assert_eq!(
+            detail(r#"{"player":"a","sort":"asc"} x"#),
+            "the body is not valid JSON: trailing characters at line 1 column 29"
+        );
+        match json_body::<serde_json::Value>(b"[1e999]") {
+            Err(LeaderboardError::InvalidBody(d)) => {
+                assert_eq!(d, "a number is out of range (line 1 column 6)");
+            }
+            other => panic!("{other:?}"),
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        match json_body::<serde_json::Value>(deep.as_bytes()) {
+            Err(LeaderboardError::InvalidBody(d)) => {
+                assert!(
+                    d.starts_with("the JSON is nested too deeply (at most 128 levels"),
+                    "{d}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        for (body, field) in [(r#"{"player":1}"#, "player"), (r#"{"x":1}"#, "x")] {
+            assert!(!detail(body).contains("?:"), "{body}: {}", detail(body));
+            assert!(detail(body).contains(field), "{body}");
+        }
+        let value = serde_json::json!({"player": "a", "sort": "up"});
+        match json_value::<Shape>(value) {
+            Err(LeaderboardError::InvalidBody(d)) => assert_eq!(
+                d,
+                "field 'sort': unknown variant `up`, expected `desc` or `asc`"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }

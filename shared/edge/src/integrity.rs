@@ -159,7 +159,7 @@ pub fn review(
     submission: &Submission,
     now_ms: i64,
     applied: Option<(Option<&Record>, &Record)>,
-) -> Review {
+) -> Result<Review> {
     let held = applied.is_none();
     let burst = verdict
         .triggers
@@ -168,9 +168,9 @@ pub fn review(
     let id = if burst {
         burst_review_id(board, player, submission.score, now_ms)
     } else {
-        format!("rv_{}", crate::apikeys::random_hex(16))
+        format!("rv_{}", crate::apikeys::unique_hex(16)?)
     };
-    Review {
+    Ok(Review {
         previous: applied.and_then(|(before, _)| before.cloned()),
         applied: applied.map(|(_, after)| after.clone()),
         ..Review::open(
@@ -182,7 +182,7 @@ pub fn review(
             now_ms,
             verdict.triggers.clone(),
         )
-    }
+    })
 }
 
 /// The `422` of a rejected submission.

@@ -8,9 +8,11 @@
 //! The deadline holds twice: each request carries it as its connect, first-byte and between-bytes
 //! timeouts (Spin 4 and wasmtime-wasi-http apply them), and the guest waits on the responses
 //! together with a monotonic-clock timer per request, so a host that ignored the options still
-//! cannot hold the guest past it. Only the status and `Retry-After` are read; bodies are dropped
-//! unread. The host refuses a destination outside the component's `allowed_outbound_hosts`
-//! (`HttpRequestDenied`).
+//! cannot hold the guest past it. Every request carries `Content-Length` (never a chunked
+//! body). A receiver's answer counts even when the host stopped taking the body first (one that
+//! answers once it has read `Content-Length` bytes may close before the guest finishes the body).
+//! Only the status and `Retry-After` are read; bodies are dropped unread. The host refuses a
+//! destination outside the component's `allowed_outbound_hosts` (`HttpRequestDenied`).
 
 /// What the receiver answered, or why there is no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,10 @@ struct InFlight {
     response: wasi::io::poll::Pollable,
     timer: wasi::io::poll::Pollable,
     future: wasi::http::types::FutureIncomingResponse,
+    /// Why the body could not be written to its end, if so. The receiver may still have
+    /// answered: one that answers once it has read `Content-Length` bytes can close the
+    /// connection before the guest has finished the body, and its answer is what counts.
+    body_error: Option<String>,
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -121,7 +127,7 @@ impl InFlight {
     /// The answer once its response or its timer is ready.
     fn answer(self) -> Answer {
         if !self.response.ready() {
-            return Answer::Timeout;
+            return self.body_error.map_or(Answer::Timeout, Answer::Failed);
         }
         match self.future.get() {
             Some(Ok(Ok(response))) => {
@@ -133,11 +139,15 @@ impl InFlight {
                     .and_then(|v| v.trim().parse::<u64>().ok());
                 Answer::Status(response.status(), retry_after)
             }
-            Some(Ok(Err(code))) => match code {
-                wasi::http::types::ErrorCode::ConnectionTimeout
-                | wasi::http::types::ErrorCode::ConnectionReadTimeout
-                | wasi::http::types::ErrorCode::ConnectionWriteTimeout => Answer::Timeout,
-                other => Answer::Failed(format!("{other:?}")),
+            Some(Ok(Err(code))) => match (code, self.body_error) {
+                (_, Some(body)) => Answer::Failed(body),
+                (
+                    wasi::http::types::ErrorCode::ConnectionTimeout
+                    | wasi::http::types::ErrorCode::ConnectionReadTimeout
+                    | wasi::http::types::ErrorCode::ConnectionWriteTimeout,
+                    None,
+                ) => Answer::Timeout,
+                (other, None) => Answer::Failed(format!("{other:?}")),
             },
             Some(Err(())) => Answer::Failed("response already taken".into()),
             None => Answer::Timeout,
@@ -149,9 +159,7 @@ impl InFlight {
 #[cfg(target_arch = "wasm32")]
 fn start(post: &Post<'_>, timeout_ms: u64) -> Result<InFlight, Answer> {
     use wasi::http::outgoing_handler;
-    use wasi::http::types::{
-        Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
-    };
+    use wasi::http::types::{Fields, Method, OutgoingRequest, RequestOptions, Scheme};
 
     crate::scope::count(crate::scope::HostCall::Http);
     let failed = |e: String| Answer::Failed(e);
@@ -162,10 +170,18 @@ fn start(post: &Post<'_>, timeout_ms: u64) -> Result<InFlight, Answer> {
     let split = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(split);
     let path = if path.is_empty() { "/" } else { path };
+    // The body's length goes in `Content-Length`: without it the host streams the body
+    // chunked, and a receiver that reads `Content-Length` bytes (Python's `http.server`, many
+    // gateways) sees an empty body and every signature check fails.
     let fields: Vec<(String, Vec<u8>)> = post
         .headers
         .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("content-length"))
         .map(|(k, v)| ((*k).to_string(), v.as_bytes().to_vec()))
+        .chain([(
+            "content-length".to_string(),
+            post.body.len().to_string().into_bytes(),
+        )])
         .collect();
     let fields = Fields::from_list(&fields).map_err(|e| failed(format!("headers: {e:?}")))?;
     let request = OutgoingRequest::new(fields);
@@ -201,19 +217,52 @@ fn start(post: &Post<'_>, timeout_ms: u64) -> Result<InFlight, Answer> {
     let timer = wasi::clocks::monotonic_clock::subscribe_duration(nanos);
     let future =
         outgoing_handler::handle(request, Some(options)).map_err(|e| failed(format!("{e:?}")))?;
+    // From here the request is the host's: a body that cannot be written to its end is
+    // reported only if the receiver did not answer (see `InFlight::body_error`).
+    let body_error = match write_body(outgoing, post.body, &timer) {
+        Ok(()) => None,
+        Err(BodyError::Timeout) => return Err(Answer::Timeout),
+        Err(BodyError::Failed(e)) => Some(e),
+    };
+    Ok(InFlight {
+        response: future.subscribe(),
+        timer,
+        future,
+        body_error,
+    })
+}
+
+/// Why a request body was not written to its end.
+#[cfg(target_arch = "wasm32")]
+enum BodyError {
+    /// The deadline passed while the host took no more bytes.
+    Timeout,
+    /// The host's stream refused a write, a flush or the finish.
+    Failed(String),
+}
+
+/// Writes `body` to the request's outgoing body and finishes it, waiting for room at most until
+/// `timer`.
+#[cfg(target_arch = "wasm32")]
+fn write_body(
+    outgoing: wasi::http::types::OutgoingBody,
+    body: &[u8],
+    timer: &wasi::io::poll::Pollable,
+) -> Result<(), BodyError> {
+    let failed = |what: &str, e: &dyn std::fmt::Debug| BodyError::Failed(format!("{what}: {e:?}"));
     {
         let stream = outgoing
             .write()
-            .map_err(|()| failed("body stream already taken".into()))?;
-        let mut rest = post.body;
+            .map_err(|()| BodyError::Failed("body stream already taken".into()))?;
+        let mut rest = body;
         while !rest.is_empty() {
             let room = stream
                 .check_write()
-                .map_err(|e| failed(format!("writing the body: {e:?}")))?;
+                .map_err(|e| failed("writing the body", &e))?;
             if room == 0 {
-                let ready = wasi::io::poll::poll(&[&stream.subscribe(), &timer]);
+                let ready = wasi::io::poll::poll(&[&stream.subscribe(), timer]);
                 if !ready.contains(&0) {
-                    return Err(Answer::Timeout);
+                    return Err(BodyError::Timeout);
                 }
                 continue;
             }
@@ -223,18 +272,18 @@ fn start(post: &Post<'_>, timeout_ms: u64) -> Result<InFlight, Answer> {
                 .min(4096);
             stream
                 .write(&rest[..n])
-                .map_err(|e| failed(format!("writing the body: {e:?}")))?;
+                .map_err(|e| failed("writing the body", &e))?;
             rest = &rest[n..];
         }
-        stream
-            .flush()
-            .map_err(|e| failed(format!("writing the body: {e:?}")))?;
+        match stream.flush() {
+            Ok(()) => {}
+            // Every byte is queued. With `Content-Length` the host's HTTP client lets go of the
+            // body once it has that many bytes, and the stream then reads as closed
+            // (wasmtime-wasi-http's `flush`): how the request went is the response's to tell.
+            Err(wasi::io::streams::StreamError::Closed) => {}
+            Err(e) => return Err(failed("writing the body", &e)),
+        }
     }
-    OutgoingBody::finish(outgoing, None)
-        .map_err(|e| failed(format!("finishing the body: {e:?}")))?;
-    Ok(InFlight {
-        response: future.subscribe(),
-        timer,
-        future,
-    })
+    wasi::http::types::OutgoingBody::finish(outgoing, None)
+        .map_err(|e| failed("finishing the body", &e))
 }

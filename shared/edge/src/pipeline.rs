@@ -523,11 +523,11 @@ fn judge_entry(
             inbox::Judgment::Apply(None)
         }
         Some(Action::Flag) => {
-            let flagged = review(Some((before, &outcome.record)));
+            let flagged = review(Some((before, &outcome.record)))?;
             states.insert(slot, j.state_json.clone());
             inbox::Judgment::Apply(Some(Box::new(flagged)))
         }
-        Some(Action::Hold) => inbox::Judgment::Hold(Box::new(review(None))),
+        Some(Action::Hold) => inbox::Judgment::Hold(Box::new(review(None)?)),
         Some(Action::Reject) => {
             inbox::Judgment::Reject(crate::integrity::rejected(&j.verdict).to_string())
         }

@@ -49,6 +49,10 @@ pub trait Platform {
     /// POSTs a JSON body to another component of the app (`http://<id>.spin.internal/…`, service
     /// chaining): `(status, body)`.
     fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String>;
+    /// `n` bytes from the platform's cryptographic random source, for secrets and ids that must
+    /// not be guessed (API keys, signing and webhook secrets). An error, never weaker bytes, when
+    /// there is none.
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String>;
     /// Reads `keys` of the store `label` in one call, ahead of the request's own reads, which
     /// then need no call of their own (a write to a key forgets its copy). A hint: a platform
     /// may ignore it, and a failure only means the reads go to the store one by one.
@@ -294,7 +298,28 @@ fn bundle_parts(name: &'static str) -> Option<Vec<String>> {
     parts
 }
 
+/// `n` bytes from the host's random source: `wasi:random`'s `get-random-bytes` in a component
+/// (Spin and edge-host back it with the operating system's CSPRNG), the operating system's
+/// (`getrandom`) natively.
+pub fn host_random(n: usize) -> Result<Vec<u8>, String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let len = u64::try_from(n).map_err(|e| e.to_string())?;
+        Ok(wasi::random::random::get_random_bytes(len))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let mut bytes = vec![0; n];
+        getrandom::getrandom(&mut bytes).map_err(|e| e.to_string())?;
+        Ok(bytes)
+    }
+}
+
 impl Platform for Spin {
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
+        host_random(n)
+    }
+
     fn variable(&self, name: &str) -> Option<String> {
         let bundled = BUNDLES.iter().find_map(|(bundle, parts)| {
             let at = parts.iter().position(|p| *p == name)?;
@@ -340,5 +365,44 @@ impl Platform for Spin {
                 .map_err(|e| format!("{e}"))?;
             Ok((*response.status(), response.body().to_vec()))
         })
+    }
+}
+
+/// A platform for unit tests of what draws randomness: its random source hands out distinct
+/// bytes and keeps everything it handed out, so a test sees each secret come from it.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct RecordedRandom {
+    /// Every draw, in order.
+    pub drawn: std::cell::RefCell<Vec<Vec<u8>>>,
+    /// A source that fails every draw.
+    pub failing: bool,
+}
+
+#[cfg(test)]
+impl Platform for RecordedRandom {
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
+        if self.failing {
+            return Err("no entropy".into());
+        }
+        let mut drawn = self.drawn.borrow_mut();
+        let seed = drawn.len();
+        let bytes: Vec<u8> = (0..n)
+            .map(|i| u8::try_from((seed * 131 + i * 7 + 1) % 251).unwrap_or(0))
+            .collect();
+        drawn.push(bytes.clone());
+        Ok(bytes)
+    }
+    fn variable(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn redis(&self, _: &str) -> Result<Box<dyn RedisExec>, String> {
+        Err("no redis here".into())
+    }
+    fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
+        None
+    }
+    fn post_internal(&self, _: &str, _: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        Err("no components here".into())
     }
 }

@@ -5,8 +5,9 @@
 //! `leaderboard::ratelimit::DEFAULT_POLICIES`; `[]` → off), or from the tenant's settings when
 //! they carry their own (`edge::tenants`), plus the tenant's `submissions_per_sec` quota. For a request, every policy that
 //! applies (its route class, board and the caller's roles) is checked against the key it counts
-//! by: the client IP (`spin-client-addr`, or the first `X-Forwarded-For` hop when the
-//! `behind_trusted_proxy` variable is `true`), the token subject (requests without a token skip
+//! by: the client IP (`spin-client-addr`, or, when the `behind_trusted_proxy` variable says the
+//! app is behind `true` = one or N proxies, the `X-Forwarded-For` hop they added: the Nth from
+//! the right, never one the client wrote), the token subject (requests without a token skip
 //! such policies), or the tenant. `kv` policies run first, one compare-and-swap each on the
 //! regional store; then all `redis` policies in one script, all or nothing. A denied request costs
 //! those round trips and nothing else.
@@ -41,24 +42,16 @@ pub fn policies(ctx: &Ctx) -> Result<Vec<Policy>> {
     }
 }
 
-/// The client address: `spin-client-addr` without its port, or the first `X-Forwarded-For` hop
-/// when the app sits behind a trusted proxy.
-pub fn client_ip(call: &Call<'_>, trusted_proxy: bool) -> Option<String> {
-    if trusted_proxy
-        && let Some(first) = call
-            .header("x-forwarded-for")
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+/// The client address: `spin-client-addr` without its port, or, behind `trusted_proxies`
+/// proxies, the `X-Forwarded-For` hop they added ([`leaderboard::ratelimit::forwarded_client`]).
+pub fn client_ip(call: &Call<'_>, trusted_proxies: usize) -> Option<String> {
+    if let Some(client) = call
+        .header("x-forwarded-for")
+        .and_then(|v| leaderboard::ratelimit::forwarded_client(v, trusted_proxies))
     {
-        return Some(first.to_string());
+        return Some(client.to_string());
     }
-    let addr = call.header("spin-client-addr")?;
-    let host = match addr.strip_prefix('[') {
-        Some(v6) => v6.split_once(']').map_or(v6, |(h, _)| h),
-        None if addr.matches(':').count() == 1 => addr.split_once(':').map_or(addr, |(h, _)| h),
-        None => addr,
-    };
+    let host = leaderboard::ratelimit::host_of(call.header("spin-client-addr")?);
     (!host.is_empty()).then(|| host.to_string())
 }
 
@@ -98,12 +91,16 @@ pub fn enforce_as(
         .as_ref()
         .map(|p| p.roles.iter().map(|r| r.as_str()).collect())
         .unwrap_or_default();
-    let trusted = ctx
-        .platform()
-        .variable("behind_trusted_proxy")
-        .is_some_and(|v| v == "true");
+    let configured = ctx.platform().variable("behind_trusted_proxy");
+    let proxies = leaderboard::ratelimit::trusted_proxies(configured.as_deref()).unwrap_or_else(|| {
+        eprintln!(
+            "rate limits: behind_trusted_proxy {configured:?} is not true, false or a number of \
+             proxies: counting none"
+        );
+        0
+    });
     let tenant = ctx.tenant.as_str();
-    let ip = client_ip(call, trusted);
+    let ip = client_ip(call, proxies);
     let applicable: Vec<(&Policy, String)> = policies
         .iter()
         .filter(|p| p.applies(class, board, &roles))

@@ -196,7 +196,7 @@ pub fn apply(
                 Action::Hold => {
                     let review = crate::integrity::review(
                         board, &j.verdict, player, &period.id, submission, now_ms, None,
-                    );
+                    )?;
                     repo.put_review(
                         &keys,
                         &review.id,
@@ -225,7 +225,7 @@ pub fn apply(
                         submission,
                         now_ms,
                         Some((previous.as_ref(), &decided.record)),
-                    );
+                    )?;
                     let json = crate::integrity::encode(&review)?;
                     flagged = Some((review, json));
                 }

@@ -97,9 +97,9 @@ impl Settings {
     }
 }
 
-/// A new message id: `msg_` + 24 hex digits.
-pub fn new_message_id() -> String {
-    format!("msg_{}", crate::apikeys::random_hex(24))
+/// A new message id: `msg_` + 24 random hex digits (unique; receivers deduplicate on it).
+pub fn new_message_id() -> Result<String> {
+    Ok(format!("msg_{}", crate::apikeys::unique_hex(24)?))
 }
 
 fn encode(m: &Message) -> Result<String> {
@@ -125,7 +125,7 @@ pub fn enqueue(
         repo,
         tenant,
         sub,
-        new_message_id(),
+        new_message_id()?,
         event_type,
         data,
         now_ms,
@@ -344,7 +344,7 @@ pub fn fan_out(
                     now,
                     &|sub, due| {
                         let mut m = Message::new(
-                            new_message_id(),
+                            new_message_id()?,
                             &sub.id,
                             "rank.top_changed",
                             String::new(),
@@ -379,7 +379,7 @@ pub fn board_deleted(repo: &Repo, tenant: &TenantId, board: &BoardId, now_ms: i6
                 repo,
                 tenant,
                 &sub,
-                new_message_id(),
+                new_message_id()?,
                 "board.deleted",
                 data,
                 now_ms,

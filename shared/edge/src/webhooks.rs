@@ -36,18 +36,19 @@ pub fn target_policy(platform: &dyn Platform) -> TargetPolicy {
     })
 }
 
-/// A new subscription id: `wh_` + 16 hex digits.
-pub fn new_id() -> String {
-    format!("wh_{}", crate::apikeys::random_hex(16))
+/// A new subscription id: `wh_` + 16 hex digits from the platform's random source.
+pub fn new_id(platform: &dyn Platform) -> Result<String> {
+    Ok(format!("wh_{}", crate::apikeys::random_hex(platform, 16)?))
 }
 
-/// A new secret: `whsec_` + base64 of 32 random bytes.
-pub fn new_secret() -> String {
-    let hex = crate::apikeys::random_hex(64);
-    let bytes: Vec<u8> = (0..32)
-        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect();
-    format!("{}{}", webhook::SECRET_PREFIX, STANDARD.encode(bytes))
+/// A new secret: `whsec_` + base64 of 32 bytes from the platform's random source.
+pub fn new_secret(platform: &dyn Platform) -> Result<String> {
+    let bytes = crate::apikeys::random_bytes(platform, 32)?;
+    Ok(format!(
+        "{}{}",
+        webhook::SECRET_PREFIX,
+        STANDARD.encode(bytes)
+    ))
 }
 
 /// The `webhook-signature` value of one secret: `v1,` + base64 HMAC-SHA256 of
@@ -165,10 +166,32 @@ pub fn count(repo: &Repo, tenant: &TenantId) -> Result<u64> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_failing_random_source_makes_no_secret() {
+        let platform = crate::platform::RecordedRandom {
+            failing: true,
+            ..crate::platform::RecordedRandom::default()
+        };
+        assert!(matches!(
+            new_secret(&platform),
+            Err(LeaderboardError::Internal(_))
+        ));
+        assert!(matches!(
+            new_id(&platform),
+            Err(LeaderboardError::Internal(_))
+        ));
+    }
+
     /// The signature is the one the Standard Webhooks reference library computes and accepts.
     #[test]
     fn signatures_verify_with_the_reference_library() {
-        let secret = new_secret();
+        let platform = crate::platform::RecordedRandom::default();
+        let secret = new_secret(&platform).unwrap();
+        // The secret is the platform's random bytes.
+        assert_eq!(
+            STANDARD.decode(&secret[6..]).unwrap(),
+            platform.drawn.borrow()[0]
+        );
         assert!(secret.starts_with("whsec_"));
         assert_eq!(STANDARD.decode(&secret[6..]).unwrap().len(), 32);
         let body = br#"{"type":"webhook.test","timestamp":"2024-01-01T00:00:00.000Z","data":{}}"#;

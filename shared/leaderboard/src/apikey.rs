@@ -17,6 +17,8 @@ pub const PREFIX: &str = "lbk_";
 
 /// The most keys a tenant keeps.
 pub const MAX_KEYS: usize = 100;
+/// The longest name of a key, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
 
 /// A presented key, split.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,8 +106,13 @@ impl ApiKeyInput {
     pub fn validate(self, now_ms: i64) -> Result<(String, Vec<Role>, Option<i64>)> {
         let bad = |m: String| LeaderboardError::InvalidBody(format!("API key: {m}"));
         let name = self.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            return Err(bad("name must be 1..=64 printable characters".into()));
+        if name.is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
+            return Err(bad(format!(
+                "name must be 1..={MAX_NAME_CHARS} printable characters"
+            )));
         }
         if self.roles.is_empty() {
             return Err(bad("give at least one role (service, admin)".into()));

@@ -241,27 +241,60 @@ fn histogram_chart(out: &mut String, distribution: &Value) {
         );
     }
     if hi > lo {
-        for p in ["p50", "p90", "p99"] {
-            let v = &distribution["percentiles"][p];
-            if v.is_null() {
-                continue;
-            }
-            let x = LEFT + (num(v) - lo) / (hi - lo) * W;
-            // Near the right edge the label goes on the line's left.
-            let (tx, anchor) = if x > LEFT + W - 40.0 {
-                (x - 3.0, "end")
-            } else {
-                (x + 3.0, "start")
-            };
+        let marks: Vec<(&str, f64)> = ["p50", "p90", "p99"]
+            .into_iter()
+            .filter_map(|p| {
+                let v = &distribution["percentiles"][p];
+                (!v.is_null()).then(|| (p, LEFT + (num(v) - lo) / (hi - lo) * W))
+            })
+            .collect();
+        // Each label's left edge, its anchor's x and the anchor; near the right edge a label
+        // goes on its line's left.
+        let labels: Vec<(f64, f64, &str)> = marks
+            .iter()
+            .map(|&(_, x)| {
+                if x > LEFT + W - PCT_LABEL_W {
+                    (x - 3.0 - PCT_LABEL_W, x - 3.0, "end")
+                } else {
+                    (x + 3.0, x + 3.0, "start")
+                }
+            })
+            .collect();
+        let rows = label_rows(&labels.iter().map(|l| l.0).collect::<Vec<_>>());
+        for ((&(p, x), &(_, tx, anchor)), row) in marks.iter().zip(&labels).zip(rows) {
             let _ = write!(
                 out,
-                r##"<line class="pct" x1="{x:.2}" y1="{TOP}" x2="{x:.2}" y2="{b}" stroke="#111" stroke-dasharray="4 3"/><text x="{tx:.2}" y="{ty}" font-size="16" text-anchor="{anchor}" fill="#111">{p}</text>"##,
+                r##"<line class="pct" x1="{x:.2}" y1="{TOP}" x2="{x:.2}" y2="{b}" stroke="#111" stroke-dasharray="4 3"/><text class="pct-label" x="{tx:.2}" y="{ty}" font-size="16" text-anchor="{anchor}" fill="#111" stroke="#fff" stroke-width="4" paint-order="stroke">{p}</text>"##,
                 b = TOP + H,
-                ty = TOP - 4.0,
+                ty = TOP - 4.0 + PCT_ROW_H * row as f64,
             );
         }
     }
     out.push_str("</svg>");
+}
+
+/// The width a percentile's label takes (`p99` at 16 units, with room to spare) and the height
+/// of a row of labels.
+const PCT_LABEL_W: f64 = 30.0;
+const PCT_ROW_H: f64 = 18.0;
+
+/// A row for each label (its left edge; each is [`PCT_LABEL_W`] wide) so that no two labels of
+/// one row overlap: each takes the first row free of the labels before it (row 0 above the
+/// chart, the next ones below it, over the bars on a white halo). p50, p90 and p99 in one bucket
+/// stack in three rows.
+fn label_rows(lefts: &[f64]) -> Vec<usize> {
+    let mut rows: Vec<usize> = Vec::with_capacity(lefts.len());
+    for (i, &from) in lefts.iter().enumerate() {
+        let taken = |row: usize| {
+            lefts[..i]
+                .iter()
+                .zip(&rows)
+                .any(|(&f, &r)| r == row && (from - f).abs() < PCT_LABEL_W + 2.0)
+        };
+        let row = (0..).find(|&r| !taken(r)).unwrap_or(0);
+        rows.push(row);
+    }
+    rows
 }
 
 fn legend(out: &mut String, items: &[(&str, &str)]) {
@@ -434,6 +467,57 @@ mod tests {
         assert!(html.contains("no standings yet"));
         assert!(html.contains("nobody climbed"));
         assert_eq!(html.matches(r#"class="bar""#).count(), 0);
+    }
+
+    /// The percentile labels' boxes (`x` from its anchor, `y`) as the page draws them.
+    fn pct_labels(html: &str) -> Vec<(f64, f64, String)> {
+        html.split(r#"<text class="pct-label" "#)
+            .skip(1)
+            .map(|t| {
+                let attr = |name: &str| -> f64 {
+                    let at = t.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                    t[at..].split('"').next().unwrap().parse().unwrap()
+                };
+                let x = attr("x");
+                let from = if t.contains(r#"text-anchor="end""#) {
+                    x - PCT_LABEL_W
+                } else {
+                    x
+                };
+                let name = t
+                    .split('>')
+                    .nth(1)
+                    .unwrap()
+                    .trim_end_matches("</text")
+                    .to_string();
+                (from, attr("y"), name)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn percentile_labels_never_overlap_even_in_one_bucket() {
+        for (p50, p90, p99) in [
+            (68.001, 68.001, 68.001),
+            (50.0, 68.0, 68.001),
+            (89.0, 90.0, 90.0),
+        ] {
+            let mut s = stats();
+            s["distribution"]["percentiles"] = json!({"p50": p50, "p90": p90, "p99": p99});
+            let labels = pct_labels(&render(&s));
+            assert_eq!(labels.len(), 3, "{labels:?}");
+            for (i, a) in labels.iter().enumerate() {
+                for b in &labels[i + 1..] {
+                    let apart = a.1 != b.1 || (a.0 - b.0).abs() >= PCT_LABEL_W;
+                    assert!(apart, "{} and {} overlap: {labels:?}", a.2, b.2);
+                }
+            }
+        }
+        // Apart, they all stay on the row above the chart.
+        let mut s = stats();
+        s["distribution"]["percentiles"] = json!({"p50": 15, "p90": 50, "p99": 85});
+        let labels = pct_labels(&render(&s));
+        assert!(labels.iter().all(|l| l.1 == TOP - 4.0), "{labels:?}");
     }
 
     #[test]

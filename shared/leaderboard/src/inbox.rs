@@ -33,6 +33,8 @@ use crate::sortkey::SortKey;
 /// Deliveries after which an entry that never completed (its handler died or ran out of time
 /// each time) is moved to the dead letters instead of being tried again.
 pub const MAX_DELIVERIES: u64 = 5;
+/// Most inbox entries one drain call (`POST …/admin/drain?max_events=`) applies.
+pub const MAX_DRAIN_EVENTS: u32 = 100_000;
 
 /// How long an ingest `idempotency_key` is remembered.
 pub const DEDUPE_TTL_MS: i64 = 24 * 3600 * 1000;

@@ -27,6 +27,12 @@ use crate::period::{self, PeriodId};
 pub const DEFAULT_SNAPSHOT_EVERY: u32 = 50_000;
 /// Default snapshots kept.
 pub const DEFAULT_KEEP_SNAPSHOTS: u32 = 2;
+/// Most entries one page of a log read holds (the board's events, the audit log, dead letters).
+pub const MAX_PAGE: u32 = 1000;
+/// The range `snapshot_every` may take.
+pub const SNAPSHOT_EVERY: std::ops::RangeInclusive<u32> = 100..=10_000_000;
+/// The range `keep_snapshots` may take.
+pub const KEEP_SNAPSHOTS: std::ops::RangeInclusive<u32> = 1..=100;
 
 /// Log retention as posted in a board config (`"log": {...}`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -66,17 +72,17 @@ impl LogConfigInput {
             snapshot_every: self.snapshot_every.unwrap_or(d.snapshot_every),
             keep_snapshots: self.keep_snapshots.unwrap_or(d.keep_snapshots),
         };
-        if !(100..=10_000_000).contains(&c.snapshot_every) {
-            return Err(LeaderboardError::InvalidConfig(format!(
-                "log.snapshot_every {} is out of range (100..=10000000)",
-                c.snapshot_every
-            )));
-        }
-        if !(1..=100).contains(&c.keep_snapshots) {
-            return Err(LeaderboardError::InvalidConfig(format!(
-                "log.keep_snapshots {} is out of range (1..=100)",
-                c.keep_snapshots
-            )));
+        for (name, value, range) in [
+            ("snapshot_every", c.snapshot_every, SNAPSHOT_EVERY),
+            ("keep_snapshots", c.keep_snapshots, KEEP_SNAPSHOTS),
+        ] {
+            if !range.contains(&value) {
+                return Err(LeaderboardError::InvalidConfig(format!(
+                    "log.{name} {value} is out of range ({}..={})",
+                    range.start(),
+                    range.end()
+                )));
+            }
         }
         Ok(c)
     }

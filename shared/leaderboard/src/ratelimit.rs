@@ -27,8 +27,8 @@ pub const VARIABLE: &str = "rate_limits";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyKind {
-    /// The client address (`spin-client-addr`, or the first `X-Forwarded-For` hop behind a
-    /// trusted proxy).
+    /// The client address (`spin-client-addr`, or the `X-Forwarded-For` hop the trusted
+    /// proxies added: [`forwarded_client`]).
     Ip,
     /// The token's `sub`; requests without a token are not limited by such a policy.
     Subject,
@@ -355,6 +355,47 @@ pub fn header_fields(decisions: &[(&Policy, Decision)]) -> Option<(String, Strin
         .collect::<Vec<_>>()
         .join(", ");
     Some((policy, state))
+}
+
+/// How many proxies in front of the app append to `X-Forwarded-For`, from the
+/// `behind_trusted_proxy` variable: `false` or unset none, `true` one, or their number (`2` for a
+/// CDN in front of a load balancer). `None` for anything else (the caller says so and counts
+/// none).
+pub fn trusted_proxies(value: Option<&str>) -> Option<usize> {
+    match value.map(str::trim) {
+        None | Some("" | "false") => Some(0),
+        Some("true") => Some(1),
+        Some(n) => n.parse().ok(),
+    }
+}
+
+/// The host of an address as proxies and runtimes write it: `203.0.113.7`, `203.0.113.7:4711`,
+/// `[2001:db8::1]:4711` or `2001:db8::1` all give the address alone, so one client is one key
+/// whichever port its connection had.
+pub fn host_of(addr: &str) -> &str {
+    match addr.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or(v6, |(h, _)| h),
+        None if addr.matches(':').count() == 1 => addr.split_once(':').map_or(addr, |(h, _)| h),
+        None => addr,
+    }
+}
+
+/// The client's address in an `X-Forwarded-For` value behind `proxies` trusted proxies, each of
+/// which appends the address it got the request from (ALB, Cloudflare, nginx's
+/// `$proxy_add_x_forwarded_for`): the `proxies`-th hop from the right. Hops to its left came
+/// with the request, so the client wrote them and is never identified by them (rotating a forged
+/// first hop does not make a new client). With fewer hops than proxies the request passed fewer
+/// proxies, and the leftmost hop is the client. `None` with no proxy or no hop.
+pub fn forwarded_client(header: &str, proxies: usize) -> Option<&str> {
+    if proxies == 0 {
+        return None;
+    }
+    let hops: Vec<&str> = header
+        .split(',')
+        .map(|h| host_of(h.trim()))
+        .filter(|h| !h.is_empty())
+        .collect();
+    hops.get(hops.len().saturating_sub(proxies)).copied()
 }
 
 #[cfg(test)]

@@ -225,3 +225,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_client_is_the_hop_the_trusted_proxies_added() {
+    // One proxy: the rightmost hop, whatever the client put before it.
+    assert_eq!(
+        forwarded_client("198.18.0.1, 203.0.113.7", 1),
+        Some("203.0.113.7")
+    );
+    assert_eq!(forwarded_client("203.0.113.7", 1), Some("203.0.113.7"));
+    // Two proxies (a CDN, then a load balancer): the second hop from the right.
+    assert_eq!(
+        forwarded_client("198.18.0.1, 203.0.113.7, 10.0.0.5", 2),
+        Some("203.0.113.7")
+    );
+    // Fewer hops than proxies: the leftmost.
+    assert_eq!(forwarded_client("203.0.113.7", 3), Some("203.0.113.7"));
+    assert_eq!(forwarded_client(" , ", 1), None);
+    assert_eq!(forwarded_client("203.0.113.7", 0), None);
+    // A hop with a port (Azure Application Gateway, IIS ARR) is the same client.
+    assert_eq!(
+        forwarded_client("198.18.0.1, 203.0.113.7:4711", 1),
+        Some("203.0.113.7")
+    );
+    assert_eq!(
+        forwarded_client("[2001:db8::1]:4711", 1),
+        Some("2001:db8::1")
+    );
+    assert_eq!(forwarded_client("2001:db8::1", 1), Some("2001:db8::1"));
+    assert_eq!(trusted_proxies(Some("true")), Some(1));
+    assert_eq!(trusted_proxies(Some("false")), Some(0));
+    assert_eq!(trusted_proxies(None), Some(0));
+    assert_eq!(trusted_proxies(Some(" 2 ")), Some(2));
+    assert_eq!(trusted_proxies(Some("yes")), None);
+    assert_eq!(trusted_proxies(Some("True")), None);
+}

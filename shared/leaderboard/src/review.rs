@@ -21,6 +21,9 @@ use crate::integrity::Trigger;
 use crate::period::PeriodId;
 use crate::record::{Record, Submission};
 
+/// Most reviews one page of `GET …/reviews` lists.
+pub const MAX_PAGE: u32 = 500;
+
 /// Where a review stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -26,6 +26,9 @@ pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 /// rendering via `f64` is always exact.
 pub const MAX_DECIMAL_MINOR: i64 = 999_999_999_999_999;
 
+/// 2^63 as an `f64`: a JSON number of at least this magnitude is beyond every 64-bit score.
+const I64_RANGE_F64: f64 = 9_223_372_036_854_775_808.0;
+
 /// Significant digits an `f64` carries exactly through decimal text (`DBL_DIG`).
 const F64_EXACT_DIGITS: usize = 15;
 
@@ -100,11 +103,17 @@ impl ScoreType {
         if number.is_u64() {
             return Err(self.describe(&text, DecimalError::Overflow));
         }
+        // serde_json keeps a number beyond 64 bits only as an `f64` (`99999999999999999999999`
+        // becomes `1e+23`): echoing that form would show the client a number it never sent.
+        if number.as_f64().is_some_and(|f| f.abs() >= I64_RANGE_F64) {
+            return Err(self.describe("the number", DecimalError::Overflow));
+        }
         let parsed = Decimal::parse(&text).map_err(|e| self.describe(&text, e))?;
         if parsed.significant_digits() > F64_EXACT_DIGITS {
+            // The f64's text is not what the client sent (`1.2345678901234568e16`): not echoed.
             return Err(LeaderboardError::InvalidScore(format!(
-                "{text} has more than {F64_EXACT_DIGITS} significant digits and cannot be read \
-                 exactly from a JSON number; send it as a string instead"
+                "the number has more than {F64_EXACT_DIGITS} significant digits and cannot be \
+                 read exactly from a JSON number; send it as a string instead"
             )));
         }
         self.scaled(&text, parsed)
@@ -218,6 +227,19 @@ mod tests {
         assert!(from_json(ScoreType::Integer, "1e-1").is_err());
         assert!(from_json(ScoreType::Integer, "18446744073709551615").is_err());
         assert!(from_json(ScoreType::Integer, "1e300").is_err());
+        // Beyond 64 bits serde_json keeps only an f64 (`1e+23`): the detail does not echo it.
+        assert_eq!(
+            from_json(ScoreType::Integer, "99999999999999999999999"),
+            Err(LeaderboardError::InvalidScore(
+                "the number is too large to be stored as a 64-bit score".into()
+            ))
+        );
+        assert_eq!(
+            D3.parse_str("99999999999999999999999"),
+            Err(LeaderboardError::InvalidScore(
+                "99999999999999999999999 is too large to be stored as a 64-bit score".into()
+            ))
+        );
         assert!(from_json(D3, "9223372036854776").is_err());
         assert_eq!(
             from_json(D3, "9223372036854775"),

@@ -14,6 +14,8 @@ use crate::webhook::{AttemptOutcome, NextStep, next_step};
 
 /// Attempts a message keeps.
 pub const MAX_ATTEMPTS_KEPT: usize = 50;
+/// Most messages one page of `GET …/deliveries` lists.
+pub const MAX_PAGE: u32 = 1000;
 
 /// Where a message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -38,22 +38,53 @@ impl RuntimeKind {
 }
 
 /// The Spin CLI: `SPIN_BIN` (a relative path is taken from the workspace root, where
-/// `scripts/test.sh` runs), else `spin` on `PATH`.
+/// `scripts/test.sh` runs), else `spin` on `PATH`; `None` when there is none.
+///
+/// # Panics
+/// When a Spin CLI is asked for and missing, so a run that should test on Spin fails instead of
+/// passing without it: `SPIN_BIN` names no file, or `EDGE_REQUIRE_SPIN=1` (CI's `.ci/run` sets it)
+/// and none is found.
 pub fn spin_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SPIN_BIN").filter(|p| !p.is_empty()) {
+    match find_spin(
+        std::env::var_os("SPIN_BIN"),
+        std::env::var_os("PATH"),
+        std::env::var("EDGE_REQUIRE_SPIN").is_ok_and(|v| v == "1"),
+    ) {
+        Ok(found) => found,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+/// [`spin_bin`]'s decision: `Err` when a Spin CLI is asked for and missing.
+pub fn find_spin(
+    spin_bin: Option<std::ffi::OsString>,
+    path: Option<std::ffi::OsString>,
+    required: bool,
+) -> Result<Option<PathBuf>, String> {
+    if let Some(p) = spin_bin.filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         let p = if p.is_relative() {
             PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(p)
         } else {
             p
         };
-        return p.is_file().then(|| std::fs::canonicalize(&p).unwrap_or(p));
+        return if p.is_file() {
+            Ok(Some(std::fs::canonicalize(&p).unwrap_or(p)))
+        } else {
+            Err(format!("SPIN_BIN={} is not a file", p.display()))
+        };
     }
-    std::env::var_os("PATH").and_then(|paths| {
+    let found = path.and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|d| d.join("spin"))
             .find(|p| p.is_file())
-    })
+    });
+    match found {
+        None if required => {
+            Err("EDGE_REQUIRE_SPIN=1 but no Spin CLI: set SPIN_BIN or put spin on PATH".to_string())
+        }
+        found => Ok(found),
+    }
 }
 
 /// `variables` as the environment Spin's provider reads (`SPIN_VARIABLE_<NAME>`).
@@ -221,4 +252,18 @@ fn spin_health(addr: SocketAddr) -> bool {
     s.write_all(req.as_bytes()).is_ok()
         && s.read_to_string(&mut reply).is_ok()
         && reply.starts_with("HTTP/1.1 200")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_spin_fails_when_it_is_asked_for() {
+        let nowhere = Some(std::ffi::OsString::from("/nonexistent-dir"));
+        assert_eq!(find_spin(None, nowhere.clone(), false), Ok(None));
+        assert!(find_spin(None, nowhere.clone(), true).is_err());
+        let wrong = Some(std::ffi::OsString::from("/nonexistent-dir/spin"));
+        assert!(find_spin(wrong, nowhere, false).is_err());
+    }
 }

@@ -351,6 +351,23 @@ impl Api {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
+        self.execute(req).await
+    }
+
+    /// A call whose body is `text` as given (truncated or otherwise broken JSON), sent as
+    /// `application/json`.
+    pub async fn call_text(&self, method: Method, path: &str, token: &str, text: &str) -> Reply {
+        let req = self
+            .app
+            .http
+            .request(method, self.app.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(text.to_string());
+        self.execute(req).await
+    }
+
+    async fn execute(&self, req: reqwest::RequestBuilder) -> Reply {
         let req = req.build().unwrap();
         let recorded = harness::Recorded::request(&req, self.app.runtime_name(), self.app.records);
         let resp = self.app.http.execute(req).await.unwrap();

@@ -86,6 +86,39 @@ async fn create_get_list_delete() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_delete_that_happened_answers_204_even_if_its_webhook_messages_cannot_be_stored() {
+    let api = start().await;
+    api.create_board(json!({"id": "doomed"})).await;
+    // The tenant's subscriptions cannot be read (a value of the wrong type), so the board.deleted
+    // messages cannot be made.
+    let mut c = api.redis.conn();
+    let _: () = redis::cmd("SET")
+        .arg("lb:tenant:{default}:webhooks")
+        .arg("not a hash")
+        .query(&mut c)
+        .unwrap();
+    let r = api
+        .call(
+            Method::DELETE,
+            "/api/v1/boards/doomed",
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 204, "the delete happened: {}", r.body);
+    api.get("/api/v1/boards/doomed", Some(&admin()))
+        .await
+        .assert_problem(404, "does not exist");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("lb:{default/doomed}*")
+        .query(&mut c)
+        .unwrap();
+    assert!(keys.is_empty(), "all board keys deleted: {keys:?}");
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn board_input_is_validated_with_precise_problems() {
     let api = start().await;
     let post = |body: serde_json::Value| {

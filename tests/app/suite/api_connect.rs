@@ -16,16 +16,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `buf`, from target/nodetools (scripts/setup.sh installs it).
+/// `buf`, as the README's example runs it (scripts/setup.sh links it there).
 fn buf() -> PathBuf {
-    let arch = if cfg!(target_arch = "aarch64") {
-        "aarch64"
-    } else {
-        "x64"
-    };
-    let bin = root().join(format!(
-        "target/nodetools/node_modules/@bufbuild/buf-linux-{arch}/bin/buf"
-    ));
+    let bin = root().join("target/bin/buf");
     assert!(
         bin.exists(),
         "{} is missing: run scripts/setup.sh",

@@ -56,7 +56,7 @@ async fn the_deepest_accepted_json_goes_through_every_door() {
             json!({ "player": "diver2", "score": 8, "metadata": nested(deepest + 1) }),
         )
         .await;
-    r.assert_problem(400, "invalid JSON body");
+    r.assert_problem(400, "nested too deeply");
 
     for path in [
         "entries?limit=10",

@@ -360,7 +360,7 @@ async fn declarations_marks_events_and_deletion() {
     bad["min_sample"] = json!("ten");
     declare(&api, bad).await.assert_problem(
         400,
-        "min_sample: invalid type: string \"ten\", expected u64",
+        "field 'min_sample': invalid type: string \"ten\", expected u64",
     );
     assert_eq!(declare(&api, body.clone()).await.status, 201);
     declare(&api, body.clone())

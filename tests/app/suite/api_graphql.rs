@@ -76,6 +76,14 @@ async fn a_graphql_client_runs_every_query_and_the_mutation() {
         "the served schema differs from api/schema.graphql (served: target/schema.served.graphql):\n{}",
         seen["served_schema"].as_str().unwrap_or("")
     );
+    // Fields come back in the order the query selected them.
+    assert_eq!(
+        seen["key_order"],
+        json!({
+            "leaderboard": ["totalCount", "entries", "board"],
+            "entry": ["score", "player", "rank"],
+        })
+    );
     let b = &seen["board"]["data"]["board"];
     assert_eq!(b["id"], board);
     assert_eq!(b["sort"], "desc");

@@ -158,8 +158,9 @@ async fn ip_subject_and_tenant_limits_are_independent() {
     .await;
     api.create_board(public("ind")).await; // admin request 1 of the default tenant
 
-    // Per IP: the first X-Forwarded-For hop behind a trusted proxy.
-    let read = |ip: &'static str| {
+    // Per IP: the X-Forwarded-For hop the trusted proxy appended (the rightmost); the client
+    // forges a new first hop each time and is still counted as itself.
+    let read = |forged: u32, ip: &'static str| {
         let api = &api;
         async move {
             api.call(
@@ -167,18 +168,18 @@ async fn ip_subject_and_tenant_limits_are_independent() {
                 "/api/v1/boards/ind/entries",
                 None,
                 None,
-                &[("x-forwarded-for", &format!("{ip}, 10.0.0.1"))],
+                &[("x-forwarded-for", &format!("198.18.0.{forged}, {ip}"))],
             )
             .await
         }
     };
-    for _ in 0..3 {
-        assert_eq!(read("203.0.113.7").await.status, 200);
+    for forged in 0..3 {
+        assert_eq!(read(forged, "203.0.113.7").await.status, 200);
     }
-    let r = read("203.0.113.7").await;
+    let r = read(99, "203.0.113.7").await;
     r.assert_problem(429, "per-ip");
     assert_eq!(
-        read("198.51.100.9").await.status,
+        read(100, "198.51.100.9").await.status,
         200,
         "another IP is not limited"
     );

@@ -347,6 +347,57 @@ async fn submit_response_validation_and_authorization() {
     api.submit("laps", json!({"player": "ann", "score": 1, "bonus": 2}))
         .await
         .assert_problem(400, "unknown field");
+    // Each detail says what is wrong once, names the field, and echoes what was sent.
+    let details = [
+        (
+            r#"{"player":"ann"}"#,
+            "invalid request body: missing field `score`",
+        ),
+        (
+            r#"{"player":"ann","#,
+            "invalid request body: the JSON ends before it is complete (line 1 column ",
+        ),
+        (
+            r#"{"player":"ann"]"#,
+            "invalid request body: the body is not valid JSON: expected `,` or `}`",
+        ),
+        (
+            r#"{"player":"ann","score":99999999999999999999999}"#,
+            "invalid score: the number is too large to be stored as a 64-bit score",
+        ),
+        (
+            r#"{"player":"ann","score":"99999999999999999999999"}"#,
+            "invalid score: 99999999999999999999999 is too large to be stored as a 64-bit score",
+        ),
+        (
+            r#"{"player":"ann","score":1,"subscore":"x"}"#,
+            "invalid request body: field 'subscore': invalid type",
+        ),
+    ];
+    for (body, detail) in details {
+        let r = api
+            .call_text(Method::POST, "/api/v1/boards/laps/scores", &service(), body)
+            .await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        let got = r.body["detail"].as_str().unwrap_or("");
+        assert!(
+            got.starts_with(detail),
+            "{body}: {got:?} should start {detail:?}"
+        );
+    }
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&admin()),
+            Some(json!({"id": "asc-typo", "sort": "ascending"})),
+            &[],
+        )
+        .await;
+    r.assert_problem(
+        400,
+        "invalid request body: field 'sort': unknown variant `ascending`, expected `desc` or `asc`",
+    );
     api.submit("laps", json!({"player": "a b", "score": 1}))
         .await
         .assert_problem(400, "player id");

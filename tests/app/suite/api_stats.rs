@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::api::{Api, admin, player, start};
+use crate::browser::{chromium, pixels_of, screenshot};
 
 /// Milliseconds since the Unix epoch on this machine (the guests' clock, without an offset).
 fn now_ms() -> i64 {
@@ -289,79 +290,6 @@ async fn an_async_board_counts_what_the_projector_applies() {
     api.stop().await;
 }
 
-/// Debian's Chromium, when installed (`scripts/setup.sh` installs it; `CHROMIUM` names another).
-fn chromium() -> Option<std::path::PathBuf> {
-    std::env::var_os("CHROMIUM")
-        .map(std::path::PathBuf::from)
-        .or_else(|| Some("/usr/bin/chromium".into()))
-        .filter(|p| p.exists())
-}
-
-/// Opens `url` in headless Chromium at a phone's width and returns the screenshot's RGBA pixels
-/// and width.
-async fn screenshot(
-    chromium: &std::path::Path,
-    url: &str,
-    out: &std::path::Path,
-) -> (Vec<u8>, u32) {
-    let profile = std::env::temp_dir().join(format!("edge-chromium-{}", std::process::id()));
-    let run = tokio::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=412,1800",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", out.display()))
-        .arg(url)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(90), run)
-        .await
-        .expect("chromium takes the screenshot within 90 s")
-        .expect("chromium starts");
-    let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        out.exists(),
-        "chromium wrote no screenshot: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(out).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut pixels).unwrap();
-    pixels.truncate(info.buffer_size());
-    let rgba: Vec<u8> = match info.color_type {
-        png::ColorType::Rgba => pixels,
-        png::ColorType::Rgb => pixels
-            .chunks(3)
-            .flat_map(|p| [p[0], p[1], p[2], 255])
-            .collect(),
-        other => panic!("unexpected screenshot colour type {other:?}"),
-    };
-    (rgba, info.width)
-}
-
-/// Pixels of `hex` colour (±8 per channel).
-fn pixels_of(rgba: &[u8], hex: &str) -> usize {
-    let c = |i: usize| i32::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
-    let (r, g, b) = (c(1), c(3), c(5));
-    rgba.chunks(4)
-        .filter(|p| {
-            (i32::from(p[0]) - r).abs() <= 8
-                && (i32::from(p[1]) - g).abs() <= 8
-                && (i32::from(p[2]) - b).abs() <= 8
-        })
-        .count()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dashboard_draws_the_stats_as_svg_under_a_strict_csp_and_chromium_shows_them() {
     let api = start().await;
@@ -410,8 +338,13 @@ async fn the_dashboard_draws_the_stats_as_svg_under_a_strict_csp_and_chromium_sh
             std::fs::create_dir_all(&dir).unwrap();
             let out = dir.join(format!("dashboard-{runtime}.png"));
             let _ = std::fs::remove_file(&out);
-            let (rgba, width) =
-                screenshot(&chromium, &api.app.url("/boards/show/dashboard"), &out).await;
+            let (rgba, width) = screenshot(
+                &chromium,
+                &api.app.url("/boards/show/dashboard"),
+                &out,
+                "412,1800",
+            )
+            .await;
             assert!(width >= 400, "{width}");
             for (name, colour, at_least) in [
                 ("accepted bars", leaderboard::dashboard::ACCEPTED, 200),

@@ -382,6 +382,53 @@ async fn the_openapi_document_and_its_page_are_served_with_validators_and_a_stri
     assert!(!html.contains("<script"), "the page runs no script");
     assert!(html.contains("/api/{v}/boards/{board}/entries"));
     assert_eq!(page.header("x-content-type-options"), "nosniff");
+    // A reference to learn from: the submission's section has its body's fields.
+    let submit = &html[html
+        .find(r#"<section class="op" id="submitScore">"#)
+        .expect("the submission has its anchor")..];
+    let submit = &submit[..submit.find("</section>").unwrap()];
+    for field in ["player", "score", "subscore", "metadata"] {
+        assert!(
+            submit.contains(&format!(r#"<td class="bf"><code>{field}</code>"#)),
+            "{field}"
+        );
+    }
+    assert!(
+        html.contains(r##"<a href="#submitScore">"##),
+        "in the contents"
+    );
+    let again = api
+        .call(
+            Method::GET,
+            "/docs",
+            None,
+            None,
+            &[("if-none-match", page.header("etag"))],
+        )
+        .await;
+    assert_eq!(again.status, 304);
+
+    // In a browser: the submission's body fields are drawn (a request body's field names are
+    // #0f766e on the page; the scores' section follows the contents, so the only request body in
+    // the screenshot's 4200 px is the submission's).
+    if let Some(chromium) = crate::browser::chromium() {
+        let runtime = std::env::var("EDGE_TEST_RUNTIME").unwrap_or_else(|_| "edge-host".into());
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join(format!("docs-{runtime}.png"));
+        let _ = std::fs::remove_file(&out);
+        let (rgba, width) =
+            crate::browser::screenshot(&chromium, &api.app.url("/docs"), &out, "1100,4200").await;
+        assert_eq!(width, 1100);
+        let names = crate::browser::pixels_of(&rgba, "#0f766e");
+        assert!(
+            names >= 200,
+            "{names} body-field-name pixels in {}",
+            out.display()
+        );
+    } else {
+        eprintln!("skipped: the /docs page in Chromium (no /usr/bin/chromium)");
+    }
 
     let r = api.call(Method::POST, "/docs", None, None, &[]).await;
     assert_eq!(r.status, 405);

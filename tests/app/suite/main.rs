@@ -32,5 +32,6 @@ mod api_stats;
 mod api_tenants;
 mod api_webhooks;
 mod app_health;
+mod browser;
 mod parity;
 mod receiver;

@@ -1,6 +1,7 @@
 //! Data carried between the runtimes: a SQLite key-value file written under real Spin reads
 //! correctly under `edge-host` and the other way round, counters included (their 8-byte form).
-//! Needs a Spin CLI (`SPIN_BIN` or `spin` on `PATH`); says so and passes without one.
+//! Needs a Spin CLI (`SPIN_BIN` or `spin` on `PATH`); says so and passes without one, unless
+//! one is required (`EDGE_REQUIRE_SPIN=1`, as in CI): then its absence fails the test.
 
 use edge_host::HostConfig;
 use reqwest::Method;

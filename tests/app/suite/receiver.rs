@@ -1,5 +1,6 @@
 //! A webhook receiver for the suites: a loopback HTTP/1.1 server that answers each request as
 //! its script says (status, `Retry-After`, a delay before answering) and records what it got.
+//! It reads a body as plain receivers do: the `Content-Length` bytes, never a chunked body.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -173,44 +174,17 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(http::Heade
             );
         }
     }
-    let chunked = headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
-    let length: Option<usize> = headers
+    // Like Python's `http.server` and many gateways: the body is the `Content-Length` bytes
+    // after the head, and nothing without one (a chunked body is not read), so a delivery that
+    // came chunked records an empty body and fails its signature check.
+    let length: usize = headers
         .get("content-length")
-        .and_then(|v| v.to_str().ok()?.parse().ok());
-    let mut raw = buf[header_end + 4..].to_vec();
-    loop {
-        let complete = match (chunked, length) {
-            (true, _) => dechunk(&raw).is_some(),
-            (false, Some(n)) => raw.len() >= n,
-            (false, None) => true,
-        };
-        if complete {
-            break;
-        }
-        raw.extend_from_slice(read_more(socket, &mut chunk).await?);
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[header_end + 4..].to_vec();
+    while body.len() < length {
+        body.extend_from_slice(read_more(socket, &mut chunk).await?);
     }
-    let body = if chunked { dechunk(&raw)? } else { raw };
+    body.truncate(length);
     Some((headers, body))
-}
-
-/// The body of a complete chunked message (`None` while incomplete).
-fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&raw[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        raw = &raw[line_end + 2..];
-        if size == 0 {
-            // Trailers (none expected) end with an empty line.
-            return raw.windows(2).any(|w| w == b"\r\n").then_some(out);
-        }
-        if raw.len() < size + 2 {
-            return None;
-        }
-        out.extend_from_slice(&raw[..size]);
-        raw = &raw[size + 2..];
-    }
 }
