@@ -19,7 +19,7 @@ from pathlib import Path
 
 # Bottom to top. A module may import modules of its own layer or of a lower one, never a higher one.
 LAYERS = [
-    ("platform", ["platform", "kv", "scope", "settings", "outbound"]),
+    ("platform", ["platform", "redis_error", "kv", "scope", "settings", "outbound"]),
     ("stores", ["breaker", "repo", "cache", "flagdoc", "tenants", "apikeys", "webhooks",
                 "integrity"]),
     ("request", ["compress", "http", "stream", "auth", "api"]),

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use edge::platform::{KvStore, Platform, RedisExec};
+use edge::platform::{KvStore, Platform, RedisError, RedisExec};
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -71,7 +71,11 @@ fn flatten(value: redis::Value, out: &mut Vec<RedisResult>) -> Result<(), String
 }
 
 impl RedisExec for Pooled {
-    fn execute(&self, command: &str, args: &[RedisParameter]) -> Result<Vec<RedisResult>, String> {
+    fn execute(
+        &self,
+        command: &str,
+        args: &[RedisParameter],
+    ) -> Result<Vec<RedisResult>, RedisError> {
         let mut cmd = redis::cmd(command);
         for a in args {
             match a {
@@ -80,10 +84,15 @@ impl RedisExec for Pooled {
             };
         }
         let mut slot = self.conn.borrow_mut();
-        let conn = slot.as_mut().ok_or("connection already returned")?;
-        let value: redis::Value = cmd.query(conn).map_err(|e| e.to_string())?;
+        let conn = slot
+            .as_mut()
+            .ok_or_else(|| RedisError::Transport("connection already returned".into()))?;
+        // The same text Spin's host hands a guest, told apart the same way.
+        let value: redis::Value = cmd
+            .query(conn)
+            .map_err(|e| edge::redis_error::classify(&e.to_string()))?;
         let mut out = Vec::new();
-        flatten(value, &mut out)?;
+        flatten(value, &mut out).map_err(RedisError::Reply)?;
         Ok(out)
     }
 }

@@ -6,7 +6,8 @@
 //! breaker is open, opening a repository fails at once with a `503` problem and a `Retry-After`
 //! of the time left, without contacting Redis; the cached-read path treats that as it treats a
 //! Redis failure and serves its stale copy (stale-if-error). A request's first Redis failure is
-//! counted (one KV atomic increment, see [`Guard::failed`]); a probe's success closes the breaker
+//! counted (one KV atomic increment, see [`Guard::failed`]): a transport failure only, never an
+//! error reply, which fails its own request alone ([`crate::redis_error`]); a probe's success closes the breaker
 //! (one compare-and-swap). A healthy closed breaker costs no write.
 //!
 //! The thresholds are [`Policy::default`]: 5 failing requests within one fixed 10 s window open

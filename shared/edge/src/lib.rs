@@ -10,7 +10,8 @@
 //! The modules stand in five layers, bottom to top; a module imports only from its own layer or
 //! a lower one, never in a circle (`scripts/edge_layers.py` checks both, in CI):
 //!
-//! 1. **platform** — [`platform`] (the `Platform` trait and the Spin bindings), [`kv`], [`scope`]
+//! 1. **platform** — [`platform`] (the `Platform` trait and the Spin bindings), [`redis_error`]
+//!    (a Redis failure: the store unreachable, or this command refused), [`kv`], [`scope`]
 //!    (the clock, nonces, the request's trace span and `Retry-After`), [`settings`] (variables),
 //!    [`outbound`] (HTTP to the outside).
 //! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`repo`] (Redis),
@@ -63,6 +64,7 @@ pub mod platform;
 pub mod ratelimit;
 pub mod reads;
 pub mod rebuild;
+pub mod redis_error;
 pub mod repo;
 pub mod scope;
 pub mod serve;

@@ -6,10 +6,16 @@
 
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
+pub use crate::redis_error::RedisError;
+
 /// Runs Redis commands (`execute` semantics: nested replies flattened, as Spin does).
 pub trait RedisExec {
-    /// One command; the error text is for logs.
-    fn execute(&self, command: &str, args: &[RedisParameter]) -> Result<Vec<RedisResult>, String>;
+    /// One command: its reply, or whether Redis is unreachable or refused this command.
+    fn execute(
+        &self,
+        command: &str,
+        args: &[RedisParameter],
+    ) -> Result<Vec<RedisResult>, RedisError>;
 
     /// A new connection to the same server (what a retry uses after a failure broke this one);
     /// `None` when the platform cannot make one.
@@ -83,11 +89,21 @@ impl SpinRedis {
 }
 
 impl RedisExec for SpinRedis {
-    fn execute(&self, command: &str, args: &[RedisParameter]) -> Result<Vec<RedisResult>, String> {
+    fn execute(
+        &self,
+        command: &str,
+        args: &[RedisParameter],
+    ) -> Result<Vec<RedisResult>, RedisError> {
+        use spin_sdk::redis::Error;
         crate::scope::count(crate::scope::HostCall::RedisCommand);
-        self.conn
-            .execute(command, args)
-            .map_err(|e| format!("{e:?}"))
+        self.conn.execute(command, args).map_err(|e| match e {
+            Error::Other(text) => crate::redis_error::classify(&text),
+            // A reply of a kind the host cannot hand over (a map, a double).
+            Error::TypeError => RedisError::Reply(format!("{e:?}")),
+            Error::InvalidAddress | Error::TooManyConnections => {
+                RedisError::Transport(format!("{e:?}"))
+            }
+        })
     }
 
     fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, String>> {

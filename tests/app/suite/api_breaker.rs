@@ -11,7 +11,7 @@ use serde_json::json;
 
 use edge_host::HostConfig;
 
-use crate::api::{Kv, service};
+use crate::api::{Kv, service, token};
 use harness::{RedisServer, eventually};
 
 const OPEN_DETAIL: &str = "circuit breaker is open";
@@ -209,4 +209,89 @@ async fn a_black_holed_redis_opens_the_breaker_on_edge_host() {
     );
     api.stop().await;
     holder.abort();
+}
+
+/// One tenant's damaged key (a value of the wrong type where its board's ranking is) fails that
+/// board's reads and writes alone, with a `500` problem: Redis answered them, so the breaker
+/// stays closed and another tenant's writes and reads keep answering. (When every error counted
+/// as Redis being down, the fifth such request opened the breaker for the whole region.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_key_fails_its_own_board_and_never_opens_the_breaker() {
+    let api = crate::api::start().await;
+    let acme = token("ops", &["admin"], Some("acme"));
+    let acme_service = token("game-server", &["service"], Some("acme"));
+    let created = api
+        .call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&acme),
+            Some(json!({"id": "broken", "public_read": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let submit = |score: i64| {
+        api.call(
+            Method::POST,
+            "/api/v1/boards/broken/scores",
+            Some(&acme_service),
+            Some(json!({"player": "ann", "score": score})),
+            &[],
+        )
+    };
+    assert_eq!(submit(1).await.status, 201);
+    api.create_board(json!({"id": "healthy", "public_read": true}))
+        .await;
+
+    // Damage acme's ranking: the sorted set becomes a string.
+    let mut c = api.redis.conn();
+    let rankings: Vec<String> = redis::cmd("KEYS")
+        .arg("lb:{acme/broken}:z:*")
+        .query(&mut c)
+        .unwrap();
+    assert!(!rankings.is_empty(), "the board has a ranking in Redis");
+    for key in &rankings {
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg("not a sorted set")
+            .query(&mut c)
+            .unwrap();
+    }
+
+    // More failing requests than open the breaker (5 in one 10 s window), however the windows
+    // fall: each is this board's own 500, never the region's 503.
+    for i in 0..12 {
+        let r = if i % 2 == 0 {
+            submit(10 + i).await
+        } else {
+            api.get(
+                &format!("/api/v1/boards/broken/entries?limit={i}"),
+                Some(&acme),
+            )
+            .await
+        };
+        assert_eq!(r.status, 500, "request {i}: {}", r.body);
+        assert_eq!(r.header("content-type"), "application/problem+json");
+        assert!(
+            r.body["type"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("corrupt-data"),
+            "request {i}: {}",
+            r.body
+        );
+    }
+    let detailed = api.get("/health/detailed", None).await;
+    assert_eq!(
+        detailed.body["redis_circuit"]["state"], "closed",
+        "{}",
+        detailed.body
+    );
+    // Another tenant's board: writes land and reads answer, at once.
+    let landed = api.submit_ok("healthy", "bob", json!(7)).await;
+    assert_eq!(landed.body["rank"], 1, "{}", landed.body);
+    let read = api.get("/api/v1/boards/healthy/entries", None).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body["entries"][0]["player"], "bob", "{}", read.body);
+    api.stop().await;
 }

@@ -62,7 +62,7 @@ pub use writes::{Applied, ApplyResult, IntegrityWrite, Write};
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
-use crate::platform::{Platform, RedisExec};
+use crate::platform::{Platform, RedisError, RedisExec};
 
 /// Board-scoped key names.
 pub struct Keys {
@@ -208,11 +208,24 @@ fn tenant_boards(tenant: &TenantId) -> String {
 
 /// Redis failures are logged in full (component stderr) and reported to clients without
 /// internals.
-fn unavailable(e: impl std::fmt::Debug) -> LeaderboardError {
-    eprintln!("redis error: {e:?}");
+fn unavailable(e: impl std::fmt::Display) -> LeaderboardError {
+    eprintln!("redis error: {e}");
     LeaderboardError::Unavailable(
         "the leaderboard store (Redis) is unavailable; retry shortly".into(),
     )
+}
+
+/// A command Redis refused ([`RedisError::Reply`]): this request fails, Redis is healthy. A value
+/// of the wrong type under a key is damaged data; anything else is our fault.
+fn refused(cmd: &str, reply: &str) -> LeaderboardError {
+    eprintln!("redis refused {cmd}: {reply}");
+    if reply.contains("WRONGTYPE") {
+        LeaderboardError::CorruptData(
+            "a value in the leaderboard store is not of the type this request expects".into(),
+        )
+    } else {
+        LeaderboardError::Internal("the leaderboard store refused a command".into())
+    }
 }
 
 fn bin(s: impl Into<Vec<u8>>) -> RedisParameter {
@@ -317,7 +330,7 @@ impl Repo {
         let repo = Self::connect(platform, url, guard, !probing)?;
         if probing {
             let pong = repo.conn.borrow().execute("PING", &[]);
-            repo.report(pong)?;
+            repo.report("PING", pong)?;
         }
         Ok(repo)
     }
@@ -374,13 +387,13 @@ impl Repo {
         self.exec("PING", vec![]).map(|_| ())
     }
 
-    /// One command. A failed command that changes nothing ([`IDEMPOTENT`]) is retried once, on
-    /// a new connection when the platform can make one; every outcome is reported to the
-    /// breaker.
+    /// One command. A command that changes nothing ([`IDEMPOTENT`]) and failed because Redis
+    /// could not be reached is retried once, on a new connection when the platform can make
+    /// one; every outcome is reported to the breaker.
     fn exec(&self, cmd: &str, args: Vec<RedisParameter>) -> Result<Vec<RedisResult>> {
         let first = self.conn.borrow().execute(cmd, &args);
         let result = match first {
-            Err(e) if IDEMPOTENT.contains(&cmd) => {
+            Err(e) if e.is_transport() && IDEMPOTENT.contains(&cmd) => {
                 eprintln!("redis error (retrying {cmd} once): {e}");
                 jitter();
                 let fresh = self.conn.borrow().reconnect();
@@ -391,17 +404,22 @@ impl Repo {
             }
             other => other,
         };
-        self.report(result)
+        self.report(cmd, result)
     }
 
-    /// Reports a call's outcome to the breaker.
-    fn report<T>(&self, result: std::result::Result<T, String>) -> Result<T> {
+    /// Reports a call's outcome to the breaker: a reply, an error reply included, says Redis
+    /// answers; only a transport failure counts against it.
+    fn report<T>(&self, cmd: &str, result: std::result::Result<T, RedisError>) -> Result<T> {
         match result {
             Ok(reply) => {
                 self.guard.succeeded();
                 Ok(reply)
             }
-            Err(e) => {
+            Err(RedisError::Reply(reply)) => {
+                self.guard.succeeded();
+                Err(refused(cmd, &reply))
+            }
+            Err(e @ RedisError::Transport(_)) => {
                 self.guard.failed(crate::scope::now_ms());
                 Err(unavailable(e))
             }
