@@ -85,24 +85,32 @@ fn deliver_webhooks(repo: &Repo, tenant: &TenantId, board: Option<BoardId>) -> a
 #[redis_component]
 fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
     edge::breaker::begin_request();
+    edge::scope::begin_request();
+    let handled = handle(&payload);
+    // Cached copies a write here could not drop (each already logged).
+    edge::metrics::count_stale_copies_now(&Spin);
+    handled
+}
+
+fn handle(payload: &[u8]) -> anyhow::Result<()> {
     // Another region's write (or this one's, echoed): drop this region's cached reads of the
-    // board. No Redis needed.
-    if let Some((tenant, board, config)) = edge::cache::parse_invalidation(&payload) {
-        EdgeCache::open(&Spin).invalidate(&tenant, &board, config);
+    // board. No Redis needed. That is this message's one job: a failure is reported.
+    if let Some((tenant, board, config)) = edge::cache::parse_invalidation(payload) {
+        EdgeCache::open(&Spin).invalidate(&tenant, &board, config)?;
         return Ok(());
     }
     let repo = Repo::open(&Spin, &settings::redis_url(&Spin)?)?;
-    if let Some((tenant, board)) = webhook_ring(&payload) {
+    if let Some((tenant, board)) = webhook_ring(payload) {
         return deliver_webhooks(&repo, &tenant, board);
     }
     let target = if payload.first() == Some(&b'{') {
-        pipeline::ingest(&repo, &payload, now_ms())?
+        pipeline::ingest(&repo, payload, now_ms())?
     } else {
-        match pipeline::doorbell_target(&payload) {
+        match pipeline::doorbell_target(payload) {
             Ok(t) => Some(t),
             Err(reason) => {
                 eprintln!("projector: doorbell kept in the ingest dead letters: {reason}");
-                repo.ingest_dead(&payload, &reason, now_ms())?;
+                repo.ingest_dead(payload, &reason, now_ms())?;
                 None
             }
         }

@@ -92,18 +92,15 @@ impl Guard {
             Admission::Probe => {
                 let policy = Policy::default();
                 let mut claimed = false;
-                if let Some(kv) = kv.as_deref() {
-                    let _ = kv.update(
-                        KEY,
-                        &mut |current| {
-                            let mut b = Breaker::decode(current);
-                            claimed = b.claim_probe(&policy, now_ms);
-                            claimed.then(|| b.encode())
-                        },
-                        CAS_RETRIES,
-                    );
-                }
-                if !claimed {
+                // A claim that could not be stored is no claim: the request waits like the rest.
+                let stored = kv.as_deref().is_some_and(|kv| {
+                    store(kv, "the probe's claim", &mut |current| {
+                        let mut b = Breaker::decode(current);
+                        claimed = b.claim_probe(&policy, now_ms);
+                        claimed.then(|| b.encode())
+                    })
+                });
+                if !(claimed && stored) {
                     return Err(rejected(&seen, policy.probe_ms));
                 }
                 true
@@ -164,35 +161,29 @@ impl Guard {
                     return;
                 }
             };
-            if n == 1 {
-                let _ = kv.delete_many(&[format!("{KEY}:failures:{}", w - 1)]);
+            if n == 1
+                && let Err(e) = kv.delete_many(&[format!("{KEY}:failures:{}", w - 1)])
+            {
+                // Harmless but for the space: a window's counter is never read once it is over.
+                eprintln!("redis circuit breaker: cannot delete the last window's count: {e}");
             }
             if n < i64::from(policy.threshold) {
                 return;
             }
-            let _ = kv.update(
-                KEY,
-                &mut |current| {
-                    let mut b = Breaker::decode(current);
-                    opened = b.trip(&policy, now_ms);
-                    opened.then(|| b.encode())
-                },
-                CAS_RETRIES,
-            );
+            let stored = store(kv, "its opening", &mut |current| {
+                let mut b = Breaker::decode(current);
+                opened = b.trip(&policy, now_ms);
+                opened.then(|| b.encode())
+            });
+            // Logged when it trips, not at each failed probe (two a second during an outage).
+            if opened && stored {
+                eprintln!("redis circuit breaker: open");
+            }
         } else {
-            let _ = kv.update(
-                KEY,
-                &mut |current| {
-                    let mut b = Breaker::decode(current);
-                    opened = b.failed(&policy, now_ms);
-                    opened.then(|| b.encode())
-                },
-                CAS_RETRIES,
-            );
-        }
-        // Logged when it trips, not at each failed probe (two a second during an outage).
-        if opened && tripping {
-            eprintln!("redis circuit breaker: open");
+            store(kv, "the failed probe", &mut |current| {
+                let mut b = Breaker::decode(current);
+                b.failed(&policy, now_ms).then(|| b.encode())
+            });
         }
     }
 
@@ -205,17 +196,93 @@ impl Guard {
             return;
         };
         let mut closed = false;
-        let _ = kv.update(
-            KEY,
-            &mut |current| {
-                let mut b = Breaker::decode(current);
-                closed = b.open_until_ms != 0;
-                b.succeeded().then(|| b.encode())
-            },
-            CAS_RETRIES,
-        );
-        if closed {
+        let stored = store(kv, "its closing", &mut |current| {
+            let mut b = Breaker::decode(current);
+            closed = b.open_until_ms != 0;
+            b.succeeded().then(|| b.encode())
+        });
+        if closed && stored {
             eprintln!("redis circuit breaker: closed");
         }
+    }
+}
+
+/// Writes the breaker's state by compare-and-swap; whether it was stored. A failure is logged
+/// (the state is advisory: the next request's report tries again).
+fn store(kv: &dyn KvStore, what: &str, f: &mut crate::platform::Update<'_>) -> bool {
+    match kv.update(KEY, f, CAS_RETRIES) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("redis circuit breaker: cannot store {what}: {e}");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::platform::{RedisExec, Update};
+
+    /// A store holding one breaker state that refuses every write.
+    #[derive(Clone)]
+    struct ReadOnly(Vec<u8>);
+
+    impl KvStore for ReadOnly {
+        fn increment(&self, _: &str, _: i64) -> std::result::Result<i64, String> {
+            Err("refused".into())
+        }
+        fn get(&self, _: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+            Ok(Some(self.0.clone()))
+        }
+        fn set(&self, _: &str, _: &[u8]) -> std::result::Result<(), String> {
+            Err("refused".into())
+        }
+        fn delete_many(&self, _: &[String]) -> std::result::Result<(), String> {
+            Err("refused".into())
+        }
+        fn update(&self, _: &str, f: &mut Update<'_>, _: u32) -> std::result::Result<(), String> {
+            // The swap runs (it decides what to write), then the write fails.
+            f(Some(&self.0));
+            Err("refused".into())
+        }
+    }
+
+    impl Platform for ReadOnly {
+        fn random_bytes(&self, n: usize) -> std::result::Result<Vec<u8>, String> {
+            crate::platform::host_random(n)
+        }
+        fn variable(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn redis(&self, _: &str) -> std::result::Result<Box<dyn RedisExec>, String> {
+            Err("no redis here".into())
+        }
+        fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
+            Some(Box::new(self.clone()))
+        }
+        fn post_internal(&self, _: &str, _: &[u8]) -> std::result::Result<(u16, Vec<u8>), String> {
+            Err("no components here".into())
+        }
+    }
+
+    #[test]
+    fn a_probe_claim_that_was_not_stored_admits_nobody() {
+        let open = Breaker {
+            open_until_ms: 1_000,
+            openings: 1,
+            opened_at_ms: 500,
+            ..Breaker::default()
+        };
+        let platform = ReadOnly(open.encode());
+        // The open time is over: the request would claim the probe, but the claim is not stored,
+        // so other instances could claim it too; it waits like the rest.
+        assert_eq!(open.admit(2_000), Admission::Probe);
+        let refused = Guard::admit(&platform, 2_000).map(|g| g.is_probe());
+        assert!(
+            matches!(&refused, Err(LeaderboardError::Unavailable(m)) if m.contains("circuit breaker is open")),
+            "{refused:?}"
+        );
     }
 }

@@ -21,6 +21,7 @@ use leaderboard::cache::{
 
 use crate::kv::STORE;
 use crate::platform::{KvStore, Platform};
+use leaderboard::LeaderboardError;
 
 /// A handle on the edge cache (absent store → every lookup misses).
 pub struct EdgeCache {
@@ -106,34 +107,60 @@ impl EdgeCache {
     }
 
     /// Deletes every cached read of the board in this region (with `config`, its cached config
-    /// too), after a write. Returns whether it succeeded (a failure leaves reads here fresh until
-    /// their TTL).
-    pub fn invalidate(&self, tenant: &str, board: &str, config: bool) -> bool {
-        self.bucket
-            .as_ref()
-            .is_some_and(|b| b.delete_many(&invalidation(tenant, board, config)).is_ok())
+    /// too), after a write. A failure leaves those reads served until their TTL (read-your-writes
+    /// does not hold for them): it is logged and counted here
+    /// (`lb_cache_invalidation_failures_total`), and returned for the caller to report.
+    #[must_use = "cached reads that were not dropped are served until their TTL: report it"]
+    pub fn invalidate(&self, tenant: &str, board: &str, config: bool) -> leaderboard::Result<()> {
+        self.drop_copies(tenant, board, config).map_err(|e| {
+            not_dropped(tenant, board, &e);
+            LeaderboardError::Unavailable(format!(
+                "the edge cache could not drop the cached reads of {tenant}/{board}"
+            ))
+        })
     }
 
-    /// [`EdgeCache::invalidate`] here, and in every other region: publishes the board on
-    /// [`INVALIDATE_CHANNEL`], where each region's worker (the Redis-triggered `projector`)
-    /// invalidates its own KV store. Pub/sub is at-most-once: a region whose worker missed the
-    /// message serves its copy until the TTL. Best effort: the write itself has happened.
+    fn drop_copies(&self, tenant: &str, board: &str, config: bool) -> Result<(), String> {
+        match self.bucket.as_ref() {
+            Some(b) => b.delete_many(&invalidation(tenant, board, config)),
+            None => Err("the store could not be opened".to_string()),
+        }
+    }
+
+    /// After a write: [`EdgeCache::invalidate`] here, and in every other region: publishes the
+    /// board on [`INVALIDATE_CHANNEL`], where each region's worker (the Redis-triggered
+    /// `projector`) invalidates its own KV store. Pub/sub is at-most-once: a region whose worker
+    /// missed the message serves its copy until the TTL.
+    ///
+    /// The write has happened, so nothing here fails it: a copy not dropped here, or an
+    /// announcement not published, is logged and counted (`lb_cache_invalidation_failures_total`)
+    /// and ages out with its TTL.
     pub fn invalidate_everywhere(
         &self,
         repo: &crate::repo::Repo,
         tenant: &str,
         board: &str,
         config: bool,
-    ) -> bool {
-        let here = self.invalidate(tenant, board, config);
+    ) {
+        if let Err(e) = self.drop_copies(tenant, board, config) {
+            not_dropped(tenant, board, &e);
+        }
         if let Err(e) = repo.publish(
             INVALIDATE_CHANNEL,
             &invalidation_message(tenant, board, config),
         ) {
             eprintln!("edge cache: could not announce the invalidation of {tenant}/{board}: {e}");
+            crate::scope::note_stale_copy();
         }
-        here
     }
+}
+
+/// Logs and counts cached reads of a board that a write could not drop.
+fn not_dropped(tenant: &str, board: &str, e: &str) {
+    eprintln!(
+        "edge cache: the cached reads of {tenant}/{board} could not be dropped (served until their TTL): {e}"
+    );
+    crate::scope::note_stale_copy();
 }
 
 /// The channel regions hear each other's invalidations on.
@@ -194,10 +221,17 @@ pub fn remembered(
     Ok(value)
 }
 
-/// Drops a [`remembered`] value in this region.
+/// Drops a [`remembered`] value in this region, after its write. The write has happened, so a
+/// failure does not fail it: the copy is served until it is `fresh_ms` old, and the failure is
+/// logged and counted (`lb_cache_invalidation_failures_total`).
 pub fn forget(platform: &dyn Platform, key: &str) {
-    if let Some(b) = platform.kv(STORE) {
-        let _ = b.delete_many(&[key.to_string()]);
+    let dropped = match platform.kv(STORE) {
+        Some(b) => b.delete_many(&[key.to_string()]),
+        None => Err("the store could not be opened".to_string()),
+    };
+    if let Err(e) = dropped {
+        eprintln!("edge cache: could not forget {key} (served until it is stale): {e}");
+        crate::scope::note_stale_copy();
     }
 }
 
@@ -207,8 +241,6 @@ mod tests {
     use std::cell::RefCell;
     use std::collections::BTreeMap;
     use std::rc::Rc;
-
-    use leaderboard::LeaderboardError;
 
     use super::*;
     use crate::platform::RedisExec;
@@ -247,9 +279,36 @@ mod tests {
         }
     }
 
-    struct OnlyKv(Memory);
+    /// A store that refuses every write (and has nothing to read).
+    #[derive(Clone)]
+    struct Refusing;
 
-    impl Platform for OnlyKv {
+    impl KvStore for Refusing {
+        fn increment(&self, _: &str, _: i64) -> Result<i64, String> {
+            Err("refused".into())
+        }
+        fn get(&self, _: &str) -> Result<Option<Vec<u8>>, String> {
+            Ok(None)
+        }
+        fn set(&self, _: &str, _: &[u8]) -> Result<(), String> {
+            Err("refused".into())
+        }
+        fn delete_many(&self, _: &[String]) -> Result<(), String> {
+            Err("refused".into())
+        }
+        fn update(
+            &self,
+            _: &str,
+            _: &mut crate::platform::Update<'_>,
+            _: u32,
+        ) -> Result<(), String> {
+            Err("refused".into())
+        }
+    }
+
+    struct OnlyKv<S>(S);
+
+    impl<S: KvStore + Clone + 'static> Platform for OnlyKv<S> {
         fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
             crate::platform::host_random(n)
         }
@@ -334,11 +393,30 @@ mod tests {
         cache.put("t", "other", Entry::Read("q1"), envelope("y"), None, || {
             Ok(None)
         });
-        assert!(cache.invalidate("t", "b", false));
+        assert_eq!(cache.invalidate("t", "b", false), Ok(()));
         let left: Vec<String> = kv.0.borrow().keys().cloned().collect();
         let other_slot = format!("c:t/other:{}", slot_of(query_fingerprint("q1")));
         assert_eq!(left, [other_slot, "cfg:t/b".to_string()]);
-        assert!(cache.invalidate("t", "b", true));
+        assert_eq!(cache.invalidate("t", "b", true), Ok(()));
         assert!(cache.get("t", "b", Entry::Config).is_none());
+    }
+
+    #[test]
+    fn copies_a_write_could_not_drop_are_reported_and_counted() {
+        crate::scope::begin_request();
+        let cache = EdgeCache::open(&OnlyKv(Refusing));
+        let refused = cache.invalidate("t", "b", false);
+        assert!(
+            matches!(&refused, Err(LeaderboardError::Unavailable(m)) if m.contains("t/b")),
+            "{refused:?}"
+        );
+        forget(&OnlyKv(Refusing), "flags:t");
+        assert_eq!(crate::scope::take_stale_copies(), 2);
+        assert_eq!(crate::scope::take_stale_copies(), 0, "taken once");
+        // A store that works: nothing counted.
+        let cache = EdgeCache::open(&OnlyKv(Memory::default()));
+        assert_eq!(cache.invalidate("t", "b", true), Ok(()));
+        forget(&OnlyKv(Memory::default()), "flags:t");
+        assert_eq!(crate::scope::take_stale_copies(), 0);
     }
 }

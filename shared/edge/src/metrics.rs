@@ -81,7 +81,11 @@ pub fn record(
     duration_secs: f64,
 ) {
     let every = EVERY.get();
-    let extra = EXTRA.take();
+    let mut extra = EXTRA.take();
+    extra.push((
+        stale_copies_key(),
+        i64::from(crate::scope::take_stale_copies()),
+    ));
     // Probes are not traffic, and liveness must not depend on the KV store.
     if every == 0 || route.starts_with("/health/") || (every > 1 && random_below(every) != 0) {
         return;
@@ -108,9 +112,24 @@ pub fn record(
         &metrics::duration_key(route),
         micros.max(1) * weight,
     );
-    for (key, n) in extra {
+    for (key, n) in extra.into_iter().filter(|(_, n)| *n != 0) {
         bump(kv.as_ref(), &key, n * weight);
     }
+}
+
+/// The counter of cached copies that writes could not drop ([`crate::scope::note_stale_copy`]).
+fn stale_copies_key() -> String {
+    metrics::counter_key("cache_invalidation_failures")
+}
+
+/// Counts at once the cached copies this handler could not drop (the Redis-triggered handlers,
+/// which serve no HTTP request; a request's are counted when it is recorded).
+pub fn count_stale_copies_now(platform: &dyn Platform) {
+    add_now(
+        platform,
+        &stale_copies_key(),
+        i64::from(crate::scope::take_stale_copies()),
+    );
 }
 
 /// Adds to a counter at once (the Redis-triggered handlers, which serve no HTTP request).

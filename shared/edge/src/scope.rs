@@ -17,6 +17,7 @@ thread_local! {
     }) };
     static TRACEPARENT: RefCell<Option<String>> = const { RefCell::new(None) };
     static RETRY_AFTER: Cell<Option<u64>> = const { Cell::new(None) };
+    static STALE_COPIES: Cell<u32> = const { Cell::new(0) };
 }
 
 /// The current wall-clock time in Unix ms.
@@ -45,6 +46,20 @@ pub fn nonce(now_ms: i64) -> String {
 pub fn begin_request() {
     RETRY_AFTER.set(None);
     TRACEPARENT.set(None);
+    STALE_COPIES.set(0);
+}
+
+/// Notes that this request could not drop a cached copy after a write (an edge-cache
+/// invalidation, its announcement to the other regions, or a remembered value's `forget`): the
+/// copy is served until its TTL. Counted in `/metrics` (`lb_cache_invalidation_failures_total`)
+/// when the request is recorded.
+pub fn note_stale_copy() {
+    STALE_COPIES.set(STALE_COPIES.get().saturating_add(1));
+}
+
+/// How many cached copies this request could not drop ([`note_stale_copy`]), taken once.
+pub fn take_stale_copies() -> u32 {
+    STALE_COPIES.take()
 }
 
 /// Names the span of the request being served (its `traceparent`).

@@ -295,6 +295,10 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
             "Webhook messages that failed for good (no retry left, 410 Gone, subscription disabled or deleted).",
         ),
         (
+            "cache_invalidation_failures",
+            "Cached copies a write could not drop (an edge-cache invalidation here, its announcement to other regions, a remembered value): served until their TTL.",
+        ),
+        (
             "webhook_attempt_ms",
             "Milliseconds spent in webhook delivery attempts (divided by the attempts: the mean latency).",
         ),
