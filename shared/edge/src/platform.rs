@@ -98,7 +98,8 @@ impl RedisExec for SpinRedis {
         crate::scope::count(crate::scope::HostCall::RedisCommand);
         self.conn.execute(command, args).map_err(|e| match e {
             Error::Other(text) => crate::redis_error::classify(&text),
-            // A reply of a kind the host cannot hand over (a map, a double).
+            // Spin's `execute` reports a reply it cannot convert as `other` text (classified
+            // above); `type-error` would say the same.
             Error::TypeError => RedisError::Reply(format!("{e:?}")),
             Error::InvalidAddress | Error::TooManyConnections => {
                 RedisError::Transport(format!("{e:?}"))

@@ -219,6 +219,8 @@ fn unavailable(e: impl std::fmt::Display) -> LeaderboardError {
 /// of the wrong type under a key is damaged data; anything else is our fault.
 fn refused(cmd: &str, reply: &str) -> LeaderboardError {
     eprintln!("redis refused {cmd}: {reply}");
+    // Anywhere in the text: a script's failed call reads `WRONGTYPE …` from Redis 7, but
+    // `ERR Error running script … WRONGTYPE …` from earlier versions.
     if reply.contains("WRONGTYPE") {
         LeaderboardError::CorruptData(
             "a value in the leaderboard store is not of the type this request expects".into(),
