@@ -84,12 +84,7 @@ fn deliver_webhooks(repo: &Repo, tenant: &TenantId, board: Option<BoardId>) -> a
 
 #[redis_component]
 fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
-    edge::breaker::begin_request();
-    edge::scope::begin_request();
-    let handled = handle(&payload);
-    // Cached copies a write here could not drop (each already logged).
-    edge::metrics::count_stale_copies_now(&Spin);
-    handled
+    edge::serve::on_message(&Spin, || handle(&payload))
 }
 
 fn handle(payload: &[u8]) -> anyhow::Result<()> {

@@ -120,6 +120,15 @@ impl EdgeCache {
         })
     }
 
+    /// [`EdgeCache::invalidate`] after a write, in this region only: the write has happened,
+    /// so a failure does not fail it (it is logged and counted, and the copies age out with
+    /// their TTL).
+    pub fn invalidate_after_write(&self, tenant: &str, board: &str, config: bool) {
+        if let Err(e) = self.drop_copies(tenant, board, config) {
+            not_dropped(tenant, board, &e);
+        }
+    }
+
     fn drop_copies(&self, tenant: &str, board: &str, config: bool) -> Result<(), String> {
         match self.bucket.as_ref() {
             Some(b) => b.delete_many(&invalidation(tenant, board, config)),
@@ -142,9 +151,7 @@ impl EdgeCache {
         board: &str,
         config: bool,
     ) {
-        if let Err(e) = self.drop_copies(tenant, board, config) {
-            not_dropped(tenant, board, &e);
-        }
+        self.invalidate_after_write(tenant, board, config);
         if let Err(e) = repo.publish(
             INVALIDATE_CHANNEL,
             &invalidation_message(tenant, board, config),

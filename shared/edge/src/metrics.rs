@@ -81,11 +81,9 @@ pub fn record(
     duration_secs: f64,
 ) {
     let every = EVERY.get();
-    let mut extra = EXTRA.take();
-    extra.push((
-        stale_copies_key(),
-        i64::from(crate::scope::take_stale_copies()),
-    ));
+    let extra = EXTRA.take();
+    // A rare failure: counted whatever the sampling, probes included.
+    count_stale_copies_now(platform);
     // Probes are not traffic, and liveness must not depend on the KV store.
     if every == 0 || route.starts_with("/health/") || (every > 1 && random_below(every) != 0) {
         return;
@@ -112,7 +110,7 @@ pub fn record(
         &metrics::duration_key(route),
         micros.max(1) * weight,
     );
-    for (key, n) in extra.into_iter().filter(|(_, n)| *n != 0) {
+    for (key, n) in extra {
         bump(kv.as_ref(), &key, n * weight);
     }
 }

@@ -18,6 +18,20 @@ thread_local! {
     static HSTS: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Runs a Redis-triggered handler on one message with a request's bookkeeping: the breaker and
+/// the scope start afresh, and the cached copies it could not drop are counted at once (no HTTP
+/// request records them).
+pub fn on_message<T, E>(
+    platform: &dyn crate::platform::Platform,
+    handler: impl FnOnce() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    scope::begin_request();
+    crate::breaker::begin_request();
+    let handled = handler();
+    crate::metrics::count_stale_copies_now(platform);
+    handled
+}
+
 /// Runs a handler and turns its error into a problem response.
 pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response>) -> Response {
     let started = std::time::Instant::now();

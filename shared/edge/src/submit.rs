@@ -547,10 +547,8 @@ fn write(
         // A board without cached reads has no copies to drop, and no KV write to pay for,
         // unless the tenant's `read-cache-ttl-secs` flag caches its reads anyway (rankings
         // computes a read with the flag's TTL). Then this region drops them.
-        // The score is stored: copies not dropped are logged and counted, and age out.
         ctx.cache()
-            .invalidate(ctx.tenant.as_str(), board.id.as_str(), false)
-            .unwrap_or_default();
+            .invalidate_after_write(ctx.tenant.as_str(), board.id.as_str(), false);
     }
     if outcome.version % crate::pipeline::MAINTENANCE_EVERY == 0 {
         // Time for the worker to check the log's snapshots (a lost doorbell only delays it).
