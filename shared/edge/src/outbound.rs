@@ -127,7 +127,7 @@ impl InFlight {
     /// The answer once its response or its timer is ready.
     fn answer(self) -> Answer {
         if !self.response.ready() {
-            return self.body_error.map_or(Answer::Timeout, Answer::Failed);
+            return Answer::Timeout;
         }
         match self.future.get() {
             Some(Ok(Ok(response))) => {
@@ -139,15 +139,15 @@ impl InFlight {
                     .and_then(|v| v.trim().parse::<u64>().ok());
                 Answer::Status(response.status(), retry_after)
             }
-            Some(Ok(Err(code))) => match (code, self.body_error) {
-                (_, Some(body)) => Answer::Failed(body),
-                (
-                    wasi::http::types::ErrorCode::ConnectionTimeout
-                    | wasi::http::types::ErrorCode::ConnectionReadTimeout
-                    | wasi::http::types::ErrorCode::ConnectionWriteTimeout,
-                    None,
-                ) => Answer::Timeout,
-                (other, None) => Answer::Failed(format!("{other:?}")),
+            // The host's error is the cause; a body that could not be written is context.
+            Some(Ok(Err(code))) => match code {
+                wasi::http::types::ErrorCode::ConnectionTimeout
+                | wasi::http::types::ErrorCode::ConnectionReadTimeout
+                | wasi::http::types::ErrorCode::ConnectionWriteTimeout => Answer::Timeout,
+                other => Answer::Failed(match self.body_error {
+                    Some(body) => format!("{other:?} ({body})"),
+                    None => format!("{other:?}"),
+                }),
             },
             Some(Err(())) => Answer::Failed("response already taken".into()),
             None => Answer::Timeout,
