@@ -24,8 +24,8 @@ LAYERS = [
                 "integrity"]),
     ("request", ["compress", "http", "stream", "auth", "api"]),
     ("policies", ["metrics", "ratelimit", "flags", "idempotency", "experiments", "audit",
-                  "rebuild", "pipeline", "submit", "live", "webhook_delivery", "webhook_top",
-                  "reads"]),
+                  "rebuild", "pipeline", "submit", "lifecycle", "live", "webhook_delivery",
+                  "webhook_top", "reads"]),
     ("entry", ["admission", "serve"]),
 ]
 

@@ -154,29 +154,6 @@ fn get(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
 }
 
 fn delete(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
-    access::authorize_admin(ctx.require_principal()?)?;
-    ctx.repo()?.delete_board(&ctx.tenant, id)?;
-    ctx.cache()
-        .invalidate_everywhere(ctx.repo()?, ctx.tenant.as_str(), id.as_str(), true);
-    audit::record(
-        ctx,
-        call,
-        "board.delete",
-        id.as_str(),
-        serde_json::Value::Null,
-    );
-    // The board is gone whatever follows: a failure to store its `board.deleted` messages is
-    // logged, and the delete still answers 204 (a 5xx would make the client retry a delete that
-    // happened, and the retry would get a 404).
-    if let Err(e) = ctx
-        .repo()
-        .and_then(|repo| edge::webhook_delivery::board_deleted(repo, &ctx.tenant, id, call.now_ms))
-    {
-        eprintln!(
-            "board {}/{}: deleted, but its board.deleted webhook messages were not stored: {e}",
-            ctx.tenant.as_str(),
-            id.as_str()
-        );
-    }
+    edge::lifecycle::delete_board(ctx, call, id)?;
     Ok(Response::builder().status(204).build())
 }

@@ -23,8 +23,9 @@
 //!    tenant, handles).
 //! 4. **policies** — what a request passes or does with its context: [`metrics`], [`ratelimit`],
 //!    [`flags`], [`idempotency`], [`experiments`], [`audit`], [`rebuild`], [`pipeline`],
-//!    [`submit`], [`live`] (the change feed and live updates), [`webhook_delivery`], [`webhook_top`],
-//!    [`reads`] (the ranked reads REST and GraphQL share).
+//!    [`submit`], [`lifecycle`] (a board's deletion, whole), [`live`] (the change feed and live
+//!    updates), [`webhook_delivery`], [`webhook_top`], [`reads`] (the ranked reads REST and
+//!    GraphQL share).
 //! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending).
 //!
@@ -56,6 +57,7 @@ pub mod http;
 pub mod idempotency;
 pub mod integrity;
 pub mod kv;
+pub mod lifecycle;
 pub mod live;
 pub mod metrics;
 pub mod outbound;

@@ -118,6 +118,96 @@ async fn a_delete_that_happened_answers_204_even_if_its_webhook_messages_cannot_
     api.stop().await;
 }
 
+/// The keys under a board's prefix.
+fn board_keys(c: &mut redis::Connection, board: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(format!("lb:{{default/{board}}}*"))
+        .query(c)
+        .unwrap()
+}
+
+/// A delete leaves no key of the board, the ones its config does not name (its
+/// `Idempotency-Key` markers) included. A delete cut short after its script leaves the board's
+/// tombstone and such leftovers: the next delete of the id (a `404`) or the next creation of it
+/// sweeps them first, so the new board never replays the old board's answer to a key.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_board_leaves_no_key_and_its_successor_replays_nothing_of_it() {
+    let api = start().await;
+    let mut c = api.redis.conn();
+    let (service, admin) = (service(), admin());
+    let submit = |score: i64| {
+        api.call(
+            Method::POST,
+            "/api/v1/boards/phoenix/scores",
+            Some(&service),
+            Some(json!({"player": "ann", "score": score})),
+            &[("idempotency-key", "round-1")],
+        )
+    };
+    api.create_board(json!({"id": "phoenix"})).await;
+    let first = submit(10).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    // What a cut-short sweep would leave: the old board's idempotency markers.
+    let leftovers: Vec<(String, Vec<u8>)> = board_keys(&mut c, "phoenix")
+        .into_iter()
+        .filter(|k| k.contains(":idem:"))
+        .map(|k| {
+            let dump: Vec<u8> = redis::cmd("DUMP").arg(&k).query(&mut c).unwrap();
+            (k, dump)
+        })
+        .collect();
+    assert!(
+        !leftovers.is_empty(),
+        "the submission left an idempotency marker"
+    );
+    let delete = || {
+        api.call(
+            Method::DELETE,
+            "/api/v1/boards/phoenix",
+            Some(&admin),
+            None,
+            &[],
+        )
+    };
+    assert_eq!(delete().await.status, 204);
+    assert_eq!(board_keys(&mut c, "phoenix"), Vec::<String>::new());
+
+    let cut_short = |c: &mut redis::Connection| {
+        for (k, dump) in &leftovers {
+            let _: () = redis::cmd("RESTORE")
+                .arg(k)
+                .arg(0)
+                .arg(dump.as_slice())
+                .query(c)
+                .unwrap();
+        }
+        let _: () = redis::cmd("SET")
+            .arg("lb:{default/phoenix}:deleting")
+            .arg("1")
+            .query(c)
+            .unwrap();
+    };
+    cut_short(&mut c);
+    delete().await.assert_problem(404, "does not exist");
+    assert_eq!(board_keys(&mut c, "phoenix"), Vec::<String>::new(), "swept");
+
+    cut_short(&mut c);
+    api.create_board(json!({"id": "phoenix"})).await;
+    let again = submit(5).await;
+    assert_eq!(
+        again.status, 201,
+        "a new board's first score: {}",
+        again.body
+    );
+    assert_eq!(again.header("idempotent-replayed"), "");
+    assert_eq!(again.body["score"], 5, "{}", again.body);
+    assert!(
+        !board_keys(&mut c, "phoenix").contains(&"lb:{default/phoenix}:deleting".to_string()),
+        "the tombstone went with the sweep"
+    );
+    api.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn board_input_is_validated_with_precise_problems() {
     let api = start().await;

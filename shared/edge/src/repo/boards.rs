@@ -7,7 +7,10 @@ use leaderboard::{
     Result, TenantId,
 };
 
-use super::{Claim, Keys, Repo, Reservation, bin, int, parse_record, tenant_boards, text, uint};
+use super::{
+    Claim, Keys, RedisParameter, Repo, Reservation, bin, int, parse_record, tenant_boards, text,
+    uint,
+};
 
 const CREATE_BOARD: &str = include_str!("lua/create_board.lua");
 const BOARD_AND_RECORD: &str = include_str!("lua/board_and_record.lua");
@@ -31,20 +34,45 @@ impl Repo {
             }),
         }
         .to_json()?;
-        let r = self.eval(
-            CREATE_BOARD,
-            &[keys.config(), keys.version(), keys.events()],
-            vec![
-                bin(json),
-                bin(initial_version(now_ms).to_string()),
-                bin(event),
-            ],
-        )?;
-        if r.first().map(int).transpose()?.unwrap_or(0) == 0 {
-            return Err(LeaderboardError::BoardExists(format!(
-                "board '{}' already exists",
-                board.id
-            )));
+        let create = || {
+            let r = self.eval(
+                CREATE_BOARD,
+                &[
+                    keys.config(),
+                    keys.version(),
+                    keys.events(),
+                    keys.tombstone(),
+                ],
+                vec![
+                    bin(json.as_str()),
+                    bin(initial_version(now_ms).to_string()),
+                    bin(event.as_str()),
+                ],
+            )?;
+            r.first().map(int).transpose().map(|n| n.unwrap_or(0))
+        };
+        let mut created = create()?;
+        if created == -1 {
+            // A board of this id was deleted and its sweep did not finish (the request that
+            // deleted it stopped): nothing of it may outlive into the new board (an
+            // Idempotency-Key would replay the old board's answer).
+            self.sweep_board(&keys)?;
+            created = create()?;
+        }
+        match created {
+            1 => {}
+            0 => {
+                return Err(LeaderboardError::BoardExists(format!(
+                    "board '{}' already exists",
+                    board.id
+                )));
+            }
+            _ => {
+                return Err(LeaderboardError::Conflict(format!(
+                    "board '{}' is being deleted; retry",
+                    board.id
+                )));
+            }
         }
         self.exec(
             "SADD",
@@ -159,6 +187,11 @@ impl Repo {
     }
 
     /// Deletes a board and all its data; `BoardNotFound` if absent.
+    ///
+    /// One short script deletes the config and the keys the board names ([`DELETE_BOARD`]);
+    /// then [`Repo::sweep_board`] deletes what is left under its prefix. A delete whose sweep was
+    /// interrupted leaves the tombstone: the next delete of the id (answered `404`) or its next
+    /// creation finishes the sweep.
     pub fn delete_board(&self, tenant: &TenantId, id: &BoardId) -> Result<()> {
         let keys = Keys::new(tenant, id);
         let r = self.eval(
@@ -169,15 +202,97 @@ impl Repo {
                 keys.events(),
                 keys.inbox(),
                 keys.version(),
+                keys.tombstone(),
             ],
             vec![bin(keys.prefix())],
         )?;
+        let outcome = r.first().map(int).transpose()?.unwrap_or(0);
         self.exec("SREM", vec![bin(tenant_boards(tenant)), bin(id.as_str())])?;
-        if r.first().map(int).transpose()?.unwrap_or(0) == 0 {
+        if outcome != 0 {
+            self.sweep_board(&keys)?;
+        }
+        if outcome != 1 {
             return Err(LeaderboardError::BoardNotFound(format!(
                 "board '{id}' does not exist"
             )));
         }
         Ok(())
+    }
+
+    /// Deletes every key under a deleted board's prefix, then its tombstone: `SCAN … MATCH` steps
+    /// of [`SWEEP_STEP`] keys each and an `UNLINK` of what each step found, each its own short
+    /// command, so Redis serves everyone else between them however large its keyspace. Returns
+    /// how many keys it deleted.
+    ///
+    /// (A `SCAN` inside the delete script, as before, held Redis for the whole keyspace's walk:
+    /// measured in docs/benchmarks.md › Deleting a board. On Redis Cluster a board's keys share
+    /// one slot, and `CLUSTER GETKEYSINSLOT` can replace the walk.)
+    pub fn sweep_board(&self, keys: &Keys) -> Result<u64> {
+        let tombstone = keys.tombstone();
+        let pattern = format!("{}*", glob_escape(keys.prefix()));
+        let mut cursor = "0".to_string();
+        let mut swept = 0u64;
+        loop {
+            let r = self.exec(
+                "SCAN",
+                vec![
+                    bin(cursor.as_str()),
+                    bin("MATCH"),
+                    bin(pattern.as_str()),
+                    bin("COUNT"),
+                    RedisParameter::Int64(SWEEP_STEP),
+                ],
+            )?;
+            // The reply, flattened: the next cursor, then the keys found.
+            let Some((next, found)) = r.split_first() else {
+                return Err(LeaderboardError::CorruptData(
+                    "SCAN answered without a cursor".into(),
+                ));
+            };
+            let doomed = found
+                .iter()
+                .map(text)
+                .filter(|k| k.as_ref().map_or(true, |k| *k != tombstone))
+                .map(|k| k.map(bin))
+                .collect::<Result<Vec<_>>>()?;
+            if !doomed.is_empty() {
+                swept += doomed.len() as u64;
+                self.exec("UNLINK", doomed)?;
+            }
+            cursor = text(next)?;
+            if cursor == "0" {
+                break;
+            }
+        }
+        self.exec("DEL", vec![bin(tombstone)])?;
+        Ok(swept)
+    }
+}
+
+/// How many keys one sweep step looks at (`SCAN`'s `COUNT`): measured in docs/benchmarks.md ›
+/// Deleting a board.
+const SWEEP_STEP: i64 = 1_000;
+
+/// `s` as a `SCAN … MATCH` pattern that matches only itself (`*`, `?`, `[`, `]` and `\`
+/// escaped).
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_matches_only_itself() {
+        assert_eq!(glob_escape("lb:{t/b}:"), "lb:{t/b}:");
+        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
     }
 }

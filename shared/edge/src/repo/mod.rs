@@ -196,6 +196,11 @@ impl Keys {
     pub fn dead(&self) -> String {
         self.k("dead")
     }
+    /// Present from a board's delete until every key under its prefix is swept
+    /// ([`Repo::sweep_board`]): a board of the same id is created only after the sweep.
+    pub fn tombstone(&self) -> String {
+        self.k("deleting")
+    }
     /// Marker that an ingest entry with this `idempotency_key` was applied (kept 24 hours).
     pub fn ingest_dedupe(&self, key: &str) -> String {
         self.k(&format!("idem:in:{key}"))
@@ -305,6 +310,7 @@ const IDEMPOTENT: &[&str] = &[
     "XREVRANGE",
     "XINFO",
     "XPENDING",
+    "SCAN",
 ];
 
 /// A short random pause before the one retry (10–40 ms), so instances that failed together do

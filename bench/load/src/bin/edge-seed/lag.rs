@@ -76,14 +76,26 @@ impl LagReport {
     }
 }
 
-struct Client {
+/// One keep-alive HTTP/1.1 connection, made again after an error.
+pub struct Client {
     addr: SocketAddr,
     authority: String,
     conn: Option<SendRequest<Full<Bytes>>>,
 }
 
 impl Client {
-    async fn send(
+    /// A client of `addr` (`authority` for the `Host` header); it connects on first use.
+    pub fn new(addr: SocketAddr, authority: String) -> Self {
+        Self {
+            addr,
+            authority,
+            conn: None,
+        }
+    }
+
+    /// Sends one request with a JSON body and an optional bearer token; its status (the body
+    /// is read and dropped).
+    pub async fn send(
         &mut self,
         method: Method,
         path: &str,
@@ -130,11 +142,7 @@ impl Client {
 /// Runs the samples (players `lag<run>-<k>`, `run` from the wall clock so reruns use fresh
 /// players).
 pub async fn measure(plan: &LagPlan) -> Result<LagReport> {
-    let mut client = Client {
-        addr: plan.addr,
-        authority: plan.authority.clone(),
-        conn: None,
-    };
+    let mut client = Client::new(plan.addr, plan.authority.clone());
     let run = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())

@@ -6,14 +6,19 @@
 //! edge-seed lag --url http://127.0.0.1:PORT --board ID --token JWT --samples N --timeout-secs S
 //! edge-seed backlog --redis redis://127.0.0.1:PORT --board ID --entries N [--players N]
 //! edge-seed loglag --redis redis://127.0.0.1:PORT --board ID --after STREAM-ID
+//! edge-seed delete --redis redis://127.0.0.1:PORT --url http://127.0.0.1:PORT --board ID
+//!                  --token JWT --probe-board ID [--filler N] [--tenant T] [--timeout-secs S]
 //! ```
 //!
 //! `seed` writes N players straight into the `all` period of existing boards (see [`seed`]) and
 //! prints one JSON object per board (`board`, `players`, `seconds`). `lag` measures the
 //! submit→visible lag of an `async` board (see [`lag`]) and prints it as one JSON object. Only
 //! loopback Redis and HTTP targets are accepted; everything is bounded by counts and timeouts.
-//! `backlog` and `loglag` are the event pipeline's fixtures (see [`pipeline`]).
+//! `backlog` and `loglag` are the event pipeline's fixtures (see [`pipeline`]). `delete` measures
+//! a board's delete beside a large keyspace and what other readers of Redis see meanwhile (see
+//! [`delete`]).
 
+mod delete;
 mod lag;
 mod pipeline;
 mod seed;
@@ -29,7 +34,8 @@ const USAGE: &str = "usage:\n  edge-seed seed --redis redis://127.0.0.1:PORT --b
 --players N [--tenant T] [--batch N]\n  edge-seed lag --url http://127.0.0.1:PORT --board ID \
 --token JWT --samples N --timeout-secs S\n  edge-seed backlog --redis redis://127.0.0.1:PORT \
 --board ID --entries N [--players N]\n  edge-seed loglag --redis redis://127.0.0.1:PORT --board ID \
---after STREAM-ID";
+--after STREAM-ID\n  edge-seed delete --redis redis://127.0.0.1:PORT --url http://127.0.0.1:PORT \
+--board ID --token JWT --probe-board ID [--filler N] [--tenant T] [--timeout-secs S]";
 
 /// Most players `seed` writes per board.
 const MAX_PLAYERS: u64 = 10_000_000;
@@ -103,10 +109,50 @@ fn run(args: Vec<String>) -> Result<()> {
         "lag" => &["--url", "--board", "--token", "--samples", "--timeout-secs"],
         "backlog" => &["--redis", "--board", "--entries", "--players", "--tenant"],
         "loglag" => &["--redis", "--board", "--after", "--tenant"],
+        "delete" => &[
+            "--redis",
+            "--url",
+            "--board",
+            "--token",
+            "--probe-board",
+            "--filler",
+            "--tenant",
+            "--timeout-secs",
+        ],
         other => bail!("unknown command {other:?}\n{USAGE}"),
     };
     if let Some((f, _)) = flags.iter().find(|(f, _)| !known.contains(&f.as_str())) {
         bail!("unknown flag {f} for {command}\n{USAGE}");
+    }
+    if command == "delete" {
+        let redis_url = need("--redis")?;
+        loopback_addr(redis_url, "redis")?;
+        let (addr, authority) = loopback_addr(need("--url")?, "http")?;
+        let tenant = TenantId::new(get("--tenant").unwrap_or("default"))?;
+        let board = BoardId::new(need("--board")?)?;
+        let probe = BoardId::new(need("--probe-board")?)?;
+        let filler: u64 = get("--filler").map_or(Ok(0), |n| number("--filler", n))?;
+        if filler > delete::MAX_FILLER {
+            bail!("--filler must be at most {}", delete::MAX_FILLER);
+        }
+        let timeout: f64 =
+            get("--timeout-secs").map_or(Ok(600.0), |t| number("--timeout-secs", t))?;
+        if !(0.001..=600.0).contains(&timeout) {
+            bail!("--timeout-secs must be in 0.001..=600");
+        }
+        let report = delete::measure(&delete::DeletePlan {
+            redis_url: redis_url.to_string(),
+            addr,
+            authority,
+            board: board.as_str().to_string(),
+            prefix: format!("lb:{{{}/{}}}:", tenant.as_str(), board.as_str()),
+            token: need("--token")?.to_string(),
+            probe_key: format!("lb:{{{}/{}}}:z:all", tenant.as_str(), probe.as_str()),
+            filler,
+            timeout: Duration::from_secs_f64(timeout),
+        })?;
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
     }
     if command == "backlog" || command == "loglag" {
         let url = need("--redis")?;
