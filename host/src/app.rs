@@ -39,8 +39,17 @@ pub struct HostConfig {
     /// Linear-memory cap per instance.
     pub memory_limit_bytes: usize,
     /// Wall-clock budget of one request or message until its response's head is sent (guest
-    /// CPU is interrupted by epoch). Above the app's longest long-poll (`live_max_secs`, 55 s).
-    pub request_timeout: Duration,
+    /// CPU is interrupted by epoch; the client gets a `504` problem). Spin has none, so `None`
+    /// (the default) sets none either; `edge-host up --timeout-secs N` asks for one, which must
+    /// stay above the app's longest long-poll (`live_max_secs`, 55 s).
+    pub request_timeout: Option<Duration>,
+    /// `TCP_NODELAY` on accepted connections. Spin's server does not set it (the app works
+    /// around Nagle itself, `edge::serve`), so it is off by default; `--tcp-nodelay` sets it.
+    pub tcp_nodelay: bool,
+    /// In the pooled Redis mode, give up on a connect or a reply after 5 s (the connection is
+    /// then dropped from the pool). Spin's outbound Redis waits as long as Redis takes, so this
+    /// is off by default; `--redis-timeouts` turns it on.
+    pub redis_timeouts: bool,
     /// How long a response whose head was sent may go on writing its body (an event stream).
     /// Spin sets no limit; this one only stops a guest that never ends its body.
     pub stream_timeout: Duration,
@@ -77,7 +86,9 @@ impl Default for HostConfig {
     fn default() -> Self {
         Self {
             memory_limit_bytes: 128 << 20,
-            request_timeout: Duration::from_secs(60),
+            request_timeout: None,
+            tcp_nodelay: false,
+            redis_timeouts: false,
             stream_timeout: Duration::from_secs(3600),
             redis_concurrency: 16,
             variables: BTreeMap::new(),
@@ -93,12 +104,23 @@ impl Default for HostConfig {
 impl HostConfig {
     /// Spin 4.0.2's behaviour where the host otherwise differs: a new Redis connection per
     /// `open`, one Redis message handled at a time per subscription, and a lost trigger
-    /// connection ends the app. Used by the parity tests and the benchmark.
+    /// connection ends the app; none of the opt-in extras Spin lacks (a request deadline,
+    /// `TCP_NODELAY`, Redis timeouts). Used by the parity tests and the benchmark.
     pub fn spin_faithful(mut self) -> Self {
         self.redis_connections = RedisConnectionMode::PerOpen;
         self.redis_concurrency = 1;
         self.trigger_failure = TriggerFailure::EndApp;
+        self.request_timeout = None;
+        self.tcp_nodelay = false;
+        self.redis_timeouts = false;
         self
+    }
+
+    /// How long shutdown waits for requests in flight: their deadline, or without one the app's
+    /// longest long-poll (55 s) and a margin.
+    pub fn shutdown_grace(&self) -> Duration {
+        self.request_timeout
+            .map_or(Duration::from_secs(61), |t| t + Duration::from_secs(1))
     }
 }
 
@@ -291,6 +313,7 @@ impl Runtime {
             )),
             None => None,
         };
+        let redis = RedisConnections::new(config.redis_timeouts);
         Ok(Arc::new(Self {
             guest_output,
             clock_offset_ms: Arc::new(AtomicI64::new(config.clock_offset_ms)),
@@ -298,7 +321,7 @@ impl Runtime {
             manifest,
             router,
             kv,
-            redis: RedisConnections::default(),
+            redis,
             engine,
             components,
         }))
@@ -316,8 +339,12 @@ impl Runtime {
     fn new_store(self: &Arc<Self>, ctx: &Arc<ComponentCtx>) -> Store<State> {
         let mut store = Store::new(&self.engine, State::new(self, ctx));
         store.limiter(|s| &mut s.limits);
-        let ticks = (self.config.request_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        // Without a deadline (as on Spin), one that never comes: the epoch counter would take
+        // millennia to get there.
+        let ticks = self.config.request_timeout.map_or(u64::MAX / 4, |t| {
+            u64::try_from((t.as_millis() / EPOCH_TICK.as_millis()).max(1)).unwrap_or(u64::MAX / 4)
+        });
+        store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         store
     }
@@ -471,8 +498,11 @@ impl Runtime {
                 .call_handle(&mut store, req, out)
                 .await
         });
-        let deadline = self.config.request_timeout + Duration::from_secs(1);
-        match tokio::time::timeout(deadline, receiver).await {
+        let answered = match self.config.request_timeout {
+            Some(t) => tokio::time::timeout(t + Duration::from_secs(1), receiver).await,
+            None => Ok(receiver.await),
+        };
+        match answered {
             Ok(Ok(Ok(resp))) => {
                 streaming.store(true, std::sync::atomic::Ordering::Relaxed);
                 resp
@@ -489,13 +519,13 @@ impl Runtime {
                 };
                 guest_failure(&component, &err)
             }
-            Err(_) => {
+            Err(elapsed) => {
                 task.abort();
-                tracing::error!(component = %component, "request exceeded {deadline:?}");
+                tracing::error!(component = %component, "request exceeded its deadline: {elapsed}");
                 problem_response(
                     504,
                     "Gateway Timeout",
-                    &format!("component '{component}' did not respond within {deadline:?}"),
+                    &format!("component '{component}' did not respond within its deadline"),
                 )
             }
         }

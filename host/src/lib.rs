@@ -46,7 +46,7 @@ impl Host {
     ) -> anyhow::Result<Self> {
         let runtime = Runtime::load(manifest, config).await?;
         // In-flight requests end within their own deadline, so shutdown waits that long at most.
-        let grace = runtime.config.request_timeout + std::time::Duration::from_secs(1);
+        let grace = runtime.config.shutdown_grace();
         let server = server::Server::start(Arc::clone(&runtime), listen, grace).await?;
         let redis = if runtime.manifest.redis_triggers.is_empty() {
             None

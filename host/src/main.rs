@@ -1,12 +1,15 @@
 //! `edge-host up [--listen ADDR] [--manifest spin.toml] [--runtime-config FILE]
-//!  [--clock-offset-ms N] [--timeout-secs N] [--spin-faithful]`
+//!  [--clock-offset-ms N] [--timeout-secs N] [--tcp-nodelay] [--redis-timeouts] [--spin-faithful]`
 //!
-//! `--spin-faithful` behaves as Spin 4.0.2 where the host would otherwise be faster or more
+//! By default the host has none of what Spin 4.0.2 lacks: `--timeout-secs N` gives each request
+//! a deadline (a `504` problem past it), `--tcp-nodelay` sets `TCP_NODELAY` on accepted
+//! connections, `--redis-timeouts` gives up on a Redis connect or reply after 5 s.
+//! `--spin-faithful` also behaves as Spin where the host would otherwise be faster or more
 //! forgiving: a Redis connection per request, one Redis message at a time, and a lost Redis
 //! trigger connection ends the process (exit status 1), HTTP included.
 //!
 //! SIGTERM and SIGINT stop it gracefully: no new connections, requests in flight finish (each
-//! within `--timeout-secs`), then exit status 0.
+//! within `--timeout-secs`, else within 61 s), then exit status 0.
 //!
 //! Arguments are parsed by hand (a dozen lines) to keep the host's dependency tree small.
 
@@ -16,7 +19,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use edge_host::{Host, HostConfig};
 
-const USAGE: &str = "usage: edge-host up [--listen ADDR] [--manifest FILE] [--runtime-config FILE] [--clock-offset-ms N] [--timeout-secs N] [--spin-faithful]";
+const USAGE: &str = "usage: edge-host up [--listen ADDR] [--manifest FILE] [--runtime-config FILE] [--clock-offset-ms N] [--timeout-secs N] [--tcp-nodelay] [--redis-timeouts] [--spin-faithful]";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -56,12 +59,14 @@ async fn main() -> Result<()> {
                     .context("--clock-offset-ms takes an integer")?
             }
             "--timeout-secs" => {
-                config.request_timeout = std::time::Duration::from_secs(
+                config.request_timeout = Some(std::time::Duration::from_secs(
                     value()?
                         .parse()
                         .context("--timeout-secs takes an integer")?,
-                )
+                ))
             }
+            "--tcp-nodelay" => config.tcp_nodelay = true,
+            "--redis-timeouts" => config.redis_timeouts = true,
             "--spin-faithful" => config = config.spin_faithful(),
             other => bail!("unknown flag {other}\n{USAGE}"),
         }

@@ -47,7 +47,12 @@ impl Server {
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
+                // Spin's server leaves Nagle on; only asked for (`HostConfig::tcp_nodelay`).
+                if runtime.config.tcp_nodelay
+                    && let Err(e) = stream.set_nodelay(true)
+                {
+                    tracing::debug!("TCP_NODELAY on a connection from {client}: {e}");
+                }
                 let runtime = Arc::clone(&runtime);
                 let mut stop = stop.clone();
                 connections.spawn(async move {

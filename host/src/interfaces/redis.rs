@@ -3,8 +3,10 @@
 //! Two connection modes ([`RedisConnectionMode`]): `PerOpen`, Spin's own behaviour — every
 //! `connection.open` makes a new multiplexed connection without timeouts, so each request that
 //! uses Redis pays a connect — and `Pooled`, one multiplexed connection per address shared by all
-//! instances (faster; bounded waits: 2 s to connect, 5 s for a reply). A pooled connection that
-//! fails (an I/O error, a dropped connection, a timeout) is dropped from the pool, and the next
+//! instances (faster; like Spin it waits as long as Redis takes, unless
+//! [`crate::HostConfig::redis_timeouts`] bounds the waits: 2 s to connect, 5 s for a reply). A
+//! pooled connection that fails (an I/O error, a dropped connection, a timeout) is dropped from
+//! the pool, and the next
 //! `open` connects anew: while Redis is down, commands and connects fail at once, as they do on
 //! Spin, instead of waiting for a background reconnect — so the guest's circuit breaker sees an
 //! outage, and its end, when Spin's would. Replies and errors are mapped exactly as Spin 4.0.2
@@ -36,9 +38,9 @@ pub enum RedisConnectionMode {
     PerOpen,
 }
 
-/// How long a pooled connect may take.
+/// How long a pooled connect may take, when the waits are bounded.
 const POOLED_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long a pooled connection waits for a reply.
+/// How long a pooled connection waits for a reply, when the waits are bounded.
 const POOLED_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A connection of the pool: the address it serves and which connection it was.
@@ -54,9 +56,20 @@ pub struct PooledConn {
 pub struct RedisConnections {
     by_address: Mutex<HashMap<String, PooledConn>>,
     next_id: AtomicU64,
+    /// Pooled connects and replies give up after [`POOLED_CONNECT_TIMEOUT`] and
+    /// [`POOLED_RESPONSE_TIMEOUT`] (Spin's never do).
+    timeouts: bool,
 }
 
 impl RedisConnections {
+    /// An empty pool; with `timeouts`, its connects and replies have bounded waits.
+    pub fn new(timeouts: bool) -> Self {
+        Self {
+            timeouts,
+            ..Self::default()
+        }
+    }
+
     /// The pooled connection for an address, connecting when there is none (first use, or the
     /// last one failed).
     pub async fn pooled(&self, address: &str) -> Result<PooledConn, Error> {
@@ -64,9 +77,13 @@ impl RedisConnections {
             return Ok(c.clone());
         }
         let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(POOLED_CONNECT_TIMEOUT)
-            .set_response_timeout(POOLED_RESPONSE_TIMEOUT);
+        let config = if self.timeouts {
+            AsyncConnectionConfig::new()
+                .set_connection_timeout(POOLED_CONNECT_TIMEOUT)
+                .set_response_timeout(POOLED_RESPONSE_TIMEOUT)
+        } else {
+            AsyncConnectionConfig::new()
+        };
         let conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await

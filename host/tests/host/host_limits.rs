@@ -37,7 +37,7 @@ async fn trap_gives_a_bare_500_and_next_request_works() {
 #[tokio::test(flavor = "multi_thread")]
 async fn endless_loop_hits_the_deadline_and_host_keeps_serving() {
     let config = HostConfig {
-        request_timeout: Duration::from_secs(1),
+        request_timeout: Some(Duration::from_secs(1)),
         ..HostConfig::default()
     };
     let (_redis, app) = harness::probe_app(config).await;
@@ -186,4 +186,17 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
     assert!(exited.success(), "{exited:?}: {}", log());
     assert!(log().contains("shutting down"), "{}", log());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn what_spin_lacks_is_asked_for_and_spin_faithful_clears_it() {
+    let extras = |c: &HostConfig| (c.request_timeout, c.tcp_nodelay, c.redis_timeouts);
+    assert_eq!(extras(&HostConfig::default()), (None, false, false));
+    let asked = HostConfig {
+        request_timeout: Some(Duration::from_secs(30)),
+        tcp_nodelay: true,
+        redis_timeouts: true,
+        ..HostConfig::default()
+    };
+    assert_eq!(extras(&asked.spin_faithful()), (None, false, false));
 }

@@ -142,8 +142,9 @@ fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
 
 /// A Redis that accepts connections and never answers (a black hole). On Spin, whose outbound
 /// Redis has no timeouts, requests that reach it wait and are never counted, so this runs on
-/// edge-host only, in its pooled mode (5 s response timeout): the failing requests open the
-/// breaker, after which writes fail at once without connecting.
+/// edge-host only, in its pooled mode with the reply timeout asked for (5 s, `redis_timeouts`,
+/// off by default as on Spin): the failing requests open the breaker, after which writes fail at
+/// once without connecting.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_black_holed_redis_opens_the_breaker_on_edge_host() {
     if harness::RuntimeKind::under_test().is_spin() {
@@ -163,11 +164,16 @@ async fn a_black_holed_redis_opens_the_breaker_on_edge_host() {
             held.push(socket);
         }
     });
+    // The 5 s reply timeout Spin lacks is asked for here (`redis_timeouts`): without it a
+    // request waits for the hole as it would on Spin.
     let api = crate::api::start_on_pooled(
         RedisServer::start(),
         Kv::Shipped,
         &[("redis_url", &hole_url)],
-        HostConfig::default(),
+        HostConfig {
+            redis_timeouts: true,
+            ..HostConfig::default()
+        },
     )
     .await;
     // Five writes at once: each waits for the response timeout, fails, and is counted (a round
@@ -293,5 +299,39 @@ async fn a_damaged_key_fails_its_own_board_and_never_opens_the_breaker() {
     let read = api.get("/api/v1/boards/healthy/entries", None).await;
     assert_eq!(read.status, 200, "{}", read.body);
     assert_eq!(read.body["entries"][0]["player"], "bob", "{}", read.body);
+    api.stop().await;
+}
+
+/// edge-host is never more forgiving than Spin by default: with a Redis that accepts and never
+/// answers, a write waits as it does on Spin (no 5 s reply timeout answering `503`), here for at
+/// least 8 s, until the client gives up.
+#[tokio::test(flavor = "multi_thread")]
+async fn by_default_a_black_holed_redis_holds_a_request_as_on_spin() {
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_url = format!("redis://{}", hole.local_addr().unwrap());
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hole.accept().await {
+            held.push(socket);
+        }
+    });
+    let api = crate::api::start_on_pooled(
+        RedisServer::start(),
+        Kv::Shipped,
+        &[("redis_url", &hole_url)],
+        HostConfig::default(),
+    )
+    .await;
+    let waited = tokio::time::timeout(
+        Duration::from_secs(8),
+        api.submit("bh", json!({"player": "ann", "score": 1})),
+    )
+    .await;
+    assert!(
+        waited.is_err(),
+        "answered before 8 s (a reply timeout Spin does not have): {:?}",
+        waited.map(|r| (r.status, r.body))
+    );
+    holder.abort();
     api.stop().await;
 }

@@ -152,7 +152,7 @@ async fn a_stream_sends_the_snapshot_then_an_update_per_write_beats_and_ends_on_
     let api = start_live_within(
         "50",
         edge_host::HostConfig {
-            request_timeout: Duration::from_secs(2),
+            request_timeout: Some(Duration::from_secs(2)),
             ..Default::default()
         },
     )
