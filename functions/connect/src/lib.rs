@@ -25,9 +25,10 @@ use edge::platform::Platform;
 use edge::reads::{self, At};
 use edge::stream::Reply;
 use leaderboard::i18n::{Lang, negotiate};
+use leaderboard::outcome::Fate;
 use leaderboard::problem::Problem;
 use leaderboard::ratelimit::RouteClass;
-use leaderboard::view::{EntryView, Fate, PeriodView, SubmitSummary, iso};
+use leaderboard::view::{EntryView, PeriodView, iso};
 use leaderboard::{Board, LeaderboardError, Result, SubmissionInput};
 use prost::Message;
 use serde::Serialize;
@@ -442,7 +443,7 @@ fn submit_score(
         serde_json::to_vec(&input).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     let key = Some(req.idempotency_key.as_str()).filter(|k| !k.is_empty());
     let done = edge::submit::submit_input(ctx, call, &b.id, input, key, &fingerprinted)?;
-    let summary = SubmitSummary::from_body(&done.body)?;
+    let summary = done.summary;
     Ok(SubmitScoreResponse {
         status: match summary.fate {
             Fate::Applied => SubmitStatus::Applied,

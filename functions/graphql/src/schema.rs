@@ -19,8 +19,9 @@ use edge::http::Call;
 use edge::reads::{self, At, Ranked};
 use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, ID, graphql_object};
 use leaderboard::i18n::Lang;
+use leaderboard::outcome::Fate;
 use leaderboard::ratelimit::RouteClass;
-use leaderboard::view::{EntryView, Fate, PeriodView, SubmitSummary, iso};
+use leaderboard::view::{EntryView, PeriodView, iso};
 use leaderboard::{Board, LeaderboardError, Result, SubmissionInput};
 use serde_json::Value;
 
@@ -321,9 +322,9 @@ pub struct SubmitResult {
 }
 
 impl SubmitResult {
-    /// The submission's answer as every door shows it ([`SubmitSummary`]).
+    /// The submission's answer as every door shows it (`leaderboard::outcome::SubmitSummary`).
     fn of(player: &str, done: &edge::submit::Submitted) -> Result<Self> {
-        let summary = SubmitSummary::from_body(&done.body)?;
+        let summary = done.summary.clone();
         Ok(Self {
             status: match summary.fate {
                 Fate::Applied => "APPLIED",

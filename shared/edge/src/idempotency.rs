@@ -11,11 +11,9 @@
 //!    `Retry-After`; with another body, player or API version `422`.
 //! 4. A failure that applied nothing releases the reservation, so a corrected retry may apply.
 
-use leaderboard::idempotency::{
-    AppliedOutcome, KeyState, StoredOutcome, classify, fingerprint, pending, validate_key,
-};
-use leaderboard::view::{self, ApiVersion};
-use leaderboard::{Board, LeaderboardError, PlayerId, Result};
+use leaderboard::idempotency::{KeyState, classify, fingerprint, pending, validate_key};
+use leaderboard::outcome::SubmitOutcome;
+use leaderboard::{LeaderboardError, PlayerId, Result};
 
 use crate::http::Call;
 use crate::repo::Claim;
@@ -52,15 +50,9 @@ pub fn claim_key(
     }))
 }
 
-/// The answer when the key already holds `stored`: the replayed outcome (status and body), or
-/// why not.
-pub fn answer_held(
-    call: &Call<'_>,
-    board: &Board,
-    player: &PlayerId,
-    claim: &Claim,
-    stored: &str,
-) -> Result<(u16, String)> {
+/// The outcome when the key already holds `stored` (replayed as the first answer said it), or
+/// why there is none to replay.
+pub fn answer_held(claim: &Claim, stored: &str) -> Result<SubmitOutcome> {
     match classify(stored, &claim.fingerprint) {
         KeyState::InProgress => Err(LeaderboardError::IdempotencyInProgress(
             "another attempt of this request is being applied; retry shortly".into(),
@@ -69,54 +61,6 @@ pub fn answer_held(
             "this Idempotency-Key was already used with a different request (body, player or API version)"
                 .into(),
         )),
-        KeyState::Done(outcome) => Ok(render(call.version, board, player, &outcome)),
+        KeyState::Done(outcome) => Ok(SubmitOutcome::Stored(outcome)),
     }
-}
-
-/// The status and body of a submission's outcome: what the first answer said and what a replay
-/// says.
-pub fn render(
-    version: ApiVersion,
-    board: &Board,
-    player: &PlayerId,
-    outcome: &StoredOutcome,
-) -> (u16, String) {
-    match outcome {
-        StoredOutcome::Applied {
-            better,
-            total,
-            outcome,
-        } => render_applied(version, board, player, *better, *total, outcome),
-        StoredOutcome::Accepted { event_id } => (202, accepted_body(board, player, event_id)),
-    }
-}
-
-/// An applied submission's answer.
-pub fn render_applied(
-    version: ApiVersion,
-    board: &Board,
-    player: &PlayerId,
-    better: u64,
-    total: u64,
-    outcome: &AppliedOutcome,
-) -> (u16, String) {
-    let body = view::submit(
-        version,
-        board,
-        &outcome.period_view(),
-        &outcome.submit_view(player, better, total),
-    );
-    (outcome.status(), body.to_string())
-}
-
-/// An accepted (asynchronous) submission's answer body.
-pub fn accepted_body(board: &Board, player: &PlayerId, event_id: &str) -> String {
-    serde_json::json!({
-        "accepted": true,
-        "event_id": event_id,
-        "board": board.id.as_str(),
-        "player": player.as_str(),
-        "write_mode": "async",
-    })
-    .to_string()
 }

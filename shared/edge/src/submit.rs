@@ -12,7 +12,8 @@
 //! told the write happened, and so is the outcome an `Idempotency-Key` replays.
 
 use leaderboard::events::ScoreSubmitted;
-use leaderboard::idempotency::{AppliedOutcome, applied_json};
+use leaderboard::idempotency::{AppliedOutcome, StoredOutcome, applied_json};
+use leaderboard::outcome::{Fate, SubmitOutcome, SubmitSummary};
 use leaderboard::view::PeriodView;
 use leaderboard::{
     Board, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Result, Submission,
@@ -344,8 +345,27 @@ pub struct Submitted {
     pub status: u16,
     /// The JSON body the REST API answers (in the request's API version).
     pub body: String,
+    /// What GraphQL and Connect show of the same outcome.
+    pub summary: SubmitSummary,
     /// Whether this is the stored outcome of an earlier attempt with the same `Idempotency-Key`.
     pub replayed: bool,
+}
+
+impl Submitted {
+    fn of(
+        call: &Call<'_>,
+        board: &Board,
+        player: &PlayerId,
+        outcome: &SubmitOutcome,
+        replayed: bool,
+    ) -> Self {
+        Self {
+            status: outcome.status(),
+            body: outcome.render(call.version, board, player),
+            summary: outcome.summary(board, player),
+            replayed,
+        }
+    }
 }
 
 /// [`submit`] of an already parsed `input`, with its `Idempotency-Key` (`key`) and the bytes a
@@ -379,14 +399,10 @@ pub fn submit_input(
         }
         if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
             crate::metrics::note_outcome("replayed");
-            let (status, body) = idempotency::answer_held(call, &board, &player, claim, stored)?;
-            return Ok(Submitted {
-                status,
-                body,
-                replayed: true,
-            });
+            let outcome = idempotency::answer_held(claim, stored)?;
+            return Ok(Submitted::of(call, &board, &player, &outcome, true));
         }
-        let (status, body) = write(
+        let outcome = write(
             call,
             ctx,
             &board,
@@ -396,14 +412,8 @@ pub fn submit_input(
             (raw, record),
             claim.as_ref(),
         )?;
-        crate::metrics::note_outcome(match status {
-            202 if body.contains("\"held\":true") => "held",
-            202 => "accepted",
-            201 => "created",
-            _ if body.contains("\"improved\":true") => "improved",
-            _ => "unchanged",
-        });
-        if status == 202 && board.write_mode == WriteMode::Async {
+        crate::metrics::note_outcome(outcome.metric_label());
+        if outcome.fate() == Fate::Accepted {
             crate::metrics::count(
                 leaderboard::metrics::board_key(ctx.tenant.as_str(), board_id.as_str()),
                 1,
@@ -419,11 +429,7 @@ pub fn submit_input(
             value,
             call.now_ms,
         );
-        Ok(Submitted {
-            status,
-            body,
-            replayed: false,
-        })
+        Ok(Submitted::of(call, &board, &player, &outcome, false))
     })();
     if let (Err(_), true, Some(claim)) = (&result, reserved, &claim) {
         // Nothing was applied (the write stores its outcome in the same step): free the key so a
@@ -460,8 +466,8 @@ fn check_players_quota(
     Ok(())
 }
 
-/// Accepts an `async` submission into the inbox, or applies a `sync` one ([`apply`]): the status
-/// and body of the answer.
+/// Accepts an `async` submission into the inbox, or applies a `sync` one ([`apply`]): what
+/// became of it.
 #[allow(clippy::too_many_arguments)]
 fn write(
     call: &Call<'_>,
@@ -472,7 +478,7 @@ fn write(
     submission: &Submission,
     first_read: (String, Option<leaderboard::Record>),
     claim: Option<&Claim>,
-) -> Result<(u16, String)> {
+) -> Result<SubmitOutcome> {
     let repo = ctx.repo()?;
     if board.write_mode == WriteMode::Async {
         // Reject now what can be rejected without the record, then accept durably: the inbox
@@ -501,7 +507,9 @@ fn write(
                         .into(),
                 )
             })?;
-        return Ok((202, idempotency::accepted_body(board, player, &id)));
+        return Ok(SubmitOutcome::Stored(StoredOutcome::Accepted {
+            event_id: id,
+        }));
     }
     let outcome = match apply(
         repo,
@@ -523,14 +531,10 @@ fn write(
             {
                 eprintln!("scores: could not release an Idempotency-Key reservation: {e}");
             }
-            let body = serde_json::json!({
-                "held": true,
-                "review": review.id,
-                "board": board.id.as_str(),
-                "player": player.as_str(),
-                "rules": review.triggers.iter().map(|t| t.rule.as_str()).collect::<Vec<_>>(),
+            return Ok(SubmitOutcome::Held {
+                rules: review.triggers.iter().map(|t| t.rule.as_str().to_string()).collect(),
+                review: review.id,
             });
-            return Ok((202, body.to_string()));
         }
     };
     if board.cache.enabled() {
@@ -557,12 +561,9 @@ fn write(
             eprintln!("scores: could not ring the maintenance doorbell: {e}");
         }
     }
-    Ok(idempotency::render_applied(
-        call.version,
-        board,
-        player,
-        outcome.better,
-        outcome.total,
-        &outcome.applied,
-    ))
+    Ok(SubmitOutcome::Stored(StoredOutcome::Applied {
+        better: outcome.better,
+        total: outcome.total,
+        outcome: outcome.applied,
+    }))
 }

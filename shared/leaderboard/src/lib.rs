@@ -46,6 +46,7 @@ pub mod live;
 pub mod log;
 pub mod metrics;
 pub mod operator;
+pub mod outcome;
 pub mod period;
 pub mod problem;
 pub mod rank;

@@ -70,11 +70,20 @@ async fn metrics_count_exactly_the_traffic_sent_and_only_the_scraper_reads_them(
     let before = scrape(&api, 1).await;
 
     // The traffic: 2 new players, 1 improvement, 1 unchanged, 1 async, 1 bad request; 3 reads of
-    // one page (MISS, HIT, HIT), 1 read of a missing board.
-    for (player, score) in [("ann", 10), ("bob", 20), ("ann", 30), ("ann", 5)] {
-        let r = api
-            .submit("m", json!({"player": player, "score": score}))
-            .await;
+    // one page (MISS, HIT, HIT), 1 read of a missing board. The improvement stores metadata that
+    // says `improved`, which the unchanged submission's answer then shows: the outcome is counted
+    // from what happened, not from the words in the body.
+    for (player, score, metadata) in [
+        ("ann", 10, json!(null)),
+        ("bob", 20, json!(null)),
+        ("ann", 30, json!({"improved": true, "held": true})),
+        ("ann", 5, json!(null)),
+    ] {
+        let mut body = json!({"player": player, "score": score});
+        if !metadata.is_null() {
+            body["metadata"] = metadata;
+        }
+        let r = api.submit("m", body).await;
         assert!(r.status.is_success(), "{}", r.body);
     }
     let queued = api.submit("mq", json!({"player": "cat", "score": 1})).await;
