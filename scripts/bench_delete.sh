@@ -33,16 +33,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port=$(free_port)
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-i=0
-until redis-cli -p "$port" ping >/dev/null 2>&1; do
-    i=$((i + 1))
-    if [ "$i" -gt 100 ]; then echo "bench_delete: redis-server did not start" >&2; cat "$tmp/redis.log" >&2; exit 1; fi
-    sleep 0.05
-done
-redis_url="redis://127.0.0.1:$port"
+start_redis "$tmp/redis.log"
+redis_url="redis://127.0.0.1:$redis_port"
 secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 app_port=$(free_port)
 app="http://127.0.0.1:$app_port"

@@ -1,4 +1,4 @@
-# Shell helpers shared by scripts/up.sh, scripts/bench.sh and scripts/ab.sh (sourced, not run;
+# Shell helpers shared by scripts/up.sh, bench.sh, ab.sh and bench_delete.sh (sourced, not run;
 # POSIX sh). Each script sources it after changing to the repository's root.
 
 # stop PID SIGNAL [SECONDS]: sends the signal, waits up to SECONDS (default 5) for the process to
@@ -45,4 +45,22 @@ send_expect() {
         exit 1
     fi
     rm -f "$answer"
+}
+
+# start_redis LOG: a throwaway redis-server (nothing saved) on a free loopback port, its output in
+# LOG; waits up to 5 s for a PING. Sets $redis_port and $redis_pid (the caller stops it).
+start_redis() {
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$1" 2>&1 &
+    redis_pid=$!
+    i=0
+    until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do
+        i=$((i + 1))
+        if [ "$i" -gt 100 ]; then
+            echo "$(basename "$0"): redis-server did not start:" >&2
+            cat "$1" >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
 }

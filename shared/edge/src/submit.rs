@@ -532,7 +532,11 @@ fn write(
                 eprintln!("scores: could not release an Idempotency-Key reservation: {e}");
             }
             return Ok(SubmitOutcome::Held {
-                rules: review.triggers.iter().map(|t| t.rule.as_str().to_string()).collect(),
+                rules: review
+                    .triggers
+                    .iter()
+                    .map(|t| t.rule.as_str().to_string())
+                    .collect(),
                 review: review.id,
             });
         }

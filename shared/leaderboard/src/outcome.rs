@@ -187,19 +187,10 @@ impl SubmitOutcome {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::config::BoardConfigInput;
     use crate::idempotency::AppliedOutcome;
-    use crate::ids::BoardId;
     use crate::period::PeriodKind;
     use crate::record::Record;
-
-    fn decimal_board() -> Board {
-        let mut input = BoardConfigInput::new(BoardId::new("laps").unwrap());
-        input.score_type = crate::config::ScoreKind::Decimal;
-        input.scale = Some(2);
-        input.score_max = Some(1_000_000);
-        input.validate().unwrap()
-    }
+    use crate::test_support::decimal_board;
 
     fn applied(previous: Option<i64>, improved: bool, metadata: Option<Value>) -> SubmitOutcome {
         let period = crate::period::period_id(PeriodKind::AllTime, 0).unwrap();

@@ -74,3 +74,12 @@ pub fn arb_standing(board: &Board) -> BoxedStrategy<(i64, Option<i64>)> {
 pub fn arb_player() -> impl Strategy<Value = PlayerId> {
     "[a-cA-C0-9._~-]{1,4}".prop_map(|s| PlayerId::new(s).unwrap())
 }
+
+/// A decimal board (`laps`, scale 2, scores 0..=1000000 minor units).
+pub fn decimal_board() -> Board {
+    let mut input = BoardConfigInput::new(BoardId::new("laps").unwrap());
+    input.score_type = ScoreKind::Decimal;
+    input.scale = Some(2);
+    input.score_max = Some(1_000_000);
+    input.validate().unwrap()
+}

@@ -224,17 +224,8 @@ pub fn submit(v: ApiVersion, board: &Board, period: &PeriodView, s: &SubmitView)
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::config::BoardConfigInput;
-    use crate::ids::BoardId;
     use crate::period::PeriodKind;
-
-    fn decimal_board() -> Board {
-        let mut input = BoardConfigInput::new(BoardId::new("laps").unwrap());
-        input.score_type = crate::config::ScoreKind::Decimal;
-        input.scale = Some(2);
-        input.score_max = Some(1_000_000);
-        input.validate().unwrap()
-    }
+    use crate::test_support::decimal_board;
 
     fn period() -> PeriodView {
         let id = crate::period::period_id(PeriodKind::AllTime, 0).unwrap();
