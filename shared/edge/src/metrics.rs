@@ -66,8 +66,7 @@ pub fn count(key: String, n: i64) {
 }
 
 fn random_below(n: u32) -> u32 {
-    use std::hash::BuildHasher;
-    let r = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    let r = crate::scope::random_u64();
     (r % u64::from(n.max(1))) as u32
 }
 

@@ -7,7 +7,6 @@
 //! start of each request by [`crate::serve`].
 
 use std::cell::{Cell, RefCell};
-use std::hash::BuildHasher;
 
 use leaderboard::trace::HostCalls;
 
@@ -28,18 +27,34 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A random 64-bit value. `RandomState` is seeded from the host's random source (`wasi:random`)
-/// once per instance and advanced for each new state.
+/// A random 64-bit value from the host's random source (`wasi:random`; `getrandom` natively),
+/// one host call. (std's `RandomState`, used before, is seeded once per thread and then only
+/// incremented: not a random source.)
 pub fn random_u64() -> u64 {
-    std::collections::hash_map::RandomState::new().hash_one(0u8)
+    #[cfg(target_arch = "wasm32")]
+    {
+        wasi::random::random::get_random_u64()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let mut bytes = [0u8; 8];
+        match getrandom::getrandom(&mut bytes) {
+            Ok(()) => u64::from_le_bytes(bytes),
+            // No entropy natively (the benchmark's baseline only): the hasher's seed will do
+            // for what this draws (ids, jitter, sampling), never for a secret.
+            Err(_) => std::hash::BuildHasher::hash_one(
+                &std::collections::hash_map::RandomState::new(),
+                0u8,
+            ),
+        }
+    }
 }
 
 /// A unique token: the time (hex ms) and 64 random bits. It names a request that brought no
 /// `X-Request-Id`, tells an attempt's `Idempotency-Key` reservation apart from a retry's, makes
 /// each rate-limit write unique, and names scratch keys.
 pub fn nonce(now_ms: i64) -> String {
-    let random = std::collections::hash_map::RandomState::new().hash_one(now_ms);
-    format!("{now_ms:x}-{random:016x}")
+    format!("{now_ms:x}-{:016x}", random_u64())
 }
 
 /// Starts a request: forgets the previous request's values.

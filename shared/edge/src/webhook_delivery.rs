@@ -15,7 +15,6 @@
 //! default `5d`), `webhook_debounce` (`rank.top_changed`, default `1s`), `webhook_allow_private` (see `leaderboard::webhook_target`).
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 
 use leaderboard::webhook::{self, AttemptOutcome, NextStep, Subscription};
 use leaderboard::webhook_delivery::{DeliveryState, Message};
@@ -516,7 +515,7 @@ pub struct Report {
 }
 
 fn jitter() -> f64 {
-    let r = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    let r = crate::scope::random_u64();
     (r % 1_000_000) as f64 / 1_000_000.0
 }
 

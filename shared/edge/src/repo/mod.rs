@@ -316,8 +316,7 @@ const IDEMPOTENT: &[&str] = &[
 /// A short random pause before the one retry (10–40 ms), so instances that failed together do
 /// not retry together.
 fn jitter() {
-    use std::hash::BuildHasher;
-    let r = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    let r = crate::scope::random_u64();
     std::thread::sleep(std::time::Duration::from_millis(10 + r % 31));
 }
 
