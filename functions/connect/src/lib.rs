@@ -432,8 +432,9 @@ fn submit_score(
         .map(serde_json::from_str::<serde_json::Value>)
         .transpose()
         .map_err(|e| LeaderboardError::InvalidBody(format!("'metadata_json' is not JSON: {e}")))?;
+    let player = leaderboard::PlayerId::new(req.player.as_str())?;
     let input = SubmissionInput {
-        player: leaderboard::PlayerId::new(req.player.as_str())?,
+        player: player.clone(),
         score: serde_json::Value::String(req.score.clone()),
         subscore: req.subscore,
         metadata,
@@ -443,7 +444,7 @@ fn submit_score(
         serde_json::to_vec(&input).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     let key = Some(req.idempotency_key.as_str()).filter(|k| !k.is_empty());
     let done = edge::submit::submit_input(ctx, call, &b.id, input, key, &fingerprinted)?;
-    let summary = done.summary;
+    let summary = done.outcome.summary(&b, &player);
     Ok(SubmitScoreResponse {
         status: match summary.fate {
             Fate::Applied => SubmitStatus::Applied,

@@ -22,7 +22,7 @@ use leaderboard::i18n::Lang;
 use leaderboard::outcome::Fate;
 use leaderboard::ratelimit::RouteClass;
 use leaderboard::view::{EntryView, PeriodView, iso};
-use leaderboard::{Board, LeaderboardError, Result, SubmissionInput};
+use leaderboard::{Board, LeaderboardError, PlayerId, Result, SubmissionInput};
 use serde_json::Value;
 
 use crate::errors::field_error;
@@ -323,8 +323,9 @@ pub struct SubmitResult {
 
 impl SubmitResult {
     /// The submission's answer as every door shows it (`leaderboard::outcome::SubmitSummary`).
-    fn of(player: &str, done: &edge::submit::Submitted) -> Result<Self> {
-        let summary = done.summary.clone();
+    fn of(board: &Board, player: &PlayerId, done: &edge::submit::Submitted) -> Result<Self> {
+        let summary = done.outcome.summary(board, player);
+        let player = player.as_str();
         Ok(Self {
             status: match summary.fate {
                 Fate::Applied => "APPLIED",
@@ -511,8 +512,9 @@ impl<'r> Mutation<'r> {
                         "'subscore' must be a 64-bit integer written as text".into(),
                     )
                 })?;
+            let submission_player = PlayerId::new(&*input.player)?;
             let submission = SubmissionInput {
-                player: leaderboard::PlayerId::new(&*input.player)?,
+                player: submission_player.clone(),
                 score: Value::String(input.score.clone()),
                 subscore,
                 metadata,
@@ -528,7 +530,7 @@ impl<'r> Mutation<'r> {
                 idempotency_key.as_deref(),
                 &fingerprinted,
             )?;
-            SubmitResult::of(&input.player, &done).map(Some)
+            SubmitResult::of(&b, &submission_player, &done).map(Some)
         })())
     }
 }

@@ -13,7 +13,7 @@
 
 use leaderboard::events::ScoreSubmitted;
 use leaderboard::idempotency::{AppliedOutcome, StoredOutcome, applied_json};
-use leaderboard::outcome::{Fate, SubmitOutcome, SubmitSummary};
+use leaderboard::outcome::{Fate, SubmitOutcome};
 use leaderboard::view::PeriodView;
 use leaderboard::{
     Board, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Result, Submission,
@@ -345,8 +345,9 @@ pub struct Submitted {
     pub status: u16,
     /// The JSON body the REST API answers (in the request's API version).
     pub body: String,
-    /// What GraphQL and Connect show of the same outcome.
-    pub summary: SubmitSummary,
+    /// What became of it, for the doors that show it otherwise (GraphQL and Connect render
+    /// [`SubmitOutcome::summary`] only when they answer: a REST submit pays for its body alone).
+    pub outcome: SubmitOutcome,
     /// Whether this is the stored outcome of an earlier attempt with the same `Idempotency-Key`.
     pub replayed: bool,
 }
@@ -356,13 +357,13 @@ impl Submitted {
         call: &Call<'_>,
         board: &Board,
         player: &PlayerId,
-        outcome: &SubmitOutcome,
+        outcome: SubmitOutcome,
         replayed: bool,
     ) -> Self {
         Self {
             status: outcome.status(),
             body: outcome.render(call.version, board, player),
-            summary: outcome.summary(board, player),
+            outcome,
             replayed,
         }
     }
@@ -400,7 +401,7 @@ pub fn submit_input(
         if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
             crate::metrics::note_outcome("replayed");
             let outcome = idempotency::answer_held(claim, stored)?;
-            return Ok(Submitted::of(call, &board, &player, &outcome, true));
+            return Ok(Submitted::of(call, &board, &player, outcome, true));
         }
         let outcome = write(
             call,
@@ -429,7 +430,7 @@ pub fn submit_input(
             value,
             call.now_ms,
         );
-        Ok(Submitted::of(call, &board, &player, &outcome, false))
+        Ok(Submitted::of(call, &board, &player, outcome, false))
     })();
     if let (Err(_), true, Some(claim)) = (&result, reserved, &claim) {
         // Nothing was applied (the write stores its outcome in the same step): free the key so a
