@@ -15,9 +15,8 @@ cd "$(dirname "$0")/.."
 players="${BENCH_DELETE_PLAYERS:-1000000}"
 keys="${BENCH_DELETE_KEYS:-10000000}"
 bin="${CARGO_TARGET_DIR:-target}/host"
-if [ ! -x "$bin/edge-seed" ]; then
-    cargo build --profile host -p edge-load
-fi
+# Always (a no-op when up to date): a stale edge-seed would fail only after the seeding.
+cargo build --profile host -p edge-load
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/edge-lb-delete.XXXXXX")
 redis_pid=""

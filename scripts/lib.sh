@@ -48,17 +48,20 @@ send_expect() {
 }
 
 # start_redis LOG: a throwaway redis-server (nothing saved) on a free loopback port, its output in
-# LOG; waits up to 5 s for a PING. Sets $redis_port and $redis_pid (the caller stops it).
+# LOG; waits up to 5 s for a PING (each PING bounded to 1 s: a port taken meanwhile by something
+# that never answers cannot hang it). Sets $redis_port and $redis_pid (the caller stops it); a
+# server that does not come up is stopped here before the script exits.
 start_redis() {
     redis_port=$(free_port)
     redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$1" 2>&1 &
     redis_pid=$!
-    i=0
-    until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do
-        i=$((i + 1))
-        if [ "$i" -gt 100 ]; then
+    _tries=0
+    until timeout 1 redis-cli -p "$redis_port" ping >/dev/null 2>&1; do
+        _tries=$((_tries + 1))
+        if [ "$_tries" -gt 100 ]; then
             echo "$(basename "$0"): redis-server did not start:" >&2
             cat "$1" >&2
+            stop "$redis_pid" INT
             exit 1
         fi
         sleep 0.05

@@ -26,8 +26,8 @@ fi
 echo "==> OpenAPI: api/openapi.json is valid 3.1 and covers spin.toml's routes and every error status"
 "$py" scripts/openapi_check.py spec
 
-echo "==> shared/edge: its modules' imports go only down its layers, never round a circle"
-"$py" scripts/edge_layers.py --quiet
+echo "==> shared/leaderboard, shared/edge, host: imports go only down each crate's layers, never round a circle"
+"$py" scripts/layers.py --quiet
 
 echo "==> docs: every relative link and anchor in the Markdown files resolves"
 "$py" scripts/check_links.py

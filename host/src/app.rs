@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi_http::WasiHttpView;
@@ -19,19 +19,26 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::allowed_hosts::AllowedHosts;
-use crate::interfaces::{RedisConnectionMode, RedisConnections, RedisTriggerPre};
-use crate::kv::KvStores;
+use crate::grants::ComponentCtx;
+use crate::interfaces::RedisTriggerPre;
 use crate::manifest::Manifest;
-use crate::problem::problem_response;
+use crate::outbound::Chain;
+use crate::problem::{full_body, problem_response};
+use crate::redis_pool::{RedisConnectionMode, RedisConnections};
 use crate::routing::{RouteMatch, Router};
 use crate::runtime_config::RuntimeConfig;
-use crate::state::{ComponentCtx, State};
+use crate::state::{Shared, State};
 use crate::variables::Variables;
 
 /// How often the epoch ticks; deadlines are counted in ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Epoch ticks in a second (how far a streaming guest's deadline moves at a time).
 const EPOCH_TICKS_PER_SEC: u64 = 100;
+
+/// How long shutdown waits for requests in flight when they have no deadline: the app's longest
+/// long-poll by default (`live_max_secs`, 55 s) and a margin. A deployment that raises
+/// `live_max_secs` gets its longer polls cut at shutdown (their clients poll again).
+pub const SHUTDOWN_GRACE_WITHOUT_DEADLINE: Duration = Duration::from_secs(61);
 
 /// Host settings.
 #[derive(Debug, Clone)]
@@ -116,11 +123,13 @@ impl HostConfig {
         self
     }
 
-    /// How long shutdown waits for requests in flight: their deadline, or without one the app's
-    /// longest long-poll (55 s) and a margin.
+    /// How long shutdown waits for requests in flight: their deadline and a second, or without
+    /// one [`SHUTDOWN_GRACE_WITHOUT_DEADLINE`].
     pub fn shutdown_grace(&self) -> Duration {
         self.request_timeout
-            .map_or(Duration::from_secs(61), |t| t + Duration::from_secs(1))
+            .map_or(SHUTDOWN_GRACE_WITHOUT_DEADLINE, |t| {
+                t + Duration::from_secs(1)
+            })
     }
 }
 
@@ -138,14 +147,9 @@ pub struct Runtime {
     pub manifest: Manifest,
     /// The HTTP router (public routes only).
     pub router: Router,
-    /// KV stores by label.
-    pub kv: KvStores,
-    /// Outbound Redis connections.
-    pub redis: RedisConnections,
-    /// The guests' wall-clock offset (ms), adjustable at run time.
-    pub clock_offset_ms: Arc<AtomicI64>,
-    /// The file guest output is appended to, if [`HostConfig::guest_output`] names one.
-    pub guest_output: Option<wasmtime_wasi::cli::OutputFile>,
+    /// What every instance's host calls share: the KV stores, the Redis connections, the guests'
+    /// clock and output.
+    pub shared: Arc<Shared>,
     engine: Engine,
     components: HashMap<String, Loaded>,
 }
@@ -313,15 +317,19 @@ impl Runtime {
             )),
             None => None,
         };
-        let redis = RedisConnections::new(config.redis_timeouts);
-        Ok(Arc::new(Self {
-            guest_output,
+        let shared = Arc::new(Shared {
+            kv,
+            redis: RedisConnections::new(config.redis_timeouts),
+            redis_mode: config.redis_connections,
             clock_offset_ms: Arc::new(AtomicI64::new(config.clock_offset_ms)),
+            guest_output,
+            memory_limit_bytes: config.memory_limit_bytes,
+        });
+        Ok(Arc::new(Self {
+            shared,
             config,
             manifest,
             router,
-            kv,
-            redis,
             engine,
             components,
         }))
@@ -330,14 +338,15 @@ impl Runtime {
     /// Shifts the guests' wall clock (test clock).
     pub fn set_clock_offset(&self, offset: Duration, forward: bool) {
         let ms = i64::try_from(offset.as_millis()).unwrap_or(i64::MAX);
-        self.clock_offset_ms.store(
+        self.shared.clock_offset_ms.store(
             if forward { ms } else { -ms },
             std::sync::atomic::Ordering::Relaxed,
         );
     }
 
     fn new_store(self: &Arc<Self>, ctx: &Arc<ComponentCtx>) -> Store<State> {
-        let mut store = Store::new(&self.engine, State::new(self, ctx));
+        let chain: Arc<dyn Chain> = Arc::clone(self) as Arc<dyn Chain>;
+        let mut store = Store::new(&self.engine, State::new(&self.shared, chain, ctx));
         store.limiter(|s| &mut s.limits);
         // Without a deadline (as on Spin), one that never comes: the epoch counter would take
         // millennia to get there.
@@ -565,17 +574,21 @@ fn guest_failure(component: &str, err: &anyhow::Error) -> hyper::Response<HyperO
     empty_response(500)
 }
 
+impl Chain for Runtime {
+    fn serve_chained(
+        self: Arc<Self>,
+        component: String,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<hyper::Response<HyperOutgoingBody>>> + Send>>
+    {
+        Box::pin(async move { self.handle_chained(&component, request).await })
+    }
+}
+
 /// A response without a body, as Spin makes for unmatched routes and failed components.
 fn empty_response(status: u16) -> hyper::Response<HyperOutgoingBody> {
     let mut resp = hyper::Response::new(full_body(Bytes::new()));
     *resp.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     resp
-}
-
-/// A fixed body for host-made responses.
-pub fn full_body(bytes: impl Into<Bytes>) -> HyperOutgoingBody {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed_unsync()
 }

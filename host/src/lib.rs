@@ -5,14 +5,31 @@
 //! `wasi:keyvalue`, outbound HTTP restricted to `allowed_outbound_hosts`, a fresh instance per
 //! request from a pooling allocator with an epoch deadline and a memory cap. It exists because Spin
 //! cannot be installed from a package registry; tests, benchmarks and `scripts/up.sh` use it.
+//!
+//! # The map
+//!
+//! Bottom first; a module uses only its own layer or lower ones, never in a circle
+//! (`scripts/layers.py` checks it in CI):
+//!
+//! 1. Parts: [`manifest`], [`variables`], [`runtime_config`], [`kv`] (the KV backends),
+//!    [`redis_pool`] (outbound Redis connections), [`allowed_hosts`], [`grants`] (what a
+//!    component may use), [`routing`], [`problem`] (host-made responses).
+//! 2. [`outbound`]: outbound HTTP and service chaining (through the [`outbound::Chain`] the app
+//!    implements).
+//! 3. [`state`]: one instance's store state, and what every instance shares ([`state::Shared`]).
+//! 4. [`interfaces`]: the Spin and `wasi:keyvalue` imports, implemented on that state.
+//! 5. [`app`]: the loaded application ([`Runtime`]) and its HTTP dispatch.
+//! 6. [`server`] (the HTTP listener) and [`redis_trigger`].
 
 pub mod allowed_hosts;
 pub mod app;
+pub mod grants;
 pub mod interfaces;
 pub mod kv;
 pub mod manifest;
 pub mod outbound;
 pub mod problem;
+pub mod redis_pool;
 pub mod redis_trigger;
 pub mod routing;
 pub mod runtime_config;
@@ -25,7 +42,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use app::{HostConfig, Runtime, TriggerFailure};
-pub use interfaces::RedisConnectionMode;
+pub use redis_pool::RedisConnectionMode;
 
 /// A running host: the HTTP server and the Redis trigger.
 pub struct Host {

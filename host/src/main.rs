@@ -42,6 +42,9 @@ async fn main() -> Result<()> {
     let mut listen: SocketAddr = ([127, 0, 0, 1], 3000).into();
     let mut manifest = PathBuf::from("spin.toml");
     let mut config = HostConfig::default();
+    // `--spin-faithful` runs as Spin does; the extras Spin lacks contradict it, in any order.
+    let mut faithful = false;
+    let mut extras: Vec<String> = Vec::new();
     while let Some(flag) = args.next() {
         let mut value = || {
             args.next()
@@ -59,17 +62,35 @@ async fn main() -> Result<()> {
                     .context("--clock-offset-ms takes an integer")?
             }
             "--timeout-secs" => {
-                config.request_timeout = Some(std::time::Duration::from_secs(
-                    value()?
-                        .parse()
-                        .context("--timeout-secs takes an integer")?,
-                ))
+                let secs: u64 = value()?
+                    .parse()
+                    .context("--timeout-secs takes a whole number of seconds")?;
+                if secs == 0 {
+                    bail!("--timeout-secs must be at least 1 (leave it out for no deadline)");
+                }
+                config.request_timeout = Some(std::time::Duration::from_secs(secs));
+                extras.push(flag.clone());
             }
-            "--tcp-nodelay" => config.tcp_nodelay = true,
-            "--redis-timeouts" => config.redis_timeouts = true,
-            "--spin-faithful" => config = config.spin_faithful(),
+            "--tcp-nodelay" => {
+                config.tcp_nodelay = true;
+                extras.push(flag.clone());
+            }
+            "--redis-timeouts" => {
+                config.redis_timeouts = true;
+                extras.push(flag.clone());
+            }
+            "--spin-faithful" => faithful = true,
             other => bail!("unknown flag {other}\n{USAGE}"),
         }
+    }
+    if faithful {
+        if !extras.is_empty() {
+            bail!(
+                "--spin-faithful runs as Spin does, without {}: leave one or the other out",
+                extras.join(", ")
+            );
+        }
+        config = config.spin_faithful();
     }
     let host = Host::start(&manifest, listen, config).await?;
     println!(

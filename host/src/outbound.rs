@@ -2,18 +2,30 @@
 //! is service chaining — the request is handled in-process by that component (private routes
 //! are reachable this way only), as Spin does.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::app::Runtime;
-use crate::state::ComponentCtx;
+use crate::grants::ComponentCtx;
+
+/// What serves a service-chained request: the application (`crate::Runtime`), which gives it to
+/// the named component.
+pub trait Chain: Send + Sync {
+    /// Serves `request` with `component` (no client address: a chained request has none).
+    fn serve_chained(
+        self: Arc<Self>,
+        component: String,
+        request: http::Request<WasiBody>,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<hyper::Response<HyperOutgoingBody>>> + Send>>;
+}
 
 /// Outbound hooks of one instance.
 pub struct OutboundHooks {
-    /// The application.
-    pub runtime: Arc<Runtime>,
+    /// Serves service-chained requests.
+    pub chain: Arc<dyn Chain>,
     /// The calling component.
     pub component: Arc<ComponentCtx>,
 }
@@ -42,7 +54,7 @@ impl WasiHttpHooks for OutboundHooks {
         let url = uri.to_string();
         let host = uri.host().unwrap_or_default().to_ascii_lowercase();
         let allowed = self.component.allowed_hosts.allows_url(&url);
-        let runtime = Arc::clone(&self.runtime);
+        let chain = Arc::clone(&self.chain);
         let caller = self.component.id.clone();
         Box::new(async move {
             if !allowed {
@@ -51,12 +63,12 @@ impl WasiHttpHooks for OutboundHooks {
             }
             if let Some(target) = host.strip_suffix(".spin.internal") {
                 let target = if target == "self" {
-                    caller.as_str()
+                    caller.clone()
                 } else {
-                    target
+                    target.to_string()
                 };
-                let resp = runtime
-                    .handle_chained(target, request)
+                let resp = chain
+                    .serve_chained(target, request)
                     .await
                     .map_err(|e| Error::InternalError(Some(format!("{e:#}"))))?;
                 let done: Box<dyn Future<Output = Result<(), Error>> + Send> =

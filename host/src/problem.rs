@@ -1,8 +1,8 @@
 //! Host-made error responses: RFC 9457 `application/problem+json`, never a bare 5xx.
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-
-use crate::app::full_body;
 
 /// A problem response with the given status, title and detail.
 pub fn problem_response(
@@ -26,4 +26,11 @@ pub fn problem_response(
         http::HeaderValue::from_static("application/problem+json"),
     );
     resp
+}
+
+/// A fixed body for host-made responses.
+pub fn full_body(bytes: impl Into<Bytes>) -> HyperOutgoingBody {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }

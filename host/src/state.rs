@@ -1,6 +1,5 @@
 //! Per-instance store state: WASI, WASI-HTTP, resource table, limits, and the component's grants.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -10,25 +9,10 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::allowed_hosts::AllowedHosts;
-use crate::app::Runtime;
-use crate::kv::KvBackend;
-use crate::outbound::OutboundHooks;
-
-/// What a component is granted, resolved at start-up.
-#[derive(Debug)]
-pub struct ComponentCtx {
-    /// The component id.
-    pub id: String,
-    /// Resolved component variables.
-    pub variables: BTreeMap<String, String>,
-    /// KV store labels it may open.
-    pub kv_grants: Vec<String>,
-    /// Outbound allow-list.
-    pub allowed_hosts: AllowedHosts,
-    /// Environment variables.
-    pub environment: Vec<(String, String)>,
-}
+use crate::grants::ComponentCtx;
+use crate::kv::{KvBackend, KvStores};
+use crate::outbound::{Chain, OutboundHooks};
+use crate::redis_pool::{RedisConn, RedisConnectionMode, RedisConnections};
 
 /// An open KV store (Spin `store` or wasi:keyvalue `bucket`).
 pub struct KvHandle {
@@ -39,7 +23,7 @@ pub struct KvHandle {
 /// An open outbound Redis connection.
 pub struct RedisHandle {
     /// Pooled or this instance's own, per the host's connection mode.
-    pub conn: crate::interfaces::RedisConn,
+    pub conn: RedisConn,
 }
 
 /// A wasi:keyvalue CAS handle.
@@ -73,6 +57,23 @@ impl HostWallClock for OffsetClock {
     }
 }
 
+/// What every instance's host calls share: the stores, the Redis connections, the guests' clock
+/// and output, the memory cap. The application holds it and hands it to each instance.
+pub struct Shared {
+    /// KV stores by label.
+    pub kv: KvStores,
+    /// Outbound Redis connections.
+    pub redis: RedisConnections,
+    /// How `connection.open` gets a Redis connection.
+    pub redis_mode: RedisConnectionMode,
+    /// The guests' wall-clock offset (ms), adjustable at run time.
+    pub clock_offset_ms: Arc<AtomicI64>,
+    /// The file guest output is appended to, if the host names one.
+    pub guest_output: Option<wasmtime_wasi::cli::OutputFile>,
+    /// Linear-memory cap per instance.
+    pub memory_limit_bytes: usize,
+}
+
 /// The `T` of every `Store<T>`.
 pub struct State {
     wasi: WasiCtx,
@@ -83,20 +84,20 @@ pub struct State {
     pub limits: StoreLimits,
     /// The component's grants.
     pub component: Arc<ComponentCtx>,
-    /// The running application (stores, Redis connections, router).
-    pub runtime: Arc<Runtime>,
+    /// What the host calls share (stores, Redis connections).
+    pub shared: Arc<Shared>,
 }
 
 impl State {
-    /// Fresh state for one instance of `component`.
-    pub fn new(runtime: &Arc<Runtime>, component: &Arc<ComponentCtx>) -> Self {
+    /// Fresh state for one instance of `component`; `chain` serves its service-chained requests.
+    pub fn new(shared: &Arc<Shared>, chain: Arc<dyn Chain>, component: &Arc<ComponentCtx>) -> Self {
         let mut wasi = WasiCtx::builder();
-        match &runtime.guest_output {
+        match &shared.guest_output {
             Some(file) => wasi.stderr(file.clone()).stdout(file.clone()),
             None => wasi.inherit_stderr().inherit_stdout(),
         };
         wasi.wall_clock(OffsetClock {
-            offset_ms: Arc::clone(&runtime.clock_offset_ms),
+            offset_ms: Arc::clone(&shared.clock_offset_ms),
         })
         .envs(&component.environment);
         Self {
@@ -104,15 +105,15 @@ impl State {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: OutboundHooks {
-                runtime: Arc::clone(runtime),
+                chain,
                 component: Arc::clone(component),
             },
             limits: StoreLimitsBuilder::new()
-                .memory_size(runtime.config.memory_limit_bytes)
+                .memory_size(shared.memory_limit_bytes)
                 .trap_on_grow_failure(false)
                 .build(),
             component: Arc::clone(component),
-            runtime: Arc::clone(runtime),
+            shared: Arc::clone(shared),
         }
     }
 

@@ -99,7 +99,7 @@ impl RedisExec for Pooled {
 
 impl Platform for Native {
     fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
-        edge::platform::host_random(n)
+        edge::scope::random_bytes(n)
     }
 
     fn variable(&self, name: &str) -> Option<String> {

@@ -11,8 +11,8 @@
 use edge::api::Ctx;
 use edge::apikeys;
 use edge::http::{self, Call};
-use leaderboard::apikey::{self, ApiKeyInput, StoredKey};
-use leaderboard::{LeaderboardError, Result, access};
+use leaderboard::policy::apikey::{self, ApiKeyInput, StoredKey};
+use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::json;
 use spin_sdk::http::{Method, Response};
 

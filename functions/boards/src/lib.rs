@@ -17,9 +17,9 @@ use edge::api::Ctx;
 use edge::audit;
 use edge::http::{self, Call};
 use edge::platform::Platform;
-use leaderboard::access;
-use leaderboard::tenant::TenantSettings;
-use leaderboard::view::{self, PeriodView};
+use leaderboard::board::view::{self, PeriodView};
+use leaderboard::policy::access;
+use leaderboard::policy::tenant::TenantSettings;
 use leaderboard::{BoardConfigInput, BoardId, LeaderboardError, Result, TenantId};
 
 mod keys;

@@ -1,4 +1,4 @@
-//! Reviews of submissions a board's integrity rules held or flagged (`leaderboard::review`),
+//! Reviews of submissions a board's integrity rules held or flagged (`leaderboard::integrity::review`),
 //! tenant admin only:
 //!
 //! ```text
@@ -18,8 +18,8 @@ use edge::api::Ctx;
 use edge::http::{self, Call};
 use edge::repo::Keys;
 use edge::submit::{self, Decided, Judging};
-use leaderboard::review::{self, Effect, Review};
-use leaderboard::{Board, BoardId, LeaderboardError, Result, access};
+use leaderboard::integrity::review::{self, Effect, Review};
+use leaderboard::{Board, BoardId, LeaderboardError, Result, policy::access};
 use serde_json::json;
 use spin_sdk::http::{Method, Response};
 
@@ -50,7 +50,8 @@ pub fn route(call: &Call<'_>, ctx: &Ctx, board: &BoardId, rest: &[&str]) -> Resu
 
 fn list(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<Response> {
     let wanted = review::parse_filter(call.query.get("status").map(String::as_str))?;
-    let limit = u64::from(call.query_u32("limit", 50, 1, leaderboard::review::MAX_PAGE)?);
+    let limit =
+        u64::from(call.query_u32("limit", 50, 1, leaderboard::integrity::review::MAX_PAGE)?);
     let keys = Keys::new(&ctx.tenant, &board.id);
     let repo = ctx.repo()?;
     let mut out = Vec::new();

@@ -1,4 +1,4 @@
-//! Tenant settings and usage (`leaderboard::tenant`, `edge::tenants`).
+//! Tenant settings and usage (`leaderboard::policy::tenant`, `edge::tenants`).
 //!
 //! The `platform` role (a token with `"roles": ["platform"]`, whatever its tenant) manages every
 //! tenant's settings; a tenant's own `admin` may read its settings and usage, nothing of another
@@ -8,8 +8,8 @@ use edge::api::Ctx;
 use edge::audit;
 use edge::http::{self, Call};
 use edge::repo::Keys;
-use leaderboard::access::{self, Role};
-use leaderboard::tenant::TenantSettingsInput;
+use leaderboard::policy::access::{self, Role};
+use leaderboard::policy::tenant::TenantSettingsInput;
 use leaderboard::{LeaderboardError, Result, TenantId};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
@@ -78,7 +78,7 @@ pub fn usage(call: &Call<'_>, ctx: &Ctx, tenant: &TenantId) -> Result<Response> 
             Err(LeaderboardError::BoardNotFound(_)) => continue,
             Err(e) => return Err(e),
         };
-        let period = leaderboard::period::period_id(board.period, call.now_ms)?;
+        let period = leaderboard::board::period::period_id(board.period, call.now_ms)?;
         let keys = Keys::new(tenant, &id);
         let players = repo.period_size(&keys, &period)?;
         let log_entries = repo.stream_len(&keys.events())?;

@@ -23,9 +23,9 @@ use edge::api::Ctx;
 use edge::http::{self, Call};
 use edge::webhook_delivery;
 use edge::webhooks;
-use leaderboard::webhook::{self, SubscriptionInput, SubscriptionPatch};
-use leaderboard::webhook_delivery::DeliveryState;
-use leaderboard::{LeaderboardError, Result, access};
+use leaderboard::outbound::webhook::{self, SubscriptionInput, SubscriptionPatch};
+use leaderboard::outbound::webhook_delivery::DeliveryState;
+use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::json;
 use spin_sdk::http::{Method, Response};
 
@@ -185,7 +185,12 @@ fn deliveries(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
         .filter(|s| !s.is_empty())
         .map(|s| DeliveryState::parse(s))
         .transpose()?;
-    let limit = call.query_u32("limit", 50, 1, leaderboard::webhook_delivery::MAX_PAGE)?;
+    let limit = call.query_u32(
+        "limit",
+        50,
+        1,
+        leaderboard::outbound::webhook_delivery::MAX_PAGE,
+    )?;
     let messages: Vec<_> =
         webhook_delivery::deliveries(repo, &ctx.tenant, id, state, limit as usize)?
             .iter()

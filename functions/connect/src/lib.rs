@@ -24,11 +24,12 @@ use edge::http::Call;
 use edge::platform::Platform;
 use edge::reads::{self, At};
 use edge::stream::Reply;
-use leaderboard::i18n::{Lang, negotiate};
-use leaderboard::outcome::Fate;
-use leaderboard::problem::Problem;
-use leaderboard::ratelimit::RouteClass;
-use leaderboard::view::{EntryView, PeriodView, iso};
+use leaderboard::board::view::{EntryView, PeriodView};
+use leaderboard::events::outcome::Fate;
+use leaderboard::http::i18n::{Lang, negotiate};
+use leaderboard::http::problem::Problem;
+use leaderboard::policy::ratelimit::RouteClass;
+use leaderboard::time::iso;
 use leaderboard::{Board, LeaderboardError, Result, SubmissionInput};
 use prost::Message;
 use serde::Serialize;
@@ -396,7 +397,7 @@ pub(crate) fn page_message(b: &Board, page: reads::Ranked) -> GetLeaderboardResp
 pub(crate) fn standing_message(b: &Board, s: &reads::Standing) -> GetPlayerResponse {
     GetPlayerResponse {
         entry: Some(entry(b, &s.entry)),
-        percentile: leaderboard::rank::percentile(s.entry.rank, s.total),
+        percentile: leaderboard::board::rank::percentile(s.entry.rank, s.total),
         total_count: s.total,
         period: period(&s.period),
     }

@@ -21,10 +21,10 @@ use edge::platform::Platform;
 use edge::reads::{self, At};
 use edge::repo::Keys;
 use edge::stream::{EventSink, Reply};
-use leaderboard::i18n::{Lang, negotiate};
-use leaderboard::live::Schedule;
-use leaderboard::ratelimit::RouteClass;
-use leaderboard::view::PeriodView;
+use leaderboard::board::view::PeriodView;
+use leaderboard::http::i18n::{Lang, negotiate};
+use leaderboard::http::live::Schedule;
+use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{Board, LeaderboardError};
 use prost::Message;
 use spin_sdk::http::Response;
@@ -209,7 +209,7 @@ fn run(
     ctx: &Ctx<'static>,
     feed: &Feed,
     keys: &Keys,
-    policy: &leaderboard::live::LivePolicy,
+    policy: &leaderboard::http::live::LivePolicy,
     version: i64,
     deadline: Option<i64>,
     sink: &mut EventSink,

@@ -1,4 +1,4 @@
-//! A/B experiments on the tenant's flags (`leaderboard::experiment`, `edge::experiments`).
+//! A/B experiments on the tenant's flags (`leaderboard::policy::experiment`, `edge::experiments`).
 //!
 //! ```text
 //! POST   /api/{v}/experiments                 admin: declare one on a flag (201, Location)
@@ -15,8 +15,8 @@
 use edge::api::Ctx;
 use edge::http::{self, Call};
 use edge::repo::experiments::{Converted, Refused, Stored};
-use leaderboard::access::{self, Role};
-use leaderboard::experiment::{self, ExperimentInput, State};
+use leaderboard::policy::access::{self, Role};
+use leaderboard::policy::experiment::{self, ExperimentInput, State};
 use leaderboard::{LeaderboardError, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -98,7 +98,7 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
             .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?,
         None => json!({"flags": {}}),
     };
-    let flag = leaderboard::flags::resolved_flag(&doc, &input.flag)?;
+    let flag = leaderboard::policy::flags::resolved_flag(&doc, &input.flag)?;
     let generated = format!("exp-{}", edge::scope::nonce(call.now_ms));
     let exp = input.validate(flag.as_ref(), call.now_ms, generated)?;
     match repo.exp_create(&ctx.tenant, &exp)? {

@@ -22,8 +22,8 @@ use edge::flags::{self, Loaded};
 use edge::http::{self, Call};
 use edge::platform::Platform;
 use edge::repo::flags::Put;
-use leaderboard::flags::{ErrorCode, FlagSet, Resolution};
-use leaderboard::{LeaderboardError, Result, access};
+use leaderboard::policy::flags::{ErrorCode, FlagSet, Resolution};
+use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::{Map, Value, json};
 use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
@@ -94,7 +94,7 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let context = body["context"].as_object().cloned().unwrap_or_default();
     let expected = body["expected"]
         .as_str()
-        .and_then(leaderboard::flags::ValueType::parse);
+        .and_then(leaderboard::policy::flags::ValueType::parse);
     let repo = std::cell::OnceCell::new();
     let doc = edge::flagdoc::load(
         platform,
@@ -235,7 +235,7 @@ fn context(call: &Call<'_>) -> std::result::Result<Map<String, Value>, String> {
 fn ofrep(status: u16, body: &Value, headers: &[(&str, String)]) -> Response {
     http::json_text(
         status,
-        leaderboard::view::ApiVersion::V1,
+        leaderboard::board::view::ApiVersion::V1,
         body.to_string(),
         headers,
     )
@@ -288,7 +288,10 @@ fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Response {
         (None, Ok(e)) => e,
         (None, Err(_)) => return ofrep(500, &json!({"errorDetails": "no flag set"}), &[]),
     };
-    edge::metrics::count(leaderboard::metrics::counter_key("flag_evaluations"), 1);
+    edge::metrics::count(
+        leaderboard::http::metrics::counter_key("flag_evaluations"),
+        1,
+    );
     let r = set.evaluate(key, &context, call.now_ms / 1000, None);
     edge::experiments::expose(|| ctx.repo(), &ctx.tenant, &context, &[&r], call.now_ms);
     match &r.error {
@@ -343,7 +346,7 @@ fn bulk(call: &Call<'_>, ctx: &Ctx) -> Response {
         })
         .unwrap_or_default();
     edge::metrics::count(
-        leaderboard::metrics::counter_key("flag_evaluations"),
+        leaderboard::http::metrics::counter_key("flag_evaluations"),
         resolutions.len() as i64,
     );
     // Every experiment flag of the document, in one Redis call.

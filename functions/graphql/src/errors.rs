@@ -1,5 +1,5 @@
 //! Errors as GraphQL errors: a field's failure is the same problem the REST API answers
-//! (`leaderboard::problem`), as a GraphQL error whose `message` is the problem's detail in the
+//! (`leaderboard::http::problem`), as a GraphQL error whose `message` is the problem's detail in the
 //! request's language and whose `extensions` carry what does not change with the language:
 //! `code` (one of a few well-known GraphQL codes, by HTTP status), `type` (the problem type URI),
 //! `status`, `title` (localized) and, when the message is translated, `detailEn`.
@@ -10,8 +10,8 @@
 
 use juniper::{FieldError, GraphQLError, Object, ParseError, Value as GValue};
 use leaderboard::LeaderboardError;
-use leaderboard::i18n::Lang;
-use leaderboard::problem::Problem;
+use leaderboard::http::i18n::Lang;
+use leaderboard::http::problem::Problem;
 use serde_json::{Value, json};
 
 /// The GraphQL `extensions.code` of an HTTP status.

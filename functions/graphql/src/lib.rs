@@ -29,8 +29,8 @@ use juniper::{
     DefaultScalarValue, EmptySubscription, InputValue, OperationType, RootNode, ValidatedOperation,
     Variables,
 };
-use leaderboard::cache::{cache_control_for, etag_for, if_none_match};
-use leaderboard::i18n::{Lang, negotiate};
+use leaderboard::http::cache::{cache_control_for, etag_for, if_none_match};
+use leaderboard::http::i18n::{Lang, negotiate};
 use leaderboard::{LeaderboardError, Result};
 use serde_json::{Value, json};
 use spin_sdk::http::{Method, Response};

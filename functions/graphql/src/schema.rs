@@ -18,10 +18,11 @@ use edge::api::Ctx;
 use edge::http::Call;
 use edge::reads::{self, At, Ranked};
 use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, ID, graphql_object};
-use leaderboard::i18n::Lang;
-use leaderboard::outcome::Fate;
-use leaderboard::ratelimit::RouteClass;
-use leaderboard::view::{EntryView, PeriodView, iso};
+use leaderboard::board::view::{EntryView, PeriodView};
+use leaderboard::events::outcome::Fate;
+use leaderboard::http::i18n::Lang;
+use leaderboard::policy::ratelimit::RouteClass;
+use leaderboard::time::iso;
 use leaderboard::{Board, LeaderboardError, PlayerId, Result, SubmissionInput};
 use serde_json::Value;
 
@@ -322,7 +323,7 @@ pub struct SubmitResult {
 }
 
 impl SubmitResult {
-    /// The submission's answer as every door shows it (`leaderboard::outcome::SubmitSummary`).
+    /// The submission's answer as every door shows it (`leaderboard::events::outcome::SubmitSummary`).
     fn of(board: &Board, player: &PlayerId, done: &edge::submit::Submitted) -> Result<Self> {
         let summary = done.outcome.summary(board, player);
         let player = player.as_str();
@@ -423,7 +424,7 @@ impl<'r> Query<'r> {
             };
             Ok(Some(Standing {
                 entry: Entry::of(&b, &s.entry),
-                percentile: leaderboard::rank::percentile(s.entry.rank, s.total),
+                percentile: leaderboard::board::rank::percentile(s.entry.rank, s.total),
                 total_count: count(s.total),
                 period: s.period.id.to_string(),
                 next_reset: s.period.next_reset_ms.map(iso_text),

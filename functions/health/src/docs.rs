@@ -20,7 +20,7 @@ const DOCS_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/docs.html.gz"))
 const DOCS_ETAG: &str = include_str!(concat!(env!("OUT_DIR"), "/docs.etag"));
 
 /// The `Content-Security-Policy` of the HTML page: nothing but its own inline style.
-pub const DOCS_CSP: &str = leaderboard::dashboard::CSP;
+pub const DOCS_CSP: &str = leaderboard::http::dashboard::CSP;
 
 /// The document's text, inflated from [`OPENAPI_GZ`].
 pub fn openapi_text() -> String {

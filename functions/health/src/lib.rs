@@ -67,7 +67,7 @@ fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()> {
             h.strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("bearer "))
         }),
-    ) && leaderboard::apikey::constant_time_eq(sent.trim(), token)
+    ) && leaderboard::policy::apikey::constant_time_eq(sent.trim(), token)
     {
         return Ok(());
     }
@@ -89,7 +89,7 @@ fn scrape(platform: &dyn Platform) -> Response {
     let keys: Vec<String> = series.iter().map(|(k, _)| k.clone()).collect();
     let (state, breaker) = edge::breaker::status(platform, edge::scope::now_ms());
     let mut boards = Vec::new();
-    let listed = leaderboard::metrics::boards(&keys);
+    let listed = leaderboard::http::metrics::boards(&keys);
     if !listed.is_empty() {
         // Through the breaker: an outage costs the scrape nothing but these gauges.
         let repo = edge::settings::redis_url(platform)
@@ -106,7 +106,7 @@ fn scrape(platform: &dyn Platform) -> Response {
                 }
                 _ => (None, None),
             };
-            boards.push(leaderboard::metrics::BoardGauges {
+            boards.push(leaderboard::http::metrics::BoardGauges {
                 tenant,
                 board,
                 inbox,
@@ -114,9 +114,9 @@ fn scrape(platform: &dyn Platform) -> Response {
             });
         }
     }
-    let text = leaderboard::metrics::render(
+    let text = leaderboard::http::metrics::render(
         &series,
-        &leaderboard::metrics::Gauges {
+        &leaderboard::http::metrics::Gauges {
             boards,
             circuit_state: state.as_str(),
             circuit_openings: breaker.openings,

@@ -26,8 +26,9 @@ fn at(pointer: &str) -> At {
 /// Every limit the document states that a constant of the server names.
 fn stated() -> Vec<Stated> {
     use leaderboard::{
-        apikey, config, idempotency, ids, inbox, integrity, log, review, score, webhook,
-        webhook_delivery,
+        board::config, board::retention, board::rules, board::score, events::idempotency,
+        events::inbox, events::log, ids, integrity::review, outbound::webhook,
+        outbound::webhook_delivery, policy::apikey,
     };
     let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
     let log_page = u64::from(log::MAX_PAGE);
@@ -130,22 +131,22 @@ fn stated() -> Vec<Stated> {
         (
             "log/properties/snapshot_every",
             "minimum",
-            u64::from(*log::SNAPSHOT_EVERY.start()),
+            u64::from(*retention::SNAPSHOT_EVERY.start()),
         ),
         (
             "log/properties/snapshot_every",
             "maximum",
-            u64::from(*log::SNAPSHOT_EVERY.end()),
+            u64::from(*retention::SNAPSHOT_EVERY.end()),
         ),
         (
             "log/properties/keep_snapshots",
             "minimum",
-            u64::from(*log::KEEP_SNAPSHOTS.start()),
+            u64::from(*retention::KEEP_SNAPSHOTS.start()),
         ),
         (
             "log/properties/keep_snapshots",
             "maximum",
-            u64::from(*log::KEEP_SNAPSHOTS.end()),
+            u64::from(*retention::KEEP_SNAPSHOTS.end()),
         ),
     ] {
         out.push((at(&format!("{BOARD}/{field}")), keyword, value));
@@ -168,32 +169,32 @@ fn stated() -> Vec<Stated> {
         (
             "velocity/properties/max",
             "maximum",
-            u64::from(integrity::MAX_VELOCITY),
+            u64::from(rules::MAX_VELOCITY),
         ),
         (
             "velocity/properties/window_secs",
             "maximum",
-            u64::from(integrity::MAX_WINDOW_SECS),
+            u64::from(rules::MAX_WINDOW_SECS),
         ),
         (
             "improvement/properties/window_secs",
             "maximum",
-            u64::from(integrity::MAX_WINDOW_SECS),
+            u64::from(rules::MAX_WINDOW_SECS),
         ),
         (
             "burst/properties/window_secs",
             "maximum",
-            u64::from(integrity::MAX_WINDOW_SECS),
+            u64::from(rules::MAX_WINDOW_SECS),
         ),
         (
             "burst/properties/players",
             "maximum",
-            u64::from(integrity::MAX_BURST_PLAYERS),
+            u64::from(rules::MAX_BURST_PLAYERS),
         ),
         (
             "outlier/properties/min_players",
             "minimum",
-            u64::from(integrity::MIN_OUTLIER_PLAYERS),
+            u64::from(rules::MIN_OUTLIER_PLAYERS),
         ),
     ] {
         out.push((at(&format!("{rules}/{field}")), keyword, value));

@@ -3,7 +3,7 @@
 use edge::api::Ctx;
 use edge::audit;
 use edge::http::{self, Call};
-use leaderboard::{Result, access};
+use leaderboard::{Result, policy::access};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
 
@@ -12,7 +12,7 @@ use crate::events::check_stream_id;
 /// One page of the audit log after `after` (exclusive).
 pub fn page(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let limit = call.query_u32("limit", 100, 1, leaderboard::log::MAX_PAGE)?;
+    let limit = call.query_u32("limit", 100, 1, leaderboard::events::log::MAX_PAGE)?;
     let after = call.query.get("after").filter(|a| !a.is_empty());
     if let Some(a) = after {
         check_stream_id(a)?;

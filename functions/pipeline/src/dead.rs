@@ -6,8 +6,8 @@ use edge::api::Ctx;
 use edge::http::{self, Call};
 use edge::repo::{Keys, StreamEntry};
 use edge::submit::DOORBELL;
-use leaderboard::inbox::{fields_from_json, redrive_fields};
-use leaderboard::{BoardId, LeaderboardError, Result, access};
+use leaderboard::events::inbox::{fields_from_json, redrive_fields};
+use leaderboard::{BoardId, LeaderboardError, Result, policy::access};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use spin_sdk::http::Response;
@@ -20,7 +20,7 @@ const MAX_PER_CALL: u32 = 1000;
 /// `GET …/dead-letters?after&limit`.
 pub fn list(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let limit = call.query_u32("limit", 100, 1, leaderboard::log::MAX_PAGE)?;
+    let limit = call.query_u32("limit", 100, 1, leaderboard::events::log::MAX_PAGE)?;
     let after = call.query.get("after").filter(|a| !a.is_empty());
     if let Some(a) = after {
         check_stream_id(a)?;

@@ -8,7 +8,7 @@ use edge::api::Ctx;
 use edge::http::{self, Call};
 use edge::pipeline::{self, DEFAULT_RECLAIM_AFTER_MS, Limits, Report};
 use edge::scope;
-use leaderboard::{BoardId, Result, access};
+use leaderboard::{BoardId, Result, policy::access};
 use serde_json::json;
 use spin_sdk::http::Response;
 
@@ -23,7 +23,7 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         "max_events",
         10_000,
         1,
-        leaderboard::inbox::MAX_DRAIN_EVENTS,
+        leaderboard::events::inbox::MAX_DRAIN_EVENTS,
     )?;
     let repo = ctx.repo()?;
     let boards = match call.query.get("board").filter(|b| !b.is_empty()) {
@@ -86,7 +86,7 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         .is_some_and(|due| due <= scope::now_ms());
     let sum = |f: fn(&Report) -> u64| reports.iter().map(f).sum::<u64>();
     edge::metrics::count(
-        leaderboard::metrics::counter_key("events_applied"),
+        leaderboard::http::metrics::counter_key("events_applied"),
         sum(|r| r.applied) as i64,
     );
     let body = json!({

@@ -3,15 +3,15 @@
 use edge::api::Ctx;
 use edge::http::{self, Call};
 use edge::repo::Keys;
-use leaderboard::view::ApiVersion;
-use leaderboard::{BoardId, EventEnvelope, Result, access};
+use leaderboard::board::view::ApiVersion;
+use leaderboard::{BoardId, EventEnvelope, Result, policy::access};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
 
 /// One page of the log after `after` (exclusive).
 pub fn page(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
     access::authorize_operator(ctx.require_principal()?, "reading a board's log")?;
-    let limit = call.query_u32("limit", 100, 1, leaderboard::log::MAX_PAGE)?;
+    let limit = call.query_u32("limit", 100, 1, leaderboard::events::log::MAX_PAGE)?;
     let after = call.query.get("after").filter(|a| !a.is_empty());
     if let Some(a) = after {
         check_stream_id(a)?;

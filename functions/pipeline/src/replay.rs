@@ -5,7 +5,7 @@ use edge::api::Ctx;
 use edge::audit;
 use edge::http::{self, Call};
 use edge::rebuild;
-use leaderboard::{BoardId, Result, access};
+use leaderboard::{BoardId, Result, policy::access};
 use spin_sdk::http::Response;
 
 /// Replays `board`.

@@ -128,7 +128,7 @@ fn handle(payload: &[u8]) -> anyhow::Result<()> {
     }
     edge::metrics::add_now(
         &Spin,
-        &leaderboard::metrics::counter_key("events_applied"),
+        &leaderboard::http::metrics::counter_key("events_applied"),
         report.applied as i64,
     );
     if report.more {

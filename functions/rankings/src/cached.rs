@@ -9,8 +9,8 @@ use edge::api::Ctx;
 use edge::cache::Entry;
 use edge::http::{self, Call};
 use edge::repo::Keys;
-use leaderboard::cache::{CacheEnvelope, Freshness, etag_for, if_none_match};
-use leaderboard::{Board, BoardId, LeaderboardError, Result, access};
+use leaderboard::http::cache::{CacheEnvelope, Freshness, etag_for, if_none_match};
+use leaderboard::{Board, BoardId, LeaderboardError, Result, policy::access};
 use spin_sdk::http::Response;
 
 /// The board config, cache-aside ([`edge::reads::board`]).
@@ -137,7 +137,7 @@ fn flagged_ttl(call: &Call<'_>, ctx: &Ctx, mut board: Board) -> Board {
         ctx,
         call,
         edge::flags::READ_CACHE_TTL_SECS,
-        leaderboard::flags::ValueType::Number,
+        leaderboard::policy::flags::ValueType::Number,
     )
     .and_then(|v| v.as_u64())
     {

@@ -1,15 +1,15 @@
 //! `GET /api/{v}/boards/{board}/live?limit&player&period` — the board's top-N (and the player's
 //! own standing) as it changes: an event stream with `Accept: text/event-stream`, a long-poll with
 //! `since=<version>&wait=<secs>`, else the snapshot as JSON (`edge::live` serves all three; see
-//! `leaderboard::live` for the rules). Same access rules as `entries`.
+//! `leaderboard::http::live` for the rules). Same access rules as `entries`.
 
 use edge::http::Call;
 use edge::live::Render;
 use edge::platform::Platform;
 use edge::stream::Reply;
-use leaderboard::live::LiveMode;
-use leaderboard::view::PeriodView;
-use leaderboard::{BoardId, LeaderboardError, PlayerId, Result, access};
+use leaderboard::board::view::PeriodView;
+use leaderboard::http::live::LiveMode;
+use leaderboard::{BoardId, LeaderboardError, PlayerId, Result, policy::access};
 use spin_sdk::http::Method;
 
 use crate::reads;

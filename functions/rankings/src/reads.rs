@@ -5,8 +5,10 @@ use edge::api::Ctx;
 use edge::http::Call;
 use edge::reads::{self as shared, At};
 use edge::repo::Keys;
-use leaderboard::view::{self, PeriodView};
-use leaderboard::{Board, BoardId, EventEnvelope, LeaderboardError, PlayerId, Result, access};
+use leaderboard::board::view::{self, PeriodView};
+use leaderboard::{
+    Board, BoardId, EventEnvelope, LeaderboardError, PlayerId, Result, policy::access,
+};
 use spin_sdk::http::Response;
 
 pub use edge::reads::MAX_LIMIT;

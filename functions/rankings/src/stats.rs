@@ -1,4 +1,4 @@
-//! `GET /api/{v}/boards/{board}/stats?window&step`: a board's analytics ([`leaderboard::stats`]):
+//! `GET /api/{v}/boards/{board}/stats?window&step`: a board's analytics ([`leaderboard::integrity::stats`]):
 //! the window's counts per step and in total, the current period's distribution and the
 //! window's biggest climbers. Two round trips (the window, then the distribution's positions and
 //! histogram counts); never cached (the window moves with the clock).
@@ -9,9 +9,10 @@
 use edge::api::Ctx;
 use edge::http::Call;
 use edge::repo::Keys;
-use leaderboard::stats::{self, Counts, Window};
-use leaderboard::view::{ApiVersion, PeriodView, iso};
-use leaderboard::{Board, BoardId, Result, access, sortkey};
+use leaderboard::board::view::{ApiVersion, PeriodView};
+use leaderboard::integrity::stats::{self, Counts, Window};
+use leaderboard::time::iso;
+use leaderboard::{Board, BoardId, Result, board::sortkey, policy::access};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
 
@@ -28,13 +29,13 @@ fn document(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Value> {
 }
 
 /// `GET /boards/{board}/dashboard?window&step`: the stats as one HTML page with SVG charts
-/// ([`leaderboard::dashboard`]): no script, a strict CSP, never cached.
+/// ([`leaderboard::http::dashboard`]): no script, a strict CSP, never cached.
 pub fn dashboard(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
-    let page = leaderboard::dashboard::render(&document(call, ctx, id)?);
+    let page = leaderboard::http::dashboard::render(&document(call, ctx, id)?);
     Ok(Response::builder()
         .status(200)
         .header("content-type", "text/html; charset=utf-8")
-        .header("content-security-policy", leaderboard::dashboard::CSP)
+        .header("content-security-policy", leaderboard::http::dashboard::CSP)
         .header("cache-control", "no-store")
         .body(page)
         .build())

@@ -70,7 +70,7 @@ fn verify(
 /// A problem answer; a refusal's or a configuration error's own words also as `reason`, which
 /// the calling component reports as its own (`edge::auth::delegate`).
 fn problem(e: &LeaderboardError) -> (u16, String) {
-    let mut p = leaderboard::problem::Problem::from(e);
+    let mut p = leaderboard::http::problem::Problem::from(e);
     if let LeaderboardError::Unauthorized(reason) | LeaderboardError::Internal(reason) = e {
         p.extensions
             .insert("reason".into(), serde_json::Value::from(reason.as_str()));

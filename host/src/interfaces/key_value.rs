@@ -41,11 +41,7 @@ impl State {
         if !self.component.kv_grants.iter().any(|g| g == label) {
             return Err(OpenError::Denied);
         }
-        self.runtime
-            .kv
-            .get(label)
-            .cloned()
-            .ok_or(OpenError::Missing)
+        self.shared.kv.get(label).cloned().ok_or(OpenError::Missing)
     }
 
     fn kv_backend(&mut self, handle: &Resource<KvHandle>) -> wasmtime::Result<KvBackend> {

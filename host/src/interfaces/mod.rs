@@ -8,8 +8,6 @@ mod key_value;
 mod redis;
 mod variables;
 
-pub use self::redis::{RedisConn, RedisConnectionMode, RedisConnections};
-
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "edge:leaderboards/redis-trigger",

@@ -2,8 +2,8 @@
 //! tenant ([`Ctx`]), then the policies every request passes — the rate limits
 //! ([`crate::ratelimit::enforce`]) and, for API v2, the tenant's `api-v2-enabled` flag.
 
-use leaderboard::flags::ValueType;
-use leaderboard::view::ApiVersion;
+use leaderboard::board::view::ApiVersion;
+use leaderboard::policy::flags::ValueType;
 use leaderboard::{LeaderboardError, Result, TenantId};
 
 use crate::api::Ctx;

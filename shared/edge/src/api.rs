@@ -5,7 +5,7 @@
 
 use std::cell::OnceCell;
 
-use leaderboard::access::{self, Principal};
+use leaderboard::policy::access::{self, Principal};
 use leaderboard::{LeaderboardError, Result, TenantId};
 
 use crate::auth;
@@ -24,7 +24,7 @@ pub struct Ctx<'p> {
     pub tenant: TenantId,
     repo: OnceCell<Repo>,
     cache: OnceCell<EdgeCache>,
-    settings: OnceCell<leaderboard::tenant::TenantSettings>,
+    settings: OnceCell<leaderboard::policy::tenant::TenantSettings>,
     flag_doc: OnceCell<Option<(u64, String)>>,
     flag_value: OnceCell<Result<Option<serde_json::Value>>>,
 }
@@ -60,8 +60,8 @@ impl<'p> Ctx<'p> {
                     || Repo::open_in(&repo, platform),
                     key,
                     &crate::apikeys::Signed {
-                        timestamp: call.header(leaderboard::apikey::TIMESTAMP_HEADER),
-                        signature: call.header(leaderboard::apikey::SIGNATURE_HEADER),
+                        timestamp: call.header(leaderboard::policy::apikey::TIMESTAMP_HEADER),
+                        signature: call.header(leaderboard::policy::apikey::SIGNATURE_HEADER),
                         method: &method,
                         target: call.req.path_and_query().unwrap_or(call.req.path()),
                         body: call.req.body(),
@@ -115,7 +115,7 @@ impl<'p> Ctx<'p> {
 
     /// The tenant's settings (`edge::tenants`), read once per request (regional KV store, Redis
     /// at most every few seconds).
-    pub fn tenant_settings(&self) -> Result<&leaderboard::tenant::TenantSettings> {
+    pub fn tenant_settings(&self) -> Result<&leaderboard::policy::tenant::TenantSettings> {
         if let Some(s) = self.settings.get() {
             return Ok(s);
         }

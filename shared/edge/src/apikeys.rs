@@ -1,4 +1,4 @@
-//! API keys (`leaderboard::apikey`) at the edge: stored in Redis by id, read through the regional
+//! API keys (`leaderboard::policy::apikey`) at the edge: stored in Redis by id, read through the regional
 //! KV store (fresh for [`CACHE_MS`]; creating or revoking a key drops the writing region's copy,
 //! other regions follow within that time), verified by SHA-256.
 //!
@@ -16,8 +16,8 @@
 //! [`apikey::SIGNATURE_WINDOW_SECS`] of the server's clock, and a signature is accepted once
 //! (a replay gets `401`): one Redis `SET NX` per signed request.
 
-use leaderboard::access::Principal;
-use leaderboard::apikey::{self, StoredKey};
+use leaderboard::policy::access::Principal;
+use leaderboard::policy::apikey::{self, StoredKey};
 use leaderboard::{LeaderboardError, Result, TenantId};
 use sha2::{Digest, Sha256};
 
@@ -186,10 +186,10 @@ pub fn random_hex(platform: &dyn Platform, n: usize) -> Result<String> {
 }
 
 /// `n` hex digits for an id that must be unique but is no secret (webhook message ids, review
-/// ids), from the host's random source ([`crate::platform::host_random`]) without a platform,
+/// ids), from the host's random source ([`crate::scope::random_bytes`]) without a platform,
 /// which the code that makes them does not hold.
 pub fn unique_hex(n: usize) -> Result<String> {
-    crate::platform::host_random(n.div_ceil(2))
+    crate::scope::random_bytes(n.div_ceil(2))
         .map(|bytes| hex_digits(&bytes, n))
         .map_err(source_failed)
 }

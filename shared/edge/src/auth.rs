@@ -8,7 +8,7 @@
 //!
 //! # Decision order
 //!
-//! 1. No header → `Ok(None)` (anonymous; [`leaderboard::access`] decides whether that is enough).
+//! 1. No header → `Ok(None)` (anonymous; [`leaderboard::policy::access`] decides whether that is enough).
 //! 2. Not `Bearer <token>`, longer than [`MAX_TOKEN_LEN`], or not a compact JWS → 401.
 //! 3. The header's `alg` must be one of `HS256`, `EdDSA`, `ES256`, `RS256` ([`JwsAlg`]).
 //! 4. Key choice: a `kid` selects that JWKS key (unknown → 401). Without a `kid`: the HS256

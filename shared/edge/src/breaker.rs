@@ -1,4 +1,4 @@
-//! The circuit breaker around Redis ([`leaderboard::breaker`]), its state shared by the instances
+//! The circuit breaker around Redis ([`leaderboard::policy::breaker`]), its state shared by the instances
 //! of a region through the KV store (key [`KEY`] of the edge cache's store).
 //!
 //! Every [`crate::repo::Repo`] is opened through a [`Guard`]: one KV read before the connection
@@ -20,7 +20,7 @@
 
 use std::cell::Cell;
 
-use leaderboard::breaker::{Admission, Breaker, Policy, State};
+use leaderboard::policy::breaker::{Admission, Breaker, Policy, State};
 use leaderboard::{LeaderboardError, Result};
 
 use crate::platform::{KvStore, Platform};
@@ -156,7 +156,7 @@ impl Guard {
         let mut opened = false;
         let tripping = self.seen.state(now_ms) == State::Closed && !self.probing;
         if tripping {
-            let w = leaderboard::breaker::window(&policy, now_ms);
+            let w = leaderboard::policy::breaker::window(&policy, now_ms);
             let n = match kv.increment(&format!("{KEY}:failures:{w}"), 1) {
                 Ok(n) => n,
                 Err(e) => {
@@ -254,7 +254,7 @@ mod tests {
 
     impl Platform for ReadOnly {
         fn random_bytes(&self, n: usize) -> std::result::Result<Vec<u8>, String> {
-            crate::platform::host_random(n)
+            crate::scope::random_bytes(n)
         }
         fn variable(&self, _: &str) -> Option<String> {
             None

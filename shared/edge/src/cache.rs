@@ -1,5 +1,5 @@
 //! The regional edge cache in the Spin key-value store: cached reads in per-board slots and the
-//! cached board config. The layout and why it keeps read-your-writes are in `leaderboard::cache`;
+//! cached board config. The layout and why it keeps read-your-writes are in `leaderboard::http::cache`;
 //! this module does the I/O.
 //!
 //! The protocol, per board and region:
@@ -15,7 +15,7 @@
 //! the same on every Spin KV store. The cache is an optimisation: if the KV store is unavailable,
 //! reads go to Redis and nothing fails.
 
-use leaderboard::cache::{
+use leaderboard::http::cache::{
     CacheEnvelope, config_key, invalidation, query_fingerprint, slot_key, slot_of,
 };
 
@@ -317,7 +317,7 @@ mod tests {
 
     impl<S: KvStore + Clone + 'static> Platform for OnlyKv<S> {
         fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
-            crate::platform::host_random(n)
+            crate::scope::random_bytes(n)
         }
         fn variable(&self, _: &str) -> Option<String> {
             None
@@ -340,7 +340,7 @@ mod tests {
             ttl_secs: 60,
             stale_secs: 60,
             public_read: true,
-            etag: leaderboard::cache::etag_for(body),
+            etag: leaderboard::http::cache::etag_for(body),
             body: body.into(),
         }
     }

@@ -1,4 +1,4 @@
-//! A/B experiments at the edge (`leaderboard::experiment` for the model and the statistics,
+//! A/B experiments at the edge (`leaderboard::policy::experiment` for the model and the statistics,
 //! `repo::experiments` for the Redis layout).
 //!
 //! - **Exposure**: the flags component calls [`expose`] after an OFREP (or internal)
@@ -15,7 +15,7 @@
 //! - Failures to count are logged and never fail the evaluation or the submission: the answer
 //!   the caller gets matters more than one count.
 
-use leaderboard::flags::{Reason, Resolution};
+use leaderboard::policy::flags::{Reason, Resolution};
 use leaderboard::{LeaderboardError, Result};
 use serde_json::{Map, Value};
 
@@ -31,7 +31,10 @@ pub fn exposures<'a>(
         .into_iter()
         .filter(|r| r.reason == Reason::TargetingMatch && r.error.is_none())
         .filter_map(|r| {
-            let id = r.metadata.get(leaderboard::experiment::STAMP)?.as_str()?;
+            let id = r
+                .metadata
+                .get(leaderboard::policy::experiment::STAMP)?
+                .as_str()?;
             Some((id.to_string(), r.variant.clone()?))
         })
         .collect()
@@ -70,7 +73,7 @@ pub fn record_submission(ctx: &Ctx, board: &str, player: &str, value: f64, now_m
             return;
         }
     };
-    for id in leaderboard::experiment::fed_by_board(parsed, board) {
+    for id in leaderboard::policy::experiment::fed_by_board(parsed, board) {
         let counted = ctx.repo().and_then(|r| {
             r.exp_convert(
                 &ctx.tenant,
@@ -99,7 +102,7 @@ pub fn update_flags(ctx: &Ctx, mut change: impl FnMut(&mut Value) -> Result<()>)
         let mut doc: Value = serde_json::from_slice(raw.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?;
         change(&mut doc)?;
-        leaderboard::flags::FlagSet::parse(&doc)?;
+        leaderboard::policy::flags::FlagSet::parse(&doc)?;
         if let Put::Written(v) = repo.flags_put(&ctx.tenant, Some(version), &doc.to_string())? {
             crate::flags::forget(ctx);
             return Ok(v);
@@ -116,7 +119,7 @@ pub fn update_flags(ctx: &Ctx, mut change: impl FnMut(&mut Value) -> Result<()>)
 pub fn restamp(repo: &Repo, tenant: &leaderboard::TenantId, doc: &mut Value) -> Result<()> {
     for (id, _) in repo.exp_running(tenant)? {
         if let Some(stored) = repo.exp_get(tenant, &id)? {
-            leaderboard::experiment::stamp(doc, &stored.def)?;
+            leaderboard::policy::experiment::stamp(doc, &stored.def)?;
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Feature flags at the edge: the tenant's flagd document, authoritative in Redis
 //! (`edge::repo::flags`) and cached in the regional KV store ([`crate::flagdoc`]), evaluated by
-//! the core (`leaderboard::flags`).
+//! the core (`leaderboard::policy::flags`).
 //!
 //! The product itself reads three flags of the tenant's document, with the caller as targeting
 //! key (the token's `sub`, else the client address) and `tenant`, `board`, `roles` in the
@@ -12,7 +12,7 @@
 //! | `api-v2-enabled` | boolean | `false`: `/api/v2` and the v2 media type answer `404` |
 //! | `read-cache-ttl-secs` | number | the cache TTL of reads computed from then on (0..=3600), instead of the board's `cache.ttl_secs` |
 
-use leaderboard::flags::{self, FlagSet, Lookup, ValueType};
+use leaderboard::policy::flags::{self, FlagSet, Lookup, ValueType};
 use leaderboard::{LeaderboardError, Result};
 use serde_json::{Map, Value, json};
 

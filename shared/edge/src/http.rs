@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use leaderboard::view::ApiVersion;
+use leaderboard::board::view::ApiVersion;
 use leaderboard::{LeaderboardError, PROBLEM_CONTENT_TYPE, Problem, Result};
 use serde::de::DeserializeOwned;
 use spin_sdk::http::{Method, Request, Response};
@@ -35,7 +35,7 @@ pub struct Call<'a> {
     /// Header fields to add to the response, whatever it is (e.g. the rate-limit fields).
     extra_headers: std::cell::RefCell<Vec<(&'static str, String)>>,
     /// The request's span of its trace (`traceparent`).
-    pub trace: leaderboard::trace::TraceContext,
+    pub trace: leaderboard::http::trace::TraceContext,
     /// The tenant, once the handler resolved it (for the access log).
     tenant: std::cell::RefCell<Option<String>>,
 }
@@ -75,9 +75,9 @@ fn decode(s: &str) -> String {
 
 /// The request's span: a child of its `traceparent` when it carries a valid one, else a new
 /// trace.
-pub(crate) fn trace_of(req: &Request) -> leaderboard::trace::TraceContext {
+pub(crate) fn trace_of(req: &Request) -> leaderboard::http::trace::TraceContext {
     let header = req.header("traceparent").and_then(|v| v.as_str());
-    leaderboard::trace::TraceContext::for_request(header, scope::random_u64)
+    leaderboard::http::trace::TraceContext::for_request(header, scope::random_u64)
 }
 
 impl<'a> Call<'a> {
@@ -117,7 +117,7 @@ impl<'a> Call<'a> {
         let request_id = req
             .header("x-request-id")
             .and_then(|v| v.as_str())
-            .filter(|id| leaderboard::idempotency::validate_key(id).is_ok())
+            .filter(|id| leaderboard::events::idempotency::validate_key(id).is_ok())
             .map_or_else(|| scope::nonce(now_ms), str::to_string);
         Ok(Self {
             req,
@@ -304,10 +304,10 @@ pub fn json_text(
 }
 
 /// The problem response for an error (RFC 9457), with `Retry-After` for 429/503, its title in
-/// the language `accept_language` asks for ([`leaderboard::i18n`]), `Content-Language` saying
+/// the language `accept_language` asks for ([`leaderboard::http::i18n`]), `Content-Language` saying
 /// which and `Vary: Accept-Language`.
 pub fn problem(err: &LeaderboardError, instance: &str, accept_language: Option<&str>) -> Response {
-    let lang = leaderboard::i18n::negotiate(accept_language);
+    let lang = leaderboard::http::i18n::negotiate(accept_language);
     let p = Problem::localized(err, lang).with_instance(instance);
     let mut b = Response::builder();
     b.status(err.status())

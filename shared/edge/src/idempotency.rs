@@ -1,5 +1,5 @@
 //! `Idempotency-Key` on submissions, exact under failure (decisions in
-//! `leaderboard::idempotency`, Redis in `repo::idempotency`):
+//! `leaderboard::events::idempotency`, Redis in `repo::idempotency`):
 //!
 //! 1. The first attempt reserves the key in the round trip that reads the board (a short lease:
 //!    a request that dies leaves it free again within seconds).
@@ -11,8 +11,8 @@
 //!    `Retry-After`; with another body, player or API version `422`.
 //! 4. A failure that applied nothing releases the reservation, so a corrected retry may apply.
 
-use leaderboard::idempotency::{KeyState, classify, fingerprint, pending, validate_key};
-use leaderboard::outcome::SubmitOutcome;
+use leaderboard::events::idempotency::{KeyState, classify, fingerprint, pending, validate_key};
+use leaderboard::events::outcome::SubmitOutcome;
 use leaderboard::{LeaderboardError, PlayerId, Result};
 
 use crate::http::Call;

@@ -1,4 +1,4 @@
-//! Score integrity at the write (`leaderboard::integrity`): the facts a board's rules need are
+//! Score integrity at the write (`leaderboard::integrity::check`): the facts a board's rules need are
 //! read in one round trip (`repo::integrity`), the core judges, and the outcome travels with the
 //! write — the player's new state, a flagged submission's review and the burst set are stored by
 //! the compare-and-set script that applies the score, so a check and its write cannot part: a
@@ -10,10 +10,11 @@
 //! approximate, by design: the outlier rule's sample is the board as read (a write in flight
 //! may be missing from it).
 
-use leaderboard::integrity::{self, Facts, PlayerState, RobustStats, Verdict};
-use leaderboard::review::Review;
+use leaderboard::board::rules::{Action, Rule};
+use leaderboard::integrity::check::{self, Facts, PlayerState, RobustStats, Verdict};
+use leaderboard::integrity::review::Review;
 use leaderboard::{
-    Board, LeaderboardError, PeriodId, PlayerId, Record, Result, Submission, sortkey,
+    Board, LeaderboardError, PeriodId, PlayerId, Record, Result, Submission, board::sortkey,
 };
 
 use crate::repo::{Keys, Repo};
@@ -77,8 +78,8 @@ pub fn judge(
         stats: RobustStats::of(&scores),
         same_score_players: raw.same_score_players,
     };
-    let verdict = integrity::check(rules, &facts, now_ms);
-    let next = integrity::admit(rules, &state, facts.before, after.score, now_ms);
+    let verdict = check::check(rules, &facts, now_ms);
+    let next = check::admit(rules, &state, facts.before, after.score, now_ms);
     let state_json =
         serde_json::to_string(&next).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     Ok(Judged {
@@ -98,15 +99,11 @@ pub fn burst_reviews(
     members: &[(String, i64)],
     score: i64,
 ) -> Vec<Review> {
-    let Some(trigger) = verdict
-        .triggers
-        .iter()
-        .find(|t| t.rule == integrity::Rule::Burst)
-    else {
+    let Some(trigger) = verdict.triggers.iter().find(|t| t.rule == Rule::Burst) else {
         return Vec::new();
     };
     let mut trigger = trigger.clone();
-    trigger.action = integrity::Action::Flag;
+    trigger.action = Action::Flag;
     trigger.detail = format!("{} (flagged when the burst completed)", trigger.detail);
     members
         .iter()
@@ -161,10 +158,7 @@ pub fn review(
     applied: Option<(Option<&Record>, &Record)>,
 ) -> Result<Review> {
     let held = applied.is_none();
-    let burst = verdict
-        .triggers
-        .iter()
-        .any(|t| t.rule == integrity::Rule::Burst);
+    let burst = verdict.triggers.iter().any(|t| t.rule == Rule::Burst);
     let id = if burst {
         burst_review_id(board, player, submission.score, now_ms)
     } else {
@@ -307,7 +301,7 @@ pub fn revert(
                 rank_value: key.rank_value,
                 event_json: &event,
                 period_started_json: &started,
-                expire_at_ms: leaderboard::period::expire_at_ms(
+                expire_at_ms: leaderboard::board::period::expire_at_ms(
                     &review.period,
                     board.retain_periods,
                 ),

@@ -8,7 +8,7 @@
 //! here, from `/wit` and kept private.
 //!
 //! The modules stand in five layers, bottom to top; a module imports only from its own layer or
-//! a lower one, never in a circle (`scripts/edge_layers.py` checks both, in CI):
+//! a lower one, never in a circle (`scripts/layers.py` checks both, in CI):
 //!
 //! 1. **platform** — [`platform`] (the `Platform` trait and the Spin bindings), [`redis_error`]
 //!    (a Redis failure: the store unreachable, or this command refused), [`kv`], [`scope`]

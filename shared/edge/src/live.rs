@@ -1,7 +1,7 @@
 //! Live updates of a board: the change feed (the board's version in Redis, read at a bounded
 //! cadence), the per-instance bound on waiting requests, and the three forms of
 //! `GET …/boards/{board}/live` — an event stream, a long-poll and a plain snapshot
-//! (`leaderboard::live` has the rules and the wire format).
+//! (`leaderboard::http::live` has the rules and the wire format).
 //!
 //! One mechanism serves every form: [`follow`] waits for the board to move, following a
 //! [`Schedule`], and calls back for heartbeats. A function supplies only how to render the
@@ -13,7 +13,7 @@
 //! WASI p2 request holds its instance while it streams), one Redis connection and 4 `GET`s a
 //! second, plus a page read per change.
 
-use leaderboard::live::{self, Due, EndReason, LiveMode, LivePolicy, Schedule, etag};
+use leaderboard::http::live::{self, Due, EndReason, LiveMode, LivePolicy, Schedule, etag};
 use leaderboard::{Board, LeaderboardError, Result};
 use spin_sdk::http::Response;
 
@@ -25,7 +25,7 @@ use crate::scope::now_ms;
 use crate::stream::{EventSink, EventSinkClosed, Reply};
 
 /// Renders the board's current state as every event carries it
-/// (`leaderboard::live::body`'s `page` and `player`).
+/// (`leaderboard::http::live::body`'s `page` and `player`).
 pub type Render = Box<
     dyn Fn(
         &Call<'_>,

@@ -1,11 +1,11 @@
-//! Recording and reading the metrics ([`leaderboard::metrics`]) in the region's KV store.
+//! Recording and reading the metrics ([`leaderboard::http::metrics`]) in the region's KV store.
 //!
 //! Instances are per request, so nothing is kept in memory: [`record`] (called by
 //! [`crate::serve::respond`] after the response is built; not for the `/health/*` probes, so
 //! liveness never depends on the KV store) bumps the request's series and its
 //! route's latency sum with `wasi:keyvalue/atomics.increment` — two KV calls per recorded request —
 //! plus whatever the handler added with [`count`]. A series that is new (one of its first
-//! increments, see [`bump`]) is added to the index ([`leaderboard::metrics::INDEX`]) with a
+//! increments, see [`bump`]) is added to the index ([`leaderboard::http::metrics::INDEX`]) with a
 //! compare-and-swap; `/metrics` reads the index and each series through `increment(key, 0)`, the
 //! one read that is portable across Spin's KV backends (SQLite keeps counters as 8 bytes, Redis as
 //! text).
@@ -16,7 +16,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use leaderboard::metrics::{self, RequestLabels};
+use leaderboard::http::metrics::{self, RequestLabels};
 
 use crate::platform::{KvStore, Platform};
 

@@ -3,7 +3,7 @@
 //! Each batch takes three round trips whatever its size: the consumer group hands out up to
 //! [`BATCH`] entries (reclaiming entries a dead drain left pending longer than the reclaim time,
 //! `XAUTOCLAIM`), one script reads the records and idempotency keys they need, the pure core plans
-//! and decides every entry in order (`leaderboard::inbox`), and one script applies the decided
+//! and decides every entry in order (`leaderboard::events::inbox`), and one script applies the decided
 //! batch — records, sorted sets, `score_applied` events, dead letters, acknowledgement and deletion
 //! of the entries — only if nothing it was decided on changed meanwhile (else it decides again).
 //! Applying and acknowledging are one atomic step, so an entry is applied at most once whoever
@@ -12,7 +12,7 @@
 //! The same drain runs from the Redis trigger (`functions/projector`, on every doorbell) and from
 //! `POST /api/v1/admin/drain` (`functions/pipeline`) on hosts without one. Each drain ends with the
 //! board's log maintenance: a snapshot when `log.snapshot_every` events were added since the last,
-//! and the trim of the log behind the oldest snapshot kept (`leaderboard::log`). Synchronous
+//! and the trim of the log behind the oldest snapshot kept (`leaderboard::events::log`). Synchronous
 //! boards ring the doorbell every [`MAINTENANCE_EVERY`] writes for it.
 
 /// Synchronous writes between two doorbells rung for log maintenance.
@@ -20,7 +20,7 @@ pub const MAINTENANCE_EVERY: i64 = 1024;
 
 use std::collections::{HashMap, HashSet};
 
-use leaderboard::inbox::{self, Planned, RawEntry, Verdict};
+use leaderboard::events::inbox::{self, Planned, RawEntry, Verdict};
 use leaderboard::{
     Board, BoardId, EventEnvelope, LeaderboardError, PeriodId, PlayerId, Record, Result, TenantId,
 };
@@ -185,13 +185,13 @@ fn announce_reviews(
     tenant: &TenantId,
     board: &Board,
     keys: &Keys,
-    reviews: &[leaderboard::review::Review],
+    reviews: &[leaderboard::integrity::review::Review],
     retro_flagged: u64,
     now_ms: i64,
 ) {
     if board.stats && retro_flagged > 0 {
-        let minute = leaderboard::stats::minute(now_ms);
-        let flagged = leaderboard::stats::Counter::Flagged;
+        let minute = leaderboard::integrity::stats::minute(now_ms);
+        let flagged = leaderboard::integrity::stats::Counter::Flagged;
         if let Err(e) = repo.note_stats(keys, minute, flagged, retro_flagged, "") {
             eprintln!("drain: could not count flagged submissions: {e}");
         }
@@ -211,7 +211,7 @@ struct Tally {
     held: u64,
     /// Held and flagged submissions, a burst's earlier members included: announced to
     /// `score.flagged` subscribers once the batch is written.
-    announce: Vec<leaderboard::review::Review>,
+    announce: Vec<leaderboard::integrity::review::Review>,
     /// A burst's earlier members flagged by this decision (newly stored reviews).
     retro_flagged: u64,
 }
@@ -327,24 +327,26 @@ fn decide(
     for (slot, state) in &states {
         if stored_states.get(slot) != Some(state) {
             let (period, player) = slot;
-            let expire =
-                board.and_then(|b| leaderboard::period::expire_at_ms(period, b.retain_periods));
+            let expire = board
+                .and_then(|b| leaderboard::board::period::expire_at_ms(period, b.retain_periods));
             let k = batch.key(keys.integrity(period));
             batch
                 .states
                 .push((k, player.to_string(), state.clone(), expire));
         }
     }
-    let note =
-        |batch: &mut Batch, counter: leaderboard::stats::Counter, player: &PlayerId, at_ms: i64| {
-            if board.is_some_and(|b| b.stats) {
-                let [h, u, c] = keys.stats(leaderboard::stats::minute(at_ms));
-                let ids = [batch.key(h), batch.key(u), batch.key(c)];
-                batch
-                    .notes
-                    .push((ids, counter.as_str().to_string(), player.to_string()));
-            }
-        };
+    let note = |batch: &mut Batch,
+                counter: leaderboard::integrity::stats::Counter,
+                player: &PlayerId,
+                at_ms: i64| {
+        if board.is_some_and(|b| b.stats) {
+            let [h, u, c] = keys.stats(leaderboard::integrity::stats::minute(at_ms));
+            let ids = [batch.key(h), batch.key(u), batch.key(c)];
+            batch
+                .notes
+                .push((ids, counter.as_str().to_string(), player.to_string()));
+        }
+    };
     for ((entry, plan), verdict) in entries.iter().zip(&plans).zip(verdicts) {
         match verdict {
             Verdict::Apply(d) => {
@@ -374,9 +376,9 @@ fn decide(
                     batch.key(keys.zset(&d.period)),
                 ];
                 let stats = board.is_some_and(|b| b.stats).then(|| {
-                    let minute = leaderboard::stats::minute(d.at_ms);
+                    let minute = leaderboard::integrity::stats::minute(d.at_ms);
                     let [h, u, c] = keys.stats(minute);
-                    let counters = leaderboard::stats::applied_counters(
+                    let counters = leaderboard::integrity::stats::applied_counters(
                         true,
                         d.flagged.is_some(),
                         d.outcome.improved,
@@ -436,7 +438,7 @@ fn decide(
                 ));
                 note(
                     &mut batch,
-                    leaderboard::stats::Counter::Held,
+                    leaderboard::integrity::stats::Counter::Held,
                     &review.player,
                     review.submitted_at_ms,
                 );
@@ -448,7 +450,7 @@ fn decide(
                 if let Ok(p) = plan {
                     note(
                         &mut batch,
-                        leaderboard::stats::Counter::Rejected,
+                        leaderboard::integrity::stats::Counter::Rejected,
                         &p.player,
                         p.at_ms,
                     );
@@ -480,7 +482,7 @@ fn judge_entry(
     states: &mut HashMap<(PeriodId, PlayerId), String>,
     tally: &mut Tally,
 ) -> Result<inbox::Judgment> {
-    use leaderboard::integrity::Action;
+    use leaderboard::board::rules::Action;
     let slot = (p.period, p.player.clone());
     let state = states.get(&slot).cloned().unwrap_or_default();
     let j = crate::integrity::judge(

@@ -315,26 +315,9 @@ fn bundle_parts(name: &'static str) -> Option<Vec<String>> {
     parts
 }
 
-/// `n` bytes from the host's random source: `wasi:random`'s `get-random-bytes` in a component
-/// (Spin and edge-host back it with the operating system's CSPRNG), the operating system's
-/// (`getrandom`) natively.
-pub fn host_random(n: usize) -> Result<Vec<u8>, String> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        let len = u64::try_from(n).map_err(|e| e.to_string())?;
-        Ok(wasi::random::random::get_random_bytes(len))
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let mut bytes = vec![0; n];
-        getrandom::getrandom(&mut bytes).map_err(|e| e.to_string())?;
-        Ok(bytes)
-    }
-}
-
 impl Platform for Spin {
     fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
-        host_random(n)
+        crate::scope::random_bytes(n)
     }
 
     fn variable(&self, name: &str) -> Option<String> {

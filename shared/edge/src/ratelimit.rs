@@ -2,7 +2,7 @@
 //! [`enforce`] once the caller and tenant are known and before the handler does any Redis work.
 //!
 //! The policies come from the `rate_limits` variable (JSON; unset → the shipped defaults,
-//! `leaderboard::ratelimit::DEFAULT_POLICIES`; `[]` → off), or from the tenant's settings when
+//! `leaderboard::policy::ratelimit::DEFAULT_POLICIES`; `[]` → off), or from the tenant's settings when
 //! they carry their own (`edge::tenants`), plus the tenant's `submissions_per_sec` quota. For a request, every policy that
 //! applies (its route class, board and the caller's roles) is checked against the key it counts
 //! by: the client IP (`spin-client-addr`, or, when the `behind_trusted_proxy` variable says the
@@ -20,7 +20,9 @@
 //! `rl:<tenant>:<policy>:<value>` in the KV store (no expiry in `wasi:keyvalue`: a stale TAT is
 //! harmless, but the store keeps one small key per client seen).
 
-use leaderboard::ratelimit::{self, Decision, KeyKind, Policy, RouteClass, Store, Unavailable};
+use leaderboard::policy::ratelimit::{
+    self, Decision, KeyKind, Policy, RouteClass, Store, Unavailable,
+};
 use leaderboard::{LeaderboardError, Result};
 
 use crate::api::Ctx;
@@ -43,15 +45,15 @@ pub fn policies(ctx: &Ctx) -> Result<Vec<Policy>> {
 }
 
 /// The client address: `spin-client-addr` without its port, or, behind `trusted_proxies`
-/// proxies, the `X-Forwarded-For` hop they added ([`leaderboard::ratelimit::forwarded_client`]).
+/// proxies, the `X-Forwarded-For` hop they added ([`leaderboard::policy::ratelimit::forwarded_client`]).
 pub fn client_ip(call: &Call<'_>, trusted_proxies: usize) -> Option<String> {
     if let Some(client) = call
         .header("x-forwarded-for")
-        .and_then(|v| leaderboard::ratelimit::forwarded_client(v, trusted_proxies))
+        .and_then(|v| leaderboard::policy::ratelimit::forwarded_client(v, trusted_proxies))
     {
         return Some(client.to_string());
     }
-    let host = leaderboard::ratelimit::host_of(call.header("spin-client-addr")?);
+    let host = leaderboard::policy::ratelimit::host_of(call.header("spin-client-addr")?);
     (!host.is_empty()).then(|| host.to_string())
 }
 
@@ -92,7 +94,7 @@ pub fn enforce_as(
         .map(|p| p.roles.iter().map(|r| r.as_str()).collect())
         .unwrap_or_default();
     let configured = ctx.platform().variable("behind_trusted_proxy");
-    let proxies = leaderboard::ratelimit::trusted_proxies(configured.as_deref()).unwrap_or_else(|| {
+    let proxies = leaderboard::policy::ratelimit::trusted_proxies(configured.as_deref()).unwrap_or_else(|| {
         eprintln!(
             "rate limits: behind_trusted_proxy {configured:?} is not true, false or a number of \
              proxies: counting none"

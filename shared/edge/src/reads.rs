@@ -7,11 +7,12 @@
 //! or with `as_of` (an RFC 3339 time or an event id) the board as it stood then
 //! ([`crate::rebuild::as_of`]) and the period asked for at that moment.
 
-use leaderboard::cache::{CacheEnvelope, Freshness};
-use leaderboard::cursor::{self, Cursor, CursorBinding};
-use leaderboard::view::{EntryView, PeriodView};
+use leaderboard::board::cursor::{self, Cursor, CursorBinding};
+use leaderboard::board::view::{EntryView, PeriodView};
+use leaderboard::http::cache::{CacheEnvelope, Freshness};
 use leaderboard::{
-    Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, rank, sortkey,
+    Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, board::rank,
+    board::sortkey,
 };
 
 use crate::api::Ctx;
@@ -140,13 +141,13 @@ pub fn board(ctx: &Ctx, id: &BoardId, now_ms: i64) -> Result<(Board, Option<Opti
 pub fn board_for_call(
     ctx: &Ctx,
     call: &crate::http::Call<'_>,
-    class: leaderboard::ratelimit::RouteClass,
+    class: leaderboard::policy::ratelimit::RouteClass,
     id: &str,
 ) -> Result<Board> {
     crate::ratelimit::enforce_as(ctx, call, class, Some(id))?;
     let (board, _) = board(ctx, &BoardId::new(id)?, call.now_ms)?;
-    if class == leaderboard::ratelimit::RouteClass::Read {
-        leaderboard::access::authorize_read(ctx.principal.as_ref(), &board)?;
+    if class == leaderboard::policy::ratelimit::RouteClass::Read {
+        leaderboard::policy::access::authorize_read(ctx.principal.as_ref(), &board)?;
     }
     Ok(board)
 }
@@ -159,7 +160,7 @@ fn source(ctx: &Ctx, board: &Board, at: &At<'_>) -> Result<(Keys, PeriodView)> {
             PeriodView::resolve(board, at.period, at.now_ms)?,
         )),
         Some(raw) => {
-            let as_of = leaderboard::log::parse_as_of(raw)?;
+            let as_of = leaderboard::events::log::parse_as_of(raw)?;
             let period = PeriodView::resolve(board, at.period, as_of.at_ms)?;
             let keys = crate::rebuild::as_of(ctx.repo()?, &ctx.tenant, board, &as_of, at.now_ms)?;
             Ok((keys, period))

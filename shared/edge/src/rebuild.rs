@@ -1,4 +1,4 @@
-//! Projections rebuilt from the log (`leaderboard::log`): replay and time travel.
+//! Projections rebuilt from the log (`leaderboard::events::log`): replay and time travel.
 //!
 //! Both start from a base — a snapshot, or the log's beginning when it still reaches back to the
 //! board's creation — and fold the log's tail into keys of their own under the board's prefix,
@@ -14,7 +14,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use leaderboard::log::{self, AsOf, Op};
+use leaderboard::events::log::{self, AsOf, Op};
 use leaderboard::{Board, Event, EventEnvelope, LeaderboardError, PeriodId, Result, TenantId};
 use serde::Serialize;
 
@@ -205,7 +205,7 @@ pub fn replay(repo: &Repo, tenant: &TenantId, board: &Board, now_ms: i64) -> Res
             let id: PeriodId = p.parse()?;
             Ok((
                 p.clone(),
-                leaderboard::period::expire_at_ms(&id, board.retain_periods),
+                leaderboard::board::period::expire_at_ms(&id, board.retain_periods),
             ))
         })
         .collect::<Result<_>>()?;

@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use leaderboard::trace::HostCalls;
+use leaderboard::http::trace::HostCalls;
 
 thread_local! {
     static HOST_CALLS: Cell<HostCalls> = const { Cell::new(HostCalls {
@@ -27,25 +27,33 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A random 64-bit value from the host's random source (`wasi:random`; `getrandom` natively),
-/// one host call. (std's `RandomState`, used before, is seeded once per thread and then only
-/// incremented: not a random source.)
-pub fn random_u64() -> u64 {
+/// `n` bytes from the host's random source: `wasi:random`'s `get-random-bytes` in a component
+/// (Spin and edge-host back it with the operating system's CSPRNG), the operating system's
+/// (`getrandom`) natively. The one place that talks to it.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
     #[cfg(target_arch = "wasm32")]
     {
-        wasi::random::random::get_random_u64()
+        let len = u64::try_from(n).map_err(|e| e.to_string())?;
+        Ok(wasi::random::random::get_random_bytes(len))
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let mut bytes = [0u8; 8];
-        match getrandom::getrandom(&mut bytes) {
-            Ok(()) => u64::from_le_bytes(bytes),
-            // No entropy natively (the benchmark's baseline only): the hasher's seed will do
-            // for what this draws (ids, jitter, sampling), never for a secret.
-            Err(_) => std::hash::BuildHasher::hash_one(
-                &std::collections::hash_map::RandomState::new(),
-                0u8,
-            ),
+        let mut bytes = vec![0; n];
+        getrandom::getrandom(&mut bytes).map_err(|e| e.to_string())?;
+        Ok(bytes)
+    }
+}
+
+/// A random 64-bit value from [`random_bytes`]. For what it draws (ids, jitter, sampling), never
+/// a secret: when the source fails (only natively, without entropy) the error is logged and a
+/// hasher's per-process seed stands in. (std's `RandomState` alone, used before, is seeded once
+/// per thread and then only incremented: not a random source.)
+pub fn random_u64() -> u64 {
+    match random_bytes(8).map(|b| <[u8; 8]>::try_from(b.as_slice()).map(u64::from_le_bytes)) {
+        Ok(Ok(v)) => v,
+        failed => {
+            eprintln!("the host's random source failed ({failed:?}); using a hasher's seed");
+            std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8)
         }
     }
 }

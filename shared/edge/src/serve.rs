@@ -51,7 +51,7 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
             }
             // An event stream's head has no body yet: sent as its body is written.
             let streamed = response.header("content-type").and_then(|v| v.as_str())
-                == Some(leaderboard::live::EVENT_STREAM);
+                == Some(leaderboard::http::live::EVENT_STREAM);
             let mut response = if streamed {
                 response
             } else {
@@ -105,7 +105,7 @@ fn access_log(
         return;
     }
     let method = req.method().to_string();
-    let mut line = leaderboard::trace::AccessRecord {
+    let mut line = leaderboard::http::trace::AccessRecord {
         host_calls: scope::host_calls(),
         at_ms: call.now_ms,
         method: &method,

@@ -11,13 +11,13 @@
 //! `score_applied` event is appended to the board's stream in the same script, before anyone is
 //! told the write happened, and so is the outcome an `Idempotency-Key` replays.
 
-use leaderboard::events::ScoreSubmitted;
-use leaderboard::idempotency::{AppliedOutcome, StoredOutcome, applied_json};
-use leaderboard::outcome::{Fate, SubmitOutcome};
-use leaderboard::view::PeriodView;
+use leaderboard::board::view::PeriodView;
+use leaderboard::events::event::ScoreSubmitted;
+use leaderboard::events::idempotency::{AppliedOutcome, StoredOutcome, applied_json};
+use leaderboard::events::outcome::{Fate, SubmitOutcome};
 use leaderboard::{
     Board, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Result, Submission,
-    SubmissionInput, TenantId, WriteMode, access, operator, period,
+    SubmissionInput, TenantId, WriteMode, board::operator, board::period, policy::access,
 };
 use spin_sdk::http::Response;
 
@@ -25,8 +25,8 @@ use crate::api::Ctx;
 use crate::http::Call;
 use crate::idempotency;
 use crate::repo::{ApplyResult, Claim, IntegrityWrite, Keys, Repo, Reservation, Write};
-use leaderboard::integrity::Action;
-use leaderboard::stats::{self, Counter};
+use leaderboard::board::rules::Action;
+use leaderboard::integrity::stats::{self, Counter};
 
 /// Compare-and-set attempts before giving up with 409 (an attempt only loses to a concurrent
 /// write of the same player's record).
@@ -53,7 +53,7 @@ fn announce_flagged(
     repo: &Repo,
     tenant: &TenantId,
     board: &Board,
-    reviews: &[leaderboard::review::Review],
+    reviews: &[leaderboard::integrity::review::Review],
     now_ms: i64,
 ) {
     if reviews.is_empty() {
@@ -107,7 +107,7 @@ pub enum Decided {
     /// Applied.
     Applied(Outcome),
     /// Held by an integrity rule for review: not applied.
-    Held(Box<leaderboard::review::Review>),
+    Held(Box<leaderboard::integrity::review::Review>),
 }
 
 /// Applies `submission` at `now_ms`. `first_read` is the record as already read with the board
@@ -416,7 +416,7 @@ pub fn submit_input(
         crate::metrics::note_outcome(outcome.metric_label());
         if outcome.fate() == Fate::Accepted {
             crate::metrics::count(
-                leaderboard::metrics::board_key(ctx.tenant.as_str(), board_id.as_str()),
+                leaderboard::http::metrics::board_key(ctx.tenant.as_str(), board_id.as_str()),
                 1,
             );
         }
@@ -455,10 +455,10 @@ fn check_players_quota(
     let repo = ctx.repo()?;
     let settings = ctx.tenant_settings()?;
     if let Some(max) = settings.input.max_players_per_board {
-        let period = leaderboard::period::period_id(board.period, call.now_ms)?;
+        let period = leaderboard::board::period::period_id(board.period, call.now_ms)?;
         // A concurrent first submission of the same player may have added it meanwhile.
         if repo.period_size(keys, &period)? >= max && !repo.has_entry(keys, &period, player)? {
-            return Err(leaderboard::tenant::TenantSettings::exceeded(
+            return Err(leaderboard::policy::tenant::TenantSettings::exceeded(
                 "max_players_per_board",
                 max,
             ));

@@ -1,8 +1,8 @@
-//! Tenant settings (`leaderboard::tenant`): stored in Redis as `lb:tenant:{t}:settings`
+//! Tenant settings (`leaderboard::policy::tenant`): stored in Redis as `lb:tenant:{t}:settings`
 //! (canonical JSON), read through the regional KV store (fresh for [`CACHE_MS`]; a write drops
 //! the writing region's copy).
 
-use leaderboard::tenant::{TenantSettings, TenantSettingsInput};
+use leaderboard::policy::tenant::{TenantSettings, TenantSettingsInput};
 use leaderboard::{LeaderboardError, Result, TenantId};
 
 use crate::platform::Platform;

@@ -7,18 +7,18 @@
 //! drains never send the same attempt, and a drain that dies mid-attempt leaves them due again:
 //! at-least-once, every attempt of a message with the same `webhook-id`. Each attempt is signed
 //! anew (`webhook-timestamp` is the attempt's), its target checked again against the operator's
-//! policy, and its outcome recorded on the message (`leaderboard::webhook_delivery`).
+//! policy, and its outcome recorded on the message (`leaderboard::outbound::webhook_delivery`).
 //!
 //! Variables (all optional): `webhook_retry_schedule` (delays before each retry, default
 //! `5s,5m,30m,2h,5h,10h,10h`), `webhook_timeout` (per attempt, default `15s`),
 //! `webhook_disable_after` (a subscription failing this long without a success is disabled,
-//! default `5d`), `webhook_debounce` (`rank.top_changed`, default `1s`), `webhook_allow_private` (see `leaderboard::webhook_target`).
+//! default `5d`), `webhook_debounce` (`rank.top_changed`, default `1s`), `webhook_allow_private` (see `leaderboard::outbound::webhook_target`).
 
 use std::collections::HashMap;
 
-use leaderboard::webhook::{self, AttemptOutcome, NextStep, Subscription};
-use leaderboard::webhook_delivery::{DeliveryState, Message};
-use leaderboard::webhook_target::TargetPolicy;
+use leaderboard::outbound::webhook::{self, AttemptOutcome, NextStep, Subscription};
+use leaderboard::outbound::webhook_delivery::{DeliveryState, Message};
+use leaderboard::outbound::webhook_target::TargetPolicy;
 use leaderboard::{BoardId, LeaderboardError, Result, TenantId};
 use serde::Serialize;
 use serde_json::Value;
@@ -191,7 +191,7 @@ fn period_closed(
     wanting: &[&Subscription],
     started: &leaderboard::PeriodId,
 ) -> Result<u64> {
-    let Some(closed) = leaderboard::period::previous(board.period, started) else {
+    let Some(closed) = leaderboard::board::period::previous(board.period, started) else {
         return Ok(0);
     };
     let Some(at_ms) = started.start_ms() else {
@@ -236,8 +236,8 @@ fn period_closed_by_clock(
     {
         return Ok(0);
     }
-    let current = leaderboard::period::period_id(board.period, now_ms)?;
-    let Some(closed) = leaderboard::period::previous(board.period, &current) else {
+    let current = leaderboard::board::period::period_id(board.period, now_ms)?;
+    let Some(closed) = leaderboard::board::period::previous(board.period, &current) else {
         return Ok(0);
     };
     let keys = crate::repo::Keys::new(tenant, &board.id);
@@ -400,7 +400,7 @@ pub fn score_flagged(
     repo: &Repo,
     tenant: &TenantId,
     board: &leaderboard::Board,
-    reviews: &[leaderboard::review::Review],
+    reviews: &[leaderboard::integrity::review::Review],
     now_ms: i64,
 ) -> Result<()> {
     let subs: Vec<Subscription> = webhooks::list(repo, tenant)?
@@ -638,7 +638,7 @@ pub fn deliver_due(
     }
     report.backlog = repo.webhook_backlog(&keys)?;
     report.next_due_ms = repo.webhook_next_due(&keys)?;
-    let counter = leaderboard::metrics::counter_key;
+    let counter = leaderboard::http::metrics::counter_key;
     for (name, n) in [
         ("webhook_delivered", report.delivered),
         (

@@ -9,10 +9,12 @@
 //! with an empty body: the body (the top-N of that moment) is made and kept at its first attempt
 //! ([`freeze`]), and every retry sends those same bytes.
 
-use leaderboard::view::PeriodView;
-use leaderboard::webhook::{self, Subscription};
-use leaderboard::webhook_delivery::Message;
-use leaderboard::{Board, BoardId, LeaderboardError, PeriodId, Result, TenantId, rank, sortkey};
+use leaderboard::board::view::PeriodView;
+use leaderboard::outbound::webhook::{self, Subscription};
+use leaderboard::outbound::webhook_delivery::Message;
+use leaderboard::{
+    Board, BoardId, LeaderboardError, PeriodId, Result, TenantId, board::rank, board::sortkey,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

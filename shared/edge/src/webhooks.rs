@@ -1,4 +1,4 @@
-//! Webhook subscriptions (`leaderboard::webhook`) at the edge: where they are stored, their
+//! Webhook subscriptions (`leaderboard::outbound::webhook`) at the edge: where they are stored, their
 //! secrets, and the Standard Webhooks signature.
 //!
 //! | key | type | holds |
@@ -6,14 +6,14 @@
 //! | `lb:tenant:{t}:webhooks` | hash | subscription id → `Subscription` JSON (with its secrets) |
 //!
 //! The variable `webhook_allow_private` opens private addresses for targets
-//! ([`leaderboard::webhook_target::TargetPolicy::parse`]); a malformed value opens nothing and
+//! ([`leaderboard::outbound::webhook_target::TargetPolicy::parse`]); a malformed value opens nothing and
 //! is reported in the component's log.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::Mac;
-use leaderboard::webhook::{self, Subscription};
-use leaderboard::webhook_target::TargetPolicy;
+use leaderboard::outbound::webhook::{self, Subscription};
+use leaderboard::outbound::webhook_target::TargetPolicy;
 use leaderboard::{LeaderboardError, Result, TenantId};
 use sha2::Sha256;
 

@@ -4,12 +4,12 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use leaderboard::config::Operator;
-use leaderboard::cursor::{self, Cursor, CursorBinding};
-use leaderboard::period::{self, PeriodKind};
+use leaderboard::board::config::Operator;
+use leaderboard::board::cursor::{self, Cursor, CursorBinding};
+use leaderboard::board::period::{self, PeriodKind};
 use leaderboard::{
     Board, BoardConfigInput, BoardId, PlayerId, Record, SortOrder, Submission, TenantId, apply,
-    sortkey,
+    board::sortkey,
 };
 
 fn board(json: serde_json::Value) -> Board {
@@ -111,7 +111,7 @@ fn bench_flags(c: &mut Criterion) {
                 {"in": [{"var": "country"}, ["de", "at", "ch"]]},
                 {"sem_ver": [{"var": "app_version"}, ">=", "2.3.0"]},
                 {"starts_with": [{"var": "email"}, "beta-"]}]}, "new", "old"]}}}});
-    let set = leaderboard::flags::FlagSet::parse(&doc).unwrap();
+    let set = leaderboard::policy::flags::FlagSet::parse(&doc).unwrap();
     let context = serde_json::json!({"targetingKey": "player-42", "country": "de",
         "app_version": "2.4.1", "email": "beta-ann@example.com"});
     let context = context.as_object().unwrap();

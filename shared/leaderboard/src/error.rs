@@ -245,9 +245,9 @@ impl LeaderboardError {
     }
 
     /// Short, constant human title (RFC 9457 `title`), in English: the message catalogue's
-    /// ([`crate::i18n`], which has it in every language it speaks).
+    /// ([`crate::http::i18n`], which has it in every language it speaks).
     pub fn title(&self) -> &'static str {
-        crate::i18n::title(self.slug(), crate::i18n::Lang::En).unwrap_or("Error")
+        crate::http::i18n::title(self.slug(), crate::http::i18n::Lang::En).unwrap_or("Error")
     }
 
     /// Whether the client caused the error (4xx) rather than the service (5xx).

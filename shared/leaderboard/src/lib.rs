@@ -1,83 +1,64 @@
 //! Pure core of the edge leaderboard service: no I/O, no clock (time is always an argument,
 //! `now_ms`: Unix milliseconds UTC), fully testable natively.
 //!
-//! # Design
+//! # The map
 //!
-//! - **Scores** ([`score`]) are `i64` minor units: integers, or fixed-scale decimals (`scale`
-//!   0..=6) parsed exactly from JSON numbers or strings, never through `f64` arithmetic.
-//! - **Boards** ([`config`]) are validated once ([`BoardConfigInput::validate`] → [`Board`]):
-//!   direction, operator, bounds, optional integer subscore, period, retention, caching.
-//! - **Sort keys** ([`sortkey`]) map a standing to a Redis sorted-set entry. The score is an integer
-//!   `rank_value < 2^53` (exact as a double) where ascending always means better, for either
-//!   direction: `primary × sub_width + secondary`, each an offset from the better end of its range.
-//!   The member is `{achieved_at_ms:013x}{player}`, so ties list the earliest achievement first, then
-//!   by player id. Boards whose `score range × subscore range` exceeds 2^53 are rejected.
-//! - **Operators** ([`operator`]): `best` (never worsens), `set`, `incr` (rejects overflow past
-//!   `score_max`), `decr` (floors at `score_min`).
-//! - **Ranking** ([`rank`]) is competition ranking (1, 1, 3): rank = strictly-better count + 1;
-//!   equal rank values share a rank.
-//! - **Periods** ([`period`]): `all_time`, daily, ISO-weekly, monthly, all UTC; the current period
-//!   plus `retain_periods` before it are readable.
-//! - **Cursors** ([`cursor`]) are opaque keyset positions bound to tenant/board/period/sort.
-//! - **Events** ([`events`]) are versioned JSON with upcasting of older versions.
-//! - **Errors** ([`error`], [`problem`]): one [`LeaderboardError`], one mapping to HTTP status and
-//!   RFC 9457 problem details.
+//! The crate is six rooms over two shared modules. A module may use what is in its own room or a
+//! room below it, never one above (`scripts/layers.py` checks it in CI, with no circle between any
+//! two modules), bottom first:
+//!
+//! 1. [`error`] (one [`LeaderboardError`]), [`ids`] (tenant, board and player ids), [`time`]
+//!    (moments as the API shows them).
+//! 2. [`board`]: a board and how it ranks. Scores ([`board::score`]) are `i64` minor units
+//!    parsed exactly; a board's configuration ([`board::config`], with its integrity rules
+//!    [`board::rules`] and log retention [`board::retention`]) is validated once
+//!    ([`BoardConfigInput::validate`] → [`Board`]); sort keys ([`board::sortkey`]) map a standing
+//!    to a Redis sorted-set entry (`rank_value < 2^53`, ascending = better; member
+//!    `{achieved_at_ms:013x}{player}`, so ties list the earliest achievement first); operators
+//!    ([`board::operator`]: `best`, `set`, `incr`, `decr`); competition ranking
+//!    ([`board::rank`]: 1, 1, 3); periods ([`board::period`]: all-time, daily, ISO-weekly,
+//!    monthly, UTC); keyset cursors ([`board::cursor`]); the views a read renders
+//!    ([`board::view`]).
+//! 3. [`integrity`]: a submission judged against its board's rules ([`integrity::check`]),
+//!    the reviews of held and flagged ones ([`integrity::review`]), a board's analytics
+//!    ([`integrity::stats`]).
+//! 4. [`events`]: the versioned event log ([`events::event`]), its fold into projections, replay
+//!    and time travel ([`events::log`]), the asynchronous inbox ([`events::inbox`]), idempotent
+//!    answers ([`events::idempotency`]) and a submission's typed outcome ([`events::outcome`]).
+//! 5. [`policy`]: who may do what ([`policy::access`], [`policy::apikey`]), rate limits
+//!    ([`policy::ratelimit`]), flags and their JsonLogic ([`policy::flags`],
+//!    [`policy::jsonlogic`]), A/B experiments ([`policy::experiment`]), tenant settings
+//!    ([`policy::tenant`]) and the Redis circuit breaker ([`policy::breaker`]).
+//! 6. [`outbound`]: webhook subscriptions, their targets and deliveries.
+//! 7. [`http`]: what the HTTP surface shares: problem details ([`http::problem`]) in six
+//!    languages ([`http::i18n`]), trace context and the access log ([`http::trace`]), metrics
+//!    ([`http::metrics`]), the edge cache's layout ([`http::cache`]), live updates
+//!    ([`http::live`]) and the dashboard page ([`http::dashboard`]).
 #![deny(missing_docs)]
 
-pub mod access;
-pub mod apikey;
-pub mod breaker;
-pub mod cache;
-pub mod config;
-pub mod cursor;
-pub mod dashboard;
-mod decimal;
+pub mod board;
 pub mod error;
 pub mod events;
-pub mod experiment;
-pub mod flags;
-pub mod i18n;
-pub mod idempotency;
+pub mod http;
 pub mod ids;
-pub mod inbox;
 pub mod integrity;
-pub mod jsonlogic;
-pub mod live;
-pub mod log;
-pub mod metrics;
-pub mod operator;
-pub mod outcome;
-pub mod period;
-pub mod problem;
-pub mod rank;
-pub mod ratelimit;
-pub mod record;
-pub mod review;
-pub mod score;
-pub mod sortkey;
-pub mod stats;
-pub mod tenant;
-#[cfg(test)]
-mod test_support;
-pub mod trace;
-pub mod view;
-pub mod webhook;
-pub mod webhook_delivery;
-pub mod webhook_target;
+pub mod outbound;
+pub mod policy;
+pub mod time;
 
-pub use access::{Principal, Role};
-pub use config::{
+pub use board::config::{
     Board, BoardConfigInput, CacheTtl, Operator, ScoreKind, SortOrder, SubscoreConfig,
     SubscoreConfigInput, WriteMode,
 };
-pub use cursor::{Cursor, CursorBinding};
+pub use board::cursor::{Cursor, CursorBinding};
+pub use board::operator::{Outcome, apply};
+pub use board::period::{PeriodId, PeriodKind};
+pub use board::rank::RankedEntry;
+pub use board::record::{Record, Submission, SubmissionInput};
+pub use board::score::ScoreType;
+pub use board::sortkey::{SortKey, Standing};
 pub use error::{IdKind, LeaderboardError, Result};
-pub use events::{Event, EventEnvelope};
+pub use events::event::{Event, EventEnvelope};
+pub use http::problem::{PROBLEM_CONTENT_TYPE, Problem};
 pub use ids::{BoardId, PlayerId, TenantId};
-pub use operator::{Outcome, apply};
-pub use period::{PeriodId, PeriodKind};
-pub use problem::{PROBLEM_CONTENT_TYPE, Problem};
-pub use rank::RankedEntry;
-pub use record::{Record, Submission, SubmissionInput};
-pub use score::ScoreType;
-pub use sortkey::{SortKey, Standing};
+pub use policy::access::{Principal, Role};

@@ -1,7 +1,7 @@
 //! Our JsonLogic evaluator against the reference: every case, hand-written and generated, runs
 //! through `@openfeature/flagd-core` (flagd's in-process evaluator for JavaScript, on
 //! json-logic-engine 5; `scripts/jsonlogic_reference.cjs`, installed by `scripts/setup.sh` into
-//! `target/nodetools`) and through `leaderboard::jsonlogic`, and the two must agree: the same
+//! `target/nodetools`) and through `leaderboard::policy::jsonlogic`, and the two must agree: the same
 //! value, or both an error.
 //!
 //! The generated rules use every operator flagd allows, nested, over contexts with strings,
@@ -352,7 +352,7 @@ fn deterministic(rule: &Value, inside_iteration: bool) -> bool {
 
 /// Whether some operation in `rule` is computed at compile time by the reference. Such constant
 /// parts take its interpreter's path, whose coercions differ from its compiled rules' in corner
-/// cases (see `leaderboard::jsonlogic`); a targeting rule's parts read the context, so the
+/// cases (see `leaderboard::policy::jsonlogic`); a targeting rule's parts read the context, so the
 /// corpus keeps to those.
 fn has_constant_part(rule: &Value) -> bool {
     match rule {
@@ -508,8 +508,8 @@ fn our_jsonlogic_agrees_with_flagds_reference_evaluator() {
     let mut mismatches = Vec::new();
     let (mut values, mut errors) = (0, 0);
     for ((rule, data, key), want) in cases.iter().zip(&answers) {
-        let ours = leaderboard::jsonlogic::validate(rule)
-            .and_then(|()| leaderboard::jsonlogic::apply(rule, &with_flagd(data, key)));
+        let ours = leaderboard::policy::jsonlogic::validate(rule)
+            .and_then(|()| leaderboard::policy::jsonlogic::apply(rule, &with_flagd(data, key)));
         let agree = match (&ours, want.get("value")) {
             (Ok(v), Some(w)) => same(v, w),
             (Err(_), None) => true,

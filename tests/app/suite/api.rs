@@ -129,8 +129,8 @@ pub async fn start_on(
     launch(redis, kv, vars, config.spin_faithful()).await
 }
 
-/// [`start_on`] with edge-host's own defaults (one pooled Redis connection with timeouts), for
-/// what only edge-host does.
+/// [`start_on`] with edge-host's own defaults (one pooled Redis connection shared by every
+/// instance), for what only edge-host does.
 pub async fn start_on_pooled(
     redis: RedisServer,
     kv: Kv,

@@ -208,6 +208,161 @@ async fn a_deleted_board_leaves_no_key_and_its_successor_replays_nothing_of_it()
     api.stop().await;
 }
 
+/// The scripts a board's delete races: the sweep's step and the two writes that store a
+/// submission. Run here as the app runs them, with the keys a late request would pass.
+const SWEEP_STEP: &str = include_str!("../../../shared/edge/src/repo/lua/sweep_step.lua");
+const ENQUEUE: &str = include_str!("../../../shared/edge/src/repo/lua/enqueue.lua");
+const SUBMIT_CAS: &str = concat!(
+    include_str!("../../../shared/edge/src/repo/lua/stats_note.lua"),
+    include_str!("../../../shared/edge/src/repo/lua/submit_cas.lua")
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back() {
+    let api = start().await;
+    let mut c = api.redis.conn();
+    let (service, admin) = (service(), admin());
+    let tombstone = "lb:{default/kite}:deleting";
+    let submit = |player: &'static str| {
+        api.call(
+            Method::POST,
+            "/api/v1/boards/kite/scores",
+            Some(&service),
+            Some(json!({"player": player, "score": 7})),
+            &[],
+        )
+    };
+    let delete = || {
+        api.call(
+            Method::DELETE,
+            "/api/v1/boards/kite",
+            Some(&admin),
+            None,
+            &[],
+        )
+    };
+
+    // An old delete still sweeping (its tombstone holds its token) when the id is created anew:
+    // the creation takes the sweep over, and the old sweep's next step deletes nothing.
+    api.create_board(json!({"id": "kite"})).await;
+    assert_eq!(submit("ann").await.status, 201);
+    assert_eq!(delete().await.status, 204);
+    let _: () = redis::cmd("SET")
+        .arg(tombstone)
+        .arg("the-old-sweep")
+        .query(&mut c)
+        .unwrap();
+    api.create_board(json!({"id": "kite"})).await;
+    assert_eq!(submit("bob").await.status, 201);
+    let before = board_keys(&mut c, "kite");
+    assert!(!before.contains(&tombstone.to_string()), "{before:?}");
+    let mut step = redis::cmd("EVAL");
+    step.arg(SWEEP_STEP).arg(before.len() + 1).arg(tombstone);
+    for k in &before {
+        step.arg(k);
+    }
+    let answer: i64 = step.arg("the-old-sweep").arg("1").query(&mut c).unwrap();
+    assert_eq!(answer, -1, "the old sweep learns it was taken over");
+    assert_eq!(board_keys(&mut c, "kite"), before, "and deletes nothing");
+    let read = api
+        .call(
+            Method::GET,
+            "/api/v1/boards/kite/entries",
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body["entries"][0]["player"], "bob", "{}", read.body);
+
+    // A write that read the board before its delete and stores after it: refused, nothing kept.
+    assert_eq!(delete().await.status, 204);
+    assert_eq!(board_keys(&mut c, "kite"), Vec::<String>::new());
+    let prefix = "lb:{default/kite}:";
+    let k = |s: &str| format!("{prefix}{s}");
+    let mut enqueue = redis::cmd("EVAL");
+    enqueue.arg(ENQUEUE).arg(5);
+    for key in ["inbox", "unused", "events", "bell", "config"] {
+        enqueue.arg(k(key));
+    }
+    let event = json!({"type": "score_submitted"}).to_string();
+    enqueue
+        .arg(&event)
+        .arg("lb:doorbell")
+        .arg("default/kite")
+        .arg("0");
+    enqueue.arg("").arg("").arg("60000").arg("1000");
+    let answer: Vec<i64> = enqueue.query(&mut c).unwrap();
+    assert_eq!(
+        answer,
+        vec![4],
+        "an asynchronous submission finds the board gone"
+    );
+    let mut cas = redis::cmd("EVAL");
+    cas.arg(SUBMIT_CAS).arg(16);
+    for key in [
+        "r:all_time",
+        "m:all_time",
+        "z:all_time",
+        "events",
+        "periods",
+        "version",
+        "unused",
+        "hooks",
+        "hooks:bell",
+        "ig:all_time",
+        "reviews",
+        "reviews:by_time",
+        "st:a",
+        "st:b",
+        "st:c",
+        "config",
+    ] {
+        cas.arg(k(key));
+    }
+    for arg in [
+        "cat",
+        "",
+        "{}",
+        "0000000000001cat",
+        "1",
+        &event,
+        "0",
+        "all_time",
+        &event,
+        "0",
+        "",
+        "",
+        "",
+        "0",
+        "wh:default/kite",
+        "",
+        "",
+        "",
+        "0",
+        "0",
+        "",
+        "0",
+        "0",
+        "10",
+    ] {
+        cas.arg(arg);
+    }
+    let answer: Vec<i64> = cas.query(&mut c).unwrap();
+    assert_eq!(
+        answer,
+        vec![4],
+        "a synchronous submission finds the board gone"
+    );
+    assert_eq!(
+        board_keys(&mut c, "kite"),
+        Vec::<String>::new(),
+        "neither brought a key of the deleted board back"
+    );
+    api.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn board_input_is_validated_with_precise_problems() {
     let api = start().await;

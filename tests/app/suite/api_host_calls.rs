@@ -1,7 +1,7 @@
 //! The host calls each hot route makes (the access log's `host_calls`), on the shipped
-//! configuration: what a request costs beyond its own computation. The README's table
-//! ("What a request costs") lists the same counts; a change that adds a call to a hot route
-//! fails here.
+//! configuration: what a request costs beyond its own computation. The table in
+//! docs/benchmarks.md ("What a request costs") lists the same counts; a change that adds a call
+//! to a hot route fails here.
 
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -535,15 +535,18 @@ async fn idempotency_keys_recover_from_a_dead_attempt_and_replay_every_outcome()
     };
     // An attempt reserved "dead-1" and died before writing (its lease: 1.5 s here).
     let body = json!({"player": "ann", "score": 7});
-    let fp = leaderboard::idempotency::fingerprint(
-        leaderboard::view::ApiVersion::V1,
+    let fp = leaderboard::events::idempotency::fingerprint(
+        leaderboard::board::view::ApiVersion::V1,
         &leaderboard::PlayerId::new("ann").unwrap(),
         body.to_string().as_bytes(),
     );
     let mut c = api.redis.conn();
     let _: () = redis::cmd("SET")
         .arg("lb:{default/laps}:idem:dead-1")
-        .arg(leaderboard::idempotency::pending(&fp, "dead-attempt"))
+        .arg(leaderboard::events::idempotency::pending(
+            &fp,
+            "dead-attempt",
+        ))
         .arg("PX")
         .arg(1500)
         .query(&mut c)

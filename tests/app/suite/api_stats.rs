@@ -55,7 +55,7 @@ fn active_steps(body: &Value) -> BTreeMap<i64, Value> {
             let start = chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap())
                 .unwrap()
                 .timestamp_millis();
-            (leaderboard::stats::minute(start), s.clone())
+            (leaderboard::integrity::stats::minute(start), s.clone())
         })
         .collect()
 }
@@ -91,7 +91,7 @@ async fn stats_count_every_outcome_in_its_step_and_describe_the_standings() {
         .await;
     let mut finals: BTreeMap<String, i64> = BTreeMap::new();
     within_one_minute(Duration::from_secs(25)).await;
-    let first_minute = leaderboard::stats::minute(now_ms());
+    let first_minute = leaderboard::integrity::stats::minute(now_ms());
     // 100 players, scores 0, 10, …, 990: accepted, new, a personal best each.
     for i in 0..100 {
         let p = format!("p{i:02}");
@@ -123,7 +123,7 @@ async fn stats_count_every_outcome_in_its_step_and_describe_the_standings() {
         finals.insert(b.into(), 777);
     }
     assert_eq!(
-        leaderboard::stats::minute(now_ms()),
+        leaderboard::integrity::stats::minute(now_ms()),
         first_minute,
         "the test keeps to one minute"
     );
@@ -183,11 +183,11 @@ async fn stats_count_every_outcome_in_its_step_and_describe_the_standings() {
     // A later minute is its own step: three minutes on with edge-host's test clock; on Spin,
     // which has none, the next minute of the wall clock (a wait of under a minute).
     let later = if api.app.set_clock_offset(Duration::from_secs(180), true) {
-        leaderboard::stats::minute(now_ms() + 180_000)
+        leaderboard::integrity::stats::minute(now_ms() + 180_000)
     } else {
         let wait = 60_000 - now_ms().rem_euclid(60_000) + 200;
         tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap())).await;
-        leaderboard::stats::minute(now_ms())
+        leaderboard::integrity::stats::minute(now_ms())
     };
     assert!(later > first_minute);
     api.submit_ok("arena", "late", json!(5)).await;
@@ -307,7 +307,7 @@ async fn the_dashboard_draws_the_stats_as_svg_under_a_strict_csp_and_chromium_sh
     assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
     assert_eq!(
         page.header("content-security-policy"),
-        leaderboard::dashboard::CSP
+        leaderboard::http::dashboard::CSP
     );
     assert_eq!(page.header("cache-control"), "no-store");
     let html = page.body.as_str().unwrap().to_string();
@@ -347,9 +347,13 @@ async fn the_dashboard_draws_the_stats_as_svg_under_a_strict_csp_and_chromium_sh
             .await;
             assert!(width >= 400, "{width}");
             for (name, colour, at_least) in [
-                ("accepted bars", leaderboard::dashboard::ACCEPTED, 200),
-                ("players line", leaderboard::dashboard::PLAYERS, 50),
-                ("histogram bars", leaderboard::dashboard::HISTOGRAM, 500),
+                ("accepted bars", leaderboard::http::dashboard::ACCEPTED, 200),
+                ("players line", leaderboard::http::dashboard::PLAYERS, 50),
+                (
+                    "histogram bars",
+                    leaderboard::http::dashboard::HISTOGRAM,
+                    500,
+                ),
             ] {
                 let n = pixels_of(&rgba, colour);
                 assert!(

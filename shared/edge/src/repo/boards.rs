@@ -1,20 +1,21 @@
 //! Board configs: create, load (alone or with a player's record), list, delete.
 
-use leaderboard::cache::initial_version;
-use leaderboard::events::BoardCreated;
+use leaderboard::events::event::BoardCreated;
+use leaderboard::http::cache::initial_version;
 use leaderboard::{
     Board, BoardConfigInput, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Record,
     Result, TenantId,
 };
 
 use super::{
-    Claim, Keys, RedisParameter, Repo, Reservation, bin, int, parse_record, tenant_boards, text,
-    uint,
+    Claim, Keys, RedisParameter, RedisResult, Repo, Reservation, bin, int, parse_record,
+    tenant_boards, text, uint,
 };
 
 const CREATE_BOARD: &str = include_str!("lua/create_board.lua");
 const BOARD_AND_RECORD: &str = include_str!("lua/board_and_record.lua");
 const DELETE_BOARD: &str = include_str!("lua/delete_board.lua");
+const SWEEP_STEP_SCRIPT: &str = include_str!("lua/sweep_step.lua");
 
 impl Repo {
     /// Stores a new board created at `now_ms` (its version starts at
@@ -54,10 +55,23 @@ impl Repo {
         let mut created = create()?;
         if created == -1 {
             // A board of this id was deleted and its sweep did not finish (the request that
-            // deleted it stopped): nothing of it may outlive into the new board (an
-            // Idempotency-Key would replay the old board's answer).
-            self.sweep_board(&keys)?;
-            created = create()?;
+            // deleted it stopped, or is still sweeping): nothing of it may outlive into the new
+            // board (an Idempotency-Key would replay the old board's answer). Take the sweep
+            // over (the old sweep stops at its next step), finish it, then create.
+            let token = sweep_token();
+            let taken = self.exec(
+                "SET",
+                vec![bin(keys.tombstone()), bin(token.as_str()), bin("XX")],
+            )?;
+            let swept = if matches!(taken.first(), Some(RedisResult::Status(_))) {
+                self.sweep_board(&keys, &token)?
+            } else {
+                // The tombstone went meanwhile: that sweep finished.
+                Swept::Done(0)
+            };
+            if matches!(swept, Swept::Done(_)) {
+                created = create()?;
+            }
         }
         match created {
             1 => {}
@@ -111,7 +125,7 @@ impl Repo {
         let keys = Keys::new(tenant, id);
         let mut script_keys = vec![keys.config()];
         for kind in [K::AllTime, K::Daily, K::Weekly, K::Monthly] {
-            script_keys.push(keys.records(&leaderboard::period::period_id(kind, now_ms)?));
+            script_keys.push(keys.records(&leaderboard::board::period::period_id(kind, now_ms)?));
         }
         let mut args = vec![bin(player.as_str())];
         if let Some(claim) = claim {
@@ -186,14 +200,14 @@ impl Repo {
         Ok(ids)
     }
 
-    /// Deletes a board and all its data; `BoardNotFound` if absent.
-    ///
-    /// One short script deletes the config and the keys the board names ([`DELETE_BOARD`]);
-    /// then [`Repo::sweep_board`] deletes what is left under its prefix. A delete whose sweep was
-    /// interrupted leaves the tombstone: the next delete of the id (answered `404`) or its next
-    /// creation finishes the sweep.
-    pub fn delete_board(&self, tenant: &TenantId, id: &BoardId) -> Result<()> {
+    /// Deletes a board: one short script ([`DELETE_BOARD`]) removes its config (the board is gone
+    /// from here on: reads answer `404`, and writes that read it before refuse to store anything)
+    /// and the keys it names, and leaves a tombstone holding a fresh sweep token; then the id
+    /// leaves the tenant's set. What is left under the board's prefix is for
+    /// [`Repo::sweep_board`] with that token ([`Deletion::sweep_token`]).
+    pub fn delete_board(&self, tenant: &TenantId, id: &BoardId) -> Result<Deletion> {
         let keys = Keys::new(tenant, id);
+        let token = sweep_token();
         let r = self.eval(
             DELETE_BOARD,
             &[
@@ -204,30 +218,37 @@ impl Repo {
                 keys.version(),
                 keys.tombstone(),
             ],
-            vec![bin(keys.prefix())],
+            vec![bin(token.as_str())],
         )?;
-        let outcome = r.first().map(int).transpose()?.unwrap_or(0);
+        let deletion = match r.first().map(int).transpose()? {
+            Some(1) => Deletion::Deleted { keys, token },
+            Some(2) => Deletion::Unfinished { keys, token },
+            Some(0) => Deletion::Absent,
+            other => {
+                return Err(LeaderboardError::CorruptData(format!(
+                    "the board delete script answered {other:?}"
+                )));
+            }
+        };
+        Ok(deletion)
+    }
+
+    /// Removes a board id from its tenant's set (what `max_boards` counts).
+    pub fn forget_board(&self, tenant: &TenantId, id: &BoardId) -> Result<()> {
         self.exec("SREM", vec![bin(tenant_boards(tenant)), bin(id.as_str())])?;
-        if outcome != 0 {
-            self.sweep_board(&keys)?;
-        }
-        if outcome != 1 {
-            return Err(LeaderboardError::BoardNotFound(format!(
-                "board '{id}' does not exist"
-            )));
-        }
         Ok(())
     }
 
-    /// Deletes every key under a deleted board's prefix, then its tombstone: `SCAN … MATCH` steps
-    /// of [`SWEEP_STEP`] keys each and an `UNLINK` of what each step found, each its own short
-    /// command, so Redis serves everyone else between them however large its keyspace. Returns
-    /// how many keys it deleted.
+    /// Deletes every key under a deleted board's prefix, then its tombstone, while the tombstone
+    /// holds `token` (a later delete or creation of the id takes the sweep over by writing its
+    /// own): `SCAN … MATCH` steps of [`SWEEP_STEP`] keys each, and a short script per step that
+    /// checks the token and `UNLINK`s what the step found ([`SWEEP_STEP_SCRIPT`]), so Redis
+    /// serves everyone else between them however large its keyspace.
     ///
     /// (A `SCAN` inside the delete script, as before, held Redis for the whole keyspace's walk:
     /// measured in docs/benchmarks.md › Deleting a board. On Redis Cluster a board's keys share
     /// one slot, and `CLUSTER GETKEYSINSLOT` can replace the walk.)
-    pub fn sweep_board(&self, keys: &Keys) -> Result<u64> {
+    pub fn sweep_board(&self, keys: &Keys, token: &str) -> Result<Swept> {
         let tombstone = keys.tombstone();
         let pattern = format!("{}*", glob_escape(keys.prefix()));
         let mut cursor = "0".to_string();
@@ -249,24 +270,93 @@ impl Repo {
                     "SCAN answered without a cursor".into(),
                 ));
             };
-            let doomed = found
-                .iter()
-                .map(text)
-                .filter(|k| k.as_ref().map_or(true, |k| *k != tombstone))
-                .map(|k| k.map(bin))
-                .collect::<Result<Vec<_>>>()?;
-            if !doomed.is_empty() {
-                swept += doomed.len() as u64;
-                self.exec("UNLINK", doomed)?;
-            }
             cursor = text(next)?;
-            if cursor == "0" {
-                break;
+            let last = cursor == "0";
+            let mut step_keys = vec![tombstone.clone()];
+            for k in found {
+                let k = text(k)?;
+                if k != tombstone {
+                    step_keys.push(k);
+                }
+            }
+            if step_keys.len() > 1 || last {
+                let r = self.eval(
+                    SWEEP_STEP_SCRIPT,
+                    &step_keys,
+                    vec![bin(token), bin(if last { "1" } else { "0" })],
+                )?;
+                match r.first().map(int).transpose()? {
+                    Some(-1) => return Ok(Swept::TakenOver),
+                    Some(n) => swept += u64::try_from(n).unwrap_or(0),
+                    None => {
+                        return Err(LeaderboardError::CorruptData(
+                            "the sweep step answered nothing".into(),
+                        ));
+                    }
+                }
+            }
+            if last {
+                return Ok(Swept::Done(swept));
             }
         }
-        self.exec("DEL", vec![bin(tombstone)])?;
-        Ok(swept)
     }
+}
+
+/// What [`Repo::delete_board`] found.
+pub enum Deletion {
+    /// The board existed and is deleted; its sweep is to do, with the token.
+    Deleted {
+        /// The board's keys.
+        keys: Keys,
+        /// The sweep's token (the tombstone holds it).
+        token: String,
+    },
+    /// No board, but an earlier delete's sweep was unfinished: it is taken over, to finish
+    /// with the token.
+    Unfinished {
+        /// The board's keys.
+        keys: Keys,
+        /// The sweep's token (the tombstone holds it).
+        token: String,
+    },
+    /// No board, nothing to sweep.
+    Absent,
+}
+
+impl Deletion {
+    /// The sweep still to do: the board's keys and the token, if any.
+    pub fn sweep_token(&self) -> Option<(&Keys, &str)> {
+        match self {
+            Self::Deleted { keys, token } | Self::Unfinished { keys, token } => {
+                Some((keys, token.as_str()))
+            }
+            Self::Absent => None,
+        }
+    }
+}
+
+/// How a sweep ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swept {
+    /// Every key under the prefix is gone, and the tombstone: this many keys were deleted.
+    Done(u64),
+    /// A later delete or creation of the id took the sweep over (it finishes it).
+    TakenOver,
+}
+
+impl Swept {
+    /// Keys deleted (none when taken over).
+    pub fn count(self) -> u64 {
+        match self {
+            Self::Done(n) => n,
+            Self::TakenOver => 0,
+        }
+    }
+}
+
+/// A fresh sweep token: which sweep the tombstone belongs to.
+fn sweep_token() -> String {
+    format!("{:016x}", crate::scope::random_u64())
 }
 
 /// How many keys one sweep step looks at (`SCAN`'s `COUNT`): measured in docs/benchmarks.md ›

@@ -3,7 +3,7 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `lb:tenant:{t}:exps` | hash | experiment id → definition (`leaderboard::experiment::Experiment` JSON) |
+//! | `lb:tenant:{t}:exps` | hash | experiment id → definition (`leaderboard::policy::experiment::Experiment` JSON) |
 //! | `lb:tenant:{t}:exps:running` | hash | id → flag key, for experiments not stopped |
 //! | `lb:tenant:{t}:exp:<id>` | hash | `def`, `start_ms`, `end_ms` (`''`: none), `arms` (`\|a\|b\|`), `stopped_ms`, `results` (frozen at stop) |
 //! | `lb:tenant:{t}:exp:<id>:assign` | hash | unit (targeting key) → the arm it was first exposed to |
@@ -16,7 +16,7 @@
 //! HyperLogLog's ±0.81 % standard error at these sample sizes, so an estimate would raise false
 //! alarms. The cost is ~60–100 bytes of Redis memory per exposed unit and experiment.
 
-use leaderboard::experiment::{Counters, Experiment};
+use leaderboard::policy::experiment::{Counters, Experiment};
 use leaderboard::{LeaderboardError, Result, TenantId};
 
 use super::{Repo, bin, int, text};

@@ -1,10 +1,10 @@
 //! `Idempotency-Key` claims: what a request holds while it applies, and releasing it after a
 //! failure. Reserving happens in the script that reads the board (`Repo::board_and_record`), and
 //! the outcome is stored by the write scripts themselves (`Repo::apply`, `Repo::enqueue`), so a
-//! write and its stored outcome are one atomic step. The stored forms are `leaderboard::idempotency`.
+//! write and its stored outcome are one atomic step. The stored forms are `leaderboard::events::idempotency`.
 
 use leaderboard::Result;
-use leaderboard::idempotency::{OUTCOME_TTL_MS, RESERVATION_LEASE_MS};
+use leaderboard::events::idempotency::{OUTCOME_TTL_MS, RESERVATION_LEASE_MS};
 
 use super::{Keys, Repo, bin, int};
 
@@ -17,7 +17,7 @@ pub struct Claim {
     pub key: String,
     /// The request's fingerprint.
     pub fingerprint: String,
-    /// The value this attempt reserves the key with (`leaderboard::idempotency::pending`).
+    /// The value this attempt reserves the key with (`leaderboard::events::idempotency::pending`).
     pub reservation: String,
 }
 
@@ -26,7 +26,7 @@ pub struct Claim {
 pub enum Reservation {
     /// Reserved for this attempt (for [`RESERVATION_LEASE_MS`]).
     Reserved,
-    /// The key already holds this value (see `leaderboard::idempotency::classify`).
+    /// The key already holds this value (see `leaderboard::events::idempotency::classify`).
     Held(String),
 }
 

@@ -2,7 +2,7 @@
 
 use leaderboard::Result;
 
-use leaderboard::idempotency::accepted_prefix;
+use leaderboard::events::idempotency::accepted_prefix;
 
 use super::{Claim, Keys, Repo, bin, int, text};
 
@@ -38,6 +38,7 @@ impl Repo {
                 claim.map_or_else(|| keys.unused(), |c| keys.idem(&c.key)),
                 keys.events(),
                 keys.bell(),
+                keys.config(),
             ],
             vec![
                 bin(event_json),
@@ -52,6 +53,7 @@ impl Repo {
         )?;
         match r.as_slice() {
             [ok] if int(ok)? == 3 => Ok(None),
+            [ok] if int(ok)? == 4 => Err(super::board_deleted(keys)),
             [_, id] => Ok(Some(text(id)?)),
             other => Err(leaderboard::LeaderboardError::CorruptData(format!(
                 "unexpected reply {other:?}"

@@ -1,4 +1,4 @@
-//! Integrity facts and reviews (`leaderboard::integrity`, `leaderboard::review`): all in the
+//! Integrity facts and reviews (`leaderboard::integrity::check`, `leaderboard::integrity::review`): all in the
 //! board's hash slot.
 
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};

@@ -6,7 +6,7 @@
 //! | key | type | holds |
 //! | --- | --- | --- |
 //! | `lb:{t/b}:config` | string | the board (`BoardConfigInput` JSON, every field explicit) |
-//! | `lb:{t/b}:version` | string | the board's version: an integer counter, `INCR`ed by every write's own script (starts at `leaderboard::cache::initial_version`) |
+//! | `lb:{t/b}:version` | string | the board's version: an integer counter, `INCR`ed by every write's own script (starts at `leaderboard::http::cache::initial_version`) |
 //! | `lb:{t/b}:z:<period>` | sorted set | score = rank value (exact integer < 2^53), member = `{achieved_at:013x}{player}` |
 //! | `lb:{t/b}:r:<period>` | hash | player → `Record` JSON |
 //! | `lb:{t/b}:m:<period>` | hash | player → current sorted-set member |
@@ -51,6 +51,7 @@ pub mod stats;
 pub mod webhooks;
 mod writes;
 
+pub use boards::{Deletion, Swept};
 pub use idempotency::{Claim, Reservation};
 pub use log::StreamEntry;
 pub use reads::{Page, Row, Stored};
@@ -197,7 +198,8 @@ impl Keys {
         self.k("dead")
     }
     /// Present from a board's delete until every key under its prefix is swept
-    /// ([`Repo::sweep_board`]): a board of the same id is created only after the sweep.
+    /// ([`Repo::sweep_board`]), holding the sweep's token: a board of the same id is created
+    /// only after the sweep.
     pub fn tombstone(&self) -> String {
         self.k("deleting")
     }
@@ -213,6 +215,16 @@ fn tenant_boards(tenant: &TenantId) -> String {
 
 /// Redis failures are logged in full (component stderr) and reported to clients without
 /// internals.
+/// A write that found its board deleted since it read it (the write scripts check the config
+/// key, so such a write stores nothing).
+fn board_deleted(keys: &Keys) -> LeaderboardError {
+    let id = keys
+        .board
+        .split_once('/')
+        .map_or(keys.board.as_str(), |(_, id)| id);
+    LeaderboardError::BoardNotFound(format!("board '{id}' was deleted"))
+}
+
 fn unavailable(e: impl std::fmt::Display) -> LeaderboardError {
     eprintln!("redis error: {e}");
     LeaderboardError::Unavailable(

@@ -1,7 +1,7 @@
 //! The drain's Redis side: hand out inbox entries through the consumer group, read what the core
 //! decides on, and apply a decided batch in one script.
 
-use leaderboard::inbox::{DEDUPE_TTL_MS, RawEntry};
+use leaderboard::events::inbox::{DEDUPE_TTL_MS, RawEntry};
 use leaderboard::{LeaderboardError, Result};
 use spin_sdk::redis::RedisParameter;
 
@@ -195,8 +195,8 @@ impl Repo {
             bin(GROUP),
             bin(now_ms.to_string()),
             bin(DEDUPE_TTL_MS.to_string()),
-            bin(leaderboard::stats::RETAIN_SECS.to_string()),
-            bin(leaderboard::stats::CLIMBERS_KEPT.to_string()),
+            bin(leaderboard::integrity::stats::RETAIN_SECS.to_string()),
+            bin(leaderboard::integrity::stats::CLIMBERS_KEPT.to_string()),
         ];
         args.push(count(batch.checks.len()));
         for (k, field, value) in &batch.checks {

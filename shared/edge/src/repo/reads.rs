@@ -51,7 +51,7 @@ fn rows(items: &[RedisResult]) -> Result<Vec<Row>> {
         .map(|c| match c {
             [m, s, r] => Ok(Row {
                 member: text(m)?,
-                rank_value: leaderboard::sortkey::parse_redis_score(&text(s)?)?,
+                rank_value: leaderboard::board::sortkey::parse_redis_score(&text(s)?)?,
                 record: parse_record(&text(r)?)?,
             }),
             _ => Err(LeaderboardError::CorruptData(
@@ -149,7 +149,7 @@ impl Repo {
             let score = text(s)?;
             out.push(match (score.is_empty(), parse_record(&text(rec)?)?) {
                 (false, Some(record)) => Some(Stored {
-                    rank_value: leaderboard::sortkey::parse_redis_score(&score)?,
+                    rank_value: leaderboard::board::sortkey::parse_redis_score(&score)?,
                     better: uint(b)?,
                     record,
                 }),

@@ -1,7 +1,7 @@
 //! Projections rebuilt from the log: copies, folds, comparison and the atomic swap of a replay,
 //! and the pointers of time-travel projections.
 
-use leaderboard::log::Op;
+use leaderboard::events::log::Op;
 use leaderboard::{LeaderboardError, Result};
 
 use super::{Keys, Repo, bin, int, text, uint};

@@ -1,7 +1,7 @@
 //! Snapshots of a board's projection, and trimming of its log behind them.
 
 use leaderboard::Result;
-use leaderboard::log::LogConfig;
+use leaderboard::board::retention::LogConfig;
 
 use super::{Keys, Repo, bin, int, text};
 

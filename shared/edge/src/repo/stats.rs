@@ -1,4 +1,4 @@
-//! Board stats in Redis (`leaderboard::stats`): the per-minute buckets a submission is counted
+//! Board stats in Redis (`leaderboard::integrity::stats`): the per-minute buckets a submission is counted
 //! in, and the two round trips of a stats read.
 //!
 //! | key | type | holds |
@@ -7,10 +7,10 @@
 //! | `lb:{t/b}:st:<minute>:u` | HyperLogLog | the minute's players |
 //! | `lb:{t/b}:st:<minute>:c` | sorted set | the minute's climbers: player → ranks gained (the best 100) |
 //!
-//! Each expires `leaderboard::stats::RETAIN_SECS` after its last write.
+//! Each expires `leaderboard::integrity::stats::RETAIN_SECS` after its last write.
 
-use leaderboard::stats::{Counter, Counts, Window};
-use leaderboard::{LeaderboardError, PeriodId, Result, sortkey};
+use leaderboard::integrity::stats::{Counter, Counts, Window};
+use leaderboard::{LeaderboardError, PeriodId, Result, board::sortkey};
 
 use super::{Keys, Repo, bin, int, text, uint};
 
@@ -29,7 +29,7 @@ const STATS_DIST: &str = include_str!("lua/stats_dist.lua");
 /// How a write counts its submission (`None` in a write: the board keeps no stats).
 #[derive(Debug, Clone)]
 pub struct StatsNote {
-    /// The minute bucket (`leaderboard::stats::minute` of the submission's time).
+    /// The minute bucket (`leaderboard::integrity::stats::minute` of the submission's time).
     pub minute: i64,
     /// The counters to increment.
     pub counters: Vec<Counter>,
@@ -98,7 +98,7 @@ impl Repo {
                 bin(counter.as_str()),
                 bin(n.to_string()),
                 bin(player),
-                bin(leaderboard::stats::RETAIN_SECS.to_string()),
+                bin(leaderboard::integrity::stats::RETAIN_SECS.to_string()),
             ],
         )?;
         Ok(())
@@ -112,7 +112,7 @@ impl Repo {
         }
         let mut args = vec![
             bin(window.minutes_per_step().to_string()),
-            bin(leaderboard::stats::CLIMBERS_SHOWN.to_string()),
+            bin(leaderboard::integrity::stats::CLIMBERS_SHOWN.to_string()),
         ];
         args.extend(Counter::ALL.iter().map(|c| bin(c.as_str())));
         let r = self.eval(STATS_READ, &all, args)?;

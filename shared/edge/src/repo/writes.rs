@@ -3,9 +3,9 @@
 
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Record, Result};
 
-use leaderboard::idempotency::applied_prefix;
+use leaderboard::events::idempotency::applied_prefix;
 
-use super::{Claim, Keys, Repo, bin, int, parse_record, text, uint};
+use super::{Claim, Keys, Repo, bin, board_deleted, int, parse_record, text, uint};
 
 const SUBMIT_CAS: &str = super::stats::with_stats_note!("lua/submit_cas.lua");
 const DELETE_PLAYER: &str = include_str!("lua/delete_player.lua");
@@ -121,7 +121,11 @@ impl Repo {
             || [keys.unused(), keys.unused(), keys.unused()],
             |s| keys.stats(s.minute),
         );
-        let cas_keys: Vec<String> = cas_keys.into_iter().chain(stats_keys).collect();
+        let cas_keys: Vec<String> = cas_keys
+            .into_iter()
+            .chain(stats_keys)
+            .chain([keys.config()])
+            .collect();
         let ig = write.integrity.as_ref();
         let (review_id, review_json) = ig.and_then(|i| i.review).unwrap_or_default();
         let flag = |on: bool| bin(if on { "1" } else { "0" });
@@ -157,17 +161,18 @@ impl Repo {
                 bin(review_json),
                 bin(ig.map_or(0, |i| i.now_ms).to_string()),
                 bin(stats
-                    .map_or(0, |_| leaderboard::stats::RETAIN_SECS)
+                    .map_or(0, |_| leaderboard::integrity::stats::RETAIN_SECS)
                     .to_string()),
                 bin(stats.map(|s| s.fields()).unwrap_or_default()),
                 flag(stats.is_some_and(|s| s.count_player)),
                 flag(stats.is_some_and(|s| s.improved)),
-                bin(leaderboard::stats::CLIMBERS_KEPT.to_string()),
+                bin(leaderboard::integrity::stats::CLIMBERS_KEPT.to_string()),
             ],
         )?;
         match r.as_slice() {
             [ok] if int(ok)? == 0 => Ok(ApplyResult::Conflict),
             [ok] if int(ok)? == 3 => Ok(ApplyResult::ClaimLost),
+            [ok] if int(ok)? == 4 => Err(board_deleted(keys)),
             [_, better, total, id, version] => Ok(ApplyResult::Applied(Applied {
                 better: uint(better)?,
                 total: uint(total)?,

@@ -81,7 +81,7 @@ pub fn loglag(con: &mut redis::Connection, log: &str, after: &str) -> Result<Log
                 .split_once('-')
                 .is_some_and(|(ms, seq)| ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok());
             if let (Event::ScoreApplied(_), true) = (&envelope.event, from_inbox) {
-                let applied = leaderboard::inbox::stream_id_ms(id)?;
+                let applied = leaderboard::events::inbox::stream_id_ms(id)?;
                 let ms = u64::try_from(applied - envelope.at_ms).unwrap_or(0);
                 lags.push(Duration::from_millis(ms));
             }

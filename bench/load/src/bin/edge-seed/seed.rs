@@ -9,7 +9,7 @@
 //! | `lb:{t/b}:periods` | `SADD` | `all` |
 //!
 //! The board must exist (created through the API, so `lb:{t/b}:config` holds its canonical
-//! config); rank values and members come from `leaderboard::sortkey::encode` for that validated
+//! config); rank values and members come from `leaderboard::board::sortkey::encode` for that validated
 //! board. Players are `p0000000`, `p0000001`, …; their scores are a fixed pseudo-random spread, so
 //! two runs seed identical boards. Writes go in pipelined batches of variadic commands.
 
@@ -204,7 +204,7 @@ pub fn seed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use leaderboard::sortkey;
+    use leaderboard::board::sortkey;
 
     fn board(json: &str) -> Option<Board> {
         serde_json::from_str::<BoardConfigInput>(json)

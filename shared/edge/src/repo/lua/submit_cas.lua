@@ -3,7 +3,7 @@
 -- KEYS: 1 records, 2 members, 3 sorted set, 4 events, 5 periods, 6 version,
 --       7 idempotency key (or a placeholder), 8 webhooks wanted (flag), 9 webhook bell,
 --       10 integrity state hash, 11 reviews hash, 12 reviews by time (zset),
---       13-15 the stats minute's counters, players and climbers (`stats_note`)
+--       13-15 the stats minute's counters, players and climbers (`stats_note`), 16 config
 -- ARGV: 1 player, 2 expected record ('' = none), 3 new record, 4 member, 5 rank value,
 --       6 score_applied event, 7 expire at ms ('0' = never), 8 period id,
 --       9 period_started event (appended first when this is the period's first write),
@@ -13,8 +13,10 @@
 --       18 review JSON, 19 now (Unix ms),
 --       20 stats TTL seconds ('0' = the board keeps no stats), 21 counters to increment,
 --       22 player counted '1'/'0', 23 improved '1'/'0', 24 climbers kept
--- Returns {0} the record changed (retry), {3} the idempotency key is held by another attempt, or
--- {1, better, total, event id, version}.
+-- Returns {0} the record changed (retry), {3} the idempotency key is held by another attempt,
+-- {4} the board was deleted since the caller read it (nothing is written: a write that lost
+-- that race must not bring the board's keys back), or {1, better, total, event id, version}.
+if redis.call('EXISTS', KEYS[16]) == 0 then return {4} end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if (cur or '') ~= ARGV[2] then return {0} end
 if ARGV[10] == '1' then

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Lists the `crate::` imports of each module of the workspace's layered crates and checks them.
+
+For each crate in `CRATES` the script reads every `.rs` file under its `src/`, finds the modules
+each one names through `crate::` (in `use` lines, groups included, and in paths inside the code;
+comments and strings are ignored) and fails when
+
+- two or more modules import each other in a circle (a strongly connected component), or
+- a module imports a module of a higher layer (each crate's layers are below, bottom first, as
+  its crate doc comment states them), or
+- a module is in no layer (a new module must say where it stands).
+
+A crate's modules are either its top-level files and folders (`depth` 1: `repo/` and its files
+are one module, `repo`), or every file (`depth` 2: `board/config.rs` is `board::config`, a
+folder's `mod.rs` is the folder, and `config_tests.rs` belongs to `config`); then a layer names
+rooms (`board`) or single modules (`error`).
+
+Usage: scripts/layers.py [--quiet] [CRATE ...]   (default: every crate below)
+"""
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CRATES = {
+    # The pure core: its rooms, bottom first (shared/leaderboard/src/lib.rs, "The map").
+    "leaderboard": {
+        "src": "shared/leaderboard/src",
+        "depth": 2,
+        "layers": [
+            ("base", ["error", "ids", "time"]),
+            ("board", ["board"]),
+            ("integrity", ["integrity"]),
+            ("events", ["events"]),
+            ("policy", ["policy"]),
+            ("outbound", ["outbound"]),
+            ("http", ["http"]),
+        ],
+    },
+    # The Spin adapters (shared/edge/src/lib.rs).
+    "edge": {
+        "src": "shared/edge/src",
+        "depth": 1,
+        "layers": [
+            ("platform", ["platform", "redis_error", "kv", "scope", "settings", "outbound"]),
+            ("stores", ["breaker", "repo", "cache", "flagdoc", "tenants", "apikeys", "webhooks",
+                        "integrity"]),
+            ("request", ["compress", "http", "stream", "auth", "api"]),
+            ("policies", ["metrics", "ratelimit", "flags", "idempotency", "experiments", "audit",
+                          "rebuild", "pipeline", "submit", "lifecycle", "live",
+                          "webhook_delivery", "webhook_top", "reads"]),
+            ("entry", ["admission", "serve"]),
+        ],
+    },
+    # edge-host (host/src/lib.rs).
+    "host": {
+        "src": "host/src",
+        "depth": 1,
+        "layers": [
+            ("parts", ["allowed_hosts", "grants", "kv", "manifest", "problem", "redis_pool",
+                       "routing", "runtime_config", "variables"]),
+            ("outbound", ["outbound"]),
+            ("state", ["state"]),
+            ("interfaces", ["interfaces"]),
+            ("app", ["app"]),
+            ("entry", ["server", "redis_trigger"]),
+        ],
+    },
+}
+
+USE = re.compile(r"\buse\s+crate::([^;]*);", re.S)
+CRATE_PATH = re.compile(r"\bcrate::(\w+(?:::\w+)*)")
+LINE_COMMENT = re.compile(r"//[^\n]*")
+BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+
+
+def expand(tree: str) -> list[str]:
+    """`a::{b::C, d}` → ["a::b::C", "a::d"]: every path a `use` tree names."""
+    tree = tree.strip()
+    if "{" not in tree:
+        return [tree] if tree else []
+    head, _, rest = tree.partition("{")
+    body = rest[: rest.rindex("}")]
+    items, depth, item = [], 0, ""
+    for ch in body + ",":
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            items.append(item)
+            item = ""
+        else:
+            item += ch
+    out = []
+    for it in items:
+        for sub in expand(it):
+            sub = sub.split(" as ")[0].strip()
+            if sub == "self":
+                out.append(head.rstrip(":"))
+            elif sub:
+                out.append(head + sub)
+    return out
+
+
+def paths(text: str) -> set[str]:
+    text = BLOCK_COMMENT.sub("", text)
+    text = LINE_COMMENT.sub("", text)
+    text = STRING.sub('""', text)
+    found = set()
+    for tree in USE.findall(text):
+        found.update(expand(tree))
+    found.update(CRATE_PATH.findall(text))
+    return found
+
+
+def module_of(src: Path, file: Path, depth: int) -> str:
+    parts = list(file.relative_to(src).with_suffix("").parts)
+    if parts[-1] == "mod":
+        parts.pop()
+    parts = parts[:depth]
+    if depth > 1 and len(parts) == depth:
+        # `config_tests.rs` is `config`'s tests module: it belongs to `config`.
+        parts[-1] = parts[-1].removesuffix("_tests")
+    return "::".join(parts)
+
+
+def graph(src: Path, depth: int) -> dict[str, set[str]]:
+    files = [f for f in sorted(src.rglob("*.rs"))]
+    modules = {module_of(src, f, depth) for f in files} - {"lib", "main"}
+    edges: dict[str, set[str]] = {m: set() for m in modules}
+    for f in files:
+        m = module_of(src, f, depth)
+        if m in ("lib", "main"):
+            continue
+        for p in paths(f.read_text()):
+            segs = p.split("::")
+            for n in range(min(depth, len(segs)), 0, -1):
+                target = "::".join(segs[:n])
+                if target in modules:
+                    if target != m and not m.startswith(target + "::"):
+                        edges[m].add(target)
+                    break
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components of more than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(edges[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def check(name: str, spec: dict, quiet: bool) -> list[str]:
+    edges = graph(ROOT / spec["src"], spec["depth"])
+    layers = spec["layers"]
+    # A module's layer: the layer naming it, or its room.
+    layer_of_name = {m: i for i, (_, ms) in enumerate(layers) for m in ms}
+
+    def layer(m: str):
+        return layer_of_name.get(m, layer_of_name.get(m.split("::")[0]))
+
+    problems = []
+    for m in sorted(edges):
+        if layer(m) is None:
+            problems.append(f"{m}: in no layer (add it to {name}'s layers in {Path(__file__).name})")
+    for comp in cycles(edges):
+        problems.append("import cycle: " + " <-> ".join(comp))
+    for m in sorted(edges):
+        for d in sorted(edges[m]):
+            lm, ld = layer(m), layer(d)
+            if lm is not None and ld is not None and ld > lm:
+                problems.append(f"{m} ({layers[lm][0]}) imports {d} ({layers[ld][0]}), a higher "
+                                "layer")
+    if not quiet:
+        print(f"{name} ({spec['src']})")
+        for i, (lname, _) in enumerate(layers):
+            print(f"  {i + 1}. {lname}")
+            for m in sorted(x for x in edges if layer(x) == i):
+                print(f"     {m:<28} -> {', '.join(sorted(edges[m])) or '-'}")
+    if not problems:
+        print(f"layers: {name}: {len(edges)} modules, no cycle, no upward import")
+    return [f"{name}: {p}" for p in problems]
+
+
+def main() -> int:
+    args = [a for a in sys.argv[1:] if a != "--quiet"]
+    quiet = "--quiet" in sys.argv[1:]
+    unknown = [a for a in args if a not in CRATES]
+    if unknown:
+        print(__doc__, file=sys.stderr)
+        return 2
+    problems = []
+    for name in args or CRATES:
+        problems += check(name, CRATES[name], quiet)
+    for p in problems:
+        print(f"layers: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

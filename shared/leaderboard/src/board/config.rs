@@ -1,0 +1,522 @@
+//! Board configuration: [`BoardConfigInput`] (what an admin POSTs) and the validated [`Board`].
+//!
+//! Defaults (all documented on the fields): `sort: "desc"`, `operator: "best"`,
+//! `score_type: "integer"`, `score_min: 0`, `score_max: 2^53−1` for integers / `10^15−1` minor units
+//! for decimals (or less, see below), no subscore, `period: "all_time"`, `retain_periods: 3`
+//! (0 for `all_time`), `public_read: false`, `write_mode: "sync"`, `require_service_role: false`,
+//! `cache: {ttl_secs: 5, stale_secs: 30}`, `metadata_max_bytes: 1024`,
+//! `log: {snapshot_every: 50000, keep_snapshots: 2}`.
+//!
+//! Score bounds are given in **minor units** (for `scale: 3`, `score_max: 100000` means 100.000).
+//! With a subscore and no explicit `score_max`, the default maximum shrinks to the largest value the
+//! sort-key encoding can hold (`score_min + 2^53 / subscore_width − 1`).
+//!
+//! A stored [`Board`] serialises as its canonical, fully-populated [`BoardConfigInput`] and is
+//! re-validated when deserialised.
+
+use serde::{Deserialize, Serialize};
+
+use crate::board::period::PeriodKind;
+use crate::board::retention::{LogConfig, LogConfigInput};
+use crate::board::score::{MAX_SCALE, ScoreType};
+use crate::error::{LeaderboardError, Result};
+use crate::ids::BoardId;
+
+/// Default `retain_periods` for periodic boards.
+pub const DEFAULT_RETAIN_PERIODS: u32 = 3;
+/// Maximum `retain_periods`.
+pub const MAX_RETAIN_PERIODS: u32 = 366;
+/// Default `metadata_max_bytes`.
+pub const DEFAULT_METADATA_MAX_BYTES: u32 = 1024;
+/// Maximum `metadata_max_bytes`.
+pub const MAX_METADATA_MAX_BYTES: u32 = 4096;
+/// Default subscore maximum when a subscore is configured without `max` (2^20 − 1).
+pub const DEFAULT_SUBSCORE_MAX: i64 = (1 << 20) - 1;
+/// Maximum cache `ttl_secs`.
+pub const MAX_TTL_SECS: u32 = 3600;
+/// Maximum cache `stale_secs`.
+pub const MAX_STALE_SECS: u32 = 86_400;
+
+/// Ranking direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// Higher is better.
+    #[default]
+    Desc,
+    /// Lower is better (times, golf).
+    Asc,
+}
+
+impl SortOrder {
+    /// `"desc"` or `"asc"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Desc => "desc",
+            Self::Asc => "asc",
+        }
+    }
+}
+
+/// How a submission combines with a player's existing record (see [`crate::board::operator`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operator {
+    /// Keep the better standing; never worsens.
+    #[default]
+    Best,
+    /// Replace with the submission.
+    Set,
+    /// Add the submitted (positive) delta.
+    Incr,
+    /// Subtract the submitted (positive) delta, flooring at `score_min`.
+    Decr,
+}
+
+/// Whether a submission is applied before the response (`sync`) or by the event projector (`async`,
+/// answered with 202).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteMode {
+    /// Apply, then acknowledge.
+    #[default]
+    Sync,
+    /// Append to the event stream, acknowledge with 202; the projector applies it.
+    Async,
+}
+
+/// Subscore (tie-breaker) configuration as posted. Subscores are always integers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscoreConfigInput {
+    /// Direction of the subscore (default `desc`).
+    #[serde(default)]
+    pub sort: SortOrder,
+    /// Lowest subscore (default 0).
+    #[serde(default)]
+    pub min: Option<i64>,
+    /// Highest subscore (default 2^20 − 1).
+    #[serde(default)]
+    pub max: Option<i64>,
+}
+
+/// Validated subscore configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubscoreConfig {
+    /// Direction of the subscore.
+    pub sort: SortOrder,
+    /// Lowest subscore.
+    pub min: i64,
+    /// Highest subscore.
+    pub max: i64,
+}
+
+impl SubscoreConfig {
+    /// Number of distinct subscores, `max − min + 1` (saturating; `min <= max` after validation).
+    pub fn width(&self) -> u64 {
+        let w = i128::from(self.max) - i128::from(self.min) + 1;
+        u64::try_from(w.max(1)).unwrap_or(u64::MAX)
+    }
+}
+
+/// Score kind as posted: `"integer"` or `"decimal"` (with `scale`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreKind {
+    /// Whole numbers.
+    #[default]
+    Integer,
+    /// Fixed-scale decimals; `scale` is required.
+    Decimal,
+}
+
+/// Cache settings as posted.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheTtlInput {
+    /// Fresh lifetime in seconds (default 5, 0..=3600).
+    #[serde(default)]
+    pub ttl_secs: Option<u32>,
+    /// `stale-while-revalidate` window in seconds (default 30, 0..=86400).
+    #[serde(default)]
+    pub stale_secs: Option<u32>,
+}
+
+/// Validated cache settings for reads (`Cache-Control: s-maxage=ttl, stale-while-revalidate=stale`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheTtl {
+    /// Fresh lifetime in seconds.
+    pub ttl_secs: u32,
+    /// Stale-while-revalidate window in seconds.
+    pub stale_secs: u32,
+}
+
+impl CacheTtl {
+    /// Whether reads of the board are worth storing at all (a zero TTL and zero stale window
+    /// means every read goes to the source of truth).
+    pub fn enabled(&self) -> bool {
+        self.ttl_secs > 0 || self.stale_secs > 0
+    }
+}
+
+impl Default for CacheTtl {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 5,
+            stale_secs: 30,
+        }
+    }
+}
+
+/// A board configuration as an admin posts it. Only `id` is required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardConfigInput {
+    /// Board id.
+    pub id: BoardId,
+    /// Ranking direction (default `desc`).
+    #[serde(default)]
+    pub sort: SortOrder,
+    /// Submission operator (default `best`).
+    #[serde(default)]
+    pub operator: Operator,
+    /// `integer` (default) or `decimal`.
+    #[serde(default)]
+    pub score_type: ScoreKind,
+    /// Fractional digits for `decimal` (0..=6, required there; must be absent for `integer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u8>,
+    /// Lowest score in minor units (default 0).
+    #[serde(default)]
+    pub score_min: Option<i64>,
+    /// Highest score in minor units (default: see module docs).
+    #[serde(default)]
+    pub score_max: Option<i64>,
+    /// Optional integer tie-breaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscore: Option<SubscoreConfigInput>,
+    /// Reset cadence (default `all_time`).
+    #[serde(default)]
+    pub period: PeriodKind,
+    /// How many past periods stay readable (default 3, max 366). Must be 0 or absent for `all_time`.
+    #[serde(default)]
+    pub retain_periods: Option<u32>,
+    /// Whether reads need no token (default false).
+    #[serde(default)]
+    pub public_read: bool,
+    /// `sync` (default) or `async`.
+    #[serde(default)]
+    pub write_mode: WriteMode,
+    /// When true only `service`/`admin` tokens may submit scores (default false).
+    #[serde(default)]
+    pub require_service_role: bool,
+    /// Read caching.
+    #[serde(default)]
+    pub cache: CacheTtlInput,
+    /// Largest serialised metadata object per record (default 1024, max 4096).
+    #[serde(default)]
+    pub metadata_max_bytes: Option<u32>,
+    /// Log retention: snapshots and trimming (see [`crate::events::log`]).
+    #[serde(default)]
+    pub log: LogConfigInput,
+    /// Score integrity rules (see [`crate::board::rules`]); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<crate::board::rules::IntegrityInput>,
+    /// Whether the board keeps analytics (`crate::integrity::stats`; default true). Off saves the few
+    /// Redis commands each submission spends on its minute's counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<bool>,
+}
+
+impl BoardConfigInput {
+    /// A configuration with every default and the given id.
+    pub fn new(id: BoardId) -> Self {
+        Self {
+            id,
+            sort: SortOrder::default(),
+            operator: Operator::default(),
+            score_type: ScoreKind::default(),
+            scale: None,
+            score_min: None,
+            score_max: None,
+            subscore: None,
+            period: PeriodKind::default(),
+            retain_periods: None,
+            public_read: false,
+            write_mode: WriteMode::default(),
+            require_service_role: false,
+            cache: CacheTtlInput::default(),
+            metadata_max_bytes: None,
+            log: LogConfigInput::default(),
+            integrity: None,
+            stats: None,
+        }
+    }
+
+    /// Applies defaults and checks every constraint, including sort-key capacity.
+    pub fn validate(&self) -> Result<Board> {
+        fn bad<T>(m: String) -> Result<T> {
+            Err(LeaderboardError::InvalidConfig(m))
+        }
+        let score_type = match (self.score_type, self.scale) {
+            (ScoreKind::Integer, None) => ScoreType::Integer,
+            (ScoreKind::Integer, Some(_)) => {
+                return bad("scale is only allowed with score_type \"decimal\"".into());
+            }
+            (ScoreKind::Decimal, None) => {
+                return bad("score_type \"decimal\" requires a scale (0..=6)".into());
+            }
+            (ScoreKind::Decimal, Some(scale)) if scale > MAX_SCALE => {
+                return bad(format!("scale {scale} is too large (0..={MAX_SCALE})"));
+            }
+            (ScoreKind::Decimal, Some(scale)) => ScoreType::Decimal { scale },
+        };
+        let limit = score_type.max_magnitude();
+        let check_magnitude = |name: &str, v: i64, lim: i64| -> Result<()> {
+            if v.unsigned_abs() > lim.unsigned_abs() {
+                bad(format!(
+                    "{name} {v} is outside the representable range -{lim}..={lim}"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+
+        let subscore = match &self.subscore {
+            None => None,
+            Some(s) => {
+                let min = s.min.unwrap_or(0);
+                let max = s.max.unwrap_or(DEFAULT_SUBSCORE_MAX);
+                check_magnitude("subscore.min", min, crate::board::score::MAX_SAFE_INTEGER)?;
+                check_magnitude("subscore.max", max, crate::board::score::MAX_SAFE_INTEGER)?;
+                if min > max {
+                    return bad(format!(
+                        "subscore.min ({min}) is greater than subscore.max ({max})"
+                    ));
+                }
+                Some(SubscoreConfig {
+                    sort: s.sort,
+                    min,
+                    max,
+                })
+            }
+        };
+        let sub_width = subscore.map_or(1, |s| s.width());
+
+        let score_min = self.score_min.unwrap_or(0);
+        check_magnitude("score_min", score_min, limit)?;
+        let score_max = match self.score_max {
+            Some(v) => v,
+            None => {
+                // Largest range the encoding allows with this subscore width.
+                let span = i128::from(RANK_VALUE_LIMIT / sub_width) - 1;
+                let fit = i128::from(score_min) + span;
+                i64::try_from(fit.min(i128::from(limit))).unwrap_or(limit)
+            }
+        };
+        check_magnitude("score_max", score_max, limit)?;
+        if score_min > score_max {
+            return bad(format!(
+                "score_min ({score_min}) is greater than score_max ({score_max})"
+            ));
+        }
+        check_capacity(score_min, score_max, subscore.as_ref())?;
+
+        let retain_periods = match (self.period, self.retain_periods) {
+            (PeriodKind::AllTime, None | Some(0)) => 0,
+            (PeriodKind::AllTime, Some(n)) => {
+                return bad(format!(
+                    "retain_periods ({n}) must be 0 or absent for period \"all_time\""
+                ));
+            }
+            (_, None) => DEFAULT_RETAIN_PERIODS,
+            (_, Some(n)) if n > MAX_RETAIN_PERIODS => {
+                return bad(format!(
+                    "retain_periods {n} is too large (0..={MAX_RETAIN_PERIODS})"
+                ));
+            }
+            (_, Some(n)) => n,
+        };
+
+        let defaults = CacheTtl::default();
+        let cache = CacheTtl {
+            ttl_secs: self.cache.ttl_secs.unwrap_or(defaults.ttl_secs),
+            stale_secs: self.cache.stale_secs.unwrap_or(defaults.stale_secs),
+        };
+        if cache.ttl_secs > MAX_TTL_SECS {
+            return bad(format!(
+                "cache.ttl_secs {} is too large (0..={MAX_TTL_SECS})",
+                cache.ttl_secs
+            ));
+        }
+        if cache.stale_secs > MAX_STALE_SECS {
+            return bad(format!(
+                "cache.stale_secs {} is too large (0..={MAX_STALE_SECS})",
+                cache.stale_secs
+            ));
+        }
+        let metadata_max_bytes = self
+            .metadata_max_bytes
+            .unwrap_or(DEFAULT_METADATA_MAX_BYTES);
+        if metadata_max_bytes > MAX_METADATA_MAX_BYTES {
+            return bad(format!(
+                "metadata_max_bytes {metadata_max_bytes} is too large (0..={MAX_METADATA_MAX_BYTES})"
+            ));
+        }
+
+        let integrity = self
+            .integrity
+            .as_ref()
+            .map(|i| i.validate(score_type))
+            .transpose()?
+            .unwrap_or_default();
+
+        Ok(Board {
+            id: self.id.clone(),
+            sort: self.sort,
+            operator: self.operator,
+            score_type,
+            score_min,
+            score_max,
+            subscore,
+            period: self.period,
+            retain_periods,
+            public_read: self.public_read,
+            write_mode: self.write_mode,
+            require_service_role: self.require_service_role,
+            cache,
+            metadata_max_bytes,
+            log: self.log.validate()?,
+            integrity,
+            stats: self.stats.unwrap_or(true),
+        })
+    }
+}
+
+/// A validated board configuration. Construct it with [`BoardConfigInput::validate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "BoardConfigInput", try_from = "BoardConfigInput")]
+pub struct Board {
+    /// Board id.
+    pub id: BoardId,
+    /// Ranking direction.
+    pub sort: SortOrder,
+    /// Submission operator.
+    pub operator: Operator,
+    /// Integer or decimal scores.
+    pub score_type: ScoreType,
+    /// Lowest score (minor units).
+    pub score_min: i64,
+    /// Highest score (minor units).
+    pub score_max: i64,
+    /// Optional tie-breaker.
+    pub subscore: Option<SubscoreConfig>,
+    /// Reset cadence.
+    pub period: PeriodKind,
+    /// Past periods that stay readable (0 for `all_time`).
+    pub retain_periods: u32,
+    /// Whether reads need no token.
+    pub public_read: bool,
+    /// Sync or async application of submissions.
+    pub write_mode: WriteMode,
+    /// Only `service`/`admin` tokens may submit.
+    pub require_service_role: bool,
+    /// Read caching.
+    pub cache: CacheTtl,
+    /// Largest serialised metadata object per record, in bytes.
+    pub metadata_max_bytes: u32,
+    /// Log retention.
+    pub log: LogConfig,
+    /// Score integrity rules (empty: none).
+    pub integrity: crate::board::rules::Integrity,
+    /// Whether submissions are counted in the board's stats (`crate::integrity::stats`).
+    pub stats: bool,
+}
+
+impl Board {
+    /// The canonical input form of this board (every field explicit).
+    pub fn to_input(&self) -> BoardConfigInput {
+        let (score_type, scale) = match self.score_type {
+            ScoreType::Integer => (ScoreKind::Integer, None),
+            ScoreType::Decimal { scale } => (ScoreKind::Decimal, Some(scale)),
+        };
+        BoardConfigInput {
+            id: self.id.clone(),
+            sort: self.sort,
+            operator: self.operator,
+            score_type,
+            scale,
+            score_min: Some(self.score_min),
+            score_max: Some(self.score_max),
+            subscore: self.subscore.map(|s| SubscoreConfigInput {
+                sort: s.sort,
+                min: Some(s.min),
+                max: Some(s.max),
+            }),
+            period: self.period,
+            retain_periods: Some(self.retain_periods),
+            public_read: self.public_read,
+            write_mode: self.write_mode,
+            require_service_role: self.require_service_role,
+            cache: CacheTtlInput {
+                ttl_secs: Some(self.cache.ttl_secs),
+                stale_secs: Some(self.cache.stale_secs),
+            },
+            metadata_max_bytes: Some(self.metadata_max_bytes),
+            log: self.log.into(),
+            integrity: (!self.integrity.is_empty())
+                .then(|| self.integrity.to_input(self.score_type)),
+            // Canonical form: absent while on (the default), so existing configs read the same.
+            stats: (!self.stats).then_some(false),
+        }
+    }
+
+    /// Formats a score (minor units) for messages and string renderings.
+    pub fn format_score(&self, minor: i64) -> String {
+        self.score_type.format(minor)
+    }
+}
+
+impl From<Board> for BoardConfigInput {
+    fn from(board: Board) -> Self {
+        board.to_input()
+    }
+}
+
+impl TryFrom<BoardConfigInput> for Board {
+    type Error = LeaderboardError;
+    fn try_from(input: BoardConfigInput) -> Result<Self> {
+        input.validate()
+    }
+}
+
+/// Exclusive upper bound of rank values: 2^53.
+pub const RANK_VALUE_LIMIT: u64 = 1 << 53;
+
+/// Checks that `score_min..=score_max` × the subscore range fits below 2^53.
+pub fn check_capacity(
+    score_min: i64,
+    score_max: i64,
+    subscore: Option<&SubscoreConfig>,
+) -> Result<()> {
+    let score_width = i128::from(score_max) - i128::from(score_min) + 1;
+    if score_width < 1 {
+        return Err(LeaderboardError::InvalidConfig(format!(
+            "score_min ({score_min}) is greater than score_max ({score_max})"
+        )));
+    }
+    let sub_width = subscore.map_or(1, SubscoreConfig::width);
+    // Both factors are below 2^65, so the u128 product cannot overflow.
+    let needed = score_width.unsigned_abs() * u128::from(sub_width);
+    if needed > u128::from(RANK_VALUE_LIMIT) {
+        return Err(LeaderboardError::EncodingCapacity {
+            needed,
+            available: RANK_VALUE_LIMIT,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

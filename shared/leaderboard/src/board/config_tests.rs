@@ -1,0 +1,204 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::board::score::{MAX_DECIMAL_MINOR, MAX_SAFE_INTEGER};
+use serde_json::{Value, json};
+
+fn parse(v: Value) -> Result<Board> {
+    serde_json::from_value::<BoardConfigInput>(v)
+        .unwrap()
+        .validate()
+}
+
+fn config_err(v: Value) -> String {
+    match parse(v).unwrap_err() {
+        LeaderboardError::InvalidConfig(m) => m,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn defaults() {
+    let b = parse(json!({"id": "race"})).unwrap();
+    assert_eq!(b.sort, SortOrder::Desc);
+    assert_eq!(b.operator, Operator::Best);
+    assert_eq!(b.score_type, ScoreType::Integer);
+    assert_eq!((b.score_min, b.score_max), (0, MAX_SAFE_INTEGER));
+    assert_eq!(b.subscore, None);
+    assert_eq!(b.period, PeriodKind::AllTime);
+    assert_eq!(b.retain_periods, 0);
+    assert!(!b.public_read && !b.require_service_role);
+    assert_eq!(b.write_mode, WriteMode::Sync);
+    assert_eq!(
+        b.cache,
+        CacheTtl {
+            ttl_secs: 5,
+            stale_secs: 30
+        }
+    );
+    assert_eq!(b.metadata_max_bytes, 1024);
+
+    let weekly = parse(json!({"id": "w", "period": "weekly"})).unwrap();
+    assert_eq!(weekly.retain_periods, 3);
+
+    let dec = parse(json!({"id": "d", "score_type": "decimal", "scale": 3})).unwrap();
+    assert_eq!(dec.score_type, ScoreType::Decimal { scale: 3 });
+    assert_eq!(dec.score_max, MAX_DECIMAL_MINOR);
+
+    let sub = parse(json!({"id": "s", "subscore": {"sort": "asc"}})).unwrap();
+    assert_eq!(
+        sub.subscore,
+        Some(SubscoreConfig {
+            sort: SortOrder::Asc,
+            min: 0,
+            max: DEFAULT_SUBSCORE_MAX
+        })
+    );
+    assert_eq!(
+        sub.score_max,
+        (1 << 33) - 1,
+        "score range shrinks to fit the subscore"
+    );
+}
+
+#[test]
+fn enum_spellings() {
+    let b = parse(json!({
+        "id": "x", "sort": "asc", "operator": "incr", "period": "all_time",
+        "write_mode": "async", "public_read": true, "require_service_role": true,
+        "cache": {"ttl_secs": 0, "stale_secs": 86400}, "metadata_max_bytes": 4096
+    }))
+    .unwrap();
+    assert_eq!(
+        (b.sort, b.operator, b.write_mode),
+        (SortOrder::Asc, Operator::Incr, WriteMode::Async)
+    );
+    for (field, value) in [
+        ("sort", "up"),
+        ("operator", "max"),
+        ("period", "yearly"),
+        ("write_mode", "SYNC"),
+    ] {
+        let mut v = json!({"id": "x"});
+        v[field] = json!(value);
+        assert!(
+            serde_json::from_value::<BoardConfigInput>(v).is_err(),
+            "{field}={value}"
+        );
+    }
+    assert!(serde_json::from_value::<BoardConfigInput>(json!({"id": "x", "colour": 1})).is_err());
+    assert!(
+        serde_json::from_value::<BoardConfigInput>(json!({"id": "x", "cache": {"ttl": 1}}))
+            .is_err()
+    );
+    assert!(serde_json::from_value::<BoardConfigInput>(json!({"id": "Bad Id"})).is_err());
+}
+
+#[test]
+fn rejections_are_precise() {
+    assert_eq!(
+        config_err(json!({"id": "x", "score_type": "decimal"})),
+        "score_type \"decimal\" requires a scale (0..=6)"
+    );
+    assert_eq!(
+        config_err(json!({"id": "x", "scale": 2})),
+        "scale is only allowed with score_type \"decimal\""
+    );
+    assert_eq!(
+        config_err(json!({"id": "x", "score_type": "decimal", "scale": 7})),
+        "scale 7 is too large (0..=6)"
+    );
+    assert_eq!(
+        config_err(json!({"id": "x", "score_min": 5, "score_max": 4})),
+        "score_min (5) is greater than score_max (4)"
+    );
+    assert_eq!(
+        config_err(json!({"id": "x", "score_max": MAX_SAFE_INTEGER + 1})),
+        "score_max 9007199254740992 is outside the representable range -9007199254740991..=9007199254740991"
+    );
+    assert_eq!(
+        config_err(json!({"id": "x", "retain_periods": 2})),
+        "retain_periods (2) must be 0 or absent for period \"all_time\""
+    );
+    assert!(parse(json!({"id": "x", "retain_periods": 0})).is_ok());
+    assert_eq!(
+        config_err(json!({"id": "x", "period": "daily", "retain_periods": 367})),
+        "retain_periods 367 is too large (0..=366)"
+    );
+    assert!(parse(json!({"id": "x", "period": "daily", "retain_periods": 366})).is_ok());
+    assert_eq!(
+        config_err(json!({"id": "x", "cache": {"ttl_secs": 3601}})),
+        "cache.ttl_secs 3601 is too large (0..=3600)"
+    );
+    assert_eq!(
+        config_err(json!({"id": "x", "cache": {"stale_secs": 86401}})),
+        "cache.stale_secs 86401 is too large (0..=86400)"
+    );
+    assert_eq!(
+        config_err(json!({"id": "x", "metadata_max_bytes": 4097})),
+        "metadata_max_bytes 4097 is too large (0..=4096)"
+    );
+    assert_eq!(
+        config_err(json!({"id": "x", "subscore": {"min": 3, "max": 2}})),
+        "subscore.min (3) is greater than subscore.max (2)"
+    );
+}
+
+#[test]
+fn capacity_is_checked() {
+    let err =
+        parse(json!({"id": "x", "score_min": -(MAX_SAFE_INTEGER), "score_max": MAX_SAFE_INTEGER}))
+            .unwrap_err();
+    assert_eq!(
+        err,
+        LeaderboardError::EncodingCapacity {
+            needed: (1 << 54) - 1,
+            available: 1 << 53
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("needs 18014398509481983 distinct sort values"),
+        "{err}"
+    );
+    let err = parse(json!({"id": "x", "score_max": 1i64 << 40, "subscore": {"max": 1i64 << 13}}))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LeaderboardError::EncodingCapacity {
+            needed: ((1u128 << 40) + 1) * ((1 << 13) + 1),
+            available: 1 << 53
+        }
+    );
+}
+
+#[test]
+fn board_serde_is_canonical_input() {
+    let b = parse(
+        json!({"id": "x", "score_type": "decimal", "scale": 2, "period": "monthly",
+        "subscore": {"max": 9}}),
+    )
+    .unwrap();
+    let v = serde_json::to_value(&b).unwrap();
+    assert_eq!(v["score_type"], "decimal");
+    assert_eq!(v["scale"], 2);
+    assert_eq!(v["retain_periods"], 3);
+    assert_eq!(v["subscore"], json!({"sort": "desc", "min": 0, "max": 9}));
+    assert_eq!(v["cache"], json!({"ttl_secs": 5, "stale_secs": 30}));
+    assert_eq!(serde_json::from_value::<Board>(v.clone()).unwrap(), b);
+    // Re-validated on load.
+    let mut broken = v;
+    broken["score_min"] = json!(100);
+    broken["score_max"] = json!(1);
+    assert!(serde_json::from_value::<Board>(broken).is_err());
+    assert_eq!(b.format_score(1234), "12.34");
+}
+
+#[test]
+fn caching_is_off_only_with_zero_ttl_and_zero_stale_window() {
+    assert!(parse(json!({"id": "a"})).unwrap().cache.enabled());
+    let off = json!({"id": "a", "cache": {"ttl_secs": 0, "stale_secs": 0}});
+    assert!(!parse(off).unwrap().cache.enabled());
+    let stale_only = json!({"id": "a", "cache": {"ttl_secs": 0, "stale_secs": 5}});
+    assert!(parse(stale_only).unwrap().cache.enabled());
+}

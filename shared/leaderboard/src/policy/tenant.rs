@@ -1,0 +1,184 @@
+//! Tenant settings: quotas, the default `public_read` of new boards, and per-tenant rate-limit
+//! policies that replace the `rate_limits` variable's for that tenant. Managed by the `platform`
+//! role (`PUT /api/v1/tenants/{tenant}`); absent fields mean "no quota" / "as configured".
+//!
+//! Quotas and how they are enforced:
+//! - `max_boards`: creating one more board is `403 quota-exceeded` naming the quota.
+//! - `max_players_per_board`: a submission that would add a new player to a board's current
+//!   period when it already holds that many is `403 quota-exceeded` (checked when the submission
+//!   is accepted; concurrent first submissions may overshoot by the number in flight).
+//! - `submissions_per_sec`: a rate-limit policy named `submissions_per_sec` on the tenant's
+//!   writes, counted in Redis (exact across regions): `429 rate-limited` naming it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LeaderboardError, Result};
+use crate::policy::ratelimit::{KeyKind, Policy, PolicyInput, RouteClass, Store, Unavailable};
+
+/// The name of the policy that enforces `submissions_per_sec` (reserved).
+pub const SUBMISSIONS_QUOTA: &str = "submissions_per_sec";
+
+/// Settings as posted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettingsInput {
+    /// Most boards the tenant may have (1..=100,000).
+    #[serde(default)]
+    pub max_boards: Option<u32>,
+    /// Most players in one period of one board (1..=100,000,000).
+    #[serde(default)]
+    pub max_players_per_board: Option<u64>,
+    /// Most score submissions per second over the whole tenant (1..=1,000,000).
+    #[serde(default)]
+    pub submissions_per_sec: Option<u32>,
+    /// `public_read` of a board created without one (default `false`).
+    #[serde(default)]
+    pub default_public_read: Option<bool>,
+    /// Rate-limit policies for this tenant instead of the `rate_limits` variable's (`[]`: none).
+    #[serde(default)]
+    pub rate_limits: Option<Vec<PolicyInput>>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantSettings {
+    /// As posted, canonical.
+    pub input: TenantSettingsInput,
+    /// The tenant's own policies, if any.
+    pub rate_limits: Option<Vec<Policy>>,
+}
+
+fn range<T: PartialOrd + std::fmt::Display + Copy>(
+    name: &str,
+    v: Option<T>,
+    lo: T,
+    hi: T,
+) -> Result<()> {
+    match v {
+        Some(x) if x < lo || x > hi => Err(LeaderboardError::InvalidConfig(format!(
+            "{name} {x} is out of range ({lo}..={hi})"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl TenantSettingsInput {
+    /// Validates the settings.
+    pub fn validate(self) -> Result<TenantSettings> {
+        range("max_boards", self.max_boards, 1, 100_000)?;
+        range(
+            "max_players_per_board",
+            self.max_players_per_board,
+            1,
+            100_000_000,
+        )?;
+        range(
+            "submissions_per_sec",
+            self.submissions_per_sec,
+            1,
+            1_000_000,
+        )?;
+        let rate_limits = match &self.rate_limits {
+            None => None,
+            Some(inputs) => {
+                let raw = serde_json::to_string(inputs)
+                    .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+                let policies = crate::policy::ratelimit::parse_policies(&raw).map_err(|e| {
+                    LeaderboardError::InvalidConfig(
+                        e.to_string()
+                            .replace("internal error: rate_limits", "rate_limits"),
+                    )
+                })?;
+                if policies.iter().any(|p| p.name == SUBMISSIONS_QUOTA) {
+                    return Err(LeaderboardError::InvalidConfig(format!(
+                        "rate_limits: the policy name '{SUBMISSIONS_QUOTA}' is reserved for the quota"
+                    )));
+                }
+                Some(policies)
+            }
+        };
+        Ok(TenantSettings {
+            input: self,
+            rate_limits,
+        })
+    }
+}
+
+impl TenantSettings {
+    /// The policy that enforces `submissions_per_sec`, if set.
+    pub fn submissions_policy(&self) -> Option<Policy> {
+        self.input.submissions_per_sec.map(|n| Policy {
+            name: SUBMISSIONS_QUOTA.into(),
+            key: KeyKind::Tenant,
+            classes: vec![RouteClass::Write],
+            boards: None,
+            limit: u64::from(n),
+            window_secs: 1,
+            burst: u64::from(n),
+            store: Store::Redis,
+            on_unavailable: Unavailable::Open,
+            exempt_roles: vec![],
+        })
+    }
+
+    /// The error for a quota that would be exceeded.
+    pub fn exceeded(quota: &str, limit: impl std::fmt::Display) -> LeaderboardError {
+        LeaderboardError::QuotaExceeded {
+            quota: quota.into(),
+            detail: format!("the tenant's quota {quota} ({limit}) is reached"),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_validate_and_make_the_quota_policy() {
+        let s: TenantSettingsInput = serde_json::from_str(
+            r#"{"max_boards": 3, "submissions_per_sec": 50, "rate_limits": [{"name": "t", "key": "ip", "limit": 5, "window_secs": 1}]}"#,
+        )
+        .unwrap();
+        let v = s.validate().unwrap();
+        let p = v.submissions_policy().unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.limit, p.window_secs, p.burst),
+            ("submissions_per_sec", 50, 1, 50)
+        );
+        assert_eq!(p.key, KeyKind::Tenant);
+        assert_eq!(v.rate_limits.unwrap().len(), 1);
+        assert!(
+            TenantSettingsInput::default()
+                .validate()
+                .unwrap()
+                .submissions_policy()
+                .is_none()
+        );
+        for (raw, needle) in [
+            (r#"{"max_boards": 0}"#, "max_boards 0 is out of range"),
+            (
+                r#"{"submissions_per_sec": 2000000}"#,
+                "submissions_per_sec 2000000",
+            ),
+            (
+                r#"{"rate_limits": [{"name": "submissions_per_sec", "key": "ip", "limit": 5, "window_secs": 1}]}"#,
+                "reserved",
+            ),
+            (
+                r#"{"rate_limits": [{"name": "x", "key": "ip", "limit": 0, "window_secs": 1}]}"#,
+                "limit 0",
+            ),
+        ] {
+            let s: TenantSettingsInput = serde_json::from_str(raw).unwrap();
+            let e = s.validate().unwrap_err();
+            assert_eq!(e.status(), 422, "{raw}");
+            assert!(e.to_string().contains(needle), "{raw}: {e}");
+        }
+        assert!(serde_json::from_str::<TenantSettingsInput>(r#"{"max_board": 1}"#).is_err());
+        let e = TenantSettings::exceeded("max_boards", 3);
+        assert_eq!(e.status(), 403);
+        assert!(e.to_string().contains("max_boards (3)"));
+    }
+}

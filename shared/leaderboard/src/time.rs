@@ -1,0 +1,27 @@
+//! Moments as the API shows them: Unix milliseconds (how the core counts time) as RFC 3339
+//! strings with milliseconds, UTC.
+
+use serde_json::Value;
+
+/// A moment (Unix ms) as an RFC 3339 string with milliseconds, UTC (`null` past chrono's range,
+/// about ±262,000 years).
+pub fn iso(ms: i64) -> Value {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| Value::String(d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
+        .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moment_is_rfc3339_with_milliseconds_in_utc() {
+        assert_eq!(iso(0), Value::from("1970-01-01T00:00:00.000Z"));
+        assert_eq!(
+            iso(1_764_000_000_123),
+            Value::from("2025-11-24T16:00:00.123Z")
+        );
+        assert_eq!(iso(i64::MAX), Value::Null);
+    }
+}
