@@ -13,9 +13,11 @@ A line `#> TEXT` after a command is output the README shows: each TEXT must matc
 stands for any text). A command that
 fails fails the check (bash -e), with its output.
 
-Usage: readme_check.py edge-host|spin
+Usage: readme_check.py edge-host|spin|length
   edge-host: serves with the edge-host binary the tests built (target/debug/edge-host, or
              EDGE_HOST_BIN), with UP_RUNTIME=edge-host; spin: with SPIN_BIN.
+  length:    only checks that the README is a page a newcomer reads: at most MAX_LINES lines
+             (the rest belongs in docs/).
 """
 
 import os
@@ -34,6 +36,9 @@ README = ROOT / "README.md"
 ADDRESS = "127.0.0.1:3000"
 MARK = "@@readme-step@@"
 # scripts/up.sh gives up (and shows its log) well before the whole walk-through is cut off.
+# The README is a page: what it is, the two commands, a first walk-through, the API map, the
+# layout and links. Details go to docs/.
+MAX_LINES = 250
 UP_WAIT_SECS = 600
 TIMEOUT_SECS = 900
 
@@ -95,8 +100,20 @@ def compare(output: str, expected: list[list[str]]) -> list[str]:
     return problems
 
 
+def check_length() -> int:
+    count = len(README.read_text(encoding="utf-8").splitlines())
+    if count > MAX_LINES:
+        print(f"readme_check: README.md has {count} lines, more than {MAX_LINES}: move details "
+              "to docs/ and link them", file=sys.stderr)
+        return 1
+    print(f"readme_check: README.md has {count} lines (at most {MAX_LINES})", flush=True)
+    return 0
+
+
 def main() -> int:
     runtime = sys.argv[1] if len(sys.argv) > 1 else ""
+    if runtime == "length":
+        return check_length()
     if runtime not in ("edge-host", "spin"):
         print(__doc__, file=sys.stderr)
         return 2

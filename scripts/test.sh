@@ -31,6 +31,8 @@ echo "==> shared/leaderboard, shared/edge, host: imports go only down each crate
 
 echo "==> docs: every relative link and anchor in the Markdown files resolves"
 "$py" scripts/check_links.py
+echo "==> README: one page (at most 250 lines; details belong in docs/)"
+"$py" scripts/readme_check.py length
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
