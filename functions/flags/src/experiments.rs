@@ -93,11 +93,9 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let input: ExperimentInput = call.json()?;
     let repo = ctx.repo()?;
-    let doc: Value = match repo.flags_get(&ctx.tenant)? {
-        Some((_, raw)) => serde_json::from_slice(raw.as_bytes())
-            .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?,
-        None => json!({"flags": {}}),
-    };
+    let stored = repo.flags_get(&ctx.tenant)?;
+    let doc =
+        leaderboard::policy::flags::stored_document(stored.as_ref().map(|(_, raw)| raw.as_str()))?;
     let flag = leaderboard::policy::flags::resolved_flag(&doc, &input.flag)?;
     let generated = format!("exp-{}", edge::scope::nonce(call.now_ms));
     let exp = input.validate(flag.as_ref(), call.now_ms, generated)?;

@@ -18,11 +18,11 @@
 mod experiments;
 
 use edge::api::Ctx;
-use edge::flags::{self, Loaded};
+use edge::flags;
 use edge::http::{self, Call};
 use edge::platform::Platform;
 use edge::repo::flags::Put;
-use leaderboard::policy::flags::{ErrorCode, FlagSet, Resolution};
+use leaderboard::policy::flags::{EMPTY_DOCUMENT, ErrorCode, FlagSet, Resolution};
 use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::{Map, Value, json};
 use spin_sdk::http::{Method, Response};
@@ -66,8 +66,8 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             let ctx = edge::admission::admit(platform, call)?;
             ctx.require_principal()?;
             match rest {
-                [key] => Ok(single(call, &ctx, &http_decode(key))),
-                _ => Ok(bulk(call, &ctx)),
+                [key] => single(call, &ctx, &http_decode(key)),
+                _ => bulk(call, &ctx),
             }
         }
         _ => Err(LeaderboardError::NotFound(format!(
@@ -102,11 +102,7 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         &tenant,
         call.now_ms,
     )?;
-    let doc: Value = match doc {
-        Some((_, d)) => serde_json::from_slice(d.as_bytes())
-            .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?,
-        None => json!({"flags": {}}),
-    };
+    let doc = leaderboard::policy::flags::stored_document(doc.as_ref().map(|(_, d)| d.as_str()))?;
     let set = FlagSet::parse(&doc)?;
     let r = set.evaluate(key, &context, call.now_ms / 1000, expected);
     edge::experiments::expose(
@@ -147,7 +143,7 @@ fn etag(version: u64) -> String {
 fn get(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let stored = ctx.repo()?.flags_get(&ctx.tenant)?;
-    let (version, doc) = stored.unwrap_or((0, r#"{"flags":{}}"#.to_string()));
+    let (version, doc) = stored.unwrap_or((0, EMPTY_DOCUMENT.to_string()));
     Ok(http::json_text(
         200,
         call.version,
@@ -256,85 +252,61 @@ fn failure(r: &Resolution, code: ErrorCode, details: &str) -> Value {
     json!({"key": r.key, "errorCode": code.as_str(), "errorDetails": details})
 }
 
-fn load(ctx: &Ctx) -> std::result::Result<Option<Loaded>, Response> {
-    flags::load(ctx).map_err(|e| {
-        eprintln!("flags: {e}");
-        ofrep(
-            500,
-            &json!({"errorDetails": "the flag store is unavailable"}),
-            &[],
-        )
-    })
-}
-
-fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Response {
+fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Result<Response> {
     let context = match context(call) {
         Ok(c) => c,
         Err(d) => {
-            return ofrep(
+            return Ok(ofrep(
                 400,
                 &json!({"key": key, "errorCode": "INVALID_CONTEXT", "errorDetails": d}),
                 &[],
-            );
+            ));
         }
     };
-    let loaded = match load(ctx) {
-        Ok(l) => l,
-        Err(resp) => return resp,
-    };
-    let empty = FlagSet::parse(&json!({"flags": {}}));
-    let set = match (&loaded, &empty) {
-        (Some(l), _) => &l.set,
-        (None, Ok(e)) => e,
-        (None, Err(_)) => return ofrep(500, &json!({"errorDetails": "no flag set"}), &[]),
-    };
+    // A flag store that cannot be read is the request's problem, as on every other route: a
+    // `503` with `Retry-After` while Redis is away (the breaker), else a `500`.
+    let loaded = flags::load(ctx)?;
+    let empty = FlagSet::empty();
+    let set = loaded.as_ref().map_or(&empty, |l| &l.set);
     edge::metrics::count(
         leaderboard::http::metrics::counter_key("flag_evaluations"),
         1,
     );
     let r = set.evaluate(key, &context, call.now_ms / 1000, None);
     edge::experiments::expose(|| ctx.repo(), &ctx.tenant, &context, &[&r], call.now_ms);
-    match &r.error {
+    Ok(match &r.error {
         None => ofrep(200, &success(&r), &[]),
         Some((ErrorCode::FlagNotFound, d)) => {
             ofrep(404, &failure(&r, ErrorCode::FlagNotFound, d), &[])
         }
         Some((code, d)) => ofrep(400, &failure(&r, *code, d), &[]),
-    }
+    })
 }
 
 /// FNV-1a over the context, for the bulk ETag.
 fn fingerprint(context: &Map<String, Value>) -> u64 {
-    Value::Object(context.clone())
-        .to_string()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
+    leaderboard::board::cursor::fnv1a64(Value::Object(context.clone()).to_string().as_bytes())
 }
 
-fn bulk(call: &Call<'_>, ctx: &Ctx) -> Response {
+fn bulk(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     let context = match context(call) {
         Ok(c) => c,
         Err(d) => {
-            return ofrep(
+            return Ok(ofrep(
                 400,
                 &json!({"errorCode": "INVALID_CONTEXT", "errorDetails": d}),
                 &[],
-            );
+            ));
         }
     };
-    let loaded = match load(ctx) {
-        Ok(l) => l,
-        Err(resp) => return resp,
-    };
+    let loaded = flags::load(ctx)?;
     let version = loaded.as_ref().map_or(0, |l| l.version);
     let tag = format!("\"{version}-{:016x}\"", fingerprint(&context));
     if call
         .if_none_match()
         .is_some_and(|h| h.split(',').any(|t| t.trim() == tag))
     {
-        return Response::builder().status(304).header("etag", tag).build();
+        return Ok(Response::builder().status(304).header("etag", tag).build());
     }
     let resolutions: Vec<Resolution> = loaded
         .as_ref()
@@ -359,5 +331,5 @@ fn bulk(call: &Call<'_>, ctx: &Ctx) -> Response {
             Some((code, d)) => failure(r, *code, d),
         })
         .collect();
-    ofrep(200, &json!({"flags": flags}), &[("etag", tag)])
+    Ok(ofrep(200, &json!({"flags": flags}), &[("etag", tag)]))
 }

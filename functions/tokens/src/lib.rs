@@ -17,18 +17,32 @@ use edge::auth::delegate::{Verified, VerifyRequest};
 use edge::auth::{AuthConfig, verify_token};
 use leaderboard::{LeaderboardError, Result};
 
-/// Verifies one request's token at `now_ms` with the variables `variable` reads: the answer's
-/// status and JSON body.
+/// What the component answers.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status.
+    pub status: u16,
+    /// The JSON body: the verdict, or a problem.
+    pub body: String,
+    /// The `Allow` header of a `405`.
+    pub allow: Option<String>,
+}
+
+/// Verifies one request's token at `now_ms` with the variables `variable` reads.
 pub fn answer(
     variable: impl Fn(&str) -> Option<String>,
     method: &str,
     path: &str,
     body: &[u8],
     now_ms: i64,
-) -> (u16, String) {
+) -> Answer {
     match verify(variable, method, path, body, now_ms) {
         Ok(verified) => match serde_json::to_string(&verified) {
-            Ok(json) => (200, json),
+            Ok(json) => Answer {
+                status: 200,
+                body: json,
+                allow: None,
+            },
             Err(e) => problem(&LeaderboardError::Internal(format!("encoding: {e}"))),
         },
         Err(e) => problem(&e),
@@ -48,9 +62,10 @@ fn verify(
         )));
     }
     if method != "POST" {
-        return Err(LeaderboardError::MethodNotAllowed(format!(
-            "{method} {path}: only POST"
-        )));
+        return Err(LeaderboardError::MethodNotAllowed {
+            detail: format!("{method} is not allowed on {path}"),
+            allowed: "POST".into(),
+        });
     }
     let request: VerifyRequest = serde_json::from_slice(body)
         .map_err(|e| LeaderboardError::InvalidBody(format!("a token verification request: {e}")))?;
@@ -69,13 +84,21 @@ fn verify(
 
 /// A problem answer; a refusal's or a configuration error's own words also as `reason`, which
 /// the calling component reports as its own (`edge::auth::delegate`).
-fn problem(e: &LeaderboardError) -> (u16, String) {
+fn problem(e: &LeaderboardError) -> Answer {
     let mut p = leaderboard::http::problem::Problem::from(e);
     if let LeaderboardError::Unauthorized(reason) | LeaderboardError::Internal(reason) = e {
         p.extensions
             .insert("reason".into(), serde_json::Value::from(reason.as_str()));
     }
-    (e.status(), p.to_json())
+    let allow = match e {
+        LeaderboardError::MethodNotAllowed { allowed, .. } => Some(allowed.clone()),
+        _ => None,
+    };
+    Answer {
+        status: e.status(),
+        body: p.to_json(),
+        allow,
+    }
 }
 
 #[cfg(test)]
@@ -89,44 +112,43 @@ mod tests {
 
     #[test]
     fn refusals_and_bad_requests_are_problems() {
-        let (status, body) = answer(
+        let refused = answer(
             vars,
             "POST",
             "/internal/tokens/verify",
             br#"{"token":"a.b.c"}"#,
             0,
         );
-        assert_eq!(status, 401);
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(refused.status, 401);
+        let v: serde_json::Value = serde_json::from_str(&refused.body).unwrap();
         assert!(
             v["reason"].as_str().unwrap().contains("malformed token"),
             "{v}"
         );
+        let wrong_method = answer(vars, "GET", "/internal/tokens/verify", b"", 0);
+        assert_eq!(wrong_method.status, 405);
+        assert_eq!(wrong_method.allow.as_deref(), Some("POST"));
+        assert_eq!(answer(vars, "POST", "/elsewhere", b"", 0).status, 404);
         assert_eq!(
-            answer(vars, "GET", "/internal/tokens/verify", b"", 0).0,
-            405
-        );
-        assert_eq!(answer(vars, "POST", "/elsewhere", b"", 0).0, 404);
-        assert_eq!(
-            answer(vars, "POST", "/internal/tokens/verify", b"{", 0).0,
+            answer(vars, "POST", "/internal/tokens/verify", b"{", 0).status,
             400
         );
         let broken = |name: &str| (name == "jwt_jwks").then(|| "not json".to_string());
-        let (status, body) = answer(
+        let failed = answer(
             broken,
             "POST",
             "/internal/tokens/verify",
             br#"{"token":"a.b.c"}"#,
             0,
         );
-        assert_eq!(status, 500, "{body}");
+        assert_eq!(failed.status, 500, "{}", failed.body);
     }
 }
 
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
 fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
-    let (status, body) = answer(
+    let answer = answer(
         |name| {
             spin_sdk::variables::get(name)
                 .ok()
@@ -137,14 +159,17 @@ fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
         req.body(),
         edge::scope::now_ms(),
     );
-    let content_type = if status == 200 {
+    let content_type = if answer.status == 200 {
         "application/json"
     } else {
         "application/problem+json"
     };
-    spin_sdk::http::Response::builder()
-        .status(status)
-        .header("content-type", content_type)
-        .body(body)
-        .build()
+    let mut response = spin_sdk::http::Response::builder();
+    response
+        .status(answer.status)
+        .header("content-type", content_type);
+    if let Some(allow) = &answer.allow {
+        response.header("allow", allow.as_str());
+    }
+    response.body(answer.body).build()
 }

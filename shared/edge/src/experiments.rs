@@ -96,11 +96,11 @@ pub fn record_submission(ctx: &Ctx, board: &str, player: &str, value: f64, now_m
 pub fn update_flags(ctx: &Ctx, mut change: impl FnMut(&mut Value) -> Result<()>) -> Result<u64> {
     let repo = ctx.repo()?;
     for _ in 0..5 {
-        let (version, raw) = repo
-            .flags_get(&ctx.tenant)?
-            .unwrap_or((0, r#"{"flags":{}}"#.to_string()));
-        let mut doc: Value = serde_json::from_slice(raw.as_bytes())
-            .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))?;
+        let stored = repo.flags_get(&ctx.tenant)?;
+        let version = stored.as_ref().map_or(0, |(v, _)| *v);
+        let mut doc = leaderboard::policy::flags::stored_document(
+            stored.as_ref().map(|(_, raw)| raw.as_str()),
+        )?;
         change(&mut doc)?;
         leaderboard::policy::flags::FlagSet::parse(&doc)?;
         if let Put::Written(v) = repo.flags_put(&ctx.tenant, Some(version), &doc.to_string())? {

@@ -230,11 +230,10 @@ impl<'a> Call<'a> {
 
     /// Fails with 405 naming the allowed methods (the response also carries them in `Allow`).
     pub fn method_not_allowed(&self, allowed: &str) -> LeaderboardError {
-        LeaderboardError::MethodNotAllowed(format!(
-            "{} is not allowed on {}{ALLOWED_MARKER}{allowed}",
-            self.method(),
-            self.path
-        ))
+        LeaderboardError::MethodNotAllowed {
+            detail: format!("{} is not allowed on {}", self.method(), self.path),
+            allowed: allowed.to_string(),
+        }
     }
 }
 
@@ -278,9 +277,6 @@ fn body_error(path: &str, err: &serde_json::Error) -> LeaderboardError {
         Category::Data => format!("field '{path}': {message}"),
     })
 }
-
-/// Separates the detail of a 405 from its list of allowed methods (used for `Allow`).
-const ALLOWED_MARKER: &str = "; allowed: ";
 
 /// A JSON response with the version's content type.
 pub fn json(status: u16, version: ApiVersion, body: &serde_json::Value) -> Response {
@@ -331,10 +327,8 @@ pub fn problem(err: &LeaderboardError, instance: &str, accept_language: Option<&
         LeaderboardError::Unauthorized(_) => {
             b.header("www-authenticate", "Bearer");
         }
-        LeaderboardError::MethodNotAllowed(detail) => {
-            if let Some((_, allowed)) = detail.rsplit_once(ALLOWED_MARKER) {
-                b.header("allow", allowed);
-            }
+        LeaderboardError::MethodNotAllowed { allowed, .. } => {
+            b.header("allow", allowed.as_str());
         }
         _ => {}
     }

@@ -161,9 +161,15 @@ pub enum LeaderboardError {
         /// The numbers that made it, in words.
         detail: String,
     },
-    /// The route exists but not for this method.
-    #[error("method not allowed: {0}")]
-    MethodNotAllowed(String),
+    /// The route exists but not for this method; `allowed` is what the response's `Allow` header
+    /// says (`GET, POST`).
+    #[error("method not allowed: {detail}; allowed: {allowed}")]
+    MethodNotAllowed {
+        /// What was asked (`DELETE is not allowed on /api/v1/boards/x/scores`).
+        detail: String,
+        /// The methods the route takes, comma-separated.
+        allowed: String,
+    },
     /// The request body has an unsupported content type.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
@@ -188,7 +194,7 @@ impl LeaderboardError {
             | Self::BoardNotFound(_)
             | Self::PlayerNotFound(_)
             | Self::NotFound(_) => 404,
-            Self::MethodNotAllowed(_) => 405,
+            Self::MethodNotAllowed { .. } => 405,
             Self::BoardExists(_) | Self::Conflict(_) | Self::IdempotencyInProgress(_) => 409,
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType(_) => 415,
@@ -238,7 +244,7 @@ impl LeaderboardError {
             Self::InvalidWebhook(_) => "invalid-webhook",
             Self::IntegrityRejected { .. } => "integrity-rejected",
             Self::NotFound(_) => "not-found",
-            Self::MethodNotAllowed(_) => "method-not-allowed",
+            Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::Internal(_) => "internal",
         }
@@ -369,7 +375,10 @@ mod tests {
                 detail: "x".into(),
             },
             E::NotFound("x".into()),
-            E::MethodNotAllowed("x".into()),
+            E::MethodNotAllowed {
+                detail: "x".into(),
+                allowed: "GET".into(),
+            },
             E::UnsupportedMediaType("x".into()),
             E::Internal("x".into()),
         ]

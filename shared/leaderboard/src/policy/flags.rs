@@ -158,6 +158,16 @@ pub struct FlagSet {
     metadata: Map<String, Value>,
 }
 
+/// The document of a tenant without flags.
+pub const EMPTY_DOCUMENT: &str = r#"{"flags":{}}"#;
+
+/// A tenant's stored flag document as JSON (`None`: it has none, which reads as
+/// [`EMPTY_DOCUMENT`]); `CorruptData` if what is stored is not JSON.
+pub fn stored_document(raw: Option<&str>) -> Result<Value> {
+    serde_json::from_str(raw.unwrap_or(EMPTY_DOCUMENT))
+        .map_err(|e| LeaderboardError::CorruptData(format!("stored flag document: {e}")))
+}
+
 fn invalid(m: impl Into<String>) -> LeaderboardError {
     LeaderboardError::InvalidBody(format!("flag document: {}", m.into()))
 }
@@ -214,6 +224,14 @@ fn needs_targeting_key(v: &Value) -> bool {
 }
 
 impl FlagSet {
+    /// The set of a tenant without flags.
+    pub fn empty() -> Self {
+        Self {
+            flags: BTreeMap::new(),
+            metadata: Map::new(),
+        }
+    }
+
     /// Parses and validates a flagd document.
     pub fn parse(doc: &Value) -> Result<Self> {
         let root = doc
