@@ -1,9 +1,9 @@
 #!/usr/bin/env sh
 # Idempotent machine set-up for building and testing edge leaderboards.
-# Installs: the wasm32-wasip2 Rust target, rustfmt/clippy, Debian's redis-server (tests start
-# their own instance on a free port; nothing is started here), Debian's Chromium (the dashboard
-# test opens the page in it headless), the Python format checkers and the Node.js reference
-# implementations.
+# Installs: the wasm32-wasip2 Rust target, rustfmt/clippy, cargo-audit (pinned), Debian's
+# redis-server (tests start their own instance on a free port; nothing is started here), Debian's
+# Chromium (the dashboard test opens the page in it headless), the Python format checkers and the
+# Node.js reference implementations.
 set -eu
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -50,6 +50,31 @@ if [ ! -x "$PYTOOLS/bin/python" ] || ! cmp -s "$REQ" "$PYTOOLS/requirements.txt"
     python3 -m venv "$PYTOOLS"
     "$PYTOOLS/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
     cp "$REQ" "$PYTOOLS/requirements.txt"
+fi
+
+# cargo-audit, pinned, for the security scan at the end of scripts/test.sh (the workspace's
+# Cargo.lock against the RustSec advisory database beside the repository, offline). Built once
+# from crates.io, without binary scanning (the scan does not use it) and without optimisation
+# (it builds in half the time and still scans in a second); an installed one of the same version
+# is reused. With SETUP_BUILD_IN_BACKGROUND=1 (.ci/run sets it) the build runs at the lowest
+# priority in the background, in the CPU time the tests leave idle, and scripts/test.sh waits for
+# it before the scan (its log and exit status in target/setup/).
+AUDIT_VERSION=0.22.2
+SETUP_DIR="$ROOT/target/setup"
+if ! cargo audit --version 2>/dev/null | grep -q " $AUDIT_VERSION\$"; then
+    mkdir -p "$SETUP_DIR"
+    rm -f "$SETUP_DIR/cargo-audit.status"
+    if [ "${SETUP_BUILD_IN_BACKGROUND:-}" = "1" ]; then
+        (
+            nice -n 19 cargo install cargo-audit --version "$AUDIT_VERSION" --locked \
+                --no-default-features --debug >"$SETUP_DIR/cargo-audit.log" 2>&1
+            echo "$?" >"$SETUP_DIR/cargo-audit.status"
+        ) &
+        echo "setup: building cargo-audit $AUDIT_VERSION in the background (target/setup/cargo-audit.log)"
+    else
+        cargo install cargo-audit --version "$AUDIT_VERSION" --locked --no-default-features --debug
+        echo 0 >"$SETUP_DIR/cargo-audit.status"
+    fi
 fi
 
 # Node.js reference implementations for the differential tests (flagd's JavaScript evaluator,

@@ -50,18 +50,43 @@ rm -rf "$records"
 mkdir -p "$records/metrics"
 export EDGE_METRICS_DUMP="$records/metrics"
 
-echo "==> cargo test (edge-host)"
-EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" cargo test --workspace
+echo "==> cargo test: every test built once, for both runtimes"
+cargo test --workspace --no-run
 
+# The HTTP-level suites spend much of their time waiting on the app, Redis and the clock, so the
+# real-Spin run goes beside the edge-host one (each its own apps and Redis servers on free ports);
+# its output follows when both are done.
+spin_suite=""
 if [ -n "$spin" ]; then
-    echo "==> the app suite and the runtime tests on real Spin ($("$spin" --version))"
-    # The same test binaries, already built (`--workspace` keeps the workspace's feature set, so
-    # nothing is rebuilt): only the runtime changes.
-    EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" EDGE_RECORD_RESPONSES="$records/responses-spin.jsonl" \
-        cargo test --workspace --test app
-    EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" cargo test --workspace --test host -- host_kv host_redis
+    echo "==> the app suite and the runtime tests on real Spin ($("$spin" --version)), beside the edge-host run"
+    # The same test binaries (`--workspace` keeps the workspace's feature set, so nothing is
+    # rebuilt): only the runtime changes.
+    (
+        EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" EDGE_RECORD_RESPONSES="$records/responses-spin.jsonl" \
+            cargo test --workspace --test app &&
+            EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" cargo test --workspace --test host -- host_kv host_redis
+    ) >target/test-spin.log 2>&1 &
+    spin_suite=$!
 else
     echo "==> skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
+fi
+
+echo "==> cargo test (edge-host)"
+host_failed=""
+EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" cargo test --workspace || host_failed=1
+if [ -n "$spin_suite" ]; then
+    spin_failed=""
+    wait "$spin_suite" || spin_failed=1
+    echo "==> the run on real Spin:"
+    cat target/test-spin.log
+    if [ -n "$spin_failed" ]; then
+        echo "test: the suites on real Spin failed (above)" >&2
+        exit 1
+    fi
+fi
+if [ -n "$host_failed" ]; then
+    echo "test: cargo test on edge-host failed (above the Spin run's output)" >&2
+    exit 1
 fi
 
 echo "==> README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
@@ -71,14 +96,55 @@ if [ -n "$spin" ]; then
     SPIN_BIN="$spin" "$py" scripts/readme_check.py spin
 fi
 
-echo "==> Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host (seeded, bounded)"
-"$py" scripts/api_fuzz.py edge-host
+# Both runtimes side by side: each run is bounded by time (API_FUZZ_SECONDS) and mostly waits on
+# the app, so together they take the time of one. Each one's output is shown when both are done.
 if [ -n "$spin" ]; then
-    echo "==> Schemathesis: the same on real Spin"
-    SPIN_BIN="$spin" "$py" scripts/api_fuzz.py spin
+    echo "==> Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host and on real Spin, side by side (seeded, bounded)"
+    "$py" scripts/api_fuzz.py edge-host >target/api-fuzz-edge-host.log 2>&1 &
+    fuzz_host=$!
+    SPIN_BIN="$spin" "$py" scripts/api_fuzz.py spin >target/api-fuzz-spin.log 2>&1 &
+    fuzz_spin=$!
+    fuzz_failed=""
+    wait "$fuzz_host" || fuzz_failed="$fuzz_failed edge-host"
+    wait "$fuzz_spin" || fuzz_failed="$fuzz_failed spin"
+    cat target/api-fuzz-edge-host.log target/api-fuzz-spin.log
+    if [ -n "$fuzz_failed" ]; then
+        echo "test: Schemathesis failed on:$fuzz_failed" >&2
+        exit 1
+    fi
+else
+    echo "==> Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host (seeded, bounded)"
+    "$py" scripts/api_fuzz.py edge-host
 fi
 
 echo "==> /metrics scrapes with the Prometheus text parser"
 "$py" scripts/check_metrics.py "$records"/metrics/*.prom
 echo "==> OpenAPI: every API response the suites recorded validates against the document"
 "$py" scripts/openapi_check.py responses "$records"/responses-*.jsonl
+
+# The security scan: every locked crate against the RustSec advisory database, offline, from the
+# copy beside the repository (../shared/advisory-db; EDGE_ADVISORY_DB names another). Warnings
+# (unmaintained, unsound, yanked) fail it too; what does not apply is ignored, with its reason, in
+# .cargo/audit.toml. A clone without that copy skips the scan with one line. Last, so that a
+# cargo-audit scripts/setup.sh builds in the background (SETUP_BUILD_IN_BACKGROUND=1) has had the
+# whole run to finish; it is waited for here, at most 20 minutes.
+advisories="${EDGE_ADVISORY_DB:-../shared/advisory-db}"
+if [ -d "$advisories/crates" ]; then
+    echo "==> cargo audit: Cargo.lock against the RustSec advisory database in $advisories"
+    setup_dir=target/setup
+    if [ -f "$setup_dir/cargo-audit.log" ]; then
+        waited=0
+        while [ ! -f "$setup_dir/cargo-audit.status" ] && [ "$waited" -lt 1200 ]; do
+            sleep 2
+            waited=$((waited + 2))
+        done
+        if [ "$(cat "$setup_dir/cargo-audit.status" 2>/dev/null)" != "0" ]; then
+            echo "test: cargo-audit was not built (scripts/setup.sh); its log's end:" >&2
+            tail -n 30 "$setup_dir/cargo-audit.log" >&2
+            exit 1
+        fi
+    fi
+    cargo audit --no-fetch --db "$advisories" --deny warnings
+else
+    echo "==> skipped: cargo audit (no advisory database at $advisories)"
+fi
