@@ -23,9 +23,7 @@ pub fn route(call: &Call<'_>, ctx: &Ctx, rest: &[&str]) -> Result<Response> {
         (Method::Post, []) => create(call, ctx),
         (Method::Get, []) => list(call, ctx),
         (_, []) => Err(call.method_not_allowed("GET, POST")),
-        (_, [id]) if !(id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit())) => {
-            Err(not_found(id))
-        }
+        (_, [id]) if !apikey::is_key_id(id) => Err(not_found(id)),
         (Method::Get, [id]) => get(call, ctx, id),
         (Method::Delete, [id]) => revoke(call, ctx, id),
         (_, [_]) => Err(call.method_not_allowed("GET, DELETE")),
@@ -45,34 +43,19 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     let input_signing = input.require_signature;
     let (name, roles, expires_ms) = input.validate(call.now_ms)?;
     let repo = ctx.repo()?;
-    if repo.scard(&apikeys::index(&ctx.tenant))? >= apikey::MAX_KEYS as u64 {
-        return Err(LeaderboardError::QuotaExceeded {
-            quota: "max_api_keys".into(),
-            detail: format!(
-                "a tenant keeps at most {} API keys; revoke unused ones",
-                apikey::MAX_KEYS
-            ),
-        });
-    }
+    apikey::admit_new_key(repo.scard(&apikeys::index(&ctx.tenant))?)?;
     let platform = ctx.platform();
-    let signing_secret = if input_signing {
-        let secret = apikeys::random_hex(platform, 64)?;
-        Some(format!("{}{secret}", apikey::SIGNING_PREFIX))
-    } else {
-        None
-    };
-    let id = apikeys::random_hex(platform, 16)?;
-    let secret = apikeys::random_hex(platform, 64)?;
-    let key = apikey::format(&id, &secret);
+    let minted = apikey::mint(input_signing, |n| apikeys::random_hex(platform, n))?;
+    let id = minted.id.clone();
     let stored = StoredKey {
         id: id.clone(),
         tenant: ctx.tenant.as_str().to_string(),
         name,
         roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
-        sha256: apikeys::sha256_hex(&key),
+        sha256: apikeys::sha256_hex(&minted.key),
         created_ms: call.now_ms,
         expires_ms,
-        signing_secret: signing_secret.clone(),
+        signing_secret: minted.signing_secret.clone(),
     };
     apikeys::store(ctx.platform(), repo, &stored)?;
     edge::audit::record(
@@ -83,8 +66,8 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         json!({"name": stored.name, "roles": stored.roles}),
     );
     let mut body = stored.view();
-    body["key"] = json!(key);
-    if let Some(secret) = signing_secret {
+    body["key"] = json!(minted.key);
+    if let Some(secret) = minted.signing_secret {
         body["signing_secret"] = json!(secret);
     }
     Ok(http::json_text(

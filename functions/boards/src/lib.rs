@@ -19,7 +19,6 @@ use edge::http::{self, Call};
 use edge::platform::Platform;
 use leaderboard::board::view::{self, PeriodView};
 use leaderboard::policy::access;
-use leaderboard::policy::tenant::TenantSettings;
 use leaderboard::{BoardConfigInput, BoardId, LeaderboardError, Result, TenantId};
 
 mod keys;
@@ -84,18 +83,10 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     let mut raw: serde_json::Value = call.json()?;
     let repo = ctx.repo()?;
     let settings = ctx.tenant_settings()?;
-    if let (Some(default), Some(obj)) = (settings.input.default_public_read, raw.as_object_mut())
-        && !obj.contains_key("public_read")
-    {
-        obj.insert("public_read".into(), serde_json::Value::Bool(default));
-    }
+    settings.board_defaults(&mut raw);
     let input: BoardConfigInput = edge::http::json_value(raw)?;
     let board = input.validate()?;
-    if let Some(max) = settings.input.max_boards
-        && repo.board_count(&ctx.tenant)? >= u64::from(max)
-    {
-        return Err(TenantSettings::exceeded("max_boards", max));
-    }
+    settings.admit_board(|| repo.board_count(&ctx.tenant))?;
     repo.create_board(&ctx.tenant, &board, call.now_ms)?;
     if edge::webhooks::count(repo, &ctx.tenant)? > 0 {
         edge::webhooks::refresh_boards(repo, &ctx.tenant, std::slice::from_ref(&board.id))?;

@@ -67,15 +67,12 @@ fn load(ctx: &Ctx, id: &str) -> Result<Stored> {
 }
 
 fn state_name(s: &Stored, now_ms: i64) -> &'static str {
-    if s.stopped_ms.is_some() {
-        "stopped"
-    } else if s.def.end_ms.is_some_and(|e| now_ms >= e) {
-        "ended"
-    } else if now_ms < s.def.start_ms {
-        "scheduled"
-    } else {
-        "running"
+    State {
+        stopped_ms: s.stopped_ms,
+        now_ms,
     }
+    .phase(&s.def)
+    .as_str()
 }
 
 fn view(s: &Stored, now_ms: i64) -> Value {
@@ -278,7 +275,7 @@ fn stop(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
     Ok(http::json(
         200,
         call.version,
-        &json!({"experiment": id, "state": "stopped", "promotion": promotion, "results": frozen}),
+        &json!({"experiment": id, "state": experiment::Phase::Stopped.as_str(), "promotion": promotion, "results": frozen}),
     ))
 }
 

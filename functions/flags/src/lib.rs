@@ -66,7 +66,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             let ctx = edge::admission::admit(platform, call)?;
             ctx.require_principal()?;
             match rest {
-                [key] => single(call, &ctx, &http_decode(key)),
+                [key] => single(call, &ctx, &http::percent_decode(key, false)),
                 _ => bulk(call, &ctx),
             }
         }
@@ -113,27 +113,6 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         call.now_ms,
     );
     Ok(http::json(200, call.version, &r.to_json()))
-}
-
-fn http_decode(s: &str) -> String {
-    // Flag keys arrive percent-encoded in the path.
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(h) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(h);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn etag(version: u64) -> String {

@@ -71,10 +71,16 @@ fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()> {
     {
         return Ok(());
     }
-    if let (Some(allow), Some(ip)) = (&allow, edge::ratelimit::client_ip(call, 0))
-        && edge::metrics::address_allowed(allow, &ip)
-    {
-        return Ok(());
+    if let Some(allow) = &allow {
+        // A list that does not parse is the operator's error, named, not an empty list.
+        let list = leaderboard::policy::addresses::AddressList::parse(allow)
+            .map_err(|e| LeaderboardError::Internal(format!("metrics_allow_from: {e}")))?;
+        if edge::ratelimit::client_ip(call, 0)
+            .and_then(|ip| ip.trim().parse().ok())
+            .is_some_and(|ip| list.contains(ip))
+        {
+            return Ok(());
+        }
     }
     Err(LeaderboardError::Forbidden(
         "/metrics is for the scraper: send the metrics token as a bearer token, or scrape from an \

@@ -47,6 +47,14 @@ fn hex(b: u8) -> Option<u8> {
 /// Percent-decodes a path segment or query component (`+` is a space), never failing: a
 /// malformed escape is kept as written.
 fn decode(s: &str) -> String {
+    percent_decode(s, true)
+}
+
+/// Percent-decodes `s`, never failing: an escape is `%` and exactly two hex digits (`%+1` is no
+/// escape), a malformed one is kept as written, and bytes that are not UTF-8 become U+FFFD. With
+/// `plus_is_space`, `+` is a space (a query component); without, it stays (a name the caller
+/// takes from the path as it was sent, e.g. a flag key).
+pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -60,7 +68,7 @@ fn decode(s: &str) -> String {
                 out.push(b);
                 i += 3;
             }
-            (b'+', None) => {
+            (b'+', None) if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
@@ -346,6 +354,10 @@ mod tests {
         assert_eq!(decode("%zz"), "%zz");
         assert_eq!(decode("100%"), "100%");
         assert_eq!(decode("%2"), "%2");
+        // Exactly two hex digits: a sign is no digit (u8::from_str_radix would take "+1").
+        assert_eq!(decode("%+1x"), "% 1x");
+        assert_eq!(percent_decode("%+1x", false), "%+1x");
+        assert_eq!(percent_decode("a+b%2Fc", false), "a+b/c");
     }
 
     #[derive(Debug, serde::Deserialize)]

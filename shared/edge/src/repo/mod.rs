@@ -57,7 +57,7 @@ pub use log::StreamEntry;
 pub use reads::{Page, Row, Stored};
 pub use rebuild::Compared;
 pub use snapshots::Snapshot;
-pub use stats::{RawStats, StatsNote};
+pub use stats::StatsNote;
 pub use writes::{Applied, ApplyResult, IntegrityWrite, Write};
 
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};

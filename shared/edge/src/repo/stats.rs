@@ -9,7 +9,7 @@
 //!
 //! Each expires `leaderboard::integrity::stats::RETAIN_SECS` after its last write.
 
-use leaderboard::integrity::stats::{Counter, Counts, Window};
+use leaderboard::integrity::stats::{Counter, Counts, Window, WindowStats};
 use leaderboard::{LeaderboardError, PeriodId, Result, board::sortkey};
 
 use super::{Keys, Repo, bin, int, text, uint};
@@ -51,21 +51,6 @@ impl StatsNote {
     }
 }
 
-/// A window's stats as Redis holds them.
-#[derive(Debug, Clone, Default)]
-pub struct RawStats {
-    /// Standings in the period.
-    pub players: u64,
-    /// The best and worst standings' rank values.
-    pub best_worst: Option<(u64, u64)>,
-    /// Distinct players of the window.
-    pub unique_players: u64,
-    /// Per step, oldest first.
-    pub steps: Vec<Counts>,
-    /// Climbers: player, ranks gained, current rank (`None`: no standing now).
-    pub climbers: Vec<(String, u64, Option<u64>)>,
-}
-
 impl Keys {
     /// A minute bucket's keys: its counters, its players, its climbers.
     pub fn stats(&self, minute: i64) -> [String; 3] {
@@ -105,7 +90,7 @@ impl Repo {
     }
 
     /// The counters, players and climbers of `window`, and the size and extremes of `period`.
-    pub fn stats(&self, keys: &Keys, period: &PeriodId, window: &Window) -> Result<RawStats> {
+    pub fn stats(&self, keys: &Keys, period: &PeriodId, window: &Window) -> Result<WindowStats> {
         let mut all = vec![keys.zset(period), keys.members(period)];
         for m in window.minutes() {
             all.extend(keys.stats(m));
@@ -159,7 +144,7 @@ impl Repo {
                 Ok((text(&c[0])?, gained as u64, (rank > 0).then_some(rank)))
             })
             .collect::<Result<_>>()?;
-        Ok(RawStats {
+        Ok(WindowStats {
             players: uint(&head[0])?,
             best_worst,
             unique_players: uint(&head[3])?,

@@ -25,6 +25,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::error::{LeaderboardError, Result};
+use crate::policy::addresses::{AddressList, canonical};
 
 /// The longest target URL accepted.
 pub const MAX_URL_LEN: usize = 2048;
@@ -40,69 +41,23 @@ pub struct Target {
     pub port: u16,
 }
 
-/// An address prefix the operator opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Prefix {
-    addr: IpAddr,
-    len: u8,
-}
-
-impl Prefix {
-    fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.len)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.len))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
 /// Which private addresses an operator opened for webhook targets (`webhook_allow_private`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetPolicy {
-    open: Vec<Prefix>,
+    open: AddressList,
 }
 
 impl TargetPolicy {
     /// Parses `webhook_allow_private`: comma-separated addresses (`127.0.0.1`, `::1`) or CIDR
     /// prefixes (`10.1.0.0/16`); empty opens nothing. The error names the bad entry.
     pub fn parse(spec: &str) -> std::result::Result<Self, String> {
-        let mut open = Vec::new();
-        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (addr, len) = match entry.split_once('/') {
-                Some((a, l)) => (a, Some(l)),
-                None => (entry, None),
-            };
-            let addr: IpAddr = addr
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse()
-                .map_err(|_| format!("'{entry}' is not an IP address or CIDR prefix"))?;
-            let max = if addr.is_ipv4() { 32 } else { 128 };
-            let len = match len {
-                Some(l) => l
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|l| *l <= max)
-                    .ok_or_else(|| format!("'{entry}' has an invalid prefix length"))?,
-                None => max,
-            };
-            open.push(Prefix { addr, len });
-        }
-        Ok(Self { open })
+        Ok(Self {
+            open: AddressList::parse(spec)?,
+        })
     }
 
     fn opens(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        self.open.iter().any(|p| p.contains(ip))
+        self.open.contains(ip)
     }
 
     /// Checks a target URL: the parsed target, or `422 invalid-webhook` naming why it is refused.
@@ -190,14 +145,6 @@ enum Class {
     Public,
     /// Refused: the address (when the host is one) and why.
     Refused(Option<IpAddr>, &'static str),
-}
-
-/// IPv4-mapped IPv6 as IPv4.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
 }
 
 fn classify(host: &str) -> std::result::Result<Class, String> {

@@ -60,6 +60,62 @@ pub fn format(id: &str, secret: &str) -> String {
     format!("{PREFIX}{id}_{secret}")
 }
 
+/// Hex digits of a key's public id.
+pub const ID_HEX_DIGITS: usize = 16;
+/// Hex digits of a key's secret, and of a signing secret after its prefix.
+pub const SECRET_HEX_DIGITS: usize = 64;
+
+/// Whether `id` can name a key (16 lowercase hex digits): anything else names no key.
+pub fn is_key_id(id: &str) -> bool {
+    hex(id, ID_HEX_DIGITS)
+}
+
+/// Whether a tenant that holds `count` keys may make another: the `max_api_keys` quota problem
+/// past [`MAX_KEYS`].
+pub fn admit_new_key(count: u64) -> Result<()> {
+    if count >= MAX_KEYS as u64 {
+        return Err(LeaderboardError::QuotaExceeded {
+            quota: "max_api_keys".into(),
+            detail: format!("a tenant keeps at most {MAX_KEYS} API keys; revoke unused ones"),
+        });
+    }
+    Ok(())
+}
+
+/// A new key, before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Minted {
+    /// Its public id.
+    pub id: String,
+    /// The whole key, shown once.
+    pub key: String,
+    /// The signing secret (`lbs_…`), shown once, when the key must sign its requests.
+    pub signing_secret: Option<String>,
+}
+
+/// Makes a new key from `random_hex(n)`: `n` lowercase hex digits from a random source fit for
+/// secrets (the host's).
+pub fn mint(
+    require_signature: bool,
+    mut random_hex: impl FnMut(usize) -> Result<String>,
+) -> Result<Minted> {
+    let signing_secret = if require_signature {
+        Some(format!(
+            "{SIGNING_PREFIX}{}",
+            random_hex(SECRET_HEX_DIGITS)?
+        ))
+    } else {
+        None
+    };
+    let id = random_hex(ID_HEX_DIGITS)?;
+    let secret = random_hex(SECRET_HEX_DIGITS)?;
+    Ok(Minted {
+        key: format(&id, &secret),
+        id,
+        signing_secret,
+    })
+}
+
 /// `POST /api/v1/api-keys`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -383,5 +439,29 @@ mod tests {
             string_to_sign("1700000000", "post", "/api/v1/boards/a/scores?x=1", "e3b0"),
             "v1\n1700000000\nPOST\n/api/v1/boards/a/scores?x=1\ne3b0"
         );
+    }
+
+    #[test]
+    fn a_minted_key_parses_and_is_admitted_up_to_the_quota() {
+        let mut n = 0u8;
+        let minted = mint(true, |len| {
+            n += 1;
+            Ok(format!("{:x}", n % 16).repeat(len))
+        })
+        .unwrap();
+        assert_eq!(
+            minted.signing_secret,
+            Some(format!("{SIGNING_PREFIX}{}", "1".repeat(64)))
+        );
+        assert_eq!(minted.id, "2".repeat(16));
+        assert!(is_key_id(&minted.id));
+        assert_eq!(parse(&minted.key).unwrap().id, minted.id);
+        assert!(!is_key_id("ABCDEF0123456789"), "upper case names no key");
+        assert!(!is_key_id("abc"));
+        assert!(admit_new_key(MAX_KEYS as u64 - 1).is_ok());
+        assert!(matches!(
+            admit_new_key(MAX_KEYS as u64),
+            Err(LeaderboardError::QuotaExceeded { quota, .. }) if quota == "max_api_keys"
+        ));
     }
 }

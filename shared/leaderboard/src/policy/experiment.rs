@@ -588,6 +588,46 @@ pub struct State {
     pub now_ms: i64,
 }
 
+/// Where an experiment stands (its `state` in every answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Before its start.
+    Scheduled,
+    /// Between its start and its end.
+    Running,
+    /// Past its end.
+    Ended,
+    /// Stopped by an admin (whatever its end).
+    Stopped,
+}
+
+impl Phase {
+    /// The name answers carry: `scheduled`, `running`, `ended`, `stopped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Running => "running",
+            Self::Ended => "ended",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+impl State {
+    /// Where `exp` stands at `now_ms`.
+    pub fn phase(&self, exp: &Experiment) -> Phase {
+        if self.stopped_ms.is_some() {
+            Phase::Stopped
+        } else if exp.end_ms.is_some_and(|e| self.now_ms >= e) {
+            Phase::Ended
+        } else if self.now_ms < exp.start_ms {
+            Phase::Scheduled
+        } else {
+            Phase::Running
+        }
+    }
+}
+
 fn round(x: f64) -> Value {
     if x.is_finite() {
         json!((x * 1e12).round() / 1e12)
@@ -613,7 +653,8 @@ pub fn results(exp: &Experiment, c: &Counters, state: State) -> Value {
     let weights: Vec<f64> = arms.iter().map(|a| exp.weights[*a]).collect();
     let srm_test = chi_square(&exposures, &weights);
     let srm = srm_test.is_some_and(|t| t.p_value < SRM_ALPHA);
-    let ended = state.stopped_ms.is_some() || exp.end_ms.is_some_and(|e| state.now_ms >= e);
+    let phase = state.phase(exp);
+    let ended = matches!(phase, Phase::Ended | Phase::Stopped);
     let sampled = exposures.iter().all(|n| *n >= exp.min_sample);
     let conclusive = ended && sampled && !srm;
     let mut reasons = Vec::new();
@@ -655,7 +696,7 @@ pub fn results(exp: &Experiment, c: &Counters, state: State) -> Value {
         "experiment": exp.id,
         "flag": exp.flag,
         "control": exp.control,
-        "state": if state.stopped_ms.is_some() { "stopped" } else if ended { "ended" } else { "running" },
+        "state": phase.as_str(),
         "conclusive": conclusive,
         "reasons": reasons,
         "design": {

@@ -2,6 +2,7 @@
 //! settings and the Redis circuit breaker.
 
 pub mod access;
+pub mod addresses;
 pub mod apikey;
 pub mod breaker;
 pub mod experiment;

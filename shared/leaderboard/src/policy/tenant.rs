@@ -121,6 +121,25 @@ impl TenantSettings {
         })
     }
 
+    /// A new board's config as posted, with the tenant's defaults for what it leaves out
+    /// (`public_read`: `default_public_read`).
+    pub fn board_defaults(&self, raw: &mut serde_json::Value) {
+        if let (Some(default), Some(obj)) = (self.input.default_public_read, raw.as_object_mut())
+            && !obj.contains_key("public_read")
+        {
+            obj.insert("public_read".into(), serde_json::Value::Bool(default));
+        }
+    }
+
+    /// Whether the tenant may create another board: `count` (asked only when the tenant has a
+    /// `max_boards` quota) must be below it.
+    pub fn admit_board(&self, count: impl FnOnce() -> Result<u64>) -> Result<()> {
+        match self.input.max_boards {
+            Some(max) if count()? >= u64::from(max) => Err(Self::exceeded("max_boards", max)),
+            _ => Ok(()),
+        }
+    }
+
     /// The error for a quota that would be exceeded.
     pub fn exceeded(quota: &str, limit: impl std::fmt::Display) -> LeaderboardError {
         LeaderboardError::QuotaExceeded {
@@ -180,5 +199,33 @@ mod tests {
         let e = TenantSettings::exceeded("max_boards", 3);
         assert_eq!(e.status(), 403);
         assert!(e.to_string().contains("max_boards (3)"));
+    }
+
+    #[test]
+    fn board_defaults_and_the_board_quota() {
+        let settings = TenantSettingsInput {
+            max_boards: Some(2),
+            default_public_read: Some(true),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let mut raw = serde_json::json!({"id": "a"});
+        settings.board_defaults(&mut raw);
+        assert_eq!(raw["public_read"], true);
+        let mut explicit = serde_json::json!({"id": "b", "public_read": false});
+        settings.board_defaults(&mut explicit);
+        assert_eq!(explicit["public_read"], false, "what the board says wins");
+        assert!(settings.admit_board(|| Ok(1)).is_ok());
+        assert!(matches!(
+            settings.admit_board(|| Ok(2)),
+            Err(LeaderboardError::QuotaExceeded { quota, .. }) if quota == "max_boards"
+        ));
+        let unlimited = TenantSettings::default();
+        assert!(
+            unlimited
+                .admit_board(|| panic!("no quota: the count is never read"))
+                .is_ok()
+        );
     }
 }
