@@ -154,7 +154,10 @@ def main() -> int:
         shutil.rmtree(report, ignore_errors=True)
         args = [str(st), "run", f"{base}/openapi.json", "--url", base,
                 "--checks", CHECKS, "--seed", seed, "--max-examples", examples,
-                "--workers", "1", "--max-time", str(budget), "--request-timeout", "10",
+                "--workers", "1", "--max-time", str(budget),
+                # The slowest documented answer: a drain's 5 s and a webhook attempt's 15 s
+                # (docs/events.md, Without a Redis trigger), with a margin for a loaded machine.
+                "--request-timeout", "30",
                 "--header", f"Authorization: Bearer {bearer}",
                 "--suppress-health-check", "all", "--generation-database", "none",
                 "--no-color", "--report", "junit", "--report-dir", str(report)]

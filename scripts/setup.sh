@@ -66,13 +66,14 @@ if ! cargo audit --version 2>/dev/null | grep -q " $AUDIT_VERSION\$"; then
     rm -f "$SETUP_DIR/cargo-audit.status"
     if [ "${SETUP_BUILD_IN_BACKGROUND:-}" = "1" ]; then
         (
-            nice -n 19 cargo install cargo-audit --version "$AUDIT_VERSION" --locked \
-                --no-default-features --debug >"$SETUP_DIR/cargo-audit.log" 2>&1
+            CARGO_PROFILE_DEV_DEBUG=0 nice -n 19 cargo install cargo-audit --version "$AUDIT_VERSION" \
+                --locked --no-default-features --debug >"$SETUP_DIR/cargo-audit.log" 2>&1
             echo "$?" >"$SETUP_DIR/cargo-audit.status"
         ) &
         echo "setup: building cargo-audit $AUDIT_VERSION in the background (target/setup/cargo-audit.log)"
     else
-        cargo install cargo-audit --version "$AUDIT_VERSION" --locked --no-default-features --debug
+        CARGO_PROFILE_DEV_DEBUG=0 cargo install cargo-audit --version "$AUDIT_VERSION" --locked \
+            --no-default-features --debug
         echo 0 >"$SETUP_DIR/cargo-audit.status"
     fi
 fi

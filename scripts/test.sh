@@ -37,8 +37,20 @@ echo "==> README: one page (at most 250 lines; details belong in docs/)"
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "==> cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
+# Clippy lints the workspace's crates while they are built for the tests, instead of in a check
+# build of its own: `cargo clippy` itself runs clippy-driver as RUSTC_WORKSPACE_WRAPPER with
+# CLIPPY_ARGS, over a `cargo check`; here the same wrapper and lints (`-D warnings`, every target:
+# lib, tests, bins, benches, examples) run over the test build, so the dependencies are compiled
+# once instead of twice. Every `cargo test` below goes through lint_test, so none rebuilds.
+clippy_driver="$(rustc --print sysroot)/bin/clippy-driver"
+if [ ! -x "$clippy_driver" ]; then
+    echo "test: clippy-driver not found in the toolchain: rustup component add clippy" >&2
+    exit 1
+fi
+lint_test() {
+    RUSTC_WORKSPACE_WRAPPER="$clippy_driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
+        cargo test "$@"
+}
 
 echo "==> wasm build (wasm32-wasip2, release)"
 scripts/build.sh
@@ -50,8 +62,8 @@ rm -rf "$records"
 mkdir -p "$records/metrics"
 export EDGE_METRICS_DUMP="$records/metrics"
 
-echo "==> cargo test: every test built once, for both runtimes"
-cargo test --workspace --no-run
+echo "==> clippy -D warnings and the test build: every target linted and built once, for both runtimes"
+lint_test --workspace --all-targets --no-run
 
 # The HTTP-level suites spend much of their time waiting on the app, Redis and the clock, so the
 # real-Spin run goes beside the edge-host one (each its own apps and Redis servers on free ports);
@@ -63,8 +75,8 @@ if [ -n "$spin" ]; then
     # rebuilt): only the runtime changes.
     (
         EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" EDGE_RECORD_RESPONSES="$records/responses-spin.jsonl" \
-            cargo test --workspace --test app &&
-            EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" cargo test --workspace --test host -- host_kv host_redis
+            lint_test --workspace --test app &&
+            EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test --workspace --test host -- host_kv host_redis
     ) >target/test-spin.log 2>&1 &
     spin_suite=$!
 else
@@ -73,7 +85,7 @@ fi
 
 echo "==> cargo test (edge-host)"
 host_failed=""
-EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" cargo test --workspace || host_failed=1
+EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" lint_test --workspace || host_failed=1
 if [ -n "$spin_suite" ]; then
     spin_failed=""
     wait "$spin_suite" || spin_failed=1

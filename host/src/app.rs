@@ -528,13 +528,17 @@ impl Runtime {
                 };
                 guest_failure(&component, &err)
             }
-            Err(elapsed) => {
+            Err(_) => {
                 task.abort();
-                tracing::error!(component = %component, "request exceeded its deadline: {elapsed}");
+                let deadline = self.config.request_timeout.unwrap_or_default();
+                tracing::error!(component = %component, "no response within the {deadline:?} deadline");
                 problem_response(
                     504,
                     "Gateway Timeout",
-                    &format!("component '{component}' did not respond within its deadline"),
+                    &format!(
+                        "component '{component}' did not respond within its deadline ({} s)",
+                        deadline.as_secs()
+                    ),
                 )
             }
         }

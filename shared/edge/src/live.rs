@@ -109,9 +109,11 @@ impl Slot {
         })?;
         let w = now_ms / window_ms(policy);
         let key = counter_key(w);
-        let mine = kv
-            .increment(&key, 1)
-            .map_err(LeaderboardError::Unavailable)?;
+        // The store's own error text (a SQLite or Redis message) is for the log, not the client.
+        let mine = kv.increment(&key, 1).map_err(|e| {
+            eprintln!("live: counting the stream in the key-value store: {e}");
+            LeaderboardError::Unavailable("the key-value store is unavailable".into())
+        })?;
         let slot = Self { kv, key };
         if mine == 1 {
             // The first stream of a window: the counter from two windows ago is over.

@@ -309,9 +309,12 @@ async fn a_damaged_key_fails_its_own_board_and_never_opens_the_breaker() {
 async fn by_default_a_black_holed_redis_holds_a_request_as_on_spin() {
     let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hole_url = format!("redis://{}", hole.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&accepted);
     let holder = tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((socket, _)) = hole.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             held.push(socket);
         }
     });
@@ -331,6 +334,10 @@ async fn by_default_a_black_holed_redis_holds_a_request_as_on_spin() {
         waited.is_err(),
         "answered before 8 s (a reply timeout Spin does not have): {:?}",
         waited.map(|r| (r.status, r.body))
+    );
+    assert!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the request was held by the black hole, not somewhere before Redis"
     );
     holder.abort();
     api.stop().await;
