@@ -48,8 +48,8 @@ send_expect() {
 }
 
 # start_redis LOG: a throwaway redis-server (nothing saved) on a free loopback port, its output in
-# LOG; waits up to 5 s for a PING (each PING bounded to 1 s: a port taken meanwhile by something
-# that never answers cannot hang it). Sets $redis_port and $redis_pid (the caller stops it); a
+# LOG; tries a PING 100 times, 50 ms apart (each PING bounded to 1 s: a port taken meanwhile by
+# something that never answers cannot hang it, so at most about 105 s in all). Sets $redis_port and $redis_pid (the caller stops it); a
 # server that does not come up is stopped here before the script exits.
 start_redis() {
     redis_port=$(free_port)

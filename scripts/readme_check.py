@@ -36,11 +36,11 @@ README = ROOT / "README.md"
 ADDRESS = "127.0.0.1:3000"
 MARK = "@@readme-step@@"
 # scripts/up.sh gives up (and shows its log) well before the whole walk-through is cut off.
+UP_WAIT_SECS = 600
+TIMEOUT_SECS = 900
 # The README is a page: what it is, the two commands, a first walk-through, the API map, the
 # layout and links. Details go to docs/.
 MAX_LINES = 250
-UP_WAIT_SECS = 600
-TIMEOUT_SECS = 900
 
 
 def walk_through(text: str) -> list[str]:

@@ -61,20 +61,25 @@ fi
 # it before the scan (its log and exit status in target/setup/).
 AUDIT_VERSION=0.22.2
 SETUP_DIR="$ROOT/target/setup"
+mkdir -p "$SETUP_DIR"
+# A log is what scripts/test.sh waits on: only a build started here has one.
+rm -f "$SETUP_DIR/cargo-audit.log" "$SETUP_DIR/cargo-audit.status"
 if ! cargo audit --version 2>/dev/null | grep -q " $AUDIT_VERSION\$"; then
-    mkdir -p "$SETUP_DIR"
-    rm -f "$SETUP_DIR/cargo-audit.status"
     if [ "${SETUP_BUILD_IN_BACKGROUND:-}" = "1" ]; then
+        # The status is written however the build ends (`set -e` would end the subshell first).
         (
-            CARGO_PROFILE_DEV_DEBUG=0 nice -n 19 cargo install cargo-audit --version "$AUDIT_VERSION" \
-                --locked --no-default-features --debug >"$SETUP_DIR/cargo-audit.log" 2>&1
-            echo "$?" >"$SETUP_DIR/cargo-audit.status"
+            if CARGO_PROFILE_DEV_DEBUG=0 nice -n 19 cargo install cargo-audit \
+                --version "$AUDIT_VERSION" --locked --no-default-features --debug \
+                >"$SETUP_DIR/cargo-audit.log" 2>&1; then
+                echo 0 >"$SETUP_DIR/cargo-audit.status"
+            else
+                echo 1 >"$SETUP_DIR/cargo-audit.status"
+            fi
         ) &
         echo "setup: building cargo-audit $AUDIT_VERSION in the background (target/setup/cargo-audit.log)"
     else
         CARGO_PROFILE_DEV_DEBUG=0 cargo install cargo-audit --version "$AUDIT_VERSION" --locked \
             --no-default-features --debug
-        echo 0 >"$SETUP_DIR/cargo-audit.status"
     fi
 fi
 

@@ -69,6 +69,25 @@ lint_test --workspace --all-targets --no-run
 # real-Spin run goes beside the edge-host one (each its own apps and Redis servers on free ports);
 # its output follows when both are done.
 spin_suite=""
+fuzz_host=""
+fuzz_spin=""
+# Background runs end with this script, however it ends (a non-interactive shell's background
+# jobs would otherwise outlive an interrupt, with their apps and Redis servers): each job's whole
+# process tree, children first.
+kill_tree() {
+    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        kill_tree "$child"
+    done
+    kill "$1" 2>/dev/null || true
+}
+stop_jobs() {
+    for job in $spin_suite $fuzz_host $fuzz_spin; do
+        kill_tree "$job"
+    done
+}
+trap stop_jobs EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 if [ -n "$spin" ]; then
     echo "==> the app suite and the runtime tests on real Spin ($("$spin" --version)), beside the edge-host run"
     # The same test binaries (`--workspace` keeps the workspace's feature set, so nothing is
@@ -86,18 +105,20 @@ fi
 echo "==> cargo test (edge-host)"
 host_failed=""
 EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" lint_test --workspace || host_failed=1
+spin_failed=""
 if [ -n "$spin_suite" ]; then
-    spin_failed=""
     wait "$spin_suite" || spin_failed=1
+    spin_suite=""
     echo "==> the run on real Spin:"
     cat target/test-spin.log
-    if [ -n "$spin_failed" ]; then
-        echo "test: the suites on real Spin failed (above)" >&2
-        exit 1
-    fi
 fi
 if [ -n "$host_failed" ]; then
     echo "test: cargo test on edge-host failed (above the Spin run's output)" >&2
+fi
+if [ -n "$spin_failed" ]; then
+    echo "test: the suites on real Spin failed (above)" >&2
+fi
+if [ -n "$host_failed$spin_failed" ]; then
     exit 1
 fi
 
@@ -119,6 +140,8 @@ if [ -n "$spin" ]; then
     fuzz_failed=""
     wait "$fuzz_host" || fuzz_failed="$fuzz_failed edge-host"
     wait "$fuzz_spin" || fuzz_failed="$fuzz_failed spin"
+    fuzz_host=""
+    fuzz_spin=""
     cat target/api-fuzz-edge-host.log target/api-fuzz-spin.log
     if [ -n "$fuzz_failed" ]; then
         echo "test: Schemathesis failed on:$fuzz_failed" >&2
@@ -144,6 +167,7 @@ advisories="${EDGE_ADVISORY_DB:-../shared/advisory-db}"
 if [ -d "$advisories/crates" ]; then
     echo "==> cargo audit: Cargo.lock against the RustSec advisory database in $advisories"
     setup_dir=target/setup
+    # A background build scripts/setup.sh started: wait for its status (at most 20 minutes).
     if [ -f "$setup_dir/cargo-audit.log" ]; then
         waited=0
         while [ ! -f "$setup_dir/cargo-audit.status" ] && [ "$waited" -lt 1200 ]; do
@@ -157,6 +181,9 @@ if [ -d "$advisories/crates" ]; then
         fi
     fi
     cargo audit --no-fetch --db "$advisories" --deny warnings
+elif [ "${EDGE_REQUIRE_ADVISORY_DB:-}" = "1" ]; then
+    echo "test: EDGE_REQUIRE_ADVISORY_DB=1 but there is no advisory database at $advisories" >&2
+    exit 1
 else
     echo "==> skipped: cargo audit (no advisory database at $advisories)"
 fi

@@ -72,9 +72,14 @@ fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()> {
         return Ok(());
     }
     if let Some(allow) = &allow {
-        // A list that does not parse is the operator's error, named, not an empty list.
-        let list = leaderboard::policy::addresses::AddressList::parse(allow)
-            .map_err(|e| LeaderboardError::Internal(format!("metrics_allow_from: {e}")))?;
+        // A list that does not parse is the operator's error, not an empty list: named in the
+        // log, while the caller (who may be anyone) learns only that it is misconfigured.
+        let list = leaderboard::policy::addresses::AddressList::parse(allow).map_err(|e| {
+            eprintln!("metrics_allow_from does not parse: {e}");
+            LeaderboardError::Internal(
+                "the metrics_allow_from variable does not parse (see the app's log)".into(),
+            )
+        })?;
         if edge::ratelimit::client_ip(call, 0)
             .and_then(|ip| ip.trim().parse().ok())
             .is_some_and(|ip| list.contains(ip))

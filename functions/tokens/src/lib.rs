@@ -90,14 +90,10 @@ fn problem(e: &LeaderboardError) -> Answer {
         p.extensions
             .insert("reason".into(), serde_json::Value::from(reason.as_str()));
     }
-    let allow = match e {
-        LeaderboardError::MethodNotAllowed { allowed, .. } => Some(allowed.clone()),
-        _ => None,
-    };
     Answer {
         status: e.status(),
         body: p.to_json(),
-        allow,
+        allow: e.allow().map(str::to_owned),
     }
 }
 

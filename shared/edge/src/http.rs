@@ -335,10 +335,10 @@ pub fn problem(err: &LeaderboardError, instance: &str, accept_language: Option<&
         LeaderboardError::Unauthorized(_) => {
             b.header("www-authenticate", "Bearer");
         }
-        LeaderboardError::MethodNotAllowed { allowed, .. } => {
-            b.header("allow", allowed.as_str());
-        }
         _ => {}
+    }
+    if let Some(allowed) = err.allow() {
+        b.header("allow", allowed);
     }
     b.body(p.to_json()).build()
 }

@@ -22,7 +22,7 @@ pub fn delete_board(ctx: &Ctx, call: &Call<'_>, id: &BoardId) -> Result<()> {
     let repo = ctx.repo()?;
     let deletion = repo.delete_board(&ctx.tenant, id)?;
     // Also when the board was already gone: a delete whose removal from the set failed is
-    // finished by the next delete of the id.
+    // finished by the next delete of the id (a board created meanwhile keeps its place).
     if let Err(e) = repo.forget_board(&ctx.tenant, id) {
         log_step(
             &ctx.tenant,
@@ -31,9 +31,12 @@ pub fn delete_board(ctx: &Ctx, call: &Call<'_>, id: &BoardId) -> Result<()> {
             &e,
         );
     }
-    if let Deletion::Deleted { .. } = deletion {
+    if let Deletion::Deleted { .. } | Deletion::Unfinished { .. } = deletion {
+        // Again for a delete cut short, which may have stopped before it got here.
         ctx.cache()
             .invalidate_everywhere(repo, ctx.tenant.as_str(), id.as_str(), true);
+    }
+    if let Deletion::Deleted { .. } = deletion {
         crate::audit::record(
             ctx,
             call,

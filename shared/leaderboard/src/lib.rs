@@ -3,9 +3,9 @@
 //!
 //! # The map
 //!
-//! The crate is six rooms over two shared modules. A module may use what is in its own room or a
-//! room below it, never one above (`scripts/layers.py` checks it in CI, with no circle between any
-//! two modules), bottom first:
+//! The crate is six rooms over three shared modules. A module may use what is in its own room or
+//! a room below it, never one above (`scripts/layers.py` checks it in CI, with no circle between
+//! any two modules), bottom first:
 //!
 //! 1. [`error`] (one [`LeaderboardError`]), [`ids`] (tenant, board and player ids), [`time`]
 //!    (moments as the API shows them).
@@ -25,7 +25,8 @@
 //! 4. [`events`]: the versioned event log ([`events::event`]), its fold into projections, replay
 //!    and time travel ([`events::log`]), the asynchronous inbox ([`events::inbox`]), idempotent
 //!    answers ([`events::idempotency`]) and a submission's typed outcome ([`events::outcome`]).
-//! 5. [`policy`]: who may do what ([`policy::access`], [`policy::apikey`]), rate limits
+//! 5. [`policy`]: who may do what ([`policy::access`], [`policy::apikey`], the address lists
+//!    an operator writes: [`policy::addresses`]), rate limits
 //!    ([`policy::ratelimit`]), flags and their JsonLogic ([`policy::flags`],
 //!    [`policy::jsonlogic`]), A/B experiments ([`policy::experiment`]), tenant settings
 //!    ([`policy::tenant`]) and the Redis circuit breaker ([`policy::breaker`]).

@@ -3,8 +3,8 @@
 use leaderboard::events::event::BoardCreated;
 use leaderboard::http::cache::initial_version;
 use leaderboard::{
-    Board, BoardConfigInput, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Record,
-    Result, TenantId,
+    Board, BoardConfigInput, BoardId, Event, EventEnvelope, LeaderboardError, PeriodId, PlayerId,
+    Record, Result, TenantId,
 };
 
 use super::{
@@ -202,40 +202,71 @@ impl Repo {
 
     /// Deletes a board: one short script ([`DELETE_BOARD`]) removes its config (the board is gone
     /// from here on: reads answer `404`, and writes that read it before refuse to store anything)
-    /// and the keys it names, and leaves a tombstone holding a fresh sweep token; then the id
-    /// leaves the tenant's set. What is left under the board's prefix is for
-    /// [`Repo::sweep_board`] with that token ([`Deletion::sweep_token`]).
+    /// and every key it names, each retained period's ranking, records and members included (so
+    /// a sweep that never finishes leaves no player's data), and leaves a tombstone holding a
+    /// fresh sweep token. What is left under the board's prefix is for [`Repo::sweep_board`]
+    /// with that token ([`Deletion::sweep_token`]).
     pub fn delete_board(&self, tenant: &TenantId, id: &BoardId) -> Result<Deletion> {
         let keys = Keys::new(tenant, id);
         let token = sweep_token();
-        let r = self.eval(
-            DELETE_BOARD,
-            &[
+        // The periods set may change between its read and the script (a write's first score of
+        // a period): the script then does nothing, and answers 3; read it again.
+        for _ in 0..DELETE_ATTEMPTS {
+            let periods = self
+                .exec("SMEMBERS", vec![bin(keys.periods())])?
+                .iter()
+                .map(text)
+                .collect::<Result<Vec<String>>>()?;
+            let mut script_keys = vec![
                 keys.config(),
                 keys.periods(),
                 keys.events(),
                 keys.inbox(),
                 keys.version(),
                 keys.tombstone(),
-            ],
-            vec![bin(token.as_str())],
-        )?;
-        let deletion = match r.first().map(int).transpose()? {
-            Some(1) => Deletion::Deleted { keys, token },
-            Some(2) => Deletion::Unfinished { keys, token },
-            Some(0) => Deletion::Absent,
-            other => {
-                return Err(LeaderboardError::CorruptData(format!(
-                    "the board delete script answered {other:?}"
-                )));
+            ];
+            let mut args = vec![bin(token.as_str())];
+            for raw in &periods {
+                let period: PeriodId = raw.parse().map_err(|_| {
+                    LeaderboardError::CorruptData(format!(
+                        "board '{id}' lists a period '{raw}' that is no period id"
+                    ))
+                })?;
+                script_keys.extend([
+                    keys.zset(&period),
+                    keys.records(&period),
+                    keys.members(&period),
+                ]);
+                args.push(bin(raw.as_str()));
             }
-        };
-        Ok(deletion)
+            let r = self.eval(DELETE_BOARD, &script_keys, args)?;
+            return Ok(match r.first().map(int).transpose()? {
+                Some(1) => Deletion::Deleted { keys, token },
+                Some(2) => Deletion::Unfinished { keys, token },
+                Some(0) => Deletion::Absent,
+                Some(3) => continue,
+                other => {
+                    return Err(LeaderboardError::CorruptData(format!(
+                        "the board delete script answered {other:?}"
+                    )));
+                }
+            });
+        }
+        Err(LeaderboardError::Conflict(format!(
+            "board '{id}' kept gaining periods while it was being deleted; retry"
+        )))
     }
 
-    /// Removes a board id from its tenant's set (what `max_boards` counts).
+    /// Removes a board id from its tenant's set (what `max_boards` counts), unless a board of
+    /// that id exists by then: a creation that raced this delete (its config is written before
+    /// its id joins the set) keeps its place.
     pub fn forget_board(&self, tenant: &TenantId, id: &BoardId) -> Result<()> {
         self.exec("SREM", vec![bin(tenant_boards(tenant)), bin(id.as_str())])?;
+        let keys = Keys::new(tenant, id);
+        let exists = self.exec("EXISTS", vec![bin(keys.config())])?;
+        if exists.first().map(int).transpose()? == Some(1) {
+            self.exec("SADD", vec![bin(tenant_boards(tenant)), bin(id.as_str())])?;
+        }
         Ok(())
     }
 
@@ -287,11 +318,11 @@ impl Repo {
                 )?;
                 match r.first().map(int).transpose()? {
                     Some(-1) => return Ok(Swept::TakenOver),
-                    Some(n) => swept += u64::try_from(n).unwrap_or(0),
-                    None => {
-                        return Err(LeaderboardError::CorruptData(
-                            "the sweep step answered nothing".into(),
-                        ));
+                    Some(n) if n >= 0 => swept += n.unsigned_abs(),
+                    other => {
+                        return Err(LeaderboardError::CorruptData(format!(
+                            "the sweep step answered {other:?}"
+                        )));
                     }
                 }
             }
@@ -344,20 +375,13 @@ pub enum Swept {
     TakenOver,
 }
 
-impl Swept {
-    /// Keys deleted (none when taken over).
-    pub fn count(self) -> u64 {
-        match self {
-            Self::Done(n) => n,
-            Self::TakenOver => 0,
-        }
-    }
-}
-
 /// A fresh sweep token: which sweep the tombstone belongs to.
 fn sweep_token() -> String {
     format!("{:016x}", crate::scope::random_u64())
 }
+
+/// How often a delete reads the periods set again when writes keep changing it.
+const DELETE_ATTEMPTS: usize = 5;
 
 /// How many keys one sweep step looks at (`SCAN`'s `COUNT`): measured in docs/benchmarks.md ›
 /// Deleting a board.

@@ -3,10 +3,10 @@
 
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
 
-use super::{Keys, RedisParameter, Repo, bin, text, uint};
+use super::{Keys, RedisParameter, Repo, bin, int, text, uint};
 
 const FACTS: &str = include_str!("lua/ig_facts.lua");
-const PUT_NEW: &str = include_str!("lua/ig_reviews.lua");
+const STORE_REVIEWS: &str = include_str!("lua/ig_reviews.lua");
 
 /// How many evenly spaced standings the outlier rule's sample takes.
 pub const SAMPLE_POINTS: u32 = 101;
@@ -96,26 +96,30 @@ impl Repo {
         })
     }
 
-    /// Stores a review (new or decided) and indexes it by submission time.
+    /// Stores a review (new or decided) and indexes it by submission time; `BoardNotFound` once
+    /// the board is deleted.
     pub fn put_review(&self, keys: &Keys, id: &str, json: &str, at_ms: i64) -> Result<()> {
-        self.hset(&keys.reviews(), id, json)?;
-        self.exec(
-            "ZADD",
-            vec![
-                bin(keys.reviews_index()),
-                RedisParameter::Int64(at_ms),
-                bin(id),
-            ],
-        )?;
-        Ok(())
+        self.store_reviews(keys, false, &[(id.to_string(), json.to_string(), at_ms)])
+            .map(|_| ())
     }
 
-    /// Stores reviews unless one with the same id exists (id, JSON, Unix ms): how many were new.
+    /// Stores reviews unless one with the same id exists (id, JSON, Unix ms): how many were new;
+    /// `BoardNotFound` once the board is deleted.
     pub fn put_new_reviews(&self, keys: &Keys, reviews: &[(String, String, i64)]) -> Result<u64> {
         if reviews.is_empty() {
             return Ok(0);
         }
-        let mut args = Vec::with_capacity(reviews.len() * 3);
+        self.store_reviews(keys, true, reviews)
+    }
+
+    fn store_reviews(
+        &self,
+        keys: &Keys,
+        new_only: bool,
+        reviews: &[(String, String, i64)],
+    ) -> Result<u64> {
+        let mut args = Vec::with_capacity(1 + reviews.len() * 3);
+        args.push(bin(if new_only { "1" } else { "0" }));
         for (id, json, at) in reviews {
             args.extend([
                 bin(id.as_str()),
@@ -123,11 +127,18 @@ impl Repo {
                 RedisParameter::Int64(*at),
             ]);
         }
-        let r = self.eval(PUT_NEW, &[keys.reviews(), keys.reviews_index()], args)?;
-        r.first()
-            .map(uint)
-            .transpose()
-            .map(Option::unwrap_or_default)
+        let r = self.eval(
+            STORE_REVIEWS,
+            &[keys.reviews(), keys.reviews_index(), keys.config()],
+            args,
+        )?;
+        match r.first().map(int).transpose()? {
+            Some(-1) => Err(super::board_deleted(keys)),
+            Some(n) => Ok(n.unsigned_abs()),
+            None => Err(LeaderboardError::CorruptData(
+                "storing reviews answered nothing".into(),
+            )),
+        }
     }
 
     /// One review's JSON.

@@ -213,8 +213,6 @@ fn tenant_boards(tenant: &TenantId) -> String {
     format!("lb:tenant:{{{}}}:boards", tenant.as_str())
 }
 
-/// Redis failures are logged in full (component stderr) and reported to clients without
-/// internals.
 /// A write that found its board deleted since it read it (the write scripts check the config
 /// key, so such a write stores nothing).
 fn board_deleted(keys: &Keys) -> LeaderboardError {
@@ -225,6 +223,8 @@ fn board_deleted(keys: &Keys) -> LeaderboardError {
     LeaderboardError::BoardNotFound(format!("board '{id}' was deleted"))
 }
 
+/// Redis failures are logged in full (component stderr) and reported to clients without
+/// internals.
 fn unavailable(e: impl std::fmt::Display) -> LeaderboardError {
     eprintln!("redis error: {e}");
     LeaderboardError::Unavailable(

@@ -202,10 +202,17 @@ impl Repo {
                 keys.zset(period),
                 keys.events(),
                 keys.version(),
+                keys.config(),
             ],
             vec![bin(player.as_str()), bin(event_json)],
         )?;
-        let version = r.first().map(int).transpose()?.unwrap_or(0);
-        Ok((version != 0).then_some(version))
+        match r.first().map(int).transpose()? {
+            Some(-1) => Err(board_deleted(keys)),
+            Some(0) => Ok(None),
+            Some(version) => Ok(Some(version)),
+            None => Err(LeaderboardError::CorruptData(
+                "deleting a player answered nothing".into(),
+            )),
+        }
     }
 }

@@ -10,6 +10,12 @@ use crate::error::LeaderboardError;
 /// Content type of a problem-details body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// An error's short, constant title (RFC 9457 `title`) in English, from the message catalogue
+/// ([`crate::http::i18n`], which has it in every language it speaks).
+pub fn title(err: &LeaderboardError) -> &'static str {
+    crate::http::i18n::title(err.slug(), crate::http::i18n::Lang::En).unwrap_or("Error")
+}
+
 /// An RFC 9457 problem-details object.
 ///
 /// `extensions` holds extension members (flattened into the object), e.g. `retry_after_secs` for
@@ -78,7 +84,7 @@ impl From<&LeaderboardError> for Problem {
         }
         Self {
             problem_type: err.problem_type().to_owned(),
-            title: err.title().to_owned(),
+            title: title(err).to_owned(),
             status: err.status(),
             detail: err.to_string(),
             instance: None,

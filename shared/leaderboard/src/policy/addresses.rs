@@ -61,7 +61,6 @@ impl AddressList {
                 .trim_end_matches(']')
                 .parse()
                 .map_err(|_| format!("'{entry}' is not an IP address or CIDR prefix"))?;
-            let addr = canonical(addr);
             let max = if addr.is_ipv4() { 32 } else { 128 };
             let len = match len {
                 Some(l) => l
@@ -71,7 +70,16 @@ impl AddressList {
                     .ok_or_else(|| format!("'{entry}' has an invalid prefix length"))?,
                 None => max,
             };
-            prefixes.push(Prefix { addr, len });
+            // An IPv4-mapped prefix (`::ffff:10.0.0.0/104`) is the IPv4 prefix it maps (the
+            // addresses it holds are compared as IPv4); a shorter one stays IPv6.
+            let prefix = match (addr, canonical(addr)) {
+                (IpAddr::V6(_), IpAddr::V4(v4)) if len >= 96 => Prefix {
+                    addr: IpAddr::V4(v4),
+                    len: len - 96,
+                },
+                _ => Prefix { addr, len },
+            };
+            prefixes.push(prefix);
         }
         Ok(Self { prefixes })
     }
@@ -114,6 +122,10 @@ mod tests {
             holds("10.0.0.0/8", "::ffff:10.9.9.9"),
             "a mapped IPv4 address"
         );
+        assert!(holds("::ffff:0:0/96", "192.0.2.1"), "every mapped address");
+        assert!(holds("::ffff:10.0.0.0/104", "10.1.1.1"));
+        assert!(!holds("::ffff:10.0.0.0/104", "11.1.1.1"));
+        assert!(holds("::ffff:10.0.0.1", "10.0.0.1"));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 -- Removes a player's entry from a period with its record_deleted event.
--- KEYS: 1 records, 2 members, 3 sorted set, 4 events, 5 version. ARGV: 1 player, 2 event JSON.
--- Returns the board's new version, or 0 when the player had no entry.
+-- KEYS: 1 records, 2 members, 3 sorted set, 4 events, 5 version, 6 config. ARGV: 1 player,
+-- 2 event JSON.
+-- Returns the board's new version, 0 when the player had no entry, or -1 when the board is gone
+-- (nothing is written: its log and version must not come back after its delete).
+if redis.call('EXISTS', KEYS[6]) == 0 then return -1 end
 local member = redis.call('HGET', KEYS[2], ARGV[1])
 if not member then return 0 end
 redis.call('ZREM', KEYS[3], member)
