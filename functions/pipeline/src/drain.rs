@@ -6,7 +6,7 @@
 
 use edge::api::Ctx;
 use edge::http::{self, Call};
-use edge::pipeline::{self, DEFAULT_RECLAIM_AFTER_MS, Limits, Report};
+use edge::pipeline::{self, Report};
 use edge::scope;
 use leaderboard::{BoardId, Result, policy::access};
 use serde_json::json;
@@ -30,11 +30,6 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         Some(b) => vec![BoardId::new(b)?],
         None => repo.board_ids(&ctx.tenant)?,
     };
-    let reclaim_after_ms = ctx
-        .platform()
-        .variable("inbox_reclaim_after_ms")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_RECLAIM_AFTER_MS);
     let deadline_ms = call.now_ms + BUDGET_MS;
     let mut left = u64::from(max_events);
     let mut reports: Vec<Report> = Vec::new();
@@ -44,20 +39,15 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
             more = true;
             break;
         }
-        let limits = Limits {
-            max_events: left,
+        let report = pipeline::drain_and_invalidate(
+            ctx.platform(),
+            repo,
+            &ctx.tenant,
+            board,
+            left,
             deadline_ms,
-            reclaim_after_ms,
-        };
-        let report = pipeline::drain(repo, &ctx.tenant, board, &limits, &scope::now_ms)?;
-        if report.version.is_some() {
-            ctx.cache().invalidate_everywhere(
-                ctx.repo()?,
-                ctx.tenant.as_str(),
-                board.as_str(),
-                false,
-            );
-        }
+            &scope::now_ms,
+        )?;
         left = left.saturating_sub(
             report.applied + report.duplicates + report.dead_lettered + report.held,
         );

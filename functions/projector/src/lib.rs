@@ -20,8 +20,8 @@
 
 use anyhow::Context;
 use edge::cache::EdgeCache;
-use edge::pipeline::{self, DEFAULT_RECLAIM_AFTER_MS, Limits};
-use edge::platform::{Platform, Spin};
+use edge::pipeline;
+use edge::platform::Spin;
 use edge::repo::Repo;
 use edge::scope::now_ms;
 use edge::{settings, submit, webhook_delivery};
@@ -113,19 +113,16 @@ fn handle(payload: &[u8]) -> anyhow::Result<()> {
     let Some((tenant, board)) = target else {
         return Ok(());
     };
-    let limits = Limits {
-        max_events: MAX_EVENTS,
-        deadline_ms: now_ms() + BUDGET_MS,
-        reclaim_after_ms: Spin
-            .variable("inbox_reclaim_after_ms")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(DEFAULT_RECLAIM_AFTER_MS),
-    };
-    let report = pipeline::drain(&repo, &tenant, &board, &limits, &now_ms)
-        .with_context(|| format!("draining {tenant}/{board}"))?;
-    if report.version.is_some() {
-        EdgeCache::open(&Spin).invalidate_everywhere(&repo, tenant.as_str(), board.as_str(), false);
-    }
+    let report = pipeline::drain_and_invalidate(
+        &Spin,
+        &repo,
+        &tenant,
+        &board,
+        MAX_EVENTS,
+        now_ms() + BUDGET_MS,
+        &now_ms,
+    )
+    .with_context(|| format!("draining {tenant}/{board}"))?;
     edge::metrics::add_now(
         &Spin,
         &leaderboard::http::metrics::counter_key("events_applied"),

@@ -26,6 +26,8 @@ use leaderboard::{
 };
 use serde::Serialize;
 
+use crate::cache::EdgeCache;
+use crate::platform::Platform;
 use crate::repo::pipeline::{Batch, BatchResult, DeadLetter, Lookup, Put};
 use crate::repo::{Keys, Repo};
 
@@ -84,6 +86,39 @@ pub struct Report {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// One board's drain as the worker runs it on a doorbell and the HTTP drain runs it per board:
+/// [`drain`] within `max_events` and `deadline_ms` (the `inbox_reclaim_after_ms` variable says
+/// when another drain's unfinished claim is taken over), then, when the board changed, its
+/// cached reads dropped in every region.
+pub fn drain_and_invalidate(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &BoardId,
+    max_events: u64,
+    deadline_ms: i64,
+    clock: &dyn Fn() -> i64,
+) -> Result<Report> {
+    let limits = Limits {
+        max_events,
+        deadline_ms,
+        reclaim_after_ms: platform
+            .variable("inbox_reclaim_after_ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_RECLAIM_AFTER_MS),
+    };
+    let report = drain(repo, tenant, board, &limits, clock)?;
+    if report.version.is_some() {
+        EdgeCache::open(platform).invalidate_everywhere(
+            repo,
+            tenant.as_str(),
+            board.as_str(),
+            false,
+        );
+    }
+    Ok(report)
 }
 
 /// Drains `board_id`'s inbox within `limits`. A board that does not exist has its entries moved
