@@ -21,6 +21,13 @@ use edge_host::{Host, HostConfig};
 
 const USAGE: &str = "usage: edge-host up [--listen ADDR] [--manifest FILE] [--runtime-config FILE] [--clock-offset-ms N] [--timeout-secs N] [--tcp-nodelay] [--redis-timeouts] [--spin-faithful]";
 
+/// Notes an extra flag once (it may be given twice).
+fn note(extras: &mut Vec<String>, flag: &str) {
+    if !extras.iter().any(|f| f == flag) {
+        extras.push(flag.to_string());
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -69,15 +76,15 @@ async fn main() -> Result<()> {
                     bail!("--timeout-secs must be at least 1 (leave it out for no deadline)");
                 }
                 config.request_timeout = Some(std::time::Duration::from_secs(secs));
-                extras.push(flag.clone());
+                note(&mut extras, &flag);
             }
             "--tcp-nodelay" => {
                 config.tcp_nodelay = true;
-                extras.push(flag.clone());
+                note(&mut extras, &flag);
             }
             "--redis-timeouts" => {
                 config.redis_timeouts = true;
-                extras.push(flag.clone());
+                note(&mut extras, &flag);
             }
             "--spin-faithful" => faithful = true,
             other => bail!("unknown flag {other}\n{USAGE}"),
