@@ -124,73 +124,114 @@ fn fmt_le(le: f64) -> String {
     format!("{le}")
 }
 
+/// What the stored series add up to, per family.
+#[derive(Default)]
+struct Tally {
+    /// (route, method, status) → requests.
+    requests: BTreeMap<(String, String, u16), i64>,
+    /// (route, cache outcome) → reads.
+    cache: BTreeMap<(String, String), i64>,
+    /// route → requests refused with 429.
+    limited: BTreeMap<String, i64>,
+    /// outcome → submissions.
+    submissions: BTreeMap<String, i64>,
+    /// route → requests per duration bucket.
+    buckets: BTreeMap<String, Vec<i64>>,
+    /// route → microseconds spent.
+    sums: BTreeMap<String, i64>,
+    /// name → count.
+    counters: BTreeMap<String, i64>,
+    /// (tenant, board) → async submissions.
+    async_boards: BTreeMap<(String, String), i64>,
+}
+
+impl Tally {
+    /// Adds up the stored series (`(key, value)`); keys of no known shape are skipped.
+    fn of(series: &[(String, i64)]) -> Self {
+        let mut tally = Self::default();
+        let Self {
+            requests,
+            cache,
+            limited,
+            submissions,
+            buckets,
+            sums,
+            counters,
+            async_boards,
+        } = &mut tally;
+        for (key, value) in series {
+            let Some(rest) = key.strip_prefix(PREFIX) else {
+                continue;
+            };
+            if let Some(r) = rest.strip_prefix("r:") {
+                let parts: Vec<&str> = r.split(SEP).collect();
+                let [route, method, status, cache_outcome, outcome, bucket] = parts[..] else {
+                    continue;
+                };
+                let (Ok(status), Ok(bucket)) = (status.parse::<u16>(), bucket.parse::<usize>())
+                else {
+                    continue;
+                };
+                *requests
+                    .entry((route.into(), method.into(), status))
+                    .or_default() += value;
+                if !cache_outcome.is_empty() {
+                    *cache
+                        .entry((route.into(), cache_outcome.into()))
+                        .or_default() += value;
+                }
+                if status == 429 {
+                    *limited.entry(route.into()).or_default() += value;
+                }
+                if !outcome.is_empty() {
+                    *submissions.entry(outcome.into()).or_default() += value;
+                }
+                let counts = buckets
+                    .entry(route.into())
+                    .or_insert_with(|| vec![0; BUCKETS_SECS.len() + 1]);
+                if let Some(c) = counts.get_mut(bucket.min(BUCKETS_SECS.len())) {
+                    *c += value;
+                }
+            } else if let Some(route) = rest.strip_prefix("d:") {
+                *sums.entry(route.into()).or_default() += value;
+            } else if let Some(name) = rest.strip_prefix("c:") {
+                *counters.entry(name.into()).or_default() += value;
+            } else if let Some(b) = rest.strip_prefix("b:")
+                && let Some((t, board)) = b.split_once(SEP)
+            {
+                *async_boards.entry((t.into(), board.into())).or_default() += value;
+            }
+        }
+        tally
+    }
+}
+
+/// Writes a family's `# HELP` and `# TYPE` lines.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
 /// Renders the stored series (`(key, value)`) and the scrape-time gauges as Prometheus text.
 pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
-    // (route, method, status) → count; (route, cache) → count; route → bucket counts; …
-    let mut requests: BTreeMap<(String, String, u16), i64> = BTreeMap::new();
-    let mut cache: BTreeMap<(String, String), i64> = BTreeMap::new();
-    let mut limited: BTreeMap<String, i64> = BTreeMap::new();
-    let mut submissions: BTreeMap<String, i64> = BTreeMap::new();
-    let mut buckets: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    let mut sums: BTreeMap<String, i64> = BTreeMap::new();
-    let mut counters: BTreeMap<String, i64> = BTreeMap::new();
-    let mut async_boards: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for (key, value) in series {
-        let Some(rest) = key.strip_prefix(PREFIX) else {
-            continue;
-        };
-        if let Some(r) = rest.strip_prefix("r:") {
-            let parts: Vec<&str> = r.split(SEP).collect();
-            let [route, method, status, cache_outcome, outcome, bucket] = parts[..] else {
-                continue;
-            };
-            let (Ok(status), Ok(bucket)) = (status.parse::<u16>(), bucket.parse::<usize>()) else {
-                continue;
-            };
-            *requests
-                .entry((route.into(), method.into(), status))
-                .or_default() += value;
-            if !cache_outcome.is_empty() {
-                *cache
-                    .entry((route.into(), cache_outcome.into()))
-                    .or_default() += value;
-            }
-            if status == 429 {
-                *limited.entry(route.into()).or_default() += value;
-            }
-            if !outcome.is_empty() {
-                *submissions.entry(outcome.into()).or_default() += value;
-            }
-            let counts = buckets
-                .entry(route.into())
-                .or_insert_with(|| vec![0; BUCKETS_SECS.len() + 1]);
-            if let Some(c) = counts.get_mut(bucket.min(BUCKETS_SECS.len())) {
-                *c += value;
-            }
-        } else if let Some(route) = rest.strip_prefix("d:") {
-            *sums.entry(route.into()).or_default() += value;
-        } else if let Some(name) = rest.strip_prefix("c:") {
-            *counters.entry(name.into()).or_default() += value;
-        } else if let Some(b) = rest.strip_prefix("b:")
-            && let Some((t, board)) = b.split_once(SEP)
-        {
-            *async_boards.entry((t.into(), board.into())).or_default() += value;
-        }
-    }
-
+    let tally = Tally::of(series);
     let mut out = String::new();
-    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-    };
+    render_http(&mut out, &tally);
+    render_counters(&mut out, &tally);
+    render_boards(&mut out, &tally, gauges);
+    render_breaker(&mut out, gauges);
+    out
+}
 
+/// Requests, their durations, cache outcomes, rate-limit refusals and submissions.
+fn render_http(out: &mut String, tally: &Tally) {
     family(
-        &mut out,
+        out,
         "lb_http_requests_total",
         "counter",
         "HTTP requests served by the app's components, by manifest route, method and status.",
     );
-    for ((route, method, status), n) in &requests {
+    for ((route, method, status), n) in &tally.requests {
         let _ = writeln!(
             out,
             "lb_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
@@ -200,12 +241,12 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
     }
 
     family(
-        &mut out,
+        out,
         "lb_http_request_duration_seconds",
         "histogram",
         "Time the component spent on a request (from the handler's start to its response), by route.",
     );
-    for (route, counts) in &buckets {
+    for (route, counts) in &tally.buckets {
         let route = escape(route);
         let mut cumulative = 0;
         for (i, c) in counts.iter().enumerate() {
@@ -218,7 +259,7 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
                 "lb_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}"
             );
         }
-        let sum_us = sums.get(route.as_str()).copied().unwrap_or(0);
+        let sum_us = tally.sums.get(route.as_str()).copied().unwrap_or(0);
         let _ = writeln!(
             out,
             "lb_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
@@ -231,12 +272,12 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
     }
 
     family(
-        &mut out,
+        out,
         "lb_cache_requests_total",
         "counter",
         "Ranked reads by edge-cache outcome (HIT, MISS, STALE).",
     );
-    for ((route, outcome), n) in &cache {
+    for ((route, outcome), n) in &tally.cache {
         let _ = writeln!(
             out,
             "lb_cache_requests_total{{route=\"{}\",outcome=\"{}\"}} {n}",
@@ -246,12 +287,12 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
     }
 
     family(
-        &mut out,
+        out,
         "lb_rate_limited_requests_total",
         "counter",
         "Requests refused with 429 by a rate limit or quota, by route.",
     );
-    for (route, n) in &limited {
+    for (route, n) in &tally.limited {
         let _ = writeln!(
             out,
             "lb_rate_limited_requests_total{{route=\"{}\"}} {n}",
@@ -260,19 +301,22 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
     }
 
     family(
-        &mut out,
+        out,
         "lb_score_submissions_total",
         "counter",
         "Score submissions by outcome (created, improved, unchanged, accepted for an async board, replayed).",
     );
-    for (outcome, n) in &submissions {
+    for (outcome, n) in &tally.submissions {
         let _ = writeln!(
             out,
             "lb_score_submissions_total{{outcome=\"{}\"}} {n}",
             escape(outcome)
         );
     }
+}
 
+/// The plain counters.
+fn render_counters(out: &mut String, tally: &Tally) {
     for (name, help) in [
         (
             "flag_evaluations",
@@ -304,17 +348,24 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
         ),
     ] {
         let metric = format!("lb_{name}_total");
-        family(&mut out, &metric, "counter", help);
-        let _ = writeln!(out, "{metric} {}", counters.get(name).copied().unwrap_or(0));
+        family(out, &metric, "counter", help);
+        let _ = writeln!(
+            out,
+            "{metric} {}",
+            tally.counters.get(name).copied().unwrap_or(0)
+        );
     }
+}
 
+/// Per async board: submissions, and the inbox and dead letters read at scrape time.
+fn render_boards(out: &mut String, tally: &Tally, gauges: &Gauges) {
     family(
-        &mut out,
+        out,
         "lb_async_submissions_total",
         "counter",
         "Submissions accepted into an async board's inbox, by board.",
     );
-    for ((tenant, board), n) in &async_boards {
+    for ((tenant, board), n) in &tally.async_boards {
         let _ = writeln!(
             out,
             "lb_async_submissions_total{{tenant=\"{}\",board=\"{}\"}} {n}",
@@ -324,7 +375,7 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
     }
 
     family(
-        &mut out,
+        out,
         "lb_inbox_entries",
         "gauge",
         "Entries waiting in an async board's inbox (stream lag), read from Redis at scrape time.",
@@ -340,7 +391,7 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
         }
     }
     family(
-        &mut out,
+        out,
         "lb_dead_letters",
         "gauge",
         "Dead letters of an async board, read from Redis at scrape time.",
@@ -355,9 +406,12 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
             );
         }
     }
+}
 
+/// The region's Redis circuit breaker.
+fn render_breaker(out: &mut String, gauges: &Gauges) {
     family(
-        &mut out,
+        out,
         "lb_redis_circuit_state",
         "gauge",
         "The region's Redis circuit breaker: 1 for its current state.",
@@ -370,13 +424,12 @@ pub fn render(series: &[(String, i64)], gauges: &Gauges) -> String {
         );
     }
     family(
-        &mut out,
+        out,
         "lb_redis_circuit_openings",
         "gauge",
         "How many times in a row the breaker has opened (0 when closed).",
     );
     let _ = writeln!(out, "lb_redis_circuit_openings {}", gauges.circuit_openings);
-    out
 }
 
 #[cfg(test)]
