@@ -134,10 +134,10 @@ impl Repo {
         )?;
         match r.first().map(int).transpose()? {
             Some(-1) => Err(super::board_deleted(keys)),
-            Some(n) => Ok(n.unsigned_abs()),
-            None => Err(LeaderboardError::CorruptData(
-                "storing reviews answered nothing".into(),
-            )),
+            Some(n) if n >= 0 => Ok(n.unsigned_abs()),
+            other => Err(LeaderboardError::CorruptData(format!(
+                "storing reviews answered {other:?}"
+            ))),
         }
     }
 

@@ -209,10 +209,10 @@ impl Repo {
         match r.first().map(int).transpose()? {
             Some(-1) => Err(board_deleted(keys)),
             Some(0) => Ok(None),
-            Some(version) => Ok(Some(version)),
-            None => Err(LeaderboardError::CorruptData(
-                "deleting a player answered nothing".into(),
-            )),
+            Some(version) if version > 0 => Ok(Some(version)),
+            other => Err(LeaderboardError::CorruptData(format!(
+                "deleting a player answered {other:?}"
+            ))),
         }
     }
 }
