@@ -1,4 +1,4 @@
-# Shell helpers shared by scripts/up.sh, bench.sh, ab.sh and bench_delete.sh (sourced, not run;
+# Shell helpers shared by scripts/up.sh, ab.sh and bench_delete.sh (sourced, not run;
 # POSIX sh). Each script sources it after changing to the repository's root.
 
 # stop PID SIGNAL [SECONDS]: sends the signal, waits up to SECONDS (default 5) for the process to

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use edge::platform::{KvStore, Platform, RedisError, RedisExec};
+use edge::platform::{KvError, KvStore, Platform, PlatformError, RedisError, RedisExec};
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -98,21 +98,22 @@ impl RedisExec for Pooled {
 }
 
 impl Platform for Native {
-    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
-        edge::scope::random_bytes(n)
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, PlatformError> {
+        edge::scope::random_bytes(n).map_err(PlatformError::Random)
     }
 
     fn variable(&self, name: &str) -> Option<String> {
         self.variables.get(name).filter(|v| !v.is_empty()).cloned()
     }
 
-    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, String> {
+    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
         let existing = lock(&self.pool).get_mut(url).and_then(Vec::pop);
         let conn = match existing {
             Some(c) => c,
             None => redis::Client::open(url)
                 .and_then(|c| c.get_connection())
-                .map_err(|e| e.to_string())?,
+                // Not the address: it may carry a password.
+                .map_err(|e| RedisError::Transport(e.to_string()))?,
         };
         Ok(Box::new(Pooled {
             conn: RefCell::new(Some(conn)),
@@ -125,15 +126,17 @@ impl Platform for Native {
         Some(Box::new(MemoryKv(Arc::clone(&self.kv))))
     }
 
-    fn post_internal(&self, url: &str, _body: &[u8]) -> Result<(u16, Vec<u8>), String> {
-        Err(format!("{url}: service chaining is not served natively"))
+    fn post_internal(&self, url: &str, _body: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
+        Err(PlatformError::Chain(format!(
+            "{url}: service chaining is not served natively"
+        )))
     }
 }
 
 struct MemoryKv(Arc<Mutex<HashMap<String, Vec<u8>>>>);
 
 impl KvStore for MemoryKv {
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         let mut map = lock(&self.0);
         let current = map
             .get(key)
@@ -143,14 +146,14 @@ impl KvStore for MemoryKv {
         map.insert(key.to_string(), next.to_string().into_bytes());
         Ok(next)
     }
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         Ok(lock(&self.0).get(key).cloned())
     }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         lock(&self.0).insert(key.to_string(), value.to_vec());
         Ok(())
     }
-    fn delete_many(&self, keys: &[String]) -> Result<(), String> {
+    fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
         let mut map = lock(&self.0);
         for k in keys {
             map.remove(k);
@@ -162,7 +165,7 @@ impl KvStore for MemoryKv {
         key: &str,
         f: &mut edge::platform::Update<'_>,
         _retries: u32,
-    ) -> Result<(), String> {
+    ) -> Result<(), KvError> {
         let mut map = lock(&self.0);
         if let Some(next) = f(map.get(key).map(Vec::as_slice)) {
             map.insert(key.to_string(), next);

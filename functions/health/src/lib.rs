@@ -168,13 +168,13 @@ fn json_response(status: u16, body: String) -> Response {
 }
 
 /// One dependency's check: `{"status": "up"|"down", "latency_ms", "error"?}`.
-fn check(run: impl FnOnce() -> std::result::Result<(), String>) -> Value {
+fn check<E: std::fmt::Display>(run: impl FnOnce() -> std::result::Result<(), E>) -> Value {
     let started = Instant::now();
     let outcome = run();
     let latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
     match outcome {
         Ok(()) => json!({"status": "up", "latency_ms": latency_ms}),
-        Err(e) => json!({"status": "down", "latency_ms": latency_ms, "error": e}),
+        Err(e) => json!({"status": "down", "latency_ms": latency_ms, "error": e.to_string()}),
     }
 }
 
@@ -183,17 +183,17 @@ fn check(run: impl FnOnce() -> std::result::Result<(), String>) -> Value {
 fn checks(platform: &dyn Platform) -> (Vec<(&'static str, Value)>, Option<edge::repo::Repo>) {
     let mut probe = None;
     let redis = check(|| {
-        let url = edge::settings::redis_url(platform).map_err(|e| e.to_string())?;
+        let url = edge::settings::redis_url(platform)?;
         // Past the circuit breaker: the probe's success closes it.
-        let repo = edge::repo::Repo::open_probe(platform, &url).map_err(|e| e.to_string())?;
-        repo.ping().map_err(|e| e.to_string())?;
+        let repo = edge::repo::Repo::open_probe(platform, &url)?;
+        repo.ping()?;
         probe = Some(repo);
-        Ok(())
+        Ok::<(), LeaderboardError>(())
     });
     let kv = check(|| {
         let store = platform
             .kv(edge::kv::STORE)
-            .ok_or_else(|| "the key-value store cannot be opened".to_string())?;
+            .ok_or(edge::kv::KvError::NotOpen)?;
         store.get("health:probe").map(|_| ())
     });
     (vec![("redis", redis), ("kv", kv)], probe)

@@ -33,19 +33,24 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     let deadline_ms = call.now_ms + BUDGET_MS;
     let mut left = u64::from(max_events);
     let mut reports: Vec<Report> = Vec::new();
+    // The variables once; each board gets what is left of the budget.
+    let limits = pipeline::Limits::read(ctx.platform(), left, deadline_ms);
     let mut more = false;
     for board in &boards {
         if left == 0 || scope::now_ms() >= deadline_ms {
             more = true;
             break;
         }
+        let limits = pipeline::Limits {
+            max_events: left,
+            ..limits
+        };
         let report = pipeline::drain_and_invalidate(
             ctx.platform(),
             repo,
             &ctx.tenant,
             board,
-            left,
-            deadline_ms,
+            &limits,
             &scope::now_ms,
         )?;
         left = left.saturating_sub(

@@ -113,16 +113,9 @@ fn handle(payload: &[u8]) -> anyhow::Result<()> {
     let Some((tenant, board)) = target else {
         return Ok(());
     };
-    let report = pipeline::drain_and_invalidate(
-        &Spin,
-        &repo,
-        &tenant,
-        &board,
-        MAX_EVENTS,
-        now_ms() + BUDGET_MS,
-        &now_ms,
-    )
-    .with_context(|| format!("draining {tenant}/{board}"))?;
+    let limits = pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS);
+    let report = pipeline::drain_and_invalidate(&Spin, &repo, &tenant, &board, &limits, &now_ms)
+        .with_context(|| format!("draining {tenant}/{board}"))?;
     edge::metrics::add_now(
         &Spin,
         &leaderboard::http::metrics::counter_key("events_applied"),

@@ -176,7 +176,7 @@ pub fn authenticate<'r>(
 /// `n` bytes from the platform's random source ([`Platform::random_bytes`]); its failure is a
 /// `500`, never weaker bytes.
 pub fn random_bytes(platform: &dyn Platform, n: usize) -> Result<Vec<u8>> {
-    platform.random_bytes(n).map_err(source_failed)
+    Ok(platform.random_bytes(n)?)
 }
 
 /// `n` hex digits from the platform's random source: API-key ids and secrets, request-signing
@@ -191,11 +191,7 @@ pub fn random_hex(platform: &dyn Platform, n: usize) -> Result<String> {
 pub fn unique_hex(n: usize) -> Result<String> {
     crate::scope::random_bytes(n.div_ceil(2))
         .map(|bytes| hex_digits(&bytes, n))
-        .map_err(source_failed)
-}
-
-fn source_failed(e: String) -> LeaderboardError {
-    LeaderboardError::Internal(format!("the random source failed: {e}"))
+        .map_err(|e| crate::platform::PlatformError::Random(e).into())
 }
 
 fn hex_digits(bytes: &[u8], n: usize) -> String {

@@ -226,47 +226,29 @@ fn store(kv: &dyn KvStore, what: &str, f: &mut crate::platform::Update<'_>) -> b
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::platform::{RedisExec, Update};
+    use crate::platform::{KvError, OnlyKv, Update};
 
     /// A store holding one breaker state that refuses every write.
     #[derive(Clone)]
     struct ReadOnly(Vec<u8>);
 
     impl KvStore for ReadOnly {
-        fn increment(&self, _: &str, _: i64) -> std::result::Result<i64, String> {
-            Err("refused".into())
+        fn increment(&self, _: &str, _: i64) -> std::result::Result<i64, KvError> {
+            Err(KvError::AccessDenied)
         }
-        fn get(&self, _: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+        fn get(&self, _: &str) -> std::result::Result<Option<Vec<u8>>, KvError> {
             Ok(Some(self.0.clone()))
         }
-        fn set(&self, _: &str, _: &[u8]) -> std::result::Result<(), String> {
-            Err("refused".into())
+        fn set(&self, _: &str, _: &[u8]) -> std::result::Result<(), KvError> {
+            Err(KvError::AccessDenied)
         }
-        fn delete_many(&self, _: &[String]) -> std::result::Result<(), String> {
-            Err("refused".into())
+        fn delete_many(&self, _: &[String]) -> std::result::Result<(), KvError> {
+            Err(KvError::AccessDenied)
         }
-        fn update(&self, _: &str, f: &mut Update<'_>, _: u32) -> std::result::Result<(), String> {
+        fn update(&self, _: &str, f: &mut Update<'_>, _: u32) -> std::result::Result<(), KvError> {
             // The swap runs (it decides what to write), then the write fails.
             f(Some(&self.0));
-            Err("refused".into())
-        }
-    }
-
-    impl Platform for ReadOnly {
-        fn random_bytes(&self, n: usize) -> std::result::Result<Vec<u8>, String> {
-            crate::scope::random_bytes(n)
-        }
-        fn variable(&self, _: &str) -> Option<String> {
-            None
-        }
-        fn redis(&self, _: &str) -> std::result::Result<Box<dyn RedisExec>, String> {
-            Err("no redis here".into())
-        }
-        fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
-            Some(Box::new(self.clone()))
-        }
-        fn post_internal(&self, _: &str, _: &[u8]) -> std::result::Result<(u16, Vec<u8>), String> {
-            Err("no components here".into())
+            Err(KvError::AccessDenied)
         }
     }
 
@@ -278,7 +260,7 @@ mod tests {
             opened_at_ms: 500,
             ..Breaker::default()
         };
-        let platform = ReadOnly(open.encode());
+        let platform = OnlyKv(ReadOnly(open.encode()));
         // Still open: refused without a write.
         assert!(Guard::admit(&platform, 900).is_err());
         // The open time is over: the probe's claim cannot be stored, and the request probes all

@@ -19,7 +19,7 @@ use leaderboard::http::cache::{
     CacheEnvelope, config_key, invalidation, query_fingerprint, slot_key, slot_of,
 };
 
-use crate::kv::STORE;
+use crate::kv::{KvError, STORE};
 use crate::platform::{KvStore, Platform};
 use leaderboard::LeaderboardError;
 
@@ -129,10 +129,10 @@ impl EdgeCache {
         }
     }
 
-    fn drop_copies(&self, tenant: &str, board: &str, config: bool) -> Result<(), String> {
+    fn drop_copies(&self, tenant: &str, board: &str, config: bool) -> Result<(), KvError> {
         match self.bucket.as_ref() {
             Some(b) => b.delete_many(&invalidation(tenant, board, config)),
-            None => Err("the store could not be opened".to_string()),
+            None => Err(KvError::NotOpen),
         }
     }
 
@@ -163,7 +163,7 @@ impl EdgeCache {
 }
 
 /// Logs and counts cached reads of a board that a write could not drop.
-fn not_dropped(tenant: &str, board: &str, e: &str) {
+fn not_dropped(tenant: &str, board: &str, e: &KvError) {
     eprintln!(
         "edge cache: the cached reads of {tenant}/{board} could not be dropped (served until their TTL): {e}"
     );
@@ -223,7 +223,10 @@ pub fn remembered(
     let value = fetch()?;
     if let Some(b) = bucket.as_ref() {
         let envelope = serde_json::json!({"stored_at": now_ms, "value": value});
-        let _ = b.set(key, envelope.to_string().as_bytes());
+        // Not remembered: the next call fetches again.
+        if let Err(e) = b.set(key, envelope.to_string().as_bytes()) {
+            eprintln!("edge cache: could not remember {key}: {e}");
+        }
     }
     Ok(value)
 }
@@ -234,7 +237,7 @@ pub fn remembered(
 pub fn forget(platform: &dyn Platform, key: &str) {
     let dropped = match platform.kv(STORE) {
         Some(b) => b.delete_many(&[key.to_string()]),
-        None => Err("the store could not be opened".to_string()),
+        None => Err(KvError::NotOpen),
     };
     if let Err(e) = dropped {
         eprintln!("edge cache: could not forget {key} (served until it is stale): {e}");
@@ -250,23 +253,23 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
-    use crate::platform::RedisExec;
+    use crate::platform::OnlyKv;
 
     #[derive(Default, Clone)]
     struct Memory(Rc<RefCell<BTreeMap<String, Vec<u8>>>>);
 
     impl KvStore for Memory {
-        fn increment(&self, _: &str, _: i64) -> Result<i64, String> {
-            Err("no counters in this test store".into())
+        fn increment(&self, _: &str, _: i64) -> Result<i64, KvError> {
+            Err(KvError::Other("no counters in this test store".into()))
         }
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
             Ok(self.0.borrow().get(key).cloned())
         }
-        fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
             self.0.borrow_mut().insert(key.into(), value.to_vec());
             Ok(())
         }
-        fn delete_many(&self, keys: &[String]) -> Result<(), String> {
+        fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
             for k in keys {
                 self.0.borrow_mut().remove(k);
             }
@@ -277,7 +280,7 @@ mod tests {
             key: &str,
             f: &mut crate::platform::Update<'_>,
             _retries: u32,
-        ) -> Result<(), String> {
+        ) -> Result<(), KvError> {
             let next = f(self.0.borrow().get(key).map(Vec::as_slice));
             if let Some(next) = next {
                 self.0.borrow_mut().insert(key.into(), next);
@@ -291,45 +294,25 @@ mod tests {
     struct Refusing;
 
     impl KvStore for Refusing {
-        fn increment(&self, _: &str, _: i64) -> Result<i64, String> {
-            Err("refused".into())
+        fn increment(&self, _: &str, _: i64) -> Result<i64, KvError> {
+            Err(KvError::AccessDenied)
         }
-        fn get(&self, _: &str) -> Result<Option<Vec<u8>>, String> {
+        fn get(&self, _: &str) -> Result<Option<Vec<u8>>, KvError> {
             Ok(None)
         }
-        fn set(&self, _: &str, _: &[u8]) -> Result<(), String> {
-            Err("refused".into())
+        fn set(&self, _: &str, _: &[u8]) -> Result<(), KvError> {
+            Err(KvError::AccessDenied)
         }
-        fn delete_many(&self, _: &[String]) -> Result<(), String> {
-            Err("refused".into())
+        fn delete_many(&self, _: &[String]) -> Result<(), KvError> {
+            Err(KvError::AccessDenied)
         }
         fn update(
             &self,
             _: &str,
             _: &mut crate::platform::Update<'_>,
             _: u32,
-        ) -> Result<(), String> {
-            Err("refused".into())
-        }
-    }
-
-    struct OnlyKv<S>(S);
-
-    impl<S: KvStore + Clone + 'static> Platform for OnlyKv<S> {
-        fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
-            crate::scope::random_bytes(n)
-        }
-        fn variable(&self, _: &str) -> Option<String> {
-            None
-        }
-        fn redis(&self, _: &str) -> Result<Box<dyn RedisExec>, String> {
-            Err("no redis here".into())
-        }
-        fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
-            Some(Box::new(self.0.clone()))
-        }
-        fn post_internal(&self, _: &str, _: &[u8]) -> Result<(u16, Vec<u8>), String> {
-            Err("no components here".into())
+        ) -> Result<(), KvError> {
+            Err(KvError::AccessDenied)
         }
     }
 

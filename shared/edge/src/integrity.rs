@@ -1,6 +1,7 @@
 //! Score integrity at the write (`leaderboard::integrity::check`): the facts a board's rules need are
-//! read in one round trip (`repo::integrity`), the core judges, and the outcome travels with the
-//! write — the player's new state, a flagged submission's review and the burst set are stored by
+//! read in one round trip (`repo::integrity`), the core judges and settles them
+//! (`leaderboard::integrity::settle::judge`: apply, flag, hold or reject, and a burst's earlier
+//! members flagged), and the outcome travels with the write — the player's new state, a flagged submission's review and the burst set are stored by
 //! the compare-and-set script that applies the score, so a check and its write cannot part: a
 //! concurrent submission of the same player changes the record, fails the compare-and-set, and
 //! is judged again on fresh facts.
@@ -10,120 +11,40 @@
 //! approximate, by design: the outlier rule's sample is the board as read (a write in flight
 //! may be missing from it).
 
-use leaderboard::board::rules::{Action, Rule};
-use leaderboard::integrity::check::{self, Facts, PlayerState, RobustStats, Verdict};
 use leaderboard::integrity::review::Review;
-use leaderboard::{
-    Board, LeaderboardError, PeriodId, PlayerId, Record, Result, Submission, board::sortkey,
-};
+use leaderboard::integrity::settle::{self, Judged, Judgment, Stored};
+use leaderboard::{Board, LeaderboardError, Result};
 
 use crate::repo::{Keys, Repo};
 
-/// A judged submission.
-#[derive(Debug, Clone)]
-pub struct Judged {
-    /// What the rules say.
-    pub verdict: Verdict,
-    /// The player's state once this submission is accepted (JSON).
-    pub state_json: String,
-    /// The earlier members of a burst this submission completes (player, Unix ms).
-    pub burst_members: Vec<(String, i64)>,
-}
-
-/// Judges `submission` of `player`, whose record goes from `before` to `after`, at `now_ms`.
-/// `state` is the player's integrity state when the caller knows it better than Redis (a drain's
-/// batch, where earlier entries of the player changed it); `None`: as stored.
-#[allow(clippy::too_many_arguments)]
+/// Judges and settles `judged` by its board's integrity rules (`leaderboard::integrity::settle`)
+/// on the facts read from Redis in one round trip. `state` is the player's integrity state when
+/// the caller knows it better than Redis (a drain's batch, where earlier entries of the player
+/// changed it); `None`: as stored.
 pub fn judge(
     repo: &Repo,
     keys: &Keys,
-    board: &Board,
-    period: &PeriodId,
-    player: &PlayerId,
-    submission: &Submission,
-    before: Option<&Record>,
-    after: &Record,
-    now_ms: i64,
+    judged: &Judged<'_>,
     state: Option<&str>,
-) -> Result<Judged> {
-    let rules = &board.integrity;
+) -> Result<Judgment> {
+    let rules = &judged.board.integrity;
     let raw = repo.integrity_facts(
         keys,
-        period,
-        player,
-        submission.score,
-        now_ms,
+        &judged.period,
+        judged.player,
+        judged.submission.score,
+        judged.at_ms,
         rules.burst.map(|b| (b.window_ms, b.players)),
         rules.outlier.is_some(),
     )?;
-    let stored = state.unwrap_or(&raw.state);
-    let state: PlayerState = if stored.is_empty() {
-        PlayerState::default()
-    } else {
-        serde_json::from_slice(stored.as_bytes()).map_err(|e| {
-            LeaderboardError::CorruptData(format!("stored integrity state of {player}: {e}"))
-        })?
-    };
-    let scores = raw
-        .sample
-        .iter()
-        .map(|&rv| sortkey::decode_rank_value(board, rv).map(|(score, _)| score))
-        .collect::<Result<Vec<i64>>>()?;
-    let facts = Facts {
-        sort: board.sort,
-        player: &state,
-        before: before.map(|r| r.score),
-        after: after.score,
+    let stored = Stored {
+        state: state.unwrap_or(&raw.state),
+        sample: &raw.sample,
         players: raw.players,
-        stats: RobustStats::of(&scores),
         same_score_players: raw.same_score_players,
+        burst_members: &raw.burst_members,
     };
-    let verdict = check::check(rules, &facts, now_ms);
-    let next = check::admit(rules, &state, facts.before, after.score, now_ms);
-    let state_json =
-        serde_json::to_string(&next).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-    Ok(Judged {
-        verdict,
-        state_json,
-        burst_members: raw.burst_members,
-    })
-}
-
-/// Flagged reviews of the earlier members of a burst that `verdict`'s submission completed (they
-/// were applied before the burst showed). Their ids derive from board, player, score and time, so
-/// finding the same burst again stores nothing new ([`Repo::put_new_reviews`]).
-pub fn burst_reviews(
-    board: &Board,
-    period: &PeriodId,
-    verdict: &Verdict,
-    members: &[(String, i64)],
-    score: i64,
-) -> Vec<Review> {
-    let Some(trigger) = verdict.triggers.iter().find(|t| t.rule == Rule::Burst) else {
-        return Vec::new();
-    };
-    let mut trigger = trigger.clone();
-    trigger.action = Action::Flag;
-    trigger.detail = format!("{} (flagged when the burst completed)", trigger.detail);
-    members
-        .iter()
-        .filter_map(|(player, at_ms)| {
-            let player = PlayerId::new(player).ok()?;
-            Some(Review::open(
-                burst_review_id(board, &player, score, *at_ms),
-                false,
-                player,
-                *period,
-                Submission {
-                    score,
-                    subscore: None,
-                    metadata: None,
-                },
-                *at_ms,
-                vec![trigger.clone()],
-            ))
-        })
-        .collect()
+    settle::judge(judged, &stored, || crate::apikeys::unique_hex(16))
 }
 
 /// Stores those of `reviews` whose ids are new (a stored review keeps its decision): how many.
@@ -133,61 +54,6 @@ pub fn store_new(repo: &Repo, keys: &Keys, reviews: &[Review]) -> Result<u64> {
         .map(|r| Ok((r.id.clone(), encode(r)?, r.submitted_at_ms)))
         .collect::<Result<Vec<_>>>()?;
     repo.put_new_reviews(keys, &rows)
-}
-
-/// The id of the review of `player`'s submission of `score` at `at_ms` in a burst: derived, so
-/// the burst's completer and its earlier members are each listed once however many times a
-/// burst of their score is found.
-fn burst_review_id(board: &Board, player: &PlayerId, score: i64, at_ms: i64) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{}\n{player}\n{score}\n{at_ms}", board.id));
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("rv_{hex}")
-}
-
-/// The review of a held (`applied` none) or flagged submission. Its id is random, or derived
-/// when the burst rule is among its triggers (then a later burst that counts this submission
-/// among its earlier members finds the review already stored).
-pub fn review(
-    board: &Board,
-    verdict: &Verdict,
-    player: &PlayerId,
-    period: &PeriodId,
-    submission: &Submission,
-    now_ms: i64,
-    applied: Option<(Option<&Record>, &Record)>,
-) -> Result<Review> {
-    let held = applied.is_none();
-    let burst = verdict.triggers.iter().any(|t| t.rule == Rule::Burst);
-    let id = if burst {
-        burst_review_id(board, player, submission.score, now_ms)
-    } else {
-        format!("rv_{}", crate::apikeys::unique_hex(16)?)
-    };
-    Ok(Review {
-        previous: applied.and_then(|(before, _)| before.cloned()),
-        applied: applied.map(|(_, after)| after.clone()),
-        ..Review::open(
-            id,
-            held,
-            player.clone(),
-            *period,
-            submission.clone(),
-            now_ms,
-            verdict.triggers.clone(),
-        )
-    })
-}
-
-/// The `422` of a rejected submission.
-pub fn rejected(verdict: &Verdict) -> LeaderboardError {
-    match verdict.decisive() {
-        Some(t) => LeaderboardError::IntegrityRejected {
-            rule: t.rule.as_str().to_string(),
-            detail: t.detail.clone(),
-        },
-        None => LeaderboardError::Internal("a rejection without a rule".into()),
-    }
 }
 
 /// Encodes a review for storage.

@@ -23,6 +23,9 @@ pub enum KvError {
     /// Any other host-side failure (I/O, backend).
     #[error("key-value store error: {0}")]
     Other(String),
+    /// The store could not be opened (on Spin, the reason was logged when it was tried).
+    #[error("the key-value store cannot be opened")]
+    NotOpen,
     /// A compare-and-swap lost the race more often than allowed.
     #[error("compare-and-swap gave up after {0} retries")]
     CasRetriesExhausted(u32),

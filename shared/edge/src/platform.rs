@@ -6,7 +6,31 @@
 
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
+pub use crate::kv::KvError;
 pub use crate::redis_error::RedisError;
+
+/// What the platform could not do, beside Redis ([`RedisError`]) and a KV store ([`KvError`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    /// The cryptographic random source gave no bytes.
+    #[error("the random source failed: {0}")]
+    Random(String),
+    /// A request to another component of the app (service chaining) got no answer.
+    #[error("service chaining: {0}")]
+    Chain(String),
+}
+
+impl From<PlatformError> for leaderboard::LeaderboardError {
+    /// No random bytes is this instance's fault (`500`); a component that did not answer may
+    /// answer a retry (`503`). A caller whose client must not see the host's text (it names
+    /// internal routes) logs it and answers its own detail instead (`auth::delegate`).
+    fn from(e: PlatformError) -> Self {
+        match e {
+            PlatformError::Random(_) => Self::Internal(e.to_string()),
+            PlatformError::Chain(_) => Self::Unavailable(e.to_string()),
+        }
+    }
+}
 
 /// Runs Redis commands (`execute` semantics: nested replies flattened, as Spin does).
 pub trait RedisExec {
@@ -19,7 +43,7 @@ pub trait RedisExec {
 
     /// A new connection to the same server (what a retry uses after a failure broke this one);
     /// `None` when the platform cannot make one.
-    fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, String>> {
+    fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, RedisError>> {
         None
     }
 }
@@ -30,18 +54,18 @@ pub type Update<'a> = dyn FnMut(Option<&[u8]>) -> Option<Vec<u8>> + 'a;
 /// The subset of a key-value store the edge cache uses.
 pub trait KvStore {
     /// Reads a value.
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
     /// Writes a value.
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError>;
     /// Deletes several keys in one call (`wasi:keyvalue/batch`; absent keys are fine).
-    fn delete_many(&self, keys: &[String]) -> Result<(), String>;
+    fn delete_many(&self, keys: &[String]) -> Result<(), KvError>;
     /// Compare-and-swap: `f` sees the current value (`None`: absent) and returns the value to
     /// write, or `None` to write nothing; a lost race calls `f` again, up to `retries` times.
     /// Only as atomic as the host's store (see [`crate::kv::Bucket::compare_and_swap`]).
-    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), String>;
+    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), KvError>;
     /// `wasi:keyvalue/atomics.increment`: adds `delta` (absent: 0) and returns the new value;
     /// `increment(key, 0)` is the portable read of a counter.
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, String>;
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError>;
 }
 
 /// Variables, Redis connections and KV stores.
@@ -49,16 +73,16 @@ pub trait Platform {
     /// A variable; undefined or empty → `None`.
     fn variable(&self, name: &str) -> Option<String>;
     /// A Redis connection.
-    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, String>;
+    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError>;
     /// A KV store by label (`None` if it cannot be opened).
     fn kv(&self, label: &str) -> Option<Box<dyn KvStore>>;
     /// POSTs a JSON body to another component of the app (`http://<id>.spin.internal/…`, service
     /// chaining): `(status, body)`.
-    fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String>;
+    fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), PlatformError>;
     /// `n` bytes from the platform's cryptographic random source, for secrets and ids that must
     /// not be guessed (API keys, signing and webhook secrets). An error, never weaker bytes, when
     /// there is none.
-    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String>;
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, PlatformError>;
     /// Reads `keys` of the store `label` in one call, ahead of the request's own reads, which
     /// then need no call of their own (a write to a key forgets its copy). A hint: a platform
     /// may ignore it, and a failure only means the reads go to the store one by one.
@@ -75,7 +99,7 @@ struct SpinRedis {
 }
 
 impl SpinRedis {
-    fn open(url: &str) -> Result<Box<dyn RedisExec>, String> {
+    fn open(url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
         crate::scope::count(crate::scope::HostCall::RedisOpen);
         spin_sdk::redis::Connection::open(url)
             .map(|conn| {
@@ -84,7 +108,8 @@ impl SpinRedis {
                     url: url.to_string(),
                 }) as Box<dyn RedisExec>
             })
-            .map_err(|e| format!("{e:?}"))
+            // Not the address: it may carry a password.
+            .map_err(|e| RedisError::Transport(format!("{e:?}")))
     }
 }
 
@@ -107,7 +132,7 @@ impl RedisExec for SpinRedis {
         })
     }
 
-    fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, String>> {
+    fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, RedisError>> {
         Some(Self::open(&self.url))
     }
 }
@@ -146,7 +171,7 @@ impl SharedStore {
 }
 
 impl KvStore for std::rc::Rc<SharedStore> {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         let ahead = self
             .ahead
             .borrow()
@@ -158,21 +183,21 @@ impl KvStore for std::rc::Rc<SharedStore> {
             None => KvStore::get(&self.bucket, key),
         }
     }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         self.forget(key);
         KvStore::set(&self.bucket, key, value)
     }
-    fn delete_many(&self, keys: &[String]) -> Result<(), String> {
+    fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
         for key in keys {
             self.forget(key);
         }
         KvStore::delete_many(&self.bucket, keys)
     }
-    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), String> {
+    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), KvError> {
         self.forget(key);
         KvStore::update(&self.bucket, key, f, retries)
     }
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         self.forget(key);
         KvStore::increment(&self.bucket, key, delta)
     }
@@ -196,8 +221,11 @@ fn shared_store(label: &str) -> Option<std::rc::Rc<SharedStore>> {
     if open.is_some() {
         return open;
     }
+    let bucket = crate::kv::Bucket::open(label)
+        .inspect_err(|e| eprintln!("kv: the store '{label}' could not be opened: {e}"))
+        .ok()?;
     let store = std::rc::Rc::new(SharedStore {
-        bucket: crate::kv::Bucket::open(label).ok()?,
+        bucket,
         ahead: std::cell::RefCell::new(Vec::new()),
     });
     OPEN_STORES
@@ -217,23 +245,23 @@ pub fn begin_request() {
 }
 
 impl KvStore for crate::kv::Bucket {
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
-        crate::kv::Bucket::increment(self, key, delta).map_err(|e| e.to_string())
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+        crate::kv::Bucket::increment(self, key, delta)
     }
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        crate::kv::Bucket::get(self, key).map_err(|e| e.to_string())
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        crate::kv::Bucket::get(self, key)
     }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        crate::kv::Bucket::set(self, key, value).map_err(|e| e.to_string())
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        crate::kv::Bucket::set(self, key, value)
     }
-    fn delete_many(&self, keys: &[String]) -> Result<(), String> {
-        crate::kv::Bucket::delete_many(self, keys).map_err(|e| e.to_string())
+    fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
+        crate::kv::Bucket::delete_many(self, keys)
     }
-    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), String> {
-        let mut cas = self.cas(key).map_err(|e| e.to_string())?;
+    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), KvError> {
+        let mut cas = self.cas(key)?;
         let mut written: Option<Vec<u8>> = None;
         for _ in 0..=retries {
-            let current = cas.current().map_err(|e| e.to_string())?;
+            let current = cas.current()?;
             // Spin 4.0.2's Redis store reports every swap as failed, also one that wrote (its
             // `UNWATCH <key>` is a Redis error): a "failed" swap whose value is now there landed.
             // Callers whose writes must be told apart make each value unique.
@@ -243,7 +271,7 @@ impl KvStore for crate::kv::Bucket {
             let Some(next) = f(current.as_deref()) else {
                 return Ok(());
             };
-            match cas.swap(&next).map_err(|e| e.to_string())? {
+            match cas.swap(&next)? {
                 Ok(()) => return Ok(()),
                 Err(fresh) => {
                     written = Some(next);
@@ -251,7 +279,7 @@ impl KvStore for crate::kv::Bucket {
                 }
             }
         }
-        Err(format!("compare-and-swap on {key} lost {retries} races"))
+        Err(KvError::CasRetriesExhausted(retries))
     }
 }
 
@@ -316,8 +344,8 @@ fn bundle_parts(name: &'static str) -> Option<Vec<String>> {
 }
 
 impl Platform for Spin {
-    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
-        crate::scope::random_bytes(n)
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, PlatformError> {
+        crate::scope::random_bytes(n).map_err(PlatformError::Random)
     }
 
     fn variable(&self, name: &str) -> Option<String> {
@@ -331,7 +359,7 @@ impl Platform for Spin {
             .filter(|v| !v.is_empty())
     }
 
-    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, String> {
+    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
         SpinRedis::open(url)
     }
 
@@ -347,7 +375,7 @@ impl Platform for Spin {
         }
     }
 
-    fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+    fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
         crate::scope::count(crate::scope::HostCall::Http);
         let mut builder = spin_sdk::http::Request::builder();
         builder
@@ -362,7 +390,7 @@ impl Platform for Spin {
         spin_sdk::http::run(async move {
             let response: spin_sdk::http::Response = spin_sdk::http::send(request)
                 .await
-                .map_err(|e| format!("{e}"))?;
+                .map_err(|e| PlatformError::Chain(e.to_string()))?;
             Ok((*response.status(), response.body().to_vec()))
         })
     }
@@ -381,9 +409,9 @@ pub(crate) struct RecordedRandom {
 
 #[cfg(test)]
 impl Platform for RecordedRandom {
-    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, String> {
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, PlatformError> {
         if self.failing {
-            return Err("no entropy".into());
+            return Err(PlatformError::Random("no entropy".into()));
         }
         let mut drawn = self.drawn.borrow_mut();
         let seed = drawn.len();
@@ -396,13 +424,37 @@ impl Platform for RecordedRandom {
     fn variable(&self, _: &str) -> Option<String> {
         None
     }
-    fn redis(&self, _: &str) -> Result<Box<dyn RedisExec>, String> {
-        Err("no redis here".into())
+    fn redis(&self, _: &str) -> Result<Box<dyn RedisExec>, RedisError> {
+        Err(RedisError::Transport("no redis here".into()))
     }
     fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
         None
     }
-    fn post_internal(&self, _: &str, _: &[u8]) -> Result<(u16, Vec<u8>), String> {
-        Err("no components here".into())
+    fn post_internal(&self, _: &str, _: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
+        Err(PlatformError::Chain("no components here".into()))
+    }
+}
+
+/// A platform for unit tests of what uses only a KV store: `S` is the store, no Redis, no other
+/// component, the host's random source.
+#[cfg(test)]
+pub(crate) struct OnlyKv<S>(pub S);
+
+#[cfg(test)]
+impl<S: KvStore + Clone + 'static> Platform for OnlyKv<S> {
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, PlatformError> {
+        crate::scope::random_bytes(n).map_err(PlatformError::Random)
+    }
+    fn variable(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn redis(&self, _: &str) -> Result<Box<dyn RedisExec>, RedisError> {
+        Err(RedisError::Transport("no redis here".into()))
+    }
+    fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
+        Some(Box::new(self.0.clone()))
+    }
+    fn post_internal(&self, _: &str, _: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
+        Err(PlatformError::Chain("no components here".into()))
     }
 }

@@ -72,8 +72,24 @@ pub fn enforce_as(
     class: RouteClass,
     board: Option<&str>,
 ) -> Result<()> {
-    // The tenant's settings may replace the policies and add its submissions quota. Unreadable
-    // settings (Redis down and no regional copy) leave the configured policies in force.
+    let policies = in_force(ctx)?;
+    let applicable = applicable(ctx, call, &policies, class, board);
+    if applicable.is_empty() {
+        return Ok(());
+    }
+    let mut checked = Checked::default();
+    // The regional store first: cheap, and a denial there spares Redis.
+    check_in_kv(ctx, &applicable, call.now_ms, &mut checked);
+    if !checked.denied() {
+        check_in_redis(ctx, &applicable, &mut checked)?;
+    }
+    checked.answer(call)
+}
+
+/// The policies in force for the request's tenant: its settings may replace the configured ones
+/// and add its submissions quota. Unreadable settings (Redis down and no regional copy) leave
+/// the configured policies in force.
+fn in_force(ctx: &Ctx) -> Result<Vec<Policy>> {
     let settings = ctx.tenant_settings().map_err(|e| {
         eprintln!(
             "rate limits: tenant settings of '{}': {e}",
@@ -85,8 +101,21 @@ pub fn enforce_as(
         None => policies(ctx)?,
     };
     policies.extend(settings.ok().and_then(|s| s.submissions_policy()));
+    Ok(policies)
+}
+
+/// The policies that apply to this call (its route class, board and the caller's roles), each
+/// with the value it counts by; a policy whose key the request does not have (no client
+/// address, no token subject) does not apply.
+fn applicable<'p>(
+    ctx: &Ctx,
+    call: &Call<'_>,
+    policies: &'p [Policy],
+    class: RouteClass,
+    board: Option<&str>,
+) -> Vec<(&'p Policy, String)> {
     if policies.is_empty() {
-        return Ok(());
+        return Vec::new();
     }
     let roles: Vec<&str> = ctx
         .principal
@@ -94,40 +123,87 @@ pub fn enforce_as(
         .map(|p| p.roles.iter().map(|r| r.as_str()).collect())
         .unwrap_or_default();
     let configured = ctx.platform().variable("behind_trusted_proxy");
-    let proxies = leaderboard::policy::ratelimit::trusted_proxies(configured.as_deref()).unwrap_or_else(|| {
+    let proxies = ratelimit::trusted_proxies(configured.as_deref()).unwrap_or_else(|| {
         eprintln!(
             "rate limits: behind_trusted_proxy {configured:?} is not true, false or a number of \
              proxies: counting none"
         );
         0
     });
-    let tenant = ctx.tenant.as_str();
     let ip = client_ip(call, proxies);
-    let applicable: Vec<(&Policy, String)> = policies
+    policies
         .iter()
         .filter(|p| p.applies(class, board, &roles))
         .filter_map(|p| {
             let value = match p.key {
                 KeyKind::Ip => ip.clone()?,
                 KeyKind::Subject => ctx.principal.as_ref()?.subject.clone(),
-                KeyKind::Tenant => tenant.to_string(),
+                KeyKind::Tenant => ctx.tenant.as_str().to_string(),
             };
             Some((p, value))
         })
-        .collect();
-    if applicable.is_empty() {
-        return Ok(());
-    }
-    let now_ms = call.now_ms;
-    let mut decisions: Vec<(&Policy, Decision)> = Vec::new();
-    let mut unreachable: Vec<&Policy> = Vec::new();
+        .collect()
+}
 
-    // The regional store first: cheap, and a denial there spares Redis.
+/// What the limit stores said of one call.
+#[derive(Default)]
+struct Checked<'p> {
+    /// Each policy checked, and its decision.
+    decisions: Vec<(&'p Policy, Decision)>,
+    /// The policies whose store could not be reached.
+    unreachable: Vec<&'p Policy>,
+}
+
+impl Checked<'_> {
+    fn denied(&self) -> bool {
+        self.decisions.iter().any(|(_, d)| !d.allowed)
+    }
+
+    /// The header fields, then the answer: `503` when an unreachable policy fails closed, the
+    /// `429` of the first policy that denied, else through (saying so when a policy failed
+    /// open).
+    fn answer(&self, call: &Call<'_>) -> Result<()> {
+        if let Some((policy_field, state_field)) = ratelimit::header_fields(&self.decisions) {
+            call.set_header("ratelimit-policy", policy_field);
+            call.set_header("ratelimit", state_field);
+        }
+        if let Some(closed) = self
+            .unreachable
+            .iter()
+            .find(|p| p.on_unavailable == Unavailable::Closed)
+        {
+            call.set_header(OUTCOME_HEADER, "fail-closed".into());
+            return Err(LeaderboardError::Unavailable(format!(
+                "the store of rate limit '{}' is unreachable and the policy fails closed; retry shortly",
+                closed.name
+            )));
+        }
+        if !self.unreachable.is_empty() {
+            call.set_header(OUTCOME_HEADER, "fail-open".into());
+        }
+        match self.decisions.iter().find(|(_, d)| !d.allowed) {
+            Some((policy, d)) => Err(LeaderboardError::RateLimited {
+                policy: policy.name.clone(),
+                retry_after_secs: d.retry_after_secs,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Checks the `kv` policies, one compare-and-swap each on the regional store.
+fn check_in_kv<'p>(
+    ctx: &Ctx,
+    applicable: &[(&'p Policy, String)],
+    now_ms: i64,
+    checked: &mut Checked<'p>,
+) {
+    let tenant = ctx.tenant.as_str();
     let kv_policies = applicable.iter().filter(|(p, _)| p.store == Store::Kv);
     let bucket = ctx.platform().kv(STORE);
     for (policy, value) in kv_policies {
         let Some(bucket) = bucket.as_ref() else {
-            unreachable.push(policy);
+            checked.unreachable.push(policy);
             continue;
         };
         let key = format!("rl:{tenant}:{}:{value}", policy.name);
@@ -150,80 +226,68 @@ pub fn enforce_as(
             KV_RETRIES,
         );
         match (updated, decided) {
-            (Ok(()), Some(d)) => decisions.push((policy, d)),
+            (Ok(()), Some(d)) => checked.decisions.push((policy, d)),
             (result, _) => {
                 if let Err(e) = result {
                     eprintln!("rate limit {}: key-value store: {e}", policy.name);
                 }
-                unreachable.push(policy);
+                checked.unreachable.push(policy);
             }
         }
     }
+}
 
-    let denied_by_kv = decisions.iter().any(|(_, d)| !d.allowed);
+/// Checks the `redis` policies in one script, all or nothing, decided on Redis's clock
+/// (`redis_now_ms`), so a burst's requests are charged in the order they reach it, whatever each
+/// instance's clock read. An unreachable Redis makes them unreachable; another error is the
+/// answer.
+fn check_in_redis<'p>(
+    ctx: &Ctx,
+    applicable: &[(&'p Policy, String)],
+    checked: &mut Checked<'p>,
+) -> Result<()> {
+    let tenant = ctx.tenant.as_str();
     let redis_policies: Vec<&(&Policy, String)> = applicable
         .iter()
         .filter(|(p, _)| p.store == Store::Redis)
         .collect();
-    if !denied_by_kv && !redis_policies.is_empty() {
-        let keys: Vec<LimitKey> = redis_policies
-            .iter()
-            .map(|(p, value)| LimitKey {
-                key: format!("lb:rl:{{{tenant}}}:{}:{value}", p.name),
-                interval_us: p.interval_us(),
-                tolerance_us: p.interval_us().saturating_mul(p.burst as i64 - 1),
-            })
-            .collect();
-        // Decided on Redis's clock (`redis_now_ms`), so a burst's requests are charged in the
-        // order they reach it, whatever each instance's clock read.
-        match ctx.repo().and_then(|repo| repo.rate_limit(&keys)) {
-            Ok((_, redis_now_ms, states)) => {
-                for ((policy, _), state) in redis_policies.iter().zip(states) {
-                    let d = ratelimit::decide(policy, state.stored_tat_us, redis_now_ms);
-                    if d.allowed != state.allowed {
-                        eprintln!(
-                            "rate limit {}: the script and the core disagree ({state:?} vs {d:?})",
-                            policy.name
-                        );
-                    }
-                    decisions.push((
-                        policy,
-                        Decision {
-                            allowed: state.allowed,
-                            ..d
-                        },
-                    ));
-                }
-            }
-            Err(LeaderboardError::Unavailable(_)) => {
-                unreachable.extend(redis_policies.iter().map(|(p, _)| *p));
-            }
-            Err(e) => return Err(e),
-        }
+    if redis_policies.is_empty() {
+        return Ok(());
     }
-
-    if let Some((policy_field, state_field)) = ratelimit::header_fields(&decisions) {
-        call.set_header("ratelimit-policy", policy_field);
-        call.set_header("ratelimit", state_field);
-    }
-    if let Some(closed) = unreachable
+    let keys: Vec<LimitKey> = redis_policies
         .iter()
-        .find(|p| p.on_unavailable == Unavailable::Closed)
-    {
-        call.set_header(OUTCOME_HEADER, "fail-closed".into());
-        return Err(LeaderboardError::Unavailable(format!(
-            "the store of rate limit '{}' is unreachable and the policy fails closed; retry shortly",
-            closed.name
-        )));
-    }
-    if !unreachable.is_empty() {
-        call.set_header(OUTCOME_HEADER, "fail-open".into());
-    }
-    match decisions.iter().find(|(_, d)| !d.allowed) {
-        Some((policy, d)) => Err(LeaderboardError::RateLimited {
-            policy: policy.name.clone(),
-            retry_after_secs: d.retry_after_secs,
-        }),
-        None => Ok(()),
+        .map(|(p, value)| LimitKey {
+            key: format!("lb:rl:{{{tenant}}}:{}:{value}", p.name),
+            interval_us: p.interval_us(),
+            tolerance_us: p.interval_us().saturating_mul(p.burst as i64 - 1),
+        })
+        .collect();
+    match ctx.repo().and_then(|repo| repo.rate_limit(&keys)) {
+        Ok((_, redis_now_ms, states)) => {
+            for ((policy, _), state) in redis_policies.iter().zip(states) {
+                let d = ratelimit::decide(policy, state.stored_tat_us, redis_now_ms);
+                if d.allowed != state.allowed {
+                    eprintln!(
+                        "rate limit {}: the script and the core disagree ({state:?} vs {d:?})",
+                        policy.name
+                    );
+                }
+                checked.decisions.push((
+                    policy,
+                    Decision {
+                        allowed: state.allowed,
+                        ..d
+                    },
+                ));
+            }
+            Ok(())
+        }
+        Err(LeaderboardError::Unavailable(_)) => {
+            checked
+                .unreachable
+                .extend(redis_policies.iter().map(|(p, _)| *p));
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }

@@ -20,7 +20,9 @@
 //!    monthly, UTC); keyset cursors ([`board::cursor`]); the views a read renders
 //!    ([`board::view`]).
 //! 3. [`integrity`]: a submission judged against its board's rules ([`integrity::check`]),
-//!    the reviews of held and flagged ones ([`integrity::review`]), a board's analytics
+//!    what becomes of it — applied, flagged, held or rejected, and a burst's earlier members
+//!    flagged — for the synchronous write and the drain alike ([`integrity::settle`]), the
+//!    reviews of held and flagged ones ([`integrity::review`]), a board's analytics
 //!    ([`integrity::stats`]).
 //! 4. [`events`]: the versioned event log ([`events::event`]), its fold into projections, replay
 //!    and time travel ([`events::log`]), the asynchronous inbox ([`events::inbox`]), idempotent

@@ -105,8 +105,10 @@ pub fn verify(platform: &dyn Platform, req: &Delegated<'_>, now_ms: i64) -> Resu
     })
     .map_err(|e| LeaderboardError::Internal(format!("token verification request: {e}")))?;
     let (status, raw) = platform.post_internal(VERIFY_URL, &body).map_err(|e| {
+        // The host's text stays in the log: it names internal routes.
+        eprintln!("auth: the token verifier: {e}");
         crate::scope::set_retry_after(1);
-        LeaderboardError::Unavailable(format!("cannot reach the token verifier: {e}"))
+        LeaderboardError::Unavailable("cannot reach the token verifier; retry shortly".into())
     })?;
     let verified: Verified = match status {
         200 => serde_json::from_slice(&raw)

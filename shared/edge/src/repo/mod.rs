@@ -416,8 +416,11 @@ impl Repo {
                 eprintln!("redis error (retrying {cmd} once): {e}");
                 jitter();
                 let fresh = self.conn.borrow().reconnect();
-                if let Some(Ok(fresh)) = fresh {
-                    *self.conn.borrow_mut() = fresh;
+                match fresh {
+                    Some(Ok(fresh)) => *self.conn.borrow_mut() = fresh,
+                    // The retry goes on the old connection (and most likely fails the same way).
+                    Some(Err(e)) => eprintln!("redis: reconnecting for the retry of {cmd}: {e}"),
+                    None => {}
                 }
                 self.conn.borrow().execute(cmd, &args)
             }

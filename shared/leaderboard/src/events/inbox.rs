@@ -29,6 +29,7 @@ use crate::board::sortkey::SortKey;
 use crate::error::{LeaderboardError, Result};
 use crate::events::event::{Event, EventEnvelope};
 use crate::ids::{PlayerId, TenantId};
+use crate::integrity::settle::Ruling;
 
 /// Deliveries after which an entry that never completed (its handler died or ran out of time
 /// each time) is moved to the dead letters instead of being tried again.
@@ -260,17 +261,6 @@ pub enum Verdict {
     Rejected(String),
 }
 
-/// What a board's integrity rules make of one decided entry ([`decide_judged`]).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Judgment {
-    /// Apply it (with the review of a flagged submission).
-    Apply(Option<Box<crate::integrity::review::Review>>),
-    /// Hold it for review: not applied.
-    Hold(Box<crate::integrity::review::Review>),
-    /// Reject it: to the dead letters with this reason.
-    Reject(String),
-}
-
 /// A decided write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decided {
@@ -300,13 +290,14 @@ pub fn decide(
     seen: &HashSet<String>,
 ) -> Vec<Verdict> {
     decide_judged(board, plans, records, seen, |_, _, _| {
-        Ok(Judgment::Apply(None))
+        Ok(Ruling::Apply(None))
     })
     .unwrap_or_default()
 }
 
 /// [`decide`] with a board's integrity rules: `judge` sees each entry the core would apply, in
-/// order, with the record before it and the decided one, and says what becomes of it. A held or
+/// order, with the record before it and the decided one, and says what becomes of it (its
+/// [`Ruling`], as `leaderboard::integrity::settle` settles it). A held or
 /// rejected entry leaves the player's record as it was for the entries after it. An error of
 /// `judge` (Redis) fails the whole batch (it is decided again).
 pub fn decide_judged(
@@ -314,7 +305,7 @@ pub fn decide_judged(
     plans: &[Result<Planned>],
     records: &HashMap<(PeriodId, PlayerId), Option<Record>>,
     seen: &HashSet<String>,
-    mut judge: impl FnMut(&Planned, Option<&Record>, &Outcome) -> Result<Judgment>,
+    mut judge: impl FnMut(&Planned, Option<&Record>, &Outcome) -> Result<Ruling>,
 ) -> Result<Vec<Verdict>> {
     let mut current: HashMap<(PeriodId, PlayerId), Option<Record>> = HashMap::new();
     let mut keys_used: HashSet<&str> = HashSet::new();
@@ -342,9 +333,9 @@ pub fn decide_judged(
                 });
             let judged = match decided {
                 Ok((outcome, key)) => match judge(p, previous.as_ref(), &outcome)? {
-                    Judgment::Apply(flagged) => Ok((outcome, key, flagged)),
-                    Judgment::Hold(review) => Err(Verdict::Held(review)),
-                    Judgment::Reject(reason) => Err(Verdict::Rejected(reason)),
+                    Ruling::Apply(flagged) => Ok((outcome, key, flagged)),
+                    Ruling::Hold(review) => Err(Verdict::Held(review)),
+                    Ruling::Reject(refusal) => Err(Verdict::Rejected(refusal.to_string())),
                 },
                 Err(e) => Err(Verdict::Dead(e.to_string())),
             };

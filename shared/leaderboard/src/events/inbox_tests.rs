@@ -228,8 +228,8 @@ fn a_batch_decides_in_order_and_a_dead_entry_blocks_nothing() {
 }
 
 /// What a judge says of an entry it holds.
-fn held(p: &Planned) -> Judgment {
-    Judgment::Hold(Box::new(crate::integrity::review::Review::open(
+fn held(p: &Planned) -> Ruling {
+    Ruling::Hold(Box::new(crate::integrity::review::Review::open(
         "rv_1".into(),
         true,
         p.player.clone(),
@@ -260,8 +260,11 @@ fn a_held_or_rejected_entry_leaves_the_record_as_it_was_for_the_entries_after_it
         seen_before.push(before.map(|r| r.score));
         Ok(match p.submission.score {
             30 => held(p),
-            20 => Judgment::Reject("too fast".into()),
-            _ => Judgment::Apply(None),
+            20 => Ruling::Reject(LeaderboardError::IntegrityRejected {
+                rule: "velocity".into(),
+                detail: "too fast".into(),
+            }),
+            _ => Ruling::Apply(None),
         })
     })
     .unwrap();
@@ -269,7 +272,10 @@ fn a_held_or_rejected_entry_leaves_the_record_as_it_was_for_the_entries_after_it
     assert!(matches!(&v[1], Verdict::Held(r) if r.submission.score == 30));
     // The held 30 never counted: 10 + 7.
     assert!(matches!(&v[2], Verdict::Apply(d) if d.outcome.record.score == 17));
-    assert_eq!(v[3], Verdict::Rejected("too fast".into()));
+    assert_eq!(
+        v[3],
+        Verdict::Rejected("refused by the board's velocity rule: too fast".into())
+    );
     assert_eq!(seen_before, [None, Some(10), Some(10), Some(17)]);
 }
 
@@ -300,14 +306,20 @@ fn a_held_entry_uses_its_ingest_key_and_a_rejected_one_frees_it() {
     let v = decide_judged(&b, &plans, &records, &HashSet::new(), |p, _, _| {
         Ok(match p.submission.score {
             30 => held(p),
-            20 => Judgment::Reject("too fast".into()),
-            _ => Judgment::Apply(None),
+            20 => Ruling::Reject(LeaderboardError::IntegrityRejected {
+                rule: "velocity".into(),
+                detail: "too fast".into(),
+            }),
+            _ => Ruling::Apply(None),
         })
     })
     .unwrap();
     assert!(matches!(&v[0], Verdict::Held(_)));
     assert_eq!(v[1], Verdict::Duplicate);
-    assert_eq!(v[2], Verdict::Rejected("too fast".into()));
+    assert_eq!(
+        v[2],
+        Verdict::Rejected("refused by the board's velocity rule: too fast".into())
+    );
     assert!(matches!(&v[3], Verdict::Apply(d) if d.outcome.record.score == 5));
 }
 

@@ -19,7 +19,7 @@ fn fail(e: &KvError) -> Response {
         KvError::AccessDenied => 403,
         KvError::NoSuchStore => 404,
         KvError::CasRetriesExhausted(_) => 409,
-        KvError::Other(_) => 500,
+        KvError::Other(_) | KvError::NotOpen => 500,
     };
     reply::error(status, format!("{e:?}"))
 }

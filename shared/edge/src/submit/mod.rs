@@ -24,9 +24,13 @@ use spin_sdk::http::Response;
 use crate::api::Ctx;
 use crate::http::Call;
 use crate::idempotency;
-use crate::repo::{ApplyResult, Claim, IntegrityWrite, Keys, Repo, Reservation, Write};
-use leaderboard::board::rules::Action;
-use leaderboard::integrity::stats::{self, Counter};
+use crate::repo::{ApplyResult, Claim, Keys, Repo, Reservation, Write};
+
+mod settled;
+
+use leaderboard::integrity::review::Review;
+use leaderboard::integrity::settle::Judged;
+use settled::{Settled, announce_flagged, integrity_write, settle_before_write, stats_note};
 
 /// Compare-and-set attempts before giving up with 409 (an attempt only loses to a concurrent
 /// write of the same player's record).
@@ -45,46 +49,6 @@ pub struct Outcome {
     pub applied: AppliedOutcome,
     /// The board's version after the write.
     pub version: i64,
-}
-
-/// Announces held and flagged submissions to the webhook subscriptions that want
-/// `score.flagged` (after the write: a failure here is logged, the review stays listed).
-fn announce_flagged(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    reviews: &[leaderboard::integrity::review::Review],
-    now_ms: i64,
-) {
-    if reviews.is_empty() {
-        return;
-    }
-    if let Err(e) = crate::webhook_delivery::score_flagged(repo, tenant, board, reviews, now_ms) {
-        eprintln!("scores: could not announce flagged submissions: {e}");
-    }
-}
-
-/// Counts `n` submissions outside the write in the board's stats: a held or rejected one of
-/// `player`, or (`player` empty) a burst's earlier members. A failure is logged: a submission's
-/// fate does not depend on its count.
-fn note_stats(
-    repo: &Repo,
-    keys: &Keys,
-    board: &Board,
-    counter: Counter,
-    n: u64,
-    player: &str,
-    now_ms: i64,
-) {
-    if !board.stats || n == 0 {
-        return;
-    }
-    if let Err(e) = repo.note_stats(keys, stats::minute(now_ms), counter, n, player) {
-        eprintln!(
-            "scores: could not count a {} submission: {e}",
-            counter.as_str()
-        );
-    }
 }
 
 /// Whether [`apply`] judges a submission by the board's integrity rules.
@@ -107,15 +71,16 @@ pub enum Decided {
     /// Applied.
     Applied(Outcome),
     /// Held by an integrity rule for review: not applied.
-    Held(Box<leaderboard::integrity::review::Review>),
+    Held(Box<Review>),
 }
 
 /// Applies `submission` at `now_ms`. `first_read` is the record as already read with the board
 /// (raw JSON and decoded), saving the first round trip. With `claim` the write happens only while
 /// this attempt holds the `Idempotency-Key` (else `IdempotencyInProgress`), and stores the outcome
 /// with the score. The board's integrity rules judge it first ([`crate::integrity`], unless
-/// `judging` says it was approved): a `reject` is the `422`, a `hold` stores a review instead of
-/// the write, a `flag` stores one with it.
+/// `judging` says it was approved) and [`settle_before_write`] acts on their settlement: a
+/// `reject` is the `422`, a `hold` stores a review instead of the write, a `flag` stores one with
+/// it.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
     repo: &Repo,
@@ -146,92 +111,37 @@ pub fn apply(
             None => repo.record(&keys, &period.id, player)?,
         };
         let decided = operator::apply(board, previous.as_ref(), submission, now_ms)?;
-        let judged = if judging {
-            Some(crate::integrity::judge(
-                repo,
-                &keys,
+        let mut announce = Vec::new();
+        let mut state_json = None;
+        let mut flagged = None;
+        if judging {
+            let judged = Judged {
                 board,
-                &period.id,
+                period: period.id,
                 player,
                 submission,
-                previous.as_ref(),
-                &decided.record,
-                now_ms,
-                None,
-            )?)
-        } else {
-            None
-        };
-        let action = judged.as_ref().and_then(|j| j.verdict.action());
-        // The earlier members of a burst this submission completes are flagged whatever
-        // becomes of it (they were applied before the burst showed).
-        let mut announce = Vec::new();
-        if let Some(j) = judged.as_ref().filter(|j| !j.burst_members.is_empty()) {
-            let earlier = crate::integrity::burst_reviews(
-                board,
-                &period.id,
-                &j.verdict,
-                &j.burst_members,
-                submission.score,
-            );
-            let stored = crate::integrity::store_new(repo, &keys, &earlier)?;
-            note_stats(repo, &keys, board, Counter::Flagged, stored, "", now_ms);
-            announce.extend(earlier);
-        }
-        let mut flagged = None;
-        if let (Some(action), Some(j)) = (action, &judged) {
-            match action {
-                Action::Reject => {
-                    note_stats(
-                        repo,
-                        &keys,
-                        board,
-                        Counter::Rejected,
-                        1,
-                        player.as_str(),
-                        now_ms,
-                    );
-                    announce_flagged(repo, tenant, board, &announce, now_ms);
-                    return Err(crate::integrity::rejected(&j.verdict));
-                }
-                Action::Hold => {
-                    let review = crate::integrity::review(
-                        board, &j.verdict, player, &period.id, submission, now_ms, None,
-                    )?;
-                    repo.put_review(
-                        &keys,
-                        &review.id,
-                        &crate::integrity::encode(&review)?,
-                        now_ms,
-                    )?;
-                    announce.push(review.clone());
-                    note_stats(
-                        repo,
-                        &keys,
-                        board,
-                        Counter::Held,
-                        1,
-                        player.as_str(),
-                        now_ms,
-                    );
-                    announce_flagged(repo, tenant, board, &announce, now_ms);
-                    return Ok(Decided::Held(Box::new(review)));
-                }
-                Action::Flag => {
-                    let review = crate::integrity::review(
-                        board,
-                        &j.verdict,
-                        player,
-                        &period.id,
-                        submission,
-                        now_ms,
-                        Some((previous.as_ref(), &decided.record)),
-                    )?;
-                    let json = crate::integrity::encode(&review)?;
-                    flagged = Some((review, json));
-                }
+                at_ms: now_ms,
+                before: previous.as_ref(),
+                after: &decided.record,
+            };
+            let judgment = crate::integrity::judge(repo, &keys, &judged, None)?;
+            state_json = Some(judgment.state_json);
+            match settle_before_write(
+                repo,
+                tenant,
+                &keys,
+                &judged,
+                judgment.settlement,
+                &mut announce,
+            )? {
+                Settled::Write(review) => flagged = review,
+                Settled::Held(review) => return Ok(Decided::Held(review)),
             }
         }
+        let flagged_json = flagged
+            .as_deref()
+            .map(crate::integrity::encode)
+            .transpose()?;
         let key = decided.record.sort_key(board, player)?;
         let id = format!("{now_ms}-{player}-{}", decided.record.submissions);
         let event = EventEnvelope::score_applied(
@@ -248,18 +158,20 @@ pub fn apply(
             changed: decided.changed,
         };
         let outcome_json = claim.map(|_| applied_json(&applied)).transpose()?;
-        // An approval was counted as held when it arrived: now only what it does to the board.
-        let stats = board.stats.then(|| crate::repo::StatsNote {
-            minute: stats::minute(now_ms),
-            counters: stats::applied_counters(
-                approved.is_none(),
+        let stats = board.stats.then(|| {
+            stats_note(
+                now_ms,
+                approved.is_some(),
                 flagged.is_some(),
                 applied.improved,
                 previous.is_none(),
-            ),
-            count_player: approved.is_none(),
-            improved: applied.improved,
+            )
         });
+        let review = flagged
+            .as_deref()
+            .zip(flagged_json.as_deref())
+            .map(|(r, json)| (r.id.as_str(), json));
+        let integrity = integrity_write(state_json.as_deref(), review, approved, now_ms);
         let write = Write {
             period: &period.id,
             player,
@@ -270,26 +182,12 @@ pub fn apply(
             event_json: &event,
             period_started_json: &started,
             expire_at_ms: expire,
-            integrity: match &judged {
-                Some(j) => Some(IntegrityWrite {
-                    state_json: &j.state_json,
-                    review: flagged
-                        .as_ref()
-                        .map(|(r, json)| (r.id.as_str(), json.as_str())),
-                    now_ms,
-                }),
-                // An approval: its decision with it.
-                None => approved.map(|review| IntegrityWrite {
-                    state_json: "",
-                    review: Some(review),
-                    now_ms,
-                }),
-            },
+            integrity,
             stats,
         };
         match repo.apply(&keys, &write, claim.zip(outcome_json.as_deref()))? {
             ApplyResult::Applied(a) => {
-                announce.extend(flagged.map(|(r, _)| r));
+                announce.extend(flagged.map(|r| *r));
                 announce_flagged(repo, tenant, board, &announce, now_ms);
                 return Ok(Decided::Applied(Outcome {
                     better: a.better,

@@ -1,0 +1,251 @@
+//! The drain: applies a board's inbox, batch by batch, exactly once.
+//!
+//! Each batch takes three round trips whatever its size: the consumer group hands out up to
+//! [`BATCH`] entries (reclaiming entries a dead drain left pending longer than the reclaim time,
+//! `XAUTOCLAIM`), one script reads the records and idempotency keys they need, the pure core plans
+//! and decides every entry in order (`leaderboard::events::inbox`), and one script applies the decided
+//! batch — records, sorted sets, `score_applied` events, dead letters, acknowledgement and deletion
+//! of the entries — only if nothing it was decided on changed meanwhile (else it decides again).
+//! Applying and acknowledging are one atomic step, so an entry is applied at most once whoever
+//! drains it, and at least once because it stays pending until then.
+//!
+//! The same drain runs from the Redis trigger (`functions/projector`, on every doorbell) and from
+//! `POST /api/v1/admin/drain` (`functions/pipeline`) on hosts without one. Each drain ends with the
+//! board's log maintenance: a snapshot when `log.snapshot_every` events were added since the last,
+//! and the trim of the log behind the oldest snapshot kept (`leaderboard::events::log`). Synchronous
+//! boards ring the doorbell every [`MAINTENANCE_EVERY`] writes for it.
+
+/// Synchronous writes between two doorbells rung for log maintenance.
+pub const MAINTENANCE_EVERY: i64 = 1024;
+
+use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId};
+use serde::Serialize;
+
+use crate::cache::EdgeCache;
+use crate::platform::Platform;
+use crate::repo::pipeline::BatchResult;
+use crate::repo::{Keys, Repo};
+
+mod decide;
+mod ingest;
+
+use decide::decide;
+pub use ingest::{INGEST, doorbell_target, ingest};
+
+/// Entries per batch.
+pub const BATCH: usize = 256;
+
+/// Consumer name of every drain in the group (entries in flight are told apart by idle time).
+const CONSUMER: &str = "drain";
+
+/// Decisions of one batch attempted before giving up (each retry means a concurrent write changed
+/// a record the batch was decided on).
+const MAX_ATTEMPTS: usize = 50;
+
+/// Reclaim time when the `inbox_reclaim_after_ms` variable is not set.
+pub const DEFAULT_RECLAIM_AFTER_MS: u64 = 30_000;
+
+/// Bounds of one drain call.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Stop after this many entries.
+    pub max_events: u64,
+    /// Stop once the clock passes this (Unix ms).
+    pub deadline_ms: i64,
+    /// Entries pending longer than this are reclaimed from the drain that took them.
+    pub reclaim_after_ms: u64,
+}
+
+impl Limits {
+    /// At most `max_events` entries until `deadline_ms`; the `inbox_reclaim_after_ms` variable
+    /// says when another drain's unfinished claim is taken over (unset or malformed, logged:
+    /// [`DEFAULT_RECLAIM_AFTER_MS`]).
+    pub fn read(platform: &dyn Platform, max_events: u64, deadline_ms: i64) -> Self {
+        let reclaim_after_ms = match platform.variable("inbox_reclaim_after_ms") {
+            None => DEFAULT_RECLAIM_AFTER_MS,
+            Some(raw) => raw.trim().parse().unwrap_or_else(|e| {
+                eprintln!("drain: inbox_reclaim_after_ms {raw:?} ignored: {e}");
+                DEFAULT_RECLAIM_AFTER_MS
+            }),
+        };
+        Self {
+            max_events,
+            deadline_ms,
+            reclaim_after_ms,
+        }
+    }
+}
+
+/// What a drain of one board did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// The board.
+    pub board: String,
+    /// Entries applied.
+    pub applied: u64,
+    /// Entries acknowledged without effect (an ingest `idempotency_key` seen before).
+    pub duplicates: u64,
+    /// Entries moved to the dead letters.
+    pub dead_lettered: u64,
+    /// Entries an integrity rule held for review (not applied until approved).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub held: u64,
+    /// Entries still in the inbox afterwards (new, or being applied by another drain).
+    pub pending: u64,
+    /// Whether the drain stopped at its limits with entries left: call again.
+    pub more: bool,
+    /// A snapshot taken after the drain (its id), when one was due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// Log entries trimmed behind the oldest snapshot kept.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub trimmed: u64,
+    /// The board's version after the last write (the edge cache needs invalidating).
+    #[serde(skip)]
+    pub version: Option<i64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One board's drain as the worker runs it on a doorbell and the HTTP drain runs it per board:
+/// [`drain`] within `limits` ([`Limits::read`]), then, when the board changed, its cached reads
+/// dropped in every region. The region's store is opened only then: a doorbell that applied
+/// nothing costs no KV call (on Spin an instance opens a store once, whoever asks).
+pub fn drain_and_invalidate(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &BoardId,
+    limits: &Limits,
+    clock: &dyn Fn() -> i64,
+) -> Result<Report> {
+    let report = drain(repo, tenant, board, limits, clock)?;
+    if report.version.is_some() {
+        EdgeCache::open(platform).invalidate_everywhere(
+            repo,
+            tenant.as_str(),
+            board.as_str(),
+            false,
+        );
+    }
+    Ok(report)
+}
+
+/// Drains `board_id`'s inbox within `limits`. A board that does not exist has its entries moved
+/// to its dead letters (a redrive after creating it applies them).
+pub fn drain(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    limits: &Limits,
+    clock: &dyn Fn() -> i64,
+) -> Result<Report> {
+    let keys = Keys::new(tenant, board_id);
+    let mut board = match repo.board(tenant, board_id) {
+        Ok(b) => Some(b),
+        Err(LeaderboardError::BoardNotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let mut report = Report {
+        board: board_id.to_string(),
+        ..Report::default()
+    };
+    let mut done = 0u64;
+    let mut stopped_early = false;
+    loop {
+        if done >= limits.max_events || clock() >= limits.deadline_ms {
+            stopped_early = true;
+            break;
+        }
+        let want = usize::try_from(limits.max_events - done)
+            .unwrap_or(BATCH)
+            .min(BATCH);
+        let mut entries = repo.inbox_claim(&keys, CONSUMER, want, limits.reclaim_after_ms)?;
+        if entries.is_empty() {
+            break;
+        }
+        done += entries.len() as u64;
+        let mut attempts = 0;
+        // A burst's earlier members flagged by any attempt (each stored once).
+        let mut retro_flagged = 0;
+        while !entries.is_empty() {
+            attempts += 1;
+            if attempts > MAX_ATTEMPTS {
+                // Left pending: reclaimed after the reclaim time, by this drain or another.
+                return Err(LeaderboardError::Conflict(format!(
+                    "the records of {tenant}/{board_id} kept changing while a batch was applied"
+                )));
+            }
+            let now = clock();
+            let (batch, tally) =
+                decide(repo, tenant, board_id, board.as_ref(), &keys, &entries, now)?;
+            retro_flagged += tally.retro_flagged;
+            match repo.apply_batch(&keys, now, &batch)? {
+                BatchResult::Applied { version, .. } => {
+                    if let Some(b) = board.as_ref() {
+                        announce_reviews(
+                            repo,
+                            tenant,
+                            b,
+                            &keys,
+                            &tally.announce,
+                            retro_flagged,
+                            now,
+                        );
+                    }
+                    report.applied += tally.applied;
+                    report.duplicates += tally.duplicates;
+                    report.dead_lettered += tally.dead;
+                    report.held += tally.held;
+                    report.version = version.or(report.version);
+                    break;
+                }
+                BatchResult::Changed => {}
+                BatchResult::Gone(ids) => entries.retain(|e| !ids.contains(&e.id)),
+                BatchResult::BoardGone => board = None,
+            }
+        }
+    }
+    report.pending = repo.inbox_len(&keys)?;
+    report.more = stopped_early && report.pending > 0;
+    // The log is the webhook outbox: ring the deliverer when a subscription wants the board.
+    if report.applied > 0 {
+        repo.webhook_ring_board(&keys)?;
+    }
+    // Log maintenance rides on the drain: a snapshot when one is due, and the trim behind it.
+    if let Some(board) = &board
+        && let Some(s) = repo.snapshot(&keys, &board.log, false)?
+    {
+        report.snapshot = Some(s.id);
+        report.trimmed = s.trimmed;
+    }
+    Ok(report)
+}
+
+/// After a batch with integrity verdicts is written: counts a burst's earlier members flagged
+/// meanwhile and announces the held and flagged submissions to `score.flagged` subscribers (a
+/// failure is logged: the reviews stay listed).
+fn announce_reviews(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    keys: &Keys,
+    reviews: &[leaderboard::integrity::review::Review],
+    retro_flagged: u64,
+    now_ms: i64,
+) {
+    if board.stats && retro_flagged > 0 {
+        let minute = leaderboard::integrity::stats::minute(now_ms);
+        let flagged = leaderboard::integrity::stats::Counter::Flagged;
+        if let Err(e) = repo.note_stats(keys, minute, flagged, retro_flagged, "") {
+            eprintln!("drain: could not count flagged submissions: {e}");
+        }
+    }
+    if !reviews.is_empty()
+        && let Err(e) = crate::webhook_delivery::score_flagged(repo, tenant, board, reviews, now_ms)
+    {
+        eprintln!("drain: could not announce flagged submissions: {e}");
+    }
+}

@@ -1,0 +1,273 @@
+//! The fan-out: a board's events (and its period closes, its deletion, flagged submissions)
+//! become messages, one per subscription that wants them, stored before anything is sent.
+
+use leaderboard::outbound::webhook::{self, Subscription};
+use leaderboard::outbound::webhook_delivery::Message;
+use leaderboard::{BoardId, LeaderboardError, Result, TenantId};
+use serde_json::Value;
+
+use super::{Settings, TENANTS, new_message_id, put_new, ring, store};
+use crate::platform::Platform;
+use crate::repo::Repo;
+use crate::webhooks;
+
+/// The message id of a board event for a subscription: the same whenever the fan-out reads the
+/// entry again (`msg_` + 24 hex digits of SHA-256 over subscription, board and entry).
+pub(super) fn event_message_id(sub: &str, board: &BoardId, entry: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{sub}\n{board}\n{entry}").as_bytes());
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("msg_{hex}")
+}
+
+/// `started` began on `board`, so the period before it closed: stores a `period.closed` message
+/// with that period's final top-N for each subscription in `wanting` that wants it and existed
+/// when the period closed (none when the period has no standings, e.g. the board's first).
+///
+/// Two paths lead here: the `period_started` entry of the new period's first write, and a
+/// fan-out that finds the clock past the period's end with no write yet (a drain call). The
+/// message id is derived from the subscription, board and closed period, so whichever comes
+/// second stores nothing; the board's `wh:closed` key remembers the last period done so a drain
+/// reads no standings again.
+pub(super) fn period_closed(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &leaderboard::Board,
+    wanting: &[&Subscription],
+    started: &leaderboard::PeriodId,
+) -> Result<u64> {
+    let Some(closed) = leaderboard::board::period::previous(board.period, started) else {
+        return Ok(0);
+    };
+    let Some(at_ms) = started.start_ms() else {
+        return Ok(0);
+    };
+    let subs: Vec<&&Subscription> = wanting
+        .iter()
+        .filter(|s| s.wants("period.closed", board.id.as_str()) && at_ms >= s.created_ms)
+        .collect();
+    let mut made = 0;
+    if let Some(n) = subs.iter().map(|s| s.top_n).max() {
+        let top = crate::webhook_top::top_of(repo, tenant, board, &closed, n)?;
+        for sub in subs.iter().filter(|_| !top.is_empty()) {
+            let mine: Vec<Value> = top.iter().take(sub.top_n as usize).cloned().collect();
+            let data = serde_json::json!({
+                "board": board.id.as_str(),
+                "period": closed.to_string(),
+                "next_period": started.to_string(),
+                "top_n": sub.top_n,
+                "top": mine,
+            });
+            let id = event_message_id(&sub.id, &board.id, &format!("closed:{closed}"));
+            store(repo, tenant, sub, id, "period.closed", data, at_ms)?;
+            made += 1;
+        }
+    }
+    Ok(made)
+}
+
+/// The drain path of [`period_closed`]: when the board's current period (by the clock) is not
+/// the one it last announced the close before, announces the period before it.
+pub(super) fn period_closed_by_clock(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &leaderboard::Board,
+    wanting: &[&Subscription],
+    now_ms: i64,
+) -> Result<u64> {
+    if !wanting
+        .iter()
+        .any(|s| s.wants("period.closed", board.id.as_str()))
+    {
+        return Ok(0);
+    }
+    let current = leaderboard::board::period::period_id(board.period, now_ms)?;
+    let Some(closed) = leaderboard::board::period::previous(board.period, &current) else {
+        return Ok(0);
+    };
+    let keys = crate::repo::Keys::new(tenant, &board.id);
+    if repo.get(&keys.hooks_closed())?.as_deref() == Some(closed.to_string().as_str()) {
+        return Ok(0);
+    }
+    let made = period_closed(repo, tenant, board, wanting, &current)?;
+    repo.set(&keys.hooks_closed(), &closed.to_string())?;
+    Ok(made)
+}
+
+/// Log entries one fan-out read takes.
+pub(super) const FANOUT_BATCH: i64 = 256;
+
+/// A fan-out read but not acknowledged is taken back after this long.
+pub(super) const FANOUT_RECLAIM_MS: i64 = 30_000;
+
+/// Makes the messages of `boards`' new log entries for the tenant's subscriptions (the log is
+/// the outbox: entries are acknowledged only once their messages are stored), until the clock
+/// passes `deadline_ms`. Returns how many messages it stored.
+pub fn fan_out(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    boards: &[BoardId],
+    deadline_ms: i64,
+    clock: &dyn Fn() -> i64,
+) -> Result<u64> {
+    let subs = webhooks::list(repo, tenant)?;
+    let debounce_ms = Settings::read(platform).debounce_ms;
+    let mut made = 0;
+    for board_id in boards {
+        let top_subs: Vec<&Subscription> = subs
+            .iter()
+            .filter(|s| s.wants("rank.top_changed", board_id.as_str()))
+            .collect();
+        let wanting: Vec<&Subscription> = subs
+            .iter()
+            .filter(|s| {
+                webhooks::BOARD_EVENTS
+                    .iter()
+                    .any(|t| s.wants(t, board_id.as_str()))
+            })
+            .collect();
+        let Some(start) = wanting.iter().map(|s| s.created_ms).min() else {
+            continue;
+        };
+        let board = match repo.board(tenant, board_id) {
+            Ok(b) => b,
+            Err(LeaderboardError::BoardNotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let keys = crate::repo::Keys::new(tenant, board_id);
+        while clock() < deadline_ms {
+            let entries = repo.webhook_fanout_read(
+                &keys,
+                &format!("{start}-0"),
+                FANOUT_BATCH,
+                FANOUT_RECLAIM_MS,
+            )?;
+            if entries.is_empty() {
+                break;
+            }
+            let now = clock();
+            let mut scores = 0;
+            for (entry, json) in &entries {
+                let Ok(envelope) = leaderboard::EventEnvelope::from_json(json) else {
+                    continue;
+                };
+                if let leaderboard::Event::PeriodStarted(started) = &envelope.event {
+                    made += period_closed(repo, tenant, &board, &wanting, &started.period)?;
+                    continue;
+                }
+                let Some(data) = webhook::score_applied_data(&board, &envelope) else {
+                    continue;
+                };
+                scores += 1;
+                for sub in &wanting {
+                    if sub.wants("score.applied", board_id.as_str())
+                        && envelope.at_ms >= sub.created_ms
+                    {
+                        let id = event_message_id(&sub.id, board_id, entry);
+                        store(
+                            repo,
+                            tenant,
+                            sub,
+                            id,
+                            "score.applied",
+                            data.clone(),
+                            envelope.at_ms.min(now),
+                        )?;
+                        made += 1;
+                    }
+                }
+            }
+            if scores > 0 && !top_subs.is_empty() {
+                made += crate::webhook_top::check(
+                    repo,
+                    tenant,
+                    &board,
+                    &top_subs,
+                    debounce_ms,
+                    now,
+                    &|sub, due| {
+                        let mut m = Message::new(
+                            new_message_id()?,
+                            &sub.id,
+                            "rank.top_changed",
+                            String::new(),
+                            now,
+                        );
+                        m.board = Some(board_id.to_string());
+                        m.next_attempt_ms = Some(due);
+                        put_new(repo, tenant, &m, due)?;
+                        Ok(m)
+                    },
+                )?;
+            }
+            let ids: Vec<String> = entries.into_iter().map(|(id, _)| id).collect();
+            repo.webhook_fanout_ack(&keys, &ids)?;
+        }
+        made += period_closed_by_clock(repo, tenant, &board, &wanting, clock())?;
+    }
+    if made > 0 {
+        repo.sadd(TENANTS, tenant.as_str())?;
+    }
+    Ok(made)
+}
+
+/// Makes the `board.deleted` messages of a deleted board (stored before the deletion is
+/// answered) and rings the worker.
+pub fn board_deleted(repo: &Repo, tenant: &TenantId, board: &BoardId, now_ms: i64) -> Result<()> {
+    let mut any = false;
+    for sub in webhooks::list(repo, tenant)? {
+        if sub.wants("board.deleted", board.as_str()) {
+            let data = serde_json::json!({"board": board.as_str()});
+            store(
+                repo,
+                tenant,
+                &sub,
+                new_message_id()?,
+                "board.deleted",
+                data,
+                now_ms,
+            )?;
+            any = true;
+        }
+    }
+    if any {
+        repo.sadd(TENANTS, tenant.as_str())?;
+        ring(repo, tenant);
+    }
+    Ok(())
+}
+
+/// Makes the `score.flagged` messages of held and flagged submissions (`reviews`) for the
+/// subscriptions that want them on `board`, and rings the worker. A message's id derives from
+/// the subscription and the review, so announcing a review again stores nothing.
+pub fn score_flagged(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &leaderboard::Board,
+    reviews: &[leaderboard::integrity::review::Review],
+    now_ms: i64,
+) -> Result<()> {
+    let subs: Vec<Subscription> = webhooks::list(repo, tenant)?
+        .into_iter()
+        .filter(|s| s.wants("score.flagged", board.id.as_str()))
+        .collect();
+    if subs.is_empty() {
+        return Ok(());
+    }
+    for review in reviews {
+        let mut data = review.view(board);
+        if let Value::Object(map) = &mut data {
+            map.insert("board".into(), Value::from(board.id.as_str()));
+            map.insert("review".into(), Value::from(review.id.as_str()));
+            map.remove("id");
+        }
+        for sub in &subs {
+            let id = event_message_id(&sub.id, &board.id, &format!("flagged:{}", review.id));
+            store(repo, tenant, sub, id, "score.flagged", data.clone(), now_ms)?;
+        }
+    }
+    repo.sadd(TENANTS, tenant.as_str())?;
+    ring(repo, tenant);
+    Ok(())
+}
