@@ -74,7 +74,7 @@ impl TestApp {
     ) -> anyhow::Result<(PathBuf, PathBuf, Option<PathBuf>)> {
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("edge-host-test-{}-{n}", std::process::id()));
+        let dir = crate::scratch_dir().join(format!("edge-host-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let wasm = wasm_dir();
         let text = manifest.replace("{wasm}", &wasm.to_string_lossy());

@@ -28,6 +28,25 @@ pub fn wasm_dir() -> PathBuf {
     std::fs::canonicalize(&dir).unwrap_or(dir)
 }
 
+/// Where a test keeps the files its servers write (Redis's append-only file, the KV store's
+/// SQLite file, a generated manifest): `/dev/shm` when it is a writable memory file system, else
+/// the temporary folder. Both survive a killed server, which is all the recovery tests need; in
+/// memory, an `fsync` (Redis's `appendfsync always`, SQLite's every commit) never waits on a disk
+/// that a parallel build is filling, so a timing the suite measures is the app's, not the disk's
+/// (a 3 s stall of the first write after a Redis restart was seen in CI, never here).
+pub fn scratch_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let shm = PathBuf::from("/dev/shm");
+        let probe = shm.join(format!("edge-test-probe-{}", std::process::id()));
+        match std::fs::create_dir_all(&probe).and_then(|()| std::fs::remove_dir(&probe)) {
+            Ok(()) => shm,
+            Err(_) => std::env::temp_dir(),
+        }
+    })
+    .clone()
+}
+
 /// A free loopback port (bound then released).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

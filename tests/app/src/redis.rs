@@ -34,7 +34,7 @@ impl RedisServer {
     pub fn start_persistent() -> Self {
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("edge-redis-aof-{}-{n}", std::process::id()));
+        let dir = crate::scratch_dir().join(format!("edge-redis-aof-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         Self::start_with(Some(dir))
     }

@@ -154,7 +154,7 @@ async fn launch(redis: RedisServer, kv: Kv, vars: &[(&str, &str)], mut config: H
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let kv_dir =
-        TempDir(std::env::temp_dir().join(format!("edge-api-kv-{}-{n}", std::process::id())));
+        TempDir(harness::scratch_dir().join(format!("edge-api-kv-{}-{n}", std::process::id())));
     std::fs::create_dir_all(&kv_dir.0).unwrap();
     let runtime_config = runtime_config(kv, &redis, &kv_dir.0);
     let app = TestApp::start_under_test(

@@ -313,6 +313,25 @@ async fn outage(api: &mut Api, proxy: &mut Proxy, how: Down, board: &str, down: 
     }
     // Writes come back within a second of Redis answering.
     let landed = landed.expect("a write lands after Redis is back");
+    if landed > Duration::from_secs(1) {
+        // What the trickle saw from a second before Redis answered to the first landed write.
+        for s in sent
+            .iter()
+            .filter(|s| s.at + Duration::from_secs(1) >= back)
+        {
+            eprintln!(
+                "{runtime}: {:+.3}s took {:?}: {} {}",
+                s.at.duration_since(back.min(s.at)).as_secs_f64()
+                    - back.duration_since(s.at.min(back)).as_secs_f64(),
+                s.took,
+                s.status,
+                s.body
+            );
+            if (200..300).contains(&s.status) && s.at + TICK >= back {
+                break;
+            }
+        }
+    }
     assert!(
         landed <= Duration::from_secs(1),
         "{runtime}: the first write landed {landed:?} after Redis answered"
