@@ -72,14 +72,16 @@ fn handle(
         b.header(k, v);
     }
     let req = b.body(body.to_vec()).build();
-    let resp = edge::serve::respond(&req, |call| match m.component.as_str() {
-        "boards" => boards::route(&app.platform, call),
-        "scores" => scores::route(&app.platform, call),
-        "rankings" => rankings::route(&app.platform, call),
+    let responding = edge::serve::respond(&req, async |call| match m.component.as_str() {
+        "boards" => boards::route(&app.platform, call).await,
+        "scores" => scores::route(&app.platform, call).await,
+        "rankings" => rankings::route(&app.platform, call).await,
         other => Err(LeaderboardError::NotFound(format!(
             "component '{other}' is not served natively"
         ))),
     });
+    // The platform's calls complete before they return (synchronous Redis and KV underneath).
+    let resp = futures::executor::block_on(responding);
     let mut out = hyper::Response::builder().status(*resp.status());
     for (k, v) in resp.headers() {
         out = out.header(k, v.as_bytes());
@@ -150,7 +152,7 @@ async fn main() -> Result<()> {
                             .await
                             .map(|b| b.to_bytes())
                             .unwrap_or_default();
-                        // Handlers are synchronous (blocking Redis calls): run them off the reactor.
+                        // Handlers block on their Redis calls: run them off the reactor.
                         let resp =
                             tokio::task::spawn_blocking(move || handle(&app, &parts, body, client))
                                 .await

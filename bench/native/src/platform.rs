@@ -70,8 +70,9 @@ fn flatten(value: redis::Value, out: &mut Vec<RedisResult>) -> Result<(), String
     Ok(())
 }
 
+#[async_trait::async_trait(?Send)]
 impl RedisExec for Pooled {
-    fn execute(
+    async fn execute(
         &self,
         command: &str,
         args: &[RedisParameter],
@@ -97,16 +98,17 @@ impl RedisExec for Pooled {
     }
 }
 
+#[async_trait::async_trait(?Send)]
 impl Platform for Native {
     fn random_bytes(&self, n: usize) -> Result<Vec<u8>, PlatformError> {
         edge::scope::random_bytes(n).map_err(PlatformError::Random)
     }
 
-    fn variable(&self, name: &str) -> Option<String> {
+    async fn variable(&self, name: &str) -> Option<String> {
         self.variables.get(name).filter(|v| !v.is_empty()).cloned()
     }
 
-    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
+    async fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
         let existing = lock(&self.pool).get_mut(url).and_then(Vec::pop);
         let conn = match existing {
             Some(c) => c,
@@ -122,11 +124,15 @@ impl Platform for Native {
         }))
     }
 
-    fn kv(&self, _label: &str) -> Option<Box<dyn KvStore>> {
+    async fn kv(&self, _label: &str) -> Option<Box<dyn KvStore>> {
         Some(Box::new(MemoryKv(Arc::clone(&self.kv))))
     }
 
-    fn post_internal(&self, url: &str, _body: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
+    async fn post_internal(
+        &self,
+        url: &str,
+        _body: &[u8],
+    ) -> Result<(u16, Vec<u8>), PlatformError> {
         Err(PlatformError::Chain(format!(
             "{url}: service chaining is not served natively"
         )))
@@ -135,8 +141,9 @@ impl Platform for Native {
 
 struct MemoryKv(Arc<Mutex<HashMap<String, Vec<u8>>>>);
 
+#[async_trait::async_trait(?Send)]
 impl KvStore for MemoryKv {
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         let mut map = lock(&self.0);
         let current = map
             .get(key)
@@ -146,21 +153,21 @@ impl KvStore for MemoryKv {
         map.insert(key.to_string(), next.to_string().into_bytes());
         Ok(next)
     }
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         Ok(lock(&self.0).get(key).cloned())
     }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         lock(&self.0).insert(key.to_string(), value.to_vec());
         Ok(())
     }
-    fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
+    async fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
         let mut map = lock(&self.0);
         for k in keys {
             map.remove(k);
         }
         Ok(())
     }
-    fn update(
+    async fn update(
         &self,
         key: &str,
         f: &mut edge::platform::Update<'_>,
@@ -195,11 +202,13 @@ mod tests {
 
     #[test]
     fn kv_shared_across_handles() {
-        let p = Native::default();
-        p.kv("default").unwrap().set("v", b"5").unwrap();
-        assert_eq!(
-            p.kv("default").unwrap().get("v").unwrap(),
-            Some(b"5".to_vec())
-        );
+        futures::executor::block_on(async {
+            let p = Native::default();
+            p.kv("default").await.unwrap().set("v", b"5").await.unwrap();
+            assert_eq!(
+                p.kv("default").await.unwrap().get("v").await.unwrap(),
+                Some(b"5".to_vec())
+            );
+        });
     }
 }

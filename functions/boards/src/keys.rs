@@ -17,15 +17,15 @@ use serde_json::json;
 use spin_sdk::http::{Method, Response};
 
 /// Serves `/api/{v}/api-keys[/{id}]` (`rest`: the segments after `api-keys`).
-pub fn route(call: &Call<'_>, ctx: &Ctx, rest: &[&str]) -> Result<Response> {
+pub async fn route(call: &Call<'_>, ctx: &Ctx<'_>, rest: &[&str]) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     match (call.method(), rest) {
-        (Method::Post, []) => create(call, ctx),
-        (Method::Get, []) => list(call, ctx),
+        (Method::Post, []) => create(call, ctx).await,
+        (Method::Get, []) => list(call, ctx).await,
         (_, []) => Err(call.method_not_allowed("GET, POST")),
         (_, [id]) if !apikey::is_key_id(id) => Err(not_found(id)),
-        (Method::Get, [id]) => get(call, ctx, id),
-        (Method::Delete, [id]) => revoke(call, ctx, id),
+        (Method::Get, [id]) => get(call, ctx, id).await,
+        (Method::Delete, [id]) => revoke(call, ctx, id).await,
         (_, [_]) => Err(call.method_not_allowed("GET, DELETE")),
         _ => Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",
@@ -38,12 +38,12 @@ fn not_found(id: &str) -> LeaderboardError {
     LeaderboardError::NotFound(format!("no API key '{id}'"))
 }
 
-fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     let input: ApiKeyInput = call.json()?;
     let input_signing = input.require_signature;
     let (name, roles, expires_ms) = input.validate(call.now_ms)?;
-    let repo = ctx.repo()?;
-    apikey::admit_new_key(repo.scard(&apikeys::index(&ctx.tenant))?)?;
+    let repo = ctx.repo().await?;
+    apikey::admit_new_key(repo.scard(&apikeys::index(&ctx.tenant)).await?)?;
     let platform = ctx.platform();
     let minted = apikey::mint(input_signing, |n| apikeys::random_hex(platform, n))?;
     let id = minted.id.clone();
@@ -57,14 +57,15 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         expires_ms,
         signing_secret: minted.signing_secret.clone(),
     };
-    apikeys::store(ctx.platform(), repo, &stored)?;
+    apikeys::store(ctx.platform(), repo, &stored).await?;
     edge::audit::record(
         ctx,
         call,
         "apikey.create",
         &id,
         json!({"name": stored.name, "roles": stored.roles}),
-    );
+    )
+    .await;
     let mut body = stored.view();
     body["key"] = json!(minted.key);
     if let Some(secret) = minted.signing_secret {
@@ -82,26 +83,28 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     ))
 }
 
-fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
-    let keys: Vec<_> = apikeys::list(ctx.repo()?, &ctx.tenant)?
+async fn list(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
+    let keys: Vec<_> = apikeys::list(ctx.repo().await?, &ctx.tenant)
+        .await?
         .iter()
         .map(StoredKey::view)
         .collect();
     Ok(http::json(200, call.version, &json!({"api_keys": keys})))
 }
 
-fn get(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
-    let key = apikeys::list(ctx.repo()?, &ctx.tenant)?
+async fn get(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+    let key = apikeys::list(ctx.repo().await?, &ctx.tenant)
+        .await?
         .into_iter()
         .find(|k| k.id == *id)
         .ok_or_else(|| not_found(id))?;
     Ok(http::json(200, call.version, &key.view()))
 }
 
-fn revoke(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
-    if !apikeys::revoke(ctx.platform(), ctx.repo()?, &ctx.tenant, id)? {
+async fn revoke(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+    if !apikeys::revoke(ctx.platform(), ctx.repo().await?, &ctx.tenant, id).await? {
         return Err(not_found(id));
     }
-    edge::audit::record(ctx, call, "apikey.revoke", id, json!({}));
+    edge::audit::record(ctx, call, "apikey.revoke", id, json!({})).await;
     Ok(Response::builder().status(204).build())
 }

@@ -31,22 +31,25 @@ use spin_sdk::http_component;
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call))
+async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::serve::serve(&req, out, async |call| {
+        route(&edge::platform::Spin, call).await
+    })
+    .await
 }
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
 /// baseline server).
-pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
     if let ["api", _, "tenants", tenant, rest @ ..] = segments.as_slice() {
-        let ctx = edge::admission::admit(platform, call)?;
+        let ctx = edge::admission::admit(platform, call).await?;
         let tenant = TenantId::new(*tenant)?;
         return match (call.method(), rest) {
-            (Method::Get, []) => tenants::get(call, &ctx, &tenant),
-            (Method::Put, []) => tenants::put(call, &ctx, &tenant),
+            (Method::Get, []) => tenants::get(call, &ctx, &tenant).await,
+            (Method::Put, []) => tenants::put(call, &ctx, &tenant).await,
             (_, []) => Err(call.method_not_allowed("GET, PUT")),
-            (Method::Get, ["usage"]) => tenants::usage(call, &ctx, &tenant),
+            (Method::Get, ["usage"]) => tenants::usage(call, &ctx, &tenant).await,
             (_, ["usage"]) => Err(call.method_not_allowed("GET")),
             _ => Err(LeaderboardError::NotFound(format!(
                 "no such resource: {}",
@@ -55,51 +58,63 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         };
     }
     if let ["api", _, "api-keys", rest @ ..] = segments.as_slice() {
-        let ctx = edge::admission::admit(platform, call)?;
-        return keys::route(call, &ctx, rest);
+        let ctx = edge::admission::admit(platform, call).await?;
+        return keys::route(call, &ctx, rest).await;
     }
     if let ["api", _, "webhooks", rest @ ..] = segments.as_slice() {
-        let ctx = edge::admission::admit(platform, call)?;
-        return webhooks::route(call, &ctx, rest);
+        let ctx = edge::admission::admit(platform, call).await?;
+        return webhooks::route(call, &ctx, rest).await;
     }
     if let ["api", _, "boards", board, "reviews", rest @ ..] = segments.as_slice() {
-        let ctx = edge::admission::admit(platform, call)?;
-        return reviews::route(call, &ctx, &BoardId::new(*board)?, rest);
+        let ctx = edge::admission::admit(platform, call).await?;
+        return reviews::route(call, &ctx, &BoardId::new(*board)?, rest).await;
     }
     let board = call.param("board").map(BoardId::new).transpose()?;
-    let ctx = edge::admission::admit(platform, call)?;
+    let ctx = edge::admission::admit(platform, call).await?;
     match (call.method(), board) {
-        (Method::Post, None) => create(call, &ctx),
-        (Method::Get, None) => list(call, &ctx),
-        (Method::Get, Some(id)) => get(call, &ctx, &id),
-        (Method::Delete, Some(id)) => delete(call, &ctx, &id),
+        (Method::Post, None) => create(call, &ctx).await,
+        (Method::Get, None) => list(call, &ctx).await,
+        (Method::Get, Some(id)) => get(call, &ctx, &id).await,
+        (Method::Delete, Some(id)) => delete(call, &ctx, &id).await,
         (_, None) => Err(call.method_not_allowed("GET, POST")),
         (_, Some(_)) => Err(call.method_not_allowed("GET, DELETE")),
     }
 }
 
-fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let mut raw: serde_json::Value = call.json()?;
-    let repo = ctx.repo()?;
-    let settings = ctx.tenant_settings()?;
+    let repo = ctx.repo().await?;
+    let settings = ctx.tenant_settings().await?;
     settings.board_defaults(&mut raw);
     let input: BoardConfigInput = edge::http::json_value(raw)?;
     let board = input.validate()?;
-    settings.admit_board(|| repo.board_count(&ctx.tenant))?;
-    repo.create_board(&ctx.tenant, &board, call.now_ms)?;
-    if edge::webhooks::count(repo, &ctx.tenant)? > 0 {
-        edge::webhooks::refresh_boards(repo, &ctx.tenant, std::slice::from_ref(&board.id))?;
+    // The count is asked only under a `max_boards` quota.
+    if settings.input.max_boards.is_some() {
+        let count = repo.board_count(&ctx.tenant).await?;
+        settings.admit_board(|| Ok(count))?;
+    }
+    repo.create_board(&ctx.tenant, &board, call.now_ms).await?;
+    if edge::webhooks::count(repo, &ctx.tenant).await? > 0 {
+        edge::webhooks::refresh_boards(repo, &ctx.tenant, std::slice::from_ref(&board.id)).await?;
     }
     ctx.cache()
-        .invalidate_everywhere(ctx.repo()?, ctx.tenant.as_str(), board.id.as_str(), true);
+        .await
+        .invalidate_everywhere(
+            ctx.repo().await?,
+            ctx.tenant.as_str(),
+            board.id.as_str(),
+            true,
+        )
+        .await;
     audit::record(
         ctx,
         call,
         "board.create",
         board.id.as_str(),
         serde_json::json!({ "config": board.to_input() }),
-    );
+    )
+    .await;
     let period = PeriodView::resolve(&board, None, call.now_ms)?;
     let body = view::board(call.version, &board, &period).to_string();
     let location = format!("{}/{}", call.path.trim_end_matches('/'), board.id);
@@ -111,12 +126,12 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     ))
 }
 
-fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+async fn list(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     access::authorize_list(ctx.require_principal()?)?;
-    let repo = ctx.repo()?;
+    let repo = ctx.repo().await?;
     let mut boards = Vec::new();
-    for id in repo.board_ids(&ctx.tenant)? {
-        match repo.board(&ctx.tenant, &id) {
+    for id in repo.board_ids(&ctx.tenant).await? {
+        match repo.board(&ctx.tenant, &id).await {
             Ok(board) => {
                 let period = PeriodView::resolve(&board, None, call.now_ms)?;
                 boards.push(view::board(call.version, &board, &period));
@@ -133,8 +148,8 @@ fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     ))
 }
 
-fn get(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
-    let board = ctx.repo()?.board(&ctx.tenant, id)?;
+async fn get(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
+    let board = ctx.repo().await?.board(&ctx.tenant, id).await?;
     access::authorize_read(ctx.principal.as_ref(), &board)?;
     let period = PeriodView::resolve(&board, None, call.now_ms)?;
     Ok(http::json(
@@ -144,7 +159,7 @@ fn get(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
     ))
 }
 
-fn delete(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
-    edge::lifecycle::delete_board(ctx, call, id)?;
+async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
+    edge::lifecycle::delete_board(ctx, call, id).await?;
     Ok(Response::builder().status(204).build())
 }

@@ -27,19 +27,24 @@ use spin_sdk::http::{Method, Response};
 const SCAN: u64 = 2_000;
 
 /// Serves `/api/{v}/boards/{board}/reviews[/…]` (`rest`: the segments after `reviews`).
-pub fn route(call: &Call<'_>, ctx: &Ctx, board: &BoardId, rest: &[&str]) -> Result<Response> {
+pub async fn route(
+    call: &Call<'_>,
+    ctx: &Ctx<'_>,
+    board: &BoardId,
+    rest: &[&str],
+) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let board = ctx.repo()?.board(&ctx.tenant, board)?;
+    let board = ctx.repo().await?.board(&ctx.tenant, board).await?;
     match (call.method(), rest) {
-        (Method::Get, []) => list(call, ctx, &board),
+        (Method::Get, []) => list(call, ctx, &board).await,
         (_, []) => Err(call.method_not_allowed("GET")),
         (Method::Get, [id]) => {
-            let r = load(ctx, &board, id)?;
+            let r = load(ctx, &board, id).await?;
             Ok(http::json(200, call.version, &r.view(&board)))
         }
         (_, [_]) => Err(call.method_not_allowed("GET")),
-        (Method::Post, [id, "approve"]) => decide(call, ctx, &board, id, true),
-        (Method::Post, [id, "reject"]) => decide(call, ctx, &board, id, false),
+        (Method::Post, [id, "approve"]) => decide(call, ctx, &board, id, true).await,
+        (Method::Post, [id, "reject"]) => decide(call, ctx, &board, id, false).await,
         (_, [_, "approve" | "reject"]) => Err(call.method_not_allowed("POST")),
         _ => Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",
@@ -48,16 +53,16 @@ pub fn route(call: &Call<'_>, ctx: &Ctx, board: &BoardId, rest: &[&str]) -> Resu
     }
 }
 
-fn list(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<Response> {
+async fn list(call: &Call<'_>, ctx: &Ctx<'_>, board: &Board) -> Result<Response> {
     let wanted = review::parse_filter(call.query.get("status").map(String::as_str))?;
     let limit =
         u64::from(call.query_u32("limit", 50, 1, leaderboard::integrity::review::MAX_PAGE)?);
     let keys = Keys::new(&ctx.tenant, &board.id);
-    let repo = ctx.repo()?;
+    let repo = ctx.repo().await?;
     let mut out = Vec::new();
     let mut offset = 0;
     'scan: while offset < SCAN {
-        let page = repo.reviews(&keys, offset, 200)?;
+        let page = repo.reviews(&keys, offset, 200).await?;
         if page.is_empty() {
             break;
         }
@@ -79,17 +84,23 @@ fn list(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<Response> {
     ))
 }
 
-fn load(ctx: &Ctx, board: &Board, id: &str) -> Result<Review> {
+async fn load(ctx: &Ctx<'_>, board: &Board, id: &str) -> Result<Review> {
     let keys = Keys::new(&ctx.tenant, &board.id);
-    let raw = ctx.repo()?.review(&keys, id)?.ok_or_else(|| {
+    let raw = ctx.repo().await?.review(&keys, id).await?.ok_or_else(|| {
         LeaderboardError::NotFound(format!("no review '{id}' on board '{}'", board.id))
     })?;
     edge::integrity::decode(&raw)
 }
 
-fn decide(call: &Call<'_>, ctx: &Ctx, board: &Board, id: &str, approve: bool) -> Result<Response> {
+async fn decide(
+    call: &Call<'_>,
+    ctx: &Ctx<'_>,
+    board: &Board,
+    id: &str,
+    approve: bool,
+) -> Result<Response> {
     let principal = ctx.require_principal()?;
-    let mut r = load(ctx, board, id)?;
+    let mut r = load(ctx, board, id).await?;
     let by = principal.subject.clone();
     let was = r.status;
     let effect = if approve {
@@ -97,11 +108,14 @@ fn decide(call: &Call<'_>, ctx: &Ctx, board: &Board, id: &str, approve: bool) ->
     } else {
         r.reject(call.now_ms, &by)?
     };
-    let repo = ctx.repo()?;
+    let repo = ctx.repo().await?;
     let keys = Keys::new(&ctx.tenant, &board.id);
     let json = edge::integrity::encode(&r)?;
     match effect {
-        Effect::None => repo.put_review(&keys, &r.id, &json, r.submitted_at_ms)?,
+        Effect::None => {
+            repo.put_review(&keys, &r.id, &json, r.submitted_at_ms)
+                .await?
+        }
         Effect::Apply => {
             // As the original submission: its time decides ties and the period it counts in.
             // The decision is stored by the same write, so a retried approval applies nothing.
@@ -119,7 +133,9 @@ fn decide(call: &Call<'_>, ctx: &Ctx, board: &Board, id: &str, approve: bool) ->
                 None,
                 None,
                 approved,
-            )? {
+            )
+            .await?
+            {
                 Decided::Applied(_) => {}
                 Decided::Held(_) => {
                     return Err(LeaderboardError::Internal(
@@ -128,13 +144,18 @@ fn decide(call: &Call<'_>, ctx: &Ctx, board: &Board, id: &str, approve: bool) ->
                 }
             }
             ctx.cache()
-                .invalidate_everywhere(repo, ctx.tenant.as_str(), board.id.as_str(), false);
+                .await
+                .invalidate_everywhere(repo, ctx.tenant.as_str(), board.id.as_str(), false)
+                .await;
         }
         Effect::Revert => {
-            edge::integrity::revert(repo, &ctx.tenant, board, &r, call.now_ms)?;
-            repo.put_review(&keys, &r.id, &json, r.submitted_at_ms)?;
+            edge::integrity::revert(repo, &ctx.tenant, board, &r, call.now_ms).await?;
+            repo.put_review(&keys, &r.id, &json, r.submitted_at_ms)
+                .await?;
             ctx.cache()
-                .invalidate_everywhere(repo, ctx.tenant.as_str(), board.id.as_str(), false);
+                .await
+                .invalidate_everywhere(repo, ctx.tenant.as_str(), board.id.as_str(), false)
+                .await;
         }
     }
     if r.status != was {
@@ -148,7 +169,8 @@ fn decide(call: &Call<'_>, ctx: &Ctx, board: &Board, id: &str, approve: bool) ->
             },
             &r.id,
             r.view(board),
-        );
+        )
+        .await;
     }
     Ok(http::json(200, call.version, &r.view(board)))
 }

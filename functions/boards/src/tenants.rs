@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use spin_sdk::http::Response;
 
 /// The platform role, or the tenant's own admin.
-fn authorize_read(ctx: &Ctx, tenant: &TenantId) -> Result<()> {
+fn authorize_read(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<()> {
     let p = ctx.require_principal()?;
     if p.has(Role::Platform) || (p.has(Role::Admin) && &ctx.tenant == tenant) {
         return Ok(());
@@ -27,10 +27,11 @@ fn authorize_read(ctx: &Ctx, tenant: &TenantId) -> Result<()> {
 }
 
 /// `GET /api/{v}/tenants/{tenant}`.
-pub fn get(call: &Call<'_>, ctx: &Ctx, tenant: &TenantId) -> Result<Response> {
+pub async fn get(call: &Call<'_>, ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Response> {
     authorize_read(ctx, tenant)?;
-    let repo = ctx.repo()?;
-    let settings = edge::tenants::load(ctx.platform(), || Ok(repo), tenant, call.now_ms)?;
+    let repo = ctx.repo().await?;
+    let settings =
+        edge::tenants::load(ctx.platform(), async move || Ok(repo), tenant, call.now_ms).await?;
     let body = serde_json::to_value(&settings.input)
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     Ok(http::json(
@@ -41,12 +42,12 @@ pub fn get(call: &Call<'_>, ctx: &Ctx, tenant: &TenantId) -> Result<Response> {
 }
 
 /// `PUT /api/{v}/tenants/{tenant}`.
-pub fn put(call: &Call<'_>, ctx: &Ctx, tenant: &TenantId) -> Result<Response> {
+pub async fn put(call: &Call<'_>, ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Response> {
     access::authorize_platform(ctx.require_principal()?)?;
     let input: TenantSettingsInput = call.json()?;
     let settings = input.validate()?;
-    let repo = ctx.repo()?;
-    edge::tenants::store(ctx.platform(), repo, tenant, &settings)?;
+    let repo = ctx.repo().await?;
+    edge::tenants::store(ctx.platform(), repo, tenant, &settings).await?;
     let body = serde_json::to_value(&settings.input)
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     audit::record_for(
@@ -56,7 +57,8 @@ pub fn put(call: &Call<'_>, ctx: &Ctx, tenant: &TenantId) -> Result<Response> {
         "tenant.update",
         tenant.as_str(),
         body.clone(),
-    );
+    )
+    .await;
     Ok(http::json(
         200,
         call.version,
@@ -67,26 +69,27 @@ pub fn put(call: &Call<'_>, ctx: &Ctx, tenant: &TenantId) -> Result<Response> {
 /// `GET /api/{v}/tenants/{tenant}/usage`: boards, and per board the players of its current
 /// period and the length of its log. (Requests are not counted: cached reads never touch Redis,
 /// and counting them would cost each one a Redis round trip or a KV write.)
-pub fn usage(call: &Call<'_>, ctx: &Ctx, tenant: &TenantId) -> Result<Response> {
+pub async fn usage(call: &Call<'_>, ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Response> {
     authorize_read(ctx, tenant)?;
-    let repo = ctx.repo()?;
+    let repo = ctx.repo().await?;
     let mut boards = Vec::new();
     let mut players_total = 0u64;
-    for id in repo.board_ids(tenant)? {
-        let board = match repo.board(tenant, &id) {
+    for id in repo.board_ids(tenant).await? {
+        let board = match repo.board(tenant, &id).await {
             Ok(b) => b,
             Err(LeaderboardError::BoardNotFound(_)) => continue,
             Err(e) => return Err(e),
         };
         let period = leaderboard::board::period::period_id(board.period, call.now_ms)?;
         let keys = Keys::new(tenant, &id);
-        let players = repo.period_size(&keys, &period)?;
-        let log_entries = repo.stream_len(&keys.events())?;
+        let players = repo.period_size(&keys, &period).await?;
+        let log_entries = repo.stream_len(&keys.events()).await?;
         players_total += players;
         boards.push(json!({"board": id.as_str(), "period": period.to_string(),
             "players": players, "log_entries": log_entries}));
     }
-    let settings = edge::tenants::load(ctx.platform(), || Ok(repo), tenant, call.now_ms)?;
+    let settings =
+        edge::tenants::load(ctx.platform(), async move || Ok(repo), tenant, call.now_ms).await?;
     let quotas = serde_json::to_value(&settings.input)
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     Ok(http::json(

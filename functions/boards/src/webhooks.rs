@@ -30,24 +30,24 @@ use serde_json::json;
 use spin_sdk::http::{Method, Response};
 
 /// Serves `/api/{v}/webhooks[/…]` (`rest`: the segments after `webhooks`).
-pub fn route(call: &Call<'_>, ctx: &Ctx, rest: &[&str]) -> Result<Response> {
+pub async fn route(call: &Call<'_>, ctx: &Ctx<'_>, rest: &[&str]) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     match (call.method(), rest) {
-        (Method::Post, []) => create(call, ctx),
-        (Method::Get, []) => list(call, ctx),
+        (Method::Post, []) => create(call, ctx).await,
+        (Method::Get, []) => list(call, ctx).await,
         (_, []) => Err(call.method_not_allowed("GET, POST")),
         (_, [id, ..]) if !well_formed(id) => Err(webhooks::not_found(id)),
-        (Method::Get, [id]) => get(call, ctx, id),
-        (Method::Patch, [id]) => patch(call, ctx, id),
-        (Method::Delete, [id]) => delete(call, ctx, id),
+        (Method::Get, [id]) => get(call, ctx, id).await,
+        (Method::Patch, [id]) => patch(call, ctx, id).await,
+        (Method::Delete, [id]) => delete(call, ctx, id).await,
         (_, [_]) => Err(call.method_not_allowed("GET, PATCH, DELETE")),
-        (Method::Post, [id, "rotate-secret"]) => rotate(call, ctx, id),
+        (Method::Post, [id, "rotate-secret"]) => rotate(call, ctx, id).await,
         (_, [_, "rotate-secret"]) => Err(call.method_not_allowed("POST")),
-        (Method::Post, [id, "test"]) => test(call, ctx, id),
+        (Method::Post, [id, "test"]) => test(call, ctx, id).await,
         (_, [_, "test"]) => Err(call.method_not_allowed("POST")),
-        (Method::Get, [id, "deliveries"]) => deliveries(call, ctx, id),
+        (Method::Get, [id, "deliveries"]) => deliveries(call, ctx, id).await,
         (_, [_, "deliveries"]) => Err(call.method_not_allowed("GET")),
-        (Method::Post, [id, "deliveries", msg, "redrive"]) => redrive(call, ctx, id, msg),
+        (Method::Post, [id, "deliveries", msg, "redrive"]) => redrive(call, ctx, id, msg).await,
         (_, [_, "deliveries", _, "redrive"]) => Err(call.method_not_allowed("POST")),
         _ => Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",
@@ -76,9 +76,9 @@ fn with_secret(status: u16, call: &Call<'_>, sub: &webhook::Subscription) -> Res
     )
 }
 
-fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     let input: SubscriptionInput = call.json()?;
-    let policy = webhooks::target_policy(ctx.platform());
+    let policy = webhooks::target_policy(ctx.platform()).await;
     let sub = input.validate(
         &policy,
         ctx.tenant.as_str(),
@@ -86,8 +86,8 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         webhooks::new_secret(ctx.platform())?,
         call.now_ms,
     )?;
-    let repo = ctx.repo()?;
-    if webhooks::count(repo, &ctx.tenant)? >= webhook::MAX_SUBSCRIPTIONS as u64 {
+    let repo = ctx.repo().await?;
+    if webhooks::count(repo, &ctx.tenant).await? >= webhook::MAX_SUBSCRIPTIONS as u64 {
         return Err(LeaderboardError::QuotaExceeded {
             quota: "max_webhooks".into(),
             detail: format!(
@@ -96,71 +96,78 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
             ),
         });
     }
-    webhooks::put(repo, &sub)?;
-    webhooks::refresh_all(repo, &ctx.tenant)?;
-    edge::audit::record(ctx, call, "webhook.create", &sub.id, sub.view());
+    webhooks::put(repo, &sub).await?;
+    webhooks::refresh_all(repo, &ctx.tenant).await?;
+    edge::audit::record(ctx, call, "webhook.create", &sub.id, sub.view()).await;
     Ok(with_secret(201, call, &sub))
 }
 
-fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
-    let subs: Vec<_> = webhooks::list(ctx.repo()?, &ctx.tenant)?
+async fn list(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
+    let subs: Vec<_> = webhooks::list(ctx.repo().await?, &ctx.tenant)
+        .await?
         .iter()
         .map(webhook::Subscription::view)
         .collect();
     Ok(http::json(200, call.version, &json!({"webhooks": subs})))
 }
 
-fn get(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
-    let sub = webhooks::get(ctx.repo()?, &ctx.tenant, id)?;
+async fn get(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+    let sub = webhooks::get(ctx.repo().await?, &ctx.tenant, id).await?;
     Ok(http::json(200, call.version, &sub.view()))
 }
 
-fn patch(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+async fn patch(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     let patch: SubscriptionPatch = call.json()?;
-    let repo = ctx.repo()?;
-    let mut sub = webhooks::get(repo, &ctx.tenant, id)?;
+    let repo = ctx.repo().await?;
+    let mut sub = webhooks::get(repo, &ctx.tenant, id).await?;
     let before = sub.view();
-    sub.patch(patch, &webhooks::target_policy(ctx.platform()), call.now_ms)?;
-    webhooks::put(repo, &sub)?;
-    webhooks::refresh_all(repo, &ctx.tenant)?;
+    sub.patch(
+        patch,
+        &webhooks::target_policy(ctx.platform()).await,
+        call.now_ms,
+    )?;
+    webhooks::put(repo, &sub).await?;
+    webhooks::refresh_all(repo, &ctx.tenant).await?;
     edge::audit::record(
         ctx,
         call,
         "webhook.update",
         id,
         json!({"before": before, "after": sub.view()}),
-    );
+    )
+    .await;
     Ok(http::json(200, call.version, &sub.view()))
 }
 
-fn delete(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
-    let repo = ctx.repo()?;
-    if !webhooks::delete(repo, &ctx.tenant, id)? {
+async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+    let repo = ctx.repo().await?;
+    if !webhooks::delete(repo, &ctx.tenant, id).await? {
         return Err(webhooks::not_found(id));
     }
-    webhooks::refresh_all(repo, &ctx.tenant)?;
-    edge::audit::record(ctx, call, "webhook.delete", id, json!({}));
+    webhooks::refresh_all(repo, &ctx.tenant).await?;
+    edge::audit::record(ctx, call, "webhook.delete", id, json!({})).await;
     Ok(Response::builder().status(204).build())
 }
 
-fn rotate(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
-    let repo = ctx.repo()?;
-    let mut sub = webhooks::get(repo, &ctx.tenant, id)?;
+async fn rotate(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+    let repo = ctx.repo().await?;
+    let mut sub = webhooks::get(repo, &ctx.tenant, id).await?;
     sub.rotate(webhooks::new_secret(ctx.platform())?, call.now_ms);
-    webhooks::put(repo, &sub)?;
+    webhooks::put(repo, &sub).await?;
     edge::audit::record(
         ctx,
         call,
         "webhook.rotate_secret",
         id,
         json!({"previous_valid_until": sub.previous_until_ms}),
-    );
+    )
+    .await;
     Ok(with_secret(200, call, &sub))
 }
 
-fn test(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
-    let repo = ctx.repo()?;
-    let sub = webhooks::get(repo, &ctx.tenant, id)?;
+async fn test(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+    let repo = ctx.repo().await?;
+    let sub = webhooks::get(repo, &ctx.tenant, id).await?;
     let data = json!({
         "subscription": sub.id,
         "message": "a test message: this endpoint receives the events it subscribed to",
@@ -172,13 +179,14 @@ fn test(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
         webhook::TEST_EVENT,
         data,
         call.now_ms,
-    )?;
+    )
+    .await?;
     Ok(http::json(202, call.version, &message.view()))
 }
 
-fn deliveries(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
-    let repo = ctx.repo()?;
-    webhooks::get(repo, &ctx.tenant, id)?;
+async fn deliveries(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+    let repo = ctx.repo().await?;
+    webhooks::get(repo, &ctx.tenant, id).await?;
     let state = call
         .query
         .get("status")
@@ -192,7 +200,8 @@ fn deliveries(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
         leaderboard::outbound::webhook_delivery::MAX_PAGE,
     )?;
     let messages: Vec<_> =
-        webhook_delivery::deliveries(repo, &ctx.tenant, id, state, limit as usize)?
+        webhook_delivery::deliveries(repo, &ctx.tenant, id, state, limit as usize)
+            .await?
             .iter()
             .map(|m| m.view())
             .collect();
@@ -203,16 +212,17 @@ fn deliveries(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
     ))
 }
 
-fn redrive(call: &Call<'_>, ctx: &Ctx, id: &str, msg: &str) -> Result<Response> {
-    let repo = ctx.repo()?;
-    webhooks::get(repo, &ctx.tenant, id)?;
-    let message = webhook_delivery::redrive(repo, &ctx.tenant, id, msg, call.now_ms)?;
+async fn redrive(call: &Call<'_>, ctx: &Ctx<'_>, id: &str, msg: &str) -> Result<Response> {
+    let repo = ctx.repo().await?;
+    webhooks::get(repo, &ctx.tenant, id).await?;
+    let message = webhook_delivery::redrive(repo, &ctx.tenant, id, msg, call.now_ms).await?;
     edge::audit::record(
         ctx,
         call,
         "webhook.redrive",
         id,
         json!({"message": message.id}),
-    );
+    )
+    .await;
     Ok(http::json(202, call.version, &message.view()))
 }

@@ -23,7 +23,7 @@ use edge::api::Ctx;
 use edge::http::Call;
 use edge::platform::Platform;
 use edge::reads::{self, At};
-use edge::stream::Reply;
+use edge::stream::{BodyFuture, EventSink, Reply, StreamBody};
 use leaderboard::board::view::{EntryView, PeriodView};
 use leaderboard::events::outcome::Fate;
 use leaderboard::http::i18n::{Lang, negotiate};
@@ -60,14 +60,15 @@ const PROBLEM_TYPE: &str = "leaderboard-problem-type";
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve_streaming(&req, out, |call| {
+async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::serve::serve_streaming(&req, out, async |call| {
         Ok(if streaming::is_stream(call) {
-            streaming::serve(&edge::platform::Spin, call)
+            streaming::serve(&edge::platform::Spin, call).await
         } else {
-            route(&edge::platform::Spin, call)
+            route(&edge::platform::Spin, call).await
         })
     })
+    .await
 }
 
 /// A failed call: its code and message, and the problem type when it was a problem.
@@ -102,7 +103,7 @@ impl Failure {
 
 /// Serves one request on `platform`: every answer, success or error, in the protocol the
 /// request speaks.
-pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Reply {
+pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Reply {
     let lang = negotiate(call.header("accept-language"));
     let protocol = protocol::protocol_of(call.header("content-type"));
     if *call.method() != Method::Post {
@@ -133,7 +134,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Reply {
                     .build(),
             );
         }
-        Some(p) => call_method(platform, call, p, lang),
+        Some(p) => call_method(platform, call, p, lang).await,
     };
     let protocol = protocol.unwrap_or(Protocol::Connect(Codec::Json));
     match (answer, protocol) {
@@ -141,6 +142,13 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Reply {
         (Ok(bytes), _) => Reply::Whole(success(protocol, bytes)),
         (Err(f), _) => Reply::Whole(failure(protocol, &f)),
     }
+}
+
+/// A streamed body that runs `body`.
+pub(crate) fn stream_body(
+    body: impl for<'a> FnOnce(&'a Call<'a>, &'a mut EventSink) -> BodyFuture<'a> + 'static,
+) -> StreamBody {
+    Box::new(body)
 }
 
 /// A gRPC answer: the head, the message's frame, then the status in the trailers.
@@ -151,8 +159,8 @@ fn grpc_success(bytes: Vec<u8>) -> Reply {
         .build();
     Reply::Stream(
         head,
-        Box::new(
-            move |_call: &Call<'_>, sink: &mut edge::stream::EventSink| {
+        stream_body(move |_call, sink| {
+            Box::pin(async move {
                 if sink.send_bytes(&protocol::frame(0, &bytes)).is_err() {
                     eprintln!("connect: the gRPC client left before its answer");
                     return;
@@ -161,8 +169,8 @@ fn grpc_success(bytes: Vec<u8>) -> Reply {
                     ("grpc-status".into(), b"0".to_vec()),
                     ("grpc-message".into(), Vec::new()),
                 ]);
-            },
-        ),
+            })
+        }),
     )
 }
 
@@ -254,7 +262,7 @@ fn encode<M: Message + Serialize>(
     }
 }
 
-fn call_method(
+async fn call_method(
     platform: &dyn Platform,
     call: &Call<'_>,
     protocol: Protocol,
@@ -283,19 +291,24 @@ fn call_method(
         .map_err(|e| Failure::new(Code::InvalidArgument, e))?;
     let method = call.path.strip_prefix(SERVICE).unwrap_or_default();
     let fail = |e: LeaderboardError| Failure::of(&e, lang);
-    let ctx = edge::admission::admit_per_call(platform, call).map_err(fail)?;
+    let ctx = edge::admission::admit_per_call(platform, call)
+        .await
+        .map_err(fail)?;
     let answer = match method {
         "GetLeaderboard" => {
             let req: GetLeaderboardRequest = decode(call, protocol)?;
-            encode(&get_leaderboard(&ctx, call, &req).map_err(fail)?, protocol)
+            encode(
+                &get_leaderboard(&ctx, call, &req).await.map_err(fail)?,
+                protocol,
+            )
         }
         "GetPlayer" => {
             let req: GetPlayerRequest = decode(call, protocol)?;
-            encode(&get_player(&ctx, call, &req).map_err(fail)?, protocol)
+            encode(&get_player(&ctx, call, &req).await.map_err(fail)?, protocol)
         }
         "GetAround" => {
             let req: GetAroundRequest = decode(call, protocol)?;
-            encode(&get_around(&ctx, call, &req).map_err(fail)?, protocol)
+            encode(&get_around(&ctx, call, &req).await.map_err(fail)?, protocol)
         }
         "StreamUpdates" => Err(Failure {
             http_status: Some(415),
@@ -306,7 +319,10 @@ fn call_method(
         }),
         "SubmitScore" => {
             let req: SubmitScoreRequest = decode(call, protocol)?;
-            encode(&submit_score(&ctx, call, &req).map_err(fail)?, protocol)
+            encode(
+                &submit_score(&ctx, call, &req).await.map_err(fail)?,
+                protocol,
+            )
         }
         other => Err(Failure {
             // `unimplemented`, with the 404 a Connect server's router gives an unknown path.
@@ -330,8 +346,13 @@ fn call_method(
 }
 
 /// The board a method reads or writes ([`edge::reads::board_for_call`]).
-pub(crate) fn board(ctx: &Ctx, call: &Call<'_>, class: RouteClass, id: &str) -> Result<Board> {
-    reads::board_for_call(ctx, call, class, id)
+pub(crate) async fn board(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    class: RouteClass,
+    id: &str,
+) -> Result<Board> {
+    reads::board_for_call(ctx, call, class, id).await
 }
 
 fn at<'a>(call: &Call<'_>, at: Option<&'a ReadAt>) -> At<'a> {
@@ -370,15 +391,15 @@ fn period(p: &PeriodView) -> Option<Period> {
     })
 }
 
-fn get_leaderboard(
-    ctx: &Ctx,
+async fn get_leaderboard(
+    ctx: &Ctx<'_>,
     call: &Call<'_>,
     req: &GetLeaderboardRequest,
 ) -> Result<GetLeaderboardResponse> {
-    let b = board(ctx, call, RouteClass::Read, &req.board)?;
+    let b = board(ctx, call, RouteClass::Read, &req.board).await?;
     let limit = if req.limit == 0 { 10 } else { req.limit };
     let cursor = Some(req.cursor.as_str()).filter(|c| !c.is_empty());
-    let page = reads::top(ctx, &b, &at(call, req.at.as_ref()), limit, cursor)?;
+    let page = reads::top(ctx, &b, &at(call, req.at.as_ref()), limit, cursor).await?;
     Ok(page_message(&b, page))
 }
 
@@ -403,16 +424,24 @@ pub(crate) fn standing_message(b: &Board, s: &reads::Standing) -> GetPlayerRespo
     }
 }
 
-fn get_player(ctx: &Ctx, call: &Call<'_>, req: &GetPlayerRequest) -> Result<GetPlayerResponse> {
-    let b = board(ctx, call, RouteClass::Read, &req.board)?;
-    let s = reads::standing(ctx, &b, &at(call, req.at.as_ref()), &req.player)?;
+async fn get_player(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    req: &GetPlayerRequest,
+) -> Result<GetPlayerResponse> {
+    let b = board(ctx, call, RouteClass::Read, &req.board).await?;
+    let s = reads::standing(ctx, &b, &at(call, req.at.as_ref()), &req.player).await?;
     Ok(standing_message(&b, &s))
 }
 
-fn get_around(ctx: &Ctx, call: &Call<'_>, req: &GetAroundRequest) -> Result<GetAroundResponse> {
-    let b = board(ctx, call, RouteClass::Read, &req.board)?;
+async fn get_around(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    req: &GetAroundRequest,
+) -> Result<GetAroundResponse> {
+    let b = board(ctx, call, RouteClass::Read, &req.board).await?;
     let radius = req.radius.unwrap_or(5);
-    let page = reads::around(ctx, &b, &at(call, req.at.as_ref()), &req.player, radius)?;
+    let page = reads::around(ctx, &b, &at(call, req.at.as_ref()), &req.player, radius).await?;
     Ok(GetAroundResponse {
         board: b.id.as_str().to_string(),
         entries: page.entries.iter().map(|e| entry(&b, e)).collect(),
@@ -421,13 +450,13 @@ fn get_around(ctx: &Ctx, call: &Call<'_>, req: &GetAroundRequest) -> Result<GetA
     })
 }
 
-fn submit_score(
-    ctx: &Ctx,
+async fn submit_score(
+    ctx: &Ctx<'_>,
     call: &Call<'_>,
     req: &SubmitScoreRequest,
 ) -> Result<SubmitScoreResponse> {
     ctx.require_principal()?;
-    let b = board(ctx, call, RouteClass::Write, &req.board)?;
+    let b = board(ctx, call, RouteClass::Write, &req.board).await?;
     let metadata = Some(req.metadata_json.as_str())
         .filter(|m| !m.is_empty())
         .map(serde_json::from_str::<serde_json::Value>)
@@ -444,7 +473,7 @@ fn submit_score(
     let fingerprinted =
         serde_json::to_vec(&input).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     let key = Some(req.idempotency_key.as_str()).filter(|k| !k.is_empty());
-    let done = edge::submit::submit_input(ctx, call, &b.id, input, key, &fingerprinted)?;
+    let done = edge::submit::submit_input(ctx, call, &b.id, input, key, &fingerprinted).await?;
     let summary = done.outcome.summary(&b, &player);
     Ok(SubmitScoreResponse {
         status: match summary.fate {

@@ -63,10 +63,10 @@ fn end(failure: Option<&Failure>) -> Vec<u8> {
 }
 
 /// Serves `StreamUpdates` on `platform`.
-pub fn serve(platform: &'static dyn Platform, call: &Call<'_>) -> Reply {
+pub async fn serve(platform: &'static dyn Platform, call: &Call<'_>) -> Reply {
     let codec = codec(call).unwrap_or(Codec::Json);
     let lang = negotiate(call.header("accept-language"));
-    match open(platform, call, codec, lang) {
+    match open(platform, call, codec, lang).await {
         Ok(reply) => reply,
         Err(f) => Reply::Whole(
             Response::builder()
@@ -89,7 +89,7 @@ struct Feed {
     lang: Lang,
 }
 
-fn open(
+async fn open(
     platform: &'static dyn Platform,
     call: &Call<'_>,
     codec: Codec,
@@ -116,8 +116,12 @@ fn open(
         Codec::Proto => StreamUpdatesRequest::decode(message)
             .map_err(|e| bad(format!("the request message does not decode: {e}")))?,
     };
-    let ctx = edge::admission::admit_per_call(platform, call).map_err(fail)?;
-    let board = crate::board(&ctx, call, RouteClass::Read, &req.board).map_err(fail)?;
+    let ctx = edge::admission::admit_per_call(platform, call)
+        .await
+        .map_err(fail)?;
+    let board = crate::board(&ctx, call, RouteClass::Read, &req.board)
+        .await
+        .map_err(fail)?;
     let limit = if req.limit == 0 { 10 } else { req.limit };
     if limit > reads::MAX_LIMIT {
         return Err(bad(format!(
@@ -127,19 +131,29 @@ fn open(
     }
     let period = Some(req.period).filter(|p| !p.is_empty());
     PeriodView::resolve(&board, period.as_deref(), call.now_ms).map_err(fail)?;
-    let policy = edge::live::policy(platform);
-    let slot = Slot::take(platform, &policy, call.now_ms).map_err(fail)?;
+    let policy = edge::live::policy(platform).await;
+    let slot = Slot::take(platform, &policy, call.now_ms)
+        .await
+        .map_err(fail)?;
     let keys = Keys::new(&ctx.tenant, &board.id);
-    let version = ctx
-        .repo()
-        .and_then(|r| r.board_version(&keys))
-        .map_err(fail)?
-        .ok_or_else(|| {
-            fail(LeaderboardError::BoardNotFound(format!(
+    let read = match ctx.repo().await {
+        Ok(r) => r.board_version(&keys).await,
+        Err(e) => Err(e),
+    };
+    let version = match read {
+        Ok(Some(version)) => version,
+        Ok(None) => {
+            slot.release().await;
+            return Err(fail(LeaderboardError::BoardNotFound(format!(
                 "board '{}' does not exist",
                 board.id
-            )))
-        })?;
+            ))));
+        }
+        Err(e) => {
+            slot.release().await;
+            return Err(fail(e));
+        }
+    };
     let deadline = timeout.map(|ms| {
         call.now_ms
             .saturating_add(i64::try_from(ms).unwrap_or(i64::MAX))
@@ -158,25 +172,34 @@ fn open(
         .header("cache-control", "no-store")
         .header("x-accel-buffering", "no")
         .build();
-    let stream = move |_call: &Call<'_>, sink: &mut EventSink| {
-        let _slot = slot;
-        run(&ctx, &feed, &keys, &policy, version, deadline, sink);
-    };
-    Ok(Reply::Stream(head, Box::new(stream)))
+    let stream = crate::stream_body(move |_call, sink| {
+        Box::pin(async move {
+            run(&ctx, &feed, &keys, &policy, version, deadline, sink).await;
+            slot.release().await;
+        })
+    });
+    Ok(Reply::Stream(head, stream))
 }
 
 /// One message of the stream: the board at `version`.
-fn message(ctx: &Ctx, feed: &Feed, version: i64, snapshot: bool) -> Result<Vec<u8>, Failure> {
+async fn message(
+    ctx: &Ctx<'_>,
+    feed: &Feed,
+    version: i64,
+    snapshot: bool,
+) -> Result<Vec<u8>, Failure> {
     let fail = |e: LeaderboardError| Failure::of(&e, feed.lang);
     let at = At {
         now_ms: edge::scope::now_ms(),
         period: feed.period.as_deref(),
         as_of: None,
     };
-    let page = reads::top(ctx, &feed.board, &at, feed.limit, None).map_err(fail)?;
+    let page = reads::top(ctx, &feed.board, &at, feed.limit, None)
+        .await
+        .map_err(fail)?;
     let player = match &feed.player {
         None => None,
-        Some(p) => match reads::standing(ctx, &feed.board, &at, p) {
+        Some(p) => match reads::standing(ctx, &feed.board, &at, p).await {
             Ok(s) => Some(crate::standing_message(&feed.board, &s)),
             Err(LeaderboardError::PlayerNotFound(_)) => None,
             Err(e) => return Err(fail(e)),
@@ -205,7 +228,7 @@ fn close(sink: &mut EventSink, failure: Option<&Failure>) {
 
 /// The stream's body: the board now, then after each change, then its end.
 #[allow(clippy::too_many_arguments)]
-fn run(
+async fn run(
     ctx: &Ctx<'static>,
     feed: &Feed,
     keys: &Keys,
@@ -218,7 +241,7 @@ fn run(
     // Whose time ends the stream: the client's timeout is an error, the server's limit is not.
     let clients_deadline = deadline.is_some_and(|d| d <= schedule.deadline_ms());
     let mut known = version;
-    let mut outcome = message(ctx, feed, version, true);
+    let mut outcome = message(ctx, feed, version, true).await;
     loop {
         let bytes = match outcome {
             Ok(bytes) => bytes,
@@ -230,10 +253,10 @@ fn run(
         if sink.send_bytes(&bytes).is_err() {
             return;
         }
-        outcome = match edge::live::follow(ctx, keys, known, &mut schedule, |_| true) {
+        outcome = match edge::live::follow(ctx, keys, known, &mut schedule, |_| true).await {
             Ok(Wait::Moved(v)) => {
                 known = v;
-                message(ctx, feed, v, false)
+                message(ctx, feed, v, false).await
             }
             Ok(Wait::Gone) => Err(Failure::of(
                 &LeaderboardError::BoardNotFound(format!("board '{}' was deleted", feed.board.id)),

@@ -23,29 +23,29 @@ use serde_json::{Value, json};
 use spin_sdk::http::{Method, Response};
 
 /// Serves `/api/{v}/experiments[/{id}[/action]]` (`rest`: the segments after `experiments`).
-pub fn route(call: &Call<'_>, ctx: &Ctx, rest: &[&str]) -> Result<Response> {
+pub async fn route(call: &Call<'_>, ctx: &Ctx<'_>, rest: &[&str]) -> Result<Response> {
     let method = call.method();
     match rest {
         [] => match method {
-            Method::Post => create(call, ctx),
-            Method::Get => list(call, ctx),
+            Method::Post => create(call, ctx).await,
+            Method::Get => list(call, ctx).await,
             _ => Err(call.method_not_allowed("GET, POST")),
         },
         [id] => match method {
-            Method::Get => get(call, ctx, id),
-            Method::Delete => delete(call, ctx, id),
+            Method::Get => get(call, ctx, id).await,
+            Method::Delete => delete(call, ctx, id).await,
             _ => Err(call.method_not_allowed("GET, DELETE")),
         },
         [id, "stop"] => match method {
-            Method::Post => stop(call, ctx, id),
+            Method::Post => stop(call, ctx, id).await,
             _ => Err(call.method_not_allowed("POST")),
         },
         [id, "results"] => match method {
-            Method::Get => results(call, ctx, id),
+            Method::Get => results(call, ctx, id).await,
             _ => Err(call.method_not_allowed("GET")),
         },
         [id, "events"] => match method {
-            Method::Post => event(call, ctx, id),
+            Method::Post => event(call, ctx, id).await,
             _ => Err(call.method_not_allowed("POST")),
         },
         _ => Err(LeaderboardError::NotFound(format!(
@@ -59,10 +59,12 @@ fn not_found(id: &str) -> LeaderboardError {
     LeaderboardError::NotFound(format!("no experiment '{id}'"))
 }
 
-fn load(ctx: &Ctx, id: &str) -> Result<Stored> {
+async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Stored> {
     experiment::check_name("id", id).map_err(|_| not_found(id))?;
-    ctx.repo()?
-        .exp_get(&ctx.tenant, id)?
+    ctx.repo()
+        .await?
+        .exp_get(&ctx.tenant, id)
+        .await?
         .ok_or_else(|| not_found(id))
 }
 
@@ -86,17 +88,17 @@ fn view(s: &Stored, now_ms: i64) -> Value {
     v
 }
 
-fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let input: ExperimentInput = call.json()?;
-    let repo = ctx.repo()?;
-    let stored = repo.flags_get(&ctx.tenant)?;
+    let repo = ctx.repo().await?;
+    let stored = repo.flags_get(&ctx.tenant).await?;
     let doc =
         leaderboard::policy::flags::stored_document(stored.as_ref().map(|(_, raw)| raw.as_str()))?;
     let flag = leaderboard::policy::flags::resolved_flag(&doc, &input.flag)?;
     let generated = format!("exp-{}", edge::scope::nonce(call.now_ms));
     let exp = input.validate(flag.as_ref(), call.now_ms, generated)?;
-    match repo.exp_create(&ctx.tenant, &exp)? {
+    match repo.exp_create(&ctx.tenant, &exp).await? {
         Ok(()) => {}
         Err(Refused::Exists) => {
             return Err(LeaderboardError::Conflict(format!(
@@ -121,8 +123,8 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         }
     }
     // Mark the flag, so evaluations count exposures and submissions find the experiment.
-    if let Err(e) = edge::experiments::update_flags(ctx, |d| experiment::stamp(d, &exp)) {
-        if let Err(undo) = repo.exp_delete(&ctx.tenant, &exp.id) {
+    if let Err(e) = edge::experiments::update_flags(ctx, |d| experiment::stamp(d, &exp)).await {
+        if let Err(undo) = repo.exp_delete(&ctx.tenant, &exp.id).await {
             eprintln!("experiments: could not undo '{}': {undo}", exp.id);
         }
         return Err(e);
@@ -133,7 +135,8 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         "experiment.create",
         &exp.id,
         json!({"flag": exp.flag}),
-    );
+    )
+    .await;
     let stored = Stored {
         def: exp,
         stopped_ms: None,
@@ -148,16 +151,18 @@ fn create(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     ))
 }
 
-fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+async fn list(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let repo = ctx.repo()?;
+    let repo = ctx.repo().await?;
     let running: Vec<String> = repo
-        .exp_running(&ctx.tenant)?
+        .exp_running(&ctx.tenant)
+        .await?
         .into_iter()
         .map(|(id, _)| id)
         .collect();
     let items: Vec<Value> = repo
-        .exp_list(&ctx.tenant)?
+        .exp_list(&ctx.tenant)
+        .await?
         .into_iter()
         .map(|def| {
             let stopped = !running.contains(&def.id);
@@ -179,14 +184,18 @@ fn list(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     ))
 }
 
-fn get(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+async fn get(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let s = load(ctx, id)?;
+    let s = load(ctx, id).await?;
     Ok(http::json(200, call.version, &view(&s, call.now_ms)))
 }
 
-fn live_results(ctx: &Ctx, s: &Stored, now_ms: i64) -> Result<Value> {
-    let counters = ctx.repo()?.exp_counters(&ctx.tenant, &s.def.id)?;
+async fn live_results(ctx: &Ctx<'_>, s: &Stored, now_ms: i64) -> Result<Value> {
+    let counters = ctx
+        .repo()
+        .await?
+        .exp_counters(&ctx.tenant, &s.def.id)
+        .await?;
     Ok(experiment::results(
         &s.def,
         &counters,
@@ -197,7 +206,7 @@ fn live_results(ctx: &Ctx, s: &Stored, now_ms: i64) -> Result<Value> {
     ))
 }
 
-fn results(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+async fn results(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     let p = ctx.require_principal()?;
     if !(p.has(Role::Admin) || p.has(Role::Service)) {
         return Err(LeaderboardError::Forbidden(format!(
@@ -205,14 +214,14 @@ fn results(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
             p.roles_list()
         )));
     }
-    let s = load(ctx, id)?;
+    let s = load(ctx, id).await?;
     if let Some(frozen) = &s.frozen {
         return Ok(http::json_text(200, call.version, frozen.clone(), &[]));
     }
     Ok(http::json(
         200,
         call.version,
-        &live_results(ctx, &s, call.now_ms)?,
+        &live_results(ctx, &s, call.now_ms).await?,
     ))
 }
 
@@ -226,19 +235,20 @@ struct StopInput {
 
 /// Stops the experiment (nothing is counted after this), freezes its results, removes the mark
 /// from the flag and, when asked, makes a variant the flag's default for everyone.
-fn stop(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+async fn stop(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let input: StopInput = if call.req.body().is_empty() {
         StopInput::default()
     } else {
         call.json()?
     };
-    let s = load(ctx, id)?;
-    let repo = ctx.repo()?;
+    let s = load(ctx, id).await?;
+    let repo = ctx.repo().await?;
     let (_, stopped_ms) = repo
-        .exp_stop(&ctx.tenant, id, call.now_ms)?
+        .exp_stop(&ctx.tenant, id, call.now_ms)
+        .await?
         .ok_or_else(|| not_found(id))?;
-    let frozen: Value = match repo.exp_get(&ctx.tenant, id)?.and_then(|s| s.frozen) {
+    let frozen: Value = match repo.exp_get(&ctx.tenant, id).await?.and_then(|s| s.frozen) {
         Some(raw) => serde_json::from_slice(raw.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("frozen results: {e}")))?,
         None => {
@@ -246,8 +256,8 @@ fn stop(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
                 stopped_ms: Some(stopped_ms),
                 ..s.clone()
             };
-            let r = live_results(ctx, &stopped, stopped_ms)?;
-            repo.exp_freeze(&ctx.tenant, id, &r.to_string())?;
+            let r = live_results(ctx, &stopped, stopped_ms).await?;
+            repo.exp_freeze(&ctx.tenant, id, &r.to_string()).await?;
             r
         }
     };
@@ -264,14 +274,16 @@ fn stop(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
     };
     edge::experiments::update_flags(ctx, |d| {
         experiment::unstamp(d, &s.def.flag, id, promote.as_deref())
-    })?;
+    })
+    .await?;
     edge::audit::record(
         ctx,
         call,
         "experiment.stop",
         id,
         json!({"promotion": promotion}),
-    );
+    )
+    .await;
     Ok(http::json(
         200,
         call.version,
@@ -279,20 +291,21 @@ fn stop(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
     ))
 }
 
-fn delete(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let s = load(ctx, id)?;
-    let repo = ctx.repo()?;
-    repo.exp_stop(&ctx.tenant, id, call.now_ms)?;
-    edge::experiments::update_flags(ctx, |d| experiment::unstamp(d, &s.def.flag, id, None))?;
-    repo.exp_delete(&ctx.tenant, id)?;
+    let s = load(ctx, id).await?;
+    let repo = ctx.repo().await?;
+    repo.exp_stop(&ctx.tenant, id, call.now_ms).await?;
+    edge::experiments::update_flags(ctx, |d| experiment::unstamp(d, &s.def.flag, id, None)).await?;
+    repo.exp_delete(&ctx.tenant, id).await?;
     edge::audit::record(
         ctx,
         call,
         "experiment.delete",
         id,
         json!({"flag": s.def.flag}),
-    );
+    )
+    .await;
     Ok(Response::builder().status(204).build())
 }
 
@@ -310,7 +323,7 @@ struct EventInput {
     value: Option<f64>,
 }
 
-fn event(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
+async fn event(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     let p = ctx.require_principal()?;
     let input: EventInput = call.json()?;
     let trusted = p.has(Role::Admin) || p.has(Role::Service);
@@ -336,7 +349,7 @@ fn event(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
             "value must be a finite number".into(),
         ));
     }
-    let s = load(ctx, id)?;
+    let s = load(ctx, id).await?;
     if s.def.metrics_for_event(&input.event).next().is_none() {
         return Err(LeaderboardError::InvalidBody(format!(
             "no metric of experiment '{id}' counts event '{}' (events: {})",
@@ -349,15 +362,19 @@ fn event(call: &Call<'_>, ctx: &Ctx, id: &str) -> Result<Response> {
                 .join(", ")
         )));
     }
-    let outcome = ctx.repo()?.exp_convert(
-        &ctx.tenant,
-        id,
-        &input.key,
-        ("event", &input.event),
-        value,
-        Some(&input.id),
-        call.now_ms,
-    )?;
+    let outcome = ctx
+        .repo()
+        .await?
+        .exp_convert(
+            &ctx.tenant,
+            id,
+            &input.key,
+            ("event", &input.event),
+            value,
+            Some(&input.id),
+            call.now_ms,
+        )
+        .await?;
     let body = match outcome {
         Converted::Counted(arm) => json!({"counted": true, "arm": arm}),
         Converted::Duplicate => json!({"counted": false, "duplicate": true}),

@@ -31,8 +31,11 @@ use spin_sdk::http_component;
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call))
+async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::serve::serve(&req, out, async |call| {
+        route(&edge::platform::Spin, call).await
+    })
+    .await
 }
 
 /// Largest OFREP request body accepted (bytes), as for every other request body.
@@ -42,32 +45,32 @@ const MAX_CONTEXT_BYTES: usize = 16 * 1024;
 const MAX_DOC_BYTES: usize = 256 * 1024;
 
 /// Serves one request on `platform`.
-pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
     let method = call.method();
     match segments.as_slice() {
         ["api", _, "flags"] => {
-            let ctx = edge::admission::admit(platform, call)?;
+            let ctx = edge::admission::admit(platform, call).await?;
             match method {
-                Method::Get => get(call, &ctx),
-                Method::Put => put(call, &ctx),
+                Method::Get => get(call, &ctx).await,
+                Method::Put => put(call, &ctx).await,
                 _ => Err(call.method_not_allowed("GET, PUT")),
             }
         }
         ["api", _, "experiments", rest @ ..] => {
-            let ctx = edge::admission::admit(platform, call)?;
-            experiments::route(call, &ctx, rest)
+            let ctx = edge::admission::admit(platform, call).await?;
+            experiments::route(call, &ctx, rest).await
         }
-        ["internal", "flags", "evaluate"] => internal(platform, call),
+        ["internal", "flags", "evaluate"] => internal(platform, call).await,
         ["ofrep", "v1", "evaluate", "flags", rest @ ..] if rest.len() <= 1 => {
             if *method != Method::Post {
                 return Err(call.method_not_allowed("POST"));
             }
-            let ctx = edge::admission::admit(platform, call)?;
+            let ctx = edge::admission::admit(platform, call).await?;
             ctx.require_principal()?;
             match rest {
-                [key] => single(call, &ctx, &http::percent_decode(key, false)),
-                _ => bulk(call, &ctx),
+                [key] => single(call, &ctx, &http::percent_decode(key, false)).await,
+                _ => bulk(call, &ctx).await,
             }
         }
         _ => Err(LeaderboardError::NotFound(format!(
@@ -81,7 +84,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
 /// only through service chaining: Spin gives chained requests the client address `0.0.0.0:0`,
 /// which no network client has. Body `{tenant, key, context, expected?}`; answer
 /// `Resolution::to_json`.
-fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+async fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     if call.header("spin-client-addr") != Some("0.0.0.0:0") || *call.method() != Method::Post {
         return Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",
@@ -95,23 +98,25 @@ fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let expected = body["expected"]
         .as_str()
         .and_then(leaderboard::policy::flags::ValueType::parse);
-    let repo = std::cell::OnceCell::new();
+    let repo = &std::cell::OnceCell::new();
     let doc = edge::flagdoc::load(
         platform,
-        || edge::repo::Repo::open_in(&repo, platform),
+        async move || edge::repo::Repo::open_in(repo, platform).await,
         &tenant,
         call.now_ms,
-    )?;
+    )
+    .await?;
     let doc = leaderboard::policy::flags::stored_document(doc.as_ref().map(|(_, d)| d.as_str()))?;
     let set = FlagSet::parse(&doc)?;
     let r = set.evaluate(key, &context, call.now_ms / 1000, expected);
     edge::experiments::expose(
-        || edge::repo::Repo::open_in(&repo, platform),
+        async move || edge::repo::Repo::open_in(repo, platform).await,
         &tenant,
         &context,
         &[&r],
         call.now_ms,
-    );
+    )
+    .await;
     Ok(http::json(200, call.version, &r.to_json()))
 }
 
@@ -119,9 +124,9 @@ fn etag(version: u64) -> String {
     format!("\"{version}\"")
 }
 
-fn get(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+async fn get(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let stored = ctx.repo()?.flags_get(&ctx.tenant)?;
+    let stored = ctx.repo().await?.flags_get(&ctx.tenant).await?;
     let (version, doc) = stored.unwrap_or((0, EMPTY_DOCUMENT.to_string()));
     Ok(http::json_text(
         200,
@@ -131,7 +136,7 @@ fn get(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     ))
 }
 
-fn put(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+async fn put(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     if call.req.body().len() > MAX_DOC_BYTES {
         return Err(LeaderboardError::PayloadTooLarge {
@@ -160,23 +165,29 @@ fn put(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     };
     // Running experiments keep their marks (409 when the document drops their flag or arm).
     let mut doc = doc;
-    edge::experiments::restamp(ctx.repo()?, &ctx.tenant, &mut doc)?;
+    edge::experiments::restamp(ctx.repo().await?, &ctx.tenant, &mut doc).await?;
     let canonical = doc.to_string();
-    match ctx.repo()?.flags_put(&ctx.tenant, expected, &canonical)? {
+    match ctx
+        .repo()
+        .await?
+        .flags_put(&ctx.tenant, expected, &canonical)
+        .await?
+    {
         Put::Stale(current) => Err(LeaderboardError::PreconditionFailed(format!(
             "the flag document changed: If-Match {} but it is at {}; GET it again",
             expected.map(etag).unwrap_or_default(),
             etag(current)
         ))),
         Put::Written(version) => {
-            flags::forget(ctx);
+            flags::forget(ctx).await;
             edge::audit::record(
                 ctx,
                 call,
                 "flags.update",
                 ctx.tenant.as_str(),
                 json!({"version": version, "flags": FlagSet::parse(&doc)?.keys().collect::<Vec<_>>()}),
-            );
+            )
+            .await;
             Ok(http::json_text(
                 200,
                 call.version,
@@ -231,7 +242,7 @@ fn failure(r: &Resolution, code: ErrorCode, details: &str) -> Value {
     json!({"key": r.key, "errorCode": code.as_str(), "errorDetails": details})
 }
 
-fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Result<Response> {
+async fn single(call: &Call<'_>, ctx: &Ctx<'_>, key: &str) -> Result<Response> {
     let context = match context(call) {
         Ok(c) => c,
         Err(d) => {
@@ -244,7 +255,7 @@ fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Result<Response> {
     };
     // A flag store that cannot be read is the request's problem, as on every other route: a
     // `503` with `Retry-After` while Redis is away (the breaker), else a `500`.
-    let loaded = flags::load(ctx)?;
+    let loaded = flags::load(ctx).await?;
     let empty = FlagSet::empty();
     let set = loaded.as_ref().map_or(&empty, |l| &l.set);
     edge::metrics::count(
@@ -252,7 +263,14 @@ fn single(call: &Call<'_>, ctx: &Ctx, key: &str) -> Result<Response> {
         1,
     );
     let r = set.evaluate(key, &context, call.now_ms / 1000, None);
-    edge::experiments::expose(|| ctx.repo(), &ctx.tenant, &context, &[&r], call.now_ms);
+    edge::experiments::expose(
+        async move || ctx.repo().await,
+        &ctx.tenant,
+        &context,
+        &[&r],
+        call.now_ms,
+    )
+    .await;
     Ok(match &r.error {
         None => ofrep(200, &success(&r), &[]),
         Some((ErrorCode::FlagNotFound, d)) => {
@@ -267,7 +285,7 @@ fn fingerprint(context: &Map<String, Value>) -> u64 {
     leaderboard::board::cursor::fnv1a64(Value::Object(context.clone()).to_string().as_bytes())
 }
 
-fn bulk(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+async fn bulk(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     let context = match context(call) {
         Ok(c) => c,
         Err(d) => {
@@ -278,7 +296,7 @@ fn bulk(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
             ));
         }
     };
-    let loaded = flags::load(ctx)?;
+    let loaded = flags::load(ctx).await?;
     let version = loaded.as_ref().map_or(0, |l| l.version);
     let tag = format!("\"{version}-{:016x}\"", fingerprint(&context));
     if call
@@ -302,7 +320,14 @@ fn bulk(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
     );
     // Every experiment flag of the document, in one Redis call.
     let all: Vec<&Resolution> = resolutions.iter().collect();
-    edge::experiments::expose(|| ctx.repo(), &ctx.tenant, &context, &all, call.now_ms);
+    edge::experiments::expose(
+        async move || ctx.repo().await,
+        &ctx.tenant,
+        &context,
+        &all,
+        call.now_ms,
+    )
+    .await;
     let flags: Vec<Value> = resolutions
         .iter()
         .map(|r| match &r.error {

@@ -1,5 +1,6 @@
 //! `functions/graphql`: the leaderboard over GraphQL (GraphQL over HTTP), its own component so
-//! the REST components never link the engine (juniper, `execute_sync`).
+//! the REST components never link the engine (juniper, its async executor: the resolvers wait on
+//! Redis and the KV store).
 //!
 //! ```text
 //! POST /graphql   {"query", "variables"?, "operationName"?}   queries and the mutation
@@ -70,8 +71,11 @@ pub fn schema<'r>() -> Schema<'r> {
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call))
+async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::serve::serve(&req, out, async |call| {
+        route(&edge::platform::Spin, call).await
+    })
+    .await
 }
 
 /// A GraphQL request (GraphQL over HTTP: the POST body, or the GET query parameters).
@@ -193,9 +197,9 @@ fn document_failed(call: &Call<'_>, err: &juniper::GraphQLError) -> Response {
 }
 
 /// Serves one request on `platform`.
-pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let request = parse_request(call)?;
-    let ctx = edge::admission::admit_per_call(platform, call)?;
+    let ctx = edge::admission::admit_per_call(platform, call).await?;
     let lang: Lang = negotiate(call.header("accept-language"));
     let gql = Gql::new(&ctx, call, lang);
     let schema = schema();
@@ -218,7 +222,7 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
                 .map_err(|e| bad(format!("variables: {e}")))
         })
         .collect::<Result<_>>()?;
-    let (data, field_errors) = match operation.execute_sync(&variables, &gql) {
+    let (data, field_errors) = match operation.execute(&variables, &gql).await {
         Ok(done) => done,
         Err(e) => return Ok(document_failed(call, &e)),
     };

@@ -13,6 +13,8 @@
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::Poll;
 
 use edge::api::Ctx;
 use edge::http::Call;
@@ -60,13 +62,32 @@ pub struct Caching {
 
 impl juniper::Context for Gql<'_> {}
 
-// SAFETY: juniper's object macros also generate its async resolvers, whose trait demands a
-// `Sync` context; this one holds the request's single-threaded handles (`Ctx`'s lazily opened
-// connections, the `Call`'s response headers) and cells. It is only ever used by
-// `ValidatedOperation::execute_sync` on the thread that built it (`crate::route`): the async
-// resolvers never run, and no reference to it crosses a thread (the component is a
-// single-threaded Wasm instance serving one request).
+// SAFETY: juniper's async resolvers demand a `Sync` context; this one holds the request's
+// single-threaded handles (`Ctx`'s lazily opened connections, the `Call`'s response headers) and
+// cells. It is only ever used by `ValidatedOperation::execute` on the thread that built it
+// (`crate::route`), whose resolvers run as `OnThisThread` futures polled on that thread, and no
+// reference to it crosses a thread (the component is a single-threaded Wasm instance serving one
+// request).
 unsafe impl Sync for Gql<'_> {}
+
+/// A resolver's work, as juniper's async executor takes it: that executor boxes every field's
+/// future as `Send`, and the work waits on the request's single-threaded handles (`Ctx`'s
+/// connections, the KV store, `Gql`'s cells), which are not.
+struct OnThisThread<'a, T>(Pin<Box<dyn Future<Output = T> + 'a>>);
+
+// SAFETY: the work is made and polled only on the thread that serves the request: the component
+// is a single-threaded Wasm instance, whose executor (spin-sdk's, running `crate::route`) polls
+// the request's futures, juniper's among them, on that thread; juniper polls the futures it
+// boxes where it is polled itself and never hands one to another thread.
+unsafe impl<T> Send for OnThisThread<'_, T> {}
+
+impl<T> Future for OnThisThread<'_, T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<T> {
+        self.0.as_mut().poll(cx)
+    }
+}
 
 impl<'r> Gql<'r> {
     /// The context of one request.
@@ -99,7 +120,7 @@ impl<'r> Gql<'r> {
 
     /// One root field's admission: at most [`crate::MAX_BOARD_FIELDS`] per request, then
     /// [`edge::reads::board_for_call`] (rate limits, board config, read access for a read).
-    fn board(&self, class: RouteClass, id: &str) -> Result<Board> {
+    async fn board(&self, class: RouteClass, id: &str) -> Result<Board> {
         let n = self.board_fields.get() + 1;
         self.board_fields.set(n);
         if n > crate::MAX_BOARD_FIELDS {
@@ -108,11 +129,11 @@ impl<'r> Gql<'r> {
                 crate::MAX_BOARD_FIELDS
             )));
         }
-        reads::board_for_call(self.ctx, self.call, class, id)
+        reads::board_for_call(self.ctx, self.call, class, id).await
     }
 
-    fn readable(&self, id: &str) -> Result<Board> {
-        let board = self.board(RouteClass::Read, id)?;
+    async fn readable(&self, id: &str) -> Result<Board> {
+        let board = self.board(RouteClass::Read, id).await?;
         let mut caching = self.caching.borrow_mut();
         caching.public &= board.public_read && board.cache.enabled();
         caching.ttl_secs = Some(
@@ -130,6 +151,14 @@ impl<'r> Gql<'r> {
 
     fn fail<T>(&self, r: Result<T>) -> FieldResult<T> {
         r.map_err(|e| field_error(&e, self.lang))
+    }
+
+    /// Runs a field's `work` (as an [`OnThisThread`] future), its failure as the field's error.
+    fn run<'a, T: 'a>(
+        &'a self,
+        work: impl Future<Output = Result<T>> + 'a,
+    ) -> OnThisThread<'a, FieldResult<T>> {
+        OnThisThread(Box::pin(async move { self.fail(work.await) }))
     }
 }
 
@@ -361,30 +390,32 @@ pub struct Query<'r>(PhantomData<&'r ()>);
 #[graphql_object(context = Gql<'r>)]
 impl<'r> Query<'r> {
     /// A board's configuration and current period.
-    fn board(context: &Gql<'r>, id: ID) -> FieldResult<Option<BoardInfo>> {
-        context.fail((|| {
-            let board = context.readable(&id)?;
-            let period = PeriodView::resolve(&board, None, context.call.now_ms)?;
-            Ok(Some(BoardInfo {
-                id: ID::new(board.id.as_str()),
-                sort: enum_text(&board.sort),
-                operator: enum_text(&board.to_input().operator),
-                score_type: enum_text(&board.to_input().score_type),
-                period_kind: enum_text(&board.period),
-                write_mode: enum_text(&board.write_mode),
-                public_read: board.public_read,
-                current_period: period.current.to_string(),
-                next_reset: period.next_reset_ms.map(iso_text),
-                config: serde_json::to_string(&board.to_input())
-                    .map_err(|e| LeaderboardError::Internal(e.to_string()))?,
-            }))
-        })())
+    async fn board(context: &Gql<'r>, id: ID) -> FieldResult<Option<BoardInfo>> {
+        context
+            .run(async {
+                let board = context.readable(&id).await?;
+                let period = PeriodView::resolve(&board, None, context.call.now_ms)?;
+                Ok(Some(BoardInfo {
+                    id: ID::new(board.id.as_str()),
+                    sort: enum_text(&board.sort),
+                    operator: enum_text(&board.to_input().operator),
+                    score_type: enum_text(&board.to_input().score_type),
+                    period_kind: enum_text(&board.period),
+                    write_mode: enum_text(&board.write_mode),
+                    public_read: board.public_read,
+                    current_period: period.current.to_string(),
+                    next_reset: period.next_reset_ms.map(iso_text),
+                    config: serde_json::to_string(&board.to_input())
+                        .map_err(|e| LeaderboardError::Internal(e.to_string()))?,
+                }))
+            })
+            .await
     }
 
     /// The top of a board: `limit` (1–100) entries after `cursor` (a page's `nextCursor`), in
     /// `period` (`current`, `previous` or a period id), or as the board stood at `asOf` (an
     /// RFC 3339 time or an event id).
-    fn leaderboard(
+    async fn leaderboard(
         context: &Gql<'r>,
         board: ID,
         #[graphql(default = DEFAULT_LIMIT)] limit: i32,
@@ -392,49 +423,54 @@ impl<'r> Query<'r> {
         period: Option<String>,
         as_of: Option<String>,
     ) -> FieldResult<Option<LeaderboardPage>> {
-        context.fail((|| {
-            let b = context.readable(&board)?;
-            let at = context.at(period.as_deref(), as_of.as_deref());
-            let page = reads::top(
-                context.ctx,
-                &b,
-                &at,
-                arg_u32("limit", limit)?,
-                cursor.as_deref(),
-            )?;
-            Ok(Some(LeaderboardPage::of(&b, &page)))
-        })())
+        context
+            .run(async {
+                let b = context.readable(&board).await?;
+                let at = context.at(period.as_deref(), as_of.as_deref());
+                let page = reads::top(
+                    context.ctx,
+                    &b,
+                    &at,
+                    arg_u32("limit", limit)?,
+                    cursor.as_deref(),
+                )
+                .await?;
+                Ok(Some(LeaderboardPage::of(&b, &page)))
+            })
+            .await
     }
 
     /// One player's standing; null when the player has no entry in the period.
-    fn player(
+    async fn player(
         context: &Gql<'r>,
         board: ID,
         id: ID,
         period: Option<String>,
         as_of: Option<String>,
     ) -> FieldResult<Option<Standing>> {
-        context.fail((|| {
-            let b = context.readable(&board)?;
-            let at = context.at(period.as_deref(), as_of.as_deref());
-            let s = match reads::standing(context.ctx, &b, &at, &id) {
-                Ok(s) => s,
-                Err(LeaderboardError::PlayerNotFound(_)) => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            Ok(Some(Standing {
-                entry: Entry::of(&b, &s.entry),
-                percentile: leaderboard::board::rank::percentile(s.entry.rank, s.total),
-                total_count: count(s.total),
-                period: s.period.id.to_string(),
-                next_reset: s.period.next_reset_ms.map(iso_text),
-            }))
-        })())
+        context
+            .run(async {
+                let b = context.readable(&board).await?;
+                let at = context.at(period.as_deref(), as_of.as_deref());
+                let s = match reads::standing(context.ctx, &b, &at, &id).await {
+                    Ok(s) => s,
+                    Err(LeaderboardError::PlayerNotFound(_)) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                Ok(Some(Standing {
+                    entry: Entry::of(&b, &s.entry),
+                    percentile: leaderboard::board::rank::percentile(s.entry.rank, s.total),
+                    total_count: count(s.total),
+                    period: s.period.id.to_string(),
+                    next_reset: s.period.next_reset_ms.map(iso_text),
+                }))
+            })
+            .await
     }
 
     /// The `radius` (0–50) entries either side of a player, the player included; null when the
     /// player has no entry in the period.
-    fn around(
+    async fn around(
         context: &Gql<'r>,
         board: ID,
         player: ID,
@@ -442,39 +478,44 @@ impl<'r> Query<'r> {
         period: Option<String>,
         as_of: Option<String>,
     ) -> FieldResult<Option<LeaderboardPage>> {
-        context.fail((|| {
-            let b = context.readable(&board)?;
-            let at = context.at(period.as_deref(), as_of.as_deref());
-            match reads::around(context.ctx, &b, &at, &player, arg_u32("radius", radius)?) {
-                Ok(page) => Ok(Some(LeaderboardPage::of(&b, &page))),
-                Err(LeaderboardError::PlayerNotFound(_)) => Ok(None),
-                Err(e) => Err(e),
-            }
-        })())
+        context
+            .run(async {
+                let b = context.readable(&board).await?;
+                let at = context.at(period.as_deref(), as_of.as_deref());
+                let radius = arg_u32("radius", radius)?;
+                match reads::around(context.ctx, &b, &at, &player, radius).await {
+                    Ok(page) => Ok(Some(LeaderboardPage::of(&b, &page))),
+                    Err(LeaderboardError::PlayerNotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
     }
 
     /// Several players (1–100) at once, in the order asked, and the ones without an entry.
-    fn players(
+    async fn players(
         context: &Gql<'r>,
         board: ID,
         ids: Vec<ID>,
         period: Option<String>,
         as_of: Option<String>,
     ) -> FieldResult<Option<PlayerList>> {
-        context.fail((|| {
-            let b = context.readable(&board)?;
-            let at = context.at(period.as_deref(), as_of.as_deref());
-            let ids: Vec<&str> = ids.iter().map(|i| &**i).collect();
-            let found = reads::players(context.ctx, &b, &at, &ids)?;
-            Ok(Some(PlayerList {
-                board: ID::new(b.id.as_str()),
-                entries: found.entries.iter().map(|e| Entry::of(&b, e)).collect(),
-                missing: found.missing.iter().map(|m| ID::new(m.as_str())).collect(),
-                total_count: count(found.total),
-                period: found.period.id.to_string(),
-                next_reset: found.period.next_reset_ms.map(iso_text),
-            }))
-        })())
+        context
+            .run(async {
+                let b = context.readable(&board).await?;
+                let at = context.at(period.as_deref(), as_of.as_deref());
+                let ids: Vec<&str> = ids.iter().map(|i| &**i).collect();
+                let found = reads::players(context.ctx, &b, &at, &ids).await?;
+                Ok(Some(PlayerList {
+                    board: ID::new(b.id.as_str()),
+                    entries: found.entries.iter().map(|e| Entry::of(&b, e)).collect(),
+                    missing: found.missing.iter().map(|m| ID::new(m.as_str())).collect(),
+                    total_count: count(found.total),
+                    period: found.period.id.to_string(),
+                    next_reset: found.period.next_reset_ms.map(iso_text),
+                }))
+            })
+            .await
     }
 }
 
@@ -486,52 +527,55 @@ pub struct Mutation<'r>(PhantomData<&'r ()>);
 impl<'r> Mutation<'r> {
     /// Submits a score, exactly like `POST /api/v1/boards/{board}/scores`: the same
     /// authorization, rules, quotas and idempotency (`idempotencyKey` is the `Idempotency-Key`).
-    fn submit_score(
+    async fn submit_score(
         context: &Gql<'r>,
         board: ID,
         input: ScoreInput,
         idempotency_key: Option<String>,
     ) -> FieldResult<Option<SubmitResult>> {
-        context.fail((|| {
-            context.ctx.require_principal()?;
-            let b = context.board(RouteClass::Write, &board)?;
-            let metadata = input
-                .metadata
-                .as_deref()
-                .map(serde_json::from_str::<Value>)
-                .transpose()
-                .map_err(|e| {
-                    LeaderboardError::InvalidBody(format!("'metadata' is not JSON: {e}"))
-                })?;
-            let subscore = input
-                .subscore
-                .as_deref()
-                .map(str::parse::<i64>)
-                .transpose()
-                .map_err(|_| {
-                    LeaderboardError::InvalidBody(
-                        "'subscore' must be a 64-bit integer written as text".into(),
-                    )
-                })?;
-            let submission_player = PlayerId::new(&*input.player)?;
-            let submission = SubmissionInput {
-                player: submission_player.clone(),
-                score: Value::String(input.score.clone()),
-                subscore,
-                metadata,
-            };
-            // What a replay under the same key must match: the input, as JSON.
-            let fingerprinted = serde_json::to_vec(&submission)
-                .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-            let done = edge::submit::submit_input(
-                context.ctx,
-                context.call,
-                &b.id,
-                submission,
-                idempotency_key.as_deref(),
-                &fingerprinted,
-            )?;
-            SubmitResult::of(&b, &submission_player, &done).map(Some)
-        })())
+        context
+            .run(async {
+                context.ctx.require_principal()?;
+                let b = context.board(RouteClass::Write, &board).await?;
+                let metadata = input
+                    .metadata
+                    .as_deref()
+                    .map(serde_json::from_str::<Value>)
+                    .transpose()
+                    .map_err(|e| {
+                        LeaderboardError::InvalidBody(format!("'metadata' is not JSON: {e}"))
+                    })?;
+                let subscore = input
+                    .subscore
+                    .as_deref()
+                    .map(str::parse::<i64>)
+                    .transpose()
+                    .map_err(|_| {
+                        LeaderboardError::InvalidBody(
+                            "'subscore' must be a 64-bit integer written as text".into(),
+                        )
+                    })?;
+                let submission_player = PlayerId::new(&*input.player)?;
+                let submission = SubmissionInput {
+                    player: submission_player.clone(),
+                    score: Value::String(input.score.clone()),
+                    subscore,
+                    metadata,
+                };
+                // What a replay under the same key must match: the input, as JSON.
+                let fingerprinted = serde_json::to_vec(&submission)
+                    .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+                let done = edge::submit::submit_input(
+                    context.ctx,
+                    context.call,
+                    &b.id,
+                    submission,
+                    idempotency_key.as_deref(),
+                    &fingerprinted,
+                )
+                .await?;
+                SubmitResult::of(&b, &submission_player, &done).map(Some)
+            })
+            .await
     }
 }

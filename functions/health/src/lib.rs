@@ -53,9 +53,9 @@ const MAX_SCRAPED_BOARDS: usize = 200;
 
 /// Whether the caller may read `/metrics`: the `metrics_token` as a bearer token, or a client
 /// address in `metrics_allow_from`. `403` with the reason otherwise (also when neither is set).
-fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()> {
-    let token = platform.variable("metrics_token");
-    let allow = platform.variable("metrics_allow_from");
+async fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()> {
+    let token = platform.variable("metrics_token").await;
+    let allow = platform.variable("metrics_allow_from").await;
     if token.is_none() && allow.is_none() {
         return Err(LeaderboardError::Forbidden(
             "/metrics is off: set the metrics_token or metrics_allow_from variable".into(),
@@ -95,17 +95,18 @@ fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()> {
 }
 
 /// The Prometheus text exposition of the region's metrics.
-fn scrape(platform: &dyn Platform) -> Response {
-    let series = edge::metrics::read_all(platform);
+async fn scrape(platform: &dyn Platform) -> Response {
+    let series = edge::metrics::read_all(platform).await;
     let keys: Vec<String> = series.iter().map(|(k, _)| k.clone()).collect();
-    let (state, breaker) = edge::breaker::status(platform, edge::scope::now_ms());
+    let (state, breaker) = edge::breaker::status(platform, edge::scope::now_ms()).await;
     let mut boards = Vec::new();
     let listed = leaderboard::http::metrics::boards(&keys);
     if !listed.is_empty() {
         // Through the breaker: an outage costs the scrape nothing but these gauges.
-        let repo = edge::settings::redis_url(platform)
-            .and_then(|url| edge::repo::Repo::open(platform, &url))
-            .ok();
+        let repo = match edge::settings::redis_url(platform).await {
+            Ok(url) => edge::repo::Repo::open(platform, &url).await.ok(),
+            Err(_) => None,
+        };
         for (tenant, board) in listed.into_iter().take(MAX_SCRAPED_BOARDS) {
             let ids = leaderboard::TenantId::new(tenant.as_str())
                 .ok()
@@ -113,7 +114,10 @@ fn scrape(platform: &dyn Platform) -> Response {
             let (inbox, dead) = match (&repo, ids) {
                 (Some(repo), Some((t, b))) => {
                     let keys = edge::repo::Keys::new(&t, &b);
-                    (repo.inbox_len(&keys).ok(), repo.dead_len(&keys).ok())
+                    (
+                        repo.inbox_len(&keys).await.ok(),
+                        repo.dead_len(&keys).await.ok(),
+                    )
                 }
                 _ => (None, None),
             };
@@ -154,8 +158,11 @@ pub const REVISION: &str = match option_env!("EDGE_GIT_REVISION") {
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call));
+async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::serve::serve(&req, out, async |call| {
+        route(&edge::platform::Spin, call).await
+    })
+    .await;
 }
 
 fn json_response(status: u16, body: String) -> Response {
@@ -168,9 +175,11 @@ fn json_response(status: u16, body: String) -> Response {
 }
 
 /// One dependency's check: `{"status": "up"|"down", "latency_ms", "error"?}`.
-fn check<E: std::fmt::Display>(run: impl FnOnce() -> std::result::Result<(), E>) -> Value {
+async fn check<E: std::fmt::Display>(
+    run: impl AsyncFnOnce() -> std::result::Result<(), E>,
+) -> Value {
     let started = Instant::now();
-    let outcome = run();
+    let outcome = run().await;
     let latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
     match outcome {
         Ok(()) => json!({"status": "up", "latency_ms": latency_ms}),
@@ -180,27 +189,30 @@ fn check<E: std::fmt::Display>(run: impl FnOnce() -> std::result::Result<(), E>)
 
 /// Redis (PING on a connection of its own) and the KV store (a read). Also the probe's Redis
 /// connection when it answered, for whatever else the route reads.
-fn checks(platform: &dyn Platform) -> (Vec<(&'static str, Value)>, Option<edge::repo::Repo>) {
+async fn checks(platform: &dyn Platform) -> (Vec<(&'static str, Value)>, Option<edge::repo::Repo>) {
     let mut probe = None;
-    let redis = check(|| {
-        let url = edge::settings::redis_url(platform)?;
+    let redis = check(async || {
+        let url = edge::settings::redis_url(platform).await?;
         // Past the circuit breaker: the probe's success closes it.
-        let repo = edge::repo::Repo::open_probe(platform, &url)?;
-        repo.ping()?;
+        let repo = edge::repo::Repo::open_probe(platform, &url).await?;
+        repo.ping().await?;
         probe = Some(repo);
         Ok::<(), LeaderboardError>(())
-    });
-    let kv = check(|| {
+    })
+    .await;
+    let kv = check(async || {
         let store = platform
             .kv(edge::kv::STORE)
+            .await
             .ok_or(edge::kv::KvError::NotOpen)?;
-        store.get("health:probe").map(|_| ())
-    });
+        store.get("health:probe").await.map(|_| ())
+    })
+    .await;
     (vec![("redis", redis), ("kv", kv)], probe)
 }
 
 /// Serves one request.
-pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let path = call.path.as_str();
     if [OPENAPI, DOCS].contains(&path) {
         if !matches!(call.method(), Method::Get | Method::Head) {
@@ -224,11 +236,11 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     match path {
         LIVE => Ok(json_response(200, live_body())),
         METRICS => {
-            authorize_scrape(platform, call)?;
-            Ok(scrape(platform))
+            authorize_scrape(platform, call).await?;
+            Ok(scrape(platform).await)
         }
         READY => {
-            let (checks, _) = checks(platform);
+            let (checks, _) = checks(platform).await;
             let down: Vec<String> = checks
                 .iter()
                 .filter(|(_, c)| c["status"] == "down")
@@ -251,21 +263,23 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
             }
         }
         _ => {
-            let (checks, probe) = checks(platform);
+            let (checks, probe) = checks(platform).await;
             let checks: serde_json::Map<String, Value> = checks
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
             let ready = checks.values().all(|c| c["status"] == "up");
             // On the probe's connection: no second one (null when Redis did not answer).
-            let webhooks = probe
-                .map(|repo| edge::webhook_delivery::backlog(&repo))
-                .and_then(|r| r.ok())
-                .map_or(Value::Null, |(backlog, tenants)| {
-                    json!({"backlog": backlog, "tenants_with_backlog": tenants})
-                });
+            let waiting = match probe {
+                Some(repo) => edge::webhook_delivery::backlog(&repo).await.ok(),
+                None => None,
+            };
+            let webhooks = waiting.map_or(
+                Value::Null,
+                |(backlog, tenants)| json!({"backlog": backlog, "tenants_with_backlog": tenants}),
+            );
             // Read after the checks: a successful probe has just closed the breaker.
-            let (state, breaker) = edge::breaker::status(platform, edge::scope::now_ms());
+            let (state, breaker) = edge::breaker::status(platform, edge::scope::now_ms()).await;
             Ok(json_response(
                 200,
                 json!({

@@ -10,16 +10,18 @@ use spin_sdk::http::Response;
 use crate::events::check_stream_id;
 
 /// One page of the audit log after `after` (exclusive).
-pub fn page(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+pub async fn page(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let limit = call.query_u32("limit", 100, 1, leaderboard::events::log::MAX_PAGE)?;
     let after = call.query.get("after").filter(|a| !a.is_empty());
     if let Some(a) = after {
         check_stream_id(a)?;
     }
-    let entries =
-        ctx.repo()?
-            .stream_page(&audit::key(&ctx.tenant), after.map(String::as_str), limit)?;
+    let entries = ctx
+        .repo()
+        .await?
+        .stream_page(&audit::key(&ctx.tenant), after.map(String::as_str), limit)
+        .await?;
     let next = (entries.len() == limit as usize)
         .then(|| entries.last().map(|(id, _)| id.clone()))
         .flatten();

@@ -18,7 +18,7 @@ use crate::events::check_stream_id;
 const MAX_PER_CALL: u32 = 1000;
 
 /// `GET …/dead-letters?after&limit`.
-pub fn list(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
+pub async fn list(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let limit = call.query_u32("limit", 100, 1, leaderboard::events::log::MAX_PAGE)?;
     let after = call.query.get("after").filter(|a| !a.is_empty());
@@ -27,8 +27,10 @@ pub fn list(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
     }
     let keys = Keys::new(&ctx.tenant, board);
     let letters = ctx
-        .repo()?
-        .stream_page(&keys.dead(), after.map(String::as_str), limit)?;
+        .repo()
+        .await?
+        .stream_page(&keys.dead(), after.map(String::as_str), limit)
+        .await?;
     let next = (letters.len() == limit as usize)
         .then(|| letters.last().map(|(id, _)| id.clone()))
         .flatten();
@@ -70,10 +72,14 @@ struct Selection {
     ids: Option<Vec<String>>,
 }
 
-fn selected(ctx: &Ctx, keys: &Keys, ids: Option<Vec<String>>) -> Result<Vec<StreamEntry>> {
-    let repo = ctx.repo()?;
+async fn selected(
+    ctx: &Ctx<'_>,
+    keys: &Keys,
+    ids: Option<Vec<String>>,
+) -> Result<Vec<StreamEntry>> {
+    let repo = ctx.repo().await?;
     match ids {
-        None => repo.stream_page(&keys.dead(), None, MAX_PER_CALL),
+        None => repo.stream_page(&keys.dead(), None, MAX_PER_CALL).await,
         Some(ids) => {
             if ids.len() > MAX_PER_CALL as usize {
                 return Err(LeaderboardError::InvalidBody(format!(
@@ -83,7 +89,7 @@ fn selected(ctx: &Ctx, keys: &Keys, ids: Option<Vec<String>>) -> Result<Vec<Stre
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
                 check_stream_id(&id)?;
-                out.extend(repo.range(&keys.dead(), &id, &id, 1)?);
+                out.extend(repo.range(&keys.dead(), &id, &id, 1).await?);
             }
             Ok(out)
         }
@@ -93,7 +99,7 @@ fn selected(ctx: &Ctx, keys: &Keys, ids: Option<Vec<String>>) -> Result<Vec<Stre
 /// `POST …/dead-letters/redrive` with an optional `{"ids": [...]}`: the letters go back into the
 /// inbox (with their original acceptance time) and the doorbell rings; the drain applies them once
 /// or dead-letters them again with the new reason.
-pub fn redrive(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
+pub async fn redrive(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let selection: Selection = if call.req.body().is_empty() {
         Selection::default()
@@ -101,23 +107,24 @@ pub fn redrive(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> 
         call.json()?
     };
     let keys = Keys::new(&ctx.tenant, board);
-    let letters = selected(ctx, &keys, selection.ids)?;
+    let letters = selected(ctx, &keys, selection.ids).await?;
     let mut moves = Vec::with_capacity(letters.len());
     for (id, fields) in &letters {
         let entry = fields_from_json(field(fields, "entry"))?;
         moves.push((id.clone(), redrive_fields(field(fields, "id"), entry)));
     }
     let board_ref = format!("{}/{board}", ctx.tenant);
-    let repo = ctx.repo()?;
-    let moved = repo.redrive(&keys, &moves, DOORBELL, &board_ref)?;
-    let left = repo.stream_first(&keys.dead())?.is_some();
+    let repo = ctx.repo().await?;
+    let moved = repo.redrive(&keys, &moves, DOORBELL, &board_ref).await?;
+    let left = repo.stream_first(&keys.dead()).await?.is_some();
     edge::audit::record(
         ctx,
         call,
         "dead_letters.redrive",
         board.as_str(),
         json!({ "redriven": moved }),
-    );
+    )
+    .await;
     Ok(http::json(
         200,
         call.version,
@@ -127,7 +134,7 @@ pub fn redrive(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> 
 
 /// `DELETE …/dead-letters?ids=a,b`: deletes the given letters, or all of them (up to
 /// [`MAX_PER_CALL`] per call).
-pub fn purge(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
+pub async fn purge(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let ids = call.query.get("ids").filter(|v| !v.is_empty()).map(|v| {
         v.split(',')
@@ -136,20 +143,22 @@ pub fn purge(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
             .collect::<Vec<_>>()
     });
     let keys = Keys::new(&ctx.tenant, board);
-    let ids: Vec<String> = selected(ctx, &keys, ids)?
+    let ids: Vec<String> = selected(ctx, &keys, ids)
+        .await?
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    let repo = ctx.repo()?;
-    let purged = repo.purge(&keys, &ids)?;
-    let left = repo.stream_first(&keys.dead())?.is_some();
+    let repo = ctx.repo().await?;
+    let purged = repo.purge(&keys, &ids).await?;
+    let left = repo.stream_first(&keys.dead()).await?.is_some();
     edge::audit::record(
         ctx,
         call,
         "dead_letters.purge",
         board.as_str(),
         json!({ "purged": purged }),
-    );
+    )
+    .await;
     Ok(http::json(
         200,
         call.version,

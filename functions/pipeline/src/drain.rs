@@ -17,7 +17,7 @@ const BUDGET_MS: i64 = 5_000;
 
 /// Drains `?board=` or every board of the tenant, up to `?max_events=` entries (default 10,000,
 /// at most 100,000) and five seconds.
-pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
+pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     access::authorize_operator(ctx.require_principal()?, "draining inboxes")?;
     let max_events = call.query_u32(
         "max_events",
@@ -25,16 +25,16 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         1,
         leaderboard::events::inbox::MAX_DRAIN_EVENTS,
     )?;
-    let repo = ctx.repo()?;
+    let repo = ctx.repo().await?;
     let boards = match call.query.get("board").filter(|b| !b.is_empty()) {
         Some(b) => vec![BoardId::new(b)?],
-        None => repo.board_ids(&ctx.tenant)?,
+        None => repo.board_ids(&ctx.tenant).await?,
     };
     let deadline_ms = call.now_ms + BUDGET_MS;
     let mut left = u64::from(max_events);
     let mut reports: Vec<Report> = Vec::new();
     // The variables once; each board gets what is left of the budget.
-    let limits = pipeline::Limits::read(ctx.platform(), left, deadline_ms);
+    let limits = pipeline::Limits::read(ctx.platform(), left, deadline_ms).await;
     let mut more = false;
     for board in &boards {
         if left == 0 || scope::now_ms() >= deadline_ms {
@@ -52,7 +52,8 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
             board,
             &limits,
             &scope::now_ms,
-        )?;
+        )
+        .await?;
         left = left.saturating_sub(
             report.applied + report.duplicates + report.dead_lettered + report.held,
         );
@@ -68,14 +69,16 @@ pub fn drain(call: &Call<'_>, ctx: &Ctx) -> Result<Response> {
         &boards,
         deadline_ms,
         &scope::now_ms,
-    )?;
+    )
+    .await?;
     let webhooks = edge::webhook_delivery::deliver_due(
         ctx.platform(),
         repo,
         &ctx.tenant,
         deadline_ms,
         &scope::now_ms,
-    )?;
+    )
+    .await?;
     more |= webhooks
         .next_due_ms
         .is_some_and(|due| due <= scope::now_ms());

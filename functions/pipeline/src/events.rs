@@ -9,26 +9,28 @@ use serde_json::{Value, json};
 use spin_sdk::http::Response;
 
 /// One page of the log after `after` (exclusive).
-pub fn page(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
+pub async fn page(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<Response> {
     access::authorize_operator(ctx.require_principal()?, "reading a board's log")?;
     let limit = call.query_u32("limit", 100, 1, leaderboard::events::log::MAX_PAGE)?;
     let after = call.query.get("after").filter(|a| !a.is_empty());
     if let Some(a) = after {
         check_stream_id(a)?;
     }
-    let repo = ctx.repo()?;
+    let repo = ctx.repo().await?;
     let keys = Keys::new(&ctx.tenant, board);
     if after.is_none() {
         // Distinguish an empty log from no board (a deleted board's log is gone with it).
-        repo.board(&ctx.tenant, board)?;
+        repo.board(&ctx.tenant, board).await?;
     }
-    let entries = repo.stream_page(&keys.events(), after.map(String::as_str), limit)?;
+    let entries = repo
+        .stream_page(&keys.events(), after.map(String::as_str), limit)
+        .await?;
     let next = entries.last().map(|(id, _)| id.clone());
     let events: Vec<Value> = entries
         .into_iter()
         .map(|(id, fields)| render(call.version, id, &fields))
         .collect();
-    let first = repo.stream_first(&keys.events())?;
+    let first = repo.stream_first(&keys.events()).await?;
     let body = json!({
         "events": events,
         "next_after": if events.len() == limit as usize { next.map(Value::String) } else { None },

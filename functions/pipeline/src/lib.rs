@@ -25,31 +25,36 @@ use spin_sdk::http_component;
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, |call| route(&edge::platform::Spin, call))
+async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::serve::serve(&req, out, async |call| {
+        route(&edge::platform::Spin, call).await
+    })
+    .await
 }
 
 /// Serves one request on `platform`.
-pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
-    let ctx = edge::admission::admit(platform, call)?;
+pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+    let ctx = edge::admission::admit(platform, call).await?;
     let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
     let method = call.method();
     match segments.get(2..).unwrap_or_default() {
-        ["admin", "drain"] if *method == Method::Post => drain::drain(call, &ctx),
+        ["admin", "drain"] if *method == Method::Post => drain::drain(call, &ctx).await,
         ["admin", "drain"] => Err(call.method_not_allowed("POST")),
-        ["audit"] if *method == Method::Get => audit::page(call, &ctx),
+        ["audit"] if *method == Method::Get => audit::page(call, &ctx).await,
         ["audit"] => Err(call.method_not_allowed("GET")),
         ["boards", _, tail @ ..] => {
             let board = BoardId::new(call.param("board").unwrap_or_default())?;
             match (method, tail) {
-                (Method::Get, ["events"]) => events::page(call, &ctx, &board),
+                (Method::Get, ["events"]) => events::page(call, &ctx, &board).await,
                 (_, ["events"]) => Err(call.method_not_allowed("GET")),
-                (Method::Get, ["dead-letters"]) => dead::list(call, &ctx, &board),
-                (Method::Delete, ["dead-letters"]) => dead::purge(call, &ctx, &board),
+                (Method::Get, ["dead-letters"]) => dead::list(call, &ctx, &board).await,
+                (Method::Delete, ["dead-letters"]) => dead::purge(call, &ctx, &board).await,
                 (_, ["dead-letters"]) => Err(call.method_not_allowed("GET, DELETE")),
-                (Method::Post, ["dead-letters", "redrive"]) => dead::redrive(call, &ctx, &board),
+                (Method::Post, ["dead-letters", "redrive"]) => {
+                    dead::redrive(call, &ctx, &board).await
+                }
                 (_, ["dead-letters", "redrive"]) => Err(call.method_not_allowed("POST")),
-                (Method::Post, ["replay"]) => replay::replay(call, &ctx, &board),
+                (Method::Post, ["replay"]) => replay::replay(call, &ctx, &board).await,
                 (_, ["replay"]) => Err(call.method_not_allowed("POST")),
                 _ => Err(not_found(call)),
             }

@@ -9,13 +9,20 @@ use leaderboard::{BoardId, Result, policy::access};
 use spin_sdk::http::Response;
 
 /// Replays `board`.
-pub fn replay(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
+pub async fn replay(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let repo = ctx.repo()?;
-    let board = repo.board(&ctx.tenant, board)?;
-    let report = rebuild::replay(repo, &ctx.tenant, &board, call.now_ms)?;
+    let repo = ctx.repo().await?;
+    let board = repo.board(&ctx.tenant, board).await?;
+    let report = rebuild::replay(repo, &ctx.tenant, &board, call.now_ms).await?;
     ctx.cache()
-        .invalidate_everywhere(ctx.repo()?, ctx.tenant.as_str(), board.id.as_str(), false);
+        .await
+        .invalidate_everywhere(
+            ctx.repo().await?,
+            ctx.tenant.as_str(),
+            board.id.as_str(),
+            false,
+        )
+        .await;
     let body = serde_json::to_value(&report)
         .map_err(|e| leaderboard::LeaderboardError::Internal(e.to_string()))?;
     audit::record(
@@ -28,6 +35,7 @@ pub fn replay(call: &Call<'_>, ctx: &Ctx, board: &BoardId) -> Result<Response> {
             "from_snapshot": report.from_snapshot,
             "differences": report.differences,
         }),
-    );
+    )
+    .await;
     Ok(http::json(200, call.version, &body))
 }

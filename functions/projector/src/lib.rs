@@ -54,20 +54,26 @@ fn webhook_ring(payload: &[u8]) -> Option<(TenantId, Option<BoardId>)> {
 /// Fans out the board's new log entries (when rung for one), then delivers the tenant's due
 /// messages; rings again when some are still due (the budget ran out), so a backlog keeps
 /// moving without a cron.
-fn deliver_webhooks(repo: &Repo, tenant: &TenantId, board: Option<BoardId>) -> anyhow::Result<()> {
+async fn deliver_webhooks(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: Option<BoardId>,
+) -> anyhow::Result<()> {
     let deadline = now_ms() + WEBHOOK_BUDGET_MS;
     if let Some(board) = board {
         webhook_delivery::fan_out(&Spin, repo, tenant, &[board], deadline, &now_ms)
+            .await
             .with_context(|| format!("fanning out webhooks of {tenant}"))?;
     }
     loop {
         let report = webhook_delivery::deliver_due(&Spin, repo, tenant, deadline, &now_ms)
+            .await
             .with_context(|| format!("delivering webhooks of {tenant}"))?;
         let now = now_ms();
         match report.next_due_ms {
             // The budget ran out with messages due: ring again.
             Some(due) if due <= now && now >= deadline => {
-                webhook_delivery::ring(repo, tenant);
+                webhook_delivery::ring(repo, tenant).await;
                 break;
             }
             Some(due) if due <= now => {}
@@ -83,29 +89,32 @@ fn deliver_webhooks(repo: &Repo, tenant: &TenantId, board: Option<BoardId>) -> a
 }
 
 #[redis_component]
-fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
-    edge::serve::on_message(&Spin, || handle(&payload))
+async fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
+    edge::serve::on_message(&Spin, async || handle(&payload).await).await
 }
 
-fn handle(payload: &[u8]) -> anyhow::Result<()> {
+async fn handle(payload: &[u8]) -> anyhow::Result<()> {
     // Another region's write (or this one's, echoed): drop this region's cached reads of the
     // board. No Redis needed. That is this message's one job: a failure is reported.
     if let Some((tenant, board, config)) = edge::cache::parse_invalidation(payload) {
-        EdgeCache::open(&Spin).invalidate(&tenant, &board, config)?;
+        EdgeCache::open(&Spin)
+            .await
+            .invalidate(&tenant, &board, config)
+            .await?;
         return Ok(());
     }
-    let repo = Repo::open(&Spin, &settings::redis_url(&Spin)?)?;
+    let repo = Repo::open(&Spin, &settings::redis_url(&Spin).await?).await?;
     if let Some((tenant, board)) = webhook_ring(payload) {
-        return deliver_webhooks(&repo, &tenant, board);
+        return deliver_webhooks(&repo, &tenant, board).await;
     }
     let target = if payload.first() == Some(&b'{') {
-        pipeline::ingest(&repo, payload, now_ms())?
+        pipeline::ingest(&repo, payload, now_ms()).await?
     } else {
         match pipeline::doorbell_target(payload) {
             Ok(t) => Some(t),
             Err(reason) => {
                 eprintln!("projector: doorbell kept in the ingest dead letters: {reason}");
-                repo.ingest_dead(payload, &reason, now_ms())?;
+                repo.ingest_dead(payload, &reason, now_ms()).await?;
                 None
             }
         }
@@ -113,16 +122,19 @@ fn handle(payload: &[u8]) -> anyhow::Result<()> {
     let Some((tenant, board)) = target else {
         return Ok(());
     };
-    let limits = pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS);
+    let limits = pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await;
     let report = pipeline::drain_and_invalidate(&Spin, &repo, &tenant, &board, &limits, &now_ms)
+        .await
         .with_context(|| format!("draining {tenant}/{board}"))?;
     edge::metrics::add_now(
         &Spin,
         &leaderboard::http::metrics::counter_key("events_applied"),
         report.applied as i64,
-    );
+    )
+    .await;
     if report.more {
-        repo.ring(submit::DOORBELL, &format!("{tenant}/{board}"))?;
+        repo.ring(submit::DOORBELL, &format!("{tenant}/{board}"))
+            .await?;
     }
     Ok(())
 }

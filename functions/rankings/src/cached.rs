@@ -13,13 +13,20 @@ use leaderboard::http::cache::{CacheEnvelope, Freshness, etag_for, if_none_match
 use leaderboard::{Board, BoardId, LeaderboardError, Result, policy::access};
 use spin_sdk::http::Response;
 
+use crate::reads::Read;
+
 /// The board config, cache-aside ([`edge::reads::board`]).
-pub(crate) fn board(
+pub(crate) async fn board(
     call: &Call<'_>,
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     id: &BoardId,
 ) -> Result<(Board, Option<Option<i64>>)> {
-    edge::reads::board(ctx, id, call.now_ms)
+    edge::reads::board(ctx, id, call.now_ms).await
+}
+
+/// The board's version in Redis (`None`: it has none yet).
+async fn redis_version(ctx: &Ctx<'_>, keys: &Keys) -> Result<Option<i64>> {
+    ctx.repo().await?.board_version(keys).await
 }
 
 /// The KV keys a cached read of `board` reads — its page's slot and the board's config —, for
@@ -62,17 +69,17 @@ fn respond(call: &Call<'_>, env: &CacheEnvelope, x_cache: &str) -> Response {
 /// Serves a read cache-aside. A fresh envelope is served from one KV read (the envelope carries
 /// what the access check and `Cache-Control` need); a miss loads the board config (cached too),
 /// reads the version when the result will be stored, and computes.
-pub fn serve(
+pub async fn serve(
     call: &Call<'_>,
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     id: &BoardId,
-    // A trait object, not a generic: one copy of this function for the four read shapes.
-    compute: &dyn Fn(&Call<'_>, &Ctx, &Board) -> Result<String>,
+    // A value, not a generic: one copy of this function for the four read shapes.
+    shape: Read<'_>,
 ) -> Result<Response> {
-    let cache = ctx.cache();
+    let cache = ctx.cache().await;
     let (t, b) = (ctx.tenant.as_str(), id.as_str());
     let query = query_fingerprint(call);
-    let cached = cache.get(t, b, Entry::Read(&query));
+    let cached = cache.get(t, b, Entry::Read(&query)).await;
     let freshness = edge::reads::freshness(cached.as_ref(), call.now_ms);
     if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
         access::authorize_read_of(ctx.principal.as_ref(), env.public_read)?;
@@ -86,26 +93,26 @@ pub fn serve(
         }
         _ => Err(LeaderboardError::Unavailable(reason)),
     };
-    let (board, version) = match board(call, ctx, id) {
+    let (board, version) = match board(call, ctx, id).await {
         Ok(found) => found,
         Err(LeaderboardError::Unavailable(reason)) => return stale(reason),
         Err(e) => return Err(e),
     };
     access::authorize_read(ctx.principal.as_ref(), &board)?;
-    let board = flagged_ttl(call, ctx, board);
+    let board = flagged_ttl(call, ctx, board).await;
     // The board's version before computing, for storing the result (a board whose reads are not
     // cached needs none).
     let keys = Keys::new(&ctx.tenant, id);
     let version = match (board.cache.enabled(), version) {
         (false, _) => None,
         (true, Some(read)) => Some(read),
-        (true, None) => match ctx.repo().and_then(|r| r.board_version(&keys)) {
+        (true, None) => match redis_version(ctx, &keys).await {
             Ok(read) => Some(read),
             Err(LeaderboardError::Unavailable(reason)) => return stale(reason),
             Err(e) => return Err(e),
         },
     };
-    match compute(call, ctx, &board) {
+    match shape.compute(call, ctx, &board).await {
         Ok(body) => {
             let env = CacheEnvelope {
                 query: 0,
@@ -118,9 +125,11 @@ pub fn serve(
             };
             let response = respond(call, &env, "MISS");
             if let Some(version) = version {
-                cache.put(t, b, Entry::Read(&query), env, version, || {
-                    ctx.repo().and_then(|r| r.board_version(&keys))
-                });
+                cache
+                    .put(t, b, Entry::Read(&query), env, version, async || {
+                        redis_version(ctx, &keys).await
+                    })
+                    .await;
             }
             Ok(response)
         }
@@ -132,13 +141,14 @@ pub fn serve(
 /// The tenant's `read-cache-ttl-secs` flag (a number, 0..=3600), evaluated for the caller when a
 /// read is computed: it replaces the board's `cache.ttl_secs` for the stored copy and the
 /// `Cache-Control` of the answer.
-fn flagged_ttl(call: &Call<'_>, ctx: &Ctx, mut board: Board) -> Board {
+async fn flagged_ttl(call: &Call<'_>, ctx: &Ctx<'_>, mut board: Board) -> Board {
     if let Some(ttl) = edge::flags::product_flag(
         ctx,
         call,
         edge::flags::READ_CACHE_TTL_SECS,
         leaderboard::policy::flags::ValueType::Number,
     )
+    .await
     .and_then(|v| v.as_u64())
     {
         board.cache.ttl_secs = u32::try_from(ttl.min(3600)).unwrap_or(3600);

@@ -26,21 +26,26 @@ use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
+use crate::reads::Read;
+
 #[cfg(target_arch = "wasm32")]
 #[http_component]
-fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve_streaming(&req, out, |call| {
+async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
+    edge::serve::serve_streaming(&req, out, async |call| {
         if live::is_live(call) {
-            live::route(&edge::platform::Spin, call)
+            live::route(&edge::platform::Spin, call).await
         } else {
-            route(&edge::platform::Spin, call).map(edge::stream::Reply::Whole)
+            route(&edge::platform::Spin, call)
+                .await
+                .map(edge::stream::Reply::Whole)
         }
     })
+    .await
 }
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
 /// baseline server).
-pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let board = BoardId::new(call.param("board").unwrap_or_default())?;
     let is_stats = call.path.trim_end_matches('/').ends_with("/stats");
     let is_dashboard = call.path.starts_with("/boards/");
@@ -50,32 +55,27 @@ pub fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
         } else {
             Vec::new()
         }
-    })?;
+    })
+    .await?;
     let is_entries = call.path.trim_end_matches('/').ends_with("/entries");
     let rest: Vec<&str> = call.rest.iter().map(String::as_str).collect();
     if is_stats || is_dashboard {
         return match *call.method() {
-            Method::Get if is_stats => stats::serve(call, &ctx, &board),
-            Method::Get => stats::dashboard(call, &ctx, &board),
+            Method::Get if is_stats => stats::serve(call, &ctx, &board).await,
+            Method::Get => stats::dashboard(call, &ctx, &board).await,
             _ => Err(call.method_not_allowed("GET")),
         };
     }
     match (call.method(), is_entries, rest.as_slice()) {
-        (Method::Get, true, []) => cached::serve(call, &ctx, &board, &reads::entries),
-        (Method::Get, false, []) => cached::serve(call, &ctx, &board, &reads::players),
+        (Method::Get, true, []) => cached::serve(call, &ctx, &board, Read::Entries).await,
+        (Method::Get, false, []) => cached::serve(call, &ctx, &board, Read::Players).await,
         (Method::Get, false, [player]) => {
-            let player = (*player).to_string();
-            cached::serve(call, &ctx, &board, &|c, x, b| {
-                reads::player(c, x, b, &player)
-            })
+            cached::serve(call, &ctx, &board, Read::Player(player)).await
         }
         (Method::Get, false, [player, "around"]) => {
-            let player = (*player).to_string();
-            cached::serve(call, &ctx, &board, &|c, x, b| {
-                reads::around(c, x, b, &player)
-            })
+            cached::serve(call, &ctx, &board, Read::Around(player)).await
         }
-        (Method::Delete, false, [player]) => reads::delete_player(call, &ctx, &board, player),
+        (Method::Delete, false, [player]) => reads::delete_player(call, &ctx, &board, player).await,
         (_, _, []) => Err(call.method_not_allowed("GET")),
         (_, _, [_]) => Err(call.method_not_allowed("GET, DELETE")),
         _ => Err(leaderboard::LeaderboardError::NotFound(format!(

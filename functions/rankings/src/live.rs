@@ -20,12 +20,12 @@ pub fn is_live(call: &Call<'_>) -> bool {
 }
 
 /// Serves the live route on `platform`.
-pub fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<Reply> {
+pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<Reply> {
     if *call.method() != Method::Get {
         return Err(call.method_not_allowed("GET"));
     }
     let id = BoardId::new(call.param("board").unwrap_or_default())?;
-    let ctx = edge::admission::admit(platform, call)?;
+    let ctx = edge::admission::admit(platform, call).await?;
     for fixed in ["cursor", "as_of"] {
         if call.query.contains_key(fixed) {
             return Err(LeaderboardError::InvalidBody(format!(
@@ -34,7 +34,7 @@ pub fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<Reply> 
             )));
         }
     }
-    let policy = edge::live::policy(platform);
+    let policy = edge::live::policy(platform).await;
     let mode = LiveMode::from_request(
         call.header("accept"),
         call.header("last-event-id"),
@@ -48,7 +48,7 @@ pub fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<Reply> 
         .filter(|p| !p.is_empty())
         .map(PlayerId::new)
         .transpose()?;
-    let board = ctx.repo()?.board(&ctx.tenant, &id)?;
+    let board = ctx.repo().await?.board(&ctx.tenant, &id).await?;
     access::authorize_read(ctx.principal.as_ref(), &board)?;
     // What the renders will take, checked now: a stream's head is sent before its first render.
     call.query_u32("limit", 10, 1, reads::MAX_LIMIT)?;
@@ -58,16 +58,19 @@ pub fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<Reply> 
         call.now_ms,
     )?;
     let render: Render = Box::new(move |call, ctx, board| {
-        let page = reads::entries_page(call, ctx, board)?;
-        let standing = match &player {
-            None => None,
-            Some(p) => match reads::standing(call, ctx, board, p.as_str()) {
-                Ok(s) => Some(s),
-                Err(LeaderboardError::PlayerNotFound(_)) => None,
-                Err(e) => return Err(e),
-            },
-        };
-        Ok((page, standing))
+        let player = player.clone();
+        Box::pin(async move {
+            let page = reads::entries_page(call, ctx, board).await?;
+            let standing = match &player {
+                None => None,
+                Some(p) => match reads::standing(call, ctx, board, p.as_str()).await {
+                    Ok(s) => Some(s),
+                    Err(LeaderboardError::PlayerNotFound(_)) => None,
+                    Err(e) => return Err(e),
+                },
+            };
+            Ok((page, standing))
+        })
     });
-    edge::live::answer(call, ctx, board, mode, policy, render)
+    edge::live::answer(call, ctx, board, mode, policy, render).await
 }

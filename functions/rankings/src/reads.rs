@@ -22,16 +22,47 @@ fn at<'c>(call: &'c Call<'_>) -> At<'c> {
     }
 }
 
+/// A cached read, by shape: what [`crate::cached::serve`] computes on a miss.
+#[derive(Debug, Clone, Copy)]
+pub enum Read<'p> {
+    /// [`entries`].
+    Entries,
+    /// [`players`].
+    Players,
+    /// [`player`] of this player.
+    Player(&'p str),
+    /// [`around`] this player.
+    Around(&'p str),
+}
+
+impl Read<'_> {
+    /// Computes the read's body.
+    pub async fn compute(self, call: &Call<'_>, ctx: &Ctx<'_>, board: &Board) -> Result<String> {
+        match self {
+            Read::Entries => entries(call, ctx, board).await,
+            Read::Players => players(call, ctx, board).await,
+            Read::Player(p) => player(call, ctx, board, p).await,
+            Read::Around(p) => around(call, ctx, board, p).await,
+        }
+    }
+}
+
 /// `GET …/entries?limit&cursor&period`.
-pub fn entries(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
-    entries_page(call, ctx, board).map(|page| page.to_string())
+pub async fn entries(call: &Call<'_>, ctx: &Ctx<'_>, board: &Board) -> Result<String> {
+    entries_page(call, ctx, board)
+        .await
+        .map(|page| page.to_string())
 }
 
 /// The page [`entries`] renders, as JSON.
-pub fn entries_page(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<serde_json::Value> {
+pub async fn entries_page(
+    call: &Call<'_>,
+    ctx: &Ctx<'_>,
+    board: &Board,
+) -> Result<serde_json::Value> {
     let limit = call.query_u32("limit", 10, 1, MAX_LIMIT)?;
     let cursor = call.query.get("cursor").map(String::as_str);
-    let page = shared::top(ctx, board, &at(call), limit, cursor)?;
+    let page = shared::top(ctx, board, &at(call), limit, cursor).await?;
     Ok(view::page(
         call.version,
         board,
@@ -44,7 +75,7 @@ pub fn entries_page(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<serde_j
 }
 
 /// `GET …/players?ids=a,b,c&period`: the players found, in the order asked, and `missing`.
-pub fn players(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
+pub async fn players(call: &Call<'_>, ctx: &Ctx<'_>, board: &Board) -> Result<String> {
     let ids = call
         .query
         .get("ids")
@@ -55,7 +86,7 @@ pub fn players(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
             )
         })?;
     let ids: Vec<&str> = ids.split(',').collect();
-    let found = shared::players(ctx, board, &at(call), &ids)?;
+    let found = shared::players(ctx, board, &at(call), &ids).await?;
     let mut body = view::page(
         call.version,
         board,
@@ -70,18 +101,20 @@ pub fn players(call: &Call<'_>, ctx: &Ctx, board: &Board) -> Result<String> {
 }
 
 /// `GET …/players/{player}?period`.
-pub fn player(call: &Call<'_>, ctx: &Ctx, board: &Board, player: &str) -> Result<String> {
-    standing(call, ctx, board, player).map(|s| s.to_string())
+pub async fn player(call: &Call<'_>, ctx: &Ctx<'_>, board: &Board, player: &str) -> Result<String> {
+    standing(call, ctx, board, player)
+        .await
+        .map(|s| s.to_string())
 }
 
 /// The standing [`player`] renders, as JSON.
-pub fn standing(
+pub async fn standing(
     call: &Call<'_>,
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     board: &Board,
     player: &str,
 ) -> Result<serde_json::Value> {
-    let s = shared::standing(ctx, board, &at(call), player)?;
+    let s = shared::standing(ctx, board, &at(call), player).await?;
     Ok(view::standing(
         call.version,
         board,
@@ -92,9 +125,9 @@ pub fn standing(
 }
 
 /// `GET …/players/{player}/around?radius&period`.
-pub fn around(call: &Call<'_>, ctx: &Ctx, board: &Board, player: &str) -> Result<String> {
+pub async fn around(call: &Call<'_>, ctx: &Ctx<'_>, board: &Board, player: &str) -> Result<String> {
     let radius = call.query_u32("radius", 5, 0, shared::MAX_RADIUS)?;
-    let page = shared::around(ctx, board, &at(call), player, radius)?;
+    let page = shared::around(ctx, board, &at(call), player, radius).await?;
     let mut body = view::page(
         call.version,
         board,
@@ -109,10 +142,15 @@ pub fn around(call: &Call<'_>, ctx: &Ctx, board: &Board, player: &str) -> Result
 }
 
 /// `DELETE …/players/{player}?period` (admin).
-pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> Result<Response> {
+pub async fn delete_player(
+    call: &Call<'_>,
+    ctx: &Ctx<'_>,
+    id: &BoardId,
+    player: &str,
+) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let player = PlayerId::new(player)?;
-    let board = ctx.repo()?.board(&ctx.tenant, id)?;
+    let board = ctx.repo().await?.board(&ctx.tenant, id).await?;
     let period = PeriodView::resolve(
         &board,
         call.query.get("period").map(String::as_str),
@@ -121,8 +159,10 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
     let event = EventEnvelope::record_deleted(&ctx.tenant, id, &player, period.id, call.now_ms)
         .to_json()?;
     let keys = Keys::new(&ctx.tenant, id);
-    ctx.repo()?
-        .delete_player(&keys, &period.id, &player, &event)?
+    ctx.repo()
+        .await?
+        .delete_player(&keys, &period.id, &player, &event)
+        .await?
         .ok_or_else(|| {
             LeaderboardError::PlayerNotFound(format!(
                 "'{player}' has no entry on '{id}' for period {}",
@@ -130,13 +170,16 @@ pub fn delete_player(call: &Call<'_>, ctx: &Ctx, id: &BoardId, player: &str) -> 
             ))
         })?;
     ctx.cache()
-        .invalidate_everywhere(ctx.repo()?, ctx.tenant.as_str(), id.as_str(), false);
+        .await
+        .invalidate_everywhere(ctx.repo().await?, ctx.tenant.as_str(), id.as_str(), false)
+        .await;
     edge::audit::record(
         ctx,
         call,
         "entry.delete",
         id.as_str(),
         serde_json::json!({ "player": player.as_str(), "period": period.id.to_string() }),
-    );
+    )
+    .await;
     Ok(Response::builder().status(204).build())
 }

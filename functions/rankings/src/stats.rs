@@ -16,21 +16,21 @@ use serde_json::Value;
 use spin_sdk::http::Response;
 
 /// The stats document of `id` for the admitted caller, with the window the query asks for.
-fn document(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Value> {
-    let (board, _) = crate::cached::board(call, ctx, id)?;
+async fn document(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Value> {
+    let (board, _) = crate::cached::board(call, ctx, id).await?;
     access::authorize_stats(ctx.principal.as_ref(), &board)?;
     let window = Window::parse(
         call.query.get("window").map(String::as_str),
         call.query.get("step").map(String::as_str),
         call.now_ms,
     )?;
-    compute(call, ctx, &board, &window)
+    compute(call, ctx, &board, &window).await
 }
 
 /// `GET /boards/{board}/dashboard?window&step`: the stats as one HTML page with SVG charts
 /// ([`leaderboard::http::dashboard`]): no script, a strict CSP, never cached.
-pub fn dashboard(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
-    let page = leaderboard::http::dashboard::render(&document(call, ctx, id)?);
+pub async fn dashboard(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
+    let page = leaderboard::http::dashboard::render(&document(call, ctx, id).await?);
     Ok(Response::builder()
         .status(200)
         .header("content-type", "text/html; charset=utf-8")
@@ -41,8 +41,8 @@ pub fn dashboard(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
 }
 
 /// The stats of `id` for the admitted caller.
-pub fn serve(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
-    let body = document(call, ctx, id)?;
+pub async fn serve(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
+    let body = document(call, ctx, id).await?;
     Ok(edge::http::json_text(
         200,
         call.version,
@@ -52,16 +52,22 @@ pub fn serve(call: &Call<'_>, ctx: &Ctx, id: &BoardId) -> Result<Response> {
 }
 
 /// The stats document: two round trips, then the core's rendering.
-pub fn compute(call: &Call<'_>, ctx: &Ctx, board: &Board, window: &Window) -> Result<Value> {
+pub async fn compute(
+    call: &Call<'_>,
+    ctx: &Ctx<'_>,
+    board: &Board,
+    window: &Window,
+) -> Result<Value> {
     let period = PeriodView::resolve(board, None, call.now_ms)?;
     let keys = Keys::new(&ctx.tenant, &board.id);
-    let repo = ctx.repo()?;
-    let window_stats = repo.stats(&keys, &period.id, window)?;
+    let repo = ctx.repo().await?;
+    let window_stats = repo.stats(&keys, &period.id, window).await?;
     let query = DistributionQuery::of(board, &window_stats)?;
     let (at, counts) = if query.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        repo.stats_distribution(&keys, &period.id, &query.positions, &query.ranges)?
+        repo.stats_distribution(&keys, &period.id, &query.positions, &query.ranges)
+            .await?
     };
     let distribution = Distribution { query, at, counts };
     stats::document(

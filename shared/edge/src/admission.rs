@@ -14,36 +14,36 @@ use crate::platform::Platform;
 /// Authenticates the request, resolves its tenant and applies the rate limits and the
 /// API-version flag: the context a function's handler works with, or the `401`/`403`/`429`/`404`
 /// that ends the request.
-pub fn admit<'p>(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Ctx<'p>> {
-    admit_reading(platform, call, |_| Vec::new())
+pub async fn admit<'p>(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Ctx<'p>> {
+    admit_reading(platform, call, |_| Vec::new()).await
 }
 
 /// [`admit`], reading ahead the KV keys `reads` names for the tenant along with the ones every
 /// request reads, in one call (see [`Ctx::new`]): what a handler will read, e.g. its cached page.
-pub fn admit_reading<'p>(
+pub async fn admit_reading<'p>(
     platform: &'p dyn Platform,
     call: &Call<'_>,
     reads: impl FnOnce(&TenantId) -> Vec<String>,
 ) -> Result<Ctx<'p>> {
-    let ctx = Ctx::new(platform, call, reads)?;
-    crate::ratelimit::enforce(&ctx, call)?;
-    check_version(&ctx, call)?;
+    let ctx = Ctx::new(platform, call, reads).await?;
+    crate::ratelimit::enforce(&ctx, call).await?;
+    check_version(&ctx, call).await?;
     Ok(ctx)
 }
 
 /// [`admit`] without the rate limits, for a route whose calls say their class and board only
 /// once the request is parsed: each root field of a GraphQL operation passes
 /// [`crate::ratelimit::enforce_as`] before it does any work.
-pub fn admit_per_call<'p>(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Ctx<'p>> {
-    let ctx = Ctx::new(platform, call, |_| Vec::new())?;
-    check_version(&ctx, call)?;
+pub async fn admit_per_call<'p>(platform: &'p dyn Platform, call: &Call<'_>) -> Result<Ctx<'p>> {
+    let ctx = Ctx::new(platform, call, |_| Vec::new()).await?;
+    check_version(&ctx, call).await?;
     Ok(ctx)
 }
 
 /// API v2 answers only where the tenant's `api-v2-enabled` flag is not `false`.
-fn check_version(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
+async fn check_version(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<()> {
     if call.version == ApiVersion::V2
-        && product_flag(ctx, call, API_V2_ENABLED, ValueType::Boolean)
+        && product_flag(ctx, call, API_V2_ENABLED, ValueType::Boolean).await
             == Some(serde_json::Value::Bool(false))
     {
         return Err(LeaderboardError::NotFound(format!(

@@ -44,7 +44,7 @@ impl<'p> Ctx<'p> {
     /// Once the tenant is known, the KV keys most requests read — the tenant's settings, its flag
     /// document, the Redis breaker's state — and those `reads` names are read ahead in one call
     /// ([`Platform::prefetch`]).
-    pub(crate) fn new(
+    pub(crate) async fn new(
         platform: &'p dyn Platform,
         call: &Call<'_>,
         reads: impl FnOnce(&TenantId) -> Vec<String>,
@@ -55,25 +55,33 @@ impl<'p> Ctx<'p> {
             match crate::apikeys::presented(call.header("x-api-key"), call.header("authorization"))
             {
                 // An API key (`edge::apikeys`): looked up in the regional KV store, Redis on a miss.
-                Some(key) => Some(crate::apikeys::authenticate(
-                    platform,
-                    || Repo::open_in(&repo, platform),
-                    key,
-                    &crate::apikeys::Signed {
-                        timestamp: call.header(leaderboard::policy::apikey::TIMESTAMP_HEADER),
-                        signature: call.header(leaderboard::policy::apikey::SIGNATURE_HEADER),
-                        method: &method,
-                        target: call.req.path_and_query().unwrap_or(call.req.path()),
-                        body: call.req.body(),
-                    },
-                    call.now_ms,
-                )?),
-                None => auth::authenticate_with(
-                    |name| platform.variable(name),
-                    call.header("authorization"),
-                    call.now_ms,
-                    |delegated| auth::delegate::verify(platform, delegated, call.now_ms),
-                )?,
+                Some(key) => Some(
+                    crate::apikeys::authenticate(
+                        platform,
+                        async || Repo::open_in(&repo, platform).await,
+                        key,
+                        &crate::apikeys::Signed {
+                            timestamp: call.header(leaderboard::policy::apikey::TIMESTAMP_HEADER),
+                            signature: call.header(leaderboard::policy::apikey::SIGNATURE_HEADER),
+                            method: &method,
+                            target: call.req.path_and_query().unwrap_or(call.req.path()),
+                            body: call.req.body(),
+                        },
+                        call.now_ms,
+                    )
+                    .await?,
+                ),
+                None => {
+                    auth::authenticate_with(
+                        async |name: &str| platform.variable(name).await,
+                        call.header("authorization"),
+                        call.now_ms,
+                        async |delegated: &auth::Delegated<'_>| {
+                            auth::delegate::verify(platform, delegated, call.now_ms).await
+                        },
+                    )
+                    .await?
+                }
             };
         let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;
         call.note_tenant(tenant.as_str());
@@ -83,7 +91,7 @@ impl<'p> Ctx<'p> {
             crate::breaker::KEY.to_owned(),
         ];
         ahead.extend(reads(&tenant));
-        platform.prefetch(crate::kv::STORE, &ahead);
+        platform.prefetch(crate::kv::STORE, &ahead).await;
         Ok(Self {
             platform,
             principal,
@@ -109,50 +117,73 @@ impl<'p> Ctx<'p> {
     }
 
     /// The Redis repository (connected on first use).
-    pub fn repo(&self) -> Result<&Repo> {
-        Repo::open_in(&self.repo, self.platform)
+    pub async fn repo(&self) -> Result<&Repo> {
+        Repo::open_in(&self.repo, self.platform).await
     }
 
     /// The tenant's settings (`edge::tenants`), read once per request (regional KV store, Redis
     /// at most every few seconds).
-    pub fn tenant_settings(&self) -> Result<&leaderboard::policy::tenant::TenantSettings> {
+    pub async fn tenant_settings(&self) -> Result<&leaderboard::policy::tenant::TenantSettings> {
         if let Some(s) = self.settings.get() {
             return Ok(s);
         }
-        let loaded = crate::tenants::load(self.platform, || self.repo(), &self.tenant, now_ms())?;
+        let loaded = crate::tenants::load(
+            self.platform,
+            async || self.repo().await,
+            &self.tenant,
+            now_ms(),
+        )
+        .await?;
         Ok(self.settings.get_or_init(|| loaded))
     }
 
     /// The tenant's stored flag document and its version (`edge::flagdoc::load`), read once
     /// per request.
-    pub fn flag_doc(&self) -> Result<&Option<(u64, String)>> {
+    pub async fn flag_doc(&self) -> Result<&Option<(u64, String)>> {
         if let Some(d) = self.flag_doc.get() {
             return Ok(d);
         }
-        let loaded = crate::flagdoc::load(self.platform, || self.repo(), &self.tenant, now_ms())?;
+        let loaded = crate::flagdoc::load(
+            self.platform,
+            async || self.repo().await,
+            &self.tenant,
+            now_ms(),
+        )
+        .await?;
         Ok(self.flag_doc.get_or_init(|| loaded))
     }
 
     /// [`Ctx::flag_doc`] parsed, once per request however many flags the request looks up
     /// (`Ok(None)`: the tenant has no document).
-    pub fn flag_doc_value(&self) -> Result<Option<&serde_json::Value>> {
-        let parsed = self.flag_value.get_or_init(|| {
-            self.flag_doc()?
-                .as_ref()
-                .map(|(_, doc)| {
-                    serde_json::from_slice(doc.as_bytes()).map_err(|e| {
-                        leaderboard::LeaderboardError::CorruptData(format!(
-                            "stored flag document: {e}"
-                        ))
-                    })
-                })
-                .transpose()
-        });
+    pub async fn flag_doc_value(&self) -> Result<Option<&serde_json::Value>> {
+        let parsed = match self.flag_value.get() {
+            Some(parsed) => parsed,
+            None => {
+                let parsed = match self.flag_doc().await {
+                    Ok(doc) => doc
+                        .as_ref()
+                        .map(|(_, doc)| {
+                            serde_json::from_slice(doc.as_bytes()).map_err(|e| {
+                                leaderboard::LeaderboardError::CorruptData(format!(
+                                    "stored flag document: {e}"
+                                ))
+                            })
+                        })
+                        .transpose(),
+                    Err(e) => Err(e),
+                };
+                self.flag_value.get_or_init(|| parsed)
+            }
+        };
         parsed.as_ref().map(Option::as_ref).map_err(Clone::clone)
     }
 
     /// The edge cache (opened on first use).
-    pub fn cache(&self) -> &EdgeCache {
-        self.cache.get_or_init(|| EdgeCache::open(self.platform))
+    pub async fn cache(&self) -> &EdgeCache {
+        if let Some(c) = self.cache.get() {
+            return c;
+        }
+        let opened = EdgeCache::open(self.platform).await;
+        self.cache.get_or_init(|| opened)
     }
 }

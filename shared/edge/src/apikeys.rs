@@ -108,9 +108,9 @@ pub fn presented<'a>(
 
 /// Verifies a presented key: the principal it acts as, or `401` saying why (malformed,
 /// unknown or revoked, wrong secret, expired).
-pub fn authenticate<'r>(
+pub async fn authenticate<'r>(
     platform: &dyn Platform,
-    repo: impl Fn() -> Result<&'r Repo>,
+    repo: impl AsyncFn() -> Result<&'r Repo>,
     raw: &str,
     signed: &Signed<'_>,
     now_ms: i64,
@@ -122,11 +122,15 @@ pub fn authenticate<'r>(
             presented.id
         ))
     };
-    let stored =
-        crate::cache::remembered(platform, &kv_key(presented.id), now_ms, CACHE_MS, || {
-            repo()?.get(&key(presented.id))
-        })?
-        .ok_or_else(unknown)?;
+    let stored = crate::cache::remembered(
+        platform,
+        &kv_key(presented.id),
+        now_ms,
+        CACHE_MS,
+        async || repo().await?.get(&key(presented.id)).await,
+    )
+    .await?
+    .ok_or_else(unknown)?;
     let stored: StoredKey = serde_json::from_slice(stored.as_bytes())
         .map_err(|e| LeaderboardError::CorruptData(format!("stored API key: {e}")))?;
     if !apikey::constant_time_eq(&sha256_hex(presented.raw), &stored.sha256) {
@@ -158,11 +162,14 @@ pub fn authenticate<'r>(
             presented.id
         )));
     }
-    let first_use = repo()?.set_nx_ex(
-        &format!("{}:sig:{given}", key(presented.id)),
-        "1",
-        2 * apikey::SIGNATURE_WINDOW_SECS,
-    )?;
+    let first_use = repo()
+        .await?
+        .set_nx_ex(
+            &format!("{}:sig:{given}", key(presented.id)),
+            "1",
+            2 * apikey::SIGNATURE_WINDOW_SECS,
+        )
+        .await?;
     if !first_use {
         return Err(LeaderboardError::Unauthorized(format!(
             "API key {}: this signed request was already received (replay refused); sign each \
@@ -201,19 +208,20 @@ fn hex_digits(bytes: &[u8], n: usize) -> String {
 }
 
 /// Stores a new key.
-pub fn store(platform: &dyn Platform, repo: &Repo, k: &StoredKey) -> Result<()> {
+pub async fn store(platform: &dyn Platform, repo: &Repo, k: &StoredKey) -> Result<()> {
     let json = serde_json::to_string(k).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-    repo.set(&key(&k.id), &json)?;
-    repo.sadd(&index(&TenantId::new(k.tenant.as_str())?), &k.id)?;
-    crate::cache::forget(platform, &kv_key(&k.id));
+    repo.set(&key(&k.id), &json).await?;
+    repo.sadd(&index(&TenantId::new(k.tenant.as_str())?), &k.id)
+        .await?;
+    crate::cache::forget(platform, &kv_key(&k.id)).await;
     Ok(())
 }
 
 /// The tenant's keys, sorted by creation.
-pub fn list(repo: &Repo, tenant: &TenantId) -> Result<Vec<StoredKey>> {
+pub async fn list(repo: &Repo, tenant: &TenantId) -> Result<Vec<StoredKey>> {
     let mut out = Vec::new();
-    for id in repo.smembers(&index(tenant))? {
-        if let Some(raw) = repo.get(&key(&id))? {
+    for id in repo.smembers(&index(tenant)).await? {
+        if let Some(raw) = repo.get(&key(&id)).await? {
             let k: StoredKey = serde_json::from_slice(raw.as_bytes())
                 .map_err(|e| LeaderboardError::CorruptData(format!("stored API key: {e}")))?;
             if k.tenant == tenant.as_str() {
@@ -226,8 +234,13 @@ pub fn list(repo: &Repo, tenant: &TenantId) -> Result<Vec<StoredKey>> {
 }
 
 /// Revokes a key of the tenant: `false` when it has no such key.
-pub fn revoke(platform: &dyn Platform, repo: &Repo, tenant: &TenantId, id: &str) -> Result<bool> {
-    let Some(raw) = repo.get(&key(id))? else {
+pub async fn revoke(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<bool> {
+    let Some(raw) = repo.get(&key(id)).await? else {
         return Ok(false);
     };
     let k: StoredKey = serde_json::from_slice(raw.as_bytes())
@@ -235,9 +248,9 @@ pub fn revoke(platform: &dyn Platform, repo: &Repo, tenant: &TenantId, id: &str)
     if k.tenant != tenant.as_str() {
         return Ok(false);
     }
-    repo.del(&key(id))?;
-    repo.srem(&index(tenant), id)?;
-    crate::cache::forget(platform, &kv_key(id));
+    repo.del(&key(id)).await?;
+    repo.srem(&index(tenant), id).await?;
+    crate::cache::forget(platform, &kv_key(id)).await;
     Ok(true)
 }
 

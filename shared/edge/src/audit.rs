@@ -25,13 +25,13 @@ pub const KEEP: u64 = 1_000_000;
 
 /// Appends an admin action after it succeeded. A failure to append is logged, not returned: the
 /// action itself happened.
-pub fn record(ctx: &Ctx, call: &Call<'_>, action: &str, target: &str, detail: Value) {
-    record_for(ctx, call, &ctx.tenant, action, target, detail);
+pub async fn record(ctx: &Ctx<'_>, call: &Call<'_>, action: &str, target: &str, detail: Value) {
+    record_for(ctx, call, &ctx.tenant, action, target, detail).await;
 }
 
 /// [`record`] into another tenant's audit log (the platform role acting on a tenant).
-pub fn record_for(
-    ctx: &Ctx,
+pub async fn record_for(
+    ctx: &Ctx<'_>,
     call: &Call<'_>,
     tenant: &TenantId,
     action: &str,
@@ -55,9 +55,11 @@ pub fn record_for(
         "request_id": call.request_id,
         "detail": detail,
     });
-    let appended = ctx
-        .repo()
-        .and_then(|repo| repo.append_capped(&key(tenant), KEEP, &entry.to_string()));
+    let entry = entry.to_string();
+    let appended = match ctx.repo().await {
+        Ok(repo) => repo.append_capped(&key(tenant), KEEP, &entry).await,
+        Err(e) => Err(e),
+    };
     if let Err(e) = appended {
         eprintln!(
             "audit: could not record {action} on {target} (request {}): {e}",

@@ -165,11 +165,11 @@ fn set(v: Option<String>) -> Option<String> {
 /// the only one that links the EdDSA, ES256 and RS256 code. Without a JWKS such a token is
 /// refused here, for the same reason [`authenticate`] gives. The outcome is always the one
 /// [`authenticate`] reaches with everything read.
-pub fn authenticate_with(
-    variable: impl Fn(&str) -> Option<String>,
+pub async fn authenticate_with(
+    variable: impl AsyncFn(&str) -> Option<String>,
     authorization: Option<&str>,
     now_ms: i64,
-    by_jwks: impl FnOnce(&Delegated<'_>) -> Result<Principal>,
+    by_jwks: impl AsyncFnOnce(&Delegated<'_>) -> Result<Principal>,
 ) -> Result<Option<Principal>> {
     let Some(header) = authorization else {
         return Ok(None);
@@ -177,18 +177,19 @@ pub fn authenticate_with(
     let token = bearer_token(header)?;
     let untrusted = untrusted(token)?;
     let alg = accepted_alg(&untrusted)?;
-    let secret = set(variable("jwt_hs256_secret"));
+    let secret = set(variable("jwt_hs256_secret").await);
     let needs_jwks =
         untrusted.header().key_id.is_some() || alg != JwsAlg::Hs256 || secret.is_none();
-    let issuer = set(variable("jwt_issuer"));
-    let audience = set(variable("jwt_audience"));
-    if needs_jwks && let Some(jwks) = set(variable("jwt_jwks")) {
+    let issuer = set(variable("jwt_issuer").await);
+    let audience = set(variable("jwt_audience").await);
+    if needs_jwks && let Some(jwks) = set(variable("jwt_jwks").await) {
         return by_jwks(&Delegated {
             token,
             jwks: &jwks,
             issuer: issuer.as_deref(),
             audience: audience.as_deref(),
         })
+        .await
         .map(Some);
     }
     let config = AuthConfig {

@@ -59,13 +59,18 @@ pub struct Guard {
 }
 
 /// The current state, for `/health/detailed`: `(state, stored value)`.
-pub fn status(platform: &dyn Platform, now_ms: i64) -> (State, Breaker) {
-    let b = read(platform.kv(crate::kv::STORE).as_deref());
+pub async fn status(platform: &dyn Platform, now_ms: i64) -> (State, Breaker) {
+    let kv = platform.kv(crate::kv::STORE).await;
+    let b = read(kv.as_deref()).await;
     (b.state(now_ms), b)
 }
 
-fn read(kv: Option<&dyn KvStore>) -> Breaker {
-    Breaker::decode(kv.and_then(|kv| kv.get(KEY).ok().flatten()).as_deref())
+async fn read(kv: Option<&dyn KvStore>) -> Breaker {
+    let stored = match kv {
+        Some(kv) => kv.get(KEY).await.ok().flatten(),
+        None => None,
+    };
+    Breaker::decode(stored.as_deref())
 }
 
 fn rejected(seen: &Breaker, retry_after_ms: i64) -> LeaderboardError {
@@ -83,9 +88,9 @@ fn rejected(seen: &Breaker, retry_after_ms: i64) -> LeaderboardError {
 
 impl Guard {
     /// Admits a request to Redis, or refuses it while the breaker is open.
-    pub fn admit(platform: &dyn Platform, now_ms: i64) -> Result<Self> {
-        let kv = platform.kv(crate::kv::STORE);
-        let seen = read(kv.as_deref());
+    pub async fn admit(platform: &dyn Platform, now_ms: i64) -> Result<Self> {
+        let kv = platform.kv(crate::kv::STORE).await;
+        let seen = read(kv.as_deref()).await;
         let probing = match seen.admit(now_ms) {
             Admission::Closed => false,
             Admission::Reject { retry_after_ms } => return Err(rejected(&seen, retry_after_ms)),
@@ -101,7 +106,8 @@ impl Guard {
                         let mut b = Breaker::decode(current);
                         claimed = b.claim_probe(&policy, now_ms);
                         claimed.then(|| b.encode())
-                    });
+                    })
+                    .await;
                 }
                 if !claimed {
                     return Err(rejected(&seen, policy.probe_ms));
@@ -125,9 +131,9 @@ impl Guard {
 
     /// A guard that admits whatever the state (the readiness probe: its success closes the
     /// breaker, its failure counts).
-    pub fn probe(platform: &dyn Platform) -> Self {
-        let kv = platform.kv(crate::kv::STORE);
-        let seen = read(kv.as_deref());
+    pub async fn probe(platform: &dyn Platform) -> Self {
+        let kv = platform.kv(crate::kv::STORE).await;
+        let seen = read(kv.as_deref()).await;
         Self {
             kv,
             seen,
@@ -145,7 +151,7 @@ impl Guard {
     /// absent key, Spin's stores (and edge-host, faithfully) write unconditionally, so concurrent
     /// first failures would overwrite each other. A failed probe reopens it by compare-and-swap
     /// on the state, which exists by then.
-    pub fn failed(&self, now_ms: i64) {
+    pub async fn failed(&self, now_ms: i64) {
         if self.reported_failure.replace(true) || FAILED_THIS_REQUEST.replace(true) {
             return;
         }
@@ -157,18 +163,20 @@ impl Guard {
         let tripping = self.seen.state(now_ms) == State::Closed && !self.probing;
         if tripping {
             let w = leaderboard::policy::breaker::window(&policy, now_ms);
-            let n = match kv.increment(&format!("{KEY}:failures:{w}"), 1) {
+            let n = match kv.increment(&format!("{KEY}:failures:{w}"), 1).await {
                 Ok(n) => n,
                 Err(e) => {
                     eprintln!("redis circuit breaker: cannot count a failure: {e}");
                     return;
                 }
             };
-            if n == 1
-                && let Err(e) = kv.delete_many(&[format!("{KEY}:failures:{}", w - 1)])
-            {
-                // Harmless but for the space: a window's counter is never read once it is over.
-                eprintln!("redis circuit breaker: cannot delete the last window's count: {e}");
+            if n == 1 {
+                let last = format!("{KEY}:failures:{}", w - 1);
+                if let Err(e) = kv.delete_many(&[last]).await {
+                    // Harmless but for the space: a window's counter is never read once it is
+                    // over.
+                    eprintln!("redis circuit breaker: cannot delete the last window's count: {e}");
+                }
             }
             if n < i64::from(policy.threshold) {
                 return;
@@ -177,7 +185,8 @@ impl Guard {
                 let mut b = Breaker::decode(current);
                 opened = b.trip(&policy, now_ms);
                 opened.then(|| b.encode())
-            });
+            })
+            .await;
             // Logged when it trips, not at each failed probe (two a second during an outage).
             if opened && stored {
                 eprintln!("redis circuit breaker: open");
@@ -186,12 +195,13 @@ impl Guard {
             store(kv, "the failed probe", &mut |current| {
                 let mut b = Breaker::decode(current);
                 b.failed(&policy, now_ms).then(|| b.encode())
-            });
+            })
+            .await;
         }
     }
 
     /// Reports that Redis answered: closes the breaker if this request saw failures or probed.
-    pub fn succeeded(&self) {
+    pub async fn succeeded(&self) {
         if self.reported_success.replace(true) || (self.seen.is_clear() && !self.probing) {
             return;
         }
@@ -203,7 +213,8 @@ impl Guard {
             let mut b = Breaker::decode(current);
             closed = b.open_until_ms != 0;
             b.succeeded().then(|| b.encode())
-        });
+        })
+        .await;
         if closed && stored {
             eprintln!("redis circuit breaker: closed");
         }
@@ -212,8 +223,8 @@ impl Guard {
 
 /// Writes the breaker's state by compare-and-swap; whether it was stored. A failure is logged
 /// (the state is advisory: the next request's report tries again).
-fn store(kv: &dyn KvStore, what: &str, f: &mut crate::platform::Update<'_>) -> bool {
-    match kv.update(KEY, f, CAS_RETRIES) {
+async fn store(kv: &dyn KvStore, what: &str, f: &mut crate::platform::Update<'_>) -> bool {
+    match kv.update(KEY, f, CAS_RETRIES).await {
         Ok(()) => true,
         Err(e) => {
             eprintln!("redis circuit breaker: cannot store {what}: {e}");
@@ -232,20 +243,26 @@ mod tests {
     #[derive(Clone)]
     struct ReadOnly(Vec<u8>);
 
+    #[async_trait::async_trait(?Send)]
     impl KvStore for ReadOnly {
-        fn increment(&self, _: &str, _: i64) -> std::result::Result<i64, KvError> {
+        async fn increment(&self, _: &str, _: i64) -> std::result::Result<i64, KvError> {
             Err(KvError::AccessDenied)
         }
-        fn get(&self, _: &str) -> std::result::Result<Option<Vec<u8>>, KvError> {
+        async fn get(&self, _: &str) -> std::result::Result<Option<Vec<u8>>, KvError> {
             Ok(Some(self.0.clone()))
         }
-        fn set(&self, _: &str, _: &[u8]) -> std::result::Result<(), KvError> {
+        async fn set(&self, _: &str, _: &[u8]) -> std::result::Result<(), KvError> {
             Err(KvError::AccessDenied)
         }
-        fn delete_many(&self, _: &[String]) -> std::result::Result<(), KvError> {
+        async fn delete_many(&self, _: &[String]) -> std::result::Result<(), KvError> {
             Err(KvError::AccessDenied)
         }
-        fn update(&self, _: &str, f: &mut Update<'_>, _: u32) -> std::result::Result<(), KvError> {
+        async fn update(
+            &self,
+            _: &str,
+            f: &mut Update<'_>,
+            _: u32,
+        ) -> std::result::Result<(), KvError> {
             // The swap runs (it decides what to write), then the write fails.
             f(Some(&self.0));
             Err(KvError::AccessDenied)
@@ -254,20 +271,22 @@ mod tests {
 
     #[test]
     fn a_store_that_refuses_writes_never_keeps_redis_shut() {
-        let open = Breaker {
-            open_until_ms: 1_000,
-            openings: 1,
-            opened_at_ms: 500,
-            ..Breaker::default()
-        };
-        let platform = OnlyKv(ReadOnly(open.encode()));
-        // Still open: refused without a write.
-        assert!(Guard::admit(&platform, 900).is_err());
-        // The open time is over: the probe's claim cannot be stored, and the request probes all
-        // the same (were it refused, the stored "open" would refuse every request for as long as
-        // the store refuses writes, Redis healthy or not).
-        assert_eq!(open.admit(2_000), Admission::Probe);
-        let admitted = Guard::admit(&platform, 2_000).map(|g| g.is_probe());
-        assert_eq!(admitted, Ok(true));
+        futures::executor::block_on(async {
+            let open = Breaker {
+                open_until_ms: 1_000,
+                openings: 1,
+                opened_at_ms: 500,
+                ..Breaker::default()
+            };
+            let platform = OnlyKv(ReadOnly(open.encode()));
+            // Still open: refused without a write.
+            assert!(Guard::admit(&platform, 900).await.is_err());
+            // The open time is over: the probe's claim cannot be stored, and the request probes
+            // all the same (were it refused, the stored "open" would refuse every request for as
+            // long as the store refuses writes, Redis healthy or not).
+            assert_eq!(open.admit(2_000), Admission::Probe);
+            let admitted = Guard::admit(&platform, 2_000).await.map(|g| g.is_probe());
+            assert_eq!(admitted, Ok(true));
+        });
     }
 }

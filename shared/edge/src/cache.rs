@@ -57,19 +57,20 @@ impl Entry<'_> {
 
 impl EdgeCache {
     /// Opens the cache store on a platform.
-    pub fn open(platform: &dyn Platform) -> Self {
+    pub async fn open(platform: &dyn Platform) -> Self {
         Self {
-            bucket: platform.kv(STORE),
+            bucket: platform.kv(STORE).await,
         }
     }
 
     /// The cached envelope of an entry, fresh or not (the caller judges freshness); `None` when the
     /// slot is empty or holds another query's envelope.
-    pub fn get(&self, tenant: &str, board: &str, entry: Entry<'_>) -> Option<CacheEnvelope> {
+    pub async fn get(&self, tenant: &str, board: &str, entry: Entry<'_>) -> Option<CacheEnvelope> {
         let raw = self
             .bucket
             .as_ref()?
             .get(&entry.key(tenant, board))
+            .await
             .ok()??;
         CacheEnvelope::decode(&raw).filter(|e| e.query == entry.fingerprint())
     }
@@ -78,29 +79,29 @@ impl EdgeCache {
     /// the board has no version yet), then reads the version again (`version_now`, from Redis) and
     /// deletes the entry when it moved or cannot be read (see the module docs). Returns whether the envelope stayed stored. Best effort: a failed cache
     /// write only costs a future miss.
-    pub fn put(
+    pub async fn put(
         &self,
         tenant: &str,
         board: &str,
         entry: Entry<'_>,
         mut envelope: CacheEnvelope,
         version_before: Option<i64>,
-        version_now: impl FnOnce() -> leaderboard::Result<Option<i64>>,
+        version_now: impl AsyncFnOnce() -> leaderboard::Result<Option<i64>>,
     ) -> bool {
         let Some(bucket) = self.bucket.as_ref() else {
             return false;
         };
         let key = entry.key(tenant, board);
         envelope.query = entry.fingerprint();
-        if bucket.set(&key, &envelope.encode()).is_err() {
+        if bucket.set(&key, &envelope.encode()).await.is_err() {
             return false;
         }
-        if version_now().is_ok_and(|now| now == version_before) {
+        if version_now().await.is_ok_and(|now| now == version_before) {
             return true;
         }
         // A write landed while this was computed (or the version could not be read): the envelope
         // must not outlive that write's invalidation.
-        if let Err(e) = bucket.delete_many(&[key]) {
+        if let Err(e) = bucket.delete_many(&[key]).await {
             eprintln!("edge cache: could not delete a slot after a concurrent write: {e}");
         }
         false
@@ -111,27 +112,33 @@ impl EdgeCache {
     /// does not hold for them): it is logged and counted here
     /// (`lb_cache_invalidation_failures_total`), and returned for the caller to report.
     #[must_use = "cached reads that were not dropped are served until their TTL: report it"]
-    pub fn invalidate(&self, tenant: &str, board: &str, config: bool) -> leaderboard::Result<()> {
-        self.drop_copies(tenant, board, config).map_err(|e| {
+    pub async fn invalidate(
+        &self,
+        tenant: &str,
+        board: &str,
+        config: bool,
+    ) -> leaderboard::Result<()> {
+        if let Err(e) = self.drop_copies(tenant, board, config).await {
             not_dropped(tenant, board, &e);
-            LeaderboardError::Unavailable(format!(
+            return Err(LeaderboardError::Unavailable(format!(
                 "the edge cache could not drop the cached reads of {tenant}/{board}"
-            ))
-        })
+            )));
+        }
+        Ok(())
     }
 
     /// [`EdgeCache::invalidate`] after a write, in this region only: the write has happened,
     /// so a failure does not fail it (it is logged and counted, and the copies age out with
     /// their TTL).
-    pub fn invalidate_after_write(&self, tenant: &str, board: &str, config: bool) {
-        if let Err(e) = self.drop_copies(tenant, board, config) {
+    pub async fn invalidate_after_write(&self, tenant: &str, board: &str, config: bool) {
+        if let Err(e) = self.drop_copies(tenant, board, config).await {
             not_dropped(tenant, board, &e);
         }
     }
 
-    fn drop_copies(&self, tenant: &str, board: &str, config: bool) -> Result<(), KvError> {
+    async fn drop_copies(&self, tenant: &str, board: &str, config: bool) -> Result<(), KvError> {
         match self.bucket.as_ref() {
-            Some(b) => b.delete_many(&invalidation(tenant, board, config)),
+            Some(b) => b.delete_many(&invalidation(tenant, board, config)).await,
             None => Err(KvError::NotOpen),
         }
     }
@@ -144,18 +151,21 @@ impl EdgeCache {
     /// The write has happened, so nothing here fails it: a copy not dropped here, or an
     /// announcement not published, is logged and counted (`lb_cache_invalidation_failures_total`)
     /// and ages out with its TTL.
-    pub fn invalidate_everywhere(
+    pub async fn invalidate_everywhere(
         &self,
         repo: &crate::repo::Repo,
         tenant: &str,
         board: &str,
         config: bool,
     ) {
-        self.invalidate_after_write(tenant, board, config);
-        if let Err(e) = repo.publish(
-            INVALIDATE_CHANNEL,
-            &invalidation_message(tenant, board, config),
-        ) {
+        self.invalidate_after_write(tenant, board, config).await;
+        if let Err(e) = repo
+            .publish(
+                INVALIDATE_CHANNEL,
+                &invalidation_message(tenant, board, config),
+            )
+            .await
+        {
             eprintln!("edge cache: could not announce the invalidation of {tenant}/{board}: {e}");
             crate::scope::note_stale_copy();
         }
@@ -202,29 +212,31 @@ pub fn parse_invalidation(payload: &[u8]) -> Option<(String, String, bool)> {
 /// A small per-tenant value (flag document, tenant settings) read through the regional KV store:
 /// served from `key` while younger than `fresh_ms`, else fetched (Redis) and remembered —
 /// absence included. An unusable KV store only means every call fetches.
-pub fn remembered(
+pub async fn remembered(
     platform: &dyn Platform,
     key: &str,
     now_ms: i64,
     fresh_ms: i64,
-    fetch: impl FnOnce() -> leaderboard::Result<Option<String>>,
+    fetch: impl AsyncFnOnce() -> leaderboard::Result<Option<String>>,
 ) -> leaderboard::Result<Option<String>> {
-    let bucket = platform.kv(STORE);
-    if let Some(cached) = bucket
-        .as_ref()
-        .and_then(|b| b.get(key).ok().flatten())
-        .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw).ok())
+    let bucket = platform.kv(STORE).await;
+    let stored = match bucket.as_ref() {
+        Some(b) => b.get(key).await.ok().flatten(),
+        None => None,
+    };
+    let cached = stored.and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw).ok());
+    if let Some(cached) = cached
         && cached["stored_at"]
             .as_i64()
             .is_some_and(|at| (0..fresh_ms).contains(&(now_ms - at)))
     {
         return Ok(cached["value"].as_str().map(str::to_string));
     }
-    let value = fetch()?;
+    let value = fetch().await?;
     if let Some(b) = bucket.as_ref() {
         let envelope = serde_json::json!({"stored_at": now_ms, "value": value});
         // Not remembered: the next call fetches again.
-        if let Err(e) = b.set(key, envelope.to_string().as_bytes()) {
+        if let Err(e) = b.set(key, envelope.to_string().as_bytes()).await {
             eprintln!("edge cache: could not remember {key}: {e}");
         }
     }
@@ -234,9 +246,9 @@ pub fn remembered(
 /// Drops a [`remembered`] value in this region, after its write. The write has happened, so a
 /// failure does not fail it: the copy is served until it is `fresh_ms` old, and the failure is
 /// logged and counted (`lb_cache_invalidation_failures_total`).
-pub fn forget(platform: &dyn Platform, key: &str) {
-    let dropped = match platform.kv(STORE) {
-        Some(b) => b.delete_many(&[key.to_string()]),
+pub async fn forget(platform: &dyn Platform, key: &str) {
+    let dropped = match platform.kv(STORE).await {
+        Some(b) => b.delete_many(&[key.to_string()]).await,
         None => Err(KvError::NotOpen),
     };
     if let Err(e) = dropped {
@@ -258,24 +270,25 @@ mod tests {
     #[derive(Default, Clone)]
     struct Memory(Rc<RefCell<BTreeMap<String, Vec<u8>>>>);
 
+    #[async_trait::async_trait(?Send)]
     impl KvStore for Memory {
-        fn increment(&self, _: &str, _: i64) -> Result<i64, KvError> {
+        async fn increment(&self, _: &str, _: i64) -> Result<i64, KvError> {
             Err(KvError::Other("no counters in this test store".into()))
         }
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
             Ok(self.0.borrow().get(key).cloned())
         }
-        fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
             self.0.borrow_mut().insert(key.into(), value.to_vec());
             Ok(())
         }
-        fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
+        async fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
             for k in keys {
                 self.0.borrow_mut().remove(k);
             }
             Ok(())
         }
-        fn update(
+        async fn update(
             &self,
             key: &str,
             f: &mut crate::platform::Update<'_>,
@@ -293,20 +306,21 @@ mod tests {
     #[derive(Clone)]
     struct Refusing;
 
+    #[async_trait::async_trait(?Send)]
     impl KvStore for Refusing {
-        fn increment(&self, _: &str, _: i64) -> Result<i64, KvError> {
+        async fn increment(&self, _: &str, _: i64) -> Result<i64, KvError> {
             Err(KvError::AccessDenied)
         }
-        fn get(&self, _: &str) -> Result<Option<Vec<u8>>, KvError> {
+        async fn get(&self, _: &str) -> Result<Option<Vec<u8>>, KvError> {
             Ok(None)
         }
-        fn set(&self, _: &str, _: &[u8]) -> Result<(), KvError> {
+        async fn set(&self, _: &str, _: &[u8]) -> Result<(), KvError> {
             Err(KvError::AccessDenied)
         }
-        fn delete_many(&self, _: &[String]) -> Result<(), KvError> {
+        async fn delete_many(&self, _: &[String]) -> Result<(), KvError> {
             Err(KvError::AccessDenied)
         }
-        fn update(
+        async fn update(
             &self,
             _: &str,
             _: &mut crate::platform::Update<'_>,
@@ -328,32 +342,50 @@ mod tests {
         }
     }
 
+    /// [`EdgeCache::put`] of an envelope of `body` on tenant `t`'s `board`: read at
+    /// `before`, the board's version then reads `now`.
+    async fn put(
+        cache: &EdgeCache,
+        board: &str,
+        entry: Entry<'_>,
+        body: &str,
+        before: Option<i64>,
+        now: leaderboard::Result<Option<i64>>,
+    ) -> bool {
+        cache
+            .put("t", board, entry, envelope(body), before, async move || now)
+            .await
+    }
+
     #[test]
     fn a_miss_result_stays_only_if_no_write_landed_meanwhile() {
-        let kv = Memory::default();
-        let cache = EdgeCache::open(&OnlyKv(kv.clone()));
-        let read = Entry::Read("v1|/entries|limit=10");
-        assert!(cache.put("t", "b", read, envelope("a"), Some(7), || Ok(Some(7))));
-        assert_eq!(cache.get("t", "b", read).unwrap().body, "a");
-        // Another query sharing the slot is a miss, never the first one's body.
-        let other = (0..10_000)
-            .map(|i| format!("q{i}"))
-            .find(|q| {
-                slot_of(query_fingerprint(q)) == slot_of(query_fingerprint("v1|/entries|limit=10"))
-            })
-            .unwrap();
-        assert!(cache.get("t", "b", Entry::Read(&other)).is_none());
-        // A write bumped the version while this was computed: it is not kept.
-        assert!(!cache.put("t", "b", read, envelope("stale"), Some(7), || Ok(Some(8))));
-        assert!(cache.get("t", "b", read).is_none());
-        // The version cannot be read: not kept either.
-        assert!(!cache.put("t", "b", read, envelope("unsure"), Some(7), || {
-            Err(LeaderboardError::Unavailable("down".into()))
-        }));
-        assert!(cache.get("t", "b", read).is_none());
-        // A board without a version yet, still without one.
-        assert!(cache.put("t", "b", Entry::Config, envelope("cfg"), None, || Ok(None)));
-        assert_eq!(cache.get("t", "b", Entry::Config).unwrap().body, "cfg");
+        futures::executor::block_on(async {
+            let kv = Memory::default();
+            let cache = EdgeCache::open(&OnlyKv(kv.clone())).await;
+            let read = Entry::Read("v1|/entries|limit=10");
+            assert!(put(&cache, "b", read, "a", Some(7), Ok(Some(7))).await);
+            assert_eq!(cache.get("t", "b", read).await.unwrap().body, "a");
+            // Another query sharing the slot is a miss, never the first one's body.
+            let other = (0..10_000)
+                .map(|i| format!("q{i}"))
+                .find(|q| {
+                    slot_of(query_fingerprint(q))
+                        == slot_of(query_fingerprint("v1|/entries|limit=10"))
+                })
+                .unwrap();
+            assert!(cache.get("t", "b", Entry::Read(&other)).await.is_none());
+            // A write bumped the version while this was computed: it is not kept.
+            assert!(!put(&cache, "b", read, "stale", Some(7), Ok(Some(8))).await);
+            assert!(cache.get("t", "b", read).await.is_none());
+            // The version cannot be read: not kept either.
+            let down = Err(LeaderboardError::Unavailable("down".into()));
+            assert!(!put(&cache, "b", read, "unsure", Some(7), down).await);
+            assert!(cache.get("t", "b", read).await.is_none());
+            // A board without a version yet, still without one.
+            let config = Entry::Config;
+            assert!(put(&cache, "b", config, "cfg", None, Ok(None)).await);
+            assert_eq!(cache.get("t", "b", config).await.unwrap().body, "cfg");
+        });
     }
 
     #[test]
@@ -373,40 +405,45 @@ mod tests {
 
     #[test]
     fn invalidation_deletes_every_read_and_optionally_the_config() {
-        let kv = Memory::default();
-        let cache = EdgeCache::open(&OnlyKv(kv.clone()));
-        for i in 0..100 {
-            let q = format!("q{i}");
-            cache.put("t", "b", Entry::Read(&q), envelope("x"), None, || Ok(None));
-        }
-        cache.put("t", "b", Entry::Config, envelope("cfg"), None, || Ok(None));
-        cache.put("t", "other", Entry::Read("q1"), envelope("y"), None, || {
-            Ok(None)
+        futures::executor::block_on(async {
+            let kv = Memory::default();
+            let cache = EdgeCache::open(&OnlyKv(kv.clone())).await;
+            for i in 0..100 {
+                let q = format!("q{i}");
+                let read = Entry::Read(&q);
+                put(&cache, "b", read, "x", None, Ok(None)).await;
+            }
+            let config = Entry::Config;
+            put(&cache, "b", config, "cfg", None, Ok(None)).await;
+            let q1 = Entry::Read("q1");
+            put(&cache, "other", q1, "y", None, Ok(None)).await;
+            assert_eq!(cache.invalidate("t", "b", false).await, Ok(()));
+            let left: Vec<String> = kv.0.borrow().keys().cloned().collect();
+            let other_slot = format!("c:t/other:{}", slot_of(query_fingerprint("q1")));
+            assert_eq!(left, [other_slot, "cfg:t/b".to_string()]);
+            assert_eq!(cache.invalidate("t", "b", true).await, Ok(()));
+            assert!(cache.get("t", "b", config).await.is_none());
         });
-        assert_eq!(cache.invalidate("t", "b", false), Ok(()));
-        let left: Vec<String> = kv.0.borrow().keys().cloned().collect();
-        let other_slot = format!("c:t/other:{}", slot_of(query_fingerprint("q1")));
-        assert_eq!(left, [other_slot, "cfg:t/b".to_string()]);
-        assert_eq!(cache.invalidate("t", "b", true), Ok(()));
-        assert!(cache.get("t", "b", Entry::Config).is_none());
     }
 
     #[test]
     fn copies_a_write_could_not_drop_are_reported_and_counted() {
-        crate::scope::begin_request();
-        let cache = EdgeCache::open(&OnlyKv(Refusing));
-        let refused = cache.invalidate("t", "b", false);
-        assert!(
-            matches!(&refused, Err(LeaderboardError::Unavailable(m)) if m.contains("t/b")),
-            "{refused:?}"
-        );
-        forget(&OnlyKv(Refusing), "flags:t");
-        assert_eq!(crate::scope::take_stale_copies(), 2);
-        assert_eq!(crate::scope::take_stale_copies(), 0, "taken once");
-        // A store that works: nothing counted.
-        let cache = EdgeCache::open(&OnlyKv(Memory::default()));
-        assert_eq!(cache.invalidate("t", "b", true), Ok(()));
-        forget(&OnlyKv(Memory::default()), "flags:t");
-        assert_eq!(crate::scope::take_stale_copies(), 0);
+        futures::executor::block_on(async {
+            crate::scope::begin_request();
+            let cache = EdgeCache::open(&OnlyKv(Refusing)).await;
+            let refused = cache.invalidate("t", "b", false).await;
+            assert!(
+                matches!(&refused, Err(LeaderboardError::Unavailable(m)) if m.contains("t/b")),
+                "{refused:?}"
+            );
+            forget(&OnlyKv(Refusing), "flags:t").await;
+            assert_eq!(crate::scope::take_stale_copies(), 2);
+            assert_eq!(crate::scope::take_stale_copies(), 0, "taken once");
+            // A store that works: nothing counted.
+            let cache = EdgeCache::open(&OnlyKv(Memory::default())).await;
+            assert_eq!(cache.invalidate("t", "b", true).await, Ok(()));
+            forget(&OnlyKv(Memory::default()), "flags:t").await;
+            assert_eq!(crate::scope::take_stale_copies(), 0);
+        });
     }
 }

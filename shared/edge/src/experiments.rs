@@ -42,8 +42,8 @@ pub fn exposures<'a>(
 
 /// Counts the exposures of one evaluation for the context's targeting key (one Redis call when
 /// there are any).
-pub fn expose<'a>(
-    repo: impl FnOnce() -> Result<&'a Repo>,
+pub async fn expose<'a>(
+    repo: impl AsyncFnOnce() -> Result<&'a Repo>,
     tenant: &leaderboard::TenantId,
     context: &Map<String, Value>,
     resolutions: &[&Resolution],
@@ -56,16 +56,20 @@ pub fn expose<'a>(
     if list.is_empty() {
         return;
     }
-    if let Err(e) = repo().and_then(|r| r.exp_expose(tenant, unit, &list, now_ms)) {
+    let counted = match repo().await {
+        Ok(r) => r.exp_expose(tenant, unit, &list, now_ms).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = counted {
         eprintln!("experiments: exposure of {list:?} not counted: {e}");
     }
 }
 
 /// Counts an accepted score submission (`value` in the board's units) for the experiments fed
 /// by `board`.
-pub fn record_submission(ctx: &Ctx, board: &str, player: &str, value: f64, now_ms: i64) {
+pub async fn record_submission(ctx: &Ctx<'_>, board: &str, player: &str, value: f64, now_ms: i64) {
     // Parsed once per request: the submission's `submissions-enabled` check parsed it already.
-    let parsed = match ctx.flag_doc_value() {
+    let parsed = match ctx.flag_doc_value().await {
         Ok(Some(doc)) => doc,
         Ok(None) => return,
         Err(e) => {
@@ -74,17 +78,14 @@ pub fn record_submission(ctx: &Ctx, board: &str, player: &str, value: f64, now_m
         }
     };
     for id in leaderboard::policy::experiment::fed_by_board(parsed, board) {
-        let counted = ctx.repo().and_then(|r| {
-            r.exp_convert(
-                &ctx.tenant,
-                &id,
-                player,
-                ("board", board),
-                value,
-                None,
-                now_ms,
-            )
-        });
+        let counted = match ctx.repo().await {
+            Ok(repo) => {
+                let source = ("board", board);
+                repo.exp_convert(&ctx.tenant, &id, player, source, value, None, now_ms)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         if let Err(e) = counted {
             eprintln!("experiments: submission on '{board}' not counted for '{id}': {e}");
         }
@@ -93,18 +94,24 @@ pub fn record_submission(ctx: &Ctx, board: &str, player: &str, value: f64, now_m
 
 /// Applies `change` to the tenant's stored flag document with compare-and-set (a few retries
 /// when another writer got there first), then drops this region's cached copy.
-pub fn update_flags(ctx: &Ctx, mut change: impl FnMut(&mut Value) -> Result<()>) -> Result<u64> {
-    let repo = ctx.repo()?;
+pub async fn update_flags(
+    ctx: &Ctx<'_>,
+    mut change: impl FnMut(&mut Value) -> Result<()>,
+) -> Result<u64> {
+    let repo = ctx.repo().await?;
     for _ in 0..5 {
-        let stored = repo.flags_get(&ctx.tenant)?;
+        let stored = repo.flags_get(&ctx.tenant).await?;
         let version = stored.as_ref().map_or(0, |(v, _)| *v);
         let mut doc = leaderboard::policy::flags::stored_document(
             stored.as_ref().map(|(_, raw)| raw.as_str()),
         )?;
         change(&mut doc)?;
         leaderboard::policy::flags::FlagSet::parse(&doc)?;
-        if let Put::Written(v) = repo.flags_put(&ctx.tenant, Some(version), &doc.to_string())? {
-            crate::flags::forget(ctx);
+        if let Put::Written(v) = repo
+            .flags_put(&ctx.tenant, Some(version), &doc.to_string())
+            .await?
+        {
+            crate::flags::forget(ctx).await;
             return Ok(v);
         }
     }
@@ -116,9 +123,9 @@ pub fn update_flags(ctx: &Ctx, mut change: impl FnMut(&mut Value) -> Result<()>)
 /// Marks every running experiment's flag in a flag document about to be stored (a `PUT` of the
 /// document keeps the marks without the admin copying them); `409` when the document dropped
 /// an experiment's flag or arm.
-pub fn restamp(repo: &Repo, tenant: &leaderboard::TenantId, doc: &mut Value) -> Result<()> {
-    for (id, _) in repo.exp_running(tenant)? {
-        if let Some(stored) = repo.exp_get(tenant, &id)? {
+pub async fn restamp(repo: &Repo, tenant: &leaderboard::TenantId, doc: &mut Value) -> Result<()> {
+    for (id, _) in repo.exp_running(tenant).await? {
+        if let Some(stored) = repo.exp_get(tenant, &id).await? {
             leaderboard::policy::experiment::stamp(doc, &stored.def)?;
         }
     }

@@ -19,17 +19,21 @@ pub(crate) fn kv_key(tenant: &TenantId) -> String {
 /// The tenant's stored document and its version (`None` when it never stored one), from the
 /// regional KV store while fresh, else from Redis (and cached). Not parsed: components that only
 /// look flags up never link the JsonLogic engine.
-pub fn load<'r>(
+pub async fn load<'r>(
     platform: &dyn Platform,
-    repo: impl FnOnce() -> Result<&'r Repo>,
+    repo: impl AsyncFnOnce() -> Result<&'r Repo>,
     tenant: &TenantId,
     now_ms: i64,
 ) -> Result<Option<(u64, String)>> {
-    let packed = crate::cache::remembered(platform, &kv_key(tenant), now_ms, CACHE_MS, || {
-        Ok(repo()?
-            .flags_get(tenant)?
-            .map(|(version, doc)| format!("{version}\n{doc}")))
-    })?;
+    let packed =
+        crate::cache::remembered(platform, &kv_key(tenant), now_ms, CACHE_MS, async || {
+            Ok(repo()
+                .await?
+                .flags_get(tenant)
+                .await?
+                .map(|(version, doc)| format!("{version}\n{doc}")))
+        })
+        .await?;
     Ok(packed.and_then(|p| {
         let (version, doc) = p.split_once('\n')?;
         Some((version.parse().ok()?, doc.to_string()))
@@ -37,6 +41,6 @@ pub fn load<'r>(
 }
 
 /// Forgets this region's cached copy of the tenant's document (after a write).
-pub fn forget(platform: &dyn Platform, tenant: &TenantId) {
-    crate::cache::forget(platform, &kv_key(tenant));
+pub async fn forget(platform: &dyn Platform, tenant: &TenantId) {
+    crate::cache::forget(platform, &kv_key(tenant)).await;
 }

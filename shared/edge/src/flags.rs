@@ -42,8 +42,9 @@ pub const INTERNAL_EVALUATE: &str = "http://flags.spin.internal/internal/flags/e
 
 /// The tenant's document, parsed and validated (the flags component). The parse is the request's
 /// one ([`Ctx::flag_doc_value`]), shared with the product-flag lookups.
-pub fn load(ctx: &Ctx) -> Result<Option<Loaded>> {
-    let (Some((version, doc)), Some(value)) = (ctx.flag_doc()?, ctx.flag_doc_value()?) else {
+pub async fn load(ctx: &Ctx<'_>) -> Result<Option<Loaded>> {
+    let stored = ctx.flag_doc().await?;
+    let (Some((version, doc)), Some(value)) = (stored, ctx.flag_doc_value().await?) else {
         return Ok(None);
     };
     let set = FlagSet::parse(value)
@@ -56,12 +57,12 @@ pub fn load(ctx: &Ctx) -> Result<Option<Loaded>> {
 }
 
 /// Forgets this region's cached copy (after a write).
-pub fn forget(ctx: &Ctx) {
-    crate::flagdoc::forget(ctx.platform(), &ctx.tenant);
+pub async fn forget(ctx: &Ctx<'_>) {
+    crate::flagdoc::forget(ctx.platform(), &ctx.tenant).await;
 }
 
 /// The context the product's own flags see: the caller as targeting key.
-pub fn caller_context(ctx: &Ctx, call: &Call<'_>) -> Map<String, Value> {
+pub fn caller_context(ctx: &Ctx<'_>, call: &Call<'_>) -> Map<String, Value> {
     let mut m = Map::new();
     let key = ctx
         .principal
@@ -87,8 +88,8 @@ pub fn caller_context(ctx: &Ctx, call: &Call<'_>) -> Map<String, Value> {
 /// Whether the tenant's flag document defines `key`: enabled, with or without targeting,
 /// whatever it would evaluate to. A document that cannot be read counts as defining it: callers
 /// use this to skip work only where the flag surely changes nothing.
-pub fn defines(ctx: &Ctx, key: &str) -> bool {
-    match ctx.flag_doc_value() {
+pub async fn defines(ctx: &Ctx<'_>, key: &str) -> bool {
+    match ctx.flag_doc_value().await {
         Ok(None) => false,
         Ok(Some(doc)) => flags::lookup(doc, key) != Lookup::Undefined,
         Err(_) => true,
@@ -100,8 +101,13 @@ pub fn defines(ctx: &Ctx, key: &str) -> bool {
 /// A flag without targeting resolves here; one with a targeting rule is evaluated by the flags
 /// component over service chaining ([`INTERNAL_EVALUATE`]), so the API components stay free of
 /// the JsonLogic engine.
-pub fn product_flag(ctx: &Ctx, call: &Call<'_>, key: &str, expected: ValueType) -> Option<Value> {
-    let parsed = match ctx.flag_doc_value() {
+pub async fn product_flag(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    key: &str,
+    expected: ValueType,
+) -> Option<Value> {
+    let parsed = match ctx.flag_doc_value().await {
         Ok(Some(doc)) => doc,
         Ok(None) => return None,
         Err(e) => {
@@ -118,6 +124,7 @@ pub fn product_flag(ctx: &Ctx, call: &Call<'_>, key: &str, expected: ValueType) 
             match ctx
                 .platform()
                 .post_internal(INTERNAL_EVALUATE, body.to_string().as_bytes())
+                .await
             {
                 Ok((200, raw)) => {
                     let r: Value = serde_json::from_slice(&raw).ok()?;
@@ -144,9 +151,9 @@ pub fn product_flag(ctx: &Ctx, call: &Call<'_>, key: &str, expected: ValueType) 
     value.filter(|v| ValueType::of(v) == Some(expected))
 }
 /// The submission kill switch: `Err(503)` when `submissions-enabled` is `false` for the caller.
-pub fn check_submissions(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
-    if product_flag(ctx, call, SUBMISSIONS_ENABLED, ValueType::Boolean) == Some(Value::Bool(false))
-    {
+pub async fn check_submissions(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<()> {
+    let enabled = product_flag(ctx, call, SUBMISSIONS_ENABLED, ValueType::Boolean).await;
+    if enabled == Some(Value::Bool(false)) {
         call.add_header("retry-after", "30".into());
         return Err(LeaderboardError::Unavailable(format!(
             "score submission is switched off by the '{SUBMISSIONS_ENABLED}' flag; retry later"

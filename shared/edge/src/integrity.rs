@@ -21,22 +21,24 @@ use crate::repo::{Keys, Repo};
 /// on the facts read from Redis in one round trip. `state` is the player's integrity state when
 /// the caller knows it better than Redis (a drain's batch, where earlier entries of the player
 /// changed it); `None`: as stored.
-pub fn judge(
+pub async fn judge(
     repo: &Repo,
     keys: &Keys,
     judged: &Judged<'_>,
     state: Option<&str>,
 ) -> Result<Judgment> {
     let rules = &judged.board.integrity;
-    let raw = repo.integrity_facts(
-        keys,
-        &judged.period,
-        judged.player,
-        judged.submission.score,
-        judged.at_ms,
-        rules.burst.map(|b| (b.window_ms, b.players)),
-        rules.outlier.is_some(),
-    )?;
+    let raw = repo
+        .integrity_facts(
+            keys,
+            &judged.period,
+            judged.player,
+            judged.submission.score,
+            judged.at_ms,
+            rules.burst.map(|b| (b.window_ms, b.players)),
+            rules.outlier.is_some(),
+        )
+        .await?;
     let stored = Stored {
         state: state.unwrap_or(&raw.state),
         sample: &raw.sample,
@@ -48,12 +50,12 @@ pub fn judge(
 }
 
 /// Stores those of `reviews` whose ids are new (a stored review keeps its decision): how many.
-pub fn store_new(repo: &Repo, keys: &Keys, reviews: &[Review]) -> Result<u64> {
+pub async fn store_new(repo: &Repo, keys: &Keys, reviews: &[Review]) -> Result<u64> {
     let rows = reviews
         .iter()
         .map(|r| Ok((r.id.clone(), encode(r)?, r.submitted_at_ms)))
         .collect::<Result<Vec<_>>>()?;
-    repo.put_new_reviews(keys, &rows)
+    repo.put_new_reviews(keys, &rows).await
 }
 
 /// Encodes a review for storage.
@@ -64,7 +66,7 @@ pub fn encode(review: &Review) -> Result<String> {
 /// Takes back a burst's earlier member (flagged when the burst completed, after it was applied,
 /// so what the player had before is not known): the player's entry for the period goes, provided
 /// it still holds the flagged score; gone already, nothing to do; another score since, `409`.
-fn revert_burst_member(
+async fn revert_burst_member(
     repo: &Repo,
     tenant: &leaderboard::TenantId,
     board: &Board,
@@ -85,7 +87,8 @@ fn revert_burst_member(
                 now_ms,
             )
             .to_json()?;
-            repo.delete_player(&keys, &review.period, player, &event)?;
+            repo.delete_player(&keys, &review.period, player, &event)
+                .await?;
             Ok(())
         }
         Some(_) => Err(LeaderboardError::Conflict(format!(
@@ -105,7 +108,7 @@ pub fn decode(raw: &str) -> Result<Review> {
 /// was before it (or goes, if there was none), with the log entry saying so — provided the record
 /// is still the one the submission made; `409` otherwise (a later submission changed it: delete
 /// the player's record instead).
-pub fn revert(
+pub async fn revert(
     repo: &Repo,
     tenant: &leaderboard::TenantId,
     board: &Board,
@@ -116,9 +119,9 @@ pub fn revert(
 
     let keys = Keys::new(tenant, &board.id);
     let player = &review.player;
-    let (raw, current) = repo.record(&keys, &review.period, player)?;
+    let (raw, current) = repo.record(&keys, &review.period, player).await?;
     if review.applied.is_none() {
-        return revert_burst_member(repo, tenant, board, review, current, now_ms);
+        return revert_burst_member(repo, tenant, board, review, current, now_ms).await;
     }
     if current == review.previous {
         // Already taken back (a rejection retried after the write, before its decision was
@@ -136,7 +139,8 @@ pub fn revert(
             let event =
                 EventEnvelope::record_deleted(tenant, &board.id, player, review.period, now_ms)
                     .to_json()?;
-            repo.delete_player(&keys, &review.period, player, &event)?;
+            repo.delete_player(&keys, &review.period, player, &event)
+                .await?;
         }
         Some(previous) => {
             let outcome = leaderboard::Outcome {
@@ -175,7 +179,7 @@ pub fn revert(
                 // Taking a score back is not a submission.
                 stats: None,
             };
-            match repo.apply(&keys, &write, None)? {
+            match repo.apply(&keys, &write, None).await? {
                 crate::repo::ApplyResult::Applied(_) => {}
                 _ => {
                     return Err(LeaderboardError::Conflict(format!(

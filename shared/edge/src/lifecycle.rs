@@ -17,13 +17,13 @@ use crate::repo::{Deletion, Repo, Swept};
 /// count, the cached reads, the audit entry, the webhook messages) and the sweep of the board's
 /// remaining keys last: a sweep that fails leaves the tombstone, and the next delete or creation
 /// of the id finishes it.
-pub fn delete_board(ctx: &Ctx, call: &Call<'_>, id: &BoardId) -> Result<()> {
+pub async fn delete_board(ctx: &Ctx<'_>, call: &Call<'_>, id: &BoardId) -> Result<()> {
     access::authorize_admin(ctx.require_principal()?)?;
-    let repo = ctx.repo()?;
-    let deletion = repo.delete_board(&ctx.tenant, id)?;
+    let repo = ctx.repo().await?;
+    let deletion = repo.delete_board(&ctx.tenant, id).await?;
     // Also when the board was already gone: a delete whose removal from the set failed is
     // finished by the next delete of the id (a board created meanwhile keeps its place).
-    if let Err(e) = repo.forget_board(&ctx.tenant, id) {
+    if let Err(e) = repo.forget_board(&ctx.tenant, id).await {
         log_step(
             &ctx.tenant,
             id,
@@ -34,7 +34,9 @@ pub fn delete_board(ctx: &Ctx, call: &Call<'_>, id: &BoardId) -> Result<()> {
     if let Deletion::Deleted { .. } | Deletion::Unfinished { .. } = deletion {
         // Again for a delete cut short, which may have stopped before it got here.
         ctx.cache()
-            .invalidate_everywhere(repo, ctx.tenant.as_str(), id.as_str(), true);
+            .await
+            .invalidate_everywhere(repo, ctx.tenant.as_str(), id.as_str(), true)
+            .await;
     }
     if let Deletion::Deleted { .. } = deletion {
         crate::audit::record(
@@ -43,8 +45,11 @@ pub fn delete_board(ctx: &Ctx, call: &Call<'_>, id: &BoardId) -> Result<()> {
             "board.delete",
             id.as_str(),
             serde_json::Value::Null,
-        );
-        if let Err(e) = crate::webhook_delivery::board_deleted(repo, &ctx.tenant, id, call.now_ms) {
+        )
+        .await;
+        if let Err(e) =
+            crate::webhook_delivery::board_deleted(repo, &ctx.tenant, id, call.now_ms).await
+        {
             log_step(
                 &ctx.tenant,
                 id,
@@ -53,7 +58,7 @@ pub fn delete_board(ctx: &Ctx, call: &Call<'_>, id: &BoardId) -> Result<()> {
             );
         }
     }
-    sweep(repo, &ctx.tenant, id, &deletion);
+    sweep(repo, &ctx.tenant, id, &deletion).await;
     match deletion {
         Deletion::Deleted { .. } => Ok(()),
         Deletion::Unfinished { .. } | Deletion::Absent => Err(LeaderboardError::BoardNotFound(
@@ -63,11 +68,11 @@ pub fn delete_board(ctx: &Ctx, call: &Call<'_>, id: &BoardId) -> Result<()> {
 }
 
 /// Sweeps what a delete left under the board's prefix; a failure or a takeover is logged.
-fn sweep(repo: &Repo, tenant: &TenantId, id: &BoardId, deletion: &Deletion) {
+async fn sweep(repo: &Repo, tenant: &TenantId, id: &BoardId, deletion: &Deletion) {
     let Some((keys, token)) = deletion.sweep_token() else {
         return;
     };
-    match repo.sweep_board(keys, token) {
+    match repo.sweep_board(keys, token).await {
         Ok(Swept::Done(_)) => {}
         Ok(Swept::TakenOver) => eprintln!(
             "board {}/{}: a later delete or creation of the id took its sweep over",

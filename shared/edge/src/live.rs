@@ -13,6 +13,8 @@
 //! WASI p2 request holds its instance while it streams), one Redis connection and 4 `GET`s a
 //! second, plus a page read per change.
 
+use std::pin::Pin;
+
 use leaderboard::http::live::{self, Due, EndReason, LiveMode, LivePolicy, Schedule, etag};
 use leaderboard::{Board, LeaderboardError, Result};
 use spin_sdk::http::Response;
@@ -22,21 +24,22 @@ use crate::http::{self, Call};
 use crate::platform::{KvStore, Platform};
 use crate::repo::Keys;
 use crate::scope::now_ms;
-use crate::stream::{EventSink, EventSinkClosed, Reply};
+use crate::stream::{EventSink, EventSinkClosed, Reply, StreamBody};
+
+/// What a [`Render`] makes: `page` and `player`.
+pub type Rendered = (serde_json::Value, Option<serde_json::Value>);
+
+/// A render under way (it reads the board).
+pub type Rendering<'a> = Pin<Box<dyn Future<Output = Result<Rendered>> + 'a>>;
 
 /// Renders the board's current state as every event carries it
-/// (`leaderboard::http::live::body`'s `page` and `player`).
-pub type Render = Box<
-    dyn Fn(
-        &Call<'_>,
-        &Ctx<'static>,
-        &Board,
-    ) -> Result<(serde_json::Value, Option<serde_json::Value>)>,
->;
+/// (`leaderboard::http::live::body`'s `page` and `player`): a closure that answers
+/// `Box::pin(async move { … })`.
+pub type Render = Box<dyn for<'a> Fn(&'a Call<'a>, &'a Ctx<'static>, &'a Board) -> Rendering<'a>>;
 
 /// The operator's limits, from the component's `live_policy` variable.
-pub fn policy(platform: &dyn Platform) -> LivePolicy {
-    LivePolicy::parse(&platform.variable("live_policy").unwrap_or_default())
+pub async fn policy(platform: &dyn Platform) -> LivePolicy {
+    LivePolicy::parse(&platform.variable("live_policy").await.unwrap_or_default())
 }
 
 /// What waiting for a change came to.
@@ -54,7 +57,7 @@ pub enum Wait {
 
 /// Waits until the board's version differs from `known`, reading it as `schedule` says and
 /// calling `beat` when a heartbeat is due (`false` from `beat`: the client has gone).
-pub fn follow(
+pub async fn follow(
     ctx: &Ctx<'_>,
     keys: &Keys,
     known: i64,
@@ -72,7 +75,7 @@ pub fn follow(
                 schedule.sent(now);
             }
             Due::Poll { sleep_ms } => {
-                match ctx.repo()?.board_version(keys)? {
+                match ctx.repo().await?.board_version(keys).await? {
                     None => return Ok(Wait::Gone),
                     Some(v) if v != known => return Ok(Wait::Moved(v)),
                     Some(_) => {}
@@ -95,32 +98,39 @@ fn counter_key(window: i64) -> String {
 }
 
 /// A place among the instance's open streams and long-polls (the regional KV store counts them);
-/// given back when dropped.
+/// given back by [`Slot::release`].
 pub struct Slot {
     kv: Box<dyn KvStore>,
     key: String,
+    /// Whether the place is still counted.
+    held: bool,
 }
 
 impl Slot {
     /// Takes a place, or answers `429` when `max_streams` are open.
-    pub fn take(platform: &dyn Platform, policy: &LivePolicy, now_ms: i64) -> Result<Self> {
-        let kv = platform.kv(crate::kv::STORE).ok_or_else(|| {
+    pub async fn take(platform: &dyn Platform, policy: &LivePolicy, now_ms: i64) -> Result<Self> {
+        let kv = platform.kv(crate::kv::STORE).await.ok_or_else(|| {
             LeaderboardError::Unavailable("the key-value store is unavailable".into())
         })?;
         let w = now_ms / window_ms(policy);
         let key = counter_key(w);
         // The store's own error text (a SQLite or Redis message) is for the log, not the client.
-        let mine = kv.increment(&key, 1).map_err(|e| {
+        let mine = kv.increment(&key, 1).await.map_err(|e| {
             eprintln!("live: counting the stream in the key-value store: {e}");
             LeaderboardError::Unavailable("the key-value store is unavailable".into())
         })?;
-        let slot = Self { kv, key };
+        let slot = Self {
+            kv,
+            key,
+            held: true,
+        };
         if mine == 1 {
             // The first stream of a window: the counter from two windows ago is over.
-            let _ = slot.kv.delete_many(&[counter_key(w - 2)]);
+            let _ = slot.kv.delete_many(&[counter_key(w - 2)]).await;
         }
-        let before = slot.kv.increment(&counter_key(w - 1), 0).unwrap_or(0);
+        let before = slot.kv.increment(&counter_key(w - 1), 0).await.unwrap_or(0);
         if mine + before.max(0) > i64::from(policy.max_streams) {
+            slot.release().await;
             return Err(LeaderboardError::RateLimited {
                 policy: format!("live_max_streams ({} per instance)", policy.max_streams),
                 retry_after_secs: 1,
@@ -128,19 +138,33 @@ impl Slot {
         }
         Ok(slot)
     }
+
+    /// Gives the place back.
+    pub async fn release(mut self) {
+        self.held = false;
+        if let Err(e) = self.kv.increment(&self.key, -1).await {
+            eprintln!("live: cannot uncount a stream: {e}");
+        }
+    }
 }
 
 impl Drop for Slot {
+    /// A place not [released](Slot::release) (a stream whose body never ran: the client was gone
+    /// before its head was sent) cannot be given back here, since a drop cannot wait on the
+    /// store: it is logged, and its count lapses with its window, as a crashed instance's does.
     fn drop(&mut self) {
-        if let Err(e) = self.kv.increment(&self.key, -1) {
-            eprintln!("live: cannot uncount a stream: {e}");
+        if self.held {
+            eprintln!(
+                "live: a stream's place ({}) was not given back; it lapses with its window",
+                self.key
+            );
         }
     }
 }
 
 /// What `GET …/live` answers: the snapshot (JSON), a long-poll, or an event stream, for a board
 /// the caller may read (the function checked access).
-pub fn answer(
+pub async fn answer(
     call: &Call<'_>,
     ctx: Ctx<'static>,
     board: Board,
@@ -149,60 +173,81 @@ pub fn answer(
     render: Render,
 ) -> Result<Reply> {
     let keys = Keys::new(&ctx.tenant, &board.id);
-    let current = |ctx: &Ctx<'_>| {
-        ctx.repo()?.board_version(&keys)?.ok_or_else(|| {
-            LeaderboardError::BoardNotFound(format!("board '{}' does not exist", board.id))
-        })
-    };
     match mode {
         LiveMode::Snapshot => {
-            let version = current(&ctx)?;
-            json(call, &ctx, &board, &render, version).map(Reply::Whole)
+            let version = current(&ctx, &keys, &board).await?;
+            json(call, &ctx, &board, &render, version)
+                .await
+                .map(Reply::Whole)
         }
         LiveMode::LongPoll { since, wait_secs } => {
-            let _slot = Slot::take(ctx.platform(), &policy, call.now_ms)?;
-            let version = current(&ctx)?;
-            if version != since {
-                return json(call, &ctx, &board, &render, version).map(Reply::Whole);
+            let slot = Slot::take(ctx.platform(), &policy, call.now_ms).await?;
+            let answer = async {
+                let version = current(&ctx, &keys, &board).await?;
+                if version != since {
+                    return json(call, &ctx, &board, &render, version)
+                        .await
+                        .map(Reply::Whole);
+                }
+                let mut schedule = Schedule::long_poll(&policy, wait_secs, call.now_ms);
+                match follow(&ctx, &keys, since, &mut schedule, |_| true).await? {
+                    Wait::Moved(v) => json(call, &ctx, &board, &render, v).await.map(Reply::Whole),
+                    Wait::Gone => Err(LeaderboardError::BoardNotFound(format!(
+                        "board '{}' was deleted",
+                        board.id
+                    ))),
+                    Wait::Ended | Wait::Stopped => Ok(Reply::Whole(not_modified(since))),
+                }
             }
-            let mut schedule = Schedule::long_poll(&policy, wait_secs, call.now_ms);
-            match follow(&ctx, &keys, since, &mut schedule, |_| true)? {
-                Wait::Moved(v) => json(call, &ctx, &board, &render, v).map(Reply::Whole),
-                Wait::Gone => Err(LeaderboardError::BoardNotFound(format!(
-                    "board '{}' was deleted",
-                    board.id
-                ))),
-                Wait::Ended | Wait::Stopped => Ok(Reply::Whole(not_modified(since))),
-            }
+            .await;
+            slot.release().await;
+            answer
         }
         LiveMode::Stream { last_seen } => {
-            let slot = Slot::take(ctx.platform(), &policy, call.now_ms)?;
-            let version = current(&ctx)?;
+            let slot = Slot::take(ctx.platform(), &policy, call.now_ms).await?;
+            let version = match current(&ctx, &keys, &board).await {
+                Ok(version) => version,
+                Err(e) => {
+                    slot.release().await;
+                    return Err(e);
+                }
+            };
             let head = Response::builder()
                 .status(200)
                 .header("content-type", live::EVENT_STREAM)
                 .header("cache-control", "no-store")
                 .header("x-accel-buffering", "no")
                 .build();
-            let body = move |call: &Call<'_>, sink: &mut EventSink| {
-                let _slot = slot;
-                stream(
-                    call, &ctx, &board, &keys, &render, &policy, version, last_seen, sink,
-                );
-            };
-            Ok(Reply::Stream(head, Box::new(body)))
+            let body: StreamBody = Box::new(move |call, sink| {
+                Box::pin(async move {
+                    stream(
+                        call, &ctx, &board, &keys, &render, &policy, version, last_seen, sink,
+                    )
+                    .await;
+                    slot.release().await;
+                })
+            });
+            Ok(Reply::Stream(head, body))
         }
     }
 }
 
-fn json(
+/// The board's version (`404` when the board does not exist).
+async fn current(ctx: &Ctx<'_>, keys: &Keys, board: &Board) -> Result<i64> {
+    let version = ctx.repo().await?.board_version(keys).await?;
+    version.ok_or_else(|| {
+        LeaderboardError::BoardNotFound(format!("board '{}' does not exist", board.id))
+    })
+}
+
+async fn json(
     call: &Call<'_>,
     ctx: &Ctx<'static>,
     board: &Board,
     render: &Render,
     version: i64,
 ) -> Result<Response> {
-    let (page, player) = render(call, ctx, board)?;
+    let (page, player) = render(call, ctx, board).await?;
     let mut r = http::json(200, call.version, &live::body(version, page, player));
     r.set_header("etag", etag(version));
     r.set_header("cache-control", "no-store");
@@ -220,7 +265,7 @@ fn not_modified(version: i64) -> Response {
 /// The body of an event stream: the snapshot unless the client already has this version, then
 /// an update per change, heartbeats while idle, and the `end` event.
 #[allow(clippy::too_many_arguments)]
-fn stream(
+async fn stream(
     call: &Call<'_>,
     ctx: &Ctx<'static>,
     board: &Board,
@@ -232,8 +277,8 @@ fn stream(
     sink: &mut EventSink,
 ) {
     let mut schedule = Schedule::stream(policy, now_ms());
-    let event = |kind: &str, v: i64, sink: &mut EventSink| -> std::result::Result<(), Ended> {
-        let (page, player) = render(call, ctx, board).map_err(|e| {
+    let event = async |kind: &str, v: i64, sink: &mut EventSink| -> Step {
+        let (page, player) = render(call, ctx, board).await.map_err(|e| {
             eprintln!("live: cannot render {}: {e}", board.id);
             Ended::Because(EndReason::Unavailable)
         })?;
@@ -244,16 +289,18 @@ fn stream(
     let mut outcome = if last_seen == Some(version) {
         sink.begin().map_err(|EventSinkClosed| Ended::Gone)
     } else {
-        event("snapshot", version, sink)
+        event("snapshot", version, sink).await
     };
     while outcome.is_ok() {
         schedule.sent(now_ms());
-        outcome = match follow(ctx, keys, known, &mut schedule, |now| {
+        let followed = follow(ctx, keys, known, &mut schedule, |now| {
             sink.send(&live::sse_heartbeat(now)).is_ok()
-        }) {
+        })
+        .await;
+        outcome = match followed {
             Ok(Wait::Moved(v)) => {
                 known = v;
-                event("update", v, sink)
+                event("update", v, sink).await
             }
             Ok(Wait::Gone) => Err(Ended::Because(EndReason::BoardDeleted)),
             Ok(Wait::Ended) => Err(Ended::Because(EndReason::MaxDuration)),
@@ -268,6 +315,9 @@ fn stream(
         let _ = sink.send(&live::sse_end(reason, Some(known)));
     }
 }
+
+/// What writing an event came to.
+type Step = std::result::Result<(), Ended>;
 
 /// Why a stream stops.
 enum Ended {

@@ -71,7 +71,7 @@ fn random_below(n: u32) -> u32 {
 }
 
 /// Records the request that just got its response.
-pub fn record(
+pub async fn record(
     platform: &dyn Platform,
     route: &str,
     method: &str,
@@ -82,12 +82,12 @@ pub fn record(
     let every = EVERY.get();
     let extra = EXTRA.take();
     // A rare failure: counted whatever the sampling, probes included.
-    count_stale_copies_now(platform);
+    count_stale_copies_now(platform).await;
     // Probes are not traffic, and liveness must not depend on the KV store.
     if every == 0 || route.starts_with("/health/") || (every > 1 && random_below(every) != 0) {
         return;
     }
-    let Some(kv) = platform.kv(crate::kv::STORE) else {
+    let Some(kv) = platform.kv(crate::kv::STORE).await else {
         return;
     };
     let weight = i64::from(every);
@@ -102,15 +102,17 @@ pub fn record(
         kv.as_ref(),
         &metrics::request_key(&labels, metrics::bucket(duration_secs)),
         weight,
-    );
+    )
+    .await;
     let micros = (duration_secs * 1e6).round() as i64;
     bump(
         kv.as_ref(),
         &metrics::duration_key(route),
         micros.max(1) * weight,
-    );
+    )
+    .await;
     for (key, n) in extra {
-        bump(kv.as_ref(), &key, n * weight);
+        bump(kv.as_ref(), &key, n * weight).await;
     }
 }
 
@@ -121,21 +123,22 @@ fn stale_copies_key() -> String {
 
 /// Counts at once the cached copies this handler could not drop (the Redis-triggered handlers,
 /// which serve no HTTP request; a request's are counted when it is recorded).
-pub fn count_stale_copies_now(platform: &dyn Platform) {
+pub async fn count_stale_copies_now(platform: &dyn Platform) {
     add_now(
         platform,
         &stale_copies_key(),
         i64::from(crate::scope::take_stale_copies()),
-    );
+    )
+    .await;
 }
 
 /// Adds to a counter at once (the Redis-triggered handlers, which serve no HTTP request).
-pub fn add_now(platform: &dyn Platform, key: &str, n: i64) {
+pub async fn add_now(platform: &dyn Platform, key: &str, n: i64) {
     if n == 0 {
         return;
     }
-    if let Some(kv) = platform.kv(crate::kv::STORE) {
-        bump(kv.as_ref(), key, n);
+    if let Some(kv) = platform.kv(crate::kv::STORE).await {
+        bump(kv.as_ref(), key, n).await;
     }
 }
 
@@ -143,51 +146,55 @@ pub fn add_now(platform: &dyn Platform, key: &str, n: i64) {
 /// Not only the first: while the index does not exist yet, a compare-and-swap on it is an
 /// unconditional write on Spin's stores, so two series registering at once could lose one; once
 /// it exists, the swap is atomic and a later increment repairs the loss.
-fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
-    match kv.increment(key, delta) {
-        Ok(v) if delta > 0 && v <= delta.saturating_mul(10) => register(kv, key),
+async fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
+    match kv.increment(key, delta).await {
+        Ok(v) if delta > 0 && v <= delta.saturating_mul(10) => register(kv, key).await,
         Ok(_) => {}
         Err(e) => eprintln!("metrics: increment of {key} failed: {e}"),
     }
 }
 
-fn register(kv: &dyn KvStore, key: &str) {
-    let updated = kv.update(
-        metrics::INDEX,
-        &mut |current| {
-            let mut keys: Vec<String> = current
-                .and_then(|raw| serde_json::from_slice(raw).ok())
-                .unwrap_or_default();
-            if keys.iter().any(|k| k == key) {
-                return None;
-            }
-            keys.push(key.to_string());
-            serde_json::to_vec(&keys).ok()
-        },
-        INDEX_RETRIES,
-    );
+async fn register(kv: &dyn KvStore, key: &str) {
+    let updated = kv
+        .update(
+            metrics::INDEX,
+            &mut |current| {
+                let mut keys: Vec<String> = current
+                    .and_then(|raw| serde_json::from_slice(raw).ok())
+                    .unwrap_or_default();
+                if keys.iter().any(|k| k == key) {
+                    return None;
+                }
+                keys.push(key.to_string());
+                serde_json::to_vec(&keys).ok()
+            },
+            INDEX_RETRIES,
+        )
+        .await;
     if let Err(e) = updated {
         eprintln!("metrics: could not add {key} to the index: {e}");
     }
 }
 
 /// Every recorded series and its value.
-pub fn read_all(platform: &dyn Platform) -> Vec<(String, i64)> {
-    let Some(kv) = platform.kv(crate::kv::STORE) else {
+pub async fn read_all(platform: &dyn Platform) -> Vec<(String, i64)> {
+    let Some(kv) = platform.kv(crate::kv::STORE).await else {
         return Vec::new();
     };
     let keys: Vec<String> = kv
         .get(metrics::INDEX)
+        .await
         .ok()
         .flatten()
         .and_then(|raw| serde_json::from_slice(&raw).ok())
         .unwrap_or_default();
-    keys.into_iter()
-        .filter_map(|k| {
-            let v = kv.increment(&k, 0).ok()?;
-            Some((k, v))
-        })
-        .collect()
+    let mut all = Vec::new();
+    for k in keys {
+        if let Ok(v) = kv.increment(&k, 0).await {
+            all.push((k, v));
+        }
+    }
+    all
 }
 
 #[cfg(test)]

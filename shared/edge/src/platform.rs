@@ -33,9 +33,15 @@ impl From<PlatformError> for leaderboard::LeaderboardError {
 }
 
 /// Runs Redis commands (`execute` semantics: nested replies flattened, as Spin does).
+///
+/// The host-call traits ([`RedisExec`], [`KvStore`], [`Platform`]) are `async`: on a WASIp2
+/// component their calls complete at once (the host blocks), on a WASIp3 one they yield to the
+/// instance's other requests while the host works. Their futures are not `Send`: a component
+/// is single-threaded.
+#[async_trait::async_trait(?Send)]
 pub trait RedisExec {
     /// One command: its reply, or whether Redis is unreachable or refused this command.
-    fn execute(
+    async fn execute(
         &self,
         command: &str,
         args: &[RedisParameter],
@@ -43,7 +49,7 @@ pub trait RedisExec {
 
     /// A new connection to the same server (what a retry uses after a failure broke this one);
     /// `None` when the platform cannot make one.
-    fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, RedisError>> {
+    async fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, RedisError>> {
         None
     }
 }
@@ -52,33 +58,35 @@ pub trait RedisExec {
 pub type Update<'a> = dyn FnMut(Option<&[u8]>) -> Option<Vec<u8>> + 'a;
 
 /// The subset of a key-value store the edge cache uses.
+#[async_trait::async_trait(?Send)]
 pub trait KvStore {
     /// Reads a value.
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
     /// Writes a value.
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError>;
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError>;
     /// Deletes several keys in one call (`wasi:keyvalue/batch`; absent keys are fine).
-    fn delete_many(&self, keys: &[String]) -> Result<(), KvError>;
+    async fn delete_many(&self, keys: &[String]) -> Result<(), KvError>;
     /// Compare-and-swap: `f` sees the current value (`None`: absent) and returns the value to
     /// write, or `None` to write nothing; a lost race calls `f` again, up to `retries` times.
     /// Only as atomic as the host's store (see [`crate::kv::Bucket::compare_and_swap`]).
-    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), KvError>;
+    async fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), KvError>;
     /// `wasi:keyvalue/atomics.increment`: adds `delta` (absent: 0) and returns the new value;
     /// `increment(key, 0)` is the portable read of a counter.
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError>;
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError>;
 }
 
 /// Variables, Redis connections and KV stores.
+#[async_trait::async_trait(?Send)]
 pub trait Platform {
     /// A variable; undefined or empty → `None`.
-    fn variable(&self, name: &str) -> Option<String>;
+    async fn variable(&self, name: &str) -> Option<String>;
     /// A Redis connection.
-    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError>;
+    async fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError>;
     /// A KV store by label (`None` if it cannot be opened).
-    fn kv(&self, label: &str) -> Option<Box<dyn KvStore>>;
+    async fn kv(&self, label: &str) -> Option<Box<dyn KvStore>>;
     /// POSTs a JSON body to another component of the app (`http://<id>.spin.internal/…`, service
     /// chaining): `(status, body)`.
-    fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), PlatformError>;
+    async fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), PlatformError>;
     /// `n` bytes from the platform's cryptographic random source, for secrets and ids that must
     /// not be guessed (API keys, signing and webhook secrets). An error, never weaker bytes, when
     /// there is none.
@@ -86,7 +94,7 @@ pub trait Platform {
     /// Reads `keys` of the store `label` in one call, ahead of the request's own reads, which
     /// then need no call of their own (a write to a key forgets its copy). A hint: a platform
     /// may ignore it, and a failure only means the reads go to the store one by one.
-    fn prefetch(&self, _label: &str, _keys: &[String]) {}
+    async fn prefetch(&self, _label: &str, _keys: &[String]) {}
 }
 
 /// The Spin platform (spin-sdk 5.2 imports).
@@ -113,8 +121,9 @@ impl SpinRedis {
     }
 }
 
+#[async_trait::async_trait(?Send)]
 impl RedisExec for SpinRedis {
-    fn execute(
+    async fn execute(
         &self,
         command: &str,
         args: &[RedisParameter],
@@ -132,7 +141,7 @@ impl RedisExec for SpinRedis {
         })
     }
 
-    fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, RedisError>> {
+    async fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, RedisError>> {
         Some(Self::open(&self.url))
     }
 }
@@ -170,8 +179,9 @@ impl SharedStore {
     }
 }
 
+#[async_trait::async_trait(?Send)]
 impl KvStore for std::rc::Rc<SharedStore> {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         let ahead = self
             .ahead
             .borrow()
@@ -180,26 +190,26 @@ impl KvStore for std::rc::Rc<SharedStore> {
             .map(|(_, v)| v.clone());
         match ahead {
             Some(value) => Ok(value),
-            None => KvStore::get(&self.bucket, key),
+            None => KvStore::get(&self.bucket, key).await,
         }
     }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         self.forget(key);
-        KvStore::set(&self.bucket, key, value)
+        KvStore::set(&self.bucket, key, value).await
     }
-    fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
+    async fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
         for key in keys {
             self.forget(key);
         }
-        KvStore::delete_many(&self.bucket, keys)
+        KvStore::delete_many(&self.bucket, keys).await
     }
-    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), KvError> {
+    async fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), KvError> {
         self.forget(key);
-        KvStore::update(&self.bucket, key, f, retries)
+        KvStore::update(&self.bucket, key, f, retries).await
     }
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         self.forget(key);
-        KvStore::increment(&self.bucket, key, delta)
+        KvStore::increment(&self.bucket, key, delta).await
     }
 }
 
@@ -244,20 +254,22 @@ pub fn begin_request() {
     });
 }
 
+/// `wasi:keyvalue@0.2.0-draft2` is synchronous: each call completes before it returns.
+#[async_trait::async_trait(?Send)]
 impl KvStore for crate::kv::Bucket {
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         crate::kv::Bucket::increment(self, key, delta)
     }
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         crate::kv::Bucket::get(self, key)
     }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         crate::kv::Bucket::set(self, key, value)
     }
-    fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
+    async fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
         crate::kv::Bucket::delete_many(self, keys)
     }
-    fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), KvError> {
+    async fn update(&self, key: &str, f: &mut Update<'_>, retries: u32) -> Result<(), KvError> {
         let mut cas = self.cas(key)?;
         let mut written: Option<Vec<u8>> = None;
         for _ in 0..=retries {
@@ -343,12 +355,13 @@ fn bundle_parts(name: &'static str) -> Option<Vec<String>> {
     parts
 }
 
+#[async_trait::async_trait(?Send)]
 impl Platform for Spin {
     fn random_bytes(&self, n: usize) -> Result<Vec<u8>, PlatformError> {
         crate::scope::random_bytes(n).map_err(PlatformError::Random)
     }
 
-    fn variable(&self, name: &str) -> Option<String> {
+    async fn variable(&self, name: &str) -> Option<String> {
         let bundled = BUNDLES.iter().find_map(|(bundle, parts)| {
             let at = parts.iter().position(|p| *p == name)?;
             // A bundle this component defines answers for its parts (a missing part: unset).
@@ -359,15 +372,15 @@ impl Platform for Spin {
             .filter(|v| !v.is_empty())
     }
 
-    fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
+    async fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
         SpinRedis::open(url)
     }
 
-    fn kv(&self, label: &str) -> Option<Box<dyn KvStore>> {
+    async fn kv(&self, label: &str) -> Option<Box<dyn KvStore>> {
         shared_store(label).map(|store| Box::new(store) as Box<dyn KvStore>)
     }
 
-    fn prefetch(&self, label: &str, keys: &[String]) {
+    async fn prefetch(&self, label: &str, keys: &[String]) {
         if let Some(store) = shared_store(label)
             && !keys.is_empty()
         {
@@ -375,7 +388,7 @@ impl Platform for Spin {
         }
     }
 
-    fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
+    async fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
         crate::scope::count(crate::scope::HostCall::Http);
         let mut builder = spin_sdk::http::Request::builder();
         builder
@@ -387,12 +400,10 @@ impl Platform for Spin {
             builder.header("traceparent", traceparent);
         }
         let request = builder.body(body.to_vec()).build();
-        spin_sdk::http::run(async move {
-            let response: spin_sdk::http::Response = spin_sdk::http::send(request)
-                .await
-                .map_err(|e| PlatformError::Chain(e.to_string()))?;
-            Ok((*response.status(), response.body().to_vec()))
-        })
+        let response: spin_sdk::http::Response = spin_sdk::http::send(request)
+            .await
+            .map_err(|e| PlatformError::Chain(e.to_string()))?;
+        Ok((*response.status(), response.body().to_vec()))
     }
 }
 
@@ -408,6 +419,7 @@ pub(crate) struct RecordedRandom {
 }
 
 #[cfg(test)]
+#[async_trait::async_trait(?Send)]
 impl Platform for RecordedRandom {
     fn random_bytes(&self, n: usize) -> Result<Vec<u8>, PlatformError> {
         if self.failing {
@@ -421,16 +433,16 @@ impl Platform for RecordedRandom {
         drawn.push(bytes.clone());
         Ok(bytes)
     }
-    fn variable(&self, _: &str) -> Option<String> {
+    async fn variable(&self, _: &str) -> Option<String> {
         None
     }
-    fn redis(&self, _: &str) -> Result<Box<dyn RedisExec>, RedisError> {
+    async fn redis(&self, _: &str) -> Result<Box<dyn RedisExec>, RedisError> {
         Err(RedisError::Transport("no redis here".into()))
     }
-    fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
+    async fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
         None
     }
-    fn post_internal(&self, _: &str, _: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
+    async fn post_internal(&self, _: &str, _: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
         Err(PlatformError::Chain("no components here".into()))
     }
 }
@@ -441,20 +453,21 @@ impl Platform for RecordedRandom {
 pub(crate) struct OnlyKv<S>(pub S);
 
 #[cfg(test)]
+#[async_trait::async_trait(?Send)]
 impl<S: KvStore + Clone + 'static> Platform for OnlyKv<S> {
     fn random_bytes(&self, n: usize) -> Result<Vec<u8>, PlatformError> {
         crate::scope::random_bytes(n).map_err(PlatformError::Random)
     }
-    fn variable(&self, _: &str) -> Option<String> {
+    async fn variable(&self, _: &str) -> Option<String> {
         None
     }
-    fn redis(&self, _: &str) -> Result<Box<dyn RedisExec>, RedisError> {
+    async fn redis(&self, _: &str) -> Result<Box<dyn RedisExec>, RedisError> {
         Err(RedisError::Transport("no redis here".into()))
     }
-    fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
+    async fn kv(&self, _: &str) -> Option<Box<dyn KvStore>> {
         Some(Box::new(self.0.clone()))
     }
-    fn post_internal(&self, _: &str, _: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
+    async fn post_internal(&self, _: &str, _: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
         Err(PlatformError::Chain("no components here".into()))
     }
 }

@@ -37,8 +37,8 @@ pub const OUTCOME_HEADER: &str = "edge-ratelimit-outcome";
 const KV_RETRIES: u32 = 8;
 
 /// The policies in force.
-pub fn policies(ctx: &Ctx) -> Result<Vec<Policy>> {
-    match ctx.platform().variable(ratelimit::VARIABLE) {
+pub async fn policies(ctx: &Ctx<'_>) -> Result<Vec<Policy>> {
+    match ctx.platform().variable(ratelimit::VARIABLE).await {
         None => Ok(ratelimit::default_policies()),
         Some(raw) => ratelimit::parse_policies(&raw),
     }
@@ -59,29 +59,29 @@ pub fn client_ip(call: &Call<'_>, trusted_proxies: usize) -> Option<String> {
 
 /// Checks the request against every policy that applies; adds the header fields to the
 /// response; `Err` is the `429` (or the fail-closed `503`).
-pub fn enforce(ctx: &Ctx, call: &Call<'_>) -> Result<()> {
+pub async fn enforce(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<()> {
     let class = RouteClass::of(call.method().to_string().as_str(), &call.path);
-    enforce_as(ctx, call, class, call.param("board").as_deref())
+    enforce_as(ctx, call, class, call.param("board").as_deref()).await
 }
 
 /// [`enforce`] for one call of `class` on `board` that the route does not say by itself: each
 /// root field of a GraphQL operation is one such call.
-pub fn enforce_as(
-    ctx: &Ctx,
+pub async fn enforce_as(
+    ctx: &Ctx<'_>,
     call: &Call<'_>,
     class: RouteClass,
     board: Option<&str>,
 ) -> Result<()> {
-    let policies = in_force(ctx)?;
-    let applicable = applicable(ctx, call, &policies, class, board);
+    let policies = in_force(ctx).await?;
+    let applicable = applicable(ctx, call, &policies, class, board).await;
     if applicable.is_empty() {
         return Ok(());
     }
     let mut checked = Checked::default();
     // The regional store first: cheap, and a denial there spares Redis.
-    check_in_kv(ctx, &applicable, call.now_ms, &mut checked);
+    check_in_kv(ctx, &applicable, call.now_ms, &mut checked).await;
     if !checked.denied() {
-        check_in_redis(ctx, &applicable, &mut checked)?;
+        check_in_redis(ctx, &applicable, &mut checked).await?;
     }
     checked.answer(call)
 }
@@ -89,8 +89,8 @@ pub fn enforce_as(
 /// The policies in force for the request's tenant: its settings may replace the configured ones
 /// and add its submissions quota. Unreadable settings (Redis down and no regional copy) leave
 /// the configured policies in force.
-fn in_force(ctx: &Ctx) -> Result<Vec<Policy>> {
-    let settings = ctx.tenant_settings().map_err(|e| {
+async fn in_force(ctx: &Ctx<'_>) -> Result<Vec<Policy>> {
+    let settings = ctx.tenant_settings().await.map_err(|e| {
         eprintln!(
             "rate limits: tenant settings of '{}': {e}",
             ctx.tenant.as_str()
@@ -98,7 +98,7 @@ fn in_force(ctx: &Ctx) -> Result<Vec<Policy>> {
     });
     let mut policies = match settings.ok().and_then(|s| s.rate_limits.clone()) {
         Some(own) => own,
-        None => policies(ctx)?,
+        None => policies(ctx).await?,
     };
     policies.extend(settings.ok().and_then(|s| s.submissions_policy()));
     Ok(policies)
@@ -107,8 +107,8 @@ fn in_force(ctx: &Ctx) -> Result<Vec<Policy>> {
 /// The policies that apply to this call (its route class, board and the caller's roles), each
 /// with the value it counts by; a policy whose key the request does not have (no client
 /// address, no token subject) does not apply.
-fn applicable<'p>(
-    ctx: &Ctx,
+async fn applicable<'p>(
+    ctx: &Ctx<'_>,
     call: &Call<'_>,
     policies: &'p [Policy],
     class: RouteClass,
@@ -122,7 +122,7 @@ fn applicable<'p>(
         .as_ref()
         .map(|p| p.roles.iter().map(|r| r.as_str()).collect())
         .unwrap_or_default();
-    let configured = ctx.platform().variable("behind_trusted_proxy");
+    let configured = ctx.platform().variable("behind_trusted_proxy").await;
     let proxies = ratelimit::trusted_proxies(configured.as_deref()).unwrap_or_else(|| {
         eprintln!(
             "rate limits: behind_trusted_proxy {configured:?} is not true, false or a number of \
@@ -192,15 +192,15 @@ impl Checked<'_> {
 }
 
 /// Checks the `kv` policies, one compare-and-swap each on the regional store.
-fn check_in_kv<'p>(
-    ctx: &Ctx,
+async fn check_in_kv<'p>(
+    ctx: &Ctx<'_>,
     applicable: &[(&'p Policy, String)],
     now_ms: i64,
     checked: &mut Checked<'p>,
 ) {
     let tenant = ctx.tenant.as_str();
     let kv_policies = applicable.iter().filter(|(p, _)| p.store == Store::Kv);
-    let bucket = ctx.platform().kv(STORE);
+    let bucket = ctx.platform().kv(STORE).await;
     for (policy, value) in kv_policies {
         let Some(bucket) = bucket.as_ref() else {
             checked.unreachable.push(policy);
@@ -211,20 +211,22 @@ fn check_in_kv<'p>(
         // The value is `<tat µs> <nonce>`: unique to this request, so a swap a store reported as
         // failed is known to have landed exactly when the key now holds this request's value.
         let nonce = crate::scope::nonce(now_ms);
-        let updated = bucket.update(
-            &key,
-            &mut |current| {
-                let tat = current
-                    .and_then(|v| std::str::from_utf8(v).ok())
-                    .and_then(|v| v.split(' ').next())
-                    .and_then(|v| v.parse::<i64>().ok());
-                let d = ratelimit::decide(policy, tat, now_ms);
-                decided = Some(d);
-                d.allowed
-                    .then(|| format!("{} {nonce}", d.tat_us).into_bytes())
-            },
-            KV_RETRIES,
-        );
+        let updated = bucket
+            .update(
+                &key,
+                &mut |current| {
+                    let tat = current
+                        .and_then(|v| std::str::from_utf8(v).ok())
+                        .and_then(|v| v.split(' ').next())
+                        .and_then(|v| v.parse::<i64>().ok());
+                    let d = ratelimit::decide(policy, tat, now_ms);
+                    decided = Some(d);
+                    d.allowed
+                        .then(|| format!("{} {nonce}", d.tat_us).into_bytes())
+                },
+                KV_RETRIES,
+            )
+            .await;
         match (updated, decided) {
             (Ok(()), Some(d)) => checked.decisions.push((policy, d)),
             (result, _) => {
@@ -241,8 +243,8 @@ fn check_in_kv<'p>(
 /// (`redis_now_ms`), so a burst's requests are charged in the order they reach it, whatever each
 /// instance's clock read. An unreachable Redis makes them unreachable; another error is the
 /// answer.
-fn check_in_redis<'p>(
-    ctx: &Ctx,
+async fn check_in_redis<'p>(
+    ctx: &Ctx<'_>,
     applicable: &[(&'p Policy, String)],
     checked: &mut Checked<'p>,
 ) -> Result<()> {
@@ -262,7 +264,11 @@ fn check_in_redis<'p>(
             tolerance_us: p.interval_us().saturating_mul(p.burst as i64 - 1),
         })
         .collect();
-    match ctx.repo().and_then(|repo| repo.rate_limit(&keys)) {
+    let limited = match ctx.repo().await {
+        Ok(repo) => repo.rate_limit(&keys).await,
+        Err(e) => Err(e),
+    };
+    match limited {
         Ok((_, redis_now_ms, states)) => {
             for ((policy, _), state) in redis_policies.iter().zip(states) {
                 let d = ratelimit::decide(policy, state.stored_tat_us, redis_now_ms);

@@ -81,10 +81,14 @@ pub fn freshness(env: Option<&CacheEnvelope>, now_ms: i64) -> Freshness {
 /// The board config: from the regional cache when fresh, else from Redis (then cached, see
 /// [`crate::cache`]); when Redis is unavailable, a stale cached config is used (stale-if-error),
 /// like the cached reads. Also returns the board's Redis version when it read it (on a miss).
-pub fn board(ctx: &Ctx, id: &BoardId, now_ms: i64) -> Result<(Board, Option<Option<i64>>)> {
-    let cache = ctx.cache();
+pub async fn board(
+    ctx: &Ctx<'_>,
+    id: &BoardId,
+    now_ms: i64,
+) -> Result<(Board, Option<Option<i64>>)> {
+    let cache = ctx.cache().await;
     let (t, b) = (ctx.tenant.as_str(), id.as_str());
-    let cached = cache.get(t, b, Entry::Config);
+    let cached = cache.get(t, b, Entry::Config).await;
     let freshness = freshness(cached.as_ref(), now_ms);
     if let (Some(env), Freshness::Fresh) = (&cached, freshness)
         && let Some(board) = decode_board(env)
@@ -92,11 +96,18 @@ pub fn board(ctx: &Ctx, id: &BoardId, now_ms: i64) -> Result<(Board, Option<Opti
         return Ok((board, None));
     }
     let keys = Keys::new(&ctx.tenant, id);
-    let version = ctx.repo().and_then(|r| r.board_version(&keys));
-    let board = match version
-        .clone()
-        .and_then(|_| ctx.repo().and_then(|r| r.board(&ctx.tenant, id)))
-    {
+    let version = match ctx.repo().await {
+        Ok(r) => r.board_version(&keys).await,
+        Err(e) => Err(e),
+    };
+    let read = match &version {
+        Ok(_) => match ctx.repo().await {
+            Ok(r) => r.board(&ctx.tenant, id).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e.clone()),
+    };
+    let board = match read {
         Ok(board) => board,
         Err(LeaderboardError::Unavailable(reason)) => {
             return match (&cached, freshness) {
@@ -116,36 +127,41 @@ pub fn board(ctx: &Ctx, id: &BoardId, now_ms: i64) -> Result<(Board, Option<Opti
     let version = version?;
     let body = serde_json::to_string(&board.to_input())
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-    cache.put(
-        t,
-        b,
-        Entry::Config,
-        CacheEnvelope {
-            query: 0,
-            stored_at_ms: now_ms,
-            ttl_secs,
-            stale_secs,
-            public_read: board.public_read,
-            etag: String::new(),
-            body,
-        },
-        version,
-        || ctx.repo().and_then(|r| r.board_version(&keys)),
-    );
+    cache
+        .put(
+            t,
+            b,
+            Entry::Config,
+            CacheEnvelope {
+                query: 0,
+                stored_at_ms: now_ms,
+                ttl_secs,
+                stale_secs,
+                public_read: board.public_read,
+                etag: String::new(),
+                body,
+            },
+            version,
+            async || match ctx.repo().await {
+                Ok(r) => r.board_version(&keys).await,
+                Err(e) => Err(e),
+            },
+        )
+        .await;
     Ok((board, Some(version)))
 }
 
 /// One call of a door that serves several per request (a GraphQL root field, a Connect method):
 /// the rate limits for a call of `class` on board `id`, then its config ([`board`]); a read also
 /// checks the read access, as `GET …/entries` does.
-pub fn board_for_call(
-    ctx: &Ctx,
+pub async fn board_for_call(
+    ctx: &Ctx<'_>,
     call: &crate::http::Call<'_>,
     class: leaderboard::policy::ratelimit::RouteClass,
     id: &str,
 ) -> Result<Board> {
-    crate::ratelimit::enforce_as(ctx, call, class, Some(id))?;
-    let (board, _) = board(ctx, &BoardId::new(id)?, call.now_ms)?;
+    crate::ratelimit::enforce_as(ctx, call, class, Some(id)).await?;
+    let (board, _) = board(ctx, &BoardId::new(id)?, call.now_ms).await?;
     if class == leaderboard::policy::ratelimit::RouteClass::Read {
         leaderboard::policy::access::authorize_read(ctx.principal.as_ref(), &board)?;
     }
@@ -153,7 +169,7 @@ pub fn board_for_call(
 }
 
 /// The keys and period a read at `at` looks at.
-fn source(ctx: &Ctx, board: &Board, at: &At<'_>) -> Result<(Keys, PeriodView)> {
+async fn source(ctx: &Ctx<'_>, board: &Board, at: &At<'_>) -> Result<(Keys, PeriodView)> {
     match at.as_of.filter(|v| !v.is_empty()) {
         None => Ok((
             Keys::new(&ctx.tenant, &board.id),
@@ -162,7 +178,9 @@ fn source(ctx: &Ctx, board: &Board, at: &At<'_>) -> Result<(Keys, PeriodView)> {
         Some(raw) => {
             let as_of = leaderboard::events::log::parse_as_of(raw)?;
             let period = PeriodView::resolve(board, at.period, as_of.at_ms)?;
-            let keys = crate::rebuild::as_of(ctx.repo()?, &ctx.tenant, board, &as_of, at.now_ms)?;
+            let keys =
+                crate::rebuild::as_of(ctx.repo().await?, &ctx.tenant, board, &as_of, at.now_ms)
+                    .await?;
             Ok((keys, period))
         }
     }
@@ -221,15 +239,15 @@ fn check_limit(name: &str, value: u32, min: u32, max: u32) -> Result<u32> {
 
 /// The top-N page of `limit` (1..=[`MAX_LIMIT`]) entries after `cursor` (a keyset cursor of an
 /// earlier page of the same board and period).
-pub fn top(
-    ctx: &Ctx,
+pub async fn top(
+    ctx: &Ctx<'_>,
     board: &Board,
     at: &At<'_>,
     limit: u32,
     after: Option<&str>,
 ) -> Result<Ranked> {
     let limit = check_limit("limit", limit, 1, MAX_LIMIT)?;
-    let (keys, period) = source(ctx, board, at)?;
+    let (keys, period) = source(ctx, board, at).await?;
     let binding = CursorBinding {
         tenant: &ctx.tenant,
         board: &board.id,
@@ -237,13 +255,17 @@ pub fn top(
         sort: board.sort,
     };
     let after = after.map(|c| cursor::decode(&binding, c)).transpose()?;
-    let page = ctx.repo()?.page(
-        &keys,
-        &period.id,
-        0,
-        limit,
-        after.as_ref().map(|c| (c.rank_value, c.member.as_str())),
-    )?;
+    let page = ctx
+        .repo()
+        .await?
+        .page(
+            &keys,
+            &period.id,
+            0,
+            limit,
+            after.as_ref().map(|c| (c.rank_value, c.member.as_str())),
+        )
+        .await?;
     let entries = entries_of(board, &page)?;
     let next_cursor = match (page.rows.last(), entries.last()) {
         (Some(row), Some(last)) if page.start + u64::from(limit) < page.total => {
@@ -269,7 +291,7 @@ pub fn top(
 
 /// Several players at once (at most [`MAX_LIMIT`], duplicates read once): the players found, in
 /// the order asked, and the ones `missing`.
-pub fn players(ctx: &Ctx, board: &Board, at: &At<'_>, ids: &[&str]) -> Result<Ranked> {
+pub async fn players(ctx: &Ctx<'_>, board: &Board, at: &At<'_>, ids: &[&str]) -> Result<Ranked> {
     let mut players: Vec<PlayerId> = Vec::new();
     for id in ids {
         let p = PlayerId::new(*id)?;
@@ -288,8 +310,12 @@ pub fn players(ctx: &Ctx, board: &Board, at: &At<'_>, ids: &[&str]) -> Result<Ra
             players.len()
         )));
     }
-    let (keys, period) = source(ctx, board, at)?;
-    let (total, found) = ctx.repo()?.players(&keys, &period.id, &players)?;
+    let (keys, period) = source(ctx, board, at).await?;
+    let (total, found) = ctx
+        .repo()
+        .await?
+        .players(&keys, &period.id, &players)
+        .await?;
     let mut entries = Vec::new();
     let mut missing = Vec::new();
     for (player, stored) in players.iter().zip(found) {
@@ -324,12 +350,14 @@ fn no_entry(player: &PlayerId, board: &Board, period: &PeriodView) -> Leaderboar
 }
 
 /// One player's standing (`PlayerNotFound` when the player has no entry in the period).
-pub fn standing(ctx: &Ctx, board: &Board, at: &At<'_>, player: &str) -> Result<Standing> {
+pub async fn standing(ctx: &Ctx<'_>, board: &Board, at: &At<'_>, player: &str) -> Result<Standing> {
     let player = PlayerId::new(player)?;
-    let (keys, period) = source(ctx, board, at)?;
-    let (total, mut found) =
-        ctx.repo()?
-            .players(&keys, &period.id, std::slice::from_ref(&player))?;
+    let (keys, period) = source(ctx, board, at).await?;
+    let (total, mut found) = ctx
+        .repo()
+        .await?
+        .players(&keys, &period.id, std::slice::from_ref(&player))
+        .await?;
     let stored = found
         .pop()
         .flatten()
@@ -351,13 +379,21 @@ pub fn standing(ctx: &Ctx, board: &Board, at: &At<'_>, player: &str) -> Result<S
 
 /// The `radius` (0..=[`MAX_RADIUS`]) entries either side of `player`, the player included
 /// (`PlayerNotFound` when the player has no entry in the period).
-pub fn around(ctx: &Ctx, board: &Board, at: &At<'_>, player: &str, radius: u32) -> Result<Ranked> {
+pub async fn around(
+    ctx: &Ctx<'_>,
+    board: &Board,
+    at: &At<'_>,
+    player: &str,
+    radius: u32,
+) -> Result<Ranked> {
     let radius = check_limit("radius", radius, 0, MAX_RADIUS)?;
     let player = PlayerId::new(player)?;
-    let (keys, period) = source(ctx, board, at)?;
+    let (keys, period) = source(ctx, board, at).await?;
     let page = ctx
-        .repo()?
-        .around(&keys, &period.id, &player, radius)?
+        .repo()
+        .await?
+        .around(&keys, &period.id, &player, radius)
+        .await?
         .ok_or_else(|| no_entry(&player, board, &period))?;
     Ok(Ranked {
         entries: entries_of(board, &page)?,

@@ -58,15 +58,15 @@ enum Base {
 }
 
 /// Picks the base: a snapshot `pick` chooses, else the log's start if it is the board's creation.
-fn base(
+async fn base(
     repo: &Repo,
     keys: &Keys,
     pick: impl Fn(&[String]) -> Option<String>,
 ) -> Result<Option<Base>> {
-    if let Some(id) = pick(&repo.snapshot_ids(keys)?) {
+    if let Some(id) = pick(&repo.snapshot_ids(keys).await?) {
         return Ok(Some(Base::Snapshot(id)));
     }
-    let first = repo.range(&keys.events(), "-", "+", 1)?;
+    let first = repo.range(&keys.events(), "-", "+", 1).await?;
     let created = first.first().is_some_and(|(_, fields)| {
         fields.iter().any(|(k, v)| {
             k == "event"
@@ -80,7 +80,7 @@ fn base(
 /// Folds the log's events after `after` up to `upto` (inclusive) into `target`; the number of
 /// events read and the last id.
 #[allow(clippy::too_many_arguments)]
-fn fold_tail(
+async fn fold_tail(
     repo: &Repo,
     board: &Board,
     keys: &Keys,
@@ -94,7 +94,7 @@ fn fold_tail(
     let end = upto.unwrap_or("+");
     let (mut events, mut last) = (0, None);
     loop {
-        let page = repo.range(&keys.events(), &start, end, PAGE)?;
+        let page = repo.range(&keys.events(), &start, end, PAGE).await?;
         let Some((last_id, _)) = page.last() else {
             break;
         };
@@ -115,7 +115,7 @@ fn fold_tail(
             ops.extend(log::fold(board, &event, skip)?);
         }
         events += page.len() as u64;
-        repo.fold(target, &ops, ttl_ms)?;
+        repo.fold(target, &ops, ttl_ms).await?;
         if page.len() < PAGE as usize {
             break;
         }
@@ -160,19 +160,27 @@ pub struct ReplayReport {
 }
 
 /// Replays `board`'s log into fresh keys, compares, and swaps them in.
-pub fn replay(repo: &Repo, tenant: &TenantId, board: &Board, now_ms: i64) -> Result<ReplayReport> {
+pub async fn replay(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    now_ms: i64,
+) -> Result<ReplayReport> {
     let keys = Keys::new(tenant, &board.id);
     let fresh = keys.within(&format!("rp:{}", nonce(now_ms)));
-    let base = base(repo, &keys, |ids| ids.first().cloned())?.ok_or_else(|| {
-        LeaderboardError::Conflict(
-            "the log no longer reaches back to the board's creation and no snapshot is kept: \
-             nothing to replay from"
-                .into(),
-        )
-    })?;
+    let base = base(repo, &keys, |ids| ids.first().cloned())
+        .await?
+        .ok_or_else(|| {
+            LeaderboardError::Conflict(
+                "the log no longer reaches back to the board's creation and no snapshot is kept: \
+                 nothing to replay from"
+                    .into(),
+            )
+        })?;
     let from_snapshot = match &base {
         Base::Snapshot(id) => {
-            repo.copy_projection(&keys.within(&format!("snap:{id}")), &fresh, REPLAY_TTL_MS)?;
+            repo.copy_projection(&keys.within(&format!("snap:{id}")), &fresh, REPLAY_TTL_MS)
+                .await?;
             Some(id.clone())
         }
         Base::Creation => None,
@@ -187,15 +195,16 @@ pub fn replay(repo: &Repo, tenant: &TenantId, board: &Board, now_ms: i64) -> Res
         None,
         REPLAY_TTL_MS,
         &expired,
-    )?;
+    )
+    .await?;
     let mut last = last.or_else(|| from_snapshot.clone()).unwrap_or_default();
 
-    let live_periods = repo.periods_of(&keys)?;
-    let fresh_periods = repo.periods_of(&fresh)?;
+    let live_periods = repo.periods_of(&keys).await?;
+    let fresh_periods = repo.periods_of(&fresh).await?;
     let all: BTreeSet<&String> = live_periods.iter().chain(&fresh_periods).collect();
     let mut periods = Vec::new();
     for p in all {
-        periods.push(compare(repo, &keys, &fresh, p)?);
+        periods.push(compare(repo, &keys, &fresh, p).await?);
     }
     let differences = periods.iter().map(|p| p.differences).sum();
 
@@ -210,7 +219,7 @@ pub fn replay(repo: &Repo, tenant: &TenantId, board: &Board, now_ms: i64) -> Res
         })
         .collect::<Result<_>>()?;
     for _ in 0..MAX_SWAPS {
-        match repo.swap(&keys, &fresh, &last, &expiries)? {
+        match repo.swap(&keys, &fresh, &last, &expiries).await? {
             Ok(version) => {
                 return Ok(ReplayReport {
                     from_snapshot,
@@ -233,7 +242,8 @@ pub fn replay(repo: &Repo, tenant: &TenantId, board: &Board, now_ms: i64) -> Res
                     Some(&moved),
                     REPLAY_TTL_MS,
                     &expired,
-                )?;
+                )
+                .await?;
                 events += more;
                 last = new_last.unwrap_or(moved);
             }
@@ -245,13 +255,13 @@ pub fn replay(repo: &Repo, tenant: &TenantId, board: &Board, now_ms: i64) -> Res
 }
 
 /// Compares one period of the live and replayed projections, in both directions.
-fn compare(repo: &Repo, live: &Keys, fresh: &Keys, period: &str) -> Result<PeriodReport> {
+async fn compare(repo: &Repo, live: &Keys, fresh: &Keys, period: &str) -> Result<PeriodReport> {
     let mut differing: BTreeSet<String> = BTreeSet::new();
     let (mut live_n, mut fresh_n) = (0, 0);
     for (a, b, forward) in [(live, fresh, true), (fresh, live, false)] {
         let mut start = 0;
         loop {
-            let c = repo.compare(a, b, period, start, COMPARE_SLICE)?;
+            let c = repo.compare(a, b, period, start, COMPARE_SLICE).await?;
             if forward {
                 (live_n, fresh_n) = (c.total_a, c.total_b);
             }
@@ -274,7 +284,7 @@ fn compare(repo: &Repo, live: &Keys, fresh: &Keys, period: &str) -> Result<Perio
 /// The projection of `board` as it stood at `as_of` (built on first use, then shared for a few
 /// minutes): its keys. A moment before the board's first event, or before what the log and its
 /// snapshots still hold, is a `404`.
-pub fn as_of(
+pub async fn as_of(
     repo: &Repo,
     tenant: &TenantId,
     board: &Board,
@@ -289,9 +299,9 @@ pub fn as_of(
             as_of.upto
         ))
     };
-    let Some(event) = repo.last_event(&keys, Some(&as_of.upto))? else {
+    let Some(event) = repo.last_event(&keys, Some(&as_of.upto)).await? else {
         // Nothing at or before that moment: before the board existed, or trimmed away.
-        return Err(match base(repo, &keys, |_| None)? {
+        return Err(match base(repo, &keys, |_| None).await? {
             Some(_) => LeaderboardError::NotFound(format!(
                 "as_of {}: board '{}' did not exist yet",
                 as_of.upto, board.id
@@ -300,7 +310,7 @@ pub fn as_of(
         });
     };
     let pointer = keys.as_of_pointer(&event);
-    if let Some(n) = repo.get(&pointer)? {
+    if let Some(n) = repo.get(&pointer).await? {
         return Ok(keys.within(&format!("asof:{event}:{n}")));
     }
     let newest_before = |ids: &[String]| {
@@ -309,12 +319,13 @@ pub fn as_of(
             .find(|id| cmp_ids(id, &event) != Ordering::Greater)
             .cloned()
     };
-    let base = base(repo, &keys, newest_before)?.ok_or_else(beyond)?;
+    let base = base(repo, &keys, newest_before).await?.ok_or_else(beyond)?;
     let n = nonce(now_ms);
     let target = keys.within(&format!("asof:{event}:{n}"));
     let after = match &base {
         Base::Snapshot(id) => {
-            repo.copy_projection(&keys.within(&format!("snap:{id}")), &target, AS_OF_TTL_MS)?;
+            repo.copy_projection(&keys.within(&format!("snap:{id}")), &target, AS_OF_TTL_MS)
+                .await?;
             Some(id.as_str())
         }
         Base::Creation => None,
@@ -328,7 +339,8 @@ pub fn as_of(
         Some(&event),
         AS_OF_TTL_MS,
         &|_| false,
-    )?;
-    repo.set_px(&pointer, &n, AS_OF_POINTER_TTL_MS)?;
+    )
+    .await?;
+    repo.set_px(&pointer, &n, AS_OF_POINTER_TTL_MS).await?;
     Ok(target)
 }

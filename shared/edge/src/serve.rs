@@ -21,19 +21,22 @@ thread_local! {
 /// Runs a Redis-triggered handler on one message with a request's bookkeeping: the breaker and
 /// the scope start afresh, and the cached copies it could not drop are counted at once (no HTTP
 /// request records them).
-pub fn on_message<T, E>(
+pub async fn on_message<T, E>(
     platform: &dyn crate::platform::Platform,
-    handler: impl FnOnce() -> std::result::Result<T, E>,
+    handler: impl AsyncFnOnce() -> std::result::Result<T, E>,
 ) -> std::result::Result<T, E> {
     scope::begin_request();
     crate::breaker::begin_request();
-    let handled = handler();
-    crate::metrics::count_stale_copies_now(platform);
+    let handled = handler().await;
+    crate::metrics::count_stale_copies_now(platform).await;
     handled
 }
 
 /// Runs a handler and turns its error into a problem response.
-pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response>) -> Response {
+pub async fn respond(
+    req: &Request,
+    handler: impl AsyncFnOnce(&Call<'_>) -> Result<Response>,
+) -> Response {
     let started = std::time::Instant::now();
     scope::begin_request();
     crate::breaker::begin_request();
@@ -42,10 +45,13 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
             let traceparent = call.trace.traceparent();
             scope::set_traceparent(traceparent.clone());
             let mut slug = None;
-            let mut response = handler(&call).unwrap_or_else(|e| {
-                slug = Some(e.slug());
-                problem(&e, req.path(), call.header("accept-language"))
-            });
+            let mut response = match handler(&call).await {
+                Ok(response) => response,
+                Err(e) => {
+                    slug = Some(e.slug());
+                    problem(&e, req.path(), call.header("accept-language"))
+                }
+            };
             for (name, value) in call.take_extra_headers() {
                 response.set_header(name, value);
             }
@@ -77,7 +83,8 @@ pub fn respond(req: &Request, handler: impl FnOnce(&Call<'_>) -> Result<Response
                     .and_then(|v| v.as_str())
                     .unwrap_or(""),
                 started.elapsed().as_secs_f64(),
-            );
+            )
+            .await;
             // After the metrics: the log counts every host call the request made.
             access_log(req, &call, &response, started, tenant.as_deref(), slug);
             secure(response)
@@ -182,22 +189,25 @@ pub fn hsts_value(max_age: &str) -> Option<String> {
 /// Runs a handler and hands its response to the host in one piece (see [`send`]), with CORS
 /// from the component's `cors_allowed_origins` variable, the access log unless `request_log` is
 /// `off`, and HSTS when `hsts_max_age_secs` is set.
-pub fn serve(
+pub async fn serve(
     req: &Request,
     out: ResponseOutparam,
-    handler: impl FnOnce(&Call<'_>) -> Result<Response>,
+    handler: impl AsyncFnOnce(&Call<'_>) -> Result<Response>,
 ) {
-    serve_streaming(req, out, |call| handler(call).map(Reply::Whole));
+    serve_streaming(req, out, async move |call: &Call<'_>| {
+        handler(call).await.map(Reply::Whole)
+    })
+    .await;
 }
 
 /// [`serve`] for a handler that may stream ([`Reply::Stream`]): the head goes through the same
 /// CORS, headers, access log and metrics as every answer (compression excepted: an event stream
 /// is sent as written), then the handler's body writes to the client until it returns. The body
 /// gets the request parsed anew.
-pub fn serve_streaming(
+pub async fn serve_streaming(
     req: &Request,
     out: ResponseOutparam,
-    handler: impl FnOnce(&Call<'_>) -> Result<Reply>,
+    handler: impl AsyncFnOnce(&Call<'_>) -> Result<Reply>,
 ) {
     crate::scope::reset_host_calls();
     crate::platform::begin_request();
@@ -207,15 +217,19 @@ pub fn serve_streaming(
     HSTS.set(policy.hsts);
     crate::metrics::begin_request(policy.metrics_every);
     let mut body = None;
-    let head = respond_cors(req, policy.cors_allowed_origins, |call| {
-        Ok(match handler(call)? {
-            Reply::Whole(response) => response,
-            Reply::Stream(head, writer) => {
+    let head = respond_cors(
+        req,
+        policy.cors_allowed_origins,
+        async |call: &Call<'_>| match handler(call).await {
+            Ok(Reply::Whole(response)) => Ok(response),
+            Ok(Reply::Stream(head, writer)) => {
                 body = Some(writer);
-                head
+                Ok(head)
             }
-        })
-    });
+            Err(e) => Err(e),
+        },
+    )
+    .await;
     let (Some(writer), Ok(call)) = (body, Call::parse(req)) else {
         return send(head, out);
     };
@@ -223,7 +237,7 @@ pub fn serve_streaming(
         return;
     };
     let mut sink = EventSink::new(stream, out, head);
-    writer(&call, &mut sink);
+    writer(&call, &mut sink).await;
     sink.finish(outgoing_body);
 }
 
@@ -247,10 +261,10 @@ pub fn origin_allowed(allowlist: &str, origin: &str) -> bool {
 /// for an allowed origin, a `403` problem otherwise — and every response to an allowed origin
 /// carries `Access-Control-Allow-Origin` (that origin) and the readable headers. Responses vary on
 /// `Origin` whenever CORS is on.
-pub fn respond_cors(
+pub async fn respond_cors(
     req: &Request,
     allowlist: &str,
-    handler: impl FnOnce(&Call<'_>) -> Result<Response>,
+    handler: impl AsyncFnOnce(&Call<'_>) -> Result<Response>,
 ) -> Response {
     let origin = req
         .header("origin")
@@ -287,7 +301,7 @@ pub fn respond_cors(
             ))
         }
     } else {
-        respond(req, handler)
+        respond(req, handler).await
     };
     if let (true, Some(o)) = (allowed, &origin) {
         response.set_header("access-control-allow-origin", o.clone());

@@ -5,8 +5,8 @@ use leaderboard::{LeaderboardError, Result};
 use crate::platform::Platform;
 
 /// A required variable.
-pub fn required(platform: &dyn Platform, name: &str) -> Result<String> {
-    platform.variable(name).ok_or_else(|| {
+pub async fn required(platform: &dyn Platform, name: &str) -> Result<String> {
+    platform.variable(name).await.ok_or_else(|| {
         LeaderboardError::Internal(format!(
             "the '{name}' variable is not configured for this component"
         ))
@@ -14,6 +14,6 @@ pub fn required(platform: &dyn Platform, name: &str) -> Result<String> {
 }
 
 /// The Redis URL (`redis_url`).
-pub fn redis_url(platform: &dyn Platform) -> Result<String> {
-    required(platform, "redis_url")
+pub async fn redis_url(platform: &dyn Platform) -> Result<String> {
+    required(platform, "redis_url").await
 }

@@ -2,14 +2,20 @@
 //! gives, and the [`EventSink`] its body writes to. [`crate::serve::serve_streaming`] sends the
 //! head through the same CORS, header, log and metrics path as every answer, then runs the body.
 
+use std::pin::Pin;
+
 use spin_sdk::http::{OutgoingResponse, Response, ResponseOutparam};
 use wasi::io::streams::OutputStream;
 
 use crate::http::Call;
 
+/// The work of a streamed body: it may wait on the host (a Redis read, the KV store) between
+/// writes.
+pub type BodyFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
 /// Writes a streamed body; gets the request again (parsed anew: the clock reads the time the
-/// body runs).
-pub type StreamBody = Box<dyn FnOnce(&Call<'_>, &mut EventSink)>;
+/// body runs): a closure that answers `Box::pin(async move { … })`.
+pub type StreamBody = Box<dyn for<'a> FnOnce(&'a Call<'a>, &'a mut EventSink) -> BodyFuture<'a>>;
 
 /// What a handler that may stream answers.
 pub enum Reply {

@@ -22,15 +22,16 @@ pub(crate) fn kv_key(tenant: &TenantId) -> String {
 }
 
 /// The tenant's settings (defaults when it has none).
-pub fn load<'r>(
+pub async fn load<'r>(
     platform: &dyn Platform,
-    repo: impl FnOnce() -> Result<&'r Repo>,
+    repo: impl AsyncFnOnce() -> Result<&'r Repo>,
     tenant: &TenantId,
     now_ms: i64,
 ) -> Result<TenantSettings> {
-    let raw = crate::cache::remembered(platform, &kv_key(tenant), now_ms, CACHE_MS, || {
-        repo()?.get(&key(tenant))
-    })?;
+    let raw = crate::cache::remembered(platform, &kv_key(tenant), now_ms, CACHE_MS, async || {
+        repo().await?.get(&key(tenant)).await
+    })
+    .await?;
     match raw {
         None => Ok(TenantSettings::default()),
         Some(raw) => serde_json::from_slice::<TenantSettingsInput>(raw.as_bytes())
@@ -40,7 +41,7 @@ pub fn load<'r>(
 }
 
 /// Stores the settings and drops this region's copy.
-pub fn store(
+pub async fn store(
     platform: &dyn Platform,
     repo: &Repo,
     tenant: &TenantId,
@@ -48,7 +49,7 @@ pub fn store(
 ) -> Result<()> {
     let json = serde_json::to_string(&settings.input)
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-    repo.set(&key(tenant), &json)?;
-    crate::cache::forget(platform, &kv_key(tenant));
+    repo.set(&key(tenant), &json).await?;
+    crate::cache::forget(platform, &kv_key(tenant)).await;
     Ok(())
 }

@@ -35,21 +35,22 @@ fn state_key(tenant: &TenantId, sub: &str, board: &str) -> String {
     format!("lb:tenant:{{{}}}:wh:top:{sub}:{board}", tenant.as_str())
 }
 
-fn read_state(repo: &Repo, key: &str) -> Result<State> {
+async fn read_state(repo: &Repo, key: &str) -> Result<State> {
     Ok(repo
-        .get(key)?
+        .get(key)
+        .await?
         .and_then(|raw| serde_json::from_slice(raw.as_bytes()).ok())
         .unwrap_or_default())
 }
 
-fn write_state(repo: &Repo, key: &str, state: &State) -> Result<()> {
+async fn write_state(repo: &Repo, key: &str, state: &State) -> Result<()> {
     let raw =
         serde_json::to_string(state).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-    repo.set(key, &raw)
+    repo.set(key, &raw).await
 }
 
 /// The board's current period and its top `n` entries.
-pub fn current_top(
+pub async fn current_top(
     repo: &Repo,
     tenant: &TenantId,
     board: &Board,
@@ -57,18 +58,23 @@ pub fn current_top(
     now_ms: i64,
 ) -> Result<(String, Vec<Value>)> {
     let period = PeriodView::resolve(board, None, now_ms)?.id;
-    Ok((period.to_string(), top_of(repo, tenant, board, &period, n)?))
+    Ok((
+        period.to_string(),
+        top_of(repo, tenant, board, &period, n).await?,
+    ))
 }
 
 /// The top `n` entries of one period of the board (`[{rank, player, score, subscore?}]`).
-pub fn top_of(
+pub async fn top_of(
     repo: &Repo,
     tenant: &TenantId,
     board: &Board,
     period: &PeriodId,
     n: u32,
 ) -> Result<Vec<Value>> {
-    let page = repo.page(&Keys::new(tenant, &board.id), period, 0, n, None)?;
+    let page = repo
+        .page(&Keys::new(tenant, &board.id), period, 0, n, None)
+        .await?;
     let values: Vec<u64> = page.rows.iter().map(|r| r.rank_value).collect();
     let ranks = rank::assign_ranks(
         rank::rank_from_better(page.first_better),
@@ -92,31 +98,31 @@ pub fn top_of(
 /// After a batch of scores on `board`: stores an announcement for each subscription in `subs`
 /// (those wanting `rank.top_changed` there) whose top-N differs from the last announced and
 /// has none waiting. Returns how many it stored.
-pub fn check(
+pub async fn check(
     repo: &Repo,
     tenant: &TenantId,
     board: &Board,
     subs: &[&Subscription],
     debounce_ms: i64,
     now_ms: i64,
-    store: &dyn Fn(&Subscription, i64) -> Result<Message>,
+    store: impl AsyncFn(&Subscription, i64) -> Result<Message>,
 ) -> Result<u64> {
     let Some(n) = subs.iter().map(|s| s.top_n).max() else {
         return Ok(0);
     };
-    let (_, top) = current_top(repo, tenant, board, n, now_ms)?;
+    let (_, top) = current_top(repo, tenant, board, n, now_ms).await?;
     let mut made = 0;
     for sub in subs {
         let key = state_key(tenant, &sub.id, board.id.as_str());
-        let mut state = read_state(repo, &key)?;
+        let mut state = read_state(repo, &key).await?;
         let mine: Vec<Value> = top.iter().take(sub.top_n as usize).cloned().collect();
         if mine == state.last || state.pending.is_some() {
             continue;
         }
         let due = now_ms.max(state.sent_ms.saturating_add(debounce_ms));
-        let message = store(sub, due)?;
+        let message = store(*sub, due).await?;
         state.pending = Some(message.id);
-        write_state(repo, &key, &state)?;
+        write_state(repo, &key, &state).await?;
         made += 1;
     }
     Ok(made)
@@ -124,7 +130,7 @@ pub fn check(
 
 /// Before the first attempt of an announcement: its body, the top-N of now, made once and
 /// recorded as the last announced. `board` is the board's id in the message's `data`.
-pub fn freeze(
+pub async fn freeze(
     repo: &Repo,
     tenant: &TenantId,
     sub: &Subscription,
@@ -136,9 +142,11 @@ pub fn freeze(
     }
     let board_id = m.board.clone().unwrap_or_default();
     let key = state_key(tenant, &sub.id, &board_id);
-    let mut state = read_state(repo, &key)?;
-    let board = repo.board(tenant, &BoardId::new(board_id.as_str())?)?;
-    let (period, top) = current_top(repo, tenant, &board, sub.top_n, now_ms)?;
+    let mut state = read_state(repo, &key).await?;
+    let board = repo
+        .board(tenant, &BoardId::new(board_id.as_str())?)
+        .await?;
+    let (period, top) = current_top(repo, tenant, &board, sub.top_n, now_ms).await?;
     m.body = webhook::payload(
         "rank.top_changed",
         now_ms,
@@ -147,18 +155,18 @@ pub fn freeze(
     state.last = top;
     state.sent_ms = now_ms;
     state.pending = None;
-    write_state(repo, &key, &state)
+    write_state(repo, &key, &state).await
 }
 
 /// An announcement failed before it was made (its subscription is gone or disabled): the next
 /// change may store another.
-pub fn abandon(repo: &Repo, tenant: &TenantId, sub: &str, m: &Message) -> Result<()> {
+pub async fn abandon(repo: &Repo, tenant: &TenantId, sub: &str, m: &Message) -> Result<()> {
     let Some(board) = &m.board else { return Ok(()) };
     let key = state_key(tenant, sub, board);
-    let mut state = read_state(repo, &key)?;
+    let mut state = read_state(repo, &key).await?;
     if state.pending.as_deref() == Some(m.id.as_str()) {
         state.pending = None;
-        write_state(repo, &key, &state)?;
+        write_state(repo, &key, &state).await?;
     }
     Ok(())
 }

@@ -26,9 +26,10 @@ pub fn key(tenant: &TenantId) -> String {
 }
 
 /// The operator's target policy (`webhook_allow_private`).
-pub fn target_policy(platform: &dyn Platform) -> TargetPolicy {
+pub async fn target_policy(platform: &dyn Platform) -> TargetPolicy {
     let raw = platform
         .variable("webhook_allow_private")
+        .await
         .unwrap_or_default();
     TargetPolicy::parse(&raw).unwrap_or_else(|e| {
         eprintln!("webhooks: webhook_allow_private ignored (it opens nothing): {e}");
@@ -95,9 +96,10 @@ fn decode(raw: &str) -> Result<Subscription> {
 }
 
 /// The tenant's subscriptions, oldest first.
-pub fn list(repo: &Repo, tenant: &TenantId) -> Result<Vec<Subscription>> {
+pub async fn list(repo: &Repo, tenant: &TenantId) -> Result<Vec<Subscription>> {
     let mut subs = repo
-        .hgetall(&key(tenant))?
+        .hgetall(&key(tenant))
+        .await?
         .iter()
         .map(|(_, raw)| decode(raw))
         .collect::<Result<Vec<_>>>()?;
@@ -106,8 +108,9 @@ pub fn list(repo: &Repo, tenant: &TenantId) -> Result<Vec<Subscription>> {
 }
 
 /// One subscription of the tenant; `404` when it has none by that id.
-pub fn get(repo: &Repo, tenant: &TenantId, id: &str) -> Result<Subscription> {
-    repo.hget(&key(tenant), id)?
+pub async fn get(repo: &Repo, tenant: &TenantId, id: &str) -> Result<Subscription> {
+    repo.hget(&key(tenant), id)
+        .await?
         .map(|raw| decode(&raw))
         .transpose()?
         .ok_or_else(|| not_found(id))
@@ -119,15 +122,16 @@ pub fn not_found(id: &str) -> LeaderboardError {
 }
 
 /// Stores (creates or replaces) a subscription.
-pub fn put(repo: &Repo, sub: &Subscription) -> Result<()> {
+pub async fn put(repo: &Repo, sub: &Subscription) -> Result<()> {
     let json = serde_json::to_string(sub).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-    repo.hset(&key(&TenantId::new(sub.tenant.as_str())?), &sub.id, &json)?;
+    repo.hset(&key(&TenantId::new(sub.tenant.as_str())?), &sub.id, &json)
+        .await?;
     Ok(())
 }
 
 /// Deletes a subscription: whether it existed.
-pub fn delete(repo: &Repo, tenant: &TenantId, id: &str) -> Result<bool> {
-    repo.hdel(&key(tenant), id)
+pub async fn delete(repo: &Repo, tenant: &TenantId, id: &str) -> Result<bool> {
+    repo.hdel(&key(tenant), id).await
 }
 
 /// The event types the fan-out makes from a board's log.
@@ -136,29 +140,30 @@ pub const BOARD_EVENTS: &[&str] = &["score.applied", "rank.top_changed", "period
 /// Marks, for each of `boards`, whether an enabled subscription of the tenant wants its events
 /// (the write scripts ring the deliverer only for those). Run after every change of the tenant's
 /// subscriptions and when a board is created.
-pub fn refresh_boards(
+pub async fn refresh_boards(
     repo: &Repo,
     tenant: &TenantId,
     boards: &[leaderboard::BoardId],
 ) -> Result<()> {
-    let subs = list(repo, tenant)?;
+    let subs = list(repo, tenant).await?;
     for board in boards {
         let wanted = subs
             .iter()
             .any(|s| BOARD_EVENTS.iter().any(|t| s.wants(t, board.as_str())));
-        repo.webhook_board_wanted(&crate::repo::Keys::new(tenant, board), wanted)?;
+        repo.webhook_board_wanted(&crate::repo::Keys::new(tenant, board), wanted)
+            .await?;
     }
     Ok(())
 }
 
 /// [`refresh_boards`] for every board of the tenant.
-pub fn refresh_all(repo: &Repo, tenant: &TenantId) -> Result<()> {
-    refresh_boards(repo, tenant, &repo.board_ids(tenant)?)
+pub async fn refresh_all(repo: &Repo, tenant: &TenantId) -> Result<()> {
+    refresh_boards(repo, tenant, &repo.board_ids(tenant).await?).await
 }
 
 /// How many subscriptions the tenant has.
-pub fn count(repo: &Repo, tenant: &TenantId) -> Result<u64> {
-    repo.hlen(&key(tenant))
+pub async fn count(repo: &Repo, tenant: &TenantId) -> Result<u64> {
+    repo.hlen(&key(tenant)).await
 }
 
 #[cfg(test)]

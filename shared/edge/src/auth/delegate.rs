@@ -88,12 +88,16 @@ fn slot_key(digest: &str) -> String {
 /// Verifies a JWKS-signed token: the cached verdict if it is this token's and still holds,
 /// else the tokens component's (then cached). A failure to reach the tokens component is a
 /// `503`; a broken JWKS there is the `500` it reports.
-pub fn verify(platform: &dyn Platform, req: &Delegated<'_>, now_ms: i64) -> Result<Principal> {
+pub async fn verify(
+    platform: &dyn Platform,
+    req: &Delegated<'_>,
+    now_ms: i64,
+) -> Result<Principal> {
     let digest = req.digest();
     let key = slot_key(&digest);
-    let kv = platform.kv("default");
+    let kv = platform.kv("default").await;
     if let Some(kv) = &kv
-        && let Ok(Some(raw)) = kv.get(&key)
+        && let Ok(Some(raw)) = kv.get(&key).await
         && let Ok(hit) = serde_json::from_slice::<Cached>(&raw)
         && hit.digest == digest
         && now_ms < hit.until_ms
@@ -104,12 +108,15 @@ pub fn verify(platform: &dyn Platform, req: &Delegated<'_>, now_ms: i64) -> Resu
         token: req.token.to_owned(),
     })
     .map_err(|e| LeaderboardError::Internal(format!("token verification request: {e}")))?;
-    let (status, raw) = platform.post_internal(VERIFY_URL, &body).map_err(|e| {
-        // The host's text stays in the log: it names internal routes.
-        eprintln!("auth: the token verifier: {e}");
-        crate::scope::set_retry_after(1);
-        LeaderboardError::Unavailable("cannot reach the token verifier; retry shortly".into())
-    })?;
+    let (status, raw) = platform
+        .post_internal(VERIFY_URL, &body)
+        .await
+        .map_err(|e| {
+            // The host's text stays in the log: it names internal routes.
+            eprintln!("auth: the token verifier: {e}");
+            crate::scope::set_retry_after(1);
+            LeaderboardError::Unavailable("cannot reach the token verifier; retry shortly".into())
+        })?;
     let verified: Verified = match status {
         200 => serde_json::from_slice(&raw)
             .map_err(|e| LeaderboardError::Internal(format!("the token verifier's answer: {e}")))?,
@@ -133,7 +140,7 @@ pub fn verify(platform: &dyn Platform, req: &Delegated<'_>, now_ms: i64) -> Resu
         };
         match serde_json::to_vec(&cached) {
             Ok(bytes) => {
-                if let Err(e) = kv.set(&key, &bytes) {
+                if let Err(e) = kv.set(&key, &bytes).await {
                     eprintln!("auth: cannot cache a token verdict: {e}");
                 }
             }

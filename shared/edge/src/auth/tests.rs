@@ -414,80 +414,93 @@ fn tokens_component(d: &Delegated<'_>) -> Result<Principal> {
 /// tokens component, and decides exactly as `authenticate` with everything read.
 #[test]
 fn variables_are_read_lazily_with_the_same_outcome() {
-    let jwks = jwks();
-    let read = std::cell::RefCell::new(Vec::new());
-    let with_jwks = |name: &str| {
-        read.borrow_mut().push(name.to_string());
-        match name {
-            "jwt_hs256_secret" => Some(SECRET.to_string()),
-            "jwt_jwks" => Some(jwks.clone()),
-            _ => None,
+    futures::executor::block_on(async {
+        let jwks = jwks();
+        let read = std::cell::RefCell::new(Vec::new());
+        let with_jwks = async |name: &str| {
+            read.borrow_mut().push(name.to_string());
+            match name {
+                "jwt_hs256_secret" => Some(SECRET.to_string()),
+                "jwt_jwks" => Some(jwks.clone()),
+                _ => None,
+            }
+        };
+        let hs_token = hs(&claims(""));
+        // {"alg":"RS256"} over an HMAC-signed body.
+        let forged = format!(
+            "eyJhbGciOiJSUzI1NiJ9.{}",
+            hs_token.split_once('.').unwrap().1
+        );
+        let cases = [
+            (hs_token.clone(), false),
+            (mint_with_jwk(&KEYS.ed, Some("ed"), &claims("")), true),
+            (mint_with_jwk(&KEYS.oct, Some("oct"), &claims("")), true),
+            (mint_with_jwk(&KEYS.ec, None, &claims("")), true),
+            (mint_with_jwk(&KEYS.rsa, Some("nope"), &claims("")), true),
+            (forged.clone(), true),
+            ("not.a.token".to_string(), false),
+        ];
+        for (token, delegated) in cases {
+            read.borrow_mut().clear();
+            let header = format!("Bearer {token}");
+            let sent = std::cell::Cell::new(false);
+            let lazy = authenticate_with(
+                &with_jwks,
+                Some(&header),
+                NOW_MS,
+                async |d: &Delegated<'_>| {
+                    sent.set(true);
+                    assert_eq!(d.token, token);
+                    tokens_component(d)
+                },
+            )
+            .await;
+            assert_eq!(
+                lazy,
+                authenticate(&config(), Some(&header), NOW_MS),
+                "{token}"
+            );
+            assert_eq!(sent.get(), delegated, "{token}");
+            assert_eq!(
+                read.borrow().iter().any(|n| n == "jwt_jwks"),
+                delegated,
+                "{token}: {:?}",
+                read.borrow()
+            );
         }
-    };
-    let hs_token = hs(&claims(""));
-    // {"alg":"RS256"} over an HMAC-signed body.
-    let forged = format!(
-        "eyJhbGciOiJSUzI1NiJ9.{}",
-        hs_token.split_once('.').unwrap().1
-    );
-    let cases = [
-        (hs_token.clone(), false),
-        (mint_with_jwk(&KEYS.ed, Some("ed"), &claims("")), true),
-        (mint_with_jwk(&KEYS.oct, Some("oct"), &claims("")), true),
-        (mint_with_jwk(&KEYS.ec, None, &claims("")), true),
-        (mint_with_jwk(&KEYS.rsa, Some("nope"), &claims("")), true),
-        (forged.clone(), true),
-        ("not.a.token".to_string(), false),
-    ];
-    for (token, delegated) in cases {
         read.borrow_mut().clear();
-        let header = format!("Bearer {token}");
-        let sent = std::cell::Cell::new(false);
-        let lazy = authenticate_with(with_jwks, Some(&header), NOW_MS, |d| {
-            sent.set(true);
-            assert_eq!(d.token, token);
-            tokens_component(d)
-        });
+        let never =
+            async |_: &Delegated<'_>| -> Result<Principal> { panic!("nothing to delegate") };
         assert_eq!(
-            lazy,
-            authenticate(&config(), Some(&header), NOW_MS),
-            "{token}"
+            authenticate_with(&with_jwks, None, NOW_MS, &never).await,
+            Ok(None)
         );
-        assert_eq!(sent.get(), delegated, "{token}");
-        assert_eq!(
-            read.borrow().iter().any(|n| n == "jwt_jwks"),
-            delegated,
-            "{token}: {:?}",
-            read.borrow()
-        );
-    }
-    read.borrow_mut().clear();
-    let never = |_: &Delegated<'_>| -> Result<Principal> { panic!("nothing to delegate") };
-    assert_eq!(authenticate_with(with_jwks, None, NOW_MS, never), Ok(None));
-    assert!(read.borrow().is_empty(), "no token, no variables");
+        assert!(read.borrow().is_empty(), "no token, no variables");
 
-    // Without a JWKS nothing is delegated, and the refusals are `authenticate`'s.
-    let secret_only = |name: &str| (name == "jwt_hs256_secret").then(|| SECRET.to_string());
-    let only = AuthConfig::from_values(Some(SECRET), None, None, None).unwrap();
-    for token in [
-        hs_token,
-        forged,
-        mint_with_jwk(&KEYS.ed, Some("ed"), &claims("")),
-        mint_with_jwk(&KEYS.ec, None, &claims("")),
-    ] {
-        let header = format!("Bearer {token}");
+        // Without a JWKS nothing is delegated, and the refusals are `authenticate`'s.
+        let secret_only =
+            async |name: &str| (name == "jwt_hs256_secret").then(|| SECRET.to_string());
+        let only = AuthConfig::from_values(Some(SECRET), None, None, None).unwrap();
+        for token in [
+            hs_token,
+            forged,
+            mint_with_jwk(&KEYS.ed, Some("ed"), &claims("")),
+            mint_with_jwk(&KEYS.ec, None, &claims("")),
+        ] {
+            let header = format!("Bearer {token}");
+            assert_eq!(
+                authenticate_with(&secret_only, Some(&header), NOW_MS, &never).await,
+                authenticate(&only, Some(&header), NOW_MS),
+                "{token}"
+            );
+        }
+        let nothing = async |_: &str| None::<String>;
+        let header = format!("Bearer {}", mint_with_jwk(&KEYS.ec, None, &claims("")));
         assert_eq!(
-            authenticate_with(secret_only, Some(&header), NOW_MS, never),
-            authenticate(&only, Some(&header), NOW_MS),
-            "{token}"
+            reason(authenticate_with(nothing, Some(&header), NOW_MS, &never).await),
+            "no key is configured to verify ES256 tokens"
         );
-    }
-    let nothing = |_: &str| None;
-    let header = format!("Bearer {}", mint_with_jwk(&KEYS.ec, None, &claims("")));
-    assert_eq!(
-        reason(authenticate_with(nothing, Some(&header), NOW_MS, never)),
-        "no key is configured to verify ES256 tokens"
-    );
+    });
 }
 
 /// The tokens component reports the token's `exp` with the principal.

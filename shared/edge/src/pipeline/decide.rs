@@ -46,7 +46,12 @@ struct Looked {
 /// Looks up, in one round trip, what the planned entries' decisions depend on. With integrity
 /// rules (`judging`) each player's state too, checked like the records: a concurrent write of it
 /// makes the batch decide again.
-fn look_up(repo: &Repo, keys: &Keys, plans: &[Result<Planned>], judging: bool) -> Result<Looked> {
+async fn look_up(
+    repo: &Repo,
+    keys: &Keys,
+    plans: &[Result<Planned>],
+    judging: bool,
+) -> Result<Looked> {
     let mut lookups: Vec<Lookup> = Vec::new();
     let mut slots: Vec<Slot> = Vec::new();
     let mut dedupe_keys: Vec<String> = Vec::new();
@@ -75,7 +80,7 @@ fn look_up(repo: &Repo, keys: &Keys, plans: &[Result<Planned>], judging: bool) -
             field: player.to_string(),
         }));
     }
-    let values = repo.lookup(&lookups)?;
+    let values = repo.lookup(&lookups).await?;
     let mut records = HashMap::new();
     for (slot, raw) in slots.iter().zip(&values) {
         records.insert(slot.clone(), crate::repo::parse_record(raw)?);
@@ -103,7 +108,7 @@ fn look_up(repo: &Repo, keys: &Keys, plans: &[Result<Planned>], judging: bool) -
 }
 
 /// Looks up what the entries need, lets the core decide them, and builds the batch write.
-pub(super) fn decide(
+pub(super) async fn decide(
     repo: &Repo,
     tenant: &TenantId,
     board_id: &BoardId,
@@ -122,19 +127,13 @@ pub(super) fn decide(
         })
         .collect();
     let judging = board.is_some_and(|b| !b.integrity.is_empty());
-    let looked = look_up(repo, keys, &plans, judging)?;
+    let looked = look_up(repo, keys, &plans, judging).await?;
     let mut states = looked.states.clone();
     let mut tally = Tally::default();
     let verdicts = match board {
-        Some(b) if judging => inbox::decide_judged(
-            b,
-            &plans,
-            &looked.records,
-            &looked.seen,
-            |p, before, outcome| {
-                judge_entry(repo, keys, b, p, before, outcome, &mut states, &mut tally)
-            },
-        )?,
+        Some(b) if judging => {
+            decide_judged(repo, keys, b, &plans, &looked, &mut states, &mut tally).await?
+        }
         Some(b) => inbox::decide(b, &plans, &looked.records, &looked.seen),
         None => plans
             .iter()
@@ -351,12 +350,42 @@ impl BatchWriter<'_> {
     }
 }
 
+/// The core's decision of a batch by the board's integrity rules ([`inbox::Deciding`]), each
+/// entry the core would apply judged by [`judge_entry`] in order, after the entries before it
+/// were decided. An error of the judge (Redis) fails the batch.
+async fn decide_judged(
+    repo: &Repo,
+    keys: &Keys,
+    board: &Board,
+    plans: &[Result<Planned>],
+    looked: &Looked,
+    states: &mut HashMap<Slot, String>,
+    tally: &mut Tally,
+) -> Result<Vec<Verdict>> {
+    let mut deciding = inbox::Deciding::new(board, plans, &looked.records, &looked.seen);
+    while let Some(asked) = deciding.next_to_judge() {
+        let ruling = judge_entry(
+            repo,
+            keys,
+            board,
+            asked.plan,
+            asked.before.as_ref(),
+            &asked.outcome,
+            states,
+            tally,
+        )
+        .await?;
+        deciding.rule(ruling);
+    }
+    Ok(deciding.finish())
+}
+
 /// Judges one entry of a batch by the board's integrity rules ([`crate::integrity`]), with the
 /// player's state as the batch has it so far, and returns its settled ruling. An applied (or
 /// flagged) one moves the state on; a burst it completes flags its earlier members at once (as
 /// on a sync board).
 #[allow(clippy::too_many_arguments)]
-fn judge_entry(
+async fn judge_entry(
     repo: &Repo,
     keys: &Keys,
     board: &Board,
@@ -377,10 +406,11 @@ fn judge_entry(
         before,
         after: &outcome.record,
     };
-    let judgment = crate::integrity::judge(repo, keys, &judged, Some(&state))?;
+    let judgment = crate::integrity::judge(repo, keys, &judged, Some(&state)).await?;
     let settlement = judgment.settlement;
     if !settlement.burst_flagged.is_empty() {
-        tally.retro_flagged += crate::integrity::store_new(repo, keys, &settlement.burst_flagged)?;
+        tally.retro_flagged +=
+            crate::integrity::store_new(repo, keys, &settlement.burst_flagged).await?;
         tally.announce.extend(settlement.burst_flagged);
     }
     if matches!(settlement.ruling, Ruling::Apply(_)) {

@@ -12,15 +12,19 @@ pub const INGEST: &str = "lb:ingest";
 /// Puts a fire-and-forget ingest message into its board's inbox (the ingest layout), where the
 /// drain validates it like any other entry. A message that names no valid board is kept in
 /// [`crate::repo::pipeline::INGEST_DEAD`] with the reason; `None` then.
-pub fn ingest(repo: &Repo, payload: &[u8], now_ms: i64) -> Result<Option<(TenantId, BoardId)>> {
+pub async fn ingest(
+    repo: &Repo,
+    payload: &[u8],
+    now_ms: i64,
+) -> Result<Option<(TenantId, BoardId)>> {
     match ingest_fields(payload) {
         Ok((tenant, board, fields)) => {
-            repo.inbox_add(&Keys::new(&tenant, &board), &fields)?;
+            repo.inbox_add(&Keys::new(&tenant, &board), &fields).await?;
             Ok(Some((tenant, board)))
         }
         Err(reason) => {
             eprintln!("ingest: message kept in the ingest dead letters: {reason}");
-            repo.ingest_dead(payload, &reason, now_ms)?;
+            repo.ingest_dead(payload, &reason, now_ms).await?;
             Ok(None)
         }
     }

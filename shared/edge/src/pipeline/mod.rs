@@ -60,8 +60,8 @@ impl Limits {
     /// At most `max_events` entries until `deadline_ms`; the `inbox_reclaim_after_ms` variable
     /// says when another drain's unfinished claim is taken over (unset or malformed, logged:
     /// [`DEFAULT_RECLAIM_AFTER_MS`]).
-    pub fn read(platform: &dyn Platform, max_events: u64, deadline_ms: i64) -> Self {
-        let reclaim_after_ms = match platform.variable("inbox_reclaim_after_ms") {
+    pub async fn read(platform: &dyn Platform, max_events: u64, deadline_ms: i64) -> Self {
+        let reclaim_after_ms = match platform.variable("inbox_reclaim_after_ms").await {
             None => DEFAULT_RECLAIM_AFTER_MS,
             Some(raw) => raw.trim().parse().unwrap_or_else(|e| {
                 eprintln!("drain: inbox_reclaim_after_ms {raw:?} ignored: {e}");
@@ -113,7 +113,7 @@ fn is_zero(n: &u64) -> bool {
 /// [`drain`] within `limits` ([`Limits::read`]), then, when the board changed, its cached reads
 /// dropped in every region. The region's store is opened only then: a doorbell that applied
 /// nothing costs no KV call (on Spin an instance opens a store once, whoever asks).
-pub fn drain_and_invalidate(
+pub async fn drain_and_invalidate(
     platform: &dyn Platform,
     repo: &Repo,
     tenant: &TenantId,
@@ -121,21 +121,19 @@ pub fn drain_and_invalidate(
     limits: &Limits,
     clock: &dyn Fn() -> i64,
 ) -> Result<Report> {
-    let report = drain(repo, tenant, board, limits, clock)?;
+    let report = drain(repo, tenant, board, limits, clock).await?;
     if report.version.is_some() {
-        EdgeCache::open(platform).invalidate_everywhere(
-            repo,
-            tenant.as_str(),
-            board.as_str(),
-            false,
-        );
+        EdgeCache::open(platform)
+            .await
+            .invalidate_everywhere(repo, tenant.as_str(), board.as_str(), false)
+            .await;
     }
     Ok(report)
 }
 
 /// Drains `board_id`'s inbox within `limits`. A board that does not exist has its entries moved
 /// to its dead letters (a redrive after creating it applies them).
-pub fn drain(
+pub async fn drain(
     repo: &Repo,
     tenant: &TenantId,
     board_id: &BoardId,
@@ -143,7 +141,7 @@ pub fn drain(
     clock: &dyn Fn() -> i64,
 ) -> Result<Report> {
     let keys = Keys::new(tenant, board_id);
-    let mut board = match repo.board(tenant, board_id) {
+    let mut board = match repo.board(tenant, board_id).await {
         Ok(b) => Some(b),
         Err(LeaderboardError::BoardNotFound(_)) => None,
         Err(e) => return Err(e),
@@ -162,7 +160,9 @@ pub fn drain(
         let want = usize::try_from(limits.max_events - done)
             .unwrap_or(BATCH)
             .min(BATCH);
-        let mut entries = repo.inbox_claim(&keys, CONSUMER, want, limits.reclaim_after_ms)?;
+        let mut entries = repo
+            .inbox_claim(&keys, CONSUMER, want, limits.reclaim_after_ms)
+            .await?;
         if entries.is_empty() {
             break;
         }
@@ -180,9 +180,9 @@ pub fn drain(
             }
             let now = clock();
             let (batch, tally) =
-                decide(repo, tenant, board_id, board.as_ref(), &keys, &entries, now)?;
+                decide(repo, tenant, board_id, board.as_ref(), &keys, &entries, now).await?;
             retro_flagged += tally.retro_flagged;
-            match repo.apply_batch(&keys, now, &batch)? {
+            match repo.apply_batch(&keys, now, &batch).await? {
                 BatchResult::Applied { version, .. } => {
                     if let Some(b) = board.as_ref() {
                         announce_reviews(
@@ -193,7 +193,8 @@ pub fn drain(
                             &tally.announce,
                             retro_flagged,
                             now,
-                        );
+                        )
+                        .await;
                     }
                     report.applied += tally.applied;
                     report.duplicates += tally.duplicates;
@@ -208,15 +209,15 @@ pub fn drain(
             }
         }
     }
-    report.pending = repo.inbox_len(&keys)?;
+    report.pending = repo.inbox_len(&keys).await?;
     report.more = stopped_early && report.pending > 0;
     // The log is the webhook outbox: ring the deliverer when a subscription wants the board.
     if report.applied > 0 {
-        repo.webhook_ring_board(&keys)?;
+        repo.webhook_ring_board(&keys).await?;
     }
     // Log maintenance rides on the drain: a snapshot when one is due, and the trim behind it.
     if let Some(board) = &board
-        && let Some(s) = repo.snapshot(&keys, &board.log, false)?
+        && let Some(s) = repo.snapshot(&keys, &board.log, false).await?
     {
         report.snapshot = Some(s.id);
         report.trimmed = s.trimmed;
@@ -227,7 +228,7 @@ pub fn drain(
 /// After a batch with integrity verdicts is written: counts a burst's earlier members flagged
 /// meanwhile and announces the held and flagged submissions to `score.flagged` subscribers (a
 /// failure is logged: the reviews stay listed).
-fn announce_reviews(
+async fn announce_reviews(
     repo: &Repo,
     tenant: &TenantId,
     board: &Board,
@@ -239,12 +240,16 @@ fn announce_reviews(
     if board.stats && retro_flagged > 0 {
         let minute = leaderboard::integrity::stats::minute(now_ms);
         let flagged = leaderboard::integrity::stats::Counter::Flagged;
-        if let Err(e) = repo.note_stats(keys, minute, flagged, retro_flagged, "") {
+        if let Err(e) = repo
+            .note_stats(keys, minute, flagged, retro_flagged, "")
+            .await
+        {
             eprintln!("drain: could not count flagged submissions: {e}");
         }
     }
     if !reviews.is_empty()
-        && let Err(e) = crate::webhook_delivery::score_flagged(repo, tenant, board, reviews, now_ms)
+        && let Err(e) =
+            crate::webhook_delivery::score_flagged(repo, tenant, board, reviews, now_ms).await
     {
         eprintln!("drain: could not announce flagged submissions: {e}");
     }

@@ -21,7 +21,7 @@ impl Repo {
     /// Stores a new board created at `now_ms` (its version starts at
     /// [`initial_version`]) with its `board_created` event, the first of its log; `BoardExists`
     /// if the id is taken in this tenant.
-    pub fn create_board(&self, tenant: &TenantId, board: &Board, now_ms: i64) -> Result<()> {
+    pub async fn create_board(&self, tenant: &TenantId, board: &Board, now_ms: i64) -> Result<()> {
         let keys = Keys::new(tenant, &board.id);
         let json = serde_json::to_string(&board.to_input())
             .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
@@ -35,42 +35,46 @@ impl Repo {
             }),
         }
         .to_json()?;
-        let create = || {
-            let r = self.eval(
-                CREATE_BOARD,
-                &[
-                    keys.config(),
-                    keys.version(),
-                    keys.events(),
-                    keys.tombstone(),
-                ],
-                vec![
-                    bin(json.as_str()),
-                    bin(initial_version(now_ms).to_string()),
-                    bin(event.as_str()),
-                ],
-            )?;
+        let create = async || {
+            let r = self
+                .eval(
+                    CREATE_BOARD,
+                    &[
+                        keys.config(),
+                        keys.version(),
+                        keys.events(),
+                        keys.tombstone(),
+                    ],
+                    vec![
+                        bin(json.as_str()),
+                        bin(initial_version(now_ms).to_string()),
+                        bin(event.as_str()),
+                    ],
+                )
+                .await?;
             r.first().map(int).transpose().map(|n| n.unwrap_or(0))
         };
-        let mut created = create()?;
+        let mut created = create().await?;
         if created == -1 {
             // A board of this id was deleted and its sweep did not finish (the request that
             // deleted it stopped, or is still sweeping): nothing of it may outlive into the new
             // board (an Idempotency-Key would replay the old board's answer). Take the sweep
             // over (the old sweep stops at its next step), finish it, then create.
             let token = sweep_token();
-            let taken = self.exec(
-                "SET",
-                vec![bin(keys.tombstone()), bin(token.as_str()), bin("XX")],
-            )?;
+            let taken = self
+                .exec(
+                    "SET",
+                    vec![bin(keys.tombstone()), bin(token.as_str()), bin("XX")],
+                )
+                .await?;
             let swept = if matches!(taken.first(), Some(RedisResult::Status(_))) {
-                self.sweep_board(&keys, &token)?
+                self.sweep_board(&keys, &token).await?
             } else {
                 // The tombstone went meanwhile: that sweep finished.
                 Swept::Done(0)
             };
             if matches!(swept, Swept::Done(_)) {
-                created = create()?;
+                created = create().await?;
             }
         }
         match created {
@@ -91,13 +95,16 @@ impl Repo {
         self.exec(
             "SADD",
             vec![bin(tenant_boards(tenant)), bin(board.id.as_str())],
-        )?;
+        )
+        .await?;
         Ok(())
     }
 
     /// Loads a board; `BoardNotFound` if absent.
-    pub fn board(&self, tenant: &TenantId, id: &BoardId) -> Result<Board> {
-        let r = self.exec("GET", vec![bin(Keys::new(tenant, id).config())])?;
+    pub async fn board(&self, tenant: &TenantId, id: &BoardId) -> Result<Board> {
+        let r = self
+            .exec("GET", vec![bin(Keys::new(tenant, id).config())])
+            .await?;
         let raw = r.first().map(text).transpose()?.unwrap_or_default();
         if raw.is_empty() {
             return Err(LeaderboardError::BoardNotFound(format!(
@@ -113,7 +120,7 @@ impl Repo {
     /// (`now_ms` picks the period): what a submission needs before it can decide anything.
     /// With a `claim`, the same round trip also reserves its `Idempotency-Key` (or reports what
     /// the key holds).
-    pub fn board_and_record(
+    pub async fn board_and_record(
         &self,
         tenant: &TenantId,
         id: &BoardId,
@@ -132,7 +139,7 @@ impl Repo {
             script_keys.push(keys.idem(&claim.key));
             args.extend(claim.reserve_args());
         }
-        let r = self.eval(BOARD_AND_RECORD, &script_keys, args)?;
+        let r = self.eval(BOARD_AND_RECORD, &script_keys, args).await?;
         let cfg = r.first().map(text).transpose()?.unwrap_or_default();
         if cfg.is_empty() {
             return Err(LeaderboardError::BoardNotFound(format!(
@@ -155,8 +162,8 @@ impl Repo {
 
     /// The board's version (`None` when it has none: a board created before versions existed and
     /// not written since, or a deleted one).
-    pub fn board_version(&self, keys: &Keys) -> Result<Option<i64>> {
-        let r = self.exec("GET", vec![bin(keys.version())])?;
+    pub async fn board_version(&self, keys: &Keys) -> Result<Option<i64>> {
+        let r = self.exec("GET", vec![bin(keys.version())]).await?;
         match r.first() {
             None | Some(spin_sdk::redis::RedisResult::Nil) => Ok(None),
             Some(v) => int(v).map(Some),
@@ -164,34 +171,38 @@ impl Repo {
     }
 
     /// How many boards a tenant has.
-    pub fn board_count(&self, tenant: &TenantId) -> Result<u64> {
-        let r = self.exec("SCARD", vec![bin(tenant_boards(tenant))])?;
+    pub async fn board_count(&self, tenant: &TenantId) -> Result<u64> {
+        let r = self.exec("SCARD", vec![bin(tenant_boards(tenant))]).await?;
         r.first().map_or(Ok(0), uint)
     }
 
     /// How many players a board's period holds.
-    pub fn period_size(&self, keys: &Keys, period: &leaderboard::PeriodId) -> Result<u64> {
-        let r = self.exec("ZCARD", vec![bin(keys.zset(period))])?;
+    pub async fn period_size(&self, keys: &Keys, period: &leaderboard::PeriodId) -> Result<u64> {
+        let r = self.exec("ZCARD", vec![bin(keys.zset(period))]).await?;
         r.first().map_or(Ok(0), uint)
     }
 
     /// Whether a player has an entry in a board's period.
-    pub fn has_entry(
+    pub async fn has_entry(
         &self,
         keys: &Keys,
         period: &leaderboard::PeriodId,
         player: &leaderboard::PlayerId,
     ) -> Result<bool> {
-        let r = self.exec(
-            "HEXISTS",
-            vec![bin(keys.records(period)), bin(player.as_str())],
-        )?;
+        let r = self
+            .exec(
+                "HEXISTS",
+                vec![bin(keys.records(period)), bin(player.as_str())],
+            )
+            .await?;
         Ok(r.first().map_or(Ok(0), int)? == 1)
     }
 
     /// Board ids of a tenant, sorted.
-    pub fn board_ids(&self, tenant: &TenantId) -> Result<Vec<BoardId>> {
-        let r = self.exec("SMEMBERS", vec![bin(tenant_boards(tenant))])?;
+    pub async fn board_ids(&self, tenant: &TenantId) -> Result<Vec<BoardId>> {
+        let r = self
+            .exec("SMEMBERS", vec![bin(tenant_boards(tenant))])
+            .await?;
         let mut ids = r
             .iter()
             .map(|v| text(v).and_then(BoardId::new))
@@ -206,14 +217,15 @@ impl Repo {
     /// a sweep that never finishes leaves no player's data), and leaves a tombstone holding a
     /// fresh sweep token. What is left under the board's prefix is for [`Repo::sweep_board`]
     /// with that token ([`Deletion::sweep_token`]).
-    pub fn delete_board(&self, tenant: &TenantId, id: &BoardId) -> Result<Deletion> {
+    pub async fn delete_board(&self, tenant: &TenantId, id: &BoardId) -> Result<Deletion> {
         let keys = Keys::new(tenant, id);
         let token = sweep_token();
         // The periods set may change between its read and the script (a write's first score of
         // a period): the script then does nothing, and answers 3; read it again.
         for _ in 0..DELETE_ATTEMPTS {
             let periods = self
-                .exec("SMEMBERS", vec![bin(keys.periods())])?
+                .exec("SMEMBERS", vec![bin(keys.periods())])
+                .await?
                 .iter()
                 .map(text)
                 .collect::<Result<Vec<String>>>()?;
@@ -239,7 +251,7 @@ impl Repo {
                 ]);
                 args.push(bin(raw.as_str()));
             }
-            let r = self.eval(DELETE_BOARD, &script_keys, args)?;
+            let r = self.eval(DELETE_BOARD, &script_keys, args).await?;
             return Ok(match r.first().map(int).transpose()? {
                 Some(1) => Deletion::Deleted { keys, token },
                 Some(2) => Deletion::Unfinished { keys, token },
@@ -260,12 +272,14 @@ impl Repo {
     /// Removes a board id from its tenant's set (what `max_boards` counts), unless a board of
     /// that id exists by then: a creation that raced this delete (its config is written before
     /// its id joins the set) keeps its place.
-    pub fn forget_board(&self, tenant: &TenantId, id: &BoardId) -> Result<()> {
-        self.exec("SREM", vec![bin(tenant_boards(tenant)), bin(id.as_str())])?;
+    pub async fn forget_board(&self, tenant: &TenantId, id: &BoardId) -> Result<()> {
+        self.exec("SREM", vec![bin(tenant_boards(tenant)), bin(id.as_str())])
+            .await?;
         let keys = Keys::new(tenant, id);
-        let exists = self.exec("EXISTS", vec![bin(keys.config())])?;
+        let exists = self.exec("EXISTS", vec![bin(keys.config())]).await?;
         if exists.first().map(int).transpose()? == Some(1) {
-            self.exec("SADD", vec![bin(tenant_boards(tenant)), bin(id.as_str())])?;
+            self.exec("SADD", vec![bin(tenant_boards(tenant)), bin(id.as_str())])
+                .await?;
         }
         Ok(())
     }
@@ -279,22 +293,24 @@ impl Repo {
     /// (A `SCAN` inside the delete script, as before, held Redis for the whole keyspace's walk:
     /// measured in docs/benchmarks.md › Deleting a board. On Redis Cluster a board's keys share
     /// one slot, and `CLUSTER GETKEYSINSLOT` can replace the walk.)
-    pub fn sweep_board(&self, keys: &Keys, token: &str) -> Result<Swept> {
+    pub async fn sweep_board(&self, keys: &Keys, token: &str) -> Result<Swept> {
         let tombstone = keys.tombstone();
         let pattern = format!("{}*", glob_escape(keys.prefix()));
         let mut cursor = "0".to_string();
         let mut swept = 0u64;
         loop {
-            let r = self.exec(
-                "SCAN",
-                vec![
-                    bin(cursor.as_str()),
-                    bin("MATCH"),
-                    bin(pattern.as_str()),
-                    bin("COUNT"),
-                    RedisParameter::Int64(SWEEP_STEP),
-                ],
-            )?;
+            let r = self
+                .exec(
+                    "SCAN",
+                    vec![
+                        bin(cursor.as_str()),
+                        bin("MATCH"),
+                        bin(pattern.as_str()),
+                        bin("COUNT"),
+                        RedisParameter::Int64(SWEEP_STEP),
+                    ],
+                )
+                .await?;
             // The reply, flattened: the next cursor, then the keys found.
             let Some((next, found)) = r.split_first() else {
                 return Err(LeaderboardError::CorruptData(
@@ -311,11 +327,13 @@ impl Repo {
                 }
             }
             if step_keys.len() > 1 || last {
-                let r = self.eval(
-                    SWEEP_STEP_SCRIPT,
-                    &step_keys,
-                    vec![bin(token), bin(if last { "1" } else { "0" })],
-                )?;
+                let r = self
+                    .eval(
+                        SWEEP_STEP_SCRIPT,
+                        &step_keys,
+                        vec![bin(token), bin(if last { "1" } else { "0" })],
+                    )
+                    .await?;
                 match r.first().map(int).transpose()? {
                     Some(-1) => return Ok(Swept::TakenOver),
                     Some(n) if n >= 0 => swept += n.unsigned_abs(),

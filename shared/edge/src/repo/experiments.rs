@@ -87,7 +87,7 @@ fn decode(raw: &str) -> Result<Experiment> {
 
 impl Repo {
     /// Stores a new experiment.
-    pub fn exp_create(
+    pub async fn exp_create(
         &self,
         t: &TenantId,
         e: &Experiment,
@@ -95,19 +95,21 @@ impl Repo {
         let def =
             serde_json::to_string(e).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
         let arms = format!("|{}|", e.arms().join("|"));
-        let r = self.eval(
-            CREATE,
-            &[index(t), running(t), meta(t, &e.id)],
-            vec![
-                bin(e.id.as_str()),
-                bin(def),
-                bin(e.flag.as_str()),
-                bin(e.start_ms.to_string()),
-                bin(e.end_ms.map(|v| v.to_string()).unwrap_or_default()),
-                bin(arms),
-                bin(MAX_EXPERIMENTS.to_string()),
-            ],
-        )?;
+        let r = self
+            .eval(
+                CREATE,
+                &[index(t), running(t), meta(t, &e.id)],
+                vec![
+                    bin(e.id.as_str()),
+                    bin(def),
+                    bin(e.flag.as_str()),
+                    bin(e.start_ms.to_string()),
+                    bin(e.end_ms.map(|v| v.to_string()).unwrap_or_default()),
+                    bin(arms),
+                    bin(MAX_EXPERIMENTS.to_string()),
+                ],
+            )
+            .await?;
         if r.first().map(int).transpose()? == Some(1) {
             return Ok(Ok(()));
         }
@@ -119,8 +121,8 @@ impl Repo {
     }
 
     /// Every experiment of the tenant (definitions only), sorted by id.
-    pub fn exp_list(&self, t: &TenantId) -> Result<Vec<Experiment>> {
-        let r = self.exec("HVALS", vec![bin(index(t))])?;
+    pub async fn exp_list(&self, t: &TenantId) -> Result<Vec<Experiment>> {
+        let r = self.exec("HVALS", vec![bin(index(t))]).await?;
         let mut out = r
             .iter()
             .map(|v| decode(&text(v)?))
@@ -130,8 +132,8 @@ impl Repo {
     }
 
     /// Running experiments: id → flag key.
-    pub fn exp_running(&self, t: &TenantId) -> Result<Vec<(String, String)>> {
-        let r = self.exec("HGETALL", vec![bin(running(t))])?;
+    pub async fn exp_running(&self, t: &TenantId) -> Result<Vec<(String, String)>> {
+        let r = self.exec("HGETALL", vec![bin(running(t))]).await?;
         r.chunks(2)
             .map(|kv| match kv {
                 [k, v] => Ok((text(k)?, text(v)?)),
@@ -141,16 +143,18 @@ impl Repo {
     }
 
     /// One experiment with its state.
-    pub fn exp_get(&self, t: &TenantId, id: &str) -> Result<Option<Stored>> {
-        let r = self.exec(
-            "HMGET",
-            vec![
-                bin(meta(t, id)),
-                bin("def"),
-                bin("stopped_ms"),
-                bin("results"),
-            ],
-        )?;
+    pub async fn exp_get(&self, t: &TenantId, id: &str) -> Result<Option<Stored>> {
+        let r = self
+            .exec(
+                "HMGET",
+                vec![
+                    bin(meta(t, id)),
+                    bin("def"),
+                    bin("stopped_ms"),
+                    bin("results"),
+                ],
+            )
+            .await?;
         let field = |i: usize| -> Result<Option<String>> {
             Ok(r.get(i).map(text).transpose()?.filter(|s| !s.is_empty()))
         };
@@ -168,8 +172,8 @@ impl Repo {
     }
 
     /// The experiment's counters.
-    pub fn exp_counters(&self, t: &TenantId, id: &str) -> Result<Counters> {
-        let r = self.exec("HGETALL", vec![bin(part(t, id, "n"))])?;
+    pub async fn exp_counters(&self, t: &TenantId, id: &str) -> Result<Counters> {
+        let r = self.exec("HGETALL", vec![bin(part(t, id, "n"))]).await?;
         let pairs = r
             .chunks(2)
             .map(|kv| match kv {
@@ -183,7 +187,7 @@ impl Repo {
     /// Counts `unit`'s exposures: `(experiment id, arm)` per experiment flag the evaluation
     /// resolved, in one script call. Returns the script's answer per experiment (1 new, 0 seen,
     /// 2 crossover, −1 not counting).
-    pub fn exp_expose(
+    pub async fn exp_expose(
         &self,
         t: &TenantId,
         unit: &str,
@@ -199,12 +203,16 @@ impl Repo {
             .collect();
         let mut args = vec![bin(unit), bin(now_ms.to_string())];
         args.extend(exposures.iter().map(|(_, arm)| bin(arm.as_str())));
-        self.eval(EXPOSE, &keys, args)?.iter().map(int).collect()
+        self.eval(EXPOSE, &keys, args)
+            .await?
+            .iter()
+            .map(int)
+            .collect()
     }
 
     /// Counts one conversion source for `unit` (see `lua/exp_convert.lua`).
     #[allow(clippy::too_many_arguments)]
-    pub fn exp_convert(
+    pub async fn exp_convert(
         &self,
         t: &TenantId,
         id: &str,
@@ -221,18 +229,20 @@ impl Repo {
             part(t, id, "units"),
             part(t, id, "seen"),
         ];
-        let r = self.eval(
-            CONVERT,
-            &keys,
-            vec![
-                bin(unit),
-                bin(now_ms.to_string()),
-                bin(source.0),
-                bin(source.1),
-                bin(format!("{value:?}")),
-                bin(event_id.unwrap_or_default()),
-            ],
-        )?;
+        let r = self
+            .eval(
+                CONVERT,
+                &keys,
+                vec![
+                    bin(unit),
+                    bin(now_ms.to_string()),
+                    bin(source.0),
+                    bin(source.1),
+                    bin(format!("{value:?}")),
+                    bin(event_id.unwrap_or_default()),
+                ],
+            )
+            .await?;
         Ok(match r.first().map(int).transpose()? {
             Some(1) => Converted::Counted(r.get(1).map(text).transpose()?.unwrap_or_default()),
             Some(0) => Converted::Duplicate,
@@ -242,12 +252,19 @@ impl Repo {
     }
 
     /// Stops the experiment: `Some((stopped now?, stopped at))`, `None` when it does not exist.
-    pub fn exp_stop(&self, t: &TenantId, id: &str, now_ms: i64) -> Result<Option<(bool, i64)>> {
-        let r = self.eval(
-            STOP,
-            &[meta(t, id), running(t)],
-            vec![bin(id), bin(now_ms.to_string())],
-        )?;
+    pub async fn exp_stop(
+        &self,
+        t: &TenantId,
+        id: &str,
+        now_ms: i64,
+    ) -> Result<Option<(bool, i64)>> {
+        let r = self
+            .eval(
+                STOP,
+                &[meta(t, id), running(t)],
+                vec![bin(id), bin(now_ms.to_string())],
+            )
+            .await?;
         match r.as_slice() {
             [flag, at] => Ok(Some((int(flag)? == 1, int(at)?))),
             _ => Ok(None),
@@ -255,25 +272,27 @@ impl Repo {
     }
 
     /// Stores the results frozen at the stop (the first freeze wins).
-    pub fn exp_freeze(&self, t: &TenantId, id: &str, results: &str) -> Result<()> {
+    pub async fn exp_freeze(&self, t: &TenantId, id: &str, results: &str) -> Result<()> {
         self.exec(
             "HSETNX",
             vec![bin(meta(t, id)), bin("results"), bin(results)],
-        )?;
+        )
+        .await?;
         Ok(())
     }
 
     /// Deletes the experiment and everything counted for it.
-    pub fn exp_delete(&self, t: &TenantId, id: &str) -> Result<bool> {
-        let existed = self.exec("HDEL", vec![bin(index(t)), bin(id)])?;
-        self.exec("HDEL", vec![bin(running(t)), bin(id)])?;
+    pub async fn exp_delete(&self, t: &TenantId, id: &str) -> Result<bool> {
+        let existed = self.exec("HDEL", vec![bin(index(t)), bin(id)]).await?;
+        self.exec("HDEL", vec![bin(running(t)), bin(id)]).await?;
         self.exec(
             "DEL",
             ["", ":assign", ":n", ":units", ":seen"]
                 .iter()
                 .map(|s| bin(format!("{}{s}", meta(t, id))))
                 .collect(),
-        )?;
+        )
+        .await?;
         Ok(existed.first().map(int).transpose()? == Some(1))
     }
 }

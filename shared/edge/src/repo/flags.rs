@@ -23,8 +23,10 @@ pub enum Put {
 
 impl Repo {
     /// The document and its version (`None`: the tenant never stored one).
-    pub fn flags_get(&self, tenant: &TenantId) -> Result<Option<(u64, String)>> {
-        let r = self.exec("HMGET", vec![bin(key(tenant)), bin("version"), bin("doc")])?;
+    pub async fn flags_get(&self, tenant: &TenantId) -> Result<Option<(u64, String)>> {
+        let r = self
+            .exec("HMGET", vec![bin(key(tenant)), bin("version"), bin("doc")])
+            .await?;
         match r.as_slice() {
             [v, d] => {
                 let doc = text(d)?;
@@ -43,15 +45,22 @@ impl Repo {
     }
 
     /// Writes the document if its version is `expected` (any with `None`).
-    pub fn flags_put(&self, tenant: &TenantId, expected: Option<u64>, doc: &str) -> Result<Put> {
-        let r = self.eval(
-            FLAGS_PUT,
-            &[key(tenant)],
-            vec![
-                bin(expected.map(|v| v.to_string()).unwrap_or_default()),
-                bin(doc),
-            ],
-        )?;
+    pub async fn flags_put(
+        &self,
+        tenant: &TenantId,
+        expected: Option<u64>,
+        doc: &str,
+    ) -> Result<Put> {
+        let r = self
+            .eval(
+                FLAGS_PUT,
+                &[key(tenant)],
+                vec![
+                    bin(expected.map(|v| v.to_string()).unwrap_or_default()),
+                    bin(doc),
+                ],
+            )
+            .await?;
         let n = |i: usize| -> Result<u64> {
             r.get(i)
                 .map(int)

@@ -6,8 +6,8 @@ use super::{Repo, bin, int, text};
 
 impl Repo {
     /// `HGET`: the field's value, if any.
-    pub fn hget(&self, key: &str, field: &str) -> Result<Option<String>> {
-        let r = self.exec("HGET", vec![bin(key), bin(field)])?;
+    pub async fn hget(&self, key: &str, field: &str) -> Result<Option<String>> {
+        let r = self.exec("HGET", vec![bin(key), bin(field)]).await?;
         Ok(match r.first() {
             None | Some(super::RedisResult::Nil) => None,
             Some(v) => Some(text(v)?),
@@ -15,28 +15,30 @@ impl Repo {
     }
 
     /// `HSET` of one field: whether the field is new.
-    pub fn hset(&self, key: &str, field: &str, value: &str) -> Result<bool> {
-        let r = self.exec("HSET", vec![bin(key), bin(field), bin(value)])?;
+    pub async fn hset(&self, key: &str, field: &str, value: &str) -> Result<bool> {
+        let r = self
+            .exec("HSET", vec![bin(key), bin(field), bin(value)])
+            .await?;
         Ok(r.first().map(int).transpose()? == Some(1))
     }
 
     /// `HDEL` of one field: whether it was there.
-    pub fn hdel(&self, key: &str, field: &str) -> Result<bool> {
-        let r = self.exec("HDEL", vec![bin(key), bin(field)])?;
+    pub async fn hdel(&self, key: &str, field: &str) -> Result<bool> {
+        let r = self.exec("HDEL", vec![bin(key), bin(field)]).await?;
         Ok(r.first().map(int).transpose()? == Some(1))
     }
 
     /// `HGETALL`, as (field, value) pairs.
-    pub fn hgetall(&self, key: &str) -> Result<Vec<(String, String)>> {
-        let flat = self.exec("HGETALL", vec![bin(key)])?;
+    pub async fn hgetall(&self, key: &str) -> Result<Vec<(String, String)>> {
+        let flat = self.exec("HGETALL", vec![bin(key)]).await?;
         flat.chunks_exact(2)
             .map(|kv| Ok((text(&kv[0])?, text(&kv[1])?)))
             .collect()
     }
 
     /// `HLEN`.
-    pub fn hlen(&self, key: &str) -> Result<u64> {
-        let r = self.exec("HLEN", vec![bin(key)])?;
+    pub async fn hlen(&self, key: &str) -> Result<u64> {
+        let r = self.exec("HLEN", vec![bin(key)]).await?;
         Ok(r.first().map(int).transpose()?.unwrap_or(0).max(0) as u64)
     }
 }

@@ -48,12 +48,14 @@ impl Claim {
 impl Repo {
     /// Releases this attempt's reservation after a failure that applied nothing, so a retry can
     /// apply; a no-op when the key no longer holds it. Whether it released.
-    pub fn release(&self, keys: &Keys, claim: &Claim) -> Result<bool> {
-        let r = self.eval(
-            RELEASE,
-            &[keys.idem(&claim.key)],
-            vec![bin(claim.reservation.as_str())],
-        )?;
+    pub async fn release(&self, keys: &Keys, claim: &Claim) -> Result<bool> {
+        let r = self
+            .eval(
+                RELEASE,
+                &[keys.idem(&claim.key)],
+                vec![bin(claim.reservation.as_str())],
+            )
+            .await?;
         Ok(r.first().map(int).transpose()?.unwrap_or(0) == 1)
     }
 }

@@ -19,7 +19,7 @@ impl Repo {
     /// with `claim`, only if the `Idempotency-Key` is still this attempt's (or free), storing the
     /// outcome in the same step. Returns the stream id, or `None` when the key is held by another
     /// attempt. A lost doorbell only delays projection until the next one.
-    pub fn enqueue(
+    pub async fn enqueue(
         &self,
         keys: &Keys,
         event_json: &str,
@@ -31,26 +31,28 @@ impl Repo {
             Some(c) => ("1", c.reservation.clone(), accepted_prefix(&c.fingerprint)),
             None => ("0", String::new(), String::new()),
         };
-        let r = self.eval(
-            ENQUEUE,
-            &[
-                keys.inbox(),
-                claim.map_or_else(|| keys.unused(), |c| keys.idem(&c.key)),
-                keys.events(),
-                keys.bell(),
-                keys.config(),
-            ],
-            vec![
-                bin(event_json),
-                bin(doorbell),
-                bin(board_ref),
-                bin(flag),
-                bin(reservation),
-                bin(prefix),
-                Claim::ttl_arg(),
-                bin(BELL_MS.to_string()),
-            ],
-        )?;
+        let r = self
+            .eval(
+                ENQUEUE,
+                &[
+                    keys.inbox(),
+                    claim.map_or_else(|| keys.unused(), |c| keys.idem(&c.key)),
+                    keys.events(),
+                    keys.bell(),
+                    keys.config(),
+                ],
+                vec![
+                    bin(event_json),
+                    bin(doorbell),
+                    bin(board_ref),
+                    bin(flag),
+                    bin(reservation),
+                    bin(prefix),
+                    Claim::ttl_arg(),
+                    bin(BELL_MS.to_string()),
+                ],
+            )
+            .await?;
         match r.as_slice() {
             [ok] if int(ok)? == 3 => Ok(None),
             [ok] if int(ok)? == 4 => Err(super::board_deleted(keys)),

@@ -33,7 +33,7 @@ pub struct RawFacts {
 impl Repo {
     /// Reads the integrity facts of one submission of `score` (minor units) in one round trip.
     #[allow(clippy::too_many_arguments)]
-    pub fn integrity_facts(
+    pub async fn integrity_facts(
         &self,
         keys: &Keys,
         period: &PeriodId,
@@ -43,23 +43,25 @@ impl Repo {
         burst: Option<(i64, u32)>,
         sample: bool,
     ) -> Result<RawFacts> {
-        let r = self.eval(
-            FACTS,
-            &[
-                keys.integrity(period),
-                keys.zset(period),
-                keys.burst(score),
-                keys.integrity_sample(period),
-            ],
-            vec![
-                bin(player.as_str()),
-                RedisParameter::Int64(now_ms),
-                RedisParameter::Int64(burst.map_or(0, |b| b.0)),
-                RedisParameter::Int64(if sample { i64::from(SAMPLE_POINTS) } else { 0 }),
-                RedisParameter::Int64(burst.map_or(0, |b| i64::from(b.1))),
-                RedisParameter::Int64(SAMPLE_KEPT_MS),
-            ],
-        )?;
+        let r = self
+            .eval(
+                FACTS,
+                &[
+                    keys.integrity(period),
+                    keys.zset(period),
+                    keys.burst(score),
+                    keys.integrity_sample(period),
+                ],
+                vec![
+                    bin(player.as_str()),
+                    RedisParameter::Int64(now_ms),
+                    RedisParameter::Int64(burst.map_or(0, |b| b.0)),
+                    RedisParameter::Int64(if sample { i64::from(SAMPLE_POINTS) } else { 0 }),
+                    RedisParameter::Int64(burst.map_or(0, |b| i64::from(b.1))),
+                    RedisParameter::Int64(SAMPLE_KEPT_MS),
+                ],
+            )
+            .await?;
         let mut it = r.iter();
         let mut next = || {
             it.next()
@@ -98,21 +100,26 @@ impl Repo {
 
     /// Stores a review (new or decided) and indexes it by submission time; `BoardNotFound` once
     /// the board is deleted.
-    pub fn put_review(&self, keys: &Keys, id: &str, json: &str, at_ms: i64) -> Result<()> {
+    pub async fn put_review(&self, keys: &Keys, id: &str, json: &str, at_ms: i64) -> Result<()> {
         self.store_reviews(keys, false, &[(id.to_string(), json.to_string(), at_ms)])
+            .await
             .map(|_| ())
     }
 
     /// Stores reviews unless one with the same id exists (id, JSON, Unix ms): how many were new;
     /// `BoardNotFound` once the board is deleted.
-    pub fn put_new_reviews(&self, keys: &Keys, reviews: &[(String, String, i64)]) -> Result<u64> {
+    pub async fn put_new_reviews(
+        &self,
+        keys: &Keys,
+        reviews: &[(String, String, i64)],
+    ) -> Result<u64> {
         if reviews.is_empty() {
             return Ok(0);
         }
-        self.store_reviews(keys, true, reviews)
+        self.store_reviews(keys, true, reviews).await
     }
 
-    fn store_reviews(
+    async fn store_reviews(
         &self,
         keys: &Keys,
         new_only: bool,
@@ -127,11 +134,13 @@ impl Repo {
                 RedisParameter::Int64(*at),
             ]);
         }
-        let r = self.eval(
-            STORE_REVIEWS,
-            &[keys.reviews(), keys.reviews_index(), keys.config()],
-            args,
-        )?;
+        let r = self
+            .eval(
+                STORE_REVIEWS,
+                &[keys.reviews(), keys.reviews_index(), keys.config()],
+                args,
+            )
+            .await?;
         match r.first().map(int).transpose()? {
             Some(-1) => Err(super::board_deleted(keys)),
             Some(n) if n >= 0 => Ok(n.unsigned_abs()),
@@ -142,20 +151,22 @@ impl Repo {
     }
 
     /// One review's JSON.
-    pub fn review(&self, keys: &Keys, id: &str) -> Result<Option<String>> {
-        self.hget(&keys.reviews(), id)
+    pub async fn review(&self, keys: &Keys, id: &str) -> Result<Option<String>> {
+        self.hget(&keys.reviews(), id).await
     }
 
     /// The newest `limit` reviews' JSON, newest first, from `offset`.
-    pub fn reviews(&self, keys: &Keys, offset: u64, limit: u64) -> Result<Vec<String>> {
-        let ids = self.exec(
-            "ZREVRANGE",
-            vec![
-                bin(keys.reviews_index()),
-                bin(offset.to_string()),
-                bin((offset + limit).saturating_sub(1).to_string()),
-            ],
-        )?;
+    pub async fn reviews(&self, keys: &Keys, offset: u64, limit: u64) -> Result<Vec<String>> {
+        let ids = self
+            .exec(
+                "ZREVRANGE",
+                vec![
+                    bin(keys.reviews_index()),
+                    bin(offset.to_string()),
+                    bin((offset + limit).saturating_sub(1).to_string()),
+                ],
+            )
+            .await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -165,7 +176,7 @@ impl Repo {
                 .map(|id| text(id).map(bin))
                 .collect::<Result<Vec<_>>>()?,
         );
-        let r = self.exec("HMGET", args)?;
+        let r = self.exec("HMGET", args).await?;
         r.iter()
             .map(text)
             .filter(|v| !matches!(v, Ok(s) if s.is_empty()))

@@ -12,24 +12,32 @@ pub type StreamEntry = (String, Vec<(String, String)>);
 
 impl Repo {
     /// Up to `limit` entries of a stream after `after` (exclusive; from the start when `None`).
-    pub fn stream_page(
+    pub async fn stream_page(
         &self,
         key: &str,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<StreamEntry>> {
         let start = after.map_or_else(|| "-".to_string(), |a| format!("({a}"));
-        self.range(key, &start, "+", limit)
+        self.range(key, &start, "+", limit).await
     }
 
     /// Up to `limit` entries of a stream with ids in `start..=end` (`-`/`+` for the ends, a
     /// leading `(` for exclusive).
-    pub fn range(&self, key: &str, start: &str, end: &str, limit: u32) -> Result<Vec<StreamEntry>> {
-        let r = self.eval(
-            RANGE,
-            &[key.to_string()],
-            vec![bin(start), bin(end), bin(limit.to_string())],
-        )?;
+    pub async fn range(
+        &self,
+        key: &str,
+        start: &str,
+        end: &str,
+        limit: u32,
+    ) -> Result<Vec<StreamEntry>> {
+        let r = self
+            .eval(
+                RANGE,
+                &[key.to_string()],
+                vec![bin(start), bin(end), bin(limit.to_string())],
+            )
+            .await?;
         let mut out = Vec::new();
         let mut it = r.iter();
         while let Some(id) = it.next() {
@@ -51,15 +59,16 @@ impl Repo {
     }
 
     /// Entries a stream holds.
-    pub fn stream_len(&self, key: &str) -> Result<u64> {
-        let r = self.exec("XLEN", vec![bin(key)])?;
+    pub async fn stream_len(&self, key: &str) -> Result<u64> {
+        let r = self.exec("XLEN", vec![bin(key)]).await?;
         r.first().map_or(Ok(0), uint)
     }
 
     /// The first entry id of a stream (`None` when empty).
-    pub fn stream_first(&self, key: &str) -> Result<Option<String>> {
+    pub async fn stream_first(&self, key: &str) -> Result<Option<String>> {
         Ok(self
-            .range(key, "-", "+", 1)?
+            .range(key, "-", "+", 1)
+            .await?
             .into_iter()
             .next()
             .map(|(id, _)| id))
@@ -67,7 +76,7 @@ impl Repo {
 
     /// Moves dead letters (id and the fields to append) back into the inbox and rings the
     /// doorbell; how many moved.
-    pub fn redrive(
+    pub async fn redrive(
         &self,
         keys: &Keys,
         letters: &[StreamEntry],
@@ -82,24 +91,28 @@ impl Repo {
                 args.extend([bin(k.as_str()), bin(v.as_str())]);
             }
         }
-        let r = self.eval(REDRIVE, &[keys.dead(), keys.inbox()], args)?;
+        let r = self
+            .eval(REDRIVE, &[keys.dead(), keys.inbox()], args)
+            .await?;
         Ok(u64::try_from(r.first().map(int).transpose()?.unwrap_or(0)).unwrap_or(0))
     }
 
     /// Appends `entry` (field `entry`) to a stream that keeps about the newest `keep` entries.
-    pub fn append_capped(&self, key: &str, keep: u64, entry: &str) -> Result<String> {
-        let r = self.exec(
-            "XADD",
-            vec![
-                bin(key),
-                bin("MAXLEN"),
-                bin("~"),
-                bin(keep.to_string()),
-                bin("*"),
-                bin("entry"),
-                bin(entry),
-            ],
-        )?;
+    pub async fn append_capped(&self, key: &str, keep: u64, entry: &str) -> Result<String> {
+        let r = self
+            .exec(
+                "XADD",
+                vec![
+                    bin(key),
+                    bin("MAXLEN"),
+                    bin("~"),
+                    bin(keep.to_string()),
+                    bin("*"),
+                    bin("entry"),
+                    bin(entry),
+                ],
+            )
+            .await?;
         r.first()
             .map(text)
             .transpose()
@@ -107,13 +120,13 @@ impl Repo {
     }
 
     /// Deletes dead letters; how many existed.
-    pub fn purge(&self, keys: &Keys, ids: &[String]) -> Result<u64> {
+    pub async fn purge(&self, keys: &Keys, ids: &[String]) -> Result<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
         let mut args = vec![bin(keys.dead())];
         args.extend(ids.iter().map(|i| bin(i.as_str())));
-        let r = self.exec("XDEL", args)?;
+        let r = self.exec("XDEL", args).await?;
         Ok(u64::try_from(r.first().map(int).transpose()?.unwrap_or(0)).unwrap_or(0))
     }
 }

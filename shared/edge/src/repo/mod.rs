@@ -288,7 +288,8 @@ pub(crate) fn parse_record(raw: &str) -> Result<Option<Record>> {
 /// A connection to the source of truth, admitted by the region's circuit breaker
 /// ([`crate::breaker`]).
 pub struct Repo {
-    conn: std::cell::RefCell<Box<dyn RedisExec>>,
+    /// The connection, shared out for each command (a retry's reconnect replaces it).
+    conn: std::cell::RefCell<std::rc::Rc<dyn RedisExec>>,
     guard: crate::breaker::Guard,
 }
 
@@ -340,49 +341,50 @@ impl Repo {
     /// a `PING` before anything else: the cheapest question that tells whether Redis is back,
     /// answered before the request's own commands, so that its success closes the breaker for
     /// everyone and its failure reopens it without a second connection attempt.
-    pub fn open(platform: &dyn Platform, url: &str) -> Result<Self> {
+    pub async fn open(platform: &dyn Platform, url: &str) -> Result<Self> {
         if crate::breaker::failed_this_request() {
             return Err(unavailable("an earlier Redis call of this request failed"));
         }
-        let guard = crate::breaker::Guard::admit(platform, crate::scope::now_ms())?;
+        let guard = crate::breaker::Guard::admit(platform, crate::scope::now_ms()).await?;
         let probing = guard.is_probe();
-        let repo = Self::connect(platform, url, guard, !probing)?;
+        let repo = Self::connect(platform, url, guard, !probing).await?;
         if probing {
-            let pong = repo.conn.borrow().execute("PING", &[]);
-            repo.report("PING", pong)?;
+            let pong = repo.connection().execute("PING", &[]).await;
+            repo.report("PING", pong).await?;
         }
         Ok(repo)
     }
 
     /// Opens the connection whatever the breaker's state (the readiness probe): its success
     /// closes the breaker.
-    pub fn open_probe(platform: &dyn Platform, url: &str) -> Result<Self> {
-        Self::connect(platform, url, crate::breaker::Guard::probe(platform), true)
+    pub async fn open_probe(platform: &dyn Platform, url: &str) -> Result<Self> {
+        let guard = crate::breaker::Guard::probe(platform).await;
+        Self::connect(platform, url, guard, true).await
     }
 
     /// Connects, retrying a failed connect once after a jittered pause when `retry`; a failure
     /// is reported to the breaker.
-    fn connect(
+    async fn connect(
         platform: &dyn Platform,
         url: &str,
         guard: crate::breaker::Guard,
         retry: bool,
     ) -> Result<Self> {
-        let conn = platform.redis(url).or_else(|first| {
-            if !retry {
-                return Err(first);
+        let conn = match platform.redis(url).await {
+            Err(first) if retry => {
+                eprintln!("redis connect failed (retrying once): {first}");
+                jitter();
+                platform.redis(url).await
             }
-            eprintln!("redis connect failed (retrying once): {first}");
-            jitter();
-            platform.redis(url)
-        });
+            other => other,
+        };
         match conn {
             Ok(conn) => Ok(Self {
-                conn: std::cell::RefCell::new(conn),
+                conn: std::cell::RefCell::new(std::rc::Rc::<dyn RedisExec>::from(conn)),
                 guard,
             }),
             Err(e) => {
-                guard.failed(crate::scope::now_ms());
+                guard.failed(crate::scope::now_ms()).await;
                 Err(unavailable(e))
             }
         }
@@ -390,65 +392,79 @@ impl Repo {
 
     /// The repository in `cell`, connected on first use (`redis_url` from the variables): what
     /// handlers that may or may not need Redis keep.
-    pub fn open_in<'c>(
+    pub async fn open_in<'c>(
         cell: &'c std::cell::OnceCell<Repo>,
         platform: &dyn Platform,
     ) -> Result<&'c Repo> {
         if let Some(r) = cell.get() {
             return Ok(r);
         }
-        let opened = Self::open(platform, &crate::settings::redis_url(platform)?)?;
+        let url = crate::settings::redis_url(platform).await?;
+        let opened = Self::open(platform, &url).await?;
         Ok(cell.get_or_init(|| opened))
     }
 
     /// `PING`: whether Redis answers.
-    pub fn ping(&self) -> Result<()> {
-        self.exec("PING", vec![]).map(|_| ())
+    pub async fn ping(&self) -> Result<()> {
+        self.exec("PING", vec![]).await.map(|_| ())
+    }
+
+    /// The current connection: a handle of its own, so a command under way borrows no cell.
+    fn connection(&self) -> std::rc::Rc<dyn RedisExec> {
+        std::rc::Rc::clone(&self.conn.borrow())
     }
 
     /// One command. A command that changes nothing ([`IDEMPOTENT`]) and failed because Redis
     /// could not be reached is retried once, on a new connection when the platform can make
     /// one; every outcome is reported to the breaker.
-    fn exec(&self, cmd: &str, args: Vec<RedisParameter>) -> Result<Vec<RedisResult>> {
-        let first = self.conn.borrow().execute(cmd, &args);
+    async fn exec(&self, cmd: &str, args: Vec<RedisParameter>) -> Result<Vec<RedisResult>> {
+        let conn = self.connection();
+        let first = conn.execute(cmd, &args).await;
         let result = match first {
             Err(e) if e.is_transport() && IDEMPOTENT.contains(&cmd) => {
                 eprintln!("redis error (retrying {cmd} once): {e}");
                 jitter();
-                let fresh = self.conn.borrow().reconnect();
-                match fresh {
-                    Some(Ok(fresh)) => *self.conn.borrow_mut() = fresh,
+                let fresh = conn.reconnect().await;
+                let retry_on = match fresh {
+                    Some(Ok(fresh)) => {
+                        let fresh = std::rc::Rc::<dyn RedisExec>::from(fresh);
+                        *self.conn.borrow_mut() = std::rc::Rc::clone(&fresh);
+                        fresh
+                    }
                     // The retry goes on the old connection (and most likely fails the same way).
-                    Some(Err(e)) => eprintln!("redis: reconnecting for the retry of {cmd}: {e}"),
-                    None => {}
-                }
-                self.conn.borrow().execute(cmd, &args)
+                    Some(Err(e)) => {
+                        eprintln!("redis: reconnecting for the retry of {cmd}: {e}");
+                        conn
+                    }
+                    None => conn,
+                };
+                retry_on.execute(cmd, &args).await
             }
             other => other,
         };
-        self.report(cmd, result)
+        self.report(cmd, result).await
     }
 
     /// Reports a call's outcome to the breaker: a reply, an error reply included, says Redis
     /// answers; only a transport failure counts against it.
-    fn report<T>(&self, cmd: &str, result: std::result::Result<T, RedisError>) -> Result<T> {
+    async fn report<T>(&self, cmd: &str, result: std::result::Result<T, RedisError>) -> Result<T> {
         match result {
             Ok(reply) => {
-                self.guard.succeeded();
+                self.guard.succeeded().await;
                 Ok(reply)
             }
             Err(RedisError::Reply(reply)) => {
-                self.guard.succeeded();
+                self.guard.succeeded().await;
                 Err(refused(cmd, &reply))
             }
             Err(e @ RedisError::Transport(_)) => {
-                self.guard.failed(crate::scope::now_ms());
+                self.guard.failed(crate::scope::now_ms()).await;
                 Err(unavailable(e))
             }
         }
     }
 
-    fn eval(
+    async fn eval(
         &self,
         script: &str,
         keys: &[String],
@@ -459,6 +475,6 @@ impl Repo {
         params.push(RedisParameter::Int64(keys.len() as i64));
         params.extend(keys.iter().map(|k| bin(k.as_str())));
         params.extend(args);
-        self.exec("EVAL", params)
+        self.exec("EVAL", params).await
     }
 }

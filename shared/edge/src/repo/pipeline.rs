@@ -120,23 +120,25 @@ pub enum BatchResult {
 impl Repo {
     /// Up to `count` entries for a drain (`consumer`), reclaiming entries pending longer than
     /// `min_idle_ms`.
-    pub fn inbox_claim(
+    pub async fn inbox_claim(
         &self,
         keys: &Keys,
         consumer: &str,
         count: usize,
         min_idle_ms: u64,
     ) -> Result<Vec<RawEntry>> {
-        let r = self.eval(
-            CLAIM,
-            &[keys.inbox(), keys.bell()],
-            vec![
-                bin(GROUP),
-                bin(consumer),
-                bin(count.to_string()),
-                bin(min_idle_ms.to_string()),
-            ],
-        )?;
+        let r = self
+            .eval(
+                CLAIM,
+                &[keys.inbox(), keys.bell()],
+                vec![
+                    bin(GROUP),
+                    bin(consumer),
+                    bin(count.to_string()),
+                    bin(min_idle_ms.to_string()),
+                ],
+            )
+            .await?;
         let mut entries = Vec::new();
         let mut it = r.iter();
         while let Some(id) = it.next() {
@@ -162,13 +164,13 @@ impl Repo {
 
     /// Reads the values of `lookups` in one round trip (`""` for a missing field, `"1"`/`"0"`
     /// for existence).
-    pub fn lookup(&self, lookups: &[Lookup]) -> Result<Vec<String>> {
+    pub async fn lookup(&self, lookups: &[Lookup]) -> Result<Vec<String>> {
         if lookups.is_empty() {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = lookups.iter().map(|l| l.key.clone()).collect();
         let args = lookups.iter().map(|l| bin(l.field.as_str())).collect();
-        let r = self.eval(LOOKUP, &keys, args)?;
+        let r = self.eval(LOOKUP, &keys, args).await?;
         if r.len() != lookups.len() {
             return Err(corrupt("a short lookup reply"));
         }
@@ -176,7 +178,12 @@ impl Repo {
     }
 
     /// Applies a decided batch if everything it was decided on is unchanged.
-    pub fn apply_batch(&self, keys: &Keys, now_ms: i64, batch: &Batch) -> Result<BatchResult> {
+    pub async fn apply_batch(
+        &self,
+        keys: &Keys,
+        now_ms: i64,
+        batch: &Batch,
+    ) -> Result<BatchResult> {
         const FIXED: usize = 8;
         let mut all_keys = vec![
             keys.config(),
@@ -266,7 +273,7 @@ impl Repo {
                 bin(player.as_str()),
             ]);
         }
-        let r = self.eval(APPLY_BATCH, &all_keys, args)?;
+        let r = self.eval(APPLY_BATCH, &all_keys, args).await?;
         match r.as_slice() {
             [ok, version, ids @ ..] if int(ok)? == 1 => {
                 let version = int(version)?;
@@ -288,17 +295,17 @@ impl Repo {
     }
 
     /// Dead letters of the board.
-    pub fn dead_len(&self, keys: &Keys) -> Result<u64> {
-        self.xlen(keys.dead())
+    pub async fn dead_len(&self, keys: &Keys) -> Result<u64> {
+        self.xlen(keys.dead()).await
     }
 
     /// Entries in the board's inbox not yet applied (new, or being applied by a drain).
-    pub fn inbox_len(&self, keys: &Keys) -> Result<u64> {
-        self.xlen(keys.inbox())
+    pub async fn inbox_len(&self, keys: &Keys) -> Result<u64> {
+        self.xlen(keys.inbox()).await
     }
 
-    fn xlen(&self, stream: String) -> Result<u64> {
-        let r = self.exec("XLEN", vec![bin(stream)])?;
+    async fn xlen(&self, stream: String) -> Result<u64> {
+        let r = self.exec("XLEN", vec![bin(stream)]).await?;
         r.first()
             .map(uint)
             .transpose()
@@ -316,12 +323,12 @@ pub const INGEST_DEAD: &str = "lb:ingest:dead";
 
 impl Repo {
     /// Appends an entry in the ingest layout to the board's inbox; its stream id.
-    pub fn inbox_add(&self, keys: &Keys, fields: &[(String, String)]) -> Result<String> {
+    pub async fn inbox_add(&self, keys: &Keys, fields: &[(String, String)]) -> Result<String> {
         let mut args = vec![bin(keys.inbox()), bin("*")];
         for (k, v) in fields {
             args.extend([bin(k.as_str()), bin(v.as_str())]);
         }
-        let r = self.exec("XADD", args)?;
+        let r = self.exec("XADD", args).await?;
         r.first()
             .map(text)
             .transpose()
@@ -329,7 +336,7 @@ impl Repo {
     }
 
     /// Keeps an ingest message that names no valid board, with the reason.
-    pub fn ingest_dead(&self, payload: &[u8], reason: &str, now_ms: i64) -> Result<()> {
+    pub async fn ingest_dead(&self, payload: &[u8], reason: &str, now_ms: i64) -> Result<()> {
         self.exec(
             "XADD",
             vec![
@@ -342,18 +349,20 @@ impl Repo {
                 bin("dead_at_ms"),
                 bin(now_ms.to_string()),
             ],
-        )?;
+        )
+        .await?;
         Ok(())
     }
 
     /// Publishes a doorbell (`tenant/board`) so the Redis-triggered drain runs for the board.
-    pub fn ring(&self, channel: &str, board_ref: &str) -> Result<()> {
-        self.publish(channel, board_ref)
+    pub async fn ring(&self, channel: &str, board_ref: &str) -> Result<()> {
+        self.publish(channel, board_ref).await
     }
 
     /// `PUBLISH` (at-most-once: subscribers that are not listening miss it).
-    pub fn publish(&self, channel: &str, message: &str) -> Result<()> {
-        self.exec("PUBLISH", vec![bin(channel), bin(message)])?;
+    pub async fn publish(&self, channel: &str, message: &str) -> Result<()> {
+        self.exec("PUBLISH", vec![bin(channel), bin(message)])
+            .await?;
         Ok(())
     }
 }

@@ -7,50 +7,53 @@ use super::{Repo, bin, int, text};
 
 impl Repo {
     /// `SADD`: whether the member is new.
-    pub fn sadd(&self, key: &str, member: &str) -> Result<bool> {
-        let r = self.exec("SADD", vec![bin(key), bin(member)])?;
+    pub async fn sadd(&self, key: &str, member: &str) -> Result<bool> {
+        let r = self.exec("SADD", vec![bin(key), bin(member)]).await?;
         Ok(r.first().map(int).transpose()? == Some(1))
     }
 
     /// `SREM`: whether the member was there.
-    pub fn srem(&self, key: &str, member: &str) -> Result<bool> {
-        let r = self.exec("SREM", vec![bin(key), bin(member)])?;
+    pub async fn srem(&self, key: &str, member: &str) -> Result<bool> {
+        let r = self.exec("SREM", vec![bin(key), bin(member)]).await?;
         Ok(r.first().map(int).transpose()? == Some(1))
     }
 
     /// `SMEMBERS`.
-    pub fn smembers(&self, key: &str) -> Result<Vec<String>> {
-        self.exec("SMEMBERS", vec![bin(key)])?
+    pub async fn smembers(&self, key: &str) -> Result<Vec<String>> {
+        self.exec("SMEMBERS", vec![bin(key)])
+            .await?
             .iter()
             .map(text)
             .collect()
     }
 
     /// `SCARD`.
-    pub fn scard(&self, key: &str) -> Result<u64> {
-        let r = self.exec("SCARD", vec![bin(key)])?;
+    pub async fn scard(&self, key: &str) -> Result<u64> {
+        let r = self.exec("SCARD", vec![bin(key)]).await?;
         Ok(r.first().map(int).transpose()?.unwrap_or(0).max(0) as u64)
     }
 
     /// `DEL` of one key: whether it existed.
-    pub fn del(&self, key: &str) -> Result<bool> {
-        let r = self.exec("DEL", vec![bin(key)])?;
+    pub async fn del(&self, key: &str) -> Result<bool> {
+        let r = self.exec("DEL", vec![bin(key)]).await?;
         Ok(r.first().map(int).transpose()? == Some(1))
     }
 
     /// `SET key value NX EX secs`: whether the key was new (what the replay check of signed
     /// requests needs).
-    pub fn set_nx_ex(&self, key: &str, value: &str, secs: i64) -> Result<bool> {
-        let r = self.exec(
-            "SET",
-            vec![
-                bin(key),
-                bin(value),
-                bin("NX"),
-                bin("EX"),
-                super::RedisParameter::Int64(secs),
-            ],
-        )?;
+    pub async fn set_nx_ex(&self, key: &str, value: &str, secs: i64) -> Result<bool> {
+        let r = self
+            .exec(
+                "SET",
+                vec![
+                    bin(key),
+                    bin(value),
+                    bin("NX"),
+                    bin("EX"),
+                    super::RedisParameter::Int64(secs),
+                ],
+            )
+            .await?;
         Ok(r.first().is_some_and(|v| text(v).is_ok_and(|t| t == "OK")))
     }
 }

@@ -29,14 +29,14 @@ pub struct LimitState {
 impl Repo {
     /// Runs GCRA for `keys` on Redis's clock, all or nothing: `(allowed, the time it decided at
     /// in ms, per key)`.
-    pub fn rate_limit(&self, keys: &[LimitKey]) -> Result<(bool, i64, Vec<LimitState>)> {
+    pub async fn rate_limit(&self, keys: &[LimitKey]) -> Result<(bool, i64, Vec<LimitState>)> {
         let names: Vec<String> = keys.iter().map(|k| k.key.clone()).collect();
         let mut args = Vec::with_capacity(2 * keys.len());
         for k in keys {
             args.push(bin(k.interval_us.to_string()));
             args.push(bin(k.tolerance_us.to_string()));
         }
-        let r = self.eval(RATELIMIT, &names, args)?;
+        let r = self.eval(RATELIMIT, &names, args).await?;
         let bad = || LeaderboardError::CorruptData("unexpected rate-limit script reply".into());
         let [first, now, rest @ ..] = r.as_slice() else {
             return Err(bad());

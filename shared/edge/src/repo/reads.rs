@@ -63,7 +63,7 @@ fn rows(items: &[RedisResult]) -> Result<Vec<Row>> {
 
 impl Repo {
     /// A page starting at 0-based `start`, or right after the cursor position `(rank_value, member)`.
-    pub fn page(
+    pub async fn page(
         &self,
         keys: &Keys,
         period: &PeriodId,
@@ -76,7 +76,9 @@ impl Repo {
             args.push(bin(rv.to_string()));
             args.push(bin(member));
         }
-        let r = self.eval(PAGE, &[keys.zset(period), keys.records(period)], args)?;
+        let r = self
+            .eval(PAGE, &[keys.zset(period), keys.records(period)], args)
+            .await?;
         let (total, start) = match r.as_slice() {
             [t, s, ..] => (uint(t)?, uint(s)?),
             _ => return Err(LeaderboardError::CorruptData("short page reply".into())),
@@ -94,22 +96,24 @@ impl Repo {
     }
 
     /// Rows around a player (`radius` either side); `None` if the player has no entry.
-    pub fn around(
+    pub async fn around(
         &self,
         keys: &Keys,
         period: &PeriodId,
         player: &PlayerId,
         radius: u32,
     ) -> Result<Option<Page>> {
-        let r = self.eval(
-            AROUND,
-            &[
-                keys.zset(period),
-                keys.records(period),
-                keys.members(period),
-            ],
-            vec![bin(player.as_str()), bin(radius.to_string())],
-        )?;
+        let r = self
+            .eval(
+                AROUND,
+                &[
+                    keys.zset(period),
+                    keys.records(period),
+                    keys.members(period),
+                ],
+                vec![bin(player.as_str()), bin(radius.to_string())],
+            )
+            .await?;
         match r.as_slice() {
             [_, s, ..] if int(s)? < 0 => Ok(None),
             [t, s, b, rest @ ..] => Ok(Some(Page {
@@ -123,21 +127,23 @@ impl Repo {
     }
 
     /// Standings of several players (None where absent) and the period total.
-    pub fn players(
+    pub async fn players(
         &self,
         keys: &Keys,
         period: &PeriodId,
         players: &[PlayerId],
     ) -> Result<(u64, Vec<Option<Stored>>)> {
-        let r = self.eval(
-            PLAYERS,
-            &[
-                keys.zset(period),
-                keys.records(period),
-                keys.members(period),
-            ],
-            players.iter().map(|p| bin(p.as_str())).collect(),
-        )?;
+        let r = self
+            .eval(
+                PLAYERS,
+                &[
+                    keys.zset(period),
+                    keys.records(period),
+                    keys.members(period),
+                ],
+                players.iter().map(|p| bin(p.as_str())).collect(),
+            )
+            .await?;
         let total = r.first().map(uint).transpose()?.unwrap_or(0);
         let mut out = Vec::with_capacity(players.len());
         for c in r.get(1..).unwrap_or_default().chunks(3) {

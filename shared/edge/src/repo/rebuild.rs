@@ -27,16 +27,18 @@ pub struct Compared {
 impl Repo {
     /// Copies a projection's periods and keys from `from` to `to` (replacing), each copy living
     /// `ttl_ms`; the number of periods.
-    pub fn copy_projection(&self, from: &Keys, to: &Keys, ttl_ms: u64) -> Result<u64> {
-        let r = self.eval(
-            COPY,
-            &[from.periods(), to.periods()],
-            vec![
-                bin(from.prefix()),
-                bin(to.prefix()),
-                bin(ttl_ms.to_string()),
-            ],
-        )?;
+    pub async fn copy_projection(&self, from: &Keys, to: &Keys, ttl_ms: u64) -> Result<u64> {
+        let r = self
+            .eval(
+                COPY,
+                &[from.periods(), to.periods()],
+                vec![
+                    bin(from.prefix()),
+                    bin(to.prefix()),
+                    bin(ttl_ms.to_string()),
+                ],
+            )
+            .await?;
         r.first()
             .map(uint)
             .transpose()
@@ -45,7 +47,7 @@ impl Repo {
 
     /// Writes folded events into the projection under `target`, every key written living `ttl_ms`
     /// (`0`: no lifetime).
-    pub fn fold(&self, target: &Keys, ops: &[Op], ttl_ms: u64) -> Result<()> {
+    pub async fn fold(&self, target: &Keys, ops: &[Op], ttl_ms: u64) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -74,12 +76,12 @@ impl Repo {
                 ]),
             }
         }
-        self.eval(FOLD, &[target.periods()], args)?;
+        self.eval(FOLD, &[target.periods()], args).await?;
         Ok(())
     }
 
     /// Compares entries `[start, start + count)` of `a`'s `period` with `b`.
-    pub fn compare(
+    pub async fn compare(
         &self,
         a: &Keys,
         b: &Keys,
@@ -88,17 +90,19 @@ impl Repo {
         count: u64,
     ) -> Result<Compared> {
         let key = |k: &Keys, part: &str| format!("{}{part}:{period}", k.prefix());
-        let r = self.eval(
-            COMPARE,
-            &[
-                key(a, "z"),
-                key(a, "r"),
-                key(b, "z"),
-                key(b, "m"),
-                key(b, "r"),
-            ],
-            vec![bin(start.to_string()), bin(count.to_string())],
-        )?;
+        let r = self
+            .eval(
+                COMPARE,
+                &[
+                    key(a, "z"),
+                    key(a, "r"),
+                    key(b, "z"),
+                    key(b, "m"),
+                    key(b, "r"),
+                ],
+                vec![bin(start.to_string()), bin(count.to_string())],
+            )
+            .await?;
         match r.as_slice() {
             [total_a, total_b, checked, players @ ..] => Ok(Compared {
                 total_a: uint(total_a)?,
@@ -115,7 +119,7 @@ impl Repo {
     /// Swaps `fresh` in for `live` if the log's last event is still `last` (`""`: empty log),
     /// giving each period its expiry: `Ok(version)` after the swap, `Err(new last id)` when the
     /// log moved.
-    pub fn swap(
+    pub async fn swap(
         &self,
         live: &Keys,
         fresh: &Keys,
@@ -126,16 +130,18 @@ impl Repo {
         for (p, expire) in periods {
             args.extend([bin(p.as_str()), bin(expire.unwrap_or(0).to_string())]);
         }
-        let r = self.eval(
-            SWAP,
-            &[
-                live.events(),
-                live.periods(),
-                fresh.periods(),
-                live.version(),
-            ],
-            args,
-        )?;
+        let r = self
+            .eval(
+                SWAP,
+                &[
+                    live.events(),
+                    live.periods(),
+                    fresh.periods(),
+                    live.version(),
+                ],
+                args,
+            )
+            .await?;
         match r.as_slice() {
             [ok, version] if int(ok)? == 1 => Ok(Ok(int(version)?)),
             [_, last] => Ok(Err(text(last)?)),
@@ -146,51 +152,56 @@ impl Repo {
     }
 
     /// The periods of a projection.
-    pub fn periods_of(&self, keys: &Keys) -> Result<Vec<String>> {
-        let r = self.exec("SMEMBERS", vec![bin(keys.periods())])?;
+    pub async fn periods_of(&self, keys: &Keys) -> Result<Vec<String>> {
+        let r = self.exec("SMEMBERS", vec![bin(keys.periods())]).await?;
         r.iter().map(text).collect()
     }
 
     /// The id of the last event at or before `upto` (the log's last with `None`).
-    pub fn last_event(&self, keys: &Keys, upto: Option<&str>) -> Result<Option<String>> {
-        let page = self.range_rev(&keys.events(), upto.unwrap_or("+"), 1)?;
+    pub async fn last_event(&self, keys: &Keys, upto: Option<&str>) -> Result<Option<String>> {
+        let page = self
+            .range_rev(&keys.events(), upto.unwrap_or("+"), 1)
+            .await?;
         Ok(page.into_iter().next())
     }
 
     /// Ids of up to `count` entries of a stream from `end` backwards.
-    fn range_rev(&self, key: &str, end: &str, count: u32) -> Result<Vec<String>> {
+    async fn range_rev(&self, key: &str, end: &str, count: u32) -> Result<Vec<String>> {
         // Flattened reply: id, then the entry's fields; the first element is the newest id.
-        let r = self.exec(
-            "XREVRANGE",
-            vec![
-                bin(key),
-                bin(end),
-                bin("-"),
-                bin("COUNT"),
-                bin(count.to_string()),
-            ],
-        )?;
+        let r = self
+            .exec(
+                "XREVRANGE",
+                vec![
+                    bin(key),
+                    bin(end),
+                    bin("-"),
+                    bin("COUNT"),
+                    bin(count.to_string()),
+                ],
+            )
+            .await?;
         Ok(r.first().map(text).transpose()?.into_iter().collect())
     }
 
     /// A string value (`None` when absent).
-    pub fn get(&self, key: &str) -> Result<Option<String>> {
-        let r = self.exec("GET", vec![bin(key)])?;
+    pub async fn get(&self, key: &str) -> Result<Option<String>> {
+        let r = self.exec("GET", vec![bin(key)]).await?;
         Ok(r.first().map(text).transpose()?.filter(|v| !v.is_empty()))
     }
 
     /// Sets a string value (no expiry).
-    pub fn set(&self, key: &str, value: &str) -> Result<()> {
-        self.exec("SET", vec![bin(key), bin(value)])?;
+    pub async fn set(&self, key: &str, value: &str) -> Result<()> {
+        self.exec("SET", vec![bin(key), bin(value)]).await?;
         Ok(())
     }
 
     /// Sets a string value that lives `ttl_ms`.
-    pub fn set_px(&self, key: &str, value: &str, ttl_ms: u64) -> Result<()> {
+    pub async fn set_px(&self, key: &str, value: &str, ttl_ms: u64) -> Result<()> {
         self.exec(
             "SET",
             vec![bin(key), bin(value), bin("PX"), bin(ttl_ms.to_string())],
-        )?;
+        )
+        .await?;
         Ok(())
     }
 }

@@ -19,22 +19,29 @@ pub struct Snapshot {
 impl Repo {
     /// Takes a snapshot if `log.snapshot_every` events were added since the newest one (or always
     /// with `force`), keeps `log.keep_snapshots`, trims the log behind the oldest kept.
-    pub fn snapshot(&self, keys: &Keys, log: &LogConfig, force: bool) -> Result<Option<Snapshot>> {
-        let r = self.eval(
-            SNAPSHOT,
-            &[
-                keys.events(),
-                keys.periods(),
-                keys.snapshots(),
-                keys.snapshot_meta(),
-            ],
-            vec![
-                bin(keys.prefix()),
-                bin(log.snapshot_every.to_string()),
-                bin(log.keep_snapshots.to_string()),
-                bin(if force { "1" } else { "0" }),
-            ],
-        )?;
+    pub async fn snapshot(
+        &self,
+        keys: &Keys,
+        log: &LogConfig,
+        force: bool,
+    ) -> Result<Option<Snapshot>> {
+        let r = self
+            .eval(
+                SNAPSHOT,
+                &[
+                    keys.events(),
+                    keys.periods(),
+                    keys.snapshots(),
+                    keys.snapshot_meta(),
+                ],
+                vec![
+                    bin(keys.prefix()),
+                    bin(log.snapshot_every.to_string()),
+                    bin(log.keep_snapshots.to_string()),
+                    bin(if force { "1" } else { "0" }),
+                ],
+            )
+            .await?;
         match r.as_slice() {
             [_, id, trimmed] => Ok(Some(Snapshot {
                 id: text(id)?,
@@ -45,8 +52,10 @@ impl Repo {
     }
 
     /// The board's snapshot ids, oldest first.
-    pub fn snapshot_ids(&self, keys: &Keys) -> Result<Vec<String>> {
-        let r = self.exec("ZRANGE", vec![bin(keys.snapshots()), bin("0"), bin("-1")])?;
+    pub async fn snapshot_ids(&self, keys: &Keys) -> Result<Vec<String>> {
+        let r = self
+            .exec("ZRANGE", vec![bin(keys.snapshots()), bin("0"), bin("-1")])
+            .await?;
         r.iter().map(text).collect()
     }
 }

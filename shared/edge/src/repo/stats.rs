@@ -67,7 +67,7 @@ impl Repo {
     /// Counts `n` submissions outside a write in `minute`: a held or rejected one of `player`
     /// (counted among the minute's players), or the earlier members of a burst flagged when it
     /// completed (`player` empty: they were counted when they arrived).
-    pub fn note_stats(
+    pub async fn note_stats(
         &self,
         keys: &Keys,
         minute: i64,
@@ -85,12 +85,18 @@ impl Repo {
                 bin(player),
                 bin(leaderboard::integrity::stats::RETAIN_SECS.to_string()),
             ],
-        )?;
+        )
+        .await?;
         Ok(())
     }
 
     /// The counters, players and climbers of `window`, and the size and extremes of `period`.
-    pub fn stats(&self, keys: &Keys, period: &PeriodId, window: &Window) -> Result<WindowStats> {
+    pub async fn stats(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        window: &Window,
+    ) -> Result<WindowStats> {
         let mut all = vec![keys.zset(period), keys.members(period)];
         for m in window.minutes() {
             all.extend(keys.stats(m));
@@ -100,7 +106,7 @@ impl Repo {
             bin(leaderboard::integrity::stats::CLIMBERS_SHOWN.to_string()),
         ];
         args.extend(Counter::ALL.iter().map(|c| bin(c.as_str())));
-        let r = self.eval(STATS_READ, &all, args)?;
+        let r = self.eval(STATS_READ, &all, args).await?;
         let (head, rest) = r
             .split_at_checked(4)
             .ok_or_else(|| corrupt("a short reply"))?;
@@ -155,7 +161,7 @@ impl Repo {
 
     /// The rank values at `positions` (zero-based, best first; `None` when the period shrank
     /// meanwhile) and the standings within each inclusive rank-value range of `ranges`.
-    pub fn stats_distribution(
+    pub async fn stats_distribution(
         &self,
         keys: &Keys,
         period: &PeriodId,
@@ -167,7 +173,7 @@ impl Repo {
         for (lo, hi) in ranges {
             args.extend([bin(lo.to_string()), bin(hi.to_string())]);
         }
-        let r = self.eval(STATS_DIST, &[keys.zset(period)], args)?;
+        let r = self.eval(STATS_DIST, &[keys.zset(period)], args).await?;
         if r.len() != positions.len() + ranges.len() {
             return Err(corrupt("a short distribution reply"));
         }

@@ -51,7 +51,7 @@ impl MessageKeys {
 impl Repo {
     /// Stores a new message due at `due_ms`: whether it was new.
     #[allow(clippy::too_many_arguments)]
-    pub fn webhook_enqueue(
+    pub async fn webhook_enqueue(
         &self,
         keys: &MessageKeys,
         subscription: &str,
@@ -62,23 +62,25 @@ impl Repo {
         ttl_secs: i64,
         log_kept: i64,
     ) -> Result<bool> {
-        let r = self.eval(
-            ENQUEUE,
-            &[keys.message(id), keys.due(), keys.log(subscription)],
-            vec![
-                bin(json),
-                bin(id),
-                RedisParameter::Int64(due_ms),
-                RedisParameter::Int64(created_ms),
-                RedisParameter::Int64(ttl_secs),
-                RedisParameter::Int64(log_kept),
-            ],
-        )?;
+        let r = self
+            .eval(
+                ENQUEUE,
+                &[keys.message(id), keys.due(), keys.log(subscription)],
+                vec![
+                    bin(json),
+                    bin(id),
+                    RedisParameter::Int64(due_ms),
+                    RedisParameter::Int64(created_ms),
+                    RedisParameter::Int64(ttl_secs),
+                    RedisParameter::Int64(log_kept),
+                ],
+            )
+            .await?;
         Ok(r.first().map(int).transpose()? == Some(1))
     }
 
     /// Leases up to `count` messages due by `now_ms` until `lease_ms`: their ids.
-    pub fn webhook_claim(
+    pub async fn webhook_claim(
         &self,
         keys: &MessageKeys,
         now_ms: i64,
@@ -93,14 +95,15 @@ impl Repo {
                 RedisParameter::Int64(lease_ms),
                 RedisParameter::Int64(count),
             ],
-        )?
+        )
+        .await?
         .iter()
         .map(text)
         .collect()
     }
 
     /// Stores a message after an attempt: due again at `next_ms`, or done.
-    pub fn webhook_record(
+    pub async fn webhook_record(
         &self,
         keys: &MessageKeys,
         id: &str,
@@ -117,12 +120,13 @@ impl Repo {
                 bin(next_ms.map(|n| n.to_string()).unwrap_or_default()),
                 RedisParameter::Int64(ttl_secs),
             ],
-        )?;
+        )
+        .await?;
         Ok(())
     }
 
     /// Gives a leased message back, due at `due_ms`.
-    pub fn webhook_release(&self, keys: &MessageKeys, id: &str, due_ms: i64) -> Result<()> {
+    pub async fn webhook_release(&self, keys: &MessageKeys, id: &str, due_ms: i64) -> Result<()> {
         self.exec(
             "ZADD",
             vec![
@@ -131,18 +135,19 @@ impl Repo {
                 RedisParameter::Int64(due_ms),
                 bin(id),
             ],
-        )?;
+        )
+        .await?;
         Ok(())
     }
 
     /// Takes a message off the due set (it expired).
-    pub fn webhook_forget(&self, keys: &MessageKeys, id: &str) -> Result<()> {
-        self.exec("ZREM", vec![bin(keys.due()), bin(id)])?;
+    pub async fn webhook_forget(&self, keys: &MessageKeys, id: &str) -> Result<()> {
+        self.exec("ZREM", vec![bin(keys.due()), bin(id)]).await?;
         Ok(())
     }
 
     /// `MGET` of messages (same slot): each one's JSON, if it still exists.
-    pub fn webhook_messages(
+    pub async fn webhook_messages(
         &self,
         keys: &MessageKeys,
         ids: &[String],
@@ -150,7 +155,8 @@ impl Repo {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.exec("MGET", ids.iter().map(|id| bin(keys.message(id))).collect())?
+        self.exec("MGET", ids.iter().map(|id| bin(keys.message(id))).collect())
+            .await?
             .iter()
             .map(|r| match r {
                 RedisResult::Nil => Ok(None),
@@ -160,7 +166,7 @@ impl Repo {
     }
 
     /// A subscription's newest `count` message ids, newest first.
-    pub fn webhook_log(
+    pub async fn webhook_log(
         &self,
         keys: &MessageKeys,
         subscription: &str,
@@ -173,29 +179,32 @@ impl Repo {
                 RedisParameter::Int64(0),
                 RedisParameter::Int64(count - 1),
             ],
-        )?
+        )
+        .await?
         .iter()
         .map(text)
         .collect()
     }
 
     /// Messages waiting (due now or later, leased included).
-    pub fn webhook_backlog(&self, keys: &MessageKeys) -> Result<u64> {
-        let r = self.exec("ZCARD", vec![bin(keys.due())])?;
+    pub async fn webhook_backlog(&self, keys: &MessageKeys) -> Result<u64> {
+        let r = self.exec("ZCARD", vec![bin(keys.due())]).await?;
         Ok(r.first().map(int).transpose()?.unwrap_or(0).max(0) as u64)
     }
 
     /// The earliest due time, if any message waits.
-    pub fn webhook_next_due(&self, keys: &MessageKeys) -> Result<Option<i64>> {
-        let r = self.exec(
-            "ZRANGE",
-            vec![
-                bin(keys.due()),
-                RedisParameter::Int64(0),
-                RedisParameter::Int64(0),
-                bin("WITHSCORES"),
-            ],
-        )?;
+    pub async fn webhook_next_due(&self, keys: &MessageKeys) -> Result<Option<i64>> {
+        let r = self
+            .exec(
+                "ZRANGE",
+                vec![
+                    bin(keys.due()),
+                    RedisParameter::Int64(0),
+                    RedisParameter::Int64(0),
+                    bin("WITHSCORES"),
+                ],
+            )
+            .await?;
         match r.get(1) {
             Some(score) => Ok(text(score)?.parse::<f64>().ok().map(|s| s as i64)),
             None => Ok(None),
@@ -203,17 +212,19 @@ impl Repo {
     }
 
     /// `HSETNX`: the failing-since time of a subscription, set once.
-    pub fn webhook_failing(
+    pub async fn webhook_failing(
         &self,
         keys: &MessageKeys,
         subscription: &str,
         now_ms: i64,
     ) -> Result<i64> {
-        let r = self.eval(
-            FAILING,
-            &[keys.failing()],
-            vec![bin(subscription), RedisParameter::Int64(now_ms)],
-        )?;
+        let r = self
+            .eval(
+                FAILING,
+                &[keys.failing()],
+                vec![bin(subscription), RedisParameter::Int64(now_ms)],
+            )
+            .await?;
         Ok(r.first()
             .and_then(|v| text(v).ok())
             .and_then(|v| v.parse().ok())
@@ -221,63 +232,68 @@ impl Repo {
     }
 
     /// Clears a subscription's failing time (it was delivered to).
-    pub fn webhook_recovered(&self, keys: &MessageKeys, subscription: &str) -> Result<()> {
-        self.hdel(&keys.failing(), subscription).map(|_| ())
+    pub async fn webhook_recovered(&self, keys: &MessageKeys, subscription: &str) -> Result<()> {
+        self.hdel(&keys.failing(), subscription).await.map(|_| ())
     }
 
     /// Rings the webhook deliverer for a board if a subscription wants its events (after a
     /// drain applied entries): whether it rang.
-    pub fn webhook_ring_board(&self, keys: &Keys) -> Result<bool> {
-        let r = self.eval(
-            RING,
-            &[keys.hooks(), keys.hooks_bell()],
-            vec![bin(keys.hooks_ring())],
-        )?;
+    pub async fn webhook_ring_board(&self, keys: &Keys) -> Result<bool> {
+        let r = self
+            .eval(
+                RING,
+                &[keys.hooks(), keys.hooks_bell()],
+                vec![bin(keys.hooks_ring())],
+            )
+            .await?;
         Ok(r.first().map(int).transpose()? == Some(1))
     }
 
     /// Marks whether a subscription wants the board's events; when none does any more, the
     /// fan-out's consumer group goes too (the log may then be trimmed freely).
-    pub fn webhook_board_wanted(&self, keys: &Keys, wanted: bool) -> Result<()> {
+    pub async fn webhook_board_wanted(&self, keys: &Keys, wanted: bool) -> Result<()> {
         self.eval(
             WANT,
             &[keys.hooks(), keys.events()],
             vec![bin(if wanted { "1" } else { "0" })],
-        )?;
+        )
+        .await?;
         Ok(())
     }
 
     /// Reads up to `count` log entries for the fan-out (see `wh_fanout.lua`): `(entry id, event
     /// JSON)`, the JSON empty for an entry trimmed meanwhile.
-    pub fn webhook_fanout_read(
+    pub async fn webhook_fanout_read(
         &self,
         keys: &Keys,
         start_id: &str,
         count: i64,
         min_idle_ms: i64,
     ) -> Result<Vec<(String, String)>> {
-        let flat = self.eval(
-            FANOUT,
-            &[keys.events(), keys.hooks_bell()],
-            vec![
-                bin(start_id),
-                RedisParameter::Int64(count),
-                RedisParameter::Int64(min_idle_ms),
-            ],
-        )?;
+        let flat = self
+            .eval(
+                FANOUT,
+                &[keys.events(), keys.hooks_bell()],
+                vec![
+                    bin(start_id),
+                    RedisParameter::Int64(count),
+                    RedisParameter::Int64(min_idle_ms),
+                ],
+            )
+            .await?;
         flat.chunks_exact(2)
             .map(|p| Ok((text(&p[0])?, text(&p[1])?)))
             .collect()
     }
 
     /// Acknowledges fanned-out log entries.
-    pub fn webhook_fanout_ack(&self, keys: &Keys, ids: &[String]) -> Result<()> {
+    pub async fn webhook_fanout_ack(&self, keys: &Keys, ids: &[String]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
         let mut args = vec![bin(keys.events()), bin("webhooks")];
         args.extend(ids.iter().map(|id| bin(id.as_str())));
-        self.exec("XACK", args)?;
+        self.exec("XACK", args).await?;
         Ok(())
     }
 }

@@ -74,16 +74,18 @@ pub struct Applied {
 
 impl Repo {
     /// A player's record as raw JSON (for compare-and-set) and decoded.
-    pub fn record(
+    pub async fn record(
         &self,
         keys: &Keys,
         period: &PeriodId,
         player: &PlayerId,
     ) -> Result<(String, Option<Record>)> {
-        let r = self.exec(
-            "HGET",
-            vec![bin(keys.records(period)), bin(player.as_str())],
-        )?;
+        let r = self
+            .exec(
+                "HGET",
+                vec![bin(keys.records(period)), bin(player.as_str())],
+            )
+            .await?;
         let raw = r.first().map(text).transpose()?.unwrap_or_default();
         let rec = parse_record(&raw)?;
         Ok((raw, rec))
@@ -93,7 +95,7 @@ impl Repo {
     /// script. With `claim`, only if the `Idempotency-Key` is still this attempt's (or free), and
     /// the outcome (`outcome_json`, completed with the script's `better`/`total`) is stored in the
     /// same step.
-    pub fn apply(
+    pub async fn apply(
         &self,
         keys: &Keys,
         write: &Write<'_>,
@@ -137,38 +139,40 @@ impl Repo {
             ),
             None => Default::default(),
         };
-        let r = self.eval(
-            SUBMIT_CAS,
-            &cas_keys,
-            vec![
-                bin(write.player.as_str()),
-                bin(write.expected_raw),
-                bin(new_raw),
-                bin(write.member),
-                bin(write.rank_value.to_string()),
-                bin(write.event_json),
-                bin(write.expire_at_ms.unwrap_or(0).to_string()),
-                bin(period.to_string()),
-                bin(write.period_started_json),
-                flag(claim.is_some()),
-                bin(reservation),
-                bin(prefix),
-                bin(outcome),
-                Claim::ttl_arg(),
-                bin(keys.hooks_ring()),
-                bin(ig.map_or("", |i| i.state_json)),
-                bin(review_id),
-                bin(review_json),
-                bin(ig.map_or(0, |i| i.now_ms).to_string()),
-                bin(stats
-                    .map_or(0, |_| leaderboard::integrity::stats::RETAIN_SECS)
-                    .to_string()),
-                bin(stats.map(|s| s.fields()).unwrap_or_default()),
-                flag(stats.is_some_and(|s| s.count_player)),
-                flag(stats.is_some_and(|s| s.improved)),
-                bin(leaderboard::integrity::stats::CLIMBERS_KEPT.to_string()),
-            ],
-        )?;
+        let r = self
+            .eval(
+                SUBMIT_CAS,
+                &cas_keys,
+                vec![
+                    bin(write.player.as_str()),
+                    bin(write.expected_raw),
+                    bin(new_raw),
+                    bin(write.member),
+                    bin(write.rank_value.to_string()),
+                    bin(write.event_json),
+                    bin(write.expire_at_ms.unwrap_or(0).to_string()),
+                    bin(period.to_string()),
+                    bin(write.period_started_json),
+                    flag(claim.is_some()),
+                    bin(reservation),
+                    bin(prefix),
+                    bin(outcome),
+                    Claim::ttl_arg(),
+                    bin(keys.hooks_ring()),
+                    bin(ig.map_or("", |i| i.state_json)),
+                    bin(review_id),
+                    bin(review_json),
+                    bin(ig.map_or(0, |i| i.now_ms).to_string()),
+                    bin(stats
+                        .map_or(0, |_| leaderboard::integrity::stats::RETAIN_SECS)
+                        .to_string()),
+                    bin(stats.map(|s| s.fields()).unwrap_or_default()),
+                    flag(stats.is_some_and(|s| s.count_player)),
+                    flag(stats.is_some_and(|s| s.improved)),
+                    bin(leaderboard::integrity::stats::CLIMBERS_KEPT.to_string()),
+                ],
+            )
+            .await?;
         match r.as_slice() {
             [ok] if int(ok)? == 0 => Ok(ApplyResult::Conflict),
             [ok] if int(ok)? == 3 => Ok(ApplyResult::ClaimLost),
@@ -187,25 +191,27 @@ impl Repo {
 
     /// Removes a player's entry from a period: the board's new version, or `None` if the player
     /// had no entry.
-    pub fn delete_player(
+    pub async fn delete_player(
         &self,
         keys: &Keys,
         period: &PeriodId,
         player: &PlayerId,
         event_json: &str,
     ) -> Result<Option<i64>> {
-        let r = self.eval(
-            DELETE_PLAYER,
-            &[
-                keys.records(period),
-                keys.members(period),
-                keys.zset(period),
-                keys.events(),
-                keys.version(),
-                keys.config(),
-            ],
-            vec![bin(player.as_str()), bin(event_json)],
-        )?;
+        let r = self
+            .eval(
+                DELETE_PLAYER,
+                &[
+                    keys.records(period),
+                    keys.members(period),
+                    keys.zset(period),
+                    keys.events(),
+                    keys.version(),
+                    keys.config(),
+                ],
+                vec![bin(player.as_str()), bin(event_json)],
+            )
+            .await?;
         match r.first().map(int).transpose()? {
             Some(-1) => Err(board_deleted(keys)),
             Some(0) => Ok(None),

@@ -82,7 +82,7 @@ pub enum Decided {
 /// `reject` is the `422`, a `hold` stores a review instead of the write, a `flag` stores one with
 /// it.
 #[allow(clippy::too_many_arguments)]
-pub fn apply(
+pub async fn apply(
     repo: &Repo,
     tenant: &TenantId,
     board: &Board,
@@ -108,7 +108,7 @@ pub fn apply(
     for _ in 0..MAX_ATTEMPTS {
         let (raw, previous) = match first_read.take() {
             Some(read) => read,
-            None => repo.record(&keys, &period.id, player)?,
+            None => repo.record(&keys, &period.id, player).await?,
         };
         let decided = operator::apply(board, previous.as_ref(), submission, now_ms)?;
         let mut announce = Vec::new();
@@ -124,7 +124,7 @@ pub fn apply(
                 before: previous.as_ref(),
                 after: &decided.record,
             };
-            let judgment = crate::integrity::judge(repo, &keys, &judged, None)?;
+            let judgment = crate::integrity::judge(repo, &keys, &judged, None).await?;
             state_json = Some(judgment.state_json);
             match settle_before_write(
                 repo,
@@ -133,7 +133,9 @@ pub fn apply(
                 &judged,
                 judgment.settlement,
                 &mut announce,
-            )? {
+            )
+            .await?
+            {
                 Settled::Write(review) => flagged = review,
                 Settled::Held(review) => return Ok(Decided::Held(review)),
             }
@@ -185,10 +187,13 @@ pub fn apply(
             integrity,
             stats,
         };
-        match repo.apply(&keys, &write, claim.zip(outcome_json.as_deref()))? {
+        match repo
+            .apply(&keys, &write, claim.zip(outcome_json.as_deref()))
+            .await?
+        {
             ApplyResult::Applied(a) => {
                 announce.extend(flagged.map(|r| *r));
-                announce_flagged(repo, tenant, board, &announce, now_ms);
+                announce_flagged(repo, tenant, board, &announce, now_ms).await;
                 return Ok(Decided::Applied(Outcome {
                     better: a.better,
                     total: a.total,
@@ -217,12 +222,12 @@ pub fn apply(
 /// quota, then the write — applied now on a `sync` board (`201`/`200` with the new standing),
 /// accepted into the inbox on an `async` one (`202`) — the cache invalidation, the metrics and the
 /// experiments' conversions. A failure that applied nothing frees the key for a corrected retry.
-pub fn submit(ctx: &Ctx, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+pub async fn submit(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
     ctx.require_principal()?;
-    crate::flags::check_submissions(ctx, call)?;
+    crate::flags::check_submissions(ctx, call).await?;
     let input: SubmissionInput = call.json()?;
     let key = call.header("idempotency-key");
-    let done = submit_input(ctx, call, board_id, input, key, call.req.body())?;
+    let done = submit_input(ctx, call, board_id, input, key, call.req.body()).await?;
     let headers = if done.replayed {
         vec![("idempotent-replayed", "true".to_string())]
     } else {
@@ -269,8 +274,8 @@ impl Submitted {
 
 /// [`submit`] of an already parsed `input`, with its `Idempotency-Key` (`key`) and the bytes a
 /// replay must match (`fingerprinted`): the door GraphQL's `submitScore` enters by.
-pub fn submit_input(
-    ctx: &Ctx,
+pub async fn submit_input(
+    ctx: &Ctx<'_>,
     call: &Call<'_>,
     board_id: &BoardId,
     input: SubmissionInput,
@@ -278,23 +283,25 @@ pub fn submit_input(
     fingerprinted: &[u8],
 ) -> Result<Submitted> {
     let principal = ctx.require_principal()?;
-    crate::flags::check_submissions(ctx, call)?;
+    crate::flags::check_submissions(ctx, call).await?;
     let claim = idempotency::claim_key(call, key, &input.player, fingerprinted)?;
-    let repo = ctx.repo()?;
-    let (board, raw, record, reservation) = repo.board_and_record(
-        &ctx.tenant,
-        board_id,
-        &input.player,
-        call.now_ms,
-        claim.as_ref(),
-    )?;
+    let repo = ctx.repo().await?;
+    let (board, raw, record, reservation) = repo
+        .board_and_record(
+            &ctx.tenant,
+            board_id,
+            &input.player,
+            call.now_ms,
+            claim.as_ref(),
+        )
+        .await?;
     let keys = Keys::new(&ctx.tenant, board_id);
     let reserved = matches!(reservation, Some(Reservation::Reserved));
-    let result = (|| {
+    let result: Result<Submitted> = async {
         let (player, submission) = input.into_submission(&board)?;
         access::authorize_submit(principal, &board, &player)?;
         if record.is_none() {
-            check_players_quota(call, ctx, &board, &keys, &player)?;
+            check_players_quota(call, ctx, &board, &keys, &player).await?;
         }
         if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
             crate::metrics::note_outcome("replayed");
@@ -310,7 +317,8 @@ pub fn submit_input(
             &submission,
             (raw, record),
             claim.as_ref(),
-        )?;
+        )
+        .await?;
         crate::metrics::note_outcome(outcome.metric_label());
         if outcome.fate() == Fate::Accepted {
             crate::metrics::count(
@@ -327,13 +335,15 @@ pub fn submit_input(
             player.as_str(),
             value,
             call.now_ms,
-        );
+        )
+        .await;
         Ok(Submitted::of(call, &board, &player, outcome, false))
-    })();
+    }
+    .await;
     if let (Err(_), true, Some(claim)) = (&result, reserved, &claim) {
         // Nothing was applied (the write stores its outcome in the same step): free the key so a
         // corrected retry can use it. If this fails too, the reservation expires in seconds.
-        if let Err(e) = repo.release(&keys, claim) {
+        if let Err(e) = repo.release(&keys, claim).await {
             eprintln!("scores: could not release an Idempotency-Key reservation: {e}");
         }
     }
@@ -343,19 +353,21 @@ pub fn submit_input(
 /// The tenant's `max_players_per_board`: a player new to the board's current period is refused
 /// once the period holds that many (checked here, so concurrent first submissions may overshoot
 /// by the number in flight).
-fn check_players_quota(
+async fn check_players_quota(
     call: &Call<'_>,
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     board: &Board,
     keys: &Keys,
     player: &PlayerId,
 ) -> Result<()> {
-    let repo = ctx.repo()?;
-    let settings = ctx.tenant_settings()?;
+    let repo = ctx.repo().await?;
+    let settings = ctx.tenant_settings().await?;
     if let Some(max) = settings.input.max_players_per_board {
         let period = leaderboard::board::period::period_id(board.period, call.now_ms)?;
         // A concurrent first submission of the same player may have added it meanwhile.
-        if repo.period_size(keys, &period)? >= max && !repo.has_entry(keys, &period, player)? {
+        if repo.period_size(keys, &period).await? >= max
+            && !repo.has_entry(keys, &period, player).await?
+        {
             return Err(leaderboard::policy::tenant::TenantSettings::exceeded(
                 "max_players_per_board",
                 max,
@@ -368,9 +380,9 @@ fn check_players_quota(
 /// Accepts an `async` submission into the inbox, or applies a `sync` one ([`apply`]): what
 /// became of it.
 #[allow(clippy::too_many_arguments)]
-fn write(
+async fn write(
     call: &Call<'_>,
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     board: &Board,
     keys: &Keys,
     player: &PlayerId,
@@ -378,7 +390,7 @@ fn write(
     first_read: (String, Option<leaderboard::Record>),
     claim: Option<&Claim>,
 ) -> Result<SubmitOutcome> {
-    let repo = ctx.repo()?;
+    let repo = ctx.repo().await?;
     if board.write_mode == WriteMode::Async {
         // Reject now what can be rejected without the record, then accept durably: the inbox
         // stream is the record, the projector applies it.
@@ -399,7 +411,8 @@ fn write(
         .to_json()?;
         let board_ref = format!("{}/{}", ctx.tenant, board.id);
         let id = repo
-            .enqueue(keys, &event, DOORBELL, &board_ref, claim)?
+            .enqueue(keys, &event, DOORBELL, &board_ref, claim)
+            .await?
             .ok_or_else(|| {
                 LeaderboardError::IdempotencyInProgress(
                     "another attempt of this request holds its Idempotency-Key; retry shortly"
@@ -420,13 +433,15 @@ fn write(
         Some(first_read),
         claim,
         Judging::Judge,
-    )? {
+    )
+    .await?
+    {
         Decided::Applied(outcome) => outcome,
         Decided::Held(review) => {
             // Nothing changed on the board: no cache to drop. The review waits for an admin.
             // An Idempotency-Key is freed (a retry is judged again).
             if let Some(c) = claim
-                && let Err(e) = repo.release(keys, c)
+                && let Err(e) = repo.release(keys, c).await
             {
                 eprintln!("scores: could not release an Idempotency-Key reservation: {e}");
             }
@@ -444,23 +459,28 @@ fn write(
         // Other regions hold copies of this board's reads: tell them (one PUBLISH, and one
         // worker invocation per region — measured on Spin, 2 cores shared: −20 % submissions at
         // concurrency 8 — which is why a board without cached reads skips it).
-        ctx.cache().invalidate_everywhere(
-            ctx.repo()?,
-            ctx.tenant.as_str(),
-            board.id.as_str(),
-            false,
-        );
-    } else if crate::flags::defines(ctx, crate::flags::READ_CACHE_TTL_SECS) {
+        ctx.cache()
+            .await
+            .invalidate_everywhere(
+                ctx.repo().await?,
+                ctx.tenant.as_str(),
+                board.id.as_str(),
+                false,
+            )
+            .await;
+    } else if crate::flags::defines(ctx, crate::flags::READ_CACHE_TTL_SECS).await {
         // A board without cached reads has no copies to drop, and no KV write to pay for,
         // unless the tenant's `read-cache-ttl-secs` flag caches its reads anyway (rankings
         // computes a read with the flag's TTL). Then this region drops them.
         ctx.cache()
-            .invalidate_after_write(ctx.tenant.as_str(), board.id.as_str(), false);
+            .await
+            .invalidate_after_write(ctx.tenant.as_str(), board.id.as_str(), false)
+            .await;
     }
     if outcome.version % crate::pipeline::MAINTENANCE_EVERY == 0 {
         // Time for the worker to check the log's snapshots (a lost doorbell only delays it).
         let board_ref = format!("{}/{}", ctx.tenant, board.id);
-        if let Err(e) = repo.ring(DOORBELL, &board_ref) {
+        if let Err(e) = repo.ring(DOORBELL, &board_ref).await {
             eprintln!("scores: could not ring the maintenance doorbell: {e}");
         }
     }

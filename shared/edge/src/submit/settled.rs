@@ -11,7 +11,7 @@ use crate::repo::{IntegrityWrite, Keys, Repo};
 
 /// Announces held and flagged submissions to the webhook subscriptions that want
 /// `score.flagged` (after the write: a failure here is logged, the review stays listed).
-pub(super) fn announce_flagged(
+pub(super) async fn announce_flagged(
     repo: &Repo,
     tenant: &TenantId,
     board: &Board,
@@ -21,7 +21,9 @@ pub(super) fn announce_flagged(
     if reviews.is_empty() {
         return;
     }
-    if let Err(e) = crate::webhook_delivery::score_flagged(repo, tenant, board, reviews, now_ms) {
+    if let Err(e) =
+        crate::webhook_delivery::score_flagged(repo, tenant, board, reviews, now_ms).await
+    {
         eprintln!("scores: could not announce flagged submissions: {e}");
     }
 }
@@ -29,7 +31,7 @@ pub(super) fn announce_flagged(
 /// Counts `n` submissions outside the write in the board's stats: a held or rejected one of
 /// `player`, or (`player` empty) a burst's earlier members. A failure is logged: a submission's
 /// fate does not depend on its count.
-pub(super) fn note_stats(
+pub(super) async fn note_stats(
     repo: &Repo,
     keys: &Keys,
     board: &Board,
@@ -41,7 +43,10 @@ pub(super) fn note_stats(
     if !board.stats || n == 0 {
         return;
     }
-    if let Err(e) = repo.note_stats(keys, stats::minute(now_ms), counter, n, player) {
+    if let Err(e) = repo
+        .note_stats(keys, stats::minute(now_ms), counter, n, player)
+        .await
+    {
         eprintln!(
             "scores: could not count a {} submission: {e}",
             counter.as_str()
@@ -62,7 +67,7 @@ pub(super) enum Settled {
 /// submission; a rejection is counted and is the answer (`422`); a hold's review is stored and
 /// counted instead of the write. Announcements not made here (a flagged write's) are left in
 /// `announce` for after the write.
-pub(super) fn settle_before_write(
+pub(super) async fn settle_before_write(
     repo: &Repo,
     tenant: &TenantId,
     keys: &Keys,
@@ -73,15 +78,15 @@ pub(super) fn settle_before_write(
     let board = judged.board;
     let (player, now_ms) = (judged.player.as_str(), judged.at_ms);
     if !settlement.burst_flagged.is_empty() {
-        let stored = crate::integrity::store_new(repo, keys, &settlement.burst_flagged)?;
-        note_stats(repo, keys, board, Counter::Flagged, stored, "", now_ms);
+        let stored = crate::integrity::store_new(repo, keys, &settlement.burst_flagged).await?;
+        note_stats(repo, keys, board, Counter::Flagged, stored, "", now_ms).await;
         announce.extend(settlement.burst_flagged);
     }
     match settlement.ruling {
         Ruling::Apply(flagged) => Ok(Settled::Write(flagged)),
         Ruling::Reject(refusal) => {
-            note_stats(repo, keys, board, Counter::Rejected, 1, player, now_ms);
-            announce_flagged(repo, tenant, board, announce, now_ms);
+            note_stats(repo, keys, board, Counter::Rejected, 1, player, now_ms).await;
+            announce_flagged(repo, tenant, board, announce, now_ms).await;
             Err(refusal)
         }
         Ruling::Hold(review) => {
@@ -90,10 +95,11 @@ pub(super) fn settle_before_write(
                 &review.id,
                 &crate::integrity::encode(&review)?,
                 now_ms,
-            )?;
+            )
+            .await?;
             announce.push((*review).clone());
-            note_stats(repo, keys, board, Counter::Held, 1, player, now_ms);
-            announce_flagged(repo, tenant, board, announce, now_ms);
+            note_stats(repo, keys, board, Counter::Held, 1, player, now_ms).await;
+            announce_flagged(repo, tenant, board, announce, now_ms).await;
             Ok(Settled::Held(review))
         }
     }

@@ -46,28 +46,28 @@ pub(super) fn jitter() -> f64 {
 ///
 /// Each claim takes up to [`CLAIM`] messages and sends them at once ([`outbound::post_all`]), so
 /// a receiver that is slow or down costs a claim one timeout, not one per message.
-pub fn deliver_due(
+pub async fn deliver_due(
     platform: &dyn Platform,
     repo: &Repo,
     tenant: &TenantId,
     deadline_ms: i64,
     clock: &dyn Fn() -> i64,
 ) -> Result<Report> {
-    let settings = Settings::read(platform);
+    let settings = Settings::read(platform).await;
     let keys = MessageKeys::new(tenant.as_str());
     let mut report = Report::default();
     let mut subs: HashMap<String, Option<Subscription>> = HashMap::new();
     while clock() < deadline_ms {
         let now = clock();
         let lease = now + i64::try_from(settings.timeout_ms).unwrap_or(i64::MAX) + 30_000;
-        let ids = repo.webhook_claim(&keys, now, lease, CLAIM)?;
+        let ids = repo.webhook_claim(&keys, now, lease, CLAIM).await?;
         if ids.is_empty() {
             break;
         }
-        let raws = repo.webhook_messages(&keys, &ids)?;
+        let raws = repo.webhook_messages(&keys, &ids).await?;
         let mut batch: Vec<(Message, Subscription)> = Vec::with_capacity(ids.len());
         for (id, raw) in ids.iter().zip(raws) {
-            match ready_to_send(repo, tenant, &keys, &mut subs, id, raw, clock)? {
+            match ready_to_send(repo, tenant, &keys, &mut subs, id, raw, clock).await? {
                 Claimed::Send(ready) => batch.push(*ready),
                 Claimed::Failed => report.failed += 1,
                 Claimed::Settled => {}
@@ -106,7 +106,7 @@ pub fn deliver_due(
             let disable = match &step {
                 NextStep::Delivered => {
                     report.delivered += 1;
-                    repo.webhook_recovered(&keys, &sub.id)?;
+                    repo.webhook_recovered(&keys, &sub.id).await?;
                     None
                 }
                 NextStep::Retry { .. } | NextStep::DeadLetter => {
@@ -116,7 +116,7 @@ pub fn deliver_due(
                         report.failed += 1;
                         report.attempts_failed_for_good += 1;
                     }
-                    let since = repo.webhook_failing(&keys, &sub.id, started)?;
+                    let since = repo.webhook_failing(&keys, &sub.id, started).await?;
                     webhook::failing_too_long(Some(since), clock(), settings.disable_after_ms)
                         .then(|| {
                             format!(
@@ -139,18 +139,19 @@ pub fn deliver_due(
                 &encode(&m)?,
                 m.next_attempt_ms,
                 MESSAGE_TTL_SECS,
-            )?;
+            )
+            .await?;
             let still_enabled = subs
                 .get(&sub.id)
                 .and_then(Option::as_ref)
                 .is_some_and(|s| s.enabled);
             if let Some(reason) = disable.filter(|_| still_enabled) {
                 // Re-read: an admin may have changed it meanwhile.
-                let mut fresh = webhooks::get(repo, tenant, &sub.id)?;
+                let mut fresh = webhooks::get(repo, tenant, &sub.id).await?;
                 fresh.disable(&reason, clock());
-                webhooks::put(repo, &fresh)?;
-                webhooks::refresh_all(repo, tenant)?;
-                repo.webhook_recovered(&keys, &sub.id)?;
+                webhooks::put(repo, &fresh).await?;
+                webhooks::refresh_all(repo, tenant).await?;
+                repo.webhook_recovered(&keys, &sub.id).await?;
                 subs.insert(sub.id.clone(), Some(fresh));
                 eprintln!(
                     "webhooks: subscription {} of {tenant} disabled: {reason}",
@@ -159,8 +160,8 @@ pub fn deliver_due(
             }
         }
     }
-    report.backlog = repo.webhook_backlog(&keys)?;
-    report.next_due_ms = repo.webhook_next_due(&keys)?;
+    report.backlog = repo.webhook_backlog(&keys).await?;
+    report.next_due_ms = repo.webhook_next_due(&keys).await?;
     let counter = leaderboard::http::metrics::counter_key;
     for (name, n) in [
         ("webhook_delivered", report.delivered),
@@ -175,7 +176,8 @@ pub fn deliver_due(
             platform,
             &counter(name),
             i64::try_from(n).unwrap_or(i64::MAX),
-        );
+        )
+        .await;
     }
     Ok(report)
 }
@@ -194,7 +196,7 @@ pub(super) enum Claimed {
 /// expired message is forgotten, one no longer pending is put back in its place, one whose
 /// subscription is gone or disabled fails (it can be redriven once the subscription is enabled
 /// again).
-pub(super) fn ready_to_send(
+pub(super) async fn ready_to_send(
     repo: &Repo,
     tenant: &TenantId,
     keys: &MessageKeys,
@@ -205,16 +207,17 @@ pub(super) fn ready_to_send(
 ) -> Result<Claimed> {
     let Some(raw) = raw else {
         // Expired: nothing to send.
-        repo.webhook_forget(keys, id)?;
+        repo.webhook_forget(keys, id).await?;
         return Ok(Claimed::Settled);
     };
     let mut m = decode(&raw)?;
     if m.state != DeliveryState::Pending {
-        repo.webhook_record(keys, id, &raw, None, MESSAGE_TTL_SECS)?;
+        repo.webhook_record(keys, id, &raw, None, MESSAGE_TTL_SECS)
+            .await?;
         return Ok(Claimed::Settled);
     }
     if !subs.contains_key(&m.subscription) {
-        let sub = match webhooks::get(repo, tenant, &m.subscription) {
+        let sub = match webhooks::get(repo, tenant, &m.subscription).await {
             Ok(s) => Some(s),
             Err(LeaderboardError::NotFound(_)) => None,
             Err(e) => return Err(e),
@@ -233,6 +236,7 @@ pub(super) fn ready_to_send(
         )),
         Some(s) if m.body.is_empty() => {
             crate::webhook_top::freeze(repo, tenant, s, &mut m, clock())
+                .await
                 .err()
                 .map(|e| format!("its content could not be made: {e}"))
         }
@@ -242,10 +246,11 @@ pub(super) fn ready_to_send(
         (None, Some(sub)) => Ok(Claimed::Send(Box::new((m, sub)))),
         (failure, _) => {
             if m.body.is_empty() {
-                crate::webhook_top::abandon(repo, tenant, &m.subscription, &m)?;
+                crate::webhook_top::abandon(repo, tenant, &m.subscription, &m).await?;
             }
             m.fail(&failure.unwrap_or_default());
-            repo.webhook_record(keys, id, &encode(&m)?, None, MESSAGE_TTL_SECS)?;
+            repo.webhook_record(keys, id, &encode(&m)?, None, MESSAGE_TTL_SECS)
+                .await?;
             Ok(Claimed::Failed)
         }
     }

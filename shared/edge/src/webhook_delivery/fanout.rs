@@ -29,7 +29,7 @@ pub(super) fn event_message_id(sub: &str, board: &BoardId, entry: &str) -> Strin
 /// message id is derived from the subscription, board and closed period, so whichever comes
 /// second stores nothing; the board's `wh:closed` key remembers the last period done so a drain
 /// reads no standings again.
-pub(super) fn period_closed(
+pub(super) async fn period_closed(
     repo: &Repo,
     tenant: &TenantId,
     board: &leaderboard::Board,
@@ -48,7 +48,7 @@ pub(super) fn period_closed(
         .collect();
     let mut made = 0;
     if let Some(n) = subs.iter().map(|s| s.top_n).max() {
-        let top = crate::webhook_top::top_of(repo, tenant, board, &closed, n)?;
+        let top = crate::webhook_top::top_of(repo, tenant, board, &closed, n).await?;
         for sub in subs.iter().filter(|_| !top.is_empty()) {
             let mine: Vec<Value> = top.iter().take(sub.top_n as usize).cloned().collect();
             let data = serde_json::json!({
@@ -59,7 +59,7 @@ pub(super) fn period_closed(
                 "top": mine,
             });
             let id = event_message_id(&sub.id, &board.id, &format!("closed:{closed}"));
-            store(repo, tenant, sub, id, "period.closed", data, at_ms)?;
+            store(repo, tenant, sub, id, "period.closed", data, at_ms).await?;
             made += 1;
         }
     }
@@ -68,7 +68,7 @@ pub(super) fn period_closed(
 
 /// The drain path of [`period_closed`]: when the board's current period (by the clock) is not
 /// the one it last announced the close before, announces the period before it.
-pub(super) fn period_closed_by_clock(
+pub(super) async fn period_closed_by_clock(
     repo: &Repo,
     tenant: &TenantId,
     board: &leaderboard::Board,
@@ -86,11 +86,11 @@ pub(super) fn period_closed_by_clock(
         return Ok(0);
     };
     let keys = crate::repo::Keys::new(tenant, &board.id);
-    if repo.get(&keys.hooks_closed())?.as_deref() == Some(closed.to_string().as_str()) {
+    if repo.get(&keys.hooks_closed()).await?.as_deref() == Some(closed.to_string().as_str()) {
         return Ok(0);
     }
-    let made = period_closed(repo, tenant, board, wanting, &current)?;
-    repo.set(&keys.hooks_closed(), &closed.to_string())?;
+    let made = period_closed(repo, tenant, board, wanting, &current).await?;
+    repo.set(&keys.hooks_closed(), &closed.to_string()).await?;
     Ok(made)
 }
 
@@ -103,7 +103,7 @@ pub(super) const FANOUT_RECLAIM_MS: i64 = 30_000;
 /// Makes the messages of `boards`' new log entries for the tenant's subscriptions (the log is
 /// the outbox: entries are acknowledged only once their messages are stored), until the clock
 /// passes `deadline_ms`. Returns how many messages it stored.
-pub fn fan_out(
+pub async fn fan_out(
     platform: &dyn Platform,
     repo: &Repo,
     tenant: &TenantId,
@@ -111,8 +111,8 @@ pub fn fan_out(
     deadline_ms: i64,
     clock: &dyn Fn() -> i64,
 ) -> Result<u64> {
-    let subs = webhooks::list(repo, tenant)?;
-    let debounce_ms = Settings::read(platform).debounce_ms;
+    let subs = webhooks::list(repo, tenant).await?;
+    let debounce_ms = Settings::read(platform).await.debounce_ms;
     let mut made = 0;
     for board_id in boards {
         let top_subs: Vec<&Subscription> = subs
@@ -130,19 +130,21 @@ pub fn fan_out(
         let Some(start) = wanting.iter().map(|s| s.created_ms).min() else {
             continue;
         };
-        let board = match repo.board(tenant, board_id) {
+        let board = match repo.board(tenant, board_id).await {
             Ok(b) => b,
             Err(LeaderboardError::BoardNotFound(_)) => continue,
             Err(e) => return Err(e),
         };
         let keys = crate::repo::Keys::new(tenant, board_id);
         while clock() < deadline_ms {
-            let entries = repo.webhook_fanout_read(
-                &keys,
-                &format!("{start}-0"),
-                FANOUT_BATCH,
-                FANOUT_RECLAIM_MS,
-            )?;
+            let entries = repo
+                .webhook_fanout_read(
+                    &keys,
+                    &format!("{start}-0"),
+                    FANOUT_BATCH,
+                    FANOUT_RECLAIM_MS,
+                )
+                .await?;
             if entries.is_empty() {
                 break;
             }
@@ -153,7 +155,7 @@ pub fn fan_out(
                     continue;
                 };
                 if let leaderboard::Event::PeriodStarted(started) = &envelope.event {
-                    made += period_closed(repo, tenant, &board, &wanting, &started.period)?;
+                    made += period_closed(repo, tenant, &board, &wanting, &started.period).await?;
                     continue;
                 }
                 let Some(data) = webhook::score_applied_data(&board, &envelope) else {
@@ -173,7 +175,8 @@ pub fn fan_out(
                             "score.applied",
                             data.clone(),
                             envelope.at_ms.min(now),
-                        )?;
+                        )
+                        .await?;
                         made += 1;
                     }
                 }
@@ -186,7 +189,7 @@ pub fn fan_out(
                     &top_subs,
                     debounce_ms,
                     now,
-                    &|sub, due| {
+                    async |sub, due| {
                         let mut m = Message::new(
                             new_message_id()?,
                             &sub.id,
@@ -196,27 +199,33 @@ pub fn fan_out(
                         );
                         m.board = Some(board_id.to_string());
                         m.next_attempt_ms = Some(due);
-                        put_new(repo, tenant, &m, due)?;
+                        put_new(repo, tenant, &m, due).await?;
                         Ok(m)
                     },
-                )?;
+                )
+                .await?;
             }
             let ids: Vec<String> = entries.into_iter().map(|(id, _)| id).collect();
-            repo.webhook_fanout_ack(&keys, &ids)?;
+            repo.webhook_fanout_ack(&keys, &ids).await?;
         }
-        made += period_closed_by_clock(repo, tenant, &board, &wanting, clock())?;
+        made += period_closed_by_clock(repo, tenant, &board, &wanting, clock()).await?;
     }
     if made > 0 {
-        repo.sadd(TENANTS, tenant.as_str())?;
+        repo.sadd(TENANTS, tenant.as_str()).await?;
     }
     Ok(made)
 }
 
 /// Makes the `board.deleted` messages of a deleted board (stored before the deletion is
 /// answered) and rings the worker.
-pub fn board_deleted(repo: &Repo, tenant: &TenantId, board: &BoardId, now_ms: i64) -> Result<()> {
+pub async fn board_deleted(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &BoardId,
+    now_ms: i64,
+) -> Result<()> {
     let mut any = false;
-    for sub in webhooks::list(repo, tenant)? {
+    for sub in webhooks::list(repo, tenant).await? {
         if sub.wants("board.deleted", board.as_str()) {
             let data = serde_json::json!({"board": board.as_str()});
             store(
@@ -227,13 +236,14 @@ pub fn board_deleted(repo: &Repo, tenant: &TenantId, board: &BoardId, now_ms: i6
                 "board.deleted",
                 data,
                 now_ms,
-            )?;
+            )
+            .await?;
             any = true;
         }
     }
     if any {
-        repo.sadd(TENANTS, tenant.as_str())?;
-        ring(repo, tenant);
+        repo.sadd(TENANTS, tenant.as_str()).await?;
+        ring(repo, tenant).await;
     }
     Ok(())
 }
@@ -241,14 +251,15 @@ pub fn board_deleted(repo: &Repo, tenant: &TenantId, board: &BoardId, now_ms: i6
 /// Makes the `score.flagged` messages of held and flagged submissions (`reviews`) for the
 /// subscriptions that want them on `board`, and rings the worker. A message's id derives from
 /// the subscription and the review, so announcing a review again stores nothing.
-pub fn score_flagged(
+pub async fn score_flagged(
     repo: &Repo,
     tenant: &TenantId,
     board: &leaderboard::Board,
     reviews: &[leaderboard::integrity::review::Review],
     now_ms: i64,
 ) -> Result<()> {
-    let subs: Vec<Subscription> = webhooks::list(repo, tenant)?
+    let subs: Vec<Subscription> = webhooks::list(repo, tenant)
+        .await?
         .into_iter()
         .filter(|s| s.wants("score.flagged", board.id.as_str()))
         .collect();
@@ -264,10 +275,10 @@ pub fn score_flagged(
         }
         for sub in &subs {
             let id = event_message_id(&sub.id, &board.id, &format!("flagged:{}", review.id));
-            store(repo, tenant, sub, id, "score.flagged", data.clone(), now_ms)?;
+            store(repo, tenant, sub, id, "score.flagged", data.clone(), now_ms).await?;
         }
     }
-    repo.sadd(TENANTS, tenant.as_str())?;
-    ring(repo, tenant);
+    repo.sadd(TENANTS, tenant.as_str()).await?;
+    ring(repo, tenant).await;
     Ok(())
 }

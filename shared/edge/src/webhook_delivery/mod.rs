@@ -66,7 +66,7 @@ fn decode(raw: &str) -> Result<Message> {
 
 /// Makes a message of `event_type` with `data` for one subscription, due now, and rings the
 /// worker. The message is stored before this returns.
-pub fn enqueue(
+pub async fn enqueue(
     repo: &Repo,
     tenant: &TenantId,
     sub: &Subscription,
@@ -82,14 +82,15 @@ pub fn enqueue(
         event_type,
         data,
         now_ms,
-    )?;
-    ring(repo, tenant);
+    )
+    .await?;
+    ring(repo, tenant).await;
     Ok(message)
 }
 
 /// Stores a message with the given id, due now, unless one with that id exists (what makes a
 /// repeated fan-out harmless).
-fn store(
+async fn store(
     repo: &Repo,
     tenant: &TenantId,
     sub: &Subscription,
@@ -100,12 +101,12 @@ fn store(
 ) -> Result<Message> {
     let body = webhook::payload(event_type, now_ms, data);
     let message = Message::new(id, &sub.id, event_type, body, now_ms);
-    put_new(repo, tenant, &message, now_ms)?;
+    put_new(repo, tenant, &message, now_ms).await?;
     Ok(message)
 }
 
 /// Stores a new message, due at `due_ms`.
-fn put_new(repo: &Repo, tenant: &TenantId, message: &Message, due_ms: i64) -> Result<()> {
+async fn put_new(repo: &Repo, tenant: &TenantId, message: &Message, due_ms: i64) -> Result<()> {
     let keys = MessageKeys::new(tenant.as_str());
     repo.webhook_enqueue(
         &keys,
@@ -116,22 +117,24 @@ fn put_new(repo: &Repo, tenant: &TenantId, message: &Message, due_ms: i64) -> Re
         message.created_ms,
         MESSAGE_TTL_SECS,
         LOG_KEPT,
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
 /// Tells the worker the tenant has messages due (at most once: a missed ring waits for the next
 /// one or a drain call).
-pub fn ring(repo: &Repo, tenant: &TenantId) {
-    if let Err(e) = repo.publish(CHANNEL, &format!("wh:{tenant}")) {
+pub async fn ring(repo: &Repo, tenant: &TenantId) {
+    if let Err(e) = repo.publish(CHANNEL, &format!("wh:{tenant}")).await {
         eprintln!("webhooks: ringing the worker for {tenant}: {e}");
     }
 }
 
 /// One message of a subscription; `404` when there is none by that id.
-pub fn message(repo: &Repo, tenant: &TenantId, sub: &str, id: &str) -> Result<Message> {
+pub async fn message(repo: &Repo, tenant: &TenantId, sub: &str, id: &str) -> Result<Message> {
     let keys = MessageKeys::new(tenant.as_str());
-    repo.webhook_messages(&keys, &[id.to_string()])?
+    repo.webhook_messages(&keys, &[id.to_string()])
+        .await?
         .into_iter()
         .flatten()
         .next()
@@ -145,7 +148,7 @@ pub fn message(repo: &Repo, tenant: &TenantId, sub: &str, id: &str) -> Result<Me
 
 /// A subscription's newest messages (at most `limit`, newest first), optionally only those in
 /// `state`.
-pub fn deliveries(
+pub async fn deliveries(
     repo: &Repo,
     tenant: &TenantId,
     sub: &str,
@@ -153,10 +156,15 @@ pub fn deliveries(
     limit: usize,
 ) -> Result<Vec<Message>> {
     let keys = MessageKeys::new(tenant.as_str());
-    let ids = repo.webhook_log(&keys, sub, LOG_KEPT)?;
+    let ids = repo.webhook_log(&keys, sub, LOG_KEPT).await?;
     let mut out = Vec::new();
     for chunk in ids.chunks(100) {
-        for raw in repo.webhook_messages(&keys, chunk)?.into_iter().flatten() {
+        for raw in repo
+            .webhook_messages(&keys, chunk)
+            .await?
+            .into_iter()
+            .flatten()
+        {
             let m = decode(&raw)?;
             if state.is_none_or(|s| s == m.state) {
                 out.push(m);
@@ -170,28 +178,29 @@ pub fn deliveries(
 }
 
 /// Makes a failed message pending again, due now, and rings the worker.
-pub fn redrive(
+pub async fn redrive(
     repo: &Repo,
     tenant: &TenantId,
     sub: &str,
     id: &str,
     now_ms: i64,
 ) -> Result<Message> {
-    let mut m = message(repo, tenant, sub, id)?;
+    let mut m = message(repo, tenant, sub, id).await?;
     m.redrive(now_ms)?;
     let keys = MessageKeys::new(tenant.as_str());
-    repo.webhook_record(&keys, &m.id, &encode(&m)?, Some(now_ms), MESSAGE_TTL_SECS)?;
-    ring(repo, tenant);
+    repo.webhook_record(&keys, &m.id, &encode(&m)?, Some(now_ms), MESSAGE_TTL_SECS)
+        .await?;
+    ring(repo, tenant).await;
     Ok(m)
 }
 
 /// Messages waiting over every tenant that has had some (the first 1,000 such tenants), and how
 /// many tenants have any.
-pub fn backlog(repo: &Repo) -> Result<(u64, u64)> {
+pub async fn backlog(repo: &Repo) -> Result<(u64, u64)> {
     let mut total = 0;
     let mut tenants = 0;
-    for tenant in repo.smembers(TENANTS)?.iter().take(1_000) {
-        let n = repo.webhook_backlog(&MessageKeys::new(tenant))?;
+    for tenant in repo.smembers(TENANTS).await?.iter().take(1_000) {
+        let n = repo.webhook_backlog(&MessageKeys::new(tenant)).await?;
         total += n;
         tenants += u64::from(n > 0);
     }

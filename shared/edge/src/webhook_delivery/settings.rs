@@ -23,10 +23,10 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the variables; a malformed one keeps its default and is logged.
-    pub fn read(platform: &dyn Platform) -> Self {
-        let var = |name: &str| platform.variable(name).unwrap_or_default();
+    pub async fn read(platform: &dyn Platform) -> Self {
+        let var = async |name: &str| platform.variable(name).await.unwrap_or_default();
         // One read of the variable (each is a host call); unset or malformed: the default.
-        let raw = var("webhook_retry_schedule");
+        let raw = var("webhook_retry_schedule").await;
         let raw = if raw.trim().is_empty() {
             webhook::DEFAULT_SCHEDULE
         } else {
@@ -36,7 +36,7 @@ impl Settings {
             eprintln!("webhooks: webhook_retry_schedule ignored: {e}");
             webhook::parse_schedule(webhook::DEFAULT_SCHEDULE).unwrap_or_default()
         });
-        let duration = |name: &str, default: u64| match var(name).trim() {
+        let duration = async |name: &str, default: u64| match var(name).await.trim() {
             "" => default,
             raw => webhook::parse_duration_ms(raw).unwrap_or_else(|e| {
                 eprintln!("webhooks: {name} ignored: {e}");
@@ -45,14 +45,19 @@ impl Settings {
         };
         Self {
             schedule,
-            timeout_ms: duration("webhook_timeout", webhook::DEFAULT_TIMEOUT_MS).clamp(100, 60_000),
-            disable_after_ms: i64::try_from(duration(
-                "webhook_disable_after",
-                webhook::DEFAULT_DISABLE_AFTER_MS as u64,
-            ))
+            timeout_ms: duration("webhook_timeout", webhook::DEFAULT_TIMEOUT_MS)
+                .await
+                .clamp(100, 60_000),
+            disable_after_ms: i64::try_from(
+                duration(
+                    "webhook_disable_after",
+                    webhook::DEFAULT_DISABLE_AFTER_MS as u64,
+                )
+                .await,
+            )
             .unwrap_or(i64::MAX),
-            policy: webhooks::target_policy(platform),
-            debounce_ms: i64::try_from(duration("webhook_debounce", 1_000)).unwrap_or(1_000),
+            policy: webhooks::target_policy(platform).await,
+            debounce_ms: i64::try_from(duration("webhook_debounce", 1_000).await).unwrap_or(1_000),
         }
     }
 }

@@ -299,7 +299,8 @@ pub fn decide(
 /// order, with the record before it and the decided one, and says what becomes of it (its
 /// [`Ruling`], as `leaderboard::integrity::settle` settles it). A held or
 /// rejected entry leaves the player's record as it was for the entries after it. An error of
-/// `judge` (Redis) fails the whole batch (it is decided again).
+/// `judge` (Redis) fails the whole batch (it is decided again). [`Deciding`] is the same decision
+/// for a caller whose judge must wait (an async one).
 pub fn decide_judged(
     board: &Board,
     plans: &[Result<Planned>],
@@ -307,64 +308,160 @@ pub fn decide_judged(
     seen: &HashSet<String>,
     mut judge: impl FnMut(&Planned, Option<&Record>, &Outcome) -> Result<Ruling>,
 ) -> Result<Vec<Verdict>> {
-    let mut current: HashMap<(PeriodId, PlayerId), Option<Record>> = HashMap::new();
-    let mut keys_used: HashSet<&str> = HashSet::new();
-    plans
-        .iter()
-        .map(|plan| {
+    let mut deciding = Deciding::new(board, plans, records, seen);
+    while let Some(asked) = deciding.next_to_judge() {
+        let ruling = judge(asked.plan, asked.before.as_ref(), &asked.outcome)?;
+        deciding.rule(ruling);
+    }
+    Ok(deciding.finish())
+}
+
+/// An entry [`Deciding`] asks a ruling for.
+#[derive(Debug)]
+pub struct Asked<'a> {
+    /// The planned entry.
+    pub plan: &'a Planned,
+    /// The player's record before it (the batch's earlier entries included).
+    pub before: Option<Record>,
+    /// What the board's operator decided.
+    pub outcome: Outcome,
+}
+
+/// A batch decided entry by entry, the caller judging between the steps: call
+/// [`Deciding::next_to_judge`] and answer each entry it returns with [`Deciding::rule`] (before
+/// asking again), then take the verdicts with [`Deciding::finish`]. The entries that need no
+/// ruling (a failed plan, a duplicate, an operator error) are decided on the way.
+pub struct Deciding<'a> {
+    board: &'a Board,
+    plans: &'a [Result<Planned>],
+    records: &'a HashMap<(PeriodId, PlayerId), Option<Record>>,
+    seen: &'a HashSet<String>,
+    /// The records as the batch has made them so far.
+    current: HashMap<(PeriodId, PlayerId), Option<Record>>,
+    keys_used: HashSet<&'a str>,
+    verdicts: Vec<Verdict>,
+    /// The entry waiting for its ruling: its outcome and sort key.
+    waiting: Option<(Outcome, SortKey)>,
+}
+
+impl<'a> Deciding<'a> {
+    /// Starts deciding `plans` (see [`decide`] for `records` and `seen`).
+    pub fn new(
+        board: &'a Board,
+        plans: &'a [Result<Planned>],
+        records: &'a HashMap<(PeriodId, PlayerId), Option<Record>>,
+        seen: &'a HashSet<String>,
+    ) -> Self {
+        Self {
+            board,
+            plans,
+            records,
+            seen,
+            current: HashMap::new(),
+            keys_used: HashSet::new(),
+            verdicts: Vec::with_capacity(plans.len()),
+            waiting: None,
+        }
+    }
+
+    /// Decides entries up to the next one that needs a ruling, and returns it; `None` when every
+    /// entry is decided. An entry returned and not yet ruled on is returned again.
+    pub fn next_to_judge(&mut self) -> Option<Asked<'a>> {
+        loop {
+            let plan = self.plans.get(self.verdicts.len())?;
             let p = match plan {
                 Ok(p) => p,
-                Err(e) => return Ok(Verdict::Dead(e.to_string())),
+                Err(e) => {
+                    self.verdicts.push(Verdict::Dead(e.to_string()));
+                    continue;
+                }
             };
-            if let Some(key) = &p.dedupe_key
-                && (seen.contains(key) || !keys_used.insert(key.as_str()))
-            {
-                return Ok(Verdict::Duplicate);
+            let previous = self.previous(p);
+            if let Some((outcome, _)) = &self.waiting {
+                return Some(Asked {
+                    plan: p,
+                    before: previous,
+                    outcome: outcome.clone(),
+                });
             }
-            let slot = (p.period, p.player.clone());
-            let previous = match current.get(&slot) {
-                Some(r) => r.clone(),
-                None => records.get(&slot).cloned().flatten(),
-            };
-            let decided = operator::apply(board, previous.as_ref(), &p.submission, p.at_ms)
+            if let Some(key) = &p.dedupe_key
+                && (self.seen.contains(key) || !self.keys_used.insert(key.as_str()))
+            {
+                self.verdicts.push(Verdict::Duplicate);
+                continue;
+            }
+            let decided = operator::apply(self.board, previous.as_ref(), &p.submission, p.at_ms)
                 .and_then(|outcome| {
-                    let key = outcome.record.sort_key(board, &p.player)?;
+                    let key = outcome.record.sort_key(self.board, &p.player)?;
                     Ok((outcome, key))
                 });
-            let judged = match decided {
-                Ok((outcome, key)) => match judge(p, previous.as_ref(), &outcome)? {
-                    Ruling::Apply(flagged) => Ok((outcome, key, flagged)),
-                    Ruling::Hold(review) => Err(Verdict::Held(review)),
-                    Ruling::Reject(refusal) => Err(Verdict::Rejected(refusal.to_string())),
-                },
-                Err(e) => Err(Verdict::Dead(e.to_string())),
-            };
-            Ok(match judged {
-                Ok((outcome, key, flagged)) => {
-                    current.insert(slot, Some(outcome.record.clone()));
-                    Verdict::Apply(Box::new(Decided {
-                        player: p.player.clone(),
-                        period: p.period,
-                        expire_at_ms: p.expire_at_ms,
-                        at_ms: p.at_ms,
-                        outcome,
-                        key,
-                        flagged,
-                    }))
+            match decided {
+                Ok((outcome, key)) => {
+                    let asked = Asked {
+                        plan: p,
+                        before: previous,
+                        outcome: outcome.clone(),
+                    };
+                    self.waiting = Some((outcome, key));
+                    return Some(asked);
                 }
-                Err(verdict) => {
-                    // A refused entry's own key stays free: a corrected resend may use it. A
-                    // held one keeps it: a resend is a duplicate of the submission under review.
-                    if let Some(key) = &p.dedupe_key
-                        && !matches!(verdict, Verdict::Held(_))
-                    {
-                        keys_used.remove(key.as_str());
-                    }
-                    verdict
-                }
-            })
-        })
-        .collect()
+                Err(e) => self.close(p, Verdict::Dead(e.to_string())),
+            }
+        }
+    }
+
+    /// The ruling on the entry [`Deciding::next_to_judge`] returned last (ignored when none waits).
+    pub fn rule(&mut self, ruling: Ruling) {
+        let Some((outcome, key)) = self.waiting.take() else {
+            return;
+        };
+        let Some(Ok(p)) = self.plans.get(self.verdicts.len()) else {
+            return;
+        };
+        match ruling {
+            Ruling::Apply(flagged) => {
+                self.current
+                    .insert((p.period, p.player.clone()), Some(outcome.record.clone()));
+                self.verdicts.push(Verdict::Apply(Box::new(Decided {
+                    player: p.player.clone(),
+                    period: p.period,
+                    expire_at_ms: p.expire_at_ms,
+                    at_ms: p.at_ms,
+                    outcome,
+                    key,
+                    flagged,
+                })));
+            }
+            Ruling::Hold(review) => self.close(p, Verdict::Held(review)),
+            Ruling::Reject(refusal) => self.close(p, Verdict::Rejected(refusal.to_string())),
+        }
+    }
+
+    /// The verdicts, one per planned entry, in order (entries never ruled on are left out).
+    pub fn finish(self) -> Vec<Verdict> {
+        self.verdicts
+    }
+
+    /// The player's record before `p`: as the batch left it, else as stored.
+    fn previous(&self, p: &Planned) -> Option<Record> {
+        let slot = (p.period, p.player.clone());
+        match self.current.get(&slot) {
+            Some(r) => r.clone(),
+            None => self.records.get(&slot).cloned().flatten(),
+        }
+    }
+
+    /// Records a verdict that leaves the player's record as it was.
+    fn close(&mut self, p: &'a Planned, verdict: Verdict) {
+        // A refused entry's own key stays free: a corrected resend may use it. A held one
+        // keeps it: a resend is a duplicate of the submission under review.
+        if let Some(key) = &p.dedupe_key
+            && !matches!(verdict, Verdict::Held(_))
+        {
+            self.keys_used.remove(key.as_str());
+        }
+        self.verdicts.push(verdict);
+    }
 }
 
 #[cfg(test)]

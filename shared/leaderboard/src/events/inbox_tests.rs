@@ -323,6 +323,40 @@ fn a_held_entry_uses_its_ingest_key_and_a_rejected_one_frees_it() {
     assert!(matches!(&v[3], Verdict::Apply(d) if d.outcome.record.score == 5));
 }
 
+#[test]
+fn stepwise_deciding_asks_again_until_ruled_and_skips_what_needs_no_ruling() {
+    let b = incr();
+    let mk =
+        |i: i64, fields: &[(&str, &str)]| plan_one(&b, &entry(&format!("{}-0", NOW + i), fields));
+    let plans = vec![
+        mk(0, &[("player", "ann"), ("score", "4")]),
+        mk(1, &[("player", "ann")]),
+        mk(2, &[("player", "ann"), ("score", "6")]),
+    ];
+    let records = HashMap::from([((PeriodId::AllTime, PlayerId::new("ann").unwrap()), None)]);
+    let seen = HashSet::new();
+    let mut deciding = Deciding::new(&b, &plans, &records, &seen);
+    let first = deciding.next_to_judge().unwrap();
+    assert_eq!(
+        (first.before.clone(), first.outcome.record.score),
+        (None, 4)
+    );
+    // Not ruled on yet: the same entry again.
+    let again = deciding.next_to_judge().unwrap();
+    assert_eq!(again.plan.at_ms, first.plan.at_ms);
+    deciding.rule(Ruling::Apply(None));
+    // The entry without a score needs no ruling: the next one asked is the third, after 4.
+    let third = deciding.next_to_judge().unwrap();
+    assert_eq!(third.before.map(|r| r.score), Some(4));
+    assert_eq!(third.outcome.record.score, 10);
+    deciding.rule(Ruling::Apply(None));
+    assert!(deciding.next_to_judge().is_none());
+    let v = deciding.finish();
+    assert_eq!(v.len(), 3);
+    assert!(matches!(&v[1], Verdict::Dead(_)));
+    assert!(matches!(&v[2], Verdict::Apply(d) if d.outcome.record.score == 10));
+}
+
 proptest! {
     /// Deciding a batch gives exactly what applying the entries one at a time gives.
     #[test]
