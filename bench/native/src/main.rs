@@ -17,32 +17,19 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
+use edge::http::Headers;
 use edge_host::manifest::Manifest;
 use edge_host::routing::Router;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use leaderboard::LeaderboardError;
-use spin_sdk::http::Method;
 
 use crate::platform::Native;
 
 struct App {
     router: Router,
     platform: Native,
-}
-
-fn method(m: &hyper::Method) -> Method {
-    match m.as_str() {
-        "GET" => Method::Get,
-        "POST" => Method::Post,
-        "PUT" => Method::Put,
-        "DELETE" => Method::Delete,
-        "PATCH" => Method::Patch,
-        "HEAD" => Method::Head,
-        "OPTIONS" => Method::Options,
-        other => Method::Other(other.to_string()),
-    }
 }
 
 fn handle(
@@ -61,17 +48,19 @@ fn handle(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     let pq = parts.uri.path_and_query().map_or(path, |p| p.as_str());
-    let mut b = spin_sdk::http::Request::builder();
-    b.method(method(&parts.method)).uri(pq);
+    // The request as the handlers see it: one value per header (the last), text only, the
+    // router's `spin-*` headers replacing any the client sent.
+    let mut req = edge::http::Request::new(body.to_vec());
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
     for (k, v) in &parts.headers {
         if let Ok(v) = v.to_str() {
-            b.header(k.as_str(), v);
+            req.set_header(k.as_str(), v);
         }
     }
     for (k, v) in m.spin_headers(&format!("http://{host}{pq}"), client) {
-        b.header(k, v);
+        req.set_header(&k, v);
     }
-    let req = b.body(body.to_vec()).build();
     let responding = edge::serve::respond(&req, async |call| match m.component.as_str() {
         "boards" => boards::route(&app.platform, call).await,
         "scores" => scores::route(&app.platform, call).await,
@@ -82,12 +71,8 @@ fn handle(
     });
     // The platform's calls complete before they return (synchronous Redis and KV underneath).
     let resp = futures::executor::block_on(responding);
-    let mut out = hyper::Response::builder().status(*resp.status());
-    for (k, v) in resp.headers() {
-        out = out.header(k, v.as_bytes());
-    }
-    out.body(Full::new(Bytes::copy_from_slice(resp.body())))
-        .unwrap_or_else(|_| text(500, "bad response"))
+    // The same `http` response type: status and headers as they are, the body wrapped.
+    resp.map(|body| Full::new(Bytes::from(body)))
 }
 
 fn text(status: u16, body: &'static str) -> hyper::Response<Full<Bytes>> {

@@ -10,22 +10,21 @@
 
 use edge::api::Ctx;
 use edge::apikeys;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Method, Response, ResponseBuilder};
 use leaderboard::policy::apikey::{self, ApiKeyInput, StoredKey};
 use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::json;
-use spin_sdk::http::{Method, Response};
 
 /// Serves `/api/{v}/api-keys[/{id}]` (`rest`: the segments after `api-keys`).
 pub async fn route(call: &Call<'_>, ctx: &Ctx<'_>, rest: &[&str]) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     match (call.method(), rest) {
-        (Method::Post, []) => create(call, ctx).await,
-        (Method::Get, []) => list(call, ctx).await,
+        (&Method::POST, []) => create(call, ctx).await,
+        (&Method::GET, []) => list(call, ctx).await,
         (_, []) => Err(call.method_not_allowed("GET, POST")),
         (_, [id]) if !apikey::is_key_id(id) => Err(not_found(id)),
-        (Method::Get, [id]) => get(call, ctx, id).await,
-        (Method::Delete, [id]) => revoke(call, ctx, id).await,
+        (&Method::GET, [id]) => get(call, ctx, id).await,
+        (&Method::DELETE, [id]) => revoke(call, ctx, id).await,
         (_, [_]) => Err(call.method_not_allowed("GET, DELETE")),
         _ => Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",
@@ -106,5 +105,5 @@ async fn revoke(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
         return Err(not_found(id));
     }
     edge::audit::record(ctx, call, "apikey.revoke", id, json!({})).await;
-    Ok(Response::builder().status(204).build())
+    Ok(ResponseBuilder::new(204).empty())
 }

@@ -15,7 +15,7 @@
 
 use edge::api::Ctx;
 use edge::audit;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
 use leaderboard::board::view::{self, PeriodView};
 use leaderboard::policy::access;
@@ -25,14 +25,13 @@ mod keys;
 mod reviews;
 mod tenants;
 mod webhooks;
-use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, async |call| {
+    edge::serve::serve(req, out, async |call| {
         route(&edge::platform::Spin, call).await
     })
     .await
@@ -46,10 +45,10 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         let ctx = edge::admission::admit(platform, call).await?;
         let tenant = TenantId::new(*tenant)?;
         return match (call.method(), rest) {
-            (Method::Get, []) => tenants::get(call, &ctx, &tenant).await,
-            (Method::Put, []) => tenants::put(call, &ctx, &tenant).await,
+            (&Method::GET, []) => tenants::get(call, &ctx, &tenant).await,
+            (&Method::PUT, []) => tenants::put(call, &ctx, &tenant).await,
             (_, []) => Err(call.method_not_allowed("GET, PUT")),
-            (Method::Get, ["usage"]) => tenants::usage(call, &ctx, &tenant).await,
+            (&Method::GET, ["usage"]) => tenants::usage(call, &ctx, &tenant).await,
             (_, ["usage"]) => Err(call.method_not_allowed("GET")),
             _ => Err(LeaderboardError::NotFound(format!(
                 "no such resource: {}",
@@ -72,10 +71,10 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     let board = call.param("board").map(BoardId::new).transpose()?;
     let ctx = edge::admission::admit(platform, call).await?;
     match (call.method(), board) {
-        (Method::Post, None) => create(call, &ctx).await,
-        (Method::Get, None) => list(call, &ctx).await,
-        (Method::Get, Some(id)) => get(call, &ctx, &id).await,
-        (Method::Delete, Some(id)) => delete(call, &ctx, &id).await,
+        (&Method::POST, None) => create(call, &ctx).await,
+        (&Method::GET, None) => list(call, &ctx).await,
+        (&Method::GET, Some(id)) => get(call, &ctx, &id).await,
+        (&Method::DELETE, Some(id)) => delete(call, &ctx, &id).await,
         (_, None) => Err(call.method_not_allowed("GET, POST")),
         (_, Some(_)) => Err(call.method_not_allowed("GET, DELETE")),
     }
@@ -89,10 +88,8 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     settings.board_defaults(&mut raw);
     let input: BoardConfigInput = edge::http::json_value(raw)?;
     let board = input.validate()?;
-    // The count is asked only under a `max_boards` quota.
-    if settings.input.max_boards.is_some() {
-        let count = repo.board_count(&ctx.tenant).await?;
-        settings.admit_board(|| Ok(count))?;
+    if settings.counts_boards() {
+        settings.admit_board(repo.board_count(&ctx.tenant).await?)?;
     }
     repo.create_board(&ctx.tenant, &board, call.now_ms).await?;
     if edge::webhooks::count(repo, &ctx.tenant).await? > 0 {
@@ -161,5 +158,5 @@ async fn get(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
 
 async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
     edge::lifecycle::delete_board(ctx, call, id).await?;
-    Ok(Response::builder().status(204).build())
+    Ok(ResponseBuilder::new(204).empty())
 }

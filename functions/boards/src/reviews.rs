@@ -15,13 +15,12 @@
 //! (`review.approve`, `review.reject`).
 
 use edge::api::Ctx;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Method, Response};
 use edge::repo::Keys;
 use edge::submit::{self, Decided, Judging};
 use leaderboard::integrity::review::{self, Effect, Review};
 use leaderboard::{Board, BoardId, LeaderboardError, Result, policy::access};
 use serde_json::json;
-use spin_sdk::http::{Method, Response};
 
 /// Reviews one listing reads at most.
 const SCAN: u64 = 2_000;
@@ -36,15 +35,15 @@ pub async fn route(
     access::authorize_admin(ctx.require_principal()?)?;
     let board = ctx.repo().await?.board(&ctx.tenant, board).await?;
     match (call.method(), rest) {
-        (Method::Get, []) => list(call, ctx, &board).await,
+        (&Method::GET, []) => list(call, ctx, &board).await,
         (_, []) => Err(call.method_not_allowed("GET")),
-        (Method::Get, [id]) => {
+        (&Method::GET, [id]) => {
             let r = load(ctx, &board, id).await?;
             Ok(http::json(200, call.version, &r.view(&board)))
         }
         (_, [_]) => Err(call.method_not_allowed("GET")),
-        (Method::Post, [id, "approve"]) => decide(call, ctx, &board, id, true).await,
-        (Method::Post, [id, "reject"]) => decide(call, ctx, &board, id, false).await,
+        (&Method::POST, [id, "approve"]) => decide(call, ctx, &board, id, true).await,
+        (&Method::POST, [id, "reject"]) => decide(call, ctx, &board, id, false).await,
         (_, [_, "approve" | "reject"]) => Err(call.method_not_allowed("POST")),
         _ => Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",

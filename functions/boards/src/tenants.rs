@@ -6,13 +6,12 @@
 
 use edge::api::Ctx;
 use edge::audit;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Response};
 use edge::repo::Keys;
 use leaderboard::policy::access::{self, Role};
 use leaderboard::policy::tenant::TenantSettingsInput;
 use leaderboard::{LeaderboardError, Result, TenantId};
 use serde_json::{Value, json};
-use spin_sdk::http::Response;
 
 /// The platform role, or the tenant's own admin.
 fn authorize_read(ctx: &Ctx<'_>, tenant: &TenantId) -> Result<()> {

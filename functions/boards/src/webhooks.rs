@@ -20,34 +20,33 @@
 //! `webhook.delete`, `webhook.rotate_secret`).
 
 use edge::api::Ctx;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Method, Response, ResponseBuilder};
 use edge::webhook_delivery;
 use edge::webhooks;
 use leaderboard::outbound::webhook::{self, SubscriptionInput, SubscriptionPatch};
 use leaderboard::outbound::webhook_delivery::DeliveryState;
 use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::json;
-use spin_sdk::http::{Method, Response};
 
 /// Serves `/api/{v}/webhooks[/…]` (`rest`: the segments after `webhooks`).
 pub async fn route(call: &Call<'_>, ctx: &Ctx<'_>, rest: &[&str]) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     match (call.method(), rest) {
-        (Method::Post, []) => create(call, ctx).await,
-        (Method::Get, []) => list(call, ctx).await,
+        (&Method::POST, []) => create(call, ctx).await,
+        (&Method::GET, []) => list(call, ctx).await,
         (_, []) => Err(call.method_not_allowed("GET, POST")),
         (_, [id, ..]) if !well_formed(id) => Err(webhooks::not_found(id)),
-        (Method::Get, [id]) => get(call, ctx, id).await,
-        (Method::Patch, [id]) => patch(call, ctx, id).await,
-        (Method::Delete, [id]) => delete(call, ctx, id).await,
+        (&Method::GET, [id]) => get(call, ctx, id).await,
+        (&Method::PATCH, [id]) => patch(call, ctx, id).await,
+        (&Method::DELETE, [id]) => delete(call, ctx, id).await,
         (_, [_]) => Err(call.method_not_allowed("GET, PATCH, DELETE")),
-        (Method::Post, [id, "rotate-secret"]) => rotate(call, ctx, id).await,
+        (&Method::POST, [id, "rotate-secret"]) => rotate(call, ctx, id).await,
         (_, [_, "rotate-secret"]) => Err(call.method_not_allowed("POST")),
-        (Method::Post, [id, "test"]) => test(call, ctx, id).await,
+        (&Method::POST, [id, "test"]) => test(call, ctx, id).await,
         (_, [_, "test"]) => Err(call.method_not_allowed("POST")),
-        (Method::Get, [id, "deliveries"]) => deliveries(call, ctx, id).await,
+        (&Method::GET, [id, "deliveries"]) => deliveries(call, ctx, id).await,
         (_, [_, "deliveries"]) => Err(call.method_not_allowed("GET")),
-        (Method::Post, [id, "deliveries", msg, "redrive"]) => redrive(call, ctx, id, msg).await,
+        (&Method::POST, [id, "deliveries", msg, "redrive"]) => redrive(call, ctx, id, msg).await,
         (_, [_, "deliveries", _, "redrive"]) => Err(call.method_not_allowed("POST")),
         _ => Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",
@@ -146,7 +145,7 @@ async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     }
     webhooks::refresh_all(repo, &ctx.tenant).await?;
     edge::audit::record(ctx, call, "webhook.delete", id, json!({})).await;
-    Ok(Response::builder().status(204).build())
+    Ok(ResponseBuilder::new(204).empty())
 }
 
 async fn rotate(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {

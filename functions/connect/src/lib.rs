@@ -20,7 +20,7 @@ pub mod protocol;
 pub mod streaming;
 
 use edge::api::Ctx;
-use edge::http::Call;
+use edge::http::{Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
 use edge::reads::{self, At};
 use edge::stream::{BodyFuture, EventSink, Reply, StreamBody};
@@ -34,7 +34,6 @@ use leaderboard::{Board, LeaderboardError, Result, SubmissionInput};
 use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
@@ -61,7 +60,7 @@ const PROBLEM_TYPE: &str = "leaderboard-problem-type";
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve_streaming(&req, out, async |call| {
+    edge::serve::serve_streaming(req, out, async |call| {
         Ok(if streaming::is_stream(call) {
             streaming::serve(&edge::platform::Spin, call).await
         } else {
@@ -106,7 +105,7 @@ impl Failure {
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Reply {
     let lang = negotiate(call.header("accept-language"));
     let protocol = protocol::protocol_of(call.header("content-type"));
-    if *call.method() != Method::Post {
+    if *call.method() != Method::POST {
         // Connect calls are POSTs (the GET form is not served): 405, like every route here.
         let err = call.method_not_allowed("POST");
         return Reply::Whole(edge::http::problem(
@@ -126,12 +125,10 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Reply {
                 ),
             });
             return Reply::Whole(
-                Response::builder()
-                    .status(415)
+                ResponseBuilder::new(415)
                     .header("accept-post", ACCEPTED)
                     .header("content-type", "application/json")
-                    .body(body.to_string())
-                    .build(),
+                    .body(body.to_string()),
             );
         }
         Some(p) => call_method(platform, call, p, lang).await,
@@ -153,10 +150,9 @@ pub(crate) fn stream_body(
 
 /// A gRPC answer: the head, the message's frame, then the status in the trailers.
 fn grpc_success(bytes: Vec<u8>) -> Reply {
-    let head = Response::builder()
-        .status(200)
+    let head = ResponseBuilder::new(200)
         .header("content-type", "application/grpc+proto")
-        .build();
+        .empty();
     Reply::Stream(
         head,
         stream_body(move |_call, sink| {
@@ -185,40 +181,37 @@ fn success(protocol: Protocol, bytes: Vec<u8>) -> Response {
         // Answered by `grpc_success` (trailers).
         Protocol::Grpc => ("application/grpc+proto", bytes),
     };
-    Response::builder()
-        .status(200)
+    ResponseBuilder::new(200)
         .header("content-type", media)
         .header("cache-control", "no-store")
         .body(body)
-        .build()
 }
 
 fn failure(protocol: Protocol, f: &Failure) -> Response {
-    let mut b = Response::builder();
+    let status = match protocol {
+        Protocol::Connect(_) => f.http_status.unwrap_or_else(|| f.code.http_status()),
+        Protocol::GrpcWeb | Protocol::Grpc => 200,
+    };
+    let mut b = ResponseBuilder::new(status);
     if let Some(t) = &f.problem_type {
-        b.header(PROBLEM_TYPE, t.as_str());
+        b = b.header(PROBLEM_TYPE, t);
     }
-    b.header("cache-control", "no-store");
+    let b = b.header("cache-control", "no-store");
     match protocol {
         Protocol::Connect(_) => {
             let body = serde_json::json!({ "code": f.code.name(), "message": f.message });
-            b.status(f.http_status.unwrap_or_else(|| f.code.http_status()))
-                .header("content-type", "application/json")
+            b.header("content-type", "application/json")
                 .body(body.to_string())
-                .build()
         }
         Protocol::GrpcWeb => b
-            .status(200)
             .header("content-type", "application/grpc-web+proto")
-            .body(protocol::grpc_web_body(None, f.code.grpc(), &f.message))
-            .build(),
+            .body(protocol::grpc_web_body(None, f.code.grpc(), &f.message)),
         // Trailers-only: the status in the head, no body.
         Protocol::Grpc => b
-            .status(200)
             .header("content-type", "application/grpc+proto")
             .header("grpc-status", f.code.grpc().to_string())
             .header("grpc-message", protocol::grpc_message(&f.message))
-            .build(),
+            .empty(),
     }
 }
 
@@ -227,7 +220,7 @@ fn decode<M: Message + Default + DeserializeOwned>(
     call: &Call<'_>,
     protocol: Protocol,
 ) -> std::result::Result<M, Failure> {
-    let body = call.req.body();
+    let body = call.req.body().as_slice();
     if body.len() > MAX_MESSAGE_BYTES {
         return Err(Failure::new(
             Code::ResourceExhausted,

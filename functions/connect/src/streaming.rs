@@ -15,7 +15,7 @@
 //! stream sends nothing until a change or its end.
 
 use edge::api::Ctx;
-use edge::http::Call;
+use edge::http::{Call, ResponseBuilder};
 use edge::live::{Slot, Wait};
 use edge::platform::Platform;
 use edge::reads::{self, At};
@@ -27,7 +27,6 @@ use leaderboard::http::live::Schedule;
 use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{Board, LeaderboardError};
 use prost::Message;
-use spin_sdk::http::Response;
 
 use crate::messages::{StreamUpdatesRequest, StreamUpdatesResponse};
 use crate::protocol::{self, Code, Codec};
@@ -69,12 +68,10 @@ pub async fn serve(platform: &'static dyn Platform, call: &Call<'_>) -> Reply {
     match open(platform, call, codec, lang).await {
         Ok(reply) => reply,
         Err(f) => Reply::Whole(
-            Response::builder()
-                .status(200)
+            ResponseBuilder::new(200)
                 .header("content-type", media(codec))
                 .header("cache-control", "no-store")
-                .body(end(Some(&f)))
-                .build(),
+                .body(end(Some(&f))),
         ),
     }
 }
@@ -166,12 +163,11 @@ async fn open(
         codec,
         lang,
     };
-    let head = Response::builder()
-        .status(200)
+    let head = ResponseBuilder::new(200)
         .header("content-type", media(codec))
         .header("cache-control", "no-store")
         .header("x-accel-buffering", "no")
-        .build();
+        .empty();
     let stream = crate::stream_body(move |_call, sink| {
         Box::pin(async move {
             run(&ctx, &feed, &keys, &policy, version, deadline, sink).await;

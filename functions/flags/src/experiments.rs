@@ -13,39 +13,38 @@
 //! ```
 
 use edge::api::Ctx;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Method, Response, ResponseBuilder};
 use edge::repo::experiments::{Converted, Refused, Stored};
 use leaderboard::policy::access::{self, Role};
 use leaderboard::policy::experiment::{self, ExperimentInput, State};
 use leaderboard::{LeaderboardError, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use spin_sdk::http::{Method, Response};
 
 /// Serves `/api/{v}/experiments[/{id}[/action]]` (`rest`: the segments after `experiments`).
 pub async fn route(call: &Call<'_>, ctx: &Ctx<'_>, rest: &[&str]) -> Result<Response> {
     let method = call.method();
     match rest {
-        [] => match method {
-            Method::Post => create(call, ctx).await,
-            Method::Get => list(call, ctx).await,
+        [] => match *method {
+            Method::POST => create(call, ctx).await,
+            Method::GET => list(call, ctx).await,
             _ => Err(call.method_not_allowed("GET, POST")),
         },
-        [id] => match method {
-            Method::Get => get(call, ctx, id).await,
-            Method::Delete => delete(call, ctx, id).await,
+        [id] => match *method {
+            Method::GET => get(call, ctx, id).await,
+            Method::DELETE => delete(call, ctx, id).await,
             _ => Err(call.method_not_allowed("GET, DELETE")),
         },
-        [id, "stop"] => match method {
-            Method::Post => stop(call, ctx, id).await,
+        [id, "stop"] => match *method {
+            Method::POST => stop(call, ctx, id).await,
             _ => Err(call.method_not_allowed("POST")),
         },
-        [id, "results"] => match method {
-            Method::Get => results(call, ctx, id).await,
+        [id, "results"] => match *method {
+            Method::GET => results(call, ctx, id).await,
             _ => Err(call.method_not_allowed("GET")),
         },
-        [id, "events"] => match method {
-            Method::Post => event(call, ctx, id).await,
+        [id, "events"] => match *method {
+            Method::POST => event(call, ctx, id).await,
             _ => Err(call.method_not_allowed("POST")),
         },
         _ => Err(LeaderboardError::NotFound(format!(
@@ -306,7 +305,7 @@ async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
         json!({"flag": s.def.flag}),
     )
     .await;
-    Ok(Response::builder().status(204).build())
+    Ok(ResponseBuilder::new(204).empty())
 }
 
 #[derive(Deserialize)]

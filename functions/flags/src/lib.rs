@@ -19,20 +19,19 @@ mod experiments;
 
 use edge::api::Ctx;
 use edge::flags;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
 use edge::repo::flags::Put;
 use leaderboard::policy::flags::{EMPTY_DOCUMENT, ErrorCode, FlagSet, Resolution};
 use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::{Map, Value, json};
-use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, async |call| {
+    edge::serve::serve(req, out, async |call| {
         route(&edge::platform::Spin, call).await
     })
     .await
@@ -51,9 +50,9 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     match segments.as_slice() {
         ["api", _, "flags"] => {
             let ctx = edge::admission::admit(platform, call).await?;
-            match method {
-                Method::Get => get(call, &ctx).await,
-                Method::Put => put(call, &ctx).await,
+            match *method {
+                Method::GET => get(call, &ctx).await,
+                Method::PUT => put(call, &ctx).await,
                 _ => Err(call.method_not_allowed("GET, PUT")),
             }
         }
@@ -63,7 +62,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         }
         ["internal", "flags", "evaluate"] => internal(platform, call).await,
         ["ofrep", "v1", "evaluate", "flags", rest @ ..] if rest.len() <= 1 => {
-            if *method != Method::Post {
+            if *method != Method::POST {
                 return Err(call.method_not_allowed("POST"));
             }
             let ctx = edge::admission::admit(platform, call).await?;
@@ -85,7 +84,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
 /// which no network client has. Body `{tenant, key, context, expected?}`; answer
 /// `Resolution::to_json`.
 async fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
-    if call.header("spin-client-addr") != Some("0.0.0.0:0") || *call.method() != Method::Post {
+    if call.header("spin-client-addr") != Some("0.0.0.0:0") || *call.method() != Method::POST {
         return Err(LeaderboardError::NotFound(format!(
             "no such resource: {}",
             call.path
@@ -303,7 +302,7 @@ async fn bulk(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
         .if_none_match()
         .is_some_and(|h| h.split(',').any(|t| t.trim() == tag))
     {
-        return Ok(Response::builder().status(304).header("etag", tag).build());
+        return Ok(ResponseBuilder::new(304).header("etag", tag).empty());
     }
     let resolutions: Vec<Resolution> = loaded
         .as_ref()

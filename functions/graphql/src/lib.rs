@@ -22,9 +22,9 @@
 //! fields of one request touch a board (the rest answer an error).
 
 pub mod errors;
-pub mod schema;
+mod schema;
 
-use edge::http::Call;
+use edge::http::{Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
 use juniper::{
     DefaultScalarValue, EmptySubscription, InputValue, OperationType, RootNode, ValidatedOperation,
@@ -34,7 +34,6 @@ use leaderboard::http::cache::{cache_control_for, etag_for, if_none_match};
 use leaderboard::http::i18n::{Lang, negotiate};
 use leaderboard::{LeaderboardError, Result};
 use serde_json::{Value, json};
-use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
@@ -72,7 +71,7 @@ pub fn schema<'r>() -> Schema<'r> {
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, async |call| {
+    edge::serve::serve(req, out, async |call| {
         route(&edge::platform::Spin, call).await
     })
     .await
@@ -104,7 +103,7 @@ fn variables_of(v: Option<Value>) -> Result<serde_json::Map<String, Value>> {
 /// Reads the request's GraphQL request: a JSON body on POST, the query string on GET.
 pub fn parse_request(call: &Call<'_>) -> Result<GraphqlRequest> {
     match *call.method() {
-        Method::Get => {
+        Method::GET => {
             let query = call
                 .query
                 .get("query")
@@ -128,7 +127,7 @@ pub fn parse_request(call: &Call<'_>) -> Result<GraphqlRequest> {
                 variables: variables_of(variables)?,
             })
         }
-        Method::Post => {
+        Method::POST => {
             let body: Value = call.json()?;
             let Value::Object(mut body) = body else {
                 return Err(bad("the body must be a JSON object with 'query'"));
@@ -173,12 +172,11 @@ fn answer(call: &Call<'_>, status: u16, body: String, headers: &[(&str, String)]
     } else {
         "application/json"
     };
-    let mut b = Response::builder();
-    b.status(status).header("content-type", media);
+    let mut b = ResponseBuilder::new(status).header("content-type", media);
     for (k, v) in headers {
-        b.header(*k, v.as_str());
+        b = b.header(k, v);
     }
-    b.body(body).build()
+    b.body(body)
 }
 
 /// The answer to a document that cannot run (syntax, validation, limits, unknown operation).
@@ -208,7 +206,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
             Ok(op) => op,
             Err(e) => return Ok(document_failed(call, &e)),
         };
-    let is_get = *call.method() == Method::Get;
+    let is_get = *call.method() == Method::GET;
     if is_get && operation.operation_type() != OperationType::Query {
         // GraphQL over HTTP: a GET must not change anything.
         return Err(call.method_not_allowed("POST"));
@@ -260,12 +258,11 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         .if_none_match()
         .is_some_and(|h| if_none_match(&h, &etag))
     {
-        let mut b = Response::builder();
-        b.status(304);
+        let mut b = ResponseBuilder::new(304);
         for (k, v) in &headers {
-            b.header(*k, v.as_str());
+            b = b.header(k, v);
         }
-        return Ok(b.build());
+        return Ok(b.empty());
     }
     Ok(answer(call, 200, body, &headers))
 }

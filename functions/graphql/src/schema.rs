@@ -39,11 +39,11 @@ const DEFAULT_RADIUS: i32 = 5;
 /// errors are written in, and what the answer's caching may promise.
 pub struct Gql<'r> {
     /// The admitted caller.
-    pub ctx: &'r Ctx<'r>,
+    ctx: &'r Ctx<'r>,
     /// The request.
-    pub call: &'r Call<'r>,
+    call: &'r Call<'r>,
     /// The language of error messages (`Accept-Language`).
-    pub lang: Lang,
+    lang: Lang,
     caching: RefCell<Caching>,
     board_fields: std::cell::Cell<u32>,
 }
@@ -67,7 +67,7 @@ impl juniper::Context for Gql<'_> {}
 // cells. It is only ever used by `ValidatedOperation::execute` on the thread that built it
 // (`crate::route`), whose resolvers run as `OnThisThread` futures polled on that thread, and no
 // reference to it crosses a thread (the component is a single-threaded Wasm instance serving one
-// request).
+// request). Nothing outside this crate can reach one: the module is private and its fields too.
 unsafe impl Sync for Gql<'_> {}
 
 /// A resolver's work, as juniper's async executor takes it: that executor boxes every field's

@@ -4,10 +4,9 @@
 //! anywhere, under a `Content-Security-Policy` that allows neither. Both are kept gzip-compressed
 //! and sent so to a client that accepts gzip.
 
-use edge::http::Call;
+use edge::http::{Call, Response, ResponseBuilder};
 #[cfg(test)]
 use serde_json::Value;
-use spin_sdk::http::Response;
 
 /// The document, as committed, gzip-compressed at build time (`build.rs`).
 pub const OPENAPI_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz"));
@@ -53,44 +52,58 @@ fn not_modified(call: &Call<'_>, tag: &str) -> bool {
 /// the gzip form's ETag, as `edge::compress` gives every compressed answer), else the text. A
 /// `304` carries the validator the client holds (`edge::compress::apply` echoes the gzip form).
 pub fn openapi(call: &Call<'_>) -> Response {
-    let mut b = Response::builder();
-    b.header("content-type", "application/json");
-    compiled_in(call, b, "openapi", ETAG, OPENAPI_GZ)
+    compiled_in(
+        call,
+        &[("content-type", "application/json")],
+        "openapi",
+        ETAG,
+        OPENAPI_GZ,
+    )
 }
 
 /// `GET /docs`: the page, as [`openapi`] serves the document, under [`DOCS_CSP`].
 pub fn page(call: &Call<'_>) -> Response {
-    let mut b = Response::builder();
-    b.header("content-type", "text/html; charset=utf-8")
-        .header("content-security-policy", DOCS_CSP);
-    compiled_in(call, b, "docs", DOCS_ETAG, DOCS_GZ)
+    compiled_in(
+        call,
+        &[
+            ("content-type", "text/html; charset=utf-8"),
+            ("content-security-policy", DOCS_CSP),
+        ],
+        "docs",
+        DOCS_ETAG,
+        DOCS_GZ,
+    )
 }
 
 /// A compiled-in text (`what`, for the log): its gzip form to a client that accepts gzip, else
-/// the text; `304` when the client holds its validator.
+/// the text; `304` when the client holds its validator. `headers`: the text's own (its type).
 fn compiled_in(
     call: &Call<'_>,
-    mut b: spin_sdk::http::ResponseBuilder,
+    headers: &[(&str, &str)],
     what: &str,
     tag: &str,
     gz: &[u8],
 ) -> Response {
-    b.header("cache-control", "public, max-age=300")
-        .header("vary", "Accept-Encoding");
+    let builder = |status: u16| {
+        let mut b = ResponseBuilder::new(status);
+        for (name, value) in headers {
+            b = b.header(name, value);
+        }
+        b.header("cache-control", "public, max-age=300")
+            .header("vary", "Accept-Encoding")
+    };
     if not_modified(call, tag) {
-        return b.header("etag", tag).status(304).build();
+        return builder(304).header("etag", tag).empty();
     }
-    b.status(200);
     let gzip = call
         .header("accept-encoding")
         .is_some_and(edge::compress::accepts_gzip);
     match edge::compress::gzip_etag(tag) {
-        Some(gz_tag) if gzip => b
-            .header("etag", gz_tag.as_str())
+        Some(gz_tag) if gzip => builder(200)
+            .header("etag", gz_tag)
             .header("content-encoding", "gzip")
-            .body(gz.to_vec())
-            .build(),
-        _ => b.header("etag", tag).body(inflate(what, gz)).build(),
+            .body(gz.to_vec()),
+        _ => builder(200).header("etag", tag).body(inflate(what, gz)),
     }
 }
 

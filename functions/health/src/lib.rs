@@ -26,11 +26,10 @@ mod docs_page;
 #[cfg(test)]
 mod limits;
 
-use edge::http::Call;
+use edge::http::{Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
 use leaderboard::{LeaderboardError, Result};
 use serde_json::{Value, json};
-use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
@@ -137,12 +136,10 @@ async fn scrape(platform: &dyn Platform) -> Response {
             circuit_openings: breaker.openings,
         },
     );
-    Response::builder()
-        .status(200)
+    ResponseBuilder::new(200)
         .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
         .header("cache-control", "no-store")
         .body(text)
-        .build()
 }
 
 /// The response body of a healthy liveness probe.
@@ -159,19 +156,17 @@ pub const REVISION: &str = match option_env!("EDGE_GIT_REVISION") {
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, async |call| {
+    edge::serve::serve(req, out, async |call| {
         route(&edge::platform::Spin, call).await
     })
     .await;
 }
 
 fn json_response(status: u16, body: String) -> Response {
-    Response::builder()
-        .status(status)
+    ResponseBuilder::new(status)
         .header("content-type", "application/json")
         .header("cache-control", "no-store")
         .body(body)
-        .build()
 }
 
 /// One dependency's check: `{"status": "up"|"down", "latency_ms", "error"?}`.
@@ -215,7 +210,7 @@ async fn checks(platform: &dyn Platform) -> (Vec<(&'static str, Value)>, Option<
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let path = call.path.as_str();
     if [OPENAPI, DOCS].contains(&path) {
-        if !matches!(call.method(), Method::Get | Method::Head) {
+        if !matches!(*call.method(), Method::GET | Method::HEAD) {
             return Err(call.method_not_allowed("GET, HEAD"));
         }
         return Ok(if path == OPENAPI {
@@ -230,7 +225,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
             call.path
         )));
     }
-    if !matches!(call.method(), Method::Get | Method::Head) {
+    if !matches!(*call.method(), Method::GET | Method::HEAD) {
         return Err(call.method_not_allowed("GET, HEAD"));
     }
     match path {

@@ -2,10 +2,9 @@
 
 use edge::api::Ctx;
 use edge::audit;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Response};
 use leaderboard::{Result, policy::access};
 use serde_json::{Value, json};
-use spin_sdk::http::Response;
 
 use crate::events::check_stream_id;
 

@@ -3,14 +3,13 @@
 //! reconfigured, a producer corrected), or purge them.
 
 use edge::api::Ctx;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Response};
 use edge::repo::{Keys, StreamEntry};
 use edge::submit::DOORBELL;
 use leaderboard::events::inbox::{fields_from_json, redrive_fields};
 use leaderboard::{BoardId, LeaderboardError, Result, policy::access};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use spin_sdk::http::Response;
 
 use crate::events::check_stream_id;
 

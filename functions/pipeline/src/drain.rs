@@ -5,12 +5,11 @@
 //! webhook messages that are due (`edge::webhook_delivery`), retries included.
 
 use edge::api::Ctx;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Response};
 use edge::pipeline::{self, Report};
 use edge::scope;
 use leaderboard::{BoardId, Result, policy::access};
 use serde_json::json;
-use spin_sdk::http::Response;
 
 /// Time one call may drain for.
 const BUDGET_MS: i64 = 5_000;

@@ -1,12 +1,11 @@
 //! `GET …/events`: the board's log in order, every event upcast to the current schema.
 
 use edge::api::Ctx;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Response};
 use edge::repo::Keys;
 use leaderboard::board::view::ApiVersion;
 use leaderboard::{BoardId, EventEnvelope, Result, policy::access};
 use serde_json::{Value, json};
-use spin_sdk::http::Response;
 
 /// One page of the log after `after` (exclusive).
 pub async fn page(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<Response> {

@@ -16,17 +16,16 @@ mod drain;
 mod events;
 mod replay;
 
-use edge::http::Call;
+use edge::http::{Call, Method, Response};
 use edge::platform::Platform;
 use leaderboard::{BoardId, LeaderboardError, Result};
-use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(&req, out, async |call| {
+    edge::serve::serve(req, out, async |call| {
         route(&edge::platform::Spin, call).await
     })
     .await
@@ -38,23 +37,23 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
     let method = call.method();
     match segments.get(2..).unwrap_or_default() {
-        ["admin", "drain"] if *method == Method::Post => drain::drain(call, &ctx).await,
+        ["admin", "drain"] if *method == Method::POST => drain::drain(call, &ctx).await,
         ["admin", "drain"] => Err(call.method_not_allowed("POST")),
-        ["audit"] if *method == Method::Get => audit::page(call, &ctx).await,
+        ["audit"] if *method == Method::GET => audit::page(call, &ctx).await,
         ["audit"] => Err(call.method_not_allowed("GET")),
         ["boards", _, tail @ ..] => {
             let board = BoardId::new(call.param("board").unwrap_or_default())?;
             match (method, tail) {
-                (Method::Get, ["events"]) => events::page(call, &ctx, &board).await,
+                (&Method::GET, ["events"]) => events::page(call, &ctx, &board).await,
                 (_, ["events"]) => Err(call.method_not_allowed("GET")),
-                (Method::Get, ["dead-letters"]) => dead::list(call, &ctx, &board).await,
-                (Method::Delete, ["dead-letters"]) => dead::purge(call, &ctx, &board).await,
+                (&Method::GET, ["dead-letters"]) => dead::list(call, &ctx, &board).await,
+                (&Method::DELETE, ["dead-letters"]) => dead::purge(call, &ctx, &board).await,
                 (_, ["dead-letters"]) => Err(call.method_not_allowed("GET, DELETE")),
-                (Method::Post, ["dead-letters", "redrive"]) => {
+                (&Method::POST, ["dead-letters", "redrive"]) => {
                     dead::redrive(call, &ctx, &board).await
                 }
                 (_, ["dead-letters", "redrive"]) => Err(call.method_not_allowed("POST")),
-                (Method::Post, ["replay"]) => replay::replay(call, &ctx, &board).await,
+                (&Method::POST, ["replay"]) => replay::replay(call, &ctx, &board).await,
                 (_, ["replay"]) => Err(call.method_not_allowed("POST")),
                 _ => Err(not_found(call)),
             }

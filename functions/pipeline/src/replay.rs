@@ -3,10 +3,9 @@
 
 use edge::api::Ctx;
 use edge::audit;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Response};
 use edge::rebuild;
 use leaderboard::{BoardId, Result, policy::access};
-use spin_sdk::http::Response;
 
 /// Replays `board`.
 pub async fn replay(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<Response> {

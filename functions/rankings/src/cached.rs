@@ -7,11 +7,10 @@
 
 use edge::api::Ctx;
 use edge::cache::Entry;
-use edge::http::{self, Call};
+use edge::http::{self, Call, Response, ResponseBuilder};
 use edge::repo::Keys;
 use leaderboard::http::cache::{CacheEnvelope, Freshness, etag_for, if_none_match};
 use leaderboard::{Board, BoardId, LeaderboardError, Result, policy::access};
-use spin_sdk::http::Response;
 
 use crate::reads::Read;
 
@@ -56,12 +55,11 @@ fn respond(call: &Call<'_>, env: &CacheEnvelope, x_cache: &str) -> Response {
         .if_none_match()
         .is_some_and(|h| if_none_match(&h, &env.etag))
     {
-        let mut b = Response::builder();
-        b.status(304);
+        let mut b = ResponseBuilder::new(304);
         for (k, v) in &headers {
-            b.header(*k, v.as_str());
+            b = b.header(k, v);
         }
-        return b.build();
+        return b.empty();
     }
     http::json_text(200, call.version, env.body.clone(), &headers)
 }

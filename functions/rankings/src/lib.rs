@@ -19,10 +19,9 @@ mod live;
 mod reads;
 mod stats;
 
-use edge::http::Call;
+use edge::http::{Call, Method, Response};
 use edge::platform::Platform;
 use leaderboard::{BoardId, Result};
-use spin_sdk::http::{Method, Response};
 #[cfg(target_arch = "wasm32")]
 use spin_sdk::http_component;
 
@@ -31,7 +30,7 @@ use crate::reads::Read;
 #[cfg(target_arch = "wasm32")]
 #[http_component]
 async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve_streaming(&req, out, async |call| {
+    edge::serve::serve_streaming(req, out, async |call| {
         if live::is_live(call) {
             live::route(&edge::platform::Spin, call).await
         } else {
@@ -50,7 +49,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     let is_stats = call.path.trim_end_matches('/').ends_with("/stats");
     let is_dashboard = call.path.starts_with("/boards/");
     let ctx = edge::admission::admit_reading(platform, call, |tenant| {
-        if call.method() == &Method::Get && !is_stats && !is_dashboard {
+        if *call.method() == Method::GET && !is_stats && !is_dashboard {
             cached::reads(call, tenant, &board)
         } else {
             Vec::new()
@@ -61,21 +60,23 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     let rest: Vec<&str> = call.rest.iter().map(String::as_str).collect();
     if is_stats || is_dashboard {
         return match *call.method() {
-            Method::Get if is_stats => stats::serve(call, &ctx, &board).await,
-            Method::Get => stats::dashboard(call, &ctx, &board).await,
+            Method::GET if is_stats => stats::serve(call, &ctx, &board).await,
+            Method::GET => stats::dashboard(call, &ctx, &board).await,
             _ => Err(call.method_not_allowed("GET")),
         };
     }
     match (call.method(), is_entries, rest.as_slice()) {
-        (Method::Get, true, []) => cached::serve(call, &ctx, &board, Read::Entries).await,
-        (Method::Get, false, []) => cached::serve(call, &ctx, &board, Read::Players).await,
-        (Method::Get, false, [player]) => {
+        (&Method::GET, true, []) => cached::serve(call, &ctx, &board, Read::Entries).await,
+        (&Method::GET, false, []) => cached::serve(call, &ctx, &board, Read::Players).await,
+        (&Method::GET, false, [player]) => {
             cached::serve(call, &ctx, &board, Read::Player(player)).await
         }
-        (Method::Get, false, [player, "around"]) => {
+        (&Method::GET, false, [player, "around"]) => {
             cached::serve(call, &ctx, &board, Read::Around(player)).await
         }
-        (Method::Delete, false, [player]) => reads::delete_player(call, &ctx, &board, player).await,
+        (&Method::DELETE, false, [player]) => {
+            reads::delete_player(call, &ctx, &board, player).await
+        }
         (_, _, []) => Err(call.method_not_allowed("GET")),
         (_, _, [_]) => Err(call.method_not_allowed("GET, DELETE")),
         _ => Err(leaderboard::LeaderboardError::NotFound(format!(

@@ -3,14 +3,13 @@
 //! `since=<version>&wait=<secs>`, else the snapshot as JSON (`edge::live` serves all three; see
 //! `leaderboard::http::live` for the rules). Same access rules as `entries`.
 
-use edge::http::Call;
+use edge::http::{Call, Method};
 use edge::live::Render;
 use edge::platform::Platform;
 use edge::stream::Reply;
 use leaderboard::board::view::PeriodView;
 use leaderboard::http::live::LiveMode;
 use leaderboard::{BoardId, LeaderboardError, PlayerId, Result, policy::access};
-use spin_sdk::http::Method;
 
 use crate::reads;
 
@@ -21,7 +20,7 @@ pub fn is_live(call: &Call<'_>) -> bool {
 
 /// Serves the live route on `platform`.
 pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<Reply> {
-    if *call.method() != Method::Get {
+    if *call.method() != Method::GET {
         return Err(call.method_not_allowed("GET"));
     }
     let id = BoardId::new(call.param("board").unwrap_or_default())?;

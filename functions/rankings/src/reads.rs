@@ -2,14 +2,13 @@
 //! [`edge::reads`] and renders with the core's view.
 
 use edge::api::Ctx;
-use edge::http::Call;
+use edge::http::{Call, Response, ResponseBuilder};
 use edge::reads::{self as shared, At};
 use edge::repo::Keys;
 use leaderboard::board::view::{self, PeriodView};
 use leaderboard::{
     Board, BoardId, EventEnvelope, LeaderboardError, PlayerId, Result, policy::access,
 };
-use spin_sdk::http::Response;
 
 pub use edge::reads::MAX_LIMIT;
 
@@ -181,5 +180,5 @@ pub async fn delete_player(
         serde_json::json!({ "player": player.as_str(), "period": period.id.to_string() }),
     )
     .await;
-    Ok(Response::builder().status(204).build())
+    Ok(ResponseBuilder::new(204).empty())
 }

@@ -7,13 +7,12 @@
 //! submission counts and climbers are not for every player token).
 
 use edge::api::Ctx;
-use edge::http::Call;
+use edge::http::{Call, Response, ResponseBuilder};
 use edge::repo::Keys;
 use leaderboard::board::view::PeriodView;
 use leaderboard::integrity::stats::{self, Distribution, DistributionQuery, Window};
 use leaderboard::{Board, BoardId, Result, policy::access};
 use serde_json::Value;
-use spin_sdk::http::Response;
 
 /// The stats document of `id` for the admitted caller, with the window the query asks for.
 async fn document(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Value> {
@@ -31,13 +30,11 @@ async fn document(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Value>
 /// ([`leaderboard::http::dashboard`]): no script, a strict CSP, never cached.
 pub async fn dashboard(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
     let page = leaderboard::http::dashboard::render(&document(call, ctx, id).await?);
-    Ok(Response::builder()
-        .status(200)
+    Ok(ResponseBuilder::new(200)
         .header("content-type", "text/html; charset=utf-8")
         .header("content-security-policy", leaderboard::http::dashboard::CSP)
         .header("cache-control", "no-store")
-        .body(page)
-        .build())
+        .body(page))
 }
 
 /// The stats of `id` for the admitted caller.

@@ -64,7 +64,11 @@ impl<'p> Ctx<'p> {
                             timestamp: call.header(leaderboard::policy::apikey::TIMESTAMP_HEADER),
                             signature: call.header(leaderboard::policy::apikey::SIGNATURE_HEADER),
                             method: &method,
-                            target: call.req.path_and_query().unwrap_or(call.req.path()),
+                            target: call
+                                .req
+                                .uri()
+                                .path_and_query()
+                                .map_or(call.req.uri().path(), |p| p.as_str()),
                             body: call.req.body(),
                         },
                         call.now_ms,

@@ -14,7 +14,7 @@
 
 use std::io::Write;
 
-use spin_sdk::http::Response;
+use crate::http::{Headers, Response};
 
 /// Smallest body worth compressing (1 KiB).
 pub const MIN_BYTES: usize = 1024;
@@ -81,10 +81,7 @@ fn compressible(content_type: &str) -> bool {
 }
 
 fn header(response: &Response, name: &str) -> Option<String> {
-    response
-        .header(name)
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
+    Headers::header(response, name).map(str::to_string)
 }
 
 fn add_vary(response: &mut Response) {
@@ -115,7 +112,7 @@ pub fn apply(
     accept_encoding: Option<&str>,
     if_none_match: Option<&str>,
 ) -> Response {
-    let status = *response.status();
+    let status = response.status().as_u16();
     if status == 304 {
         // Echo the form of the validator the client holds.
         if let (Some(etag), Some(inm)) = (header(&response, "etag"), if_none_match)

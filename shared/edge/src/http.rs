@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::message::{Headers, Method, Request, Response, ResponseBuilder, response};
+use crate::scope;
 use leaderboard::board::view::ApiVersion;
 use leaderboard::{LeaderboardError, PROBLEM_CONTENT_TYPE, Problem, Result};
 use serde::de::DeserializeOwned;
-use spin_sdk::http::{Method, Request, Response};
-
-use crate::scope;
 
 /// Largest request body accepted (16 KiB).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -84,36 +83,36 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
 /// The request's span: a child of its `traceparent` when it carries a valid one, else a new
 /// trace.
 pub(crate) fn trace_of(req: &Request) -> leaderboard::http::trace::TraceContext {
-    let header = req.header("traceparent").and_then(|v| v.as_str());
+    let header = req.header("traceparent");
     leaderboard::http::trace::TraceContext::for_request(header, scope::random_u64)
 }
 
 impl<'a> Call<'a> {
     /// Parses the request; an unknown API version is a 404.
     pub fn parse(req: &'a Request) -> Result<Self> {
-        let path = req.path().to_string();
+        let path = req.uri().path().to_string();
         // The `:v` of `/api/:v/…` routes; routes outside the versioned API speak v1.
         let version_segment = req
             .header("spin-path-match-v")
-            .and_then(|v| v.as_str())
             .map(str::to_string)
             .or_else(|| {
                 path.strip_prefix("/api/")
                     .map(|rest| rest.split('/').next().unwrap_or("").to_string())
             })
             .unwrap_or_else(|| "v1".to_string());
-        let accept = req.header("accept").and_then(|v| v.as_str());
+        let accept = req.header("accept");
         let version = ApiVersion::negotiate(&version_segment, accept)?;
         let rest = req
             .header("spin-path-info")
-            .and_then(|v| v.as_str())
             .unwrap_or("")
             .split('/')
             .filter(|s| !s.is_empty())
             .map(decode)
             .collect();
         let query = req
+            .uri()
             .query()
+            .unwrap_or("")
             .split('&')
             .filter(|p| !p.is_empty())
             .map(|p| match p.split_once('=') {
@@ -124,7 +123,6 @@ impl<'a> Call<'a> {
         let now_ms = scope::now_ms();
         let request_id = req
             .header("x-request-id")
-            .and_then(|v| v.as_str())
             .filter(|id| leaderboard::events::idempotency::validate_key(id).is_ok())
             .map_or_else(|| scope::nonce(now_ms), str::to_string);
         Ok(Self {
@@ -163,7 +161,6 @@ impl<'a> Call<'a> {
     pub fn param(&self, name: &str) -> Option<String> {
         self.req
             .header(&format!("spin-path-match-{name}"))
-            .and_then(|v| v.as_str())
             .map(decode)
     }
 
@@ -186,7 +183,7 @@ impl<'a> Call<'a> {
 
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.req.header(name).and_then(|v| v.as_str())
+        self.req.header(name)
     }
 
     /// The request method.
@@ -298,13 +295,11 @@ pub fn json_text(
     body: String,
     headers: &[(&str, String)],
 ) -> Response {
-    let mut b = Response::builder();
-    b.status(status)
-        .header("content-type", version.content_type());
+    let mut b = ResponseBuilder::new(status).header("content-type", version.content_type());
     for (k, v) in headers {
-        b.header(*k, v.as_str());
+        b = b.header(k, v);
     }
-    b.body(body).build()
+    b.body(body)
 }
 
 /// The problem response for an error (RFC 9457), with `Retry-After` for 429/503, its title in
@@ -313,34 +308,27 @@ pub fn json_text(
 pub fn problem(err: &LeaderboardError, instance: &str, accept_language: Option<&str>) -> Response {
     let lang = leaderboard::http::i18n::negotiate(accept_language);
     let p = Problem::localized(err, lang).with_instance(instance);
-    let mut b = Response::builder();
-    b.status(err.status())
+    let mut b = ResponseBuilder::new(err.status())
         .header("content-type", PROBLEM_CONTENT_TYPE)
         .header("content-language", lang.tag())
         // A 404 is cacheable by default: a shared cache must keep one copy per language.
         .header("vary", "Accept-Language");
-    match err {
+    b = match err {
         LeaderboardError::RateLimited {
             retry_after_secs, ..
-        } => {
-            b.header("retry-after", retry_after_secs.to_string());
-        }
+        } => b.header("retry-after", retry_after_secs.to_string()),
         LeaderboardError::Unavailable(_) => {
             let secs = scope::take_retry_after().unwrap_or(1);
-            b.header("retry-after", secs.to_string());
+            b.header("retry-after", secs.to_string())
         }
-        LeaderboardError::IdempotencyInProgress(_) => {
-            b.header("retry-after", "1");
-        }
-        LeaderboardError::Unauthorized(_) => {
-            b.header("www-authenticate", "Bearer");
-        }
-        _ => {}
-    }
+        LeaderboardError::IdempotencyInProgress(_) => b.header("retry-after", "1"),
+        LeaderboardError::Unauthorized(_) => b.header("www-authenticate", "Bearer"),
+        _ => b,
+    };
     if let Some(allowed) = err.allow() {
-        b.header("allow", allowed);
+        b = b.header("allow", allowed);
     }
-    b.body(p.to_json()).build()
+    b.body(p.to_json())
 }
 
 #[cfg(test)]

@@ -59,6 +59,7 @@ pub mod integrity;
 pub mod kv;
 pub mod lifecycle;
 pub mod live;
+pub mod message;
 pub mod metrics;
 pub mod outbound;
 pub mod pipeline;

@@ -34,10 +34,11 @@ impl From<PlatformError> for leaderboard::LeaderboardError {
 
 /// Runs Redis commands (`execute` semantics: nested replies flattened, as Spin does).
 ///
-/// The host-call traits ([`RedisExec`], [`KvStore`], [`Platform`]) are `async`: on a WASIp2
-/// component their calls complete at once (the host blocks), on a WASIp3 one they yield to the
-/// instance's other requests while the host works. Their futures are not `Send`: a component
-/// is single-threaded.
+/// The host-call traits ([`RedisExec`], [`KvStore`], [`Platform`]) are `async`. On a WASIp2
+/// component the Redis, KV and variable calls complete before they return (the host blocks);
+/// only [`Platform::post_internal`] (an outgoing HTTP request) waits in spin-sdk's executor. On a
+/// WASIp3 one they all yield to the instance's other requests while the host works. Their
+/// futures are not `Send`: a component is single-threaded.
 #[async_trait::async_trait(?Send)]
 pub trait RedisExec {
     /// One command: its reply, or whether Redis is unreachable or refused this command.

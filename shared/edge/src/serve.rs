@@ -4,9 +4,9 @@
 //! metrics, and handing the response to the host ([`send`]).
 
 use leaderboard::{LeaderboardError, Result};
-use spin_sdk::http::{Method, OutgoingBody, OutgoingResponse, Request, Response, ResponseOutparam};
+use spin_sdk::http::{OutgoingBody, OutgoingResponse, ResponseOutparam};
 
-use crate::http::{Call, problem, trace_of};
+use crate::http::{Call, Headers, Method, Request, Response, ResponseBuilder, problem, trace_of};
 use crate::scope;
 use crate::stream::{EventSink, Reply};
 
@@ -49,21 +49,21 @@ pub async fn respond(
                 Ok(response) => response,
                 Err(e) => {
                     slug = Some(e.slug());
-                    problem(&e, req.path(), call.header("accept-language"))
+                    problem(&e, req.uri().path(), call.header("accept-language"))
                 }
             };
             for (name, value) in call.take_extra_headers() {
                 response.set_header(name, value);
             }
             // An event stream's head has no body yet: sent as its body is written.
-            let streamed = response.header("content-type").and_then(|v| v.as_str())
-                == Some(leaderboard::http::live::EVENT_STREAM);
+            let streamed =
+                response.header("content-type") == Some(leaderboard::http::live::EVENT_STREAM);
             let mut response = if streamed {
                 response
             } else {
                 crate::compress::apply(
                     response,
-                    *req.method() == Method::Head,
+                    *req.method() == Method::HEAD,
                     call.header("accept-encoding"),
                     call.header("if-none-match"),
                 )
@@ -73,15 +73,10 @@ pub async fn respond(
             let tenant = call.take_tenant();
             crate::metrics::record(
                 &crate::platform::Spin,
-                req.header("spin-matched-route")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("unmatched"),
-                &req.method().to_string(),
-                *response.status(),
-                response
-                    .header("x-cache")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or(""),
+                req.header("spin-matched-route").unwrap_or("unmatched"),
+                req.method().as_str(),
+                response.status().as_u16(),
+                response.header("x-cache").unwrap_or(""),
                 started.elapsed().as_secs_f64(),
             )
             .await;
@@ -90,8 +85,8 @@ pub async fn respond(
             secure(response)
         }
         Err(e) => {
-            let accept_language = req.header("accept-language").and_then(|v| v.as_str());
-            let mut response = problem(&e, req.path(), accept_language);
+            let accept_language = req.header("accept-language");
+            let mut response = problem(&e, req.uri().path(), accept_language);
             response.set_header("traceparent", trace_of(req).traceparent());
             secure(response)
         }
@@ -116,12 +111,12 @@ fn access_log(
         host_calls: scope::host_calls(),
         at_ms: call.now_ms,
         method: &method,
-        route: req.header("spin-matched-route").and_then(|v| v.as_str()),
+        route: req.header("spin-matched-route"),
         path: &call.path,
-        status: *response.status(),
+        status: response.status().as_u16(),
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         tenant,
-        cache: response.header("x-cache").and_then(|v| v.as_str()),
+        cache: response.header("x-cache"),
         request_id: &call.request_id,
         trace: &call.trace,
         problem,
@@ -190,7 +185,7 @@ pub fn hsts_value(max_age: &str) -> Option<String> {
 /// from the component's `cors_allowed_origins` variable, the access log unless `request_log` is
 /// `off`, and HSTS when `hsts_max_age_secs` is set.
 pub async fn serve(
-    req: &Request,
+    req: spin_sdk::http::Request,
     out: ResponseOutparam,
     handler: impl AsyncFnOnce(&Call<'_>) -> Result<Response>,
 ) {
@@ -205,10 +200,15 @@ pub async fn serve(
 /// is sent as written), then the handler's body writes to the client until it returns. The body
 /// gets the request parsed anew.
 pub async fn serve_streaming(
-    req: &Request,
+    req: spin_sdk::http::Request,
     out: ResponseOutparam,
     handler: impl AsyncFnOnce(&Call<'_>) -> Result<Reply>,
 ) {
+    let req = match from_spin(req) {
+        Ok(req) => req,
+        Err(refused) => return send(secure(*refused), out),
+    };
+    let req = &req;
     crate::scope::reset_host_calls();
     crate::platform::begin_request();
     let policy = crate::platform::bundle("http_policy").unwrap_or_default();
@@ -234,11 +234,37 @@ pub async fn serve_streaming(
         return send(head, out);
     };
     let Some((head, outgoing_body, stream)) = open(head) else {
+        // The body still runs, on a closed sink: it gives back what it holds.
+        writer(&call, &mut EventSink::closed()).await;
         return;
     };
     let mut sink = EventSink::new(stream, out, head);
     writer(&call, &mut sink).await;
     sink.finish(outgoing_body);
+}
+
+/// spin-sdk 5.2's request (WASIp2) as the [`Request`] handlers see, its body moved, not copied.
+/// One the `http` crate refuses (Spin's host passes only valid requests, so it is not expected)
+/// gets a `400` problem for its path.
+fn from_spin(req: spin_sdk::http::Request) -> std::result::Result<Request, Box<Response>> {
+    let refused = |what: String, path: &str| {
+        let e = LeaderboardError::InvalidBody(format!(
+            "the request's method, target or headers cannot be read: {what}"
+        ));
+        Box::new(problem(&e, path, None))
+    };
+    let path = req.path().to_string();
+    let method = Method::from_bytes(req.method().to_string().as_bytes())
+        .map_err(|e| refused(e.to_string(), &path))?;
+    let mut builder = ::http::Request::builder()
+        .method(method)
+        .uri(req.path_and_query().unwrap_or(&path));
+    for (name, value) in req.headers() {
+        builder = builder.header(name, value.as_bytes());
+    }
+    builder
+        .body(req.into_body())
+        .map_err(|e| refused(e.to_string(), &path))
 }
 
 /// Request headers a browser may send cross-origin.
@@ -266,28 +292,24 @@ pub async fn respond_cors(
     allowlist: &str,
     handler: impl AsyncFnOnce(&Call<'_>) -> Result<Response>,
 ) -> Response {
-    let origin = req
-        .header("origin")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
+    let origin = req.header("origin").map(str::to_string);
     let enabled = !allowlist.trim().is_empty();
     let allowed = origin
         .as_deref()
         .is_some_and(|o| enabled && origin_allowed(allowlist, o));
-    let preflight = *req.method() == Method::Options
+    let preflight = *req.method() == Method::OPTIONS
         && origin.is_some()
         && req.header("access-control-request-method").is_some();
     let mut response = if preflight {
         if allowed {
-            let mut r = Response::builder()
-                .status(204)
+            let mut r = ResponseBuilder::new(204)
                 .header(
                     "access-control-allow-methods",
                     "GET, HEAD, POST, PUT, DELETE",
                 )
                 .header("access-control-allow-headers", CORS_ALLOW_HEADERS)
                 .header("access-control-max-age", "600")
-                .build();
+                .empty();
             r.set_header("x-request-id", scope::nonce(scope::now_ms()));
             secure(r)
         } else {
@@ -296,8 +318,8 @@ pub async fn respond_cors(
                     "cross-origin requests from {} are not allowed",
                     origin.as_deref().unwrap_or("")
                 )),
-                req.path(),
-                req.header("accept-language").and_then(|v| v.as_str()),
+                req.uri().path(),
+                req.header("accept-language"),
             ))
         }
     } else {
@@ -308,7 +330,7 @@ pub async fn respond_cors(
         response.set_header("access-control-expose-headers", CORS_EXPOSE_HEADERS);
     }
     if enabled {
-        let vary = match response.header("vary").and_then(|v| v.as_str()) {
+        let vary = match response.header("vary") {
             Some(existing) if !existing.is_empty() => format!("{existing}, Origin"),
             _ => "Origin".to_string(),
         };
@@ -326,8 +348,18 @@ fn open(
     OutgoingBody,
     wasi::io::streams::OutputStream,
 )> {
-    let outgoing = OutgoingResponse::try_from(response)
-        .map_err(|e| eprintln!("response: cannot convert: {e}"))
+    let headers: Vec<(String, Vec<u8>)> = response
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str().to_string(), value.as_bytes().to_vec()))
+        .collect();
+    let fields = spin_sdk::http::Fields::from_list(&headers)
+        .map_err(|e| eprintln!("response: the host refused its headers: {e:?}"))
+        .ok()?;
+    let outgoing = OutgoingResponse::new(fields);
+    outgoing
+        .set_status_code(response.status().as_u16())
+        .map_err(|()| eprintln!("response: the host refused status {}", response.status()))
         .ok()?;
     let body = outgoing
         .body()
@@ -352,7 +384,7 @@ fn open(
 /// one of its chunks, 1 MiB) is finished after the response is set instead, without stalling.
 pub fn send(mut response: Response, out: ResponseOutparam) {
     let body = std::mem::take(response.body_mut());
-    let status = *response.status();
+    let status = response.status().as_u16();
     if !(status == 204 || status == 304 || (100..200).contains(&status)) {
         response.set_header("content-length", body.len().to_string());
     }

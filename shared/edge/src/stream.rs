@@ -4,10 +4,10 @@
 
 use std::pin::Pin;
 
-use spin_sdk::http::{OutgoingResponse, Response, ResponseOutparam};
+use spin_sdk::http::{OutgoingResponse, ResponseOutparam};
 use wasi::io::streams::OutputStream;
 
-use crate::http::Call;
+use crate::http::{Call, Response};
 
 /// The work of a streamed body: it may wait on the host (a Redis read, the KV store) between
 /// writes.
@@ -33,7 +33,8 @@ pub struct EventSinkClosed;
 /// and first event leave together: a head alone would wait for the client's delayed ACK under
 /// Nagle, as [`crate::serve::send`] explains), or by [`EventSink::begin`].
 pub struct EventSink {
-    stream: OutputStream,
+    /// `None`: a body that runs for nothing (its head could not be sent): every write fails.
+    stream: Option<OutputStream>,
     pending: Option<(ResponseOutparam, OutgoingResponse)>,
     trailers: Vec<(String, Vec<u8>)>,
 }
@@ -44,14 +45,27 @@ const CHUNK: usize = 4096;
 impl EventSink {
     pub(crate) fn new(stream: OutputStream, out: ResponseOutparam, head: OutgoingResponse) -> Self {
         Self {
-            stream,
+            stream: Some(stream),
             pending: Some((out, head)),
+            trailers: Vec::new(),
+        }
+    }
+
+    /// A sink whose client is gone before anything was sent: a body run on it ends at its first
+    /// write and gives back what it holds (a stream's place, `crate::live::Slot`).
+    pub(crate) fn closed() -> Self {
+        Self {
+            stream: None,
+            pending: None,
             trailers: Vec::new(),
         }
     }
 
     /// Hands the head to the host if it has not been yet (the client sees the stream open).
     pub fn begin(&mut self) -> Result<(), EventSinkClosed> {
+        if self.stream.is_none() {
+            return Err(EventSinkClosed);
+        }
         if let Some((out, head)) = self.pending.take() {
             ResponseOutparam::set(out, head);
         }
@@ -67,22 +81,35 @@ impl EventSink {
     pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), EventSinkClosed> {
         let mut rest = bytes;
         while !rest.is_empty() {
-            let room = self.stream.check_write().map_err(|_| EventSinkClosed)?;
+            let room = self
+                .stream
+                .as_ref()
+                .ok_or(EventSinkClosed)?
+                .check_write()
+                .map_err(|_| EventSinkClosed)?;
             let room = usize::try_from(room).unwrap_or(usize::MAX).min(CHUNK);
             if room == 0 {
                 if self.pending.is_some() {
                     self.begin()?;
-                } else {
-                    self.stream.subscribe().block();
+                } else if let Some(stream) = &self.stream {
+                    stream.subscribe().block();
                 }
                 continue;
             }
             let (now, later) = rest.split_at(room.min(rest.len()));
-            self.stream.write(now).map_err(|_| EventSinkClosed)?;
+            self.stream
+                .as_ref()
+                .ok_or(EventSinkClosed)?
+                .write(now)
+                .map_err(|_| EventSinkClosed)?;
             rest = later;
         }
         self.begin()?;
-        self.stream.blocking_flush().map_err(|_| EventSinkClosed)
+        self.stream
+            .as_ref()
+            .ok_or(EventSinkClosed)?
+            .blocking_flush()
+            .map_err(|_| EventSinkClosed)
     }
 
     /// Trailer fields the body ends with (HTTP/2 trailers: gRPC's `grpc-status`). An HTTP/1.1

@@ -19,10 +19,9 @@ use leaderboard::{
     Board, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Result, Submission,
     SubmissionInput, TenantId, WriteMode, board::operator, board::period, policy::access,
 };
-use spin_sdk::http::Response;
 
 use crate::api::Ctx;
-use crate::http::Call;
+use crate::http::{Call, Response};
 use crate::idempotency;
 use crate::repo::{ApplyResult, Claim, Keys, Repo, Reservation, Write};
 

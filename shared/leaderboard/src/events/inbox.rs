@@ -437,8 +437,13 @@ impl<'a> Deciding<'a> {
         }
     }
 
-    /// The verdicts, one per planned entry, in order (entries never ruled on are left out).
+    /// The verdicts, one per planned entry, in order, once [`Deciding::next_to_judge`] answered
+    /// `None` (before that, the entries not decided yet are missing).
     pub fn finish(self) -> Vec<Verdict> {
+        debug_assert!(
+            self.verdicts.len() == self.plans.len(),
+            "a batch finished before every entry was decided"
+        );
         self.verdicts
     }
 

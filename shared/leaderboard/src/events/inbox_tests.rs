@@ -376,6 +376,7 @@ proptest! {
             })
             .collect();
         let verdicts = decide(&b, &plans, &HashMap::new(), &HashSet::new());
+        prop_assert_eq!(verdicts.len(), plans.len());
         let mut state: HashMap<&str, Record> = HashMap::new();
         for ((p, _, _), (plan, verdict)) in ops.iter().zip(plans.iter().zip(&verdicts)) {
             let plan = match plan {

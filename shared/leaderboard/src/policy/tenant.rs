@@ -131,11 +131,17 @@ impl TenantSettings {
         }
     }
 
-    /// Whether the tenant may create another board: `count` (asked only when the tenant has a
-    /// `max_boards` quota) must be below it.
-    pub fn admit_board(&self, count: impl FnOnce() -> Result<u64>) -> Result<()> {
+    /// Whether admitting a board needs the tenant's board count: only under a `max_boards`
+    /// quota (a count costs a Redis read).
+    pub fn counts_boards(&self) -> bool {
+        self.input.max_boards.is_some()
+    }
+
+    /// Whether the tenant, with `count` boards now, may create another: below its `max_boards`
+    /// quota, if it has one (read the count only when [`TenantSettings::counts_boards`]).
+    pub fn admit_board(&self, count: u64) -> Result<()> {
         match self.input.max_boards {
-            Some(max) if count()? >= u64::from(max) => Err(Self::exceeded("max_boards", max)),
+            Some(max) if count >= u64::from(max) => Err(Self::exceeded("max_boards", max)),
             _ => Ok(()),
         }
     }
@@ -216,16 +222,17 @@ mod tests {
         let mut explicit = serde_json::json!({"id": "b", "public_read": false});
         settings.board_defaults(&mut explicit);
         assert_eq!(explicit["public_read"], false, "what the board says wins");
-        assert!(settings.admit_board(|| Ok(1)).is_ok());
+        assert!(settings.counts_boards());
+        assert!(settings.admit_board(1).is_ok());
         assert!(matches!(
-            settings.admit_board(|| Ok(2)),
+            settings.admit_board(2),
             Err(LeaderboardError::QuotaExceeded { quota, .. }) if quota == "max_boards"
         ));
         let unlimited = TenantSettings::default();
         assert!(
-            unlimited
-                .admit_board(|| panic!("no quota: the count is never read"))
-                .is_ok()
+            !unlimited.counts_boards(),
+            "no quota: the count is never read"
         );
+        assert!(unlimited.admit_board(u64::MAX).is_ok());
     }
 }

@@ -1,7 +1,7 @@
 //! `GET|PUT|DELETE /kv/{store}/{key}`, `GET /kv/{store}/{key}?exists`, `GET /kv/{store}`:
 //! Spin's own key-value interface (`fermyon:spin/key-value@2.0.0`).
 
-use spin_sdk::http::Response;
+use edge::http::Response;
 use spin_sdk::key_value::{Error, Store};
 
 use crate::reply;

@@ -10,7 +10,8 @@ mod reply;
 mod runtime;
 mod wasi_kv;
 
-use spin_sdk::http::{Method, Request, Response};
+use edge::http::Response;
+use spin_sdk::http::{Method, Request};
 use spin_sdk::http_component;
 
 use crate::reply::Query;

@@ -3,17 +3,17 @@
 //! `POST /redis/incr/{key}`, `POST /redis/publish/{channel}`. Redis errors are `502`.
 //! `GET /redis/kv/{key}?times=N` reads N times on one connection.
 
-use spin_sdk::http::Response;
+use edge::http::Response;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use spin_sdk::variables;
 
 use crate::reply;
 
 /// Opens the connection at `redis_url`, or the response explaining why not.
-fn connect() -> Result<Connection, Response> {
+fn connect() -> Result<Connection, Box<Response>> {
     let address = variables::get("redis_url")
-        .map_err(|e| reply::error(500, format!("variable redis_url: {e:?}")))?;
-    Connection::open(&address).map_err(|e| bad_gateway(&e))
+        .map_err(|e| Box::new(reply::error(500, format!("variable redis_url: {e:?}"))))?;
+    Connection::open(&address).map_err(|e| Box::new(bad_gateway(&e)))
 }
 
 fn bad_gateway(e: &spin_sdk::redis::Error) -> Response {
@@ -24,7 +24,7 @@ fn bad_gateway(e: &spin_sdk::redis::Error) -> Response {
 fn with_redis(f: impl FnOnce(&Connection) -> Result<Response, spin_sdk::redis::Error>) -> Response {
     match connect() {
         Ok(conn) => f(&conn).unwrap_or_else(|e| bad_gateway(&e)),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 

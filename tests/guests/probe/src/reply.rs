@@ -1,15 +1,13 @@
 //! Response builders and query-string parsing shared by the routes.
 
+use edge::http::{Response, ResponseBuilder};
 use percent_encoding::percent_decode_str;
-use spin_sdk::http::Response;
 
 /// `status` with a JSON body.
 pub fn json(status: u16, value: &serde_json::Value) -> Response {
-    Response::builder()
-        .status(status)
+    ResponseBuilder::new(status)
         .header("content-type", "application/json")
         .body(value.to_string())
-        .build()
 }
 
 /// `status` with `{"error": message}`.
@@ -19,16 +17,14 @@ pub fn error(status: u16, message: impl Into<String>) -> Response {
 
 /// `204 No Content`.
 pub fn no_content() -> Response {
-    Response::new(204, ())
+    edge::http::response(204, Vec::new())
 }
 
 /// `200` with raw bytes.
 pub fn bytes(body: Vec<u8>) -> Response {
-    Response::builder()
-        .status(200)
+    ResponseBuilder::new(200)
         .header("content-type", "application/octet-stream")
         .body(body)
-        .build()
 }
 
 /// Percent-decodes one path segment or query component (invalid UTF-8 is replaced).

@@ -3,7 +3,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use spin_sdk::http::{Request, Response};
+use edge::http::Response;
+use spin_sdk::http::Request;
 use spin_sdk::variables;
 
 use crate::reply::{self, Query};
@@ -47,7 +48,7 @@ pub async fn outbound(query: &Query) -> Response {
         return reply::error(400, "missing ?url=");
     };
     let request = Request::get(url).build();
-    match spin_sdk::http::send::<_, Response>(request).await {
+    match spin_sdk::http::send::<_, spin_sdk::http::Response>(request).await {
         Ok(upstream) => reply::json(
             200,
             &serde_json::json!({

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use edge::http::Response;
 use edge::kv::{Bucket, KvError};
-use spin_sdk::http::Response;
 
 use crate::reply::{self, Query};
 
