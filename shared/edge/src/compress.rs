@@ -14,7 +14,7 @@
 
 use std::io::Write;
 
-use crate::http::{Headers, Response};
+use crate::message::{Headers, Response};
 
 /// Smallest body worth compressing (1 KiB).
 pub const MIN_BYTES: usize = 1024;
