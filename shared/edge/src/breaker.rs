@@ -25,20 +25,15 @@ use leaderboard::{LeaderboardError, Result};
 
 use crate::platform::{KvStore, Platform};
 
-thread_local! {
-    /// Whether Redis already failed in the request being served: a request counts once, and
-    /// does not connect again after a failed connect.
-    static FAILED_THIS_REQUEST: Cell<bool> = const { Cell::new(false) };
-}
-
 /// Starts a request's bookkeeping (`edge::serve::respond`, the Redis-triggered handlers).
 pub fn begin_request() {
-    FAILED_THIS_REQUEST.set(false);
+    crate::scope::with(|l| l.redis_failed = false);
 }
 
-/// Whether Redis already failed in this request.
+/// Whether Redis already failed in the request being served: a request counts once, and does
+/// not connect again after a failed connect (its own: [`crate::scope::Locals`]).
 pub fn failed_this_request() -> bool {
-    FAILED_THIS_REQUEST.get()
+    crate::scope::with(|l| l.redis_failed)
 }
 
 /// The breaker's key in the region's KV store.
@@ -152,7 +147,9 @@ impl Guard {
     /// first failures would overwrite each other. A failed probe reopens it by compare-and-swap
     /// on the state, which exists by then.
     pub async fn failed(&self, now_ms: i64) {
-        if self.reported_failure.replace(true) || FAILED_THIS_REQUEST.replace(true) {
+        if self.reported_failure.replace(true)
+            || crate::scope::with(|l| std::mem::replace(&mut l.redis_failed, true))
+        {
             return;
         }
         let Some(kv) = self.kv.as_deref() else {

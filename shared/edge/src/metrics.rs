@@ -14,20 +14,9 @@
 //! `1/N` — one request in N, chosen at random, recorded with weight N (unbiased estimates, 1/N of
 //! the KV writes).
 
-use std::cell::{Cell, RefCell};
-
 use leaderboard::http::metrics::{self, RequestLabels};
 
 use crate::platform::{KvStore, Platform};
-
-thread_local! {
-    /// Record one request in this many (0: off).
-    static EVERY: Cell<u32> = const { Cell::new(0) };
-    /// The submission outcome of the request being served.
-    static OUTCOME: Cell<&'static str> = const { Cell::new("") };
-    /// Counters the handler added.
-    static EXTRA: RefCell<Vec<(String, i64)>> = const { RefCell::new(Vec::new()) };
-}
 
 /// How many times a lost compare-and-swap on the index is retried.
 const INDEX_RETRIES: u32 = 8;
@@ -47,21 +36,27 @@ pub fn parse_sampling(v: &str) -> u32 {
 
 /// Sets the sampling for this request and starts its bookkeeping.
 pub fn begin_request(every: u32) {
-    EVERY.set(every);
-    OUTCOME.set("");
-    EXTRA.take();
+    crate::scope::with(|l| {
+        l.metrics_every = every;
+        l.outcome = "";
+        l.extra_counters.clear();
+    });
 }
 
 /// Notes the request's submission outcome (`created`, `improved`, `unchanged`, `accepted`,
 /// `replayed`).
 pub fn note_outcome(outcome: &'static str) {
-    OUTCOME.set(outcome);
+    crate::scope::with(|l| l.outcome = outcome);
 }
 
 /// Adds `n` to a counter series when the request is recorded (same sampling as the request).
 pub fn count(key: String, n: i64) {
-    if n != 0 && EVERY.get() != 0 {
-        EXTRA.with_borrow_mut(|e| e.push((key, n)));
+    if n != 0 {
+        crate::scope::with(|l| {
+            if l.metrics_every != 0 {
+                l.extra_counters.push((key, n));
+            }
+        });
     }
 }
 
@@ -79,8 +74,13 @@ pub async fn record(
     cache: &str,
     duration_secs: f64,
 ) {
-    let every = EVERY.get();
-    let extra = EXTRA.take();
+    let (every, extra, outcome) = crate::scope::with(|l| {
+        (
+            l.metrics_every,
+            std::mem::take(&mut l.extra_counters),
+            l.outcome,
+        )
+    });
     // A rare failure: counted whatever the sampling, probes included.
     count_stale_copies_now(platform).await;
     // Probes are not traffic, and liveness must not depend on the KV store.
@@ -96,7 +96,7 @@ pub async fn record(
         method,
         status,
         cache,
-        outcome: OUTCOME.get(),
+        outcome,
     };
     bump(
         kv.as_ref(),

@@ -147,49 +147,57 @@ impl RedisExec for SpinRedis {
     }
 }
 
-/// A store opened once per request and shared by every part of it ([`Spin::kv`]), with the
-/// values [`Platform::prefetch`] read ahead: a read of such a key is answered without a host
-/// call, and any write to it forgets the copy.
+/// A store the instance opened once and every part of every request uses ([`Spin::kv`]), with
+/// the values the request being served read ahead ([`Platform::prefetch`]; kept in its
+/// [`crate::scope::Locals`], so a request only ever sees its own): a read of such a key is
+/// answered without a host call, and any write to it forgets the copy.
 struct SharedStore {
+    label: String,
     bucket: crate::kv::Bucket,
-    ahead: std::cell::RefCell<Vec<(String, Option<Vec<u8>>)>>,
 }
 
 impl SharedStore {
     fn read_ahead(&self, keys: &[String]) {
         match self.bucket.get_many(keys) {
-            Ok(values) => {
-                let mut ahead = self.ahead.borrow_mut();
+            Ok(values) => crate::scope::with(|l| {
                 // A key the answer leaves out is absent (the hosts list only the keys found).
                 for key in keys {
                     let value = values
                         .iter()
                         .find(|(k, _)| k == key)
                         .and_then(|(_, v)| v.clone());
-                    ahead.retain(|(k, _)| k != key);
-                    ahead.push((key.clone(), value));
+                    l.read_ahead
+                        .retain(|(label, k, _)| !(*label == self.label && k == key));
+                    l.read_ahead.push((self.label.clone(), key.clone(), value));
                 }
-            }
+            }),
             // The reads then go to the store one by one.
             Err(e) => eprintln!("kv: reading ahead: {e}"),
         }
     }
 
+    /// The value read ahead for `key`, if it was (`Some(None)`: read ahead, absent).
+    fn ahead(&self, key: &str) -> Option<Option<Vec<u8>>> {
+        crate::scope::with(|l| {
+            l.read_ahead
+                .iter()
+                .find(|(label, k, _)| *label == self.label && k == key)
+                .map(|(_, _, v)| v.clone())
+        })
+    }
+
     fn forget(&self, key: &str) {
-        self.ahead.borrow_mut().retain(|(k, _)| k != key);
+        crate::scope::with(|l| {
+            l.read_ahead
+                .retain(|(label, k, _)| !(*label == self.label && k == key));
+        });
     }
 }
 
 #[async_trait::async_trait(?Send)]
 impl KvStore for std::rc::Rc<SharedStore> {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        let ahead = self
-            .ahead
-            .borrow()
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone());
-        match ahead {
+        match self.ahead(key) {
             Some(value) => Ok(value),
             None => KvStore::get(&self.bucket, key).await,
         }
@@ -215,8 +223,8 @@ impl KvStore for std::rc::Rc<SharedStore> {
 }
 
 thread_local! {
-    /// The stores this instance opened, by label: one open per store, however many parts of the
-    /// request read or write there (an instance serves one request).
+    /// The stores this instance opened, by label: one open per store, however many requests
+    /// and parts of them read or write there.
     static OPEN_STORES: std::cell::RefCell<Vec<(String, std::rc::Rc<SharedStore>)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -236,22 +244,19 @@ fn shared_store(label: &str) -> Option<std::rc::Rc<SharedStore>> {
         .inspect_err(|e| eprintln!("kv: the store '{label}' could not be opened: {e}"))
         .ok()?;
     let store = std::rc::Rc::new(SharedStore {
+        label: label.to_owned(),
         bucket,
-        ahead: std::cell::RefCell::new(Vec::new()),
     });
     OPEN_STORES
         .with_borrow_mut(|stores| stores.push((label.to_owned(), std::rc::Rc::clone(&store))));
     Some(store)
 }
 
-/// Starts a request: forgets the variables and what an earlier request read ahead (a store
-/// stays open).
+/// Starts a request: forgets the variables and what was read ahead (a store stays open).
 pub fn begin_request() {
-    BUNDLES_READ.with_borrow_mut(Vec::clear);
-    OPEN_STORES.with_borrow(|stores| {
-        for (_, store) in stores {
-            store.ahead.borrow_mut().clear();
-        }
+    crate::scope::with(|l| {
+        l.bundles_read.clear();
+        l.read_ahead.clear();
     });
 }
 
@@ -319,15 +324,6 @@ pub const BUNDLES: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// A bundle's name and, when the component defines it, its parts.
-type BundleRead = (&'static str, Option<Vec<String>>);
-
-thread_local! {
-    /// The bundles this request read (`None`: the component does not define it) and their parts.
-    static BUNDLES_READ: std::cell::RefCell<Vec<BundleRead>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// One host read of a variable (undefined → `None`).
 fn read_variable(name: &str) -> Option<String> {
     crate::scope::count(crate::scope::HostCall::Variable);
@@ -340,8 +336,10 @@ pub fn bundle(name: &'static str) -> Option<String> {
 }
 
 fn bundle_parts(name: &'static str) -> Option<Vec<String>> {
-    if let Some(read) = BUNDLES_READ.with_borrow(|b| {
-        b.iter()
+    // The bundles this request read (`None`: the component does not define it) and their parts.
+    if let Some(read) = crate::scope::with(|l| {
+        l.bundles_read
+            .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, parts)| parts.clone())
     }) {
@@ -352,7 +350,7 @@ fn bundle_parts(name: &'static str) -> Option<Vec<String>> {
         .find(|(n, _)| *n == name)
         .map_or(1, |(_, parts)| parts.len());
     let parts = read_variable(name).map(|v| v.splitn(arity, '|').map(str::to_owned).collect());
-    BUNDLES_READ.with_borrow_mut(|b| b.push((name, parts.clone())));
+    crate::scope::with(|l| l.bundles_read.push((name, parts.clone())));
     parts
 }
 

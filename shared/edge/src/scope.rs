@@ -1,22 +1,97 @@
 //! The request being served, as every layer sees it: the clock and fresh nonces, and the few
 //! values one request sets for the layers below it to read — the `traceparent` outbound calls
 //! carry ([`crate::platform`]), and the `Retry-After` its `503` carries when a lower layer knows
-//! better than the default (the open circuit breaker: the time it has left).
+//! better than the default (the open circuit breaker: the time it has left) — with the other
+//! layers' per-request notes ([`Locals`]).
 //!
-//! A component instance serves one request at a time, so the values are thread-locals, set at the
-//! start of each request by [`crate::serve`].
+//! Those values are the request's own even when one instance serves several requests at once
+//! (a WASIp3 instance): they live in one thread-local that holds the values of the request being
+//! polled, and [`scoped`] wraps a request's future so that its own values are put in place each
+//! time it is polled and taken out when it yields. A component is single-threaded and polls one
+//! future at a time, so this is a task-local, as `tokio::task_local!` makes one (written here:
+//! tokio's runtime does not come into a component for it).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use leaderboard::http::trace::HostCalls;
 
+/// What one request keeps while it is served, for the layers that note or read it.
+#[derive(Debug, Default)]
+pub(crate) struct Locals {
+    host_calls: HostCalls,
+    traceparent: Option<String>,
+    retry_after: Option<u64>,
+    stale_copies: u32,
+    /// Redis already failed in this request ([`crate::breaker`]).
+    pub(crate) redis_failed: bool,
+    /// Record one request in this many (0: off) ([`crate::metrics`]).
+    pub(crate) metrics_every: u32,
+    /// The submission outcome of the request ([`crate::metrics`]).
+    pub(crate) outcome: &'static str,
+    /// Counters the handler added ([`crate::metrics`]).
+    pub(crate) extra_counters: Vec<(String, i64)>,
+    /// Whether the access-log line is written ([`crate::serve`]).
+    pub(crate) request_log: bool,
+    /// The `Strict-Transport-Security` value, if any ([`crate::serve`]).
+    pub(crate) hsts: Option<String>,
+    /// The variable bundles read and their parts ([`crate::platform`]).
+    pub(crate) bundles_read: Vec<(&'static str, Option<Vec<String>>)>,
+    /// The KV values read ahead: `(store label, key, value)` ([`crate::platform`]).
+    pub(crate) read_ahead: Vec<(String, String, Option<Vec<u8>>)>,
+}
+
 thread_local! {
-    static HOST_CALLS: Cell<HostCalls> = const { Cell::new(HostCalls {
-        variable: 0, kv_open: 0, kv_read: 0, kv_write: 0, redis_open: 0, redis_command: 0, http: 0,
-    }) };
-    static TRACEPARENT: RefCell<Option<String>> = const { RefCell::new(None) };
-    static RETRY_AFTER: Cell<Option<u64>> = const { Cell::new(None) };
-    static STALE_COPIES: Cell<u32> = const { Cell::new(0) };
+    /// The values of the request being polled.
+    static LOCALS: RefCell<Locals> = RefCell::new(Locals::default());
+}
+
+/// Runs `f` on the values of the request being served. `f` must not call `with` again.
+pub(crate) fn with<R>(f: impl FnOnce(&mut Locals) -> R) -> R {
+    LOCALS.with_borrow_mut(f)
+}
+
+/// A request's future with values of its own ([`scoped`]).
+pub struct Scoped<F> {
+    locals: Locals,
+    future: Pin<Box<F>>,
+}
+
+/// Wraps a request's (or a Redis message's) handling so that it sees only its own [`Locals`],
+/// however many others the instance polls between its steps; they start empty.
+pub fn scoped<F: Future>(future: F) -> Scoped<F> {
+    Scoped {
+        locals: Locals::default(),
+        future: Box::pin(future),
+    }
+}
+
+/// Puts a request's values in place for one poll, and takes them back out when dropped (also
+/// when the poll panics).
+struct InPlace<'a>(&'a mut Locals);
+
+impl<'a> InPlace<'a> {
+    fn new(locals: &'a mut Locals) -> Self {
+        LOCALS.with_borrow_mut(|current| std::mem::swap(current, locals));
+        Self(locals)
+    }
+}
+
+impl Drop for InPlace<'_> {
+    fn drop(&mut self) {
+        LOCALS.with_borrow_mut(|current| std::mem::swap(current, self.0));
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let _in_place = InPlace::new(&mut this.locals);
+        this.future.as_mut().poll(cx)
+    }
 }
 
 /// The current wall-clock time in Unix ms.
@@ -67,9 +142,11 @@ pub fn nonce(now_ms: i64) -> String {
 
 /// Starts a request: forgets the previous request's values.
 pub fn begin_request() {
-    RETRY_AFTER.set(None);
-    TRACEPARENT.set(None);
-    STALE_COPIES.set(0);
+    with(|l| {
+        l.retry_after = None;
+        l.traceparent = None;
+        l.stale_copies = 0;
+    });
 }
 
 /// Notes that this request could not drop a cached copy after a write (an edge-cache
@@ -77,33 +154,33 @@ pub fn begin_request() {
 /// copy is served until its TTL. Counted in `/metrics` (`lb_cache_invalidation_failures_total`)
 /// when the request is recorded.
 pub fn note_stale_copy() {
-    STALE_COPIES.set(STALE_COPIES.get().saturating_add(1));
+    with(|l| l.stale_copies = l.stale_copies.saturating_add(1));
 }
 
 /// How many cached copies this request could not drop ([`note_stale_copy`]), taken once.
 pub fn take_stale_copies() -> u32 {
-    STALE_COPIES.take()
+    with(|l| std::mem::take(&mut l.stale_copies))
 }
 
 /// Names the span of the request being served (its `traceparent`).
 pub fn set_traceparent(traceparent: String) {
-    TRACEPARENT.set(Some(traceparent));
+    with(|l| l.traceparent = Some(traceparent));
 }
 
 /// The `traceparent` naming the span of the request being served: outbound HTTP calls send it
 /// (`platform::Spin::post_internal`), so their spans join the request's trace.
 pub fn traceparent() -> Option<String> {
-    TRACEPARENT.with_borrow(Clone::clone)
+    with(|l| l.traceparent.clone())
 }
 
 /// Sets the `Retry-After` (seconds) of this request's `503` problem, if it ends in one.
 pub fn set_retry_after(secs: u64) {
-    RETRY_AFTER.set(Some(secs));
+    with(|l| l.retry_after = Some(secs));
 }
 
 /// The `Retry-After` a lower layer set for this request's `503`, taken once.
 pub fn take_retry_after() -> Option<u64> {
-    RETRY_AFTER.take()
+    with(|l| l.retry_after.take())
 }
 
 /// A kind of host call (see [`HostCalls`]).
@@ -128,26 +205,90 @@ pub enum HostCall {
 /// Starts counting a request's host calls from zero (before its first one: the component's
 /// entry point, `serve::serve_streaming`, reads a variable before [`begin_request`]).
 pub fn reset_host_calls() {
-    HOST_CALLS.set(HostCalls::default());
+    with(|l| l.host_calls = HostCalls::default());
 }
 
 /// Counts one host call of the request being served.
 pub fn count(call: HostCall) {
-    let mut c = HOST_CALLS.get();
-    let n = match call {
-        HostCall::Variable => &mut c.variable,
-        HostCall::KvOpen => &mut c.kv_open,
-        HostCall::KvRead => &mut c.kv_read,
-        HostCall::KvWrite => &mut c.kv_write,
-        HostCall::RedisOpen => &mut c.redis_open,
-        HostCall::RedisCommand => &mut c.redis_command,
-        HostCall::Http => &mut c.http,
-    };
-    *n = n.saturating_add(1);
-    HOST_CALLS.set(c);
+    with(|l| {
+        let c = &mut l.host_calls;
+        let n = match call {
+            HostCall::Variable => &mut c.variable,
+            HostCall::KvOpen => &mut c.kv_open,
+            HostCall::KvRead => &mut c.kv_read,
+            HostCall::KvWrite => &mut c.kv_write,
+            HostCall::RedisOpen => &mut c.redis_open,
+            HostCall::RedisCommand => &mut c.redis_command,
+            HostCall::Http => &mut c.http,
+        };
+        *n = n.saturating_add(1);
+    });
 }
 
 /// The host calls the request being served has made so far.
 pub fn host_calls() -> HostCalls {
-    HOST_CALLS.get()
+    with(|l| l.host_calls)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Yields once (answers `Pending` the first time it is polled, waking itself), so that an
+    /// executor polls the other requests in between.
+    struct YieldOnce(bool);
+
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                Poll::Ready(())
+            } else {
+                self.0 = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    /// One request: notes its own values, lets the others run, and reads them back.
+    async fn request(n: u64) -> (Option<String>, Option<u64>, u32, bool, HostCalls) {
+        begin_request();
+        set_traceparent(format!("trace-{n}"));
+        set_retry_after(n);
+        for _ in 0..n {
+            count(HostCall::RedisCommand);
+            note_stale_copy();
+            YieldOnce(false).await;
+        }
+        if n.is_multiple_of(2) {
+            with(|l| l.redis_failed = true);
+        }
+        YieldOnce(false).await;
+        let failed = with(|l| l.redis_failed);
+        (
+            traceparent(),
+            take_retry_after(),
+            take_stale_copies(),
+            failed,
+            host_calls(),
+        )
+    }
+
+    #[test]
+    fn concurrent_requests_each_see_only_their_own_values() {
+        // What is in place outside any request stays as it was.
+        set_traceparent("outside".into());
+        let requests = (1..=16).map(|n| scoped(request(n)));
+        let seen = futures::executor::block_on(futures::future::join_all(requests));
+        for (n, (trace, retry_after, stale, failed, calls)) in (1u64..).zip(seen) {
+            assert_eq!(trace.as_deref(), Some(format!("trace-{n}").as_str()));
+            assert_eq!(retry_after, Some(n));
+            assert_eq!(u64::from(stale), n);
+            assert_eq!(failed, n.is_multiple_of(2));
+            assert_eq!(u64::from(calls.redis_command), n);
+        }
+        assert_eq!(traceparent().as_deref(), Some("outside"));
+    }
 }

@@ -10,14 +10,6 @@ use crate::http::{Call, Headers, Method, Request, Response, ResponseBuilder, pro
 use crate::scope;
 use crate::stream::{EventSink, Reply};
 
-thread_local! {
-    /// Whether [`respond`] writes the access-log line (the `request_log` variable, set by
-    /// [`serve`]).
-    static REQUEST_LOG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// The `Strict-Transport-Security` value, if the `hsts_max_age_secs` variable asks for one.
-    static HSTS: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
-}
-
 /// Runs a Redis-triggered handler on one message with a request's bookkeeping: the breaker and
 /// the scope start afresh, and the cached copies it could not drop are counted at once (no HTTP
 /// request records them).
@@ -25,11 +17,14 @@ pub async fn on_message<T, E>(
     platform: &dyn crate::platform::Platform,
     handler: impl AsyncFnOnce() -> std::result::Result<T, E>,
 ) -> std::result::Result<T, E> {
-    scope::begin_request();
-    crate::breaker::begin_request();
-    let handled = handler().await;
-    crate::metrics::count_stale_copies_now(platform).await;
-    handled
+    scope::scoped(async move {
+        scope::begin_request();
+        crate::breaker::begin_request();
+        let handled = handler().await;
+        crate::metrics::count_stale_copies_now(platform).await;
+        handled
+    })
+    .await
 }
 
 /// Runs a handler and turns its error into a problem response.
@@ -103,7 +98,8 @@ fn access_log(
     tenant: Option<&str>,
     problem: Option<&str>,
 ) {
-    if !REQUEST_LOG.get() {
+    // The `request_log` variable, read by [`serve`].
+    if !scope::with(|l| l.request_log) {
         return;
     }
     let method = req.method().to_string();
@@ -134,7 +130,8 @@ fn access_log(
 fn secure(mut response: Response) -> Response {
     response.set_header("x-content-type-options", "nosniff");
     response.set_header("referrer-policy", "no-referrer");
-    if let Some(hsts) = HSTS.with_borrow(Clone::clone) {
+    // The `hsts_max_age_secs` variable, read by [`serve`].
+    if let Some(hsts) = scope::with(|l| l.hsts.clone()) {
         response.set_header("strict-transport-security", hsts);
     }
     response
@@ -199,7 +196,18 @@ pub async fn serve(
 /// CORS, headers, access log and metrics as every answer (compression excepted: an event stream
 /// is sent as written), then the handler's body writes to the client until it returns. The body
 /// gets the request parsed anew.
+///
+/// The request is served in a scope of its own ([`scope::scoped`]): what its layers note for
+/// each other is its own, whatever else the instance serves meanwhile.
 pub async fn serve_streaming(
+    req: spin_sdk::http::Request,
+    out: ResponseOutparam,
+    handler: impl AsyncFnOnce(&Call<'_>) -> Result<Reply>,
+) {
+    scope::scoped(serve_in_scope(req, out, handler)).await;
+}
+
+async fn serve_in_scope(
     req: spin_sdk::http::Request,
     out: ResponseOutparam,
     handler: impl AsyncFnOnce(&Call<'_>) -> Result<Reply>,
@@ -213,8 +221,10 @@ pub async fn serve_streaming(
     crate::platform::begin_request();
     let policy = crate::platform::bundle("http_policy").unwrap_or_default();
     let policy = HttpPolicy::parse(&policy);
-    REQUEST_LOG.set(policy.request_log);
-    HSTS.set(policy.hsts);
+    scope::with(|l| {
+        l.request_log = policy.request_log;
+        l.hsts = policy.hsts;
+    });
     crate::metrics::begin_request(policy.metrics_every);
     let mut body = None;
     let head = respond_cors(
