@@ -69,8 +69,9 @@ fn handle(
             "component '{other}' is not served natively"
         ))),
     });
-    // The platform's calls complete before they return (synchronous Redis and KV underneath).
-    let resp = futures::executor::block_on(responding);
+    // The platform's calls complete before they return (synchronous Redis and KV underneath);
+    // the request's notes are its own, as in a component (`edge::serve::serve_streaming`).
+    let resp = futures::executor::block_on(edge::scope::scoped(responding));
     // The same `http` response type: status and headers as they are, the body wrapped.
     resp.map(|body| Full::new(Bytes::from(body)))
 }

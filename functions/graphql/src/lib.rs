@@ -172,11 +172,10 @@ fn answer(call: &Call<'_>, status: u16, body: String, headers: &[(&str, String)]
     } else {
         "application/json"
     };
-    let mut b = ResponseBuilder::new(status).header("content-type", media);
-    for (k, v) in headers {
-        b = b.header(k, v);
-    }
-    b.body(body)
+    ResponseBuilder::new(status)
+        .header("content-type", media)
+        .headers(headers.iter().map(|(k, v)| (k, v)))
+        .body(body)
 }
 
 /// The answer to a document that cannot run (syntax, validation, limits, unknown operation).
@@ -258,11 +257,9 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         .if_none_match()
         .is_some_and(|h| if_none_match(&h, &etag))
     {
-        let mut b = ResponseBuilder::new(304);
-        for (k, v) in &headers {
-            b = b.header(k, v);
-        }
-        return Ok(b.empty());
+        return Ok(ResponseBuilder::new(304)
+            .headers(headers.iter().map(|(k, v)| (k, v)))
+            .empty());
     }
     Ok(answer(call, 200, body, &headers))
 }

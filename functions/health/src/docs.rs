@@ -85,11 +85,9 @@ fn compiled_in(
     gz: &[u8],
 ) -> Response {
     let builder = |status: u16| {
-        let mut b = ResponseBuilder::new(status);
-        for (name, value) in headers {
-            b = b.header(name, value);
-        }
-        b.header("cache-control", "public, max-age=300")
+        ResponseBuilder::new(status)
+            .headers(headers.iter().map(|(name, value)| (name, value)))
+            .header("cache-control", "public, max-age=300")
             .header("vary", "Accept-Encoding")
     };
     if not_modified(call, tag) {

@@ -55,11 +55,9 @@ fn respond(call: &Call<'_>, env: &CacheEnvelope, x_cache: &str) -> Response {
         .if_none_match()
         .is_some_and(|h| if_none_match(&h, &env.etag))
     {
-        let mut b = ResponseBuilder::new(304);
-        for (k, v) in &headers {
-            b = b.header(k, v);
-        }
-        return b.empty();
+        return ResponseBuilder::new(304)
+            .headers(headers.iter().map(|(k, v)| (k, v)))
+            .empty();
     }
     http::json_text(200, call.version, env.body.clone(), &headers)
 }

@@ -295,11 +295,10 @@ pub fn json_text(
     body: String,
     headers: &[(&str, String)],
 ) -> Response {
-    let mut b = ResponseBuilder::new(status).header("content-type", version.content_type());
-    for (k, v) in headers {
-        b = b.header(k, v);
-    }
-    b.body(body)
+    ResponseBuilder::new(status)
+        .header("content-type", version.content_type())
+        .headers(headers.iter().map(|(k, v)| (k, v)))
+        .body(body)
 }
 
 /// The problem response for an error (RFC 9457), with `Retry-After` for 429/503, its title in

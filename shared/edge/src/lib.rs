@@ -10,10 +10,11 @@
 //! The modules stand in five layers, bottom to top; a module imports only from its own layer or
 //! a lower one, never in a circle (`scripts/layers.py` checks both, in CI):
 //!
-//! 1. **platform** — [`platform`] (the `Platform` trait and the Spin bindings), [`redis_error`]
-//!    (a Redis failure: the store unreachable, or this command refused), [`kv`], [`scope`]
-//!    (the clock, nonces, the request's trace span and `Retry-After`), [`settings`] (variables),
-//!    [`outbound`] (HTTP to the outside).
+//! 1. **platform** — [`platform`] (the async host-call traits and the Spin bindings),
+//!    [`message`] (the `http` request and response types handlers see), [`redis_error`] (a Redis
+//!    failure: the store unreachable, or this command refused), [`kv`], [`scope`] (the clock,
+//!    nonces, and what a request notes for its lower layers, its own under concurrency),
+//!    [`settings`] (variables), [`outbound`] (HTTP to the outside).
 //! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`repo`] (Redis),
 //!    [`cache`] (the edge cache), and what is read through it: [`flagdoc`], [`tenants`],
 //!    [`apikeys`], [`webhooks`] (subscriptions and their signatures), [`integrity`] (the facts a

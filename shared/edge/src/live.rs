@@ -160,7 +160,7 @@ impl Slot {
 impl Drop for Slot {
     /// Every path gives its place back with [`Slot::release`] (a stream whose head cannot be sent
     /// runs its body on a closed sink, which ends at once and releases it). One that was not (a
-    /// panic) cannot be given back here, since a drop cannot wait on the store: it is logged, and
+    /// panic, a body that never ran) cannot be given back here, since a drop cannot wait on the store: it is logged, and
     /// its count lapses with its window, as a crashed instance's does.
     fn drop(&mut self) {
         if self.held {

@@ -17,7 +17,7 @@ pub type Response = ::http::Response<Vec<u8>>;
 
 /// Header fields by name, as text.
 pub trait Headers {
-    /// A header's value, if present and UTF-8 (the first of several).
+    /// A header's value, if present and UTF-8: the last of several, as spin-sdk 5.2 kept it.
     fn header(&self, name: &str) -> Option<&str>;
     /// Sets a header, replacing any of the same name (an invalid name or value is logged and
     /// left out).
@@ -26,7 +26,9 @@ pub trait Headers {
 
 fn header_of<'a>(headers: &'a ::http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
-        .get(name)
+        .get_all(name)
+        .iter()
+        .next_back()
         .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
 }
 
@@ -84,6 +86,17 @@ impl ResponseBuilder {
         self
     }
 
+    /// Adds header fields, in order (a later one replaces an earlier one of the same name).
+    pub fn headers<K: AsRef<str>, V: AsRef<str>>(
+        mut self,
+        fields: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        for (name, value) in fields {
+            self.response.set_header(name.as_ref(), value);
+        }
+        self
+    }
+
     /// The response with `body`.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Response {
         *self.response.body_mut() = body.into();
@@ -122,6 +135,24 @@ mod tests {
         assert_eq!(r.header("x-c"), Some("Zoë"));
         assert_eq!(r.headers().len(), 3);
         assert_eq!(r.body(), b"{}");
+    }
+
+    #[test]
+    fn a_repeated_request_header_reads_as_its_last_value() {
+        let req = ::http::Request::builder()
+            .header("X-Tenant", "first")
+            .header("x-tenant", "last")
+            .header("x-bytes", &b"\xff"[..])
+            .body(Vec::<u8>::new())
+            .unwrap();
+        assert_eq!(req.header("x-tenant"), Some("last"));
+        assert_eq!(req.header("X-TENANT"), Some("last"));
+        assert_eq!(req.header("x-bytes"), None, "not UTF-8");
+        assert_eq!(req.header("x-absent"), None);
+        let r = ResponseBuilder::new(200)
+            .headers([("a", "1"), ("b", "2"), ("a", "3")])
+            .empty();
+        assert_eq!((r.header("a"), r.header("b")), (Some("3"), Some("2")));
     }
 
     #[test]

@@ -150,7 +150,8 @@ impl RedisExec for SpinRedis {
 /// A store the instance opened once and every part of every request uses ([`Spin::kv`]), with
 /// the values the request being served read ahead ([`Platform::prefetch`]; kept in its
 /// [`crate::scope::Locals`], so a request only ever sees its own): a read of such a key is
-/// answered without a host call, and any write to it forgets the copy.
+/// answered without a host call, and the request's own write to it forgets its copy (another
+/// request's copy is a snapshot of its own start, as any read it made would be).
 struct SharedStore {
     label: String,
     bucket: crate::kv::Bucket,
@@ -252,7 +253,7 @@ fn shared_store(label: &str) -> Option<std::rc::Rc<SharedStore>> {
     Some(store)
 }
 
-/// Starts a request: forgets the variables and what was read ahead (a store stays open).
+/// Starts a request's variables and read-ahead values afresh (a store stays open).
 pub fn begin_request() {
     crate::scope::with(|l| {
         l.bundles_read.clear();

@@ -240,8 +240,16 @@ async fn serve_in_scope(
         },
     )
     .await;
-    let (Some(writer), Ok(call)) = (body, Call::parse(req)) else {
+    let Some(writer) = body else {
         return send(head, out);
+    };
+    let call = match Call::parse(req) {
+        Ok(call) => call,
+        Err(e) => {
+            // It parsed for the head a moment ago: not expected.
+            eprintln!("stream: the request no longer parses ({e}); its body does not run");
+            return send(head, out);
+        }
     };
     let Some((head, outgoing_body, stream)) = open(head) else {
         // The body still runs, on a closed sink: it gives back what it holds.
@@ -433,8 +441,47 @@ pub fn send(mut response: Response, out: ResponseOutparam) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{HttpPolicy, origin_allowed};
+    use super::{HttpPolicy, from_spin, origin_allowed};
+    use crate::http::{Headers, Method};
+
+    #[test]
+    fn a_spin_request_reads_the_same_as_the_http_request_it_becomes() {
+        let mut b = spin_sdk::http::Request::builder();
+        b.method(spin_sdk::http::Method::Other("PURGE".into()))
+            .uri("http://localhost:3000/api/v1/boards/b?limit=5&x=%20")
+            .header("X-Tenant", "acme")
+            .header("spin-path-match-board", "b")
+            .body(b"{}".to_vec());
+        let req = from_spin(b.build()).unwrap();
+        assert_eq!(req.method(), Method::from_bytes(b"PURGE").unwrap());
+        assert_eq!(req.uri().path(), "/api/v1/boards/b");
+        assert_eq!(req.uri().query(), Some("limit=5&x=%20"));
+        assert_eq!(req.header("x-tenant"), Some("acme"));
+        assert_eq!(req.header("Spin-Path-Match-Board"), Some("b"));
+        assert_eq!(req.body().as_slice(), b"{}");
+
+        let mut b = spin_sdk::http::Request::builder();
+        b.method(spin_sdk::http::Method::Get).uri("/");
+        let req = from_spin(b.build()).unwrap();
+        assert_eq!((req.method(), req.uri().path()), (&Method::GET, "/"));
+        assert!(req.body().is_empty());
+    }
+
+    #[test]
+    fn a_request_the_http_crate_refuses_is_a_400_problem() {
+        let mut b = spin_sdk::http::Request::builder();
+        b.method(spin_sdk::http::Method::Get)
+            .uri("/x")
+            .header("bad header name", "v");
+        let refused = from_spin(b.build()).map(|_| ()).unwrap_err();
+        assert_eq!(refused.status().as_u16(), 400);
+        assert_eq!(
+            refused.header("content-type"),
+            Some(leaderboard::PROBLEM_CONTENT_TYPE)
+        );
+    }
 
     #[test]
     fn the_joined_policy_splits_into_its_three_settings() {
