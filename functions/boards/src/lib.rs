@@ -95,15 +95,7 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     if edge::webhooks::count(repo, &ctx.tenant).await? > 0 {
         edge::webhooks::refresh_boards(repo, &ctx.tenant, std::slice::from_ref(&board.id)).await?;
     }
-    ctx.cache()
-        .await
-        .invalidate_everywhere(
-            ctx.repo().await?,
-            ctx.tenant.as_str(),
-            board.id.as_str(),
-            true,
-        )
-        .await;
+    ctx.invalidate_everywhere(board.id.as_str(), true).await?;
     audit::record(
         ctx,
         call,

@@ -13,15 +13,7 @@ pub async fn replay(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<R
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board).await?;
     let report = rebuild::replay(repo, &ctx.tenant, &board, call.now_ms).await?;
-    ctx.cache()
-        .await
-        .invalidate_everywhere(
-            ctx.repo().await?,
-            ctx.tenant.as_str(),
-            board.id.as_str(),
-            false,
-        )
-        .await;
+    ctx.invalidate_everywhere(board.id.as_str(), false).await?;
     let body = serde_json::to_value(&report)
         .map_err(|e| leaderboard::LeaderboardError::Internal(e.to_string()))?;
     audit::record(

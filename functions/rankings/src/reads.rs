@@ -168,10 +168,7 @@ pub async fn delete_player(
                 period.id
             ))
         })?;
-    ctx.cache()
-        .await
-        .invalidate_everywhere(ctx.repo().await?, ctx.tenant.as_str(), id.as_str(), false)
-        .await;
+    ctx.invalidate_everywhere(id.as_str(), false).await?;
     edge::audit::record(
         ctx,
         call,

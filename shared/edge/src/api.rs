@@ -190,4 +190,16 @@ impl<'p> Ctx<'p> {
         let opened = EdgeCache::open(self.platform).await;
         self.cache.get_or_init(|| opened)
     }
+
+    /// After a write to `board` of this tenant: drops its cached copies here and in every other
+    /// region ([`EdgeCache::invalidate_everywhere`]; `config`: its configuration changed too).
+    /// Only opening Redis can fail; the invalidation itself never fails the write.
+    pub async fn invalidate_everywhere(&self, board: &str, config: bool) -> Result<()> {
+        let cache = self.cache().await;
+        let repo = self.repo().await?;
+        cache
+            .invalidate_everywhere(repo, self.tenant.as_str(), board, config)
+            .await;
+        Ok(())
+    }
 }

@@ -458,15 +458,7 @@ async fn write(
         // Other regions hold copies of this board's reads: tell them (one PUBLISH, and one
         // worker invocation per region — measured on Spin, 2 cores shared: −20 % submissions at
         // concurrency 8 — which is why a board without cached reads skips it).
-        ctx.cache()
-            .await
-            .invalidate_everywhere(
-                ctx.repo().await?,
-                ctx.tenant.as_str(),
-                board.id.as_str(),
-                false,
-            )
-            .await;
+        ctx.invalidate_everywhere(board.id.as_str(), false).await?;
     } else if crate::flags::defines(ctx, crate::flags::READ_CACHE_TTL_SECS).await {
         // A board without cached reads has no copies to drop, and no KV write to pay for,
         // unless the tenant's `read-cache-ttl-secs` flag caches its reads anyway (rankings
