@@ -3,8 +3,31 @@
 # wasm32-wasip2 in one cargo invocation with the release profile (opt-level 3, LTO, strip).
 # The target lives here and in spin.toml, never in .cargo/config.toml (it would break native tests);
 # the guests' own linker settings (the stack size) are in .cargo/config.toml under [target.wasm32-wasip2].
+#
+# `scripts/build.sh p3 [cargo args]` builds the WASIp3 form of the HTTP components instead
+# (spin-sdk 6.0, for Spin 4.0.x; the `p3` feature of each) into target/p3/, which spin-p3.toml
+# serves. The worker (functions/projector) and the probe guests exist as p2 only.
 set -eu
 cd "$(dirname "$0")/.."
+
+# The revision /health/detailed reports (only the health component reads it).
+EDGE_GIT_REVISION=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+export EDGE_GIT_REVISION
+
+if [ "${1:-}" = "p3" ]; then
+    shift
+    pkgs=""
+    features=""
+    for component in $(sed -n 's|^source = "target/p3/wasm32-wasip2/release/\(.*\)\.wasm"|\1|p' spin-p3.toml); do
+        pkgs="$pkgs -p $component"
+        features="$features${features:+,}$component/p3"
+    done
+    # A target directory of its own: the same crates with other features would otherwise
+    # rebuild each other's artifacts in turn.
+    # shellcheck disable=SC2086
+    exec cargo build --target wasm32-wasip2 --release --target-dir target/p3 \
+        --no-default-features --features "$features" $pkgs "$@"
+fi
 
 pkgs=""
 for manifest in functions/*/Cargo.toml tests/guests/*/Cargo.toml; do
@@ -12,10 +35,6 @@ for manifest in functions/*/Cargo.toml tests/guests/*/Cargo.toml; do
     name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$manifest" | head -n 1)
     pkgs="$pkgs -p $name"
 done
-
-# The revision /health/detailed reports (only the health component reads it).
-EDGE_GIT_REVISION=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-export EDGE_GIT_REVISION
 
 # shellcheck disable=SC2086
 cargo build --target wasm32-wasip2 --release $pkgs "$@"

@@ -54,6 +54,15 @@ lint_test() {
 
 echo "==> wasm build (wasm32-wasip2, release)"
 scripts/build.sh
+# The WASIp3 build of the HTTP components runs on Spin 4.0.x only (docs/runtimes.md): built and
+# tested when the Spin CLI is one; spin-p3.toml must be what spin.toml makes either way.
+"$py" scripts/p3_manifest.py --check
+p3=""
+if [ -n "$spin" ] && "$spin" --version | grep -q '^spin 4\.0\.'; then
+    echo "==> wasm build of the HTTP components for WASIp3 (spin-sdk 6.0, Spin 4.0.x)"
+    scripts/build.sh p3
+    p3=1
+fi
 
 # What the suites record for the format checks at the end: every API response (validated against
 # the OpenAPI document) and the /metrics scrapes (parsed by the Prometheus client's parser).
@@ -95,7 +104,12 @@ if [ -n "$spin" ]; then
     (
         EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" EDGE_RECORD_RESPONSES="$records/responses-spin.jsonl" \
             lint_test --workspace --test app &&
-            EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test --workspace --test host -- host_kv host_redis
+            EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test --workspace --test host -- host_kv host_redis &&
+            if [ -n "$p3" ]; then
+                echo "==> the app suite on the p3 build, real Spin"
+                EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
+                    EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app
+            fi
     ) >target/test-spin.log 2>&1 &
     spin_suite=$!
 else

@@ -18,6 +18,10 @@
 # binary already built instead of building one, and UP_RUNTIME=edge-host serves with edge-host even
 # when a Spin CLI is there; SPIN_HTTP_LISTEN_ADDR (as for `spin up`) is the
 # HTTP app's address when no --listen is given.
+#
+# EDGE_BUILD=p3 serves the WASIp3 build of the HTTP API (spin-p3.toml, `scripts/build.sh p3`):
+# Spin 4.0.x only, so it needs that Spin CLI; the worker stays p2. The default, EDGE_BUILD=p2,
+# runs on every host (docs/runtimes.md says which build to deploy where).
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -178,9 +182,28 @@ runtime_config="${RUNTIME_CONFIG:-runtime-config.toml}"
 
 spin="${SPIN_BIN:-$(command -v spin || true)}"
 if [ "${UP_RUNTIME:-}" = "edge-host" ]; then spin=""; fi
+api_manifest=spin.toml
+case "${EDGE_BUILD:-p2}" in
+p2) ;;
+p3)
+    if [ -z "$spin" ] || ! "$spin" --version | grep -q '^spin 4\.0\.'; then
+        echo "up: EDGE_BUILD=p3 needs a Spin 4.0.x CLI (SPIN_BIN or spin on PATH); edge-host and" \
+            "other Spin versions run the p2 build (EDGE_BUILD=p2)" >&2
+        exit 2
+    fi
+    api_manifest=spin-p3.toml
+    ;;
+*)
+    echo "up: EDGE_BUILD is p2 (the default) or p3, not '$EDGE_BUILD'" >&2
+    exit 2
+    ;;
+esac
 # One workspace build of every component (faster than `spin build`, which builds the shared
-# crates once per component).
+# crates once per component); the p3 build of the HTTP components after it when asked for.
 scripts/build.sh
+if [ "$api_manifest" = spin-p3.toml ]; then
+    scripts/build.sh p3
+fi
 if [ -n "$spin" ]; then
     echo "up: serving with $("$spin" --version)"
     # Every app variable resolved once (SPIN_VARIABLE_<NAME>, else the manifest's default) and
@@ -189,7 +212,7 @@ if [ -n "$spin" ]; then
     # .env file or with a runtime config that names variable providers, Spin reads them as usual.
     vars_dir=$(mktemp -d)
     app_vars="" worker_vars=""
-    if python3 scripts/spin_variables.py spin.toml "$vars_dir/app.json" "$runtime_config"; then
+    if python3 scripts/spin_variables.py "$api_manifest" "$vars_dir/app.json" "$runtime_config"; then
         app_vars="--variable @$vars_dir/app.json"
     fi
     if python3 scripts/spin_variables.py spin-worker.toml "$vars_dir/worker.json" "$runtime_config"; then
@@ -199,7 +222,7 @@ if [ -n "$spin" ]; then
     supervise "$spin" up --from spin-worker.toml --runtime-config-file "$runtime_config" $worker_vars &
     worker_pid=$!
     # shellcheck disable=SC2086
-    "$spin" up --from spin.toml --runtime-config-file "$runtime_config" $app_vars "$@" &
+    "$spin" up --from "$api_manifest" --runtime-config-file "$runtime_config" $app_vars "$@" &
     app_pid=$!
 else
     echo "up: no Spin CLI (SPIN_BIN or spin on PATH): serving with edge-host"

@@ -13,6 +13,10 @@
 //! …      /api/{v}/boards/{board}/reviews[/…]  admin: held and flagged submissions (`reviews`)
 //! ```
 
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
+
 use edge::api::Ctx;
 use edge::audit;
 use edge::http::{self, Call, Method, Response, ResponseBuilder};
@@ -25,17 +29,7 @@ mod keys;
 mod reviews;
 mod tenants;
 mod webhooks;
-#[cfg(target_arch = "wasm32")]
-use spin_sdk::http_component;
-
-#[cfg(target_arch = "wasm32")]
-#[http_component]
-async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(req, out, async |call| {
-        route(&edge::platform::Spin, call).await
-    })
-    .await
-}
+edge::http_entry!(route);
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
 /// baseline server).

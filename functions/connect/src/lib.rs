@@ -15,10 +15,20 @@
 //! Its own component, so the REST components link no protobuf code. The wire protocols are
 //! [`protocol`], the messages [`messages`].
 
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
+
 pub mod messages;
 pub mod protocol;
 pub mod streaming;
 
+use crate::messages::{
+    Entry, GetAroundRequest, GetAroundResponse, GetLeaderboardRequest, GetLeaderboardResponse,
+    GetPlayerRequest, GetPlayerResponse, Period, ReadAt, SubmitScoreRequest, SubmitScoreResponse,
+    SubmitStatus,
+};
+use crate::protocol::{Code, Codec, Protocol};
 use edge::api::Ctx;
 use edge::http::{Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
@@ -34,15 +44,6 @@ use leaderboard::{Board, LeaderboardError, Result, SubmissionInput};
 use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-#[cfg(target_arch = "wasm32")]
-use spin_sdk::http_component;
-
-use crate::messages::{
-    Entry, GetAroundRequest, GetAroundResponse, GetLeaderboardRequest, GetLeaderboardResponse,
-    GetPlayerRequest, GetPlayerResponse, Period, ReadAt, SubmitScoreRequest, SubmitScoreResponse,
-    SubmitStatus,
-};
-use crate::protocol::{Code, Codec, Protocol};
 
 /// The service's path prefix.
 pub const SERVICE: &str = "/leaderboard.v1.LeaderboardService/";
@@ -57,18 +58,13 @@ const ACCEPTED: &str = "application/json, application/proto, application/grpc-we
 /// The header that carries an error's problem type (Connect metadata).
 const PROBLEM_TYPE: &str = "leaderboard-problem-type";
 
-#[cfg(target_arch = "wasm32")]
-#[http_component]
-async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve_streaming(req, out, async |call| {
-        Ok(if streaming::is_stream(call) {
-            streaming::serve(&edge::platform::Spin, call).await
-        } else {
-            route(&edge::platform::Spin, call).await
-        })
+edge::http_entry!(stream: async |call| {
+    Ok(if streaming::is_stream(call) {
+        streaming::serve(&edge::platform::Spin, call).await
+    } else {
+        route(&edge::platform::Spin, call).await
     })
-    .await
-}
+});
 
 /// A failed call: its code and message, and the problem type when it was a problem.
 pub(crate) struct Failure {
@@ -157,7 +153,7 @@ fn grpc_success(bytes: Vec<u8>) -> Reply {
         head,
         stream_body(move |_call, sink| {
             Box::pin(async move {
-                if sink.send_bytes(&protocol::frame(0, &bytes)).is_err() {
+                if sink.send_bytes(&protocol::frame(0, &bytes)).await.is_err() {
                     eprintln!("connect: the gRPC client left before its answer");
                     return;
                 }

@@ -216,8 +216,8 @@ async fn message(
 }
 
 /// Ends the stream with its end-of-stream envelope.
-fn close(sink: &mut EventSink, failure: Option<&Failure>) {
-    if sink.send_bytes(&end(failure)).is_err() {
+async fn close(sink: &mut EventSink, failure: Option<&Failure>) {
+    if sink.send_bytes(&end(failure)).await.is_err() {
         eprintln!("connect: the client left before the end of its stream");
     }
 }
@@ -242,14 +242,14 @@ async fn run(
         let bytes = match outcome {
             Ok(bytes) => bytes,
             Err(f) => {
-                close(sink, Some(&f));
+                close(sink, Some(&f)).await;
                 return;
             }
         };
-        if sink.send_bytes(&bytes).is_err() {
+        if sink.send_bytes(&bytes).await.is_err() {
             return;
         }
-        outcome = match edge::live::follow(ctx, keys, known, &mut schedule, |_| true).await {
+        outcome = match edge::live::follow(ctx, keys, known, &mut schedule, async |_| true).await {
             Ok(Wait::Moved(v)) => {
                 known = v;
                 message(ctx, feed, v, false).await
@@ -263,7 +263,7 @@ async fn run(
                 "the stream lasted its Connect-Timeout-Ms",
             )),
             Ok(Wait::Ended) => {
-                close(sink, None);
+                close(sink, None).await;
                 return;
             }
             Ok(Wait::Stopped) => return,

@@ -15,6 +15,10 @@
 //! {key, errorCode: "FLAG_NOT_FOUND", errorDetails}`; bulk `{flags: [...]}` with an `ETag` over
 //! the document version and the context, `304` on `If-None-Match`.
 
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
+
 mod experiments;
 
 use edge::api::Ctx;
@@ -25,17 +29,7 @@ use edge::repo::flags::Put;
 use leaderboard::policy::flags::{EMPTY_DOCUMENT, ErrorCode, FlagSet, Resolution};
 use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::{Map, Value, json};
-#[cfg(target_arch = "wasm32")]
-use spin_sdk::http_component;
-
-#[cfg(target_arch = "wasm32")]
-#[http_component]
-async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(req, out, async |call| {
-        route(&edge::platform::Spin, call).await
-    })
-    .await
-}
+edge::http_entry!(route);
 
 /// Largest OFREP request body accepted (bytes), as for every other request body.
 const MAX_CONTEXT_BYTES: usize = 16 * 1024;
@@ -107,16 +101,17 @@ async fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> 
     .await?;
     let doc = leaderboard::policy::flags::stored_document(doc.as_ref().map(|(_, d)| d.as_str()))?;
     let set = FlagSet::parse(&doc)?;
-    let r = set.evaluate(key, &context, call.now_ms / 1000, expected);
-    edge::experiments::expose(
+    let resolved = flags::resolve(
         async move || edge::repo::Repo::open_in(repo, platform).await,
         &tenant,
+        &set,
+        key,
         &context,
-        &[&r],
+        expected,
         call.now_ms,
     )
     .await;
-    Ok(http::json(200, call.version, &r.to_json()))
+    Ok(http::json(200, call.version, &resolved))
 }
 
 fn etag(version: u64) -> String {

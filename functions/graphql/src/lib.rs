@@ -21,9 +21,14 @@
 //! (a read, or a write for `submitScore`), on its board; at most [`MAX_BOARD_FIELDS`] root
 //! fields of one request touch a board (the rest answer an error).
 
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
+
 pub mod errors;
 mod schema;
 
+use crate::schema::{Gql, Mutation, Query};
 use edge::http::{Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
 use juniper::{
@@ -34,10 +39,6 @@ use leaderboard::http::cache::{cache_control_for, etag_for, if_none_match};
 use leaderboard::http::i18n::{Lang, negotiate};
 use leaderboard::{LeaderboardError, Result};
 use serde_json::{Value, json};
-#[cfg(target_arch = "wasm32")]
-use spin_sdk::http_component;
-
-use crate::schema::{Gql, Mutation, Query};
 
 /// Deepest nesting of selections (fragments count as a level). The introspection query of
 /// graphql-core (what `gql` and many clients send) needs more than 15 levels; the leaderboard's own
@@ -68,14 +69,7 @@ pub fn schema<'r>() -> Schema<'r> {
     .limit_tokens(MAX_TOKENS)
 }
 
-#[cfg(target_arch = "wasm32")]
-#[http_component]
-async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(req, out, async |call| {
-        route(&edge::platform::Spin, call).await
-    })
-    .await
-}
+edge::http_entry!(route);
 
 /// A GraphQL request (GraphQL over HTTP: the POST body, or the GET query parameters).
 #[derive(Debug, Clone, PartialEq)]

@@ -18,6 +18,10 @@
 //! one that accepts and never answers holds the probe (put a timeout on the probe itself, as
 //! Kubernetes does). There is no instance uptime to report: Spin runs a fresh instance per request.
 
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
+
 use std::time::Instant;
 
 pub mod docs;
@@ -30,9 +34,6 @@ use edge::http::{Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
 use leaderboard::{LeaderboardError, Result};
 use serde_json::{Value, json};
-#[cfg(target_arch = "wasm32")]
-use spin_sdk::http_component;
-
 /// The liveness route.
 pub const LIVE: &str = "/health/live";
 /// The readiness route.
@@ -153,14 +154,7 @@ pub const REVISION: &str = match option_env!("EDGE_GIT_REVISION") {
     None => "unknown",
 };
 
-#[cfg(target_arch = "wasm32")]
-#[http_component]
-async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(req, out, async |call| {
-        route(&edge::platform::Spin, call).await
-    })
-    .await;
-}
+edge::http_entry!(route);
 
 fn json_response(status: u16, body: String) -> Response {
     ResponseBuilder::new(status)

@@ -10,6 +10,10 @@
 //! GET    /api/{v}/audit?after&limit                          admin: the tenant's audit log
 //! ```
 
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
+
 mod audit;
 mod dead;
 mod drain;
@@ -19,17 +23,7 @@ mod replay;
 use edge::http::{Call, Method, Response};
 use edge::platform::Platform;
 use leaderboard::{BoardId, LeaderboardError, Result};
-#[cfg(target_arch = "wasm32")]
-use spin_sdk::http_component;
-
-#[cfg(target_arch = "wasm32")]
-#[http_component]
-async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(req, out, async |call| {
-        route(&edge::platform::Spin, call).await
-    })
-    .await
-}
+edge::http_entry!(route);
 
 /// Serves one request on `platform`.
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {

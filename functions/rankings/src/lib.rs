@@ -12,6 +12,10 @@
 //! ```
 //! Reads carry `ETag`, `Cache-Control` and `X-Cache: HIT|MISS|STALE`; `If-None-Match` gives 304.
 
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
+
 mod cached;
 // Served by the component's handler only (the native baseline serves whole answers).
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -19,28 +23,20 @@ mod live;
 mod reads;
 mod stats;
 
+use crate::reads::Read;
 use edge::http::{Call, Method, Response};
 use edge::platform::Platform;
 use leaderboard::{BoardId, Result};
-#[cfg(target_arch = "wasm32")]
-use spin_sdk::http_component;
 
-use crate::reads::Read;
-
-#[cfg(target_arch = "wasm32")]
-#[http_component]
-async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve_streaming(req, out, async |call| {
-        if live::is_live(call) {
-            live::route(&edge::platform::Spin, call).await
-        } else {
-            route(&edge::platform::Spin, call)
-                .await
-                .map(edge::stream::Reply::Whole)
-        }
-    })
-    .await
-}
+edge::http_entry!(stream: async |call| {
+    if live::is_live(call) {
+        live::route(&edge::platform::Spin, call).await
+    } else {
+        route(&edge::platform::Spin, call)
+            .await
+            .map(edge::stream::Reply::Whole)
+    }
+});
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
 /// baseline server).

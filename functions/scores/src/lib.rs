@@ -2,20 +2,14 @@
 //! metadata?}` with an optional `Idempotency-Key`. The flow (kill switch, idempotency, quota,
 //! sync apply or async accept, cache invalidation) is `edge::submit`.
 
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
+
 use edge::http::{Call, Method, Response};
 use edge::platform::Platform;
 use leaderboard::{BoardId, Result};
-#[cfg(target_arch = "wasm32")]
-use spin_sdk::http_component;
-
-#[cfg(target_arch = "wasm32")]
-#[http_component]
-async fn handle(req: spin_sdk::http::Request, out: spin_sdk::http::ResponseOutparam) {
-    edge::serve::serve(req, out, async |call| {
-        route(&edge::platform::Spin, call).await
-    })
-    .await
-}
+edge::http_entry!(route);
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
 /// baseline server).

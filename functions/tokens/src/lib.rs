@@ -13,9 +13,13 @@
 //! answers only the app's own components. It reads `jwt_jwks`, `jwt_issuer` and `jwt_audience`;
 //! never the HS256 secret, which no delegated token needs.
 
-use edge::auth::delegate::{Verified, VerifyRequest};
-use edge::auth::{AuthConfig, verify_token};
+use edge::auth::Delegated;
+use edge::auth::delegate::{Verified, VerifyRequest, verify_here};
 use leaderboard::{LeaderboardError, Result};
+
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
 
 /// What the component answers.
 #[derive(Debug)]
@@ -69,17 +73,20 @@ fn verify(
     }
     let request: VerifyRequest = serde_json::from_slice(body)
         .map_err(|e| LeaderboardError::InvalidBody(format!("a token verification request: {e}")))?;
-    let config = AuthConfig::from_values(
-        None,
-        variable("jwt_jwks").as_deref(),
-        variable("jwt_issuer").as_deref(),
-        variable("jwt_audience").as_deref(),
-    )?;
-    let (principal, exp_ms) = verify_token(&config, &request.token, now_ms)?;
-    Ok(Verified {
-        principal,
-        valid_until_ms: exp_ms.saturating_add(i64::from(config.leeway_secs) * 1000),
-    })
+    let (jwks, issuer, audience) = (
+        variable("jwt_jwks"),
+        variable("jwt_issuer"),
+        variable("jwt_audience"),
+    );
+    verify_here(
+        &Delegated {
+            token: &request.token,
+            jwks: jwks.as_deref().unwrap_or_default(),
+            issuer: issuer.as_deref(),
+            audience: audience.as_deref(),
+        },
+        now_ms,
+    )
 }
 
 /// A problem answer; a refusal's or a configuration error's own words also as `reason`, which
@@ -141,7 +148,7 @@ mod tests {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "p2"))]
 #[spin_sdk::http_component]
 fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
     let answer = answer(
@@ -168,4 +175,70 @@ fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
         response.header("allow", allow.as_str());
     }
     response.body(answer.body).build()
+}
+
+/// The variables [`answer`] reads, read ahead on p3 (where a read awaits the host).
+#[cfg(all(target_arch = "wasm32", feature = "p3"))]
+const VARIABLES: [&str; 3] = ["jwt_jwks", "jwt_issuer", "jwt_audience"];
+
+#[cfg(all(target_arch = "wasm32", feature = "p3"))]
+#[spin_sdk::http_service]
+async fn handle(
+    req: spin_sdk::http::Request,
+) -> (
+    spin_sdk::http::StatusCode,
+    spin_sdk::http::HeaderMap,
+    String,
+) {
+    use spin_sdk::http::body::IncomingBodyExt;
+    use spin_sdk::http::{HeaderMap, HeaderValue, StatusCode};
+
+    let mut variables = Vec::new();
+    for name in VARIABLES {
+        if let Ok(value) = spin_sdk::variables::get(name).await
+            && !value.is_empty()
+        {
+            variables.push((name, value));
+        }
+    }
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let answer = match req.into_body().bytes().await {
+        Ok(body) => answer(
+            |name| {
+                variables
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.clone())
+            },
+            &method,
+            &path,
+            &body,
+            edge::scope::now_ms(),
+        ),
+        Err(e) => problem(&LeaderboardError::InvalidBody(format!(
+            "the body cannot be read: {e:?}"
+        ))),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static(if answer.status == 200 {
+            "application/json"
+        } else {
+            "application/problem+json"
+        }),
+    );
+    if let Some(allow) = answer
+        .allow
+        .as_deref()
+        .and_then(|a| HeaderValue::from_str(a).ok())
+    {
+        headers.insert("allow", allow);
+    }
+    (
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        headers,
+        answer.body,
+    )
 }

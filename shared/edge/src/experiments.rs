@@ -111,7 +111,7 @@ pub async fn update_flags(
             .flags_put(&ctx.tenant, Some(version), &doc.to_string())
             .await?
         {
-            crate::flags::forget(ctx).await;
+            crate::flagdoc::forget(ctx.platform(), &ctx.tenant).await;
             return Ok(v);
         }
     }

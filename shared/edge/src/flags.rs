@@ -119,37 +119,95 @@ pub async fn product_flag(
         Lookup::Undefined => return None,
         Lookup::Static(v) => v,
         Lookup::Targeted => {
-            let body = json!({"tenant": ctx.tenant.as_str(), "key": key,
-                "context": caller_context(ctx, call), "expected": expected.as_str()});
-            match ctx
-                .platform()
-                .post_internal(INTERNAL_EVALUATE, body.to_string().as_bytes())
-                .await
-            {
-                Ok((200, raw)) => {
-                    let r: Value = serde_json::from_slice(&raw).ok()?;
-                    if let Some(code) = r.get("errorCode") {
-                        eprintln!("flags: {key}: {code} {}", r["errorDetails"]);
-                        return None;
-                    }
-                    r.get("value").cloned()
-                }
-                Ok((status, raw)) => {
-                    eprintln!(
-                        "flags: {key}: the flags component answered {status}: {}",
-                        String::from_utf8_lossy(&raw)
-                    );
-                    return None;
-                }
-                Err(e) => {
-                    eprintln!("flags: {key}: cannot reach the flags component: {e}");
-                    return None;
-                }
+            let context = caller_context(ctx, call);
+            let resolved = if crate::platform::SERVICE_CHAINING {
+                evaluate_chained(ctx, key, context, expected).await?
+            } else {
+                evaluate_here(ctx, parsed, key, &context, expected, call.now_ms).await?
+            };
+            if let Some(code) = resolved.get("errorCode") {
+                eprintln!("flags: {key}: {code} {}", resolved["errorDetails"]);
+                return None;
             }
+            resolved.get("value").cloned()
         }
     };
     value.filter(|v| ValueType::of(v) == Some(expected))
 }
+/// Asks the flags component ([`INTERNAL_EVALUATE`]) for a targeted flag's resolution (its
+/// OFREP-shaped JSON); `None`, logged, when it cannot answer.
+async fn evaluate_chained(
+    ctx: &Ctx<'_>,
+    key: &str,
+    context: Map<String, Value>,
+    expected: ValueType,
+) -> Option<Value> {
+    let body = json!({"tenant": ctx.tenant.as_str(), "key": key,
+        "context": context, "expected": expected.as_str()});
+    match ctx
+        .platform()
+        .post_internal(INTERNAL_EVALUATE, body.to_string().as_bytes())
+        .await
+    {
+        Ok((200, raw)) => serde_json::from_slice(&raw).ok(),
+        Ok((status, raw)) => {
+            eprintln!(
+                "flags: {key}: the flags component answered {status}: {}",
+                String::from_utf8_lossy(&raw)
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("flags: {key}: cannot reach the flags component: {e}");
+            None
+        }
+    }
+}
+
+/// Resolves a targeted flag in this component, as the flags component does for a chained
+/// request ([`resolve`]), for a build without service chaining
+/// ([`crate::platform::SERVICE_CHAINING`]).
+async fn evaluate_here(
+    ctx: &Ctx<'_>,
+    doc: &Value,
+    key: &str,
+    context: &Map<String, Value>,
+    expected: ValueType,
+    now_ms: i64,
+) -> Option<Value> {
+    let set = FlagSet::parse(doc)
+        .inspect_err(|e| eprintln!("flags: {key}: the stored document: {e}"))
+        .ok()?;
+    Some(
+        resolve(
+            async || ctx.repo().await,
+            &ctx.tenant,
+            &set,
+            key,
+            context,
+            Some(expected),
+            now_ms,
+        )
+        .await,
+    )
+}
+
+/// One flag of `set` for `context` (OFREP-shaped JSON: `value` or `errorCode`), its exposure to
+/// a running experiment recorded: what the flags component answers another component.
+pub async fn resolve<'a>(
+    repo: impl AsyncFnOnce() -> Result<&'a crate::repo::Repo>,
+    tenant: &leaderboard::TenantId,
+    set: &FlagSet,
+    key: &str,
+    context: &Map<String, Value>,
+    expected: Option<ValueType>,
+    now_ms: i64,
+) -> Value {
+    let r = set.evaluate(key, context, now_ms / 1000, expected);
+    crate::experiments::expose(repo, tenant, context, &[&r], now_ms).await;
+    r.to_json()
+}
+
 /// The submission kill switch: `Err(503)` when `submissions-enabled` is `false` for the caller.
 pub async fn check_submissions(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<()> {
     let enabled = product_flag(ctx, call, SUBMISSIONS_ENABLED, ValueType::Boolean).await;

@@ -34,6 +34,15 @@
 //! them; what runs a request through the policies sits on top.
 #![deny(missing_docs)]
 
+#[cfg(all(feature = "p2", feature = "p3"))]
+compile_error!("edge: the `p2` and `p3` features select one build each: enable one of them");
+#[cfg(not(any(feature = "p2", feature = "p3")))]
+compile_error!("edge: enable the `p2` (spin-sdk 5.2, WASIp2) or the `p3` (spin-sdk 6.0) feature");
+
+// The p3 build's spin-sdk (6.0) under the name the code, and its macros' expansions, use.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
+
 mod bindings {
     #![allow(missing_docs, clippy::all, clippy::unwrap_used, clippy::expect_used)]
     wit_bindgen::generate!({
@@ -79,3 +88,34 @@ pub mod tenants;
 pub mod webhook_delivery;
 pub mod webhook_top;
 pub mod webhooks;
+
+/// Declares a component's HTTP entry point (`handle`) for the build its features select: a
+/// WASIp2 `#[http_component]` (spin-sdk 5.2) with the `p2` feature, a WASIp3 `#[http_service]`
+/// (spin-sdk 6.0) with `p3`, both serving through [`serve::serve_streaming`]. The crate names its
+/// p3 spin-sdk `spin_sdk` at its root (`extern crate spin_sdk_6 as spin_sdk;`).
+///
+/// `http_entry!(route)` serves `route(&Spin, call)`, a whole answer; `http_entry!(stream: f)`
+/// serves `f(call)`, an answer that may stream ([`stream::Reply`]).
+#[macro_export]
+macro_rules! http_entry {
+    (stream: $handler:expr) => {
+        #[cfg(all(target_arch = "wasm32", feature = "p2"))]
+        #[::spin_sdk::http_component]
+        async fn handle(req: ::spin_sdk::http::Request, out: ::spin_sdk::http::ResponseOutparam) {
+            $crate::serve::serve_streaming(req, out, $handler).await
+        }
+
+        #[cfg(all(target_arch = "wasm32", feature = "p3"))]
+        #[::spin_sdk::http_service]
+        async fn handle(req: ::spin_sdk::http::Request) -> $crate::serve::P3Response {
+            $crate::serve::serve_streaming(req, $handler).await
+        }
+    };
+    ($route:path) => {
+        $crate::http_entry!(stream: async |call| {
+            $route(&$crate::platform::Spin, call)
+                .await
+                .map($crate::stream::Reply::Whole)
+        });
+    };
+}

@@ -61,14 +61,14 @@ pub async fn follow(
     keys: &Keys,
     known: i64,
     schedule: &mut Schedule,
-    mut beat: impl FnMut(i64) -> bool,
+    mut beat: impl AsyncFnMut(i64) -> bool,
 ) -> Result<Wait> {
     loop {
         let now = now_ms();
         match schedule.due(now) {
             Due::End => return Ok(Wait::Ended),
             Due::Heartbeat => {
-                if !beat(now) {
+                if !beat(now).await {
                     return Ok(Wait::Stopped);
                 }
                 schedule.sent(now);
@@ -79,7 +79,7 @@ pub async fn follow(
                     Some(v) if v != known => return Ok(Wait::Moved(v)),
                     Some(_) => {}
                 }
-                std::thread::sleep(std::time::Duration::from_millis(sleep_ms));
+                crate::scope::sleep(sleep_ms).await;
             }
         }
     }
@@ -200,7 +200,7 @@ pub async fn answer(
                         .map(Reply::Whole);
                 }
                 let mut schedule = Schedule::long_poll(&policy, wait_secs, call.now_ms);
-                match follow(&ctx, &keys, since, &mut schedule, |_| true).await? {
+                match follow(&ctx, &keys, since, &mut schedule, async |_| true).await? {
                     Wait::Moved(v) => json(call, &ctx, &board, &render, v).await.map(Reply::Whole),
                     Wait::Gone => Err(LeaderboardError::BoardNotFound(format!(
                         "board '{}' was deleted",
@@ -291,6 +291,7 @@ async fn stream(
             Ended::Because(EndReason::Unavailable)
         })?;
         sink.send(&live::sse_event(kind, v, &live::body(v, page, player)))
+            .await
             .map_err(|EventSinkClosed| Ended::Gone)
     };
     let mut known = version;
@@ -301,8 +302,8 @@ async fn stream(
     };
     while outcome.is_ok() {
         schedule.sent(now_ms());
-        let followed = follow(ctx, keys, known, &mut schedule, |now| {
-            sink.send(&live::sse_heartbeat(now)).is_ok()
+        let followed = follow(ctx, keys, known, &mut schedule, async |now| {
+            sink.send(&live::sse_heartbeat(now)).await.is_ok()
         })
         .await;
         outcome = match followed {
@@ -320,7 +321,7 @@ async fn stream(
         };
     }
     if let Err(Ended::Because(reason)) = outcome {
-        let _ = sink.send(&live::sse_end(reason, Some(known)));
+        let _ = sink.send(&live::sse_end(reason, Some(known))).await;
     }
 }
 

@@ -114,6 +114,48 @@ pub fn response(status: u16, body: impl Into<Vec<u8>>) -> Response {
     ResponseBuilder::new(status).body(body)
 }
 
+/// A WASIp3 message body (a response's, or an outgoing request's): whole, or the frames a
+/// stream's body writes (`crate::stream::EventSink`).
+#[cfg(feature = "p3")]
+pub enum StreamedBody {
+    /// The whole body (`None` once given to the host).
+    Whole(Option<bytes::Bytes>),
+    /// The frames written so far; ends when the writer finishes or goes.
+    Stream(futures::channel::mpsc::Receiver<http_body::Frame<bytes::Bytes>>),
+}
+
+#[cfg(feature = "p3")]
+impl http_body::Body for StreamedBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        match self.get_mut() {
+            Self::Whole(body) => {
+                std::task::Poll::Ready(body.take().map(|b| Ok(http_body::Frame::data(b))))
+            }
+            Self::Stream(frames) => futures::Stream::poll_next(std::pin::Pin::new(frames), cx)
+                .map(|frame| frame.map(Ok)),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Self::Whole(None))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            Self::Whole(body) => {
+                http_body::SizeHint::with_exact(body.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Self::Stream(_) => http_body::SizeHint::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

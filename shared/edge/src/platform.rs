@@ -32,6 +32,15 @@ impl From<PlatformError> for leaderboard::LeaderboardError {
     }
 }
 
+/// Whether this build's components reach each other over Spin's service chaining
+/// (`http://<id>.spin.internal`, [`Platform::post_internal`]). Spin 4.0.2 chains only p2
+/// components: it prepares its pooled p3 instances without the outbound interceptor that routes
+/// `*.spin.internal` (its `trigger-http` `new_store`), so a p3 component's chained request fails
+/// its DNS lookup. The p3 build therefore does in process what the p2 build asks another
+/// component for: verifying a JWKS-signed token ([`crate::auth::delegate`]) and evaluating a
+/// targeted flag ([`crate::flags`]), linking that code into the components that need it.
+pub const SERVICE_CHAINING: bool = cfg!(not(feature = "p3"));
+
 /// Runs Redis commands (`execute` semantics: nested replies flattened, as Spin does).
 ///
 /// The host-call traits ([`RedisExec`], [`KvStore`], [`Platform`]) are `async`. On a WASIp2
@@ -108,9 +117,13 @@ struct SpinRedis {
 }
 
 impl SpinRedis {
-    fn open(url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
+    async fn open(url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
         crate::scope::count(crate::scope::HostCall::RedisOpen);
-        spin_sdk::redis::Connection::open(url)
+        #[cfg(feature = "p2")]
+        let opened = spin_sdk::redis::Connection::open(url);
+        #[cfg(feature = "p3")]
+        let opened = spin_sdk::redis::Connection::open(url).await;
+        opened
             .map(|conn| {
                 Box::new(SpinRedis {
                     conn,
@@ -131,7 +144,11 @@ impl RedisExec for SpinRedis {
     ) -> Result<Vec<RedisResult>, RedisError> {
         use spin_sdk::redis::Error;
         crate::scope::count(crate::scope::HostCall::RedisCommand);
-        self.conn.execute(command, args).map_err(|e| match e {
+        #[cfg(feature = "p2")]
+        let replied = self.conn.execute(command, args);
+        #[cfg(feature = "p3")]
+        let replied = self.conn.execute(command, args.iter().cloned()).await;
+        replied.map_err(|e| match e {
             Error::Other(text) => crate::redis_error::classify(&text),
             // Spin's `execute` reports a reply it cannot convert as `other` text (classified
             // above); `type-error` would say the same.
@@ -143,7 +160,7 @@ impl RedisExec for SpinRedis {
     }
 
     async fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, RedisError>> {
-        Some(Self::open(&self.url))
+        Some(Self::open(&self.url).await)
     }
 }
 
@@ -326,17 +343,21 @@ pub const BUNDLES: &[(&str, &[&str])] = &[
 ];
 
 /// One host read of a variable (undefined → `None`).
-fn read_variable(name: &str) -> Option<String> {
+async fn read_variable(name: &str) -> Option<String> {
     crate::scope::count(crate::scope::HostCall::Variable);
-    spin_sdk::variables::get(name).ok()
+    #[cfg(feature = "p2")]
+    let read = spin_sdk::variables::get(name);
+    #[cfg(feature = "p3")]
+    let read = spin_sdk::variables::get(name).await;
+    read.ok()
 }
 
 /// A bundle's raw value, read at most once per request (`None`: not defined here).
-pub fn bundle(name: &'static str) -> Option<String> {
-    bundle_parts(name).map(|parts| parts.join("|"))
+pub async fn bundle(name: &'static str) -> Option<String> {
+    bundle_parts(name).await.map(|parts| parts.join("|"))
 }
 
-fn bundle_parts(name: &'static str) -> Option<Vec<String>> {
+async fn bundle_parts(name: &'static str) -> Option<Vec<String>> {
     // The bundles this request read (`None`: the component does not define it) and their parts.
     if let Some(read) = crate::scope::with(|l| {
         l.bundles_read
@@ -350,7 +371,9 @@ fn bundle_parts(name: &'static str) -> Option<Vec<String>> {
         .iter()
         .find(|(n, _)| *n == name)
         .map_or(1, |(_, parts)| parts.len());
-    let parts = read_variable(name).map(|v| v.splitn(arity, '|').map(str::to_owned).collect());
+    let parts = read_variable(name)
+        .await
+        .map(|v| v.splitn(arity, '|').map(str::to_owned).collect());
     crate::scope::with(|l| l.bundles_read.push((name, parts.clone())));
     parts
 }
@@ -362,18 +385,22 @@ impl Platform for Spin {
     }
 
     async fn variable(&self, name: &str) -> Option<String> {
-        let bundled = BUNDLES.iter().find_map(|(bundle, parts)| {
-            let at = parts.iter().position(|p| *p == name)?;
+        let bundled = BUNDLES
+            .iter()
+            .find_map(|(bundle, parts)| Some((*bundle, parts.iter().position(|p| *p == name)?)));
+        let value = match bundled {
             // A bundle this component defines answers for its parts (a missing part: unset).
-            bundle_parts(bundle).map(|values| values.get(at).cloned().unwrap_or_default())
-        });
-        bundled
-            .or_else(|| read_variable(name))
-            .filter(|v| !v.is_empty())
+            Some((bundle, at)) => match bundle_parts(bundle).await {
+                Some(values) => Some(values.get(at).cloned().unwrap_or_default()),
+                None => read_variable(name).await,
+            },
+            None => read_variable(name).await,
+        };
+        value.filter(|v| !v.is_empty())
     }
 
     async fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
-        SpinRedis::open(url)
+        SpinRedis::open(url).await
     }
 
     async fn kv(&self, label: &str) -> Option<Box<dyn KvStore>> {
@@ -390,21 +417,65 @@ impl Platform for Spin {
 
     async fn post_internal(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), PlatformError> {
         crate::scope::count(crate::scope::HostCall::Http);
-        let mut builder = spin_sdk::http::Request::builder();
-        builder
-            .method(spin_sdk::http::Method::Post)
-            .uri(url)
-            .header("content-type", "application/json");
-        if let Some(traceparent) = crate::scope::traceparent() {
-            // The chained request is a child span of this one.
-            builder.header("traceparent", traceparent);
-        }
-        let request = builder.body(body.to_vec()).build();
-        let response: spin_sdk::http::Response = spin_sdk::http::send(request)
-            .await
-            .map_err(|e| PlatformError::Chain(e.to_string()))?;
-        Ok((*response.status(), response.body().to_vec()))
+        post_json(url, body, crate::scope::traceparent()).await
     }
+}
+
+/// POSTs a JSON body with spin-sdk 5.2's outbound HTTP; `traceparent` makes the request a child
+/// span of this one.
+#[cfg(feature = "p2")]
+async fn post_json(
+    url: &str,
+    body: &[u8],
+    traceparent: Option<String>,
+) -> Result<(u16, Vec<u8>), PlatformError> {
+    let mut builder = spin_sdk::http::Request::builder();
+    builder
+        .method(spin_sdk::http::Method::Post)
+        .uri(url)
+        .header("content-type", "application/json");
+    if let Some(traceparent) = traceparent {
+        builder.header("traceparent", traceparent);
+    }
+    let request = builder.body(body.to_vec()).build();
+    let response: spin_sdk::http::Response = spin_sdk::http::send(request)
+        .await
+        .map_err(|e| PlatformError::Chain(e.to_string()))?;
+    Ok((*response.status(), response.body().to_vec()))
+}
+
+/// [`post_json`] with spin-sdk 6.0's (`wasi:http@0.3` client): the response body read whole.
+#[cfg(feature = "p3")]
+async fn post_json(
+    url: &str,
+    body: &[u8],
+    traceparent: Option<String>,
+) -> Result<(u16, Vec<u8>), PlatformError> {
+    use spin_sdk::http::body::IncomingBodyExt;
+
+    let mut request = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(url)
+        .header("content-type", "application/json")
+        .header("content-length", body.len());
+    if let Some(traceparent) = traceparent {
+        request = request.header("traceparent", traceparent);
+    }
+    let request = request
+        .body(crate::message::StreamedBody::Whole(Some(
+            body.to_vec().into(),
+        )))
+        .map_err(|e| PlatformError::Chain(e.to_string()))?;
+    let response = spin_sdk::http::send(request)
+        .await
+        .map_err(|e| PlatformError::Chain(format!("{e:?}")))?;
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .bytes()
+        .await
+        .map_err(|e| PlatformError::Chain(format!("reading the answer: {e:?}")))?;
+    Ok((status, body.to_vec()))
 }
 
 /// A platform for unit tests of what draws randomness: its random source hands out distinct

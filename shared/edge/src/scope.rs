@@ -68,6 +68,23 @@ pub fn scoped<F: Future>(future: F) -> Scoped<F> {
     }
 }
 
+/// [`scoped`] with the values a request noted so far ([`take`]): a stream's body, run by a task
+/// of its own after its head was answered, goes on with its request's.
+#[cfg_attr(not(feature = "p3"), allow(dead_code))]
+pub(crate) fn scoped_with<F: Future>(locals: Locals, future: F) -> Scoped<F> {
+    Scoped {
+        locals,
+        future: Some(Box::pin(future)),
+    }
+}
+
+/// Takes the values of the request being served (it has answered), to hand them on
+/// ([`scoped_with`]).
+#[cfg_attr(not(feature = "p3"), allow(dead_code))]
+pub(crate) fn take() -> Locals {
+    with(std::mem::take)
+}
+
 /// Puts a request's values in place for one poll, and takes them back out when dropped (also
 /// when the poll panics).
 struct InPlace<'a>(&'a mut Locals);
@@ -120,10 +137,15 @@ pub fn now_ms() -> i64 {
 /// (Spin and edge-host back it with the operating system's CSPRNG), the operating system's
 /// (`getrandom`) natively. The one place that talks to it.
 pub fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "p2"))]
     {
         let len = u64::try_from(n).map_err(|e| e.to_string())?;
         Ok(wasi::random::random::get_random_bytes(len))
+    }
+    #[cfg(all(target_arch = "wasm32", feature = "p3"))]
+    {
+        let len = u64::try_from(n).map_err(|e| e.to_string())?;
+        Ok(spin_sdk::wasip3::random::random::get_random_bytes(len))
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -131,6 +153,15 @@ pub fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
         getrandom::getrandom(&mut bytes).map_err(|e| e.to_string())?;
         Ok(bytes)
     }
+}
+
+/// Waits `ms` milliseconds. On a p3 instance the wait yields to the instance's other requests
+/// (`wasi:clocks` `wait-for`); a p2 instance serves one request, which sleeps.
+pub async fn sleep(ms: u64) {
+    #[cfg(all(target_arch = "wasm32", feature = "p3"))]
+    spin_sdk::time::sleep(std::time::Duration::from_millis(ms)).await;
+    #[cfg(not(all(target_arch = "wasm32", feature = "p3")))]
+    std::thread::sleep(std::time::Duration::from_millis(ms));
 }
 
 /// A random 64-bit value from [`random_bytes`]. For what it draws (ids, jitter, sampling), never

@@ -28,6 +28,25 @@ pub fn wasm_dir() -> PathBuf {
     std::fs::canonicalize(&dir).unwrap_or(dir)
 }
 
+/// Whether the suite tests the WASIp3 build of the HTTP components (`EDGE_TEST_BUILD=p3`, on
+/// real Spin 4.0.x only: `scripts/build.sh p3` makes it): the API then comes from
+/// `spin-p3.toml`; the worker and the probe guests are p2 either way.
+pub fn p3_under_test() -> bool {
+    let p3 = std::env::var("EDGE_TEST_BUILD").as_deref() == Ok("p3");
+    assert!(
+        !p3 || RuntimeKind::under_test().is_spin(),
+        "EDGE_TEST_BUILD=p3 needs EDGE_TEST_RUNTIME=spin: only Spin 4.0.x runs the p3 build"
+    );
+    p3
+}
+
+/// Where `scripts/build.sh p3` puts the p3 components.
+pub fn p3_wasm_dir() -> PathBuf {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/p3/wasm32-wasip2/release");
+    std::fs::canonicalize(&dir).unwrap_or(dir)
+}
+
 /// Where a test keeps the files its servers write (Redis's append-only file, the KV store's
 /// SQLite file, a generated manifest): `/dev/shm` when it is a writable memory file system, else
 /// the temporary folder. Both survive a killed server, which is all the recovery tests need; in

@@ -65,10 +65,20 @@ pub fn player(name: &str) -> String {
     token(name, &["player"], None)
 }
 
-/// One of the repository's manifests with component paths pointed at the build output.
+/// One of the repository's manifests with component paths pointed at the build output; the
+/// HTTP API's is `spin-p3.toml` when the suite tests the p3 build ([`harness::p3_under_test`]).
 fn shipped_manifest(name: &str) -> String {
+    let name = if name == "spin.toml" && harness::p3_under_test() {
+        "spin-p3.toml"
+    } else {
+        name
+    };
     std::fs::read_to_string(format!("{}/../../{name}", env!("CARGO_MANIFEST_DIR")))
         .unwrap()
+        .replace(
+            "target/p3/wasm32-wasip2/release",
+            &harness::p3_wasm_dir().to_string_lossy(),
+        )
         .replace(
             "target/wasm32-wasip2/release",
             &wasm_dir().to_string_lossy(),

@@ -83,9 +83,12 @@ async fn hot_routes_make_only_the_host_calls_they_need() {
         eprintln!("host calls: {name:16} {calls}");
     }
     // One KV open and one KV read (the page, the board's config, the tenant's settings and flag
-    // document and the breaker's state, read ahead in one call); Redis only when not cached.
+    // document and the breaker's state, read ahead in one call); Redis only when not cached. A
+    // p3 instance serves many requests and keeps the store it opened: its warm requests open
+    // none (a p2 instance serves one request, which opens it).
+    let kv_open = if harness::p3_under_test() { 0 } else { 1 };
     let expect = |variable, redis_command, kv_write| {
-        json!({"variable": variable, "kv_open": 1, "kv_read": 1, "kv_write": kv_write,
+        json!({"variable": variable, "kv_open": kv_open, "kv_read": 1, "kv_write": kv_write,
             "redis_open": if redis_command > 0 { 1 } else { 0 },
             "redis_command": redis_command, "http": 0})
     };

@@ -79,6 +79,48 @@ impl Delegated<'_> {
     }
 }
 
+/// Verifies the token in this component: what the tokens component does for a chained request
+/// (`functions/tokens`), and what a build without service chaining does itself
+/// ([`crate::platform::SERVICE_CHAINING`]). A refusal is `401`, a broken configuration `500`.
+pub fn verify_here(req: &Delegated<'_>, now_ms: i64) -> Result<Verified> {
+    let config = super::AuthConfig::from_values(None, Some(req.jwks), req.issuer, req.audience)?;
+    let (principal, exp_ms) = super::verify_token(&config, req.token, now_ms)?;
+    Ok(Verified {
+        principal,
+        valid_until_ms: exp_ms.saturating_add(i64::from(config.leeway_secs) * 1000),
+    })
+}
+
+/// Asks the tokens component ([`VERIFY_URL`]). Not reaching it is a `503`.
+async fn verify_chained(platform: &dyn Platform, req: &Delegated<'_>) -> Result<Verified> {
+    let body = serde_json::to_vec(&VerifyRequest {
+        token: req.token.to_owned(),
+    })
+    .map_err(|e| LeaderboardError::Internal(format!("token verification request: {e}")))?;
+    let (status, raw) = platform
+        .post_internal(VERIFY_URL, &body)
+        .await
+        .map_err(|e| {
+            // The host's text stays in the log: it names internal routes.
+            eprintln!("auth: the token verifier: {e}");
+            crate::scope::set_retry_after(1);
+            LeaderboardError::Unavailable("cannot reach the token verifier; retry shortly".into())
+        })?;
+    match status {
+        200 => serde_json::from_slice(&raw)
+            .map_err(|e| LeaderboardError::Internal(format!("the token verifier's answer: {e}"))),
+        401 => Err(LeaderboardError::Unauthorized(detail(&raw))),
+        500 => Err(LeaderboardError::Internal(detail(&raw))),
+        other => {
+            crate::scope::set_retry_after(1);
+            Err(LeaderboardError::Unavailable(format!(
+                "the token verifier answered {other}: {}",
+                detail(&raw)
+            )))
+        }
+    }
+}
+
 /// The KV key of a digest's slot.
 fn slot_key(digest: &str) -> String {
     let head = u32::from_str_radix(digest.get(..8).unwrap_or("0"), 16).unwrap_or(0);
@@ -104,31 +146,10 @@ pub async fn verify(
     {
         return Ok(hit.principal);
     }
-    let body = serde_json::to_vec(&VerifyRequest {
-        token: req.token.to_owned(),
-    })
-    .map_err(|e| LeaderboardError::Internal(format!("token verification request: {e}")))?;
-    let (status, raw) = platform
-        .post_internal(VERIFY_URL, &body)
-        .await
-        .map_err(|e| {
-            // The host's text stays in the log: it names internal routes.
-            eprintln!("auth: the token verifier: {e}");
-            crate::scope::set_retry_after(1);
-            LeaderboardError::Unavailable("cannot reach the token verifier; retry shortly".into())
-        })?;
-    let verified: Verified = match status {
-        200 => serde_json::from_slice(&raw)
-            .map_err(|e| LeaderboardError::Internal(format!("the token verifier's answer: {e}")))?,
-        401 => return Err(LeaderboardError::Unauthorized(detail(&raw))),
-        500 => return Err(LeaderboardError::Internal(detail(&raw))),
-        other => {
-            crate::scope::set_retry_after(1);
-            return Err(LeaderboardError::Unavailable(format!(
-                "the token verifier answered {other}: {}",
-                detail(&raw)
-            )));
-        }
+    let verified = if crate::platform::SERVICE_CHAINING {
+        verify_chained(platform, req).await?
+    } else {
+        verify_here(req, now_ms)?
     };
     if let Some(kv) = &kv {
         let cached = Cached {

@@ -328,9 +328,9 @@ const IDEMPOTENT: &[&str] = &[
 
 /// A short random pause before the one retry (10–40 ms), so instances that failed together do
 /// not retry together.
-fn jitter() {
+async fn jitter() {
     let r = crate::scope::random_u64();
-    std::thread::sleep(std::time::Duration::from_millis(10 + r % 31));
+    crate::scope::sleep(10 + r % 31).await;
 }
 
 impl Repo {
@@ -373,7 +373,7 @@ impl Repo {
         let conn = match platform.redis(url).await {
             Err(first) if retry => {
                 eprintln!("redis connect failed (retrying once): {first}");
-                jitter();
+                jitter().await;
                 platform.redis(url).await
             }
             other => other,
@@ -423,7 +423,7 @@ impl Repo {
         let result = match first {
             Err(e) if e.is_transport() && IDEMPOTENT.contains(&cmd) => {
                 eprintln!("redis error (retrying {cmd} once): {e}");
-                jitter();
+                jitter().await;
                 let fresh = conn.reconnect().await;
                 let retry_on = match fresh {
                     Some(Ok(fresh)) => {

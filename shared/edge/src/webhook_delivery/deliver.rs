@@ -89,7 +89,9 @@ pub async fn deliver_due(
                 Err(outcome) => refused.push(Some(outcome)),
             }
         }
-        let mut sent = outbound::post_all(&posts, settings.timeout_ms).into_iter();
+        let mut sent = outbound::post_all(&posts, settings.timeout_ms)
+            .await
+            .into_iter();
         for ((mut m, sub), refused) in batch.into_iter().zip(refused) {
             let (outcome, latency) = match refused {
                 Some(outcome) => (outcome, 0),
