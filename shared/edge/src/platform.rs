@@ -110,13 +110,54 @@ pub trait Platform {
 /// The Spin platform (spin-sdk 5.2 imports).
 pub struct Spin;
 
-/// A spin-sdk outbound Redis connection and the address it was opened with.
+/// A spin-sdk outbound Redis connection and the address it was opened with, used by one request
+/// at a time.
+///
+/// On p3 an instance keeps its connections between requests ([`KEPT`]): a request takes an
+/// idle one (or opens one) for itself alone, so two requests never interleave commands on one
+/// connection, and gives it back when it is done with it. Never given back: a connection whose
+/// command failed for any reason but the command's own error reply (it may be broken), or
+/// whose command was still waiting on its reply when the request was dropped (that reply was
+/// not read). A transport failure also drops every idle connection to that address (a Redis
+/// restart breaks them all), so each instance pays for at most one failed command per
+/// restart, not one per kept connection.
 struct SpinRedis {
-    conn: spin_sdk::redis::Connection,
+    conn: Option<spin_sdk::redis::Connection>,
     url: String,
+    /// Whether the connection may serve another request: cleared while a command waits on its
+    /// reply, and for good by a failure.
+    reusable: std::cell::Cell<bool>,
+}
+
+/// The most idle connections an instance keeps per address: one per request it may serve at
+/// once (Spin 4's default for p3).
+#[cfg(feature = "p3")]
+const MAX_KEPT: usize = 16;
+
+#[cfg(feature = "p3")]
+thread_local! {
+    /// The idle Redis connections this instance keeps, by address ([`SpinRedis`]).
+    static KEPT: std::cell::RefCell<Vec<(String, spin_sdk::redis::Connection)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl SpinRedis {
+    /// An idle connection the instance kept for `url` (p3), else a new one.
+    async fn take(url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
+        #[cfg(feature = "p3")]
+        {
+            let kept = KEPT.with_borrow_mut(|kept| {
+                let at = kept.iter().rposition(|(u, _)| u == url)?;
+                Some(kept.swap_remove(at).1)
+            });
+            if let Some(conn) = kept {
+                return Ok(Self::boxed(conn, url));
+            }
+        }
+        Self::open(url).await
+    }
+
+    /// A new connection.
     async fn open(url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
         crate::scope::count(crate::scope::HostCall::RedisOpen);
         #[cfg(feature = "p2")]
@@ -124,14 +165,33 @@ impl SpinRedis {
         #[cfg(feature = "p3")]
         let opened = spin_sdk::redis::Connection::open(url).await;
         opened
-            .map(|conn| {
-                Box::new(SpinRedis {
-                    conn,
-                    url: url.to_string(),
-                }) as Box<dyn RedisExec>
-            })
+            .map(|conn| Self::boxed(conn, url))
             // Not the address: it may carry a password.
             .map_err(|e| RedisError::Transport(format!("{e:?}")))
+    }
+
+    fn boxed(conn: spin_sdk::redis::Connection, url: &str) -> Box<dyn RedisExec> {
+        Box::new(SpinRedis {
+            conn: Some(conn),
+            url: url.to_string(),
+            reusable: std::cell::Cell::new(true),
+        })
+    }
+}
+
+impl Drop for SpinRedis {
+    /// Gives a reusable connection back to the instance (p3; a p2 instance serves one request).
+    fn drop(&mut self) {
+        #[cfg(feature = "p3")]
+        if self.reusable.get()
+            && let Some(conn) = self.conn.take()
+        {
+            KEPT.with_borrow_mut(|kept| {
+                if kept.iter().filter(|(u, _)| *u == self.url).count() < MAX_KEPT {
+                    kept.push((std::mem::take(&mut self.url), conn));
+                }
+            });
+        }
     }
 }
 
@@ -144,11 +204,17 @@ impl RedisExec for SpinRedis {
     ) -> Result<Vec<RedisResult>, RedisError> {
         use spin_sdk::redis::Error;
         crate::scope::count(crate::scope::HostCall::RedisCommand);
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| RedisError::Transport("the connection was given back".into()))?;
+        // Until the reply is read: a request dropped meanwhile leaves it unread.
+        self.reusable.set(false);
         #[cfg(feature = "p2")]
-        let replied = self.conn.execute(command, args);
+        let replied = conn.execute(command, args);
         #[cfg(feature = "p3")]
-        let replied = self.conn.execute(command, args.iter().cloned()).await;
-        replied.map_err(|e| match e {
+        let replied = conn.execute(command, args.iter().cloned()).await;
+        let replied = replied.map_err(|e| match e {
             Error::Other(text) => crate::redis_error::classify(&text),
             // Spin's `execute` reports a reply it cannot convert as `other` text (classified
             // above); `type-error` would say the same.
@@ -156,12 +222,25 @@ impl RedisExec for SpinRedis {
             Error::InvalidAddress | Error::TooManyConnections => {
                 RedisError::Transport(format!("{e:?}"))
             }
-        })
+        });
+        match &replied {
+            Ok(_) | Err(RedisError::Reply(_)) => self.reusable.set(true),
+            Err(RedisError::Transport(_)) => forget_kept(&self.url),
+        }
+        replied
     }
 
     async fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, RedisError>> {
         Some(Self::open(&self.url).await)
     }
+}
+
+/// Drops the idle connections kept for `url` (p3): one failed, the others likely broke with it.
+fn forget_kept(url: &str) {
+    #[cfg(feature = "p3")]
+    KEPT.with_borrow_mut(|kept| kept.retain(|(u, _)| u != url));
+    #[cfg(not(feature = "p3"))]
+    let _ = url;
 }
 
 /// A store the instance opened once and every part of every request uses ([`Spin::kv`]), with
@@ -342,14 +421,45 @@ pub const BUNDLES: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// One host read of a variable (undefined → `None`).
+/// How long a p3 instance keeps a variable it read (ms): a changed value (a variable provider's
+/// rotated secret) applies within this time, and at once in a new instance (Spin 4 replaces a
+/// p3 instance after 128 requests or 1 s idle). A p2 instance serves one request, which reads
+/// each variable once.
+#[cfg(feature = "p3")]
+pub const VARIABLE_TTL_MS: i64 = 10_000;
+
+#[cfg(feature = "p3")]
+thread_local! {
+    /// The variables this instance read: `(name, value, read at ms)`.
+    static VARIABLES: std::cell::RefCell<Vec<(String, Option<String>, i64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One host read of a variable (undefined → `None`); on p3 the instance's copy while it is
+/// younger than [`VARIABLE_TTL_MS`].
 async fn read_variable(name: &str) -> Option<String> {
+    #[cfg(feature = "p3")]
+    let now = crate::scope::now_ms();
+    #[cfg(feature = "p3")]
+    if let Some(kept) = VARIABLES.with_borrow(|vars| {
+        vars.iter()
+            .find(|(n, _, at)| n == name && now.saturating_sub(*at) < VARIABLE_TTL_MS)
+            .map(|(_, v, _)| v.clone())
+    }) {
+        return kept;
+    }
     crate::scope::count(crate::scope::HostCall::Variable);
     #[cfg(feature = "p2")]
     let read = spin_sdk::variables::get(name);
     #[cfg(feature = "p3")]
     let read = spin_sdk::variables::get(name).await;
-    read.ok()
+    let value = read.ok();
+    #[cfg(feature = "p3")]
+    VARIABLES.with_borrow_mut(|vars| {
+        vars.retain(|(n, _, _)| n != name);
+        vars.push((name.to_owned(), value.clone(), now));
+    });
+    value
 }
 
 /// A bundle's raw value, read at most once per request (`None`: not defined here).
@@ -400,7 +510,7 @@ impl Platform for Spin {
     }
 
     async fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
-        SpinRedis::open(url).await
+        SpinRedis::take(url).await
     }
 
     async fn kv(&self, label: &str) -> Option<Box<dyn KvStore>> {

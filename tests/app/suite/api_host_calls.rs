@@ -84,12 +84,14 @@ async fn hot_routes_make_only_the_host_calls_they_need() {
     }
     // One KV open and one KV read (the page, the board's config, the tenant's settings and flag
     // document and the breaker's state, read ahead in one call); Redis only when not cached. A
-    // p3 instance serves many requests and keeps the store it opened: its warm requests open
-    // none (a p2 instance serves one request, which opens it).
-    let kv_open = if harness::p3_under_test() { 0 } else { 1 };
-    let expect = |variable, redis_command, kv_write| {
-        json!({"variable": variable, "kv_open": kv_open, "kv_read": 1, "kv_write": kv_write,
-            "redis_open": if redis_command > 0 { 1 } else { 0 },
+    // p3 instance serves many requests and keeps its store, its Redis connections and the
+    // variables it read: its warm requests open nothing and read no variable (a p2 instance
+    // serves one request, which does).
+    let p3 = harness::p3_under_test();
+    let expect = |variable: u32, redis_command: u32, kv_write: u32| {
+        let opens = |n: u32| if p3 { 0 } else { n };
+        json!({"variable": opens(variable), "kv_open": opens(1), "kv_read": 1, "kv_write": kv_write,
+            "redis_open": opens(u32::from(redis_command > 0)),
             "redis_command": redis_command, "http": 0})
     };
     // One variable read: `http_policy`, every per-request setting (CORS, log, HSTS, metrics,

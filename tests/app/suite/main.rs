@@ -18,6 +18,7 @@ mod api_flags;
 mod api_graphql;
 mod api_host_calls;
 mod api_integrity;
+mod api_isolation;
 mod api_keys;
 mod api_live;
 mod api_log;

@@ -111,6 +111,7 @@ fn access_log(
         return;
     }
     let method = req.method().to_string();
+    let (instance, served) = scope::instance_request();
     let mut line = leaderboard::http::trace::AccessRecord {
         host_calls: scope::host_calls(),
         at_ms: call.now_ms,
@@ -124,6 +125,7 @@ fn access_log(
         request_id: &call.request_id,
         trace: &call.trace,
         problem,
+        instance: Some((&instance, served)),
     }
     .to_json()
     .to_string();

@@ -165,6 +165,10 @@ pub struct AccessRecord<'a> {
     pub trace: &'a TraceContext,
     /// For error responses: the problem type slug.
     pub problem: Option<&'a str>,
+    /// The instance that served it (an id drawn when it started) and how many requests it had
+    /// begun, this one included: how the host reuses instances (a p2 instance serves one
+    /// request, a p3 one many, some at once).
+    pub instance: Option<(&'a str, u32)>,
 }
 
 impl AccessRecord<'_> {
@@ -195,6 +199,10 @@ impl AccessRecord<'_> {
         put("cache", self.cache);
         put("parent_span_id", self.trace.parent_id.as_deref());
         put("problem", self.problem);
+        if let Some((id, n)) = self.instance {
+            v["instance"] = Value::String(id.to_string());
+            v["instance_request"] = Value::from(n);
+        }
         v
     }
 }
@@ -277,9 +285,14 @@ mod tests {
             request_id: "r1",
             trace: &trace,
             problem: None,
+            instance: Some(("1f2e3d4c5b6a7988", 3)),
         }
         .to_json();
         assert_eq!(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            (&line["instance"], &line["instance_request"]),
+            (&json!("1f2e3d4c5b6a7988"), &json!(3))
+        );
         assert_eq!(line["parent_span_id"], "00f067aa0ba902b7");
         assert_eq!(line["duration_ms"], 1.235);
         assert_eq!(line["level"], "info");
