@@ -22,6 +22,10 @@ if [ "${1:-}" = "p3" ]; then
         pkgs="$pkgs -p $component"
         features="$features${features:+,}$component/p3"
     done
+    if [ -z "$pkgs" ]; then
+        echo "build: spin-p3.toml names no p3 component (target/p3/…): run scripts/p3_manifest.py" >&2
+        exit 1
+    fi
     # A target directory of its own: the same crates with other features would otherwise
     # rebuild each other's artifacts in turn.
     # shellcheck disable=SC2086

@@ -21,7 +21,9 @@
 #
 # EDGE_BUILD=p3 serves the WASIp3 build of the HTTP API (spin-p3.toml, `scripts/build.sh p3`):
 # Spin 4.0.x only, so it needs that Spin CLI; the worker stays p2. The default, EDGE_BUILD=p2,
-# runs on every host (docs/runtimes.md says which build to deploy where).
+# runs on every host (docs/runtimes.md says which build to deploy where). On p3 every request is
+# bounded by Spin's --request-timeout (p3 only): EDGE_REQUEST_TIMEOUT, by default 5 s more than
+# the longest live stream (SPIN_VARIABLE_LIVE_MAX_SECS, else 55 s), since it also ends streams.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -183,6 +185,7 @@ runtime_config="${RUNTIME_CONFIG:-runtime-config.toml}"
 spin="${SPIN_BIN:-$(command -v spin || true)}"
 if [ "${UP_RUNTIME:-}" = "edge-host" ]; then spin=""; fi
 api_manifest=spin.toml
+request_timeout=""
 case "${EDGE_BUILD:-p2}" in
 p2) ;;
 p3)
@@ -192,6 +195,7 @@ p3)
         exit 2
     fi
     api_manifest=spin-p3.toml
+    request_timeout="${EDGE_REQUEST_TIMEOUT:-$((${SPIN_VARIABLE_LIVE_MAX_SECS:-55} + 5))s}"
     ;;
 *)
     echo "up: EDGE_BUILD is p2 (the default) or p3, not '$EDGE_BUILD'" >&2
@@ -222,7 +226,8 @@ if [ -n "$spin" ]; then
     supervise "$spin" up --from spin-worker.toml --runtime-config-file "$runtime_config" $worker_vars &
     worker_pid=$!
     # shellcheck disable=SC2086
-    "$spin" up --from "$api_manifest" --runtime-config-file "$runtime_config" $app_vars "$@" &
+    "$spin" up --from "$api_manifest" --runtime-config-file "$runtime_config" $app_vars \
+        ${request_timeout:+--request-timeout "$request_timeout"} "$@" &
     app_pid=$!
 else
     echo "up: no Spin CLI (SPIN_BIN or spin on PATH): serving with edge-host"

@@ -17,10 +17,6 @@ use edge::auth::Delegated;
 use edge::auth::delegate::{Verified, VerifyRequest, verify_here};
 use leaderboard::{LeaderboardError, Result};
 
-// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
-#[cfg(feature = "p3")]
-extern crate spin_sdk_6 as spin_sdk;
-
 /// What the component answers.
 #[derive(Debug)]
 pub struct Answer {
@@ -148,7 +144,7 @@ mod tests {
     }
 }
 
-#[cfg(all(target_arch = "wasm32", feature = "p2"))]
+#[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
 fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
     let answer = answer(
@@ -175,70 +171,4 @@ fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
         response.header("allow", allow.as_str());
     }
     response.body(answer.body).build()
-}
-
-/// The variables [`answer`] reads, read ahead on p3 (where a read awaits the host).
-#[cfg(all(target_arch = "wasm32", feature = "p3"))]
-const VARIABLES: [&str; 3] = ["jwt_jwks", "jwt_issuer", "jwt_audience"];
-
-#[cfg(all(target_arch = "wasm32", feature = "p3"))]
-#[spin_sdk::http_service]
-async fn handle(
-    req: spin_sdk::http::Request,
-) -> (
-    spin_sdk::http::StatusCode,
-    spin_sdk::http::HeaderMap,
-    String,
-) {
-    use spin_sdk::http::body::IncomingBodyExt;
-    use spin_sdk::http::{HeaderMap, HeaderValue, StatusCode};
-
-    let mut variables = Vec::new();
-    for name in VARIABLES {
-        if let Ok(value) = spin_sdk::variables::get(name).await
-            && !value.is_empty()
-        {
-            variables.push((name, value));
-        }
-    }
-    let method = req.method().to_string();
-    let path = req.uri().path().to_owned();
-    let answer = match req.into_body().bytes().await {
-        Ok(body) => answer(
-            |name| {
-                variables
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.clone())
-            },
-            &method,
-            &path,
-            &body,
-            edge::scope::now_ms(),
-        ),
-        Err(e) => problem(&LeaderboardError::InvalidBody(format!(
-            "the body cannot be read: {e:?}"
-        ))),
-    };
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static(if answer.status == 200 {
-            "application/json"
-        } else {
-            "application/problem+json"
-        }),
-    );
-    if let Some(allow) = answer
-        .allow
-        .as_deref()
-        .and_then(|a| HeaderValue::from_str(a).ok())
-    {
-        headers.insert("allow", allow);
-    }
-    (
-        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        headers,
-        answer.body,
-    )
 }

@@ -149,7 +149,9 @@ async fn evaluate_chained(
         .post_internal(INTERNAL_EVALUATE, body.to_string().as_bytes())
         .await
     {
-        Ok((200, raw)) => serde_json::from_slice(&raw).ok(),
+        Ok((200, raw)) => serde_json::from_slice(&raw)
+            .inspect_err(|e| eprintln!("flags: {key}: the flags component's answer: {e}"))
+            .ok(),
         Ok((status, raw)) => {
             eprintln!(
                 "flags: {key}: the flags component answered {status}: {}",

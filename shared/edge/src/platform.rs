@@ -115,19 +115,30 @@ pub struct Spin;
 ///
 /// On p3 an instance keeps its connections between requests ([`KEPT`]): a request takes an
 /// idle one (or opens one) for itself alone, so two requests never interleave commands on one
-/// connection, and gives it back when it is done with it. Never given back: a connection whose
-/// command failed for any reason but the command's own error reply (it may be broken), or
-/// whose command was still waiting on its reply when the request was dropped (that reply was
-/// not read). A transport failure also drops every idle connection to that address (a Redis
-/// restart breaks them all), so each instance pays for at most one failed command per
-/// restart, not one per kept connection.
+/// connection, and gives it back when it is done with it. Never given back: a connection on
+/// which Redis could not be reached ([`RedisError::Transport`]: it may be broken), or whose
+/// command was still waiting on its reply when the request was dropped (that reply was not
+/// read); a command's own error reply leaves it reusable. Such a failure also drops every idle
+/// connection to that address (a Redis restart breaks them all): after a restart only the
+/// requests that had already taken a kept connection meet a broken one.
 struct SpinRedis {
     conn: Option<spin_sdk::redis::Connection>,
     url: String,
-    /// Whether the connection may serve another request: cleared while a command waits on its
-    /// reply, and for good by a failure.
-    reusable: std::cell::Cell<bool>,
+    /// Commands waiting on their replies: a connection given back must have none.
+    in_flight: std::cell::Cell<u32>,
+    /// A command failed on it (it may be broken): never given back.
+    failed: std::cell::Cell<bool>,
 }
+
+/// How long a p3 request waits for a Redis reply or a new connection (ms) before it gives up as
+/// on a transport failure (the breaker counts it, the client gets a `503` problem with `Retry-After`,
+/// the connection is not reused). Spin's Redis client has no timeout of its own: a Redis that
+/// stopped answering would hold the request until Spin's `--request-timeout` (p3 only), which
+/// answers a bare `500`. No command the app sends blocks on purpose (no `BLOCK`, no `WAIT`), and
+/// the longest scripts take milliseconds on a million-player board. A p2 request waits as long
+/// as the host does.
+#[cfg(feature = "p3")]
+pub const REDIS_REPLY_TIMEOUT_MS: u64 = 5_000;
 
 /// The most idle connections an instance keeps per address: one per request it may serve at
 /// once (Spin 4's default for p3).
@@ -163,7 +174,8 @@ impl SpinRedis {
         #[cfg(feature = "p2")]
         let opened = spin_sdk::redis::Connection::open(url);
         #[cfg(feature = "p3")]
-        let opened = spin_sdk::redis::Connection::open(url).await;
+        let opened =
+            within_reply_timeout(spin_sdk::redis::Connection::open(url), "a connection").await?;
         opened
             .map(|conn| Self::boxed(conn, url))
             // Not the address: it may carry a password.
@@ -174,7 +186,8 @@ impl SpinRedis {
         Box::new(SpinRedis {
             conn: Some(conn),
             url: url.to_string(),
-            reusable: std::cell::Cell::new(true),
+            in_flight: std::cell::Cell::new(0),
+            failed: std::cell::Cell::new(false),
         })
     }
 }
@@ -183,7 +196,8 @@ impl Drop for SpinRedis {
     /// Gives a reusable connection back to the instance (p3; a p2 instance serves one request).
     fn drop(&mut self) {
         #[cfg(feature = "p3")]
-        if self.reusable.get()
+        if self.in_flight.get() == 0
+            && !self.failed.get()
             && let Some(conn) = self.conn.take()
         {
             KEPT.with_borrow_mut(|kept| {
@@ -202,36 +216,62 @@ impl RedisExec for SpinRedis {
         command: &str,
         args: &[RedisParameter],
     ) -> Result<Vec<RedisResult>, RedisError> {
-        use spin_sdk::redis::Error;
         crate::scope::count(crate::scope::HostCall::RedisCommand);
         let conn = self
             .conn
             .as_ref()
             .ok_or_else(|| RedisError::Transport("the connection was given back".into()))?;
         // Until the reply is read: a request dropped meanwhile leaves it unread.
-        self.reusable.set(false);
+        self.in_flight.set(self.in_flight.get().saturating_add(1));
         #[cfg(feature = "p2")]
-        let replied = conn.execute(command, args);
+        let replied = conn.execute(command, args).map_err(sdk_error);
         #[cfg(feature = "p3")]
-        let replied = conn.execute(command, args.iter().cloned()).await;
-        let replied = replied.map_err(|e| match e {
-            Error::Other(text) => crate::redis_error::classify(&text),
-            // Spin's `execute` reports a reply it cannot convert as `other` text (classified
-            // above); `type-error` would say the same.
-            Error::TypeError => RedisError::Reply(format!("{e:?}")),
-            Error::InvalidAddress | Error::TooManyConnections => {
-                RedisError::Transport(format!("{e:?}"))
-            }
-        });
-        match &replied {
-            Ok(_) | Err(RedisError::Reply(_)) => self.reusable.set(true),
-            Err(RedisError::Transport(_)) => forget_kept(&self.url),
+        let replied = within_reply_timeout(conn.execute(command, args.iter().cloned()), command)
+            .await
+            .and_then(|replied| replied.map_err(sdk_error));
+        self.in_flight.set(self.in_flight.get().saturating_sub(1));
+        if let Err(RedisError::Transport(_)) = &replied {
+            self.failed.set(true);
+            forget_kept(&self.url);
         }
         replied
     }
 
     async fn reconnect(&self) -> Option<Result<Box<dyn RedisExec>, RedisError>> {
         Some(Self::open(&self.url).await)
+    }
+}
+
+/// `waiting` (for `what`: a command, a connection), or a transport failure when Redis has not
+/// answered within [`REDIS_REPLY_TIMEOUT_MS`]. Dropping the wait leaves its reply unread: the
+/// caller does not reuse that connection.
+#[cfg(feature = "p3")]
+async fn within_reply_timeout<T>(
+    waiting: impl Future<Output = T>,
+    what: &str,
+) -> Result<T, RedisError> {
+    use futures::future::{Either, select};
+    let waiting = std::pin::pin!(waiting);
+    let deadline = std::pin::pin!(crate::scope::sleep(REDIS_REPLY_TIMEOUT_MS));
+    match select(waiting, deadline).await {
+        Either::Left((answer, _)) => Ok(answer),
+        Either::Right(((), _)) => Err(RedisError::Transport(format!(
+            "no answer to {what} within {REDIS_REPLY_TIMEOUT_MS} ms"
+        ))),
+    }
+}
+
+/// spin-sdk's Redis error as ours.
+fn sdk_error(e: spin_sdk::redis::Error) -> RedisError {
+    use spin_sdk::redis::Error;
+    match e {
+        Error::Other(text) => crate::redis_error::classify(&text),
+        // Spin's `execute` reports a reply it cannot convert as `other` text (classified
+        // above); `type-error` would say the same.
+        Error::TypeError => RedisError::Reply(format!("{e:?}")),
+        Error::InvalidAddress | Error::TooManyConnections => {
+            RedisError::Transport(format!("{e:?}"))
+        }
     }
 }
 
@@ -426,24 +466,23 @@ pub const BUNDLES: &[(&str, &[&str])] = &[
 /// p3 instance after 128 requests or 1 s idle). A p2 instance serves one request, which reads
 /// each variable once.
 #[cfg(feature = "p3")]
-pub const VARIABLE_TTL_MS: i64 = 10_000;
+pub const VARIABLE_TTL_MS: u64 = 10_000;
 
 #[cfg(feature = "p3")]
 thread_local! {
-    /// The variables this instance read: `(name, value, read at ms)`.
-    static VARIABLES: std::cell::RefCell<Vec<(String, Option<String>, i64)>> =
+    /// The variables this instance read (`None`: undefined) and when.
+    static VARIABLES: std::cell::RefCell<Vec<(String, Option<String>, std::time::Instant)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// One host read of a variable (undefined → `None`); on p3 the instance's copy while it is
-/// younger than [`VARIABLE_TTL_MS`].
+/// younger than [`VARIABLE_TTL_MS`]. A read the host could not answer (a variable provider's
+/// error) is logged, counts as unset for this request, and is not kept.
 async fn read_variable(name: &str) -> Option<String> {
-    #[cfg(feature = "p3")]
-    let now = crate::scope::now_ms();
     #[cfg(feature = "p3")]
     if let Some(kept) = VARIABLES.with_borrow(|vars| {
         vars.iter()
-            .find(|(n, _, at)| n == name && now.saturating_sub(*at) < VARIABLE_TTL_MS)
+            .find(|(n, _, at)| n == name && at.elapsed().as_millis() < u128::from(VARIABLE_TTL_MS))
             .map(|(_, v, _)| v.clone())
     }) {
         return kept;
@@ -453,11 +492,18 @@ async fn read_variable(name: &str) -> Option<String> {
     let read = spin_sdk::variables::get(name);
     #[cfg(feature = "p3")]
     let read = spin_sdk::variables::get(name).await;
-    let value = read.ok();
+    let value = match read {
+        Ok(value) => Some(value),
+        Err(spin_sdk::variables::Error::Undefined(_)) => None,
+        Err(e) => {
+            eprintln!("variables: {name} could not be read: {e:?}");
+            return None;
+        }
+    };
     #[cfg(feature = "p3")]
     VARIABLES.with_borrow_mut(|vars| {
         vars.retain(|(n, _, _)| n != name);
-        vars.push((name.to_owned(), value.clone(), now));
+        vars.push((name.to_owned(), value.clone(), std::time::Instant::now()));
     });
     value
 }

@@ -40,6 +40,8 @@ pub(crate) struct Locals {
     pub(crate) bundles_read: Vec<(&'static str, Option<Vec<String>>)>,
     /// The KV values read ahead: `(store label, key, value)` ([`crate::platform`]).
     pub(crate) read_ahead: Vec<(String, String, Option<Vec<u8>>)>,
+    /// The instance serving the request and the request's number in it ([`instance_request`]).
+    pub(crate) instance: Option<(String, u32)>,
 }
 
 thread_local! {
@@ -160,8 +162,8 @@ thread_local! {
     static INSTANCE: RefCell<(Option<String>, u32)> = const { RefCell::new((None, 0)) };
 }
 
-/// Counts a request this instance begins: the instance's id and the request's number in it (1
-/// for its first), for the access log. What one instance serves in turn shows how the host
+/// Counts a request this instance begins (`serve` does, for each request it serves): the
+/// instance's id and the request's number in it (1 for its first), for the access log. What one instance serves in turn shows how the host
 /// reuses instances (Spin 4: a p2 instance serves one request, a p3 one up to 128, 16 at once).
 pub fn instance_request() -> (String, u32) {
     INSTANCE.with_borrow_mut(|(id, served)| {

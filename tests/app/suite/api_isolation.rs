@@ -223,6 +223,14 @@ async fn concurrent_requests_never_interleave_commands_on_one_redis_connection()
             assert_eq!(r.status, 201, "{}", r.body);
         }
     }
+    // MONITOR writes as Redis runs them: wait until every submission's script is in the log.
+    let scripts = |t: &str| t.lines().filter(|l| board_in(l).is_some()).count();
+    harness::eventually(std::time::Duration::from_secs(5), || {
+        std::fs::read_to_string(&log)
+            .ok()
+            .filter(|t| scripts(t) >= 48)
+    })
+    .await;
     let _ = monitor.kill();
     let _ = monitor.wait();
     let text = std::fs::read_to_string(&log).unwrap();

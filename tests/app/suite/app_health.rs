@@ -291,6 +291,22 @@ async fn requests_join_the_callers_trace_and_leave_one_json_log_line() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
+    // The targeting rule is evaluated (chained or in process): the board it names is switched off.
+    assert_eq!(
+        api.create_board(json!({"id": "closed", "public_read": true}))
+            .await
+            .status,
+        201
+    );
+    api.call(
+        Method::POST,
+        "/api/v1/boards/closed/scores",
+        Some(&crate::api::service()),
+        Some(json!({"player": "ann", "score": 5})),
+        &[],
+    )
+    .await
+    .assert_problem(503, "submissions-enabled");
     let submit_span = r
         .header("traceparent")
         .split('-')

@@ -1,7 +1,7 @@
 //! Serving a request, around the handler a function gives: the request's scope (its trace span,
 //! the breaker's and the metrics' per-request state), CORS, the response headers every answer
 //! carries (request id, `traceparent`, security headers), compression, the access log and the
-//! metrics, and handing the response to the host ([`send`]).
+//! metrics, and handing the response to the host (the build's adapter: `p2`, `p3`).
 
 use leaderboard::{LeaderboardError, Result};
 
@@ -14,7 +14,7 @@ mod p2;
 #[cfg(feature = "p3")]
 mod p3;
 #[cfg(feature = "p2")]
-pub use p2::{send, serve, serve_streaming};
+pub use p2::{send, serve_streaming};
 #[cfg(feature = "p3")]
 pub use p3::{P3Response, serve_streaming};
 
@@ -106,12 +106,12 @@ fn access_log(
     tenant: Option<&str>,
     problem: Option<&str>,
 ) {
-    // The `request_log` variable, read by [`serve`].
+    // The `request_log` variable, read by [`head`].
     if !scope::with(|l| l.request_log) {
         return;
     }
     let method = req.method().to_string();
-    let (instance, served) = scope::instance_request();
+    let instance = scope::with(|l| l.instance.clone());
     let mut line = leaderboard::http::trace::AccessRecord {
         host_calls: scope::host_calls(),
         at_ms: call.now_ms,
@@ -125,7 +125,7 @@ fn access_log(
         request_id: &call.request_id,
         trace: &call.trace,
         problem,
-        instance: Some((&instance, served)),
+        instance: instance.as_ref().map(|(id, n)| (id.as_str(), *n)),
     }
     .to_json()
     .to_string();
@@ -140,7 +140,7 @@ fn access_log(
 fn secure(mut response: Response) -> Response {
     response.set_header("x-content-type-options", "nosniff");
     response.set_header("referrer-policy", "no-referrer");
-    // The `hsts_max_age_secs` variable, read by [`serve`].
+    // The `hsts_max_age_secs` variable, read by [`head`].
     if let Some(hsts) = scope::with(|l| l.hsts.clone()) {
         response.set_header("strict-transport-security", hsts);
     }
@@ -197,6 +197,8 @@ async fn head(
     handler: impl AsyncFnOnce(&Call<'_>) -> Result<Reply>,
 ) -> (Response, Option<StreamBody>) {
     crate::scope::reset_host_calls();
+    let instance = scope::instance_request();
+    scope::with(|l| l.instance = Some(instance));
     crate::platform::begin_request();
     let policy = crate::platform::bundle("http_policy")
         .await
@@ -241,15 +243,6 @@ fn set_length(response: &mut Response, len: usize) {
     if !(status == 204 || status == 304 || (100..200).contains(&status)) {
         response.set_header("content-length", len.to_string());
     }
-}
-
-/// A request the `http` crate refuses (the host passes only valid requests, so it is not
-/// expected): a `400` problem for its path.
-fn refused(what: impl std::fmt::Display, path: &str) -> Box<Response> {
-    let e = LeaderboardError::InvalidBody(format!(
-        "the request's method, target or headers cannot be read: {what}"
-    ));
-    Box::new(secure(problem(&e, path, None)))
 }
 
 /// Request headers a browser may send cross-origin.

@@ -4,28 +4,16 @@
 
 use spin_sdk::http::{OutgoingBody, OutgoingResponse, ResponseOutparam};
 
-use super::{head, refused, reparse};
+use super::{head, reparse, secure};
 use crate::http::{Call, Method, Request, Response};
 use crate::stream::{EventSink, Reply};
 
-/// Runs a handler and hands its response to the host in one piece (see [`send`]), with CORS
-/// from the component's `cors_allowed_origins` variable, the access log unless `request_log` is
-/// `off`, and HSTS when `hsts_max_age_secs` is set.
-pub async fn serve(
-    req: spin_sdk::http::Request,
-    out: ResponseOutparam,
-    handler: impl AsyncFnOnce(&Call<'_>) -> leaderboard::Result<Response>,
-) {
-    serve_streaming(req, out, async move |call: &Call<'_>| {
-        handler(call).await.map(Reply::Whole)
-    })
-    .await;
-}
-
-/// [`serve`] for a handler that may stream ([`Reply::Stream`]): the head goes through the same
-/// CORS, headers, access log and metrics as every answer (compression excepted: an event stream
-/// is sent as written), then the handler's body writes to the client until it returns. The body
-/// gets the request parsed anew.
+/// Runs a handler and hands its response to the host: a whole one in one piece (see [`send`]),
+/// with CORS from the component's `cors_allowed_origins` variable, the access log unless
+/// `request_log` is `off`, and HSTS when `hsts_max_age_secs` is set; for a stream
+/// ([`Reply::Stream`]) the head through the same CORS, headers, access log and metrics
+/// (compression excepted: an event stream is sent as written), then the handler's body writes to
+/// the client until it returns. The body gets the request parsed anew.
 ///
 /// The request is served in a scope of its own ([`crate::scope::scoped`]): what its layers note
 /// for each other is its own, whatever else the instance serves meanwhile.
@@ -156,6 +144,15 @@ pub fn send(mut response: Response, out: ResponseOutparam) {
     if let Some((out, outgoing)) = pending {
         ResponseOutparam::set(out, outgoing);
     }
+}
+
+/// A request the `http` crate refuses (the host passes only valid requests, so it is not
+/// expected): a `400` problem for its path.
+fn refused(what: impl std::fmt::Display, path: &str) -> Box<Response> {
+    let e = leaderboard::LeaderboardError::InvalidBody(format!(
+        "the request's method, target or headers cannot be read: {what}"
+    ));
+    Box::new(secure(crate::http::problem(&e, path, None)))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use spin_sdk::http::body::IncomingBodyExt;
 
-use super::{head, refused, reparse, set_length};
+use super::{head, reparse, secure, set_length};
 use crate::http::{Call, Request, Response};
 use crate::message::StreamedBody;
 use crate::stream::{EventSink, Reply};
@@ -15,9 +15,10 @@ use crate::stream::{EventSink, Reply};
 /// What a p3 entry point answers: the head, and a body that is whole or written over time.
 pub type P3Response = http::Response<StreamedBody>;
 
-/// How many frames a stream's body may have written ahead of what the host took: a write waits
-/// for the client rather than pile up in the instance.
-const STREAM_AHEAD: usize = 1;
+/// The channel's own buffer for a stream's frames: none beyond the one slot its sender always
+/// has (`futures` channels hold `buffer + senders`), so a write waits until the body's reader
+/// took the one before: the body runs at most a frame or two ahead of the client.
+const STREAM_AHEAD: usize = 0;
 
 /// Serves a request as [`crate::serve`]'s p2 adapter does: the head through CORS, the headers,
 /// the access log and the metrics; a whole answer with its `Content-Length`. A stream's head is
@@ -60,18 +61,22 @@ fn whole(mut response: Response) -> P3Response {
     response.map(|_| StreamedBody::Whole(Some(body.into())))
 }
 
-/// spin-sdk 6.0's request as the [`Request`] handlers see, its body read whole. Its target
-/// becomes the path and query alone, as a p2 request's is. A body that cannot be read gets a
-/// `400` problem ([`refused`]).
+/// spin-sdk 6.0's request as the [`Request`] handlers see, its body read whole (as spin-sdk 5.2
+/// reads a p2 request's). Its target becomes the path and query alone, as a p2 request's is. A
+/// body that cannot be read to its end gets a `400` problem.
 async fn from_spin(req: spin_sdk::http::Request) -> Result<Request, Box<Response>> {
     let (mut parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
     if let Some(target) = parts.uri.path_and_query().cloned() {
         parts.uri = http::Uri::from(target);
     }
-    let body = body
-        .bytes()
-        .await
-        .map_err(|e| refused(format!("the body: {e:?}"), &path))?;
+    let body = body.bytes().await.map_err(|e| {
+        // The host's words stay in the log (a client that went away mid-body, mostly).
+        eprintln!("request: the body of {path} could not be read: {e:?}");
+        let e = leaderboard::LeaderboardError::InvalidBody(
+            "the request body could not be read to its end".into(),
+        );
+        Box::new(secure(crate::http::problem(&e, &path, None)))
+    })?;
     Ok(Request::from_parts(parts, body.to_vec()))
 }
