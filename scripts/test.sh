@@ -54,17 +54,22 @@ lint_test() {
 
 echo "==> wasm build (wasm32-wasip2, release)"
 scripts/build.sh
-# The WASIp3 build of the HTTP components (spin-sdk 6.0) is built and linted here in every run
-# (clippy-driver as the build's wrapper, -D warnings: its p3-only code has no other check); it
-# runs on Spin 4.0.x only (docs/runtimes.md), so its app suite runs when the Spin CLI is one.
+# The WASIp3 build of the HTTP components (spin-sdk 6.0) is built and linted in every run
+# (clippy-driver as the build's wrapper, -D warnings: its p3-only code has no other check). It
+# runs on Spin 4.0.x only (docs/runtimes.md): with that Spin CLI, the build and the app suite on
+# it run in the background beside the other suites (below); without, the build runs here.
 # spin-p3.toml must be what spin.toml makes.
 "$py" scripts/p3_manifest.py --check
-echo "==> wasm build of the HTTP components for WASIp3 (spin-sdk 6.0), with clippy -D warnings"
-RUSTC_WORKSPACE_WRAPPER="$clippy_driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
-    scripts/build.sh p3
+build_p3() {
+    echo "==> wasm build of the HTTP components for WASIp3 (spin-sdk 6.0), with clippy -D warnings"
+    RUSTC_WORKSPACE_WRAPPER="$clippy_driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
+        scripts/build.sh p3
+}
 p3=""
 if [ -n "$spin" ] && "$spin" --version | grep -q '^spin 4\.0\.'; then
     p3=1
+else
+    build_p3
 fi
 
 # What the suites record for the format checks at the end: every API response (validated against
@@ -81,6 +86,7 @@ lint_test --workspace --all-targets --no-run
 # real-Spin run goes beside the edge-host one (each its own apps and Redis servers on free ports);
 # its output follows when both are done.
 spin_suite=""
+p3_suite=""
 fuzz_host=""
 fuzz_spin=""
 # Background runs end with this script, however it ends (a non-interactive shell's background
@@ -93,7 +99,7 @@ kill_tree() {
     kill "$1" 2>/dev/null || true
 }
 stop_jobs() {
-    for job in $spin_suite $fuzz_host $fuzz_spin; do
+    for job in $spin_suite $p3_suite $fuzz_host $fuzz_spin; do
         kill_tree "$job"
     done
 }
@@ -107,14 +113,20 @@ if [ -n "$spin" ]; then
     (
         EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" EDGE_RECORD_RESPONSES="$records/responses-spin.jsonl" \
             lint_test --workspace --test app &&
-            EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test --workspace --test host -- host_kv host_redis &&
-            if [ -n "$p3" ]; then
-                echo "==> the app suite on the p3 build, real Spin"
-                EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
-                    EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app
-            fi
+            EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test --workspace --test host -- host_kv host_redis
     ) >target/test-spin.log 2>&1 &
     spin_suite=$!
+    if [ -n "$p3" ]; then
+        # The p3 build (the suites mostly wait on their apps, so it finds CPU time) and then the
+        # app suite on it, its own apps and Redis servers on free ports.
+        (
+            build_p3 &&
+                echo "==> the app suite on the p3 build, real Spin" &&
+                EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
+                    EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app
+        ) >target/test-spin-p3.log 2>&1 &
+        p3_suite=$!
+    fi
 else
     echo "==> skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
 fi
@@ -128,6 +140,12 @@ if [ -n "$spin_suite" ]; then
     spin_suite=""
     echo "==> the run on real Spin:"
     cat target/test-spin.log
+fi
+if [ -n "$p3_suite" ]; then
+    wait "$p3_suite" || spin_failed=1
+    p3_suite=""
+    echo "==> the p3 build and its run on real Spin:"
+    cat target/test-spin-p3.log
 fi
 if [ -n "$host_failed" ]; then
     echo "test: cargo test on edge-host failed (above the Spin run's output)" >&2

@@ -29,7 +29,12 @@ async fn scrape(api: &Api, n: u32) -> BTreeMap<String, f64> {
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
-            dir.join(format!("{}-{n}.prom", api.app.runtime_name())),
+            // The p3 build's run goes beside the p2 one on Spin: files of its own.
+            dir.join(format!(
+                "{}{}-{n}.prom",
+                api.app.runtime_name(),
+                if harness::p3_under_test() { "-p3" } else { "" }
+            )),
             &text,
         )
         .unwrap();
