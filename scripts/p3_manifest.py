@@ -50,6 +50,9 @@ def p3_manifest(p2: str) -> str:
     """The p3 manifest's text for the p2 manifest's."""
     text = without_chained_only(p2)
     components = re.findall(r"(?m)^\[component\.([a-z0-9_-]+)\]$", text)
+    left = [c for c in CHAINED_ONLY if c in components]
+    if left:
+        raise SystemExit(f"p3_manifest: {left} still in the p3 manifest: spin.toml's shape changed")
     sources = re.compile(r'^source = "target/wasm32-wasip2/release/([a-z0-9_-]+)\.wasm"$', re.M)
     text, n_sources = sources.subn(r'source = "target/p3/wasm32-wasip2/release/\1.wasm"', text)
     commands = re.compile(

@@ -165,7 +165,7 @@ thread_local! {
 /// Counts a request this instance begins (`serve` does, for each request it serves): the
 /// instance's id and the request's number in it (1 for its first), for the access log. What one instance serves in turn shows how the host
 /// reuses instances (Spin 4: a p2 instance serves one request, a p3 one up to 128, 16 at once).
-pub fn instance_request() -> (String, u32) {
+pub(crate) fn instance_request() -> (String, u32) {
     INSTANCE.with_borrow_mut(|(id, served)| {
         *served = served.saturating_add(1);
         let id = id.get_or_insert_with(|| format!("{:016x}", random_u64()));

@@ -175,6 +175,28 @@ fn board_in(line: &str) -> Option<&str> {
     Some(&line[start..start + len])
 }
 
+/// Per connection (MONITOR's `[db addr]`; `[db lua]` are a script's own calls), the boards its
+/// commands named, in order, a request's run of commands counted once.
+fn by_connection(text: &str) -> std::collections::BTreeMap<&str, Vec<&str>> {
+    let mut by_connection: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for line in text.lines() {
+        let (Some(addr), Some(board)) = (
+            line.split_once('[')
+                .and_then(|(_, r)| r.split_once(']'))
+                .map(|(a, _)| a)
+                .filter(|a| !a.ends_with(" lua")),
+            board_in(line),
+        ) else {
+            continue;
+        };
+        let boards = by_connection.entry(addr).or_default();
+        if boards.last() != Some(&board) {
+            boards.push(board);
+        }
+    }
+    by_connection
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_requests_never_interleave_commands_on_one_redis_connection() {
     let api = start().await;
@@ -223,37 +245,20 @@ async fn concurrent_requests_never_interleave_commands_on_one_redis_connection()
             assert_eq!(r.status, 201, "{}", r.body);
         }
     }
-    // MONITOR writes as Redis runs them: wait until every submission's script is in the log.
-    let scripts = |t: &str| t.lines().filter(|l| board_in(l).is_some()).count();
+    // MONITOR writes as Redis runs them: wait until every request's commands are in the log.
     harness::eventually(std::time::Duration::from_secs(5), || {
-        std::fs::read_to_string(&log)
-            .ok()
-            .filter(|t| scripts(t) >= 48)
+        let text = std::fs::read_to_string(&log).ok()?;
+        let named: usize = by_connection(&text).values().map(Vec::len).sum();
+        (named >= 48).then_some(())
     })
-    .await;
+    .await
+    .expect("MONITOR missed submissions");
     let _ = monitor.kill();
     let _ = monitor.wait();
     let text = std::fs::read_to_string(&log).unwrap();
     let _ = std::fs::remove_file(&log);
 
-    // Per connection (MONITOR's `[db addr]`; `[db lua]` are a script's own calls), the boards
-    // its commands named, in order: one request's commands must not be split by another's.
-    let mut by_connection: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for line in text.lines() {
-        let (Some(addr), Some(board)) = (
-            line.split_once('[')
-                .and_then(|(_, r)| r.split_once(']'))
-                .map(|(a, _)| a)
-                .filter(|a| !a.ends_with(" lua")),
-            board_in(line),
-        ) else {
-            continue;
-        };
-        let boards = by_connection.entry(addr).or_default();
-        if boards.last() != Some(&board) {
-            boards.push(board);
-        }
-    }
+    let by_connection = by_connection(&text);
     let named: usize = by_connection.values().map(Vec::len).sum();
     assert!(
         named >= 48,
