@@ -4,8 +4,8 @@
 # Spin, each next to its own hello-world floor, plus raw Redis and a native baseline, all measured
 # in this one run and printed as ONE Markdown table (also bench-results/bench.{md,json}).
 #
-# This script builds the guests (scripts/build.sh) and, with --profile host, edge-host, edge-native
-# and the edge-load crate's tools, then runs `edge-bench` (bench/load/src/bin/edge-bench; its
+# This script builds the guests (scripts/build.sh, and scripts/build.sh p3) and, with --profile
+# host, edge-host, edge-native and the edge-load crate's tools, then runs `edge-bench` (bench/load/src/bin/edge-bench; its
 # rows.rs defines every row once), which:
 #  1. starts its own redis-server on a free loopback port and, per runtime, the app exactly as
 #     shipped (spin.toml, spin-worker.toml, runtime-config.toml: KV on SQLite in a scratch .spin/),
@@ -29,7 +29,8 @@
 # BENCH_ROUNDS (3), BENCH_LAG_SAMPLES (50), BENCH_DRAIN_SECS (60, per async row),
 # BENCH_DRAIN_ENTRIES (50000: the projector throughput backlog), BENCH_LIVE_CLIENTS
 # ("100 400 800"), BENCH_LIVE_MAX_STREAMS (900), BENCH_HOOKS (2000), BENCH_OUT (bench-results),
-# BENCH_RUNTIMES ("spin edge-host": which to measure, in order), BENCH_PAUSE_SECS (60: between
+# BENCH_RUNTIMES ("spin spin-p3 edge-host": which to measure, in order; spin-p3 is Spin with the
+# WASIp3 build, spin-p3.toml, whose Redis rows are bounded by a GET on a kept connection), BENCH_PAUSE_SECS (60: between
 # runtimes, so the TIME_WAIT sockets of one runtime's per-request Redis connections are gone),
 # BENCH_REQUEST_LOG and BENCH_METRICS (off: the endpoint rows' access log and metrics),
 # BENCH_BUILD_TIMEOUT (3600 s per cargo command), SPIN_BIN.
@@ -47,6 +48,8 @@ build_timeout="${BENCH_BUILD_TIMEOUT:-3600}"
 
 echo "==> building guests, edge-host, edge-native, edge-load, edge-seed and edge-bench (profile host)" >&2
 timeout "$build_timeout" scripts/build.sh
+# The p3 build, for the spin-p3 runtime (Spin 4.0.x).
+timeout "$build_timeout" scripts/build.sh p3
 timeout "$build_timeout" cargo build --profile host -p edge-host -p edge-load -p edge-native
 exec "${CARGO_TARGET_DIR:-target}/host/edge-bench" --started "$started" \
     --build-secs "$(($(date +%s) - started))"

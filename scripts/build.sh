@@ -26,6 +26,12 @@ if [ "${1:-}" = "p3" ]; then
         echo "build: spin-p3.toml names no p3 component (target/p3/…): run scripts/p3_manifest.py" >&2
         exit 1
     fi
+    # The benchmark's floors for the p3 build (hello; a KV get, Redis open + GET, a GET on a kept
+    # connection).
+    for component in hello floors; do
+        pkgs="$pkgs -p $component"
+        features="$features,$component/p3"
+    done
     # A target directory of its own: the same crates with other features would otherwise
     # rebuild each other's artifacts in turn.
     # shellcheck disable=SC2086

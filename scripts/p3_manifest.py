@@ -4,8 +4,9 @@
 The p3 manifest is spin.toml with each component's `source` in target/p3/ (where
 `scripts/build.sh p3` puts the p3 components) and each `build.command` building that form: the
 same routes, variables, stores and outbound hosts, so the two cannot drift apart. Left out: the
-components only service chaining reaches (`tokens`, a private route): Spin 4.0.2 does not chain
-p3 components, so the p3 build does their work in process (docs/runtimes.md). `--check`
+components only service chaining reaches (`tokens`, a private route), and every
+`http://*.spin.internal` outbound host: Spin 4.0.2 does not chain p3 components, so the p3 build
+does their work in process (docs/runtimes.md). `--check`
 fails (exit 1) when the committed spin-p3.toml is not what spin.toml makes.
 
     python3 scripts/p3_manifest.py          # rewrite spin-p3.toml
@@ -53,6 +54,18 @@ def p3_manifest(p2: str) -> str:
     left = [c for c in CHAINED_ONLY if c in components]
     if left:
         raise SystemExit(f"p3_manifest: {left} still in the p3 manifest: spin.toml's shape changed")
+    # Nor may a p3 component reach them: no `*.spin.internal` outbound host.
+    internal = re.compile(r'"http://[a-z0-9_-]+\.spin\.internal"')
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("allowed_outbound_hosts = ["):
+            hosts = [h.strip() for h in line.split("[", 1)[1].rsplit("]", 1)[0].split(",")]
+            kept_hosts = [h for h in hosts if h and not internal.fullmatch(h)]
+            line = "allowed_outbound_hosts = [" + ", ".join(kept_hosts) + "]\n"
+        lines.append(line)
+    text = "".join(lines)
+    if internal.search(text):
+        raise SystemExit("p3_manifest: a *.spin.internal host is left: spin.toml's shape changed")
     sources = re.compile(r'^source = "target/wasm32-wasip2/release/([a-z0-9_-]+)\.wasm"$', re.M)
     text, n_sources = sources.subn(r'source = "target/p3/wasm32-wasip2/release/\1.wasm"', text)
     commands = re.compile(

@@ -9,36 +9,144 @@
 //!
 //! `PUT /kv` stores the request's body as `floor` (the benchmark seeds a value of a cached page's
 //! size). Anything else is a `404`; a failing host call a `503` with the error as text.
+//!
+//! The `p2` build (the default) is a spin-sdk 5.2 component. The `p3` build (`scripts/build.sh
+//! p3`, spin-sdk 6.0) makes the same calls through spin-sdk 6.0's async interfaces, and adds
+//! `GET /redis-kept`: one `GET floor` on a connection the instance opened once and keeps (a p3
+//! instance serves many requests; what the app's p3 build does), opened again after an error.
 
-use spin_sdk::http::{Method, Request, Response};
-use spin_sdk::http_component;
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
 
-#[http_component]
-fn handle(req: Request) -> Response {
-    let value = match req.path() {
-        "/kv" if *req.method() == Method::Put => spin_sdk::key_value::Store::open_default()
-            .and_then(|store| store.set("floor", req.body()))
-            .map(|()| Some(req.body().to_vec()))
-            .map_err(|e| format!("{e:?}")),
-        "/kv" => spin_sdk::key_value::Store::open_default()
-            .and_then(|store| store.get("floor"))
-            .map_err(|e| format!("{e:?}")),
-        "/redis" => spin_sdk::variables::get("redis_url")
-            .map_err(|e| format!("{e:?}"))
-            .and_then(|url| spin_sdk::redis::Connection::open(&url).map_err(|e| format!("{e:?}")))
-            .and_then(|conn| conn.get("floor").map_err(|e| format!("{e:?}"))),
-        _ => return reply(404, b"not found".to_vec()),
-    };
-    match value {
-        Ok(v) => reply(200, v.unwrap_or_default()),
-        Err(e) => reply(503, e.into_bytes()),
+#[cfg(all(target_arch = "wasm32", feature = "p2"))]
+mod p2 {
+    use spin_sdk::http::{Method, Request, Response};
+    use spin_sdk::http_component;
+
+    #[http_component]
+    fn handle(req: Request) -> Response {
+        let value = match req.path() {
+            "/kv" if *req.method() == Method::Put => spin_sdk::key_value::Store::open_default()
+                .and_then(|store| store.set("floor", req.body()))
+                .map(|()| Some(req.body().to_vec()))
+                .map_err(|e| format!("{e:?}")),
+            "/kv" => spin_sdk::key_value::Store::open_default()
+                .and_then(|store| store.get("floor"))
+                .map_err(|e| format!("{e:?}")),
+            "/redis" => spin_sdk::variables::get("redis_url")
+                .map_err(|e| format!("{e:?}"))
+                .and_then(|url| {
+                    spin_sdk::redis::Connection::open(&url).map_err(|e| format!("{e:?}"))
+                })
+                .and_then(|conn| conn.get("floor").map_err(|e| format!("{e:?}"))),
+            _ => return reply(404, b"not found".to_vec()),
+        };
+        match value {
+            Ok(v) => reply(200, v.unwrap_or_default()),
+            Err(e) => reply(503, e.into_bytes()),
+        }
+    }
+
+    fn reply(status: u16, body: Vec<u8>) -> Response {
+        Response::builder()
+            .status(status)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .build()
     }
 }
 
-fn reply(status: u16, body: Vec<u8>) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/octet-stream")
-        .body(body)
-        .build()
+#[cfg(all(target_arch = "wasm32", feature = "p3"))]
+mod p3 {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use spin_sdk::http::body::IncomingBodyExt;
+    use spin_sdk::http::{FullBody, HeaderMap, HeaderValue, Method, Request, StatusCode};
+    use spin_sdk::redis::Connection;
+
+    thread_local! {
+        /// The connection `/redis-kept` reuses: opened by the first request that needs it,
+        /// forgotten after an error.
+        static KEPT: RefCell<Option<Rc<Connection>>> = const { RefCell::new(None) };
+    }
+
+    type Reply = (StatusCode, HeaderMap, FullBody<bytes::Bytes>);
+
+    #[spin_sdk::http_service]
+    async fn handle(req: Request) -> Reply {
+        let put = req.method() == Method::PUT;
+        let path = req.uri().path().to_owned();
+        let value = match path.as_str() {
+            "/kv" if put => match req.into_body().bytes().await {
+                Ok(body) => kv_put(body.to_vec()).await,
+                Err(e) => Err(format!("{e:?}")),
+            },
+            "/kv" => kv_get().await,
+            "/redis" => redis_get().await,
+            "/redis-kept" => redis_kept_get().await,
+            _ => return reply(StatusCode::NOT_FOUND, b"not found".to_vec()),
+        };
+        match value {
+            Ok(v) => reply(StatusCode::OK, v.unwrap_or_default()),
+            Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, e.into_bytes()),
+        }
+    }
+
+    async fn kv_put(body: Vec<u8>) -> Result<Option<Vec<u8>>, String> {
+        let store = spin_sdk::key_value::Store::open_default()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        store
+            .set("floor", &body)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(Some(body))
+    }
+
+    async fn kv_get() -> Result<Option<Vec<u8>>, String> {
+        let store = spin_sdk::key_value::Store::open_default()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        store.get("floor").await.map_err(|e| format!("{e:?}"))
+    }
+
+    async fn open() -> Result<Connection, String> {
+        let url = spin_sdk::variables::get("redis_url")
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Connection::open(&url).await.map_err(|e| format!("{e:?}"))
+    }
+
+    async fn redis_get() -> Result<Option<Vec<u8>>, String> {
+        let conn = open().await?;
+        conn.get("floor").await.map_err(|e| format!("{e:?}"))
+    }
+
+    async fn redis_kept_get() -> Result<Option<Vec<u8>>, String> {
+        let kept = KEPT.with_borrow(Clone::clone);
+        let conn = match kept {
+            Some(conn) => conn,
+            None => {
+                let conn = Rc::new(open().await?);
+                KEPT.set(Some(Rc::clone(&conn)));
+                conn
+            }
+        };
+        let value = conn.get("floor").await;
+        if value.is_err() {
+            KEPT.set(None);
+        }
+        value.map_err(|e| format!("{e:?}"))
+    }
+
+    fn reply(status: StatusCode, body: Vec<u8>) -> Reply {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        (status, headers, FullBody::new(body.into()))
+    }
 }

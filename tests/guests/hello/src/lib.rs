@@ -1,14 +1,39 @@
 //! `tests/guests/hello`: the framework floor for benchmarks — any request answers
-//! `200 hello, world` (text/plain) and does nothing else.
+//! `200 hello, world` (text/plain) and does nothing else. The `p2` build (the default) is a
+//! spin-sdk 5.2 component; the `p3` build (`scripts/build.sh p3`) a spin-sdk 6.0 one, the floor of
+//! the app's p3 build.
 
-use spin_sdk::http::{Request, Response};
-use spin_sdk::http_component;
+// The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
+#[cfg(feature = "p3")]
+extern crate spin_sdk_6 as spin_sdk;
 
-#[http_component]
-fn handle(_req: Request) -> Response {
-    Response::builder()
+#[cfg(all(target_arch = "wasm32", feature = "p2"))]
+#[spin_sdk::http_component]
+fn handle(_req: spin_sdk::http::Request) -> spin_sdk::http::Response {
+    spin_sdk::http::Response::builder()
         .status(200)
         .header("content-type", "text/plain")
         .body("hello, world")
         .build()
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "p3"))]
+#[spin_sdk::http_service]
+async fn handle(
+    _req: spin_sdk::http::Request,
+) -> (
+    spin_sdk::http::StatusCode,
+    spin_sdk::http::HeaderMap,
+    spin_sdk::http::FullBody<&'static [u8]>,
+) {
+    let mut headers = spin_sdk::http::HeaderMap::new();
+    headers.insert(
+        "content-type",
+        spin_sdk::http::HeaderValue::from_static("text/plain"),
+    );
+    (
+        spin_sdk::http::StatusCode::OK,
+        headers,
+        spin_sdk::http::FullBody::new(b"hello, world"),
+    )
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::Bench;
-use crate::knobs::{EDGE_HOST, SPIN};
+use crate::knobs::{EDGE_HOST, SPIN, SPIN_P3};
 use crate::procs::{self, Role};
 use crate::rows::Server;
 use crate::tools::{self, free_port};
@@ -57,7 +57,8 @@ struct Pids {
     exact: u32,
 }
 
-/// The floors app: hello at every path, the floors component at /kv and /redis.
+/// The floors app: hello at every path, the floors component at /kv, /redis and /redis-kept (a
+/// p2 floors component answers that one 404; only the p3 rows load it).
 fn floors_manifest(wasm_dir: &Path, redis_url: &str) -> String {
     let w = wasm_dir.display();
     format!(
@@ -72,6 +73,9 @@ route = "/kv"
 component = "floors"
 [[trigger.http]]
 route = "/redis"
+component = "floors"
+[[trigger.http]]
+route = "/redis-kept"
 component = "floors"
 [component.hello]
 source = "{w}/hello.wasm"
@@ -95,9 +99,14 @@ impl Bench {
             .with_context(|| format!("creating {}", floors.display()))?;
         // The shipped manifests with absolute component paths; the runtime config's relative
         // `.spin/` lands in this scratch folder (the floors app has its own copy).
-        for m in ["spin.toml", "spin-worker.toml"] {
-            tools::copy_manifest(&self.root.join(m), &dir.join(m), &self.wasm_dir)?;
-        }
+        // spin-p3 serves the p3 build of the HTTP app; the worker is p2 on every runtime.
+        self.write_app_manifest(rt, &dir)?;
+        tools::copy_manifest(
+            &self.root.join("spin-worker.toml"),
+            &dir.join("spin-worker.toml"),
+            "target/wasm32-wasip2/release",
+            &self.wasm_dir,
+        )?;
         let config = self.root.join("runtime-config.toml");
         for to in [&dir, &floors] {
             std::fs::copy(config.as_path(), to.join("runtime-config.toml"))
@@ -105,7 +114,7 @@ impl Bench {
         }
         std::fs::write(
             floors.join("hello.toml"),
-            floors_manifest(&self.wasm_dir, &self.redis_url),
+            floors_manifest(self.build(rt)?.wasm_dir, &self.redis_url),
         )
         .context("writing the floors manifest")?;
         let ports = Ports {
@@ -116,7 +125,7 @@ impl Bench {
         };
         let pids = match rt {
             EDGE_HOST => self.start_edge_host(&dir, &ports)?,
-            SPIN => self.start_spin(&dir, &ports)?,
+            SPIN | SPIN_P3 => self.start_spin(&dir, &ports)?,
             other => bail!("unknown runtime {other}"),
         };
         let servers = Servers {
@@ -133,7 +142,7 @@ impl Bench {
             &dir.join("app.log"),
         )?;
         self.wait_for(&format!("{}/", servers.hello), pids.hello, &hello_log)?;
-        self.check_floors(&servers.hello, &hello_log)?;
+        self.check_floors(rt, &servers.hello, &hello_log)?;
         self.wait_for(
             &format!("{}/health/live", servers.observed),
             pids.observed,
@@ -360,7 +369,7 @@ impl Bench {
 
     /// The floors answer their value: a 1.2 KB value (a cached top-10 page's size) put into the
     /// KV store through /kv and set in Redis, then read back through /kv and /redis.
-    fn check_floors(&self, hello: &str, log: &Path) -> Result<()> {
+    fn check_floors(&self, rt: &str, hello: &str, log: &Path) -> Result<()> {
         let value = "x".repeat(1200);
         self.redis_cli(&["set", "floor", value.as_str()])?;
         let kv = format!("{hello}/kv");
@@ -378,7 +387,12 @@ impl Bench {
         ])
         .args(["--data-binary", value.as_str(), kv.as_str()]);
         let code = self.curl(&mut put, "PUT /kv of the floors app")?;
-        for floor in ["kv", "redis"] {
+        let floors: &[&str] = if rt == SPIN_P3 {
+            &["kv", "redis", "redis-kept"]
+        } else {
+            &["kv", "redis"]
+        };
+        for floor in floors {
             let url = format!("{hello}/{floor}");
             let mut get = std::process::Command::new("curl");
             get.args(["-s", "-m", "10", url.as_str()]);

@@ -1,4 +1,4 @@
-//! Cold start, per runtime before its rows: the app (spin.toml) and hello, each started with an
+//! Cold start, per runtime before its rows: the app (its build's manifest) and hello, each started with an
 //! empty compile cache (HOME and XDG_CACHE_HOME pointed at an empty folder, so there is no
 //! compiled component to reuse), timed from start to its first answer (any status) of
 //! `/health/live`, or `/` for hello. At most 120 s, probing every 10 ms.
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::Bench;
-use crate::knobs::{EDGE_HOST, SPIN};
+use crate::knobs::{EDGE_HOST, SPIN, SPIN_P3};
 use crate::procs::{self, Role};
 use crate::py;
 use crate::records::ColdStart;
@@ -47,18 +47,17 @@ impl Bench {
     pub(crate) fn cold_start(&mut self, rt: &str) -> Result<()> {
         let dir = self.tmp.join(format!("cold-{rt}"));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        tools::copy_manifest(
-            &self.root.join("spin.toml"),
-            &dir.join("spin.toml"),
-            &self.wasm_dir,
-        )?;
+        self.write_app_manifest(rt, &dir)?;
         std::fs::copy(
             self.root.join("runtime-config.toml"),
             dir.join("runtime-config.toml"),
         )
         .context("copying runtime-config.toml")?;
-        std::fs::write(dir.join("hello.toml"), hello_manifest(&self.wasm_dir))
-            .context("writing hello.toml")?;
+        std::fs::write(
+            dir.join("hello.toml"),
+            hello_manifest(self.build(rt)?.wasm_dir),
+        )
+        .context("writing hello.toml")?;
         for (what, manifest, path) in [
             ("app", "spin.toml", "/health/live"),
             ("hello", "hello.toml", "/"),
@@ -67,7 +66,7 @@ impl Bench {
             eprintln!("==> {rt}: cold start of the {what} (empty compile cache)");
             let listen = format!("127.0.0.1:{port}");
             let mut cmd = match rt {
-                SPIN => {
+                SPIN | SPIN_P3 => {
                     let spin = self.spin.as_ref().context("no Spin CLI")?;
                     let mut cmd = self.command(spin);
                     cmd.args(["up", "--from", manifest])

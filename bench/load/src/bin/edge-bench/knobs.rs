@@ -8,11 +8,13 @@ use anyhow::{Context, Result, bail};
 
 use crate::tools;
 
-/// The runtimes the bench knows.
+/// The runtimes the bench knows: Spin with the p2 build (spin.toml), Spin with the WASIp3 build
+/// (spin-p3.toml, `scripts/build.sh p3`; Spin 4.0.x only) and edge-host (the p2 build).
 pub const SPIN: &str = "spin";
+pub const SPIN_P3: &str = "spin-p3";
 pub const EDGE_HOST: &str = "edge-host";
 /// Every runtime, in the order BENCH_RUNTIMES measures them by default and the targets name them.
-pub const RUNTIMES: [&str; 2] = [SPIN, EDGE_HOST];
+pub const RUNTIMES: [&str; 3] = [SPIN, SPIN_P3, EDGE_HOST];
 
 pub struct Knobs {
     /// BENCH_PLAYERS (1000000): players seeded into each big board.
@@ -42,7 +44,7 @@ pub struct Knobs {
     /// BENCH_PAUSE_SECS (60): the pause between runtimes, as given and as a duration.
     pub pause_secs: f64,
     pub pause: Duration,
-    /// BENCH_RUNTIMES ("spin edge-host"): which runtimes to measure, in order.
+    /// BENCH_RUNTIMES ("spin spin-p3 edge-host"): which runtimes to measure, in order.
     pub runtimes: Vec<String>,
     /// BENCH_REQUEST_LOG (off) and BENCH_METRICS (off): the endpoint rows' access log and metrics.
     pub request_log: String,
@@ -142,9 +144,9 @@ impl Knobs {
             .map(std::path::absolute)
             .transpose()
             .context("resolving the Spin CLI's path")?;
-        if spin.is_none() && runtimes.iter().any(|r| r == SPIN) {
+        if spin.is_none() && runtimes.iter().any(|r| r == SPIN || r == SPIN_P3) {
             eprintln!("bench: no Spin CLI (SPIN_BIN or spin on PATH): measuring edge-host only");
-            runtimes.retain(|r| r != SPIN);
+            runtimes.retain(|r| r != SPIN && r != SPIN_P3);
         }
         if runtimes.is_empty() {
             bail!("no runtime to measure (BENCH_RUNTIMES)");

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::knobs::Knobs;
+use crate::knobs::{Knobs, SPIN_P3};
 use crate::procs::{Procs, Session};
 use crate::records::{Meta, Results};
 
@@ -64,8 +64,10 @@ pub struct Bench {
     tmp: PathBuf,
     /// `$CARGO_TARGET_DIR/host`: edge-host, edge-load, edge-seed, edge-live, edge-hooks, edge-native.
     bin: PathBuf,
-    /// The built components.
+    /// The built components (the p2 build).
     wasm_dir: PathBuf,
+    /// The p3 build's components (`scripts/build.sh p3`), when spin-p3 is measured.
+    p3_wasm_dir: Option<PathBuf>,
     procs: Procs,
     /// `SPIN_VARIABLE_*` for every child.
     env: Vec<(String, String)>,
@@ -93,6 +95,7 @@ struct Setup {
     root: PathBuf,
     bin: PathBuf,
     wasm_dir: PathBuf,
+    p3_wasm_dir: Option<PathBuf>,
     runtimes: Vec<String>,
     spin: Option<PathBuf>,
     tmp: PathBuf,
@@ -158,6 +161,15 @@ fn setup() -> Result<Setup> {
     let wasm_dir = std::fs::canonicalize(&wasm_release)
         .with_context(|| format!("{} (scripts/build.sh builds it)", wasm_release.display()))?;
     let (runtimes, spin) = knobs.runtimes_and_spin()?;
+    let p3_wasm_dir =
+        if runtimes.iter().any(|r| r == SPIN_P3) {
+            let p3_release = target_dir.join("p3").join("wasm32-wasip2").join("release");
+            Some(std::fs::canonicalize(&p3_release).with_context(|| {
+                format!("{} (scripts/build.sh p3 builds it)", p3_release.display())
+            })?)
+        } else {
+            None
+        };
     let tmp = procs::make_tmp()?;
     Ok(Setup {
         args,
@@ -165,6 +177,7 @@ fn setup() -> Result<Setup> {
         root,
         bin,
         wasm_dir,
+        p3_wasm_dir,
         runtimes,
         spin,
         tmp,
@@ -178,6 +191,7 @@ fn run(setup: Setup, procs: &Procs) -> Result<()> {
         root,
         bin,
         wasm_dir,
+        p3_wasm_dir,
         runtimes,
         spin,
         tmp,
@@ -225,6 +239,7 @@ fn run(setup: Setup, procs: &Procs) -> Result<()> {
         tmp,
         bin,
         wasm_dir,
+        p3_wasm_dir,
         procs: procs.clone(),
         env,
         redis_port,
@@ -251,7 +266,48 @@ fn run(setup: Setup, procs: &Procs) -> Result<()> {
     bench.finish(&args, redis_memory)
 }
 
+/// The build a runtime serves: its app manifest in the repository, the folder that manifest's
+/// `source` lines name, and where those components are (absolute). The worker app, hello and
+/// the floors come from `guests`.
+pub(crate) struct Build<'a> {
+    pub manifest: &'static str,
+    pub sources: &'static str,
+    pub wasm_dir: &'a std::path::Path,
+}
+
 impl Bench {
+    /// The build `rt` serves: spin-p3 the p3 build (spin-p3.toml, its floors too), the others
+    /// the p2 build.
+    pub(crate) fn build(&self, rt: &str) -> Result<Build<'_>> {
+        if rt == SPIN_P3 {
+            let wasm_dir = self
+                .p3_wasm_dir
+                .as_deref()
+                .context("no p3 build to measure (scripts/build.sh p3)")?;
+            return Ok(Build {
+                manifest: "spin-p3.toml",
+                sources: "target/p3/wasm32-wasip2/release",
+                wasm_dir,
+            });
+        }
+        Ok(Build {
+            manifest: "spin.toml",
+            sources: "target/wasm32-wasip2/release",
+            wasm_dir: &self.wasm_dir,
+        })
+    }
+
+    /// `rt`'s app manifest as `dir/spin.toml`, its components' paths absolute.
+    pub(crate) fn write_app_manifest(&self, rt: &str, dir: &std::path::Path) -> Result<()> {
+        let build = self.build(rt)?;
+        tools::copy_manifest(
+            &self.root.join(build.manifest),
+            &dir.join("spin.toml"),
+            build.sources,
+            build.wasm_dir,
+        )
+    }
+
     /// A command with the bench's environment, run from the repository's root, no stdin.
     fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);

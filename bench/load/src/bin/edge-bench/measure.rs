@@ -16,7 +16,7 @@ use crate::Bench;
 use crate::apps::Servers;
 use crate::procs::Role;
 use crate::records::{CmdCount, HTTP, LoadResult, REDIS, RowRecord};
-use crate::rows::{self, Floor, Group, Header, Row};
+use crate::rows::{self, Group, Header, Row};
 
 impl Bench {
     /// Every row of one runtime, then its servers stopped.
@@ -74,7 +74,9 @@ impl Bench {
         round: u32,
     ) -> Result<()> {
         for &group in groups {
-            for row in rows::in_group(group).filter(|r| r.concurrencies.contains(&c)) {
+            for row in
+                rows::in_group(group).filter(|r| r.concurrencies.contains(&c) && r.runs_on(rt))
+            {
                 self.load(rt, servers, row, c, round)?;
             }
         }
@@ -83,7 +85,7 @@ impl Bench {
 
     /// Each row of `group`, at each of its concurrencies in turn.
     fn load_each(&mut self, rt: &str, servers: &Servers, group: Group) -> Result<()> {
-        for row in rows::in_group(group) {
+        for row in rows::in_group(group).filter(|r| r.runs_on(rt)) {
             for &c in row.concurrencies {
                 self.load(rt, servers, row, c, 1)?;
             }
@@ -140,7 +142,7 @@ impl Bench {
             round: Some(round),
             result,
             drain: None,
-            floor: row.floor.map(Floor::row),
+            floor: row.floor.map(|f| f.row_on(rt)),
             pair_hello: None,
             pair_floor: None,
             rounds: Vec::new(),

@@ -199,10 +199,11 @@ impl Report<'_> {
             ),
             format!(
                 "Boards: {} players each, seeded in {:.1} s; Redis used memory {}. Each HTTP row: \
-                 {} s warm-up discarded, then at most {} requests within {} s. Both runtimes \
-                 serve the shipped spin.toml, spin-worker.toml and runtime-config.toml (KV on \
-                 SQLite); Spin with every app variable given as --variable (as scripts/up.sh \
-                 starts it), edge-host in its Spin-faithful mode.",
+                 {} s warm-up discarded, then at most {} requests within {} s. Every runtime \
+                 serves the shipped spin.toml (spin-p3: spin-p3.toml, the WASIp3 build), \
+                 spin-worker.toml and runtime-config.toml (KV on SQLite); Spin with every app \
+                 variable given as --variable (as scripts/up.sh starts it), edge-host in its \
+                 Spin-faithful mode.",
                 py::thousands(m.players as u64),
                 m.seed_secs,
                 m.redis_used_memory,
@@ -220,7 +221,7 @@ impl Report<'_> {
             String::new(),
             "Each row's req/s is also given as a ratio to the floor that bounds it on the same \
              runtime at the same concurrency (× floor: KV = one KV get, Redis = one outbound \
-             Redis open + GET)."
+             Redis open + GET; on spin-p3, Redis = one GET on a connection the instance kept)."
                 .to_string(),
             rounds,
             String::new(),

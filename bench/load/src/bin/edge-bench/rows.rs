@@ -8,9 +8,14 @@
 //! A name may hold `{metrics}`: the shipped default of the `metrics` variable (spin.toml).
 
 /// The floor rows (served by the floors app) and the rows the targets are about.
+use crate::knobs::SPIN_P3;
+
 pub const HELLO_FLOOR: &str = "hello floor";
 pub const KV_FLOOR: &str = "KV floor";
 pub const REDIS_FLOOR: &str = "Redis floor";
+/// One Redis GET on a connection the instance kept: the p3 build's Redis floor (a p3 instance
+/// serves many requests; a p2 one serves one, so it has no such floor).
+pub const REDIS_KEPT_FLOOR: &str = "Redis floor, kept connection";
 pub const CACHED: &str = "cached top-10";
 pub const UNCACHED: &str = "uncached top-10";
 pub const PLAYER_RANK: &str = "player rank";
@@ -97,10 +102,12 @@ pub enum Floor {
 }
 
 impl Floor {
-    /// The floor's own row.
-    pub fn row(self) -> &'static str {
+    /// The floor's own row on runtime `rt`: on spin-p3 a Redis row is bounded by a GET on a kept
+    /// connection, as its instances keep theirs.
+    pub fn row_on(self, rt: &str) -> &'static str {
         match self {
             Floor::Kv => KV_FLOOR,
+            Floor::Redis if rt == SPIN_P3 => REDIS_KEPT_FLOOR,
             Floor::Redis => REDIS_FLOOR,
         }
     }
@@ -135,6 +142,8 @@ pub struct Row {
     pub body: Option<&'static str>,
     /// Checked to answer 200 (a plain GET) before a runtime is measured.
     pub check: bool,
+    /// Measured on spin-p3 only (what only a p3 instance does).
+    pub p3_only: bool,
 }
 
 impl Row {
@@ -146,6 +155,11 @@ impl Row {
     /// The route column: `METHOD path`, and the suffix.
     pub fn route(&self) -> String {
         format!("{} {}{}", self.method, self.path, self.route_suffix)
+    }
+
+    /// Whether the row is measured on runtime `rt`.
+    pub fn runs_on(&self, rt: &str) -> bool {
+        !self.p3_only || rt == SPIN_P3
     }
 
     /// The flag an OFREP row evaluates: its path's last segment.
@@ -188,6 +202,7 @@ const fn get(group: Group) -> Row {
         headers: &[],
         body: None,
         check: false,
+        p3_only: false,
     }
 }
 
@@ -221,6 +236,14 @@ pub const ROWS: &[Row] = &[
         server: Server::Hello,
         path: "/redis",
         note: "one outbound Redis open + GET (1.2 KB), nothing else",
+        ..get(Group::Floor)
+    },
+    Row {
+        name: REDIS_KEPT_FLOOR,
+        server: Server::Hello,
+        path: "/redis-kept",
+        note: "one GET (1.2 KB) on a connection the instance kept, nothing else",
+        p3_only: true,
         ..get(Group::Floor)
     },
     // The target rows.

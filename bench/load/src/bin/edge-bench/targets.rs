@@ -4,14 +4,14 @@
 
 use serde_json::Value;
 
-use crate::knobs::{EDGE_HOST, RUNTIMES, SPIN};
+use crate::knobs::{EDGE_HOST, RUNTIMES, SPIN, SPIN_P3};
 use crate::py;
 use crate::records::{Ordered, Results, RowRecord, Target, Throughput};
 use crate::rounds::find;
 use crate::rows::{
     self, CACHED, CONNECT, GRAPHQL, HELLO_FLOOR, INTEGRITY, KV_FLOOR, LIMIT_KV, LIMIT_REDIS,
-    OBSERVED_PREFIX, OFREP, OFREP_COUNTED, OFREP_EXPERIMENT, PLAYER_RANK, Row, STATS_OFF,
-    STATS_READ, SUBMIT_SYNC, UNCACHED,
+    OBSERVED_PREFIX, OFREP, OFREP_COUNTED, OFREP_EXPERIMENT, PLAYER_RANK, REDIS_FLOOR,
+    REDIS_KEPT_FLOOR, Row, STATS_OFF, STATS_READ, SUBMIT_SYNC, UNCACHED,
 };
 use crate::tools::COMPONENTS;
 
@@ -135,8 +135,47 @@ pub fn targets(
             }
         }
     }
+    p3_targets(&mut t, rows);
     side_targets(&mut t, results);
     t.0
+}
+
+/// The p3 build over the p2 build, both on Spin in this run (#45): each target row at
+/// concurrency 32 at least 1.6x (the goal is 2x); at concurrency 1, and the floors (what Spin
+/// itself gives each build), for information.
+fn p3_targets(t: &mut List, rows: &[RowRecord]) {
+    for row in [CACHED, UNCACHED, PLAYER_RANK, SUBMIT_SYNC] {
+        if let Some(v) = ratio(rows, (SPIN_P3, row), (SPIN, row), 32) {
+            t.add(
+                format!("spin-p3/spin req/s for {row} at concurrency 32 >= 1.6x (goal 2x)"),
+                num(v),
+                v >= 1.6,
+            );
+        }
+        if let Some(v) = ratio(rows, (SPIN_P3, row), (SPIN, row), 1) {
+            t.add(
+                format!("info: spin-p3/spin req/s for {row} at concurrency 1"),
+                num(v),
+                true,
+            );
+        }
+    }
+    for (p3_row, p2_row) in [
+        (HELLO_FLOOR, HELLO_FLOOR),
+        (KV_FLOOR, KV_FLOOR),
+        (REDIS_FLOOR, REDIS_FLOOR),
+        (REDIS_KEPT_FLOOR, REDIS_FLOOR),
+    ] {
+        for c in [1, 32] {
+            if let Some(v) = ratio(rows, (SPIN_P3, p3_row), (SPIN, p2_row), c) {
+                t.add(
+                    format!("info: spin-p3 {p3_row} / spin {p2_row} req/s at concurrency {c}"),
+                    num(v),
+                    true,
+                );
+            }
+        }
+    }
 }
 
 /// Each target row over the floor that bounds it (0.8x, sync submit 0.6x), at 1 and 32; the

@@ -176,9 +176,9 @@ pub fn shipped_metrics(spin_toml: &Path) -> Result<String> {
     Ok(found.join("\n"))
 }
 
-/// A manifest with its component paths made absolute (the first `target/wasm32-wasip2/release`
-/// of each line replaced).
-pub fn copy_manifest(from: &Path, to: &Path, wasm_dir: &Path) -> Result<()> {
+/// A manifest with its component paths made absolute (the first `sources` of each line, the
+/// folder its `source` lines name, replaced by `wasm_dir`).
+pub fn copy_manifest(from: &Path, to: &Path, sources: &str, wasm_dir: &Path) -> Result<()> {
     let text =
         std::fs::read_to_string(from).with_context(|| format!("reading {}", from.display()))?;
     let dir = wasm_dir
@@ -186,7 +186,7 @@ pub fn copy_manifest(from: &Path, to: &Path, wasm_dir: &Path) -> Result<()> {
         .context("the wasm folder's path is not UTF-8")?;
     let copy: String = text
         .split_inclusive('\n')
-        .map(|line| line.replacen("target/wasm32-wasip2/release", dir, 1))
+        .map(|line| line.replacen(sources, dir, 1))
         .collect();
     std::fs::write(to, copy).with_context(|| format!("writing {}", to.display()))
 }
