@@ -6,7 +6,8 @@
 #
 # `scripts/build.sh p3 [cargo args]` builds the WASIp3 form of the HTTP components instead
 # (spin-sdk 6.0, for Spin 4.0.x; the `p3` feature of each) into target/p3/, which spin-p3.toml
-# serves. The worker (functions/projector) and the probe guests exist as p2 only.
+# serves, and the benchmark's floors (hello, floors). The worker (functions/projector) and the
+# probe guests exist as p2 only.
 set -eu
 cd "$(dirname "$0")/.."
 

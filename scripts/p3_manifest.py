@@ -54,17 +54,22 @@ def p3_manifest(p2: str) -> str:
     left = [c for c in CHAINED_ONLY if c in components]
     if left:
         raise SystemExit(f"p3_manifest: {left} still in the p3 manifest: spin.toml's shape changed")
-    # Nor may a p3 component reach them: no `*.spin.internal` outbound host.
-    internal = re.compile(r'"http://[a-z0-9_-]+\.spin\.internal"')
+    # Nor may a p3 component reach them: no `*.spin.internal` outbound host. Only one-line
+    # `allowed_outbound_hosts = [...]` arrays are rewritten; any other mention is an error.
+    one_line = re.compile(r"^allowed_outbound_hosts = \[(.*)\]$")
+    internal = re.compile(r'"https?://[^"]*\.spin\.internal(:[0-9*]+)?"')
     lines = []
     for line in text.splitlines(keepends=True):
-        if line.startswith("allowed_outbound_hosts = ["):
-            hosts = [h.strip() for h in line.split("[", 1)[1].rsplit("]", 1)[0].split(",")]
-            kept_hosts = [h for h in hosts if h and not internal.fullmatch(h)]
+        hosts = one_line.match(line.rstrip("\n"))
+        if hosts:
+            kept_hosts = [
+                h.strip() for h in hosts.group(1).split(",")
+                if h.strip() and not internal.fullmatch(h.strip())
+            ]
             line = "allowed_outbound_hosts = [" + ", ".join(kept_hosts) + "]\n"
         lines.append(line)
     text = "".join(lines)
-    if internal.search(text):
+    if "spin.internal" in "".join(l for l in lines if "allowed_outbound_hosts" in l):
         raise SystemExit("p3_manifest: a *.spin.internal host is left: spin.toml's shape changed")
     sources = re.compile(r'^source = "target/wasm32-wasip2/release/([a-z0-9_-]+)\.wasm"$', re.M)
     text, n_sources = sources.subn(r'source = "target/p3/wasm32-wasip2/release/\1.wasm"', text)

@@ -12,8 +12,9 @@
 //!
 //! The `p2` build (the default) is a spin-sdk 5.2 component. The `p3` build (`scripts/build.sh
 //! p3`, spin-sdk 6.0) makes the same calls through spin-sdk 6.0's async interfaces, and adds
-//! `GET /redis-kept`: one `GET floor` on a connection the instance opened once and keeps (a p3
-//! instance serves many requests; what the app's p3 build does), opened again after an error.
+//! `GET /redis-kept`: one `GET floor` on a connection the instance keeps (a p3 instance serves
+//! many requests, several at once; like the app's p3 build, each request takes an idle
+//! connection for itself alone, and one that failed is dropped).
 
 // The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
 #[cfg(feature = "p3")]
@@ -60,16 +61,16 @@ mod p2 {
 #[cfg(all(target_arch = "wasm32", feature = "p3"))]
 mod p3 {
     use std::cell::RefCell;
-    use std::rc::Rc;
 
     use spin_sdk::http::body::IncomingBodyExt;
     use spin_sdk::http::{FullBody, HeaderMap, HeaderValue, Method, Request, StatusCode};
     use spin_sdk::redis::Connection;
 
     thread_local! {
-        /// The connection `/redis-kept` reuses: opened by the first request that needs it,
-        /// forgotten after an error.
-        static KEPT: RefCell<Option<Rc<Connection>>> = const { RefCell::new(None) };
+        /// The connections `/redis-kept` reuses, as the app's p3 build keeps its own: a request
+        /// takes an idle one (or opens one) for itself alone and gives it back after a GET that
+        /// worked; one that failed is dropped.
+        static KEPT: RefCell<Vec<Connection>> = const { RefCell::new(Vec::new()) };
     }
 
     type Reply = (StatusCode, HeaderMap, FullBody<bytes::Bytes>);
@@ -125,20 +126,13 @@ mod p3 {
     }
 
     async fn redis_kept_get() -> Result<Option<Vec<u8>>, String> {
-        let kept = KEPT.with_borrow(Clone::clone);
-        let conn = match kept {
+        let conn = match KEPT.with_borrow_mut(Vec::pop) {
             Some(conn) => conn,
-            None => {
-                let conn = Rc::new(open().await?);
-                KEPT.set(Some(Rc::clone(&conn)));
-                conn
-            }
+            None => open().await?,
         };
-        let value = conn.get("floor").await;
-        if value.is_err() {
-            KEPT.set(None);
-        }
-        value.map_err(|e| format!("{e:?}"))
+        let value = conn.get("floor").await.map_err(|e| format!("{e:?}"))?;
+        KEPT.with_borrow_mut(|kept| kept.push(conn));
+        Ok(value)
     }
 
     fn reply(status: StatusCode, body: Vec<u8>) -> Reply {

@@ -104,7 +104,7 @@ impl Bench {
         tools::copy_manifest(
             &self.root.join("spin-worker.toml"),
             &dir.join("spin-worker.toml"),
-            "target/wasm32-wasip2/release",
+            crate::P2_SOURCES,
             &self.wasm_dir,
         )?;
         let config = self.root.join("runtime-config.toml");

@@ -161,9 +161,10 @@ fn setup() -> Result<Setup> {
     let wasm_dir = std::fs::canonicalize(&wasm_release)
         .with_context(|| format!("{} (scripts/build.sh builds it)", wasm_release.display()))?;
     let (runtimes, spin) = knobs.runtimes_and_spin()?;
+    // `scripts/build.sh p3` always builds into the repository's target/p3.
     let p3_wasm_dir =
         if runtimes.iter().any(|r| r == SPIN_P3) {
-            let p3_release = target_dir.join("p3").join("wasm32-wasip2").join("release");
+            let p3_release = root.join(P3_SOURCES);
             Some(std::fs::canonicalize(&p3_release).with_context(|| {
                 format!("{} (scripts/build.sh p3 builds it)", p3_release.display())
             })?)
@@ -266,9 +267,13 @@ fn run(setup: Setup, procs: &Procs) -> Result<()> {
     bench.finish(&args, redis_memory)
 }
 
+/// The folder the p2 manifests' `source` lines name, and the p3 manifest's.
+pub(crate) const P2_SOURCES: &str = "target/wasm32-wasip2/release";
+const P3_SOURCES: &str = "target/p3/wasm32-wasip2/release";
+
 /// The build a runtime serves: its app manifest in the repository, the folder that manifest's
-/// `source` lines name, and where those components are (absolute). The worker app, hello and
-/// the floors come from `guests`.
+/// `source` lines name, and where those components are (absolute); hello and the floors come
+/// from the same folder. The worker is p2 on every runtime.
 pub(crate) struct Build<'a> {
     pub manifest: &'static str,
     pub sources: &'static str,
@@ -286,13 +291,13 @@ impl Bench {
                 .context("no p3 build to measure (scripts/build.sh p3)")?;
             return Ok(Build {
                 manifest: "spin-p3.toml",
-                sources: "target/p3/wasm32-wasip2/release",
+                sources: P3_SOURCES,
                 wasm_dir,
             });
         }
         Ok(Build {
             manifest: "spin.toml",
-            sources: "target/wasm32-wasip2/release",
+            sources: P2_SOURCES,
             wasm_dir: &self.wasm_dir,
         })
     }

@@ -17,8 +17,8 @@ use crate::records::{
 use crate::rounds::{find, merge_rounds};
 use crate::targets;
 
-/// The runtimes of the main table, in its column order: edge-host, then Spin (the knobs' order
-/// reversed).
+/// The runtimes of the main table, in its column order: edge-host, spin-p3, then Spin (the
+/// knobs' order reversed).
 fn table_order() -> impl Iterator<Item = &'static str> {
     RUNTIMES.into_iter().rev()
 }
@@ -46,7 +46,7 @@ struct Report<'a> {
     meta: &'a Meta,
     /// The merged rows.
     rows: Vec<RowRecord>,
-    /// Those of edge-host and Spin that have rows.
+    /// Those of the runtimes (edge-host, spin-p3, Spin) that have rows.
     runtimes: Vec<&'static str>,
     lag: Ordered<LagReport>,
     loglag: Ordered<LogLag>,

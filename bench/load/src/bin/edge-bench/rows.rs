@@ -7,9 +7,9 @@
 //! which `edge-load` replaces with each request's number (so each submission names a new player).
 //! A name may hold `{metrics}`: the shipped default of the `metrics` variable (spin.toml).
 
-/// The floor rows (served by the floors app) and the rows the targets are about.
 use crate::knobs::SPIN_P3;
 
+/// The floor rows (served by the floors app) and the rows the targets are about.
 pub const HELLO_FLOOR: &str = "hello floor";
 pub const KV_FLOOR: &str = "KV floor";
 pub const REDIS_FLOOR: &str = "Redis floor";
