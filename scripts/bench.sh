@@ -48,8 +48,10 @@ build_timeout="${BENCH_BUILD_TIMEOUT:-3600}"
 
 echo "==> building guests, edge-host, edge-native, edge-load, edge-seed and edge-bench (profile host)" >&2
 timeout "$build_timeout" scripts/build.sh
-# The p3 build, for the spin-p3 runtime (Spin 4.0.x).
-timeout "$build_timeout" scripts/build.sh p3
+# The p3 build, when the spin-p3 runtime is to be measured (Spin 4.0.x).
+case " ${BENCH_RUNTIMES:-spin spin-p3 edge-host} " in
+*" spin-p3 "*) timeout "$build_timeout" scripts/build.sh p3 ;;
+esac
 timeout "$build_timeout" cargo build --profile host -p edge-host -p edge-load -p edge-native
 exec "${CARGO_TARGET_DIR:-target}/host/edge-bench" --started "$started" \
     --build-secs "$(($(date +%s) - started))"

@@ -6,6 +6,12 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+# Each step's line carries the seconds since the run started (what CI's time goes to).
+started=$(date +%s)
+step() {
+    step "[$(($(date +%s) - started))s] $*"
+}
+
 py=target/pytools/bin/python
 if [ ! -x "$py" ]; then
     echo "test: $py is missing: run scripts/setup.sh" >&2
@@ -23,18 +29,18 @@ if [ "${EDGE_REQUIRE_SPIN:-}" = "1" ] && [ -z "$spin" ]; then
     exit 1
 fi
 
-echo "==> OpenAPI: api/openapi.json is valid 3.1 and covers spin.toml's routes and every error status"
+step "OpenAPI: api/openapi.json is valid 3.1 and covers spin.toml's routes and every error status"
 "$py" scripts/openapi_check.py spec
 
-echo "==> shared/leaderboard, shared/edge, host: imports go only down each crate's layers, never round a circle"
+step "shared/leaderboard, shared/edge, host: imports go only down each crate's layers, never round a circle"
 "$py" scripts/layers.py --quiet
 
-echo "==> docs: every relative link and anchor in the Markdown files resolves"
+step "docs: every relative link and anchor in the Markdown files resolves"
 "$py" scripts/check_links.py
-echo "==> README: one page (at most 250 lines; details belong in docs/)"
+step "README: one page (at most 250 lines; details belong in docs/)"
 "$py" scripts/readme_check.py length
 
-echo "==> cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
 
 # Clippy lints the workspace's crates while they are built for the tests, instead of in a check
@@ -52,7 +58,7 @@ lint_test() {
         cargo test "$@"
 }
 
-echo "==> wasm build (wasm32-wasip2, release)"
+step "wasm build (wasm32-wasip2, release)"
 scripts/build.sh
 # The WASIp3 build of the HTTP components (spin-sdk 6.0) is built and linted in every run
 # (clippy-driver as the build's wrapper, -D warnings: its p3-only code has no other check). It
@@ -61,7 +67,7 @@ scripts/build.sh
 # spin-p3.toml must be what spin.toml makes.
 "$py" scripts/p3_manifest.py --check
 build_p3() {
-    echo "==> wasm build of the HTTP components for WASIp3 (spin-sdk 6.0), with clippy -D warnings"
+    step "wasm build of the HTTP components for WASIp3 (spin-sdk 6.0), with clippy -D warnings"
     RUSTC_WORKSPACE_WRAPPER="$clippy_driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
         scripts/build.sh p3
 }
@@ -79,7 +85,7 @@ rm -rf "$records"
 mkdir -p "$records/metrics"
 export EDGE_METRICS_DUMP="$records/metrics"
 
-echo "==> clippy -D warnings and the test build: every target linted and built once, for both runtimes"
+step "clippy -D warnings and the test build: every target linted and built once, for both runtimes"
 lint_test --workspace --all-targets --no-run
 
 # The HTTP-level suites spend much of their time waiting on the app, Redis and the clock, so the
@@ -107,7 +113,7 @@ trap stop_jobs EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 if [ -n "$spin" ]; then
-    echo "==> the app suite and the runtime tests on real Spin ($("$spin" --version)), beside the edge-host run"
+    step "the app suite and the runtime tests on real Spin ($("$spin" --version)), beside the edge-host run"
     # The same test binaries (`--workspace` keeps the workspace's feature set, so nothing is
     # rebuilt): only the runtime changes.
     (
@@ -121,30 +127,30 @@ if [ -n "$spin" ]; then
         # app suite on it, its own apps and Redis servers on free ports.
         (
             build_p3 &&
-                echo "==> the app suite on the p3 build, real Spin" &&
+                step "the app suite on the p3 build, real Spin" &&
                 EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
                     EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app
         ) >target/test-spin-p3.log 2>&1 &
         p3_suite=$!
     fi
 else
-    echo "==> skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
+    step "skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
 fi
 
-echo "==> cargo test (edge-host)"
+step "cargo test (edge-host)"
 host_failed=""
 EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" lint_test --workspace || host_failed=1
 spin_failed=""
 if [ -n "$spin_suite" ]; then
     wait "$spin_suite" || spin_failed=1
     spin_suite=""
-    echo "==> the run on real Spin:"
+    step "the run on real Spin:"
     cat target/test-spin.log
 fi
 if [ -n "$p3_suite" ]; then
     wait "$p3_suite" || spin_failed=1
     p3_suite=""
-    echo "==> the p3 build and its run on real Spin:"
+    step "the p3 build and its run on real Spin:"
     cat target/test-spin-p3.log
 fi
 if [ -n "$host_failed" ]; then
@@ -157,17 +163,17 @@ if [ -n "$host_failed$spin_failed" ]; then
     exit 1
 fi
 
-echo "==> README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
+step "README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
 "$py" scripts/readme_check.py edge-host
 if [ -n "$spin" ]; then
-    echo "==> README: the same on real Spin"
+    step "README: the same on real Spin"
     SPIN_BIN="$spin" "$py" scripts/readme_check.py spin
 fi
 
 # Both runtimes side by side: each run is bounded by time (API_FUZZ_SECONDS) and mostly waits on
 # the app, so together they take the time of one. Each one's output is shown when both are done.
 if [ -n "$spin" ]; then
-    echo "==> Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host and on real Spin, side by side (seeded, bounded)"
+    step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host and on real Spin, side by side (seeded, bounded)"
     "$py" scripts/api_fuzz.py edge-host >target/api-fuzz-edge-host.log 2>&1 &
     fuzz_host=$!
     SPIN_BIN="$spin" "$py" scripts/api_fuzz.py spin >target/api-fuzz-spin.log 2>&1 &
@@ -183,13 +189,13 @@ if [ -n "$spin" ]; then
         exit 1
     fi
 else
-    echo "==> Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host (seeded, bounded)"
+    step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host (seeded, bounded)"
     "$py" scripts/api_fuzz.py edge-host
 fi
 
-echo "==> /metrics scrapes with the Prometheus text parser"
+step "/metrics scrapes with the Prometheus text parser"
 "$py" scripts/check_metrics.py "$records"/metrics/*.prom
-echo "==> OpenAPI: every API response the suites recorded validates against the document"
+step "OpenAPI: every API response the suites recorded validates against the document"
 "$py" scripts/openapi_check.py responses "$records"/responses-*.jsonl
 
 # The security scan: every locked crate against the RustSec advisory database, offline, from the
@@ -200,7 +206,7 @@ echo "==> OpenAPI: every API response the suites recorded validates against the 
 # whole run to finish; it is waited for here, at most 20 minutes.
 advisories="${EDGE_ADVISORY_DB:-../shared/advisory-db}"
 if [ -d "$advisories/crates" ]; then
-    echo "==> cargo audit: Cargo.lock against the RustSec advisory database in $advisories"
+    step "cargo audit: Cargo.lock against the RustSec advisory database in $advisories"
     setup_dir=target/setup
     # A background build scripts/setup.sh started: wait for its status (at most 20 minutes).
     if [ -f "$setup_dir/cargo-audit.log" ]; then
@@ -220,5 +226,6 @@ elif [ "${EDGE_REQUIRE_ADVISORY_DB:-}" = "1" ]; then
     echo "test: EDGE_REQUIRE_ADVISORY_DB=1 but there is no advisory database at $advisories" >&2
     exit 1
 else
-    echo "==> skipped: cargo audit (no advisory database at $advisories)"
+    step "skipped: cargo audit (no advisory database at $advisories)"
 fi
+step "done: every check passed"

@@ -148,9 +148,62 @@ impl Knobs {
             eprintln!("bench: no Spin CLI (SPIN_BIN or spin on PATH): measuring edge-host only");
             runtimes.retain(|r| r != SPIN && r != SPIN_P3);
         }
+        if let Some(cli) = &spin
+            && runtimes.iter().any(|r| r == SPIN_P3)
+            && !runs_p3(cli)
+        {
+            eprintln!(
+                "bench: {} is not Spin 4.0.x, which the p3 build needs: not measuring spin-p3",
+                cli.display()
+            );
+            runtimes.retain(|r| r != SPIN_P3);
+        }
         if runtimes.is_empty() {
             bail!("no runtime to measure (BENCH_RUNTIMES)");
         }
         Ok((runtimes, spin))
     }
+}
+
+/// Whether `spin --version` (given at most 30 s) names Spin 4.0.x: the p3 build targets Spin
+/// 4.0.2's `wasi:http@0.3.0-rc-2026-03-15`, which other versions do not carry.
+fn runs_p3(spin: &std::path::Path) -> bool {
+    let child = std::process::Command::new(spin)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("bench: {} --version: {e}", spin.display());
+            return false;
+        }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            outcome => {
+                eprintln!(
+                    "bench: {} --version did not answer: {outcome:?}",
+                    spin.display()
+                );
+                child.kill().ok();
+                child.wait().ok();
+                return false;
+            }
+        }
+    }
+    let mut version = String::new();
+    if let Some(mut out) = child.stdout.take()
+        && let Err(e) = std::io::Read::read_to_string(&mut out, &mut version)
+    {
+        eprintln!("bench: reading {} --version: {e}", spin.display());
+    }
+    version.starts_with("spin 4.0.")
 }
