@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # Each step's line carries the seconds since the run started (what CI's time goes to).
 started=$(date +%s)
 step() {
-    step "[$(($(date +%s) - started))s] $*"
+    echo "==> [$(($(date +%s) - started))s] $*"
 }
 
 py=target/pytools/bin/python
