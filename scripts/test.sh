@@ -60,37 +60,7 @@ lint_test() {
 
 step "wasm build (wasm32-wasip2, release)"
 scripts/build.sh
-# The WASIp3 build of the HTTP components (spin-sdk 6.0) is built and linted in every run
-# (clippy-driver as the build's wrapper, -D warnings: its p3-only code has no other check). It
-# runs on Spin 4.0.x only (docs/runtimes.md): with that Spin CLI, the build and the app suite on
-# it run in the background beside the other suites (below); without, the build runs here.
-# spin-p3.toml must be what spin.toml makes.
-"$py" scripts/p3_manifest.py --check
-build_p3() {
-    step "wasm build of the HTTP components for WASIp3 (spin-sdk 6.0), with clippy -D warnings"
-    RUSTC_WORKSPACE_WRAPPER="$clippy_driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
-        scripts/build.sh p3
-}
-p3=""
-if [ -n "$spin" ] && "$spin" --version | grep -q '^spin 4\.0\.'; then
-    p3=1
-else
-    build_p3
-fi
-
-# What the suites record for the format checks at the end: every API response (validated against
-# the OpenAPI document) and the /metrics scrapes (parsed by the Prometheus client's parser).
-records="$(pwd)/target/test-records"
-rm -rf "$records"
-mkdir -p "$records/metrics"
-export EDGE_METRICS_DUMP="$records/metrics"
-
-step "clippy -D warnings and the test build: every target linted and built once, for both runtimes"
-lint_test --workspace --all-targets --no-run
-
-# The HTTP-level suites spend much of their time waiting on the app, Redis and the clock, so the
-# real-Spin run goes beside the edge-host one (each its own apps and Redis servers on free ports);
-# its output follows when both are done.
+p3_build=""
 spin_suite=""
 p3_suite=""
 fuzz_host=""
@@ -105,13 +75,57 @@ kill_tree() {
     kill "$1" 2>/dev/null || true
 }
 stop_jobs() {
-    for job in $spin_suite $p3_suite $fuzz_host $fuzz_spin; do
+    for job in $p3_build $spin_suite $p3_suite $fuzz_host $fuzz_spin; do
         kill_tree "$job"
     done
 }
 trap stop_jobs EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# The WASIp3 build of the HTTP components (spin-sdk 6.0) is built and linted in every run
+# (clippy-driver as the build's wrapper, -D warnings: its p3-only code has no other check). It
+# runs on Spin 4.0.x only (docs/runtimes.md): with that Spin CLI, the build goes in the
+# background now at a lower priority (the test build below leaves a core idle whenever one large
+# crate compiles alone, and this build takes those moments), and its app suite runs beside the
+# other suites (below); without, the build runs here. spin-p3.toml must be what spin.toml makes.
+"$py" scripts/p3_manifest.py --check
+build_p3() {
+    step "wasm build of the HTTP components for WASIp3 (spin-sdk 6.0), with clippy -D warnings"
+    RUSTC_WORKSPACE_WRAPPER="$clippy_driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
+        nice -n "$1" scripts/build.sh p3
+}
+if [ -n "$spin" ] && "$spin" --version | grep -q '^spin 4\.0\.'; then
+    build_p3 10 >target/test-p3-build.log 2>&1 &
+    p3_build=$!
+else
+    build_p3 0
+fi
+
+# What the suites record for the format checks at the end: every API response (validated against
+# the OpenAPI document) and the /metrics scrapes (parsed by the Prometheus client's parser).
+records="$(pwd)/target/test-records"
+rm -rf "$records"
+mkdir -p "$records/metrics"
+export EDGE_METRICS_DUMP="$records/metrics"
+
+step "clippy -D warnings and the test build: every target linted and built once, for both runtimes"
+lint_test --workspace --all-targets --no-run
+p3_suite_runs=""
+if [ -n "$p3_build" ]; then
+    if ! wait "$p3_build"; then
+        p3_build=""
+        cat target/test-p3-build.log
+        echo "test: the WASIp3 build failed (above)" >&2
+        exit 1
+    fi
+    p3_build=""
+    p3_suite_runs=1
+fi
+
+# The HTTP-level suites spend much of their time waiting on the app, Redis and the clock, so the
+# real-Spin run goes beside the edge-host one (each its own apps and Redis servers on free ports);
+# its output follows when both are done.
 if [ -n "$spin" ]; then
     step "the app suite and the runtime tests on real Spin ($("$spin" --version)), beside the edge-host run"
     # The same test binaries (`--workspace` keeps the workspace's feature set, so nothing is
@@ -122,12 +136,10 @@ if [ -n "$spin" ]; then
             EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test --workspace --test host -- host_kv host_redis
     ) >target/test-spin.log 2>&1 &
     spin_suite=$!
-    if [ -n "$p3" ]; then
-        # The p3 build (the suites mostly wait on their apps, so it finds CPU time) and then the
-        # app suite on it, its own apps and Redis servers on free ports.
+    if [ -n "$p3_suite_runs" ]; then
+        # The app suite on the p3 build, its own apps and Redis servers on free ports.
         (
-            build_p3 &&
-                step "the app suite on the p3 build, real Spin" &&
+            step "the app suite on the p3 build, real Spin" &&
                 EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
                     EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app
         ) >target/test-spin-p3.log 2>&1 &
@@ -151,7 +163,7 @@ if [ -n "$p3_suite" ]; then
     wait "$p3_suite" || spin_failed=1
     p3_suite=""
     step "the p3 build and its run on real Spin:"
-    cat target/test-spin-p3.log
+    cat target/test-p3-build.log target/test-spin-p3.log
 fi
 if [ -n "$host_failed" ]; then
     echo "test: cargo test on edge-host failed (above the Spin run's output)" >&2
