@@ -51,6 +51,13 @@ impl List {
     fn add(&mut self, target: String, value: Value, met: bool) {
         self.0.push(Target { target, value, met });
     }
+
+    /// An `info:` line with a ratio, when there is one.
+    fn info(&mut self, target: String, ratio: Option<f64>) {
+        if let Some(v) = ratio {
+            self.add(format!("info: {target}"), num(v), true);
+        }
+    }
 }
 
 /// Every target line, from the merged rows, the side results and the projector throughput (its
@@ -126,13 +133,10 @@ pub fn targets(
     cost_targets(&mut t, rows);
     for row in [HELLO_FLOOR, CACHED, UNCACHED, SUBMIT_SYNC] {
         for c in [1, 32] {
-            if let Some(v) = ratio(rows, (EDGE_HOST, row), (SPIN, row), c) {
-                t.add(
-                    format!("info: edge-host/Spin req/s for {row} at concurrency {c}"),
-                    num(v),
-                    true,
-                );
-            }
+            t.info(
+                format!("edge-host/Spin req/s for {row} at concurrency {c}"),
+                ratio(rows, (EDGE_HOST, row), (SPIN, row), c),
+            );
         }
     }
     p3_targets(&mut t, rows);
@@ -152,13 +156,10 @@ fn p3_targets(t: &mut List, rows: &[RowRecord]) {
                 v >= 1.6,
             );
         }
-        if let Some(v) = ratio(rows, (SPIN_P3, row), (SPIN, row), 1) {
-            t.add(
-                format!("info: spin-p3/spin req/s for {row} at concurrency 1"),
-                num(v),
-                true,
-            );
-        }
+        t.info(
+            format!("spin-p3/spin req/s for {row} at concurrency 1"),
+            ratio(rows, (SPIN_P3, row), (SPIN, row), 1),
+        );
     }
     for (p3_row, p2_row) in [
         (HELLO_FLOOR, HELLO_FLOOR),
@@ -167,13 +168,10 @@ fn p3_targets(t: &mut List, rows: &[RowRecord]) {
         (REDIS_KEPT_FLOOR, REDIS_FLOOR),
     ] {
         for c in [1, 32] {
-            if let Some(v) = ratio(rows, (SPIN_P3, p3_row), (SPIN, p2_row), c) {
-                t.add(
-                    format!("info: spin-p3 {p3_row} / spin {p2_row} req/s at concurrency {c}"),
-                    num(v),
-                    true,
-                );
-            }
+            t.info(
+                format!("spin-p3 {p3_row} / spin {p2_row} req/s at concurrency {c}"),
+                ratio(rows, (SPIN_P3, p3_row), (SPIN, p2_row), c),
+            );
         }
     }
 }
