@@ -311,7 +311,9 @@ async fn outage(api: &mut Api, proxy: &mut Proxy, how: Down, board: &str, down: 
             "{runtime}: {busiest} connections in one second"
         );
     }
-    // Writes come back within a second of Redis answering.
+    // Writes come back within a second of Redis answering. A submission whose attempt reserved
+    // its Idempotency-Key just before the kill left that reservation in the AOF; its retries
+    // get `409` until the reservation's lease (2 s) runs out, which is within the outage.
     let landed = landed.expect("a write lands after Redis is back");
     if landed > Duration::from_secs(1) {
         // What the trickle saw from a second before Redis answered to the first landed write.

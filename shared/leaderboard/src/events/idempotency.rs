@@ -26,8 +26,12 @@ pub const MAX_KEY_LEN: usize = 128;
 
 /// How long a reservation outlives a request that died holding it. Short is safe: an attempt whose
 /// lease ran out while it was still running cannot write once a retry has reserved the key (its
-/// write script checks the reservation), so the lease only bounds how long retries wait.
-pub const RESERVATION_LEASE_MS: u64 = 5_000;
+/// write script checks the reservation), so the lease only bounds how long retries wait. A
+/// reservation an attempt made just before Redis died cannot be released (Redis is gone), so a
+/// client retrying through an outage waits for it after Redis returns: 2 s keeps that wait inside
+/// the first retries (`Retry-After: 1`) while a live attempt (milliseconds; a p3 Redis call waits
+/// at most 5 s) rarely outlives it, and one that does only loses its write to the retry.
+pub const RESERVATION_LEASE_MS: u64 = 2_000;
 
 /// How long an outcome is replayed.
 pub const OUTCOME_TTL_MS: u64 = 24 * 60 * 60 * 1000;
