@@ -6,12 +6,19 @@ use std::time::{Duration, Instant};
 
 use crate::free_port;
 
+/// Whether test servers are one-node clusters (`EDGE_TEST_REDIS=cluster1`).
+fn cluster_one() -> bool {
+    std::env::var("EDGE_TEST_REDIS").as_deref() == Ok("cluster1")
+}
+
 /// A `redis-server` owned by one test; killed on drop.
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     /// With persistence: the folder of the append-only file (every write fsynced).
     aof_dir: Option<PathBuf>,
+    /// Started by this handle (not [`RedisServer::attach`]ed): its files are removed on drop.
+    owned: bool,
 }
 
 impl RedisServer {
@@ -26,6 +33,7 @@ impl RedisServer {
             port,
             child: None,
             aof_dir: None,
+            owned: false,
         }
     }
 
@@ -44,6 +52,7 @@ impl RedisServer {
             port: free_port(),
             child: None,
             aof_dir,
+            owned: true,
         };
         server.spawn();
         server
@@ -65,6 +74,17 @@ impl RedisServer {
             .aof_dir
             .as_ref()
             .map(|d| d.to_string_lossy().into_owned());
+        // A one-node cluster (EDGE_TEST_REDIS=cluster1): it owns every slot, so nothing moves,
+        // but Redis refuses what a cluster refuses (a script or command across hash slots).
+        let cluster_conf = cluster_one().then(|| {
+            crate::scratch_dir()
+                .join(format!("edge-redis-nodes-{}.conf", self.port))
+                .to_string_lossy()
+                .into_owned()
+        });
+        if let Some(conf) = &cluster_conf {
+            args.extend(["--cluster-enabled", "yes", "--cluster-config-file", conf]);
+        }
         match &dir {
             Some(dir) => args.extend([
                 "--appendonly",
@@ -90,9 +110,45 @@ impl RedisServer {
                 .get_connection()
                 .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
             if pong.is_ok() {
+                if cluster_conf.is_some() {
+                    self.own_every_slot();
+                }
                 return;
             }
             assert!(Instant::now() < deadline, "redis-server did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Makes a one-node cluster own every slot (kept in its config file across restarts) and
+    /// waits until it says it is `ok`.
+    fn own_every_slot(&self) {
+        let mut c = self.conn();
+        let info = |c: &mut redis::Connection| -> String {
+            redis::cmd("CLUSTER")
+                .arg("INFO")
+                .query(c)
+                .unwrap_or_else(|e| panic!("CLUSTER INFO: {e}"))
+        };
+        // A restarted node has its slots from its config file.
+        if info(&mut c).contains("cluster_slots_assigned:0") {
+            redis::cmd("CLUSTER")
+                .arg("ADDSLOTSRANGE")
+                .arg(0)
+                .arg(16383)
+                .query::<()>(&mut c)
+                .unwrap_or_else(|e| panic!("CLUSTER ADDSLOTSRANGE: {e}"));
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = info(&mut c);
+            if now.contains("cluster_state:ok") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the one-node cluster did not come up: {now}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -129,6 +185,14 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+        if cluster_one() && self.owned {
+            let conf = crate::scratch_dir().join(format!("edge-redis-nodes-{}.conf", self.port));
+            if let Err(e) = std::fs::remove_file(&conf)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                eprintln!("{}: {e}", conf.display());
+            }
+        }
         if let Some(dir) = &self.aof_dir {
             let _ = std::fs::remove_dir_all(dir);
         }
