@@ -177,15 +177,15 @@ if [ -n "$host_failed$spin_failed" ]; then
 fi
 
 # Every Lua script and command stays within one hash slot (what Redis Cluster needs, docs/
-# deployment.md › Redis Cluster): the app suite's Redis-facing tests against one-node clusters
-# (EDGE_TEST_REDIS=cluster1: the node owns every slot and refuses what spans two), on edge-host,
-# beside the walk-throughs and Schemathesis below. The tests of a KV store on Redis's database 1
-# are not among them (a cluster has database 0 only), nor the outage tests (the Redis Cluster
-# issue takes those on a real cluster).
-step "the Redis-facing app tests against one-node Redis Clusters (edge-host), in the background"
-EDGE_TEST_REDIS=cluster1 lint_test --workspace --test app -- api_boards api_scores api_async \
-    api_pipeline api_log api_webhooks api_stats api_live api_integrity api_graphql api_connect \
-    api_tenants api_keys api_experiments api_flags api_isolation >target/test-cluster1.log 2>&1 &
+# deployment.md › Redis Cluster): the app suite against one-node clusters (EDGE_TEST_REDIS=cluster1:
+# the node owns every slot and refuses what spans two), on edge-host. Left out: the outage tests
+# (the Redis Cluster issue takes those on a real cluster); the tests of a KV store on Redis's
+# database 1 skip themselves (a cluster has database 0 only). It runs beside the walk-throughs and
+# Schemathesis below: Schemathesis is bounded by time (API_FUZZ_SECONDS), so it tries fewer cases
+# for the CPU this run takes, where running it after them would add its whole length to CI.
+step "the app suite against one-node Redis Clusters (edge-host), in the background"
+EDGE_TEST_REDIS=cluster1 lint_test --workspace --test app -- --skip api_recovery:: \
+    --skip api_outage:: >target/test-cluster1.log 2>&1 &
 cluster_suite=$!
 
 step "README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
@@ -221,10 +221,10 @@ fi
 cluster_failed=""
 wait "$cluster_suite" || cluster_failed=1
 cluster_suite=""
-step "the Redis-facing app tests against one-node Redis Clusters:"
+step "the app suite against one-node Redis Clusters:"
 cat target/test-cluster1.log
 if [ -n "$cluster_failed" ]; then
-    echo "test: the app tests against one-node Redis Clusters failed (above)" >&2
+    echo "test: the app suite against one-node Redis Clusters failed (above)" >&2
     exit 1
 fi
 

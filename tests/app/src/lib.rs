@@ -16,7 +16,7 @@ mod runtime;
 
 pub use app::{Recorded, TestApp};
 pub use probe::{PROBE_STORES, probe_app, probe_app_under_test, probe_manifest};
-pub use redis::RedisServer;
+pub use redis::{RedisServer, cluster_one};
 pub use runtime::{RuntimeKind, SpinProcess, spin_bin};
 
 /// Where `scripts/build.sh` puts the components.

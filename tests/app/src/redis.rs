@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use crate::free_port;
 
-/// Whether test servers are one-node clusters (`EDGE_TEST_REDIS=cluster1`).
-fn cluster_one() -> bool {
+/// Whether test servers are one-node clusters (`EDGE_TEST_REDIS=cluster1`): each owns every
+/// hash slot, so nothing moves, but it refuses what a cluster refuses (keys of two slots in one
+/// script or command, a database other than 0).
+pub fn cluster_one() -> bool {
     std::env::var("EDGE_TEST_REDIS").as_deref() == Ok("cluster1")
 }
 
@@ -78,7 +80,11 @@ impl RedisServer {
         // but Redis refuses what a cluster refuses (a script or command across hash slots).
         let cluster_conf = cluster_one().then(|| {
             crate::scratch_dir()
-                .join(format!("edge-redis-nodes-{}.conf", self.port))
+                .join(format!(
+                    "edge-redis-nodes-{}-{}.conf",
+                    std::process::id(),
+                    self.port
+                ))
                 .to_string_lossy()
                 .into_owned()
         });
@@ -186,7 +192,11 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
         if cluster_one() && self.owned {
-            let conf = crate::scratch_dir().join(format!("edge-redis-nodes-{}.conf", self.port));
+            let conf = crate::scratch_dir().join(format!(
+                "edge-redis-nodes-{}-{}.conf",
+                std::process::id(),
+                self.port
+            ));
             if let Err(e) = std::fs::remove_file(&conf)
                 && e.kind() != std::io::ErrorKind::NotFound
             {

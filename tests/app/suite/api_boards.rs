@@ -424,3 +424,24 @@ async fn board_input_is_validated_with_precise_problems() {
         .assert_problem(404, "v9");
     api.stop().await;
 }
+
+/// The test servers are what `EDGE_TEST_REDIS` asks for: with `cluster1` (scripts/test.sh's run
+/// that checks every script stays within one hash slot) a command across two slots is refused,
+/// so that run checks something; otherwise the same command is served.
+#[test]
+fn test_redis_refuses_keys_of_two_slots_exactly_when_it_is_a_cluster() {
+    let redis = harness::RedisServer::start();
+    let mut c = redis.conn();
+    let two_slots: redis::RedisResult<()> = redis::cmd("MSET")
+        .arg("lb:{a/b}:x")
+        .arg(1)
+        .arg("lb:{c/d}:x")
+        .arg(2)
+        .query(&mut c);
+    if harness::cluster_one() {
+        let e = two_slots.expect_err("a one-node cluster refuses keys of two slots");
+        assert_eq!(e.code(), Some("CROSSSLOT"), "{e}");
+    } else {
+        two_slots.expect("a single Redis serves keys of any slots");
+    }
+}

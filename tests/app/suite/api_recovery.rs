@@ -31,6 +31,14 @@ use harness::RedisServer;
 /// The trickle's pace: one request per tick.
 const TICK: Duration = Duration::from_millis(100);
 
+/// The shorter outage. A reservation left by an attempt cut by the kill must expire within it
+/// (see the landing check in `outage`): a longer lease would hold retries back past Redis's
+/// return.
+const SHORT_OUTAGE: Duration = Duration::from_secs(2);
+const _: () = assert!(
+    leaderboard::events::idempotency::RESERVATION_LEASE_MS as u128 <= SHORT_OUTAGE.as_millis()
+);
+
 /// A TCP proxy to Redis that counts the connections it accepts. It can also stop listening,
 /// so that connections are refused as they are by a host whose Redis is down.
 struct Proxy {
@@ -312,8 +320,9 @@ async fn outage(api: &mut Api, proxy: &mut Proxy, how: Down, board: &str, down: 
         );
     }
     // Writes come back within a second of Redis answering. A submission whose attempt reserved
-    // its Idempotency-Key just before the kill left that reservation in the AOF; its retries
-    // get `409` until the reservation's lease (2 s) runs out, which is within the outage.
+    // its Idempotency-Key just before the kill left that reservation in the AOF; it expires
+    // within its lease, which is no longer than the shortest outage (`SHORT_OUTAGE`), so
+    // retries after Redis returns never meet it.
     let landed = landed.expect("a write lands after Redis is back");
     if landed > Duration::from_secs(1) {
         // What the trickle saw from a second before Redis answered to the first landed write.
@@ -356,14 +365,7 @@ async fn through_two_outages(pooled: bool) {
     };
     api.create_board(json!({"id": "rec", "operator": "incr"}))
         .await;
-    let short_n = outage(
-        &mut api,
-        &mut proxy,
-        Down::Refused,
-        "rec",
-        Duration::from_secs(2),
-    )
-    .await;
+    let short_n = outage(&mut api, &mut proxy, Down::Refused, "rec", SHORT_OUTAGE).await;
     let long_n = outage(
         &mut api,
         &mut proxy,

@@ -16,11 +16,16 @@
 //! many requests, several at once; like the app's p3 build, each request takes an idle
 //! connection for itself alone, and one that failed is dropped).
 
+#[cfg(all(feature = "p2", feature = "p3"))]
+compile_error!("floors: the `p2` and `p3` features select one build each: enable one of them");
+#[cfg(not(any(feature = "p2", feature = "p3")))]
+compile_error!("floors: enable the `p2` (spin-sdk 5.2) or the `p3` (spin-sdk 6.0) feature");
+
 // The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
 #[cfg(feature = "p3")]
 extern crate spin_sdk_6 as spin_sdk;
 
-#[cfg(all(target_arch = "wasm32", feature = "p2"))]
+#[cfg(feature = "p2")]
 mod p2 {
     use spin_sdk::http::{Method, Request, Response};
     use spin_sdk::http_component;

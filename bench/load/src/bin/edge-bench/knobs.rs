@@ -184,7 +184,11 @@ fn runs_p3(spin: &std::path::Path) -> bool {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) if status.success() => break,
+            Ok(Some(status)) => {
+                eprintln!("bench: {} --version failed: {status}", spin.display());
+                return false;
+            }
             Ok(None) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -193,8 +197,9 @@ fn runs_p3(spin: &std::path::Path) -> bool {
                     "bench: {} --version did not answer: {outcome:?}",
                     spin.display()
                 );
-                child.kill().ok();
-                child.wait().ok();
+                if let Err(e) = child.kill().and_then(|()| child.wait().map(drop)) {
+                    eprintln!("bench: stopping {} --version: {e}", spin.display());
+                }
                 return false;
             }
         }
@@ -204,6 +209,7 @@ fn runs_p3(spin: &std::path::Path) -> bool {
         && let Err(e) = std::io::Read::read_to_string(&mut out, &mut version)
     {
         eprintln!("bench: reading {} --version: {e}", spin.display());
+        return false;
     }
     version.starts_with("spin 4.0.")
 }
