@@ -48,9 +48,15 @@ build_timeout="${BENCH_BUILD_TIMEOUT:-3600}"
 
 echo "==> building guests, edge-host, edge-native, edge-load, edge-seed and edge-bench (profile host)" >&2
 timeout "$build_timeout" scripts/build.sh
-# The p3 build, when the spin-p3 runtime is to be measured (Spin 4.0.x).
+# The p3 build, when the spin-p3 runtime is to be measured and can be: a Spin 4.0.x CLI (edge-bench
+# drops spin-p3 otherwise, with a line saying why).
+spin="${SPIN_BIN:-$(command -v spin || true)}"
 case " ${BENCH_RUNTIMES:-spin spin-p3 edge-host} " in
-*" spin-p3 "*) timeout "$build_timeout" scripts/build.sh p3 ;;
+*" spin-p3 "*)
+    if [ -n "$spin" ] && "$spin" --version | grep -q '^spin 4\.0\.'; then
+        timeout "$build_timeout" scripts/build.sh p3
+    fi
+    ;;
 esac
 timeout "$build_timeout" cargo build --profile host -p edge-host -p edge-load -p edge-native
 exec "${CARGO_TARGET_DIR:-target}/host/edge-bench" --started "$started" \

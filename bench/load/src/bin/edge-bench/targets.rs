@@ -250,13 +250,10 @@ fn cost_targets(t: &mut List, rows: &[RowRecord]) {
     for rt in RUNTIMES {
         for row in [LIMIT_REDIS, LIMIT_KV, OFREP, OFREP_EXPERIMENT] {
             for c in [1, 32] {
-                if let Some(v) = ratio(rows, (rt, row), (rt, CACHED), c) {
-                    t.add(
-                        format!("info: {rt}: {row} / plain cached top-10 req/s at concurrency {c}"),
-                        num(v),
-                        true,
-                    );
-                }
+                t.info(
+                    format!("{rt}: {row} / plain cached top-10 req/s at concurrency {c}"),
+                    ratio(rows, (rt, row), (rt, CACHED), c),
+                );
             }
         }
     }
@@ -274,13 +271,11 @@ fn cost_targets(t: &mut List, rows: &[RowRecord]) {
                     continue;
                 };
                 if row.ends_with("(on)") {
-                    t.add(
+                    t.info(
                         format!(
-                            "info: {rt}: {row} / cached top-10 with both off, req/s at \
-                             concurrency {c}"
+                            "{rt}: {row} / cached top-10 with both off, req/s at concurrency {c}"
                         ),
-                        num(v),
-                        true,
+                        Some(v),
                     );
                 } else {
                     t.add(
@@ -296,44 +291,30 @@ fn cost_targets(t: &mut List, rows: &[RowRecord]) {
     }
     for rt in RUNTIMES {
         for c in [1, 32] {
-            if let Some(v) = ratio(rows, (rt, INTEGRITY), (rt, SUBMIT_SYNC), c) {
-                t.add(
-                    format!(
-                        "info: {rt}: submit with integrity rules on / off, req/s at concurrency {c}"
-                    ),
-                    num(v),
-                    true,
-                );
-            }
-            if let Some(v) = ratio(rows, (rt, SUBMIT_SYNC), (rt, STATS_OFF), c) {
-                t.add(
-                    format!("info: {rt}: submit with stats on / off, req/s at concurrency {c}"),
-                    num(v),
-                    true,
-                );
-            }
+            t.info(
+                format!("{rt}: submit with integrity rules on / off, req/s at concurrency {c}"),
+                ratio(rows, (rt, INTEGRITY), (rt, SUBMIT_SYNC), c),
+            );
+            t.info(
+                format!("{rt}: submit with stats on / off, req/s at concurrency {c}"),
+                ratio(rows, (rt, SUBMIT_SYNC), (rt, STATS_OFF), c),
+            );
         }
         for c in [1, 8, 32] {
             for door in [GRAPHQL, CONNECT] {
                 for base in [CACHED, UNCACHED] {
-                    if let Some(v) = ratio(rows, (rt, door), (rt, base), c) {
-                        t.add(
-                            format!("info: {rt}: {door} / REST {base}, req/s at concurrency {c}"),
-                            num(v),
-                            true,
-                        );
-                    }
+                    t.info(
+                        format!("{rt}: {door} / REST {base}, req/s at concurrency {c}"),
+                        ratio(rows, (rt, door), (rt, base), c),
+                    );
                 }
             }
         }
         for c in [1, 8] {
-            if let Some(v) = ratio(rows, (rt, STATS_READ), (rt, UNCACHED), c) {
-                t.add(
-                    format!("info: {rt}: stats read / uncached top-10, req/s at concurrency {c}"),
-                    num(v),
-                    true,
-                );
-            }
+            t.info(
+                format!("{rt}: stats read / uncached top-10, req/s at concurrency {c}"),
+                ratio(rows, (rt, STATS_READ), (rt, UNCACHED), c),
+            );
         }
     }
 }
