@@ -4,7 +4,8 @@
 # Spin, each next to its own hello-world floor, plus raw Redis and a native baseline, all measured
 # in this one run and printed as ONE Markdown table (also bench-results/bench.{md,json}).
 #
-# This script builds the guests (scripts/build.sh, and scripts/build.sh p3) and, with --profile
+# This script builds the guests (scripts/build.sh, and scripts/build.sh p3 for spin-p3 on a
+# Spin 4.0.x CLI) and, with --profile
 # host, edge-host, edge-native and the edge-load crate's tools, then runs `edge-bench` (bench/load/src/bin/edge-bench; its
 # rows.rs defines every row once), which:
 #  1. starts its own redis-server on a free loopback port and, per runtime, the app exactly as

@@ -69,9 +69,9 @@ def p3_manifest(p2: str) -> str:
             line = "allowed_outbound_hosts = [" + ", ".join(kept_hosts) + "]\n"
         lines.append(line)
     text = "".join(lines)
-    # Any mention left outside a comment (a multi-line array, a variable's default) is one the
-    # rewrite above did not handle.
-    if any("spin.internal" in l.split("#", 1)[0] for l in lines):
+    # Any mention left on a line that is not a comment (a multi-line array, a variable's default)
+    # is one the rewrite above did not handle.
+    if any("spin.internal" in l for l in lines if not l.lstrip().startswith("#")):
         raise SystemExit("p3_manifest: a *.spin.internal host is left: spin.toml's shape changed")
     sources = re.compile(r'^source = "target/wasm32-wasip2/release/([a-z0-9_-]+)\.wasm"$', re.M)
     text, n_sources = sources.subn(r'source = "target/p3/wasm32-wasip2/release/\1.wasm"', text)

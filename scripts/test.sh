@@ -178,7 +178,8 @@ fi
 
 # Every Lua script and command stays within one hash slot (what Redis Cluster needs, docs/
 # deployment.md › Redis Cluster): the app suite against one-node clusters (EDGE_TEST_REDIS=cluster1:
-# the node owns every slot and refuses what spans two), on edge-host. Left out: the outage tests
+# the node owns every slot and refuses a command, or a script's declared KEYS, that span two),
+# on edge-host. Left out: the outage tests
 # (the Redis Cluster issue takes those on a real cluster); the tests of a KV store on Redis's
 # database 1 skip themselves (a cluster has database 0 only). It runs beside the walk-throughs and
 # Schemathesis below: Schemathesis is bounded by time (API_FUZZ_SECONDS), so it tries fewer cases

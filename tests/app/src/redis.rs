@@ -19,8 +19,9 @@ pub struct RedisServer {
     child: Option<Child>,
     /// With persistence: the folder of the append-only file (every write fsynced).
     aof_dir: Option<PathBuf>,
-    /// Started by this handle (not [`RedisServer::attach`]ed): its files are removed on drop.
-    owned: bool,
+    /// As a one-node cluster ([`cluster_one`]): the node's config file (it keeps the slots
+    /// across a restart; removed on drop).
+    cluster_conf: Option<PathBuf>,
 }
 
 impl RedisServer {
@@ -35,7 +36,7 @@ impl RedisServer {
             port,
             child: None,
             aof_dir: None,
-            owned: false,
+            cluster_conf: None,
         }
     }
 
@@ -50,11 +51,18 @@ impl RedisServer {
     }
 
     fn start_with(aof_dir: Option<PathBuf>) -> Self {
+        let port = free_port();
+        let cluster_conf = cluster_one().then(|| {
+            crate::scratch_dir().join(format!(
+                "edge-redis-nodes-{}-{port}.conf",
+                std::process::id()
+            ))
+        });
         let mut server = Self {
-            port: free_port(),
+            port,
             child: None,
             aof_dir,
-            owned: true,
+            cluster_conf,
         };
         server.spawn();
         server
@@ -78,16 +86,10 @@ impl RedisServer {
             .map(|d| d.to_string_lossy().into_owned());
         // A one-node cluster (EDGE_TEST_REDIS=cluster1): it owns every slot, so nothing moves,
         // but Redis refuses what a cluster refuses (a script or command across hash slots).
-        let cluster_conf = cluster_one().then(|| {
-            crate::scratch_dir()
-                .join(format!(
-                    "edge-redis-nodes-{}-{}.conf",
-                    std::process::id(),
-                    self.port
-                ))
-                .to_string_lossy()
-                .into_owned()
-        });
+        let cluster_conf = self
+            .cluster_conf
+            .as_ref()
+            .map(|c| c.to_string_lossy().into_owned());
         if let Some(conf) = &cluster_conf {
             args.extend(["--cluster-enabled", "yes", "--cluster-config-file", conf]);
         }
@@ -191,17 +193,11 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
-        if cluster_one() && self.owned {
-            let conf = crate::scratch_dir().join(format!(
-                "edge-redis-nodes-{}-{}.conf",
-                std::process::id(),
-                self.port
-            ));
-            if let Err(e) = std::fs::remove_file(&conf)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                eprintln!("{}: {e}", conf.display());
-            }
+        if let Some(conf) = &self.cluster_conf
+            && let Err(e) = std::fs::remove_file(conf)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!("{}: {e}", conf.display());
         }
         if let Some(dir) = &self.aof_dir {
             let _ = std::fs::remove_dir_all(dir);

@@ -120,15 +120,10 @@ pub fn targets(
         );
     }
     for c in [1, 32] {
-        if let Some(v) = ratio(rows, ("native", CACHED), (EDGE_HOST, CACHED), c) {
-            t.add(
-                format!(
-                    "info: native/Wasm req/s for the cached read at concurrency {c} (edge-host)"
-                ),
-                num(v),
-                true,
-            );
-        }
+        t.info(
+            format!("native/Wasm req/s for the cached read at concurrency {c} (edge-host)"),
+            ratio(rows, ("native", CACHED), (EDGE_HOST, CACHED), c),
+        );
     }
     cost_targets(&mut t, rows);
     for row in [HELLO_FLOOR, CACHED, UNCACHED, SUBMIT_SYNC] {
