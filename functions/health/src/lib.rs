@@ -103,8 +103,8 @@ async fn scrape(platform: &dyn Platform) -> Response {
     let listed = leaderboard::http::metrics::boards(&keys);
     if !listed.is_empty() {
         // Through the breaker: an outage costs the scrape nothing but these gauges.
-        let repo = match edge::settings::redis_url(platform).await {
-            Ok(url) => edge::repo::Repo::open(platform, &url).await.ok(),
+        let repo = match edge::settings::redis_target(platform).await {
+            Ok(target) => edge::repo::Repo::open(platform, &target).await.ok(),
             Err(_) => None,
         };
         for (tenant, board) in listed.into_iter().take(MAX_SCRAPED_BOARDS) {
@@ -181,9 +181,9 @@ async fn check<E: std::fmt::Display>(
 async fn checks(platform: &dyn Platform) -> (Vec<(&'static str, Value)>, Option<edge::repo::Repo>) {
     let mut probe = None;
     let redis = check(async || {
-        let url = edge::settings::redis_url(platform).await?;
+        let target = edge::settings::redis_target(platform).await?;
         // Past the circuit breaker: the probe's success closes it.
-        let repo = edge::repo::Repo::open_probe(platform, &url).await?;
+        let repo = edge::repo::Repo::open_probe(platform, &target).await?;
         repo.ping().await?;
         probe = Some(repo);
         Ok::<(), LeaderboardError>(())

@@ -103,7 +103,7 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
             .await?;
         return Ok(());
     }
-    let repo = Repo::open(&Spin, &settings::redis_url(&Spin).await?).await?;
+    let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
     if let Some((tenant, board)) = webhook_ring(payload) {
         return deliver_webhooks(&repo, &tenant, board).await;
     }

@@ -59,6 +59,7 @@ pub mod audit;
 pub mod auth;
 pub mod breaker;
 pub mod cache;
+pub mod cluster;
 pub mod compress;
 pub mod experiments;
 pub mod flagdoc;

@@ -64,6 +64,14 @@ pub trait RedisExec {
     }
 }
 
+/// Opens Redis connections without borrowing the platform: what a repository that reaches several
+/// servers (the primaries of a Redis Cluster, [`crate::repo::Repo`]) keeps for the whole request.
+#[async_trait::async_trait(?Send)]
+pub trait RedisConnector {
+    /// A connection to the server at `url` (the platform's rules: p3 hands out a kept one).
+    async fn open(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError>;
+}
+
 /// The update function of [`KvStore::update`]: the current value in, the value to write out.
 pub type Update<'a> = dyn FnMut(Option<&[u8]>) -> Option<Vec<u8>> + 'a;
 
@@ -92,6 +100,11 @@ pub trait Platform {
     async fn variable(&self, name: &str) -> Option<String>;
     /// A Redis connection.
     async fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError>;
+    /// What opens connections to other Redis servers later in the request (the nodes of a
+    /// cluster); `None` when the platform can reach only the servers it is asked for one by one.
+    fn redis_connector(&self) -> Option<std::rc::Rc<dyn RedisConnector>> {
+        None
+    }
     /// A KV store by label (`None` if it cannot be opened).
     async fn kv(&self, label: &str) -> Option<Box<dyn KvStore>>;
     /// POSTs a JSON body to another component of the app (`http://<id>.spin.internal/…`, service
@@ -283,6 +296,13 @@ fn forget_kept(url: &str) {
     let _ = url;
 }
 
+#[async_trait::async_trait(?Send)]
+impl RedisConnector for Spin {
+    async fn open(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
+        SpinRedis::take(url).await
+    }
+}
+
 /// A store the instance opened once and every part of every request uses ([`Spin::kv`]), with
 /// the values the request being served read ahead ([`Platform::prefetch`]; kept in its
 /// [`crate::scope::Locals`], so a request only ever sees its own): a read of such a key is
@@ -452,6 +472,7 @@ pub const BUNDLES: &[(&str, &[&str])] = &[
             "metrics",
             "behind_trusted_proxy",
             "redis_url",
+            "redis_mode",
             "rate_limits",
         ],
     ),
@@ -557,6 +578,10 @@ impl Platform for Spin {
 
     async fn redis(&self, url: &str) -> Result<Box<dyn RedisExec>, RedisError> {
         SpinRedis::take(url).await
+    }
+
+    fn redis_connector(&self) -> Option<std::rc::Rc<dyn RedisConnector>> {
+        Some(std::rc::Rc::new(Spin))
     }
 
     async fn kv(&self, label: &str) -> Option<Box<dyn KvStore>> {

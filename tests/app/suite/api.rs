@@ -151,7 +151,9 @@ pub async fn start_on_pooled(
 }
 
 async fn launch(redis: RedisServer, kv: Kv, vars: &[(&str, &str)], mut config: HostConfig) -> Api {
-    config.variables.insert("redis_url".into(), redis.url());
+    for (k, v) in redis.app_variables() {
+        config.variables.insert(k.into(), v);
+    }
     config
         .variables
         .insert("jwt_hs256_secret".into(), SECRET.into());
@@ -290,7 +292,7 @@ impl Api {
                 .arg("lb:ingest")
                 .arg("lb:invalidate")
                 .arg("lb:webhooks")
-                .query(&mut self.redis.conn())
+                .query(&mut self.redis.node_conn())
                 .ok()?;
             n.iter().all(|(_, subs)| *subs > 0).then_some(())
         })

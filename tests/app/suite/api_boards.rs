@@ -119,7 +119,7 @@ async fn a_delete_that_happened_answers_204_even_if_its_webhook_messages_cannot_
 }
 
 /// The keys under a board's prefix.
-fn board_keys(c: &mut redis::Connection, board: &str) -> Vec<String> {
+fn board_keys(c: &mut harness::Conn, board: &str) -> Vec<String> {
     redis::cmd("KEYS")
         .arg(format!("lb:{{default/{board}}}*"))
         .query(c)
@@ -172,7 +172,7 @@ async fn a_deleted_board_leaves_no_key_and_its_successor_replays_nothing_of_it()
     assert_eq!(delete().await.status, 204);
     assert_eq!(board_keys(&mut c, "phoenix"), Vec::<String>::new());
 
-    let cut_short = |c: &mut redis::Connection| {
+    let cut_short = |c: &mut harness::Conn| {
         for (k, dump) in &leftovers {
             let _: () = redis::cmd("RESTORE")
                 .arg(k)
@@ -431,15 +431,15 @@ async fn board_input_is_validated_with_precise_problems() {
 #[test]
 fn test_redis_refuses_keys_of_two_slots_exactly_when_it_is_a_cluster() {
     let redis = harness::RedisServer::start();
-    let mut c = redis.conn();
+    let mut c = redis.node_conn();
     let two_slots: redis::RedisResult<()> = redis::cmd("MSET")
         .arg("lb:{a/b}:x")
         .arg(1)
         .arg("lb:{c/d}:x")
         .arg(2)
         .query(&mut c);
-    if harness::cluster_one() {
-        let e = two_slots.expect_err("a one-node cluster refuses keys of two slots");
+    if harness::clustered() {
+        let e = two_slots.expect_err("a cluster refuses keys of two slots");
         assert_eq!(e.code(), Some("CROSSSLOT"), "{e}");
     } else {
         two_slots.expect("a single Redis serves keys of any slots");

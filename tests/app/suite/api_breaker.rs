@@ -169,7 +169,7 @@ async fn a_black_holed_redis_opens_the_breaker_on_edge_host() {
     let api = crate::api::start_on_pooled(
         RedisServer::start(),
         Kv::Shipped,
-        &[("redis_url", &hole_url)],
+        &[("redis_url", &hole_url), ("redis_hosts", &hole_url)],
         HostConfig {
             redis_timeouts: true,
             ..HostConfig::default()
@@ -321,7 +321,7 @@ async fn by_default_a_black_holed_redis_holds_a_request_as_on_spin() {
     let api = crate::api::start_on_pooled(
         RedisServer::start(),
         Kv::Shipped,
-        &[("redis_url", &hole_url)],
+        &[("redis_url", &hole_url), ("redis_hosts", &hole_url)],
         HostConfig::default(),
     )
     .await;

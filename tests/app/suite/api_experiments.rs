@@ -470,7 +470,8 @@ async fn declarations_marks_events_and_deletion() {
 /// The commands clients sent Redis while one OFREP evaluation ran — its round trips (commands a
 /// script runs inside Redis are not round trips), seen through `MONITOR`.
 async fn round_trips(api: &Api, flag: &str, key: &str) -> Vec<String> {
-    let mut monitor = api.redis.conn();
+    // One server's commands (a cluster's first primary): the suite runs this on a single Redis.
+    let mut monitor = api.redis.node_conn();
     redis::cmd("MONITOR").exec(&mut monitor).unwrap();
     let r = api
         .call(

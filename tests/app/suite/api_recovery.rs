@@ -357,7 +357,11 @@ async fn through_two_outages(pooled: bool) {
     let redis = RedisServer::start_persistent();
     let mut proxy = Proxy::start(redis.port).await;
     let via_proxy = format!("redis://127.0.0.1:{}", proxy.port);
-    let vars = [("redis_url", via_proxy.as_str())];
+    let vars = [
+        ("redis_url", via_proxy.as_str()),
+        ("redis_hosts", via_proxy.as_str()),
+        ("redis_trigger_url", via_proxy.as_str()),
+    ];
     let mut api = if pooled {
         crate::api::start_on_pooled(redis, Kv::Shipped, &vars, HostConfig::default()).await
     } else {

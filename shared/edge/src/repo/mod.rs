@@ -46,6 +46,7 @@ mod plain;
 pub mod ratelimit;
 mod reads;
 mod rebuild;
+mod routed;
 mod snapshots;
 pub mod stats;
 pub mod webhooks;
@@ -64,6 +65,7 @@ use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId}
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
 use crate::platform::{Platform, RedisError, RedisExec};
+use crate::settings::RedisTarget;
 
 /// Board-scoped key names.
 pub struct Keys {
@@ -288,9 +290,17 @@ pub(crate) fn parse_record(raw: &str) -> Result<Option<Record>> {
 /// A connection to the source of truth, admitted by the region's circuit breaker
 /// ([`crate::breaker`]).
 pub struct Repo {
-    /// The connection, shared out for each command (a retry's reconnect replaces it).
-    conn: std::cell::RefCell<std::rc::Rc<dyn RedisExec>>,
+    link: Link,
     guard: crate::breaker::Guard,
+}
+
+/// How the repository reaches Redis.
+enum Link {
+    /// One server: the connection, shared out for each command (a retry's reconnect replaces
+    /// it).
+    Single(std::cell::RefCell<std::rc::Rc<dyn RedisExec>>),
+    /// A Redis Cluster: each command on the primary of its key's slot ([`routed`]).
+    Cluster(routed::Routed),
 }
 
 /// Commands that change nothing: the only ones retried after a failure.
@@ -334,42 +344,58 @@ async fn jitter() {
 }
 
 impl Repo {
-    /// Opens the connection on a platform (`redis_url` from its variables), if the circuit
-    /// breaker admits it; a failed connect is retried once after a jittered pause.
+    /// Opens the link to Redis on a platform (`redis_url` and `redis_mode` from its variables),
+    /// if the circuit breaker admits it: one server's connection (a failed connect is retried
+    /// once after a jittered pause), or a cluster's, each opened when a command first needs its
+    /// node.
     ///
     /// The request that claims the breaker's half-open probe connects once (no retry) and sends
     /// a `PING` before anything else: the cheapest question that tells whether Redis is back,
     /// answered before the request's own commands, so that its success closes the breaker for
     /// everyone and its failure reopens it without a second connection attempt.
-    pub async fn open(platform: &dyn Platform, url: &str) -> Result<Self> {
+    pub async fn open(platform: &dyn Platform, target: &RedisTarget) -> Result<Self> {
         if crate::breaker::failed_this_request() {
             return Err(unavailable("an earlier Redis call of this request failed"));
         }
         let guard = crate::breaker::Guard::admit(platform, crate::scope::now_ms()).await?;
         let probing = guard.is_probe();
-        let repo = Self::connect(platform, url, guard, !probing).await?;
+        let repo = Self::connect(platform, target, guard, !probing).await?;
         if probing {
-            let pong = repo.connection().execute("PING", &[]).await;
+            let pong = repo.send("PING", &[], false).await;
             repo.report("PING", pong).await?;
         }
         Ok(repo)
     }
 
-    /// Opens the connection whatever the breaker's state (the readiness probe): its success
-    /// closes the breaker.
-    pub async fn open_probe(platform: &dyn Platform, url: &str) -> Result<Self> {
+    /// Opens the link whatever the breaker's state (the readiness probe): its success closes
+    /// the breaker.
+    pub async fn open_probe(platform: &dyn Platform, target: &RedisTarget) -> Result<Self> {
         let guard = crate::breaker::Guard::probe(platform).await;
-        Self::connect(platform, url, guard, true).await
+        Self::connect(platform, target, guard, true).await
     }
 
-    /// Connects, retrying a failed connect once after a jittered pause when `retry`; a failure
-    /// is reported to the breaker.
+    /// Connects (one server), retrying a failed connect once after a jittered pause when
+    /// `retry`; a failure is reported to the breaker. A cluster's nodes are connected as
+    /// commands need them.
     async fn connect(
         platform: &dyn Platform,
-        url: &str,
+        target: &RedisTarget,
         guard: crate::breaker::Guard,
         retry: bool,
     ) -> Result<Self> {
+        if target.cluster {
+            let connector = platform.redis_connector().ok_or_else(|| {
+                LeaderboardError::Internal(
+                    "this platform cannot reach the nodes of a Redis Cluster".into(),
+                )
+            })?;
+            let kv = platform.kv(crate::kv::STORE).await;
+            return Ok(Self {
+                link: Link::Cluster(routed::Routed::new(target.urls.clone(), connector, kv)),
+                guard,
+            });
+        }
+        let url = target.first();
         let conn = match platform.redis(url).await {
             Err(first) if retry => {
                 eprintln!("redis connect failed (retrying once): {first}");
@@ -380,7 +406,9 @@ impl Repo {
         };
         match conn {
             Ok(conn) => Ok(Self {
-                conn: std::cell::RefCell::new(std::rc::Rc::<dyn RedisExec>::from(conn)),
+                link: Link::Single(std::cell::RefCell::new(std::rc::Rc::<dyn RedisExec>::from(
+                    conn,
+                ))),
                 guard,
             }),
             Err(e) => {
@@ -390,8 +418,8 @@ impl Repo {
         }
     }
 
-    /// The repository in `cell`, connected on first use (`redis_url` from the variables): what
-    /// handlers that may or may not need Redis keep.
+    /// The repository in `cell`, connected on first use (`redis_url` and `redis_mode` from the
+    /// variables): what handlers that may or may not need Redis keep.
     pub async fn open_in<'c>(
         cell: &'c std::cell::OnceCell<Repo>,
         platform: &dyn Platform,
@@ -399,8 +427,8 @@ impl Repo {
         if let Some(r) = cell.get() {
             return Ok(r);
         }
-        let url = crate::settings::redis_url(platform).await?;
-        let opened = Self::open(platform, &url).await?;
+        let target = crate::settings::redis_target(platform).await?;
+        let opened = Self::open(platform, &target).await?;
         Ok(cell.get_or_init(|| opened))
     }
 
@@ -409,26 +437,35 @@ impl Repo {
         self.exec("PING", vec![]).await.map(|_| ())
     }
 
-    /// The current connection: a handle of its own, so a command under way borrows no cell.
-    fn connection(&self) -> std::rc::Rc<dyn RedisExec> {
-        std::rc::Rc::clone(&self.conn.borrow())
-    }
-
     /// One command. A command that changes nothing ([`IDEMPOTENT`]) and failed because Redis
     /// could not be reached is retried once, on a new connection when the platform can make
     /// one; every outcome is reported to the breaker.
     async fn exec(&self, cmd: &str, args: Vec<RedisParameter>) -> Result<Vec<RedisResult>> {
-        let conn = self.connection();
-        let first = conn.execute(cmd, &args).await;
-        let result = match first {
-            Err(e) if e.is_transport() && IDEMPOTENT.contains(&cmd) => {
+        let result = self.send(cmd, &args, IDEMPOTENT.contains(&cmd)).await;
+        self.report(cmd, result).await
+    }
+
+    /// One command on the link, retried once after a transport failure when `retry`.
+    async fn send(
+        &self,
+        cmd: &str,
+        args: &[RedisParameter],
+        retry: bool,
+    ) -> std::result::Result<Vec<RedisResult>, RedisError> {
+        let cell = match &self.link {
+            Link::Single(cell) => cell,
+            Link::Cluster(routed) => return routed.execute(cmd, args, retry).await,
+        };
+        // A handle of its own, so a command under way borrows no cell.
+        let conn = std::rc::Rc::clone(&cell.borrow());
+        match conn.execute(cmd, args).await {
+            Err(e) if e.is_transport() && retry => {
                 eprintln!("redis error (retrying {cmd} once): {e}");
                 jitter().await;
-                let fresh = conn.reconnect().await;
-                let retry_on = match fresh {
+                let retry_on = match conn.reconnect().await {
                     Some(Ok(fresh)) => {
                         let fresh = std::rc::Rc::<dyn RedisExec>::from(fresh);
-                        *self.conn.borrow_mut() = std::rc::Rc::clone(&fresh);
+                        *cell.borrow_mut() = std::rc::Rc::clone(&fresh);
                         fresh
                     }
                     // The retry goes on the old connection (and most likely fails the same way).
@@ -438,11 +475,10 @@ impl Repo {
                     }
                     None => conn,
                 };
-                retry_on.execute(cmd, &args).await
+                retry_on.execute(cmd, args).await
             }
             other => other,
-        };
-        self.report(cmd, result).await
+        }
     }
 
     /// Reports a call's outcome to the breaker: a reply, an error reply included, says Redis
