@@ -19,6 +19,16 @@
 # when a Spin CLI is there; SPIN_HTTP_LISTEN_ADDR (as for `spin up`) is the
 # HTTP app's address when no --listen is given.
 #
+# Redis: REDIS_URL is one server's URL, or with REDIS_MODE=cluster a comma-separated list of a Redis
+# Cluster's seed nodes (REDIS_MODE=cluster without REDIS_URL starts a throwaway cluster of three
+# primaries and three replicas). They become the apps' `redis_url` and `redis_mode`; `redis_hosts`,
+# the components' outbound allow-list entry, is REDIS_HOSTS if given, else the server's
+# `scheme://host:port`, or for a cluster whose seeds share one host `scheme://host:*` (set
+# REDIS_HOSTS, e.g. `redis://10.0.0.0/8:*`, when they do not: the nodes are reached at the
+# addresses the cluster announces). The worker's trigger subscribes on `redis_trigger_url`: the
+# server, or the first seed that answers, chosen again each time the worker starts, so a worker
+# whose node went away moves to another (docs/operations.md › Redis Cluster).
+#
 # EDGE_BUILD=p3 serves the WASIp3 build of the HTTP API (spin-p3.toml, `scripts/build.sh p3`):
 # Spin 4.0.x only, so it needs that Spin CLI; the worker stays p2. The default, EDGE_BUILD=p2,
 # runs on every host (docs/runtimes.md says which build to deploy where). On p3 every request is
@@ -134,6 +144,7 @@ refuse_taken "$(listen_of "$@")" "an app from scripts/up.sh --background? stop i
 # the trap exits, and the EXIT trap stops the worker's supervisor, the HTTP app (SIGINT: graceful,
 # SIGKILL after 10 s) and then Redis.
 redis_pid=""
+cluster_dir=""
 app_pid=""
 worker_pid=""
 vars_dir=""
@@ -143,6 +154,12 @@ cleanup() {
     if [ -n "$worker_pid" ]; then stop "$worker_pid" TERM 10; fi
     if [ -n "$app_pid" ]; then stop "$app_pid" INT 10; fi
     if [ -n "$redis_pid" ]; then stop "$redis_pid" TERM 10; fi
+    if [ -n "$cluster_dir" ]; then
+        for pidfile in "$cluster_dir"/*/pid; do
+            [ -s "$pidfile" ] && stop "$(cat "$pidfile")" TERM 10
+        done
+        rm -rf "$cluster_dir"
+    fi
     if [ -n "$vars_dir" ]; then rm -rf "$vars_dir"; fi
     exit "$status"
 }
@@ -163,7 +180,79 @@ supervise() {
     done
 }
 
-if [ -z "${REDIS_URL:-}" ]; then
+REDIS_MODE="${REDIS_MODE:-single}"
+case "$REDIS_MODE" in
+single | cluster) ;;
+*)
+    echo "up: REDIS_MODE is single (the default) or cluster, not '$REDIS_MODE'" >&2
+    exit 2
+    ;;
+esac
+
+# start_cluster: a throwaway cluster of three primaries and three replicas on free loopback ports
+# (each node's bus port, its port + 10000, free too), made by `redis-cli --cluster create`; sets
+# REDIS_URL to its nodes' URLs.
+start_cluster() {
+    cluster_dir=$(mktemp -d)
+    nodes="" REDIS_URL=""
+    while [ "$(echo "$nodes" | wc -w)" -lt 6 ]; do
+        p=$(free_port)
+        if [ "$p" -gt 55535 ] || ! python3 -c 'import socket,sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' $((p + 10000)) 2>/dev/null; then
+            continue
+        fi
+        mkdir -p "$cluster_dir/$p"
+        redis-server --port "$p" --bind 127.0.0.1 --dir "$cluster_dir/$p" --daemonize yes \
+            --pidfile "$cluster_dir/$p/pid" --logfile "$cluster_dir/$p/log" --save "" --appendonly no \
+            --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+            --cluster-require-full-coverage no --repl-diskless-sync-delay 0
+        nodes="$nodes 127.0.0.1:$p"
+        REDIS_URL="$REDIS_URL${REDIS_URL:+,}redis://127.0.0.1:$p"
+    done
+    for node in $nodes; do
+        i=0
+        until timeout 1 redis-cli -h 127.0.0.1 -p "${node#*:}" ping >/dev/null 2>&1; do
+            i=$((i + 1))
+            if [ "$i" -gt 100 ]; then echo "up: cluster node $node did not start" >&2; exit 1; fi
+            sleep 0.05
+        done
+    done
+    # shellcheck disable=SC2086
+    timeout 60 redis-cli --cluster create $nodes --cluster-replicas 1 --cluster-yes >/dev/null
+    for node in $nodes; do
+        i=0
+        until timeout 1 redis-cli -p "${node#*:}" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; do
+            i=$((i + 1))
+            if [ "$i" -gt 300 ]; then echo "up: the cluster did not come up" >&2; exit 1; fi
+            sleep 0.1
+        done
+    done
+    echo "up: started a throwaway Redis Cluster (3 primaries, 3 replicas) at $REDIS_URL"
+}
+
+# redis_hosts URLS: the allow-list entry that admits the servers: `scheme://host:port` for one, or
+# `scheme://host:*` for seeds that share one host; nothing (and a message) otherwise.
+redis_hosts() {
+    python3 - "$1" <<'PY'
+import sys
+from urllib.parse import urlsplit
+urls = [u.strip() for u in sys.argv[1].split(",") if u.strip()]
+parts = [urlsplit(u) for u in urls]
+hosts = {(p.scheme, p.hostname) for p in parts}
+if len(parts) == 1:
+    p = parts[0]
+    print(f"{p.scheme}://{p.hostname}:{p.port or 6379}")
+elif len(hosts) == 1:
+    scheme, host = hosts.pop()
+    print(f"{scheme}://{host}:*")
+else:
+    sys.exit("up: the Redis seeds are on several hosts: set REDIS_HOSTS to one Spin allow-list "
+             "pattern that admits every node (e.g. redis://10.0.0.0/8:*)")
+PY
+}
+
+if [ -z "${REDIS_URL:-}" ] && [ "$REDIS_MODE" = cluster ]; then
+    start_cluster
+elif [ -z "${REDIS_URL:-}" ]; then
     port=$(free_port 2>/dev/null || echo 6390)
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
     redis_pid=$!
@@ -176,8 +265,33 @@ if [ -z "${REDIS_URL:-}" ]; then
     done
     echo "up: started throwaway redis-server at $REDIS_URL"
 fi
-export REDIS_URL
+export REDIS_URL REDIS_MODE
 export SPIN_VARIABLE_REDIS_URL="${SPIN_VARIABLE_REDIS_URL:-$REDIS_URL}"
+export SPIN_VARIABLE_REDIS_MODE="${SPIN_VARIABLE_REDIS_MODE:-$REDIS_MODE}"
+if [ -z "${SPIN_VARIABLE_REDIS_HOSTS:-}" ]; then
+    SPIN_VARIABLE_REDIS_HOSTS="${REDIS_HOSTS:-$(redis_hosts "$SPIN_VARIABLE_REDIS_URL")}"
+fi
+export SPIN_VARIABLE_REDIS_HOSTS
+# Set by hand, the worker's subscription stays where it is told.
+trigger_fixed="${SPIN_VARIABLE_REDIS_TRIGGER_URL:-}"
+
+# trigger_url: where the worker subscribes: the given redis_trigger_url, else the first of
+# redis_url's servers that answers a PING (the first when none does).
+trigger_url() {
+    if [ -n "$trigger_fixed" ]; then
+        echo "$trigger_fixed"
+        return
+    fi
+    first=""
+    for url in $(echo "$SPIN_VARIABLE_REDIS_URL" | tr ',' ' '); do
+        first="${first:-$url}"
+        if timeout 2 redis-cli -u "$url" ping 2>/dev/null | grep -q PONG; then
+            echo "$url"
+            return
+        fi
+    done
+    echo "$first"
+}
 
 # The runtime config: RUNTIME_CONFIG if given, else the shipped one (KV on SQLite in .spin/).
 runtime_config="${RUNTIME_CONFIG:-runtime-config.toml}"
@@ -219,11 +333,18 @@ if [ -n "$spin" ]; then
     if python3 scripts/spin_variables.py "$api_manifest" "$vars_dir/app.json" "$runtime_config"; then
         app_vars="--variable @$vars_dir/app.json"
     fi
-    if python3 scripts/spin_variables.py spin-worker.toml "$vars_dir/worker.json" "$runtime_config"; then
-        worker_vars="--variable @$vars_dir/worker.json"
-    fi
-    # shellcheck disable=SC2086
-    supervise "$spin" up --from spin-worker.toml --runtime-config-file "$runtime_config" $worker_vars &
+    # run_worker: the worker on the trigger chosen now (its variables resolved again).
+    run_worker() {
+        SPIN_VARIABLE_REDIS_TRIGGER_URL=$(trigger_url)
+        export SPIN_VARIABLE_REDIS_TRIGGER_URL
+        worker_vars=""
+        if python3 scripts/spin_variables.py spin-worker.toml "$vars_dir/worker.json" "$runtime_config"; then
+            worker_vars="--variable @$vars_dir/worker.json"
+        fi
+        # shellcheck disable=SC2086
+        exec "$spin" up --from spin-worker.toml --runtime-config-file "$runtime_config" $worker_vars
+    }
+    supervise run_worker &
     worker_pid=$!
     # shellcheck disable=SC2086
     "$spin" up --from "$api_manifest" --runtime-config-file "$runtime_config" $app_vars \
@@ -236,8 +357,13 @@ else
         cargo build --profile host -p edge-host
         host="${CARGO_TARGET_DIR:-target}/host/edge-host"
     fi
-    supervise "$host" up --manifest spin-worker.toml --runtime-config "$runtime_config" \
-        --listen 127.0.0.1:0 &
+    run_worker() {
+        SPIN_VARIABLE_REDIS_TRIGGER_URL=$(trigger_url)
+        export SPIN_VARIABLE_REDIS_TRIGGER_URL
+        exec "$host" up --manifest spin-worker.toml --runtime-config "$runtime_config" \
+            --listen 127.0.0.1:0
+    }
+    supervise run_worker &
     worker_pid=$!
     "$host" up --manifest spin.toml --runtime-config "$runtime_config" "$@" &
     app_pid=$!

@@ -22,14 +22,14 @@ pub const MAP_KEY: &str = "redis:cluster:slots";
 
 /// How long a slot map is used before it is read again (ms). A slot that moved is followed at once
 /// (`MOVED` refreshes the map) and a primary that stopped answering refreshes it too
-/// ([`MIN_REFRESH_MS`]); the age bounds what neither shows, such as a new primary whose slots
+/// (at most every [`MIN_REFRESH_MS`]); the age bounds what neither shows, such as a new primary whose slots
 /// nobody has asked for yet.
 pub const MAP_TTL_MS: i64 = 30_000;
 
 /// A map younger than this (ms) is not read again after a failure: during a failover every
 /// request fails on the dead primary until a replica takes over, and the map does not change
-/// before then.
-pub const MIN_REFRESH_MS: i64 = 1_000;
+/// before then; once it has, a request finds the new primary within this time.
+pub const MIN_REFRESH_MS: i64 = 250;
 
 const XMODEM: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_XMODEM);
 

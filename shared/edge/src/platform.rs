@@ -473,6 +473,7 @@ pub const BUNDLES: &[(&str, &[&str])] = &[
             "behind_trusted_proxy",
             "redis_url",
             "redis_mode",
+            "redis_min_replica_acks",
             "rate_limits",
         ],
     ),

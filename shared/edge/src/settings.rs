@@ -18,7 +18,16 @@ pub async fn required(platform: &dyn Platform, name: &str) -> Result<String> {
 pub async fn redis_target(platform: &dyn Platform) -> Result<RedisTarget> {
     let urls = required(platform, "redis_url").await?;
     let mode = platform.variable("redis_mode").await;
-    RedisTarget::parse(&urls, mode.as_deref())
+    let mut target = RedisTarget::parse(&urls, mode.as_deref())?;
+    if let Some(acks) = platform.variable("redis_min_replica_acks").await {
+        target.min_replica_acks = acks.trim().parse().map_err(|_| {
+            LeaderboardError::Internal(format!(
+                "the 'redis_min_replica_acks' variable is '{acks}': use a number of replicas \
+                 (0: none)"
+            ))
+        })?;
+    }
+    Ok(target)
 }
 
 /// The Redis servers the app reaches, and how.
@@ -28,6 +37,10 @@ pub struct RedisTarget {
     pub urls: Vec<String>,
     /// A Redis Cluster: each command goes to the primary that owns its key's slot.
     pub cluster: bool,
+    /// How many replicas must have a submission's write (or a board's creation) before it is
+    /// answered
+    /// (`redis_min_replica_acks`; 0: none, the answer follows the primary's own).
+    pub min_replica_acks: u32,
 }
 
 impl RedisTarget {
@@ -59,7 +72,11 @@ impl RedisTarget {
                 urls.len()
             )));
         }
-        Ok(Self { urls, cluster })
+        Ok(Self {
+            urls,
+            cluster,
+            min_replica_acks: 0,
+        })
     }
 
     /// The first URL: the server in single mode.

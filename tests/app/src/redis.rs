@@ -108,9 +108,9 @@ pub struct RedisServer {
     child: Option<Child>,
     /// With persistence: the folder of the append-only file (every write fsynced).
     aof_dir: Option<PathBuf>,
-    /// As a cluster node ([`clustered`]): the node's config file (it keeps the slots across a
-    /// restart; removed on drop).
-    cluster_conf: Option<PathBuf>,
+    /// As a cluster node ([`clustered`]): the node's own folder, with its config file (it keeps
+    /// the slots across a restart) and what a replica's sync writes (removed on drop).
+    cluster_dir: Option<PathBuf>,
     /// With [`cluster_three`], the cluster's other five nodes (this one is its first primary).
     peers: Vec<RedisServer>,
 }
@@ -127,7 +127,7 @@ impl RedisServer {
             port,
             child: None,
             aof_dir: None,
-            cluster_conf: None,
+            cluster_dir: None,
             peers: Vec::new(),
         }
     }
@@ -142,6 +142,22 @@ impl RedisServer {
         Self::start_with(Some(dir))
     }
 
+    /// Three primaries and three replicas, whatever `EDGE_TEST_REDIS` says (the cluster's own
+    /// tests).
+    pub fn start_cluster3() -> Self {
+        Self::start_cluster(None)
+    }
+
+    /// [`RedisServer::start_cluster3`] with every node's append-only file on (`appendfsync
+    /// always`): a node killed and started again comes back with its data, as a supervised
+    /// production node does.
+    pub fn start_cluster3_persistent() -> Self {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = crate::scratch_dir().join(format!("edge-cluster-aof-{}-{n}", std::process::id()));
+        Self::start_cluster(Some(dir))
+    }
+
     fn start_with(aof_dir: Option<PathBuf>) -> Self {
         if cluster_three() {
             return Self::start_cluster(aof_dir);
@@ -153,17 +169,17 @@ impl RedisServer {
     /// [`cluster_one`]).
     fn start_node(aof_dir: Option<PathBuf>, node: bool) -> Self {
         let port = if node { free_node_port() } else { free_port() };
-        let cluster_conf = node.then(|| {
-            crate::scratch_dir().join(format!(
-                "edge-redis-nodes-{}-{port}.conf",
-                std::process::id()
-            ))
+        let cluster_dir = node.then(|| {
+            let dir =
+                crate::scratch_dir().join(format!("edge-redis-node-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            dir
         });
         let mut server = Self {
             port,
             child: None,
             aof_dir,
-            cluster_conf,
+            cluster_dir,
             peers: Vec::new(),
         };
         server.spawn();
@@ -173,11 +189,14 @@ impl RedisServer {
     /// Three primaries and three replicas joined by `redis-cli --cluster create`, checked by
     /// `redis-cli --cluster check`; every node `ok` and every replica's link up before it
     /// returns.
+    /// With `aof_dir`, node `i`'s append-only file is in `<aof_dir>-node-<i>`.
     fn start_cluster(aof_dir: Option<PathBuf>) -> Self {
         let mut nodes: Vec<RedisServer> = (0..6)
             .map(|i| {
                 let dir = aof_dir.as_ref().map(|d| {
-                    let d = d.join(format!("node-{i}"));
+                    let mut name = d.as_os_str().to_owned();
+                    name.push(format!("-node-{i}"));
+                    let d = PathBuf::from(name);
                     std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
                     d
                 });
@@ -223,6 +242,29 @@ impl RedisServer {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
+        // A replica that has just synced gets the primary's writes only after its first
+        // acknowledgement (up to a second later): until then a primary that dies loses them. A
+        // write on each primary, awaited by its replica, makes sure replication flows before a
+        // test begins.
+        for node in &nodes {
+            let mut c = node.node_conn();
+            let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut c).unwrap_or_default();
+            if !matches!(role.first(), Some(redis::Value::BulkString(r)) if r == b"master") {
+                continue;
+            }
+            let key = (0..)
+                .map(|i| format!("edge-test-ready-{i}"))
+                .find(|k| redis::cmd("EXISTS").arg(k).query::<i64>(&mut c).is_ok())
+                .unwrap_or_default();
+            let _: () = redis::cmd("SET").arg(&key).arg(1).query(&mut c).unwrap();
+            let _: () = redis::cmd("DEL").arg(&key).query(&mut c).unwrap();
+            let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut c).unwrap();
+            assert_eq!(
+                acked, 1,
+                "the replica of node {} does not acknowledge",
+                node.port
+            );
+        }
         let checked = Command::new("redis-cli")
             .args(["--cluster", "check", &addresses[0]])
             .output()
@@ -249,33 +291,33 @@ impl RedisServer {
             "--protected-mode",
             "no",
         ];
+        // A cluster node keeps its config file, and a replica the copy its first sync writes, in a
+        // folder of its own (else in the working folder, where the next node would load it).
         let dir = self
             .aof_dir
             .as_ref()
+            .or(self.cluster_dir.as_ref())
             .map(|d| d.to_string_lossy().into_owned());
-        // A one-node cluster (EDGE_TEST_REDIS=cluster1): it owns every slot, so nothing moves,
-        // but Redis refuses what a cluster refuses (a script or command across hash slots).
         let cluster_conf = self
-            .cluster_conf
+            .cluster_dir
             .as_ref()
-            .map(|c| c.to_string_lossy().into_owned());
+            .map(|d| d.join("nodes.conf").to_string_lossy().into_owned());
         let node_timeout = CLUSTER_NODE_TIMEOUT_MS.to_string();
         if let Some(conf) = &cluster_conf {
             args.extend(["--cluster-enabled", "yes", "--cluster-config-file", conf]);
             // A dead primary's shard is its own problem: the others keep serving their slots.
             args.extend(["--cluster-node-timeout", &node_timeout]);
             args.extend(["--cluster-require-full-coverage", "no"]);
+            // A replica's first sync starts at once (the default waits 5 s for more replicas).
+            args.extend(["--repl-diskless-sync-delay", "0"]);
         }
-        match &dir {
-            Some(dir) => args.extend([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                dir,
-            ]),
-            None => args.extend(["--appendonly", "no"]),
+        if let Some(dir) = &dir {
+            args.extend(["--dir", dir]);
+        }
+        if self.aof_dir.is_some() {
+            args.extend(["--appendonly", "yes", "--appendfsync", "always"]);
+        } else {
+            args.extend(["--appendonly", "no"]);
         }
         let child = Command::new("redis-server")
             .args(&args)
@@ -335,7 +377,8 @@ impl RedisServer {
     }
 
     /// Kills (`SIGKILL`) and starts the server again on the same port: with persistence the data
-    /// comes back from the append-only file, else it is lost.
+    /// comes back from the append-only file, else it is lost. A cluster node keeps its config
+    /// file: it rejoins its cluster, as a replica if another node took its slots meanwhile.
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
@@ -398,6 +441,99 @@ impl RedisServer {
             .unwrap_or_else(|e| panic!("redis connection: {e}"))
     }
 
+    /// Every node of the cluster as `CLUSTER NODES` on this one lists it.
+    pub fn cluster_nodes(&self) -> Vec<ClusterNode> {
+        let text: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query(&mut self.node_conn())
+            .unwrap_or_else(|e| panic!("CLUSTER NODES: {e}"));
+        text.lines().filter_map(ClusterNode::parse).collect()
+    }
+
+    /// The port of the replica of the primary on `port`.
+    pub fn replica_of(&self, port: u16) -> u16 {
+        let nodes = self.cluster_nodes();
+        let primary = nodes.iter().find(|n| n.port == port).map(|n| n.id.clone());
+        nodes
+            .iter()
+            .find(|n| n.replica_of.is_some() && n.replica_of == primary)
+            .map(|n| n.port)
+            .unwrap_or_else(|| panic!("the primary on {port} has no replica: {nodes:?}"))
+    }
+
+    /// The node (of this cluster) listening on `port`.
+    pub fn peer(&self, port: u16) -> &RedisServer {
+        std::iter::once(self)
+            .chain(&self.peers)
+            .find(|n| n.port == port)
+            .unwrap_or_else(|| panic!("no node of this cluster on port {port}"))
+    }
+
+    /// The node (of this cluster) listening on `port`, to kill or restart.
+    pub fn peer_mut(&mut self, port: u16) -> &mut RedisServer {
+        if self.port == port {
+            return self;
+        }
+        self.peers
+            .iter_mut()
+            .find(|n| n.port == port)
+            .unwrap_or_else(|| panic!("no node of this cluster on port {port}"))
+    }
+
+    /// Moves `slot` from its primary to the primary on `to` the way `redis-cli --cluster reshard`
+    /// does (`CLUSTER SETSLOT … IMPORTING`/`MIGRATING`, `MIGRATE` in batches, `SETSLOT … NODE` on
+    /// the target then the source), calling `between` after each batch of keys moved.
+    pub fn move_slot(&self, slot: u16, to: u16, mut between: impl FnMut()) {
+        let nodes = self.cluster_nodes();
+        let owner = |port: u16| nodes.iter().find(|n| n.port == port).unwrap();
+        let source = nodes
+            .iter()
+            .find(|n| n.primary && n.slots.iter().any(|&(a, b)| a <= slot && slot <= b))
+            .unwrap_or_else(|| panic!("no primary owns slot {slot}"));
+        let target = owner(to);
+        assert!(
+            target.primary && target.port != source.port,
+            "move to another primary"
+        );
+        let mut src = self.peer(source.port).node_conn();
+        let mut dst = self.peer(target.port).node_conn();
+        let setslot = |c: &mut redis::Connection, how: &str, id: &str| {
+            redis::cmd("CLUSTER")
+                .arg("SETSLOT")
+                .arg(slot)
+                .arg(how)
+                .arg(id)
+                .exec(c)
+                .unwrap_or_else(|e| panic!("CLUSTER SETSLOT {slot} {how}: {e}"));
+        };
+        setslot(&mut dst, "IMPORTING", &source.id);
+        setslot(&mut src, "MIGRATING", &target.id);
+        loop {
+            let keys: Vec<String> = redis::cmd("CLUSTER")
+                .arg("GETKEYSINSLOT")
+                .arg(slot)
+                .arg(10)
+                .query(&mut src)
+                .unwrap();
+            if keys.is_empty() {
+                break;
+            }
+            redis::cmd("MIGRATE")
+                .arg("127.0.0.1")
+                .arg(target.port)
+                .arg("")
+                .arg(0)
+                .arg(5000)
+                .arg("KEYS")
+                .arg(&keys)
+                .exec(&mut src)
+                .unwrap_or_else(|e| panic!("MIGRATE: {e}"));
+            between();
+        }
+        setslot(&mut dst, "NODE", &target.id);
+        setslot(&mut src, "NODE", &target.id);
+    }
+
     /// A connection to the test Redis, a cluster seen whole.
     pub fn conn(&self) -> Conn {
         if self.peers.is_empty() {
@@ -414,14 +550,63 @@ impl RedisServer {
     }
 }
 
+/// One line of `CLUSTER NODES`.
+#[derive(Debug, Clone)]
+pub struct ClusterNode {
+    pub id: String,
+    pub port: u16,
+    /// A primary (`master`), else a replica.
+    pub primary: bool,
+    /// The node is failing (`fail` or `fail?`).
+    pub failing: bool,
+    /// A replica's primary (its id).
+    pub replica_of: Option<String>,
+    /// Slot ranges it serves (a primary), inclusive.
+    pub slots: Vec<(u16, u16)>,
+}
+
+impl ClusterNode {
+    /// `<id> <ip:port@cport> <flags> <primary> <ping> <pong> <epoch> <link> <slot>…`.
+    fn parse(line: &str) -> Option<Self> {
+        let mut f = line.split_whitespace();
+        let id = f.next()?.to_owned();
+        let port = f
+            .next()?
+            .split('@')
+            .next()?
+            .rsplit_once(':')?
+            .1
+            .parse()
+            .ok()?;
+        let flags = f.next()?;
+        let replica_of = f.next().filter(|m| *m != "-").map(str::to_owned);
+        let slots = f
+            .skip(4)
+            .filter(|s| !s.starts_with('['))
+            .filter_map(|s| match s.split_once('-') {
+                Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+                None => s.parse().ok().map(|a| (a, a)),
+            })
+            .collect();
+        Some(Self {
+            id,
+            port,
+            primary: flags.contains("master"),
+            failing: flags.contains("fail"),
+            replica_of,
+            slots,
+        })
+    }
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
-        if let Some(conf) = &self.cluster_conf
-            && let Err(e) = std::fs::remove_file(conf)
+        if let Some(dir) = &self.cluster_dir
+            && let Err(e) = std::fs::remove_dir_all(dir)
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            eprintln!("{}: {e}", conf.display());
+            eprintln!("{}: {e}", dir.display());
         }
         if let Some(dir) = &self.aof_dir {
             let _ = std::fs::remove_dir_all(dir);

@@ -37,7 +37,7 @@ impl Repo {
         .to_json()?;
         let create = async || {
             let r = self
-                .eval(
+                .eval_durable(
                     CREATE_BOARD,
                     &[
                         keys.config(),

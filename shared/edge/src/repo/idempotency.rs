@@ -46,6 +46,24 @@ impl Claim {
 }
 
 impl Repo {
+    /// Before a stored outcome is replayed, when writes need replicas' acknowledgements
+    /// (`redis_min_replica_acks`): that the replicas have it, and so the write it records (earlier
+    /// in the primary's one replication stream). The first attempt may have been answered `503`
+    /// for want of them. `WAIT` counts only what its own connection wrote, so the outcome's
+    /// lifetime is renewed first (`PEXPIRE`, [`OUTCOME_TTL_MS`] from now): a write on the board's
+    /// slot, after the one being replayed.
+    pub async fn confirm_replicated(&self, keys: &Keys, claim: &Claim) -> Result<()> {
+        if self.min_replica_acks == 0 {
+            return Ok(());
+        }
+        self.exec(
+            "PEXPIRE",
+            vec![bin(keys.idem(&claim.key)), bin(OUTCOME_TTL_MS.to_string())],
+        )
+        .await?;
+        self.await_replicas().await
+    }
+
     /// Releases this attempt's reservation after a failure that applied nothing, so a retry can
     /// apply; a no-op when the key no longer holds it. Whether it released.
     pub async fn release(&self, keys: &Keys, claim: &Claim) -> Result<bool> {

@@ -32,7 +32,7 @@ impl Repo {
             None => ("0", String::new(), String::new()),
         };
         let r = self
-            .eval(
+            .eval_durable(
                 ENQUEUE,
                 &[
                     keys.inbox(),

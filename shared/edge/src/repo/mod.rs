@@ -292,7 +292,16 @@ pub(crate) fn parse_record(raw: &str) -> Result<Option<Record>> {
 pub struct Repo {
     link: Link,
     guard: crate::breaker::Guard,
+    /// Replicas that must acknowledge a submission's write or a board's creation
+    /// ([`Repo::eval_durable`]).
+    min_replica_acks: u32,
 }
+
+/// How long a submission's write waits for its replicas (`WAIT`, ms) when
+/// `redis_min_replica_acks` asks for some: past it the answer is `503` and the client retries
+/// with the same `Idempotency-Key`. Never 0 (`WAIT … 0` waits forever, and Spin's Redis client
+/// has no timeout of its own).
+pub const REPLICA_ACK_TIMEOUT_MS: i64 = 1_000;
 
 /// How the repository reaches Redis.
 enum Link {
@@ -393,6 +402,7 @@ impl Repo {
             return Ok(Self {
                 link: Link::Cluster(routed::Routed::new(target.urls.clone(), connector, kv)),
                 guard,
+                min_replica_acks: target.min_replica_acks,
             });
         }
         let url = target.first();
@@ -410,6 +420,7 @@ impl Repo {
                     conn,
                 ))),
                 guard,
+                min_replica_acks: target.min_replica_acks,
             }),
             Err(e) => {
                 guard.failed(crate::scope::now_ms()).await;
@@ -498,6 +509,52 @@ impl Repo {
                 Err(unavailable(e))
             }
         }
+    }
+
+    /// [`Repo::eval`] for a submission's write or a board's creation, then, when `redis_min_replica_acks` asks for
+    /// replicas, `WAIT` for them on the connection that ran it: fewer within
+    /// [`REPLICA_ACK_TIMEOUT_MS`] is a `503` (the write may or may not survive a failover; the
+    /// client's retry with the same `Idempotency-Key` applies it exactly once either way).
+    async fn eval_durable(
+        &self,
+        script: &str,
+        keys: &[String],
+        args: Vec<RedisParameter>,
+    ) -> Result<Vec<RedisResult>> {
+        let reply = self.eval(script, keys, args).await?;
+        self.await_replicas().await?;
+        Ok(reply)
+    }
+
+    /// `WAIT` for `redis_min_replica_acks` replicas (none asked for: nothing) on the connection
+    /// of the last command; fewer within [`REPLICA_ACK_TIMEOUT_MS`] is a `503`.
+    async fn await_replicas(&self) -> Result<()> {
+        let wanted = self.min_replica_acks;
+        if wanted == 0 {
+            return Ok(());
+        }
+        let wait = [
+            RedisParameter::Int64(i64::from(wanted)),
+            RedisParameter::Int64(REPLICA_ACK_TIMEOUT_MS),
+        ];
+        let acked = match &self.link {
+            Link::Single(cell) => {
+                let conn = std::rc::Rc::clone(&cell.borrow());
+                conn.execute("WAIT", &wait).await
+            }
+            Link::Cluster(routed) => routed.on_last("WAIT", &wait).await,
+        };
+        let acked = self.report("WAIT", acked).await?;
+        let acked = acked.first().map(int).transpose()?.unwrap_or(0);
+        if acked < i64::from(wanted) {
+            eprintln!("redis: a write reached {acked} of {wanted} replicas in time");
+            return Err(LeaderboardError::Unavailable(format!(
+                "the write reached {acked} of the {wanted} Redis replicas it needs in time, so it \
+                 may not survive a failover; retry (a submission with the same Idempotency-Key is \
+                 applied once)"
+            )));
+        }
+        Ok(())
     }
 
     async fn eval(

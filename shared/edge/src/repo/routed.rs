@@ -10,7 +10,7 @@
 //! - **`ASK`** (the slot is migrating and the key is on the target already): `ASKING` then the
 //!   command on the target, once; the map stays.
 //! - **A node that cannot be reached**: its connection is dropped and the map read again (at most
-//!   once per [`crate::cluster::MIN_REFRESH_MS`]), so the request after a failover finds the
+//!   every [`crate::cluster::MIN_REFRESH_MS`]), so the request after a failover finds the
 //!   promoted replica; a command that changes nothing is retried once, on the node the map now
 //!   names. `TRYAGAIN` and `CLUSTERDOWN` are the server saying it cannot serve now: the request
 //!   answers `503` with `Retry-After` ([`crate::redis_error`]).
@@ -35,6 +35,8 @@ pub(super) struct Routed {
     map: RefCell<Option<Rc<SlotMap>>>,
     /// Open connections by node (`host:port`).
     open: RefCell<Vec<(String, Rc<dyn RedisExec>)>>,
+    /// The node that answered the last command ([`Routed::on_last`]).
+    last: RefCell<Option<String>>,
 }
 
 impl Routed {
@@ -49,30 +51,51 @@ impl Routed {
             kv,
             map: RefCell::new(None),
             open: RefCell::new(Vec::new()),
+            last: RefCell::new(None),
         }
     }
 
-    /// One command on the primary of its key's slot (any node for a command without a key),
-    /// following one redirection; a command that changes nothing (`retry`) is retried once on
-    /// a node that could not be reached.
+    /// `command` on the node that answered the last command (`WAIT` for a write's replicas).
+    pub(super) async fn on_last(
+        &self,
+        command: &str,
+        args: &[RedisParameter],
+    ) -> Result<Vec<RedisResult>, RedisError> {
+        let last = self.last.borrow().clone();
+        let node = last.ok_or_else(|| {
+            RedisError::Transport(format!("{command}: no command ran on this cluster yet"))
+        })?;
+        self.on(&node, command, args).await
+    }
+
+    /// One command on the primary of its key's slot (the first node that answers for a command
+    /// without a key), following one redirection; a command that changes nothing (`retry`) is
+    /// retried once on a node that could not be reached.
     pub(super) async fn execute(
         &self,
         command: &str,
         args: &[RedisParameter],
         retry: bool,
     ) -> Result<Vec<RedisResult>, RedisError> {
-        let slot = cluster::routing_key(command, args).map(cluster::slot);
+        let Some(slot) = cluster::routing_key(command, args).map(cluster::slot) else {
+            return self.anywhere(command, args).await;
+        };
         let node = self.node_for(slot).await?;
         match self.on(&node, command, args).await {
             Err(RedisError::Reply(text)) => match Redirect::parse(&text, host(&node)) {
                 Some(Redirect::Moved(to)) => {
                     self.refresh(Some(&to)).await;
-                    self.on(&to, command, args).await
+                    settled(self.on(&to, command, args).await)
                 }
                 Some(Redirect::Ask(to)) => {
+                    // Both on one connection: `ASKING` holds for its next command only.
                     let conn = self.connection(&to).await?;
                     self.report_broken(&to, conn.execute("ASKING", &[]).await)?;
-                    self.report_broken(&to, conn.execute(command, args).await)
+                    let answered = self.report_broken(&to, conn.execute(command, args).await);
+                    if answered.is_ok() {
+                        *self.last.borrow_mut() = Some(to);
+                    }
+                    settled(answered)
                 }
                 None => Err(RedisError::Reply(text)),
             },
@@ -95,27 +118,44 @@ impl Routed {
         }
     }
 
-    /// The node serving `slot` by the map (read first if the request has none), or for a command
-    /// without a key a node already open, else any primary.
-    async fn node_for(&self, slot: Option<u16>) -> Result<String, RedisError> {
-        if slot.is_none()
-            && let Some((node, _)) = self.open.borrow().first()
-        {
-            return Ok(node.clone());
-        }
+    /// A command without a key (`PING`, `PUBLISH`) on the first node that answers: one already
+    /// open, else the primaries of the map in turn (a dead primary's turn costs a refused
+    /// connection).
+    async fn anywhere(
+        &self,
+        command: &str,
+        args: &[RedisParameter],
+    ) -> Result<Vec<RedisResult>, RedisError> {
+        let mut nodes: Vec<String> = self.open.borrow().iter().map(|(n, _)| n.clone()).collect();
         let known = self.map.borrow().clone();
         let map = match known {
             Some(map) => map,
             None => self.load().await?,
         };
-        let node = match slot {
-            Some(slot) => map.node_for(slot),
-            None => map.nodes().first().copied(),
+        nodes.extend(map.nodes().into_iter().map(str::to_owned));
+        let mut failed = None;
+        for (i, node) in nodes.iter().enumerate() {
+            if nodes[..i].contains(node) {
+                continue;
+            }
+            match self.on(node, command, args).await {
+                Err(e @ RedisError::Transport(_)) => failed = Some(e),
+                answered => return answered,
+            }
+        }
+        Err(failed.unwrap_or_else(|| RedisError::Transport("the cluster has no primary".into())))
+    }
+
+    /// The node serving `slot` by the map (read first if the request has none).
+    async fn node_for(&self, slot: u16) -> Result<String, RedisError> {
+        let known = self.map.borrow().clone();
+        let map = match known {
+            Some(map) => map,
+            None => self.load().await?,
         };
-        node.map(str::to_owned).ok_or_else(|| {
+        map.node_for(slot).map(str::to_owned).ok_or_else(|| {
             RedisError::Transport(format!(
-                "no primary serves slot {} in the cluster's slot map",
-                slot.unwrap_or_default()
+                "no primary serves slot {slot} in the cluster's slot map"
             ))
         })
     }
@@ -206,7 +246,11 @@ impl Routed {
         args: &[RedisParameter],
     ) -> Result<Vec<RedisResult>, RedisError> {
         let conn = self.connection(node).await?;
-        self.report_broken(node, conn.execute(command, args).await)
+        let answered = self.report_broken(node, conn.execute(command, args).await);
+        if answered.is_ok() {
+            *self.last.borrow_mut() = Some(node.to_owned());
+        }
+        answered
     }
 
     /// Forgets `node`'s connection when Redis could not be reached on it (it may be broken).
@@ -229,6 +273,20 @@ impl Routed {
             .borrow_mut()
             .push((node.to_owned(), Rc::clone(&conn)));
         Ok(conn)
+    }
+}
+
+/// The answer after following a redirection: another redirection means the slot is moving
+/// under the request (a map read a moment ago is already out of date), which a client retries
+/// like a node that cannot serve now (`503`), not a refused command.
+fn settled(answered: Result<Vec<RedisResult>, RedisError>) -> Result<Vec<RedisResult>, RedisError> {
+    match answered {
+        Err(RedisError::Reply(text)) if Redirect::parse(&text, "").is_some() => {
+            Err(RedisError::Transport(format!(
+                "redirected again after following a redirection: {text}"
+            )))
+        }
+        other => other,
     }
 }
 

@@ -140,7 +140,7 @@ impl Repo {
             None => Default::default(),
         };
         let r = self
-            .eval(
+            .eval_durable(
                 SUBMIT_CAS,
                 &cas_keys,
                 vec![

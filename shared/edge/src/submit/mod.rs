@@ -305,6 +305,7 @@ pub async fn submit_input(
         if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
             crate::metrics::note_outcome("replayed");
             let outcome = idempotency::answer_held(claim, stored)?;
+            repo.confirm_replicated(&keys, claim).await?;
             return Ok(Submitted::of(call, &board, &player, outcome, true));
         }
         let outcome = write(
