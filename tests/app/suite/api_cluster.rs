@@ -322,7 +322,6 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
         .unwrap();
     api.create_board(json!({"id": board, "operator": "incr"}))
         .await;
-    let slot = board_slot(&api.redis, &board);
     const WRITERS: u64 = 8;
     let deadline = Instant::now() + Duration::from_secs(90);
     let answers: Answers = Default::default();
