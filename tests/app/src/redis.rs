@@ -120,15 +120,15 @@ impl RedisServer {
         Self::start_with(None)
     }
 
-    /// A handle on a server another `RedisServer` owns (a second region's view of the same
-    /// Redis): dropping it stops nothing.
-    pub fn attach(port: u16) -> Self {
+    /// A handle on the servers another `RedisServer` owns (a second region's view of the same
+    /// Redis, a cluster's every node): dropping it stops nothing.
+    pub fn attach(of: &RedisServer) -> Self {
         Self {
-            port,
+            port: of.port,
             child: None,
             aof_dir: None,
             cluster_dir: None,
-            peers: Vec::new(),
+            peers: of.peers.iter().map(RedisServer::attach).collect(),
         }
     }
 

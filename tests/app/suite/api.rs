@@ -191,7 +191,7 @@ async fn launch(redis: RedisServer, kv: Kv, vars: &[(&str, &str)], mut config: H
 /// variables; no worker yet.
 pub async fn start_region(of: &Api) -> Api {
     launch(
-        RedisServer::attach(of.redis.port),
+        RedisServer::attach(&of.redis),
         Kv::Shipped,
         &[],
         HostConfig::default().spin_faithful(),

@@ -30,6 +30,12 @@ async fn shipped_manifest_serves_health_live_and_a_404_problem() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readiness_follows_redis_and_detailed_health_names_each_dependency() {
+    if harness::cluster_three() {
+        eprintln!(
+            "skipped: it stops Redis, one node of six on a cluster (the cluster's failover: api_cluster)"
+        );
+        return;
+    }
     let mut api = crate::api::start().await;
     let r = api.get("/health/ready", None).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -68,6 +74,12 @@ async fn readiness_follows_redis_and_detailed_health_names_each_dependency() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn security_headers_are_on_every_response_errors_included() {
+    if harness::cluster_three() {
+        eprintln!(
+            "skipped: it stops Redis, one node of six on a cluster (the cluster's failover: api_cluster)"
+        );
+        return;
+    }
     let mut api = crate::api::start().await;
     api.create_board(serde_json::json!({"id": "open", "public_read": true}))
         .await;
