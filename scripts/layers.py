@@ -44,7 +44,7 @@ CRATES = {
         "src": "shared/edge/src",
         "depth": 1,
         "layers": [
-            ("platform", ["platform", "message", "redis_error", "kv", "scope", "settings", "outbound"]),
+            ("platform", ["platform", "message", "redis_error", "cluster", "kv", "scope", "settings", "outbound"]),
             ("stores", ["breaker", "repo", "cache", "flagdoc", "tenants", "apikeys", "webhooks",
                         "integrity"]),
             ("request", ["compress", "http", "stream", "auth", "api"]),

@@ -12,7 +12,8 @@
 //!
 //! 1. **platform** — [`platform`] (the async host-call traits and the Spin bindings),
 //!    [`message`] (the `http` request and response types handlers see), [`redis_error`] (a Redis
-//!    failure: the store unreachable, or this command refused), [`kv`], [`scope`] (the clock,
+//!    failure: the store unreachable, or this command refused), [`cluster`] (Redis Cluster's
+//!    slots, slot map and redirections), [`kv`], [`scope`] (the clock,
 //!    nonces, and what a request notes for its lower layers, its own under concurrency),
 //!    [`settings`] (variables), [`outbound`] (HTTP to the outside).
 //! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`repo`] (Redis),
