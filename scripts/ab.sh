@@ -77,7 +77,8 @@ start_redis "$tmp/redis.log"
 pids="$redis_pid"
 redis_url="redis://127.0.0.1:$redis_port"
 secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-export SPIN_VARIABLE_REDIS_URL="$redis_url" SPIN_VARIABLE_JWT_HS256_SECRET="$secret"
+export SPIN_VARIABLE_REDIS_URL="$redis_url" SPIN_VARIABLE_REDIS_HOSTS="$redis_url"
+export SPIN_VARIABLE_JWT_HS256_SECRET="$secret"
 export SPIN_VARIABLE_REQUEST_LOG=off SPIN_VARIABLE_METRICS=off
 export SPIN_VARIABLE_RATE_LIMITS='[{"name":"ab-none","key":"ip","classes":["read"],"boards":["ab-no-such-board"],"limit":1000000000,"window_secs":1,"store":"redis"}]'
 

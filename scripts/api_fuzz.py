@@ -110,6 +110,7 @@ def main() -> int:
         port = free_port()
         env = dict(os.environ,
                    SPIN_VARIABLE_REDIS_URL=f"redis://127.0.0.1:{redis_port}",
+                   SPIN_VARIABLE_REDIS_HOSTS=f"redis://127.0.0.1:{redis_port}",
                    SPIN_VARIABLE_JWT_HS256_SECRET=SECRET,
                    SPIN_VARIABLE_RATE_LIMITS="[]",
                    SPIN_VARIABLE_REQUEST_LOG="off",

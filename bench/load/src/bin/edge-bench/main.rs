@@ -207,6 +207,9 @@ fn run(setup: Setup, procs: &Procs) -> Result<()> {
     let secret = tools::random_hex(32)?;
     let env: Vec<(String, String)> = vec![
         ("SPIN_VARIABLE_REDIS_URL".into(), redis_url.clone()),
+        // The components' allow-list entry for Redis, and where the worker subscribes.
+        ("SPIN_VARIABLE_REDIS_HOSTS".into(), redis_url.clone()),
+        ("SPIN_VARIABLE_REDIS_TRIGGER_URL".into(), redis_url.clone()),
         ("SPIN_VARIABLE_JWT_HS256_SECRET".into(), secret.clone()),
         // The access log (one JSON line per request) and metrics are off unless asked for:
         // hundreds of thousands of lines would measure the terminal or the disk, not the app.
