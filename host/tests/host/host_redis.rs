@@ -92,7 +92,7 @@ redis_url = "{{{{ redis_url }}}}"
 
 fn received(redis: &RedisServer) -> Vec<String> {
     redis
-        .client()
+        .node_client()
         .get_connection()
         .ok()
         .and_then(|mut c| c.lrange("probe:received", 0, -1).ok())
@@ -105,7 +105,7 @@ fn received(redis: &RedisServer) -> Vec<String> {
 async fn publish_until_received(redis: &RedisServer, payload: &str) -> bool {
     for _ in 0..40 {
         let _: Option<i64> = redis
-            .client()
+            .node_client()
             .get_connection()
             .ok()
             .and_then(|mut c| c.publish("probe-events", payload).ok());
