@@ -24,8 +24,8 @@
 # primaries and three replicas). They become the apps' `redis_url` and `redis_mode`; `redis_hosts`,
 # the components' outbound allow-list entry, is REDIS_HOSTS if given, else the server's
 # `scheme://host:port`, or for a cluster whose seeds share one host `scheme://host:*` (set
-# REDIS_HOSTS, e.g. `redis://10.0.0.0/8:*`, when they do not: the nodes are reached at the
-# addresses the cluster announces). The worker's trigger subscribes on `redis_trigger_url`: the
+# REDIS_HOSTS, e.g. `redis://*:6379`, when they do not: the nodes are reached at the addresses the
+# cluster announces; a CIDR such as `redis://10.0.0.0/8:6379` works on Spin, not on edge-host). The worker's trigger subscribes on `redis_trigger_url`: the
 # server, or the first seed that answers, chosen again each time the worker starts, so a worker
 # whose node went away moves to another (docs/operations.md › Redis Cluster).
 #
@@ -156,7 +156,7 @@ cleanup() {
     if [ -n "$redis_pid" ]; then stop "$redis_pid" TERM 10; fi
     if [ -n "$cluster_dir" ]; then
         for pidfile in "$cluster_dir"/*/pid; do
-            [ -s "$pidfile" ] && stop "$(cat "$pidfile")" TERM 10
+            if [ -s "$pidfile" ]; then stop "$(cat "$pidfile")" TERM 10; fi
         done
         rm -rf "$cluster_dir"
     fi
@@ -191,33 +191,38 @@ esac
 
 # start_cluster: a throwaway cluster of three primaries and three replicas on free loopback ports
 # (each node's bus port, its port + 10000, free too), made by `redis-cli --cluster create`; sets
-# REDIS_URL to its nodes' URLs.
+# REDIS_URL to its nodes' URLs. The nodes stay in this script's process group (no --daemonize),
+# so `--stop` ends them with the rest; cleanup stops them by pid.
 start_cluster() {
     cluster_dir=$(mktemp -d)
     nodes="" REDIS_URL=""
     while [ "$(echo "$nodes" | wc -w)" -lt 6 ]; do
         p=$(free_port)
+        case " $nodes " in *":$p "*) continue ;; esac
         if [ "$p" -gt 55535 ] || ! python3 -c 'import socket,sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' $((p + 10000)) 2>/dev/null; then
             continue
         fi
         mkdir -p "$cluster_dir/$p"
-        redis-server --port "$p" --bind 127.0.0.1 --dir "$cluster_dir/$p" --daemonize yes \
-            --pidfile "$cluster_dir/$p/pid" --logfile "$cluster_dir/$p/log" --save "" --appendonly no \
+        redis-server --port "$p" --bind 127.0.0.1 --dir "$cluster_dir/$p" --save "" --appendonly no \
             --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
-            --cluster-require-full-coverage no --repl-diskless-sync-delay 0
+            --cluster-require-full-coverage no --repl-diskless-sync-delay 0 \
+            >"$cluster_dir/$p/log" 2>&1 &
+        echo $! >"$cluster_dir/$p/pid"
+        i=0
+        until timeout 1 redis-cli -p "$p" ping >/dev/null 2>&1; do
+            i=$((i + 1))
+            if [ "$i" -gt 100 ]; then echo "up: cluster node on port $p did not start" >&2; exit 1; fi
+            sleep 0.05
+        done
         nodes="$nodes 127.0.0.1:$p"
         REDIS_URL="$REDIS_URL${REDIS_URL:+,}redis://127.0.0.1:$p"
     done
-    for node in $nodes; do
-        i=0
-        until timeout 1 redis-cli -h 127.0.0.1 -p "${node#*:}" ping >/dev/null 2>&1; do
-            i=$((i + 1))
-            if [ "$i" -gt 100 ]; then echo "up: cluster node $node did not start" >&2; exit 1; fi
-            sleep 0.05
-        done
-    done
     # shellcheck disable=SC2086
-    timeout 60 redis-cli --cluster create $nodes --cluster-replicas 1 --cluster-yes >/dev/null
+    if ! timeout 60 redis-cli --cluster create $nodes --cluster-replicas 1 --cluster-yes >"$cluster_dir/create.log" 2>&1; then
+        cat "$cluster_dir/create.log" >&2
+        echo "up: redis-cli --cluster create failed" >&2
+        exit 1
+    fi
     for node in $nodes; do
         i=0
         until timeout 1 redis-cli -p "${node#*:}" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; do
@@ -229,24 +234,29 @@ start_cluster() {
     echo "up: started a throwaway Redis Cluster (3 primaries, 3 replicas) at $REDIS_URL"
 }
 
-# redis_hosts URLS: the allow-list entry that admits the servers: `scheme://host:port` for one, or
-# `scheme://host:*` for seeds that share one host; nothing (and a message) otherwise.
+# redis_hosts URLS MODE: the allow-list entry that admits the servers: `scheme://host:port` for
+# one server, `scheme://host:*` for a cluster whose seeds share one host (its other nodes are on
+# other ports); nothing (and a message) otherwise.
 redis_hosts() {
-    python3 - "$1" <<'PY'
+    python3 - "$1" "$2" <<'PY'
 import sys
 from urllib.parse import urlsplit
 urls = [u.strip() for u in sys.argv[1].split(",") if u.strip()]
 parts = [urlsplit(u) for u in urls]
 hosts = {(p.scheme, p.hostname) for p in parts}
-if len(parts) == 1:
+if sys.argv[2] != "cluster" and len(parts) == 1:
     p = parts[0]
-    print(f"{p.scheme}://{p.hostname}:{p.port or 6379}")
+    port = p.port or {"redis": 6379, "rediss": 6380}.get(p.scheme)
+    if port is None:
+        sys.exit(f"up: give {urls[0]} a port")
+    print(f"{p.scheme}://{p.hostname}:{port}")
 elif len(hosts) == 1:
     scheme, host = hosts.pop()
     print(f"{scheme}://{host}:*")
 else:
     sys.exit("up: the Redis seeds are on several hosts: set REDIS_HOSTS to one Spin allow-list "
-             "pattern that admits every node (e.g. redis://10.0.0.0/8:*)")
+             "pattern that admits every node (e.g. redis://*:6379, or on Spin a CIDR such as "
+             "redis://10.0.0.0/8:6379, which edge-host does not take)")
 PY
 }
 
@@ -269,7 +279,7 @@ export REDIS_URL REDIS_MODE
 export SPIN_VARIABLE_REDIS_URL="${SPIN_VARIABLE_REDIS_URL:-$REDIS_URL}"
 export SPIN_VARIABLE_REDIS_MODE="${SPIN_VARIABLE_REDIS_MODE:-$REDIS_MODE}"
 if [ -z "${SPIN_VARIABLE_REDIS_HOSTS:-}" ]; then
-    SPIN_VARIABLE_REDIS_HOSTS="${REDIS_HOSTS:-$(redis_hosts "$SPIN_VARIABLE_REDIS_URL")}"
+    SPIN_VARIABLE_REDIS_HOSTS="${REDIS_HOSTS:-$(redis_hosts "$SPIN_VARIABLE_REDIS_URL" "$SPIN_VARIABLE_REDIS_MODE")}"
 fi
 export SPIN_VARIABLE_REDIS_HOSTS
 # Set by hand, the worker's subscription stays where it is told.

@@ -78,13 +78,16 @@ pub fn routing_key<'a>(command: &str, args: &'a [RedisParameter]) -> Option<&'a 
     }
 }
 
-/// Which primary serves each slot, and when that was read.
+/// Which primary serves each slot, when that was read, and for which seeds (`redis_url`): a map
+/// of other seeds is another cluster's, and never followed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotMap {
     /// Ranges of slots (inclusive) and the `host:port` of their primary, by start.
     ranges: Vec<(u16, u16, String)>,
     /// When it was read (Unix ms).
     read_ms: i64,
+    /// The seed URLs it was read for.
+    seeds: Vec<String>,
 }
 
 impl SlotMap {
@@ -93,7 +96,7 @@ impl SlotMap {
     /// the primary first. Each node's metadata map is empty unless the servers announce
     /// hostnames (`cluster-announce-hostname`, `cluster-preferred-endpoint-type`), which this
     /// parse refuses rather than misreads.
-    pub fn parse(reply: &[RedisResult], read_ms: i64) -> Result<Self, String> {
+    pub fn parse(reply: &[RedisResult], seeds: &[String], read_ms: i64) -> Result<Self, String> {
         let mut ranges = Vec::new();
         let mut at = 0;
         let int = |i: usize| match reply.get(i) {
@@ -135,7 +138,11 @@ impl SlotMap {
             return Err("CLUSTER SLOTS: no slot is served".into());
         }
         ranges.sort_unstable_by_key(|r| r.0);
-        Ok(Self { ranges, read_ms })
+        Ok(Self {
+            ranges,
+            read_ms,
+            seeds: seeds.to_vec(),
+        })
     }
 
     /// The `host:port` of the primary serving `slot`, if any does.
@@ -159,6 +166,11 @@ impl SlotMap {
     /// When it was read (Unix ms).
     pub fn read_ms(&self) -> i64 {
         self.read_ms
+    }
+
+    /// The seed URLs it was read for.
+    pub fn seeds(&self) -> &[String] {
+        &self.seeds
     }
 }
 
@@ -283,7 +295,7 @@ mod tests {
             I(7002),
             b("id2"),
         ];
-        let map = SlotMap::parse(&reply, 5).unwrap();
+        let map = SlotMap::parse(&reply, &[], 5).unwrap();
         assert_eq!(map.node_for(0), Some("127.0.0.1:7000"));
         assert_eq!(map.node_for(5460), Some("127.0.0.1:7000"));
         assert_eq!(map.node_for(5461), Some("127.0.0.1:7001"));
@@ -298,7 +310,7 @@ mod tests {
     #[test]
     fn an_unserved_slot_has_no_node() {
         use RedisResult::Int64 as I;
-        let map = SlotMap::parse(&[I(100), I(200), b("h"), I(1), b("id")], 0).unwrap();
+        let map = SlotMap::parse(&[I(100), I(200), b("h"), I(1), b("id")], &[], 0).unwrap();
         assert_eq!(map.node_for(99), None);
         assert_eq!(map.node_for(150), Some("h:1"));
         assert_eq!(map.node_for(201), None);
@@ -316,7 +328,7 @@ mod tests {
             vec![I(0), I(10), b("h"), I(1), b("id"), b("hostname"), b("x")],
             vec![RedisResult::Status("OK".into())],
         ] {
-            assert!(SlotMap::parse(&bad, 0).is_err(), "{bad:?}");
+            assert!(SlotMap::parse(&bad, &[], 0).is_err(), "{bad:?}");
         }
     }
 

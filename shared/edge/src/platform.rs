@@ -147,8 +147,9 @@ struct SpinRedis {
 /// on a transport failure (the breaker counts it, the client gets a `503` problem with `Retry-After`,
 /// the connection is not reused). Spin's Redis client has no timeout of its own: a Redis that
 /// stopped answering would hold the request until Spin's `--request-timeout` (p3 only), which
-/// answers a bare `500`. No command the app sends blocks on purpose (no `BLOCK`, no `WAIT`), and
-/// the longest scripts take milliseconds on a million-player board. A p2 request waits as long
+/// answers a bare `500`. No command the app sends blocks on purpose (no `BLOCK`; a `WAIT` for
+/// replicas waits at most [`crate::repo::REPLICA_ACK_TIMEOUT_MS`], less than this), and the
+/// longest scripts take milliseconds on a million-player board. A p2 request waits as long
 /// as the host does.
 #[cfg(feature = "p3")]
 pub const REDIS_REPLY_TIMEOUT_MS: u64 = 5_000;

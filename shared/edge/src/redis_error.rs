@@ -27,7 +27,7 @@
 pub enum RedisError {
     /// Redis cannot be reached, or refuses everyone for now: the connection failed or broke, or
     /// the server answered an error about itself, not this command (`LOADING`, `BUSY`,
-    /// `MASTERDOWN`, `CLUSTERDOWN`, `TRYAGAIN`, `READONLY`, `NOREPLICAS`, `MISCONF`, `OOM`,
+    /// `MASTERDOWN`, `CLUSTERDOWN`, `READONLY`, `NOREPLICAS`, `MISCONF`, `OOM`,
     /// `NOAUTH`, `WRONGPASS`, `NOPERM`). Counts against the breaker; a client sees `503` and
     /// retries.
     #[error("Redis is unavailable: {0}")]
@@ -37,6 +37,12 @@ pub enum RedisError {
     /// request that met it fails (`500`) and no other.
     #[error("Redis refused the command: {0}")]
     Reply(String),
+    /// A Redis Cluster slot is moving between primaries under this command (`TRYAGAIN`: a
+    /// multi-key command while some of its keys have moved; or a redirection right after a
+    /// redirection was followed). The servers are healthy: not counted against the breaker, the
+    /// connection stays usable; a client sees `503` and retries.
+    #[error("a Redis Cluster slot is moving: {0}")]
+    Moving(String),
 }
 
 /// What redis-rs writes before the kind of an error reply whose code it knows (then ` - Kind:
@@ -47,13 +53,7 @@ const SERVER_SIGNALLED: &str = "An error was signalled by the server";
 const NOT_CONVERTED: &str = "- TypeError";
 
 /// The kinds (redis-rs's names) of known error replies that say the server cannot serve now.
-const UNAVAILABLE_KINDS: &[&str] = &[
-    "BusyLoadingError",
-    "TryAgain",
-    "ClusterDown",
-    "MasterDown",
-    "ReadOnly",
-];
+const UNAVAILABLE_KINDS: &[&str] = &["BusyLoadingError", "ClusterDown", "MasterDown", "ReadOnly"];
 
 /// The codes of other error replies that say the server cannot serve now (or not us: a missing
 /// or wrong password, a user without the permission). `LOADING` and `MASTERDOWN` are known kinds
@@ -78,7 +78,9 @@ pub fn classify(text: &str) -> RedisError {
             .next()
             .unwrap_or_default()
             .trim();
-        return if UNAVAILABLE_KINDS.contains(&kind) {
+        return if kind == "TryAgain" {
+            RedisError::Moving(owned())
+        } else if UNAVAILABLE_KINDS.contains(&kind) {
             RedisError::Transport(owned())
         } else {
             RedisError::Reply(owned())
@@ -161,7 +163,6 @@ mod tests {
             "LOADING Redis is loading the dataset in memory",
             "LOADING",
             "CLUSTERDOWN The cluster is down",
-            "TRYAGAIN Multiple keys request during rehashing of slot",
             "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
             "READONLY You can't write against a read only replica.",
             "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
@@ -175,6 +176,15 @@ mod tests {
             let text = replied(line);
             assert!(is_transport(&text), "{line} → {text}");
         }
+    }
+
+    #[test]
+    fn a_slot_moving_under_a_command_is_neither_unavailable_nor_refused() {
+        let text = replied("TRYAGAIN Multiple keys request during rehashing of slot");
+        assert!(
+            matches!(classify(&text), RedisError::Moving(t) if t == text),
+            "{text}"
+        );
     }
 
     #[test]

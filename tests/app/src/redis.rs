@@ -6,13 +6,6 @@ use std::time::{Duration, Instant};
 
 use crate::free_port;
 
-/// Whether test servers are one-node clusters (`EDGE_TEST_REDIS=cluster1`): each owns every
-/// hash slot, so nothing moves, but it refuses what a cluster refuses (keys of two slots in one
-/// script or command, a database other than 0).
-pub fn cluster_one() -> bool {
-    std::env::var("EDGE_TEST_REDIS").as_deref() == Ok("cluster1")
-}
-
 /// Whether each test's Redis is a cluster of three primaries, each with a replica
 /// (`EDGE_TEST_REDIS=cluster3`, made by `redis-cli --cluster create`): the app then runs with
 /// `redis_mode = cluster` and the primaries' URLs as its seeds, so its commands spread over
@@ -21,9 +14,9 @@ pub fn cluster_three() -> bool {
     std::env::var("EDGE_TEST_REDIS").as_deref() == Ok("cluster3")
 }
 
-/// Whether test servers are clusters of either kind (database 0 only).
+/// Whether test servers are clusters (database 0 only).
 pub fn clustered() -> bool {
-    cluster_one() || cluster_three()
+    cluster_three()
 }
 
 /// The cluster bus listens on a node's port + 10000: a node's port must leave that free and
@@ -162,11 +155,10 @@ impl RedisServer {
         if cluster_three() {
             return Self::start_cluster(aof_dir);
         }
-        Self::start_node(aof_dir, cluster_one())
+        Self::start_node(aof_dir, false)
     }
 
-    /// One server, a cluster node when `node` (a one-node cluster owning every slot with
-    /// [`cluster_one`]).
+    /// One server, a cluster node when `node`.
     fn start_node(aof_dir: Option<PathBuf>, node: bool) -> Self {
         let port = if node { free_node_port() } else { free_port() };
         let cluster_dir = node.then(|| {
@@ -333,45 +325,9 @@ impl RedisServer {
                 .get_connection()
                 .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
             if pong.is_ok() {
-                if cluster_conf.is_some() && cluster_one() {
-                    self.own_every_slot();
-                }
                 return;
             }
             assert!(Instant::now() < deadline, "redis-server did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Makes a one-node cluster own every slot (kept in its config file across restarts) and
-    /// waits until it says it is `ok`.
-    fn own_every_slot(&self) {
-        let mut c = self.node_conn();
-        let info = |c: &mut redis::Connection| -> String {
-            redis::cmd("CLUSTER")
-                .arg("INFO")
-                .query(c)
-                .unwrap_or_else(|e| panic!("CLUSTER INFO: {e}"))
-        };
-        // A restarted node has its slots from its config file.
-        if info(&mut c).contains("cluster_slots_assigned:0") {
-            redis::cmd("CLUSTER")
-                .arg("ADDSLOTSRANGE")
-                .arg(0)
-                .arg(16383)
-                .query::<()>(&mut c)
-                .unwrap_or_else(|e| panic!("CLUSTER ADDSLOTSRANGE: {e}"));
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let now = info(&mut c);
-            if now.contains("cluster_state:ok") {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the one-node cluster did not come up: {now}"
-            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

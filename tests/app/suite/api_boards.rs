@@ -425,9 +425,9 @@ async fn board_input_is_validated_with_precise_problems() {
     api.stop().await;
 }
 
-/// The test servers are what `EDGE_TEST_REDIS` asks for: with `cluster1` (scripts/test.sh's run
-/// that checks every script stays within one hash slot) a command across two slots is refused,
-/// so that run checks something; otherwise the same command is served.
+/// The test servers are what `EDGE_TEST_REDIS` asks for: with `cluster3` (scripts/test.sh's
+/// cluster run, which also checks that every script stays within one hash slot) a command across
+/// two slots is refused, so that run checks something; otherwise the same command is served.
 #[test]
 fn test_redis_refuses_keys_of_two_slots_exactly_when_it_is_a_cluster() {
     let redis = harness::RedisServer::start();

@@ -37,7 +37,7 @@ impl Repo {
         .to_json()?;
         let create = async || {
             let r = self
-                .eval_durable(
+                .eval(
                     CREATE_BOARD,
                     &[
                         keys.config(),
@@ -97,7 +97,10 @@ impl Repo {
             vec![bin(tenant_boards(tenant)), bin(board.id.as_str())],
         )
         .await?;
-        Ok(())
+        // With `redis_min_replica_acks`: the board and its place in the tenant's list (two
+        // slots, maybe two primaries) reach replicas before the `201`.
+        self.await_replicas(&[&keys.config(), &tenant_boards(tenant)])
+            .await
     }
 
     /// Loads a board; `BoardNotFound` if absent.

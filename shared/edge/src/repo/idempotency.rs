@@ -56,12 +56,13 @@ impl Repo {
         if self.min_replica_acks == 0 {
             return Ok(());
         }
+        let key = keys.idem(&claim.key);
         self.exec(
             "PEXPIRE",
-            vec![bin(keys.idem(&claim.key)), bin(OUTCOME_TTL_MS.to_string())],
+            vec![bin(key.as_str()), bin(OUTCOME_TTL_MS.to_string())],
         )
         .await?;
-        self.await_replicas().await
+        self.await_replicas(&[&key]).await
     }
 
     /// Releases this attempt's reservation after a failure that applied nothing, so a retry can

@@ -46,6 +46,7 @@ mod plain;
 pub mod ratelimit;
 mod reads;
 mod rebuild;
+mod replicas;
 mod routed;
 mod snapshots;
 pub mod stats;
@@ -297,11 +298,7 @@ pub struct Repo {
     min_replica_acks: u32,
 }
 
-/// How long a submission's write waits for its replicas (`WAIT`, ms) when
-/// `redis_min_replica_acks` asks for some: past it the answer is `503` and the client retries
-/// with the same `Idempotency-Key`. Never 0 (`WAIT … 0` waits forever, and Spin's Redis client
-/// has no timeout of its own).
-pub const REPLICA_ACK_TIMEOUT_MS: i64 = 1_000;
+pub use replicas::REPLICA_ACK_TIMEOUT_MS;
 
 /// How the repository reaches Redis.
 enum Link {
@@ -508,53 +505,15 @@ impl Repo {
                 self.guard.failed(crate::scope::now_ms()).await;
                 Err(unavailable(e))
             }
-        }
-    }
-
-    /// [`Repo::eval`] for a submission's write or a board's creation, then, when `redis_min_replica_acks` asks for
-    /// replicas, `WAIT` for them on the connection that ran it: fewer within
-    /// [`REPLICA_ACK_TIMEOUT_MS`] is a `503` (the write may or may not survive a failover; the
-    /// client's retry with the same `Idempotency-Key` applies it exactly once either way).
-    async fn eval_durable(
-        &self,
-        script: &str,
-        keys: &[String],
-        args: Vec<RedisParameter>,
-    ) -> Result<Vec<RedisResult>> {
-        let reply = self.eval(script, keys, args).await?;
-        self.await_replicas().await?;
-        Ok(reply)
-    }
-
-    /// `WAIT` for `redis_min_replica_acks` replicas (none asked for: nothing) on the connection
-    /// of the last command; fewer within [`REPLICA_ACK_TIMEOUT_MS`] is a `503`.
-    async fn await_replicas(&self) -> Result<()> {
-        let wanted = self.min_replica_acks;
-        if wanted == 0 {
-            return Ok(());
-        }
-        let wait = [
-            RedisParameter::Int64(i64::from(wanted)),
-            RedisParameter::Int64(REPLICA_ACK_TIMEOUT_MS),
-        ];
-        let acked = match &self.link {
-            Link::Single(cell) => {
-                let conn = std::rc::Rc::clone(&cell.borrow());
-                conn.execute("WAIT", &wait).await
+            // Redis answered: the slot is moving, the servers are fine.
+            Err(RedisError::Moving(reply)) => {
+                self.guard.succeeded().await;
+                eprintln!("redis: {cmd} met a moving slot: {reply}");
+                Err(LeaderboardError::Unavailable(
+                    "the board's data is moving between Redis servers; retry shortly".into(),
+                ))
             }
-            Link::Cluster(routed) => routed.on_last("WAIT", &wait).await,
-        };
-        let acked = self.report("WAIT", acked).await?;
-        let acked = acked.first().map(int).transpose()?.unwrap_or(0);
-        if acked < i64::from(wanted) {
-            eprintln!("redis: a write reached {acked} of {wanted} replicas in time");
-            return Err(LeaderboardError::Unavailable(format!(
-                "the write reached {acked} of the {wanted} Redis replicas it needs in time, so it \
-                 may not survive a failover; retry (a submission with the same Idempotency-Key is \
-                 applied once)"
-            )));
         }
-        Ok(())
     }
 
     async fn eval(

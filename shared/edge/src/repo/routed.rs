@@ -2,18 +2,21 @@
 //! slot ([`crate::cluster`]), on a connection opened the first time the request needs that node.
 //!
 //! - **The slot map** comes from the regional KV store ([`crate::cluster::MAP_KEY`], read ahead
-//!   with the request's other KV keys) while it is younger than [`crate::cluster::MAP_TTL_MS`];
-//!   else from `CLUSTER SLOTS` on a node that answers (a node already open, the seeds, the nodes
-//!   of the old map), stored back for the region's other requests.
+//!   with the request's other KV keys) while it is younger than [`crate::cluster::MAP_TTL_MS`] and
+//!   was read from these seeds; else from `CLUSTER SLOTS` on a node that answers (the nodes
+//!   already open, the seeds, the nodes of the older map), stored back for the region's other
+//!   requests. An older map of the same seeds stays in use when no node answers.
 //! - **`MOVED`**: the map is read again and the command sent once more, to the node named. Redis
 //!   did not run a redirected command, so this is safe for writes too.
 //! - **`ASK`** (the slot is migrating and the key is on the target already): `ASKING` then the
 //!   command on the target, once; the map stays.
-//! - **A node that cannot be reached**: its connection is dropped and the map read again (at most
-//!   every [`crate::cluster::MIN_REFRESH_MS`]), so the request after a failover finds the
-//!   promoted replica; a command that changes nothing is retried once, on the node the map now
-//!   names. `TRYAGAIN` and `CLUSTERDOWN` are the server saying it cannot serve now: the request
-//!   answers `503` with `Retry-After` ([`crate::redis_error`]).
+//! - **Another redirection right after one, or `TRYAGAIN`**: the slot is moving under the
+//!   request; `503` with `Retry-After` ([`RedisError::Moving`]: not a failure of Redis).
+//! - **A node that cannot be reached**: its connection is dropped and, when the map is older than
+//!   [`crate::cluster::MIN_REFRESH_MS`], the map is read again from the other nodes, so the
+//!   request after a failover finds the promoted replica; a command that changes nothing is
+//!   retried once, on the node the map now names. `CLUSTERDOWN` is the server saying it cannot
+//!   serve now: `503` ([`crate::redis_error`]).
 //!
 //! Only primaries are asked (no `READONLY` reads from replicas): a read after a write must see it.
 
@@ -35,8 +38,8 @@ pub(super) struct Routed {
     map: RefCell<Option<Rc<SlotMap>>>,
     /// Open connections by node (`host:port`).
     open: RefCell<Vec<(String, Rc<dyn RedisExec>)>>,
-    /// The node that answered the last command ([`Routed::on_last`]).
-    last: RefCell<Option<String>>,
+    /// Where each slot's last command ran ([`Routed::writer_of`]: `WAIT` must follow a write).
+    ran_on: RefCell<Vec<(u16, String)>>,
 }
 
 impl Routed {
@@ -51,21 +54,24 @@ impl Routed {
             kv,
             map: RefCell::new(None),
             open: RefCell::new(Vec::new()),
-            last: RefCell::new(None),
+            ran_on: RefCell::new(Vec::new()),
         }
     }
 
-    /// `command` on the node that answered the last command (`WAIT` for a write's replicas).
-    pub(super) async fn on_last(
-        &self,
-        command: &str,
-        args: &[RedisParameter],
-    ) -> Result<Vec<RedisResult>, RedisError> {
-        let last = self.last.borrow().clone();
-        let node = last.ok_or_else(|| {
-            RedisError::Transport(format!("{command}: no command ran on this cluster yet"))
-        })?;
-        self.on(&node, command, args).await
+    /// The node that ran the last command on `key`'s slot in this request, else the one the
+    /// map names for it.
+    pub(super) async fn writer_of(&self, key: &[u8]) -> Result<String, RedisError> {
+        let slot = cluster::slot(key);
+        let ran = self
+            .ran_on
+            .borrow()
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .map(|(_, node)| node.clone());
+        match ran {
+            Some(node) => Ok(node),
+            None => self.node_for(slot).await,
+        }
     }
 
     /// One command on the primary of its key's slot (the first node that answers for a command
@@ -81,57 +87,67 @@ impl Routed {
             return self.anywhere(command, args).await;
         };
         let node = self.node_for(slot).await?;
-        match self.on(&node, command, args).await {
-            Err(RedisError::Reply(text)) => match Redirect::parse(&text, host(&node)) {
-                Some(Redirect::Moved(to)) => {
-                    self.refresh(Some(&to)).await;
-                    settled(self.on(&to, command, args).await)
-                }
-                Some(Redirect::Ask(to)) => {
-                    // Both on one connection: `ASKING` holds for its next command only.
-                    let conn = self.connection(&to).await?;
-                    self.report_broken(&to, conn.execute("ASKING", &[]).await)?;
-                    let answered = self.report_broken(&to, conn.execute(command, args).await);
-                    if answered.is_ok() {
-                        *self.last.borrow_mut() = Some(to);
-                    }
-                    settled(answered)
-                }
-                None => Err(RedisError::Reply(text)),
-            },
-            Err(e @ RedisError::Transport(_)) => {
-                let stale = self.map.borrow().as_ref().is_none_or(|m| {
-                    crate::scope::now_ms() - m.read_ms() >= cluster::MIN_REFRESH_MS
-                });
-                if stale {
-                    self.refresh(None).await;
-                }
+        let (node, answered) = match self.follow(&node, command, args).await {
+            (node, Err(e @ RedisError::Transport(_))) => {
+                self.refresh_without(&node).await;
                 if !retry {
                     return Err(e);
                 }
                 eprintln!("redis error on {node} (retrying {command} once): {e}");
                 super::jitter().await;
                 let node = self.node_for(slot).await?;
-                self.on(&node, command, args).await
+                self.follow(&node, command, args).await
             }
             answered => answered,
+        };
+        if answered.is_ok() {
+            let mut ran_on = self.ran_on.borrow_mut();
+            ran_on.retain(|(s, _)| *s != slot);
+            ran_on.push((slot, node));
+        }
+        answered
+    }
+
+    /// `command` on `node`, following one redirection: which node answered, and its answer.
+    async fn follow(
+        &self,
+        node: &str,
+        command: &str,
+        args: &[RedisParameter],
+    ) -> (String, Result<Vec<RedisResult>, RedisError>) {
+        let text = match self.on(node, command, args).await {
+            Err(RedisError::Reply(text)) => text,
+            answered => return (node.to_owned(), answered),
+        };
+        match Redirect::parse(&text, host(node)) {
+            Some(Redirect::Moved(to)) => {
+                self.refresh(Some(&to), None).await;
+                let answered = settled(self.on(&to, command, args).await);
+                (to, answered)
+            }
+            Some(Redirect::Ask(to)) => {
+                // Both on one connection: `ASKING` holds for its next command only.
+                let asked = match self.on(&to, "ASKING", &[]).await {
+                    Ok(_) => settled(self.on(&to, command, args).await),
+                    Err(e) => Err(e),
+                };
+                (to, asked)
+            }
+            None => (node.to_owned(), Err(RedisError::Reply(text))),
         }
     }
 
     /// A command without a key (`PING`, `PUBLISH`) on the first node that answers: one already
     /// open, else the primaries of the map in turn (a dead primary's turn costs a refused
-    /// connection).
+    /// connection). A `PUBLISH` sent again after a node failed may reach subscribers twice: the
+    /// app's rings are doorbells, which a second ring does not change.
     async fn anywhere(
         &self,
         command: &str,
         args: &[RedisParameter],
     ) -> Result<Vec<RedisResult>, RedisError> {
         let mut nodes: Vec<String> = self.open.borrow().iter().map(|(n, _)| n.clone()).collect();
-        let known = self.map.borrow().clone();
-        let map = match known {
-            Some(map) => map,
-            None => self.load().await?,
-        };
+        let map = self.current().await?;
         nodes.extend(map.nodes().into_iter().map(str::to_owned));
         let mut failed = None;
         for (i, node) in nodes.iter().enumerate() {
@@ -146,13 +162,18 @@ impl Routed {
         Err(failed.unwrap_or_else(|| RedisError::Transport("the cluster has no primary".into())))
     }
 
+    /// The request's map, loaded on first use.
+    async fn current(&self) -> Result<Rc<SlotMap>, RedisError> {
+        let known = self.map.borrow().clone();
+        match known {
+            Some(map) => Ok(map),
+            None => self.load().await,
+        }
+    }
+
     /// The node serving `slot` by the map (read first if the request has none).
     async fn node_for(&self, slot: u16) -> Result<String, RedisError> {
-        let known = self.map.borrow().clone();
-        let map = match known {
-            Some(map) => map,
-            None => self.load().await?,
-        };
+        let map = self.current().await?;
         map.node_for(slot).map(str::to_owned).ok_or_else(|| {
             RedisError::Transport(format!(
                 "no primary serves slot {slot} in the cluster's slot map"
@@ -160,16 +181,21 @@ impl Routed {
         })
     }
 
-    /// The map shared in the KV store while it is young enough, else one read from the cluster.
+    /// The map shared in the KV store while it is young enough and of these seeds, else one read
+    /// from the cluster (an older map of these seeds is kept when no node answers).
     async fn load(&self) -> Result<Rc<SlotMap>, RedisError> {
         if let Some(kv) = self.kv.as_deref() {
             match kv.get(cluster::MAP_KEY).await {
                 Ok(Some(raw)) => match serde_json::from_slice::<SlotMap>(&raw) {
-                    Ok(map) if crate::scope::now_ms() - map.read_ms() < cluster::MAP_TTL_MS => {
+                    Ok(map) if map.seeds() == self.seeds.as_slice() => {
+                        let fresh = crate::scope::now_ms() - map.read_ms() < cluster::MAP_TTL_MS;
                         let map = Rc::new(map);
                         *self.map.borrow_mut() = Some(Rc::clone(&map));
-                        return Ok(map);
+                        if fresh {
+                            return Ok(map);
+                        }
                     }
+                    // Another cluster's (redis_url changed): never followed.
                     Ok(_) => {}
                     Err(e) => eprintln!("redis cluster: the stored slot map does not decode: {e}"),
                 },
@@ -177,23 +203,37 @@ impl Routed {
                 Err(e) => eprintln!("redis cluster: cannot read the stored slot map: {e}"),
             }
         }
-        self.refresh(None).await;
+        self.refresh(None, None).await;
         self.map.borrow().clone().ok_or_else(|| {
             RedisError::Transport("no node of the cluster answered CLUSTER SLOTS".into())
         })
     }
 
+    /// After `failed` could not be reached: its connection is gone ([`Routed::on`]); the map is
+    /// read again from the other nodes unless it is younger than
+    /// [`cluster::MIN_REFRESH_MS`] (nothing changes before a replica takes over).
+    async fn refresh_without(&self, failed: &str) {
+        let stale = self
+            .map
+            .borrow()
+            .as_ref()
+            .is_none_or(|m| crate::scope::now_ms() - m.read_ms() >= cluster::MIN_REFRESH_MS);
+        if stale {
+            self.refresh(None, Some(failed)).await;
+        }
+    }
+
     /// Reads the map from the first node that answers `CLUSTER SLOTS` (`first`, then the nodes
-    /// already open, the seeds and the old map's nodes) and shares it; the old map stays when
-    /// none answers.
-    async fn refresh(&self, first: Option<&str>) {
+    /// already open, the seeds and the old map's nodes; never `skip`) and shares it; the old map
+    /// stays when none answers.
+    async fn refresh(&self, first: Option<&str>, skip: Option<&str>) {
         let mut candidates: Vec<String> = first.map(str::to_owned).into_iter().collect();
         candidates.extend(self.open.borrow().iter().map(|(n, _)| n.clone()));
         candidates.extend(self.seeds.iter().map(|u| cluster::address(u).to_owned()));
         if let Some(map) = self.map.borrow().as_ref() {
             candidates.extend(map.nodes().into_iter().map(str::to_owned));
         }
-        let mut tried: Vec<&str> = Vec::new();
+        let mut tried: Vec<&str> = skip.into_iter().collect();
         for node in &candidates {
             if tried.contains(&node.as_str()) {
                 continue;
@@ -208,7 +248,7 @@ impl Routed {
                 .await;
             let parsed = reply
                 .map_err(|e| e.to_string())
-                .and_then(|r| SlotMap::parse(&r, crate::scope::now_ms()));
+                .and_then(|r| SlotMap::parse(&r, &self.seeds, crate::scope::now_ms()));
             match parsed {
                 Ok(map) => {
                     self.share(&map).await;
@@ -238,27 +278,20 @@ impl Routed {
         }
     }
 
-    /// `command` on `node`'s connection.
-    async fn on(
+    /// `command` on `node`'s connection; a connection on which Redis could not be reached is
+    /// forgotten (it may be broken).
+    pub(super) async fn on(
         &self,
         node: &str,
         command: &str,
         args: &[RedisParameter],
     ) -> Result<Vec<RedisResult>, RedisError> {
         let conn = self.connection(node).await?;
-        let answered = self.report_broken(node, conn.execute(command, args).await);
-        if answered.is_ok() {
-            *self.last.borrow_mut() = Some(node.to_owned());
-        }
-        answered
-    }
-
-    /// Forgets `node`'s connection when Redis could not be reached on it (it may be broken).
-    fn report_broken<T>(&self, node: &str, result: Result<T, RedisError>) -> Result<T, RedisError> {
-        if let Err(RedisError::Transport(_)) = &result {
+        let answered = conn.execute(command, args).await;
+        if let Err(RedisError::Transport(_)) = &answered {
             self.open.borrow_mut().retain(|(n, _)| n != node);
         }
-        result
+        answered
     }
 
     /// The request's connection to `node`, opened on first use.
@@ -278,11 +311,11 @@ impl Routed {
 
 /// The answer after following a redirection: another redirection means the slot is moving
 /// under the request (a map read a moment ago is already out of date), which a client retries
-/// like a node that cannot serve now (`503`), not a refused command.
+/// (`503`), not a refused command.
 fn settled(answered: Result<Vec<RedisResult>, RedisError>) -> Result<Vec<RedisResult>, RedisError> {
     match answered {
         Err(RedisError::Reply(text)) if Redirect::parse(&text, "").is_some() => {
-            Err(RedisError::Transport(format!(
+            Err(RedisError::Moving(format!(
                 "redirected again after following a redirection: {text}"
             )))
         }

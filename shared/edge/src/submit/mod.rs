@@ -303,9 +303,9 @@ pub async fn submit_input(
             check_players_quota(call, ctx, &board, &keys, &player).await?;
         }
         if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
-            crate::metrics::note_outcome("replayed");
             let outcome = idempotency::answer_held(claim, stored)?;
             repo.confirm_replicated(&keys, claim).await?;
+            crate::metrics::note_outcome("replayed");
             return Ok(Submitted::of(call, &board, &player, outcome, true));
         }
         let outcome = write(
@@ -342,7 +342,9 @@ pub async fn submit_input(
     .await;
     if let (Err(_), true, Some(claim)) = (&result, reserved, &claim) {
         // Nothing was applied (the write stores its outcome in the same step): free the key so a
-        // corrected retry can use it. If this fails too, the reservation expires in seconds.
+        // corrected retry can use it. If this fails too, the reservation expires in seconds. A
+        // write that was applied but not acknowledged by its replicas in time holds its outcome
+        // under the key: the release leaves that alone, and a retry replays it.
         if let Err(e) = repo.release(&keys, claim).await {
             eprintln!("scores: could not release an Idempotency-Key reservation: {e}");
         }
