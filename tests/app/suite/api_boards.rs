@@ -118,12 +118,14 @@ async fn a_delete_that_happened_answers_204_even_if_its_webhook_messages_cannot_
     api.stop().await;
 }
 
-/// The keys under a board's prefix.
+/// The keys under a board's prefix, sorted (the order `KEYS` answers in is the server's).
 fn board_keys(c: &mut harness::Conn, board: &str) -> Vec<String> {
-    redis::cmd("KEYS")
+    let mut keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("lb:{{default/{board}}}*"))
         .query(c)
-        .unwrap()
+        .unwrap();
+    keys.sort_unstable();
+    keys
 }
 
 /// A delete leaves no key of the board, the ones its config does not name (its

@@ -104,67 +104,130 @@ async fn boards_spread_over_the_primaries_and_each_lives_on_the_one_owning_its_s
     // The board list (a tenant key, on its own slot) names all three.
     let list = api.get("/api/v1/boards", Some(&service())).await;
     assert_eq!(list.status, 200, "{}", list.body);
-    for (board, _) in &boards {
-        assert!(
-            list.body.to_string().contains(board.as_str()),
-            "{}",
-            list.body
-        );
-    }
+    let mut listed: Vec<&str> = list.body["boards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["id"].as_str())
+        .collect();
+    listed.sort_unstable();
+    let mut created: Vec<&str> = boards.iter().map(|(b, _)| b.as_str()).collect();
+    created.sort_unstable();
+    assert_eq!(listed, created, "{}", list.body);
     api.stop().await;
 }
 
-/// What one writer saw: submissions answered `2xx`, and answers that were retried.
-struct Written {
-    applied: u64,
-    retried: u64,
-}
+/// When each request was sent and answered, and whether it was a `2xx`.
+type Answers = std::sync::Arc<std::sync::Mutex<Vec<(Instant, Instant, bool)>>>;
 
-/// Submissions of `+1` for `player` until `stop` is set (then one more), each retried with its
-/// `Idempotency-Key` until it is answered `2xx` (at most until `deadline`).
-async fn write(
-    api: &Api,
-    board: &str,
-    player: &str,
-    stop: &AtomicBool,
+/// A writer straight to the app's URL (the test keeps the app, to kill or move its Redis
+/// nodes): until `stop` is set (then one more), a submission of `1` for a player of its own
+/// (`<prefix>-<n>`), each retried with its `Idempotency-Key` after a `503`, a `409` or a dropped
+/// connection until it is answered `2xx`; every answer's time is noted. Returns the players
+/// whose submission was answered `2xx`: one player per submission, so a lost one and a doubled
+/// one cannot cancel out.
+async fn write_to(
+    http: reqwest::Client,
+    url: String,
+    prefix: String,
+    stop: std::sync::Arc<AtomicBool>,
     deadline: Instant,
-) -> Written {
-    let mut out = Written {
-        applied: 0,
-        retried: 0,
-    };
+    answers: Answers,
+) -> Vec<String> {
+    let token = service();
+    let mut answered = Vec::new();
     for i in 0.. {
         let last = stop.load(Ordering::Relaxed);
-        let key = format!("{player}-{i}");
+        let player = format!("{prefix}-{i}");
         loop {
-            let r = api
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/boards/{board}/scores"),
-                    Some(&service()),
-                    Some(json!({"player": player, "score": 1})),
-                    &[("idempotency-key", key.as_str())],
-                )
+            let sent_at = Instant::now();
+            let sent = http
+                .post(&url)
+                .bearer_auth(&token)
+                .header("idempotency-key", &player)
+                .json(&json!({"player": player, "score": 1}))
+                .send()
                 .await;
-            if r.status.is_success() {
-                out.applied += 1;
+            let (status, body) = match sent {
+                Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+                Err(e) => (0, e.to_string()),
+            };
+            let ok = (200..300).contains(&status);
+            answers.lock().unwrap().push((sent_at, Instant::now(), ok));
+            if ok {
+                answered.push(player);
                 break;
             }
             assert!(
-                r.status == 503 || r.status == 409,
-                "only a retryable refusal: {} {}",
-                r.status,
-                r.body
+                matches!(status, 0 | 503 | 409),
+                "only a retryable refusal, got {status}: {body}"
             );
             assert!(Instant::now() < deadline, "{player}: no answer in time");
-            out.retried += 1;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         if last {
             break;
         }
     }
-    out
+    answered
+}
+
+/// Every player's score on an `incr` board, page by page.
+async fn scores(api: &Api, board: &str) -> std::collections::HashMap<String, u64> {
+    let mut all = std::collections::HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/boards/{board}/entries?limit=100&cursor={c}"),
+            None => format!("/api/v1/boards/{board}/entries?limit=100"),
+        };
+        let page = api.get(&path, Some(&service())).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        for (player, _, score) in rows(&page.body) {
+            all.insert(player, score.as_u64().unwrap_or_default());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return all,
+        }
+    }
+}
+
+/// Answered `2xx` but not stored (lost), and stored more than once (doubled, answered or not).
+fn lost_and_doubled(
+    answered: &[String],
+    stored: &std::collections::HashMap<String, u64>,
+) -> (usize, usize) {
+    let lost = answered
+        .iter()
+        .filter(|p| stored.get(*p).copied().unwrap_or(0) == 0)
+        .count();
+    let doubled = stored.values().filter(|&&score| score > 1).count();
+    (lost, doubled)
+}
+
+/// Starts `n` writers ([`write_to`]) on `board`.
+fn writers(
+    api: &Api,
+    board: &str,
+    n: u64,
+    stop: &std::sync::Arc<AtomicBool>,
+    answers: &Answers,
+) -> Vec<tokio::task::JoinHandle<Vec<String>>> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let url = api.app.url(&format!("/api/v1/boards/{board}/scores"));
+    (0..n)
+        .map(|w| {
+            tokio::spawn(write_to(
+                api.app.http.clone(),
+                url.clone(),
+                format!("w{w}"),
+                std::sync::Arc::clone(stop),
+                deadline,
+                std::sync::Arc::clone(answers),
+            ))
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -181,18 +244,9 @@ async fn a_busy_boards_slot_moved_to_another_primary_loses_and_doubles_nothing()
         .find(|n| n.primary && n.port != from)
         .map(|n| n.port)
         .unwrap();
-    const WRITERS: u64 = 4;
-    let deadline = Instant::now() + Duration::from_secs(90);
     let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            let api = std::sync::Arc::clone(&api);
-            let stop = std::sync::Arc::clone(&stop);
-            tokio::spawn(
-                async move { write(&api, "moving", &format!("w{w}"), &stop, deadline).await },
-            )
-        })
-        .collect();
+    let answers: Answers = Default::default();
+    let running = writers(&api, "moving", 4, &stop, &answers);
     // Some writes land first, then the slot moves a few keys at a time, with writes between.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mover = {
@@ -206,27 +260,26 @@ async fn a_busy_boards_slot_moved_to_another_primary_loses_and_doubles_nothing()
     // Writes after the move, on maps that still name the old owner.
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
-    let mut retried = 0;
-    let mut want = Vec::new();
-    for (w, writer) in writers.into_iter().enumerate() {
-        let written = writer.await.unwrap();
-        want.push((format!("w{w}"), written.applied));
-        retried += written.retried;
+    let mut answered = Vec::new();
+    for writer in running {
+        answered.extend(writer.await.unwrap());
     }
-    eprintln!("moving a busy slot: {retried} answers were retried");
+    let retried = answers
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, _, ok)| !ok)
+        .count();
+    eprintln!(
+        "moving a busy slot: {} submissions answered, {retried} answers retried",
+        answered.len()
+    );
     assert_eq!(owner(&api.redis, slot), to, "the slot moved");
-    let page = api
-        .get("/api/v1/boards/moving/entries", Some(&service()))
-        .await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let mut scores: Vec<(String, u64)> = rows(&page.body)
-        .into_iter()
-        .map(|(player, _, score)| (player, score.as_u64().unwrap_or_default()))
-        .collect();
-    scores.sort();
+    let stored = scores(&api, "moving").await;
     assert_eq!(
-        scores, want,
-        "each submission answered 2xx applied exactly once"
+        lost_and_doubled(&answered, &stored),
+        (0, 0),
+        "answered 2xx: lost, doubled"
     );
     let exists: i64 = redis::cmd("EXISTS")
         .arg("lb:{default/moving}:config")
@@ -239,67 +292,15 @@ async fn a_busy_boards_slot_moved_to_another_primary_loses_and_doubles_nothing()
     }
 }
 
-/// When each request was sent and answered, and whether it was a `2xx`.
-type Answers = std::sync::Arc<std::sync::Mutex<Vec<(Instant, Instant, bool)>>>;
-
-/// [`write`] straight to the app's URL (the test keeps the app, to kill its Redis nodes), every
-/// answer's time noted; a dropped connection is retried too. Returns the submissions answered
-/// `2xx`.
-async fn write_to(
-    http: reqwest::Client,
-    url: String,
-    player: String,
-    stop: std::sync::Arc<AtomicBool>,
-    deadline: Instant,
-    answers: Answers,
-) -> u64 {
-    let token = service();
-    let mut applied = 0;
-    for i in 0.. {
-        let last = stop.load(Ordering::Relaxed);
-        let key = format!("{player}-{i}");
-        loop {
-            let sent_at = Instant::now();
-            let sent = http
-                .post(&url)
-                .bearer_auth(&token)
-                .header("idempotency-key", &key)
-                .json(&json!({"player": player, "score": 1}))
-                .send()
-                .await;
-            let (status, body) = match sent {
-                Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
-                Err(e) => (0, e.to_string()),
-            };
-            let ok = (200..300).contains(&status);
-            answers.lock().unwrap().push((sent_at, Instant::now(), ok));
-            if ok {
-                applied += 1;
-                break;
-            }
-            assert!(
-                matches!(status, 0 | 503 | 409),
-                "only a retryable refusal, got {status}: {body}"
-            );
-            assert!(Instant::now() < deadline, "{player}: no answer in time");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        if last {
-            break;
-        }
-    }
-    applied
-}
-
 /// What a failover under writes did.
 struct Failover {
     /// From the kill to the first `2xx` after the first refused write.
     outage: Duration,
     /// From the kill to the replica's promotion (Redis's part of the outage).
     promotion: Duration,
-    /// Answered `2xx` but not in the final standings, and applied more than once.
-    lost: u64,
-    doubled: u64,
+    /// Submissions answered `2xx` but not stored, and stored more than once.
+    lost: usize,
+    doubled: usize,
 }
 
 /// Eight writers submit to a board whose primary is killed (`SIGKILL`) mid-run; once a replica
@@ -323,22 +324,9 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
     api.create_board(json!({"id": board, "operator": "incr"}))
         .await;
     const WRITERS: u64 = 8;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let answers: Answers = Default::default();
     let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let url = api.app.url(&format!("/api/v1/boards/{board}/scores"));
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            tokio::spawn(write_to(
-                api.app.http.clone(),
-                url.clone(),
-                format!("w{w}"),
-                std::sync::Arc::clone(&stop),
-                deadline,
-                std::sync::Arc::clone(&answers),
-            ))
-        })
-        .collect();
+    let answers: Answers = Default::default();
+    let running = writers(&api, &board, WRITERS, &stop, &answers);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let replica = api.redis.replica_of(primary);
     let killed = Instant::now();
@@ -370,9 +358,9 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
     .await;
     assert!(resumed.is_some(), "writes did not come back");
     stop.store(true, Ordering::Relaxed);
-    let mut applied = Vec::new();
-    for (w, writer) in writers.into_iter().enumerate() {
-        applied.push((format!("w{w}"), writer.await.unwrap()));
+    let mut answered = Vec::new();
+    for writer in running {
+        answered.extend(writer.await.unwrap());
     }
     let answers = answers.lock().unwrap().clone();
     // The outage: from the kill to the first 2xx of a request sent after the first refusal (a
@@ -389,20 +377,7 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
         .map(|(_, at, _)| *at)
         .min()
         .expect("writes came back");
-    let page = api
-        .get(&format!("/api/v1/boards/{board}/entries"), Some(&service()))
-        .await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let stored: std::collections::HashMap<String, u64> = rows(&page.body)
-        .into_iter()
-        .map(|(player, _, score)| (player, score.as_u64().unwrap_or_default()))
-        .collect();
-    let (mut lost, mut doubled) = (0, 0);
-    for (player, answered) in &applied {
-        let score = stored.get(player).copied().unwrap_or(0);
-        lost += answered.saturating_sub(score);
-        doubled += score.saturating_sub(*answered);
-    }
+    let (lost, doubled) = lost_and_doubled(&answered, &scores(&api, &board).await);
     api.stop().await;
     Failover {
         outage: back - killed,
@@ -414,10 +389,10 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
 
 /// Without replica acknowledgements a write the killed primary acknowledged but had not yet
 /// replicated is lost (Redis replicates asynchronously): reported, not asserted. Writes answer
-/// again within a second of the replica's promotion; the whole outage, mostly Redis's failure
+/// again within two seconds of the replica's promotion; the whole outage, mostly Redis's failure
 /// detection and election, is reported beside `cluster-node-timeout` + 2 s.
 #[tokio::test(flavor = "multi_thread")]
-async fn writes_answer_again_within_a_second_of_the_replicas_promotion() {
+async fn writes_answer_again_within_two_seconds_of_the_replicas_promotion() {
     let f = failover_under_writes("0").await;
     let bound = Duration::from_millis(harness::CLUSTER_NODE_TIMEOUT_MS + 2_000);
     eprintln!(
@@ -427,7 +402,7 @@ async fn writes_answer_again_within_a_second_of_the_replicas_promotion() {
     );
     assert_eq!(f.doubled, 0, "an Idempotency-Key retry applied twice");
     assert!(
-        f.outage <= f.promotion + Duration::from_secs(1),
+        f.outage <= f.promotion + Duration::from_secs(2),
         "writes back {:?} after the kill, {:?} after the promotion",
         f.outage,
         f.outage.saturating_sub(f.promotion)
@@ -475,6 +450,12 @@ async fn a_write_short_of_its_replica_acks_answers_503_and_its_retry_applies_not
             .await
             .status,
         200
+    );
+    let list = api.get("/api/v1/boards", Some(&service())).await;
+    assert_eq!(
+        list.body["boards"][0]["id"], "acked",
+        "listed: {}",
+        list.body
     );
     for _ in 0..2 {
         let r = api
