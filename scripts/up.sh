@@ -23,9 +23,9 @@
 # Cluster's seed nodes (REDIS_MODE=cluster without REDIS_URL starts a throwaway cluster of three
 # primaries and three replicas). They become the apps' `redis_url` and `redis_mode`; `redis_hosts`,
 # the components' outbound allow-list entry, is REDIS_HOSTS if given, else the server's
-# `scheme://host:port`, or for a cluster whose seeds share one host `scheme://host:*` (set
-# REDIS_HOSTS, e.g. `redis://*:6379`, when they do not: the nodes are reached at the addresses the
-# cluster announces; a CIDR such as `redis://10.0.0.0/8:6379` works on Spin, not on edge-host). The worker's trigger subscribes on `redis_trigger_url`: the
+# `scheme://host:port`, or for a cluster whose seeds are one IP `scheme://host:*` (set
+# REDIS_HOSTS otherwise, e.g. on Spin a CIDR such as `redis://10.0.0.0/24:6379` (edge-host takes
+# none): the nodes are reached at the addresses the cluster announces). The worker's trigger subscribes on `redis_trigger_url`: the
 # server, or the first seed that answers, chosen again each time the worker starts, so a worker
 # whose node went away moves to another (docs/operations.md › Redis Cluster).
 #
@@ -211,7 +211,11 @@ start_cluster() {
         i=0
         until timeout 1 redis-cli -p "$p" ping >/dev/null 2>&1; do
             i=$((i + 1))
-            if [ "$i" -gt 100 ]; then echo "up: cluster node on port $p did not start" >&2; exit 1; fi
+            if [ "$i" -gt 100 ] || ! kill -0 "$(cat "$cluster_dir/$p/pid")" 2>/dev/null; then
+                cat "$cluster_dir/$p/log" >&2
+                echo "up: cluster node on port $p did not start (its log above)" >&2
+                exit 1
+            fi
             sleep 0.05
         done
         nodes="$nodes 127.0.0.1:$p"
@@ -235,28 +239,36 @@ start_cluster() {
 }
 
 # redis_hosts URLS MODE: the allow-list entry that admits the servers: `scheme://host:port` for
-# one server, `scheme://host:*` for a cluster whose seeds share one host (its other nodes are on
+# one server, `scheme://host:*` for a cluster whose seeds are one IP (its other nodes are on
 # other ports); nothing (and a message) otherwise.
 redis_hosts() {
     python3 - "$1" "$2" <<'PY'
-import sys
+import ipaddress, sys
 from urllib.parse import urlsplit
+def is_ip(host):
+    try:
+        ipaddress.ip_address(host or "")
+        return True
+    except ValueError:
+        return False
 urls = [u.strip() for u in sys.argv[1].split(",") if u.strip()]
 parts = [urlsplit(u) for u in urls]
 hosts = {(p.scheme, p.hostname) for p in parts}
 if sys.argv[2] != "cluster" and len(parts) == 1:
     p = parts[0]
-    port = p.port or {"redis": 6379, "rediss": 6380}.get(p.scheme)
+    port = p.port or {"redis": 6379}.get(p.scheme)
     if port is None:
-        sys.exit(f"up: give {urls[0]} a port")
+        sys.exit(f"up: give {urls[0]} a port (Spin's allow-list knows no default for {p.scheme})")
     print(f"{p.scheme}://{p.hostname}:{port}")
-elif len(hosts) == 1:
+elif len(hosts) == 1 and is_ip(next(iter(hosts))[1]):
+    # The nodes announce IPs: seeds given as that one IP have the others on other ports.
     scheme, host = hosts.pop()
     print(f"{scheme}://{host}:*")
 else:
-    sys.exit("up: the Redis seeds are on several hosts: set REDIS_HOSTS to one Spin allow-list "
-             "pattern that admits every node (e.g. redis://*:6379, or on Spin a CIDR such as "
-             "redis://10.0.0.0/8:6379, which edge-host does not take)")
+    sys.exit("up: set REDIS_HOSTS to one Spin allow-list pattern that admits every node at the "
+             "address the cluster announces (an IP by default), e.g. on Spin a CIDR such as "
+             "redis://10.0.0.0/24:6379 (edge-host takes none); it is derived only for seeds "
+             "given as one IP")
 PY
 }
 

@@ -86,7 +86,8 @@ pub struct SlotMap {
     ranges: Vec<(u16, u16, String)>,
     /// When it was read (Unix ms).
     read_ms: i64,
-    /// The seed URLs it was read for.
+    /// The seed nodes' addresses (`host:port`, never their credentials) it was read for.
+    #[serde(default)]
     seeds: Vec<String>,
 }
 
@@ -141,7 +142,7 @@ impl SlotMap {
         Ok(Self {
             ranges,
             read_ms,
-            seeds: seeds.to_vec(),
+            seeds: seed_addresses(seeds),
         })
     }
 
@@ -168,9 +169,9 @@ impl SlotMap {
         self.read_ms
     }
 
-    /// The seed URLs it was read for.
-    pub fn seeds(&self) -> &[String] {
-        &self.seeds
+    /// Whether it was read for these seed URLs (the same nodes, whatever their credentials).
+    pub fn is_for(&self, seeds: &[String]) -> bool {
+        self.seeds == seed_addresses(seeds)
     }
 }
 
@@ -218,6 +219,14 @@ pub fn node_url(seed: &str, node: &str) -> String {
         Some(user) => format!("{scheme}://{user}@{node}{tail}"),
         None => format!("{scheme}://{node}{tail}"),
     }
+}
+
+/// The seeds' addresses, sorted: what a stored map records of them (a URL may carry a password,
+/// which must not end up in the KV store).
+fn seed_addresses(seeds: &[String]) -> Vec<String> {
+    let mut addresses: Vec<String> = seeds.iter().map(|u| address(u).to_owned()).collect();
+    addresses.sort_unstable();
+    addresses
 }
 
 /// The `host:port` of a URL (what [`node_url`] replaces).
@@ -305,6 +314,20 @@ mod tests {
             ["10.0.0.2:7002", "127.0.0.1:7000", "127.0.0.1:7001"]
         );
         assert_eq!(map.read_ms(), 5);
+    }
+
+    #[test]
+    fn a_map_records_its_seeds_addresses_never_their_credentials() {
+        use RedisResult::Int64 as I;
+        let seeds = [
+            "rediss://u:secret@b:2".to_string(),
+            "rediss://u:secret@a:1".to_string(),
+        ];
+        let map = SlotMap::parse(&[I(0), I(16383), b("h"), I(1), b("id")], &seeds, 0).unwrap();
+        let stored = serde_json::to_string(&map).unwrap();
+        assert!(!stored.contains("secret"), "{stored}");
+        assert!(map.is_for(&["redis://a:1".into(), "redis://b:2".into()]));
+        assert!(!map.is_for(&["redis://a:1".into()]));
     }
 
     #[test]

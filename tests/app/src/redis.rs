@@ -340,6 +340,21 @@ impl RedisServer {
         self.spawn();
     }
 
+    /// Stops (`SIGSTOP`) or continues (`SIGCONT`) the server: a node that neither answers nor
+    /// refuses while it is stopped.
+    pub fn signal(&self, signal: &str) {
+        let pid = self
+            .child
+            .as_ref()
+            .map(|c| c.id().to_string())
+            .unwrap_or_else(|| panic!("the server on {} is not this handle's", self.port));
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status()
+            .unwrap_or_else(|e| panic!("kill -{signal}: {e}"));
+        assert!(sent.success(), "kill -{signal} failed");
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();

@@ -489,3 +489,33 @@ async fn a_write_short_of_its_replica_acks_answers_503_and_its_retry_applies_not
     );
     api.stop().await;
 }
+
+/// With one replica's acknowledgement asked for, a write waits for the replica of its own
+/// board's primary and for no other: that replica stopped (`SIGSTOP`), the write answers `503`;
+/// another shard's replica stopped instead, it answers `201`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_waits_for_its_own_primarys_replica_and_no_other() {
+    let api = start_on(
+        RedisServer::start_cluster3(),
+        Kv::Shipped,
+        &[("redis_min_replica_acks", "1")],
+        HostConfig::default(),
+    )
+    .await;
+    let boards = one_board_per_primary(&api.redis);
+    let (board, own) = boards[0].clone();
+    let other = boards[1].1;
+    api.create_board(json!({"id": board})).await;
+    let submit = |player: &'static str| api.submit(&board, json!({"player": player, "score": 5}));
+    let own_replica = api.redis.replica_of(own);
+    api.redis.peer(own_replica).signal("STOP");
+    let waited = submit("ann").await;
+    api.redis.peer(own_replica).signal("CONT");
+    waited.assert_problem(503, "replicas");
+    let other_replica = api.redis.replica_of(other);
+    api.redis.peer(other_replica).signal("STOP");
+    let answered = submit("bob").await;
+    api.redis.peer(other_replica).signal("CONT");
+    assert_eq!(answered.status, 201, "{}", answered.body);
+    api.stop().await;
+}

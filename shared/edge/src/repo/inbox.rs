@@ -32,7 +32,7 @@ impl Repo {
             None => ("0", String::new(), String::new()),
         };
         let r = self
-            .eval_durable(
+            .eval(
                 ENQUEUE,
                 &[
                     keys.inbox(),
@@ -56,7 +56,12 @@ impl Repo {
         match r.as_slice() {
             [ok] if int(ok)? == 3 => Ok(None),
             [ok] if int(ok)? == 4 => Err(super::board_deleted(keys)),
-            [_, id] => Ok(Some(text(id)?)),
+            [_, id] => {
+                let id = text(id)?;
+                // With `redis_min_replica_acks`: on its replicas before it is accepted.
+                self.await_replicas(&[&keys.inbox()]).await?;
+                Ok(Some(id))
+            }
             other => Err(leaderboard::LeaderboardError::CorruptData(format!(
                 "unexpected reply {other:?}"
             ))),

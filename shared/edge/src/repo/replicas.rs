@@ -3,13 +3,15 @@
 //!
 //! `WAIT n timeout` counts the replicas that acknowledged everything its own connection wrote
 //! before it (Redis replicates each primary's writes as one ordered stream), so it goes on the
-//! connection of the key's primary that the write went to ([`super::routed::Routed`] keeps one per
-//! node and remembers where each slot's last command ran). On a connection that wrote nothing it
-//! returns at once: a replay first renews the outcome it replays
-//! ([`Repo::confirm_replicated`](super::Repo::confirm_replicated)).
+//! very connection the write went on ([`super::routed::Routed`] keeps the one of each slot's last
+//! write). On a connection that wrote nothing it returns at once: a replay first renews the
+//! outcome it replays ([`Repo::confirm_replicated`](super::Repo::confirm_replicated)), and a
+//! write that changed nothing (a compare-and-set that lost, a deleted board) does not wait.
 
 use leaderboard::{LeaderboardError, Result};
-use spin_sdk::redis::{RedisParameter, RedisResult};
+use spin_sdk::redis::RedisParameter;
+
+use crate::platform::RedisExec;
 
 use super::{Link, Repo, int};
 
@@ -20,57 +22,41 @@ use super::{Link, Repo, int};
 pub const REPLICA_ACK_TIMEOUT_MS: i64 = 1_000;
 
 impl Repo {
-    /// [`Repo::eval`] for a submission's write, then, when `redis_min_replica_acks` asks for
-    /// replicas, `WAIT` for them ([`Repo::await_replicas`] on the script's first key).
-    pub(super) async fn eval_durable(
-        &self,
-        script: &str,
-        keys: &[String],
-        args: Vec<RedisParameter>,
-    ) -> Result<Vec<RedisResult>> {
-        let reply = self.eval(script, keys, args).await?;
-        if let Some(key) = keys.first() {
-            self.await_replicas(&[key.as_str()]).await?;
-        }
-        Ok(reply)
-    }
-
-    /// `WAIT` for `redis_min_replica_acks` replicas (none asked for: nothing) on the connection
-    /// each key's write went to (one per primary; a single Redis has one). Fewer within
-    /// [`REPLICA_ACK_TIMEOUT_MS`] is a `503`: the write stands on the primary, and may or may
-    /// not survive a failover.
+    /// After a write that must reach replicas before it is answered (a submission's, a board's
+    /// creation, a replayed outcome's renewal): `WAIT` for `redis_min_replica_acks` replicas
+    /// (none asked for: nothing) on the connection each key's write went on (one per primary; a
+    /// single Redis has one). Fewer within [`REPLICA_ACK_TIMEOUT_MS`] is a `503`: the write
+    /// stands on the primary, and may or may not survive a failover.
     pub(super) async fn await_replicas(&self, keys: &[&str]) -> Result<()> {
         let wanted = self.min_replica_acks;
         if wanted == 0 {
             return Ok(());
         }
+        let conns: Vec<std::rc::Rc<dyn RedisExec>> = match &self.link {
+            Link::Single(cell) => vec![std::rc::Rc::clone(&cell.borrow())],
+            Link::Cluster(routed) => {
+                let mut conns: Vec<std::rc::Rc<dyn RedisExec>> = Vec::new();
+                for key in keys {
+                    let conn = routed.wrote_on(key.as_bytes()).ok_or_else(|| {
+                        LeaderboardError::Internal(format!(
+                            "no write on {key}'s slot in this request to wait for"
+                        ))
+                    })?;
+                    if !conns.iter().any(|c| std::rc::Rc::ptr_eq(c, &conn)) {
+                        conns.push(conn);
+                    }
+                }
+                conns
+            }
+        };
         let wait = [
             RedisParameter::Int64(i64::from(wanted)),
             RedisParameter::Int64(REPLICA_ACK_TIMEOUT_MS),
         ];
-        let answers = match &self.link {
-            Link::Single(cell) => {
-                let conn = std::rc::Rc::clone(&cell.borrow());
-                vec![conn.execute("WAIT", &wait).await]
-            }
-            Link::Cluster(routed) => {
-                let mut nodes: Vec<String> = Vec::new();
-                for key in keys {
-                    let node = routed.writer_of(key.as_bytes()).await;
-                    let node = self.report("WAIT", node).await?;
-                    if !nodes.contains(&node) {
-                        nodes.push(node);
-                    }
-                }
-                let mut answers = Vec::with_capacity(nodes.len());
-                for node in &nodes {
-                    answers.push(routed.on(node, "WAIT", &wait).await);
-                }
-                answers
-            }
-        };
-        for acked in answers {
-            let acked = self.report("WAIT", acked).await?;
+        for conn in conns {
+            let acked = self
+                .report("WAIT", conn.execute("WAIT", &wait).await)
+                .await?;
             let acked = acked.first().map(int).transpose()?.unwrap_or(0);
             if acked < i64::from(wanted) {
                 eprintln!("redis: a write reached {acked} of {wanted} replicas in time");

@@ -38,8 +38,9 @@ pub(super) struct Routed {
     map: RefCell<Option<Rc<SlotMap>>>,
     /// Open connections by node (`host:port`).
     open: RefCell<Vec<(String, Rc<dyn RedisExec>)>>,
-    /// Where each slot's last command ran ([`Routed::writer_of`]: `WAIT` must follow a write).
-    ran_on: RefCell<Vec<(u16, String)>>,
+    /// The connection each slot's last write went on ([`Routed::wrote_on`]: `WAIT` counts what
+    /// its own connection wrote).
+    wrote: RefCell<Vec<(u16, Rc<dyn RedisExec>)>>,
 }
 
 impl Routed {
@@ -54,24 +55,18 @@ impl Routed {
             kv,
             map: RefCell::new(None),
             open: RefCell::new(Vec::new()),
-            ran_on: RefCell::new(Vec::new()),
+            wrote: RefCell::new(Vec::new()),
         }
     }
 
-    /// The node that ran the last command on `key`'s slot in this request, else the one the
-    /// map names for it.
-    pub(super) async fn writer_of(&self, key: &[u8]) -> Result<String, RedisError> {
+    /// The connection the last write on `key`'s slot went on in this request, if any.
+    pub(super) fn wrote_on(&self, key: &[u8]) -> Option<Rc<dyn RedisExec>> {
         let slot = cluster::slot(key);
-        let ran = self
-            .ran_on
+        self.wrote
             .borrow()
             .iter()
             .find(|(s, _)| *s == slot)
-            .map(|(_, node)| node.clone());
-        match ran {
-            Some(node) => Ok(node),
-            None => self.node_for(slot).await,
-        }
+            .map(|(_, conn)| Rc::clone(conn))
     }
 
     /// One command on the primary of its key's slot (the first node that answers for a command
@@ -100,10 +95,17 @@ impl Routed {
             }
             answered => answered,
         };
-        if answered.is_ok() {
-            let mut ran_on = self.ran_on.borrow_mut();
-            ran_on.retain(|(s, _)| *s != slot);
-            ran_on.push((slot, node));
+        // A write (a command that is not retried) that went through: its connection, for `WAIT`.
+        if answered.is_ok() && !retry {
+            let conn = self
+                .open
+                .borrow()
+                .iter()
+                .find(|(n, _)| *n == node)
+                .map(|(_, conn)| Rc::clone(conn));
+            let mut wrote = self.wrote.borrow_mut();
+            wrote.retain(|(s, _)| *s != slot);
+            wrote.extend(conn.map(|conn| (slot, conn)));
         }
         answered
     }
@@ -187,7 +189,7 @@ impl Routed {
         if let Some(kv) = self.kv.as_deref() {
             match kv.get(cluster::MAP_KEY).await {
                 Ok(Some(raw)) => match serde_json::from_slice::<SlotMap>(&raw) {
-                    Ok(map) if map.seeds() == self.seeds.as_slice() => {
+                    Ok(map) if map.is_for(&self.seeds) => {
                         let fresh = crate::scope::now_ms() - map.read_ms() < cluster::MAP_TTL_MS;
                         let map = Rc::new(map);
                         *self.map.borrow_mut() = Some(Rc::clone(&map));

@@ -140,7 +140,7 @@ impl Repo {
             None => Default::default(),
         };
         let r = self
-            .eval_durable(
+            .eval(
                 SUBMIT_CAS,
                 &cas_keys,
                 vec![
@@ -177,12 +177,17 @@ impl Repo {
             [ok] if int(ok)? == 0 => Ok(ApplyResult::Conflict),
             [ok] if int(ok)? == 3 => Ok(ApplyResult::ClaimLost),
             [ok] if int(ok)? == 4 => Err(board_deleted(keys)),
-            [_, better, total, id, version] => Ok(ApplyResult::Applied(Applied {
-                better: uint(better)?,
-                total: uint(total)?,
-                event_id: text(id)?,
-                version: int(version)?,
-            })),
+            [_, better, total, id, version] => {
+                let applied = Applied {
+                    better: uint(better)?,
+                    total: uint(total)?,
+                    event_id: text(id)?,
+                    version: int(version)?,
+                };
+                // With `redis_min_replica_acks`: on its replicas before it is answered.
+                self.await_replicas(&[&keys.config()]).await?;
+                Ok(ApplyResult::Applied(applied))
+            }
             other => Err(LeaderboardError::CorruptData(format!(
                 "unexpected reply {other:?}"
             ))),
