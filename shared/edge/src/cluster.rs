@@ -128,7 +128,7 @@ impl SlotMap {
                          (do the servers announce hostnames?)"
                     ));
                 };
-                primary.get_or_insert_with(|| format!("{host}:{port}"));
+                primary.get_or_insert_with(|| node(host, port));
                 at += 3;
             }
             let primary = primary
@@ -199,7 +199,7 @@ impl Redirect {
         let (host, port) = address.rsplit_once(':')?;
         let port: u16 = port.parse().ok()?;
         let host = if host.is_empty() { same_host } else { host };
-        let node = format!("{host}:{port}");
+        let node = node(host, port);
         Some(if kind {
             Self::Moved(node)
         } else {
@@ -218,6 +218,15 @@ pub fn node_url(seed: &str, node: &str) -> String {
     match user {
         Some(user) => format!("{scheme}://{user}@{node}{tail}"),
         None => format!("{scheme}://{node}{tail}"),
+    }
+}
+
+/// A node's `host:port`, an IPv6 address in brackets (`[::1]:7000`), as a URL needs it.
+fn node(host: &str, port: impl std::fmt::Display) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 
@@ -402,6 +411,25 @@ mod tests {
             "seed.example:6379"
         );
         assert_eq!(address("redis://127.0.0.1:7000"), "127.0.0.1:7000");
+    }
+
+    #[test]
+    fn ipv6_nodes_are_bracketed_as_urls_need() {
+        use RedisResult::Int64 as I;
+        let map = SlotMap::parse(&[I(0), I(16383), b("::1"), I(7000), b("id")], &[], 0).unwrap();
+        assert_eq!(map.node_for(0), Some("[::1]:7000"));
+        assert_eq!(
+            node_url("redis://[::1]:7001", "[::1]:7000"),
+            "redis://[::1]:7000"
+        );
+        assert_eq!(
+            Redirect::parse(&hosts_text("MOVED 1 ::1:7002"), "x"),
+            Some(Redirect::Moved("[::1]:7002".into()))
+        );
+        assert_eq!(
+            Redirect::parse(&hosts_text("ASK 1 :7002"), "[::1]"),
+            Some(Redirect::Ask("[::1]:7002".into()))
+        );
     }
 
     #[test]
