@@ -14,11 +14,6 @@ pub fn cluster_three() -> bool {
     std::env::var("EDGE_TEST_REDIS").as_deref() == Ok("cluster3")
 }
 
-/// Whether test servers are clusters (database 0 only).
-pub fn clustered() -> bool {
-    cluster_three()
-}
-
 /// The cluster bus listens on a node's port + 10000: a node's port must leave that free and
 /// below 65536.
 const BUS_OFFSET: u16 = 10_000;
@@ -101,7 +96,7 @@ pub struct RedisServer {
     child: Option<Child>,
     /// With persistence: the folder of the append-only file (every write fsynced).
     aof_dir: Option<PathBuf>,
-    /// As a cluster node ([`clustered`]): the node's own folder, with its config file (it keeps
+    /// As a cluster node ([`cluster_three`]): the node's own folder, with its config file (it keeps
     /// the slots across a restart) and what a replica's sync writes (removed on drop).
     cluster_dir: Option<PathBuf>,
     /// With [`cluster_three`], the cluster's other five nodes (this one is its first primary).

@@ -440,7 +440,7 @@ fn test_redis_refuses_keys_of_two_slots_exactly_when_it_is_a_cluster() {
         .arg("lb:{c/d}:x")
         .arg(2)
         .query(&mut c);
-    if harness::clustered() {
+    if harness::cluster_three() {
         let e = two_slots.expect_err("a cluster refuses keys of two slots");
         assert_eq!(e.code(), Some("CROSSSLOT"), "{e}");
     } else {
