@@ -26,8 +26,11 @@
 # `scheme://host:port`, or for a cluster whose seeds are one IP `scheme://host:*` (set
 # REDIS_HOSTS otherwise, e.g. on Spin a CIDR such as `redis://10.0.0.0/24:6379` (edge-host takes
 # none): the nodes are reached at the addresses the cluster announces). The worker's trigger subscribes on `redis_trigger_url`: the
-# server, or the first seed that answers, chosen again each time the worker starts, so a worker
-# whose node went away moves to another (docs/operations.md › Redis Cluster).
+# server, or on a cluster the primary that owns the slot of the sweep's alarm (asked of the first
+# seed that answers), chosen again each time the worker starts, so a worker whose node went away
+# moves to another (docs/operations.md › Redis Cluster). Each time a worker has subscribed, the
+# sweep's alarm channel is rung once (docs/events.md › Sweep); the Redis servers started here
+# announce expired keys (notify-keyspace-events Kx), and a given one that does not gets a warning.
 #
 # EDGE_BUILD=p3 serves the WASIp3 build of the HTTP API (spin-p3.toml, `scripts/build.sh p3`):
 # Spin 4.0.x only, so it needs that Spin CLI; the worker stays p2. The default, EDGE_BUILD=p2,
@@ -206,7 +209,7 @@ start_cluster() {
         redis-server --port "$p" --bind 127.0.0.1 --dir "$cluster_dir/$p" --save "" --appendonly no \
             --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
             --cluster-require-full-coverage no --repl-diskless-sync-delay 0 \
-            >"$cluster_dir/$p/log" 2>&1 &
+            --notify-keyspace-events Kx >"$cluster_dir/$p/log" 2>&1 &
         echo $! >"$cluster_dir/$p/pid"
         i=0
         until timeout 1 redis-cli -p "$p" ping >/dev/null 2>&1; do
@@ -276,7 +279,8 @@ if [ -z "${REDIS_URL:-}" ] && [ "$REDIS_MODE" = cluster ]; then
     start_cluster
 elif [ -z "${REDIS_URL:-}" ]; then
     port=$(free_port 2>/dev/null || echo 6390)
-    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+        --notify-keyspace-events Kx >/dev/null 2>&1 &
     redis_pid=$!
     REDIS_URL="redis://127.0.0.1:$port"
     i=0
@@ -297,8 +301,14 @@ export SPIN_VARIABLE_REDIS_HOSTS
 # Set by hand, the worker's subscription stays where it is told.
 trigger_fixed="${SPIN_VARIABLE_REDIS_TRIGGER_URL:-}"
 
+# The sweep's alarm (edge::repo::claims): its keyspace event rings the worker, on the node that
+# owns its slot.
+alarm_key='lb:{claims}:alarm'
+alarm_channel="__keyspace@0__:$alarm_key"
+
 # trigger_url: where the worker subscribes: the given redis_trigger_url, else the first of
-# redis_url's servers that answers a PING (the first when none does).
+# redis_url's servers that answers a PING (the first when none does); on a cluster, the primary
+# that node says owns the alarm's slot (with the seed's scheme and credentials).
 trigger_url() {
     if [ -n "$trigger_fixed" ]; then
         echo "$trigger_fixed"
@@ -308,11 +318,59 @@ trigger_url() {
     for url in $(echo "$SPIN_VARIABLE_REDIS_URL" | tr ',' ' '); do
         first="${first:-$url}"
         if timeout 2 redis-cli -u "$url" ping 2>/dev/null | grep -q PONG; then
+            if [ "$SPIN_VARIABLE_REDIS_MODE" = cluster ]; then
+                slot=$(timeout 2 redis-cli -u "$url" cluster keyslot "$alarm_key" 2>/dev/null || true)
+                known=$(timeout 2 redis-cli -u "$url" cluster nodes 2>/dev/null || true)
+                python3 - "$url" "$slot" "$known" <<'PY' && return
+import sys
+from urllib.parse import urlsplit, urlunsplit
+seed, slot = urlsplit(sys.argv[1]), sys.argv[2].strip()
+if not slot.isdigit():
+    sys.exit(1)
+for line in sys.argv[3].splitlines():
+    f = line.split()
+    if len(f) < 8 or "master" not in f[2] or "fail" in f[2]:
+        continue
+    for r in f[8:]:
+        lo, _, hi = r.partition("-")
+        if lo.isdigit() and int(lo) <= int(slot) <= int(hi or lo):
+            host, _, port = f[1].split("@")[0].rpartition(":")
+            host = f"[{host}]" if ":" in host else host
+            auth = seed.netloc.rpartition("@")[0]
+            print(urlunsplit(seed._replace(netloc=f"{auth}@{host}:{port}" if auth else f"{host}:{port}")))
+            sys.exit(0)
+sys.exit(1)
+PY
+            fi
             echo "$url"
             return
         fi
     done
     echo "$first"
+}
+
+# ring_sweep URL: once a worker subscribes on URL, rings its sweep (the alarm's channel): an alarm
+# that expired while no worker listened would otherwise wait for the next message. Warns when the
+# server does not announce the alarm's expiry (notify-keyspace-events without K and x).
+ring_sweep() {
+    events=$(timeout 2 redis-cli -u "$1" config get notify-keyspace-events 2>/dev/null | sed -n 2p)
+    case "$events" in
+    *K*x* | *x*K* | *K*A* | *A*K*) ;;
+    *)
+        echo "up: $1 does not announce expired keys (notify-keyspace-events is '$events'; the" \
+            "sweep needs K and x, docs/events.md › Sweep): entries a dead drain left claimed wait" \
+            "for the worker's next message" >&2
+        ;;
+    esac
+    i=0
+    while :; do
+        subscribers=$(timeout 2 redis-cli -u "$1" pubsub numsub "$alarm_channel" 2>/dev/null | sed -n 2p)
+        if [ "${subscribers:-0}" -ge 1 ] 2>/dev/null; then break; fi
+        i=$((i + 1))
+        if [ "$i" -gt 120 ]; then return 0; fi
+        sleep 0.5
+    done
+    timeout 2 redis-cli -u "$1" publish "$alarm_channel" expired >/dev/null 2>&1 || true
 }
 
 # The runtime config: RUNTIME_CONFIG if given, else the shipped one (KV on SQLite in .spin/).
@@ -359,6 +417,7 @@ if [ -n "$spin" ]; then
     run_worker() {
         SPIN_VARIABLE_REDIS_TRIGGER_URL=$(trigger_url)
         export SPIN_VARIABLE_REDIS_TRIGGER_URL
+        ring_sweep "$SPIN_VARIABLE_REDIS_TRIGGER_URL" &
         worker_vars=""
         if python3 scripts/spin_variables.py spin-worker.toml "$vars_dir/worker.json" "$runtime_config"; then
             worker_vars="--variable @$vars_dir/worker.json"
@@ -382,6 +441,7 @@ else
     run_worker() {
         SPIN_VARIABLE_REDIS_TRIGGER_URL=$(trigger_url)
         export SPIN_VARIABLE_REDIS_TRIGGER_URL
+        ring_sweep "$SPIN_VARIABLE_REDIS_TRIGGER_URL" &
         exec "$host" up --manifest spin-worker.toml --runtime-config "$runtime_config" \
             --listen 127.0.0.1:0
     }

@@ -200,6 +200,43 @@ async fn checks(platform: &dyn Platform) -> (Vec<(&'static str, Value)>, Option<
     (vec![("redis", redis), ("kv", kv)], probe)
 }
 
+/// Overdue boards whose entries are looked at, at most (the count covers them all).
+const OVERDUE_EXAMINED: usize = 20;
+/// Stranded entries counted per board, at most.
+const STRANDED_COUNTED: u64 = 10_000;
+
+/// Inbox entries a drain took longer than the reclaim time ago and has not applied, on boards the
+/// sweep has not reached since (the first [`OVERDUE_EXAMINED`]): more than a moment of them says
+/// the worker is down or cannot sweep (`edge::pipeline::sweep`). Counts only: board names are
+/// tenants' own.
+async fn stranded(platform: &dyn Platform, repo: &edge::repo::Repo) -> Result<Value> {
+    let reclaim_after_ms = edge::pipeline::reclaim_after_ms(platform).await;
+    let overdue = repo
+        .claims_overdue(edge::scope::now_ms(), reclaim_after_ms, OVERDUE_EXAMINED)
+        .await?;
+    let mut entries = 0;
+    let mut boards = 0;
+    for (board, _) in &overdue.first {
+        // The register holds what drains noted: a board reference, else nothing to count.
+        let Ok((tenant, board)) = edge::pipeline::doorbell_target(board.as_bytes()) else {
+            continue;
+        };
+        let keys = edge::repo::Keys::new(&tenant, &board);
+        let n = repo
+            .inbox_stranded(&keys, reclaim_after_ms, STRANDED_COUNTED)
+            .await?;
+        entries += n;
+        boards += u64::from(n > 0);
+    }
+    Ok(json!({
+        "reclaim_after_ms": reclaim_after_ms,
+        "boards_overdue": overdue.boards,
+        "boards_with_stranded_entries": boards,
+        "stranded_entries": entries,
+        "oldest_overdue_at_ms": overdue.first.first().map(|(_, at)| at),
+    }))
+}
+
 /// Serves one request.
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let path = call.path.as_str();
@@ -259,14 +296,21 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
                 .collect();
             let ready = checks.values().all(|c| c["status"] == "up");
             // On the probe's connection: no second one (null when Redis did not answer).
-            let waiting = match probe {
-                Some(repo) => edge::webhook_delivery::backlog(&repo).await.ok(),
+            let waiting = match &probe {
+                Some(repo) => edge::webhook_delivery::backlog(repo).await.ok(),
                 None => None,
             };
             let webhooks = waiting.map_or(
                 Value::Null,
                 |(backlog, tenants)| json!({"backlog": backlog, "tenants_with_backlog": tenants}),
             );
+            let inbox = match &probe {
+                Some(repo) => stranded(platform, repo).await.unwrap_or_else(|e| {
+                    eprintln!("health: the sweep register could not be read: {e}");
+                    Value::Null
+                }),
+                None => Value::Null,
+            };
             // Read after the checks: a successful probe has just closed the breaker.
             let (state, breaker) = edge::breaker::status(platform, edge::scope::now_ms()).await;
             Ok(json_response(
@@ -278,6 +322,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
                     "instance": "a fresh instance per request: no uptime",
                     "dependencies": checks,
                     "webhooks": webhooks,
+                    "inbox": inbox,
                     "redis_circuit": {
                         "state": state.as_str(),
                         "openings_in_a_row": breaker.openings,

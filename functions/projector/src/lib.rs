@@ -1,6 +1,6 @@
 //! `functions/projector`: the Redis-triggered score handler.
 //!
-//! Three channels lead here (`spin-worker.toml`):
+//! Five channels lead here (`spin-worker.toml`):
 //!
 //! - the invalidation channel `lb:invalidate`, payload `inv:tenant/board[:config]`: a write in
 //!   some region (this one included) changed the board; this region's cached reads of it are
@@ -9,7 +9,10 @@
 //!   submission over HTTP, or an entry a trusted backend appended with `XADD` — the durable
 //!   ingest form);
 //! - the ingest channel `lb:ingest`, payload a JSON submission naming its board (the
-//!   fire-and-forget form): it is appended to the board's inbox first.
+//!   fire-and-forget form): it is appended to the board's inbox first;
+//! - the webhook channel `lb:webhooks` (`edge::webhook_delivery`);
+//! - the keyspace channel of the sweep register's alarm (`edge::repo::claims`), payload the
+//!   event's name: `expired` when boards are due for a sweep.
 //!
 //! For the last two, the board's inbox is then drained (`edge::pipeline`): batches decided by the core
 //! and applied in one script each, bad entries to the dead letters, exactly once. A drain is
@@ -17,12 +20,18 @@
 //! rings the doorbell again. Pub/sub is at-most-once, but the inbox is durable: a lost doorbell
 //! only delays entries until the next doorbell or an HTTP drain (`POST /api/v1/admin/drain`).
 //! Redis being unavailable fails the message; the entries stay pending for the next drain.
+//!
+//! Every message that reaches Redis ends with the sweep (`edge::pipeline::sweep`): the boards
+//! whose drain may have died holding a claim, noted longer than the reclaim time ago, are drained
+//! and settled, so entries a dead drain left claimed are applied without more traffic on their
+//! board; the alarm's expiry rings the worker for it when no other message comes.
 
 use anyhow::Context;
 use edge::cache::EdgeCache;
-use edge::pipeline;
+use edge::pipeline::{self, AlarmEvent};
 use edge::platform::Spin;
 use edge::repo::Repo;
+use edge::repo::claims::Lease;
 use edge::scope::now_ms;
 use edge::{settings, submit, webhook_delivery};
 use leaderboard::{BoardId, TenantId};
@@ -103,12 +112,58 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
             .await?;
         return Ok(());
     }
-    let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
-    if let Some((tenant, board)) = webhook_ring(payload) {
-        return deliver_webhooks(&repo, &tenant, board).await;
+    // The sweep register's alarm: its expiry says boards are due; its other events say nothing.
+    let alarm = AlarmEvent::parse(payload);
+    if alarm == Some(AlarmEvent::Other) {
+        return Ok(());
     }
+    let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
+    // Then the boards a dead drain may have left claimed: those a drain's own note leased, else
+    // those due now (on the alarm, after a webhook ring).
+    let swept = match alarm {
+        Some(_) => sweep_due(&repo).await?,
+        None => match webhook_ring(payload) {
+            Some((tenant, board)) => {
+                deliver_webhooks(&repo, &tenant, board).await?;
+                sweep_due(&repo).await?
+            }
+            None => match drain_for(&repo, payload).await? {
+                Some(leased) => {
+                    let limits = sweep_limits().await;
+                    pipeline::sweep(&Spin, &repo, &leased, &limits, &now_ms).await
+                }
+                None => return Ok(()),
+            },
+        },
+    };
+    if swept.boards > 0 {
+        eprintln!(
+            "projector: swept {} boards a drain may have left claimed: {} entries applied, \
+             {} boards settled, {} failed",
+            swept.boards, swept.applied, swept.settled, swept.failed
+        );
+        count_applied(swept.applied).await;
+    }
+    Ok(())
+}
+
+/// A sweep's bounds: a budget of its own after the message's main work.
+async fn sweep_limits() -> pipeline::Limits {
+    pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await
+}
+
+async fn sweep_due(repo: &Repo) -> anyhow::Result<pipeline::Swept> {
+    let limits = sweep_limits().await;
+    pipeline::sweep_due(&Spin, repo, &limits, &now_ms)
+        .await
+        .context("sweeping boards left claimed")
+}
+
+/// A doorbell or an ingest message: the board's inbox drained. The due boards its drain leased
+/// (`None`: the message named no board, kept in the ingest dead letters).
+async fn drain_for(repo: &Repo, payload: &[u8]) -> anyhow::Result<Option<Vec<Lease>>> {
     let target = if payload.first() == Some(&b'{') {
-        pipeline::ingest(&repo, payload, now_ms()).await?
+        pipeline::ingest(repo, payload, now_ms()).await?
     } else {
         match pipeline::doorbell_target(payload) {
             Ok(t) => Some(t),
@@ -120,21 +175,28 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
         }
     };
     let Some((tenant, board)) = target else {
-        return Ok(());
+        return Ok(None);
     };
-    let limits = pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await;
-    let report = pipeline::drain_and_invalidate(&Spin, &repo, &tenant, &board, &limits, &now_ms)
+    let limits = pipeline::Limits {
+        lease: pipeline::SWEEP_BOARDS,
+        ..pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await
+    };
+    let report = pipeline::drain_and_invalidate(&Spin, repo, &tenant, &board, &limits, &now_ms)
         .await
         .with_context(|| format!("draining {tenant}/{board}"))?;
-    edge::metrics::add_now(
-        &Spin,
-        &leaderboard::http::metrics::counter_key("events_applied"),
-        report.applied as i64,
-    )
-    .await;
+    count_applied(report.applied).await;
     if report.more {
         repo.ring(submit::DOORBELL, &format!("{tenant}/{board}"))
             .await?;
     }
-    Ok(())
+    Ok(Some(report.leased))
+}
+
+async fn count_applied(applied: u64) {
+    edge::metrics::add_now(
+        &Spin,
+        &leaderboard::http::metrics::counter_key("events_applied"),
+        applied as i64,
+    )
+    .await;
 }

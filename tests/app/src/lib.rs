@@ -16,7 +16,9 @@ mod runtime;
 
 pub use app::{Recorded, TestApp};
 pub use probe::{PROBE_STORES, probe_app, probe_app_under_test, probe_manifest};
-pub use redis::{CLUSTER_NODE_TIMEOUT_MS, ClusterNode, Conn, RedisServer, cluster_three};
+pub use redis::{
+    ALARM_KEY, CLUSTER_NODE_TIMEOUT_MS, ClusterNode, Conn, RedisServer, cluster_three,
+};
 pub use runtime::{RuntimeKind, SpinProcess, spin_bin};
 
 /// Where `scripts/build.sh` puts the components.

@@ -30,6 +30,9 @@ fn free_node_port() -> u16 {
     }
 }
 
+/// The sweep's alarm key (`edge::repo::claims::ALARM`; the suite checks they agree).
+pub const ALARM_KEY: &str = "lb:{claims}:alarm";
+
 /// How long a cluster node may not answer before the others fail it over (ms): Redis's own test
 /// clusters' value (`utils/create-cluster`).
 pub const CLUSTER_NODE_TIMEOUT_MS: u64 = 2_000;
@@ -301,6 +304,9 @@ impl RedisServer {
         if let Some(dir) = &dir {
             args.extend(["--dir", dir]);
         }
+        // The sweep's alarm rings the worker by its keyspace event (`expired`), as
+        // scripts/up.sh starts Redis.
+        args.extend(["--notify-keyspace-events", "Kx"]);
         if self.aof_dir.is_some() {
             args.extend(["--appendonly", "yes", "--appendfsync", "always"]);
         } else {
@@ -390,8 +396,31 @@ impl RedisServer {
                     self.url()
                 },
             ),
-            ("redis_trigger_url", self.url()),
+            ("redis_trigger_url", self.trigger_node().url()),
         ]
+    }
+
+    /// Where the worker subscribes: this server, or the cluster node that owns the slot of the
+    /// sweep's alarm (its keyspace event is published there alone), as scripts/up.sh picks it.
+    pub fn trigger_node(&self) -> &RedisServer {
+        if self.peers.is_empty() {
+            return self;
+        }
+        let slot: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(ALARM_KEY)
+            .query(&mut self.node_conn())
+            .unwrap_or_else(|e| panic!("CLUSTER KEYSLOT: {e}"));
+        self.peer(self.slot_owner(slot))
+    }
+
+    /// The port of the primary serving `slot`.
+    pub fn slot_owner(&self, slot: u16) -> u16 {
+        self.cluster_nodes()
+            .into_iter()
+            .find(|n| n.primary && n.slots.iter().any(|&(a, b)| a <= slot && slot <= b))
+            .map(|n| n.port)
+            .unwrap_or_else(|| panic!("no primary serves slot {slot}"))
     }
 
     /// A client of this server alone.

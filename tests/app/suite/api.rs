@@ -292,7 +292,8 @@ impl Api {
                 .arg("lb:ingest")
                 .arg("lb:invalidate")
                 .arg("lb:webhooks")
-                .query(&mut self.redis.node_conn())
+                .arg(edge::repo::claims::ALARM_CHANNEL)
+                .query(&mut self.redis.trigger_node().node_conn())
                 .ok()?;
             n.iter().all(|(_, subs)| *subs > 0).then_some(())
         })
@@ -301,6 +302,13 @@ impl Api {
             subscribed.is_some(),
             "the worker never subscribed to all its channels"
         );
+        // As scripts/up.sh does at each start: ring the sweep, for an alarm that expired while no
+        // worker listened.
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(edge::repo::claims::ALARM_CHANNEL)
+            .arg("expired")
+            .query(&mut self.redis.trigger_node().node_conn())
+            .unwrap_or_else(|e| panic!("ringing the sweep: {e}"));
     }
 
     /// Kills Redis (`SIGKILL`), restarts it 2 s later, waits for the worker app to end (its

@@ -169,3 +169,140 @@ async fn entries_left_pending_by_a_dead_projector_are_applied_once() {
     assert_eq!(rows(&body)[0], ("zoe".to_string(), 1, json!(7)));
     api.stop().await;
 }
+
+/// What a drain does before it dies holding a claim, with the drain's own scripts: it notes the
+/// board in the sweep's register, then claims up to 256 of its inbox entries (consumer `drain`).
+/// The number of entries claimed.
+fn claim_as_a_dying_drain(c: &mut harness::Conn, board: &str, reclaim_ms: u64) -> usize {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let leased: Vec<redis::Value> = redis::cmd("EVAL")
+        .arg(include_str!("../../../shared/edge/src/repo/lua/claims.lua"))
+        .arg(2)
+        .arg(edge::repo::claims::REGISTER)
+        .arg(edge::repo::claims::ALARM)
+        .arg(now)
+        .arg(reclaim_ms)
+        .arg(0)
+        .arg(format!("default/{board}"))
+        .query(c)
+        .unwrap();
+    assert!(leased.is_empty(), "a note with no lease leased {leased:?}");
+    let claimed: Vec<redis::Value> = redis::cmd("EVAL")
+        .arg(include_str!("../../../shared/edge/src/repo/lua/claim.lua"))
+        .arg(2)
+        .arg(format!("lb:{{default/{board}}}:inbox"))
+        .arg(format!("lb:{{default/{board}}}:bell"))
+        .arg("projector")
+        .arg("drain")
+        .arg(256)
+        .arg(reclaim_ms)
+        .query(c)
+        .unwrap();
+    // Per entry: its id, deliveries, field count, then the fields.
+    let mut n = 0;
+    let mut i = 0;
+    while i + 2 < claimed.len() {
+        let fields: usize = redis::from_redis_value(&claimed[i + 2]).unwrap();
+        i += 3 + fields;
+        n += 1;
+    }
+    n
+}
+
+/// Appends accepted submissions to a board's inbox as a trusted backend does (the durable ingest
+/// form), without ringing the doorbell.
+fn append(c: &mut harness::Conn, board: &str, scores: &[(&str, i64)]) {
+    for (player, score) in scores {
+        let _: String = redis::cmd("XADD")
+            .arg(format!("lb:{{default/{board}}}:inbox"))
+            .arg("*")
+            .arg("player")
+            .arg(player)
+            .arg("score")
+            .arg(score)
+            .query(c)
+            .unwrap();
+    }
+}
+
+async fn inbox_empty(api: &Api, board: &str, within: Duration) -> bool {
+    let inbox = format!("lb:{{default/{board}}}:inbox");
+    eventually(within, || {
+        let n: u64 = redis::cmd("XLEN")
+            .arg(&inbox)
+            .query(&mut api.redis.conn())
+            .unwrap_or(1);
+        (n == 0).then_some(())
+    })
+    .await
+    .is_some()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+/// Entries a drain claimed and never applied (it died), on a board that gets no more traffic: no
+/// doorbell, no submission. With no worker running, `/health/detailed` counts them once the
+/// reclaim time has passed; a worker that starts applies them at once (its start rings the sweep,
+/// as scripts/up.sh does). With the worker running, the register's alarm rings it: a second dead
+/// drain's entries are applied within the reclaim time + 2 s, again with no other message.
+async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without_more_traffic() {
+    assert_eq!(harness::ALARM_KEY, edge::repo::claims::ALARM);
+    const RECLAIM_MS: u64 = 1_000;
+    let mut api = crate::api::start_with(
+        &[("inbox_reclaim_after_ms", "1000")],
+        edge_host::HostConfig::default(),
+    )
+    .await;
+    api.create_board(
+        json!({"id": "quiet", "operator": "best", "write_mode": "async", "public_read": true,
+        "cache": {"ttl_secs": 0, "stale_secs": 0}}),
+    )
+    .await;
+    let mut c = api.redis.conn();
+    append(&mut c, "quiet", &[("ann", 10), ("bob", 20), ("cy", 30)]);
+    assert_eq!(claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS), 3);
+    tokio::time::sleep(Duration::from_millis(RECLAIM_MS + 300)).await;
+    let health = api.get("/health/detailed", None).await;
+    assert_eq!(health.status, 200);
+    let inbox = &health.body["inbox"];
+    assert_eq!(inbox["stranded_entries"], 3, "{inbox}");
+    assert_eq!(inbox["boards_with_stranded_entries"], 1, "{inbox}");
+    assert_eq!(inbox["reclaim_after_ms"], RECLAIM_MS, "{inbox}");
+    assert_eq!(entries(&api, "quiet").await["total"], 0);
+
+    api.start_worker().await;
+    assert!(
+        inbox_empty(&api, "quiet", Duration::from_secs(2)).await,
+        "the worker's start did not sweep the board"
+    );
+    let body = wait_total(&api, "quiet", 3).await;
+    let got: Vec<(String, u64, serde_json::Value)> = rows(&body);
+    assert_eq!(
+        got,
+        vec![
+            ("cy".to_string(), 1, json!(30)),
+            ("bob".to_string(), 2, json!(20)),
+            ("ann".to_string(), 3, json!(10)),
+        ]
+    );
+    let health = api.get("/health/detailed", None).await;
+    assert_eq!(
+        health.body["inbox"]["stranded_entries"], 0,
+        "{}",
+        health.body
+    );
+
+    // The worker is up: the alarm alone rings it.
+    append(&mut c, "quiet", &[("dee", 40), ("ann", 50)]);
+    assert_eq!(claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS), 2);
+    assert!(
+        inbox_empty(&api, "quiet", Duration::from_millis(RECLAIM_MS + 2_000)).await,
+        "entries left claimed were not applied within the reclaim time + 2 s"
+    );
+    let body = wait_total(&api, "quiet", 4).await;
+    assert_eq!(rows(&body)[0], ("ann".to_string(), 1, json!(50)));
+    assert_eq!(rows(&body)[1], ("dee".to_string(), 2, json!(40)));
+    api.stop().await;
+}

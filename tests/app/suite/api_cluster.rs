@@ -23,22 +23,12 @@ fn board_slot(redis: &RedisServer, board: &str) -> u16 {
         .unwrap()
 }
 
-/// The port of the primary serving `slot`.
-fn owner(redis: &RedisServer, slot: u16) -> u16 {
-    redis
-        .cluster_nodes()
-        .into_iter()
-        .find(|n| n.primary && n.slots.iter().any(|&(a, b)| a <= slot && slot <= b))
-        .map(|n| n.port)
-        .unwrap_or_else(|| panic!("no primary serves slot {slot}"))
-}
-
 /// Board ids, one per primary, each on a different one (found by asking the cluster).
 fn one_board_per_primary(redis: &RedisServer) -> Vec<(String, u16)> {
     let mut found: Vec<(String, u16)> = Vec::new();
     for i in 0.. {
         let id = format!("b{i}");
-        let port = owner(redis, board_slot(redis, &id));
+        let port = redis.slot_owner(board_slot(redis, &id));
         if !found.iter().any(|(_, p)| *p == port) {
             found.push((id, port));
         }
@@ -236,7 +226,7 @@ async fn a_busy_boards_slot_moved_to_another_primary_loses_and_doubles_nothing()
     api.create_board(json!({"id": "moving", "operator": "incr"}))
         .await;
     let slot = board_slot(&api.redis, "moving");
-    let from = owner(&api.redis, slot);
+    let from = api.redis.slot_owner(slot);
     let to = api
         .redis
         .cluster_nodes()
@@ -274,7 +264,7 @@ async fn a_busy_boards_slot_moved_to_another_primary_loses_and_doubles_nothing()
         "moving a busy slot: {} submissions answered, {retried} answers retried",
         answered.len()
     );
-    assert_eq!(owner(&api.redis, slot), to, "the slot moved");
+    assert_eq!(api.redis.slot_owner(slot), to, "the slot moved");
     let stored = scores(&api, "moving").await;
     assert_eq!(
         lost_and_doubled(&answered, &stored),

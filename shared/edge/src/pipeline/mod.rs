@@ -23,14 +23,17 @@ use serde::Serialize;
 
 use crate::cache::EdgeCache;
 use crate::platform::Platform;
+use crate::repo::claims::Lease;
 use crate::repo::pipeline::BatchResult;
 use crate::repo::{Keys, Repo};
 
 mod decide;
 mod ingest;
+mod sweep;
 
 use decide::decide;
 pub use ingest::{INGEST, doorbell_target, ingest};
+pub use sweep::{AlarmEvent, SWEEP_BOARDS, Swept, sweep, sweep_due};
 
 /// Entries per batch.
 pub const BATCH: usize = 256;
@@ -54,6 +57,9 @@ pub struct Limits {
     pub deadline_ms: i64,
     /// Entries pending longer than this are reclaimed from the drain that took them.
     pub reclaim_after_ms: u64,
+    /// Boards due for a sweep ([`sweep`]) the drain leases for its caller: the worker sweeps
+    /// them after its message; 0 leases none.
+    pub lease: usize,
 }
 
 impl Limits {
@@ -61,18 +67,24 @@ impl Limits {
     /// says when another drain's unfinished claim is taken over (unset or malformed, logged:
     /// [`DEFAULT_RECLAIM_AFTER_MS`]).
     pub async fn read(platform: &dyn Platform, max_events: u64, deadline_ms: i64) -> Self {
-        let reclaim_after_ms = match platform.variable("inbox_reclaim_after_ms").await {
-            None => DEFAULT_RECLAIM_AFTER_MS,
-            Some(raw) => raw.trim().parse().unwrap_or_else(|e| {
-                eprintln!("drain: inbox_reclaim_after_ms {raw:?} ignored: {e}");
-                DEFAULT_RECLAIM_AFTER_MS
-            }),
-        };
         Self {
             max_events,
             deadline_ms,
-            reclaim_after_ms,
+            reclaim_after_ms: reclaim_after_ms(platform).await,
+            lease: 0,
         }
+    }
+}
+
+/// The `inbox_reclaim_after_ms` variable: how long an entry may stay with the drain that took it
+/// before another takes it over (unset or malformed, logged: [`DEFAULT_RECLAIM_AFTER_MS`]).
+pub async fn reclaim_after_ms(platform: &dyn Platform) -> u64 {
+    match platform.variable("inbox_reclaim_after_ms").await {
+        None => DEFAULT_RECLAIM_AFTER_MS,
+        Some(raw) => raw.trim().parse().unwrap_or_else(|e| {
+            eprintln!("drain: inbox_reclaim_after_ms {raw:?} ignored: {e}");
+            DEFAULT_RECLAIM_AFTER_MS
+        }),
     }
 }
 
@@ -103,6 +115,9 @@ pub struct Report {
     /// The board's version after the last write (the edge cache needs invalidating).
     #[serde(skip)]
     pub version: Option<i64>,
+    /// Boards due for a sweep, leased when the drain noted its own ([`Limits::lease`]).
+    #[serde(skip)]
+    pub leased: Vec<Lease>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -122,18 +137,55 @@ pub async fn drain_and_invalidate(
     clock: &dyn Fn() -> i64,
 ) -> Result<Report> {
     let report = drain(repo, tenant, board, limits, clock).await?;
+    invalidate_if_changed(platform, repo, tenant, board, &report).await;
+    Ok(report)
+}
+
+/// Drops the board's cached reads in every region when a drain changed it.
+async fn invalidate_if_changed(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &BoardId,
+    report: &Report,
+) {
     if report.version.is_some() {
         EdgeCache::open(platform)
             .await
             .invalidate_everywhere(repo, tenant.as_str(), board.as_str(), false)
             .await;
     }
-    Ok(report)
 }
 
 /// Drains `board_id`'s inbox within `limits`. A board that does not exist has its entries moved
 /// to its dead letters (a redrive after creating it applies them).
+///
+/// Before it claims anything the drain notes the board in the sweep's register
+/// ([`crate::repo::claims`]), in the same round trip leasing [`Limits::lease`] due boards for its
+/// caller: should it die holding a claim, a sweep applies the entries once the reclaim time has
+/// passed, with or without more traffic on the board.
 pub async fn drain(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    limits: &Limits,
+    clock: &dyn Fn() -> i64,
+) -> Result<Report> {
+    let leased = repo
+        .claims_note(
+            Some(&format!("{tenant}/{board_id}")),
+            clock(),
+            limits.reclaim_after_ms,
+            limits.lease,
+        )
+        .await?;
+    let mut report = drain_claims(repo, tenant, board_id, limits, clock).await?;
+    report.leased = leased;
+    Ok(report)
+}
+
+/// [`drain`] without the note: the caller has registered the board already (a sweep's lease).
+async fn drain_claims(
     repo: &Repo,
     tenant: &TenantId,
     board_id: &BoardId,

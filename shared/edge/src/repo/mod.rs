@@ -24,6 +24,8 @@
 //! | `lb:{t/b}:asof:<id>` / `asof:<id>:<nonce>:…` | string / as above | a time-travel projection (minutes) |
 //! | `lb:{t/b}:st:<minute>…` | hash, HyperLogLog, sorted set | the board's stats per minute ([`stats`]) |
 //! | `lb:tenant:{t}:boards` | set | board ids of a tenant |
+//! | `lb:{claims}` | sorted set | boards whose drains may have left entries claimed: `t/b` → when last noted or leased, ms ([`claims`]) |
+//! | `lb:{claims}:alarm` | string | expires when the earliest of them is due for a sweep (its keyspace event rings the worker) |
 //!
 //! Writes are compare-and-set: the handler reads a record, the pure core decides the new record,
 //! and one Lua script applies it only if the record is still the one read (else the handler
@@ -34,6 +36,7 @@
 //! [`idempotency`] (`Idempotency-Key` reservations). The Lua scripts live beside them in `lua/`.
 
 mod boards;
+pub mod claims;
 pub mod experiments;
 pub mod flags;
 mod hashes;

@@ -14,6 +14,9 @@ const APPLY_BATCH: &str = super::stats::with_stats_note!("lua/apply_batch.lua");
 /// The consumer group every drain of a board's inbox reads through.
 pub const GROUP: &str = "projector";
 
+/// The doorbell channel the projector listens on; the payload is `tenant/board`.
+pub const DOORBELL: &str = "lb:doorbell";
+
 /// One value the core decides on: a hash field (`field` non-empty) or a key's existence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup {

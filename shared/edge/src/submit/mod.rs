@@ -35,8 +35,7 @@ use settled::{Settled, announce_flagged, integrity_write, settle_before_write, s
 /// write of the same player's record).
 pub const MAX_ATTEMPTS: usize = 200;
 
-/// The doorbell channel the projector listens on; the payload is `tenant/board`.
-pub const DOORBELL: &str = "lb:doorbell";
+pub use crate::repo::pipeline::DOORBELL;
 
 /// An applied submission.
 pub struct Outcome {
