@@ -353,15 +353,20 @@ PY
 # that expired while no worker listened would otherwise wait for the next message. Warns when the
 # server does not announce the alarm's expiry (notify-keyspace-events without K and x).
 ring_sweep() {
-    events=$(timeout 2 redis-cli -u "$1" config get notify-keyspace-events 2>/dev/null | sed -n 2p)
-    case "$events" in
-    *K*x* | *x*K* | *K*A* | *A*K*) ;;
-    *)
-        echo "up: $1 does not announce expired keys (notify-keyspace-events is '$events'; the" \
-            "sweep needs K and x, docs/events.md › Sweep): entries a dead drain left claimed wait" \
-            "for the worker's next message" >&2
-        ;;
-    esac
+    # Only a server that answers with the setting is judged (one that is down, or refuses
+    # CONFIG, says nothing about it).
+    config=$(timeout 2 redis-cli -u "$1" config get notify-keyspace-events 2>/dev/null || true)
+    if [ "$(echo "$config" | sed -n 1p)" = notify-keyspace-events ]; then
+        events=$(echo "$config" | sed -n 2p)
+        case "$events" in
+        *K*x* | *x*K* | *K*A* | *A*K*) ;;
+        *)
+            echo "up: $1 does not announce expired keys (notify-keyspace-events is '$events'; the" \
+                "sweep needs K and x, docs/events.md › Sweep): entries a dead drain left claimed" \
+                "wait for the worker's next message" >&2
+            ;;
+        esac
+    fi
     i=0
     while :; do
         subscribers=$(timeout 2 redis-cli -u "$1" pubsub numsub "$alarm_channel" 2>/dev/null | sed -n 2p)
