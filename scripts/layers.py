@@ -45,7 +45,7 @@ CRATES = {
         "depth": 1,
         "layers": [
             ("platform", ["platform", "message", "redis_error", "cluster", "kv", "scope", "settings", "outbound"]),
-            ("stores", ["breaker", "repo", "cache", "flagdoc", "tenants", "apikeys", "webhooks",
+            ("stores", ["breaker", "stall", "repo", "cache", "flagdoc", "tenants", "apikeys", "webhooks",
                         "integrity"]),
             ("request", ["compress", "http", "stream", "auth", "api"]),
             ("policies", ["metrics", "ratelimit", "flags", "idempotency", "experiments", "audit",

@@ -312,7 +312,16 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
                 None => Value::Null,
             };
             // Read after the checks: a successful probe has just closed the breaker.
-            let (state, breaker) = edge::breaker::status(platform, edge::scope::now_ms()).await;
+            let now = edge::scope::now_ms();
+            let (state, breaker) = edge::breaker::status(platform, now).await;
+            let policy = leaderboard::policy::stall::StallPolicy::default();
+            // Counts only: the servers' addresses are the operator's, in the app's log.
+            let silences: Vec<i64> = edge::stall::status(platform)
+                .await
+                .0
+                .values()
+                .filter_map(|canary| canary.silent_for(&policy, now))
+                .collect();
             Ok(json_response(
                 200,
                 json!({
@@ -328,6 +337,10 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
                         "openings_in_a_row": breaker.openings,
                         "opened_at_ms": (breaker.opened_at_ms != 0).then_some(breaker.opened_at_ms),
                         "open_until_ms": (breaker.open_until_ms != 0).then_some(breaker.open_until_ms),
+                    },
+                    "redis_stalled": {
+                        "servers": silences.len(),
+                        "longest_silence_ms": silences.iter().max(),
                     },
                 })
                 .to_string(),

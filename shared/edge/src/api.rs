@@ -93,6 +93,7 @@ impl<'p> Ctx<'p> {
             crate::tenants::kv_key(&tenant),
             crate::flagdoc::kv_key(&tenant),
             crate::breaker::KEY.to_owned(),
+            crate::stall::KEY.to_owned(),
             crate::cluster::MAP_KEY.to_owned(),
         ];
         ahead.extend(reads(&tenant));

@@ -16,10 +16,11 @@
 //!    slots, slot map and redirections), [`kv`], [`scope`] (the clock,
 //!    nonces, and what a request notes for its lower layers, its own under concurrency),
 //!    [`settings`] (variables), [`outbound`] (HTTP to the outside).
-//! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`repo`] (Redis),
-//!    [`cache`] (the edge cache), and what is read through it: [`flagdoc`], [`tenants`],
-//!    [`apikeys`], [`webhooks`] (subscriptions and their signatures), [`integrity`] (the facts a
-//!    board's integrity rules judge, and their reviews).
+//! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`stall`]
+//!    (servers that stop answering), [`repo`] (Redis), [`cache`] (the edge cache), and what is
+//!    read through it: [`flagdoc`], [`tenants`], [`apikeys`], [`webhooks`] (subscriptions and
+//!    their signatures), [`integrity`] (the facts a board's integrity rules judge, and their
+//!    reviews).
 //! 3. **request** — [`compress`], [`http`] (the parsed request and its answers), [`stream`]
 //!    (answers written over time), [`auth`] (tokens), [`api`] (the request's context: caller,
 //!    tenant, handles).
@@ -84,6 +85,7 @@ pub mod repo;
 pub mod scope;
 pub mod serve;
 pub mod settings;
+pub mod stall;
 pub mod stream;
 pub mod submit;
 pub mod tenants;

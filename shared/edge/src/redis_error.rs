@@ -43,6 +43,11 @@ pub enum RedisError {
     /// connection stays usable; a client sees `503` and retries.
     #[error("a Redis Cluster slot is moving: {0}")]
     Moving(String),
+    /// The server has not answered the region's canary for too long ([`crate::stall`]): the
+    /// command was not sent. Not counted against the breaker (nothing reached Redis); a client
+    /// sees `503` with `Retry-After`.
+    #[error("{0}")]
+    Stalled(String),
 }
 
 /// What redis-rs writes before the kind of an error reply whose code it knows (then ` - Kind:

@@ -30,6 +30,7 @@ mod api_ratelimit;
 mod api_recovery;
 mod api_regions;
 mod api_scores;
+mod api_stall;
 mod api_stats;
 mod api_tenants;
 mod api_webhooks;

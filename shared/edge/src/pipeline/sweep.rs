@@ -139,7 +139,8 @@ async fn sweep_one(
         invalidate_if_changed(platform, repo, &tenant, &board, &report).await;
         applied = report.applied;
         if report.more {
-            repo.ring(crate::repo::pipeline::DOORBELL, &lease.board).await?;
+            repo.ring(crate::repo::pipeline::DOORBELL, &lease.board)
+                .await?;
         }
         if report.pending > 0 {
             return Ok((applied, false));

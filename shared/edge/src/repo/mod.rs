@@ -238,6 +238,13 @@ fn unavailable(e: impl std::fmt::Display) -> LeaderboardError {
     )
 }
 
+/// A server that stopped answering ([`RedisError::Stalled`]): `503`, its `Retry-After` set by the
+/// watch; the command was not sent.
+fn stalled(e: RedisError) -> LeaderboardError {
+    eprintln!("redis: {e}");
+    LeaderboardError::Unavailable(format!("{e}; retry shortly"))
+}
+
 /// A command Redis refused ([`RedisError::Reply`]): this request fails, Redis is healthy. A value
 /// of the wrong type under a key is damaged data; anything else is our fault.
 fn refused(cmd: &str, reply: &str) -> LeaderboardError {
@@ -368,7 +375,8 @@ impl Repo {
         }
         let guard = crate::breaker::Guard::admit(platform, crate::scope::now_ms()).await?;
         let probing = guard.is_probe();
-        let repo = Self::connect(platform, target, guard, !probing).await?;
+        let watch = crate::stall::StallWatch::open(platform).await;
+        let repo = Self::connect(platform, target, guard, watch, !probing).await?;
         if probing {
             let pong = repo.send("PING", &[], false).await;
             repo.report("PING", pong).await?;
@@ -377,10 +385,12 @@ impl Repo {
     }
 
     /// Opens the link whatever the breaker's state (the readiness probe): its success closes
-    /// the breaker.
+    /// the breaker. A server that stopped answering is reported at once ([`crate::stall`]): the
+    /// probe is never the one that waits on it.
     pub async fn open_probe(platform: &dyn Platform, target: &RedisTarget) -> Result<Self> {
         let guard = crate::breaker::Guard::probe(platform).await;
-        Self::connect(platform, target, guard, true).await
+        let watch = crate::stall::StallWatch::observing(platform).await;
+        Self::connect(platform, target, guard, watch, true).await
     }
 
     /// Connects (one server), retrying a failed connect once after a jittered pause when
@@ -390,8 +400,10 @@ impl Repo {
         platform: &dyn Platform,
         target: &RedisTarget,
         guard: crate::breaker::Guard,
+        watch: crate::stall::StallWatch,
         retry: bool,
     ) -> Result<Self> {
+        let watch = std::rc::Rc::new(watch);
         if target.cluster {
             let connector = platform.redis_connector().ok_or_else(|| {
                 LeaderboardError::Internal(
@@ -400,12 +412,22 @@ impl Repo {
             })?;
             let kv = platform.kv(crate::kv::STORE).await;
             return Ok(Self {
-                link: Link::Cluster(routed::Routed::new(target.urls.clone(), connector, kv)),
+                link: Link::Cluster(routed::Routed::new(
+                    target.urls.clone(),
+                    connector,
+                    kv,
+                    watch,
+                )),
                 guard,
                 min_replica_acks: target.min_replica_acks,
             });
         }
         let url = target.first();
+        let server = crate::cluster::address(url);
+        let opening = match watch.before_open(server, crate::scope::now_ms()).await {
+            Ok(opening) => opening,
+            Err(e) => return Err(stalled(e)),
+        };
         let conn = match platform.redis(url).await {
             Err(first) if retry => {
                 eprintln!("redis connect failed (retrying once): {first}");
@@ -414,19 +436,29 @@ impl Repo {
             }
             other => other,
         };
-        match conn {
-            Ok(conn) => Ok(Self {
-                link: Link::Single(std::cell::RefCell::new(std::rc::Rc::<dyn RedisExec>::from(
-                    conn,
-                ))),
-                guard,
-                min_replica_acks: target.min_replica_acks,
-            }),
+        let conn = match conn {
+            Ok(conn) => std::rc::Rc::<dyn RedisExec>::from(conn),
             Err(e) => {
+                watch.answered(server).await;
                 guard.failed(crate::scope::now_ms()).await;
-                Err(unavailable(e))
+                return Err(unavailable(e));
+            }
+        };
+        if opening == crate::stall::Opening::Canary {
+            let pong = conn.execute("PING", &[]).await;
+            watch.answered(server).await;
+            if let Err(e) = pong
+                && e.is_transport()
+            {
+                guard.failed(crate::scope::now_ms()).await;
+                return Err(unavailable(e));
             }
         }
+        Ok(Self {
+            link: Link::Single(std::cell::RefCell::new(conn)),
+            guard,
+            min_replica_acks: target.min_replica_acks,
+        })
     }
 
     /// The repository in `cell`, connected on first use (`redis_url` and `redis_mode` from the
@@ -508,6 +540,8 @@ impl Repo {
                 self.guard.failed(crate::scope::now_ms()).await;
                 Err(unavailable(e))
             }
+            // Nothing was sent: the server stopped answering ([`crate::stall`]).
+            Err(e @ RedisError::Stalled(_)) => Err(stalled(e)),
             // Redis answered: the slot is moving, the servers are fine.
             Err(RedisError::Moving(reply)) => {
                 self.guard.succeeded().await;

@@ -17,6 +17,11 @@
 //!   request after a failover finds the promoted replica; a command that changes nothing is
 //!   retried once, on the node the map now names. `CLUSTERDOWN` is the server saying it cannot
 //!   serve now: `503` ([`crate::redis_error`]).
+//! - **A node that stopped answering** ([`crate::stall`]: the region's canary to it has waited
+//!   too long): no connection is opened to it, and the map is read again from the other nodes;
+//!   once a replica has taken over its slots the command goes there (nothing was sent, so a write
+//!   too), else it is a `503`. Only that node's slots wait: the other primaries are asked as
+//!   ever.
 //!
 //! Only primaries are asked (no `READONLY` reads from replicas): a read after a write must see it.
 
@@ -41,6 +46,9 @@ pub(super) struct Routed {
     /// The connection each slot's last write went on ([`Routed::wrote_on`]: `WAIT` counts what
     /// its own connection wrote).
     wrote: RefCell<Vec<(u16, Rc<dyn RedisExec>)>>,
+    /// The region's watch on nodes that stop answering: consulted before a node's connection is
+    /// opened ([`crate::stall`]).
+    watch: Rc<crate::stall::StallWatch>,
 }
 
 impl Routed {
@@ -48,6 +56,7 @@ impl Routed {
         seeds: Vec<String>,
         connector: Rc<dyn RedisConnector>,
         kv: Option<Box<dyn KvStore>>,
+        watch: Rc<crate::stall::StallWatch>,
     ) -> Self {
         Self {
             seeds,
@@ -56,6 +65,7 @@ impl Routed {
             map: RefCell::new(None),
             open: RefCell::new(Vec::new()),
             wrote: RefCell::new(Vec::new()),
+            watch,
         }
     }
 
@@ -83,6 +93,16 @@ impl Routed {
         };
         let node = self.node_for(slot).await?;
         let (node, answered) = match self.follow(&node, command, args).await {
+            // Nothing was sent to a stalled node: once a replica has taken over its slots the
+            // map names another, and the command goes there, a write too.
+            (node, Err(e @ RedisError::Stalled(_))) => {
+                self.refresh_without(&node).await;
+                let now = self.node_for(slot).await?;
+                if now == node {
+                    return Err(e);
+                }
+                self.follow(&now, command, args).await
+            }
             (node, Err(e @ RedisError::Transport(_))) => {
                 self.refresh_without(&node).await;
                 if !retry {
@@ -157,7 +177,7 @@ impl Routed {
                 continue;
             }
             match self.on(node, command, args).await {
-                Err(e @ RedisError::Transport(_)) => failed = Some(e),
+                Err(e @ (RedisError::Transport(_) | RedisError::Stalled(_))) => failed = Some(e),
                 answered => return answered,
             }
         }
@@ -301,9 +321,23 @@ impl Routed {
         if let Some((_, conn)) = self.open.borrow().iter().find(|(n, _)| n == node) {
             return Ok(Rc::clone(conn));
         }
+        let opening = self.watch.before_open(node, crate::scope::now_ms()).await?;
         let seed = self.seeds.first().map_or("redis://", String::as_str);
         let conn: Rc<dyn RedisExec> =
-            Rc::from(self.connector.open(&cluster::node_url(seed, node)).await?);
+            match self.connector.open(&cluster::node_url(seed, node)).await {
+                Ok(conn) => Rc::from(conn),
+                Err(e) => {
+                    self.watch.answered(node).await;
+                    return Err(e);
+                }
+            };
+        if opening == crate::stall::Opening::Canary {
+            let pong = conn.execute("PING", &[]).await;
+            self.watch.answered(node).await;
+            if let Err(e @ RedisError::Transport(_)) = pong {
+                return Err(e);
+            }
+        }
         self.open
             .borrow_mut()
             .push((node.to_owned(), Rc::clone(&conn)));

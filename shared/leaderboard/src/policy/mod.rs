@@ -9,4 +9,5 @@ pub mod experiment;
 pub mod flags;
 pub mod jsonlogic;
 pub mod ratelimit;
+pub mod stall;
 pub mod tenant;
