@@ -48,6 +48,11 @@ pub enum RedisError {
     /// sees `503` with `Retry-After`.
     #[error("{0}")]
     Stalled(String),
+    /// One primary of a Redis Cluster cannot be reached while the others answer: its shard's
+    /// outage (its replica takes over). Not counted against the region's breaker, which would
+    /// refuse every shard; a client sees `503` with `Retry-After` and retries.
+    #[error("a Redis Cluster node is unavailable: {0}")]
+    ShardDown(String),
 }
 
 /// What redis-rs writes before the kind of an error reply whose code it knows (then ` - Kind:

@@ -291,6 +291,9 @@ struct Failover {
     /// Submissions answered `2xx` but not stored, and stored more than once.
     lost: usize,
     doubled: usize,
+    /// Refusals, and answers, of a board on another primary meanwhile.
+    others_refused: usize,
+    others_answered: usize,
 }
 
 /// Eight writers submit to a board whose primary is killed (`SIGKILL`) mid-run; once a replica
@@ -306,17 +309,28 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
         HostConfig::default(),
     )
     .await;
-    // A board whose primary is not the node the test reads the cluster through.
-    let (board, primary) = one_board_per_primary(&api.redis)
-        .into_iter()
+    // A board whose primary is not the node the test reads the cluster through, and one on
+    // another primary.
+    let boards = one_board_per_primary(&api.redis);
+    let (board, primary) = boards
+        .iter()
         .find(|(_, port)| *port != api.redis.port)
+        .cloned()
         .unwrap();
-    api.create_board(json!({"id": board, "operator": "incr"}))
-        .await;
+    let (other, _) = boards
+        .iter()
+        .find(|(_, port)| *port != primary)
+        .cloned()
+        .unwrap();
+    for b in [&board, &other] {
+        api.create_board(json!({"id": b, "operator": "incr"})).await;
+    }
     const WRITERS: u64 = 8;
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let answers: Answers = Default::default();
+    let others: Answers = Default::default();
     let running = writers(&api, &board, WRITERS, &stop, &answers);
+    let others_running = writers(&api, &other, 2, &stop, &others);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let replica = api.redis.replica_of(primary);
     let killed = Instant::now();
@@ -352,6 +366,10 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
     for writer in running {
         answered.extend(writer.await.unwrap());
     }
+    for writer in others_running {
+        writer.await.unwrap();
+    }
+    let others = others.lock().unwrap().clone();
     let answers = answers.lock().unwrap().clone();
     // The outage: from the kill to the first 2xx of a request sent after the first refusal (a
     // request Redis answered just before it died can still come back after the kill).
@@ -374,6 +392,8 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
         promotion: promoted - killed,
         lost,
         doubled,
+        others_refused: others.iter().filter(|(_, _, ok)| !ok).count(),
+        others_answered: others.len(),
     }
 }
 
@@ -391,6 +411,11 @@ async fn writes_answer_again_within_two_seconds_of_the_replicas_promotion() {
         f.promotion, f.outage, f.lost, f.doubled
     );
     assert_eq!(f.doubled, 0, "an Idempotency-Key retry applied twice");
+    assert_eq!(
+        f.others_refused, 0,
+        "another primary's board was refused (of {} answers)",
+        f.others_answered
+    );
     assert!(
         f.outage <= f.promotion + Duration::from_secs(2),
         "writes back {:?} after the kill, {:?} after the promotion",
@@ -409,6 +434,11 @@ async fn with_a_replica_ack_a_killed_primary_loses_no_answered_submission() {
         f.promotion, f.outage
     );
     assert_eq!((f.lost, f.doubled), (0, 0), "answered 2xx: lost, doubled");
+    assert_eq!(
+        f.others_refused, 0,
+        "another primary's board was refused (of {} answers)",
+        f.others_answered
+    );
 }
 
 /// A write its replicas did not acknowledge in time is a `503` with `Retry-After` (here none can:

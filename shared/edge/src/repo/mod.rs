@@ -542,6 +542,14 @@ impl Repo {
             }
             // Nothing was sent: the server stopped answering ([`crate::stall`]).
             Err(e @ RedisError::Stalled(_)) => Err(stalled(e)),
+            // One shard of a cluster: its own outage, not the region's.
+            Err(e @ RedisError::ShardDown(_)) => {
+                eprintln!("redis: {cmd}: {e}");
+                crate::scope::set_retry_after(1);
+                Err(LeaderboardError::Unavailable(
+                    "the Redis server holding this data cannot be reached; retry shortly".into(),
+                ))
+            }
             // Redis answered: the slot is moving, the servers are fine.
             Err(RedisError::Moving(reply)) => {
                 self.guard.succeeded().await;

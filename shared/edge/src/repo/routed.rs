@@ -15,7 +15,10 @@
 //! - **A node that cannot be reached**: its connection is dropped and, when the map is older than
 //!   [`crate::cluster::MIN_REFRESH_MS`], the map is read again from the other nodes, so the
 //!   request after a failover finds the promoted replica; a command that changes nothing is
-//!   retried once, on the node the map now names. `CLUSTERDOWN` is the server saying it cannot
+//!   retried once, on the node the map now names. While the other nodes answer, the failure is
+//!   that shard's ([`RedisError::ShardDown`]: a `503`, not counted against the region's breaker,
+//!   so the other shards' boards are never refused for it); only a cluster of which no node
+//!   answers opens the breaker. `CLUSTERDOWN` is the server saying it cannot
 //!   serve now: `503` ([`crate::redis_error`]).
 //! - **A node that stopped answering** ([`crate::stall`]: the region's canary to it has waited
 //!   too long): no connection is opened to it, and the map is read again from the other nodes;
@@ -104,14 +107,19 @@ impl Routed {
                 self.follow(&now, command, args).await
             }
             (node, Err(e @ RedisError::Transport(_))) => {
-                self.refresh_without(&node).await;
+                let others_answer = self.refresh_without(&node).await;
                 if !retry {
-                    return Err(e);
+                    return Err(shard_down(e, others_answer));
                 }
                 eprintln!("redis error on {node} (retrying {command} once): {e}");
                 super::jitter().await;
                 let node = self.node_for(slot).await?;
-                self.follow(&node, command, args).await
+                match self.follow(&node, command, args).await {
+                    (node, Err(e @ RedisError::Transport(_))) => {
+                        return Err(shard_down(e, self.refresh_without(&node).await));
+                    }
+                    answered => answered,
+                }
             }
             answered => answered,
         };
@@ -233,22 +241,21 @@ impl Routed {
 
     /// After `failed` could not be reached: its connection is gone ([`Routed::on`]); the map is
     /// read again from the other nodes unless it is younger than
-    /// [`cluster::MIN_REFRESH_MS`] (nothing changes before a replica takes over).
-    async fn refresh_without(&self, failed: &str) {
+    /// [`cluster::MIN_REFRESH_MS`] (nothing changes before a replica takes over). Whether the
+    /// other nodes answer: one gave the map now, or one did a moment ago.
+    async fn refresh_without(&self, failed: &str) -> bool {
         let stale = self
             .map
             .borrow()
             .as_ref()
             .is_none_or(|m| crate::scope::now_ms() - m.read_ms() >= cluster::MIN_REFRESH_MS);
-        if stale {
-            self.refresh(None, Some(failed)).await;
-        }
+        !stale || self.refresh(None, Some(failed)).await
     }
 
     /// Reads the map from the first node that answers `CLUSTER SLOTS` (`first`, then the nodes
     /// already open, the seeds and the old map's nodes; never `skip`) and shares it; the old map
-    /// stays when none answers.
-    async fn refresh(&self, first: Option<&str>, skip: Option<&str>) {
+    /// stays when none answers. Whether one did.
+    async fn refresh(&self, first: Option<&str>, skip: Option<&str>) -> bool {
         let mut candidates: Vec<String> = first.map(str::to_owned).into_iter().collect();
         candidates.extend(self.open.borrow().iter().map(|(n, _)| n.clone()));
         candidates.extend(self.seeds.iter().map(|u| cluster::address(u).to_owned()));
@@ -275,11 +282,12 @@ impl Routed {
                 Ok(map) => {
                     self.share(&map).await;
                     *self.map.borrow_mut() = Some(Rc::new(map));
-                    return;
+                    return true;
                 }
                 Err(e) => eprintln!("redis cluster: no slot map from {node}: {e}"),
             }
         }
+        false
     }
 
     /// Stores a map read from the cluster for the region's other requests.
@@ -355,6 +363,16 @@ fn settled(answered: Result<Vec<RedisResult>, RedisError>) -> Result<Vec<RedisRe
                 "redirected again after following a redirection: {text}"
             )))
         }
+        other => other,
+    }
+}
+
+/// A node that cannot be reached: while the cluster's other nodes answer it is that shard's
+/// outage ([`RedisError::ShardDown`]: not counted against the region's breaker, which would
+/// refuse every shard), else the cluster's ([`RedisError::Transport`]).
+fn shard_down(e: RedisError, others_answer: bool) -> RedisError {
+    match e {
+        RedisError::Transport(text) if others_answer => RedisError::ShardDown(text),
         other => other,
     }
 }
