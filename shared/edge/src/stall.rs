@@ -133,39 +133,46 @@ impl StallWatch {
                     "the Redis server holding this data has not answered for {silent}"
                 ))
             }
-            Watch::Canary => {
-                let Some(kv) = self.kv.as_deref() else {
-                    return Verdict::Go;
-                };
-                let mut claimed = false;
-                let stored = kv
-                    .update(
-                        KEY,
-                        &mut |current| {
-                            let mut all = Canaries::decode(current);
-                            let mut c = all.of(server);
-                            claimed = c.claim(&policy, now_ms);
-                            claimed.then(|| {
-                                all.0.insert(server.to_owned(), c);
-                                all.encode()
-                            })
-                        },
-                        CAS_RETRIES,
-                    )
-                    .await;
-                match stored {
-                    Ok(()) if claimed => Verdict::Canary,
-                    // Another request took it.
-                    Ok(()) => Verdict::Go,
-                    Err(e) => {
-                        // Unwatched for this request, not refused: the store's trouble is not
-                        // Redis's.
-                        eprintln!("redis stall watch: cannot claim the canary of {server}: {e}");
-                        Verdict::Go
-                    }
+            Watch::Canary => match self.update(server, |c| c.claim(&policy, now_ms)).await {
+                Ok(true) => Verdict::Canary,
+                // Another request took it, or there is no store to share it in.
+                Ok(false) => Verdict::Go,
+                Err(e) => {
+                    // Unwatched for this request, not refused: the store's trouble is not
+                    // Redis's.
+                    eprintln!("redis stall watch: cannot claim the canary of {server}: {e}");
+                    Verdict::Go
                 }
-            }
+            },
         }
+    }
+
+    /// Changes `server`'s canary by compare-and-swap (written only when `change` says it
+    /// changed it); whether it did (`false` without a store).
+    async fn update(
+        &self,
+        server: &str,
+        mut change: impl FnMut(&mut leaderboard::policy::stall::Canary) -> bool,
+    ) -> Result<bool, crate::platform::KvError> {
+        let Some(kv) = self.kv.as_deref() else {
+            return Ok(false);
+        };
+        let mut changed = false;
+        kv.update(
+            KEY,
+            &mut |current| {
+                let mut all = Canaries::decode(current);
+                let mut c = all.of(server);
+                changed = change(&mut c);
+                changed.then(|| {
+                    all.0.insert(server.to_owned(), c);
+                    all.encode()
+                })
+            },
+            CAS_RETRIES,
+        )
+        .await?;
+        Ok(changed)
     }
 
     /// The canary (this request's) got its answer from `server`, or a failure other than
@@ -178,24 +185,7 @@ impl StallWatch {
                 _ => return,
             }
         }
-        let Some(kv) = self.kv.as_deref() else {
-            return;
-        };
-        let stored = kv
-            .update(
-                KEY,
-                &mut |current| {
-                    let mut all = Canaries::decode(current);
-                    let mut c = all.of(server);
-                    c.answered().then(|| {
-                        all.0.insert(server.to_owned(), c);
-                        all.encode()
-                    })
-                },
-                CAS_RETRIES,
-            )
-            .await;
-        if let Err(e) = stored {
+        if let Err(e) = self.update(server, |c| c.answered()).await {
             // The mark stays: the server looks stalled until a reprobe answers.
             eprintln!("redis stall watch: cannot clear the canary of {server}: {e}");
         }
