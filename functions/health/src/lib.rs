@@ -5,7 +5,9 @@
 //! GET /health/ready     200 when Redis answers PING and the KV store answers a read, else a 503
 //!                       problem naming what failed
 //! GET /health/detailed  200: each dependency's status and latency, app version, git revision,
-//!                       the region's Redis circuit breaker (`edge::breaker`)
+//!                       the region's Redis circuit breaker (`edge::breaker`), the Redis servers
+//!                       that stopped answering (`edge::stall`), inbox entries a dead drain left
+//!                       claimed (`edge::pipeline::sweep`)
 //! GET /metrics         Prometheus text (`edge::metrics`), for the metrics token or an allowed
 //!                       address only
 //! GET /openapi.json    the OpenAPI 3.1 document of the whole API (`api/openapi.json`)
@@ -200,10 +202,11 @@ async fn checks(platform: &dyn Platform) -> (Vec<(&'static str, Value)>, Option<
     (vec![("redis", redis), ("kv", kv)], probe)
 }
 
-/// Overdue boards whose entries are looked at, at most (the count covers them all).
-const OVERDUE_EXAMINED: usize = 20;
-/// Stranded entries counted per board, at most.
-const STRANDED_COUNTED: u64 = 10_000;
+/// Overdue boards whose entries are looked at, at most (the count covers them all): the route is
+/// open to anyone, so what one call costs Redis stays small.
+const OVERDUE_EXAMINED: usize = 10;
+/// Stranded entries counted per board, at most (enough to tell "some" from "none").
+const STRANDED_COUNTED: u64 = 100;
 
 /// Inbox entries a drain took longer than the reclaim time ago and has not applied, on boards the
 /// sweep has not reached since (the first [`OVERDUE_EXAMINED`]): more than a moment of them says
@@ -314,14 +317,8 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
             // Read after the checks: a successful probe has just closed the breaker.
             let now = edge::scope::now_ms();
             let (state, breaker) = edge::breaker::status(platform, now).await;
-            let policy = leaderboard::policy::stall::StallPolicy::default();
             // Counts only: the servers' addresses are the operator's, in the app's log.
-            let silences: Vec<i64> = edge::stall::status(platform)
-                .await
-                .0
-                .values()
-                .filter_map(|canary| canary.silent_for(&policy, now))
-                .collect();
+            let silences = edge::stall::silences(platform, now).await;
             Ok(json_response(
                 200,
                 json!({

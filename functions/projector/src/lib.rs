@@ -14,14 +14,15 @@
 //! - the keyspace channel of the sweep register's alarm (`edge::repo::claims`), payload the
 //!   event's name: `expired` when boards are due for a sweep.
 //!
-//! For the last two, the board's inbox is then drained (`edge::pipeline`): batches decided by the core
+//! For the doorbell and the ingest channel, the board's inbox is then drained (`edge::pipeline`): batches decided by the core
 //! and applied in one script each, bad entries to the dead letters, exactly once. A drain is
 //! bounded (entries and time) so one message never runs long; when it stops with work left it
 //! rings the doorbell again. Pub/sub is at-most-once, but the inbox is durable: a lost doorbell
 //! only delays entries until the next doorbell or an HTTP drain (`POST /api/v1/admin/drain`).
 //! Redis being unavailable fails the message; the entries stay pending for the next drain.
 //!
-//! Every message that reaches Redis ends with the sweep (`edge::pipeline::sweep`): the boards
+//! A message that drained a board, a webhook ring and the alarm end with the sweep
+//! (`edge::pipeline::sweep`): the boards
 //! whose drain may have died holding a claim, noted longer than the reclaim time ago, are drained
 //! and settled, so entries a dead drain left claimed are applied without more traffic on their
 //! board; the alarm's expiry rings the worker for it when no other message comes.

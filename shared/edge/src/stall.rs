@@ -105,15 +105,10 @@ impl StallWatch {
     async fn decide(&self, server: &str, now_ms: i64) -> Verdict {
         let policy = StallPolicy::default();
         let canary = self.canaries().await.of(server);
-        let watch = match canary.watch(&policy, now_ms) {
-            Watch::Canary if !self.reprobe => match canary.silent_for(&policy, now_ms) {
-                Some(waited_ms) => Watch::Stalled {
-                    waited_ms,
-                    retry_after_ms: policy.reprobe_ms,
-                },
-                None => Watch::Canary,
-            },
-            other => other,
+        let watch = if self.reprobe {
+            canary.watch(&policy, now_ms)
+        } else {
+            canary.watch_without_reprobe(&policy, now_ms)
         };
         match watch {
             Watch::Go => Verdict::Go,
@@ -158,6 +153,7 @@ impl StallWatch {
             return Ok(false);
         };
         let mut changed = false;
+        let now_ms = crate::scope::now_ms();
         kv.update(
             KEY,
             &mut |current| {
@@ -166,6 +162,7 @@ impl StallWatch {
                 changed = change(&mut c);
                 changed.then(|| {
                     all.0.insert(server.to_owned(), c);
+                    all.prune(&StallPolicy::default(), now_ms);
                     all.encode()
                 })
             },
@@ -211,11 +208,21 @@ impl StallWatch {
     }
 }
 
-/// Every server's canary, for `/health/detailed`.
-pub async fn status(platform: &dyn Platform) -> Canaries {
+/// How long each server that stopped answering has been silent, for `/health/detailed` (a
+/// store that cannot be read is logged and reports none).
+pub async fn silences(platform: &dyn Platform, now_ms: i64) -> Vec<i64> {
     let raw = match platform.kv(crate::kv::STORE).await {
-        Some(kv) => kv.get(KEY).await.ok().flatten(),
+        Some(kv) => kv.get(KEY).await.unwrap_or_else(|e| {
+            eprintln!("redis stall watch: cannot read the canaries: {e}");
+            None
+        }),
         None => None,
     };
-    Canaries::decode(raw.as_deref())
+    let policy = StallPolicy::default();
+    let mut all = Canaries::decode(raw.as_deref());
+    all.prune(&policy, now_ms);
+    all.0
+        .values()
+        .filter_map(|c| c.silent_for(&policy, now_ms))
+        .collect()
 }

@@ -107,8 +107,19 @@ async fn hot_routes_make_only_the_host_calls_they_need() {
         // (one PUBLISH).
         ("sync submit, cached", expect(2, 3, 1)),
     ];
+    // About once a second per Redis server, one request is the region's stall canary
+    // (`edge::stall`): a `PING` before its own commands and two KV writes (claim, clear). A
+    // measured request that went to Redis may be it.
     for ((name, calls), (_, want)) in table.iter().zip(expected.iter()) {
-        assert_eq!(calls, want, "{name}");
+        let mut as_canary = want.clone();
+        if want["redis_command"].as_u64().unwrap_or(0) > 0 {
+            as_canary["redis_command"] = json!(want["redis_command"].as_u64().unwrap_or(0) + 1);
+            as_canary["kv_write"] = json!(want["kv_write"].as_u64().unwrap_or(0) + 2);
+        }
+        assert!(
+            calls == want || *calls == as_canary,
+            "{name}: {calls}, expected {want} (or as the stall canary, {as_canary})"
+        );
     }
     api.stop().await;
 }

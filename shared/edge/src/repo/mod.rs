@@ -386,7 +386,8 @@ impl Repo {
 
     /// Opens the link whatever the breaker's state (the readiness probe): its success closes
     /// the breaker. A server that stopped answering is reported at once ([`crate::stall`]): the
-    /// probe is never the one that waits on it.
+    /// probe is never a stalled server's reprobe (it may still be the first to meet a server
+    /// that has just stopped, as any request may).
     pub async fn open_probe(platform: &dyn Platform, target: &RedisTarget) -> Result<Self> {
         let guard = crate::breaker::Guard::probe(platform).await;
         let watch = crate::stall::StallWatch::observing(platform).await;
@@ -436,7 +437,7 @@ impl Repo {
             }
             other => other,
         };
-        let conn = match conn {
+        let mut conn = match conn {
             Ok(conn) => std::rc::Rc::<dyn RedisExec>::from(conn),
             Err(e) => {
                 watch.answered(server).await;
@@ -445,7 +446,19 @@ impl Repo {
             }
         };
         if opening == crate::stall::Opening::Canary {
-            let pong = conn.execute("PING", &[]).await;
+            let mut pong = conn.execute("PING", &[]).await;
+            // A connection an instance kept (p3) may have broken since its last use: connect
+            // anew once, as a failed command would be retried.
+            if retry && matches!(&pong, Err(e) if e.is_transport()) {
+                match conn.reconnect().await {
+                    Some(Ok(fresh)) => {
+                        conn = std::rc::Rc::from(fresh);
+                        pong = conn.execute("PING", &[]).await;
+                    }
+                    Some(Err(e)) => eprintln!("redis: reconnecting for the canary: {e}"),
+                    None => {}
+                }
+            }
             watch.answered(server).await;
             if let Err(e) = pong
                 && e.is_transport()

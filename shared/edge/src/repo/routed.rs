@@ -104,7 +104,12 @@ impl Routed {
                 if now == node {
                     return Err(e);
                 }
-                self.follow(&now, command, args).await
+                match self.follow(&now, command, args).await {
+                    (now, Err(e @ RedisError::Transport(_))) => {
+                        return Err(shard_down(e, self.refresh_without(&now).await));
+                    }
+                    answered => answered,
+                }
             }
             (node, Err(e @ RedisError::Transport(_))) => {
                 let others_answer = self.refresh_without(&node).await;

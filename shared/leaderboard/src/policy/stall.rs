@@ -17,8 +17,8 @@
 //! `canary_every_ms + stalled_after_ms` (2.5 s); until then they wait with the rest, and every
 //! `reprobe_ms` one more does. A healthy server costs the region two KV writes every
 //! `canary_every_ms`, whatever the load. A canary whose request ends without an answer (its
-//! instance killed) looks like a stall for up to `stalled_after_ms + reprobe_ms`, until a reprobe
-//! answers.
+//! instance killed) looks like a stall from `stalled_after_ms` after its claim until the reprobe
+//! at `reprobe_ms` answers: about half a second.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +33,9 @@ pub struct StallPolicy {
     pub stalled_after_ms: i64,
     /// While stalled, one request in this long sends anyway.
     pub reprobe_ms: i64,
+    /// A server no request has sent a canary to for this long is forgotten (a node that left
+    /// the cluster, a pod's old address).
+    pub forget_after_ms: i64,
 }
 
 impl Default for StallPolicy {
@@ -41,6 +44,7 @@ impl Default for StallPolicy {
             canary_every_ms: 1_000,
             stalled_after_ms: 1_500,
             reprobe_ms: 2_000,
+            forget_after_ms: 600_000,
         }
     }
 }
@@ -96,6 +100,19 @@ impl Canary {
         }
     }
 
+    /// [`Canary::watch`] for a request that must answer rather than wait (a health probe): at a
+    /// stalled server's reprobe turn it is told the server is stalled, never sent as the
+    /// reprobe.
+    pub fn watch_without_reprobe(&self, policy: &StallPolicy, now_ms: i64) -> Watch {
+        match (self.watch(policy, now_ms), self.silent_for(policy, now_ms)) {
+            (Watch::Canary, Some(waited_ms)) => Watch::Stalled {
+                waited_ms,
+                retry_after_ms: policy.reprobe_ms,
+            },
+            (watch, _) => watch,
+        }
+    }
+
     /// How long the server has not answered, if that makes it stalled (for reports: between
     /// two reprobes and at one alike).
     pub fn silent_for(&self, policy: &StallPolicy, now_ms: i64) -> Option<i64> {
@@ -143,6 +160,12 @@ impl Canaries {
     pub fn of(&self, server: &str) -> Canary {
         self.0.get(server).copied().unwrap_or_default()
     }
+
+    /// Forgets the servers no canary went to for [`StallPolicy::forget_after_ms`].
+    pub fn prune(&mut self, policy: &StallPolicy, now_ms: i64) {
+        self.0
+            .retain(|_, c| now_ms - c.last_ms < policy.forget_after_ms);
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +176,7 @@ mod tests {
         canary_every_ms: 1_000,
         stalled_after_ms: 1_500,
         reprobe_ms: 2_000,
+        forget_after_ms: 600_000,
     };
 
     #[test]
@@ -167,26 +191,37 @@ mod tests {
         assert!(!c.answered());
         assert_eq!(c.watch(&P, 10_900), Watch::Go);
         assert_eq!(c.watch(&P, 11_000), Watch::Canary);
+        // A health probe may be a healthy server's canary.
+        assert_eq!(c.watch_without_reprobe(&P, 11_000), Watch::Canary);
     }
 
     #[test]
     fn a_silent_canary_stalls_the_server_with_one_reprobe_every_period() {
+        let t = 10_000;
         let mut c = Canary::default();
-        assert!(c.claim(&P, 0));
-        assert_eq!(c.watch(&P, 1_499), Watch::Go);
+        assert!(c.claim(&P, t));
+        assert_eq!(c.watch(&P, t + 1_499), Watch::Go);
         assert_eq!(
-            c.watch(&P, 1_500),
+            c.watch(&P, t + 1_500),
             Watch::Stalled {
                 waited_ms: 1_500,
                 retry_after_ms: 500
             }
         );
-        assert_eq!(c.watch(&P, 2_000), Watch::Canary);
-        assert_eq!(c.silent_for(&P, 2_000), Some(2_000));
-        assert!(c.claim(&P, 2_000));
+        assert_eq!(c.watch(&P, t + 2_000), Watch::Canary);
+        assert_eq!(c.silent_for(&P, t + 2_000), Some(2_000));
+        // A health probe is told, and does not reprobe.
+        assert_eq!(
+            c.watch_without_reprobe(&P, t + 2_000),
+            Watch::Stalled {
+                waited_ms: 2_000,
+                retry_after_ms: 2_000
+            }
+        );
+        assert!(c.claim(&P, t + 2_000));
         // The oldest silence is what counts; the next reprobe is a period after this one.
         assert_eq!(
-            c.watch(&P, 2_100),
+            c.watch(&P, t + 2_100),
             Watch::Stalled {
                 waited_ms: 2_100,
                 retry_after_ms: 1_900
@@ -194,8 +229,8 @@ mod tests {
         );
         // The server resumes: the first answer clears the stall for everyone.
         assert!(c.answered());
-        assert_eq!(c.watch(&P, 2_200), Watch::Go);
-        assert_eq!(c.silent_for(&P, 2_200), None);
+        assert_eq!(c.watch(&P, t + 2_200), Watch::Go);
+        assert_eq!(c.silent_for(&P, t + 2_200), None);
     }
 
     #[test]
@@ -211,5 +246,10 @@ mod tests {
             },
         );
         assert_eq!(Canaries::decode(Some(&all.encode())), all);
+        // A server gone for ten minutes, stalled or not, is forgotten.
+        all.prune(&P, 7 + 599_999);
+        assert_eq!(all.0.len(), 1);
+        all.prune(&P, 7 + 600_000);
+        assert!(all.0.is_empty());
     }
 }
