@@ -69,11 +69,7 @@ async fn read(kv: Option<&dyn KvStore>) -> Breaker {
 }
 
 fn rejected(seen: &Breaker, retry_after_ms: i64) -> LeaderboardError {
-    let secs = u64::try_from(retry_after_ms.max(0))
-        .unwrap_or(0)
-        .div_ceil(1000)
-        .max(1);
-    crate::scope::set_retry_after(secs);
+    let secs = crate::scope::set_retry_after_ms(retry_after_ms);
     LeaderboardError::Unavailable(format!(
         "the leaderboard store (Redis) is failing: the circuit breaker is open (opened {} time(s) \
          in a row); retry in {secs} s",

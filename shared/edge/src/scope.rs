@@ -242,6 +242,14 @@ pub fn set_retry_after(secs: u64) {
     with(|l| l.retry_after = Some(secs));
 }
 
+/// [`set_retry_after`] for a wait in milliseconds, rounded up to whole seconds (at least one);
+/// the seconds set.
+pub fn set_retry_after_ms(ms: i64) -> u64 {
+    let secs = u64::try_from(ms.max(0)).unwrap_or(0).div_ceil(1000).max(1);
+    set_retry_after(secs);
+    secs
+}
+
 /// The `Retry-After` a lower layer set for this request's `503`, taken once.
 pub fn take_retry_after() -> Option<u64> {
     with(|l| l.retry_after.take())

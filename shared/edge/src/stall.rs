@@ -116,11 +116,7 @@ impl StallWatch {
                 waited_ms,
                 retry_after_ms,
             } => {
-                let secs = u64::try_from(retry_after_ms.max(0))
-                    .unwrap_or(0)
-                    .div_ceil(1000)
-                    .max(1);
-                crate::scope::set_retry_after(secs);
+                crate::scope::set_retry_after_ms(retry_after_ms);
                 let silent = format!("{:.1} s", waited_ms as f64 / 1000.0);
                 // The server's address goes to the log, not to the client.
                 eprintln!("redis stall watch: {server} has not answered for {silent}");
