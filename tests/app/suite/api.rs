@@ -315,9 +315,12 @@ impl Api {
     /// subscription dropped: Spin, and edge-host in Spin mode, end it) and starts the worker again,
     /// as scripts/up.sh and a Kubernetes Deployment do. Whether the worker ended by itself.
     pub async fn restart_redis_and_worker(&mut self) -> bool {
-        self.redis.kill();
+        // On a cluster, the node the worker subscribes on (the sweep alarm's primary).
+        let port = self.redis.trigger_node().port;
+        let server = self.redis.peer_mut(port);
+        server.kill();
         tokio::time::sleep(Duration::from_secs(2)).await;
-        self.redis.restart();
+        server.restart();
         let ended = harness::eventually(Duration::from_secs(10), || {
             (!self.worker_running()).then_some(())
         })
