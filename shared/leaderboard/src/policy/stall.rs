@@ -14,11 +14,12 @@
 //! server: nothing but the server can end that wait.
 //!
 //! So, from the moment a server stops, new requests for it fail fast within
-//! `canary_every_ms + stalled_after_ms` (2.5 s); until then they wait with the rest, and every
+//! `canary_every_ms + stalled_after_ms` (4 s); until then they wait with the rest, and every
 //! `reprobe_ms` one more does. A healthy server costs the region two KV writes every
-//! `canary_every_ms`, whatever the load. A canary whose request ends without an answer (its
-//! instance killed) looks like a stall from `stalled_after_ms` after its claim until the reprobe
-//! at `reprobe_ms` answers: about half a second.
+//! `canary_every_ms`, whatever the load. The silence that means a stall is long (3 s) so that a
+//! canary slowed by a starved CPU is not taken for one. A canary whose request ends without an
+//! answer (its instance killed) looks like a stall until the reprobe that follows at once
+//! answers.
 
 use std::collections::BTreeMap;
 
@@ -42,7 +43,7 @@ impl Default for StallPolicy {
     fn default() -> Self {
         Self {
             canary_every_ms: 1_000,
-            stalled_after_ms: 1_500,
+            stalled_after_ms: 3_000,
             reprobe_ms: 2_000,
             forget_after_ms: 600_000,
         }
