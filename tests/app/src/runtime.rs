@@ -122,6 +122,12 @@ fn resolved_variables(
     }
 }
 
+/// How many ports [`SpinProcess::start`] tries.
+const PORT_ATTEMPTS: u32 = 4;
+
+/// What Spin prints when its listen address is taken.
+const PORT_TAKEN: &str = "is already in use";
+
 /// A `spin up` process serving one app; its process group is killed on drop.
 pub struct SpinProcess {
     child: Option<Child>,
@@ -133,6 +139,10 @@ impl SpinProcess {
     /// `SPIN_VARIABLE_*`; waits until Spin's own health route answers. Like `scripts/up.sh`, it
     /// also passes every app variable resolved once (`scripts/spin_variables.py`) with
     /// `--variable`, so the suite runs the app the way it is served.
+    ///
+    /// A free port can be taken between the probe that found it and Spin's bind (by an outgoing
+    /// connection's ephemeral port, or another test's server): when Spin says the address is in
+    /// use, it is started again on another port, up to [`PORT_ATTEMPTS`] times.
     pub fn start(
         bin: &Path,
         dir: &Path,
@@ -140,8 +150,28 @@ impl SpinProcess {
         runtime_config: Option<&Path>,
         variables: &BTreeMap<String, String>,
     ) -> anyhow::Result<(Self, SocketAddr)> {
+        let mut attempt = 1;
+        loop {
+            let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+            match Self::start_on(bin, dir, manifest, runtime_config, variables, addr) {
+                Err(e) if attempt < PORT_ATTEMPTS && e.to_string().contains(PORT_TAKEN) => {
+                    eprintln!("spin up: {addr} was taken before Spin bound it; another port");
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn start_on(
+        bin: &Path,
+        dir: &Path,
+        manifest: &Path,
+        runtime_config: Option<&Path>,
+        variables: &BTreeMap<String, String>,
+        addr: SocketAddr,
+    ) -> anyhow::Result<(Self, SocketAddr)> {
         use std::os::unix::process::CommandExt;
-        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         // An app without HTTP routes (the worker) takes no --listen and is ready once Spin
         // reports its subscriptions.
         let serves_http = std::fs::read_to_string(manifest)?.contains("[[trigger.http]]");
