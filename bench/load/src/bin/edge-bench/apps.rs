@@ -4,7 +4,9 @@
 //! same KV store) and the floors app (test guests: `hello`, no I/O; `floors`: one KV get on the
 //! same SQLite store type at /kv, one outbound Redis open + GET at /redis). edge-host runs in its
 //! Spin-faithful mode; Spin gets every app variable resolved once with `--variable`, as
-//! scripts/up.sh starts it. And the native baseline, edge-native.
+//! scripts/up.sh starts it. A fifth copy, with its own worker and KV store, speaks to the
+//! bench's Redis Cluster (`cluster`) in cluster mode, for the cluster rows. And the native
+//! baseline, edge-native.
 
 use std::fs::File;
 use std::path::Path;
@@ -25,6 +27,8 @@ pub struct Servers {
     pub hello: String,
     pub observed: String,
     pub observed_exact: String,
+    /// The app in cluster mode, against the bench's Redis Cluster.
+    pub cluster: String,
     pub native: String,
 }
 
@@ -36,6 +40,7 @@ impl Servers {
             Server::Hello => &self.hello,
             Server::Observed => &self.observed,
             Server::ObservedExact => &self.observed_exact,
+            Server::Cluster => &self.cluster,
             Server::Native => &self.native,
         }
     }
@@ -47,6 +52,7 @@ struct Ports {
     hello: u16,
     observed: u16,
     exact: u16,
+    cluster: u16,
 }
 
 /// The pids of the servers to wait for.
@@ -55,6 +61,7 @@ struct Pids {
     hello: u32,
     observed: u32,
     exact: u32,
+    cluster: u32,
 }
 
 /// The floors app: hello at every path, the floors component at /kv, /redis and /redis-kept (a
@@ -107,8 +114,20 @@ impl Bench {
             crate::P2_SOURCES,
             &self.wasm_dir,
         )?;
+        // The cluster copy: the same manifests and runtime config in a folder of its own, so its
+        // KV store (`.spin/`) is its own too.
+        let cluster_dir = dir.join("cluster");
+        std::fs::create_dir_all(&cluster_dir)
+            .with_context(|| format!("creating {}", cluster_dir.display()))?;
+        self.write_app_manifest(rt, &cluster_dir)?;
+        tools::copy_manifest(
+            &self.root.join("spin-worker.toml"),
+            &cluster_dir.join("spin-worker.toml"),
+            crate::P2_SOURCES,
+            &self.wasm_dir,
+        )?;
         let config = self.root.join("runtime-config.toml");
-        for to in [&dir, &floors] {
+        for to in [&dir, &floors, &cluster_dir] {
             std::fs::copy(config.as_path(), to.join("runtime-config.toml"))
                 .with_context(|| format!("copying runtime-config.toml to {}", to.display()))?;
         }
@@ -122,6 +141,7 @@ impl Bench {
             hello: free_port()?,
             observed: free_port()?,
             exact: free_port()?,
+            cluster: free_port()?,
         };
         let pids = match rt {
             EDGE_HOST => self.start_edge_host(&dir, &ports)?,
@@ -133,6 +153,7 @@ impl Bench {
             hello: format!("http://127.0.0.1:{}", ports.hello),
             observed: format!("http://127.0.0.1:{}", ports.observed),
             observed_exact: format!("http://127.0.0.1:{}", ports.exact),
+            cluster: format!("http://127.0.0.1:{}", ports.cluster),
             native: String::new(),
         };
         let hello_log = dir.join("hello.log");
@@ -153,7 +174,13 @@ impl Bench {
             pids.exact,
             &dir.join("exact.log"),
         )?;
-        self.wait_for_worker(rt, &dir.join("worker.log"))?;
+        self.wait_for(
+            &format!("{}/health/live", servers.cluster),
+            pids.cluster,
+            &cluster_dir.join("app.log"),
+        )?;
+        self.wait_for_worker(rt, self.redis_port, &dir.join("worker.log"))?;
+        self.wait_for_worker(rt, self.cluster_trigger, &cluster_dir.join("worker.log"))?;
         eprintln!(
             "==> {rt}: app on {}, hello floor on {}",
             servers.app, servers.hello
@@ -214,6 +241,24 @@ impl Bench {
             &[],
             &dir.join("worker.log"),
         )?;
+        let cluster_env = self.cluster_env();
+        let cluster_env: Vec<(&str, &str)> =
+            cluster_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let cluster_dir = dir.join("cluster");
+        let cluster = self.spawn_server(
+            &host,
+            &up("spin.toml", ports.cluster),
+            &cluster_dir,
+            &cluster_env,
+            &cluster_dir.join("app.log"),
+        )?;
+        self.spawn_server(
+            &host,
+            &up("spin-worker.toml", 0),
+            &cluster_dir,
+            &cluster_env,
+            &cluster_dir.join("worker.log"),
+        )?;
         let hello = self.spawn_server(
             &host,
             &up("hello.toml", ports.hello),
@@ -226,6 +271,7 @@ impl Bench {
             hello,
             observed,
             exact,
+            cluster,
         })
     }
 
@@ -245,6 +291,17 @@ impl Bench {
         self.spin_variables(dir, "spin-worker.toml", "worker-vars.json", &[])?;
         self.spin_variables(dir, "spin.toml", "observed-vars.json", &observed_env)?;
         self.spin_variables(dir, "spin.toml", "exact-vars.json", &exact_env)?;
+        let cluster_env = self.cluster_env();
+        let cluster_env: Vec<(&str, &str)> =
+            cluster_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let cluster_dir = dir.join("cluster");
+        self.spin_variables(&cluster_dir, "spin.toml", "app-vars.json", &cluster_env)?;
+        self.spin_variables(
+            &cluster_dir,
+            "spin-worker.toml",
+            "worker-vars.json",
+            &cluster_env,
+        )?;
         let up = |manifest: &str, vars: Option<&str>, port: Option<u16>| -> Vec<String> {
             let mut args: Vec<String> = ["up", "--from", manifest]
                 .into_iter()
@@ -294,6 +351,20 @@ impl Bench {
             &[],
             &dir.join("worker.log"),
         )?;
+        let cluster = self.spawn_server(
+            spin,
+            &up("spin.toml", Some("app-vars.json"), Some(ports.cluster)),
+            &cluster_dir,
+            &cluster_env,
+            &cluster_dir.join("app.log"),
+        )?;
+        self.spawn_server(
+            spin,
+            &up("spin-worker.toml", Some("worker-vars.json"), None),
+            &cluster_dir,
+            &cluster_env,
+            &cluster_dir.join("worker.log"),
+        )?;
         let hello = self.spawn_server(
             spin,
             &up("hello.toml", None, Some(ports.hello)),
@@ -306,6 +377,7 @@ impl Bench {
             hello,
             observed,
             exact,
+            cluster,
         })
     }
 
@@ -406,15 +478,34 @@ impl Bench {
         Ok(())
     }
 
-    /// Until the worker has subscribed to `lb:doorbell`, 300 tries 0.1 s apart.
-    fn wait_for_worker(&self, rt: &str, log: &Path) -> Result<()> {
+    /// The cluster copy's variables over the bench's: the cluster's nodes as seeds, cluster mode,
+    /// every loopback port admitted (the nodes are reached at the addresses the cluster
+    /// announces) and the trigger on the primary that owns the sweep alarm's slot.
+    fn cluster_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("SPIN_VARIABLE_REDIS_URL", self.cluster.seeds()),
+            ("SPIN_VARIABLE_REDIS_MODE", "cluster".to_string()),
+            (
+                "SPIN_VARIABLE_REDIS_HOSTS",
+                "redis://127.0.0.1:*".to_string(),
+            ),
+            (
+                "SPIN_VARIABLE_REDIS_TRIGGER_URL",
+                format!("redis://127.0.0.1:{}", self.cluster_trigger),
+            ),
+        ]
+    }
+
+    /// Until a worker has subscribed to `lb:doorbell` on the server at `port` (pub/sub
+    /// subscriptions are a node's own on a cluster), 300 tries 0.1 s apart.
+    fn wait_for_worker(&self, rt: &str, port: u16, log: &Path) -> Result<()> {
         let mut tries = 0;
         loop {
-            let subscribed = self
-                .redis_cli(&["pubsub", "numsub", "lb:doorbell"])
-                .ok()
-                .and_then(|out| out.lines().next_back()?.trim().parse::<i64>().ok())
-                .is_some_and(|n| n >= 1);
+            let subscribed =
+                tools::redis_cli_on(&self.procs, port, &["pubsub", "numsub", "lb:doorbell"])
+                    .ok()
+                    .and_then(|out| out.lines().next_back()?.trim().parse::<i64>().ok())
+                    .is_some_and(|n| n >= 1);
             if subscribed {
                 return Ok(());
             }

@@ -1,7 +1,8 @@
 //! The data the rows read: the boards (created through the API on the first runtime, in the
 //! Redis both runtimes share), the big boards seeded straight into Redis (`edge-seed seed`), the
-//! flag document and the experiment of the OFREP rows; and the checks, on every runtime, that the
-//! measured routes answer 200 and the cached read is a cache hit.
+//! flag document and the experiment of the OFREP rows; the cluster rows' board, created through
+//! the cluster copy and seeded on the primary that owns its slot; and the checks, on every
+//! runtime, that the measured routes answer 200 and the cached read is a cache hit.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::Bench;
+use crate::apps::Servers;
 use crate::rows::{self, ROWS};
 
 /// The boards: `bench` (cached reads, ttl 3600 s), `bench-nocache` (ttl 0: every read goes to
@@ -31,6 +33,10 @@ const BOARDS: [&str; 9] = [
 /// The boards seeded with BENCH_PLAYERS players each.
 const SEEDED: [&str; 4] = ["bench", "bench-nocache", "bench-nostats", "bench-integrity"];
 
+/// The board of the cluster rows (seeded like the others): `bench-nocache`, as on one Redis.
+const CLUSTER_BOARD: &str = BOARDS[1];
+const CLUSTER_SEEDED: &str = SEEDED[1];
+
 /// The flag document of the OFREP rows: fractional splits by targeting key.
 const FLAGS: &str = r#"{"flags":{"new-ui":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",20],["off",80]]}},"exp-ui":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"fractional":[["on",50],["off",50]]}}}}"#;
 
@@ -42,10 +48,11 @@ const SEED_LIMIT: Duration = Duration::from_secs(3600);
 
 impl Bench {
     /// On the first runtime only: the boards, the seeding, the flags and the experiment.
-    pub(crate) fn seed_once(&mut self, app: &str) -> Result<()> {
+    pub(crate) fn seed_once(&mut self, servers: &Servers) -> Result<()> {
         if self.seeded {
             return Ok(());
         }
+        let app = servers.app.as_str();
         let boards_url = format!("{app}/api/v1/boards");
         for board in BOARDS {
             self.send_expect("201", "POST", &boards_url, board)?;
@@ -90,6 +97,7 @@ impl Bench {
             SEED_LIMIT,
         )?;
         eprintln!("{small}");
+        self.seed_cluster(&servers.cluster)?;
         self.send_expect("200", "PUT", &format!("{app}/api/v1/flags"), FLAGS)?;
         self.send_expect(
             "201",
@@ -101,11 +109,47 @@ impl Bench {
         Ok(())
     }
 
+    /// The cluster rows' board, created through the cluster copy (its config in the cluster)
+    /// and seeded with BENCH_PLAYERS players on the primary that owns its slot (every key of a
+    /// board shares its hash tag).
+    fn seed_cluster(&mut self, cluster_app: &str) -> Result<()> {
+        self.send_expect(
+            "201",
+            "POST",
+            &format!("{cluster_app}/api/v1/boards"),
+            CLUSTER_BOARD,
+        )?;
+        let owner = self
+            .cluster
+            .owner(&self.procs, &rows::board_key(CLUSTER_SEEDED, "config"))?;
+        let url = format!("redis://127.0.0.1:{owner}");
+        let players = self.knobs.players.to_string();
+        eprintln!(
+            "==> seeding {CLUSTER_SEEDED} on the cluster's node {url} with {players} players"
+        );
+        let printed = self.tool(
+            "edge-seed",
+            &[
+                "seed",
+                "--redis",
+                url.as_str(),
+                "--board",
+                CLUSTER_SEEDED,
+                "--players",
+                players.as_str(),
+            ],
+            SEED_LIMIT,
+        )?;
+        eprintln!("{printed}");
+        Ok(())
+    }
+
     /// The checked rows' routes answer 200, and the cached top-10 is a KV cache hit.
-    pub(crate) fn check_app(&self, app: &str) -> Result<()> {
+    pub(crate) fn check_app(&self, servers: &Servers) -> Result<()> {
+        let app = servers.app.as_str();
         let answer = self.tmp.join("check.out");
         for row in ROWS.iter().filter(|r| r.check) {
-            let url = format!("{app}{}", row.path);
+            let url = format!("{}{}", servers.url(row.server), row.path);
             let mut cmd = Command::new("curl");
             cmd.args(["-s", "-o"]).arg(&answer).args([
                 "-w",

@@ -5,7 +5,8 @@
 //! there) on real Spin, each next to its own floors, plus raw Redis and a native baseline, printed
 //! as one Markdown table and written to `BENCH_OUT/bench.{md,json}`. In order:
 //!
-//! 1. its own redis-server on a free loopback port (`tools`);
+//! 1. its own redis-server on a free loopback port (`tools`), and its own Redis Cluster of three
+//!    primaries and three replicas (`cluster`);
 //! 2. per runtime: the cold start with an empty compile cache (`coldstart`), the pause after the
 //!    first runtime, the app as shipped with its worker, the floors app and two observed apps
 //!    (`apps`), the boards and their seeding on the first runtime (`fixtures`), every HTTP row of
@@ -22,6 +23,7 @@
 
 mod apart;
 mod apps;
+mod cluster;
 mod coldstart;
 mod fixtures;
 mod knobs;
@@ -73,6 +75,9 @@ pub struct Bench {
     env: Vec<(String, String)>,
     redis_port: u16,
     redis_url: String,
+    /// The Redis Cluster of the cluster rows, and the node its workers subscribe on.
+    cluster: cluster::Cluster,
+    cluster_trigger: u16,
     admin_token: String,
     service_token: String,
     /// The `metrics` default of the shipped spin.toml.
@@ -204,6 +209,12 @@ fn run(setup: Setup, procs: &Procs) -> Result<()> {
     let redis_port = tools::start_redis(procs, &tmp)?;
     let redis_url = format!("redis://127.0.0.1:{redis_port}");
     eprintln!("==> redis-server on {redis_url}");
+    let cluster = cluster::Cluster::start(procs, &tmp)?;
+    let cluster_trigger = cluster.owner(procs, cluster::ALARM_KEY)?;
+    eprintln!(
+        "==> a Redis Cluster of 3 primaries and 3 replicas on {}",
+        cluster.seeds()
+    );
     let secret = tools::random_hex(32)?;
     let env: Vec<(String, String)> = vec![
         ("SPIN_VARIABLE_REDIS_URL".into(), redis_url.clone()),
@@ -248,6 +259,8 @@ fn run(setup: Setup, procs: &Procs) -> Result<()> {
         env,
         redis_port,
         redis_url,
+        cluster,
+        cluster_trigger,
         spin,
         seeded: false,
         results: Results::new(sizes),

@@ -22,8 +22,8 @@ impl Bench {
     /// Every row of one runtime, then its servers stopped.
     pub(crate) fn measure(&mut self, rt: &str) -> Result<()> {
         let servers = self.start_runtime(rt)?;
-        self.seed_once(&servers.app)?;
-        self.check_app(&servers.app)?;
+        self.seed_once(&servers)?;
+        self.check_app(&servers)?;
         for &c in rows::PAIRED {
             let first_pass = [Group::Floor, Group::Target, Group::Endpoint];
             self.load_groups(rt, &servers, &first_pass, c, 1)?;

@@ -18,6 +18,10 @@ pub const REDIS_FLOOR: &str = "Redis floor";
 pub const REDIS_KEPT_FLOOR: &str = "Redis floor, kept connection";
 pub const CACHED: &str = "cached top-10";
 pub const UNCACHED: &str = "uncached top-10";
+/// The uncached top-10 and the sync submit against the Redis Cluster, each paired with its
+/// single-Redis row ([`CLUSTER_PAIRS`]).
+pub const UNCACHED_CLUSTER: &str = "uncached top-10, Redis Cluster";
+pub const SUBMIT_CLUSTER: &str = "submit sync, Redis Cluster";
 pub const PLAYER_RANK: &str = "player rank";
 pub const LIMIT_REDIS: &str = "cached top-10, limit in Redis";
 pub const LIMIT_KV: &str = "cached top-10, limit in KV";
@@ -26,6 +30,9 @@ pub const OFREP_EXPERIMENT: &str = "OFREP evaluation, experiment flag";
 pub const GRAPHQL: &str = "GraphQL top-10";
 pub const CONNECT: &str = "Connect GetLeaderboard";
 pub const SUBMIT_SYNC: &str = "submit sync";
+/// Each cluster row and the single-Redis row it is compared with.
+pub const CLUSTER_PAIRS: [(&str, &str); 2] =
+    [(UNCACHED_CLUSTER, UNCACHED), (SUBMIT_CLUSTER, SUBMIT_SYNC)];
 pub const INTEGRITY: &str = "submit sync, integrity rules on";
 pub const STATS_OFF: &str = "submit sync, stats off";
 pub const STATS_READ: &str = "stats read, 1h by 1m";
@@ -67,6 +74,9 @@ pub enum Server {
     Observed,
     /// The app with the access log and metrics of every request.
     ObservedExact,
+    /// The app in cluster mode (`redis_mode = "cluster"`) against a cluster of three primaries
+    /// and three replicas, with its own worker and KV store.
+    Cluster,
     /// `edge-native`, the native baseline.
     Native,
 }
@@ -181,10 +191,11 @@ pub fn in_group(group: Group) -> impl Iterator<Item = &'static Row> {
     ROWS.iter().filter(move |r| r.group == group)
 }
 
-/// The app's row named `name` (the native baseline's rows share some names).
+/// The app's row named `name` (the native baseline's rows share some names), on the app as
+/// shipped or its cluster copy.
 pub fn app_row(name: &str) -> Option<&'static Row> {
     ROWS.iter()
-        .find(|r| r.name == name && r.server == Server::App)
+        .find(|r| r.name == name && matches!(r.server, Server::App | Server::Cluster))
 }
 
 /// The defaults the rows below start from: a GET of the app at concurrency 1 and 32, in `group`.
@@ -260,6 +271,17 @@ pub const ROWS: &[Row] = &[
         path: "/api/v1/boards/bench-nocache/entries?limit=10",
         floor: Some(Floor::Redis),
         note: "ttl 0: Redis every time",
+        check: true,
+        ..get(Group::Target)
+    },
+    // The same board and page on the cluster: the slot map from the KV read the request makes
+    // anyway, then the owner's connection.
+    Row {
+        name: UNCACHED_CLUSTER,
+        server: Server::Cluster,
+        path: "/api/v1/boards/bench-nocache/entries?limit=10",
+        floor: Some(Floor::Redis),
+        note: "ttl 0: the owning primary every time",
         check: true,
         ..get(Group::Target)
     },
@@ -356,6 +378,15 @@ pub const ROWS: &[Row] = &[
         floor: Some(Floor::Redis),
         note: "a new player per request",
         body: Some(r#"{"player":"{runtime}-s{c}-r{round}-{seq}","score":{seq}}"#),
+        ..post(Group::Submit)
+    },
+    Row {
+        name: SUBMIT_CLUSTER,
+        server: Server::Cluster,
+        path: "/api/v1/boards/bench-nocache/scores",
+        floor: Some(Floor::Redis),
+        note: "a new player per request, on the owning primary",
+        body: Some(r#"{"player":"{runtime}-k{c}-r{round}-{seq}","score":{seq}}"#),
         ..post(Group::Submit)
     },
     // All four integrity rules set loosely enough that none triggers: what judging costs (one
@@ -492,10 +523,19 @@ mod tests {
 
     #[test]
     fn rows_looked_up_by_name_are_there() {
-        assert_eq!(ROWS.iter().filter(|r| r.check).count(), 6);
+        assert_eq!(ROWS.iter().filter(|r| r.check).count(), 7);
         assert!(app_row(CACHED).is_some_and(|r| r.check));
         for r in ROWS.iter().filter(|r| r.check) {
-            assert_eq!((r.server, r.method, r.body), (Server::App, "GET", None));
+            assert!(matches!(r.server, Server::App | Server::Cluster));
+            assert_eq!((r.method, r.body), ("GET", None));
+        }
+        for (cluster, single) in CLUSTER_PAIRS {
+            let single = app_row(single).map(|r| (r.path, r.group, r.server));
+            let cluster = app_row(cluster).map(|r| (r.path, r.group, r.server));
+            assert_eq!(
+                cluster,
+                single.map(|(path, group, _)| (path, group, Server::Cluster))
+            );
         }
         let flags = OFREP_COUNTED.map(|name| app_row(name).map(Row::flag));
         assert_eq!(flags, [Some("new-ui"), Some("exp-ui")]);

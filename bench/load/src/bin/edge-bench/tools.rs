@@ -223,13 +223,39 @@ pub fn is_executable(path: &Path) -> bool {
 /// Starts redis-server on a free loopback port (no persistence), up to three ports, each tried
 /// with a PING 100 times, 50 ms apart; its port.
 pub fn start_redis(procs: &Procs, tmp: &Path) -> Result<u16> {
-    let log = tmp.join("redis.log");
-    for attempt in 1..=3 {
+    start_redis_server(procs, &tmp.join("redis.log"), &[], false)
+}
+
+/// Where a cluster node's bus listens: its port + 10000 (Redis's default).
+pub const BUS_OFFSET: u16 = 10_000;
+
+/// A loopback port free right now whose bus port ([`BUS_OFFSET`] above) is free too.
+fn free_node_port() -> Result<u16> {
+    for _ in 0..100 {
         let port = free_port()?;
-        let (out, err) = procs::log_to(&log)?;
+        if port <= u16::MAX - BUS_OFFSET
+            && std::net::TcpListener::bind(("127.0.0.1", port + BUS_OFFSET)).is_ok()
+        {
+            return Ok(port);
+        }
+    }
+    bail!("no free loopback port with a free bus port in 100 tries")
+}
+
+/// [`start_redis`] with `extra` arguments after the port and address, its output in `log`; a
+/// cluster node (`node`) gets a port whose bus port is free too.
+pub fn start_redis_server(procs: &Procs, log: &Path, extra: &[&str], node: bool) -> Result<u16> {
+    for attempt in 1..=3 {
+        let port = if node {
+            free_node_port()?
+        } else {
+            free_port()?
+        };
+        let (out, err) = procs::log_to(log)?;
         let mut cmd = Command::new("redis-server");
         cmd.args(["--port", port.to_string().as_str(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
@@ -247,7 +273,7 @@ pub fn start_redis(procs: &Procs, tmp: &Path) -> Result<u16> {
         }
         procs.stop(pid);
         if attempt == 3 {
-            return Err(procs.fail("redis-server did not start".to_string(), &log));
+            return Err(procs.fail("redis-server did not start".to_string(), log));
         }
     }
     bail!("redis-server did not start")
@@ -265,6 +291,20 @@ fn ping(procs: &Procs, port: u16) -> bool {
             Stdio::null(),
         )
         .is_ok_and(|out| out.success())
+}
+
+/// `redis-cli -p PORT ARGS...`: its output (an error if it failed).
+pub fn redis_cli_on(procs: &Procs, port: u16, args: &[&str]) -> Result<String> {
+    let mut cmd = Command::new("redis-cli");
+    cmd.arg("-p")
+        .arg(port.to_string())
+        .args(args)
+        .stdin(Stdio::null());
+    let out = procs.capture(&mut cmd, "redis-cli", SHORT, Stdio::inherit())?;
+    if !out.success() {
+        bail!("redis-cli -p {port} {} failed", args.join(" "));
+    }
+    Ok(out.text())
 }
 
 /// The version `redis-server --version` gives (its last `v=`).
@@ -335,18 +375,7 @@ pub fn kernel() -> String {
 impl Bench {
     /// `redis-cli -p PORT ARGS...` on the bench's Redis; its output (an error if it failed).
     pub(crate) fn redis_cli(&self, args: &[&str]) -> Result<String> {
-        let mut cmd = Command::new("redis-cli");
-        cmd.arg("-p")
-            .arg(self.redis_port.to_string())
-            .args(args)
-            .stdin(Stdio::null());
-        let out = self
-            .procs
-            .capture(&mut cmd, "redis-cli", SHORT, Stdio::inherit())?;
-        if !out.success() {
-            bail!("redis-cli {} failed", args.join(" "));
-        }
-        Ok(out.text())
+        redis_cli_on(&self.procs, self.redis_port, args)
     }
 
     /// Runs a `curl` command: its output; an error when curl itself failed (no answer, a

@@ -1,0 +1,161 @@
+//! The Redis Cluster of the cluster rows: three primaries and three replicas on free loopback
+//! ports, joined by `redis-cli --cluster create`, with the settings `scripts/up.sh` gives its own
+//! throwaway cluster; and which primary owns a key's slot (where `edge-seed` writes a board and
+//! where the worker's trigger subscribes).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::procs::Procs;
+use crate::tools;
+
+/// Every node's settings (after its port and address), as `scripts/up.sh` starts a cluster's.
+const NODE_ARGS: &[&str] = &[
+    "--cluster-enabled",
+    "yes",
+    "--cluster-node-timeout",
+    "2000",
+    "--cluster-require-full-coverage",
+    "no",
+    "--repl-diskless-sync-delay",
+    "0",
+    "--notify-keyspace-events",
+    "Kx",
+];
+
+/// The sweep's alarm key (`edge::repo::claims::ALARM`): the worker's trigger subscribes on the
+/// primary that owns its slot, where the key's expiry is announced.
+pub const ALARM_KEY: &str = "lb:{claims}:alarm";
+
+/// The longest `redis-cli --cluster create` may take.
+const CREATE_LIMIT: Duration = Duration::from_secs(60);
+
+/// A running cluster: its nodes' ports (stopped with the bench's other Redis).
+pub struct Cluster {
+    pub ports: Vec<u16>,
+}
+
+impl Cluster {
+    /// Starts six nodes, joins them (one replica per primary) and waits, at most 30 s, until
+    /// every node says `cluster_state:ok`.
+    pub fn start(procs: &Procs, tmp: &Path) -> Result<Self> {
+        let dir = tmp.join("cluster");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut ports = Vec::new();
+        for i in 0..6 {
+            let conf = dir.join(format!("nodes-{i}.conf"));
+            let conf = conf
+                .to_str()
+                .context("the scratch folder's path is not UTF-8")?;
+            let mut args = NODE_ARGS.to_vec();
+            args.extend(["--cluster-config-file", conf]);
+            let log = dir.join(format!("node-{i}.log"));
+            ports.push(tools::start_redis_server(procs, &log, &args, true)?);
+        }
+        let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let mut create = Command::new("redis-cli");
+        create
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdin(Stdio::null());
+        let out = procs.capture(
+            &mut create,
+            "redis-cli --cluster create",
+            CREATE_LIMIT,
+            Stdio::inherit(),
+        )?;
+        if !out.success() {
+            bail!("redis-cli --cluster create failed: {}", out.text());
+        }
+        for &port in &ports {
+            let mut tries = 0;
+            loop {
+                let info = tools::redis_cli_on(procs, port, &["cluster", "info"])?;
+                if info.lines().any(|l| l.trim() == "cluster_state:ok") {
+                    break;
+                }
+                tries += 1;
+                if tries > 300 {
+                    bail!("the cluster node on port {port} did not come up: {info}");
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(Self { ports })
+    }
+
+    /// Every node as a seed URL, comma-separated (`redis_url` in cluster mode).
+    pub fn seeds(&self) -> String {
+        let urls: Vec<String> = self
+            .ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect();
+        urls.join(",")
+    }
+
+    /// The port of the primary that owns `key`'s slot, as the first node tells.
+    pub fn owner(&self, procs: &Procs, key: &str) -> Result<u16> {
+        let seed = *self.ports.first().context("a cluster without nodes")?;
+        let slot = tools::redis_cli_on(procs, seed, &["cluster", "keyslot", key])?;
+        let slot: u16 = slot
+            .trim()
+            .parse()
+            .with_context(|| format!("CLUSTER KEYSLOT {key} answered {slot:?}"))?;
+        let nodes = tools::redis_cli_on(procs, seed, &["cluster", "nodes"])?;
+        owner_of(&nodes, slot)
+            .with_context(|| format!("no primary owns slot {slot} of {key}: {nodes}"))
+    }
+}
+
+/// The port of the primary whose slot ranges in a `CLUSTER NODES` answer hold `slot`. A line is
+/// `id ip:port@bus flags primary ping pong epoch link slot...`, a slot `n` or `a-b` (migrations,
+/// `[n->-id]`, are not ranges).
+fn owner_of(nodes: &str, slot: u16) -> Option<u16> {
+    nodes.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (address, flags) = (fields.get(1)?, fields.get(2)?);
+        if !flags.split(',').any(|f| f == "master") {
+            return None;
+        }
+        let owns = fields.iter().skip(8).any(|range| {
+            let (a, b) = range.split_once('-').unwrap_or((range, range));
+            matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if (a..=b).contains(&slot))
+        });
+        if !owns {
+            return None;
+        }
+        let host_port = address.split('@').next()?;
+        host_port.rsplit(':').next()?.parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NODES: &str = "\
+a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460
+b2 127.0.0.1:7002@17002 master - 0 1 2 connected 5461-10922 [5462->-c3]
+c3 127.0.0.1:7003@17003 master - 0 1 3 connected 10923-16383
+d4 127.0.0.1:7004@17004 slave a1 0 1 1 connected
+";
+
+    #[test]
+    fn the_owner_is_the_primary_whose_range_holds_the_slot() {
+        assert_eq!(owner_of(NODES, 0), Some(7001));
+        assert_eq!(owner_of(NODES, 5461), Some(7002));
+        assert_eq!(owner_of(NODES, 16383), Some(7003));
+        assert_eq!(
+            owner_of(
+                "d4 127.0.0.1:7004@17004 slave a1 0 1 1 connected 0-16383",
+                1
+            ),
+            None
+        );
+    }
+}
