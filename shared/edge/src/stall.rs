@@ -15,10 +15,11 @@
 //! there.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use leaderboard::policy::stall::{Canaries, StallPolicy, Watch};
 
-use crate::platform::{KvStore, Platform, RedisError};
+use crate::platform::{KvStore, Platform, RedisError, RedisExec};
 
 /// The canaries' key in the region's KV store.
 pub const KEY: &str = "lb:breaker:stall";
@@ -181,6 +182,40 @@ impl StallWatch {
         if let Err(e) = self.update(server, |c| c.answered()).await {
             // The mark stays: the server looks stalled until a reprobe answers.
             eprintln!("redis stall watch: cannot clear the canary of {server}: {e}");
+        }
+    }
+
+    /// After connecting to `server` as `opening` says: the canary's `PING` when this request
+    /// holds the canary, then its mark cleared (the connect itself counted: Spin's waits for the
+    /// server's handshake answer). A connection an instance kept (p3) may have broken since its
+    /// last use: with `reconnect` it connects anew once, as a failed command would be retried.
+    /// The connection to use, or the transport failure the server answered with.
+    pub async fn probe(
+        &self,
+        server: &str,
+        opening: Opening,
+        conn: Rc<dyn RedisExec>,
+        reconnect: bool,
+    ) -> Result<Rc<dyn RedisExec>, RedisError> {
+        if opening != Opening::Canary {
+            return Ok(conn);
+        }
+        let mut conn = conn;
+        let mut pong = conn.execute("PING", &[]).await;
+        if reconnect && matches!(&pong, Err(e) if e.is_transport()) {
+            match conn.reconnect().await {
+                Some(Ok(fresh)) => {
+                    conn = Rc::from(fresh);
+                    pong = conn.execute("PING", &[]).await;
+                }
+                Some(Err(e)) => eprintln!("redis: reconnecting for the canary: {e}"),
+                None => {}
+            }
+        }
+        self.answered(server).await;
+        match pong {
+            Err(e) if e.is_transport() => Err(e),
+            _ => Ok(conn),
         }
     }
 

@@ -423,6 +423,28 @@ impl RedisServer {
             .unwrap_or_else(|| panic!("no primary serves slot {slot}"))
     }
 
+    /// The slot of a board's keys (`lb:{default/<board>}:…`), as the cluster computes it.
+    pub fn board_slot(&self, board: &str) -> u16 {
+        redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(format!("lb:{{default/{board}}}:config"))
+            .query(&mut self.node_conn())
+            .unwrap_or_else(|e| panic!("CLUSTER KEYSLOT of {board}: {e}"))
+    }
+
+    /// The port of the primary serving a board's slot.
+    pub fn board_owner(&self, board: &str) -> u16 {
+        self.slot_owner(self.board_slot(board))
+    }
+
+    /// The first board id `<prefix><n>` (n below 1000) whose primary's port `wanted` accepts.
+    pub fn board_where(&self, prefix: &str, wanted: impl Fn(u16) -> bool) -> String {
+        (0..1000)
+            .map(|i| format!("{prefix}{i}"))
+            .find(|b| wanted(self.board_owner(b)))
+            .unwrap_or_else(|| panic!("no board id {prefix}<n> on the wanted primary"))
+    }
+
     /// A client of this server alone.
     pub fn node_client(&self) -> redis::Client {
         redis::Client::open(self.url()).unwrap_or_else(|e| panic!("bad redis url: {e}"))

@@ -122,6 +122,12 @@ fn resolved_variables(
     }
 }
 
+/// Whether Spin's output says it serves HTTP on `addr` (it prints that once it has bound it).
+fn serving(log: &str, addr: SocketAddr) -> bool {
+    let line = format!("Serving http://{addr}");
+    log.lines().any(|l| l.trim() == line)
+}
+
 /// How many ports [`SpinProcess::start`] tries.
 const PORT_ATTEMPTS: u32 = 4;
 
@@ -207,8 +213,10 @@ impl SpinProcess {
             {
                 anyhow::bail!("spin up exited with {status}:\n{}", process.log_text());
             }
+            // Another server on the port (one that took it first) answers the health route
+            // too: ready once Spin says it serves on that address, and answers there.
             let ready = if serves_http {
-                spin_health(addr)
+                serving(&process.log_text(), addr) && spin_health(addr)
             } else {
                 subscribed(&process.log_text())
             };
@@ -295,5 +303,16 @@ mod tests {
         assert!(find_spin(None, nowhere.clone(), true).is_err());
         let wrong = Some(std::ffi::OsString::from("/nonexistent-dir/spin"));
         assert!(find_spin(wrong, nowhere, false).is_err());
+    }
+
+    #[test]
+    fn spin_serves_once_it_says_so_on_its_own_address() {
+        let addr: SocketAddr = ([127, 0, 0, 1], 38111).into();
+        let log = "Logging component stdio to \".spin/logs/\"\n\nServing http://127.0.0.1:38111\nAvailable Routes:\n";
+        assert!(serving(log, addr));
+        assert!(!serving("Serving http://127.0.0.1:381110\n", addr));
+        let taken = "Error: 127.0.0.1:38111 is already in use. To have Spin search for a free port, use the --find-free-port option.";
+        assert!(!serving(taken, addr));
+        assert!(taken.contains(PORT_TAKEN));
     }
 }

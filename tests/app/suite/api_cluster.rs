@@ -14,29 +14,14 @@ use serde_json::json;
 
 use crate::api::{Api, Kv, rows, service, start_on};
 
-/// The slot a board's keys are in, as the cluster computes it.
-fn board_slot(redis: &RedisServer, board: &str) -> u16 {
-    redis::cmd("CLUSTER")
-        .arg("KEYSLOT")
-        .arg(format!("lb:{{default/{board}}}:config"))
-        .query(&mut redis.node_conn())
-        .unwrap()
-}
-
 /// Board ids, one per primary, each on a different one (found by asking the cluster).
 fn one_board_per_primary(redis: &RedisServer) -> Vec<(String, u16)> {
     let mut found: Vec<(String, u16)> = Vec::new();
-    for i in 0.. {
-        let id = format!("b{i}");
-        let port = redis.slot_owner(board_slot(redis, &id));
-        if !found.iter().any(|(_, p)| *p == port) {
-            found.push((id, port));
-        }
-        if found.len() == 3 {
-            return found;
-        }
+    while found.len() < 3 {
+        let id = redis.board_where("b", |port| found.iter().all(|(_, p)| *p != port));
+        found.push((id.clone(), redis.board_owner(&id)));
     }
-    unreachable!()
+    found
 }
 
 async fn start_cluster_app() -> Api {
@@ -225,7 +210,7 @@ async fn a_busy_boards_slot_moved_to_another_primary_loses_and_doubles_nothing()
     let api = std::sync::Arc::new(start_cluster_app().await);
     api.create_board(json!({"id": "moving", "operator": "incr"}))
         .await;
-    let slot = board_slot(&api.redis, "moving");
+    let slot = api.redis.board_slot("moving");
     let from = api.redis.slot_owner(slot);
     let to = api
         .redis

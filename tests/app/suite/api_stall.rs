@@ -207,23 +207,9 @@ async fn a_stopped_primary_holds_only_its_own_boards_and_they_answer_again_on_it
     .await;
     // A board on a primary the test does not read the cluster through (it is stopped), and one
     // on another primary.
-    let slot_of = |board: &str| -> u16 {
-        redis::cmd("CLUSTER")
-            .arg("KEYSLOT")
-            .arg(format!("lb:{{default/{board}}}:config"))
-            .query(&mut api.redis.node_conn())
-            .unwrap()
-    };
-    let owner = |board: &str| api.redis.slot_owner(slot_of(board));
-    let first_where = |wanted: &dyn Fn(u16) -> bool| {
-        (0..1000)
-            .map(|i| format!("s{i}"))
-            .find(|b| wanted(owner(b)))
-            .expect("a board id on the wanted primary")
-    };
-    let stopped_board = first_where(&|port| port != api.redis.port);
-    let primary = owner(&stopped_board);
-    let other_board = first_where(&|port| port != primary);
+    let stopped_board = api.redis.board_where("s", |port| port != api.redis.port);
+    let primary = api.redis.board_owner(&stopped_board);
+    let other_board = api.redis.board_where("s", |port| port != primary);
     for board in [&stopped_board, &other_board] {
         api.create_board(json!({"id": board, "operator": "incr"}))
             .await;

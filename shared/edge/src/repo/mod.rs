@@ -437,7 +437,7 @@ impl Repo {
             }
             other => other,
         };
-        let mut conn = match conn {
+        let conn = match conn {
             Ok(conn) => std::rc::Rc::<dyn RedisExec>::from(conn),
             Err(e) => {
                 watch.answered(server).await;
@@ -445,28 +445,13 @@ impl Repo {
                 return Err(unavailable(e));
             }
         };
-        if opening == crate::stall::Opening::Canary {
-            let mut pong = conn.execute("PING", &[]).await;
-            // A connection an instance kept (p3) may have broken since its last use: connect
-            // anew once, as a failed command would be retried.
-            if retry && matches!(&pong, Err(e) if e.is_transport()) {
-                match conn.reconnect().await {
-                    Some(Ok(fresh)) => {
-                        conn = std::rc::Rc::from(fresh);
-                        pong = conn.execute("PING", &[]).await;
-                    }
-                    Some(Err(e)) => eprintln!("redis: reconnecting for the canary: {e}"),
-                    None => {}
-                }
-            }
-            watch.answered(server).await;
-            if let Err(e) = pong
-                && e.is_transport()
-            {
+        let conn = match watch.probe(server, opening, conn, retry).await {
+            Ok(conn) => conn,
+            Err(e) => {
                 guard.failed(crate::scope::now_ms()).await;
                 return Err(unavailable(e));
             }
-        }
+        };
         Ok(Self {
             link: Link::Single(std::cell::RefCell::new(conn)),
             guard,

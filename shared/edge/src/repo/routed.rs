@@ -344,13 +344,7 @@ impl Routed {
                     return Err(e);
                 }
             };
-        if opening == crate::stall::Opening::Canary {
-            let pong = conn.execute("PING", &[]).await;
-            self.watch.answered(node).await;
-            if let Err(e @ RedisError::Transport(_)) = pong {
-                return Err(e);
-            }
-        }
+        let conn = self.watch.probe(node, opening, conn, false).await?;
         self.open
             .borrow_mut()
             .push((node.to_owned(), Rc::clone(&conn)));

@@ -39,21 +39,25 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts six nodes, joins them (one replica per primary) and waits, at most 30 s, until
-    /// every node says `cluster_state:ok`.
+    /// Starts six nodes, each in a folder of its own (its `nodes.conf`, and the copy a replica
+    /// receives), joins them (one replica per primary) and waits until every node says
+    /// `cluster_state:ok`, 300 tries 0.1 s apart in all.
     pub fn start(procs: &Procs, tmp: &Path) -> Result<Self> {
-        let dir = tmp.join("cluster");
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut ports = Vec::new();
         for i in 0..6 {
-            let conf = dir.join(format!("nodes-{i}.conf"));
-            let conf = conf
+            let dir = tmp.join("cluster").join(format!("node-{i}"));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let dir_arg = dir
                 .to_str()
                 .context("the scratch folder's path is not UTF-8")?;
             let mut args = NODE_ARGS.to_vec();
-            args.extend(["--cluster-config-file", conf]);
-            let log = dir.join(format!("node-{i}.log"));
-            ports.push(tools::start_redis_server(procs, &log, &args, true)?);
+            args.extend(["--dir", dir_arg, "--cluster-config-file", "nodes.conf"]);
+            ports.push(tools::start_redis_server(
+                procs,
+                &dir.join("log"),
+                &args,
+                true,
+            )?);
         }
         let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let mut create = Command::new("redis-cli");
@@ -71,8 +75,8 @@ impl Cluster {
         if !out.success() {
             bail!("redis-cli --cluster create failed: {}", out.text());
         }
+        let mut tries = 0;
         for &port in &ports {
-            let mut tries = 0;
             loop {
                 let info = tools::redis_cli_on(procs, port, &["cluster", "info"])?;
                 if info.lines().any(|l| l.trim() == "cluster_state:ok") {
@@ -112,14 +116,15 @@ impl Cluster {
     }
 }
 
-/// The port of the primary whose slot ranges in a `CLUSTER NODES` answer hold `slot`. A line is
-/// `id ip:port@bus flags primary ping pong epoch link slot...`, a slot `n` or `a-b` (migrations,
-/// `[n->-id]`, are not ranges).
+/// The port of the working primary whose slot ranges in a `CLUSTER NODES` answer hold `slot`.
+/// A line is `id ip:port@bus flags primary ping pong epoch link slot...`, a slot `n` or `a-b`
+/// (migrations, `[n->-id]`, are not ranges); a primary flagged `fail` or `fail?` is passed over.
 fn owner_of(nodes: &str, slot: u16) -> Option<u16> {
     nodes.lines().find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let (address, flags) = (fields.get(1)?, fields.get(2)?);
-        if !flags.split(',').any(|f| f == "master") {
+        let flags: Vec<&str> = flags.split(',').collect();
+        if !flags.contains(&"master") || flags.iter().any(|f| f.starts_with("fail")) {
             return None;
         }
         let owns = fields.iter().skip(8).any(|range| {
@@ -140,8 +145,8 @@ mod tests {
 
     const NODES: &str = "\
 a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460
-b2 127.0.0.1:7002@17002 master - 0 1 2 connected 5461-10922 [5462->-c3]
-c3 127.0.0.1:7003@17003 master - 0 1 3 connected 10923-16383
+b2 127.0.0.1:7002@17002 master - 0 1 2 connected 5461-10921 [10922->-c3]
+c3 127.0.0.1:7003@17003 master - 0 1 3 connected 10923-16383 10922
 d4 127.0.0.1:7004@17004 slave a1 0 1 1 connected
 ";
 
@@ -150,6 +155,10 @@ d4 127.0.0.1:7004@17004 slave a1 0 1 1 connected
         assert_eq!(owner_of(NODES, 0), Some(7001));
         assert_eq!(owner_of(NODES, 5461), Some(7002));
         assert_eq!(owner_of(NODES, 16383), Some(7003));
+        // A slot named as migrating away belongs to the node that lists it as its own.
+        assert_eq!(owner_of(NODES, 10922), Some(7003));
+        let failed = NODES.replace("myself,master", "myself,master,fail");
+        assert_eq!(owner_of(&failed, 0), None);
         assert_eq!(
             owner_of(
                 "d4 127.0.0.1:7004@17004 slave a1 0 1 1 connected 0-16383",

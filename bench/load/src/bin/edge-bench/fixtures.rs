@@ -231,6 +231,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_cluster_board_is_the_cluster_rows_board() {
+        assert!(CLUSTER_BOARD.contains(&format!(r#""id":"{CLUSTER_SEEDED}""#)));
+        for (cluster, _) in rows::CLUSTER_PAIRS {
+            let path = rows::app_row(cluster).map(|r| r.path).unwrap_or_default();
+            assert!(
+                path.contains(&format!("/boards/{CLUSTER_SEEDED}/")),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
     fn x_cache_reads_the_header_in_any_case() {
         assert_eq!(x_cache("HTTP/1.1 200 OK\r\nX-Cache: HIT\r\n\r\n"), "HIT");
         assert_eq!(x_cache("x-cache: miss\r\n"), "miss");

@@ -1,9 +1,10 @@
 //! Running the rows of the row table with edge-load, one server loaded at a time, in this
 //! schedule: per runtime, at concurrency 1 then 32 the floors, the target rows and the endpoint
-//! rows; the Redis round trips of an OFREP evaluation; the sync submit at each of its
-//! concurrencies; BENCH_ROUNDS - 1 more rounds of the floors, target rows and sync submit, each
-//! round's rows next to its floors and the order swapped every round (so the report can pair
-//! each row with the floor measured beside it); then the extra rows. After the runtimes: the
+//! rows; the Redis round trips of an OFREP evaluation; the sync submits at each concurrency;
+//! BENCH_ROUNDS - 1 more rounds of the floors, target rows and sync submits, each round's rows
+//! next to its floors, the order of the groups swapped every round and the rows of a group
+//! reversed every second round (so the report can pair each row with the floor, or the row,
+//! measured beside it); then the extra rows. After the runtimes: the
 //! native baseline and the raw Redis commands (`redis-benchmark`).
 
 use std::fs::File;
@@ -29,7 +30,9 @@ impl Bench {
             self.load_groups(rt, &servers, &first_pass, c, 1)?;
         }
         self.count_commands(rt, &servers.app)?;
-        self.load_each(rt, &servers, Group::Submit)?;
+        for c in rows::concurrencies(Group::Submit) {
+            self.load_groups(rt, &servers, &[Group::Submit], c, 1)?;
+        }
         for round in 2..=self.knobs.rounds {
             let order = if round % 2 == 0 {
                 [Group::Target, Group::Submit, Group::Floor]
@@ -74,9 +77,14 @@ impl Bench {
         round: u32,
     ) -> Result<()> {
         for &group in groups {
-            for row in
-                rows::in_group(group).filter(|r| r.concurrencies.contains(&c) && r.runs_on(rt))
-            {
+            let mut in_turn: Vec<&Row> = rows::in_group(group)
+                .filter(|r| r.concurrencies.contains(&c) && r.runs_on(rt))
+                .collect();
+            // Even rounds the other way round, so no row always runs just after another.
+            if round % 2 == 0 {
+                in_turn.reverse();
+            }
+            for row in in_turn {
                 self.load(rt, servers, row, c, round)?;
             }
         }

@@ -186,9 +186,10 @@ impl Report<'_> {
         } else {
             format!(
                 "The floors and the target rows (cached and uncached top-10, player rank, sync \
-                 submit) were measured in {max_rounds} rounds, next to each other, the order \
-                 swapped every round: their req/s is the median round, and their ratios the \
-                 median of each round's row over the floor measured beside it."
+                 submit, and the last two on a Redis Cluster) were measured in {max_rounds} \
+                 rounds, next to each other, the order swapped every round: their req/s is the \
+                 median round, and their ratios the median of each round's row over the floor \
+                 (or row) measured beside it."
             )
         };
         vec![
@@ -221,7 +222,8 @@ impl Report<'_> {
             String::new(),
             "Each row's req/s is also given as a ratio to the floor that bounds it on the same \
              runtime at the same concurrency (× floor: KV = one KV get, Redis = one outbound \
-             Redis open + GET; on spin-p3, Redis = one GET on a connection the instance kept)."
+             Redis open + GET; on spin-p3, Redis = one GET on a connection the instance kept; a Redis \
+             Cluster row: the same row on one Redis)."
                 .to_string(),
             rounds,
             String::new(),

@@ -30,7 +30,7 @@ pub const OFREP_EXPERIMENT: &str = "OFREP evaluation, experiment flag";
 pub const GRAPHQL: &str = "GraphQL top-10";
 pub const CONNECT: &str = "Connect GetLeaderboard";
 pub const SUBMIT_SYNC: &str = "submit sync";
-/// Each cluster row and the single-Redis row it is compared with.
+/// Each cluster row and the single-Redis row it is compared with (its [`Floor::Row`]).
 pub const CLUSTER_PAIRS: [(&str, &str); 2] =
     [(UNCACHED_CLUSTER, UNCACHED), (SUBMIT_CLUSTER, SUBMIT_SYNC)];
 pub const INTEGRITY: &str = "submit sync, integrity rules on";
@@ -102,13 +102,16 @@ pub enum Group {
     Apart,
 }
 
-/// The floor whose I/O a row cannot do without.
+/// The floor whose I/O a row cannot do without, or the row it is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Floor {
     /// A cached read: one KV get.
     Kv,
     /// A read or write of Redis: one Redis open and a command.
     Redis,
+    /// Another row of the same group, measured beside it in every round (a cluster row's
+    /// single-Redis row): its ratio is the median of the rounds' paired ratios, like a floor's.
+    Row(&'static str),
 }
 
 impl Floor {
@@ -119,6 +122,7 @@ impl Floor {
             Floor::Kv => KV_FLOOR,
             Floor::Redis if rt == SPIN_P3 => REDIS_KEPT_FLOOR,
             Floor::Redis => REDIS_FLOOR,
+            Floor::Row(name) => name,
         }
     }
 }
@@ -189,6 +193,16 @@ pub fn fill(template: &str, runtime: &str, c: u32, round: u32) -> String {
 /// The rows of one group, in table order.
 pub fn in_group(group: Group) -> impl Iterator<Item = &'static Row> {
     ROWS.iter().filter(move |r| r.group == group)
+}
+
+/// Every concurrency some row of `group` runs at, lowest first.
+pub fn concurrencies(group: Group) -> Vec<u32> {
+    let mut all: Vec<u32> = in_group(group)
+        .flat_map(|r| r.concurrencies.iter().copied())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
 }
 
 /// The app's row named `name` (the native baseline's rows share some names), on the app as
@@ -280,7 +294,7 @@ pub const ROWS: &[Row] = &[
         name: UNCACHED_CLUSTER,
         server: Server::Cluster,
         path: "/api/v1/boards/bench-nocache/entries?limit=10",
-        floor: Some(Floor::Redis),
+        floor: Some(Floor::Row(UNCACHED)),
         note: "ttl 0: the owning primary every time",
         check: true,
         ..get(Group::Target)
@@ -384,7 +398,7 @@ pub const ROWS: &[Row] = &[
         name: SUBMIT_CLUSTER,
         server: Server::Cluster,
         path: "/api/v1/boards/bench-nocache/scores",
-        floor: Some(Floor::Redis),
+        floor: Some(Floor::Row(SUBMIT_SYNC)),
         note: "a new player per request, on the owning primary",
         body: Some(r#"{"player":"{runtime}-k{c}-r{round}-{seq}","score":{seq}}"#),
         ..post(Group::Submit)
@@ -530,11 +544,16 @@ mod tests {
             assert_eq!((r.method, r.body), ("GET", None));
         }
         for (cluster, single) in CLUSTER_PAIRS {
-            let single = app_row(single).map(|r| (r.path, r.group, r.server));
-            let cluster = app_row(cluster).map(|r| (r.path, r.group, r.server));
+            let single_row = app_row(single).map(|r| (r.path, r.group));
+            let cluster_row = app_row(cluster).map(|r| (r.path, r.group, r.server, r.floor));
             assert_eq!(
-                cluster,
-                single.map(|(path, group, _)| (path, group, Server::Cluster))
+                cluster_row,
+                single_row.map(|(path, group)| (
+                    path,
+                    group,
+                    Server::Cluster,
+                    Some(Floor::Row(single))
+                ))
             );
         }
         let flags = OFREP_COUNTED.map(|name| app_row(name).map(Row::flag));

@@ -141,38 +141,26 @@ pub fn targets(
 }
 
 /// Each cluster row over its single-Redis row (#46), per runtime, at 1 and 32: at least 0.9x.
-/// Both are measured in every round, one after the other, so the ratio is the median of the
-/// rounds' paired ratios, like a row's ratio to its floor.
+/// The single-Redis row is the cluster row's [`rows::Floor::Row`], measured beside it in every
+/// round, so the ratio is the median of the rounds' paired ratios.
 fn cluster_targets(t: &mut List, rows: &[RowRecord]) {
     for rt in RUNTIMES {
         for (cluster, single) in CLUSTER_PAIRS {
             for c in [1, 32] {
-                let (Some(x), Some(base)) = (find(rows, rt, cluster, c), find(rows, rt, single, c))
-                else {
+                let Some(r) = find(rows, rt, cluster, c) else {
                     continue;
                 };
-                let Some(v) = paired_rounds(&x.rounds, &base.rounds) else {
+                let Some(v) = r.ratio_to_floor else {
                     continue;
                 };
                 t.add(
                     format!("{rt}: {cluster} >= 0.9x {single} at concurrency {c}"),
                     num(v),
-                    v >= 0.9 && x.result.errors == 0 && x.result.non_2xx == 0,
+                    v >= 0.9 && r.result.errors == 0 && r.result.non_2xx == 0,
                 );
             }
         }
     }
-}
-
-/// The median (the lower middle one) of round-by-round ratios `rounds[i] / base[i]`, rounded to
-/// 2 decimals; rounds where either has no rate, or the base is 0, are left out.
-fn paired_rounds(rounds: &[Option<f64>], base: &[Option<f64>]) -> Option<f64> {
-    let ratios: Vec<f64> = rounds
-        .iter()
-        .zip(base)
-        .filter_map(|(x, b)| Some(x.as_ref()? / b.filter(|b| *b != 0.0)?))
-        .collect();
-    py::median_low(ratios).map(|m| py::round(m, 2))
 }
 
 /// The p3 build over the p2 build, both on Spin in this run (#45): each target row at
@@ -415,19 +403,5 @@ fn side_targets(t: &mut List, results: &Results) {
             Value::from(*n),
             true,
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cluster_ratios_pair_the_rounds() {
-        // Rounds 0.9, 1.0, 0.5 → the median 0.9; a round without a rate is left out.
-        let cluster = [Some(90.0), Some(50.0), Some(25.0), None];
-        let single = [Some(100.0), Some(50.0), Some(50.0), Some(40.0)];
-        assert_eq!(paired_rounds(&cluster, &single), Some(0.9));
-        assert_eq!(paired_rounds(&[Some(1.0)], &[Some(0.0)]), None);
     }
 }

@@ -221,9 +221,15 @@ pub fn is_executable(path: &Path) -> bool {
 }
 
 /// Starts redis-server on a free loopback port (no persistence), up to three ports, each tried
-/// with a PING 100 times, 50 ms apart; its port.
+/// with a PING 100 times, 50 ms apart; its port. With the keyspace events the sweep's alarm
+/// needs (`Kx`), as `scripts/up.sh` starts its Redis (the cluster's nodes have them too).
 pub fn start_redis(procs: &Procs, tmp: &Path) -> Result<u16> {
-    start_redis_server(procs, &tmp.join("redis.log"), &[], false)
+    start_redis_server(
+        procs,
+        &tmp.join("redis.log"),
+        &["--notify-keyspace-events", "Kx"],
+        false,
+    )
 }
 
 /// Where a cluster node's bus listens: its port + 10000 (Redis's default).
