@@ -8,19 +8,22 @@
 # Spin 4.0.x CLI) and, with --profile
 # host, edge-host, edge-native and the edge-load crate's tools, then runs `edge-bench` (bench/load/src/bin/edge-bench; its
 # rows.rs defines every row once), which:
-#  1. starts its own redis-server on a free loopback port and, per runtime, the app exactly as
-#     shipped (spin.toml, spin-worker.toml, runtime-config.toml: KV on SQLite in a scratch .spin/),
-#     two copies with the access log and metrics on, and a floors app (hello: no I/O; one KV get at
-#     /kv; one outbound Redis open + GET at /redis); edge-host in its Spin-faithful mode, Spin with
-#     every app variable given as --variable;
+#  1. starts its own redis-server on a free loopback port, its own Redis Cluster (three primaries,
+#     three replicas: redis-cli --cluster create) and, per runtime, the app exactly as shipped
+#     (spin.toml, spin-worker.toml, runtime-config.toml: KV on SQLite in a scratch .spin/), two
+#     copies with the access log and metrics on, a copy in cluster mode against the cluster (with
+#     its own worker and KV store), and a floors app (hello: no I/O; one KV get at /kv; one
+#     outbound Redis open + GET at /redis); edge-host in its Spin-faithful mode, Spin with every
+#     app variable given as --variable;
 #  2. measures the cold start of the app and of hello with an empty compile cache, per runtime;
 #  3. creates the boards through the API and seeds the big ones with BENCH_PLAYERS players straight
-#     into Redis (edge-seed);
+#     into Redis (edge-seed), and the cluster rows' board on the primary that owns its slot;
 #  4. loads each route with edge-load (a discarded warm-up, then at most BENCH_REQUESTS requests
 #     within BENCH_SECS seconds) at concurrency 1 and 32 (submits also 8), one server at a time,
 #     and gives req/s as a ratio to the same runtime's hello floor and to the floor that bounds the
-#     row; the floors and the target rows run in BENCH_ROUNDS rounds, side by side, the order
-#     swapped every round, and their ratios are the median of the rounds' paired ratios;
+#     row (a cluster row: the same row on one Redis); the floors and the target rows run in
+#     BENCH_ROUNDS rounds, side by side, the order swapped every round, and their ratios are the
+#     median of the rounds' paired ratios;
 #  5. measures redis-benchmark, the native baseline (edge-native), the async submit→visible and
 #     submit→applied lags, the projector's drains, live updates (edge-live) and webhooks
 #     (edge-hooks).

@@ -137,6 +137,9 @@ async fn write_to(
                 matches!(status, 0 | 503 | 409),
                 "only a retryable refusal, got {status}: {body}"
             );
+            // Shown with a failing test: which refusal, and why (a transport error, the
+            // breaker, a shard down, a stall).
+            eprintln!("{player}: refused {status}: {body}");
             assert!(Instant::now() < deadline, "{player}: no answer in time");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -1,12 +1,10 @@
 //! The servers under measurement. Per runtime: the app exactly as shipped (spin.toml with
 //! spin-worker.toml and runtime-config.toml: KV on SQLite in a scratch `.spin/`), two "observed"
 //! copies of the app (access log to a file, metrics at the shipped default / on every request;
-//! same KV store) and the floors app (test guests: `hello`, no I/O; `floors`: one KV get on the
-//! same SQLite store type at /kv, one outbound Redis open + GET at /redis). edge-host runs in its
-//! Spin-faithful mode; Spin gets every app variable resolved once with `--variable`, as
-//! scripts/up.sh starts it. A fifth copy, with its own worker and KV store, speaks to the
-//! bench's Redis Cluster (`cluster`) in cluster mode, for the cluster rows. And the native
-//! baseline, edge-native.
+//! same KV store) and the floors app (`floors`). edge-host runs in its Spin-faithful mode; Spin
+//! gets every app variable resolved once with `--variable`, as scripts/up.sh starts it. A fourth
+//! copy, with its own worker and KV store, speaks to the bench's Redis Cluster (`cluster`) in
+//! cluster mode, for the cluster rows. And the native baseline, edge-native.
 
 use std::fs::File;
 use std::path::Path;
@@ -15,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::Bench;
+use crate::floors::floors_manifest;
 use crate::knobs::{EDGE_HOST, SPIN, SPIN_P3};
 use crate::procs::{self, Role};
 use crate::rows::Server;
@@ -62,38 +61,6 @@ struct Pids {
     observed: u32,
     exact: u32,
     cluster: u32,
-}
-
-/// The floors app: hello at every path, the floors component at /kv, /redis and /redis-kept (a
-/// p2 floors component answers that one 404; only the p3 rows load it).
-fn floors_manifest(wasm_dir: &Path, redis_url: &str) -> String {
-    let w = wasm_dir.display();
-    format!(
-        r#"spin_manifest_version = 2
-[application]
-name = "floors"
-[[trigger.http]]
-route = "/..."
-component = "hello"
-[[trigger.http]]
-route = "/kv"
-component = "floors"
-[[trigger.http]]
-route = "/redis"
-component = "floors"
-[[trigger.http]]
-route = "/redis-kept"
-component = "floors"
-[component.hello]
-source = "{w}/hello.wasm"
-[component.floors]
-source = "{w}/floors.wasm"
-key_value_stores = ["default"]
-allowed_outbound_hosts = ["{redis_url}"]
-[component.floors.variables]
-redis_url = "{redis_url}"
-"#
-    )
 }
 
 impl Bench {
@@ -435,45 +402,6 @@ impl Bench {
                 return Err(self.procs.fail(format!("{url} did not come up"), log));
             }
             std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(())
-    }
-
-    /// The floors answer their value: a 1.2 KB value (a cached top-10 page's size) put into the
-    /// KV store through /kv and set in Redis, then read back through /kv and /redis.
-    fn check_floors(&self, rt: &str, hello: &str, log: &Path) -> Result<()> {
-        let value = "x".repeat(1200);
-        self.redis_cli(&["set", "floor", value.as_str()])?;
-        let kv = format!("{hello}/kv");
-        let mut put = std::process::Command::new("curl");
-        put.args([
-            "-s",
-            "-m",
-            "10",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "PUT",
-        ])
-        .args(["--data-binary", value.as_str(), kv.as_str()]);
-        let code = self.curl(&mut put, "PUT /kv of the floors app")?;
-        let floors: &[&str] = if rt == SPIN_P3 {
-            &["kv", "redis", "redis-kept"]
-        } else {
-            &["kv", "redis"]
-        };
-        for floor in floors {
-            let url = format!("{hello}/{floor}");
-            let mut get = std::process::Command::new("curl");
-            get.args(["-s", "-m", "10", url.as_str()]);
-            let body = self.curl_output(&mut get)?;
-            if code != "200" || body.len() != 1200 {
-                return Err(self
-                    .procs
-                    .fail(format!("the {floor} floor does not answer its value"), log));
-            }
         }
         Ok(())
     }

@@ -129,7 +129,10 @@ fn owner_of(nodes: &str, slot: u16) -> Option<u16> {
         }
         let owns = fields.iter().skip(8).any(|range| {
             let (a, b) = range.split_once('-').unwrap_or((range, range));
-            matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if (a..=b).contains(&slot))
+            match (a.parse::<u16>(), b.parse::<u16>()) {
+                (Ok(a), Ok(b)) => (a..=b).contains(&slot),
+                _ => false,
+            }
         });
         if !owns {
             return None;

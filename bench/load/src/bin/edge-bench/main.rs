@@ -26,6 +26,7 @@ mod apps;
 mod cluster;
 mod coldstart;
 mod fixtures;
+mod floors;
 mod knobs;
 mod measure;
 mod procs;
