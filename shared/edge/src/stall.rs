@@ -190,7 +190,7 @@ impl StallWatch {
     /// server's handshake answer). A connection an instance kept (p3) may have broken since its
     /// last use: with `reconnect` it connects anew once, as a failed command would be retried.
     /// The connection to use, or the transport failure the server answered with.
-    pub async fn probe(
+    pub async fn canary_after_open(
         &self,
         server: &str,
         opening: Opening,

@@ -142,9 +142,10 @@ pub struct SpinProcess {
 
 impl SpinProcess {
     /// Starts `spin up` for `manifest` in `dir` on a free loopback port, with `variables` as
-    /// `SPIN_VARIABLE_*`; waits until Spin's own health route answers. Like `scripts/up.sh`, it
-    /// also passes every app variable resolved once (`scripts/spin_variables.py`) with
-    /// `--variable`, so the suite runs the app the way it is served.
+    /// `SPIN_VARIABLE_*`; waits until Spin says it serves on that port and its health route
+    /// answers. Like `scripts/up.sh`, it also passes every app variable resolved once
+    /// (`scripts/spin_variables.py`) with `--variable`, so the suite runs the app the way it is
+    /// served.
     ///
     /// A free port can be taken between the probe that found it and Spin's bind (by an outgoing
     /// connection's ephemeral port, or another test's server): when Spin says the address is in

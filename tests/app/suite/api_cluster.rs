@@ -386,7 +386,7 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
 }
 
 /// The board on another primary was answered throughout the failover: none of its submissions
-/// refused here when run alone; a few in twenty allowed on a machine loaded by the other suites
+/// refused here when run alone; one in twenty allowed on a machine loaded by the other suites
 /// (before a dead shard's failures stopped counting against the region's breaker, 140 of 243
 /// were refused).
 fn others_barely_refused(f: &Failover) {

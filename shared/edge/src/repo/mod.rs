@@ -445,7 +445,7 @@ impl Repo {
                 return Err(unavailable(e));
             }
         };
-        let conn = match watch.probe(server, opening, conn, retry).await {
+        let conn = match watch.canary_after_open(server, opening, conn, retry).await {
             Ok(conn) => conn,
             Err(e) => {
                 guard.failed(crate::scope::now_ms()).await;

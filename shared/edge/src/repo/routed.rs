@@ -344,7 +344,10 @@ impl Routed {
                     return Err(e);
                 }
             };
-        let conn = self.watch.probe(node, opening, conn, false).await?;
+        let conn = self
+            .watch
+            .canary_after_open(node, opening, conn, false)
+            .await?;
         self.open
             .borrow_mut()
             .push((node.to_owned(), Rc::clone(&conn)));

@@ -148,8 +148,8 @@ mod tests {
 
     const NODES: &str = "\
 a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460
-b2 127.0.0.1:7002@17002 master - 0 1 2 connected 5461-10921 [10922->-c3]
-c3 127.0.0.1:7003@17003 master - 0 1 3 connected 10923-16383 10922
+b2 127.0.0.1:7002@17002 master - 0 1 2 connected 5461-10922 [5462->-c3]
+c3 127.0.0.1:7003@17003 master - 0 1 3 connected 10923-16383 [5462-<-b2]
 d4 127.0.0.1:7004@17004 slave a1 0 1 1 connected
 ";
 
@@ -158,8 +158,12 @@ d4 127.0.0.1:7004@17004 slave a1 0 1 1 connected
         assert_eq!(owner_of(NODES, 0), Some(7001));
         assert_eq!(owner_of(NODES, 5461), Some(7002));
         assert_eq!(owner_of(NODES, 16383), Some(7003));
-        // A slot named as migrating away belongs to the node that lists it as its own.
-        assert_eq!(owner_of(NODES, 10922), Some(7003));
+        // A slot being migrated belongs to its source until the move ends.
+        assert_eq!(owner_of(NODES, 5462), Some(7002));
+        // A single slot is a range of one.
+        let single = "e5 127.0.0.1:7005@17005 master - 0 1 4 connected 42";
+        assert_eq!(owner_of(single, 42), Some(7005));
+        assert_eq!(owner_of(single, 43), None);
         let failed = NODES.replace("myself,master", "myself,master,fail");
         assert_eq!(owner_of(&failed, 0), None);
         assert_eq!(

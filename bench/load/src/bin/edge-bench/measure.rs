@@ -81,7 +81,7 @@ impl Bench {
                 .filter(|r| r.concurrencies.contains(&c) && r.runs_on(rt))
                 .collect();
             // Even rounds the other way round, so no row always runs just after another.
-            if round % 2 == 0 {
+            if round.is_multiple_of(2) {
                 in_turn.reverse();
             }
             for row in in_turn {

@@ -152,4 +152,24 @@ mod tests {
         assert_eq!(cached.and_then(|r| r.ratio_to_floor), Some(0.8));
         assert_eq!(cached.map(|r| r.rounds.len()), Some(3));
     }
+
+    #[test]
+    fn a_row_compared_with_another_row_pairs_them_by_round() {
+        let cluster = |round, req| RowRecord {
+            floor: Some("uncached top-10"),
+            ..row("uncached top-10, Redis Cluster", 1, round, req)
+        };
+        // Round 2 in the other order; round 3 has no single-Redis row to pair with.
+        let raw = vec![
+            row("uncached top-10", 1, 1, 100.0),
+            cluster(1, 90.0),
+            cluster(2, 50.0),
+            row("uncached top-10", 1, 2, 50.0),
+            cluster(3, 10.0),
+        ];
+        let merged = merge_rounds(raw);
+        let r = find(&merged, "edge-host", "uncached top-10, Redis Cluster", 1);
+        // Paired ratios 0.9 and 1.0: the lower middle one.
+        assert_eq!(r.and_then(|r| r.ratio_to_floor), Some(0.9));
+    }
 }
