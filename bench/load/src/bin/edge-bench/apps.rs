@@ -69,30 +69,25 @@ impl Bench {
     pub(crate) fn start_runtime(&self, rt: &str) -> Result<Servers> {
         let dir = self.tmp.join(rt);
         let floors = dir.join("floors");
-        std::fs::create_dir_all(&floors)
-            .with_context(|| format!("creating {}", floors.display()))?;
+        // The cluster copy has the same manifests and runtime config in a folder of its own, so
+        // its KV store (`.spin/`) is its own too.
+        let cluster_dir = dir.join("cluster");
         // The shipped manifests with absolute component paths; the runtime config's relative
         // `.spin/` lands in this scratch folder (the floors app has its own copy).
         // spin-p3 serves the p3 build of the HTTP app; the worker is p2 on every runtime.
-        self.write_app_manifest(rt, &dir)?;
-        tools::copy_manifest(
-            &self.root.join("spin-worker.toml"),
-            &dir.join("spin-worker.toml"),
-            crate::P2_SOURCES,
-            &self.wasm_dir,
-        )?;
-        // The cluster copy: the same manifests and runtime config in a folder of its own, so its
-        // KV store (`.spin/`) is its own too.
-        let cluster_dir = dir.join("cluster");
-        std::fs::create_dir_all(&cluster_dir)
-            .with_context(|| format!("creating {}", cluster_dir.display()))?;
-        self.write_app_manifest(rt, &cluster_dir)?;
-        tools::copy_manifest(
-            &self.root.join("spin-worker.toml"),
-            &cluster_dir.join("spin-worker.toml"),
-            crate::P2_SOURCES,
-            &self.wasm_dir,
-        )?;
+        for app_dir in [&dir, &cluster_dir] {
+            std::fs::create_dir_all(app_dir)
+                .with_context(|| format!("creating {}", app_dir.display()))?;
+            self.write_app_manifest(rt, app_dir)?;
+            tools::copy_manifest(
+                &self.root.join("spin-worker.toml"),
+                &app_dir.join("spin-worker.toml"),
+                crate::P2_SOURCES,
+                &self.wasm_dir,
+            )?;
+        }
+        std::fs::create_dir_all(&floors)
+            .with_context(|| format!("creating {}", floors.display()))?;
         let config = self.root.join("runtime-config.toml");
         for to in [&dir, &floors, &cluster_dir] {
             std::fs::copy(config.as_path(), to.join("runtime-config.toml"))
