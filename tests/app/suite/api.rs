@@ -321,7 +321,9 @@ impl Api {
         server.kill();
         tokio::time::sleep(Duration::from_secs(2)).await;
         server.restart();
-        let ended = harness::eventually(Duration::from_secs(10), || {
+        // Bounded loosely: on a machine loaded by the other suites the worker has taken more than
+        // 10 s to end after a cluster node's restart; run alone it ends within seconds.
+        let ended = harness::eventually(Duration::from_secs(30), || {
             (!self.worker_running()).then_some(())
         })
         .await;
