@@ -19,6 +19,11 @@ use crate::procs::{self, Role};
 use crate::rows::Server;
 use crate::tools::{self, free_port};
 
+/// How long a server may take to answer its first request. On a machine whose Wasm compile
+/// cache is empty, every copy of the app (and its worker) compiles its components at once on
+/// the same cores: four p3 copies took over a minute on 2 cores, one alone 15 s.
+const START_WITHIN: Duration = Duration::from_secs(300);
+
 /// Where each server of a runtime (or the native baseline) answers.
 #[derive(Debug, Default)]
 pub struct Servers {
@@ -203,9 +208,8 @@ impl Bench {
             &[],
             &dir.join("worker.log"),
         )?;
-        let cluster_env = self.cluster_env();
-        let cluster_env: Vec<(&str, &str)> =
-            cluster_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let cluster_vars = self.cluster_env();
+        let cluster_env = borrowed(&cluster_vars);
         let cluster_dir = dir.join("cluster");
         let cluster = self.spawn_server(
             &host,
@@ -253,9 +257,8 @@ impl Bench {
         self.spin_variables(dir, "spin-worker.toml", "worker-vars.json", &[])?;
         self.spin_variables(dir, "spin.toml", "observed-vars.json", &observed_env)?;
         self.spin_variables(dir, "spin.toml", "exact-vars.json", &exact_env)?;
-        let cluster_env = self.cluster_env();
-        let cluster_env: Vec<(&str, &str)> =
-            cluster_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let cluster_vars = self.cluster_env();
+        let cluster_env = borrowed(&cluster_vars);
         let cluster_dir = dir.join("cluster");
         self.spin_variables(&cluster_dir, "spin.toml", "app-vars.json", &cluster_env)?;
         self.spin_variables(
@@ -387,14 +390,16 @@ impl Bench {
             .spawn(&mut cmd, &program.display().to_string(), Role::Server)
     }
 
-    /// Until `url` answers (any status), 600 tries 0.1 s apart, while `pid` runs; else its log
-    /// and the error.
+    /// Until `url` answers (any status), tried every 0.1 s for [`START_WITHIN`] while `pid`
+    /// runs; else its log and the error.
     fn wait_for(&self, url: &str, pid: u32, log: &Path) -> Result<()> {
-        let mut tries = 0;
+        let started = std::time::Instant::now();
         while !tools::answers(url, Duration::from_secs(2)) {
-            tries += 1;
-            if tries > 600 || !self.procs.alive(pid) {
-                return Err(self.procs.fail(format!("{url} did not come up"), log));
+            if started.elapsed() > START_WITHIN || !self.procs.alive(pid) {
+                return Err(self.procs.fail(
+                    format!("{url} did not come up within {} s", START_WITHIN.as_secs()),
+                    log,
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -475,6 +480,11 @@ fn native_url(printed: &str) -> Option<String> {
         let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
         digits.then(|| format!("http://127.0.0.1:{port}"))
     })
+}
+
+/// Variables as the spawning functions take them.
+fn borrowed<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 #[cfg(test)]

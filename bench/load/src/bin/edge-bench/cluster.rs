@@ -1,7 +1,16 @@
-//! The Redis Cluster of the cluster rows: three primaries and three replicas on free loopback
-//! ports, joined by `redis-cli --cluster create`, with the settings `scripts/up.sh` gives its own
-//! throwaway cluster; and which primary owns a key's slot (where `edge-seed` writes a board and
-//! where the worker's trigger subscribes).
+//! The Redis Cluster of the cluster rows: three primaries on free loopback ports, joined by
+//! `redis-cli --cluster create`, with the settings `scripts/up.sh` gives its own throwaway
+//! cluster; and which primary owns a key's slot (where `edge-seed` writes a board and where the
+//! worker's trigger subscribes).
+//!
+//! No replicas, as the single Redis it is compared with has none: the rows measure what routing
+//! costs a request, and a replica on the bench's own cores would charge the cluster for
+//! replication the single Redis does not do. Measured 2026-11-26 (spin-p3, sync submit, one
+//! client): with a replica per primary on the same 2 cores, the cluster row was 0.43× and 0.32×
+//! its single-Redis row in two rounds; with the replicas paused, 1.06× in the third. Each write
+//! woke a replica's process, which took a core from the runtime at the moment its response
+//! raced Spin's lone-client stall. Failover and replica acknowledgements are the app suite's
+//! (`api_cluster`), on three primaries and three replicas.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -30,6 +39,9 @@ const NODE_ARGS: &[&str] = &[
 /// primary that owns its slot, where the key's expiry is announced.
 pub const ALARM_KEY: &str = "lb:{claims}:alarm";
 
+/// The cluster's nodes, every one a primary (`redis-cli --cluster create` needs three at least).
+pub const NODES: usize = 3;
+
 /// The longest `redis-cli --cluster create` may take.
 const CREATE_LIMIT: Duration = Duration::from_secs(60);
 
@@ -39,12 +51,12 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts six nodes, each in a folder of its own (its `nodes.conf`, and the copy a replica
-    /// receives), joins them (one replica per primary) and waits until every node says
-    /// `cluster_state:ok`, 300 tries 0.1 s apart in all.
+    /// Starts [`NODES`] nodes, each in a folder of its own (its `nodes.conf`), joins them as
+    /// primaries and waits until every node says `cluster_state:ok`, 300 tries 0.1 s apart in
+    /// all.
     pub fn start(procs: &Procs, tmp: &Path) -> Result<Self> {
         let mut ports = Vec::new();
-        for i in 0..6 {
+        for i in 0..NODES {
             let dir = tmp.join("cluster").join(format!("node-{i}"));
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let dir_arg = dir
@@ -64,7 +76,7 @@ impl Cluster {
         create
             .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
             .stdin(Stdio::null());
         let out = procs.capture(
             &mut create,

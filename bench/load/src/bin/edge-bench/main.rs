@@ -6,7 +6,7 @@
 //! as one Markdown table and written to `BENCH_OUT/bench.{md,json}`. In order:
 //!
 //! 1. its own redis-server on a free loopback port (`tools`), and its own Redis Cluster of three
-//!    primaries and three replicas (`cluster`);
+//!    primaries, no replicas, as the single Redis has none (`cluster`);
 //! 2. per runtime: the cold start with an empty compile cache (`coldstart`), the pause after the
 //!    first runtime, the app as shipped with its worker, the floors app and two observed apps
 //!    (`apps`), the boards and their seeding on the first runtime (`fixtures`), every HTTP row of
@@ -213,7 +213,8 @@ fn run(setup: Setup, procs: &Procs) -> Result<()> {
     let cluster = cluster::Cluster::start(procs, &tmp)?;
     let cluster_trigger = cluster.owner(procs, cluster::ALARM_KEY)?;
     eprintln!(
-        "==> a Redis Cluster of 3 primaries and 3 replicas on {}",
+        "==> a Redis Cluster of {} primaries on {}",
+        cluster::NODES,
         cluster.seeds()
     );
     let secret = tools::random_hex(32)?;

@@ -75,7 +75,7 @@ pub enum Server {
     /// The app with the access log and metrics of every request.
     ObservedExact,
     /// The app in cluster mode (`redis_mode = "cluster"`) against a cluster of three primaries
-    /// and three replicas, with its own worker and KV store.
+    /// (no replicas), with its own worker and KV store.
     Cluster,
     /// `edge-native`, the native baseline.
     Native,
