@@ -66,6 +66,7 @@ p3_suite=""
 fuzz_host=""
 fuzz_spin=""
 cluster_suite=""
+cluster_spin_suite=""
 # Background runs end with this script, however it ends (a non-interactive shell's background
 # jobs would otherwise outlive an interrupt, with their apps and Redis servers): each job's whole
 # process tree, children first.
@@ -76,7 +77,7 @@ kill_tree() {
     kill "$1" 2>/dev/null || true
 }
 stop_jobs() {
-    for job in $p3_build $spin_suite $p3_suite $fuzz_host $fuzz_spin $cluster_suite; do
+    for job in $p3_build $spin_suite $p3_suite $fuzz_host $fuzz_spin $cluster_suite $cluster_spin_suite; do
         kill_tree "$job"
     done
 }
@@ -150,9 +151,37 @@ else
     step "skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
 fi
 
+# Redis Cluster (docs/operations.md › Redis Cluster): the app suite against clusters of three
+# primaries and three replicas (EDGE_TEST_REDIS=cluster3, `redis-cli --cluster create` per test),
+# the guests routing every command to its slot's primary. Redis refuses a command, or a script's
+# declared KEYS, that span two slots, so this also checks that every script stays within one.
+# On edge-host all of it but the outage tests (api_recovery, api_outage: on one server; the
+# cluster's own failover tests, api_cluster, run in the suites on both runtimes) and the two tests
+# of a KV store on Redis's database 1 (they skip themselves: a cluster has database 0 only); on
+# real Spin the Redis-facing suites. Each runs in the background as soon as its runtime's suites
+# have passed (the edge-host one while the Spin suites still run), the two side by side, each
+# its own clusters on free ports, and beside the walk-throughs and Schemathesis below:
+# Schemathesis is bounded by time (API_FUZZ_SECONDS), so it tries fewer cases for the CPU these
+# runs take, where running it after them would add its whole length to CI. Their output follows
+# Schemathesis's.
+cluster_host() {
+    EDGE_TEST_REDIS=cluster3 lint_test --workspace --test app -- --skip api_recovery:: \
+        --skip api_outage:: --skip api_cluster::
+}
+cluster_spin() {
+    EDGE_TEST_REDIS=cluster3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test \
+        --workspace --test app -- api_boards:: api_scores:: api_async:: api_log:: \
+        api_webhooks:: api_stats:: api_live::
+}
+
 step "cargo test (edge-host)"
 host_failed=""
 EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" lint_test --workspace || host_failed=1
+if [ -z "$host_failed" ]; then
+    step "the app suite against Redis Clusters of three primaries and three replicas on edge-host, in the background"
+    cluster_host >target/test-cluster.log 2>&1 &
+    cluster_suite=$!
+fi
 spin_failed=""
 if [ -n "$spin_suite" ]; then
     wait "$spin_suite" || spin_failed=1
@@ -175,29 +204,11 @@ fi
 if [ -n "$host_failed$spin_failed" ]; then
     exit 1
 fi
-
-# Redis Cluster (docs/operations.md › Redis Cluster): the app suite against clusters of three
-# primaries and three replicas (EDGE_TEST_REDIS=cluster3, `redis-cli --cluster create` per test),
-# the guests routing every command to its slot's primary. Redis refuses a command, or a script's
-# declared KEYS, that span two slots, so this also checks that every script stays within one.
-# On edge-host all of it but the outage tests (api_recovery, api_outage: on one server; the
-# cluster's own failover tests, api_cluster, ran above on both runtimes) and the two tests of a KV
-# store on Redis's database 1 (they skip themselves: a cluster has database 0 only); on real Spin
-# the Redis-facing suites. It runs beside the walk-throughs and Schemathesis below: Schemathesis is
-# bounded by time (API_FUZZ_SECONDS), so it tries fewer cases for the CPU this run takes, where
-# running it after them would add its whole length to CI.
-step "the app suite against Redis Clusters of three primaries and three replicas, in the background"
-(
-    EDGE_TEST_REDIS=cluster3 lint_test --workspace --test app -- --skip api_recovery:: \
-        --skip api_outage:: --skip api_cluster:: &&
-        if [ -n "$spin" ]; then
-            step "the Redis-facing suites against Redis Clusters on real Spin" &&
-                EDGE_TEST_REDIS=cluster3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test \
-                    --workspace --test app -- api_boards:: api_scores:: api_async:: api_log:: \
-                    api_webhooks:: api_stats:: api_live::
-        fi
-) >target/test-cluster.log 2>&1 &
-cluster_suite=$!
+if [ -n "$spin" ]; then
+    step "the Redis-facing suites against Redis Clusters on real Spin, in the background"
+    cluster_spin >target/test-cluster-spin.log 2>&1 &
+    cluster_spin_suite=$!
+fi
 
 step "README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
 "$py" scripts/readme_check.py edge-host
@@ -230,12 +241,18 @@ else
 fi
 
 cluster_failed=""
-wait "$cluster_suite" || cluster_failed=1
+wait "$cluster_suite" || cluster_failed=" edge-host"
 cluster_suite=""
-step "the app suite against Redis Clusters:"
+step "the app suite against Redis Clusters on edge-host:"
 cat target/test-cluster.log
+if [ -n "$cluster_spin_suite" ]; then
+    wait "$cluster_spin_suite" || cluster_failed="$cluster_failed spin"
+    cluster_spin_suite=""
+    step "the Redis-facing suites against Redis Clusters on real Spin:"
+    cat target/test-cluster-spin.log
+fi
 if [ -n "$cluster_failed" ]; then
-    echo "test: the app suite against Redis Clusters failed (above)" >&2
+    echo "test: the app suite against Redis Clusters failed on:$cluster_failed (above)" >&2
     exit 1
 fi
 

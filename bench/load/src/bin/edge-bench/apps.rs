@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -19,9 +19,10 @@ use crate::procs::{self, Role};
 use crate::rows::Server;
 use crate::tools::{self, free_port};
 
-/// How long a server may take to answer its first request. On a machine whose Wasm compile
-/// cache is empty, every copy of the app (and its worker) compiles its components at once on
-/// the same cores: four p3 copies took over a minute on 2 cores, one alone 15 s.
+/// How long [`Bench::wait_for`] waits for a server's first answer. On a machine whose Wasm
+/// compile cache is empty, every copy of the app (and its worker) compiles its components at once
+/// on the same cores: the first spin-p3 run on a fresh 2-core machine gave up after the minute
+/// it was given then (one copy alone: 13–15 s).
 const START_WITHIN: Duration = Duration::from_secs(300);
 
 /// Where each server of a runtime (or the native baseline) answers.
@@ -390,16 +391,19 @@ impl Bench {
             .spawn(&mut cmd, &program.display().to_string(), Role::Server)
     }
 
-    /// Until `url` answers (any status), tried every 0.1 s for [`START_WITHIN`] while `pid`
-    /// runs; else its log and the error.
+    /// Until `url` answers (any status), tried every 0.1 s for [`START_WITHIN`] from this call
+    /// while `pid` runs; else its log and the error.
     fn wait_for(&self, url: &str, pid: u32, log: &Path) -> Result<()> {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         while !tools::answers(url, Duration::from_secs(2)) {
-            if started.elapsed() > START_WITHIN || !self.procs.alive(pid) {
-                return Err(self.procs.fail(
-                    format!("{url} did not come up within {} s", START_WITHIN.as_secs()),
-                    log,
-                ));
+            if !self.procs.alive(pid) {
+                return Err(self.procs.fail(format!("{url}: its server ended"), log));
+            }
+            if started.elapsed() > START_WITHIN {
+                let secs = START_WITHIN.as_secs();
+                return Err(self
+                    .procs
+                    .fail(format!("{url} did not answer within {secs} s"), log));
             }
             std::thread::sleep(Duration::from_millis(100));
         }

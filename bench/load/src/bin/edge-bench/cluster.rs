@@ -5,11 +5,8 @@
 //!
 //! No replicas, as the single Redis it is compared with has none: the rows measure what routing
 //! costs a request, and a replica on the bench's own cores would charge the cluster for
-//! replication the single Redis does not do. Measured 2026-11-26 (spin-p3, sync submit, one
-//! client): with a replica per primary on the same 2 cores, the cluster row was 0.43× and 0.32×
-//! its single-Redis row in two rounds; with the replicas paused, 1.06× in the third. Each write
-//! woke a replica's process, which took a core from the runtime at the moment its response
-//! raced Spin's lone-client stall. Failover and replica acknowledgements are the app suite's
+//! replication the single Redis does not do (docs/benchmarks.md › Redis Cluster has what that
+//! did to spin-p3's lone-client rows). Failover and replica acknowledgements are the app suite's
 //! (`api_cluster`), on three primaries and three replicas.
 
 use std::path::Path;
@@ -21,7 +18,8 @@ use anyhow::{Context, Result, bail};
 use crate::procs::Procs;
 use crate::tools;
 
-/// Every node's settings (after its port and address), as `scripts/up.sh` starts a cluster's.
+/// Every node's settings (after its port and address), as `scripts/up.sh` starts a cluster's
+/// (its replication setting too, unused here, so that the list stays up.sh's).
 const NODE_ARGS: &[&str] = &[
     "--cluster-enabled",
     "yes",
@@ -158,7 +156,7 @@ fn owner_of(nodes: &str, slot: u16) -> Option<u16> {
 mod tests {
     use super::*;
 
-    const NODES: &str = "\
+    const NODES_ANSWER: &str = "\
 a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460
 b2 127.0.0.1:7002@17002 master - 0 1 2 connected 5461-10922 [5462->-c3]
 c3 127.0.0.1:7003@17003 master - 0 1 3 connected 10923-16383 [5462-<-b2]
@@ -167,16 +165,16 @@ d4 127.0.0.1:7004@17004 slave a1 0 1 1 connected
 
     #[test]
     fn the_owner_is_the_primary_whose_range_holds_the_slot() {
-        assert_eq!(owner_of(NODES, 0), Some(7001));
-        assert_eq!(owner_of(NODES, 5461), Some(7002));
-        assert_eq!(owner_of(NODES, 16383), Some(7003));
+        assert_eq!(owner_of(NODES_ANSWER, 0), Some(7001));
+        assert_eq!(owner_of(NODES_ANSWER, 5461), Some(7002));
+        assert_eq!(owner_of(NODES_ANSWER, 16383), Some(7003));
         // A slot being migrated belongs to its source until the move ends.
-        assert_eq!(owner_of(NODES, 5462), Some(7002));
+        assert_eq!(owner_of(NODES_ANSWER, 5462), Some(7002));
         // A single slot is a range of one.
         let single = "e5 127.0.0.1:7005@17005 master - 0 1 4 connected 42";
         assert_eq!(owner_of(single, 42), Some(7005));
         assert_eq!(owner_of(single, 43), None);
-        let failed = NODES.replace("myself,master", "myself,master,fail");
+        let failed = NODES_ANSWER.replace("myself,master", "myself,master,fail");
         assert_eq!(owner_of(&failed, 0), None);
         assert_eq!(
             owner_of(

@@ -88,10 +88,10 @@ fn merge(members: &[&RowRecord]) -> Option<RowRecord> {
     let middle: &RowRecord = by_speed.get(by_speed.len().checked_sub(1)? / 2).copied()?;
     let mut r = middle.clone();
     r.rounds = members.iter().map(|x| x.result.req_per_s).collect();
-    r.ratio_to_hello = py::median_low(members.iter().filter_map(|x| x.pair_hello).collect())
-        .map(|m| py::round(m, 2));
-    r.ratio_to_floor = py::median_low(members.iter().filter_map(|x| x.pair_floor).collect())
-        .map(|m| py::round(m, 2));
+    // Unrounded: a target is judged on the ratio itself (0.8985 is not 0.9); tables and target
+    // lines round it for display.
+    r.ratio_to_hello = py::median_low(members.iter().filter_map(|x| x.pair_hello).collect());
+    r.ratio_to_floor = py::median_low(members.iter().filter_map(|x| x.pair_floor).collect());
     Some(r)
 }
 

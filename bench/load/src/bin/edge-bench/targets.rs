@@ -15,8 +15,10 @@ use crate::rows::{
 };
 use crate::tools::COMPONENTS;
 
+/// A measured value as a target line shows it: to three places (whether it met its target was
+/// decided on the value itself).
 fn num(x: f64) -> Value {
-    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+    serde_json::Number::from_f64(py::round(x, 3)).map_or(Value::Null, Value::Number)
 }
 
 fn opt(x: Option<f64>) -> Value {
@@ -28,8 +30,8 @@ fn req(r: &RowRecord) -> f64 {
     r.result.req_per_s.unwrap_or(0.0)
 }
 
-/// `row` of `rt` over `base_row` of `base_rt` at concurrency `c`, rounded to 2 decimals, when
-/// both were measured and the base is not 0.
+/// `row` of `rt` over `base_row` of `base_rt` at concurrency `c` (unrounded: targets are judged
+/// on it), when both were measured and the base is not 0.
 fn ratio(
     rows: &[RowRecord],
     (rt, row): (&str, &str),
@@ -42,7 +44,7 @@ fn ratio(
     if b == 0.0 {
         return None;
     }
-    Some(py::round(req(x) / b, 2))
+    Some(req(x) / b)
 }
 
 struct List(Vec<Target>);
