@@ -158,12 +158,12 @@ fi
 # On edge-host all of it but the outage tests (api_recovery, api_outage: on one server; the
 # cluster's own failover tests, api_cluster, run in the suites on both runtimes) and the two tests
 # of a KV store on Redis's database 1 (they skip themselves: a cluster has database 0 only); on
-# real Spin the Redis-facing suites. Each runs in the background as soon as its runtime's suites
-# have passed (the edge-host one while the Spin suites still run), the two side by side, each
-# its own clusters on free ports, and beside the walk-throughs and Schemathesis below:
-# Schemathesis is bounded by time (API_FUZZ_SECONDS), so it tries fewer cases for the CPU these
-# runs take, where running it after them would add its whole length to CI. Their output follows
-# Schemathesis's.
+# real Spin the Redis-facing suites. Each runs in the background: edge-host's as soon as its
+# suite has passed (while the Spin suites still run), Spin's once every suite above has passed;
+# the two side by side, each its own clusters on free ports, and beside the walk-throughs and
+# Schemathesis below: Schemathesis is bounded by time (API_FUZZ_SECONDS), so it tries fewer cases
+# for the CPU these runs take, where running it after them would add its whole length to CI.
+# Their output follows Schemathesis's.
 # The edge-host run takes three tests at a time (the default is one per core): much of a test's
 # time is its cluster forming, which waits rather than computes, and this run is CI's last.
 cluster_host() {
@@ -243,10 +243,12 @@ else
 fi
 
 cluster_failed=""
-wait "$cluster_suite" || cluster_failed=" edge-host"
-cluster_suite=""
-step "the app suite against Redis Clusters on edge-host:"
-cat target/test-cluster.log
+if [ -n "$cluster_suite" ]; then
+    wait "$cluster_suite" || cluster_failed=" edge-host"
+    cluster_suite=""
+    step "the app suite against Redis Clusters on edge-host:"
+    cat target/test-cluster.log
+fi
 if [ -n "$cluster_spin_suite" ]; then
     wait "$cluster_spin_suite" || cluster_failed="$cluster_failed spin"
     cluster_spin_suite=""

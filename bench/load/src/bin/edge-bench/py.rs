@@ -1,5 +1,5 @@
 //! Python's number formatting, reproduced: the report used to be a Python script, and its text
-//! and JSON stay as they were.
+//! keeps its forms (the results' ratios are now kept unrounded, and target lines show four places).
 //!
 //! - `f"{v:.Nf}"` is Rust's `{v:.N}`: both print the exact binary value correctly rounded, ties
 //!   to even.

@@ -15,10 +15,10 @@ use crate::rows::{
 };
 use crate::tools::COMPONENTS;
 
-/// A measured value as a target line shows it: to three places (whether it met its target was
-/// decided on the value itself).
+/// A measured value as a target line shows it: to four places, so that a missed 0.9x does not
+/// read 0.9 (whether it met its target was decided on the value itself).
 fn num(x: f64) -> Value {
-    serde_json::Number::from_f64(py::round(x, 3)).map_or(Value::Null, Value::Number)
+    serde_json::Number::from_f64(py::round(x, 4)).map_or(Value::Null, Value::Number)
 }
 
 fn opt(x: Option<f64>) -> Value {
@@ -355,7 +355,7 @@ fn side_targets(t: &mut List, results: &Results) {
                 .map(|c| c.commands as f64 / c.result.requests as f64)
         };
         if let (Some(plain), Some(experiment)) = (per(plain_flag), per(experiment_flag)) {
-            let extra = py::round(experiment - plain, 2);
+            let extra = experiment - plain;
             t.add(
                 format!(
                     "{rt}: an experiment exposure adds <= 1 Redis round trip to a cached OFREP \
@@ -405,5 +405,61 @@ fn side_targets(t: &mut List, results: &Results) {
             Value::from(*n),
             true,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::LoadResult;
+
+    /// A cluster row of edge-host at concurrency 1 whose rounds' median ratio to its
+    /// single-Redis row is `ratio`.
+    fn cluster_row(ratio: f64) -> RowRecord {
+        let (name, single) = CLUSTER_PAIRS[0];
+        RowRecord {
+            runtime: EDGE_HOST.into(),
+            row: name.into(),
+            route: "GET /".into(),
+            kind: "http",
+            note: String::new(),
+            round: None,
+            result: LoadResult {
+                label: name.into(),
+                concurrency: 1,
+                requests: 10,
+                errors: 0,
+                non_2xx: 0,
+                req_per_s: Some(100.0),
+                p50_ms: Some(1.0),
+                p99_ms: Some(2.0),
+                max_ms: Some(3.0),
+                elapsed_s: Some(1.0),
+            },
+            drain: None,
+            floor: Some(single),
+            pair_hello: None,
+            pair_floor: None,
+            rounds: Vec::new(),
+            ratio_to_hello: None,
+            ratio_to_floor: Some(ratio),
+        }
+    }
+
+    fn judged(ratio: f64) -> Vec<Target> {
+        let mut t = List(Vec::new());
+        cluster_targets(&mut t, &[cluster_row(ratio)]);
+        t.0
+    }
+
+    #[test]
+    fn a_ratio_just_under_its_target_misses_it_and_says_so() {
+        let missed = judged(0.8985);
+        assert_eq!(missed.len(), 1);
+        assert!(missed.iter().all(|t| !t.met));
+        assert!(missed.iter().all(|t| t.value == serde_json::json!(0.8985)));
+        let met = judged(0.9);
+        assert_eq!(met.len(), 1);
+        assert!(met.iter().all(|t| t.met));
     }
 }
