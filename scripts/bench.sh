@@ -9,7 +9,8 @@
 # host, edge-host, edge-native and the edge-load crate's tools, then runs `edge-bench` (bench/load/src/bin/edge-bench; its
 # rows.rs defines every row once), which:
 #  1. starts its own redis-server on a free loopback port, its own Redis Cluster (three primaries
-#     and no replicas, as the single Redis has none: redis-cli --cluster create) and, per runtime, the app exactly as shipped
+#     and no replicas, as the single Redis has none: redis-cli --cluster create) and, per
+#     runtime, the app exactly as shipped
 #     (spin.toml, spin-worker.toml, runtime-config.toml: KV on SQLite in a scratch .spin/), two
 #     copies with the access log and metrics on, a copy in cluster mode against the cluster (with
 #     its own worker and KV store), and a floors app (hello: no I/O; one KV get at /kv; one

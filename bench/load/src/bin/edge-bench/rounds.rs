@@ -172,4 +172,17 @@ mod tests {
         // Paired ratios 0.9 and 1.0: the lower middle one.
         assert_eq!(r.and_then(|r| r.ratio_to_floor), Some(0.9));
     }
+
+    #[test]
+    fn a_paired_ratio_is_kept_unrounded() {
+        let cluster = RowRecord {
+            floor: Some("uncached top-10"),
+            ..row("uncached top-10, Redis Cluster", 1, 1, 89.85)
+        };
+        let merged = merge_rounds(vec![row("uncached top-10", 1, 1, 100.0), cluster]);
+        let r = find(&merged, "edge-host", "uncached top-10, Redis Cluster", 1);
+        // 0.8985, not 0.9 rounded: the target judges the ratio itself.
+        let ratio = r.and_then(|r| r.ratio_to_floor).unwrap_or_default();
+        assert!(ratio > 0.898 && ratio < 0.899, "{ratio}");
+    }
 }
