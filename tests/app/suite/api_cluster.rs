@@ -92,8 +92,57 @@ async fn boards_spread_over_the_primaries_and_each_lives_on_the_one_owning_its_s
     api.stop().await;
 }
 
-/// When each request was sent and answered, and whether it was a `2xx`.
-type Answers = std::sync::Arc<std::sync::Mutex<Vec<(Instant, Instant, bool)>>>;
+/// One answer a writer had: when its request was sent and answered, and for a refusal what it
+/// said (the status and the problem's `detail`, or the transport error).
+#[derive(Clone)]
+struct Answer {
+    sent: Instant,
+    at: Instant,
+    refused: Option<String>,
+}
+
+impl Answer {
+    fn ok(&self) -> bool {
+        self.refused.is_none()
+    }
+}
+
+type Answers = std::sync::Arc<std::sync::Mutex<Vec<Answer>>>;
+
+/// The refusals among `answers`, counted by what they said, most first: a failing test shows
+/// these few lines rather than one line per refusal (which buried its panic message in CI's
+/// excerpt of the output).
+fn refusals(answers: &[Answer]) -> String {
+    let mut counted: Vec<(String, usize)> = Vec::new();
+    for reason in answers.iter().filter_map(|a| a.refused.as_deref()) {
+        match counted.iter_mut().find(|(r, _)| r == reason) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((reason.to_string(), 1)),
+        }
+    }
+    counted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let lines: Vec<String> = counted
+        .iter()
+        .map(|(reason, n)| format!("  {n} x {reason}"))
+        .collect();
+    format!(
+        "{} of {} answers refused{}{}",
+        answers.len() - answers.iter().filter(|a| a.ok()).count(),
+        answers.len(),
+        if lines.is_empty() { "" } else { ":\n" },
+        lines.join("\n")
+    )
+}
+
+/// What a refused answer said: its status and the problem's `detail` (the whole body when it
+/// is not a problem).
+fn refusal(status: u16, body: &str) -> String {
+    let detail = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|p| p["detail"].as_str().map(str::to_string))
+        .unwrap_or_else(|| body.to_string());
+    format!("{status}: {detail}")
+}
 
 /// A writer straight to the app's URL (the test keeps the app, to kill or move its Redis
 /// nodes): until `stop` is set (then one more), a submission of `1` for a player of its own
@@ -128,7 +177,11 @@ async fn write_to(
                 Err(e) => (0, e.to_string()),
             };
             let ok = (200..300).contains(&status);
-            answers.lock().unwrap().push((sent_at, Instant::now(), ok));
+            answers.lock().unwrap().push(Answer {
+                sent: sent_at,
+                at: Instant::now(),
+                refused: (!ok).then(|| refusal(status, &body)),
+            });
             if ok {
                 answered.push(player);
                 break;
@@ -137,10 +190,10 @@ async fn write_to(
                 matches!(status, 0 | 503 | 409),
                 "only a retryable refusal, got {status}: {body}"
             );
-            // Shown with a failing test: which refusal, and why (a transport error, the
-            // breaker, a shard down, a stall).
-            eprintln!("{player}: refused {status}: {body}");
-            assert!(Instant::now() < deadline, "{player}: no answer in time");
+            if Instant::now() >= deadline {
+                let seen = refusals(&answers.lock().unwrap());
+                panic!("{player}: no answer in time; {seen}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         if last {
@@ -242,15 +295,10 @@ async fn a_busy_boards_slot_moved_to_another_primary_loses_and_doubles_nothing()
     for writer in running {
         answered.extend(writer.await.unwrap());
     }
-    let retried = answers
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(_, _, ok)| !ok)
-        .count();
     eprintln!(
-        "moving a busy slot: {} submissions answered, {retried} answers retried",
-        answered.len()
+        "moving a busy slot: {} submissions answered; {}",
+        answered.len(),
+        refusals(&answers.lock().unwrap())
     );
     assert_eq!(api.redis.slot_owner(slot), to, "the slot moved");
     let stored = scores(&api, "moving").await;
@@ -282,6 +330,9 @@ struct Failover {
     /// Refusals, and answers, of a board on another primary meanwhile.
     others_refused: usize,
     others_answered: usize,
+    /// What the refusals said ([`refusals`]), on the killed primary's board and on the other.
+    refusals: String,
+    others_refusals: String,
 }
 
 /// Eight writers submit to a board whose primary is killed (`SIGKILL`) mid-run; once a replica
@@ -332,23 +383,27 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
             .then(Instant::now)
     })
     .await
-    .expect("the killed primary's replica was not promoted");
+    .unwrap_or_else(|| {
+        panic!(
+            "the killed primary's replica was not promoted; {}",
+            refusals(&answers.lock().unwrap())
+        )
+    });
     // Started again, as a supervisor would: it rejoins as the new primary's replica.
     api.redis.peer_mut(primary).restart();
     // Writes go on until every writer has had answers since the kill.
     let written_since = |n: usize| {
         let answers = answers.lock().unwrap();
-        answers
-            .iter()
-            .filter(|(sent, _, ok)| *sent > killed && *ok)
-            .count()
-            >= n
+        answers.iter().filter(|a| a.sent > killed && a.ok()).count() >= n
     };
     let resumed = harness::eventually(Duration::from_secs(30), || {
         written_since(WRITERS as usize * 5).then_some(())
     })
     .await;
-    assert!(resumed.is_some(), "writes did not come back");
+    if resumed.is_none() {
+        let seen = refusals(&answers.lock().unwrap());
+        panic!("writes did not come back in 30 s of the promotion; {seen}");
+    }
     stop.store(true, Ordering::Relaxed);
     let mut answered = Vec::new();
     for writer in running {
@@ -363,14 +418,14 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
     // request Redis answered just before it died can still come back after the kill).
     let refused = answers
         .iter()
-        .filter(|(_, at, ok)| *at > killed && !ok)
-        .map(|(_, at, _)| *at)
+        .filter(|a| a.at > killed && !a.ok())
+        .map(|a| a.at)
         .min()
         .expect("the kill refused some write");
     let back = answers
         .iter()
-        .filter(|(sent, _, ok)| *sent > refused && *ok)
-        .map(|(_, at, _)| *at)
+        .filter(|a| a.sent > refused && a.ok())
+        .map(|a| a.at)
         .min()
         .expect("writes came back");
     let (lost, doubled) = lost_and_doubled(&answered, &scores(&api, &board).await);
@@ -380,8 +435,10 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
         promotion: promoted - killed,
         lost,
         doubled,
-        others_refused: others.iter().filter(|(_, _, ok)| !ok).count(),
+        others_refused: others.iter().filter(|a| !a.ok()).count(),
         others_answered: others.len(),
+        refusals: refusals(&answers),
+        others_refusals: refusals(&others),
     }
 }
 
@@ -391,14 +448,13 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
 /// were refused).
 fn others_barely_refused(f: &Failover) {
     eprintln!(
-        "another primary's board during the failover: {} of {} answers refused",
-        f.others_refused, f.others_answered
+        "another primary's board during the failover: {}",
+        f.others_refusals
     );
     assert!(
         f.others_refused * 20 <= f.others_answered,
-        "another primary's board was refused: {} of {} answers",
-        f.others_refused,
-        f.others_answered
+        "another primary's board was refused: {}",
+        f.others_refusals
     );
 }
 
@@ -412,8 +468,8 @@ async fn writes_answer_again_within_two_seconds_of_the_replicas_promotion() {
     let bound = Duration::from_millis(harness::CLUSTER_NODE_TIMEOUT_MS + 2_000);
     eprintln!(
         "failover without replica acks: promoted {:?} and writes back {:?} after the kill \
-         (cluster-node-timeout + 2 s: {bound:?}); {} answered 2xx lost, {} doubled",
-        f.promotion, f.outage, f.lost, f.doubled
+         (cluster-node-timeout + 2 s: {bound:?}); {} answered 2xx lost, {} doubled; {}",
+        f.promotion, f.outage, f.lost, f.doubled, f.refusals
     );
     assert_eq!(f.doubled, 0, "an Idempotency-Key retry applied twice");
     others_barely_refused(&f);
@@ -431,8 +487,8 @@ async fn writes_answer_again_within_two_seconds_of_the_replicas_promotion() {
 async fn with_a_replica_ack_a_killed_primary_loses_no_answered_submission() {
     let f = failover_under_writes("1").await;
     eprintln!(
-        "failover with one replica ack: promoted {:?} and writes back {:?} after the kill",
-        f.promotion, f.outage
+        "failover with one replica ack: promoted {:?} and writes back {:?} after the kill; {}",
+        f.promotion, f.outage, f.refusals
     );
     assert_eq!((f.lost, f.doubled), (0, 0), "answered 2xx: lost, doubled");
     others_barely_refused(&f);
@@ -534,5 +590,79 @@ async fn a_write_waits_for_its_own_primarys_replica_and_no_other() {
     let answered = submit("bob").await;
     api.redis.peer(other_replica).signal("CONT");
     assert_eq!(answered.status, 201, "{}", answered.body);
+    api.stop().await;
+}
+
+/// A primary killed while writes wait for its stopped replica fails those `WAIT`s: that shard's
+/// outage (`503`, `Retry-After`), not the region's. Counted against the region's breaker (five
+/// failures open it), they refused every shard's boards; here another primary's board is
+/// answered `201` right after.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_primary_killed_mid_wait_fails_its_own_shards_writes_and_no_others() {
+    let mut api = start_on(
+        RedisServer::start_cluster3(),
+        Kv::Shipped,
+        &[("redis_min_replica_acks", "1")],
+        HostConfig::default(),
+    )
+    .await;
+    let boards = one_board_per_primary(&api.redis);
+    let (board, primary) = boards
+        .iter()
+        .find(|(_, port)| *port != api.redis.port)
+        .cloned()
+        .unwrap();
+    let (other, _) = boards
+        .iter()
+        .find(|(_, port)| *port != primary)
+        .cloned()
+        .unwrap();
+    for b in [&board, &other] {
+        api.create_board(json!({"id": b})).await;
+    }
+    // The writes land on the primary, then wait (up to a second) for its stopped replica.
+    let replica = api.redis.replica_of(primary);
+    api.redis.peer(replica).signal("STOP");
+    let waiting = futures::future::join_all((0..8).map(|i| {
+        let (http, url) = (
+            api.app.http.clone(),
+            api.app.url(&format!("/api/v1/boards/{board}/scores")),
+        );
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(service())
+                .json(&json!({"player": format!("p{i}"), "score": 1}))
+                .send()
+                .await
+                .unwrap();
+            let retry_after = r.headers().contains_key("retry-after");
+            (
+                r.status().as_u16(),
+                retry_after,
+                r.text().await.unwrap_or_default(),
+            )
+        }
+    }));
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        api.redis.peer_mut(primary).kill();
+    };
+    let (failed, ()) = tokio::join!(waiting, killer);
+    for (status, retry_after, body) in &failed {
+        assert_eq!(*status, 503, "{body}");
+        assert!(retry_after, "Retry-After on {body}");
+        assert!(
+            body.contains("holding this data"),
+            "the shard's outage: {body}"
+        );
+    }
+    for player in ["ann", "bob", "cy"] {
+        let r = api
+            .submit(&other, json!({"player": player, "score": 1}))
+            .await;
+        assert_eq!(r.status, 201, "another primary's board: {}", r.body);
+    }
+    api.redis.peer(replica).signal("CONT");
     api.stop().await;
 }

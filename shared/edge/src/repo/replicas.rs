@@ -32,41 +32,54 @@ impl Repo {
         if wanted == 0 {
             return Ok(());
         }
-        let conns: Vec<std::rc::Rc<dyn RedisExec>> = match &self.link {
-            Link::Single(cell) => vec![std::rc::Rc::clone(&cell.borrow())],
-            Link::Cluster(routed) => {
-                let mut conns: Vec<std::rc::Rc<dyn RedisExec>> = Vec::new();
-                for key in keys {
-                    let conn = routed.wrote_on(key.as_bytes()).ok_or_else(|| {
-                        LeaderboardError::Internal(format!(
-                            "no write on {key}'s slot in this request to wait for"
-                        ))
-                    })?;
-                    if !conns.iter().any(|c| std::rc::Rc::ptr_eq(c, &conn)) {
-                        conns.push(conn);
-                    }
-                }
-                conns
-            }
-        };
         let wait = [
             RedisParameter::Int64(i64::from(wanted)),
             RedisParameter::Int64(REPLICA_ACK_TIMEOUT_MS),
         ];
-        for conn in conns {
-            let acked = self
-                .report("WAIT", conn.execute("WAIT", &wait).await)
-                .await?;
-            let acked = acked.first().map(int).transpose()?.unwrap_or(0);
-            if acked < i64::from(wanted) {
-                eprintln!("redis: a write reached {acked} of {wanted} replicas in time");
-                return Err(LeaderboardError::Unavailable(format!(
-                    "the write reached {acked} of the {wanted} Redis replicas it needs in time, \
-                     so it may not survive a failover; retry (a submission with the same \
-                     Idempotency-Key is applied once)"
-                )));
+        match &self.link {
+            Link::Single(cell) => {
+                let conn = std::rc::Rc::clone(&cell.borrow());
+                let acked = self
+                    .report("WAIT", conn.execute("WAIT", &wait).await)
+                    .await?;
+                enough(&acked, wanted)?;
+            }
+            Link::Cluster(routed) => {
+                // One `WAIT` per node written (keys of one primary share its connection).
+                let mut written: Vec<(String, std::rc::Rc<dyn RedisExec>)> = Vec::new();
+                for key in keys {
+                    let (node, conn) = routed.wrote_on(key.as_bytes()).ok_or_else(|| {
+                        LeaderboardError::Internal(format!(
+                            "no write on {key}'s slot in this request to wait for"
+                        ))
+                    })?;
+                    if !written.iter().any(|(_, c)| std::rc::Rc::ptr_eq(c, &conn)) {
+                        written.push((node, conn));
+                    }
+                }
+                for (node, conn) in written {
+                    let acked = self
+                        .report("WAIT", routed.wait_on(&node, &conn, &wait).await)
+                        .await?;
+                    enough(&acked, wanted)?;
+                }
             }
         }
         Ok(())
     }
+}
+
+/// `WAIT`'s answer (`acked`, the replicas that acknowledged) against the `wanted` count: short of
+/// it, a `503` the client retries.
+fn enough(acked: &[spin_sdk::redis::RedisResult], wanted: u32) -> Result<()> {
+    let acked = acked.first().map(int).transpose()?.unwrap_or(0);
+    if acked < i64::from(wanted) {
+        eprintln!("redis: a write reached {acked} of {wanted} replicas in time");
+        return Err(LeaderboardError::Unavailable(format!(
+            "the write reached {acked} of the {wanted} Redis replicas it needs in time, so it may \
+             not survive a failover; retry (a submission with the same Idempotency-Key is \
+             applied once)"
+        )));
+    }
+    Ok(())
 }

@@ -46,12 +46,19 @@ pub(super) struct Routed {
     map: RefCell<Option<Rc<SlotMap>>>,
     /// Open connections by node (`host:port`).
     open: RefCell<Vec<(String, Rc<dyn RedisExec>)>>,
-    /// The connection each slot's last write went on ([`Routed::wrote_on`]: `WAIT` counts what
-    /// its own connection wrote).
-    wrote: RefCell<Vec<(u16, Rc<dyn RedisExec>)>>,
+    /// The node and connection each slot's last write went on ([`Routed::wrote_on`]: `WAIT`
+    /// counts what its own connection wrote).
+    wrote: RefCell<Vec<Written>>,
     /// The region's watch on nodes that stop answering: consulted before a node's connection is
     /// opened ([`crate::stall`]).
     watch: Rc<crate::stall::StallWatch>,
+}
+
+/// A write a request made on a slot: the node, and the connection, it went on.
+struct Written {
+    slot: u16,
+    node: String,
+    conn: Rc<dyn RedisExec>,
 }
 
 impl Routed {
@@ -72,14 +79,37 @@ impl Routed {
         }
     }
 
-    /// The connection the last write on `key`'s slot went on in this request, if any.
-    pub(super) fn wrote_on(&self, key: &[u8]) -> Option<Rc<dyn RedisExec>> {
+    /// The node, and the connection, the last write on `key`'s slot went on in this request, if
+    /// any.
+    pub(super) fn wrote_on(&self, key: &[u8]) -> Option<(String, Rc<dyn RedisExec>)> {
         let slot = cluster::slot(key);
         self.wrote
             .borrow()
             .iter()
-            .find(|(s, _)| *s == slot)
-            .map(|(_, conn)| Rc::clone(conn))
+            .find(|w| w.slot == slot)
+            .map(|w| (w.node.clone(), Rc::clone(&w.conn)))
+    }
+
+    /// `WAIT` (`args`) on `conn`, the connection a write to `node` went on
+    /// ([`Routed::wrote_on`]). A node that cannot be reached is that shard's failure while the
+    /// other nodes answer ([`RedisError::ShardDown`]), as for any other command: a primary killed
+    /// under writes fails the `WAIT`s in flight on it, and counted against the region's breaker
+    /// they would open it for every shard's boards.
+    pub(super) async fn wait_on(
+        &self,
+        node: &str,
+        conn: &Rc<dyn RedisExec>,
+        args: &[RedisParameter],
+    ) -> Result<Vec<RedisResult>, RedisError> {
+        match conn.execute("WAIT", args).await {
+            Err(e @ RedisError::Transport(_)) => {
+                self.open
+                    .borrow_mut()
+                    .retain(|(n, open)| !(n == node && Rc::ptr_eq(open, conn)));
+                Err(shard_down(e, self.refresh_without(node).await))
+            }
+            answered => answered,
+        }
     }
 
     /// One command on the primary of its key's slot (the first node that answers for a command
@@ -137,8 +167,8 @@ impl Routed {
                 .find(|(n, _)| *n == node)
                 .map(|(_, conn)| Rc::clone(conn));
             let mut wrote = self.wrote.borrow_mut();
-            wrote.retain(|(s, _)| *s != slot);
-            wrote.extend(conn.map(|conn| (slot, conn)));
+            wrote.retain(|w| w.slot != slot);
+            wrote.extend(conn.map(|conn| Written { slot, node, conn }));
         }
         answered
     }
