@@ -34,6 +34,26 @@ if ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core
 fi
 
+# The push tier (deploy/push/nchan.conf, scripts/push.sh): nginx with nchan, from Debian. The
+# package would start a system nginx on port 80: a `policy-rc.d` that refuses every service start
+# is put in place for the install (unless the machine has its own), then removed.
+if [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    own_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+        $SUDO chmod 755 /usr/sbin/policy-rc.d
+        own_policy=1
+    fi
+    installed=1
+    $SUDO apt-get update &&
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends \
+            nginx-light libnginx-mod-nchan || installed=""
+    if [ -n "$own_policy" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
+    [ -n "$installed" ] || { echo "setup: installing nginx and nchan failed" >&2; exit 1; }
+fi
+
 # Python tools for the suite's format checks (the Prometheus client's text parser, the OpenAPI
 # validators), pinned in scripts/requirements-tools.txt, in a venv under target/ (from PyPI).
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -107,4 +127,4 @@ mkdir -p "$ROOT/target/bin"
 ln -sf "$NODETOOLS/node_modules/@bufbuild/buf-linux-$BUF_ARCH/bin/buf" "$ROOT/target/bin/buf"
 "$ROOT/target/bin/buf" --version >/dev/null
 
-echo "setup: ok ($(rustc --version); $(redis-server --version | cut -d' ' -f1-3); $("$PYTOOLS/bin/python" --version); node $(node --version); $(chromium --version))"
+echo "setup: ok ($(rustc --version); $(redis-server --version | cut -d' ' -f1-3); $("$PYTOOLS/bin/python" --version); node $(node --version); $(chromium --version); $(/usr/sbin/nginx -v 2>&1 | cut -d' ' -f3) with nchan)"

@@ -11,11 +11,13 @@ use std::time::{Duration, Instant};
 
 mod app;
 mod probe;
+mod push;
 mod redis;
 mod runtime;
 
 pub use app::{Recorded, TestApp};
 pub use probe::{PROBE_STORES, probe_app, probe_app_under_test, probe_manifest};
+pub use push::PushTier;
 pub use redis::{
     ALARM_KEY, CLUSTER_NODE_TIMEOUT_MS, ClusterNode, Conn, RedisServer, cluster_three,
 };

@@ -37,4 +37,5 @@ mod api_webhooks;
 mod app_health;
 mod browser;
 mod parity;
+mod push_tier;
 mod receiver;

@@ -1,0 +1,46 @@
+#!/usr/bin/env sh
+# The push tier (deploy/push/nchan.conf): nginx with nchan, from Debian (`nginx-light`,
+# `libnginx-mod-nchan`; scripts/setup.sh installs them), run as the calling user.
+#
+#   scripts/push.sh             renders the config into PUSH_DIR and serves it in the foreground
+#                               (Ctrl-C or SIGTERM stops it)
+#   scripts/push.sh render DIR  only renders DIR/nginx.conf (and the temp folders nginx needs)
+#
+# PUSH_LISTEN is the viewers' address (default 127.0.0.1:8090), PUSH_PUBLISH the publisher's,
+# which only the app may reach (default 127.0.0.1:8091), PUSH_ORIGINS the browser origins allowed
+# (space-separated, default `*`), PUSH_DIR the folder of the config, the pid file and the error
+# log (default target/push). What it serves, and how: docs/api.md › The push tier.
+set -eu
+cd "$(dirname "$0")/.."
+
+render() {
+    dir="$1"
+    mkdir -p "$dir/body" "$dir/proxy" "$dir/fastcgi" "$dir/uwsgi" "$dir/scgi"
+    prefix="$(cd "$dir" && pwd)"
+    sed -e "s|@PREFIX@|$prefix|g" \
+        -e "s|@LISTEN@|${PUSH_LISTEN:-127.0.0.1:8090}|g" \
+        -e "s|@PUBLISH@|${PUSH_PUBLISH:-127.0.0.1:8091}|g" \
+        -e "s|@ORIGINS@|${PUSH_ORIGINS:-*}|g" \
+        deploy/push/nchan.conf >"$prefix/nginx.conf"
+    echo "$prefix/nginx.conf"
+}
+
+nginx_bin="${NGINX_BIN:-/usr/sbin/nginx}"
+case "${1:-}" in
+render)
+    [ $# -eq 2 ] || { echo "usage: scripts/push.sh render DIR" >&2; exit 2; }
+    render "$2"
+    ;;
+"")
+    [ -x "$nginx_bin" ] || { echo "push: no nginx at $nginx_bin (run scripts/setup.sh)" >&2; exit 1; }
+    conf="$(render "${PUSH_DIR:-target/push}")"
+    prefix="$(dirname "$conf")"
+    "$nginx_bin" -t -q -p "$prefix/" -c "$conf" -e "$prefix/error.log"
+    echo "push: viewers on http://${PUSH_LISTEN:-127.0.0.1:8090}/push/{tenant}/{board}, publisher on ${PUSH_PUBLISH:-127.0.0.1:8091} (error log $prefix/error.log)"
+    exec "$nginx_bin" -p "$prefix/" -c "$conf" -e "$prefix/error.log"
+    ;;
+*)
+    echo "usage: scripts/push.sh [render DIR]" >&2
+    exit 2
+    ;;
+esac

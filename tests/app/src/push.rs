@@ -1,0 +1,161 @@
+//! A private push tier per test: Debian's nginx with nchan serving the shipped configuration
+//! (`deploy/push/nchan.conf`, rendered by `scripts/push.sh render`), its viewers' and publisher's
+//! addresses on free loopback ports, its files in a folder of its own.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long nginx may take to answer its status page after it starts.
+const START_WITHIN: Duration = Duration::from_secs(10);
+
+pub struct PushTier {
+    child: Child,
+    dir: PathBuf,
+    /// The viewers' address, and the publisher's (`127.0.0.1:port`).
+    pub listen: String,
+    pub publish: String,
+}
+
+impl PushTier {
+    /// Starts the shipped configuration, allowing the browser `origins` (`*`: any): nginx runs in
+    /// the foreground as this user, stopped when the handle is dropped.
+    pub fn start(origins: &str) -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let n = {
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        };
+        let dir = crate::scratch_dir().join(format!("edge-push-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let listen = format!("127.0.0.1:{}", crate::free_port());
+        let publish = format!("127.0.0.1:{}", crate::free_port());
+        let rendered = Command::new(root.join("scripts/push.sh"))
+            .arg("render")
+            .arg(&dir)
+            .env("PUSH_LISTEN", &listen)
+            .env("PUSH_PUBLISH", &publish)
+            .env("PUSH_ORIGINS", origins)
+            .output()
+            .unwrap_or_else(|e| panic!("scripts/push.sh render: {e}"));
+        assert!(
+            rendered.status.success(),
+            "scripts/push.sh render: {}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        let nginx = std::env::var("NGINX_BIN").unwrap_or_else(|_| "/usr/sbin/nginx".into());
+        let mut prefix = dir.to_string_lossy().into_owned();
+        prefix.push('/');
+        let child = Command::new(&nginx)
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {nginx} (run scripts/setup.sh): {e}"));
+        let tier = Self {
+            child,
+            dir,
+            listen,
+            publish,
+        };
+        let deadline = Instant::now() + START_WITHIN;
+        while tier.status().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not answer within {START_WITHIN:?}: {}",
+                tier.error_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        tier
+    }
+
+    /// A viewer's URL of a board's channel (`http://…/push/{tenant}/{board}`).
+    pub fn viewer_url(&self, tenant: &str, board: &str) -> String {
+        format!("http://{}/push/{tenant}/{board}", self.listen)
+    }
+
+    /// The same for a WebSocket client (`ws://…`).
+    pub fn ws_url(&self, tenant: &str, board: &str) -> String {
+        format!("ws://{}/push/{tenant}/{board}", self.listen)
+    }
+
+    /// The publisher's URL of a board's channel.
+    pub fn publisher_url(&self, tenant: &str, board: &str) -> String {
+        format!("http://{}/pub/{tenant}/{board}", self.publish)
+    }
+
+    /// nchan's status page (channels, subscribers, messages), or `None` while nginx does not
+    /// answer it.
+    pub fn status(&self) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(&self.publish).ok()?;
+        conn.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        write!(
+            conn,
+            "GET /status HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.publish
+        )
+        .ok()?;
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).ok()?;
+        answer.starts_with("HTTP/1.1 200").then(|| {
+            answer
+                .split_once("\r\n\r\n")
+                .map_or("", |(_, b)| b)
+                .to_string()
+        })
+    }
+
+    /// One counter of the status page (`subscribers`, `channels`, …).
+    pub fn counter(&self, name: &str) -> Option<u64> {
+        let status = self.status()?;
+        status.lines().find_map(|l| {
+            l.strip_prefix(name)?
+                .strip_prefix(": ")?
+                .trim()
+                .parse()
+                .ok()
+        })
+    }
+
+    /// nginx's error log so far.
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+    }
+
+    /// The error log's lines saying a worker process died (`… exited on signal 6`): a worker's
+    /// death drops every connection it held.
+    pub fn dead_workers(&self) -> Vec<String> {
+        self.error_log()
+            .lines()
+            .filter(|l| l.contains("exited on signal"))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for PushTier {
+    fn drop(&mut self) {
+        // SIGTERM: nginx's fast stop (the workers close their connections at once).
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                let _ = std::fs::remove_dir_all(&self.dir);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

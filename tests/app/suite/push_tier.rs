@@ -1,0 +1,345 @@
+//! The push tier's shipped configuration (`deploy/push/nchan.conf`, Debian's nginx 1.22 with
+//! nchan 1.3.6) under real clients: a WebSocket client (`tokio-tungstenite`), the EventSource
+//! parser of the live tests (`eventsource-stream`, the WHATWG rules) and plain long-poll requests.
+//! A channel keeps one message, the board's whole state: every viewer, new or reconnecting, gets
+//! it at once; message ids a client names are never honoured, since nchan 1.3.6 aborts its worker
+//! processes on ids a channel does not hold (issues #670, #676).
+
+use std::pin::Pin;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use eventsource_stream::{Event, Eventsource};
+use futures::{Stream, StreamExt};
+use harness::PushTier;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// How long a viewer may wait for a message that is due.
+const WITHIN: Duration = Duration::from_secs(5);
+
+/// Publishes `state` as the board's message (as the app does): nchan's status (`201` when the
+/// channel has viewers, `202` when none) and the id it gave the message.
+async fn publish(
+    http: &reqwest::Client,
+    tier: &PushTier,
+    board: &str,
+    state: &Value,
+) -> (u16, String) {
+    let r = http
+        .post(tier.publisher_url("default", board))
+        .header("accept", "application/json")
+        .json(state)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let info: Value = r.json().await.unwrap_or_default();
+    let id = info["last_message_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    (status, id)
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket viewer, with `headers` on its handshake.
+async fn ws_viewer(url: &str, headers: &[(&'static str, &str)]) -> Ws {
+    let mut request = url.into_client_request().unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(*name, value.parse().unwrap());
+    }
+    let (ws, response) = tokio::time::timeout(WITHIN, tokio_tungstenite::connect_async(request))
+        .await
+        .unwrap_or_else(|_| panic!("{url}: no handshake in time"))
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    assert_eq!(response.status().as_u16(), 101, "{url}");
+    ws
+}
+
+/// The next message a WebSocket viewer gets (pings skipped): a state, or how the channel closed.
+enum Got {
+    State(Value),
+    Closed(Option<CloseCode>),
+}
+
+async fn ws_next(ws: &mut Ws, what: &str) -> Got {
+    loop {
+        let frame = tokio::time::timeout(WITHIN, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: nothing in {WITHIN:?}"));
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                return Got::State(serde_json::from_str(&text).unwrap_or_else(|e| {
+                    panic!("{what}: not JSON ({e}): {text}");
+                }));
+            }
+            Some(Ok(Message::Close(frame))) => return Got::Closed(frame.map(|f| f.code)),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(other)) => panic!("{what}: unexpected frame {other:?}"),
+            Some(Err(e)) => panic!("{what}: {e}"),
+            None => return Got::Closed(None),
+        }
+    }
+}
+
+async fn ws_state(ws: &mut Ws, what: &str) -> Value {
+    match ws_next(ws, what).await {
+        Got::State(state) => state,
+        Got::Closed(code) => panic!("{what}: closed ({code:?}) instead of a state"),
+    }
+}
+
+type Events = Pin<Box<dyn Stream<Item = Result<Event, String>> + Send>>;
+
+/// An EventSource viewer (`Accept: text/event-stream`), sending `Last-Event-ID` when given, as a
+/// browser does when it reconnects.
+async fn sse_viewer(http: &reqwest::Client, url: &str, last_event_id: Option<&str>) -> Events {
+    let mut request = http.get(url).header("accept", "text/event-stream");
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    let r = tokio::time::timeout(WITHIN, request.send())
+        .await
+        .unwrap_or_else(|_| panic!("{url}: no answer in time"))
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{url}");
+    Box::pin(
+        r.bytes_stream()
+            .eventsource()
+            .map(|e| e.map_err(|e| e.to_string())),
+    )
+}
+
+/// The next event's data as JSON; `None` when the stream ended.
+async fn sse_next(events: &mut Events, what: &str) -> Option<Value> {
+    let event = tokio::time::timeout(WITHIN, events.next())
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing in {WITHIN:?}"))?;
+    let event = event.unwrap_or_else(|e| panic!("{what}: {e}"));
+    Some(
+        serde_json::from_str(&event.data)
+            .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {}", event.data)),
+    )
+}
+
+/// A long-poll (no `Accept` of a stream): its status, body and headers.
+async fn long_poll(
+    http: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, reqwest::header::HeaderMap) {
+    let mut request = http.get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let r = tokio::time::timeout(WITHIN, request.send())
+        .await
+        .unwrap_or_else(|_| panic!("{url}: no answer in time"))
+        .unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, r.text().await.unwrap_or_default(), headers)
+}
+
+/// Ids a client may name that its channel does not hold: malformed, of the message's second but
+/// another tag, of the seconds around it, of the future and the distant past, oversized, and
+/// multiplexed.
+fn hostile_ids(held: &str) -> Vec<String> {
+    let (secs, _) = held
+        .split_once(':')
+        .expect("a message id is <seconds>:<tag>");
+    let secs: u64 = secs.parse().unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    vec![
+        "1:".into(),
+        "abc".into(),
+        ":".into(),
+        "0:0".into(),
+        format!("{secs}:1"),
+        format!("{secs}:7"),
+        format!("{}:0", secs + 1),
+        format!("{}:0", secs - 1),
+        format!("{now}:0"),
+        format!("{}:0", now + 3600),
+        format!("{}:1", "9".repeat(40)),
+        format!("{secs}:0,1,2"),
+        held.into(),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_message_ids_kill_no_worker_and_every_viewer_gets_the_current_state() {
+    let tier = PushTier::start("*");
+    let http = reqwest::Client::new();
+    let board = "cup";
+    let v1 = json!({"version": 1, "top": [{"player": "ann", "rank": 1}]});
+    let (status, held) = publish(&http, &tier, board, &v1).await;
+    assert_eq!(status, 202, "no viewer yet");
+    // Two viewers that stay, one of each streaming kind.
+    let ws_url = tier.ws_url("default", board);
+    let url = tier.viewer_url("default", board);
+    let mut steady_ws = ws_viewer(&ws_url, &[]).await;
+    assert_eq!(ws_state(&mut steady_ws, "steady WebSocket").await, v1);
+    let mut steady_sse = sse_viewer(&http, &url, None).await;
+    assert_eq!(
+        sse_next(&mut steady_sse, "steady EventSource").await,
+        Some(v1.clone())
+    );
+    for id in hostile_ids(&held) {
+        let query = format!("last_event_id={id}");
+        let mut ws = ws_viewer(&format!("{ws_url}?{query}"), &[]).await;
+        assert_eq!(ws_state(&mut ws, &format!("WebSocket ?{query}")).await, v1);
+        let mut ws = ws_viewer(&ws_url, &[("last-event-id", &id)]).await;
+        assert_eq!(
+            ws_state(&mut ws, &format!("WebSocket Last-Event-ID {id}")).await,
+            v1
+        );
+        let mut sse = sse_viewer(&http, &url, Some(&id)).await;
+        let got = sse_next(&mut sse, &format!("EventSource Last-Event-ID {id}")).await;
+        assert_eq!(got, Some(v1.clone()));
+        let mut sse = sse_viewer(&http, &format!("{url}?{query}"), None).await;
+        assert_eq!(
+            sse_next(&mut sse, &format!("EventSource ?{query}")).await,
+            Some(v1.clone())
+        );
+        let (status, body, _) =
+            long_poll(&http, &format!("{url}?{query}"), &[("last-event-id", &id)]).await;
+        assert_eq!((status, body), (200, v1.to_string()), "long-poll {id}");
+    }
+    // The steady viewers' workers never died: both get the next state.
+    let v2 = json!({"version": 2, "top": [{"player": "bob", "rank": 1}]});
+    assert_eq!(publish(&http, &tier, board, &v2).await.0, 201);
+    assert_eq!(ws_state(&mut steady_ws, "steady WebSocket").await, v2);
+    assert_eq!(
+        sse_next(&mut steady_sse, "steady EventSource").await,
+        Some(v2)
+    );
+    let dead = tier.dead_workers();
+    assert!(dead.is_empty(), "workers died: {dead:?}");
+    steady_ws.close(None).await.unwrap();
+}
+
+/// A long-poll viewer walks the channel with the `Last-Modified` and `Etag` it was given (nchan
+/// honours those: they name only what it sent); a new state answers it, and a viewer that
+/// names that state again waits for the next.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_poll_gets_the_state_then_waits_for_the_next() {
+    let tier = PushTier::start("*");
+    let http = reqwest::Client::new();
+    let url = tier.viewer_url("default", "cup");
+    publish(&http, &tier, "cup", &json!({"version": 1})).await;
+    let (status, body, headers) = long_poll(&http, &url, &[]).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"version":1}"#));
+    let since = headers["last-modified"].to_str().unwrap().to_string();
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let waiting = {
+        let (http, url) = (http.clone(), url.clone());
+        tokio::spawn(async move {
+            long_poll(
+                &http,
+                &url,
+                &[("if-modified-since", &since), ("if-none-match", &etag)],
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a long-poll naming the current state waits"
+    );
+    publish(&http, &tier, "cup", &json!({"version": 2})).await;
+    let (status, body, _) = waiting.await.unwrap();
+    assert_eq!((status, body.as_str()), (200, r#"{"version":2}"#));
+}
+
+/// Deleting a board's channel (the publisher's `DELETE`, as the app does for a deleted board)
+/// ends it for every kind of viewer: WebSocket close `1001`, the event stream's end, a long-poll
+/// `410`.
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_channel_closes_it_for_every_kind_of_viewer() {
+    let tier = PushTier::start("*");
+    let http = reqwest::Client::new();
+    let url = tier.viewer_url("default", "gone");
+    publish(&http, &tier, "gone", &json!({"version": 1})).await;
+    let mut ws = ws_viewer(&tier.ws_url("default", "gone"), &[]).await;
+    ws_state(&mut ws, "WebSocket").await;
+    let mut sse = sse_viewer(&http, &url, None).await;
+    sse_next(&mut sse, "EventSource").await;
+    let (_, _, headers) = long_poll(&http, &url, &[]).await;
+    let since = headers["last-modified"].to_str().unwrap().to_string();
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let waiting = {
+        let (http, url) = (http.clone(), url.clone());
+        tokio::spawn(async move {
+            long_poll(
+                &http,
+                &url,
+                &[("if-modified-since", &since), ("if-none-match", &etag)],
+            )
+            .await
+        })
+    };
+    // Every viewer is subscribed before the delete.
+    let subscribed = harness::eventually(WITHIN, || {
+        (tier.counter("subscribers") == Some(3)).then_some(())
+    })
+    .await;
+    assert!(subscribed.is_some(), "{:?}", tier.status());
+    let deleted = http
+        .delete(tier.publisher_url("default", "gone"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 200);
+    match ws_next(&mut ws, "WebSocket after the delete").await {
+        Got::Closed(code) => assert_eq!(code, Some(CloseCode::Away)),
+        Got::State(s) => panic!("a state after the delete: {s}"),
+    }
+    assert_eq!(
+        sse_next(&mut sse, "EventSource after the delete").await,
+        None
+    );
+    assert_eq!(waiting.await.unwrap().0, 410);
+}
+
+/// Browsers from origins outside the list are refused (`403`), as the app's CORS refuses them;
+/// a listed origin is named in `Access-Control-Allow-Origin`; a client without `Origin` (a
+/// server, a mobile app) is served. The publisher is not on the viewers' address.
+#[tokio::test(flavor = "multi_thread")]
+async fn viewers_from_unlisted_origins_are_refused_and_nobody_publishes_on_the_viewers_address() {
+    let tier = PushTier::start("https://play.example");
+    let http = reqwest::Client::new();
+    let url = tier.viewer_url("default", "cup");
+    publish(&http, &tier, "cup", &json!({"version": 1})).await;
+    let (status, _, _) = long_poll(&http, &url, &[("origin", "https://evil.example")]).await;
+    assert_eq!(status, 403);
+    let (status, body, headers) =
+        long_poll(&http, &url, &[("origin", "https://play.example")]).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"version":1}"#));
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://play.example"
+    );
+    assert_eq!(long_poll(&http, &url, &[]).await.0, 200);
+    let posted = http.post(&url).body("{}").send().await.unwrap();
+    assert_eq!(
+        posted.status().as_u16(),
+        403,
+        "a viewer's location refuses a publish"
+    );
+    let elsewhere = format!("http://{}/pub/default/cup", tier.listen);
+    let posted = http.post(&elsewhere).body("{}").send().await.unwrap();
+    assert_eq!(
+        posted.status().as_u16(),
+        404,
+        "no publisher on the viewers' address"
+    );
+}
