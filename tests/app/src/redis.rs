@@ -437,6 +437,11 @@ impl RedisServer {
         self.slot_owner(self.board_slot(board))
     }
 
+    /// Whether this is a cluster's first primary (with the other nodes as peers).
+    pub fn is_cluster(&self) -> bool {
+        !self.peers.is_empty()
+    }
+
     /// The first board id `<prefix><n>` (n below 1000) whose primary's port `wanted` accepts.
     pub fn board_where(&self, prefix: &str, wanted: impl Fn(u16) -> bool) -> String {
         (0..1000)
