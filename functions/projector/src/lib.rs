@@ -4,7 +4,8 @@
 //!
 //! - the invalidation channel `lb:invalidate`, payload `inv:tenant/board[:config]`: a write in
 //!   some region (this one included) changed the board; this region's cached reads of it are
-//!   dropped (`edge::cache::EdgeCache::invalidate_everywhere` publishes it);
+//!   dropped (`edge::cache::EdgeCache::invalidate_everywhere` publishes it), and with
+//!   `push_publish_url` set the board's state goes to the push tier (`edge::push`);
 //! - the doorbell `lb:doorbell`, payload `tenant/board`: a board's inbox has work (an `async`
 //!   submission over HTTP, or an entry a trusted backend appended with `XADD` — the durable
 //!   ingest form);
@@ -105,12 +106,18 @@ async fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
 
 async fn handle(payload: &[u8]) -> anyhow::Result<()> {
     // Another region's write (or this one's, echoed): drop this region's cached reads of the
-    // board. No Redis needed. That is this message's one job: a failure is reported.
+    // board (no Redis needed; a failure is reported), then, with a push tier configured, publish
+    // the board's new state to it (`edge::push`: never fails the message).
     if let Some((tenant, board, config)) = edge::cache::parse_invalidation(payload) {
         EdgeCache::open(&Spin)
             .await
             .invalidate(&tenant, &board, config)
             .await?;
+        if let Some(push) = edge::push::settings(&Spin).await {
+            let (tenant, board) = (TenantId::new(tenant)?, BoardId::new(board)?);
+            let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
+            edge::push::publish_and_count(&Spin, &repo, &push, &tenant, &board, &now_ms).await;
+        }
         return Ok(());
     }
     // The sweep register's alarm: its expiry says boards are due; its other events say nothing.

@@ -77,6 +77,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod pipeline;
 pub mod platform;
+pub mod push;
 pub mod ratelimit;
 pub mod reads;
 pub mod rebuild;

@@ -11,13 +11,13 @@ use leaderboard::board::cursor::{self, Cursor, CursorBinding};
 use leaderboard::board::view::{EntryView, PeriodView};
 use leaderboard::http::cache::{CacheEnvelope, Freshness};
 use leaderboard::{
-    Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, board::rank,
-    board::sortkey,
+    Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, TenantId,
+    board::rank, board::sortkey,
 };
 
 use crate::api::Ctx;
 use crate::cache::Entry;
-use crate::repo::{Keys, Page};
+use crate::repo::{Keys, Page, Repo};
 
 /// Most entries per page / players per lookup.
 pub const MAX_LIMIT: u32 = 100;
@@ -248,18 +248,53 @@ pub async fn top(
 ) -> Result<Ranked> {
     let limit = check_limit("limit", limit, 1, MAX_LIMIT)?;
     let (keys, period) = source(ctx, board, at).await?;
+    page_of(
+        ctx.repo().await?,
+        &ctx.tenant,
+        board,
+        &keys,
+        period,
+        limit,
+        after,
+    )
+    .await
+}
+
+/// The first `limit` (1..=[`MAX_LIMIT`]) entries of the board's current period, read from `repo`
+/// without a request (the worker's push publishing, `crate::push`).
+pub async fn current_top(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    now_ms: i64,
+    limit: u32,
+) -> Result<Ranked> {
+    let limit = check_limit("limit", limit, 1, MAX_LIMIT)?;
+    let period = PeriodView::resolve(board, None, now_ms)?;
+    let keys = Keys::new(tenant, &board.id);
+    page_of(repo, tenant, board, &keys, period, limit, None).await
+}
+
+/// The page of `limit` entries of `period` under `keys` after `after` (a keyset cursor).
+async fn page_of(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    keys: &Keys,
+    period: PeriodView,
+    limit: u32,
+    after: Option<&str>,
+) -> Result<Ranked> {
     let binding = CursorBinding {
-        tenant: &ctx.tenant,
+        tenant,
         board: &board.id,
         period: &period.id,
         sort: board.sort,
     };
     let after = after.map(|c| cursor::decode(&binding, c)).transpose()?;
-    let page = ctx
-        .repo()
-        .await?
+    let page = repo
         .page(
-            &keys,
+            keys,
             &period.id,
             0,
             limit,

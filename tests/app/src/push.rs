@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 const START_WITHIN: Duration = Duration::from_secs(10);
 
 pub struct PushTier {
-    child: Child,
+    /// nginx's master process while it runs.
+    child: Option<Child>,
     dir: PathBuf,
     /// The viewers' address, and the publisher's (`127.0.0.1:port`).
     pub listen: String,
@@ -43,36 +44,62 @@ impl PushTier {
             "scripts/push.sh render: {}",
             String::from_utf8_lossy(&rendered.stderr)
         );
+        let mut tier = Self {
+            child: None,
+            dir,
+            listen,
+            publish,
+        };
+        tier.start_again();
+        tier
+    }
+
+    /// Starts nginx (again, after [`PushTier::stop`]) on the same addresses, and waits until it
+    /// answers.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the push tier is running");
         let nginx = std::env::var("NGINX_BIN").unwrap_or_else(|_| "/usr/sbin/nginx".into());
-        let mut prefix = dir.to_string_lossy().into_owned();
+        let mut prefix = self.dir.to_string_lossy().into_owned();
         prefix.push('/');
         let child = Command::new(&nginx)
             .arg("-p")
             .arg(&prefix)
             .arg("-c")
-            .arg(dir.join("nginx.conf"))
+            .arg(self.dir.join("nginx.conf"))
             .arg("-e")
-            .arg(dir.join("error.log"))
+            .arg(self.dir.join("error.log"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {nginx} (run scripts/setup.sh): {e}"));
-        let tier = Self {
-            child,
-            dir,
-            listen,
-            publish,
-        };
+        self.child = Some(child);
         let deadline = Instant::now() + START_WITHIN;
-        while tier.status().is_none() {
+        while self.status().is_none() {
             assert!(
                 Instant::now() < deadline,
                 "nginx did not answer within {START_WITHIN:?}: {}",
-                tier.error_log()
+                self.error_log()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        tier
+    }
+
+    /// Stops nginx (`SIGTERM`, its fast stop: the workers close their connections at once), at
+    /// most 5 s, then `SIGKILL`. Its channels and their messages are gone with it.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     /// A viewer's URL of a board's channel (`http://…/push/{tenant}/{board}`).
@@ -142,20 +169,7 @@ impl PushTier {
 
 impl Drop for PushTier {
     fn drop(&mut self) {
-        // SIGTERM: nginx's fast stop (the workers close their connections at once).
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                let _ = std::fs::remove_dir_all(&self.dir);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

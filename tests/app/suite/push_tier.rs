@@ -8,6 +8,7 @@
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use edge_host::HostConfig;
 use eventsource_stream::{Event, Eventsource};
 use futures::{Stream, StreamExt};
 use harness::PushTier;
@@ -15,6 +16,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::api::{Api, start_with};
 
 /// How long a viewer may wait for a message that is due.
 const WITHIN: Duration = Duration::from_secs(5);
@@ -341,5 +344,242 @@ async fn viewers_from_unlisted_origins_are_refused_and_nobody_publishes_on_the_v
         posted.status().as_u16(),
         404,
         "no publisher on the viewers' address"
+    );
+}
+
+// The app publishing to the tier: the worker (`spin-worker.toml`) posts a board's live state to
+// its channel when a write announces it (`edge::push`), on the runtime under test.
+
+const SCRAPE: &str = "scrape-0123456789";
+
+/// The app and its worker, publishing to `tier` at most once per board per `interval_ms`.
+async fn start_publishing(tier: &PushTier, interval_ms: &str) -> Api {
+    let url = format!("http://{}/pub", tier.publish);
+    let hosts = format!("http://{}", tier.publish);
+    let mut api = start_with(
+        &[
+            ("push_publish_url", &url),
+            ("push_publish_hosts", &hosts),
+            ("live_publish_interval_ms", interval_ms),
+            ("metrics", "on"),
+            ("metrics_token", SCRAPE),
+        ],
+        HostConfig::default(),
+    )
+    .await;
+    api.start_worker().await;
+    api
+}
+
+fn version(state: &Value) -> i64 {
+    state["version"].as_i64().unwrap_or(-1)
+}
+
+fn total(state: &Value) -> u64 {
+    state["page"]["total"].as_u64().unwrap_or(0)
+}
+
+/// The board's version in Redis.
+fn redis_version(api: &Api, board: &str) -> i64 {
+    redis::cmd("GET")
+        .arg(format!("lb:{{default/{board}}}:version"))
+        .query::<Option<i64>>(&mut api.redis.conn())
+        .unwrap()
+        .unwrap_or(-1)
+}
+
+/// One counter of the app's `/metrics` (0 when absent).
+async fn metric(api: &Api, name: &str) -> f64 {
+    let r = api
+        .call(reqwest::Method::GET, "/metrics", Some(SCRAPE), None, &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// States from a WebSocket viewer until one has `want` entries: every state it got.
+async fn ws_until(ws: &mut Ws, want: u64, what: &str) -> Vec<Value> {
+    let mut got = Vec::new();
+    loop {
+        let state = ws_state(ws, what).await;
+        let done = total(&state) >= want;
+        got.push(state);
+        if done {
+            return got;
+        }
+    }
+}
+
+async fn sse_until(events: &mut Events, want: u64, what: &str) -> Vec<Value> {
+    let mut got = Vec::new();
+    loop {
+        let state = sse_next(events, what)
+            .await
+            .unwrap_or_else(|| panic!("{what}: the stream ended"));
+        let done = total(&state) >= want;
+        got.push(state);
+        if done {
+            return got;
+        }
+    }
+}
+
+fn assert_versions_increase(states: &[Value], what: &str) {
+    let versions: Vec<i64> = states.iter().map(version).collect();
+    assert!(
+        versions.windows(2).all(|w| w[0] < w[1]),
+        "{what}: versions {versions:?}"
+    );
+}
+
+/// Writes further apart than the interval each reach a WebSocket and an EventSource viewer, in
+/// order, as the whole state: the version, and the page as `…/live?limit=100` renders it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worker_publishes_each_write_to_websocket_and_eventsource_viewers_in_order() {
+    let tier = PushTier::start("*");
+    let api = start_publishing(&tier, "250").await;
+    let http = reqwest::Client::new();
+    api.create_board(json!({"id": "cup", "public_read": true}))
+        .await;
+    let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
+    let mut sse = sse_viewer(&http, &tier.viewer_url("default", "cup"), None).await;
+    // The board's creation is published: its empty state first.
+    let created = ws_state(&mut ws, "WebSocket").await;
+    assert_eq!(total(&created), 0, "{created}");
+    assert_eq!(
+        sse_next(&mut sse, "EventSource").await,
+        Some(created.clone())
+    );
+    for (i, player) in ["ann", "bob", "cy", "dee", "eve"].into_iter().enumerate() {
+        api.submit_ok("cup", player, json!(10 * (i + 1))).await;
+        let want = i as u64 + 1;
+        let by_ws = ws_until(&mut ws, want, "WebSocket").await;
+        let by_sse = sse_until(&mut sse, want, "EventSource").await;
+        assert_eq!(by_ws.len(), 1, "one state per write: {by_ws:?}");
+        assert_eq!(by_ws, by_sse, "both viewers got the same states");
+        assert_eq!(version(&by_ws[0]), redis_version(&api, "cup"));
+    }
+    let last = ws_state_now(&tier).await;
+    let top: Vec<(&str, u64)> = last["page"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["player"].as_str().unwrap(), e["rank"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        top,
+        [("eve", 1), ("dee", 2), ("cy", 3), ("bob", 4), ("ann", 5)]
+    );
+    assert!(last["player"].is_null(), "{last}");
+    assert_eq!(last["page"]["board"], "cup");
+    assert!(metric(&api, "lb_push_published_total").await >= 6.0);
+}
+
+/// A new viewer's first state: the board's current one.
+async fn ws_state_now(tier: &PushTier) -> Value {
+    let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
+    ws_state(&mut ws, "a new WebSocket viewer").await
+}
+
+/// A burst of 100 writes is published at most once per interval (nchan counts what it was
+/// sent), and the last state goes out: the viewer's final state holds all 100 players at the
+/// board's final version.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_is_published_at_most_once_per_interval_and_its_last_state_goes_out() {
+    let tier = PushTier::start("*");
+    let api = start_publishing(&tier, "500").await;
+    api.create_board(json!({"id": "cup", "public_read": true}))
+        .await;
+    let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
+    ws_until(&mut ws, 0, "WebSocket").await;
+    let before = tier.counter("total published messages").unwrap();
+    let started = std::time::Instant::now();
+    for i in 0..100 {
+        api.submit_ok("cup", &format!("p{i}"), json!(i)).await;
+    }
+    let burst = started.elapsed();
+    let got = ws_until(&mut ws, 100, "WebSocket").await;
+    assert_versions_increase(&got, "WebSocket");
+    let last = got.last().unwrap();
+    assert_eq!(version(last), redis_version(&api, "cup"), "{last}");
+    // Nothing more is due: the count is final.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let published = tier.counter("total published messages").unwrap() - before;
+    let bound = burst.as_millis() as u64 / 500 + 2;
+    eprintln!("a burst of 100 writes in {burst:?}: {published} publishes (at most {bound})");
+    assert!(published <= bound, "{published} publishes in {burst:?}");
+    assert_eq!(
+        published as usize,
+        got.len(),
+        "each publish reached the viewer"
+    );
+}
+
+/// With the push tier down, writes answer as ever; each failed publish is counted; once the
+/// tier is back, the next write publishes the whole state (every write so far).
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_succeed_while_the_tier_is_down_and_publishing_resumes_when_it_returns() {
+    let mut tier = PushTier::start("*");
+    let api = start_publishing(&tier, "250").await;
+    api.create_board(json!({"id": "cup", "public_read": true}))
+        .await;
+    let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
+    ws_until(&mut ws, 0, "WebSocket").await;
+    drop(ws);
+    tier.stop();
+    for player in ["ann", "bob", "cy"] {
+        let r = api
+            .submit("cup", json!({"player": player, "score": 5}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let failures = {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let n = metric(&api, "lb_push_publish_failures_total").await;
+            if n >= 1.0 || std::time::Instant::now() > deadline {
+                break n;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    assert!(failures >= 1.0, "failed publishes counted: {failures}");
+    tier.start_again();
+    api.submit_ok("cup", "dee", json!(5)).await;
+    let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
+    let state = ws_until(&mut ws, 4, "WebSocket after the tier's return").await;
+    assert_eq!(version(state.last().unwrap()), redis_version(&api, "cup"));
+}
+
+/// A board only its tenant's tokens may read is not published (the tier does not yet ask the
+/// app who may subscribe): its channel is never made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_board_is_not_published() {
+    let tier = PushTier::start("*");
+    let api = start_publishing(&tier, "250").await;
+    let http = reqwest::Client::new();
+    api.create_board(json!({"id": "secret"})).await;
+    api.create_board(json!({"id": "open", "public_read": true}))
+        .await;
+    api.submit_ok("secret", "ann", json!(1)).await;
+    api.submit_ok("open", "ann", json!(1)).await;
+    // The worker takes messages one at a time: once the later write is published, the earlier
+    // one's message has been handled.
+    let mut ws = ws_viewer(&tier.ws_url("default", "open"), &[]).await;
+    ws_until(&mut ws, 1, "the public board").await;
+    let info = http
+        .get(tier.publisher_url("default", "secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        info.status().as_u16(),
+        404,
+        "no channel for the private board"
     );
 }

@@ -114,6 +114,10 @@ impl Keys {
     fn k(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.prefix)
     }
+    /// What the push tier was last sent of the board (`crate::push`): `<version>:<unix ms>`.
+    pub fn pushed(&self) -> String {
+        self.k("pushed")
+    }
     /// The board's version: a counter bumped by every write in the write's own script.
     pub fn version(&self) -> String {
         self.k("version")

@@ -339,6 +339,14 @@ fn render_counters(out: &mut String, tally: &Tally) {
             "Webhook messages that failed for good (no retry left, 410 Gone, subscription disabled or deleted).",
         ),
         (
+            "push_published",
+            "Board states the worker published to the push tier.",
+        ),
+        (
+            "push_publish_failures",
+            "Publishes the push tier did not take (down, refused, timed out); the board's next change publishes again.",
+        ),
+        (
             "cache_invalidation_failures",
             "Cached copies a write could not drop (an edge-cache invalidation here, its announcement to other regions, a remembered value): served until their TTL.",
         ),

@@ -7,4 +7,5 @@ pub mod i18n;
 pub mod live;
 pub mod metrics;
 pub mod problem;
+pub mod push;
 pub mod trace;
