@@ -13,8 +13,21 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+# Refuses a value with characters nginx's configuration or sed would read as syntax.
+check() {
+    case "$2" in
+    *[!A-Za-z0-9.:/*\ _-]* | "")
+        echo "push: $1 has characters a configuration cannot hold: '$2'" >&2
+        exit 2
+        ;;
+    esac
+}
+
 render() {
     dir="$1"
+    check PUSH_LISTEN "${PUSH_LISTEN:-127.0.0.1:8090}"
+    check PUSH_PUBLISH "${PUSH_PUBLISH:-127.0.0.1:8091}"
+    check PUSH_ORIGINS "${PUSH_ORIGINS:-*}"
     mkdir -p "$dir/body" "$dir/proxy" "$dir/fastcgi" "$dir/uwsgi" "$dir/scgi"
     prefix="$(cd "$dir" && pwd)"
     sed -e "s|@PREFIX@|$prefix|g" \

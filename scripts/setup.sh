@@ -42,16 +42,25 @@ if [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_nchan_module.so
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     own_policy=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then
+        own_policy=1
+        # Removed however the install ends (an interrupt included).
+        trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
         printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
         $SUDO chmod 755 /usr/sbin/policy-rc.d
-        own_policy=1
     fi
-    installed=1
-    $SUDO apt-get update &&
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends \
-            nginx-light libnginx-mod-nchan || installed=""
-    if [ -n "$own_policy" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
-    [ -n "$installed" ] || { echo "setup: installing nginx and nchan failed" >&2; exit 1; }
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends \
+        nginx-light libnginx-mod-nchan
+    if [ -n "$own_policy" ]; then
+        $SUDO rm -f /usr/sbin/policy-rc.d
+        trap - EXIT INT TERM
+    fi
+    # Nor at the next boot, where systemd runs: the tier is started by scripts/push.sh.
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        $SUDO systemctl disable nginx
+    fi
 fi
 
 # Python tools for the suite's format checks (the Prometheus client's text parser, the OpenAPI

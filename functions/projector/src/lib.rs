@@ -113,11 +113,7 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
             .await
             .invalidate(&tenant, &board, config)
             .await?;
-        if let Some(push) = edge::push::settings(&Spin).await {
-            let (tenant, board) = (TenantId::new(tenant)?, BoardId::new(board)?);
-            let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
-            edge::push::publish_and_count(&Spin, &repo, &push, &tenant, &board, &now_ms).await;
-        }
+        edge::push::on_change(&Spin, &tenant, &board, config, &now_ms).await;
         return Ok(());
     }
     // The sweep register's alarm: its expiry says boards are due; its other events say nothing.

@@ -25,9 +25,21 @@ pub enum Answer {
     Failed(String),
 }
 
-/// One `POST` to make.
+/// A request's method: `POST` (a webhook, a push tier's publish) or `DELETE` (closing a push
+/// tier's channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// `POST`, with the body.
+    Post,
+    /// `DELETE` (the body is sent as given: empty for a channel's close).
+    Delete,
+}
+
+/// One request to make (a `POST` unless [`Post::verb`] says otherwise).
 #[derive(Debug, Clone)]
 pub struct Post<'a> {
+    /// `POST` or `DELETE`.
+    pub verb: Verb,
     /// Absolute `http` or `https` URL.
     pub url: &'a str,
     /// Request headers.

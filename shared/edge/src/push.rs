@@ -1,106 +1,172 @@
 //! Publishing boards to the push tier (nginx + nchan, `deploy/push/`; docs/api.md › The push
 //! tier) from the worker: when a write announces a board (`lb:invalidate`), its whole live state
 //! — the version and the first [`push::TOP_N`] entries of the current period, as
-//! `GET /api/v1/boards/{board}/live?limit=100` renders it — is `POST`ed to the board's channel,
-//! at most once per board per `live_publish_interval_ms` ([`push::due`]): a change within the
-//! interval waits it out here, then publishes the newest state, and the changes queued behind it
-//! find that version published and send nothing.
+//! `GET /api/v1/boards/{board}/live?limit=100` renders it — is `POST`ed to the board's channel.
 //!
-//! What was last published is kept beside the board in Redis ([`crate::repo::Keys::pushed`]), so
-//! every worker replica sees it (two replicas may each publish a state once; a state is whole, so
-//! a second copy changes nothing for a viewer). A publish that fails is logged and counted
-//! (`lb_push_publish_failures_total`) and not noted, so the board's next change publishes again;
-//! it never touches the write, which was answered before its announcement.
+//! **At most once per board per `live_publish_interval_ms`**: a publish takes the board's gate
+//! (`SET … NX PX <interval>` beside the board, per tier) and sends the newest state it reads then.
+//! A change that finds the gate taken waits out what is left of it (at most the interval, in the
+//! worker) and looks again: the newest state went out meanwhile (the version the tier was sent
+//! is kept beside the board), or it takes the gate and sends it. So the last state always goes
+//! out, once several worker messages (or replicas) meet on one board too. A burst's changes
+//! queued behind a publish find their version sent and cost one Redis read each.
 //!
-//! Only boards anyone may read (`public_read`) are published: the tier does not yet ask the app
-//! who may subscribe.
+//! A board that is gone, or (on a change of its configuration) not readable by anyone, has its
+//! channel closed (`DELETE`: its viewers are disconnected, its last state dropped): only boards
+//! anyone may read are published, since the tier does not yet ask the app who may subscribe.
+//!
+//! Publishing never touches the write, which was answered before its announcement: a failure
+//! (the tier down or refusing, Redis) is logged and counted (`lb_push_publish_failures_total`),
+//! and the board's next change publishes again. The version sent is kept per tier (each
+//! region's tier needs its own copy; every region's worker hears every write).
 
 use leaderboard::board::view::{self, ApiVersion};
 use leaderboard::http::live;
 use leaderboard::http::metrics::counter_key;
-use leaderboard::http::push::{self, Due, PushSettings, Pushed};
-use leaderboard::{BoardId, LeaderboardError, Result, TenantId};
+use leaderboard::http::push::{self, PushSettings};
+use leaderboard::policy::access;
+use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId};
 
-use crate::outbound::{self, Answer, Post};
+use crate::outbound::{self, Answer, Post, Verb};
 use crate::platform::Platform;
 use crate::repo::{Keys, Repo};
 
 /// How long one publish may take (connect, answer).
 const PUBLISH_TIMEOUT_MS: u64 = 2_000;
 
-/// How long the record of the last publish is kept: a board idle for longer publishes its next
-/// change at once.
-const PUSHED_TTL_MS: u64 = 86_400_000;
+/// How long the version sent is kept: a board idle for longer publishes its next change however
+/// recent the tier's copy.
+const SENT_TTL_MS: u64 = 86_400_000;
 
-/// The worker's publishing settings (`push_publish_url`, `live_publish_interval_ms`): `None`
-/// when publishing is off. A bad value is logged and turns publishing off (the worker's other
-/// work goes on).
-pub async fn settings(platform: &dyn Platform) -> Option<PushSettings> {
-    // Off (the default): one variable read per message.
-    let url = platform.variable("push_publish_url").await?;
-    let interval = platform.variable("live_publish_interval_ms").await;
-    match PushSettings::parse(Some(&url), interval.as_deref()) {
-        Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("push: publishing is off: {e}");
-            None
-        }
-    }
-}
+/// How many times a change looks for its state to be out (each look after waiting out a gate):
+/// the publish under way sends a state at least as new as the change's, so the second look finds
+/// it sent unless that publish failed.
+const LOOKS: u32 = 3;
 
 /// What [`publish_change`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The state at this version went out.
     Published(i64),
-    /// The push tier had this version already (a change queued behind a publish).
+    /// The tier was sent this version or a newer one already.
     UpToDate,
-    /// The board is gone, or not public: nothing is published.
-    Skipped,
+    /// The board is not public (and its configuration did not change): nothing to do.
+    NotPublic,
+    /// The board is gone, or not public any more: its channel was closed.
+    Closed,
 }
 
-/// Publishes the board's state if the push tier does not have it yet, waiting out the interval
-/// since the last publish first. An error is the push tier's or Redis's: logged and counted by
-/// the caller's [`publish_and_count`].
+/// The worker's handling of a board's announcement (`config`: its configuration changed): with
+/// `push_publish_url` set, [`publish_change`], its outcome counted in `/metrics`
+/// (`lb_push_published_total`, `lb_push_publish_failures_total`) and a failure logged. Never
+/// fails: publishing is not the message's job.
+pub async fn on_change(
+    platform: &dyn Platform,
+    tenant: &str,
+    board: &str,
+    config: bool,
+    now_ms: &dyn Fn() -> i64,
+) {
+    // Off (the default): one variable read per message.
+    let Some(url) = platform.variable("push_publish_url").await else {
+        return;
+    };
+    let interval = platform.variable("live_publish_interval_ms").await;
+    let settings = match PushSettings::parse(&url, interval.as_deref()) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => return,
+        Err(e) => {
+            eprintln!("push: nothing is published: {e}");
+            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
+            return;
+        }
+    };
+    let published = async {
+        let (tenant, id) = (TenantId::new(tenant)?, BoardId::new(board)?);
+        let repo = Repo::open(platform, &crate::settings::redis_target(platform).await?).await?;
+        publish_change(&repo, &settings, &tenant, &id, config, now_ms).await
+    };
+    match published.await {
+        Ok(Outcome::Published(_) | Outcome::Closed) => {
+            crate::metrics::add_now(platform, &counter_key("push_published"), 1).await;
+        }
+        Ok(Outcome::UpToDate | Outcome::NotPublic) => {}
+        Err(e) => {
+            eprintln!("push: publishing {tenant}/{board}: {e}");
+            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
+        }
+    }
+}
+
+/// Publishes the board's state unless the tier was sent it already, at most once per interval
+/// (the module's doc says how); closes the channel of a board that is gone, or not public after
+/// a change of its configuration (`config`).
 pub async fn publish_change(
     repo: &Repo,
     settings: &PushSettings,
     tenant: &TenantId,
     id: &BoardId,
+    config: bool,
     now_ms: &dyn Fn() -> i64,
 ) -> Result<Outcome> {
     let keys = Keys::new(tenant, id);
-    let last = repo
-        .get(&keys.pushed())
-        .await?
-        .as_deref()
-        .and_then(Pushed::parse);
-    let Some(version) = repo.board_version(&keys).await? else {
-        return Ok(Outcome::Skipped);
-    };
-    match push::due(last, version, now_ms(), settings.interval_ms) {
-        Due::Nothing => return Ok(Outcome::UpToDate),
-        Due::Now => {}
-        Due::After(ms) => crate::scope::sleep(ms.unsigned_abs()).await,
-    }
+    let tier = settings.tier_id();
+    let (sent_key, gate_key) = (keys.push_sent(&tier), keys.push_gate(&tier));
     let board = match repo.board(tenant, id).await {
         Ok(board) => board,
-        Err(LeaderboardError::BoardNotFound(_)) => return Ok(Outcome::Skipped),
+        Err(LeaderboardError::BoardNotFound(_)) => {
+            return close(repo, settings, tenant, id, &sent_key).await;
+        }
         Err(e) => return Err(e),
     };
-    if !board.public_read {
-        return Ok(Outcome::Skipped);
+    if access::authorize_read(None, &board).is_err() {
+        // Made private (or created so): its channel goes, with any public state it held.
+        if config {
+            return close(repo, settings, tenant, id, &sent_key).await;
+        }
+        return Ok(Outcome::NotPublic);
     }
-    // The newest version, then the page: a write between the two is published with the next
-    // change (its version is newer than the one noted).
-    let Some(version) = repo.board_version(&keys).await? else {
-        return Ok(Outcome::Skipped);
+    for _ in 0..LOOKS {
+        let Some(version) = repo.board_version(&keys).await? else {
+            return close(repo, settings, tenant, id, &sent_key).await;
+        };
+        let sent = repo.get(&sent_key).await?;
+        if !push::needs_publish(sent.as_deref(), version) {
+            return Ok(Outcome::UpToDate);
+        }
+        let interval = settings.interval_ms.unsigned_abs();
+        if interval == 0 || repo.set_nx_px(&gate_key, "1", interval).await? {
+            return publish_now(repo, settings, &board, tenant, &sent_key, now_ms).await;
+        }
+        let left = repo.pttl(&gate_key).await?;
+        let wait = push::wait_for_gate(left, settings.interval_ms);
+        crate::scope::sleep(wait.unsigned_abs()).await;
+    }
+    Err(LeaderboardError::Unavailable(format!(
+        "the state of {tenant}/{id} was still not sent after {LOOKS} looks (the publishes \
+         under way failed)"
+    )))
+}
+
+/// Sends the board's newest state (its gate taken), and notes the version sent.
+async fn publish_now(
+    repo: &Repo,
+    settings: &PushSettings,
+    board: &Board,
+    tenant: &TenantId,
+    sent_key: &str,
+    now_ms: &dyn Fn() -> i64,
+) -> Result<Outcome> {
+    let id = &board.id;
+    // The version, then the page: a write between the two is in the page, and its own
+    // announcement finds its version newer than the one noted, so it is published again.
+    let Some(version) = repo.board_version(&Keys::new(tenant, id)).await? else {
+        return close(repo, settings, tenant, id, sent_key).await;
     };
-    let at_ms = now_ms();
-    let top = crate::reads::current_top(repo, tenant, &board, at_ms, push::TOP_N).await?;
+    let top = crate::reads::current_top(repo, tenant, board, now_ms(), push::TOP_N).await?;
     let page = view::page(
         ApiVersion::V1,
-        &board,
+        board,
         &top.period,
         top.total,
         &top.entries,
@@ -108,55 +174,62 @@ pub async fn publish_change(
         Some(push::TOP_N),
     );
     let body = live::body(version, page, None).to_string();
+    // nchan: 201 delivered to viewers, 202 none connected (kept for the next).
+    send(
+        settings,
+        tenant,
+        id,
+        Verb::Post,
+        body.as_bytes(),
+        &[201, 202],
+    )
+    .await?;
+    repo.set_px(sent_key, &version.to_string(), SENT_TTL_MS)
+        .await?;
+    Ok(Outcome::Published(version))
+}
+
+/// Closes the board's channel (nchan: `200`, or `404` when it had none) and forgets the version
+/// sent.
+async fn close(
+    repo: &Repo,
+    settings: &PushSettings,
+    tenant: &TenantId,
+    id: &BoardId,
+    sent_key: &str,
+) -> Result<Outcome> {
+    send(settings, tenant, id, Verb::Delete, b"", &[200, 404]).await?;
+    repo.del(sent_key).await?;
+    Ok(Outcome::Closed)
+}
+
+/// One request to the board's channel; an answer outside `ok` is an error naming it.
+async fn send(
+    settings: &PushSettings,
+    tenant: &TenantId,
+    id: &BoardId,
+    verb: Verb,
+    body: &[u8],
+    ok: &[u16],
+) -> Result<()> {
     let url = settings.channel_url(tenant.as_str(), id.as_str());
     let sent = outbound::post_all(
         &[Post {
+            verb,
             url: &url,
             headers: vec![("content-type", "application/json".into())],
-            body: body.as_bytes(),
+            body,
         }],
         PUBLISH_TIMEOUT_MS,
     )
     .await;
     match sent.first().map(|s| &s.answer) {
-        // nchan: 201 delivered to viewers, 202 none connected (kept for the next).
-        Some(Answer::Status(201 | 202, _)) => {}
-        Some(other) => {
-            return Err(LeaderboardError::Unavailable(format!(
-                "the push tier did not take {url}: {other:?}"
-            )));
-        }
-        None => {
-            return Err(LeaderboardError::Internal(
-                "outbound HTTP answered no post".into(),
-            ));
-        }
-    }
-    let pushed = Pushed { version, at_ms };
-    repo.set_px(&keys.pushed(), &pushed.encode(), PUSHED_TTL_MS)
-        .await?;
-    Ok(Outcome::Published(version))
-}
-
-/// [`publish_change`], its outcome counted in `/metrics` (`lb_push_published_total`,
-/// `lb_push_publish_failures_total`) and a failure logged: publishing never fails the message
-/// that announced the write.
-pub async fn publish_and_count(
-    platform: &dyn Platform,
-    repo: &Repo,
-    settings: &PushSettings,
-    tenant: &TenantId,
-    id: &BoardId,
-    now_ms: &dyn Fn() -> i64,
-) {
-    match publish_change(repo, settings, tenant, id, now_ms).await {
-        Ok(Outcome::Published(_)) => {
-            crate::metrics::add_now(platform, &counter_key("push_published"), 1).await;
-        }
-        Ok(Outcome::UpToDate | Outcome::Skipped) => {}
-        Err(e) => {
-            eprintln!("push: publishing {tenant}/{id}: {e}");
-            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
-        }
+        Some(Answer::Status(status, _)) if ok.contains(status) => Ok(()),
+        Some(other) => Err(LeaderboardError::Unavailable(format!(
+            "the push tier did not take {verb:?} {url}: {other:?}"
+        ))),
+        None => Err(LeaderboardError::Internal(
+            "outbound HTTP answered no request".into(),
+        )),
     }
 }

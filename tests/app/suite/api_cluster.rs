@@ -24,6 +24,23 @@ fn one_board_per_primary(redis: &RedisServer) -> Vec<(String, u16)> {
     found
 }
 
+/// A board whose primary is not the node the test reads the cluster through, that primary's port,
+/// and a board on another primary.
+fn two_boards(redis: &RedisServer) -> (String, u16, String) {
+    let boards = one_board_per_primary(redis);
+    let (board, primary) = boards
+        .iter()
+        .find(|(_, port)| *port != redis.port)
+        .cloned()
+        .unwrap();
+    let (other, _) = boards
+        .iter()
+        .find(|(_, port)| *port != primary)
+        .cloned()
+        .unwrap();
+    (board, primary, other)
+}
+
 async fn start_cluster_app() -> Api {
     start_on(
         RedisServer::start_cluster3(),
@@ -348,19 +365,7 @@ async fn failover_under_writes(min_replica_acks: &str) -> Failover {
         HostConfig::default(),
     )
     .await;
-    // A board whose primary is not the node the test reads the cluster through, and one on
-    // another primary.
-    let boards = one_board_per_primary(&api.redis);
-    let (board, primary) = boards
-        .iter()
-        .find(|(_, port)| *port != api.redis.port)
-        .cloned()
-        .unwrap();
-    let (other, _) = boards
-        .iter()
-        .find(|(_, port)| *port != primary)
-        .cloned()
-        .unwrap();
+    let (board, primary, other) = two_boards(&api.redis);
     for b in [&board, &other] {
         api.create_board(json!({"id": b, "operator": "incr"})).await;
     }
@@ -606,17 +611,7 @@ async fn a_primary_killed_mid_wait_fails_its_own_shards_writes_and_no_others() {
         HostConfig::default(),
     )
     .await;
-    let boards = one_board_per_primary(&api.redis);
-    let (board, primary) = boards
-        .iter()
-        .find(|(_, port)| *port != api.redis.port)
-        .cloned()
-        .unwrap();
-    let (other, _) = boards
-        .iter()
-        .find(|(_, port)| *port != primary)
-        .cloned()
-        .unwrap();
+    let (board, primary, other) = two_boards(&api.redis);
     for b in [&board, &other] {
         api.create_board(json!({"id": b})).await;
     }
@@ -644,8 +639,24 @@ async fn a_primary_killed_mid_wait_fails_its_own_shards_writes_and_no_others() {
             )
         }
     }));
+    // Killed once all eight are blocked in their `WAIT` (an earlier kill would fail the writes
+    // themselves, which is a shard's outage either way).
     let killer = async {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        let blocked = harness::eventually(Duration::from_secs(10), || {
+            let info: String = redis::cmd("INFO")
+                .arg("clients")
+                .query(&mut api.redis.peer(primary).node_conn())
+                .ok()?;
+            let n: u64 = info
+                .lines()
+                .find_map(|l| l.strip_prefix("blocked_clients:"))?
+                .trim()
+                .parse()
+                .ok()?;
+            (n >= 8).then_some(())
+        })
+        .await;
+        assert!(blocked.is_some(), "the writes never waited for the replica");
         api.redis.peer_mut(primary).kill();
     };
     let (failed, ()) = tokio::join!(waiting, killer);

@@ -148,6 +148,41 @@ async fn long_poll(
     (status, r.text().await.unwrap_or_default(), headers)
 }
 
+/// A long-poll that names the state `answered` carried (its `Last-Modified` and `Etag`, as
+/// `If-Modified-Since` and `If-None-Match`), so it waits for the next; the tier counts it among
+/// the channel's subscribers before this returns.
+async fn waiting_long_poll(
+    http: &reqwest::Client,
+    tier: &PushTier,
+    url: &str,
+    answered: &reqwest::header::HeaderMap,
+) -> tokio::task::JoinHandle<(u16, String, reqwest::header::HeaderMap)> {
+    let since = answered["last-modified"].to_str().unwrap().to_string();
+    let etag = answered["etag"].to_str().unwrap().to_string();
+    let subscribers = tier.counter("subscribers").unwrap_or(0);
+    let waiting = {
+        let (http, url) = (http.clone(), url.to_string());
+        tokio::spawn(async move {
+            long_poll(
+                &http,
+                &url,
+                &[("if-modified-since", &since), ("if-none-match", &etag)],
+            )
+            .await
+        })
+    };
+    let subscribed = harness::eventually(WITHIN, || {
+        (tier.counter("subscribers") == Some(subscribers + 1)).then_some(())
+    })
+    .await;
+    assert!(
+        subscribed.is_some(),
+        "the long-poll never waited: {:?}",
+        tier.status()
+    );
+    waiting
+}
+
 /// Ids a client may name that its channel does not hold: malformed, of the message's second but
 /// another tag, of the seconds around it, of the future and the distant past, oversized, and
 /// multiplexed.
@@ -240,20 +275,7 @@ async fn a_long_poll_gets_the_state_then_waits_for_the_next() {
     publish(&http, &tier, "cup", &json!({"version": 1})).await;
     let (status, body, headers) = long_poll(&http, &url, &[]).await;
     assert_eq!((status, body.as_str()), (200, r#"{"version":1}"#));
-    let since = headers["last-modified"].to_str().unwrap().to_string();
-    let etag = headers["etag"].to_str().unwrap().to_string();
-    let waiting = {
-        let (http, url) = (http.clone(), url.clone());
-        tokio::spawn(async move {
-            long_poll(
-                &http,
-                &url,
-                &[("if-modified-since", &since), ("if-none-match", &etag)],
-            )
-            .await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waiting = waiting_long_poll(&http, &tier, &url, &headers).await;
     assert!(
         !waiting.is_finished(),
         "a long-poll naming the current state waits"
@@ -277,25 +299,12 @@ async fn deleting_a_channel_closes_it_for_every_kind_of_viewer() {
     let mut sse = sse_viewer(&http, &url, None).await;
     sse_next(&mut sse, "EventSource").await;
     let (_, _, headers) = long_poll(&http, &url, &[]).await;
-    let since = headers["last-modified"].to_str().unwrap().to_string();
-    let etag = headers["etag"].to_str().unwrap().to_string();
-    let waiting = {
-        let (http, url) = (http.clone(), url.clone());
-        tokio::spawn(async move {
-            long_poll(
-                &http,
-                &url,
-                &[("if-modified-since", &since), ("if-none-match", &etag)],
-            )
-            .await
-        })
-    };
-    // Every viewer is subscribed before the delete.
-    let subscribed = harness::eventually(WITHIN, || {
-        (tier.counter("subscribers") == Some(3)).then_some(())
-    })
-    .await;
-    assert!(subscribed.is_some(), "{:?}", tier.status());
+    let waiting = waiting_long_poll(&http, &tier, &url, &headers).await;
+    assert_eq!(
+        tier.counter("subscribers"),
+        Some(3),
+        "every viewer before the delete"
+    );
     let deleted = http
         .delete(tier.publisher_url("default", "gone"))
         .send()
@@ -437,8 +446,9 @@ fn assert_versions_increase(states: &[Value], what: &str) {
     );
 }
 
-/// Writes further apart than the interval each reach a WebSocket and an EventSource viewer, in
-/// order, as the whole state: the version, and the page as `…/live?limit=100` renders it.
+/// Each write, made once the previous one's state has arrived, reaches a WebSocket and an
+/// EventSource viewer, in order, as the whole state: the version, and the page as
+/// `…/live?limit=100` renders it.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_worker_publishes_each_write_to_websocket_and_eventsource_viewers_in_order() {
     let tier = PushTier::start("*");
@@ -503,12 +513,16 @@ async fn a_burst_is_published_at_most_once_per_interval_and_its_last_state_goes_
         api.submit_ok("cup", &format!("p{i}"), json!(i)).await;
     }
     let burst = started.elapsed();
-    let got = ws_until(&mut ws, 100, "WebSocket").await;
+    // Until the state of the last write (a state can show all 100 players under the version
+    // before the last write's, which is published after it).
+    let last_version = redis_version(&api, "cup");
+    let mut got = ws_until(&mut ws, 100, "WebSocket").await;
+    while version(got.last().unwrap()) < last_version {
+        got.push(ws_state(&mut ws, "WebSocket").await);
+    }
     assert_versions_increase(&got, "WebSocket");
     let last = got.last().unwrap();
-    assert_eq!(version(last), redis_version(&api, "cup"), "{last}");
-    // Nothing more is due: the count is final.
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!((version(last), total(last)), (last_version, 100), "{last}");
     let published = tier.counter("total published messages").unwrap() - before;
     let bound = burst.as_millis() as u64 / 500 + 2;
     eprintln!("a burst of 100 writes in {burst:?}: {published} publishes (at most {bound})");
@@ -581,5 +595,47 @@ async fn a_private_board_is_not_published() {
         info.status().as_u16(),
         404,
         "no channel for the private board"
+    );
+}
+
+/// Deleting a board closes its channel: its viewers are disconnected (WebSocket close `1001`)
+/// and its last state is dropped, so a deleted board's players and scores are not served on.
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_board_closes_its_channel() {
+    let tier = PushTier::start("*");
+    let api = start_publishing(&tier, "250").await;
+    let http = reqwest::Client::new();
+    api.create_board(json!({"id": "cup", "public_read": true}))
+        .await;
+    api.submit_ok("cup", "ann", json!(1)).await;
+    let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
+    ws_until(&mut ws, 1, "WebSocket").await;
+    let deleted = api
+        .call(
+            reqwest::Method::DELETE,
+            "/api/v1/boards/cup",
+            Some(&crate::api::admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    match ws_next(&mut ws, "WebSocket after the board's deletion").await {
+        Got::Closed(code) => assert_eq!(code, Some(CloseCode::Away)),
+        Got::State(s) => panic!("a state after the deletion: {s}"),
+    }
+    let info = http
+        .get(tier.publisher_url("default", "cup"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = (
+        info.status().as_u16(),
+        info.text().await.unwrap_or_default(),
+    );
+    assert!(
+        status == 404 || body.contains(r#""messages": 0"#),
+        "the deleted board's state is dropped: {status} {body}"
     );
 }

@@ -117,7 +117,10 @@ fn start(post: &Post<'_>, timeout_ms: u64) -> Result<InFlight, Answer> {
     let request = OutgoingRequest::new(fields);
     let bad = |what: &str| failed(format!("invalid {what}"));
     request
-        .set_method(&Method::Post)
+        .set_method(&match post.verb {
+            super::Verb::Post => Method::Post,
+            super::Verb::Delete => Method::Delete,
+        })
         .map_err(|()| bad("method"))?;
     let scheme = match scheme {
         "https" => Scheme::Https,

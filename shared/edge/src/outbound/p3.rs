@@ -60,7 +60,10 @@ fn failed(code: ErrorCode) -> Answer {
 /// between-bytes timeouts (a host that does not support one says so; the timer still holds).
 fn request(post: &Post<'_>, timeout_ms: u64) -> Result<http::Request<StreamedBody>, Answer> {
     let mut builder = http::Request::builder()
-        .method(http::Method::POST)
+        .method(match post.verb {
+            super::Verb::Post => http::Method::POST,
+            super::Verb::Delete => http::Method::DELETE,
+        })
         .uri(post.url);
     for (name, value) in super::headers_with_length(post) {
         builder = builder.header(name, value);

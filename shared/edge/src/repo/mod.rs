@@ -114,9 +114,14 @@ impl Keys {
     fn k(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.prefix)
     }
-    /// What the push tier was last sent of the board (`crate::push`): `<version>:<unix ms>`.
-    pub fn pushed(&self) -> String {
-        self.k("pushed")
+    /// The board version the push tier `tier` was last sent (`crate::push`).
+    pub fn push_sent(&self, tier: &str) -> String {
+        self.k(&format!("push:{tier}:sent"))
+    }
+    /// Held (`SET NX PX <interval>`) while a publish of the board to the push tier `tier` is
+    /// under way and for the rest of its interval (`crate::push`).
+    pub fn push_gate(&self, tier: &str) -> String {
+        self.k(&format!("push:{tier}:gate"))
     }
     /// The board's version: a counter bumped by every write in the write's own script.
     pub fn version(&self) -> String {

@@ -274,6 +274,7 @@ pub(super) fn signed<'a>(
     let signature = webhooks::signature_header(sub, &m.id, timestamp, m.body.as_bytes(), now_ms)
         .map_err(|e| AttemptOutcome::Failed(format!("signing: {e}")))?;
     Ok(outbound::Post {
+        verb: outbound::Verb::Post,
         url: &sub.url,
         headers: vec![
             ("content-type", "application/json".to_string()),

@@ -1,6 +1,8 @@
-//! Publishing boards to the push tier (nginx + nchan, `deploy/push/`): the rules, free of I/O.
-//! The worker (`edge::push`) publishes a board's whole live state when a write announces it,
-//! at most once per board per interval (debounced: the newest state always goes out).
+//! Publishing boards to the push tier (nginx + nchan, `deploy/push/`): the settings and the
+//! rules, free of I/O. The worker (`edge::push`) publishes a board's whole live state when a
+//! write announces it, at most once per board per interval (the newest state always goes out).
+
+use sha2::{Digest, Sha256};
 
 /// How many entries a published state carries: the first page of the current period, as
 /// `GET …/live?limit=100` renders it.
@@ -9,8 +11,8 @@ pub const TOP_N: u32 = 100;
 /// The default of `live_publish_interval_ms`: the Spin-native `/live` polls at this cadence too.
 pub const DEFAULT_INTERVAL_MS: i64 = 250;
 
-/// The longest interval an operator may set: the worker waits it out within one message, and
-/// Spin hands a Redis trigger's messages over one at a time.
+/// The longest interval an operator may set: a change within it waits in the worker, and Spin
+/// hands a Redis trigger's messages over one at a time.
 pub const MAX_INTERVAL_MS: i64 = 2_000;
 
 /// The publishing settings, from the worker's variables.
@@ -24,13 +26,14 @@ pub struct PushSettings {
 }
 
 impl PushSettings {
-    /// From `push_publish_url` (unset or empty: publishing is off, `None`) and
-    /// `live_publish_interval_ms` (unset: [`DEFAULT_INTERVAL_MS`]). A URL that is not `http(s)`,
-    /// or an interval outside `0..=`[`MAX_INTERVAL_MS`], is an error naming the variable.
-    pub fn parse(url: Option<&str>, interval_ms: Option<&str>) -> Result<Option<Self>, String> {
-        let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+    /// From `push_publish_url` (empty: publishing is off, `None`) and `live_publish_interval_ms`
+    /// (unset: [`DEFAULT_INTERVAL_MS`]). A URL that is not `http(s)`, or an interval outside
+    /// `0..=`[`MAX_INTERVAL_MS`], is an error naming the variable.
+    pub fn parse(url: &str, interval_ms: Option<&str>) -> Result<Option<Self>, String> {
+        let url = url.trim();
+        if url.is_empty() {
             return Ok(None);
-        };
+        }
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!(
                 "push_publish_url must be an http or https URL, got '{url}'"
@@ -59,62 +62,32 @@ impl PushSettings {
     pub fn channel_url(&self, tenant: &str, board: &str) -> String {
         format!("{}/{tenant}/{board}", self.base_url)
     }
-}
 
-/// What was last published of a board: its version and when (Unix ms), stored as
-/// `<version>:<ms>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pushed {
-    /// The board version the published state showed.
-    pub version: i64,
-    /// When it was published (Unix ms).
-    pub at_ms: i64,
-}
-
-impl Pushed {
-    /// The stored form; anything else reads as nothing published (the next change publishes).
-    pub fn parse(raw: &str) -> Option<Self> {
-        let (version, at_ms) = raw.split_once(':')?;
-        Some(Self {
-            version: version.parse().ok()?,
-            at_ms: at_ms.parse().ok()?,
-        })
-    }
-
-    /// The stored form, `<version>:<ms>`.
-    pub fn encode(&self) -> String {
-        format!("{}:{}", self.version, self.at_ms)
+    /// A short name of this tier (16 hex digits of the SHA-256 of its URL), for what is kept per
+    /// tier beside a board: every region's worker hears every write, and each region's tier
+    /// needs its own copy of the board's state.
+    pub fn tier_id(&self) -> String {
+        Sha256::digest(self.base_url.as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
-/// What to do when a write to a board is announced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Due {
-    /// The push tier has this version or a newer one already.
-    Nothing,
-    /// Publish the board's state now.
-    Now,
-    /// Publish after waiting this many milliseconds (the interval since the last publish), then
-    /// the newest state.
-    After(i64),
+/// Whether a publish of the board at `version` is needed, `published` being the version the tier
+/// was last sent (`<version>` as stored; anything else reads as nothing sent).
+pub fn needs_publish(published: Option<&str>, version: i64) -> bool {
+    published
+        .and_then(|raw| raw.parse::<i64>().ok())
+        .is_none_or(|sent| sent < version)
 }
 
-/// Whether, and when, the board at `version` is published, `last` having been published and
-/// `now_ms` being the time.
-pub fn due(last: Option<Pushed>, version: i64, now_ms: i64, interval_ms: i64) -> Due {
-    match last {
-        None => Due::Now,
-        Some(last) if last.version >= version => Due::Nothing,
-        Some(last) => {
-            let wait = last.at_ms + interval_ms - now_ms;
-            // A clock that went back more than an interval is not waited out.
-            if wait <= 0 || wait > interval_ms {
-                Due::Now
-            } else {
-                Due::After(wait)
-            }
-        }
-    }
+/// How long a change waits for the publish under way (`gate_ttl_ms`: what is left of its
+/// interval, as Redis's `PTTL` answers it) before it looks again: at least 1 ms, at most the
+/// interval (a gate without expiry, `-1`, or gone, `-2`, is not waited on).
+pub fn wait_for_gate(gate_ttl_ms: i64, interval_ms: i64) -> i64 {
+    gate_ttl_ms.clamp(1, interval_ms.max(1))
 }
 
 #[cfg(test)]
@@ -124,55 +97,52 @@ mod tests {
 
     #[test]
     fn settings_are_off_without_a_url_and_checked_with_one() {
-        assert_eq!(PushSettings::parse(None, Some("5")), Ok(None));
-        assert_eq!(PushSettings::parse(Some(" "), None), Ok(None));
+        assert_eq!(PushSettings::parse(" ", Some("5")), Ok(None));
         assert_eq!(
-            PushSettings::parse(Some("http://push:8091/pub/"), None),
+            PushSettings::parse("http://push:8091/pub/", None),
             Ok(Some(PushSettings {
                 base_url: "http://push:8091/pub".into(),
                 interval_ms: DEFAULT_INTERVAL_MS,
             }))
         );
-        let s = PushSettings::parse(Some("https://p/pub"), Some("0"))
+        let s = PushSettings::parse("https://p/pub", Some("0"))
             .unwrap()
             .unwrap();
         assert_eq!(s.interval_ms, 0);
         assert_eq!(s.channel_url("default", "cup"), "https://p/pub/default/cup");
         for bad in ["-1", "2001", "abc", "1.5"] {
-            let e = PushSettings::parse(Some("http://p/pub"), Some(bad)).unwrap_err();
+            let e = PushSettings::parse("http://p/pub", Some(bad)).unwrap_err();
             assert!(e.contains("live_publish_interval_ms"), "{e}");
         }
-        let e = PushSettings::parse(Some("redis://p"), None).unwrap_err();
+        let e = PushSettings::parse("redis://p", None).unwrap_err();
         assert!(e.contains("push_publish_url"), "{e}");
     }
 
     #[test]
-    fn pushed_round_trips_and_garbage_reads_as_nothing() {
-        let p = Pushed {
-            version: 42,
-            at_ms: 1_700_000_000_123,
-        };
-        assert_eq!(Pushed::parse(&p.encode()), Some(p));
-        for bad in ["", "42", "a:1", "1:b", "1:2:3"] {
-            assert_eq!(Pushed::parse(bad), None, "{bad}");
-        }
+    fn each_tier_has_its_own_id() {
+        let a = PushSettings::parse("http://a/pub", None).unwrap().unwrap();
+        let b = PushSettings::parse("http://b/pub", None).unwrap().unwrap();
+        assert_eq!(a.tier_id().len(), 16);
+        assert_eq!(a.tier_id(), a.clone().tier_id());
+        assert_ne!(a.tier_id(), b.tier_id());
     }
 
     #[test]
-    fn a_change_publishes_at_once_after_the_interval_and_waits_within_it() {
-        let last = Some(Pushed {
-            version: 5,
-            at_ms: 1_000,
-        });
-        assert_eq!(due(None, 1, 1_000, 250), Due::Now);
-        assert_eq!(due(last, 5, 1_100, 250), Due::Nothing);
-        assert_eq!(due(last, 4, 5_000, 250), Due::Nothing);
-        assert_eq!(due(last, 6, 1_100, 250), Due::After(150));
-        assert_eq!(due(last, 6, 1_250, 250), Due::Now);
-        assert_eq!(due(last, 6, 9_000, 250), Due::Now);
-        // Interval 0: every change at once.
-        assert_eq!(due(last, 6, 1_000, 0), Due::Now);
-        // The clock went back: no wait longer than the interval.
-        assert_eq!(due(last, 6, 500, 250), Due::Now);
+    fn only_a_newer_version_needs_a_publish() {
+        assert!(needs_publish(None, 0));
+        assert!(needs_publish(Some("4"), 5));
+        assert!(!needs_publish(Some("5"), 5));
+        assert!(!needs_publish(Some("9"), 5));
+        // Garbage reads as nothing sent: the state goes out again.
+        assert!(needs_publish(Some("x"), 5));
+    }
+
+    #[test]
+    fn a_change_waits_at_most_an_interval_for_the_publish_under_way() {
+        assert_eq!(wait_for_gate(120, 250), 120);
+        assert_eq!(wait_for_gate(9_000, 250), 250);
+        assert_eq!(wait_for_gate(-2, 250), 1);
+        assert_eq!(wait_for_gate(-1, 250), 1);
+        assert_eq!(wait_for_gate(0, 0), 1);
     }
 }
