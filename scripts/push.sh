@@ -8,7 +8,10 @@
 #
 # PUSH_LISTEN is the viewers' address (default 127.0.0.1:8090), PUSH_PUBLISH the publisher's,
 # which only the app may reach (default 127.0.0.1:8091), PUSH_ORIGINS the browser origins allowed
-# (space-separated, default `*`), PUSH_DIR the folder of the config, the pid file and the error
+# (space-separated, default `*`), PUSH_APP the app's HTTP address, which nginx asks who may watch
+# a board (default SPIN_HTTP_LISTEN_ADDR, else 127.0.0.1:3000), PUSH_REDIS the Redis that several
+# servers share their channels through (`redis://[:password@]host:port`; default none: one
+# server), PUSH_DIR the folder of the config, the pid file and the error
 # log (default target/push). What it serves, and how: docs/api.md › The push tier.
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,16 +31,32 @@ render() {
     check PUSH_LISTEN "${PUSH_LISTEN:-127.0.0.1:8090}"
     check PUSH_PUBLISH "${PUSH_PUBLISH:-127.0.0.1:8091}"
     check PUSH_ORIGINS "${PUSH_ORIGINS:-*}"
+    check PUSH_APP "$app"
+    redis_lines='/^ *#redis: /d'
+    if [ -n "${PUSH_REDIS:-}" ]; then
+        case "$PUSH_REDIS" in
+        redis://*) check PUSH_REDIS "$(echo "${PUSH_REDIS#redis://}" | tr '@' '.')" ;;
+        *)
+            echo "push: PUSH_REDIS is a redis:// URL, not '$PUSH_REDIS'" >&2
+            exit 2
+            ;;
+        esac
+        redis_lines='s|^\( *\)#redis: |\1|'
+    fi
     mkdir -p "$dir/body" "$dir/proxy" "$dir/fastcgi" "$dir/uwsgi" "$dir/scgi"
     prefix="$(cd "$dir" && pwd)"
     sed -e "s|@PREFIX@|$prefix|g" \
         -e "s|@LISTEN@|${PUSH_LISTEN:-127.0.0.1:8090}|g" \
         -e "s|@PUBLISH@|${PUSH_PUBLISH:-127.0.0.1:8091}|g" \
         -e "s|@ORIGINS@|${PUSH_ORIGINS:-*}|g" \
+        -e "s|@APP@|$app|g" \
+        -e "$redis_lines" \
+        -e "s|@REDIS@|${PUSH_REDIS:-}|g" \
         deploy/push/nchan.conf >"$prefix/nginx.conf"
     echo "$prefix/nginx.conf"
 }
 
+app="${PUSH_APP:-${SPIN_HTTP_LISTEN_ADDR:-127.0.0.1:3000}}"
 nginx_bin="${NGINX_BIN:-/usr/sbin/nginx}"
 case "${1:-}" in
 render)
@@ -49,7 +68,7 @@ render)
     conf="$(render "${PUSH_DIR:-target/push}")"
     prefix="$(dirname "$conf")"
     "$nginx_bin" -t -q -p "$prefix/" -c "$conf" -e "$prefix/error.log"
-    echo "push: viewers on http://${PUSH_LISTEN:-127.0.0.1:8090}/push/{tenant}/{board}, publisher on ${PUSH_PUBLISH:-127.0.0.1:8091} (error log $prefix/error.log)"
+    echo "push: viewers on http://${PUSH_LISTEN:-127.0.0.1:8090}/push/{tenant}/{board}, publisher on ${PUSH_PUBLISH:-127.0.0.1:8091}, asking http://$app who may watch (error log $prefix/error.log)"
     exec "$nginx_bin" -p "$prefix/" -c "$conf" -e "$prefix/error.log"
     ;;
 *)

@@ -32,6 +32,12 @@
 # sweep's alarm channel is rung once (docs/events.md › Sweep); the Redis servers started here
 # announce expired keys (notify-keyspace-events Kx), and a given one that does not gets a warning.
 #
+# UP_PUSH=1 also serves the push tier (scripts/push.sh: nginx with nchan, docs/api.md › The push
+# tier) beside the app: viewers on PUSH_LISTEN (default 127.0.0.1:8090), the publisher on
+# PUSH_PUBLISH (default 127.0.0.1:8091), which the worker is given as its push_publish_url and
+# push_publish_hosts (unless SPIN_VARIABLE_PUSH_PUBLISH_URL / _HOSTS say otherwise), the tier
+# asking the HTTP app (PUSH_APP, by default its --listen address) who may watch each board.
+#
 # EDGE_BUILD=p3 serves the WASIp3 build of the HTTP API (spin-p3.toml, `scripts/build.sh p3`):
 # Spin 4.0.x only, so it needs that Spin CLI; the worker stays p2. The default, EDGE_BUILD=p2,
 # runs on every host (docs/runtimes.md says which build to deploy where). On p3 every request is
@@ -47,11 +53,11 @@ up_dir="${UP_DIR:-target/up}"
 # up.sh, a runtime, Redis or a build), so a stale pid file never has another program signalled.
 ours() {
     ps -eo pgid=,args= 2>/dev/null | awk -v g="$1" '$1 == g' |
-        grep -q -e 'scripts/up.sh' -e 'spin' -e 'edge-host' -e 'redis-server' -e 'cargo'
+        grep -q -e 'scripts/up.sh' -e 'spin' -e 'edge-host' -e 'redis-server' -e 'cargo' -e 'nginx'
 }
 
 # stop_background: stops the app `--background` started: the whole process group (the launcher,
-# the runtimes, Redis, a build in progress), TERM first, KILL after 20 s.
+# the runtimes, Redis, the push tier, a build in progress), TERM first, KILL after 20 s.
 stop_background() {
     [ -s "$up_dir/up.pid" ] || return 0
     pid=$(cat "$up_dir/up.pid")
@@ -150,12 +156,14 @@ redis_pid=""
 cluster_dir=""
 app_pid=""
 worker_pid=""
+push_pid=""
 vars_dir=""
 cleanup() {
     status=$?
     trap - INT TERM
     if [ -n "$worker_pid" ]; then stop "$worker_pid" TERM 10; fi
     if [ -n "$app_pid" ]; then stop "$app_pid" INT 10; fi
+    if [ -n "$push_pid" ]; then stop "$push_pid" TERM 10; fi
     if [ -n "$redis_pid" ]; then stop "$redis_pid" TERM 10; fi
     if [ -n "$cluster_dir" ]; then
         for pidfile in "$cluster_dir"/*/pid; do
@@ -377,6 +385,28 @@ ring_sweep() {
     done
     timeout 2 redis-cli -u "$1" publish "$alarm_channel" expired >/dev/null 2>&1 || true
 }
+
+# The push tier, when asked for: started before the apps, so the worker's first publish finds it.
+case "${UP_PUSH:-0}" in
+0) ;;
+1)
+    if [ ! -x "${NGINX_BIN:-/usr/sbin/nginx}" ]; then
+        echo "up: UP_PUSH=1 needs nginx with nchan (run scripts/setup.sh)" >&2
+        exit 1
+    fi
+    PUSH_APP="${PUSH_APP:-$(listen_of "$@")}"
+    push_publish="${PUSH_PUBLISH:-127.0.0.1:8091}"
+    export PUSH_APP
+    export SPIN_VARIABLE_PUSH_PUBLISH_URL="${SPIN_VARIABLE_PUSH_PUBLISH_URL:-http://$push_publish/pub}"
+    export SPIN_VARIABLE_PUSH_PUBLISH_HOSTS="${SPIN_VARIABLE_PUSH_PUBLISH_HOSTS:-http://$push_publish}"
+    scripts/push.sh &
+    push_pid=$!
+    ;;
+*)
+    echo "up: UP_PUSH is 0 (the default) or 1, not '$UP_PUSH'" >&2
+    exit 2
+    ;;
+esac
 
 # The runtime config: RUNTIME_CONFIG if given, else the shipped one (KV on SQLite in .spin/).
 runtime_config="${RUNTIME_CONFIG:-runtime-config.toml}"

@@ -11,9 +11,13 @@
 //! out, once several worker messages (or replicas) meet on one board too. A burst's changes
 //! queued behind a publish find their version sent and cost one Redis read each.
 //!
-//! A board that is gone, or (on a change of its configuration) not readable by anyone, has its
-//! channel closed (`DELETE`: its viewers are disconnected, its last state dropped): only boards
-//! anyone may read are published, since the tier does not yet ask the app who may subscribe.
+//! Every board is published, private ones too: the tier asks the app who may watch a board
+//! before each subscription (`nchan_authorize_request`, with the rules of `entries`). A board
+//! that is gone has its channel closed (`DELETE`: its viewers are disconnected, its last state
+//! dropped), and their reconnections are refused (`404`). A board's creation or deletion
+//! (`config`) that finds a board not readable by everyone closes its channel first: its viewers
+//! may have been let in for an earlier board of that id (deleted and made again private before
+//! the deletion's message was handled), and those the app allows come back.
 //!
 //! Publishing never touches the write, which was answered before its announcement: a failure
 //! (the tier down or refusing, Redis) is logged and counted (`lb_push_publish_failures_total`),
@@ -50,13 +54,11 @@ pub enum Outcome {
     Published(i64),
     /// The tier was sent this version or a newer one already.
     UpToDate,
-    /// The board is not public (and its configuration did not change): nothing to do.
-    NotPublic,
-    /// The board is gone, or not public any more: its channel was closed.
+    /// The board is gone: its channel was closed.
     Closed,
 }
 
-/// The worker's handling of a board's announcement (`config`: its configuration changed): with
+/// The worker's handling of a board's announcement (`config`: its creation or deletion): with
 /// `push_publish_url` set, [`publish_change`], its outcome counted in `/metrics`
 /// (`lb_push_published_total`, `lb_push_publish_failures_total`) and a failure logged. Never
 /// fails: publishing is not the message's job.
@@ -90,7 +92,7 @@ pub async fn on_change(
         Ok(Outcome::Published(_) | Outcome::Closed) => {
             crate::metrics::add_now(platform, &counter_key("push_published"), 1).await;
         }
-        Ok(Outcome::UpToDate | Outcome::NotPublic) => {}
+        Ok(Outcome::UpToDate) => {}
         Err(e) => {
             eprintln!("push: publishing {tenant}/{board}: {e}");
             crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
@@ -99,8 +101,8 @@ pub async fn on_change(
 }
 
 /// Publishes the board's state unless the tier was sent it already, at most once per interval
-/// (the module's doc says how); closes the channel of a board that is gone, or not public after
-/// a change of its configuration (`config`).
+/// (the module's doc says how); closes the channel of a board that is gone, and first that of a
+/// board not readable by everyone on its creation or deletion (`config`).
 pub async fn publish_change(
     repo: &Repo,
     settings: &PushSettings,
@@ -119,12 +121,8 @@ pub async fn publish_change(
         }
         Err(e) => return Err(e),
     };
-    if access::authorize_read(None, &board).is_err() {
-        // Made private (or created so): its channel goes, with any public state it held.
-        if config {
-            return close(repo, settings, tenant, id, &sent_key).await;
-        }
-        return Ok(Outcome::NotPublic);
+    if config && access::authorize_read(None, &board).is_err() {
+        close(repo, settings, tenant, id, &sent_key).await?;
     }
     for _ in 0..LOOKS {
         let Some(version) = repo.board_version(&keys).await? else {

@@ -16,27 +16,52 @@ pub struct PushTier {
     /// The viewers' address, and the publisher's (`127.0.0.1:port`).
     pub listen: String,
     pub publish: String,
+    /// Whether it shares its channels through Redis ([`PushTier::serve_on`]).
+    on_redis: bool,
 }
 
+/// nginx's worker processes in the shipped configuration (`worker_processes`): each holds its own
+/// Redis connection.
+const WORKERS: u64 = 2;
+
 impl PushTier {
-    /// Starts the shipped configuration, allowing the browser `origins` (`*`: any): nginx runs in
-    /// the foreground as this user, stopped when the handle is dropped.
-    pub fn start(origins: &str) -> Self {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    /// Picks the tier's addresses and folder without starting it (the app it asks about viewers
+    /// needs the publisher's address first): [`PushTier::serve`] starts it.
+    pub fn new() -> Self {
         let n = {
             static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
             NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         };
         let dir = crate::scratch_dir().join(format!("edge-push-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let listen = format!("127.0.0.1:{}", crate::free_port());
-        let publish = format!("127.0.0.1:{}", crate::free_port());
+        Self {
+            child: None,
+            dir,
+            listen: format!("127.0.0.1:{}", crate::free_port()),
+            publish: format!("127.0.0.1:{}", crate::free_port()),
+            on_redis: false,
+        }
+    }
+
+    /// Renders the shipped configuration for the browser `origins` (`*`: any) and the app at
+    /// `app` (`host:port`, asked who may watch each board), and starts it: nginx runs in the
+    /// foreground as this user, stopped when the handle is dropped.
+    pub fn serve(&mut self, origins: &str, app: &str) {
+        self.serve_on(origins, app, None);
+    }
+
+    /// [`PushTier::serve`], sharing its channels with the other servers on the Redis at `redis`
+    /// (a `redis://` URL; `None`: on its own).
+    pub fn serve_on(&mut self, origins: &str, app: &str, redis: Option<&str>) {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
         let rendered = Command::new(root.join("scripts/push.sh"))
             .arg("render")
-            .arg(&dir)
-            .env("PUSH_LISTEN", &listen)
-            .env("PUSH_PUBLISH", &publish)
+            .arg(&self.dir)
+            .env("PUSH_LISTEN", &self.listen)
+            .env("PUSH_PUBLISH", &self.publish)
             .env("PUSH_ORIGINS", origins)
+            .env("PUSH_APP", app)
+            .env("PUSH_REDIS", redis.unwrap_or_default())
             .output()
             .unwrap_or_else(|e| panic!("scripts/push.sh render: {e}"));
         assert!(
@@ -44,18 +69,13 @@ impl PushTier {
             "scripts/push.sh render: {}",
             String::from_utf8_lossy(&rendered.stderr)
         );
-        let mut tier = Self {
-            child: None,
-            dir,
-            listen,
-            publish,
-        };
-        tier.start_again();
-        tier
+        self.on_redis = redis.is_some();
+        self.start_again();
     }
 
     /// Starts nginx (again, after [`PushTier::stop`]) on the same addresses, and waits until it
-    /// answers.
+    /// answers (on Redis: until every worker process has connected to it; before, a viewer gets
+    /// `503`).
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "the push tier is running");
         let nginx = std::env::var("NGINX_BIN").unwrap_or_else(|_| "/usr/sbin/nginx".into());
@@ -74,7 +94,9 @@ impl PushTier {
             .unwrap_or_else(|e| panic!("cannot start {nginx} (run scripts/setup.sh): {e}"));
         self.child = Some(child);
         let deadline = Instant::now() + START_WITHIN;
-        while self.status().is_none() {
+        while self.status().is_none()
+            || (self.on_redis && self.counter("redis connected servers") < Some(WORKERS))
+        {
             assert!(
                 Instant::now() < deadline,
                 "nginx did not answer within {START_WITHIN:?}: {}",
@@ -164,6 +186,12 @@ impl PushTier {
             .filter(|l| l.contains("exited on signal"))
             .map(str::to_string)
             .collect()
+    }
+}
+
+impl Default for PushTier {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -133,6 +133,12 @@ impl RedisServer {
         Self::start_with(Some(dir))
     }
 
+    /// One server, whatever `EDGE_TEST_REDIS` says (a Redis that is not the app's: the push
+    /// tier's own).
+    pub fn start_single() -> Self {
+        Self::start_node(None, false)
+    }
+
     /// Three primaries and three replicas, whatever `EDGE_TEST_REDIS` says (the cluster's own
     /// tests).
     pub fn start_cluster3() -> Self {

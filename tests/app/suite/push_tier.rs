@@ -4,6 +4,10 @@
 //! A channel keeps one message, the board's whole state: every viewer, new or reconnecting, gets
 //! it at once; message ids a client names are never honoured, since nchan 1.3.6 aborts its worker
 //! processes on ids a channel does not hold (issues #670, #676).
+//!
+//! The tests named `tier_…` check nginx's side alone (they publish by hand, the app only letting
+//! viewers in): scripts/test.sh runs them once, in the edge-host run; the others (the worker
+//! publishing, the app's access rules) run on every runtime and Redis.
 
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use edge_host::HostConfig;
 use eventsource_stream::{Event, Eventsource};
 use futures::{Stream, StreamExt};
-use harness::PushTier;
+use harness::{PushTier, RedisServer};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -177,9 +181,29 @@ fn hostile_ids(held: &str) -> Vec<String> {
     ]
 }
 
+/// The tier in front of an app (without its worker: these tests publish by hand) that holds the
+/// `boards`, each readable by anyone, so the app lets every viewer in.
+async fn tier_before(origins: &str, boards: &[&str]) -> (PushTier, Api) {
+    let api = start_with(&[], HostConfig::default()).await;
+    for board in boards {
+        let made = api
+            .create_board(json!({"id": board, "public_read": true}))
+            .await;
+        assert_eq!(made.status, 201, "{}", made.body);
+    }
+    let mut tier = PushTier::new();
+    tier.serve(origins, app_address(&api));
+    (tier, api)
+}
+
+/// The app's HTTP address (`host:port`), as the tier is told it.
+fn app_address(api: &Api) -> &str {
+    api.app.base.trim_start_matches("http://")
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn hostile_message_ids_kill_no_worker_and_every_viewer_gets_the_current_state() {
-    let tier = PushTier::start("*");
+async fn tier_hostile_message_ids_kill_no_worker_and_every_viewer_gets_the_current_state() {
+    let (tier, _api) = tier_before("*", &["cup"]).await;
     let http = reqwest::Client::new();
     let board = "cup";
     let v1 = json!({"version": 1, "top": [{"player": "ann", "rank": 1}]});
@@ -233,8 +257,8 @@ async fn hostile_message_ids_kill_no_worker_and_every_viewer_gets_the_current_st
 /// honours those: they name only what it sent); a new state answers it, and a viewer that
 /// names that state again waits for the next.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_long_poll_gets_the_state_then_waits_for_the_next() {
-    let tier = PushTier::start("*");
+async fn tier_a_long_poll_gets_the_state_then_waits_for_the_next() {
+    let (tier, _api) = tier_before("*", &["cup"]).await;
     let http = reqwest::Client::new();
     let url = tier.viewer_url("default", "cup");
     publish(&http, &tier, "cup", &json!({"version": 1})).await;
@@ -267,8 +291,8 @@ async fn a_long_poll_gets_the_state_then_waits_for_the_next() {
 /// long-poll gets `410`, by nchan's source; under load the tier's subscriber count did not show
 /// a waiting long-poll within 5 s, so the test cannot know one is waiting before the delete.)
 #[tokio::test(flavor = "multi_thread")]
-async fn deleting_a_channel_closes_it_for_every_kind_of_viewer() {
-    let tier = PushTier::start("*");
+async fn tier_deleting_a_channel_closes_it_for_every_kind_of_viewer() {
+    let (tier, _api) = tier_before("*", &["gone"]).await;
     let http = reqwest::Client::new();
     let url = tier.viewer_url("default", "gone");
     publish(&http, &tier, "gone", &json!({"version": 1})).await;
@@ -296,8 +320,8 @@ async fn deleting_a_channel_closes_it_for_every_kind_of_viewer() {
 /// a listed origin is named in `Access-Control-Allow-Origin`; a client without `Origin` (a
 /// server, a mobile app) is served. The publisher is not on the viewers' address.
 #[tokio::test(flavor = "multi_thread")]
-async fn viewers_from_unlisted_origins_are_refused_and_nobody_publishes_on_the_viewers_address() {
-    let tier = PushTier::start("https://play.example");
+async fn tier_refuses_unlisted_origins_and_publishing_on_the_viewers_address() {
+    let (tier, _api) = tier_before("https://play.example", &["cup"]).await;
     let http = reqwest::Client::new();
     let url = tier.viewer_url("default", "cup");
     publish(&http, &tier, "cup", &json!({"version": 1})).await;
@@ -311,19 +335,55 @@ async fn viewers_from_unlisted_origins_are_refused_and_nobody_publishes_on_the_v
         "https://play.example"
     );
     assert_eq!(long_poll(&http, &url, &[]).await.0, 200);
-    let posted = http.post(&url).body("{}").send().await.unwrap();
+    // Both requests on one connection, the second sent with the first's body: a refused
+    // request's body must not be read as the next request.
+    let answers = pipelined(
+        &tier.listen,
+        &[
+            "POST /push/default/cup",
+            "POST /pub/default/cup",
+            "PUT /push/default/cup",
+        ],
+    )
+    .await;
     assert_eq!(
-        posted.status().as_u16(),
-        403,
-        "a viewer's location refuses a publish"
+        answers,
+        [
+            "HTTP/1.1 403 Forbidden",
+            "HTTP/1.1 404 Not Found",
+            "HTTP/1.1 403 Forbidden"
+        ],
+        "a viewer's location refuses a publish, and no publisher is on the viewers' address"
     );
-    let elsewhere = format!("http://{}/pub/default/cup", tier.listen);
-    let posted = http.post(&elsewhere).body("{}").send().await.unwrap();
-    assert_eq!(
-        posted.status().as_u16(),
-        404,
-        "no publisher on the viewers' address"
-    );
+}
+
+/// Sends `requests` (method and path, each with the body `{}`) at once on one connection to
+/// `addr` and gives each answer's status line, in order.
+async fn pipelined(addr: &str, requests: &[&str]) -> Vec<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut sent = String::new();
+    for (i, request) in requests.iter().enumerate() {
+        let close = if i + 1 == requests.len() {
+            "close"
+        } else {
+            "keep-alive"
+        };
+        sent.push_str(&format!(
+            "{request} HTTP/1.1\r\nHost: {addr}\r\nConnection: {close}\r\nContent-Length: 2\r\n\r\n{{}}"
+        ));
+    }
+    stream.write_all(sent.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(WITHIN, stream.read_to_end(&mut answer))
+        .await
+        .unwrap_or_else(|_| panic!("{addr}: the connection was not closed after {requests:?}"))
+        .unwrap();
+    String::from_utf8_lossy(&answer)
+        .split("\r\n")
+        .filter(|line| line.starts_with("HTTP/1.1 "))
+        .map(str::to_string)
+        .collect()
 }
 
 // The app publishing to the tier: the worker (`spin-worker.toml`) posts a board's live state to
@@ -331,8 +391,15 @@ async fn viewers_from_unlisted_origins_are_refused_and_nobody_publishes_on_the_v
 
 const SCRAPE: &str = "scrape-0123456789";
 
-/// The app and its worker, publishing to `tier` at most once per board per `interval_ms`.
-async fn start_publishing(tier: &PushTier, interval_ms: &str) -> Api {
+/// The app and its worker, publishing to a tier (which asks the app about its viewers) at most
+/// once per board per `interval_ms`.
+async fn start_publishing(interval_ms: &str) -> (PushTier, Api) {
+    start_publishing_on(interval_ms, None).await
+}
+
+/// [`start_publishing`] to a tier sharing its channels through the Redis at `redis`.
+async fn start_publishing_on(interval_ms: &str, redis: Option<&str>) -> (PushTier, Api) {
+    let mut tier = PushTier::new();
     let url = format!("http://{}/pub", tier.publish);
     let hosts = format!("http://{}", tier.publish);
     let mut api = start_with(
@@ -346,8 +413,9 @@ async fn start_publishing(tier: &PushTier, interval_ms: &str) -> Api {
         HostConfig::default(),
     )
     .await;
+    tier.serve_on("*", app_address(&api), redis);
     api.start_worker().await;
-    api
+    (tier, api)
 }
 
 fn version(state: &Value) -> i64 {
@@ -421,8 +489,7 @@ fn assert_versions_increase(states: &[Value], what: &str) {
 /// `…/live?limit=100` renders it.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_worker_publishes_each_write_to_websocket_and_eventsource_viewers_in_order() {
-    let tier = PushTier::start("*");
-    let api = start_publishing(&tier, "250").await;
+    let (tier, api) = start_publishing("250").await;
     let http = reqwest::Client::new();
     api.create_board(json!({"id": "cup", "public_read": true}))
         .await;
@@ -471,8 +538,7 @@ async fn ws_state_now(tier: &PushTier) -> Value {
 /// board's final version.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_is_published_at_most_once_per_interval_and_its_last_state_goes_out() {
-    let tier = PushTier::start("*");
-    let api = start_publishing(&tier, "500").await;
+    let (tier, api) = start_publishing("500").await;
     api.create_board(json!({"id": "cup", "public_read": true}))
         .await;
     let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
@@ -508,8 +574,7 @@ async fn a_burst_is_published_at_most_once_per_interval_and_its_last_state_goes_
 /// tier is back, the next write publishes the whole state (every write so far).
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_succeed_while_the_tier_is_down_and_publishing_resumes_when_it_returns() {
-    let mut tier = PushTier::start("*");
-    let api = start_publishing(&tier, "250").await;
+    let (mut tier, api) = start_publishing("250").await;
     api.create_board(json!({"id": "cup", "public_read": true}))
         .await;
     let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
@@ -540,40 +605,135 @@ async fn writes_succeed_while_the_tier_is_down_and_publishing_resumes_when_it_re
     assert_eq!(version(state.last().unwrap()), redis_version(&api, "cup"));
 }
 
-/// A board only its tenant's tokens may read is not published (the tier does not yet ask the
-/// app who may subscribe): its channel is never made.
+/// A board only its tenant's tokens may read is published too, and watched only by whom the app
+/// lets read its entries (nginx asks it before each subscription): without a token `401` on
+/// every transport, with the app's problem; with another tenant's token `403`; with a token of
+/// the tenant, in `Authorization` or (as browsers must send it) `?access_token=`, the state and
+/// the next. Once the board is deleted, its viewers are let go and cannot come back (`404`).
 #[tokio::test(flavor = "multi_thread")]
-async fn a_private_board_is_not_published() {
-    let tier = PushTier::start("*");
-    let api = start_publishing(&tier, "250").await;
+async fn a_private_board_is_watched_only_by_whom_the_app_lets_read_it() {
+    let (tier, api) = start_publishing("250").await;
     let http = reqwest::Client::new();
     api.create_board(json!({"id": "secret"})).await;
-    api.create_board(json!({"id": "open", "public_read": true}))
-        .await;
+    // The creation's message first closes the channel (the board is private), then publishes:
+    // a viewer let in before that would be let go.
+    channel_messages(&http, &tier, "secret", 1).await;
     api.submit_ok("secret", "ann", json!(1)).await;
-    api.submit_ok("open", "ann", json!(1)).await;
-    // The worker takes messages one at a time: once the later write is published, the earlier
-    // one's message has been handled.
-    let mut ws = ws_viewer(&tier.ws_url("default", "open"), &[]).await;
-    ws_until(&mut ws, 1, "the public board").await;
-    let info = http
-        .get(tier.publisher_url("default", "secret"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        info.status().as_u16(),
-        404,
-        "no channel for the private board"
+    let (url, ws_url) = (
+        tier.viewer_url("default", "secret"),
+        tier.ws_url("default", "secret"),
     );
+    let reader = crate::api::player("bob");
+    let bearer = format!("Bearer {reader}");
+    let mut ws = ws_viewer(&ws_url, &[("authorization", &bearer)]).await;
+    ws_until(&mut ws, 1, "WebSocket with a token").await;
+    let mut sse = sse_viewer(&http, &format!("{url}?access_token={reader}"), None).await;
+    sse_until(&mut sse, 1, "EventSource with ?access_token=").await;
+    let (status, body, _) = long_poll(&http, &url, &[("authorization", &bearer)]).await;
+    assert_eq!(status, 200, "long-poll with a token: {body}");
+
+    let rival = format!(
+        "Bearer {}",
+        crate::api::token("eve", &["player"], Some("rival"))
+    );
+    for (who, headers, status, problem) in [
+        ("no token", vec![], 401, "unauthorized"),
+        (
+            "another tenant's token",
+            vec![("authorization", rival.as_str())],
+            403,
+            "forbidden",
+        ),
+    ] {
+        let (got, body) = ws_refused(&ws_url, &headers).await;
+        assert_eq!(got, status, "WebSocket with {who}: {body}");
+        for accept in ["text/event-stream", "application/json"] {
+            let mut asked = headers.clone();
+            asked.push(("accept", accept));
+            let (got, body, headers) = long_poll(&http, &url, &asked).await;
+            assert_eq!(got, status, "{accept} with {who}: {body}");
+            assert_eq!(headers["content-type"], "application/problem+json");
+            let problem_type: Value = serde_json::from_str(&body).unwrap_or_default();
+            assert!(
+                problem_type["type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with(problem),
+                "{accept} with {who}: {body}"
+            );
+        }
+    }
+
+    api.submit_ok("secret", "cy", json!(2)).await;
+    ws_until(&mut ws, 2, "WebSocket with a token").await;
+    sse_until(&mut sse, 2, "EventSource with ?access_token=").await;
+    let deleted = api
+        .call(
+            reqwest::Method::DELETE,
+            "/api/v1/boards/secret",
+            Some(&crate::api::admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    match ws_next(&mut ws, "WebSocket after the board's deletion").await {
+        Got::Closed(code) => assert_eq!(code, Some(CloseCode::Away)),
+        Got::State(s) => panic!("a state after the deletion: {s}"),
+    }
+    let (got, body) = ws_refused(&ws_url, &[("authorization", &bearer)]).await;
+    assert_eq!(got, 404, "a deleted board's viewer coming back: {body}");
+}
+
+/// Waits until the board's channel holds `want` messages (the publisher's view of it).
+async fn channel_messages(http: &reqwest::Client, tier: &PushTier, board: &str, want: u64) {
+    let deadline = std::time::Instant::now() + WITHIN;
+    loop {
+        let info = http
+            .get(tier.publisher_url("default", board))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let info: Value = info.json().await.unwrap_or_default();
+        if info["messages"].as_u64() == Some(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{board}'s channel did not hold {want} messages in {WITHIN:?}: {info}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A WebSocket handshake the tier refuses: its status and body.
+async fn ws_refused(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut request = url.into_client_request().unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    let answer = tokio::time::timeout(WITHIN, tokio_tungstenite::connect_async(request))
+        .await
+        .unwrap_or_else(|_| panic!("{url}: no answer in time"));
+    match answer {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (
+            response.status().as_u16(),
+            String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned(),
+        ),
+        Err(e) => panic!("{url}: {e}"),
+        Ok(_) => panic!("{url}: the handshake was accepted"),
+    }
 }
 
 /// Deleting a board closes its channel: its viewers are disconnected (WebSocket close `1001`)
 /// and its last state is dropped, so a deleted board's players and scores are not served on.
 #[tokio::test(flavor = "multi_thread")]
 async fn deleting_a_board_closes_its_channel() {
-    let tier = PushTier::start("*");
-    let api = start_publishing(&tier, "250").await;
+    let (tier, api) = start_publishing("250").await;
     let http = reqwest::Client::new();
     api.create_board(json!({"id": "cup", "public_read": true}))
         .await;
@@ -607,5 +767,65 @@ async fn deleting_a_board_closes_its_channel() {
     assert!(
         status == 404 || body.contains(r#""messages": 0"#),
         "the deleted board's state is dropped: {status} {body}"
+    );
+}
+
+/// Two servers sharing their channels through a Redis of their own (`PUSH_REDIS`, nchan's
+/// distributed mode): the worker publishes to one, and the viewers of both get every state in
+/// order; a new viewer of the other gets the current state at once (kept in that Redis), as does
+/// one of the first after it restarts. nchan's keys are in its Redis, none in the app's.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_tiers_on_one_redis_both_deliver_every_state() {
+    let shared = RedisServer::start_single();
+    let (mut tier, api) = start_publishing_on("250", Some(&shared.url())).await;
+    let mut other = PushTier::new();
+    other.serve_on("*", app_address(&api), Some(&shared.url()));
+    let http = reqwest::Client::new();
+    api.create_board(json!({"id": "cup", "public_read": true}))
+        .await;
+    let mut near = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
+    let mut far = ws_viewer(&other.ws_url("default", "cup"), &[]).await;
+    let mut far_sse = sse_viewer(&http, &other.viewer_url("default", "cup"), None).await;
+    for want in 0..3u64 {
+        if want > 0 {
+            api.submit_ok("cup", &format!("p{want}"), json!(want)).await;
+        }
+        let by_near = ws_until(&mut near, want, "WebSocket on the published server").await;
+        let by_far = ws_until(&mut far, want, "WebSocket on the other server").await;
+        let by_far_sse = sse_until(&mut far_sse, want, "EventSource on the other server").await;
+        assert_eq!(by_near.last(), by_far.last(), "both servers' viewers");
+        assert_eq!(by_far.last(), by_far_sse.last());
+        assert_versions_increase(&by_far, "WebSocket on the other server");
+    }
+    let mut late = ws_viewer(&other.ws_url("default", "cup"), &[]).await;
+    let state = ws_state(&mut late, "a new viewer of the other server").await;
+    assert_eq!(
+        (version(&state), total(&state)),
+        (redis_version(&api, "cup"), 2)
+    );
+    // A server that restarts serves the state kept in Redis at once, with no new write.
+    drop((near, late));
+    tier.stop();
+    tier.start_again();
+    let mut back = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
+    assert_eq!(
+        ws_state(&mut back, "a viewer of the restarted server").await,
+        state
+    );
+    let keys = |redis: &RedisServer| -> Vec<String> {
+        redis::cmd("KEYS")
+            .arg("push:*")
+            .query(&mut redis.conn())
+            .unwrap()
+    };
+    assert!(
+        keys(&shared).iter().any(|k| k.contains("default/cup")),
+        "the channel is in the tier's Redis: {:?}",
+        keys(&shared)
+    );
+    assert_eq!(
+        keys(&api.redis),
+        Vec::<String>::new(),
+        "nothing in the app's"
     );
 }
