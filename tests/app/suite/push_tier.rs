@@ -681,6 +681,7 @@ async fn a_private_board_is_watched_only_by_whom_the_app_lets_read_it() {
         Got::Closed(code) => assert_eq!(code, Some(CloseCode::Away)),
         Got::State(s) => panic!("a state after the deletion: {s}"),
     }
+    // Once the second the tier keeps the app's yes has passed.
     let (got, body) = ws_refused(&ws_url, &[("authorization", &bearer)]).await;
     assert_eq!(got, 404, "a deleted board's viewer coming back: {body}");
 }
@@ -707,25 +708,40 @@ async fn channel_messages(http: &reqwest::Client, tier: &PushTier, board: &str, 
     }
 }
 
-/// A WebSocket handshake the tier refuses: its status and body.
+/// A WebSocket handshake the tier refuses: its status and body. A handshake it accepts is closed
+/// and tried again (the tier keeps the app's yes for a second) until `WITHIN` has passed.
 async fn ws_refused(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut request = url.into_client_request().unwrap();
-    for (name, value) in headers {
-        request.headers_mut().insert(
-            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            value.parse().unwrap(),
-        );
-    }
-    let answer = tokio::time::timeout(WITHIN, tokio_tungstenite::connect_async(request))
-        .await
-        .unwrap_or_else(|_| panic!("{url}: no answer in time"));
-    match answer {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (
-            response.status().as_u16(),
-            String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned(),
-        ),
-        Err(e) => panic!("{url}: {e}"),
-        Ok(_) => panic!("{url}: the handshake was accepted"),
+    let deadline = std::time::Instant::now() + WITHIN;
+    loop {
+        let mut request = url.into_client_request().unwrap();
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        let answer = tokio::time::timeout(WITHIN, tokio_tungstenite::connect_async(request))
+            .await
+            .unwrap_or_else(|_| panic!("{url}: no answer in time"));
+        match answer {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                return (
+                    response.status().as_u16(),
+                    String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                        .into_owned(),
+                );
+            }
+            Err(e) => panic!("{url}: {e}"),
+            Ok((mut ws, _)) => {
+                let _ = ws.close(None).await;
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{url}: the handshake was still accepted after {WITHIN:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
     }
 }
 
@@ -827,5 +843,41 @@ async fn two_tiers_on_one_redis_both_deliver_every_state() {
         keys(&api.redis),
         Vec::<String>::new(),
         "nothing in the app's"
+    );
+}
+
+/// A crowd connecting at once costs the app about one question per board a second: 60 viewers
+/// of a public board (WebSocket and EventSource at once) all get the state, and the app was
+/// asked far fewer times than once each (the tier keeps its yes for a second, and viewers asking
+/// meanwhile wait for the one question in flight).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crowd_of_viewers_costs_the_app_one_question_not_one_each() {
+    let (tier, api) = start_publishing("250").await;
+    let http = reqwest::Client::new();
+    api.create_board(json!({"id": "cup", "public_read": true}))
+        .await;
+    api.submit_ok("cup", "ann", json!(1)).await;
+    channel_messages(&http, &tier, "cup", 1).await;
+    let asked = "lb_http_requests_total{route=\"/api/:v/boards/:board/entries\",method=\"GET\",status=\"200\"}";
+    let before = metric(&api, asked).await;
+    let viewers = (0..30).map(|_| async {
+        let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
+        let mut sse = sse_viewer(&http, &tier.viewer_url("default", "cup"), None).await;
+        (
+            ws_until(&mut ws, 1, "WebSocket of the crowd").await,
+            sse_until(&mut sse, 1, "EventSource of the crowd").await,
+        )
+    });
+    let started = std::time::Instant::now();
+    let got = futures::future::join_all(viewers).await;
+    let took = started.elapsed();
+    assert_eq!(got.len(), 30);
+    let questions = metric(&api, asked).await - before;
+    // One a second at most while they connected, and one more for a second begun meanwhile.
+    let bound = took.as_secs_f64().ceil() + 1.0;
+    eprintln!("60 viewers in {took:?}: the app asked {questions} times (at most {bound})");
+    assert!(
+        questions >= 1.0 && questions <= bound,
+        "60 viewers in {took:?} asked the app {questions} times"
     );
 }

@@ -11,7 +11,11 @@
 //!
 //! The SSE parsing here is the few lines this needs (`id:` and `event:` fields of complete
 //! events); the test suite checks the format with a real SSE client library.
+//!
+//! With `--push URL` the viewers are the push tier's instead (push.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod push;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,6 +40,12 @@ struct Args {
     writes: usize,
     interval: Duration,
     connect_secs: u64,
+    /// `--push URL`: the viewers are the push tier's (push.rs), not the app's `/live`.
+    push: Option<String>,
+    /// `--nginx-pid PID`: the push tier's nginx master, whose memory is measured.
+    nginx_pid: Option<u32>,
+    /// `--idle-secs S` (5): how long Redis's commands are counted with the viewers idle.
+    idle_secs: u64,
 }
 
 fn parse_args() -> Result<Args> {
@@ -49,6 +59,9 @@ fn parse_args() -> Result<Args> {
         writes: 10,
         interval: Duration::from_millis(500),
         connect_secs: 30,
+        push: None,
+        nginx_pid: None,
+        idle_secs: 5,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,13 +80,17 @@ fn parse_args() -> Result<Args> {
             "--writes" => a.writes = value()?.parse()?,
             "--interval-ms" => a.interval = Duration::from_millis(value()?.parse()?),
             "--connect-secs" => a.connect_secs = value()?.parse()?,
+            "--push" => a.push = Some(value()?),
+            "--nginx-pid" => a.nginx_pid = Some(value()?.parse()?),
+            "--idle-secs" => a.idle_secs = value()?.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
     if a.url.is_empty() || a.scores_url.is_empty() || a.redis.is_empty() {
         bail!(
             "usage: edge-live --url URL --scores-url URL --redis URL --version-key KEY \
-             [--header 'k: v']... [--clients N] [--writes N] [--interval-ms MS] [--connect-secs S]"
+             [--header 'k: v']... [--clients N] [--writes N] [--interval-ms MS] [--connect-secs S] \
+             [--push URL [--nginx-pid PID] [--idle-secs S]]"
         );
     }
     Ok(a)
@@ -179,6 +196,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let a = parse_args()?;
+    if let Some(push) = &a.push {
+        return push::run(&a, push).await;
+    }
     let client_redis = redis::Client::open(a.redis.as_str())?;
     let mut redis = client_redis.get_multiplexed_async_connection().await?;
     let seen: Vec<Arc<Mutex<Seen>>> = (0..a.clients).map(|_| Arc::default()).collect();
