@@ -19,6 +19,11 @@
 //! may have been let in for an earlier board of that id (deleted and made again private before
 //! the deletion's message was handled), and those the app allows come back.
 //!
+//! **A period that ends is published too**, with no write: each publish of a board whose period
+//! resets notes when that period ends (`repo::rollovers`, per tier), and an alarm key expiring
+//! then rings the worker ([`on_alarm`]), which publishes the new period's state of every board
+//! whose period has ended.
+//!
 //! Publishing never touches the write, which was answered before its announcement: a failure
 //! (the tier down or refusing, Redis) is logged and counted (`lb_push_publish_failures_total`),
 //! and the board's next change publishes again. The version sent is kept per tier (each
@@ -69,32 +74,41 @@ pub async fn on_change(
     config: bool,
     now_ms: &dyn Fn() -> i64,
 ) {
-    // Off (the default): one variable read per message.
-    let Some(url) = platform.variable("push_publish_url").await else {
+    let Some(settings) = settings(platform).await else {
         return;
-    };
-    let interval = platform.variable("live_publish_interval_ms").await;
-    let settings = match PushSettings::parse(&url, interval.as_deref()) {
-        Ok(Some(settings)) => settings,
-        Ok(None) => return,
-        Err(e) => {
-            eprintln!("push: nothing is published: {e}");
-            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
-            return;
-        }
     };
     let published = async {
         let (tenant, id) = (TenantId::new(tenant)?, BoardId::new(board)?);
         let repo = Repo::open(platform, &crate::settings::redis_target(platform).await?).await?;
         publish_change(&repo, &settings, &tenant, &id, config, now_ms).await
     };
-    match published.await {
+    count(platform, &format!("{tenant}/{board}"), published.await).await;
+}
+
+/// The push settings, `None` when publishing is off (the default: one variable read) or its
+/// settings are wrong (logged and counted as a failure: nothing can be published).
+async fn settings(platform: &dyn Platform) -> Option<PushSettings> {
+    let url = platform.variable("push_publish_url").await?;
+    let interval = platform.variable("live_publish_interval_ms").await;
+    match PushSettings::parse(&url, interval.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("push: nothing is published: {e}");
+            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
+            None
+        }
+    }
+}
+
+/// A publish's outcome for `board` (`tenant/board`) in `/metrics`; a failure logged too.
+async fn count(platform: &dyn Platform, board: &str, outcome: Result<Outcome>) {
+    match outcome {
         Ok(Outcome::Published(_) | Outcome::Closed) => {
             crate::metrics::add_now(platform, &counter_key("push_published"), 1).await;
         }
         Ok(Outcome::UpToDate) => {}
         Err(e) => {
-            eprintln!("push: publishing {tenant}/{board}: {e}");
+            eprintln!("push: publishing {board}: {e}");
             crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
         }
     }
@@ -111,9 +125,7 @@ pub async fn publish_change(
     config: bool,
     now_ms: &dyn Fn() -> i64,
 ) -> Result<Outcome> {
-    let keys = Keys::new(tenant, id);
-    let tier = settings.tier_id();
-    let (sent_key, gate_key) = (keys.push_sent(&tier), keys.push_gate(&tier));
+    let sent_key = Keys::new(tenant, id).push_sent(&settings.tier_id());
     let board = match repo.board(tenant, id).await {
         Ok(board) => board,
         Err(LeaderboardError::BoardNotFound(_)) => {
@@ -124,17 +136,36 @@ pub async fn publish_change(
     if config && access::authorize_read(None, &board).is_err() {
         close(repo, settings, tenant, id, &sent_key).await?;
     }
-    for _ in 0..LOOKS {
+    publish_gated(repo, settings, &board, tenant, false, now_ms).await
+}
+
+/// The board's state sent, at most once per interval: unless the tier was sent its version
+/// already, or regardless (`rollover`: a new period at the same version).
+async fn publish_gated(
+    repo: &Repo,
+    settings: &PushSettings,
+    board: &Board,
+    tenant: &TenantId,
+    rollover: bool,
+    now_ms: &dyn Fn() -> i64,
+) -> Result<Outcome> {
+    let id = &board.id;
+    let keys = Keys::new(tenant, id);
+    let tier = settings.tier_id();
+    let (sent_key, gate_key) = (keys.push_sent(&tier), keys.push_gate(&tier));
+    for look in 0..LOOKS {
         let Some(version) = repo.board_version(&keys).await? else {
             return close(repo, settings, tenant, id, &sent_key).await;
         };
         let sent = repo.get(&sent_key).await?;
-        if !push::needs_publish(sent.as_deref(), version) {
+        // A rollover's first look sends whatever was sent; a later one finds a publish since.
+        let forced = rollover && look == 0;
+        if !forced && !push::needs_publish(sent.as_deref(), version) {
             return Ok(Outcome::UpToDate);
         }
         let interval = settings.interval_ms.unsigned_abs();
         if interval == 0 || repo.set_nx_px(&gate_key, "1", interval).await? {
-            return publish_now(repo, settings, &board, tenant, &sent_key, now_ms).await;
+            return publish_now(repo, settings, board, tenant, &sent_key, now_ms).await;
         }
         let left = repo.pttl(&gate_key).await?;
         let wait = push::wait_for_gate(left, settings.interval_ms);
@@ -184,7 +215,57 @@ async fn publish_now(
     .await?;
     repo.set_px(sent_key, &version.to_string(), SENT_TTL_MS)
         .await?;
+    if let Some(ends_ms) = top.period.next_reset_ms {
+        let board = format!("{tenant}/{id}");
+        repo.rollover_note(&settings.tier_id(), &board, ends_ms, now_ms())
+            .await?;
+    }
     Ok(Outcome::Published(version))
+}
+
+/// Boards whose period has ended published per alarm, at most (the alarm is set again for the
+/// rest at once, so more ring again).
+const ROLLOVERS_PER_ALARM: usize = 16;
+
+/// The worker's handling of the push alarm (`rollovers::ALARM_CHANNEL`, and the sweep's: both
+/// say only `expired`): with `push_publish_url` set, the boards whose period has ended get their
+/// new period's state published (`publish_gated`), each outcome counted as [`on_change`]'s.
+/// Never fails: a board that failed is logged and counted, and published again on its next
+/// change.
+pub async fn on_alarm(platform: &dyn Platform, now_ms: &dyn Fn() -> i64) {
+    let Some(settings) = settings(platform).await else {
+        return;
+    };
+    let due = async {
+        let repo = Repo::open(platform, &crate::settings::redis_target(platform).await?).await?;
+        let boards = repo
+            .rollovers_due(&settings.tier_id(), now_ms(), ROLLOVERS_PER_ALARM)
+            .await?;
+        Ok::<_, LeaderboardError>((repo, boards))
+    };
+    let (repo, boards) = match due.await {
+        Ok(due) => due,
+        Err(e) => {
+            eprintln!("push: the boards whose period ended: {e}");
+            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
+            return;
+        }
+    };
+    for board in boards {
+        let published = async {
+            let (tenant, id) = board.split_once('/').ok_or_else(|| {
+                LeaderboardError::CorruptData(format!("a rollover register entry '{board}'"))
+            })?;
+            let (tenant, id) = (TenantId::new(tenant)?, BoardId::new(id)?);
+            match repo.board(&tenant, &id).await {
+                Ok(found) => publish_gated(&repo, &settings, &found, &tenant, true, now_ms).await,
+                // Gone since: its deletion's own message closes its channel.
+                Err(LeaderboardError::BoardNotFound(_)) => Ok(Outcome::UpToDate),
+                Err(e) => Err(e),
+            }
+        };
+        count(platform, &board, published.await).await;
+    }
 }
 
 /// Closes the board's channel (nchan: `200`, or `404` when it had none) and forgets the version

@@ -881,3 +881,62 @@ async fn a_crowd_of_viewers_costs_the_app_one_question_not_one_each() {
         "60 viewers in {took:?} asked the app {questions} times"
     );
 }
+
+/// A period that ends is published with no write: a daily board's viewers get the new day's
+/// (empty) page at midnight UTC, the version unchanged. The guests' clock is moved to eight
+/// seconds before midnight (edge-host's test clock; Spin has none, and the alarm and publish are
+/// the same code there).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_period_that_ends_is_published_with_no_write() {
+    let (tier, api) = start_publishing("250").await;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let day = Duration::from_secs(86_400);
+    let since_midnight = Duration::from_secs(now.as_secs() % 86_400);
+    // Eight seconds before the next midnight (a day further when that is too near).
+    let mut ahead = day - since_midnight - Duration::from_secs(8);
+    if ahead < Duration::from_secs(10) {
+        ahead += day;
+    }
+    let moved = [Some(&api.app), api.worker.as_ref()]
+        .into_iter()
+        .flatten()
+        .all(|app| app.set_clock_offset(ahead, true));
+    if !moved {
+        eprintln!(
+            "skipped on {}: needs the host's test clock",
+            api.app.runtime_name()
+        );
+        return;
+    }
+    api.create_board(json!({"id": "cup", "period": "daily", "public_read": true}))
+        .await;
+    api.submit_ok("cup", "ann", json!(5)).await;
+    let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
+    let before = ws_until(&mut ws, 1, "WebSocket before midnight").await;
+    let before = before.last().unwrap();
+    let day1 = before["page"]["period"]["id"].as_str().unwrap().to_string();
+    // Midnight comes within 8 s (and a moment for the alarm and the publish); pings between.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let after = loop {
+        let frame = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("no new period's state within 20 s");
+        let Some(Ok(Message::Text(text))) = frame else {
+            assert!(
+                matches!(frame, Some(Ok(Message::Ping(_) | Message::Pong(_)))),
+                "{frame:?}"
+            );
+            continue;
+        };
+        let state: Value = serde_json::from_str(&text).unwrap();
+        if state["page"]["period"]["id"] != day1.as_str() {
+            break state;
+        }
+    };
+    assert_eq!(version(&after), version(before), "no write: {after}");
+    assert_eq!(total(&after), 0, "the new day's page is empty: {after}");
+    assert_eq!(
+        after["page"]["period"]["current"],
+        after["page"]["period"]["id"]
+    );
+}

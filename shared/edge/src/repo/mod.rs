@@ -26,6 +26,9 @@
 //! | `lb:tenant:{t}:boards` | set | board ids of a tenant |
 //! | `lb:{claims}` | sorted set | boards whose drains may have left entries claimed: `t/b` → when last noted or leased, ms ([`claims`]) |
 //! | `lb:{claims}:alarm` | string | expires when the earliest of them is due for a sweep (its keyspace event rings the worker) |
+//! | `lb:{claims}:push:<tier>:rollovers` | sorted set | boards published to a push tier whose period resets: `t/b` → when it ends, ms ([`rollovers`]) |
+//! | `lb:{claims}:push-alarm` | string | expires when the earliest of those periods ends (its keyspace event rings the worker) |
+//! | `lb:{t/b}:push:<tier>:sent`, `…:gate` | string | the board version a push tier was sent; held while a publish's interval runs (`crate::push`) |
 //!
 //! Writes are compare-and-set: the handler reads a record, the pure core decides the new record,
 //! and one Lua script applies it only if the record is still the one read (else the handler
@@ -50,6 +53,7 @@ pub mod ratelimit;
 mod reads;
 mod rebuild;
 mod replicas;
+pub mod rollovers;
 mod routed;
 mod snapshots;
 pub mod stats;

@@ -1,0 +1,64 @@
+//! A push tier's register of period ends (`crate::push`): each published board whose period
+//! resets is noted with when its period ends, and an alarm key is set to expire when the
+//! earliest ends. Its `expired` keyspace event (on the worker's trigger channel
+//! `__keyspace@0__:lb:{claims}:push-alarm`, beside the sweep's alarm and on its slot) rings the
+//! worker, which takes the boards whose period has ended and publishes each one's new period,
+//! with no write needed. One register per tier (each region's tier is sent every board), one
+//! alarm for all of them.
+
+use leaderboard::{LeaderboardError, Result};
+
+use super::{Repo, bin, text};
+
+const NOTE: &str = include_str!("lua/rollovers_note.lua");
+const DUE: &str = include_str!("lua/rollovers_due.lua");
+
+/// The alarm: expires when the earliest noted period of any tier ends.
+pub const ALARM: &str = "lb:{claims}:push-alarm";
+/// Where Redis announces the alarm's expiry, a trigger channel of the worker.
+pub const ALARM_CHANNEL: &str = "__keyspace@0__:lb:{claims}:push-alarm";
+
+/// The register of the tier `tier` (sorted set: `tenant/board` → when its period ends, Unix ms),
+/// on the alarm's slot.
+pub fn register(tier: &str) -> String {
+    format!("lb:{{claims}}:push:{tier}:rollovers")
+}
+
+impl Repo {
+    /// Notes that `board`'s (`tenant/board`) period ends at `ends_ms` for the tier `tier`, and
+    /// sets the alarm to ring by then (`now_ms` is the caller's clock).
+    pub async fn rollover_note(
+        &self,
+        tier: &str,
+        board: &str,
+        ends_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.eval(
+            NOTE,
+            &[register(tier), ALARM.to_string()],
+            vec![
+                bin(board),
+                bin(ends_ms.to_string()),
+                bin(ends_ms.saturating_sub(now_ms).to_string()),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Takes (removes and gives) up to `max` boards of the tier `tier` whose period ended by
+    /// `now_ms`, and sets the alarm for the earliest left.
+    pub async fn rollovers_due(&self, tier: &str, now_ms: i64, max: usize) -> Result<Vec<String>> {
+        let r = self
+            .eval(
+                DUE,
+                &[register(tier), ALARM.to_string()],
+                vec![bin(now_ms.to_string()), bin(max.to_string())],
+            )
+            .await?;
+        r.iter().map(text).collect::<Result<Vec<_>>>().map_err(|e| {
+            LeaderboardError::CorruptData(format!("a push rollover register entry: {e}"))
+        })
+    }
+}
