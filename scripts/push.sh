@@ -11,7 +11,8 @@
 # (space-separated, default `*`), PUSH_APP the app's HTTP address, which nginx asks who may watch
 # a board (default SPIN_HTTP_LISTEN_ADDR, else 127.0.0.1:3000), PUSH_REDIS the Redis that several
 # servers share their channels through (`redis://[:password@]host:port`; default none: one
-# server), PUSH_DIR the folder of the config, the pid file and the error
+# server), PUSH_BEHIND_PROXY=1 when a proxy in front appends the viewer's address to
+# X-Forwarded-For (default 0: the tier faces the viewers), PUSH_DIR the folder of the config, the pid file and the error
 # log (default target/push). What it serves, and how: docs/api.md › The push tier.
 set -eu
 cd "$(dirname "$0")/.."
@@ -32,12 +33,26 @@ render() {
     check PUSH_PUBLISH "${PUSH_PUBLISH:-127.0.0.1:8091}"
     check PUSH_ORIGINS "${PUSH_ORIGINS:-*}"
     check PUSH_APP "$app"
+    case "${PUSH_BEHIND_PROXY:-0}" in
+    0) forwarded='$remote_addr' ;;
+    1) forwarded='$http_x_forwarded_for' ;;
+    *)
+        echo "push: PUSH_BEHIND_PROXY is 0 (the default) or 1, not '$PUSH_BEHIND_PROXY'" >&2
+        exit 2
+        ;;
+    esac
     redis_lines='/^ *#redis: /d'
     if [ -n "${PUSH_REDIS:-}" ]; then
+        # Checked without being shown: it may hold a password.
         case "$PUSH_REDIS" in
-        redis://*) check PUSH_REDIS "$(echo "${PUSH_REDIS#redis://}" | tr '@' '.')" ;;
+        redis://*[!A-Za-z0-9.:/@_-]*)
+            echo "push: PUSH_REDIS may hold letters, digits and . : / @ _ - only (percent-encoding" \
+                "is not read either: choose a password of those)" >&2
+            exit 2
+            ;;
+        redis://?*) ;;
         *)
-            echo "push: PUSH_REDIS is a redis:// URL, not '$PUSH_REDIS'" >&2
+            echo "push: PUSH_REDIS is a redis://[:password@]host:port URL" >&2
             exit 2
             ;;
         esac
@@ -50,6 +65,7 @@ render() {
         -e "s|@PUBLISH@|${PUSH_PUBLISH:-127.0.0.1:8091}|g" \
         -e "s|@ORIGINS@|${PUSH_ORIGINS:-*}|g" \
         -e "s|@APP@|$app|g" \
+        -e "s|@FORWARDED@|$forwarded|g" \
         -e "$redis_lines" \
         -e "s|@REDIS@|${PUSH_REDIS:-}|g" \
         deploy/push/nchan.conf >"$prefix/nginx.conf"

@@ -401,6 +401,16 @@ case "${UP_PUSH:-0}" in
     export SPIN_VARIABLE_PUSH_PUBLISH_HOSTS="${SPIN_VARIABLE_PUSH_PUBLISH_HOSTS:-http://$push_publish}"
     scripts/push.sh &
     push_pid=$!
+    # Serving before the apps start (a taken port or a refused setting ends it at once).
+    i=0
+    until answers "http://$push_publish/status"; do
+        i=$((i + 1))
+        if ! kill -0 "$push_pid" 2>/dev/null || [ "$i" -gt 100 ]; then
+            echo "up: the push tier did not start (its error log: ${PUSH_DIR:-target/push}/error.log)" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
     ;;
 *)
     echo "up: UP_PUSH is 0 (the default) or 1, not '$UP_PUSH'" >&2

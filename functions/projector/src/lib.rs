@@ -121,12 +121,12 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
     if alarm == Some(AlarmEvent::Other) {
         return Ok(());
     }
+    let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
     // An alarm (the sweep's or the push tier's: both say only `expired`): boards whose period
     // ended get their new period published (`edge::push`: never fails the message).
     if alarm == Some(AlarmEvent::Expired) {
-        edge::push::on_alarm(&Spin, &now_ms).await;
+        edge::push::on_alarm(&Spin, &repo, &now_ms).await;
     }
-    let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
     // Then the boards a dead drain may have left claimed: those a drain's own note leased, else
     // those due now (on the alarm, after a webhook ring).
     let swept = match alarm {

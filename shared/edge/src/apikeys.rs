@@ -164,10 +164,10 @@ pub async fn authenticate<'r>(
     }
     let first_use = repo()
         .await?
-        .set_nx_ex(
+        .set_nx_px(
             &format!("{}:sig:{given}", key(presented.id)),
             "1",
-            2 * apikey::SIGNATURE_WINDOW_SECS,
+            2 * apikey::SIGNATURE_WINDOW_SECS.unsigned_abs() * 1000,
         )
         .await?;
     if !first_use {

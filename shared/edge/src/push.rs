@@ -19,17 +19,18 @@
 //! may have been let in for an earlier board of that id (deleted and made again private before
 //! the deletion's message was handled), and those the app allows come back.
 //!
-//! **A period that ends is published too**, with no write: each publish of a board whose period
-//! resets notes when that period ends (`repo::rollovers`, per tier), and an alarm key expiring
-//! then rings the worker ([`on_alarm`]), which publishes the new period's state of every board
-//! whose period has ended.
+//! **A period that ends is published too**, with no write: the version sent is kept with the
+//! period its page was of, so a new period needs a publish at the same version; each publish of
+//! a board whose period resets notes when that period ends (`repo::rollovers`, per tier), and an
+//! alarm key expiring then rings the worker ([`on_alarm`]), which publishes the new period's
+//! state of every board whose period has ended.
 //!
 //! Publishing never touches the write, which was answered before its announcement: a failure
 //! (the tier down or refusing, Redis) is logged and counted (`lb_push_publish_failures_total`),
 //! and the board's next change publishes again. The version sent is kept per tier (each
 //! region's tier needs its own copy; every region's worker hears every write).
 
-use leaderboard::board::view::{self, ApiVersion};
+use leaderboard::board::view::{self, ApiVersion, PeriodView};
 use leaderboard::http::live;
 use leaderboard::http::metrics::counter_key;
 use leaderboard::http::push::{self, PushSettings};
@@ -136,31 +137,31 @@ pub async fn publish_change(
     if config && access::authorize_read(None, &board).is_err() {
         close(repo, settings, tenant, id, &sent_key).await?;
     }
-    publish_gated(repo, settings, &board, tenant, false, now_ms).await
+    publish_gated(repo, settings, &board, tenant, now_ms).await
 }
 
-/// The board's state sent, at most once per interval: unless the tier was sent its version
-/// already, or regardless (`rollover`: a new period at the same version).
+/// The board's state sent, at most once per interval, unless the tier was sent its version in
+/// the current period already ([`push::needs_publish`]).
 async fn publish_gated(
     repo: &Repo,
     settings: &PushSettings,
     board: &Board,
     tenant: &TenantId,
-    rollover: bool,
     now_ms: &dyn Fn() -> i64,
 ) -> Result<Outcome> {
     let id = &board.id;
     let keys = Keys::new(tenant, id);
     let tier = settings.tier_id();
     let (sent_key, gate_key) = (keys.push_sent(&tier), keys.push_gate(&tier));
-    for look in 0..LOOKS {
+    for _ in 0..LOOKS {
         let Some(version) = repo.board_version(&keys).await? else {
             return close(repo, settings, tenant, id, &sent_key).await;
         };
+        let period = PeriodView::resolve(board, None, now_ms())?
+            .current
+            .to_string();
         let sent = repo.get(&sent_key).await?;
-        // A rollover's first look sends whatever was sent; a later one finds a publish since.
-        let forced = rollover && look == 0;
-        if !forced && !push::needs_publish(sent.as_deref(), version) {
+        if !push::needs_publish(sent.as_deref(), version, &period) {
             return Ok(Outcome::UpToDate);
         }
         let interval = settings.interval_ms.unsigned_abs();
@@ -213,8 +214,8 @@ async fn publish_now(
         &[201, 202],
     )
     .await?;
-    repo.set_px(sent_key, &version.to_string(), SENT_TTL_MS)
-        .await?;
+    let sent = push::sent_marker(version, &top.period.id.to_string());
+    repo.set_px(sent_key, &sent, SENT_TTL_MS).await?;
     if let Some(ends_ms) = top.period.next_reset_ms {
         let board = format!("{tenant}/{id}");
         repo.rollover_note(&settings.tier_id(), &board, ends_ms, now_ms())
@@ -227,24 +228,27 @@ async fn publish_now(
 /// rest at once, so more ring again).
 const ROLLOVERS_PER_ALARM: usize = 16;
 
-/// The worker's handling of the push alarm (`rollovers::ALARM_CHANNEL`, and the sweep's: both
-/// say only `expired`): with `push_publish_url` set, the boards whose period has ended get their
-/// new period's state published (`publish_gated`), each outcome counted as [`on_change`]'s.
-/// Never fails: a board that failed is logged and counted, and published again on its next
-/// change.
-pub async fn on_alarm(platform: &dyn Platform, now_ms: &dyn Fn() -> i64) {
+/// How long a board taken from the rollover register stays leased: a publish that fails leaves
+/// it there, due again after this.
+const ROLLOVER_RETRY_MS: i64 = 60_000;
+
+/// The worker's handling of an alarm (the push tier's, `rollovers::ALARM_CHANNEL`, or the
+/// sweep's: both say only `expired`): with `push_publish_url` set, the boards whose period has
+/// ended are leased from the tier's register and get their new period's state published
+/// ([`publish_gated`]: the state sent was of the period before), which notes each again with its
+/// next end; each outcome counted as [`on_change`]'s. Never fails: a board whose publish failed
+/// stays leased and is due again after [`ROLLOVER_RETRY_MS`]; a board gone since leaves the
+/// register.
+pub async fn on_alarm(platform: &dyn Platform, repo: &Repo, now_ms: &dyn Fn() -> i64) {
     let Some(settings) = settings(platform).await else {
         return;
     };
-    let due = async {
-        let repo = Repo::open(platform, &crate::settings::redis_target(platform).await?).await?;
-        let boards = repo
-            .rollovers_due(&settings.tier_id(), now_ms(), ROLLOVERS_PER_ALARM)
-            .await?;
-        Ok::<_, LeaderboardError>((repo, boards))
-    };
-    let (repo, boards) = match due.await {
-        Ok(due) => due,
+    let tier = settings.tier_id();
+    let boards = match repo
+        .rollovers_due(&tier, now_ms(), ROLLOVER_RETRY_MS, ROLLOVERS_PER_ALARM)
+        .await
+    {
+        Ok(boards) => boards,
         Err(e) => {
             eprintln!("push: the boards whose period ended: {e}");
             crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
@@ -253,14 +257,16 @@ pub async fn on_alarm(platform: &dyn Platform, now_ms: &dyn Fn() -> i64) {
     };
     for board in boards {
         let published = async {
-            let (tenant, id) = board.split_once('/').ok_or_else(|| {
-                LeaderboardError::CorruptData(format!("a rollover register entry '{board}'"))
+            let (tenant, id) = crate::pipeline::doorbell_target(board.as_bytes()).map_err(|e| {
+                LeaderboardError::CorruptData(format!("a rollover register entry: {e}"))
             })?;
-            let (tenant, id) = (TenantId::new(tenant)?, BoardId::new(id)?);
             match repo.board(&tenant, &id).await {
-                Ok(found) => publish_gated(&repo, &settings, &found, &tenant, true, now_ms).await,
-                // Gone since: its deletion's own message closes its channel.
-                Err(LeaderboardError::BoardNotFound(_)) => Ok(Outcome::UpToDate),
+                Ok(found) => publish_gated(repo, &settings, &found, &tenant, now_ms).await,
+                // Gone since (its deletion's own message closed its channel): forgotten.
+                Err(LeaderboardError::BoardNotFound(_)) => {
+                    repo.rollover_forget(&tier, &board).await?;
+                    Ok(Outcome::UpToDate)
+                }
                 Err(e) => Err(e),
             }
         };

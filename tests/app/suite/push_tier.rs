@@ -449,6 +449,18 @@ async fn metric(api: &Api, name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// One counter of the app's `/metrics` once it reaches `want`, or as it stands after 20 s.
+async fn metric_at_least(api: &Api, name: &str, want: f64) -> f64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let n = metric(api, name).await;
+        if n >= want || std::time::Instant::now() > deadline {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// States from a WebSocket viewer until one has `want` entries: every state it got.
 async fn ws_until(ws: &mut Ws, want: u64, what: &str) -> Vec<Value> {
     let mut got = Vec::new();
@@ -524,7 +536,9 @@ async fn the_worker_publishes_each_write_to_websocket_and_eventsource_viewers_in
     );
     assert!(last["player"].is_null(), "{last}");
     assert_eq!(last["page"]["board"], "cup");
-    assert!(metric(&api, "lb_push_published_total").await >= 6.0);
+    // The worker counts a publish after nchan took it, so a viewer may see it first.
+    let published = metric_at_least(&api, "lb_push_published_total", 6.0).await;
+    assert!(published >= 6.0, "publishes counted: {published}");
 }
 
 /// A new viewer's first state: the board's current one.
@@ -587,16 +601,7 @@ async fn writes_succeed_while_the_tier_is_down_and_publishing_resumes_when_it_re
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let failures = {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let n = metric(&api, "lb_push_publish_failures_total").await;
-            if n >= 1.0 || std::time::Instant::now() > deadline {
-                break n;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    };
+    let failures = metric_at_least(&api, "lb_push_publish_failures_total", 1.0).await;
     assert!(failures >= 1.0, "failed publishes counted: {failures}");
     tier.start_again();
     api.submit_ok("cup", "dee", json!(5)).await;
@@ -828,10 +833,10 @@ async fn two_tiers_on_one_redis_both_deliver_every_state() {
         ws_state(&mut back, "a viewer of the restarted server").await,
         state
     );
-    let keys = |redis: &RedisServer| -> Vec<String> {
+    let keys = |node: &RedisServer| -> Vec<String> {
         redis::cmd("KEYS")
             .arg("push:*")
-            .query(&mut redis.conn())
+            .query(&mut node.node_conn())
             .unwrap()
     };
     assert!(
@@ -839,11 +844,20 @@ async fn two_tiers_on_one_redis_both_deliver_every_state() {
         "the channel is in the tier's Redis: {:?}",
         keys(&shared)
     );
-    assert_eq!(
-        keys(&api.redis),
-        Vec::<String>::new(),
-        "nothing in the app's"
-    );
+    // Every primary of the app's Redis, when it is a cluster.
+    let app_nodes: Vec<&RedisServer> = if api.redis.is_cluster() {
+        api.redis
+            .cluster_nodes()
+            .iter()
+            .filter(|n| n.primary)
+            .map(|n| api.redis.peer(n.port))
+            .collect()
+    } else {
+        vec![&api.redis]
+    };
+    for node in app_nodes {
+        assert_eq!(keys(node), Vec::<String>::new(), "nothing in the app's");
+    }
 }
 
 /// A crowd connecting at once costs the app about one question per board a second: 60 viewers
@@ -873,49 +887,46 @@ async fn a_crowd_of_viewers_costs_the_app_one_question_not_one_each() {
     let took = started.elapsed();
     assert_eq!(got.len(), 30);
     let questions = metric(&api, asked).await - before;
-    // One a second at most while they connected, and one more for a second begun meanwhile.
-    let bound = took.as_secs_f64().ceil() + 1.0;
-    eprintln!("60 viewers in {took:?}: the app asked {questions} times (at most {bound})");
+    // A tenth of one question each: they came within a second or two, and a yes is kept for
+    // a second (a question each would be 60).
+    eprintln!("60 viewers in {took:?}: the app asked {questions} times");
     assert!(
-        questions >= 1.0 && questions <= bound,
+        (1.0..=6.0).contains(&questions),
         "60 viewers in {took:?} asked the app {questions} times"
     );
 }
 
 /// A period that ends is published with no write: a daily board's viewers get the new day's
-/// (empty) page at midnight UTC, the version unchanged. The guests' clock is moved to eight
-/// seconds before midnight (edge-host's test clock; Spin has none, and the alarm and publish are
-/// the same code there).
+/// (empty) page at midnight UTC, the version unchanged. Once the viewer is watching, the guests'
+/// clock is moved to six seconds before midnight and a write notes the period's end (edge-host's
+/// test clock: Spin has none, so scripts/test.sh runs this on edge-host only; the alarm and the
+/// publish are the same code there).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_period_that_ends_is_published_with_no_write() {
     let (tier, api) = start_publishing("250").await;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let day = Duration::from_secs(86_400);
-    let since_midnight = Duration::from_secs(now.as_secs() % 86_400);
-    // Eight seconds before the next midnight (a day further when that is too near).
-    let mut ahead = day - since_midnight - Duration::from_secs(8);
-    if ahead < Duration::from_secs(10) {
-        ahead += day;
-    }
-    let moved = [Some(&api.app), api.worker.as_ref()]
-        .into_iter()
-        .flatten()
-        .all(|app| app.set_clock_offset(ahead, true));
-    if !moved {
-        eprintln!(
-            "skipped on {}: needs the host's test clock",
-            api.app.runtime_name()
-        );
-        return;
-    }
     api.create_board(json!({"id": "cup", "period": "daily", "public_read": true}))
         .await;
     api.submit_ok("cup", "ann", json!(5)).await;
     let mut ws = ws_viewer(&tier.ws_url("default", "cup"), &[]).await;
-    let before = ws_until(&mut ws, 1, "WebSocket before midnight").await;
+    ws_until(&mut ws, 1, "WebSocket").await;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let day = Duration::from_secs(86_400);
+    let mut ahead = day - Duration::from_secs(now.as_secs() % 86_400) - Duration::from_secs(6);
+    if ahead < Duration::from_secs(10) {
+        // Too near the real midnight: the next one.
+        ahead += day;
+    }
+    for app in [Some(&api.app), api.worker.as_ref()].into_iter().flatten() {
+        assert!(
+            app.set_clock_offset(ahead, true),
+            "needs edge-host's test clock (scripts/test.sh runs this on edge-host only)"
+        );
+    }
+    api.submit_ok("cup", "bob", json!(7)).await;
+    let before = ws_until(&mut ws, 2, "WebSocket before midnight").await;
     let before = before.last().unwrap();
     let day1 = before["page"]["period"]["id"].as_str().unwrap().to_string();
-    // Midnight comes within 8 s (and a moment for the alarm and the publish); pings between.
+    // Midnight comes within 6 s (and a moment for the alarm and the publish); pings between.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let after = loop {
         let frame = tokio::time::timeout_at(deadline, ws.next())

@@ -39,7 +39,8 @@ impl Repo {
         Ok(r.first().map(int).transpose()? == Some(1))
     }
 
-    /// `SET key value NX PX ms`: whether the key was new (a gate taken for `ms`).
+    /// `SET key value NX PX ms`: whether the key was new (a gate taken for `ms`, a signed
+    /// request's first arrival).
     pub async fn set_nx_px(&self, key: &str, value: &str, ms: u64) -> Result<bool> {
         let ms = i64::try_from(ms).unwrap_or(i64::MAX);
         let r = self
@@ -61,23 +62,5 @@ impl Repo {
     pub async fn pttl(&self, key: &str) -> Result<i64> {
         let r = self.exec("PTTL", vec![bin(key)]).await?;
         Ok(r.first().map(int).transpose()?.unwrap_or(-2))
-    }
-
-    /// `SET key value NX EX secs`: whether the key was new (what the replay check of signed
-    /// requests needs).
-    pub async fn set_nx_ex(&self, key: &str, value: &str, secs: i64) -> Result<bool> {
-        let r = self
-            .exec(
-                "SET",
-                vec![
-                    bin(key),
-                    bin(value),
-                    bin("NX"),
-                    bin("EX"),
-                    super::RedisParameter::Int64(secs),
-                ],
-            )
-            .await?;
-        Ok(r.first().is_some_and(|v| text(v).is_ok_and(|t| t == "OK")))
     }
 }

@@ -2,9 +2,11 @@
 //! resets is noted with when its period ends, and an alarm key is set to expire when the
 //! earliest ends. Its `expired` keyspace event (on the worker's trigger channel
 //! `__keyspace@0__:lb:{claims}:push-alarm`, beside the sweep's alarm and on its slot) rings the
-//! worker, which takes the boards whose period has ended and publishes each one's new period,
-//! with no write needed. One register per tier (each region's tier is sent every board), one
-//! alarm for all of them.
+//! worker, which leases the boards whose period has ended and publishes each one's new period,
+//! with no write needed (a publish that fails leaves its board leased, due again when the lease
+//! ends). One register per tier (each region's tier is sent every board), one alarm for all of
+//! them. They share the sweep register's slot (`{claims}`) only so that the worker's trigger node
+//! on a cluster, the owner of that slot, hears both alarms.
 
 use leaderboard::{LeaderboardError, Result};
 
@@ -26,7 +28,8 @@ pub fn register(tier: &str) -> String {
 
 impl Repo {
     /// Notes that `board`'s (`tenant/board`) period ends at `ends_ms` for the tier `tier`, and
-    /// sets the alarm to ring by then (`now_ms` is the caller's clock).
+    /// sets the alarm to ring when the register's earliest entry is due (`now_ms` is the
+    /// caller's clock).
     pub async fn rollover_note(
         &self,
         tier: &str,
@@ -40,25 +43,42 @@ impl Repo {
             vec![
                 bin(board),
                 bin(ends_ms.to_string()),
-                bin(ends_ms.saturating_sub(now_ms).to_string()),
+                bin(now_ms.to_string()),
             ],
         )
         .await?;
         Ok(())
     }
 
-    /// Takes (removes and gives) up to `max` boards of the tier `tier` whose period ended by
-    /// `now_ms`, and sets the alarm for the earliest left.
-    pub async fn rollovers_due(&self, tier: &str, now_ms: i64, max: usize) -> Result<Vec<String>> {
+    /// Leases up to `max` boards of the tier `tier` whose period ended by `now_ms` (each due
+    /// again `lease_ms` later unless noted meanwhile), and sets the alarm for the earliest entry.
+    pub async fn rollovers_due(
+        &self,
+        tier: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        max: usize,
+    ) -> Result<Vec<String>> {
         let r = self
             .eval(
                 DUE,
                 &[register(tier), ALARM.to_string()],
-                vec![bin(now_ms.to_string()), bin(max.to_string())],
+                vec![
+                    bin(now_ms.to_string()),
+                    bin(lease_ms.to_string()),
+                    bin(max.to_string()),
+                ],
             )
             .await?;
         r.iter().map(text).collect::<Result<Vec<_>>>().map_err(|e| {
             LeaderboardError::CorruptData(format!("a push rollover register entry: {e}"))
         })
+    }
+
+    /// Forgets `board` (`tenant/board`) in the tier `tier`'s register (the board is gone).
+    pub async fn rollover_forget(&self, tier: &str, board: &str) -> Result<()> {
+        self.exec("ZREM", vec![bin(register(tier)), bin(board)])
+            .await?;
+        Ok(())
     }
 }

@@ -75,12 +75,22 @@ impl PushSettings {
     }
 }
 
-/// Whether a publish of the board at `version` is needed, `published` being the version the tier
-/// was last sent (`<version>` as stored; anything else reads as nothing sent).
-pub fn needs_publish(published: Option<&str>, version: i64) -> bool {
-    published
-        .and_then(|raw| raw.parse::<i64>().ok())
-        .is_none_or(|sent| sent < version)
+/// What is kept of a publish: the board's version and the period whose page it carried
+/// (`<version>@<period>`), read back by [`needs_publish`].
+pub fn sent_marker(version: i64, period: &str) -> String {
+    format!("{version}@{period}")
+}
+
+/// Whether a publish of the board at `version` in `period` (the current one) is needed,
+/// `published` being what the tier was last sent ([`sent_marker`]): nothing, an older version,
+/// or another period (one that ended since: its new page goes out at the same version). Anything
+/// else read back counts as nothing sent.
+pub fn needs_publish(published: Option<&str>, version: i64, period: &str) -> bool {
+    let sent = published.and_then(|raw| {
+        let (v, p) = raw.split_once('@')?;
+        Some((v.parse::<i64>().ok()?, p))
+    });
+    sent.is_none_or(|(v, p)| v < version || p != period)
 }
 
 /// How long a change waits for the publish under way (`gate_ttl_ms`: what is left of its
@@ -128,13 +138,18 @@ mod tests {
     }
 
     #[test]
-    fn only_a_newer_version_needs_a_publish() {
-        assert!(needs_publish(None, 0));
-        assert!(needs_publish(Some("4"), 5));
-        assert!(!needs_publish(Some("5"), 5));
-        assert!(!needs_publish(Some("9"), 5));
-        // Garbage reads as nothing sent: the state goes out again.
-        assert!(needs_publish(Some("x"), 5));
+    fn a_newer_version_or_another_period_needs_a_publish() {
+        let day = "2026-11-26";
+        assert!(needs_publish(None, 0, day));
+        assert!(needs_publish(Some(&sent_marker(4, day)), 5, day));
+        assert!(!needs_publish(Some(&sent_marker(5, day)), 5, day));
+        assert!(!needs_publish(Some(&sent_marker(9, day)), 5, day));
+        // The period ended: its successor's page goes out at the same version.
+        assert!(needs_publish(Some(&sent_marker(5, day)), 5, "2026-11-27"));
+        // Garbage, or the bare version kept before periods were, reads as nothing sent.
+        for raw in ["x", "5", "@", "x@2026-11-26", ""] {
+            assert!(needs_publish(Some(raw), 5, day), "{raw}");
+        }
     }
 
     #[test]

@@ -1,13 +1,15 @@
--- Takes the boards of a push tier's register whose period has ended (at most ARGV[2]): they leave
--- the register, and the caller publishes each one's new period (which notes it again with its
--- next end). Then sets the alarm for the earliest left, unless it expires sooner already.
+-- Leases the boards of a push tier's register whose period has ended (at most ARGV[3]): each
+-- one's score becomes now + ARGV[2], so no other alarm takes it meanwhile; the caller publishes
+-- its new period, which notes it again with its next end, and a publish that failed leaves it
+-- due again after the lease. Then sets the alarm for the earliest entry, unless it expires
+-- sooner already.
 -- KEYS: 1 register, 2 alarm
--- ARGV: 1 now ms, 2 boards at most
--- Returns the boards taken.
+-- ARGV: 1 now ms, 2 lease ms, 3 boards at most
+-- Returns the boards leased.
 local now = tonumber(ARGV[1])
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 for _, board in ipairs(due) do
-  redis.call('ZREM', KEYS[1], board)
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), board)
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if first[2] then
