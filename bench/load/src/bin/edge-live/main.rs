@@ -185,6 +185,36 @@ async fn post(url: &str, headers: &[(String, String)], body: String) -> Result<u
     Ok(status)
 }
 
+/// `--writes` submissions (players `<prefix>-<i>`) `--interval-ms` apart, each one's version read
+/// from Redis after it: (version, when the write was sent). Then a few seconds for the last
+/// write's events to arrive.
+async fn make_writes(
+    a: &Args,
+    redis: &mut redis::aio::MultiplexedConnection,
+    prefix: &str,
+) -> Result<Vec<(i64, Instant)>> {
+    let mut writes = Vec::new();
+    for i in 0..a.writes {
+        let sent = Instant::now();
+        let body = format!(
+            r#"{{"player":"{prefix}-{i}","score":{}}}"#,
+            1_000_000_000 + i
+        );
+        let status = post(&a.scores_url, &a.headers, body).await?;
+        if !(200..300).contains(&status) {
+            bail!("a write answered {status}");
+        }
+        let version: i64 = redis::cmd("GET")
+            .arg(&a.version_key)
+            .query_async(redis)
+            .await?;
+        writes.push((version, sent));
+        tokio::time::sleep(a.interval.saturating_sub(sent.elapsed())).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    Ok(writes)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -217,23 +247,7 @@ async fn main() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
 
-    let mut writes = Vec::new();
-    for i in 0..a.writes {
-        let sent = Instant::now();
-        let body = format!(r#"{{"player":"live-{i}","score":{}}}"#, 1_000_000_000 + i);
-        let status = post(&a.scores_url, &a.headers, body).await?;
-        if !(200..300).contains(&status) {
-            bail!("a write answered {status}");
-        }
-        let version: i64 = redis::cmd("GET")
-            .arg(&a.version_key)
-            .query_async(&mut redis)
-            .await?;
-        writes.push((version, sent));
-        tokio::time::sleep(a.interval.saturating_sub(sent.elapsed())).await;
-    }
-    // The last write's events have a few seconds to arrive.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let writes = make_writes(&a, &mut redis, "live").await?;
 
     let mut delays = Vec::new();
     let mut complete = 0;

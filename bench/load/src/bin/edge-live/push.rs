@@ -28,7 +28,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::{Args, percentile, post, split_url};
+use crate::{Args, make_writes, percentile, split_url};
 
 /// The loopback addresses the viewers connect from, in turn.
 const SOURCES: u8 = 8;
@@ -212,22 +212,7 @@ pub async fn run(a: &Args, push: &str) -> Result<()> {
     // The second INFO is counted in `after`.
     let idle = (after - before).saturating_sub(1) as f64 / a.idle_secs.max(1) as f64;
 
-    let mut writes = Vec::new();
-    for i in 0..a.writes {
-        let sent = Instant::now();
-        let body = format!(r#"{{"player":"push-{i}","score":{}}}"#, 1_000_000_000 + i);
-        let status = post(&a.scores_url, &a.headers, body).await?;
-        if !(200..300).contains(&status) {
-            bail!("a write answered {status}");
-        }
-        let version: i64 = redis::cmd("GET")
-            .arg(&a.version_key)
-            .query_async(&mut redis)
-            .await?;
-        writes.push((version, sent));
-        tokio::time::sleep(a.interval.saturating_sub(sent.elapsed())).await;
-    }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let writes = make_writes(a, &mut redis, "push").await?;
 
     let mut delays = Vec::new();
     let mut complete = 0;
