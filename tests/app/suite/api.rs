@@ -275,6 +275,13 @@ impl Api {
         if let Some(old) = self.worker.take() {
             old.stop().await;
         }
+        // Where it subscribes is chosen again at each start, as scripts/up.sh does: on a
+        // cluster, a failover (a node killed for a while) may have moved the sweep alarm's slot
+        // to another primary, and the keyspace events with it.
+        self.launch
+            .config
+            .variables
+            .insert("redis_trigger_url".into(), self.redis.trigger_node().url());
         self.worker = Some(
             TestApp::start_under_test(
                 &shipped_manifest("spin-worker.toml"),
