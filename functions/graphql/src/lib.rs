@@ -5,6 +5,7 @@
 //! ```text
 //! POST /graphql   {"query", "variables"?, "operationName"?}   queries and the mutation
 //! GET  /graphql?query&variables&operationName                  queries only (405 for a mutation)
+//! POST|GET /graphql  with Accept: text/event-stream            subscriptions (GraphQL over SSE)
 //! ```
 //! The schema is [`schema`] (printed: `api/schema.graphql`); what each field does is the REST
 //! API's code (`edge::reads`, `edge::submit`), with the same auth, tenants, limits and problems.
@@ -20,6 +21,10 @@
 //! most [`MAX_TOKENS`] tokens. Each root field is a call of its own against the rate limits
 //! (a read, or a write for `submitScore`), on its board; at most [`MAX_BOARD_FIELDS`] root
 //! fields of one request touch a board (the rest answer an error).
+//!
+//! Subscriptions (`subscription { board(id) { version top(limit) { … } player(id) { … } } }`) are
+//! served over the `graphql-sse` protocol's distinct connections mode, with `GET …/live`'s limits
+//! and access rules: [`sse`].
 
 // The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
 #[cfg(feature = "p3")]
@@ -27,13 +32,14 @@ extern crate spin_sdk_6 as spin_sdk;
 
 pub mod errors;
 mod schema;
+mod sse;
 
-use crate::schema::{Gql, Mutation, Query};
+use crate::schema::{Gql, Mutation, Query, Subscription};
 use edge::http::{Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
+use edge::stream::Reply;
 use juniper::{
-    DefaultScalarValue, EmptySubscription, InputValue, OperationType, RootNode, ValidatedOperation,
-    Variables,
+    DefaultScalarValue, InputValue, OperationType, RootNode, ValidatedOperation, Variables,
 };
 use leaderboard::http::cache::{cache_control_for, etag_for, if_none_match};
 use leaderboard::http::i18n::{Lang, negotiate};
@@ -55,21 +61,21 @@ pub const MAX_BOARD_FIELDS: u32 = 10;
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 /// The schema, with its limits.
-pub type Schema<'r> = RootNode<Query<'r>, Mutation<'r>, EmptySubscription<Gql<'r>>>;
+pub type Schema<'r> = RootNode<Query<'r>, Mutation<'r>, Subscription<'r>>;
 
 /// The schema, built for one request (a Spin instance serves one request).
 pub fn schema<'r>() -> Schema<'r> {
     RootNode::new(
         Query::default(),
         Mutation::default(),
-        EmptySubscription::new(),
+        Subscription::default(),
     )
     .limit_depth(MAX_DEPTH)
     .limit_fields(MAX_FIELDS)
     .limit_tokens(MAX_TOKENS)
 }
 
-edge::http_entry!(route);
+edge::http_entry!(stream: async |call| route(&edge::platform::Spin, call).await);
 
 /// A GraphQL request (GraphQL over HTTP: the POST body, or the GET query parameters).
 #[derive(Debug, Clone, PartialEq)]
@@ -187,12 +193,39 @@ fn document_failed(call: &Call<'_>, err: &juniper::GraphQLError) -> Response {
     )
 }
 
-/// Serves one request on `platform`.
-pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
+/// The request's variables, as juniper takes them.
+fn variables(variables: serde_json::Map<String, Value>) -> Result<Variables<DefaultScalarValue>> {
+    variables
+        .into_iter()
+        .map(|(k, v)| {
+            serde_json::from_value::<InputValue>(v)
+                .map(|v| (k, v))
+                .map_err(|e| bad(format!("variables: {e}")))
+        })
+        .collect()
+}
+
+/// Serves one request on `platform`: over an event stream when the client accepts one
+/// ([`sse`]), else as one answer.
+pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<Reply> {
     let request = parse_request(call)?;
     let ctx = edge::admission::admit_per_call(platform, call).await?;
     let lang: Lang = negotiate(call.header("accept-language"));
-    let gql = Gql::new(&ctx, call, lang);
+    if leaderboard::http::live::accepts_event_stream(call.header("accept")) {
+        return sse::answer(platform, call, ctx, request, lang).await;
+    }
+    whole(call, &ctx, request, lang).await.map(Reply::Whole)
+}
+
+/// The answer to a request that does not accept an event stream (a subscription is refused: it
+/// needs one).
+async fn whole(
+    call: &Call<'_>,
+    ctx: &edge::api::Ctx<'_>,
+    request: GraphqlRequest,
+    lang: Lang,
+) -> Result<Response> {
+    let gql = Gql::new(ctx, call, lang);
     let schema = schema();
     let operation =
         match ValidatedOperation::new(&request.query, request.operation_name.as_deref(), &schema) {
@@ -200,19 +233,19 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
             Err(e) => return Ok(document_failed(call, &e)),
         };
     let is_get = *call.method() == Method::GET;
-    if is_get && operation.operation_type() != OperationType::Query {
+    match operation.operation_type() {
+        OperationType::Subscription => {
+            return Err(LeaderboardError::InvalidBody(
+                "a subscription is served as an event stream: send Accept: text/event-stream \
+                 (GraphQL over SSE, the graphql-sse protocol)"
+                    .into(),
+            ));
+        }
         // GraphQL over HTTP: a GET must not change anything.
-        return Err(call.method_not_allowed("POST"));
+        OperationType::Mutation if is_get => return Err(call.method_not_allowed("POST")),
+        _ => {}
     }
-    let variables: Variables<DefaultScalarValue> = request
-        .variables
-        .into_iter()
-        .map(|(k, v)| {
-            serde_json::from_value::<InputValue>(v)
-                .map(|v| (k, v))
-                .map_err(|e| bad(format!("variables: {e}")))
-        })
-        .collect::<Result<_>>()?;
+    let variables = variables(request.variables)?;
     let (data, field_errors) = match operation.execute(&variables, &gql).await {
         Ok(done) => done,
         Err(e) => return Ok(document_failed(call, &e)),

@@ -14,11 +14,13 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 
 use edge::api::Ctx;
 use edge::http::Call;
 use edge::reads::{self, At, Ranked};
+use juniper::futures::channel::mpsc::UnboundedReceiver;
 use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, ID, graphql_object};
 use leaderboard::board::view::{EntryView, PeriodView};
 use leaderboard::events::outcome::Fate;
@@ -29,6 +31,9 @@ use leaderboard::{Board, LeaderboardError, PlayerId, Result, SubmissionInput};
 use serde_json::Value;
 
 use crate::errors::field_error;
+
+mod live;
+pub use live::Subscription;
 
 /// Entries on one page when `limit` is not given.
 const DEFAULT_LIMIT: i32 = 10;
@@ -46,6 +51,11 @@ pub struct Gql<'r> {
     lang: Lang,
     caching: RefCell<Caching>,
     board_fields: std::cell::Cell<u32>,
+    /// A subscription's board versions, handed over by the transport ([`crate::sse`]); taken by
+    /// the subscription's root field.
+    feed: RefCell<Option<UnboundedReceiver<i64>>>,
+    /// The board the subscription's root field admitted, which the transport follows.
+    followed: RefCell<Option<Arc<Board>>>,
 }
 
 /// What a GET answer's `Cache-Control` may say: public only when every board read is
@@ -64,8 +74,9 @@ impl juniper::Context for Gql<'_> {}
 
 // SAFETY: juniper's async resolvers demand a `Sync` context; this one holds the request's
 // single-threaded handles (`Ctx`'s lazily opened connections, the `Call`'s response headers) and
-// cells. It is only ever used by `ValidatedOperation::execute` on the thread that built it
-// (`crate::route`), whose resolvers run as `OnThisThread` futures polled on that thread, and no
+// cells. It is only ever used by `ValidatedOperation::execute` and `resolve_into_stream` on the
+// thread that built it (`crate::route`, `crate::sse`), whose resolvers and streams run as
+// `OnThisThread` futures polled on that thread, and no
 // reference to it crosses a thread (the component is a single-threaded Wasm instance serving one
 // request). Nothing outside this crate can reach one: the module is private and its fields too.
 unsafe impl Sync for Gql<'_> {}
@@ -102,7 +113,40 @@ impl<'r> Gql<'r> {
                 stale_secs: None,
             }),
             board_fields: std::cell::Cell::new(0),
+            feed: RefCell::new(None),
+            followed: RefCell::new(None),
         }
+    }
+
+    /// The context of a subscription, whose root field takes `versions`: the board versions the
+    /// transport hands over as it sees them.
+    pub fn subscribing(mut self, versions: UnboundedReceiver<i64>) -> Self {
+        self.feed = RefCell::new(Some(versions));
+        self
+    }
+
+    /// The language of error messages.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The board the subscription follows, once its root field has admitted it.
+    pub fn followed(&self) -> Option<Arc<Board>> {
+        self.followed.borrow().clone()
+    }
+
+    /// The subscription's feed, for the root field that admitted `board` (a subscription has one
+    /// root field: a second finds the feed taken).
+    fn take_feed(&self, board: Arc<Board>) -> Result<UnboundedReceiver<i64>> {
+        let feed = self.feed.borrow_mut().take().ok_or_else(|| {
+            LeaderboardError::InvalidBody(
+                "a subscription selects exactly one root field, over an event stream \
+                 (Accept: text/event-stream)"
+                    .into(),
+            )
+        })?;
+        *self.followed.borrow_mut() = Some(board);
+        Ok(feed)
     }
 
     /// What the answer's caching may promise, after execution.
@@ -273,6 +317,18 @@ pub struct Standing {
     period: String,
     /// When the current period ends (RFC 3339), null for an all-time board.
     next_reset: Option<String>,
+}
+
+impl Standing {
+    fn of(board: &Board, s: &reads::Standing) -> Self {
+        Self {
+            entry: Entry::of(board, &s.entry),
+            percentile: leaderboard::board::rank::percentile(s.entry.rank, s.total),
+            total_count: count(s.total),
+            period: s.period.id.to_string(),
+            next_reset: s.period.next_reset_ms.map(iso_text),
+        }
+    }
 }
 
 /// A board.
@@ -457,13 +513,7 @@ impl<'r> Query<'r> {
                     Err(LeaderboardError::PlayerNotFound(_)) => return Ok(None),
                     Err(e) => return Err(e),
                 };
-                Ok(Some(Standing {
-                    entry: Entry::of(&b, &s.entry),
-                    percentile: leaderboard::board::rank::percentile(s.entry.rank, s.total),
-                    total_count: count(s.total),
-                    period: s.period.id.to_string(),
-                    next_reset: s.period.next_reset_ms.map(iso_text),
-                }))
+                Ok(Some(Standing::of(&b, &s)))
             })
             .await
     }

@@ -30,6 +30,9 @@ fn free_node_port() -> u16 {
     }
 }
 
+/// How many free ports a server is started on before its start fails.
+const PORT_ATTEMPTS: u32 = 5;
+
 /// The sweep's alarm key (`edge::repo::claims::ALARM`; the suite checks they agree).
 pub const ALARM_KEY: &str = "lb:{claims}:alarm";
 
@@ -162,24 +165,36 @@ impl RedisServer {
         Self::start_node(aof_dir, false)
     }
 
-    /// One server, a cluster node when `node`.
+    /// One server, a cluster node when `node`. A free port can be taken between the probe that
+    /// found it and the server's bind (an outgoing connection's ephemeral port, another test's
+    /// server): a server that exits at once is started again on another port, up to
+    /// [`PORT_ATTEMPTS`] times.
     fn start_node(aof_dir: Option<PathBuf>, node: bool) -> Self {
-        let port = if node { free_node_port() } else { free_port() };
-        let cluster_dir = node.then(|| {
-            let dir =
-                crate::scratch_dir().join(format!("edge-redis-node-{}-{port}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-            dir
-        });
-        let mut server = Self {
-            port,
-            child: None,
-            aof_dir,
-            cluster_dir,
-            peers: Vec::new(),
-        };
-        server.spawn();
-        server
+        let mut attempt = 1;
+        loop {
+            let port = if node { free_node_port() } else { free_port() };
+            let cluster_dir = node.then(|| {
+                let dir = crate::scratch_dir()
+                    .join(format!("edge-redis-node-{}-{port}", std::process::id()));
+                std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+                dir
+            });
+            let mut server = Self {
+                port,
+                child: None,
+                aof_dir: aof_dir.clone(),
+                cluster_dir,
+                peers: Vec::new(),
+            };
+            match server.try_spawn() {
+                Ok(()) => return server,
+                Err(exited) if attempt < PORT_ATTEMPTS => {
+                    eprintln!("redis-server on {port} {exited}: another port");
+                    attempt += 1;
+                }
+                Err(exited) => panic!("redis-server on {port} {exited}"),
+            }
+        }
     }
 
     /// Three primaries and three replicas joined by `redis-cli --cluster create`, checked by
@@ -275,7 +290,17 @@ impl RedisServer {
         first
     }
 
+    /// Starts the server on its port (again, after [`RedisServer::kill`]) and waits until it
+    /// answers.
     fn spawn(&mut self) {
+        if let Err(exited) = self.try_spawn() {
+            panic!("redis-server on {} {exited}", self.port);
+        }
+    }
+
+    /// [`RedisServer::spawn`], or why the server did not come up: it exited at once (e.g. its
+    /// port was taken meanwhile), or it did not answer within 10 s.
+    fn try_spawn(&mut self) -> Result<(), String> {
         let port = self.port.to_string();
         let mut args = vec![
             "--port",
@@ -332,9 +357,19 @@ impl RedisServer {
                 .get_connection()
                 .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
             if pong.is_ok() {
-                return;
+                return Ok(());
             }
-            assert!(Instant::now() < deadline, "redis-server did not come up");
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                return Err(format!("exited at once ({status})"));
+            }
+            if Instant::now() > deadline {
+                return Err("did not answer within 10 s".into());
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

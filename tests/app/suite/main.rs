@@ -17,6 +17,7 @@ mod api_experiments;
 mod api_fault;
 mod api_flags;
 mod api_graphql;
+mod api_graphql_live;
 mod api_host_calls;
 mod api_integrity;
 mod api_isolation;

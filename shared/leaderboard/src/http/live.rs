@@ -20,6 +20,14 @@ use crate::{LeaderboardError, Result};
 /// The media type of an event stream.
 pub const EVENT_STREAM: &str = "text/event-stream";
 
+/// Whether an `Accept` header names `text/event-stream` (parameters and other types aside).
+pub fn accepts_event_stream(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| {
+        a.split(',')
+            .any(|t| t.split(';').next().unwrap_or("").trim() == EVENT_STREAM)
+    })
+}
+
 /// The operator's limits (the component's `live_policy` variable:
 /// `<live_max_secs>|<live_heartbeat_secs>|<live_max_streams>`; a missing or unreadable part keeps
 /// its default).
@@ -123,10 +131,7 @@ impl LiveMode {
         wait: Option<&str>,
         policy: &LivePolicy,
     ) -> Result<Self> {
-        let streaming = accept.is_some_and(|a| {
-            a.split(',')
-                .any(|t| t.split(';').next().unwrap_or("").trim() == EVENT_STREAM)
-        });
+        let streaming = accepts_event_stream(accept);
         let wait_secs = wait
             .map(|w| {
                 w.trim()

@@ -1,0 +1,299 @@
+//! GraphQL over Server-Sent Events (the `graphql-sse` protocol, distinct connections mode):
+//! `POST /graphql` (or `GET`) with `Accept: text/event-stream`.
+//!
+//! - A **subscription** (`subscription { board(id) { … } }`) is served as `GET …/live` serves a
+//!   stream, with the same limits: it takes a place among the instance's `live_max_streams`
+//!   (`429` when none is left), follows the board's version ([`edge::live::follow`]: one `GET`
+//!   every 250 ms on the request's connection), writes a `next` event with the selection set
+//!   resolved at once and after each change, and a comment line as heartbeat while idle. The
+//!   root field is the admission (a read call against the rate limits, read access as `entries`).
+//!   At `live_max_secs` the stream is closed without `complete`: graphql-sse clients take that as
+//!   a dropped connection and subscribe again, getting the state at once. A deleted board ends it
+//!   with a `NOT_FOUND` error and `complete`.
+//! - A **query or mutation** is executed as over plain HTTP and answered as one `next` event and
+//!   `complete`.
+//! - A document that cannot run, or a root field refused (no access, no such board), is a `next`
+//!   event with the `errors`, then `complete`, on an accepted stream (the protocol's rule: a `400`
+//!   would tell an `EventSource` nothing). A rate limit or the server's trouble closes the stream
+//!   without `complete`, so that the client tries again ([`graphql_sse::ends_for_good`]).
+//!
+//! What is refused before the stream opens keeps its HTTP status and problem body, as for every
+//! route: a request that is not GraphQL over HTTP (`400`), a bad credential (`401`), no place
+//! left (`429`).
+
+use edge::api::Ctx;
+use edge::http::{Call, Method, Response, ResponseBuilder};
+use edge::live::{Slot, Wait};
+use edge::platform::Platform;
+use edge::repo::Keys;
+use edge::scope::now_ms;
+use edge::stream::{EventSink, Reply, StreamBody};
+use juniper::futures::StreamExt;
+use juniper::futures::channel::mpsc;
+use juniper::{
+    DefaultScalarValue, ExecutionError, Object, OperationType, ScalarValue, ValidatedOperation,
+    Value as GValue, ValuesStream, Variables,
+};
+use leaderboard::http::graphql_sse::{self, COMPLETE};
+use leaderboard::http::i18n::Lang;
+use leaderboard::http::live::{EVENT_STREAM, LivePolicy, Schedule};
+use leaderboard::{LeaderboardError, Result};
+use serde_json::json;
+
+use crate::schema::Gql;
+use crate::{ExecutionResult, GraphqlRequest, errors};
+
+/// Answers a GraphQL request that accepts an event stream, for the admitted caller `ctx`.
+pub async fn answer(
+    platform: &'static dyn Platform,
+    call: &Call<'_>,
+    ctx: Ctx<'static>,
+    request: GraphqlRequest,
+    lang: Lang,
+) -> Result<Reply> {
+    let schema = crate::schema();
+    let operation =
+        match ValidatedOperation::new(&request.query, request.operation_name.as_deref(), &schema) {
+            Ok(op) => op,
+            Err(e) => return Ok(Reply::Whole(last(&document_failed(&e)))),
+        };
+    let kind = operation.operation_type();
+    if *call.method() == Method::GET && kind == OperationType::Mutation {
+        // GraphQL over HTTP: a GET must not change anything.
+        return Err(call.method_not_allowed("POST"));
+    }
+    let variables = crate::variables(request.variables.clone())?;
+    if kind != OperationType::Subscription {
+        let gql = Gql::new(&ctx, call, lang);
+        let result = match operation.execute(&variables, &gql).await {
+            Ok((data, field_errors)) => result(&data, &field_errors)?,
+            Err(e) => document_failed(&e),
+        };
+        return Ok(Reply::Whole(last(&result)));
+    }
+    let policy = edge::live::policy(platform).await;
+    let slot = Slot::take(platform, &policy, call.now_ms).await?;
+    let head = ResponseBuilder::new(200)
+        .header("content-type", EVENT_STREAM)
+        .header("cache-control", "no-store")
+        .header("x-accel-buffering", "no")
+        .header("content-language", lang.tag())
+        .empty();
+    let body: StreamBody = Box::new(move |call, sink| {
+        Box::pin(async move {
+            subscription(call, &ctx, &request, &variables, lang, &policy, sink).await;
+            slot.release().await;
+        })
+    });
+    Ok(Reply::Stream(head, body))
+}
+
+/// A whole event stream: `result` as the one `next` event, then `complete`.
+fn last(result: &str) -> Response {
+    ResponseBuilder::new(200)
+        .header("content-type", EVENT_STREAM)
+        .header("cache-control", "no-store")
+        .body(format!("{}{COMPLETE}", graphql_sse::next(result)))
+}
+
+/// The execution result of `data` and `field_errors`, as one line of JSON.
+fn result(data: &GValue, field_errors: &[ExecutionError<DefaultScalarValue>]) -> Result<String> {
+    serde_json::to_string(&ExecutionResult {
+        data,
+        errors: field_errors,
+    })
+    .map_err(|e| LeaderboardError::Internal(format!("encoding a GraphQL result: {e}")))
+}
+
+/// The execution result of a document that cannot run: its errors only.
+fn document_failed(err: &juniper::GraphQLError) -> String {
+    json!({ "errors": errors::document_errors(err) }).to_string()
+}
+
+/// An execution result with `err` as its only error and no data.
+fn failed(err: &LeaderboardError, lang: Lang) -> String {
+    let (message, extensions) = errors::extensions(err, lang);
+    json!({ "data": null, "errors": [{ "message": message, "extensions": extensions }] })
+        .to_string()
+}
+
+/// How a subscription's stream ends.
+enum End {
+    /// With a last `next` (errors that end it for good), then `complete`.
+    Complete(String),
+    /// With a last `next` (errors that pass), closed without `complete`: the client subscribes
+    /// again.
+    Again(String),
+    /// Closed without `complete` (the server's time is up, or it cannot read the board; logged):
+    /// the client subscribes again.
+    Close,
+    /// The client has gone.
+    Gone,
+}
+
+/// The errors of one failed event, and how the stream ends after them.
+fn event_failed(data: &GValue, errs: &[ExecutionError<DefaultScalarValue>]) -> End {
+    let text = match result(data, errs) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("graphql: {e}");
+            return End::Close;
+        }
+    };
+    let statuses = errs.iter().map(|e| {
+        e.error()
+            .extensions()
+            .as_object_value()
+            .and_then(|o| o.get_field_value("status"))
+            .and_then(GValue::as_scalar)
+            .and_then(ScalarValue::try_to_int)
+            .and_then(|s| u16::try_from(s).ok())
+    });
+    if graphql_sse::ends_for_good(statuses) {
+        End::Complete(text)
+    } else {
+        End::Again(text)
+    }
+}
+
+/// The body of a subscription's stream: the operation validated again (the head's check held;
+/// the body owns what it reads), the root field's stream resolved, then a `next` event per
+/// version, until the stream ends.
+async fn subscription(
+    call: &Call<'_>,
+    ctx: &Ctx<'static>,
+    request: &GraphqlRequest,
+    variables: &Variables,
+    lang: Lang,
+    policy: &LivePolicy,
+    sink: &mut EventSink,
+) {
+    let (versions, feed) = mpsc::unbounded();
+    let gql = Gql::new(ctx, call, lang).subscribing(feed);
+    let schema = crate::schema();
+    let end =
+        match ValidatedOperation::new(&request.query, request.operation_name.as_deref(), &schema) {
+            Ok(operation) => match operation.resolve_into_stream(variables, &gql).await {
+                Ok((_, errs)) if !errs.is_empty() => event_failed(&GValue::Null, &errs),
+                Ok((value, _)) => match root_stream(value) {
+                    Some((name, stream)) => {
+                        follow(ctx, &gql, &versions, &name, stream, policy, sink).await
+                    }
+                    None => End::Complete(failed(
+                        &LeaderboardError::InvalidBody(
+                            "a subscription selects exactly one root field".into(),
+                        ),
+                        lang,
+                    )),
+                },
+                Err(e) => End::Complete(document_failed(&e)),
+            },
+            Err(e) => End::Complete(document_failed(&e)),
+        };
+    let sent = match end {
+        End::Complete(text) => {
+            sink.send(&format!("{}{COMPLETE}", graphql_sse::next(&text)))
+                .await
+        }
+        End::Again(text) => sink.send(&graphql_sse::next(&text)).await,
+        End::Close | End::Gone => Ok(()),
+    };
+    if sent.is_err() {
+        eprintln!("graphql: the client left before its subscription's last event");
+    }
+}
+
+/// The subscription's root field and its stream, when the operation selected exactly one.
+fn root_stream(value: GValue<ValuesStream<'_>>) -> Option<(String, ValuesStream<'_>)> {
+    let GValue::Object(fields) = value else {
+        return None;
+    };
+    if fields.field_count() != 1 {
+        return None;
+    }
+    match fields.into_iter().next()? {
+        (name, GValue::Scalar(stream)) => Some((name, stream)),
+        _ => None,
+    }
+}
+
+/// Follows the board the root field admitted: hands each version to the root field's stream and
+/// sends what it resolves, until the stream must end.
+async fn follow(
+    ctx: &Ctx<'static>,
+    gql: &Gql<'_>,
+    versions: &mpsc::UnboundedSender<i64>,
+    name: &str,
+    mut stream: ValuesStream<'_>,
+    policy: &LivePolicy,
+    sink: &mut EventSink,
+) -> End {
+    let Some(board) = gql.followed() else {
+        eprintln!("graphql: a subscription's root field gave a stream without its board");
+        return End::Close;
+    };
+    let keys = Keys::new(&ctx.tenant, &board.id);
+    let read = match ctx.repo().await {
+        Ok(repo) => repo.board_version(&keys).await,
+        Err(e) => Err(e),
+    };
+    let mut known = match read {
+        Ok(Some(version)) => version,
+        Ok(None) => return deleted(&board.id, gql.lang()),
+        Err(e) => {
+            eprintln!("graphql: cannot read the version of {}: {e}", board.id);
+            return End::Close;
+        }
+    };
+    let mut schedule = Schedule::stream(policy, now_ms());
+    loop {
+        if versions.unbounded_send(known).is_err() {
+            eprintln!("graphql: a subscription's stream stopped taking versions");
+            return End::Close;
+        }
+        let event = match stream.next().await {
+            Some(Ok(data)) => {
+                let mut root = Object::with_capacity(1);
+                root.add_field(name, data);
+                match result(&GValue::Object(root), &[]) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        eprintln!("graphql: {e}");
+                        return End::Close;
+                    }
+                }
+            }
+            Some(Err(errs)) => return event_failed(&GValue::Null, &errs),
+            None => {
+                eprintln!("graphql: a subscription's stream ended");
+                return End::Close;
+            }
+        };
+        if sink.send(&graphql_sse::next(&event)).await.is_err() {
+            return End::Gone;
+        }
+        schedule.sent(now_ms());
+        let waited = edge::live::follow(ctx, &keys, known, &mut schedule, async |now| {
+            sink.send(&graphql_sse::heartbeat(now)).await.is_ok()
+        })
+        .await;
+        match waited {
+            Ok(Wait::Moved(v)) => known = v,
+            Ok(Wait::Gone) => return deleted(&board.id, gql.lang()),
+            Ok(Wait::Ended) => return End::Close,
+            Ok(Wait::Stopped) => return End::Gone,
+            Err(e) => {
+                eprintln!("graphql: cannot follow {}: {e}", board.id);
+                return End::Close;
+            }
+        }
+    }
+}
+
+/// The end of a subscription whose board was deleted.
+fn deleted(board: &leaderboard::BoardId, lang: Lang) -> End {
+    End::Complete(failed(
+        &LeaderboardError::BoardNotFound(format!("board '{board}' was deleted")),
+        lang,
+    ))
+}

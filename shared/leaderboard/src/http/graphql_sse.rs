@@ -1,0 +1,102 @@
+//! GraphQL over Server-Sent Events (the `graphql-sse` protocol, distinct connections mode): the
+//! wire format of `POST /graphql` (or `GET`) with `Accept: text/event-stream`.
+//!
+//! The answer is one event stream per operation: a `next` event per execution result (a query or
+//! a mutation has one; a subscription one when it opens and one per change), then a `complete`
+//! event when the operation is over. Only those two events exist (the protocol's clients refuse
+//! any other); a heartbeat is a comment line, which they skip. A document that cannot run is a
+//! `next` carrying its `errors`, then `complete`, on an accepted stream (the protocol's rule: a
+//! `400` would tell an `EventSource` nothing).
+//!
+//! Sans I/O: the caller serialises the execution result (one line of JSON).
+
+/// A `next` event carrying `result`, an execution result serialised as one line of JSON
+/// (`{"data": …, "errors": […]}`).
+pub fn next(result: &str) -> String {
+    format!("event: next\ndata: {result}\n\n")
+}
+
+/// The `complete` event: the operation is over (an empty `data:` line, as the protocol's own
+/// server writes it).
+pub const COMPLETE: &str = "event: complete\ndata:\n\n";
+
+/// A heartbeat while a subscription is idle: a comment line, which clients skip and proxies see
+/// as traffic.
+pub fn heartbeat(now_ms: i64) -> String {
+    format!(": {now_ms}\n\n")
+}
+
+/// Whether a subscription whose event failed with errors of these HTTP statuses (each error's
+/// `extensions.status`, `None` when it has none) ends for good, with `complete`: every failure is
+/// the request's own (a `4xx` other than `429`), so subscribing again would fail the same.
+/// Otherwise (a rate limit, the server's trouble) the stream is closed without `complete`, which
+/// graphql-sse clients take as a dropped connection: they subscribe again, with backoff.
+pub fn ends_for_good(statuses: impl IntoIterator<Item = Option<u16>>) -> bool {
+    statuses
+        .into_iter()
+        .all(|s| s.is_some_and(|s| (400..500).contains(&s) && s != 429))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splits a stream into its events as the WHATWG rules do (blank line ends an event; a line
+    /// starting with `:` is a comment), as (event, data) pairs.
+    fn events(stream: &str) -> Vec<(String, String)> {
+        stream
+            .split("\n\n")
+            .filter(|e| !e.is_empty())
+            .filter_map(|e| {
+                let mut event = String::new();
+                let mut data: Option<String> = None;
+                for line in e.lines().filter(|l| !l.starts_with(':')) {
+                    let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                    let value = value.strip_prefix(' ').unwrap_or(value);
+                    match field {
+                        "event" => event = value.to_string(),
+                        "data" => data = Some(data.map_or(value.to_string(), |d| d + "\n" + value)),
+                        _ => {}
+                    }
+                }
+                (!event.is_empty()).then(|| (event, data.unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stream_is_next_events_then_complete_and_heartbeats_are_comments() {
+        let stream = [
+            next(r#"{"data":{"board":{"version":"3"}}}"#),
+            heartbeat(1_700_000_000_000),
+            next(r#"{"data":{"board":{"version":"4"}}}"#),
+            COMPLETE.to_string(),
+        ]
+        .concat();
+        assert_eq!(
+            events(&stream),
+            [
+                (
+                    "next".to_string(),
+                    r#"{"data":{"board":{"version":"3"}}}"#.to_string()
+                ),
+                (
+                    "next".to_string(),
+                    r#"{"data":{"board":{"version":"4"}}}"#.to_string()
+                ),
+                ("complete".to_string(), String::new()),
+            ]
+        );
+        assert!(heartbeat(5).starts_with(':'));
+    }
+
+    #[test]
+    fn only_the_requests_own_failures_end_a_subscription_for_good() {
+        assert!(ends_for_good([Some(403)]));
+        assert!(ends_for_good([Some(404), Some(400)]));
+        assert!(!ends_for_good([Some(429)]));
+        assert!(!ends_for_good([Some(503)]));
+        assert!(!ends_for_good([Some(404), Some(500)]));
+        assert!(!ends_for_good([None]));
+    }
+}
