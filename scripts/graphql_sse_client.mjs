@@ -4,7 +4,8 @@
 // Subscribes once and prints one JSON line per thing the client reports, as it reports it, for
 // the app test (tests/app/suite/api_graphql_live.rs): {"next": <execution result>},
 // {"complete": true} when the server completes the operation, {"error": "<message>"} when the
-// client gives up. It stops after <count> results, or at the complete or the error.
+// client gives up (then its exit status is 1). It stops after <count> results, or at the
+// complete or the error.
 //
 // Usage: node scripts/graphql_sse_client.mjs <url> <query> <variables-json> <headers-json>
 //            <count> <retry-attempts>
@@ -51,6 +52,7 @@ try {
   }
 } catch (err) {
   print({ error: err instanceof Error ? err.message : String(err) });
+  process.exitCode = 1;
 } finally {
   client.dispose();
 }

@@ -133,19 +133,8 @@ async fn open(
         .await
         .map_err(fail)?;
     let keys = Keys::new(&ctx.tenant, &board.id);
-    let read = match ctx.repo().await {
-        Ok(r) => r.board_version(&keys).await,
-        Err(e) => Err(e),
-    };
-    let version = match read {
-        Ok(Some(version)) => version,
-        Ok(None) => {
-            slot.release().await;
-            return Err(fail(LeaderboardError::BoardNotFound(format!(
-                "board '{}' does not exist",
-                board.id
-            ))));
-        }
+    let version = match edge::live::current(&ctx, &keys, &board).await {
+        Ok(version) => version,
         Err(e) => {
             slot.release().await;
             return Err(fail(e));

@@ -42,6 +42,7 @@ use juniper::{
     DefaultScalarValue, InputValue, OperationType, RootNode, ValidatedOperation, Variables,
 };
 use leaderboard::http::cache::{cache_control_for, etag_for, if_none_match};
+use leaderboard::http::graphql_sse;
 use leaderboard::http::i18n::{Lang, negotiate};
 use leaderboard::{LeaderboardError, Result};
 use serde_json::{Value, json};
@@ -193,6 +194,14 @@ fn document_failed(call: &Call<'_>, err: &juniper::GraphQLError) -> Response {
     )
 }
 
+/// GraphQL over HTTP: a GET must not change anything (`405`, `Allow: POST`).
+fn refuse_mutation_on_get(call: &Call<'_>, kind: OperationType) -> Result<()> {
+    if *call.method() == Method::GET && kind == OperationType::Mutation {
+        return Err(call.method_not_allowed("POST"));
+    }
+    Ok(())
+}
+
 /// The request's variables, as juniper takes them.
 fn variables(variables: serde_json::Map<String, Value>) -> Result<Variables<DefaultScalarValue>> {
     variables
@@ -211,7 +220,14 @@ pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<R
     let request = parse_request(call)?;
     let ctx = edge::admission::admit_per_call(platform, call).await?;
     let lang: Lang = negotiate(call.header("accept-language"));
-    if leaderboard::http::live::accepts_event_stream(call.header("accept")) {
+    // The operation's kind chooses the transport (each validates the document again: a stream's
+    // body owns what it reads, so it cannot borrow this one's).
+    let subscription = {
+        let schema = schema();
+        ValidatedOperation::new(&request.query, request.operation_name.as_deref(), &schema)
+            .is_ok_and(|op| op.operation_type() == OperationType::Subscription)
+    };
+    if graphql_sse::streams(call.header("accept"), subscription) {
         return sse::answer(platform, call, ctx, request, lang).await;
     }
     whole(call, &ctx, request, lang).await.map(Reply::Whole)
@@ -233,18 +249,14 @@ async fn whole(
             Err(e) => return Ok(document_failed(call, &e)),
         };
     let is_get = *call.method() == Method::GET;
-    match operation.operation_type() {
-        OperationType::Subscription => {
-            return Err(LeaderboardError::InvalidBody(
-                "a subscription is served as an event stream: send Accept: text/event-stream \
-                 (GraphQL over SSE, the graphql-sse protocol)"
-                    .into(),
-            ));
-        }
-        // GraphQL over HTTP: a GET must not change anything.
-        OperationType::Mutation if is_get => return Err(call.method_not_allowed("POST")),
-        _ => {}
+    if operation.operation_type() == OperationType::Subscription {
+        return Err(LeaderboardError::InvalidBody(
+            "a subscription is served as an event stream: send Accept: text/event-stream \
+             (GraphQL over SSE, the graphql-sse protocol)"
+                .into(),
+        ));
     }
+    refuse_mutation_on_get(call, operation.operation_type())?;
     let variables = variables(request.variables)?;
     let (data, field_errors) = match operation.execute(&variables, &gql).await {
         Ok(done) => done,

@@ -56,6 +56,11 @@ pub struct Gql<'r> {
     feed: RefCell<Option<UnboundedReceiver<i64>>>,
     /// The board the subscription's root field admitted, which the transport follows.
     followed: RefCell<Option<Arc<Board>>>,
+    /// A board admitted earlier for this request (the subscription's admission before its head),
+    /// which the root field takes instead of admitting it again.
+    admitted: Option<Arc<Board>>,
+    /// Why the subscription's root field was refused, for the transport to answer with its status.
+    refused: RefCell<Option<LeaderboardError>>,
 }
 
 /// What a GET answer's `Cache-Control` may say: public only when every board read is
@@ -115,7 +120,21 @@ impl<'r> Gql<'r> {
             board_fields: std::cell::Cell::new(0),
             feed: RefCell::new(None),
             followed: RefCell::new(None),
+            admitted: None,
+            refused: RefCell::new(None),
         }
+    }
+
+    /// The context of a subscription whose board was admitted before its head: the root field
+    /// takes `board` (when it names it) without a second rate-limit call.
+    pub fn admitted(mut self, board: Arc<Board>) -> Self {
+        self.admitted = Some(board);
+        self
+    }
+
+    /// Why the subscription's root field was refused, if it was.
+    pub fn refusal(&self) -> Option<LeaderboardError> {
+        self.refused.borrow().clone()
     }
 
     /// The context of a subscription, whose root field takes `versions`: the board versions the
@@ -135,18 +154,30 @@ impl<'r> Gql<'r> {
         self.followed.borrow().clone()
     }
 
-    /// The subscription's feed, for the root field that admitted `board` (a subscription has one
-    /// root field: a second finds the feed taken).
-    fn take_feed(&self, board: Arc<Board>) -> Result<UnboundedReceiver<i64>> {
-        let feed = self.feed.borrow_mut().take().ok_or_else(|| {
-            LeaderboardError::InvalidBody(
-                "a subscription selects exactly one root field, over an event stream \
-                 (Accept: text/event-stream)"
-                    .into(),
-            )
-        })?;
-        *self.followed.borrow_mut() = Some(board);
-        Ok(feed)
+    /// The subscription's feed, for its root field (a subscription has one root field: a second
+    /// finds the feed taken).
+    fn take_feed(&self) -> Result<UnboundedReceiver<i64>> {
+        self.feed.borrow_mut().take().ok_or_else(|| {
+            LeaderboardError::InvalidBody("a subscription selects exactly one root field".into())
+        })
+    }
+
+    /// The subscription's admission of board `id`: the board admitted before the head, or a read
+    /// call against the rate limits with read access ([`Gql::readable`]); a refusal is kept for
+    /// the transport. The board is the one the transport follows.
+    async fn follow(&self, id: &str) -> Result<Arc<Board>> {
+        let board = match &self.admitted {
+            Some(board) if board.id.as_str() == id => Arc::clone(board),
+            _ => match self.readable(id).await {
+                Ok(board) => Arc::new(board),
+                Err(e) => {
+                    *self.refused.borrow_mut() = Some(e.clone());
+                    return Err(e);
+                }
+            },
+        };
+        *self.followed.borrow_mut() = Some(Arc::clone(&board));
+        Ok(board)
     }
 
     /// What the answer's caching may promise, after execution.

@@ -21,8 +21,10 @@
 //! route: a request that is not GraphQL over HTTP (`400`), a bad credential (`401`), no place
 //! left (`429`).
 
+use std::sync::Arc;
+
 use edge::api::Ctx;
-use edge::http::{Call, Method, Response, ResponseBuilder};
+use edge::http::{Call, Response, ResponseBuilder};
 use edge::live::{Slot, Wait};
 use edge::platform::Platform;
 use edge::repo::Keys;
@@ -37,13 +39,14 @@ use juniper::{
 use leaderboard::http::graphql_sse::{self, COMPLETE};
 use leaderboard::http::i18n::Lang;
 use leaderboard::http::live::{EVENT_STREAM, LivePolicy, Schedule};
-use leaderboard::{LeaderboardError, Result};
+use leaderboard::{Board, LeaderboardError, Result};
 use serde_json::json;
 
 use crate::schema::Gql;
 use crate::{ExecutionResult, GraphqlRequest, errors};
 
-/// Answers a GraphQL request that accepts an event stream, for the admitted caller `ctx`.
+/// Answers a GraphQL request as an event stream ([`graphql_sse::streams`] chose it), for the
+/// admitted caller `ctx`.
 pub async fn answer(
     platform: &'static dyn Platform,
     call: &Call<'_>,
@@ -51,26 +54,44 @@ pub async fn answer(
     request: GraphqlRequest,
     lang: Lang,
 ) -> Result<Reply> {
+    let variables = crate::variables(request.variables.clone())?;
     let schema = crate::schema();
     let operation =
         match ValidatedOperation::new(&request.query, request.operation_name.as_deref(), &schema) {
             Ok(op) => op,
-            Err(e) => return Ok(Reply::Whole(last(&document_failed(&e)))),
+            Err(e) => return Ok(Reply::Whole(last(&document_failed(&e), lang))),
         };
-    let kind = operation.operation_type();
-    if *call.method() == Method::GET && kind == OperationType::Mutation {
-        // GraphQL over HTTP: a GET must not change anything.
-        return Err(call.method_not_allowed("POST"));
-    }
-    let variables = crate::variables(request.variables.clone())?;
-    if kind != OperationType::Subscription {
+    crate::refuse_mutation_on_get(call, operation.operation_type())?;
+    if operation.operation_type() != OperationType::Subscription {
         let gql = Gql::new(&ctx, call, lang);
         let result = match operation.execute(&variables, &gql).await {
             Ok((data, field_errors)) => result(&data, &field_errors)?,
             Err(e) => document_failed(&e),
         };
-        return Ok(Reply::Whole(last(&result)));
+        return Ok(Reply::Whole(last(&result, lang)));
     }
+    // The root field's admission before the head, so that a rate limit or the server's trouble
+    // keeps its HTTP status (a client backs off on it) and a refusal costs no place.
+    let board = {
+        let (_, feed) = mpsc::unbounded();
+        let gql = Gql::new(&ctx, call, lang).subscribing(feed);
+        let resolved = operation.resolve_into_stream(&variables, &gql).await;
+        match resolved {
+            Err(e) => return Ok(Reply::Whole(last(&document_failed(&e), lang))),
+            Ok((_, errs)) if !errs.is_empty() => {
+                if let Some(refused) = gql.refusal()
+                    && !graphql_sse::ends_for_good([Some(refused.status())])
+                {
+                    return Err(refused);
+                }
+                return Ok(Reply::Whole(last(&result(&GValue::Null, &errs)?, lang)));
+            }
+            Ok((value, _)) => match (root_stream(value), gql.followed()) {
+                (Some(_), Some(board)) => board,
+                _ => return Ok(Reply::Whole(last(&one_root_field(lang), lang))),
+            },
+        }
+    };
     let policy = edge::live::policy(platform).await;
     let slot = Slot::take(platform, &policy, call.now_ms).await?;
     let head = ResponseBuilder::new(200)
@@ -81,18 +102,41 @@ pub async fn answer(
         .empty();
     let body: StreamBody = Box::new(move |call, sink| {
         Box::pin(async move {
-            subscription(call, &ctx, &request, &variables, lang, &policy, sink).await;
+            let subscribed = Subscribed {
+                request: &request,
+                variables: &variables,
+                lang,
+                board,
+            };
+            subscription(call, &ctx, &subscribed, &policy, sink).await;
             slot.release().await;
         })
     });
     Ok(Reply::Stream(head, body))
 }
 
+/// What a subscription's body runs: the request, and the board admitted before the head.
+struct Subscribed<'a> {
+    request: &'a GraphqlRequest,
+    variables: &'a Variables,
+    lang: Lang,
+    board: Arc<Board>,
+}
+
+/// The error of a subscription that selects more than one root field (or none that streams).
+fn one_root_field(lang: Lang) -> String {
+    failed(
+        &LeaderboardError::InvalidBody("a subscription selects exactly one root field".into()),
+        lang,
+    )
+}
+
 /// A whole event stream: `result` as the one `next` event, then `complete`.
-fn last(result: &str) -> Response {
+fn last(result: &str, lang: Lang) -> Response {
     ResponseBuilder::new(200)
         .header("content-type", EVENT_STREAM)
         .header("cache-control", "no-store")
+        .header("content-language", lang.tag())
         .body(format!("{}{COMPLETE}", graphql_sse::next(result)))
 }
 
@@ -121,25 +165,16 @@ fn failed(err: &LeaderboardError, lang: Lang) -> String {
 enum End {
     /// With a last `next` (errors that end it for good), then `complete`.
     Complete(String),
-    /// With a last `next` (errors that pass), closed without `complete`: the client subscribes
-    /// again.
-    Again(String),
-    /// Closed without `complete` (the server's time is up, or it cannot read the board; logged):
-    /// the client subscribes again.
+    /// Closed without `complete` (the server's time is up, or its trouble, logged): the client
+    /// subscribes again.
     Close,
     /// The client has gone.
     Gone,
 }
 
-/// The errors of one failed event, and how the stream ends after them.
-fn event_failed(data: &GValue, errs: &[ExecutionError<DefaultScalarValue>]) -> End {
-    let text = match result(data, errs) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("graphql: {e}");
-            return End::Close;
-        }
-    };
+/// How the stream ends after an event that failed with `errs`: for good when they are the
+/// request's own, else closed (logged) for the client to subscribe again.
+fn event_failed(errs: &[ExecutionError<DefaultScalarValue>]) -> End {
     let statuses = errs.iter().map(|e| {
         e.error()
             .extensions()
@@ -150,55 +185,64 @@ fn event_failed(data: &GValue, errs: &[ExecutionError<DefaultScalarValue>]) -> E
             .and_then(|s| u16::try_from(s).ok())
     });
     if graphql_sse::ends_for_good(statuses) {
-        End::Complete(text)
-    } else {
-        End::Again(text)
+        return match result(&GValue::Null, errs) {
+            Ok(text) => End::Complete(text),
+            Err(e) => {
+                eprintln!("graphql: {e}");
+                End::Close
+            }
+        };
     }
+    for e in errs {
+        eprintln!(
+            "graphql: a subscription event failed: {}",
+            e.error().message()
+        );
+    }
+    End::Close
 }
 
-/// The body of a subscription's stream: the operation validated again (the head's check held;
-/// the body owns what it reads), the root field's stream resolved, then a `next` event per
-/// version, until the stream ends.
+/// The body of a subscription's stream: the operation validated again and its root field's stream
+/// resolved (the body owns what it reads; the head's run admitted the board), then a `next` event
+/// per version, until the stream ends.
 async fn subscription(
     call: &Call<'_>,
     ctx: &Ctx<'static>,
-    request: &GraphqlRequest,
-    variables: &Variables,
-    lang: Lang,
+    subscribed: &Subscribed<'_>,
     policy: &LivePolicy,
     sink: &mut EventSink,
 ) {
+    let Subscribed {
+        request,
+        variables,
+        lang,
+        board,
+    } = subscribed;
     let (versions, feed) = mpsc::unbounded();
-    let gql = Gql::new(ctx, call, lang).subscribing(feed);
+    let gql = Gql::new(ctx, call, *lang)
+        .subscribing(feed)
+        .admitted(Arc::clone(board));
     let schema = crate::schema();
     let end =
         match ValidatedOperation::new(&request.query, request.operation_name.as_deref(), &schema) {
             Ok(operation) => match operation.resolve_into_stream(variables, &gql).await {
-                Ok((_, errs)) if !errs.is_empty() => event_failed(&GValue::Null, &errs),
+                Ok((_, errs)) if !errs.is_empty() => event_failed(&errs),
                 Ok((value, _)) => match root_stream(value) {
                     Some((name, stream)) => {
-                        follow(ctx, &gql, &versions, &name, stream, policy, sink).await
+                        follow(ctx, board, &versions, &name, stream, policy, *lang, sink).await
                     }
-                    None => End::Complete(failed(
-                        &LeaderboardError::InvalidBody(
-                            "a subscription selects exactly one root field".into(),
-                        ),
-                        lang,
-                    )),
+                    None => End::Complete(one_root_field(*lang)),
                 },
                 Err(e) => End::Complete(document_failed(&e)),
             },
             Err(e) => End::Complete(document_failed(&e)),
         };
-    let sent = match end {
-        End::Complete(text) => {
-            sink.send(&format!("{}{COMPLETE}", graphql_sse::next(&text)))
-                .await
-        }
-        End::Again(text) => sink.send(&graphql_sse::next(&text)).await,
-        End::Close | End::Gone => Ok(()),
-    };
-    if sent.is_err() {
+    if let End::Complete(text) = end
+        && sink
+            .send(&format!("{}{COMPLETE}", graphql_sse::next(&text)))
+            .await
+            .is_err()
+    {
         eprintln!("graphql: the client left before its subscription's last event");
     }
 }
@@ -217,29 +261,23 @@ fn root_stream(value: GValue<ValuesStream<'_>>) -> Option<(String, ValuesStream<
     }
 }
 
-/// Follows the board the root field admitted: hands each version to the root field's stream and
-/// sends what it resolves, until the stream must end.
+/// Follows `board`: hands each version to the root field's stream and sends what it resolves,
+/// until the stream must end.
+#[allow(clippy::too_many_arguments)]
 async fn follow(
     ctx: &Ctx<'static>,
-    gql: &Gql<'_>,
+    board: &Board,
     versions: &mpsc::UnboundedSender<i64>,
     name: &str,
     mut stream: ValuesStream<'_>,
     policy: &LivePolicy,
+    lang: Lang,
     sink: &mut EventSink,
 ) -> End {
-    let Some(board) = gql.followed() else {
-        eprintln!("graphql: a subscription's root field gave a stream without its board");
-        return End::Close;
-    };
     let keys = Keys::new(&ctx.tenant, &board.id);
-    let read = match ctx.repo().await {
-        Ok(repo) => repo.board_version(&keys).await,
-        Err(e) => Err(e),
-    };
-    let mut known = match read {
-        Ok(Some(version)) => version,
-        Ok(None) => return deleted(&board.id, gql.lang()),
+    let mut known = match edge::live::current(ctx, &keys, board).await {
+        Ok(version) => version,
+        Err(LeaderboardError::BoardNotFound(_)) => return deleted(&board.id, lang),
         Err(e) => {
             eprintln!("graphql: cannot read the version of {}: {e}", board.id);
             return End::Close;
@@ -263,7 +301,7 @@ async fn follow(
                     }
                 }
             }
-            Some(Err(errs)) => return event_failed(&GValue::Null, &errs),
+            Some(Err(errs)) => return event_failed(&errs),
             None => {
                 eprintln!("graphql: a subscription's stream ended");
                 return End::Close;
@@ -279,7 +317,7 @@ async fn follow(
         .await;
         match waited {
             Ok(Wait::Moved(v)) => known = v,
-            Ok(Wait::Gone) => return deleted(&board.id, gql.lang()),
+            Ok(Wait::Gone) => return deleted(&board.id, lang),
             Ok(Wait::Ended) => return End::Close,
             Ok(Wait::Stopped) => return End::Gone,
             Err(e) => {

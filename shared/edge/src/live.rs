@@ -242,7 +242,7 @@ pub async fn answer(
 }
 
 /// The board's version (`404` when the board does not exist).
-async fn current(ctx: &Ctx<'_>, keys: &Keys, board: &Board) -> Result<i64> {
+pub async fn current(ctx: &Ctx<'_>, keys: &Keys, board: &Board) -> Result<i64> {
     let version = ctx.repo().await?.board_version(keys).await?;
     version.ok_or_else(|| {
         LeaderboardError::BoardNotFound(format!("board '{}' does not exist", board.id))

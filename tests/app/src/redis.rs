@@ -190,6 +190,9 @@ impl RedisServer {
                 Ok(()) => return server,
                 Err(exited) if attempt < PORT_ATTEMPTS => {
                     eprintln!("redis-server on {port} {exited}: another port");
+                    // The next attempt uses the same append-only folder: the failed one must not
+                    // remove it when it is dropped.
+                    server.aof_dir = None;
                     attempt += 1;
                 }
                 Err(exited) => panic!("redis-server on {port} {exited}"),
@@ -299,7 +302,8 @@ impl RedisServer {
     }
 
     /// [`RedisServer::spawn`], or why the server did not come up: it exited at once (e.g. its
-    /// port was taken meanwhile), or it did not answer within 10 s.
+    /// port was taken meanwhile), another server answers on its port, or it did not answer
+    /// within 10 s.
     fn try_spawn(&mut self) -> Result<(), String> {
         let port = self.port.to_string();
         let mut args = vec![
@@ -356,9 +360,6 @@ impl RedisServer {
                 .node_client()
                 .get_connection()
                 .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
-            if pong.is_ok() {
-                return Ok(());
-            }
             if let Some(status) = self
                 .child
                 .as_mut()
@@ -366,6 +367,26 @@ impl RedisServer {
             {
                 self.child = None;
                 return Err(format!("exited at once ({status})"));
+            }
+            if pong.is_ok() {
+                // The server that answers must be this one, not another that held the port.
+                let ours = self.child.as_ref().map(|c| c.id());
+                let info: String = self
+                    .node_client()
+                    .get_connection()
+                    .and_then(|mut c| redis::cmd("INFO").arg("server").query(&mut c))
+                    .unwrap_or_default();
+                let answered = info
+                    .lines()
+                    .find_map(|l| l.strip_prefix("process_id:"))
+                    .and_then(|p| p.trim().parse::<u32>().ok());
+                if answered == ours {
+                    return Ok(());
+                }
+                self.kill();
+                return Err(format!(
+                    "found the port held by another server ({answered:?})"
+                ));
             }
             if Instant::now() > deadline {
                 return Err("did not answer within 10 s".into());

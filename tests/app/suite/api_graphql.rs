@@ -3,7 +3,8 @@
 //! must equal `api/schema.graphql` — and runs every query and the mutation; then the HTTP side
 //! the client does not show: a cacheable GET with `ETag` and `304`, `no-store` otherwise, a
 //! mutation refused on GET, limits refused before execution, errors with their codes and
-//! language, the rate limits counting each root field, and what the mutation wrote in Redis.
+//! language, the rate limits counting each root field (a subscription's before its stream opens),
+//! and what the mutation wrote in Redis.
 
 use std::time::Duration;
 
@@ -332,5 +333,18 @@ async fn each_root_field_is_one_call_against_the_rate_limits() {
             > 0
     );
     assert!(!r.header("ratelimit").is_empty(), "{:?}", r.headers);
+    // A subscription is admitted before its stream opens: over the limit it is the HTTP 429
+    // (with Retry-After), on which graphql-sse clients back off.
+    let r = api
+        .call(
+            Method::POST,
+            "/graphql",
+            None,
+            Some(json!({ "query": "subscription { board(id: \"gql-limits\") { version } }" })),
+            &[("accept", "text/event-stream")],
+        )
+        .await;
+    r.assert_problem(429, "reads");
+    assert!(!r.header("retry-after").is_empty(), "{:?}", r.headers);
     api.stop().await;
 }

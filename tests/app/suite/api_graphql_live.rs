@@ -101,6 +101,7 @@ impl Client {
     /// The board of the client's next report, which must be a result without errors.
     async fn board(&mut self) -> Value {
         let report = self.next(Duration::from_secs(10)).await;
+        assert!(report.get("next").is_some(), "not a result: {report}");
         assert!(
             report["next"]["errors"].is_null(),
             "a result with errors: {report}"
@@ -334,6 +335,19 @@ async fn subscriptions_keep_lives_rules_and_report_errors_as_events() {
             None,
             "BAD_USER_INPUT",
         ),
+        // Eleven reads of the board per event: one past the bound.
+        (
+            &format!(
+                "subscription {{ board(id: \"open\") {{ {} }} }}",
+                (0..11)
+                    .map(|i| format!("t{i}: top(limit: 1) {{ totalCount }}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            json!({}),
+            None,
+            "BAD_USER_INPUT",
+        ),
     ] {
         let seen = reports(&api, query, variables, token.as_deref()).await;
         assert_eq!(seen.len(), 2, "{query}: {seen:?}");
@@ -365,6 +379,31 @@ async fn subscriptions_keep_lives_rules_and_report_errors_as_events() {
             json!({ "complete": true })
         ]
     );
+
+    // A client that takes JSON as well (urql lists both) gets a query as JSON; a mutation on GET
+    // is refused as without an event stream.
+    let both = api
+        .call(
+            Method::POST,
+            "/graphql",
+            None,
+            Some(json!({ "query": "{ board(id: \"open\") { id } }" })),
+            &[("accept", "application/json, text/event-stream")],
+        )
+        .await;
+    assert_eq!(both.status, 200);
+    assert_eq!(both.header("content-type"), "application/json");
+    assert_eq!(both.body["data"]["board"]["id"], "open");
+    let get_mutation = api
+        .call(
+            Method::GET,
+            "/graphql?query=mutation%20%7B%20submitScore(board%3A%20%22open%22%2C%20input%3A%20%7Bplayer%3A%20%22a%22%2C%20score%3A%20%221%22%7D)%20%7B%20status%20%7D%20%7D",
+            Some(&admin()),
+            None,
+            &[("accept", "text/event-stream")],
+        )
+        .await;
+    assert_eq!(get_mutation.status, 405, "{}", get_mutation.body);
 
     // One stream per instance here: a second subscription waits its turn with a 429. (The
     // client that left above holds its place until its stream's next write, a heartbeat.)

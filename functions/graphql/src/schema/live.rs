@@ -2,13 +2,16 @@
 //! after each change, each time resolved from the selection set (`version`, `top`, `player`).
 //!
 //! The root field is the subscription's admission, once: a read call against the rate limits on
-//! its board, the board config, read access as `GET …/entries`. Its stream is fed by the
+//! its board, the board config, read access as `GET …/entries` (run before the stream's head, so a
+//! refusal keeps its HTTP status; the body's run takes the board admitted then). Each event reads
+//! at most [`MAX_EVENT_READS`] `top` and `player` fields. Its stream is fed by the
 //! transport ([`crate::sse`]), which follows the board's version the way `GET …/live` does and
 //! hands over each new version; the stream turns each into a [`LiveBoard`], whose fields read the
 //! board at that moment.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use edge::reads::{self, At};
 use juniper::futures::StreamExt;
@@ -18,11 +21,29 @@ use leaderboard::{Board, LeaderboardError};
 
 use super::{DEFAULT_LIMIT, Gql, LeaderboardPage, Standing, arg_u32};
 
+/// Most `top` and `player` fields one event may read (aliases count): a subscription costs a
+/// few reads per change, as a live stream does, not hundreds.
+pub const MAX_EVENT_READS: u32 = 10;
+
 /// The board at one version, as a subscription event shows it.
 pub struct LiveBoard<'r> {
     board: Arc<Board>,
     version: i64,
+    /// The event's `top` and `player` fields so far.
+    reads: AtomicU32,
     _context: PhantomData<&'r ()>,
+}
+
+impl LiveBoard<'_> {
+    /// Counts one of the event's reads: past [`MAX_EVENT_READS`] a `400`.
+    fn read(&self) -> leaderboard::Result<()> {
+        if self.reads.fetch_add(1, Ordering::Relaxed) >= MAX_EVENT_READS {
+            return Err(LeaderboardError::InvalidBody(format!(
+                "a subscription event reads at most {MAX_EVENT_READS} top and player fields"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The stream of a subscription's root field.
@@ -52,6 +73,7 @@ impl<'r> LiveBoard<'r> {
     ) -> FieldResult<LeaderboardPage> {
         context
             .run(async {
+                self.read()?;
                 let at = now(period.as_deref());
                 let page = reads::top(
                     context.ctx,
@@ -75,6 +97,7 @@ impl<'r> LiveBoard<'r> {
     ) -> FieldResult<Option<Standing>> {
         context
             .run(async {
+                self.read()?;
                 let at = now(period.as_deref());
                 match reads::standing(context.ctx, &self.board, &at, &id).await {
                     Ok(s) => Ok(Some(Standing::of(&self.board, &s))),
@@ -108,12 +131,13 @@ impl<'r> Subscription<'r> {
     async fn board(context: &Gql<'r>, id: ID) -> FieldResult<LiveStream<'r>> {
         context
             .run(async {
-                let board = Arc::new(context.readable(&id).await?);
-                let versions = context.take_feed(Arc::clone(&board))?;
+                let versions = context.take_feed()?;
+                let board = context.follow(&id).await?;
                 let stream: LiveStream<'r> = versions
                     .map(move |version| LiveBoard {
                         board: Arc::clone(&board),
                         version,
+                        reads: AtomicU32::new(0),
                         _context: PhantomData,
                     })
                     .boxed();

@@ -26,15 +26,37 @@ pub fn heartbeat(now_ms: i64) -> String {
     format!(": {now_ms}\n\n")
 }
 
+/// Whether an operation is answered as an event stream: a subscription whenever the client
+/// accepts one (it cannot be served otherwise); a query or a mutation only when the client accepts
+/// no JSON answer. A client that lists both, as urql does for every operation, gets JSON for a
+/// query: one answer, with `ETag` and a shared cache's `Cache-Control`.
+pub fn streams(accept: Option<&str>, subscription: bool) -> bool {
+    crate::http::live::accepts_event_stream(accept) && (subscription || !accepts_json(accept))
+}
+
+/// Whether an `Accept` header takes a JSON answer (`application/json`,
+/// `application/graphql-response+json`, or a wildcard).
+fn accepts_json(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| {
+        a.split(',').any(|t| {
+            matches!(
+                t.split(';').next().unwrap_or("").trim(),
+                "application/json" | "application/graphql-response+json" | "application/*" | "*/*"
+            )
+        })
+    })
+}
+
 /// Whether a subscription whose event failed with errors of these HTTP statuses (each error's
-/// `extensions.status`, `None` when it has none) ends for good, with `complete`: every failure is
-/// the request's own (a `4xx` other than `429`), so subscribing again would fail the same.
-/// Otherwise (a rate limit, the server's trouble) the stream is closed without `complete`, which
-/// graphql-sse clients take as a dropped connection: they subscribe again, with backoff.
+/// `extensions.status`; `None` for the engine's own errors, which are about the document) ends
+/// for good, with the errors and `complete`: every failure is the request's own (a `4xx` other
+/// than `429`), so subscribing again would fail the same. Otherwise (a rate limit, the server's
+/// trouble) the stream is closed without `complete`, which graphql-sse clients take as a dropped
+/// connection: they subscribe again.
 pub fn ends_for_good(statuses: impl IntoIterator<Item = Option<u16>>) -> bool {
     statuses
         .into_iter()
-        .all(|s| s.is_some_and(|s| (400..500).contains(&s) && s != 429))
+        .all(|s| s.is_none_or(|s| (400..500).contains(&s) && s != 429))
 }
 
 #[cfg(test)]
@@ -97,6 +119,23 @@ mod tests {
         assert!(!ends_for_good([Some(429)]));
         assert!(!ends_for_good([Some(503)]));
         assert!(!ends_for_good([Some(404), Some(500)]));
-        assert!(!ends_for_good([None]));
+        assert!(ends_for_good([None, Some(400)]));
+    }
+
+    #[test]
+    fn a_subscription_streams_and_a_query_only_for_a_client_that_takes_nothing_else() {
+        let graphql_sse = Some("text/event-stream");
+        let urql = Some(
+            "application/graphql-response+json, application/graphql+json, application/json, \
+             text/event-stream, multipart/mixed",
+        );
+        assert!(streams(graphql_sse, true));
+        assert!(streams(graphql_sse, false));
+        assert!(streams(urql, true));
+        assert!(!streams(urql, false));
+        assert!(!streams(Some("*/*"), false));
+        assert!(!streams(Some("*/*"), true));
+        assert!(!streams(None, true));
+        assert!(!streams(Some("text/event-stream;q=0.5, */*;q=0.1"), false));
     }
 }

@@ -12,9 +12,11 @@
 //! The SSE parsing here is the few lines this needs (`id:` and `event:` fields of complete
 //! events); the test suite checks the format with a real SSE client library.
 //!
-//! With `--push URL` the viewers are the push tier's instead (push.rs).
+//! With `--push URL` the viewers are the push tier's instead (push.rs), and with `--own-rank URL`
+//! each also reads its own standing when the version moves (own_rank.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod own_rank;
 mod push;
 
 use std::collections::HashMap;
@@ -46,6 +48,9 @@ struct Args {
     nginx_pid: Option<u32>,
     /// `--idle-secs S` (5): how long Redis's commands are counted with the viewers idle.
     idle_secs: u64,
+    /// `--own-rank URL` (with `--push`): the players route (`…/boards/{board}/players/`) each
+    /// viewer reads its own standing from when the version moves.
+    own_rank: Option<String>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -62,6 +67,7 @@ fn parse_args() -> Result<Args> {
         push: None,
         nginx_pid: None,
         idle_secs: 5,
+        own_rank: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -83,14 +89,18 @@ fn parse_args() -> Result<Args> {
             "--push" => a.push = Some(value()?),
             "--nginx-pid" => a.nginx_pid = Some(value()?.parse()?),
             "--idle-secs" => a.idle_secs = value()?.parse()?,
+            "--own-rank" => a.own_rank = Some(value()?),
             other => bail!("unknown flag {other}"),
         }
+    }
+    if a.own_rank.is_some() && a.push.is_none() {
+        bail!("--own-rank measures the push tier's pattern: give --push too");
     }
     if a.url.is_empty() || a.scores_url.is_empty() || a.redis.is_empty() {
         bail!(
             "usage: edge-live --url URL --scores-url URL --redis URL --version-key KEY \
              [--header 'k: v']... [--clients N] [--writes N] [--interval-ms MS] [--connect-secs S] \
-             [--push URL [--nginx-pid PID] [--idle-secs S]]"
+             [--push URL [--nginx-pid PID] [--idle-secs S] [--own-rank URL]]"
         );
     }
     Ok(a)

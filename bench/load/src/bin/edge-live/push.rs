@@ -11,6 +11,9 @@
 //! from sending it to the first state carrying that version or a newer one. A viewer is complete
 //! when it got a state at every write's own version. Prints one JSON line. Bounded: each phase has
 //! a deadline, and the viewers are dropped at the end.
+//!
+//! With `--own-rank URL` every viewer also reads its own standing from the app when the version
+//! moves (own_rank.rs).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -28,6 +31,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::own_rank::{self, Reader, Reads};
 use crate::{Args, make_writes, percentile, split_url};
 
 /// The loopback addresses the viewers connect from, in turn.
@@ -40,13 +44,14 @@ struct Seen {
 }
 
 impl Seen {
-    fn note(&mut self, state: &[u8], at: Instant) {
+    /// Notes a state that came `at`: its version, when it is one not seen before.
+    fn note(&mut self, state: &[u8], at: Instant) -> Option<i64> {
         let version = serde_json::from_slice::<serde_json::Value>(state)
             .ok()
-            .and_then(|v| v["version"].as_i64());
-        if let Some(version) = version {
-            self.arrivals.entry(version).or_insert(at);
-        }
+            .and_then(|v| v["version"].as_i64())?;
+        let new = !self.arrivals.contains_key(&version);
+        self.arrivals.entry(version).or_insert(at);
+        new.then_some(version)
     }
 
     /// When the first state at `version` or later came.
@@ -73,20 +78,38 @@ async fn connect(authority: &str, n: usize) -> Result<TcpStream> {
     Ok(stream)
 }
 
-async fn websocket(url: String, n: usize, seen: Arc<Mutex<Seen>>) -> Result<()> {
+/// Notes a state, and reads the viewer's own standing when its version is new.
+async fn arrived(state: &[u8], seen: &Mutex<Seen>, own: &mut Option<Reader>) {
+    let new = seen.lock().unwrap().note(state, Instant::now());
+    if let (Some(version), Some(reader)) = (new, own.as_mut()) {
+        reader.read(version).await;
+    }
+}
+
+async fn websocket(
+    url: String,
+    n: usize,
+    seen: Arc<Mutex<Seen>>,
+    mut own: Option<Reader>,
+) -> Result<()> {
     let (authority, path) = split_url(&url)?;
     let stream = connect(&authority, n).await?;
     let (mut ws, _) =
         tokio_tungstenite::client_async(format!("ws://{authority}{path}"), stream).await?;
     while let Some(message) = ws.next().await {
         if let Message::Text(text) = message? {
-            seen.lock().unwrap().note(text.as_bytes(), Instant::now());
+            arrived(text.as_bytes(), &seen, &mut own).await;
         }
     }
     Ok(())
 }
 
-async fn event_stream(url: String, n: usize, seen: Arc<Mutex<Seen>>) -> Result<()> {
+async fn event_stream(
+    url: String,
+    n: usize,
+    seen: Arc<Mutex<Seen>>,
+    mut own: Option<Reader>,
+) -> Result<()> {
     use eventsource_stream::Eventsource;
     let (authority, path) = split_url(&url)?;
     let stream = connect(&authority, n).await?;
@@ -107,9 +130,7 @@ async fn event_stream(url: String, n: usize, seen: Arc<Mutex<Seen>>) -> Result<(
     let mut events = std::pin::pin!(events);
     while let Some(event) = events.next().await {
         let event = event.map_err(|e| anyhow::anyhow!("{e}"))?;
-        seen.lock()
-            .unwrap()
-            .note(event.data.as_bytes(), Instant::now());
+        arrived(event.data.as_bytes(), &seen, &mut own).await;
     }
     Ok(())
 }
@@ -160,16 +181,22 @@ async fn commands(redis: &mut redis::aio::MultiplexedConnection) -> Result<u64> 
 pub async fn run(a: &Args, push: &str) -> Result<()> {
     let client_redis = redis::Client::open(a.redis.as_str())?;
     let mut redis = client_redis.get_multiplexed_async_connection().await?;
+    if a.own_rank.is_some() {
+        own_rank::seed(a).await?;
+    }
     let rss_before = a.nginx_pid.map(nginx_rss).transpose()?;
     let seen: Vec<Arc<Mutex<Seen>>> = (0..a.clients).map(|_| Arc::default()).collect();
+    let mut own_reads: Vec<Arc<Mutex<Reads>>> = Vec::new();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(a.clients);
     for (n, s) in seen.iter().enumerate() {
         let (url, s) = (push.to_string(), Arc::clone(s));
+        let own = a.own_rank.as_deref().map(|prefix| Reader::new(prefix, n));
+        own_reads.extend(own.as_ref().map(|r| Arc::clone(&r.reads)));
         tasks.push(if n % 2 == 0 {
-            tokio::spawn(websocket(url, n, s))
+            tokio::spawn(websocket(url, n, s, own))
         } else {
-            tokio::spawn(event_stream(url, n, s))
+            tokio::spawn(event_stream(url, n, s, own))
         });
         // 100 new connections every 20 ms (5,000 a second): nginx's accept queue, and the app it
         // asks about each viewer, take them without refusals.
@@ -232,6 +259,10 @@ pub async fn run(a: &Args, push: &str) -> Result<()> {
         t.abort();
     }
     delays.sort_by(f64::total_cmp);
+    let own = a
+        .own_rank
+        .as_ref()
+        .map(|_| own_rank_result(&own_reads, &writes));
     let rss_per_viewer = match (rss_before, rss_after) {
         (Some(b), Some(a)) if connected > 0 => {
             serde_json::json!(a.saturating_sub(b) as f64 / connected as f64)
@@ -258,7 +289,40 @@ pub async fn run(a: &Args, push: &str) -> Result<()> {
             "nginx_rss_after": rss_after,
             "nginx_rss_per_viewer": rss_per_viewer,
             "idle_redis_commands_per_sec": idle,
+            "own_rank": own,
         })
     );
     Ok(())
+}
+
+/// The viewers' reads of their own standing: from each write to each viewer's answer read after
+/// that write's state.
+fn own_rank_result(reads: &[Arc<Mutex<Reads>>], writes: &[(i64, Instant)]) -> serde_json::Value {
+    let mut delays = Vec::new();
+    let (mut answers, mut hits, mut failed, mut complete) = (0, 0, 0, 0);
+    for r in reads {
+        let r = r.lock().unwrap();
+        answers += r.answered.len();
+        hits += r.hits;
+        failed += r.failed;
+        let mut all = true;
+        for (version, sent) in writes {
+            match r.covered(*version) {
+                Some(at) => delays.push(at.duration_since(*sent).as_secs_f64() * 1000.0),
+                None => all = false,
+            }
+        }
+        complete += usize::from(all);
+    }
+    delays.sort_by(f64::total_cmp);
+    serde_json::json!({
+        "viewers": reads.len(),
+        "answers": answers,
+        "cache_hits": hits,
+        "failed": failed,
+        "complete": complete,
+        "p50_ms": percentile(&delays, 50.0),
+        "p99_ms": percentile(&delays, 99.0),
+        "max_ms": delays.last().copied().unwrap_or(f64::NAN),
+    })
 }
