@@ -93,8 +93,15 @@ fn parse_args() -> Result<Args> {
             other => bail!("unknown flag {other}"),
         }
     }
-    if a.own_rank.is_some() && a.push.is_none() {
-        bail!("--own-rank measures the push tier's pattern: give --push too");
+    if let Some(prefix) = &a.own_rank {
+        if a.push.is_none() {
+            bail!("--own-rank measures the push tier's pattern: give --push too");
+        }
+        if !prefix.ends_with('/') {
+            bail!(
+                "--own-rank takes the players route, ending in '/' (…/boards/{{board}}/players/)"
+            );
+        }
     }
     if a.url.is_empty() || a.scores_url.is_empty() || a.redis.is_empty() {
         bail!(

@@ -2,7 +2,8 @@
 //! beside the push tier, measured. Every viewer is also a player, `own-<n>`, given an entry before
 //! the viewers connect; when a state's version moves, the viewer reads its own standing
 //! (`GET <own-rank URL>own-<n>`, the app's cache-aside read, no token: the board is public) on a
-//! keep-alive connection of its own, one read at a time. Measured: from each write to each
+//! keep-alive connection of its own, in a task of its own (the viewer's socket is read
+//! meanwhile), one read at a time, of the latest version. Measured: from each write to each
 //! viewer's answer read after that write's state, and how many answers the regional cache gave
 //! (`X-Cache: HIT`).
 
@@ -17,6 +18,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::{Args, post, split_url};
@@ -59,8 +61,8 @@ pub struct Reads {
     pub answered: BTreeMap<i64, Instant>,
     /// Answers the regional cache gave.
     pub hits: u64,
-    /// Reads that did not answer `200`.
-    pub failed: u64,
+    /// Reads that did not answer `200`, by reason.
+    pub failed: BTreeMap<String, u64>,
 }
 
 impl Reads {
@@ -78,6 +80,8 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// The reader of viewer `n`, whose player's standing is at `<prefix>own-<n>` (`prefix` ends
+    /// in `/`).
     pub fn new(prefix: &str, n: usize) -> Self {
         Self {
             url: format!("{prefix}{}", player(n)),
@@ -86,18 +90,32 @@ impl Reader {
         }
     }
 
-    /// Reads the standing after the state at `version` came; a failure is counted, not raised
-    /// (the viewer goes on watching).
-    pub async fn read(&mut self, version: i64) {
+    /// Reads the standing each time the viewer's version moves (`versions`: the latest one the
+    /// viewer saw; versions that came during a read are read once, after it), until the viewer
+    /// is gone.
+    pub async fn follow(mut self, mut versions: watch::Receiver<i64>) {
+        while versions.changed().await.is_ok() {
+            let version = *versions.borrow_and_update();
+            self.read(version).await;
+        }
+    }
+
+    /// Reads the standing after the state at `version` came; a failure is counted by its reason,
+    /// not raised (the viewer goes on watching).
+    async fn read(&mut self, version: i64) {
         match self.get().await {
             Ok((200, hit)) => {
                 let mut reads = self.reads.lock().unwrap();
                 reads.answered.entry(version).or_insert_with(Instant::now);
                 reads.hits += u64::from(hit);
             }
-            Ok(_) | Err(_) => {
+            failed => {
                 self.send = None;
-                self.reads.lock().unwrap().failed += 1;
+                let why = match failed {
+                    Ok((status, _)) => format!("answered {status}"),
+                    Err(e) => e.to_string(),
+                };
+                *self.reads.lock().unwrap().failed.entry(why).or_default() += 1;
             }
         }
     }

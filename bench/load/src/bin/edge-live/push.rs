@@ -28,6 +28,7 @@ use http_body_util::{BodyStream, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -78,11 +79,11 @@ async fn connect(authority: &str, n: usize) -> Result<TcpStream> {
     Ok(stream)
 }
 
-/// Notes a state, and reads the viewer's own standing when its version is new.
-async fn arrived(state: &[u8], seen: &Mutex<Seen>, own: &mut Option<Reader>) {
+/// Notes a state, and hands a new version to the viewer's reader of its own standing.
+fn arrived(state: &[u8], seen: &Mutex<Seen>, own: Option<&watch::Sender<i64>>) {
     let new = seen.lock().unwrap().note(state, Instant::now());
-    if let (Some(version), Some(reader)) = (new, own.as_mut()) {
-        reader.read(version).await;
+    if let (Some(version), Some(own)) = (new, own) {
+        own.send_replace(version);
     }
 }
 
@@ -90,7 +91,7 @@ async fn websocket(
     url: String,
     n: usize,
     seen: Arc<Mutex<Seen>>,
-    mut own: Option<Reader>,
+    own: Option<watch::Sender<i64>>,
 ) -> Result<()> {
     let (authority, path) = split_url(&url)?;
     let stream = connect(&authority, n).await?;
@@ -98,7 +99,7 @@ async fn websocket(
         tokio_tungstenite::client_async(format!("ws://{authority}{path}"), stream).await?;
     while let Some(message) = ws.next().await {
         if let Message::Text(text) = message? {
-            arrived(text.as_bytes(), &seen, &mut own).await;
+            arrived(text.as_bytes(), &seen, own.as_ref());
         }
     }
     Ok(())
@@ -108,7 +109,7 @@ async fn event_stream(
     url: String,
     n: usize,
     seen: Arc<Mutex<Seen>>,
-    mut own: Option<Reader>,
+    own: Option<watch::Sender<i64>>,
 ) -> Result<()> {
     use eventsource_stream::Eventsource;
     let (authority, path) = split_url(&url)?;
@@ -130,7 +131,7 @@ async fn event_stream(
     let mut events = std::pin::pin!(events);
     while let Some(event) = events.next().await {
         let event = event.map_err(|e| anyhow::anyhow!("{e}"))?;
-        arrived(event.data.as_bytes(), &seen, &mut own).await;
+        arrived(event.data.as_bytes(), &seen, own.as_ref());
     }
     Ok(())
 }
@@ -187,12 +188,18 @@ pub async fn run(a: &Args, push: &str) -> Result<()> {
     let rss_before = a.nginx_pid.map(nginx_rss).transpose()?;
     let seen: Vec<Arc<Mutex<Seen>>> = (0..a.clients).map(|_| Arc::default()).collect();
     let mut own_reads: Vec<Arc<Mutex<Reads>>> = Vec::new();
+    let mut readers = Vec::new();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(a.clients);
     for (n, s) in seen.iter().enumerate() {
         let (url, s) = (push.to_string(), Arc::clone(s));
-        let own = a.own_rank.as_deref().map(|prefix| Reader::new(prefix, n));
-        own_reads.extend(own.as_ref().map(|r| Arc::clone(&r.reads)));
+        let own = a.own_rank.as_deref().map(|prefix| {
+            let reader = Reader::new(prefix, n);
+            own_reads.push(Arc::clone(&reader.reads));
+            let (versions, seen_versions) = watch::channel(0);
+            readers.push(tokio::spawn(reader.follow(seen_versions)));
+            versions
+        });
         tasks.push(if n % 2 == 0 {
             tokio::spawn(websocket(url, n, s, own))
         } else {
@@ -258,6 +265,9 @@ pub async fn run(a: &Args, push: &str) -> Result<()> {
     for t in tasks {
         t.abort();
     }
+    for r in readers {
+        r.abort();
+    }
     delays.sort_by(f64::total_cmp);
     let own = a
         .own_rank
@@ -299,12 +309,15 @@ pub async fn run(a: &Args, push: &str) -> Result<()> {
 /// that write's state.
 fn own_rank_result(reads: &[Arc<Mutex<Reads>>], writes: &[(i64, Instant)]) -> serde_json::Value {
     let mut delays = Vec::new();
-    let (mut answers, mut hits, mut failed, mut complete) = (0, 0, 0, 0);
+    let (mut answers, mut hits, mut complete) = (0, 0, 0);
+    let mut failed = BTreeMap::<String, u64>::new();
     for r in reads {
         let r = r.lock().unwrap();
         answers += r.answered.len();
         hits += r.hits;
-        failed += r.failed;
+        for (why, n) in &r.failed {
+            *failed.entry(why.clone()).or_default() += n;
+        }
         let mut all = true;
         for (version, sent) in writes {
             match r.covered(*version) {
