@@ -24,7 +24,7 @@
 use std::sync::Arc;
 
 use edge::api::Ctx;
-use edge::http::{Call, Response, ResponseBuilder};
+use edge::http::{Call, Headers, Response, ResponseBuilder};
 use edge::live::{Slot, Wait};
 use edge::platform::Platform;
 use edge::repo::Keys;
@@ -38,7 +38,7 @@ use juniper::{
 };
 use leaderboard::http::graphql_sse::{self, COMPLETE};
 use leaderboard::http::i18n::Lang;
-use leaderboard::http::live::{EVENT_STREAM, LivePolicy, Schedule};
+use leaderboard::http::live::{self, EVENT_STREAM, LivePolicy, Schedule};
 use leaderboard::{Board, LeaderboardError, Result};
 use serde_json::json;
 
@@ -94,12 +94,8 @@ pub async fn answer(
     };
     let policy = edge::live::policy(platform).await;
     let slot = Slot::take(platform, &policy, call.now_ms).await?;
-    let head = ResponseBuilder::new(200)
-        .header("content-type", EVENT_STREAM)
-        .header("cache-control", "no-store")
-        .header("x-accel-buffering", "no")
-        .header("content-language", lang.tag())
-        .empty();
+    let mut head = edge::live::stream_head();
+    head.set_header("content-language", lang.tag());
     let body: StreamBody = Box::new(move |call, sink| {
         Box::pin(async move {
             let subscribed = Subscribed {
@@ -312,7 +308,7 @@ async fn follow(
         }
         schedule.sent(now_ms());
         let waited = edge::live::follow(ctx, &keys, known, &mut schedule, async |now| {
-            sink.send(&graphql_sse::heartbeat(now)).await.is_ok()
+            sink.send(&live::sse_heartbeat(now)).await.is_ok()
         })
         .await;
         match waited {

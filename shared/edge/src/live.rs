@@ -222,11 +222,7 @@ pub async fn answer(
                     return Err(e);
                 }
             };
-            let head = ResponseBuilder::new(200)
-                .header("content-type", live::EVENT_STREAM)
-                .header("cache-control", "no-store")
-                .header("x-accel-buffering", "no")
-                .empty();
+            let head = stream_head();
             let body: StreamBody = Box::new(move |call, sink| {
                 Box::pin(async move {
                     stream(
@@ -239,6 +235,16 @@ pub async fn answer(
             Ok(Reply::Stream(head, body))
         }
     }
+}
+
+/// The head of an event stream: `200`, never stored, never buffered by a proxy (nginx's
+/// `X-Accel-Buffering`).
+pub fn stream_head() -> Response {
+    ResponseBuilder::new(200)
+        .header("content-type", live::EVENT_STREAM)
+        .header("cache-control", "no-store")
+        .header("x-accel-buffering", "no")
+        .empty()
 }
 
 /// The board's version (`404` when the board does not exist).

@@ -4,7 +4,7 @@
 //! The answer is one event stream per operation: a `next` event per execution result (a query or
 //! a mutation has one; a subscription one when it opens and one per change), then a `complete`
 //! event when the operation is over. Only those two events exist (the protocol's clients refuse
-//! any other); a heartbeat is a comment line, which they skip. A document that cannot run is a
+//! any other); a heartbeat is `live`'s comment line, which they skip. A document that cannot run is a
 //! `next` carrying its `errors`, then `complete`, on an accepted stream (the protocol's rule: a
 //! `400` would tell an `EventSource` nothing).
 //!
@@ -19,12 +19,6 @@ pub fn next(result: &str) -> String {
 /// The `complete` event: the operation is over (an empty `data:` line, as the protocol's own
 /// server writes it).
 pub const COMPLETE: &str = "event: complete\ndata:\n\n";
-
-/// A heartbeat while a subscription is idle: a comment line, which clients skip and proxies see
-/// as traffic.
-pub fn heartbeat(now_ms: i64) -> String {
-    format!(": {now_ms}\n\n")
-}
 
 /// Whether an operation is answered as an event stream: a subscription whenever the client
 /// accepts one (it cannot be served otherwise); a query or a mutation only when the client accepts
@@ -90,7 +84,7 @@ mod tests {
     fn a_stream_is_next_events_then_complete_and_heartbeats_are_comments() {
         let stream = [
             next(r#"{"data":{"board":{"version":"3"}}}"#),
-            heartbeat(1_700_000_000_000),
+            crate::http::live::sse_heartbeat(1_700_000_000_000),
             next(r#"{"data":{"board":{"version":"4"}}}"#),
             COMPLETE.to_string(),
         ]
@@ -109,7 +103,6 @@ mod tests {
                 ("complete".to_string(), String::new()),
             ]
         );
-        assert!(heartbeat(5).starts_with(':'));
     }
 
     #[test]
