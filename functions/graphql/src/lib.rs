@@ -220,14 +220,18 @@ pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<R
     let request = parse_request(call)?;
     let ctx = edge::admission::admit_per_call(platform, call).await?;
     let lang: Lang = negotiate(call.header("accept-language"));
-    // The operation's kind chooses the transport (each validates the document again: a stream's
-    // body owns what it reads, so it cannot borrow this one's).
-    let subscription = {
+    let accept = call.header("accept");
+    // A request that accepts an event stream: the operation's kind chooses the transport (found
+    // by validating the document here, and again by the transport: a stream's body owns what it
+    // reads, so it cannot borrow this one's). Every other request is validated once.
+    let streams = leaderboard::http::live::accepts_event_stream(accept) && {
         let schema = schema();
-        ValidatedOperation::new(&request.query, request.operation_name.as_deref(), &schema)
-            .is_ok_and(|op| op.operation_type() == OperationType::Subscription)
+        let subscription =
+            ValidatedOperation::new(&request.query, request.operation_name.as_deref(), &schema)
+                .is_ok_and(|op| op.operation_type() == OperationType::Subscription);
+        graphql_sse::streams(accept, subscription)
     };
-    if graphql_sse::streams(call.header("accept"), subscription) {
+    if streams {
         return sse::answer(platform, call, ctx, request, lang).await;
     }
     whole(call, &ctx, request, lang).await.map(Reply::Whole)

@@ -144,11 +144,6 @@ impl<'r> Gql<'r> {
         self
     }
 
-    /// The language of error messages.
-    pub fn lang(&self) -> Lang {
-        self.lang
-    }
-
     /// The board the subscription follows, once its root field has admitted it.
     pub fn followed(&self) -> Option<Arc<Board>> {
         self.followed.borrow().clone()

@@ -12,14 +12,18 @@
 //!   with a `NOT_FOUND` error and `complete`.
 //! - A **query or mutation** is executed as over plain HTTP and answered as one `next` event and
 //!   `complete`.
-//! - A document that cannot run, or a root field refused (no access, no such board), is a `next`
-//!   event with the `errors`, then `complete`, on an accepted stream (the protocol's rule: a `400`
-//!   would tell an `EventSource` nothing). A rate limit or the server's trouble closes the stream
-//!   without `complete`, so that the client tries again ([`graphql_sse::ends_for_good`]).
+//! - The subscription's root field is admitted before the head. A refusal another try cannot
+//!   mend (no access, no such board, a bad argument), a document that cannot run, or more than
+//!   one root field: a `next` event with the `errors`, then `complete`, on an accepted stream (the
+//!   protocol's rule: a `400` would tell an `EventSource` nothing).
+//! - An event that fails for the request's own reason: its errors, then `complete`; for the
+//!   server's trouble: logged, and the stream closed without `complete`, so that the client
+//!   subscribes again ([`graphql_sse::ends_for_good`]).
 //!
 //! What is refused before the stream opens keeps its HTTP status and problem body, as for every
-//! route: a request that is not GraphQL over HTTP (`400`), a bad credential (`401`), no place
-//! left (`429`).
+//! route: a request that is not GraphQL over HTTP (`400`), a bad credential (`401`), a mutation on
+//! `GET` (`405`), the root field over the rate limits (`429`) or the server's trouble in its
+//! admission (`503`), no place left (`429`).
 
 use std::sync::Arc;
 
@@ -224,9 +228,7 @@ async fn subscription(
             Ok(operation) => match operation.resolve_into_stream(variables, &gql).await {
                 Ok((_, errs)) if !errs.is_empty() => event_failed(&errs),
                 Ok((value, _)) => match root_stream(value) {
-                    Some((name, stream)) => {
-                        follow(ctx, board, &versions, &name, stream, policy, *lang, sink).await
-                    }
+                    Some(root) => follow(ctx, subscribed, &versions, root, policy, sink).await,
                     None => End::Complete(one_root_field(*lang)),
                 },
                 Err(e) => End::Complete(document_failed(&e)),
@@ -259,17 +261,15 @@ fn root_stream(value: GValue<ValuesStream<'_>>) -> Option<(String, ValuesStream<
 
 /// Follows `board`: hands each version to the root field's stream and sends what it resolves,
 /// until the stream must end.
-#[allow(clippy::too_many_arguments)]
 async fn follow(
     ctx: &Ctx<'static>,
-    board: &Board,
+    subscribed: &Subscribed<'_>,
     versions: &mpsc::UnboundedSender<i64>,
-    name: &str,
-    mut stream: ValuesStream<'_>,
+    (name, mut stream): (String, ValuesStream<'_>),
     policy: &LivePolicy,
-    lang: Lang,
     sink: &mut EventSink,
 ) -> End {
+    let (board, lang) = (&subscribed.board, subscribed.lang);
     let keys = Keys::new(&ctx.tenant, &board.id);
     let mut known = match edge::live::current(ctx, &keys, board).await {
         Ok(version) => version,
@@ -288,7 +288,7 @@ async fn follow(
         let event = match stream.next().await {
             Some(Ok(data)) => {
                 let mut root = Object::with_capacity(1);
-                root.add_field(name, data);
+                root.add_field(name.as_str(), data);
                 match result(&GValue::Object(root), &[]) {
                     Ok(text) => text,
                     Err(e) => {

@@ -375,7 +375,7 @@ impl RedisServer {
                     .node_client()
                     .get_connection()
                     .and_then(|mut c| redis::cmd("INFO").arg("server").query(&mut c))
-                    .unwrap_or_default();
+                    .map_err(|e| format!("cannot ask who answers on its port: {e}"))?;
                 let answered = info
                     .lines()
                     .find_map(|l| l.strip_prefix("process_id:"))

@@ -4,9 +4,9 @@
 //! The answer is one event stream per operation: a `next` event per execution result (a query or
 //! a mutation has one; a subscription one when it opens and one per change), then a `complete`
 //! event when the operation is over. Only those two events exist (the protocol's clients refuse
-//! any other); a heartbeat is `live`'s comment line, which they skip. A document that cannot run is a
-//! `next` carrying its `errors`, then `complete`, on an accepted stream (the protocol's rule: a
-//! `400` would tell an `EventSource` nothing).
+//! any other); a heartbeat is `live`'s comment line, which they skip. A document that cannot run
+//! is a `next` carrying its `errors`, then `complete`, on an accepted stream (the protocol's rule:
+//! a `400` would tell an `EventSource` nothing).
 //!
 //! Sans I/O: the caller serialises the execution result (one line of JSON).
 
@@ -29,7 +29,8 @@ pub fn streams(accept: Option<&str>, subscription: bool) -> bool {
 }
 
 /// Whether an `Accept` header takes a JSON answer (`application/json`,
-/// `application/graphql-response+json`, or a wildcard).
+/// `application/graphql-response+json`, or a wildcard). Quality values are not weighed: a type
+/// listed counts (`q=0` too); the clients that send both list JSON first.
 fn accepts_json(accept: Option<&str>) -> bool {
     accept.is_some_and(|a| {
         a.split(',').any(|t| {
@@ -46,7 +47,8 @@ fn accepts_json(accept: Option<&str>) -> bool {
 /// for good, with the errors and `complete`: every failure is the request's own (a `4xx` other
 /// than `429`), so subscribing again would fail the same. Otherwise (a rate limit, the server's
 /// trouble) the stream is closed without `complete`, which graphql-sse clients take as a dropped
-/// connection: they subscribe again.
+/// connection: they subscribe again. No errors at all: `true` (nothing to try again for); the
+/// callers ask only about a failure.
 pub fn ends_for_good(statuses: impl IntoIterator<Item = Option<u16>>) -> bool {
     statuses
         .into_iter()
