@@ -108,6 +108,11 @@ pub fn document_errors(err: &GraphQLError) -> Value {
     Value::Array(errors)
 }
 
+/// The execution result of a document that cannot run: its errors only, as one line of JSON.
+pub fn document_result(err: &GraphQLError) -> String {
+    json!({ "errors": document_errors(err) }).to_string()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

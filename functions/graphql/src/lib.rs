@@ -45,7 +45,7 @@ use leaderboard::http::cache::{cache_control_for, etag_for, if_none_match};
 use leaderboard::http::graphql_sse;
 use leaderboard::http::i18n::{Lang, negotiate};
 use leaderboard::{LeaderboardError, Result};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Deepest nesting of selections (fragments count as a level). The introspection query of
 /// graphql-core (what `gql` and many clients send) needs more than 15 levels; the leaderboard's own
@@ -189,7 +189,7 @@ fn document_failed(call: &Call<'_>, err: &juniper::GraphQLError) -> Response {
     answer(
         call,
         status,
-        json!({ "errors": errors::document_errors(err) }).to_string(),
+        errors::document_result(err),
         &[("cache-control", "no-store".into())],
     )
 }

@@ -55,22 +55,22 @@ pub async fn answer(
     platform: &'static dyn Platform,
     call: &Call<'_>,
     ctx: Ctx<'static>,
-    request: GraphqlRequest,
+    mut request: GraphqlRequest,
     lang: Lang,
 ) -> Result<Reply> {
-    let variables = crate::variables(request.variables.clone())?;
+    let variables = crate::variables(std::mem::take(&mut request.variables))?;
     let schema = crate::schema();
     let operation =
         match ValidatedOperation::new(&request.query, request.operation_name.as_deref(), &schema) {
             Ok(op) => op,
-            Err(e) => return Ok(Reply::Whole(last(&document_failed(&e), lang))),
+            Err(e) => return Ok(Reply::Whole(last(&errors::document_result(&e), lang))),
         };
     crate::refuse_mutation_on_get(call, operation.operation_type())?;
     if operation.operation_type() != OperationType::Subscription {
         let gql = Gql::new(&ctx, call, lang);
         let result = match operation.execute(&variables, &gql).await {
             Ok((data, field_errors)) => result(&data, &field_errors)?,
-            Err(e) => document_failed(&e),
+            Err(e) => errors::document_result(&e),
         };
         return Ok(Reply::Whole(last(&result, lang)));
     }
@@ -81,7 +81,7 @@ pub async fn answer(
         let gql = Gql::new(&ctx, call, lang).subscribing(feed);
         let resolved = operation.resolve_into_stream(&variables, &gql).await;
         match resolved {
-            Err(e) => return Ok(Reply::Whole(last(&document_failed(&e), lang))),
+            Err(e) => return Ok(Reply::Whole(last(&errors::document_result(&e), lang))),
             Ok((_, errs)) if !errs.is_empty() => {
                 if let Some(refused) = gql.refusal()
                     && !graphql_sse::ends_for_good([Some(refused.status())])
@@ -147,11 +147,6 @@ fn result(data: &GValue, field_errors: &[ExecutionError<DefaultScalarValue>]) ->
         errors: field_errors,
     })
     .map_err(|e| LeaderboardError::Internal(format!("encoding a GraphQL result: {e}")))
-}
-
-/// The execution result of a document that cannot run: its errors only.
-fn document_failed(err: &juniper::GraphQLError) -> String {
-    json!({ "errors": errors::document_errors(err) }).to_string()
 }
 
 /// An execution result with `err` as its only error and no data.
@@ -231,9 +226,9 @@ async fn subscription(
                     Some(root) => follow(ctx, subscribed, &versions, root, policy, sink).await,
                     None => End::Complete(one_root_field(*lang)),
                 },
-                Err(e) => End::Complete(document_failed(&e)),
+                Err(e) => End::Complete(errors::document_result(&e)),
             },
-            Err(e) => End::Complete(document_failed(&e)),
+            Err(e) => End::Complete(errors::document_result(&e)),
         };
     if let End::Complete(text) = end
         && sink
