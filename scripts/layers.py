@@ -32,6 +32,7 @@ CRATES = {
         "layers": [
             ("base", ["error", "ids", "time"]),
             ("board", ["board"]),
+            ("competition", ["competition"]),
             ("integrity", ["integrity"]),
             ("events", ["events"]),
             ("policy", ["policy"]),

@@ -274,8 +274,9 @@ pub async fn on_alarm(platform: &dyn Platform, repo: &Repo, now_ms: &dyn Fn() ->
     }
 }
 
-/// Closes the board's channel (nchan: `200`, or `404` when it had none) and forgets the version
-/// sent.
+/// Closes the board's channel (nchan: `200`, or `404` when it had none), forgets the version
+/// sent and takes the board out of the tier's rollover register (else its period's end would
+/// still ring the alarm, to find the board gone).
 async fn close(
     repo: &Repo,
     settings: &PushSettings,
@@ -285,6 +286,8 @@ async fn close(
 ) -> Result<Outcome> {
     send(settings, tenant, id, Verb::Delete, b"", &[200, 404]).await?;
     repo.del(sent_key).await?;
+    repo.rollover_forget(&settings.tier_id(), &format!("{tenant}/{id}"))
+        .await?;
     Ok(Outcome::Closed)
 }
 

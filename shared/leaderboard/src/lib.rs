@@ -3,7 +3,7 @@
 //!
 //! # The map
 //!
-//! The crate is six rooms over three shared modules. A module may use what is in its own room or
+//! The crate is seven rooms over three shared modules. A module may use what is in its own room or
 //! a room below it, never one above (`scripts/layers.py` checks it in CI, with no circle between
 //! any two modules), bottom first:
 //!
@@ -19,27 +19,32 @@
 //!    ([`board::rank`]: 1, 1, 3); periods ([`board::period`]: all-time, daily, ISO-weekly,
 //!    monthly, UTC); keyset cursors ([`board::cursor`]); the views a read renders
 //!    ([`board::view`]).
-//! 3. [`integrity`]: a submission judged against its board's rules ([`integrity::check`]),
+//! 3. [`competition`]: the rules a competition adds to a board — tournaments' windows, joins
+//!    and attempts ([`competition::tournament`]), cohorts ([`competition::cohort`]), leagues'
+//!    promotion and demotion ([`competition::league`]) and rewards by rank
+//!    ([`competition::rewards`]).
+//! 4. [`integrity`]: a submission judged against its board's rules ([`integrity::check`]),
 //!    what becomes of it — applied, flagged, held or rejected, and a burst's earlier members
 //!    flagged — for the synchronous write and the drain alike ([`integrity::settle`]), the
 //!    reviews of held and flagged ones ([`integrity::review`]), a board's analytics
 //!    ([`integrity::stats`]).
-//! 4. [`events`]: the versioned event log ([`events::event`]), its fold into projections, replay
+//! 5. [`events`]: the versioned event log ([`events::event`]), its fold into projections, replay
 //!    and time travel ([`events::log`]), the asynchronous inbox ([`events::inbox`]), idempotent
 //!    answers ([`events::idempotency`]) and a submission's typed outcome ([`events::outcome`]).
-//! 5. [`policy`]: who may do what ([`policy::access`], [`policy::apikey`], the address lists
+//! 6. [`policy`]: who may do what ([`policy::access`], [`policy::apikey`], the address lists
 //!    an operator writes: [`policy::addresses`]), rate limits
 //!    ([`policy::ratelimit`]), flags and their JsonLogic ([`policy::flags`],
 //!    [`policy::jsonlogic`]), A/B experiments ([`policy::experiment`]), tenant settings
 //!    ([`policy::tenant`]) and the Redis circuit breaker ([`policy::breaker`]).
-//! 6. [`outbound`]: webhook subscriptions, their targets and deliveries.
-//! 7. [`http`]: what the HTTP surface shares: problem details ([`http::problem`]) in six
+//! 7. [`outbound`]: webhook subscriptions, their targets and deliveries.
+//! 8. [`http`]: what the HTTP surface shares: problem details ([`http::problem`]) in six
 //!    languages ([`http::i18n`]), trace context and the access log ([`http::trace`]), metrics
 //!    ([`http::metrics`]), the edge cache's layout ([`http::cache`]), live updates
 //!    ([`http::live`]) and the dashboard page ([`http::dashboard`]).
 #![deny(missing_docs)]
 
 pub mod board;
+pub mod competition;
 pub mod error;
 pub mod events;
 pub mod http;

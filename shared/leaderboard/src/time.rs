@@ -11,6 +11,13 @@ pub fn iso(ms: i64) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// A moment as the API takes it (RFC 3339, any offset) in Unix ms; `None` when `raw` is not one.
+pub fn parse(raw: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -23,5 +30,16 @@ mod tests {
             Value::from("2025-11-24T16:00:00.123Z")
         );
         assert_eq!(iso(i64::MAX), Value::Null);
+    }
+
+    #[test]
+    fn a_moment_is_read_back_from_rfc3339_with_any_offset() {
+        assert_eq!(parse("2025-11-24T16:00:00.123Z"), Some(1_764_000_000_123));
+        assert_eq!(
+            parse("2025-11-24T17:00:00.123+01:00"),
+            Some(1_764_000_000_123)
+        );
+        assert_eq!(parse("2025-11-24"), None);
+        assert_eq!(parse("yesterday"), None);
     }
 }

@@ -172,9 +172,8 @@ pub fn check_name(what: &str, s: &str) -> Result<()> {
 }
 
 fn parse_time(field: &str, raw: &str) -> Result<i64> {
-    chrono::DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| invalid(format!("{field} '{raw}' is not an RFC 3339 timestamp")))
+    crate::time::parse(raw)
+        .ok_or_else(|| invalid(format!("{field} '{raw}' is not an RFC 3339 timestamp")))
 }
 
 /// The weights of the first `fractional` rule in a targeting rule: `[variant, weight?]` buckets

@@ -1,0 +1,235 @@
+//! Cohorts: a board split into groups of a fixed size (`cohort_size`), so each player competes
+//! against a few others of its own time (Unity's buckets).
+//!
+//! A player's first submission of a period places it: arrivals are counted per band (one atomic
+//! counter in Redis per board, period and band), and the `n`th arrival goes to cohort
+//! `(n − 1) / size + 1` of its band ([`place`]), so cohorts fill in order of arrival and none
+//! ever holds more than `size`, however many first submissions race (the counter orders them).
+//! A band is a skill bracket the caller names on the first submission (`^[a-z0-9][a-z0-9_-]{0,31}$`,
+//! none by default); each band fills its own cohorts. A placement holds for the period: later
+//! submissions, with any band, keep it.
+//!
+//! A cohort's id is its number (`"3"`), or its band and number (`"gold.3"`).
+
+use std::fmt;
+
+use crate::error::{LeaderboardError, Result};
+
+/// Smallest `cohort_size`.
+pub const MIN_SIZE: u32 = 2;
+/// Largest `cohort_size`.
+pub const MAX_SIZE: u32 = 100_000;
+
+/// Checks a board's `cohort_size`.
+pub fn size(raw: u32) -> Result<u32> {
+    if (MIN_SIZE..=MAX_SIZE).contains(&raw) {
+        Ok(raw)
+    } else {
+        Err(LeaderboardError::InvalidConfig(format!(
+            "cohort_size {raw} must be within {MIN_SIZE}..={MAX_SIZE}"
+        )))
+    }
+}
+
+/// A cohort of a board's period.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CohortId {
+    /// The skill band it belongs to, if the caller named one.
+    pub band: Option<String>,
+    /// Its number within the band, from 1.
+    pub number: u64,
+}
+
+impl CohortId {
+    /// Reads an id as the API shows it (`"3"`, `"gold.3"`).
+    pub fn parse(raw: &str) -> Result<Self> {
+        let bad = || {
+            LeaderboardError::InvalidBody(format!(
+                "cohort '{raw}' must be a number from 1, or a band, '.' and a number"
+            ))
+        };
+        let (band, number) = match raw.split_once('.') {
+            Some((band, number)) => (Some(band_of(band).map_err(|_| bad())?), number),
+            None => (None, raw),
+        };
+        let all_digits = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+        match number.parse::<u64>() {
+            Ok(n) if n >= 1 && all_digits && !number.starts_with('0') => {
+                Ok(Self { band, number: n })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl fmt::Display for CohortId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.band {
+            Some(band) => write!(f, "{band}.{}", self.number),
+            None => write!(f, "{}", self.number),
+        }
+    }
+}
+
+/// Checks a skill band the caller names.
+pub fn band_of(raw: &str) -> Result<String> {
+    super::label("cohort band", raw).map_err(|e| match e {
+        LeaderboardError::InvalidConfig(m) => LeaderboardError::InvalidBody(m),
+        other => other,
+    })
+}
+
+/// The cohort of the `arrival`th first submission (from 1) of a band whose cohorts hold `size`.
+pub fn place(band: Option<String>, arrival: u64, size: u32) -> Result<CohortId> {
+    if arrival == 0 || size == 0 {
+        return Err(LeaderboardError::CorruptData(format!(
+            "a cohort arrival {arrival} of size {size} (both count from 1)"
+        )));
+    }
+    Ok(CohortId {
+        band,
+        number: (arrival - 1) / u64::from(size) + 1,
+    })
+}
+
+/// Which standings a read of a cohort board shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// One cohort's.
+    Cohort(CohortId),
+    /// The whole board's (a reader who may read any cohort and asked for none).
+    Board,
+}
+
+/// The scope of a read that asked for `asked` (none: the default) by a reader placed in `own`
+/// (none: not placed this period). A reader who `may_read_any` (an admin or service) reads the
+/// cohort it asks for, or the whole board; anyone else reads its own cohort only.
+pub fn scope(asked: Option<CohortId>, own: Option<CohortId>, may_read_any: bool) -> Result<Scope> {
+    match (asked, own) {
+        (Some(asked), _) if may_read_any => Ok(Scope::Cohort(asked)),
+        (None, _) if may_read_any => Ok(Scope::Board),
+        (None, Some(own)) => Ok(Scope::Cohort(own)),
+        (Some(asked), Some(own)) if asked == own => Ok(Scope::Cohort(own)),
+        (Some(asked), Some(own)) => Err(LeaderboardError::Forbidden(format!(
+            "players read their own cohort ({own}), not {asked}"
+        ))),
+        (_, None) => Err(LeaderboardError::NotFound(
+            "the player has no cohort this period: its first submission places it".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn id(raw: &str) -> CohortId {
+        CohortId::parse(raw).unwrap()
+    }
+
+    #[test]
+    fn a_cohort_id_is_a_number_or_a_band_and_a_number_and_reads_back_as_shown() {
+        assert_eq!(
+            id("3"),
+            CohortId {
+                band: None,
+                number: 3
+            }
+        );
+        assert_eq!(
+            id("gold-1.12"),
+            CohortId {
+                band: Some("gold-1".into()),
+                number: 12
+            }
+        );
+        for shown in ["1", "gold.7", "a_b-c.99"] {
+            assert_eq!(id(shown).to_string(), shown);
+        }
+        for bad in [
+            "", "0", "01", "+1", "-1", "x", "Gold.1", ".1", "gold.", "gold.0", "a.b.1",
+        ] {
+            assert!(
+                matches!(CohortId::parse(bad), Err(LeaderboardError::InvalidBody(m)) if m.contains("cohort")),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_size_is_two_to_a_hundred_thousand() {
+        assert_eq!(size(2).unwrap(), 2);
+        assert_eq!(size(MAX_SIZE).unwrap(), MAX_SIZE);
+        assert!(size(1).is_err());
+        assert!(size(MAX_SIZE + 1).is_err());
+    }
+
+    #[test]
+    fn arrivals_fill_cohorts_in_order_each_band_its_own() {
+        let numbers: Vec<u64> = (1..=7).map(|n| place(None, n, 3).unwrap().number).collect();
+        assert_eq!(numbers, [1, 1, 1, 2, 2, 2, 3]);
+        assert_eq!(
+            place(Some("gold".into()), 4, 3).unwrap().to_string(),
+            "gold.2"
+        );
+        assert!(matches!(
+            place(None, 0, 3),
+            Err(LeaderboardError::CorruptData(_))
+        ));
+    }
+
+    #[test]
+    fn a_player_reads_its_own_cohort_and_an_admin_any_or_the_whole_board() {
+        let own = Some(id("2"));
+        assert_eq!(
+            scope(None, own.clone(), false).unwrap(),
+            Scope::Cohort(id("2"))
+        );
+        assert_eq!(
+            scope(Some(id("2")), own.clone(), false).unwrap(),
+            Scope::Cohort(id("2"))
+        );
+        assert!(matches!(
+            scope(Some(id("3")), own.clone(), false),
+            Err(LeaderboardError::Forbidden(m)) if m.contains('2') && m.contains('3')
+        ));
+        assert!(matches!(
+            scope(None, None, false),
+            Err(LeaderboardError::NotFound(_))
+        ));
+        assert!(matches!(
+            scope(Some(id("1")), None, false),
+            Err(LeaderboardError::NotFound(_))
+        ));
+        assert_eq!(
+            scope(Some(id("3")), own, true).unwrap(),
+            Scope::Cohort(id("3"))
+        );
+        assert_eq!(scope(None, None, true).unwrap(), Scope::Board);
+    }
+
+    proptest! {
+        /// However many arrive, every cohort but the band's last holds exactly `size`, the last
+        /// at most `size`, and the numbers run from 1 without a gap.
+        #[test]
+        fn no_cohort_ever_exceeds_its_size(size in MIN_SIZE..50, arrivals in 1u64..2_000) {
+            let mut counts = std::collections::BTreeMap::new();
+            for n in 1..=arrivals {
+                *counts.entry(place(None, n, size).unwrap().number).or_insert(0u64) += 1;
+            }
+            let numbers: Vec<u64> = counts.keys().copied().collect();
+            prop_assert_eq!(numbers, (1..=u64::try_from(counts.len()).unwrap()).collect::<Vec<_>>());
+            let last = *counts.keys().last().unwrap();
+            for (number, count) in counts {
+                prop_assert!(count <= u64::from(size));
+                if number != last {
+                    prop_assert_eq!(count, u64::from(size));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Leagues: ordered tiers on a periodic board, with promotion and demotion when a period closes
+//! (Hiro's cohort events, Duolingo's leagues).
+//!
+//! A league board names its tiers lowest first (`["bronze", "silver", "gold"]`). A player plays
+//! each period in its tier (a player new to the league starts in the lowest); the standings of a
+//! period are ranked per group — a tier, or a tier's cohort on a board with `cohort_size` — and
+//! when the period closes the best `promote` of each group move up a tier for the next period and
+//! the worst `demote` move down. `promote` and `demote` are a count (`3`) or a percentage of the
+//! group's players (`"10%"`, rounded down). No one is promoted out of the top tier or demoted out
+//! of the lowest. In a group too small for both, promotion is served first: the demoted are at
+//! most the players left after it. Ties at a cut are split by the ranked order (the earlier
+//! achievement first), as a page lists them. Players with no standing in the closing period
+//! (they did not play) keep their tier.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LeaderboardError, Result};
+
+/// Most tiers a league has.
+pub const MAX_TIERS: usize = 32;
+
+/// How many of a group move: a count, or a percentage of the group (rounded down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    /// This many players (at most the group).
+    Count(u32),
+    /// This percentage of the group's players, 0..=100, rounded down.
+    Percent(u8),
+}
+
+impl Amount {
+    /// How many of a group of `group` players move.
+    pub fn of(self, group: u64) -> u64 {
+        match self {
+            Self::Count(n) => u64::from(n).min(group),
+            // group <= u64::MAX and p <= 100: the product fits in u128.
+            Self::Percent(p) => {
+                u64::try_from(u128::from(group) * u128::from(p) / 100).unwrap_or(group)
+            }
+        }
+    }
+
+    fn parse(field: &str, raw: &AmountInput) -> Result<Self> {
+        let bad = |m: String| {
+            Err(LeaderboardError::InvalidConfig(format!(
+                "league.{field} {m}"
+            )))
+        };
+        match raw {
+            AmountInput::Count(n) => Ok(Self::Count(*n)),
+            AmountInput::Text(s) => match s.strip_suffix('%').map(str::parse::<u8>) {
+                Some(Ok(p)) if p <= 100 => Ok(Self::Percent(p)),
+                _ => bad(format!(
+                    "'{s}' must be a count or a percentage such as \"10%\""
+                )),
+            },
+        }
+    }
+
+    fn to_input(self) -> AmountInput {
+        match self {
+            Self::Count(n) => AmountInput::Count(n),
+            Self::Percent(p) => AmountInput::Text(format!("{p}%")),
+        }
+    }
+}
+
+/// `promote` or `demote` as posted: a count, or a percentage string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AmountInput {
+    /// A count.
+    Count(u32),
+    /// A percentage, `"10%"`.
+    Text(String),
+}
+
+/// The `league` block of a board's configuration, as an admin posts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeagueInput {
+    /// Tier names, lowest first (2 to 32 labels, `^[a-z0-9][a-z0-9_-]{0,31}$`, each once).
+    pub tiers: Vec<String>,
+    /// How many of each group move up when a period closes.
+    pub promote: AmountInput,
+    /// How many of each group move down.
+    pub demote: AmountInput,
+}
+
+/// A validated league.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct League {
+    /// Tier names, lowest first.
+    pub tiers: Vec<String>,
+    /// How many of each group move up.
+    pub promote: Amount,
+    /// How many of each group move down.
+    pub demote: Amount,
+}
+
+impl LeagueInput {
+    /// Checks the tiers and amounts.
+    pub fn validate(&self) -> Result<League> {
+        if !(2..=MAX_TIERS).contains(&self.tiers.len()) {
+            return Err(LeaderboardError::InvalidConfig(format!(
+                "league.tiers must name 2 to {MAX_TIERS} tiers"
+            )));
+        }
+        let mut tiers = Vec::with_capacity(self.tiers.len());
+        for name in &self.tiers {
+            let name = super::label("league tier", name)?;
+            if tiers.contains(&name) {
+                return Err(LeaderboardError::InvalidConfig(format!(
+                    "league tier '{name}' is named twice"
+                )));
+            }
+            tiers.push(name);
+        }
+        Ok(League {
+            tiers,
+            promote: Amount::parse("promote", &self.promote)?,
+            demote: Amount::parse("demote", &self.demote)?,
+        })
+    }
+}
+
+/// Where a player goes when a period closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Move {
+    /// Up a tier.
+    Promoted,
+    /// Down a tier.
+    Demoted,
+    /// The same tier.
+    Stayed,
+}
+
+impl League {
+    /// The canonical configuration.
+    pub fn to_input(&self) -> LeagueInput {
+        LeagueInput {
+            tiers: self.tiers.clone(),
+            promote: self.promote.to_input(),
+            demote: self.demote.to_input(),
+        }
+    }
+
+    /// The index of the tier named `name`.
+    pub fn tier(&self, name: &str) -> Option<usize> {
+        self.tiers.iter().position(|t| t == name)
+    }
+
+    /// How many of a group of `group` players in tier `tier` move up, and how many down.
+    pub fn cuts(&self, tier: usize, group: u64) -> (u64, u64) {
+        let top = tier + 1 >= self.tiers.len();
+        let up = if top { 0 } else { self.promote.of(group) };
+        let down = if tier == 0 {
+            0
+        } else {
+            self.demote.of(group).min(group - up)
+        };
+        (up, down)
+    }
+
+    /// The moves of a group in tier `tier`, its players ranked best first: each player, where
+    /// it goes and the tier it plays the next period in.
+    pub fn close<'a, P>(&self, tier: usize, ranked: &'a [P]) -> Result<Vec<(&'a P, Move, usize)>> {
+        if tier >= self.tiers.len() {
+            return Err(LeaderboardError::CorruptData(format!(
+                "league tier {tier} of {}",
+                self.tiers.len()
+            )));
+        }
+        let group = u64::try_from(ranked.len()).unwrap_or(u64::MAX);
+        let (up, down) = self.cuts(tier, group);
+        Ok(ranked
+            .iter()
+            .enumerate()
+            .map(|(i, player)| {
+                let position = u64::try_from(i).unwrap_or(u64::MAX);
+                if position < up {
+                    (player, Move::Promoted, tier + 1)
+                } else if position >= group - down {
+                    (player, Move::Demoted, tier - 1)
+                } else {
+                    (player, Move::Stayed, tier)
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+#[path = "league_tests.rs"]
+mod tests;

@@ -1,0 +1,138 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn league(promote: AmountInput, demote: AmountInput) -> League {
+    LeagueInput {
+        tiers: vec!["bronze".into(), "silver".into(), "gold".into()],
+        promote,
+        demote,
+    }
+    .validate()
+    .unwrap()
+}
+
+fn moves(l: &League, tier: usize, n: usize) -> Vec<(Move, usize)> {
+    let players: Vec<usize> = (0..n).collect();
+    l.close(tier, &players)
+        .unwrap()
+        .into_iter()
+        .map(|(_, m, next)| (m, next))
+        .collect()
+}
+
+#[test]
+fn the_best_move_up_and_the_worst_down_except_at_the_ends_of_the_ladder() {
+    use Move::{Demoted as D, Promoted as P, Stayed as S};
+    let l = league(AmountInput::Count(2), AmountInput::Count(1));
+    assert_eq!(moves(&l, 1, 5), [(P, 2), (P, 2), (S, 1), (S, 1), (D, 0)]);
+    // The lowest tier demotes no one, the top promotes no one.
+    assert_eq!(moves(&l, 0, 4), [(P, 1), (P, 1), (S, 0), (S, 0)]);
+    assert_eq!(moves(&l, 2, 4), [(S, 2), (S, 2), (S, 2), (D, 1)]);
+    // A group too small for both: promotion first.
+    assert_eq!(moves(&l, 1, 2), [(P, 2), (P, 2)]);
+    assert_eq!(moves(&l, 1, 3), [(P, 2), (P, 2), (D, 0)]);
+    assert!(moves(&l, 1, 0).is_empty());
+    assert!(matches!(
+        l.close(3, &[1]),
+        Err(LeaderboardError::CorruptData(_))
+    ));
+}
+
+#[test]
+fn a_percentage_is_of_the_group_rounded_down() {
+    let l = league(
+        AmountInput::Text("10%".into()),
+        AmountInput::Text("25%".into()),
+    );
+    assert_eq!(l.cuts(1, 9), (0, 2));
+    assert_eq!(l.cuts(1, 10), (1, 2));
+    assert_eq!(l.cuts(1, 100), (10, 25));
+    assert_eq!(Amount::Percent(100).of(u64::MAX), u64::MAX);
+    assert_eq!(Amount::Count(5).of(3), 3);
+}
+
+#[test]
+fn a_league_reads_back_as_posted_and_bad_ones_say_why() {
+    let l = league(AmountInput::Count(3), AmountInput::Text("5%".into()));
+    assert_eq!(l.to_input().validate().unwrap(), l);
+    assert_eq!(
+        serde_json::to_value(l.to_input()).unwrap(),
+        serde_json::json!({"tiers": ["bronze", "silver", "gold"], "promote": 3, "demote": "5%"})
+    );
+    assert_eq!(l.tier("silver"), Some(1));
+    assert_eq!(l.tier("iron"), None);
+    let bad = |tiers: Vec<&str>, promote: AmountInput, says: &str| {
+        let input = LeagueInput {
+            tiers: tiers.into_iter().map(String::from).collect(),
+            promote,
+            demote: AmountInput::Count(1),
+        };
+        match input.validate() {
+            Err(LeaderboardError::InvalidConfig(m)) => assert!(m.contains(says), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    };
+    bad(vec!["solo"], AmountInput::Count(1), "2 to 32");
+    bad(vec!["a", "a"], AmountInput::Count(1), "twice");
+    bad(vec!["a", "B"], AmountInput::Count(1), "tier");
+    bad(vec!["a", "b"], AmountInput::Text("101%".into()), "promote");
+    bad(vec!["a", "b"], AmountInput::Text("ten".into()), "promote");
+    let unknown: std::result::Result<LeagueInput, _> =
+        serde_json::from_str(r#"{"tiers":["a","b"],"promote":1,"demote":1,"relegate":1}"#);
+    assert!(unknown.is_err());
+    let negative: std::result::Result<LeagueInput, _> =
+        serde_json::from_str(r#"{"tiers":["a","b"],"promote":-1,"demote":1}"#);
+    assert!(negative.is_err());
+}
+
+fn amount() -> impl Strategy<Value = AmountInput> {
+    prop_oneof![
+        (0u32..30).prop_map(AmountInput::Count),
+        (0u8..=100).prop_map(|p| AmountInput::Text(format!("{p}%"))),
+    ]
+}
+
+proptest! {
+    /// Every player of a group gets exactly one move; the promoted are the best and the demoted
+    /// the worst of it; no one leaves the ladder; the group's size is kept across the tiers.
+    #[test]
+    fn every_player_moves_once_and_the_ladder_holds(
+        promote in amount(),
+        demote in amount(),
+        tiers in 2usize..6,
+        tier_pick in 0usize..6,
+        n in 0usize..200,
+    ) {
+        let l = LeagueInput {
+            tiers: (0..tiers).map(|t| format!("t{t}")).collect(),
+            promote,
+            demote,
+        }
+        .validate()
+        .unwrap();
+        let tier = tier_pick % tiers;
+        let players: Vec<usize> = (0..n).collect();
+        let out = l.close(tier, &players).unwrap();
+        prop_assert_eq!(out.len(), n);
+        let (up, down) = l.cuts(tier, u64::try_from(n).unwrap());
+        prop_assert!(up + down <= u64::try_from(n).unwrap());
+        for (i, (player, m, next)) in out.iter().enumerate() {
+            prop_assert_eq!(**player, i);
+            prop_assert!(*next < tiers);
+            match m {
+                Move::Promoted => {
+                    prop_assert!(u64::try_from(i).unwrap() < up);
+                    prop_assert_eq!(*next, tier + 1);
+                }
+                Move::Demoted => {
+                    prop_assert!(u64::try_from(n - i).unwrap() <= down);
+                    prop_assert_eq!(*next + 1, tier);
+                }
+                Move::Stayed => prop_assert_eq!(*next, tier),
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Rewards: a table on a board (or tournament) from rank ranges to a payload the game
+//! interprets (LootLocker's rewards at a reset, Nakama's tournament rewards).
+//!
+//! When a run closes (a period ends, a tournament ends), each player ranked within a range is
+//! awarded that range's payload, once, from the run's final standings ([`RewardTable::award`]).
+//! Ranks are the board's competition ranks, so players tied at a rank share its reward (two
+//! players at 1 both get rank 1's, and the next is ranked 3). Standings still held for review
+//! could change the final ranks, so the award waits until no review of the run is pending, or
+//! for a grace after the close at most ([`award_due`]), then takes the standings as they are.
+//! A player claims an award once ([`claim`]); claiming again answers the first claim.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{LeaderboardError, Result};
+use crate::ids::PlayerId;
+
+/// Most ranges in a table.
+pub const MAX_RANGES: usize = 100;
+/// Lowest rank a range may reach (a close reads this many standings at most).
+pub const MAX_RANK: u64 = 10_000;
+/// Largest reward payload, serialised.
+pub const MAX_REWARD_BYTES: usize = 4096;
+/// How long after a close the award waits for pending reviews at most: 24 hours.
+pub const GRACE_MS: i64 = 24 * 3_600_000;
+
+/// One range as posted: ranks `from..=to` (`to` defaults to `from`) get `reward`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardRangeInput {
+    /// First rank of the range (from 1).
+    pub from: u64,
+    /// Last rank of the range (default: `from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<u64>,
+    /// What the game gives (any JSON but `null`, at most 4 KB).
+    pub reward: Value,
+}
+
+/// A validated table: ranges in rank order, none overlapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RewardTable {
+    ranges: Vec<(u64, u64, Value)>,
+}
+
+impl RewardTable {
+    /// Checks and orders the posted ranges.
+    pub fn new(input: &[RewardRangeInput]) -> Result<Self> {
+        let bad = |m: String| Err(LeaderboardError::InvalidConfig(format!("rewards: {m}")));
+        if input.is_empty() || input.len() > MAX_RANGES {
+            return bad(format!("1 to {MAX_RANGES} ranges"));
+        }
+        let mut ranges = Vec::with_capacity(input.len());
+        for r in input {
+            let to = r.to.unwrap_or(r.from);
+            if r.from == 0 || to < r.from || to > MAX_RANK {
+                return bad(format!(
+                    "ranks {}..={to} must run from 1 up to {MAX_RANK}, from before to",
+                    r.from
+                ));
+            }
+            if r.reward.is_null() {
+                return bad(format!("the reward of ranks {}..={to} is null", r.from));
+            }
+            let bytes = serde_json::to_vec(&r.reward).map_or(usize::MAX, |b| b.len());
+            if bytes > MAX_REWARD_BYTES {
+                return bad(format!(
+                    "the reward of ranks {}..={to} has {bytes} bytes (at most {MAX_REWARD_BYTES})",
+                    r.from
+                ));
+            }
+            ranges.push((r.from, to, r.reward.clone()));
+        }
+        ranges.sort_by_key(|(from, _, _)| *from);
+        if let Some(pair) = ranges.windows(2).find(|w| w[1].0 <= w[0].1) {
+            return bad(format!(
+                "ranks {}..={} and {}..={} overlap",
+                pair[0].0, pair[0].1, pair[1].0, pair[1].1
+            ));
+        }
+        Ok(Self { ranges })
+    }
+
+    /// The table as posted, in rank order (`to` given only when it differs from `from`).
+    pub fn to_input(&self) -> Vec<RewardRangeInput> {
+        self.ranges
+            .iter()
+            .map(|(from, to, reward)| RewardRangeInput {
+                from: *from,
+                to: (to != from).then_some(*to),
+                reward: reward.clone(),
+            })
+            .collect()
+    }
+
+    /// The reward of `rank`, if a range holds it.
+    pub fn for_rank(&self, rank: u64) -> Option<&Value> {
+        let i = self.ranges.partition_point(|(_, to, _)| *to < rank);
+        self.ranges
+            .get(i)
+            .filter(|(from, _, _)| *from <= rank)
+            .map(|(_, _, reward)| reward)
+    }
+
+    /// The lowest rank any range rewards: a close reads the standings down to it.
+    pub fn last_rank(&self) -> u64 {
+        self.ranges.last().map_or(0, |(_, to, _)| *to)
+    }
+
+    /// The awards of a run's final standings, given as (player, competition rank) best first.
+    pub fn award<'a>(&self, ranked: impl IntoIterator<Item = (&'a PlayerId, u64)>) -> Vec<Award> {
+        ranked
+            .into_iter()
+            .take_while(|(_, rank)| *rank <= self.last_rank())
+            .filter_map(|(player, rank)| {
+                self.for_rank(rank).map(|reward| Award {
+                    player: player.clone(),
+                    rank,
+                    reward: reward.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A player's reward for a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Award {
+    /// The player.
+    pub player: PlayerId,
+    /// Its final rank.
+    pub rank: u64,
+    /// The range's payload.
+    pub reward: Value,
+}
+
+/// Whether a run closed at `closed_at_ms` is awarded at `now_ms`, with `pending_reviews` of its
+/// submissions still held: once none is, or `grace_ms` after the close whatever is.
+pub fn award_due(closed_at_ms: i64, now_ms: i64, pending_reviews: u64, grace_ms: i64) -> bool {
+    now_ms >= closed_at_ms
+        && (pending_reviews == 0 || now_ms >= closed_at_ms.saturating_add(grace_ms))
+}
+
+/// A claim's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Claimed now (the adapter records `now`).
+    Now,
+    /// Claimed before, at this moment (Unix ms): the same answer, nothing given twice.
+    Before(i64),
+}
+
+/// A claim of an award (none: the player was not awarded this run) that was claimed at
+/// `claimed_at_ms` if ever.
+pub fn claim(award: Option<&Award>, claimed_at_ms: Option<i64>) -> Result<Claim> {
+    match (award, claimed_at_ms) {
+        (None, _) => Err(LeaderboardError::NotFound(
+            "no reward for this player in this run".into(),
+        )),
+        (Some(_), None) => Ok(Claim::Now),
+        (Some(_), Some(at)) => Ok(Claim::Before(at)),
+    }
+}
+
+#[cfg(test)]
+#[path = "rewards_tests.rs"]
+mod tests;

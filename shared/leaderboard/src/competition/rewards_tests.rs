@@ -1,0 +1,143 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::*;
+
+fn range(from: u64, to: Option<u64>, reward: Value) -> RewardRangeInput {
+    RewardRangeInput { from, to, reward }
+}
+
+fn table() -> RewardTable {
+    RewardTable::new(&[
+        range(4, Some(10), json!({"coins": 100})),
+        range(1, None, json!({"coins": 1000, "badge": "gold"})),
+        range(2, Some(3), json!({"coins": 500})),
+    ])
+    .unwrap()
+}
+
+fn player(p: &str) -> PlayerId {
+    PlayerId::new(p).unwrap()
+}
+
+#[test]
+fn each_rank_gets_its_ranges_reward_and_none_past_the_table() {
+    let t = table();
+    assert_eq!(
+        t.for_rank(1),
+        Some(&json!({"coins": 1000, "badge": "gold"}))
+    );
+    assert_eq!(t.for_rank(3), Some(&json!({"coins": 500})));
+    assert_eq!(t.for_rank(10), Some(&json!({"coins": 100})));
+    assert_eq!(t.for_rank(11), None);
+    assert_eq!(t.for_rank(0), None);
+    assert_eq!(t.last_rank(), 10);
+    let gap = RewardTable::new(&[range(1, None, json!(1)), range(5, None, json!(5))]).unwrap();
+    assert_eq!(gap.for_rank(3), None);
+    assert_eq!(gap.for_rank(5), Some(&json!(5)));
+}
+
+#[test]
+fn tied_players_share_their_ranks_reward() {
+    let (a, b, c, d) = (player("a"), player("b"), player("c"), player("d"));
+    let ranked = [(&a, 1), (&b, 1), (&c, 3), (&d, 11)];
+    let awards = table().award(ranked);
+    let got: Vec<(&str, u64, i64)> = awards
+        .iter()
+        .map(|w| {
+            (
+                w.player.as_str(),
+                w.rank,
+                w.reward["coins"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("a", 1, 1000), ("b", 1, 1000), ("c", 3, 500)]);
+}
+
+#[test]
+fn a_table_reads_back_in_rank_order_and_bad_ones_say_why() {
+    let t = table();
+    assert_eq!(RewardTable::new(&t.to_input()).unwrap(), t);
+    assert_eq!(
+        serde_json::to_value(t.to_input()).unwrap()[0],
+        json!({"from": 1, "reward": {"coins": 1000, "badge": "gold"}})
+    );
+    let bad = |ranges: Vec<RewardRangeInput>, says: &str| match RewardTable::new(&ranges) {
+        Err(LeaderboardError::InvalidConfig(m)) => assert!(m.contains(says), "{m}"),
+        other => panic!("{other:?}"),
+    };
+    bad(vec![], "1 to 100");
+    bad(
+        (1..=101).map(|r| range(r, None, json!(r))).collect(),
+        "1 to 100",
+    );
+    bad(vec![range(0, None, json!(1))], "from 1");
+    bad(vec![range(3, Some(2), json!(1))], "from before to");
+    bad(vec![range(1, Some(MAX_RANK + 1), json!(1))], "10000");
+    bad(vec![range(1, None, Value::Null)], "null");
+    bad(
+        vec![range(1, None, json!("x".repeat(MAX_REWARD_BYTES)))],
+        "bytes",
+    );
+    bad(
+        vec![range(1, Some(5), json!(1)), range(5, None, json!(2))],
+        "overlap",
+    );
+    let unknown: std::result::Result<RewardRangeInput, _> =
+        serde_json::from_str(r#"{"from":1,"reward":1,"until":2}"#);
+    assert!(unknown.is_err());
+}
+
+#[test]
+fn an_award_waits_for_held_reviews_until_the_grace_ends() {
+    let closed = 1_000_000;
+    assert!(!award_due(closed, closed - 1, 0, GRACE_MS));
+    assert!(award_due(closed, closed, 0, GRACE_MS));
+    assert!(!award_due(closed, closed + GRACE_MS - 1, 2, GRACE_MS));
+    assert!(award_due(closed, closed + GRACE_MS, 2, GRACE_MS));
+    assert!(award_due(i64::MAX - 1, i64::MAX, 0, GRACE_MS));
+}
+
+#[test]
+fn a_claim_is_taken_once_and_answered_the_same_after() {
+    let award = Award {
+        player: player("a"),
+        rank: 1,
+        reward: json!(1),
+    };
+    assert_eq!(claim(Some(&award), None).unwrap(), Claim::Now);
+    assert_eq!(claim(Some(&award), Some(42)).unwrap(), Claim::Before(42));
+    assert!(matches!(
+        claim(None, None),
+        Err(LeaderboardError::NotFound(_))
+    ));
+}
+
+proptest! {
+    /// Whatever the ranges, a rank's reward is the one range that holds it, found by search as
+    /// by a plain scan.
+    #[test]
+    fn a_rank_finds_the_one_range_that_holds_it(
+        cuts in proptest::collection::btree_set(1u64..200, 1..20),
+        rank in 0u64..220,
+    ) {
+        // Consecutive cuts make ranges [c_i, c_{i+1} - 1], every other one left out.
+        let cuts: Vec<u64> = cuts.into_iter().collect();
+        let ranges: Vec<RewardRangeInput> = cuts
+            .windows(2)
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 0)
+            .map(|(i, w)| range(w[0], Some(w[1] - 1), json!(i)))
+            .collect();
+        prop_assume!(!ranges.is_empty());
+        let t = RewardTable::new(&ranges).unwrap();
+        let scan = ranges
+            .iter()
+            .find(|r| r.from <= rank && rank <= r.to.unwrap_or(r.from))
+            .map(|r| &r.reward);
+        prop_assert_eq!(t.for_rank(rank), scan);
+    }
+}

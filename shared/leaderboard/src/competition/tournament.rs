@@ -1,0 +1,408 @@
+//! Tournaments: a board with a window.
+//!
+//! A tournament is a board created with a `tournament` block ([`TournamentInput`]): a title, a
+//! category, a window (`start` and `end`, or `start` and `duration_secs`), and who may play —
+//! `join_required` (only players who joined may submit), `max_size` (joins past it refused) and
+//! `max_attempts` (submissions per player per run). Each run is a period of the board's own
+//! `period` clipped to the window: an `all_time` board has one run, the whole window; a `daily`
+//! one a run per UTC day, the first and last cut by the window's ends.
+//!
+//! The window is half-open, `[start, end)`: a submission at `end` is refused. Once created, the
+//! configuration stays as posted except the window's end, which an admin may bring forward to
+//! now ([`Window::end_early`]) or move later ([`Window::extend`]); the adapter keeps the current
+//! window beside the board and passes it in.
+//!
+//! Players may join while the tournament is upcoming or open, never once it has ended.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LeaderboardError, Result};
+
+/// Longest `title`, in characters.
+pub const MAX_TITLE_CHARS: usize = 120;
+/// Largest `max_size`.
+pub const MAX_SIZE: u32 = 1_000_000;
+/// Largest `max_attempts` (per player per run).
+pub const MAX_ATTEMPTS: u32 = 1_000_000;
+/// Most attempts one grant adds.
+pub const MAX_GRANT: u32 = 1_000;
+
+/// The `tournament` block of a board's configuration, as an admin posts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TournamentInput {
+    /// What players see (1 to 120 characters).
+    pub title: String,
+    /// A label to list tournaments by (`^[a-z0-9][a-z0-9_-]{0,31}$`); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// When the window opens (RFC 3339).
+    pub start: String,
+    /// When it closes (RFC 3339, after `start`); exactly one of `end` and `duration_secs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// How long it stays open, in seconds (at least 1); exactly one of `end` and
+    /// `duration_secs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<u64>,
+    /// Only players who joined may submit (default false).
+    #[serde(default)]
+    pub join_required: bool,
+    /// Most players who may join (1..=1,000,000); unlimited by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u32>,
+    /// Submissions per player per run (1..=1,000,000), before grants; unlimited by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+}
+
+/// A validated tournament.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tournament {
+    /// What players see.
+    pub title: String,
+    /// The label it is listed by.
+    pub category: Option<String>,
+    /// The window as created (the current one may end earlier or later, see the module doc).
+    pub window: Window,
+    /// Only players who joined may submit.
+    pub join_required: bool,
+    /// Most players who may join.
+    pub max_size: Option<u32>,
+    /// Submissions per player per run, before grants.
+    pub max_attempts: Option<u32>,
+}
+
+impl TournamentInput {
+    /// Checks every field and resolves the window.
+    pub fn validate(&self) -> Result<Tournament> {
+        let bad = |m: String| Err(LeaderboardError::InvalidConfig(m));
+        let title_chars = self.title.trim().chars().count();
+        if title_chars == 0 || self.title.chars().count() > MAX_TITLE_CHARS {
+            return bad(format!(
+                "tournament.title must have 1 to {MAX_TITLE_CHARS} characters"
+            ));
+        }
+        if self.title.chars().any(char::is_control) {
+            return bad("tournament.title must not hold control characters".into());
+        }
+        let category = match &self.category {
+            Some(c) => Some(super::label("tournament.category", c)?),
+            None => None,
+        };
+        let moment = |field: &str, raw: &str| {
+            crate::time::parse(raw).ok_or_else(|| {
+                LeaderboardError::InvalidConfig(format!(
+                    "tournament.{field} '{raw}' is not an RFC 3339 timestamp"
+                ))
+            })
+        };
+        let start_ms = moment("start", &self.start)?;
+        let end_ms = match (&self.end, self.duration_secs) {
+            (Some(end), None) => moment("end", end)?,
+            (None, Some(secs)) if secs > 0 => i64::try_from(secs)
+                .ok()
+                .and_then(|s| s.checked_mul(1000))
+                .and_then(|d| start_ms.checked_add(d))
+                .ok_or_else(|| {
+                    LeaderboardError::InvalidConfig(format!(
+                        "tournament.duration_secs {secs} is too long"
+                    ))
+                })?,
+            (None, Some(_)) => return bad("tournament.duration_secs must be at least 1".into()),
+            _ => {
+                return bad("tournament needs exactly one of end and duration_secs".into());
+            }
+        };
+        if crate::time::iso(end_ms).is_null() {
+            return bad("tournament.end is past the last moment the API can show".into());
+        }
+        let window = Window::new(start_ms, end_ms)?;
+        let bounded = |field: &str, v: Option<u32>, max: u32| match v {
+            Some(n) if n == 0 || n > max => Err(LeaderboardError::InvalidConfig(format!(
+                "tournament.{field} {n} must be within 1..={max}"
+            ))),
+            _ => Ok(v),
+        };
+        Ok(Tournament {
+            title: self.title.clone(),
+            category,
+            window,
+            join_required: self.join_required,
+            max_size: bounded("max_size", self.max_size, MAX_SIZE)?,
+            max_attempts: bounded("max_attempts", self.max_attempts, MAX_ATTEMPTS)?,
+        })
+    }
+}
+
+impl Tournament {
+    /// The canonical configuration: the window as `start` and `end`, never a duration.
+    pub fn to_input(&self) -> TournamentInput {
+        let iso = |ms: i64| {
+            crate::time::iso(ms)
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        TournamentInput {
+            title: self.title.clone(),
+            category: self.category.clone(),
+            start: iso(self.window.start_ms),
+            end: Some(iso(self.window.end_ms)),
+            duration_secs: None,
+            join_required: self.join_required,
+            max_size: self.max_size,
+            max_attempts: self.max_attempts,
+        }
+    }
+
+    /// Whether `player` may submit at `now_ms` to a tournament whose window is now `window`,
+    /// given whether it joined.
+    pub fn admits(
+        &self,
+        window: Window,
+        joined: bool,
+        now_ms: i64,
+    ) -> std::result::Result<(), Refusal> {
+        window.admits(now_ms)?;
+        if self.join_required && !joined {
+            return Err(Refusal::NotJoined);
+        }
+        Ok(())
+    }
+
+    /// A player's join at `now_ms`, given whether it joined already and how many have.
+    pub fn join(
+        &self,
+        window: Window,
+        already: bool,
+        joined: u64,
+        now_ms: i64,
+    ) -> std::result::Result<Joined, Refusal> {
+        if window.phase(now_ms) == Phase::Ended {
+            return Err(Refusal::Closed {
+                phase: Phase::Ended,
+                window,
+            });
+        }
+        if already {
+            return Ok(Joined::Already);
+        }
+        match self.max_size {
+            Some(max) if joined >= u64::from(max) => Err(Refusal::Full { max_size: max }),
+            _ => Ok(Joined::Now),
+        }
+    }
+}
+
+/// Where a tournament stands at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Before `start`.
+    Upcoming,
+    /// From `start` until `end`.
+    Open,
+    /// From `end` on.
+    Ended,
+}
+
+impl Phase {
+    /// `"upcoming"`, `"open"` or `"ended"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upcoming => "upcoming",
+            Self::Open => "open",
+            Self::Ended => "ended",
+        }
+    }
+
+    /// The phase a listing asks for (`?state=`).
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "upcoming" => Ok(Self::Upcoming),
+            "open" => Ok(Self::Open),
+            "ended" => Ok(Self::Ended),
+            other => Err(LeaderboardError::InvalidBody(format!(
+                "state '{other}' must be upcoming, open or ended"
+            ))),
+        }
+    }
+}
+
+/// A tournament's window, `[start_ms, end_ms)` in Unix ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// When it opens.
+    pub start_ms: i64,
+    /// When it closes (after `start_ms`).
+    pub end_ms: i64,
+}
+
+impl Window {
+    /// A window that ends after it starts.
+    pub fn new(start_ms: i64, end_ms: i64) -> Result<Self> {
+        if end_ms <= start_ms {
+            return Err(LeaderboardError::InvalidConfig(
+                "tournament.end must be after tournament.start".into(),
+            ));
+        }
+        Ok(Self { start_ms, end_ms })
+    }
+
+    /// Where the tournament stands at `now_ms`.
+    pub fn phase(&self, now_ms: i64) -> Phase {
+        if now_ms < self.start_ms {
+            Phase::Upcoming
+        } else if now_ms < self.end_ms {
+            Phase::Open
+        } else {
+            Phase::Ended
+        }
+    }
+
+    /// Whether a submission at `now_ms` falls inside the window.
+    pub fn admits(&self, now_ms: i64) -> std::result::Result<(), Refusal> {
+        match self.phase(now_ms) {
+            Phase::Open => Ok(()),
+            phase => Err(Refusal::Closed {
+                phase,
+                window: *self,
+            }),
+        }
+    }
+
+    /// The window ended at `now_ms` (an open tournament only: an upcoming one is deleted
+    /// instead, an ended one stays as it ended).
+    pub fn end_early(&self, now_ms: i64) -> std::result::Result<Self, Refusal> {
+        match self.phase(now_ms) {
+            Phase::Open => Ok(Self {
+                start_ms: self.start_ms,
+                end_ms: now_ms.max(self.start_ms + 1),
+            }),
+            phase => Err(Refusal::Closed {
+                phase,
+                window: *self,
+            }),
+        }
+    }
+
+    /// The window ending at `end_ms` instead, which must be later than both its end and now (an
+    /// ended tournament's standings are final).
+    pub fn extend(&self, end_ms: i64, now_ms: i64) -> std::result::Result<Self, Refusal> {
+        if self.phase(now_ms) == Phase::Ended {
+            return Err(Refusal::Closed {
+                phase: Phase::Ended,
+                window: *self,
+            });
+        }
+        if end_ms <= self.end_ms || end_ms <= now_ms {
+            return Err(Refusal::NotLater { window: *self });
+        }
+        Ok(Self {
+            start_ms: self.start_ms,
+            end_ms,
+        })
+    }
+}
+
+/// A join that went through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    /// The player joined now (the adapter counts it).
+    Now,
+    /// The player had joined before (nothing changes: a join is idempotent).
+    Already,
+}
+
+/// Why a tournament refused a submission, a join or a change of its window (each a `409`
+/// problem, the window in its body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Outside the window: not started, or ended.
+    Closed {
+        /// Where it stands.
+        phase: Phase,
+        /// Its window.
+        window: Window,
+    },
+    /// `join_required`, and the player has not joined.
+    NotJoined,
+    /// `max_size` players have joined.
+    Full {
+        /// The size.
+        max_size: u32,
+    },
+    /// The player has used every attempt of this run.
+    AttemptsUsed {
+        /// Attempts allowed this run (`max_attempts` plus grants).
+        allowed: u64,
+    },
+    /// An extension that would not end later than the window does now (or than now).
+    NotLater {
+        /// The window as it is.
+        window: Window,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Closed {
+                phase: Phase::Upcoming,
+                ..
+            } => f.write_str("the tournament has not started"),
+            Self::Closed { .. } => f.write_str("the tournament has ended"),
+            Self::NotJoined => {
+                f.write_str("the tournament takes submissions from joined players only")
+            }
+            Self::Full { max_size } => write!(f, "the tournament is full ({max_size} players)"),
+            Self::AttemptsUsed { allowed } => {
+                write!(f, "every attempt of this run is used ({allowed} allowed)")
+            }
+            Self::NotLater { .. } => {
+                f.write_str("a tournament is extended to a later end, after now")
+            }
+        }
+    }
+}
+
+/// Attempts a player has had this run, and what was granted beyond `max_attempts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Attempts {
+    /// Submissions counted this run, before the one being decided.
+    pub used: u64,
+    /// Extra attempts granted this run.
+    pub granted: u64,
+}
+
+/// Whether one more submission is allowed under `max_attempts` (`None`: unlimited). On success,
+/// the attempts left after it (`None`: unlimited).
+pub fn attempt(
+    max_attempts: Option<u32>,
+    attempts: Attempts,
+) -> std::result::Result<Option<u64>, Refusal> {
+    let Some(max) = max_attempts else {
+        return Ok(None);
+    };
+    let allowed = u64::from(max).saturating_add(attempts.granted);
+    if attempts.used < allowed {
+        Ok(Some(allowed - attempts.used - 1))
+    } else {
+        Err(Refusal::AttemptsUsed { allowed })
+    }
+}
+
+/// Checks a grant of extra attempts (1..=[`MAX_GRANT`]).
+pub fn grant(extra: u64) -> Result<u64> {
+    if extra == 0 || extra > u64::from(MAX_GRANT) {
+        return Err(LeaderboardError::InvalidBody(format!(
+            "attempts {extra} must be within 1..={MAX_GRANT}"
+        )));
+    }
+    Ok(extra)
+}
+
+#[cfg(test)]
+#[path = "tournament_tests.rs"]
+mod tests;
