@@ -31,8 +31,8 @@ CRATES = {
         "depth": 2,
         "layers": [
             ("base", ["error", "ids", "time"]),
-            ("board", ["board"]),
             ("competition", ["competition"]),
+            ("board", ["board"]),
             ("integrity", ["integrity"]),
             ("events", ["events"]),
             ("policy", ["policy"]),

@@ -9,7 +9,12 @@
 //!
 //! 1. [`error`] (one [`LeaderboardError`]), [`ids`] (tenant, board and player ids), [`time`]
 //!    (moments as the API shows them).
-//! 2. [`board`]: a board and how it ranks. Scores ([`board::score`]) are `i64` minor units
+//! 2. [`competition`]: the rules a competition adds to a board — tournaments' windows, joins
+//!    and attempts ([`competition::tournament`]), cohorts ([`competition::cohort`]), leagues'
+//!    promotion and demotion ([`competition::league`]) and rewards by rank
+//!    ([`competition::rewards`]). They take plain values and know nothing of boards, so a
+//!    board's configuration can hold them.
+//! 3. [`board`]: a board and how it ranks. Scores ([`board::score`]) are `i64` minor units
 //!    parsed exactly; a board's configuration ([`board::config`], with its integrity rules
 //!    [`board::rules`] and log retention [`board::retention`]) is validated once
 //!    ([`BoardConfigInput::validate`] → [`Board`]); sort keys ([`board::sortkey`]) map a standing
@@ -19,10 +24,6 @@
 //!    ([`board::rank`]: 1, 1, 3); periods ([`board::period`]: all-time, daily, ISO-weekly,
 //!    monthly, UTC); keyset cursors ([`board::cursor`]); the views a read renders
 //!    ([`board::view`]).
-//! 3. [`competition`]: the rules a competition adds to a board — tournaments' windows, joins
-//!    and attempts ([`competition::tournament`]), cohorts ([`competition::cohort`]), leagues'
-//!    promotion and demotion ([`competition::league`]) and rewards by rank
-//!    ([`competition::rewards`]).
 //! 4. [`integrity`]: a submission judged against its board's rules ([`integrity::check`]),
 //!    what becomes of it — applied, flagged, held or rejected, and a burst's earlier members
 //!    flagged — for the synchronous write and the drain alike ([`integrity::settle`]), the
