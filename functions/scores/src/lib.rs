@@ -1,6 +1,7 @@
 //! `functions/scores`: `POST /api/{v}/boards/{board}/scores` — submit `{player, score, subscore?,
 //! metadata?}` with an optional `Idempotency-Key`. The flow (kill switch, idempotency, quota,
-//! sync apply or async accept, cache invalidation) is `edge::submit`.
+//! sync apply or async accept, cache invalidation) is `edge::submit`. `POST
+//! /api/{v}/boards/{board}/join` — a player joins a tournament (`edge::tournaments`).
 
 // The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
 #[cfg(feature = "p3")]
@@ -19,5 +20,9 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     }
     let board_id = BoardId::new(call.param("board").unwrap_or_default())?;
     let ctx = edge::admission::admit(platform, call).await?;
-    edge::submit::submit(&ctx, call, &board_id).await
+    if call.path.trim_end_matches('/').ends_with("/join") {
+        edge::tournaments::join(&ctx, call, &board_id).await
+    } else {
+        edge::submit::submit(&ctx, call, &board_id).await
+    }
 }

@@ -28,7 +28,7 @@
 //!    [`flags`], [`idempotency`], [`experiments`], [`audit`], [`rebuild`], [`pipeline`],
 //!    [`submit`], [`lifecycle`] (a board's deletion, whole), [`live`] (the change feed and live
 //!    updates), [`webhook_delivery`], [`webhook_top`], [`reads`] (the ranked reads REST and
-//!    GraphQL share).
+//!    GraphQL share), [`tournaments`] (joining one; what a submission to one must pass).
 //! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending).
 //!
@@ -90,6 +90,7 @@ pub mod stall;
 pub mod stream;
 pub mod submit;
 pub mod tenants;
+pub mod tournaments;
 pub mod webhook_delivery;
 pub mod webhook_top;
 pub mod webhooks;

@@ -130,7 +130,7 @@ pub async fn publish_change(
     let board = match repo.board(tenant, id).await {
         Ok(board) => board,
         Err(LeaderboardError::BoardNotFound(_)) => {
-            return close(repo, settings, tenant, id, &sent_key).await;
+            return close_gone(repo, settings, tenant, id, &sent_key).await;
         }
         Err(e) => return Err(e),
     };
@@ -155,7 +155,7 @@ async fn publish_gated(
     let (sent_key, gate_key) = (keys.push_sent(&tier), keys.push_gate(&tier));
     for _ in 0..LOOKS {
         let Some(version) = repo.board_version(&keys).await? else {
-            return close(repo, settings, tenant, id, &sent_key).await;
+            return close_gone(repo, settings, tenant, id, &sent_key).await;
         };
         let period = PeriodView::resolve(board, None, now_ms())?
             .current
@@ -191,7 +191,7 @@ async fn publish_now(
     // The version, then the page: a write between the two is in the page, and its own
     // announcement finds its version newer than the one noted, so it is published again.
     let Some(version) = repo.board_version(&Keys::new(tenant, id)).await? else {
-        return close(repo, settings, tenant, id, sent_key).await;
+        return close_gone(repo, settings, tenant, id, sent_key).await;
     };
     let top = crate::reads::current_top(repo, tenant, board, now_ms(), push::TOP_N).await?;
     let page = view::page(
@@ -274,9 +274,8 @@ pub async fn on_alarm(platform: &dyn Platform, repo: &Repo, now_ms: &dyn Fn() ->
     }
 }
 
-/// Closes the board's channel (nchan: `200`, or `404` when it had none), forgets the version
-/// sent and takes the board out of the tier's rollover register (else its period's end would
-/// still ring the alarm, to find the board gone).
+/// Closes the board's channel (nchan: `200`, or `404` when it had none) and forgets the version
+/// sent.
 async fn close(
     repo: &Repo,
     settings: &PushSettings,
@@ -286,9 +285,22 @@ async fn close(
 ) -> Result<Outcome> {
     send(settings, tenant, id, Verb::Delete, b"", &[200, 404]).await?;
     repo.del(sent_key).await?;
+    Ok(Outcome::Closed)
+}
+
+/// [`close`] for a board that is gone, which also leaves the tier's rollover register (else its
+/// period's end would still ring the alarm, to find the board gone and forget it then).
+async fn close_gone(
+    repo: &Repo,
+    settings: &PushSettings,
+    tenant: &TenantId,
+    id: &BoardId,
+    sent_key: &str,
+) -> Result<Outcome> {
+    let closed = close(repo, settings, tenant, id, sent_key).await?;
     repo.rollover_forget(&settings.tier_id(), &format!("{tenant}/{id}"))
         .await?;
-    Ok(Outcome::Closed)
+    Ok(closed)
 }
 
 /// One request to the board's channel; an answer outside `ok` is an error naming it.

@@ -161,6 +161,30 @@ pub enum LeaderboardError {
         /// The numbers that made it, in words.
         detail: String,
     },
+    /// A tournament's window refused a submission: it has not started, or it has ended.
+    #[error(
+        "the tournament {}: its window runs from {} until {}",
+        if *upcoming { "has not started" } else { "has ended" },
+        crate::time::iso(*start_ms).as_str().unwrap_or("?"),
+        crate::time::iso(*end_ms).as_str().unwrap_or("?")
+    )]
+    TournamentClosed {
+        /// Whether it has yet to start (else it has ended).
+        upcoming: bool,
+        /// When its window opens (Unix ms).
+        start_ms: i64,
+        /// When it closes (Unix ms).
+        end_ms: i64,
+    },
+    /// A tournament has all the players it takes (`max_size`).
+    #[error("the tournament is full: it takes {max_size} players")]
+    TournamentFull {
+        /// Its size.
+        max_size: u32,
+    },
+    /// A tournament takes submissions from players who joined it only (`join_required`).
+    #[error("not joined: {0}")]
+    TournamentNotJoined(String),
     /// The route exists but not for this method; `allowed` is what the response's `Allow` header
     /// says (`GET, POST`).
     #[error("method not allowed: {detail}; allowed: {allowed}")]
@@ -189,13 +213,17 @@ impl LeaderboardError {
             | Self::InvalidPeriod(_)
             | Self::InvalidBody(_) => 400,
             Self::Unauthorized(_) => 401,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::TournamentNotJoined(_) => 403,
             Self::PeriodNotRetained(_)
             | Self::BoardNotFound(_)
             | Self::PlayerNotFound(_)
             | Self::NotFound(_) => 404,
             Self::MethodNotAllowed { .. } => 405,
-            Self::BoardExists(_) | Self::Conflict(_) | Self::IdempotencyInProgress(_) => 409,
+            Self::BoardExists(_)
+            | Self::Conflict(_)
+            | Self::IdempotencyInProgress(_)
+            | Self::TournamentClosed { .. }
+            | Self::TournamentFull { .. } => 409,
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::ScoreOutOfRange { .. }
@@ -243,6 +271,9 @@ impl LeaderboardError {
             Self::Unavailable(_) => "unavailable",
             Self::InvalidWebhook(_) => "invalid-webhook",
             Self::IntegrityRejected { .. } => "integrity-rejected",
+            Self::TournamentClosed { .. } => "tournament-closed",
+            Self::TournamentFull { .. } => "tournament-full",
+            Self::TournamentNotJoined(_) => "tournament-not-joined",
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -311,6 +342,9 @@ problem_types!(
     "unavailable",
     "invalid-webhook",
     "integrity-rejected",
+    "tournament-closed",
+    "tournament-full",
+    "tournament-not-joined",
     "not-found",
     "method-not-allowed",
     "unsupported-media-type",
@@ -376,6 +410,13 @@ mod tests {
                 rule: "velocity".into(),
                 detail: "x".into(),
             },
+            E::TournamentClosed {
+                upcoming: true,
+                start_ms: 0,
+                end_ms: 1,
+            },
+            E::TournamentFull { max_size: 2 },
+            E::TournamentNotJoined("x".into()),
             E::NotFound("x".into()),
             E::MethodNotAllowed {
                 detail: "x".into(),

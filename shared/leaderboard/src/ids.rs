@@ -37,6 +37,17 @@ fn check_common(kind: IdKind, s: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether `raw` is a short label, `^[a-z0-9][a-z0-9_-]{0,31}$`: a rate-limit policy's name, a
+/// tournament's category, a cohort's band, a league's tier.
+pub fn is_label(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    !b.is_empty()
+        && b.len() <= 32
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
+}
+
 /// Validates a tenant or board id (`^[a-z0-9][a-z0-9_-]{0,63}$`).
 fn check_slug(kind: IdKind, s: &str) -> Result<()> {
     check_common(kind, s)?;

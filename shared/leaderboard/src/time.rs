@@ -11,7 +11,13 @@ pub fn iso(ms: i64) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// A moment as the API takes it (RFC 3339, any offset) in Unix ms; `None` when `raw` is not one.
+/// The last moment the API both shows and reads back, 9999-12-31T23:59:59.999Z: [`parse`]
+/// takes four-digit years only, where [`iso`] would show later ones with a sign.
+pub const MAX_MS: i64 = 253_402_300_799_999;
+
+/// A moment as the API takes it (RFC 3339 as chrono reads it: any offset, a lowercase `t`/`z`
+/// or a space between date and time accepted, four-digit years) in Unix ms; `None` when `raw`
+/// is not one.
 pub fn parse(raw: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(raw)
         .ok()
@@ -19,6 +25,7 @@ pub fn parse(raw: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -40,6 +47,10 @@ mod tests {
             Some(1_764_000_000_123)
         );
         assert_eq!(parse("2025-11-24"), None);
+        let last = iso(MAX_MS);
+        assert_eq!(last, Value::from("9999-12-31T23:59:59.999Z"));
+        assert_eq!(parse(last.as_str().unwrap()), Some(MAX_MS));
+        assert_eq!(parse(iso(MAX_MS + 1).as_str().unwrap()), None);
         assert_eq!(parse("yesterday"), None);
     }
 }

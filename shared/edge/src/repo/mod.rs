@@ -13,6 +13,7 @@
 //! | `lb:{t/b}:periods` | set | period ids that have data (for deletion) |
 //! | `lb:{t/b}:events` | stream | the board's log: every accepted change, appended in the same script as its effect |
 //! | `lb:{t/b}:inbox` | stream | accepted submissions waiting for the drain (consumer group `projector`; entries are deleted once applied) |
+//! | `lb:{t/b}:joined` | set | players who joined the board's tournament ([`tournaments`]) |
 //! | `lb:{t/b}:bell` | string | a doorbell is pending for the inbox (1 s; cleared when a drain starts) |
 //! | `lb:{t/b}:dead` | stream | dead letters: inbox entries that cannot be applied, with reason and deliveries |
 //! | `lb:{t/b}:idem:<key>` | string | idempotency reservation / stored response |
@@ -57,6 +58,7 @@ pub mod rollovers;
 mod routed;
 mod snapshots;
 pub mod stats;
+pub mod tournaments;
 pub mod webhooks;
 mod writes;
 
@@ -158,6 +160,10 @@ impl Keys {
     /// An idempotency key.
     pub fn idem(&self, key: &str) -> String {
         self.k(&format!("idem:{key}"))
+    }
+    /// Players who joined the board's tournament (set).
+    pub fn joined(&self) -> String {
+        self.k("joined")
     }
     /// Inbox stream of accepted asynchronous submissions.
     pub fn inbox(&self) -> String {

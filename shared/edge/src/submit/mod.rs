@@ -307,6 +307,9 @@ pub async fn submit_input(
             crate::metrics::note_outcome("replayed");
             return Ok(Submitted::of(call, &board, &player, outcome, true));
         }
+        // After the replay: a submission accepted inside a tournament's window answers the same
+        // once it has closed.
+        crate::tournaments::admit_submission(repo, &keys, &board, &player, call.now_ms).await?;
         let outcome = write(
             call,
             ctx,

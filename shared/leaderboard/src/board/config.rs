@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::board::period::PeriodKind;
 use crate::board::retention::{LogConfig, LogConfigInput};
 use crate::board::score::{MAX_SCALE, ScoreType};
+use crate::competition::tournament::{Tournament, TournamentInput};
 use crate::error::{LeaderboardError, Result};
 use crate::ids::BoardId;
 
@@ -226,6 +227,9 @@ pub struct BoardConfigInput {
     /// Redis commands each submission spends on its minute's counters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<bool>,
+    /// Makes the board a tournament ([`crate::competition::tournament`]); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tournament: Option<TournamentInput>,
 }
 
 impl BoardConfigInput {
@@ -250,6 +254,7 @@ impl BoardConfigInput {
             log: LogConfigInput::default(),
             integrity: None,
             stats: None,
+            tournament: None,
         }
     }
 
@@ -371,6 +376,12 @@ impl BoardConfigInput {
             .transpose()?
             .unwrap_or_default();
 
+        let tournament = self
+            .tournament
+            .as_ref()
+            .map(validate_tournament)
+            .transpose()?;
+
         Ok(Board {
             id: self.id.clone(),
             sort: self.sort,
@@ -389,8 +400,23 @@ impl BoardConfigInput {
             log: self.log.validate()?,
             integrity,
             stats: self.stats.unwrap_or(true),
+            tournament,
         })
     }
+}
+
+/// A board's tournament, of which the window and joining are served so far: attempts are
+/// refused until they are (rather than taken and not enforced).
+fn validate_tournament(input: &TournamentInput) -> Result<Tournament> {
+    let t = input.validate()?;
+    if t.max_attempts.is_some() {
+        return Err(LeaderboardError::InvalidConfig(
+            "tournament.max_attempts is not served yet: a tournament takes its window, title, \
+             category, join_required and max_size"
+                .into(),
+        ));
+    }
+    Ok(t)
 }
 
 /// A validated board configuration. Construct it with [`BoardConfigInput::validate`].
@@ -431,6 +457,8 @@ pub struct Board {
     pub integrity: crate::board::rules::Integrity,
     /// Whether submissions are counted in the board's stats (`crate::integrity::stats`).
     pub stats: bool,
+    /// The tournament the board is, if it is one.
+    pub tournament: Option<Tournament>,
 }
 
 impl Board {
@@ -468,6 +496,16 @@ impl Board {
                 .then(|| self.integrity.to_input(self.score_type)),
             // Canonical form: absent while on (the default), so existing configs read the same.
             stats: (!self.stats).then_some(false),
+            tournament: self.tournament.as_ref().map(Tournament::to_input),
+        }
+    }
+
+    /// Whether the board takes a submission at `now_ms`: a tournament only inside its window
+    /// (`409` `tournament-closed`, with the window); any other board always.
+    pub fn admits_submission(&self, now_ms: i64) -> Result<()> {
+        match &self.tournament {
+            Some(t) => t.window.admits(now_ms).map_err(LeaderboardError::from),
+            None => Ok(()),
         }
     }
 

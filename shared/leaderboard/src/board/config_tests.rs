@@ -202,3 +202,64 @@ fn caching_is_off_only_with_zero_ttl_and_zero_stale_window() {
     let stale_only = json!({"id": "a", "cache": {"ttl_secs": 0, "stale_secs": 5}});
     assert!(parse(stale_only).unwrap().cache.enabled());
 }
+
+#[test]
+fn a_tournament_board_keeps_its_window_and_admits_submissions_inside_it_only() {
+    let b = parse(json!({"id": "cup", "tournament": {
+        "title": "Cup", "category": "weekly",
+        "start": "2025-11-24T16:00:00Z", "duration_secs": 3600,
+    }}))
+    .unwrap();
+    let start = 1_764_000_000_000;
+    assert_eq!(b.admits_submission(start), Ok(()));
+    assert_eq!(
+        b.admits_submission(start - 1),
+        Err(LeaderboardError::TournamentClosed {
+            upcoming: true,
+            start_ms: start,
+            end_ms: start + 3_600_000
+        })
+    );
+    assert!(matches!(
+        b.admits_submission(start + 3_600_000),
+        Err(LeaderboardError::TournamentClosed {
+            upcoming: false,
+            ..
+        })
+    ));
+    // Stored and shown with its end, never a duration; read back the same.
+    let stored = serde_json::to_value(&b).unwrap();
+    assert_eq!(stored["tournament"]["end"], "2025-11-24T17:00:00.000Z");
+    assert!(stored["tournament"].get("duration_secs").is_none());
+    assert_eq!(serde_json::from_value::<Board>(stored).unwrap(), b);
+    // A board without one takes submissions at any time, and shows no tournament.
+    let plain = parse(json!({"id": "plain"})).unwrap();
+    assert_eq!(plain.admits_submission(i64::MIN), Ok(()));
+    assert!(
+        serde_json::to_value(&plain)
+            .unwrap()
+            .get("tournament")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_tournament_takes_joining_and_refuses_attempts_until_they_are_served() {
+    let t = json!({"title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 60,
+        "join_required": true, "max_size": 10});
+    let b = parse(json!({"id": "cup", "tournament": t})).unwrap();
+    let kept = b.tournament.as_ref().unwrap();
+    assert!(kept.join_required);
+    assert_eq!(kept.max_size, Some(10));
+    let mut attempts = t.clone();
+    attempts["max_attempts"] = json!(3);
+    let m = config_err(json!({"id": "cup", "tournament": attempts}));
+    assert!(
+        m.contains("tournament.max_attempts") && m.contains("not served yet"),
+        "{m}"
+    );
+    let m = config_err(
+        json!({"id": "cup", "tournament": {"title": "Cup", "start": "x", "duration_secs": 60}}),
+    );
+    assert!(m.contains("tournament.start"), "{m}");
+}

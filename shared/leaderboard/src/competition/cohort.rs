@@ -5,8 +5,9 @@
 //! counter in Redis per board, period and band), and the `n`th arrival goes to cohort
 //! `(n − 1) / size + 1` of its band ([`place`]), so cohorts fill in order of arrival and none
 //! ever holds more than `size`, however many first submissions race (the counter orders them).
-//! A band is a skill bracket the caller names on the first submission (`^[a-z0-9][a-z0-9_-]{0,31}$`,
-//! none by default); each band fills its own cohorts. A placement holds for the period: later
+//! A band is a skill bracket named on the first submission (`^[a-z0-9][a-z0-9_-]{0,31}$`, none by
+//! default) by a `service` or `admin` caller — the game's server, which knows the player's skill;
+//! a player's own token cannot choose its band; each band fills its own cohorts. A placement holds for the period: later
 //! submissions, with any band, keep it.
 //!
 //! A cohort's id is its number (`"3"`), or its band and number (`"gold.3"`).
@@ -79,8 +80,10 @@ pub fn band_of(raw: &str) -> Result<String> {
     })
 }
 
-/// The cohort of the `arrival`th first submission (from 1) of a band whose cohorts hold `size`.
-pub fn place(band: Option<String>, arrival: u64, size: u32) -> Result<CohortId> {
+/// The cohort of the `arrival`th first submission (from 1) of `band` (checked, [`band_of`]),
+/// whose cohorts hold `size`.
+pub fn place(band: Option<&str>, arrival: u64, size: u32) -> Result<CohortId> {
+    let band = band.map(band_of).transpose()?;
     if arrival == 0 || size == 0 {
         return Err(LeaderboardError::CorruptData(format!(
             "a cohort arrival {arrival} of size {size} (both count from 1)"
@@ -172,13 +175,14 @@ mod tests {
     fn arrivals_fill_cohorts_in_order_each_band_its_own() {
         let numbers: Vec<u64> = (1..=7).map(|n| place(None, n, 3).unwrap().number).collect();
         assert_eq!(numbers, [1, 1, 1, 2, 2, 2, 3]);
-        assert_eq!(
-            place(Some("gold".into()), 4, 3).unwrap().to_string(),
-            "gold.2"
-        );
+        assert_eq!(place(Some("gold"), 4, 3).unwrap().to_string(), "gold.2");
         assert!(matches!(
             place(None, 0, 3),
             Err(LeaderboardError::CorruptData(_))
+        ));
+        assert!(matches!(
+            place(Some("Gold.x"), 1, 3),
+            Err(LeaderboardError::InvalidBody(_))
         ));
     }
 

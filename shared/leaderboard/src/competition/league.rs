@@ -6,7 +6,9 @@
 //! period are ranked per group — a tier, or a tier's cohort on a board with `cohort_size` — and
 //! when the period closes the best `promote` of each group move up a tier for the next period and
 //! the worst `demote` move down. `promote` and `demote` are a count (`3`) or a percentage of the
-//! group's players (`"10%"`, rounded down). No one is promoted out of the top tier or demoted out
+//! group's players (`"10%"`, rounded down, so a group of 9 promotes no one at `"10%"`; a count
+//! moves that many even in a small group, so a player alone in a last cohort is promoted at
+//! `promote: 1`: size the amounts for the smallest group a period can have). No one is promoted out of the top tier or demoted out
 //! of the lowest. In a group too small for both, promotion is served first: the demoted are at
 //! most the players left after it. Ties at a cut are split by the ranked order (the earlier
 //! achievement first), as a page lists them. Players with no standing in the closing period
@@ -48,8 +50,8 @@ impl Amount {
         };
         match raw {
             AmountInput::Count(n) => Ok(Self::Count(*n)),
-            AmountInput::Text(s) => match s.strip_suffix('%').map(str::parse::<u8>) {
-                Some(Ok(p)) if p <= 100 => Ok(Self::Percent(p)),
+            AmountInput::Text(s) => match s.strip_suffix('%').and_then(percent) {
+                Some(p) => Ok(Self::Percent(p)),
                 _ => bad(format!(
                     "'{s}' must be a count or a percentage such as \"10%\""
                 )),
@@ -63,6 +65,14 @@ impl Amount {
             Self::Percent(p) => AmountInput::Text(format!("{p}%")),
         }
     }
+}
+
+/// A percentage as written before its `%`: `0` to `100`, digits only, no leading zero.
+fn percent(digits: &str) -> Option<u8> {
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    digits.parse().ok().filter(|p| plain && *p <= 100)
 }
 
 /// `promote` or `demote` as posted: a count, or a percentage string.
@@ -151,8 +161,9 @@ impl League {
         self.tiers.iter().position(|t| t == name)
     }
 
-    /// How many of a group of `group` players in tier `tier` move up, and how many down.
-    pub fn cuts(&self, tier: usize, group: u64) -> (u64, u64) {
+    /// How many of a group of `group` players in tier `tier` (a tier of the league: see
+    /// [`League::close`]) move up, and how many down.
+    fn cuts(&self, tier: usize, group: u64) -> (u64, u64) {
         let top = tier + 1 >= self.tiers.len();
         let up = if top { 0 } else { self.promote.of(group) };
         let down = if tier == 0 {

@@ -80,6 +80,20 @@ fn a_league_reads_back_as_posted_and_bad_ones_say_why() {
     bad(vec!["a", "B"], AmountInput::Count(1), "tier");
     bad(vec!["a", "b"], AmountInput::Text("101%".into()), "promote");
     bad(vec!["a", "b"], AmountInput::Text("ten".into()), "promote");
+    for loose in ["+10%", "010%", "%", "10", "1.5%", " 10%"] {
+        bad(vec!["a", "b"], AmountInput::Text(loose.into()), "promote");
+    }
+    assert_eq!(
+        LeagueInput {
+            tiers: vec!["a".into(), "b".into()],
+            promote: AmountInput::Text("0%".into()),
+            demote: AmountInput::Text("100%".into())
+        }
+        .validate()
+        .unwrap()
+        .demote,
+        Amount::Percent(100)
+    );
     let unknown: std::result::Result<LeagueInput, _> =
         serde_json::from_str(r#"{"tiers":["a","b"],"promote":1,"demote":1,"relegate":1}"#);
     assert!(unknown.is_err());
@@ -134,5 +148,14 @@ proptest! {
                 Move::Stayed => prop_assert_eq!(*next, tier),
             }
         }
+        // Exactly the cuts move, and the cuts are the amounts (none off the ladder's ends,
+        // promotion served first).
+        let count = |want: Move| u64::try_from(out.iter().filter(|(_, m, _)| *m == want).count()).unwrap();
+        prop_assert_eq!(count(Move::Promoted), up);
+        prop_assert_eq!(count(Move::Demoted), down);
+        let n64 = u64::try_from(n).unwrap();
+        let want_up = if tier + 1 == tiers { 0 } else { l.promote.of(n64) };
+        let want_down = if tier == 0 { 0 } else { l.demote.of(n64).min(n64 - want_up) };
+        prop_assert_eq!((up, down), (want_up, want_down));
     }
 }

@@ -15,9 +15,12 @@
 //! - [`rewards`]: a table from rank ranges to an opaque payload the game interprets, awarded
 //!   once from a run's final standings, and claimed once.
 //!
-//! Everything here takes plain values (time is an argument, Unix milliseconds): where a count
-//! must be atomic (a cohort's next place, a tournament's next joiner, a player's next attempt)
-//! the adapter keeps the counter in Redis and these functions decide from what it returns.
+//! Everything here takes plain values (time is an argument, Unix milliseconds). Where a count
+//! must be atomic (a tournament's joiners, a player's attempts, a cohort's arrivals) the adapter
+//! keeps it in Redis and checks and counts in one script, by the rule stated here: a join or an
+//! attempt is decided on the count **before** it and counted only when admitted (a refusal
+//! counts nothing), and a cohort placement takes the arrival's own number (the counter after
+//! it, from 1).
 
 pub mod cohort;
 pub mod league;
@@ -27,15 +30,9 @@ pub mod tournament;
 use crate::error::{LeaderboardError, Result};
 
 /// Checks a short label an admin or caller names (a category, a skill band, a tier):
-/// `^[a-z0-9][a-z0-9_-]{0,31}$`.
+/// [`crate::ids::is_label`].
 pub(crate) fn label(field: &str, raw: &str) -> Result<String> {
-    let mut chars = raw.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok =
-        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if first_ok && rest_ok && raw.len() <= 32 {
+    if crate::ids::is_label(raw) {
         Ok(raw.to_string())
     } else {
         Err(LeaderboardError::InvalidConfig(format!(

@@ -17,7 +17,8 @@ use crate::ids::PlayerId;
 
 /// Most ranges in a table.
 pub const MAX_RANGES: usize = 100;
-/// Lowest rank a range may reach (a close reads this many standings at most).
+/// Lowest rank a range may reach. A close reads the standings until a rank past the table's
+/// last (ties can make that more entries than the rank's number).
 pub const MAX_RANK: u64 = 10_000;
 /// Largest reward payload, serialised.
 pub const MAX_REWARD_BYTES: usize = 4096;
@@ -102,7 +103,8 @@ impl RewardTable {
             .map(|(_, _, reward)| reward)
     }
 
-    /// The lowest rank any range rewards: a close reads the standings down to it.
+    /// The lowest rank any range rewards: a close reads the standings, best first, until one
+    /// ranks past it (players tied at this rank are all awarded).
     pub fn last_rank(&self) -> u64 {
         self.ranges.last().map_or(0, |(_, to, _)| *to)
     }
@@ -151,15 +153,22 @@ pub enum Claim {
     Before(i64),
 }
 
-/// A claim of an award (none: the player was not awarded this run) that was claimed at
-/// `claimed_at_ms` if ever.
-pub fn claim(award: Option<&Award>, claimed_at_ms: Option<i64>) -> Result<Claim> {
-    match (award, claimed_at_ms) {
-        (None, _) => Err(LeaderboardError::NotFound(
+/// A claim of the player's award for a run whose awards are `awarded` (computed, see
+/// [`award_due`]) or not yet: the player's award if it has one, and when it was claimed if
+/// ever. Before the awards are computed a claim is a `409` that says so (the player may yet be
+/// awarded), after it a player without an award gets a `404`.
+pub fn claim(awarded: bool, award: Option<&Award>, claimed_at_ms: Option<i64>) -> Result<Claim> {
+    match (awarded, award, claimed_at_ms) {
+        (false, _, _) => Err(LeaderboardError::Conflict(
+            "this run's rewards are not final yet: its held reviews are decided or its grace ends \
+             first"
+                .into(),
+        )),
+        (true, None, _) => Err(LeaderboardError::NotFound(
             "no reward for this player in this run".into(),
         )),
-        (Some(_), None) => Ok(Claim::Now),
-        (Some(_), Some(at)) => Ok(Claim::Before(at)),
+        (true, Some(_), None) => Ok(Claim::Now),
+        (true, Some(_), Some(at)) => Ok(Claim::Before(at)),
     }
 }
 

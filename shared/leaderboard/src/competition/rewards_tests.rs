@@ -108,12 +108,49 @@ fn a_claim_is_taken_once_and_answered_the_same_after() {
         rank: 1,
         reward: json!(1),
     };
-    assert_eq!(claim(Some(&award), None).unwrap(), Claim::Now);
-    assert_eq!(claim(Some(&award), Some(42)).unwrap(), Claim::Before(42));
+    assert_eq!(claim(true, Some(&award), None).unwrap(), Claim::Now);
+    assert_eq!(
+        claim(true, Some(&award), Some(42)).unwrap(),
+        Claim::Before(42)
+    );
     assert!(matches!(
-        claim(None, None),
+        claim(true, None, None),
         Err(LeaderboardError::NotFound(_))
     ));
+    // Before the awards are computed, even a winner-to-be is told to wait, not "no reward".
+    assert!(
+        matches!(claim(false, None, None), Err(LeaderboardError::Conflict(m)) if m.contains("not final"))
+    );
+}
+
+#[test]
+fn players_tied_at_the_last_rewarded_rank_are_all_awarded() {
+    let t = RewardTable::new(&[range(1, Some(3), json!("prize"))]).unwrap();
+    let ps: Vec<PlayerId> = ["a", "b", "c", "d", "e", "f"]
+        .iter()
+        .map(|p| player(p))
+        .collect();
+    // Four tied at 3: more entries than the last rank's number, all rewarded; 7 is past it.
+    let ranked = [
+        (&ps[0], 1),
+        (&ps[1], 2),
+        (&ps[2], 3),
+        (&ps[3], 3),
+        (&ps[4], 3),
+        (&ps[5], 7),
+    ];
+    let awards = t.award(ranked);
+    let awarded: Vec<&str> = awards.iter().map(|w| w.player.as_str()).collect();
+    assert_eq!(awarded, ["a", "b", "c", "d", "e"]);
+}
+
+#[test]
+fn a_reward_of_exactly_the_largest_size_is_taken() {
+    // A JSON string of n characters serialises to n + 2 bytes.
+    let at_limit = json!("x".repeat(MAX_REWARD_BYTES - 2));
+    assert!(RewardTable::new(&[range(1, None, at_limit)]).is_ok());
+    let past = json!("x".repeat(MAX_REWARD_BYTES - 1));
+    assert!(RewardTable::new(&[range(1, None, past)]).is_err());
 }
 
 proptest! {

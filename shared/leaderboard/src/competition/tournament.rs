@@ -48,7 +48,7 @@ pub struct TournamentInput {
     /// Only players who joined may submit (default false).
     #[serde(default)]
     pub join_required: bool,
-    /// Most players who may join (1..=1,000,000); unlimited by default.
+    /// Most players who may join (1..=1,000,000; needs `join_required`); unlimited by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_size: Option<u32>,
     /// Submissions per player per run (1..=1,000,000), before grants; unlimited by default.
@@ -114,10 +114,15 @@ impl TournamentInput {
                 return bad("tournament needs exactly one of end and duration_secs".into());
             }
         };
-        if crate::time::iso(end_ms).is_null() {
-            return bad("tournament.end is past the last moment the API can show".into());
+        if end_ms > crate::time::MAX_MS {
+            return bad("tournament.end is past 9999-12-31T23:59:59.999Z".into());
         }
         let window = Window::new(start_ms, end_ms)?;
+        if self.max_size.is_some() && !self.join_required {
+            return bad(
+                "tournament.max_size needs join_required: only players who join are counted".into(),
+            );
+        }
         let bounded = |field: &str, v: Option<u32>, max: u32| match v {
             Some(n) if n == 0 || n > max => Err(LeaderboardError::InvalidConfig(format!(
                 "tournament.{field} {n} must be within 1..={max}"
@@ -171,7 +176,19 @@ impl Tournament {
         Ok(())
     }
 
-    /// A player's join at `now_ms`, given whether it joined already and how many have.
+    /// Whether a join at `now_ms` may be tried: while upcoming or open, never once ended.
+    pub fn joinable(&self, window: Window, now_ms: i64) -> std::result::Result<(), Refusal> {
+        match window.phase(now_ms) {
+            Phase::Ended => Err(Refusal::Closed {
+                phase: Phase::Ended,
+                window,
+            }),
+            Phase::Upcoming | Phase::Open => Ok(()),
+        }
+    }
+
+    /// A player's join at `now_ms`, given whether it joined already and how many had joined
+    /// before it (the join is counted only when it answers [`Joined::Now`]).
     pub fn join(
         &self,
         window: Window,
@@ -179,12 +196,7 @@ impl Tournament {
         joined: u64,
         now_ms: i64,
     ) -> std::result::Result<Joined, Refusal> {
-        if window.phase(now_ms) == Phase::Ended {
-            return Err(Refusal::Closed {
-                phase: Phase::Ended,
-                window,
-            });
-        }
+        self.joinable(window, now_ms)?;
         if already {
             return Ok(Joined::Already);
         }
@@ -273,7 +285,8 @@ impl Window {
     }
 
     /// The window ended at `now_ms` (an open tournament only: an upcoming one is deleted
-    /// instead, an ended one stays as it ended).
+    /// instead, an ended one stays as it ended). At its very first millisecond it ends one
+    /// millisecond later, so a window is never empty.
     pub fn end_early(&self, now_ms: i64) -> std::result::Result<Self, Refusal> {
         match self.phase(now_ms) {
             Phase::Open => Ok(Self {
@@ -296,7 +309,7 @@ impl Window {
                 window: *self,
             });
         }
-        if end_ms <= self.end_ms || end_ms <= now_ms {
+        if end_ms <= self.end_ms || end_ms <= now_ms || end_ms > crate::time::MAX_MS {
             return Err(Refusal::NotLater { window: *self });
         }
         Ok(Self {
@@ -360,9 +373,27 @@ impl std::fmt::Display for Refusal {
             Self::AttemptsUsed { allowed } => {
                 write!(f, "every attempt of this run is used ({allowed} allowed)")
             }
-            Self::NotLater { .. } => {
-                f.write_str("a tournament is extended to a later end, after now")
-            }
+            Self::NotLater { .. } => f.write_str(
+                "a tournament is extended to a later end, after now and by 9999-12-31T23:59:59.999Z",
+            ),
+        }
+    }
+}
+
+impl From<Refusal> for LeaderboardError {
+    /// A submission outside the window is the `tournament-closed` problem (with the window), one
+    /// from a player who has not joined `tournament-not-joined` (`403`), a join past `max_size`
+    /// `tournament-full`; the other refusals are `409` conflicts that say what happened.
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Closed { phase, window } => Self::TournamentClosed {
+                upcoming: phase == Phase::Upcoming,
+                start_ms: window.start_ms,
+                end_ms: window.end_ms,
+            },
+            Refusal::NotJoined => Self::TournamentNotJoined(r.to_string()),
+            Refusal::Full { max_size } => Self::TournamentFull { max_size },
+            other => Self::Conflict(other.to_string()),
         }
     }
 }

@@ -147,6 +147,35 @@ fn a_posted_tournament_with_unknown_fields_or_a_bad_value_is_refused_with_its_re
             },
             "max_attempts",
         ),
+        (
+            TournamentInput {
+                max_attempts: Some(MAX_ATTEMPTS + 1),
+                ..input()
+            },
+            "max_attempts",
+        ),
+        (
+            TournamentInput {
+                join_required: false,
+                ..input()
+            },
+            "needs join_required",
+        ),
+        (
+            TournamentInput {
+                duration_secs: Some(300_000_000_000),
+                ..input()
+            },
+            "9999",
+        ),
+        (
+            TournamentInput {
+                end: Some("+10000-01-01T00:00:00Z".into()),
+                duration_secs: None,
+                ..input()
+            },
+            "tournament.end",
+        ),
     ];
     for (case, says) in cases {
         let m = invalid(&case);
@@ -224,6 +253,14 @@ fn an_extension_ends_later_than_the_window_and_now_and_never_reopens_an_ended_on
         w.extend(START + HOUR, START),
         Err(Refusal::NotLater { window: w })
     );
+    assert_eq!(
+        w.extend(crate::time::MAX_MS + 1, START),
+        Err(Refusal::NotLater { window: w })
+    );
+    assert_eq!(
+        w.extend(crate::time::MAX_MS, START).unwrap().end_ms,
+        crate::time::MAX_MS
+    );
     assert!(matches!(
         w.extend(START + 3 * HOUR, START + HOUR),
         Err(Refusal::Closed {
@@ -245,6 +282,7 @@ fn a_join_required_tournament_takes_joined_players_inside_its_window_only() {
     ));
     let open = TournamentInput {
         join_required: false,
+        max_size: None,
         ..input()
     }
     .validate()
@@ -389,6 +427,35 @@ fn every_refusal_says_what_happened() {
     assert!(says(Refusal::Full { max_size: 7 }).contains('7'));
     assert!(says(Refusal::AttemptsUsed { allowed: 4 }).contains('4'));
     assert!(says(Refusal::NotLater { window: w }).contains("later"));
+    // As errors: the window's problem, a 403 for a player who has not joined, else a 409.
+    assert_eq!(
+        LeaderboardError::from(Refusal::Closed {
+            phase: Phase::Upcoming,
+            window: w
+        }),
+        LeaderboardError::TournamentClosed {
+            upcoming: true,
+            start_ms: START,
+            end_ms: START + HOUR
+        }
+    );
+    assert_eq!(
+        LeaderboardError::from(Refusal::NotJoined).slug(),
+        "tournament-not-joined"
+    );
+    assert_eq!(LeaderboardError::from(Refusal::NotJoined).status(), 403);
+    assert_eq!(
+        LeaderboardError::from(Refusal::Full { max_size: 7 }),
+        LeaderboardError::TournamentFull { max_size: 7 }
+    );
+    assert_eq!(
+        LeaderboardError::from(Refusal::Full { max_size: 7 }).status(),
+        409
+    );
+    assert_eq!(
+        LeaderboardError::from(Refusal::NotLater { window: w }).status(),
+        409
+    );
 }
 
 proptest! {

@@ -15,8 +15,6 @@
 //! at least `keep_snapshots - 1` snapshot intervals; with 1 it keeps only the tail). Replay and time travel start from a snapshot and fold
 //! the log's tail.
 
-use chrono::DateTime;
-
 use crate::board::config::Board;
 use crate::board::period::{self, PeriodId};
 use crate::error::{LeaderboardError, Result};
@@ -122,8 +120,7 @@ pub fn parse_as_of(raw: &str) -> Result<AsOf> {
             at_ms,
         });
     }
-    let t = DateTime::parse_from_rfc3339(raw).map_err(|_| bad())?;
-    let at_ms = t.timestamp_millis();
+    let at_ms = crate::time::parse(raw).ok_or_else(bad)?;
     if at_ms < 0 {
         return Err(bad());
     }

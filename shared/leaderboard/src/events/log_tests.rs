@@ -99,7 +99,7 @@ fn deletes_and_period_starts_fold_others_do_not() {
 fn expiry_follows_retention() {
     let b = board(json!({"id": "b", "period": "daily", "retain_periods": 1}));
     let day: PeriodId = "2026-11-20".parse().unwrap();
-    let now = DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z")
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z")
         .unwrap()
         .timestamp_millis();
     assert!(!expired(&b, &day, now));

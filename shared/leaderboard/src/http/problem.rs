@@ -80,6 +80,19 @@ impl From<&LeaderboardError> for Problem {
             LeaderboardError::PayloadTooLarge { limit, .. } => {
                 extensions.insert("limit_bytes".into(), Value::from(*limit));
             }
+            LeaderboardError::TournamentClosed {
+                upcoming,
+                start_ms,
+                end_ms,
+            } => {
+                let phase = if *upcoming { "upcoming" } else { "ended" };
+                extensions.insert("phase".into(), Value::from(phase));
+                extensions.insert("start".into(), crate::time::iso(*start_ms));
+                extensions.insert("end".into(), crate::time::iso(*end_ms));
+            }
+            LeaderboardError::TournamentFull { max_size } => {
+                extensions.insert("max_size".into(), Value::from(*max_size));
+            }
             _ => {}
         }
         Self {
@@ -147,6 +160,29 @@ mod tests {
             Problem::localized(&err, crate::http::i18n::Lang::En),
             en,
             "English is the occurrence's own problem"
+        );
+    }
+
+    #[test]
+    fn a_closed_tournaments_problem_carries_its_window_and_phase() {
+        let p = Problem::from(LeaderboardError::TournamentClosed {
+            upcoming: false,
+            start_ms: 1_764_000_000_000,
+            end_ms: 1_764_003_600_000,
+        });
+        let v: Value = serde_json::from_str(&p.to_json()).unwrap();
+        assert_eq!(v["status"], 409);
+        assert_eq!(
+            v["type"],
+            "https://leaderboard.dev/problems/tournament-closed"
+        );
+        assert_eq!(v["phase"], "ended");
+        assert_eq!(v["start"], "2025-11-24T16:00:00.000Z");
+        assert_eq!(v["end"], "2025-11-24T17:00:00.000Z");
+        assert_eq!(
+            v["detail"],
+            "the tournament has ended: its window runs from 2025-11-24T16:00:00.000Z until \
+             2025-11-24T17:00:00.000Z"
         );
     }
 

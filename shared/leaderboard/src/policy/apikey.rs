@@ -192,9 +192,9 @@ impl ApiKeyInput {
         let expires_ms = match &self.expires_at {
             None => None,
             Some(raw) => {
-                let t = chrono::DateTime::parse_from_rfc3339(raw)
-                    .map_err(|_| bad(format!("expires_at '{raw}' is not an RFC 3339 timestamp")))?
-                    .timestamp_millis();
+                let t = crate::time::parse(raw).ok_or_else(|| {
+                    bad(format!("expires_at '{raw}' is not an RFC 3339 timestamp"))
+                })?;
                 if t <= now_ms {
                     return Err(bad("expires_at is in the past".into()));
                 }

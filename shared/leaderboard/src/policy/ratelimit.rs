@@ -55,7 +55,7 @@ impl RouteClass {
         let read = matches!(method, "GET" | "HEAD");
         match segments.as_slice() {
             ["ofrep", ..] => Self::Read,
-            ["api", _, "boards", _, "scores"] if method == "POST" => Self::Write,
+            ["api", _, "boards", _, "scores" | "join"] if method == "POST" => Self::Write,
             ["api", _, "boards", ..] if read && segments.get(4) != Some(&"dead-letters") => {
                 if segments.get(4) == Some(&"events") {
                     Self::Admin
@@ -182,20 +182,11 @@ impl Policy {
     }
 }
 
-fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= 32
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
-}
-
 impl PolicyInput {
     /// Validates the policy.
     pub fn validate(&self) -> Result<Policy> {
         let bad = |m: String| LeaderboardError::Internal(format!("{VARIABLE}: {m}"));
-        if !valid_name(&self.name) {
+        if !crate::ids::is_label(&self.name) {
             return Err(bad(format!(
                 "policy name '{}' must match ^[a-z0-9][a-z0-9_-]{{0,31}}$",
                 self.name

@@ -140,6 +140,7 @@ fn route_classes() {
         ("GET", "/api/v1/boards", RouteClass::Read),
         ("HEAD", "/api/v1/boards/x", RouteClass::Read),
         ("POST", "/api/v1/boards/x/scores", RouteClass::Write),
+        ("POST", "/api/v1/boards/x/join", RouteClass::Write),
         ("POST", "/api/v1/boards", RouteClass::Admin),
         ("DELETE", "/api/v1/boards/x/players/a", RouteClass::Admin),
         ("GET", "/api/v1/boards/x/events", RouteClass::Admin),

@@ -1,0 +1,364 @@
+//! Competitions through HTTP: a tournament's window and joining it (docs/competitions.md).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::api::{Api, admin, now_secs, player, service, start};
+
+/// An RFC 3339 moment `secs` from now, to the second (UTC).
+fn moment(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(now_secs() + secs, 0)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+async fn tournament(api: &Api, id: &str, write_mode: &str, t: Value) -> Value {
+    api.create_board(json!({"id": id, "write_mode": write_mode, "tournament": t}))
+        .await
+        .body
+}
+
+async fn submit_with_key(api: &Api, board: &str, player: &str, key: &str) -> crate::api::Reply {
+    api.call(
+        Method::POST,
+        &format!("/api/v1/boards/{board}/scores"),
+        Some(&service()),
+        Some(json!({"player": player, "score": 10})),
+        &[("idempotency-key", key)],
+    )
+    .await
+}
+
+/// Players on an all-time board, as Redis holds them.
+fn entries(api: &Api, board: &str) -> u64 {
+    redis::cmd("ZCARD")
+        .arg(format!("lb:{{default/{board}}}:z:all"))
+        .query(&mut api.redis.conn())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tournament_takes_scores_inside_its_window_and_refuses_them_outside_with_the_window() {
+    let api = start().await;
+
+    // Open: from a minute ago for an hour. Shown with its end, never the duration posted.
+    let open = tournament(
+        &api,
+        "cup",
+        "sync",
+        json!({"title": "Friday cup", "category": "weekly", "start": moment(-60), "duration_secs": 3600}),
+    )
+    .await;
+    assert_eq!(open["tournament"]["title"], "Friday cup");
+    assert_eq!(open["tournament"]["category"], "weekly");
+    assert!(open["tournament"].get("duration_secs").is_none(), "{open}");
+    let end = open["tournament"]["end"].as_str().unwrap().to_string();
+    let r = api
+        .submit("cup", json!({"player": "ann", "score": 120}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["rank"], 1);
+    let got = api.get("/api/v1/boards/cup", Some(&admin())).await;
+    assert_eq!(got.body["tournament"]["end"], end.as_str());
+
+    // Upcoming: opens tomorrow. Refused with the window; nothing stored.
+    let start_at = moment(86_400);
+    tournament(
+        &api,
+        "next-cup",
+        "sync",
+        json!({"title": "Next cup", "start": start_at, "duration_secs": 3600}),
+    )
+    .await;
+    let r = api
+        .submit("next-cup", json!({"player": "ann", "score": 120}))
+        .await;
+    r.assert_problem(409, "has not started");
+    assert_eq!(
+        r.body["type"],
+        "https://leaderboard.dev/problems/tournament-closed"
+    );
+    assert_eq!(r.body["phase"], "upcoming");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(r.body["start"].as_str().unwrap()).unwrap(),
+        chrono::DateTime::parse_from_rfc3339(&start_at).unwrap()
+    );
+    assert_eq!(entries(&api, "next-cup"), 0);
+    assert_eq!(entries(&api, "cup"), 1);
+
+    // Ended, on an async board: refused before it reaches the inbox.
+    tournament(
+        &api,
+        "old-cup",
+        "async",
+        json!({"title": "Old cup", "start": moment(-7200), "end": moment(-3600)}),
+    )
+    .await;
+    let r = api
+        .submit("old-cup", json!({"player": "bob", "score": 5}))
+        .await;
+    r.assert_problem(409, "has ended");
+    assert_eq!(r.body["phase"], "ended");
+    let mut c = api.redis.conn();
+    let inbox: u64 = redis::cmd("XLEN")
+        .arg("lb:{default/old-cup}:inbox")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(inbox, 0, "a refused submission never reaches the inbox");
+
+    // In another language: the title and sentence follow Accept-Language, the window stays.
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards/old-cup/scores",
+            Some(&service()),
+            Some(json!({"player": "bob", "score": 5})),
+            &[("accept-language", "de")],
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body["title"], "Turnier geschlossen");
+    assert_eq!(r.body["phase"], "ended");
+    assert!(r.body["detail_en"].as_str().unwrap().contains("has ended"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_submission_accepted_in_the_window_replays_after_it_closes_and_a_new_one_is_refused() {
+    let api = start().await;
+    // A window of four seconds that opened a second ago (to the second).
+    tournament(
+        &api,
+        "sprint",
+        "sync",
+        json!({"title": "Sprint", "start": moment(-1), "duration_secs": 4}),
+    )
+    .await;
+    let first = submit_with_key(&api, "sprint", "ann", "sprint-ann-1").await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let closes = now_secs() + 5;
+    while now_secs() <= closes {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let replay = submit_with_key(&api, "sprint", "ann", "sprint-ann-1").await;
+    assert_eq!(replay.status, 201, "{}", replay.body);
+    assert_eq!(replay.header("idempotent-replayed"), "true");
+    assert_eq!(replay.body["score"], first.body["score"]);
+    let late = submit_with_key(&api, "sprint", "bob", "sprint-bob-1").await;
+    late.assert_problem(409, "has ended");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tournament_field_not_served_yet_or_a_bad_window_is_refused_with_why() {
+    let api = start().await;
+    let mut t = json!({"title": "Cup", "start": moment(0), "duration_secs": 60, "max_attempts": 3});
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&admin()),
+            Some(json!({"id": "cup", "tournament": t.clone()})),
+            &[],
+        )
+        .await;
+    r.assert_problem(422, "tournament.max_attempts is not served yet");
+    t["max_attempts"] = json!(null);
+    t["max_size"] = json!(5);
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&admin()),
+            Some(json!({"id": "cup", "tournament": t})),
+            &[],
+        )
+        .await;
+    r.assert_problem(422, "max_size needs join_required");
+    for (t, says) in [
+        (
+            json!({"title": "Cup", "start": moment(0)}),
+            "exactly one of end and duration_secs",
+        ),
+        (
+            json!({"title": "Cup", "start": moment(0), "end": moment(-10)}),
+            "after",
+        ),
+        (
+            json!({"title": "", "start": moment(0), "duration_secs": 60}),
+            "title",
+        ),
+        (
+            json!({"title": "Cup", "start": "soon", "duration_secs": 60}),
+            "tournament.start",
+        ),
+    ] {
+        let r = api
+            .call(
+                Method::POST,
+                "/api/v1/boards",
+                Some(&admin()),
+                Some(json!({"id": "cup", "tournament": t})),
+                &[],
+            )
+            .await;
+        r.assert_problem(422, says);
+    }
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&admin()),
+            Some(json!({"id": "cup", "tournament": {"title": "Cup", "start": moment(0), "duration_secs": 60, "rounds": 3}})),
+            &[],
+        )
+        .await;
+    r.assert_problem(400, "rounds");
+    let r = api.get("/api/v1/boards/cup", Some(&admin())).await;
+    assert_eq!(r.status, 404, "no refused board was stored: {}", r.body);
+}
+
+async fn join(api: &Api, board: &str, who: &str, token: &str) -> crate::api::Reply {
+    api.call(
+        Method::POST,
+        &format!("/api/v1/boards/{board}/join"),
+        Some(token),
+        Some(json!({ "player": who })),
+        &[],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn players_join_a_tournament_once_and_only_those_who_joined_may_submit() {
+    let api = start().await;
+    tournament(
+        &api,
+        "league-night",
+        "sync",
+        json!({"title": "League night", "start": moment(-60), "duration_secs": 3600, "join_required": true}),
+    )
+    .await;
+
+    // Not joined: refused, nothing stored.
+    let r = api
+        .submit("league-night", json!({"player": "ann", "score": 7}))
+        .await;
+    r.assert_problem(403, "joined");
+    assert_eq!(
+        r.body["type"],
+        "https://leaderboard.dev/problems/tournament-not-joined"
+    );
+    assert_eq!(entries(&api, "league-night"), 0);
+
+    // A player joins itself: 201, then 200 again with the same count.
+    let r = join(&api, "league-night", "ann", &player("ann")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"board": "league-night", "player": "ann", "joined": true, "players": 1})
+    );
+    let again = join(&api, "league-night", "ann", &player("ann")).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["players"], 1);
+    // Never another player; a service joins anyone.
+    join(&api, "league-night", "bob", &player("ann"))
+        .await
+        .assert_problem(403, "own subject");
+    assert_eq!(
+        join(&api, "league-night", "bob", &service()).await.status,
+        201
+    );
+    let mut c = api.redis.conn();
+    let mut joined: Vec<String> = redis::cmd("SMEMBERS")
+        .arg("lb:{default/league-night}:joined")
+        .query(&mut c)
+        .unwrap();
+    joined.sort();
+    assert_eq!(joined, ["ann", "bob"]);
+
+    // Joined: the submission lands.
+    let r = api
+        .submit("league-night", json!({"player": "ann", "score": 7}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(entries(&api, "league-night"), 1);
+
+    // A plain board is not joined; an ended tournament is not either.
+    api.create_board(json!({"id": "plain"})).await;
+    join(&api, "plain", "ann", &service())
+        .await
+        .assert_problem(409, "not a tournament");
+    tournament(
+        &api,
+        "gone-cup",
+        "sync",
+        json!({"title": "Gone", "start": moment(-7200), "end": moment(-3600), "join_required": true}),
+    )
+    .await;
+    let r = join(&api, "gone-cup", "ann", &service()).await;
+    r.assert_problem(409, "has ended");
+    assert_eq!(r.body["phase"], "ended");
+    // A body that names no player, or more than a player, says so.
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards/league-night/join",
+            Some(&service()),
+            Some(json!({"player": "ann", "team": "x"})),
+            &[],
+        )
+        .await;
+    r.assert_problem(400, "team");
+    // Joining is a write: GET is not served.
+    let r = api
+        .get("/api/v1/boards/league-night/join", Some(&service()))
+        .await;
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.header("allow"), "POST");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_joins_never_take_a_tournament_past_its_size() {
+    let api = start().await;
+    tournament(
+        &api,
+        "small-cup",
+        "sync",
+        json!({"title": "Small cup", "start": moment(3600), "duration_secs": 3600,
+               "join_required": true, "max_size": 15}),
+    )
+    .await;
+    let joins = (0..40).map(|i| {
+        let api = &api;
+        async move { join(api, "small-cup", &format!("p{i:02}"), &service()).await }
+    });
+    let answers = futures::future::join_all(joins).await;
+    let joined = answers.iter().filter(|r| r.status == 201).count();
+    let full: Vec<_> = answers.iter().filter(|r| r.status == 409).collect();
+    assert_eq!(
+        joined,
+        15,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert_eq!(full.len(), 25);
+    for r in full {
+        assert_eq!(
+            r.body["type"],
+            "https://leaderboard.dev/problems/tournament-full"
+        );
+        assert_eq!(r.body["max_size"], 15);
+    }
+    let size: u64 = redis::cmd("SCARD")
+        .arg("lb:{default/small-cup}:joined")
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert_eq!(size, 15);
+    // Every answered count is distinct: each join saw the ones before it.
+    let mut counts: Vec<u64> = answers
+        .iter()
+        .filter(|r| r.status == 201)
+        .map(|r| r.body["players"].as_u64().unwrap())
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=15).collect::<Vec<u64>>());
+}
