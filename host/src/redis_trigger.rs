@@ -127,6 +127,30 @@ async fn subscribe_once(
         "redis trigger subscribed on {address} to {:?}",
         subs.iter().map(|s| &s.0).collect::<Vec<_>>()
     );
+    // Messages are taken off the connection as they come, so a lost connection is seen at once,
+    // not after the messages before it have each been handled (at concurrency 1, one drain after
+    // another: a worker that outlived its Redis by half a minute under load). One task hands
+    // them to the component in order, within the concurrency limit; what it has not handed over
+    // when the subscription ends is dropped with it (pub/sub is at-most-once).
+    let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel::<(String, Vec<u8>)>();
+    let dispatch = AbortOnDrop(tokio::spawn({
+        let runtime = Arc::clone(runtime);
+        let limit = Arc::clone(limit);
+        async move {
+            while let Some((component, payload)) = queued.recv().await {
+                let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+                    return;
+                };
+                let runtime = Arc::clone(&runtime);
+                tokio::spawn(async move {
+                    if let Err(e) = runtime.handle_message(&component, payload).await {
+                        tracing::error!(component = %component, "redis message handler failed: {e:#}");
+                    }
+                    drop(permit);
+                });
+            }
+        }
+    }));
     let mut messages = pubsub.on_message();
     loop {
         let msg = tokio::select! {
@@ -134,21 +158,24 @@ async fn subscribe_once(
             _ = stop.changed() => return Ok(()),
         };
         let Some(msg) = msg else {
+            drop(dispatch);
             anyhow::bail!("subscription stream ended");
         };
         let channel = msg.get_channel_name().to_string();
         let payload = msg.get_payload_bytes().to_vec();
         for (_, component) in subs.iter().filter(|(c, _)| *c == channel) {
-            let permit = Arc::clone(limit).acquire_owned().await?;
-            let runtime = Arc::clone(runtime);
-            let component = component.clone();
-            let payload = payload.clone();
-            tokio::spawn(async move {
-                if let Err(e) = runtime.handle_message(&component, payload).await {
-                    tracing::error!(component = %component, "redis message handler failed: {e:#}");
-                }
-                drop(permit);
-            });
+            queue
+                .send((component.clone(), payload.clone()))
+                .map_err(|_| anyhow::anyhow!("the message dispatcher of {address} ended"))?;
         }
+    }
+}
+
+/// Aborts its task when dropped: a subscription's dispatcher ends with the subscription.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

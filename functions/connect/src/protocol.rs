@@ -139,12 +139,16 @@ impl Code {
 
     /// The code of a problem, by its HTTP status: a conflicting idempotency key or a concurrent
     /// write is `aborted` (retry), a conflict with what exists `already_exists`, a precondition
-    /// `failed_precondition`, a too-large request `resource_exhausted` like a rate limit.
+    /// `failed_precondition` (a tournament outside its window too), a too-large request
+    /// `resource_exhausted` like a rate limit (and a full tournament).
     pub fn of(err: &LeaderboardError) -> Self {
         match err {
             LeaderboardError::IdempotencyInProgress(_)
             | LeaderboardError::IdempotencyMismatch(_)
             | LeaderboardError::Conflict(_) => return Self::Aborted,
+            // The state of a tournament, not something that exists already.
+            LeaderboardError::TournamentClosed { .. } => return Self::FailedPrecondition,
+            LeaderboardError::TournamentFull { .. } => return Self::ResourceExhausted,
             _ => {}
         }
         match err.status() {
@@ -295,6 +299,22 @@ mod tests {
             Code::InvalidArgument
         );
         assert_eq!(of(LeaderboardError::Conflict("x".into())), Code::Aborted);
+        assert_eq!(
+            of(LeaderboardError::TournamentClosed {
+                upcoming: false,
+                start_ms: 0,
+                end_ms: 1
+            }),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            of(LeaderboardError::TournamentFull { max_size: 2 }),
+            Code::ResourceExhausted
+        );
+        assert_eq!(
+            of(LeaderboardError::TournamentNotJoined("x".into())),
+            Code::PermissionDenied
+        );
         assert_eq!(Code::NotFound.http_status(), 404);
         assert_eq!(Code::ResourceExhausted.grpc(), 8);
     }

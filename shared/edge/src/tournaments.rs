@@ -23,9 +23,11 @@ struct JoinInput {
 /// `POST /api/{v}/boards/{board}/join`: `201` the player joined now, `200` it had joined before
 /// (a join is idempotent), with the number of players joined; `409` `tournament-full` past
 /// `max_size`, `409` `tournament-closed` once the tournament has ended, `409` for a board that is
-/// not a tournament.
+/// not a tournament; `503` while the `submissions-enabled` flag is off.
 pub async fn join(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
     let principal = ctx.require_principal()?;
+    // A join is a write a player makes, as a submission is: the kill switch stops both.
+    crate::flags::check_submissions(ctx, call).await?;
     let input: JoinInput = call.json()?;
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board_id).await?;
@@ -42,8 +44,8 @@ pub async fn join(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
         .tournament_join(&keys, &input.player, tournament.max_size)
         .await?;
     let (status, players) = match tournament.join(window, seen.already, seen.before, call.now_ms)? {
-        Joined::Now => (201, seen.before + 1),
-        Joined::Already => (200, seen.before),
+        Joined::Now { players } => (201, players),
+        Joined::Already { players } => (200, players),
     };
     Ok(crate::http::json(
         status,

@@ -143,13 +143,16 @@ const COLD_START: Duration = Duration::from_secs(300);
 static COMPILED: std::sync::Mutex<std::collections::BTreeSet<String>> =
     std::sync::Mutex::new(std::collections::BTreeSet::new());
 
-/// The `source = "…"` values of a manifest: the components Spin compiles to start it.
+/// The `source = "…"` values of a manifest (local files, as the harness's manifests name their
+/// components): what Spin compiles to start it. A source of another form (a URL table) is not
+/// listed, so its start counts as warm.
 fn component_sources(manifest: &str) -> Vec<String> {
     manifest
         .lines()
         .filter_map(|line| line.trim().strip_prefix("source"))
         .filter_map(|rest| rest.trim_start().strip_prefix('='))
-        .map(|value| value.trim().trim_matches('"').to_string())
+        .filter_map(|value| value.trim_start().strip_prefix('"'))
+        .filter_map(|quoted| quoted.split_once('"').map(|(path, _)| path.to_string()))
         .collect()
 }
 
@@ -355,9 +358,12 @@ mod tests {
 source = "/w/scores.wasm"
 allowed_outbound_hosts = ["redis://127.0.0.1:*"]
 [component.health]
-source="/w/health.wasm"
+source="/w/health.wasm" # the probe
 [component.health.build]
 command = "cargo build"
+[component.remote]
+source = { url = "https://example.com/x.wasm", digest = "sha256:00" }
+sources_note = "not a source"
 "#;
         assert_eq!(
             component_sources(manifest),

@@ -19,7 +19,8 @@ pub struct JoinSeen {
 
 impl Repo {
     /// Joins `player` to the board's tournament in one script, up to `max_size` players (none:
-    /// unlimited); waits for the replicas `redis_min_replica_acks` asks for.
+    /// unlimited); a join that added the player waits for the replicas
+    /// `redis_min_replica_acks` asks for (one that changed nothing does not).
     pub async fn tournament_join(
         &self,
         keys: &Keys,
@@ -33,14 +34,16 @@ impl Repo {
                 vec![bin(player.as_str()), bin(max_size.unwrap_or(0).to_string())],
             )
             .await?;
-        let (Some(already), Some(before)) = (r.first(), r.get(1)) else {
+        let (Some(already), Some(before), Some(added)) = (r.first(), r.get(1), r.get(2)) else {
             return Err(super::board_deleted(keys));
         };
         let seen = JoinSeen {
             already: int(already)? == 1,
             before: uint(before)?,
         };
-        self.await_replicas(&[&keys.joined()]).await?;
+        if int(added)? == 1 {
+            self.await_replicas(&[&keys.joined()]).await?;
+        }
         Ok(seen)
     }
 

@@ -216,8 +216,8 @@ pub async fn apply(
 
 /// Submits the request's `{player, score, subscore?, metadata?}` to `board_id` for the admitted
 /// caller: the kill switch (`submissions-enabled`), the body, the `Idempotency-Key` claim (a held
-/// key replays its outcome), the player's authorization and the tenant's `max_players_per_board`
-/// quota, then the write — applied now on a `sync` board (`201`/`200` with the new standing),
+/// key replays its outcome), the player's authorization, a tournament's window and joins
+/// ([`crate::tournaments`]) and the tenant's `max_players_per_board` quota, then the write — applied now on a `sync` board (`201`/`200` with the new standing),
 /// accepted into the inbox on an `async` one (`202`) — the cache invalidation, the metrics and the
 /// experiments' conversions. A failure that applied nothing frees the key for a corrected retry.
 pub async fn submit(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
@@ -298,18 +298,19 @@ pub async fn submit_input(
     let result: Result<Submitted> = async {
         let (player, submission) = input.into_submission(&board)?;
         access::authorize_submit(principal, &board, &player)?;
-        if record.is_none() {
-            check_players_quota(call, ctx, &board, &keys, &player).await?;
-        }
         if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
             let outcome = idempotency::answer_held(claim, stored)?;
             repo.confirm_replicated(&keys, claim).await?;
             crate::metrics::note_outcome("replayed");
             return Ok(Submitted::of(call, &board, &player, outcome, true));
         }
-        // After the replay: a submission accepted inside a tournament's window answers the same
-        // once it has closed.
+        // After the replay (a submission accepted inside a tournament's window answers the same
+        // once it has closed), before the quota (a closed tournament says so, whatever the
+        // tenant's size).
         crate::tournaments::admit_submission(repo, &keys, &board, &player, call.now_ms).await?;
+        if record.is_none() {
+            check_players_quota(call, ctx, &board, &keys, &player).await?;
+        }
         let outcome = write(
             call,
             ctx,

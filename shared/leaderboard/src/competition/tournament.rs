@@ -188,7 +188,8 @@ impl Tournament {
     }
 
     /// A player's join at `now_ms`, given whether it joined already and how many had joined
-    /// before it (the join is counted only when it answers [`Joined::Now`]).
+    /// before it, the player included if it had (the join is counted only when it answers
+    /// [`Joined::Now`]).
     pub fn join(
         &self,
         window: Window,
@@ -198,11 +199,13 @@ impl Tournament {
     ) -> std::result::Result<Joined, Refusal> {
         self.joinable(window, now_ms)?;
         if already {
-            return Ok(Joined::Already);
+            return Ok(Joined::Already { players: joined });
         }
         match self.max_size {
             Some(max) if joined >= u64::from(max) => Err(Refusal::Full { max_size: max }),
-            _ => Ok(Joined::Now),
+            _ => Ok(Joined::Now {
+                players: joined.saturating_add(1),
+            }),
         }
     }
 }
@@ -319,13 +322,19 @@ impl Window {
     }
 }
 
-/// A join that went through.
+/// A join that went through, with the players joined after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Joined {
-    /// The player joined now (the adapter counts it).
-    Now,
-    /// The player had joined before (nothing changes: a join is idempotent).
-    Already,
+    /// The player joined now (the adapter counts it): `201`.
+    Now {
+        /// Players joined, this one included.
+        players: u64,
+    },
+    /// The player had joined before (nothing changes: a join is idempotent): `200`.
+    Already {
+        /// Players joined.
+        players: u64,
+    },
 }
 
 /// Why a tournament refused a submission, a join or a change of its window (each a `409`

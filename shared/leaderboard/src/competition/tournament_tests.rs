@@ -294,13 +294,19 @@ fn a_join_required_tournament_takes_joined_players_inside_its_window_only() {
 fn joins_are_taken_until_max_size_before_and_during_the_window_and_again_is_no_new_join() {
     let t = input().validate().unwrap();
     let w = t.window;
-    assert_eq!(t.join(w, false, 0, START - HOUR), Ok(Joined::Now));
-    assert_eq!(t.join(w, false, 1, START), Ok(Joined::Now));
+    assert_eq!(
+        t.join(w, false, 0, START - HOUR),
+        Ok(Joined::Now { players: 1 })
+    );
+    assert_eq!(t.join(w, false, 1, START), Ok(Joined::Now { players: 2 }));
     assert_eq!(
         t.join(w, false, 2, START),
         Err(Refusal::Full { max_size: 2 })
     );
-    assert_eq!(t.join(w, true, 2, START), Ok(Joined::Already));
+    assert_eq!(
+        t.join(w, true, 2, START),
+        Ok(Joined::Already { players: 2 })
+    );
     assert!(matches!(
         t.join(w, true, 1, START + HOUR),
         Err(Refusal::Closed {
@@ -314,7 +320,10 @@ fn joins_are_taken_until_max_size_before_and_during_the_window_and_again_is_no_n
     }
     .validate()
     .unwrap();
-    assert_eq!(unlimited.join(w, false, u64::MAX, START), Ok(Joined::Now));
+    assert_eq!(
+        unlimited.join(w, false, u64::MAX, START),
+        Ok(Joined::Now { players: u64::MAX })
+    );
 }
 
 #[test]
@@ -497,7 +506,7 @@ proptest! {
         let t = TournamentInput { max_size: Some(max), ..input() }.validate().unwrap();
         let mut joined = 0u64;
         for _ in 0..asks {
-            if t.join(t.window, false, joined, START) == Ok(Joined::Now) {
+            if matches!(t.join(t.window, false, joined, START), Ok(Joined::Now { .. })) {
                 joined += 1;
             }
         }

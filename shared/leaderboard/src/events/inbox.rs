@@ -143,8 +143,22 @@ pub fn plan(tenant: &TenantId, board: &Board, entry: &RawEntry, now_ms: i64) -> 
             let (player, submission, at_ms) = from_envelope(tenant, board, json)?;
             (player, submission, at_ms, None)
         }
-        fields => from_ingest(board, &entry.id, fields)?,
+        fields => {
+            // The API checks a join where it accepts a submission; a producer's entry comes
+            // with none, so a tournament that requires one takes no ingest entries.
+            if board.tournament.as_ref().is_some_and(|t| t.join_required) {
+                return Err(LeaderboardError::InvalidEvent(
+                    "a tournament with join_required takes submissions through the API only, \
+                     where the join is checked"
+                        .into(),
+                ));
+            }
+            from_ingest(board, &entry.id, fields)?
+        }
     };
+    // A tournament's window, at the acceptance time (what the API checked when it accepted
+    // the entry; a producer's entry is checked here).
+    board.admits_submission(at_ms)?;
     let period = period::period_id(board.period, at_ms)?;
     let expire_at_ms = period::expire_at_ms(&period, board.retain_periods);
     if expire_at_ms.is_some_and(|at| at <= now_ms) {

@@ -110,6 +110,40 @@ fn the_ingest_layout_is_validated_like_http() {
 }
 
 #[test]
+fn a_tournaments_window_and_joins_hold_for_ingest_entries_too() {
+    let cup = |join_required: bool| {
+        board(json!({"id": "cup", "tournament": {
+            "title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 60,
+            "join_required": join_required,
+        }}))
+    };
+    let at = |ms: i64| entry(&format!("{ms}-0"), &[("player", "ann"), ("score", "5")]);
+    // 2025-11-24T16:00:00Z is NOW.
+    assert!(plan_one(&cup(false), &at(NOW + 1_000)).is_ok());
+    assert!(matches!(
+        plan_one(&cup(false), &at(NOW + 60_000)),
+        Err(LeaderboardError::TournamentClosed {
+            upcoming: false,
+            ..
+        })
+    ));
+    assert!(matches!(
+        plan_one(&cup(false), &at(NOW - 1)),
+        Err(LeaderboardError::TournamentClosed { upcoming: true, .. })
+    ));
+    assert!(matches!(
+        plan_one(&cup(true), &at(NOW + 1_000)),
+        Err(LeaderboardError::InvalidEvent(m)) if m.contains("join_required")
+    ));
+    // An entry the API accepted (the event layout) was join-checked there: taken in the window.
+    let accepted = entry(
+        &format!("{}-0", NOW + 1_000),
+        &[("event", &envelope("cup", "ann", 5, NOW + 1_000))],
+    );
+    assert!(plan_one(&cup(true), &accepted).is_ok());
+}
+
+#[test]
 fn bad_entries_say_why() {
     let b = incr();
     let id = format!("{NOW}-0");

@@ -42,7 +42,7 @@ pub enum KeyKind {
 pub enum RouteClass {
     /// Reads of boards and rankings (`GET`, `HEAD`) and flag evaluations (OFREP).
     Read,
-    /// Score submissions.
+    /// Score submissions and tournament joins.
     Write,
     /// Everything else: board, dead-letter, replay, drain, audit administration.
     Admin,
