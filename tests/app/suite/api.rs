@@ -421,16 +421,20 @@ impl Api {
         self.call(Method::GET, path, token, None, &[]).await
     }
 
+    /// Posts a board's configuration as an admin: whatever the app answers.
+    pub async fn post_board(&self, config: Value) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/boards",
+            Some(&admin()),
+            Some(config),
+            &[],
+        )
+        .await
+    }
+
     pub async fn create_board(&self, config: Value) -> Reply {
-        let r = self
-            .call(
-                Method::POST,
-                "/api/v1/boards",
-                Some(&admin()),
-                Some(config),
-                &[],
-            )
-            .await;
+        let r = self.post_board(config).await;
         assert_eq!(r.status, 201, "create board: {}", r.body);
         r
     }

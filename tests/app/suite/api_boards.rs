@@ -368,29 +368,16 @@ async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back()
 #[tokio::test(flavor = "multi_thread")]
 async fn board_input_is_validated_with_precise_problems() {
     let api = start().await;
-    let post = |body: serde_json::Value| {
-        let api = &api;
-        async move {
-            api.call(
-                Method::POST,
-                "/api/v1/boards",
-                Some(&admin()),
-                Some(body),
-                &[],
-            )
-            .await
-        }
-    };
-    post(json!({"id": "x", "colour": "red"}))
+    api.post_board(json!({"id": "x", "colour": "red"}))
         .await
         .assert_problem(400, "unknown field");
-    post(json!({"id": "Bad Id"}))
+    api.post_board(json!({"id": "Bad Id"}))
         .await
         .assert_problem(400, "board id");
-    post(json!({"id": "x", "score_min": 10, "score_max": 5}))
+    api.post_board(json!({"id": "x", "score_min": 10, "score_max": 5}))
         .await
         .assert_problem(422, "score_min");
-    post(json!({"id": "x", "sort": "sideways"}))
+    api.post_board(json!({"id": "x", "sort": "sideways"}))
         .await
         .assert_problem(400, "sideways");
     let r = api
@@ -404,7 +391,7 @@ async fn board_input_is_validated_with_precise_problems() {
         .await;
     r.assert_problem(415, "application/json");
     let big = json!({"id": "x", "pad": "y".repeat(20_000)});
-    post(big).await.assert_problem(413, "16384");
+    api.post_board(big).await.assert_problem(413, "16384");
     // Non-admins may not create boards.
     let r = api
         .call(

@@ -153,19 +153,6 @@ async fn a_submission_accepted_in_the_window_replays_after_it_closes_and_a_new_o
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tournament_field_not_served_yet_or_a_bad_window_is_refused_with_why() {
     let api = start().await;
-    let create = |t: Value| {
-        let api = &api;
-        async move {
-            api.call(
-                Method::POST,
-                "/api/v1/boards",
-                Some(&admin()),
-                Some(json!({"id": "cup", "tournament": t})),
-                &[],
-            )
-            .await
-        }
-    };
     let starts = moment(0);
     for (status, t, says) in [
         (
@@ -204,7 +191,9 @@ async fn a_tournament_field_not_served_yet_or_a_bad_window_is_refused_with_why()
             "rounds",
         ),
     ] {
-        create(t).await.assert_problem(status, says);
+        api.post_board(json!({"id": "cup", "tournament": t}))
+            .await
+            .assert_problem(status, says);
     }
     let r = api.get("/api/v1/boards/cup", Some(&admin())).await;
     assert_eq!(r.status, 404, "no refused board was stored: {}", r.body);
