@@ -11,6 +11,8 @@
 //! …      /api/{v}/api-keys[/{id}]         admin: API keys for service clients (`keys`)
 //! …      /api/{v}/webhooks[/{id}[/…]]     admin: webhook subscriptions (`webhooks`)
 //! …      /api/{v}/boards/{board}/reviews[/…]  admin: held and flagged submissions (`reviews`)
+//! POST   /api/{v}/boards/{board}/tournament/end     admin: end a tournament now
+//! POST   /api/{v}/boards/{board}/tournament/extend  admin: move its end later
 //! ```
 
 // The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
@@ -62,6 +64,19 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         let ctx = edge::admission::admit(platform, call).await?;
         return reviews::route(call, &ctx, &BoardId::new(*board)?, rest).await;
     }
+    if let ["api", _, "boards", board, "tournament", rest @ ..] = segments.as_slice() {
+        let board = BoardId::new(*board)?;
+        let ctx = edge::admission::admit(platform, call).await?;
+        return match (call.method(), rest) {
+            (&Method::POST, ["end"]) => edge::tournaments::end_early(&ctx, call, &board).await,
+            (&Method::POST, ["extend"]) => edge::tournaments::extend(&ctx, call, &board).await,
+            (_, ["end" | "extend"]) => Err(call.method_not_allowed("POST")),
+            _ => Err(LeaderboardError::NotFound(format!(
+                "no such resource: {}",
+                call.path
+            ))),
+        };
+    }
     let board = call.param("board").map(BoardId::new).transpose()?;
     let ctx = edge::admission::admit(platform, call).await?;
     match (call.method(), board) {
@@ -85,6 +100,8 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     if settings.counts_boards() {
         settings.admit_board(repo.board_count(&ctx.tenant).await?)?;
     }
+    // A tournament is noted for its announcements before it is stored (never stored unnoted).
+    edge::tournaments::note_created(repo, &ctx.tenant, &board, call.now_ms).await?;
     repo.create_board(&ctx.tenant, &board, call.now_ms).await?;
     if edge::webhooks::count(repo, &ctx.tenant).await? > 0 {
         edge::webhooks::refresh_boards(repo, &ctx.tenant, std::slice::from_ref(&board.id)).await?;

@@ -140,7 +140,7 @@ impl Code {
     /// The code of a problem, by its HTTP status: a conflicting idempotency key or a concurrent
     /// write is `aborted` (retry), a conflict with what exists `already_exists`, a precondition
     /// `failed_precondition` (a tournament outside its window too), a too-large request
-    /// `resource_exhausted` like a rate limit (and a full tournament).
+    /// `resource_exhausted` like a rate limit (and a full tournament, or a player's used attempts).
     pub fn of(err: &LeaderboardError) -> Self {
         match err {
             LeaderboardError::IdempotencyInProgress(_)
@@ -148,7 +148,8 @@ impl Code {
             | LeaderboardError::Conflict(_) => return Self::Aborted,
             // The state of a tournament, not something that exists already.
             LeaderboardError::TournamentClosed { .. } => return Self::FailedPrecondition,
-            LeaderboardError::TournamentFull { .. } => return Self::ResourceExhausted,
+            LeaderboardError::TournamentFull { .. }
+            | LeaderboardError::TournamentAttemptsUsed { .. } => return Self::ResourceExhausted,
             _ => {}
         }
         match err.status() {
@@ -309,6 +310,10 @@ mod tests {
         );
         assert_eq!(
             of(LeaderboardError::TournamentFull { max_size: 2 }),
+            Code::ResourceExhausted
+        );
+        assert_eq!(
+            of(LeaderboardError::TournamentAttemptsUsed { allowed: 3 }),
             Code::ResourceExhausted
         );
         assert_eq!(

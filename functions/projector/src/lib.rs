@@ -1,6 +1,6 @@
 //! `functions/projector`: the Redis-triggered score handler.
 //!
-//! Five channels lead here (`spin-worker.toml`):
+//! These channels lead here (`spin-worker.toml`):
 //!
 //! - the invalidation channel `lb:invalidate`, payload `inv:tenant/board[:config]`: a write in
 //!   some region (this one included) changed the board; this region's cached reads of it are
@@ -13,7 +13,8 @@
 //!   fire-and-forget form): it is appended to the board's inbox first;
 //! - the webhook channel `lb:webhooks` (`edge::webhook_delivery`);
 //! - the keyspace channel of the sweep register's alarm (`edge::repo::claims`), payload the
-//!   event's name: `expired` when boards are due for a sweep.
+//!   event's name: `expired` when boards are due for a sweep; and those of the push tier's
+//!   alarm (`edge::repo::rollovers`) and the tournaments' (`edge::repo::tournaments`).
 //!
 //! For the doorbell and the ingest channel, the board's inbox is then drained (`edge::pipeline`): batches decided by the core
 //! and applied in one script each, bad entries to the dead letters, exactly once. A drain is
@@ -122,10 +123,13 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
         return Ok(());
     }
     let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
-    // An alarm (the sweep's or the push tier's: both say only `expired`): boards whose period
-    // ended get their new period published (`edge::push`: never fails the message).
+    // An alarm (the sweep's, the push tier's or the tournaments': all say only `expired`):
+    // boards whose period ended get their new period published (`edge::push`), tournaments
+    // whose window opened or closed are announced (`edge::tournaments`); neither fails the
+    // message.
     if alarm == Some(AlarmEvent::Expired) {
         edge::push::on_alarm(&Spin, &repo, &now_ms).await;
+        edge::tournaments::on_alarm(&repo, &now_ms).await;
     }
     // Then the boards a dead drain may have left claimed: those a drain's own note leased, else
     // those due now (on the alarm, after a webhook ring).

@@ -1,7 +1,9 @@
 //! `functions/scores`: `POST /api/{v}/boards/{board}/scores` — submit `{player, score, subscore?,
 //! metadata?}` with an optional `Idempotency-Key`. The flow (kill switch, idempotency, quota,
 //! sync apply or async accept, cache invalidation) is `edge::submit`. `POST
-//! /api/{v}/boards/{board}/join` — a player joins a tournament (`edge::tournaments`).
+//! /api/{v}/boards/{board}/join` — a player joins a tournament; `GET`/`POST
+//! /api/{v}/boards/{board}/attempts` — a player's attempts in a tournament's run, and grants of
+//! more (`edge::tournaments`).
 
 // The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
 #[cfg(feature = "p3")]
@@ -15,11 +17,22 @@ edge::http_entry!(route);
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
 /// baseline server).
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
-    if *call.method() != Method::POST {
-        return Err(call.method_not_allowed("POST"));
+    let attempts = call.path.trim_end_matches('/').ends_with("/attempts");
+    match (call.method(), attempts) {
+        (&Method::POST, _) => {}
+        (&Method::GET, true) => {}
+        (_, true) => return Err(call.method_not_allowed("GET, POST")),
+        (_, false) => return Err(call.method_not_allowed("POST")),
     }
     let board_id = BoardId::new(call.param("board").unwrap_or_default())?;
     let ctx = edge::admission::admit(platform, call).await?;
+    if attempts {
+        return if *call.method() == Method::GET {
+            edge::tournaments::attempts(&ctx, call, &board_id).await
+        } else {
+            edge::tournaments::grant(&ctx, call, &board_id).await
+        };
+    }
     if call.path.trim_end_matches('/').ends_with("/join") {
         edge::tournaments::join(&ctx, call, &board_id).await
     } else {

@@ -6,8 +6,7 @@
 //! `X-Request-Id` (echoed on every response). Actions: `board.create`, `board.delete`,
 //! `entry.delete`, `board.replay`, `dead_letters.redrive`, `dead_letters.purge`, `flags.update`,
 //! `tenant.update`, `webhook.create`, `webhook.update`, `webhook.delete`, `webhook.rotate_secret`,
-//! `webhook.redrive`. The stream keeps
-//! the newest ~1,000,000 entries. `GET /api/v1/audit` pages it for admins.
+//! `webhook.redrive`, `tournament.grant`, `tournament.end`, `tournament.extend`. The stream keeps the newest ~1,000,000 entries. `GET /api/v1/audit` pages it for admins.
 
 use leaderboard::TenantId;
 use serde_json::{Value, json};

@@ -1,15 +1,28 @@
-//! Tournaments (docs/competitions.md): joining one (`POST /api/{v}/boards/{board}/join`), and
-//! what a submission to one must pass before it is written. The rules are
-//! `leaderboard::competition::tournament`'s; the counts and membership are in Redis
-//! (`repo::tournaments`).
+//! Tournaments (docs/competitions.md): joining one (`POST /api/{v}/boards/{board}/join`), a
+//! player's attempts in the current run and grants of more (`GET`/`POST
+//! /api/{v}/boards/{board}/attempts`), what a submission to one must pass before it is
+//! written, ending one early and extending it (`POST /api/{v}/boards/{board}/tournament/end`,
+//! `…/extend`), and its announcements: `tournament_started` and `tournament_ended` in the
+//! board's log (and so the `tournament.started` and `tournament.ended` webhooks), each made
+//! once, by the worker when the register's alarm rings at the window's start and end
+//! ([`on_alarm`]), or by the request that ended it early. The rules are
+//! `leaderboard::competition::tournament`'s; the counts, membership, announcements and the
+//! register are in Redis (`repo::tournaments`).
 
-use leaderboard::competition::tournament::Joined;
-use leaderboard::{Board, BoardId, LeaderboardError, PlayerId, Result, policy::access};
+use leaderboard::board::view::{self, PeriodView};
+use leaderboard::competition::tournament::{
+    self, Attempts, Joined, Phase, Refusal, Tournament, Window,
+};
+use leaderboard::{
+    Board, BoardId, EventEnvelope, LeaderboardError, PeriodId, PlayerId, Result, TenantId,
+    board::period, policy::access,
+};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::Ctx;
 use crate::http::{Call, Response};
+use crate::repo::tournaments::{Announce, WindowWrite};
 use crate::repo::{Keys, Repo};
 
 /// A join's body.
@@ -76,4 +89,351 @@ pub async fn admit_submission(
     let joined = tournament.join_required && repo.tournament_joined(keys, player).await?;
     tournament.admits(tournament.window, joined, now_ms)?;
     Ok(())
+}
+
+/// A grant's body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantInput {
+    /// Who gets the attempts.
+    player: PlayerId,
+    /// How many more this run (1..=1,000), added to what was granted before.
+    extra: u64,
+}
+
+/// The tournament `board` is, if it limits attempts (`max_attempts`); `409` otherwise.
+fn limited<'b>(board: &'b Board, board_id: &BoardId) -> Result<&'b Tournament> {
+    match &board.tournament {
+        Some(t) if t.max_attempts.is_some() => Ok(t),
+        _ => Err(LeaderboardError::Conflict(format!(
+            "board '{board_id}' is not a tournament with max_attempts: it counts no attempts"
+        ))),
+    }
+}
+
+/// A player's attempts in the run `period`, as both attempt routes answer them.
+fn attempts_body(
+    board_id: &BoardId,
+    player: &PlayerId,
+    period: &PeriodId,
+    t: &Tournament,
+    attempts: Attempts,
+) -> serde_json::Value {
+    json!({
+        "board": board_id.as_str(),
+        "player": player.as_str(),
+        "period": period.to_string(),
+        "max_attempts": t.max_attempts,
+        "granted": attempts.granted,
+        "allowed": tournament::allowed(t.max_attempts, attempts.granted),
+        "used": attempts.used,
+        "left": tournament::left(t.max_attempts, attempts),
+    })
+}
+
+/// `GET /api/{v}/boards/{board}/attempts?player=`: a player's attempts in the current run (the
+/// period of now) — allowed (`max_attempts` plus grants), used, left. A player's own token reads
+/// its own; a `service` or `admin` token anyone's. `409` for a board that counts no attempts.
+pub async fn attempts(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    let principal = ctx.require_principal()?;
+    let raw = call.query.get("player").ok_or_else(|| {
+        LeaderboardError::InvalidBody("query parameter 'player' is required".into())
+    })?;
+    let player = PlayerId::new(raw.as_str())?;
+    let repo = ctx.repo().await?;
+    let board = repo.board(&ctx.tenant, board_id).await?;
+    access::authorize_submit(principal, &board, &player)?;
+    let t = limited(&board, board_id)?;
+    let run = period::period_id(board.period, call.now_ms)?;
+    let keys = Keys::new(&ctx.tenant, board_id);
+    let (_, record) = repo.record(&keys, &run, &player).await?;
+    let granted = repo.attempts_granted(&keys, &run, &player).await?;
+    let used = record.map_or(0, |r| r.submissions);
+    Ok(crate::http::json(
+        200,
+        call.version,
+        &attempts_body(board_id, &player, &run, t, Attempts { used, granted }),
+    ))
+}
+
+/// `POST /api/{v}/boards/{board}/attempts` `{player, extra}`: grants a player `extra` more
+/// attempts in the current run, while the tournament is open (`409` `tournament-closed`
+/// otherwise: a grant belongs to a run, and an upcoming tournament has none yet). `service` or
+/// `admin` only; audited (`tournament.grant`). A grant adds: it is not idempotent, and a
+/// client that retries one it did not see answered reads the attempts first.
+pub async fn grant(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    let principal = ctx.require_principal()?;
+    access::authorize_operator(principal, "granting attempts")?;
+    let input: GrantInput = call.json()?;
+    let extra = tournament::grant(input.extra)?;
+    let repo = ctx.repo().await?;
+    let board = repo.board(&ctx.tenant, board_id).await?;
+    let t = limited(&board, board_id)?;
+    board.admits_submission(call.now_ms)?;
+    let run = period::period_id(board.period, call.now_ms)?;
+    let keys = Keys::new(&ctx.tenant, board_id);
+    let expire = period::expire_at_ms(&run, board.retain_periods);
+    let granted = repo
+        .grant_attempts(&keys, &run, &input.player, extra, expire)
+        .await?;
+    let (_, record) = repo.record(&keys, &run, &input.player).await?;
+    let used = record.map_or(0, |r| r.submissions);
+    crate::audit::record(
+        ctx,
+        call,
+        "tournament.grant",
+        board_id.as_str(),
+        json!({"player": input.player.as_str(), "period": run.to_string(), "extra": extra,
+            "granted": granted}),
+    )
+    .await;
+    Ok(crate::http::json(
+        200,
+        call.version,
+        &attempts_body(board_id, &input.player, &run, t, Attempts { used, granted }),
+    ))
+}
+
+/// How long a tournament taken from the register stays leased: an announcement that failed
+/// leaves it there, due again after this.
+const ANNOUNCE_RETRY_MS: i64 = 30_000;
+
+/// Tournaments announced per alarm, at most (the alarm is set again at once for the rest).
+const ANNOUNCED_PER_ALARM: usize = 16;
+
+/// Times a window change or an announcement decides again on a config that changed meanwhile
+/// before it gives up (`409`, or left to the next alarm).
+const DECIDE_ATTEMPTS: usize = 8;
+
+/// `tenant/board`, as the register holds a tournament.
+fn register_entry(tenant: &TenantId, id: &BoardId) -> String {
+    format!("{tenant}/{id}")
+}
+
+/// When a tournament whose window is `window` and whose announcements are `made` is next due
+/// for the worker: now when one is owed, else when the next falls due (`None`: nothing more).
+fn next_due(window: Window, started: bool, ended: bool, now_ms: i64) -> Option<i64> {
+    let owed = window.owed(started, ended, now_ms);
+    if owed.started || owed.ended {
+        Some(now_ms)
+    } else {
+        owed.next_ms
+    }
+}
+
+/// Notes a new tournament in the register, due when its window opens (at once if it has).
+/// Called before the board is stored, so no tournament is ever stored without its note (a note
+/// whose board was then not created is forgotten by the worker, which finds no board).
+pub async fn note_created(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    now_ms: i64,
+) -> Result<()> {
+    let Some(t) = &board.tournament else {
+        return Ok(());
+    };
+    match next_due(t.window, false, false, now_ms) {
+        Some(due) => {
+            repo.tournament_note(&register_entry(tenant, &board.id), due, now_ms)
+                .await
+        }
+        None => Ok(()),
+    }
+}
+
+/// Makes the announcements the tournament `id` owes at `now_ms`, in order, each once (the
+/// script appends it only if it was not made, and only while the window is the one decided
+/// on), then notes when the next is due, or forgets the tournament when nothing more is (or
+/// the board is gone).
+pub async fn announce(repo: &Repo, tenant: &TenantId, id: &BoardId, now_ms: i64) -> Result<()> {
+    let keys = Keys::new(tenant, id);
+    let entry = register_entry(tenant, id);
+    'decide: for _ in 0..DECIDE_ATTEMPTS {
+        let board = match repo.board(tenant, id).await {
+            Ok(board) => board,
+            Err(LeaderboardError::BoardNotFound(_)) => return repo.tournament_forget(&entry).await,
+            Err(e) => return Err(e),
+        };
+        let Some(t) = &board.tournament else {
+            return repo.tournament_forget(&entry).await;
+        };
+        let made = repo.tournament_announced(&keys).await?;
+        let window = t.window;
+        let owed = window.owed(made.started, made.ended, now_ms);
+        // The end as the config holds it: the script compares it.
+        let end = t.to_input().end.unwrap_or_default();
+        let mut due = Vec::new();
+        if owed.started {
+            due.push((
+                "started",
+                EventEnvelope::tournament_started(tenant, id, window),
+            ));
+        }
+        if owed.ended {
+            let ended = EventEnvelope::tournament_ended(tenant, id, window, made.early);
+            due.push(("ended", ended));
+        }
+        for (which, event) in due {
+            let json = event.to_json()?;
+            if repo.tournament_announce(&keys, which, &end, &json).await? == Announce::WindowChanged
+            {
+                continue 'decide;
+            }
+        }
+        return match owed.next_ms {
+            Some(next) => repo.tournament_note(&entry, next, now_ms).await,
+            None => repo.tournament_forget(&entry).await,
+        };
+    }
+    Err(LeaderboardError::Conflict(format!(
+        "the window of tournament '{id}' changed {DECIDE_ATTEMPTS} times while it was announced"
+    )))
+}
+
+/// The worker's handling of an alarm: the tournaments due are leased from the register and
+/// announced ([`announce`]). Never fails: a tournament whose announcement failed stays leased
+/// and is due again after [`ANNOUNCE_RETRY_MS`] (the failure is logged).
+pub async fn on_alarm(repo: &Repo, now_ms: &dyn Fn() -> i64) {
+    let due = match repo
+        .tournaments_due(now_ms(), ANNOUNCE_RETRY_MS, ANNOUNCED_PER_ALARM)
+        .await
+    {
+        Ok(due) => due,
+        Err(e) => {
+            eprintln!("tournaments: the tournaments due: {e}");
+            return;
+        }
+    };
+    for entry in due {
+        let announced = async {
+            let (tenant, id) = crate::pipeline::doorbell_target(entry.as_bytes()).map_err(|e| {
+                LeaderboardError::CorruptData(format!("a tournament register entry: {e}"))
+            })?;
+            announce(repo, &tenant, &id, now_ms()).await
+        };
+        if let Err(e) = announced.await {
+            eprintln!("tournaments: announcing {entry}: {e}");
+        }
+    }
+}
+
+/// An extension's body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtendInput {
+    /// The new end (RFC 3339), later than the window's and than now.
+    end: String,
+}
+
+/// Changes the tournament's window to what `decide` makes of it (a compare-and-set of the
+/// board's config; `early`: an admin ended it), and the register's note to match. `409` for a
+/// board that is no tournament, or one whose end was announced.
+async fn change_window(
+    ctx: &Ctx<'_>,
+    board_id: &BoardId,
+    early: bool,
+    decide: impl Fn(&Tournament) -> std::result::Result<Window, Refusal>,
+) -> Result<Board> {
+    let repo = ctx.repo().await?;
+    let keys = Keys::new(&ctx.tenant, board_id);
+    for _ in 0..DECIDE_ATTEMPTS {
+        let (raw, board) = repo.board_raw(&ctx.tenant, board_id).await?;
+        let Some(t) = &board.tournament else {
+            return Err(LeaderboardError::Conflict(format!(
+                "board '{board_id}' is not a tournament: it has no window to change"
+            )));
+        };
+        let changed = board.with_window(decide(t)?);
+        let json = serde_json::to_string(&changed.to_input())
+            .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+        match repo.tournament_window(&keys, &raw, &json, early).await? {
+            WindowWrite::Changed => {
+                ctx.invalidate_everywhere(board_id.as_str(), true).await?;
+                return Ok(changed);
+            }
+            WindowWrite::Stale => {}
+            WindowWrite::Ended => {
+                return Err(Refusal::Closed {
+                    phase: Phase::Ended,
+                    window: t.window,
+                }
+                .into());
+            }
+        }
+    }
+    Err(LeaderboardError::Conflict(format!(
+        "the config of board '{board_id}' changed {DECIDE_ATTEMPTS} times meanwhile; retry"
+    )))
+}
+
+/// The board as `GET /api/{v}/boards/{board}` answers it.
+fn board_answer(call: &Call<'_>, board: &Board) -> Result<Response> {
+    let period = PeriodView::resolve(board, None, call.now_ms)?;
+    Ok(crate::http::json(
+        200,
+        call.version,
+        &view::board(call.version, board, &period),
+    ))
+}
+
+/// `POST /api/{v}/boards/{board}/tournament/end` (`admin`): ends an open tournament now
+/// (`409` `tournament-closed` for one upcoming, which is deleted instead, or ended) and
+/// announces its end (`tournament_ended` with `early`, and so the `tournament.ended` webhook)
+/// before answering the board with its window as it is now. If the announcement fails, the
+/// worker makes it (the register holds it due at once). Audited (`tournament.end`).
+pub async fn end_early(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let now_ms = call.now_ms;
+    let board = change_window(ctx, board_id, true, |t| t.window.end_early(now_ms)).await?;
+    let repo = ctx.repo().await?;
+    repo.tournament_note(&register_entry(&ctx.tenant, board_id), now_ms, now_ms)
+        .await?;
+    if let Err(e) = announce(repo, &ctx.tenant, board_id, now_ms).await {
+        eprintln!("tournaments: announcing the early end of {board_id} (left to the worker): {e}");
+    }
+    let end = board.tournament.as_ref().map(|t| t.to_input().end);
+    crate::audit::record(
+        ctx,
+        call,
+        "tournament.end",
+        board_id.as_str(),
+        json!({ "end": end }),
+    )
+    .await;
+    board_answer(call, &board)
+}
+
+/// `POST /api/{v}/boards/{board}/tournament/extend` `{"end"}` (`admin`): moves an upcoming or
+/// open tournament's end later (`409` `tournament-closed` once it has ended; `409` `conflict`
+/// for an end that is not later than the window's and now), and answers the board with its
+/// window as it is now. Audited (`tournament.extend`).
+pub async fn extend(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let input: ExtendInput = call.json()?;
+    let end_ms = leaderboard::time::parse(&input.end).ok_or_else(|| {
+        LeaderboardError::InvalidBody(format!("end '{}' is not an RFC 3339 timestamp", input.end))
+    })?;
+    let now_ms = call.now_ms;
+    let board = change_window(ctx, board_id, false, |t| t.window.extend(end_ms, now_ms)).await?;
+    if let Some(t) = &board.tournament {
+        let repo = ctx.repo().await?;
+        let made = repo
+            .tournament_announced(&Keys::new(&ctx.tenant, board_id))
+            .await?;
+        if let Some(due) = next_due(t.window, made.started, made.ended, now_ms) {
+            repo.tournament_note(&register_entry(&ctx.tenant, board_id), due, now_ms)
+                .await?;
+        }
+    }
+    let end = board.tournament.as_ref().map(|t| t.to_input().end);
+    crate::audit::record(
+        ctx,
+        call,
+        "tournament.extend",
+        board_id.as_str(),
+        json!({ "end": end }),
+    )
+    .await;
+    board_answer(call, &board)
 }

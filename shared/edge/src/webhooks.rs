@@ -135,7 +135,13 @@ pub async fn delete(repo: &Repo, tenant: &TenantId, id: &str) -> Result<bool> {
 }
 
 /// The event types the fan-out makes from a board's log.
-pub const BOARD_EVENTS: &[&str] = &["score.applied", "rank.top_changed", "period.closed"];
+pub const BOARD_EVENTS: &[&str] = &[
+    "score.applied",
+    "rank.top_changed",
+    "period.closed",
+    "tournament.started",
+    "tournament.ended",
+];
 
 /// Marks, for each of `boards`, whether an enabled subscription of the tenant wants its events
 /// (the write scripts ring the deliverer only for those). Run after every change of the tenant's

@@ -182,6 +182,13 @@ pub enum LeaderboardError {
         /// Its size.
         max_size: u32,
     },
+    /// A player has used every attempt of this run of a tournament (`max_attempts` plus what was
+    /// granted).
+    #[error("every attempt of this run is used: {allowed} allowed")]
+    TournamentAttemptsUsed {
+        /// Attempts allowed this run.
+        allowed: u64,
+    },
     /// A tournament takes submissions from players who joined it only (`join_required`).
     #[error("not joined: {0}")]
     TournamentNotJoined(String),
@@ -223,7 +230,8 @@ impl LeaderboardError {
             | Self::Conflict(_)
             | Self::IdempotencyInProgress(_)
             | Self::TournamentClosed { .. }
-            | Self::TournamentFull { .. } => 409,
+            | Self::TournamentFull { .. }
+            | Self::TournamentAttemptsUsed { .. } => 409,
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::ScoreOutOfRange { .. }
@@ -273,6 +281,7 @@ impl LeaderboardError {
             Self::IntegrityRejected { .. } => "integrity-rejected",
             Self::TournamentClosed { .. } => "tournament-closed",
             Self::TournamentFull { .. } => "tournament-full",
+            Self::TournamentAttemptsUsed { .. } => "tournament-attempts-used",
             Self::TournamentNotJoined(_) => "tournament-not-joined",
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed { .. } => "method-not-allowed",
@@ -344,6 +353,7 @@ problem_types!(
     "integrity-rejected",
     "tournament-closed",
     "tournament-full",
+    "tournament-attempts-used",
     "tournament-not-joined",
     "not-found",
     "method-not-allowed",
@@ -416,6 +426,7 @@ mod tests {
                 end_ms: 1,
             },
             E::TournamentFull { max_size: 2 },
+            E::TournamentAttemptsUsed { allowed: 3 },
             E::TournamentNotJoined("x".into()),
             E::NotFound("x".into()),
             E::MethodNotAllowed {

@@ -302,6 +302,7 @@ impl Api {
                 .arg("lb:webhooks")
                 .arg(edge::repo::claims::ALARM_CHANNEL)
                 .arg(edge::repo::rollovers::ALARM_CHANNEL)
+                .arg(edge::repo::tournaments::ALARM_CHANNEL)
                 .query(&mut self.redis.trigger_node().node_conn())
                 .ok()?;
             n.iter().all(|(_, subs)| *subs > 0).then_some(())

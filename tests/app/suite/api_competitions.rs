@@ -1,9 +1,11 @@
-//! Competitions through HTTP: a tournament's window and joining it (docs/competitions.md).
+//! Competitions through HTTP: a tournament's window, joining it, its attempts, ending it early
+//! and extending it, and its announcements in the log and as webhooks (docs/competitions.md).
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::{Api, admin, now_secs, player, service, start};
+use crate::api::{Api, admin, now_secs, player, service, start, start_with};
+use crate::receiver::{Received, Receiver};
 
 /// An RFC 3339 moment `secs` from now, to the second (UTC).
 fn moment(secs: i64) -> String {
@@ -151,15 +153,14 @@ async fn a_submission_accepted_in_the_window_replays_after_it_closes_and_a_new_o
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_tournament_field_not_served_yet_or_a_bad_window_is_refused_with_why() {
+async fn a_bad_tournament_or_attempts_on_an_async_board_is_refused_with_why() {
     let api = start().await;
     let starts = moment(0);
+    api.post_board(json!({"id": "cup", "write_mode": "async", "tournament":
+        {"title": "Cup", "start": starts, "duration_secs": 60, "max_attempts": 3}}))
+        .await
+        .assert_problem(422, "max_attempts needs write_mode sync");
     for (status, t, says) in [
-        (
-            422,
-            json!({"title": "Cup", "start": starts, "duration_secs": 60, "max_attempts": 3}),
-            "tournament.max_attempts is not served yet",
-        ),
         (
             422,
             json!({"title": "Cup", "start": starts, "duration_secs": 60, "max_size": 5}),
@@ -341,4 +342,479 @@ async fn concurrent_joins_never_take_a_tournament_past_its_size() {
         .collect();
     counts.sort_unstable();
     assert_eq!(counts, (1..=15).collect::<Vec<u64>>());
+}
+
+async fn attempts(api: &Api, board: &str, who: &str, token: &str) -> crate::api::Reply {
+    api.get(
+        &format!("/api/v1/boards/{board}/attempts?player={who}"),
+        Some(token),
+    )
+    .await
+}
+
+async fn grant(api: &Api, board: &str, body: Value, token: &str) -> crate::api::Reply {
+    api.call(
+        Method::POST,
+        &format!("/api/v1/boards/{board}/attempts"),
+        Some(token),
+        Some(body),
+        &[],
+    )
+    .await
+}
+
+/// A submission of `score` for `who` with its own token and an `Idempotency-Key`.
+async fn attempt(api: &Api, board: &str, who: &str, score: i64, key: &str) -> crate::api::Reply {
+    api.call(
+        Method::POST,
+        &format!("/api/v1/boards/{board}/scores"),
+        Some(&player(who)),
+        Some(json!({"player": who, "score": score})),
+        &[("idempotency-key", key)],
+    )
+    .await
+}
+
+/// A player's record on an all-time board, as Redis holds it.
+fn record(api: &Api, board: &str, who: &str) -> Value {
+    let raw: String = redis::cmd("HGET")
+        .arg(format!("lb:{{default/{board}}}:r:all"))
+        .arg(who)
+        .query(&mut api.redis.conn())
+        .unwrap();
+    serde_json::from_str(&raw).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_player_gets_max_attempts_per_run_and_what_a_service_grants_on_top() {
+    let api = start().await;
+    tournament(
+        &api,
+        "trials",
+        "sync",
+        json!({"title": "Time trials", "start": moment(-60), "duration_secs": 3600, "max_attempts": 2}),
+    )
+    .await;
+
+    // Two attempts, whether or not they beat the best; the third is refused with what is allowed.
+    assert_eq!(
+        attempt(&api, "trials", "ann", 50, "ann-1").await.status,
+        201
+    );
+    assert_eq!(
+        attempt(&api, "trials", "ann", 40, "ann-2").await.status,
+        200
+    );
+    let third = attempt(&api, "trials", "ann", 90, "ann-3").await;
+    third.assert_problem(409, "attempt");
+    assert_eq!(
+        third.body["type"],
+        "https://leaderboard.dev/problems/tournament-attempts-used"
+    );
+    assert_eq!(third.body["allowed"], 2);
+    assert_eq!(record(&api, "trials", "ann")["submissions"], 2);
+    assert_eq!(
+        record(&api, "trials", "ann")["score"],
+        50,
+        "the third never landed"
+    );
+
+    // The player reads its own attempts, never another's.
+    let own = attempts(&api, "trials", "ann", &player("ann")).await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(
+        own.body,
+        json!({"board": "trials", "player": "ann", "period": "all", "max_attempts": 2,
+               "granted": 0, "allowed": 2, "used": 2, "left": 0})
+    );
+    attempts(&api, "trials", "bob", &player("ann"))
+        .await
+        .assert_problem(403, "own subject");
+    let bob = attempts(&api, "trials", "bob", &service()).await;
+    assert_eq!(
+        (bob.body["used"].clone(), bob.body["left"].clone()),
+        (json!(0), json!(2))
+    );
+
+    // Only a service or admin grants, 1 to 1,000 at a time.
+    grant(
+        &api,
+        "trials",
+        json!({"player": "ann", "extra": 1}),
+        &player("ann"),
+    )
+    .await
+    .assert_problem(403, "service");
+    for extra in [0, 1001] {
+        grant(
+            &api,
+            "trials",
+            json!({"player": "ann", "extra": extra}),
+            &service(),
+        )
+        .await
+        .assert_problem(400, "1..=1000");
+    }
+    let granted = grant(
+        &api,
+        "trials",
+        json!({"player": "ann", "extra": 1}),
+        &service(),
+    )
+    .await;
+    assert_eq!(granted.status, 200, "{}", granted.body);
+    assert_eq!(
+        (
+            granted.body["granted"].clone(),
+            granted.body["allowed"].clone(),
+            granted.body["left"].clone()
+        ),
+        (json!(1), json!(3), json!(1))
+    );
+    let in_redis: u64 = redis::cmd("HGET")
+        .arg("lb:{default/trials}:grants:all")
+        .arg("ann")
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert_eq!(in_redis, 1);
+
+    // The refused attempt's key was freed: the same request now lands, once; the next is refused.
+    let retried = attempt(&api, "trials", "ann", 90, "ann-3").await;
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    assert_eq!(retried.header("idempotent-replayed"), "");
+    assert_eq!(retried.body["score"], 90);
+    let replay = attempt(&api, "trials", "ann", 90, "ann-3").await;
+    assert_eq!(replay.header("idempotent-replayed"), "true");
+    attempt(&api, "trials", "ann", 95, "ann-4")
+        .await
+        .assert_problem(409, "3 allowed");
+    assert_eq!(record(&api, "trials", "ann")["submissions"], 3);
+
+    // The grant is in the audit log, with who and how many.
+    let audit = api.get("/api/v1/audit?limit=50", Some(&admin())).await;
+    let grants: Vec<&Value> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "tournament.grant")
+        .collect();
+    assert_eq!(grants.len(), 1, "{}", audit.body);
+    assert_eq!(grants[0]["target"], "trials");
+    assert_eq!(grants[0]["detail"]["player"], "ann");
+    assert_eq!(grants[0]["detail"]["extra"], 1);
+
+    // A board that counts no attempts says so; an ended tournament takes no grant.
+    api.create_board(json!({"id": "plain"})).await;
+    attempts(&api, "plain", "ann", &service())
+        .await
+        .assert_problem(409, "counts no attempts");
+    tournament(
+        &api,
+        "old-trials",
+        "sync",
+        json!({"title": "Old", "start": moment(-7200), "end": moment(-3600), "max_attempts": 1}),
+    )
+    .await;
+    let r = grant(
+        &api,
+        "old-trials",
+        json!({"player": "ann", "extra": 1}),
+        &service(),
+    )
+    .await;
+    r.assert_problem(409, "has ended");
+    assert_eq!(r.body["phase"], "ended");
+    // Another method on the route is not served.
+    let r = api
+        .call(
+            Method::DELETE,
+            "/api/v1/boards/trials/attempts",
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.header("allow"), "GET, POST");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_submissions_never_take_a_player_past_its_attempts() {
+    let api = start().await;
+    tournament(
+        &api,
+        "rush",
+        "sync",
+        json!({"title": "Rush", "start": moment(-60), "duration_secs": 3600, "max_attempts": 3}),
+    )
+    .await;
+    let sends = (0..12).map(|i| {
+        let api = &api;
+        async move {
+            api.submit("rush", json!({"player": "cat", "score": 100 + i}))
+                .await
+        }
+    });
+    let answers = futures::future::join_all(sends).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+    let taken = statuses.iter().filter(|s| matches!(s, 200 | 201)).count();
+    assert_eq!(taken, 3, "{statuses:?}");
+    for r in answers.iter().filter(|r| r.status == 409) {
+        assert_eq!(
+            r.body["type"], "https://leaderboard.dev/problems/tournament-attempts-used",
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        9,
+        "{statuses:?}"
+    );
+    assert_eq!(record(&api, "rush", "cat")["submissions"], 3);
+    let read = attempts(&api, "rush", "cat", &service()).await;
+    assert_eq!(
+        (read.body["used"].clone(), read.body["left"].clone()),
+        (json!(3), json!(0))
+    );
+}
+
+/// The messages of type `kind` the receiver got, each verified with the Standard Webhooks
+/// reference library under `secret`.
+fn verified(secret: &str, got: &[Received], kind: &str) -> Vec<Value> {
+    let hook = standardwebhooks::Webhook::new(secret).unwrap();
+    got.iter()
+        .filter_map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            (body["type"] == kind).then(|| {
+                hook.verify(&r.body, &r.headers)
+                    .unwrap_or_else(|e| panic!("{kind}: the signature does not verify: {e}"));
+                body
+            })
+        })
+        .collect()
+}
+
+async fn window_change(
+    api: &Api,
+    board: &str,
+    what: &str,
+    body: Option<Value>,
+) -> crate::api::Reply {
+    api.call(
+        Method::POST,
+        &format!("/api/v1/boards/{board}/tournament/{what}"),
+        Some(&admin()),
+        body,
+        &[],
+    )
+    .await
+}
+
+/// The types of the board's log, in order.
+async fn logged(api: &Api, board: &str) -> Vec<String> {
+    let r = api
+        .get(
+            &format!("/api/v1/boards/{board}/events?limit=1000"),
+            Some(&service()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tournament_is_announced_once_as_it_opens_and_ends_and_an_ended_one_stays_ended() {
+    let mut api = start_with(
+        &[
+            ("webhook_allow_private", "127.0.0.1"),
+            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+            ("webhook_retry_schedule", "1s,1s,1s"),
+        ],
+        edge_host::HostConfig::default(),
+    )
+    .await;
+    api.start_worker().await;
+    let receiver = Receiver::start().await;
+    let sub = api
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(&admin()),
+            Some(json!({"url": receiver.url(),
+                        "events": ["tournament.started", "tournament.ended"], "top_n": 2})),
+            &[],
+        )
+        .await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    let secret = sub.body["secret"].as_str().unwrap().to_string();
+
+    // "final" opens in two seconds for an hour, "blitz" in one for ten seconds (a start before
+    // the subscription was made would not be sent to it).
+    tournament(
+        &api,
+        "final",
+        "sync",
+        json!({"title": "Final", "category": "cups", "start": moment(2), "duration_secs": 3600}),
+    )
+    .await;
+    tournament(
+        &api,
+        "blitz",
+        "sync",
+        json!({"title": "Blitz", "start": moment(1), "duration_secs": 10}),
+    )
+    .await;
+
+    // Both open (the worker's alarm, no traffic needed), and blitz ends at its end by itself.
+    let got = receiver
+        .wait_for(
+            30,
+            |got| verified(&secret, got, "tournament.started").len() == 2,
+            || async {},
+        )
+        .await;
+    let started = verified(&secret, &got, "tournament.started");
+    let fin = started
+        .iter()
+        .find(|m| m["data"]["board"] == "final")
+        .unwrap();
+    assert_eq!(fin["data"]["title"], "Final");
+    assert_eq!(fin["data"]["category"], "cups");
+    let r = api
+        .submit("blitz", json!({"player": "zed", "score": 7}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let got = receiver
+        .wait_for(
+            60,
+            |got| !verified(&secret, got, "tournament.ended").is_empty(),
+            || async {},
+        )
+        .await;
+    let blitz = &verified(&secret, &got, "tournament.ended")[0];
+    assert_eq!(blitz["data"]["board"], "blitz");
+    assert_eq!(blitz["data"]["early"], false);
+    assert_eq!(blitz["data"]["period"], "all");
+    assert_eq!(blitz["data"]["top"][0]["player"], "zed");
+
+    // Scores in the final, then an extension: only later than the end it has.
+    for (who, score) in [("ann", 10), ("bob", 30), ("cat", 20)] {
+        let r = api
+            .submit("final", json!({"player": who, "score": score}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let later = moment(7200);
+    let r = window_change(&api, "final", "extend", Some(json!({"end": later}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(r.body["tournament"]["end"].as_str().unwrap())
+            .unwrap(),
+        chrono::DateTime::parse_from_rfc3339(&later).unwrap()
+    );
+    window_change(&api, "final", "extend", Some(json!({"end": moment(60)})))
+        .await
+        .assert_problem(409, "later end");
+    window_change(&api, "final", "extend", Some(json!({"end": "soon"})))
+        .await
+        .assert_problem(400, "RFC 3339");
+    // Only an admin changes a window.
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards/final/tournament/end",
+            Some(&service()),
+            None,
+            &[],
+        )
+        .await;
+    r.assert_problem(403, "admin");
+
+    // Ended early: at once, announced with the final top, and no more scores.
+    let r = window_change(&api, "final", "end", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ended_at =
+        chrono::DateTime::parse_from_rfc3339(r.body["tournament"]["end"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
+    assert!(ended_at <= now_secs(), "{}", r.body);
+    let late = api
+        .submit("final", json!({"player": "dan", "score": 99}))
+        .await;
+    late.assert_problem(409, "has ended");
+    let got = receiver
+        .wait_for(
+            30,
+            |got| verified(&secret, got, "tournament.ended").len() == 2,
+            || async {},
+        )
+        .await;
+    let ended = verified(&secret, &got, "tournament.ended");
+    let fin = ended
+        .iter()
+        .find(|m| m["data"]["board"] == "final")
+        .unwrap();
+    assert_eq!(fin["data"]["early"], true);
+    assert_eq!(fin["data"]["top_n"], 2);
+    let top: Vec<(&str, i64)> = fin["data"]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["player"].as_str().unwrap(), e["score"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(top, [("bob", 30), ("cat", 20)]);
+
+    // An ended tournament stays ended: no second end, no extension.
+    let r = window_change(&api, "final", "end", None).await;
+    r.assert_problem(409, "has ended");
+    let r = window_change(&api, "final", "extend", Some(json!({"end": moment(9000)}))).await;
+    r.assert_problem(409, "has ended");
+    // A plain board has no window to change.
+    api.create_board(json!({"id": "plain"})).await;
+    window_change(&api, "plain", "end", None)
+        .await
+        .assert_problem(409, "not a tournament");
+
+    // In the log once each, in order; in the audit; and no second message came meanwhile.
+    let log = logged(&api, "final").await;
+    let tournament_entries: Vec<&str> = log
+        .iter()
+        .map(String::as_str)
+        .filter(|t| t.starts_with("tournament_"))
+        .collect();
+    assert_eq!(
+        tournament_entries,
+        ["tournament_started", "tournament_ended"],
+        "{log:?}"
+    );
+    let audit = api.get("/api/v1/audit?limit=50", Some(&admin())).await;
+    let actions: Vec<&str> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"tournament.extend") && actions.contains(&"tournament.end"),
+        "{actions:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let got = receiver.received();
+    assert_eq!(verified(&secret, &got, "tournament.started").len(), 2);
+    assert_eq!(verified(&secret, &got, "tournament.ended").len(), 2);
+    let marks: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg("lb:{default/final}:announced")
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert!(
+        marks.contains_key("started") && marks.contains_key("ended"),
+        "{marks:?}"
+    );
+    assert_eq!(marks.get("early").map(String::as_str), Some("1"));
 }

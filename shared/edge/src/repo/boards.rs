@@ -105,6 +105,11 @@ impl Repo {
 
     /// Loads a board; `BoardNotFound` if absent.
     pub async fn board(&self, tenant: &TenantId, id: &BoardId) -> Result<Board> {
+        self.board_raw(tenant, id).await.map(|(_, board)| board)
+    }
+
+    /// [`Repo::board`] with its config as stored (what a compare-and-set of it compares).
+    pub async fn board_raw(&self, tenant: &TenantId, id: &BoardId) -> Result<(String, Board)> {
         let r = self
             .exec("GET", vec![bin(Keys::new(tenant, id).config())])
             .await?;
@@ -116,7 +121,7 @@ impl Repo {
         }
         let input: BoardConfigInput = serde_json::from_slice(raw.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
-        input.validate()
+        Ok((raw, input.validate()?))
     }
 
     /// A board and, in the same round trip, a player's record in the board's current period

@@ -14,6 +14,8 @@
 //! | `lb:{t/b}:events` | stream | the board's log: every accepted change, appended in the same script as its effect |
 //! | `lb:{t/b}:inbox` | stream | accepted submissions waiting for the drain (consumer group `projector`; entries are deleted once applied) |
 //! | `lb:{t/b}:joined` | set | players who joined the board's tournament ([`tournaments`]) |
+//! | `lb:{t/b}:grants:<period>` | hash | extra attempts granted in a run of the tournament: player → count (expires with the period) |
+//! | `lb:{t/b}:announced` | hash | the tournament's announcements made (`started`, `ended`: the window's end then) and `early` when an admin ended it |
 //! | `lb:{t/b}:bell` | string | a doorbell is pending for the inbox (1 s; cleared when a drain starts) |
 //! | `lb:{t/b}:dead` | stream | dead letters: inbox entries that cannot be applied, with reason and deliveries |
 //! | `lb:{t/b}:idem:<key>` | string | idempotency reservation / stored response |
@@ -29,6 +31,8 @@
 //! | `lb:{claims}:alarm` | string | expires when the earliest of them is due for a sweep (its keyspace event rings the worker) |
 //! | `lb:{claims}:push:<tier>:rollovers` | sorted set | boards published to a push tier whose period resets: `t/b` → when it ends, ms ([`rollovers`]) |
 //! | `lb:{claims}:push-alarm` | string | expires when the earliest of those periods ends (its keyspace event rings the worker) |
+//! | `lb:{claims}:tournaments` | sorted set | tournaments with an announcement to come: `t/b` → when it is due, ms ([`tournaments`]) |
+//! | `lb:{claims}:tournament-alarm` | string | expires when the earliest of them is due (its keyspace event rings the worker) |
 //! | `lb:{t/b}:push:<tier>:sent`, `…:gate` | string | the board version a push tier was sent; held while a publish's interval runs (`crate::push`) |
 //!
 //! Writes are compare-and-set: the handler reads a record, the pure core decides the new record,
@@ -164,6 +168,14 @@ impl Keys {
     /// Players who joined the board's tournament (set).
     pub fn joined(&self) -> String {
         self.k("joined")
+    }
+    /// Extra attempts granted in a run of the board's tournament (hash: player → count).
+    pub fn grants(&self, p: &PeriodId) -> String {
+        self.k(&format!("grants:{p}"))
+    }
+    /// The tournament's announcements made (hash: `started`, `ended`, `early`).
+    pub fn announced(&self) -> String {
+        self.k("announced")
     }
     /// Inbox stream of accepted asynchronous submissions.
     pub fn inbox(&self) -> String {

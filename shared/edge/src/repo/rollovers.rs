@@ -37,17 +37,8 @@ impl Repo {
         ends_ms: i64,
         now_ms: i64,
     ) -> Result<()> {
-        self.eval(
-            NOTE,
-            &[register(tier), ALARM.to_string()],
-            vec![
-                bin(board),
-                bin(ends_ms.to_string()),
-                bin(now_ms.to_string()),
-            ],
-        )
-        .await?;
-        Ok(())
+        self.alarm_note(&register(tier), ALARM, board, ends_ms, now_ms)
+            .await
     }
 
     /// Leases up to `max` boards of the tier `tier` whose period ended by `now_ms` (each due
@@ -59,10 +50,49 @@ impl Repo {
         lease_ms: i64,
         max: usize,
     ) -> Result<Vec<String>> {
+        self.alarm_due(&register(tier), ALARM, now_ms, lease_ms, max)
+            .await
+    }
+
+    /// Forgets `board` (`tenant/board`) in the tier `tier`'s register (the board is gone).
+    pub async fn rollover_forget(&self, tier: &str, board: &str) -> Result<()> {
+        self.alarm_forget(&register(tier), board).await
+    }
+
+    /// Notes in the register `register` that `board` (`tenant/board`) is due at `due_ms`, and
+    /// sets `alarm` to expire when the register's earliest entry is due (at once for one due
+    /// already), unless it expires sooner already. Times are the caller's clock (`now_ms`).
+    pub(crate) async fn alarm_note(
+        &self,
+        register: &str,
+        alarm: &str,
+        board: &str,
+        due_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.eval(
+            NOTE,
+            &[register.to_string(), alarm.to_string()],
+            vec![bin(board), bin(due_ms.to_string()), bin(now_ms.to_string())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Leases up to `max` entries of `register` due by `now_ms` (each due again `lease_ms`
+    /// later unless noted meanwhile), and sets `alarm` for the earliest entry.
+    pub(crate) async fn alarm_due(
+        &self,
+        register: &str,
+        alarm: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        max: usize,
+    ) -> Result<Vec<String>> {
         let r = self
             .eval(
                 DUE,
-                &[register(tier), ALARM.to_string()],
+                &[register.to_string(), alarm.to_string()],
                 vec![
                     bin(now_ms.to_string()),
                     bin(lease_ms.to_string()),
@@ -70,15 +100,15 @@ impl Repo {
                 ],
             )
             .await?;
-        r.iter().map(text).collect::<Result<Vec<_>>>().map_err(|e| {
-            LeaderboardError::CorruptData(format!("a push rollover register entry: {e}"))
-        })
+        r.iter()
+            .map(text)
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| LeaderboardError::CorruptData(format!("an entry of {register}: {e}")))
     }
 
-    /// Forgets `board` (`tenant/board`) in the tier `tier`'s register (the board is gone).
-    pub async fn rollover_forget(&self, tier: &str, board: &str) -> Result<()> {
-        self.exec("ZREM", vec![bin(register(tier)), bin(board)])
-            .await?;
+    /// Forgets `board` (`tenant/board`) in `register`.
+    pub(crate) async fn alarm_forget(&self, register: &str, board: &str) -> Result<()> {
+        self.exec("ZREM", vec![bin(register), bin(board)]).await?;
         Ok(())
     }
 }

@@ -1,12 +1,58 @@
 //! A tournament's players who joined it (`lb:{t/b}:joined`, a set on the board's slot): the
 //! join, decided by `leaderboard::competition::tournament` on the count the script saw, and
-//! the membership a `join_required` submission is checked against.
+//! the membership a `join_required` submission is checked against; and the extra attempts
+//! granted in each run (`lb:{t/b}:grants:{period}`, a hash expiring with the period). The
+//! attempts used are the player's record's `submissions`, kept by the write itself.
 
-use leaderboard::{LeaderboardError, PlayerId, Result};
+use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
 
-use super::{Keys, Repo, bin, int, uint};
+use super::{Keys, Repo, bin, int, text, uint};
 
 const JOIN: &str = include_str!("lua/tournament_join.lua");
+const GRANT: &str = include_str!("lua/tournament_grant.lua");
+const WINDOW: &str = include_str!("lua/tournament_window.lua");
+const ANNOUNCE: &str = include_str!("lua/tournament_announce.lua");
+
+/// The register of tournaments with an announcement to come (sorted set: `tenant/board` → when
+/// it is due, Unix ms), on the alarms' slot.
+pub const REGISTER: &str = "lb:{claims}:tournaments";
+/// Expires when the register's earliest tournament is due.
+pub const ALARM: &str = "lb:{claims}:tournament-alarm";
+/// Where Redis announces the alarm's expiry, a trigger channel of the worker.
+pub const ALARM_CHANNEL: &str = "__keyspace@0__:lb:{claims}:tournament-alarm";
+
+/// The announcements a tournament made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Announced {
+    /// `tournament_started` is in the log.
+    pub started: bool,
+    /// `tournament_ended` is in the log.
+    pub ended: bool,
+    /// An admin ended it early.
+    pub early: bool,
+}
+
+/// What an announcement's script did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announce {
+    /// Appended to the log.
+    Made,
+    /// It was made before.
+    Before,
+    /// The window changed since it was read: decide again.
+    WindowChanged,
+}
+
+/// What a change of a tournament's window did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowWrite {
+    /// Written.
+    Changed,
+    /// The config changed since it was read: decide again.
+    Stale,
+    /// The tournament's end was announced: its standings are final.
+    Ended,
+}
 
 /// What a join's script saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,5 +104,154 @@ impl Repo {
                 "SISMEMBER answered nothing".into(),
             )),
         }
+    }
+
+    /// Extra attempts granted to `player` in the run `period` (0 when none were).
+    pub async fn attempts_granted(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        player: &PlayerId,
+    ) -> Result<u64> {
+        let r = self
+            .exec("HGET", vec![bin(keys.grants(period)), bin(player.as_str())])
+            .await?;
+        match r.first() {
+            Some(super::RedisResult::Nil) | None => Ok(0),
+            Some(v) => uint(v),
+        }
+    }
+
+    /// Grants `player` `extra` more attempts in the run `period` (whose data expires at
+    /// `expire_at_ms`), waiting for the replicas `redis_min_replica_acks` asks for: the attempts
+    /// granted this run, this grant included.
+    pub async fn grant_attempts(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        player: &PlayerId,
+        extra: u64,
+        expire_at_ms: Option<i64>,
+    ) -> Result<u64> {
+        let grants = keys.grants(period);
+        let r = self
+            .eval(
+                GRANT,
+                &[keys.config(), grants.clone()],
+                vec![
+                    bin(player.as_str()),
+                    bin(extra.to_string()),
+                    bin(expire_at_ms.unwrap_or(0).to_string()),
+                ],
+            )
+            .await?;
+        let Some(granted) = r.first() else {
+            return Err(super::board_deleted(keys));
+        };
+        let granted = uint(granted)?;
+        self.await_replicas(&[&grants]).await?;
+        Ok(granted)
+    }
+
+    /// The announcements the board's tournament made.
+    pub async fn tournament_announced(&self, keys: &Keys) -> Result<Announced> {
+        let r = self.exec("HGETALL", vec![bin(keys.announced())]).await?;
+        let mut made = Announced::default();
+        for pair in r.chunks(2) {
+            match text(&pair[0])?.as_str() {
+                "started" => made.started = true,
+                "ended" => made.ended = true,
+                "early" => made.early = true,
+                _ => {}
+            }
+        }
+        Ok(made)
+    }
+
+    /// Appends a tournament's announcement `event_json` (`which`: `started` or `ended`) to the
+    /// board's log once, while its window still ends at `end` (as the config holds it), ringing
+    /// the webhook deliverer when a subscription wants the board.
+    pub async fn tournament_announce(
+        &self,
+        keys: &Keys,
+        which: &str,
+        end: &str,
+        event_json: &str,
+    ) -> Result<Announce> {
+        let r = self
+            .eval(
+                ANNOUNCE,
+                &[
+                    keys.config(),
+                    keys.announced(),
+                    keys.events(),
+                    keys.hooks(),
+                    keys.hooks_bell(),
+                ],
+                vec![
+                    bin(which),
+                    bin(end),
+                    bin(event_json),
+                    bin(keys.hooks_ring()),
+                ],
+            )
+            .await?;
+        match r.first().map(int).transpose()? {
+            Some(1) => Ok(Announce::Made),
+            Some(2) => Ok(Announce::Before),
+            Some(_) => Ok(Announce::WindowChanged),
+            None => Err(super::board_deleted(keys)),
+        }
+    }
+
+    /// Rewrites the board's config `raw` (as read) to `new_json` (its tournament's window
+    /// changed; `early`: an admin ended it), unless the config changed since or the tournament's
+    /// end was announced; waits for the replicas `redis_min_replica_acks` asks for.
+    pub async fn tournament_window(
+        &self,
+        keys: &Keys,
+        raw: &str,
+        new_json: &str,
+        early: bool,
+    ) -> Result<WindowWrite> {
+        let r = self
+            .eval(
+                WINDOW,
+                &[keys.config(), keys.announced()],
+                vec![bin(raw), bin(new_json), bin(if early { "1" } else { "0" })],
+            )
+            .await?;
+        match r.first().map(int).transpose()? {
+            Some(1) => {
+                self.await_replicas(&[&keys.config()]).await?;
+                Ok(WindowWrite::Changed)
+            }
+            Some(2) => Ok(WindowWrite::Ended),
+            Some(_) => Ok(WindowWrite::Stale),
+            None => Err(super::board_deleted(keys)),
+        }
+    }
+
+    /// Notes the tournament `board` (`tenant/board`) as due at `due_ms` in the register, and
+    /// arms the alarm for the earliest.
+    pub async fn tournament_note(&self, board: &str, due_ms: i64, now_ms: i64) -> Result<()> {
+        self.alarm_note(REGISTER, ALARM, board, due_ms, now_ms)
+            .await
+    }
+
+    /// Leases up to `max` tournaments due by `now_ms` (due again `lease_ms` later unless noted
+    /// meanwhile).
+    pub async fn tournaments_due(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        max: usize,
+    ) -> Result<Vec<String>> {
+        self.alarm_due(REGISTER, ALARM, now_ms, lease_ms, max).await
+    }
+
+    /// Forgets the tournament `board` (`tenant/board`): nothing more is due (or it is gone).
+    pub async fn tournament_forget(&self, board: &str) -> Result<()> {
+        self.alarm_forget(REGISTER, board).await
     }
 }

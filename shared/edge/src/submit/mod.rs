@@ -103,11 +103,25 @@ pub async fn apply(
         } => Some((review_id, review_json)),
     };
     let judging = approved.is_none() && !board.integrity.is_empty();
+    // A tournament's `max_attempts`: the attempts used are the record's `submissions` in this
+    // run, which the compare-and-set below keeps exact under concurrent submissions (the last
+    // place goes to one of them). An approved review is applied whatever the count: it was
+    // checked when it was submitted.
+    let attempts = match (&board.tournament, approved) {
+        (Some(t), None) if t.max_attempts.is_some() => {
+            Some((t, repo.attempts_granted(&keys, &period.id, player).await?))
+        }
+        _ => None,
+    };
     for _ in 0..MAX_ATTEMPTS {
         let (raw, previous) = match first_read.take() {
             Some(read) => read,
             None => repo.record(&keys, &period.id, player).await?,
         };
+        if let Some((tournament, granted)) = attempts {
+            let used = previous.as_ref().map_or(0, |r| r.submissions);
+            tournament.attempt(used, granted)?;
+        }
         let decided = operator::apply(board, previous.as_ref(), submission, now_ms)?;
         let mut announce = Vec::new();
         let mut state_json = None;

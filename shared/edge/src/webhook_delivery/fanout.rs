@@ -94,6 +94,58 @@ pub(super) async fn period_closed_by_clock(
     Ok(made)
 }
 
+/// A tournament's announcement (the log entry `entry`, `envelope`): a `kind` message
+/// (`tournament.started`, `tournament.ended`) with `data` for each subscription in `wanting`
+/// that wants it and existed when it happened; `tournament.ended` also carries the final top of
+/// the last run (the period its last moment fell in), read now: held reviews decided since the
+/// end and an `async` board's inbox drained since are in it.
+#[allow(clippy::too_many_arguments)]
+async fn tournament(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &leaderboard::Board,
+    wanting: &[&Subscription],
+    entry: &str,
+    envelope: &leaderboard::EventEnvelope,
+    kind: &str,
+    data: Value,
+) -> Result<u64> {
+    let subs: Vec<&&Subscription> = wanting
+        .iter()
+        .filter(|s| s.wants(kind, board.id.as_str()) && envelope.at_ms >= s.created_ms)
+        .collect();
+    let Some(n) = subs.iter().map(|s| s.top_n).max() else {
+        return Ok(0);
+    };
+    let last_run = match &envelope.event {
+        leaderboard::Event::TournamentEnded(e) => Some(leaderboard::board::period::period_id(
+            board.period,
+            e.end_ms.saturating_sub(1),
+        )?),
+        _ => None,
+    };
+    let top = match &last_run {
+        Some(period) => crate::webhook_top::top_of(repo, tenant, board, period, n).await?,
+        None => Vec::new(),
+    };
+    let mut made = 0;
+    for sub in subs {
+        let data = match &last_run {
+            Some(period) => webhook::with_top(
+                data.clone(),
+                period,
+                sub.top_n,
+                top.iter().take(sub.top_n as usize).cloned().collect(),
+            ),
+            None => data.clone(),
+        };
+        let id = event_message_id(&sub.id, &board.id, entry);
+        store(repo, tenant, sub, id, kind, data, envelope.at_ms).await?;
+        made += 1;
+    }
+    Ok(made)
+}
+
 /// Log entries one fan-out read takes.
 pub(super) const FANOUT_BATCH: i64 = 256;
 
@@ -156,6 +208,12 @@ pub async fn fan_out(
                 };
                 if let leaderboard::Event::PeriodStarted(started) = &envelope.event {
                     made += period_closed(repo, tenant, &board, &wanting, &started.period).await?;
+                    continue;
+                }
+                if let Some((kind, data)) = webhook::tournament_data(&board, &envelope) {
+                    made +=
+                        tournament(repo, tenant, &board, &wanting, entry, &envelope, kind, data)
+                            .await?;
                     continue;
                 }
                 let Some(data) = webhook::score_applied_data(&board, &envelope) else {

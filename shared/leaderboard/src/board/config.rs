@@ -379,8 +379,22 @@ impl BoardConfigInput {
         let tournament = self
             .tournament
             .as_ref()
-            .map(validate_tournament)
+            .map(TournamentInput::validate)
             .transpose()?;
+        if tournament
+            .as_ref()
+            .is_some_and(|t| t.max_attempts.is_some())
+            && self.write_mode == WriteMode::Async
+        {
+            // An attempt past the limit is refused as it is made; an async board answers `202`
+            // before its write is decided, so the refusal could reach nobody.
+            return bad(
+                "tournament.max_attempts needs write_mode sync: an attempt past the limit \
+                 is refused when it is made, and an async board accepts a submission before it is \
+                 decided"
+                    .into(),
+            );
+        }
 
         Ok(Board {
             id: self.id.clone(),
@@ -403,20 +417,6 @@ impl BoardConfigInput {
             tournament,
         })
     }
-}
-
-/// A board's tournament, of which the window and joining are served so far: attempts are
-/// refused until they are (rather than taken and not enforced).
-fn validate_tournament(input: &TournamentInput) -> Result<Tournament> {
-    let t = input.validate()?;
-    if t.max_attempts.is_some() {
-        return Err(LeaderboardError::InvalidConfig(
-            "tournament.max_attempts is not served yet: a tournament takes its window, title, \
-             category, join_required and max_size"
-                .into(),
-        ));
-    }
-    Ok(t)
 }
 
 /// A validated board configuration. Construct it with [`BoardConfigInput::validate`].
@@ -507,6 +507,16 @@ impl Board {
             Some(t) => t.window.admits(now_ms).map_err(LeaderboardError::from),
             None => Ok(()),
         }
+    }
+
+    /// The board with its tournament's window changed to `window` (ended early or extended:
+    /// [`crate::competition::tournament::Window`]); a board that is no tournament stays as it is.
+    pub fn with_window(&self, window: crate::competition::tournament::Window) -> Self {
+        let mut board = self.clone();
+        if let Some(t) = &mut board.tournament {
+            t.window = window;
+        }
+        board
     }
 
     /// Formats a score (minor units) for messages and string renderings.

@@ -244,7 +244,7 @@ fn a_tournament_board_keeps_its_window_and_admits_submissions_inside_it_only() {
 }
 
 #[test]
-fn a_tournament_takes_joining_and_refuses_attempts_until_they_are_served() {
+fn a_tournament_takes_joining_and_attempts_on_a_sync_board_only() {
     let t = json!({"title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 60,
         "join_required": true, "max_size": 10});
     let b = parse(json!({"id": "cup", "tournament": t})).unwrap();
@@ -253,9 +253,11 @@ fn a_tournament_takes_joining_and_refuses_attempts_until_they_are_served() {
     assert_eq!(kept.max_size, Some(10));
     let mut attempts = t.clone();
     attempts["max_attempts"] = json!(3);
-    let m = config_err(json!({"id": "cup", "tournament": attempts}));
+    let b = parse(json!({"id": "cup", "tournament": attempts})).unwrap();
+    assert_eq!(b.tournament.as_ref().unwrap().max_attempts, Some(3));
+    let m = config_err(json!({"id": "cup", "write_mode": "async", "tournament": attempts}));
     assert!(
-        m.contains("tournament.max_attempts") && m.contains("not served yet"),
+        m.contains("tournament.max_attempts") && m.contains("write_mode sync"),
         "{m}"
     );
     let m = config_err(

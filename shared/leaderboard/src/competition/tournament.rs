@@ -176,6 +176,12 @@ impl Tournament {
         Ok(())
     }
 
+    /// Whether a player who has made `used` submissions this run, and was granted `granted`
+    /// extra attempts, may make one more ([`attempt`] under this tournament's `max_attempts`).
+    pub fn attempt(&self, used: u64, granted: u64) -> std::result::Result<Option<u64>, Refusal> {
+        attempt(self.max_attempts, Attempts { used, granted })
+    }
+
     /// Whether a join at `now_ms` may be tried: while upcoming or open, never once ended.
     pub fn joinable(&self, window: Window, now_ms: i64) -> std::result::Result<(), Refusal> {
         match window.phase(now_ms) {
@@ -322,6 +328,42 @@ impl Window {
     }
 }
 
+/// What a tournament owes its announcements (`tournament.started`, `tournament.ended`) at a
+/// moment, given which were made, and when to look again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owed {
+    /// `tournament_started` is due (its window has opened and it was not announced).
+    pub started: bool,
+    /// `tournament_ended` is due (its window has closed and it was not announced); always after
+    /// `started` (a window that opened and closed while nobody looked announces both, in order).
+    pub ended: bool,
+    /// When the next announcement falls due (`None`: both are made or due now, nothing later).
+    pub next_ms: Option<i64>,
+}
+
+impl Window {
+    /// What is owed at `now_ms` when `started` and `ended` say which were announced.
+    pub fn owed(&self, started: bool, ended: bool, now_ms: i64) -> Owed {
+        match self.phase(now_ms) {
+            Phase::Upcoming => Owed {
+                started: false,
+                ended: false,
+                next_ms: Some(self.start_ms),
+            },
+            Phase::Open => Owed {
+                started: !started,
+                ended: false,
+                next_ms: Some(self.end_ms),
+            },
+            Phase::Ended => Owed {
+                started: !started,
+                ended: !ended,
+                next_ms: None,
+            },
+        }
+    }
+}
+
 /// A join that went through, with the players joined after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Joined {
@@ -392,7 +434,8 @@ impl std::fmt::Display for Refusal {
 impl From<Refusal> for LeaderboardError {
     /// A submission outside the window is the `tournament-closed` problem (with the window), one
     /// from a player who has not joined `tournament-not-joined` (`403`), a join past `max_size`
-    /// `tournament-full`; the other refusals are `409` conflicts that say what happened.
+    /// `tournament-full`, a submission past the run's attempts `tournament-attempts-used` (with
+    /// what is allowed); an extension that is not later is a `409` conflict that says so.
     fn from(r: Refusal) -> Self {
         match r {
             Refusal::Closed { phase, window } => Self::TournamentClosed {
@@ -402,7 +445,8 @@ impl From<Refusal> for LeaderboardError {
             },
             Refusal::NotJoined => Self::TournamentNotJoined(r.to_string()),
             Refusal::Full { max_size } => Self::TournamentFull { max_size },
-            other => Self::Conflict(other.to_string()),
+            Refusal::AttemptsUsed { allowed } => Self::TournamentAttemptsUsed { allowed },
+            Refusal::NotLater { .. } => Self::Conflict(r.to_string()),
         }
     }
 }
@@ -416,16 +460,27 @@ pub struct Attempts {
     pub granted: u64,
 }
 
+/// Attempts allowed this run under `max_attempts` (`None`: unlimited): `max_attempts` plus
+/// what was granted.
+pub fn allowed(max_attempts: Option<u32>, granted: u64) -> Option<u64> {
+    max_attempts.map(|max| u64::from(max).saturating_add(granted))
+}
+
+/// Attempts left this run under `max_attempts` (`None`: unlimited); never below 0 (an approved
+/// review is applied whatever the count, so `used` may pass what is allowed).
+pub fn left(max_attempts: Option<u32>, attempts: Attempts) -> Option<u64> {
+    allowed(max_attempts, attempts.granted).map(|a| a.saturating_sub(attempts.used))
+}
+
 /// Whether one more submission is allowed under `max_attempts` (`None`: unlimited). On success,
 /// the attempts left after it (`None`: unlimited).
 pub fn attempt(
     max_attempts: Option<u32>,
     attempts: Attempts,
 ) -> std::result::Result<Option<u64>, Refusal> {
-    let Some(max) = max_attempts else {
+    let Some(allowed) = allowed(max_attempts, attempts.granted) else {
         return Ok(None);
     };
-    let allowed = u64::from(max).saturating_add(attempts.granted);
     if attempts.used < allowed {
         Ok(Some(allowed - attempts.used - 1))
     } else {

@@ -398,6 +398,12 @@ fn attempts_count_down_to_max_plus_grants_and_unlimited_has_no_count() {
         ),
         Err(Refusal::AttemptsUsed { allowed: u64::MAX })
     );
+    // What is left: never below 0, none when unlimited.
+    let used = |used, granted| Attempts { used, granted };
+    assert_eq!(left(Some(3), used(1, 0)), Some(2));
+    assert_eq!(left(Some(3), used(3, 2)), Some(2));
+    assert_eq!(left(Some(3), used(7, 0)), Some(0));
+    assert_eq!(left(None, used(7, 0)), None);
     assert!(grant(0).is_err());
     assert!(grant(u64::from(MAX_GRANT) + 1).is_err());
     assert_eq!(grant(5).unwrap(), 5);
@@ -462,8 +468,54 @@ fn every_refusal_says_what_happened() {
         409
     );
     assert_eq!(
+        LeaderboardError::from(Refusal::AttemptsUsed { allowed: 4 }),
+        LeaderboardError::TournamentAttemptsUsed { allowed: 4 }
+    );
+    assert_eq!(
+        LeaderboardError::from(Refusal::AttemptsUsed { allowed: 4 }).slug(),
+        "tournament-attempts-used"
+    );
+    assert_eq!(
         LeaderboardError::from(Refusal::NotLater { window: w }).status(),
         409
+    );
+}
+
+#[test]
+fn announcements_fall_due_once_each_in_order_and_say_when_to_look_again() {
+    let w = Window::new(START, START + HOUR).unwrap();
+    let owed = |started, ended, now| w.owed(started, ended, now);
+    let nothing_until = |at| Owed {
+        started: false,
+        ended: false,
+        next_ms: Some(at),
+    };
+    assert_eq!(owed(false, false, START - 1), nothing_until(START));
+    assert_eq!(
+        owed(false, false, START),
+        Owed {
+            started: true,
+            ended: false,
+            next_ms: Some(START + HOUR)
+        }
+    );
+    assert_eq!(owed(true, false, START + 1), nothing_until(START + HOUR));
+    // Opened and closed while nobody looked: both, the start first.
+    assert_eq!(
+        owed(false, false, START + HOUR),
+        Owed {
+            started: true,
+            ended: true,
+            next_ms: None
+        }
+    );
+    assert_eq!(
+        owed(true, true, START + 2 * HOUR),
+        Owed {
+            started: false,
+            ended: false,
+            next_ms: None
+        }
     );
 }
 

@@ -12,6 +12,8 @@
 //! | `score_applied`  | 1       |                                                             |
 //! | `record_deleted` | 1       |                                                             |
 //! | `period_started` | 1       |                                                             |
+//! | `tournament_started` | 1   |                                                             |
+//! | `tournament_ended` | 1     |                                                             |
 //!
 //! An unknown type or a version newer than supported is an error (never silently skipped).
 
@@ -22,6 +24,7 @@ use serde_json::Value;
 use crate::board::config::Board;
 use crate::board::period::PeriodId;
 use crate::board::record::Record;
+use crate::competition::tournament::Window;
 use crate::error::{LeaderboardError, Result};
 use crate::ids::{BoardId, PlayerId, TenantId};
 
@@ -117,6 +120,29 @@ pub struct PeriodStarted {
     pub period: PeriodId,
 }
 
+/// `tournament_started` v1: a tournament's window opened (announced once, by the worker).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TournamentStarted {
+    /// When the window opened (Unix ms).
+    pub start_ms: i64,
+    /// When it closes, as it stood when announced (Unix ms).
+    pub end_ms: i64,
+}
+
+/// `tournament_ended` v1: a tournament's window closed (announced once: by the worker at its
+/// end, or by the admin's request that ended it early).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TournamentEnded {
+    /// When the window opened (Unix ms).
+    pub start_ms: i64,
+    /// When it closed (Unix ms).
+    pub end_ms: i64,
+    /// An admin ended it before the end it had.
+    pub early: bool,
+}
+
 /// A domain event (the envelope's `type` + `data`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -132,6 +158,10 @@ pub enum Event {
     RecordDeleted(RecordDeleted),
     /// A period received its first write.
     PeriodStarted(PeriodStarted),
+    /// A tournament's window opened.
+    TournamentStarted(TournamentStarted),
+    /// A tournament's window closed.
+    TournamentEnded(TournamentEnded),
 }
 
 impl Event {
@@ -144,6 +174,8 @@ impl Event {
             Self::ScoreApplied(_) => "score_applied",
             Self::RecordDeleted(_) => "record_deleted",
             Self::PeriodStarted(_) => "period_started",
+            Self::TournamentStarted(_) => "tournament_started",
+            Self::TournamentEnded(_) => "tournament_ended",
         }
     }
 
@@ -160,6 +192,8 @@ impl Event {
             Self::ScoreApplied(d) => serde_json::to_value(d),
             Self::RecordDeleted(d) => serde_json::to_value(d),
             Self::PeriodStarted(d) => serde_json::to_value(d),
+            Self::TournamentStarted(d) => serde_json::to_value(d),
+            Self::TournamentEnded(d) => serde_json::to_value(d),
         }
     }
 }
@@ -168,7 +202,7 @@ impl Event {
 pub fn current_version(type_name: &str) -> Option<u32> {
     match type_name {
         "board_created" | "board_deleted" | "score_applied" | "record_deleted"
-        | "period_started" => Some(1),
+        | "period_started" | "tournament_started" | "tournament_ended" => Some(1),
         "score_submitted" => Some(2),
         _ => None,
     }
@@ -251,6 +285,41 @@ impl EventEnvelope {
         }
     }
 
+    /// The `tournament_started` event of a tournament whose window is `window`.
+    pub fn tournament_started(tenant: &TenantId, board: &BoardId, window: Window) -> Self {
+        Self {
+            id: "tournament-started".into(),
+            tenant: tenant.clone(),
+            board: board.clone(),
+            at_ms: window.start_ms,
+            event: Event::TournamentStarted(TournamentStarted {
+                start_ms: window.start_ms,
+                end_ms: window.end_ms,
+            }),
+        }
+    }
+
+    /// The `tournament_ended` event of a tournament whose window closed as `window` (`early`:
+    /// an admin ended it).
+    pub fn tournament_ended(
+        tenant: &TenantId,
+        board: &BoardId,
+        window: Window,
+        early: bool,
+    ) -> Self {
+        Self {
+            id: "tournament-ended".into(),
+            tenant: tenant.clone(),
+            board: board.clone(),
+            at_ms: window.end_ms,
+            event: Event::TournamentEnded(TournamentEnded {
+                start_ms: window.start_ms,
+                end_ms: window.end_ms,
+                early,
+            }),
+        }
+    }
+
     /// The `record_deleted` event of `player`'s entry in `period` (an admin's deletion, or a
     /// rejected flagged score taken back).
     pub fn record_deleted(
@@ -312,6 +381,8 @@ impl EventEnvelope {
             ("score_submitted", _) => Event::ScoreSubmitted(data(kind, version, d)?),
             ("score_applied", _) => Event::ScoreApplied(data(kind, version, d)?),
             ("period_started", _) => Event::PeriodStarted(data(kind, version, d)?),
+            ("tournament_started", _) => Event::TournamentStarted(data(kind, version, d)?),
+            ("tournament_ended", _) => Event::TournamentEnded(data(kind, version, d)?),
             _ => Event::RecordDeleted(data(kind, version, d)?),
         };
         Ok(Self {
@@ -384,6 +455,15 @@ mod tests {
             }),
             Event::PeriodStarted(PeriodStarted {
                 period: "2026-W48".parse().unwrap(),
+            }),
+            Event::TournamentStarted(TournamentStarted {
+                start_ms: 1,
+                end_ms: 2,
+            }),
+            Event::TournamentEnded(TournamentEnded {
+                start_ms: 1,
+                end_ms: 2,
+                early: true,
             }),
         ];
         for e in events {

@@ -144,12 +144,17 @@ pub fn plan(tenant: &TenantId, board: &Board, entry: &RawEntry, now_ms: i64) -> 
             (player, submission, at_ms, None)
         }
         fields => {
-            // The API checks a join where it accepts a submission; a producer's entry comes
-            // with none, so a tournament that requires one takes no ingest entries.
-            if board.tournament.as_ref().is_some_and(|t| t.join_required) {
+            // The API checks a join and counts an attempt where it takes a submission; a
+            // producer's entry comes with neither, so a tournament that requires a join or
+            // limits attempts takes no ingest entries.
+            if board
+                .tournament
+                .as_ref()
+                .is_some_and(|t| t.join_required || t.max_attempts.is_some())
+            {
                 return Err(LeaderboardError::InvalidEvent(
-                    "a tournament with join_required takes submissions through the API only, \
-                     where the join is checked"
+                    "a tournament with join_required or max_attempts takes submissions through \
+                     the API only, where joins and attempts are checked"
                         .into(),
                 ));
             }

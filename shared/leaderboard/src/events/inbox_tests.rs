@@ -110,13 +110,16 @@ fn the_ingest_layout_is_validated_like_http() {
 }
 
 #[test]
-fn a_tournaments_window_and_joins_hold_for_ingest_entries_too() {
+fn a_tournaments_window_joins_and_attempts_hold_for_ingest_entries_too() {
     let cup = |join_required: bool| {
         board(json!({"id": "cup", "tournament": {
             "title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 60,
             "join_required": join_required,
         }}))
     };
+    let limited = board(json!({"id": "cup", "tournament": {
+        "title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 60, "max_attempts": 3,
+    }}));
     let at = |ms: i64| entry(&format!("{ms}-0"), &[("player", "ann"), ("score", "5")]);
     // 2025-11-24T16:00:00Z is NOW.
     assert!(plan_one(&cup(false), &at(NOW + 1_000)).is_ok());
@@ -134,6 +137,10 @@ fn a_tournaments_window_and_joins_hold_for_ingest_entries_too() {
     assert!(matches!(
         plan_one(&cup(true), &at(NOW + 1_000)),
         Err(LeaderboardError::InvalidEvent(m)) if m.contains("join_required")
+    ));
+    assert!(matches!(
+        plan_one(&limited, &at(NOW + 1_000)),
+        Err(LeaderboardError::InvalidEvent(m)) if m.contains("max_attempts")
     ));
     // An entry the API accepted (the event layout) was join-checked there: taken in the window.
     let accepted = entry(

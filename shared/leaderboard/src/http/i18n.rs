@@ -352,6 +352,14 @@ fn catalogue(slug: &str) -> Option<[&'static str; 6]> {
             "トーナメントは満員です",
             "Torneio lotado",
         ],
+        "tournament-attempts-used" => [
+            "Attempts used",
+            "Versuche aufgebraucht",
+            "Intentos agotados",
+            "Tentatives épuisées",
+            "挑戦回数の上限です",
+            "Tentativas esgotadas",
+        ],
         "tournament-not-joined" => [
             "Not joined",
             "Nicht beigetreten",
@@ -618,6 +626,13 @@ fn details(slug: &str) -> Option<[&'static str; 5]> {
             "Ce tournoi a déjà tous les joueurs qu’il accepte (voir max_size).",
             "このトーナメントは定員に達しています（max_size を参照）。",
             "Este torneio já tem todos os jogadores que aceita (veja max_size).",
+        ],
+        "tournament-attempts-used" => [
+            "Alle Versuche dieses Durchgangs sind aufgebraucht (siehe allowed).",
+            "Se han agotado todos los intentos de esta ronda (véase allowed).",
+            "Toutes les tentatives de cette manche sont épuisées (voir allowed).",
+            "この回の挑戦回数をすべて使い切りました（allowed を参照）。",
+            "Todas as tentativas desta rodada foram usadas (veja allowed).",
         ],
         "tournament-not-joined" => [
             "Dieses Turnier nimmt Punktzahlen nur von Spielern an, die ihm beigetreten sind.",

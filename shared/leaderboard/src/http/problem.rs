@@ -93,6 +93,9 @@ impl From<&LeaderboardError> for Problem {
             LeaderboardError::TournamentFull { max_size } => {
                 extensions.insert("max_size".into(), Value::from(*max_size));
             }
+            LeaderboardError::TournamentAttemptsUsed { allowed } => {
+                extensions.insert("allowed".into(), Value::from(*allowed));
+            }
             _ => {}
         }
         Self {

@@ -29,6 +29,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "period.closed",
     "board.deleted",
     "score.flagged",
+    "tournament.started",
+    "tournament.ended",
 ];
 
 /// The type of the message `POST /api/v1/webhooks/{id}/test` sends (to that subscription only).
@@ -373,6 +375,45 @@ pub fn score_applied_data(board: &crate::Board, envelope: &crate::EventEnvelope)
         }
     }
     Some(data)
+}
+
+/// The `data` of a `tournament.started` or `tournament.ended` message for a logged event (the
+/// type and the data without the final standings, which `tournament.ended` adds with
+/// [`with_top`]); `None` for any other event or a board that is no tournament.
+pub fn tournament_data(
+    board: &crate::Board,
+    envelope: &crate::EventEnvelope,
+) -> Option<(&'static str, Value)> {
+    let t = board.tournament.as_ref()?;
+    let (kind, start_ms, end_ms, early) = match &envelope.event {
+        crate::Event::TournamentStarted(e) => ("tournament.started", e.start_ms, e.end_ms, None),
+        crate::Event::TournamentEnded(e) => {
+            ("tournament.ended", e.start_ms, e.end_ms, Some(e.early))
+        }
+        _ => return None,
+    };
+    let mut data = json!({
+        "board": board.id.as_str(),
+        "title": t.title,
+        "category": t.category,
+        "start": crate::time::iso(start_ms),
+        "end": crate::time::iso(end_ms),
+    });
+    if let (Some(early), Value::Object(map)) = (early, &mut data) {
+        map.insert("early".into(), json!(early));
+    }
+    Some((kind, data))
+}
+
+/// `data` with a period's final standings: `period`, `top_n` and `top` (what `period.closed`
+/// and `tournament.ended` carry).
+pub fn with_top(mut data: Value, period: &crate::PeriodId, top_n: u32, top: Vec<Value>) -> Value {
+    if let Value::Object(map) = &mut data {
+        map.insert("period".into(), json!(period.to_string()));
+        map.insert("top_n".into(), json!(top_n));
+        map.insert("top".into(), Value::Array(top));
+    }
+    data
 }
 
 /// Parses a duration: a whole number and a unit, `ms`, `s`, `m`, `h` or `d` (`0` alone is

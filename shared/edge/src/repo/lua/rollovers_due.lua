@@ -1,7 +1,7 @@
--- Leases the boards of a push tier's register whose period has ended (at most ARGV[3]): each
--- one's score becomes now + ARGV[2], so no other alarm takes it meanwhile; the caller publishes
--- its new period, which notes it again with its next end, and a publish that failed leaves it
--- due again after the lease. Then sets the alarm for the earliest entry, unless it expires
+-- Leases the boards of a register (rollovers_note.lua) that are due (at most ARGV[3]): each
+-- one's score becomes now + ARGV[2], so no other alarm takes it meanwhile; the caller does what
+-- is due (a push tier publishes its new period; a tournament is announced), which notes it again
+-- with its next time, and a failure leaves it due again after the lease. Then sets the alarm for the earliest entry, unless it expires
 -- sooner already.
 -- KEYS: 1 register, 2 alarm
 -- ARGV: 1 now ms, 2 lease ms, 3 boards at most
