@@ -11,6 +11,7 @@
 //! …      /api/{v}/api-keys[/{id}]         admin: API keys for service clients (`keys`)
 //! …      /api/{v}/webhooks[/{id}[/…]]     admin: webhook subscriptions (`webhooks`)
 //! …      /api/{v}/boards/{board}/reviews[/…]  admin: held and flagged submissions (`reviews`)
+//! GET    /api/{v}/tournaments                       the tenant's tournaments by state and category
 //! POST   /api/{v}/boards/{board}/tournament/end     admin: end a tournament now
 //! POST   /api/{v}/boards/{board}/tournament/extend  admin: move its end later
 //! ```
@@ -64,6 +65,13 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         let ctx = edge::admission::admit(platform, call).await?;
         return reviews::route(call, &ctx, &BoardId::new(*board)?, rest).await;
     }
+    if let ["api", _, "tournaments"] = segments.as_slice() {
+        let ctx = edge::admission::admit(platform, call).await?;
+        return match call.method() {
+            &Method::GET => edge::tournaments::list(&ctx, call).await,
+            _ => Err(call.method_not_allowed("GET")),
+        };
+    }
     if let ["api", _, "boards", board, "tournament", rest @ ..] = segments.as_slice() {
         let board = BoardId::new(*board)?;
         let ctx = edge::admission::admit(platform, call).await?;
@@ -103,6 +111,7 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     // A tournament is noted for its announcements before it is stored (never stored unnoted).
     edge::tournaments::note_created(repo, &ctx.tenant, &board, call.now_ms).await?;
     repo.create_board(&ctx.tenant, &board, call.now_ms).await?;
+    edge::tournaments::index(repo, &ctx.tenant, &board).await?;
     if edge::webhooks::count(repo, &ctx.tenant).await? > 0 {
         edge::webhooks::refresh_boards(repo, &ctx.tenant, std::slice::from_ref(&board.id)).await?;
     }

@@ -31,6 +31,14 @@ pub async fn delete_board(ctx: &Ctx<'_>, call: &Call<'_>, id: &BoardId) -> Resul
             &e,
         );
     }
+    if let Err(e) = crate::tournaments::forget(repo, &ctx.tenant, id).await {
+        log_step(
+            &ctx.tenant,
+            id,
+            "its id was not removed from the tenant's tournaments (a listing skips it)",
+            &e,
+        );
+    }
     if let Deletion::Deleted { .. } | Deletion::Unfinished { .. } = deletion {
         // Again for a delete cut short, which may have stopped before it got here.
         ctx.cache()

@@ -818,3 +818,147 @@ async fn a_tournament_is_announced_once_as_it_opens_and_ends_and_an_ended_one_st
     );
     assert_eq!(marks.get("early").map(String::as_str), Some("1"));
 }
+
+/// The board ids of a listing page, and its next cursor.
+async fn listed(api: &Api, query: &str) -> (Vec<String>, Option<String>) {
+    let r = api
+        .get(
+            &format!("/api/v1/tournaments?{query}"),
+            Some(&player("ann")),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{query}: {}", r.body);
+    let ids = r.body["tournaments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["board"].as_str().unwrap().to_string())
+        .collect();
+    (ids, r.body["next_cursor"].as_str().map(str::to_string))
+}
+
+/// Every board id of a listing, page by page (`limit` each), following the cursors.
+async fn walked(api: &Api, query: &str, limit: u32) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let q = match &cursor {
+            Some(c) => format!("{query}&limit={limit}&cursor={c}"),
+            None => format!("{query}&limit={limit}"),
+        };
+        let (ids, next) = listed(api, &q).await;
+        assert!(ids.len() <= limit as usize, "{ids:?}");
+        all.extend(ids);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return all,
+        }
+    }
+    panic!("the listing never ended: {all:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tenants_tournaments_are_listed_by_state_and_category_page_by_page() {
+    let api = start().await;
+    let tie = moment(7200);
+    for (id, t) in [
+        (
+            "o1",
+            json!({"title": "O1", "category": "weekly", "start": moment(-60), "end": moment(3600)}),
+        ),
+        (
+            "o3",
+            json!({"title": "O3", "start": moment(-60), "end": tie}),
+        ),
+        (
+            "o2",
+            json!({"title": "O2", "category": "daily", "start": moment(-60), "end": tie}),
+        ),
+        (
+            "u1",
+            json!({"title": "U1", "category": "weekly", "start": moment(3600), "duration_secs": 60}),
+        ),
+        (
+            "e1",
+            json!({"title": "E1", "start": moment(-7200), "end": moment(-3600)}),
+        ),
+        (
+            "e2",
+            json!({"title": "E2", "start": moment(-9000), "end": moment(-7200)}),
+        ),
+    ] {
+        tournament(&api, id, "sync", t).await;
+    }
+    api.create_board(json!({"id": "plain"})).await;
+
+    // Open by default, the soonest to end first; a tie at one end ordered by id.
+    assert_eq!(listed(&api, "").await.0, ["o1", "o2", "o3"]);
+    assert_eq!(listed(&api, "state=upcoming").await.0, ["u1"]);
+    assert_eq!(listed(&api, "state=ended").await.0, ["e1", "e2"]);
+    assert_eq!(listed(&api, "state=open&category=weekly").await.0, ["o1"]);
+    assert_eq!(
+        listed(&api, "state=upcoming&category=weekly").await.0,
+        ["u1"]
+    );
+    assert!(
+        listed(&api, "state=ended&category=weekly")
+            .await
+            .0
+            .is_empty()
+    );
+    let r = api
+        .get("/api/v1/tournaments?state=upcoming", Some(&player("ann")))
+        .await;
+    let u1 = &r.body["tournaments"][0];
+    assert_eq!(u1["phase"], "upcoming");
+    assert_eq!(u1["title"], "U1");
+    assert_eq!(u1["join_required"], false);
+    assert_eq!(u1["max_size"], Value::Null);
+
+    // One at a time, the cursor resumes exactly after the last (across the tie too).
+    assert_eq!(walked(&api, "state=open", 1).await, ["o1", "o2", "o3"]);
+    assert_eq!(walked(&api, "state=ended", 1).await, ["e1", "e2"]);
+
+    // An early end moves o1 to the ended ones, latest first; an extension moves o2 after o3;
+    // a deleted tournament is listed no more, and leaves the index.
+    assert_eq!(window_change(&api, "o1", "end", None).await.status, 200);
+    let r = window_change(&api, "o2", "extend", Some(json!({"end": moment(10_800)}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api
+        .call(
+            Method::DELETE,
+            "/api/v1/boards/e2",
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(listed(&api, "").await.0, ["o3", "o2"]);
+    assert_eq!(listed(&api, "state=ended").await.0, ["o1", "e1"]);
+    let indexed: Vec<String> = redis::cmd("ZRANGE")
+        .arg("lb:tenant:{default}:tournaments")
+        .arg(0)
+        .arg(-1)
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert_eq!(indexed.len(), 5, "{indexed:?}");
+    assert!(!indexed.contains(&"e2".to_string()));
+
+    // Refused with why.
+    let r = api.get("/api/v1/tournaments", None).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    for (query, says) in [
+        ("state=running", "upcoming, open or ended"),
+        ("category=Not%20one", "category"),
+        ("cursor=nonsense", "cursor"),
+        ("limit=0", "limit"),
+    ] {
+        api.get(
+            &format!("/api/v1/tournaments?{query}"),
+            Some(&player("ann")),
+        )
+        .await
+        .assert_problem(400, says);
+    }
+}

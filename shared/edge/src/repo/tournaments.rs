@@ -4,7 +4,7 @@
 //! granted in each run (`lb:{t/b}:grants:{period}`, a hash expiring with the period). The
 //! attempts used are the player's record's `submissions`, kept by the write itself.
 
-use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
+use leaderboard::{BoardId, LeaderboardError, PeriodId, PlayerId, Result, TenantId};
 
 use super::{Keys, Repo, bin, int, text, uint};
 
@@ -12,6 +12,22 @@ const JOIN: &str = include_str!("lua/tournament_join.lua");
 const GRANT: &str = include_str!("lua/tournament_grant.lua");
 const WINDOW: &str = include_str!("lua/tournament_window.lua");
 const ANNOUNCE: &str = include_str!("lua/tournament_announce.lua");
+const SCAN: &str = include_str!("lua/tournament_scan.lua");
+
+/// A tenant's tournaments (sorted set: board id → when its window ends, Unix ms): what the
+/// listing pages through.
+pub fn index(tenant: &TenantId) -> String {
+    format!("lb:tenant:{{{}}}:tournaments", tenant.as_str())
+}
+
+/// Which way [`Repo::tournament_scan`] reads the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// Those ending after now, the soonest to end first (open and upcoming).
+    Live,
+    /// Those ended by now, the latest ended first.
+    Ended,
+}
 
 /// The register of tournaments with an announcement to come (sorted set: `tenant/board` → when
 /// it is due, Unix ms), on the alarms' slot.
@@ -158,7 +174,12 @@ impl Repo {
         let r = self.exec("HGETALL", vec![bin(keys.announced())]).await?;
         let mut made = Announced::default();
         for pair in r.chunks(2) {
-            match text(&pair[0])?.as_str() {
+            let [field, _] = pair else {
+                return Err(LeaderboardError::CorruptData(
+                    "HGETALL of a tournament's announcements answered an odd list".into(),
+                ));
+            };
+            match text(field)?.as_str() {
                 "started" => made.started = true,
                 "ended" => made.ended = true,
                 "early" => made.early = true,
@@ -253,5 +274,69 @@ impl Repo {
     /// Forgets the tournament `board` (`tenant/board`): nothing more is due (or it is gone).
     pub async fn tournament_forget(&self, board: &str) -> Result<()> {
         self.alarm_forget(REGISTER, board).await
+    }
+
+    /// Indexes the tournament `id` of `tenant` as ending at `end_ms` (again after its window
+    /// changed).
+    pub async fn tournament_index(
+        &self,
+        tenant: &TenantId,
+        id: &BoardId,
+        end_ms: i64,
+    ) -> Result<()> {
+        self.exec(
+            "ZADD",
+            vec![
+                bin(index(tenant)),
+                bin(end_ms.to_string()),
+                bin(id.as_str()),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the tournament `id` of `tenant` out of the index (its board was deleted).
+    pub async fn tournament_unindex(&self, tenant: &TenantId, id: &BoardId) -> Result<()> {
+        self.exec("ZREM", vec![bin(index(tenant)), bin(id.as_str())])
+            .await?;
+        Ok(())
+    }
+
+    /// Up to `count` entries of the tenant's index after `cursor` (an entry's end and id), read
+    /// the way `scan` says at `now_ms`: `(id, end_ms)` in order.
+    pub async fn tournament_scan(
+        &self,
+        tenant: &TenantId,
+        scan: Scan,
+        now_ms: i64,
+        cursor: Option<&(i64, BoardId)>,
+        count: usize,
+    ) -> Result<Vec<(BoardId, i64)>> {
+        let (cursor_end, cursor_id) = match cursor {
+            Some((end, id)) => (end.to_string(), id.as_str().to_string()),
+            None => (String::new(), String::new()),
+        };
+        let r = self
+            .eval(
+                SCAN,
+                &[index(tenant)],
+                vec![
+                    bin(if scan == Scan::Live { "asc" } else { "desc" }),
+                    bin(now_ms.to_string()),
+                    bin(cursor_end),
+                    bin(cursor_id),
+                    bin(count.to_string()),
+                ],
+            )
+            .await?;
+        r.chunks(2)
+            .map(|pair| match pair {
+                [id, end] => Ok((BoardId::new(text(id)?)?, int(end)?)),
+                _ => Err(LeaderboardError::CorruptData(
+                    "the tournament index scan answered an odd list".into(),
+                )),
+            })
+            .collect()
     }
 }

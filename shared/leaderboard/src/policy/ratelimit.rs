@@ -40,7 +40,8 @@ pub enum KeyKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RouteClass {
-    /// Reads of boards and rankings (`GET`, `HEAD`) and flag evaluations (OFREP).
+    /// Reads of boards, rankings and the tournament listing (`GET`, `HEAD`) and flag
+    /// evaluations (OFREP).
     Read,
     /// Score submissions and tournament joins.
     Write,
@@ -56,6 +57,7 @@ impl RouteClass {
         match segments.as_slice() {
             ["ofrep", ..] => Self::Read,
             ["api", _, "boards", _, "scores" | "join"] if method == "POST" => Self::Write,
+            ["api", _, "tournaments"] if read => Self::Read,
             ["api", _, "boards", ..] if read && segments.get(4) != Some(&"dead-letters") => {
                 if segments.get(4) == Some(&"events") {
                     Self::Admin

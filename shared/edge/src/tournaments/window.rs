@@ -1,21 +1,14 @@
-//! Tournaments (docs/competitions.md): joining one (`POST /api/{v}/boards/{board}/join`), a
-//! player's attempts in the current run and grants of more (`GET`/`POST
-//! /api/{v}/boards/{board}/attempts`), what a submission to one must pass before it is
-//! written, ending one early and extending it (`POST /api/{v}/boards/{board}/tournament/end`,
-//! `…/extend`), and its announcements: `tournament_started` and `tournament_ended` in the
-//! board's log (and so the `tournament.started` and `tournament.ended` webhooks), each made
-//! once, by the worker when the register's alarm rings at the window's start and end
-//! ([`on_alarm`]), or by the request that ended it early. The rules are
-//! `leaderboard::competition::tournament`'s; the counts, membership, announcements and the
-//! register are in Redis (`repo::tournaments`).
+//! A tournament's window after it was created: an admin ends it early or extends it (`POST
+//! /api/{v}/boards/{board}/tournament/end`, `…/extend`), and its announcements,
+//! `tournament_started` and `tournament_ended` in the board's log (and so the
+//! `tournament.started` and `tournament.ended` webhooks), each made once: by the worker when the
+//! register's alarm rings at the window's start and end ([`on_alarm`]), or by the request that
+//! ended it early.
 
 use leaderboard::board::view::{self, PeriodView};
-use leaderboard::competition::tournament::{
-    self, Attempts, Joined, Phase, Refusal, Tournament, Window,
-};
+use leaderboard::competition::tournament::{Phase, Refusal, Tournament, Window};
 use leaderboard::{
-    Board, BoardId, EventEnvelope, LeaderboardError, PeriodId, PlayerId, Result, TenantId,
-    board::period, policy::access,
+    Board, BoardId, EventEnvelope, LeaderboardError, Result, TenantId, policy::access,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -24,175 +17,6 @@ use crate::api::Ctx;
 use crate::http::{Call, Response};
 use crate::repo::tournaments::{Announce, WindowWrite};
 use crate::repo::{Keys, Repo};
-
-/// A join's body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JoinInput {
-    /// Who joins: a player's own token joins itself only, a `service` or `admin` any player.
-    player: PlayerId,
-}
-
-/// `POST /api/{v}/boards/{board}/join`: `201` the player joined now, `200` it had joined before
-/// (a join is idempotent), with the number of players joined; `409` `tournament-full` past
-/// `max_size`, `409` `tournament-closed` once the tournament has ended, `409` for a board that is
-/// not a tournament; `503` while the `submissions-enabled` flag is off.
-pub async fn join(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
-    let principal = ctx.require_principal()?;
-    // A join is a write a player makes, as a submission is: the kill switch stops both.
-    crate::flags::check_submissions(ctx, call).await?;
-    let input: JoinInput = call.json()?;
-    let repo = ctx.repo().await?;
-    let board = repo.board(&ctx.tenant, board_id).await?;
-    access::authorize_submit(principal, &board, &input.player)?;
-    let Some(tournament) = &board.tournament else {
-        return Err(LeaderboardError::Conflict(format!(
-            "board '{board_id}' is not a tournament: only a tournament is joined"
-        )));
-    };
-    let window = tournament.window;
-    tournament.joinable(window, call.now_ms)?;
-    let keys = Keys::new(&ctx.tenant, board_id);
-    let seen = repo
-        .tournament_join(&keys, &input.player, tournament.max_size)
-        .await?;
-    let (status, players) = match tournament.join(window, seen.already, seen.before, call.now_ms)? {
-        Joined::Now { players } => (201, players),
-        Joined::Already { players } => (200, players),
-    };
-    Ok(crate::http::json(
-        status,
-        call.version,
-        &json!({
-            "board": board_id.as_str(),
-            "player": input.player.as_str(),
-            "joined": true,
-            "players": players,
-        }),
-    ))
-}
-
-/// Whether `board` takes a submission from `player` at `now_ms`: any board that is not a
-/// tournament does; a tournament inside its window, and with `join_required` from a player who
-/// joined (one Redis read, only then).
-pub async fn admit_submission(
-    repo: &Repo,
-    keys: &Keys,
-    board: &Board,
-    player: &PlayerId,
-    now_ms: i64,
-) -> Result<()> {
-    let Some(tournament) = &board.tournament else {
-        return Ok(());
-    };
-    board.admits_submission(now_ms)?;
-    let joined = tournament.join_required && repo.tournament_joined(keys, player).await?;
-    tournament.admits(tournament.window, joined, now_ms)?;
-    Ok(())
-}
-
-/// A grant's body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GrantInput {
-    /// Who gets the attempts.
-    player: PlayerId,
-    /// How many more this run (1..=1,000), added to what was granted before.
-    extra: u64,
-}
-
-/// The tournament `board` is, if it limits attempts (`max_attempts`); `409` otherwise.
-fn limited<'b>(board: &'b Board, board_id: &BoardId) -> Result<&'b Tournament> {
-    match &board.tournament {
-        Some(t) if t.max_attempts.is_some() => Ok(t),
-        _ => Err(LeaderboardError::Conflict(format!(
-            "board '{board_id}' is not a tournament with max_attempts: it counts no attempts"
-        ))),
-    }
-}
-
-/// A player's attempts in the run `period`, as both attempt routes answer them.
-fn attempts_body(
-    board_id: &BoardId,
-    player: &PlayerId,
-    period: &PeriodId,
-    t: &Tournament,
-    attempts: Attempts,
-) -> serde_json::Value {
-    json!({
-        "board": board_id.as_str(),
-        "player": player.as_str(),
-        "period": period.to_string(),
-        "max_attempts": t.max_attempts,
-        "granted": attempts.granted,
-        "allowed": tournament::allowed(t.max_attempts, attempts.granted),
-        "used": attempts.used,
-        "left": tournament::left(t.max_attempts, attempts),
-    })
-}
-
-/// `GET /api/{v}/boards/{board}/attempts?player=`: a player's attempts in the current run (the
-/// period of now) — allowed (`max_attempts` plus grants), used, left. A player's own token reads
-/// its own; a `service` or `admin` token anyone's. `409` for a board that counts no attempts.
-pub async fn attempts(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
-    let principal = ctx.require_principal()?;
-    let raw = call.query.get("player").ok_or_else(|| {
-        LeaderboardError::InvalidBody("query parameter 'player' is required".into())
-    })?;
-    let player = PlayerId::new(raw.as_str())?;
-    let repo = ctx.repo().await?;
-    let board = repo.board(&ctx.tenant, board_id).await?;
-    access::authorize_submit(principal, &board, &player)?;
-    let t = limited(&board, board_id)?;
-    let run = period::period_id(board.period, call.now_ms)?;
-    let keys = Keys::new(&ctx.tenant, board_id);
-    let (_, record) = repo.record(&keys, &run, &player).await?;
-    let granted = repo.attempts_granted(&keys, &run, &player).await?;
-    let used = record.map_or(0, |r| r.submissions);
-    Ok(crate::http::json(
-        200,
-        call.version,
-        &attempts_body(board_id, &player, &run, t, Attempts { used, granted }),
-    ))
-}
-
-/// `POST /api/{v}/boards/{board}/attempts` `{player, extra}`: grants a player `extra` more
-/// attempts in the current run, while the tournament is open (`409` `tournament-closed`
-/// otherwise: a grant belongs to a run, and an upcoming tournament has none yet). `service` or
-/// `admin` only; audited (`tournament.grant`). A grant adds: it is not idempotent, and a
-/// client that retries one it did not see answered reads the attempts first.
-pub async fn grant(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
-    let principal = ctx.require_principal()?;
-    access::authorize_operator(principal, "granting attempts")?;
-    let input: GrantInput = call.json()?;
-    let extra = tournament::grant(input.extra)?;
-    let repo = ctx.repo().await?;
-    let board = repo.board(&ctx.tenant, board_id).await?;
-    let t = limited(&board, board_id)?;
-    board.admits_submission(call.now_ms)?;
-    let run = period::period_id(board.period, call.now_ms)?;
-    let keys = Keys::new(&ctx.tenant, board_id);
-    let expire = period::expire_at_ms(&run, board.retain_periods);
-    let granted = repo
-        .grant_attempts(&keys, &run, &input.player, extra, expire)
-        .await?;
-    let (_, record) = repo.record(&keys, &run, &input.player).await?;
-    let used = record.map_or(0, |r| r.submissions);
-    crate::audit::record(
-        ctx,
-        call,
-        "tournament.grant",
-        board_id.as_str(),
-        json!({"player": input.player.as_str(), "period": run.to_string(), "extra": extra,
-            "granted": granted}),
-    )
-    .await;
-    Ok(crate::http::json(
-        200,
-        call.version,
-        &attempts_body(board_id, &input.player, &run, t, Attempts { used, granted }),
-    ))
-}
 
 /// How long a tournament taken from the register stays leased: an announcement that failed
 /// leaves it there, due again after this.
@@ -349,6 +173,7 @@ async fn change_window(
             .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
         match repo.tournament_window(&keys, &raw, &json, early).await? {
             WindowWrite::Changed => {
+                super::index(repo, &ctx.tenant, &changed).await?;
                 ctx.invalidate_everywhere(board_id.as_str(), true).await?;
                 return Ok(changed);
             }

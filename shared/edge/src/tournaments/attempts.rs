@@ -1,0 +1,117 @@
+//! A tournament's attempts (`max_attempts`): a player's attempts in the current run, and grants
+//! of more (`GET`/`POST /api/{v}/boards/{board}/attempts`). The attempts used are the player's
+//! record's `submissions`, kept by the write itself (`crate::submit::apply` checks them).
+
+use leaderboard::competition::tournament::{self, Attempts, Tournament};
+use leaderboard::{
+    Board, BoardId, LeaderboardError, PeriodId, PlayerId, Result, board::period, policy::access,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::Ctx;
+use crate::http::{Call, Response};
+use crate::repo::Keys;
+
+/// A grant's body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantInput {
+    /// Who gets the attempts.
+    player: PlayerId,
+    /// How many more this run (1..=1,000), added to what was granted before.
+    extra: u64,
+}
+
+/// The tournament `board` is, if it limits attempts (`max_attempts`); `409` otherwise.
+fn limited<'b>(board: &'b Board, board_id: &BoardId) -> Result<&'b Tournament> {
+    match &board.tournament {
+        Some(t) if t.max_attempts.is_some() => Ok(t),
+        _ => Err(LeaderboardError::Conflict(format!(
+            "board '{board_id}' is not a tournament with max_attempts: it counts no attempts"
+        ))),
+    }
+}
+
+/// A player's attempts in the run `period`, as both attempt routes answer them.
+fn attempts_body(
+    board_id: &BoardId,
+    player: &PlayerId,
+    period: &PeriodId,
+    t: &Tournament,
+    attempts: Attempts,
+) -> serde_json::Value {
+    json!({
+        "board": board_id.as_str(),
+        "player": player.as_str(),
+        "period": period.to_string(),
+        "max_attempts": t.max_attempts,
+        "granted": attempts.granted,
+        "allowed": tournament::allowed(t.max_attempts, attempts.granted),
+        "used": attempts.used,
+        "left": tournament::left(t.max_attempts, attempts),
+    })
+}
+
+/// `GET /api/{v}/boards/{board}/attempts?player=`: a player's attempts in the current run (the
+/// period of now) — allowed (`max_attempts` plus grants), used, left. A player's own token reads
+/// its own; a `service` or `admin` token anyone's. `409` for a board that counts no attempts.
+pub async fn attempts(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    let principal = ctx.require_principal()?;
+    let raw = call.query.get("player").ok_or_else(|| {
+        LeaderboardError::InvalidBody("query parameter 'player' is required".into())
+    })?;
+    let player = PlayerId::new(raw.as_str())?;
+    let repo = ctx.repo().await?;
+    let board = repo.board(&ctx.tenant, board_id).await?;
+    access::authorize_submit(principal, &board, &player)?;
+    let t = limited(&board, board_id)?;
+    let run = period::period_id(board.period, call.now_ms)?;
+    let keys = Keys::new(&ctx.tenant, board_id);
+    let (_, record) = repo.record(&keys, &run, &player).await?;
+    let granted = repo.attempts_granted(&keys, &run, &player).await?;
+    let used = record.map_or(0, |r| r.submissions);
+    Ok(crate::http::json(
+        200,
+        call.version,
+        &attempts_body(board_id, &player, &run, t, Attempts { used, granted }),
+    ))
+}
+
+/// `POST /api/{v}/boards/{board}/attempts` `{player, extra}`: grants a player `extra` more
+/// attempts in the current run, while the tournament is open (`409` `tournament-closed`
+/// otherwise: a grant belongs to a run, and an upcoming tournament has none yet). `service` or
+/// `admin` only; audited (`tournament.grant`). A grant adds: it is not idempotent, and a
+/// client that retries one it did not see answered reads the attempts first.
+pub async fn grant(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    let principal = ctx.require_principal()?;
+    access::authorize_operator(principal, "granting attempts")?;
+    let input: GrantInput = call.json()?;
+    let extra = tournament::grant(input.extra)?;
+    let repo = ctx.repo().await?;
+    let board = repo.board(&ctx.tenant, board_id).await?;
+    let t = limited(&board, board_id)?;
+    board.admits_submission(call.now_ms)?;
+    let run = period::period_id(board.period, call.now_ms)?;
+    let keys = Keys::new(&ctx.tenant, board_id);
+    let expire = period::expire_at_ms(&run, board.retain_periods);
+    let granted = repo
+        .grant_attempts(&keys, &run, &input.player, extra, expire)
+        .await?;
+    let (_, record) = repo.record(&keys, &run, &input.player).await?;
+    let used = record.map_or(0, |r| r.submissions);
+    crate::audit::record(
+        ctx,
+        call,
+        "tournament.grant",
+        board_id.as_str(),
+        json!({"player": input.player.as_str(), "period": run.to_string(), "extra": extra,
+            "granted": granted}),
+    )
+    .await;
+    Ok(crate::http::json(
+        200,
+        call.version,
+        &attempts_body(board_id, &input.player, &run, t, Attempts { used, granted }),
+    ))
+}

@@ -1,0 +1,144 @@
+//! The tenant's tournaments, listed by state and category (`GET /api/{v}/tournaments`), from
+//! an index of the tenant's tournaments by when each ends (`repo::tournaments::index`), kept
+//! by their creation, each change of their window and their deletion.
+//!
+//! Ordered by end: an open or upcoming tournament ending soonest first (a live list is short:
+//! what runs now and what is scheduled), an ended one latest first. Each page reads the index
+//! from its cursor and the boards it names, keeping those in the state and category asked for;
+//! a page stops at `limit` tournaments or after [`SCANNED_PER_PAGE`] index entries, so a
+//! filtered page may hold fewer than `limit` (even none) and still have a `next_cursor`: follow
+//! it until it is `null`.
+
+use leaderboard::competition::tournament::Phase;
+use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId, policy::access};
+use serde_json::{Value, json};
+
+use crate::api::Ctx;
+use crate::http::{Call, Response};
+use crate::repo::Repo;
+use crate::repo::tournaments::Scan;
+
+/// Index entries one page reads at most.
+const SCANNED_PER_PAGE: usize = 200;
+
+/// Index entries read per round trip.
+const SCAN_BATCH: usize = 50;
+
+/// Indexes a new tournament (after its board was stored, as the tenant's list of boards is).
+pub async fn index(repo: &Repo, tenant: &TenantId, board: &Board) -> Result<()> {
+    match &board.tournament {
+        Some(t) => {
+            repo.tournament_index(tenant, &board.id, t.window.end_ms)
+                .await
+        }
+        None => Ok(()),
+    }
+}
+
+/// Takes a deleted board out of the index, unless a board of that id exists by then (a
+/// creation that raced the delete): a tournament is indexed again with its end.
+pub async fn forget(repo: &Repo, tenant: &TenantId, id: &BoardId) -> Result<()> {
+    repo.tournament_unindex(tenant, id).await?;
+    match repo.board(tenant, id).await {
+        Ok(board) => index(repo, tenant, &board).await,
+        Err(LeaderboardError::BoardNotFound(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A cursor: the end and id of the last index entry a page read, `<end ms>:<id>`.
+fn parse_cursor(raw: &str) -> Result<(i64, BoardId)> {
+    let bad =
+        || LeaderboardError::InvalidCursor(format!("cursor '{raw}' is not one this listing gave"));
+    let (end, id) = raw.split_once(':').ok_or_else(bad)?;
+    let end = end.parse::<i64>().map_err(|_| bad())?;
+    Ok((end, BoardId::new(id).map_err(|_| bad())?))
+}
+
+/// A tournament as listed.
+fn summary(board: &Board, phase: Phase) -> Option<Value> {
+    let t = board.tournament.as_ref()?;
+    let input = t.to_input();
+    Some(json!({
+        "board": board.id.as_str(),
+        "title": input.title,
+        "category": input.category,
+        "phase": phase.as_str(),
+        "start": input.start,
+        "end": input.end,
+        "join_required": input.join_required,
+        "max_size": input.max_size,
+        "max_attempts": input.max_attempts,
+        "public_read": board.public_read,
+    }))
+}
+
+/// `GET /api/{v}/tournaments?state=open|upcoming|ended&category=&limit=1..=100&cursor=`: the
+/// tenant's tournaments in one state (`open` by default), of one category if asked, `limit`
+/// (20) at most, and the cursor of the next page (`null` on the last). Any token of the tenant
+/// with a role (a player's too: players choose what to join); `401` without one.
+pub async fn list(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<Response> {
+    // Any token of the tenant with a role (none: `401`; one without a role: `403`).
+    access::authorize_read_of(Some(ctx.require_principal()?), false)?;
+    let state = match call.query.get("state") {
+        Some(raw) => Phase::parse(raw)?,
+        None => Phase::Open,
+    };
+    let category = call.query.get("category");
+    if let Some(c) = category
+        && !leaderboard::ids::is_label(c)
+    {
+        return Err(LeaderboardError::InvalidBody(format!(
+            "category '{c}' must be 1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit"
+        )));
+    }
+    let limit = call.query_u32("limit", 20, 1, 100)? as usize;
+    let mut cursor = call
+        .query
+        .get("cursor")
+        .map(|c| parse_cursor(c))
+        .transpose()?;
+    let scan = if state == Phase::Ended {
+        Scan::Ended
+    } else {
+        Scan::Live
+    };
+    let repo = ctx.repo().await?;
+    let now_ms = call.now_ms;
+    let mut listed = Vec::new();
+    let mut scanned = 0;
+    let next = 'page: loop {
+        let batch = repo
+            .tournament_scan(&ctx.tenant, scan, now_ms, cursor.as_ref(), SCAN_BATCH)
+            .await?;
+        if batch.is_empty() {
+            break 'page None;
+        }
+        for (id, end_ms) in batch {
+            scanned += 1;
+            let board = match repo.board(&ctx.tenant, &id).await {
+                Ok(board) => Some(board),
+                // Deleted since it was indexed (its delete takes it out next).
+                Err(LeaderboardError::BoardNotFound(_)) => None,
+                Err(e) => return Err(e),
+            };
+            cursor = Some((end_ms, id));
+            let shown = board.as_ref().and_then(|b| {
+                let t = b.tournament.as_ref()?;
+                let phase = t.window.phase(now_ms);
+                let kept = phase == state
+                    && category.is_none_or(|c| t.category.as_deref() == Some(c.as_str()));
+                kept.then(|| summary(b, phase)).flatten()
+            });
+            listed.extend(shown);
+            if listed.len() == limit || scanned == SCANNED_PER_PAGE {
+                break 'page cursor.as_ref().map(|(end, id)| format!("{end}:{id}"));
+            }
+        }
+    };
+    Ok(crate::http::json(
+        200,
+        call.version,
+        &json!({ "tournaments": listed, "next_cursor": next }),
+    ))
+}

@@ -1,0 +1,89 @@
+//! Tournaments (docs/competitions.md): joining one (`POST /api/{v}/boards/{board}/join`) and
+//! what a submission to one must pass before it is written (here); a player's attempts and
+//! grants ([`attempts`]); ending one early, extending it and its announcements ([`window`]);
+//! the tenant's tournaments listed by state and category ([`listing`]). The rules are
+//! `leaderboard::competition::tournament`'s; the counts, membership, announcements, the
+//! register and the index are in Redis (`repo::tournaments`).
+
+mod attempts;
+mod listing;
+mod window;
+
+pub use attempts::{attempts, grant};
+pub use listing::{forget, index, list};
+pub use window::{announce, end_early, extend, note_created, on_alarm};
+
+use leaderboard::competition::tournament::Joined;
+use leaderboard::{Board, BoardId, LeaderboardError, PlayerId, Result, policy::access};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::Ctx;
+use crate::http::{Call, Response};
+use crate::repo::{Keys, Repo};
+
+/// A join's body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JoinInput {
+    /// Who joins: a player's own token joins itself only, a `service` or `admin` any player.
+    player: PlayerId,
+}
+
+/// `POST /api/{v}/boards/{board}/join`: `201` the player joined now, `200` it had joined before
+/// (a join is idempotent), with the number of players joined; `409` `tournament-full` past
+/// `max_size`, `409` `tournament-closed` once the tournament has ended, `409` for a board that is
+/// not a tournament; `503` while the `submissions-enabled` flag is off.
+pub async fn join(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    let principal = ctx.require_principal()?;
+    // A join is a write a player makes, as a submission is: the kill switch stops both.
+    crate::flags::check_submissions(ctx, call).await?;
+    let input: JoinInput = call.json()?;
+    let repo = ctx.repo().await?;
+    let board = repo.board(&ctx.tenant, board_id).await?;
+    access::authorize_submit(principal, &board, &input.player)?;
+    let Some(tournament) = &board.tournament else {
+        return Err(LeaderboardError::Conflict(format!(
+            "board '{board_id}' is not a tournament: only a tournament is joined"
+        )));
+    };
+    let window = tournament.window;
+    tournament.joinable(window, call.now_ms)?;
+    let keys = Keys::new(&ctx.tenant, board_id);
+    let seen = repo
+        .tournament_join(&keys, &input.player, tournament.max_size)
+        .await?;
+    let (status, players) = match tournament.join(window, seen.already, seen.before, call.now_ms)? {
+        Joined::Now { players } => (201, players),
+        Joined::Already { players } => (200, players),
+    };
+    Ok(crate::http::json(
+        status,
+        call.version,
+        &json!({
+            "board": board_id.as_str(),
+            "player": input.player.as_str(),
+            "joined": true,
+            "players": players,
+        }),
+    ))
+}
+
+/// Whether `board` takes a submission from `player` at `now_ms`: any board that is not a
+/// tournament does; a tournament inside its window, and with `join_required` from a player who
+/// joined (one Redis read, only then).
+pub async fn admit_submission(
+    repo: &Repo,
+    keys: &Keys,
+    board: &Board,
+    player: &PlayerId,
+    now_ms: i64,
+) -> Result<()> {
+    let Some(tournament) = &board.tournament else {
+        return Ok(());
+    };
+    board.admits_submission(now_ms)?;
+    let joined = tournament.join_required && repo.tournament_joined(keys, player).await?;
+    tournament.admits(tournament.window, joined, now_ms)?;
+    Ok(())
+}
