@@ -73,8 +73,8 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         };
     }
     if let ["api", _, "boards", board, "tournament", rest @ ..] = segments.as_slice() {
-        let board = BoardId::new(*board)?;
         let ctx = edge::admission::admit(platform, call).await?;
+        let board = BoardId::new(*board)?;
         return match (call.method(), rest) {
             (&Method::POST, ["end"]) => edge::tournaments::end_early(&ctx, call, &board).await,
             (&Method::POST, ["extend"]) => edge::tournaments::extend(&ctx, call, &board).await,

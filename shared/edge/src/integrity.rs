@@ -178,6 +178,9 @@ pub async fn revert(
                 integrity: None,
                 // Taking a score back is not a submission.
                 stats: None,
+                // Nor is it held to a tournament's window: a rejected score leaves the
+                // standings even after the end.
+                tournament_end_ms: None,
             };
             match repo.apply(&keys, &write, None).await? {
                 crate::repo::ApplyResult::Applied(_) => {}

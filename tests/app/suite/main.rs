@@ -35,6 +35,8 @@ mod api_scores;
 mod api_stall;
 mod api_stats;
 mod api_tenants;
+mod api_tournament_attempts;
+mod api_tournament_window;
 mod api_webhooks;
 mod app_health;
 mod browser;

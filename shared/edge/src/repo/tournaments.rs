@@ -13,6 +13,8 @@ const GRANT: &str = include_str!("lua/tournament_grant.lua");
 const WINDOW: &str = include_str!("lua/tournament_window.lua");
 const ANNOUNCE: &str = include_str!("lua/tournament_announce.lua");
 const SCAN: &str = include_str!("lua/tournament_scan.lua");
+const NOTE_EARLIER: &str = include_str!("lua/tournament_note_earlier.lua");
+const FORGET_IF: &str = include_str!("lua/tournament_forget_if.lua");
 
 /// A tenant's tournaments (sorted set: board id → when its window ends, Unix ms): what the
 /// listing pages through.
@@ -55,8 +57,8 @@ pub enum Announce {
     Made,
     /// It was made before.
     Before,
-    /// The window changed since it was read: decide again.
-    WindowChanged,
+    /// The board's config changed since it was read: decide again.
+    ConfigChanged,
 }
 
 /// What a change of a tournament's window did.
@@ -140,7 +142,8 @@ impl Repo {
 
     /// Grants `player` `extra` more attempts in the run `period` (whose data expires at
     /// `expire_at_ms`), waiting for the replicas `redis_min_replica_acks` asks for: the attempts
-    /// granted this run, this grant included.
+    /// granted this run, this grant included, and the player's record in the run as it was then
+    /// (what its attempts used are), read in the same step.
     pub async fn grant_attempts(
         &self,
         keys: &Keys,
@@ -148,12 +151,12 @@ impl Repo {
         player: &PlayerId,
         extra: u64,
         expire_at_ms: Option<i64>,
-    ) -> Result<u64> {
+    ) -> Result<(u64, Option<leaderboard::Record>)> {
         let grants = keys.grants(period);
         let r = self
             .eval(
                 GRANT,
-                &[keys.config(), grants.clone()],
+                &[keys.config(), grants.clone(), keys.records(period)],
                 vec![
                     bin(player.as_str()),
                     bin(extra.to_string()),
@@ -161,12 +164,13 @@ impl Repo {
                 ],
             )
             .await?;
-        let Some(granted) = r.first() else {
+        let [granted, record] = r.as_slice() else {
             return Err(super::board_deleted(keys));
         };
         let granted = uint(granted)?;
+        let record = super::parse_record(&text(record)?)?;
         self.await_replicas(&[&grants]).await?;
-        Ok(granted)
+        Ok((granted, record))
     }
 
     /// The announcements the board's tournament made.
@@ -190,14 +194,15 @@ impl Repo {
     }
 
     /// Appends a tournament's announcement `event_json` (`which`: `started` or `ended`) to the
-    /// board's log once, while its window still ends at `end` (as the config holds it), ringing
-    /// the webhook deliverer when a subscription wants the board.
+    /// board's log once, while its config is still `config_raw` (as the decision read it),
+    /// ringing the webhook deliverer when a subscription wants the board.
     pub async fn tournament_announce(
         &self,
         keys: &Keys,
         which: &str,
-        end: &str,
+        config_raw: &str,
         event_json: &str,
+        now_ms: i64,
     ) -> Result<Announce> {
         let r = self
             .eval(
@@ -211,16 +216,17 @@ impl Repo {
                 ],
                 vec![
                     bin(which),
-                    bin(end),
+                    bin(config_raw),
                     bin(event_json),
                     bin(keys.hooks_ring()),
+                    bin(now_ms.to_string()),
                 ],
             )
             .await?;
         match r.first().map(int).transpose()? {
             Some(1) => Ok(Announce::Made),
             Some(2) => Ok(Announce::Before),
-            Some(_) => Ok(Announce::WindowChanged),
+            Some(_) => Ok(Announce::ConfigChanged),
             None => Err(super::board_deleted(keys)),
         }
     }
@@ -233,13 +239,19 @@ impl Repo {
         keys: &Keys,
         raw: &str,
         new_json: &str,
+        end_ms: i64,
         early: bool,
     ) -> Result<WindowWrite> {
         let r = self
             .eval(
                 WINDOW,
                 &[keys.config(), keys.announced()],
-                vec![bin(raw), bin(new_json), bin(if early { "1" } else { "0" })],
+                vec![
+                    bin(raw),
+                    bin(new_json),
+                    bin(if early { "1" } else { "0" }),
+                    bin(end_ms.to_string()),
+                ],
             )
             .await?;
         match r.first().map(int).transpose()? {
@@ -271,9 +283,33 @@ impl Repo {
         self.alarm_due(REGISTER, ALARM, now_ms, lease_ms, max).await
     }
 
-    /// Forgets the tournament `board` (`tenant/board`): nothing more is due (or it is gone).
-    pub async fn tournament_forget(&self, board: &str) -> Result<()> {
-        self.alarm_forget(REGISTER, board).await
+    /// [`Repo::tournament_note`], unless the tournament is noted for earlier already.
+    pub async fn tournament_note_earlier(
+        &self,
+        board: &str,
+        due_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.eval(
+            NOTE_EARLIER,
+            &[REGISTER.to_string(), ALARM.to_string()],
+            vec![bin(board), bin(due_ms.to_string()), bin(now_ms.to_string())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets the tournament `board` (`tenant/board`) — nothing more is due, or it is gone —
+    /// only while the register holds it due at `held_ms` (the caller's lease or note): one noted
+    /// again meanwhile stays.
+    pub async fn tournament_forget_if(&self, board: &str, held_ms: i64) -> Result<()> {
+        self.eval(
+            FORGET_IF,
+            &[REGISTER.to_string()],
+            vec![bin(board), bin(held_ms.to_string())],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Indexes the tournament `id` of `tenant` as ending at `end_ms` (again after its window

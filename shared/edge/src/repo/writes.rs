@@ -19,6 +19,12 @@ pub enum ApplyResult {
     Conflict,
     /// The `Idempotency-Key` is held by another attempt of the request: nothing written.
     ClaimLost,
+    /// The board's tournament's end was announced since the decision read it: nothing written
+    /// (its standings are final).
+    TournamentEnded,
+    /// The board's tournament's end moved since the decision read it (ended early or
+    /// extended): nothing written; decide again.
+    WindowMoved,
 }
 
 /// A decided write: the record the core decided, where it goes, and its event.
@@ -46,6 +52,9 @@ pub struct Write<'a> {
     pub integrity: Option<IntegrityWrite<'a>>,
     /// How the write counts in the board's stats (`None`: not at all).
     pub stats: Option<super::stats::StatsNote>,
+    /// A tournament's end as the decision saw it (Unix ms; `None`: no tournament): the write
+    /// lands only while the end was not announced nor moved since (`crate::tournaments`).
+    pub tournament_end_ms: Option<i64>,
 }
 
 /// The integrity part of a write (`crate::integrity`).
@@ -126,7 +135,7 @@ impl Repo {
         let cas_keys: Vec<String> = cas_keys
             .into_iter()
             .chain(stats_keys)
-            .chain([keys.config()])
+            .chain([keys.config(), keys.announced()])
             .collect();
         let ig = write.integrity.as_ref();
         let (review_id, review_json) = ig.and_then(|i| i.review).unwrap_or_default();
@@ -170,6 +179,10 @@ impl Repo {
                     flag(stats.is_some_and(|s| s.count_player)),
                     flag(stats.is_some_and(|s| s.improved)),
                     bin(leaderboard::integrity::stats::CLIMBERS_KEPT.to_string()),
+                    bin(write
+                        .tournament_end_ms
+                        .map(|end| end.to_string())
+                        .unwrap_or_default()),
                 ],
             )
             .await?;
@@ -177,6 +190,8 @@ impl Repo {
             [ok] if int(ok)? == 0 => Ok(ApplyResult::Conflict),
             [ok] if int(ok)? == 3 => Ok(ApplyResult::ClaimLost),
             [ok] if int(ok)? == 4 => Err(board_deleted(keys)),
+            [ok] if int(ok)? == 5 => Ok(ApplyResult::TournamentEnded),
+            [ok] if int(ok)? == 6 => Ok(ApplyResult::WindowMoved),
             [_, better, total, id, version] => {
                 let applied = Applied {
                     better: uint(better)?,

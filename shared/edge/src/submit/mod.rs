@@ -12,6 +12,7 @@
 //! told the write happened, and so is the outcome an `Idempotency-Key` replays.
 
 use leaderboard::board::view::PeriodView;
+use leaderboard::competition::tournament::{Phase, Refusal};
 use leaderboard::events::event::ScoreSubmitted;
 use leaderboard::events::idempotency::{AppliedOutcome, StoredOutcome, applied_json};
 use leaderboard::events::outcome::{Fate, SubmitOutcome};
@@ -105,10 +106,10 @@ pub async fn apply(
     let judging = approved.is_none() && !board.integrity.is_empty();
     // A tournament's `max_attempts`: the attempts used are the record's `submissions` in this
     // run, which the compare-and-set below keeps exact under concurrent submissions (the last
-    // place goes to one of them). An approved review is applied whatever the count: it was
-    // checked when it was submitted.
-    let attempts = match (&board.tournament, approved) {
-        (Some(t), None) if t.max_attempts.is_some() => {
+    // place goes to one of them). A held submission counts when it is applied: its approval is
+    // checked too, so reviews queued while held never take a player past its attempts.
+    let attempts = match &board.tournament {
+        Some(t) if t.max_attempts.is_some() => {
             Some((t, repo.attempts_granted(&keys, &period.id, player).await?))
         }
         _ => None,
@@ -198,6 +199,13 @@ pub async fn apply(
             expire_at_ms: expire,
             integrity,
             stats,
+            // An approved review is applied after the end too: it was made inside the window,
+            // and the standings wait for held reviews (docs/competitions.md).
+            tournament_end_ms: board
+                .tournament
+                .as_ref()
+                .filter(|_| approved.is_none())
+                .map(|t| t.window.end_ms),
         };
         match repo
             .apply(&keys, &write, claim.zip(outcome_json.as_deref()))
@@ -215,6 +223,35 @@ pub async fn apply(
             }
             // The record changed since it was read: read it again and decide again.
             ApplyResult::Conflict => {}
+            // The tournament's end was announced while this was decided: refused as closed,
+            // with the window as it is now.
+            ApplyResult::TournamentEnded => {
+                let now = repo.board(tenant, &board.id).await?;
+                let window = now
+                    .tournament
+                    .as_ref()
+                    .map_or(board.tournament.as_ref().map(|t| t.window), |t| {
+                        Some(t.window)
+                    });
+                return Err(match window {
+                    Some(window) => Refusal::Closed {
+                        phase: Phase::Ended,
+                        window,
+                    }
+                    .into(),
+                    None => LeaderboardError::Conflict(format!(
+                        "board '{}' changed while this submission was written; retry",
+                        board.id
+                    )),
+                });
+            }
+            ApplyResult::WindowMoved => {
+                return Err(LeaderboardError::Conflict(
+                    "the tournament's end moved while this submission was written (it was \
+                     ended early or extended): send it again"
+                        .into(),
+                ));
+            }
             ApplyResult::ClaimLost => {
                 return Err(LeaderboardError::IdempotencyInProgress(
                     "another attempt of this request holds its Idempotency-Key; retry shortly"

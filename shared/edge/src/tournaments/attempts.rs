@@ -4,7 +4,7 @@
 
 use leaderboard::competition::tournament::{self, Attempts, Tournament};
 use leaderboard::{
-    Board, BoardId, LeaderboardError, PeriodId, PlayerId, Result, board::period, policy::access,
+    BoardId, LeaderboardError, PeriodId, PlayerId, Result, board::period, policy::access,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -21,16 +21,6 @@ struct GrantInput {
     player: PlayerId,
     /// How many more this run (1..=1,000), added to what was granted before.
     extra: u64,
-}
-
-/// The tournament `board` is, if it limits attempts (`max_attempts`); `409` otherwise.
-fn limited<'b>(board: &'b Board, board_id: &BoardId) -> Result<&'b Tournament> {
-    match &board.tournament {
-        Some(t) if t.max_attempts.is_some() => Ok(t),
-        _ => Err(LeaderboardError::Conflict(format!(
-            "board '{board_id}' is not a tournament with max_attempts: it counts no attempts"
-        ))),
-    }
 }
 
 /// A player's attempts in the run `period`, as both attempt routes answer them.
@@ -65,7 +55,7 @@ pub async fn attempts(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Res
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board_id).await?;
     access::authorize_submit(principal, &board, &player)?;
-    let t = limited(&board, board_id)?;
+    let t = board.counting_attempts()?;
     let run = period::period_id(board.period, call.now_ms)?;
     let keys = Keys::new(&ctx.tenant, board_id);
     let (_, record) = repo.record(&keys, &run, &player).await?;
@@ -90,15 +80,16 @@ pub async fn grant(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result
     let extra = tournament::grant(input.extra)?;
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board_id).await?;
-    let t = limited(&board, board_id)?;
+    let t = board.counting_attempts()?;
     board.admits_submission(call.now_ms)?;
     let run = period::period_id(board.period, call.now_ms)?;
     let keys = Keys::new(&ctx.tenant, board_id);
     let expire = period::expire_at_ms(&run, board.retain_periods);
-    let granted = repo
+    // The grant and the record it is answered with in one step: nothing after the grant can
+    // fail it (a grant is not idempotent, and a client would send it again).
+    let (granted, record) = repo
         .grant_attempts(&keys, &run, &input.player, extra, expire)
         .await?;
-    let (_, record) = repo.record(&keys, &run, &input.player).await?;
     let used = record.map_or(0, |r| r.submissions);
     crate::audit::record(
         ctx,

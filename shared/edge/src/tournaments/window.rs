@@ -34,20 +34,11 @@ fn register_entry(tenant: &TenantId, id: &BoardId) -> String {
     format!("{tenant}/{id}")
 }
 
-/// When a tournament whose window is `window` and whose announcements are `made` is next due
-/// for the worker: now when one is owed, else when the next falls due (`None`: nothing more).
-fn next_due(window: Window, started: bool, ended: bool, now_ms: i64) -> Option<i64> {
-    let owed = window.owed(started, ended, now_ms);
-    if owed.started || owed.ended {
-        Some(now_ms)
-    } else {
-        owed.next_ms
-    }
-}
-
-/// Notes a new tournament in the register, due when its window opens (at once if it has).
-/// Called before the board is stored, so no tournament is ever stored without its note (a note
-/// whose board was then not created is forgotten by the worker, which finds no board).
+/// Notes a new tournament in the register, due when its window opens (at once if it has), or
+/// earlier if it is noted already (a creation refused because the id is taken must not
+/// postpone the existing tournament's announcements). Called before the board is stored, so no
+/// tournament is ever stored without its note (a note whose board was then not created is
+/// forgotten by the worker, which finds no board).
 pub async fn note_created(
     repo: &Repo,
     tenant: &TenantId,
@@ -57,9 +48,9 @@ pub async fn note_created(
     let Some(t) = &board.tournament else {
         return Ok(());
     };
-    match next_due(t.window, false, false, now_ms) {
+    match t.window.next_due(false, false, now_ms) {
         Some(due) => {
-            repo.tournament_note(&register_entry(tenant, &board.id), due, now_ms)
+            repo.tournament_note_earlier(&register_entry(tenant, &board.id), due, now_ms)
                 .await
         }
         None => Ok(()),
@@ -67,26 +58,34 @@ pub async fn note_created(
 }
 
 /// Makes the announcements the tournament `id` owes at `now_ms`, in order, each once (the
-/// script appends it only if it was not made, and only while the window is the one decided
-/// on), then notes when the next is due, or forgets the tournament when nothing more is (or
-/// the board is gone).
-pub async fn announce(repo: &Repo, tenant: &TenantId, id: &BoardId, now_ms: i64) -> Result<()> {
+/// script appends it only if it was not made, and only while the board's config is the one the
+/// decision read), then notes when the next is due, or forgets the tournament when nothing
+/// more is (or the board is gone) — only while the register still holds it at `held_ms` (the
+/// caller's lease or note): an entry noted again meanwhile (a new board of the id, a changed
+/// window) is left for its own time.
+pub async fn announce(
+    repo: &Repo,
+    tenant: &TenantId,
+    id: &BoardId,
+    now_ms: i64,
+    held_ms: i64,
+) -> Result<()> {
     let keys = Keys::new(tenant, id);
     let entry = register_entry(tenant, id);
     'decide: for _ in 0..DECIDE_ATTEMPTS {
-        let board = match repo.board(tenant, id).await {
-            Ok(board) => board,
-            Err(LeaderboardError::BoardNotFound(_)) => return repo.tournament_forget(&entry).await,
+        let (raw, board) = match repo.board_raw(tenant, id).await {
+            Ok(found) => found,
+            Err(LeaderboardError::BoardNotFound(_)) => {
+                return repo.tournament_forget_if(&entry, held_ms).await;
+            }
             Err(e) => return Err(e),
         };
         let Some(t) = &board.tournament else {
-            return repo.tournament_forget(&entry).await;
+            return repo.tournament_forget_if(&entry, held_ms).await;
         };
         let made = repo.tournament_announced(&keys).await?;
         let window = t.window;
         let owed = window.owed(made.started, made.ended, now_ms);
-        // The end as the config holds it: the script compares it.
-        let end = t.to_input().end.unwrap_or_default();
         let mut due = Vec::new();
         if owed.started {
             due.push((
@@ -100,18 +99,21 @@ pub async fn announce(repo: &Repo, tenant: &TenantId, id: &BoardId, now_ms: i64)
         }
         for (which, event) in due {
             let json = event.to_json()?;
-            if repo.tournament_announce(&keys, which, &end, &json).await? == Announce::WindowChanged
+            if repo
+                .tournament_announce(&keys, which, &raw, &json, now_ms)
+                .await?
+                == Announce::ConfigChanged
             {
                 continue 'decide;
             }
         }
         return match owed.next_ms {
             Some(next) => repo.tournament_note(&entry, next, now_ms).await,
-            None => repo.tournament_forget(&entry).await,
+            None => repo.tournament_forget_if(&entry, held_ms).await,
         };
     }
     Err(LeaderboardError::Conflict(format!(
-        "the window of tournament '{id}' changed {DECIDE_ATTEMPTS} times while it was announced"
+        "the config of tournament '{id}' changed {DECIDE_ATTEMPTS} times while it was announced"
     )))
 }
 
@@ -119,8 +121,9 @@ pub async fn announce(repo: &Repo, tenant: &TenantId, id: &BoardId, now_ms: i64)
 /// announced ([`announce`]). Never fails: a tournament whose announcement failed stays leased
 /// and is due again after [`ANNOUNCE_RETRY_MS`] (the failure is logged).
 pub async fn on_alarm(repo: &Repo, now_ms: &dyn Fn() -> i64) {
+    let leased_at = now_ms();
     let due = match repo
-        .tournaments_due(now_ms(), ANNOUNCE_RETRY_MS, ANNOUNCED_PER_ALARM)
+        .tournaments_due(leased_at, ANNOUNCE_RETRY_MS, ANNOUNCED_PER_ALARM)
         .await
     {
         Ok(due) => due,
@@ -129,12 +132,14 @@ pub async fn on_alarm(repo: &Repo, now_ms: &dyn Fn() -> i64) {
             return;
         }
     };
+    // What the lease set each one's due time to (`alarm_due`).
+    let held_ms = leased_at + ANNOUNCE_RETRY_MS;
     for entry in due {
         let announced = async {
             let (tenant, id) = crate::pipeline::doorbell_target(entry.as_bytes()).map_err(|e| {
                 LeaderboardError::CorruptData(format!("a tournament register entry: {e}"))
             })?;
-            announce(repo, &tenant, &id, now_ms()).await
+            announce(repo, &tenant, &id, now_ms(), held_ms).await
         };
         if let Err(e) = announced.await {
             eprintln!("tournaments: announcing {entry}: {e}");
@@ -151,11 +156,14 @@ struct ExtendInput {
 }
 
 /// Changes the tournament's window to what `decide` makes of it (a compare-and-set of the
-/// board's config; `early`: an admin ended it), and the register's note to match. `409` for a
-/// board that is no tournament, or one whose end was announced.
+/// board's config; `early`: an admin ended it), then — the change made, so each step only
+/// logs a failure — notes the register for its next announcement (due at once for an early
+/// end), indexes its new end and drops the regions' cached copies. `409` for a board that is no
+/// tournament, or one whose end was announced.
 async fn change_window(
     ctx: &Ctx<'_>,
     board_id: &BoardId,
+    now_ms: i64,
     early: bool,
     decide: impl Fn(&Tournament) -> std::result::Result<Window, Refusal>,
 ) -> Result<Board> {
@@ -168,13 +176,16 @@ async fn change_window(
                 "board '{board_id}' is not a tournament: it has no window to change"
             )));
         };
-        let changed = board.with_window(decide(t)?);
+        let window = decide(t)?;
+        let changed = board.with_window(window);
         let json = serde_json::to_string(&changed.to_input())
             .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-        match repo.tournament_window(&keys, &raw, &json, early).await? {
+        match repo
+            .tournament_window(&keys, &raw, &json, window.end_ms, early)
+            .await?
+        {
             WindowWrite::Changed => {
-                super::index(repo, &ctx.tenant, &changed).await?;
-                ctx.invalidate_everywhere(board_id.as_str(), true).await?;
+                after_change(ctx, repo, board_id, &changed, now_ms).await;
                 return Ok(changed);
             }
             WindowWrite::Stale => {}
@@ -190,6 +201,46 @@ async fn change_window(
     Err(LeaderboardError::Conflict(format!(
         "the config of board '{board_id}' changed {DECIDE_ATTEMPTS} times meanwhile; retry"
     )))
+}
+
+/// What follows a window's change (each failure logged: the change was made): the register's
+/// note for the next announcement, the index's end, the regions' cached copies dropped.
+async fn after_change(
+    ctx: &Ctx<'_>,
+    repo: &Repo,
+    board_id: &BoardId,
+    changed: &Board,
+    now_ms: i64,
+) {
+    let tenant = &ctx.tenant;
+    let noted = async {
+        let Some(t) = &changed.tournament else {
+            return Ok(());
+        };
+        let made = repo
+            .tournament_announced(&Keys::new(tenant, board_id))
+            .await?;
+        match t.window.next_due(made.started, made.ended, now_ms) {
+            Some(due) => {
+                repo.tournament_note(&register_entry(tenant, board_id), due, now_ms)
+                    .await
+            }
+            None => Ok(()),
+        }
+    };
+    if let Err(e) = noted.await {
+        eprintln!(
+            "tournaments: noting {tenant}/{board_id} after its window changed (the alarm of its old end takes it): {e}"
+        );
+    }
+    if let Err(e) = super::index(repo, tenant, changed).await {
+        eprintln!(
+            "tournaments: indexing {tenant}/{board_id}'s new end (listed by its old one): {e}"
+        );
+    }
+    if let Err(e) = ctx.invalidate_everywhere(board_id.as_str(), true).await {
+        eprintln!("tournaments: dropping the cached copies of {tenant}/{board_id}: {e}");
+    }
 }
 
 /// The board as `GET /api/{v}/boards/{board}` answers it.
@@ -210,13 +261,7 @@ fn board_answer(call: &Call<'_>, board: &Board) -> Result<Response> {
 pub async fn end_early(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let now_ms = call.now_ms;
-    let board = change_window(ctx, board_id, true, |t| t.window.end_early(now_ms)).await?;
-    let repo = ctx.repo().await?;
-    repo.tournament_note(&register_entry(&ctx.tenant, board_id), now_ms, now_ms)
-        .await?;
-    if let Err(e) = announce(repo, &ctx.tenant, board_id, now_ms).await {
-        eprintln!("tournaments: announcing the early end of {board_id} (left to the worker): {e}");
-    }
+    let board = change_window(ctx, board_id, now_ms, true, |t| t.window.end_early(now_ms)).await?;
     let end = board.tournament.as_ref().map(|t| t.to_input().end);
     crate::audit::record(
         ctx,
@@ -226,6 +271,11 @@ pub async fn end_early(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Re
         json!({ "end": end }),
     )
     .await;
+    let repo = ctx.repo().await?;
+    // The register holds it due now (`after_change`): announced here, else by the worker.
+    if let Err(e) = announce(repo, &ctx.tenant, board_id, now_ms, now_ms).await {
+        eprintln!("tournaments: announcing the early end of {board_id} (left to the worker): {e}");
+    }
     board_answer(call, &board)
 }
 
@@ -240,17 +290,10 @@ pub async fn extend(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Resul
         LeaderboardError::InvalidBody(format!("end '{}' is not an RFC 3339 timestamp", input.end))
     })?;
     let now_ms = call.now_ms;
-    let board = change_window(ctx, board_id, false, |t| t.window.extend(end_ms, now_ms)).await?;
-    if let Some(t) = &board.tournament {
-        let repo = ctx.repo().await?;
-        let made = repo
-            .tournament_announced(&Keys::new(&ctx.tenant, board_id))
-            .await?;
-        if let Some(due) = next_due(t.window, made.started, made.ended, now_ms) {
-            repo.tournament_note(&register_entry(&ctx.tenant, board_id), due, now_ms)
-                .await?;
-        }
-    }
+    let board = change_window(ctx, board_id, now_ms, false, |t| {
+        t.window.extend(end_ms, now_ms)
+    })
+    .await?;
     let end = board.tournament.as_ref().map(|t| t.to_input().end);
     crate::audit::record(
         ctx,

@@ -53,11 +53,9 @@ pub(super) async fn period_closed(
             let mine: Vec<Value> = top.iter().take(sub.top_n as usize).cloned().collect();
             let data = serde_json::json!({
                 "board": board.id.as_str(),
-                "period": closed.to_string(),
                 "next_period": started.to_string(),
-                "top_n": sub.top_n,
-                "top": mine,
             });
+            let data = webhook::with_top(data, &closed, sub.top_n, mine);
             let id = event_message_id(&sub.id, &board.id, &format!("closed:{closed}"));
             store(repo, tenant, sub, id, "period.closed", data, at_ms).await?;
             made += 1;

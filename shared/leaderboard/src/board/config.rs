@@ -509,6 +509,17 @@ impl Board {
         }
     }
 
+    /// The tournament the board is, if it counts attempts (`max_attempts`); `409` otherwise.
+    pub fn counting_attempts(&self) -> Result<&crate::competition::tournament::Tournament> {
+        match &self.tournament {
+            Some(t) if t.max_attempts.is_some() => Ok(t),
+            _ => Err(LeaderboardError::Conflict(format!(
+                "board '{}' is not a tournament with max_attempts: it counts no attempts",
+                self.id
+            ))),
+        }
+    }
+
     /// The board with its tournament's window changed to `window` (ended early or extended:
     /// [`crate::competition::tournament::Window`]); a board that is no tournament stays as it is.
     pub fn with_window(&self, window: crate::competition::tournament::Window) -> Self {

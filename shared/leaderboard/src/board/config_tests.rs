@@ -255,6 +255,13 @@ fn a_tournament_takes_joining_and_attempts_on_a_sync_board_only() {
     attempts["max_attempts"] = json!(3);
     let b = parse(json!({"id": "cup", "tournament": attempts})).unwrap();
     assert_eq!(b.tournament.as_ref().unwrap().max_attempts, Some(3));
+    assert_eq!(b.counting_attempts().unwrap().max_attempts, Some(3));
+    let m = parse(json!({"id": "cup", "tournament": t}))
+        .unwrap()
+        .counting_attempts()
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("counts no attempts"), "{m}");
     let m = config_err(json!({"id": "cup", "write_mode": "async", "tournament": attempts}));
     assert!(
         m.contains("tournament.max_attempts") && m.contains("write_mode sync"),

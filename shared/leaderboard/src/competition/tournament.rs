@@ -9,8 +9,8 @@
 //!
 //! The window is half-open, `[start, end)`: a submission at `end` is refused. Once created, the
 //! configuration stays as posted except the window's end, which an admin may bring forward to
-//! now ([`Window::end_early`]) or move later ([`Window::extend`]); the adapter keeps the current
-//! window beside the board and passes it in.
+//! now ([`Window::end_early`]) or move later ([`Window::extend`]); the board is then stored with
+//! the window as it is ([`crate::Board::with_window`]).
 //!
 //! Players may join while the tournament is upcoming or open, never once it has ended.
 
@@ -63,7 +63,7 @@ pub struct Tournament {
     pub title: String,
     /// The label it is listed by.
     pub category: Option<String>,
-    /// The window as created (the current one may end earlier or later, see the module doc).
+    /// The window as it is (ended early or extended since its creation, see the module doc).
     pub window: Window,
     /// Only players who joined may submit.
     pub join_required: bool,
@@ -360,6 +360,17 @@ impl Window {
                 ended: !ended,
                 next_ms: None,
             },
+        }
+    }
+
+    /// When the worker should next look at this tournament, given which announcements were
+    /// made: now when one is owed, else when the next falls due (`None`: nothing more).
+    pub fn next_due(&self, started: bool, ended: bool, now_ms: i64) -> Option<i64> {
+        let owed = self.owed(started, ended, now_ms);
+        if owed.started || owed.ended {
+            Some(now_ms)
+        } else {
+            owed.next_ms
         }
     }
 }

@@ -517,6 +517,12 @@ fn announcements_fall_due_once_each_in_order_and_say_when_to_look_again() {
             next_ms: None
         }
     );
+    // When to look next: now while one is owed, else the next moment, else never.
+    assert_eq!(w.next_due(false, false, START - 5), Some(START));
+    assert_eq!(w.next_due(false, false, START + 5), Some(START + 5));
+    assert_eq!(w.next_due(true, false, START + 5), Some(START + HOUR));
+    assert_eq!(w.next_due(true, false, START + HOUR), Some(START + HOUR));
+    assert_eq!(w.next_due(true, true, START + HOUR), None);
 }
 
 proptest! {

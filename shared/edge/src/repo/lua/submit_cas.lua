@@ -3,7 +3,8 @@
 -- KEYS: 1 records, 2 members, 3 sorted set, 4 events, 5 periods, 6 version,
 --       7 idempotency key (or a placeholder), 8 webhooks wanted (flag), 9 webhook bell,
 --       10 integrity state hash, 11 reviews hash, 12 reviews by time (zset),
---       13-15 the stats minute's counters, players and climbers (`stats_note`), 16 config
+--       13-15 the stats minute's counters, players and climbers (`stats_note`), 16 config,
+--       17 the tournament's announcements (hash)
 -- ARGV: 1 player, 2 expected record ('' = none), 3 new record, 4 member, 5 rank value,
 --       6 score_applied event, 7 expire at ms ('0' = never), 8 period id,
 --       9 period_started event (appended first when this is the period's first write),
@@ -12,11 +13,19 @@
 --       16 the player's integrity state ('' = the board has no rules), 17 review id ('' = none),
 --       18 review JSON, 19 now (Unix ms),
 --       20 stats TTL seconds ('0' = the board keeps no stats), 21 counters to increment,
---       22 player counted '1'/'0', 23 improved '1'/'0', 24 climbers kept
+--       22 player counted '1'/'0', 23 improved '1'/'0', 24 climbers kept,
+--       25 a tournament's end as the decision saw it ('' = no tournament)
 -- Returns {0} the record changed (retry), {3} the idempotency key is held by another attempt,
 -- {4} the board was deleted since the caller read it (nothing is written: a write that lost
--- that race must not bring the board's keys back), or {1, better, total, event id, version}.
+-- that race must not bring the board's keys back), {5} the tournament's end was announced since
+-- (nothing is written: its standings are final), {6} its end moved since the decision (ended
+-- early or extended: decide again), or {1, better, total, event id, version}.
 if redis.call('EXISTS', KEYS[16]) == 0 then return {4} end
+if ARGV[25] ~= '' then
+  local marks = redis.call('HMGET', KEYS[17], 'ended', 'end')
+  if marks[1] then return {5} end
+  if marks[2] and marks[2] ~= ARGV[25] then return {6} end
+end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if (cur or '') ~= ARGV[2] then return {0} end
 if ARGV[10] == '1' then

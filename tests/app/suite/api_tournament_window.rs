@@ -1,0 +1,418 @@
+//! A tournament's window after its creation through HTTP: ending it early, extending it, its
+//! announcements in the log and as webhooks (verified with the Standard Webhooks library), and
+//! the tenant's tournaments listed (docs/competitions.md).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::api::{Api, admin, now_secs, player, service, start, start_with};
+use crate::api_competitions::{moment, tournament};
+use crate::receiver::{Received, Receiver};
+
+/// The messages of type `kind` the receiver got, each verified with the Standard Webhooks
+/// reference library under `secret`.
+fn verified(secret: &str, got: &[Received], kind: &str) -> Vec<Value> {
+    let hook = standardwebhooks::Webhook::new(secret).unwrap();
+    got.iter()
+        .filter_map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            (body["type"] == kind).then(|| {
+                hook.verify(&r.body, &r.headers)
+                    .unwrap_or_else(|e| panic!("{kind}: the signature does not verify: {e}"));
+                body
+            })
+        })
+        .collect()
+}
+
+async fn window_change(
+    api: &Api,
+    board: &str,
+    what: &str,
+    body: Option<Value>,
+) -> crate::api::Reply {
+    api.call(
+        Method::POST,
+        &format!("/api/v1/boards/{board}/tournament/{what}"),
+        Some(&admin()),
+        body,
+        &[],
+    )
+    .await
+}
+
+/// The types of the board's log, in order.
+async fn logged(api: &Api, board: &str) -> Vec<String> {
+    let r = api
+        .get(
+            &format!("/api/v1/boards/{board}/events?limit=1000"),
+            Some(&service()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tournament_is_announced_once_as_it_opens_and_ends_and_an_ended_one_stays_ended() {
+    let mut api = start_with(
+        &[
+            ("webhook_allow_private", "127.0.0.1"),
+            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+            ("webhook_retry_schedule", "1s,1s,1s"),
+        ],
+        edge_host::HostConfig::default(),
+    )
+    .await;
+    api.start_worker().await;
+    let receiver = Receiver::start().await;
+    let sub = api
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(&admin()),
+            Some(json!({"url": receiver.url(),
+                        "events": ["tournament.started", "tournament.ended"], "top_n": 2})),
+            &[],
+        )
+        .await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    let secret = sub.body["secret"].as_str().unwrap().to_string();
+
+    // "final" opens in two seconds for an hour, "blitz" in one for fifteen seconds (a start
+    // before the subscription was made would not be sent to it).
+    tournament(
+        &api,
+        "final",
+        "sync",
+        json!({"title": "Final", "category": "cups", "start": moment(2), "duration_secs": 3600}),
+    )
+    .await;
+    tournament(
+        &api,
+        "blitz",
+        "sync",
+        json!({"title": "Blitz", "start": moment(1), "duration_secs": 15}),
+    )
+    .await;
+
+    // Both open (the worker's alarm, no traffic needed), and blitz ends at its end by itself.
+    let got = receiver
+        .wait_for(
+            30,
+            |got| verified(&secret, got, "tournament.started").len() == 2,
+            || async {},
+        )
+        .await;
+    let started = verified(&secret, &got, "tournament.started");
+    let fin = started
+        .iter()
+        .find(|m| m["data"]["board"] == "final")
+        .unwrap();
+    assert_eq!(fin["data"]["title"], "Final");
+    assert_eq!(fin["data"]["category"], "cups");
+    let at = |m: &Value, field: &str| {
+        chrono::DateTime::parse_from_rfc3339(m["data"][field].as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    let blitz_started = started
+        .iter()
+        .find(|m| m["data"]["board"] == "blitz")
+        .unwrap();
+    let old_end = at(blitz_started, "end");
+    assert_eq!(old_end - at(blitz_started, "start"), 15);
+    let r = api
+        .submit("blitz", json!({"player": "zed", "score": 7}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Blitz is extended by four seconds before its end: it ends then, once, not at the old end.
+    let r = window_change(
+        &api,
+        "blitz",
+        "extend",
+        Some(
+            json!({"end": chrono::DateTime::from_timestamp(old_end + 4, 0).unwrap().to_rfc3339()}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let got = receiver
+        .wait_for(
+            60,
+            |got| !verified(&secret, got, "tournament.ended").is_empty(),
+            || async {},
+        )
+        .await;
+    assert!(now_secs() >= old_end + 4, "ended before its new end");
+    let blitz = &verified(&secret, &got, "tournament.ended")[0];
+    assert_eq!(blitz["data"]["board"], "blitz");
+    assert_eq!(at(blitz, "end"), old_end + 4);
+    assert_eq!(blitz["data"]["early"], false);
+    assert_eq!(blitz["data"]["period"], "all");
+    assert_eq!(blitz["data"]["top"][0]["player"], "zed");
+
+    // Scores in the final, then an extension: only later than the end it has.
+    for (who, score) in [("ann", 10), ("bob", 30), ("cat", 20)] {
+        let r = api
+            .submit("final", json!({"player": who, "score": score}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let later = moment(7200);
+    let r = window_change(&api, "final", "extend", Some(json!({"end": later}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(r.body["tournament"]["end"].as_str().unwrap())
+            .unwrap(),
+        chrono::DateTime::parse_from_rfc3339(&later).unwrap()
+    );
+    window_change(&api, "final", "extend", Some(json!({"end": moment(60)})))
+        .await
+        .assert_problem(409, "later end");
+    window_change(&api, "final", "extend", Some(json!({"end": "soon"})))
+        .await
+        .assert_problem(400, "RFC 3339");
+    // Only an admin changes a window.
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards/final/tournament/end",
+            Some(&service()),
+            None,
+            &[],
+        )
+        .await;
+    r.assert_problem(403, "admin");
+
+    // Ended early: at once, announced with the final top, and no more scores.
+    let r = window_change(&api, "final", "end", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ended_at =
+        chrono::DateTime::parse_from_rfc3339(r.body["tournament"]["end"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
+    assert!(ended_at <= now_secs(), "{}", r.body);
+    let late = api
+        .submit("final", json!({"player": "dan", "score": 99}))
+        .await;
+    late.assert_problem(409, "has ended");
+    let got = receiver
+        .wait_for(
+            30,
+            |got| verified(&secret, got, "tournament.ended").len() == 2,
+            || async {},
+        )
+        .await;
+    let ended = verified(&secret, &got, "tournament.ended");
+    let fin = ended
+        .iter()
+        .find(|m| m["data"]["board"] == "final")
+        .unwrap();
+    assert_eq!(fin["data"]["early"], true);
+    assert_eq!(fin["data"]["top_n"], 2);
+    let top: Vec<(&str, i64)> = fin["data"]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["player"].as_str().unwrap(), e["score"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(top, [("bob", 30), ("cat", 20)]);
+
+    // An ended tournament stays ended: no second end, no extension.
+    let r = window_change(&api, "final", "end", None).await;
+    r.assert_problem(409, "has ended");
+    let r = window_change(&api, "final", "extend", Some(json!({"end": moment(9000)}))).await;
+    r.assert_problem(409, "has ended");
+    // A plain board has no window to change.
+    api.create_board(json!({"id": "plain"})).await;
+    window_change(&api, "plain", "end", None)
+        .await
+        .assert_problem(409, "not a tournament");
+
+    // In the log once each, in order; in the audit; and no second message came meanwhile.
+    let log = logged(&api, "final").await;
+    let tournament_entries: Vec<&str> = log
+        .iter()
+        .map(String::as_str)
+        .filter(|t| t.starts_with("tournament_"))
+        .collect();
+    assert_eq!(
+        tournament_entries,
+        ["tournament_started", "tournament_ended"],
+        "{log:?}"
+    );
+    let audit = api.get("/api/v1/audit?limit=50", Some(&admin())).await;
+    let actions: Vec<&str> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"tournament.extend") && actions.contains(&"tournament.end"),
+        "{actions:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let got = receiver.received();
+    assert_eq!(verified(&secret, &got, "tournament.started").len(), 2);
+    assert_eq!(verified(&secret, &got, "tournament.ended").len(), 2);
+    let marks: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg("lb:{default/final}:announced")
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert!(
+        marks.contains_key("started") && marks.contains_key("ended"),
+        "{marks:?}"
+    );
+    assert_eq!(marks.get("early").map(String::as_str), Some("1"));
+}
+
+/// The board ids of a listing page, and its next cursor.
+async fn listed(api: &Api, query: &str) -> (Vec<String>, Option<String>) {
+    let r = api
+        .get(
+            &format!("/api/v1/tournaments?{query}"),
+            Some(&player("ann")),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{query}: {}", r.body);
+    let ids = r.body["tournaments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["board"].as_str().unwrap().to_string())
+        .collect();
+    (ids, r.body["next_cursor"].as_str().map(str::to_string))
+}
+
+/// Every board id of a listing, page by page (`limit` each), following the cursors.
+async fn walked(api: &Api, query: &str, limit: u32) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let q = match &cursor {
+            Some(c) => format!("{query}&limit={limit}&cursor={c}"),
+            None => format!("{query}&limit={limit}"),
+        };
+        let (ids, next) = listed(api, &q).await;
+        assert!(ids.len() <= limit as usize, "{ids:?}");
+        all.extend(ids);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return all,
+        }
+    }
+    panic!("the listing never ended: {all:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tenants_tournaments_are_listed_by_state_and_category_page_by_page() {
+    let api = start().await;
+    let tie = moment(7200);
+    for (id, t) in [
+        (
+            "o1",
+            json!({"title": "O1", "category": "weekly", "start": moment(-60), "end": moment(3600)}),
+        ),
+        (
+            "o3",
+            json!({"title": "O3", "start": moment(-60), "end": tie}),
+        ),
+        (
+            "o2",
+            json!({"title": "O2", "category": "daily", "start": moment(-60), "end": tie}),
+        ),
+        (
+            "u1",
+            json!({"title": "U1", "category": "weekly", "start": moment(3600), "duration_secs": 60}),
+        ),
+        (
+            "e1",
+            json!({"title": "E1", "start": moment(-7200), "end": moment(-3600)}),
+        ),
+        (
+            "e2",
+            json!({"title": "E2", "start": moment(-9000), "end": moment(-7200)}),
+        ),
+    ] {
+        tournament(&api, id, "sync", t).await;
+    }
+    api.create_board(json!({"id": "plain"})).await;
+
+    // Open by default, the soonest to end first; a tie at one end ordered by id.
+    assert_eq!(listed(&api, "").await.0, ["o1", "o2", "o3"]);
+    assert_eq!(listed(&api, "state=upcoming").await.0, ["u1"]);
+    assert_eq!(listed(&api, "state=ended").await.0, ["e1", "e2"]);
+    assert_eq!(listed(&api, "state=open&category=weekly").await.0, ["o1"]);
+    assert_eq!(
+        listed(&api, "state=upcoming&category=weekly").await.0,
+        ["u1"]
+    );
+    assert!(
+        listed(&api, "state=ended&category=weekly")
+            .await
+            .0
+            .is_empty()
+    );
+    let r = api
+        .get("/api/v1/tournaments?state=upcoming", Some(&player("ann")))
+        .await;
+    let u1 = &r.body["tournaments"][0];
+    assert_eq!(u1["phase"], "upcoming");
+    assert_eq!(u1["title"], "U1");
+    assert_eq!(u1["join_required"], false);
+    assert_eq!(u1["max_size"], Value::Null);
+
+    // One at a time, the cursor resumes exactly after the last (across the tie too).
+    assert_eq!(walked(&api, "state=open", 1).await, ["o1", "o2", "o3"]);
+    assert_eq!(walked(&api, "state=ended", 1).await, ["e1", "e2"]);
+
+    // An early end moves o1 to the ended ones, latest first; an extension moves o2 after o3;
+    // a deleted tournament is listed no more, and leaves the index.
+    assert_eq!(window_change(&api, "o1", "end", None).await.status, 200);
+    let r = window_change(&api, "o2", "extend", Some(json!({"end": moment(10_800)}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api
+        .call(
+            Method::DELETE,
+            "/api/v1/boards/e2",
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(listed(&api, "").await.0, ["o3", "o2"]);
+    assert_eq!(listed(&api, "state=ended").await.0, ["o1", "e1"]);
+    let indexed: Vec<String> = redis::cmd("ZRANGE")
+        .arg("lb:tenant:{default}:tournaments")
+        .arg(0)
+        .arg(-1)
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert_eq!(indexed.len(), 5, "{indexed:?}");
+    assert!(!indexed.contains(&"e2".to_string()));
+
+    // Refused with why.
+    let r = api.get("/api/v1/tournaments", None).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    for (query, says) in [
+        ("state=running", "upcoming, open or ended"),
+        ("category=Not%20one", "category"),
+        ("cursor=nonsense", "cursor"),
+        ("limit=0", "limit"),
+    ] {
+        api.get(
+            &format!("/api/v1/tournaments?{query}"),
+            Some(&player("ann")),
+        )
+        .await
+        .assert_problem(400, says);
+    }
+}
