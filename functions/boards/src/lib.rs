@@ -12,6 +12,7 @@
 //! …      /api/{v}/webhooks[/{id}[/…]]     admin: webhook subscriptions (`webhooks`)
 //! …      /api/{v}/boards/{board}/reviews[/…]  admin: held and flagged submissions (`reviews`)
 //! GET    /api/{v}/tournaments                       the tenant's tournaments by state and category
+//! GET    /api/{v}/players/{player}/tournaments      the tournaments a player joined, with rank
 //! POST   /api/{v}/boards/{board}/tournament/end     admin: end a tournament now
 //! POST   /api/{v}/boards/{board}/tournament/extend  admin: move its end later
 //! ```
@@ -64,6 +65,13 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     if let ["api", _, "boards", board, "reviews", rest @ ..] = segments.as_slice() {
         let ctx = edge::admission::admit(platform, call).await?;
         return reviews::route(call, &ctx, &BoardId::new(*board)?, rest).await;
+    }
+    if let ["api", _, "players", player, "tournaments"] = segments.as_slice() {
+        let ctx = edge::admission::admit(platform, call).await?;
+        return match call.method() {
+            &Method::GET => edge::tournaments::joined(&ctx, call, player).await,
+            _ => Err(call.method_not_allowed("GET")),
+        };
     }
     if let ["api", _, "tournaments"] = segments.as_slice() {
         let ctx = edge::admission::admit(platform, call).await?;

@@ -416,3 +416,115 @@ async fn the_tenants_tournaments_are_listed_by_state_and_category_page_by_page()
         .assert_problem(400, says);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_player_reads_the_tournaments_it_joined_with_its_rank_in_each() {
+    let api = start().await;
+    for (id, t) in [
+        (
+            "spring",
+            json!({"title": "Spring", "start": moment(-60), "duration_secs": 3600, "join_required": true}),
+        ),
+        (
+            "summer",
+            json!({"title": "Summer", "start": moment(3600), "duration_secs": 3600, "join_required": true}),
+        ),
+        (
+            "winter",
+            json!({"title": "Winter", "start": moment(-60), "duration_secs": 3600, "join_required": true}),
+        ),
+    ] {
+        tournament(&api, id, "sync", t).await;
+    }
+    let join = |board: &'static str, who: &'static str| {
+        let api = &api;
+        async move {
+            let r = api
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/boards/{board}/join"),
+                    Some(&service()),
+                    Some(json!({ "player": who })),
+                    &[],
+                )
+                .await;
+            assert!(r.status == 201 || r.status == 200, "{}", r.body);
+        }
+    };
+    join("spring", "ann").await;
+    join("spring", "bob").await;
+    join("summer", "ann").await;
+    join("spring", "ann").await; // again: listed once, its first join kept
+    for (who, score) in [("ann", 10), ("bob", 30)] {
+        let r = api
+            .submit("spring", json!({"player": who, "score": score}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+
+    // Newest joined first; a rank where it has a score; winter, never joined, is not there.
+    let r = api
+        .get("/api/v1/players/ann/tournaments", Some(&player("ann")))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mine: Vec<(&str, &str, Value, Value)> = r.body["tournaments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["board"].as_str().unwrap(),
+                t["phase"].as_str().unwrap(),
+                t["rank"].clone(),
+                t["score"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mine,
+        [
+            ("summer", "upcoming", Value::Null, Value::Null),
+            ("spring", "open", json!(2), json!(10)),
+        ]
+    );
+    assert_eq!(r.body["tournaments"][1]["period"], "all");
+    let limited = api
+        .get(
+            "/api/v1/players/ann/tournaments?limit=1",
+            Some(&player("ann")),
+        )
+        .await;
+    assert_eq!(limited.body["tournaments"].as_array().unwrap().len(), 1);
+
+    // Once ended, the standing of its last run; a deleted tournament leaves the list.
+    assert_eq!(window_change(&api, "spring", "end", None).await.status, 200);
+    let r = api
+        .call(
+            Method::DELETE,
+            "/api/v1/boards/summer",
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = api
+        .get("/api/v1/players/ann/tournaments", Some(&service()))
+        .await;
+    assert_eq!(
+        r.body["tournaments"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["tournaments"][0]["phase"], "ended");
+    assert_eq!(r.body["tournaments"][0]["rank"], 2);
+
+    // Only the player itself, a service or an admin.
+    let r = api
+        .get("/api/v1/players/ann/tournaments", Some(&player("bob")))
+        .await;
+    r.assert_problem(403, "own subject");
+    let r = api.get("/api/v1/players/ann/tournaments", None).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+}

@@ -22,6 +22,15 @@ pub fn index(tenant: &TenantId) -> String {
     format!("lb:tenant:{{{}}}:tournaments", tenant.as_str())
 }
 
+/// The tournaments a player joined (sorted set: board id → when it first joined, Unix ms).
+pub fn joined_by(tenant: &TenantId, player: &PlayerId) -> String {
+    format!(
+        "lb:tenant:{{{}}}:joined:{}",
+        tenant.as_str(),
+        player.as_str()
+    )
+}
+
 /// Which way [`Repo::tournament_scan`] reads the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scan {
@@ -374,5 +383,47 @@ impl Repo {
                 )),
             })
             .collect()
+    }
+
+    /// Notes that `player` joined the tournament `id` at `now_ms` (kept if noted before).
+    pub async fn joined_note(
+        &self,
+        tenant: &TenantId,
+        player: &PlayerId,
+        id: &BoardId,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.exec(
+            "ZADD",
+            vec![
+                bin(joined_by(tenant, player)),
+                bin("NX"),
+                bin(now_ms.to_string()),
+                bin(id.as_str()),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The `count` tournaments `player` joined last (newest first).
+    pub async fn joined_list(
+        &self,
+        tenant: &TenantId,
+        player: &PlayerId,
+        count: usize,
+    ) -> Result<Vec<BoardId>> {
+        let r = self
+            .exec(
+                "ZRANGE",
+                vec![
+                    bin(joined_by(tenant, player)),
+                    bin("0"),
+                    bin(count.saturating_sub(1).to_string()),
+                    bin("REV"),
+                ],
+            )
+            .await?;
+        r.iter().map(|v| BoardId::new(text(v)?)).collect()
     }
 }

@@ -9,14 +9,15 @@
 //! filtered page may hold fewer than `limit` (even none) and still have a `next_cursor`: follow
 //! it until it is `null`.
 
+use leaderboard::board::{period, rank};
 use leaderboard::competition::tournament::Phase;
-use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId, policy::access};
+use leaderboard::{Board, BoardId, LeaderboardError, PlayerId, Result, TenantId, policy::access};
 use serde_json::{Value, json};
 
 use crate::api::Ctx;
 use crate::http::{Call, Response};
-use crate::repo::Repo;
 use crate::repo::tournaments::Scan;
+use crate::repo::{Keys, Repo};
 
 /// Index entries one page reads at most.
 const SCANNED_PER_PAGE: usize = 200;
@@ -140,5 +141,64 @@ pub async fn list(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<Response> {
         200,
         call.version,
         &json!({ "tournaments": listed, "next_cursor": next }),
+    ))
+}
+
+/// `GET /api/{v}/players/{player}/tournaments?limit=1..=100`: the tournaments `player` joined,
+/// the newest joined first, `limit` (20) at most, each as listed plus the player's standing in
+/// its current run (its last once it ended): `period`, `rank` (ties share one) and `score`,
+/// both `null` before its first score. The player's own token, or a `service` or `admin` one.
+/// A tournament deleted since, or a new board of its id the player has not joined, is left out.
+pub async fn joined(ctx: &Ctx<'_>, call: &Call<'_>, raw_player: &str) -> Result<Response> {
+    let principal = ctx.require_principal()?;
+    let player = PlayerId::new(raw_player)?;
+    access::authorize_own(principal, &player)?;
+    let limit = call.query_u32("limit", 20, 1, 100)? as usize;
+    let repo = ctx.repo().await?;
+    let now_ms = call.now_ms;
+    let mut shown = Vec::new();
+    for id in repo.joined_list(&ctx.tenant, &player, limit).await? {
+        let board = match repo.board(&ctx.tenant, &id).await {
+            Ok(board) => board,
+            Err(LeaderboardError::BoardNotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let keys = Keys::new(&ctx.tenant, &id);
+        let Some(t) = &board.tournament else {
+            continue;
+        };
+        if !repo.tournament_joined(&keys, &player).await? {
+            continue;
+        }
+        let phase = t.window.phase(now_ms);
+        // The run of now; once ended, the one its last moment fell in.
+        let at = if phase == Phase::Ended {
+            t.window.end_ms.saturating_sub(1)
+        } else {
+            now_ms
+        };
+        let run = period::period_id(board.period, at)?;
+        let (_, standing) = repo
+            .players(&keys, &run, std::slice::from_ref(&player))
+            .await?;
+        let standing = standing.into_iter().next().flatten();
+        let Some(Value::Object(mut item)) = summary(&board, phase) else {
+            continue;
+        };
+        item.insert("period".into(), json!(run.to_string()));
+        item.insert(
+            "rank".into(),
+            json!(standing.as_ref().map(|s| rank::rank_from_better(s.better))),
+        );
+        item.insert(
+            "score".into(),
+            standing.map_or(Value::Null, |s| board.score_type.to_json(s.record.score)),
+        );
+        shown.push(Value::Object(item));
+    }
+    Ok(crate::http::json(
+        200,
+        call.version,
+        &json!({ "player": player.as_str(), "tournaments": shown }),
     ))
 }

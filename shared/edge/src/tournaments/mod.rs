@@ -1,7 +1,8 @@
 //! Tournaments (docs/competitions.md): joining one (`POST /api/{v}/boards/{board}/join`) and
 //! what a submission to one must pass before it is written (here); a player's attempts and
 //! grants ([`attempts`]); ending one early, extending it and its announcements ([`window`]);
-//! the tenant's tournaments listed by state and category ([`listing`]). The rules are
+//! the tenant's tournaments listed by state and category, and those a player joined
+//! ([`listing`]). The rules are
 //! `leaderboard::competition::tournament`'s; the counts, membership, announcements, the
 //! register and the index are in Redis (`repo::tournaments`).
 
@@ -10,7 +11,7 @@ mod listing;
 mod window;
 
 pub use attempts::{attempts, grant};
-pub use listing::{forget, index, list};
+pub use listing::{forget, index, joined, list};
 pub use window::{announce, end_early, extend, note_created, on_alarm};
 
 use leaderboard::competition::tournament::Joined;
@@ -57,6 +58,10 @@ pub async fn join(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
         Joined::Now { players } => (201, players),
         Joined::Already { players } => (200, players),
     };
+    // The player's own list ("my tournaments"): on the tenant's slot, so after the join; a
+    // join sent again after a failure here adds it then (its first join time kept).
+    repo.joined_note(&ctx.tenant, &input.player, board_id, call.now_ms)
+        .await?;
     Ok(crate::http::json(
         status,
         call.version,

@@ -183,6 +183,24 @@ pub fn authorize_submit(principal: &Principal, board: &Board, player: &PlayerId)
     Ok(())
 }
 
+/// Reading what is `player`'s own across boards (the tournaments it joined): the player's own
+/// token, or a `service` or `admin` one for anyone.
+pub fn authorize_own(principal: &Principal, player: &PlayerId) -> Result<()> {
+    if principal.has(Role::Admin) || principal.has(Role::Service) {
+        return Ok(());
+    }
+    if !principal.has(Role::Player) {
+        return Err(no_recognised_role(principal));
+    }
+    if player.as_str() != principal.subject {
+        return Err(LeaderboardError::Forbidden(format!(
+            "a player token may only read its own subject '{}'",
+            principal.subject
+        )));
+    }
+    Ok(())
+}
+
 /// Reading `board` (config, entries, a player's rank, neighbours, events).
 ///
 /// A `public_read` board needs no token. Otherwise a token with any recognised role is required:

@@ -57,7 +57,9 @@ impl RouteClass {
         match segments.as_slice() {
             ["ofrep", ..] => Self::Read,
             ["api", _, "boards", _, "scores" | "join"] if method == "POST" => Self::Write,
-            ["api", _, "tournaments"] if read => Self::Read,
+            ["api", _, "tournaments"] | ["api", _, "players", _, "tournaments"] if read => {
+                Self::Read
+            }
             ["api", _, "boards", ..] if read && segments.get(4) != Some(&"dead-letters") => {
                 if segments.get(4) == Some(&"events") {
                     Self::Admin

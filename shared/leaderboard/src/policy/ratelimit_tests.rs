@@ -144,6 +144,7 @@ fn route_classes() {
         ("GET", "/api/v1/boards/x/attempts", RouteClass::Read),
         ("POST", "/api/v1/boards/x/attempts", RouteClass::Admin),
         ("GET", "/api/v1/tournaments", RouteClass::Read),
+        ("GET", "/api/v1/players/ann/tournaments", RouteClass::Read),
         ("POST", "/api/v1/boards/x/tournament/end", RouteClass::Admin),
         ("POST", "/api/v1/boards", RouteClass::Admin),
         ("DELETE", "/api/v1/boards/x/players/a", RouteClass::Admin),
