@@ -116,10 +116,12 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     if settings.counts_boards() {
         settings.admit_board(repo.board_count(&ctx.tenant).await?)?;
     }
-    // A tournament is noted for its announcements before it is stored (never stored unnoted).
+    // A tournament is noted for its announcements and indexed for the listing before it is
+    // stored, so none is ever stored unnoted or unlisted (a creation refused for a taken id
+    // leaves an index entry the listing mends).
     edge::tournaments::note_created(repo, &ctx.tenant, &board, call.now_ms).await?;
-    repo.create_board(&ctx.tenant, &board, call.now_ms).await?;
     edge::tournaments::index(repo, &ctx.tenant, &board).await?;
+    repo.create_board(&ctx.tenant, &board, call.now_ms).await?;
     if edge::webhooks::count(repo, &ctx.tenant).await? > 0 {
         edge::webhooks::refresh_boards(repo, &ctx.tenant, std::slice::from_ref(&board.id)).await?;
     }

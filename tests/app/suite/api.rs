@@ -440,6 +440,19 @@ impl Api {
         r
     }
 
+    /// The actions of the newest 50 entries of the tenant's audit log (an admin's `token`), in
+    /// order.
+    pub async fn audit_actions(&self, token: &str) -> Vec<String> {
+        let audit = self.get("/api/v1/audit?limit=50", Some(token)).await;
+        assert_eq!(audit.status, 200, "{}", audit.body);
+        audit.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     pub async fn submit(&self, board: &str, body: Value) -> Reply {
         self.call(
             Method::POST,

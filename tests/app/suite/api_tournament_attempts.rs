@@ -261,3 +261,56 @@ async fn concurrent_submissions_never_take_a_player_past_its_attempts() {
         (json!(3), json!(0))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_score_written_after_the_end_was_announced_or_moved_is_refused_and_nothing_lands() {
+    let api = start().await;
+    tournament(
+        &api,
+        "final",
+        "sync",
+        json!({"title": "Final", "start": moment(-60), "duration_secs": 3600}),
+    )
+    .await;
+    let marks = "lb:{default/final}:announced";
+    let mut c = api.redis.conn();
+    let send = |score: i64| {
+        let api = &api;
+        async move {
+            api.submit("final", json!({"player": "ann", "score": score}))
+                .await
+        }
+    };
+    // What the worker marks once it announced the end, while this instance still saw it open:
+    // the write's own script refuses it as closed.
+    let _: () = redis::cmd("HSET")
+        .arg(marks)
+        .arg("ended")
+        .arg(1)
+        .query(&mut c)
+        .unwrap();
+    let r = send(10).await;
+    r.assert_problem(409, "has ended");
+    assert_eq!(r.body["phase"], "ended");
+    // What an early end or an extension marks: the end moved since the decision.
+    let _: () = redis::cmd("HDEL")
+        .arg(marks)
+        .arg("ended")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(marks)
+        .arg("end")
+        .arg(1)
+        .query(&mut c)
+        .unwrap();
+    send(10).await.assert_problem(409, "end moved");
+    let zcard: u64 = redis::cmd("ZCARD")
+        .arg("lb:{default/final}:z:all")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(zcard, 0, "neither refused write landed");
+    // Without marks (a tournament as created), the write lands.
+    let _: () = redis::cmd("DEL").arg(marks).query(&mut c).unwrap();
+    assert_eq!(send(10).await.status, 201);
+}

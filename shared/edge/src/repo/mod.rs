@@ -15,7 +15,7 @@
 //! | `lb:{t/b}:inbox` | stream | accepted submissions waiting for the drain (consumer group `projector`; entries are deleted once applied) |
 //! | `lb:{t/b}:joined` | set | players who joined the board's tournament ([`tournaments`]) |
 //! | `lb:{t/b}:grants:<period>` | hash | extra attempts granted in a run of the tournament: player → count (expires with the period) |
-//! | `lb:{t/b}:announced` | hash | the tournament's announcements made (`started`, `ended`: the window's end then) and `early` when an admin ended it |
+//! | `lb:{t/b}:announced` | hash | the tournament's announcements made (`started`, `ended`: when, ms), `early` when an admin ended it, `end` its end after a change (what a score's write checks) |
 //! | `lb:{t/b}:bell` | string | a doorbell is pending for the inbox (1 s; cleared when a drain starts) |
 //! | `lb:{t/b}:dead` | stream | dead letters: inbox entries that cannot be applied, with reason and deliveries |
 //! | `lb:{t/b}:idem:<key>` | string | idempotency reservation / stored response |
@@ -27,6 +27,8 @@
 //! | `lb:{t/b}:asof:<id>` / `asof:<id>:<nonce>:…` | string / as above | a time-travel projection (minutes) |
 //! | `lb:{t/b}:st:<minute>…` | hash, HyperLogLog, sorted set | the board's stats per minute ([`stats`]) |
 //! | `lb:tenant:{t}:boards` | set | board ids of a tenant |
+//! | `lb:tenant:{t}:tournaments` | sorted set | the tenant's tournaments: board id → when its window ends, ms (the listing) |
+//! | `lb:tenant:{t}:joined:<player>` | sorted set | the tournaments a player joined: board id → when it joined, ms |
 //! | `lb:{claims}` | sorted set | boards whose drains may have left entries claimed: `t/b` → when last noted or leased, ms ([`claims`]) |
 //! | `lb:{claims}:alarm` | string | expires when the earliest of them is due for a sweep (its keyspace event rings the worker) |
 //! | `lb:{claims}:push:<tier>:rollovers` | sorted set | boards published to a push tier whose period resets: `t/b` → when it ends, ms ([`rollovers`]) |

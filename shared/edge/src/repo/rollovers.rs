@@ -26,6 +26,17 @@ pub fn register(tier: &str) -> String {
     format!("lb:{{claims}}:push:{tier}:rollovers")
 }
 
+/// How [`Repo::alarm_note`] notes an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteMode {
+    /// Whatever it was due at.
+    Always,
+    /// Only if that is earlier than it is due already.
+    Earlier,
+    /// Only while it is due at this time still (the caller's lease or note).
+    IfHeld(i64),
+}
+
 impl Repo {
     /// Notes that `board`'s (`tenant/board`) period ends at `ends_ms` for the tier `tier`, and
     /// sets the alarm to ring when the register's earliest entry is due (`now_ms` is the
@@ -37,8 +48,15 @@ impl Repo {
         ends_ms: i64,
         now_ms: i64,
     ) -> Result<()> {
-        self.alarm_note(&register(tier), ALARM, board, ends_ms, now_ms)
-            .await
+        self.alarm_note(
+            &register(tier),
+            ALARM,
+            board,
+            ends_ms,
+            now_ms,
+            NoteMode::Always,
+        )
+        .await
     }
 
     /// Leases up to `max` boards of the tier `tier` whose period ended by `now_ms` (each due
@@ -59,9 +77,10 @@ impl Repo {
         self.alarm_forget(&register(tier), board).await
     }
 
-    /// Notes in the register `register` that `board` (`tenant/board`) is due at `due_ms`, and
-    /// sets `alarm` to expire when the register's earliest entry is due (at once for one due
-    /// already), unless it expires sooner already. Times are the caller's clock (`now_ms`).
+    /// Notes in the register `register` that `board` (`tenant/board`) is due at `due_ms` as
+    /// `mode` says, and sets `alarm` to expire when the register's earliest entry is due (at
+    /// once for one due already), unless it expires sooner already. Times are the caller's
+    /// clock (`now_ms`).
     pub(crate) async fn alarm_note(
         &self,
         register: &str,
@@ -69,11 +88,23 @@ impl Repo {
         board: &str,
         due_ms: i64,
         now_ms: i64,
+        mode: NoteMode,
     ) -> Result<()> {
+        let (flag, held) = match mode {
+            NoteMode::Always => ("", String::new()),
+            NoteMode::Earlier => ("LT", String::new()),
+            NoteMode::IfHeld(held_ms) => ("IF", held_ms.to_string()),
+        };
         self.eval(
             NOTE,
             &[register.to_string(), alarm.to_string()],
-            vec![bin(board), bin(due_ms.to_string()), bin(now_ms.to_string())],
+            vec![
+                bin(board),
+                bin(due_ms.to_string()),
+                bin(now_ms.to_string()),
+                bin(flag),
+                bin(held),
+            ],
         )
         .await?;
         Ok(())

@@ -6,6 +6,7 @@
 
 use leaderboard::{BoardId, LeaderboardError, PeriodId, PlayerId, Result, TenantId};
 
+use super::rollovers::NoteMode;
 use super::{Keys, Repo, bin, int, text, uint};
 
 const JOIN: &str = include_str!("lua/tournament_join.lua");
@@ -13,7 +14,6 @@ const GRANT: &str = include_str!("lua/tournament_grant.lua");
 const WINDOW: &str = include_str!("lua/tournament_window.lua");
 const ANNOUNCE: &str = include_str!("lua/tournament_announce.lua");
 const SCAN: &str = include_str!("lua/tournament_scan.lua");
-const NOTE_EARLIER: &str = include_str!("lua/tournament_note_earlier.lua");
 const FORGET_IF: &str = include_str!("lua/tournament_forget_if.lua");
 
 /// A tenant's tournaments (sorted set: board id → when its window ends, Unix ms): what the
@@ -277,7 +277,7 @@ impl Repo {
     /// Notes the tournament `board` (`tenant/board`) as due at `due_ms` in the register, and
     /// arms the alarm for the earliest.
     pub async fn tournament_note(&self, board: &str, due_ms: i64, now_ms: i64) -> Result<()> {
-        self.alarm_note(REGISTER, ALARM, board, due_ms, now_ms)
+        self.alarm_note(REGISTER, ALARM, board, due_ms, now_ms, NoteMode::Always)
             .await
     }
 
@@ -299,13 +299,28 @@ impl Repo {
         due_ms: i64,
         now_ms: i64,
     ) -> Result<()> {
-        self.eval(
-            NOTE_EARLIER,
-            &[REGISTER.to_string(), ALARM.to_string()],
-            vec![bin(board), bin(due_ms.to_string()), bin(now_ms.to_string())],
+        self.alarm_note(REGISTER, ALARM, board, due_ms, now_ms, NoteMode::Earlier)
+            .await
+    }
+
+    /// [`Repo::tournament_note`] only while the register holds the tournament due at `held_ms`
+    /// (the caller's lease or note): a newer note is never overwritten.
+    pub async fn tournament_note_if(
+        &self,
+        board: &str,
+        due_ms: i64,
+        now_ms: i64,
+        held_ms: i64,
+    ) -> Result<()> {
+        self.alarm_note(
+            REGISTER,
+            ALARM,
+            board,
+            due_ms,
+            now_ms,
+            NoteMode::IfHeld(held_ms),
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Forgets the tournament `board` (`tenant/board`) — nothing more is due, or it is gone —
@@ -348,28 +363,29 @@ impl Repo {
         Ok(())
     }
 
-    /// Up to `count` entries of the tenant's index after `cursor` (an entry's end and id), read
-    /// the way `scan` says at `now_ms`: `(id, end_ms)` in order.
+    /// Up to `count` entries of the sorted set `key` (the tenant's [`index`], or a player's
+    /// [`joined_by`]) after `cursor` (an entry's score and id), read the way `scan` says at
+    /// `now_ms`: `(id, score)` in order.
     pub async fn tournament_scan(
         &self,
-        tenant: &TenantId,
+        key: &str,
         scan: Scan,
         now_ms: i64,
         cursor: Option<&(i64, BoardId)>,
         count: usize,
     ) -> Result<Vec<(BoardId, i64)>> {
-        let (cursor_end, cursor_id) = match cursor {
-            Some((end, id)) => (end.to_string(), id.as_str().to_string()),
+        let (cursor_score, cursor_id) = match cursor {
+            Some((score, id)) => (score.to_string(), id.as_str().to_string()),
             None => (String::new(), String::new()),
         };
         let r = self
             .eval(
                 SCAN,
-                &[index(tenant)],
+                &[key.to_string()],
                 vec![
                     bin(if scan == Scan::Live { "asc" } else { "desc" }),
                     bin(now_ms.to_string()),
-                    bin(cursor_end),
+                    bin(cursor_score),
                     bin(cursor_id),
                     bin(count.to_string()),
                 ],
@@ -377,53 +393,43 @@ impl Repo {
             .await?;
         r.chunks(2)
             .map(|pair| match pair {
-                [id, end] => Ok((BoardId::new(text(id)?)?, int(end)?)),
+                [id, score] => Ok((BoardId::new(text(id)?)?, int(score)?)),
                 _ => Err(LeaderboardError::CorruptData(
-                    "the tournament index scan answered an odd list".into(),
+                    "a tournament scan answered an odd list".into(),
                 )),
             })
             .collect()
     }
 
-    /// Notes that `player` joined the tournament `id` at `now_ms` (kept if noted before).
+    /// Removes `id` from the sorted set `key` (the tenant's [`index`], or a player's
+    /// [`joined_by`]) only while its score is `score` (what a scan read): an entry written
+    /// again meanwhile stays.
+    pub async fn tournament_drop_if(&self, key: &str, id: &BoardId, score: i64) -> Result<()> {
+        self.eval(
+            FORGET_IF,
+            &[key.to_string()],
+            vec![bin(id.as_str()), bin(score.to_string())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Notes that `player` joined the tournament `id` at `now_ms`: `first` (it joined now)
+    /// sets the time, else only a missing entry is added (a join sent again after a failure).
     pub async fn joined_note(
         &self,
         tenant: &TenantId,
         player: &PlayerId,
         id: &BoardId,
         now_ms: i64,
+        first: bool,
     ) -> Result<()> {
-        self.exec(
-            "ZADD",
-            vec![
-                bin(joined_by(tenant, player)),
-                bin("NX"),
-                bin(now_ms.to_string()),
-                bin(id.as_str()),
-            ],
-        )
-        .await?;
+        let mut args = vec![bin(joined_by(tenant, player))];
+        if !first {
+            args.push(bin("NX"));
+        }
+        args.extend([bin(now_ms.to_string()), bin(id.as_str())]);
+        self.exec("ZADD", args).await?;
         Ok(())
-    }
-
-    /// The `count` tournaments `player` joined last (newest first).
-    pub async fn joined_list(
-        &self,
-        tenant: &TenantId,
-        player: &PlayerId,
-        count: usize,
-    ) -> Result<Vec<BoardId>> {
-        let r = self
-            .exec(
-                "ZRANGE",
-                vec![
-                    bin(joined_by(tenant, player)),
-                    bin("0"),
-                    bin(count.saturating_sub(1).to_string()),
-                    bin("REV"),
-                ],
-            )
-            .await?;
-        r.iter().map(|v| BoardId::new(text(v)?)).collect()
     }
 }

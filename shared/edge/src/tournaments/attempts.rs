@@ -85,8 +85,9 @@ pub async fn grant(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result
     let run = period::period_id(board.period, call.now_ms)?;
     let keys = Keys::new(&ctx.tenant, board_id);
     let expire = period::expire_at_ms(&run, board.retain_periods);
-    // The grant and the record it is answered with in one step: nothing after the grant can
-    // fail it (a grant is not idempotent, and a client would send it again).
+    // The grant and the record it is answered with in one step (a grant is not idempotent: no
+    // read after it may fail the answer). Only waiting for replicas comes after it: a `503`
+    // then means the grant was made, and a client reads the attempts before sending it again.
     let (granted, record) = repo
         .grant_attempts(&keys, &run, &input.player, extra, expire)
         .await?;

@@ -74,6 +74,36 @@ fn summary(board: &Board, phase: Phase) -> Option<Value> {
     }))
 }
 
+/// The board an index entry (`id` at `end_ms`) names, mending the index as it reads it: an
+/// entry whose board is gone (or is no tournament) is removed, and one whose end is not the
+/// board's (a window change whose index write failed, a creation refused for a taken id) is
+/// written again with the board's end, so it is listed in its place from the next page on.
+/// Each mend is written only while the entry is still as read; a failed mend is logged.
+async fn indexed(
+    repo: &Repo,
+    tenant: &TenantId,
+    index: &str,
+    id: &BoardId,
+    end_ms: i64,
+) -> Result<Option<Board>> {
+    let board = match repo.board(tenant, id).await {
+        Ok(board) => Some(board),
+        Err(LeaderboardError::BoardNotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let mended = match board.as_ref().and_then(|b| b.tournament.as_ref()) {
+        None => repo.tournament_drop_if(index, id, end_ms).await,
+        Some(t) if t.window.end_ms != end_ms => {
+            repo.tournament_index(tenant, id, t.window.end_ms).await
+        }
+        Some(_) => Ok(()),
+    };
+    if let Err(e) = mended {
+        eprintln!("tournaments: mending the index entry of {tenant}/{id}: {e}");
+    }
+    Ok(board)
+}
+
 /// `GET /api/{v}/tournaments?state=open|upcoming|ended&category=&limit=1..=100&cursor=`: the
 /// tenant's tournaments in one state (`open` by default), of one category if asked, `limit`
 /// (20) at most, and the cursor of the next page (`null` on the last). Any token of the tenant
@@ -106,32 +136,25 @@ pub async fn list(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<Response> {
     };
     let repo = ctx.repo().await?;
     let now_ms = call.now_ms;
+    let index = crate::repo::tournaments::index(&ctx.tenant);
     let mut listed = Vec::new();
     let mut scanned = 0;
     let next = 'page: loop {
         let batch = repo
-            .tournament_scan(&ctx.tenant, scan, now_ms, cursor.as_ref(), SCAN_BATCH)
+            .tournament_scan(&index, scan, now_ms, cursor.as_ref(), SCAN_BATCH)
             .await?;
         if batch.is_empty() {
             break 'page None;
         }
         for (id, end_ms) in batch {
             scanned += 1;
-            let board = match repo.board(&ctx.tenant, &id).await {
-                Ok(board) => Some(board),
-                // Deleted since it was indexed (its delete takes it out next).
-                Err(LeaderboardError::BoardNotFound(_)) => None,
-                Err(e) => return Err(e),
-            };
+            if let Some(b) = indexed(repo, &ctx.tenant, &index, &id, end_ms).await?
+                && let Some(t) = &b.tournament
+                && t.listed(state, category.map(String::as_str), now_ms)
+            {
+                listed.extend(summary(&b, t.window.phase(now_ms)));
+            }
             cursor = Some((end_ms, id));
-            let shown = board.as_ref().and_then(|b| {
-                let t = b.tournament.as_ref()?;
-                let phase = t.window.phase(now_ms);
-                let kept = phase == state
-                    && category.is_none_or(|c| t.category.as_deref() == Some(c.as_str()));
-                kept.then(|| summary(b, phase)).flatten()
-            });
-            listed.extend(shown);
             if listed.len() == limit || scanned == SCANNED_PER_PAGE {
                 break 'page cursor.as_ref().map(|(end, id)| format!("{end}:{id}"));
             }
@@ -144,61 +167,94 @@ pub async fn list(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<Response> {
     ))
 }
 
-/// `GET /api/{v}/players/{player}/tournaments?limit=1..=100`: the tournaments `player` joined,
-/// the newest joined first, `limit` (20) at most, each as listed plus the player's standing in
-/// its current run (its last once it ended): `period`, `rank` (ties share one) and `score`,
-/// both `null` before its first score. The player's own token, or a `service` or `admin` one.
-/// A tournament deleted since, or a new board of its id the player has not joined, is left out.
+/// `GET /api/{v}/players/{player}/tournaments?limit=1..=100&cursor=`: the tournaments `player`
+/// joined, the newest joined first, `limit` (20) at most, and the cursor of the next page
+/// (`null` on the last); each as listed plus the player's standing in its current run (its last
+/// once it ended): `period`, `rank` (ties share one) and `score`, both `null` before its first
+/// score. The player's own token, or a `service` or `admin` one. A tournament deleted since, or
+/// a new board of its id the player has not joined, is left out and leaves the player's list.
 pub async fn joined(ctx: &Ctx<'_>, call: &Call<'_>, raw_player: &str) -> Result<Response> {
     let principal = ctx.require_principal()?;
     let player = PlayerId::new(raw_player)?;
     access::authorize_own(principal, &player)?;
     let limit = call.query_u32("limit", 20, 1, 100)? as usize;
+    let mut cursor = call
+        .query
+        .get("cursor")
+        .map(|c| parse_cursor(c))
+        .transpose()?;
     let repo = ctx.repo().await?;
     let now_ms = call.now_ms;
+    let list = crate::repo::tournaments::joined_by(&ctx.tenant, &player);
     let mut shown = Vec::new();
-    for id in repo.joined_list(&ctx.tenant, &player, limit).await? {
-        let board = match repo.board(&ctx.tenant, &id).await {
-            Ok(board) => board,
-            Err(LeaderboardError::BoardNotFound(_)) => continue,
-            Err(e) => return Err(e),
-        };
-        let keys = Keys::new(&ctx.tenant, &id);
-        let Some(t) = &board.tournament else {
-            continue;
-        };
-        if !repo.tournament_joined(&keys, &player).await? {
-            continue;
-        }
-        let phase = t.window.phase(now_ms);
-        // The run of now; once ended, the one its last moment fell in.
-        let at = if phase == Phase::Ended {
-            t.window.end_ms.saturating_sub(1)
-        } else {
-            now_ms
-        };
-        let run = period::period_id(board.period, at)?;
-        let (_, standing) = repo
-            .players(&keys, &run, std::slice::from_ref(&player))
+    let mut scanned = 0;
+    let next = 'page: loop {
+        let batch = repo
+            .tournament_scan(&list, Scan::Ended, now_ms, cursor.as_ref(), SCAN_BATCH)
             .await?;
-        let standing = standing.into_iter().next().flatten();
-        let Some(Value::Object(mut item)) = summary(&board, phase) else {
-            continue;
-        };
-        item.insert("period".into(), json!(run.to_string()));
-        item.insert(
-            "rank".into(),
-            json!(standing.as_ref().map(|s| rank::rank_from_better(s.better))),
-        );
-        item.insert(
-            "score".into(),
-            standing.map_or(Value::Null, |s| board.score_type.to_json(s.record.score)),
-        );
-        shown.push(Value::Object(item));
-    }
+        if batch.is_empty() {
+            break 'page None;
+        }
+        for (id, joined_ms) in batch {
+            scanned += 1;
+            match standing(repo, &ctx.tenant, &id, &player, now_ms).await? {
+                Some(item) => shown.push(item),
+                None => {
+                    if let Err(e) = repo.tournament_drop_if(&list, &id, joined_ms).await {
+                        eprintln!("tournaments: dropping {id} from the list of {player}: {e}");
+                    }
+                }
+            }
+            cursor = Some((joined_ms, id));
+            if shown.len() == limit || scanned == SCANNED_PER_PAGE {
+                break 'page cursor.as_ref().map(|(at, id)| format!("{at}:{id}"));
+            }
+        }
+    };
     Ok(crate::http::json(
         200,
         call.version,
-        &json!({ "player": player.as_str(), "tournaments": shown }),
+        &json!({ "player": player.as_str(), "tournaments": shown, "next_cursor": next }),
     ))
+}
+
+/// The tournament `id` as a player's list shows it, with `player`'s standing; `None` when it
+/// is gone, no tournament, or one the player has not joined (a new board of the id).
+async fn standing(
+    repo: &Repo,
+    tenant: &TenantId,
+    id: &BoardId,
+    player: &PlayerId,
+    now_ms: i64,
+) -> Result<Option<Value>> {
+    let board = match repo.board(tenant, id).await {
+        Ok(board) => board,
+        Err(LeaderboardError::BoardNotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let keys = Keys::new(tenant, id);
+    let Some(t) = &board.tournament else {
+        return Ok(None);
+    };
+    if !repo.tournament_joined(&keys, player).await? {
+        return Ok(None);
+    }
+    let run = period::period_id(board.period, t.standing_at(now_ms))?;
+    let (_, standing) = repo
+        .players(&keys, &run, std::slice::from_ref(player))
+        .await?;
+    let standing = standing.into_iter().next().flatten();
+    let Some(Value::Object(mut item)) = summary(&board, t.window.phase(now_ms)) else {
+        return Ok(None);
+    };
+    item.insert("period".into(), json!(run.to_string()));
+    item.insert(
+        "rank".into(),
+        json!(standing.as_ref().map(|s| rank::rank_from_better(s.better))),
+    );
+    item.insert(
+        "score".into(),
+        standing.map_or(Value::Null, |s| board.score_type.to_json(s.record.score)),
+    );
+    Ok(Some(Value::Object(item)))
 }

@@ -54,13 +54,15 @@ pub async fn join(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
     let seen = repo
         .tournament_join(&keys, &input.player, tournament.max_size)
         .await?;
-    let (status, players) = match tournament.join(window, seen.already, seen.before, call.now_ms)? {
-        Joined::Now { players } => (201, players),
-        Joined::Already { players } => (200, players),
-    };
+    let (status, players, first) =
+        match tournament.join(window, seen.already, seen.before, call.now_ms)? {
+            Joined::Now { players } => (201, players, true),
+            Joined::Already { players } => (200, players, false),
+        };
     // The player's own list ("my tournaments"): on the tenant's slot, so after the join; a
-    // join sent again after a failure here adds it then (its first join time kept).
-    repo.joined_note(&ctx.tenant, &input.player, board_id, call.now_ms)
+    // join sent again after a failure here adds it then (a first join sets its time, so a new
+    // board of an old id sorts as new).
+    repo.joined_note(&ctx.tenant, &input.player, board_id, call.now_ms, first)
         .await?;
     Ok(crate::http::json(
         status,

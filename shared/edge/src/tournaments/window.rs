@@ -108,7 +108,7 @@ pub async fn announce(
             }
         }
         return match owed.next_ms {
-            Some(next) => repo.tournament_note(&entry, next, now_ms).await,
+            Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
             None => repo.tournament_forget_if(&entry, held_ms).await,
         };
     }

@@ -182,6 +182,22 @@ impl Tournament {
         attempt(self.max_attempts, Attempts { used, granted })
     }
 
+    /// Whether a listing of the tournaments in `state` (of `category`, when one is asked) shows
+    /// this one at `now_ms`.
+    pub fn listed(&self, state: Phase, category: Option<&str>, now_ms: i64) -> bool {
+        self.window.phase(now_ms) == state
+            && category.is_none_or(|c| self.category.as_deref() == Some(c))
+    }
+
+    /// The moment whose run a player's standing is shown for at `now_ms`: now, or once the
+    /// tournament ended its last moment (the final standings of its last run).
+    pub fn standing_at(&self, now_ms: i64) -> i64 {
+        match self.window.phase(now_ms) {
+            Phase::Ended => self.window.end_ms.saturating_sub(1),
+            Phase::Upcoming | Phase::Open => now_ms,
+        }
+    }
+
     /// Whether a join at `now_ms` may be tried: while upcoming or open, never once ended.
     pub fn joinable(&self, window: Window, now_ms: i64) -> std::result::Result<(), Refusal> {
         match window.phase(now_ms) {

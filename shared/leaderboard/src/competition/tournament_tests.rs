@@ -525,6 +525,30 @@ fn announcements_fall_due_once_each_in_order_and_say_when_to_look_again() {
     assert_eq!(w.next_due(true, true, START + HOUR), None);
 }
 
+#[test]
+fn a_listing_shows_a_tournament_in_its_phase_and_category_and_its_standing_is_of_its_last_run() {
+    let t = TournamentInput {
+        title: "Cup".into(),
+        category: Some("weekly".into()),
+        start: "2025-11-24T16:00:00Z".into(),
+        end: None,
+        duration_secs: Some(3600),
+        join_required: false,
+        max_size: None,
+        max_attempts: None,
+    }
+    .validate()
+    .unwrap();
+    assert!(t.listed(Phase::Open, None, START));
+    assert!(t.listed(Phase::Open, Some("weekly"), START));
+    assert!(!t.listed(Phase::Open, Some("daily"), START));
+    assert!(!t.listed(Phase::Upcoming, None, START));
+    assert!(t.listed(Phase::Upcoming, None, START - 1));
+    assert!(t.listed(Phase::Ended, Some("weekly"), START + HOUR));
+    assert_eq!(t.standing_at(START + 5), START + 5);
+    assert_eq!(t.standing_at(START + 5 * HOUR), START + HOUR - 1);
+}
+
 proptest! {
     /// Exactly `max + granted` submissions get through, whatever the order of grants, and the
     /// attempts left count down to zero.

@@ -19,7 +19,8 @@
 -- {4} the board was deleted since the caller read it (nothing is written: a write that lost
 -- that race must not bring the board's keys back), {5} the tournament's end was announced since
 -- (nothing is written: its standings are final), {6} its end moved since the decision (ended
--- early or extended: decide again), or {1, better, total, event id, version}.
+-- early or extended: nothing is written, and the caller answers 409 to send it again), or
+-- {1, better, total, event id, version}.
 if redis.call('EXISTS', KEYS[16]) == 0 then return {4} end
 if ARGV[25] ~= '' then
   local marks = redis.call('HMGET', KEYS[17], 'ended', 'end')
