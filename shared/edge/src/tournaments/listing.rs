@@ -123,12 +123,6 @@ pub async fn list(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<Response> {
             "category '{c}' must be 1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit"
         )));
     }
-    let limit = call.query_u32("limit", 20, 1, 100)? as usize;
-    let mut cursor = call
-        .query
-        .get("cursor")
-        .map(|c| parse_cursor(c))
-        .transpose()?;
     let scan = if state == Phase::Ended {
         Scan::Ended
     } else {
@@ -137,34 +131,61 @@ pub async fn list(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<Response> {
     let repo = ctx.repo().await?;
     let now_ms = call.now_ms;
     let index = crate::repo::tournaments::index(&ctx.tenant);
-    let mut listed = Vec::new();
-    let mut scanned = 0;
-    let next = 'page: loop {
-        let batch = repo
-            .tournament_scan(&index, scan, now_ms, cursor.as_ref(), SCAN_BATCH)
-            .await?;
-        if batch.is_empty() {
-            break 'page None;
-        }
-        for (id, end_ms) in batch {
-            scanned += 1;
-            if let Some(b) = indexed(repo, &ctx.tenant, &index, &id, end_ms).await?
-                && let Some(t) = &b.tournament
-                && t.listed(state, category.map(String::as_str), now_ms)
-            {
-                listed.extend(summary(&b, t.window.phase(now_ms)));
-            }
-            cursor = Some((end_ms, id));
-            if listed.len() == limit || scanned == SCANNED_PER_PAGE {
-                break 'page cursor.as_ref().map(|(end, id)| format!("{end}:{id}"));
-            }
-        }
-    };
+    let (listed, next) = page(repo, call, &index, scan, async |id, end_ms| {
+        let shown = match indexed(repo, &ctx.tenant, &index, &id, end_ms).await? {
+            Some(b) => b
+                .tournament
+                .as_ref()
+                .filter(|t| t.listed(state, category.map(String::as_str), now_ms))
+                .and_then(|t| summary(&b, t.window.phase(now_ms))),
+            None => None,
+        };
+        Ok(shown)
+    })
+    .await?;
     Ok(crate::http::json(
         200,
         call.version,
         &json!({ "tournaments": listed, "next_cursor": next }),
     ))
+}
+
+/// One page of the sorted set `key` read the way `scan` says, from the request's `cursor`:
+/// each entry (id and score) handed to `show`, which answers what the page shows of it, until
+/// `limit` (the request's, 20 by default) are shown or [`SCANNED_PER_PAGE`] entries were read.
+/// What was shown, and the cursor of the next page (`None` once the set has no more).
+async fn page(
+    repo: &Repo,
+    call: &Call<'_>,
+    key: &str,
+    scan: Scan,
+    mut show: impl AsyncFnMut(BoardId, i64) -> Result<Option<Value>>,
+) -> Result<(Vec<Value>, Option<String>)> {
+    let limit = call.query_u32("limit", 20, 1, 100)? as usize;
+    let mut cursor = call
+        .query
+        .get("cursor")
+        .map(|c| parse_cursor(c))
+        .transpose()?;
+    let mut shown = Vec::new();
+    let mut scanned = 0;
+    loop {
+        let batch = repo
+            .tournament_scan(key, scan, call.now_ms, cursor.as_ref(), SCAN_BATCH)
+            .await?;
+        if batch.is_empty() {
+            return Ok((shown, None));
+        }
+        for (id, score) in batch {
+            scanned += 1;
+            shown.extend(show(id.clone(), score).await?);
+            cursor = Some((score, id));
+            if shown.len() == limit || scanned == SCANNED_PER_PAGE {
+                let next = cursor.as_ref().map(|(score, id)| format!("{score}:{id}"));
+                return Ok((shown, next));
+            }
+        }
+    }
 }
 
 /// `GET /api/{v}/players/{player}/tournaments?limit=1..=100&cursor=`: the tournaments `player`
@@ -177,40 +198,19 @@ pub async fn joined(ctx: &Ctx<'_>, call: &Call<'_>, raw_player: &str) -> Result<
     let principal = ctx.require_principal()?;
     let player = PlayerId::new(raw_player)?;
     access::authorize_own(principal, &player)?;
-    let limit = call.query_u32("limit", 20, 1, 100)? as usize;
-    let mut cursor = call
-        .query
-        .get("cursor")
-        .map(|c| parse_cursor(c))
-        .transpose()?;
     let repo = ctx.repo().await?;
     let now_ms = call.now_ms;
     let list = crate::repo::tournaments::joined_by(&ctx.tenant, &player);
-    let mut shown = Vec::new();
-    let mut scanned = 0;
-    let next = 'page: loop {
-        let batch = repo
-            .tournament_scan(&list, Scan::Ended, now_ms, cursor.as_ref(), SCAN_BATCH)
-            .await?;
-        if batch.is_empty() {
-            break 'page None;
+    let (shown, next) = page(repo, call, &list, Scan::Ended, async |id, joined_ms| {
+        let item = standing(repo, &ctx.tenant, &id, &player, now_ms).await?;
+        if item.is_none()
+            && let Err(e) = repo.tournament_drop_if(&list, &id, joined_ms).await
+        {
+            eprintln!("tournaments: dropping {id} from the list of {player}: {e}");
         }
-        for (id, joined_ms) in batch {
-            scanned += 1;
-            match standing(repo, &ctx.tenant, &id, &player, now_ms).await? {
-                Some(item) => shown.push(item),
-                None => {
-                    if let Err(e) = repo.tournament_drop_if(&list, &id, joined_ms).await {
-                        eprintln!("tournaments: dropping {id} from the list of {player}: {e}");
-                    }
-                }
-            }
-            cursor = Some((joined_ms, id));
-            if shown.len() == limit || scanned == SCANNED_PER_PAGE {
-                break 'page cursor.as_ref().map(|(at, id)| format!("{at}:{id}"));
-            }
-        }
-    };
+        Ok(item)
+    })
+    .await?;
     Ok(crate::http::json(
         200,
         call.version,
