@@ -271,24 +271,10 @@ async fn bad_rules_are_refused_with_the_reason() {
             "improvement needs max_abs",
         ),
     ] {
-        api.call(
-            Method::POST,
-            "/api/v1/boards",
-            Some(&admin()),
-            Some(config),
-            &[],
-        )
-        .await
-        .assert_problem(422, needle);
+        api.post_board(config).await.assert_problem(422, needle);
     }
     let r = api
-        .call(
-            Method::POST,
-            "/api/v1/boards",
-            Some(&admin()),
-            Some(json!({"id": "b3", "integrity": {"burst": {"players": 5, "window_secs": 9, "action": "ban"}}})),
-            &[],
-        )
+        .post_board(json!({"id": "b3", "integrity": {"burst": {"players": 5, "window_secs": 9, "action": "ban"}}}))
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
