@@ -133,13 +133,14 @@ def main() -> int:
 
         bearer = token(["admin", "service", "platform"])
         # `arena` is also an open tournament (a day from an hour ago) counting attempts (more
-        # than any run sends), so the operations on a tournament (joining, attempts, grants)
-        # have one to act on; every other operation works on it as on any board while its
-        # window is open.
+        # than any run sends) and paying rewards, so the operations on a tournament (joining,
+        # attempts, grants, reading rewards) have one to act on; every other operation works on
+        # it as on any board while its window is open.
         opened = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
         arena = {"id": "arena", "public_read": True,
                  "tournament": {"title": "Arena", "start": opened, "duration_secs": 86400,
-                                "max_attempts": 1000000}}
+                                "max_attempts": 1000000},
+                 "rewards": [{"from": 1, "to": 3, "reward": {"gems": 10}}]}
         for board in (arena,
                       {"id": "laps", "sort": "asc", "score_type": "decimal", "scale": 3}):
             status, _ = limits_check.send(base, bearer, "post", "/api/v1/boards", {}, {}, board)

@@ -51,7 +51,7 @@ CRATES = {
             ("request", ["compress", "http", "stream", "auth", "api"]),
             ("policies", ["metrics", "ratelimit", "flags", "idempotency", "experiments", "audit",
                           "rebuild", "pipeline", "submit", "lifecycle", "live",
-                          "webhook_delivery", "webhook_top", "reads", "push", "tournaments"]),
+                          "webhook_delivery", "webhook_top", "reads", "push", "tournaments", "rewards"]),
             ("entry", ["admission", "serve"]),
         ],
     },

@@ -157,6 +157,10 @@ async fn decide(
                 .await;
         }
     }
+    if r.status != was && board.rewards.is_some() {
+        // The last open review of an ended run lets its rewards be awarded now.
+        edge::rewards::settle_logged(repo, &ctx.tenant, &board.id, call.now_ms).await;
+    }
     if r.status != was {
         edge::audit::record(
             ctx,

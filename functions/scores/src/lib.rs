@@ -3,7 +3,9 @@
 //! sync apply or async accept, cache invalidation) is `edge::submit`. `POST
 //! /api/{v}/boards/{board}/join` — a player joins a tournament; `GET`/`POST
 //! /api/{v}/boards/{board}/attempts` — a player's attempts in a tournament's run, and grants of
-//! more (`edge::tournaments`).
+//! more (`edge::tournaments`); `GET /api/{v}/boards/{board}/rewards` — a run's rewards, one
+//! player's or all of them, and `POST /api/{v}/boards/{board}/rewards/claim` — a player's claim
+//! (`edge::rewards`).
 
 // The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
 #[cfg(feature = "p3")]
@@ -17,15 +19,20 @@ edge::http_entry!(route);
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
 /// baseline server).
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
-    let attempts = call.path.trim_end_matches('/').ends_with("/attempts");
-    match (call.method(), attempts) {
-        (&Method::POST, _) => {}
-        (&Method::GET, true) => {}
-        (_, true) => return Err(call.method_not_allowed("GET, POST")),
-        (_, false) => return Err(call.method_not_allowed("POST")),
+    let path = call.path.trim_end_matches('/');
+    let (attempts, rewards) = (path.ends_with("/attempts"), path.ends_with("/rewards"));
+    match (call.method(), attempts, rewards) {
+        (&Method::GET, false, true) => {}
+        (_, false, true) => return Err(call.method_not_allowed("GET")),
+        (&Method::POST, _, _) | (&Method::GET, true, _) => {}
+        (_, true, _) => return Err(call.method_not_allowed("GET, POST")),
+        (_, false, false) => return Err(call.method_not_allowed("POST")),
     }
     let board_id = BoardId::new(call.param("board").unwrap_or_default())?;
     let ctx = edge::admission::admit(platform, call).await?;
+    if rewards {
+        return edge::rewards::read(&ctx, call, &board_id).await;
+    }
     if attempts {
         return if *call.method() == Method::GET {
             edge::tournaments::attempts(&ctx, call, &board_id).await
@@ -33,8 +40,10 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
             edge::tournaments::grant(&ctx, call, &board_id).await
         };
     }
-    if call.path.trim_end_matches('/').ends_with("/join") {
+    if path.ends_with("/join") {
         edge::tournaments::join(&ctx, call, &board_id).await
+    } else if path.ends_with("/rewards/claim") {
+        edge::rewards::claim(&ctx, call, &board_id).await
     } else {
         edge::submit::submit(&ctx, call, &board_id).await
     }

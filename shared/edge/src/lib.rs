@@ -83,6 +83,7 @@ pub mod reads;
 pub mod rebuild;
 pub mod redis_error;
 pub mod repo;
+pub mod rewards;
 pub mod scope;
 pub mod serve;
 pub mod settings;

@@ -141,6 +141,7 @@ pub const BOARD_EVENTS: &[&str] = &[
     "period.closed",
     "tournament.started",
     "tournament.ended",
+    "rewards.awarded",
 ];
 
 /// Marks, for each of `boards`, whether an enabled subscription of the tenant wants its events

@@ -31,6 +31,7 @@ mod api_pipeline;
 mod api_ratelimit;
 mod api_recovery;
 mod api_regions;
+mod api_rewards;
 mod api_scores;
 mod api_stall;
 mod api_stats;

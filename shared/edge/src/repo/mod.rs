@@ -60,6 +60,7 @@ pub mod ratelimit;
 mod reads;
 mod rebuild;
 mod replicas;
+pub mod rewards;
 pub mod rollovers;
 mod routed;
 mod snapshots;
@@ -174,6 +175,15 @@ impl Keys {
     /// Extra attempts granted in a run of the board's tournament (hash: player → count).
     pub fn grants(&self, p: &PeriodId) -> String {
         self.k(&format!("grants:{p}"))
+    }
+    /// A run's awards (hash: `_at`, `_count`, `_table`, `p:<player>` → rank, `c:<player>` →
+    /// when claimed; `repo::rewards`).
+    pub fn awards(&self, p: &PeriodId) -> String {
+        self.k(&format!("awards:{p}"))
+    }
+    /// A run's awarded players in rank order (list).
+    pub fn awarded(&self, p: &PeriodId) -> String {
+        self.k(&format!("awarded:{p}"))
     }
     /// The tournament's announcements made (hash: `started`, `ended`, `early`).
     pub fn announced(&self) -> String {
@@ -377,6 +387,7 @@ const IDEMPOTENT: &[&str] = &[
     "ZREVRANGE",
     "ZRANGEBYSCORE",
     "ZREVRANGEBYSCORE",
+    "LRANGE",
     "XLEN",
     "XRANGE",
     "XREVRANGE",

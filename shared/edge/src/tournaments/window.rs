@@ -107,6 +107,11 @@ pub async fn announce(
                 continue 'decide;
             }
         }
+        if board.rewards.is_some() && (owed.ended || made.ended) {
+            // Awarded once the end is announced (the standings are final), or later by a read,
+            // a claim or a review's decision when reviews are open.
+            crate::rewards::settle_logged(repo, tenant, id, now_ms).await;
+        }
         return match owed.next_ms {
             Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
             None => repo.tournament_forget_if(&entry, held_ms).await,

@@ -107,6 +107,7 @@ async fn tournament(
     envelope: &leaderboard::EventEnvelope,
     kind: &str,
     data: Value,
+    now_ms: i64,
 ) -> Result<u64> {
     let subs: Vec<&&Subscription> = wanting
         .iter()
@@ -126,9 +127,16 @@ async fn tournament(
         Some(period) => crate::webhook_top::top_of(repo, tenant, board, period, n).await?,
         None => Vec::new(),
     };
+    // A board with rewards: where they stand, awarded now when due (`crate::rewards`).
+    let rewards = match (&last_run, &board.rewards) {
+        (Some(_), Some(_)) => {
+            Some(crate::rewards::for_webhook(repo, tenant, &board.id, n, now_ms).await?)
+        }
+        _ => None,
+    };
     let mut made = 0;
     for sub in subs {
-        let data = match &last_run {
+        let mut data = match &last_run {
             Some(period) => webhook::with_top(
                 data.clone(),
                 period,
@@ -137,8 +145,69 @@ async fn tournament(
             ),
             None => data.clone(),
         };
+        if let (Some(rewards), Value::Object(map)) = (&rewards, &mut data) {
+            map.insert("rewards".into(), rewards_for(rewards, sub.top_n));
+        }
         let id = event_message_id(&sub.id, &board.id, entry);
         store(repo, tenant, sub, id, kind, data, envelope.at_ms).await?;
+        made += 1;
+    }
+    Ok(made)
+}
+
+/// `rewards` (what [`crate::rewards::for_webhook`] made for the largest `top_n`) cut to one
+/// subscription's `top_n` awards.
+fn rewards_for(rewards: &Value, top_n: u32) -> Value {
+    let mut mine = rewards.clone();
+    if let Some(Value::Array(awards)) = mine.get_mut("awards") {
+        awards.truncate(top_n as usize);
+    }
+    mine
+}
+
+/// A run's awards (the log entry `entry`, `envelope`: `rewards_awarded`): a `rewards.awarded`
+/// message for each subscription in `wanting` that wants it and existed when they were made,
+/// with the board's rewards and the first `top_n` awards (the rest are listed by `GET
+/// …/rewards`).
+async fn rewards_awarded(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &leaderboard::Board,
+    wanting: &[&Subscription],
+    entry: &str,
+    envelope: &leaderboard::EventEnvelope,
+    now_ms: i64,
+) -> Result<u64> {
+    let subs: Vec<&&Subscription> = wanting
+        .iter()
+        .filter(|s| s.wants("rewards.awarded", board.id.as_str()) && envelope.at_ms >= s.created_ms)
+        .collect();
+    let Some(n) = subs.iter().map(|s| s.top_n).max() else {
+        return Ok(0);
+    };
+    if board.rewards.is_none() {
+        // A board of the id made since without rewards: the awards went with the old one.
+        return Ok(0);
+    }
+    let rewards = crate::rewards::for_webhook(repo, tenant, &board.id, n, now_ms).await?;
+    let mut made = 0;
+    for sub in subs {
+        let mut data = rewards_for(&rewards, sub.top_n);
+        if let Value::Object(map) = &mut data {
+            map.insert("board".into(), Value::from(board.id.as_str()));
+            map.insert("top_n".into(), Value::from(sub.top_n));
+        }
+        let id = event_message_id(&sub.id, &board.id, entry);
+        store(
+            repo,
+            tenant,
+            sub,
+            id,
+            "rewards.awarded",
+            data,
+            envelope.at_ms,
+        )
+        .await?;
         made += 1;
     }
     Ok(made)
@@ -208,10 +277,16 @@ pub async fn fan_out(
                     made += period_closed(repo, tenant, &board, &wanting, &started.period).await?;
                     continue;
                 }
+                if let leaderboard::Event::RewardsAwarded(_) = &envelope.event {
+                    made += rewards_awarded(repo, tenant, &board, &wanting, entry, &envelope, now)
+                        .await?;
+                    continue;
+                }
                 if let Some((kind, data)) = webhook::tournament_data(&board, &envelope) {
-                    made +=
-                        tournament(repo, tenant, &board, &wanting, entry, &envelope, kind, data)
-                            .await?;
+                    made += tournament(
+                        repo, tenant, &board, &wanting, entry, &envelope, kind, data, now,
+                    )
+                    .await?;
                     continue;
                 }
                 let Some(data) = webhook::score_applied_data(&board, &envelope) else {

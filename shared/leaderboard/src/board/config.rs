@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::board::period::PeriodKind;
 use crate::board::retention::{LogConfig, LogConfigInput};
 use crate::board::score::{MAX_SCALE, ScoreType};
+use crate::competition::rewards::{RewardRangeInput, RewardTable};
 use crate::competition::tournament::{Tournament, TournamentInput};
 use crate::error::{LeaderboardError, Result};
 use crate::ids::BoardId;
@@ -230,6 +231,11 @@ pub struct BoardConfigInput {
     /// Makes the board a tournament ([`crate::competition::tournament`]); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tournament: Option<TournamentInput>,
+    /// Rewards by rank range, awarded once when the run closes
+    /// ([`crate::competition::rewards`]); none by default. Served on a tournament of one run
+    /// (`period: "all_time"`) for now: elsewhere it is refused rather than taken and not paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewards: Option<Vec<RewardRangeInput>>,
 }
 
 impl BoardConfigInput {
@@ -255,6 +261,7 @@ impl BoardConfigInput {
             integrity: None,
             stats: None,
             tournament: None,
+            rewards: None,
         }
     }
 
@@ -396,6 +403,17 @@ impl BoardConfigInput {
             );
         }
 
+        let rewards = self.rewards.as_deref().map(RewardTable::new).transpose()?;
+        if rewards.is_some() && (tournament.is_none() || self.period != PeriodKind::AllTime) {
+            // A periodic board's runs close at each period's end, where no announcement
+            // freezes the standings yet: refused rather than taken and not paid.
+            return bad(
+                "rewards are served on a tournament of one run (period \"all_time\") for now; \
+                 on other boards they are not served yet"
+                    .into(),
+            );
+        }
+
         Ok(Board {
             id: self.id.clone(),
             sort: self.sort,
@@ -415,6 +433,7 @@ impl BoardConfigInput {
             integrity,
             stats: self.stats.unwrap_or(true),
             tournament,
+            rewards,
         })
     }
 }
@@ -459,6 +478,8 @@ pub struct Board {
     pub stats: bool,
     /// The tournament the board is, if it is one.
     pub tournament: Option<Tournament>,
+    /// What the board's runs award by rank, if anything.
+    pub rewards: Option<RewardTable>,
 }
 
 impl Board {
@@ -497,6 +518,7 @@ impl Board {
             // Canonical form: absent while on (the default), so existing configs read the same.
             stats: (!self.stats).then_some(false),
             tournament: self.tournament.as_ref().map(Tournament::to_input),
+            rewards: self.rewards.as_ref().map(RewardTable::to_input),
         }
     }
 

@@ -272,3 +272,60 @@ fn a_tournament_takes_joining_and_attempts_on_a_sync_board_only() {
     );
     assert!(m.contains("tournament.start"), "{m}");
 }
+
+#[test]
+fn a_reward_table_is_kept_in_rank_order_on_a_one_run_tournament_and_refused_elsewhere() {
+    let t = json!({"title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 3600});
+    let b = parse(json!({"id": "cup", "tournament": t, "rewards": [
+        {"from": 2, "to": 3, "reward": {"gems": 10}},
+        {"from": 1, "reward": "trophy"}
+    ]}))
+    .unwrap();
+    let table = b.rewards.as_ref().unwrap();
+    assert_eq!(table.for_rank(1), Some(&json!("trophy")));
+    assert_eq!(table.for_rank(3), Some(&json!({"gems": 10})));
+    assert_eq!(table.for_rank(4), None);
+    // Stored in rank order, `to` only where it differs, and read back the same.
+    let stored = serde_json::to_value(&b).unwrap();
+    assert_eq!(
+        stored["rewards"],
+        json!([{"from": 1, "reward": "trophy"}, {"from": 2, "to": 3, "reward": {"gems": 10}}])
+    );
+    assert_eq!(serde_json::from_value::<Board>(stored).unwrap(), b);
+    // None by default, and not shown.
+    let plain = parse(json!({"id": "cup", "tournament": t})).unwrap();
+    assert!(plain.rewards.is_none());
+    assert!(
+        serde_json::to_value(&plain)
+            .unwrap()
+            .get("rewards")
+            .is_none()
+    );
+
+    // Served on a tournament of one run only; a bad table names its fault.
+    for (v, needle) in [
+        (
+            json!({"id": "x", "rewards": [{"from": 1, "reward": 1}]}),
+            "one run",
+        ),
+        (
+            json!({"id": "x", "period": "daily", "tournament": t,
+                   "rewards": [{"from": 1, "reward": 1}]}),
+            "one run",
+        ),
+        (
+            json!({"id": "x", "tournament": t,
+                   "rewards": [{"from": 1, "to": 2, "reward": 1}, {"from": 2, "reward": 1}]}),
+            "overlap",
+        ),
+        (
+            json!({"id": "x", "tournament": t, "rewards": []}),
+            "1 to 100",
+        ),
+    ] {
+        assert!(
+            matches!(parse(v.clone()), Err(LeaderboardError::InvalidConfig(m)) if m.contains(needle)),
+            "{v}"
+        );
+    }
+}

@@ -22,6 +22,11 @@ pub const MAX_RANGES: usize = 100;
 pub const MAX_RANK: u64 = 10_000;
 /// Largest reward payload, serialised.
 pub const MAX_REWARD_BYTES: usize = 4096;
+/// Most players one run awards. Ties at the last rewarded rank can run past its number of
+/// entries (a thousand players tied at 10 all get rank 10's reward); past this many awards the
+/// rest are cut in ranked order (the earlier achievement first), so a close reads and stores a
+/// bounded number of standings.
+pub const MAX_AWARDS: usize = 20_000;
 /// How long after a close the award waits for pending reviews at most: 24 hours.
 pub const GRACE_MS: i64 = 24 * 3_600_000;
 
@@ -121,6 +126,7 @@ impl RewardTable {
                     reward: reward.clone(),
                 })
             })
+            .take(MAX_AWARDS)
             .collect()
     }
 }

@@ -178,3 +178,15 @@ proptest! {
         prop_assert_eq!(t.for_rank(rank), scan);
     }
 }
+
+#[test]
+fn a_tie_past_the_largest_number_of_awards_is_cut_in_ranked_order() {
+    let t = RewardTable::new(&[range(1, None, json!("prize"))]).unwrap();
+    let ps: Vec<PlayerId> = (0..MAX_AWARDS + 5)
+        .map(|i| player(&format!("p{i}")))
+        .collect();
+    let awards = t.award(ps.iter().map(|p| (p, 1)));
+    assert_eq!(awards.len(), MAX_AWARDS);
+    assert_eq!(awards[0].player, ps[0]);
+    assert_eq!(awards[MAX_AWARDS - 1].player, ps[MAX_AWARDS - 1]);
+}

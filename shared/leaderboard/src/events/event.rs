@@ -14,6 +14,7 @@
 //! | `period_started` | 1       |                                                             |
 //! | `tournament_started` | 1   |                                                             |
 //! | `tournament_ended` | 1     |                                                             |
+//! | `rewards_awarded` | 1      |                                                             |
 //!
 //! An unknown type or a version newer than supported is an error (never silently skipped).
 
@@ -143,6 +144,17 @@ pub struct TournamentEnded {
     pub early: bool,
 }
 
+/// `rewards_awarded` v1: a run's rewards were awarded from its final standings (once, by
+/// whichever of the worker, a read, a claim or a review decision found them due first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardsAwarded {
+    /// The run.
+    pub period: PeriodId,
+    /// How many players were awarded.
+    pub awarded: u64,
+}
+
 /// A domain event (the envelope's `type` + `data`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -162,6 +174,8 @@ pub enum Event {
     TournamentStarted(TournamentStarted),
     /// A tournament's window closed.
     TournamentEnded(TournamentEnded),
+    /// A run's rewards were awarded.
+    RewardsAwarded(RewardsAwarded),
 }
 
 impl Event {
@@ -176,6 +190,7 @@ impl Event {
             Self::PeriodStarted(_) => "period_started",
             Self::TournamentStarted(_) => "tournament_started",
             Self::TournamentEnded(_) => "tournament_ended",
+            Self::RewardsAwarded(_) => "rewards_awarded",
         }
     }
 
@@ -194,6 +209,7 @@ impl Event {
             Self::PeriodStarted(d) => serde_json::to_value(d),
             Self::TournamentStarted(d) => serde_json::to_value(d),
             Self::TournamentEnded(d) => serde_json::to_value(d),
+            Self::RewardsAwarded(d) => serde_json::to_value(d),
         }
     }
 }
@@ -202,7 +218,9 @@ impl Event {
 pub fn current_version(type_name: &str) -> Option<u32> {
     match type_name {
         "board_created" | "board_deleted" | "score_applied" | "record_deleted"
-        | "period_started" | "tournament_started" | "tournament_ended" => Some(1),
+        | "period_started" | "tournament_started" | "tournament_ended" | "rewards_awarded" => {
+            Some(1)
+        }
         "score_submitted" => Some(2),
         _ => None,
     }
@@ -320,6 +338,23 @@ impl EventEnvelope {
         }
     }
 
+    /// The `rewards_awarded` event of the run `period`, awarded at `at_ms` to `awarded` players.
+    pub fn rewards_awarded(
+        tenant: &TenantId,
+        board: &BoardId,
+        period: PeriodId,
+        awarded: u64,
+        at_ms: i64,
+    ) -> Self {
+        Self {
+            id: format!("rewards-{period}"),
+            tenant: tenant.clone(),
+            board: board.clone(),
+            at_ms,
+            event: Event::RewardsAwarded(RewardsAwarded { period, awarded }),
+        }
+    }
+
     /// The `record_deleted` event of `player`'s entry in `period` (an admin's deletion, or a
     /// rejected flagged score taken back).
     pub fn record_deleted(
@@ -383,6 +418,7 @@ impl EventEnvelope {
             ("period_started", _) => Event::PeriodStarted(data(kind, version, d)?),
             ("tournament_started", _) => Event::TournamentStarted(data(kind, version, d)?),
             ("tournament_ended", _) => Event::TournamentEnded(data(kind, version, d)?),
+            ("rewards_awarded", _) => Event::RewardsAwarded(data(kind, version, d)?),
             _ => Event::RecordDeleted(data(kind, version, d)?),
         };
         Ok(Self {
@@ -464,6 +500,10 @@ mod tests {
                 start_ms: 1,
                 end_ms: 2,
                 early: true,
+            }),
+            Event::RewardsAwarded(RewardsAwarded {
+                period: "all".parse().unwrap(),
+                awarded: 3,
             }),
         ];
         for e in events {

@@ -31,6 +31,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "score.flagged",
     "tournament.started",
     "tournament.ended",
+    "rewards.awarded",
 ];
 
 /// The type of the message `POST /api/v1/webhooks/{id}/test` sends (to that subscription only).

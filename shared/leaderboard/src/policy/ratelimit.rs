@@ -43,7 +43,7 @@ pub enum RouteClass {
     /// Reads of boards, rankings and the tournament listing (`GET`, `HEAD`) and flag
     /// evaluations (OFREP).
     Read,
-    /// Score submissions and tournament joins.
+    /// Score submissions, tournament joins and reward claims.
     Write,
     /// Everything else: board, dead-letter, replay, drain, audit administration.
     Admin,
@@ -56,7 +56,12 @@ impl RouteClass {
         let read = matches!(method, "GET" | "HEAD");
         match segments.as_slice() {
             ["ofrep", ..] => Self::Read,
-            ["api", _, "boards", _, "scores" | "join"] if method == "POST" => Self::Write,
+            ["api", _, "boards", _, "scores" | "join"]
+            | ["api", _, "boards", _, "rewards", "claim"]
+                if method == "POST" =>
+            {
+                Self::Write
+            }
             ["api", _, "tournaments"] | ["api", _, "players", _, "tournaments"] if read => {
                 Self::Read
             }

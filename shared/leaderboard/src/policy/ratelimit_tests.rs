@@ -143,6 +143,8 @@ fn route_classes() {
         ("POST", "/api/v1/boards/x/join", RouteClass::Write),
         ("GET", "/api/v1/boards/x/attempts", RouteClass::Read),
         ("POST", "/api/v1/boards/x/attempts", RouteClass::Admin),
+        ("GET", "/api/v1/boards/x/rewards", RouteClass::Read),
+        ("POST", "/api/v1/boards/x/rewards/claim", RouteClass::Write),
         ("GET", "/api/v1/tournaments", RouteClass::Read),
         ("GET", "/api/v1/players/ann/tournaments", RouteClass::Read),
         ("POST", "/api/v1/boards/x/tournament/end", RouteClass::Admin),

@@ -1,0 +1,291 @@
+//! A run's rewards (`leaderboard::competition::rewards`), on the board's slot: the awards,
+//! stored once with the table they were made from (`lb:{t/b}:awards:{period}`, a hash; the
+//! players in rank order in `lb:{t/b}:awarded:{period}`, a list), and each player's claim in
+//! the same hash. Both are the board's keys: they go with it when it is deleted.
+
+use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
+
+use super::{Keys, RedisParameter, Repo, bin, int, text, uint};
+
+const AWARD: &str = include_str!("lua/rewards_award.lua");
+const CLAIM: &str = include_str!("lua/rewards_claim.lua");
+
+/// A run's awards as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// When they were made (Unix ms).
+    pub at_ms: i64,
+    /// How many players were awarded.
+    pub count: u64,
+    /// The reward table they were made from (JSON: the board's `rewards` as posted).
+    pub table: String,
+}
+
+/// A run's awards to store ([`Repo::store_awards`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewAwards<'a> {
+    /// The board's config as the decision read it: stored only while it is still that.
+    pub config_raw: &'a str,
+    /// The table they were made from (JSON: the board's `rewards` as posted).
+    pub table_json: &'a str,
+    /// The `rewards_awarded` event appended with them.
+    pub event_json: &'a str,
+    /// Player and rank, best first.
+    pub ranked: &'a [(&'a PlayerId, u64)],
+}
+
+/// What storing a run's awards did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwardWrite {
+    /// Stored now (at, count).
+    Made(i64, u64),
+    /// Stored before, by another caller (at, count): those stand.
+    Before(i64, u64),
+    /// The board's config changed since it was read: decide again.
+    ConfigChanged,
+}
+
+/// What a claim's script saw and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimSeen {
+    /// The run's awards were made.
+    pub awarded: bool,
+    /// The player's rank, when it was awarded something.
+    pub rank: Option<u64>,
+    /// When it claimed before this claim (Unix ms), if it did: this claim took nothing.
+    pub claimed_before_ms: Option<i64>,
+}
+
+fn optional_int(r: &super::RedisResult) -> Result<Option<i64>> {
+    let raw = text(r)?;
+    if raw.is_empty() {
+        Ok(None)
+    } else {
+        raw.parse().map(Some).map_err(|_| {
+            LeaderboardError::CorruptData(format!("a stored award holds '{raw}', not a number"))
+        })
+    }
+}
+
+impl Repo {
+    /// Stores the run's awards with the table they were made from, unless they were stored
+    /// before, and appends their event (`rewards_awarded`) to the log in the same step, ringing
+    /// the webhook deliverer when a subscription wants the board; only while the board's config
+    /// is the one the decision read. Waits for the replicas `redis_min_replica_acks` asks for.
+    pub async fn store_awards(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        new: NewAwards<'_>,
+        now_ms: i64,
+    ) -> Result<AwardWrite> {
+        let mut args = Vec::with_capacity(5 + new.ranked.len() * 2);
+        args.extend([
+            bin(new.config_raw),
+            RedisParameter::Int64(now_ms),
+            bin(new.table_json),
+            bin(new.event_json),
+            bin(keys.hooks_ring()),
+        ]);
+        for (player, rank) in new.ranked {
+            args.push(bin(player.as_str()));
+            args.push(bin(rank.to_string()));
+        }
+        let awards = keys.awards(period);
+        let r = self
+            .eval(
+                AWARD,
+                &[
+                    keys.config(),
+                    awards.clone(),
+                    keys.awarded(period),
+                    keys.events(),
+                    keys.hooks(),
+                    keys.hooks_bell(),
+                ],
+                args,
+            )
+            .await?;
+        let write = match r.as_slice() {
+            [] => return Err(super::board_deleted(keys)),
+            [code, at, count] => {
+                let (at, count) = (int(at)?, uint(count)?);
+                match int(code)? {
+                    1 => AwardWrite::Made(at, count),
+                    _ => AwardWrite::Before(at, count),
+                }
+            }
+            _ => AwardWrite::ConfigChanged,
+        };
+        if matches!(write, AwardWrite::Made(..)) {
+            self.await_replicas(&[&awards]).await?;
+        }
+        Ok(write)
+    }
+
+    /// The run's awards as stored, if they were made.
+    pub async fn awards(&self, keys: &Keys, period: &PeriodId) -> Result<Option<Stored>> {
+        let r = self
+            .exec(
+                "HMGET",
+                vec![
+                    bin(keys.awards(period)),
+                    bin("_at"),
+                    bin("_count"),
+                    bin("_table"),
+                ],
+            )
+            .await?;
+        let [at, count, table] = r.as_slice() else {
+            return Err(LeaderboardError::CorruptData(
+                "short HMGET of awards".into(),
+            ));
+        };
+        let Some(at_ms) = optional_int(at)? else {
+            return Ok(None);
+        };
+        Ok(Some(Stored {
+            at_ms,
+            count: uint(count)?,
+            table: text(table)?,
+        }))
+    }
+
+    /// Each of `players`' rank in the run's awards and when it claimed (none: not awarded, not
+    /// claimed).
+    pub async fn awards_of(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        players: &[PlayerId],
+    ) -> Result<Vec<(Option<u64>, Option<i64>)>> {
+        if players.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![bin(keys.awards(period))];
+        for p in players {
+            args.push(bin(format!("p:{}", p.as_str())));
+            args.push(bin(format!("c:{}", p.as_str())));
+        }
+        let r = self.exec("HMGET", args).await?;
+        if r.len() != players.len() * 2 {
+            return Err(LeaderboardError::CorruptData(
+                "short HMGET of awards".into(),
+            ));
+        }
+        r.chunks(2)
+            .map(|pair| {
+                let rank = optional_int(&pair[0])?
+                    .map(|n| {
+                        u64::try_from(n).map_err(|_| {
+                            LeaderboardError::CorruptData("a negative awarded rank".into())
+                        })
+                    })
+                    .transpose()?;
+                Ok((rank, optional_int(&pair[1])?))
+            })
+            .collect()
+    }
+
+    /// Awarded players in rank order, `limit` from `offset`.
+    pub async fn awarded_players(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<String>> {
+        let r = self
+            .exec(
+                "LRANGE",
+                vec![
+                    bin(keys.awarded(period)),
+                    bin(offset.to_string()),
+                    bin((offset + limit).saturating_sub(1).to_string()),
+                ],
+            )
+            .await?;
+        r.iter().map(text).collect()
+    }
+
+    /// Claims `player`'s award in the run once (the first claim's time is kept); waits for the
+    /// replicas `redis_min_replica_acks` asks for after a claim taken now.
+    pub async fn claim_award(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        player: &PlayerId,
+        now_ms: i64,
+    ) -> Result<ClaimSeen> {
+        let awards = keys.awards(period);
+        let r = self
+            .eval(
+                CLAIM,
+                std::slice::from_ref(&awards),
+                vec![bin(player.as_str()), RedisParameter::Int64(now_ms)],
+            )
+            .await?;
+        let [awarded, rank, claimed, now] = r.as_slice() else {
+            return Err(LeaderboardError::CorruptData("short claim reply".into()));
+        };
+        let taken_now = int(now)? == 1;
+        let seen = ClaimSeen {
+            awarded: int(awarded)? == 1,
+            rank: optional_int(rank)?
+                .map(|n| {
+                    u64::try_from(n).map_err(|_| {
+                        LeaderboardError::CorruptData("a negative awarded rank".into())
+                    })
+                })
+                .transpose()?,
+            claimed_before_ms: if taken_now {
+                None
+            } else {
+                optional_int(claimed)?
+            },
+        };
+        if taken_now {
+            self.await_replicas(&[&awards]).await?;
+        }
+        Ok(seen)
+    }
+
+    /// The reviews of submissions made in `[from_ms, to_ms)` (their JSON), `limit` from
+    /// `offset`, oldest first.
+    pub async fn reviews_between(
+        &self,
+        keys: &Keys,
+        from_ms: i64,
+        to_ms: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<String>> {
+        let ids = self
+            .exec(
+                "ZRANGEBYSCORE",
+                vec![
+                    bin(keys.reviews_index()),
+                    bin(from_ms.to_string()),
+                    bin(format!("({to_ms}")),
+                    bin("LIMIT"),
+                    bin(offset.to_string()),
+                    bin(limit.to_string()),
+                ],
+            )
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![bin(keys.reviews())];
+        args.extend(
+            ids.iter()
+                .map(|id| text(id).map(bin))
+                .collect::<Result<Vec<_>>>()?,
+        );
+        let r = self.exec("HMGET", args).await?;
+        r.iter()
+            .map(text)
+            .filter(|v| !matches!(v, Ok(s) if s.is_empty()))
+            .collect()
+    }
+}
