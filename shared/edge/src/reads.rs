@@ -205,7 +205,8 @@ fn entry(
     })
 }
 
-fn entries_of(board: &Board, page: &Page) -> Result<Vec<EntryView>> {
+/// The rows of a page with their ranks (ties share one), decoded.
+pub fn entries_of(board: &Board, page: &Page) -> Result<Vec<EntryView>> {
     let values: Vec<u64> = page.rows.iter().map(|r| r.rank_value).collect();
     let ranks = rank::assign_ranks(
         rank::rank_from_better(page.first_better),

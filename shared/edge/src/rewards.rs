@@ -18,7 +18,6 @@
 //! /api/{v}/boards/{board}/rewards?limit&cursor` (a `service` or `admin` lists the run's awards
 //! in rank order), `POST /api/{v}/boards/{board}/rewards/claim` `{player}`.
 
-use leaderboard::board::{period, rank, sortkey};
 use leaderboard::competition::rewards::{
     self, Claim, GRACE_MS, MAX_AWARDS, RewardRangeInput, RewardTable,
 };
@@ -52,27 +51,28 @@ const MAX_PAGE: u32 = 500;
 
 /// Where a run's rewards stand.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Standing {
-    /// The run has not closed.
-    Open,
-    /// Closed, but reviews of submissions made in it are open (`reviews`; at least that many):
-    /// the award waits for their decisions, or for the grace to end.
-    Pending {
-        /// Open reviews found.
-        reviews: u64,
-        /// When the grace ends and the run is awarded whatever is open (Unix ms).
-        until_ms: i64,
-    },
+pub enum RunRewards {
+    /// Not awarded yet: the run is open, or it waits for its open reviews
+    /// (`leaderboard::competition::rewards::Standing`; never `Due`, which is awarded at once).
+    NotYet(rewards::Standing),
     /// Awarded.
     Final(Stored),
 }
 
-impl Standing {
+impl RunRewards {
     fn name(&self) -> &'static str {
         match self {
-            Self::Open => "open",
-            Self::Pending { .. } => "pending",
+            Self::NotYet(s) => s.name(),
             Self::Final(_) => "final",
+        }
+    }
+
+    /// When the worker should look at the run again: the grace's end while it waits for
+    /// reviews (none when it is final, or open: the end's announcement comes first).
+    pub fn due_again_ms(&self) -> Option<i64> {
+        match self {
+            Self::NotYet(rewards::Standing::Pending { until_ms, .. }) => Some(*until_ms),
+            _ => None,
         }
     }
 }
@@ -86,8 +86,12 @@ fn rewarded_run(board: &Board) -> Result<(&RewardTable, PeriodId, i64, i64)> {
             board.id
         )));
     };
-    let run = period::period_id(board.period, t.window.end_ms.saturating_sub(1))?;
-    Ok((table, run, t.window.start_ms, t.window.end_ms))
+    Ok((
+        table,
+        t.last_run(board.period)?,
+        t.window.start_ms,
+        t.window.end_ms,
+    ))
 }
 
 /// Open reviews of submissions made in `[from_ms, to_ms)`, counted up to [`REVIEWS_SCANNED`]
@@ -114,34 +118,43 @@ async fn open_reviews(repo: &Repo, keys: &Keys, from_ms: i64, to_ms: i64) -> Res
 }
 
 /// The run's players ranked within the table's last rewarded rank (ties at it included), best
-/// first, at most [`MAX_AWARDS`] past the last rank's entries.
+/// first, each once, at most [`MAX_AWARDS`]. Paged by the last entry read (not by offset), so an
+/// entry that moves meanwhile (a review decided after the grace) is neither skipped nor read
+/// twice.
 async fn final_standings(
     repo: &Repo,
     keys: &Keys,
+    board: &Board,
     run: &PeriodId,
     last_rank: u64,
 ) -> Result<Vec<(PlayerId, u64)>> {
     let mut ranked = Vec::new();
-    let mut start = 0;
+    let mut seen = std::collections::HashSet::new();
+    let mut after: Option<(u64, String)> = None;
     loop {
-        let page = repo.page(keys, run, start, STANDINGS_PAGE, None).await?;
-        let values: Vec<u64> = page.rows.iter().map(|r| r.rank_value).collect();
-        let ranks = rank::assign_ranks(
-            rank::rank_from_better(page.first_better),
-            page.start,
-            &values,
-        );
-        for (row, r) in page.rows.iter().zip(ranks) {
-            if r > last_rank || ranked.len() >= MAX_AWARDS {
+        let page = repo
+            .page(
+                keys,
+                run,
+                0,
+                STANDINGS_PAGE,
+                after.as_ref().map(|(rv, m)| (*rv, m.as_str())),
+            )
+            .await?;
+        for entry in crate::reads::entries_of(board, &page)? {
+            if entry.rank > last_rank || ranked.len() >= MAX_AWARDS {
                 return Ok(ranked);
             }
-            let (_, player) = sortkey::decode_member(&row.member)?;
-            ranked.push((player, r));
+            if seen.insert(entry.player.clone()) {
+                ranked.push((entry.player, entry.rank));
+            }
         }
-        if page.rows.len() < STANDINGS_PAGE as usize {
-            return Ok(ranked);
+        match page.rows.last() {
+            Some(last) if page.rows.len() == STANDINGS_PAGE as usize => {
+                after = Some((last.rank_value, last.member.clone()));
+            }
+            _ => return Ok(ranked),
         }
-        start += u64::from(STANDINGS_PAGE);
     }
 }
 
@@ -152,23 +165,25 @@ pub async fn settle(
     tenant: &TenantId,
     board_id: &BoardId,
     now_ms: i64,
-) -> Result<(Board, PeriodId, Standing)> {
+) -> Result<(Board, PeriodId, RunRewards)> {
     let keys = Keys::new(tenant, board_id);
     for _ in 0..DECIDE_ATTEMPTS {
         let (raw, board) = repo.board_raw(tenant, board_id).await?;
         let (table, run, start_ms, end_ms) = rewarded_run(&board)?;
         if let Some(stored) = repo.awards(&keys, &run).await? {
-            return Ok((board, run, Standing::Final(stored)));
+            return Ok((board, run, RunRewards::Final(stored)));
         }
-        if !repo.tournament_announced(&keys).await?.ended {
-            return Ok((board, run, Standing::Open));
+        let ended = repo.tournament_announced(&keys).await?.ended;
+        let reviews = if ended {
+            open_reviews(repo, &keys, start_ms, end_ms).await?
+        } else {
+            0
+        };
+        let standing = rewards::standing(ended, end_ms, now_ms, reviews, GRACE_MS);
+        if standing != rewards::Standing::Due {
+            return Ok((board, run, RunRewards::NotYet(standing)));
         }
-        let reviews = open_reviews(repo, &keys, start_ms, end_ms).await?;
-        if !rewards::award_due(end_ms, now_ms, reviews, GRACE_MS) {
-            let until_ms = end_ms.saturating_add(GRACE_MS);
-            return Ok((board, run, Standing::Pending { reviews, until_ms }));
-        }
-        let standings = final_standings(repo, &keys, &run, table.last_rank()).await?;
+        let standings = final_standings(repo, &keys, &board, &run, table.last_rank()).await?;
         let awards = table.award(standings.iter().map(|(p, r)| (p, *r)));
         let ranked: Vec<(&PlayerId, u64)> = awards.iter().map(|a| (&a.player, a.rank)).collect();
         let table_json = serde_json::to_string(&table.to_input())
@@ -203,7 +218,7 @@ pub async fn settle(
             })?,
             AwardWrite::ConfigChanged => continue,
         };
-        return Ok((board, run, Standing::Final(stored)));
+        return Ok((board, run, RunRewards::Final(stored)));
     }
     Err(LeaderboardError::Conflict(format!(
         "the config of board '{board_id}' changed {DECIDE_ATTEMPTS} times while its rewards \
@@ -248,29 +263,29 @@ fn award_view(
 /// What the board's rewards stand at, as the routes and the webhooks open it: `board`,
 /// `period`, `state` (`open`, `pending`, `final`), `awarded_at` and `awarded` (how many) once
 /// final, `pending_until` while pending.
-fn standing_view(board_id: &BoardId, run: &PeriodId, standing: &Standing) -> Map<String, Value> {
+fn standing_view(board_id: &BoardId, run: &PeriodId, rewards: &RunRewards) -> Map<String, Value> {
     let mut map = Map::new();
     map.insert("board".into(), json!(board_id.as_str()));
     map.insert("period".into(), json!(run.to_string()));
-    map.insert("state".into(), json!(standing.name()));
-    match standing {
-        Standing::Final(s) => {
+    map.insert("state".into(), json!(rewards.name()));
+    match rewards {
+        RunRewards::Final(s) => {
             map.insert("awarded_at".into(), json!(leaderboard::time::iso(s.at_ms)));
             map.insert("awarded".into(), json!(s.count));
         }
-        Standing::Pending { until_ms, .. } => {
+        RunRewards::NotYet(rewards::Standing::Pending { until_ms, .. }) => {
             map.insert(
                 "pending_until".into(),
                 json!(leaderboard::time::iso(*until_ms)),
             );
         }
-        Standing::Open => {}
+        RunRewards::NotYet(_) => {}
     }
     map
 }
 
-/// The first `n` awards of the run (rank order), each with its claim.
-async fn first_awards(
+/// The awards of the run from `offset` (rank order), `n` at most, each with its claim.
+async fn awards_page(
     repo: &Repo,
     keys: &Keys,
     run: &PeriodId,
@@ -298,25 +313,71 @@ async fn first_awards(
         .collect()
 }
 
-/// What `tournament.ended` and `rewards.awarded` carry of a board's rewards: its standing
-/// ([`settle`]) and, once final, the first `top_n` awards in rank order (all of them are
-/// listed by `GET …/rewards`).
-pub async fn for_webhook(
+/// `rewards` as the webhooks carry them (without `board`): the standing, and once final the
+/// first `top_n` awards in rank order (all of them are listed by `GET …/rewards`).
+async fn webhook_view(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    run: &PeriodId,
+    rewards: &RunRewards,
+    top_n: u32,
+) -> Result<Value> {
+    let mut map = standing_view(board_id, run, rewards);
+    map.remove("board");
+    if let RunRewards::Final(stored) = rewards {
+        let keys = Keys::new(tenant, board_id);
+        let first = awards_page(repo, &keys, run, stored, 0, u64::from(top_n)).await?;
+        map.insert("awards".into(), Value::Array(first));
+    }
+    Ok(Value::Object(map))
+}
+
+/// What `tournament.ended` carries of a board's rewards: where they stand, awarding them first
+/// when due ([`settle`]).
+pub async fn at_end(
     repo: &Repo,
     tenant: &TenantId,
     board_id: &BoardId,
     top_n: u32,
     now_ms: i64,
 ) -> Result<Value> {
-    let (_, run, standing) = settle(repo, tenant, board_id, now_ms).await?;
-    let mut map = standing_view(board_id, &run, &standing);
-    map.remove("board");
-    if let Standing::Final(stored) = &standing {
-        let keys = Keys::new(tenant, board_id);
-        let first = first_awards(repo, &keys, &run, stored, 0, u64::from(top_n)).await?;
-        map.insert("awards".into(), Value::Array(first));
-    }
-    Ok(Value::Object(map))
+    let (_, run, rewards) = settle(repo, tenant, board_id, now_ms).await?;
+    webhook_view(repo, tenant, board_id, &run, &rewards, top_n).await
+}
+
+/// What `rewards.awarded` carries: the awards as stored (never awarded here: the message
+/// follows an award), or `None` when the board has none stored for its run (a board of the id
+/// made since).
+pub async fn as_awarded(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    top_n: u32,
+) -> Result<Option<Value>> {
+    let Ok((_, run, _, _)) = rewarded_run(board) else {
+        return Ok(None);
+    };
+    let Some(stored) = repo.awards(&Keys::new(tenant, &board.id), &run).await? else {
+        return Ok(None);
+    };
+    let rewards = RunRewards::Final(stored);
+    webhook_view(repo, tenant, &board.id, &run, &rewards, top_n)
+        .await
+        .map(Some)
+}
+
+/// A listing cursor: the offset of the next award in rank order, as the page before it gave
+/// it (decimal digits, at most the number awarded).
+fn parse_cursor(raw: &str, count: u64) -> Result<u64> {
+    raw.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| raw.parse::<u64>().ok())
+        .flatten()
+        .filter(|offset| *offset <= count)
+        .ok_or_else(|| {
+            LeaderboardError::InvalidCursor(format!("cursor '{raw}' is not one this listing gave"))
+        })
 }
 
 /// `GET /api/{v}/boards/{board}/rewards?player=`: the player's award in the board's run (the
@@ -335,13 +396,14 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
         Some(p) => access::authorize_own(principal, p)?,
         None => access::authorize_operator(principal, "listing a run's awards")?,
     }
+    let limit = call.query_u32("limit", 100, 1, MAX_PAGE)?;
     let repo = ctx.repo().await?;
-    let (_, run, standing) = settle(repo, &ctx.tenant, board_id, call.now_ms).await?;
+    let (_, run, rewards) = settle(repo, &ctx.tenant, board_id, call.now_ms).await?;
     let keys = Keys::new(&ctx.tenant, board_id);
-    let mut map = standing_view(board_id, &run, &standing);
-    let stored = match &standing {
-        Standing::Final(s) => Some(s),
-        _ => None,
+    let mut map = standing_view(board_id, &run, &rewards);
+    let stored = match &rewards {
+        RunRewards::Final(s) => Some(s),
+        RunRewards::NotYet(_) => None,
     };
     match player {
         Some(p) => {
@@ -363,23 +425,23 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
             map.insert("award".into(), award);
         }
         None => {
-            let limit = call.query_u32("limit", 100, 1, MAX_PAGE)?;
-            let offset = match call.query.get("cursor") {
-                None => 0,
-                Some(c) => c.parse::<u64>().map_err(|_| {
-                    LeaderboardError::InvalidBody(format!(
-                        "cursor '{c}' is not one this listing gave"
-                    ))
-                })?,
-            };
             let (awards, next) = match stored {
                 Some(stored) => {
+                    let offset = match call.query.get("cursor") {
+                        Some(c) => parse_cursor(c, stored.count)?,
+                        None => 0,
+                    };
                     let page =
-                        first_awards(repo, &keys, &run, stored, offset, u64::from(limit)).await?;
-                    let end = offset + page.len() as u64;
+                        awards_page(repo, &keys, &run, stored, offset, u64::from(limit)).await?;
+                    let end = offset.saturating_add(page.len() as u64);
                     (page, (end < stored.count).then(|| end.to_string()))
                 }
-                None => (Vec::new(), None),
+                None => {
+                    if let Some(c) = call.query.get("cursor") {
+                        parse_cursor(c, 0)?;
+                    }
+                    (Vec::new(), None)
+                }
             };
             map.insert("awards".into(), Value::Array(awards));
             map.insert("next_cursor".into(), json!(next));
@@ -405,33 +467,20 @@ pub async fn claim(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result
     let input: ClaimInput = call.json()?;
     access::authorize_own(principal, &input.player)?;
     let repo = ctx.repo().await?;
-    let (_, run, standing) = settle(repo, &ctx.tenant, board_id, call.now_ms).await?;
-    let stored = match standing {
-        Standing::Open => {
-            return Err(LeaderboardError::Conflict(format!(
-                "board '{board_id}' has not ended: its rewards are awarded when it ends"
-            )));
-        }
-        Standing::Pending { .. } => None,
-        Standing::Final(s) => Some(s),
+    let (_, run, rewards) = settle(repo, &ctx.tenant, board_id, call.now_ms).await?;
+    let stored = match rewards {
+        RunRewards::Final(s) => s,
+        RunRewards::NotYet(standing) => return Err(rewards::not_final(standing)),
     };
     let keys = Keys::new(&ctx.tenant, board_id);
-    let seen = match &stored {
-        Some(_) => {
-            repo.claim_award(&keys, &run, &input.player, call.now_ms)
-                .await?
-        }
-        None => crate::repo::rewards::ClaimSeen {
-            awarded: false,
-            rank: None,
-            claimed_before_ms: None,
-        },
-    };
-    let award = match (&stored, seen.rank) {
-        (Some(stored), Some(rank)) => Some(rewards::Award {
+    let seen = repo
+        .claim_award(&keys, &run, &input.player, call.now_ms)
+        .await?;
+    let award = match seen.rank {
+        Some(rank) => Some(rewards::Award {
             player: input.player.clone(),
             rank,
-            reward: stored_table(stored)?
+            reward: stored_table(&stored)?
                 .for_rank(rank)
                 .cloned()
                 .ok_or_else(|| {
@@ -440,15 +489,13 @@ pub async fn claim(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result
                     ))
                 })?,
         }),
-        _ => None,
+        None => None,
     };
-    let claimed_at_ms = match rewards::claim(seen.awarded, award.as_ref(), seen.claimed_before_ms)?
-    {
+    let (award, claimed) = rewards::claim(seen.awarded, award, seen.claimed_before_ms)?;
+    let claimed_at_ms = match claimed {
         Claim::Now => call.now_ms,
         Claim::Before(at) => at,
     };
-    let award = award
-        .ok_or_else(|| LeaderboardError::Internal("a claim was allowed without an award".into()))?;
     Ok(crate::http::json(
         200,
         call.version,

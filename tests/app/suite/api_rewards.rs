@@ -132,7 +132,7 @@ async fn a_tournament_lives_from_upcoming_through_its_end_to_rewards_claimed_onc
     assert_eq!(early.body["award"], Value::Null);
     claim(&api, "cup", "ann", &player("ann"))
         .await
-        .assert_problem(409, "has not ended");
+        .assert_problem(409, "has not closed");
     api.submit("cup", json!({"player": "ann", "score": 1}))
         .await
         .assert_problem(409, "not started");
@@ -245,6 +245,17 @@ async fn a_tournament_lives_from_upcoming_through_its_end_to_rewards_claimed_onc
     let mut all = awards(&first.body["awards"]);
     all.extend(awards(&rest.body["awards"]));
     assert_eq!(all, want);
+    for bad in ["4", "x", "+1", "18446744073709551615"] {
+        api.get(
+            &format!("/api/v1/boards/cup/rewards?cursor={bad}"),
+            Some(&service()),
+        )
+        .await
+        .assert_problem(400, "cursor");
+    }
+    api.get("/api/v1/boards/cup/rewards?limit=501", Some(&service()))
+        .await
+        .assert_problem(400, "limit");
 
     // Claimed once: the second claim answers the first; no award, no claim.
     let once = claim(&api, "cup", "ann", &player("ann")).await;
@@ -278,6 +289,62 @@ async fn a_tournament_lives_from_upcoming_through_its_end_to_rewards_claimed_onc
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(verified("rewards.awarded").len(), 1);
     assert_eq!(verified("tournament.ended").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tournament_that_ends_by_itself_is_awarded_by_the_worker_and_announced_once() {
+    let mut api = start_with(
+        &[
+            ("webhook_allow_private", "127.0.0.1"),
+            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+            ("webhook_retry_schedule", "1s,1s,1s"),
+        ],
+        edge_host::HostConfig::default(),
+    )
+    .await;
+    api.start_worker().await;
+    let receiver = Receiver::start().await;
+    let sub = api
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(&admin()),
+            Some(json!({"url": receiver.url(), "events": ["rewards.awarded"], "top_n": 5})),
+            &[],
+        )
+        .await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    let hook = standardwebhooks::Webhook::new(sub.body["secret"].as_str().unwrap()).unwrap();
+    // Open for a few seconds; nobody ends it, reads its rewards or claims from it.
+    api.create_board(json!({"id": "dash", "tournament": {
+        "title": "Dash", "start": moment(-1), "duration_secs": 5},
+        "rewards": [{"from": 1, "to": 2, "reward": {"xp": 5}}]}))
+        .await;
+    for (who, score) in [("ann", 3), ("bob", 9), ("cat", 1)] {
+        let r = api
+            .submit("dash", json!({"player": who, "score": score}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let got = receiver
+        .wait_for(30, |got| !got.is_empty(), || async {})
+        .await;
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    hook.verify(&got[0].body, &got[0].headers)
+        .unwrap_or_else(|e| panic!("rewards.awarded: the signature does not verify: {e}"));
+    assert_eq!(body["type"], "rewards.awarded", "{body}");
+    assert_eq!(body["data"]["board"], "dash");
+    assert_eq!(body["data"]["state"], "final");
+    assert_eq!(
+        awards(&body["data"]["awards"]),
+        [
+            ("bob".to_string(), 1, json!({"xp": 5})),
+            ("ann".to_string(), 2, json!({"xp": 5}))
+        ]
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(receiver.received().len(), 1, "announced once");
+    assert_eq!(logged(&api, "dash", "rewards_awarded").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -324,19 +391,31 @@ async fn rewards_wait_for_the_runs_open_reviews_then_pay_the_standings_they_leav
         .await
         .assert_problem(409, "not final");
 
-    // The approval applies bob's 5,000 and lets the run be awarded: bob wins, not ann.
-    let r = api
-        .call(
-            Method::POST,
-            &format!("/api/v1/boards/held/reviews/{id}/approve"),
-            Some(&admin()),
-            None,
-            &[],
-        )
-        .await;
+    // The approval applies bob's 5,000 and lets the run be awarded: bob wins, not ann. Readers
+    // race the approval: each sees the rewards pending or final, and the run is awarded once.
+    let approve = format!("/api/v1/boards/held/reviews/{id}/approve");
+    let admin_token = admin();
+    let approval = api.call(Method::POST, &approve, Some(&admin_token), None, &[]);
+    let readers = futures::future::join_all((0..12).map(|_| rewards_of(&api, "held", "bob")));
+    let (r, read) = futures::join!(approval, readers);
     assert_eq!(r.status, 200, "{}", r.body);
+    for seen in &read {
+        assert_eq!(seen.status, 200, "{}", seen.body);
+        let state = seen.body["state"].as_str().unwrap();
+        assert!(state == "pending" || state == "final", "{}", seen.body);
+        if state == "final" {
+            assert_eq!(seen.body["award"]["rank"], 1, "{}", seen.body);
+        }
+    }
     let bob = rewards_of(&api, "held", "bob").await;
     assert_eq!(bob.body["state"], "final", "{}", bob.body);
+    let finals: std::collections::HashSet<String> = read
+        .iter()
+        .filter(|r| r.body["state"] == "final")
+        .map(|r| r.body["awarded_at"].to_string())
+        .chain([bob.body["awarded_at"].to_string()])
+        .collect();
+    assert_eq!(finals.len(), 1, "awarded once: {finals:?}");
     assert_eq!(bob.body["award"]["rank"], 1);
     assert_eq!(bob.body["award"]["reward"], "trophy");
     let ann = rewards_of(&api, "held", "ann").await;
@@ -378,6 +457,11 @@ async fn a_reward_table_is_checked_and_served_on_one_run_tournaments_only() {
         (
             json!({"id": "none", "tournament": t, "rewards": []}),
             "1 to 100",
+        ),
+        (
+            json!({"id": "later", "write_mode": "async", "tournament": t,
+                   "rewards": [{"from": 1, "reward": 1}]}),
+            "write_mode sync",
         ),
     ] {
         api.post_board(config).await.assert_problem(422, needle);

@@ -163,10 +163,41 @@ impl Repo {
                 vec![
                     bin(keys.reviews_index()),
                     bin(offset.to_string()),
-                    bin((offset + limit).saturating_sub(1).to_string()),
+                    bin(offset.saturating_add(limit).saturating_sub(1).to_string()),
                 ],
             )
             .await?;
+        self.reviews_of(keys, &ids).await
+    }
+
+    /// The reviews of submissions made in `[from_ms, to_ms)` (their JSON), `limit` from
+    /// `offset`, oldest first.
+    pub async fn reviews_between(
+        &self,
+        keys: &Keys,
+        from_ms: i64,
+        to_ms: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<String>> {
+        let ids = self
+            .exec(
+                "ZRANGEBYSCORE",
+                vec![
+                    bin(keys.reviews_index()),
+                    bin(from_ms.to_string()),
+                    bin(format!("({to_ms}")),
+                    bin("LIMIT"),
+                    bin(offset.to_string()),
+                    bin(limit.to_string()),
+                ],
+            )
+            .await?;
+        self.reviews_of(keys, &ids).await
+    }
+
+    /// The JSON of the reviews `ids` (as an index answered them), those still stored.
+    async fn reviews_of(&self, keys: &Keys, ids: &[super::RedisResult]) -> Result<Vec<String>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }

@@ -67,6 +67,16 @@ fn optional_int(r: &super::RedisResult) -> Result<Option<i64>> {
     }
 }
 
+/// A stored rank, if any.
+fn optional_rank(r: &super::RedisResult) -> Result<Option<u64>> {
+    optional_int(r)?
+        .map(|n| {
+            u64::try_from(n)
+                .map_err(|_| LeaderboardError::CorruptData("a negative awarded rank".into()))
+        })
+        .transpose()
+}
+
 impl Repo {
     /// Stores the run's awards with the table they were made from, unless they were stored
     /// before, and appends their event (`rewards_awarded`) to the log in the same step, ringing
@@ -97,6 +107,7 @@ impl Repo {
                 AWARD,
                 &[
                     keys.config(),
+                    keys.announced(),
                     awards.clone(),
                     keys.awarded(period),
                     keys.events(),
@@ -108,14 +119,21 @@ impl Repo {
             .await?;
         let write = match r.as_slice() {
             [] => return Err(super::board_deleted(keys)),
-            [code, at, count] => {
-                let (at, count) = (int(at)?, uint(count)?);
-                match int(code)? {
-                    1 => AwardWrite::Made(at, count),
-                    _ => AwardWrite::Before(at, count),
+            [code] if int(code)? == 0 => AwardWrite::ConfigChanged,
+            [code, at, count] => match int(code)? {
+                1 => AwardWrite::Made(int(at)?, uint(count)?),
+                2 => AwardWrite::Before(int(at)?, uint(count)?),
+                other => {
+                    return Err(LeaderboardError::CorruptData(format!(
+                        "storing awards answered code {other}"
+                    )));
                 }
+            },
+            other => {
+                return Err(LeaderboardError::CorruptData(format!(
+                    "storing awards answered {other:?}"
+                )));
             }
-            _ => AwardWrite::ConfigChanged,
         };
         if matches!(write, AwardWrite::Made(..)) {
             self.await_replicas(&[&awards]).await?;
@@ -173,17 +191,8 @@ impl Repo {
                 "short HMGET of awards".into(),
             ));
         }
-        r.chunks(2)
-            .map(|pair| {
-                let rank = optional_int(&pair[0])?
-                    .map(|n| {
-                        u64::try_from(n).map_err(|_| {
-                            LeaderboardError::CorruptData("a negative awarded rank".into())
-                        })
-                    })
-                    .transpose()?;
-                Ok((rank, optional_int(&pair[1])?))
-            })
+        r.chunks_exact(2)
+            .map(|pair| Ok((optional_rank(&pair[0])?, optional_int(&pair[1])?)))
             .collect()
     }
 
@@ -201,7 +210,7 @@ impl Repo {
                 vec![
                     bin(keys.awarded(period)),
                     bin(offset.to_string()),
-                    bin((offset + limit).saturating_sub(1).to_string()),
+                    bin(offset.saturating_add(limit).saturating_sub(1).to_string()),
                 ],
             )
             .await?;
@@ -221,71 +230,27 @@ impl Repo {
         let r = self
             .eval(
                 CLAIM,
-                std::slice::from_ref(&awards),
+                &[keys.config(), awards.clone()],
                 vec![bin(player.as_str()), RedisParameter::Int64(now_ms)],
             )
             .await?;
-        let [awarded, rank, claimed, now] = r.as_slice() else {
-            return Err(LeaderboardError::CorruptData("short claim reply".into()));
+        let [awarded, rank, claimed_before, now] = r.as_slice() else {
+            return match r.as_slice() {
+                [] => Err(super::board_deleted(keys)),
+                other => Err(LeaderboardError::CorruptData(format!(
+                    "a claim answered {other:?}"
+                ))),
+            };
         };
         let taken_now = int(now)? == 1;
         let seen = ClaimSeen {
             awarded: int(awarded)? == 1,
-            rank: optional_int(rank)?
-                .map(|n| {
-                    u64::try_from(n).map_err(|_| {
-                        LeaderboardError::CorruptData("a negative awarded rank".into())
-                    })
-                })
-                .transpose()?,
-            claimed_before_ms: if taken_now {
-                None
-            } else {
-                optional_int(claimed)?
-            },
+            rank: optional_rank(rank)?,
+            claimed_before_ms: optional_int(claimed_before)?,
         };
         if taken_now {
             self.await_replicas(&[&awards]).await?;
         }
         Ok(seen)
-    }
-
-    /// The reviews of submissions made in `[from_ms, to_ms)` (their JSON), `limit` from
-    /// `offset`, oldest first.
-    pub async fn reviews_between(
-        &self,
-        keys: &Keys,
-        from_ms: i64,
-        to_ms: i64,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<String>> {
-        let ids = self
-            .exec(
-                "ZRANGEBYSCORE",
-                vec![
-                    bin(keys.reviews_index()),
-                    bin(from_ms.to_string()),
-                    bin(format!("({to_ms}")),
-                    bin("LIMIT"),
-                    bin(offset.to_string()),
-                    bin(limit.to_string()),
-                ],
-            )
-            .await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut args = vec![bin(keys.reviews())];
-        args.extend(
-            ids.iter()
-                .map(|id| text(id).map(bin))
-                .collect::<Result<Vec<_>>>()?,
-        );
-        let r = self.exec("HMGET", args).await?;
-        r.iter()
-            .map(text)
-            .filter(|v| !matches!(v, Ok(s) if s.is_empty()))
-            .collect()
     }
 }

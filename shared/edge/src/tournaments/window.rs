@@ -107,12 +107,26 @@ pub async fn announce(
                 continue 'decide;
             }
         }
-        if board.rewards.is_some() && (owed.ended || made.ended) {
-            // Awarded once the end is announced (the standings are final), or later by a read,
-            // a claim or a review's decision when reviews are open.
-            crate::rewards::settle_logged(repo, tenant, id, now_ms).await;
-        }
-        return match owed.next_ms {
+        // The rewards, awarded once the end is announced (the standings are final then). While
+        // they wait for open reviews the tournament stays noted until the grace ends, when they
+        // are awarded whatever is open (a review's decision, a read or a claim may do it
+        // sooner); an award that failed is tried again like a failed announcement.
+        let rewards_due = if board.rewards.is_some() && (owed.ended || made.ended) {
+            match crate::rewards::settle(repo, tenant, id, now_ms).await {
+                Ok((_, _, rewards)) => rewards.due_again_ms(),
+                Err(e) => {
+                    eprintln!("tournaments: awarding the rewards of {entry}: {e}");
+                    Some(now_ms.saturating_add(ANNOUNCE_RETRY_MS))
+                }
+            }
+        } else {
+            None
+        };
+        let next_ms = match (owed.next_ms, rewards_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        return match next_ms {
             Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
             None => repo.tournament_forget_if(&entry, held_ms).await,
         };

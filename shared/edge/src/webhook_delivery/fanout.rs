@@ -117,20 +117,31 @@ async fn tournament(
         return Ok(0);
     };
     let last_run = match &envelope.event {
-        leaderboard::Event::TournamentEnded(e) => Some(leaderboard::board::period::period_id(
-            board.period,
-            e.end_ms.saturating_sub(1),
-        )?),
+        leaderboard::Event::TournamentEnded(e) => Some(
+            leaderboard::competition::tournament::run_ending_at(board.period, e.end_ms)?,
+        ),
         _ => None,
     };
     let top = match &last_run {
         Some(period) => crate::webhook_top::top_of(repo, tenant, board, period, n).await?,
         None => Vec::new(),
     };
-    // A board with rewards: where they stand, awarded now when due (`crate::rewards`).
+    // A board with rewards: where they stand, awarded now when due (`crate::rewards`). An
+    // award that cannot be made (a damaged review or table) leaves them out of the message
+    // rather than holding every message of the tenant behind it; only an outage is retried.
     let rewards = match (&last_run, &board.rewards) {
         (Some(_), Some(_)) => {
-            Some(crate::rewards::for_webhook(repo, tenant, &board.id, n, now_ms).await?)
+            match crate::rewards::at_end(repo, tenant, &board.id, n, now_ms).await {
+                Ok(v) => Some(v),
+                Err(e @ LeaderboardError::Unavailable(_)) => return Err(e),
+                Err(e) => {
+                    eprintln!(
+                        "webhooks: the rewards of {tenant}/{} left out of tournament.ended: {e}",
+                        board.id
+                    );
+                    None
+                }
+            }
         }
         _ => None,
     };
@@ -176,7 +187,6 @@ async fn rewards_awarded(
     wanting: &[&Subscription],
     entry: &str,
     envelope: &leaderboard::EventEnvelope,
-    now_ms: i64,
 ) -> Result<u64> {
     let subs: Vec<&&Subscription> = wanting
         .iter()
@@ -185,11 +195,20 @@ async fn rewards_awarded(
     let Some(n) = subs.iter().map(|s| s.top_n).max() else {
         return Ok(0);
     };
-    if board.rewards.is_none() {
-        // A board of the id made since without rewards: the awards went with the old one.
-        return Ok(0);
-    }
-    let rewards = crate::rewards::for_webhook(repo, tenant, &board.id, n, now_ms).await?;
+    // The awards as stored; none for a board of the id made since (they went with the old one).
+    // Damaged awards are logged and skipped, not retried for ever; an outage is retried.
+    let rewards = match crate::rewards::as_awarded(repo, tenant, board, n).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return Ok(0),
+        Err(e @ LeaderboardError::Unavailable(_)) => return Err(e),
+        Err(e) => {
+            eprintln!(
+                "webhooks: rewards.awarded of {tenant}/{} not made: {e}",
+                board.id
+            );
+            return Ok(0);
+        }
+    };
     let mut made = 0;
     for sub in subs {
         let mut data = rewards_for(&rewards, sub.top_n);
@@ -278,8 +297,8 @@ pub async fn fan_out(
                     continue;
                 }
                 if let leaderboard::Event::RewardsAwarded(_) = &envelope.event {
-                    made += rewards_awarded(repo, tenant, &board, &wanting, entry, &envelope, now)
-                        .await?;
+                    made +=
+                        rewards_awarded(repo, tenant, &board, &wanting, entry, &envelope).await?;
                     continue;
                 }
                 if let Some((kind, data)) = webhook::tournament_data(&board, &envelope) {

@@ -233,7 +233,8 @@ pub struct BoardConfigInput {
     pub tournament: Option<TournamentInput>,
     /// Rewards by rank range, awarded once when the run closes
     /// ([`crate::competition::rewards`]); none by default. Served on a tournament of one run
-    /// (`period: "all_time"`) for now: elsewhere it is refused rather than taken and not paid.
+    /// (`period: "all_time"`) on a `sync` board for now: elsewhere it is refused rather than
+    /// taken and not paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rewards: Option<Vec<RewardRangeInput>>,
 }
@@ -404,6 +405,15 @@ impl BoardConfigInput {
         }
 
         let rewards = self.rewards.as_deref().map(RewardTable::new).transpose()?;
+        if rewards.is_some() && self.write_mode == WriteMode::Async {
+            // An async board's inbox may still hold entries accepted before the end when the
+            // run is awarded: its final standings are not known then.
+            return bad(
+                "rewards need write_mode sync: an async board may apply entries accepted before \
+                 the end after it, so its final standings are not known when the run is awarded"
+                    .into(),
+            );
+        }
         if rewards.is_some() && (tournament.is_none() || self.period != PeriodKind::AllTime) {
             // A periodic board's runs close at each period's end, where no announcement
             // freezes the standings yet: refused rather than taken and not paid.

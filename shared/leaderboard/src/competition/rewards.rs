@@ -143,6 +143,63 @@ pub struct Award {
     pub reward: Value,
 }
 
+/// Where a run's rewards stand before its stored awards are looked at ([`standing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// The run has not closed (for a tournament: its end was not announced).
+    Open,
+    /// Closed with reviews of its submissions open (at least `reviews`): the award waits for
+    /// their decisions, or until `until_ms` (the close plus the grace).
+    Pending {
+        /// Open reviews found.
+        reviews: u64,
+        /// When the run is awarded whatever is open (Unix ms).
+        until_ms: i64,
+    },
+    /// Due: award it now (unless it was awarded).
+    Due,
+}
+
+impl Standing {
+    /// The state as the API names it (`open`, `pending`; `final` once awarded).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Pending { .. } => "pending",
+            Self::Due => "final",
+        }
+    }
+}
+
+/// Where the rewards of a run that closed at `closed_at_ms` stand at `now_ms`: `closed` says
+/// whether the close was announced (the announcement, not the clock, freezes the standings, so
+/// an instance whose clock runs behind still counts the grace from the close), `open_reviews`
+/// how many reviews of its submissions are open.
+pub fn standing(
+    closed: bool,
+    closed_at_ms: i64,
+    now_ms: i64,
+    open_reviews: u64,
+    grace_ms: i64,
+) -> Standing {
+    if !closed {
+        return Standing::Open;
+    }
+    if award_due(
+        closed_at_ms,
+        now_ms.max(closed_at_ms),
+        open_reviews,
+        grace_ms,
+    ) {
+        Standing::Due
+    } else {
+        Standing::Pending {
+            reviews: open_reviews,
+            until_ms: closed_at_ms.saturating_add(grace_ms),
+        }
+    }
+}
+
 /// Whether a run closed at `closed_at_ms` is awarded at `now_ms`, with `pending_reviews` of its
 /// submissions still held: once none is, or `grace_ms` after the close whatever is.
 pub fn award_due(closed_at_ms: i64, now_ms: i64, pending_reviews: u64, grace_ms: i64) -> bool {
@@ -163,19 +220,38 @@ pub enum Claim {
 /// [`award_due`]) or not yet: the player's award if it has one, and when it was claimed if
 /// ever. Before the awards are computed a claim is a `409` that says so (the player may yet be
 /// awarded), after it a player without an award gets a `404`.
-pub fn claim(awarded: bool, award: Option<&Award>, claimed_at_ms: Option<i64>) -> Result<Claim> {
+pub fn claim(
+    awarded: bool,
+    award: Option<Award>,
+    claimed_at_ms: Option<i64>,
+) -> Result<(Award, Claim)> {
     match (awarded, award, claimed_at_ms) {
-        (false, _, _) => Err(LeaderboardError::Conflict(
-            "this run's rewards are not final yet: its held reviews are decided or its grace ends \
-             first"
-                .into(),
-        )),
+        (false, _, _) => Err(not_final(Standing::Pending {
+            reviews: 0,
+            until_ms: 0,
+        })),
         (true, None, _) => Err(LeaderboardError::NotFound(
             "no reward for this player in this run".into(),
         )),
-        (true, Some(_), None) => Ok(Claim::Now),
-        (true, Some(_), Some(at)) => Ok(Claim::Before(at)),
+        (true, Some(award), None) => Ok((award, Claim::Now)),
+        (true, Some(award), Some(at)) => Ok((award, Claim::Before(at))),
     }
+}
+
+/// Why a run's rewards cannot be claimed while they stand at `standing` (not awarded): `409`.
+pub fn not_final(standing: Standing) -> LeaderboardError {
+    LeaderboardError::Conflict(match standing {
+        Standing::Open => {
+            "this run has not closed: its rewards are awarded when it closes (for a tournament, \
+             when its end is announced)"
+                .into()
+        }
+        Standing::Pending { .. } | Standing::Due => {
+            "this run's rewards are not final yet: its held reviews are decided or its grace ends \
+             first"
+                .into()
+        }
+    })
 }
 
 #[cfg(test)]

@@ -108,10 +108,13 @@ fn a_claim_is_taken_once_and_answered_the_same_after() {
         rank: 1,
         reward: json!(1),
     };
-    assert_eq!(claim(true, Some(&award), None).unwrap(), Claim::Now);
     assert_eq!(
-        claim(true, Some(&award), Some(42)).unwrap(),
-        Claim::Before(42)
+        claim(true, Some(award.clone()), None).unwrap(),
+        (award.clone(), Claim::Now)
+    );
+    assert_eq!(
+        claim(true, Some(award.clone()), Some(42)).unwrap(),
+        (award, Claim::Before(42))
     );
     assert!(matches!(
         claim(true, None, None),
@@ -120,6 +123,9 @@ fn a_claim_is_taken_once_and_answered_the_same_after() {
     // Before the awards are computed, even a winner-to-be is told to wait, not "no reward".
     assert!(
         matches!(claim(false, None, None), Err(LeaderboardError::Conflict(m)) if m.contains("not final"))
+    );
+    assert!(
+        matches!(not_final(Standing::Open), LeaderboardError::Conflict(m) if m.contains("has not closed"))
     );
 }
 
@@ -189,4 +195,22 @@ fn a_tie_past_the_largest_number_of_awards_is_cut_in_ranked_order() {
     assert_eq!(awards.len(), MAX_AWARDS);
     assert_eq!(awards[0].player, ps[0]);
     assert_eq!(awards[MAX_AWARDS - 1].player, ps[MAX_AWARDS - 1]);
+}
+
+#[test]
+fn a_run_is_due_once_its_close_is_announced_and_no_review_is_open_or_the_grace_ended() {
+    let (end, grace) = (1_000, 100);
+    assert_eq!(standing(false, end, 5_000, 0, grace), Standing::Open);
+    assert_eq!(standing(true, end, 1_050, 0, grace), Standing::Due);
+    // A clock behind the announced close does not make the run wait.
+    assert_eq!(standing(true, end, 900, 0, grace), Standing::Due);
+    assert_eq!(
+        standing(true, end, 1_050, 2, grace),
+        Standing::Pending {
+            reviews: 2,
+            until_ms: 1_100
+        }
+    );
+    assert_eq!(standing(true, end, 1_100, 2, grace), Standing::Due);
+    assert_eq!(Standing::Due.name(), "final");
 }
