@@ -86,12 +86,8 @@ fn rewarded_run(board: &Board) -> Result<(&RewardTable, PeriodId, i64, i64)> {
             board.id
         )));
     };
-    Ok((
-        table,
-        t.last_run(board.period)?,
-        t.window.start_ms,
-        t.window.end_ms,
-    ))
+    let run = leaderboard::board::period::run_ending_at(board.period, t.window.end_ms)?;
+    Ok((table, run, t.window.start_ms, t.window.end_ms))
 }
 
 /// Open reviews of submissions made in `[from_ms, to_ms)`, counted up to [`REVIEWS_SCANNED`]

@@ -117,9 +117,10 @@ async fn tournament(
         return Ok(0);
     };
     let last_run = match &envelope.event {
-        leaderboard::Event::TournamentEnded(e) => Some(
-            leaderboard::competition::tournament::run_ending_at(board.period, e.end_ms)?,
-        ),
+        leaderboard::Event::TournamentEnded(e) => Some(leaderboard::board::period::run_ending_at(
+            board.period,
+            e.end_ms,
+        )?),
         _ => None,
     };
     let top = match &last_run {

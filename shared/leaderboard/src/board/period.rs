@@ -268,6 +268,13 @@ fn check_time(ms: i64) -> Result<()> {
     }
 }
 
+/// The run (period of `kind`) a window ending at `end_ms` closes with: the one its last moment
+/// falls in: a tournament's last run, what `tournament.ended` reports the final top of and its
+/// rewards are for.
+pub fn run_ending_at(kind: PeriodKind, end_ms: i64) -> Result<PeriodId> {
+    period_id(kind, end_ms.saturating_sub(1))
+}
+
 /// The period of `kind` containing `now_ms`.
 pub fn period_id(kind: PeriodKind, now_ms: i64) -> Result<PeriodId> {
     check_time(now_ms)?;

@@ -275,3 +275,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_window_closes_with_the_period_of_its_last_moment() {
+    // Ending exactly at midnight: the day before is the last run.
+    let midnight = 1_764_115_200_000; // 2025-11-26T00:00:00Z
+    assert_eq!(
+        run_ending_at(PeriodKind::Daily, midnight)
+            .unwrap()
+            .to_string(),
+        "2025-11-25"
+    );
+    assert_eq!(
+        run_ending_at(PeriodKind::Daily, midnight + 1)
+            .unwrap()
+            .to_string(),
+        "2025-11-26"
+    );
+    assert_eq!(
+        run_ending_at(PeriodKind::AllTime, midnight)
+            .unwrap()
+            .to_string(),
+        "all"
+    );
+}

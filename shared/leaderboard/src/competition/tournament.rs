@@ -198,12 +198,6 @@ impl Tournament {
         }
     }
 
-    /// The tournament's last run: the period of `kind` its last moment falls in (what
-    /// `tournament.ended` reports the final top of, and what its rewards are for).
-    pub fn last_run(&self, kind: crate::board::period::PeriodKind) -> Result<crate::PeriodId> {
-        run_ending_at(kind, self.window.end_ms)
-    }
-
     /// Whether a join at `now_ms` may be tried: while upcoming or open, never once ended.
     pub fn joinable(&self, window: Window, now_ms: i64) -> std::result::Result<(), Refusal> {
         match window.phase(now_ms) {
@@ -348,15 +342,6 @@ impl Window {
             end_ms,
         })
     }
-}
-
-/// The run (period of `kind`) a window ending at `end_ms` closes with: the one its last moment
-/// falls in ([`Tournament::last_run`]; a logged `tournament_ended` names its own end).
-pub fn run_ending_at(
-    kind: crate::board::period::PeriodKind,
-    end_ms: i64,
-) -> Result<crate::PeriodId> {
-    crate::board::period::period_id(kind, end_ms.saturating_sub(1))
 }
 
 /// What a tournament owes its announcements (`tournament.started`, `tournament.ended`) at a

@@ -30,6 +30,22 @@ const BOARDS: [&str; 9] = [
     r#"{"id":"bench-integrity","public_read":true,"cache":{"ttl_secs":0,"stale_secs":0},"integrity":{"velocity":{"max":1000,"window_secs":1,"action":"reject"},"improvement":{"max_pct":1000000,"window_secs":60,"action":"hold"},"outlier":{"threshold":100,"min_players":10,"action":"hold"},"burst":{"players":10000,"window_secs":1,"action":"flag"}}}"#,
 ];
 
+/// The tournament row's board: open from an hour before the run for 30 days, only joined
+/// players submit (`join_required`: one `SISMEMBER`), attempts counted (`max_attempts`, more
+/// than any run sends: the grants' `HGET` and the count in the write).
+fn tournament_board() -> Result<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the clock is before 1970")?;
+    let start = i64::try_from(now.as_secs()).context("the clock")? - 3600;
+    let start = chrono::DateTime::from_timestamp(start, 0).context("the run's start")?;
+    Ok(format!(
+        r#"{{"id":"{}","public_read":true,"cache":{{"ttl_secs":0,"stale_secs":0}},"tournament":{{"title":"Bench cup","start":"{}","duration_secs":2592000,"join_required":true,"max_attempts":1000000}}}}"#,
+        rows::TOURNAMENT_BOARD,
+        start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ))
+}
+
 /// The boards seeded with BENCH_PLAYERS players each.
 const SEEDED: [&str; 4] = ["bench", "bench-nocache", "bench-nostats", "bench-integrity"];
 
@@ -57,6 +73,24 @@ impl Bench {
         for board in BOARDS {
             self.send_expect("201", "POST", &boards_url, board)?;
         }
+        self.send_expect("201", "POST", &boards_url, &tournament_board()?)?;
+        // Every name the tournament row's requests use (`j{seq}`, seq below BENCH_REQUESTS).
+        let joined = self.tool(
+            "edge-seed",
+            &[
+                "join",
+                "--redis",
+                self.redis_url.as_str(),
+                "--board",
+                rows::TOURNAMENT_BOARD,
+                "--prefix",
+                rows::TOURNAMENT_PREFIX,
+                "--players",
+                &self.knobs.requests.to_string(),
+            ],
+            SEED_LIMIT,
+        )?;
+        eprintln!("{joined}");
         let players = self.knobs.players.to_string();
         eprintln!(
             "==> seeding bench, bench-nocache, bench-nostats and bench-integrity with {players} \

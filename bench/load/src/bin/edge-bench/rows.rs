@@ -36,6 +36,11 @@ pub const CLUSTER_PAIRS: [(&str, &str); 2] =
 pub const INTEGRITY: &str = "submit sync, integrity rules on";
 pub const STATS_OFF: &str = "submit sync, stats off";
 pub const STATS_READ: &str = "stats read, 1h by 1m";
+pub const TOURNAMENT: &str = "submit sync, tournament";
+/// The tournament row's board (join required, attempts counted) and the prefix of the players
+/// joined to it before the run (`edge-seed join`: `j0` to `j{BENCH_REQUESTS - 1}`).
+pub const TOURNAMENT_BOARD: &str = "bench-cup";
+pub const TOURNAMENT_PREFIX: &str = "j";
 /// What the names of the two "observed" rows (log and metrics on) start with.
 pub const OBSERVED_PREFIX: &str = "cached top-10, log + metrics";
 
@@ -420,6 +425,18 @@ pub const ROWS: &[Row] = &[
         floor: Some(Floor::Redis),
         note: "a new player per request; stats off",
         body: Some(r#"{"player":"{runtime}-n{c}-{seq}","score":{seq}}"#),
+        ..post(Group::Extra)
+    },
+    // A tournament: the window checked, the join checked (one SISMEMBER), the attempts counted
+    // (the grants' HGET; the count is the record's, in the write). The joined players are named
+    // by the request's number, so a later run (another concurrency, another runtime) submits
+    // again for players that have a record.
+    Row {
+        name: TOURNAMENT,
+        path: "/api/v1/boards/bench-cup/scores",
+        floor: Some(Floor::Redis),
+        note: "joined players, join_required + max_attempts",
+        body: Some(r#"{"player":"j{seq}","score":{seq}}"#),
         ..post(Group::Extra)
     },
     // A stats read of the board the submit rows just wrote to: an hour of one-minute steps over

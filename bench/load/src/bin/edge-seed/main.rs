@@ -4,6 +4,7 @@
 //! edge-seed seed --redis redis://127.0.0.1:PORT --board ID [--board ID]... --players N
 //!                [--tenant T] [--batch N]
 //! edge-seed lag --url http://127.0.0.1:PORT --board ID --token JWT --samples N --timeout-secs S
+//! edge-seed join --redis redis://127.0.0.1:PORT --board ID --prefix P --players N [--tenant T]
 //! edge-seed backlog --redis redis://127.0.0.1:PORT --board ID --entries N [--players N]
 //! edge-seed loglag --redis redis://127.0.0.1:PORT --board ID --after STREAM-ID
 //! edge-seed delete --redis redis://127.0.0.1:PORT --url http://127.0.0.1:PORT --board ID
@@ -14,7 +15,8 @@
 //! prints one JSON object per board (`board`, `players`, `seconds`). `lag` measures the
 //! submit→visible lag of an `async` board (see [`lag`]) and prints it as one JSON object. Only
 //! loopback Redis and HTTP targets are accepted; everything is bounded by counts and timeouts.
-//! `backlog` and `loglag` are the event pipeline's fixtures (see [`pipeline`]). `delete` measures
+//! `join` joins the players `P0` to `P{N-1}` to a tournament (its joined set, as
+//! `POST …/join` makes it), for the tournament row. `backlog` and `loglag` are the event pipeline's fixtures (see [`pipeline`]). `delete` measures
 //! a board's delete beside a large keyspace and what other readers of Redis see meanwhile (see
 //! [`delete`]).
 
@@ -31,7 +33,8 @@ use anyhow::{Context, Result, bail};
 use leaderboard::{BoardId, TenantId};
 
 const USAGE: &str = "usage:\n  edge-seed seed --redis redis://127.0.0.1:PORT --board ID [--board ID]... \
---players N [--tenant T] [--batch N]\n  edge-seed lag --url http://127.0.0.1:PORT --board ID \
+--players N [--tenant T] [--batch N]\n  edge-seed join --redis redis://127.0.0.1:PORT --board ID \
+--prefix P --players N [--tenant T]\n  edge-seed lag --url http://127.0.0.1:PORT --board ID \
 --token JWT --samples N --timeout-secs S\n  edge-seed backlog --redis redis://127.0.0.1:PORT \
 --board ID --entries N [--players N]\n  edge-seed loglag --redis redis://127.0.0.1:PORT --board ID \
 --after STREAM-ID\n  edge-seed delete --redis redis://127.0.0.1:PORT --url http://127.0.0.1:PORT \
@@ -107,6 +110,7 @@ fn run(args: Vec<String>) -> Result<()> {
     let known: &[&str] = match command.as_str() {
         "seed" => &["--redis", "--board", "--players", "--tenant", "--batch"],
         "lag" => &["--url", "--board", "--token", "--samples", "--timeout-secs"],
+        "join" => &["--redis", "--board", "--prefix", "--players", "--tenant"],
         "backlog" => &["--redis", "--board", "--entries", "--players", "--tenant"],
         "loglag" => &["--redis", "--board", "--after", "--tenant"],
         "delete" => &[
@@ -152,6 +156,42 @@ fn run(args: Vec<String>) -> Result<()> {
             timeout: Duration::from_secs_f64(timeout),
         })?;
         println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    if command == "join" {
+        let url = need("--redis")?;
+        loopback_addr(url, "redis")?;
+        let board = BoardId::new(need("--board")?)?;
+        let tenant = TenantId::new(get("--tenant").unwrap_or("default"))?;
+        let prefix = need("--prefix")?;
+        let players: u64 = number("--players", need("--players")?)?;
+        if !(1..=MAX_PLAYERS).contains(&players) {
+            bail!("--players must be 1..={MAX_PLAYERS}");
+        }
+        // Each name must be a player id the API takes.
+        leaderboard::PlayerId::new(format!("{prefix}{}", players - 1))?;
+        let client = redis::Client::open(url).context("--redis")?;
+        let mut con = client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .with_context(|| format!("connecting to {url}"))?;
+        let key = format!("lb:{{{}/{}}}:joined", tenant.as_str(), board.as_str());
+        let started = std::time::Instant::now();
+        let mut from = 0;
+        while from < players {
+            let to = (from + 10_000).min(players);
+            let names: Vec<String> = (from..to).map(|i| format!("{prefix}{i}")).collect();
+            redis::cmd("SADD")
+                .arg(&key)
+                .arg(&names)
+                .query::<u64>(&mut con)
+                .with_context(|| format!("SADD {key}"))?;
+            from = to;
+        }
+        println!(
+            "{}",
+            serde_json::json!({"board": board.as_str(), "joined": players,
+                "seconds": (started.elapsed().as_secs_f64() * 1e3).round() / 1e3})
+        );
         return Ok(());
     }
     if command == "backlog" || command == "loglag" {
