@@ -91,21 +91,26 @@ fn rewarded_run(board: &Board) -> Result<(&RewardTable, PeriodId, i64, i64)> {
 }
 
 /// Open reviews of submissions made in `[from_ms, to_ms)`, counted up to [`REVIEWS_SCANNED`]
-/// reviews read (past it, at least one more is assumed open).
+/// reviews read (past it, at least one more is assumed open). A review that does not decode is
+/// counted open (and logged): the run then waits for its grace rather than failing every read.
 async fn open_reviews(repo: &Repo, keys: &Keys, from_ms: i64, to_ms: i64) -> Result<u64> {
     let mut open = 0;
     let mut offset = 0;
     while offset < REVIEWS_SCANNED {
-        let page = repo
+        let (read, page) = repo
             .reviews_between(keys, from_ms, to_ms, offset, REVIEWS_PAGE)
             .await?;
         for raw in &page {
-            let r = crate::integrity::decode(raw)?;
-            if r.status.is_open() {
-                open += 1;
+            match crate::integrity::decode(raw) {
+                Ok(r) if !r.status.is_open() => {}
+                Ok(_) => open += 1,
+                Err(e) => {
+                    eprintln!("rewards: a review of {} counted open: {e}", keys.prefix());
+                    open += 1;
+                }
             }
         }
-        if (page.len() as u64) < REVIEWS_PAGE {
+        if read < REVIEWS_PAGE {
             return Ok(open);
         }
         offset += REVIEWS_PAGE;
@@ -114,9 +119,10 @@ async fn open_reviews(repo: &Repo, keys: &Keys, from_ms: i64, to_ms: i64) -> Res
 }
 
 /// The run's players ranked within the table's last rewarded rank (ties at it included), best
-/// first, each once, at most [`MAX_AWARDS`]. Paged by the last entry read (not by offset), so an
-/// entry that moves meanwhile (a review decided after the grace) is neither skipped nor read
-/// twice.
+/// first, each once, at most [`MAX_AWARDS`]. Paged by the last entry read (not by offset). The
+/// standings are final here (the end announced, no open review); only a review decided after
+/// the grace can move an entry while they are read, and a player read twice keeps its first
+/// rank.
 async fn final_standings(
     repo: &Repo,
     keys: &Keys,
@@ -170,12 +176,14 @@ pub async fn settle(
             return Ok((board, run, RunRewards::Final(stored)));
         }
         let ended = repo.tournament_announced(&keys).await?.ended;
-        let reviews = if ended {
-            open_reviews(repo, &keys, start_ms, end_ms).await?
-        } else {
-            0
+        // Reviews are counted only when they decide: after the end, within the grace.
+        let standing = match rewards::standing(ended, end_ms, now_ms, u64::MAX, GRACE_MS) {
+            rewards::Standing::Pending { .. } => {
+                let reviews = open_reviews(repo, &keys, start_ms, end_ms).await?;
+                rewards::standing(ended, end_ms, now_ms, reviews, GRACE_MS)
+            }
+            other => other,
         };
-        let standing = rewards::standing(ended, end_ms, now_ms, reviews, GRACE_MS);
         if standing != rewards::Standing::Due {
             return Ok((board, run, RunRewards::NotYet(standing)));
         }
@@ -238,6 +246,13 @@ fn stored_table(stored: &Stored) -> Result<RewardTable> {
     RewardTable::new(&input)
 }
 
+/// The reward a stored award's rank has in the table it was made from.
+fn reward_of(table: &RewardTable, rank: u64) -> Result<&Value> {
+    table.for_rank(rank).ok_or_else(|| {
+        LeaderboardError::CorruptData(format!("stored rank {rank} has no reward in its table"))
+    })
+}
+
 /// An award as the routes and webhooks show it.
 fn award_view(
     table: &RewardTable,
@@ -245,9 +260,7 @@ fn award_view(
     rank: u64,
     claimed_at_ms: Option<i64>,
 ) -> Result<Value> {
-    let reward = table.for_rank(rank).ok_or_else(|| {
-        LeaderboardError::CorruptData(format!("stored rank {rank} has no reward in its table"))
-    })?;
+    let reward = reward_of(table, rank)?;
     Ok(json!({
         "player": player,
         "rank": rank,
@@ -476,14 +489,7 @@ pub async fn claim(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result
         Some(rank) => Some(rewards::Award {
             player: input.player.clone(),
             rank,
-            reward: stored_table(&stored)?
-                .for_rank(rank)
-                .cloned()
-                .ok_or_else(|| {
-                    LeaderboardError::CorruptData(format!(
-                        "stored rank {rank} has no reward in its table"
-                    ))
-                })?,
+            reward: reward_of(&stored_table(&stored)?, rank)?.clone(),
         }),
         None => None,
     };

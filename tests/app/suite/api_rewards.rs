@@ -381,6 +381,19 @@ async fn rewards_wait_for_the_runs_open_reviews_then_pay_the_standings_they_leav
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
+    // The worker's register keeps the run until its grace ends, when it awards it whatever is
+    // open then.
+    let end_ms =
+        chrono::DateTime::parse_from_rfc3339(r.body["tournament"]["end"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+    let due: Option<f64> = redis::cmd("ZSCORE")
+        .arg("lb:{claims}:tournaments")
+        .arg("default/held")
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert_eq!(due, Some((end_ms + 24 * 3_600_000) as f64));
+
     // Ended with a review open: not final, so nothing is claimed yet (ann leads for now).
     let ann = rewards_of(&api, "held", "ann").await;
     assert_eq!(ann.status, 200, "{}", ann.body);

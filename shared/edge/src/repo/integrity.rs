@@ -101,9 +101,19 @@ impl Repo {
     /// Stores a review (new or decided) and indexes it by submission time; `BoardNotFound` once
     /// the board is deleted.
     pub async fn put_review(&self, keys: &Keys, id: &str, json: &str, at_ms: i64) -> Result<()> {
-        self.store_reviews(keys, false, &[(id.to_string(), json.to_string(), at_ms)])
+        self.store_reviews(keys, "0", &[(id.to_string(), json.to_string(), at_ms)])
             .await
             .map(|_| ())
+    }
+
+    /// Stores a held submission's new review, unless the board's tournament end was announced
+    /// (`Ok(false)`: the hold is refused, since its approval would change final standings);
+    /// `BoardNotFound` once the board is deleted.
+    pub async fn put_hold(&self, keys: &Keys, id: &str, json: &str, at_ms: i64) -> Result<bool> {
+        let stored = self
+            .store_reviews(keys, "H", &[(id.to_string(), json.to_string(), at_ms)])
+            .await?;
+        Ok(stored.is_some())
     }
 
     /// Stores reviews unless one with the same id exists (id, JSON, Unix ms): how many were new;
@@ -116,17 +126,20 @@ impl Repo {
         if reviews.is_empty() {
             return Ok(0);
         }
-        self.store_reviews(keys, true, reviews).await
+        // Only a hold is ever refused.
+        Ok(self.store_reviews(keys, "1", reviews).await?.unwrap_or(0))
     }
 
+    /// Stores reviews in `mode` (`ig_reviews.lua`: `1` new only, `0` replace, `H` a hold): how
+    /// many were stored, `None` when a hold came after the tournament's end was announced.
     async fn store_reviews(
         &self,
         keys: &Keys,
-        new_only: bool,
+        mode: &str,
         reviews: &[(String, String, i64)],
-    ) -> Result<u64> {
+    ) -> Result<Option<u64>> {
         let mut args = Vec::with_capacity(1 + reviews.len() * 3);
-        args.push(bin(if new_only { "1" } else { "0" }));
+        args.push(bin(mode));
         for (id, json, at) in reviews {
             args.extend([
                 bin(id.as_str()),
@@ -137,13 +150,19 @@ impl Repo {
         let r = self
             .eval(
                 STORE_REVIEWS,
-                &[keys.reviews(), keys.reviews_index(), keys.config()],
+                &[
+                    keys.reviews(),
+                    keys.reviews_index(),
+                    keys.config(),
+                    keys.announced(),
+                ],
                 args,
             )
             .await?;
         match r.first().map(int).transpose()? {
             Some(-1) => Err(super::board_deleted(keys)),
-            Some(n) if n >= 0 => Ok(n.unsigned_abs()),
+            Some(-2) => Ok(None),
+            Some(n) if n >= 0 => Ok(Some(n.unsigned_abs())),
             other => Err(LeaderboardError::CorruptData(format!(
                 "storing reviews answered {other:?}"
             ))),
@@ -170,8 +189,9 @@ impl Repo {
         self.reviews_of(keys, &ids).await
     }
 
-    /// The reviews of submissions made in `[from_ms, to_ms)` (their JSON), `limit` from
-    /// `offset`, oldest first.
+    /// The reviews of submissions made in `[from_ms, to_ms)` (their JSON), `limit` index
+    /// entries from `offset`, oldest first, and how many index entries were read (an entry
+    /// whose review is gone has no JSON).
     pub async fn reviews_between(
         &self,
         keys: &Keys,
@@ -179,7 +199,7 @@ impl Repo {
         to_ms: i64,
         offset: u64,
         limit: u64,
-    ) -> Result<Vec<String>> {
+    ) -> Result<(u64, Vec<String>)> {
         let ids = self
             .exec(
                 "ZRANGEBYSCORE",
@@ -193,7 +213,7 @@ impl Repo {
                 ],
             )
             .await?;
-        self.reviews_of(keys, &ids).await
+        Ok((ids.len() as u64, self.reviews_of(keys, &ids).await?))
     }
 
     /// The JSON of the reviews `ids` (as an index answered them), those still stored.

@@ -5,7 +5,7 @@
 use leaderboard::integrity::review::Review;
 use leaderboard::integrity::settle::{Judged, Ruling, Settlement};
 use leaderboard::integrity::stats::{self, Counter};
-use leaderboard::{Board, Result, TenantId};
+use leaderboard::{Board, LeaderboardError, Result, TenantId};
 
 use crate::repo::{IntegrityWrite, Keys, Repo};
 
@@ -90,13 +90,31 @@ pub(super) async fn settle_before_write(
             Err(refusal)
         }
         Ruling::Hold(review) => {
-            repo.put_review(
-                keys,
-                &review.id,
-                &crate::integrity::encode(&review)?,
-                now_ms,
-            )
-            .await?;
+            let held = repo
+                .put_hold(
+                    keys,
+                    &review.id,
+                    &crate::integrity::encode(&review)?,
+                    now_ms,
+                )
+                .await?;
+            if !held {
+                // Decided before the tournament's end and held after its announcement: refused
+                // as closed, as a write after it is (`submit_cas.lua`), so that no approval
+                // changes the final standings after them.
+                announce_flagged(repo, tenant, board, announce, now_ms).await;
+                return Err(match &board.tournament {
+                    Some(t) => leaderboard::competition::tournament::Refusal::Closed {
+                        phase: leaderboard::competition::tournament::Phase::Ended,
+                        window: t.window,
+                    }
+                    .into(),
+                    None => LeaderboardError::Conflict(format!(
+                        "board '{}' changed while this submission was held; retry",
+                        board.id
+                    )),
+                });
+            }
             announce.push((*review).clone());
             note_stats(repo, keys, board, Counter::Held, 1, player, now_ms).await;
             announce_flagged(repo, tenant, board, announce, now_ms).await;

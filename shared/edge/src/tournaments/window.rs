@@ -114,9 +114,18 @@ pub async fn announce(
         let rewards_due = if board.rewards.is_some() && (owed.ended || made.ended) {
             match crate::rewards::settle(repo, tenant, id, now_ms).await {
                 Ok((_, _, rewards)) => rewards.due_again_ms(),
-                Err(e) => {
-                    eprintln!("tournaments: awarding the rewards of {entry}: {e}");
+                // An outage passes: tried again like a failed announcement.
+                Err(e @ LeaderboardError::Unavailable(_)) => {
+                    eprintln!("tournaments: awarding the rewards of {entry} (again soon): {e}");
                     Some(now_ms.saturating_add(ANNOUNCE_RETRY_MS))
+                }
+                // Anything else (a damaged table, a config that kept changing) would fail the
+                // same way every time: left to the next read, claim or review decision.
+                Err(e) => {
+                    eprintln!(
+                        "tournaments: awarding the rewards of {entry} (left to readers): {e}"
+                    );
+                    None
                 }
             }
         } else {

@@ -131,19 +131,13 @@ async fn tournament(
     // award that cannot be made (a damaged review or table) leaves them out of the message
     // rather than holding every message of the tenant behind it; only an outage is retried.
     let rewards = match (&last_run, &board.rewards) {
-        (Some(_), Some(_)) => {
-            match crate::rewards::at_end(repo, tenant, &board.id, n, now_ms).await {
-                Ok(v) => Some(v),
-                Err(e @ LeaderboardError::Unavailable(_)) => return Err(e),
-                Err(e) => {
-                    eprintln!(
-                        "webhooks: the rewards of {tenant}/{} left out of tournament.ended: {e}",
-                        board.id
-                    );
-                    None
-                }
-            }
-        }
+        (Some(_), Some(_)) => unless_lasting(
+            crate::rewards::at_end(repo, tenant, &board.id, n, now_ms).await,
+            &format!(
+                "the rewards of {tenant}/{} left out of tournament.ended",
+                board.id
+            ),
+        )?,
         _ => None,
     };
     let mut made = 0;
@@ -167,7 +161,21 @@ async fn tournament(
     Ok(made)
 }
 
-/// `rewards` (what [`crate::rewards::for_webhook`] made for the largest `top_n`) cut to one
+/// A fan-out step's result where only an outage is worth retrying: a lasting failure (a damaged
+/// award or table) is logged as `what` and left out (`None`), rather than failing the fan-out
+/// of every board of the tenant again on every retry.
+fn unless_lasting<T>(result: Result<T>, what: &str) -> Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e @ LeaderboardError::Unavailable(_)) => Err(e),
+        Err(e) => {
+            eprintln!("webhooks: {what}: {e}");
+            Ok(None)
+        }
+    }
+}
+
+/// `rewards` (what [`crate::rewards::at_end`] made for the largest `top_n`) cut to one
 /// subscription's `top_n` awards.
 fn rewards_for(rewards: &Value, top_n: u32) -> Value {
     let mut mine = rewards.clone();
@@ -198,17 +206,10 @@ async fn rewards_awarded(
     };
     // The awards as stored; none for a board of the id made since (they went with the old one).
     // Damaged awards are logged and skipped, not retried for ever; an outage is retried.
-    let rewards = match crate::rewards::as_awarded(repo, tenant, board, n).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return Ok(0),
-        Err(e @ LeaderboardError::Unavailable(_)) => return Err(e),
-        Err(e) => {
-            eprintln!(
-                "webhooks: rewards.awarded of {tenant}/{} not made: {e}",
-                board.id
-            );
-            return Ok(0);
-        }
+    let awarded = crate::rewards::as_awarded(repo, tenant, board, n).await;
+    let what = format!("rewards.awarded of {tenant}/{} not made", board.id);
+    let Some(rewards) = unless_lasting(awarded, &what)?.flatten() else {
+        return Ok(0);
     };
     let mut made = 0;
     for sub in subs {

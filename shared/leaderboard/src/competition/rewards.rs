@@ -161,12 +161,13 @@ pub enum Standing {
 }
 
 impl Standing {
-    /// The state as the API names it (`open`, `pending`; `final` once awarded).
+    /// The state as the API names it (`open`, `pending`; `due` is never shown: a run found due
+    /// is awarded at once, and then `final`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Open => "open",
             Self::Pending { .. } => "pending",
-            Self::Due => "final",
+            Self::Due => "due",
         }
     }
 }
@@ -226,10 +227,7 @@ pub fn claim(
     claimed_at_ms: Option<i64>,
 ) -> Result<(Award, Claim)> {
     match (awarded, award, claimed_at_ms) {
-        (false, _, _) => Err(not_final(Standing::Pending {
-            reviews: 0,
-            until_ms: 0,
-        })),
+        (false, _, _) => Err(LeaderboardError::Conflict(NOT_FINAL.into())),
         (true, None, _) => Err(LeaderboardError::NotFound(
             "no reward for this player in this run".into(),
         )),
@@ -237,6 +235,10 @@ pub fn claim(
         (true, Some(award), Some(at)) => Ok((award, Claim::Before(at))),
     }
 }
+
+/// Why a closed run's rewards cannot be claimed before they are awarded.
+const NOT_FINAL: &str =
+    "this run's rewards are not final yet: its held reviews are decided or its grace ends first";
 
 /// Why a run's rewards cannot be claimed while they stand at `standing` (not awarded): `409`.
 pub fn not_final(standing: Standing) -> LeaderboardError {
@@ -246,11 +248,7 @@ pub fn not_final(standing: Standing) -> LeaderboardError {
              when its end is announced)"
                 .into()
         }
-        Standing::Pending { .. } | Standing::Due => {
-            "this run's rewards are not final yet: its held reviews are decided or its grace ends \
-             first"
-                .into()
-        }
+        Standing::Pending { .. } | Standing::Due => NOT_FINAL.into(),
     })
 }
 
