@@ -5,9 +5,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::{Api, admin, player, service, start, start_with};
+use crate::api::{Api, admin, player, service, start};
 use crate::api_competitions::moment;
-use crate::receiver::Receiver;
 
 /// One player's rewards as its own token reads them.
 async fn rewards_of(api: &Api, board: &str, who: &str) -> crate::api::Reply {
@@ -63,29 +62,8 @@ async fn logged(api: &Api, board: &str, kind: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tournament_lives_from_upcoming_through_its_end_to_rewards_claimed_once() {
-    let mut api = start_with(
-        &[
-            ("webhook_allow_private", "127.0.0.1"),
-            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
-            ("webhook_retry_schedule", "1s,1s,1s"),
-        ],
-        edge_host::HostConfig::default(),
-    )
-    .await;
-    api.start_worker().await;
-    let receiver = Receiver::start().await;
-    let sub = api
-        .call(
-            Method::POST,
-            "/api/v1/webhooks",
-            Some(&admin()),
-            Some(json!({"url": receiver.url(),
-                        "events": ["tournament.ended", "rewards.awarded"], "top_n": 2})),
-            &[],
-        )
-        .await;
-    assert_eq!(sub.status, 201, "{}", sub.body);
-    let secret = sub.body["secret"].as_str().unwrap().to_string();
+    let (api, receiver, secret) =
+        crate::receiver::subscribed(&["tournament.ended", "rewards.awarded"], 2).await;
     let hook = standardwebhooks::Webhook::new(&secret).unwrap();
     let verified = |kind: &str| -> Vec<Value> {
         receiver
@@ -293,28 +271,8 @@ async fn a_tournament_lives_from_upcoming_through_its_end_to_rewards_claimed_onc
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tournament_that_ends_by_itself_is_awarded_by_the_worker_and_announced_once() {
-    let mut api = start_with(
-        &[
-            ("webhook_allow_private", "127.0.0.1"),
-            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
-            ("webhook_retry_schedule", "1s,1s,1s"),
-        ],
-        edge_host::HostConfig::default(),
-    )
-    .await;
-    api.start_worker().await;
-    let receiver = Receiver::start().await;
-    let sub = api
-        .call(
-            Method::POST,
-            "/api/v1/webhooks",
-            Some(&admin()),
-            Some(json!({"url": receiver.url(), "events": ["rewards.awarded"], "top_n": 5})),
-            &[],
-        )
-        .await;
-    assert_eq!(sub.status, 201, "{}", sub.body);
-    let hook = standardwebhooks::Webhook::new(sub.body["secret"].as_str().unwrap()).unwrap();
+    let (api, receiver, secret) = crate::receiver::subscribed(&["rewards.awarded"], 5).await;
+    let hook = standardwebhooks::Webhook::new(&secret).unwrap();
     // Open for a few seconds; nobody ends it, reads its rewards or claims from it.
     api.create_board(json!({"id": "dash", "tournament": {
         "title": "Dash", "start": moment(-1), "duration_secs": 5},

@@ -5,9 +5,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::{Api, admin, now_secs, player, service, start, start_with};
+use crate::api::{Api, admin, now_secs, player, service, start};
 use crate::api_competitions::{moment, tournament};
-use crate::receiver::{Received, Receiver};
+use crate::receiver::Received;
 
 /// The messages of type `kind` the receiver got, each verified with the Standard Webhooks
 /// reference library under `secret`.
@@ -60,29 +60,8 @@ async fn logged(api: &Api, board: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tournament_is_announced_once_as_it_opens_and_ends_and_an_ended_one_stays_ended() {
-    let mut api = start_with(
-        &[
-            ("webhook_allow_private", "127.0.0.1"),
-            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
-            ("webhook_retry_schedule", "1s,1s,1s"),
-        ],
-        edge_host::HostConfig::default(),
-    )
-    .await;
-    api.start_worker().await;
-    let receiver = Receiver::start().await;
-    let sub = api
-        .call(
-            Method::POST,
-            "/api/v1/webhooks",
-            Some(&admin()),
-            Some(json!({"url": receiver.url(),
-                        "events": ["tournament.started", "tournament.ended"], "top_n": 2})),
-            &[],
-        )
-        .await;
-    assert_eq!(sub.status, 201, "{}", sub.body);
-    let secret = sub.body["secret"].as_str().unwrap().to_string();
+    let (api, receiver, secret) =
+        crate::receiver::subscribed(&["tournament.started", "tournament.ended"], 2).await;
 
     // "final" opens in two seconds for an hour, "blitz" in one for fifteen seconds (a start
     // before the subscription was made would not be sent to it).

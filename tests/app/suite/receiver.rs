@@ -188,3 +188,34 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(http::Heade
     body.truncate(length);
     Some((headers, body))
 }
+
+/// An app with its worker that delivers webhooks to a loopback [`Receiver`] (retried a second
+/// apart), the receiver, and the secret of its subscription to `events` at `top_n`.
+pub async fn subscribed(events: &[&str], top_n: u32) -> (crate::api::Api, Receiver, String) {
+    let mut api = crate::api::start_with(
+        &[
+            ("webhook_allow_private", "127.0.0.1"),
+            ("webhook_allowed_hosts", "http://127.0.0.1:*"),
+            ("webhook_retry_schedule", "1s,1s,1s"),
+        ],
+        edge_host::HostConfig::default(),
+    )
+    .await;
+    api.start_worker().await;
+    let receiver = Receiver::start().await;
+    let sub = api
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/webhooks",
+            Some(&crate::api::admin()),
+            Some(serde_json::json!({"url": receiver.url(), "events": events, "top_n": top_n})),
+            &[],
+        )
+        .await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    let secret = sub.body["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no secret in {}", sub.body))
+        .to_string();
+    (api, receiver, secret)
+}

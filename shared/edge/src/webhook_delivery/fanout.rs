@@ -92,6 +92,21 @@ pub(super) async fn period_closed_by_clock(
     Ok(made)
 }
 
+/// The subscriptions of `wanting` that want a `kind` message of the log entry `envelope` on
+/// `board` and existed when it happened.
+fn wanting_at<'a>(
+    wanting: &'a [&'a Subscription],
+    kind: &str,
+    board: &leaderboard::Board,
+    envelope: &leaderboard::EventEnvelope,
+) -> Vec<&'a Subscription> {
+    wanting
+        .iter()
+        .copied()
+        .filter(|s| s.wants(kind, board.id.as_str()) && envelope.at_ms >= s.created_ms)
+        .collect()
+}
+
 /// A tournament's announcement (the log entry `entry`, `envelope`): a `kind` message
 /// (`tournament.started`, `tournament.ended`) with `data` for each subscription in `wanting`
 /// that wants it and existed when it happened; `tournament.ended` also carries the final top of
@@ -109,10 +124,7 @@ async fn tournament(
     data: Value,
     now_ms: i64,
 ) -> Result<u64> {
-    let subs: Vec<&&Subscription> = wanting
-        .iter()
-        .filter(|s| s.wants(kind, board.id.as_str()) && envelope.at_ms >= s.created_ms)
-        .collect();
+    let subs = wanting_at(wanting, kind, board, envelope);
     let Some(n) = subs.iter().map(|s| s.top_n).max() else {
         return Ok(0);
     };
@@ -197,10 +209,7 @@ async fn rewards_awarded(
     entry: &str,
     envelope: &leaderboard::EventEnvelope,
 ) -> Result<u64> {
-    let subs: Vec<&&Subscription> = wanting
-        .iter()
-        .filter(|s| s.wants("rewards.awarded", board.id.as_str()) && envelope.at_ms >= s.created_ms)
-        .collect();
+    let subs = wanting_at(wanting, "rewards.awarded", board, envelope);
     let Some(n) = subs.iter().map(|s| s.top_n).max() else {
         return Ok(0);
     };
