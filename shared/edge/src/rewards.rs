@@ -364,9 +364,10 @@ pub async fn as_awarded(
     board: &Board,
     top_n: u32,
 ) -> Result<Option<Value>> {
-    let Ok((_, run, _, _)) = rewarded_run(board) else {
+    if board.rewards.is_none() {
         return Ok(None);
-    };
+    }
+    let (_, run, _, _) = rewarded_run(board)?;
     let Some(stored) = repo.awards(&Keys::new(tenant, &board.id), &run).await? else {
         return Ok(None);
     };

@@ -210,6 +210,12 @@ pub enum LeaderboardError {
 }
 
 impl LeaderboardError {
+    /// Whether it is an outage of a dependency (Redis, the KV store), which passes: worth
+    /// retrying, where any other error would fail the same way again.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+
     /// HTTP status code for this error.
     pub fn status(&self) -> u16 {
         match self {

@@ -45,18 +45,10 @@ fn awards(list: &Value) -> Vec<(String, u64, Value)> {
 
 /// The log entries of `kind` on the board.
 async fn logged(api: &Api, board: &str, kind: &str) -> usize {
-    let r = api
-        .get(
-            &format!("/api/v1/boards/{board}/events?limit=1000"),
-            Some(&service()),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["events"]
-        .as_array()
-        .unwrap()
+    crate::api_tournament_window::logged(api, board)
+        .await
         .iter()
-        .filter(|e| e["type"] == kind)
+        .filter(|t| *t == kind)
         .count()
 }
 
@@ -396,6 +388,44 @@ async fn rewards_wait_for_the_runs_open_reviews_then_pay_the_standings_they_leav
         .assert_problem(404, "no reward");
     assert_eq!(claim(&api, "held", "bob", &player("bob")).await.status, 200);
     assert_eq!(logged(&api, "held", "rewards_awarded").await, 1);
+
+    // The decision of a run's last open review awards it by itself, before anyone reads it.
+    let r = api
+        .create_board(json!({"id": "held-2", "tournament": {
+            "title": "Held 2", "start": moment(-5), "duration_secs": 3600},
+            "integrity": {"improvement": {"max_abs": 1000, "window_secs": 3600, "action": "hold"}},
+            "rewards": [{"from": 1, "reward": "trophy"}]}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    for (score, status) in [(100, 201), (5000, 202)] {
+        let r = api
+            .submit("held-2", json!({"player": "dan", "score": score}))
+            .await;
+        assert_eq!(r.status, status, "{}", r.body);
+    }
+    let open = api
+        .get("/api/v1/boards/held-2/reviews?status=open", Some(&admin()))
+        .await;
+    let id = open.body["reviews"][0]["id"].as_str().unwrap().to_string();
+    for path in [
+        "/api/v1/boards/held-2/tournament/end".to_string(),
+        format!("/api/v1/boards/held-2/reviews/{id}/approve"),
+    ] {
+        let r = api
+            .call(Method::POST, &path, Some(&admin()), None, &[])
+            .await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    }
+    let awards: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg("lb:{default/held-2}:awards:all")
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert_eq!(
+        awards.get("p:dan").map(String::as_str),
+        Some("1"),
+        "{awards:?}"
+    );
+    assert_eq!(logged(&api, "held-2", "rewards_awarded").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -42,7 +42,7 @@ async fn window_change(
 }
 
 /// The types of the board's log, in order.
-async fn logged(api: &Api, board: &str) -> Vec<String> {
+pub(crate) async fn logged(api: &Api, board: &str) -> Vec<String> {
     let r = api
         .get(
             &format!("/api/v1/boards/{board}/events?limit=1000"),

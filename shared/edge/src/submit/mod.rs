@@ -12,7 +12,7 @@
 //! told the write happened, and so is the outcome an `Idempotency-Key` replays.
 
 use leaderboard::board::view::PeriodView;
-use leaderboard::competition::tournament::{Phase, Refusal};
+use leaderboard::competition::tournament;
 use leaderboard::events::event::ScoreSubmitted;
 use leaderboard::events::idempotency::{AppliedOutcome, StoredOutcome, applied_json};
 use leaderboard::events::outcome::{Fate, SubmitOutcome};
@@ -233,17 +233,7 @@ pub async fn apply(
                     .map_or(board.tournament.as_ref().map(|t| t.window), |t| {
                         Some(t.window)
                     });
-                return Err(match window {
-                    Some(window) => Refusal::Closed {
-                        phase: Phase::Ended,
-                        window,
-                    }
-                    .into(),
-                    None => LeaderboardError::Conflict(format!(
-                        "board '{}' changed while this submission was written; retry",
-                        board.id
-                    )),
-                });
+                return Err(tournament::ended_meanwhile(window, &board.id));
             }
             ApplyResult::WindowMoved => {
                 return Err(LeaderboardError::Conflict(

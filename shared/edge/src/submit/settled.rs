@@ -5,7 +5,7 @@
 use leaderboard::integrity::review::Review;
 use leaderboard::integrity::settle::{Judged, Ruling, Settlement};
 use leaderboard::integrity::stats::{self, Counter};
-use leaderboard::{Board, LeaderboardError, Result, TenantId};
+use leaderboard::{Board, Result, TenantId};
 
 use crate::repo::{IntegrityWrite, Keys, Repo};
 
@@ -103,17 +103,10 @@ pub(super) async fn settle_before_write(
                 // as closed, as a write after it is (`submit_cas.lua`), so that no approval
                 // changes the final standings after them.
                 announce_flagged(repo, tenant, board, announce, now_ms).await;
-                return Err(match &board.tournament {
-                    Some(t) => leaderboard::competition::tournament::Refusal::Closed {
-                        phase: leaderboard::competition::tournament::Phase::Ended,
-                        window: t.window,
-                    }
-                    .into(),
-                    None => LeaderboardError::Conflict(format!(
-                        "board '{}' changed while this submission was held; retry",
-                        board.id
-                    )),
-                });
+                return Err(leaderboard::competition::tournament::ended_meanwhile(
+                    board.tournament.as_ref().map(|t| t.window),
+                    &board.id,
+                ));
             }
             announce.push((*review).clone());
             note_stats(repo, keys, board, Counter::Held, 1, player, now_ms).await;

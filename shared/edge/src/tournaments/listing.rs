@@ -25,7 +25,9 @@ const SCANNED_PER_PAGE: usize = 200;
 /// Index entries read per round trip.
 const SCAN_BATCH: usize = 50;
 
-/// Indexes a new tournament (after its board was stored, as the tenant's list of boards is).
+/// Indexes a tournament by its end: a new one before its board is stored (so none is ever
+/// stored unlisted; an entry whose creation was then refused is mended by the listing), and
+/// again after its window changed.
 pub async fn index(repo: &Repo, tenant: &TenantId, board: &Board) -> Result<()> {
     match &board.tournament {
         Some(t) => {
@@ -78,7 +80,8 @@ fn summary(board: &Board, phase: Phase) -> Option<Value> {
 /// entry whose board is gone (or is no tournament) is removed, and one whose end is not the
 /// board's (a window change whose index write failed, a creation refused for a taken id) is
 /// written again with the board's end, so it is listed in its place from the next page on.
-/// Each mend is written only while the entry is still as read; a failed mend is logged.
+/// A removal is made only while the entry is still as read (a rewrite is a plain `ZADD` of the
+/// board's own end, right whatever raced it); a failed mend is logged.
 async fn indexed(
     repo: &Repo,
     tenant: &TenantId,

@@ -115,7 +115,7 @@ pub async fn announce(
             match crate::rewards::settle(repo, tenant, id, now_ms).await {
                 Ok((_, _, rewards)) => rewards.due_again_ms(),
                 // An outage passes: tried again like a failed announcement.
-                Err(e @ LeaderboardError::Unavailable(_)) => {
+                Err(e) if e.is_outage() => {
                     eprintln!("tournaments: awarding the rewards of {entry} (again soon): {e}");
                     Some(now_ms.saturating_add(ANNOUNCE_RETRY_MS))
                 }

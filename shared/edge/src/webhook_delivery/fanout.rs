@@ -42,12 +42,8 @@ pub(super) async fn period_closed(
     let Some(at_ms) = started.start_ms() else {
         return Ok(0);
     };
-    let subs: Vec<&&Subscription> = wanting
-        .iter()
-        .filter(|s| s.wants("period.closed", board.id.as_str()) && at_ms >= s.created_ms)
-        .collect();
     let mut made = 0;
-    if let Some(n) = subs.iter().map(|s| s.top_n).max() {
+    if let Some((subs, n)) = wanting_at(wanting, "period.closed", board, at_ms) {
         let top = crate::webhook_top::top_of(repo, tenant, board, &closed, n).await?;
         for sub in subs.iter().filter(|_| !top.is_empty()) {
             let mine: Vec<Value> = top.iter().take(sub.top_n as usize).cloned().collect();
@@ -92,19 +88,22 @@ pub(super) async fn period_closed_by_clock(
     Ok(made)
 }
 
-/// The subscriptions of `wanting` that want a `kind` message of the log entry `envelope` on
-/// `board` and existed when it happened.
+/// The subscriptions of `wanting` that want a `kind` message of what happened on `board` at
+/// `at_ms` and existed then, and the most places any of them takes (`top_n`); `None` when none
+/// does.
 fn wanting_at<'a>(
     wanting: &'a [&'a Subscription],
     kind: &str,
     board: &leaderboard::Board,
-    envelope: &leaderboard::EventEnvelope,
-) -> Vec<&'a Subscription> {
-    wanting
+    at_ms: i64,
+) -> Option<(Vec<&'a Subscription>, u32)> {
+    let subs: Vec<&Subscription> = wanting
         .iter()
         .copied()
-        .filter(|s| s.wants(kind, board.id.as_str()) && envelope.at_ms >= s.created_ms)
-        .collect()
+        .filter(|s| s.wants(kind, board.id.as_str()) && at_ms >= s.created_ms)
+        .collect();
+    let n = subs.iter().map(|s| s.top_n).max()?;
+    Some((subs, n))
 }
 
 /// A tournament's announcement (the log entry `entry`, `envelope`): a `kind` message
@@ -124,8 +123,7 @@ async fn tournament(
     data: Value,
     now_ms: i64,
 ) -> Result<u64> {
-    let subs = wanting_at(wanting, kind, board, envelope);
-    let Some(n) = subs.iter().map(|s| s.top_n).max() else {
+    let Some((subs, n)) = wanting_at(wanting, kind, board, envelope.at_ms) else {
         return Ok(0);
     };
     let last_run = match &envelope.event {
@@ -179,7 +177,7 @@ async fn tournament(
 fn unless_lasting<T>(result: Result<T>, what: &str) -> Result<Option<T>> {
     match result {
         Ok(v) => Ok(Some(v)),
-        Err(e @ LeaderboardError::Unavailable(_)) => Err(e),
+        Err(e) if e.is_outage() => Err(e),
         Err(e) => {
             eprintln!("webhooks: {what}: {e}");
             Ok(None)
@@ -209,8 +207,7 @@ async fn rewards_awarded(
     entry: &str,
     envelope: &leaderboard::EventEnvelope,
 ) -> Result<u64> {
-    let subs = wanting_at(wanting, "rewards.awarded", board, envelope);
-    let Some(n) = subs.iter().map(|s| s.top_n).max() else {
+    let Some((subs, n)) = wanting_at(wanting, "rewards.awarded", board, envelope.at_ms) else {
         return Ok(0);
     };
     // The awards as stored; none for a board of the id made since (they went with the old one).

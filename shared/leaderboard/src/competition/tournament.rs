@@ -406,6 +406,22 @@ pub enum Joined {
     },
 }
 
+/// What a write refused because the tournament's end was announced after it was decided
+/// answers: `409` `tournament-closed` with `window` (the board's as it is now); a board that is
+/// no tournament any more (deleted and made again meanwhile) `409` `conflict`, to be sent again.
+pub fn ended_meanwhile(window: Option<Window>, board: &crate::BoardId) -> LeaderboardError {
+    match window {
+        Some(window) => Refusal::Closed {
+            phase: Phase::Ended,
+            window,
+        }
+        .into(),
+        None => LeaderboardError::Conflict(format!(
+            "board '{board}' changed while this submission was written; retry"
+        )),
+    }
+}
+
 /// Why a tournament refused a submission, a join or a change of its window (each a `409`
 /// problem, the window in its body).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

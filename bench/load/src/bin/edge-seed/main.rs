@@ -174,7 +174,7 @@ fn run(args: Vec<String>) -> Result<()> {
         let mut con = client
             .get_connection_with_timeout(Duration::from_secs(5))
             .with_context(|| format!("connecting to {url}"))?;
-        let key = format!("lb:{{{}/{}}}:joined", tenant.as_str(), board.as_str());
+        let key = seed::BoardKeys::new(&tenant, &board).joined();
         let started = std::time::Instant::now();
         let mut from = 0;
         while from < players {

@@ -56,6 +56,10 @@ impl BoardKeys {
     pub fn periods(&self) -> String {
         format!("{}periods", self.prefix)
     }
+    /// A tournament's joined players (set).
+    pub fn joined(&self) -> String {
+        format!("{}joined", self.prefix)
+    }
 }
 
 /// One seeded player: what goes into the three period keys.
@@ -225,6 +229,7 @@ mod tests {
         assert_eq!(k.records(&all), "lb:{default/bench}:r:all");
         assert_eq!(k.members(&all), "lb:{default/bench}:m:all");
         assert_eq!(k.periods(), "lb:{default/bench}:periods");
+        assert_eq!(k.joined(), "lb:{default/bench}:joined");
     }
 
     #[test]
