@@ -350,6 +350,8 @@ fn at<'a>(call: &Call<'_>, at: Option<&'a ReadAt>) -> At<'a> {
         now_ms: call.now_ms,
         period: at.and_then(|a| nonempty(&a.period)),
         as_of: at.and_then(|a| nonempty(&a.as_of)),
+        // The default scope: a player's own cohort on a board with cohorts.
+        cohort: None,
     }
 }
 
@@ -457,6 +459,7 @@ async fn submit_score(
         score: serde_json::Value::String(req.score.clone()),
         subscore: req.subscore,
         metadata,
+        band: None,
     };
     // What a replay under the same key must match: the submission, as JSON.
     let fingerprinted =

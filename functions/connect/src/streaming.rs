@@ -178,6 +178,7 @@ async fn message(
         now_ms: edge::scope::now_ms(),
         period: feed.period.as_deref(),
         as_of: None,
+        cohort: None,
     };
     let page = reads::top(ctx, &feed.board, &at, feed.limit, None)
         .await

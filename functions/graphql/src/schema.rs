@@ -185,6 +185,8 @@ impl<'r> Gql<'r> {
             now_ms: self.call.now_ms,
             period,
             as_of,
+            // The default scope: a player's own cohort on a board with cohorts.
+            cohort: None,
         }
     }
 
@@ -637,6 +639,7 @@ impl<'r> Mutation<'r> {
                     score: Value::String(input.score.clone()),
                     subscore,
                     metadata,
+                    band: None,
                 };
                 // What a replay under the same key must match: the input, as JSON.
                 let fingerprinted = serde_json::to_vec(&submission)

@@ -74,27 +74,37 @@ pub async fn serve(
 ) -> Result<Response> {
     let cache = ctx.cache().await;
     let (t, b) = (ctx.tenant.as_str(), id.as_str());
-    let query = query_fingerprint(call);
-    let cached = cache.get(t, b, Entry::Read(&query)).await;
-    let freshness = edge::reads::freshness(cached.as_ref(), call.now_ms);
+    let mut query = query_fingerprint(call);
+    let mut cached = cache.get(t, b, Entry::Read(&query)).await;
+    let mut freshness = edge::reads::freshness(cached.as_ref(), call.now_ms);
     if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
         access::authorize_read_of(ctx.principal.as_ref(), env.public_read)?;
         return Ok(respond(call, env, "HIT"));
     }
-    // Stale-if-error: when Redis cannot answer, a copy within its stale window is served.
-    let stale = |reason: String| match (&cached, freshness) {
-        (Some(env), Freshness::Stale) => {
-            access::authorize_read_of(ctx.principal.as_ref(), env.public_read)?;
-            Ok(respond(call, env, "STALE"))
-        }
-        _ => Err(LeaderboardError::Unavailable(reason)),
-    };
     let (board, version) = match board(call, ctx, id).await {
         Ok(found) => found,
-        Err(LeaderboardError::Unavailable(reason)) => return stale(reason),
+        Err(LeaderboardError::Unavailable(reason)) => return stale(call, ctx, &cached, reason),
         Err(e) => return Err(e),
     };
     access::authorize_read(ctx.principal.as_ref(), &board)?;
+    if board.cohort_size.is_some() {
+        // A board with cohorts answers the same query per cohort: its copies are kept under the
+        // query and the cohort read (nothing is kept under the bare query, which misses).
+        query = match cohort_query(call, ctx, &board, &query).await {
+            Ok(scoped) => scoped,
+            Err(LeaderboardError::Unavailable(reason)) => {
+                return stale(call, ctx, &cached, reason);
+            }
+            Err(e) => return Err(e),
+        };
+        cached = cache.get(t, b, Entry::Read(&query)).await;
+        freshness = edge::reads::freshness(cached.as_ref(), call.now_ms);
+        if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
+            return Ok(respond(call, env, "HIT"));
+        }
+    }
+    // Stale-if-error: when Redis cannot answer, a copy within its stale window is served.
+    let stale = |reason: String| stale(call, ctx, &cached, reason);
     let board = flagged_ttl(call, ctx, board).await;
     // The board's version before computing, for storing the result (a board whose reads are not
     // cached needs none).
@@ -132,6 +142,47 @@ pub async fn serve(
         Err(LeaderboardError::Unavailable(reason)) => stale(reason),
         Err(e) => Err(e),
     }
+}
+
+/// A copy within its stale window, served when Redis cannot answer (stale-if-error);
+/// `Unavailable` without one.
+fn stale(
+    call: &Call<'_>,
+    ctx: &Ctx<'_>,
+    cached: &Option<CacheEnvelope>,
+    reason: String,
+) -> Result<Response> {
+    match (cached, edge::reads::freshness(cached.as_ref(), call.now_ms)) {
+        (Some(env), Freshness::Stale) => {
+            access::authorize_read_of(ctx.principal.as_ref(), env.public_read)?;
+            Ok(respond(call, env, "STALE"))
+        }
+        _ => Err(LeaderboardError::Unavailable(reason)),
+    }
+}
+
+/// The cache slot of `query` on a board with cohorts: the query with the period and the cohort
+/// the caller reads ([`edge::reads::cohort_scope`]; `*`: the whole board).
+async fn cohort_query(
+    call: &Call<'_>,
+    ctx: &Ctx<'_>,
+    board: &Board,
+    query: &str,
+) -> Result<String> {
+    let period = leaderboard::board::view::PeriodView::resolve(
+        board,
+        call.query.get("period").map(String::as_str),
+        call.now_ms,
+    )?;
+    let cohort = edge::reads::cohort_scope(
+        ctx,
+        board,
+        &period.id,
+        call.query.get("cohort").map(String::as_str),
+    )
+    .await?;
+    let cohort = cohort.map_or_else(|| "*".to_string(), |c| c.to_string());
+    Ok(format!("{query}|{}|{cohort}", period.id))
 }
 
 /// The tenant's `read-cache-ttl-secs` flag (a number, 0..=3600), evaluated for the caller when a

@@ -18,6 +18,7 @@ fn at<'c>(call: &'c Call<'_>) -> At<'c> {
         now_ms: call.now_ms,
         period: call.query.get("period").map(String::as_str),
         as_of: call.query.get("as_of").map(String::as_str),
+        cohort: call.query.get("cohort").map(String::as_str),
     }
 }
 
@@ -62,7 +63,7 @@ pub async fn entries_page(
     let limit = call.query_u32("limit", 10, 1, MAX_LIMIT)?;
     let cursor = call.query.get("cursor").map(String::as_str);
     let page = shared::top(ctx, board, &at(call), limit, cursor).await?;
-    Ok(view::page(
+    let mut body = view::page(
         call.version,
         board,
         &page.period,
@@ -70,7 +71,9 @@ pub async fn entries_page(
         &page.entries,
         page.next_cursor.as_deref(),
         Some(limit),
-    ))
+    );
+    with_cohort(&mut body, board, page.cohort.as_ref());
+    Ok(body)
 }
 
 /// `GET …/players?ids=a,b,c&period`: the players found, in the order asked, and `missing`.
@@ -96,6 +99,7 @@ pub async fn players(call: &Call<'_>, ctx: &Ctx<'_>, board: &Board) -> Result<St
         None,
     );
     body["missing"] = serde_json::json!(found.missing);
+    with_cohort(&mut body, board, found.cohort.as_ref());
     Ok(body.to_string())
 }
 
@@ -114,13 +118,9 @@ pub async fn standing(
     player: &str,
 ) -> Result<serde_json::Value> {
     let s = shared::standing(ctx, board, &at(call), player).await?;
-    Ok(view::standing(
-        call.version,
-        board,
-        &s.period,
-        &s.entry,
-        s.total,
-    ))
+    let mut body = view::standing(call.version, board, &s.period, &s.entry, s.total);
+    with_cohort(&mut body, board, s.cohort.as_ref());
+    Ok(body)
 }
 
 /// `GET …/players/{player}/around?radius&period`.
@@ -137,7 +137,17 @@ pub async fn around(call: &Call<'_>, ctx: &Ctx<'_>, board: &Board, player: &str)
         None,
     );
     body["player"] = serde_json::json!(player);
+    with_cohort(&mut body, board, page.cohort.as_ref());
     Ok(body.to_string())
+}
+
+/// Adds the cohort read to a read's answer on a board with cohorts ([`view::with_cohort`]).
+fn with_cohort(
+    body: &mut serde_json::Value,
+    board: &Board,
+    cohort: Option<&leaderboard::competition::cohort::CohortId>,
+) {
+    view::with_cohort(body, board, cohort.map(ToString::to_string).as_deref());
 }
 
 /// `DELETE …/players/{player}?period` (admin).
@@ -158,9 +168,9 @@ pub async fn delete_player(
     let event = EventEnvelope::record_deleted(&ctx.tenant, id, &player, period.id, call.now_ms)
         .to_json()?;
     let keys = Keys::new(&ctx.tenant, id);
-    ctx.repo()
-        .await?
-        .delete_player(&keys, &period.id, &player, &event)
+    let repo = ctx.repo().await?;
+    let cohort = repo.cohort_of(&keys, &board, &period.id, &player).await?;
+    repo.delete_player(&keys, &period.id, &player, cohort.as_ref(), &event)
         .await?
         .ok_or_else(|| {
             LeaderboardError::PlayerNotFound(format!(

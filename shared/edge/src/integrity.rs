@@ -87,7 +87,8 @@ async fn revert_burst_member(
                 now_ms,
             )
             .to_json()?;
-            repo.delete_player(&keys, &review.period, player, &event)
+            let cohort = repo.cohort_of(&keys, board, &review.period, player).await?;
+            repo.delete_player(&keys, &review.period, player, cohort.as_ref(), &event)
                 .await?;
             Ok(())
         }
@@ -139,7 +140,8 @@ pub async fn revert(
             let event =
                 EventEnvelope::record_deleted(tenant, &board.id, player, review.period, now_ms)
                     .to_json()?;
-            repo.delete_player(&keys, &review.period, player, &event)
+            let cohort = repo.cohort_of(&keys, board, &review.period, player).await?;
+            repo.delete_player(&keys, &review.period, player, cohort.as_ref(), &event)
                 .await?;
         }
         Some(previous) => {
@@ -162,6 +164,7 @@ pub async fn revert(
             .to_json()?;
             let started = EventEnvelope::period_started(tenant, &board.id, review.period, now_ms)
                 .to_json()?;
+            let cohort = repo.cohort_of(&keys, board, &review.period, player).await?;
             let write = crate::repo::Write {
                 period: &review.period,
                 player,
@@ -181,6 +184,8 @@ pub async fn revert(
                 // Nor is it held to a tournament's window: a rejected score leaves the
                 // standings even after the end.
                 tournament_end_ms: None,
+                // The player keeps its cohort: its entry there returns to the earlier score.
+                cohort: cohort.as_ref(),
             };
             match repo.apply(&keys, &write, None).await? {
                 crate::repo::ApplyResult::Applied(_) => {}

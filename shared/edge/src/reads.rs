@@ -9,10 +9,11 @@
 
 use leaderboard::board::cursor::{self, Cursor, CursorBinding};
 use leaderboard::board::view::{EntryView, PeriodView};
+use leaderboard::competition::cohort::{self, CohortId, Scope};
 use leaderboard::http::cache::{CacheEnvelope, Freshness};
 use leaderboard::{
-    Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, TenantId,
-    board::rank, board::sortkey,
+    Board, BoardConfigInput, BoardId, LeaderboardError, PeriodId, PlayerId, Record, Result,
+    TenantId, board::rank, board::sortkey, policy::access,
 };
 
 use crate::api::Ctx;
@@ -38,6 +39,8 @@ pub struct At<'a> {
     pub period: Option<&'a str>,
     /// The moment to read the board as it stood (`as_of`); `None` or empty: now.
     pub as_of: Option<&'a str>,
+    /// The cohort asked for on a board with cohorts (`None`: the default, [`cohort_scope`]).
+    pub cohort: Option<&'a str>,
 }
 
 /// Ranked rows of one period.
@@ -53,6 +56,8 @@ pub struct Ranked {
     pub next_cursor: Option<String>,
     /// Players asked for that have no entry (several-players lookups only).
     pub missing: Vec<String>,
+    /// The cohort read, on a board with cohorts (`None`: the whole board).
+    pub cohort: Option<CohortId>,
 }
 
 /// One player's standing.
@@ -64,6 +69,8 @@ pub struct Standing {
     pub entry: EntryView,
     /// Entries in the period.
     pub total: u64,
+    /// The cohort read, on a board with cohorts (`None`: the whole board).
+    pub cohort: Option<CohortId>,
 }
 
 fn decode_board(env: &CacheEnvelope) -> Option<Board> {
@@ -168,20 +175,83 @@ pub async fn board_for_call(
     Ok(board)
 }
 
-/// The keys and period a read at `at` looks at.
-async fn source(ctx: &Ctx<'_>, board: &Board, at: &At<'_>) -> Result<(Keys, PeriodView)> {
+/// The cohort a read of `period` on `board` shows (`None`: the whole board's standings, or a
+/// board without cohorts), by [`cohort::scope`]: a caller who may read any cohort
+/// ([`access::reads_any_cohort`]) reads the one it `asked` for or the whole board; a player
+/// reads its own cohort (the one its first submission of the period placed it in).
+pub async fn cohort_scope(
+    ctx: &Ctx<'_>,
+    board: &Board,
+    period: &PeriodId,
+    asked: Option<&str>,
+) -> Result<Option<CohortId>> {
+    let asked = asked.filter(|c| !c.is_empty());
+    let Some(size) = board.cohort_size else {
+        return match asked {
+            Some(_) => Err(LeaderboardError::InvalidBody(format!(
+                "board '{}' has no cohorts: 'cohort' names one",
+                board.id
+            ))),
+            None => Ok(None),
+        };
+    };
+    let asked = asked.map(CohortId::parse).transpose()?;
+    let any = access::reads_any_cohort(ctx.principal.as_ref());
+    let own = match &ctx.principal {
+        Some(reader) if !any => match PlayerId::new(reader.subject.as_str()) {
+            Ok(player) => {
+                let keys = Keys::new(&ctx.tenant, &board.id);
+                ctx.repo()
+                    .await?
+                    .placement(&keys, period, size, &player)
+                    .await?
+            }
+            // A subject that is no player id was never placed.
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    Ok(match cohort::scope(asked, own, any)? {
+        Scope::Cohort(c) => Some(c),
+        Scope::Board => None,
+    })
+}
+
+/// The keys, period and cohort a read at `at` looks at.
+async fn source(
+    ctx: &Ctx<'_>,
+    board: &Board,
+    at: &At<'_>,
+) -> Result<(Keys, PeriodView, Option<CohortId>)> {
     match at.as_of.filter(|v| !v.is_empty()) {
-        None => Ok((
-            Keys::new(&ctx.tenant, &board.id),
-            PeriodView::resolve(board, at.period, at.now_ms)?,
-        )),
+        None => {
+            let period = PeriodView::resolve(board, at.period, at.now_ms)?;
+            let cohort = cohort_scope(ctx, board, &period.id, at.cohort).await?;
+            let keys = Keys::new(&ctx.tenant, &board.id);
+            let keys = match &cohort {
+                Some(c) => keys.in_cohort(c),
+                None => keys,
+            };
+            Ok((keys, period, cohort))
+        }
         Some(raw) => {
             let as_of = leaderboard::events::log::parse_as_of(raw)?;
             let period = PeriodView::resolve(board, at.period, as_of.at_ms)?;
+            if cohort_scope(ctx, board, &period.id, at.cohort)
+                .await?
+                .is_some()
+            {
+                // A replayed projection holds the board's standings, not its cohorts'.
+                return Err(LeaderboardError::Conflict(
+                    "time travel ('as_of') reads the whole board's standings; a cohort's past \
+                     is not kept (an admin or service reads the board without 'cohort')"
+                        .into(),
+                ));
+            }
             let keys =
                 crate::rebuild::as_of(ctx.repo().await?, &ctx.tenant, board, &as_of, at.now_ms)
                     .await?;
-            Ok((keys, period))
+            Ok((keys, period, None))
         }
     }
 }
@@ -248,13 +318,13 @@ pub async fn top(
     after: Option<&str>,
 ) -> Result<Ranked> {
     let limit = check_limit("limit", limit, 1, MAX_LIMIT)?;
-    let (keys, period) = source(ctx, board, at).await?;
+    let (keys, period, cohort) = source(ctx, board, at).await?;
     page_of(
         ctx.repo().await?,
         &ctx.tenant,
         board,
         &keys,
-        period,
+        (period, cohort),
         limit,
         after,
     )
@@ -273,7 +343,7 @@ pub async fn current_top(
     let limit = check_limit("limit", limit, 1, MAX_LIMIT)?;
     let period = PeriodView::resolve(board, None, now_ms)?;
     let keys = Keys::new(tenant, &board.id);
-    page_of(repo, tenant, board, &keys, period, limit, None).await
+    page_of(repo, tenant, board, &keys, (period, None), limit, None).await
 }
 
 /// The page of `limit` entries of `period` under `keys` after `after` (a keyset cursor).
@@ -282,7 +352,7 @@ async fn page_of(
     tenant: &TenantId,
     board: &Board,
     keys: &Keys,
-    period: PeriodView,
+    (period, cohort): (PeriodView, Option<CohortId>),
     limit: u32,
     after: Option<&str>,
 ) -> Result<Ranked> {
@@ -291,6 +361,7 @@ async fn page_of(
         board: &board.id,
         period: &period.id,
         sort: board.sort,
+        cohort: cohort.as_ref(),
     };
     let after = after.map(|c| cursor::decode(&binding, c)).transpose()?;
     let page = repo
@@ -322,6 +393,7 @@ async fn page_of(
         entries,
         next_cursor,
         missing: Vec::new(),
+        cohort,
     })
 }
 
@@ -346,7 +418,7 @@ pub async fn players(ctx: &Ctx<'_>, board: &Board, at: &At<'_>, ids: &[&str]) ->
             players.len()
         )));
     }
-    let (keys, period) = source(ctx, board, at).await?;
+    let (keys, period, cohort) = source(ctx, board, at).await?;
     let (total, found) = ctx
         .repo()
         .await?
@@ -375,6 +447,7 @@ pub async fn players(ctx: &Ctx<'_>, board: &Board, at: &At<'_>, ids: &[&str]) ->
         entries,
         next_cursor: None,
         missing,
+        cohort,
     })
 }
 
@@ -388,7 +461,7 @@ fn no_entry(player: &PlayerId, board: &Board, period: &PeriodView) -> Leaderboar
 /// One player's standing (`PlayerNotFound` when the player has no entry in the period).
 pub async fn standing(ctx: &Ctx<'_>, board: &Board, at: &At<'_>, player: &str) -> Result<Standing> {
     let player = PlayerId::new(player)?;
-    let (keys, period) = source(ctx, board, at).await?;
+    let (keys, period, cohort) = source(ctx, board, at).await?;
     let (total, mut found) = ctx
         .repo()
         .await?
@@ -410,6 +483,7 @@ pub async fn standing(ctx: &Ctx<'_>, board: &Board, at: &At<'_>, player: &str) -
         period,
         entry,
         total,
+        cohort,
     })
 }
 
@@ -424,7 +498,7 @@ pub async fn around(
 ) -> Result<Ranked> {
     let radius = check_limit("radius", radius, 0, MAX_RADIUS)?;
     let player = PlayerId::new(player)?;
-    let (keys, period) = source(ctx, board, at).await?;
+    let (keys, period, cohort) = source(ctx, board, at).await?;
     let page = ctx
         .repo()
         .await?
@@ -437,5 +511,6 @@ pub async fn around(
         total: page.total,
         next_cursor: None,
         missing: Vec::new(),
+        cohort,
     })
 }

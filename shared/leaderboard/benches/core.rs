@@ -53,6 +53,7 @@ fn bench_operator(c: &mut Criterion) {
         score: 700,
         subscore: None,
         metadata: None,
+        band: None,
     };
     c.bench_function("operator/apply best", |bench| {
         bench.iter(|| apply(&best, Some(black_box(&prev)), &sub, NOW).unwrap());
@@ -86,6 +87,7 @@ fn bench_cursor(c: &mut Criterion) {
         board: &board,
         period: &period,
         sort: SortOrder::Desc,
+        cohort: None,
     };
     let cur = Cursor {
         rank_value: 123_456_789,

@@ -115,6 +115,8 @@ fn now(period: Option<&str>) -> At<'_> {
         now_ms: edge::scope::now_ms(),
         period,
         as_of: None,
+        // A player's live feed is its cohort's, like its reads.
+        cohort: None,
     }
 }
 

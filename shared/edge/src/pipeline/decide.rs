@@ -160,9 +160,13 @@ pub(super) async fn decide(
     w.changed_states(&looked.states, &states);
     for ((entry, plan), verdict) in entries.iter().zip(&plans).zip(verdicts) {
         let dedupe_key = plan.as_ref().ok().and_then(|p| p.dedupe_key.as_deref());
+        let band = plan
+            .as_ref()
+            .ok()
+            .and_then(|p| p.submission.band.as_deref());
         match verdict {
             Verdict::Apply(d) => {
-                tally.announce.extend(w.apply(entry, &d, dedupe_key)?);
+                tally.announce.extend(w.apply(entry, &d, dedupe_key, band)?);
                 tally.applied += 1;
             }
             Verdict::Dead(reason) => {
@@ -184,7 +188,44 @@ pub(super) async fn decide(
             }
         }
     }
-    Ok((w.batch, tally))
+    let mut batch = w.batch;
+    if let Some(size) = board.and_then(|b| b.cohort_size) {
+        place(repo, keys, size, &mut batch).await?;
+    }
+    Ok((batch, tally))
+}
+
+/// Places the players of a batch's writes in their cohorts (those placed keep theirs), and
+/// points each write at its cohort's sorted set: one script per period written. A batch decided
+/// again later places no one twice.
+async fn place(repo: &Repo, keys: &Keys, size: u32, batch: &mut Batch) -> Result<()> {
+    let mut periods: Vec<(PeriodId, Option<i64>)> = Vec::new();
+    for p in &batch.puts {
+        let period = p.period;
+        if !periods.iter().any(|(q, _)| *q == period) {
+            periods.push((period, p.expire_at_ms));
+        }
+    }
+    for (period, expire) in periods {
+        let mut at = Vec::new();
+        let mut players = Vec::new();
+        for (i, p) in batch.puts.iter().enumerate() {
+            if p.period == period {
+                at.push(i);
+                players.push((PlayerId::new(p.player.as_str())?, p.band.clone()));
+            }
+        }
+        let asked: Vec<(&PlayerId, Option<&str>)> =
+            players.iter().map(|(p, b)| (p, b.as_deref())).collect();
+        let cohorts = repo.place(keys, &period, size, expire, &asked).await?;
+        for (i, cohort) in at.into_iter().zip(cohorts) {
+            let key = batch.key(keys.cohort(&period, &cohort));
+            if let Some(put) = batch.puts.get_mut(i) {
+                put.cohort = Some(key);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Builds one batch's write from its decisions.
@@ -273,6 +314,7 @@ impl BatchWriter<'_> {
         entry: &RawEntry,
         d: &Decided,
         dedupe_key: Option<&str>,
+        band: Option<&str>,
     ) -> Result<Option<Review>> {
         let period = d.period.to_string();
         if !self.batch.starts.iter().any(|(p, _)| *p == period) {
@@ -325,6 +367,9 @@ impl BatchWriter<'_> {
             rank_value: d.key.rank_value,
             expire_at_ms: d.expire_at_ms,
             event,
+            period: d.period,
+            band: band.map(str::to_owned),
+            cohort: None,
         });
         self.used_key(dedupe_key);
         Ok(d.flagged.as_deref().cloned())

@@ -47,6 +47,7 @@
 
 mod boards;
 pub mod claims;
+mod cohorts;
 pub mod experiments;
 pub mod flags;
 mod hashes;
@@ -78,6 +79,7 @@ pub use snapshots::Snapshot;
 pub use stats::StatsNote;
 pub use writes::{Applied, ApplyResult, IntegrityWrite, Write};
 
+use leaderboard::competition::cohort::CohortId;
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
@@ -89,6 +91,9 @@ pub struct Keys {
     prefix: String,
     /// `tenant/board`: what the board's rings name.
     board: String,
+    /// A cohort's reads ([`Keys::in_cohort`]): its id, so [`Keys::zset`] names the cohort's
+    /// sorted set of a period (records and members stay the board's).
+    cohort: Option<String>,
 }
 
 impl Keys {
@@ -98,6 +103,7 @@ impl Keys {
         Self {
             prefix: format!("lb:{{{board}}}:"),
             board,
+            cohort: None,
         }
     }
     /// Key prefix (`lb:{t/b}:`).
@@ -110,7 +116,28 @@ impl Keys {
         Self {
             prefix: format!("{}{part}:", self.prefix),
             board: self.board.clone(),
+            cohort: None,
         }
+    }
+    /// The same keys for reads of one cohort: [`Keys::zset`] is the cohort's sorted set of a
+    /// period, the rest the board's. Only reads take these keys: a write names the cohort's
+    /// set itself ([`Keys::cohort`]).
+    pub fn in_cohort(&self, cohort: &CohortId) -> Self {
+        Self {
+            prefix: self.prefix.clone(),
+            board: self.board.clone(),
+            cohort: Some(cohort.to_string()),
+        }
+    }
+    /// The sorted set of a cohort of a period (`z:<period>:c:<cohort>`): the cohort's entries,
+    /// kept beside the board's by each write.
+    pub fn cohort(&self, p: &PeriodId, cohort: &CohortId) -> String {
+        self.k(&format!("z:{p}:c:{cohort}"))
+    }
+    /// A period's cohort placements (hash: `n` or `n:<band>` → arrivals counted, `p:<player>`
+    /// → the player's arrival, [`leaderboard::competition::cohort::stored`]).
+    pub fn placements(&self, p: &PeriodId) -> String {
+        self.k(&format!("cohorts:{p}"))
     }
     /// Which time-travel projection holds the board as it stood at `event` (its nonce).
     pub fn as_of_pointer(&self, event: &str) -> String {
@@ -144,9 +171,12 @@ impl Keys {
     pub fn config(&self) -> String {
         self.k("config")
     }
-    /// Sorted set of a period.
+    /// Sorted set of a period (of the cohort, for [`Keys::in_cohort`]'s keys).
     pub fn zset(&self, p: &PeriodId) -> String {
-        self.k(&format!("z:{p}"))
+        match &self.cohort {
+            Some(c) => self.k(&format!("z:{p}:c:{c}")),
+            None => self.k(&format!("z:{p}")),
+        }
     }
     /// Record hash of a period.
     pub fn records(&self, p: &PeriodId) -> String {

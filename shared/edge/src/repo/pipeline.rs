@@ -46,6 +46,13 @@ pub struct Put {
     /// How it counts in the board's stats: indexes into [`Batch::keys`] of its minute's keys
     /// and the note (`None`: the board keeps no stats).
     pub stats: Option<([usize; 3], super::stats::StatsNote)>,
+    /// The period written.
+    pub period: leaderboard::PeriodId,
+    /// The band its submission names, placing its player on a board with cohorts.
+    pub band: Option<String>,
+    /// Index into [`Batch::keys`] of its player's cohort's sorted set, which keeps the entry
+    /// too (`None`: the board has no cohorts). Set once the players are placed.
+    pub cohort: Option<usize>,
 }
 
 /// An entry moved to the dead letters.
@@ -241,6 +248,7 @@ impl Repo {
                 ]),
                 None => args.extend(["0", "0", "0", "", "0"].map(bin)),
             }
+            args.push(p.cohort.map_or_else(|| bin("0"), idx));
         }
         args.push(count(batch.dead.len()));
         for d in &batch.dead {

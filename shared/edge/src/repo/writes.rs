@@ -55,6 +55,9 @@ pub struct Write<'a> {
     /// A tournament's end as the decision saw it (Unix ms; `None`: no tournament): the write
     /// lands only while the end was not announced nor moved since (`crate::tournaments`).
     pub tournament_end_ms: Option<i64>,
+    /// The player's cohort on a board with cohorts: the entry is kept in the cohort's sorted
+    /// set too, and the standing answered is the cohort's.
+    pub cohort: Option<&'a leaderboard::competition::cohort::CohortId>,
 }
 
 /// The integrity part of a write (`crate::integrity`).
@@ -135,7 +138,13 @@ impl Repo {
         let cas_keys: Vec<String> = cas_keys
             .into_iter()
             .chain(stats_keys)
-            .chain([keys.config(), keys.announced()])
+            .chain([
+                keys.config(),
+                keys.announced(),
+                write
+                    .cohort
+                    .map_or_else(|| keys.unused(), |c| keys.cohort(period, c)),
+            ])
             .collect();
         let ig = write.integrity.as_ref();
         let (review_id, review_json) = ig.and_then(|i| i.review).unwrap_or_default();
@@ -183,6 +192,7 @@ impl Repo {
                         .tournament_end_ms
                         .map(|end| end.to_string())
                         .unwrap_or_default()),
+                    flag(write.cohort.is_some()),
                 ],
             )
             .await?;
@@ -209,13 +219,14 @@ impl Repo {
         }
     }
 
-    /// Removes a player's entry from a period: the board's new version, or `None` if the player
-    /// had no entry.
+    /// Removes a player's entry from a period (and from its `cohort`'s, on a board with
+    /// cohorts): the board's new version, or `None` if the player had no entry.
     pub async fn delete_player(
         &self,
         keys: &Keys,
         period: &PeriodId,
         player: &PlayerId,
+        cohort: Option<&leaderboard::competition::cohort::CohortId>,
         event_json: &str,
     ) -> Result<Option<i64>> {
         let r = self
@@ -228,8 +239,13 @@ impl Repo {
                     keys.events(),
                     keys.version(),
                     keys.config(),
+                    cohort.map_or_else(|| keys.unused(), |c| keys.cohort(period, c)),
                 ],
-                vec![bin(player.as_str()), bin(event_json)],
+                vec![
+                    bin(player.as_str()),
+                    bin(event_json),
+                    bin(if cohort.is_some() { "1" } else { "0" }),
+                ],
             )
             .await?;
         match r.first().map(int).transpose()? {

@@ -114,6 +114,9 @@ pub async fn apply(
         }
         _ => None,
     };
+    // A board with cohorts places the player in its cohort once it is to be written (a held
+    // or refused submission places nobody); a retried compare-and-set keeps the placement.
+    let mut cohort = None;
     for _ in 0..MAX_ATTEMPTS {
         let (raw, previous) = match first_read.take() {
             Some(read) => read,
@@ -153,6 +156,13 @@ pub async fn apply(
                 Settled::Held(review) => return Ok(Decided::Held(review)),
             }
         }
+        if let (None, Some(size)) = (&cohort, board.cohort_size) {
+            let band = submission.band.as_deref();
+            cohort = repo
+                .place(&keys, &period.id, size, expire, &[(player, band)])
+                .await?
+                .pop();
+        }
         let flagged_json = flagged
             .as_deref()
             .map(crate::integrity::encode)
@@ -171,6 +181,7 @@ pub async fn apply(
             record: decided.record,
             improved: decided.improved,
             changed: decided.changed,
+            cohort: cohort.as_ref().map(ToString::to_string),
         };
         let outcome_json = claim.map(|_| applied_json(&applied)).transpose()?;
         let stats = board.stats.then(|| {
@@ -206,6 +217,7 @@ pub async fn apply(
                 .as_ref()
                 .filter(|_| approved.is_none())
                 .map(|t| t.window.end_ms),
+            cohort: cohort.as_ref(),
         };
         match repo
             .apply(&keys, &write, claim.zip(outcome_json.as_deref()))
@@ -339,6 +351,9 @@ pub async fn submit_input(
     let result: Result<Submitted> = async {
         let (player, submission) = input.into_submission(&board)?;
         access::authorize_submit(principal, &board, &player)?;
+        if submission.band.is_some() {
+            access::authorize_band(principal)?;
+        }
         if let (Some(claim), Some(Reservation::Held(stored))) = (&claim, &reservation) {
             let outcome = idempotency::answer_held(claim, stored)?;
             repo.confirm_replicated(&keys, claim).await?;
@@ -452,6 +467,7 @@ async fn write(
                 subscore: submission.subscore,
                 metadata: submission.metadata.clone(),
                 idempotency_key: claim.map(|c| c.key.clone()),
+                band: submission.band.clone(),
             }),
         }
         .to_json()?;

@@ -237,6 +237,10 @@ pub struct BoardConfigInput {
     /// taken and not paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rewards: Option<Vec<RewardRangeInput>>,
+    /// Splits each period's standings into cohorts of this many players, placed by their first
+    /// submission of the period ([`crate::competition::cohort`]); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cohort_size: Option<u32>,
 }
 
 impl BoardConfigInput {
@@ -263,6 +267,7 @@ impl BoardConfigInput {
             stats: None,
             tournament: None,
             rewards: None,
+            cohort_size: None,
         }
     }
 
@@ -424,6 +429,20 @@ impl BoardConfigInput {
             );
         }
 
+        let cohort_size = self
+            .cohort_size
+            .map(crate::competition::cohort::size)
+            .transpose()?;
+        if rewards.is_some() && cohort_size.is_some() {
+            // A cohort board's players are ranked per cohort: one table over the whole board
+            // would pay ranks nobody sees.
+            return bad(
+                "rewards are paid from the whole board's standings, and a cohort board ranks \
+                 its players per cohort: not served together yet"
+                    .into(),
+            );
+        }
+
         Ok(Board {
             id: self.id.clone(),
             sort: self.sort,
@@ -444,6 +463,7 @@ impl BoardConfigInput {
             stats: self.stats.unwrap_or(true),
             tournament,
             rewards,
+            cohort_size,
         })
     }
 }
@@ -490,6 +510,8 @@ pub struct Board {
     pub tournament: Option<Tournament>,
     /// What the board's runs award by rank, if anything.
     pub rewards: Option<RewardTable>,
+    /// How many players each cohort of a period holds, if the board splits its standings.
+    pub cohort_size: Option<u32>,
 }
 
 impl Board {
@@ -529,6 +551,7 @@ impl Board {
             stats: (!self.stats).then_some(false),
             tournament: self.tournament.as_ref().map(Tournament::to_input),
             rewards: self.rewards.as_ref().map(RewardTable::to_input),
+            cohort_size: self.cohort_size,
         }
     }
 

@@ -40,6 +40,8 @@ pub struct CursorBinding<'a> {
     pub period: &'a PeriodId,
     /// Sort order of the board.
     pub sort: SortOrder,
+    /// The cohort being paged, on a board with cohorts (`None`: the whole board).
+    pub cohort: Option<&'a crate::competition::cohort::CohortId>,
 }
 
 /// Position after which the next page starts.
@@ -79,6 +81,12 @@ fn check(binding: &CursorBinding<'_>, payload: &[u8]) -> u64 {
         // Length-prefixed so field boundaries cannot shift.
         h = fnv1a64_update(h, &(field.len() as u64).to_be_bytes());
         h = fnv1a64_update(h, field);
+    }
+    if let Some(cohort) = binding.cohort {
+        // Only a cohort's cursors carry it, so the board's keep their form.
+        let cohort = cohort.to_string();
+        h = fnv1a64_update(h, &(cohort.len() as u64).to_be_bytes());
+        h = fnv1a64_update(h, cohort.as_bytes());
     }
     fnv1a64_update(h, payload)
 }
@@ -185,6 +193,7 @@ mod tests {
             board: &b,
             period: &p,
             sort: SortOrder::Desc,
+            cohort: None,
         };
         let text = encode(&binding, &sample());
         assert!(
@@ -231,6 +240,7 @@ mod tests {
             board: &b,
             period: &p,
             sort: SortOrder::Desc,
+            cohort: None,
         };
         let c = Cursor {
             rank_value: RANK_VALUE_LIMIT - 1,
@@ -261,22 +271,24 @@ mod tests {
         fn round_trips(c in arb_cursor(), asc in any::<bool>()) {
             let (t, b, p) = ids();
             let sort = if asc { SortOrder::Asc } else { SortOrder::Desc };
-            let binding = CursorBinding { tenant: &t, board: &b, period: &p, sort };
+            let binding = CursorBinding { tenant: &t, board: &b, period: &p, sort, cohort: None };
             prop_assert_eq!(decode(&binding, &encode(&binding, &c)).unwrap(), c);
         }
 
         #[test]
-        fn other_bindings_rejected(c in arb_cursor(), which in 0usize..4, other in "[a-z0-9]{1,8}") {
+        fn other_bindings_rejected(c in arb_cursor(), which in 0usize..5, other in "[a-z0-9]{1,8}") {
             let (t, b, p) = ids();
-            let binding = CursorBinding { tenant: &t, board: &b, period: &p, sort: SortOrder::Desc };
+            let binding = CursorBinding { tenant: &t, board: &b, period: &p, sort: SortOrder::Desc, cohort: None };
             let text = encode(&binding, &c);
             let t2 = TenantId::new(format!("t{other}")).unwrap();
             let b2 = BoardId::new(format!("b{other}")).unwrap();
             let p2: PeriodId = "2026-W46".parse().unwrap();
+            let cohort = crate::competition::cohort::CohortId { band: None, number: 1 };
             let mutated = match which {
                 0 => CursorBinding { tenant: &t2, ..binding },
                 1 => CursorBinding { board: &b2, ..binding },
                 2 => CursorBinding { period: &p2, ..binding },
+                3 => CursorBinding { cohort: Some(&cohort), ..binding },
                 _ => CursorBinding { sort: SortOrder::Asc, ..binding },
             };
             let is_invalid = matches!(decode(&mutated, &text), Err(LeaderboardError::InvalidCursor(_)));
@@ -286,7 +298,7 @@ mod tests {
         #[test]
         fn byte_flips_rejected(c in arb_cursor(), pos in any::<usize>(), bit in 0u8..8) {
             let (t, b, p) = ids();
-            let binding = CursorBinding { tenant: &t, board: &b, period: &p, sort: SortOrder::Desc };
+            let binding = CursorBinding { tenant: &t, board: &b, period: &p, sort: SortOrder::Desc, cohort: None };
             let mut raw = URL_SAFE_NO_PAD.decode(encode(&binding, &c)).unwrap();
             let i = pos % raw.len();
             raw[i] ^= 1 << bit;
@@ -297,7 +309,7 @@ mod tests {
         #[test]
         fn random_strings_rejected(s in "[A-Za-z0-9_-]{0,200}|.{0,600}") {
             let (t, b, p) = ids();
-            let binding = CursorBinding { tenant: &t, board: &b, period: &p, sort: SortOrder::Desc };
+            let binding = CursorBinding { tenant: &t, board: &b, period: &p, sort: SortOrder::Desc, cohort: None };
             let is_invalid = matches!(decode(&binding, &s), Err(LeaderboardError::InvalidCursor(_)));
             prop_assert!(is_invalid);
         }

@@ -18,6 +18,7 @@ fn sub(score: i64) -> Submission {
         score,
         subscore: None,
         metadata: None,
+        band: None,
     }
 }
 
@@ -26,6 +27,7 @@ fn sub_meta(score: i64, meta: Value) -> Submission {
         score,
         subscore: None,
         metadata: Some(meta),
+        band: None,
     }
 }
 
@@ -70,6 +72,7 @@ fn best_asc_with_subscore() {
         score,
         subscore: Some(subscore),
         metadata: None,
+        band: None,
     };
     let r = apply(&b, None, &s(50, 3), 1).unwrap().record;
     let o = apply(&b, Some(&r), &s(50, 7), 2).unwrap();
@@ -160,6 +163,7 @@ fn decimal_errors_are_formatted() {
         score: 1,
         subscore: Some(5),
         metadata: None,
+        band: None,
     };
     let r = apply(&b, None, &s, 0).unwrap().record;
     assert_eq!((r.score, r.subscore), (1, Some(5)));
@@ -170,7 +174,8 @@ fn decimal_errors_are_formatted() {
             &Submission {
                 score: 1,
                 subscore: Some(1),
-                metadata: None
+                metadata: None,
+                band: None,
             },
             1
         )
@@ -208,6 +213,7 @@ fn st(s: (i64, Option<i64>)) -> Submission {
         score: s.0,
         subscore: s.1,
         metadata: None,
+        band: None,
     }
 }
 
@@ -278,12 +284,12 @@ proptest! {
         if op_set { b.operator = Operator::Set; }
         let sub_v = b.subscore.map(|s| s.min);
         for score in [b.score_max + over, b.score_min - over] {
-            let s = Submission { score, subscore: sub_v, metadata: None };
+            let s = Submission { score, subscore: sub_v, metadata: None, band: None };
             let is_range_err = matches!(apply(&b, None, &s, 0), Err(LeaderboardError::ScoreOutOfRange { .. }));
             prop_assert!(is_range_err);
         }
         if let Some(sc) = b.subscore {
-            let s = Submission { score: b.score_min, subscore: Some(sc.max + over), metadata: None };
+            let s = Submission { score: b.score_min, subscore: Some(sc.max + over), metadata: None, band: None };
             let is_range_err = matches!(apply(&b, None, &s, 0), Err(LeaderboardError::ScoreOutOfRange { .. }));
             prop_assert!(is_range_err);
         }

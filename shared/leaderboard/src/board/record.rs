@@ -63,6 +63,10 @@ pub struct Submission {
     /// Metadata object to attach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
+    /// The skill band a first submission of a period is placed by, on a board with cohorts
+    /// ([`crate::competition::cohort`]; checked, `None`: no band).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<String>,
 }
 
 /// The JSON body of `POST /boards/{board}/scores`: `{player, score, subscore?, metadata?}`.
@@ -81,6 +85,10 @@ pub struct SubmissionInput {
     /// Optional metadata object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
+    /// On a board with cohorts, the skill band that places the player's first submission of a
+    /// period ([`crate::competition::cohort`]): named by a `service` or `admin` caller only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<String>,
 }
 
 impl SubmissionInput {
@@ -91,12 +99,23 @@ impl SubmissionInput {
         if let Some(m) = &self.metadata {
             check_metadata(board, m)?;
         }
+        let band = match (&self.band, board.cohort_size) {
+            (None, _) => None,
+            (Some(band), Some(_)) => Some(crate::competition::cohort::band_of(band)?),
+            (Some(_), None) => {
+                return Err(LeaderboardError::InvalidBody(format!(
+                    "board '{}' has no cohorts: 'band' places a player in a cohort",
+                    board.id
+                )));
+            }
+        };
         Ok((
             self.player,
             Submission {
                 score,
                 subscore: self.subscore,
                 metadata: self.metadata,
+                band,
             },
         ))
     }

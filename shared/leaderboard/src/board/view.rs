@@ -188,6 +188,16 @@ pub fn standing(
     obj
 }
 
+/// Adds the cohort a read of a board with cohorts shows (`null`: the whole board's standings)
+/// to its answer `obj`; a board without cohorts answers as it always has.
+pub fn with_cohort(obj: &mut Value, board: &Board, cohort: Option<&str>) {
+    if board.cohort_size.is_some()
+        && let Value::Object(map) = obj
+    {
+        map.insert("cohort".into(), json!(cohort));
+    }
+}
+
 /// The result of a synchronous submission.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubmitView {
@@ -201,6 +211,8 @@ pub struct SubmitView {
     pub improved: bool,
     /// Whether anything a reader sees changed.
     pub changed: bool,
+    /// The player's cohort on a board with cohorts: `entry`'s rank and `total` are the cohort's.
+    pub cohort: Option<String>,
 }
 
 /// Renders a submission result.
@@ -216,6 +228,7 @@ pub fn submit(v: ApiVersion, board: &Board, period: &PeriodView, s: &SubmitView)
         map.insert("improved".into(), json!(s.improved));
         map.insert("changed".into(), json!(s.changed));
     }
+    with_cohort(&mut obj, board, s.cohort.as_deref());
     obj
 }
 
@@ -280,6 +293,7 @@ mod tests {
             previous_score: Some(1000),
             improved: true,
             changed: true,
+            cohort: None,
         };
         let v = submit(ApiVersion::V1, &b, &period(), &s);
         assert_eq!(v["rank"], 1);

@@ -95,6 +95,31 @@ pub fn place(band: Option<&str>, arrival: u64, size: u32) -> Result<CohortId> {
     })
 }
 
+/// A placement as the adapter stores it (`repo::cohorts`): the arrival's number, and after a
+/// `':'` the band it was counted in (`"12"`, `"12:gold"`). Only the arrival is stored, so the
+/// cohort is always [`place`]'s answer.
+pub fn stored(band: Option<&str>, arrival: u64) -> String {
+    match band {
+        Some(band) => format!("{arrival}:{band}"),
+        None => arrival.to_string(),
+    }
+}
+
+/// The cohort of a placement as stored ([`stored`]) on a board of cohorts of `size`.
+pub fn from_stored(raw: &str, size: u32) -> Result<CohortId> {
+    let (arrival, band) = match raw.split_once(':') {
+        Some((arrival, band)) => (arrival, Some(band)),
+        None => (raw, None),
+    };
+    let arrival = arrival.parse::<u64>().map_err(|_| {
+        LeaderboardError::CorruptData(format!("a cohort placement '{raw}' is not an arrival"))
+    })?;
+    place(band, arrival, size).map_err(|e| match e {
+        LeaderboardError::InvalidBody(m) => LeaderboardError::CorruptData(m),
+        other => other,
+    })
+}
+
 /// Which standings a read of a cohort board shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -184,6 +209,21 @@ mod tests {
             place(Some("Gold.x"), 1, 3),
             Err(LeaderboardError::InvalidBody(_))
         ));
+    }
+
+    #[test]
+    fn a_stored_placement_reads_back_as_the_cohort_its_arrival_falls_in() {
+        assert_eq!(stored(None, 12), "12");
+        assert_eq!(stored(Some("gold"), 12), "12:gold");
+        assert_eq!(from_stored("12", 5).unwrap().to_string(), "3");
+        assert_eq!(from_stored("12:gold", 5).unwrap().to_string(), "gold.3");
+        assert_eq!(from_stored("1", 5).unwrap().to_string(), "1");
+        for bad in ["", "x", "0", "-1", "3:Gold", "3:"] {
+            assert!(
+                matches!(from_stored(bad, 5), Err(LeaderboardError::CorruptData(_))),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

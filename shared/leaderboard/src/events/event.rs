@@ -59,6 +59,10 @@ pub struct ScoreSubmitted {
     /// The request's `Idempotency-Key` (v2+).
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// The skill band the submission places its player by on a board with cohorts (absent:
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<String>,
 }
 
 /// `score_submitted` v1 (read only).
@@ -79,6 +83,7 @@ impl From<ScoreSubmittedV1> for ScoreSubmitted {
             subscore: None,
             metadata: v1.metadata,
             idempotency_key: None,
+            band: None,
         }
     }
 }
@@ -476,6 +481,7 @@ mod tests {
                 subscore: Some(3),
                 metadata: Some(json!({"a": 1})),
                 idempotency_key: Some("k1".into()),
+                band: None,
             }),
             Event::ScoreApplied(ScoreApplied {
                 player: player(),
@@ -530,7 +536,8 @@ mod tests {
                 score: 42,
                 subscore: None,
                 metadata: None,
-                idempotency_key: None
+                idempotency_key: None,
+                band: None,
             })
         );
         let v2: Value = serde_json::from_str(&env.to_json().unwrap()).unwrap();

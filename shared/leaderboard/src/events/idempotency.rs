@@ -110,6 +110,9 @@ pub struct AppliedOutcome {
     pub improved: bool,
     /// Whether anything a reader sees changed.
     pub changed: bool,
+    /// The player's cohort on a board with cohorts (its rank is the cohort's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<String>,
 }
 
 impl AppliedOutcome {
@@ -146,6 +149,7 @@ impl AppliedOutcome {
             previous_score: self.previous_score,
             improved: self.improved,
             changed: self.changed,
+            cohort: self.cohort.clone(),
         }
     }
 }
@@ -227,6 +231,7 @@ mod tests {
             previous_score: None,
             improved: true,
             changed: true,
+            cohort: None,
         }
     }
 

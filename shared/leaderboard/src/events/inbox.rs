@@ -7,7 +7,7 @@
 //!   is already in minor units and was checked at the door; `at_ms` is the acceptance time.
 //! - the **ingest layout**, for producers outside the API (`redis-cli XADD`):
 //!   `player <id> score <number in board units, e.g. 12.5> [subscore <int>] [metadata <JSON
-//!   object>] [idempotency_key <key>] [accepted_at_ms <Unix ms>]`. The acceptance time is the
+//!   object>] [idempotency_key <key>] [accepted_at_ms <Unix ms>] [band <skill band>]`. The acceptance time is the
 //!   stream id's millisecond part unless `accepted_at_ms` is given (redrive sets it, so a
 //!   redriven entry keeps its original time). Validation is the HTTP API's: the same score
 //!   parsing, bounds, operator and metadata limits. An `idempotency_key` makes a producer's retry
@@ -41,13 +41,14 @@ pub const MAX_DRAIN_EVENTS: u32 = 100_000;
 pub const DEDUPE_TTL_MS: i64 = 24 * 3600 * 1000;
 
 /// Fields of the ingest layout.
-const INGEST_FIELDS: [&str; 6] = [
+const INGEST_FIELDS: [&str; 7] = [
     "player",
     "score",
     "subscore",
     "metadata",
     "idempotency_key",
     "accepted_at_ms",
+    "band",
 ];
 
 /// An inbox entry as read from the stream.
@@ -205,6 +206,7 @@ fn from_envelope(
         score: s.score,
         subscore: s.subscore,
         metadata: s.metadata,
+        band: s.band,
     };
     Ok((s.player, submission, envelope.at_ms))
 }
@@ -252,6 +254,7 @@ fn from_ingest(board: &Board, id: &str, fields: &[(String, String)]) -> Result<I
             .map(|raw| integer("subscore", raw))
             .transpose()?,
         metadata,
+        band: map.get("band").map(|b| (*b).to_owned()),
     };
     let at_ms = match map.get("accepted_at_ms") {
         Some(raw) => integer("accepted_at_ms", raw)?,

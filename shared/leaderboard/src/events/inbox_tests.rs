@@ -48,6 +48,7 @@ fn envelope(board: &str, player: &str, score: i64, at_ms: i64) -> String {
             subscore: None,
             metadata: None,
             idempotency_key: Some("k".into()),
+            band: None,
         }),
     }
     .to_json()

@@ -213,6 +213,7 @@ mod tests {
                 previous_score: previous,
                 improved,
                 changed: improved,
+                cohort: None,
             },
         })
     }

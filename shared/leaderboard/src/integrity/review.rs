@@ -229,6 +229,7 @@ mod tests {
                 score: 5,
                 subscore: None,
                 metadata: None,
+                band: None,
             },
             10,
             Vec::new(),

@@ -232,6 +232,7 @@ fn burst_reviews(judged: &Judged<'_>, verdict: &Verdict, members: &[(String, i64
                     score,
                     subscore: None,
                     metadata: None,
+                    band: None,
                 },
                 *at_ms,
                 vec![trigger.clone()],

@@ -50,6 +50,7 @@ impl Case {
                 score: 900,
                 subscore: None,
                 metadata: None,
+                band: None,
             },
             before: record(100),
             after: record(900),

@@ -183,6 +183,28 @@ pub fn authorize_submit(principal: &Principal, board: &Board, player: &PlayerId)
     Ok(())
 }
 
+/// Naming the skill band a first submission places its player by (a board with cohorts,
+/// [`crate::competition::cohort`]): a `service` or `admin` token — the game's server, which
+/// knows the player's skill — not a player's own.
+pub fn authorize_band(principal: &Principal) -> Result<()> {
+    if principal.has(Role::Admin) || principal.has(Role::Service) {
+        Ok(())
+    } else {
+        Err(LeaderboardError::Forbidden(
+            "only a 'service' or 'admin' token names a submission's cohort 'band': a player \
+             token cannot choose its own"
+                .into(),
+        ))
+    }
+}
+
+/// Whether a reader of a board with cohorts may read any cohort, or the whole board
+/// ([`crate::competition::cohort::scope`]): an `admin` or `service` token, or no token on a
+/// `public_read` board (whose every standing is public). A player reads its own cohort.
+pub fn reads_any_cohort(principal: Option<&Principal>) -> bool {
+    principal.is_none_or(|p| p.has(Role::Admin) || p.has(Role::Service))
+}
+
 /// Reading what is `player`'s own across boards (the tournaments it joined): the player's own
 /// token, or a `service` or `admin` one for anyone.
 pub fn authorize_own(principal: &Principal, player: &PlayerId) -> Result<()> {

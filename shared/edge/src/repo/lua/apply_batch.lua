@@ -12,7 +12,8 @@
 --   puts: records, members, sorted set key indexes, player, record, member, rank value,
 --         expire at ms ('0' never), score_applied event, stats (`stats_note`): the minute's
 --         counters, players and climbers key indexes ('0' = the board keeps no stats),
---         counters to increment, improved '1'/'0';
+--         counters to increment, improved '1'/'0', the player's cohort's sorted set key index
+--         ('0' = the board has no cohorts);
 --   dead letters: entry id, reason, deliveries, entry fields as JSON;
 --   dedupe keys: key index (remembered for the dedupe TTL);
 --   integrity states: state hash key index, player, state JSON, expire at ms ('0' never);
@@ -34,7 +35,7 @@ for i = 1, tonumber(nxt()) do starts[i] = {nxt(), nxt()} end
 local puts = {}
 for i = 1, tonumber(nxt()) do
   puts[i] = {tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt(), nxt(), nxt(), nxt(), nxt(),
-    tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt()}
+    tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt(), tonumber(nxt())}
 end
 local dead = {}
 for i = 1, tonumber(nxt()) do dead[i] = {nxt(), nxt(), nxt(), nxt()} end
@@ -89,6 +90,12 @@ for _, p in ipairs(puts) do
   redis.call('ZADD', zset, p[7], p[6])
   if p[8] ~= '0' then
     for _, k in ipairs({recs, members, zset}) do redis.call('PEXPIREAT', k, p[8]) end
+  end
+  if p[15] > 0 then
+    local cohort = KEYS[p[15]]
+    if old and old ~= p[6] then redis.call('ZREM', cohort, old) end
+    redis.call('ZADD', cohort, p[7], p[6])
+    if p[8] ~= '0' then redis.call('PEXPIREAT', cohort, p[8]) end
   end
   table.insert(out, redis.call('XADD', KEYS[2], '*', 'event', p[9]))
   if p[10] > 0 then

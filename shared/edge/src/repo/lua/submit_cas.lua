@@ -4,7 +4,8 @@
 --       7 idempotency key (or a placeholder), 8 webhooks wanted (flag), 9 webhook bell,
 --       10 integrity state hash, 11 reviews hash, 12 reviews by time (zset),
 --       13-15 the stats minute's counters, players and climbers (`stats_note`), 16 config,
---       17 the tournament's announcements (hash)
+--       17 the tournament's announcements (hash), 18 the player's cohort's sorted set (or a
+--       placeholder)
 -- ARGV: 1 player, 2 expected record ('' = none), 3 new record, 4 member, 5 rank value,
 --       6 score_applied event, 7 expire at ms ('0' = never), 8 period id,
 --       9 period_started event (appended first when this is the period's first write),
@@ -14,7 +15,9 @@
 --       18 review JSON, 19 now (Unix ms),
 --       20 stats TTL seconds ('0' = the board keeps no stats), 21 counters to increment,
 --       22 player counted '1'/'0', 23 improved '1'/'0', 24 climbers kept,
---       25 a tournament's end as the decision saw it ('' = no tournament)
+--       25 a tournament's end as the decision saw it ('' = no tournament),
+--       26 '1' when the board has cohorts: the entry is kept in KEYS[18] too, and `better` and
+--       `total` are the cohort's
 -- Returns {0} the record changed (retry), {3} the idempotency key is held by another attempt,
 -- {4} the board was deleted since the caller read it (nothing is written: a write that lost
 -- that race must not bring the board's keys back), {5} the tournament's end was announced since
@@ -47,6 +50,13 @@ if old and old ~= ARGV[4] then redis.call('ZREM', KEYS[3], old) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+local ranked = KEYS[3]
+if ARGV[26] == '1' then
+  ranked = KEYS[18]
+  if old and old ~= ARGV[4] then redis.call('ZREM', ranked, old) end
+  redis.call('ZADD', ranked, ARGV[5], ARGV[4])
+  if ARGV[7] ~= '0' then redis.call('PEXPIREAT', ranked, ARGV[7]) end
+end
 local id = redis.call('XADD', KEYS[4], '*', 'event', ARGV[6])
 -- The log is the webhook outbox: when a subscription wants the board, ring the deliverer (once
 -- until it starts a fan-out, or for a second: a ring nobody heard is rung again by the next write).
@@ -66,8 +76,8 @@ if ARGV[7] ~= '0' then
   for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], ARGV[7]) end
 end
 local version = redis.call('INCR', KEYS[6])
-local better = redis.call('ZCOUNT', KEYS[3], '-inf', '(' .. ARGV[5])
-local total = redis.call('ZCARD', KEYS[3])
+local better = redis.call('ZCOUNT', ranked, '-inf', '(' .. ARGV[5])
+local total = redis.call('ZCARD', ranked)
 if ARGV[20] ~= '0' then
   local gained = 0
   if before then gained = before - (better + 1) end

@@ -1,0 +1,78 @@
+//! Cohort placements (`leaderboard::competition::cohort`): a player's first write of a period
+//! places it ([`Repo::place`], one script counting arrivals per band), and a read of a cohort
+//! board looks its reader's placement up ([`Repo::placement`]). Each write keeps the cohort's
+//! sorted set beside the board's ([`Keys::cohort`]).
+
+use leaderboard::competition::cohort::{self, CohortId};
+use leaderboard::{Board, LeaderboardError, PeriodId, PlayerId, Result};
+
+use super::{Keys, Repo, bin, text};
+
+const PLACE: &str = include_str!("lua/cohort_place.lua");
+
+impl Repo {
+    /// The cohorts of `players` (each with the band its first submission names) in `period` of
+    /// a board of cohorts of `size`, placing those not placed yet; in the order given. The
+    /// placements expire with the period's keys (`expire_at_ms`).
+    pub async fn place(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        size: u32,
+        expire_at_ms: Option<i64>,
+        players: &[(&PlayerId, Option<&str>)],
+    ) -> Result<Vec<CohortId>> {
+        let mut args = vec![bin(expire_at_ms.unwrap_or(0).to_string())];
+        for (player, band) in players {
+            args.push(bin(player.as_str()));
+            args.push(bin(band.unwrap_or_default()));
+        }
+        let r = self.eval(PLACE, &[keys.placements(period)], args).await?;
+        if r.len() != players.len() {
+            return Err(LeaderboardError::CorruptData(format!(
+                "placing {} players answered {} placements",
+                players.len(),
+                r.len()
+            )));
+        }
+        r.iter()
+            .map(|raw| cohort::from_stored(&text(raw)?, size))
+            .collect()
+    }
+
+    /// The cohort `player` is placed in for `period` of `board` (`None`: the board has no
+    /// cohorts, or the player is not placed: it has not submitted in the period).
+    pub async fn cohort_of(
+        &self,
+        keys: &Keys,
+        board: &Board,
+        period: &PeriodId,
+        player: &PlayerId,
+    ) -> Result<Option<CohortId>> {
+        match board.cohort_size {
+            Some(size) => self.placement(keys, period, size, player).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The cohort `player` is placed in for `period` (`None`: not placed: it has not submitted
+    /// in the period).
+    pub async fn placement(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        size: u32,
+        player: &PlayerId,
+    ) -> Result<Option<CohortId>> {
+        let r = self
+            .exec(
+                "HGET",
+                vec![bin(keys.placements(period)), bin(format!("p:{player}"))],
+            )
+            .await?;
+        match r.first().map(text).transpose()?.filter(|s| !s.is_empty()) {
+            Some(raw) => cohort::from_stored(&raw, size).map(Some),
+            None => Ok(None),
+        }
+    }
+}
