@@ -350,8 +350,7 @@ fn at<'a>(call: &Call<'_>, at: Option<&'a ReadAt>) -> At<'a> {
         now_ms: call.now_ms,
         period: at.and_then(|a| nonempty(&a.period)),
         as_of: at.and_then(|a| nonempty(&a.as_of)),
-        // The default scope: a player's own cohort on a board with cohorts.
-        cohort: None,
+        cohort: at.and_then(|a| nonempty(&a.cohort)),
     }
 }
 
@@ -402,6 +401,7 @@ pub(crate) fn page_message(b: &Board, page: reads::Ranked) -> GetLeaderboardResp
         total_count: page.total,
         next_cursor: page.next_cursor.unwrap_or_default(),
         period: period(&page.period),
+        cohort: cohort(page.cohort.as_ref()),
     }
 }
 
@@ -412,6 +412,7 @@ pub(crate) fn standing_message(b: &Board, s: &reads::Standing) -> GetPlayerRespo
         percentile: leaderboard::board::rank::percentile(s.entry.rank, s.total),
         total_count: s.total,
         period: period(&s.period),
+        cohort: cohort(s.cohort.as_ref()),
     }
 }
 
@@ -438,7 +439,14 @@ async fn get_around(
         entries: page.entries.iter().map(|e| entry(&b, e)).collect(),
         total_count: page.total,
         period: period(&page.period),
+        cohort: cohort(page.cohort.as_ref()),
     })
+}
+
+/// The cohort an answer shows, as its messages carry it (empty: the whole board, or a board
+/// without cohorts).
+fn cohort(read: Option<&leaderboard::competition::cohort::CohortId>) -> String {
+    read.map(ToString::to_string).unwrap_or_default()
 }
 
 async fn submit_score(

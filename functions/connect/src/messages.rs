@@ -111,6 +111,10 @@ pub struct ReadAt {
     #[prost(string, tag = "2")]
     #[serde(default, alias = "as_of", skip_serializing_if = "String::is_empty")]
     pub as_of: String,
+    /// On a board with cohorts, the cohort to read (empty: the reader's default).
+    #[prost(string, tag = "3")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cohort: String,
 }
 
 /// The period an answer speaks about.
@@ -190,6 +194,10 @@ pub struct GetLeaderboardResponse {
     #[prost(message, optional, tag = "5")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<Period>,
+    /// On a board with cohorts, the cohort read (empty: the whole board, or no cohorts).
+    #[prost(string, tag = "6")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cohort: String,
 }
 
 /// `GetPlayer`'s request.
@@ -235,6 +243,10 @@ pub struct GetPlayerResponse {
     #[prost(message, optional, tag = "4")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<Period>,
+    /// On a board with cohorts, the cohort read (empty: the whole board, or no cohorts).
+    #[prost(string, tag = "5")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cohort: String,
 }
 
 /// `GetAround`'s request.
@@ -284,6 +296,10 @@ pub struct GetAroundResponse {
     #[prost(message, optional, tag = "4")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<Period>,
+    /// On a board with cohorts, the cohort read (empty: the whole board, or no cohorts).
+    #[prost(string, tag = "5")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cohort: String,
 }
 
 /// `SubmitScore`'s request.

@@ -180,13 +180,17 @@ impl<'r> Gql<'r> {
         *self.caching.borrow()
     }
 
-    fn at<'a>(&self, period: Option<&'a str>, as_of: Option<&'a str>) -> At<'a> {
+    fn at<'a>(
+        &self,
+        period: Option<&'a str>,
+        as_of: Option<&'a str>,
+        cohort: Option<&'a str>,
+    ) -> At<'a> {
         At {
             now_ms: self.call.now_ms,
             period,
             as_of,
-            // The default scope: a player's own cohort on a board with cohorts.
-            cohort: None,
+            cohort,
         }
     }
 
@@ -297,6 +301,9 @@ pub struct LeaderboardPage {
     current_period: String,
     /// When the current period ends (RFC 3339), null for an all-time board.
     next_reset: Option<String>,
+    /// On a board with cohorts, the cohort read (null: the whole board, or a board without
+    /// cohorts); the ranks and `totalCount` are its.
+    cohort: Option<String>,
 }
 
 impl LeaderboardPage {
@@ -309,6 +316,7 @@ impl LeaderboardPage {
             period: r.period.id.to_string(),
             current_period: r.period.current.to_string(),
             next_reset: r.period.next_reset_ms.map(iso_text),
+            cohort: r.cohort.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -329,6 +337,9 @@ pub struct PlayerList {
     period: String,
     /// When the current period ends (RFC 3339), null for an all-time board.
     next_reset: Option<String>,
+    /// On a board with cohorts, the cohort read (null: the whole board, or a board without
+    /// cohorts); the ranks and `totalCount` are its.
+    cohort: Option<String>,
 }
 
 /// One player's standing.
@@ -345,6 +356,9 @@ pub struct Standing {
     period: String,
     /// When the current period ends (RFC 3339), null for an all-time board.
     next_reset: Option<String>,
+    /// On a board with cohorts, the cohort read (null: the whole board, or a board without
+    /// cohorts); the ranks and `totalCount` are its.
+    cohort: Option<String>,
 }
 
 impl Standing {
@@ -355,6 +369,7 @@ impl Standing {
             total_count: count(s.total),
             period: s.period.id.to_string(),
             next_reset: s.period.next_reset_ms.map(iso_text),
+            cohort: s.cohort.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -506,11 +521,12 @@ impl<'r> Query<'r> {
         cursor: Option<String>,
         period: Option<String>,
         as_of: Option<String>,
+        cohort: Option<String>,
     ) -> FieldResult<Option<LeaderboardPage>> {
         context
             .run(async {
                 let b = context.readable(&board).await?;
-                let at = context.at(period.as_deref(), as_of.as_deref());
+                let at = context.at(period.as_deref(), as_of.as_deref(), cohort.as_deref());
                 let page = reads::top(
                     context.ctx,
                     &b,
@@ -531,11 +547,12 @@ impl<'r> Query<'r> {
         id: ID,
         period: Option<String>,
         as_of: Option<String>,
+        cohort: Option<String>,
     ) -> FieldResult<Option<Standing>> {
         context
             .run(async {
                 let b = context.readable(&board).await?;
-                let at = context.at(period.as_deref(), as_of.as_deref());
+                let at = context.at(period.as_deref(), as_of.as_deref(), cohort.as_deref());
                 let s = match reads::standing(context.ctx, &b, &at, &id).await {
                     Ok(s) => s,
                     Err(LeaderboardError::PlayerNotFound(_)) => return Ok(None),
@@ -555,11 +572,12 @@ impl<'r> Query<'r> {
         #[graphql(default = DEFAULT_RADIUS)] radius: i32,
         period: Option<String>,
         as_of: Option<String>,
+        cohort: Option<String>,
     ) -> FieldResult<Option<LeaderboardPage>> {
         context
             .run(async {
                 let b = context.readable(&board).await?;
-                let at = context.at(period.as_deref(), as_of.as_deref());
+                let at = context.at(period.as_deref(), as_of.as_deref(), cohort.as_deref());
                 let radius = arg_u32("radius", radius)?;
                 match reads::around(context.ctx, &b, &at, &player, radius).await {
                     Ok(page) => Ok(Some(LeaderboardPage::of(&b, &page))),
@@ -577,11 +595,12 @@ impl<'r> Query<'r> {
         ids: Vec<ID>,
         period: Option<String>,
         as_of: Option<String>,
+        cohort: Option<String>,
     ) -> FieldResult<Option<PlayerList>> {
         context
             .run(async {
                 let b = context.readable(&board).await?;
-                let at = context.at(period.as_deref(), as_of.as_deref());
+                let at = context.at(period.as_deref(), as_of.as_deref(), cohort.as_deref());
                 let ids: Vec<&str> = ids.iter().map(|i| &**i).collect();
                 let found = reads::players(context.ctx, &b, &at, &ids).await?;
                 Ok(Some(PlayerList {
@@ -591,6 +610,7 @@ impl<'r> Query<'r> {
                     total_count: count(found.total),
                     period: found.period.id.to_string(),
                     next_reset: found.period.next_reset_ms.map(iso_text),
+                    cohort: found.cohort.as_ref().map(ToString::to_string),
                 }))
             })
             .await

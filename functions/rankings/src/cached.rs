@@ -87,6 +87,7 @@ pub async fn serve(
         Err(e) => return Err(e),
     };
     access::authorize_read(ctx.principal.as_ref(), &board)?;
+    let board = flagged_ttl(call, ctx, board).await;
     if board.cohort_size.is_some() {
         // A board with cohorts answers the same query per cohort: its copies are kept under the
         // query and the cohort read (nothing is kept under the bare query, which misses).
@@ -97,15 +98,18 @@ pub async fn serve(
             }
             Err(e) => return Err(e),
         };
-        cached = cache.get(t, b, Entry::Read(&query)).await;
-        freshness = edge::reads::freshness(cached.as_ref(), call.now_ms);
-        if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
-            return Ok(respond(call, env, "HIT"));
+        // A board whose reads are not cached has no copy to find.
+        cached = None;
+        if board.cache.enabled() {
+            cached = cache.get(t, b, Entry::Read(&query)).await;
+            freshness = edge::reads::freshness(cached.as_ref(), call.now_ms);
+            if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
+                return Ok(respond(call, env, "HIT"));
+            }
         }
     }
     // Stale-if-error: when Redis cannot answer, a copy within its stale window is served.
     let stale = |reason: String| stale(call, ctx, &cached, reason);
-    let board = flagged_ttl(call, ctx, board).await;
     // The board's version before computing, for storing the result (a board whose reads are not
     // cached needs none).
     let keys = Keys::new(&ctx.tenant, id);
@@ -162,7 +166,7 @@ fn stale(
 }
 
 /// The cache slot of `query` on a board with cohorts: the query with the period and the cohort
-/// the caller reads ([`edge::reads::cohort_scope`]; `*`: the whole board).
+/// the caller reads ([`edge::cohorts::scope`]; `*`: the whole board).
 async fn cohort_query(
     call: &Call<'_>,
     ctx: &Ctx<'_>,
@@ -174,7 +178,7 @@ async fn cohort_query(
         call.query.get("period").map(String::as_str),
         call.now_ms,
     )?;
-    let cohort = edge::reads::cohort_scope(
+    let cohort = edge::cohorts::scope(
         ctx,
         board,
         &period.id,

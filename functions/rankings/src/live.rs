@@ -51,11 +51,20 @@ pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<R
     access::authorize_read(ctx.principal.as_ref(), &board)?;
     // What the renders will take, checked now: a stream's head is sent before its first render.
     call.query_u32("limit", 10, 1, reads::MAX_LIMIT)?;
-    PeriodView::resolve(
+    let period = PeriodView::resolve(
         &board,
         call.query.get("period").map(String::as_str),
         call.now_ms,
     )?;
+    // The cohort a board with cohorts shows this reader (`404` before its first submission of
+    // the period, `403` for another's).
+    edge::cohorts::scope(
+        &ctx,
+        &board,
+        &period.id,
+        call.query.get("cohort").map(String::as_str),
+    )
+    .await?;
     let render: Render = Box::new(move |call, ctx, board| {
         let player = player.clone();
         Box::pin(async move {

@@ -168,9 +168,9 @@ pub async fn delete_player(
     let event = EventEnvelope::record_deleted(&ctx.tenant, id, &player, period.id, call.now_ms)
         .to_json()?;
     let keys = Keys::new(&ctx.tenant, id);
-    let repo = ctx.repo().await?;
-    let cohort = repo.cohort_of(&keys, &board, &period.id, &player).await?;
-    repo.delete_player(&keys, &period.id, &player, cohort.as_ref(), &event)
+    ctx.repo()
+        .await?
+        .delete_player(&keys, &board, &period.id, &player, &event)
         .await?
         .ok_or_else(|| {
             LeaderboardError::PlayerNotFound(format!(

@@ -87,8 +87,7 @@ async fn revert_burst_member(
                 now_ms,
             )
             .to_json()?;
-            let cohort = repo.cohort_of(&keys, board, &review.period, player).await?;
-            repo.delete_player(&keys, &review.period, player, cohort.as_ref(), &event)
+            repo.delete_player(&keys, board, &review.period, player, &event)
                 .await?;
             Ok(())
         }
@@ -140,8 +139,7 @@ pub async fn revert(
             let event =
                 EventEnvelope::record_deleted(tenant, &board.id, player, review.period, now_ms)
                     .to_json()?;
-            let cohort = repo.cohort_of(&keys, board, &review.period, player).await?;
-            repo.delete_player(&keys, &review.period, player, cohort.as_ref(), &event)
+            repo.delete_player(&keys, board, &review.period, player, &event)
                 .await?;
         }
         Some(previous) => {

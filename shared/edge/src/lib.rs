@@ -28,7 +28,8 @@
 //!    [`flags`], [`idempotency`], [`experiments`], [`audit`], [`rebuild`], [`pipeline`],
 //!    [`submit`], [`lifecycle`] (a board's deletion, whole), [`live`] (the change feed and live
 //!    updates), [`webhook_delivery`], [`webhook_top`], [`reads`] (the ranked reads REST and
-//!    GraphQL share), [`tournaments`] (joining one; what a submission to one must pass).
+//!    GraphQL share), [`cohorts`] (which cohort a read shows), [`tournaments`] (joining one;
+//!    what a submission to one must pass), [`rewards`] (a run's awards, read and claimed).
 //! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending).
 //!
@@ -62,6 +63,7 @@ pub mod auth;
 pub mod breaker;
 pub mod cache;
 pub mod cluster;
+pub mod cohorts;
 pub mod compress;
 pub mod experiments;
 pub mod flagdoc;

@@ -134,6 +134,14 @@ pub async fn publish_change(
         }
         Err(e) => return Err(e),
     };
+    if board.cohort_size.is_some() {
+        // Its standings are per cohort, and the tier serves one channel per board to every
+        // viewer the board's reads admit: nothing is published (its players read `live`).
+        if config {
+            close(repo, settings, tenant, id, &sent_key).await?;
+        }
+        return Ok(Outcome::UpToDate);
+    }
     if config && access::authorize_read(None, &board).is_err() {
         close(repo, settings, tenant, id, &sent_key).await?;
     }

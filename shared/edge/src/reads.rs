@@ -9,11 +9,11 @@
 
 use leaderboard::board::cursor::{self, Cursor, CursorBinding};
 use leaderboard::board::view::{EntryView, PeriodView};
-use leaderboard::competition::cohort::{self, CohortId, Scope};
+use leaderboard::competition::cohort::{self, CohortId};
 use leaderboard::http::cache::{CacheEnvelope, Freshness};
 use leaderboard::{
-    Board, BoardConfigInput, BoardId, LeaderboardError, PeriodId, PlayerId, Record, Result,
-    TenantId, board::rank, board::sortkey, policy::access,
+    Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, TenantId,
+    board::rank, board::sortkey,
 };
 
 use crate::api::Ctx;
@@ -39,7 +39,8 @@ pub struct At<'a> {
     pub period: Option<&'a str>,
     /// The moment to read the board as it stood (`as_of`); `None` or empty: now.
     pub as_of: Option<&'a str>,
-    /// The cohort asked for on a board with cohorts (`None`: the default, [`cohort_scope`]).
+    /// The cohort asked for on a board with cohorts (`None`: the default,
+    /// [`crate::cohorts::scope`]).
     pub cohort: Option<&'a str>,
 }
 
@@ -175,48 +176,6 @@ pub async fn board_for_call(
     Ok(board)
 }
 
-/// The cohort a read of `period` on `board` shows (`None`: the whole board's standings, or a
-/// board without cohorts), by [`cohort::scope`]: a caller who may read any cohort
-/// ([`access::reads_any_cohort`]) reads the one it `asked` for or the whole board; a player
-/// reads its own cohort (the one its first submission of the period placed it in).
-pub async fn cohort_scope(
-    ctx: &Ctx<'_>,
-    board: &Board,
-    period: &PeriodId,
-    asked: Option<&str>,
-) -> Result<Option<CohortId>> {
-    let asked = asked.filter(|c| !c.is_empty());
-    let Some(size) = board.cohort_size else {
-        return match asked {
-            Some(_) => Err(LeaderboardError::InvalidBody(format!(
-                "board '{}' has no cohorts: 'cohort' names one",
-                board.id
-            ))),
-            None => Ok(None),
-        };
-    };
-    let asked = asked.map(CohortId::parse).transpose()?;
-    let any = access::reads_any_cohort(ctx.principal.as_ref());
-    let own = match &ctx.principal {
-        Some(reader) if !any => match PlayerId::new(reader.subject.as_str()) {
-            Ok(player) => {
-                let keys = Keys::new(&ctx.tenant, &board.id);
-                ctx.repo()
-                    .await?
-                    .placement(&keys, period, size, &player)
-                    .await?
-            }
-            // A subject that is no player id was never placed.
-            Err(_) => None,
-        },
-        _ => None,
-    };
-    Ok(match cohort::scope(asked, own, any)? {
-        Scope::Cohort(c) => Some(c),
-        Scope::Board => None,
-    })
-}
-
 /// The keys, period and cohort a read at `at` looks at.
 async fn source(
     ctx: &Ctx<'_>,
@@ -226,7 +185,7 @@ async fn source(
     match at.as_of.filter(|v| !v.is_empty()) {
         None => {
             let period = PeriodView::resolve(board, at.period, at.now_ms)?;
-            let cohort = cohort_scope(ctx, board, &period.id, at.cohort).await?;
+            let cohort = crate::cohorts::scope(ctx, board, &period.id, at.cohort).await?;
             let keys = Keys::new(&ctx.tenant, &board.id);
             let keys = match &cohort {
                 Some(c) => keys.in_cohort(c),
@@ -237,17 +196,8 @@ async fn source(
         Some(raw) => {
             let as_of = leaderboard::events::log::parse_as_of(raw)?;
             let period = PeriodView::resolve(board, at.period, as_of.at_ms)?;
-            if cohort_scope(ctx, board, &period.id, at.cohort)
-                .await?
-                .is_some()
-            {
-                // A replayed projection holds the board's standings, not its cohorts'.
-                return Err(LeaderboardError::Conflict(
-                    "time travel ('as_of') reads the whole board's standings; a cohort's past \
-                     is not kept (an admin or service reads the board without 'cohort')"
-                        .into(),
-                ));
-            }
+            let cohort = crate::cohorts::scope(ctx, board, &period.id, at.cohort).await?;
+            cohort::time_travel(cohort.as_ref())?;
             let keys =
                 crate::rebuild::as_of(ctx.repo().await?, &ctx.tenant, board, &as_of, at.now_ms)
                     .await?;

@@ -166,15 +166,7 @@ pub async fn replay(
     board: &Board,
     now_ms: i64,
 ) -> Result<ReplayReport> {
-    if board.cohort_size.is_some() {
-        // The log rebuilds the board's sorted sets; its cohorts' sets are kept beside them by
-        // each write, from placements the log does not hold.
-        return Err(LeaderboardError::Conflict(format!(
-            "board '{}' has cohorts: a replay rebuilds the board's standings but not its \
-             cohorts', so it is refused rather than leaving them apart",
-            board.id
-        )));
-    }
+    board.replayable()?;
     let keys = Keys::new(tenant, &board.id);
     let fresh = keys.within(&format!("rp:{}", nonce(now_ms)));
     let base = base(repo, &keys, |ids| ids.first().cloned())

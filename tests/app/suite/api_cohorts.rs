@@ -25,10 +25,18 @@ fn players_of(page: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The board's cohort placements in Redis (`lb:{t/b}:cohorts:<period>`).
-fn placements(api: &Api, board: &str, period: &str) -> HashMap<String, String> {
+/// A period's cohort arrivals counted in Redis (`lb:{t/b}:cohorts:<period>`: `n`, `n:<band>`).
+fn arrivals(api: &Api, board: &str, period: &str) -> HashMap<String, String> {
     redis::cmd("HGETALL")
         .arg(format!("lb:{{default/{board}}}:cohorts:{period}"))
+        .query(&mut api.redis.conn())
+        .unwrap()
+}
+
+/// A period's cohort placements in Redis (`lb:{t/b}:placed:<period>`: player → arrival).
+fn placements(api: &Api, board: &str, period: &str) -> HashMap<String, String> {
+    redis::cmd("HGETALL")
+        .arg(format!("lb:{{default/{board}}}:placed:{period}"))
         .query(&mut api.redis.conn())
         .unwrap()
 }
@@ -81,13 +89,14 @@ async fn two_hundred_first_submissions_at_once_fill_cohorts_in_order_none_over_i
     assert_eq!(sizes[28], 4);
 
     // Redis counted 200 arrivals, each once, and keeps each cohort's set beside the board's.
+    let counted = arrivals(&api, "buckets", "all");
+    assert_eq!(counted.get("n").map(String::as_str), Some("200"));
     let placed = placements(&api, "buckets", "all");
-    assert_eq!(placed.get("n").map(String::as_str), Some("200"));
-    let mut arrivals: Vec<u64> = (0..200)
-        .map(|i| placed[&format!("p:{}", name(i))].parse().unwrap())
+    let mut order: Vec<u64> = (0..200)
+        .map(|i| placed[&name(i)].parse().unwrap())
         .collect();
-    arrivals.sort_unstable();
-    assert_eq!(arrivals, (1..=200).collect::<Vec<_>>());
+    order.sort_unstable();
+    assert_eq!(order, (1..=200).collect::<Vec<_>>());
     for (cohort, list) in &members {
         assert_eq!(
             cohort_set(&api, "buckets", "all", &cohort.to_string()),
@@ -209,6 +218,61 @@ async fn two_hundred_first_submissions_at_once_fill_cohorts_in_order_none_over_i
         .await
         .assert_problem(400, "cohort");
 
+    // GraphQL and Connect read the same way: a player's own cohort by default, any for an admin.
+    let graphql = |token: String, query: &str| {
+        let body = json!({ "query": query });
+        let api = &api;
+        async move {
+            let r = api
+                .call(Method::POST, "/graphql", Some(&token), Some(body), &[])
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["data"]["leaderboard"].clone()
+        }
+    };
+    let own = graphql(
+        player(me),
+        r#"{ leaderboard(board: "buckets", limit: 10) { cohort totalCount } }"#,
+    )
+    .await;
+    assert_eq!(
+        (own["cohort"].clone(), own["totalCount"].clone()),
+        (json!("3"), json!(7))
+    );
+    let named = graphql(
+        admin(),
+        r#"{ leaderboard(board: "buckets", cohort: "4") { cohort entries { player } } }"#,
+    )
+    .await;
+    assert_eq!(named["cohort"], "4");
+    assert_eq!(
+        named["entries"].as_array().unwrap().len(),
+        members[&4].len()
+    );
+    let connect = |token: String, body: Value| {
+        let api = &api;
+        async move {
+            let r = api
+                .call(
+                    Method::POST,
+                    "/leaderboard.v1.LeaderboardService/GetLeaderboard",
+                    Some(&token),
+                    Some(body),
+                    &[("connect-protocol-version", "1")],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body
+        }
+    };
+    let own = connect(player(me), json!({"board": "buckets", "limit": 10})).await;
+    assert_eq!(
+        (own["cohort"].clone(), own["totalCount"].clone()),
+        (json!("3"), json!("7"))
+    );
+    let named = connect(admin(), json!({"board": "buckets", "at": {"cohort": "4"}})).await;
+    assert_eq!(named["cohort"], "4");
+
     // A later submission keeps the player's cohort.
     let later = api
         .submit("buckets", json!({"player": me, "score": 5000}))
@@ -216,7 +280,7 @@ async fn two_hundred_first_submissions_at_once_fill_cohorts_in_order_none_over_i
     assert_eq!(later.status, 200, "{}", later.body);
     assert_eq!(later.body["cohort"], "3");
     assert_eq!(later.body["rank"], 1);
-    assert_eq!(placements(&api, "buckets", "all")["n"], "200");
+    assert_eq!(arrivals(&api, "buckets", "all")["n"], "200");
 
     // Taking an entry away takes it from its cohort; the placement stays for the period.
     let gone = api
@@ -230,7 +294,7 @@ async fn two_hundred_first_submissions_at_once_fill_cohorts_in_order_none_over_i
         .await;
     assert_eq!(gone.status, 204, "{}", gone.body);
     assert_eq!(cohort_set(&api, "buckets", "all", "3"), 6);
-    assert!(placements(&api, "buckets", "all").contains_key(&format!("p:{me}")));
+    assert!(placements(&api, "buckets", "all").contains_key(me.as_str()));
     api.stop().await;
 }
 
@@ -264,9 +328,8 @@ async fn the_games_server_names_skill_bands_each_filling_its_own_cohorts() {
         )
         .await;
     assert_eq!(later.body["cohort"], "gold.1");
-    let placed = placements(&api, "ranked", "all");
-    assert_eq!(placed["n:gold"], "3");
-    assert_eq!(placed["p:dan"], "3:gold");
+    assert_eq!(arrivals(&api, "ranked", "all")["n:gold"], "3");
+    assert_eq!(placements(&api, "ranked", "all")["dan"], "3:gold");
     let gold = api
         .get("/api/v1/boards/ranked/entries", Some(&player("bob")))
         .await;
@@ -300,7 +363,7 @@ async fn the_games_server_names_skill_bands_each_filling_its_own_cohorts() {
     api.get("/api/v1/boards/plain/entries?cohort=1", Some(&admin()))
         .await
         .assert_problem(400, "no cohorts");
-    assert_eq!(placements(&api, "ranked", "all").get("p:fay"), None);
+    assert_eq!(placements(&api, "ranked", "all").get("fay"), None);
     api.stop().await;
 }
 
@@ -320,9 +383,9 @@ async fn an_async_board_places_its_players_when_the_drain_applies_them() {
     // Accepted, not yet placed: the drain places them in the order it applies them.
     assert!(placements(&api, "queue", "all").is_empty());
     assert_eq!(api.drain_all("queue").await, 7);
-    let placed = placements(&api, "queue", "all");
-    assert_eq!(placed["n"], "6");
-    assert_eq!(placed["n:pro"], "1");
+    let counted = arrivals(&api, "queue", "all");
+    assert_eq!(counted["n"], "6");
+    assert_eq!(counted["n:pro"], "1");
     assert_eq!(cohort_set(&api, "queue", "all", "1"), 3);
     assert_eq!(cohort_set(&api, "queue", "all", "2"), 3);
     assert_eq!(cohort_set(&api, "queue", "all", "pro.1"), 1);
@@ -338,7 +401,7 @@ async fn an_async_board_places_its_players_when_the_drain_applies_them() {
             .await;
     }
     assert_eq!(api.drain_all("queue").await, 7);
-    assert_eq!(placements(&api, "queue", "all")["n"], "6");
+    assert_eq!(arrivals(&api, "queue", "all")["n"], "6");
     let again = api
         .get("/api/v1/boards/queue/entries", Some(&player(&name(0))))
         .await;
@@ -394,5 +457,24 @@ async fn cohort_configurations_and_reads_out_of_their_reach_are_refused_with_the
         .await;
     assert_eq!(whole.status, 200, "{}", whole.body);
     assert_eq!(players_of(&whole.body), ["ann"]);
+
+    // Deleting the board removes its cohorts' keys with its standings, before any sweep.
+    let deleted = api
+        .call(
+            Method::DELETE,
+            "/api/v1/boards/groups",
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    let left: usize = redis::cmd("EXISTS")
+        .arg("lb:{default/groups}:cohorts:all")
+        .arg("lb:{default/groups}:placed:all")
+        .arg("lb:{default/groups}:z:all:c:1")
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert_eq!(left, 0);
     api.stop().await;
 }

@@ -230,6 +230,13 @@ impl Repo {
         let token = sweep_token();
         // The periods set may change between its read and the script (a write's first score of
         // a period): the script then does nothing, and answers 3; read it again.
+        // A board with cohorts names their keys too (placements and each cohort's set); one
+        // started by a first submission racing this delete is left to the sweep.
+        let cohort_size = match self.board(tenant, id).await {
+            Ok(board) => board.cohort_size,
+            Err(LeaderboardError::BoardNotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
         for _ in 0..DELETE_ATTEMPTS {
             let periods = self
                 .exec("SMEMBERS", vec![bin(keys.periods())])
@@ -258,6 +265,14 @@ impl Repo {
                     keys.members(&period),
                 ]);
                 args.push(bin(raw.as_str()));
+            }
+            if let Some(size) = cohort_size {
+                for raw in &periods {
+                    let period: PeriodId = raw
+                        .parse()
+                        .map_err(|_| LeaderboardError::CorruptData(format!("a period '{raw}'")))?;
+                    script_keys.extend(self.cohort_keys(&keys, &period, size).await?);
+                }
             }
             let r = self.eval(DELETE_BOARD, &script_keys, args).await?;
             return Ok(match r.first().map(int).transpose()? {

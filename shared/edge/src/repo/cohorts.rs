@@ -6,7 +6,7 @@
 use leaderboard::competition::cohort::{self, CohortId};
 use leaderboard::{Board, LeaderboardError, PeriodId, PlayerId, Result};
 
-use super::{Keys, Repo, bin, text};
+use super::{Keys, Repo, bin, board_deleted, text};
 
 const PLACE: &str = include_str!("lua/cohort_place.lua");
 
@@ -27,7 +27,20 @@ impl Repo {
             args.push(bin(player.as_str()));
             args.push(bin(band.unwrap_or_default()));
         }
-        let r = self.eval(PLACE, &[keys.placements(period)], args).await?;
+        let r = self
+            .eval(
+                PLACE,
+                &[
+                    keys.arrivals(period),
+                    keys.placements(period),
+                    keys.config(),
+                ],
+                args,
+            )
+            .await?;
+        if r.is_empty() && !players.is_empty() {
+            return Err(board_deleted(keys));
+        }
         if r.len() != players.len() {
             return Err(LeaderboardError::CorruptData(format!(
                 "placing {} players answered {} placements",
@@ -38,6 +51,32 @@ impl Repo {
         r.iter()
             .map(|raw| cohort::from_stored(&text(raw)?, size))
             .collect()
+    }
+
+    /// Every key of `period`'s cohorts on a board of cohorts of `size`: its arrivals, its
+    /// placements and each cohort's sorted set (what deleting the board removes at once).
+    pub async fn cohort_keys(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        size: u32,
+    ) -> Result<Vec<String>> {
+        let r = self
+            .exec("HGETALL", vec![bin(keys.arrivals(period))])
+            .await?;
+        let mut counters = Vec::with_capacity(r.len() / 2);
+        for pair in r.chunks(2) {
+            if let [field, count] = pair {
+                counters.push((text(field)?, text(count)?));
+            }
+        }
+        let mut all = vec![keys.arrivals(period), keys.placements(period)];
+        all.extend(
+            cohort::cohorts_of(&counters, size)?
+                .iter()
+                .map(|c| keys.cohort(period, c)),
+        );
+        Ok(all)
     }
 
     /// The cohort `player` is placed in for `period` of `board` (`None`: the board has no
@@ -67,7 +106,7 @@ impl Repo {
         let r = self
             .exec(
                 "HGET",
-                vec![bin(keys.placements(period)), bin(format!("p:{player}"))],
+                vec![bin(keys.placements(period)), bin(player.as_str())],
             )
             .await?;
         match r.first().map(text).transpose()?.filter(|s| !s.is_empty()) {

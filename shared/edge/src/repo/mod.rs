@@ -134,10 +134,15 @@ impl Keys {
     pub fn cohort(&self, p: &PeriodId, cohort: &CohortId) -> String {
         self.k(&format!("z:{p}:c:{cohort}"))
     }
-    /// A period's cohort placements (hash: `n` or `n:<band>` → arrivals counted, `p:<player>`
-    /// → the player's arrival, [`leaderboard::competition::cohort::stored`]).
-    pub fn placements(&self, p: &PeriodId) -> String {
+    /// A period's cohort arrivals (hash: `n`, `n:<band>` → arrivals counted): which cohorts
+    /// the period has ([`leaderboard::competition::cohort::cohorts`]).
+    pub fn arrivals(&self, p: &PeriodId) -> String {
         self.k(&format!("cohorts:{p}"))
+    }
+    /// A period's cohort placements (hash: player → its arrival, `12` or `12:gold`:
+    /// [`leaderboard::competition::cohort::from_stored`]).
+    pub fn placements(&self, p: &PeriodId) -> String {
+        self.k(&format!("placed:{p}"))
     }
     /// Which time-travel projection holds the board as it stood at `event` (its nonce).
     pub fn as_of_pointer(&self, event: &str) -> String {

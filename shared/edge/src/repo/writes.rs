@@ -219,16 +219,19 @@ impl Repo {
         }
     }
 
-    /// Removes a player's entry from a period (and from its `cohort`'s, on a board with
-    /// cohorts): the board's new version, or `None` if the player had no entry.
+    /// Removes a player's entry from a period of `board` (and from its cohort's, on a board
+    /// with cohorts; the placement stays for the period): the board's new version, or `None` if
+    /// the player had no entry.
     pub async fn delete_player(
         &self,
         keys: &Keys,
+        board: &leaderboard::Board,
         period: &PeriodId,
         player: &PlayerId,
-        cohort: Option<&leaderboard::competition::cohort::CohortId>,
         event_json: &str,
     ) -> Result<Option<i64>> {
+        let cohort = self.cohort_of(keys, board, period, player).await?;
+        let cohort = cohort.as_ref();
         let r = self
             .eval(
                 DELETE_PLAYER,

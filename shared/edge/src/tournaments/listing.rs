@@ -243,6 +243,11 @@ async fn standing(
         return Ok(None);
     }
     let run = period::period_id(board.period, t.standing_at(now_ms))?;
+    // On a board with cohorts the player's rank is its cohort's, as its reads show it.
+    let keys = match repo.cohort_of(&keys, &board, &run, player).await? {
+        Some(cohort) => keys.in_cohort(&cohort),
+        None => keys,
+    };
     let (_, standing) = repo
         .players(&keys, &run, std::slice::from_ref(player))
         .await?;

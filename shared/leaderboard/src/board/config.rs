@@ -555,6 +555,35 @@ impl Board {
         }
     }
 
+    /// The cohort a read of this board names (`raw`; `None` or empty: the reader's default,
+    /// [`crate::competition::cohort::scope`]): a board without cohorts has none to name.
+    pub fn cohort_asked(
+        &self,
+        raw: Option<&str>,
+    ) -> Result<Option<crate::competition::cohort::CohortId>> {
+        match (raw.filter(|c| !c.is_empty()), self.cohort_size) {
+            (None, _) => Ok(None),
+            (Some(raw), Some(_)) => crate::competition::cohort::CohortId::parse(raw).map(Some),
+            (Some(_), None) => Err(LeaderboardError::InvalidBody(format!(
+                "board '{}' has no cohorts: 'cohort' names one",
+                self.id
+            ))),
+        }
+    }
+
+    /// Whether the board's projection may be rebuilt from its log (`POST …/replay`): not a board
+    /// with cohorts, whose cohorts' sorted sets the log does not rebuild (`409`).
+    pub fn replayable(&self) -> Result<()> {
+        if self.cohort_size.is_some() {
+            return Err(LeaderboardError::Conflict(format!(
+                "board '{}' has cohorts: a replay rebuilds the board's standings but not its \
+                 cohorts', so it is refused rather than leaving them apart",
+                self.id
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether the board takes a submission at `now_ms`: a tournament only inside its window
     /// (`409` `tournament-closed`, with the window); any other board always.
     pub fn admits_submission(&self, now_ms: i64) -> Result<()> {

@@ -274,6 +274,41 @@ fn a_tournament_takes_joining_and_attempts_on_a_sync_board_only() {
 }
 
 #[test]
+fn a_cohort_size_is_kept_checked_and_not_taken_with_rewards() {
+    let b = parse(json!({"id": "pods", "cohort_size": 50})).unwrap();
+    assert_eq!(b.cohort_size, Some(50));
+    let stored = serde_json::to_value(&b).unwrap();
+    assert_eq!(stored["cohort_size"], 50);
+    assert_eq!(serde_json::from_value::<Board>(stored).unwrap(), b);
+    let plain = parse(json!({"id": "plain"})).unwrap();
+    assert_eq!(plain.cohort_size, None);
+    assert!(
+        serde_json::to_value(&plain)
+            .unwrap()
+            .get("cohort_size")
+            .is_none()
+    );
+    assert!(config_err(json!({"id": "x", "cohort_size": 1})).contains("cohort_size"));
+    let t = json!({"title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 3600});
+    let m = config_err(json!({"id": "x", "cohort_size": 5, "tournament": t,
+        "rewards": [{"from": 1, "reward": 1}]}));
+    assert!(m.contains("cohort"), "{m}");
+    // A read names a cohort of a board with cohorts only; such a board is not replayed.
+    assert_eq!(b.cohort_asked(Some("3")).unwrap().unwrap().to_string(), "3");
+    assert_eq!(b.cohort_asked(Some("")).unwrap(), None);
+    assert!(matches!(
+        b.cohort_asked(Some("x.0")),
+        Err(LeaderboardError::InvalidBody(_))
+    ));
+    assert!(matches!(
+        plain.cohort_asked(Some("3")),
+        Err(LeaderboardError::InvalidBody(m)) if m.contains("no cohorts")
+    ));
+    assert_eq!(plain.replayable(), Ok(()));
+    assert!(matches!(b.replayable(), Err(LeaderboardError::Conflict(m)) if m.contains("cohorts")));
+}
+
+#[test]
 fn a_reward_table_is_kept_in_rank_order_on_a_one_run_tournament_and_refused_elsewhere() {
     let t = json!({"title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 3600});
     let b = parse(json!({"id": "cup", "tournament": t, "rewards": [

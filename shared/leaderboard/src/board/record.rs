@@ -158,6 +158,35 @@ mod tests {
     }
 
     #[test]
+    fn a_band_is_a_label_taken_on_a_board_with_cohorts_only() {
+        let input = |band: &str| -> SubmissionInput {
+            serde_json::from_value(json!({"player": "p1", "score": 5, "band": band})).unwrap()
+        };
+        let cohorts = board(json!({"id": "b", "cohort_size": 10}));
+        let (_, s) = input("gold-2").into_submission(&cohorts).unwrap();
+        assert_eq!(s.band.as_deref(), Some("gold-2"));
+        // Kept with the submission (an async inbox entry, a held review) and read back.
+        let stored = serde_json::to_value(&s).unwrap();
+        assert_eq!(stored["band"], "gold-2");
+        assert_eq!(serde_json::from_value::<Submission>(stored).unwrap(), s);
+        assert!(matches!(
+            input("Gold").into_submission(&cohorts),
+            Err(LeaderboardError::InvalidBody(m)) if m.contains("band")
+        ));
+        let plain = board(json!({"id": "b"}));
+        assert!(matches!(
+            input("gold").into_submission(&plain),
+            Err(LeaderboardError::InvalidBody(m)) if m.contains("no cohorts")
+        ));
+        // None: nothing is written for it.
+        let (_, s) = serde_json::from_value::<SubmissionInput>(json!({"player": "p", "score": 1}))
+            .unwrap()
+            .into_submission(&cohorts)
+            .unwrap();
+        assert_eq!(serde_json::to_value(&s).unwrap().get("band"), None);
+    }
+
+    #[test]
     fn submission_input_parses_at_scale() {
         let b = board(json!({"id": "b", "score_type": "decimal", "scale": 2}));
         let input: SubmissionInput = serde_json::from_value(

@@ -300,5 +300,32 @@ mod tests {
         assert_eq!(v["previous_score"], json!(10.0));
         assert_eq!(v["improved"], true);
         assert_eq!(v["percentile"], json!(100.0));
+        assert!(v.get("cohort").is_none());
+    }
+
+    #[test]
+    fn a_board_with_cohorts_says_which_cohort_an_answer_shows() {
+        let mut input = decimal_board().to_input();
+        input.cohort_size = Some(10);
+        let b = input.validate().unwrap();
+        let s = SubmitView {
+            entry: row(),
+            total: 4,
+            previous_score: None,
+            improved: true,
+            changed: true,
+            cohort: Some("gold.2".into()),
+        };
+        assert_eq!(
+            submit(ApiVersion::V1, &b, &period(), &s)["cohort"],
+            "gold.2"
+        );
+        let mut page = page(ApiVersion::V2, &b, &period(), 1, &[row()], None, Some(10));
+        with_cohort(&mut page, &b, None);
+        assert_eq!(page["cohort"], Value::Null);
+        let mut plain = page.clone();
+        plain.as_object_mut().unwrap().remove("cohort");
+        with_cohort(&mut plain, &decimal_board(), Some("1"));
+        assert!(plain.get("cohort").is_none());
     }
 }

@@ -120,6 +120,50 @@ pub fn from_stored(raw: &str, size: u32) -> Result<CohortId> {
     })
 }
 
+/// Every cohort of a period whose arrivals were counted as `counters` (the adapter's fields:
+/// `n` → the arrivals without a band, `n:<band>` → a band's): each band's cohorts from 1 to the
+/// one its last arrival fell in.
+pub fn cohorts_of(counters: &[(String, String)], size: u32) -> Result<Vec<CohortId>> {
+    let mut all = Vec::new();
+    for (field, count) in counters {
+        let band = match field.as_str() {
+            "n" => None,
+            other => match other.strip_prefix("n:") {
+                Some(band) => Some(band),
+                None => {
+                    return Err(LeaderboardError::CorruptData(format!(
+                        "a cohort arrival counter '{field}' is neither 'n' nor 'n:<band>'"
+                    )));
+                }
+            },
+        };
+        let arrivals = count.parse::<u64>().map_err(|_| {
+            LeaderboardError::CorruptData(format!("cohort arrivals '{count}' of '{field}'"))
+        })?;
+        if arrivals == 0 {
+            continue;
+        }
+        let last = from_stored(&stored(band, arrivals), size)?;
+        all.extend((1..=last.number).map(|number| CohortId {
+            band: last.band.clone(),
+            number,
+        }));
+    }
+    Ok(all)
+}
+
+/// Whether a read of `scope` (`None`: the whole board) may go back in time (`as_of`): a
+/// replayed projection holds the board's standings, not its cohorts' (`409`).
+pub fn time_travel(scope: Option<&CohortId>) -> Result<()> {
+    match scope {
+        None => Ok(()),
+        Some(cohort) => Err(LeaderboardError::Conflict(format!(
+            "time travel ('as_of') reads the whole board's standings; a cohort's past is not \
+             kept (cohort {cohort}: an admin or service reads the board without 'cohort')"
+        ))),
+    }
+}
+
 /// Which standings a read of a cohort board shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -224,6 +268,38 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_periods_cohorts_are_each_bands_from_the_first_to_its_last_arrivals() {
+        let counters = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(f, n)| ((*f).to_string(), (*n).to_string()))
+                .collect()
+        };
+        let all: Vec<String> = cohorts_of(&counters(&[("n", "7"), ("n:gold", "3")]), 3)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(all, ["1", "2", "3", "gold.1"]);
+        assert!(cohorts_of(&counters(&[("n", "0")]), 3).unwrap().is_empty());
+        for bad in [&[("x", "1")][..], &[("n", "many")], &[("n:Gold", "1")]] {
+            assert!(matches!(
+                cohorts_of(&counters(bad), 3),
+                Err(LeaderboardError::CorruptData(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn only_the_whole_board_goes_back_in_time() {
+        assert_eq!(time_travel(None), Ok(()));
+        assert!(matches!(
+            time_travel(Some(&id("gold.2"))),
+            Err(LeaderboardError::Conflict(m)) if m.contains("as_of") && m.contains("gold.2")
+        ));
     }
 
     #[test]

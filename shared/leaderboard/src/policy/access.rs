@@ -201,8 +201,10 @@ pub fn authorize_band(principal: &Principal) -> Result<()> {
 /// Whether a reader of a board with cohorts may read any cohort, or the whole board
 /// ([`crate::competition::cohort::scope`]): an `admin` or `service` token, or no token on a
 /// `public_read` board (whose every standing is public). A player reads its own cohort.
-pub fn reads_any_cohort(principal: Option<&Principal>) -> bool {
-    principal.is_none_or(|p| p.has(Role::Admin) || p.has(Role::Service))
+pub fn reads_any_cohort(principal: Option<&Principal>, board: &Board) -> bool {
+    principal.map_or(board.public_read, |p| {
+        p.has(Role::Admin) || p.has(Role::Service)
+    })
 }
 
 /// Reading what is `player`'s own across boards (the tournaments it joined): the player's own
@@ -328,6 +330,26 @@ mod tests {
         assert_eq!(Role::Player.to_string(), "player");
         let p = principal("u", &[Role::Player]);
         assert!(p.has(Role::Player) && !p.has(Role::Admin));
+    }
+
+    #[test]
+    fn a_band_is_the_servers_to_name_and_any_cohort_an_admins_services_or_the_publics_to_read() {
+        let (admin, service, player) = (
+            principal("ops", &[Role::Admin]),
+            principal("svc", &[Role::Service]),
+            principal("ann", &[Role::Player]),
+        );
+        assert_eq!(authorize_band(&admin), Ok(()));
+        assert_eq!(authorize_band(&service), Ok(()));
+        assert!(forbidden(authorize_band(&player)).contains("band"));
+        let (public, private) = (board(true, false), board(false, false));
+        for b in [&public, &private] {
+            assert!(reads_any_cohort(Some(&admin), b));
+            assert!(reads_any_cohort(Some(&service), b));
+            assert!(!reads_any_cohort(Some(&player), b));
+        }
+        assert!(reads_any_cohort(None, &public));
+        assert!(!reads_any_cohort(None, &private));
     }
 
     #[test]

@@ -74,6 +74,7 @@ impl Bench {
             self.send_expect("201", "POST", &boards_url, board)?;
         }
         self.send_expect("201", "POST", &boards_url, &tournament_board()?)?;
+        self.seed_cohorts(app)?;
         // Every name the tournament row's requests use (`j{seq}`, seq below BENCH_REQUESTS).
         let joined = self.tool(
             "edge-seed",
@@ -140,6 +141,23 @@ impl Bench {
             EXPERIMENT,
         )?;
         self.seeded = true;
+        Ok(())
+    }
+
+    /// The cohort row's board, its players submitted through the API (each first submission
+    /// places its player, in order: `pod0` in cohort 1).
+    fn seed_cohorts(&self, app: &str) -> Result<()> {
+        let board = format!(
+            r#"{{"id":"{}","cohort_size":{},"cache":{{"ttl_secs":0,"stale_secs":0}}}}"#,
+            rows::COHORT_BOARD,
+            rows::COHORT_SIZE
+        );
+        self.send_expect("201", "POST", &format!("{app}/api/v1/boards"), &board)?;
+        let scores = format!("{app}/api/v1/boards/{}/scores", rows::COHORT_BOARD);
+        for i in 0..rows::COHORT_PLAYERS {
+            let body = format!(r#"{{"player":"pod{i}","score":{i}}}"#);
+            self.send_expect("201", "POST", &scores, &body)?;
+        }
         Ok(())
     }
 

@@ -81,6 +81,8 @@ pub struct Bench {
     cluster_trigger: u16,
     admin_token: String,
     service_token: String,
+    /// The cohort row's reader (`rows::COHORT_READER`, role player).
+    player_token: String,
     /// The `metrics` default of the shipped spin.toml.
     shipped_metrics: String,
     spin: Option<PathBuf>,
@@ -251,6 +253,7 @@ fn run(setup: Setup, procs: &Procs) -> Result<()> {
         shipped_metrics: tools::shipped_metrics(&root.join("spin.toml"))?,
         admin_token: tools::mint(&secret, "bench-admin", "admin")?,
         service_token: tools::mint(&secret, "bench-service", "service")?,
+        player_token: tools::mint(&secret, rows::COHORT_READER, "player")?,
         knobs,
         root,
         tmp,

@@ -191,6 +191,7 @@ impl Bench {
         match header {
             Header::Json => "content-type: application/json".to_string(),
             Header::Auth => format!("authorization: Bearer {}", self.service_token),
+            Header::Player => format!("authorization: Bearer {}", self.player_token),
             Header::Connect => "connect-protocol-version: 1".to_string(),
         }
     }

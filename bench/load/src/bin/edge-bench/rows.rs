@@ -41,6 +41,14 @@ pub const TOURNAMENT: &str = "submit sync, tournament";
 /// joined to it before the run (`edge-seed join`: `j0` to `j{BENCH_REQUESTS - 1}`).
 pub const TOURNAMENT_BOARD: &str = "bench-cup";
 pub const TOURNAMENT_PREFIX: &str = "j";
+pub const COHORT: &str = "cohort top-10";
+/// The cohort row's board (cohorts of [`COHORT_SIZE`], reads uncached), its players
+/// (`pod0` to `pod{COHORT_PLAYERS - 1}`, submitted through the API so each is placed), and the
+/// player whose token reads its own cohort.
+pub const COHORT_BOARD: &str = "bench-pods";
+pub const COHORT_SIZE: u32 = 100;
+pub const COHORT_PLAYERS: u32 = 200;
+pub const COHORT_READER: &str = "pod0";
 /// What the names of the two "observed" rows (log and metrics on) start with.
 pub const OBSERVED_PREFIX: &str = "cached top-10, log + metrics";
 
@@ -141,6 +149,8 @@ pub enum Header {
     Auth,
     /// `connect-protocol-version: 1`
     Connect,
+    /// `authorization: Bearer <player token of COHORT_READER>`
+    Player,
 }
 
 /// One measured HTTP row.
@@ -438,6 +448,16 @@ pub const ROWS: &[Row] = &[
         note: "joined players, join_required + max_attempts",
         body: Some(r#"{"player":"j{seq}","score":{seq}}"#),
         ..post(Group::Extra)
+    },
+    // A player's read of its own cohort: its placement looked up (one HGET), then the page of
+    // the cohort's sorted set; reads uncached (compare the uncached top-10).
+    Row {
+        name: COHORT,
+        path: "/api/v1/boards/bench-pods/entries?limit=10",
+        floor: Some(Floor::Redis),
+        note: "a player's own cohort of 100: its placement + the page; uncached",
+        headers: &[Header::Player],
+        ..get(Group::Extra)
     },
     // A stats read of the board the submit rows just wrote to: an hour of one-minute steps over
     // the seeded standings (the percentiles and the histogram read the whole period).

@@ -80,7 +80,12 @@ local better = redis.call('ZCOUNT', ranked, '-inf', '(' .. ARGV[5])
 local total = redis.call('ZCARD', ranked)
 if ARGV[20] ~= '0' then
   local gained = 0
-  if before then gained = before - (better + 1) end
+  if before then
+    -- Ranks climbed on the board (`before` is the board's), whatever the answer's scope.
+    local after = better
+    if ranked ~= KEYS[3] then after = redis.call('ZCOUNT', KEYS[3], '-inf', '(' .. ARGV[5]) end
+    gained = before - (after + 1)
+  end
   local counted = ''
   if ARGV[22] == '1' then counted = ARGV[1] end
   stats_note(KEYS[13], KEYS[14], KEYS[15], ARGV[21], counted, ARGV[1], gained,
