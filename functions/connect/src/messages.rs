@@ -508,6 +508,7 @@ mod tests {
             total_count: 12,
             next_cursor: String::new(),
             period: None,
+            cohort: String::new(),
         };
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(
@@ -544,6 +545,7 @@ mod tests {
             at: Some(ReadAt {
                 period: "previous".into(),
                 as_of: String::new(),
+                cohort: "gold.2".into(),
             }),
         };
         let bytes = req.encode_to_vec();

@@ -363,7 +363,15 @@ async fn the_games_server_names_skill_bands_each_filling_its_own_cohorts() {
     api.get("/api/v1/boards/plain/entries?cohort=1", Some(&admin()))
         .await
         .assert_problem(400, "no cohorts");
-    assert_eq!(placements(&api, "ranked", "all").get("fay"), None);
+    // A score the board refuses places no one either.
+    api.submit("ranked", json!({"player": "hal", "score": -5}))
+        .await
+        .assert_problem(422, "range");
+    let placed = placements(&api, "ranked", "all");
+    assert!(
+        !placed.contains_key("fay") && !placed.contains_key("hal"),
+        "{placed:?}"
+    );
     api.stop().await;
 }
 
@@ -424,9 +432,24 @@ async fn cohort_configurations_and_reads_out_of_their_reach_are_refused_with_the
     ] {
         api.post_board(config).await.assert_problem(422, needle);
     }
-    api.create_board(json!({"id": "groups", "cohort_size": 5}))
+    api.create_board(json!({"id": "groups", "cohort_size": 5, "public_read": true}))
         .await;
     api.submit_ok("groups", "ann", json!(5)).await;
+    // No token on a public board: any cohort, or the whole board.
+    let public = api.get("/api/v1/boards/groups/entries", None).await;
+    assert_eq!(public.status, 200, "{}", public.body);
+    assert_eq!(public.body["cohort"], Value::Null);
+    let first = api
+        .get("/api/v1/boards/groups/entries?cohort=1", None)
+        .await;
+    assert_eq!(first.body["cohort"], "1");
+    // Live updates answer as the reads do, before any stream starts.
+    api.get("/api/v1/boards/groups/live", Some(&player("bob")))
+        .await
+        .assert_problem(404, "no cohort");
+    api.get("/api/v1/boards/groups/live?cohort=2", Some(&player("ann")))
+        .await
+        .assert_problem(403, "own cohort");
     // A replay rebuilds the board, not its cohorts: refused rather than leaving them apart.
     api.call(
         Method::POST,
