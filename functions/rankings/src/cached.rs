@@ -90,17 +90,17 @@ pub async fn serve(
     let board = flagged_ttl(call, ctx, board).await;
     if board.cohort_size.is_some() {
         // A board with cohorts answers the same query per cohort: its copies are kept under the
-        // query and the cohort read (nothing is kept under the bare query, which misses).
-        query = match cohort_query(call, ctx, &board, &query).await {
-            Ok(scoped) => scoped,
-            Err(LeaderboardError::Unavailable(reason)) => {
-                return stale(call, ctx, &cached, reason);
-            }
-            Err(e) => return Err(e),
-        };
-        // A board whose reads are not cached has no copy to find.
+        // query and the cohort read (nothing is kept under the bare query, which misses). A
+        // board whose reads are not cached has no copy to find: its read resolves the cohort.
         cached = None;
         if board.cache.enabled() {
+            query = match cohort_query(call, ctx, &board, &query).await {
+                Ok(scoped) => scoped,
+                Err(LeaderboardError::Unavailable(reason)) => {
+                    return stale(call, ctx, &None, reason);
+                }
+                Err(e) => return Err(e),
+            };
             cached = cache.get(t, b, Entry::Read(&query)).await;
             freshness = edge::reads::freshness(cached.as_ref(), call.now_ms);
             if let (Some(env), Freshness::Fresh) = (&cached, freshness) {

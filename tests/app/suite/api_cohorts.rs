@@ -501,3 +501,46 @@ async fn cohort_configurations_and_reads_out_of_their_reach_are_refused_with_the
     assert_eq!(left, 0);
     api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_first_submission_places_its_player_when_it_is_approved() {
+    let api = start().await;
+    api.create_board(json!({"id": "watched", "cohort_size": 10,
+        "integrity": {"outlier": {"min_players": 20, "action": "hold"}}}))
+        .await;
+    for i in 0..25 {
+        api.submit_ok("watched", &name(i), json!(1_000 + i * 13))
+            .await;
+    }
+    // An outlier's first submission is held: not applied, and not placed.
+    let held = api
+        .submit("watched", json!({"player": "rocket", "score": 1_000_000}))
+        .await;
+    assert_eq!(held.status, 202, "{}", held.body);
+    assert_eq!(held.body["held"], true);
+    assert!(!placements(&api, "watched", "all").contains_key("rocket"));
+    assert_eq!(
+        api.submit_ok("watched", "late", json!(1_100)).await.body["cohort"],
+        "3"
+    );
+    // Approved: applied and placed then, as the next arrival (cohort 3 holds 5 before it).
+    let review = held.body["review"].as_str().unwrap();
+    let approved = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/boards/watched/reviews/{review}/approve"),
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    assert_eq!(placements(&api, "watched", "all")["rocket"], "27");
+    assert_eq!(cohort_set(&api, "watched", "all", "3"), 7);
+    let mine = api
+        .get("/api/v1/boards/watched/entries", Some(&player("rocket")))
+        .await;
+    assert_eq!(mine.body["cohort"], "3");
+    assert_eq!(mine.body["entries"][0]["player"], "rocket");
+    api.stop().await;
+}
