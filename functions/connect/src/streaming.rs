@@ -127,7 +127,11 @@ async fn open(
         )));
     }
     let period = Some(req.period).filter(|p| !p.is_empty());
-    PeriodView::resolve(&board, period.as_deref(), call.now_ms).map_err(fail)?;
+    let resolved = PeriodView::resolve(&board, period.as_deref(), call.now_ms).map_err(fail)?;
+    // The cohort a board with cohorts shows this caller, checked before the stream's head.
+    edge::cohorts::scope(&ctx, &board, &resolved.id, None)
+        .await
+        .map_err(fail)?;
     let policy = edge::live::policy(platform).await;
     let slot = Slot::take(platform, &policy, call.now_ms)
         .await

@@ -88,12 +88,13 @@ pub async fn serve(
     };
     access::authorize_read(ctx.principal.as_ref(), &board)?;
     let board = flagged_ttl(call, ctx, board).await;
+    let as_of = call.query.get("as_of").is_some_and(|v| !v.is_empty());
     if board.cohort_size.is_some() {
         // A board with cohorts answers the same query per cohort: its copies are kept under the
         // query and the cohort read (nothing is kept under the bare query, which misses). A
         // board whose reads are not cached has no copy to find: its read resolves the cohort.
         cached = None;
-        if board.cache.enabled() {
+        if board.cache.enabled() && !as_of {
             query = match cohort_query(call, ctx, &board, &query).await {
                 Ok(scoped) => scoped,
                 Err(LeaderboardError::Unavailable(reason)) => {
@@ -113,7 +114,11 @@ pub async fn serve(
     // The board's version before computing, for storing the result (a board whose reads are not
     // cached needs none).
     let keys = Keys::new(&ctx.tenant, id);
-    let version = match (board.cache.enabled(), version) {
+    // A time-travel read of a board with cohorts is not kept (its period is the past's).
+    let version = match (
+        board.cache.enabled() && !(as_of && board.cohort_size.is_some()),
+        version,
+    ) {
         (false, _) => None,
         (true, Some(read)) => Some(read),
         (true, None) => match redis_version(ctx, &keys).await {
@@ -165,8 +170,8 @@ fn stale(
     }
 }
 
-/// The cache slot of `query` on a board with cohorts: the query with the period and the cohort
-/// the caller reads ([`edge::cohorts::scope`]; `*`: the whole board).
+/// The cache slot of `query` on a board with cohorts: the period and the cohort the caller
+/// reads, then the query ([`edge::cohorts::scope`]; `*`: the whole board).
 async fn cohort_query(
     call: &Call<'_>,
     ctx: &Ctx<'_>,
@@ -186,7 +191,9 @@ async fn cohort_query(
     )
     .await?;
     let cohort = cohort.map_or_else(|| "*".to_string(), |c| c.to_string());
-    Ok(format!("{query}|{}|{cohort}", period.id))
+    // Led by `cohort|`, which no plain query's slot starts with (those start with the API
+    // version): no query string can name a cohort's copy.
+    Ok(format!("cohort|{}|{cohort}|{query}", period.id))
 }
 
 /// The tenant's `read-cache-ttl-secs` flag (a number, 0..=3600), evaluated for the caller when a

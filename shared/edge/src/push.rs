@@ -149,7 +149,8 @@ pub async fn publish_change(
 }
 
 /// The board's state sent, at most once per interval, unless the tier was sent its version in
-/// the current period already ([`push::needs_publish`]).
+/// the current period already ([`push::needs_publish`]); never a board with cohorts (every
+/// path here: a change, a period's rollover).
 async fn publish_gated(
     repo: &Repo,
     settings: &PushSettings,
@@ -157,6 +158,9 @@ async fn publish_gated(
     tenant: &TenantId,
     now_ms: &dyn Fn() -> i64,
 ) -> Result<Outcome> {
+    if board.cohort_size.is_some() {
+        return Ok(Outcome::UpToDate);
+    }
     let id = &board.id;
     let keys = Keys::new(tenant, id);
     let tier = settings.tier_id();

@@ -10,6 +10,7 @@ mod api_boards;
 mod api_breaker;
 mod api_cache_auth;
 mod api_cluster;
+mod api_cohort_placement;
 mod api_cohorts;
 mod api_competitions;
 mod api_connect;
