@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::{Api, admin, player, service, start};
+use crate::api::{Api, admin, player, start};
 
 pub(crate) fn name(i: usize) -> String {
     format!("p{i:03}")
