@@ -536,13 +536,24 @@ impl RedisServer {
 
     /// The port of the replica of the primary on `port`.
     pub fn replica_of(&self, port: u16) -> u16 {
-        let nodes = self.cluster_nodes();
-        let primary = nodes.iter().find(|n| n.port == port).map(|n| n.id.clone());
-        nodes
-            .iter()
-            .find(|n| n.replica_of.is_some() && n.replica_of == primary)
-            .map(|n| n.port)
-            .unwrap_or_else(|| panic!("the primary on {port} has no replica: {nodes:?}"))
+        // A replica `redis-cli --cluster create` assigned may take a moment (longer on a loaded
+        // machine) to show as one in every node's view: asked again for up to 30 s.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let nodes = self.cluster_nodes();
+            let primary = nodes.iter().find(|n| n.port == port).map(|n| n.id.clone());
+            let found = nodes
+                .iter()
+                .find(|n| n.replica_of.is_some() && n.replica_of == primary)
+                .map(|n| n.port);
+            match found {
+                Some(replica) => return replica,
+                None if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                None => panic!("the primary on {port} has no replica: {nodes:?}"),
+            }
+        }
     }
 
     /// The node (of this cluster) listening on `port`.
