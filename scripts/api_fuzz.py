@@ -129,7 +129,7 @@ def main() -> int:
                    str(rc), "--listen", f"127.0.0.1:{port}"]
         procs.append(subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=log))
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: answers(f"{base}/health/live"), 120, f"the app on {runtime}")
+        wait_until(lambda: answers(f"{base}/health/live"), 300, f"the app on {runtime}")
 
         bearer = token(["admin", "service", "platform"])
         # `arena` is also an open tournament (a day from an hour ago) counting attempts (more
