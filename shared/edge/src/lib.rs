@@ -72,6 +72,7 @@ pub mod http;
 pub mod idempotency;
 pub mod integrity;
 pub mod kv;
+pub mod leagues;
 pub mod lifecycle;
 pub mod live;
 pub mod message;

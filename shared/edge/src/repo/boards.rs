@@ -232,9 +232,10 @@ impl Repo {
         // a period): the script then does nothing, and answers 3; read it again.
         // A board with cohorts names their keys too (placements and each cohort's set); one
         // started by a first submission racing this delete is left to the sweep.
-        let cohort_size = match self.board(tenant, id).await {
-            Ok(board) => board.cohort_size,
-            Err(LeaderboardError::BoardNotFound(_)) => None,
+        // A league's closes and tiers go with it.
+        let (cohort_size, league) = match self.board(tenant, id).await {
+            Ok(board) => (board.cohort_size, board.league.is_some()),
+            Err(LeaderboardError::BoardNotFound(_)) => (None, false),
             Err(e) => return Err(e),
         };
         for _ in 0..DELETE_ATTEMPTS {
@@ -273,6 +274,9 @@ impl Repo {
                         .map_err(|_| LeaderboardError::CorruptData(format!("a period '{raw}'")))?;
                     script_keys.extend(self.cohort_keys(&keys, &period, size).await?);
                 }
+            }
+            if league {
+                script_keys.extend([keys.league(), keys.tiers()]);
             }
             let r = self.eval(DELETE_BOARD, &script_keys, args).await?;
             return Ok(match r.first().map(int).transpose()? {

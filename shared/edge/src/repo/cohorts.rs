@@ -53,14 +53,13 @@ impl Repo {
             .collect()
     }
 
-    /// Every key of `period`'s cohorts on a board of cohorts of `size`: its arrivals, its
-    /// placements and each cohort's sorted set (what deleting the board removes at once).
-    pub async fn cohort_keys(
+    /// Every cohort of `period` on a board of cohorts of `size` (each band's, in order).
+    pub async fn cohorts(
         &self,
         keys: &Keys,
         period: &PeriodId,
         size: u32,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<CohortId>> {
         let r = self
             .exec("HGETALL", vec![bin(keys.arrivals(period))])
             .await?;
@@ -70,9 +69,21 @@ impl Repo {
                 counters.push((text(field)?, text(count)?));
             }
         }
+        cohort::cohorts_of(&counters, size)
+    }
+
+    /// Every key of `period`'s cohorts on a board of cohorts of `size`: its arrivals, its
+    /// placements and each cohort's sorted set (what deleting the board removes at once).
+    pub async fn cohort_keys(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        size: u32,
+    ) -> Result<Vec<String>> {
         let mut all = vec![keys.arrivals(period), keys.placements(period)];
         all.extend(
-            cohort::cohorts_of(&counters, size)?
+            self.cohorts(keys, period, size)
+                .await?
                 .iter()
                 .map(|c| keys.cohort(period, c)),
         );

@@ -15,6 +15,8 @@
 //! | `lb:{t/b}:inbox` | stream | accepted submissions waiting for the drain (consumer group `projector`; entries are deleted once applied) |
 //! | `lb:{t/b}:joined` | set | players who joined the board's tournament ([`tournaments`]) |
 //! | `lb:{t/b}:grants:<period>` | hash | extra attempts granted in a run of the tournament: player → count (expires with the period) |
+//! | `lb:{t/b}:league` | hash | a league's closes: `closing:<period>` (from then no write lands in the period), `closed:<period>` (its moves stored), when, ms ([`leagues`]) |
+//! | `lb:{t/b}:tiers` | hash | a league's tiers: player → the tier the last close left it in (absent: the lowest) |
 //! | `lb:{t/b}:announced` | hash | the tournament's announcements made (`started`, `ended`: when, ms), `early` when an admin ended it, `end` its end after a change (what a score's write checks) |
 //! | `lb:{t/b}:bell` | string | a doorbell is pending for the inbox (1 s; cleared when a drain starts) |
 //! | `lb:{t/b}:dead` | stream | dead letters: inbox entries that cannot be applied, with reason and deliveries |
@@ -54,6 +56,7 @@ mod hashes;
 mod idempotency;
 mod inbox;
 pub mod integrity;
+pub mod leagues;
 mod log;
 pub mod pipeline;
 mod plain;
@@ -219,6 +222,16 @@ impl Keys {
     /// A run's awarded players in rank order (list).
     pub fn awarded(&self, p: &PeriodId) -> String {
         self.k(&format!("awarded:{p}"))
+    }
+    /// A league's closes (hash: `closing:<period>` → when its close began, ms: from then on no
+    /// write lands in the period; `closed:<period>` → when its moves were stored; `repo::leagues`).
+    pub fn league(&self) -> String {
+        self.k("league")
+    }
+    /// A league's tiers (hash: player → the tier it plays its next period in, as the last close
+    /// left it; a player absent plays in the lowest).
+    pub fn tiers(&self) -> String {
+        self.k("tiers")
     }
     /// The tournament's announcements made (hash: `started`, `ended`, `early`).
     pub fn announced(&self) -> String {

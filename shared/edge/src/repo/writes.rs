@@ -25,6 +25,9 @@ pub enum ApplyResult {
     /// The board's tournament's end moved since the decision read it (ended early or
     /// extended): nothing written; decide again.
     WindowMoved,
+    /// The league's period written is closing or closed (`crate::leagues`): nothing written (its
+    /// standings are final).
+    PeriodClosed,
 }
 
 /// A decided write: the record the core decided, where it goes, and its event.
@@ -58,6 +61,9 @@ pub struct Write<'a> {
     /// The player's cohort on a board with cohorts: the entry is kept in the cohort's sorted
     /// set too, and the standing answered is the cohort's.
     pub cohort: Option<&'a leaderboard::competition::cohort::CohortId>,
+    /// Whether the board is a league: the write lands only while its period's close has not
+    /// begun (`crate::leagues`).
+    pub league: bool,
 }
 
 /// The integrity part of a write (`crate::integrity`).
@@ -144,6 +150,11 @@ impl Repo {
                 write
                     .cohort
                     .map_or_else(|| keys.unused(), |c| keys.cohort(period, c)),
+                if write.league {
+                    keys.league()
+                } else {
+                    keys.unused()
+                },
             ])
             .collect();
         let ig = write.integrity.as_ref();
@@ -193,6 +204,11 @@ impl Repo {
                         .map(|end| end.to_string())
                         .unwrap_or_default()),
                     flag(write.cohort.is_some()),
+                    bin(if write.league {
+                        super::leagues::closing_field(period)
+                    } else {
+                        String::new()
+                    }),
                 ],
             )
             .await?;
@@ -202,6 +218,7 @@ impl Repo {
             [ok] if int(ok)? == 4 => Err(board_deleted(keys)),
             [ok] if int(ok)? == 5 => Ok(ApplyResult::TournamentEnded),
             [ok] if int(ok)? == 6 => Ok(ApplyResult::WindowMoved),
+            [ok] if int(ok)? == 7 => Ok(ApplyResult::PeriodClosed),
             [_, better, total, id, version] => {
                 let applied = Applied {
                     better: uint(better)?,

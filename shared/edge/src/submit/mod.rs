@@ -156,12 +156,19 @@ pub async fn apply(
                 Settled::Held(review) => return Ok(Decided::Held(review)),
             }
         }
-        if let (None, Some(size)) = (&cohort, board.cohort_size) {
-            let band = submission.band.as_deref();
-            cohort = repo
-                .place(&keys, &period.id, size, expire, &[(player, band)])
-                .await?
-                .pop();
+        if cohort.is_none() {
+            cohort = crate::leagues::placement(
+                repo,
+                tenant,
+                &keys,
+                board,
+                &period.id,
+                expire,
+                player,
+                submission.band.as_deref(),
+                now_ms,
+            )
+            .await?;
         }
         let flagged_json = flagged
             .as_deref()
@@ -218,6 +225,7 @@ pub async fn apply(
                 .filter(|_| approved.is_none())
                 .map(|t| t.window.end_ms),
             cohort: cohort.as_ref(),
+            league: board.league.is_some(),
         };
         match repo
             .apply(&keys, &write, claim.zip(outcome_json.as_deref()))
@@ -253,6 +261,15 @@ pub async fn apply(
                      ended early or extended): send it again"
                         .into(),
                 ));
+            }
+            // The league's period closed while this was decided (a write made as it ended): its
+            // standings are final, and this one belongs to the next period.
+            ApplyResult::PeriodClosed => {
+                return Err(LeaderboardError::Conflict(format!(
+                    "period {} of league '{}' closed while this submission was written: send \
+                     it again",
+                    period.id, board.id
+                )));
             }
             ApplyResult::ClaimLost => {
                 return Err(LeaderboardError::IdempotencyInProgress(

@@ -241,6 +241,11 @@ pub struct BoardConfigInput {
     /// submission of the period ([`crate::competition::cohort`]); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cohort_size: Option<u32>,
+    /// Makes the board a league: its cohorts are per tier, and when a period closes the best of
+    /// each cohort move up a tier and the worst down ([`crate::competition::league`]); none by
+    /// default. Needs a period that resets, `cohort_size` and `write_mode` sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub league: Option<crate::competition::league::LeagueInput>,
 }
 
 impl BoardConfigInput {
@@ -268,6 +273,7 @@ impl BoardConfigInput {
             tournament: None,
             rewards: None,
             cohort_size: None,
+            league: None,
         }
     }
 
@@ -443,6 +449,42 @@ impl BoardConfigInput {
             );
         }
 
+        let league = self
+            .league
+            .as_ref()
+            .map(crate::competition::league::LeagueInput::validate)
+            .transpose()?;
+        if league.is_some() && self.period == PeriodKind::AllTime {
+            return bad(
+                "a league needs a period that resets (daily, weekly or monthly): its players \
+                 move between tiers when a period closes"
+                    .into(),
+            );
+        }
+        if league.is_some() && cohort_size.is_none() {
+            return bad(
+                "a league needs cohort_size: each tier's players are ranked in cohorts of that \
+                 size (100000 for one group per tier)"
+                    .into(),
+            );
+        }
+        if league.is_some() && self.write_mode == WriteMode::Async {
+            // As for rewards: the close reads final standings, which an async board's inbox
+            // may still change after the period's end.
+            return bad(
+                "a league needs write_mode sync: an async board may apply entries accepted before \
+                 a period's end after it, so the standings a close reads are not final"
+                    .into(),
+            );
+        }
+        if league.is_some() && tournament.is_some() {
+            return bad(
+                "a league closes at each period's end and a tournament at its window's: not \
+                 served together yet"
+                    .into(),
+            );
+        }
+
         Ok(Board {
             id: self.id.clone(),
             sort: self.sort,
@@ -464,6 +506,7 @@ impl BoardConfigInput {
             tournament,
             rewards,
             cohort_size,
+            league,
         })
     }
 }
@@ -512,6 +555,8 @@ pub struct Board {
     pub rewards: Option<RewardTable>,
     /// How many players each cohort of a period holds, if the board splits its standings.
     pub cohort_size: Option<u32>,
+    /// The league the board is, if it is one.
+    pub league: Option<crate::competition::league::League>,
 }
 
 impl Board {
@@ -552,6 +597,10 @@ impl Board {
             tournament: self.tournament.as_ref().map(Tournament::to_input),
             rewards: self.rewards.as_ref().map(RewardTable::to_input),
             cohort_size: self.cohort_size,
+            league: self
+                .league
+                .as_ref()
+                .map(crate::competition::league::League::to_input),
         }
     }
 

@@ -364,3 +364,38 @@ fn a_reward_table_is_kept_in_rank_order_on_a_one_run_tournament_and_refused_else
         );
     }
 }
+
+#[test]
+fn a_league_is_kept_and_needs_a_reset_cohorts_and_sync_writes() {
+    let league = json!({"tiers": ["bronze", "silver", "gold"], "promote": 2, "demote": "20%"});
+    let b = parse(
+        json!({"id": "weekly", "period": "weekly", "cohort_size": 30,
+        "league": league}),
+    )
+    .unwrap();
+    let l = b.league.as_ref().unwrap();
+    assert_eq!(l.tiers, ["bronze", "silver", "gold"]);
+    let stored = serde_json::to_value(&b).unwrap();
+    assert_eq!(stored["league"]["demote"], "20%");
+    assert_eq!(serde_json::from_value::<Board>(stored).unwrap(), b);
+    assert!(
+        serde_json::to_value(parse(json!({"id": "plain"})).unwrap())
+            .unwrap()
+            .get("league")
+            .is_none()
+    );
+    let m = config_err(json!({"id": "x", "cohort_size": 30, "league": league}));
+    assert!(m.contains("period that resets"), "{m}");
+    let m = config_err(json!({"id": "x", "period": "daily", "league": league}));
+    assert!(m.contains("cohort_size"), "{m}");
+    let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
+        "write_mode": "async", "league": league}));
+    assert!(m.contains("write_mode sync"), "{m}");
+    let t = json!({"title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 3600});
+    let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
+        "tournament": t, "league": league}));
+    assert!(m.contains("tournament"), "{m}");
+    let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
+        "league": {"tiers": ["solo"], "promote": 1, "demote": 1}}));
+    assert!(m.contains("league.tiers"), "{m}");
+}

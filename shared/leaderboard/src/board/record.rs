@@ -101,6 +101,13 @@ impl SubmissionInput {
         }
         let band = match (&self.band, board.cohort_size) {
             (None, _) => None,
+            (Some(_), _) if board.league.is_some() => {
+                return Err(LeaderboardError::InvalidBody(format!(
+                    "board '{}' is a league: a player's cohorts are its tier's, which its \
+                     standings decide, so 'band' is not taken",
+                    board.id
+                )));
+            }
             (Some(band), Some(_)) => Some(crate::competition::cohort::band_of(band)?),
             (Some(_), None) => {
                 return Err(LeaderboardError::InvalidBody(format!(
@@ -177,6 +184,13 @@ mod tests {
         assert!(matches!(
             input("gold").into_submission(&plain),
             Err(LeaderboardError::InvalidBody(m)) if m.contains("no cohorts")
+        ));
+        // A league's cohorts are its tiers': no caller names one.
+        let league = board(json!({"id": "b", "period": "daily", "cohort_size": 10,
+            "league": {"tiers": ["low", "high"], "promote": 1, "demote": 1}}));
+        assert!(matches!(
+            input("high").into_submission(&league),
+            Err(LeaderboardError::InvalidBody(m)) if m.contains("league")
         ));
         // None: nothing is written for it.
         let (_, s) = serde_json::from_value::<SubmissionInput>(json!({"player": "p", "score": 1}))

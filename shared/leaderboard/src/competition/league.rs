@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::competition::cohort::CohortId;
 use crate::error::{LeaderboardError, Result};
 
 /// Most tiers a league has.
@@ -200,6 +201,99 @@ impl League {
             })
             .collect())
     }
+}
+
+impl League {
+    /// The tier a player plays a period in, by name: where the last close left it (`stored`), or
+    /// the lowest for a player new to the league. A league board places each player in its
+    /// tier's cohorts: the tier is the cohort's band.
+    pub fn entry_tier<'a>(&'a self, stored: Option<&'a str>) -> Result<&'a str> {
+        match stored {
+            None => Ok(self.lowest()),
+            Some(name) => match self.tier(name) {
+                Some(i) => Ok(&self.tiers[i]),
+                None => Err(LeaderboardError::CorruptData(format!(
+                    "a league player's tier '{name}' is not one of the league's"
+                ))),
+            },
+        }
+    }
+
+    /// The lowest tier's name.
+    fn lowest(&self) -> &str {
+        // `validate` keeps 2 to MAX_TIERS tiers.
+        self.tiers.first().map_or("", String::as_str)
+    }
+
+    /// A period's close: `groups` are its cohorts (a league's cohorts are its tiers': each one's
+    /// band is a tier's name), each with its players ranked best first. Every player is counted;
+    /// the ones whose tier changes are listed with their move and the tier they play next.
+    pub fn close_groups<P: Clone>(&self, groups: &[(CohortId, Vec<P>)]) -> Result<Closed<P>> {
+        let mut closed = Closed {
+            moves: Vec::new(),
+            promoted: 0,
+            demoted: 0,
+            stayed: 0,
+        };
+        for (cohort, ranked) in groups {
+            let tier = cohort
+                .band
+                .as_deref()
+                .and_then(|band| self.tier(band))
+                .ok_or_else(|| {
+                    LeaderboardError::CorruptData(format!(
+                        "a league's cohort '{cohort}' is not one of its tiers'"
+                    ))
+                })?;
+            for (player, moved, next) in self.close(tier, ranked)? {
+                match moved {
+                    Move::Stayed => {
+                        closed.stayed += 1;
+                        continue;
+                    }
+                    Move::Promoted => closed.promoted += 1,
+                    Move::Demoted => closed.demoted += 1,
+                }
+                let next = self.tiers.get(next).ok_or_else(|| {
+                    LeaderboardError::CorruptData(format!("league tier {next} past the top"))
+                })?;
+                closed.moves.push((player.clone(), moved, next.clone()));
+            }
+        }
+        Ok(closed)
+    }
+}
+
+/// What a period's close decided ([`League::close_groups`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed<P> {
+    /// Each player whose tier changes: where it goes, and the tier it plays next (by name).
+    pub moves: Vec<(P, Move, String)>,
+    /// How many moved up.
+    pub promoted: u64,
+    /// How many moved down.
+    pub demoted: u64,
+    /// How many kept their tier.
+    pub stayed: u64,
+}
+
+/// The periods whose close is due at `now_ms`, oldest first: of the periods with standings
+/// (`with_data`, each with when it ends, Unix ms), those that ended and are not `closed` yet.
+/// A close reads the tiers the one before it left, so they are closed in this order; a period
+/// no one played in moves no one.
+pub fn due<P: Clone + PartialEq>(with_data: &[(P, i64)], closed: &[P], now_ms: i64) -> Vec<P> {
+    let mut due: Vec<&(P, i64)> = with_data
+        .iter()
+        .filter(|(p, end)| *end <= now_ms && !closed.contains(p))
+        .collect();
+    due.sort_by_key(|(_, end)| *end);
+    let mut out: Vec<P> = Vec::with_capacity(due.len());
+    for (p, _) in due {
+        if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]

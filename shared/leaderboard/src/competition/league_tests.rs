@@ -159,3 +159,64 @@ proptest! {
         prop_assert_eq!((up, down), (want_up, want_down));
     }
 }
+
+fn cohort(raw: &str) -> CohortId {
+    CohortId::parse(raw).unwrap()
+}
+
+#[test]
+fn a_new_player_starts_in_the_lowest_tier_and_a_stored_one_stays_where_it_was_left() {
+    let l = league(AmountInput::Count(1), AmountInput::Count(1));
+    assert_eq!(l.entry_tier(None).unwrap(), "bronze");
+    assert_eq!(l.entry_tier(Some("gold")).unwrap(), "gold");
+    assert!(matches!(
+        l.entry_tier(Some("iron")),
+        Err(LeaderboardError::CorruptData(_))
+    ));
+}
+
+#[test]
+fn a_close_moves_each_cohort_by_its_own_ranks_and_counts_everyone() {
+    let l = league(AmountInput::Count(1), AmountInput::Count(1));
+    let groups = vec![
+        (cohort("bronze.1"), vec!["b1", "b2", "b3"]),
+        (cohort("bronze.2"), vec!["b4"]),
+        (cohort("silver.1"), vec!["s1", "s2", "s3"]),
+        (cohort("gold.1"), vec!["g1", "g2"]),
+    ];
+    let closed = l.close_groups(&groups).unwrap();
+    assert_eq!(
+        closed.moves,
+        [
+            ("b1", Move::Promoted, "silver".to_string()),
+            ("b4", Move::Promoted, "silver".to_string()),
+            ("s1", Move::Promoted, "gold".to_string()),
+            ("s3", Move::Demoted, "bronze".to_string()),
+            ("g2", Move::Demoted, "silver".to_string()),
+        ]
+    );
+    assert_eq!((closed.promoted, closed.demoted, closed.stayed), (3, 2, 4));
+    // A cohort that is not a tier's cannot be closed.
+    for bad in ["iron.1", "1"] {
+        assert!(matches!(
+            l.close_groups(&[(cohort(bad), vec!["p"])]),
+            Err(LeaderboardError::CorruptData(_))
+        ));
+    }
+}
+
+#[test]
+fn closes_are_due_for_ended_periods_with_standings_oldest_first() {
+    // Days by when they end.
+    let with_data = [
+        ("27th", 28),
+        ("25th", 26),
+        ("26th", 27),
+        ("24th", 25),
+        ("25th", 26),
+    ];
+    assert_eq!(due(&with_data, &["24th"], 27), ["25th", "26th"]);
+    // The current period is not due before its end.
+    assert!(due(&[("27th", 28)], &[], 27).is_empty());
+    assert_eq!(due(&[("27th", 28)], &[], 28), ["27th"]);
+}

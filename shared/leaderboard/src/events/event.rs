@@ -15,6 +15,7 @@
 //! | `tournament_started` | 1   |                                                             |
 //! | `tournament_ended` | 1     |                                                             |
 //! | `rewards_awarded` | 1      |                                                             |
+//! | `league_closed`  | 1       |                                                             |
 //!
 //! An unknown type or a version newer than supported is an error (never silently skipped).
 
@@ -160,6 +161,21 @@ pub struct RewardsAwarded {
     pub awarded: u64,
 }
 
+/// `league_closed` v1: a league's period closed, its players moved between tiers (once, in the
+/// script that stores the moves).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeagueClosed {
+    /// The period that closed.
+    pub period: PeriodId,
+    /// How many players moved up a tier.
+    pub promoted: u64,
+    /// How many moved down.
+    pub demoted: u64,
+    /// How many kept their tier.
+    pub stayed: u64,
+}
+
 /// A domain event (the envelope's `type` + `data`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -181,6 +197,8 @@ pub enum Event {
     TournamentEnded(TournamentEnded),
     /// A run's rewards were awarded.
     RewardsAwarded(RewardsAwarded),
+    /// A league's period closed.
+    LeagueClosed(LeagueClosed),
 }
 
 impl Event {
@@ -196,6 +214,7 @@ impl Event {
             Self::TournamentStarted(_) => "tournament_started",
             Self::TournamentEnded(_) => "tournament_ended",
             Self::RewardsAwarded(_) => "rewards_awarded",
+            Self::LeagueClosed(_) => "league_closed",
         }
     }
 
@@ -215,6 +234,7 @@ impl Event {
             Self::TournamentStarted(d) => serde_json::to_value(d),
             Self::TournamentEnded(d) => serde_json::to_value(d),
             Self::RewardsAwarded(d) => serde_json::to_value(d),
+            Self::LeagueClosed(d) => serde_json::to_value(d),
         }
     }
 }
@@ -223,9 +243,8 @@ impl Event {
 pub fn current_version(type_name: &str) -> Option<u32> {
     match type_name {
         "board_created" | "board_deleted" | "score_applied" | "record_deleted"
-        | "period_started" | "tournament_started" | "tournament_ended" | "rewards_awarded" => {
-            Some(1)
-        }
+        | "period_started" | "tournament_started" | "tournament_ended" | "rewards_awarded"
+        | "league_closed" => Some(1),
         "score_submitted" => Some(2),
         _ => None,
     }
@@ -360,6 +379,28 @@ impl EventEnvelope {
         }
     }
 
+    /// The `league_closed` event of `period`, closed at `at_ms` with these moves.
+    pub fn league_closed(
+        tenant: &TenantId,
+        board: &BoardId,
+        period: PeriodId,
+        (promoted, demoted, stayed): (u64, u64, u64),
+        at_ms: i64,
+    ) -> Self {
+        Self {
+            id: format!("league-{period}"),
+            tenant: tenant.clone(),
+            board: board.clone(),
+            at_ms,
+            event: Event::LeagueClosed(LeagueClosed {
+                period,
+                promoted,
+                demoted,
+                stayed,
+            }),
+        }
+    }
+
     /// The `record_deleted` event of `player`'s entry in `period` (an admin's deletion, or a
     /// rejected flagged score taken back).
     pub fn record_deleted(
@@ -424,6 +465,7 @@ impl EventEnvelope {
             ("tournament_started", _) => Event::TournamentStarted(data(kind, version, d)?),
             ("tournament_ended", _) => Event::TournamentEnded(data(kind, version, d)?),
             ("rewards_awarded", _) => Event::RewardsAwarded(data(kind, version, d)?),
+            ("league_closed", _) => Event::LeagueClosed(data(kind, version, d)?),
             _ => Event::RecordDeleted(data(kind, version, d)?),
         };
         Ok(Self {
@@ -510,6 +552,12 @@ mod tests {
             Event::RewardsAwarded(RewardsAwarded {
                 period: "all".parse().unwrap(),
                 awarded: 3,
+            }),
+            Event::LeagueClosed(LeagueClosed {
+                period: "2026-11-26".parse().unwrap(),
+                promoted: 2,
+                demoted: 1,
+                stayed: 7,
             }),
         ];
         for e in events {

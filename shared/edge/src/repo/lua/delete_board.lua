@@ -7,7 +7,9 @@
 -- last. Every key it touches is declared, so it runs on the board's slot; the caller read the
 -- periods set just before, and passes each period's three keys.
 -- KEYS: 1 config, 2 periods, 3 events, 4 inbox, 5 version, 6 tombstone, then per period its
---       sorted set, records and members, then (a board with cohorts) each period's cohort keys. ARGV: 1 sweep token, then the period ids, in KEYS' order.
+--       sorted set, records and members, then (a board with cohorts) each period's cohort keys,
+--       then (a league) its closes and tiers. ARGV: 1 sweep token, then the period ids, in
+--       KEYS' order.
 -- Returns 1 if the board existed; 2 when it did not but an earlier delete's sweep is unfinished
 -- (its tombstone is there, and is taken over: the caller finishes that sweep); 3 when the
 -- periods set is no longer what the caller read (nothing is done: read it again); 0 otherwise.

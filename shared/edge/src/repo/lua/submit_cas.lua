@@ -5,7 +5,7 @@
 --       10 integrity state hash, 11 reviews hash, 12 reviews by time (zset),
 --       13-15 the stats minute's counters, players and climbers (`stats_note`), 16 config,
 --       17 the tournament's announcements (hash), 18 the player's cohort's sorted set (or a
---       placeholder)
+--       placeholder), 19 a league's closes (hash, or a placeholder)
 -- ARGV: 1 player, 2 expected record ('' = none), 3 new record, 4 member, 5 rank value,
 --       6 score_applied event, 7 expire at ms ('0' = never), 8 period id,
 --       9 period_started event (appended first when this is the period's first write),
@@ -17,12 +17,15 @@
 --       22 player counted '1'/'0', 23 improved '1'/'0', 24 climbers kept,
 --       25 a tournament's end as the decision saw it ('' = no tournament),
 --       26 '1' when the board has cohorts: the entry is kept in KEYS[18] too, and `better` and
---       `total` are the cohort's
+--       `total` are the cohort's,
+--       27 on a league board, the field of KEYS[19] marking the period's close under way
+--       (`closing:<period>`; '' = not a league)
 -- Returns {0} the record changed (retry), {3} the idempotency key is held by another attempt,
 -- {4} the board was deleted since the caller read it (nothing is written: a write that lost
 -- that race must not bring the board's keys back), {5} the tournament's end was announced since
 -- (nothing is written: its standings are final), {6} its end moved since the decision (ended
--- early or extended: nothing is written, and the caller answers 409 to send it again), or
+-- early or extended: nothing is written, and the caller answers 409 to send it again), {7} the
+-- league's period is closing or closed (nothing is written: its standings are final), or
 -- {1, better, total, event id, version}.
 if redis.call('EXISTS', KEYS[16]) == 0 then return {4} end
 if ARGV[25] ~= '' then
@@ -30,6 +33,7 @@ if ARGV[25] ~= '' then
   if marks[1] then return {5} end
   if marks[2] and marks[2] ~= ARGV[25] then return {6} end
 end
+if ARGV[27] ~= '' and redis.call('HEXISTS', KEYS[19], ARGV[27]) == 1 then return {7} end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if (cur or '') ~= ARGV[2] then return {0} end
 if ARGV[10] == '1' then

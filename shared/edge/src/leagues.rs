@@ -1,0 +1,123 @@
+//! Leagues (`leaderboard::competition::league`, docs/competitions.md › Leagues): a league board
+//! places each player's first write of a period in its tier's cohorts ([`placement`]), and
+//! closes each period that ended once ([`close_due`]): the close is begun (from then on no write
+//! lands in the period), the cohorts' final standings are read, the core decides who moves, and
+//! one script stores the moves with the period's `league_closed` event — once, however many
+//! closers race, and the same whoever closes, since the standings no longer change.
+//!
+//! Closes are made by whoever finds them due first: the first write of a period by a player who
+//! is not placed yet closes every period before it that ended, oldest first, so the tier it is
+//! placed by is the one they left it in.
+
+use leaderboard::board::period::{self, PeriodId};
+use leaderboard::competition::cohort::CohortId;
+use leaderboard::competition::league::{self, League};
+use leaderboard::{Board, EventEnvelope, LeaderboardError, PlayerId, Result, TenantId};
+
+use crate::repo::leagues::Close;
+use crate::repo::{Keys, Repo};
+
+/// The cohort `player`'s write of `period` goes in on `board` (`None`: a board without
+/// cohorts), placing it on its first write of the period: by the `band` its caller named, or on
+/// a league by its tier, after closing every period before that ended ([`close_due`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn placement(
+    repo: &Repo,
+    tenant: &TenantId,
+    keys: &Keys,
+    board: &Board,
+    period: &PeriodId,
+    expire_at_ms: Option<i64>,
+    player: &PlayerId,
+    band: Option<&str>,
+    now_ms: i64,
+) -> Result<Option<CohortId>> {
+    let Some(size) = board.cohort_size else {
+        return Ok(None);
+    };
+    let band = match &board.league {
+        None => band.map(str::to_string),
+        Some(league) => {
+            if let Some(placed) = repo.placement(keys, period, size, player).await? {
+                return Ok(Some(placed));
+            }
+            close_due(repo, tenant, keys, board, now_ms).await?;
+            let stored = repo.tier_of(keys, player).await?;
+            Some(league.entry_tier(stored.as_deref())?.to_string())
+        }
+    };
+    Ok(repo
+        .place(
+            keys,
+            period,
+            size,
+            expire_at_ms,
+            &[(player, band.as_deref())],
+        )
+        .await?
+        .pop())
+}
+
+/// Closes every period of `board` (a league; any other board has none) that ended by `now_ms`
+/// and is not closed yet, oldest first ([`league::due`]).
+pub async fn close_due(
+    repo: &Repo,
+    tenant: &TenantId,
+    keys: &Keys,
+    board: &Board,
+    now_ms: i64,
+) -> Result<()> {
+    let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
+        return Ok(());
+    };
+    let mut with_data = Vec::new();
+    for raw in repo.periods_of(keys).await? {
+        let period = period::parse_period_id(board.period, &raw)
+            .map_err(|e| LeaderboardError::CorruptData(format!("a league's periods: {e}")))?;
+        if let Some(end_ms) = period.end_ms() {
+            with_data.push((period, end_ms));
+        }
+    }
+    let closed = repo.league_closed(keys).await?;
+    for period in league::due(&with_data, &closed, now_ms) {
+        close(repo, tenant, keys, board, league, size, &period, now_ms).await?;
+    }
+    Ok(())
+}
+
+/// Closes `period`: begins the close, reads each cohort's final standings, and stores the moves
+/// the core decides once.
+#[allow(clippy::too_many_arguments)]
+async fn close(
+    repo: &Repo,
+    tenant: &TenantId,
+    keys: &Keys,
+    board: &Board,
+    league: &League,
+    size: u32,
+    period: &PeriodId,
+    now_ms: i64,
+) -> Result<Close> {
+    repo.league_freeze(keys, period, now_ms).await?;
+    let mut groups = Vec::new();
+    for cohort in repo.cohorts(keys, period, size).await? {
+        let ranked = repo.ranked_players(&keys.cohort(period, &cohort)).await?;
+        groups.push((cohort, ranked));
+    }
+    let closed = league.close_groups(&groups)?;
+    let event = EventEnvelope::league_closed(
+        tenant,
+        &board.id,
+        *period,
+        (closed.promoted, closed.demoted, closed.stayed),
+        now_ms,
+    )
+    .to_json()?;
+    let moves: Vec<(PlayerId, String)> = closed
+        .moves
+        .into_iter()
+        .map(|(player, _, tier)| (player, tier))
+        .collect();
+    repo.league_close(keys, period, &moves, &event, now_ms)
+        .await
+}

@@ -1,0 +1,144 @@
+//! A league's closes (`leaderboard::competition::league`, `crate::leagues`): a period's close is
+//! begun once ([`Repo::league_freeze`]: from then on no write lands in the period), its
+//! cohorts' final standings are read ([`Repo::ranked_players`]), and the moves the core decides
+//! are stored once with the period's `league_closed` event ([`Repo::league_close`]). The tiers
+//! hash ([`Keys::tiers`]) keeps where the last close left each player who moved.
+
+use leaderboard::board::sortkey::decode_member;
+use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
+
+use super::{Keys, Repo, bin, board_deleted, int, text};
+
+const FREEZE: &str = include_str!("lua/league_freeze.lua");
+const CLOSE: &str = include_str!("lua/league_close.lua");
+
+/// The field of [`Keys::league`] marking that `period`'s close has begun.
+pub fn closing_field(period: &PeriodId) -> String {
+    format!("closing:{period}")
+}
+
+/// The field of [`Keys::league`] marking that `period`'s moves were stored.
+fn closed_field(period: &PeriodId) -> String {
+    format!("closed:{period}")
+}
+
+/// What [`Repo::league_close`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// Stored now.
+    Made,
+    /// Stored before, by another closer: its moves stand.
+    Before,
+}
+
+impl Repo {
+    /// The periods of the board whose close was stored.
+    pub async fn league_closed(&self, keys: &Keys) -> Result<Vec<PeriodId>> {
+        let r = self.exec("HKEYS", vec![bin(keys.league())]).await?;
+        let mut closed = Vec::new();
+        for field in r.iter().map(text) {
+            let field = field?;
+            if let Some(raw) = field.strip_prefix("closed:") {
+                closed.push(raw.parse().map_err(|_| {
+                    LeaderboardError::CorruptData(format!(
+                        "a league close mark '{field}' names no period"
+                    ))
+                })?);
+            }
+        }
+        Ok(closed)
+    }
+
+    /// Begins `period`'s close (once; a later call finds it begun): from then on no write lands
+    /// in the period.
+    pub async fn league_freeze(&self, keys: &Keys, period: &PeriodId, now_ms: i64) -> Result<()> {
+        let r = self
+            .eval(
+                FREEZE,
+                &[keys.config(), keys.league()],
+                vec![bin(closing_field(period)), bin(now_ms.to_string())],
+            )
+            .await?;
+        match r.first().map(int).transpose()? {
+            Some(1 | 2) => Ok(()),
+            None => Err(board_deleted(keys)),
+            Some(other) => Err(LeaderboardError::CorruptData(format!(
+                "the league freeze script answered {other}"
+            ))),
+        }
+    }
+
+    /// The players of a sorted set (`key`: a cohort's, [`Keys::cohort`]) in ranked order, best
+    /// first (ties: the earlier achievement first, as a page lists them).
+    pub async fn ranked_players(&self, key: &str) -> Result<Vec<PlayerId>> {
+        let r = self
+            .exec("ZRANGE", vec![bin(key), bin("0"), bin("-1")])
+            .await?;
+        r.iter()
+            .map(|m| decode_member(&text(m)?).map(|(_, player)| player))
+            .collect()
+    }
+
+    /// The tier `player` plays its next period in, as the last close that moved it left it
+    /// (`None`: never moved).
+    pub async fn tier_of(&self, keys: &Keys, player: &PlayerId) -> Result<Option<String>> {
+        let r = self
+            .exec("HGET", vec![bin(keys.tiers()), bin(player.as_str())])
+            .await?;
+        Ok(r.first().map(text).transpose()?.filter(|t| !t.is_empty()))
+    }
+
+    /// Stores `period`'s close once: each of `moves` (player, the tier it plays next), the
+    /// closed mark and `event_json` (`league_closed`), in one script; waits for the replicas
+    /// `redis_min_replica_acks` asks for. `409` if the close was not begun ([`league_freeze`]).
+    ///
+    /// [`league_freeze`]: Repo::league_freeze
+    pub async fn league_close(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        moves: &[(PlayerId, String)],
+        event_json: &str,
+        now_ms: i64,
+    ) -> Result<Close> {
+        let mut args = vec![
+            bin(closing_field(period)),
+            bin(closed_field(period)),
+            bin(now_ms.to_string()),
+            bin(event_json),
+            bin(keys.hooks_ring()),
+        ];
+        for (player, tier) in moves {
+            args.push(bin(player.as_str()));
+            args.push(bin(tier.as_str()));
+        }
+        let r = self
+            .eval(
+                CLOSE,
+                &[
+                    keys.config(),
+                    keys.league(),
+                    keys.tiers(),
+                    keys.events(),
+                    keys.hooks(),
+                    keys.hooks_bell(),
+                ],
+                args,
+            )
+            .await?;
+        match r.first().map(int).transpose()? {
+            Some(1) => {
+                self.await_replicas(&[&keys.config()]).await?;
+                Ok(Close::Made)
+            }
+            Some(2) => Ok(Close::Before),
+            Some(0) => Err(LeaderboardError::Conflict(format!(
+                "period {period}'s close was stored before it was begun"
+            ))),
+            Some(other) => Err(LeaderboardError::CorruptData(format!(
+                "the league close script answered {other}"
+            ))),
+            None => Err(board_deleted(keys)),
+        }
+    }
+}

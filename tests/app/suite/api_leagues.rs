@@ -1,0 +1,325 @@
+//! Leagues through HTTP (docs/competitions.md#leagues): a daily league of three tiers closed
+//! twice, checked player by player — in the answers' cohorts, in the tiers Redis keeps and in
+//! the log — with racing first submissions closing a period once, and the configurations a
+//! league refuses.
+//!
+//! Neither runtime's clock is moved (Spin has no test clock): a period "ends" when the test
+//! moves its keys in Redis to an earlier day, as they would stand had it been played then. The
+//! app then finds that day ended and not closed, as it would the morning after.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use crate::api::{Api, admin, start};
+use crate::api_cohorts::arrivals;
+
+const BOARD: &str = "ladder";
+
+fn key(suffix: &str) -> String {
+    format!("lb:{{default/{BOARD}}}:{suffix}")
+}
+
+/// Moves the keys of `today`'s standings to `day`, as if it had been played then: the board's
+/// sorted set, records and members, the cohorts' arrivals, placements and sets, and the period
+/// in the board's set of periods.
+fn move_day(api: &Api, today: &str, day: &str) {
+    let mut redis = api.redis.conn();
+    let counted = arrivals(api, BOARD, today);
+    let mut moved = vec![
+        format!("z:{today}"),
+        format!("r:{today}"),
+        format!("m:{today}"),
+        format!("cohorts:{today}"),
+        format!("placed:{today}"),
+    ];
+    for (field, count) in &counted {
+        let band = field
+            .strip_prefix("n:")
+            .expect("a league's arrivals are per tier");
+        let cohorts = count.parse::<u64>().unwrap().div_ceil(3);
+        moved.extend((1..=cohorts).map(|c| format!("z:{today}:c:{band}.{c}")));
+    }
+    for from in moved {
+        let to = from.replacen(today, day, 1);
+        let () = redis::cmd("RENAME")
+            .arg(key(&from))
+            .arg(key(&to))
+            .query(&mut redis)
+            .unwrap_or_else(|e| panic!("RENAME {from} {to}: {e}"));
+    }
+    let _: i64 = redis::cmd("SREM")
+        .arg(key("periods"))
+        .arg(today)
+        .query(&mut redis)
+        .unwrap();
+    let _: i64 = redis::cmd("SADD")
+        .arg(key("periods"))
+        .arg(day)
+        .query(&mut redis)
+        .unwrap();
+}
+
+/// Each player's first score of the period (at once when `together`), answering its cohort.
+async fn play(api: &Api, scores: &[(&str, i64)], together: bool) -> HashMap<String, String> {
+    if together {
+        futures::future::join_all(scores.iter().map(|(who, score)| first(api, who, *score)))
+            .await
+            .into_iter()
+            .collect()
+    } else {
+        let mut got = HashMap::new();
+        for (who, score) in scores {
+            let (who, cohort) = first(api, who, *score).await;
+            got.insert(who, cohort);
+        }
+        got
+    }
+}
+
+/// A player's score, answering its cohort.
+async fn first(api: &Api, who: &str, score: i64) -> (String, String) {
+    let r = api
+        .submit(BOARD, json!({"player": who, "score": score}))
+        .await;
+    assert_eq!(r.status, 201, "{who}: {}", r.body);
+    (
+        who.to_string(),
+        r.body["cohort"].as_str().unwrap().to_string(),
+    )
+}
+
+fn tiers(api: &Api) -> HashMap<String, String> {
+    redis::cmd("HGETALL")
+        .arg(key("tiers"))
+        .query(&mut api.redis.conn())
+        .unwrap()
+}
+
+/// The board's `league_closed` events' data, oldest first.
+async fn closes(api: &Api) -> Vec<Value> {
+    let r = api
+        .get(
+            &format!("/api/v1/boards/{BOARD}/events?limit=1000"),
+            Some(&crate::api::service()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "league_closed")
+        .map(|e| e["data"].clone())
+        .collect()
+}
+
+fn day_before(day: &str, n: u64) -> String {
+    let d: NaiveDate = day.parse().unwrap();
+    (d - chrono::Days::new(n)).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_down() {
+    let api = start().await;
+    api.create_board(json!({"id": BOARD, "period": "daily", "cohort_size": 3,
+        "league": {"tiers": ["bronze", "silver", "gold"], "promote": 1, "demote": 1}}))
+        .await;
+
+    // Day one: six new players, all in the lowest tier, two cohorts by arrival.
+    let first = play(
+        &api,
+        &[
+            ("a1", 10),
+            ("a2", 20),
+            ("a3", 30),
+            ("a4", 40),
+            ("a5", 50),
+            ("a6", 60),
+        ],
+        false,
+    )
+    .await;
+    let today = {
+        let r = api
+            .get(&format!("/api/v1/boards/{BOARD}"), Some(&admin()))
+            .await;
+        r.body["period_info"]["current"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for (who, cohort) in [("a1", "bronze.1"), ("a3", "bronze.1"), ("a4", "bronze.2")] {
+        assert_eq!(first[who], cohort, "{who}");
+    }
+    assert!(tiers(&api).is_empty());
+    let (day1, day2) = (day_before(&today, 2), day_before(&today, 1));
+    move_day(&api, &today, &day1);
+
+    // Day two: five first scores at once. Each finds day one ended and not closed; it is closed
+    // once: each bronze cohort's best (a3, a6) moves up, and no one down from the lowest.
+    let second = play(
+        &api,
+        &[("a3", 5), ("a6", 7), ("a1", 9), ("a4", 3), ("a7", 6)],
+        true,
+    )
+    .await;
+    for (who, cohort) in [
+        ("a3", "silver.1"),
+        ("a6", "silver.1"),
+        ("a1", "bronze.1"),
+        ("a4", "bronze.1"),
+        ("a7", "bronze.1"),
+    ] {
+        assert_eq!(second[who], cohort, "{who}");
+    }
+    let after_one = tiers(&api);
+    assert_eq!(after_one.len(), 2, "{after_one:?}");
+    assert_eq!(after_one["a3"], "silver");
+    assert_eq!(after_one["a6"], "silver");
+    let logged = closes(&api).await;
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert_eq!(
+        logged[0],
+        json!({"period": day1, "promoted": 2, "demoted": 0, "stayed": 4})
+    );
+    move_day(&api, &today, &day2);
+
+    // Day three: silver's best (a6) moves up to gold and its worst (a3) down; bronze's best (a1)
+    // up. a2 and a5 did not play day two: they keep their tier, as do a4 and a7.
+    let third = play(
+        &api,
+        &[
+            ("a1", 1),
+            ("a2", 1),
+            ("a3", 1),
+            ("a4", 1),
+            ("a5", 1),
+            ("a6", 1),
+            ("a7", 1),
+        ],
+        false,
+    )
+    .await;
+    let expected = [
+        ("a1", "silver.1"),
+        ("a2", "bronze.1"),
+        ("a3", "bronze.1"),
+        ("a4", "bronze.1"),
+        ("a5", "bronze.2"),
+        ("a6", "gold.1"),
+        ("a7", "bronze.2"),
+    ];
+    for (who, cohort) in expected {
+        assert_eq!(third[who], cohort, "{who}");
+    }
+    let after_two = tiers(&api);
+    assert_eq!(
+        after_two,
+        HashMap::from([
+            ("a1".to_string(), "silver".to_string()),
+            ("a3".to_string(), "bronze".to_string()),
+            ("a6".to_string(), "gold".to_string()),
+        ])
+    );
+    let logged = closes(&api).await;
+    assert_eq!(logged.len(), 2, "{logged:?}");
+    assert_eq!(
+        logged[1],
+        json!({"period": day2, "promoted": 2, "demoted": 1, "stayed": 2})
+    );
+    // Both closes are marked in Redis; today's is not.
+    let marks: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(key("league"))
+        .query(&mut api.redis.conn())
+        .unwrap();
+    for day in [&day1, &day2] {
+        assert!(marks.contains_key(&format!("closing:{day}")), "{marks:?}");
+        assert!(marks.contains_key(&format!("closed:{day}")), "{marks:?}");
+    }
+    assert_eq!(marks.len(), 4, "{marks:?}");
+
+    // Once a period's close has begun, nothing more is written in it: a submission decided as
+    // it ended is refused, to be sent again (into the next period). The mark is set here as a
+    // close of today would set it.
+    let _: i64 = redis::cmd("HSET")
+        .arg(key("league"))
+        .arg(format!("closing:{today}"))
+        .arg("1")
+        .query(&mut api.redis.conn())
+        .unwrap();
+    api.submit(BOARD, json!({"player": "a1", "score": 99}))
+        .await
+        .assert_problem(409, "send it again");
+    let standing = api
+        .get(
+            &format!("/api/v1/boards/{BOARD}/players/a1"),
+            Some(&admin()),
+        )
+        .await;
+    assert_eq!(standing.body["score"], 1, "{}", standing.body);
+
+    // A league's cohorts are its tiers': no caller names a band.
+    api.submit(BOARD, json!({"player": "a8", "score": 1, "band": "gold"}))
+        .await
+        .assert_problem(400, "league");
+    // What a league needs.
+    let league = json!({"tiers": ["low", "high"], "promote": 1, "demote": "10%"});
+    for (config, why) in [
+        (
+            json!({"id": "l1", "cohort_size": 3, "league": league}),
+            "period that resets",
+        ),
+        (
+            json!({"id": "l2", "period": "daily", "league": league}),
+            "cohort_size",
+        ),
+        (
+            json!({"id": "l3", "period": "daily", "cohort_size": 3, "write_mode": "async",
+                "league": league}),
+            "write_mode sync",
+        ),
+        (
+            json!({"id": "l4", "period": "daily", "cohort_size": 3,
+                "league": {"tiers": ["low", "low"], "promote": 1, "demote": 1}}),
+            "twice",
+        ),
+        (
+            json!({"id": "l5", "period": "daily", "cohort_size": 3,
+                "league": {"tiers": ["low", "high"], "promote": "101%", "demote": 1}}),
+            "percentage",
+        ),
+    ] {
+        api.call(
+            reqwest::Method::POST,
+            "/api/v1/boards",
+            Some(&admin()),
+            Some(config),
+            &[],
+        )
+        .await
+        .assert_problem(422, why);
+    }
+
+    // Deleting the board takes its closes and tiers along.
+    let r = api
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/boards/{BOARD}"),
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let left: i64 = redis::cmd("EXISTS")
+        .arg(key("league"))
+        .query(&mut api.redis.conn())
+        .unwrap();
+    let tiers_left: i64 = redis::cmd("EXISTS")
+        .arg(key("tiers"))
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert_eq!((left, tiers_left), (0, 0));
+}
