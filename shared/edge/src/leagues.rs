@@ -5,9 +5,12 @@
 //! one script stores the moves with the period's `league_closed` event — once, however many
 //! closers race, and the same whoever closes, since the standings no longer change.
 //!
-//! Closes are made by whoever finds them due first: the first write of a period by a player who
-//! is not placed yet closes every period before it that ended, oldest first, so the tier it is
-//! placed by is the one they left it in.
+//! Closes are made by whoever finds them due first: the worker, when the competitions'
+//! register (`repo::tournaments`, which holds leagues beside tournaments) rings at a period's
+//! end ([`on_due`]; a close that fails stays leased and is due again, so a worker that stops
+//! half-way is made up for), or the first write of a period by a player who is not placed yet,
+//! which closes every period before it that ended, oldest first, so the tier it is placed by is
+//! the one they left it in.
 
 use leaderboard::board::period::{self, PeriodId};
 use leaderboard::competition::cohort::CohortId;
@@ -56,6 +59,44 @@ pub async fn placement(
         )
         .await?
         .pop())
+}
+
+/// Notes a new league in the competitions' register, due when its first period ends (or
+/// earlier if it is noted already: a creation refused because the id is taken must not
+/// postpone the existing board's close).
+pub async fn note_created(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    now_ms: i64,
+) -> Result<()> {
+    match period::next_reset_ms(board.period, now_ms)? {
+        Some(end_ms) => {
+            repo.tournament_note_earlier(&format!("{tenant}/{}", board.id), end_ms, now_ms)
+                .await
+        }
+        None => Ok(()),
+    }
+}
+
+/// The worker's close of the league `board` its register entry rang for: every period that
+/// ended is closed ([`close_due`]), and the entry is noted again for the current period's end —
+/// only while the register still holds it at `held_ms` (the caller's lease). A close that fails
+/// returns its error with the entry leased: it is due again when the lease ends.
+pub async fn on_due(
+    repo: &Repo,
+    tenant: &TenantId,
+    keys: &Keys,
+    board: &Board,
+    now_ms: i64,
+    held_ms: i64,
+) -> Result<()> {
+    close_due(repo, tenant, keys, board, now_ms).await?;
+    let entry = format!("{tenant}/{}", board.id);
+    match period::next_reset_ms(board.period, now_ms)? {
+        Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
+        None => repo.tournament_forget_if(&entry, held_ms).await,
+    }
 }
 
 /// Closes every period of `board` (a league; any other board has none) that ended by `now_ms`

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use crate::api::{Api, admin, start};
+use crate::api::{Api, admin, start_with_worker};
 use crate::api_cohorts::arrivals;
 
 const BOARD: &str = "ladder";
@@ -122,7 +122,7 @@ fn day_before(day: &str, n: u64) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_down() {
-    let api = start().await;
+    let api = start_with_worker().await;
     api.create_board(json!({"id": BOARD, "period": "daily", "cohort_size": 3,
         "league": {"tiers": ["bronze", "silver", "gold"], "promote": 1, "demote": 1}}))
         .await;
@@ -154,7 +154,11 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         assert_eq!(first[who], cohort, "{who}");
     }
     assert!(tiers(&api).is_empty());
-    let (day1, day2) = (day_before(&today, 2), day_before(&today, 1));
+    let (day1, day2, day3) = (
+        day_before(&today, 3),
+        day_before(&today, 2),
+        day_before(&today, 1),
+    );
     move_day(&api, &today, &day1);
 
     // Day two: five first scores at once. Each finds day one ended and not closed; it is closed
@@ -259,6 +263,76 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         )
         .await;
     assert_eq!(standing.body["score"], 1, "{}", standing.body);
+
+    // Day three ends and no one plays the next: the worker closes it when the competitions'
+    // register rings (here rung at once, as at the period's end). Each cohort's best moves up:
+    // a1 alone in silver; a2 and a5, first of their tied cohorts (the earlier achievement
+    // first); a6, alone in the top tier, moves down.
+    move_day(&api, &today, &day3);
+    let register = "lb:{claims}:tournaments";
+    let entry = format!("default/{BOARD}");
+    let mut redis = api.redis.conn();
+    let _: i64 = redis::cmd("ZADD")
+        .arg(register)
+        .arg(0)
+        .arg(&entry)
+        .query(&mut redis)
+        .unwrap();
+    let () = redis::cmd("SET")
+        .arg("lb:{claims}:tournament-alarm")
+        .arg(1)
+        .arg("PX")
+        .arg(1)
+        .query(&mut redis)
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let logged = loop {
+        let logged = closes(&api).await;
+        if logged.len() == 3 {
+            break logged;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker did not close {day3} within 30 s: {logged:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        logged[2],
+        json!({"period": day3, "promoted": 3, "demoted": 1, "stayed": 3})
+    );
+    assert_eq!(
+        tiers(&api),
+        HashMap::from([
+            ("a1".to_string(), "gold".to_string()),
+            ("a2".to_string(), "silver".to_string()),
+            ("a3".to_string(), "bronze".to_string()),
+            ("a5".to_string(), "silver".to_string()),
+            ("a6".to_string(), "silver".to_string()),
+        ])
+    );
+    // The board is noted again for today's end.
+    let tomorrow = today.parse::<NaiveDate>().unwrap() + chrono::Days::new(1);
+    let midnight = tomorrow
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis();
+    loop {
+        let due: Option<f64> = redis::cmd("ZSCORE")
+            .arg(register)
+            .arg(&entry)
+            .query(&mut redis)
+            .unwrap();
+        if due == Some(midnight as f64) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the board is due at {due:?}, not at today's end ({midnight})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     // A league's cohorts are its tiers': no caller names a band.
     api.submit(BOARD, json!({"player": "a8", "score": 1, "band": "gold"}))

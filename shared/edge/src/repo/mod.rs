@@ -35,7 +35,7 @@
 //! | `lb:{claims}:alarm` | string | expires when the earliest of them is due for a sweep (its keyspace event rings the worker) |
 //! | `lb:{claims}:push:<tier>:rollovers` | sorted set | boards published to a push tier whose period resets: `t/b` → when it ends, ms ([`rollovers`]) |
 //! | `lb:{claims}:push-alarm` | string | expires when the earliest of those periods ends (its keyspace event rings the worker) |
-//! | `lb:{claims}:tournaments` | sorted set | tournaments with an announcement to come: `t/b` → when it is due, ms ([`tournaments`]) |
+//! | `lb:{claims}:tournaments` | sorted set | tournaments with an announcement to come, and leagues (their next close): `t/b` → when it is due, ms ([`tournaments`]) |
 //! | `lb:{claims}:tournament-alarm` | string | expires when the earliest of them is due (its keyspace event rings the worker) |
 //! | `lb:{t/b}:push:<tier>:sent`, `…:gate` | string | the board version a push tier was sent; held while a publish's interval runs (`crate::push`) |
 //!

@@ -40,8 +40,9 @@ pub enum Scan {
     Ended,
 }
 
-/// The register of tournaments with an announcement to come (sorted set: `tenant/board` → when
-/// it is due, Unix ms), on the alarms' slot.
+/// The register of competitions with something due (sorted set: `tenant/board` → when it is
+/// due, Unix ms), on the alarms' slot: a tournament's announcement to come, or a league's next
+/// period end, when its close is due (`crate::leagues`).
 pub const REGISTER: &str = "lb:{claims}:tournaments";
 /// Expires when the register's earliest tournament is due.
 pub const ALARM: &str = "lb:{claims}:tournament-alarm";

@@ -36,8 +36,9 @@ fn register_entry(tenant: &TenantId, id: &BoardId) -> String {
 
 /// Notes a new tournament in the register, due when its window opens (at once if it has), or
 /// earlier if it is noted already (a creation refused because the id is taken must not
-/// postpone the existing tournament's announcements). Called before the board is stored, so no
-/// tournament is ever stored without its note (a note whose board was then not created is
+/// postpone the existing tournament's announcements); a new league, due when its first period
+/// ends ([`crate::leagues::note_created`]). Called before the board is stored, so no
+/// tournament or league is ever stored without its note (a note whose board was then not created is
 /// forgotten by the worker, which finds no board).
 pub async fn note_created(
     repo: &Repo,
@@ -45,6 +46,9 @@ pub async fn note_created(
     board: &Board,
     now_ms: i64,
 ) -> Result<()> {
+    if board.league.is_some() {
+        return crate::leagues::note_created(repo, tenant, board, now_ms).await;
+    }
     let Some(t) = &board.tournament else {
         return Ok(());
     };
@@ -80,6 +84,9 @@ pub async fn announce(
             }
             Err(e) => return Err(e),
         };
+        if board.league.is_some() {
+            return crate::leagues::on_due(repo, tenant, &keys, &board, now_ms, held_ms).await;
+        }
         let Some(t) = &board.tournament else {
             return repo.tournament_forget_if(&entry, held_ms).await;
         };
