@@ -5,7 +5,7 @@ does (no 5xx, documented status codes, content types and response schemas).
 Starts a private `redis-server` on a free port and the HTTP app (`spin.toml`, the components
 built by `scripts/build.sh`) on a free port with an in-memory KV store, an HS256 secret and rate
 limits off, on the runtime asked for: `edge-host` (the binary cargo built for the tests,
-`target/debug/edge-host`, or EDGE_HOST_BIN) or real Spin (SPIN_BIN). It creates two boards, so
+`target/debug/edge-host`, or EDGE_HOST_BIN) or real Spin (SPIN_BIN). It creates three boards, so
 generated requests also meet existing resources, then runs `limits_check.check` (every documented
 limit at and past its boundary), then Schemathesis (from target/pytools,
 installed by scripts/setup.sh) with an admin/service/platform token, seeded and bounded:
@@ -141,7 +141,10 @@ def main() -> int:
                  "tournament": {"title": "Arena", "start": opened, "duration_secs": 86400,
                                 "max_attempts": 1000000},
                  "rewards": [{"from": 1, "to": 3, "reward": {"gems": 10}}]}
-        for board in (arena,
+        # `ladder` is a league, for the league read (limits_check.BOARD_OF).
+        ladder = {"id": "ladder", "period": "daily", "cohort_size": 50,
+                  "league": {"tiers": ["bronze", "silver"], "promote": 1, "demote": 1}}
+        for board in (arena, ladder,
                       {"id": "laps", "sort": "asc", "score_type": "decimal", "scale": 3}):
             status, _ = limits_check.send(base, bearer, "post", "/api/v1/boards", {}, {}, board)
             if status != 201:

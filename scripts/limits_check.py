@@ -31,6 +31,9 @@ BOUNDS = ("maximum", "minimum", "exclusiveMinimum", "exclusiveMaximum", "maxLeng
           "maxItems", "minItems")
 # Values for the path parameters the probes may fill in; an operation with another one is skipped.
 PATH_VALUES = {"v": "v1", "board": "arena", "player": "ann", "tenant": "default"}
+# The operations that act on another kind of board than `arena` (a tournament): the board they
+# are probed on (scripts/api_fuzz.py creates it).
+BOARD_OF = {"/api/{v}/boards/{board}/league": "ladder"}
 _unique = itertools.count()
 
 
@@ -166,6 +169,7 @@ def probe_all(base: str, bearer: str, doc: dict, webhook: str | None, failures: 
     for template, item in doc["paths"].items():
         names = [p.strip("{}") for p in template.split("/") if p.startswith("{")]
         values = dict(PATH_VALUES)
+        values["board"] = BOARD_OF.get(template, values["board"])
         if webhook and template.startswith("/api/{v}/webhooks/{id}"):
             values["id"] = webhook  # the subscription made for the probes
         if any(n not in values for n in names):

@@ -5,7 +5,8 @@
 //! /api/{v}/boards/{board}/attempts` — a player's attempts in a tournament's run, and grants of
 //! more (`edge::tournaments`); `GET /api/{v}/boards/{board}/rewards` — a run's rewards, one
 //! player's or all of them, and `POST /api/{v}/boards/{board}/rewards/claim` — a player's claim
-//! (`edge::rewards`).
+//! (`edge::rewards`); `GET /api/{v}/boards/{board}/league` — a player's league standing
+//! (`edge::leagues`).
 
 // The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
 #[cfg(feature = "p3")]
@@ -20,8 +21,10 @@ edge::http_entry!(route);
 /// baseline server).
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let path = call.path.trim_end_matches('/');
-    let (attempts, rewards) = (path.ends_with("/attempts"), path.ends_with("/rewards"));
-    match (call.method(), attempts, rewards) {
+    let attempts = path.ends_with("/attempts");
+    // The reads: a run's rewards, a player's league standing.
+    let read = path.ends_with("/rewards") || path.ends_with("/league");
+    match (call.method(), attempts, read) {
         (&Method::GET, false, true) => {}
         (_, false, true) => return Err(call.method_not_allowed("GET")),
         (&Method::POST, _, _) | (&Method::GET, true, _) => {}
@@ -30,7 +33,10 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     }
     let board_id = BoardId::new(call.param("board").unwrap_or_default())?;
     let ctx = edge::admission::admit(platform, call).await?;
-    if rewards {
+    if path.ends_with("/league") {
+        return edge::leagues::read(&ctx, call, &board_id).await;
+    }
+    if read {
         return edge::rewards::read(&ctx, call, &board_id).await;
     }
     if attempts {

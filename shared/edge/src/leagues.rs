@@ -13,11 +13,17 @@
 //! the one they left it in.
 
 use leaderboard::board::period::{self, PeriodId};
+use leaderboard::board::view::PeriodView;
 use leaderboard::competition::cohort::CohortId;
 use leaderboard::competition::league::{self, League};
-use leaderboard::{Board, EventEnvelope, LeaderboardError, PlayerId, Result, TenantId};
+use leaderboard::policy::access;
+use leaderboard::{Board, BoardId, EventEnvelope, LeaderboardError, PlayerId, Result, TenantId};
+use serde_json::{Value, json};
 
+use crate::api::Ctx;
+use crate::http::{Call, Response};
 use crate::repo::leagues::Close;
+use crate::repo::tournaments::register_entry;
 use crate::repo::{Keys, Repo};
 
 /// The cohort `player`'s write of `period` goes in on `board` (`None`: a board without
@@ -43,6 +49,12 @@ pub async fn placement(
         Some(league) => {
             if let Some(placed) = repo.placement(keys, period, size, player).await? {
                 return Ok(Some(placed));
+            }
+            // The period before is frozen first, even before its first write lands: a write
+            // still under way into it (made as it ended) is refused, to land in this one, rather
+            // than starting a period this placement would not see closed.
+            if let Some(previous) = period.previous() {
+                repo.league_freeze(keys, &previous, now_ms).await?;
             }
             close_due(repo, tenant, keys, board, now_ms).await?;
             let stored = repo.tier_of(keys, player).await?;
@@ -72,7 +84,7 @@ pub async fn note_created(
 ) -> Result<()> {
     match period::next_reset_ms(board.period, now_ms)? {
         Some(end_ms) => {
-            repo.tournament_note_earlier(&format!("{tenant}/{}", board.id), end_ms, now_ms)
+            repo.tournament_note_earlier(&register_entry(tenant, &board.id), end_ms, now_ms)
                 .await
         }
         None => Ok(()),
@@ -92,7 +104,7 @@ pub async fn on_due(
     held_ms: i64,
 ) -> Result<()> {
     close_due(repo, tenant, keys, board, now_ms).await?;
-    let entry = format!("{tenant}/{}", board.id);
+    let entry = register_entry(tenant, &board.id);
     match period::next_reset_ms(board.period, now_ms)? {
         Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
         None => repo.tournament_forget_if(&entry, held_ms).await,
@@ -100,7 +112,9 @@ pub async fn on_due(
 }
 
 /// Closes every period of `board` (a league; any other board has none) that ended by `now_ms`
-/// and is not closed yet, oldest first ([`league::due`]).
+/// and is not closed yet, oldest first ([`league::due`]). A period whose keys expired before it
+/// was closed (no submission and no worker for `retain_periods` periods) is passed over: its
+/// standings are gone, and it moves no one.
 pub async fn close_due(
     repo: &Repo,
     tenant: &TenantId,
@@ -115,11 +129,18 @@ pub async fn close_due(
     for raw in repo.periods_of(keys).await? {
         let period = period::parse_period_id(board.period, &raw)
             .map_err(|e| LeaderboardError::CorruptData(format!("a league's periods: {e}")))?;
-        if let Some(end_ms) = period.end_ms() {
+        if let Some(end_ms) = period.end_ms()
+            && period::is_retained(&period, now_ms, board.retain_periods)?
+        {
             with_data.push((period, end_ms));
         }
     }
-    let closed = repo.league_closed(keys).await?;
+    let closed: Vec<PeriodId> = repo
+        .league_closed(keys, board.period)
+        .await?
+        .into_iter()
+        .map(|(period, _)| period)
+        .collect();
     for period in league::due(&with_data, &closed, now_ms) {
         close(repo, tenant, keys, board, league, size, &period, now_ms).await?;
     }
@@ -161,4 +182,81 @@ async fn close(
         .collect();
     repo.league_close(keys, period, &moves, &event, now_ms)
         .await
+}
+
+/// `GET /api/{v}/boards/{board}/league?player=`: where a player stands in the league (its own
+/// token, or a service or admin one): the tier it plays the current period in (its cohort's, once
+/// placed), and the last close — whether it played the period closed, and then the tier it
+/// played it in and how it moved. The closes due are made first (a read may make one, once, as
+/// the worker or a submission would), so the answer is the one the player's next submission is
+/// placed by. `409` on a board that is not a league.
+pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    let principal = ctx.require_principal()?;
+    let raw = call
+        .query
+        .get("player")
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            LeaderboardError::InvalidBody("'player' names whose league standing is read".into())
+        })?;
+    let player = PlayerId::new(raw.as_str())?;
+    access::authorize_own(principal, &player)?;
+    let repo = ctx.repo().await?;
+    let board = repo.board(&ctx.tenant, board_id).await?;
+    let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
+        return Err(LeaderboardError::Conflict(format!(
+            "board '{board_id}' is not a league"
+        )));
+    };
+    let keys = Keys::new(&ctx.tenant, board_id);
+    close_due(repo, &ctx.tenant, &keys, &board, call.now_ms).await?;
+    let period = PeriodView::resolve(&board, None, call.now_ms)?;
+    let placed = repo.placement(&keys, &period.id, size, &player).await?;
+    let stored = repo.tier_of(&keys, &player).await?;
+    let next = league.entry_tier(stored.as_deref())?;
+    let tier = placed
+        .as_ref()
+        .and_then(|c| c.band.as_deref())
+        .unwrap_or(next);
+    let last = repo
+        .league_closed(&keys, board.period)
+        .await?
+        .into_iter()
+        .max_by_key(|(closed, _)| closed.start_ms());
+    let last_close = match last {
+        None => Value::Null,
+        Some((closed, at_ms)) => {
+            // Played: an entry in the period's standings (a refused write places no one in
+            // them), in the tier its placement names.
+            let entry = repo.record(&keys, &closed, &player).await?.1;
+            let from = match entry {
+                Some(_) => repo
+                    .placement(&keys, &closed, size, &player)
+                    .await?
+                    .and_then(|c| c.band),
+                None => None,
+            };
+            let moved = from
+                .as_deref()
+                .map(|from| league.moved(from, next))
+                .transpose()?;
+            json!({
+                "period": closed.to_string(),
+                "closed_at": leaderboard::time::iso(at_ms),
+                "played": from.is_some(),
+                "from": from,
+                "move": moved,
+            })
+        }
+    };
+    let body = json!({
+        "board": board_id.as_str(),
+        "player": player.as_str(),
+        "tiers": league.tiers,
+        "tier": tier,
+        "cohort": placed.map(|c| c.to_string()),
+        "period": period.id.to_string(),
+        "last_close": last_close,
+    });
+    Ok(crate::http::json(200, call.version, &body))
 }

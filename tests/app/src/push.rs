@@ -197,6 +197,19 @@ impl Default for PushTier {
 
 impl Drop for PushTier {
     fn drop(&mut self) {
+        // A failed test shows what nginx logged (a worker process that died drops every
+        // connection it held: a viewer then sees its connection reset).
+        if std::thread::panicking() {
+            let log = self.error_log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!(
+                "push tier error log (last {} lines, newest first):",
+                tail.len()
+            );
+            for line in tail {
+                eprintln!("  {line}");
+            }
+        }
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }

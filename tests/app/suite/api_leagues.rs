@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use crate::api::{Api, admin, start_with_worker};
+use crate::api::{Api, admin, player, start_with_worker};
 use crate::api_cohorts::arrivals;
 
 const BOARD: &str = "ladder";
@@ -128,7 +128,7 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         .await;
 
     // Day one: six new players, all in the lowest tier, two cohorts by arrival.
-    let first = play(
+    let day_one = play(
         &api,
         &[
             ("a1", 10),
@@ -151,7 +151,7 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
             .to_string()
     };
     for (who, cohort) in [("a1", "bronze.1"), ("a3", "bronze.1"), ("a4", "bronze.2")] {
-        assert_eq!(first[who], cohort, "{who}");
+        assert_eq!(day_one[who], cohort, "{who}");
     }
     assert!(tiers(&api).is_empty());
     let (day1, day2, day3) = (
@@ -242,7 +242,10 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         assert!(marks.contains_key(&format!("closing:{day}")), "{marks:?}");
         assert!(marks.contains_key(&format!("closed:{day}")), "{marks:?}");
     }
-    assert_eq!(marks.len(), 4, "{marks:?}");
+    // Yesterday is frozen too, by today's first placement: no write still under way lands in
+    // it once players are placed by the tiers the closes left.
+    assert!(marks.contains_key(&format!("closing:{day3}")), "{marks:?}");
+    assert_eq!(marks.len(), 5, "{marks:?}");
 
     // Once a period's close has begun, nothing more is written in it: a submission decided as
     // it ended is refused, to be sent again (into the next period). The mark is set here as a
@@ -263,6 +266,12 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         )
         .await;
     assert_eq!(standing.body["score"], 1, "{}", standing.body);
+    // The mark is taken back: no close of today was begun.
+    let _: i64 = redis::cmd("HDEL")
+        .arg(key("league"))
+        .arg(format!("closing:{today}"))
+        .query(&mut api.redis.conn())
+        .unwrap();
 
     // Day three ends and no one plays the next: the worker closes it when the competitions'
     // register rings (here rung at once, as at the period's end). Each cohort's best moves up:
@@ -334,6 +343,61 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
+    // A player reads where it stands: its tier for today, and how the last close moved it.
+    let standing = |who: &str, token: String| {
+        let api = &api;
+        let path = format!("/api/v1/boards/{BOARD}/league?player={who}");
+        async move { api.get(&path, Some(&token)).await }
+    };
+    let a1 = standing("a1", player("a1")).await;
+    assert_eq!(a1.status, 200, "{}", a1.body);
+    assert_eq!(a1.body["tier"], "gold", "{}", a1.body);
+    assert_eq!(a1.body["tiers"], json!(["bronze", "silver", "gold"]));
+    assert_eq!(a1.body["cohort"], Value::Null, "not placed today yet");
+    assert_eq!(a1.body["period"], today.as_str());
+    let last = &a1.body["last_close"];
+    assert_eq!(
+        (
+            &last["period"],
+            &last["played"],
+            &last["from"],
+            &last["move"]
+        ),
+        (
+            &json!(day3),
+            &json!(true),
+            &json!("silver"),
+            &json!("promoted")
+        ),
+        "{last}"
+    );
+    let a6 = standing("a6", crate::api::service()).await;
+    assert_eq!(a6.body["tier"], "silver");
+    assert_eq!(a6.body["last_close"]["move"], "demoted");
+    let a4 = standing("a4", admin()).await;
+    assert_eq!(a4.body["tier"], "bronze");
+    assert_eq!(a4.body["last_close"]["move"], "stayed");
+    let new = standing("z9", player("z9")).await;
+    assert_eq!(new.body["tier"], "bronze");
+    assert_eq!(
+        (
+            &new.body["last_close"]["played"],
+            &new.body["last_close"]["move"]
+        ),
+        (&json!(false), &Value::Null)
+    );
+    // Once placed today, its cohort says so.
+    first(&api, "a1", 3).await;
+    assert_eq!(standing("a1", player("a1")).await.body["cohort"], "gold.1");
+    standing("a1", player("a2")).await.assert_problem(403, "");
+    api.get(&format!("/api/v1/boards/{BOARD}/league"), Some(&admin()))
+        .await
+        .assert_problem(400, "player");
+    api.create_board(json!({"id": "flat"})).await;
+    api.get("/api/v1/boards/flat/league?player=a1", Some(&admin()))
+        .await
+        .assert_problem(409, "not a league");
+
     // A league's cohorts are its tiers': no caller names a band.
     api.submit(BOARD, json!({"player": "a8", "score": 1, "band": "gold"}))
         .await
@@ -353,6 +417,16 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
             json!({"id": "l3", "period": "daily", "cohort_size": 3, "write_mode": "async",
                 "league": league}),
             "write_mode sync",
+        ),
+        (
+            json!({"id": "l6", "period": "daily", "cohort_size": 3, "retain_periods": 0,
+                "league": league}),
+            "retain_periods",
+        ),
+        (
+            json!({"id": "l7", "period": "daily", "cohort_size": 3, "league": league,
+                "integrity": {"velocity": {"max": 5, "window_secs": 60, "action": "hold"}}}),
+            "hold",
         ),
         (
             json!({"id": "l4", "period": "daily", "cohort_size": 3,

@@ -4,8 +4,9 @@
 //! are stored once with the period's `league_closed` event ([`Repo::league_close`]). The tiers
 //! hash ([`Keys::tiers`]) keeps where the last close left each player who moved.
 
+use leaderboard::board::period::parse_period_id;
 use leaderboard::board::sortkey::decode_member;
-use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
+use leaderboard::{LeaderboardError, PeriodId, PeriodKind, PlayerId, Result};
 
 use super::{Keys, Repo, bin, board_deleted, int, text};
 
@@ -32,18 +33,28 @@ pub enum Close {
 }
 
 impl Repo {
-    /// The periods of the board whose close was stored.
-    pub async fn league_closed(&self, keys: &Keys) -> Result<Vec<PeriodId>> {
-        let r = self.exec("HKEYS", vec![bin(keys.league())]).await?;
+    /// The periods (of `kind`) of the board whose close was stored, each with when (Unix ms).
+    pub async fn league_closed(
+        &self,
+        keys: &Keys,
+        kind: PeriodKind,
+    ) -> Result<Vec<(PeriodId, i64)>> {
+        let r = self.exec("HGETALL", vec![bin(keys.league())]).await?;
         let mut closed = Vec::new();
-        for field in r.iter().map(text) {
-            let field = field?;
+        for pair in r.chunks(2) {
+            let [field, at] = pair else {
+                return Err(LeaderboardError::CorruptData(
+                    "a league's closes: a field without its value".into(),
+                ));
+            };
+            let field = text(field)?;
             if let Some(raw) = field.strip_prefix("closed:") {
-                closed.push(raw.parse().map_err(|_| {
+                let period = parse_period_id(kind, raw).map_err(|_| {
                     LeaderboardError::CorruptData(format!(
-                        "a league close mark '{field}' names no period"
+                        "a league close mark '{field}' names no period of the board"
                     ))
-                })?);
+                })?;
+                closed.push((period, int(at)?));
             }
         }
         Ok(closed)
@@ -132,8 +143,10 @@ impl Repo {
                 Ok(Close::Made)
             }
             Some(2) => Ok(Close::Before),
+            // The freeze's mark is gone: the board was deleted and created again meanwhile.
             Some(0) => Err(LeaderboardError::Conflict(format!(
-                "period {period}'s close was stored before it was begun"
+                "the league changed (deleted and created again) while period {period} was \
+                 closed; retry"
             ))),
             Some(other) => Err(LeaderboardError::CorruptData(format!(
                 "the league close script answered {other}"

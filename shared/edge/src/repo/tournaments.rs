@@ -40,6 +40,11 @@ pub enum Scan {
     Ended,
 }
 
+/// `tenant/board`, as the register holds a tournament or a league.
+pub fn register_entry(tenant: &TenantId, id: &BoardId) -> String {
+    format!("{tenant}/{id}")
+}
+
 /// The register of competitions with something due (sorted set: `tenant/board` → when it is
 /// due, Unix ms), on the alarms' slot: a tournament's announcement to come, or a league's next
 /// period end, when its close is due (`crate::leagues`).

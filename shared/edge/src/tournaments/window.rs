@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::api::Ctx;
 use crate::http::{Call, Response};
-use crate::repo::tournaments::{Announce, WindowWrite};
+use crate::repo::tournaments::{Announce, WindowWrite, register_entry};
 use crate::repo::{Keys, Repo};
 
 /// How long a tournament taken from the register stays leased: an announcement that failed
@@ -28,11 +28,6 @@ const ANNOUNCED_PER_ALARM: usize = 16;
 /// Times a window change or an announcement decides again on a config that changed meanwhile
 /// before it gives up (`409`, or left to the next alarm).
 const DECIDE_ATTEMPTS: usize = 8;
-
-/// `tenant/board`, as the register holds a tournament.
-fn register_entry(tenant: &TenantId, id: &BoardId) -> String {
-    format!("{tenant}/{id}")
-}
 
 /// Notes a new tournament in the register, due when its window opens (at once if it has), or
 /// earlier if it is noted already (a creation refused because the id is taken must not

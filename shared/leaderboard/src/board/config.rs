@@ -477,6 +477,23 @@ impl BoardConfigInput {
                     .into(),
             );
         }
+        if league.is_some() && retain_periods == 0 {
+            // A period's cohorts would expire as it closes: the close would find no one.
+            return bad(
+                "a league needs retain_periods of 1 or more: a period's standings are read when \
+                 it closes, after its end"
+                    .into(),
+            );
+        }
+        if league.is_some() && integrity.holds() {
+            // A held score's review may be decided after the period closed, when its standings
+            // are final: refused rather than approved into a closed period.
+            return bad(
+                "a league takes no integrity rule with action hold: a held score could be \
+                 approved after its period closed; use flag or reject"
+                    .into(),
+            );
+        }
         if league.is_some() && tournament.is_some() {
             return bad(
                 "a league closes at each period's end and a tournament at its window's: not \

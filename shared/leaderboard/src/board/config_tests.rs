@@ -398,4 +398,16 @@ fn a_league_is_kept_and_needs_a_reset_cohorts_and_sync_writes() {
     let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
         "league": {"tiers": ["solo"], "promote": 1, "demote": 1}}));
     assert!(m.contains("league.tiers"), "{m}");
+    let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
+        "retain_periods": 0, "league": league}));
+    assert!(m.contains("retain_periods"), "{m}");
+    let rule = |action: &str| json!({"velocity": {"max": 5, "window_secs": 60, "action": action}});
+    let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
+        "integrity": rule("hold"), "league": league}));
+    assert!(m.contains("hold"), "{m}");
+    assert!(
+        parse(json!({"id": "x", "period": "daily", "cohort_size": 30,
+            "integrity": rule("flag"), "league": league}))
+        .is_ok()
+    );
 }

@@ -338,6 +338,17 @@ impl IntegrityInput {
 }
 
 impl Integrity {
+    /// Whether a rule holds what it catches for review (`hold`).
+    pub fn holds(&self) -> bool {
+        [
+            self.velocity.map(|r| r.action),
+            self.improvement.map(|r| r.action),
+            self.outlier.map(|r| r.action),
+            self.burst.map(|r| r.action),
+        ]
+        .contains(&Some(Action::Hold))
+    }
+
     /// Whether no rule is set.
     pub fn is_empty(&self) -> bool {
         self.velocity.is_none()

@@ -219,6 +219,23 @@ impl League {
         }
     }
 
+    /// How a player who played a period in tier `from` moved when it closed, now in tier `to`
+    /// (both by name).
+    pub fn moved(&self, from: &str, to: &str) -> Result<Move> {
+        let index = |name: &str| {
+            self.tier(name).ok_or_else(|| {
+                LeaderboardError::CorruptData(format!(
+                    "a league player's tier '{name}' is not one of the league's"
+                ))
+            })
+        };
+        Ok(match index(to)?.cmp(&index(from)?) {
+            std::cmp::Ordering::Greater => Move::Promoted,
+            std::cmp::Ordering::Less => Move::Demoted,
+            std::cmp::Ordering::Equal => Move::Stayed,
+        })
+    }
+
     /// The lowest tier's name.
     fn lowest(&self) -> &str {
         // `validate` keeps 2 to MAX_TIERS tiers.

@@ -169,6 +169,13 @@ fn a_new_player_starts_in_the_lowest_tier_and_a_stored_one_stays_where_it_was_le
     let l = league(AmountInput::Count(1), AmountInput::Count(1));
     assert_eq!(l.entry_tier(None).unwrap(), "bronze");
     assert_eq!(l.entry_tier(Some("gold")).unwrap(), "gold");
+    assert_eq!(l.moved("bronze", "silver").unwrap(), Move::Promoted);
+    assert_eq!(l.moved("gold", "silver").unwrap(), Move::Demoted);
+    assert_eq!(l.moved("gold", "gold").unwrap(), Move::Stayed);
+    assert!(matches!(
+        l.moved("iron", "gold"),
+        Err(LeaderboardError::CorruptData(_))
+    ));
     assert!(matches!(
         l.entry_tier(Some("iron")),
         Err(LeaderboardError::CorruptData(_))
