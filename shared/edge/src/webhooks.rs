@@ -142,6 +142,7 @@ pub const BOARD_EVENTS: &[&str] = &[
     "tournament.started",
     "tournament.ended",
     "rewards.awarded",
+    "league.closed",
 ];
 
 /// Marks, for each of `boards`, whether an enabled subscription of the tenant wants its events

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use crate::api::{Api, admin, player, start_with_worker};
+use crate::api::{Api, admin, player};
 use crate::api_cohorts::arrivals;
 
 const BOARD: &str = "ladder";
@@ -122,7 +122,7 @@ fn day_before(day: &str, n: u64) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_down() {
-    let api = start_with_worker().await;
+    let (api, receiver, secret) = crate::receiver::subscribed(&["league.closed"], 1).await;
     api.create_board(json!({"id": BOARD, "period": "daily", "cohort_size": 3,
         "league": {"tiers": ["bronze", "silver", "gold"], "promote": 1, "demote": 1}}))
         .await;
@@ -341,6 +341,31 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
             "the board is due at {due:?}, not at today's end ({midnight})"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Each close is one signed `league.closed` webhook (Standard Webhooks), with the log's
+    // counts.
+    let hook = standardwebhooks::Webhook::new(&secret).unwrap();
+    let got = receiver
+        .wait_for(30, |got| got.len() >= 3, || async {})
+        .await;
+    let mut sent: Vec<Value> = got
+        .iter()
+        .map(|r| {
+            hook.verify(&r.body, &r.headers)
+                .unwrap_or_else(|e| panic!("league.closed: the signature does not verify: {e}"));
+            serde_json::from_slice::<Value>(&r.body).unwrap()
+        })
+        .collect();
+    sent.sort_by_key(|m| m["data"]["period"].as_str().unwrap_or_default().to_string());
+    assert_eq!(sent.len(), 3, "one message per close: {sent:?}");
+    for (message, logged) in sent.iter().zip(&logged) {
+        assert_eq!(message["type"], "league.closed");
+        let data = &message["data"];
+        assert_eq!(data["board"], BOARD);
+        for field in ["period", "promoted", "demoted", "stayed"] {
+            assert_eq!(data[field], logged[field], "{field}: {message}");
+        }
     }
 
     // A player reads where it stands: its tier for today, and how the last close moved it.

@@ -195,6 +195,38 @@ fn rewards_for(rewards: &Value, top_n: u32) -> Value {
     mine
 }
 
+/// A league's close (the log entry `entry`, `envelope`: `league_closed`, its message `data`): a
+/// `league.closed` message for each subscription in `wanting` that wants it and existed then.
+async fn league_closed(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &leaderboard::Board,
+    wanting: &[&Subscription],
+    entry: &str,
+    envelope: &leaderboard::EventEnvelope,
+    data: Value,
+) -> Result<u64> {
+    let Some((subs, _)) = wanting_at(wanting, "league.closed", board, envelope.at_ms) else {
+        return Ok(0);
+    };
+    let mut made = 0;
+    for sub in subs {
+        let id = event_message_id(&sub.id, &board.id, entry);
+        store(
+            repo,
+            tenant,
+            sub,
+            id,
+            "league.closed",
+            data.clone(),
+            envelope.at_ms,
+        )
+        .await?;
+        made += 1;
+    }
+    Ok(made)
+}
+
 /// A run's awards (the log entry `entry`, `envelope`: `rewards_awarded`): a `rewards.awarded`
 /// message for each subscription in `wanting` that wants it and existed when they were made,
 /// with the board's rewards and the first `top_n` awards (the rest are listed by `GET
@@ -302,6 +334,11 @@ pub async fn fan_out(
                 };
                 if let leaderboard::Event::PeriodStarted(started) = &envelope.event {
                     made += period_closed(repo, tenant, &board, &wanting, &started.period).await?;
+                    continue;
+                }
+                if let Some(data) = webhook::league_closed_data(&board, &envelope) {
+                    made += league_closed(repo, tenant, &board, &wanting, entry, &envelope, data)
+                        .await?;
                     continue;
                 }
                 if let leaderboard::Event::RewardsAwarded(_) = &envelope.event {

@@ -32,6 +32,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "tournament.started",
     "tournament.ended",
     "rewards.awarded",
+    "league.closed",
 ];
 
 /// The type of the message `POST /api/v1/webhooks/{id}/test` sends (to that subscription only).
@@ -404,6 +405,23 @@ pub fn tournament_data(
         map.insert("early".into(), json!(early));
     }
     Some((kind, data))
+}
+
+/// The `data` of a `league.closed` message for a logged `league_closed` event: the period
+/// closed and how many moved; `None` for any other event or a board that is no league.
+pub fn league_closed_data(board: &crate::Board, envelope: &crate::EventEnvelope) -> Option<Value> {
+    board.league.as_ref()?;
+    let crate::Event::LeagueClosed(closed) = &envelope.event else {
+        return None;
+    };
+    Some(json!({
+        "board": board.id.as_str(),
+        "period": closed.period.to_string(),
+        "closed_at": crate::time::iso(envelope.at_ms),
+        "promoted": closed.promoted,
+        "demoted": closed.demoted,
+        "stayed": closed.stayed,
+    }))
 }
 
 /// `data` with a period's final standings: `period`, `top_n` and `top` (what `period.closed`
