@@ -81,16 +81,25 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         };
     }
     if let ["api", _, "boards", board, "tournament", rest @ ..] = segments.as_slice() {
+        // The method first: any other is `405` whatever the path's board id (as the scores
+        // routes answer).
+        let end = match (call.method(), rest) {
+            (&Method::POST, ["end"]) => true,
+            (&Method::POST, ["extend"]) => false,
+            (_, ["end" | "extend"]) => return Err(call.method_not_allowed("POST")),
+            _ => {
+                return Err(LeaderboardError::NotFound(format!(
+                    "no such resource: {}",
+                    call.path
+                )));
+            }
+        };
         let ctx = edge::admission::admit(platform, call).await?;
         let board = BoardId::new(*board)?;
-        return match (call.method(), rest) {
-            (&Method::POST, ["end"]) => edge::tournaments::end_early(&ctx, call, &board).await,
-            (&Method::POST, ["extend"]) => edge::tournaments::extend(&ctx, call, &board).await,
-            (_, ["end" | "extend"]) => Err(call.method_not_allowed("POST")),
-            _ => Err(LeaderboardError::NotFound(format!(
-                "no such resource: {}",
-                call.path
-            ))),
+        return if end {
+            edge::tournaments::end_early(&ctx, call, &board).await
+        } else {
+            edge::tournaments::extend(&ctx, call, &board).await
         };
     }
     let board = call.param("board").map(BoardId::new).transpose()?;
