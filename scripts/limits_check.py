@@ -10,8 +10,8 @@ the document and the server disagree on (an `Idempotency-Key` of `1..=255` docum
 `1..=128` served) fails here, whichever side moved. Schemathesis does not do this: it rarely
 generates a value at a far boundary.
 
-Operations need what their path names to exist: `api_fuzz.py` creates the boards `arena` and
-`laps` first. Parameters documented with `x-limits-check: false` are skipped (their description
+Operations need what their path names to exist: `api_fuzz.py` creates the boards `arena`,
+`ladder` (a league, for the operations in `BOARD_OF`) and `laps` first. Parameters documented with `x-limits-check: false` are skipped (their description
 says why: an opaque cursor, a limit the deployment sets), and an empty query or header parameter
 counts as absent, so `minLength: 1` is not probed past.
 

@@ -22,8 +22,9 @@ edge::http_entry!(route);
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let path = call.path.trim_end_matches('/');
     let attempts = path.ends_with("/attempts");
+    let (rewards, league) = (path.ends_with("/rewards"), path.ends_with("/league"));
     // The reads: a run's rewards, a player's league standing.
-    let read = path.ends_with("/rewards") || path.ends_with("/league");
+    let read = rewards || league;
     match (call.method(), attempts, read) {
         (&Method::GET, false, true) => {}
         (_, false, true) => return Err(call.method_not_allowed("GET")),
@@ -33,10 +34,10 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     }
     let board_id = BoardId::new(call.param("board").unwrap_or_default())?;
     let ctx = edge::admission::admit(platform, call).await?;
-    if path.ends_with("/league") {
+    if league {
         return edge::leagues::read(&ctx, call, &board_id).await;
     }
-    if read {
+    if rewards {
         return edge::rewards::read(&ctx, call, &board_id).await;
     }
     if attempts {

@@ -50,12 +50,6 @@ pub async fn placement(
             if let Some(placed) = repo.placement(keys, period, size, player).await? {
                 return Ok(Some(placed));
             }
-            // The period before is frozen first, even before its first write lands: a write
-            // still under way into it (made as it ended) is refused, to land in this one, rather
-            // than starting a period this placement would not see closed.
-            if let Some(previous) = period.previous() {
-                repo.league_freeze(keys, &previous, now_ms).await?;
-            }
             close_due(repo, tenant, keys, board, now_ms).await?;
             let stored = repo.tier_of(keys, player).await?;
             Some(league.entry_tier(stored.as_deref())?.to_string())
@@ -112,7 +106,8 @@ pub async fn on_due(
 }
 
 /// Closes every period of `board` (a league; any other board has none) that ended by `now_ms`
-/// and is not closed yet, oldest first ([`league::due`]). A period whose keys expired before it
+/// and is not closed yet, oldest first ([`league::due`]), after freezing the period before the
+/// current one (whether or not it has standings yet). A period whose keys expired before it
 /// was closed (no submission and no worker for `retain_periods` periods) is passed over: its
 /// standings are gone, and it moves no one.
 pub async fn close_due(
@@ -125,6 +120,12 @@ pub async fn close_due(
     let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
         return Ok(());
     };
+    // The period before the current one is frozen first, even before its first write lands: a
+    // write still under way into it (made as it ended) is refused, to land in the current one,
+    // rather than starting a period after the caller read the tiers its closes leave.
+    if let Some(previous) = period::period_id(board.period, now_ms)?.previous() {
+        repo.league_freeze(keys, &previous, now_ms).await?;
+    }
     let mut with_data = Vec::new();
     for raw in repo.periods_of(keys).await? {
         let period = period::parse_period_id(board.period, &raw)
@@ -213,47 +214,39 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
     let period = PeriodView::resolve(&board, None, call.now_ms)?;
     let placed = repo.placement(&keys, &period.id, size, &player).await?;
     let stored = repo.tier_of(&keys, &player).await?;
-    let next = league.entry_tier(stored.as_deref())?;
-    let tier = placed
-        .as_ref()
-        .and_then(|c| c.band.as_deref())
-        .unwrap_or(next);
     let last = repo
         .league_closed(&keys, board.period)
         .await?
         .into_iter()
         .max_by_key(|(closed, _)| closed.start_ms());
+    // Played: an entry in the last closed period's standings (a refused write places no one
+    // in them), in the tier its placement names.
+    let mut played = None;
+    if let Some((closed, _)) = &last
+        && repo.record(&keys, closed, &player).await?.1.is_some()
+    {
+        played = repo
+            .placement(&keys, closed, size, &player)
+            .await?
+            .and_then(|c| c.band);
+    }
+    let placed_tier = placed.as_ref().and_then(|c| c.band.as_deref());
+    let standing = league.standing(placed_tier, stored.as_deref(), played.as_deref())?;
     let last_close = match last {
         None => Value::Null,
-        Some((closed, at_ms)) => {
-            // Played: an entry in the period's standings (a refused write places no one in
-            // them), in the tier its placement names.
-            let entry = repo.record(&keys, &closed, &player).await?.1;
-            let from = match entry {
-                Some(_) => repo
-                    .placement(&keys, &closed, size, &player)
-                    .await?
-                    .and_then(|c| c.band),
-                None => None,
-            };
-            let moved = from
-                .as_deref()
-                .map(|from| league.moved(from, next))
-                .transpose()?;
-            json!({
-                "period": closed.to_string(),
-                "closed_at": leaderboard::time::iso(at_ms),
-                "played": from.is_some(),
-                "from": from,
-                "move": moved,
-            })
-        }
+        Some((closed, at_ms)) => json!({
+            "period": closed.to_string(),
+            "closed_at": leaderboard::time::iso(at_ms),
+            "played": standing.from.is_some(),
+            "from": standing.from,
+            "move": standing.moved,
+        }),
     };
     let body = json!({
         "board": board_id.as_str(),
         "player": player.as_str(),
         "tiers": league.tiers,
-        "tier": tier,
+        "tier": standing.tier,
         "cohort": placed.map(|c| c.to_string()),
         "period": period.id.to_string(),
         "last_close": last_close,

@@ -28,8 +28,9 @@
 //!    [`flags`], [`idempotency`], [`experiments`], [`audit`], [`rebuild`], [`pipeline`],
 //!    [`submit`], [`lifecycle`] (a board's deletion, whole), [`live`] (the change feed and live
 //!    updates), [`webhook_delivery`], [`webhook_top`], [`reads`] (the ranked reads REST and
-//!    GraphQL share), [`cohorts`] (which cohort a read shows), [`tournaments`] (joining one;
-//!    what a submission to one must pass), [`rewards`] (a run's awards, read and claimed).
+//!    GraphQL share), [`cohorts`] (which cohort a read shows), [`leagues`] (a league's
+//!    placements and closes), [`tournaments`] (joining one; what a submission to one must
+//!    pass), [`rewards`] (a run's awards, read and claimed).
 //! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending).
 //!

@@ -414,7 +414,9 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
     // Once placed today, its cohort says so.
     first(&api, "a1", 3).await;
     assert_eq!(standing("a1", player("a1")).await.body["cohort"], "gold.1");
-    standing("a1", player("a2")).await.assert_problem(403, "");
+    standing("a1", player("a2"))
+        .await
+        .assert_problem(403, "its own subject");
     api.get(&format!("/api/v1/boards/{BOARD}/league"), Some(&admin()))
         .await
         .assert_problem(400, "player");
@@ -474,6 +476,9 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         .await
         .assert_problem(422, why);
     }
+
+    // Still one message per close, long after they were made.
+    assert_eq!(receiver.received().len(), 3);
 
     // Deleting the board takes its closes and tiers along.
     let r = api

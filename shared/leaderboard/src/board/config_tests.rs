@@ -402,9 +402,17 @@ fn a_league_is_kept_and_needs_a_reset_cohorts_and_sync_writes() {
         "retain_periods": 0, "league": league}));
     assert!(m.contains("retain_periods"), "{m}");
     let rule = |action: &str| json!({"velocity": {"max": 5, "window_secs": 60, "action": action}});
-    let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
-        "integrity": rule("hold"), "league": league}));
-    assert!(m.contains("hold"), "{m}");
+    // Each rule that holds is refused, whichever it is.
+    for holding in [
+        rule("hold"),
+        json!({"improvement": {"max_abs": 100, "window_secs": 60, "action": "hold"}}),
+        json!({"outlier": {"threshold": 3, "min_players": 10, "action": "hold"}}),
+        json!({"burst": {"players": 5, "window_secs": 60, "action": "hold"}}),
+    ] {
+        let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
+            "integrity": holding, "league": league}));
+        assert!(m.contains("hold"), "{m}");
+    }
     assert!(
         parse(json!({"id": "x", "period": "daily", "cohort_size": 30,
             "integrity": rule("flag"), "league": league}))

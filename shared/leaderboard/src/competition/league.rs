@@ -236,6 +236,28 @@ impl League {
         })
     }
 
+    /// A player's standing as its league read shows it: the tier it plays the current period
+    /// in — its placement's (`placed`, its cohort's band) once placed, else where the last close
+    /// left it (`stored`, or the lowest) — and, if it has an entry in the last closed period
+    /// (`played`: the tier it played it in), how that close moved it.
+    pub fn standing(
+        &self,
+        placed: Option<&str>,
+        stored: Option<&str>,
+        played: Option<&str>,
+    ) -> Result<Standing> {
+        let next = self.entry_tier(stored)?;
+        let tier = match placed {
+            Some(band) => self.entry_tier(Some(band))?,
+            None => next,
+        };
+        Ok(Standing {
+            tier: tier.to_string(),
+            from: played.map(str::to_string),
+            moved: played.map(|from| self.moved(from, next)).transpose()?,
+        })
+    }
+
     /// The lowest tier's name.
     fn lowest(&self) -> &str {
         // `validate` keeps 2 to MAX_TIERS tiers.
@@ -279,6 +301,17 @@ impl League {
         }
         Ok(closed)
     }
+}
+
+/// A player's standing in a league ([`League::standing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// The tier it plays the current period in.
+    pub tier: String,
+    /// The tier it played the last closed period in, if it has an entry there.
+    pub from: Option<String>,
+    /// How the last close moved it, if it played.
+    pub moved: Option<Move>,
 }
 
 /// What a period's close decided ([`League::close_groups`]).

@@ -183,6 +183,30 @@ fn a_new_player_starts_in_the_lowest_tier_and_a_stored_one_stays_where_it_was_le
 }
 
 #[test]
+fn a_standing_shows_the_tier_played_now_and_the_last_move() {
+    let l = league(AmountInput::Count(1), AmountInput::Count(1));
+    // Placed today in silver, promoted there from bronze.
+    let s = l
+        .standing(Some("silver"), Some("silver"), Some("bronze"))
+        .unwrap();
+    assert_eq!(
+        (s.tier.as_str(), s.from.as_deref(), s.moved),
+        ("silver", Some("bronze"), Some(Move::Promoted))
+    );
+    // Not placed yet: where the close left it; a player new to the league, in the lowest.
+    let s = l.standing(None, Some("gold"), Some("gold")).unwrap();
+    assert_eq!((s.tier.as_str(), s.moved), ("gold", Some(Move::Stayed)));
+    let s = l.standing(None, None, None).unwrap();
+    assert_eq!((s.tier.as_str(), s.from, s.moved), ("bronze", None, None));
+    // Never moved, played bronze: stayed.
+    assert_eq!(
+        l.standing(None, None, Some("bronze")).unwrap().moved,
+        Some(Move::Stayed)
+    );
+    assert!(l.standing(Some("iron"), None, None).is_err());
+}
+
+#[test]
 fn a_close_moves_each_cohort_by_its_own_ranks_and_counts_everyone() {
     let l = league(AmountInput::Count(1), AmountInput::Count(1));
     let groups = vec![

@@ -219,3 +219,38 @@ fn payloads_follow_the_spec_shape() {
         json!({"type": "score.applied", "timestamp": "1970-01-01T00:00:00.000Z", "data": {"player": "p1"}})
     );
 }
+
+#[test]
+fn a_league_close_is_a_league_closed_message_on_a_league_only() {
+    let board = |extra: Value| -> crate::Board {
+        let mut config = json!({"id": "ladder", "period": "daily", "cohort_size": 5});
+        if let (Value::Object(map), Value::Object(more)) = (&mut config, extra) {
+            map.extend(more);
+        }
+        serde_json::from_value::<crate::BoardConfigInput>(config)
+            .unwrap()
+            .validate()
+            .unwrap()
+    };
+    let league = board(json!({"league": {"tiers": ["low", "high"], "promote": 1, "demote": 1}}));
+    let closed = crate::EventEnvelope::league_closed(
+        &crate::TenantId::new("default").unwrap(),
+        &league.id,
+        "2026-11-26".parse().unwrap(),
+        (2, 1, 7),
+        1_795_737_600_412,
+    );
+    assert_eq!(
+        league_closed_data(&league, &closed).unwrap(),
+        json!({"board": "ladder", "period": "2026-11-26", "closed_at": "2026-11-27T00:00:00.412Z",
+            "promoted": 2, "demoted": 1, "stayed": 7})
+    );
+    assert_eq!(league_closed_data(&board(json!({})), &closed), None);
+    let other = crate::EventEnvelope::period_started(
+        &crate::TenantId::new("default").unwrap(),
+        &league.id,
+        "2026-11-27".parse().unwrap(),
+        1,
+    );
+    assert_eq!(league_closed_data(&league, &other), None);
+}
