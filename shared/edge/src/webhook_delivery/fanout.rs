@@ -150,8 +150,12 @@ async fn tournament(
         )?,
         _ => None,
     };
-    let mut made = 0;
-    for sub in subs {
+    let message = Logged {
+        kind,
+        entry,
+        at_ms: envelope.at_ms,
+    };
+    store_each(repo, tenant, board, &subs, &message, |sub| {
         let mut data = match &last_run {
             Some(period) => webhook::with_top(
                 data.clone(),
@@ -164,8 +168,41 @@ async fn tournament(
         if let (Some(rewards), Value::Object(map)) = (&rewards, &mut data) {
             map.insert("rewards".into(), rewards_for(rewards, sub.top_n));
         }
-        let id = event_message_id(&sub.id, &board.id, entry);
-        store(repo, tenant, sub, id, kind, data, envelope.at_ms).await?;
+        data
+    })
+    .await
+}
+
+/// A message made from a log entry (`entry`), `kind`, dated `at_ms`.
+struct Logged<'a> {
+    kind: &'a str,
+    entry: &'a str,
+    at_ms: i64,
+}
+
+/// Stores `message` for each of `subs` (about `board`), with the data `data_for` makes for
+/// that subscription; how many were stored.
+async fn store_each(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &leaderboard::Board,
+    subs: &[&Subscription],
+    message: &Logged<'_>,
+    data_for: impl Fn(&Subscription) -> Value,
+) -> Result<u64> {
+    let mut made = 0;
+    for sub in subs {
+        let id = event_message_id(&sub.id, &board.id, message.entry);
+        store(
+            repo,
+            tenant,
+            sub,
+            id,
+            message.kind,
+            data_for(sub),
+            message.at_ms,
+        )
+        .await?;
         made += 1;
     }
     Ok(made)
@@ -209,22 +246,12 @@ async fn league_closed(
     let Some((subs, _)) = wanting_at(wanting, "league.closed", board, envelope.at_ms) else {
         return Ok(0);
     };
-    let mut made = 0;
-    for sub in subs {
-        let id = event_message_id(&sub.id, &board.id, entry);
-        store(
-            repo,
-            tenant,
-            sub,
-            id,
-            "league.closed",
-            data.clone(),
-            envelope.at_ms,
-        )
-        .await?;
-        made += 1;
-    }
-    Ok(made)
+    let message = Logged {
+        kind: "league.closed",
+        entry,
+        at_ms: envelope.at_ms,
+    };
+    store_each(repo, tenant, board, &subs, &message, |_| data.clone()).await
 }
 
 /// A run's awards (the log entry `entry`, `envelope`: `rewards_awarded`): a `rewards.awarded`
@@ -249,27 +276,20 @@ async fn rewards_awarded(
     let Some(rewards) = unless_lasting(awarded, &what)?.flatten() else {
         return Ok(0);
     };
-    let mut made = 0;
-    for sub in subs {
+    let message = Logged {
+        kind: "rewards.awarded",
+        entry,
+        at_ms: envelope.at_ms,
+    };
+    store_each(repo, tenant, board, &subs, &message, |sub| {
         let mut data = rewards_for(&rewards, sub.top_n);
         if let Value::Object(map) = &mut data {
             map.insert("board".into(), Value::from(board.id.as_str()));
             map.insert("top_n".into(), Value::from(sub.top_n));
         }
-        let id = event_message_id(&sub.id, &board.id, entry);
-        store(
-            repo,
-            tenant,
-            sub,
-            id,
-            "rewards.awarded",
-            data,
-            envelope.at_ms,
-        )
-        .await?;
-        made += 1;
-    }
-    Ok(made)
+        data
+    })
+    .await
 }
 
 /// Log entries one fan-out read takes.
