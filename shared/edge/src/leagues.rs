@@ -22,7 +22,6 @@ use serde_json::{Value, json};
 
 use crate::api::Ctx;
 use crate::http::{Call, Response};
-use crate::repo::leagues::Close;
 use crate::repo::tournaments::register_entry;
 use crate::repo::{Keys, Repo};
 
@@ -67,24 +66,6 @@ pub async fn placement(
         .pop())
 }
 
-/// Notes a new league in the competitions' register, due when its first period ends (or
-/// earlier if it is noted already: a creation refused because the id is taken must not
-/// postpone the existing board's close).
-pub async fn note_created(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    now_ms: i64,
-) -> Result<()> {
-    match period::next_reset_ms(board.period, now_ms)? {
-        Some(end_ms) => {
-            repo.tournament_note_earlier(&register_entry(tenant, &board.id), end_ms, now_ms)
-                .await
-        }
-        None => Ok(()),
-    }
-}
-
 /// The worker's close of the league `board` its register entry rang for: every period that
 /// ended is closed ([`close_due`]), and the entry is noted again for the current period's end —
 /// only while the register still holds it at `held_ms` (the caller's lease). A close that fails
@@ -122,8 +103,12 @@ pub async fn close_due(
     };
     // The period before the current one is frozen first, even before its first write lands: a
     // write still under way into it (made as it ended) is refused, to land in the current one,
-    // rather than starting a period after the caller read the tiers its closes leave.
+    // rather than starting a period after the caller read the tiers its closes leave. Once it
+    // is closed, so is every period before it (closes go oldest first): nothing is due.
     if let Some(previous) = period::period_id(board.period, now_ms)?.previous() {
+        if repo.league_closed_at(keys, &previous).await? {
+            return Ok(());
+        }
         repo.league_freeze(keys, &previous, now_ms).await?;
     }
     let mut with_data = Vec::new();
@@ -160,7 +145,7 @@ async fn close(
     size: u32,
     period: &PeriodId,
     now_ms: i64,
-) -> Result<Close> {
+) -> Result<()> {
     repo.league_freeze(keys, period, now_ms).await?;
     let mut groups = Vec::new();
     for cohort in repo.cohorts(keys, period, size).await? {

@@ -74,8 +74,8 @@ pub fn scratch_dir() -> PathBuf {
 /// kernel picks (`:0`) is one it also gives outgoing connections their source ports from, so one
 /// of the many connections the suites open could take it between its check and the server's
 /// bind (seen: nginx's "Address already in use"). Ports are picked at random from 10000 up to
-/// 10000 below that range (a Redis Cluster node's bus is its port + 10000), never twice by this
-/// process; the kernel's pick when that range is too small.
+/// 20000, so a Redis Cluster node's bus port (its port + 10000) is below that range too, and
+/// never twice by this process; the kernel's pick when that range is too small.
 pub fn free_port() -> u16 {
     use std::collections::HashSet;
     use std::hash::{BuildHasher, Hasher};
@@ -85,13 +85,14 @@ pub fn free_port() -> u16 {
         .ok()
         .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
         .unwrap_or(32768);
-    let (from, to) = (10_000u16, ephemeral_low.saturating_sub(10_000));
+    // Below 20000 too: a node's bus port (its port + 10000) is never handed out.
+    let (from, to) = (10_000u16, ephemeral_low.saturating_sub(10_000).min(20_000));
     if to > from.saturating_add(1_000) {
         let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
         let given = given.get_or_insert_with(HashSet::new);
         for _ in 0..500 {
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u32(std::process::id());
+            // Each RandomState is keyed afresh from the OS's random source.
+            let hasher = std::collections::hash_map::RandomState::new().build_hasher();
             let port = from + u16::try_from(hasher.finish() % u64::from(to - from)).unwrap_or(0);
             if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
                 given.insert(port);

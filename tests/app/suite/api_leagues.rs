@@ -99,17 +99,9 @@ fn tiers(api: &Api) -> HashMap<String, String> {
 
 /// The board's `league_closed` events' data, oldest first.
 async fn closes(api: &Api) -> Vec<Value> {
-    let r = api
-        .get(
-            &format!("/api/v1/boards/{BOARD}/events?limit=1000"),
-            Some(&crate::api::service()),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
+    crate::api_tournament_window::log_of(api, BOARD)
+        .await
+        .into_iter()
         .filter(|e| e["type"] == "league_closed")
         .map(|e| e["data"].clone())
         .collect()

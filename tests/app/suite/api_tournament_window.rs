@@ -43,6 +43,15 @@ async fn window_change(
 
 /// The types of the board's log, in order.
 pub(crate) async fn logged(api: &Api, board: &str) -> Vec<String> {
+    log_of(api, board)
+        .await
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The board's log entries (up to 1000), oldest first.
+pub(crate) async fn log_of(api: &Api, board: &str) -> Vec<Value> {
     let r = api
         .get(
             &format!("/api/v1/boards/{board}/events?limit=1000"),
@@ -50,12 +59,7 @@ pub(crate) async fn logged(api: &Api, board: &str) -> Vec<String> {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    r.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_string())
-        .collect()
+    r.body["events"].as_array().unwrap().clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -23,15 +23,6 @@ fn closed_field(period: &PeriodId) -> String {
     format!("closed:{period}")
 }
 
-/// What [`Repo::league_close`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Close {
-    /// Stored now.
-    Made,
-    /// Stored before, by another closer: its moves stand.
-    Before,
-}
-
 impl Repo {
     /// The periods (of `kind`) of the board whose close was stored, each with when (Unix ms).
     pub async fn league_closed(
@@ -49,15 +40,26 @@ impl Repo {
             };
             let field = text(field)?;
             if let Some(raw) = field.strip_prefix("closed:") {
-                let period = parse_period_id(kind, raw).map_err(|_| {
+                let period = parse_period_id(kind, raw).map_err(|e| {
                     LeaderboardError::CorruptData(format!(
-                        "a league close mark '{field}' names no period of the board"
+                        "a league close mark '{field}' names no period of the board: {e}"
                     ))
                 })?;
                 closed.push((period, int(at)?));
             }
         }
         Ok(closed)
+    }
+
+    /// Whether `period`'s close was stored.
+    pub async fn league_closed_at(&self, keys: &Keys, period: &PeriodId) -> Result<bool> {
+        let r = self
+            .exec(
+                "HEXISTS",
+                vec![bin(keys.league()), bin(closed_field(period))],
+            )
+            .await?;
+        Ok(r.first().map(int).transpose()? == Some(1))
     }
 
     /// Begins `period`'s close (once; a later call finds it begun): from then on no write lands
@@ -111,7 +113,7 @@ impl Repo {
         moves: &[(PlayerId, String)],
         event_json: &str,
         now_ms: i64,
-    ) -> Result<Close> {
+    ) -> Result<()> {
         let mut args = vec![
             bin(closing_field(period)),
             bin(closed_field(period)),
@@ -138,11 +140,9 @@ impl Repo {
             )
             .await?;
         match r.first().map(int).transpose()? {
-            Some(1) => {
-                self.await_replicas(&[&keys.config()]).await?;
-                Ok(Close::Made)
-            }
-            Some(2) => Ok(Close::Before),
+            Some(1) => self.await_replicas(&[&keys.config()]).await,
+            // Stored before, by another closer: its moves stand.
+            Some(2) => Ok(()),
             // The freeze's mark is gone: the board was deleted and created again meanwhile.
             Some(0) => Err(LeaderboardError::Conflict(format!(
                 "the league changed (deleted and created again) while period {period} was \

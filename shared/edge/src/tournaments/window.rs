@@ -31,23 +31,23 @@ const DECIDE_ATTEMPTS: usize = 8;
 
 /// Notes a new tournament in the register, due when its window opens (at once if it has), or
 /// earlier if it is noted already (a creation refused because the id is taken must not
-/// postpone the existing tournament's announcements); a new league, due when its first period
-/// ends ([`crate::leagues::note_created`]). Called before the board is stored, so no
-/// tournament or league is ever stored without its note (a note whose board was then not created is
-/// forgotten by the worker, which finds no board).
+/// postpone the existing board's); a new league, due when its first period ends (its close,
+/// [`crate::leagues::on_due`]). Called before the board is stored, so no tournament or league
+/// is ever stored without its note (a note whose board was then not created is forgotten by the
+/// worker, which finds no board).
 pub async fn note_created(
     repo: &Repo,
     tenant: &TenantId,
     board: &Board,
     now_ms: i64,
 ) -> Result<()> {
-    if board.league.is_some() {
-        return crate::leagues::note_created(repo, tenant, board, now_ms).await;
-    }
-    let Some(t) = &board.tournament else {
-        return Ok(());
+    let due = match (&board.tournament, &board.league) {
+        (Some(t), _) => t.window.next_due(false, false, now_ms),
+        // A league is due when its first period ends: its close (`crate::leagues`).
+        (None, Some(_)) => leaderboard::board::period::next_reset_ms(board.period, now_ms)?,
+        (None, None) => None,
     };
-    match t.window.next_due(false, false, now_ms) {
+    match due {
         Some(due) => {
             repo.tournament_note_earlier(&register_entry(tenant, &board.id), due, now_ms)
                 .await

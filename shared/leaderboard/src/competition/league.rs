@@ -210,26 +210,24 @@ impl League {
     pub fn entry_tier<'a>(&'a self, stored: Option<&'a str>) -> Result<&'a str> {
         match stored {
             None => Ok(self.lowest()),
-            Some(name) => match self.tier(name) {
-                Some(i) => Ok(&self.tiers[i]),
-                None => Err(LeaderboardError::CorruptData(format!(
-                    "a league player's tier '{name}' is not one of the league's"
-                ))),
-            },
+            Some(name) => self.tier_index(name).map(|_| name),
         }
+    }
+
+    /// The index of a tier stored data names (a player's, a cohort's band); `CorruptData` for
+    /// a name the league does not have.
+    fn tier_index(&self, name: &str) -> Result<usize> {
+        self.tier(name).ok_or_else(|| {
+            LeaderboardError::CorruptData(format!(
+                "league tier '{name}' is not one of the league's"
+            ))
+        })
     }
 
     /// How a player who played a period in tier `from` moved when it closed, now in tier `to`
     /// (both by name).
     pub fn moved(&self, from: &str, to: &str) -> Result<Move> {
-        let index = |name: &str| {
-            self.tier(name).ok_or_else(|| {
-                LeaderboardError::CorruptData(format!(
-                    "a league player's tier '{name}' is not one of the league's"
-                ))
-            })
-        };
-        Ok(match index(to)?.cmp(&index(from)?) {
+        Ok(match self.tier_index(to)?.cmp(&self.tier_index(from)?) {
             std::cmp::Ordering::Greater => Move::Promoted,
             std::cmp::Ordering::Less => Move::Demoted,
             std::cmp::Ordering::Equal => Move::Stayed,
@@ -275,15 +273,7 @@ impl League {
             stayed: 0,
         };
         for (cohort, ranked) in groups {
-            let tier = cohort
-                .band
-                .as_deref()
-                .and_then(|band| self.tier(band))
-                .ok_or_else(|| {
-                    LeaderboardError::CorruptData(format!(
-                        "a league's cohort '{cohort}' is not one of its tiers'"
-                    ))
-                })?;
+            let tier = self.tier_index(cohort.band.as_deref().unwrap_or_default())?;
             for (player, moved, next) in self.close(tier, ranked)? {
                 match moved {
                     Move::Stayed => {
@@ -337,13 +327,7 @@ pub fn due<P: Clone + PartialEq>(with_data: &[(P, i64)], closed: &[P], now_ms: i
         .filter(|(p, end)| *end <= now_ms && !closed.contains(p))
         .collect();
     due.sort_by_key(|(_, end)| *end);
-    let mut out: Vec<P> = Vec::with_capacity(due.len());
-    for (p, _) in due {
-        if !out.contains(p) {
-            out.push(p.clone());
-        }
-    }
-    out
+    due.into_iter().map(|(p, _)| p.clone()).collect()
 }
 
 #[cfg(test)]

@@ -239,13 +239,7 @@ fn a_close_moves_each_cohort_by_its_own_ranks_and_counts_everyone() {
 #[test]
 fn closes_are_due_for_ended_periods_with_standings_oldest_first() {
     // Days by when they end.
-    let with_data = [
-        ("27th", 28),
-        ("25th", 26),
-        ("26th", 27),
-        ("24th", 25),
-        ("25th", 26),
-    ];
+    let with_data = [("27th", 28), ("25th", 26), ("26th", 27), ("24th", 25)];
     assert_eq!(due(&with_data, &["24th"], 27), ["25th", "26th"]);
     // The current period is not due before its end.
     assert!(due(&[("27th", 28)], &[], 27).is_empty());
