@@ -157,9 +157,12 @@ async fn decide(
                 .await;
         }
     }
-    if r.status != was && board.rewards.is_some() {
-        // The last open review of an ended run lets its rewards be awarded now.
-        edge::rewards::settle_logged(repo, &ctx.tenant, &board.id, call.now_ms).await;
+    if r.status != was && board.reward_tables().is_some() {
+        // The last open review of an ended run lets its rewards be awarded now (on a periodic
+        // board, the run of the review's period).
+        let period = r.period.to_string();
+        edge::rewards::settle_logged(repo, &ctx.tenant, &board.id, Some(&period), call.now_ms)
+            .await;
     }
     if r.status != was {
         edge::audit::record(

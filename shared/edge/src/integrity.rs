@@ -184,9 +184,9 @@ pub async fn revert(
                 tournament_end_ms: None,
                 // The player keeps its cohort: its entry there returns to the earlier score.
                 cohort: cohort.as_ref(),
-                // A rejected score leaves a league's standings after its period's close too;
-                // the close's moves stand.
-                league: false,
+                // A rejected score leaves a closed period's standings too: a league's moves
+                // stand, and a periodic board's awards wait for the period's open reviews.
+                closes: false,
             };
             match repo.apply(&keys, &write, None).await? {
                 crate::repo::ApplyResult::Applied(_) => {}

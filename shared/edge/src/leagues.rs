@@ -66,10 +66,14 @@ pub async fn placement(
         .pop())
 }
 
-/// The worker's close of the league `board` its register entry rang for: every period that
-/// ended is closed ([`close_due`]), and the entry is noted again for the current period's end —
-/// only while the register still holds it at `held_ms` (the caller's lease). A close that fails
-/// returns its error with the entry leased: it is due again when the lease ends.
+/// The worker's close of the board its register entry rang for, a board that closes its periods
+/// (`Board::closes_periods`): on a league every period that ended is closed ([`close_due`]),
+/// and the rewards of every period that ended are awarded when due
+/// ([`crate::rewards::settle_ended`]); then the entry is noted again for the current period's
+/// end, or sooner for awards waiting for reviews — only while the register still holds it at
+/// `held_ms` (the caller's lease). A close or an award that fails for an outage returns its
+/// error with the entry leased: it is due again when the lease ends. An award that would fail
+/// every time (a damaged table) is logged and left to its readers.
 pub async fn on_due(
     repo: &Repo,
     tenant: &TenantId,
@@ -79,8 +83,23 @@ pub async fn on_due(
     held_ms: i64,
 ) -> Result<()> {
     close_due(repo, tenant, keys, board, now_ms).await?;
+    let awards_again = match crate::rewards::settle_ended(repo, tenant, board, now_ms).await {
+        Ok(at) => at,
+        Err(e) if e.is_outage() => return Err(e),
+        Err(e) => {
+            eprintln!(
+                "leagues: the rewards of {tenant}/{} (left to readers): {e}",
+                board.id
+            );
+            None
+        }
+    };
     let entry = register_entry(tenant, &board.id);
-    match period::next_reset_ms(board.period, now_ms)? {
+    let next = match (period::next_reset_ms(board.period, now_ms)?, awards_again) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    match next {
         Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
         None => repo.tournament_forget_if(&entry, held_ms).await,
     }
@@ -109,7 +128,7 @@ pub async fn close_due(
         if repo.league_closed_at(keys, &previous).await? {
             return Ok(());
         }
-        repo.league_freeze(keys, &previous, now_ms).await?;
+        repo.freeze_period(keys, &previous, now_ms).await?;
     }
     let mut with_data = Vec::new();
     for raw in repo.periods_of(keys).await? {
@@ -146,7 +165,7 @@ async fn close(
     period: &PeriodId,
     now_ms: i64,
 ) -> Result<()> {
-    repo.league_freeze(keys, period, now_ms).await?;
+    repo.freeze_period(keys, period, now_ms).await?;
     let mut groups = Vec::new();
     for cohort in repo.cohorts(keys, period, size).await? {
         let ranked = repo.ranked_players(&keys.cohort(period, &cohort)).await?;

@@ -18,15 +18,25 @@ use crate::api_cohorts::arrivals;
 const BOARD: &str = "ladder";
 
 fn key(suffix: &str) -> String {
-    format!("lb:{{default/{BOARD}}}:{suffix}")
+    board_key(BOARD, suffix)
 }
 
-/// Moves the keys of `today`'s standings to `day`, as if it had been played then: the board's
-/// sorted set, records and members, the cohorts' arrivals, placements and sets, and the period
-/// in the board's set of periods.
+/// A key of `board` (of the default tenant).
+pub(crate) fn board_key(board: &str, suffix: &str) -> String {
+    format!("lb:{{default/{board}}}:{suffix}")
+}
+
 fn move_day(api: &Api, today: &str, day: &str) {
+    move_board_day(api, BOARD, 3, today, day);
+}
+
+/// Moves the keys of `today`'s standings of `board` (cohorts of `size`) to `day`, as if it had
+/// been played then: the board's sorted set, records and members, the cohorts' arrivals,
+/// placements and sets, and the period in the board's set of periods.
+pub(crate) fn move_board_day(api: &Api, board: &str, size: u64, today: &str, day: &str) {
+    let key = |suffix: &str| board_key(board, suffix);
     let mut redis = api.redis.conn();
-    let counted = arrivals(api, BOARD, today);
+    let counted = arrivals(api, board, today);
     let mut moved = vec![
         format!("z:{today}"),
         format!("r:{today}"),
@@ -35,11 +45,10 @@ fn move_day(api: &Api, today: &str, day: &str) {
         format!("placed:{today}"),
     ];
     for (field, count) in &counted {
-        let band = field
-            .strip_prefix("n:")
-            .expect("a league's arrivals are per tier");
-        let cohorts = count.parse::<u64>().unwrap().div_ceil(3);
-        moved.extend((1..=cohorts).map(|c| format!("z:{today}:c:{band}.{c}")));
+        let band = field.strip_prefix("n:").map(|b| format!("{b}."));
+        let band = band.as_deref().unwrap_or_default();
+        let cohorts = count.parse::<u64>().unwrap().div_ceil(size);
+        moved.extend((1..=cohorts).map(|c| format!("z:{today}:c:{band}{c}")));
     }
     for from in moved {
         let to = from.replacen(today, day, 1);

@@ -429,18 +429,18 @@ async fn rewards_wait_for_the_runs_open_reviews_then_pay_the_standings_they_leav
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_reward_table_is_checked_and_served_on_one_run_tournaments_only() {
+async fn a_reward_table_is_checked_and_served_where_a_run_closes() {
     let api = start().await;
     let t = json!({"title": "T", "start": moment(60), "duration_secs": 60});
     for (config, needle) in [
         (
             json!({"id": "plain", "rewards": [{"from": 1, "reward": 1}]}),
-            "tournament of one run",
+            "never closes",
         ),
         (
             json!({"id": "daily", "period": "daily", "tournament": t,
                    "rewards": [{"from": 1, "reward": 1}]}),
-            "tournament of one run",
+            "many runs",
         ),
         (
             json!({"id": "overlap", "tournament": t,

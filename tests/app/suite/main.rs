@@ -30,6 +30,7 @@ mod api_live;
 mod api_log;
 mod api_metrics;
 mod api_outage;
+mod api_period_rewards;
 mod api_pipeline;
 mod api_ratelimit;
 mod api_recovery;

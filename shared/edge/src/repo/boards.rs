@@ -232,9 +232,9 @@ impl Repo {
         // a period): the script then does nothing, and answers 3; read it again.
         // A board with cohorts names their keys too (placements and each cohort's set); one
         // started by a first submission racing this delete is left to the sweep.
-        // A league's closes and tiers go with it.
+        // A league's closes and tiers go with it (a periodic board with rewards has closes).
         let (cohort_size, league) = match self.board(tenant, id).await {
-            Ok(board) => (board.cohort_size, board.league.is_some()),
+            Ok(board) => (board.cohort_size, board.closes_periods()),
             Err(LeaderboardError::BoardNotFound(_)) => (None, false),
             Err(e) => return Err(e),
         };

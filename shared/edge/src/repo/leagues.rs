@@ -1,5 +1,5 @@
 //! A league's closes (`leaderboard::competition::league`, `crate::leagues`): a period's close is
-//! begun once ([`Repo::league_freeze`]: from then on no write lands in the period), its
+//! begun once ([`Repo::freeze_period`]: from then on no write lands in the period), its
 //! cohorts' final standings are read ([`Repo::ranked_players`]), and the moves the core decides
 //! are stored once with the period's `league_closed` event ([`Repo::league_close`]). The tiers
 //! hash ([`Keys::tiers`]) keeps where the last close left each player who moved.
@@ -63,8 +63,9 @@ impl Repo {
     }
 
     /// Begins `period`'s close (once; a later call finds it begun): from then on no write lands
-    /// in the period.
-    pub async fn league_freeze(&self, keys: &Keys, period: &PeriodId, now_ms: i64) -> Result<()> {
+    /// in the period. A league's close and a periodic board's awards (`crate::rewards`) begin
+    /// the same way, and share the mark.
+    pub async fn freeze_period(&self, keys: &Keys, period: &PeriodId, now_ms: i64) -> Result<()> {
         let r = self
             .eval(
                 FREEZE,
@@ -103,9 +104,9 @@ impl Repo {
 
     /// Stores `period`'s close once: each of `moves` (player, the tier it plays next), the
     /// closed mark and `event_json` (`league_closed`), in one script; waits for the replicas
-    /// `redis_min_replica_acks` asks for. `409` if the close was not begun ([`league_freeze`]).
+    /// `redis_min_replica_acks` asks for. `409` if the close was not begun ([`freeze_period`]).
     ///
-    /// [`league_freeze`]: Repo::league_freeze
+    /// [`freeze_period`]: Repo::freeze_period
     pub async fn league_close(
         &self,
         keys: &Keys,

@@ -223,8 +223,10 @@ impl Keys {
     pub fn awarded(&self, p: &PeriodId) -> String {
         self.k(&format!("awarded:{p}"))
     }
-    /// A league's closes (hash: `closing:<period>` → when its close began, ms: from then on no
-    /// write lands in the period; `closed:<period>` → when its moves were stored; `repo::leagues`).
+    /// A board's period closes, named for leagues, which came first (hash: `closing:<period>` →
+    /// when its close began, ms: from then on no write lands in the period, on a league or a
+    /// periodic board with rewards; `closed:<period>` → when a league's moves were stored;
+    /// `repo::leagues`).
     pub fn league(&self) -> String {
         self.k("league")
     }

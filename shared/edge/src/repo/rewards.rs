@@ -1,7 +1,8 @@
 //! A run's rewards (`leaderboard::competition::rewards`), on the board's slot: the awards,
-//! stored once with the table they were made from (`lb:{t/b}:awards:{period}`, a hash; the
+//! stored once with the tables they were made from (`lb:{t/b}:awards:{period}`, a hash; the
 //! players in rank order in `lb:{t/b}:awarded:{period}`, a list), and each player's claim in
-//! the same hash. Both are the board's keys: they go with it when it is deleted.
+//! the same hash. Both are the board's keys: they go with it when it is deleted (a period's
+//! expire some time after its end, [`NewAwards::keep_until_ms`]).
 
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
 
@@ -30,8 +31,14 @@ pub struct NewAwards<'a> {
     pub table_json: &'a str,
     /// The `rewards_awarded` event appended with them.
     pub event_json: &'a str,
-    /// Player and rank, best first.
-    pub ranked: &'a [(&'a PlayerId, u64)],
+    /// Player, rank and cohort (on a board with cohorts: the rank is the player's in it), best
+    /// first (cohort by cohort).
+    pub awarded: &'a [(&'a PlayerId, u64, Option<String>)],
+    /// The hash and field whose presence says the run closed (a tournament's `ended`
+    /// announcement, a period's closing mark): stored only once it is there.
+    pub closed_mark: (&'a str, &'a str),
+    /// When the awards expire (Unix ms; `None`: kept with the board).
+    pub keep_until_ms: Option<i64>,
 }
 
 /// What storing a run's awards did.
@@ -45,6 +52,17 @@ pub enum AwardWrite {
     ConfigChanged,
 }
 
+/// A player's award as stored ([`Repo::awards_of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwardHeld {
+    /// Its rank (`None`: awarded nothing).
+    pub rank: Option<u64>,
+    /// Its cohort, on a board with cohorts.
+    pub cohort: Option<String>,
+    /// When it claimed, if it did (Unix ms).
+    pub claimed_at_ms: Option<i64>,
+}
+
 /// What a claim's script saw and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimSeen {
@@ -52,6 +70,8 @@ pub struct ClaimSeen {
     pub awarded: bool,
     /// The player's rank, when it was awarded something.
     pub rank: Option<u64>,
+    /// Its cohort, on a board with cohorts.
+    pub cohort: Option<String>,
     /// When it claimed before this claim (Unix ms), if it did: this claim took nothing.
     pub claimed_before_ms: Option<i64>,
 }
@@ -67,6 +87,11 @@ fn optional_int(r: &super::RedisResult) -> Result<Option<i64>> {
     }
 }
 
+/// A stored text, if any (empty: none).
+fn optional_text(r: &super::RedisResult) -> Result<Option<String>> {
+    Ok(Some(text(r)?).filter(|t| !t.is_empty()))
+}
+
 /// A stored rank, if any.
 fn optional_rank(r: &super::RedisResult) -> Result<Option<u64>> {
     optional_int(r)?
@@ -78,10 +103,11 @@ fn optional_rank(r: &super::RedisResult) -> Result<Option<u64>> {
 }
 
 impl Repo {
-    /// Stores the run's awards with the table they were made from, unless they were stored
+    /// Stores the run's awards with the tables they were made from, unless they were stored
     /// before, and appends their event (`rewards_awarded`) to the log in the same step, ringing
     /// the webhook deliverer when a subscription wants the board; only while the board's config
-    /// is the one the decision read. Waits for the replicas `redis_min_replica_acks` asks for.
+    /// is the one the decision read and once the run's close is marked. Waits for the replicas
+    /// `redis_min_replica_acks` asks for.
     pub async fn store_awards(
         &self,
         keys: &Keys,
@@ -89,17 +115,20 @@ impl Repo {
         new: NewAwards<'_>,
         now_ms: i64,
     ) -> Result<AwardWrite> {
-        let mut args = Vec::with_capacity(5 + new.ranked.len() * 2);
+        let mut args = Vec::with_capacity(7 + new.awarded.len() * 3);
         args.extend([
             bin(new.config_raw),
             RedisParameter::Int64(now_ms),
             bin(new.table_json),
             bin(new.event_json),
             bin(keys.hooks_ring()),
+            bin(new.closed_mark.1),
+            RedisParameter::Int64(new.keep_until_ms.unwrap_or(0)),
         ]);
-        for (player, rank) in new.ranked {
+        for (player, rank, cohort) in new.awarded {
             args.push(bin(player.as_str()));
             args.push(bin(rank.to_string()));
+            args.push(bin(cohort.as_deref().unwrap_or_default()));
         }
         let awards = keys.awards(period);
         let r = self
@@ -107,7 +136,7 @@ impl Repo {
                 AWARD,
                 &[
                     keys.config(),
-                    keys.announced(),
+                    new.closed_mark.0.to_string(),
                     awards.clone(),
                     keys.awarded(period),
                     keys.events(),
@@ -169,14 +198,13 @@ impl Repo {
         }))
     }
 
-    /// Each of `players`' rank in the run's awards and when it claimed (none: not awarded, not
-    /// claimed).
+    /// Each of `players`' award in the run as stored.
     pub async fn awards_of(
         &self,
         keys: &Keys,
         period: &PeriodId,
         players: &[PlayerId],
-    ) -> Result<Vec<(Option<u64>, Option<i64>)>> {
+    ) -> Result<Vec<AwardHeld>> {
         if players.is_empty() {
             return Ok(Vec::new());
         }
@@ -184,15 +212,22 @@ impl Repo {
         for p in players {
             args.push(bin(format!("p:{}", p.as_str())));
             args.push(bin(format!("c:{}", p.as_str())));
+            args.push(bin(format!("g:{}", p.as_str())));
         }
         let r = self.exec("HMGET", args).await?;
-        if r.len() != players.len() * 2 {
+        if r.len() != players.len() * 3 {
             return Err(LeaderboardError::CorruptData(
                 "short HMGET of awards".into(),
             ));
         }
-        r.chunks_exact(2)
-            .map(|pair| Ok((optional_rank(&pair[0])?, optional_int(&pair[1])?)))
+        r.chunks_exact(3)
+            .map(|got| {
+                Ok(AwardHeld {
+                    rank: optional_rank(&got[0])?,
+                    claimed_at_ms: optional_int(&got[1])?,
+                    cohort: optional_text(&got[2])?,
+                })
+            })
             .collect()
     }
 
@@ -234,7 +269,7 @@ impl Repo {
                 vec![bin(player.as_str()), RedisParameter::Int64(now_ms)],
             )
             .await?;
-        let [awarded, rank, claimed_before, now] = r.as_slice() else {
+        let [awarded, rank, claimed_before, now, cohort] = r.as_slice() else {
             return match r.as_slice() {
                 [] => Err(super::board_deleted(keys)),
                 other => Err(LeaderboardError::CorruptData(format!(
@@ -246,6 +281,7 @@ impl Repo {
         let seen = ClaimSeen {
             awarded: int(awarded)? == 1,
             rank: optional_rank(rank)?,
+            cohort: optional_text(cohort)?,
             claimed_before_ms: optional_int(claimed_before)?,
         };
         if taken_now {

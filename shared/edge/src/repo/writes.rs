@@ -61,9 +61,10 @@ pub struct Write<'a> {
     /// The player's cohort on a board with cohorts: the entry is kept in the cohort's sorted
     /// set too, and the standing answered is the cohort's.
     pub cohort: Option<&'a leaderboard::competition::cohort::CohortId>,
-    /// Whether the board is a league: the write lands only while its period's close has not
-    /// begun (`crate::leagues`).
-    pub league: bool,
+    /// Whether the board closes its periods (`Board::closes_periods`: a league, or a periodic
+    /// board with rewards): the write lands only while its period's close has not begun
+    /// (`crate::leagues`, `crate::rewards`).
+    pub closes: bool,
 }
 
 /// The integrity part of a write (`crate::integrity`).
@@ -150,7 +151,7 @@ impl Repo {
                 write
                     .cohort
                     .map_or_else(|| keys.unused(), |c| keys.cohort(period, c)),
-                if write.league {
+                if write.closes {
                     keys.league()
                 } else {
                     keys.unused()
@@ -204,7 +205,7 @@ impl Repo {
                         .map(|end| end.to_string())
                         .unwrap_or_default()),
                     flag(write.cohort.is_some()),
-                    bin(if write.league {
+                    bin(if write.closes {
                         super::leagues::closing_field(period)
                     } else {
                         String::new()

@@ -225,7 +225,7 @@ pub async fn apply(
                 .filter(|_| approved.is_none())
                 .map(|t| t.window.end_ms),
             cohort: cohort.as_ref(),
-            league: board.league.is_some(),
+            closes: board.closes_periods(),
         };
         match repo
             .apply(&keys, &write, claim.zip(outcome_json.as_deref()))
@@ -266,7 +266,7 @@ pub async fn apply(
             // standings are final, and this one belongs to the next period.
             ApplyResult::PeriodClosed => {
                 return Err(LeaderboardError::Conflict(format!(
-                    "period {} of league '{}' closed while this submission was written: send \
+                    "period {} of board '{}' closed while this submission was written: send \
                      it again",
                     period.id, board.id
                 )));

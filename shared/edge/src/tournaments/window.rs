@@ -41,11 +41,14 @@ pub async fn note_created(
     board: &Board,
     now_ms: i64,
 ) -> Result<()> {
-    let due = match (&board.tournament, &board.league) {
-        (Some(t), _) => t.window.next_due(false, false, now_ms),
-        // A league is due when its first period ends: its close (`crate::leagues`).
-        (None, Some(_)) => leaderboard::board::period::next_reset_ms(board.period, now_ms)?,
-        (None, None) => None,
+    let due = match &board.tournament {
+        Some(t) => t.window.next_due(false, false, now_ms),
+        // A board that closes its periods (a league, a periodic board with rewards) is due when
+        // its first period ends: its close (`crate::leagues::on_due`).
+        None if board.closes_periods() => {
+            leaderboard::board::period::next_reset_ms(board.period, now_ms)?
+        }
+        None => None,
     };
     match due {
         Some(due) => {
@@ -79,7 +82,7 @@ pub async fn announce(
             }
             Err(e) => return Err(e),
         };
-        if board.league.is_some() {
+        if board.closes_periods() {
             return crate::leagues::on_due(repo, tenant, &keys, &board, now_ms, held_ms).await;
         }
         let Some(t) = &board.tournament else {
@@ -114,7 +117,7 @@ pub async fn announce(
         // are awarded whatever is open (a review's decision, a read or a claim may do it
         // sooner); an award that failed is tried again like a failed announcement.
         let rewards_due = if board.rewards.is_some() && (owed.ended || made.ended) {
-            match crate::rewards::settle(repo, tenant, id, now_ms).await {
+            match crate::rewards::settle(repo, tenant, id, None, now_ms).await {
                 Ok((_, _, rewards)) => rewards.due_again_ms(),
                 // An outage passes: tried again like a failed announcement.
                 Err(e) if e.is_outage() => {

@@ -266,12 +266,15 @@ async fn rewards_awarded(
     entry: &str,
     envelope: &leaderboard::EventEnvelope,
 ) -> Result<u64> {
+    let leaderboard::Event::RewardsAwarded(awarded) = &envelope.event else {
+        return Ok(0);
+    };
     let Some((subs, n)) = wanting_at(wanting, "rewards.awarded", board, envelope.at_ms) else {
         return Ok(0);
     };
     // The awards as stored; none for a board of the id made since (they went with the old one).
     // Damaged awards are logged and skipped, not retried for ever; an outage is retried.
-    let awarded = crate::rewards::as_awarded(repo, tenant, board, n).await;
+    let awarded = crate::rewards::as_awarded(repo, tenant, board, &awarded.period, n).await;
     let what = format!("rewards.awarded of {tenant}/{} not made", board.id);
     let Some(rewards) = unless_lasting(awarded, &what)?.flatten() else {
         return Ok(0);

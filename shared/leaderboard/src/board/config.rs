@@ -232,9 +232,11 @@ pub struct BoardConfigInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tournament: Option<TournamentInput>,
     /// Rewards by rank range, awarded once when the run closes
-    /// ([`crate::competition::rewards`]); none by default. Served on a tournament of one run
-    /// (`period: "all_time"`) on a `sync` board for now: elsewhere it is refused rather than
-    /// taken and not paid.
+    /// ([`crate::competition::rewards`]); none by default. Paid at a tournament's end (a
+    /// tournament of one run, `period: "all_time"`) or at each period's end on a daily, weekly
+    /// or monthly board (per cohort on a board with cohorts), on a `sync` board; a league pays
+    /// per tier instead (`league.rewards`). Elsewhere it is refused rather than taken and not
+    /// paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rewards: Option<Vec<RewardRangeInput>>,
     /// Splits each period's standings into cohorts of this many players, placed by their first
@@ -425,12 +427,36 @@ impl BoardConfigInput {
                     .into(),
             );
         }
-        if rewards.is_some() && (tournament.is_none() || self.period != PeriodKind::AllTime) {
-            // A periodic board's runs close at each period's end, where no announcement
-            // freezes the standings yet: refused rather than taken and not paid.
+        if rewards.is_some() && tournament.is_some() && self.period != PeriodKind::AllTime {
+            // Each run of such a tournament would be a period of the board, and a tournament's
+            // runs are not scheduled yet: refused rather than taken and not paid.
             return bad(
-                "rewards are served on a tournament of one run (period \"all_time\") for now; \
-                 on other boards they are not served yet"
+                "rewards on a tournament of many runs (a period other than \"all_time\") are \
+                 not served yet"
+                    .into(),
+            );
+        }
+        if rewards.is_some() && tournament.is_none() && self.period == PeriodKind::AllTime {
+            return bad(
+                "rewards are paid when a run closes: a tournament's end, or each period's end on \
+                 a daily, weekly or monthly board; an all-time board never closes"
+                    .into(),
+            );
+        }
+        let periodic_rewards = rewards.is_some() && tournament.is_none();
+        if periodic_rewards && retain_periods == 0 {
+            // A period's standings would expire as it closes: the award would find no one.
+            return bad(
+                "rewards on a periodic board need retain_periods of 1 or more: a period's \
+                 standings are read when it closes, after its end"
+                    .into(),
+            );
+        }
+        if periodic_rewards && integrity.holds() {
+            // As for a league: a held score's approval would write into a closed period.
+            return bad(
+                "rewards on a periodic board take no integrity rule with action hold: a held \
+                 score could be approved after its period closed; use flag or reject"
                     .into(),
             );
         }
@@ -439,15 +465,6 @@ impl BoardConfigInput {
             .cohort_size
             .map(crate::competition::cohort::size)
             .transpose()?;
-        if rewards.is_some() && cohort_size.is_some() {
-            // A cohort board's players are ranked per cohort: one table over the whole board
-            // would pay ranks nobody sees.
-            return bad(
-                "rewards are paid from the whole board's standings, and a cohort board ranks \
-                 its players per cohort: not served together yet"
-                    .into(),
-            );
-        }
 
         let league = self
             .league
@@ -491,6 +508,13 @@ impl BoardConfigInput {
             return bad(
                 "a league takes no integrity rule with action hold: a held score could be \
                  approved after its period closed; use flag or reject"
+                    .into(),
+            );
+        }
+        if league.is_some() && rewards.is_some() {
+            return bad(
+                "a league pays per tier: put its reward tables in league.rewards (tier → ranges), \
+                 not in rewards"
                     .into(),
             );
         }
@@ -577,6 +601,26 @@ pub struct Board {
 }
 
 impl Board {
+    /// Whether the board closes each period that ends (`edge::closes`): a league (its moves)
+    /// or a periodic board with rewards (its awards). From a period's close on, no write lands
+    /// in it.
+    pub fn closes_periods(&self) -> bool {
+        self.period != PeriodKind::AllTime && (self.league.is_some() || self.rewards.is_some())
+    }
+
+    /// The tables the board's runs pay by: its `rewards`, or its league's per tier (`None`:
+    /// the board pays nothing).
+    pub fn reward_tables(&self) -> Option<crate::competition::rewards::Tables> {
+        use crate::competition::rewards::Tables;
+        match (&self.rewards, &self.league) {
+            (Some(table), _) => Some(Tables::One(table.clone())),
+            (None, Some(league)) if !league.rewards.is_empty() => {
+                Some(Tables::PerTier(league.rewards.clone()))
+            }
+            _ => None,
+        }
+    }
+
     /// The canonical input form of this board (every field explicit).
     pub fn to_input(&self) -> BoardConfigInput {
         let (score_type, scale) = match self.score_type {

@@ -274,7 +274,7 @@ fn a_tournament_takes_joining_and_attempts_on_a_sync_board_only() {
 }
 
 #[test]
-fn a_cohort_size_is_kept_checked_and_not_taken_with_rewards() {
+fn a_cohort_size_is_kept_and_checked() {
     let b = parse(json!({"id": "pods", "cohort_size": 50})).unwrap();
     assert_eq!(b.cohort_size, Some(50));
     let stored = serde_json::to_value(&b).unwrap();
@@ -289,10 +289,13 @@ fn a_cohort_size_is_kept_checked_and_not_taken_with_rewards() {
             .is_none()
     );
     assert!(config_err(json!({"id": "x", "cohort_size": 1})).contains("cohort_size"));
+    // Rewards pay within each cohort.
     let t = json!({"title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 3600});
-    let m = config_err(json!({"id": "x", "cohort_size": 5, "tournament": t,
-        "rewards": [{"from": 1, "reward": 1}]}));
-    assert!(m.contains("cohort"), "{m}");
+    assert!(
+        parse(json!({"id": "x", "cohort_size": 5, "tournament": t,
+            "rewards": [{"from": 1, "reward": 1}]}))
+        .is_ok()
+    );
     // A read names a cohort of a board with cohorts only; such a board is not replayed.
     assert_eq!(b.cohort_asked(Some("3")).unwrap().unwrap().to_string(), "3");
     assert_eq!(b.cohort_asked(Some("")).unwrap(), None);
@@ -309,7 +312,7 @@ fn a_cohort_size_is_kept_checked_and_not_taken_with_rewards() {
 }
 
 #[test]
-fn a_reward_table_is_kept_in_rank_order_on_a_one_run_tournament_and_refused_elsewhere() {
+fn a_reward_table_is_kept_in_rank_order_where_a_run_closes_and_refused_elsewhere() {
     let t = json!({"title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 3600});
     let b = parse(json!({"id": "cup", "tournament": t, "rewards": [
         {"from": 2, "to": 3, "reward": {"gems": 10}},
@@ -337,16 +340,40 @@ fn a_reward_table_is_kept_in_rank_order_on_a_one_run_tournament_and_refused_else
             .is_none()
     );
 
-    // Served on a tournament of one run only; a bad table names its fault.
+    // Served where a run closes: a tournament of one run, each period of a periodic board.
+    let daily = parse(json!({"id": "d", "period": "daily", "rewards": [{"from": 1, "reward": 1}]}))
+        .unwrap();
+    assert!(daily.closes_periods());
+    assert!(!b.closes_periods());
+    assert!(matches!(
+        daily.reward_tables(),
+        Some(crate::competition::rewards::Tables::One(_))
+    ));
+    assert!(
+        !parse(json!({"id": "d", "period": "daily"}))
+            .unwrap()
+            .closes_periods()
+    );
+    let one = json!([{"from": 1, "reward": 1}]);
+    let rule = json!({"velocity": {"max": 5, "window_secs": 60, "action": "hold"}});
+    // A bad table, or a board where no run closes, names its fault.
     for (v, needle) in [
+        (json!({"id": "x", "rewards": one}), "never closes"),
         (
-            json!({"id": "x", "rewards": [{"from": 1, "reward": 1}]}),
-            "one run",
+            json!({"id": "x", "period": "daily", "tournament": t, "rewards": one}),
+            "many runs",
         ),
         (
-            json!({"id": "x", "period": "daily", "tournament": t,
-                   "rewards": [{"from": 1, "reward": 1}]}),
-            "one run",
+            json!({"id": "x", "period": "daily", "retain_periods": 0, "rewards": one}),
+            "retain_periods",
+        ),
+        (
+            json!({"id": "x", "period": "daily", "integrity": rule, "rewards": one}),
+            "hold",
+        ),
+        (
+            json!({"id": "x", "period": "daily", "write_mode": "async", "rewards": one}),
+            "write_mode sync",
         ),
         (
             json!({"id": "x", "tournament": t,
@@ -401,6 +428,35 @@ fn a_league_is_kept_and_needs_a_reset_cohorts_and_sync_writes() {
     let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
         "retain_periods": 0, "league": league}));
     assert!(m.contains("retain_periods"), "{m}");
+    // Rewards per tier, in league.rewards; the board's own table is refused on a league.
+    let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
+        "rewards": [{"from": 1, "reward": 1}], "league": league}));
+    assert!(m.contains("league.rewards"), "{m}");
+    let paid = json!({"tiers": ["bronze", "gold"], "promote": 1, "demote": 1,
+        "rewards": {"gold": [{"from": 1, "reward": {"gems": 50}}]}});
+    let b =
+        parse(json!({"id": "x", "period": "daily", "cohort_size": 30, "league": paid})).unwrap();
+    assert!(b.closes_periods());
+    let tables = b.reward_tables().unwrap();
+    assert_eq!(
+        tables.for_band(Some("gold")).unwrap().for_rank(1),
+        Some(&json!({"gems": 50}))
+    );
+    assert!(tables.for_band(Some("bronze")).is_none());
+    assert!(tables.for_band(None).is_none());
+    let stored = serde_json::to_value(&b).unwrap();
+    assert_eq!(stored["league"]["rewards"], paid["rewards"]);
+    assert_eq!(serde_json::from_value::<Board>(stored).unwrap(), b);
+    for (rewards, needle) in [
+        (json!({"silver": [{"from": 1, "reward": 1}]}), "'silver'"),
+        (json!({}), "no tier"),
+        (json!({"gold": []}), "tier 'gold'"),
+    ] {
+        let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
+            "league": {"tiers": ["bronze", "gold"], "promote": 1, "demote": 1,
+                       "rewards": rewards}}));
+        assert!(m.contains(needle), "{m}");
+    }
     let rule = |action: &str| json!({"velocity": {"max": 5, "window_secs": 60, "action": action}});
     // Each rule that holds is refused, whichever it is.
     for holding in [

@@ -14,9 +14,12 @@
 //! achievement first), as a page lists them. Players with no standing in the closing period
 //! (they did not play) keep their tier.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::competition::cohort::CohortId;
+use crate::competition::rewards::{RewardRangeInput, RewardTable};
 use crate::error::{LeaderboardError, Result};
 
 /// Most tiers a league has.
@@ -96,6 +99,10 @@ pub struct LeagueInput {
     pub promote: AmountInput,
     /// How many of each group move down.
     pub demote: AmountInput,
+    /// What each tier's cohorts pay by rank when a period closes (tier → ranges; a tier
+    /// without a table pays nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewards: Option<BTreeMap<String, Vec<RewardRangeInput>>>,
 }
 
 /// A validated league.
@@ -107,6 +114,8 @@ pub struct League {
     pub promote: Amount,
     /// How many of each group move down.
     pub demote: Amount,
+    /// What each tier's cohorts pay when a period closes (tier → table; empty: nothing).
+    pub rewards: BTreeMap<String, RewardTable>,
 }
 
 impl LeagueInput {
@@ -127,10 +136,22 @@ impl LeagueInput {
             }
             tiers.push(name);
         }
+        let rewards = match &self.rewards {
+            None => BTreeMap::new(),
+            Some(per_tier) => {
+                if let Some(stray) = per_tier.keys().find(|t| !tiers.contains(t)) {
+                    return Err(LeaderboardError::InvalidConfig(format!(
+                        "league.rewards names '{stray}', which is not one of league.tiers"
+                    )));
+                }
+                crate::competition::rewards::per_tier(per_tier)?
+            }
+        };
         Ok(League {
             tiers,
             promote: Amount::parse("promote", &self.promote)?,
             demote: Amount::parse("demote", &self.demote)?,
+            rewards,
         })
     }
 }
@@ -154,6 +175,12 @@ impl League {
             tiers: self.tiers.clone(),
             promote: self.promote.to_input(),
             demote: self.demote.to_input(),
+            rewards: (!self.rewards.is_empty()).then(|| {
+                self.rewards
+                    .iter()
+                    .map(|(tier, t)| (tier.clone(), t.to_input()))
+                    .collect()
+            }),
         }
     }
 

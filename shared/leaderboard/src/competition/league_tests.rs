@@ -9,6 +9,7 @@ fn league(promote: AmountInput, demote: AmountInput) -> League {
         tiers: vec!["bronze".into(), "silver".into(), "gold".into()],
         promote,
         demote,
+        rewards: None,
     }
     .validate()
     .unwrap()
@@ -69,6 +70,7 @@ fn a_league_reads_back_as_posted_and_bad_ones_say_why() {
             tiers: tiers.into_iter().map(String::from).collect(),
             promote,
             demote: AmountInput::Count(1),
+            rewards: None,
         };
         match input.validate() {
             Err(LeaderboardError::InvalidConfig(m)) => assert!(m.contains(says), "{m}"),
@@ -87,7 +89,8 @@ fn a_league_reads_back_as_posted_and_bad_ones_say_why() {
         LeagueInput {
             tiers: vec!["a".into(), "b".into()],
             promote: AmountInput::Text("0%".into()),
-            demote: AmountInput::Text("100%".into())
+            demote: AmountInput::Text("100%".into()),
+            rewards: None,
         }
         .validate()
         .unwrap()
@@ -124,6 +127,7 @@ proptest! {
             tiers: (0..tiers).map(|t| format!("t{t}")).collect(),
             promote,
             demote,
+            rewards: None,
         }
         .validate()
         .unwrap();

@@ -9,6 +9,8 @@
 //! for a grace after the close at most ([`award_due`]), then takes the standings as they are.
 //! A player claims an award once ([`claim`]); claiming again answers the first claim.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -131,6 +133,103 @@ impl RewardTable {
     }
 }
 
+/// The tables a run pays by: one for every player (a board's `rewards`), or one per league
+/// tier (`league.rewards`: a tier without a table pays nothing). On a board with cohorts a
+/// table pays the ranks within each cohort, the ranks its players see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tables {
+    /// One table.
+    One(RewardTable),
+    /// A table per tier (never empty).
+    PerTier(BTreeMap<String, RewardTable>),
+}
+
+/// [`Tables`] as stored with a run's awards (JSON): a table's ranges, or an object from tier
+/// to ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TablesInput {
+    /// One table's ranges.
+    One(Vec<RewardRangeInput>),
+    /// Ranges per tier.
+    PerTier(BTreeMap<String, Vec<RewardRangeInput>>),
+}
+
+impl Tables {
+    /// Checks the tables as stored or posted.
+    pub fn new(input: &TablesInput) -> Result<Self> {
+        match input {
+            TablesInput::One(ranges) => RewardTable::new(ranges).map(Self::One),
+            TablesInput::PerTier(tiers) => per_tier(tiers).map(Self::PerTier),
+        }
+    }
+
+    /// The tables as posted.
+    pub fn to_input(&self) -> TablesInput {
+        match self {
+            Self::One(t) => TablesInput::One(t.to_input()),
+            Self::PerTier(tiers) => TablesInput::PerTier(
+                tiers
+                    .iter()
+                    .map(|(tier, t)| (tier.clone(), t.to_input()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The table that pays a group of players: the one table, or the table of the tier `band`
+    /// names (none for a tier without one, or for players outside any tier).
+    pub fn for_band(&self, band: Option<&str>) -> Option<&RewardTable> {
+        match self {
+            Self::One(t) => Some(t),
+            Self::PerTier(tiers) => band.and_then(|b| tiers.get(b)),
+        }
+    }
+
+    /// The awards of one group's final standings ([`RewardTable::award`] by the group's table),
+    /// none when its table pays nothing.
+    pub fn award<'a>(
+        &self,
+        band: Option<&str>,
+        ranked: impl IntoIterator<Item = (&'a PlayerId, u64)>,
+    ) -> Vec<Award> {
+        self.for_band(band)
+            .map(|t| t.award(ranked))
+            .unwrap_or_default()
+    }
+
+    /// The lowest rank a group's table rewards, [`RewardTable::last_rank`] (0: it pays nothing):
+    /// how far a close reads that group's standings.
+    pub fn last_rank(&self, band: Option<&str>) -> u64 {
+        self.for_band(band).map_or(0, RewardTable::last_rank)
+    }
+}
+
+/// Tables per tier as posted, checked: at least one tier, each table valid (an error names its
+/// tier).
+pub fn per_tier(
+    input: &BTreeMap<String, Vec<RewardRangeInput>>,
+) -> Result<BTreeMap<String, RewardTable>> {
+    if input.is_empty() {
+        return Err(LeaderboardError::InvalidConfig(
+            "rewards: a table per tier names no tier".into(),
+        ));
+    }
+    input
+        .iter()
+        .map(|(tier, ranges)| {
+            RewardTable::new(ranges)
+                .map(|t| (tier.clone(), t))
+                .map_err(|e| match e {
+                    LeaderboardError::InvalidConfig(m) => {
+                        LeaderboardError::InvalidConfig(format!("tier '{tier}': {m}"))
+                    }
+                    other => other,
+                })
+        })
+        .collect()
+}
+
 /// A player's reward for a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -244,8 +343,8 @@ const NOT_FINAL: &str =
 pub fn not_final(standing: Standing) -> LeaderboardError {
     LeaderboardError::Conflict(match standing {
         Standing::Open => {
-            "this run has not closed: its rewards are awarded when it closes (for a tournament, \
-             when its end is announced)"
+            "this run has not closed: its rewards are awarded when it closes (a period when it \
+             ends, a tournament when its end is announced)"
                 .into()
         }
         Standing::Pending { .. } | Standing::Due => NOT_FINAL.into(),

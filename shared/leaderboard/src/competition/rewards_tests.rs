@@ -40,6 +40,35 @@ fn each_rank_gets_its_ranges_reward_and_none_past_the_table() {
 }
 
 #[test]
+fn tables_pay_a_group_by_its_tier_and_read_back_as_stored() {
+    let one = Tables::One(table());
+    // One table pays every group, by the group's own ranks.
+    let (a, b) = (player("a"), player("b"));
+    let awards = one.award(Some("gold"), [(&a, 1), (&b, 4)]);
+    assert_eq!(awards.len(), 2);
+    assert_eq!(awards[1].reward, json!({"coins": 100}));
+    assert_eq!(one.last_rank(None), 10);
+    let per = Tables::new(&TablesInput::PerTier(
+        [("gold".to_string(), vec![range(1, None, json!("cup"))])].into(),
+    ))
+    .unwrap();
+    assert_eq!(per.award(Some("gold"), [(&a, 1), (&b, 2)]).len(), 1);
+    assert!(per.award(Some("bronze"), [(&a, 1)]).is_empty());
+    assert!(per.award(None, [(&a, 1)]).is_empty());
+    assert_eq!(per.last_rank(Some("gold")), 1);
+    assert_eq!(per.last_rank(Some("bronze")), 0);
+    // Stored as posted: a table's ranges, or an object from tier to ranges.
+    for tables in [&one, &per] {
+        let json = serde_json::to_string(&tables.to_input()).unwrap();
+        let back: TablesInput = serde_json::from_str(&json).unwrap();
+        assert_eq!(&Tables::new(&back).unwrap(), tables);
+    }
+    assert!(serde_json::to_value(one.to_input()).unwrap().is_array());
+    let empty = Tables::new(&TablesInput::PerTier(BTreeMap::new())).unwrap_err();
+    assert!(matches!(empty, LeaderboardError::InvalidConfig(m) if m.contains("no tier")));
+}
+
+#[test]
 fn tied_players_share_their_ranks_reward() {
     let (a, b, c, d) = (player("a"), player("b"), player("c"), player("d"));
     let ranked = [(&a, 1), (&b, 1), (&c, 3), (&d, 11)];

@@ -1,4 +1,5 @@
--- Begins a league period's close (`crate::leagues`): marks it closing, once. From then on no
+-- Begins a period's close (a league's, `crate::leagues`, or a periodic board's awards,
+-- `crate::rewards`): marks it closing, once. From then on no
 -- write lands in the period (submit_cas.lua checks the mark), so the standings the close reads
 -- next are final, and every closer reads the same.
 -- KEYS: 1 the board's config, 2 its closes (hash)

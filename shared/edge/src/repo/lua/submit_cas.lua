@@ -18,14 +18,14 @@
 --       25 a tournament's end as the decision saw it ('' = no tournament),
 --       26 '1' when the board has cohorts: the entry is kept in KEYS[18] too, and `better` and
 --       `total` are the cohort's,
---       27 on a league board, the field of KEYS[19] marking the period's close under way
---       (`closing:<period>`; '' = not a league)
+--       27 on a board that closes its periods (a league, a periodic board with rewards), the
+--       field of KEYS[19] marking the period's close under way (`closing:<period>`; '' = none)
 -- Returns {0} the record changed (retry), {3} the idempotency key is held by another attempt,
 -- {4} the board was deleted since the caller read it (nothing is written: a write that lost
 -- that race must not bring the board's keys back), {5} the tournament's end was announced since
 -- (nothing is written: its standings are final), {6} its end moved since the decision (ended
 -- early or extended: nothing is written, and the caller answers 409 to send it again), {7} the
--- league's period is closing or closed (nothing is written: its standings are final), or
+-- period's close has begun (nothing is written: its standings are final), or
 -- {1, better, total, event id, version}.
 if redis.call('EXISTS', KEYS[16]) == 0 then return {4} end
 if ARGV[25] ~= '' then

@@ -1,0 +1,558 @@
+//! Rewards (docs/competitions.md#rewards): a board's `rewards` table (a league's per tier),
+//! awarded once from its run's final standings and claimed once by each player awarded.
+//!
+//! - **Runs**: a tournament's one run, or each period of a daily, weekly or monthly board. On a
+//!   board with cohorts the ranks paid are each cohort's (the ranks its players see), by the
+//!   table of the cohort's tier on a league.
+//! - **When** (`leaderboard::competition::rewards::award_due`): once the run closed — for a
+//!   tournament, once its end was announced, which is also what freezes its `sync` writes; for
+//!   a period, once it ended, its close begun first (`Repo::freeze_period`: from then on no
+//!   write lands in it) — and no review of a submission made in the run is open, or
+//!   [`GRACE_MS`] after the close whatever is.
+//! - **Who**: whoever finds them due first ([`settle`]): the worker after it announces the end,
+//!   the fan-out of `tournament.ended`, a review's decision, and any read or claim of them. The
+//!   awards are stored by one script that keeps the first caller's, so however many race, a
+//!   run is awarded once, and its `rewards_awarded` log entry (the `rewards.awarded` webhook)
+//!   is made once with it.
+//! - **What is kept**: each awarded player's rank and the table the awards were made from, so
+//!   an award reads the same after the board's table changes; the reward itself is the table's
+//!   for that rank.
+//!
+//! Routes ([`routes`]): `GET /api/{v}/boards/{board}/rewards?player=&period=` (one
+//! player's), `GET /api/{v}/boards/{board}/rewards?limit&cursor&period=` (a `service` or
+//! `admin` lists the run's awards in rank order), `POST /api/{v}/boards/{board}/rewards/claim`
+//! `{player, period}`. `period` names the run on a periodic board (default: the last that
+//! ended).
+
+mod routes;
+
+pub use routes::{claim, read};
+
+use leaderboard::board::period;
+use leaderboard::competition::cohort::CohortId;
+use leaderboard::competition::rewards::{self, GRACE_MS, MAX_AWARDS, Tables, TablesInput};
+use leaderboard::{
+    Board, BoardId, EventEnvelope, LeaderboardError, PeriodId, PlayerId, Result, TenantId,
+};
+use serde_json::{Map, Value, json};
+
+use crate::repo::rewards::{AwardWrite, NewAwards, Stored};
+use crate::repo::{Keys, Repo};
+
+/// Standings read per round trip while a run is awarded.
+const STANDINGS_PAGE: u32 = 500;
+
+/// Reviews of a run read while deciding whether any is open; past this many the run counts as
+/// having open reviews (and is awarded after its grace).
+const REVIEWS_SCANNED: u64 = 10_000;
+
+/// Reviews read per round trip while counting the open ones.
+const REVIEWS_PAGE: u64 = 500;
+
+/// Times the award is decided again on a board config that changed meanwhile.
+const DECIDE_ATTEMPTS: usize = 8;
+
+/// How long a period's awards are kept after its end, to be claimed (a tournament's are kept
+/// with its board).
+const PERIOD_AWARDS_KEPT_MS: i64 = 90 * 24 * 3_600_000;
+
+/// Where a run's rewards stand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunRewards {
+    /// Not awarded yet: the run is open, or it waits for its open reviews
+    /// (`leaderboard::competition::rewards::Standing`; never `Due`, which is awarded at once).
+    NotYet(rewards::Standing),
+    /// Awarded.
+    Final(Stored),
+}
+
+impl RunRewards {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::NotYet(s) => s.name(),
+            Self::Final(_) => "final",
+        }
+    }
+
+    /// When the worker should look at the run again: the grace's end while it waits for
+    /// reviews (none when it is final, or open: the end's announcement comes first).
+    pub fn due_again_ms(&self) -> Option<i64> {
+        match self {
+            Self::NotYet(rewards::Standing::Pending { until_ms, .. }) => Some(*until_ms),
+            _ => None,
+        }
+    }
+}
+
+/// A run a board's rewards are paid for.
+struct Run {
+    /// What it pays by.
+    tables: Tables,
+    /// The run: a tournament's one, or a period of the board.
+    period: PeriodId,
+    /// When it opened and closed (Unix ms).
+    start_ms: i64,
+    end_ms: i64,
+    /// A tournament's run (closed once its end is announced), not a period (closed once it
+    /// ended).
+    tournament: bool,
+}
+
+/// The run of `board` that `asked` names (a period id; `None`: a tournament's one run, or a
+/// periodic board's last period that ended at `now_ms`). `409` for a board without rewards,
+/// `404` for a run a tournament does not have, `400` for a period not of the board's kind.
+fn rewarded_run(board: &Board, asked: Option<&str>, now_ms: i64) -> Result<Run> {
+    let Some(tables) = board.reward_tables() else {
+        return Err(LeaderboardError::Conflict(format!(
+            "board '{}' has no rewards",
+            board.id
+        )));
+    };
+    if let Some(t) = &board.tournament {
+        let run = period::run_ending_at(board.period, t.window.end_ms)?;
+        if let Some(raw) = asked.filter(|raw| *raw != run.to_string()) {
+            return Err(LeaderboardError::NotFound(format!(
+                "tournament '{}' has one run, '{run}', not '{raw}'",
+                board.id
+            )));
+        }
+        return Ok(Run {
+            tables,
+            period: run,
+            start_ms: t.window.start_ms,
+            end_ms: t.window.end_ms,
+            tournament: true,
+        });
+    }
+    let period = match asked {
+        Some(raw) => period::parse_period_id(board.period, raw)?,
+        None => period::period_id(board.period, now_ms)?
+            .previous()
+            .ok_or_else(|| {
+                LeaderboardError::Internal(format!("board '{}' pays no period", board.id))
+            })?,
+    };
+    let (Some(start_ms), Some(end_ms)) = (period.start_ms(), period.end_ms()) else {
+        return Err(LeaderboardError::Internal(format!(
+            "period {period} of board '{}' has no bounds",
+            board.id
+        )));
+    };
+    Ok(Run {
+        tables,
+        period,
+        start_ms,
+        end_ms,
+        tournament: false,
+    })
+}
+
+/// Open reviews of submissions made in `[from_ms, to_ms)`, counted up to [`REVIEWS_SCANNED`]
+/// reviews read (past it, at least one more is assumed open). A review that does not decode is
+/// counted open (and logged): the run then waits for its grace rather than failing every read.
+async fn open_reviews(repo: &Repo, keys: &Keys, from_ms: i64, to_ms: i64) -> Result<u64> {
+    let mut open = 0;
+    let mut offset = 0;
+    while offset < REVIEWS_SCANNED {
+        let (read, page) = repo
+            .reviews_between(keys, from_ms, to_ms, offset, REVIEWS_PAGE)
+            .await?;
+        for raw in &page {
+            match crate::integrity::decode(raw) {
+                Ok(r) if !r.status.is_open() => {}
+                Ok(_) => open += 1,
+                Err(e) => {
+                    eprintln!("rewards: a review of {} counted open: {e}", keys.prefix());
+                    open += 1;
+                }
+            }
+        }
+        if read < REVIEWS_PAGE {
+            return Ok(open);
+        }
+        offset += REVIEWS_PAGE;
+    }
+    Ok(open + 1)
+}
+
+/// The players of a run's standings (`keys`: the board's, or a cohort's) ranked within
+/// `last_rank` (ties at it included), best first, each once, at most [`MAX_AWARDS`]. Paged by
+/// the last entry read (not by offset). The standings are final here (the run closed, no open
+/// review); only a review decided after the grace can move an entry while they are read, and a
+/// player read twice keeps its first rank.
+async fn final_standings(
+    repo: &Repo,
+    keys: &Keys,
+    board: &Board,
+    run: &PeriodId,
+    last_rank: u64,
+) -> Result<Vec<(PlayerId, u64)>> {
+    let mut ranked = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut after: Option<(u64, String)> = None;
+    loop {
+        let page = repo
+            .page(
+                keys,
+                run,
+                0,
+                STANDINGS_PAGE,
+                after.as_ref().map(|(rv, m)| (*rv, m.as_str())),
+            )
+            .await?;
+        for entry in crate::reads::entries_of(board, &page)? {
+            if entry.rank > last_rank || ranked.len() >= MAX_AWARDS {
+                return Ok(ranked);
+            }
+            if seen.insert(entry.player.clone()) {
+                ranked.push((entry.player, entry.rank));
+            }
+        }
+        match page.rows.last() {
+            Some(last) if page.rows.len() == STANDINGS_PAGE as usize => {
+                after = Some((last.rank_value, last.member.clone()));
+            }
+            _ => return Ok(ranked),
+        }
+    }
+}
+
+/// A run's awards from its final standings: the whole board's by the one table, or each
+/// cohort's by its table (its tier's on a league), with the cohort; at most [`MAX_AWARDS`] in
+/// all (cohorts in order).
+async fn run_awards(
+    repo: &Repo,
+    keys: &Keys,
+    board: &Board,
+    run: &Run,
+) -> Result<Vec<(rewards::Award, Option<CohortId>)>> {
+    let Some(size) = board.cohort_size else {
+        let last = run.tables.last_rank(None);
+        let standings = final_standings(repo, keys, board, &run.period, last).await?;
+        let awards = run
+            .tables
+            .award(None, standings.iter().map(|(p, r)| (p, *r)));
+        return Ok(awards.into_iter().map(|a| (a, None)).collect());
+    };
+    let mut all = Vec::new();
+    for cohort in repo.cohorts(keys, &run.period, size).await? {
+        let band = cohort.band.as_deref();
+        let last = run.tables.last_rank(band);
+        if last == 0 || all.len() >= MAX_AWARDS {
+            continue;
+        }
+        let standings =
+            final_standings(repo, &keys.in_cohort(&cohort), board, &run.period, last).await?;
+        let awards = run
+            .tables
+            .award(band, standings.iter().map(|(p, r)| (p, *r)));
+        all.extend(awards.into_iter().map(|a| (a, Some(cohort.clone()))));
+    }
+    all.truncate(MAX_AWARDS);
+    Ok(all)
+}
+
+/// Where the board's rewards for the run `asked` names ([`rewarded_run`]) stand at `now_ms`,
+/// awarding them first when they are due and were not awarded (once, whoever races: see the
+/// module docs). Answers the board as read too.
+pub async fn settle(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    asked: Option<&str>,
+    now_ms: i64,
+) -> Result<(Board, PeriodId, RunRewards)> {
+    let keys = Keys::new(tenant, board_id);
+    for _ in 0..DECIDE_ATTEMPTS {
+        let (raw, board) = repo.board_raw(tenant, board_id).await?;
+        let run = rewarded_run(&board, asked, now_ms)?;
+        if let Some(stored) = repo.awards(&keys, &run.period).await? {
+            return Ok((board, run.period, RunRewards::Final(stored)));
+        }
+        let closed = if run.tournament {
+            repo.tournament_announced(&keys).await?.ended
+        } else {
+            run.end_ms <= now_ms
+        };
+        // Reviews are counted only when they decide: after the end, within the grace.
+        let standing = match rewards::standing(closed, run.end_ms, now_ms, u64::MAX, GRACE_MS) {
+            rewards::Standing::Pending { .. } => {
+                let reviews = open_reviews(repo, &keys, run.start_ms, run.end_ms).await?;
+                rewards::standing(closed, run.end_ms, now_ms, reviews, GRACE_MS)
+            }
+            other => other,
+        };
+        if standing != rewards::Standing::Due {
+            return Ok((board, run.period, RunRewards::NotYet(standing)));
+        }
+        let (mark, keep_until_ms) = if run.tournament {
+            ((keys.announced(), "ended".to_string()), None)
+        } else {
+            // A period whose standings expired before anyone awarded it pays no one: a `404`
+            // saying so, rather than final awards of nobody.
+            period::ensure_retained(&run.period, now_ms, board.retain_periods)?;
+            // Its close begun first: from then on no write lands in it, so the standings read
+            // next are final, and every awarder reads the same.
+            repo.freeze_period(&keys, &run.period, now_ms).await?;
+            let mark = (
+                keys.league(),
+                crate::repo::leagues::closing_field(&run.period),
+            );
+            (mark, Some(run.end_ms.saturating_add(PERIOD_AWARDS_KEPT_MS)))
+        };
+        let awards = run_awards(repo, &keys, &board, &run).await?;
+        let awarded: Vec<(&PlayerId, u64, Option<String>)> = awards
+            .iter()
+            .map(|(a, c)| (&a.player, a.rank, c.as_ref().map(CohortId::to_string)))
+            .collect();
+        let table_json = serde_json::to_string(&run.tables.to_input())
+            .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+        let event = EventEnvelope::rewards_awarded(
+            tenant,
+            board_id,
+            run.period,
+            awarded.len() as u64,
+            now_ms,
+        )
+        .to_json()?;
+        let stored = match repo
+            .store_awards(
+                &keys,
+                &run.period,
+                NewAwards {
+                    config_raw: &raw,
+                    table_json: &table_json,
+                    event_json: &event,
+                    awarded: &awarded,
+                    closed_mark: (&mark.0, &mark.1),
+                    keep_until_ms,
+                },
+                now_ms,
+            )
+            .await?
+        {
+            AwardWrite::Made(at_ms, count) => Stored {
+                at_ms,
+                count,
+                table: table_json,
+            },
+            // Another caller awarded the run meanwhile: its awards, and its table, stand.
+            AwardWrite::Before(..) => repo.awards(&keys, &run.period).await?.ok_or_else(|| {
+                LeaderboardError::CorruptData(format!(
+                    "the awards of {board_id}'s run {} were stored and are gone",
+                    run.period
+                ))
+            })?,
+            AwardWrite::ConfigChanged => continue,
+        };
+        return Ok((board, run.period, RunRewards::Final(stored)));
+    }
+    Err(LeaderboardError::Conflict(format!(
+        "the config of board '{board_id}' changed {DECIDE_ATTEMPTS} times while its rewards \
+         were awarded; retry"
+    )))
+}
+
+/// [`settle`] of the run `asked` names where a failure only delays the award (it is made by
+/// the next caller): a review's decision. Logs what failed.
+pub async fn settle_logged(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    asked: Option<&str>,
+    now_ms: i64,
+) {
+    if let Err(e) = settle(repo, tenant, board_id, asked, now_ms).await {
+        eprintln!("rewards: awarding {tenant}/{board_id} (left to the next reader): {e}");
+    }
+}
+
+/// The worker's awards of a periodic board's runs at `now_ms`: each period that ended and whose
+/// standings are kept is settled ([`settle`]: awarded once when due). Answers when to look
+/// again (the earliest grace's end of a run waiting for reviews), or the first failure.
+pub async fn settle_ended(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    now_ms: i64,
+) -> Result<Option<i64>> {
+    if board.tournament.is_some() || board.reward_tables().is_none() {
+        return Ok(None);
+    }
+    let keys = Keys::new(tenant, &board.id);
+    let mut again: Option<i64> = None;
+    for raw in repo.periods_of(&keys).await? {
+        let run = period::parse_period_id(board.period, &raw)
+            .map_err(|e| LeaderboardError::CorruptData(format!("a board's periods: {e}")))?;
+        let ended = run.end_ms().is_some_and(|end| end <= now_ms);
+        if !ended || !period::is_retained(&run, now_ms, board.retain_periods)? {
+            continue;
+        }
+        let (_, _, rewards) = settle(repo, tenant, &board.id, Some(&raw), now_ms).await?;
+        if let Some(at) = rewards.due_again_ms() {
+            again = Some(again.map_or(at, |a| a.min(at)));
+        }
+    }
+    Ok(again)
+}
+
+/// The tables the stored awards were made from.
+fn stored_tables(stored: &Stored) -> Result<Tables> {
+    let input: TablesInput = serde_json::from_str(&stored.table).map_err(|e| {
+        LeaderboardError::CorruptData(format!("a stored reward table does not decode: {e}"))
+    })?;
+    Tables::new(&input)
+}
+
+/// The reward a stored award (its rank in its cohort, if any) has in the tables it was made
+/// from.
+fn reward_of<'a>(tables: &'a Tables, cohort: Option<&str>, rank: u64) -> Result<&'a Value> {
+    let cohort = cohort
+        .map(CohortId::parse)
+        .transpose()
+        .map_err(|e| LeaderboardError::CorruptData(format!("an award's stored cohort: {e}")))?;
+    tables
+        .for_band(cohort.as_ref().and_then(|c| c.band.as_deref()))
+        .and_then(|t| t.for_rank(rank))
+        .ok_or_else(|| {
+            LeaderboardError::CorruptData(format!("stored rank {rank} has no reward in its table"))
+        })
+}
+
+/// A stored award, as [`Repo::awards_of`] reads it.
+struct Held<'a> {
+    player: &'a str,
+    rank: u64,
+    cohort: Option<&'a str>,
+    claimed_at_ms: Option<i64>,
+}
+
+/// An award as the routes and webhooks show it (`cohort` on a board with cohorts: the rank is
+/// the player's in it).
+fn award_view(tables: &Tables, held: &Held<'_>) -> Result<Value> {
+    let reward = reward_of(tables, held.cohort, held.rank)?;
+    let mut view = json!({
+        "player": held.player,
+        "rank": held.rank,
+        "reward": reward,
+        "claimed_at": held.claimed_at_ms.map(leaderboard::time::iso),
+    });
+    if let (Some(cohort), Value::Object(map)) = (held.cohort, &mut view) {
+        map.insert("cohort".into(), json!(cohort));
+    }
+    Ok(view)
+}
+
+/// What the board's rewards stand at, as the routes and the webhooks open it: `board`,
+/// `period`, `state` (`open`, `pending`, `final`), `awarded_at` and `awarded` (how many) once
+/// final, `pending_until` while pending.
+fn standing_view(board_id: &BoardId, run: &PeriodId, rewards: &RunRewards) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("board".into(), json!(board_id.as_str()));
+    map.insert("period".into(), json!(run.to_string()));
+    map.insert("state".into(), json!(rewards.name()));
+    match rewards {
+        RunRewards::Final(s) => {
+            map.insert("awarded_at".into(), json!(leaderboard::time::iso(s.at_ms)));
+            map.insert("awarded".into(), json!(s.count));
+        }
+        RunRewards::NotYet(rewards::Standing::Pending { until_ms, .. }) => {
+            map.insert(
+                "pending_until".into(),
+                json!(leaderboard::time::iso(*until_ms)),
+            );
+        }
+        RunRewards::NotYet(_) => {}
+    }
+    map
+}
+
+/// The awards of the run from `offset` (rank order), `n` at most, each with its claim.
+async fn awards_page(
+    repo: &Repo,
+    keys: &Keys,
+    run: &PeriodId,
+    stored: &Stored,
+    offset: u64,
+    n: u64,
+) -> Result<Vec<Value>> {
+    let tables = stored_tables(stored)?;
+    let players = repo
+        .awarded_players(keys, run, offset, n)
+        .await?
+        .into_iter()
+        .map(PlayerId::new)
+        .collect::<Result<Vec<_>>>()?;
+    let got = repo.awards_of(keys, run, &players).await?;
+    players
+        .iter()
+        .zip(got)
+        .map(|(p, got)| {
+            let rank = got.rank.ok_or_else(|| {
+                LeaderboardError::CorruptData(format!("awarded player '{p}' has no rank"))
+            })?;
+            let held = Held {
+                player: p.as_str(),
+                rank,
+                cohort: got.cohort.as_deref(),
+                claimed_at_ms: got.claimed_at_ms,
+            };
+            award_view(&tables, &held)
+        })
+        .collect()
+}
+
+/// `rewards` as the webhooks carry them (without `board`): the standing, and once final the
+/// first `top_n` awards in rank order (all of them are listed by `GET …/rewards`).
+async fn webhook_view(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    run: &PeriodId,
+    rewards: &RunRewards,
+    top_n: u32,
+) -> Result<Value> {
+    let mut map = standing_view(board_id, run, rewards);
+    map.remove("board");
+    if let RunRewards::Final(stored) = rewards {
+        let keys = Keys::new(tenant, board_id);
+        let first = awards_page(repo, &keys, run, stored, 0, u64::from(top_n)).await?;
+        map.insert("awards".into(), Value::Array(first));
+    }
+    Ok(Value::Object(map))
+}
+
+/// What `tournament.ended` carries of a board's rewards: where they stand, awarding them first
+/// when due ([`settle`]).
+pub async fn at_end(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    top_n: u32,
+    now_ms: i64,
+) -> Result<Value> {
+    let (_, run, rewards) = settle(repo, tenant, board_id, None, now_ms).await?;
+    webhook_view(repo, tenant, board_id, &run, &rewards, top_n).await
+}
+
+/// What `rewards.awarded` carries for the run `run`: the awards as stored (never awarded here:
+/// the message follows an award), or `None` when the board has none stored for it (a board of
+/// the id made since).
+pub async fn as_awarded(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    run: &PeriodId,
+    top_n: u32,
+) -> Result<Option<Value>> {
+    if board.reward_tables().is_none() {
+        return Ok(None);
+    }
+    let Some(stored) = repo.awards(&Keys::new(tenant, &board.id), run).await? else {
+        return Ok(None);
+    };
+    let rewards = RunRewards::Final(stored);
+    webhook_view(repo, tenant, &board.id, run, &rewards, top_n)
+        .await
+        .map(Some)
+}

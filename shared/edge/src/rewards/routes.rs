@@ -1,0 +1,170 @@
+//! The rewards routes (docs/competitions.md#rewards): a player's award or the run's awards
+//! listed, and a claim.
+
+use leaderboard::competition::rewards::{self, Claim};
+use leaderboard::{BoardId, LeaderboardError, PlayerId, Result, policy::access};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    Held, RunRewards, award_view, awards_page, reward_of, settle, standing_view, stored_tables,
+};
+use crate::api::Ctx;
+use crate::http::{Call, Response};
+use crate::repo::Keys;
+use crate::repo::rewards::AwardHeld;
+
+/// Awards one listing page holds at most (default 100).
+const MAX_PAGE: u32 = 500;
+
+/// A listing cursor: the offset of the next award in rank order, as the page before it gave
+/// it (decimal digits, at most the number awarded).
+fn parse_cursor(raw: &str, count: u64) -> Result<u64> {
+    raw.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| raw.parse::<u64>().ok())
+        .flatten()
+        .filter(|offset| *offset <= count)
+        .ok_or_else(|| {
+            LeaderboardError::InvalidCursor(format!("cursor '{raw}' is not one this listing gave"))
+        })
+}
+
+/// `GET /api/{v}/boards/{board}/rewards?player=&period=`: the player's award in the board's run
+/// (`period` names it on a periodic board, by default the last that ended; the player's own
+/// token, or a `service` or `admin` one), `null` while there is none: the standing, `award`
+/// (`rank`, `reward`, `claimed_at`, and `cohort` on a board with cohorts). Without `player`
+/// (`service` or `admin`): the run's awards in rank order (cohort by cohort on a board with
+/// cohorts), `limit` (1 to 500, default 100) from `cursor`, with `next_cursor`.
+pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    let principal = ctx.require_principal()?;
+    let player = call
+        .query
+        .get("player")
+        .map(|p| PlayerId::new(p.as_str()))
+        .transpose()?;
+    match &player {
+        Some(p) => access::authorize_own(principal, p)?,
+        None => access::authorize_operator(principal, "listing a run's awards")?,
+    }
+    let limit = call.query_u32("limit", 100, 1, MAX_PAGE)?;
+    let asked = call.query.get("period").map(String::as_str);
+    let repo = ctx.repo().await?;
+    let (_, run, rewards) = settle(repo, &ctx.tenant, board_id, asked, call.now_ms).await?;
+    let keys = Keys::new(&ctx.tenant, board_id);
+    let mut map = standing_view(board_id, &run, &rewards);
+    let stored = match &rewards {
+        RunRewards::Final(s) => Some(s),
+        RunRewards::NotYet(_) => None,
+    };
+    match player {
+        Some(p) => {
+            let award = match stored {
+                Some(stored) => {
+                    let got = repo
+                        .awards_of(&keys, &run, std::slice::from_ref(&p))
+                        .await?;
+                    match got.first() {
+                        Some(
+                            got @ AwardHeld {
+                                rank: Some(rank), ..
+                            },
+                        ) => {
+                            let held = Held {
+                                player: p.as_str(),
+                                rank: *rank,
+                                cohort: got.cohort.as_deref(),
+                                claimed_at_ms: got.claimed_at_ms,
+                            };
+                            award_view(&stored_tables(stored)?, &held)?
+                        }
+                        _ => Value::Null,
+                    }
+                }
+                None => Value::Null,
+            };
+            map.insert("player".into(), json!(p.as_str()));
+            map.insert("award".into(), award);
+        }
+        None => {
+            let (awards, next) = match stored {
+                Some(stored) => {
+                    let offset = match call.query.get("cursor") {
+                        Some(c) => parse_cursor(c, stored.count)?,
+                        None => 0,
+                    };
+                    let page =
+                        awards_page(repo, &keys, &run, stored, offset, u64::from(limit)).await?;
+                    let end = offset.saturating_add(page.len() as u64);
+                    (page, (end < stored.count).then(|| end.to_string()))
+                }
+                None => {
+                    if let Some(c) = call.query.get("cursor") {
+                        parse_cursor(c, 0)?;
+                    }
+                    (Vec::new(), None)
+                }
+            };
+            map.insert("awards".into(), Value::Array(awards));
+            map.insert("next_cursor".into(), json!(next));
+        }
+    }
+    Ok(crate::http::json(200, call.version, &Value::Object(map)))
+}
+
+/// A claim's body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimInput {
+    /// Whose award: a player's own token claims its own, a `service` or `admin` any player's.
+    player: PlayerId,
+    /// The run, on a periodic board (a period id; default: the last period that ended).
+    #[serde(default)]
+    period: Option<String>,
+}
+
+/// `POST /api/{v}/boards/{board}/rewards/claim` `{player, period}`: takes the player's award once and
+/// answers it with when it was claimed; a claim sent again answers the same (`200` both
+/// times). `409` while the run is open or its rewards are not final, `404` once final for a
+/// player awarded nothing.
+pub async fn claim(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    let principal = ctx.require_principal()?;
+    let input: ClaimInput = call.json()?;
+    access::authorize_own(principal, &input.player)?;
+    let repo = ctx.repo().await?;
+    let asked = input.period.as_deref();
+    let (_, run, rewards) = settle(repo, &ctx.tenant, board_id, asked, call.now_ms).await?;
+    let stored = match rewards {
+        RunRewards::Final(s) => s,
+        RunRewards::NotYet(standing) => return Err(rewards::not_final(standing)),
+    };
+    let keys = Keys::new(&ctx.tenant, board_id);
+    let seen = repo
+        .claim_award(&keys, &run, &input.player, call.now_ms)
+        .await?;
+    let award = match seen.rank {
+        Some(rank) => Some(rewards::Award {
+            player: input.player.clone(),
+            rank,
+            reward: reward_of(&stored_tables(&stored)?, seen.cohort.as_deref(), rank)?.clone(),
+        }),
+        None => None,
+    };
+    let (award, claimed) = rewards::claim(seen.awarded, award, seen.claimed_before_ms)?;
+    let claimed_at_ms = match claimed {
+        Claim::Now => call.now_ms,
+        Claim::Before(at) => at,
+    };
+    let mut body = json!({
+        "board": board_id.as_str(),
+        "period": run.to_string(),
+        "player": award.player.as_str(),
+        "rank": award.rank,
+        "reward": award.reward,
+        "claimed_at": leaderboard::time::iso(claimed_at_ms),
+    });
+    if let (Some(cohort), Value::Object(map)) = (seen.cohort, &mut body) {
+        map.insert("cohort".into(), json!(cohort));
+    }
+    Ok(crate::http::json(200, call.version, &body))
+}
