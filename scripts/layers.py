@@ -52,7 +52,7 @@ CRATES = {
             ("policies", ["metrics", "ratelimit", "flags", "idempotency", "experiments", "audit",
                           "rebuild", "pipeline", "submit", "lifecycle", "live",
                           "webhook_delivery", "webhook_top", "reads", "cohorts", "leagues", "push",
-                          "tournaments", "rewards"]),
+                          "tournaments", "rewards", "closes"]),
             ("entry", ["admission", "serve"]),
         ],
     },

@@ -157,7 +157,7 @@ async fn decide(
                 .await;
         }
     }
-    if r.status != was && board.reward_tables().is_some() {
+    if r.status != was && board.pays_rewards() {
         // The last open review of an ended run lets its rewards be awarded now (on a periodic
         // board, the run of the review's period).
         let period = r.period.to_string();

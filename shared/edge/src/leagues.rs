@@ -7,7 +7,7 @@
 //!
 //! Closes are made by whoever finds them due first: the worker, when the competitions'
 //! register (`repo::tournaments`, which holds leagues beside tournaments) rings at a period's
-//! end ([`on_due`]; a close that fails stays leased and is due again, so a worker that stops
+//! end ([`crate::closes::on_due`]; a close that fails stays leased and is due again, so a worker that stops
 //! half-way is made up for), or the first write of a period by a player who is not placed yet,
 //! which closes every period before it that ended, oldest first, so the tier it is placed by is
 //! the one they left it in.
@@ -22,7 +22,6 @@ use serde_json::{Value, json};
 
 use crate::api::Ctx;
 use crate::http::{Call, Response};
-use crate::repo::tournaments::register_entry;
 use crate::repo::{Keys, Repo};
 
 /// The cohort `player`'s write of `period` goes in on `board` (`None`: a board without
@@ -66,45 +65,6 @@ pub async fn placement(
         .pop())
 }
 
-/// The worker's close of the board its register entry rang for, a board that closes its periods
-/// (`Board::closes_periods`): on a league every period that ended is closed ([`close_due`]),
-/// and the rewards of every period that ended are awarded when due
-/// ([`crate::rewards::settle_ended`]); then the entry is noted again for the current period's
-/// end, or sooner for awards waiting for reviews — only while the register still holds it at
-/// `held_ms` (the caller's lease). A close or an award that fails for an outage returns its
-/// error with the entry leased: it is due again when the lease ends. An award that would fail
-/// every time (a damaged table) is logged and left to its readers.
-pub async fn on_due(
-    repo: &Repo,
-    tenant: &TenantId,
-    keys: &Keys,
-    board: &Board,
-    now_ms: i64,
-    held_ms: i64,
-) -> Result<()> {
-    close_due(repo, tenant, keys, board, now_ms).await?;
-    let awards_again = match crate::rewards::settle_ended(repo, tenant, board, now_ms).await {
-        Ok(at) => at,
-        Err(e) if e.is_outage() => return Err(e),
-        Err(e) => {
-            eprintln!(
-                "leagues: the rewards of {tenant}/{} (left to readers): {e}",
-                board.id
-            );
-            None
-        }
-    };
-    let entry = register_entry(tenant, &board.id);
-    let next = match (period::next_reset_ms(board.period, now_ms)?, awards_again) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    match next {
-        Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
-        None => repo.tournament_forget_if(&entry, held_ms).await,
-    }
-}
-
 /// Closes every period of `board` (a league; any other board has none) that ended by `now_ms`
 /// and is not closed yet, oldest first ([`league::due`]), after freezing the period before the
 /// current one (whether or not it has standings yet). A period whose keys expired before it
@@ -130,16 +90,9 @@ pub async fn close_due(
         }
         repo.freeze_period(keys, &previous, now_ms).await?;
     }
-    let mut with_data = Vec::new();
-    for raw in repo.periods_of(keys).await? {
-        let period = period::parse_period_id(board.period, &raw)
-            .map_err(|e| LeaderboardError::CorruptData(format!("a league's periods: {e}")))?;
-        if let Some(end_ms) = period.end_ms()
-            && period::is_retained(&period, now_ms, board.retain_periods)?
-        {
-            with_data.push((period, end_ms));
-        }
-    }
+    let with_data = repo
+        .kept_periods(keys, board.period, board.retain_periods, now_ms)
+        .await?;
     let closed: Vec<PeriodId> = repo
         .league_closed(keys, board.period)
         .await?
@@ -185,14 +138,64 @@ async fn close(
         .into_iter()
         .map(|(player, _, tier)| (player, tier))
         .collect();
-    repo.league_close(keys, period, &moves, &event, now_ms)
+    let moves_expire_ms = period::expire_at_ms(period, board.retain_periods).ok_or_else(|| {
+        LeaderboardError::Internal(format!("league period {period} has no expiry"))
+    })?;
+    repo.league_close(keys, period, &moves, &event, now_ms, moves_expire_ms)
         .await
+}
+
+/// Closes a player's league history shows at most, newest first.
+const HISTORY: usize = 8;
+
+/// A player's history in the league: each close whose period's standings are still kept, newest
+/// first, at most [`HISTORY`]: the period, when it closed, whether the player played it, the
+/// tier it played it in and how the close moved it (`null` for a close stored before its moves
+/// were kept).
+async fn history(
+    repo: &Repo,
+    keys: &Keys,
+    board: &Board,
+    (league, size): (&League, u32),
+    closed: &[(PeriodId, i64)],
+    player: &PlayerId,
+    now_ms: i64,
+) -> Result<Vec<Value>> {
+    let mut newest: Vec<&(PeriodId, i64)> = closed.iter().collect();
+    newest.sort_by_key(|(p, _)| std::cmp::Reverse(p.start_ms()));
+    let mut past = Vec::new();
+    for (closed, at_ms) in newest {
+        if past.len() >= HISTORY {
+            break;
+        }
+        if !period::is_retained(closed, now_ms, board.retain_periods)? {
+            continue;
+        }
+        // Played: an entry in the period's standings, in the tier its placement names.
+        let played = match repo.record(keys, closed, player).await?.1 {
+            Some(_) => repo
+                .placement(keys, closed, size, player)
+                .await?
+                .and_then(|c| c.band),
+            None => None,
+        };
+        let (kept, to) = repo.moved_to(keys, closed, player).await?;
+        let moved = league.past_move(played.as_deref(), kept, to.as_deref())?;
+        past.push(json!({
+            "period": closed.to_string(),
+            "closed_at": leaderboard::time::iso(*at_ms),
+            "played": played.is_some(),
+            "from": played,
+            "move": moved,
+        }));
+    }
+    Ok(past)
 }
 
 /// `GET /api/{v}/boards/{board}/league?player=`: where a player stands in the league (its own
 /// token, or a service or admin one): the tier it plays the current period in (its cohort's, once
-/// placed), and the last close — whether it played the period closed, and then the tier it
-/// played it in and how it moved. The closes due are made first (a read may make one, once, as
+/// placed), the last close — whether it played the period closed, and then the tier it
+/// played it in and how it moved — and its history ([`history`]). The closes due are made first (a read may make one, once, as
 /// the worker or a submission would), so the answer is the one the player's next submission is
 /// placed by. `409` on a board that is not a league.
 pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
@@ -218,11 +221,11 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
     let period = PeriodView::resolve(&board, None, call.now_ms)?;
     let placed = repo.placement(&keys, &period.id, size, &player).await?;
     let stored = repo.tier_of(&keys, &player).await?;
-    let last = repo
-        .league_closed(&keys, board.period)
-        .await?
-        .into_iter()
-        .max_by_key(|(closed, _)| closed.start_ms());
+    let closed = repo.league_closed(&keys, board.period).await?;
+    let last = closed
+        .iter()
+        .max_by_key(|(closed, _)| closed.start_ms())
+        .cloned();
     // Played: an entry in the last closed period's standings (a refused write places no one
     // in them), in the tier its placement names.
     let mut played = None;
@@ -254,6 +257,8 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
         "cohort": placed.map(|c| c.to_string()),
         "period": period.id.to_string(),
         "last_close": last_close,
+        "history": history(repo, &keys, &board, (league, size), &closed, &player, call.now_ms)
+            .await?,
     });
     Ok(crate::http::json(200, call.version, &body))
 }

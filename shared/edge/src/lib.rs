@@ -63,6 +63,7 @@ pub mod audit;
 pub mod auth;
 pub mod breaker;
 pub mod cache;
+pub mod closes;
 pub mod cluster;
 pub mod cohorts;
 pub mod compress;

@@ -397,9 +397,41 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         ),
         "{last}"
     );
+    // Its history: each close kept, newest first, with the tier it played and how it moved.
+    let history = |body: &Value| -> Vec<(String, Value, Value)> {
+        body["history"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no history in {body}"))
+            .iter()
+            .map(|h| {
+                (
+                    h["period"].as_str().unwrap().to_string(),
+                    h["from"].clone(),
+                    h["move"].clone(),
+                )
+            })
+            .collect()
+    };
+    let step = |day: &str, from: &str, moved: &str| (day.to_string(), json!(from), json!(moved));
+    assert_eq!(
+        history(&a1.body),
+        [
+            step(&day3, "silver", "promoted"),
+            step(&day2, "bronze", "promoted"),
+            step(&day1, "bronze", "stayed"),
+        ]
+    );
     let a6 = standing("a6", crate::api::service()).await;
     assert_eq!(a6.body["tier"], "silver");
     assert_eq!(a6.body["last_close"]["move"], "demoted");
+    assert_eq!(
+        history(&a6.body),
+        [
+            step(&day3, "gold", "demoted"),
+            step(&day2, "silver", "promoted"),
+            step(&day1, "bronze", "promoted"),
+        ]
+    );
     let a4 = standing("a4", admin()).await;
     assert_eq!(a4.body["tier"], "bronze");
     assert_eq!(a4.body["last_close"]["move"], "stayed");
@@ -411,6 +443,10 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
             &new.body["last_close"]["move"]
         ),
         (&json!(false), &Value::Null)
+    );
+    assert_eq!(
+        history(&new.body),
+        [&day3, &day2, &day1].map(|d| (d.to_string(), Value::Null, Value::Null))
     );
     // Once placed today, its cohort says so.
     first(&api, "a1", 3).await;

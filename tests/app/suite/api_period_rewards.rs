@@ -69,7 +69,7 @@ fn listed(body: &Value) -> Vec<(String, u64, Value, String)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pays_per_tier() {
-    let (api, receiver, secret) = crate::receiver::subscribed(&["rewards.awarded"], 10).await;
+    let (mut api, receiver, secret) = crate::receiver::subscribed(&["rewards.awarded"], 10).await;
     const PODS: &str = "pods-daily";
     api.create_board(json!({"id": PODS, "period": "daily", "cohort_size": 3,
         "rewards": [{"from": 1, "reward": {"gems": 100}}, {"from": 2, "reward": {"gems": 10}}]}))
@@ -115,9 +115,23 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
         .await
         .assert_problem(400, "daily");
 
-    // The day ends. The first read pays it, by the ranks each cohort saw: cohort 1's p3 and p2,
-    // cohort 2's p5 and p4; p1, third of its cohort, gets nothing.
+    // The day ends. The first reads pay it, once however many race, by the ranks each cohort
+    // saw: cohort 1's p3 and p2, cohort 2's p5 and p4; p1, third of its cohort, gets nothing.
     move_board_day(&api, PODS, 3, &today, &day);
+    let raced = futures::future::join_all((0..5).map(|_| {
+        let path = format!("{path}?player=p3");
+        let api = &api;
+        async move { api.get(&path, Some(&player("p3"))).await }
+    }))
+    .await;
+    for r in &raced {
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["awarded_at"], raced[0].body["awarded_at"]);
+    }
+    assert_eq!(
+        awarded(&api, PODS).await,
+        [json!({"period": day, "awarded": 4})]
+    );
     let p3 = api
         .get(&format!("{path}?player=p3"), Some(&player("p3")))
         .await;
@@ -137,6 +151,19 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
         .get(&format!("{path}?player=p1&period={day}"), Some(&service()))
         .await;
     assert_eq!(p1.body["award"], Value::Null, "{}", p1.body);
+    // A day no one played pays no one, and nothing is written for it.
+    let empty = yesterday(&day);
+    api.get(
+        &format!("{path}?player=p1&period={empty}"),
+        Some(&player("p1")),
+    )
+    .await
+    .assert_problem(404, "no one played");
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(board_key(PODS, &format!("awards:{empty}")))
+        .query(&mut api.redis.conn())
+        .unwrap();
+    assert_eq!(exists, 0);
     let all = api.get(&path, Some(&admin())).await;
     assert_eq!(
         listed(&all.body),
@@ -213,21 +240,38 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
         ("gold.1", "bronze.1")
     );
     move_board_day(&api, LADDER, 3, &today, &day);
-    // The worker closes it when the competitions' register rings (here at once, as at the
-    // period's end): the league's moves, then the awards.
-    let _: i64 = redis::cmd("ZADD")
-        .arg("lb:{claims}:tournaments")
-        .arg(0)
-        .arg(format!("default/{LADDER}"))
+    // A worker stopped half-way through the close: it froze the day, and its lease ran out.
+    // The worker started again closes it when the competitions' register rings (here at once,
+    // as at the period's end): the league's moves, then the awards, each once.
+    api.stop_worker().await;
+    // Beside it, the marks of a close long ago, whose standings are no longer kept.
+    let _: i64 = redis::cmd("HSET")
+        .arg(board_key(LADDER, "league"))
+        .arg(format!("closing:{day}"))
+        .arg(1)
+        .arg("closing:2020-01-01")
+        .arg(1)
+        .arg("closed:2020-01-01")
+        .arg(1)
         .query(&mut redis)
         .unwrap();
-    let () = redis::cmd("SET")
-        .arg("lb:{claims}:tournament-alarm")
-        .arg(1)
-        .arg("PX")
-        .arg(1)
-        .query(&mut redis)
-        .unwrap();
+    api.start_worker().await;
+    let ring = |redis: &mut harness::Conn| {
+        let _: i64 = redis::cmd("ZADD")
+            .arg("lb:{claims}:tournaments")
+            .arg(0)
+            .arg(format!("default/{LADDER}"))
+            .query(redis)
+            .unwrap();
+        let () = redis::cmd("SET")
+            .arg("lb:{claims}:tournament-alarm")
+            .arg(1)
+            .arg("PX")
+            .arg(1)
+            .query(redis)
+            .unwrap();
+    };
+    ring(&mut redis);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let logged = loop {
         let logged = awarded(&api, LADDER).await;
@@ -261,6 +305,40 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
         .filter(|e| e["type"] == "league_closed")
         .count();
     assert_eq!(closes, 1);
+    // Rung again, as after a worker that stopped before noting the board anew: the worker notes
+    // it for today's end, and closes and pays nothing twice.
+    ring(&mut redis);
+    let midnight = (today.parse::<NaiveDate>().unwrap() + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis() as f64;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let due: Option<f64> = redis::cmd("ZSCORE")
+            .arg("lb:{claims}:tournaments")
+            .arg(format!("default/{LADDER}"))
+            .query(&mut redis)
+            .unwrap();
+        if due == Some(midnight) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the board is due at {due:?}, not at today's end"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log = crate::api_tournament_window::log_of(&api, LADDER).await;
+    let count = |kind: &str| log.iter().filter(|e| e["type"] == kind).count();
+    assert_eq!((count("league_closed"), count("rewards_awarded")), (1, 1));
+    // The marks kept are the retained periods': the day's, not 2020's.
+    let mut marks: Vec<String> = redis::cmd("HKEYS")
+        .arg(board_key(LADDER, "league"))
+        .query(&mut redis)
+        .unwrap();
+    marks.sort();
+    assert_eq!(marks, [format!("closed:{day}"), format!("closing:{day}")]);
 
     // Each award is one signed `rewards.awarded` webhook, with its period and awards.
     let hook = standardwebhooks::Webhook::new(&secret).unwrap();

@@ -4,7 +4,7 @@
 //! are stored once with the period's `league_closed` event ([`Repo::league_close`]). The tiers
 //! hash ([`Keys::tiers`]) keeps where the last close left each player who moved.
 
-use leaderboard::board::period::parse_period_id;
+use leaderboard::board::period::{is_retained, parse_period_id};
 use leaderboard::board::sortkey::decode_member;
 use leaderboard::{LeaderboardError, PeriodId, PeriodKind, PlayerId, Result};
 
@@ -24,6 +24,75 @@ fn closed_field(period: &PeriodId) -> String {
 }
 
 impl Repo {
+    /// The periods of `kind` with standings still kept at `now_ms` (`retain_periods`), each with
+    /// when it ends (Unix ms): what a league's closes and a periodic board's awards read.
+    pub async fn kept_periods(
+        &self,
+        keys: &Keys,
+        kind: PeriodKind,
+        retain_periods: u32,
+        now_ms: i64,
+    ) -> Result<Vec<(PeriodId, i64)>> {
+        let mut kept = Vec::new();
+        for raw in self.periods_of(keys).await? {
+            let period = parse_period_id(kind, &raw)
+                .map_err(|e| LeaderboardError::CorruptData(format!("a board's periods: {e}")))?;
+            if let Some(end_ms) = period.end_ms()
+                && is_retained(&period, now_ms, retain_periods)?
+            {
+                kept.push((period, end_ms));
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Drops the close marks (`closing:<period>`, `closed:<period>`) of the periods whose
+    /// standings are no longer kept at `now_ms` (`retain_periods`): marks no close, award or
+    /// write reads again (each reads retained periods only). Answers how many were dropped.
+    pub async fn trim_closes(
+        &self,
+        keys: &Keys,
+        kind: PeriodKind,
+        retain_periods: u32,
+        now_ms: i64,
+    ) -> Result<usize> {
+        let fields = self.exec("HKEYS", vec![bin(keys.league())]).await?;
+        let mut stale = vec![bin(keys.league())];
+        for field in fields.iter().map(text) {
+            let field = field?;
+            let Some(raw) = field
+                .strip_prefix("closing:")
+                .or_else(|| field.strip_prefix("closed:"))
+            else {
+                continue;
+            };
+            let period = parse_period_id(kind, raw).map_err(|e| {
+                LeaderboardError::CorruptData(format!(
+                    "a close mark '{field}' names no period of the board: {e}"
+                ))
+            })?;
+            if !is_retained(&period, now_ms, retain_periods)? {
+                stale.push(bin(field));
+            }
+        }
+        let dropped = stale.len() - 1;
+        if dropped > 0 {
+            self.exec("HDEL", stale).await?;
+        }
+        Ok(dropped)
+    }
+
+    /// Whether `period` has standings (a write landed in it).
+    pub async fn has_period(&self, keys: &Keys, period: &PeriodId) -> Result<bool> {
+        let r = self
+            .exec(
+                "SISMEMBER",
+                vec![bin(keys.periods()), bin(period.to_string())],
+            )
+            .await?;
+        Ok(r.first().map(int).transpose()? == Some(1))
+    }
+
     /// The periods (of `kind`) of the board whose close was stored, each with when (Unix ms).
     pub async fn league_closed(
         &self,
@@ -93,6 +162,29 @@ impl Repo {
             .collect()
     }
 
+    /// Whether `period`'s close kept its moves, and the tier it moved `player` to (`None`: it
+    /// did not move it).
+    pub async fn moved_to(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        player: &PlayerId,
+    ) -> Result<(bool, Option<String>)> {
+        let r = self
+            .exec(
+                "HMGET",
+                vec![bin(keys.moves(period)), bin("_"), bin(player.as_str())],
+            )
+            .await?;
+        let [kept, to] = r.as_slice() else {
+            return Err(LeaderboardError::CorruptData(
+                "short HMGET of a close's moves".into(),
+            ));
+        };
+        let to = Some(text(to)?).filter(|t| !t.is_empty());
+        Ok((!text(kept)?.is_empty(), to))
+    }
+
     /// The tier `player` plays its next period in, as the last close that moved it left it
     /// (`None`: never moved).
     pub async fn tier_of(&self, keys: &Keys, player: &PlayerId) -> Result<Option<String>> {
@@ -102,9 +194,11 @@ impl Repo {
         Ok(r.first().map(text).transpose()?.filter(|t| !t.is_empty()))
     }
 
-    /// Stores `period`'s close once: each of `moves` (player, the tier it plays next), the
-    /// closed mark and `event_json` (`league_closed`), in one script; waits for the replicas
-    /// `redis_min_replica_acks` asks for. `409` if the close was not begun ([`freeze_period`]).
+    /// Stores `period`'s close once: each of `moves` (player, the tier it plays next) in the
+    /// tiers and in the period's moves (kept until `moves_expire_ms`, with the period's
+    /// standings), the closed mark and `event_json` (`league_closed`), in one script; waits for
+    /// the replicas `redis_min_replica_acks` asks for. `409` if the close was not begun
+    /// ([`freeze_period`]).
     ///
     /// [`freeze_period`]: Repo::freeze_period
     pub async fn league_close(
@@ -114,6 +208,7 @@ impl Repo {
         moves: &[(PlayerId, String)],
         event_json: &str,
         now_ms: i64,
+        moves_expire_ms: i64,
     ) -> Result<()> {
         let mut args = vec![
             bin(closing_field(period)),
@@ -121,6 +216,7 @@ impl Repo {
             bin(now_ms.to_string()),
             bin(event_json),
             bin(keys.hooks_ring()),
+            bin(moves_expire_ms.to_string()),
         ];
         for (player, tier) in moves {
             args.push(bin(player.as_str()));
@@ -136,6 +232,7 @@ impl Repo {
                     keys.events(),
                     keys.hooks(),
                     keys.hooks_bell(),
+                    keys.moves(period),
                 ],
                 args,
             )

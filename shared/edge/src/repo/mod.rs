@@ -230,6 +230,12 @@ impl Keys {
     pub fn league(&self) -> String {
         self.k("league")
     }
+    /// A league period's close's moves (hash: player → the tier the close moved it to, for the
+    /// players it moved; `_` → when the close was stored): a player's history
+    /// (`crate::leagues::read`). Expires with the period's standings.
+    pub fn moves(&self, p: &PeriodId) -> String {
+        self.k(&format!("moves:{p}"))
+    }
     /// A league's tiers (hash: player → the tier it plays its next period in, as the last close
     /// left it; a player absent plays in the lowest).
     pub fn tiers(&self) -> String {

@@ -36,7 +36,7 @@ use leaderboard::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::repo::rewards::{AwardWrite, NewAwards, Stored};
+use crate::repo::rewards::{AwardHeld, AwardWrite, NewAwards, Stored};
 use crate::repo::{Keys, Repo};
 
 /// Standings read per round trip while a run is awarded.
@@ -51,10 +51,6 @@ const REVIEWS_PAGE: u64 = 500;
 
 /// Times the award is decided again on a board config that changed meanwhile.
 const DECIDE_ATTEMPTS: usize = 8;
-
-/// How long a period's awards are kept after its end, to be claimed (a tournament's are kept
-/// with its board).
-const PERIOD_AWARDS_KEPT_MS: i64 = 90 * 24 * 3_600_000;
 
 /// Where a run's rewards stand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,69 +78,6 @@ impl RunRewards {
             _ => None,
         }
     }
-}
-
-/// A run a board's rewards are paid for.
-struct Run {
-    /// What it pays by.
-    tables: Tables,
-    /// The run: a tournament's one, or a period of the board.
-    period: PeriodId,
-    /// When it opened and closed (Unix ms).
-    start_ms: i64,
-    end_ms: i64,
-    /// A tournament's run (closed once its end is announced), not a period (closed once it
-    /// ended).
-    tournament: bool,
-}
-
-/// The run of `board` that `asked` names (a period id; `None`: a tournament's one run, or a
-/// periodic board's last period that ended at `now_ms`). `409` for a board without rewards,
-/// `404` for a run a tournament does not have, `400` for a period not of the board's kind.
-fn rewarded_run(board: &Board, asked: Option<&str>, now_ms: i64) -> Result<Run> {
-    let Some(tables) = board.reward_tables() else {
-        return Err(LeaderboardError::Conflict(format!(
-            "board '{}' has no rewards",
-            board.id
-        )));
-    };
-    if let Some(t) = &board.tournament {
-        let run = period::run_ending_at(board.period, t.window.end_ms)?;
-        if let Some(raw) = asked.filter(|raw| *raw != run.to_string()) {
-            return Err(LeaderboardError::NotFound(format!(
-                "tournament '{}' has one run, '{run}', not '{raw}'",
-                board.id
-            )));
-        }
-        return Ok(Run {
-            tables,
-            period: run,
-            start_ms: t.window.start_ms,
-            end_ms: t.window.end_ms,
-            tournament: true,
-        });
-    }
-    let period = match asked {
-        Some(raw) => period::parse_period_id(board.period, raw)?,
-        None => period::period_id(board.period, now_ms)?
-            .previous()
-            .ok_or_else(|| {
-                LeaderboardError::Internal(format!("board '{}' pays no period", board.id))
-            })?,
-    };
-    let (Some(start_ms), Some(end_ms)) = (period.start_ms(), period.end_ms()) else {
-        return Err(LeaderboardError::Internal(format!(
-            "period {period} of board '{}' has no bounds",
-            board.id
-        )));
-    };
-    Ok(Run {
-        tables,
-        period,
-        start_ms,
-        end_ms,
-        tournament: false,
-    })
 }
 
 /// Open reviews of submissions made in `[from_ms, to_ms)`, counted up to [`REVIEWS_SCANNED`]
@@ -224,35 +157,36 @@ async fn run_awards(
     repo: &Repo,
     keys: &Keys,
     board: &Board,
-    run: &Run,
+    tables: &Tables,
+    run: &PeriodId,
 ) -> Result<Vec<(rewards::Award, Option<CohortId>)>> {
     let Some(size) = board.cohort_size else {
-        let last = run.tables.last_rank(None);
-        let standings = final_standings(repo, keys, board, &run.period, last).await?;
-        let awards = run
-            .tables
-            .award(None, standings.iter().map(|(p, r)| (p, *r)));
+        let last = tables.last_rank(None);
+        let standings = final_standings(repo, keys, board, run, last).await?;
+        let awards = tables.award(None, standings.iter().map(|(p, r)| (p, *r)));
         return Ok(awards.into_iter().map(|a| (a, None)).collect());
     };
+    // Cohorts in order (`cohort::cohorts_of`): past MAX_AWARDS in all, the later cohorts are
+    // cut.
     let mut all = Vec::new();
-    for cohort in repo.cohorts(keys, &run.period, size).await? {
+    for cohort in repo.cohorts(keys, run, size).await? {
+        if all.len() >= MAX_AWARDS {
+            break;
+        }
         let band = cohort.band.as_deref();
-        let last = run.tables.last_rank(band);
-        if last == 0 || all.len() >= MAX_AWARDS {
+        let last = tables.last_rank(band);
+        if last == 0 {
             continue;
         }
-        let standings =
-            final_standings(repo, &keys.in_cohort(&cohort), board, &run.period, last).await?;
-        let awards = run
-            .tables
-            .award(band, standings.iter().map(|(p, r)| (p, *r)));
+        let standings = final_standings(repo, &keys.in_cohort(&cohort), board, run, last).await?;
+        let awards = tables.award(band, standings.iter().map(|(p, r)| (p, *r)));
         all.extend(awards.into_iter().map(|a| (a, Some(cohort.clone()))));
     }
     all.truncate(MAX_AWARDS);
     Ok(all)
 }
 
-/// Where the board's rewards for the run `asked` names ([`rewarded_run`]) stand at `now_ms`,
+/// Where the board's rewards for the run `asked` names (`Board::reward_run`) stand at `now_ms`,
 /// awarding them first when they are due and were not awarded (once, whoever races: see the
 /// module docs). Answers the board as read too.
 pub async fn settle(
@@ -265,7 +199,10 @@ pub async fn settle(
     let keys = Keys::new(tenant, board_id);
     for _ in 0..DECIDE_ATTEMPTS {
         let (raw, board) = repo.board_raw(tenant, board_id).await?;
-        let run = rewarded_run(&board, asked, now_ms)?;
+        let run = board.reward_run(asked, now_ms)?;
+        let tables = board.reward_tables().ok_or_else(|| {
+            LeaderboardError::Internal(format!("board '{board_id}' pays no rewards"))
+        })?;
         if let Some(stored) = repo.awards(&keys, &run.period).await? {
             return Ok((board, run.period, RunRewards::Final(stored)));
         }
@@ -288,9 +225,16 @@ pub async fn settle(
         let (mark, keep_until_ms) = if run.tournament {
             ((keys.announced(), "ended".to_string()), None)
         } else {
-            // A period whose standings expired before anyone awarded it pays no one: a `404`
-            // saying so, rather than final awards of nobody.
+            // A period whose standings expired before anyone awarded it, or that no one played,
+            // pays no one: a `404` saying so, rather than final awards of nobody (and nothing
+            // is written).
             period::ensure_retained(&run.period, now_ms, board.retain_periods)?;
+            if !repo.has_period(&keys, &run.period).await? {
+                return Err(LeaderboardError::NotFound(format!(
+                    "no one played period {} of board '{board_id}': it pays no one",
+                    run.period
+                )));
+            }
             // Its close begun first: from then on no write lands in it, so the standings read
             // next are final, and every awarder reads the same.
             repo.freeze_period(&keys, &run.period, now_ms).await?;
@@ -298,14 +242,14 @@ pub async fn settle(
                 keys.league(),
                 crate::repo::leagues::closing_field(&run.period),
             );
-            (mark, Some(run.end_ms.saturating_add(PERIOD_AWARDS_KEPT_MS)))
+            (mark, board.awards_kept_until_ms(&run))
         };
-        let awards = run_awards(repo, &keys, &board, &run).await?;
+        let awards = run_awards(repo, &keys, &board, &tables, &run.period).await?;
         let awarded: Vec<(&PlayerId, u64, Option<String>)> = awards
             .iter()
             .map(|(a, c)| (&a.player, a.rank, c.as_ref().map(CohortId::to_string)))
             .collect();
-        let table_json = serde_json::to_string(&run.tables.to_input())
+        let table_json = serde_json::to_string(&tables.to_input())
             .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
         let event = EventEnvelope::rewards_awarded(
             tenant,
@@ -367,33 +311,49 @@ pub async fn settle_logged(
     }
 }
 
-/// The worker's awards of a periodic board's runs at `now_ms`: each period that ended and whose
-/// standings are kept is settled ([`settle`]: awarded once when due). Answers when to look
-/// again (the earliest grace's end of a run waiting for reviews), or the first failure.
+/// The worker's awards of a periodic board's runs at `now_ms`: each period with standings that
+/// ended and is still kept is settled ([`settle`]: awarded once when due). Answers when to look
+/// again (the earliest grace's end of a run waiting for reviews). A period whose award fails
+/// for an outage is left for the next ring, and the first such failure is answered once the
+/// others were tried; any other failure (a damaged table, a config that kept changing) would
+/// fail the same way every time: it is logged and left to the period's readers.
 pub async fn settle_ended(
     repo: &Repo,
     tenant: &TenantId,
     board: &Board,
     now_ms: i64,
 ) -> Result<Option<i64>> {
-    if board.tournament.is_some() || board.reward_tables().is_none() {
+    if board.tournament.is_some() || !board.pays_rewards() {
         return Ok(None);
     }
     let keys = Keys::new(tenant, &board.id);
     let mut again: Option<i64> = None;
-    for raw in repo.periods_of(&keys).await? {
-        let run = period::parse_period_id(board.period, &raw)
-            .map_err(|e| LeaderboardError::CorruptData(format!("a board's periods: {e}")))?;
-        let ended = run.end_ms().is_some_and(|end| end <= now_ms);
-        if !ended || !period::is_retained(&run, now_ms, board.retain_periods)? {
+    let mut outage = None;
+    let kept = repo
+        .kept_periods(&keys, board.period, board.retain_periods, now_ms)
+        .await?;
+    for (run, end_ms) in kept {
+        if end_ms > now_ms {
             continue;
         }
-        let (_, _, rewards) = settle(repo, tenant, &board.id, Some(&raw), now_ms).await?;
-        if let Some(at) = rewards.due_again_ms() {
-            again = Some(again.map_or(at, |a| a.min(at)));
+        let asked = run.to_string();
+        match settle(repo, tenant, &board.id, Some(&asked), now_ms).await {
+            Ok((_, _, rewards)) => {
+                if let Some(at) = rewards.due_again_ms() {
+                    again = Some(again.map_or(at, |a| a.min(at)));
+                }
+            }
+            Err(e) if e.is_outage() => outage = outage.or(Some(e)),
+            Err(e) => eprintln!(
+                "rewards: awarding {tenant}/{} period {run} (left to its readers): {e}",
+                board.id
+            ),
         }
     }
-    Ok(again)
+    match outage {
+        Some(e) => Err(e),
+        None => Ok(again),
+    }
 }
 
 /// The tables the stored awards were made from.
@@ -419,28 +379,30 @@ fn reward_of<'a>(tables: &'a Tables, cohort: Option<&str>, rank: u64) -> Result<
         })
 }
 
-/// A stored award, as [`Repo::awards_of`] reads it.
-struct Held<'a> {
-    player: &'a str,
-    rank: u64,
-    cohort: Option<&'a str>,
-    claimed_at_ms: Option<i64>,
-}
-
-/// An award as the routes and webhooks show it (`cohort` on a board with cohorts: the rank is
-/// the player's in it).
-fn award_view(tables: &Tables, held: &Held<'_>) -> Result<Value> {
-    let reward = reward_of(tables, held.cohort, held.rank)?;
-    let mut view = json!({
-        "player": held.player,
-        "rank": held.rank,
-        "reward": reward,
-        "claimed_at": held.claimed_at_ms.map(leaderboard::time::iso),
-    });
-    if let (Some(cohort), Value::Object(map)) = (held.cohort, &mut view) {
-        map.insert("cohort".into(), json!(cohort));
+/// `player`'s award as the routes and webhooks show it, from the tables it was made from
+/// (`cohort` on a board with cohorts: the rank is the player's in it); `None` for a player
+/// awarded nothing.
+fn award_view(
+    tables: &Tables,
+    player: &str,
+    held: &AwardHeld,
+) -> Result<Option<Map<String, Value>>> {
+    let Some(rank) = held.rank else {
+        return Ok(None);
+    };
+    let reward = reward_of(tables, held.cohort.as_deref(), rank)?;
+    let mut view = Map::new();
+    view.insert("player".into(), json!(player));
+    view.insert("rank".into(), json!(rank));
+    view.insert("reward".into(), reward.clone());
+    view.insert(
+        "claimed_at".into(),
+        json!(held.claimed_at_ms.map(leaderboard::time::iso)),
+    );
+    if let Some(cohort) = &held.cohort {
+        view.insert("cohort".into(), json!(cohort));
     }
-    Ok(view)
+    Ok(Some(view))
 }
 
 /// What the board's rewards stand at, as the routes and the webhooks open it: `board`,
@@ -488,16 +450,11 @@ async fn awards_page(
         .iter()
         .zip(got)
         .map(|(p, got)| {
-            let rank = got.rank.ok_or_else(|| {
-                LeaderboardError::CorruptData(format!("awarded player '{p}' has no rank"))
-            })?;
-            let held = Held {
-                player: p.as_str(),
-                rank,
-                cohort: got.cohort.as_deref(),
-                claimed_at_ms: got.claimed_at_ms,
-            };
-            award_view(&tables, &held)
+            award_view(&tables, p.as_str(), &got)?
+                .map(Value::Object)
+                .ok_or_else(|| {
+                    LeaderboardError::CorruptData(format!("awarded player '{p}' has no rank"))
+                })
         })
         .collect()
 }
@@ -545,7 +502,7 @@ pub async fn as_awarded(
     run: &PeriodId,
     top_n: u32,
 ) -> Result<Option<Value>> {
-    if board.reward_tables().is_none() {
+    if !board.pays_rewards() {
         return Ok(None);
     }
     let Some(stored) = repo.awards(&Keys::new(tenant, &board.id), run).await? else {

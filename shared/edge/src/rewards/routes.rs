@@ -6,9 +6,7 @@ use leaderboard::{BoardId, LeaderboardError, PlayerId, Result, policy::access};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    Held, RunRewards, award_view, awards_page, reward_of, settle, standing_view, stored_tables,
-};
+use super::{RunRewards, award_view, awards_page, reward_of, settle, standing_view, stored_tables};
 use crate::api::Ctx;
 use crate::http::{Call, Response};
 use crate::repo::Keys;
@@ -65,20 +63,9 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
                         .awards_of(&keys, &run, std::slice::from_ref(&p))
                         .await?;
                     match got.first() {
-                        Some(
-                            got @ AwardHeld {
-                                rank: Some(rank), ..
-                            },
-                        ) => {
-                            let held = Held {
-                                player: p.as_str(),
-                                rank: *rank,
-                                cohort: got.cohort.as_deref(),
-                                claimed_at_ms: got.claimed_at_ms,
-                            };
-                            award_view(&stored_tables(stored)?, &held)?
-                        }
-                        _ => Value::Null,
+                        Some(held) => award_view(&stored_tables(stored)?, p.as_str(), held)?
+                            .map_or(Value::Null, Value::Object),
+                        None => Value::Null,
                     }
                 }
                 None => Value::Null,
@@ -142,11 +129,12 @@ pub async fn claim(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result
     let seen = repo
         .claim_award(&keys, &run, &input.player, call.now_ms)
         .await?;
+    let tables = stored_tables(&stored)?;
     let award = match seen.rank {
         Some(rank) => Some(rewards::Award {
             player: input.player.clone(),
             rank,
-            reward: reward_of(&stored_tables(&stored)?, seen.cohort.as_deref(), rank)?.clone(),
+            reward: reward_of(&tables, seen.cohort.as_deref(), rank)?.clone(),
         }),
         None => None,
     };
@@ -155,16 +143,15 @@ pub async fn claim(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result
         Claim::Now => call.now_ms,
         Claim::Before(at) => at,
     };
-    let mut body = json!({
-        "board": board_id.as_str(),
-        "period": run.to_string(),
-        "player": award.player.as_str(),
-        "rank": award.rank,
-        "reward": award.reward,
-        "claimed_at": leaderboard::time::iso(claimed_at_ms),
-    });
-    if let (Some(cohort), Value::Object(map)) = (seen.cohort, &mut body) {
-        map.insert("cohort".into(), json!(cohort));
-    }
-    Ok(crate::http::json(200, call.version, &body))
+    let held = AwardHeld {
+        rank: Some(award.rank),
+        cohort: seen.cohort,
+        claimed_at_ms: Some(claimed_at_ms),
+    };
+    let mut body = award_view(&tables, award.player.as_str(), &held)?.ok_or_else(|| {
+        LeaderboardError::Internal(format!("the award of '{}' has no rank", award.player))
+    })?;
+    body.insert("board".into(), json!(board_id.as_str()));
+    body.insert("period".into(), json!(run.to_string()));
+    Ok(crate::http::json(200, call.version, &Value::Object(body)))
 }

@@ -31,8 +31,9 @@ const DECIDE_ATTEMPTS: usize = 8;
 
 /// Notes a new tournament in the register, due when its window opens (at once if it has), or
 /// earlier if it is noted already (a creation refused because the id is taken must not
-/// postpone the existing board's); a new league, due when its first period ends (its close,
-/// [`crate::leagues::on_due`]). Called before the board is stored, so no tournament or league
+/// postpone the existing board's); a new board that closes its periods (a league, a periodic
+/// board with rewards), due when its first period ends (its close,
+/// [`crate::closes::on_due`]). Called before the board is stored, so no tournament or league
 /// is ever stored without its note (a note whose board was then not created is forgotten by the
 /// worker, which finds no board).
 pub async fn note_created(
@@ -44,7 +45,7 @@ pub async fn note_created(
     let due = match &board.tournament {
         Some(t) => t.window.next_due(false, false, now_ms),
         // A board that closes its periods (a league, a periodic board with rewards) is due when
-        // its first period ends: its close (`crate::leagues::on_due`).
+        // its first period ends: its close (`crate::closes::on_due`).
         None if board.closes_periods() => {
             leaderboard::board::period::next_reset_ms(board.period, now_ms)?
         }
@@ -83,7 +84,7 @@ pub async fn announce(
             Err(e) => return Err(e),
         };
         if board.closes_periods() {
-            return crate::leagues::on_due(repo, tenant, &keys, &board, now_ms, held_ms).await;
+            return crate::closes::on_due(repo, tenant, &keys, &board, now_ms, held_ms).await;
         }
         let Some(t) = &board.tournament else {
             return repo.tournament_forget_if(&entry, held_ms).await;

@@ -465,6 +465,15 @@ impl BoardConfigInput {
             .cohort_size
             .map(crate::competition::cohort::size)
             .transpose()?;
+        if rewards.is_some() && tournament.is_some() && cohort_size.is_some() {
+            // Served on a periodic board's cohorts; a tournament's announcement of its end does
+            // not carry per-cohort awards yet.
+            return bad(
+                "rewards on a tournament with cohorts are not served yet: on a periodic board \
+                 they pay each cohort"
+                    .into(),
+            );
+        }
 
         let league = self
             .league
@@ -517,6 +526,18 @@ impl BoardConfigInput {
                  not in rewards"
                     .into(),
             );
+        }
+        let pays_at_close =
+            periodic_rewards || league.as_ref().is_some_and(|l| !l.rewards.is_empty());
+        if pays_at_close && self.period == PeriodKind::Daily && retain_periods < 2 {
+            // The award waits up to a grace after the end for open reviews: a day kept one day
+            // more would expire as the grace ends, and pay no one.
+            return bad(format!(
+                "rewards on a daily board need retain_periods of 2 or more: a period's award \
+                 waits up to {} hours after its end for open reviews, and its standings are read \
+                 then",
+                crate::competition::rewards::GRACE_MS / 3_600_000
+            ));
         }
         if league.is_some() && tournament.is_some() {
             return bad(

@@ -289,10 +289,13 @@ fn a_cohort_size_is_kept_and_checked() {
             .is_none()
     );
     assert!(config_err(json!({"id": "x", "cohort_size": 1})).contains("cohort_size"));
-    // Rewards pay within each cohort.
+    // Rewards pay within each cohort on a periodic board; not on a tournament yet.
     let t = json!({"title": "Cup", "start": "2025-11-24T16:00:00Z", "duration_secs": 3600});
+    let m = config_err(json!({"id": "x", "cohort_size": 5, "tournament": t,
+        "rewards": [{"from": 1, "reward": 1}]}));
+    assert!(m.contains("tournament with cohorts"), "{m}");
     assert!(
-        parse(json!({"id": "x", "cohort_size": 5, "tournament": t,
+        parse(json!({"id": "x", "cohort_size": 5, "period": "weekly",
             "rewards": [{"from": 1, "reward": 1}]}))
         .is_ok()
     );
@@ -372,6 +375,10 @@ fn a_reward_table_is_kept_in_rank_order_where_a_run_closes_and_refused_elsewhere
             "hold",
         ),
         (
+            json!({"id": "x", "period": "daily", "retain_periods": 1, "rewards": one}),
+            "2 or more",
+        ),
+        (
             json!({"id": "x", "period": "daily", "write_mode": "async", "rewards": one}),
             "write_mode sync",
         ),
@@ -447,6 +454,16 @@ fn a_league_is_kept_and_needs_a_reset_cohorts_and_sync_writes() {
     let stored = serde_json::to_value(&b).unwrap();
     assert_eq!(stored["league"]["rewards"], paid["rewards"]);
     assert_eq!(serde_json::from_value::<Board>(stored).unwrap(), b);
+    let m = config_err(json!({"id": "x", "period": "daily", "cohort_size": 30,
+        "retain_periods": 1, "league": paid}));
+    assert!(m.contains("2 or more"), "{m}");
+    assert!(
+        parse(
+            json!({"id": "x", "period": "weekly", "cohort_size": 30, "retain_periods": 1,
+            "league": paid})
+        )
+        .is_ok()
+    );
     for (rewards, needle) in [
         (json!({"silver": [{"from": 1, "reward": 1}]}), "'silver'"),
         (json!({}), "no tier"),

@@ -10,6 +10,7 @@ pub mod rank;
 pub mod record;
 pub mod retention;
 pub mod rules;
+pub mod runs;
 pub mod score;
 pub mod sortkey;
 #[cfg(test)]

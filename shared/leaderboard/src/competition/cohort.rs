@@ -122,7 +122,8 @@ pub fn from_stored(raw: &str, size: u32) -> Result<CohortId> {
 
 /// Every cohort of a period whose arrivals were counted as `counters` (the adapter's fields:
 /// `n` → the arrivals without a band, `n:<band>` → a band's): each band's cohorts from 1 to the
-/// one its last arrival fell in.
+/// one its last arrival fell in, in order — the cohorts without a band first, then each band's
+/// by name — whatever order the counters came in.
 pub fn cohorts_of(counters: &[(String, String)], size: u32) -> Result<Vec<CohortId>> {
     let mut all = Vec::new();
     for (field, count) in counters {
@@ -149,6 +150,7 @@ pub fn cohorts_of(counters: &[(String, String)], size: u32) -> Result<Vec<Cohort
             number,
         }));
     }
+    all.sort_by(|a, b| (&a.band, a.number).cmp(&(&b.band, b.number)));
     Ok(all)
 }
 
@@ -284,6 +286,16 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(all, ["1", "2", "3", "gold.1"]);
+        // In order whatever order the counters come in.
+        let all: Vec<String> = cohorts_of(
+            &counters(&[("n:gold", "4"), ("n", "1"), ("n:bronze", "2")]),
+            3,
+        )
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(all, ["1", "bronze.1", "gold.1", "gold.2"]);
         assert!(cohorts_of(&counters(&[("n", "0")]), 3).unwrap().is_empty());
         for bad in [&[("x", "1")][..], &[("n", "many")], &[("n:Gold", "1")]] {
             assert!(matches!(

@@ -175,12 +175,8 @@ impl League {
             tiers: self.tiers.clone(),
             promote: self.promote.to_input(),
             demote: self.demote.to_input(),
-            rewards: (!self.rewards.is_empty()).then(|| {
-                self.rewards
-                    .iter()
-                    .map(|(tier, t)| (tier.clone(), t.to_input()))
-                    .collect()
-            }),
+            rewards: (!self.rewards.is_empty())
+                .then(|| crate::competition::rewards::per_tier_input(&self.rewards)),
         }
     }
 
@@ -281,6 +277,22 @@ impl League {
             from: played.map(str::to_string),
             moved: played.map(|from| self.moved(from, next)).transpose()?,
         })
+    }
+
+    /// How a close moved a player, as its history shows it: `played`, the tier it played the
+    /// closed period in (`None`: it did not play, and did not move); `kept`, whether the close's
+    /// moves were kept for the period; `moved_to`, the tier the close moved it to (`None`: it
+    /// stayed). `None` for a player who did not play, or a close whose moves were not kept.
+    pub fn past_move(
+        &self,
+        played: Option<&str>,
+        kept: bool,
+        moved_to: Option<&str>,
+    ) -> Result<Option<Move>> {
+        match played {
+            Some(from) if kept => self.moved(from, moved_to.unwrap_or(from)).map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// The lowest tier's name.

@@ -249,3 +249,25 @@ fn closes_are_due_for_ended_periods_with_standings_oldest_first() {
     assert!(due(&[("27th", 28)], &[], 27).is_empty());
     assert_eq!(due(&[("27th", 28)], &[], 28), ["27th"]);
 }
+
+#[test]
+fn a_past_move_is_read_from_the_closes_kept_moves() {
+    let l = league(AmountInput::Count(1), AmountInput::Count(1));
+    assert_eq!(
+        l.past_move(Some("bronze"), true, Some("silver")).unwrap(),
+        Some(Move::Promoted)
+    );
+    assert_eq!(
+        l.past_move(Some("gold"), true, Some("silver")).unwrap(),
+        Some(Move::Demoted)
+    );
+    // Played and not among the moved: stayed.
+    assert_eq!(
+        l.past_move(Some("silver"), true, None).unwrap(),
+        Some(Move::Stayed)
+    );
+    // Did not play, or the close's moves were not kept: no move to show.
+    assert_eq!(l.past_move(None, true, Some("gold")).unwrap(), None);
+    assert_eq!(l.past_move(Some("silver"), false, None).unwrap(), None);
+    assert!(l.past_move(Some("iron"), true, None).is_err());
+}

@@ -168,12 +168,7 @@ impl Tables {
     pub fn to_input(&self) -> TablesInput {
         match self {
             Self::One(t) => TablesInput::One(t.to_input()),
-            Self::PerTier(tiers) => TablesInput::PerTier(
-                tiers
-                    .iter()
-                    .map(|(tier, t)| (tier.clone(), t.to_input()))
-                    .collect(),
-            ),
+            Self::PerTier(tiers) => TablesInput::PerTier(per_tier_input(tiers)),
         }
     }
 
@@ -227,6 +222,16 @@ pub fn per_tier(
                     other => other,
                 })
         })
+        .collect()
+}
+
+/// Tables per tier as posted ([`per_tier`]'s input).
+pub fn per_tier_input(
+    tables: &BTreeMap<String, RewardTable>,
+) -> BTreeMap<String, Vec<RewardRangeInput>> {
+    tables
+        .iter()
+        .map(|(tier, t)| (tier.clone(), t.to_input()))
         .collect()
 }
 
