@@ -1,6 +1,7 @@
 //! A board and how it ranks: scores, configuration, sort keys, operators, ranks, periods,
 //! cursors and the views a read renders.
 
+mod competition;
 pub mod config;
 pub mod cursor;
 mod decimal;
