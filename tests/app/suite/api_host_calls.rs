@@ -62,8 +62,15 @@ async fn hot_routes_make_only_the_host_calls_they_need() {
         let path = url.split('?').next().unwrap_or(url);
         table.push((name, host_calls(&api, "GET", path)));
     }
+    api.create_board(json!({"id": "ladder", "period": "daily", "cohort_size": 10,
+        "league": {"tiers": ["bronze", "gold"], "promote": 1, "demote": 1}}))
+        .await;
     let token = service();
-    for (name, board) in [("sync submit", "live"), ("sync submit, cached", "cached")] {
+    for (name, board) in [
+        ("sync submit", "live"),
+        ("sync submit, cached", "cached"),
+        ("league submit", "ladder"),
+    ] {
         let path = format!("/api/v1/boards/{board}/scores");
         for i in 0..3 {
             let r = api
@@ -79,6 +86,12 @@ async fn hot_routes_make_only_the_host_calls_they_need() {
         }
         table.push((name, host_calls(&api, "POST", &path)));
     }
+    let path = "/api/v1/boards/ladder/league";
+    for _ in 0..3 {
+        let r = api.get(&format!("{path}?player=eve"), Some(&token)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    table.push(("league read", host_calls(&api, "GET", path)));
     for (name, calls) in &table {
         eprintln!("host calls: {name:16} {calls}");
     }
@@ -106,7 +119,14 @@ async fn hot_routes_make_only_the_host_calls_they_need() {
         // One with them drops this region's (one `delete_many`) and tells the other regions
         // (one PUBLISH).
         ("sync submit, cached", expect(2, 3, 1)),
+        // A league (reads cached) looks up the player's placement first (one HGET).
+        ("league submit", expect(2, 4, 1)),
+        // A league read before any close: the board's config, the period before frozen (it
+        // was not closed: no one played it), the periods and closes read, then the player's
+        // placement, tier and the closes again.
+        ("league read", expect(2, 8, 0)),
     ];
+    assert_eq!(table.len(), expected.len());
     // About once a second per Redis server, one request is the region's stall canary
     // (`edge::stall`): a `PING` before its own commands and two KV writes (claim, clear). A
     // measured request that went to Redis may be it.
