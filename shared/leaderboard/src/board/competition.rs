@@ -4,15 +4,31 @@
 //! `422` naming why: what is not served is not taken, so no one relies on a rule that is not
 //! enforced.
 
-use crate::board::config::{BoardConfigInput, WriteMode};
 use crate::board::period::PeriodKind;
 use crate::board::rules::Integrity;
-use crate::competition::league::League;
-use crate::competition::rewards::RewardTable;
+use crate::competition::league::{League, LeagueInput};
+use crate::competition::rewards::{RewardRangeInput, RewardTable};
 use crate::competition::tournament::{Tournament, TournamentInput};
 use crate::error::{LeaderboardError, Result};
 
-/// A board's competition parts, checked ([`BoardConfigInput::competition`]).
+/// A board's competition parts as posted, with what of the rest of its configuration they
+/// depend on (`crate::board::config::BoardConfigInput`'s fields).
+pub(crate) struct CompetitionInput<'a> {
+    /// The tournament block.
+    pub tournament: &'a Option<TournamentInput>,
+    /// The reward table.
+    pub rewards: &'a Option<Vec<RewardRangeInput>>,
+    /// The cohort size.
+    pub cohort_size: Option<u32>,
+    /// The league block.
+    pub league: &'a Option<LeagueInput>,
+    /// The board's period.
+    pub period: PeriodKind,
+    /// Whether the board's writes are `async`.
+    pub async_writes: bool,
+}
+
+/// A board's competition parts, checked ([`CompetitionInput::check`]).
 pub(crate) struct Competition {
     /// The tournament the board is, if it is one.
     pub tournament: Option<Tournament>,
@@ -28,14 +44,10 @@ fn bad<T>(m: String) -> Result<T> {
     Err(LeaderboardError::InvalidConfig(m))
 }
 
-impl BoardConfigInput {
+impl CompetitionInput<'_> {
     /// Checks the competition parts against each other and against the board's
     /// `retain_periods` and `integrity` rules (both checked before).
-    pub(crate) fn competition(
-        &self,
-        retain_periods: u32,
-        integrity: &Integrity,
-    ) -> Result<Competition> {
+    pub(crate) fn check(&self, retain_periods: u32, integrity: &Integrity) -> Result<Competition> {
         let tournament = self
             .tournament
             .as_ref()
@@ -44,7 +56,7 @@ impl BoardConfigInput {
         if tournament
             .as_ref()
             .is_some_and(|t| t.max_attempts.is_some())
-            && self.write_mode == WriteMode::Async
+            && self.async_writes
         {
             // An attempt past the limit is refused as it is made; an async board answers `202`
             // before its write is decided, so the refusal could reach nobody.
@@ -57,7 +69,7 @@ impl BoardConfigInput {
         }
 
         let rewards = self.rewards.as_deref().map(RewardTable::new).transpose()?;
-        if rewards.is_some() && self.write_mode == WriteMode::Async {
+        if rewards.is_some() && self.async_writes {
             // An async board's inbox may still hold entries accepted before the end when the
             // run is awarded: its final standings are not known then.
             return bad(
@@ -133,7 +145,7 @@ impl BoardConfigInput {
                     .into(),
             );
         }
-        if league.is_some() && self.write_mode == WriteMode::Async {
+        if league.is_some() && self.async_writes {
             // As for rewards: the close reads final standings, which an async board's inbox
             // may still change after the period's end.
             return bad(

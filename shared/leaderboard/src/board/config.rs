@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::board::competition::Competition;
+use crate::board::competition::{Competition, CompetitionInput};
 use crate::board::period::PeriodKind;
 use crate::board::retention::{LogConfig, LogConfigInput};
 use crate::board::score::{MAX_SCALE, ScoreType};
@@ -403,7 +403,15 @@ impl BoardConfigInput {
             rewards,
             cohort_size,
             league,
-        } = self.competition(retain_periods, &integrity)?;
+        } = CompetitionInput {
+            tournament: &self.tournament,
+            rewards: &self.rewards,
+            cohort_size: self.cohort_size,
+            league: &self.league,
+            period: self.period,
+            async_writes: self.write_mode == WriteMode::Async,
+        }
+        .check(retain_periods, &integrity)?;
 
         Ok(Board {
             id: self.id.clone(),
