@@ -6,6 +6,9 @@
 //! POST /leaderboard.v1.LeaderboardService/GetPlayer
 //! POST /leaderboard.v1.LeaderboardService/GetAround
 //! POST /leaderboard.v1.LeaderboardService/SubmitScore
+//! POST /leaderboard.v1.LeaderboardService/GetLeague       (`competitions`)
+//! POST /leaderboard.v1.LeaderboardService/GetRewards
+//! POST /leaderboard.v1.LeaderboardService/ClaimReward
 //! POST /leaderboard.v1.LeaderboardService/StreamUpdates   server stream (`streaming`)
 //! ```
 //! Each method is the REST route's own code (`edge::reads`, `edge::submit::submit_input`) with
@@ -19,6 +22,7 @@
 #[cfg(feature = "p3")]
 extern crate spin_sdk_6 as spin_sdk;
 
+pub mod competitions;
 pub mod messages;
 pub mod protocol;
 pub mod streaming;
@@ -306,6 +310,21 @@ async fn call_method(
                 "StreamUpdates is a server stream: send application/connect+json or application/connect+proto",
             )
         }),
+        "GetLeague" => {
+            let req: competitions::GetLeagueRequest = decode(call, protocol)?;
+            let answer = competitions::get_league(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
+        "GetRewards" => {
+            let req: competitions::RewardsRequest = decode(call, protocol)?;
+            let answer = competitions::get_rewards(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
+        "ClaimReward" => {
+            let req: competitions::RewardsRequest = decode(call, protocol)?;
+            let answer = competitions::claim_reward(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
         "SubmitScore" => {
             let req: SubmitScoreRequest = decode(call, protocol)?;
             encode(

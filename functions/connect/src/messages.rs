@@ -8,7 +8,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// 64-bit integers as the JSON mapping writes them (strings), read from strings or numbers.
-mod int64 {
+pub(crate) mod int64 {
     use super::*;
 
     pub fn serialize<S: Serializer, T: std::fmt::Display>(v: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -45,7 +45,7 @@ mod opt_int64 {
     }
 }
 
-fn is_zero_u64(v: &u64) -> bool {
+pub(crate) fn is_zero_u64(v: &u64) -> bool {
     *v == 0
 }
 
@@ -57,7 +57,7 @@ fn is_zero_f64(v: &f64) -> bool {
     *v == 0.0
 }
 
-fn is_false(v: &bool) -> bool {
+pub(crate) fn is_false(v: &bool) -> bool {
     !*v
 }
 

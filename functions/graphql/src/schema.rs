@@ -25,8 +25,8 @@ use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, ID, graphql_object
 use leaderboard::board::view::{EntryView, PeriodView};
 use leaderboard::events::outcome::Fate;
 use leaderboard::http::i18n::Lang;
+use leaderboard::policy::access;
 use leaderboard::policy::ratelimit::RouteClass;
-use leaderboard::time::iso;
 use leaderboard::{Board, LeaderboardError, PlayerId, Result, SubmissionInput};
 use serde_json::Value;
 
@@ -280,7 +280,7 @@ impl Entry {
 }
 
 fn iso_text(ms: i64) -> String {
-    iso(ms).as_str().unwrap_or_default().to_string()
+    leaderboard::time::iso_text(ms)
 }
 
 /// A page of entries.
@@ -540,6 +540,81 @@ impl<'r> Query<'r> {
             .await
     }
 
+    /// Where a player stands in a league, exactly like `GET /api/v1/boards/{board}/league`: the
+    /// player's own token, or a service or admin one.
+    async fn league(
+        context: &Gql<'r>,
+        board: ID,
+        player: ID,
+    ) -> FieldResult<Option<LeagueStanding>> {
+        context
+            .run(async {
+                let p = own_player(context, &player)?;
+                let b = context.board(RouteClass::Read, &board).await?;
+                let repo = context.ctx.repo().await?;
+                let s =
+                    edge::leagues::standing(repo, &context.ctx.tenant, &b, &p, context.call.now_ms)
+                        .await?;
+                Ok(Some(LeagueStanding {
+                    board: s.board.clone(),
+                    player: s.player.clone(),
+                    tiers: s.tiers.clone(),
+                    tier: s.tier.clone(),
+                    cohort: s.cohort.clone(),
+                    period: s.period.clone(),
+                    last_close: s.last_close.as_ref().map(LeagueClose::of),
+                    history: s.history.iter().map(LeagueClose::of).collect(),
+                }))
+            })
+            .await
+    }
+
+    /// A player's award in a run, exactly like `GET /api/v1/boards/{board}/rewards?player=`:
+    /// `period` names the run on a periodic board (by default the last that ended); the
+    /// player's own token, or a service or admin one.
+    async fn rewards(
+        context: &Gql<'r>,
+        board: ID,
+        player: ID,
+        period: Option<String>,
+    ) -> FieldResult<Option<Rewards>> {
+        context
+            .run(async {
+                let p = own_player(context, &player)?;
+                let b = context.board(RouteClass::Read, &board).await?;
+                let repo = context.ctx.repo().await?;
+                let (run, rewards, award) = edge::rewards::of_player(
+                    repo,
+                    &context.ctx.tenant,
+                    &b.id,
+                    period.as_deref(),
+                    &p,
+                    context.call.now_ms,
+                )
+                .await?;
+                let (awarded_at, awarded, pending_until) = match &rewards {
+                    edge::rewards::RunRewards::Final(s) => {
+                        (Some(iso_text(s.at_ms)), Some(count(s.count)), None)
+                    }
+                    edge::rewards::RunRewards::NotYet(
+                        leaderboard::competition::rewards::Standing::Pending { until_ms, .. },
+                    ) => (None, None, Some(iso_text(*until_ms))),
+                    edge::rewards::RunRewards::NotYet(_) => (None, None, None),
+                };
+                Ok(Some(Rewards {
+                    board: b.id.to_string(),
+                    period: run.to_string(),
+                    state: rewards.name().to_string(),
+                    awarded_at,
+                    awarded,
+                    pending_until,
+                    player: p.to_string(),
+                    award: award.as_ref().map(Award::of).transpose()?,
+                }))
+            })
+            .await
+    }
+
     /// One player's standing; null when the player has no entry in the period.
     async fn player(
         context: &Gql<'r>,
@@ -617,6 +692,107 @@ impl<'r> Query<'r> {
     }
 }
 
+#[derive(GraphQLObject)]
+#[graphql(description = "A league's close as a player's standing shows it.")]
+struct LeagueClose {
+    /// The period closed.
+    period: String,
+    /// When it closed (RFC 3339).
+    closed_at: String,
+    /// Whether the player has an entry in the period's standings.
+    played: bool,
+    /// The tier it played the period in.
+    from: Option<String>,
+    /// How the close moved it: `promoted`, `demoted` or `stayed` (null: it did not play).
+    #[graphql(name = "move")]
+    moved: Option<String>,
+}
+
+impl LeagueClose {
+    fn of(c: &edge::leagues::PastClose) -> Self {
+        Self {
+            period: c.period.clone(),
+            closed_at: c.closed_at.clone(),
+            played: c.played,
+            from: c.from.clone(),
+            moved: c.moved.as_ref().map(enum_text),
+        }
+    }
+}
+
+#[derive(GraphQLObject)]
+#[graphql(description = "Where a player stands in a league.")]
+struct LeagueStanding {
+    board: String,
+    player: String,
+    /// The league's tiers, lowest first.
+    tiers: Vec<String>,
+    /// The tier the player plays the current period in.
+    tier: String,
+    /// Its cohort in the current period (`silver.2`), null before its first submission of it.
+    cohort: Option<String>,
+    /// The current period.
+    period: String,
+    /// The league's last close, null before its first.
+    last_close: Option<LeagueClose>,
+    /// Each close whose period's standings are still kept, newest first, at most 8.
+    history: Vec<LeagueClose>,
+}
+
+#[derive(GraphQLObject)]
+#[graphql(description = "A player's award in a run.")]
+struct Award {
+    player: String,
+    /// Its final rank (in its cohort, on a board with cohorts).
+    rank: i32,
+    /// The reward of its rank, as JSON text (the game interprets it).
+    reward: String,
+    /// When it was claimed (RFC 3339), null while unclaimed.
+    claimed_at: Option<String>,
+    /// Its cohort, on a board with cohorts.
+    cohort: Option<String>,
+}
+
+impl Award {
+    fn of(a: &edge::rewards::AwardShown) -> Result<Self> {
+        Ok(Self {
+            player: a.player.clone(),
+            rank: count(a.rank),
+            reward: serde_json::to_string(&a.reward)
+                .map_err(|e| LeaderboardError::Internal(e.to_string()))?,
+            claimed_at: a.claimed_at.clone(),
+            cohort: a.cohort.clone(),
+        })
+    }
+}
+
+#[derive(GraphQLObject)]
+#[graphql(description = "Where a run's rewards stand, and a player's award.")]
+struct Rewards {
+    board: String,
+    /// The run: `all` for a tournament, a period id on a periodic board.
+    period: String,
+    /// `open` (the run has not closed), `pending` (open reviews) or `final`.
+    state: String,
+    /// When the run was awarded (final only).
+    awarded_at: Option<String>,
+    /// How many players were awarded (final only).
+    awarded: Option<i32>,
+    /// When the run is awarded whatever reviews are open (pending only).
+    pending_until: Option<String>,
+    player: String,
+    /// The player's award; null while not final, or for a player awarded nothing.
+    award: Option<Award>,
+}
+
+/// The player a competition field is about, checked against the caller: its own token, or a
+/// service or admin one.
+fn own_player(context: &Gql<'_>, player: &str) -> Result<PlayerId> {
+    let player = PlayerId::new(player)?;
+    access::authorize_own(context.ctx.require_principal()?, &player)?;
+    Ok(player)
+}
+
 /// The mutation root.
 #[derive(Default)]
 pub struct Mutation<'r>(PhantomData<&'r ()>);
@@ -674,6 +850,33 @@ impl<'r> Mutation<'r> {
                 )
                 .await?;
                 SubmitResult::of(&b, &submission_player, &done).map(Some)
+            })
+            .await
+    }
+
+    /// Claims a player's award once, exactly like `POST /api/v1/boards/{board}/rewards/claim`:
+    /// a claim made again answers the first claim's time and takes nothing more.
+    async fn claim_reward(
+        context: &Gql<'r>,
+        board: ID,
+        player: ID,
+        period: Option<String>,
+    ) -> FieldResult<Option<Award>> {
+        context
+            .run(async {
+                let p = own_player(context, &player)?;
+                let b = context.board(RouteClass::Write, &board).await?;
+                let repo = context.ctx.repo().await?;
+                let (_, award) = edge::rewards::claim_award(
+                    repo,
+                    &context.ctx.tenant,
+                    &b.id,
+                    period.as_deref(),
+                    &p,
+                    context.call.now_ms,
+                )
+                .await?;
+                Award::of(&award).map(Some)
             })
             .await
     }

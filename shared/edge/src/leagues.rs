@@ -15,10 +15,10 @@
 use leaderboard::board::period::{self, PeriodId};
 use leaderboard::board::view::PeriodView;
 use leaderboard::competition::cohort::CohortId;
-use leaderboard::competition::league::{self, League};
+use leaderboard::competition::league::{self, League, Move};
 use leaderboard::policy::access;
 use leaderboard::{Board, BoardId, EventEnvelope, LeaderboardError, PlayerId, Result, TenantId};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::api::Ctx;
 use crate::http::{Call, Response};
@@ -148,9 +148,46 @@ async fn close(
 /// Closes a player's league history shows at most, newest first.
 const HISTORY: usize = 8;
 
+/// A close as a player's league standing shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PastClose {
+    /// The period closed.
+    pub period: String,
+    /// When it closed (RFC 3339).
+    pub closed_at: String,
+    /// Whether the player has an entry in the period's standings.
+    pub played: bool,
+    /// The tier it played the period in.
+    pub from: Option<String>,
+    /// How the close moved it (`None`: it did not play, or the close kept no moves).
+    #[serde(rename = "move")]
+    pub moved: Option<Move>,
+}
+
+/// Where a player stands in a league ([`standing`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeagueStanding {
+    /// The league.
+    pub board: String,
+    /// The player.
+    pub player: String,
+    /// The league's tiers, lowest first.
+    pub tiers: Vec<String>,
+    /// The tier it plays the current period in.
+    pub tier: String,
+    /// Its cohort in the current period, once placed.
+    pub cohort: Option<String>,
+    /// The current period.
+    pub period: String,
+    /// The league's last close, and how it moved the player.
+    pub last_close: Option<PastClose>,
+    /// Each close whose period's standings are still kept, newest first, at most [`HISTORY`].
+    pub history: Vec<PastClose>,
+}
+
 /// A player's history in the league: each close whose period's standings are still kept, newest
 /// first, at most [`HISTORY`]: the period, when it closed, whether the player played it, the
-/// tier it played it in and how the close moved it (`null` for a close stored before its moves
+/// tier it played it in and how the close moved it (none for a close stored before its moves
 /// were kept).
 async fn history(
     repo: &Repo,
@@ -160,7 +197,7 @@ async fn history(
     closed: &[(PeriodId, i64)],
     player: &PlayerId,
     now_ms: i64,
-) -> Result<Vec<Value>> {
+) -> Result<Vec<PastClose>> {
     let mut newest: Vec<&(PeriodId, i64)> = closed.iter().collect();
     newest.sort_by_key(|(p, _)| std::cmp::Reverse(p.start_ms()));
     let mut past = Vec::new();
@@ -181,23 +218,82 @@ async fn history(
         };
         let (kept, to) = repo.moved_to(keys, closed, player).await?;
         let moved = league.past_move(played.as_deref(), kept, to.as_deref())?;
-        past.push(json!({
-            "period": closed.to_string(),
-            "closed_at": leaderboard::time::iso(*at_ms),
-            "played": played.is_some(),
-            "from": played,
-            "move": moved,
-        }));
+        past.push(PastClose {
+            period: closed.to_string(),
+            closed_at: leaderboard::time::iso_text(*at_ms),
+            played: played.is_some(),
+            from: played,
+            moved,
+        });
     }
     Ok(past)
 }
 
-/// `GET /api/{v}/boards/{board}/league?player=`: where a player stands in the league (its own
-/// token, or a service or admin one): the tier it plays the current period in (its cohort's, once
-/// placed), the last close — whether it played the period closed, and then the tier it
-/// played it in and how it moved — and its history ([`history`]). The closes due are made first (a read may make one, once, as
-/// the worker or a submission would), so the answer is the one the player's next submission is
-/// placed by. `409` on a board that is not a league.
+/// Where `player` stands in the league `board` at `now_ms`: the tier it plays the current period
+/// in (its cohort's, once placed), the last close — whether it played the period closed, and
+/// then the tier it played it in and how it moved — and its history ([`history`]). The closes
+/// due are made first (a read may make one, once, as the worker or a submission would), so the
+/// answer is the one the player's next submission is placed by. `409` on a board that is not a
+/// league. The caller checks who may read it (the player's own token, or a service or admin
+/// one).
+pub async fn standing(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    player: &PlayerId,
+    now_ms: i64,
+) -> Result<LeagueStanding> {
+    let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
+        return Err(LeaderboardError::Conflict(format!(
+            "board '{}' is not a league",
+            board.id
+        )));
+    };
+    let keys = Keys::new(tenant, &board.id);
+    close_due(repo, tenant, &keys, board, now_ms).await?;
+    let period = PeriodView::resolve(board, None, now_ms)?;
+    let placed = repo.placement(&keys, &period.id, size, player).await?;
+    let stored = repo.tier_of(&keys, player).await?;
+    let closed = repo.league_closed(&keys, board.period).await?;
+    let last = closed
+        .iter()
+        .max_by_key(|(closed, _)| closed.start_ms())
+        .cloned();
+    // Played: an entry in the last closed period's standings (a refused write places no one
+    // in them), in the tier its placement names.
+    let mut played = None;
+    if let Some((closed, _)) = &last
+        && repo.record(&keys, closed, player).await?.1.is_some()
+    {
+        played = repo
+            .placement(&keys, closed, size, player)
+            .await?
+            .and_then(|c| c.band);
+    }
+    let placed_tier = placed.as_ref().and_then(|c| c.band.as_deref());
+    let standing = league.standing(placed_tier, stored.as_deref(), played.as_deref())?;
+    let last_close = last.map(|(closed, at_ms)| PastClose {
+        period: closed.to_string(),
+        closed_at: leaderboard::time::iso_text(at_ms),
+        played: standing.from.is_some(),
+        from: standing.from.clone(),
+        moved: standing.moved,
+    });
+    Ok(LeagueStanding {
+        board: board.id.to_string(),
+        player: player.to_string(),
+        tiers: league.tiers.clone(),
+        tier: standing.tier,
+        cohort: placed.map(|c| c.to_string()),
+        period: period.id.to_string(),
+        last_close,
+        history: history(repo, &keys, board, (league, size), &closed, player, now_ms).await?,
+    })
+}
+
+/// `GET /api/{v}/boards/{board}/league?player=`: where a player stands in the league
+/// ([`standing`]), for the player's own token, or a service or admin one; `400` without
+/// `player`.
 pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
     let principal = ctx.require_principal()?;
     let raw = call
@@ -211,54 +307,8 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
     access::authorize_own(principal, &player)?;
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board_id).await?;
-    let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
-        return Err(LeaderboardError::Conflict(format!(
-            "board '{board_id}' is not a league"
-        )));
-    };
-    let keys = Keys::new(&ctx.tenant, board_id);
-    close_due(repo, &ctx.tenant, &keys, &board, call.now_ms).await?;
-    let period = PeriodView::resolve(&board, None, call.now_ms)?;
-    let placed = repo.placement(&keys, &period.id, size, &player).await?;
-    let stored = repo.tier_of(&keys, &player).await?;
-    let closed = repo.league_closed(&keys, board.period).await?;
-    let last = closed
-        .iter()
-        .max_by_key(|(closed, _)| closed.start_ms())
-        .cloned();
-    // Played: an entry in the last closed period's standings (a refused write places no one
-    // in them), in the tier its placement names.
-    let mut played = None;
-    if let Some((closed, _)) = &last
-        && repo.record(&keys, closed, &player).await?.1.is_some()
-    {
-        played = repo
-            .placement(&keys, closed, size, &player)
-            .await?
-            .and_then(|c| c.band);
-    }
-    let placed_tier = placed.as_ref().and_then(|c| c.band.as_deref());
-    let standing = league.standing(placed_tier, stored.as_deref(), played.as_deref())?;
-    let last_close = match last {
-        None => Value::Null,
-        Some((closed, at_ms)) => json!({
-            "period": closed.to_string(),
-            "closed_at": leaderboard::time::iso(at_ms),
-            "played": standing.from.is_some(),
-            "from": standing.from,
-            "move": standing.moved,
-        }),
-    };
-    let body = json!({
-        "board": board_id.as_str(),
-        "player": player.as_str(),
-        "tiers": league.tiers,
-        "tier": standing.tier,
-        "cohort": placed.map(|c| c.to_string()),
-        "period": period.id.to_string(),
-        "last_close": last_close,
-        "history": history(repo, &keys, &board, (league, size), &closed, &player, call.now_ms)
-            .await?,
-    });
+    let body = standing(repo, &ctx.tenant, &board, &player, call.now_ms).await?;
+    let body = serde_json::to_value(&body)
+        .map_err(|e| LeaderboardError::Internal(format!("a league standing: {e}")))?;
     Ok(crate::http::json(200, call.version, &body))
 }

@@ -11,6 +11,14 @@ pub fn iso(ms: i64) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// [`iso`] as text (empty past chrono's range).
+pub fn iso_text(ms: i64) -> String {
+    match iso(ms) {
+        Value::String(s) => s,
+        _ => String::new(),
+    }
+}
+
 /// The last moment the API both shows and reads back, 9999-12-31T23:59:59.999Z: [`parse`]
 /// takes four-digit years only, where [`iso`] would show later ones with a sign.
 pub const MAX_MS: i64 = 253_402_300_799_999;

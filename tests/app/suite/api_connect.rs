@@ -30,7 +30,7 @@ fn buf() -> PathBuf {
 const SERVICE: &str = "/leaderboard.v1.LeaderboardService/";
 
 /// One `buf curl` call: `Ok(answer)` or `Err(error)`, both as JSON.
-async fn buf_curl(
+pub(crate) async fn buf_curl(
     api: &Api,
     protocol: &str,
     method: &str,

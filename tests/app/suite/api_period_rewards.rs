@@ -50,6 +50,21 @@ async fn play(api: &Api, board: &str, scores: &[(&str, i64)]) -> HashMap<String,
     cohorts
 }
 
+/// A GraphQL request's answer (`200`).
+async fn gql(api: &Api, token: String, query: String) -> Value {
+    let r = api
+        .call(
+            reqwest::Method::POST,
+            "/graphql",
+            Some(&token),
+            Some(json!({ "query": query })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
 /// (player, rank, reward, cohort) of each award listed, in the listing's order.
 fn listed(body: &Value) -> Vec<(String, u64, Value, String)> {
     body["awards"]
@@ -206,6 +221,67 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
     claim("p1", player("p1"), None)
         .await
         .assert_problem(404, "no reward");
+
+    // GraphQL answers the same: the award, and a claim taken once.
+    let got = gql(
+        &api,
+        player("p2"),
+        format!(
+            r#"{{ rewards(board: "{PODS}", player: "p2") {{ state period awarded
+                award {{ rank reward cohort claimedAt }} }} }}"#
+        ),
+    )
+    .await;
+    assert_eq!(
+        got["data"]["rewards"],
+        json!({"state": "final", "period": day, "awarded": 4,
+               "award": {"rank": 2, "reward": "{\"gems\":10}", "cohort": "1", "claimedAt": null}}),
+        "{got}"
+    );
+    let claim_p2 = format!(
+        r#"mutation {{ claimReward(board: "{PODS}", player: "p2") {{ rank claimedAt }} }}"#
+    );
+    let first = gql(&api, player("p2"), claim_p2.clone()).await;
+    let again = gql(&api, service(), claim_p2.clone()).await;
+    assert!(
+        first["data"]["claimReward"]["claimedAt"].is_string(),
+        "{first}"
+    );
+    assert_eq!(first["data"], again["data"]);
+    let refused = gql(&api, player("p3"), claim_p2).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    // And Connect (`buf curl`, which encodes from the .proto): the award, a claim taken once.
+    let p4 = [format!("Authorization: Bearer {}", player("p4"))];
+    let connect = |method: &'static str, data: Value| {
+        let (api, p4) = (&api, &p4);
+        async move {
+            crate::api_connect::buf_curl(api, "connect", method, data, p4)
+                .await
+                .unwrap_or_else(|e| panic!("{method}: {e}"))
+        }
+    };
+    let got = connect("GetRewards", json!({"board": PODS, "player": "p4"})).await;
+    assert_eq!(
+        (
+            &got["state"],
+            &got["period"],
+            &got["award"]["rank"],
+            &got["award"]["cohort"]
+        ),
+        (&json!("final"), &json!(day), &json!("2"), &json!("2")),
+        "{got}"
+    );
+    let first = connect("ClaimReward", json!({"board": PODS, "player": "p4"})).await;
+    let again = connect(
+        "ClaimReward",
+        json!({"board": PODS, "player": "p4", "period": day}),
+    )
+    .await;
+    assert!(first["award"]["claimedAt"].is_string(), "{first}");
+    assert_eq!(first, again);
     // Today takes scores as before.
     assert_eq!(
         api.submit(PODS, json!({"player": "p1", "score": 5}))
@@ -305,6 +381,41 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
         .filter(|e| e["type"] == "league_closed")
         .count();
     assert_eq!(closes, 1);
+    // g1, last of gold, was demoted; its league standing says so, in GraphQL as in REST.
+    let league = gql(
+        &api,
+        player("g1"),
+        format!(
+            r#"{{ league(board: "{LADDER}", player: "g1") {{ tier
+                lastClose {{ period from move }} history {{ period }} }} }}"#
+        ),
+    )
+    .await;
+    assert_eq!(
+        league["data"]["league"],
+        json!({"tier": "bronze", "lastClose": {"period": day, "from": "gold", "move": "demoted"},
+               "history": [{"period": day}]}),
+        "{league}"
+    );
+    let g1 = [format!("Authorization: Bearer {}", player("g1"))];
+    let league = crate::api_connect::buf_curl(
+        &api,
+        "connect",
+        "GetLeague",
+        json!({"board": LADDER, "player": "g1"}),
+        &g1,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("GetLeague: {e}"));
+    assert_eq!(
+        (
+            &league["tier"],
+            &league["lastClose"]["move"],
+            &league["history"][0]["from"]
+        ),
+        (&json!("bronze"), &json!("demoted"), &json!("gold")),
+        "{league}"
+    );
     // Rung again, as after a worker that stopped before noting the board anew: the worker notes
     // it for today's end, and closes and pays nothing twice.
     ring(&mut redis);

@@ -34,6 +34,7 @@ use leaderboard::competition::rewards::{self, GRACE_MS, MAX_AWARDS, Tables, Tabl
 use leaderboard::{
     Board, BoardId, EventEnvelope, LeaderboardError, PeriodId, PlayerId, Result, TenantId,
 };
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::repo::rewards::{AwardHeld, AwardWrite, NewAwards, Stored};
@@ -63,7 +64,8 @@ pub enum RunRewards {
 }
 
 impl RunRewards {
-    fn name(&self) -> &'static str {
+    /// The state as the API names it: `open`, `pending` or `final`.
+    pub fn name(&self) -> &'static str {
         match self {
             Self::NotYet(s) => s.name(),
             Self::Final(_) => "final",
@@ -379,30 +381,113 @@ fn reward_of<'a>(tables: &'a Tables, cohort: Option<&str>, rank: u64) -> Result<
         })
 }
 
-/// `player`'s award as the routes and webhooks show it, from the tables it was made from
-/// (`cohort` on a board with cohorts: the rank is the player's in it); `None` for a player
-/// awarded nothing.
-fn award_view(
-    tables: &Tables,
-    player: &str,
-    held: &AwardHeld,
-) -> Result<Option<Map<String, Value>>> {
+/// A player's award as the routes, GraphQL and the webhooks show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwardShown {
+    /// The player.
+    pub player: String,
+    /// Its final rank (in its cohort, on a board with cohorts).
+    pub rank: u64,
+    /// The reward of its rank in the tables the run was awarded from.
+    pub reward: Value,
+    /// When it claimed (RFC 3339), if it did.
+    pub claimed_at: Option<String>,
+    /// Its cohort, on a board with cohorts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<String>,
+}
+
+/// `player`'s award as shown, from the tables it was made from; `None` for a player awarded
+/// nothing.
+fn award_view(tables: &Tables, player: &str, held: &AwardHeld) -> Result<Option<AwardShown>> {
     let Some(rank) = held.rank else {
         return Ok(None);
     };
-    let reward = reward_of(tables, held.cohort.as_deref(), rank)?;
-    let mut view = Map::new();
-    view.insert("player".into(), json!(player));
-    view.insert("rank".into(), json!(rank));
-    view.insert("reward".into(), reward.clone());
-    view.insert(
-        "claimed_at".into(),
-        json!(held.claimed_at_ms.map(leaderboard::time::iso)),
-    );
-    if let Some(cohort) = &held.cohort {
-        view.insert("cohort".into(), json!(cohort));
-    }
-    Ok(Some(view))
+    Ok(Some(AwardShown {
+        player: player.to_string(),
+        rank,
+        reward: reward_of(tables, held.cohort.as_deref(), rank)?.clone(),
+        claimed_at: held.claimed_at_ms.map(leaderboard::time::iso_text),
+        cohort: held.cohort.clone(),
+    }))
+}
+
+/// A view as JSON.
+fn to_json<T: Serialize>(view: &T) -> Result<Value> {
+    serde_json::to_value(view).map_err(|e| LeaderboardError::Internal(format!("a view: {e}")))
+}
+
+/// Where the board's rewards for the run `asked` names stand for `player` ([`settle`]: awarded
+/// first when due), and its award once final (`None` while not final, or for a player awarded
+/// nothing). The caller checks who may read it.
+pub async fn of_player(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    asked: Option<&str>,
+    player: &PlayerId,
+    now_ms: i64,
+) -> Result<(PeriodId, RunRewards, Option<AwardShown>)> {
+    let (_, run, rewards) = settle(repo, tenant, board_id, asked, now_ms).await?;
+    let award = match &rewards {
+        RunRewards::Final(stored) => {
+            let keys = Keys::new(tenant, board_id);
+            let got = repo
+                .awards_of(&keys, &run, std::slice::from_ref(player))
+                .await?;
+            match got.first() {
+                Some(held) => award_view(&stored_tables(stored)?, player.as_str(), held)?,
+                None => None,
+            }
+        }
+        RunRewards::NotYet(_) => None,
+    };
+    Ok((run, rewards, award))
+}
+
+/// Takes `player`'s award in the run `asked` names once, answering it with when it was first
+/// claimed; a claim made again answers the same and takes nothing more. `409` while the run is
+/// open or its rewards are not final, `404` once final for a player awarded nothing. The caller
+/// checks who may claim it.
+pub async fn claim_award(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    asked: Option<&str>,
+    player: &PlayerId,
+    now_ms: i64,
+) -> Result<(PeriodId, AwardShown)> {
+    let (_, run, rewards) = settle(repo, tenant, board_id, asked, now_ms).await?;
+    let stored = match rewards {
+        RunRewards::Final(s) => s,
+        RunRewards::NotYet(standing) => return Err(rewards::not_final(standing)),
+    };
+    let keys = Keys::new(tenant, board_id);
+    let seen = repo.claim_award(&keys, &run, player, now_ms).await?;
+    let tables = stored_tables(&stored)?;
+    let award = match seen.rank {
+        Some(rank) => Some(rewards::Award {
+            player: player.clone(),
+            rank,
+            reward: reward_of(&tables, seen.cohort.as_deref(), rank)?.clone(),
+        }),
+        None => None,
+    };
+    let (award, claimed) = rewards::claim(seen.awarded, award, seen.claimed_before_ms)?;
+    let claimed_at_ms = match claimed {
+        rewards::Claim::Now => now_ms,
+        rewards::Claim::Before(at) => at,
+    };
+    Ok((
+        run,
+        AwardShown {
+            player: award.player.to_string(),
+            rank: award.rank,
+            reward: award.reward,
+            claimed_at: Some(leaderboard::time::iso_text(claimed_at_ms)),
+            cohort: seen.cohort,
+        },
+    ))
 }
 
 /// What the board's rewards stand at, as the routes and the webhooks open it: `board`,
@@ -450,11 +535,10 @@ async fn awards_page(
         .iter()
         .zip(got)
         .map(|(p, got)| {
-            award_view(&tables, p.as_str(), &got)?
-                .map(Value::Object)
-                .ok_or_else(|| {
-                    LeaderboardError::CorruptData(format!("awarded player '{p}' has no rank"))
-                })
+            let shown = award_view(&tables, p.as_str(), &got)?.ok_or_else(|| {
+                LeaderboardError::CorruptData(format!("awarded player '{p}' has no rank"))
+            })?;
+            to_json(&shown)
         })
         .collect()
 }

@@ -1,16 +1,14 @@
 //! The rewards routes (docs/competitions.md#rewards): a player's award or the run's awards
 //! listed, and a claim.
 
-use leaderboard::competition::rewards::{self, Claim};
 use leaderboard::{BoardId, LeaderboardError, PlayerId, Result, policy::access};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{RunRewards, award_view, awards_page, reward_of, settle, standing_view, stored_tables};
+use super::{RunRewards, awards_page, claim_award, of_player, settle, standing_view, to_json};
 use crate::api::Ctx;
 use crate::http::{Call, Response};
 use crate::repo::Keys;
-use crate::repo::rewards::AwardHeld;
 
 /// Awards one listing page holds at most (default 100).
 const MAX_PAGE: u32 = 500;
@@ -48,6 +46,15 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
     let limit = call.query_u32("limit", 100, 1, MAX_PAGE)?;
     let asked = call.query.get("period").map(String::as_str);
     let repo = ctx.repo().await?;
+    if let Some(p) = player {
+        let (run, rewards, award) =
+            of_player(repo, &ctx.tenant, board_id, asked, &p, call.now_ms).await?;
+        let mut map = standing_view(board_id, &run, &rewards);
+        map.insert("player".into(), json!(p.as_str()));
+        let award = award.as_ref().map(to_json).transpose()?;
+        map.insert("award".into(), award.unwrap_or(Value::Null));
+        return Ok(crate::http::json(200, call.version, &Value::Object(map)));
+    }
     let (_, run, rewards) = settle(repo, &ctx.tenant, board_id, asked, call.now_ms).await?;
     let keys = Keys::new(&ctx.tenant, board_id);
     let mut map = standing_view(board_id, &run, &rewards);
@@ -55,47 +62,25 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
         RunRewards::Final(s) => Some(s),
         RunRewards::NotYet(_) => None,
     };
-    match player {
-        Some(p) => {
-            let award = match stored {
-                Some(stored) => {
-                    let got = repo
-                        .awards_of(&keys, &run, std::slice::from_ref(&p))
-                        .await?;
-                    match got.first() {
-                        Some(held) => award_view(&stored_tables(stored)?, p.as_str(), held)?
-                            .map_or(Value::Null, Value::Object),
-                        None => Value::Null,
-                    }
-                }
-                None => Value::Null,
+    let (awards, next) = match stored {
+        Some(stored) => {
+            let offset = match call.query.get("cursor") {
+                Some(c) => parse_cursor(c, stored.count)?,
+                None => 0,
             };
-            map.insert("player".into(), json!(p.as_str()));
-            map.insert("award".into(), award);
+            let page = awards_page(repo, &keys, &run, stored, offset, u64::from(limit)).await?;
+            let end = offset.saturating_add(page.len() as u64);
+            (page, (end < stored.count).then(|| end.to_string()))
         }
         None => {
-            let (awards, next) = match stored {
-                Some(stored) => {
-                    let offset = match call.query.get("cursor") {
-                        Some(c) => parse_cursor(c, stored.count)?,
-                        None => 0,
-                    };
-                    let page =
-                        awards_page(repo, &keys, &run, stored, offset, u64::from(limit)).await?;
-                    let end = offset.saturating_add(page.len() as u64);
-                    (page, (end < stored.count).then(|| end.to_string()))
-                }
-                None => {
-                    if let Some(c) = call.query.get("cursor") {
-                        parse_cursor(c, 0)?;
-                    }
-                    (Vec::new(), None)
-                }
-            };
-            map.insert("awards".into(), Value::Array(awards));
-            map.insert("next_cursor".into(), json!(next));
+            if let Some(c) = call.query.get("cursor") {
+                parse_cursor(c, 0)?;
+            }
+            (Vec::new(), None)
         }
-    }
+    };
+    map.insert("awards".into(), Value::Array(awards));
+    map.insert("next_cursor".into(), json!(next));
     Ok(crate::http::json(200, call.version, &Value::Object(map)))
 }
 
@@ -120,38 +105,19 @@ pub async fn claim(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result
     access::authorize_own(principal, &input.player)?;
     let repo = ctx.repo().await?;
     let asked = input.period.as_deref();
-    let (_, run, rewards) = settle(repo, &ctx.tenant, board_id, asked, call.now_ms).await?;
-    let stored = match rewards {
-        RunRewards::Final(s) => s,
-        RunRewards::NotYet(standing) => return Err(rewards::not_final(standing)),
-    };
-    let keys = Keys::new(&ctx.tenant, board_id);
-    let seen = repo
-        .claim_award(&keys, &run, &input.player, call.now_ms)
-        .await?;
-    let tables = stored_tables(&stored)?;
-    let award = match seen.rank {
-        Some(rank) => Some(rewards::Award {
-            player: input.player.clone(),
-            rank,
-            reward: reward_of(&tables, seen.cohort.as_deref(), rank)?.clone(),
-        }),
-        None => None,
-    };
-    let (award, claimed) = rewards::claim(seen.awarded, award, seen.claimed_before_ms)?;
-    let claimed_at_ms = match claimed {
-        Claim::Now => call.now_ms,
-        Claim::Before(at) => at,
-    };
-    let held = AwardHeld {
-        rank: Some(award.rank),
-        cohort: seen.cohort,
-        claimed_at_ms: Some(claimed_at_ms),
-    };
-    let mut body = award_view(&tables, award.player.as_str(), &held)?.ok_or_else(|| {
-        LeaderboardError::Internal(format!("the award of '{}' has no rank", award.player))
-    })?;
-    body.insert("board".into(), json!(board_id.as_str()));
-    body.insert("period".into(), json!(run.to_string()));
-    Ok(crate::http::json(200, call.version, &Value::Object(body)))
+    let (run, award) = claim_award(
+        repo,
+        &ctx.tenant,
+        board_id,
+        asked,
+        &input.player,
+        call.now_ms,
+    )
+    .await?;
+    let mut body = to_json(&award)?;
+    if let Value::Object(map) = &mut body {
+        map.insert("board".into(), json!(board_id.as_str()));
+        map.insert("period".into(), json!(run.to_string()));
+    }
+    Ok(crate::http::json(200, call.version, &body))
 }

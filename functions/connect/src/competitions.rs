@@ -1,0 +1,317 @@
+//! The competition methods (docs/competitions.md): `GetLeague` (a league player's standing, as
+//! `GET /api/v1/boards/{board}/league`), `GetRewards` (a player's award in a run, as `GET
+//! …/rewards?player=`) and `ClaimReward` (as `POST …/rewards/claim`), each for the player's own
+//! token or a service or admin one, with their messages (written by hand, as
+//! [`crate::messages`] are).
+
+use edge::api::Ctx;
+use edge::http::Call;
+use edge::rewards::{AwardShown, RunRewards};
+use leaderboard::competition::rewards::Standing;
+use leaderboard::policy::access;
+use leaderboard::policy::ratelimit::RouteClass;
+use leaderboard::time::iso_text as iso;
+use leaderboard::{LeaderboardError, PlayerId, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::messages::{int64, is_false, is_zero_u64};
+
+/// A league's close as a player's standing shows it.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LeagueClose {
+    /// The period closed.
+    #[prost(string, tag = "1")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub period: String,
+    /// When it closed (RFC 3339).
+    #[prost(string, tag = "2")]
+    #[serde(default, alias = "closed_at", skip_serializing_if = "String::is_empty")]
+    pub closed_at: String,
+    /// Whether the player has an entry in the period's standings.
+    #[prost(bool, tag = "3")]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub played: bool,
+    /// The tier it played the period in (empty: it did not play).
+    #[prost(string, tag = "4")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from: String,
+    /// How the close moved it: `promoted`, `demoted`, `stayed` (empty: it did not play).
+    #[prost(string, tag = "5")]
+    #[serde(default, rename = "move", skip_serializing_if = "String::is_empty")]
+    pub moved: String,
+}
+
+/// `GetLeague`'s request.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GetLeagueRequest {
+    /// The league.
+    #[prost(string, tag = "1")]
+    #[serde(default)]
+    pub board: String,
+    /// The player.
+    #[prost(string, tag = "2")]
+    #[serde(default)]
+    pub player: String,
+}
+
+/// `GetLeague`'s response.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GetLeagueResponse {
+    /// The league.
+    #[prost(string, tag = "1")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub board: String,
+    /// The player.
+    #[prost(string, tag = "2")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub player: String,
+    /// The league's tiers, lowest first.
+    #[prost(string, repeated, tag = "3")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<String>,
+    /// The tier the player plays the current period in.
+    #[prost(string, tag = "4")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tier: String,
+    /// Its cohort in the current period (empty before its first submission of it).
+    #[prost(string, tag = "5")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cohort: String,
+    /// The current period.
+    #[prost(string, tag = "6")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub period: String,
+    /// The league's last close (absent before its first).
+    #[prost(message, optional, tag = "7")]
+    #[serde(default, alias = "last_close", skip_serializing_if = "Option::is_none")]
+    pub last_close: Option<LeagueClose>,
+    /// Each close whose period's standings are still kept, newest first, at most 8.
+    #[prost(message, repeated, tag = "8")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<LeagueClose>,
+}
+
+/// A player's award in a run.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Award {
+    /// The player.
+    #[prost(string, tag = "1")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub player: String,
+    /// Its final rank (in its cohort, on a board with cohorts).
+    #[prost(uint64, tag = "2")]
+    #[serde(default, with = "int64", skip_serializing_if = "is_zero_u64")]
+    pub rank: u64,
+    /// The reward of its rank, as JSON text (the game interprets it).
+    #[prost(string, tag = "3")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reward: String,
+    /// When it was claimed (RFC 3339; empty while unclaimed).
+    #[prost(string, tag = "4")]
+    #[serde(
+        default,
+        alias = "claimed_at",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub claimed_at: String,
+    /// Its cohort, on a board with cohorts.
+    #[prost(string, tag = "5")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cohort: String,
+}
+
+/// `GetRewards`' request and `ClaimReward`'s.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RewardsRequest {
+    /// The board.
+    #[prost(string, tag = "1")]
+    #[serde(default)]
+    pub board: String,
+    /// The player.
+    #[prost(string, tag = "2")]
+    #[serde(default)]
+    pub player: String,
+    /// The run on a periodic board (a period id; empty: the last period that ended).
+    #[prost(string, tag = "3")]
+    #[serde(default)]
+    pub period: String,
+}
+
+/// `GetRewards`' response.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GetRewardsResponse {
+    /// The board.
+    #[prost(string, tag = "1")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub board: String,
+    /// The run: `all` for a tournament, a period id on a periodic board.
+    #[prost(string, tag = "2")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub period: String,
+    /// `open`, `pending` or `final`.
+    #[prost(string, tag = "3")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub state: String,
+    /// When the run was awarded (final only).
+    #[prost(string, tag = "4")]
+    #[serde(
+        default,
+        alias = "awarded_at",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub awarded_at: String,
+    /// How many players were awarded (final only).
+    #[prost(uint64, tag = "5")]
+    #[serde(default, with = "int64", skip_serializing_if = "is_zero_u64")]
+    pub awarded: u64,
+    /// When the run is awarded whatever reviews are open (pending only).
+    #[prost(string, tag = "6")]
+    #[serde(
+        default,
+        alias = "pending_until",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub pending_until: String,
+    /// The player.
+    #[prost(string, tag = "7")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub player: String,
+    /// The player's award (absent while not final, or for a player awarded nothing).
+    #[prost(message, optional, tag = "8")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub award: Option<Award>,
+}
+
+/// `ClaimReward`'s response.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClaimRewardResponse {
+    /// The board.
+    #[prost(string, tag = "1")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub board: String,
+    /// The run.
+    #[prost(string, tag = "2")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub period: String,
+    /// The award claimed, with when it was first claimed.
+    #[prost(message, optional, tag = "3")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub award: Option<Award>,
+}
+
+/// The player a method is about, checked against the caller: its own token, or a service or
+/// admin one.
+fn own_player(ctx: &Ctx<'_>, player: &str) -> Result<PlayerId> {
+    let player = PlayerId::new(player)?;
+    access::authorize_own(ctx.require_principal()?, &player)?;
+    Ok(player)
+}
+
+/// The run a request names (empty: the default).
+fn run_asked(period: &str) -> Option<&str> {
+    Some(period).filter(|p| !p.is_empty())
+}
+
+fn close_message(c: &edge::leagues::PastClose) -> LeagueClose {
+    LeagueClose {
+        period: c.period.clone(),
+        closed_at: c.closed_at.clone(),
+        played: c.played,
+        from: c.from.clone().unwrap_or_default(),
+        moved: c
+            .moved
+            .and_then(|m| serde_json::to_value(m).ok())
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    }
+}
+
+fn award_message(a: &AwardShown) -> Result<Award> {
+    Ok(Award {
+        player: a.player.clone(),
+        rank: a.rank,
+        reward: serde_json::to_string(&a.reward)
+            .map_err(|e| LeaderboardError::Internal(e.to_string()))?,
+        claimed_at: a.claimed_at.clone().unwrap_or_default(),
+        cohort: a.cohort.clone().unwrap_or_default(),
+    })
+}
+
+/// `GetLeague`.
+pub(crate) async fn get_league(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    req: &GetLeagueRequest,
+) -> Result<GetLeagueResponse> {
+    let p = own_player(ctx, &req.player)?;
+    let b = crate::board(ctx, call, RouteClass::Read, &req.board).await?;
+    let repo = ctx.repo().await?;
+    let s = edge::leagues::standing(repo, &ctx.tenant, &b, &p, call.now_ms).await?;
+    Ok(GetLeagueResponse {
+        board: s.board.clone(),
+        player: s.player.clone(),
+        tiers: s.tiers.clone(),
+        tier: s.tier.clone(),
+        cohort: s.cohort.clone().unwrap_or_default(),
+        period: s.period.clone(),
+        last_close: s.last_close.as_ref().map(close_message),
+        history: s.history.iter().map(close_message).collect(),
+    })
+}
+
+/// `GetRewards`.
+pub(crate) async fn get_rewards(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    req: &RewardsRequest,
+) -> Result<GetRewardsResponse> {
+    let p = own_player(ctx, &req.player)?;
+    let b = crate::board(ctx, call, RouteClass::Read, &req.board).await?;
+    let repo = ctx.repo().await?;
+    let asked = run_asked(&req.period);
+    let (run, rewards, award) =
+        edge::rewards::of_player(repo, &ctx.tenant, &b.id, asked, &p, call.now_ms).await?;
+    let (awarded_at, awarded, pending_until) = match &rewards {
+        RunRewards::Final(s) => (iso(s.at_ms), s.count, String::new()),
+        RunRewards::NotYet(Standing::Pending { until_ms, .. }) => {
+            (String::new(), 0, iso(*until_ms))
+        }
+        RunRewards::NotYet(_) => (String::new(), 0, String::new()),
+    };
+    Ok(GetRewardsResponse {
+        board: b.id.to_string(),
+        period: run.to_string(),
+        state: rewards.name().to_string(),
+        awarded_at,
+        awarded,
+        pending_until,
+        player: p.to_string(),
+        award: award.as_ref().map(award_message).transpose()?,
+    })
+}
+
+/// `ClaimReward`.
+pub(crate) async fn claim_reward(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    req: &RewardsRequest,
+) -> Result<ClaimRewardResponse> {
+    let p = own_player(ctx, &req.player)?;
+    let b = crate::board(ctx, call, RouteClass::Write, &req.board).await?;
+    let repo = ctx.repo().await?;
+    let asked = run_asked(&req.period);
+    let (run, award) =
+        edge::rewards::claim_award(repo, &ctx.tenant, &b.id, asked, &p, call.now_ms).await?;
+    Ok(ClaimRewardResponse {
+        board: b.id.to_string(),
+        period: run.to_string(),
+        award: Some(award_message(&award)?),
+    })
+}
