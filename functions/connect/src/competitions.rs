@@ -84,7 +84,7 @@ pub struct GetLeagueResponse {
     #[prost(string, tag = "6")]
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub period: String,
-    /// The league's last close (absent before its first).
+    /// The league's last close still kept (absent before its first, or when none is kept).
     #[prost(message, optional, tag = "7")]
     #[serde(default, alias = "last_close", skip_serializing_if = "Option::is_none")]
     pub last_close: Option<LeagueClose>,

@@ -733,7 +733,7 @@ struct LeagueStanding {
     cohort: Option<String>,
     /// The current period.
     period: String,
-    /// The league's last close, null before its first.
+    /// The league's last close still kept, null before its first (or when none is kept).
     last_close: Option<LeagueClose>,
     /// Each close whose period's standings are still kept, newest first, at most 8.
     history: Vec<LeagueClose>,

@@ -41,8 +41,16 @@ pub async fn on_due(
     };
     // The marks of periods no longer kept are read by nothing: dropped once per period's end,
     // so the closes hash stays as small as the retention.
-    repo.trim_closes(keys, board.period, board.retain_periods, now_ms)
-        .await?;
+    // Housekeeping: an outage is retried with the rest; a mark that does not parse is logged
+    // and left, rather than holding the board's next note back.
+    match repo
+        .trim_closes(keys, board.period, board.retain_periods, now_ms)
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.is_outage() => return Err(e),
+        Err(e) => eprintln!("closes: the marks of {tenant}/{} (left): {e}", board.id),
+    }
     let entry = register_entry(tenant, &board.id);
     let next = match (period::next_reset_ms(board.period, now_ms)?, awards_again) {
         (Some(a), Some(b)) => Some(a.min(b)),

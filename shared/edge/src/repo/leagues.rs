@@ -173,7 +173,7 @@ impl Repo {
         let r = self
             .exec(
                 "HMGET",
-                vec![bin(keys.moves(period)), bin("_"), bin(player.as_str())],
+                vec![bin(keys.moves(period)), bin(":at"), bin(player.as_str())],
             )
             .await?;
         let [kept, to] = r.as_slice() else {

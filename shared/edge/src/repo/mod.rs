@@ -231,8 +231,8 @@ impl Keys {
         self.k("league")
     }
     /// A league period's close's moves (hash: player → the tier the close moved it to, for the
-    /// players it moved; `_` → when the close was stored): a player's history
-    /// (`crate::leagues::read`). Expires with the period's standings.
+    /// players it moved; `:at`, which no player id can be, → when the close was stored): a
+    /// player's history (`crate::leagues::standing`). Expires with the period's standings.
     pub fn moves(&self, p: &PeriodId) -> String {
         self.k(&format!("moves:{p}"))
     }

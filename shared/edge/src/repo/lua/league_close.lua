@@ -6,7 +6,7 @@
 -- write rings it.
 -- KEYS: 1 the board's config, 2 its closes (hash), 3 its tiers (hash), 4 its log,
 --       5 webhooks wanted (flag), 6 webhook bell, 7 the period's moves (hash: player → the tier
---       it moved to; `_` → now)
+--       it moved to; `:at` → now, a field no player id can be)
 -- ARGV: 1 the period's closing mark (`closing:<period>`), 2 its closed mark (`closed:<period>`),
 --       3 now (Unix ms), 4 the league_closed event, 5 ring payload (`wh:tenant/board`),
 --       6 when the moves expire (Unix ms: with the period's standings),
@@ -16,7 +16,7 @@
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return {0} end
 if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3]) == 0 then return {2} end
-redis.call('HSET', KEYS[7], '_', ARGV[3])
+redis.call('HSET', KEYS[7], ':at', ARGV[3])
 for a = 7, #ARGV, 2 do
   redis.call('HSET', KEYS[3], ARGV[a], ARGV[a + 1])
   redis.call('HSET', KEYS[7], ARGV[a], ARGV[a + 1])
