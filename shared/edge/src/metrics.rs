@@ -142,15 +142,36 @@ pub async fn add_now(platform: &dyn Platform, key: &str, n: i64) {
     }
 }
 
+/// How many times an increment is tried (see [`bump`]).
+const INCREMENT_TRIES: u32 = 3;
+
 /// Increments a series; its first increments (up to ten) also make sure it is in the index.
 /// Not only the first: while the index does not exist yet, a compare-and-swap on it is an
 /// unconditional write on Spin's stores, so two series registering at once could lose one; once
 /// it exists, the swap is atomic and a later increment repairs the loss.
+///
+/// A failed increment is tried again (up to [`INCREMENT_TRIES`] in all). Spin's SQLite store
+/// increments in a transaction that reads, then writes; the HTTP app and the worker share the
+/// file (the shipped runtime-config.toml), and when two such transactions of the two processes
+/// meet, SQLite fails one at once with "database is locked" (its deadlock case, where the busy
+/// timeout does not wait) — having written nothing, so the retry counts it exactly once. On a
+/// Redis store an increment fails only with its connection, where a retry may rarely count one
+/// twice: a counter's choice of over losing.
 async fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
-    match kv.increment(key, delta).await {
-        Ok(v) if delta > 0 && v <= delta.saturating_mul(10) => register(kv, key).await,
-        Ok(_) => {}
-        Err(e) => eprintln!("metrics: increment of {key} failed: {e}"),
+    let mut tries = 0;
+    let counted = loop {
+        tries += 1;
+        match kv.increment(key, delta).await {
+            Ok(v) => break v,
+            Err(e) if tries >= INCREMENT_TRIES => {
+                eprintln!("metrics: increment of {key} failed {tries} times: {e}");
+                return;
+            }
+            Err(_) => {}
+        }
+    };
+    if delta > 0 && counted <= delta.saturating_mul(10) {
+        register(kv, key).await;
     }
 }
 
@@ -200,6 +221,7 @@ pub async fn read_all(platform: &dyn Platform) -> Vec<(String, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::KvError;
 
     #[test]
     fn sampling_settings() {
@@ -209,5 +231,77 @@ mod tests {
         assert_eq!(parse_sampling("1/10"), 10);
         assert_eq!(parse_sampling("1/0"), 1);
         assert_eq!(parse_sampling("sometimes"), 1);
+    }
+
+    /// A counter store that fails its first `fails` increments as SQLite's deadlock case does
+    /// (nothing written), then counts.
+    struct Contended {
+        fails: std::cell::Cell<u32>,
+        value: std::cell::Cell<i64>,
+        index: std::cell::RefCell<Option<Vec<u8>>>,
+    }
+
+    impl Contended {
+        fn new(fails: u32) -> Self {
+            Self {
+                fails: std::cell::Cell::new(fails),
+                value: std::cell::Cell::new(0),
+                index: std::cell::RefCell::new(None),
+            }
+        }
+    }
+
+    #[async_trait::async_trait(?Send)]
+    impl KvStore for Contended {
+        async fn increment(&self, _: &str, delta: i64) -> Result<i64, KvError> {
+            if self.fails.get() > 0 {
+                self.fails.set(self.fails.get() - 1);
+                return Err(KvError::Other("database is locked".into()));
+            }
+            self.value.set(self.value.get() + delta);
+            Ok(self.value.get())
+        }
+        async fn get(&self, _: &str) -> Result<Option<Vec<u8>>, KvError> {
+            Ok(self.index.borrow().clone())
+        }
+        async fn set(&self, _: &str, value: &[u8]) -> Result<(), KvError> {
+            *self.index.borrow_mut() = Some(value.to_vec());
+            Ok(())
+        }
+        async fn delete_many(&self, _: &[String]) -> Result<(), KvError> {
+            Ok(())
+        }
+        async fn update(
+            &self,
+            _: &str,
+            f: &mut crate::platform::Update<'_>,
+            _: u32,
+        ) -> Result<(), KvError> {
+            let next = f(self.index.borrow().as_deref());
+            if let Some(next) = next {
+                *self.index.borrow_mut() = Some(next);
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_increment_the_other_process_locked_out_is_counted_once() {
+        let store = Contended::new(INCREMENT_TRIES - 1);
+        futures::executor::block_on(bump(&store, "c:push_published", 1));
+        assert_eq!(store.value.get(), 1);
+        let index: Vec<String> =
+            serde_json::from_slice(store.index.borrow().as_deref().unwrap_or_default())
+                .unwrap_or_default();
+        assert_eq!(index, ["c:push_published"]);
+    }
+
+    #[test]
+    fn an_increment_that_keeps_failing_gives_up_and_counts_nothing() {
+        let store = Contended::new(INCREMENT_TRIES);
+        futures::executor::block_on(bump(&store, "c:push_published", 1));
+        assert_eq!(store.value.get(), 0);
+        assert_eq!(store.fails.get(), 0, "tried {INCREMENT_TRIES} times");
+        assert!(store.index.borrow().is_none());
     }
 }

@@ -539,7 +539,11 @@ async fn the_worker_publishes_each_write_to_websocket_and_eventsource_viewers_in
     assert_eq!(last["page"]["board"], "cup");
     // The worker counts a publish after nchan took it, so a viewer may see it first.
     let published = metric_at_least(&api, "lb_push_published_total", 6.0).await;
-    assert!(published >= 6.0, "publishes counted: {published}");
+    let failed = metric(&api, "lb_push_publish_failures_total").await;
+    assert!(
+        published >= 6.0,
+        "publishes counted: {published} (failures counted: {failed})"
+    );
 }
 
 /// A new viewer's first state: the board's current one.
