@@ -6,11 +6,9 @@
 
 use edge::api::Ctx;
 use edge::http::Call;
-use edge::rewards::{AwardShown, RunRewards};
-use leaderboard::competition::rewards::Standing;
+use edge::rewards::{AwardShown, RewardsShown};
 use leaderboard::policy::access;
 use leaderboard::policy::ratelimit::RouteClass;
-use leaderboard::time::iso_text as iso;
 use leaderboard::{LeaderboardError, PlayerId, Result};
 use serde::{Deserialize, Serialize};
 
@@ -188,6 +186,71 @@ pub struct GetRewardsResponse {
     pub award: Option<Award>,
 }
 
+/// `ListAwards`' request.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListAwardsRequest {
+    #[prost(string, tag = "1")]
+    #[serde(default)]
+    pub board: String,
+    /// The run on a periodic board (empty: the last period that ended).
+    #[prost(string, tag = "2")]
+    #[serde(default)]
+    pub period: String,
+    /// 1–500 (0: 100).
+    #[prost(uint32, tag = "3")]
+    #[serde(default)]
+    pub limit: u32,
+    /// A page's `next_cursor`.
+    #[prost(string, tag = "4")]
+    #[serde(default)]
+    pub cursor: String,
+}
+
+/// `ListAwards`' response.
+#[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListAwardsResponse {
+    #[prost(string, tag = "1")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub board: String,
+    #[prost(string, tag = "2")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub period: String,
+    #[prost(string, tag = "3")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub state: String,
+    #[prost(string, tag = "4")]
+    #[serde(
+        default,
+        alias = "awarded_at",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub awarded_at: String,
+    #[prost(uint64, tag = "5")]
+    #[serde(default, with = "int64", skip_serializing_if = "is_zero_u64")]
+    pub awarded: u64,
+    #[prost(string, tag = "6")]
+    #[serde(
+        default,
+        alias = "pending_until",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub pending_until: String,
+    /// In rank order (cohort by cohort on a board with cohorts); none while not final.
+    #[prost(message, repeated, tag = "7")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub awards: Vec<Award>,
+    /// Empty on the last page.
+    #[prost(string, tag = "8")]
+    #[serde(
+        default,
+        alias = "next_cursor",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub next_cursor: String,
+}
+
 /// `ClaimReward`'s response.
 #[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -225,11 +288,7 @@ fn close_message(c: &edge::leagues::PastClose) -> LeagueClose {
         closed_at: c.closed_at.clone(),
         played: c.played,
         from: c.from.clone().unwrap_or_default(),
-        moved: c
-            .moved
-            .and_then(|m| serde_json::to_value(m).ok())
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        moved: c.moved.map(|m| m.as_str().to_string()).unwrap_or_default(),
     }
 }
 
@@ -250,8 +309,8 @@ pub(crate) async fn get_league(
     call: &Call<'_>,
     req: &GetLeagueRequest,
 ) -> Result<GetLeagueResponse> {
-    let p = own_player(ctx, &req.player)?;
     let b = crate::board(ctx, call, RouteClass::Read, &req.board).await?;
+    let p = own_player(ctx, &req.player)?;
     let repo = ctx.repo().await?;
     let s = edge::leagues::standing(repo, &ctx.tenant, &b, &p, call.now_ms).await?;
     Ok(GetLeagueResponse {
@@ -272,28 +331,54 @@ pub(crate) async fn get_rewards(
     call: &Call<'_>,
     req: &RewardsRequest,
 ) -> Result<GetRewardsResponse> {
-    let p = own_player(ctx, &req.player)?;
     let b = crate::board(ctx, call, RouteClass::Read, &req.board).await?;
+    let p = own_player(ctx, &req.player)?;
     let repo = ctx.repo().await?;
     let asked = run_asked(&req.period);
     let (run, rewards, award) =
         edge::rewards::of_player(repo, &ctx.tenant, &b.id, asked, &p, call.now_ms).await?;
-    let (awarded_at, awarded, pending_until) = match &rewards {
-        RunRewards::Final(s) => (iso(s.at_ms), s.count, String::new()),
-        RunRewards::NotYet(Standing::Pending { until_ms, .. }) => {
-            (String::new(), 0, iso(*until_ms))
-        }
-        RunRewards::NotYet(_) => (String::new(), 0, String::new()),
-    };
+    let shown = RewardsShown::of(&b.id, &run, &rewards);
     Ok(GetRewardsResponse {
-        board: b.id.to_string(),
-        period: run.to_string(),
-        state: rewards.name().to_string(),
-        awarded_at,
-        awarded,
-        pending_until,
+        board: shown.board,
+        period: shown.period,
+        state: shown.state.to_string(),
+        awarded_at: shown.awarded_at.unwrap_or_default(),
+        awarded: shown.awarded.unwrap_or_default(),
+        pending_until: shown.pending_until.unwrap_or_default(),
         player: p.to_string(),
         award: award.as_ref().map(award_message).transpose()?,
+    })
+}
+
+/// `ListAwards` (a service or admin token).
+pub(crate) async fn list_awards(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    req: &ListAwardsRequest,
+) -> Result<ListAwardsResponse> {
+    let b = crate::board(ctx, call, RouteClass::Read, &req.board).await?;
+    access::authorize_operator(ctx.require_principal()?, "listing a run's awards")?;
+    let repo = ctx.repo().await?;
+    let limit = if req.limit == 0 { 100 } else { req.limit };
+    let cursor = Some(req.cursor.as_str()).filter(|c| !c.is_empty());
+    let asked = run_asked(&req.period);
+    let listed =
+        edge::rewards::awards_listed(repo, &ctx.tenant, &b.id, asked, limit, cursor, call.now_ms)
+            .await?;
+    let shown = listed.rewards;
+    Ok(ListAwardsResponse {
+        board: shown.board,
+        period: shown.period,
+        state: shown.state.to_string(),
+        awarded_at: shown.awarded_at.unwrap_or_default(),
+        awarded: shown.awarded.unwrap_or_default(),
+        pending_until: shown.pending_until.unwrap_or_default(),
+        awards: listed
+            .awards
+            .iter()
+            .map(award_message)
+            .collect::<Result<_>>()?,
+        next_cursor: listed.next_cursor.unwrap_or_default(),
     })
 }
 
@@ -303,8 +388,8 @@ pub(crate) async fn claim_reward(
     call: &Call<'_>,
     req: &RewardsRequest,
 ) -> Result<ClaimRewardResponse> {
-    let p = own_player(ctx, &req.player)?;
     let b = crate::board(ctx, call, RouteClass::Write, &req.board).await?;
+    let p = own_player(ctx, &req.player)?;
     let repo = ctx.repo().await?;
     let asked = run_asked(&req.period);
     let (run, award) =

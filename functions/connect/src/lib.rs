@@ -9,6 +9,14 @@
 //! POST /leaderboard.v1.LeaderboardService/GetLeague       (`competitions`)
 //! POST /leaderboard.v1.LeaderboardService/GetRewards
 //! POST /leaderboard.v1.LeaderboardService/ClaimReward
+//! POST /leaderboard.v1.LeaderboardService/ListAwards
+//! POST /leaderboard.v1.LeaderboardService/ListTournaments    (`tournaments`)
+//! POST /leaderboard.v1.LeaderboardService/ListPlayerTournaments
+//! POST /leaderboard.v1.LeaderboardService/JoinTournament
+//! POST /leaderboard.v1.LeaderboardService/GetAttempts
+//! POST /leaderboard.v1.LeaderboardService/GrantAttempts
+//! POST /leaderboard.v1.LeaderboardService/EndTournament
+//! POST /leaderboard.v1.LeaderboardService/ExtendTournament
 //! POST /leaderboard.v1.LeaderboardService/StreamUpdates   server stream (`streaming`)
 //! ```
 //! Each method is the REST route's own code (`edge::reads`, `edge::submit::submit_input`) with
@@ -26,6 +34,7 @@ pub mod competitions;
 pub mod messages;
 pub mod protocol;
 pub mod streaming;
+pub mod tournaments;
 
 use crate::messages::{
     Entry, GetAroundRequest, GetAroundResponse, GetLeaderboardRequest, GetLeaderboardResponse,
@@ -323,6 +332,46 @@ async fn call_method(
         "ClaimReward" => {
             let req: competitions::RewardsRequest = decode(call, protocol)?;
             let answer = competitions::claim_reward(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
+        "ListAwards" => {
+            let req: competitions::ListAwardsRequest = decode(call, protocol)?;
+            let answer = competitions::list_awards(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
+        "ListTournaments" => {
+            let req: tournaments::ListTournamentsRequest = decode(call, protocol)?;
+            let answer = tournaments::list(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
+        "ListPlayerTournaments" => {
+            let req: tournaments::ListPlayerTournamentsRequest = decode(call, protocol)?;
+            let answer = tournaments::list_joined(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
+        "JoinTournament" => {
+            let req: tournaments::PlayerInTournament = decode(call, protocol)?;
+            let answer = tournaments::join(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
+        "GetAttempts" => {
+            let req: tournaments::PlayerInTournament = decode(call, protocol)?;
+            let answer = tournaments::attempts(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
+        "GrantAttempts" => {
+            let req: tournaments::GrantAttemptsRequest = decode(call, protocol)?;
+            let answer = tournaments::grant(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
+        "EndTournament" => {
+            let req: tournaments::EndTournamentRequest = decode(call, protocol)?;
+            let answer = tournaments::end(&ctx, call, &req).await;
+            encode(&answer.map_err(fail)?, protocol)
+        }
+        "ExtendTournament" => {
+            let req: tournaments::ExtendTournamentRequest = decode(call, protocol)?;
+            let answer = tournaments::extend(&ctx, call, &req).await;
             encode(&answer.map_err(fail)?, protocol)
         }
         "SubmitScore" => {

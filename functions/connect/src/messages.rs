@@ -30,17 +30,22 @@ pub(crate) mod int64 {
 }
 
 /// [`int64`] for an `optional` field.
-mod opt_int64 {
+pub(crate) mod opt_int64 {
     use super::*;
 
-    pub fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, T: std::fmt::Display>(
+        v: &Option<T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match v {
             Some(v) => s.collect_str(v),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, T: std::str::FromStr>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
         super::int64::deserialize(d).map(Some)
     }
 }

@@ -25,20 +25,27 @@ use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, ID, graphql_object
 use leaderboard::board::view::{EntryView, PeriodView};
 use leaderboard::events::outcome::Fate;
 use leaderboard::http::i18n::Lang;
-use leaderboard::policy::access;
 use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{Board, LeaderboardError, PlayerId, Result, SubmissionInput};
 use serde_json::Value;
 
 use crate::errors::field_error;
 
+mod competitions;
 mod live;
+use competitions::{
+    Attempts, Award, JoinResult, LeagueStanding, Rewards, RunAwards, TournamentList,
+};
 pub use live::Subscription;
 
 /// Entries on one page when `limit` is not given.
 const DEFAULT_LIMIT: i32 = 10;
 /// Neighbours either side when `radius` is not given.
 const DEFAULT_RADIUS: i32 = 5;
+/// Tournaments on one page when `limit` is not given (as REST).
+const DEFAULT_LIST: i32 = 20;
+/// Awards on one page when `limit` is not given (as REST).
+const DEFAULT_AWARDS: i32 = 100;
 
 /// What the resolvers share for one request: the admitted caller and the request, the language
 /// errors are written in, and what the answer's caching may promise.
@@ -197,6 +204,12 @@ impl<'r> Gql<'r> {
     /// One root field's admission: at most [`crate::MAX_BOARD_FIELDS`] per request, then
     /// [`edge::reads::board_for_call`] (rate limits, board config, read access for a read).
     async fn board(&self, class: RouteClass, id: &str) -> Result<Board> {
+        self.count_field()?;
+        reads::board_for_call(self.ctx, self.call, class, id).await
+    }
+
+    /// Counts one root field that reads or writes boards: at most [`crate::MAX_BOARD_FIELDS`].
+    fn count_field(&self) -> Result<()> {
         let n = self.board_fields.get() + 1;
         self.board_fields.set(n);
         if n > crate::MAX_BOARD_FIELDS {
@@ -205,7 +218,7 @@ impl<'r> Gql<'r> {
                 crate::MAX_BOARD_FIELDS
             )));
         }
-        reads::board_for_call(self.ctx, self.call, class, id).await
+        Ok(())
     }
 
     async fn readable(&self, id: &str) -> Result<Board> {
@@ -403,6 +416,26 @@ pub struct BoardInfo {
     config: String,
 }
 
+impl BoardInfo {
+    /// The board as it is at `now_ms`.
+    fn of(board: &Board, now_ms: i64) -> Result<Self> {
+        let period = PeriodView::resolve(board, None, now_ms)?;
+        Ok(Self {
+            id: ID::new(board.id.as_str()),
+            sort: enum_text(&board.sort),
+            operator: enum_text(&board.to_input().operator),
+            score_type: enum_text(&board.to_input().score_type),
+            period_kind: enum_text(&board.period),
+            write_mode: enum_text(&board.write_mode),
+            public_read: board.public_read,
+            current_period: period.current.to_string(),
+            next_reset: period.next_reset_ms.map(iso_text),
+            config: serde_json::to_string(&board.to_input())
+                .map_err(|e| LeaderboardError::Internal(e.to_string()))?,
+        })
+    }
+}
+
 fn enum_text<T: juniper::serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
@@ -493,20 +526,7 @@ impl<'r> Query<'r> {
         context
             .run(async {
                 let board = context.readable(&id).await?;
-                let period = PeriodView::resolve(&board, None, context.call.now_ms)?;
-                Ok(Some(BoardInfo {
-                    id: ID::new(board.id.as_str()),
-                    sort: enum_text(&board.sort),
-                    operator: enum_text(&board.to_input().operator),
-                    score_type: enum_text(&board.to_input().score_type),
-                    period_kind: enum_text(&board.period),
-                    write_mode: enum_text(&board.write_mode),
-                    public_read: board.public_read,
-                    current_period: period.current.to_string(),
-                    next_reset: period.next_reset_ms.map(iso_text),
-                    config: serde_json::to_string(&board.to_input())
-                        .map_err(|e| LeaderboardError::Internal(e.to_string()))?,
-                }))
+                BoardInfo::of(&board, context.call.now_ms).map(Some)
             })
             .await
     }
@@ -548,24 +568,7 @@ impl<'r> Query<'r> {
         player: ID,
     ) -> FieldResult<Option<LeagueStanding>> {
         context
-            .run(async {
-                let p = own_player(context, &player)?;
-                let b = context.board(RouteClass::Read, &board).await?;
-                let repo = context.ctx.repo().await?;
-                let s =
-                    edge::leagues::standing(repo, &context.ctx.tenant, &b, &p, context.call.now_ms)
-                        .await?;
-                Ok(Some(LeagueStanding {
-                    board: s.board.clone(),
-                    player: s.player.clone(),
-                    tiers: s.tiers.clone(),
-                    tier: s.tier.clone(),
-                    cohort: s.cohort.clone(),
-                    period: s.period.clone(),
-                    last_close: s.last_close.as_ref().map(LeagueClose::of),
-                    history: s.history.iter().map(LeagueClose::of).collect(),
-                }))
-            })
+            .run(competitions::league(context, &board, &player))
             .await
     }
 
@@ -579,39 +582,81 @@ impl<'r> Query<'r> {
         period: Option<String>,
     ) -> FieldResult<Option<Rewards>> {
         context
-            .run(async {
-                let p = own_player(context, &player)?;
-                let b = context.board(RouteClass::Read, &board).await?;
-                let repo = context.ctx.repo().await?;
-                let (run, rewards, award) = edge::rewards::of_player(
-                    repo,
-                    &context.ctx.tenant,
-                    &b.id,
-                    period.as_deref(),
-                    &p,
-                    context.call.now_ms,
-                )
-                .await?;
-                let (awarded_at, awarded, pending_until) = match &rewards {
-                    edge::rewards::RunRewards::Final(s) => {
-                        (Some(iso_text(s.at_ms)), Some(count(s.count)), None)
-                    }
-                    edge::rewards::RunRewards::NotYet(
-                        leaderboard::competition::rewards::Standing::Pending { until_ms, .. },
-                    ) => (None, None, Some(iso_text(*until_ms))),
-                    edge::rewards::RunRewards::NotYet(_) => (None, None, None),
-                };
-                Ok(Some(Rewards {
-                    board: b.id.to_string(),
-                    period: run.to_string(),
-                    state: rewards.name().to_string(),
-                    awarded_at,
-                    awarded,
-                    pending_until,
-                    player: p.to_string(),
-                    award: award.as_ref().map(Award::of).transpose()?,
-                }))
-            })
+            .run(competitions::rewards(
+                context,
+                &board,
+                &player,
+                period.as_deref(),
+            ))
+            .await
+    }
+
+    /// A run's awards in rank order, exactly like `GET /api/v1/boards/{board}/rewards` without
+    /// `player` (service or admin): `limit` (1–500) after `cursor` (a page's `nextCursor`).
+    async fn awards(
+        context: &Gql<'r>,
+        board: ID,
+        period: Option<String>,
+        #[graphql(default = DEFAULT_AWARDS)] limit: i32,
+        cursor: Option<String>,
+    ) -> FieldResult<Option<RunAwards>> {
+        context
+            .run(competitions::awards(
+                context,
+                &board,
+                period.as_deref(),
+                limit,
+                cursor.as_deref(),
+            ))
+            .await
+    }
+
+    /// The tenant's tournaments in one `state` (`open` by default; `upcoming`, `ended`), of one
+    /// `category` if given, soonest end first (latest first once ended), exactly like
+    /// `GET /api/v1/tournaments`: `limit` (1–100) after `cursor` (a page's `nextCursor`; a
+    /// filtered page may hold fewer, even none, and still have one). Any token of the tenant.
+    async fn tournaments(
+        context: &Gql<'r>,
+        state: Option<String>,
+        category: Option<String>,
+        #[graphql(default = DEFAULT_LIST)] limit: i32,
+        cursor: Option<String>,
+    ) -> FieldResult<Option<TournamentList>> {
+        context
+            .run(competitions::tournaments(
+                context,
+                state.as_deref(),
+                category.as_deref(),
+                limit,
+                cursor.as_deref(),
+            ))
+            .await
+    }
+
+    /// The tournaments a player joined, the newest joined first, each with the player's
+    /// standing in its run, exactly like `GET /api/v1/players/{player}/tournaments`: the
+    /// player's own token, or a service or admin one.
+    async fn player_tournaments(
+        context: &Gql<'r>,
+        player: ID,
+        #[graphql(default = DEFAULT_LIST)] limit: i32,
+        cursor: Option<String>,
+    ) -> FieldResult<Option<TournamentList>> {
+        context
+            .run(competitions::joined(
+                context,
+                &player,
+                limit,
+                cursor.as_deref(),
+            ))
+            .await
+    }
+
+    /// A player's attempts in a tournament's current run, exactly like
+    /// `GET /api/v1/boards/{board}/attempts?player=`.
+    async fn attempts(context: &Gql<'r>, board: ID, player: ID) -> FieldResult<Option<Attempts>> {
+        context
+            .run(competitions::attempts(context, &board, &player))
             .await
     }
 
@@ -692,107 +737,6 @@ impl<'r> Query<'r> {
     }
 }
 
-#[derive(GraphQLObject)]
-#[graphql(description = "A league's close as a player's standing shows it.")]
-struct LeagueClose {
-    /// The period closed.
-    period: String,
-    /// When it closed (RFC 3339).
-    closed_at: String,
-    /// Whether the player has an entry in the period's standings.
-    played: bool,
-    /// The tier it played the period in.
-    from: Option<String>,
-    /// How the close moved it: `promoted`, `demoted` or `stayed` (null: it did not play).
-    #[graphql(name = "move")]
-    moved: Option<String>,
-}
-
-impl LeagueClose {
-    fn of(c: &edge::leagues::PastClose) -> Self {
-        Self {
-            period: c.period.clone(),
-            closed_at: c.closed_at.clone(),
-            played: c.played,
-            from: c.from.clone(),
-            moved: c.moved.as_ref().map(enum_text),
-        }
-    }
-}
-
-#[derive(GraphQLObject)]
-#[graphql(description = "Where a player stands in a league.")]
-struct LeagueStanding {
-    board: String,
-    player: String,
-    /// The league's tiers, lowest first.
-    tiers: Vec<String>,
-    /// The tier the player plays the current period in.
-    tier: String,
-    /// Its cohort in the current period (`silver.2`), null before its first submission of it.
-    cohort: Option<String>,
-    /// The current period.
-    period: String,
-    /// The league's last close still kept, null before its first (or when none is kept).
-    last_close: Option<LeagueClose>,
-    /// Each close whose period's standings are still kept, newest first, at most 8.
-    history: Vec<LeagueClose>,
-}
-
-#[derive(GraphQLObject)]
-#[graphql(description = "A player's award in a run.")]
-struct Award {
-    player: String,
-    /// Its final rank (in its cohort, on a board with cohorts).
-    rank: i32,
-    /// The reward of its rank, as JSON text (the game interprets it).
-    reward: String,
-    /// When it was claimed (RFC 3339), null while unclaimed.
-    claimed_at: Option<String>,
-    /// Its cohort, on a board with cohorts.
-    cohort: Option<String>,
-}
-
-impl Award {
-    fn of(a: &edge::rewards::AwardShown) -> Result<Self> {
-        Ok(Self {
-            player: a.player.clone(),
-            rank: count(a.rank),
-            reward: serde_json::to_string(&a.reward)
-                .map_err(|e| LeaderboardError::Internal(e.to_string()))?,
-            claimed_at: a.claimed_at.clone(),
-            cohort: a.cohort.clone(),
-        })
-    }
-}
-
-#[derive(GraphQLObject)]
-#[graphql(description = "Where a run's rewards stand, and a player's award.")]
-struct Rewards {
-    board: String,
-    /// The run: `all` for a tournament, a period id on a periodic board.
-    period: String,
-    /// `open` (the run has not closed), `pending` (open reviews) or `final`.
-    state: String,
-    /// When the run was awarded (final only).
-    awarded_at: Option<String>,
-    /// How many players were awarded (final only).
-    awarded: Option<i32>,
-    /// When the run is awarded whatever reviews are open (pending only).
-    pending_until: Option<String>,
-    player: String,
-    /// The player's award; null while not final, or for a player awarded nothing.
-    award: Option<Award>,
-}
-
-/// The player a competition field is about, checked against the caller: its own token, or a
-/// service or admin one.
-fn own_player(context: &Gql<'_>, player: &str) -> Result<PlayerId> {
-    let player = PlayerId::new(player)?;
-    access::authorize_own(context.ctx.require_principal()?, &player)?;
-    Ok(player)
-}
-
 /// The mutation root.
 #[derive(Default)]
 pub struct Mutation<'r>(PhantomData<&'r ()>);
@@ -863,21 +807,55 @@ impl<'r> Mutation<'r> {
         period: Option<String>,
     ) -> FieldResult<Option<Award>> {
         context
-            .run(async {
-                let p = own_player(context, &player)?;
-                let b = context.board(RouteClass::Write, &board).await?;
-                let repo = context.ctx.repo().await?;
-                let (_, award) = edge::rewards::claim_award(
-                    repo,
-                    &context.ctx.tenant,
-                    &b.id,
-                    period.as_deref(),
-                    &p,
-                    context.call.now_ms,
-                )
-                .await?;
-                Award::of(&award).map(Some)
-            })
+            .run(competitions::claim(
+                context,
+                &board,
+                &player,
+                period.as_deref(),
+            ))
+            .await
+    }
+
+    /// Joins a player to a tournament, exactly like `POST /api/v1/boards/{board}/join`: a join
+    /// made again answers `joinedNow: false` and changes nothing.
+    async fn join_tournament(
+        context: &Gql<'r>,
+        board: ID,
+        player: ID,
+    ) -> FieldResult<Option<JoinResult>> {
+        context
+            .run(competitions::join(context, &board, &player))
+            .await
+    }
+
+    /// Grants a player `extra` (1–1,000) more attempts in the current run, exactly like
+    /// `POST /api/v1/boards/{board}/attempts` (service or admin; not idempotent: a grant adds).
+    async fn grant_attempts(
+        context: &Gql<'r>,
+        board: ID,
+        player: ID,
+        extra: i32,
+    ) -> FieldResult<Option<Attempts>> {
+        context
+            .run(competitions::grant(context, &board, &player, extra))
+            .await
+    }
+
+    /// Ends an open tournament now, exactly like `POST /api/v1/boards/{board}/tournament/end`
+    /// (admin): the board with its window as it is now.
+    async fn end_tournament(context: &Gql<'r>, board: ID) -> FieldResult<Option<BoardInfo>> {
+        context.run(competitions::end(context, &board)).await
+    }
+
+    /// Moves a tournament's end later, to `end` (RFC 3339), exactly like
+    /// `POST /api/v1/boards/{board}/tournament/extend` (admin).
+    async fn extend_tournament(
+        context: &Gql<'r>,
+        board: ID,
+        end: String,
+    ) -> FieldResult<Option<BoardInfo>> {
+        context
+            .run(competitions::extend(context, &board, &end))
             .await
     }
 }

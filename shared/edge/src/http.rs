@@ -288,6 +288,17 @@ pub fn json(status: u16, version: ApiVersion, body: &serde_json::Value) -> Respo
     json_text(status, version, body.to_string(), &[])
 }
 
+/// A JSON response of a typed answer (one every door shows: REST serialises it here).
+pub fn json_of<T: serde::Serialize>(
+    status: u16,
+    version: ApiVersion,
+    body: &T,
+) -> Result<Response> {
+    let text = serde_json::to_string(body)
+        .map_err(|e| LeaderboardError::Internal(format!("an answer not written as JSON: {e}")))?;
+    Ok(json_text(status, version, text, &[]))
+}
+
 /// A JSON response from already-serialised text, with extra headers.
 pub fn json_text(
     status: u16,

@@ -308,7 +308,5 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board_id).await?;
     let body = standing(repo, &ctx.tenant, &board, &player, call.now_ms).await?;
-    let body = serde_json::to_value(&body)
-        .map_err(|e| LeaderboardError::Internal(format!("a league standing: {e}")))?;
-    Ok(crate::http::json(200, call.version, &body))
+    crate::http::json_of(200, call.version, &body)
 }

@@ -51,7 +51,7 @@ async fn play(api: &Api, board: &str, scores: &[(&str, i64)]) -> HashMap<String,
 }
 
 /// A GraphQL request's answer (`200`).
-async fn gql(api: &Api, token: String, query: String) -> Value {
+pub(crate) async fn gql(api: &Api, token: String, query: String) -> Value {
     let r = api
         .call(
             reqwest::Method::POST,
@@ -63,6 +63,12 @@ async fn gql(api: &Api, token: String, query: String) -> Value {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
+}
+
+/// A Connect call with `token` (`buf curl`): its answer, or its error.
+async fn connect_as(api: &Api, token: &str, method: &str, data: Value) -> Result<Value, Value> {
+    let auth = [format!("Authorization: Bearer {token}")];
+    crate::api_connect::buf_curl(api, "connect", method, data, &auth).await
 }
 
 /// (player, rank, reward, cohort) of each award listed, in the listing's order.
@@ -282,6 +288,59 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
     .await;
     assert!(first["award"]["claimedAt"].is_string(), "{first}");
     assert_eq!(first, again);
+    // The operators' listing, as REST lists it: two a page by GraphQL, the next by Connect;
+    // a player's token may not list.
+    let rest_all = api.get(&path, Some(&admin())).await.body;
+    let page = gql(
+        &api,
+        service(),
+        format!(
+            r#"{{ awards(board: "{PODS}", limit: 2) {{ state period awarded
+                awards {{ player rank reward cohort claimedAt }} nextCursor }} }}"#
+        ),
+    )
+    .await;
+    let page = &page["data"]["awards"];
+    let gql_awards: Vec<(Value, Value)> = page["awards"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no awards in {page}"))
+        .iter()
+        .map(|a| (a["player"].clone(), a["claimedAt"].clone()))
+        .collect();
+    let rest_awards: Vec<(Value, Value)> = rest_all["awards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["player"].clone(), a["claimed_at"].clone()))
+        .collect();
+    assert_eq!(gql_awards, rest_awards[..2], "{page}");
+    assert_eq!(
+        (&page["state"], &page["awarded"]),
+        (&json!("final"), &json!(4))
+    );
+    let rest_page = connect_as(
+        &api,
+        &service(),
+        "ListAwards",
+        json!({"board": PODS, "cursor": page["nextCursor"]}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("ListAwards: {e}"));
+    let players: Vec<&Value> = rest_page["awards"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no awards in {rest_page}"))
+        .iter()
+        .map(|a| &a["player"])
+        .collect();
+    assert_eq!(players, [&json!("p5"), &json!("p4")], "{rest_page}");
+    assert_eq!(
+        rest_page["awards"][1]["claimedAt"],
+        rest_all["awards"][3]["claimed_at"]
+    );
+    let refused = connect_as(&api, &player("p4"), "ListAwards", json!({"board": PODS}))
+        .await
+        .expect_err("a player does not list a run's awards");
+    assert_eq!(refused["code"], "permission_denied", "{refused}");
     // Today takes scores as before.
     assert_eq!(
         api.submit(PODS, json!({"player": "p1", "score": 5}))

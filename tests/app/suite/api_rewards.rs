@@ -438,11 +438,6 @@ async fn a_reward_table_is_checked_and_served_where_a_run_closes() {
             "never closes",
         ),
         (
-            json!({"id": "daily", "period": "daily", "tournament": t,
-                   "rewards": [{"from": 1, "reward": 1}]}),
-            "many runs",
-        ),
-        (
             json!({"id": "overlap", "tournament": t,
                    "rewards": [{"from": 1, "to": 3, "reward": 1}, {"from": 3, "reward": 2}]}),
             "overlap",

@@ -41,6 +41,8 @@ mod api_stall;
 mod api_stats;
 mod api_tenants;
 mod api_tournament_attempts;
+mod api_tournament_doors;
+mod api_tournament_runs;
 mod api_tournament_window;
 mod api_webhooks;
 mod app_health;

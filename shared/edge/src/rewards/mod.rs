@@ -25,19 +25,22 @@
 //! ended).
 
 mod routes;
+mod shown;
 
 pub use routes::{claim, read};
+pub use shown::{
+    AwardShown, AwardsListed, MAX_AWARDS_PAGE, RewardsShown, as_awarded, at_end, awards_listed,
+    claim_award, of_player,
+};
 
 use leaderboard::board::period;
 use leaderboard::competition::cohort::CohortId;
-use leaderboard::competition::rewards::{self, GRACE_MS, MAX_AWARDS, Tables, TablesInput};
+use leaderboard::competition::rewards::{self, GRACE_MS, MAX_AWARDS, Tables};
 use leaderboard::{
     Board, BoardId, EventEnvelope, LeaderboardError, PeriodId, PlayerId, Result, TenantId,
 };
-use serde::Serialize;
-use serde_json::{Map, Value, json};
 
-use crate::repo::rewards::{AwardHeld, AwardWrite, NewAwards, Stored};
+use crate::repo::rewards::{AwardWrite, NewAwards, Stored};
 use crate::repo::{Keys, Repo};
 
 /// Standings read per round trip while a run is awarded.
@@ -313,8 +316,9 @@ pub async fn settle_logged(
     }
 }
 
-/// The worker's awards of a periodic board's runs at `now_ms`: each period with standings that
-/// ended and is still kept is settled ([`settle`]: awarded once when due). Answers when to look
+/// The worker's awards of a periodic board's runs at `now_ms` (a tournament of many runs' too:
+/// each run is a period inside its window, the last cut by its end): each run with standings
+/// that closed and is still kept is settled ([`settle`]: awarded once when due). Answers when to look
 /// again (the earliest grace's end of a run waiting for reviews). A period whose award fails
 /// for an outage is left for the next ring, and the first such failure is answered once the
 /// others were tried; any other failure (a damaged table, a config that kept changing) would
@@ -325,7 +329,7 @@ pub async fn settle_ended(
     board: &Board,
     now_ms: i64,
 ) -> Result<Option<i64>> {
-    if board.tournament.is_some() || !board.pays_rewards() {
+    if !board.closes_periods() || !board.pays_rewards() {
         return Ok(None);
     }
     let keys = Keys::new(tenant, &board.id);
@@ -334,11 +338,14 @@ pub async fn settle_ended(
     let kept = repo
         .kept_periods(&keys, board.period, board.retain_periods, now_ms)
         .await?;
-    for (run, end_ms) in kept {
-        if end_ms > now_ms {
-            continue;
-        }
+    for (run, _) in kept {
         let asked = run.to_string();
+        // A tournament's run ends with its window at the latest, and a period outside the
+        // window is none of its runs.
+        match board.reward_run(Some(&asked), now_ms) {
+            Ok(r) if r.end_ms <= now_ms => {}
+            _ => continue,
+        }
         match settle(repo, tenant, &board.id, Some(&asked), now_ms).await {
             Ok((_, _, rewards)) => {
                 if let Some(at) = rewards.due_again_ms() {
@@ -356,244 +363,4 @@ pub async fn settle_ended(
         Some(e) => Err(e),
         None => Ok(again),
     }
-}
-
-/// The tables the stored awards were made from.
-fn stored_tables(stored: &Stored) -> Result<Tables> {
-    let input: TablesInput = serde_json::from_str(&stored.table).map_err(|e| {
-        LeaderboardError::CorruptData(format!("a stored reward table does not decode: {e}"))
-    })?;
-    Tables::new(&input)
-}
-
-/// The reward a stored award (its rank in its cohort, if any) has in the tables it was made
-/// from.
-fn reward_of<'a>(tables: &'a Tables, cohort: Option<&str>, rank: u64) -> Result<&'a Value> {
-    let cohort = cohort
-        .map(CohortId::parse)
-        .transpose()
-        .map_err(|e| LeaderboardError::CorruptData(format!("an award's stored cohort: {e}")))?;
-    tables
-        .for_band(cohort.as_ref().and_then(|c| c.band.as_deref()))
-        .and_then(|t| t.for_rank(rank))
-        .ok_or_else(|| {
-            LeaderboardError::CorruptData(format!("stored rank {rank} has no reward in its table"))
-        })
-}
-
-/// A player's award as the routes, GraphQL and the webhooks show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AwardShown {
-    /// The player.
-    pub player: String,
-    /// Its final rank (in its cohort, on a board with cohorts).
-    pub rank: u64,
-    /// The reward of its rank in the tables the run was awarded from.
-    pub reward: Value,
-    /// When it claimed (RFC 3339), if it did.
-    pub claimed_at: Option<String>,
-    /// Its cohort, on a board with cohorts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cohort: Option<String>,
-}
-
-/// `player`'s award as shown, from the tables it was made from; `None` for a player awarded
-/// nothing.
-fn award_view(tables: &Tables, player: &str, held: &AwardHeld) -> Result<Option<AwardShown>> {
-    let Some(rank) = held.rank else {
-        return Ok(None);
-    };
-    Ok(Some(AwardShown {
-        player: player.to_string(),
-        rank,
-        reward: reward_of(tables, held.cohort.as_deref(), rank)?.clone(),
-        claimed_at: held.claimed_at_ms.map(leaderboard::time::iso_text),
-        cohort: held.cohort.clone(),
-    }))
-}
-
-/// A view as JSON.
-fn to_json<T: Serialize>(view: &T) -> Result<Value> {
-    serde_json::to_value(view).map_err(|e| LeaderboardError::Internal(format!("a view: {e}")))
-}
-
-/// Where the board's rewards for the run `asked` names stand for `player` ([`settle`]: awarded
-/// first when due), and its award once final (`None` while not final, or for a player awarded
-/// nothing). The caller checks who may read it.
-pub async fn of_player(
-    repo: &Repo,
-    tenant: &TenantId,
-    board_id: &BoardId,
-    asked: Option<&str>,
-    player: &PlayerId,
-    now_ms: i64,
-) -> Result<(PeriodId, RunRewards, Option<AwardShown>)> {
-    let (_, run, rewards) = settle(repo, tenant, board_id, asked, now_ms).await?;
-    let award = match &rewards {
-        RunRewards::Final(stored) => {
-            let keys = Keys::new(tenant, board_id);
-            let got = repo
-                .awards_of(&keys, &run, std::slice::from_ref(player))
-                .await?;
-            match got.first() {
-                Some(held) => award_view(&stored_tables(stored)?, player.as_str(), held)?,
-                None => None,
-            }
-        }
-        RunRewards::NotYet(_) => None,
-    };
-    Ok((run, rewards, award))
-}
-
-/// Takes `player`'s award in the run `asked` names once, answering it with when it was first
-/// claimed; a claim made again answers the same and takes nothing more. `409` while the run is
-/// open or its rewards are not final, `404` once final for a player awarded nothing. The caller
-/// checks who may claim it.
-pub async fn claim_award(
-    repo: &Repo,
-    tenant: &TenantId,
-    board_id: &BoardId,
-    asked: Option<&str>,
-    player: &PlayerId,
-    now_ms: i64,
-) -> Result<(PeriodId, AwardShown)> {
-    let (_, run, rewards) = settle(repo, tenant, board_id, asked, now_ms).await?;
-    let stored = match rewards {
-        RunRewards::Final(s) => s,
-        RunRewards::NotYet(standing) => return Err(rewards::not_final(standing)),
-    };
-    let keys = Keys::new(tenant, board_id);
-    let seen = repo.claim_award(&keys, &run, player, now_ms).await?;
-    let tables = stored_tables(&stored)?;
-    let award = match seen.rank {
-        Some(rank) => Some(rewards::Award {
-            player: player.clone(),
-            rank,
-            reward: reward_of(&tables, seen.cohort.as_deref(), rank)?.clone(),
-        }),
-        None => None,
-    };
-    let (award, claimed) = rewards::claim(seen.awarded, award, seen.claimed_before_ms)?;
-    let claimed_at_ms = match claimed {
-        rewards::Claim::Now => now_ms,
-        rewards::Claim::Before(at) => at,
-    };
-    Ok((
-        run,
-        AwardShown {
-            player: award.player.to_string(),
-            rank: award.rank,
-            reward: award.reward,
-            claimed_at: Some(leaderboard::time::iso_text(claimed_at_ms)),
-            cohort: seen.cohort,
-        },
-    ))
-}
-
-/// What the board's rewards stand at, as the routes and the webhooks open it: `board`,
-/// `period`, `state` (`open`, `pending`, `final`), `awarded_at` and `awarded` (how many) once
-/// final, `pending_until` while pending.
-fn standing_view(board_id: &BoardId, run: &PeriodId, rewards: &RunRewards) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("board".into(), json!(board_id.as_str()));
-    map.insert("period".into(), json!(run.to_string()));
-    map.insert("state".into(), json!(rewards.name()));
-    match rewards {
-        RunRewards::Final(s) => {
-            map.insert("awarded_at".into(), json!(leaderboard::time::iso(s.at_ms)));
-            map.insert("awarded".into(), json!(s.count));
-        }
-        RunRewards::NotYet(rewards::Standing::Pending { until_ms, .. }) => {
-            map.insert(
-                "pending_until".into(),
-                json!(leaderboard::time::iso(*until_ms)),
-            );
-        }
-        RunRewards::NotYet(_) => {}
-    }
-    map
-}
-
-/// The awards of the run from `offset` (rank order), `n` at most, each with its claim.
-async fn awards_page(
-    repo: &Repo,
-    keys: &Keys,
-    run: &PeriodId,
-    stored: &Stored,
-    offset: u64,
-    n: u64,
-) -> Result<Vec<Value>> {
-    let tables = stored_tables(stored)?;
-    let players = repo
-        .awarded_players(keys, run, offset, n)
-        .await?
-        .into_iter()
-        .map(PlayerId::new)
-        .collect::<Result<Vec<_>>>()?;
-    let got = repo.awards_of(keys, run, &players).await?;
-    players
-        .iter()
-        .zip(got)
-        .map(|(p, got)| {
-            let shown = award_view(&tables, p.as_str(), &got)?.ok_or_else(|| {
-                LeaderboardError::CorruptData(format!("awarded player '{p}' has no rank"))
-            })?;
-            to_json(&shown)
-        })
-        .collect()
-}
-
-/// `rewards` as the webhooks carry them (without `board`): the standing, and once final the
-/// first `top_n` awards in rank order (all of them are listed by `GET …/rewards`).
-async fn webhook_view(
-    repo: &Repo,
-    tenant: &TenantId,
-    board_id: &BoardId,
-    run: &PeriodId,
-    rewards: &RunRewards,
-    top_n: u32,
-) -> Result<Value> {
-    let mut map = standing_view(board_id, run, rewards);
-    map.remove("board");
-    if let RunRewards::Final(stored) = rewards {
-        let keys = Keys::new(tenant, board_id);
-        let first = awards_page(repo, &keys, run, stored, 0, u64::from(top_n)).await?;
-        map.insert("awards".into(), Value::Array(first));
-    }
-    Ok(Value::Object(map))
-}
-
-/// What `tournament.ended` carries of a board's rewards: where they stand, awarding them first
-/// when due ([`settle`]).
-pub async fn at_end(
-    repo: &Repo,
-    tenant: &TenantId,
-    board_id: &BoardId,
-    top_n: u32,
-    now_ms: i64,
-) -> Result<Value> {
-    let (_, run, rewards) = settle(repo, tenant, board_id, None, now_ms).await?;
-    webhook_view(repo, tenant, board_id, &run, &rewards, top_n).await
-}
-
-/// What `rewards.awarded` carries for the run `run`: the awards as stored (never awarded here:
-/// the message follows an award), or `None` when the board has none stored for it (a board of
-/// the id made since).
-pub async fn as_awarded(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    run: &PeriodId,
-    top_n: u32,
-) -> Result<Option<Value>> {
-    if !board.pays_rewards() {
-        return Ok(None);
-    }
-    let Some(stored) = repo.awards(&Keys::new(tenant, &board.id), run).await? else {
-        return Ok(None);
-    };
-    let rewards = RunRewards::Final(stored);
-    webhook_view(repo, tenant, &board.id, run, &rewards, top_n)
-        .await
-        .map(Some)
 }

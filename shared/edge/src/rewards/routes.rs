@@ -1,30 +1,14 @@
 //! The rewards routes (docs/competitions.md#rewards): a player's award or the run's awards
 //! listed, and a claim.
 
-use leaderboard::{BoardId, LeaderboardError, PlayerId, Result, policy::access};
+use leaderboard::{BoardId, PlayerId, Result, policy::access};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{RunRewards, awards_page, claim_award, of_player, settle, standing_view, to_json};
+use super::shown::to_json;
+use super::{MAX_AWARDS_PAGE, RewardsShown, awards_listed, claim_award, of_player};
 use crate::api::Ctx;
 use crate::http::{Call, Response};
-use crate::repo::Keys;
-
-/// Awards one listing page holds at most (default 100).
-const MAX_PAGE: u32 = 500;
-
-/// A listing cursor: the offset of the next award in rank order, as the page before it gave
-/// it (decimal digits, at most the number awarded).
-fn parse_cursor(raw: &str, count: u64) -> Result<u64> {
-    raw.bytes()
-        .all(|b| b.is_ascii_digit())
-        .then(|| raw.parse::<u64>().ok())
-        .flatten()
-        .filter(|offset| *offset <= count)
-        .ok_or_else(|| {
-            LeaderboardError::InvalidCursor(format!("cursor '{raw}' is not one this listing gave"))
-        })
-}
 
 /// `GET /api/{v}/boards/{board}/rewards?player=&period=`: the player's award in the board's run
 /// (`period` names it on a periodic board, by default the last that ended; the player's own
@@ -43,45 +27,31 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
         Some(p) => access::authorize_own(principal, p)?,
         None => access::authorize_operator(principal, "listing a run's awards")?,
     }
-    let limit = call.query_u32("limit", 100, 1, MAX_PAGE)?;
+    let limit = call.query_u32("limit", 100, 1, MAX_AWARDS_PAGE)?;
     let asked = call.query.get("period").map(String::as_str);
     let repo = ctx.repo().await?;
     if let Some(p) = player {
         let (run, rewards, award) =
             of_player(repo, &ctx.tenant, board_id, asked, &p, call.now_ms).await?;
-        let mut map = standing_view(board_id, &run, &rewards);
-        map.insert("player".into(), json!(p.as_str()));
-        let award = award.as_ref().map(to_json).transpose()?;
-        map.insert("award".into(), award.unwrap_or(Value::Null));
-        return Ok(crate::http::json(200, call.version, &Value::Object(map)));
+        let mut body = to_json(&RewardsShown::of(board_id, &run, &rewards))?;
+        if let Value::Object(map) = &mut body {
+            map.insert("player".into(), json!(p.as_str()));
+            map.insert("award".into(), to_json(&award)?);
+        }
+        return Ok(crate::http::json(200, call.version, &body));
     }
-    let (_, run, rewards) = settle(repo, &ctx.tenant, board_id, asked, call.now_ms).await?;
-    let keys = Keys::new(&ctx.tenant, board_id);
-    let mut map = standing_view(board_id, &run, &rewards);
-    let stored = match &rewards {
-        RunRewards::Final(s) => Some(s),
-        RunRewards::NotYet(_) => None,
-    };
-    let (awards, next) = match stored {
-        Some(stored) => {
-            let offset = match call.query.get("cursor") {
-                Some(c) => parse_cursor(c, stored.count)?,
-                None => 0,
-            };
-            let page = awards_page(repo, &keys, &run, stored, offset, u64::from(limit)).await?;
-            let end = offset.saturating_add(page.len() as u64);
-            (page, (end < stored.count).then(|| end.to_string()))
-        }
-        None => {
-            if let Some(c) = call.query.get("cursor") {
-                parse_cursor(c, 0)?;
-            }
-            (Vec::new(), None)
-        }
-    };
-    map.insert("awards".into(), Value::Array(awards));
-    map.insert("next_cursor".into(), json!(next));
-    Ok(crate::http::json(200, call.version, &Value::Object(map)))
+    let cursor = call.query.get("cursor").map(String::as_str);
+    let listed = awards_listed(
+        repo,
+        &ctx.tenant,
+        board_id,
+        asked,
+        limit,
+        cursor,
+        call.now_ms,
+    )
+    .await?;
+    crate::http::json_of(200, call.version, &listed)
 }
 
 /// A claim's body.

@@ -6,7 +6,7 @@ use leaderboard::competition::tournament::{self, Attempts, Tournament};
 use leaderboard::{
     BoardId, LeaderboardError, PeriodId, PlayerId, Result, board::period, policy::access,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::api::Ctx;
@@ -23,48 +23,85 @@ struct GrantInput {
     extra: u64,
 }
 
-/// A player's attempts in the run `period`, as both attempt routes answer them.
-fn attempts_body(
-    board_id: &BoardId,
-    player: &PlayerId,
-    period: &PeriodId,
-    t: &Tournament,
-    attempts: Attempts,
-) -> serde_json::Value {
-    json!({
-        "board": board_id.as_str(),
-        "player": player.as_str(),
-        "period": period.to_string(),
-        "max_attempts": t.max_attempts,
-        "granted": attempts.granted,
-        "allowed": tournament::allowed(t.max_attempts, attempts.granted),
-        "used": attempts.used,
-        "left": tournament::left(t.max_attempts, attempts),
-    })
+/// A player's attempts in a run, as both attempt routes (and GraphQL and Connect) answer them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttemptsShown {
+    /// The tournament.
+    pub board: String,
+    /// Whose.
+    pub player: String,
+    /// The run.
+    pub period: String,
+    /// Submissions per player per run, before grants (`None`: unlimited).
+    pub max_attempts: Option<u32>,
+    /// Attempts granted to the player in this run.
+    pub granted: u64,
+    /// `max_attempts` plus the grants (`None`: unlimited).
+    pub allowed: Option<u64>,
+    /// Submissions the player made in this run.
+    pub used: u64,
+    /// What is left (`None`: unlimited).
+    pub left: Option<u64>,
+}
+
+impl AttemptsShown {
+    fn of(
+        board_id: &BoardId,
+        player: &PlayerId,
+        period: &PeriodId,
+        t: &Tournament,
+        attempts: Attempts,
+    ) -> Self {
+        Self {
+            board: board_id.to_string(),
+            player: player.to_string(),
+            period: period.to_string(),
+            max_attempts: t.max_attempts,
+            granted: attempts.granted,
+            allowed: tournament::allowed(t.max_attempts, attempts.granted),
+            used: attempts.used,
+            left: tournament::left(t.max_attempts, attempts),
+        }
+    }
 }
 
 /// `GET /api/{v}/boards/{board}/attempts?player=`: a player's attempts in the current run (the
 /// period of now) — allowed (`max_attempts` plus grants), used, left. A player's own token reads
 /// its own; a `service` or `admin` token anyone's. `409` for a board that counts no attempts.
 pub async fn attempts(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
-    let principal = ctx.require_principal()?;
+    ctx.require_principal()?;
     let raw = call.query.get("player").ok_or_else(|| {
         LeaderboardError::InvalidBody("query parameter 'player' is required".into())
     })?;
     let player = PlayerId::new(raw.as_str())?;
+    let shown = attempts_of(ctx, call.now_ms, board_id, &player).await?;
+    crate::http::json_of(200, call.version, &shown)
+}
+
+/// `player`'s attempts in the current run of `board_id`, as [`attempts`] answers them (REST,
+/// GraphQL and Connect).
+pub async fn attempts_of(
+    ctx: &Ctx<'_>,
+    now_ms: i64,
+    board_id: &BoardId,
+    player: &PlayerId,
+) -> Result<AttemptsShown> {
+    let principal = ctx.require_principal()?;
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board_id).await?;
-    access::authorize_submit(principal, &board, &player)?;
+    access::authorize_submit(principal, &board, player)?;
     let t = board.counting_attempts()?;
-    let run = period::period_id(board.period, call.now_ms)?;
+    let run = period::period_id(board.period, now_ms)?;
     let keys = Keys::new(&ctx.tenant, board_id);
-    let (_, record) = repo.record(&keys, &run, &player).await?;
-    let granted = repo.attempts_granted(&keys, &run, &player).await?;
+    let (_, record) = repo.record(&keys, &run, player).await?;
+    let granted = repo.attempts_granted(&keys, &run, player).await?;
     let used = record.map_or(0, |r| r.submissions);
-    Ok(crate::http::json(
-        200,
-        call.version,
-        &attempts_body(board_id, &player, &run, t, Attempts { used, granted }),
+    Ok(AttemptsShown::of(
+        board_id,
+        player,
+        &run,
+        t,
+        Attempts { used, granted },
     ))
 }
 
@@ -74,10 +111,23 @@ pub async fn attempts(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Res
 /// `admin` only; audited (`tournament.grant`). A grant adds: it is not idempotent, and a
 /// client that retries one it did not see answered reads the attempts first.
 pub async fn grant(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
-    let principal = ctx.require_principal()?;
-    access::authorize_operator(principal, "granting attempts")?;
+    access::authorize_operator(ctx.require_principal()?, "granting attempts")?;
     let input: GrantInput = call.json()?;
-    let extra = tournament::grant(input.extra)?;
+    let shown = grant_more(ctx, call, board_id, &input.player, input.extra).await?;
+    crate::http::json_of(200, call.version, &shown)
+}
+
+/// Grants `player` `extra` more attempts in the current run, as [`grant`] answers it (REST,
+/// GraphQL and Connect).
+pub async fn grant_more(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    board_id: &BoardId,
+    player: &PlayerId,
+    extra: u64,
+) -> Result<AttemptsShown> {
+    access::authorize_operator(ctx.require_principal()?, "granting attempts")?;
+    let extra = tournament::grant(extra)?;
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board_id).await?;
     let t = board.counting_attempts()?;
@@ -89,7 +139,7 @@ pub async fn grant(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result
     // read after it may fail the answer). Only waiting for replicas comes after it: a `503`
     // then means the grant was made, and a client reads the attempts before sending it again.
     let (granted, record) = repo
-        .grant_attempts(&keys, &run, &input.player, extra, expire)
+        .grant_attempts(&keys, &run, player, extra, expire)
         .await?;
     let used = record.map_or(0, |r| r.submissions);
     crate::audit::record(
@@ -97,13 +147,15 @@ pub async fn grant(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result
         call,
         "tournament.grant",
         board_id.as_str(),
-        json!({"player": input.player.as_str(), "period": run.to_string(), "extra": extra,
+        json!({"player": player.as_str(), "period": run.to_string(), "extra": extra,
             "granted": granted}),
     )
     .await;
-    Ok(crate::http::json(
-        200,
-        call.version,
-        &attempts_body(board_id, &input.player, &run, t, Attempts { used, granted }),
+    Ok(AttemptsShown::of(
+        board_id,
+        player,
+        &run,
+        t,
+        Attempts { used, granted },
     ))
 }

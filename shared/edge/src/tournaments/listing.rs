@@ -12,6 +12,7 @@
 use leaderboard::board::{period, rank};
 use leaderboard::competition::tournament::Phase;
 use leaderboard::{Board, BoardId, LeaderboardError, PlayerId, Result, TenantId, policy::access};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::api::Ctx;
@@ -58,22 +59,111 @@ fn parse_cursor(raw: &str) -> Result<(i64, BoardId)> {
     Ok((end, BoardId::new(id).map_err(|_| bad())?))
 }
 
+/// A tournament as listed (`GET /api/{v}/tournaments`), and in a player's list with the
+/// player's standing in its run; REST, GraphQL and Connect show these fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TournamentShown {
+    /// The board.
+    pub board: String,
+    /// What players see.
+    pub title: String,
+    /// The label it is listed by.
+    pub category: Option<String>,
+    /// `upcoming`, `open` or `ended`, now.
+    pub phase: &'static str,
+    /// When its window opens (RFC 3339).
+    pub start: String,
+    /// When it closes (RFC 3339), as it is now (ended early or extended).
+    pub end: Option<String>,
+    /// Only players who joined may submit.
+    pub join_required: bool,
+    /// Most players who may join.
+    pub max_size: Option<u32>,
+    /// Submissions per player per run, before grants.
+    pub max_attempts: Option<u32>,
+    /// Whether anyone may read its standings.
+    pub public_read: bool,
+    /// In a player's list: where it stands.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub standing: Option<RunStanding>,
+}
+
+/// Where a player stands in a tournament's current run (its last once it ended).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunStanding {
+    /// The run.
+    pub period: String,
+    /// Its rank (ties share one); `None` before its first score.
+    pub rank: Option<u64>,
+    /// Its score as the board's score type writes it (`null` before its first score).
+    pub score: Value,
+}
+
+/// A page of tournaments, and the cursor of the next (`None` on the last).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TournamentPage {
+    /// The tournaments shown.
+    pub tournaments: Vec<TournamentShown>,
+    /// Where the next page starts.
+    pub next_cursor: Option<String>,
+}
+
+/// Which page of a listing: at most `limit` (1..=100) from `cursor`.
+#[derive(Debug, Clone, Copy)]
+pub struct PageAsked<'a> {
+    /// How many at most (checked by [`PageAsked::new`]).
+    limit: usize,
+    /// Where to start: the `next_cursor` of the page before.
+    cursor: Option<&'a str>,
+}
+
+impl<'a> PageAsked<'a> {
+    /// `limit` (20 when absent) must be 1..=100.
+    pub fn new(limit: Option<i64>, cursor: Option<&'a str>) -> Result<Self> {
+        let limit = limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(LeaderboardError::InvalidBody(format!(
+                "limit {limit} must be from 1 to 100"
+            )));
+        }
+        Ok(Self {
+            limit: limit.unsigned_abs() as usize,
+            cursor,
+        })
+    }
+
+    /// From a request's `limit` and `cursor` query parameters.
+    fn of(call: &'a Call<'_>) -> Result<Self> {
+        let limit = call.query_u32("limit", 20, 1, 100)?;
+        Ok(Self {
+            limit: limit as usize,
+            cursor: call.query.get("cursor").map(String::as_str),
+        })
+    }
+}
+
+/// The tournament `board` as listed at `now_ms` (`None`: it is no tournament).
+pub fn shown(board: &Board, now_ms: i64) -> Option<TournamentShown> {
+    summary(board, board.tournament.as_ref()?.window.phase(now_ms))
+}
+
 /// A tournament as listed.
-fn summary(board: &Board, phase: Phase) -> Option<Value> {
+fn summary(board: &Board, phase: Phase) -> Option<TournamentShown> {
     let t = board.tournament.as_ref()?;
     let input = t.to_input();
-    Some(json!({
-        "board": board.id.as_str(),
-        "title": input.title,
-        "category": input.category,
-        "phase": phase.as_str(),
-        "start": input.start,
-        "end": input.end,
-        "join_required": input.join_required,
-        "max_size": input.max_size,
-        "max_attempts": input.max_attempts,
-        "public_read": board.public_read,
-    }))
+    Some(TournamentShown {
+        board: board.id.to_string(),
+        title: input.title,
+        category: input.category,
+        phase: phase.as_str(),
+        start: input.start,
+        end: input.end,
+        join_required: input.join_required,
+        max_size: input.max_size,
+        max_attempts: input.max_attempts,
+        public_read: board.public_read,
+        standing: None,
+    })
 }
 
 /// The board an index entry (`id` at `end_ms`) names, mending the index as it reads it: an
@@ -112,13 +202,36 @@ async fn indexed(
 /// (20) at most, and the cursor of the next page (`null` on the last). Any token of the tenant
 /// with a role (a player's too: players choose what to join); `401` without one.
 pub async fn list(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<Response> {
+    let listed = listed(
+        ctx,
+        call.now_ms,
+        call.query.get("state").map(String::as_str),
+        call.query.get("category").map(String::as_str),
+        PageAsked::of(call)?,
+    )
+    .await?;
+    Ok(crate::http::json(
+        200,
+        call.version,
+        &json!({ "tournaments": listed.tournaments, "next_cursor": listed.next_cursor }),
+    ))
+}
+
+/// The tenant's tournaments in `state` (`open` when `None`), of `category` if asked, as
+/// [`list`] answers them (REST, GraphQL and Connect).
+pub async fn listed(
+    ctx: &Ctx<'_>,
+    now_ms: i64,
+    state: Option<&str>,
+    category: Option<&str>,
+    asked: PageAsked<'_>,
+) -> Result<TournamentPage> {
     // Any token of the tenant with a role (none: `401`; one without a role: `403`).
     access::authorize_read_of(Some(ctx.require_principal()?), false)?;
-    let state = match call.query.get("state") {
+    let state = match state {
         Some(raw) => Phase::parse(raw)?,
         None => Phase::Open,
     };
-    let category = call.query.get("category");
     if let Some(c) = category
         && !leaderboard::ids::is_label(c)
     {
@@ -132,60 +245,56 @@ pub async fn list(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<Response> {
         Scan::Live
     };
     let repo = ctx.repo().await?;
-    let now_ms = call.now_ms;
     let index = crate::repo::tournaments::index(&ctx.tenant);
-    let (listed, next) = page(repo, call, &index, scan, async |id, end_ms| {
+    page(repo, now_ms, asked, &index, scan, async |id, end_ms| {
         let shown = match indexed(repo, &ctx.tenant, &index, &id, end_ms).await? {
             Some(b) => b
                 .tournament
                 .as_ref()
-                .filter(|t| t.listed(state, category.map(String::as_str), now_ms))
+                .filter(|t| t.listed(state, category, now_ms))
                 .and_then(|t| summary(&b, t.window.phase(now_ms))),
             None => None,
         };
         Ok(shown)
     })
-    .await?;
-    Ok(crate::http::json(
-        200,
-        call.version,
-        &json!({ "tournaments": listed, "next_cursor": next }),
-    ))
+    .await
 }
 
-/// One page of the sorted set `key` read the way `scan` says, from the request's `cursor`:
-/// each entry (id and score) handed to `show`, which answers what the page shows of it, until
-/// `limit` (the request's, 20 by default) are shown or [`SCANNED_PER_PAGE`] entries were read.
-/// What was shown, and the cursor of the next page (`None` once the set has no more).
+/// One page of the sorted set `key` read the way `scan` says, from the `cursor` asked: each
+/// entry (id and score) handed to `show`, which answers what the page shows of it, until the
+/// `limit` asked are shown or [`SCANNED_PER_PAGE`] entries were read. What was shown, and the
+/// cursor of the next page (`None` once the set has no more).
 async fn page(
     repo: &Repo,
-    call: &Call<'_>,
+    now_ms: i64,
+    asked: PageAsked<'_>,
     key: &str,
     scan: Scan,
-    mut show: impl AsyncFnMut(BoardId, i64) -> Result<Option<Value>>,
-) -> Result<(Vec<Value>, Option<String>)> {
-    let limit = call.query_u32("limit", 20, 1, 100)? as usize;
-    let mut cursor = call
-        .query
-        .get("cursor")
-        .map(|c| parse_cursor(c))
-        .transpose()?;
-    let mut shown = Vec::new();
+    mut show: impl AsyncFnMut(BoardId, i64) -> Result<Option<TournamentShown>>,
+) -> Result<TournamentPage> {
+    let mut cursor = asked.cursor.map(parse_cursor).transpose()?;
+    let mut tournaments = Vec::new();
     let mut scanned = 0;
     loop {
         let batch = repo
-            .tournament_scan(key, scan, call.now_ms, cursor.as_ref(), SCAN_BATCH)
+            .tournament_scan(key, scan, now_ms, cursor.as_ref(), SCAN_BATCH)
             .await?;
         if batch.is_empty() {
-            return Ok((shown, None));
+            return Ok(TournamentPage {
+                tournaments,
+                next_cursor: None,
+            });
         }
         for (id, score) in batch {
             scanned += 1;
-            shown.extend(show(id.clone(), score).await?);
+            tournaments.extend(show(id.clone(), score).await?);
             cursor = Some((score, id));
-            if shown.len() == limit || scanned == SCANNED_PER_PAGE {
-                let next = cursor.as_ref().map(|(score, id)| format!("{score}:{id}"));
-                return Ok((shown, next));
+            if tournaments.len() == asked.limit || scanned == SCANNED_PER_PAGE {
+                let next_cursor = cursor.as_ref().map(|(score, id)| format!("{score}:{id}"));
+                return Ok(TournamentPage {
+                    tournaments,
+                    next_cursor,
+                });
             }
         }
     }
@@ -198,27 +307,43 @@ async fn page(
 /// score. The player's own token, or a `service` or `admin` one. A tournament deleted since, or
 /// a new board of its id the player has not joined, is left out and leaves the player's list.
 pub async fn joined(ctx: &Ctx<'_>, call: &Call<'_>, raw_player: &str) -> Result<Response> {
-    let principal = ctx.require_principal()?;
     let player = PlayerId::new(raw_player)?;
-    access::authorize_own(principal, &player)?;
-    let repo = ctx.repo().await?;
-    let now_ms = call.now_ms;
-    let list = crate::repo::tournaments::joined_by(&ctx.tenant, &player);
-    let (shown, next) = page(repo, call, &list, Scan::Ended, async |id, joined_ms| {
-        let item = standing(repo, &ctx.tenant, &id, &player, now_ms).await?;
-        if item.is_none()
-            && let Err(e) = repo.tournament_drop_if(&list, &id, joined_ms).await
-        {
-            eprintln!("tournaments: dropping {id} from the list of {player}: {e}");
-        }
-        Ok(item)
-    })
-    .await?;
+    let shown = joined_by(ctx, call.now_ms, &player, PageAsked::of(call)?).await?;
     Ok(crate::http::json(
         200,
         call.version,
-        &json!({ "player": player.as_str(), "tournaments": shown, "next_cursor": next }),
+        &json!({ "player": player.as_str(), "tournaments": shown.tournaments,
+            "next_cursor": shown.next_cursor }),
     ))
+}
+
+/// The tournaments `player` joined, as [`joined`] answers them (REST, GraphQL and Connect).
+pub async fn joined_by(
+    ctx: &Ctx<'_>,
+    now_ms: i64,
+    player: &PlayerId,
+    asked: PageAsked<'_>,
+) -> Result<TournamentPage> {
+    access::authorize_own(ctx.require_principal()?, player)?;
+    let repo = ctx.repo().await?;
+    let list = crate::repo::tournaments::joined_by(&ctx.tenant, player);
+    page(
+        repo,
+        now_ms,
+        asked,
+        &list,
+        Scan::Ended,
+        async |id, joined_ms| {
+            let item = standing(repo, &ctx.tenant, &id, player, now_ms).await?;
+            if item.is_none()
+                && let Err(e) = repo.tournament_drop_if(&list, &id, joined_ms).await
+            {
+                eprintln!("tournaments: dropping {id} from the list of {player}: {e}");
+            }
+            Ok(item)
+        },
+    )
+    .await
 }
 
 /// The tournament `id` as a player's list shows it, with `player`'s standing; `None` when it
@@ -229,7 +354,7 @@ async fn standing(
     id: &BoardId,
     player: &PlayerId,
     now_ms: i64,
-) -> Result<Option<Value>> {
+) -> Result<Option<TournamentShown>> {
     let board = match repo.board(tenant, id).await {
         Ok(board) => board,
         Err(LeaderboardError::BoardNotFound(_)) => return Ok(None),
@@ -252,17 +377,14 @@ async fn standing(
         .players(&keys, &run, std::slice::from_ref(player))
         .await?;
     let standing = standing.into_iter().next().flatten();
-    let Some(Value::Object(mut item)) = summary(&board, t.window.phase(now_ms)) else {
-        return Ok(None);
-    };
-    item.insert("period".into(), json!(run.to_string()));
-    item.insert(
-        "rank".into(),
-        json!(standing.as_ref().map(|s| rank::rank_from_better(s.better))),
-    );
-    item.insert(
-        "score".into(),
-        standing.map_or(Value::Null, |s| board.score_type.to_json(s.record.score)),
-    );
-    Ok(Some(Value::Object(item)))
+    Ok(
+        summary(&board, t.window.phase(now_ms)).map(|shown| TournamentShown {
+            standing: Some(RunStanding {
+                period: run.to_string(),
+                rank: standing.as_ref().map(|s| rank::rank_from_better(s.better)),
+                score: standing.map_or(Value::Null, |s| board.score_type.to_json(s.record.score)),
+            }),
+            ..shown
+        }),
+    )
 }

@@ -10,14 +10,16 @@ mod attempts;
 mod listing;
 mod window;
 
-pub use attempts::{attempts, grant};
-pub use listing::{forget, index, joined, list};
-pub use window::{announce, end_early, extend, note_created, on_alarm};
+pub use attempts::{AttemptsShown, attempts, attempts_of, grant, grant_more};
+pub use listing::{
+    PageAsked, RunStanding, TournamentPage, TournamentShown, forget, index, joined, joined_by,
+    list, listed, shown,
+};
+pub use window::{announce, end_early, end_now, extend, extend_to, note_created, on_alarm};
 
 use leaderboard::competition::tournament::Joined;
 use leaderboard::{Board, BoardId, LeaderboardError, PlayerId, Result, policy::access};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::api::Ctx;
 use crate::http::{Call, Response};
@@ -36,13 +38,43 @@ struct JoinInput {
 /// `max_size`, `409` `tournament-closed` once the tournament has ended, `409` for a board that is
 /// not a tournament; `503` while the `submissions-enabled` flag is off.
 pub async fn join(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    ctx.require_principal()?;
+    let input: JoinInput = call.json()?;
+    let joined = join_player(ctx, call, board_id, &input.player).await?;
+    let status = if joined.now { 201 } else { 200 };
+    crate::http::json_of(status, call.version, &joined)
+}
+
+/// A join as every door answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JoinShown {
+    /// The tournament.
+    pub board: String,
+    /// Who joined.
+    pub player: String,
+    /// Always true: the player is in.
+    pub joined: bool,
+    /// How many players joined, this one included.
+    pub players: u64,
+    /// Whether it joined now (`false`: it had joined before).
+    #[serde(skip)]
+    pub now: bool,
+}
+
+/// `player` joins the tournament `board_id`, as [`join`] answers it (REST, GraphQL and
+/// Connect): the principal's checks, the kill switch, the window and `max_size`.
+pub async fn join_player(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    board_id: &BoardId,
+    player: &PlayerId,
+) -> Result<JoinShown> {
     let principal = ctx.require_principal()?;
     // A join is a write a player makes, as a submission is: the kill switch stops both.
     crate::flags::check_submissions(ctx, call).await?;
-    let input: JoinInput = call.json()?;
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board_id).await?;
-    access::authorize_submit(principal, &board, &input.player)?;
+    access::authorize_submit(principal, &board, player)?;
     let Some(tournament) = &board.tournament else {
         return Err(LeaderboardError::Conflict(format!(
             "board '{board_id}' is not a tournament: only a tournament is joined"
@@ -52,28 +84,24 @@ pub async fn join(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
     tournament.joinable(window, call.now_ms)?;
     let keys = Keys::new(&ctx.tenant, board_id);
     let seen = repo
-        .tournament_join(&keys, &input.player, tournament.max_size)
+        .tournament_join(&keys, player, tournament.max_size)
         .await?;
-    let (status, players, first) =
-        match tournament.join(window, seen.already, seen.before, call.now_ms)? {
-            Joined::Now { players } => (201, players, true),
-            Joined::Already { players } => (200, players, false),
-        };
+    let (players, now) = match tournament.join(window, seen.already, seen.before, call.now_ms)? {
+        Joined::Now { players } => (players, true),
+        Joined::Already { players } => (players, false),
+    };
     // The player's own list ("my tournaments"): on the tenant's slot, so after the join; a
     // join sent again after a failure here adds it then (a first join sets its time, so a new
     // board of an old id sorts as new).
-    repo.joined_note(&ctx.tenant, &input.player, board_id, call.now_ms, first)
+    repo.joined_note(&ctx.tenant, player, board_id, call.now_ms, now)
         .await?;
-    Ok(crate::http::json(
-        status,
-        call.version,
-        &json!({
-            "board": board_id.as_str(),
-            "player": input.player.as_str(),
-            "joined": true,
-            "players": players,
-        }),
-    ))
+    Ok(JoinShown {
+        board: board_id.to_string(),
+        player: player.to_string(),
+        joined: true,
+        players,
+        now,
+    })
 }
 
 /// Whether `board` takes a submission from `player` at `now_ms`: any board that is not a

@@ -43,7 +43,7 @@ pub async fn note_created(
     now_ms: i64,
 ) -> Result<()> {
     let due = match &board.tournament {
-        Some(t) => t.window.next_due(false, false, now_ms),
+        Some(_) => board.tournament_due_ms(false, false, now_ms)?,
         // A board that closes its periods (a league, a periodic board with rewards) is due when
         // its first period ends: its close (`crate::closes::on_due`).
         None if board.closes_periods() => {
@@ -83,7 +83,7 @@ pub async fn announce(
             }
             Err(e) => return Err(e),
         };
-        if board.closes_periods() {
+        if board.closes_periods() && board.tournament.is_none() {
             return crate::closes::on_due(repo, tenant, &keys, &board, now_ms, held_ms).await;
         }
         let Some(t) = &board.tournament else {
@@ -117,7 +117,17 @@ pub async fn announce(
         // they wait for open reviews the tournament stays noted until the grace ends, when they
         // are awarded whatever is open (a review's decision, a read or a claim may do it
         // sooner); an award that failed is tried again like a failed announcement.
-        let rewards_due = if board.rewards.is_some() && (owed.ended || made.ended) {
+        let rewards_due = if board.closes_periods() {
+            // A tournament of many runs: every run that closed is paid, each as a period's
+            // close (its last with the window's end).
+            match crate::rewards::settle_ended(repo, tenant, &board, now_ms).await {
+                Ok(again) => again,
+                Err(e) => {
+                    eprintln!("tournaments: awarding the runs of {entry} (again soon): {e}");
+                    Some(now_ms.saturating_add(ANNOUNCE_RETRY_MS))
+                }
+            }
+        } else if board.rewards.is_some() && (owed.ended || made.ended) {
             match crate::rewards::settle(repo, tenant, id, None, now_ms).await {
                 Ok((_, _, rewards)) => rewards.due_again_ms(),
                 // An outage passes: tried again like a failed announcement.
@@ -137,10 +147,10 @@ pub async fn announce(
         } else {
             None
         };
-        let next_ms = match (owed.next_ms, rewards_due) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let next_ms = [owed.next_ms, rewards_due, board.next_run_close_ms(now_ms)?]
+            .into_iter()
+            .flatten()
+            .min();
         return match next_ms {
             Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
             None => repo.tournament_forget_if(&entry, held_ms).await,
@@ -248,13 +258,13 @@ async fn after_change(
 ) {
     let tenant = &ctx.tenant;
     let noted = async {
-        let Some(t) = &changed.tournament else {
+        if changed.tournament.is_none() {
             return Ok(());
-        };
+        }
         let made = repo
             .tournament_announced(&Keys::new(tenant, board_id))
             .await?;
-        match t.window.next_due(made.started, made.ended, now_ms) {
+        match changed.tournament_due_ms(made.started, made.ended, now_ms)? {
             Some(due) => {
                 repo.tournament_note(&register_entry(tenant, board_id), due, now_ms)
                     .await
@@ -293,6 +303,13 @@ fn board_answer(call: &Call<'_>, board: &Board) -> Result<Response> {
 /// before answering the board with its window as it is now. If the announcement fails, the
 /// worker makes it (the register holds it due at once). Audited (`tournament.end`).
 pub async fn end_early(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    let board = end_now(ctx, call, board_id).await?;
+    board_answer(call, &board)
+}
+
+/// Ends the open tournament `board_id` now, as [`end_early`] does (REST and GraphQL): the
+/// board with its window as it is now.
+pub async fn end_now(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Board> {
     access::authorize_admin(ctx.require_principal()?)?;
     let now_ms = call.now_ms;
     let board = change_window(ctx, board_id, now_ms, true, |t| t.window.end_early(now_ms)).await?;
@@ -310,7 +327,7 @@ pub async fn end_early(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Re
     if let Err(e) = announce(repo, &ctx.tenant, board_id, now_ms, now_ms).await {
         eprintln!("tournaments: announcing the early end of {board_id} (left to the worker): {e}");
     }
-    board_answer(call, &board)
+    Ok(board)
 }
 
 /// `POST /api/{v}/boards/{board}/tournament/extend` `{"end"}` (`admin`): moves an upcoming or
@@ -320,8 +337,21 @@ pub async fn end_early(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Re
 pub async fn extend(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let input: ExtendInput = call.json()?;
-    let end_ms = leaderboard::time::parse(&input.end).ok_or_else(|| {
-        LeaderboardError::InvalidBody(format!("end '{}' is not an RFC 3339 timestamp", input.end))
+    let board = extend_to(ctx, call, board_id, &input.end).await?;
+    board_answer(call, &board)
+}
+
+/// Moves the tournament `board_id`'s end to `end` (RFC 3339), as [`extend`] does (REST and
+/// GraphQL): the board with its window as it is now.
+pub async fn extend_to(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    board_id: &BoardId,
+    end: &str,
+) -> Result<Board> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let end_ms = leaderboard::time::parse(end).ok_or_else(|| {
+        LeaderboardError::InvalidBody(format!("end '{end}' is not an RFC 3339 timestamp"))
     })?;
     let now_ms = call.now_ms;
     let board = change_window(ctx, board_id, now_ms, false, |t| {
@@ -337,5 +367,5 @@ pub async fn extend(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Resul
         json!({ "end": end }),
     )
     .await;
-    board_answer(call, &board)
+    Ok(board)
 }

@@ -78,15 +78,6 @@ impl CompetitionInput<'_> {
                     .into(),
             );
         }
-        if rewards.is_some() && tournament.is_some() && self.period != PeriodKind::AllTime {
-            // Each run of such a tournament would be a period of the board, and a tournament's
-            // runs are not scheduled yet: refused rather than taken and not paid.
-            return bad(
-                "rewards on a tournament of many runs (a period other than \"all_time\") are \
-                 not served yet"
-                    .into(),
-            );
-        }
         if rewards.is_some() && tournament.is_none() && self.period == PeriodKind::AllTime {
             return bad(
                 "rewards are paid when a run closes: a tournament's end, or each period's end on \
@@ -94,7 +85,8 @@ impl CompetitionInput<'_> {
                     .into(),
             );
         }
-        let periodic_rewards = rewards.is_some() && tournament.is_none();
+        // Paid at each period's close: a periodic board's, or a tournament of many runs'.
+        let periodic_rewards = rewards.is_some() && self.period != PeriodKind::AllTime;
         if periodic_rewards && retain_periods == 0 {
             // A period's standings would expire as it closes: the award would find no one.
             return bad(

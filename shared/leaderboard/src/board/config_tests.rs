@@ -359,12 +359,25 @@ fn a_reward_table_is_kept_in_rank_order_where_a_run_closes_and_refused_elsewhere
     );
     let one = json!([{"from": 1, "reward": 1}]);
     let rule = json!({"velocity": {"max": 5, "window_secs": 60, "action": "hold"}});
+    // A tournament of many runs pays each run as a period closes.
+    let runs = parse(
+        json!({"id": "r", "period": "daily", "retain_periods": 2, "tournament": t,
+        "rewards": one}),
+    )
+    .unwrap();
+    assert!(runs.closes_periods() && runs.pays_rewards());
     // A bad table, or a board where no run closes, names its fault.
     for (v, needle) in [
         (json!({"id": "x", "rewards": one}), "never closes"),
         (
-            json!({"id": "x", "period": "daily", "tournament": t, "rewards": one}),
-            "many runs",
+            json!({"id": "x", "period": "daily", "retain_periods": 1, "tournament": t,
+                "rewards": one}),
+            "2 or more",
+        ),
+        (
+            json!({"id": "x", "period": "weekly", "tournament": t, "integrity": rule,
+                "rewards": one}),
+            "hold",
         ),
         (
             json!({"id": "x", "period": "daily", "retain_periods": 0, "rewards": one}),

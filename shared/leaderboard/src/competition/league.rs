@@ -168,6 +168,17 @@ pub enum Move {
     Stayed,
 }
 
+impl Move {
+    /// Its name as the API writes it (`promoted`, `demoted`, `stayed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Promoted => "promoted",
+            Self::Demoted => "demoted",
+            Self::Stayed => "stayed",
+        }
+    }
+}
+
 impl League {
     /// The canonical configuration.
     pub fn to_input(&self) -> LeagueInput {
