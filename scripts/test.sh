@@ -147,16 +147,20 @@ if [ -n "$spin" ]; then
     if [ -n "$p3_suite_runs" ]; then
         # The app suite on the p3 build, its own apps and Redis servers on free ports. The p3
         # build is of the HTTP components only: the worker (spin-worker.toml) is the same p2
-        # component in both runs, so the suites whose subject is what the worker does — the
-        # push tier's publishing, webhook delivery, async boards' inbox, the other region's
-        # invalidation — ran on real Spin just above and are left out here (their HTTP calls
-        # are the plain submissions and reads every other suite makes on p3).
+        # component in both runs, so the tests whose subject is what the worker does — the
+        # push tier's publishing (its viewers' admission by the app stays), the worker's own
+        # webhook delivery and its restart, the other region's invalidation — ran on real Spin
+        # just above and are left out here; their HTTP calls are the plain submissions and
+        # reads every other test makes on p3.
         (
             step "the app suite on the p3 build, real Spin" &&
                 EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
                     EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app \
-                    -- --skip "$tier_alone" --skip "$clock_only" --skip push_tier:: \
-                    --skip api_webhooks:: --skip api_async:: --skip api_regions::
+                    -- --skip "$tier_alone" --skip "$clock_only" --skip push_tier::the_worker_ \
+                    --skip push_tier::a_burst_ --skip push_tier::writes_succeed_ \
+                    --skip push_tier::two_tiers_ --skip push_tier::deleting_a_board_ \
+                    --skip api_webhooks::the_worker_ --skip api_webhooks::no_applied_score_is_lost_ \
+                    --skip api_regions::
         ) >target/test-spin-p3.log 2>&1 &
         p3_suite=$!
     fi

@@ -148,7 +148,7 @@ pub struct GetRewardsResponse {
     #[prost(string, tag = "1")]
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub board: String,
-    /// The run: `all` for a tournament, a period id on a periodic board.
+    /// The run: `all` for a tournament of one run, else a period id.
     #[prost(string, tag = "2")]
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub period: String,
@@ -309,8 +309,9 @@ pub(crate) async fn get_league(
     call: &Call<'_>,
     req: &GetLeagueRequest,
 ) -> Result<GetLeagueResponse> {
-    let b = crate::board(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = crate::admit_board(ctx, call, RouteClass::Read, &req.board).await?;
     let p = own_player(ctx, &req.player)?;
+    let (b, _) = edge::reads::board(ctx, &id, call.now_ms).await?;
     let repo = ctx.repo().await?;
     let s = edge::leagues::standing(repo, &ctx.tenant, &b, &p, call.now_ms).await?;
     Ok(GetLeagueResponse {
@@ -331,13 +332,13 @@ pub(crate) async fn get_rewards(
     call: &Call<'_>,
     req: &RewardsRequest,
 ) -> Result<GetRewardsResponse> {
-    let b = crate::board(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = crate::admit_board(ctx, call, RouteClass::Read, &req.board).await?;
     let p = own_player(ctx, &req.player)?;
     let repo = ctx.repo().await?;
     let asked = run_asked(&req.period);
     let (run, rewards, award) =
-        edge::rewards::of_player(repo, &ctx.tenant, &b.id, asked, &p, call.now_ms).await?;
-    let shown = RewardsShown::of(&b.id, &run, &rewards);
+        edge::rewards::of_player(repo, &ctx.tenant, &id, asked, &p, call.now_ms).await?;
+    let shown = RewardsShown::of(&id, &run, &rewards);
     Ok(GetRewardsResponse {
         board: shown.board,
         period: shown.period,
@@ -356,14 +357,14 @@ pub(crate) async fn list_awards(
     call: &Call<'_>,
     req: &ListAwardsRequest,
 ) -> Result<ListAwardsResponse> {
-    let b = crate::board(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = crate::admit_board(ctx, call, RouteClass::Read, &req.board).await?;
     access::authorize_operator(ctx.require_principal()?, "listing a run's awards")?;
     let repo = ctx.repo().await?;
     let limit = if req.limit == 0 { 100 } else { req.limit };
     let cursor = Some(req.cursor.as_str()).filter(|c| !c.is_empty());
     let asked = run_asked(&req.period);
     let listed =
-        edge::rewards::awards_listed(repo, &ctx.tenant, &b.id, asked, limit, cursor, call.now_ms)
+        edge::rewards::awards_listed(repo, &ctx.tenant, &id, asked, limit, cursor, call.now_ms)
             .await?;
     let shown = listed.rewards;
     Ok(ListAwardsResponse {
@@ -388,14 +389,14 @@ pub(crate) async fn claim_reward(
     call: &Call<'_>,
     req: &RewardsRequest,
 ) -> Result<ClaimRewardResponse> {
-    let b = crate::board(ctx, call, RouteClass::Write, &req.board).await?;
+    let id = crate::admit_board(ctx, call, RouteClass::Write, &req.board).await?;
     let p = own_player(ctx, &req.player)?;
     let repo = ctx.repo().await?;
     let asked = run_asked(&req.period);
     let (run, award) =
-        edge::rewards::claim_award(repo, &ctx.tenant, &b.id, asked, &p, call.now_ms).await?;
+        edge::rewards::claim_award(repo, &ctx.tenant, &id, asked, &p, call.now_ms).await?;
     Ok(ClaimRewardResponse {
-        board: b.id.to_string(),
+        board: id.to_string(),
         period: run.to_string(),
         award: Some(award_message(&award)?),
     })

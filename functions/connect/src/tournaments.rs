@@ -10,7 +10,7 @@ use edge::api::Ctx;
 use edge::http::Call;
 use edge::tournaments::{AttemptsShown, PageAsked, TournamentPage, TournamentShown};
 use leaderboard::policy::ratelimit::RouteClass;
-use leaderboard::{BoardId, LeaderboardError, PlayerId, Result};
+use leaderboard::{LeaderboardError, PlayerId, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::messages::{int64, is_false, is_zero_u64, opt_int64};
@@ -333,9 +333,9 @@ pub(crate) async fn join(
     call: &Call<'_>,
     req: &PlayerInTournament,
 ) -> Result<JoinTournamentResponse> {
-    let b = crate::board(ctx, call, RouteClass::Write, &req.board).await?;
+    let id = crate::admit_board(ctx, call, RouteClass::Write, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
-    let joined = edge::tournaments::join_player(ctx, call, &b.id, &player).await?;
+    let joined = edge::tournaments::join_player(ctx, call, &id, &player).await?;
     Ok(JoinTournamentResponse {
         board: joined.board,
         player: joined.player,
@@ -350,9 +350,9 @@ pub(crate) async fn attempts(
     call: &Call<'_>,
     req: &PlayerInTournament,
 ) -> Result<AttemptsResponse> {
-    let b = crate::board(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = crate::admit_board(ctx, call, RouteClass::Read, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
-    let shown = edge::tournaments::attempts_of(ctx, call.now_ms, &b.id, &player).await?;
+    let shown = edge::tournaments::attempts_of(ctx, call.now_ms, &id, &player).await?;
     Ok(AttemptsResponse::of(&shown))
 }
 
@@ -362,9 +362,9 @@ pub(crate) async fn grant(
     call: &Call<'_>,
     req: &GrantAttemptsRequest,
 ) -> Result<AttemptsResponse> {
-    let b = crate::board(ctx, call, RouteClass::Write, &req.board).await?;
+    let id = crate::admit_board(ctx, call, RouteClass::Admin, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
-    let shown = edge::tournaments::grant_more(ctx, call, &b.id, &player, req.extra).await?;
+    let shown = edge::tournaments::grant_more(ctx, call, &id, &player, req.extra).await?;
     Ok(AttemptsResponse::of(&shown))
 }
 
@@ -382,8 +382,7 @@ pub(crate) async fn end(
     call: &Call<'_>,
     req: &EndTournamentRequest,
 ) -> Result<Tournament> {
-    crate::board(ctx, call, RouteClass::Write, &req.board).await?;
-    let id = BoardId::new(&req.board)?;
+    let id = crate::admit_board(ctx, call, RouteClass::Admin, &req.board).await?;
     let board = edge::tournaments::end_now(ctx, call, &id).await?;
     as_listed(&board, call.now_ms)
 }
@@ -394,8 +393,7 @@ pub(crate) async fn extend(
     call: &Call<'_>,
     req: &ExtendTournamentRequest,
 ) -> Result<Tournament> {
-    crate::board(ctx, call, RouteClass::Write, &req.board).await?;
-    let id = BoardId::new(&req.board)?;
+    let id = crate::admit_board(ctx, call, RouteClass::Admin, &req.board).await?;
     let board = edge::tournaments::extend_to(ctx, call, &id, &req.end).await?;
     as_listed(&board, call.now_ms)
 }

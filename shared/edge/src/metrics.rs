@@ -16,7 +16,7 @@
 
 use leaderboard::http::metrics::{self, RequestLabels};
 
-use crate::platform::{KvStore, Platform};
+use crate::platform::{KvError, KvStore, Platform};
 
 /// How many times a lost compare-and-swap on the index is retried.
 const INDEX_RETRIES: u32 = 8;
@@ -150,7 +150,8 @@ const INCREMENT_TRIES: u32 = 3;
 /// unconditional write on Spin's stores, so two series registering at once could lose one; once
 /// it exists, the swap is atomic and a later increment repairs the loss.
 ///
-/// A failed increment is tried again (up to [`INCREMENT_TRIES`] in all). Spin's SQLite store
+/// An increment the store failed (`KvError::Other`) is tried again (up to [`INCREMENT_TRIES`] in
+/// all). Spin's SQLite store
 /// increments in a transaction that reads, then writes; the HTTP app and the worker share the
 /// file (the shipped runtime-config.toml), and when two such transactions of the two processes
 /// meet, SQLite fails one at once with "database is locked" (its deadlock case, where the busy
@@ -163,11 +164,13 @@ async fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
         tries += 1;
         match kv.increment(key, delta).await {
             Ok(v) => break v,
-            Err(e) if tries >= INCREMENT_TRIES => {
-                eprintln!("metrics: increment of {key} failed {tries} times: {e}");
+            // A store's own failure may pass (a lock the other process held); no store, or no
+            // access to it, will not.
+            Err(KvError::Other(_)) if tries < INCREMENT_TRIES => {}
+            Err(e) => {
+                eprintln!("metrics: increment of {key} failed (try {tries}): {e}");
                 return;
             }
-            Err(_) => {}
         }
     };
     if delta > 0 && counted <= delta.saturating_mul(10) {
@@ -221,7 +224,6 @@ pub async fn read_all(platform: &dyn Platform) -> Vec<(String, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::KvError;
 
     #[test]
     fn sampling_settings() {

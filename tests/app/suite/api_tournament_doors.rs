@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::{Api, admin, player, service, start};
+use crate::api::{Api, admin, player, service, start_with};
 use crate::api_competitions::{moment, tournament};
 use crate::api_connect::buf_curl;
 use crate::api_period_rewards::gql;
@@ -26,7 +26,11 @@ async fn rest(api: &Api, path: &str, token: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_rest_does() {
-    let api = start().await;
+    // The admin class of `capped` takes 2 calls an hour: what each door charges is checked last.
+    let limits = json!([{"name": "capped-admin", "key": "ip", "classes": ["admin"],
+        "boards": ["capped"], "limit": 2, "window_secs": 3600, "store": "redis"}])
+    .to_string();
+    let api = start_with(&[("rate_limits", &limits)], Default::default()).await;
     tournament(
         &api,
         "cup",
@@ -237,8 +241,8 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
                "granted": "1", "allowed": "3", "used": "1", "left": "2"})
     );
 
-    // The window: an admin extends it (GraphQL), then ends it (Connect); a player may do
-    // neither, and an ended tournament is not ended twice.
+    // The window: an admin extends it (GraphQL, then Connect), then ends it (Connect); a player
+    // may do neither, and an ended tournament is not ended twice.
     let new_end = moment(7200);
     let extend = format!(
         r#"mutation {{ extendTournament(board: "cup", end: "{new_end}") {{ id config }} }}"#
@@ -262,6 +266,38 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
         leaderboard::time::parse(&new_end),
         "{board}"
     );
+    let later_end = moment(9000);
+    let by_bob = connect(
+        &api,
+        "ExtendTournament",
+        json!({"board": "cup", "end": later_end}),
+        &player("bob"),
+    )
+    .await
+    .expect_err("a player extends nothing");
+    assert_eq!(by_bob["code"], "permission_denied", "{by_bob}");
+    let moved = connect(
+        &api,
+        "ExtendTournament",
+        json!({"board": "cup", "end": later_end}),
+        &admin(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("ExtendTournament: {e}"));
+    assert_eq!(
+        leaderboard::time::parse(moved["end"].as_str().unwrap_or_default()),
+        leaderboard::time::parse(&later_end),
+        "{moved}"
+    );
+    let not_bob = connect(
+        &api,
+        "EndTournament",
+        json!({"board": "cup"}),
+        &player("bob"),
+    )
+    .await
+    .expect_err("a player ends nothing");
+    assert_eq!(not_bob["code"], "permission_denied", "{not_bob}");
     let ended = connect(&api, "EndTournament", json!({"board": "cup"}), &admin())
         .await
         .unwrap_or_else(|e| panic!("EndTournament: {e}"));
@@ -297,4 +333,38 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
         late_gql["errors"][0]["extensions"]["code"], "CONFLICT",
         "{late_gql}"
     );
+
+    // Grants, ends and extensions are admin calls, as over REST: two pass on `capped`, the
+    // third is refused by the rate limits whichever door it takes; a join is a write and
+    // is not counted there.
+    tournament(
+        &api,
+        "capped",
+        "sync",
+        json!({"title": "Capped", "start": moment(-60), "duration_secs": 3600,
+               "max_attempts": 1}),
+    )
+    .await;
+    let joined = gql(
+        &api,
+        player("ann"),
+        r#"mutation { joinTournament(board: "capped", player: "ann") { players } }"#.into(),
+    )
+    .await;
+    assert_eq!(joined["data"]["joinTournament"]["players"], 1, "{joined}");
+    let grant_capped = r#"mutation { grantAttempts(board: "capped", player: "ann", extra: 1) {
+        granted } }"#;
+    for granted in [1, 2] {
+        let r = gql(&api, service(), grant_capped.into()).await;
+        assert_eq!(r["data"]["grantAttempts"]["granted"], granted, "{r}");
+    }
+    let third = gql(&api, service(), grant_capped.into()).await;
+    assert_eq!(
+        third["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{third}"
+    );
+    let end = connect(&api, "EndTournament", json!({"board": "capped"}), &admin())
+        .await
+        .expect_err("over the admin class's limit");
+    assert_eq!(end["code"], "resource_exhausted", "{end}");
 }

@@ -9,7 +9,7 @@ use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{BoardId, LeaderboardError, PlayerId, Result};
 use serde_json::Value;
 
-use super::{BoardInfo, Gql, count};
+use super::{BoardInfo, Gql, arg_u32, count};
 
 #[derive(GraphQLObject)]
 #[graphql(description = "A league's close as a player's standing shows it.")]
@@ -89,7 +89,8 @@ impl Award {
 #[graphql(description = "Where a run's rewards stand, and a player's award.")]
 pub(super) struct Rewards {
     board: String,
-    /// The run: `all` for a tournament, a period id on a periodic board.
+    /// The run: `all` for a tournament of one run, else a period id (a periodic board's, or one of
+    /// a tournament of many runs).
     period: String,
     /// `open` (the run has not closed), `pending` (open reviews) or `final`.
     state: String,
@@ -235,7 +236,8 @@ pub(super) struct JoinResult {
 )]
 pub(super) struct RunAwards {
     board: String,
-    /// The run: `all` for a tournament, a period id on a periodic board.
+    /// The run: `all` for a tournament of one run, else a period id (a periodic board's, or one of
+    /// a tournament of many runs).
     period: String,
     /// `open` (the run has not closed), `pending` (open reviews) or `final`.
     state: String,
@@ -259,11 +261,18 @@ fn own_player(context: &Gql<'_>, player: &str) -> Result<PlayerId> {
     Ok(player)
 }
 
-/// A field that names no board (a listing) admitted as one: it counts towards the request's
-/// root fields and passes the rate limits as a read of the tenant's.
-async fn admit_listing(context: &Gql<'_>) -> Result<()> {
+/// A root field admitted as its REST route is, before any other check: it counts towards the
+/// request's root fields and passes the rate limits as a call of `class` (its route's) on
+/// `board`, or on none for a listing.
+async fn admit(context: &Gql<'_>, class: RouteClass, board: Option<&str>) -> Result<()> {
     context.count_field()?;
-    edge::ratelimit::enforce_as(context.ctx, context.call, RouteClass::Read, None).await
+    edge::ratelimit::enforce_as(context.ctx, context.call, class, board).await
+}
+
+/// [`admit`] for a field about one board: its id.
+async fn admit_board(context: &Gql<'_>, class: RouteClass, board: &str) -> Result<BoardId> {
+    admit(context, class, Some(board)).await?;
+    BoardId::new(board)
 }
 
 /// A listing's page: `limit` and `cursor` as the GraphQL arguments give them.
@@ -276,8 +285,9 @@ pub(super) async fn league(
     board: &str,
     player: &str,
 ) -> Result<Option<LeagueStanding>> {
-    let b = context.board(RouteClass::Read, board).await?;
+    let id = admit_board(context, RouteClass::Read, board).await?;
     let p = own_player(context, player)?;
+    let (b, _) = edge::reads::board(context.ctx, &id, context.call.now_ms).await?;
     let repo = context.ctx.repo().await?;
     let s = edge::leagues::standing(repo, &context.ctx.tenant, &b, &p, context.call.now_ms).await?;
     Ok(Some(LeagueStanding {
@@ -298,19 +308,19 @@ pub(super) async fn rewards(
     player: &str,
     period: Option<&str>,
 ) -> Result<Option<Rewards>> {
-    let b = context.board(RouteClass::Read, board).await?;
+    let id = admit_board(context, RouteClass::Read, board).await?;
     let p = own_player(context, player)?;
     let repo = context.ctx.repo().await?;
     let (run, rewards, award) = edge::rewards::of_player(
         repo,
         &context.ctx.tenant,
-        &b.id,
+        &id,
         period,
         &p,
         context.call.now_ms,
     )
     .await?;
-    let shown = edge::rewards::RewardsShown::of(&b.id, &run, &rewards);
+    let shown = edge::rewards::RewardsShown::of(&id, &run, &rewards);
     Ok(Some(Rewards {
         board: shown.board,
         period: shown.period,
@@ -330,21 +340,15 @@ pub(super) async fn awards(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Option<RunAwards>> {
-    let b = context.board(RouteClass::Read, board).await?;
+    let id = admit_board(context, RouteClass::Read, board).await?;
     access::authorize_operator(context.ctx.require_principal()?, "listing a run's awards")?;
-    let limit = u32::try_from(limit).map_err(|_| {
-        LeaderboardError::InvalidBody(format!(
-            "limit {limit} must be from 1 to {}",
-            edge::rewards::MAX_AWARDS_PAGE
-        ))
-    })?;
     let repo = context.ctx.repo().await?;
     let listed = edge::rewards::awards_listed(
         repo,
         &context.ctx.tenant,
-        &b.id,
+        &id,
         period,
-        limit,
+        arg_u32("limit", limit)?,
         cursor,
         context.call.now_ms,
     )
@@ -368,13 +372,13 @@ pub(super) async fn claim(
     player: &str,
     period: Option<&str>,
 ) -> Result<Option<Award>> {
-    let b = context.board(RouteClass::Write, board).await?;
+    let id = admit_board(context, RouteClass::Write, board).await?;
     let p = own_player(context, player)?;
     let repo = context.ctx.repo().await?;
     let (_, award) = edge::rewards::claim_award(
         repo,
         &context.ctx.tenant,
-        &b.id,
+        &id,
         period,
         &p,
         context.call.now_ms,
@@ -390,7 +394,7 @@ pub(super) async fn tournaments(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Option<TournamentList>> {
-    admit_listing(context).await?;
+    admit(context, RouteClass::Read, None).await?;
     let page = edge::tournaments::listed(
         context.ctx,
         context.call.now_ms,
@@ -408,7 +412,7 @@ pub(super) async fn joined(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Option<TournamentList>> {
-    admit_listing(context).await?;
+    admit(context, RouteClass::Read, None).await?;
     let p = own_player(context, player)?;
     let page = edge::tournaments::joined_by(
         context.ctx,
@@ -425,9 +429,9 @@ pub(super) async fn attempts(
     board: &str,
     player: &str,
 ) -> Result<Option<Attempts>> {
+    let id = admit_board(context, RouteClass::Read, board).await?;
     let p = PlayerId::new(player)?;
-    let b = context.board(RouteClass::Read, board).await?;
-    let shown = edge::tournaments::attempts_of(context.ctx, context.call.now_ms, &b.id, &p).await?;
+    let shown = edge::tournaments::attempts_of(context.ctx, context.call.now_ms, &id, &p).await?;
     Ok(Some(Attempts::of(&shown)))
 }
 
@@ -436,9 +440,9 @@ pub(super) async fn join(
     board: &str,
     player: &str,
 ) -> Result<Option<JoinResult>> {
+    let id = admit_board(context, RouteClass::Write, board).await?;
     let p = PlayerId::new(player)?;
-    let b = context.board(RouteClass::Write, board).await?;
-    let joined = edge::tournaments::join_player(context.ctx, context.call, &b.id, &p).await?;
+    let joined = edge::tournaments::join_player(context.ctx, context.call, &id, &p).await?;
     Ok(Some(JoinResult {
         board: ID::new(joined.board.as_str()),
         player: ID::new(joined.player.as_str()),
@@ -453,25 +457,21 @@ pub(super) async fn grant(
     player: &str,
     extra: i32,
 ) -> Result<Option<Attempts>> {
+    let id = admit_board(context, RouteClass::Admin, board).await?;
     let p = PlayerId::new(player)?;
-    let extra = u64::try_from(extra).map_err(|_| {
-        LeaderboardError::InvalidBody(format!("'extra' must be from 1 to 1000, got {extra}"))
-    })?;
-    let b = context.board(RouteClass::Write, board).await?;
-    let shown = edge::tournaments::grant_more(context.ctx, context.call, &b.id, &p, extra).await?;
+    let extra = u64::from(arg_u32("extra", extra)?);
+    let shown = edge::tournaments::grant_more(context.ctx, context.call, &id, &p, extra).await?;
     Ok(Some(Attempts::of(&shown)))
 }
 
 pub(super) async fn end(context: &Gql<'_>, board: &str) -> Result<Option<BoardInfo>> {
-    let id = BoardId::new(board)?;
-    context.board(RouteClass::Write, board).await?;
+    let id = admit_board(context, RouteClass::Admin, board).await?;
     let b = edge::tournaments::end_now(context.ctx, context.call, &id).await?;
     BoardInfo::of(&b, context.call.now_ms).map(Some)
 }
 
 pub(super) async fn extend(context: &Gql<'_>, board: &str, end: &str) -> Result<Option<BoardInfo>> {
-    let id = BoardId::new(board)?;
-    context.board(RouteClass::Write, board).await?;
+    let id = admit_board(context, RouteClass::Admin, board).await?;
     let b = edge::tournaments::extend_to(context.ctx, context.call, &id, end).await?;
     BoardInfo::of(&b, context.call.now_ms).map(Some)
 }

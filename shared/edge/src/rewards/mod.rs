@@ -344,7 +344,14 @@ pub async fn settle_ended(
         // window is none of its runs.
         match board.reward_run(Some(&asked), now_ms) {
             Ok(r) if r.end_ms <= now_ms => {}
-            _ => continue,
+            Ok(_) | Err(LeaderboardError::NotFound(_)) => continue,
+            Err(e) => {
+                eprintln!(
+                    "rewards: the run {run} of {tenant}/{} (left to its readers): {e}",
+                    board.id
+                );
+                continue;
+            }
         }
         match settle(repo, tenant, &board.id, Some(&asked), now_ms).await {
             Ok((_, _, rewards)) => {

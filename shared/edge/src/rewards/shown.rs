@@ -155,7 +155,7 @@ pub async fn claim_award(
 pub struct RewardsShown {
     /// The board.
     pub board: String,
-    /// The run: `all` for a tournament, a period id on a periodic board.
+    /// The run: `all` for a tournament of one run, else a period id.
     pub period: String,
     /// `open`, `pending` or `final`.
     pub state: &'static str,

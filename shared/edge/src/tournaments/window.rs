@@ -120,11 +120,22 @@ pub async fn announce(
         let rewards_due = if board.closes_periods() {
             // A tournament of many runs: every run that closed is paid, each as a period's
             // close (its last with the window's end).
+            // The close marks of runs no longer kept are dropped, as a periodic board's are.
+            if let Err(e) = repo
+                .trim_closes(&keys, board.period, board.retain_periods, now_ms)
+                .await
+            {
+                eprintln!("tournaments: the close marks of {entry} (left): {e}");
+            }
             match crate::rewards::settle_ended(repo, tenant, &board, now_ms).await {
                 Ok(again) => again,
-                Err(e) => {
+                Err(e) if e.is_outage() => {
                     eprintln!("tournaments: awarding the runs of {entry} (again soon): {e}");
                     Some(now_ms.saturating_add(ANNOUNCE_RETRY_MS))
+                }
+                Err(e) => {
+                    eprintln!("tournaments: awarding the runs of {entry} (left to readers): {e}");
+                    None
                 }
             }
         } else if board.rewards.is_some() && (owed.ended || made.ended) {
@@ -229,7 +240,7 @@ async fn change_window(
             .await?
         {
             WindowWrite::Changed => {
-                after_change(ctx, repo, board_id, &changed, now_ms).await;
+                after_change(ctx, repo, board_id, &changed, early, now_ms).await;
                 return Ok(changed);
             }
             WindowWrite::Stale => {}
@@ -248,12 +259,14 @@ async fn change_window(
 }
 
 /// What follows a window's change (each failure logged: the change was made): the register's
-/// note for the next announcement, the index's end, the regions' cached copies dropped.
+/// note for the next announcement (`early`: an admin ended it, due now), the index's end, the
+/// regions' cached copies dropped.
 async fn after_change(
     ctx: &Ctx<'_>,
     repo: &Repo,
     board_id: &BoardId,
     changed: &Board,
+    early: bool,
     now_ms: i64,
 ) {
     let tenant = &ctx.tenant;
@@ -264,11 +277,13 @@ async fn after_change(
         let made = repo
             .tournament_announced(&Keys::new(tenant, board_id))
             .await?;
+        let entry = register_entry(tenant, board_id);
         match changed.tournament_due_ms(made.started, made.ended, now_ms)? {
-            Some(due) => {
-                repo.tournament_note(&register_entry(tenant, board_id), due, now_ms)
-                    .await
-            }
+            // Due now: the caller announces the end at once, holding the entry at `now_ms`.
+            Some(due) if early => repo.tournament_note(&entry, due, now_ms).await,
+            // An extension notes earlier only: an entry due sooner (a run's close, an award
+            // waiting for reviews) rings first, and its handling notes the next due time then.
+            Some(due) => repo.tournament_note_earlier(&entry, due, now_ms).await,
             None => Ok(()),
         }
     };
@@ -307,7 +322,7 @@ pub async fn end_early(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Re
     board_answer(call, &board)
 }
 
-/// Ends the open tournament `board_id` now, as [`end_early`] does (REST and GraphQL): the
+/// Ends the open tournament `board_id` now, as [`end_early`] does (REST, GraphQL, Connect): the
 /// board with its window as it is now.
 pub async fn end_now(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Board> {
     access::authorize_admin(ctx.require_principal()?)?;
@@ -341,8 +356,8 @@ pub async fn extend(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Resul
     board_answer(call, &board)
 }
 
-/// Moves the tournament `board_id`'s end to `end` (RFC 3339), as [`extend`] does (REST and
-/// GraphQL): the board with its window as it is now.
+/// Moves the tournament `board_id`'s end to `end` (RFC 3339), as [`extend`] does (REST,
+/// GraphQL, Connect): the board with its window as it is now.
 pub async fn extend_to(
     ctx: &Ctx<'_>,
     call: &Call<'_>,

@@ -120,8 +120,8 @@ impl Board {
     }
 
     /// A run of a tournament of many runs: the period `asked` names, or by default the last
-    /// that ended at `now_ms` (the current one while none has: it answers `open`), cut by the
-    /// window's ends. `404` for a period outside the window.
+    /// that ended at `now_ms` (the current one while none has, the first while it is upcoming:
+    /// it answers `open`), cut by the window's ends. `404` for a period outside the window.
     fn run_in_window(&self, window: Window, asked: Option<&str>, now_ms: i64) -> Result<RewardRun> {
         let cut = |run: PeriodId| -> Option<RewardRun> {
             let start_ms = run.start_ms()?.max(window.start_ms);
@@ -136,6 +136,8 @@ impl Board {
         let run = match asked {
             Some(raw) => period::parse_period_id(self.period, raw)?,
             None if now_ms >= window.end_ms => period::run_ending_at(self.period, window.end_ms)?,
+            // Upcoming: its first run (it answers open).
+            None if now_ms < window.start_ms => period::period_id(self.period, window.start_ms)?,
             None => {
                 let current = period::period_id(self.period, now_ms)?;
                 match current.previous().and_then(cut) {
@@ -246,6 +248,23 @@ mod tests {
         let run = b.reward_run(None, opening).unwrap();
         assert_eq!(run.period.to_string(), "2026-11-24");
         assert!(run.end_ms > opening);
+        // Upcoming: its first run.
+        let run = b.reward_run(None, opening - 3 * 86_400_000).unwrap();
+        assert_eq!(
+            (run.period.to_string(), run.start_ms),
+            ("2026-11-24".into(), first.start_ms)
+        );
+        // Ended early (the window cut on Nov 25 at 06:00): the last run ends then.
+        let early = board(json!({"id": "cup", "period": "daily", "retain_periods": 3,
+            "tournament": {"title": "Cup", "start": "2026-11-24T16:00:00Z",
+                "end": "2026-11-25T06:00:00Z"}, "rewards": [{"from": 1, "reward": 1}]}));
+        let last = early.reward_run(None, NOV_26_NOON).unwrap();
+        assert_eq!(last.period.to_string(), "2026-11-25");
+        assert_eq!(last.end_ms - last.start_ms, 6 * 3_600_000);
+        assert!(matches!(
+            early.reward_run(Some("2026-11-26"), NOV_26_NOON),
+            Err(LeaderboardError::NotFound(_))
+        ));
         // A day outside the window is none of its runs.
         for outside in ["2026-11-23", "2026-11-28"] {
             assert!(matches!(
