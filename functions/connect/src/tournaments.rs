@@ -87,11 +87,7 @@ impl Tournament {
             period: standing.map(|s| s.period.clone()).unwrap_or_default(),
             rank: standing.and_then(|s| s.rank),
             score: standing
-                .map(|s| match &s.score {
-                    serde_json::Value::Null => String::new(),
-                    serde_json::Value::String(text) => text.clone(),
-                    number => number.to_string(),
-                })
+                .and_then(edge::tournaments::RunStanding::score_text)
                 .unwrap_or_default(),
         }
     }

@@ -547,3 +547,19 @@ pub fn rows(body: &Value) -> Vec<(String, u64, Value)> {
         })
         .collect()
 }
+
+/// A GraphQL request (`POST /graphql`) with `token`, which must answer `200`: its body (`data`
+/// and `errors`).
+pub async fn gql(api: &Api, token: String, query: String) -> Value {
+    let r = api
+        .call(
+            reqwest::Method::POST,
+            "/graphql",
+            Some(&token),
+            Some(json!({ "query": query })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}

@@ -69,6 +69,17 @@ pub(crate) async fn buf_curl(
     }
 }
 
+/// [`buf_curl`] with the Connect protocol and `token`: its answer, or its error.
+pub(crate) async fn connect_as(
+    api: &Api,
+    token: &str,
+    method: &str,
+    data: Value,
+) -> Result<Value, Value> {
+    let auth = [format!("Authorization: Bearer {token}")];
+    buf_curl(api, "connect", method, data, &auth).await
+}
+
 async fn seeded(api: &Api, board: &str) {
     api.board_of_five(json!({ "id": board, "public_read": true }))
         .await;

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use crate::api::{Api, admin, player, service};
+use crate::api::{Api, admin, gql, player, service};
+use crate::api_connect::connect_as;
 use crate::api_leagues::{board_key, move_board_day};
 
 /// The board's `rewards_awarded` events' data, oldest first.
@@ -48,27 +49,6 @@ async fn play(api: &Api, board: &str, scores: &[(&str, i64)]) -> HashMap<String,
         cohorts.insert(who.to_string(), r.body["cohort"].as_str().unwrap().into());
     }
     cohorts
-}
-
-/// A GraphQL request's answer (`200`).
-pub(crate) async fn gql(api: &Api, token: String, query: String) -> Value {
-    let r = api
-        .call(
-            reqwest::Method::POST,
-            "/graphql",
-            Some(&token),
-            Some(json!({ "query": query })),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body
-}
-
-/// A Connect call with `token` (`buf curl`): its answer, or its error.
-async fn connect_as(api: &Api, token: &str, method: &str, data: Value) -> Result<Value, Value> {
-    let auth = [format!("Authorization: Bearer {token}")];
-    crate::api_connect::buf_curl(api, "connect", method, data, &auth).await
 }
 
 /// (player, rank, reward, cohort) of each award listed, in the listing's order.

@@ -6,16 +6,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::{Api, admin, player, service, start_with};
+use crate::api::{Api, admin, gql, player, service, start_with};
 use crate::api_competitions::{moment, tournament};
-use crate::api_connect::buf_curl;
-use crate::api_period_rewards::gql;
-
-/// A Connect call with `token`: its answer, or its error.
-async fn connect(api: &Api, method: &str, data: Value, token: &str) -> Result<Value, Value> {
-    let auth = [format!("Authorization: Bearer {token}")];
-    buf_curl(api, "connect", method, data, &auth).await
-}
+use crate::api_connect::connect_as;
 
 /// The REST answer of `GET path` with `token`, which must be `200`.
 async fn rest(api: &Api, path: &str, token: &str) -> Value {
@@ -62,11 +55,11 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
         "{again}"
     );
     assert_eq!(again["data"]["joinTournament"]["players"], 1, "{again}");
-    let bob = connect(
+    let bob = connect_as(
         &api,
+        &player("bob"),
         "JoinTournament",
         json!({"board": "cup", "player": "bob"}),
-        &player("bob"),
     )
     .await
     .unwrap_or_else(|e| panic!("JoinTournament: {e}"));
@@ -86,11 +79,11 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
         "{refused}"
     );
     api.create_board(json!({"id": "plain"})).await;
-    let plain = connect(
+    let plain = connect_as(
         &api,
+        &player("bob"),
         "JoinTournament",
         json!({"board": "plain", "player": "bob"}),
-        &player("bob"),
     )
     .await
     .expect_err("a board that is no tournament is not joined");
@@ -121,11 +114,11 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
             "nextCursor": null}),
         "{open}"
     );
-    let upcoming = connect(
+    let upcoming = connect_as(
         &api,
+        &player("ann"),
         "ListTournaments",
         json!({"state": "upcoming"}),
-        &player("ann"),
     )
     .await
     .unwrap_or_else(|e| panic!("ListTournaments: {e}"));
@@ -158,11 +151,11 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
                "tournaments": [{"board": "cup", "period": "all", "rank": 2, "score": "10"}]}),
         "{mine}"
     );
-    let bobs = connect(
+    let bobs = connect_as(
         &api,
+        &player("bob"),
         "ListPlayerTournaments",
         json!({"player": "bob"}),
-        &player("bob"),
     )
     .await
     .unwrap_or_else(|e| panic!("ListPlayerTournaments: {e}"));
@@ -175,11 +168,11 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
         (&json!("cup"), &json!("1"), &json!("30")),
         "{bobs}"
     );
-    let other = connect(
+    let other = connect_as(
         &api,
+        &player("bob"),
         "ListPlayerTournaments",
         json!({"player": "ann"}),
-        &player("bob"),
     )
     .await
     .expect_err("bob reads only his own list");
@@ -219,19 +212,19 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
         (&ann_rest["granted"], &ann_rest["left"]),
         (&json!(3), &json!(4))
     );
-    connect(
+    connect_as(
         &api,
+        &service(),
         "GrantAttempts",
         json!({"board": "cup", "player": "bob", "extra": 1}),
-        &service(),
     )
     .await
     .unwrap_or_else(|e| panic!("GrantAttempts: {e}"));
-    let bob_attempts = connect(
+    let bob_attempts = connect_as(
         &api,
+        &player("bob"),
         "GetAttempts",
         json!({"board": "cup", "player": "bob"}),
-        &player("bob"),
     )
     .await
     .unwrap_or_else(|e| panic!("GetAttempts: {e}"));
@@ -267,20 +260,20 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
         "{board}"
     );
     let later_end = moment(9000);
-    let by_bob = connect(
+    let by_bob = connect_as(
         &api,
+        &player("bob"),
         "ExtendTournament",
         json!({"board": "cup", "end": later_end}),
-        &player("bob"),
     )
     .await
     .expect_err("a player extends nothing");
     assert_eq!(by_bob["code"], "permission_denied", "{by_bob}");
-    let moved = connect(
+    let moved = connect_as(
         &api,
+        &admin(),
         "ExtendTournament",
         json!({"board": "cup", "end": later_end}),
-        &admin(),
     )
     .await
     .unwrap_or_else(|e| panic!("ExtendTournament: {e}"));
@@ -289,16 +282,16 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
         leaderboard::time::parse(&later_end),
         "{moved}"
     );
-    let not_bob = connect(
+    let not_bob = connect_as(
         &api,
+        &player("bob"),
         "EndTournament",
         json!({"board": "cup"}),
-        &player("bob"),
     )
     .await
     .expect_err("a player ends nothing");
     assert_eq!(not_bob["code"], "permission_denied", "{not_bob}");
-    let ended = connect(&api, "EndTournament", json!({"board": "cup"}), &admin())
+    let ended = connect_as(&api, &admin(), "EndTournament", json!({"board": "cup"}))
         .await
         .unwrap_or_else(|e| panic!("EndTournament: {e}"));
     assert_eq!(
@@ -363,7 +356,7 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
         third["errors"][0]["extensions"]["code"], "RATE_LIMITED",
         "{third}"
     );
-    let end = connect(&api, "EndTournament", json!({"board": "capped"}), &admin())
+    let end = connect_as(&api, &admin(), "EndTournament", json!({"board": "capped"}))
         .await
         .expect_err("over the admin class's limit");
     assert_eq!(end["code"], "resource_exhausted", "{end}");

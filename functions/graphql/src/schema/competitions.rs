@@ -7,7 +7,6 @@ use juniper::{GraphQLObject, ID};
 use leaderboard::policy::access;
 use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{BoardId, LeaderboardError, PlayerId, Result};
-use serde_json::Value;
 
 use super::{BoardInfo, Gql, arg_u32, count};
 
@@ -151,17 +150,8 @@ impl Tournament {
             public_read: t.public_read,
             period: standing.map(|s| s.period.clone()),
             rank: standing.and_then(|s| s.rank).map(count),
-            score: standing.and_then(|s| score_text(&s.score)),
+            score: standing.and_then(edge::tournaments::RunStanding::score_text),
         }
-    }
-}
-
-/// A score as GraphQL writes it: text (a number exactly as REST writes it), null for none.
-fn score_text(score: &Value) -> Option<String> {
-    match score {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
     }
 }
 

@@ -2,11 +2,11 @@
 //! listed, and a claim.
 
 use leaderboard::{BoardId, PlayerId, Result, policy::access};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::shown::to_json;
-use super::{MAX_AWARDS_PAGE, RewardsShown, awards_listed, claim_award, of_player};
+use super::{AwardShown, MAX_AWARDS_PAGE, RewardsShown, awards_listed, claim_award, of_player};
 use crate::api::Ctx;
 use crate::http::{Call, Response};
 
@@ -33,12 +33,12 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
     if let Some(p) = player {
         let (run, rewards, award) =
             of_player(repo, &ctx.tenant, board_id, asked, &p, call.now_ms).await?;
-        let mut body = to_json(&RewardsShown::of(board_id, &run, &rewards))?;
-        if let Value::Object(map) = &mut body {
-            map.insert("player".into(), json!(p.as_str()));
-            map.insert("award".into(), to_json(&award)?);
-        }
-        return Ok(crate::http::json(200, call.version, &body));
+        let body = PlayerRewards {
+            rewards: RewardsShown::of(board_id, &run, &rewards),
+            player: p.as_str(),
+            award,
+        };
+        return crate::http::json_of(200, call.version, &body);
     }
     let cursor = call.query.get("cursor").map(String::as_str);
     let listed = awards_listed(
@@ -52,6 +52,18 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
     )
     .await?;
     crate::http::json_of(200, call.version, &listed)
+}
+
+/// A player's rewards in a run, as `GET …/rewards?player=` answers them.
+#[derive(Serialize)]
+struct PlayerRewards<'a> {
+    /// Where the run's rewards stand.
+    #[serde(flatten)]
+    rewards: RewardsShown,
+    /// The player.
+    player: &'a str,
+    /// Its award (`null` while not final, or for a player awarded nothing).
+    award: Option<AwardShown>,
 }
 
 /// A claim's body.

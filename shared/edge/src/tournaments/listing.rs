@@ -99,6 +99,18 @@ pub struct RunStanding {
     pub score: Value,
 }
 
+impl RunStanding {
+    /// The score as text, exactly as the JSON writes it (`None` before its first), for the
+    /// doors whose scores are text (GraphQL, Connect).
+    pub fn score_text(&self) -> Option<String> {
+        match &self.score {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            number => Some(number.to_string()),
+        }
+    }
+}
+
 /// A page of tournaments, and the cursor of the next (`None` on the last).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TournamentPage {
