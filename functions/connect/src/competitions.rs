@@ -12,7 +12,7 @@ use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{LeaderboardError, PlayerId, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::messages::{int64, is_false, is_zero_u64};
+use crate::messages::{int32, int64, is_false, is_zero_u64};
 
 /// A league's close as a player's standing shows it.
 #[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
@@ -199,7 +199,7 @@ pub struct ListAwardsRequest {
     pub period: String,
     /// 1–500 (0: 100).
     #[prost(uint32, tag = "3")]
-    #[serde(default)]
+    #[serde(default, with = "int32")]
     pub limit: u32,
     /// A page's `next_cursor`.
     #[prost(string, tag = "4")]

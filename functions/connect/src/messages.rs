@@ -7,7 +7,41 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// 64-bit integers as the JSON mapping writes them (strings), read from strings or numbers.
+/// A JSON message with every `null` field left out, at any depth: the JSON mapping reads `null`
+/// as the field's default (none of these messages has a `google.protobuf.Value`, where `null`
+/// would be a value). An unknown field is refused unless it is `null`, which is left out with
+/// the rest: laxer than protojson there, which costs nothing. serde_json's parser bounds the
+/// depth (128), and so this recursion.
+pub fn without_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(fields) => fields
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, without_nulls(v)))
+            .collect(),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(without_nulls).collect())
+        }
+        other => other,
+    }
+}
+
+/// An integer field as the JSON mapping reads it, whatever its width: a number or a string of
+/// one (`10` or `"10"`), or `null` for the field's default (`None`).
+fn integer<'de, D: Deserializer<'de>, T: std::str::FromStr>(d: D) -> Result<Option<T>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    let text = match &v {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return Err(serde::de::Error::custom("expected an integer or a string")),
+    };
+    text.parse()
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("'{text}' is not an integer in range")))
+}
+
+/// 64-bit integers as the JSON mapping writes them (strings), read as [`integer`] reads them.
 pub(crate) mod int64 {
     use super::*;
 
@@ -15,17 +49,10 @@ pub(crate) mod int64 {
         s.collect_str(v)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, T: std::str::FromStr>(
+    pub fn deserialize<'de, D: Deserializer<'de>, T: std::str::FromStr + Default>(
         d: D,
     ) -> Result<T, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        let text = match &v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => return Err(serde::de::Error::custom("expected an integer or a string")),
-        };
-        text.parse()
-            .map_err(|_| serde::de::Error::custom(format!("'{text}' is not an integer")))
+        super::integer(d).map(Option::unwrap_or_default)
     }
 }
 
@@ -46,7 +73,37 @@ pub(crate) mod opt_int64 {
     pub fn deserialize<'de, D: Deserializer<'de>, T: std::str::FromStr>(
         d: D,
     ) -> Result<Option<T>, D::Error> {
-        super::int64::deserialize(d).map(Some)
+        super::integer(d)
+    }
+}
+
+/// 32-bit integers as the JSON mapping writes them (numbers), read as [`integer`] reads them.
+pub(crate) mod int32 {
+    use super::*;
+
+    pub fn serialize<S: Serializer, T: Serialize>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: std::str::FromStr + Default>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        super::integer(d).map(Option::unwrap_or_default)
+    }
+}
+
+/// [`int32`] for an `optional` field.
+pub(crate) mod opt_int32 {
+    use super::*;
+
+    pub fn serialize<S: Serializer, T: Serialize>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: std::str::FromStr>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        super::integer(d)
     }
 }
 
@@ -154,7 +211,7 @@ pub struct GetLeaderboardRequest {
     pub board: String,
     /// 1–100; 0 means 10.
     #[prost(uint32, tag = "2")]
-    #[serde(default)]
+    #[serde(default, with = "int32")]
     pub limit: u32,
     /// A previous answer's `next_cursor`.
     #[prost(string, tag = "3")]
@@ -268,7 +325,7 @@ pub struct GetAroundRequest {
     pub player: String,
     /// 0–50; unset means 5.
     #[prost(uint32, optional, tag = "3")]
-    #[serde(default)]
+    #[serde(default, with = "opt_int32")]
     pub radius: Option<u32>,
     /// Which period, and when.
     #[prost(message, optional, tag = "4")]
@@ -403,7 +460,12 @@ pub struct SubmitScoreResponse {
     pub status: i32,
     /// The HTTP status REST answers for the same submission.
     #[prost(uint32, tag = "2")]
-    #[serde(default, alias = "http_status", skip_serializing_if = "is_zero_u32")]
+    #[serde(
+        default,
+        alias = "http_status",
+        with = "int32",
+        skip_serializing_if = "is_zero_u32"
+    )]
     pub http_status: u32,
     /// The stored outcome of an earlier request with the same key.
     #[prost(bool, tag = "3")]
@@ -458,7 +520,7 @@ pub struct StreamUpdatesRequest {
     pub board: String,
     /// 1–100; 0 means 10.
     #[prost(uint32, tag = "2")]
-    #[serde(default)]
+    #[serde(default, with = "int32")]
     pub limit: u32,
     /// A player whose standing each update carries.
     #[prost(string, tag = "3")]
@@ -539,6 +601,58 @@ mod tests {
             serde_json::to_value(&s).unwrap(),
             serde_json::json!({ "status": "SUBMIT_STATUS_HELD" })
         );
+    }
+
+    #[test]
+    fn integers_are_read_from_numbers_strings_or_null() {
+        let limit = |json: &str| {
+            serde_json::from_str::<GetLeaderboardRequest>(json)
+                .map(|r| r.limit)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(limit(r#"{"board":"b","limit":7}"#), Ok(7));
+        assert_eq!(limit(r#"{"board":"b","limit":"7"}"#), Ok(7));
+        assert_eq!(limit(r#"{"board":"b","limit":null}"#), Ok(0));
+        for bad in [r#""-1""#, "-1", "4294967296", r#""x""#, "true", "1.5"] {
+            let got = limit(&format!(r#"{{"board":"b","limit":{bad}}}"#));
+            assert!(got.is_err(), "{bad}: {got:?}");
+        }
+        let radius = |json: &str| {
+            serde_json::from_str::<GetAroundRequest>(json)
+                .map(|r| r.radius)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(radius(r#"{"board":"b","radius":"3"}"#), Ok(Some(3)));
+        assert_eq!(radius(r#"{"board":"b","radius":null}"#), Ok(None));
+        assert_eq!(radius(r#"{"board":"b"}"#), Ok(None));
+        let subscore = |json: &str| {
+            serde_json::from_str::<SubmitScoreRequest>(json)
+                .map(|r| r.subscore)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(subscore(r#"{"board":"b","subscore":null}"#), Ok(None));
+        assert_eq!(subscore(r#"{"board":"b","subscore":-4}"#), Ok(Some(-4)));
+        // Any field's `null` is its default, once the message is read as the codec reads it.
+        let request = |json: &str| {
+            serde_json::from_str(json)
+                .map(without_nulls)
+                .and_then(serde_json::from_value::<GetLeaderboardRequest>)
+                .map_err(|e| e.to_string())
+        };
+        let read = request(r#"{"board":"b","cursor":null,"at":{"period":null,"asOf":"x"}}"#);
+        assert_eq!(
+            read.as_ref()
+                .map(|r| (r.cursor.as_str(), r.at.as_ref().map(|a| a.as_of.as_str()))),
+            Ok(("", Some("x")))
+        );
+        assert!(request(r#"{"board":"b","bored":"x"}"#).is_err());
+        // 32-bit integers are written as numbers, 64-bit ones as strings.
+        let around = GetAroundRequest {
+            board: "b".into(),
+            radius: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(serde_json::to_value(&around).unwrap()["radius"], 3);
     }
 
     #[test]

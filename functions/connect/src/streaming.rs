@@ -190,7 +190,7 @@ async fn message(
     let player = match &feed.player {
         None => None,
         Some(p) => match reads::standing(ctx, &feed.board, &at, p).await {
-            Ok(s) => Some(crate::standing_message(&feed.board, &s)),
+            Ok(s) => Some(crate::boards::standing_message(&feed.board, &s)),
             Err(LeaderboardError::PlayerNotFound(_)) => None,
             Err(e) => return Err(fail(e)),
         },
@@ -198,7 +198,7 @@ async fn message(
     let m = StreamUpdatesResponse {
         version: u64::try_from(version).unwrap_or_default(),
         snapshot,
-        leaderboard: Some(crate::page_message(&feed.board, page)),
+        leaderboard: Some(crate::boards::page_message(&feed.board, page)),
         player,
     };
     let bytes = match feed.codec {

@@ -13,7 +13,7 @@ use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{LeaderboardError, PlayerId, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::messages::{int64, is_false, is_zero_u64, opt_int64};
+use crate::messages::{int32, int64, is_false, is_zero_u64, opt_int32, opt_int64};
 
 /// A tournament as listed; in a player's list with its standing.
 #[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
@@ -43,13 +43,19 @@ pub struct Tournament {
     pub join_required: bool,
     /// Absent: unlimited.
     #[prost(uint32, optional, tag = "8")]
-    #[serde(default, alias = "max_size", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "max_size",
+        with = "opt_int32",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_size: Option<u32>,
     /// Absent: unlimited.
     #[prost(uint32, optional, tag = "9")]
     #[serde(
         default,
         alias = "max_attempts",
+        with = "opt_int32",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_attempts: Option<u32>,
@@ -106,7 +112,7 @@ pub struct ListTournamentsRequest {
     pub category: String,
     /// 1–100 (0: 20).
     #[prost(uint32, tag = "3")]
-    #[serde(default)]
+    #[serde(default, with = "int32")]
     pub limit: u32,
     #[prost(string, tag = "4")]
     #[serde(default)]
@@ -122,7 +128,7 @@ pub struct ListPlayerTournamentsRequest {
     pub player: String,
     /// 1–100 (0: 20).
     #[prost(uint32, tag = "2")]
-    #[serde(default)]
+    #[serde(default, with = "int32")]
     pub limit: u32,
     #[prost(string, tag = "3")]
     #[serde(default)]
@@ -226,6 +232,7 @@ pub struct AttemptsResponse {
     #[serde(
         default,
         alias = "max_attempts",
+        with = "opt_int32",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_attempts: Option<u32>,

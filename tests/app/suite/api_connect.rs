@@ -310,6 +310,47 @@ async fn errors_follow_the_connect_protocol() {
     assert_eq!(unknown_field.status, 400, "{}", unknown_field.body);
     assert_eq!(unknown_field.body["code"], "invalid_argument");
 
+    // The JSON mapping's integers: a string of one is read as the number, `null` as unset; a
+    // negative one is refused.
+    let as_text = api
+        .call(
+            Method::POST,
+            &url,
+            None,
+            Some(json!({ "board": "rpc-http", "limit": "2", "cursor": null })),
+            &json_headers,
+        )
+        .await;
+    assert_eq!(as_text.status, 200, "{}", as_text.body);
+    assert_eq!(as_text.body["entries"].as_array().map(Vec::len), Some(2));
+    let around = api
+        .call(
+            Method::POST,
+            &format!("{SERVICE}GetAround"),
+            None,
+            Some(json!({ "board": "rpc-http", "player": "cy", "radius": null })),
+            &json_headers,
+        )
+        .await;
+    assert_eq!(around.status, 200, "{}", around.body);
+    assert_eq!(
+        around.body["entries"].as_array().map(Vec::len),
+        Some(5),
+        "unset: the default radius, 5: {}",
+        around.body
+    );
+    let negative = api
+        .call(
+            Method::POST,
+            &url,
+            None,
+            Some(json!({ "board": "rpc-http", "limit": "-2" })),
+            &json_headers,
+        )
+        .await;
+    assert_eq!(negative.status, 400, "{}", negative.body);
+    assert_eq!(negative.body["code"], "invalid_argument");
+
     let timeout = api
         .call(
             Method::POST,
