@@ -261,6 +261,50 @@ async fn a_tournament_lives_from_upcoming_through_its_end_to_rewards_claimed_onc
     assert_eq!(verified("tournament.ended").len(), 1);
 }
 
+/// The final standings are read a page one entry longer than the ranks paid: a tie at the last
+/// rank paid that runs past it reads on, and every tied player is paid.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tie_at_the_last_rank_paid_pays_every_tied_player() {
+    let api = start().await;
+    api.create_board(json!({"id": "tied", "tournament": {
+        "title": "Tied", "start": moment(-1), "duration_secs": 3600},
+        "rewards": [{"from": 1, "to": 2, "reward": {"xp": 1}}]}))
+        .await;
+    for (who, score) in [
+        ("ann", 50),
+        ("bob", 50),
+        ("cat", 50),
+        ("dan", 50),
+        ("eve", 40),
+    ] {
+        let r = api
+            .submit("tied", json!({"player": who, "score": score}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards/tied/tournament/end",
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let listed = api
+        .get("/api/v1/boards/tied/rewards", Some(&service()))
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["state"], "final", "{}", listed.body);
+    let paid = |who: &str| (who.to_string(), 1, json!({"xp": 1}));
+    assert_eq!(
+        awards(&listed.body["awards"]),
+        [paid("ann"), paid("bob"), paid("cat"), paid("dan")],
+        "eve, rank 5, is not paid"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tournament_that_ends_by_itself_is_awarded_by_the_worker_and_announced_once() {
     let (api, receiver, secret) = crate::receiver::subscribed(&["rewards.awarded"], 5).await;
