@@ -26,14 +26,17 @@
 #     BENCH_ROUNDS rounds, side by side, the order swapped every round, and their ratios are the
 #     median of the rounds' paired ratios;
 #  5. measures redis-benchmark, the native baseline (edge-native), the async submit→visible and
-#     submit→applied lags, the projector's drains, live updates (edge-live) and webhooks
-#     (edge-hooks).
+#     submit→applied lags, the projector's drains, live updates (edge-live), webhooks
+#     (edge-hooks) and a league's close (edge-seed league: BENCH_LEAGUE_PLAYERS players in
+#     cohorts of 100 seeded into a daily league's previous day, closed by one request and
+#     awarded by another; the time of each and Redis memory).
 # Everything stays on 127.0.0.1, is bounded in time and count, and is stopped on exit.
 #
 # Knobs: BENCH_PLAYERS (1000000), BENCH_WARMUP_SECS (2), BENCH_SECS (6), BENCH_REQUESTS (100000),
 # BENCH_ROUNDS (3), BENCH_LAG_SAMPLES (50), BENCH_DRAIN_SECS (60, per async row),
 # BENCH_DRAIN_ENTRIES (50000: the projector throughput backlog), BENCH_LIVE_CLIENTS
-# ("100 400 800"), BENCH_LIVE_MAX_STREAMS (900), BENCH_HOOKS (2000), BENCH_OUT (bench-results),
+# ("100 400 800"), BENCH_LIVE_MAX_STREAMS (900), BENCH_HOOKS (2000), BENCH_LEAGUE_PLAYERS
+# (100000), BENCH_OUT (bench-results),
 # BENCH_RUNTIMES ("spin spin-p3 edge-host": which to measure, in order; spin-p3 is Spin with the
 # WASIp3 build, spin-p3.toml, whose Redis rows are bounded by a GET on a kept connection), BENCH_PAUSE_SECS (60: between
 # runtimes, so the TIME_WAIT sockets of one runtime's per-request Redis connections are gone),

@@ -230,7 +230,13 @@ impl Bench {
     }
 
     /// One JSON request with the admin token; any other answer than `status` stops the run.
-    fn send_expect(&self, status: &str, method: &str, url: &str, body: &str) -> Result<()> {
+    pub(crate) fn send_expect(
+        &self,
+        status: &str,
+        method: &str,
+        url: &str,
+        body: &str,
+    ) -> Result<()> {
         let answer = self.tmp.join("answer");
         let auth = format!("authorization: Bearer {}", self.admin_token);
         let mut cmd = Command::new("curl");

@@ -39,6 +39,8 @@ pub struct Knobs {
     pub live_max_streams: String,
     /// BENCH_HOOKS (2000): scores submitted to the webhook board.
     pub hooks: u64,
+    /// BENCH_LEAGUE_PLAYERS (100000): players of the league whose close is measured.
+    pub league_players: u64,
     /// BENCH_OUT (bench-results): where bench.md and bench.json go.
     pub out: PathBuf,
     /// BENCH_PAUSE_SECS (60): the pause between runtimes, as given and as a duration.
@@ -111,6 +113,7 @@ impl Knobs {
             live_clients: list("BENCH_LIVE_CLIENTS", "100 400 800")?,
             live_max_streams: text("BENCH_LIVE_MAX_STREAMS", "900"),
             hooks: whole("BENCH_HOOKS", "2000")?,
+            league_players: whole("BENCH_LEAGUE_PLAYERS", "100000")?,
             out: PathBuf::from(text("BENCH_OUT", "bench-results")),
             pause_secs,
             pause,

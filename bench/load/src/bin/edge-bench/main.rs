@@ -28,6 +28,7 @@ mod coldstart;
 mod fixtures;
 mod floors;
 mod knobs;
+mod league;
 mod measure;
 mod procs;
 mod py;

@@ -50,6 +50,7 @@ impl Bench {
         self.live(rt, &servers.app)?;
         self.webhooks(rt, &servers.app)?;
         self.count_connections(rt)?;
+        self.league_close(rt, &servers.app)?;
         self.procs.stop_role(Role::Server);
         Ok(())
     }

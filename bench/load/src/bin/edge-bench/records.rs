@@ -207,6 +207,8 @@ pub struct Results {
     pub throughput: Ordered<Throughput>,
     pub live: Vec<RuntimeResult>,
     pub hooks: Vec<RuntimeResult>,
+    /// `edge-seed league`'s report per runtime.
+    pub league: Vec<RuntimeResult>,
     /// Redis connections received by the end of each runtime's rows (cumulative).
     pub conns: Ordered<u64>,
 }
@@ -225,6 +227,7 @@ impl Results {
             throughput: Ordered(Vec::new()),
             live: Vec::new(),
             hooks: Vec::new(),
+            league: Vec::new(),
             conns: Ordered(Vec::new()),
         }
     }

@@ -35,6 +35,7 @@ struct Json<'a> {
     throughput: &'a Ordered<Throughput>,
     live: &'a [RuntimeResult],
     webhooks: &'a [RuntimeResult],
+    league_close: &'a [RuntimeResult],
     redis_connections: &'a Ordered<u64>,
     redis_commands: &'a [CmdCount],
     coldstart: &'a [ColdStart],
@@ -85,6 +86,7 @@ pub fn write(results: &Results, meta: &Meta, out: &Path) -> Result<String> {
         throughput: &report.throughput,
         live: &results.live,
         webhooks: &results.hooks,
+        league_close: &results.league,
         redis_connections: &results.conns,
         redis_commands: &results.cmds,
         coldstart: &results.coldstart,
@@ -340,6 +342,9 @@ impl Report<'_> {
             for l in self.results.live.iter().filter(|l| l.runtime == rt) {
                 lines.push(live_line(rt, &l.result));
             }
+            for l in self.results.league.iter().filter(|l| l.runtime == rt) {
+                lines.push(league_line(rt, &l.result));
+            }
         }
         for r in self
             .rows
@@ -382,6 +387,35 @@ fn hooks_line(rt: &str, s: &Value) -> String {
         py::str_of(&s["distinct"]),
         py::str_of(&s["expected"]),
         py::fixed(s["max_ms"].as_f64(), 0)
+    )
+}
+
+/// A league-close line from `edge-seed league`'s result: the close's request (and the awards'),
+/// and Redis memory.
+fn league_line(rt: &str, s: &Value) -> String {
+    let mib = |v: &Value| py::fixed(v.as_f64().map(|b| b / 1_048_576.0), 1);
+    let awards = match s["awards_ms"].as_f64() {
+        Some(ms) => format!(
+            "; awards {} ms ({} awarded, +{} MiB)",
+            py::fixed(Some(ms), 0),
+            py::str_of(&s["awarded"]),
+            mib(&s["memory"]["awards_bytes"])
+        ),
+        None => String::new(),
+    };
+    format!(
+        "| {rt}: a league's close, {} players in {} cohorts of {} tiers (one request: the \
+         standing of a player, which closes the day first) | 1 | - | {} | - | {} up, {} down, \
+         {} stayed; the period {} MiB in Redis, the close +{} MiB{awards} |",
+        py::str_of(&s["players"]),
+        py::str_of(&s["cohorts"]),
+        py::str_of(&s["tiers"]),
+        py::fixed(s["close_ms"].as_f64(), 0),
+        py::str_of(&s["promoted"]),
+        py::str_of(&s["demoted"]),
+        py::str_of(&s["stayed"]),
+        mib(&s["memory"]["league_bytes"]),
+        mib(&s["memory"]["close_bytes"]),
     )
 }
 

@@ -9,6 +9,8 @@
 //! edge-seed loglag --redis redis://127.0.0.1:PORT --board ID --after STREAM-ID
 //! edge-seed delete --redis redis://127.0.0.1:PORT --url http://127.0.0.1:PORT --board ID
 //!                  --token JWT --probe-board ID [--filler N] [--tenant T] [--timeout-secs S]
+//! edge-seed league --redis redis://127.0.0.1:PORT --url http://127.0.0.1:PORT --board ID
+//!                  --token JWT --players N [--tenant T] [--timeout-secs S]
 //! ```
 //!
 //! `seed` writes N players straight into the `all` period of existing boards (see [`seed`]) and
@@ -18,10 +20,12 @@
 //! `join` joins the players `P0` to `P{N-1}` to a tournament (its joined set, as
 //! `POST …/join` makes it), for the tournament row. `backlog` and `loglag` are the event pipeline's fixtures (see [`pipeline`]). `delete` measures
 //! a board's delete beside a large keyspace and what other readers of Redis see meanwhile (see
-//! [`delete`]).
+//! [`delete`]). `league` seeds a league's previous period with N players in its cohorts and
+//! measures its close and its awards over HTTP, and what they cost in Redis (see [`league`]).
 
 mod delete;
 mod lag;
+mod league;
 mod pipeline;
 mod seed;
 
@@ -38,7 +42,9 @@ const USAGE: &str = "usage:\n  edge-seed seed --redis redis://127.0.0.1:PORT --b
 --token JWT --samples N --timeout-secs S\n  edge-seed backlog --redis redis://127.0.0.1:PORT \
 --board ID --entries N [--players N]\n  edge-seed loglag --redis redis://127.0.0.1:PORT --board ID \
 --after STREAM-ID\n  edge-seed delete --redis redis://127.0.0.1:PORT --url http://127.0.0.1:PORT \
---board ID --token JWT --probe-board ID [--filler N] [--tenant T] [--timeout-secs S]";
+--board ID --token JWT --probe-board ID [--filler N] [--tenant T] [--timeout-secs S]\n  \
+edge-seed league --redis redis://127.0.0.1:PORT --url http://127.0.0.1:PORT --board ID \
+--token JWT --players N [--tenant T] [--timeout-secs S]";
 
 /// Most players `seed` writes per board.
 const MAX_PLAYERS: u64 = 10_000_000;
@@ -123,6 +129,15 @@ fn run(args: Vec<String>) -> Result<()> {
             "--tenant",
             "--timeout-secs",
         ],
+        "league" => &[
+            "--redis",
+            "--url",
+            "--board",
+            "--token",
+            "--players",
+            "--tenant",
+            "--timeout-secs",
+        ],
         other => bail!("unknown command {other:?}\n{USAGE}"),
     };
     if let Some((f, _)) = flags.iter().find(|(f, _)| !known.contains(&f.as_str())) {
@@ -153,6 +168,32 @@ fn run(args: Vec<String>) -> Result<()> {
             token: need("--token")?.to_string(),
             probe_key: format!("lb:{{{}/{}}}:z:all", tenant.as_str(), probe.as_str()),
             filler,
+            timeout: Duration::from_secs_f64(timeout),
+        })?;
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    if command == "league" {
+        let redis_url = need("--redis")?;
+        loopback_addr(redis_url, "redis")?;
+        let (addr, authority) = loopback_addr(need("--url")?, "http")?;
+        let players: u64 = number("--players", need("--players")?)?;
+        if !(1..=MAX_PLAYERS).contains(&players) {
+            bail!("--players must be 1..={MAX_PLAYERS}");
+        }
+        let timeout: f64 =
+            get("--timeout-secs").map_or(Ok(600.0), |t| number("--timeout-secs", t))?;
+        if !(0.001..=600.0).contains(&timeout) {
+            bail!("--timeout-secs must be in 0.001..=600");
+        }
+        let report = league::measure(&league::LeaguePlan {
+            redis_url: redis_url.to_string(),
+            addr,
+            authority,
+            tenant: TenantId::new(get("--tenant").unwrap_or("default"))?,
+            board: BoardId::new(need("--board")?)?,
+            token: need("--token")?.to_string(),
+            players,
             timeout: Duration::from_secs_f64(timeout),
         })?;
         println!("{}", serde_json::to_string(&report)?);

@@ -60,6 +60,38 @@ impl BoardKeys {
     pub fn joined(&self) -> String {
         format!("{}joined", self.prefix)
     }
+    /// A cohort's sorted set in a period (`cohort`: `12`, or `gold.3` in a band).
+    pub fn cohort(&self, p: &PeriodId, cohort: &str) -> String {
+        format!("{}z:{p}:c:{cohort}", self.prefix)
+    }
+    /// A period's cohort arrivals (hash: `n`, `n:<band>` → arrivals counted).
+    pub fn arrivals(&self, p: &PeriodId) -> String {
+        format!("{}cohorts:{p}", self.prefix)
+    }
+    /// A period's cohort placements (hash: player → its arrival, `12` or `12:gold`).
+    pub fn placements(&self, p: &PeriodId) -> String {
+        format!("{}placed:{p}", self.prefix)
+    }
+    /// A league's tiers (hash: player → the tier it plays its next period in).
+    pub fn tiers(&self) -> String {
+        format!("{}tiers", self.prefix)
+    }
+    /// A board's period closes (hash: `closing:<period>`, `closed:<period>` → when).
+    pub fn league(&self) -> String {
+        format!("{}league", self.prefix)
+    }
+    /// A league period's close's moves (hash: player → tier, `:at` → when).
+    pub fn moves(&self, p: &PeriodId) -> String {
+        format!("{}moves:{p}", self.prefix)
+    }
+    /// The board's event log (stream).
+    pub fn events(&self) -> String {
+        format!("{}events", self.prefix)
+    }
+    /// A run's awards (hash).
+    pub fn awards(&self, p: &PeriodId) -> String {
+        format!("{}awards:{p}", self.prefix)
+    }
 }
 
 /// One seeded player: what goes into the three period keys.
@@ -84,15 +116,20 @@ pub fn player_id(i: u64) -> Result<PlayerId> {
     Ok(PlayerId::new(format!("p{i:07}"))?)
 }
 
-/// Player `i`'s entry on `board`.
+/// Player `i`'s entry on `board`, achieved [`BASE_MS`] + `i` ms.
 pub fn entry(board: &Board, i: u64) -> Result<Entry> {
+    entry_at(board, i, BASE_MS)
+}
+
+/// Player `i`'s entry on `board`, achieved `base_ms` + `i` ms.
+pub fn entry_at(board: &Board, i: u64, base_ms: i64) -> Result<Entry> {
     let player = player_id(i)?;
     let span = (i128::from(board.score_max) - i128::from(board.score_min) + 1)
         .min(i128::from(SCORE_SPREAD));
     let offset = i128::from(mix(i)) % span;
     let score = i64::try_from(i128::from(board.score_min) + offset)?;
     let subscore = board.subscore.map(|s| s.min);
-    let at = BASE_MS + i64::try_from(i)?;
+    let at = base_ms + i64::try_from(i)?;
     let record = Record {
         score,
         subscore,
@@ -119,7 +156,7 @@ pub struct Seeded {
 }
 
 /// Loads and validates the board config the API stored.
-fn board(con: &mut redis::Connection, keys: &BoardKeys, id: &BoardId) -> Result<Board> {
+pub fn board(con: &mut redis::Connection, keys: &BoardKeys, id: &BoardId) -> Result<Board> {
     let raw: Option<String> = redis::cmd("GET")
         .arg(keys.config())
         .query(con)
@@ -230,6 +267,20 @@ mod tests {
         assert_eq!(k.members(&all), "lb:{default/bench}:m:all");
         assert_eq!(k.periods(), "lb:{default/bench}:periods");
         assert_eq!(k.joined(), "lb:{default/bench}:joined");
+        let Ok(day) = "2026-11-27".parse::<PeriodId>() else {
+            panic!("a day");
+        };
+        assert_eq!(
+            k.cohort(&day, "gold.3"),
+            "lb:{default/bench}:z:2026-11-27:c:gold.3"
+        );
+        assert_eq!(k.arrivals(&day), "lb:{default/bench}:cohorts:2026-11-27");
+        assert_eq!(k.placements(&day), "lb:{default/bench}:placed:2026-11-27");
+        assert_eq!(k.tiers(), "lb:{default/bench}:tiers");
+        assert_eq!(k.league(), "lb:{default/bench}:league");
+        assert_eq!(k.moves(&day), "lb:{default/bench}:moves:2026-11-27");
+        assert_eq!(k.events(), "lb:{default/bench}:events");
+        assert_eq!(k.awards(&day), "lb:{default/bench}:awards:2026-11-27");
     }
 
     #[test]
