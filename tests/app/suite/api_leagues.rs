@@ -26,6 +26,25 @@ pub(crate) fn board_key(board: &str, suffix: &str) -> String {
     format!("lb:{{default/{board}}}:{suffix}")
 }
 
+/// Rings the competitions' register for `board` at once, as at its period's end: the board due
+/// now, and the register's alarm expiring, which wakes the worker.
+pub(crate) fn ring_register(api: &Api, board: &str) {
+    let mut redis = api.redis.conn();
+    let _: i64 = redis::cmd("ZADD")
+        .arg("lb:{claims}:tournaments")
+        .arg(0)
+        .arg(format!("default/{board}"))
+        .query(&mut redis)
+        .unwrap();
+    let () = redis::cmd("SET")
+        .arg("lb:{claims}:tournament-alarm")
+        .arg(1)
+        .arg("PX")
+        .arg(1)
+        .query(&mut redis)
+        .unwrap();
+}
+
 fn move_day(api: &Api, today: &str, day: &str) {
     move_board_day(api, BOARD, 3, today, day);
 }
@@ -279,22 +298,7 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
     // a1 alone in silver; a2 and a5, first of their tied cohorts (the earlier achievement
     // first); a6, alone in the top tier, moves down.
     move_day(&api, &today, &day3);
-    let register = "lb:{claims}:tournaments";
-    let entry = format!("default/{BOARD}");
-    let mut redis = api.redis.conn();
-    let _: i64 = redis::cmd("ZADD")
-        .arg(register)
-        .arg(0)
-        .arg(&entry)
-        .query(&mut redis)
-        .unwrap();
-    let () = redis::cmd("SET")
-        .arg("lb:{claims}:tournament-alarm")
-        .arg(1)
-        .arg("PX")
-        .arg(1)
-        .query(&mut redis)
-        .unwrap();
+    ring_register(&api, BOARD);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let logged = loop {
         let logged = closes(&api).await;
@@ -330,9 +334,9 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         .timestamp_millis();
     loop {
         let due: Option<f64> = redis::cmd("ZSCORE")
-            .arg(register)
-            .arg(&entry)
-            .query(&mut redis)
+            .arg("lb:{claims}:tournaments")
+            .arg(format!("default/{BOARD}"))
+            .query(&mut api.redis.conn())
             .unwrap();
         if due == Some(midnight as f64) {
             break;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::api::{Api, admin, gql, player, service};
 use crate::api_connect::connect_as;
-use crate::api_leagues::{board_key, move_board_day};
+use crate::api_leagues::{board_key, move_board_day, ring_register};
 
 /// The board's `rewards_awarded` events' data, oldest first.
 async fn awarded(api: &Api, board: &str) -> Vec<Value> {
@@ -371,22 +371,7 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
         .query(&mut redis)
         .unwrap();
     api.start_worker().await;
-    let ring = |redis: &mut harness::Conn| {
-        let _: i64 = redis::cmd("ZADD")
-            .arg("lb:{claims}:tournaments")
-            .arg(0)
-            .arg(format!("default/{LADDER}"))
-            .query(redis)
-            .unwrap();
-        let () = redis::cmd("SET")
-            .arg("lb:{claims}:tournament-alarm")
-            .arg(1)
-            .arg("PX")
-            .arg(1)
-            .query(redis)
-            .unwrap();
-    };
-    ring(&mut redis);
+    ring_register(&api, LADDER);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let logged = loop {
         let logged = awarded(&api, LADDER).await;
@@ -457,7 +442,7 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
     );
     // Rung again, as after a worker that stopped before noting the board anew: the worker notes
     // it for today's end, and closes and pays nothing twice.
-    ring(&mut redis);
+    ring_register(&api, LADDER);
     let midnight = (today.parse::<NaiveDate>().unwrap() + chrono::Days::new(1))
         .and_hms_opt(0, 0, 0)
         .unwrap()

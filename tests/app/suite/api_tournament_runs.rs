@@ -1,6 +1,7 @@
 //! A tournament of many runs through HTTP (docs/competitions.md#rewards): a daily tournament
 //! pays each day inside its window once that day ended, as a daily board pays its periods; a
-//! day outside the window is none of its runs; the worker is due at each run's close.
+//! day outside the window is none of its runs; the worker is due at each run's close, and pays
+//! the run then.
 //!
 //! As in `api_period_rewards`, no clock is moved: a day "ends" when the test moves its keys in
 //! Redis to yesterday, as they would stand had it been played then.
@@ -11,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::api::{Api, admin, player, service, start_with_worker};
 use crate::api_competitions::moment;
-use crate::api_leagues::board_key;
+use crate::api_leagues::{board_key, ring_register};
 
 const CUP: &str = "daily-cup";
 
@@ -129,8 +130,23 @@ async fn a_daily_tournament_pays_each_run_inside_its_window_once_it_ended() {
     .await
     .assert_problem(404, "none of the runs");
 
-    // Today is played as yesterday: that run ended, and its first reader pays it.
+    // Today is played as yesterday: that run ended, and the worker pays it when the
+    // competitions' register rings at the run's close (rung here at once), before anyone
+    // reads it.
     move_day(&api, &today, &day);
+    ring_register(&api, CUP);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !crate::api_tournament_window::logged(&api, CUP)
+        .await
+        .iter()
+        .any(|kind| kind == "rewards_awarded")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker did not pay {day} within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let paid = api
         .get(&format!("{path}?player=bob"), Some(&player("bob")))
         .await;
