@@ -12,7 +12,8 @@ use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{LeaderboardError, PlayerId, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::messages::{int32, int64, is_false, is_zero_u64};
+use crate::json::{int32, int64};
+use crate::messages::{is_false, is_zero_u64};
 
 /// A league's close as a player's standing shows it.
 #[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]

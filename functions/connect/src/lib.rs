@@ -24,7 +24,8 @@
 //! problem becomes a Connect error ([`protocol::Code::of`]) whose message is its detail in the
 //! request's language, with the problem type in the `leaderboard-problem-type` header.
 //! Its own component, so the REST components link no protobuf code. The wire protocols are
-//! [`protocol`], the messages [`messages`], the board methods [`boards`].
+//! [`protocol`], the messages [`messages`] (their JSON reading [`json`]), the board methods
+//! [`boards`].
 
 // The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
 #[cfg(feature = "p3")]
@@ -32,6 +33,7 @@ extern crate spin_sdk_6 as spin_sdk;
 
 pub mod boards;
 pub mod competitions;
+pub mod json;
 pub mod messages;
 pub mod protocol;
 pub mod streaming;
@@ -237,12 +239,8 @@ fn decode<M: Message + Default + DeserializeOwned>(
     }
     let bad = |e: String| Failure::new(Code::InvalidArgument, e);
     match protocol {
-        Protocol::Connect(Codec::Json) => {
-            serde_json::from_slice(if body.is_empty() { b"{}" } else { body })
-                .map(messages::without_nulls)
-                .and_then(serde_json::from_value)
-                .map_err(|e| bad(format!("the request message is not valid JSON for it: {e}")))
-        }
+        Protocol::Connect(Codec::Json) => json::read(body)
+            .map_err(|e| bad(format!("the request message is not valid JSON for it: {e}"))),
         Protocol::Connect(Codec::Proto) => {
             M::decode(body).map_err(|e| bad(format!("the request message does not decode: {e}")))
         }

@@ -108,7 +108,7 @@ async fn open(
     }
     let message = protocol::unframe(body).map_err(bad)?;
     let req: StreamUpdatesRequest = match codec {
-        Codec::Json => serde_json::from_slice(message)
+        Codec::Json => crate::json::read(message)
             .map_err(|e| bad(format!("the request message is not valid JSON for it: {e}")))?,
         Codec::Proto => StreamUpdatesRequest::decode(message)
             .map_err(|e| bad(format!("the request message does not decode: {e}")))?,

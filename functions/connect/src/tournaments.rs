@@ -13,7 +13,8 @@ use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{LeaderboardError, PlayerId, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::messages::{int32, int64, is_false, is_zero_u64, opt_int32, opt_int64};
+use crate::json::{int32, int64, opt_int32, opt_int64};
+use crate::messages::{is_false, is_zero_u64};
 
 /// A tournament as listed; in a player's list with its standing.
 #[derive(Clone, PartialEq, prost::Message, Serialize, Deserialize)]
