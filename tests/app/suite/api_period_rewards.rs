@@ -15,7 +15,8 @@ use crate::api_connect::connect_as;
 use crate::api_leagues::{board_key, move_board_day, ring_register};
 
 /// The board's `rewards_awarded` events' data, oldest first.
-async fn awarded(api: &Api, board: &str) -> Vec<Value> {
+/// The data of the board's `rewards_awarded` log entries, oldest first.
+pub(crate) async fn awarded(api: &Api, board: &str) -> Vec<Value> {
     crate::api_tournament_window::log_of(api, board)
         .await
         .into_iter()

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::api::{Api, admin, player, service, start_with_worker};
 use crate::api_competitions::moment;
 use crate::api_leagues::{board_key, ring_register};
+use crate::api_period_rewards::awarded;
 
 const CUP: &str = "daily-cup";
 
@@ -130,23 +131,53 @@ async fn a_daily_tournament_pays_each_run_inside_its_window_once_it_ended() {
     .await
     .assert_problem(404, "none of the runs");
 
-    // Today is played as yesterday: that run ended, and the worker pays it when the
+    // Today is played as the window's first day (cut by its start): that run ended, and its
+    // first reader pays it.
+    let first_day = days_before(&today, 2);
+    move_day(&api, &today, &first_day);
+    let first = api
+        .get(
+            &format!("{path}?player=bob&period={first_day}"),
+            Some(&player("bob")),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(
+        (
+            &first.body["state"],
+            &first.body["awarded"],
+            &first.body["award"]["reward"]
+        ),
+        (&json!("final"), &json!(1), &json!("gold")),
+        "{}",
+        first.body
+    );
+
+    // Played again today, as yesterday: that run ended too, and the worker pays it when the
     // competitions' register rings at the run's close (rung here at once), before anyone
-    // reads it.
+    // reads it; the first day stays paid once.
+    for (who, score) in [("ann", 10), ("bob", 20)] {
+        let r = api
+            .submit(CUP, json!({"player": who, "score": score}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
     move_day(&api, &today, &day);
     ring_register(&api, CUP);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !crate::api_tournament_window::logged(&api, CUP)
-        .await
-        .iter()
-        .any(|kind| kind == "rewards_awarded")
-    {
+    let logged = loop {
+        let logged = awarded(&api, CUP).await;
+        if logged.len() > 1 {
+            break logged;
+        }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the worker did not pay {day} within 30 s"
+            "the worker did not pay {day} within 30 s: {logged:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    };
+    let periods: Vec<&Value> = logged.iter().map(|d| &d["period"]).collect();
+    assert_eq!(periods, [&json!(first_day), &json!(day)], "{logged:?}");
     let paid = api
         .get(&format!("{path}?player=bob"), Some(&player("bob")))
         .await;

@@ -25,6 +25,7 @@ mod api_host_calls;
 mod api_integrity;
 mod api_isolation;
 mod api_keys;
+mod api_league_close;
 mod api_leagues;
 mod api_live;
 mod api_log;

@@ -115,9 +115,9 @@ async fn open_reviews(repo: &Repo, keys: &Keys, from_ms: i64, to_ms: i64) -> Res
 
 /// The players of a run's standings (`keys`: the board's, or a cohort's) ranked within
 /// `last_rank` (ties at it included), best first, each once, at most [`MAX_AWARDS`]. Paged by
-/// the last entry read (not by offset), a page one entry longer than the ranks paid (so a table
-/// paying the top 3 of each of a thousand cohorts reads four entries of each, and a tie at the
-/// cut reads on). The standings are final here (the run closed, no open
+/// the last entry read (not by offset): the first page one entry longer than the ranks paid (so
+/// a table paying the top 3 of each of a thousand cohorts reads four entries of each), and when
+/// a tie at the cut reads on, pages of [`STANDINGS_PAGE`]. The standings are final here (the run closed, no open
 /// review); only a review decided after the grace can move an entry while they are read, and a
 /// player read twice keeps its first rank.
 async fn final_standings(
@@ -130,7 +130,7 @@ async fn final_standings(
     let mut ranked = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut after: Option<(u64, String)> = None;
-    let page_size = u32::try_from(last_rank.saturating_add(1))
+    let mut page_size = u32::try_from(last_rank.saturating_add(1))
         .unwrap_or(STANDINGS_PAGE)
         .min(STANDINGS_PAGE);
     loop {
@@ -154,6 +154,7 @@ async fn final_standings(
         match page.rows.last() {
             Some(last) if page.rows.len() == page_size as usize => {
                 after = Some((last.rank_value, last.member.clone()));
+                page_size = STANDINGS_PAGE;
             }
             _ => return Ok(ranked),
         }

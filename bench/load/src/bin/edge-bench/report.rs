@@ -436,3 +436,31 @@ fn live_line(rt: &str, s: &Value) -> String {
         py::fixed(s["max_ms"].as_f64(), 0)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_league_line_reads_edge_seeds_report() {
+        let report: Value = serde_json::from_str(
+            r#"{"board":"bench-league-spin","period":"2026-11-27","players":100000,"tiers":4,
+            "cohorts":1000,"seed_s":0.9,"close_ms":370.4,"promoted":15000,"demoted":15000,
+            "stayed":70000,"awards_ms":223.5,"awarded":3000,"memory":{"league_bytes":56150000,
+            "close_bytes":1934896,"awards_bytes":545456}}"#,
+        )
+        .unwrap_or_default();
+        let line = league_line("spin", &report);
+        for part in [
+            "| spin: a league's close, 100000 players in 1000 cohorts of 4 tiers",
+            "| 1 | - | 370 | - |",
+            "15000 up, 15000 down, 70000 stayed",
+            "the period 53.5 MiB in Redis, the close +1.8 MiB",
+            "awards 224 ms (3000 awarded, +0.5 MiB)",
+        ] {
+            assert!(line.contains(part), "{part:?} not in {line}");
+        }
+        let unpaid = serde_json::json!({"players": 10, "awards_ms": null});
+        assert!(!league_line("spin", &unpaid).contains("awards"));
+    }
+}

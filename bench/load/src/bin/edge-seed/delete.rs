@@ -96,7 +96,7 @@ pub struct DeleteReport {
     pub probe_during: Probe,
 }
 
-fn connect(url: &str) -> Result<redis::Connection> {
+pub(crate) fn connect(url: &str) -> Result<redis::Connection> {
     redis::Client::open(url)
         .context("--redis")?
         .get_connection_with_timeout(Duration::from_secs(5))

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use http::{Method, StatusCode};
 use leaderboard::board::period;
-use leaderboard::competition::cohort;
+use leaderboard::competition::cohort::{self, CohortId};
+use leaderboard::competition::league::League;
+use leaderboard::competition::rewards::MAX_AWARDS;
 use leaderboard::{BoardId, Event, EventEnvelope, PeriodId, TenantId};
 use serde::Serialize;
 
@@ -33,6 +35,8 @@ use crate::seed::{self, BoardKeys};
 const BATCH: u64 = 10_000;
 /// Log entries read back for the close's event.
 const LOG_TAIL: usize = 50;
+/// The longest wait for one Redis answer.
+const REDIS_READ: Duration = Duration::from_secs(60);
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -81,13 +85,6 @@ pub struct LeagueReport {
     pub memory: Memory,
 }
 
-fn connect(url: &str) -> Result<redis::Connection> {
-    redis::Client::open(url)
-        .context("--redis")?
-        .get_connection_with_timeout(Duration::from_secs(5))
-        .with_context(|| format!("connecting to {url}"))
-}
-
 /// Redis's `used_memory`, in bytes.
 fn used_memory(con: &mut redis::Connection) -> Result<i64> {
     let info: String = redis::cmd("INFO").arg("memory").query(con)?;
@@ -113,14 +110,14 @@ fn tier_index(i: u64, tiers: usize) -> usize {
     (i % tiers as u64) as usize
 }
 
-/// Seeds `period` of the league; answers the cohorts it has.
+/// Seeds `period` of the league; answers its cohorts, each with its players.
 fn seed_period(
     con: &mut redis::Connection,
     keys: &BoardKeys,
     board: &leaderboard::Board,
     period: &PeriodId,
     players: u64,
-) -> Result<u64> {
+) -> Result<Vec<(CohortId, usize)>> {
     let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
         bail!("board '{}' is not a league", board.id);
     };
@@ -129,7 +126,7 @@ fn seed_period(
         period::expire_at_ms(period, board.retain_periods).context("a league's period expires")?;
     let tiers = &league.tiers;
     let mut arrivals = vec![0u64; tiers.len()];
-    let mut cohort_keys = std::collections::BTreeSet::new();
+    let mut seeded: BTreeMap<String, (CohortId, usize)> = BTreeMap::new();
     let mut from = 0;
     while from < players {
         let to = players.min(from + BATCH);
@@ -156,12 +153,13 @@ fn seed_period(
             members.arg(e.player.as_str()).arg(&e.member);
             placed
                 .arg(e.player.as_str())
-                .arg(format!("{}:{tier}", arrivals[t]));
+                .arg(cohort::stored(Some(tier), arrivals[t]));
             if t > 0 {
                 stored_tiers.arg(e.player.as_str()).arg(tier);
                 moved_tiers = true;
             }
             let key = keys.cohort(period, &in_cohort.to_string());
+            seeded.entry(key.clone()).or_insert((in_cohort, 0)).1 += 1;
             cohorts
                 .entry(key.clone())
                 .or_insert_with(|| {
@@ -184,9 +182,8 @@ fn seed_period(
         if moved_tiers {
             pipe.add_command(stored_tiers).ignore();
         }
-        for (key, cmd) in cohorts {
+        for cmd in cohorts.into_values() {
             pipe.add_command(cmd).ignore();
-            cohort_keys.insert(key);
         }
         pipe.exec(con)
             .with_context(|| format!("seeding players {from}..{to}"))?;
@@ -211,11 +208,39 @@ fn seed_period(
         keys.placements(period),
         keys.arrivals(period),
     ];
-    for key in expiring.iter().chain(&cohort_keys) {
+    for key in expiring.iter().chain(seeded.keys()) {
         pipe.cmd("PEXPIREAT").arg(key).arg(expire_ms).ignore();
     }
     pipe.exec(con).context("the period's counters and expiry")?;
-    Ok(cohort_keys.len() as u64)
+    Ok(seeded.into_values().collect())
+}
+
+/// What the close of `groups` (each cohort with its players) must do, by the core's rule (the
+/// counts depend on the cohorts' sizes only): promoted, demoted, stayed.
+fn expected_moves(league: &League, groups: &[(CohortId, usize)]) -> Result<(u64, u64, u64)> {
+    let sized: Vec<(CohortId, Vec<()>)> = groups
+        .iter()
+        .map(|(cohort, n)| (cohort.clone(), vec![(); *n]))
+        .collect();
+    let closed = league.close_groups(&sized)?;
+    Ok((closed.promoted, closed.demoted, closed.stayed))
+}
+
+/// The fewest awards `groups` can make: each cohort's players within its tier's table's last
+/// rank (ties at it add more), at most [`MAX_AWARDS`] in all.
+fn fewest_awards(league: &League, groups: &[(CohortId, usize)]) -> u64 {
+    let paid: u64 = groups
+        .iter()
+        .map(|(cohort, n)| {
+            let last = cohort
+                .band
+                .as_ref()
+                .and_then(|tier| league.rewards.get(tier))
+                .map_or(0, |table| table.last_rank());
+            last.min(*n as u64)
+        })
+        .sum();
+    paid.min(MAX_AWARDS as u64)
 }
 
 /// The `league_closed` event of `period` in the board's log (among its last entries).
@@ -268,7 +293,9 @@ fn get(
 
 /// Seeds, closes, awards; see the module docs.
 pub fn measure(plan: &LeaguePlan) -> Result<LeagueReport> {
-    let mut con = connect(&plan.redis_url)?;
+    let mut con = crate::delete::connect(&plan.redis_url)?;
+    // No command here takes long (the seeding's pipelines are of 10,000 players).
+    con.set_read_timeout(Some(REDIS_READ))?;
     let keys = BoardKeys::new(&plan.tenant, &plan.board);
     let board = seed::board(&mut con, &keys, &plan.board)?;
     let Some(league) = &board.league else {
@@ -297,7 +324,7 @@ pub fn measure(plan: &LeaguePlan) -> Result<LeagueReport> {
 
     let before = used_memory(&mut con)?;
     let started = Instant::now();
-    let cohorts = seed_period(&mut con, &keys, &board, &closed, plan.players)?;
+    let groups = seed_period(&mut con, &keys, &board, &closed, plan.players)?;
     let seed_s = (started.elapsed().as_secs_f64() * 1e3).round() / 1e3;
     let seeded = used_memory(&mut con)?;
 
@@ -320,19 +347,19 @@ pub fn measure(plan: &LeaguePlan) -> Result<LeagueReport> {
         bail!("the league standing answered 200 and {closed} is not closed");
     }
     let (promoted, demoted, stayed) = closed_event(&mut con, &keys, &closed)?;
+    let expected = expected_moves(league, &groups)?;
+    if (promoted, demoted, stayed) != expected {
+        bail!(
+            "{closed}'s close logged {promoted} up, {demoted} down, {stayed} stayed; the core's \
+             rule makes {expected:?} of the seeded cohorts"
+        );
+    }
     let moves: u64 = redis::cmd("HLEN")
         .arg(keys.moves(&closed))
         .query(&mut con)?;
     // The moves hold each moved player, and the close's time.
     if moves != promoted + demoted + 1 {
         bail!("{closed}'s close logged {promoted} up and {demoted} down and kept {moves} moves");
-    }
-    if promoted + demoted + stayed != plan.players {
-        bail!(
-            "{closed}'s close moved {} of {} players",
-            promoted + demoted + stayed,
-            plan.players
-        );
     }
     let after_close = used_memory(&mut con)?;
 
@@ -353,6 +380,10 @@ pub fn measure(plan: &LeaguePlan) -> Result<LeagueReport> {
             .arg("_count")
             .query(&mut con)?;
         let count = count.with_context(|| format!("{closed}'s awards were not stored"))?;
+        let fewest = fewest_awards(league, &groups);
+        if count < fewest {
+            bail!("{closed}'s awards paid {count} players; its tables pay at least {fewest}");
+        }
         (
             Some(ms(took)),
             Some(count),
@@ -364,7 +395,7 @@ pub fn measure(plan: &LeaguePlan) -> Result<LeagueReport> {
         period: closed.to_string(),
         players: plan.players,
         tiers: league.tiers.len(),
-        cohorts,
+        cohorts: groups.len() as u64,
         seed_s,
         close_ms: ms(close),
         promoted,

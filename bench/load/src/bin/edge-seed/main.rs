@@ -91,6 +91,24 @@ fn number<T: std::str::FromStr>(flag: &str, raw: &str) -> Result<T> {
         .with_context(|| format!("{flag} takes a number, not {raw:?}"))
 }
 
+/// `--timeout-secs`: seconds in 0.001..=600.
+fn timeout_secs(raw: &str) -> Result<Duration> {
+    let secs: f64 = number("--timeout-secs", raw)?;
+    if !(0.001..=600.0).contains(&secs) {
+        bail!("--timeout-secs must be in 0.001..=600");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// `--players`: 1 to [`MAX_PLAYERS`].
+fn player_count(raw: &str) -> Result<u64> {
+    let players: u64 = number("--players", raw)?;
+    if !(1..=MAX_PLAYERS).contains(&players) {
+        bail!("--players must be 1..={MAX_PLAYERS}");
+    }
+    Ok(players)
+}
+
 fn run(args: Vec<String>) -> Result<()> {
     let mut it = args.into_iter();
     let command = it.next().unwrap_or_default();
@@ -154,11 +172,7 @@ fn run(args: Vec<String>) -> Result<()> {
         if filler > delete::MAX_FILLER {
             bail!("--filler must be at most {}", delete::MAX_FILLER);
         }
-        let timeout: f64 =
-            get("--timeout-secs").map_or(Ok(600.0), |t| number("--timeout-secs", t))?;
-        if !(0.001..=600.0).contains(&timeout) {
-            bail!("--timeout-secs must be in 0.001..=600");
-        }
+        let timeout = timeout_secs(get("--timeout-secs").unwrap_or("600"))?;
         let report = delete::measure(&delete::DeletePlan {
             redis_url: redis_url.to_string(),
             addr,
@@ -168,7 +182,7 @@ fn run(args: Vec<String>) -> Result<()> {
             token: need("--token")?.to_string(),
             probe_key: format!("lb:{{{}/{}}}:z:all", tenant.as_str(), probe.as_str()),
             filler,
-            timeout: Duration::from_secs_f64(timeout),
+            timeout,
         })?;
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
@@ -177,15 +191,8 @@ fn run(args: Vec<String>) -> Result<()> {
         let redis_url = need("--redis")?;
         loopback_addr(redis_url, "redis")?;
         let (addr, authority) = loopback_addr(need("--url")?, "http")?;
-        let players: u64 = number("--players", need("--players")?)?;
-        if !(1..=MAX_PLAYERS).contains(&players) {
-            bail!("--players must be 1..={MAX_PLAYERS}");
-        }
-        let timeout: f64 =
-            get("--timeout-secs").map_or(Ok(600.0), |t| number("--timeout-secs", t))?;
-        if !(0.001..=600.0).contains(&timeout) {
-            bail!("--timeout-secs must be in 0.001..=600");
-        }
+        let players = player_count(need("--players")?)?;
+        let timeout = timeout_secs(get("--timeout-secs").unwrap_or("600"))?;
         let report = league::measure(&league::LeaguePlan {
             redis_url: redis_url.to_string(),
             addr,
@@ -194,7 +201,7 @@ fn run(args: Vec<String>) -> Result<()> {
             board: BoardId::new(need("--board")?)?,
             token: need("--token")?.to_string(),
             players,
-            timeout: Duration::from_secs_f64(timeout),
+            timeout,
         })?;
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
@@ -205,10 +212,7 @@ fn run(args: Vec<String>) -> Result<()> {
         let board = BoardId::new(need("--board")?)?;
         let tenant = TenantId::new(get("--tenant").unwrap_or("default"))?;
         let prefix = need("--prefix")?;
-        let players: u64 = number("--players", need("--players")?)?;
-        if !(1..=MAX_PLAYERS).contains(&players) {
-            bail!("--players must be 1..={MAX_PLAYERS}");
-        }
+        let players = player_count(need("--players")?)?;
         // Each name must be a player id the API takes.
         leaderboard::PlayerId::new(format!("{prefix}{}", players - 1))?;
         let client = redis::Client::open(url).context("--redis")?;
@@ -273,10 +277,7 @@ fn run(args: Vec<String>) -> Result<()> {
         if boards.is_empty() {
             bail!("--board is required\n{USAGE}");
         }
-        let players: u64 = number("--players", need("--players")?)?;
-        if !(1..=MAX_PLAYERS).contains(&players) {
-            bail!("--players must be 1..={MAX_PLAYERS}");
-        }
+        let players = player_count(need("--players")?)?;
         let batch: u64 = get("--batch").map_or(Ok(10_000), |b| number("--batch", b))?;
         if !(1..=100_000).contains(&batch) {
             bail!("--batch must be 1..=100000");
@@ -306,17 +307,14 @@ fn run(args: Vec<String>) -> Result<()> {
     if !(1..=MAX_SAMPLES).contains(&samples) {
         bail!("--samples must be 1..={MAX_SAMPLES}");
     }
-    let timeout: f64 = number("--timeout-secs", need("--timeout-secs")?)?;
-    if !(0.001..=600.0).contains(&timeout) {
-        bail!("--timeout-secs must be in 0.001..=600");
-    }
+    let timeout = timeout_secs(need("--timeout-secs")?)?;
     let plan = lag::LagPlan {
         addr,
         authority,
         board: board.as_str().to_string(),
         token: need("--token")?.to_string(),
         samples,
-        timeout: Duration::from_secs_f64(timeout),
+        timeout,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -19,7 +19,8 @@ if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3]) == 0 then return {2} end
 redis.call('HSET', KEYS[7], ':at', ARGV[3])
 -- The moves in variadic HSETs of up to 1,000 players each (2,000 values: unpack stays far below
 -- Lua's stack limit of 8,000, and each step starts on a player, as the pairs start at 7): a
--- close of 30,000 moves holds Redis for a few milliseconds, not for 60,000 calls.
+-- close of 30,000 moves held Redis 114 ms with an HSET per field, and about 45 ms so
+-- (docs/benchmarks.md › A league's close).
 local step = 2000
 for a = 7, #ARGV, step do
   local last = math.min(a + step - 1, #ARGV)
