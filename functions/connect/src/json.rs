@@ -1,7 +1,10 @@
 //! The JSON codec's reading of a request message, as the protobuf JSON mapping (protojson) reads
 //! one: a field named twice is refused, any field's `null` is its default, and an integer of any
 //! width is a JSON number or a string holding one (`10`, `"10"`, `1e1`, `"1.0"`), refused when it
-//! is not whole or not in the field's range. Every JSON request of the service is read by
+//! is not whole or not in the field's range. A number written with a fraction or an exponent is
+//! read as a double, as a JavaScript client holds it: whole once rounded (`0.99999999999999999`
+//! is 1) and below 2^53 in size (`1e16` is refused; a larger 64-bit integer is sent in digits,
+//! as the mapping writes it). Every JSON request of the service is read by
 //! [`read`]; the messages' integer fields name the module that writes them ([`int64`]: strings,
 //! [`int32`]: numbers).
 
@@ -94,9 +97,10 @@ impl<'de> Visitor<'de> for UniqueVisitor {
 /// A JSON message with every `null` field left out, at any depth: the JSON mapping reads `null`
 /// as the field's default (none of these messages has a `google.protobuf.Value`, where `null`
 /// would be a value). An unknown field is refused unless it is `null`, which is left out with
-/// the rest: laxer than protojson there, which costs nothing. serde_json's parser bounds the
-/// depth (128), and so this recursion.
-pub fn without_nulls(v: Value) -> Value {
+/// the rest, as is a `null` under a field's other spelling (`as_of` beside `asOf`): laxer than
+/// protojson there, which costs nothing. serde_json's parser bounds the depth (128), and so this
+/// recursion.
+fn without_nulls(v: Value) -> Value {
     match v {
         Value::Object(fields) => fields
             .into_iter()
@@ -109,8 +113,9 @@ pub fn without_nulls(v: Value) -> Value {
 }
 
 /// An integer field as the JSON mapping reads it, whatever its width: a JSON number, or a string
-/// holding one, that is whole (`1e2` and `1.0` are; `1.5` is not), or `null` for the field's
-/// default (`None`). A string is read by JSON's grammar, with no space around it, so `"+5"`,
+/// holding one, that is whole (`1e2` and `1.0` are; `1.5` is not; see the module docs for
+/// doubles), or `null` for the field's default (`None`: reached when the field's `null` is read
+/// on its own, as the tests do; [`read`] leaves nulls out first). A string is read by JSON's grammar, with no space around it, so `"+5"`,
 /// `"007"` and `" 7"` are refused, as protojson refuses them.
 fn integer<'de, D: Deserializer<'de>, T: std::str::FromStr>(d: D) -> Result<Option<T>, D::Error> {
     let number = match Value::deserialize(d)? {
@@ -272,6 +277,14 @@ mod tests {
             Ok(Some(-9_007_199_254_740_993)),
             "a 64-bit integer as a string keeps every digit"
         );
+        assert_eq!(
+            subscore(r#"{"board":"b","subscore":-9223372036854775808}"#),
+            Ok(Some(i64::MIN))
+        );
+        for beyond in ["9223372036854775808", "1e16", r#""1e16""#] {
+            let got = subscore(&format!(r#"{{"board":"b","subscore":{beyond}}}"#));
+            assert!(got.is_err(), "{beyond}: {got:?}");
+        }
         // 32-bit integers are written as numbers, 64-bit ones as strings.
         let around = GetAroundRequest {
             board: "b".into(),

@@ -43,7 +43,6 @@ async fn a_close_of_more_than_a_thousand_moves_stores_each_once() {
         .collect()
         .await;
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
-    assert_eq!(statuses.len() as u64, PLAYERS);
     let day = (today.parse::<chrono::NaiveDate>().unwrap() - chrono::Days::new(1)).to_string();
     move_board_day(&api, BOARD, COHORT, &today, &day);
 

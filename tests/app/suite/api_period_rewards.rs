@@ -14,7 +14,6 @@ use crate::api::{Api, admin, gql, player, service};
 use crate::api_connect::connect_as;
 use crate::api_leagues::{board_key, move_board_day, ring_register};
 
-/// The board's `rewards_awarded` events' data, oldest first.
 /// The data of the board's `rewards_awarded` log entries, oldest first.
 pub(crate) async fn awarded(api: &Api, board: &str) -> Vec<Value> {
     crate::api_tournament_window::log_of(api, board)

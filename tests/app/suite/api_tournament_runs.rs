@@ -227,4 +227,13 @@ async fn a_daily_tournament_pays_each_run_inside_its_window_once_it_ended() {
         .query(&mut api.redis.conn())
         .unwrap();
     assert!(closing);
+    // Read, claimed and rung again: each run still paid once.
+    ring_register(&api, CUP);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let again: Vec<Value> = awarded(&api, CUP)
+        .await
+        .iter()
+        .map(|d| d["period"].clone())
+        .collect();
+    assert_eq!(again, [json!(first_day), json!(day)]);
 }

@@ -115,11 +115,11 @@ async fn open_reviews(repo: &Repo, keys: &Keys, from_ms: i64, to_ms: i64) -> Res
 
 /// The players of a run's standings (`keys`: the board's, or a cohort's) ranked within
 /// `last_rank` (ties at it included), best first, each once, at most [`MAX_AWARDS`]. Paged by
-/// the last entry read (not by offset): the first page one entry longer than the ranks paid (so
-/// a table paying the top 3 of each of a thousand cohorts reads four entries of each), and when
-/// a tie at the cut reads on, pages of [`STANDINGS_PAGE`]. The standings are final here (the run closed, no open
-/// review); only a review decided after the grace can move an entry while they are read, and a
-/// player read twice keeps its first rank.
+/// the last entry read (not by offset): the first page one entry longer than the ranks paid, at
+/// most [`STANDINGS_PAGE`] (so a table paying the top 3 of each of a thousand cohorts reads four
+/// entries of each), and when a tie at the cut reads on, pages of [`STANDINGS_PAGE`]. The
+/// standings are final here (the run closed, no open review); only a review decided after the
+/// grace can move an entry while they are read, and a player read twice keeps its first rank.
 async fn final_standings(
     repo: &Repo,
     keys: &Keys,

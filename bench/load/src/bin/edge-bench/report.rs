@@ -438,6 +438,7 @@ fn live_line(rt: &str, s: &Value) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -449,7 +450,7 @@ mod tests {
             "stayed":70000,"awards_ms":223.5,"awarded":3000,"memory":{"league_bytes":56150000,
             "close_bytes":1934896,"awards_bytes":545456}}"#,
         )
-        .unwrap_or_default();
+        .unwrap();
         let line = league_line("spin", &report);
         for part in [
             "| spin: a league's close, 100000 players in 1000 cohorts of 4 tiers",

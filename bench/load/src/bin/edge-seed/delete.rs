@@ -20,6 +20,7 @@ use http::{Method, StatusCode};
 use serde::Serialize;
 
 use crate::lag::{Client, percentile_ms};
+use crate::seed::connect;
 
 /// Most filler keys.
 pub const MAX_FILLER: u64 = 50_000_000;
@@ -94,13 +95,6 @@ pub struct DeleteReport {
     pub keys_left: u64,
     pub probe_before: Probe,
     pub probe_during: Probe,
-}
-
-pub(crate) fn connect(url: &str) -> Result<redis::Connection> {
-    redis::Client::open(url)
-        .context("--redis")?
-        .get_connection_with_timeout(Duration::from_secs(5))
-        .with_context(|| format!("connecting to {url}"))
 }
 
 /// Adds `filler:<i>` keys until Redis holds at least `n` keys.

@@ -293,7 +293,7 @@ fn get(
 
 /// Seeds, closes, awards; see the module docs.
 pub fn measure(plan: &LeaguePlan) -> Result<LeagueReport> {
-    let mut con = crate::delete::connect(&plan.redis_url)?;
+    let mut con = seed::connect(&plan.redis_url)?;
     // No command here takes long (the seeding's pipelines are of 10,000 players).
     con.set_read_timeout(Some(REDIS_READ))?;
     let keys = BoardKeys::new(&plan.tenant, &plan.board);

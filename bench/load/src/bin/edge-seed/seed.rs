@@ -155,6 +155,14 @@ pub struct Seeded {
     pub elapsed: Duration,
 }
 
+/// A connection to the Redis at `url` (`--redis`), given 5 s to connect.
+pub fn connect(url: &str) -> Result<redis::Connection> {
+    redis::Client::open(url)
+        .context("--redis")?
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .with_context(|| format!("connecting to {url}"))
+}
+
 /// Loads and validates the board config the API stored.
 pub fn board(con: &mut redis::Connection, keys: &BoardKeys, id: &BoardId) -> Result<Board> {
     let raw: Option<String> = redis::cmd("GET")
