@@ -310,7 +310,7 @@ pub(crate) async fn get_league(
     call: &Call<'_>,
     req: &GetLeagueRequest,
 ) -> Result<GetLeagueResponse> {
-    let id = crate::admit_board(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, RouteClass::Read, &req.board).await?;
     let p = own_player(ctx, &req.player)?;
     let (b, _) = edge::reads::board(ctx, &id, call.now_ms).await?;
     let repo = ctx.repo().await?;
@@ -333,7 +333,7 @@ pub(crate) async fn get_rewards(
     call: &Call<'_>,
     req: &RewardsRequest,
 ) -> Result<GetRewardsResponse> {
-    let id = crate::admit_board(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, RouteClass::Read, &req.board).await?;
     let p = own_player(ctx, &req.player)?;
     let repo = ctx.repo().await?;
     let asked = run_asked(&req.period);
@@ -358,7 +358,7 @@ pub(crate) async fn list_awards(
     call: &Call<'_>,
     req: &ListAwardsRequest,
 ) -> Result<ListAwardsResponse> {
-    let id = crate::admit_board(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, RouteClass::Read, &req.board).await?;
     access::authorize_operator(ctx.require_principal()?, "listing a run's awards")?;
     let repo = ctx.repo().await?;
     let limit = if req.limit == 0 { 100 } else { req.limit };
@@ -390,7 +390,7 @@ pub(crate) async fn claim_reward(
     call: &Call<'_>,
     req: &RewardsRequest,
 ) -> Result<ClaimRewardResponse> {
-    let id = crate::admit_board(ctx, call, RouteClass::Write, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, RouteClass::Write, &req.board).await?;
     let p = own_player(ctx, &req.player)?;
     let repo = ctx.repo().await?;
     let asked = run_asked(&req.period);

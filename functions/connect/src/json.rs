@@ -114,9 +114,9 @@ fn without_nulls(v: Value) -> Value {
 
 /// An integer field as the JSON mapping reads it, whatever its width: a JSON number, or a string
 /// holding one, that is whole (`1e2` and `1.0` are; `1.5` is not; see the module docs for
-/// doubles), or `null` for the field's default (`None`: reached when the field's `null` is read
-/// on its own, as the tests do; [`read`] leaves nulls out first). A string is read by JSON's grammar, with no space around it, so `"+5"`,
-/// `"007"` and `" 7"` are refused, as protojson refuses them.
+/// doubles), or `null` for the field's default (`None`; [`read`] leaves nulls out first, so
+/// this is for a message read any other way). A string is read by JSON's grammar, with no space
+/// around it, so `"+5"`, `"007"` and `" 7"` are refused, as protojson refuses them.
 fn integer<'de, D: Deserializer<'de>, T: std::str::FromStr>(d: D) -> Result<Option<T>, D::Error> {
     let number = match Value::deserialize(d)? {
         Value::Null => return Ok(None),
@@ -189,11 +189,7 @@ pub(crate) mod int32 {
         v.serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, T: std::str::FromStr + Default>(
-        d: D,
-    ) -> Result<T, D::Error> {
-        super::integer(d).map(Option::unwrap_or_default)
-    }
+    pub use super::int64::deserialize;
 }
 
 /// [`int32`] for an `optional` field.
@@ -204,11 +200,7 @@ pub(crate) mod opt_int32 {
         v.serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, T: std::str::FromStr>(
-        d: D,
-    ) -> Result<Option<T>, D::Error> {
-        super::integer(d)
-    }
+    pub use super::opt_int64::deserialize;
 }
 
 #[cfg(test)]

@@ -415,15 +415,3 @@ pub(crate) async fn board(
 ) -> Result<Board> {
     reads::board_for_call(ctx, call, class, id).await
 }
-
-/// A method about board `id` admitted as its REST route is, before any other check: the rate
-/// limits as a call of `class` (its route's) on the board. The board's id.
-pub(crate) async fn admit_board(
-    ctx: &Ctx<'_>,
-    call: &Call<'_>,
-    class: RouteClass,
-    id: &str,
-) -> Result<leaderboard::BoardId> {
-    edge::ratelimit::enforce_as(ctx, call, class, Some(id)).await?;
-    leaderboard::BoardId::new(id)
-}

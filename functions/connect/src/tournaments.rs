@@ -337,7 +337,7 @@ pub(crate) async fn join(
     call: &Call<'_>,
     req: &PlayerInTournament,
 ) -> Result<JoinTournamentResponse> {
-    let id = crate::admit_board(ctx, call, RouteClass::Write, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, RouteClass::Write, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
     let joined = edge::tournaments::join_player(ctx, call, &id, &player).await?;
     Ok(JoinTournamentResponse {
@@ -354,7 +354,7 @@ pub(crate) async fn attempts(
     call: &Call<'_>,
     req: &PlayerInTournament,
 ) -> Result<AttemptsResponse> {
-    let id = crate::admit_board(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, RouteClass::Read, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
     let shown = edge::tournaments::attempts_of(ctx, call.now_ms, &id, &player).await?;
     Ok(AttemptsResponse::of(&shown))
@@ -366,7 +366,7 @@ pub(crate) async fn grant(
     call: &Call<'_>,
     req: &GrantAttemptsRequest,
 ) -> Result<AttemptsResponse> {
-    let id = crate::admit_board(ctx, call, RouteClass::Admin, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, RouteClass::Admin, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
     let shown = edge::tournaments::grant_more(ctx, call, &id, &player, req.extra).await?;
     Ok(AttemptsResponse::of(&shown))
@@ -386,7 +386,7 @@ pub(crate) async fn end(
     call: &Call<'_>,
     req: &EndTournamentRequest,
 ) -> Result<Tournament> {
-    let id = crate::admit_board(ctx, call, RouteClass::Admin, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, RouteClass::Admin, &req.board).await?;
     let board = edge::tournaments::end_now(ctx, call, &id).await?;
     as_listed(&board, call.now_ms)
 }
@@ -397,7 +397,7 @@ pub(crate) async fn extend(
     call: &Call<'_>,
     req: &ExtendTournamentRequest,
 ) -> Result<Tournament> {
-    let id = crate::admit_board(ctx, call, RouteClass::Admin, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, RouteClass::Admin, &req.board).await?;
     let board = edge::tournaments::extend_to(ctx, call, &id, &req.end).await?;
     as_listed(&board, call.now_ms)
 }

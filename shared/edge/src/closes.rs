@@ -10,6 +10,42 @@ use leaderboard::{Board, Result, TenantId};
 use crate::repo::tournaments::register_entry;
 use crate::repo::{Keys, Repo};
 
+/// What follows the close of a board's runs (a periodic board's periods, a tournament of many
+/// runs' runs), for the worker: the rewards of every run that ended are awarded when due
+/// ([`crate::rewards::settle_ended`]), and the close marks of runs no longer kept are dropped
+/// (`Repo::trim_closes`: read by nothing, so the closes hash stays as small as the retention).
+/// Answers when to look again (awards waiting for reviews). An outage is returned, to be tried
+/// again; anything else would fail the same way every time (a damaged table, a mark that does
+/// not parse): it is logged and left, the awards to their readers.
+pub async fn after_runs_closed(
+    repo: &Repo,
+    tenant: &TenantId,
+    keys: &Keys,
+    board: &Board,
+    now_ms: i64,
+) -> Result<Option<i64>> {
+    let awards_again = match crate::rewards::settle_ended(repo, tenant, board, now_ms).await {
+        Ok(at) => at,
+        Err(e) if e.is_outage() => return Err(e),
+        Err(e) => {
+            eprintln!(
+                "closes: the rewards of {tenant}/{} (left to readers): {e}",
+                board.id
+            );
+            None
+        }
+    };
+    match repo
+        .trim_closes(keys, board.period, board.retain_periods, now_ms)
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.is_outage() => return Err(e),
+        Err(e) => eprintln!("closes: the marks of {tenant}/{} (left): {e}", board.id),
+    }
+    Ok(awards_again)
+}
+
 /// The worker's close of the board its register entry rang for, a board that closes its periods
 /// (`Board::closes_periods`): on a league every period that ended is closed
 /// ([`crate::leagues::close_due`]), the rewards of every period that ended are awarded when due
@@ -28,29 +64,7 @@ pub async fn on_due(
     held_ms: i64,
 ) -> Result<()> {
     crate::leagues::close_due(repo, tenant, keys, board, now_ms).await?;
-    let awards_again = match crate::rewards::settle_ended(repo, tenant, board, now_ms).await {
-        Ok(at) => at,
-        Err(e) if e.is_outage() => return Err(e),
-        Err(e) => {
-            eprintln!(
-                "closes: the rewards of {tenant}/{} (left to readers): {e}",
-                board.id
-            );
-            None
-        }
-    };
-    // The marks of periods no longer kept are read by nothing: dropped once per period's end,
-    // so the closes hash stays as small as the retention.
-    // Housekeeping: an outage is retried with the rest; a mark that does not parse is logged
-    // and left, rather than holding the board's next note back.
-    match repo
-        .trim_closes(keys, board.period, board.retain_periods, now_ms)
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if e.is_outage() => return Err(e),
-        Err(e) => eprintln!("closes: the marks of {tenant}/{} (left): {e}", board.id),
-    }
+    let awards_again = after_runs_closed(repo, tenant, keys, board, now_ms).await?;
     let entry = register_entry(tenant, &board.id);
     let next = match (period::next_reset_ms(board.period, now_ms)?, awards_again) {
         (Some(a), Some(b)) => Some(a.min(b)),

@@ -159,6 +159,19 @@ pub async fn board(
     Ok((board, Some(version)))
 }
 
+/// One call about board `id` of a door that serves several per request, admitted as its REST
+/// route is, before any other check: the rate limits for a call of `class` on the board. The
+/// board's id.
+pub async fn admit(
+    ctx: &Ctx<'_>,
+    call: &crate::http::Call<'_>,
+    class: leaderboard::policy::ratelimit::RouteClass,
+    id: &str,
+) -> Result<BoardId> {
+    crate::ratelimit::enforce_as(ctx, call, class, Some(id)).await?;
+    BoardId::new(id)
+}
+
 /// One call of a door that serves several per request (a GraphQL root field, a Connect method):
 /// the rate limits for a call of `class` on board `id`, then its config ([`board`]); a read also
 /// checks the read access, as `GET …/entries` does.
@@ -168,8 +181,8 @@ pub async fn board_for_call(
     class: leaderboard::policy::ratelimit::RouteClass,
     id: &str,
 ) -> Result<Board> {
-    crate::ratelimit::enforce_as(ctx, call, class, Some(id)).await?;
-    let (board, _) = board(ctx, &BoardId::new(id)?, call.now_ms).await?;
+    let id = admit(ctx, call, class, id).await?;
+    let (board, _) = board(ctx, &id, call.now_ms).await?;
     if class == leaderboard::policy::ratelimit::RouteClass::Read {
         leaderboard::policy::access::authorize_read(ctx.principal.as_ref(), &board)?;
     }

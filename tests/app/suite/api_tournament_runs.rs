@@ -227,9 +227,25 @@ async fn a_daily_tournament_pays_each_run_inside_its_window_once_it_ended() {
         .query(&mut api.redis.conn())
         .unwrap();
     assert!(closing);
-    // Read, claimed and rung again: each run still paid once.
+    // Read, claimed and rung again: once the worker has noted the tournament anew (for
+    // today's end), each run is still paid once.
     ring_register(&api, CUP);
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let due: Option<f64> = redis::cmd("ZSCORE")
+            .arg("lb:{claims}:tournaments")
+            .arg(format!("default/{CUP}"))
+            .query(&mut api.redis.conn())
+            .unwrap();
+        if due == Some(midnight) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker did not handle the ring: due at {due:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let again: Vec<Value> = awarded(&api, CUP)
         .await
         .iter()

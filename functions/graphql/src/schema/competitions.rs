@@ -261,8 +261,8 @@ async fn admit(context: &Gql<'_>, class: RouteClass, board: Option<&str>) -> Res
 
 /// [`admit`] for a field about one board: its id.
 async fn admit_board(context: &Gql<'_>, class: RouteClass, board: &str) -> Result<BoardId> {
-    admit(context, class, Some(board)).await?;
-    BoardId::new(board)
+    context.count_field()?;
+    edge::reads::admit(context.ctx, context.call, class, board).await
 }
 
 /// A listing's page: `limit` and `cursor` as the GraphQL arguments give them.

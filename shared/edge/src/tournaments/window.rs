@@ -119,23 +119,12 @@ pub async fn announce(
         // sooner); an award that failed is tried again like a failed announcement.
         let rewards_due = if board.closes_periods() {
             // A tournament of many runs: every run that closed is paid, each as a period's
-            // close (its last with the window's end).
-            // The close marks of runs no longer kept are dropped, as a periodic board's are.
-            if let Err(e) = repo
-                .trim_closes(&keys, board.period, board.retain_periods, now_ms)
-                .await
-            {
-                eprintln!("tournaments: the close marks of {entry} (left): {e}");
-            }
-            match crate::rewards::settle_ended(repo, tenant, &board, now_ms).await {
+            // close (its last with the window's end), as a periodic board's are.
+            match crate::closes::after_runs_closed(repo, tenant, &keys, &board, now_ms).await {
                 Ok(again) => again,
-                Err(e) if e.is_outage() => {
+                Err(e) => {
                     eprintln!("tournaments: awarding the runs of {entry} (again soon): {e}");
                     Some(now_ms.saturating_add(ANNOUNCE_RETRY_MS))
-                }
-                Err(e) => {
-                    eprintln!("tournaments: awarding the runs of {entry} (left to readers): {e}");
-                    None
                 }
             }
         } else if board.rewards.is_some() && (owed.ended || made.ended) {
