@@ -179,7 +179,7 @@ fn claim_as_a_dying_drain(c: &mut harness::Conn, board: &str, reclaim_ms: u64) -
         .unwrap()
         .as_millis() as i64;
     let leased: Vec<redis::Value> = redis::cmd("EVAL")
-        .arg(include_str!("../../../shared/edge/src/repo/lua/claims.lua"))
+        .arg(edge::repo::claims::NOTE)
         .arg(2)
         .arg(edge::repo::claims::REGISTER)
         .arg(edge::repo::claims::ALARM)
@@ -315,7 +315,7 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
 fn the_sweeps_register_leases_due_boards_and_a_later_note_outlives_a_lease() {
     let redis = RedisServer::start();
     let mut c = redis.conn();
-    let claims = include_str!("../../../shared/edge/src/repo/lua/claims.lua");
+    let claims = edge::repo::claims::NOTE;
     let settle = include_str!("../../../shared/edge/src/repo/lua/claims_settle.lua");
     let keys = [edge::repo::claims::REGISTER, edge::repo::claims::ALARM];
     let note = |c: &mut harness::Conn, now: i64, lease: u32, board: &str| -> Vec<(String, i64)> {
@@ -368,4 +368,75 @@ fn the_sweeps_register_leases_due_boards_and_a_later_note_outlives_a_lease() {
         .query(&mut c)
         .unwrap();
     assert_eq!(left, vec!["t/a".to_string()]);
+
+    // A tenant's webhook messages, noted as due at a time: the earliest note stands, and the
+    // alarm is armed for it.
+    let due = |c: &mut harness::Conn, at: i64, now: i64| {
+        let () = redis::cmd("EVAL")
+            .arg(edge::repo::claims::DUE)
+            .arg(2)
+            .arg(&keys)
+            .arg("wh:t")
+            .arg(at)
+            .arg(now)
+            .arg(1_000)
+            .query(c)
+            .unwrap();
+    };
+    let score = |c: &mut harness::Conn| -> Option<i64> {
+        redis::cmd("ZSCORE")
+            .arg(keys[0])
+            .arg("wh:t")
+            .query(c)
+            .unwrap()
+    };
+    let _: i64 = redis::cmd("DEL")
+        .arg(keys[0])
+        .arg(keys[1])
+        .query(&mut c)
+        .unwrap();
+    due(&mut c, now + 60_000, now + 2_000);
+    due(&mut c, now + 9_000, now + 2_000);
+    due(&mut c, now + 30_000, now + 2_000);
+    assert_eq!(score(&mut c), Some(now + 8_000));
+    let ttl: i64 = redis::cmd("PTTL").arg(keys[1]).query(&mut c).unwrap();
+    assert!(
+        (6_000..=7_000).contains(&ttl),
+        "the alarm rings at the due time: {ttl}"
+    );
+    // Leased when due, as a board is.
+    assert!(note(&mut c, now + 8_999, 16, "").is_empty());
+    let leased = note(&mut c, now + 9_000, 16, "");
+    assert_eq!(leased, vec![("wh:t".into(), now + 9_000)]);
+    let reschedule = |c: &mut harness::Conn, lease: i64, next: Option<i64>| -> i64 {
+        redis::cmd("EVAL")
+            .arg(edge::repo::claims::RESCHEDULE)
+            .arg(2)
+            .arg(&keys)
+            .arg("wh:t")
+            .arg(lease)
+            .arg(next.map(|n| n.to_string()).unwrap_or_default())
+            .arg(now + 9_500)
+            .arg(1_000)
+            .query(c)
+            .unwrap()
+    };
+    // Its sweep left a retry for later: due then, whatever the lease was.
+    assert_eq!(reschedule(&mut c, now + 9_000, Some(now + 20_000)), 0);
+    assert_eq!(score(&mut c), Some(now + 19_000));
+    // A later sweep's lease, overtaken by a note due sooner: the note stands, nothing is removed.
+    assert_eq!(
+        note(&mut c, now + 20_000, 16, ""),
+        vec![("wh:t".into(), now + 20_000)]
+    );
+    due(&mut c, now + 20_500, now + 20_100);
+    assert_eq!(reschedule(&mut c, now + 20_000, None), 0);
+    assert_eq!(score(&mut c), Some(now + 19_500));
+    // Nothing waits any more: the entry leaves with its lease.
+    assert_eq!(
+        note(&mut c, now + 20_600, 16, ""),
+        vec![("wh:t".into(), now + 20_600)]
+    );
+    assert_eq!(reschedule(&mut c, now + 20_600, None), 1);
+    assert_eq!(score(&mut c), None);
 }

@@ -647,6 +647,87 @@ async fn the_worker_delivers_when_a_message_is_made() {
     assert_eq!(header(&got[0], "webhook-id"), msg);
 }
 
+/// A retry comes due with nothing to ring the worker then (it waits for no retry more than 2 s
+/// away): the delivery noted the tenant in the sweep's register as due at the retry's time, and
+/// the register's alarm rings the worker then. No drain call, no other message.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
+    let mut api = start_delivering("4s", "5s").await;
+    api.start_worker().await;
+    let receiver = Receiver::start().await;
+    let (id, secret) = subscribe(&api, &receiver).await;
+    receiver.script(&[Answer::status(500), Answer::status(200)]);
+    let msg = send_test(&api, &id).await;
+    let got = receiver
+        .wait_for(30, |got| got.len() >= 2, || async {})
+        .await;
+    for r in &got {
+        verify(&secret, r).unwrap();
+        assert_eq!(header(r, "webhook-id"), msg);
+    }
+    // 4 s, stretched by up to 20 % jitter; the alarm's keyspace event comes within moments.
+    let waited = got[1].at - got[0].at;
+    assert!(
+        waited >= std::time::Duration::from_secs(4),
+        "the retry came {waited:?} after the first attempt"
+    );
+    let sent = deliveries_once(&api, &id, "delivered", |d| !d.is_empty()).await;
+    let attempts: Vec<Option<u64>> = sent[0]["attempts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no attempts in {sent:?}"))
+        .iter()
+        .map(|a| a["status"].as_u64())
+        .collect();
+    assert_eq!(attempts, [Some(500), Some(200)], "{sent:?}");
+    assert_eq!(receiver.received().len(), 2);
+}
+
+/// A write rang the worker while it was restarting (pub/sub keeps no message for a subscriber
+/// that is not there), and its board stays quiet: the write noted the board in the sweep's
+/// register, whose alarm rings the worker when the reclaim time has passed, and the sweep fans
+/// the log out. No other write, no drain call.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ring_no_worker_heard_is_delivered_by_the_sweep_with_no_other_write() {
+    let mut api = start_delivering("1s", "5s").await;
+    let receiver = Receiver::start().await;
+    create_board(&api, json!({"id": "final", "write_mode": "sync"})).await;
+    let (_, secret) = subscribe(&api, &receiver).await;
+    api.stop_worker().await;
+    submit(&api, "final", "ann", 30).await;
+    api.start_worker().await;
+    // The shipped reclaim time is 30 s; the alarm's keyspace event comes about then.
+    let got = receiver
+        .wait_for(60, |got| !got.is_empty(), || async {})
+        .await;
+    verify(&secret, &got[0]).unwrap();
+    let sent = messages_of(&got, "score.applied");
+    assert_eq!(
+        (
+            &sent[0]["data"]["board"],
+            &sent[0]["data"]["player"],
+            &sent[0]["data"]["score"]
+        ),
+        (&json!("final"), &json!("ann"), &json!(30)),
+        "{sent:?}"
+    );
+    // The sweep settled the board: it left the register.
+    let mut redis = api.redis.conn();
+    let settled = harness::eventually(std::time::Duration::from_secs(10), || {
+        let noted: Option<f64> = redis::cmd("ZSCORE")
+            .arg("lb:{claims}")
+            .arg("acme/final")
+            .query(&mut redis)
+            .unwrap();
+        noted.is_none().then_some(())
+    })
+    .await;
+    assert!(
+        settled.is_some(),
+        "acme/final is still in the sweep's register"
+    );
+    assert_eq!(receiver.received().len(), 1);
+}
+
 async fn submit(api: &Api, board: &str, player: &str, score: i64) {
     let r = api
         .call(

@@ -238,6 +238,7 @@ impl Repo {
                 ],
             )
             .await?;
+        self.note_if_rang(keys, r.get(1)).await?;
         match r.first().map(int).transpose()? {
             Some(1) => Ok(Announce::Made),
             Some(2) => Ok(Announce::Before),

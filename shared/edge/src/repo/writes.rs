@@ -220,7 +220,8 @@ impl Repo {
             [ok] if int(ok)? == 5 => Ok(ApplyResult::TournamentEnded),
             [ok] if int(ok)? == 6 => Ok(ApplyResult::WindowMoved),
             [ok] if int(ok)? == 7 => Ok(ApplyResult::PeriodClosed),
-            [_, better, total, id, version] => {
+            [_, better, total, id, version, rang] => {
+                self.note_if_rang(keys, Some(rang)).await?;
                 let applied = Applied {
                     better: uint(better)?,
                     total: uint(total)?,

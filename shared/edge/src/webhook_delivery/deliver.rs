@@ -54,6 +54,7 @@ pub async fn deliver_due(
     clock: &dyn Fn() -> i64,
 ) -> Result<Report> {
     let settings = Settings::read(platform).await;
+    let reclaim = crate::repo::claims::reclaim_after_ms(platform).await;
     let keys = MessageKeys::new(tenant.as_str());
     let mut report = Report::default();
     let mut subs: HashMap<String, Option<Subscription>> = HashMap::new();
@@ -64,6 +65,9 @@ pub async fn deliver_due(
         if ids.is_empty() {
             break;
         }
+        // Should this deliverer die mid-attempt, the messages are due again when the lease ends:
+        // the sweep delivers them then.
+        super::note_due(repo, tenant, lease, now, reclaim).await;
         let raws = repo.webhook_messages(&keys, &ids).await?;
         let mut batch: Vec<(Message, Subscription)> = Vec::with_capacity(ids.len());
         for (id, raw) in ids.iter().zip(raws) {
@@ -164,6 +168,11 @@ pub async fn deliver_due(
     }
     report.backlog = repo.webhook_backlog(&keys).await?;
     report.next_due_ms = repo.webhook_next_due(&keys).await?;
+    // A retry's time (or what the deadline left): the sweep delivers it then, though nothing
+    // rings.
+    if let Some(due) = report.next_due_ms {
+        super::note_due(repo, tenant, due, clock(), reclaim).await;
+    }
     let counter = leaderboard::http::metrics::counter_key;
     for (name, n) in [
         ("webhook_delivered", report.delivered),

@@ -11,7 +11,7 @@
 --       3 now (Unix ms), 4 the league_closed event, 5 ring payload (`wh:tenant/board`),
 --       6 when the moves expire (Unix ms: with the period's standings),
 --       then pairs: player, the tier it plays next
--- Returns {1} stored, {2} stored before (nothing is written: the first close stands), {0} the
+-- Returns {1, 1 when it rang the webhook deliverer else 0} stored, {2} stored before (nothing is written: the first close stands), {0} the
 -- period is not marked closing, or {} when the board is gone.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return {0} end
@@ -31,5 +31,6 @@ redis.call('PEXPIREAT', KEYS[7], ARGV[6])
 redis.call('XADD', KEYS[4], '*', 'event', ARGV[4])
 if redis.call('EXISTS', KEYS[5]) == 1 and redis.call('SET', KEYS[6], '1', 'NX', 'PX', 1000) then
   redis.call('PUBLISH', 'lb:webhooks', ARGV[5])
+  return {1, 1}
 end
-return {1}
+return {1, 0}

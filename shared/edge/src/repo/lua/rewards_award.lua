@@ -14,7 +14,7 @@
 -- Hash fields: `_at` when awarded, `_count` players awarded, `_table` the tables, `p:<player>`
 -- its rank, `g:<player>` its cohort on a board with cohorts (claims add `c:<player>`). A player
 -- named twice keeps its first (better) rank.
--- Returns {1, at, count} stored now, {2, at, count} stored before, {0} the config changed or the
+-- Returns {1, at, count, 1 when it rang the webhook deliverer else 0} stored now, {2, at, count} stored before, {0} the config changed or the
 -- close is not marked; {} when the board is gone.
 local cfg = redis.call('GET', KEYS[1])
 if not cfg then return {} end
@@ -39,5 +39,6 @@ end
 redis.call('XADD', KEYS[5], '*', 'event', ARGV[4])
 if redis.call('EXISTS', KEYS[6]) == 1 and redis.call('SET', KEYS[7], '1', 'NX', 'PX', 1000) then
   redis.call('PUBLISH', 'lb:webhooks', ARGV[5])
+  return {1, tonumber(ARGV[2]), count, 1}
 end
-return {1, tonumber(ARGV[2]), count}
+return {1, tonumber(ARGV[2]), count, 0}

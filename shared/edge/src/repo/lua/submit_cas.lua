@@ -26,7 +26,7 @@
 -- (nothing is written: its standings are final), {6} its end moved since the decision (ended
 -- early or extended: nothing is written, and the caller answers 409 to send it again), {7} the
 -- period's close has begun (nothing is written: its standings are final), or
--- {1, better, total, event id, version}.
+-- {1, better, total, event id, version, 1 when it rang the webhook deliverer else 0}.
 if redis.call('EXISTS', KEYS[16]) == 0 then return {4} end
 if ARGV[25] ~= '' then
   local marks = redis.call('HMGET', KEYS[17], 'ended', 'end')
@@ -64,8 +64,10 @@ end
 local id = redis.call('XADD', KEYS[4], '*', 'event', ARGV[6])
 -- The log is the webhook outbox: when a subscription wants the board, ring the deliverer (once
 -- until it starts a fan-out, or for a second: a ring nobody heard is rung again by the next write).
+local rang = 0
 if redis.call('EXISTS', KEYS[8]) == 1 and redis.call('SET', KEYS[9], '1', 'NX', 'PX', 1000) then
   redis.call('PUBLISH', 'lb:webhooks', ARGV[15])
+  rang = 1
 end
 -- Integrity: the player's state and a flagged submission's review change with the write (a rejected or held submission never reaches this script).
 if ARGV[16] ~= '' then
@@ -98,4 +100,4 @@ end
 if ARGV[10] == '1' then
   redis.call('SET', KEYS[7], ARGV[12] .. better .. ':' .. total .. ':' .. ARGV[13], 'PX', ARGV[14])
 end
-return {1, better, total, id, version}
+return {1, better, total, id, version, rang}

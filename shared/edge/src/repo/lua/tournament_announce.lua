@@ -6,7 +6,7 @@
 --       5 webhook bell
 -- ARGV: 1 'started' or 'ended', 2 the config as the decision read it, 3 the event,
 --       4 ring payload (`wh:tenant/board`), 5 now (Unix ms: what the mark holds)
--- Returns {1} appended, {2} announced before, {0} the config changed; {} when the board is gone.
+-- Returns {1, 1 when it rang the webhook deliverer else 0} appended, {2} announced before, {0} the config changed; {} when the board is gone.
 local cfg = redis.call('GET', KEYS[1])
 if not cfg then return {} end
 if cfg ~= ARGV[2] then return {0} end
@@ -14,5 +14,6 @@ if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[5]) == 0 then return {2} end
 redis.call('XADD', KEYS[3], '*', 'event', ARGV[3])
 if redis.call('EXISTS', KEYS[4]) == 1 and redis.call('SET', KEYS[5], '1', 'NX', 'PX', 1000) then
   redis.call('PUBLISH', 'lb:webhooks', ARGV[4])
+  return {1, 1}
 end
-return {1}
+return {1, 0}
