@@ -134,10 +134,14 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
     // Then the boards a dead drain may have left claimed: those a drain's own note leased, else
     // those due now (on the alarm, after a webhook ring).
     let swept = match alarm {
-        Some(_) => sweep_due(&repo).await?,
+        Some(_) => {
+            sweep_webhooks(&repo).await;
+            sweep_due(&repo).await?
+        }
         None => match webhook_ring(payload) {
             Some((tenant, board)) => {
                 deliver_webhooks(&repo, &tenant, board).await?;
+                sweep_webhooks(&repo).await;
                 sweep_due(&repo).await?
             }
             None => match drain_for(&repo, payload).await? {
@@ -158,6 +162,22 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
         count_applied(swept.applied).await;
     }
     Ok(())
+}
+
+/// What the webhook deliverer owes with nothing to ring it (`edge::repo::hooks_due`: a ring no
+/// worker heard, a retry's time), served on the alarm and after each webhook ring, within a
+/// webhook ring's budget; a failure is logged (the entries stay due).
+async fn sweep_webhooks(repo: &Repo) {
+    let deadline = now_ms() + WEBHOOK_BUDGET_MS;
+    match webhook_delivery::sweep(&Spin, repo, deadline, &now_ms).await {
+        Ok(swept) if swept.entries > 0 => eprintln!(
+            "projector: served {} webhook entries owed with no ring: {} messages made, {} \
+             delivered, {} failed",
+            swept.entries, swept.made, swept.delivered, swept.failed
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("projector: sweeping what the webhook deliverer owes: {e}"),
+    }
 }
 
 /// A sweep's bounds: a budget of its own after the message's main work.

@@ -648,8 +648,8 @@ async fn the_worker_delivers_when_a_message_is_made() {
 }
 
 /// A retry comes due with nothing to ring the worker then (it waits for no retry more than 2 s
-/// away): the delivery noted the tenant in the sweep's register as due at the retry's time, and
-/// the register's alarm rings the worker then. No drain call, no other message.
+/// away): the delivery noted the tenant as owed at the retry's time, and the alarm rings the
+/// worker then. No drain call, no other message.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
     let mut api = start_delivering("4s", "5s").await;
@@ -682,10 +682,96 @@ async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
     assert_eq!(receiver.received().len(), 2);
 }
 
+/// What the deliverer owes, as its register's scripts keep it on a real Redis (no app): the
+/// earliest due time stands and arms the alarm; a lease holds a due entry till its end; an entry
+/// noted during its lease, even for later, outlives that lease's end of turn.
+#[test]
+fn the_webhook_register_keeps_the_earliest_due_time_and_every_note_made_during_a_lease() {
+    use edge::repo::hooks_due::{DONE, LEASE, NOTE, NOTES, REGISTER};
+    let redis = harness::RedisServer::start();
+    let mut c = redis.conn();
+    let keys = [REGISTER, edge::repo::claims::ALARM, NOTES];
+    let note = |c: &mut harness::Conn, due: i64, now: i64| {
+        let _: i64 = redis::cmd("EVAL")
+            .arg(NOTE)
+            .arg(3)
+            .arg(&keys)
+            .arg("wh:t")
+            .arg(due)
+            .arg(now)
+            .query(c)
+            .unwrap();
+    };
+    let lease = |c: &mut harness::Conn, now: i64| -> Vec<(String, String)> {
+        redis::cmd("EVAL")
+            .arg(LEASE)
+            .arg(3)
+            .arg(&keys)
+            .arg(now)
+            .arg(60_000)
+            .arg(16)
+            .query(c)
+            .unwrap()
+    };
+    let done = |c: &mut harness::Conn, notes: &str, next: Option<i64>, now: i64| -> i64 {
+        redis::cmd("EVAL")
+            .arg(DONE)
+            .arg(3)
+            .arg(&keys)
+            .arg("wh:t")
+            .arg(notes)
+            .arg(next.map(|n| n.to_string()).unwrap_or_default())
+            .arg(now)
+            .query(c)
+            .unwrap()
+    };
+    let due = |c: &mut harness::Conn| -> Option<i64> {
+        redis::cmd("ZSCORE")
+            .arg(REGISTER)
+            .arg("wh:t")
+            .query(c)
+            .unwrap()
+    };
+    let now = 1_800_000_000_000_i64;
+    note(&mut c, now + 60_000, now);
+    note(&mut c, now + 9_000, now);
+    note(&mut c, now + 30_000, now);
+    assert_eq!(due(&mut c), Some(now + 9_000));
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(edge::repo::claims::ALARM)
+        .query(&mut c)
+        .unwrap();
+    assert!(
+        (8_000..=9_000).contains(&ttl),
+        "the alarm rings when due: {ttl}"
+    );
+    assert!(lease(&mut c, now + 8_999).is_empty());
+    assert_eq!(lease(&mut c, now + 9_000), [("wh:t".into(), "3".into())]);
+    assert_eq!(due(&mut c), Some(now + 69_000));
+    // Served, with a retry left for later: due then.
+    assert_eq!(done(&mut c, "3", Some(now + 20_000), now + 9_100), 0);
+    assert_eq!(due(&mut c), Some(now + 20_000));
+    // Noted during the next lease, for later than the lease's turn knew of: it stays, due then.
+    assert_eq!(lease(&mut c, now + 20_000), [("wh:t".into(), "3".into())]);
+    note(&mut c, now + 40_000, now + 20_100);
+    assert_eq!(done(&mut c, "3", None, now + 20_200), 0);
+    assert_eq!(due(&mut c), Some(now + 40_000));
+    // Nothing noted since its lease and nothing left: it leaves the register.
+    assert_eq!(lease(&mut c, now + 40_000), [("wh:t".into(), "4".into())]);
+    assert_eq!(done(&mut c, "4", None, now + 40_100), 1);
+    assert_eq!(due(&mut c), None);
+    let notes: Option<String> = redis::cmd("HGET")
+        .arg(NOTES)
+        .arg("wh:t")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(notes, None);
+}
+
 /// A write rang the worker while it was restarting (pub/sub keeps no message for a subscriber
-/// that is not there), and its board stays quiet: the write noted the board in the sweep's
-/// register, whose alarm rings the worker when the reclaim time has passed, and the sweep fans
-/// the log out. No other write, no drain call.
+/// that is not there), and its board stays quiet: the write noted the board as owed a catch-up
+/// 10 s on, the alarm rings the worker then, and it fans the log out. No other write, no drain
+/// call.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ring_no_worker_heard_is_delivered_by_the_sweep_with_no_other_write() {
     let mut api = start_delivering("1s", "5s").await;
@@ -695,9 +781,9 @@ async fn a_ring_no_worker_heard_is_delivered_by_the_sweep_with_no_other_write() 
     api.stop_worker().await;
     submit(&api, "final", "ann", 30).await;
     api.start_worker().await;
-    // The shipped reclaim time is 30 s; the alarm's keyspace event comes about then.
+    // The board is due for a catch-up 10 s after the write; the alarm's keyspace event rings then.
     let got = receiver
-        .wait_for(60, |got| !got.is_empty(), || async {})
+        .wait_for(30, |got| !got.is_empty(), || async {})
         .await;
     verify(&secret, &got[0]).unwrap();
     let sent = messages_of(&got, "score.applied");
@@ -710,21 +796,18 @@ async fn a_ring_no_worker_heard_is_delivered_by_the_sweep_with_no_other_write() 
         (&json!("final"), &json!("ann"), &json!(30)),
         "{sent:?}"
     );
-    // The sweep settled the board: it left the register.
+    // The catch-up served the board: it left the register.
     let mut redis = api.redis.conn();
     let settled = harness::eventually(std::time::Duration::from_secs(10), || {
         let noted: Option<f64> = redis::cmd("ZSCORE")
-            .arg("lb:{claims}")
+            .arg(edge::repo::hooks_due::REGISTER)
             .arg("acme/final")
             .query(&mut redis)
             .unwrap();
         noted.is_none().then_some(())
     })
     .await;
-    assert!(
-        settled.is_some(),
-        "acme/final is still in the sweep's register"
-    );
+    assert!(settled.is_some(), "acme/final is still owed a catch-up");
     assert_eq!(receiver.received().len(), 1);
 }
 

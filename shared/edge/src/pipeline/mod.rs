@@ -45,7 +45,8 @@ const CONSUMER: &str = "drain";
 /// a record the batch was decided on).
 const MAX_ATTEMPTS: usize = 50;
 
-pub use crate::repo::claims::{DEFAULT_RECLAIM_AFTER_MS, reclaim_after_ms};
+/// Reclaim time when the `inbox_reclaim_after_ms` variable is not set.
+pub const DEFAULT_RECLAIM_AFTER_MS: u64 = 30_000;
 
 /// Bounds of one drain call.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +73,18 @@ impl Limits {
             reclaim_after_ms: reclaim_after_ms(platform).await,
             lease: 0,
         }
+    }
+}
+
+/// The `inbox_reclaim_after_ms` variable: how long an entry may stay with the drain that took it
+/// before another takes it over (unset or malformed, logged: [`DEFAULT_RECLAIM_AFTER_MS`]).
+pub async fn reclaim_after_ms(platform: &dyn Platform) -> u64 {
+    match platform.variable("inbox_reclaim_after_ms").await {
+        None => DEFAULT_RECLAIM_AFTER_MS,
+        Some(raw) => raw.trim().parse().unwrap_or_else(|e| {
+            eprintln!("drain: inbox_reclaim_after_ms {raw:?} ignored: {e}");
+            DEFAULT_RECLAIM_AFTER_MS
+        }),
     }
 }
 

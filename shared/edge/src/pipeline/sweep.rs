@@ -11,18 +11,11 @@
 //! still at work on it; a drain that notes it meanwhile loses nothing, the apply being exactly
 //! once), and settles the boards left empty. A board still holding entries stays leased and is
 //! swept again after the reclaim time.
-//!
-//! A write that rang the webhook deliverer notes its board as well (`Repo::note_rung`), and the
-//! sweep of any board catches its webhook fan-out up: a ring no worker heard (pub/sub keeps no
-//! message for a worker that is restarting) would otherwise leave a quiet board's last events,
-//! a run's awards or a league's close, unsent until its next write. Beside the boards, the
-//! register holds tenants whose webhook messages fall due later (`wh:<tenant>`: a retry's time,
-//! a lease a dead deliverer left, a tenant's ring): their sweep delivers what is due.
 
 use leaderboard::Result;
 
 use crate::platform::Platform;
-use crate::repo::claims::{Lease, WEBHOOKS_PREFIX};
+use crate::repo::claims::Lease;
 use crate::repo::{Keys, Repo};
 
 use super::{Limits, doorbell_target, drain_claims, invalidate_if_changed};
@@ -114,9 +107,8 @@ pub async fn sweep(
     swept
 }
 
-/// One leased board: drained when its inbox holds anything, its log's webhook fan-out caught
-/// up ([`crate::webhook_delivery::catch_up`]), settled when both are done. Entries applied, and
-/// whether it settled.
+/// One leased board: drained when its inbox holds anything, settled when it is empty then.
+/// Entries applied, and whether it settled.
 async fn sweep_one(
     platform: &dyn Platform,
     repo: &Repo,
@@ -124,18 +116,6 @@ async fn sweep_one(
     limits: &Limits,
     clock: &dyn Fn() -> i64,
 ) -> Result<(u64, bool)> {
-    if let Some(tenant) = lease.board.strip_prefix(WEBHOOKS_PREFIX) {
-        let left = crate::webhook_delivery::sweep_due(
-            platform,
-            repo,
-            lease,
-            tenant,
-            limits.deadline_ms,
-            clock,
-        )
-        .await?;
-        return Ok((0, left));
-    }
     let (tenant, board) = match doorbell_target(lease.board.as_bytes()) {
         Ok(target) => target,
         Err(reason) => {
@@ -165,19 +145,6 @@ async fn sweep_one(
         if report.pending > 0 {
             return Ok((applied, false));
         }
-    }
-    // A write of the board may have rung the webhook deliverer with no worker to hear it.
-    if !crate::webhook_delivery::catch_up(
-        platform,
-        repo,
-        &tenant,
-        &board,
-        limits.deadline_ms,
-        clock,
-    )
-    .await?
-    {
-        return Ok((applied, false));
     }
     Ok((applied, repo.claims_settle(lease).await?))
 }

@@ -237,7 +237,7 @@ impl Repo {
                 args,
             )
             .await?;
-        self.note_if_rang(keys, r.get(1)).await?;
+        self.note_if_rang(keys, r.get(1), now_ms).await;
         match r.first().map(int).transpose()? {
             Some(1) => self.await_replicas(&[&keys.config()]).await,
             // Stored before, by another closer: its moves stand.

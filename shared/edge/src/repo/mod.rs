@@ -32,7 +32,9 @@
 //! | `lb:tenant:{t}:tournaments` | sorted set | the tenant's tournaments: board id → when its window ends, ms (the listing) |
 //! | `lb:tenant:{t}:joined:<player>` | sorted set | the tournaments a player joined: board id → when it joined, ms |
 //! | `lb:{claims}` | sorted set | boards whose drains may have left entries claimed: `t/b` → when last noted or leased, ms ([`claims`]) |
-//! | `lb:{claims}:alarm` | string | expires when the earliest of them is due for a sweep (its keyspace event rings the worker) |
+//! | `lb:{claims}:alarm` | string | expires when the earliest of them is due for a sweep, or the earliest of `lb:{claims}:webhooks` (its keyspace event rings the worker) |
+//! | `lb:{claims}:webhooks` | sorted set | what the webhook deliverer owes: boards whose writes rang it (`t/b`), tenants whose messages wait (`wh:<t>`) → when due, ms ([`hooks_due`]) |
+//! | `lb:{claims}:webhooks:notes` | hash | how many times each of those was noted |
 //! | `lb:{claims}:push:<tier>:rollovers` | sorted set | boards published to a push tier whose period resets: `t/b` → when it ends, ms ([`rollovers`]) |
 //! | `lb:{claims}:push-alarm` | string | expires when the earliest of those periods ends (its keyspace event rings the worker) |
 //! | `lb:{claims}:tournaments` | sorted set | tournaments with an announcement to come, and leagues (their next close): `t/b` → when it is due, ms ([`tournaments`]) |
@@ -53,6 +55,7 @@ mod cohorts;
 pub mod experiments;
 pub mod flags;
 mod hashes;
+pub mod hooks_due;
 mod idempotency;
 mod inbox;
 pub mod integrity;

@@ -149,7 +149,7 @@ impl Repo {
         let write = match r.as_slice() {
             [] => return Err(super::board_deleted(keys)),
             [code] if int(code)? == 0 => AwardWrite::ConfigChanged,
-            [code, at, count, ..] => match int(code)? {
+            [code, at, count] | [code, at, count, _] => match int(code)? {
                 1 => AwardWrite::Made(int(at)?, uint(count)?),
                 2 => AwardWrite::Before(int(at)?, uint(count)?),
                 other => {
@@ -165,7 +165,7 @@ impl Repo {
             }
         };
         if matches!(write, AwardWrite::Made(..)) {
-            self.note_if_rang(keys, r.get(3)).await?;
+            self.note_if_rang(keys, r.get(3), now_ms).await;
             self.await_replicas(&[&awards]).await?;
         }
         Ok(write)

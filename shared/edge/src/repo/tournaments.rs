@@ -238,7 +238,7 @@ impl Repo {
                 ],
             )
             .await?;
-        self.note_if_rang(keys, r.get(1)).await?;
+        self.note_if_rang(keys, r.get(1), now_ms).await;
         match r.first().map(int).transpose()? {
             Some(1) => Ok(Announce::Made),
             Some(2) => Ok(Announce::Before),

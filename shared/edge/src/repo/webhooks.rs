@@ -3,12 +3,13 @@
 
 use leaderboard::Result;
 
-use super::{Keys, RedisParameter, RedisResult, Repo, bin, int, text};
+use super::{Keys, RedisParameter, RedisResult, Repo, bin, int, text, uint};
 
 const ENQUEUE: &str = include_str!("lua/wh_enqueue.lua");
 const CLAIM: &str = include_str!("lua/wh_claim.lua");
 const RECORD: &str = include_str!("lua/wh_record.lua");
 const RING: &str = include_str!("lua/wh_ring.lua");
+const FANOUT_PENDING: &str = include_str!("lua/wh_fanout_pending.lua");
 const FANOUT: &str = include_str!("lua/wh_fanout.lua");
 const WANT: &str = include_str!("lua/wh_want.lua");
 const FAILING: &str = include_str!("lua/wh_failing.lua");
@@ -284,6 +285,15 @@ impl Repo {
         flat.chunks_exact(2)
             .map(|p| Ok((text(&p[0])?, text(&p[1])?)))
             .collect()
+    }
+
+    /// How many of the board's log entries a fan-out read and has not acknowledged.
+    pub async fn webhook_fanout_pending(&self, keys: &Keys) -> Result<u64> {
+        let r = self.eval(FANOUT_PENDING, &[keys.events()], vec![]).await?;
+        r.first()
+            .map(uint)
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 
     /// Acknowledges fanned-out log entries.

@@ -221,7 +221,8 @@ impl Repo {
             [ok] if int(ok)? == 6 => Ok(ApplyResult::WindowMoved),
             [ok] if int(ok)? == 7 => Ok(ApplyResult::PeriodClosed),
             [_, better, total, id, version, rang] => {
-                self.note_if_rang(keys, Some(rang)).await?;
+                self.note_if_rang(keys, Some(rang), crate::scope::now_ms())
+                    .await;
                 let applied = Applied {
                     better: uint(better)?,
                     total: uint(total)?,

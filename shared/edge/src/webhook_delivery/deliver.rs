@@ -42,7 +42,11 @@ pub(super) fn jitter() -> f64 {
     (r % 1_000_000) as f64 / 1_000_000.0
 }
 
-/// Delivers the tenant's due messages until none is due or the clock passes `deadline_ms`.
+/// Delivers the tenant's due messages until none is due or the clock passes `deadline_ms`, and
+/// notes the tenant as owed ([`crate::repo::hooks_due`]) for what it leaves: first until the
+/// leases it may take end (should it die mid-attempt, they are due again then), last when the
+/// earliest message left waits until (a retry's time). The worker's alarm then rings at that
+/// time, though nothing else does.
 ///
 /// Each claim takes up to [`CLAIM`] messages and sends them at once ([`outbound::post_all`]), so
 /// a receiver that is slow or down costs a claim one timeout, not one per message.
@@ -54,20 +58,46 @@ pub async fn deliver_due(
     clock: &dyn Fn() -> i64,
 ) -> Result<Report> {
     let settings = Settings::read(platform).await;
-    let reclaim = crate::repo::claims::reclaim_after_ms(platform).await;
+    let now = clock();
+    super::note_owed(
+        repo,
+        tenant,
+        deadline_ms.max(now) + lease_ms(&settings),
+        now,
+    )
+    .await;
+    let report = deliver(platform, repo, tenant, &settings, deadline_ms, clock).await?;
+    if let Some(due) = report.next_due_ms {
+        super::note_owed(repo, tenant, due, clock()).await;
+    }
+    Ok(report)
+}
+
+/// How long a claim leases its messages for: the attempt's timeout and a margin.
+fn lease_ms(settings: &Settings) -> i64 {
+    i64::try_from(settings.timeout_ms).unwrap_or(i64::MAX / 2) + 30_000
+}
+
+/// [`deliver_due`] without the notes: the sweep's own lease of the tenant's entry stands for them
+/// (`super::sweep`).
+pub(super) async fn deliver(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    settings: &Settings,
+    deadline_ms: i64,
+    clock: &dyn Fn() -> i64,
+) -> Result<Report> {
     let keys = MessageKeys::new(tenant.as_str());
     let mut report = Report::default();
     let mut subs: HashMap<String, Option<Subscription>> = HashMap::new();
     while clock() < deadline_ms {
         let now = clock();
-        let lease = now + i64::try_from(settings.timeout_ms).unwrap_or(i64::MAX) + 30_000;
+        let lease = now + lease_ms(settings);
         let ids = repo.webhook_claim(&keys, now, lease, CLAIM).await?;
         if ids.is_empty() {
             break;
         }
-        // Should this deliverer die mid-attempt, the messages are due again when the lease ends:
-        // the sweep delivers them then.
-        super::note_due(repo, tenant, lease, now, reclaim).await;
         let raws = repo.webhook_messages(&keys, &ids).await?;
         let mut batch: Vec<(Message, Subscription)> = Vec::with_capacity(ids.len());
         for (id, raw) in ids.iter().zip(raws) {
@@ -85,7 +115,7 @@ pub async fn deliver_due(
         let mut posts = Vec::with_capacity(batch.len());
         let mut refused: Vec<Option<AttemptOutcome>> = Vec::with_capacity(batch.len());
         for (m, sub) in &batch {
-            match signed(&settings, sub, m, timestamp, started) {
+            match signed(settings, sub, m, timestamp, started) {
                 Ok(post) => {
                     posts.push(post);
                     refused.push(None);
@@ -168,11 +198,6 @@ pub async fn deliver_due(
     }
     report.backlog = repo.webhook_backlog(&keys).await?;
     report.next_due_ms = repo.webhook_next_due(&keys).await?;
-    // A retry's time (or what the deadline left): the sweep delivers it then, though nothing
-    // rings.
-    if let Some(due) = report.next_due_ms {
-        super::note_due(repo, tenant, due, clock(), reclaim).await;
-    }
     let counter = leaderboard::http::metrics::counter_key;
     for (name, n) in [
         ("webhook_delivered", report.delivered),

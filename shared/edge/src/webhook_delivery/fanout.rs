@@ -9,7 +9,6 @@ use serde_json::Value;
 use super::{Settings, TENANTS, new_message_id, put_new, ring, store};
 use crate::platform::Platform;
 use crate::repo::Repo;
-use crate::repo::webhooks::MessageKeys;
 use crate::webhooks;
 
 /// The message id of a board event for a subscription: the same whenever the fan-out reads the
@@ -313,64 +312,6 @@ pub async fn fan_out(
     deadline_ms: i64,
     clock: &dyn Fn() -> i64,
 ) -> Result<u64> {
-    fan_out_taking(
-        platform,
-        repo,
-        tenant,
-        boards,
-        FANOUT_RECLAIM_MS,
-        deadline_ms,
-        clock,
-    )
-    .await
-}
-
-/// The sweep's catch-up of a board noted in its register (`crate::pipeline::sweep`): a write
-/// rang the deliverer and no fan-out may have heard it. Its log entries no fan-out read are made
-/// into messages, and those a fan-out read and never acknowledged are taken over at once (the
-/// board was noted longer than the reclaim time ago; a fan-out still at work on it makes the
-/// same messages, whose ids are derived from the entry); then the tenant's due messages are
-/// delivered when any is. Whether it finished before `deadline_ms` (if not, the sweep keeps the
-/// board and comes back).
-pub async fn catch_up(
-    platform: &dyn Platform,
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &BoardId,
-    deadline_ms: i64,
-    clock: &dyn Fn() -> i64,
-) -> Result<bool> {
-    let made = fan_out_taking(
-        platform,
-        repo,
-        tenant,
-        std::slice::from_ref(board),
-        0,
-        deadline_ms,
-        clock,
-    )
-    .await?;
-    let keys = MessageKeys::new(tenant.as_str());
-    let due = repo
-        .webhook_next_due(&keys)
-        .await?
-        .is_some_and(|at| at <= clock());
-    if made > 0 || due {
-        super::deliver_due(platform, repo, tenant, deadline_ms, clock).await?;
-    }
-    Ok(clock() < deadline_ms)
-}
-
-/// [`fan_out`], taking back entries a fan-out read and left unacknowledged for `reclaim_ms`.
-async fn fan_out_taking(
-    platform: &dyn Platform,
-    repo: &Repo,
-    tenant: &TenantId,
-    boards: &[BoardId],
-    reclaim_ms: i64,
-    deadline_ms: i64,
-    clock: &dyn Fn() -> i64,
-) -> Result<u64> {
     let subs = webhooks::list(repo, tenant).await?;
     let debounce_ms = Settings::read(platform).await.debounce_ms;
     let mut made = 0;
@@ -398,7 +339,12 @@ async fn fan_out_taking(
         let keys = crate::repo::Keys::new(tenant, board_id);
         while clock() < deadline_ms {
             let entries = repo
-                .webhook_fanout_read(&keys, &format!("{start}-0"), FANOUT_BATCH, reclaim_ms)
+                .webhook_fanout_read(
+                    &keys,
+                    &format!("{start}-0"),
+                    FANOUT_BATCH,
+                    FANOUT_RECLAIM_MS,
+                )
                 .await?;
             if entries.is_empty() {
                 break;

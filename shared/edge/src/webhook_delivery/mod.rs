@@ -11,7 +11,8 @@
 //!
 //! Here: the messages' storage and reads; in `settings` the variables below; in `fanout` how
 //! board events (and period closes, deletions, flagged submissions) become messages; in
-//! `deliver` the claims, signatures and attempts.
+//! `deliver` the claims, signatures and attempts; in `sweep` what is owed with nothing to ring
+//! the worker (`crate::repo::hooks_due`).
 //!
 //! Variables (all optional): `webhook_retry_schedule` (delays before each retry, default
 //! `5s,5m,30m,2h,5h,10h,10h`), `webhook_timeout` (per attempt, default `15s`),
@@ -23,9 +24,8 @@ use leaderboard::outbound::webhook_delivery::{DeliveryState, Message};
 use leaderboard::{LeaderboardError, Result, TenantId};
 use serde_json::Value;
 
-use crate::platform::Platform;
 use crate::repo::Repo;
-use crate::repo::claims::{self, Lease};
+use crate::repo::hooks_due::{self, Owed};
 use crate::repo::webhooks::MessageKeys;
 
 /// The worker's channel: a tenant has messages due (payload: `wh:<tenant>`).
@@ -47,10 +47,12 @@ const CLAIM: i64 = 16;
 mod deliver;
 mod fanout;
 mod settings;
+mod sweep;
 
 pub use deliver::{Report, deliver_due};
-pub use fanout::{board_deleted, catch_up, fan_out, score_flagged};
+pub use fanout::{board_deleted, fan_out, score_flagged};
 pub use settings::Settings;
+pub use sweep::{Swept, sweep};
 
 /// A new message id: `msg_` + 24 random hex digits (unique; receivers deduplicate on it).
 pub fn new_message_id() -> Result<String> {
@@ -125,58 +127,24 @@ async fn put_new(repo: &Repo, tenant: &TenantId, message: &Message, due_ms: i64)
 }
 
 /// Tells the worker the tenant has messages due. Pub/sub keeps no message for a worker that is
-/// not listening, so the tenant is noted in the sweep's register too, due a reclaim time (the
-/// shipped 30 s) from now: a ring no worker heard is delivered by the sweep then.
+/// not listening, so the tenant is noted as owed too, a short while on
+/// ([`hooks_due::CATCH_UP_AFTER_MS`]): a ring no worker heard is served by the sweep then.
 pub async fn ring(repo: &Repo, tenant: &TenantId) {
     if let Err(e) = repo.publish(CHANNEL, &format!("wh:{tenant}")).await {
         eprintln!("webhooks: ringing the worker for {tenant}: {e}");
     }
     let now = crate::scope::now_ms();
-    let reclaim = claims::DEFAULT_RECLAIM_AFTER_MS;
-    note_due(repo, tenant, now + reclaim as i64, now, reclaim).await;
+    note_owed(repo, tenant, now + hooks_due::CATCH_UP_AFTER_MS, now).await;
 }
 
-/// Notes the tenant's messages as due at `due_ms` in the sweep's register
-/// ([`crate::repo::claims`]), unless a note due earlier stands: the register's alarm rings the
-/// worker then, which delivers them though nothing rang (a retry's time, the end of a lease a
-/// deliverer that died left, a ring no worker heard). Best effort: a failure is logged (a drain
-/// call still delivers them).
-async fn note_due(repo: &Repo, tenant: &TenantId, due_ms: i64, now_ms: i64, reclaim_after_ms: u64) {
-    let entry = claims::webhooks_entry(tenant.as_str());
-    if let Err(e) = repo
-        .claims_note_due(&entry, due_ms, now_ms, reclaim_after_ms)
-        .await
-    {
-        eprintln!("webhooks: {tenant}'s messages due at {due_ms} ms not noted for the sweep: {e}");
+/// Notes the tenant's messages as owed at `due_ms` ([`crate::repo::hooks_due`]), unless they
+/// are owed sooner already. Best effort: a failure is logged (a ring or a drain call still
+/// delivers them).
+async fn note_owed(repo: &Repo, tenant: &TenantId, due_ms: i64, now_ms: i64) {
+    let owed = Owed::Tenant(tenant.to_string());
+    if let Err(e) = repo.hooks_note(&owed, due_ms, now_ms).await {
+        eprintln!("webhooks: {tenant}'s messages owed at {due_ms} ms not noted: {e}");
     }
-}
-
-/// The sweep's turn at a tenant's messages (its register entry, `lease`, fell due): those due
-/// are delivered within `deadline_ms`, and the entry is due again when the next one is, or
-/// leaves the register when none waits. Whether it left.
-pub async fn sweep_due(
-    platform: &dyn Platform,
-    repo: &Repo,
-    lease: &Lease,
-    tenant: &str,
-    deadline_ms: i64,
-    clock: &dyn Fn() -> i64,
-) -> Result<bool> {
-    let reclaim = claims::reclaim_after_ms(platform).await;
-    let next_due = match TenantId::new(tenant) {
-        Ok(tenant) => {
-            deliver_due(platform, repo, &tenant, deadline_ms, clock)
-                .await?
-                .next_due_ms
-        }
-        // No ring names such a tenant: nothing of it is noted by the app.
-        Err(e) => {
-            eprintln!("sweep: '{}' dropped from the register: {e}", lease.board);
-            None
-        }
-    };
-    repo.claims_reschedule(lease, next_due, clock(), reclaim)
-        .await
 }
 
 /// One message of a subscription; `404` when there is none by that id.

@@ -4,7 +4,7 @@
 -- score when that is not older, so a note always changes it and a sweep that leased the board
 -- sees it. Then leases up to ARGV[3] boards due (noted at least ARGV[2] ms ago): each one's score
 -- becomes now, so no other sweep takes it within the reclaim time, and the caller drains it.
--- Last, the alarm is armed for the earliest entry (claims_arm.lua).
+-- Last, the alarm is armed (alarm_arm.lua) for when the earliest board still noted falls due.
 -- KEYS: 1 register (sorted set: board -> when noted or leased, ms), 2 alarm
 -- ARGV: 1 now ms, 2 reclaim ms, 3 boards to lease at most, 4 board to note or ''
 -- Returns the leased boards, flat: board, lease (its score now), ...
@@ -26,5 +26,6 @@ if limit > 0 then
     table.insert(out, now)
   end
 end
-arm(now, reclaim)
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if first[2] then arm(now, tonumber(first[2]) + reclaim, first[1]) end
 return out

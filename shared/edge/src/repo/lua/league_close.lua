@@ -11,7 +11,8 @@
 --       3 now (Unix ms), 4 the league_closed event, 5 ring payload (`wh:tenant/board`),
 --       6 when the moves expire (Unix ms: with the period's standings),
 --       then pairs: player, the tier it plays next
--- Returns {1, 1 when it rang the webhook deliverer else 0} stored, {2} stored before (nothing is written: the first close stands), {0} the
+-- Returns {1, rang} stored (rang: 1 when it rang the webhook deliverer, else 0), {2} stored
+-- before (nothing is written: the first close stands), {0} the
 -- period is not marked closing, or {} when the board is gone.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return {0} end

@@ -14,7 +14,8 @@
 -- Hash fields: `_at` when awarded, `_count` players awarded, `_table` the tables, `p:<player>`
 -- its rank, `g:<player>` its cohort on a board with cohorts (claims add `c:<player>`). A player
 -- named twice keeps its first (better) rank.
--- Returns {1, at, count, 1 when it rang the webhook deliverer else 0} stored now, {2, at, count} stored before, {0} the config changed or the
+-- Returns {1, at, count, rang} stored now (rang: 1 when it rang the webhook deliverer, else 0),
+-- {2, at, count} stored before, {0} the config changed or the
 -- close is not marked; {} when the board is gone.
 local cfg = redis.call('GET', KEYS[1])
 if not cfg then return {} end

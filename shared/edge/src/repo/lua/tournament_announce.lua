@@ -6,7 +6,8 @@
 --       5 webhook bell
 -- ARGV: 1 'started' or 'ended', 2 the config as the decision read it, 3 the event,
 --       4 ring payload (`wh:tenant/board`), 5 now (Unix ms: what the mark holds)
--- Returns {1, 1 when it rang the webhook deliverer else 0} appended, {2} announced before, {0} the config changed; {} when the board is gone.
+-- Returns {1, rang} appended (rang: 1 when it rang the webhook deliverer, else 0), {2} announced
+-- before, {0} the config changed; {} when the board is gone.
 local cfg = redis.call('GET', KEYS[1])
 if not cfg then return {} end
 if cfg ~= ARGV[2] then return {0} end

@@ -1,0 +1,11 @@
+-- The alarm's arming, a prelude of the scripts of the registers that share it (the sweep's and
+-- the webhook deliverer's, whose scripts name it KEYS[2]): it is set to expire at `due` (Unix
+-- ms; at once when that has passed), unless it expires sooner already. Its expiry (a keyspace
+-- event) rings the worker, which serves both registers.
+local function arm(now, due, value)
+  local wait = math.max(due - now, 1)
+  local left = redis.call('PTTL', KEYS[2])
+  if left < 0 or left > wait then
+    redis.call('SET', KEYS[2], value, 'PX', wait)
+  end
+end
