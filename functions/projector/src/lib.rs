@@ -13,8 +13,9 @@
 //!   fire-and-forget form): it is appended to the board's inbox first;
 //! - the webhook channel `lb:webhooks` (`edge::webhook_delivery`);
 //! - the keyspace channel of the sweep register's alarm (`edge::repo::claims`), payload the
-//!   event's name: `expired` when boards are due for a sweep; and those of the push tier's
-//!   alarm (`edge::repo::rollovers`) and the tournaments' (`edge::repo::tournaments`).
+//!   event's name: `expired` when boards are due for a sweep or the webhook deliverer owes
+//!   something (`edge::repo::hooks_due`); and those of the push tier's alarm
+//!   (`edge::repo::rollovers`) and the tournaments' (`edge::repo::tournaments`).
 //!
 //! For the doorbell and the ingest channel, the board's inbox is then drained (`edge::pipeline`): batches decided by the core
 //! and applied in one script each, bad entries to the dead letters, exactly once. A drain is
@@ -27,7 +28,9 @@
 //! (`edge::pipeline::sweep`): the boards
 //! whose drain may have died holding a claim, noted longer than the reclaim time ago, are drained
 //! and settled, so entries a dead drain left claimed are applied without more traffic on their
-//! board; the alarm's expiry rings the worker for it when no other message comes.
+//! board; the alarm's expiry rings the worker for it when no other message comes. The alarm and
+//! a webhook ring also serve what the webhook deliverer owes (`edge::webhook_delivery::sweep`:
+//! a ring no worker heard, a retry's time); a doorbell does not.
 
 use anyhow::Context;
 use edge::cache::EdgeCache;
@@ -65,12 +68,12 @@ fn webhook_ring(payload: &[u8]) -> Option<(TenantId, Option<BoardId>)> {
 
 /// Fans out the board's new log entries (when rung for one), then delivers the tenant's due
 /// messages; rings again when some are still due (the budget ran out), so a backlog keeps
-/// moving without a cron.
+/// moving without a cron. Its deadline, what the rest of the message has left.
 async fn deliver_webhooks(
     repo: &Repo,
     tenant: &TenantId,
     board: Option<BoardId>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<i64> {
     let deadline = now_ms() + WEBHOOK_BUDGET_MS;
     if let Some(board) = board {
         webhook_delivery::fan_out(&Spin, repo, tenant, &[board], deadline, &now_ms)
@@ -97,7 +100,7 @@ async fn deliver_webhooks(
             _ => break,
         }
     }
-    Ok(())
+    Ok(deadline)
 }
 
 #[redis_component]
@@ -135,13 +138,14 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
     // those due now (on the alarm, after a webhook ring).
     let swept = match alarm {
         Some(_) => {
-            sweep_webhooks(&repo).await;
-            sweep_due(&repo).await?
+            let swept = sweep_due(&repo).await?;
+            sweep_webhooks(&repo, now_ms() + WEBHOOK_BUDGET_MS).await;
+            swept
         }
         None => match webhook_ring(payload) {
             Some((tenant, board)) => {
-                deliver_webhooks(&repo, &tenant, board).await?;
-                sweep_webhooks(&repo).await;
+                let deadline = deliver_webhooks(&repo, &tenant, board).await?;
+                sweep_webhooks(&repo, deadline).await;
                 sweep_due(&repo).await?
             }
             None => match drain_for(&repo, payload).await? {
@@ -165,10 +169,10 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
 }
 
 /// What the webhook deliverer owes with nothing to ring it (`edge::repo::hooks_due`: a ring no
-/// worker heard, a retry's time), served on the alarm and after each webhook ring, within a
-/// webhook ring's budget; a failure is logged (the entries stay due).
-async fn sweep_webhooks(repo: &Repo) {
-    let deadline = now_ms() + WEBHOOK_BUDGET_MS;
+/// worker heard, a retry's time), served on the alarm and after each webhook ring (in what is
+/// left of the ring's budget), until `deadline`; a failure is logged (the entries stay due,
+/// served at the next alarm or webhook ring).
+async fn sweep_webhooks(repo: &Repo, deadline: i64) {
     match webhook_delivery::sweep(&Spin, repo, deadline, &now_ms).await {
         Ok(swept) if swept.entries > 0 => eprintln!(
             "projector: served {} webhook entries owed with no ring: {} messages made, {} \

@@ -475,8 +475,9 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
     marks.sort();
     assert_eq!(marks, [format!("closed:{day}"), format!("closing:{day}")]);
 
-    // Each award is one signed `rewards.awarded` webhook, with its period and awards. A ring
-    // the stopped worker never heard is caught up 10 s after it.
+    // Each award is one signed `rewards.awarded` webhook, with its period and awards. Should a
+    // ring have gone unheard (the worker stopped above with rings still queued), the board is
+    // caught up 10 s after it.
     let hook = standardwebhooks::Webhook::new(&secret).unwrap();
     let got = receiver
         .wait_for(40, |got| got.len() >= 2, || async {})

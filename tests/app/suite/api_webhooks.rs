@@ -648,8 +648,8 @@ async fn the_worker_delivers_when_a_message_is_made() {
 }
 
 /// A retry comes due with nothing to ring the worker then (it waits for no retry more than 2 s
-/// away): the delivery noted the tenant as owed at the retry's time, and the alarm rings the
-/// worker then. No drain call, no other message.
+/// away): the delivery noted the tenant as owed at the retry's time (sooner than its ring's note,
+/// 10 s on), and the alarm rings the worker then. No drain call, no other message.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
     let mut api = start_delivering("4s", "5s").await;
@@ -658,6 +658,37 @@ async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
     let (id, secret) = subscribe(&api, &receiver).await;
     receiver.script(&[Answer::status(500), Answer::status(200)]);
     let msg = send_test(&api, &id).await;
+    // After the first attempt, the tenant is owed at the retry's time, to the millisecond (or
+    // sooner, should the worker have taken over 5 s to hear the ring, whose note is 10 s on).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (retry_at, owed_at) = loop {
+        let pending = deliveries(&api, &id, "pending").await;
+        let retry_at = pending
+            .first()
+            .filter(|m| m["attempts"].as_array().is_some_and(|a| a.len() == 1))
+            .and_then(|m| m["next_attempt_at"].as_str())
+            .map(|at| {
+                chrono::DateTime::parse_from_rfc3339(at)
+                    .unwrap_or_else(|e| panic!("next_attempt_at {at}: {e}"))
+                    .timestamp_millis()
+            });
+        let owed_at: Option<i64> = redis::cmd("ZSCORE")
+            .arg(edge::repo::hooks_due::REGISTER)
+            .arg("wh:acme")
+            .query(&mut api.redis.conn())
+            .unwrap();
+        if let (Some(retry_at), Some(owed_at)) = (retry_at, owed_at)
+            && owed_at <= retry_at
+        {
+            break (retry_at, owed_at);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the tenant is owed at {owed_at:?}, its retry is at {retry_at:?}: {pending:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(owed_at <= retry_at);
     let got = receiver
         .wait_for(30, |got| got.len() >= 2, || async {})
         .await;
@@ -683,18 +714,18 @@ async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
 }
 
 /// What the deliverer owes, as its register's scripts keep it on a real Redis (no app): the
-/// earliest due time stands and arms the alarm; a lease holds a due entry till its end; an entry
+/// earliest due time stands and arms the alarm; a lease moves a due entry to its end; an entry
 /// noted during its lease, even for later, outlives that lease's end of turn.
 #[test]
 fn the_webhook_register_keeps_the_earliest_due_time_and_every_note_made_during_a_lease() {
-    use edge::repo::hooks_due::{DONE, LEASE, NOTE, NOTES, REGISTER};
+    use edge::repo::hooks_due::{DONE, LEASE, NOTE, NOTES_MADE, REGISTER, STAMPS};
     let redis = harness::RedisServer::start();
     let mut c = redis.conn();
-    let keys = [REGISTER, edge::repo::claims::ALARM, NOTES];
+    let keys = [REGISTER, edge::repo::claims::ALARM, STAMPS, NOTES_MADE];
     let note = |c: &mut harness::Conn, due: i64, now: i64| {
         let _: i64 = redis::cmd("EVAL")
             .arg(NOTE)
-            .arg(3)
+            .arg(4)
             .arg(&keys)
             .arg("wh:t")
             .arg(due)
@@ -706,7 +737,7 @@ fn the_webhook_register_keeps_the_earliest_due_time_and_every_note_made_during_a
         redis::cmd("EVAL")
             .arg(LEASE)
             .arg(3)
-            .arg(&keys)
+            .arg(&keys[..3])
             .arg(now)
             .arg(60_000)
             .arg(16)
@@ -717,7 +748,7 @@ fn the_webhook_register_keeps_the_earliest_due_time_and_every_note_made_during_a
         redis::cmd("EVAL")
             .arg(DONE)
             .arg(3)
-            .arg(&keys)
+            .arg(&keys[..3])
             .arg("wh:t")
             .arg(notes)
             .arg(next.map(|n| n.to_string()).unwrap_or_default())
@@ -756,20 +787,25 @@ fn the_webhook_register_keeps_the_earliest_due_time_and_every_note_made_during_a
     note(&mut c, now + 40_000, now + 20_100);
     assert_eq!(done(&mut c, "3", None, now + 20_200), 0);
     assert_eq!(due(&mut c), Some(now + 40_000));
-    // Nothing noted since its lease and nothing left: it leaves the register.
     assert_eq!(lease(&mut c, now + 40_000), [("wh:t".into(), "4".into())]);
-    assert_eq!(done(&mut c, "4", None, now + 40_100), 1);
+    // Noted meanwhile for later than its own next turn: the sooner of the two stands.
+    note(&mut c, now + 90_000, now + 40_050);
+    assert_eq!(done(&mut c, "4", Some(now + 50_000), now + 40_100), 0);
+    assert_eq!(due(&mut c), Some(now + 50_000));
+    // Nothing noted since its lease and nothing left: it leaves the register.
+    assert_eq!(lease(&mut c, now + 50_000), [("wh:t".into(), "5".into())]);
+    assert_eq!(done(&mut c, "5", None, now + 50_100), 1);
     assert_eq!(due(&mut c), None);
     let notes: Option<String> = redis::cmd("HGET")
-        .arg(NOTES)
+        .arg(STAMPS)
         .arg("wh:t")
         .query(&mut c)
         .unwrap();
     assert_eq!(notes, None);
 }
 
-/// A write rang the worker while it was restarting (pub/sub keeps no message for a subscriber
-/// that is not there), and its board stays quiet: the write noted the board as owed a catch-up
+/// A write rang the worker while none listened (one restarting: pub/sub keeps no message for a
+/// subscriber that is not there), and its board stays quiet: the write noted the board as owed a catch-up
 /// 10 s on, the alarm rings the worker then, and it fans the log out. No other write, no drain
 /// call.
 #[tokio::test(flavor = "multi_thread")]
@@ -778,7 +814,7 @@ async fn a_ring_no_worker_heard_is_delivered_by_the_sweep_with_no_other_write() 
     let receiver = Receiver::start().await;
     create_board(&api, json!({"id": "final", "write_mode": "sync"})).await;
     let (_, secret) = subscribe(&api, &receiver).await;
-    api.stop_worker().await;
+    // No worker listens yet: the write's ring is lost.
     submit(&api, "final", "ann", 30).await;
     api.start_worker().await;
     // The board is due for a catch-up 10 s after the write; the alarm's keyspace event rings then.

@@ -273,7 +273,7 @@ async fn drain_claims(
     report.more = stopped_early && report.pending > 0;
     // The log is the webhook outbox: ring the deliverer when a subscription wants the board.
     if report.applied > 0 {
-        repo.webhook_ring_board(&keys).await?;
+        repo.webhook_ring_board(&keys, clock()).await?;
     }
     // Log maintenance rides on the drain: a snapshot when one is due, and the trim behind it.
     if let Some(board) = &board

@@ -14,8 +14,8 @@
 //!
 //! The earliest due time of an entry stands. The worker leases due entries (their due time
 //! becomes the lease's end), serves them, and then removes each or sets its next due time; an
-//! entry noted again after its lease (every note is counted) stays, so no note is lost to a
-//! sweep that read before it.
+//! entry noted again after its lease (each note stamps it with a number never given before)
+//! stays, so no note is lost to a sweep that read before it.
 
 use leaderboard::{LeaderboardError, Result};
 
@@ -40,8 +40,11 @@ pub const DONE: &str = concat!(
 
 /// The register (sorted set: entry → when due, Unix ms).
 pub const REGISTER: &str = "lb:{claims}:webhooks";
-/// How many times each entry was noted (hash): what tells a sweep an entry was noted again.
-pub const NOTES: &str = "lb:{claims}:webhooks:notes";
+/// Each entry's stamp, the number of its last note (hash): what tells a sweep an entry was noted
+/// again since its lease.
+pub const STAMPS: &str = "lb:{claims}:webhooks:stamps";
+/// How many notes were ever made: where the stamps come from, so none repeats.
+pub const NOTES_MADE: &str = "lb:{claims}:webhooks:notes";
 
 /// How long after a write's ring its board is due for a catch-up: a ring that was heard is fanned
 /// out within moments, so the catch-up then finds nothing to read, and one that was not waits
@@ -82,8 +85,8 @@ impl Owed {
 pub struct Leased {
     /// What it owes.
     pub owed: Owed,
-    /// Its notes when leased.
-    notes: String,
+    /// Its stamp when leased.
+    stamp: String,
 }
 
 impl Repo {
@@ -94,7 +97,8 @@ impl Repo {
             &[
                 REGISTER.to_string(),
                 super::claims::ALARM.to_string(),
-                NOTES.to_string(),
+                STAMPS.to_string(),
+                NOTES_MADE.to_string(),
             ],
             vec![
                 bin(owed.entry()),
@@ -110,9 +114,14 @@ impl Repo {
     /// noted for a catch-up. Best effort, as a drain's note in the sweep's register: a failure is
     /// logged, and the write, which has happened, is answered (the ring, if heard, delivers).
     pub(super) async fn note_if_rang(&self, keys: &Keys, flag: Option<&RedisResult>, now_ms: i64) {
-        if !matches!(flag.map(int), Some(Ok(1))) {
-            return;
+        if matches!(flag.map(int), Some(Ok(1))) {
+            self.note_rang(keys, now_ms).await;
         }
+    }
+
+    /// Notes the board of a write that rang the deliverer as owed a catch-up
+    /// [`CATCH_UP_AFTER_MS`] on; best effort, as [`Repo::note_if_rang`].
+    pub(super) async fn note_rang(&self, keys: &Keys, now_ms: i64) {
         let owed = Owed::Board(keys.board.clone());
         if let Err(e) = self
             .hooks_note(&owed, now_ms + CATCH_UP_AFTER_MS, now_ms)
@@ -133,7 +142,7 @@ impl Repo {
                 &[
                     REGISTER.to_string(),
                     super::claims::ALARM.to_string(),
-                    NOTES.to_string(),
+                    STAMPS.to_string(),
                 ],
                 vec![
                     bin(now_ms.to_string()),
@@ -144,9 +153,9 @@ impl Repo {
             .await?;
         r.chunks(2)
             .map(|pair| match pair {
-                [entry, notes] => Ok(Leased {
+                [entry, stamp] => Ok(Leased {
                     owed: Owed::parse(text(entry)?),
-                    notes: text(notes)?,
+                    stamp: text(stamp)?,
                 }),
                 _ => Err(LeaderboardError::CorruptData(
                     "Redis returned a truncated webhook lease".into(),
@@ -170,11 +179,11 @@ impl Repo {
                 &[
                     REGISTER.to_string(),
                     super::claims::ALARM.to_string(),
-                    NOTES.to_string(),
+                    STAMPS.to_string(),
                 ],
                 vec![
                     bin(leased.owed.entry()),
-                    bin(leased.notes.as_str()),
+                    bin(leased.stamp.as_str()),
                     bin(next_due_ms.map(|d| d.to_string()).unwrap_or_default()),
                     bin(now_ms.to_string()),
                 ],

@@ -34,7 +34,8 @@
 //! | `lb:{claims}` | sorted set | boards whose drains may have left entries claimed: `t/b` → when last noted or leased, ms ([`claims`]) |
 //! | `lb:{claims}:alarm` | string | expires when the earliest of them is due for a sweep, or the earliest of `lb:{claims}:webhooks` (its keyspace event rings the worker) |
 //! | `lb:{claims}:webhooks` | sorted set | what the webhook deliverer owes: boards whose writes rang it (`t/b`), tenants whose messages wait (`wh:<t>`) → when due, ms ([`hooks_due`]) |
-//! | `lb:{claims}:webhooks:notes` | hash | how many times each of those was noted |
+//! | `lb:{claims}:webhooks:stamps` | hash | each of those → the number of its last note |
+//! | `lb:{claims}:webhooks:notes` | string | how many notes were ever made (where the numbers come from) |
 //! | `lb:{claims}:push:<tier>:rollovers` | sorted set | boards published to a push tier whose period resets: `t/b` → when it ends, ms ([`rollovers`]) |
 //! | `lb:{claims}:push-alarm` | string | expires when the earliest of those periods ends (its keyspace event rings the worker) |
 //! | `lb:{claims}:tournaments` | sorted set | tournaments with an announcement to come, and leagues (their next close): `t/b` → when it is due, ms ([`tournaments`]) |

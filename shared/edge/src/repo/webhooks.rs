@@ -238,8 +238,9 @@ impl Repo {
     }
 
     /// Rings the webhook deliverer for a board if a subscription wants its events (after a
-    /// drain applied entries): whether it rang.
-    pub async fn webhook_ring_board(&self, keys: &Keys) -> Result<bool> {
+    /// drain applied entries), noting the board as owed a catch-up when it rang
+    /// (`super::hooks_due`): whether it rang.
+    pub async fn webhook_ring_board(&self, keys: &Keys, now_ms: i64) -> Result<bool> {
         let r = self
             .eval(
                 RING,
@@ -247,7 +248,11 @@ impl Repo {
                 vec![bin(keys.hooks_ring())],
             )
             .await?;
-        Ok(r.first().map(int).transpose()? == Some(1))
+        let rang = r.first().map(int).transpose()? == Some(1);
+        if rang {
+            self.note_rang(keys, now_ms).await;
+        }
+        Ok(rang)
     }
 
     /// Marks whether a subscription wants the board's events; when none does any more, the

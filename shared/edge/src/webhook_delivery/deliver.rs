@@ -43,10 +43,10 @@ pub(super) fn jitter() -> f64 {
 }
 
 /// Delivers the tenant's due messages until none is due or the clock passes `deadline_ms`, and
-/// notes the tenant as owed ([`crate::repo::hooks_due`]) for what it leaves: first until the
-/// leases it may take end (should it die mid-attempt, they are due again then), last when the
-/// earliest message left waits until (a retry's time). The worker's alarm then rings at that
-/// time, though nothing else does.
+/// notes the tenant as owed ([`crate::repo::hooks_due`]) for what it leaves: at its first claim,
+/// when the leases it may take end (should it die mid-attempt, they are due again then); last,
+/// when the earliest message left waits until (a retry's time). The worker's alarm then rings at
+/// that time, though nothing else does.
 ///
 /// Each claim takes up to [`CLAIM`] messages and sends them at once ([`outbound::post_all`]), so
 /// a receiver that is slow or down costs a claim one timeout, not one per message.
@@ -58,36 +58,48 @@ pub async fn deliver_due(
     clock: &dyn Fn() -> i64,
 ) -> Result<Report> {
     let settings = Settings::read(platform).await;
-    let now = clock();
-    super::note_owed(
+    let report = deliver(
+        platform,
         repo,
         tenant,
-        deadline_ms.max(now) + lease_ms(&settings),
-        now,
+        &settings,
+        Leases::Noted,
+        deadline_ms,
+        clock,
     )
-    .await;
-    let report = deliver(platform, repo, tenant, &settings, deadline_ms, clock).await?;
+    .await?;
     if let Some(due) = report.next_due_ms {
         super::note_owed(repo, tenant, due, clock()).await;
     }
     Ok(report)
 }
 
-/// How long a claim leases its messages for: the attempt's timeout and a margin.
+/// How long a claim leases its messages for: the attempt's timeout (at most a minute) and a
+/// margin.
 fn lease_ms(settings: &Settings) -> i64 {
-    i64::try_from(settings.timeout_ms).unwrap_or(i64::MAX / 2) + 30_000
+    i64::try_from(settings.timeout_ms).unwrap_or(60_000) + 30_000
 }
 
-/// [`deliver_due`] without the notes: the sweep's own lease of the tenant's entry stands for them
-/// (`super::sweep`).
+/// What answers for the messages a delivery leases, should it die mid-attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Leases {
+    /// Its first claim notes the tenant as owed when they end.
+    Noted,
+    /// The sweep's own lease of the tenant's entry (`super::sweep`).
+    Swept,
+}
+
+/// [`deliver_due`]'s delivery, with its last note left to the caller.
 pub(super) async fn deliver(
     platform: &dyn Platform,
     repo: &Repo,
     tenant: &TenantId,
     settings: &Settings,
+    leases: Leases,
     deadline_ms: i64,
     clock: &dyn Fn() -> i64,
 ) -> Result<Report> {
+    let mut noted = leases == Leases::Swept;
     let keys = MessageKeys::new(tenant.as_str());
     let mut report = Report::default();
     let mut subs: HashMap<String, Option<Subscription>> = HashMap::new();
@@ -97,6 +109,10 @@ pub(super) async fn deliver(
         let ids = repo.webhook_claim(&keys, now, lease, CLAIM).await?;
         if ids.is_empty() {
             break;
+        }
+        if !noted {
+            super::note_owed(repo, tenant, deadline_ms.max(now) + lease_ms(settings), now).await;
+            noted = true;
         }
         let raws = repo.webhook_messages(&keys, &ids).await?;
         let mut batch: Vec<(Message, Subscription)> = Vec::with_capacity(ids.len());

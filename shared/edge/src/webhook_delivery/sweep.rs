@@ -4,24 +4,26 @@
 
 use leaderboard::{BoardId, Result, TenantId};
 
-use super::deliver::deliver;
+use super::deliver::{Leases, deliver};
 use super::fanout::FANOUT_RECLAIM_MS;
 use super::{Settings, deliver_due, fan_out};
 use crate::platform::Platform;
 use crate::repo::hooks_due::Owed;
+use crate::repo::webhooks::MessageKeys;
 use crate::repo::{Keys, Repo};
 
 /// Entries one sweep leases at most.
 const SWEEP_ENTRIES: usize = 16;
 
-/// How long a sweep holds an entry it leased (a sweep that dies leaves it due again then): a
-/// delivery's budget and its attempts' timeouts fit within it.
-const LEASE_MS: i64 = 60_000;
+/// How long a sweep holds an entry it leased (a sweep that dies leaves it due again then): the
+/// worker's budget for it (10 s), an attempt's longest timeout (`webhook_timeout`, at most a
+/// minute) and a margin fit within it.
+const LEASE_MS: i64 = 120_000;
 
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
-    /// Entries leased.
+    /// Entries served (those left when the time ran out are due again at once).
     pub entries: u64,
     /// Messages made from log entries no fan-out had read.
     pub made: u64,
@@ -46,8 +48,14 @@ pub async fn sweep(
 ) -> Result<Swept> {
     let leased = repo.hooks_lease(clock(), LEASE_MS, SWEEP_ENTRIES).await?;
     let mut swept = Swept::default();
-    for lease in &leased {
+    for (i, lease) in leased.iter().enumerate() {
         if clock() >= deadline_ms {
+            // Out of time: the rest are due again at once, not when their leases end.
+            for unserved in &leased[i..] {
+                if let Err(e) = repo.hooks_done(unserved, Some(clock()), clock()).await {
+                    eprintln!("webhooks: {} left leased: {e}", unserved.owed.entry());
+                }
+            }
             break;
         }
         swept.entries += 1;
@@ -105,7 +113,12 @@ async fn catch_up(
     )
     .await?;
     swept.made += made;
-    if made > 0 {
+    // Messages made now, or made by a fan-out that failed before it delivered them.
+    let waiting = repo
+        .webhook_next_due(&MessageKeys::new(tenant.as_str()))
+        .await?
+        .is_some_and(|due| due <= clock());
+    if made > 0 || waiting {
         swept.delivered += deliver_due(platform, repo, &tenant, deadline_ms, clock)
             .await?
             .delivered;
@@ -140,7 +153,16 @@ async fn due_messages(
         return Ok(None);
     };
     let settings = Settings::read(platform).await;
-    let report = deliver(platform, repo, &tenant, &settings, deadline_ms, clock).await?;
+    let report = deliver(
+        platform,
+        repo,
+        &tenant,
+        &settings,
+        Leases::Swept,
+        deadline_ms,
+        clock,
+    )
+    .await?;
     swept.delivered += report.delivered;
     Ok(report.next_due_ms)
 }

@@ -9,3 +9,9 @@ local function arm(now, due, value)
     redis.call('SET', KEYS[2], value, 'PX', wait)
   end
 end
+
+-- Arms it for the earliest entry of the register KEYS[1], whose scores are due times, if any.
+local function arm_first(now)
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if first[2] then arm(now, tonumber(first[2]), first[1]) end
+end
