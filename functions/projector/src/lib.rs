@@ -138,9 +138,11 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
     // those due now (on the alarm, after a webhook ring).
     let swept = match alarm {
         Some(_) => {
-            let swept = sweep_due(&repo).await?;
+            // The inbox sweep first; its failure still leaves the webhooks' turn (this alarm
+            // will not ring again for them).
+            let swept = sweep_due(&repo).await;
             sweep_webhooks(&repo, now_ms() + WEBHOOK_BUDGET_MS).await;
-            swept
+            swept?
         }
         None => match webhook_ring(payload) {
             Some((tenant, board)) => {

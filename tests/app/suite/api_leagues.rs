@@ -45,6 +45,33 @@ pub(crate) fn ring_register(api: &Api, board: &str) {
         .unwrap();
 }
 
+/// Waits (up to 30 s) until the competitions' register holds `board` as due at the end of
+/// `today` (UTC): how the worker notes a daily board or tournament once it has served the day
+/// before. `what` says what the wait was for, should it fail.
+pub(crate) async fn await_due_at_days_end(api: &Api, board: &str, today: &str, what: &str) {
+    let midnight = (today.parse::<NaiveDate>().unwrap() + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis() as f64;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let due: Option<f64> = redis::cmd("ZSCORE")
+            .arg(edge::repo::tournaments::REGISTER)
+            .arg(format!("default/{board}"))
+            .query(&mut api.redis.conn())
+            .unwrap();
+        if due == Some(midnight) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: {board} is due at {due:?}, not at today's end"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 fn move_day(api: &Api, today: &str, day: &str) {
     move_board_day(api, BOARD, 3, today, day);
 }
@@ -326,27 +353,7 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         ])
     );
     // The board is noted again for today's end.
-    let tomorrow = today.parse::<NaiveDate>().unwrap() + chrono::Days::new(1);
-    let midnight = tomorrow
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc()
-        .timestamp_millis();
-    loop {
-        let due: Option<f64> = redis::cmd("ZSCORE")
-            .arg("lb:{claims}:tournaments")
-            .arg(format!("default/{BOARD}"))
-            .query(&mut api.redis.conn())
-            .unwrap();
-        if due == Some(midnight as f64) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the board is due at {due:?}, not at today's end ({midnight})"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    await_due_at_days_end(&api, BOARD, &today, "the close noted the board anew").await;
 
     // Each close is one signed `league.closed` webhook (Standard Webhooks), with the log's
     // counts.

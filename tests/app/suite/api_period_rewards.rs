@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::api::{Api, admin, gql, player, service};
 use crate::api_connect::connect_as;
-use crate::api_leagues::{board_key, move_board_day, ring_register};
+use crate::api_leagues::{await_due_at_days_end, board_key, move_board_day, ring_register};
 
 /// The data of the board's `rewards_awarded` log entries, oldest first.
 pub(crate) async fn awarded(api: &Api, board: &str) -> Vec<Value> {
@@ -443,27 +443,7 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
     // Rung again, as after a worker that stopped before noting the board anew: the worker notes
     // it for today's end, and closes and pays nothing twice.
     ring_register(&api, LADDER);
-    let midnight = (today.parse::<NaiveDate>().unwrap() + chrono::Days::new(1))
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc()
-        .timestamp_millis() as f64;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let due: Option<f64> = redis::cmd("ZSCORE")
-            .arg("lb:{claims}:tournaments")
-            .arg(format!("default/{LADDER}"))
-            .query(&mut redis)
-            .unwrap();
-        if due == Some(midnight) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the board is due at {due:?}, not at today's end"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    await_due_at_days_end(&api, LADDER, &today, "the ring noted the board anew").await;
     let log = crate::api_tournament_window::log_of(&api, LADDER).await;
     let count = |kind: &str| log.iter().filter(|e| e["type"] == kind).count();
     assert_eq!((count("league_closed"), count("rewards_awarded")), (1, 1));

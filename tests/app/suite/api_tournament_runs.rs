@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::api::{Api, admin, player, service, start_with_worker};
 use crate::api_competitions::moment;
-use crate::api_leagues::{board_key, ring_register};
+use crate::api_leagues::{await_due_at_days_end, board_key, ring_register};
 use crate::api_period_rewards::awarded;
 
 const CUP: &str = "daily-cup";
@@ -77,28 +77,7 @@ async fn a_daily_tournament_pays_each_run_inside_its_window_once_it_ended() {
 
     // The worker announces its start at once (it began two days ago), then is due at today's
     // end, the close of today's run (the window ends later).
-    let tomorrow: NaiveDate = today.parse::<NaiveDate>().unwrap() + chrono::Days::new(1);
-    let midnight = tomorrow
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc()
-        .timestamp_millis() as f64;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let due: Option<f64> = redis::cmd("ZSCORE")
-            .arg("lb:{claims}:tournaments")
-            .arg(format!("default/{CUP}"))
-            .query(&mut api.redis.conn())
-            .unwrap();
-        if due == Some(midnight) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the tournament is due at {due:?}, not at today's end"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    await_due_at_days_end(&api, CUP, &today, "the start's announcement").await;
 
     for (who, score) in [("ann", 10), ("bob", 20)] {
         let r = api
@@ -230,22 +209,7 @@ async fn a_daily_tournament_pays_each_run_inside_its_window_once_it_ended() {
     // Read, claimed and rung again: once the worker has noted the tournament anew (for
     // today's end), each run is still paid once.
     ring_register(&api, CUP);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let due: Option<f64> = redis::cmd("ZSCORE")
-            .arg("lb:{claims}:tournaments")
-            .arg(format!("default/{CUP}"))
-            .query(&mut api.redis.conn())
-            .unwrap();
-        if due == Some(midnight) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the worker did not handle the ring: due at {due:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    await_due_at_days_end(&api, CUP, &today, "the worker did not handle the ring").await;
     let again: Vec<Value> = awarded(&api, CUP)
         .await
         .iter()

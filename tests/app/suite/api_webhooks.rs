@@ -661,7 +661,7 @@ async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
     // After the first attempt, the tenant is owed at the retry's time, to the millisecond (or
     // sooner, should the worker have taken over 5 s to hear the ring, whose note is 10 s on).
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    let (retry_at, owed_at) = loop {
+    loop {
         let pending = deliveries(&api, &id, "pending").await;
         let retry_at = pending
             .first()
@@ -680,15 +680,14 @@ async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
         if let (Some(retry_at), Some(owed_at)) = (retry_at, owed_at)
             && owed_at <= retry_at
         {
-            break (retry_at, owed_at);
+            break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
             "the tenant is owed at {owed_at:?}, its retry is at {retry_at:?}: {pending:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
-    assert!(owed_at <= retry_at);
+    }
     let got = receiver
         .wait_for(30, |got| got.len() >= 2, || async {})
         .await;

@@ -147,15 +147,24 @@ impl Repo {
     /// How many of the board's inbox entries a drain took longer than `idle_ms` ago and has not
     /// applied (counted up to `max`).
     pub async fn inbox_stranded(&self, keys: &Keys, idle_ms: u64, max: u64) -> Result<u64> {
+        self.stream_stranded(&keys.inbox(), super::pipeline::GROUP, idle_ms, max)
+            .await
+    }
+
+    /// How many entries of `stream` its consumer group `group` took longer than `idle_ms` ago
+    /// and has not acknowledged (counted up to `max`; 0 without the stream or the group).
+    pub(super) async fn stream_stranded(
+        &self,
+        stream: &str,
+        group: &str,
+        idle_ms: u64,
+        max: u64,
+    ) -> Result<u64> {
         let r = self
             .eval(
                 STRANDED,
-                &[keys.inbox()],
-                vec![
-                    bin(super::pipeline::GROUP),
-                    bin(idle_ms.to_string()),
-                    bin(max.to_string()),
-                ],
+                &[stream.to_string()],
+                vec![bin(group), bin(idle_ms.to_string()), bin(max.to_string())],
             )
             .await?;
         r.first()

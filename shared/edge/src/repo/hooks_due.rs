@@ -51,6 +51,15 @@ pub const NOTES_MADE: &str = "lb:{claims}:webhooks:notes";
 /// this long.
 pub const CATCH_UP_AFTER_MS: i64 = 10_000;
 
+/// The keys every script of the register names first: the register, the alarm, the stamps.
+fn script_keys() -> [String; 3] {
+    [
+        REGISTER.to_string(),
+        super::claims::ALARM.to_string(),
+        STAMPS.to_string(),
+    ]
+}
+
 /// What starts a tenant's entry.
 const TENANT_PREFIX: &str = "wh:";
 
@@ -94,12 +103,7 @@ impl Repo {
     pub async fn hooks_note(&self, owed: &Owed, due_ms: i64, now_ms: i64) -> Result<()> {
         self.eval(
             NOTE,
-            &[
-                REGISTER.to_string(),
-                super::claims::ALARM.to_string(),
-                STAMPS.to_string(),
-                NOTES_MADE.to_string(),
-            ],
+            &[script_keys().as_slice(), &[NOTES_MADE.to_string()]].concat(),
             vec![
                 bin(owed.entry()),
                 bin(due_ms.to_string()),
@@ -139,11 +143,7 @@ impl Repo {
         let r = self
             .eval(
                 LEASE,
-                &[
-                    REGISTER.to_string(),
-                    super::claims::ALARM.to_string(),
-                    STAMPS.to_string(),
-                ],
+                &script_keys(),
                 vec![
                     bin(now_ms.to_string()),
                     bin(lease_ms.to_string()),
@@ -166,30 +166,24 @@ impl Repo {
 
     /// A leased entry served: due again at `next_due_ms`, or removed with `None` unless it was
     /// noted since the lease (then it stays, due at the earlier of its time and `next_due_ms`).
-    /// Whether it left the register.
     pub async fn hooks_done(
         &self,
         leased: &Leased,
         next_due_ms: Option<i64>,
         now_ms: i64,
-    ) -> Result<bool> {
-        let r = self
-            .eval(
-                DONE,
-                &[
-                    REGISTER.to_string(),
-                    super::claims::ALARM.to_string(),
-                    STAMPS.to_string(),
-                ],
-                vec![
-                    bin(leased.owed.entry()),
-                    bin(leased.stamp.as_str()),
-                    bin(next_due_ms.map(|d| d.to_string()).unwrap_or_default()),
-                    bin(now_ms.to_string()),
-                ],
-            )
-            .await?;
-        Ok(matches!(r.first().map(int).transpose()?, Some(1)))
+    ) -> Result<()> {
+        self.eval(
+            DONE,
+            &script_keys(),
+            vec![
+                bin(leased.owed.entry()),
+                bin(leased.stamp.as_str()),
+                bin(next_due_ms.map(|d| d.to_string()).unwrap_or_default()),
+                bin(now_ms.to_string()),
+            ],
+        )
+        .await?;
+        Ok(())
     }
 }
 

@@ -3,13 +3,12 @@
 
 use leaderboard::Result;
 
-use super::{Keys, RedisParameter, RedisResult, Repo, bin, int, text, uint};
+use super::{Keys, RedisParameter, RedisResult, Repo, bin, int, text};
 
 const ENQUEUE: &str = include_str!("lua/wh_enqueue.lua");
 const CLAIM: &str = include_str!("lua/wh_claim.lua");
 const RECORD: &str = include_str!("lua/wh_record.lua");
 const RING: &str = include_str!("lua/wh_ring.lua");
-const FANOUT_PENDING: &str = include_str!("lua/wh_fanout_pending.lua");
 const FANOUT: &str = include_str!("lua/wh_fanout.lua");
 const WANT: &str = include_str!("lua/wh_want.lua");
 const FAILING: &str = include_str!("lua/wh_failing.lua");
@@ -292,13 +291,12 @@ impl Repo {
             .collect()
     }
 
-    /// How many of the board's log entries a fan-out read and has not acknowledged.
-    pub async fn webhook_fanout_pending(&self, keys: &Keys) -> Result<u64> {
-        let r = self.eval(FANOUT_PENDING, &[keys.events()], vec![]).await?;
-        r.first()
-            .map(uint)
-            .transpose()
-            .map(Option::unwrap_or_default)
+    /// Whether a fan-out read some of the board's log entries and has not acknowledged them.
+    pub async fn webhook_fanout_holds(&self, keys: &Keys) -> Result<bool> {
+        Ok(self
+            .stream_stranded(&keys.events(), "webhooks", 0, 1)
+            .await?
+            > 0)
     }
 
     /// Acknowledges fanned-out log entries.

@@ -21,7 +21,7 @@ const SWEEP_ENTRIES: usize = 16;
 const LEASE_MS: i64 = 120_000;
 
 /// What a sweep did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct Swept {
     /// Entries served (those left when the time ran out are due again at once).
     pub entries: u64,
@@ -46,6 +46,9 @@ pub async fn sweep(
     deadline_ms: i64,
     clock: &dyn Fn() -> i64,
 ) -> Result<Swept> {
+    if clock() >= deadline_ms {
+        return Ok(Swept::default());
+    }
     let leased = repo.hooks_lease(clock(), LEASE_MS, SWEEP_ENTRIES).await?;
     let mut swept = Swept::default();
     for (i, lease) in leased.iter().enumerate() {
@@ -128,9 +131,8 @@ async fn catch_up(
         // Cut short: the rest at once.
         Some(now)
     } else if repo
-        .webhook_fanout_pending(&Keys::new(&tenant, &board))
+        .webhook_fanout_holds(&Keys::new(&tenant, &board))
         .await?
-        > 0
     {
         // Read by a fan-out that has not acknowledged them yet: taken over once it may have died.
         Some(now + FANOUT_RECLAIM_MS)
