@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from api_fuzz import free_port
@@ -149,6 +150,7 @@ def main() -> int:
     print(f"readme_check: the README's walk-through on {runtime} ({len(expected)} shown "
           f"outputs)", flush=True)
     # Its own session, so a timeout ends every process it started (a curl, the launcher).
+    started = time.monotonic()
     proc = subprocess.Popen(["bash", "-e", str(work / "walk-through.sh")], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -168,7 +170,8 @@ def main() -> int:
                        timeout=60)
     problems = compare(output, expected)
     if failed or problems:
-        print(f"readme_check: the walk-through failed on {runtime} (exit {proc.returncode})",
+        print(f"readme_check: the walk-through failed on {runtime} (exit {proc.returncode}, "
+              f"after {time.monotonic() - started:.0f} s)",
               file=sys.stderr)
         for p in problems:
             print("readme_check:", p, file=sys.stderr)
@@ -181,7 +184,7 @@ def main() -> int:
                   file=sys.stderr)
         return 1
     shutil.rmtree(work, ignore_errors=True)
-    print(f"readme_check: ok on {runtime}", flush=True)
+    print(f"readme_check: ok on {runtime} in {time.monotonic() - started:.0f} s", flush=True)
     return 0
 
 

@@ -125,11 +125,17 @@ if [ -n "$p3_build" ]; then
     p3_suite_runs=1
 fi
 
-# The push tier's tests of nginx's side alone (tests/app/suite/push_tier.rs) run once, in the
-# edge-host run: the runtime and Redis under test do not take part in them. Its test of a period's
-# end moves the guests' clock, which only edge-host has: it is skipped on Spin.
-tier_alone=push_tier::tier_
-clock_only=push_tier::a_period_that_ends
+# The app suite runs whole on edge-host; each further run (real Spin with the p2 build, the p3
+# build, Redis Clusters on either runtime) takes the tests whose subject differs there, as
+# tests/app/runs.toml places them (each with why; docs/testing.md). Every test is placed in every
+# run, or this check fails: the list comes from the suite's binary itself.
+step "tests/app/runs.toml places every app-suite test in each further run"
+lint_test --workspace --test app -- --list --format terse >target/app-tests.txt
+"$py" scripts/suites.py check target/app-tests.txt
+"$py" scripts/suites.py table target/app-tests.txt
+for run in spin p3 cluster cluster-spin; do
+    "$py" scripts/suites.py tests "$run" target/app-tests.txt >"target/app-tests-$run.txt"
+done
 
 # The HTTP-level suites spend much of their time waiting on the app, Redis and the clock, so the
 # real-Spin run goes beside the edge-host one (each its own apps and Redis servers on free ports);
@@ -140,27 +146,19 @@ if [ -n "$spin" ]; then
     # rebuilt): only the runtime changes.
     (
         EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" EDGE_RECORD_RESPONSES="$records/responses-spin.jsonl" \
-            lint_test --workspace --test app -- --skip "$tier_alone" --skip "$clock_only" &&
+            lint_test --workspace --test app -- --exact $(cat target/app-tests-spin.txt) &&
             EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test --workspace --test host -- host_kv host_redis
     ) >target/test-spin.log 2>&1 &
     spin_suite=$!
     if [ -n "$p3_suite_runs" ]; then
-        # The app suite on the p3 build, its own apps and Redis servers on free ports. The p3
-        # build is of the HTTP components only: the worker (spin-worker.toml) is the same p2
-        # component in both runs, so the tests whose subject is what the worker does — the
-        # push tier's publishing (its viewers' admission by the app stays), the worker's own
-        # webhook delivery and its restart, the other region's invalidation — ran on real Spin
-        # just above and are left out here; their HTTP calls are the plain submissions and
-        # reads every other test makes on p3.
+        # The app suite on the p3 build, its own apps and Redis servers on free ports: the
+        # tests of what the p3 build changes (tests/app/runs.toml [p3]). The build is of the
+        # HTTP components only: the worker (spin-worker.toml) is the same p2 component in both.
         (
             step "the app suite on the p3 build, real Spin" &&
                 EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
                     EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app \
-                    -- --skip "$tier_alone" --skip "$clock_only" --skip push_tier::the_worker_ \
-                    --skip push_tier::a_burst_ --skip push_tier::writes_succeed_ \
-                    --skip push_tier::two_tiers_ --skip push_tier::deleting_a_board_ \
-                    --skip api_webhooks::the_worker_ --skip api_webhooks::no_applied_score_is_lost_ \
-                    --skip api_regions::
+                    -- --exact $(cat target/app-tests-p3.txt)
         ) >target/test-spin-p3.log 2>&1 &
         p3_suite=$!
     fi
@@ -172,26 +170,22 @@ fi
 # primaries and three replicas (EDGE_TEST_REDIS=cluster3, `redis-cli --cluster create` per test),
 # the guests routing every command to its slot's primary. Redis refuses a command, or a script's
 # declared KEYS, that span two slots, so this also checks that every script stays within one.
-# On edge-host all of it but the push tier's own tests and the outage tests (api_recovery,
-# api_outage: on one server; the
-# cluster's own failover tests, api_cluster, run in the suites on both runtimes) and the two tests
-# of a KV store on Redis's database 1 (they skip themselves: a cluster has database 0 only); on
-# real Spin the Redis-facing suites. Each runs in the background: edge-host's as soon as its
+# Which tests each takes is tests/app/runs.toml's [cluster] (edge-host) and [cluster-spin] (real
+# Spin). Each runs in the background: edge-host's as soon as its
 # suite has passed (while the Spin suites still run), Spin's once every suite above has passed;
 # the two side by side, each its own clusters on free ports, and beside the walk-throughs and
 # Schemathesis below: Schemathesis is bounded by time (API_FUZZ_SECONDS), so it tries fewer cases
 # for the CPU these runs take, where running it after them would add its whole length to CI.
 # Their output follows Schemathesis's.
-# The edge-host run takes three tests at a time (the default is one per core): much of a test's
+# The edge-host run takes four tests at a time (the default is one per core): much of a test's
 # time is its cluster forming, which waits rather than computes, and this run is CI's last.
 cluster_host() {
-    EDGE_TEST_REDIS=cluster3 lint_test --workspace --test app -- --skip "$tier_alone" \
-        --skip api_recovery:: --skip api_outage:: --skip api_cluster:: --test-threads 3
+    EDGE_TEST_REDIS=cluster3 lint_test --workspace --test app -- --exact \
+        $(cat target/app-tests-cluster.txt) --test-threads 4
 }
 cluster_spin() {
     EDGE_TEST_REDIS=cluster3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test \
-        --workspace --test app -- api_boards:: api_scores:: api_async:: api_log:: \
-        api_webhooks:: api_stats:: api_live::
+        --workspace --test app -- --exact $(cat target/app-tests-cluster-spin.txt)
 }
 
 step "cargo test (edge-host)"
