@@ -30,7 +30,9 @@
 //!    updates), [`webhook_delivery`], [`webhook_top`], [`reads`] (the ranked reads REST and
 //!    GraphQL share), [`cohorts`] (which cohort a read shows), [`leagues`] (a league's
 //!    placements and closes), [`tournaments`] (joining one; what a submission to one must
-//!    pass), [`rewards`] (a run's awards, read and claimed).
+//!    pass), [`rewards`] (a run's awards, read and claimed), [`closes`] (a periodic board's
+//!    closes when the worker's register rings), [`push`] (the worker's publishing to the push
+//!    tier).
 //! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending).
 //!
