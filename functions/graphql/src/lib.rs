@@ -152,10 +152,9 @@ pub fn parse_request(call: &Call<'_>) -> Result<GraphqlRequest> {
     }
 }
 
-/// Whether the client accepts `application/graphql-response+json`.
+/// Whether the client names `application/graphql-response+json` with a weight above 0.
 fn wants_graphql_response(call: &Call<'_>) -> bool {
-    call.header("accept")
-        .is_some_and(|a| a.contains(GRAPHQL_RESPONSE))
+    leaderboard::http::negotiate::names_media_type(call.header("accept"), GRAPHQL_RESPONSE)
 }
 
 /// A result of an operation that ran: its data, in the selection set's order, and the field

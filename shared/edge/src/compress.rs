@@ -22,27 +22,11 @@ pub const MIN_BYTES: usize = 1024;
 /// The suffix a compressed representation's ETag gets.
 const GZIP_SUFFIX: &str = "-gzip";
 
-/// Whether an `Accept-Encoding` value allows `gzip` (`gzip`, `x-gzip` or `*` with a non-zero `q`,
-/// and no `gzip;q=0`).
+/// Whether an `Accept-Encoding` value allows `gzip` (`gzip`, `x-gzip` or `*` with a weight above
+/// 0, and no `gzip;q=0`: `leaderboard::http::negotiate::coding_weight`).
 pub fn accepts_gzip(accept_encoding: &str) -> bool {
-    let mut star = None;
-    for item in accept_encoding.split(',') {
-        let mut parts = item.split(';');
-        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| {
-                let (k, v) = p.split_once('=')?;
-                (k.trim().eq_ignore_ascii_case("q")).then(|| v.trim().parse::<f32>().unwrap_or(0.0))
-            })
-            .next()
-            .unwrap_or(1.0);
-        match coding.as_str() {
-            "gzip" | "x-gzip" => return q > 0.0,
-            "*" => star = Some(q > 0.0),
-            _ => {}
-        }
-    }
-    star.unwrap_or(false)
+    leaderboard::http::negotiate::coding_weight(accept_encoding, "gzip", &["x-gzip"])
+        .is_some_and(|w| w > 0)
 }
 
 /// An `If-None-Match` value with the compressed forms of the ETags turned back into the

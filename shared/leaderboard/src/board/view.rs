@@ -28,9 +28,10 @@ pub enum ApiVersion {
 }
 
 impl ApiVersion {
-    /// From the path segment (`v1`/`v2`) and the `Accept` header (the vendor type wins).
+    /// From the path segment (`v1`/`v2`) and the `Accept` header (the vendor type, named with a
+    /// weight above 0, wins).
     pub fn negotiate(path_segment: &str, accept: Option<&str>) -> Result<Self> {
-        if accept.is_some_and(|a| a.split(',').any(|t| t.trim().starts_with(V2_MEDIA_TYPE))) {
+        if crate::http::negotiate::names_media_type(accept, V2_MEDIA_TYPE) {
             return Ok(Self::V2);
         }
         match path_segment {
@@ -266,6 +267,23 @@ mod tests {
         assert_eq!(
             ApiVersion::negotiate("v1", Some(V2_MEDIA_TYPE)).unwrap(),
             ApiVersion::V2
+        );
+        assert_eq!(
+            ApiVersion::negotiate(
+                "v1",
+                Some("application/json, application/vnd.leaderboard.v2+json;q=0.5")
+            )
+            .unwrap(),
+            ApiVersion::V2
+        );
+        // Refused (q=0) or only through a wildcard, the vendor type is not asked for.
+        assert_eq!(
+            ApiVersion::negotiate("v1", Some("application/vnd.leaderboard.v2+json;q=0")).unwrap(),
+            ApiVersion::V1
+        );
+        assert_eq!(
+            ApiVersion::negotiate("v1", Some("application/*")).unwrap(),
+            ApiVersion::V1
         );
         assert_eq!(ApiVersion::negotiate("v9", None).unwrap_err().status(), 404);
     }

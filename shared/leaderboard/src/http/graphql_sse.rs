@@ -28,18 +28,13 @@ pub fn streams(accept: Option<&str>, subscription: bool) -> bool {
     crate::http::live::accepts_event_stream(accept) && (subscription || !accepts_json(accept))
 }
 
-/// Whether an `Accept` header takes a JSON answer (`application/json`,
-/// `application/graphql-response+json`, or a wildcard). Quality values are not weighed: a type
-/// listed counts (`q=0` too); the clients that send both list JSON first.
+/// Whether an `Accept` header takes a JSON answer: `application/json` or
+/// `application/graphql-response+json` with a weight above 0, named or through a wildcard
+/// ([`crate::http::negotiate::media_weight`]: `application/json;q=0` refuses it).
 fn accepts_json(accept: Option<&str>) -> bool {
-    accept.is_some_and(|a| {
-        a.split(',').any(|t| {
-            matches!(
-                t.split(';').next().unwrap_or("").trim(),
-                "application/json" | "application/graphql-response+json" | "application/*" | "*/*"
-            )
-        })
-    })
+    ["application/json", "application/graphql-response+json"]
+        .iter()
+        .any(|t| crate::http::negotiate::media_weight(accept, t).is_some_and(|w| w > 0))
 }
 
 /// Whether a subscription whose event failed with errors of these HTTP statuses (each error's
@@ -132,5 +127,18 @@ mod tests {
         assert!(!streams(Some("*/*"), true));
         assert!(!streams(None, true));
         assert!(!streams(Some("text/event-stream;q=0.5, */*;q=0.1"), false));
+        // q=0 refuses: a stream refused is never sent, and JSON refused leaves the stream.
+        assert!(!streams(
+            Some("text/event-stream;q=0, application/json"),
+            true
+        ));
+        assert!(streams(
+            Some("text/event-stream, application/json;q=0, */*;q=0"),
+            false
+        ));
+        assert!(!streams(
+            Some("text/event-stream, application/json;q=0, */*"),
+            false
+        ));
     }
 }

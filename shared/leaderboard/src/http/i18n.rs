@@ -65,50 +65,22 @@ pub fn negotiate(accept_language: Option<&str>) -> Lang {
         return Lang::En;
     };
     let mut best: Option<(u16, Lang)> = None;
-    for item in header.split(',') {
-        let mut parts = item.split(';');
-        let range = parts.next().unwrap_or("").trim();
-        let mut weight: u16 = 1000;
-        for param in parts {
-            if let Some(q) = param
-                .trim()
-                .strip_prefix("q=")
-                .or_else(|| param.trim().strip_prefix("Q="))
-            {
-                weight = parse_weight(q).unwrap_or(0);
-            }
-        }
-        if weight == 0 {
+    for p in crate::http::negotiate::preferences(header) {
+        if p.weight == 0 {
             continue;
         }
-        let lang = if range == "*" {
+        let lang = if p.range == "*" {
             Some(Lang::En)
         } else {
-            Lang::of_range(range)
+            Lang::of_range(p.range)
         };
         if let Some(lang) = lang
-            && best.is_none_or(|(w, _)| weight > w)
+            && best.is_none_or(|(w, _)| p.weight > w)
         {
-            best = Some((weight, lang));
+            best = Some((p.weight, lang));
         }
     }
     best.map_or(Lang::En, |(_, lang)| lang)
-}
-
-/// A `qvalue` (`0`, `0.5`, `1.000`) in thousandths.
-fn parse_weight(q: &str) -> Option<u16> {
-    let (int, frac) = q.split_once('.').unwrap_or((q, ""));
-    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let int: u16 = match int {
-        "0" => 0,
-        "1" => 1,
-        _ => return None,
-    };
-    let frac: u16 = format!("{frac:0<3}").parse().ok()?;
-    let w = int * 1000 + frac;
-    (w <= 1000).then_some(w)
 }
 
 /// The title of the problem type `slug` (`LeaderboardError::slug`) in `lang`; `None` for a

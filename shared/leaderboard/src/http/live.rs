@@ -20,12 +20,11 @@ use crate::{LeaderboardError, Result};
 /// The media type of an event stream.
 pub const EVENT_STREAM: &str = "text/event-stream";
 
-/// Whether an `Accept` header names `text/event-stream` (parameters and other types aside).
+/// Whether an `Accept` header names `text/event-stream` itself with a weight above 0
+/// ([`crate::http::negotiate::names_media_type`]: a wildcard does not ask for a stream, and
+/// `q=0` refuses one).
 pub fn accepts_event_stream(accept: Option<&str>) -> bool {
-    accept.is_some_and(|a| {
-        a.split(',')
-            .any(|t| t.split(';').next().unwrap_or("").trim() == EVENT_STREAM)
-    })
+    crate::http::negotiate::names_media_type(accept, EVENT_STREAM)
 }
 
 /// The operator's limits (the component's `live_policy` variable:
@@ -359,6 +358,10 @@ mod tests {
             })
         );
         assert_eq!(mode(None, None, None, None), Ok(LiveMode::Snapshot));
+        assert_eq!(
+            mode(Some("text/event-stream;q=0, */*"), None, None, None),
+            Ok(LiveMode::Snapshot)
+        );
         assert_eq!(
             mode(None, None, Some("7"), None),
             Ok(LiveMode::LongPoll {
