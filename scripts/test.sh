@@ -67,6 +67,8 @@ fuzz_host=""
 fuzz_spin=""
 cluster_suite=""
 cluster_spin_suite=""
+readme_host=""
+readme_spin=""
 # Background runs end with this script, however it ends (a non-interactive shell's background
 # jobs would otherwise outlive an interrupt, with their apps and Redis servers): each job's whole
 # process tree, children first.
@@ -77,7 +79,8 @@ kill_tree() {
     kill "$1" 2>/dev/null || true
 }
 stop_jobs() {
-    for job in $p3_build $spin_suite $p3_suite $fuzz_host $fuzz_spin $cluster_suite $cluster_spin_suite; do
+    for job in $p3_build $spin_suite $p3_suite $fuzz_host $fuzz_spin $cluster_suite $cluster_spin_suite \
+        $readme_host $readme_spin; do
         kill_tree "$job"
     done
 }
@@ -113,17 +116,6 @@ export EDGE_METRICS_DUMP="$records/metrics"
 
 step "clippy -D warnings and the test build: every target linted and built once, for both runtimes"
 lint_test --workspace --all-targets --no-run
-p3_suite_runs=""
-if [ -n "$p3_build" ]; then
-    if ! wait "$p3_build"; then
-        p3_build=""
-        cat target/test-p3-build.log
-        echo "test: the WASIp3 build failed (above)" >&2
-        exit 1
-    fi
-    p3_build=""
-    p3_suite_runs=1
-fi
 
 # The app suite runs whole on edge-host; each further run (real Spin with the p2 build, the p3
 # build, Redis Clusters on either runtime) takes the tests whose subject differs there, as
@@ -150,7 +142,15 @@ if [ -n "$spin" ]; then
             EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test --workspace --test host -- host_kv host_redis
     ) >target/test-spin.log 2>&1 &
     spin_suite=$!
-    if [ -n "$p3_suite_runs" ]; then
+    # The p3 suite waits for its build (started before the test build), the p2 one above did not.
+    if [ -n "$p3_build" ]; then
+        if ! wait "$p3_build"; then
+            p3_build=""
+            cat target/test-p3-build.log
+            echo "test: the WASIp3 build failed (above)" >&2
+            exit 1
+        fi
+        p3_build=""
         # The app suite on the p3 build, its own apps and Redis servers on free ports: the
         # tests of what the p3 build changes (tests/app/runs.toml [p3]). The build is of the
         # HTTP components only: the worker (spin-worker.toml) is the same p2 component in both.
@@ -224,11 +224,26 @@ if [ -n "$spin" ]; then
     cluster_spin_suite=$!
 fi
 
-step "README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
-"$py" scripts/readme_check.py edge-host
+# Each walk-through its own app, Redis and folder on free ports: both runtimes side by side.
 if [ -n "$spin" ]; then
-    step "README: the same on real Spin"
-    SPIN_BIN="$spin" "$py" scripts/readme_check.py spin
+    step "README: the walk-through as pasted (scripts/up.sh --background) on edge-host and on real Spin, side by side"
+    "$py" scripts/readme_check.py edge-host >target/readme-edge-host.log 2>&1 &
+    readme_host=$!
+    SPIN_BIN="$spin" "$py" scripts/readme_check.py spin >target/readme-spin.log 2>&1 &
+    readme_spin=$!
+    readme_failed=""
+    wait "$readme_host" || readme_failed="$readme_failed edge-host"
+    wait "$readme_spin" || readme_failed="$readme_failed spin"
+    readme_host=""
+    readme_spin=""
+    cat target/readme-edge-host.log target/readme-spin.log
+    if [ -n "$readme_failed" ]; then
+        echo "test: the README's walk-through failed on:$readme_failed" >&2
+        exit 1
+    fi
+else
+    step "README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
+    "$py" scripts/readme_check.py edge-host
 fi
 
 # Both runtimes side by side: each run is bounded by time (API_FUZZ_SECONDS) and mostly waits on
