@@ -30,7 +30,7 @@ CRATES = {
         "src": "shared/leaderboard/src",
         "depth": 2,
         "layers": [
-            ("base", ["error", "ids", "time"]),
+            ("base", ["error", "ids", "time", "negotiate"]),
             ("competition", ["competition"]),
             ("board", ["board"]),
             ("integrity", ["integrity"]),

@@ -154,7 +154,7 @@ pub fn parse_request(call: &Call<'_>) -> Result<GraphqlRequest> {
 
 /// Whether the client names `application/graphql-response+json` with a weight above 0.
 fn wants_graphql_response(call: &Call<'_>) -> bool {
-    leaderboard::http::negotiate::names_media_type(call.header("accept"), GRAPHQL_RESPONSE)
+    leaderboard::negotiate::names_media_type(call.header("accept"), GRAPHQL_RESPONSE)
 }
 
 /// A result of an operation that ran: its data, in the selection set's order, and the field

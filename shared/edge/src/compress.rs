@@ -23,9 +23,9 @@ pub const MIN_BYTES: usize = 1024;
 const GZIP_SUFFIX: &str = "-gzip";
 
 /// Whether an `Accept-Encoding` value allows `gzip` (`gzip`, `x-gzip` or `*` with a weight above
-/// 0, and no `gzip;q=0`: `leaderboard::http::negotiate::coding_weight`).
+/// 0, and no `gzip;q=0`: `leaderboard::negotiate::coding_weight`).
 pub fn accepts_gzip(accept_encoding: &str) -> bool {
-    leaderboard::http::negotiate::coding_weight(accept_encoding, "gzip", &["x-gzip"])
+    leaderboard::negotiate::coding_weight(accept_encoding, "gzip", &["x-gzip"])
         .is_some_and(|w| w > 0)
 }
 

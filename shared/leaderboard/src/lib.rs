@@ -8,7 +8,8 @@
 //! any two modules), bottom first:
 //!
 //! 1. [`error`] (one [`LeaderboardError`]), [`ids`] (tenant, board and player ids), [`time`]
-//!    (moments as the API shows them).
+//!    (moments as the API shows them), [`negotiate`] (the `Accept`-style lists every
+//!    negotiator reads).
 //! 2. [`competition`]: the rules a competition adds to a board — tournaments' windows, joins
 //!    and attempts ([`competition::tournament`]), cohorts ([`competition::cohort`]), leagues'
 //!    promotion and demotion ([`competition::league`]) and rewards by rank
@@ -51,6 +52,7 @@ pub mod events;
 pub mod http;
 pub mod ids;
 pub mod integrity;
+pub mod negotiate;
 pub mod outbound;
 pub mod policy;
 pub mod time;

@@ -31,7 +31,7 @@ impl ApiVersion {
     /// From the path segment (`v1`/`v2`) and the `Accept` header (the vendor type, named with a
     /// weight above 0, wins).
     pub fn negotiate(path_segment: &str, accept: Option<&str>) -> Result<Self> {
-        if crate::http::negotiate::names_media_type(accept, V2_MEDIA_TYPE) {
+        if crate::negotiate::names_media_type(accept, V2_MEDIA_TYPE) {
             return Ok(Self::V2);
         }
         match path_segment {

@@ -30,11 +30,11 @@ pub fn streams(accept: Option<&str>, subscription: bool) -> bool {
 
 /// Whether an `Accept` header takes a JSON answer: `application/json` or
 /// `application/graphql-response+json` with a weight above 0, named or through a wildcard
-/// ([`crate::http::negotiate::media_weight`]: `application/json;q=0` refuses it).
+/// ([`crate::negotiate::media_weight`]: `application/json;q=0` refuses it).
 fn accepts_json(accept: Option<&str>) -> bool {
     ["application/json", "application/graphql-response+json"]
         .iter()
-        .any(|t| crate::http::negotiate::media_weight(accept, t).is_some_and(|w| w > 0))
+        .any(|t| crate::negotiate::media_weight(accept, t).is_some_and(|w| w > 0))
 }
 
 /// Whether a subscription whose event failed with errors of these HTTP statuses (each error's

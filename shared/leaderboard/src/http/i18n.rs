@@ -65,7 +65,7 @@ pub fn negotiate(accept_language: Option<&str>) -> Lang {
         return Lang::En;
     };
     let mut best: Option<(u16, Lang)> = None;
-    for p in crate::http::negotiate::preferences(header) {
+    for p in crate::negotiate::preferences(header) {
         if p.weight == 0 {
             continue;
         }

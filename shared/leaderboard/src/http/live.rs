@@ -21,10 +21,10 @@ use crate::{LeaderboardError, Result};
 pub const EVENT_STREAM: &str = "text/event-stream";
 
 /// Whether an `Accept` header names `text/event-stream` itself with a weight above 0
-/// ([`crate::http::negotiate::names_media_type`]: a wildcard does not ask for a stream, and
+/// ([`crate::negotiate::names_media_type`]: a wildcard does not ask for a stream, and
 /// `q=0` refuses one).
 pub fn accepts_event_stream(accept: Option<&str>) -> bool {
-    crate::http::negotiate::names_media_type(accept, EVENT_STREAM)
+    crate::negotiate::names_media_type(accept, EVENT_STREAM)
 }
 
 /// The operator's limits (the component's `live_policy` variable:

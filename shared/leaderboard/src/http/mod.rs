@@ -1,5 +1,5 @@
 //! What the HTTP surface shares: problem details and their translations, trace context and the
-//! access log, content negotiation, metrics, the edge cache's layout, live updates (and their GraphQL form) and the
+//! access log, metrics, the edge cache's layout, live updates (and their GraphQL form) and the
 //! dashboard page.
 
 pub mod cache;
@@ -8,7 +8,6 @@ pub mod graphql_sse;
 pub mod i18n;
 pub mod live;
 pub mod metrics;
-pub mod negotiate;
 pub mod problem;
 pub mod push;
 pub mod trace;
