@@ -39,13 +39,21 @@ def load_runs(path: pathlib.Path = RUNS) -> dict:
             raise Misplaced(f"{path.name}: [{name}] holds only `why`, `run` and `skip`")
         if not str(run.get("why", "")).strip():
             raise Misplaced(f"{path.name}: [{name}] says `why` it runs what it runs")
+        runs_ = run.get("run", [])
+        skips = run.get("skip", {})
+        if not isinstance(runs_, list) or not all(isinstance(p, str) and p for p in runs_):
+            raise Misplaced(f"{path.name}: [{name}] `run` is a list of test-name prefixes")
+        if not isinstance(skips, dict):
+            raise Misplaced(f"{path.name}: [{name}] `skip` is a table of prefix = reason")
         placed = {}
-        for prefix in run.get("run", []):
+        for prefix in runs_:
+            if prefix in placed:
+                raise Misplaced(f"{path.name}: [{name}] runs '{prefix}' twice")
             placed[prefix] = True
-        for prefix, reason in run.get("skip", {}).items():
+        for prefix, reason in skips.items():
             if prefix in placed:
                 raise Misplaced(f"{path.name}: [{name}] both runs and skips '{prefix}'")
-            if not str(reason).strip():
+            if not isinstance(reason, str) or not reason.strip():
                 raise Misplaced(f"{path.name}: [{name}] skips '{prefix}' without a reason")
             placed[prefix] = reason
         runs[name] = placed
@@ -93,7 +101,10 @@ def main(argv: list[str]) -> int:
         if len(argv) == 3 and argv[0] == "tests":
             if argv[1] not in runs:
                 raise Misplaced(f"no run [{argv[1]}] in {RUNS.name}")
-            tests = taken(runs[argv[1]], read_list(argv[2]))
+            try:
+                tests = taken(runs[argv[1]], read_list(argv[2]))
+            except Misplaced as e:
+                raise Misplaced(f"[{argv[1]}]: {e}") from None
             if not tests:
                 # An empty filter list would run every test: a run takes one at least.
                 raise Misplaced(f"[{argv[1]}] takes no test")

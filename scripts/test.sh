@@ -2,7 +2,8 @@
 # The project's test command: format, lints, the Wasm build, then every native, property and
 # integration test (integration tests run the built .wasm on the local host against a real
 # redis-server that each test starts on a free port). When a Spin CLI is available (SPIN_BIN, else
-# `spin` on PATH), the HTTP-level suites and the runtime-parity tests run again on real Spin.
+# `spin` on PATH), the app suite runs again on real Spin, on the p3 build and on Redis Clusters, each
+# run the tests whose subject differs there (tests/app/runs.toml, docs/testing.md).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -67,8 +68,7 @@ fuzz_host=""
 fuzz_spin=""
 cluster_suite=""
 cluster_spin_suite=""
-readme_host=""
-readme_spin=""
+host_suite=""
 # Background runs end with this script, however it ends (a non-interactive shell's background
 # jobs would otherwise outlive an interrupt, with their apps and Redis servers): each job's whole
 # process tree, children first.
@@ -80,7 +80,7 @@ kill_tree() {
 }
 stop_jobs() {
     for job in $p3_build $spin_suite $p3_suite $fuzz_host $fuzz_spin $cluster_suite $cluster_spin_suite \
-        $readme_host $readme_spin; do
+        $host_suite; do
         kill_tree "$job"
     done
 }
@@ -142,26 +142,6 @@ if [ -n "$spin" ]; then
             EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" lint_test --workspace --test host -- host_kv host_redis
     ) >target/test-spin.log 2>&1 &
     spin_suite=$!
-    # The p3 suite waits for its build (started before the test build), the p2 one above did not.
-    if [ -n "$p3_build" ]; then
-        if ! wait "$p3_build"; then
-            p3_build=""
-            cat target/test-p3-build.log
-            echo "test: the WASIp3 build failed (above)" >&2
-            exit 1
-        fi
-        p3_build=""
-        # The app suite on the p3 build, its own apps and Redis servers on free ports: the
-        # tests of what the p3 build changes (tests/app/runs.toml [p3]). The build is of the
-        # HTTP components only: the worker (spin-worker.toml) is the same p2 component in both.
-        (
-            step "the app suite on the p3 build, real Spin" &&
-                EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
-                    EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app \
-                    -- --exact $(cat target/app-tests-p3.txt)
-        ) >target/test-spin-p3.log 2>&1 &
-        p3_suite=$!
-    fi
 else
     step "skipped: the HTTP-level tests on real Spin (no Spin CLI: set SPIN_BIN or put spin on PATH)"
 fi
@@ -188,9 +168,37 @@ cluster_spin() {
         --workspace --test app -- --exact $(cat target/app-tests-cluster-spin.txt)
 }
 
-step "cargo test (edge-host)"
+# Every test of every crate on edge-host, beside the Spin runs; its output follows once it ends.
+step "cargo test (edge-host), in the background"
+EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" lint_test --workspace \
+    >target/test-edge-host.log 2>&1 &
+host_suite=$!
+# The p3 suite alone waits for its build (started before the test build, at a lower
+# priority): the Spin p2 run and the edge-host run are under way meanwhile.
+if [ -n "$p3_build" ]; then
+    if ! wait "$p3_build"; then
+        p3_build=""
+        cat target/test-p3-build.log
+        echo "test: the WASIp3 build failed (above)" >&2
+        exit 1
+    fi
+    p3_build=""
+    # The app suite on the p3 build, its own apps and Redis servers on free ports: the
+    # tests of what the p3 build changes (tests/app/runs.toml [p3]). The build is of the
+    # HTTP components only: the worker (spin-worker.toml) is the same p2 component in both.
+    (
+        step "the app suite on the p3 build, real Spin" &&
+            EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
+                EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app \
+                -- --exact $(cat target/app-tests-p3.txt)
+    ) >target/test-spin-p3.log 2>&1 &
+    p3_suite=$!
+fi
 host_failed=""
-EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" lint_test --workspace || host_failed=1
+wait "$host_suite" || host_failed=1
+host_suite=""
+step "cargo test (edge-host):"
+cat target/test-edge-host.log
 if [ -z "$host_failed" ]; then
     step "the app suite against Redis Clusters of three primaries and three replicas on edge-host, in the background"
     cluster_host >target/test-cluster.log 2>&1 &
@@ -224,26 +232,13 @@ if [ -n "$spin" ]; then
     cluster_spin_suite=$!
 fi
 
-# Each walk-through its own app, Redis and folder on free ports: both runtimes side by side.
+# One walk-through after the other: each runs the README's own lines at the repository's root
+# (scripts/setup.sh, target/dev-secret's first write), which two at once would race on.
+step "README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
+"$py" scripts/readme_check.py edge-host
 if [ -n "$spin" ]; then
-    step "README: the walk-through as pasted (scripts/up.sh --background) on edge-host and on real Spin, side by side"
-    "$py" scripts/readme_check.py edge-host >target/readme-edge-host.log 2>&1 &
-    readme_host=$!
-    SPIN_BIN="$spin" "$py" scripts/readme_check.py spin >target/readme-spin.log 2>&1 &
-    readme_spin=$!
-    readme_failed=""
-    wait "$readme_host" || readme_failed="$readme_failed edge-host"
-    wait "$readme_spin" || readme_failed="$readme_failed spin"
-    readme_host=""
-    readme_spin=""
-    cat target/readme-edge-host.log target/readme-spin.log
-    if [ -n "$readme_failed" ]; then
-        echo "test: the README's walk-through failed on:$readme_failed" >&2
-        exit 1
-    fi
-else
-    step "README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
-    "$py" scripts/readme_check.py edge-host
+    step "README: the same on real Spin"
+    SPIN_BIN="$spin" "$py" scripts/readme_check.py spin
 fi
 
 # Both runtimes side by side: each run is bounded by time (API_FUZZ_SECONDS) and mostly waits on

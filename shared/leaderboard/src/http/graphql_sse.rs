@@ -28,13 +28,13 @@ pub fn streams(accept: Option<&str>, subscription: bool) -> bool {
     crate::http::live::accepts_event_stream(accept) && (subscription || !accepts_json(accept))
 }
 
-/// Whether an `Accept` header takes a JSON answer: `application/json` or
-/// `application/graphql-response+json` with a weight above 0, named or through a wildcard
-/// ([`crate::negotiate::media_weight`]: `application/json;q=0` refuses it).
+/// Whether an `Accept` header takes a JSON answer: `application/json` with a weight above 0,
+/// named or through a wildcard ([`crate::negotiate::media_weight`]: `application/json;q=0`
+/// refuses it), or `application/graphql-response+json` named with one (the answer then carries
+/// that type, which a wildcard does not ask for).
 fn accepts_json(accept: Option<&str>) -> bool {
-    ["application/json", "application/graphql-response+json"]
-        .iter()
-        .any(|t| crate::negotiate::media_weight(accept, t).is_some_and(|w| w > 0))
+    crate::negotiate::media_weight(accept, "application/json").is_some_and(|w| w > 0)
+        || crate::negotiate::names_media_type(accept, "application/graphql-response+json")
 }
 
 /// Whether a subscription whose event failed with errors of these HTTP statuses (each error's
@@ -136,8 +136,13 @@ mod tests {
             Some("text/event-stream, application/json;q=0, */*;q=0"),
             false
         ));
-        assert!(!streams(
+        // JSON refused by name: the wildcard's graphql-response is not asked for either.
+        assert!(streams(
             Some("text/event-stream, application/json;q=0, */*"),
+            false
+        ));
+        assert!(!streams(
+            Some("text/event-stream, application/json;q=0, application/graphql-response+json"),
             false
         ));
     }
