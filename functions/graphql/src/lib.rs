@@ -42,7 +42,7 @@ use juniper::{
     DefaultScalarValue, InputValue, OperationType, RootNode, ValidatedOperation, Variables,
 };
 use leaderboard::http::cache::{cache_control_for, etag_for, if_none_match};
-use leaderboard::http::graphql_sse;
+use leaderboard::http::graphql_sse::{self, GRAPHQL_RESPONSE};
 use leaderboard::http::i18n::{Lang, negotiate};
 use leaderboard::{LeaderboardError, Result};
 use serde_json::Value;
@@ -57,9 +57,6 @@ pub const MAX_FIELDS: usize = 500;
 pub const MAX_TOKENS: usize = 5_000;
 /// Most root fields of one request that read or write a board.
 pub const MAX_BOARD_FIELDS: u32 = 10;
-
-/// The media type of GraphQL over HTTP's answers.
-const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 /// The schema, with its limits.
 pub type Schema<'r> = RootNode<Query<'r>, Mutation<'r>, Subscription<'r>>;

@@ -58,19 +58,22 @@ pub fn qvalue(q: &str) -> Option<u16> {
     }
 }
 
-/// The weight an `Accept` header gives `media_type` (`type/subtype`, lowercase): that of the most
-/// specific matching range (`type/subtype`, then `type/*`, then `*/*`); `None` when no range
-/// matches or there is no header.
+/// The weight an `Accept` header gives `media_type` (`type/subtype`): that of the most specific
+/// matching range (`type/subtype`, then `type/*`, then `*/*`); `None` when no range matches or
+/// there is no header.
 pub fn media_weight(accept: Option<&str>, media_type: &str) -> Option<u16> {
     let (kind, _) = media_type.split_once('/')?;
     let mut best: Option<(u8, u16)> = None;
     for p in preferences(accept?) {
-        let range = p.range.to_ascii_lowercase();
-        let specificity = if range == media_type {
+        let specificity = if p.range.eq_ignore_ascii_case(media_type) {
             3
-        } else if range.strip_suffix("/*") == Some(kind) {
+        } else if p
+            .range
+            .strip_suffix("/*")
+            .is_some_and(|k| k.eq_ignore_ascii_case(kind))
+        {
             2
-        } else if range == "*/*" {
+        } else if p.range == "*/*" {
             1
         } else {
             continue;
@@ -91,16 +94,18 @@ pub fn names_media_type(accept: Option<&str>, media_type: &str) -> bool {
         .is_some_and(|p| p.weight > 0)
 }
 
-/// The weight an `Accept-Encoding` header gives `coding` (lowercase), or any of its `aliases`:
-/// the coding's own item (the first listed), else `*`'s; `None` when neither is listed.
+/// The weight an `Accept-Encoding` header gives `coding`, or any of its `aliases`: the coding's
+/// own item (the first listed), else `*`'s; `None` when neither is listed.
 pub fn coding_weight(accept_encoding: &str, coding: &str, aliases: &[&str]) -> Option<u16> {
     let mut star = None;
     for p in preferences(accept_encoding) {
-        let range = p.range.to_ascii_lowercase();
-        if range == coding || aliases.contains(&range.as_str()) {
+        if std::iter::once(&coding)
+            .chain(aliases)
+            .any(|c| p.range.eq_ignore_ascii_case(c))
+        {
             return Some(p.weight);
         }
-        if range == "*" && star.is_none() {
+        if p.range == "*" && star.is_none() {
             star = Some(p.weight);
         }
     }

@@ -28,13 +28,16 @@ pub fn streams(accept: Option<&str>, subscription: bool) -> bool {
     crate::http::live::accepts_event_stream(accept) && (subscription || !accepts_json(accept))
 }
 
+/// The GraphQL over HTTP response media type, sent to a client that names it.
+pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
 /// Whether an `Accept` header takes a JSON answer: `application/json` with a weight above 0,
 /// named or through a wildcard ([`crate::negotiate::media_weight`]: `application/json;q=0`
 /// refuses it), or `application/graphql-response+json` named with one (the answer then carries
 /// that type, which a wildcard does not ask for).
 fn accepts_json(accept: Option<&str>) -> bool {
     crate::negotiate::media_weight(accept, "application/json").is_some_and(|w| w > 0)
-        || crate::negotiate::names_media_type(accept, "application/graphql-response+json")
+        || crate::negotiate::names_media_type(accept, GRAPHQL_RESPONSE)
 }
 
 /// Whether a subscription whose event failed with errors of these HTTP statuses (each error's
