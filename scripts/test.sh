@@ -158,7 +158,8 @@ fi
 # for the CPU these runs take, where running it after them would add its whole length to CI.
 # Their output follows Schemathesis's.
 # The edge-host run takes four tests at a time (the default is one per core): much of a test's
-# time is its cluster forming, which waits rather than computes, and this run is CI's last.
+# time is its cluster forming, which waits rather than computes (at three, alone, the load stayed
+# under 1), and it then ends within the walk-throughs and Schemathesis.
 cluster_host() {
     EDGE_TEST_REDIS=cluster3 lint_test --workspace --test app -- --exact \
         $(cat target/app-tests-cluster.txt) --test-threads 4
