@@ -12,8 +12,8 @@ use leaderboard::board::view::{EntryView, PeriodView};
 use leaderboard::competition::cohort::{self, CohortId};
 use leaderboard::http::cache::{CacheEnvelope, Freshness};
 use leaderboard::{
-    Board, BoardConfigInput, BoardId, LeaderboardError, PlayerId, Record, Result, TenantId,
-    board::rank, board::sortkey,
+    Board, BoardId, LeaderboardError, PlayerId, Record, Result, TenantId, board::rank,
+    board::sortkey,
 };
 
 use crate::api::Ctx;
@@ -74,10 +74,10 @@ pub struct Standing {
     pub cohort: Option<CohortId>,
 }
 
+/// The board a cached envelope holds, in its stored form (`None`, so read again from Redis,
+/// if it does not read).
 fn decode_board(env: &CacheEnvelope) -> Option<Board> {
-    serde_json::from_slice::<BoardConfigInput>(env.body.as_bytes())
-        .ok()
-        .and_then(|i| i.validate().ok())
+    Board::from_stored("cached board", env.body.as_bytes()).ok()
 }
 
 /// How fresh a cached envelope is at `now_ms` (absent: expired).
@@ -133,8 +133,7 @@ pub async fn board(
         (UNCACHED_BOARD_CONFIG_TTL_SECS, 0)
     };
     let version = version?;
-    let body = serde_json::to_string(&board.to_input())
-        .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+    let body = board.to_stored()?;
     cache
         .put(
             t,

@@ -34,9 +34,16 @@ pub async fn load<'r>(
     .await?;
     match raw {
         None => Ok(TenantSettings::default()),
+        // As stored: built, not checked again (`TenantSettingsInput::build`).
         Some(raw) => serde_json::from_slice::<TenantSettingsInput>(raw.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("stored tenant settings: {e}")))?
-            .validate(),
+            .build()
+            .map_err(|e| match e {
+                LeaderboardError::InvalidConfig(m) => {
+                    LeaderboardError::CorruptData(format!("stored tenant settings: {m}"))
+                }
+                other => other,
+            }),
     }
 }
 

@@ -18,7 +18,8 @@
 //! 3. [`board`]: a board and how it ranks. Scores ([`board::score`]) are `i64` minor units
 //!    parsed exactly; a board's configuration ([`board::config`], with its integrity rules
 //!    [`board::rules`] and log retention [`board::retention`]) is validated once
-//!    ([`BoardConfigInput::validate`] → [`Board`]); sort keys ([`board::sortkey`]) map a standing
+//!    ([`BoardConfigInput::validate`] → [`Board`]: built and checked, [`board::build`]) and
+//!    read back as stored, built without the input's checks ([`board::stored`]); sort keys ([`board::sortkey`]) map a standing
 //!    to a Redis sorted-set entry (`rank_value < 2^53`, ascending = better; member
 //!    `{achieved_at_ms:013x}{player}`, so ties list the earliest achievement first); operators
 //!    ([`board::operator`]: `best`, `set`, `incr`, `decr`); competition ranking

@@ -414,6 +414,72 @@ async fn board_input_is_validated_with_precise_problems() {
     api.stop().await;
 }
 
+/// A board as an earlier release stored it, with values this release's input checks refuse
+/// (a longer retention, larger metadata, a deeper reward table than it takes now): it still
+/// reads, takes scores and ranks them, on every door that reads a board (`leaderboard::board::stored`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_board_stored_before_a_check_was_tightened_reads_and_takes_scores() {
+    let api = start().await;
+    let stored = json!({
+        "id": "cup", "sort": "desc", "operator": "best", "score_type": "integer",
+        "score_min": 0, "score_max": 1000, "period": "weekly", "retain_periods": 400,
+        "public_read": true, "write_mode": "sync", "require_service_role": false,
+        "cache": {"ttl_secs": 5, "stale_secs": 30}, "metadata_max_bytes": 8192,
+        "log": {"snapshot_every": 50000, "keep_snapshots": 2},
+        "rewards": [{"from": 1, "to": 20000, "reward": "medal"}]
+    });
+    // This release refuses it as input…
+    api.post_board(stored.clone())
+        .await
+        .assert_problem(422, "retain_periods 400 is too large");
+    // …so it is stored as the earlier release did: created within today's limits, then its
+    // config written over with the earlier release's values.
+    let mut allowed = stored.clone();
+    allowed["retain_periods"] = json!(3);
+    allowed["metadata_max_bytes"] = json!(4096);
+    allowed["rewards"] = json!([{"from": 1, "to": 10, "reward": "medal"}]);
+    api.create_board(allowed).await;
+    let mut c = api.redis.conn();
+    let _: () = redis::cmd("SET")
+        .arg("lb:{default/cup}:config")
+        .arg(stored.to_string())
+        .query(&mut c)
+        .unwrap();
+
+    let r = api.get("/api/v1/boards/cup", Some(&admin())).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["retain_periods"], 400, "{}", r.body);
+    assert_eq!(r.body["metadata_max_bytes"], 8192, "{}", r.body);
+    assert_eq!(r.body["rewards"][0]["to"], 20000, "{}", r.body);
+    // Metadata past today's maximum but within the board's own is taken: the stored value
+    // rules the board.
+    let note = "n".repeat(6000);
+    let r = api
+        .submit(
+            "cup",
+            json!({"player": "ann", "score": 700, "metadata": {"note": note}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    api.submit_ok("cup", "bob", json!(900)).await;
+    let r = api.get("/api/v1/boards/cup/entries", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        crate::api::player_scores(&r.body["entries"]),
+        [("bob".to_string(), 900), ("ann".to_string(), 700)]
+    );
+    let gql = crate::api::gql(
+        &api,
+        admin(),
+        r#"{ board(id: "cup") { id config } }"#.into(),
+    )
+    .await;
+    let config: serde_json::Value =
+        serde_json::from_str(gql["data"]["board"]["config"].as_str().unwrap()).unwrap();
+    assert_eq!(config["retain_periods"], 400, "{gql}");
+    api.stop().await;
+}
+
 /// The test servers are what `EDGE_TEST_REDIS` asks for: with `cluster3` (scripts/test.sh's
 /// cluster run, which also checks that every script stays within one hash slot) a command across
 /// two slots is refused, so that run checks something; otherwise the same command is served.

@@ -3,8 +3,8 @@
 use leaderboard::events::event::BoardCreated;
 use leaderboard::http::cache::initial_version;
 use leaderboard::{
-    Board, BoardConfigInput, BoardId, Event, EventEnvelope, LeaderboardError, PeriodId, PlayerId,
-    Record, Result, TenantId,
+    Board, BoardId, Event, EventEnvelope, LeaderboardError, PeriodId, PlayerId, Record, Result,
+    TenantId,
 };
 
 use super::{
@@ -23,8 +23,7 @@ impl Repo {
     /// if the id is taken in this tenant.
     pub async fn create_board(&self, tenant: &TenantId, board: &Board, now_ms: i64) -> Result<()> {
         let keys = Keys::new(tenant, &board.id);
-        let json = serde_json::to_string(&board.to_input())
-            .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+        let json = board.to_stored()?;
         let event = EventEnvelope {
             id: format!("{now_ms}-created"),
             tenant: tenant.clone(),
@@ -119,9 +118,8 @@ impl Repo {
                 "board '{id}' does not exist"
             )));
         }
-        let input: BoardConfigInput = serde_json::from_slice(raw.as_bytes())
-            .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
-        Ok((raw, input.validate()?))
+        let board = Board::from_stored(&format!("board '{id}'"), raw.as_bytes())?;
+        Ok((raw, board))
     }
 
     /// A board and, in the same round trip, a player's record in the board's current period
@@ -154,8 +152,7 @@ impl Repo {
                 "board '{id}' does not exist"
             )));
         }
-        let input: BoardConfigInput = serde_json::from_slice(cfg.as_bytes())
-            .map_err(|e| LeaderboardError::CorruptData(format!("stored board '{id}': {e}")))?;
+        let board = Board::from_stored(&format!("board '{id}'"), cfg.as_bytes())?;
         let raw = r.get(1).map(text).transpose()?.unwrap_or_default();
         let rec = parse_record(&raw)?;
         let reservation = match (claim, r.get(2).map(int).transpose()?) {
@@ -165,7 +162,7 @@ impl Repo {
                 r.get(3).map(text).transpose()?.unwrap_or_default(),
             )),
         };
-        Ok((input.validate()?, raw, rec, reservation))
+        Ok((board, raw, rec, reservation))
     }
 
     /// The board's version (`None` when it has none: a board created before versions existed and

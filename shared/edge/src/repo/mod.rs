@@ -5,7 +5,7 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `lb:{t/b}:config` | string | the board (`BoardConfigInput` JSON, every field explicit) |
+//! | `lb:{t/b}:config` | string | the board in its stored form (`leaderboard::board::stored`, format 1: its canonical config JSON), read without the input's checks |
 //! | `lb:{t/b}:version` | string | the board's version: an integer counter, `INCR`ed by every write's own script (starts at `leaderboard::http::cache::initial_version`) |
 //! | `lb:{t/b}:z:<period>` | sorted set | score = rank value (exact integer < 2^53), member = `{achieved_at:013x}{player}` |
 //! | `lb:{t/b}:r:<period>` | hash | player → `Record` JSON |

@@ -16,12 +16,13 @@ use crate::repo::{Keys, Repo};
 /// Awards one listing page holds at most (default 100).
 pub const MAX_AWARDS_PAGE: u32 = 500;
 
-/// The tables the stored awards were made from.
+/// The tables the stored awards were made from, as stored (read, not checked again: a check
+/// tightened since they were posted must not turn their awards into errors).
 fn stored_tables(stored: &Stored) -> Result<Tables> {
     let input: TablesInput = serde_json::from_str(&stored.table).map_err(|e| {
         LeaderboardError::CorruptData(format!("a stored reward table does not decode: {e}"))
     })?;
-    Tables::new(&input)
+    Ok(Tables::from_stored(&input))
 }
 
 /// The reward a stored award (its rank in its cohort, if any) has in the tables it was made

@@ -222,8 +222,7 @@ async fn change_window(
         };
         let window = decide(t)?;
         let changed = board.with_window(window);
-        let json = serde_json::to_string(&changed.to_input())
-            .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
+        let json = changed.to_stored()?;
         match repo
             .tournament_window(&keys, &raw, &json, window.end_ms, early)
             .await?

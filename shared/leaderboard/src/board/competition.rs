@@ -6,195 +6,225 @@
 
 use crate::board::period::PeriodKind;
 use crate::board::rules::Integrity;
-use crate::competition::league::{League, LeagueInput};
-use crate::competition::rewards::{RewardRangeInput, RewardTable};
-use crate::competition::tournament::{Tournament, TournamentInput};
+use crate::competition::league::League;
+use crate::competition::rewards::RewardTable;
+use crate::competition::tournament::Tournament;
 use crate::error::{LeaderboardError, Result};
 
-/// A board's competition parts as posted, with what of the rest of its configuration they
-/// depend on (`crate::board::config::BoardConfigInput`'s fields).
-pub(crate) struct CompetitionInput<'a> {
-    /// The tournament block.
-    pub tournament: &'a Option<TournamentInput>,
-    /// The reward table.
-    pub rewards: &'a Option<Vec<RewardRangeInput>>,
-    /// The cohort size.
+/// A board's competition parts, with what of the rest of the board they depend on
+/// (`crate::board::config::Board`'s fields).
+#[derive(Clone, Copy)]
+pub(crate) struct Competition<'a> {
+    /// The tournament the board is, if it is one.
+    pub tournament: &'a Option<Tournament>,
+    /// What its runs pay by rank.
+    pub rewards: &'a Option<RewardTable>,
+    /// How many players each cohort holds.
     pub cohort_size: Option<u32>,
-    /// The league block.
-    pub league: &'a Option<LeagueInput>,
+    /// The league the board is, if it is one.
+    pub league: &'a Option<League>,
     /// The board's period.
     pub period: PeriodKind,
     /// Whether the board's writes are `async`.
     pub async_writes: bool,
-}
-
-/// A board's competition parts, checked ([`CompetitionInput::check`]).
-pub(crate) struct Competition {
-    /// The tournament the board is, if it is one.
-    pub tournament: Option<Tournament>,
-    /// What its runs pay by rank.
-    pub rewards: Option<RewardTable>,
-    /// How many players each cohort holds.
-    pub cohort_size: Option<u32>,
-    /// The league the board is, if it is one.
-    pub league: Option<League>,
+    /// Past periods the board keeps.
+    pub retain_periods: u32,
+    /// The board's integrity rules.
+    pub integrity: &'a Integrity,
 }
 
 fn bad<T>(m: String) -> Result<T> {
     Err(LeaderboardError::InvalidConfig(m))
 }
 
-impl CompetitionInput<'_> {
-    /// Checks the competition parts against each other and against the board's
-    /// `retain_periods` and `integrity` rules (both checked before).
-    pub(crate) fn check(&self, retain_periods: u32, integrity: &Integrity) -> Result<Competition> {
-        let tournament = self
-            .tournament
-            .as_ref()
-            .map(TournamentInput::validate)
-            .transpose()?;
-        if tournament
-            .as_ref()
-            .is_some_and(|t| t.max_attempts.is_some())
-            && self.async_writes
-        {
-            // An attempt past the limit is refused as it is made; an async board answers `202`
-            // before its write is decided, so the refusal could reach nobody.
-            return bad(
-                "tournament.max_attempts needs write_mode sync: an attempt past the limit \
-                 is refused when it is made, and an async board accepts a submission before it is \
-                 decided"
-                    .into(),
-            );
-        }
-
-        let rewards = self.rewards.as_deref().map(RewardTable::new).transpose()?;
-        if rewards.is_some() && self.async_writes {
-            // An async board's inbox may still hold entries accepted before the end when the
-            // run is awarded: its final standings are not known then.
-            return bad(
-                "rewards need write_mode sync: an async board may apply entries accepted before \
-                 the end after it, so its final standings are not known when the run is awarded"
-                    .into(),
-            );
-        }
-        if rewards.is_some() && tournament.is_none() && self.period == PeriodKind::AllTime {
-            return bad(
-                "rewards are paid when a run closes: a tournament's end, or each period's end on \
-                 a daily, weekly or monthly board; an all-time board never closes"
-                    .into(),
-            );
-        }
-        // Paid at each period's close: a periodic board's, or a tournament of many runs'.
-        let periodic_rewards = rewards.is_some() && self.period != PeriodKind::AllTime;
-        if periodic_rewards && retain_periods == 0 {
-            // A period's standings would expire as it closes: the award would find no one.
-            return bad(
-                "rewards on a periodic board need retain_periods of 1 or more: a period's \
-                 standings are read when it closes, after its end"
-                    .into(),
-            );
-        }
-        if periodic_rewards && integrity.holds() {
-            // As for a league: a held score's approval would write into a closed period.
-            return bad(
-                "rewards on a periodic board take no integrity rule with action hold: a held \
-                 score could be approved after its period closed; use flag or reject"
-                    .into(),
-            );
-        }
-
-        let cohort_size = self
-            .cohort_size
-            .map(crate::competition::cohort::size)
-            .transpose()?;
-        if rewards.is_some() && tournament.is_some() && cohort_size.is_some() {
-            // Served on a periodic board's cohorts; a tournament's announcement of its end does
-            // not carry per-cohort awards yet.
-            return bad(
-                "rewards on a tournament with cohorts are not served yet: on a periodic board \
-                 they pay each cohort"
-                    .into(),
-            );
-        }
-
-        let league = self
-            .league
-            .as_ref()
-            .map(crate::competition::league::LeagueInput::validate)
-            .transpose()?;
-        if league.is_some() && self.period == PeriodKind::AllTime {
-            return bad(
-                "a league needs a period that resets (daily, weekly or monthly): its players \
-                 move between tiers when a period closes"
-                    .into(),
-            );
-        }
-        if league.is_some() && cohort_size.is_none() {
-            return bad(
-                "a league needs cohort_size: each tier's players are ranked in cohorts of that \
-                 size (100000 for one group per tier)"
-                    .into(),
-            );
-        }
-        if league.is_some() && self.async_writes {
-            // As for rewards: the close reads final standings, which an async board's inbox
-            // may still change after the period's end.
-            return bad(
-                "a league needs write_mode sync: an async board may apply entries accepted before \
-                 a period's end after it, so the standings a close reads are not final"
-                    .into(),
-            );
-        }
-        if league.is_some() && retain_periods == 0 {
-            // A period's cohorts would expire as it closes: the close would find no one.
-            return bad(
-                "a league needs retain_periods of 1 or more: a period's standings are read when \
-                 it closes, after its end"
-                    .into(),
-            );
-        }
-        if league.is_some() && integrity.holds() {
-            // A held score's review may be decided after the period closed, when its standings
-            // are final: refused rather than approved into a closed period.
-            return bad(
-                "a league takes no integrity rule with action hold: a held score could be \
-                 approved after its period closed; use flag or reject"
-                    .into(),
-            );
-        }
-        if league.is_some() && rewards.is_some() {
-            return bad(
-                "a league pays per tier: put its reward tables in league.rewards (tier → ranges), \
-                 not in rewards"
-                    .into(),
-            );
-        }
-        let pays_at_close =
-            periodic_rewards || league.as_ref().is_some_and(|l| !l.rewards.is_empty());
-        if pays_at_close && self.period == PeriodKind::Daily && retain_periods < 2 {
-            // The award waits up to a grace after the end for open reviews: a day kept one day
-            // more would expire as the grace ends, and pay no one.
-            return bad(format!(
-                "rewards on a daily board need retain_periods of 2 or more: a period's award \
-                 waits up to {} hours after its end for open reviews, and its standings are read \
-                 then",
-                crate::competition::rewards::GRACE_MS / 3_600_000
-            ));
-        }
-        if league.is_some() && tournament.is_some() {
-            return bad(
-                "a league closes at each period's end and a tournament at its window's: not \
-                 served together yet"
-                    .into(),
-            );
-        }
-
-        Ok(Competition {
-            tournament,
-            rewards,
-            cohort_size,
-            league,
-        })
+/// Checks a board's competition parts, each alone and against each other and the board's
+/// period, write mode, `retain_periods` and `integrity` rules (the rest of the board checked
+/// before).
+pub(crate) fn check(c: &Competition<'_>) -> Result<()> {
+    let Competition {
+        tournament,
+        rewards,
+        cohort_size,
+        league,
+        period,
+        async_writes,
+        retain_periods,
+        ..
+    } = *c;
+    if let Some(t) = tournament {
+        t.check()?;
     }
+    if tournament
+        .as_ref()
+        .is_some_and(|t| t.max_attempts.is_some())
+        && async_writes
+    {
+        // An attempt past the limit is refused as it is made; an async board answers `202`
+        // before its write is decided, so the refusal could reach nobody.
+        return bad(
+            "tournament.max_attempts needs write_mode sync: an attempt past the limit \
+             is refused when it is made, and an async board accepts a submission before it is \
+             decided"
+                .into(),
+        );
+    }
+
+    check_rewards(c)?;
+    if let Some(size) = cohort_size {
+        crate::competition::cohort::size(size)?;
+    }
+    if rewards.is_some() && tournament.is_some() && cohort_size.is_some() {
+        // Served on a periodic board's cohorts; a tournament's announcement of its end does
+        // not carry per-cohort awards yet.
+        return bad(
+            "rewards on a tournament with cohorts are not served yet: on a periodic board \
+             they pay each cohort"
+                .into(),
+        );
+    }
+
+    check_league(c)?;
+    let periodic_rewards = periodic_rewards(c);
+    let pays_at_close = periodic_rewards || league.as_ref().is_some_and(|l| !l.rewards.is_empty());
+    if pays_at_close && period == PeriodKind::Daily && retain_periods < 2 {
+        // The award waits up to a grace after the end for open reviews: a day kept one day
+        // more would expire as the grace ends, and pay no one.
+        return bad(format!(
+            "rewards on a daily board need retain_periods of 2 or more: a period's award \
+             waits up to {} hours after its end for open reviews, and its standings are read \
+             then",
+            crate::competition::rewards::GRACE_MS / 3_600_000
+        ));
+    }
+    if league.is_some() && tournament.is_some() {
+        return bad(
+            "a league closes at each period's end and a tournament at its window's: not \
+             served together yet"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Whether the board pays rewards at each period's close: a periodic board's (a tournament
+/// of many runs' too).
+fn periodic_rewards(c: &Competition<'_>) -> bool {
+    c.rewards.is_some() && c.period != PeriodKind::AllTime
+}
+
+/// A reward table alone and against the board's write mode, period, retention and rules.
+fn check_rewards(c: &Competition<'_>) -> Result<()> {
+    let Competition {
+        tournament,
+        rewards,
+        period,
+        async_writes,
+        retain_periods,
+        integrity,
+        ..
+    } = *c;
+    if let Some(table) = rewards {
+        table.check()?;
+    }
+    if rewards.is_some() && async_writes {
+        // An async board's inbox may still hold entries accepted before the end when the
+        // run is awarded: its final standings are not known then.
+        return bad(
+            "rewards need write_mode sync: an async board may apply entries accepted before \
+             the end after it, so its final standings are not known when the run is awarded"
+                .into(),
+        );
+    }
+    if rewards.is_some() && tournament.is_none() && period == PeriodKind::AllTime {
+        return bad(
+            "rewards are paid when a run closes: a tournament's end, or each period's end on \
+             a daily, weekly or monthly board; an all-time board never closes"
+                .into(),
+        );
+    }
+    let periodic_rewards = periodic_rewards(c);
+    if periodic_rewards && retain_periods == 0 {
+        // A period's standings would expire as it closes: the award would find no one.
+        return bad(
+            "rewards on a periodic board need retain_periods of 1 or more: a period's \
+             standings are read when it closes, after its end"
+                .into(),
+        );
+    }
+    if periodic_rewards && integrity.holds() {
+        // As for a league: a held score's approval would write into a closed period.
+        return bad(
+            "rewards on a periodic board take no integrity rule with action hold: a held \
+             score could be approved after its period closed; use flag or reject"
+                .into(),
+        );
+    }
+
+    Ok(())
+}
+
+/// A league alone and against the board's period, cohorts, write mode, retention, rules and
+/// rewards.
+fn check_league(c: &Competition<'_>) -> Result<()> {
+    let Competition {
+        rewards,
+        cohort_size,
+        league,
+        period,
+        async_writes,
+        retain_periods,
+        integrity,
+        ..
+    } = *c;
+    if let Some(league) = league {
+        league.check()?;
+    }
+    if league.is_some() && period == PeriodKind::AllTime {
+        return bad(
+            "a league needs a period that resets (daily, weekly or monthly): its players \
+             move between tiers when a period closes"
+                .into(),
+        );
+    }
+    if league.is_some() && cohort_size.is_none() {
+        return bad(
+            "a league needs cohort_size: each tier's players are ranked in cohorts of that \
+             size (100000 for one group per tier)"
+                .into(),
+        );
+    }
+    if league.is_some() && async_writes {
+        // As for rewards: the close reads final standings, which an async board's inbox
+        // may still change after the period's end.
+        return bad(
+            "a league needs write_mode sync: an async board may apply entries accepted before \
+             a period's end after it, so the standings a close reads are not final"
+                .into(),
+        );
+    }
+    if league.is_some() && retain_periods == 0 {
+        // A period's cohorts would expire as it closes: the close would find no one.
+        return bad(
+            "a league needs retain_periods of 1 or more: a period's standings are read when \
+             it closes, after its end"
+                .into(),
+        );
+    }
+    if league.is_some() && integrity.holds() {
+        // A held score's review may be decided after the period closed, when its standings
+        // are final: refused rather than approved into a closed period.
+        return bad(
+            "a league takes no integrity rule with action hold: a held score could be \
+             approved after its period closed; use flag or reject"
+                .into(),
+        );
+    }
+    if league.is_some() && rewards.is_some() {
+        return bad(
+            "a league pays per tier: put its reward tables in league.rewards (tier → ranges), \
+             not in rewards"
+                .into(),
+        );
+    }
+    Ok(())
 }

@@ -11,15 +11,15 @@
 //! With a subscore and no explicit `score_max`, the default maximum shrinks to the largest value the
 //! sort-key encoding can hold (`score_min + 2^53 / subscore_width − 1`).
 //!
-//! A stored [`Board`] serialises as its canonical, fully-populated [`BoardConfigInput`] and is
-//! re-validated when deserialised.
+//! A posted board is checked once ([`BoardConfigInput::validate`]: [`BoardConfigInput::build`]
+//! then [`Board::check`]); a stored one is only built ([`crate::board::stored`]): it serialises
+//! as its canonical, fully-populated [`BoardConfigInput`] and reads back without the checks.
 
 use serde::{Deserialize, Serialize};
 
-use crate::board::competition::{Competition, CompetitionInput};
 use crate::board::period::PeriodKind;
 use crate::board::retention::{LogConfig, LogConfigInput};
-use crate::board::score::{MAX_SCALE, ScoreType};
+use crate::board::score::ScoreType;
 use crate::competition::rewards::{RewardRangeInput, RewardTable};
 use crate::competition::tournament::{Tournament, TournamentInput};
 use crate::error::{LeaderboardError, Result};
@@ -280,166 +280,20 @@ impl BoardConfigInput {
         }
     }
 
-    /// Applies defaults and checks every constraint, including sort-key capacity.
+    /// Applies defaults and checks every constraint, including sort-key capacity: what a posted
+    /// board goes through, once ([`BoardConfigInput::build`], then [`Board::check`]).
     pub fn validate(&self) -> Result<Board> {
-        fn bad<T>(m: String) -> Result<T> {
-            Err(LeaderboardError::InvalidConfig(m))
+        let board = self.build()?;
+        board.check()?;
+        if let Some(league) = &self.league {
+            league.check_posted()?;
         }
-        let score_type = match (self.score_type, self.scale) {
-            (ScoreKind::Integer, None) => ScoreType::Integer,
-            (ScoreKind::Integer, Some(_)) => {
-                return bad("scale is only allowed with score_type \"decimal\"".into());
-            }
-            (ScoreKind::Decimal, None) => {
-                return bad("score_type \"decimal\" requires a scale (0..=6)".into());
-            }
-            (ScoreKind::Decimal, Some(scale)) if scale > MAX_SCALE => {
-                return bad(format!("scale {scale} is too large (0..={MAX_SCALE})"));
-            }
-            (ScoreKind::Decimal, Some(scale)) => ScoreType::Decimal { scale },
-        };
-        let limit = score_type.max_magnitude();
-        let check_magnitude = |name: &str, v: i64, lim: i64| -> Result<()> {
-            if v.unsigned_abs() > lim.unsigned_abs() {
-                bad(format!(
-                    "{name} {v} is outside the representable range -{lim}..={lim}"
-                ))
-            } else {
-                Ok(())
-            }
-        };
-
-        let subscore = match &self.subscore {
-            None => None,
-            Some(s) => {
-                let min = s.min.unwrap_or(0);
-                let max = s.max.unwrap_or(DEFAULT_SUBSCORE_MAX);
-                check_magnitude("subscore.min", min, crate::board::score::MAX_SAFE_INTEGER)?;
-                check_magnitude("subscore.max", max, crate::board::score::MAX_SAFE_INTEGER)?;
-                if min > max {
-                    return bad(format!(
-                        "subscore.min ({min}) is greater than subscore.max ({max})"
-                    ));
-                }
-                Some(SubscoreConfig {
-                    sort: s.sort,
-                    min,
-                    max,
-                })
-            }
-        };
-        let sub_width = subscore.map_or(1, |s| s.width());
-
-        let score_min = self.score_min.unwrap_or(0);
-        check_magnitude("score_min", score_min, limit)?;
-        let score_max = match self.score_max {
-            Some(v) => v,
-            None => {
-                // Largest range the encoding allows with this subscore width.
-                let span = i128::from(RANK_VALUE_LIMIT / sub_width) - 1;
-                let fit = i128::from(score_min) + span;
-                i64::try_from(fit.min(i128::from(limit))).unwrap_or(limit)
-            }
-        };
-        check_magnitude("score_max", score_max, limit)?;
-        if score_min > score_max {
-            return bad(format!(
-                "score_min ({score_min}) is greater than score_max ({score_max})"
-            ));
-        }
-        check_capacity(score_min, score_max, subscore.as_ref())?;
-
-        let retain_periods = match (self.period, self.retain_periods) {
-            (PeriodKind::AllTime, None | Some(0)) => 0,
-            (PeriodKind::AllTime, Some(n)) => {
-                return bad(format!(
-                    "retain_periods ({n}) must be 0 or absent for period \"all_time\""
-                ));
-            }
-            (_, None) => DEFAULT_RETAIN_PERIODS,
-            (_, Some(n)) if n > MAX_RETAIN_PERIODS => {
-                return bad(format!(
-                    "retain_periods {n} is too large (0..={MAX_RETAIN_PERIODS})"
-                ));
-            }
-            (_, Some(n)) => n,
-        };
-
-        let defaults = CacheTtl::default();
-        let cache = CacheTtl {
-            ttl_secs: self.cache.ttl_secs.unwrap_or(defaults.ttl_secs),
-            stale_secs: self.cache.stale_secs.unwrap_or(defaults.stale_secs),
-        };
-        if cache.ttl_secs > MAX_TTL_SECS {
-            return bad(format!(
-                "cache.ttl_secs {} is too large (0..={MAX_TTL_SECS})",
-                cache.ttl_secs
-            ));
-        }
-        if cache.stale_secs > MAX_STALE_SECS {
-            return bad(format!(
-                "cache.stale_secs {} is too large (0..={MAX_STALE_SECS})",
-                cache.stale_secs
-            ));
-        }
-        let metadata_max_bytes = self
-            .metadata_max_bytes
-            .unwrap_or(DEFAULT_METADATA_MAX_BYTES);
-        if metadata_max_bytes > MAX_METADATA_MAX_BYTES {
-            return bad(format!(
-                "metadata_max_bytes {metadata_max_bytes} is too large (0..={MAX_METADATA_MAX_BYTES})"
-            ));
-        }
-
-        let integrity = self
-            .integrity
-            .as_ref()
-            .map(|i| i.validate(score_type))
-            .transpose()?
-            .unwrap_or_default();
-
-        let Competition {
-            tournament,
-            rewards,
-            cohort_size,
-            league,
-        } = CompetitionInput {
-            tournament: &self.tournament,
-            rewards: &self.rewards,
-            cohort_size: self.cohort_size,
-            league: &self.league,
-            period: self.period,
-            async_writes: self.write_mode == WriteMode::Async,
-        }
-        .check(retain_periods, &integrity)?;
-
-        Ok(Board {
-            id: self.id.clone(),
-            sort: self.sort,
-            operator: self.operator,
-            score_type,
-            score_min,
-            score_max,
-            subscore,
-            period: self.period,
-            retain_periods,
-            public_read: self.public_read,
-            write_mode: self.write_mode,
-            require_service_role: self.require_service_role,
-            cache,
-            metadata_max_bytes,
-            log: self.log.validate()?,
-            integrity,
-            stats: self.stats.unwrap_or(true),
-            tournament,
-            rewards,
-            cohort_size,
-            league,
-        })
+        Ok(board)
     }
 }
 
-/// A validated board configuration. Construct it with [`BoardConfigInput::validate`].
+/// A board's configuration, defaults filled: posted through [`BoardConfigInput::validate`],
+/// read back as stored through [`Board::from_stored`] (`crate::board::stored`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "BoardConfigInput", try_from = "BoardConfigInput")]
 pub struct Board {
@@ -623,39 +477,17 @@ impl From<Board> for BoardConfigInput {
     }
 }
 
+/// Read as stored ([`BoardConfigInput::build`]): a board inside an event or a cached envelope
+/// was checked when it was posted.
 impl TryFrom<BoardConfigInput> for Board {
     type Error = LeaderboardError;
     fn try_from(input: BoardConfigInput) -> Result<Self> {
-        input.validate()
+        input.build()
     }
 }
 
 /// Exclusive upper bound of rank values: 2^53.
 pub const RANK_VALUE_LIMIT: u64 = 1 << 53;
-
-/// Checks that `score_min..=score_max` × the subscore range fits below 2^53.
-pub fn check_capacity(
-    score_min: i64,
-    score_max: i64,
-    subscore: Option<&SubscoreConfig>,
-) -> Result<()> {
-    let score_width = i128::from(score_max) - i128::from(score_min) + 1;
-    if score_width < 1 {
-        return Err(LeaderboardError::InvalidConfig(format!(
-            "score_min ({score_min}) is greater than score_max ({score_max})"
-        )));
-    }
-    let sub_width = subscore.map_or(1, SubscoreConfig::width);
-    // Both factors are below 2^65, so the u128 product cannot overflow.
-    let needed = score_width.unsigned_abs() * u128::from(sub_width);
-    if needed > u128::from(RANK_VALUE_LIMIT) {
-        return Err(LeaderboardError::EncodingCapacity {
-            needed,
-            available: RANK_VALUE_LIMIT,
-        });
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

@@ -45,16 +45,31 @@ impl Default for LogConfig {
 }
 
 impl LogConfigInput {
-    /// Validates, filling defaults.
+    /// Validates, filling defaults: [`LogConfigInput::build`], then [`LogConfig::check`].
     pub fn validate(&self) -> Result<LogConfig> {
+        let c = self.build();
+        c.check()?;
+        Ok(c)
+    }
+
+    /// The settings as posted or stored, defaults filled, unchecked: how stored settings are
+    /// read.
+    pub fn build(&self) -> LogConfig {
         let d = LogConfig::default();
-        let c = LogConfig {
+        LogConfig {
             snapshot_every: self.snapshot_every.unwrap_or(d.snapshot_every),
             keep_snapshots: self.keep_snapshots.unwrap_or(d.keep_snapshots),
-        };
+        }
+    }
+}
+
+impl LogConfig {
+    /// What posted settings must hold: each within its range ([`SNAPSHOT_EVERY`],
+    /// [`KEEP_SNAPSHOTS`]).
+    pub fn check(&self) -> Result<()> {
         for (name, value, range) in [
-            ("snapshot_every", c.snapshot_every, SNAPSHOT_EVERY),
-            ("keep_snapshots", c.keep_snapshots, KEEP_SNAPSHOTS),
+            ("snapshot_every", self.snapshot_every, SNAPSHOT_EVERY),
+            ("keep_snapshots", self.keep_snapshots, KEEP_SNAPSHOTS),
         ] {
             if !range.contains(&value) {
                 return Err(LeaderboardError::InvalidConfig(format!(
@@ -64,7 +79,7 @@ impl LogConfigInput {
                 )));
             }
         }
-        Ok(c)
+        Ok(())
     }
 }
 

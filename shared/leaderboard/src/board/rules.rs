@@ -224,38 +224,33 @@ fn bad<T>(message: String) -> Result<T> {
     )))
 }
 
-fn window(rule: &str, secs: u32) -> Result<i64> {
-    if secs == 0 || secs > MAX_WINDOW_SECS {
+fn window(rule: &str, ms: i64) -> Result<()> {
+    let secs = ms / 1_000;
+    if secs == 0 || secs > i64::from(MAX_WINDOW_SECS) {
         return bad(format!(
             "{rule}.window_secs must be 1..={MAX_WINDOW_SECS} (30 days), got {secs}"
         ));
     }
-    Ok(i64::from(secs) * 1_000)
+    Ok(())
 }
 
 impl IntegrityInput {
-    /// Validates the rules for a board with scores of `score_type`.
+    /// Validates the rules for a board with scores of `score_type`: [`IntegrityInput::build`],
+    /// then [`Integrity::check`].
     pub fn validate(&self, score_type: ScoreType) -> Result<Integrity> {
-        let velocity = match &self.velocity {
-            None => None,
-            Some(v) => {
-                if v.max == 0 || v.max > MAX_VELOCITY {
-                    return bad(format!(
-                        "velocity.max must be 1..={MAX_VELOCITY}, got {}",
-                        v.max
-                    ));
-                }
-                Some(Velocity {
-                    max: v.max,
-                    window_ms: window("velocity", v.window_secs)?,
-                    action: v.action,
-                })
-            }
-        };
+        let integrity = self.build(score_type)?;
+        integrity.check()?;
+        Ok(integrity)
+    }
+
+    /// The rules as posted or stored, defaults filled, unchecked but for `max_abs` being a
+    /// score of `score_type`: how stored rules are read.
+    pub fn build(&self, score_type: ScoreType) -> Result<Integrity> {
+        let ms = |secs: u32| i64::from(secs) * 1_000;
         let improvement = match &self.improvement {
             None => None,
-            Some(i) => {
-                let max_abs = i
+            Some(i) => Some(Improvement {
+                max_abs: i
                     .max_abs
                     .as_ref()
                     .map(|v| {
@@ -265,79 +260,90 @@ impl IntegrityInput {
                             ))
                         })
                     })
-                    .transpose()?;
-                if max_abs.is_some_and(|a| a <= 0) {
-                    return bad("improvement.max_abs must be positive".into());
-                }
-                let max_pct = i.max_pct.as_ref().map(|n| n.as_f64().unwrap_or(f64::NAN));
-                if let Some(p) = max_pct
-                    && !(p.is_finite() && p > 0.0 && p <= 1_000_000.0)
-                {
-                    return bad(format!(
-                        "improvement.max_pct must be above 0 and at most 1000000, got {p}"
-                    ));
-                }
-                if max_abs.is_none() && max_pct.is_none() {
-                    return bad("improvement needs max_abs, max_pct or both".into());
-                }
-                Some(Improvement {
-                    max_abs,
-                    max_pct,
-                    window_ms: window("improvement", i.window_secs)?,
-                    action: i.action,
-                })
-            }
-        };
-        let outlier = match &self.outlier {
-            None => None,
-            Some(o) => {
-                let threshold = o.threshold.as_ref().map_or(DEFAULT_OUTLIER_THRESHOLD, |n| {
-                    n.as_f64().unwrap_or(f64::NAN)
-                });
-                if !(threshold.is_finite() && (1.0..=100.0).contains(&threshold)) {
-                    return bad(format!(
-                        "outlier.threshold must be 1..=100, got {threshold}"
-                    ));
-                }
-                let min_players = o.min_players.unwrap_or(DEFAULT_OUTLIER_MIN_PLAYERS);
-                if min_players < MIN_OUTLIER_PLAYERS {
-                    return bad(format!(
-                        "outlier.min_players must be at least {MIN_OUTLIER_PLAYERS}, got {min_players}"
-                    ));
-                }
-                Some(Outlier {
-                    threshold,
-                    min_players,
-                    action: o.action,
-                })
-            }
-        };
-        let burst = match &self.burst {
-            None => None,
-            Some(b) => {
-                if b.players < 2 || b.players > MAX_BURST_PLAYERS {
-                    return bad(format!(
-                        "burst.players must be 2..={MAX_BURST_PLAYERS}, got {}",
-                        b.players
-                    ));
-                }
-                Some(Burst {
-                    players: b.players,
-                    window_ms: window("burst", b.window_secs)?,
-                    action: b.action,
-                })
-            }
+                    .transpose()?,
+                max_pct: i.max_pct.as_ref().map(|n| n.as_f64().unwrap_or(f64::NAN)),
+                window_ms: ms(i.window_secs),
+                action: i.action,
+            }),
         };
         Ok(Integrity {
-            velocity,
+            velocity: self.velocity.as_ref().map(|v| Velocity {
+                max: v.max,
+                window_ms: ms(v.window_secs),
+                action: v.action,
+            }),
             improvement,
-            outlier,
-            burst,
+            outlier: self.outlier.as_ref().map(|o| Outlier {
+                threshold: o.threshold.as_ref().map_or(DEFAULT_OUTLIER_THRESHOLD, |n| {
+                    n.as_f64().unwrap_or(f64::NAN)
+                }),
+                min_players: o.min_players.unwrap_or(DEFAULT_OUTLIER_MIN_PLAYERS),
+                action: o.action,
+            }),
+            burst: self.burst.as_ref().map(|b| Burst {
+                players: b.players,
+                window_ms: ms(b.window_secs),
+                action: b.action,
+            }),
         })
     }
 }
 
 impl Integrity {
+    /// What posted rules must hold: each bound within its range, each window 1 s to 30 days,
+    /// an improvement rule with `max_abs`, `max_pct` or both.
+    pub fn check(&self) -> Result<()> {
+        if let Some(v) = &self.velocity {
+            if v.max == 0 || v.max > MAX_VELOCITY {
+                return bad(format!(
+                    "velocity.max must be 1..={MAX_VELOCITY}, got {}",
+                    v.max
+                ));
+            }
+            window("velocity", v.window_ms)?;
+        }
+        if let Some(i) = &self.improvement {
+            if i.max_abs.is_some_and(|a| a <= 0) {
+                return bad("improvement.max_abs must be positive".into());
+            }
+            if let Some(p) = i.max_pct
+                && !(p.is_finite() && p > 0.0 && p <= 1_000_000.0)
+            {
+                return bad(format!(
+                    "improvement.max_pct must be above 0 and at most 1000000, got {p}"
+                ));
+            }
+            if i.max_abs.is_none() && i.max_pct.is_none() {
+                return bad("improvement needs max_abs, max_pct or both".into());
+            }
+            window("improvement", i.window_ms)?;
+        }
+        if let Some(o) = &self.outlier {
+            if !(o.threshold.is_finite() && (1.0..=100.0).contains(&o.threshold)) {
+                return bad(format!(
+                    "outlier.threshold must be 1..=100, got {}",
+                    o.threshold
+                ));
+            }
+            if o.min_players < MIN_OUTLIER_PLAYERS {
+                return bad(format!(
+                    "outlier.min_players must be at least {MIN_OUTLIER_PLAYERS}, got {}",
+                    o.min_players
+                ));
+            }
+        }
+        if let Some(b) = &self.burst {
+            if b.players < 2 || b.players > MAX_BURST_PLAYERS {
+                return bad(format!(
+                    "burst.players must be 2..={MAX_BURST_PLAYERS}, got {}",
+                    b.players
+                ));
+            }
+            window("burst", b.window_ms)?;
+        }
+        Ok(())
+    }
+
     /// Whether a rule holds what it catches for review (`hold`).
     pub fn holds(&self) -> bool {
         [

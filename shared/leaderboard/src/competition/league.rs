@@ -119,40 +119,65 @@ pub struct League {
 }
 
 impl LeagueInput {
-    /// Checks the tiers and amounts.
+    /// Checks the tiers and amounts: [`LeagueInput::build`], then [`League::check`].
     pub fn validate(&self) -> Result<League> {
+        let league = self.build()?;
+        league.check()?;
+        self.check_posted()?;
+        Ok(league)
+    }
+
+    /// What only the posted form shows, beyond [`League::check`]: a `rewards` object that names
+    /// no tier (a league read back holds no tables as none).
+    pub fn check_posted(&self) -> Result<()> {
+        if self.rewards.as_ref().is_some_and(BTreeMap::is_empty) {
+            crate::competition::rewards::check_per_tier(&BTreeMap::new())?;
+        }
+        Ok(())
+    }
+
+    /// The league as posted or stored, unchecked but for its amounts' form (a count or
+    /// `"N%"`): how a stored league is read.
+    pub fn build(&self) -> Result<League> {
+        Ok(League {
+            tiers: self.tiers.clone(),
+            promote: Amount::parse("promote", &self.promote)?,
+            demote: Amount::parse("demote", &self.demote)?,
+            rewards: self
+                .rewards
+                .as_ref()
+                .map(crate::competition::rewards::per_tier_build)
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl League {
+    /// What a posted league must hold: 2 to [`MAX_TIERS`] tiers, each a label named once,
+    /// reward tables only for its tiers, each valid.
+    pub fn check(&self) -> Result<()> {
         if !(2..=MAX_TIERS).contains(&self.tiers.len()) {
             return Err(LeaderboardError::InvalidConfig(format!(
                 "league.tiers must name 2 to {MAX_TIERS} tiers"
             )));
         }
-        let mut tiers = Vec::with_capacity(self.tiers.len());
-        for name in &self.tiers {
-            let name = super::label("league tier", name)?;
-            if tiers.contains(&name) {
+        for (i, name) in self.tiers.iter().enumerate() {
+            super::label("league tier", name)?;
+            if self.tiers[..i].contains(name) {
                 return Err(LeaderboardError::InvalidConfig(format!(
                     "league tier '{name}' is named twice"
                 )));
             }
-            tiers.push(name);
         }
-        let rewards = match &self.rewards {
-            None => BTreeMap::new(),
-            Some(per_tier) => {
-                if let Some(stray) = per_tier.keys().find(|t| !tiers.contains(t)) {
-                    return Err(LeaderboardError::InvalidConfig(format!(
-                        "league.rewards names '{stray}', which is not one of league.tiers"
-                    )));
-                }
-                crate::competition::rewards::per_tier(per_tier)?
-            }
-        };
-        Ok(League {
-            tiers,
-            promote: Amount::parse("promote", &self.promote)?,
-            demote: Amount::parse("demote", &self.demote)?,
-            rewards,
-        })
+        if let Some(stray) = self.rewards.keys().find(|t| !self.tiers.contains(t)) {
+            return Err(LeaderboardError::InvalidConfig(format!(
+                "league.rewards names '{stray}', which is not one of league.tiers"
+            )));
+        }
+        if self.rewards.is_empty() {
+            return Ok(());
+        }
+        crate::competition::rewards::check_per_tier(&self.rewards)
     }
 }
 

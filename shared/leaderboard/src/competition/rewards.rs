@@ -52,41 +52,56 @@ pub struct RewardTable {
 }
 
 impl RewardTable {
-    /// Checks and orders the posted ranges.
+    /// Checks and orders the posted ranges: [`RewardTable::build`], then
+    /// [`RewardTable::check`].
     pub fn new(input: &[RewardRangeInput]) -> Result<Self> {
+        let table = Self::build(input);
+        table.check()?;
+        Ok(table)
+    }
+
+    /// The table of `input`'s ranges in rank order, unchecked: how a stored table is read
+    /// (it was checked when it was posted; a check tightened since must not break it).
+    pub fn build(input: &[RewardRangeInput]) -> Self {
+        let mut ranges: Vec<_> = input
+            .iter()
+            .map(|r| (r.from, r.to.unwrap_or(r.from), r.reward.clone()))
+            .collect();
+        ranges.sort_by_key(|(from, _, _)| *from);
+        Self { ranges }
+    }
+
+    /// What a posted table must hold: 1 to [`MAX_RANGES`] ranges of ranks from 1 up to
+    /// [`MAX_RANK`], none overlapping, each reward not `null` and at most
+    /// [`MAX_REWARD_BYTES`].
+    pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(LeaderboardError::InvalidConfig(format!("rewards: {m}")));
-        if input.is_empty() || input.len() > MAX_RANGES {
+        if self.ranges.is_empty() || self.ranges.len() > MAX_RANGES {
             return bad(format!("1 to {MAX_RANGES} ranges"));
         }
-        let mut ranges = Vec::with_capacity(input.len());
-        for r in input {
-            let to = r.to.unwrap_or(r.from);
-            if r.from == 0 || to < r.from || to > MAX_RANK {
+        for (from, to, reward) in &self.ranges {
+            if *from == 0 || to < from || *to > MAX_RANK {
                 return bad(format!(
-                    "ranks {}..={to} must run from 1 up to {MAX_RANK}, from before to",
-                    r.from
+                    "ranks {from}..={to} must run from 1 up to {MAX_RANK}, from before to"
                 ));
             }
-            if r.reward.is_null() {
-                return bad(format!("the reward of ranks {}..={to} is null", r.from));
+            if reward.is_null() {
+                return bad(format!("the reward of ranks {from}..={to} is null"));
             }
-            let bytes = serde_json::to_vec(&r.reward).map_or(usize::MAX, |b| b.len());
+            let bytes = serde_json::to_vec(reward).map_or(usize::MAX, |b| b.len());
             if bytes > MAX_REWARD_BYTES {
                 return bad(format!(
-                    "the reward of ranks {}..={to} has {bytes} bytes (at most {MAX_REWARD_BYTES})",
-                    r.from
+                    "the reward of ranks {from}..={to} has {bytes} bytes (at most {MAX_REWARD_BYTES})"
                 ));
             }
-            ranges.push((r.from, to, r.reward.clone()));
         }
-        ranges.sort_by_key(|(from, _, _)| *from);
-        if let Some(pair) = ranges.windows(2).find(|w| w[1].0 <= w[0].1) {
+        if let Some(pair) = self.ranges.windows(2).find(|w| w[1].0 <= w[0].1) {
             return bad(format!(
                 "ranks {}..={} and {}..={} overlap",
                 pair[0].0, pair[0].1, pair[1].0, pair[1].1
             ));
         }
-        Ok(Self { ranges })
+        Ok(())
     }
 
     /// The table as posted, in rank order (`to` given only when it differs from `from`).
@@ -156,11 +171,12 @@ pub enum TablesInput {
 }
 
 impl Tables {
-    /// Checks the tables as stored or posted.
-    pub fn new(input: &TablesInput) -> Result<Self> {
+    /// The tables as stored with a run's awards, unchecked ([`RewardTable::build`]): they
+    /// were checked when the board that pays by them was posted.
+    pub fn from_stored(input: &TablesInput) -> Self {
         match input {
-            TablesInput::One(ranges) => RewardTable::new(ranges).map(Self::One),
-            TablesInput::PerTier(tiers) => per_tier(tiers).map(Self::PerTier),
+            TablesInput::One(ranges) => Self::One(RewardTable::build(ranges)),
+            TablesInput::PerTier(tiers) => Self::PerTier(per_tier_build(tiers)),
         }
     }
 
@@ -200,32 +216,36 @@ impl Tables {
     }
 }
 
-/// Tables per tier as posted, checked: at least one tier, each table valid (an error names its
-/// tier).
-pub fn per_tier(
+/// Tables per tier as posted or stored, unchecked ([`RewardTable::build`]).
+pub fn per_tier_build(
     input: &BTreeMap<String, Vec<RewardRangeInput>>,
-) -> Result<BTreeMap<String, RewardTable>> {
-    if input.is_empty() {
+) -> BTreeMap<String, RewardTable> {
+    input
+        .iter()
+        .map(|(tier, ranges)| (tier.clone(), RewardTable::build(ranges)))
+        .collect()
+}
+
+/// What posted tables per tier must hold: at least one tier, each table valid
+/// ([`RewardTable::check`]; an error names its tier).
+pub fn check_per_tier(tables: &BTreeMap<String, RewardTable>) -> Result<()> {
+    if tables.is_empty() {
         return Err(LeaderboardError::InvalidConfig(
             "rewards: a table per tier names no tier".into(),
         ));
     }
-    input
-        .iter()
-        .map(|(tier, ranges)| {
-            RewardTable::new(ranges)
-                .map(|t| (tier.clone(), t))
-                .map_err(|e| match e {
-                    LeaderboardError::InvalidConfig(m) => {
-                        LeaderboardError::InvalidConfig(format!("tier '{tier}': {m}"))
-                    }
-                    other => other,
-                })
-        })
-        .collect()
+    for (tier, table) in tables {
+        table.check().map_err(|e| match e {
+            LeaderboardError::InvalidConfig(m) => {
+                LeaderboardError::InvalidConfig(format!("tier '{tier}': {m}"))
+            }
+            other => other,
+        })?;
+    }
+    Ok(())
 }
 
-/// Tables per tier as posted ([`per_tier`]'s input).
+/// Tables per tier as posted ([`per_tier_build`]'s input).
 pub fn per_tier_input(
     tables: &BTreeMap<String, RewardTable>,
 ) -> BTreeMap<String, Vec<RewardRangeInput>> {

@@ -48,10 +48,9 @@ fn tables_pay_a_group_by_its_tier_and_read_back_as_stored() {
     assert_eq!(awards.len(), 2);
     assert_eq!(awards[1].reward, json!({"coins": 100}));
     assert_eq!(one.last_rank(None), 10);
-    let per = Tables::new(&TablesInput::PerTier(
+    let per = Tables::from_stored(&TablesInput::PerTier(
         [("gold".to_string(), vec![range(1, None, json!("cup"))])].into(),
-    ))
-    .unwrap();
+    ));
     assert_eq!(per.award(Some("gold"), [(&a, 1), (&b, 2)]).len(), 1);
     assert!(per.award(Some("bronze"), [(&a, 1)]).is_empty());
     assert!(per.award(None, [(&a, 1)]).is_empty());
@@ -61,11 +60,26 @@ fn tables_pay_a_group_by_its_tier_and_read_back_as_stored() {
     for tables in [&one, &per] {
         let json = serde_json::to_string(&tables.to_input()).unwrap();
         let back: TablesInput = serde_json::from_str(&json).unwrap();
-        assert_eq!(&Tables::new(&back).unwrap(), tables);
+        assert_eq!(&Tables::from_stored(&back), tables);
     }
     assert!(serde_json::to_value(one.to_input()).unwrap().is_array());
-    let empty = Tables::new(&TablesInput::PerTier(BTreeMap::new())).unwrap_err();
+    let empty = check_per_tier(&BTreeMap::new()).unwrap_err();
     assert!(matches!(empty, LeaderboardError::InvalidConfig(m) if m.contains("no tier")));
+}
+
+#[test]
+fn a_stored_table_reads_past_a_check_tightened_since() {
+    // Stored by a release that took more ranges, and deeper ranks, than this one does.
+    let ranges: Vec<_> = (1..=u64::try_from(MAX_RANGES).unwrap() + 1)
+        .map(|r| range(r * 200, None, json!(r)))
+        .collect();
+    assert!(RewardTable::new(&ranges).is_err());
+    let stored = Tables::from_stored(&TablesInput::One(ranges));
+    assert_eq!(
+        stored.for_band(None).unwrap().for_rank(20_200),
+        Some(&json!(101))
+    );
+    assert_eq!(stored.last_rank(None), 20_200);
 }
 
 #[test]

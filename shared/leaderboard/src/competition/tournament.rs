@@ -74,22 +74,19 @@ pub struct Tournament {
 }
 
 impl TournamentInput {
-    /// Checks every field and resolves the window.
+    /// Checks every field and resolves the window: [`TournamentInput::build`], then
+    /// [`Tournament::check`].
     pub fn validate(&self) -> Result<Tournament> {
+        let tournament = self.build()?;
+        tournament.check()?;
+        Ok(tournament)
+    }
+
+    /// The tournament as posted or stored, its window resolved (a window is a start and an end
+    /// within RFC 3339's years, the end after the start), nothing else checked: how a stored
+    /// tournament is read.
+    pub fn build(&self) -> Result<Tournament> {
         let bad = |m: String| Err(LeaderboardError::InvalidConfig(m));
-        let title_chars = self.title.trim().chars().count();
-        if title_chars == 0 || self.title.chars().count() > MAX_TITLE_CHARS {
-            return bad(format!(
-                "tournament.title must have 1 to {MAX_TITLE_CHARS} characters"
-            ));
-        }
-        if self.title.chars().any(char::is_control) {
-            return bad("tournament.title must not hold control characters".into());
-        }
-        let category = match &self.category {
-            Some(c) => Some(super::label("tournament.category", c)?),
-            None => None,
-        };
         let moment = |field: &str, raw: &str| {
             crate::time::parse(raw).ok_or_else(|| {
                 LeaderboardError::InvalidConfig(format!(
@@ -117,26 +114,51 @@ impl TournamentInput {
         if end_ms > crate::time::MAX_MS {
             return bad("tournament.end is past 9999-12-31T23:59:59.999Z".into());
         }
-        let window = Window::new(start_ms, end_ms)?;
+        Ok(Tournament {
+            title: self.title.clone(),
+            category: self.category.clone(),
+            window: Window::new(start_ms, end_ms)?,
+            join_required: self.join_required,
+            max_size: self.max_size,
+            max_attempts: self.max_attempts,
+        })
+    }
+}
+
+impl Tournament {
+    /// What a posted tournament must hold: a title of 1 to [`MAX_TITLE_CHARS`] characters
+    /// without control characters, a category that is a label, `max_size` only with
+    /// `join_required`, `max_size` and `max_attempts` within their bounds.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(LeaderboardError::InvalidConfig(m));
+        let title_chars = self.title.trim().chars().count();
+        if title_chars == 0 || self.title.chars().count() > MAX_TITLE_CHARS {
+            return bad(format!(
+                "tournament.title must have 1 to {MAX_TITLE_CHARS} characters"
+            ));
+        }
+        if self.title.chars().any(char::is_control) {
+            return bad("tournament.title must not hold control characters".into());
+        }
+        if let Some(c) = &self.category {
+            super::label("tournament.category", c)?;
+        }
         if self.max_size.is_some() && !self.join_required {
             return bad(
                 "tournament.max_size needs join_required: only players who join are counted".into(),
             );
         }
-        let bounded = |field: &str, v: Option<u32>, max: u32| match v {
-            Some(n) if n == 0 || n > max => Err(LeaderboardError::InvalidConfig(format!(
-                "tournament.{field} {n} must be within 1..={max}"
-            ))),
-            _ => Ok(v),
-        };
-        Ok(Tournament {
-            title: self.title.clone(),
-            category,
-            window,
-            join_required: self.join_required,
-            max_size: bounded("max_size", self.max_size, MAX_SIZE)?,
-            max_attempts: bounded("max_attempts", self.max_attempts, MAX_ATTEMPTS)?,
-        })
+        for (field, v, max) in [
+            ("max_size", self.max_size, MAX_SIZE),
+            ("max_attempts", self.max_attempts, MAX_ATTEMPTS),
+        ] {
+            if let Some(n) = v
+                && (n == 0 || n > max)
+            {
+                return bad(format!("tournament.{field} {n} must be within 1..={max}"));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -63,7 +63,8 @@ fn range<T: PartialOrd + std::fmt::Display + Copy>(
 }
 
 impl TenantSettingsInput {
-    /// Validates the settings.
+    /// Validates posted settings: the quotas within their ranges, no policy under the quota's
+    /// reserved name, then [`TenantSettingsInput::build`].
     pub fn validate(self) -> Result<TenantSettings> {
         range("max_boards", self.max_boards, 1, 100_000)?;
         range(
@@ -78,6 +79,25 @@ impl TenantSettingsInput {
             1,
             1_000_000,
         )?;
+        let settings = self.build()?;
+        if settings
+            .rate_limits
+            .iter()
+            .flatten()
+            .any(|p| p.name == SUBMISSIONS_QUOTA)
+        {
+            return Err(LeaderboardError::InvalidConfig(format!(
+                "rate_limits: the policy name '{SUBMISSIONS_QUOTA}' is reserved for the quota"
+            )));
+        }
+        Ok(settings)
+    }
+
+    /// The settings as posted or stored, their policies parsed (`crate::policy::ratelimit`'s
+    /// parser, which is also the `rate_limits` variable's), the quotas unchecked: how stored
+    /// settings are read (checked when they were put; a range tightened since must not turn
+    /// them into errors).
+    pub fn build(self) -> Result<TenantSettings> {
         let rate_limits = match &self.rate_limits {
             None => None,
             Some(inputs) => {
@@ -89,11 +109,6 @@ impl TenantSettingsInput {
                             .replace("internal error: rate_limits", "rate_limits"),
                     )
                 })?;
-                if policies.iter().any(|p| p.name == SUBMISSIONS_QUOTA) {
-                    return Err(LeaderboardError::InvalidConfig(format!(
-                        "rate_limits: the policy name '{SUBMISSIONS_QUOTA}' is reserved for the quota"
-                    )));
-                }
                 Some(policies)
             }
         };
