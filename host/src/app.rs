@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicI64;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
 
-use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::component::{InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -203,34 +203,6 @@ pub fn engine() -> Result<Engine> {
         .map_err(|e| anyhow!("creating the wasmtime engine: {e}"))
 }
 
-/// Compiles a component, reusing an earlier compilation of the same unchanged file.
-fn compile(engine: &Engine, path: &Path) -> Result<Component> {
-    type Cache = Mutex<HashMap<(PathBuf, Option<SystemTime>), Component>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let mtime = std::fs::metadata(path)
-        .with_context(|| {
-            format!(
-                "component source {} not found: run scripts/build.sh",
-                path.display()
-            )
-        })?
-        .modified()
-        .ok();
-    let key = (path.to_path_buf(), mtime);
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(c) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return Ok(c.clone());
-    }
-    let c = Component::from_file(engine, path)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("compiling {}", path.display()))?;
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, c.clone());
-    Ok(c)
-}
-
 impl Runtime {
     /// Loads a manifest: resolves variables, opens stores, compiles and pre-instantiates components.
     pub async fn load(manifest_path: &Path, config: HostConfig) -> Result<Arc<Self>> {
@@ -278,7 +250,7 @@ impl Runtime {
                     .with_context(|| format!("component '{id}'"))?,
                 environment: decl.environment.clone().into_iter().collect(),
             });
-            let component = compile(&engine, &decl.source)?;
+            let component = crate::compiled::component(&engine, &decl.source)?;
             let pre: InstancePre<State> = linker
                 .instantiate_pre(&component)
                 .map_err(anyhow::Error::from)
