@@ -1,19 +1,25 @@
 //! Compiled components: kept in memory for the process, and on disk beside their `.wasm` for the
-//! processes after it (as Spin keeps wasmtime's compilation cache), so a restarted host, and
-//! every test process after the first, loads machine code instead of compiling each component
-//! again.
+//! processes after it (Spin keeps wasmtime's compilation cache in a directory of its own), so a
+//! restarted host, and every test process after the first, loads machine code instead of
+//! compiling each component again.
 //!
 //! On disk, `<name>.wasm` is compiled to `<name>.wasm.<engine>-<content>.cwasm` beside it:
 //! `<engine>` hashes what wasmtime says a compilation depends on (its version and the engine's
 //! settings), `<content>` is the start of the `.wasm`'s SHA-256. Writing one removes the other
 //! `.cwasm` files of the same `.wasm`, so a rebuilt component leaves one file, not one per build.
 //! A file wasmtime refuses (written by another version or for other settings) is compiled again
-//! and replaced; a directory that cannot be written leaves the host compiling once per process
-//! (logged at debug). `EDGE_HOST_COMPILE_CACHE=off` keeps nothing on disk.
+//! and replaced. A file is loaded only if the `.wasm`'s owner owns it and no one else may write
+//! it: machine code runs in the host's process, unlike the `.wasm`, which runs in a sandbox. A
+//! directory that cannot be written leaves the host compiling once per process (one warning).
+//! `EDGE_HOST_COMPILE_CACHE=off` keeps nothing on disk. Loads are one at a time in a process: a
+//! component another thread is compiling is waited for, not compiled twice.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
@@ -62,11 +68,15 @@ fn load_or_compile(engine: &Engine, path: &Path) -> Result<Component> {
         return compile();
     }
     let cached = on_disk(engine, path, &wasm);
-    if cached.is_file() {
-        // SAFETY: `deserialize_file` trusts the file to be what `Component::serialize` wrote.
-        // This one is ours: written by `keep` below under a temporary name and renamed into
-        // place, beside the `.wasm` it was compiled from; whoever can write there can replace
-        // that `.wasm` too. wasmtime still checks its version and settings, and refuses others.
+    if trusted(path, &cached) {
+        // SAFETY: `deserialize_file` trusts the file to be what `Component::serialize` wrote,
+        // and maps it: it must not change while the component is in use. `trusted` checked that
+        // the `.wasm`'s owner owns it and that no one else may write it, so it was written by
+        // that owner (this host, through `keep`: a file of its own, complete and flushed before
+        // it is renamed into place) and no other user could have put it there. It never changes
+        // in place: a newer compilation is a new file renamed over the name, and removing a file
+        // leaves its mapping whole. wasmtime still checks the version and settings it was
+        // written for, and refuses others.
         match unsafe { Component::deserialize_file(engine, &cached) } {
             Ok(c) => return Ok(c),
             Err(e) => tracing::debug!(
@@ -78,9 +88,24 @@ fn load_or_compile(engine: &Engine, path: &Path) -> Result<Component> {
     }
     let c = compile()?;
     if let Err(e) = keep(&c, &cached) {
-        tracing::debug!("{} is not kept on disk: {e:#}", cached.display());
+        // Once per process: a read-only directory would say it for every component.
+        static WARNED: AtomicBool = AtomicBool::new(false);
+        if !WARNED.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "compiled components are not kept on disk ({e:#}): each start compiles them"
+            );
+        }
     }
     Ok(c)
+}
+
+/// Whether `cached` may be loaded as machine code: a file the owner of `wasm` owns, which no
+/// one else may write.
+fn trusted(wasm: &Path, cached: &Path) -> bool {
+    match (std::fs::metadata(wasm), std::fs::symlink_metadata(cached)) {
+        (Ok(w), Ok(c)) => c.is_file() && c.uid() == w.uid() && c.mode() & 0o022 == 0,
+        _ => false,
+    }
 }
 
 /// Where the compilation of `wasm` (read from `path`) for `engine` is kept.
@@ -106,18 +131,49 @@ fn keep(component: &Component, cached: &Path) -> Result<()> {
         .rsplit_once(".wasm.")
         .map(|(wasm, _)| format!("{wasm}.wasm."))
         .context("a compiled component's file name")?;
-    let temporary = cached.with_file_name(format!("{file_name}.{}.tmp", std::process::id()));
-    std::fs::write(&temporary, bytes)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, cached)
-        .with_context(|| format!("renaming {} into place", temporary.display()))?;
+    // A name no other writer uses (process, time and a count), created only if new: two hosts
+    // that share the directory (even with the same pid, in two containers) never write one file.
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let temporary = cached.with_file_name(format!(
+        "{file_name}.{}-{nanos}-{}.tmp",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&temporary)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, cached)
+    })();
+    if let Err(e) = written {
+        if let Err(left) = std::fs::remove_file(&temporary)
+            && left.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("{} is left behind: {left}", temporary.display());
+        }
+        return Err(anyhow::Error::from(e).context(format!("writing {}", cached.display())));
+    }
     let dir = cached.parent().unwrap_or(Path::new("."));
     for entry in std::fs::read_dir(dir)?.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         if name != file_name && name.starts_with(&stem) && name.ends_with(".cwasm") {
-            std::fs::remove_file(entry.path())
-                .with_context(|| format!("removing the older {name}"))?;
+            // Another process may have removed it first.
+            match std::fs::remove_file(entry.path()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(
+                        anyhow::Error::from(e).context(format!("removing the older {name}"))
+                    );
+                }
+                _ => {}
+            }
         }
     }
     Ok(())
@@ -154,9 +210,22 @@ mod tests {
         let first = kept(&dir);
         assert_eq!(first.len(), 1, "{first:?}");
         assert!(first[0].starts_with("c.wasm.") && first[0].ends_with(".cwasm"));
-        // Loaded from disk the second time: the same file stays.
+        // Loaded from disk the second time: the file is not written again.
+        let written = |name: &str| {
+            std::fs::metadata(dir.join(name))
+                .unwrap()
+                .modified()
+                .unwrap()
+        };
+        let at = written(&first[0]);
+        std::thread::sleep(std::time::Duration::from_millis(20));
         load_or_compile(&engine, &wasm).unwrap();
         assert_eq!(kept(&dir), first);
+        assert_eq!(
+            written(&first[0]),
+            at,
+            "loaded, not compiled and written again"
+        );
         // A changed .wasm: its compilation replaces the old one.
         std::fs::write(&wasm, ONE_MODULE).unwrap();
         load_or_compile(&engine, &wasm).unwrap();
@@ -170,6 +239,18 @@ mod tests {
             std::fs::read(dir.join(&second[0])).unwrap(),
             b"not machine code"
         );
+        // One that others may write is not loaded: compiled again and written anew.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join(&second[0]), std::fs::Permissions::from_mode(0o666))
+            .unwrap();
+        assert!(!trusted(&wasm, &dir.join(&second[0])));
+        load_or_compile(&engine, &wasm).unwrap();
+        assert!(trusted(&wasm, &dir.join(&second[0])));
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -38,12 +38,7 @@ pub async fn load<'r>(
         Some(raw) => serde_json::from_slice::<TenantSettingsInput>(raw.as_bytes())
             .map_err(|e| LeaderboardError::CorruptData(format!("stored tenant settings: {e}")))?
             .build()
-            .map_err(|e| match e {
-                LeaderboardError::InvalidConfig(m) => {
-                    LeaderboardError::CorruptData(format!("stored tenant settings: {m}"))
-                }
-                other => other,
-            }),
+            .map_err(|e| e.as_stored("tenant settings")),
     }
 }
 

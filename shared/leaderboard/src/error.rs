@@ -210,6 +210,17 @@ pub enum LeaderboardError {
 }
 
 impl LeaderboardError {
+    /// This error, met reading something stored (`what`: say, `board 'b'`): a refusal of what
+    /// was stored (`InvalidConfig`, `EncodingCapacity`: the build of a stored configuration) is
+    /// `CorruptData` naming it, never a `4xx` the caller could mend; any other stays as it is.
+    pub fn as_stored(self, what: &str) -> Self {
+        match self {
+            Self::InvalidConfig(m) => Self::CorruptData(format!("stored {what}: {m}")),
+            e @ Self::EncodingCapacity { .. } => Self::CorruptData(format!("stored {what}: {e}")),
+            other => other,
+        }
+    }
+
     /// Whether it is an outage of a dependency (Redis, the KV store), which passes: worth
     /// retrying, where any other error would fail the same way again.
     pub fn is_outage(&self) -> bool {

@@ -22,7 +22,7 @@ fn stored_tables(stored: &Stored) -> Result<Tables> {
     let input: TablesInput = serde_json::from_str(&stored.table).map_err(|e| {
         LeaderboardError::CorruptData(format!("a stored reward table does not decode: {e}"))
     })?;
-    Ok(Tables::from_stored(&input))
+    Tables::from_stored(&input).map_err(|e| e.as_stored("reward table"))
 }
 
 /// The reward a stored award (its rank in its cohort, if any) has in the tables it was made

@@ -18,6 +18,16 @@ fn bad<T>(m: String) -> Result<T> {
     Err(LeaderboardError::InvalidConfig(m))
 }
 
+/// A cohort size as built: at least one player per cohort (placing divides by it); its range
+/// is [`Board::check`]'s.
+fn cohort_size(size: u32) -> Result<u32> {
+    if size == 0 {
+        crate::competition::cohort::size(size)
+    } else {
+        Ok(size)
+    }
+}
+
 impl BoardConfigInput {
     /// The board this configuration describes, defaults filled, checked only for what its
     /// encoding needs (a score type and scale that exist, scores and subscores the sort key
@@ -53,7 +63,7 @@ impl BoardConfigInput {
             metadata_max_bytes: self
                 .metadata_max_bytes
                 .unwrap_or(DEFAULT_METADATA_MAX_BYTES),
-            log: self.log.build(),
+            log: self.log.build()?,
             integrity: self
                 .integrity
                 .as_ref()
@@ -66,8 +76,12 @@ impl BoardConfigInput {
                 .as_ref()
                 .map(TournamentInput::build)
                 .transpose()?,
-            rewards: self.rewards.as_deref().map(RewardTable::build),
-            cohort_size: self.cohort_size,
+            rewards: self
+                .rewards
+                .as_deref()
+                .map(RewardTable::build)
+                .transpose()?,
+            cohort_size: self.cohort_size.map(cohort_size).transpose()?,
             league: self
                 .league
                 .as_ref()
@@ -192,7 +206,7 @@ impl Board {
         crate::board::competition::check(&crate::board::competition::Competition {
             tournament: &self.tournament,
             rewards: &self.rewards,
-            cohort_size: self.cohort_size,
+            cohort_size: self.cohort_size.map(cohort_size).transpose()?,
             league: &self.league,
             period: self.period,
             async_writes: self.write_mode == WriteMode::Async,

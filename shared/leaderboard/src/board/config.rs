@@ -1,4 +1,4 @@
-//! Board configuration: [`BoardConfigInput`] (what an admin POSTs) and the validated [`Board`].
+//! Board configuration: [`BoardConfigInput`] (what an admin POSTs) and the [`Board`] it builds.
 //!
 //! Defaults (all documented on the fields): `sort: "desc"`, `operator: "best"`,
 //! `score_type: "integer"`, `score_min: 0`, `score_max: 2^53−1` for integers / `10^15−1` minor units

@@ -186,7 +186,7 @@ fn board_serde_is_canonical_input() {
     assert_eq!(v["subscore"], json!({"sort": "desc", "min": 0, "max": 9}));
     assert_eq!(v["cache"], json!({"ttl_secs": 5, "stale_secs": 30}));
     assert_eq!(serde_json::from_value::<Board>(v.clone()).unwrap(), b);
-    // Re-validated on load.
+    // Built on load: what the encoding cannot hold does not read.
     let mut broken = v;
     broken["score_min"] = json!(100);
     broken["score_max"] = json!(1);

@@ -47,39 +47,55 @@ impl Default for LogConfig {
 impl LogConfigInput {
     /// Validates, filling defaults: [`LogConfigInput::build`], then [`LogConfig::check`].
     pub fn validate(&self) -> Result<LogConfig> {
-        let c = self.build();
+        let c = self.build()?;
         c.check()?;
         Ok(c)
     }
 
-    /// The settings as posted or stored, defaults filled, unchecked: how stored settings are
-    /// read.
-    pub fn build(&self) -> LogConfig {
+    /// The settings as posted or stored, defaults filled, checked only for what the drain
+    /// needs (neither is 0: a snapshot it kept none of, or took on every drain): how stored
+    /// settings are read.
+    pub fn build(&self) -> Result<LogConfig> {
         let d = LogConfig::default();
-        LogConfig {
+        let c = LogConfig {
             snapshot_every: self.snapshot_every.unwrap_or(d.snapshot_every),
             keep_snapshots: self.keep_snapshots.unwrap_or(d.keep_snapshots),
+        };
+        for (name, value, range) in c.settings() {
+            if value == 0 {
+                return Err(out_of_range(name, value, &range));
+            }
         }
+        Ok(c)
     }
+}
+
+fn out_of_range(name: &str, value: u32, range: &std::ops::RangeInclusive<u32>) -> LeaderboardError {
+    LeaderboardError::InvalidConfig(format!(
+        "log.{name} {value} is out of range ({}..={})",
+        range.start(),
+        range.end()
+    ))
 }
 
 impl LogConfig {
     /// What posted settings must hold: each within its range ([`SNAPSHOT_EVERY`],
     /// [`KEEP_SNAPSHOTS`]).
     pub fn check(&self) -> Result<()> {
-        for (name, value, range) in [
-            ("snapshot_every", self.snapshot_every, SNAPSHOT_EVERY),
-            ("keep_snapshots", self.keep_snapshots, KEEP_SNAPSHOTS),
-        ] {
+        for (name, value, range) in self.settings() {
             if !range.contains(&value) {
-                return Err(LeaderboardError::InvalidConfig(format!(
-                    "log.{name} {value} is out of range ({}..={})",
-                    range.start(),
-                    range.end()
-                )));
+                return Err(out_of_range(name, value, &range));
             }
         }
         Ok(())
+    }
+
+    /// Each setting's name, value and the range a posted one may take.
+    fn settings(&self) -> [(&'static str, u32, std::ops::RangeInclusive<u32>); 2] {
+        [
+            ("snapshot_every", self.snapshot_every, SNAPSHOT_EVERY),
+            ("keep_snapshots", self.keep_snapshots, KEEP_SNAPSHOTS),
+        ]
     }
 }
 

@@ -1,5 +1,5 @@
-//! The integrity rules a board carries: their settings as given ([`IntegrityInput`]), validated
-//! into [`Integrity`]. How a submission is judged against them is [`crate::integrity::check`].
+//! The integrity rules a board carries: their settings as given ([`IntegrityInput`]), built
+//! into [`Integrity`] and checked when posted ([`IntegrityInput::validate`]). How a submission is judged against them is [`crate::integrity::check`].
 //!
 //!
 //! A board's `integrity` config ([`IntegrityInput`] → [`Integrity`]) holds up to four rules, each
@@ -203,7 +203,7 @@ pub struct Burst {
     pub action: Action,
 }
 
-/// A board's validated integrity rules. (`Eq` holds: validation admits only finite numbers.)
+/// A board's integrity rules. (`Eq` holds: their numbers come from JSON, which has no NaN.)
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Integrity {
     /// Velocity.

@@ -35,14 +35,9 @@ impl Board {
     /// `corrupt-data` naming `what` (say, `board 'b'`) if it does not decode or cannot be
     /// encoded.
     pub fn from_stored(what: &str, raw: &[u8]) -> Result<Self> {
-        let corrupt = |e: &dyn std::fmt::Display| {
-            LeaderboardError::CorruptData(format!("stored {what}: {e}"))
-        };
-        let input: BoardConfigInput = serde_json::from_slice(raw).map_err(|e| corrupt(&e))?;
-        input.build().map_err(|e| match e {
-            LeaderboardError::InvalidConfig(m) => corrupt(&m),
-            other => other,
-        })
+        let input: BoardConfigInput = serde_json::from_slice(raw)
+            .map_err(|e| LeaderboardError::CorruptData(format!("stored {what}: {e}")))?;
+        input.build().map_err(|e| e.as_stored(what))
     }
 }
 
@@ -108,6 +103,29 @@ mod tests {
                 "greater than",
             ),
             (json!({"id": "b", "format": 2}), "unknown field `format`"),
+            (
+                json!({"id": "b", "subscore": {"max": 1_000_000_000}, "score_max": 1_000_000_000}),
+                "sort-key",
+            ),
+            (
+                json!({"id": "b", "period": "daily", "cohort_size": 0}),
+                "cohort_size 0",
+            ),
+            (
+                json!({"id": "b", "log": {"keep_snapshots": 0}}),
+                "log.keep_snapshots 0",
+            ),
+            (
+                json!({"id": "b", "period": "daily", "rewards": [
+                    {"from": 3, "to": 5, "reward": 1}, {"from": 5, "reward": 2}
+                ]}),
+                "overlap",
+            ),
+            (
+                json!({"id": "b", "period": "daily", "cohort_size": 5,
+                    "league": {"tiers": [], "promote": 1, "demote": 1}}),
+                "league.tiers",
+            ),
             (
                 json!({"id": "b", "league": {"tiers": ["a", "b"], "promote": "x", "demote": 1}}),
                 "promote",

@@ -105,7 +105,8 @@ pub struct LeagueInput {
     pub rewards: Option<BTreeMap<String, Vec<RewardRangeInput>>>,
 }
 
-/// A validated league.
+/// A league (posted through [`LeagueInput::validate`], read back as stored through
+/// [`LeagueInput::build`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct League {
     /// Tier names, lowest first.
@@ -139,6 +140,10 @@ impl LeagueInput {
     /// The league as posted or stored, unchecked but for its amounts' form (a count or
     /// `"N%"`): how a stored league is read.
     pub fn build(&self) -> Result<League> {
+        if self.tiers.is_empty() {
+            // A league of no tier has nowhere to place a player.
+            return Err(tiers_refused());
+        }
         Ok(League {
             tiers: self.tiers.clone(),
             promote: Amount::parse("promote", &self.promote)?,
@@ -147,6 +152,7 @@ impl LeagueInput {
                 .rewards
                 .as_ref()
                 .map(crate::competition::rewards::per_tier_build)
+                .transpose()?
                 .unwrap_or_default(),
         })
     }
@@ -157,9 +163,7 @@ impl League {
     /// reward tables only for its tiers, each valid.
     pub fn check(&self) -> Result<()> {
         if !(2..=MAX_TIERS).contains(&self.tiers.len()) {
-            return Err(LeaderboardError::InvalidConfig(format!(
-                "league.tiers must name 2 to {MAX_TIERS} tiers"
-            )));
+            return Err(tiers_refused());
         }
         for (i, name) in self.tiers.iter().enumerate() {
             super::label("league tier", name)?;
@@ -179,6 +183,10 @@ impl League {
         }
         crate::competition::rewards::check_per_tier(&self.rewards)
     }
+}
+
+fn tiers_refused() -> LeaderboardError {
+    LeaderboardError::InvalidConfig(format!("league.tiers must name 2 to {MAX_TIERS} tiers"))
 }
 
 /// Where a player goes when a period closes.
@@ -333,7 +341,7 @@ impl League {
 
     /// The lowest tier's name.
     fn lowest(&self) -> &str {
-        // `validate` keeps 2 to MAX_TIERS tiers.
+        // `build` keeps one tier at least (a posted league has 2 to MAX_TIERS).
         self.tiers.first().map_or("", String::as_str)
     }
 

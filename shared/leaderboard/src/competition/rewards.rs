@@ -45,34 +45,52 @@ pub struct RewardRangeInput {
     pub reward: Value,
 }
 
-/// A validated table: ranges in rank order, none overlapping.
+/// A table: ranges in rank order, none overlapping (posted through [`RewardTable::new`], read
+/// back as stored through [`RewardTable::build`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RewardTable {
     ranges: Vec<(u64, u64, Value)>,
+}
+
+/// The refusal of a range that does not run from 1 up to [`MAX_RANK`], from before to.
+fn bad_ranks(from: u64, to: u64) -> LeaderboardError {
+    LeaderboardError::InvalidConfig(format!(
+        "rewards: ranks {from}..={to} must run from 1 up to {MAX_RANK}, from before to"
+    ))
 }
 
 impl RewardTable {
     /// Checks and orders the posted ranges: [`RewardTable::build`], then
     /// [`RewardTable::check`].
     pub fn new(input: &[RewardRangeInput]) -> Result<Self> {
-        let table = Self::build(input);
+        let table = Self::build(input)?;
         table.check()?;
         Ok(table)
     }
 
-    /// The table of `input`'s ranges in rank order, unchecked: how a stored table is read
-    /// (it was checked when it was posted; a check tightened since must not break it).
-    pub fn build(input: &[RewardRangeInput]) -> Self {
+    /// The table of `input`'s ranges in rank order, checked only for what finding a rank's
+    /// reward needs (each range from 1 and from before to, none overlapping): how a stored table
+    /// is read (checked whole when it was posted; a limit tightened since must not break it).
+    pub fn build(input: &[RewardRangeInput]) -> Result<Self> {
         let mut ranges: Vec<_> = input
             .iter()
             .map(|r| (r.from, r.to.unwrap_or(r.from), r.reward.clone()))
             .collect();
+        if let Some((from, to, _)) = ranges.iter().find(|(from, to, _)| *from == 0 || to < from) {
+            return Err(bad_ranks(*from, *to));
+        }
         ranges.sort_by_key(|(from, _, _)| *from);
-        Self { ranges }
+        if let Some(pair) = ranges.windows(2).find(|w| w[1].0 <= w[0].1) {
+            return Err(LeaderboardError::InvalidConfig(format!(
+                "rewards: ranks {}..={} and {}..={} overlap",
+                pair[0].0, pair[0].1, pair[1].0, pair[1].1
+            )));
+        }
+        Ok(Self { ranges })
     }
 
-    /// What a posted table must hold: 1 to [`MAX_RANGES`] ranges of ranks from 1 up to
-    /// [`MAX_RANK`], none overlapping, each reward not `null` and at most
+    /// What a posted table must hold besides ([`RewardTable::build`]): 1 to [`MAX_RANGES`]
+    /// ranges of ranks up to [`MAX_RANK`], each reward not `null` and at most
     /// [`MAX_REWARD_BYTES`].
     pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(LeaderboardError::InvalidConfig(format!("rewards: {m}")));
@@ -80,10 +98,8 @@ impl RewardTable {
             return bad(format!("1 to {MAX_RANGES} ranges"));
         }
         for (from, to, reward) in &self.ranges {
-            if *from == 0 || to < from || *to > MAX_RANK {
-                return bad(format!(
-                    "ranks {from}..={to} must run from 1 up to {MAX_RANK}, from before to"
-                ));
+            if *to > MAX_RANK {
+                return Err(bad_ranks(*from, *to));
             }
             if reward.is_null() {
                 return bad(format!("the reward of ranks {from}..={to} is null"));
@@ -94,12 +110,6 @@ impl RewardTable {
                     "the reward of ranks {from}..={to} has {bytes} bytes (at most {MAX_REWARD_BYTES})"
                 ));
             }
-        }
-        if let Some(pair) = self.ranges.windows(2).find(|w| w[1].0 <= w[0].1) {
-            return bad(format!(
-                "ranks {}..={} and {}..={} overlap",
-                pair[0].0, pair[0].1, pair[1].0, pair[1].1
-            ));
         }
         Ok(())
     }
@@ -155,7 +165,7 @@ impl RewardTable {
 pub enum Tables {
     /// One table.
     One(RewardTable),
-    /// A table per tier (never empty).
+    /// A table per tier (a posted one names a tier at least).
     PerTier(BTreeMap<String, RewardTable>),
 }
 
@@ -173,11 +183,11 @@ pub enum TablesInput {
 impl Tables {
     /// The tables as stored with a run's awards, unchecked ([`RewardTable::build`]): they
     /// were checked when the board that pays by them was posted.
-    pub fn from_stored(input: &TablesInput) -> Self {
-        match input {
-            TablesInput::One(ranges) => Self::One(RewardTable::build(ranges)),
-            TablesInput::PerTier(tiers) => Self::PerTier(per_tier_build(tiers)),
-        }
+    pub fn from_stored(input: &TablesInput) -> Result<Self> {
+        Ok(match input {
+            TablesInput::One(ranges) => Self::One(RewardTable::build(ranges)?),
+            TablesInput::PerTier(tiers) => Self::PerTier(per_tier_build(tiers)?),
+        })
     }
 
     /// The tables as posted.
@@ -216,14 +226,29 @@ impl Tables {
     }
 }
 
-/// Tables per tier as posted or stored, unchecked ([`RewardTable::build`]).
+/// Tables per tier as posted or stored, each built ([`RewardTable::build`]; an error names its
+/// tier).
 pub fn per_tier_build(
     input: &BTreeMap<String, Vec<RewardRangeInput>>,
-) -> BTreeMap<String, RewardTable> {
+) -> Result<BTreeMap<String, RewardTable>> {
     input
         .iter()
-        .map(|(tier, ranges)| (tier.clone(), RewardTable::build(ranges)))
+        .map(|(tier, ranges)| {
+            RewardTable::build(ranges)
+                .map(|t| (tier.clone(), t))
+                .map_err(|e| in_tier(tier, e))
+        })
         .collect()
+}
+
+/// An error about `tier`'s table, naming it.
+fn in_tier(tier: &str, e: LeaderboardError) -> LeaderboardError {
+    match e {
+        LeaderboardError::InvalidConfig(m) => {
+            LeaderboardError::InvalidConfig(format!("tier '{tier}': {m}"))
+        }
+        other => other,
+    }
 }
 
 /// What posted tables per tier must hold: at least one tier, each table valid
@@ -235,12 +260,7 @@ pub fn check_per_tier(tables: &BTreeMap<String, RewardTable>) -> Result<()> {
         ));
     }
     for (tier, table) in tables {
-        table.check().map_err(|e| match e {
-            LeaderboardError::InvalidConfig(m) => {
-                LeaderboardError::InvalidConfig(format!("tier '{tier}': {m}"))
-            }
-            other => other,
-        })?;
+        table.check().map_err(|e| in_tier(tier, e))?;
     }
     Ok(())
 }

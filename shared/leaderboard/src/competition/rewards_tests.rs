@@ -50,7 +50,8 @@ fn tables_pay_a_group_by_its_tier_and_read_back_as_stored() {
     assert_eq!(one.last_rank(None), 10);
     let per = Tables::from_stored(&TablesInput::PerTier(
         [("gold".to_string(), vec![range(1, None, json!("cup"))])].into(),
-    ));
+    ))
+    .unwrap();
     assert_eq!(per.award(Some("gold"), [(&a, 1), (&b, 2)]).len(), 1);
     assert!(per.award(Some("bronze"), [(&a, 1)]).is_empty());
     assert!(per.award(None, [(&a, 1)]).is_empty());
@@ -60,7 +61,7 @@ fn tables_pay_a_group_by_its_tier_and_read_back_as_stored() {
     for tables in [&one, &per] {
         let json = serde_json::to_string(&tables.to_input()).unwrap();
         let back: TablesInput = serde_json::from_str(&json).unwrap();
-        assert_eq!(&Tables::from_stored(&back), tables);
+        assert_eq!(&Tables::from_stored(&back).unwrap(), tables);
     }
     assert!(serde_json::to_value(one.to_input()).unwrap().is_array());
     let empty = check_per_tier(&BTreeMap::new()).unwrap_err();
@@ -74,7 +75,7 @@ fn a_stored_table_reads_past_a_check_tightened_since() {
         .map(|r| range(r * 200, None, json!(r)))
         .collect();
     assert!(RewardTable::new(&ranges).is_err());
-    let stored = Tables::from_stored(&TablesInput::One(ranges));
+    let stored = Tables::from_stored(&TablesInput::One(ranges)).unwrap();
     assert_eq!(
         stored.for_band(None).unwrap().for_rank(20_200),
         Some(&json!(101))

@@ -56,7 +56,8 @@ pub struct TournamentInput {
     pub max_attempts: Option<u32>,
 }
 
-/// A validated tournament.
+/// A tournament (posted through [`TournamentInput::validate`], read back as stored through
+/// [`TournamentInput::build`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tournament {
     /// What players see.

@@ -63,8 +63,8 @@ fn range<T: PartialOrd + std::fmt::Display + Copy>(
 }
 
 impl TenantSettingsInput {
-    /// Validates posted settings: the quotas within their ranges, no policy under the quota's
-    /// reserved name, then [`TenantSettingsInput::build`].
+    /// Validates posted settings: the quotas within their ranges, then
+    /// [`TenantSettingsInput::build`].
     pub fn validate(self) -> Result<TenantSettings> {
         range("max_boards", self.max_boards, 1, 100_000)?;
         range(
@@ -79,25 +79,22 @@ impl TenantSettingsInput {
             1,
             1_000_000,
         )?;
-        let settings = self.build()?;
-        if settings
-            .rate_limits
-            .iter()
-            .flatten()
-            .any(|p| p.name == SUBMISSIONS_QUOTA)
-        {
-            return Err(LeaderboardError::InvalidConfig(format!(
-                "rate_limits: the policy name '{SUBMISSIONS_QUOTA}' is reserved for the quota"
-            )));
-        }
-        Ok(settings)
+        self.build()
     }
 
-    /// The settings as posted or stored, their policies parsed (`crate::policy::ratelimit`'s
-    /// parser, which is also the `rate_limits` variable's), the quotas unchecked: how stored
-    /// settings are read (checked when they were put; a range tightened since must not turn
-    /// them into errors).
+    /// The settings as posted or stored, checked only for what enforcing them needs (quotas of
+    /// at least 1: a rate of 0 divides by it; policies that parse, none under the quota's
+    /// reserved name), their maxima unchecked: how stored settings are read (checked when they
+    /// were put; a maximum lowered since must not turn them into errors).
     pub fn build(self) -> Result<TenantSettings> {
+        range("max_boards", self.max_boards, 1, u32::MAX)?;
+        range(
+            "max_players_per_board",
+            self.max_players_per_board,
+            1,
+            u64::MAX,
+        )?;
+        range("submissions_per_sec", self.submissions_per_sec, 1, u32::MAX)?;
         let rate_limits = match &self.rate_limits {
             None => None,
             Some(inputs) => {
@@ -109,6 +106,11 @@ impl TenantSettingsInput {
                             .replace("internal error: rate_limits", "rate_limits"),
                     )
                 })?;
+                if policies.iter().any(|p| p.name == SUBMISSIONS_QUOTA) {
+                    return Err(LeaderboardError::InvalidConfig(format!(
+                        "rate_limits: the policy name '{SUBMISSIONS_QUOTA}' is reserved for the quota"
+                    )));
+                }
                 Some(policies)
             }
         };
