@@ -6,7 +6,7 @@ use edge::http::Call;
 use edge::reads::{self, At};
 use leaderboard::board::view::{EntryView, PeriodView};
 use leaderboard::events::outcome::Fate;
-use leaderboard::policy::ratelimit::RouteClass;
+use leaderboard::http::operation::Operation;
 use leaderboard::time::iso;
 use leaderboard::{Board, LeaderboardError, Result, SubmissionInput};
 
@@ -59,7 +59,7 @@ pub(crate) async fn get_leaderboard(
     call: &Call<'_>,
     req: &GetLeaderboardRequest,
 ) -> Result<GetLeaderboardResponse> {
-    let b = board(ctx, call, RouteClass::Read, &req.board).await?;
+    let b = board(ctx, call, Operation::GetLeaderboard, &req.board).await?;
     let limit = if req.limit == 0 { 10 } else { req.limit };
     let cursor = Some(req.cursor.as_str()).filter(|c| !c.is_empty());
     let page = reads::top(ctx, &b, &at(call, req.at.as_ref()), limit, cursor).await?;
@@ -94,7 +94,7 @@ pub(crate) async fn get_player(
     call: &Call<'_>,
     req: &GetPlayerRequest,
 ) -> Result<GetPlayerResponse> {
-    let b = board(ctx, call, RouteClass::Read, &req.board).await?;
+    let b = board(ctx, call, Operation::GetPlayer, &req.board).await?;
     let s = reads::standing(ctx, &b, &at(call, req.at.as_ref()), &req.player).await?;
     Ok(standing_message(&b, &s))
 }
@@ -104,7 +104,7 @@ pub(crate) async fn get_around(
     call: &Call<'_>,
     req: &GetAroundRequest,
 ) -> Result<GetAroundResponse> {
-    let b = board(ctx, call, RouteClass::Read, &req.board).await?;
+    let b = board(ctx, call, Operation::GetAround, &req.board).await?;
     let radius = req.radius.unwrap_or(5);
     let page = reads::around(ctx, &b, &at(call, req.at.as_ref()), &req.player, radius).await?;
     Ok(GetAroundResponse {
@@ -128,7 +128,7 @@ pub(crate) async fn submit_score(
     req: &SubmitScoreRequest,
 ) -> Result<SubmitScoreResponse> {
     ctx.require_principal()?;
-    let b = board(ctx, call, RouteClass::Write, &req.board).await?;
+    let b = board(ctx, call, Operation::SubmitScore, &req.board).await?;
     let metadata = Some(req.metadata_json.as_str())
         .filter(|m| !m.is_empty())
         .map(serde_json::from_str::<serde_json::Value>)

@@ -7,8 +7,8 @@
 use edge::api::Ctx;
 use edge::http::Call;
 use edge::rewards::{AwardShown, RewardsShown};
+use leaderboard::http::operation::Operation;
 use leaderboard::policy::access;
-use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{LeaderboardError, PlayerId, Result};
 use serde::{Deserialize, Serialize};
 
@@ -310,7 +310,7 @@ pub(crate) async fn get_league(
     call: &Call<'_>,
     req: &GetLeagueRequest,
 ) -> Result<GetLeagueResponse> {
-    let id = edge::reads::admit(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, Operation::GetLeague, &req.board).await?;
     let p = own_player(ctx, &req.player)?;
     let (b, _) = edge::reads::board(ctx, &id, call.now_ms).await?;
     let repo = ctx.repo().await?;
@@ -333,7 +333,7 @@ pub(crate) async fn get_rewards(
     call: &Call<'_>,
     req: &RewardsRequest,
 ) -> Result<GetRewardsResponse> {
-    let id = edge::reads::admit(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, Operation::GetRewards, &req.board).await?;
     let p = own_player(ctx, &req.player)?;
     let repo = ctx.repo().await?;
     let asked = run_asked(&req.period);
@@ -358,7 +358,7 @@ pub(crate) async fn list_awards(
     call: &Call<'_>,
     req: &ListAwardsRequest,
 ) -> Result<ListAwardsResponse> {
-    let id = edge::reads::admit(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, Operation::GetRewards, &req.board).await?;
     access::authorize_operator(ctx.require_principal()?, "listing a run's awards")?;
     let repo = ctx.repo().await?;
     let limit = if req.limit == 0 { 100 } else { req.limit };
@@ -390,7 +390,7 @@ pub(crate) async fn claim_reward(
     call: &Call<'_>,
     req: &RewardsRequest,
 ) -> Result<ClaimRewardResponse> {
-    let id = edge::reads::admit(ctx, call, RouteClass::Write, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, Operation::ClaimReward, &req.board).await?;
     let p = own_player(ctx, &req.player)?;
     let repo = ctx.repo().await?;
     let asked = run_asked(&req.period);

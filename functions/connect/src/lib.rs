@@ -20,7 +20,7 @@
 //! POST /leaderboard.v1.LeaderboardService/StreamUpdates   server stream (`streaming`)
 //! ```
 //! Each method is the REST route's own code (`edge::reads`, `edge::submit::submit_input`) with
-//! the same tokens, tenants, rate limits (a call of its class on its board) and problems; a
+//! the same tokens, tenants, rate limits (a call of its operation on its board, `leaderboard::http::operation`) and problems; a
 //! problem becomes a Connect error ([`protocol::Code::of`]) whose message is its detail in the
 //! request's language, with the problem type in the `leaderboard-problem-type` header.
 //! Its own component, so the REST components link no protobuf code. The wire protocols are
@@ -49,8 +49,8 @@ use edge::platform::Platform;
 use edge::reads;
 use edge::stream::{BodyFuture, EventSink, Reply, StreamBody};
 use leaderboard::http::i18n::{Lang, negotiate};
+use leaderboard::http::operation::Operation;
 use leaderboard::http::problem::Problem;
-use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{Board, LeaderboardError, Result};
 use prost::Message;
 use serde::Serialize;
@@ -410,8 +410,8 @@ async fn call_method(
 pub(crate) async fn board(
     ctx: &Ctx<'_>,
     call: &Call<'_>,
-    class: RouteClass,
+    operation: Operation,
     id: &str,
 ) -> Result<Board> {
-    reads::board_for_call(ctx, call, class, id).await
+    reads::board_for_call(ctx, call, operation, id).await
 }

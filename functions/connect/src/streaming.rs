@@ -24,7 +24,7 @@ use edge::stream::{EventSink, Reply};
 use leaderboard::board::view::PeriodView;
 use leaderboard::http::i18n::{Lang, negotiate};
 use leaderboard::http::live::Schedule;
-use leaderboard::policy::ratelimit::RouteClass;
+use leaderboard::http::operation::Operation;
 use leaderboard::{Board, LeaderboardError};
 use prost::Message;
 
@@ -116,7 +116,7 @@ async fn open(
     let ctx = edge::admission::admit_per_call(platform, call)
         .await
         .map_err(fail)?;
-    let board = crate::board(&ctx, call, RouteClass::Read, &req.board)
+    let board = crate::board(&ctx, call, Operation::StreamUpdates, &req.board)
         .await
         .map_err(fail)?;
     let limit = if req.limit == 0 { 10 } else { req.limit };

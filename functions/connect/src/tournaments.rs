@@ -9,7 +9,7 @@
 use edge::api::Ctx;
 use edge::http::Call;
 use edge::tournaments::{AttemptsShown, PageAsked, TournamentPage, TournamentShown};
-use leaderboard::policy::ratelimit::RouteClass;
+use leaderboard::http::operation::Operation;
 use leaderboard::{LeaderboardError, PlayerId, Result};
 use serde::{Deserialize, Serialize};
 
@@ -304,7 +304,7 @@ pub(crate) async fn list(
     call: &Call<'_>,
     req: &ListTournamentsRequest,
 ) -> Result<ListTournamentsResponse> {
-    edge::ratelimit::enforce_as(ctx, call, RouteClass::Read, None).await?;
+    edge::ratelimit::enforce_as(ctx, call, Operation::ListTournaments, None).await?;
     let nonempty = |s: &str| Some(s).filter(|s| !s.is_empty()).map(str::to_owned);
     let (state, category) = (nonempty(&req.state), nonempty(&req.category));
     let page = edge::tournaments::listed(
@@ -324,7 +324,7 @@ pub(crate) async fn list_joined(
     call: &Call<'_>,
     req: &ListPlayerTournamentsRequest,
 ) -> Result<ListTournamentsResponse> {
-    edge::ratelimit::enforce_as(ctx, call, RouteClass::Read, None).await?;
+    edge::ratelimit::enforce_as(ctx, call, Operation::ListPlayerTournaments, None).await?;
     let player = PlayerId::new(&req.player)?;
     let asked = page_asked(req.limit, &req.cursor)?;
     let page = edge::tournaments::joined_by(ctx, call.now_ms, &player, asked).await?;
@@ -337,7 +337,7 @@ pub(crate) async fn join(
     call: &Call<'_>,
     req: &PlayerInTournament,
 ) -> Result<JoinTournamentResponse> {
-    let id = edge::reads::admit(ctx, call, RouteClass::Write, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, Operation::JoinTournament, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
     let joined = edge::tournaments::join_player(ctx, call, &id, &player).await?;
     Ok(JoinTournamentResponse {
@@ -354,7 +354,7 @@ pub(crate) async fn attempts(
     call: &Call<'_>,
     req: &PlayerInTournament,
 ) -> Result<AttemptsResponse> {
-    let id = edge::reads::admit(ctx, call, RouteClass::Read, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, Operation::GetAttempts, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
     let shown = edge::tournaments::attempts_of(ctx, call.now_ms, &id, &player).await?;
     Ok(AttemptsResponse::of(&shown))
@@ -366,7 +366,7 @@ pub(crate) async fn grant(
     call: &Call<'_>,
     req: &GrantAttemptsRequest,
 ) -> Result<AttemptsResponse> {
-    let id = edge::reads::admit(ctx, call, RouteClass::Admin, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, Operation::GrantAttempts, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
     let shown = edge::tournaments::grant_more(ctx, call, &id, &player, req.extra).await?;
     Ok(AttemptsResponse::of(&shown))
@@ -386,7 +386,7 @@ pub(crate) async fn end(
     call: &Call<'_>,
     req: &EndTournamentRequest,
 ) -> Result<Tournament> {
-    let id = edge::reads::admit(ctx, call, RouteClass::Admin, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, Operation::EndTournament, &req.board).await?;
     let board = edge::tournaments::end_now(ctx, call, &id).await?;
     as_listed(&board, call.now_ms)
 }
@@ -397,7 +397,7 @@ pub(crate) async fn extend(
     call: &Call<'_>,
     req: &ExtendTournamentRequest,
 ) -> Result<Tournament> {
-    let id = edge::reads::admit(ctx, call, RouteClass::Admin, &req.board).await?;
+    let id = edge::reads::admit(ctx, call, Operation::ExtendTournament, &req.board).await?;
     let board = edge::tournaments::extend_to(ctx, call, &id, &req.end).await?;
     as_listed(&board, call.now_ms)
 }

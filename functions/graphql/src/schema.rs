@@ -1,7 +1,8 @@
 //! The GraphQL schema (`api/schema.graphql` is its printed form, checked in CI) and its resolvers.
 //!
 //! Every root field is one call into the same code the REST API runs: it passes the rate limits
-//! as a call of its class on its board ([`edge::ratelimit::enforce_as`]), loads the board config
+//! as a call of its operation on its board ([`edge::ratelimit::enforce_as`]: the class of
+//! `leaderboard::http::operation`'s row, as its REST route), loads the board config
 //! cache-aside ([`edge::reads::board`]), checks read access like `GET …/entries`, and reads with
 //! [`edge::reads`] or submits with [`edge::submit::submit_input`]. A failure becomes a GraphQL
 //! error of that field ([`crate::errors`]) and the field is null; the other fields still answer
@@ -25,7 +26,7 @@ use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, ID, graphql_object
 use leaderboard::board::view::{EntryView, PeriodView};
 use leaderboard::events::outcome::Fate;
 use leaderboard::http::i18n::Lang;
-use leaderboard::policy::ratelimit::RouteClass;
+use leaderboard::http::operation::Operation;
 use leaderboard::{Board, LeaderboardError, PlayerId, Result, SubmissionInput};
 use serde_json::Value;
 
@@ -170,7 +171,7 @@ impl<'r> Gql<'r> {
     async fn follow(&self, id: &str) -> Result<Arc<Board>> {
         let board = match &self.admitted {
             Some(board) if board.id.as_str() == id => Arc::clone(board),
-            _ => match self.readable(id).await {
+            _ => match self.readable(Operation::StreamUpdates, id).await {
                 Ok(board) => Arc::new(board),
                 Err(e) => {
                     *self.refused.borrow_mut() = Some(e.clone());
@@ -203,9 +204,9 @@ impl<'r> Gql<'r> {
 
     /// One root field's admission: at most [`crate::MAX_BOARD_FIELDS`] per request, then
     /// [`edge::reads::board_for_call`] (rate limits, board config, read access for a read).
-    async fn board(&self, class: RouteClass, id: &str) -> Result<Board> {
+    async fn board(&self, operation: Operation, id: &str) -> Result<Board> {
         self.count_field()?;
-        reads::board_for_call(self.ctx, self.call, class, id).await
+        reads::board_for_call(self.ctx, self.call, operation, id).await
     }
 
     /// Counts one root field that reads or writes boards: at most [`crate::MAX_BOARD_FIELDS`].
@@ -221,8 +222,8 @@ impl<'r> Gql<'r> {
         Ok(())
     }
 
-    async fn readable(&self, id: &str) -> Result<Board> {
-        let board = self.board(RouteClass::Read, id).await?;
+    async fn readable(&self, operation: Operation, id: &str) -> Result<Board> {
+        let board = self.board(operation, id).await?;
         let mut caching = self.caching.borrow_mut();
         caching.public &= board.public_read && board.cache.enabled();
         caching.ttl_secs = Some(
@@ -525,7 +526,7 @@ impl<'r> Query<'r> {
     async fn board(context: &Gql<'r>, id: ID) -> FieldResult<Option<BoardInfo>> {
         context
             .run(async {
-                let board = context.readable(&id).await?;
+                let board = context.readable(Operation::GetBoard, &id).await?;
                 BoardInfo::of(&board, context.call.now_ms).map(Some)
             })
             .await
@@ -545,7 +546,7 @@ impl<'r> Query<'r> {
     ) -> FieldResult<Option<LeaderboardPage>> {
         context
             .run(async {
-                let b = context.readable(&board).await?;
+                let b = context.readable(Operation::GetLeaderboard, &board).await?;
                 let at = context.at(period.as_deref(), as_of.as_deref(), cohort.as_deref());
                 let page = reads::top(
                     context.ctx,
@@ -671,7 +672,7 @@ impl<'r> Query<'r> {
     ) -> FieldResult<Option<Standing>> {
         context
             .run(async {
-                let b = context.readable(&board).await?;
+                let b = context.readable(Operation::GetPlayer, &board).await?;
                 let at = context.at(period.as_deref(), as_of.as_deref(), cohort.as_deref());
                 let s = match reads::standing(context.ctx, &b, &at, &id).await {
                     Ok(s) => s,
@@ -696,7 +697,7 @@ impl<'r> Query<'r> {
     ) -> FieldResult<Option<LeaderboardPage>> {
         context
             .run(async {
-                let b = context.readable(&board).await?;
+                let b = context.readable(Operation::GetAround, &board).await?;
                 let at = context.at(period.as_deref(), as_of.as_deref(), cohort.as_deref());
                 let radius = arg_u32("radius", radius)?;
                 match reads::around(context.ctx, &b, &at, &player, radius).await {
@@ -719,7 +720,7 @@ impl<'r> Query<'r> {
     ) -> FieldResult<Option<PlayerList>> {
         context
             .run(async {
-                let b = context.readable(&board).await?;
+                let b = context.readable(Operation::ListPlayers, &board).await?;
                 let at = context.at(period.as_deref(), as_of.as_deref(), cohort.as_deref());
                 let ids: Vec<&str> = ids.iter().map(|i| &**i).collect();
                 let found = reads::players(context.ctx, &b, &at, &ids).await?;
@@ -754,7 +755,7 @@ impl<'r> Mutation<'r> {
         context
             .run(async {
                 context.ctx.require_principal()?;
-                let b = context.board(RouteClass::Write, &board).await?;
+                let b = context.board(Operation::SubmitScore, &board).await?;
                 let metadata = input
                     .metadata
                     .as_deref()

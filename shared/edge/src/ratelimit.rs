@@ -20,6 +20,7 @@
 //! `rl:<tenant>:<policy>:<value>` in the KV store (no expiry in `wasi:keyvalue`: a stale TAT is
 //! harmless, but the store keeps one small key per client seen).
 
+use leaderboard::http::operation::Operation;
 use leaderboard::policy::ratelimit::{
     self, Decision, KeyKind, Policy, RouteClass, Store, Unavailable,
 };
@@ -60,13 +61,24 @@ pub fn client_ip(call: &Call<'_>, trusted_proxies: usize) -> Option<String> {
 /// Checks the request against every policy that applies; adds the header fields to the
 /// response; `Err` is the `429` (or the fail-closed `503`).
 pub async fn enforce(ctx: &Ctx<'_>, call: &Call<'_>) -> Result<()> {
-    let class = RouteClass::of(call.method().to_string().as_str(), &call.path);
-    enforce_as(ctx, call, class, call.param("board").as_deref()).await
+    // The class of the route's operation (`leaderboard::http::operation`).
+    let class = Operation::class_of_route(call.method().as_str(), &call.path);
+    enforce_class(ctx, call, class, call.param("board").as_deref()).await
 }
 
-/// [`enforce`] for one call of `class` on `board` that the route does not say by itself: each
-/// root field of a GraphQL operation is one such call.
+/// [`enforce`] for one call of `operation` on `board` that the route does not say by itself:
+/// each root field of a GraphQL request, each Connect method, counted under the operation's
+/// class as its REST route is.
 pub async fn enforce_as(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    operation: Operation,
+    board: Option<&str>,
+) -> Result<()> {
+    enforce_class(ctx, call, operation.class(), board).await
+}
+
+async fn enforce_class(
     ctx: &Ctx<'_>,
     call: &Call<'_>,
     class: RouteClass,

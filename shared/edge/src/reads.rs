@@ -11,6 +11,7 @@ use leaderboard::board::cursor::{self, Cursor, CursorBinding};
 use leaderboard::board::view::{EntryView, PeriodView};
 use leaderboard::competition::cohort::{self, CohortId};
 use leaderboard::http::cache::{CacheEnvelope, Freshness};
+use leaderboard::http::operation::Operation;
 use leaderboard::{
     Board, BoardId, LeaderboardError, PlayerId, Record, Result, TenantId, board::rank,
     board::sortkey,
@@ -159,30 +160,30 @@ pub async fn board(
 }
 
 /// One call about board `id` of a door that serves several per request, admitted as its REST
-/// route is, before any other check: the rate limits for a call of `class` on the board. The
-/// board's id.
+/// route is, before any other check: the rate limits for a call of `operation` on the board.
+/// The board's id.
 pub async fn admit(
     ctx: &Ctx<'_>,
     call: &crate::http::Call<'_>,
-    class: leaderboard::policy::ratelimit::RouteClass,
+    operation: Operation,
     id: &str,
 ) -> Result<BoardId> {
-    crate::ratelimit::enforce_as(ctx, call, class, Some(id)).await?;
+    crate::ratelimit::enforce_as(ctx, call, operation, Some(id)).await?;
     BoardId::new(id)
 }
 
 /// One call of a door that serves several per request (a GraphQL root field, a Connect method):
-/// the rate limits for a call of `class` on board `id`, then its config ([`board`]); a read also
-/// checks the read access, as `GET …/entries` does.
+/// the rate limits for a call of `operation` on board `id`, then its config ([`board`]); a read
+/// also checks the read access, as `GET …/entries` does.
 pub async fn board_for_call(
     ctx: &Ctx<'_>,
     call: &crate::http::Call<'_>,
-    class: leaderboard::policy::ratelimit::RouteClass,
+    operation: Operation,
     id: &str,
 ) -> Result<Board> {
-    let id = admit(ctx, call, class, id).await?;
+    let id = admit(ctx, call, operation, id).await?;
     let (board, _) = board(ctx, &id, call.now_ms).await?;
-    if class == leaderboard::policy::ratelimit::RouteClass::Read {
+    if operation.class() == leaderboard::policy::ratelimit::RouteClass::Read {
         leaderboard::policy::access::authorize_read(ctx.principal.as_ref(), &board)?;
     }
     Ok(board)

@@ -40,7 +40,9 @@
 //!    [`policy::jsonlogic`]), A/B experiments ([`policy::experiment`]), tenant settings
 //!    ([`policy::tenant`]) and the Redis circuit breaker ([`policy::breaker`]).
 //! 7. [`outbound`]: webhook subscriptions, their targets and deliveries.
-//! 8. [`http`]: what the HTTP surface shares: problem details ([`http::problem`]) in six
+//! 8. [`http`]: what the HTTP surface shares: the operation table every door names its
+//!    operations from ([`http::operation`]: REST form and rate-limit class), problem details
+//!    ([`http::problem`]) in six
 //!    languages ([`http::i18n`]), trace context and the access log ([`http::trace`]), metrics
 //!    ([`http::metrics`]), the edge cache's layout ([`http::cache`]), live updates
 //!    ([`http::live`]) and the dashboard page ([`http::dashboard`]).

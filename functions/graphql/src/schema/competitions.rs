@@ -4,8 +4,8 @@
 //! checks and the answers are the same.
 
 use juniper::{GraphQLObject, ID};
+use leaderboard::http::operation::Operation;
 use leaderboard::policy::access;
-use leaderboard::policy::ratelimit::RouteClass;
 use leaderboard::{BoardId, LeaderboardError, PlayerId, Result};
 
 use super::{BoardInfo, Gql, arg_u32, count};
@@ -252,17 +252,17 @@ fn own_player(context: &Gql<'_>, player: &str) -> Result<PlayerId> {
 }
 
 /// A root field admitted as its REST route is, before any other check: it counts towards the
-/// request's root fields and passes the rate limits as a call of `class` (its route's) on
-/// `board`, or on none for a listing.
-async fn admit(context: &Gql<'_>, class: RouteClass, board: Option<&str>) -> Result<()> {
+/// request's root fields and passes the rate limits as a call of `operation` on `board`, or on
+/// none for a listing.
+async fn admit(context: &Gql<'_>, operation: Operation, board: Option<&str>) -> Result<()> {
     context.count_field()?;
-    edge::ratelimit::enforce_as(context.ctx, context.call, class, board).await
+    edge::ratelimit::enforce_as(context.ctx, context.call, operation, board).await
 }
 
 /// [`admit`] for a field about one board: its id.
-async fn admit_board(context: &Gql<'_>, class: RouteClass, board: &str) -> Result<BoardId> {
+async fn admit_board(context: &Gql<'_>, operation: Operation, board: &str) -> Result<BoardId> {
     context.count_field()?;
-    edge::reads::admit(context.ctx, context.call, class, board).await
+    edge::reads::admit(context.ctx, context.call, operation, board).await
 }
 
 /// A listing's page: `limit` and `cursor` as the GraphQL arguments give them.
@@ -275,7 +275,7 @@ pub(super) async fn league(
     board: &str,
     player: &str,
 ) -> Result<Option<LeagueStanding>> {
-    let id = admit_board(context, RouteClass::Read, board).await?;
+    let id = admit_board(context, Operation::GetLeague, board).await?;
     let p = own_player(context, player)?;
     let (b, _) = edge::reads::board(context.ctx, &id, context.call.now_ms).await?;
     let repo = context.ctx.repo().await?;
@@ -298,7 +298,7 @@ pub(super) async fn rewards(
     player: &str,
     period: Option<&str>,
 ) -> Result<Option<Rewards>> {
-    let id = admit_board(context, RouteClass::Read, board).await?;
+    let id = admit_board(context, Operation::GetRewards, board).await?;
     let p = own_player(context, player)?;
     let repo = context.ctx.repo().await?;
     let (run, rewards, award) = edge::rewards::of_player(
@@ -330,7 +330,7 @@ pub(super) async fn awards(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Option<RunAwards>> {
-    let id = admit_board(context, RouteClass::Read, board).await?;
+    let id = admit_board(context, Operation::GetRewards, board).await?;
     access::authorize_operator(context.ctx.require_principal()?, "listing a run's awards")?;
     let repo = context.ctx.repo().await?;
     let listed = edge::rewards::awards_listed(
@@ -362,7 +362,7 @@ pub(super) async fn claim(
     player: &str,
     period: Option<&str>,
 ) -> Result<Option<Award>> {
-    let id = admit_board(context, RouteClass::Write, board).await?;
+    let id = admit_board(context, Operation::ClaimReward, board).await?;
     let p = own_player(context, player)?;
     let repo = context.ctx.repo().await?;
     let (_, award) = edge::rewards::claim_award(
@@ -384,7 +384,7 @@ pub(super) async fn tournaments(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Option<TournamentList>> {
-    admit(context, RouteClass::Read, None).await?;
+    admit(context, Operation::ListTournaments, None).await?;
     let page = edge::tournaments::listed(
         context.ctx,
         context.call.now_ms,
@@ -402,7 +402,7 @@ pub(super) async fn joined(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Option<TournamentList>> {
-    admit(context, RouteClass::Read, None).await?;
+    admit(context, Operation::ListPlayerTournaments, None).await?;
     let p = own_player(context, player)?;
     let page = edge::tournaments::joined_by(
         context.ctx,
@@ -419,7 +419,7 @@ pub(super) async fn attempts(
     board: &str,
     player: &str,
 ) -> Result<Option<Attempts>> {
-    let id = admit_board(context, RouteClass::Read, board).await?;
+    let id = admit_board(context, Operation::GetAttempts, board).await?;
     let p = PlayerId::new(player)?;
     let shown = edge::tournaments::attempts_of(context.ctx, context.call.now_ms, &id, &p).await?;
     Ok(Some(Attempts::of(&shown)))
@@ -430,7 +430,7 @@ pub(super) async fn join(
     board: &str,
     player: &str,
 ) -> Result<Option<JoinResult>> {
-    let id = admit_board(context, RouteClass::Write, board).await?;
+    let id = admit_board(context, Operation::JoinTournament, board).await?;
     let p = PlayerId::new(player)?;
     let joined = edge::tournaments::join_player(context.ctx, context.call, &id, &p).await?;
     Ok(Some(JoinResult {
@@ -447,7 +447,7 @@ pub(super) async fn grant(
     player: &str,
     extra: i32,
 ) -> Result<Option<Attempts>> {
-    let id = admit_board(context, RouteClass::Admin, board).await?;
+    let id = admit_board(context, Operation::GrantAttempts, board).await?;
     let p = PlayerId::new(player)?;
     let extra = u64::from(arg_u32("extra", extra)?);
     let shown = edge::tournaments::grant_more(context.ctx, context.call, &id, &p, extra).await?;
@@ -455,13 +455,13 @@ pub(super) async fn grant(
 }
 
 pub(super) async fn end(context: &Gql<'_>, board: &str) -> Result<Option<BoardInfo>> {
-    let id = admit_board(context, RouteClass::Admin, board).await?;
+    let id = admit_board(context, Operation::EndTournament, board).await?;
     let b = edge::tournaments::end_now(context.ctx, context.call, &id).await?;
     BoardInfo::of(&b, context.call.now_ms).map(Some)
 }
 
 pub(super) async fn extend(context: &Gql<'_>, board: &str, end: &str) -> Result<Option<BoardInfo>> {
-    let id = admit_board(context, RouteClass::Admin, board).await?;
+    let id = admit_board(context, Operation::ExtendTournament, board).await?;
     let b = edge::tournaments::extend_to(context.ctx, context.call, &id, end).await?;
     BoardInfo::of(&b, context.call.now_ms).map(Some)
 }

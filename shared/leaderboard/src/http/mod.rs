@@ -8,6 +8,7 @@ pub mod graphql_sse;
 pub mod i18n;
 pub mod live;
 pub mod metrics;
+pub mod operation;
 pub mod problem;
 pub mod push;
 pub mod trace;

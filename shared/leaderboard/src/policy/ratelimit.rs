@@ -36,7 +36,8 @@ pub enum KeyKind {
     Tenant,
 }
 
-/// Route classes.
+/// Rate-limit classes: what a policy's `classes` name. Each operation of the API counts under
+/// one, through every door (`crate::http::operation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RouteClass {
@@ -50,32 +51,6 @@ pub enum RouteClass {
 }
 
 impl RouteClass {
-    /// The class of a request to an API route.
-    pub fn of(method: &str, path: &str) -> Self {
-        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let read = matches!(method, "GET" | "HEAD");
-        match segments.as_slice() {
-            ["ofrep", ..] => Self::Read,
-            ["api", _, "boards", _, "scores" | "join"]
-            | ["api", _, "boards", _, "rewards", "claim"]
-                if method == "POST" =>
-            {
-                Self::Write
-            }
-            ["api", _, "tournaments"] | ["api", _, "players", _, "tournaments"] if read => {
-                Self::Read
-            }
-            ["api", _, "boards", ..] if read && segments.get(4) != Some(&"dead-letters") => {
-                if segments.get(4) == Some(&"events") {
-                    Self::Admin
-                } else {
-                    Self::Read
-                }
-            }
-            _ => Self::Admin,
-        }
-    }
-
     /// The class's name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -133,35 +133,6 @@ fn applies_by_class_board_and_role() {
 }
 
 #[test]
-fn route_classes() {
-    for (m, path, class) in [
-        ("GET", "/api/v1/boards/x/entries", RouteClass::Read),
-        ("GET", "/api/v2/boards/x/players/a/around", RouteClass::Read),
-        ("GET", "/api/v1/boards", RouteClass::Read),
-        ("HEAD", "/api/v1/boards/x", RouteClass::Read),
-        ("POST", "/api/v1/boards/x/scores", RouteClass::Write),
-        ("POST", "/api/v1/boards/x/join", RouteClass::Write),
-        ("GET", "/api/v1/boards/x/attempts", RouteClass::Read),
-        ("POST", "/api/v1/boards/x/attempts", RouteClass::Admin),
-        ("GET", "/api/v1/boards/x/rewards", RouteClass::Read),
-        ("POST", "/api/v1/boards/x/rewards/claim", RouteClass::Write),
-        ("GET", "/api/v1/tournaments", RouteClass::Read),
-        ("GET", "/api/v1/players/ann/tournaments", RouteClass::Read),
-        ("POST", "/api/v1/boards/x/tournament/end", RouteClass::Admin),
-        ("POST", "/api/v1/boards", RouteClass::Admin),
-        ("DELETE", "/api/v1/boards/x/players/a", RouteClass::Admin),
-        ("GET", "/api/v1/boards/x/events", RouteClass::Admin),
-        ("GET", "/api/v1/boards/x/dead-letters", RouteClass::Admin),
-        ("POST", "/api/v1/admin/drain", RouteClass::Admin),
-        ("GET", "/api/v1/audit", RouteClass::Admin),
-        ("POST", "/ofrep/v1/evaluate/flags/x", RouteClass::Read),
-        ("PUT", "/api/v1/flags", RouteClass::Admin),
-    ] {
-        assert_eq!(RouteClass::of(m, path), class, "{m} {path}");
-    }
-}
-
-#[test]
 fn header_fields_follow_the_structured_field_form() {
     let a = policy(50, 60, 50);
     let mut b = policy(10, 1, 5);
