@@ -151,15 +151,12 @@ fi
 # the guests routing every command to its slot's primary. Redis refuses a command, or a script's
 # declared KEYS, that span two slots, so this also checks that every script stays within one.
 # Which tests each takes is tests/app/runs.toml's [cluster] (edge-host) and [cluster-spin] (real
-# Spin). Each runs in the background: edge-host's as soon as its
-# suite has passed (while the Spin suites still run), Spin's once every suite above has passed;
-# the two side by side, each its own clusters on free ports, and beside the walk-throughs and
-# Schemathesis below: Schemathesis is bounded by time (API_FUZZ_SECONDS), so it tries fewer cases
-# for the CPU these runs take, where running it after them would add its whole length to CI.
-# Their output follows Schemathesis's.
+# Spin). Both run in the background as soon as the edge-host suite has passed (while the Spin
+# suites still run), side by side, each its own clusters on free ports, and beside the
+# walk-throughs; their output follows Schemathesis's.
 # The edge-host run takes four tests at a time (the default is one per core): much of a test's
 # time is its cluster forming, which waits rather than computes (at three, alone, the load stayed
-# under 1), and it then ends within the walk-throughs and Schemathesis.
+# under 1).
 cluster_host() {
     EDGE_TEST_REDIS=cluster3 lint_test --workspace --test app -- --exact \
         $(cat target/app-tests-cluster.txt) --test-threads 4
@@ -174,6 +171,21 @@ step "cargo test (edge-host), in the background"
 EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" lint_test --workspace \
     >target/test-edge-host.log 2>&1 &
 host_suite=$!
+
+# Schemathesis on each runtime, beside the suites: each run is bounded by time
+# (API_FUZZ_SECONDS) and mostly waits on the app, so it takes the CPU the suites leave idle and
+# tries fewer cases when they leave less, where after them it added its whole length to CI's
+# (the runs' output follows the suites'). It needs only the wasm build and the test build's
+# edge-host binary.
+if [ -n "$spin" ]; then
+    step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host and on real Spin, in the background (seeded, bounded)"
+    SPIN_BIN="$spin" "$py" scripts/api_fuzz.py spin >target/api-fuzz-spin.log 2>&1 &
+    fuzz_spin=$!
+else
+    step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host, in the background (seeded, bounded)"
+fi
+"$py" scripts/api_fuzz.py edge-host >target/api-fuzz-edge-host.log 2>&1 &
+fuzz_host=$!
 # The p3 suite alone waits for its build (started before the test build, at a lower
 # priority): the Spin p2 run and the edge-host run are under way meanwhile.
 if [ -n "$p3_build" ]; then
@@ -204,6 +216,11 @@ if [ -z "$host_failed" ]; then
     step "the app suite against Redis Clusters of three primaries and three replicas on edge-host, in the background"
     cluster_host >target/test-cluster.log 2>&1 &
     cluster_suite=$!
+    if [ -n "$spin" ]; then
+        step "the Redis-facing suites against Redis Clusters on real Spin, in the background"
+        cluster_spin >target/test-cluster-spin.log 2>&1 &
+        cluster_spin_suite=$!
+    fi
 fi
 spin_failed=""
 if [ -n "$spin_suite" ]; then
@@ -227,12 +244,6 @@ fi
 if [ -n "$host_failed$spin_failed" ]; then
     exit 1
 fi
-if [ -n "$spin" ]; then
-    step "the Redis-facing suites against Redis Clusters on real Spin, in the background"
-    cluster_spin >target/test-cluster-spin.log 2>&1 &
-    cluster_spin_suite=$!
-fi
-
 # One walk-through after the other: each runs the README's own lines at the repository's root
 # (scripts/setup.sh, target/dev-secret's first write), which two at once would race on.
 step "README: the walk-through as pasted (scripts/up.sh --background) on edge-host"
@@ -242,27 +253,21 @@ if [ -n "$spin" ]; then
     SPIN_BIN="$spin" "$py" scripts/readme_check.py spin
 fi
 
-# Both runtimes side by side: each run is bounded by time (API_FUZZ_SECONDS) and mostly waits on
-# the app, so together they take the time of one. Each one's output is shown when both are done.
-if [ -n "$spin" ]; then
-    step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host and on real Spin, side by side (seeded, bounded)"
-    "$py" scripts/api_fuzz.py edge-host >target/api-fuzz-edge-host.log 2>&1 &
-    fuzz_host=$!
-    SPIN_BIN="$spin" "$py" scripts/api_fuzz.py spin >target/api-fuzz-spin.log 2>&1 &
-    fuzz_spin=$!
-    fuzz_failed=""
-    wait "$fuzz_host" || fuzz_failed="$fuzz_failed edge-host"
+fuzz_failed=""
+wait "$fuzz_host" || fuzz_failed="$fuzz_failed edge-host"
+fuzz_host=""
+if [ -n "$fuzz_spin" ]; then
     wait "$fuzz_spin" || fuzz_failed="$fuzz_failed spin"
-    fuzz_host=""
     fuzz_spin=""
-    cat target/api-fuzz-edge-host.log target/api-fuzz-spin.log
-    if [ -n "$fuzz_failed" ]; then
-        echo "test: Schemathesis failed on:$fuzz_failed" >&2
-        exit 1
-    fi
-else
-    step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host (seeded, bounded)"
-    "$py" scripts/api_fuzz.py edge-host
+fi
+step "Schemathesis:"
+cat target/api-fuzz-edge-host.log
+if [ -n "$spin" ]; then
+    cat target/api-fuzz-spin.log
+fi
+if [ -n "$fuzz_failed" ]; then
+    echo "test: Schemathesis failed on:$fuzz_failed" >&2
+    exit 1
 fi
 
 cluster_failed=""
