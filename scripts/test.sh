@@ -166,26 +166,30 @@ cluster_spin() {
         --workspace --test app -- --exact $(cat target/app-tests-cluster-spin.txt)
 }
 
+# Schemathesis on each runtime, beside the suites: each run is bounded by time
+# (API_FUZZ_SECONDS) and mostly waits on the app, so it tries fewer cases when the suites leave
+# it less CPU, where after them it added its whole length to CI's (the runs' output follows the
+# suites'). It needs only the wasm build and the test build's edge-host binary, and starts once
+# the p3 build is done: beside that build (at a lower priority) it held the p3 suite back by
+# 150 s.
+start_fuzz() {
+    if [ -n "$spin" ]; then
+        step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host and on real Spin, in the background (seeded, bounded)"
+        SPIN_BIN="$spin" "$py" scripts/api_fuzz.py spin >target/api-fuzz-spin.log 2>&1 &
+        fuzz_spin=$!
+    else
+        step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host, in the background (seeded, bounded)"
+    fi
+    "$py" scripts/api_fuzz.py edge-host >target/api-fuzz-edge-host.log 2>&1 &
+    fuzz_host=$!
+}
+
 # Every test of every crate on edge-host, beside the Spin runs; its output follows once it ends.
 step "cargo test (edge-host), in the background"
 EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" lint_test --workspace \
     >target/test-edge-host.log 2>&1 &
 host_suite=$!
 
-# Schemathesis on each runtime, beside the suites: each run is bounded by time
-# (API_FUZZ_SECONDS) and mostly waits on the app, so it takes the CPU the suites leave idle and
-# tries fewer cases when they leave less, where after them it added its whole length to CI's
-# (the runs' output follows the suites'). It needs only the wasm build and the test build's
-# edge-host binary.
-if [ -n "$spin" ]; then
-    step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host and on real Spin, in the background (seeded, bounded)"
-    SPIN_BIN="$spin" "$py" scripts/api_fuzz.py spin >target/api-fuzz-spin.log 2>&1 &
-    fuzz_spin=$!
-else
-    step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host, in the background (seeded, bounded)"
-fi
-"$py" scripts/api_fuzz.py edge-host >target/api-fuzz-edge-host.log 2>&1 &
-fuzz_host=$!
 # The p3 suite alone waits for its build (started before the test build, at a lower
 # priority): the Spin p2 run and the edge-host run are under way meanwhile.
 if [ -n "$p3_build" ]; then
@@ -207,6 +211,7 @@ if [ -n "$p3_build" ]; then
     ) >target/test-spin-p3.log 2>&1 &
     p3_suite=$!
 fi
+start_fuzz
 host_failed=""
 wait "$host_suite" || host_failed=1
 host_suite=""

@@ -173,8 +173,9 @@ pub async fn admit(
 }
 
 /// One call of a door that serves several per request (a GraphQL root field, a Connect method):
-/// the rate limits for a call of `operation` on board `id`, then its config ([`board`]); a read
-/// also checks the read access, as `GET …/entries` does.
+/// the rate limits for a call of `operation` on board `id`, then its config ([`board`]); an
+/// operation that shows the board (`Operation::reads_board`) also checks the read access, as
+/// `GET …/entries` does.
 pub async fn board_for_call(
     ctx: &Ctx<'_>,
     call: &crate::http::Call<'_>,
@@ -183,7 +184,7 @@ pub async fn board_for_call(
 ) -> Result<Board> {
     let id = admit(ctx, call, operation, id).await?;
     let (board, _) = board(ctx, &id, call.now_ms).await?;
-    if operation.class() == leaderboard::policy::ratelimit::RouteClass::Read {
+    if operation.reads_board() {
         leaderboard::policy::access::authorize_read(ctx.principal.as_ref(), &board)?;
     }
     Ok(board)
