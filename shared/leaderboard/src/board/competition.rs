@@ -13,7 +13,6 @@ use crate::error::{LeaderboardError, Result};
 
 /// A board's competition parts, with what of the rest of the board they depend on
 /// (`crate::board::config::Board`'s fields).
-#[derive(Clone, Copy)]
 pub(crate) struct Competition<'a> {
     /// The tournament the board is, if it is one.
     pub tournament: &'a Option<Tournament>,
@@ -41,23 +40,13 @@ fn bad<T>(m: String) -> Result<T> {
 /// period, write mode, `retain_periods` and `integrity` rules (the rest of the board checked
 /// before).
 pub(crate) fn check(c: &Competition<'_>) -> Result<()> {
-    let Competition {
-        tournament,
-        rewards,
-        cohort_size,
-        league,
-        period,
-        async_writes,
-        retain_periods,
-        ..
-    } = *c;
-    if let Some(t) = tournament {
+    if let Some(t) = c.tournament {
         t.check()?;
     }
-    if tournament
+    if c.tournament
         .as_ref()
         .is_some_and(|t| t.max_attempts.is_some())
-        && async_writes
+        && c.async_writes
     {
         // An attempt past the limit is refused as it is made; an async board answers `202`
         // before its write is decided, so the refusal could reach nobody.
@@ -70,10 +59,10 @@ pub(crate) fn check(c: &Competition<'_>) -> Result<()> {
     }
 
     check_rewards(c)?;
-    if let Some(size) = cohort_size {
+    if let Some(size) = c.cohort_size {
         crate::competition::cohort::size(size)?;
     }
-    if rewards.is_some() && tournament.is_some() && cohort_size.is_some() {
+    if c.rewards.is_some() && c.tournament.is_some() && c.cohort_size.is_some() {
         // Served on a periodic board's cohorts; a tournament's announcement of its end does
         // not carry per-cohort awards yet.
         return bad(
@@ -85,8 +74,9 @@ pub(crate) fn check(c: &Competition<'_>) -> Result<()> {
 
     check_league(c)?;
     let periodic_rewards = periodic_rewards(c);
-    let pays_at_close = periodic_rewards || league.as_ref().is_some_and(|l| !l.rewards.is_empty());
-    if pays_at_close && period == PeriodKind::Daily && retain_periods < 2 {
+    let pays_at_close =
+        periodic_rewards || c.league.as_ref().is_some_and(|l| !l.rewards.is_empty());
+    if pays_at_close && c.period == PeriodKind::Daily && c.retain_periods < 2 {
         // The award waits up to a grace after the end for open reviews: a day kept one day
         // more would expire as the grace ends, and pay no one.
         return bad(format!(
@@ -96,7 +86,7 @@ pub(crate) fn check(c: &Competition<'_>) -> Result<()> {
             crate::competition::rewards::GRACE_MS / 3_600_000
         ));
     }
-    if league.is_some() && tournament.is_some() {
+    if c.league.is_some() && c.tournament.is_some() {
         return bad(
             "a league closes at each period's end and a tournament at its window's: not \
              served together yet"
@@ -114,19 +104,10 @@ fn periodic_rewards(c: &Competition<'_>) -> bool {
 
 /// A reward table alone and against the board's write mode, period, retention and rules.
 fn check_rewards(c: &Competition<'_>) -> Result<()> {
-    let Competition {
-        tournament,
-        rewards,
-        period,
-        async_writes,
-        retain_periods,
-        integrity,
-        ..
-    } = *c;
-    if let Some(table) = rewards {
+    if let Some(table) = c.rewards {
         table.check()?;
     }
-    if rewards.is_some() && async_writes {
+    if c.rewards.is_some() && c.async_writes {
         // An async board's inbox may still hold entries accepted before the end when the
         // run is awarded: its final standings are not known then.
         return bad(
@@ -135,7 +116,7 @@ fn check_rewards(c: &Competition<'_>) -> Result<()> {
                 .into(),
         );
     }
-    if rewards.is_some() && tournament.is_none() && period == PeriodKind::AllTime {
+    if c.rewards.is_some() && c.tournament.is_none() && c.period == PeriodKind::AllTime {
         return bad(
             "rewards are paid when a run closes: a tournament's end, or each period's end on \
              a daily, weekly or monthly board; an all-time board never closes"
@@ -143,7 +124,7 @@ fn check_rewards(c: &Competition<'_>) -> Result<()> {
         );
     }
     let periodic_rewards = periodic_rewards(c);
-    if periodic_rewards && retain_periods == 0 {
+    if periodic_rewards && c.retain_periods == 0 {
         // A period's standings would expire as it closes: the award would find no one.
         return bad(
             "rewards on a periodic board need retain_periods of 1 or more: a period's \
@@ -151,7 +132,7 @@ fn check_rewards(c: &Competition<'_>) -> Result<()> {
                 .into(),
         );
     }
-    if periodic_rewards && integrity.holds() {
+    if periodic_rewards && c.integrity.holds() {
         // As for a league: a held score's approval would write into a closed period.
         return bad(
             "rewards on a periodic board take no integrity rule with action hold: a held \
@@ -166,34 +147,24 @@ fn check_rewards(c: &Competition<'_>) -> Result<()> {
 /// A league alone and against the board's period, cohorts, write mode, retention, rules and
 /// rewards.
 fn check_league(c: &Competition<'_>) -> Result<()> {
-    let Competition {
-        rewards,
-        cohort_size,
-        league,
-        period,
-        async_writes,
-        retain_periods,
-        integrity,
-        ..
-    } = *c;
-    if let Some(league) = league {
+    if let Some(league) = c.league {
         league.check()?;
     }
-    if league.is_some() && period == PeriodKind::AllTime {
+    if c.league.is_some() && c.period == PeriodKind::AllTime {
         return bad(
             "a league needs a period that resets (daily, weekly or monthly): its players \
              move between tiers when a period closes"
                 .into(),
         );
     }
-    if league.is_some() && cohort_size.is_none() {
+    if c.league.is_some() && c.cohort_size.is_none() {
         return bad(
             "a league needs cohort_size: each tier's players are ranked in cohorts of that \
              size (100000 for one group per tier)"
                 .into(),
         );
     }
-    if league.is_some() && async_writes {
+    if c.league.is_some() && c.async_writes {
         // As for rewards: the close reads final standings, which an async board's inbox
         // may still change after the period's end.
         return bad(
@@ -202,7 +173,7 @@ fn check_league(c: &Competition<'_>) -> Result<()> {
                 .into(),
         );
     }
-    if league.is_some() && retain_periods == 0 {
+    if c.league.is_some() && c.retain_periods == 0 {
         // A period's cohorts would expire as it closes: the close would find no one.
         return bad(
             "a league needs retain_periods of 1 or more: a period's standings are read when \
@@ -210,7 +181,7 @@ fn check_league(c: &Competition<'_>) -> Result<()> {
                 .into(),
         );
     }
-    if league.is_some() && integrity.holds() {
+    if c.league.is_some() && c.integrity.holds() {
         // A held score's review may be decided after the period closed, when its standings
         // are final: refused rather than approved into a closed period.
         return bad(
@@ -219,7 +190,7 @@ fn check_league(c: &Competition<'_>) -> Result<()> {
                 .into(),
         );
     }
-    if league.is_some() && rewards.is_some() {
+    if c.league.is_some() && c.rewards.is_some() {
         return bad(
             "a league pays per tier: put its reward tables in league.rewards (tier → ranges), \
              not in rewards"

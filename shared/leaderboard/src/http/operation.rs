@@ -49,13 +49,6 @@ macro_rules! operations {
                     $(Operation::$name => RouteClass::$class,)+
                 }
             }
-
-            /// Its name (the Connect method's where there is one).
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Operation::$name => stringify!($name),)+
-                }
-            }
         }
     };
 }
