@@ -8,12 +8,16 @@ comments and strings are ignored) and fails when
 - two or more modules import each other in a circle (a strongly connected component), or
 - a module imports a module of a higher layer (each crate's layers are below, bottom first, as
   its crate doc comment states them), or
-- a module is in no layer (a new module must say where it stands).
+- a module is in no layer (a new module must say where it stands), or
+- a crate that names its capabilities (the top-level folders `shared/edge` is cut into) has an
+  import from one capability into another that is not among the first's declared arrows, or
+  declares an arrow that no import uses.
 
-A crate's modules are either its top-level files and folders (`depth` 1: `repo/` and its files
-are one module, `repo`), or every file (`depth` 2: `board/config.rs` is `board::config`, a
-folder's `mod.rs` is the folder, and `config_tests.rs` belongs to `config`); then a layer names
-rooms (`board`) or single modules (`error`).
+A crate's modules are its files down to `depth` folders: at `depth` 1 a top-level folder and its
+files are one module (`repo`); at 2 or more each file is one (`board/config.rs` is
+`board::config`), a folder's `mod.rs` is the folder, deeper files belong to the folder at the
+depth, and `config_tests.rs` belongs to `config`. A layer names rooms (`board`, every module in
+it) or single modules (`flags::doc`); the longest name that holds a module places it.
 
 Usage: scripts/layers.py [--quiet] [CRATE ...]   (default: every crate below)
 """
@@ -40,21 +44,33 @@ CRATES = {
             ("http", ["http"]),
         ],
     },
-    # The Spin adapters (shared/edge/src/lib.rs).
+    # The Spin adapters (shared/edge/src/lib.rs): a base in four layers, the capabilities above
+    # it (the stores the request's context reads ahead stand lower), the entry on top.
     "edge": {
         "src": "shared/edge/src",
-        "depth": 1,
+        "depth": 3,
         "layers": [
             ("platform", ["platform", "message", "redis_error", "cluster", "kv", "scope", "settings", "outbound"]),
-            ("stores", ["breaker", "stall", "repo", "cache", "flagdoc", "tenants", "apikeys", "webhooks",
-                        "integrity"]),
-            ("request", ["compress", "http", "stream", "auth", "api"]),
-            ("policies", ["metrics", "ratelimit", "flags", "idempotency", "experiments", "audit",
-                          "rebuild", "pipeline", "submit", "lifecycle", "live",
-                          "webhook_delivery", "webhook_top", "reads", "cohorts", "leagues", "push",
-                          "tournaments", "rewards", "closes"]),
+            ("link", ["breaker", "stall", "repo", "cache", "schedule"]),
+            ("stores", ["tenants", "flags::doc", "flags::store"]),
+            ("request", ["compress", "http", "stream", "auth", "api", "metrics", "audit", "ratelimit"]),
+            ("capabilities", ["boards", "submissions", "reads", "competitions", "webhooks", "flags", "live",
+                              "integrity"]),
             ("entry", ["admission", "serve"]),
         ],
+        # Which capability may import which (an import between two capabilities that is not
+        # here fails, and so does an arrow here that no import uses).
+        "capabilities": {
+            "boards": ["competitions", "submissions", "webhooks"],
+            "competitions": ["flags", "integrity", "reads"],
+            "flags": [],
+            "integrity": ["submissions", "tenants"],
+            "live": ["reads"],
+            "reads": ["boards", "competitions"],
+            "submissions": ["competitions", "flags", "integrity", "webhooks"],
+            "tenants": [],
+            "webhooks": ["competitions", "tenants"],
+        },
     },
     # edge-host (host/src/lib.rs).
     "host": {
@@ -238,7 +254,12 @@ def check(name: str, spec: dict, quiet: bool) -> list[str]:
     layer_of_name = {m: i for i, (_, ms) in enumerate(layers) for m in ms}
 
     def layer(m: str):
-        return layer_of_name.get(m, layer_of_name.get(m.split("::")[0]))
+        # The longest name that is the module or holds it (`flags::doc` before `flags`).
+        segs = m.split("::")
+        for n in range(len(segs), 0, -1):
+            if "::".join(segs[:n]) in layer_of_name:
+                return layer_of_name["::".join(segs[:n])]
+        return None
 
     problems = []
     for m in sorted(edges):
@@ -252,14 +273,34 @@ def check(name: str, spec: dict, quiet: bool) -> list[str]:
             if lm is not None and ld is not None and ld > lm:
                 problems.append(f"{m} ({layers[lm][0]}) imports {d} ({layers[ld][0]}), a higher "
                                 "layer")
+    caps = spec.get("capabilities", {})
+    used: set[tuple[str, str]] = set()
+    for m in sorted(edges):
+        for d in sorted(edges[m]):
+            rm, rd = m.split("::")[0], d.split("::")[0]
+            if rm == rd or rm not in caps or rd not in caps:
+                continue
+            used.add((rm, rd))
+            if rd not in caps[rm]:
+                problems.append(f"{m} (capability {rm}) imports {d} (capability {rd}): not an arrow "
+                                f"of {rm} (add it in {Path(__file__).name}, or keep {rm} off {rd})")
+    for rm, allowed in sorted(caps.items()):
+        for rd in allowed:
+            if (rm, rd) not in used:
+                problems.append(f"capability {rm}: the arrow to {rd} is declared, no import uses it")
     if not quiet:
         print(f"{name} ({spec['src']})")
         for i, (lname, _) in enumerate(layers):
             print(f"  {i + 1}. {lname}")
             for m in sorted(x for x in edges if layer(x) == i):
                 print(f"     {m:<28} -> {', '.join(sorted(edges[m])) or '-'}")
+        if caps:
+            print("  capabilities:")
+            for rm in sorted(caps):
+                print(f"     {rm:<28} -> {', '.join(sorted(caps[rm])) or '-'}")
     if not problems:
-        print(f"layers: {name}: {len(edges)} modules, no cycle, no upward import")
+        arrows = f", {len(used)} arrows between {len(caps)} capabilities" if caps else ""
+        print(f"layers: {name}: {len(edges)} modules, no cycle, no upward import{arrows}")
     return [f"{name}: {p}" for p in problems]
 
 

@@ -1,4 +1,4 @@
-//! API keys for service clients (`edge::apikeys`), tenant admin only:
+//! API keys for service clients (`edge::tenants::apikeys`), tenant admin only:
 //!
 //! ```text
 //! POST   /api/{v}/api-keys        create {name, roles, expires_at?, require_signature?}: 201 with
@@ -9,8 +9,8 @@
 //! ```
 
 use edge::api::Ctx;
-use edge::apikeys;
 use edge::http::{self, Call, Method, Response, ResponseBuilder};
+use edge::tenants::apikeys;
 use leaderboard::policy::apikey::{self, ApiKeyInput, StoredKey};
 use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::json;

@@ -69,14 +69,14 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     if let ["api", _, "players", player, "tournaments"] = segments.as_slice() {
         let ctx = edge::admission::admit(platform, call).await?;
         return match call.method() {
-            &Method::GET => edge::tournaments::joined(&ctx, call, player).await,
+            &Method::GET => edge::competitions::tournaments::joined(&ctx, call, player).await,
             _ => Err(call.method_not_allowed("GET")),
         };
     }
     if let ["api", _, "tournaments"] = segments.as_slice() {
         let ctx = edge::admission::admit(platform, call).await?;
         return match call.method() {
-            &Method::GET => edge::tournaments::list(&ctx, call).await,
+            &Method::GET => edge::competitions::tournaments::list(&ctx, call).await,
             _ => Err(call.method_not_allowed("GET")),
         };
     }
@@ -97,9 +97,9 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         let ctx = edge::admission::admit(platform, call).await?;
         let board = BoardId::new(*board)?;
         return if end {
-            edge::tournaments::end_early(&ctx, call, &board).await
+            edge::competitions::tournaments::end_early(&ctx, call, &board).await
         } else {
-            edge::tournaments::extend(&ctx, call, &board).await
+            edge::competitions::tournaments::extend(&ctx, call, &board).await
         };
     }
     let board = call.param("board").map(BoardId::new).transpose()?;
@@ -128,8 +128,8 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     // A tournament is noted for its announcements and indexed for the listing before it is
     // stored, so none is ever stored unnoted or unlisted (a creation refused for a taken id
     // leaves an index entry the listing mends).
-    edge::tournaments::note_created(repo, &ctx.tenant, &board, call.now_ms).await?;
-    edge::tournaments::index(repo, &ctx.tenant, &board).await?;
+    edge::competitions::tournaments::note_created(repo, &ctx.tenant, &board, call.now_ms).await?;
+    edge::competitions::tournaments::index(repo, &ctx.tenant, &board).await?;
     repo.create_board(&ctx.tenant, &board, call.now_ms).await?;
     if edge::webhooks::count(repo, &ctx.tenant).await? > 0 {
         edge::webhooks::refresh_boards(repo, &ctx.tenant, std::slice::from_ref(&board.id)).await?;
@@ -188,6 +188,6 @@ async fn get(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
 }
 
 async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
-    edge::lifecycle::delete_board(ctx, call, id).await?;
+    edge::boards::lifecycle::delete_board(ctx, call, id).await?;
     Ok(ResponseBuilder::new(204).empty())
 }

@@ -17,7 +17,7 @@
 use edge::api::Ctx;
 use edge::http::{self, Call, Method, Response};
 use edge::repo::Keys;
-use edge::submit::{self, Decided, Judging};
+use edge::submissions::submit::{self, Decided, Judging};
 use leaderboard::integrity::review::{self, Effect, Review};
 use leaderboard::{Board, BoardId, LeaderboardError, Result, policy::access};
 use serde_json::json;
@@ -161,8 +161,14 @@ async fn decide(
         // The last open review of an ended run lets its rewards be awarded now (on a periodic
         // board, the run of the review's period).
         let period = r.period.to_string();
-        edge::rewards::settle_logged(repo, &ctx.tenant, &board.id, Some(&period), call.now_ms)
-            .await;
+        edge::competitions::rewards::settle_logged(
+            repo,
+            &ctx.tenant,
+            &board.id,
+            Some(&period),
+            call.now_ms,
+        )
+        .await;
     }
     if r.status != was {
         edge::audit::record(

@@ -21,8 +21,8 @@
 
 use edge::api::Ctx;
 use edge::http::{self, Call, Method, Response, ResponseBuilder};
-use edge::webhook_delivery;
 use edge::webhooks;
+use edge::webhooks::delivery;
 use leaderboard::outbound::webhook::{self, SubscriptionInput, SubscriptionPatch};
 use leaderboard::outbound::webhook_delivery::DeliveryState;
 use leaderboard::{LeaderboardError, Result, policy::access};
@@ -171,7 +171,7 @@ async fn test(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
         "subscription": sub.id,
         "message": "a test message: this endpoint receives the events it subscribed to",
     });
-    let message = webhook_delivery::enqueue(
+    let message = delivery::enqueue(
         repo,
         &ctx.tenant,
         &sub,
@@ -198,12 +198,11 @@ async fn deliveries(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response
         1,
         leaderboard::outbound::webhook_delivery::MAX_PAGE,
     )?;
-    let messages: Vec<_> =
-        webhook_delivery::deliveries(repo, &ctx.tenant, id, state, limit as usize)
-            .await?
-            .iter()
-            .map(|m| m.view())
-            .collect();
+    let messages: Vec<_> = delivery::deliveries(repo, &ctx.tenant, id, state, limit as usize)
+        .await?
+        .iter()
+        .map(|m| m.view())
+        .collect();
     Ok(http::json(
         200,
         call.version,
@@ -214,7 +213,7 @@ async fn deliveries(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response
 async fn redrive(call: &Call<'_>, ctx: &Ctx<'_>, id: &str, msg: &str) -> Result<Response> {
     let repo = ctx.repo().await?;
     webhooks::get(repo, &ctx.tenant, id).await?;
-    let message = webhook_delivery::redrive(repo, &ctx.tenant, id, msg, call.now_ms).await?;
+    let message = delivery::redrive(repo, &ctx.tenant, id, msg, call.now_ms).await?;
     edge::audit::record(
         ctx,
         call,

@@ -1,5 +1,5 @@
 //! The board methods (`GetLeaderboard`, `GetPlayer`, `GetAround`, `SubmitScore`): each the REST
-//! route's own code (`edge::reads`, `edge::submit::submit_input`), its answer as its message.
+//! route's own code (`edge::reads`, `edge::submissions::submit::submit_input`), its answer as its message.
 
 use edge::api::Ctx;
 use edge::http::Call;
@@ -146,7 +146,9 @@ pub(crate) async fn submit_score(
     let fingerprinted =
         serde_json::to_vec(&input).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     let key = Some(req.idempotency_key.as_str()).filter(|k| !k.is_empty());
-    let done = edge::submit::submit_input(ctx, call, &b.id, input, key, &fingerprinted).await?;
+    let done =
+        edge::submissions::submit::submit_input(ctx, call, &b.id, input, key, &fingerprinted)
+            .await?;
     let summary = done.outcome.summary(&b, &player);
     Ok(SubmitScoreResponse {
         status: match summary.fate {

@@ -5,8 +5,8 @@
 //! [`crate::messages`] are).
 
 use edge::api::Ctx;
+use edge::competitions::rewards::{AwardShown, RewardsShown};
 use edge::http::Call;
-use edge::rewards::{AwardShown, RewardsShown};
 use leaderboard::http::operation::Operation;
 use leaderboard::policy::access;
 use leaderboard::{LeaderboardError, PlayerId, Result};
@@ -283,7 +283,7 @@ fn run_asked(period: &str) -> Option<&str> {
     Some(period).filter(|p| !p.is_empty())
 }
 
-fn close_message(c: &edge::leagues::PastClose) -> LeagueClose {
+fn close_message(c: &edge::competitions::leagues::PastClose) -> LeagueClose {
     LeagueClose {
         period: c.period.clone(),
         closed_at: c.closed_at.clone(),
@@ -314,7 +314,7 @@ pub(crate) async fn get_league(
     let p = own_player(ctx, &req.player)?;
     let (b, _) = edge::reads::board(ctx, &id, call.now_ms).await?;
     let repo = ctx.repo().await?;
-    let s = edge::leagues::standing(repo, &ctx.tenant, &b, &p, call.now_ms).await?;
+    let s = edge::competitions::leagues::standing(repo, &ctx.tenant, &b, &p, call.now_ms).await?;
     Ok(GetLeagueResponse {
         board: s.board.clone(),
         player: s.player.clone(),
@@ -338,7 +338,8 @@ pub(crate) async fn get_rewards(
     let repo = ctx.repo().await?;
     let asked = run_asked(&req.period);
     let (run, rewards, award) =
-        edge::rewards::of_player(repo, &ctx.tenant, &id, asked, &p, call.now_ms).await?;
+        edge::competitions::rewards::of_player(repo, &ctx.tenant, &id, asked, &p, call.now_ms)
+            .await?;
     let shown = RewardsShown::of(&id, &run, &rewards);
     Ok(GetRewardsResponse {
         board: shown.board,
@@ -364,9 +365,16 @@ pub(crate) async fn list_awards(
     let limit = if req.limit == 0 { 100 } else { req.limit };
     let cursor = Some(req.cursor.as_str()).filter(|c| !c.is_empty());
     let asked = run_asked(&req.period);
-    let listed =
-        edge::rewards::awards_listed(repo, &ctx.tenant, &id, asked, limit, cursor, call.now_ms)
-            .await?;
+    let listed = edge::competitions::rewards::awards_listed(
+        repo,
+        &ctx.tenant,
+        &id,
+        asked,
+        limit,
+        cursor,
+        call.now_ms,
+    )
+    .await?;
     let shown = listed.rewards;
     Ok(ListAwardsResponse {
         board: shown.board,
@@ -395,7 +403,8 @@ pub(crate) async fn claim_reward(
     let repo = ctx.repo().await?;
     let asked = run_asked(&req.period);
     let (run, award) =
-        edge::rewards::claim_award(repo, &ctx.tenant, &id, asked, &p, call.now_ms).await?;
+        edge::competitions::rewards::claim_award(repo, &ctx.tenant, &id, asked, &p, call.now_ms)
+            .await?;
     Ok(ClaimRewardResponse {
         board: id.to_string(),
         period: run.to_string(),

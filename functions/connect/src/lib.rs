@@ -19,7 +19,7 @@
 //! POST /leaderboard.v1.LeaderboardService/ExtendTournament
 //! POST /leaderboard.v1.LeaderboardService/StreamUpdates   server stream (`streaming`)
 //! ```
-//! Each method is the REST route's own code (`edge::reads`, `edge::submit::submit_input`) with
+//! Each method is the REST route's own code (`edge::reads`, `edge::submissions::submit::submit_input`) with
 //! the same tokens, tenants, rate limits (a call of its operation on its board, `leaderboard::http::operation`) and problems; a
 //! problem becomes a Connect error ([`protocol::Code::of`]) whose message is its detail in the
 //! request's language, with the problem type in the `leaderboard-problem-type` header.

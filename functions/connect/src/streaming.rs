@@ -129,7 +129,7 @@ async fn open(
     let period = Some(req.period).filter(|p| !p.is_empty());
     let resolved = PeriodView::resolve(&board, period.as_deref(), call.now_ms).map_err(fail)?;
     // The cohort a board with cohorts shows this caller, checked before the stream's head.
-    edge::cohorts::scope(&ctx, &board, &resolved.id, None)
+    edge::competitions::cohorts::scope(&ctx, &board, &resolved.id, None)
         .await
         .map_err(fail)?;
     let policy = edge::live::policy(platform).await;

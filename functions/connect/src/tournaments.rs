@@ -7,8 +7,8 @@
 //! their messages (written by hand, as [`crate::messages`] are).
 
 use edge::api::Ctx;
+use edge::competitions::tournaments::{AttemptsShown, PageAsked, TournamentPage, TournamentShown};
 use edge::http::Call;
-use edge::tournaments::{AttemptsShown, PageAsked, TournamentPage, TournamentShown};
 use leaderboard::http::operation::Operation;
 use leaderboard::{LeaderboardError, PlayerId, Result};
 use serde::{Deserialize, Serialize};
@@ -94,7 +94,7 @@ impl Tournament {
             period: standing.map(|s| s.period.clone()).unwrap_or_default(),
             rank: standing.and_then(|s| s.rank),
             score: standing
-                .and_then(edge::tournaments::RunStanding::score_text)
+                .and_then(edge::competitions::tournaments::RunStanding::score_text)
                 .unwrap_or_default(),
         }
     }
@@ -307,7 +307,7 @@ pub(crate) async fn list(
     edge::ratelimit::enforce_as(ctx, call, Operation::ListTournaments, None).await?;
     let nonempty = |s: &str| Some(s).filter(|s| !s.is_empty()).map(str::to_owned);
     let (state, category) = (nonempty(&req.state), nonempty(&req.category));
-    let page = edge::tournaments::listed(
+    let page = edge::competitions::tournaments::listed(
         ctx,
         call.now_ms,
         state.as_deref(),
@@ -327,7 +327,7 @@ pub(crate) async fn list_joined(
     edge::ratelimit::enforce_as(ctx, call, Operation::ListPlayerTournaments, None).await?;
     let player = PlayerId::new(&req.player)?;
     let asked = page_asked(req.limit, &req.cursor)?;
-    let page = edge::tournaments::joined_by(ctx, call.now_ms, &player, asked).await?;
+    let page = edge::competitions::tournaments::joined_by(ctx, call.now_ms, &player, asked).await?;
     Ok(ListTournamentsResponse::of(Some(&player), &page))
 }
 
@@ -339,7 +339,7 @@ pub(crate) async fn join(
 ) -> Result<JoinTournamentResponse> {
     let id = edge::reads::admit(ctx, call, Operation::JoinTournament, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
-    let joined = edge::tournaments::join_player(ctx, call, &id, &player).await?;
+    let joined = edge::competitions::tournaments::join_player(ctx, call, &id, &player).await?;
     Ok(JoinTournamentResponse {
         board: joined.board,
         player: joined.player,
@@ -356,7 +356,8 @@ pub(crate) async fn attempts(
 ) -> Result<AttemptsResponse> {
     let id = edge::reads::admit(ctx, call, Operation::GetAttempts, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
-    let shown = edge::tournaments::attempts_of(ctx, call.now_ms, &id, &player).await?;
+    let shown =
+        edge::competitions::tournaments::attempts_of(ctx, call.now_ms, &id, &player).await?;
     Ok(AttemptsResponse::of(&shown))
 }
 
@@ -368,13 +369,14 @@ pub(crate) async fn grant(
 ) -> Result<AttemptsResponse> {
     let id = edge::reads::admit(ctx, call, Operation::GrantAttempts, &req.board).await?;
     let player = PlayerId::new(&req.player)?;
-    let shown = edge::tournaments::grant_more(ctx, call, &id, &player, req.extra).await?;
+    let shown =
+        edge::competitions::tournaments::grant_more(ctx, call, &id, &player, req.extra).await?;
     Ok(AttemptsResponse::of(&shown))
 }
 
 /// The tournament as listed now, after its window changed.
 fn as_listed(board: &leaderboard::Board, now_ms: i64) -> Result<Tournament> {
-    let shown = edge::tournaments::shown(board, now_ms).ok_or_else(|| {
+    let shown = edge::competitions::tournaments::shown(board, now_ms).ok_or_else(|| {
         LeaderboardError::Internal(format!("board '{}' is no tournament", board.id))
     })?;
     Ok(Tournament::of(&shown))
@@ -387,7 +389,7 @@ pub(crate) async fn end(
     req: &EndTournamentRequest,
 ) -> Result<Tournament> {
     let id = edge::reads::admit(ctx, call, Operation::EndTournament, &req.board).await?;
-    let board = edge::tournaments::end_now(ctx, call, &id).await?;
+    let board = edge::competitions::tournaments::end_now(ctx, call, &id).await?;
     as_listed(&board, call.now_ms)
 }
 
@@ -398,6 +400,6 @@ pub(crate) async fn extend(
     req: &ExtendTournamentRequest,
 ) -> Result<Tournament> {
     let id = edge::reads::admit(ctx, call, Operation::ExtendTournament, &req.board).await?;
-    let board = edge::tournaments::extend_to(ctx, call, &id, &req.end).await?;
+    let board = edge::competitions::tournaments::extend_to(ctx, call, &id, &req.end).await?;
     as_listed(&board, call.now_ms)
 }

@@ -1,4 +1,4 @@
-//! A/B experiments on the tenant's flags (`leaderboard::policy::experiment`, `edge::experiments`).
+//! A/B experiments on the tenant's flags (`leaderboard::policy::experiment`, `edge::flags::experiments`).
 //!
 //! ```text
 //! POST   /api/{v}/experiments                 admin: declare one on a flag (201, Location)
@@ -13,8 +13,8 @@
 //! ```
 
 use edge::api::Ctx;
+use edge::flags::experiments::store::{Converted, Refused, Stored};
 use edge::http::{self, Call, Method, Response, ResponseBuilder};
-use edge::repo::experiments::{Converted, Refused, Stored};
 use leaderboard::policy::access::{self, Role};
 use leaderboard::policy::experiment::{self, ExperimentInput, State};
 use leaderboard::{LeaderboardError, Result};
@@ -116,13 +116,15 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
                 quota: "max_experiments".into(),
                 detail: format!(
                     "a tenant keeps at most {} experiments; DELETE old ones",
-                    edge::repo::experiments::MAX_EXPERIMENTS
+                    edge::flags::experiments::store::MAX_EXPERIMENTS
                 ),
             });
         }
     }
     // Mark the flag, so evaluations count exposures and submissions find the experiment.
-    if let Err(e) = edge::experiments::update_flags(ctx, |d| experiment::stamp(d, &exp)).await {
+    if let Err(e) =
+        edge::flags::experiments::update_flags(ctx, |d| experiment::stamp(d, &exp)).await
+    {
         if let Err(undo) = repo.exp_delete(&ctx.tenant, &exp.id).await {
             eprintln!("experiments: could not undo '{}': {undo}", exp.id);
         }
@@ -271,7 +273,7 @@ async fn stop(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
         },
         Some(arm) => (Some(arm.to_string()), json!({"promoted": arm})),
     };
-    edge::experiments::update_flags(ctx, |d| {
+    edge::flags::experiments::update_flags(ctx, |d| {
         experiment::unstamp(d, &s.def.flag, id, promote.as_deref())
     })
     .await?;
@@ -295,7 +297,8 @@ async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     let s = load(ctx, id).await?;
     let repo = ctx.repo().await?;
     repo.exp_stop(&ctx.tenant, id, call.now_ms).await?;
-    edge::experiments::update_flags(ctx, |d| experiment::unstamp(d, &s.def.flag, id, None)).await?;
+    edge::flags::experiments::update_flags(ctx, |d| experiment::unstamp(d, &s.def.flag, id, None))
+        .await?;
     repo.exp_delete(&ctx.tenant, id).await?;
     edge::audit::record(
         ctx,

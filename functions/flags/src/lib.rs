@@ -23,9 +23,9 @@ mod experiments;
 
 use edge::api::Ctx;
 use edge::flags;
+use edge::flags::store::Put;
 use edge::http::{self, Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
-use edge::repo::flags::Put;
 use leaderboard::policy::flags::{EMPTY_DOCUMENT, ErrorCode, FlagSet, Resolution};
 use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::{Map, Value, json};
@@ -92,7 +92,7 @@ async fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> 
         .as_str()
         .and_then(leaderboard::policy::flags::ValueType::parse);
     let repo = &std::cell::OnceCell::new();
-    let doc = edge::flagdoc::load(
+    let doc = edge::flags::doc::load(
         platform,
         async move || edge::repo::Repo::open_in(repo, platform).await,
         &tenant,
@@ -159,7 +159,7 @@ async fn put(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     };
     // Running experiments keep their marks (409 when the document drops their flag or arm).
     let mut doc = doc;
-    edge::experiments::restamp(ctx.repo().await?, &ctx.tenant, &mut doc).await?;
+    edge::flags::experiments::restamp(ctx.repo().await?, &ctx.tenant, &mut doc).await?;
     let canonical = doc.to_string();
     match ctx
         .repo()
@@ -257,7 +257,7 @@ async fn single(call: &Call<'_>, ctx: &Ctx<'_>, key: &str) -> Result<Response> {
         1,
     );
     let r = set.evaluate(key, &context, call.now_ms / 1000, None);
-    edge::experiments::expose(
+    edge::flags::experiments::expose(
         async move || ctx.repo().await,
         &ctx.tenant,
         &context,
@@ -314,7 +314,7 @@ async fn bulk(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     );
     // Every experiment flag of the document, in one Redis call.
     let all: Vec<&Resolution> = resolutions.iter().collect();
-    edge::experiments::expose(
+    edge::flags::experiments::expose(
         async move || ctx.repo().await,
         &ctx.tenant,
         &context,

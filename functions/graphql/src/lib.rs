@@ -8,7 +8,7 @@
 //! POST|GET /graphql  with Accept: text/event-stream            subscriptions (GraphQL over SSE)
 //! ```
 //! The schema is [`schema`] (printed: `api/schema.graphql`); what each field does is the REST
-//! API's code (`edge::reads`, `edge::submit`), with the same auth, tenants, limits and problems.
+//! API's code (`edge::reads`, `edge::submissions::submit`), with the same auth, tenants, limits and problems.
 //!
 //! The answer is `application/graphql-response+json` when the client accepts it (then a document
 //! that cannot run is a `400`), else `application/json` (always `200`, errors in the body). A

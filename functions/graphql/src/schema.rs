@@ -4,7 +4,7 @@
 //! as a call of its operation on its board ([`edge::ratelimit::enforce_as`]: the class of
 //! `leaderboard::http::operation`'s row, as its REST route), loads the board config
 //! cache-aside ([`edge::reads::board`]), checks read access like `GET …/entries`, and reads with
-//! [`edge::reads`] or submits with [`edge::submit::submit_input`]. A failure becomes a GraphQL
+//! [`edge::reads`] or submits with [`edge::submissions::submit::submit_input`]. A failure becomes a GraphQL
 //! error of that field ([`crate::errors`]) and the field is null; the other fields still answer
 //! (every root field is nullable for that reason).
 //!
@@ -486,7 +486,11 @@ pub struct SubmitResult {
 
 impl SubmitResult {
     /// The submission's answer as every door shows it (`leaderboard::events::outcome::SubmitSummary`).
-    fn of(board: &Board, player: &PlayerId, done: &edge::submit::Submitted) -> Result<Self> {
+    fn of(
+        board: &Board,
+        player: &PlayerId,
+        done: &edge::submissions::submit::Submitted,
+    ) -> Result<Self> {
         let summary = done.outcome.summary(board, player);
         let player = player.as_str();
         Ok(Self {
@@ -785,7 +789,7 @@ impl<'r> Mutation<'r> {
                 // What a replay under the same key must match: the input, as JSON.
                 let fingerprinted = serde_json::to_vec(&submission)
                     .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-                let done = edge::submit::submit_input(
+                let done = edge::submissions::submit::submit_input(
                     context.ctx,
                     context.call,
                     &b.id,

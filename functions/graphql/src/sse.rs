@@ -99,7 +99,7 @@ pub async fn answer(
     // On a board with cohorts, the caller's cohort of the current period, before the head (a
     // player before its first submission of the period is refused, not streamed errors).
     let period = leaderboard::board::view::PeriodView::resolve(&board, None, call.now_ms)?;
-    edge::cohorts::scope(&ctx, &board, &period.id, None).await?;
+    edge::competitions::cohorts::scope(&ctx, &board, &period.id, None).await?;
     let policy = edge::live::policy(platform).await;
     let slot = Slot::take(platform, &policy, call.now_ms).await?;
     let mut head = edge::live::stream_head();

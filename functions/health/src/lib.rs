@@ -7,7 +7,7 @@
 //! GET /health/detailed  200: each dependency's status and latency, app version, git revision,
 //!                       the region's Redis circuit breaker (`edge::breaker`), the Redis servers
 //!                       that stopped answering (`edge::stall`), inbox entries a dead drain left
-//!                       claimed (`edge::pipeline::sweep`)
+//!                       claimed (`edge::submissions::pipeline::sweep`)
 //! GET /metrics         Prometheus text (`edge::metrics`), for the metrics token or an allowed
 //!                       address only
 //! GET /openapi.json    the OpenAPI 3.1 document of the whole API (`api/openapi.json`)
@@ -210,10 +210,10 @@ const STRANDED_COUNTED: u64 = 100;
 
 /// Inbox entries a drain took longer than the reclaim time ago and has not applied, on boards the
 /// sweep has not reached since (the first [`OVERDUE_EXAMINED`]): more than a moment of them says
-/// the worker is down or cannot sweep (`edge::pipeline::sweep`). Counts only: board names are
+/// the worker is down or cannot sweep (`edge::submissions::pipeline::sweep`). Counts only: board names are
 /// tenants' own.
 async fn stranded(platform: &dyn Platform, repo: &edge::repo::Repo) -> Result<Value> {
-    let reclaim_after_ms = edge::pipeline::reclaim_after_ms(platform).await;
+    let reclaim_after_ms = edge::submissions::pipeline::reclaim_after_ms(platform).await;
     let overdue = repo
         .claims_overdue(edge::scope::now_ms(), reclaim_after_ms, OVERDUE_EXAMINED)
         .await?;
@@ -221,7 +221,7 @@ async fn stranded(platform: &dyn Platform, repo: &edge::repo::Repo) -> Result<Va
     let mut boards = 0;
     for (board, _) in &overdue.first {
         // The register holds what drains noted: a board reference, else nothing to count.
-        let Ok((tenant, board)) = edge::pipeline::doorbell_target(board.as_bytes()) else {
+        let Ok((tenant, board)) = edge::schedule::board_ref(board.as_bytes()) else {
             continue;
         };
         let keys = edge::repo::Keys::new(&tenant, &board);
@@ -300,7 +300,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
             let ready = checks.values().all(|c| c["status"] == "up");
             // On the probe's connection: no second one (null when Redis did not answer).
             let waiting = match &probe {
-                Some(repo) => edge::webhook_delivery::backlog(repo).await.ok(),
+                Some(repo) => edge::webhooks::delivery::backlog(repo).await.ok(),
                 None => None,
             };
             let webhooks = waiting.map_or(

@@ -5,7 +5,7 @@
 use edge::api::Ctx;
 use edge::http::{self, Call, Response};
 use edge::repo::{Keys, StreamEntry};
-use edge::submit::DOORBELL;
+use edge::submissions::submit::DOORBELL;
 use leaderboard::events::inbox::{fields_from_json, redrive_fields};
 use leaderboard::{BoardId, LeaderboardError, Result, policy::access};
 use serde::Deserialize;

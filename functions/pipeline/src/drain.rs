@@ -2,12 +2,12 @@
 //! trigger (Fermyon Cloud, Akamai Functions) or to catch up after lost doorbells. An external
 //! scheduler (the platform's cron, a Kubernetes CronJob, `curl` in a loop) calls it; each call is
 //! bounded in entries and time and says whether more is pending. It also delivers the tenant's
-//! webhook messages that are due (`edge::webhook_delivery`), retries included.
+//! webhook messages that are due (`edge::webhooks::delivery`), retries included.
 
 use edge::api::Ctx;
 use edge::http::{self, Call, Response};
-use edge::pipeline::{self, Report};
 use edge::scope;
+use edge::submissions::pipeline::{self, Report};
 use leaderboard::{BoardId, Result, policy::access};
 use serde_json::json;
 
@@ -61,7 +61,7 @@ pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     }
     // Then the webhook messages of the boards' new log entries, and the tenant's messages that
     // are due (retries included), in what is left of the time budget.
-    edge::webhook_delivery::fan_out(
+    edge::webhooks::delivery::fan_out(
         ctx.platform(),
         repo,
         &ctx.tenant,
@@ -70,7 +70,7 @@ pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
         &scope::now_ms,
     )
     .await?;
-    let webhooks = edge::webhook_delivery::deliver_due(
+    let webhooks = edge::webhooks::delivery::deliver_due(
         ctx.platform(),
         repo,
         &ctx.tenant,

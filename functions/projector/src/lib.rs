@@ -5,19 +5,19 @@
 //! - the invalidation channel `lb:invalidate`, payload `inv:tenant/board[:config]`: a write in
 //!   some region (this one included) changed the board; this region's cached reads of it are
 //!   dropped (`edge::cache::EdgeCache::invalidate_everywhere` publishes it), and with
-//!   `push_publish_url` set the board's state goes to the push tier (`edge::push`);
+//!   `push_publish_url` set the board's state goes to the push tier (`edge::live::push`);
 //! - the doorbell `lb:doorbell`, payload `tenant/board`: a board's inbox has work (an `async`
 //!   submission over HTTP, or an entry a trusted backend appended with `XADD` — the durable
 //!   ingest form);
 //! - the ingest channel `lb:ingest`, payload a JSON submission naming its board (the
 //!   fire-and-forget form): it is appended to the board's inbox first;
-//! - the webhook channel `lb:webhooks` (`edge::webhook_delivery`);
-//! - the keyspace channel of the sweep register's alarm (`edge::repo::claims`), payload the
+//! - the webhook channel `lb:webhooks` (`edge::webhooks::delivery`);
+//! - the keyspace channel of the sweep register's alarm (`edge::submissions::pipeline::claims`), payload the
 //!   event's name: `expired` when boards are due for a sweep or the webhook deliverer owes
-//!   something (`edge::repo::hooks_due`); and those of the push tier's alarm
-//!   (`edge::repo::rollovers`) and the tournaments' (`edge::repo::tournaments`).
+//!   something (`edge::webhooks::due`); and those of the push tier's alarm
+//!   (`edge::live::rollovers`) and the tournaments' (`edge::competitions::tournaments::store`).
 //!
-//! For the doorbell and the ingest channel, the board's inbox is then drained (`edge::pipeline`): batches decided by the core
+//! For the doorbell and the ingest channel, the board's inbox is then drained (`edge::submissions::pipeline`): batches decided by the core
 //! and applied in one script each, bad entries to the dead letters, exactly once. A drain is
 //! bounded (entries and time) so one message never runs long; when it stops with work left it
 //! rings the doorbell again. Pub/sub is at-most-once, but the inbox is durable: a lost doorbell
@@ -25,21 +25,23 @@
 //! Redis being unavailable fails the message; the entries stay pending for the next drain.
 //!
 //! A message that drained a board, a webhook ring and the alarm end with the sweep
-//! (`edge::pipeline::sweep`): the boards
+//! (`edge::submissions::pipeline::sweep`): the boards
 //! whose drain may have died holding a claim, noted longer than the reclaim time ago, are drained
 //! and settled, so entries a dead drain left claimed are applied without more traffic on their
 //! board; the alarm's expiry rings the worker for it when no other message comes. The alarm and
-//! a webhook ring also serve what the webhook deliverer owes (`edge::webhook_delivery::sweep`:
+//! a webhook ring also serve what the webhook deliverer owes (`edge::webhooks::delivery::sweep`:
 //! a ring no worker heard, a retry's time); a doorbell does not.
 
 use anyhow::Context;
 use edge::cache::EdgeCache;
-use edge::pipeline::{self, AlarmEvent};
 use edge::platform::Spin;
 use edge::repo::Repo;
-use edge::repo::claims::Lease;
 use edge::scope::now_ms;
-use edge::{settings, submit, webhook_delivery};
+use edge::settings;
+use edge::submissions::pipeline::claims::Lease;
+use edge::submissions::pipeline::{self, AlarmEvent};
+use edge::submissions::submit;
+use edge::webhooks::delivery;
 use leaderboard::{BoardId, TenantId};
 use spin_sdk::redis_component;
 
@@ -76,19 +78,19 @@ async fn deliver_webhooks(
 ) -> anyhow::Result<i64> {
     let deadline = now_ms() + WEBHOOK_BUDGET_MS;
     if let Some(board) = board {
-        webhook_delivery::fan_out(&Spin, repo, tenant, &[board], deadline, &now_ms)
+        delivery::fan_out(&Spin, repo, tenant, &[board], deadline, &now_ms)
             .await
             .with_context(|| format!("fanning out webhooks of {tenant}"))?;
     }
     loop {
-        let report = webhook_delivery::deliver_due(&Spin, repo, tenant, deadline, &now_ms)
+        let report = delivery::deliver_due(&Spin, repo, tenant, deadline, &now_ms)
             .await
             .with_context(|| format!("delivering webhooks of {tenant}"))?;
         let now = now_ms();
         match report.next_due_ms {
             // The budget ran out with messages due: ring again.
             Some(due) if due <= now && now >= deadline => {
-                webhook_delivery::ring(repo, tenant).await;
+                delivery::ring(repo, tenant).await;
                 break;
             }
             Some(due) if due <= now => {}
@@ -111,13 +113,13 @@ async fn on_message(payload: Vec<u8>) -> anyhow::Result<()> {
 async fn handle(payload: &[u8]) -> anyhow::Result<()> {
     // Another region's write (or this one's, echoed): drop this region's cached reads of the
     // board (no Redis needed; a failure is reported), then, with a push tier configured, publish
-    // the board's new state to it (`edge::push`: never fails the message).
+    // the board's new state to it (`edge::live::push`: never fails the message).
     if let Some((tenant, board, config)) = edge::cache::parse_invalidation(payload) {
         EdgeCache::open(&Spin)
             .await
             .invalidate(&tenant, &board, config)
             .await?;
-        edge::push::on_change(&Spin, &tenant, &board, config, &now_ms).await;
+        edge::live::push::on_change(&Spin, &tenant, &board, config, &now_ms).await;
         return Ok(());
     }
     // The sweep register's alarm: its expiry says boards are due; its other events say nothing.
@@ -127,12 +129,12 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
     }
     let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
     // An alarm (the sweep's, the push tier's or the tournaments': all say only `expired`):
-    // boards whose period ended get their new period published (`edge::push`), tournaments
-    // whose window opened or closed are announced (`edge::tournaments`); neither fails the
+    // boards whose period ended get their new period published (`edge::live::push`), tournaments
+    // whose window opened or closed are announced (`edge::competitions::tournaments`); neither fails the
     // message.
     if alarm == Some(AlarmEvent::Expired) {
-        edge::push::on_alarm(&Spin, &repo, &now_ms).await;
-        edge::tournaments::on_alarm(&repo, &now_ms).await;
+        edge::live::push::on_alarm(&Spin, &repo, &now_ms).await;
+        edge::competitions::tournaments::on_alarm(&repo, &now_ms).await;
     }
     // Then the boards a dead drain may have left claimed: those a drain's own note leased, else
     // those due now (on the alarm, after a webhook ring).
@@ -170,12 +172,12 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What the webhook deliverer owes with nothing to ring it (`edge::repo::hooks_due`: a ring no
+/// What the webhook deliverer owes with nothing to ring it (`edge::webhooks::due`: a ring no
 /// worker heard, a retry's time), served on the alarm and after each webhook ring (in what is
 /// left of the ring's budget), until `deadline`; a failure is logged (the entries stay due,
 /// served at the next alarm or webhook ring).
 async fn sweep_webhooks(repo: &Repo, deadline: i64) {
-    match webhook_delivery::sweep(&Spin, repo, deadline, &now_ms).await {
+    match delivery::sweep(&Spin, repo, deadline, &now_ms).await {
         Ok(swept) if swept.entries > 0 => eprintln!(
             "projector: served {} webhook entries owed with no ring: {} messages made, {} \
              delivered, {} failed",
@@ -204,7 +206,7 @@ async fn drain_for(repo: &Repo, payload: &[u8]) -> anyhow::Result<Option<Vec<Lea
     let target = if payload.first() == Some(&b'{') {
         pipeline::ingest(repo, payload, now_ms()).await?
     } else {
-        match pipeline::doorbell_target(payload) {
+        match edge::schedule::board_ref(payload) {
             Ok(t) => Some(t),
             Err(reason) => {
                 eprintln!("projector: doorbell kept in the ingest dead letters: {reason}");

@@ -171,7 +171,7 @@ fn stale(
 }
 
 /// The cache slot of `query` on a board with cohorts: the period and the cohort the caller
-/// reads, then the query ([`edge::cohorts::scope`]; `*`: the whole board).
+/// reads, then the query ([`edge::competitions::cohorts::scope`]; `*`: the whole board).
 async fn cohort_query(
     call: &Call<'_>,
     ctx: &Ctx<'_>,
@@ -183,7 +183,7 @@ async fn cohort_query(
         call.query.get("period").map(String::as_str),
         call.now_ms,
     )?;
-    let cohort = edge::cohorts::scope(
+    let cohort = edge::competitions::cohorts::scope(
         ctx,
         board,
         &period.id,

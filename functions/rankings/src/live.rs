@@ -58,7 +58,7 @@ pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<R
     )?;
     // The cohort a board with cohorts shows this reader (`404` before its first submission of
     // the period, `403` for another's).
-    edge::cohorts::scope(
+    edge::competitions::cohorts::scope(
         &ctx,
         &board,
         &period.id,

@@ -1,12 +1,12 @@
 //! `functions/scores`: `POST /api/{v}/boards/{board}/scores` — submit `{player, score, subscore?,
 //! metadata?}` with an optional `Idempotency-Key`. The flow (kill switch, idempotency, quota,
-//! sync apply or async accept, cache invalidation) is `edge::submit`. `POST
+//! sync apply or async accept, cache invalidation) is `edge::submissions::submit`. `POST
 //! /api/{v}/boards/{board}/join` — a player joins a tournament; `GET`/`POST
 //! /api/{v}/boards/{board}/attempts` — a player's attempts in a tournament's run, and grants of
-//! more (`edge::tournaments`); `GET /api/{v}/boards/{board}/rewards` — a run's rewards, one
+//! more (`edge::competitions::tournaments`); `GET /api/{v}/boards/{board}/rewards` — a run's rewards, one
 //! player's or all of them, and `POST /api/{v}/boards/{board}/rewards/claim` — a player's claim
-//! (`edge::rewards`); `GET /api/{v}/boards/{board}/league` — a player's league standing
-//! (`edge::leagues`).
+//! (`edge::competitions::rewards`); `GET /api/{v}/boards/{board}/league` — a player's league standing
+//! (`edge::competitions::leagues`).
 
 // The p3 build names its spin-sdk (6.0) `spin_sdk`, as the entry point's macro expects.
 #[cfg(feature = "p3")]
@@ -35,23 +35,23 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     let board_id = BoardId::new(call.param("board").unwrap_or_default())?;
     let ctx = edge::admission::admit(platform, call).await?;
     if league {
-        return edge::leagues::read(&ctx, call, &board_id).await;
+        return edge::competitions::leagues::read(&ctx, call, &board_id).await;
     }
     if rewards {
-        return edge::rewards::read(&ctx, call, &board_id).await;
+        return edge::competitions::rewards::read(&ctx, call, &board_id).await;
     }
     if attempts {
         return if *call.method() == Method::GET {
-            edge::tournaments::attempts(&ctx, call, &board_id).await
+            edge::competitions::tournaments::attempts(&ctx, call, &board_id).await
         } else {
-            edge::tournaments::grant(&ctx, call, &board_id).await
+            edge::competitions::tournaments::grant(&ctx, call, &board_id).await
         };
     }
     if path.ends_with("/join") {
-        edge::tournaments::join(&ctx, call, &board_id).await
+        edge::competitions::tournaments::join(&ctx, call, &board_id).await
     } else if path.ends_with("/rewards/claim") {
-        edge::rewards::claim(&ctx, call, &board_id).await
+        edge::competitions::rewards::claim(&ctx, call, &board_id).await
     } else {
-        edge::submit::submit(&ctx, call, &board_id).await
+        edge::submissions::submit::submit(&ctx, call, &board_id).await
     }
 }

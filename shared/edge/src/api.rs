@@ -51,47 +51,48 @@ impl<'p> Ctx<'p> {
     ) -> Result<Self> {
         let repo = OnceCell::new();
         let method = call.req.method().to_string();
-        let principal =
-            match crate::apikeys::presented(call.header("x-api-key"), call.header("authorization"))
-            {
-                // An API key (`edge::apikeys`): looked up in the regional KV store, Redis on a miss.
-                Some(key) => Some(
-                    crate::apikeys::authenticate(
-                        platform,
-                        async || Repo::open_in(&repo, platform).await,
-                        key,
-                        &crate::apikeys::Signed {
-                            timestamp: call.header(leaderboard::policy::apikey::TIMESTAMP_HEADER),
-                            signature: call.header(leaderboard::policy::apikey::SIGNATURE_HEADER),
-                            method: &method,
-                            target: call
-                                .req
-                                .uri()
-                                .path_and_query()
-                                .map_or(call.req.uri().path(), |p| p.as_str()),
-                            body: call.req.body(),
-                        },
-                        call.now_ms,
-                    )
-                    .await?,
-                ),
-                None => {
-                    auth::authenticate_with(
-                        async |name: &str| platform.variable(name).await,
-                        call.header("authorization"),
-                        call.now_ms,
-                        async |delegated: &auth::Delegated<'_>| {
-                            auth::delegate::verify(platform, delegated, call.now_ms).await
-                        },
-                    )
-                    .await?
-                }
-            };
+        let principal = match crate::tenants::apikeys::presented(
+            call.header("x-api-key"),
+            call.header("authorization"),
+        ) {
+            // An API key (`edge::tenants::apikeys`): looked up in the regional KV store, Redis on a miss.
+            Some(key) => Some(
+                crate::tenants::apikeys::authenticate(
+                    platform,
+                    async || Repo::open_in(&repo, platform).await,
+                    key,
+                    &crate::tenants::apikeys::Signed {
+                        timestamp: call.header(leaderboard::policy::apikey::TIMESTAMP_HEADER),
+                        signature: call.header(leaderboard::policy::apikey::SIGNATURE_HEADER),
+                        method: &method,
+                        target: call
+                            .req
+                            .uri()
+                            .path_and_query()
+                            .map_or(call.req.uri().path(), |p| p.as_str()),
+                        body: call.req.body(),
+                    },
+                    call.now_ms,
+                )
+                .await?,
+            ),
+            None => {
+                auth::authenticate_with(
+                    async |name: &str| platform.variable(name).await,
+                    call.header("authorization"),
+                    call.now_ms,
+                    async |delegated: &auth::Delegated<'_>| {
+                        auth::delegate::verify(platform, delegated, call.now_ms).await
+                    },
+                )
+                .await?
+            }
+        };
         let tenant = access::resolve_tenant(principal.as_ref(), call.header("x-tenant"))?;
         call.note_tenant(tenant.as_str());
         let mut ahead = vec![
             crate::tenants::kv_key(&tenant),
-            crate::flagdoc::kv_key(&tenant),
+            crate::flags::doc::kv_key(&tenant),
             crate::breaker::KEY.to_owned(),
             crate::stall::KEY.to_owned(),
             crate::cluster::MAP_KEY.to_owned(),
@@ -143,13 +144,13 @@ impl<'p> Ctx<'p> {
         Ok(self.settings.get_or_init(|| loaded))
     }
 
-    /// The tenant's stored flag document and its version (`edge::flagdoc::load`), read once
+    /// The tenant's stored flag document and its version (`edge::flags::doc::load`), read once
     /// per request.
     pub async fn flag_doc(&self) -> Result<&Option<(u64, String)>> {
         if let Some(d) = self.flag_doc.get() {
             return Ok(d);
         }
-        let loaded = crate::flagdoc::load(
+        let loaded = crate::flags::doc::load(
             self.platform,
             async || self.repo().await,
             &self.tenant,

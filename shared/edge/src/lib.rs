@@ -7,37 +7,45 @@
 //! `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) whose raw bindings are generated once,
 //! here, from `/wit` and kept private.
 //!
-//! The modules stand in five layers, bottom to top; a module imports only from its own layer or
-//! a lower one, never in a circle (`scripts/layers.py` checks both, in CI):
+//! The crate is a small base and one folder per capability. Each capability owns its handlers'
+//! code, its Redis methods (an `impl Repo` in a `store` module of its own), its Lua scripts (in
+//! `lua/` beside the file that runs them) and its keys. The modules stand in six layers, bottom
+//! to top; a module imports only from its own layer or a lower one, never in a circle, and a
+//! capability imports another only along an arrow `scripts/layers.py` declares (it checks all
+//! three, in CI):
 //!
 //! 1. **platform** — [`platform`] (the async host-call traits and the Spin bindings),
 //!    [`message`] (the `http` request and response types handlers see), [`redis_error`] (a Redis
 //!    failure: the store unreachable, or this command refused), [`cluster`] (Redis Cluster's
-//!    slots, slot map and redirections), [`kv`], [`scope`] (the clock,
-//!    nonces, and what a request notes for its lower layers, its own under concurrency),
-//!    [`settings`] (variables), [`outbound`] (HTTP to the outside).
-//! 2. **stores** — [`breaker`] (admission to Redis, its state in the KV store), [`stall`]
-//!    (servers that stop answering), [`repo`] (Redis), [`cache`] (the edge cache), and what is
-//!    read through it: [`flagdoc`], [`tenants`], [`apikeys`], [`webhooks`] (subscriptions and
-//!    their signatures), [`integrity`] (the facts a board's integrity rules judge, and their
-//!    reviews).
-//! 3. **request** — [`compress`], [`http`] (the parsed request and its answers), [`stream`]
+//!    slots, slot map and redirections), [`kv`], [`scope`] (the clock, nonces, and what a request
+//!    notes for its lower layers, its own under concurrency), [`settings`] (variables),
+//!    [`outbound`] (HTTP to the outside).
+//! 2. **link** — [`breaker`] (admission to Redis, its state in the KV store), [`stall`] (servers
+//!    that stop answering), [`repo`] (the Redis link: one server or a cluster, the script
+//!    runner, replica acknowledgements, the board's key names, the event log), [`cache`] (the
+//!    edge cache), [`schedule`] (due work's registers and their alarms).
+//! 3. **stores** the request's context reads ahead — [`tenants`] (tenant settings, API keys),
+//!    [`flags::doc`] and [`flags::store`] (a tenant's flag document).
+//! 4. **request** — [`compress`], [`http`] (the parsed request and its answers), [`stream`]
 //!    (answers written over time), [`auth`] (tokens), [`api`] (the request's context: caller,
-//!    tenant, handles).
-//! 4. **policies** — what a request passes or does with its context: [`metrics`], [`ratelimit`],
-//!    [`flags`], [`idempotency`], [`experiments`], [`audit`], [`rebuild`], [`pipeline`],
-//!    [`submit`], [`lifecycle`] (a board's deletion, whole), [`live`] (the change feed and live
-//!    updates), [`webhook_delivery`], [`webhook_top`], [`reads`] (the ranked reads REST and
-//!    GraphQL share), [`cohorts`] (which cohort a read shows), [`leagues`] (a league's
-//!    placements and closes), [`tournaments`] (joining one; what a submission to one must
-//!    pass), [`rewards`] (a run's awards, read and claimed), [`closes`] (a periodic board's
-//!    closes when the worker's register rings), [`push`] (the worker's publishing to the push
-//!    tier).
-//! 5. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
+//!    tenant, handles), [`metrics`], [`audit`], [`ratelimit`].
+//! 5. **capabilities** — [`boards`] (configs, deletion, replays, snapshots), [`submissions`]
+//!    (a score's way in: sync writes, the inbox and its drain, idempotency), [`reads`] (the
+//!    ranked reads REST and GraphQL share), [`competitions`] (tournaments, cohorts, leagues,
+//!    rewards and their closes), [`webhooks`] (subscriptions, what is owed, delivery),
+//!    [`flags`] (flags and experiments), [`live`] (the change feed, live updates, the push
+//!    tier), [`integrity`] (the facts a board's rules judge, reviews, stats).
+//! 6. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending).
 //!
-//! The request's context and its parsed form sit below the policies because every policy takes
-//! them; what runs a request through the policies sits on top.
+//! The capabilities' arrows (who may import whom): boards → competitions, submissions, webhooks
+//! (a deletion forgets a board's registers and subscriptions' messages; a board's read reserves
+//! an `Idempotency-Key`); competitions → flags, integrity, reads; integrity → submissions (an
+//! approved review is written), tenants; live → reads; reads → boards (time travel),
+//! competitions (cohorts); submissions → competitions, flags, integrity, webhooks; webhooks →
+//! competitions (award messages), tenants. Three go both ways today (competitions ↔ reads,
+//! integrity ↔ submissions, and boards → competitions → reads → boards); the issue that cut the
+//! crate leaves them for a later step.
 #![deny(missing_docs)]
 
 #[cfg(all(feature = "p2", feature = "p3"))]
@@ -60,47 +68,35 @@ mod bindings {
 
 pub mod admission;
 pub mod api;
-pub mod apikeys;
 pub mod audit;
 pub mod auth;
+pub mod boards;
 pub mod breaker;
 pub mod cache;
-pub mod closes;
 pub mod cluster;
-pub mod cohorts;
+pub mod competitions;
 pub mod compress;
-pub mod experiments;
-pub mod flagdoc;
 pub mod flags;
 pub mod http;
-pub mod idempotency;
 pub mod integrity;
 pub mod kv;
-pub mod leagues;
-pub mod lifecycle;
 pub mod live;
 pub mod message;
 pub mod metrics;
 pub mod outbound;
-pub mod pipeline;
 pub mod platform;
-pub mod push;
 pub mod ratelimit;
 pub mod reads;
-pub mod rebuild;
 pub mod redis_error;
 pub mod repo;
-pub mod rewards;
+pub mod schedule;
 pub mod scope;
 pub mod serve;
 pub mod settings;
 pub mod stall;
 pub mod stream;
-pub mod submit;
+pub mod submissions;
 pub mod tenants;
-pub mod tournaments;
-pub mod webhook_delivery;
-pub mod webhook_top;
 pub mod webhooks;
 
 /// Declares a component's HTTP entry point (`handle`) for the build its features select: a

@@ -300,9 +300,9 @@ impl Api {
                 .arg("lb:ingest")
                 .arg("lb:invalidate")
                 .arg("lb:webhooks")
-                .arg(edge::repo::claims::ALARM_CHANNEL)
-                .arg(edge::repo::rollovers::ALARM_CHANNEL)
-                .arg(edge::repo::tournaments::ALARM_CHANNEL)
+                .arg(edge::submissions::pipeline::claims::ALARM_CHANNEL)
+                .arg(edge::live::rollovers::ALARM_CHANNEL)
+                .arg(edge::competitions::tournaments::store::ALARM_CHANNEL)
                 .query(&mut self.redis.trigger_node().node_conn())
                 .ok()?;
             n.iter().all(|(_, subs)| *subs > 0).then_some(())
@@ -315,7 +315,7 @@ impl Api {
         // As scripts/up.sh does at each start: ring the sweep, for an alarm that expired while no
         // worker listened.
         let _: i64 = redis::cmd("PUBLISH")
-            .arg(edge::repo::claims::ALARM_CHANNEL)
+            .arg(edge::submissions::pipeline::claims::ALARM_CHANNEL)
             .arg("expired")
             .query(&mut self.redis.trigger_node().node_conn())
             .unwrap_or_else(|e| panic!("ringing the sweep: {e}"));

@@ -179,10 +179,10 @@ fn claim_as_a_dying_drain(c: &mut harness::Conn, board: &str, reclaim_ms: u64) -
         .unwrap()
         .as_millis() as i64;
     let leased: Vec<redis::Value> = redis::cmd("EVAL")
-        .arg(edge::repo::claims::NOTE)
+        .arg(edge::submissions::pipeline::claims::NOTE)
         .arg(2)
-        .arg(edge::repo::claims::REGISTER)
-        .arg(edge::repo::claims::ALARM)
+        .arg(edge::submissions::pipeline::claims::REGISTER)
+        .arg(edge::submissions::pipeline::claims::ALARM)
         .arg(now)
         .arg(reclaim_ms)
         .arg(0)
@@ -191,7 +191,9 @@ fn claim_as_a_dying_drain(c: &mut harness::Conn, board: &str, reclaim_ms: u64) -
         .unwrap();
     assert!(leased.is_empty(), "a note with no lease leased {leased:?}");
     let claimed: Vec<redis::Value> = redis::cmd("EVAL")
-        .arg(include_str!("../../../shared/edge/src/repo/lua/claim.lua"))
+        .arg(include_str!(
+            "../../../shared/edge/src/submissions/pipeline/lua/claim.lua"
+        ))
         .arg(2)
         .arg(format!("lb:{{default/{board}}}:inbox"))
         .arg(format!("lb:{{default/{board}}}:bell"))
@@ -248,7 +250,10 @@ async fn inbox_empty(api: &Api, board: &str, within: Duration) -> bool {
 /// as scripts/up.sh does). With the worker running, the register's alarm rings it: a second dead
 /// drain's entries are applied within the reclaim time + 2 s, again with no other message.
 async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without_more_traffic() {
-    assert_eq!(harness::ALARM_KEY, edge::repo::claims::ALARM);
+    assert_eq!(
+        harness::ALARM_KEY,
+        edge::submissions::pipeline::claims::ALARM
+    );
     const RECLAIM_MS: u64 = 1_000;
     let mut api = crate::api::start_with(
         &[("inbox_reclaim_after_ms", "1000")],
@@ -315,9 +320,13 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
 fn the_sweeps_register_leases_due_boards_and_a_later_note_outlives_a_lease() {
     let redis = RedisServer::start();
     let mut c = redis.conn();
-    let claims = edge::repo::claims::NOTE;
-    let settle = include_str!("../../../shared/edge/src/repo/lua/claims_settle.lua");
-    let keys = [edge::repo::claims::REGISTER, edge::repo::claims::ALARM];
+    let claims = edge::submissions::pipeline::claims::NOTE;
+    let settle =
+        include_str!("../../../shared/edge/src/submissions/pipeline/lua/claims_settle.lua");
+    let keys = [
+        edge::submissions::pipeline::claims::REGISTER,
+        edge::submissions::pipeline::claims::ALARM,
+    ];
     let note = |c: &mut harness::Conn, now: i64, lease: u32, board: &str| -> Vec<(String, i64)> {
         redis::cmd("EVAL")
             .arg(claims)

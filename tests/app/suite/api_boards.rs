@@ -212,11 +212,11 @@ async fn a_deleted_board_leaves_no_key_and_its_successor_replays_nothing_of_it()
 
 /// The scripts a board's delete races: the sweep's step and the two writes that store a
 /// submission. Run here as the app runs them, with the keys a late request would pass.
-const SWEEP_STEP: &str = include_str!("../../../shared/edge/src/repo/lua/sweep_step.lua");
-const ENQUEUE: &str = include_str!("../../../shared/edge/src/repo/lua/enqueue.lua");
+const SWEEP_STEP: &str = include_str!("../../../shared/edge/src/boards/lua/sweep_step.lua");
+const ENQUEUE: &str = include_str!("../../../shared/edge/src/submissions/lua/enqueue.lua");
 const SUBMIT_CAS: &str = concat!(
-    include_str!("../../../shared/edge/src/repo/lua/stats_note.lua"),
-    include_str!("../../../shared/edge/src/repo/lua/submit_cas.lua")
+    include_str!("../../../shared/edge/src/integrity/lua/stats_note.lua"),
+    include_str!("../../../shared/edge/src/submissions/lua/submit_cas.lua")
 );
 
 #[tokio::test(flavor = "multi_thread")]

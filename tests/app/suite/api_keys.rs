@@ -221,7 +221,7 @@ async fn signed(api: &Api, key: &str, secret: &str, ts: i64, body: &Value) -> Re
     let path = "/api/v1/boards/signed/scores?source=test";
     let bytes = serde_json::to_vec(body).unwrap();
     let ts = ts.to_string();
-    let sig = edge::apikeys::sign(secret, &ts, "POST", path, &bytes);
+    let sig = edge::tenants::apikeys::sign(secret, &ts, "POST", path, &bytes);
     api.call(
         Method::POST,
         path,
@@ -273,7 +273,7 @@ async fn a_signing_key_needs_each_request_signed_once_within_the_window() {
         let board = json!({"id": "signed"});
         let bytes = serde_json::to_vec(&board).unwrap();
         let ts = now.to_string();
-        let sig = edge::apikeys::sign(&secret, &ts, "POST", path, &bytes);
+        let sig = edge::tenants::apikeys::sign(&secret, &ts, "POST", path, &bytes);
         api.call(
             Method::POST,
             path,
@@ -302,7 +302,7 @@ async fn a_signing_key_needs_each_request_signed_once_within_the_window() {
         .assert_problem(401, "does not match");
     let bytes = serde_json::to_vec(&json!({"player": "ann", "score": 1})).unwrap();
     let ts = (now + 2).to_string();
-    let sig = edge::apikeys::sign(
+    let sig = edge::tenants::apikeys::sign(
         &secret,
         &ts,
         "POST",

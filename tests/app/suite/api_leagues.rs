@@ -57,7 +57,7 @@ pub(crate) async fn await_due_at_days_end(api: &Api, board: &str, today: &str, w
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let due: Option<f64> = redis::cmd("ZSCORE")
-            .arg(edge::repo::tournaments::REGISTER)
+            .arg(edge::competitions::tournaments::store::REGISTER)
             .arg(format!("default/{board}"))
             .query(&mut api.redis.conn())
             .unwrap();

@@ -673,7 +673,7 @@ async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
                     .timestamp_millis()
             });
         let owed_at: Option<i64> = redis::cmd("ZSCORE")
-            .arg(edge::repo::hooks_due::REGISTER)
+            .arg(edge::webhooks::due::REGISTER)
             .arg("wh:acme")
             .query(&mut api.redis.conn())
             .unwrap();
@@ -717,10 +717,15 @@ async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
 /// noted during its lease, even for later, outlives that lease's end of turn.
 #[test]
 fn the_webhook_register_keeps_the_earliest_due_time_and_every_note_made_during_a_lease() {
-    use edge::repo::hooks_due::{DONE, LEASE, NOTE, NOTES_MADE, REGISTER, STAMPS};
+    use edge::webhooks::due::{DONE, LEASE, NOTE, NOTES_MADE, REGISTER, STAMPS};
     let redis = harness::RedisServer::start();
     let mut c = redis.conn();
-    let keys = [REGISTER, edge::repo::claims::ALARM, STAMPS, NOTES_MADE];
+    let keys = [
+        REGISTER,
+        edge::submissions::pipeline::claims::ALARM,
+        STAMPS,
+        NOTES_MADE,
+    ];
     let note = |c: &mut harness::Conn, due: i64, now: i64| {
         let _: i64 = redis::cmd("EVAL")
             .arg(NOTE)
@@ -768,7 +773,7 @@ fn the_webhook_register_keeps_the_earliest_due_time_and_every_note_made_during_a
     note(&mut c, now + 30_000, now);
     assert_eq!(due(&mut c), Some(now + 9_000));
     let ttl: i64 = redis::cmd("PTTL")
-        .arg(edge::repo::claims::ALARM)
+        .arg(edge::submissions::pipeline::claims::ALARM)
         .query(&mut c)
         .unwrap();
     assert!(
@@ -835,7 +840,7 @@ async fn a_ring_no_worker_heard_is_delivered_by_the_sweep_with_no_other_write() 
     let mut redis = api.redis.conn();
     let settled = harness::eventually(std::time::Duration::from_secs(10), || {
         let noted: Option<f64> = redis::cmd("ZSCORE")
-            .arg(edge::repo::hooks_due::REGISTER)
+            .arg(edge::webhooks::due::REGISTER)
             .arg("acme/final")
             .query(&mut redis)
             .unwrap();

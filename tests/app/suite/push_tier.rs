@@ -387,7 +387,7 @@ async fn pipelined(addr: &str, requests: &[&str]) -> Vec<String> {
 }
 
 // The app publishing to the tier: the worker (`spin-worker.toml`) posts a board's live state to
-// its channel when a write announces it (`edge::push`), on the runtime under test.
+// its channel when a write announces it (`edge::live::push`), on the runtime under test.
 
 const SCRAPE: &str = "scrape-0123456789";
 

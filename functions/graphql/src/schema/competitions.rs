@@ -27,7 +27,7 @@ pub(super) struct LeagueClose {
 }
 
 impl LeagueClose {
-    fn of(c: &edge::leagues::PastClose) -> Self {
+    fn of(c: &edge::competitions::leagues::PastClose) -> Self {
         Self {
             period: c.period.clone(),
             closed_at: c.closed_at.clone(),
@@ -72,7 +72,7 @@ pub(super) struct Award {
 }
 
 impl Award {
-    fn of(a: &edge::rewards::AwardShown) -> Result<Self> {
+    fn of(a: &edge::competitions::rewards::AwardShown) -> Result<Self> {
         Ok(Self {
             player: a.player.clone(),
             rank: count(a.rank),
@@ -135,7 +135,7 @@ pub(super) struct Tournament {
 }
 
 impl Tournament {
-    fn of(t: &edge::tournaments::TournamentShown) -> Self {
+    fn of(t: &edge::competitions::tournaments::TournamentShown) -> Self {
         let standing = t.standing.as_ref();
         Self {
             board: ID::new(t.board.as_str()),
@@ -150,7 +150,7 @@ impl Tournament {
             public_read: t.public_read,
             period: standing.map(|s| s.period.clone()),
             rank: standing.and_then(|s| s.rank).map(count),
-            score: standing.and_then(edge::tournaments::RunStanding::score_text),
+            score: standing.and_then(edge::competitions::tournaments::RunStanding::score_text),
         }
     }
 }
@@ -166,7 +166,10 @@ pub(super) struct TournamentList {
 }
 
 impl TournamentList {
-    fn of(player: Option<&PlayerId>, page: &edge::tournaments::TournamentPage) -> Self {
+    fn of(
+        player: Option<&PlayerId>,
+        page: &edge::competitions::tournaments::TournamentPage,
+    ) -> Self {
         Self {
             player: player.map(|p| ID::new(p.as_str())),
             tournaments: page.tournaments.iter().map(Tournament::of).collect(),
@@ -195,7 +198,7 @@ pub(super) struct Attempts {
 }
 
 impl Attempts {
-    fn of(a: &edge::tournaments::AttemptsShown) -> Self {
+    fn of(a: &edge::competitions::tournaments::AttemptsShown) -> Self {
         Self {
             board: ID::new(a.board.as_str()),
             player: ID::new(a.player.as_str()),
@@ -266,8 +269,11 @@ async fn admit_board(context: &Gql<'_>, operation: Operation, board: &str) -> Re
 }
 
 /// A listing's page: `limit` and `cursor` as the GraphQL arguments give them.
-fn page_asked(limit: i32, cursor: Option<&str>) -> Result<edge::tournaments::PageAsked<'_>> {
-    edge::tournaments::PageAsked::new(Some(i64::from(limit)), cursor)
+fn page_asked(
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<edge::competitions::tournaments::PageAsked<'_>> {
+    edge::competitions::tournaments::PageAsked::new(Some(i64::from(limit)), cursor)
 }
 
 pub(super) async fn league(
@@ -279,7 +285,14 @@ pub(super) async fn league(
     let p = own_player(context, player)?;
     let (b, _) = edge::reads::board(context.ctx, &id, context.call.now_ms).await?;
     let repo = context.ctx.repo().await?;
-    let s = edge::leagues::standing(repo, &context.ctx.tenant, &b, &p, context.call.now_ms).await?;
+    let s = edge::competitions::leagues::standing(
+        repo,
+        &context.ctx.tenant,
+        &b,
+        &p,
+        context.call.now_ms,
+    )
+    .await?;
     Ok(Some(LeagueStanding {
         board: s.board.clone(),
         player: s.player.clone(),
@@ -301,7 +314,7 @@ pub(super) async fn rewards(
     let id = admit_board(context, Operation::GetRewards, board).await?;
     let p = own_player(context, player)?;
     let repo = context.ctx.repo().await?;
-    let (run, rewards, award) = edge::rewards::of_player(
+    let (run, rewards, award) = edge::competitions::rewards::of_player(
         repo,
         &context.ctx.tenant,
         &id,
@@ -310,7 +323,7 @@ pub(super) async fn rewards(
         context.call.now_ms,
     )
     .await?;
-    let shown = edge::rewards::RewardsShown::of(&id, &run, &rewards);
+    let shown = edge::competitions::rewards::RewardsShown::of(&id, &run, &rewards);
     Ok(Some(Rewards {
         board: shown.board,
         period: shown.period,
@@ -333,7 +346,7 @@ pub(super) async fn awards(
     let id = admit_board(context, Operation::GetRewards, board).await?;
     access::authorize_operator(context.ctx.require_principal()?, "listing a run's awards")?;
     let repo = context.ctx.repo().await?;
-    let listed = edge::rewards::awards_listed(
+    let listed = edge::competitions::rewards::awards_listed(
         repo,
         &context.ctx.tenant,
         &id,
@@ -365,7 +378,7 @@ pub(super) async fn claim(
     let id = admit_board(context, Operation::ClaimReward, board).await?;
     let p = own_player(context, player)?;
     let repo = context.ctx.repo().await?;
-    let (_, award) = edge::rewards::claim_award(
+    let (_, award) = edge::competitions::rewards::claim_award(
         repo,
         &context.ctx.tenant,
         &id,
@@ -385,7 +398,7 @@ pub(super) async fn tournaments(
     cursor: Option<&str>,
 ) -> Result<Option<TournamentList>> {
     admit(context, Operation::ListTournaments, None).await?;
-    let page = edge::tournaments::listed(
+    let page = edge::competitions::tournaments::listed(
         context.ctx,
         context.call.now_ms,
         state,
@@ -404,7 +417,7 @@ pub(super) async fn joined(
 ) -> Result<Option<TournamentList>> {
     admit(context, Operation::ListPlayerTournaments, None).await?;
     let p = own_player(context, player)?;
-    let page = edge::tournaments::joined_by(
+    let page = edge::competitions::tournaments::joined_by(
         context.ctx,
         context.call.now_ms,
         &p,
@@ -421,7 +434,9 @@ pub(super) async fn attempts(
 ) -> Result<Option<Attempts>> {
     let id = admit_board(context, Operation::GetAttempts, board).await?;
     let p = PlayerId::new(player)?;
-    let shown = edge::tournaments::attempts_of(context.ctx, context.call.now_ms, &id, &p).await?;
+    let shown =
+        edge::competitions::tournaments::attempts_of(context.ctx, context.call.now_ms, &id, &p)
+            .await?;
     Ok(Some(Attempts::of(&shown)))
 }
 
@@ -432,7 +447,8 @@ pub(super) async fn join(
 ) -> Result<Option<JoinResult>> {
     let id = admit_board(context, Operation::JoinTournament, board).await?;
     let p = PlayerId::new(player)?;
-    let joined = edge::tournaments::join_player(context.ctx, context.call, &id, &p).await?;
+    let joined =
+        edge::competitions::tournaments::join_player(context.ctx, context.call, &id, &p).await?;
     Ok(Some(JoinResult {
         board: ID::new(joined.board.as_str()),
         player: ID::new(joined.player.as_str()),
@@ -450,18 +466,20 @@ pub(super) async fn grant(
     let id = admit_board(context, Operation::GrantAttempts, board).await?;
     let p = PlayerId::new(player)?;
     let extra = u64::from(arg_u32("extra", extra)?);
-    let shown = edge::tournaments::grant_more(context.ctx, context.call, &id, &p, extra).await?;
+    let shown =
+        edge::competitions::tournaments::grant_more(context.ctx, context.call, &id, &p, extra)
+            .await?;
     Ok(Some(Attempts::of(&shown)))
 }
 
 pub(super) async fn end(context: &Gql<'_>, board: &str) -> Result<Option<BoardInfo>> {
     let id = admit_board(context, Operation::EndTournament, board).await?;
-    let b = edge::tournaments::end_now(context.ctx, context.call, &id).await?;
+    let b = edge::competitions::tournaments::end_now(context.ctx, context.call, &id).await?;
     BoardInfo::of(&b, context.call.now_ms).map(Some)
 }
 
 pub(super) async fn extend(context: &Gql<'_>, board: &str, end: &str) -> Result<Option<BoardInfo>> {
     let id = admit_board(context, Operation::ExtendTournament, board).await?;
-    let b = edge::tournaments::extend_to(context.ctx, context.call, &id, end).await?;
+    let b = edge::competitions::tournaments::extend_to(context.ctx, context.call, &id, end).await?;
     BoardInfo::of(&b, context.call.now_ms).map(Some)
 }

@@ -12,95 +12,42 @@
 //! | `lb:{t/b}:m:<period>` | hash | player → current sorted-set member |
 //! | `lb:{t/b}:periods` | set | period ids that have data (for deletion) |
 //! | `lb:{t/b}:events` | stream | the board's log: every accepted change, appended in the same script as its effect |
-//! | `lb:{t/b}:inbox` | stream | accepted submissions waiting for the drain (consumer group `projector`; entries are deleted once applied) |
-//! | `lb:{t/b}:joined` | set | players who joined the board's tournament ([`tournaments`]) |
-//! | `lb:{t/b}:grants:<period>` | hash | extra attempts granted in a run of the tournament: player → count (expires with the period) |
-//! | `lb:{t/b}:league` | hash | a league's closes: `closing:<period>` (from then no write lands in the period), `closed:<period>` (its moves stored), when, ms ([`leagues`]) |
-//! | `lb:{t/b}:tiers` | hash | a league's tiers: player → the tier the last close left it in (absent: the lowest) |
-//! | `lb:{t/b}:announced` | hash | the tournament's announcements made (`started`, `ended`: when, ms), `early` when an admin ended it, `end` its end after a change (what a score's write checks) |
-//! | `lb:{t/b}:bell` | string | a doorbell is pending for the inbox (1 s; cleared when a drain starts) |
 //! | `lb:{t/b}:dead` | stream | dead letters: inbox entries that cannot be applied, with reason and deliveries |
-//! | `lb:{t/b}:idem:<key>` | string | idempotency reservation / stored response |
-//! | `lb:{t/b}:idem:in:<key>` | string | an ingest entry with this `idempotency_key` was applied (24 h) |
-//! | `lb:{t/b}:snapshots` | sorted set | snapshot ids (the last event each covers), by time |
-//! | `lb:{t/b}:snapmeta` | hash | snapshot id → entries ever added to the log when taken |
-//! | `lb:{t/b}:snap:<id>:…` | as above | a snapshot: `periods`, `r:`/`m:`/`z:<period>` copies |
-//! | `lb:{t/b}:rp:<nonce>:…` | as above | a replay's fresh projection, until it is swapped in |
-//! | `lb:{t/b}:asof:<id>` / `asof:<id>:<nonce>:…` | string / as above | a time-travel projection (minutes) |
-//! | `lb:{t/b}:st:<minute>…` | hash, HyperLogLog, sorted set | the board's stats per minute ([`stats`]) |
 //! | `lb:tenant:{t}:boards` | set | board ids of a tenant |
-//! | `lb:tenant:{t}:tournaments` | sorted set | the tenant's tournaments: board id → when its window ends, ms (the listing) |
-//! | `lb:tenant:{t}:joined:<player>` | sorted set | the tournaments a player joined: board id → when it joined, ms |
-//! | `lb:{claims}` | sorted set | boards whose drains may have left entries claimed: `t/b` → when last noted or leased, ms ([`claims`]) |
-//! | `lb:{claims}:alarm` | string | expires when the earliest of them is due for a sweep, or the earliest of `lb:{claims}:webhooks` (its keyspace event rings the worker) |
-//! | `lb:{claims}:webhooks` | sorted set | what the webhook deliverer owes: boards whose writes rang it (`t/b`), tenants whose messages wait (`wh:<t>`) → when due, ms ([`hooks_due`]) |
-//! | `lb:{claims}:webhooks:stamps` | hash | each of those → the number of its last note |
-//! | `lb:{claims}:webhooks:notes` | string | how many notes were ever made (where the numbers come from) |
-//! | `lb:{claims}:push:<tier>:rollovers` | sorted set | boards published to a push tier whose period resets: `t/b` → when it ends, ms ([`rollovers`]) |
-//! | `lb:{claims}:push-alarm` | string | expires when the earliest of those periods ends (its keyspace event rings the worker) |
-//! | `lb:{claims}:tournaments` | sorted set | tournaments with an announcement to come, and leagues (their next close): `t/b` → when it is due, ms ([`tournaments`]) |
-//! | `lb:{claims}:tournament-alarm` | string | expires when the earliest of them is due (its keyspace event rings the worker) |
-//! | `lb:{t/b}:push:<tier>:sent`, `…:gate` | string | the board version a push tier was sent; held while a publish's interval runs (`crate::push`) |
 //!
 //! Writes are compare-and-set: the handler reads a record, the pure core decides the new record,
 //! and one Lua script applies it only if the record is still the one read (else the handler
 //! retries). Business rules stay in `shared/leaderboard`; Redis only sees the decided effects.
 //!
-//! One file per concern: [`boards`] (board configs), [`writes`] (the compare-and-set write and
-//! entry deletion), [`reads`] (ranked reads), [`inbox`] (asynchronous submissions),
-//! [`idempotency`] (`Idempotency-Key` reservations). The Lua scripts live beside them in `lua/`.
+//! Here: the link (one server, or a cluster: [`routed`]; replica acknowledgements: [`replicas`]),
+//! the script runner, the board's own key names ([`Keys`]; each capability adds the names of its
+//! keys, and their rows of this table, in its `store`), the event log and its dead letters
+//! ([`log`]), and plain commands for small records ([`plain`], [`hashes`]). Each capability's
+//! Redis methods and Lua scripts live in its own folder (`crate::boards::store`,
+//! `crate::submissions::writes`, …).
 
-mod boards;
-pub mod claims;
-mod cohorts;
-pub mod experiments;
-pub mod flags;
 mod hashes;
-pub mod hooks_due;
-mod idempotency;
-mod inbox;
-pub mod integrity;
-pub mod leagues;
 mod log;
-pub mod pipeline;
 mod plain;
-pub mod ratelimit;
-mod reads;
-mod rebuild;
 mod replicas;
-pub mod rewards;
-pub mod rollovers;
 mod routed;
-mod snapshots;
-pub mod stats;
-pub mod tournaments;
-pub mod webhooks;
-mod writes;
 
-pub use boards::{Deletion, Swept};
-pub use idempotency::{Claim, Reservation};
 pub use log::StreamEntry;
-pub use reads::{Page, Row, Stored};
-pub use rebuild::Compared;
-pub use snapshots::Snapshot;
-pub use stats::StatsNote;
-pub use writes::{Applied, ApplyResult, IntegrityWrite, Write};
 
-use leaderboard::competition::cohort::CohortId;
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};
-use spin_sdk::redis::{RedisParameter, RedisResult};
+pub(crate) use spin_sdk::redis::{RedisParameter, RedisResult};
 
 use crate::platform::{Platform, RedisError, RedisExec};
 use crate::settings::RedisTarget;
 
 /// Board-scoped key names.
 pub struct Keys {
-    prefix: String,
+    pub(crate) prefix: String,
     /// `tenant/board`: what the board's rings name.
-    board: String,
+    pub(crate) board: String,
     /// A cohort's reads ([`Keys::in_cohort`]): its id, so [`Keys::zset`] names the cohort's
     /// sorted set of a period (records and members stay the board's).
-    cohort: Option<String>,
+    pub(crate) cohort: Option<String>,
 }
 
 impl Keys {
@@ -126,54 +73,8 @@ impl Keys {
             cohort: None,
         }
     }
-    /// The same keys for reads of one cohort: [`Keys::zset`] is the cohort's sorted set of a
-    /// period, the rest the board's. Only reads take these keys: a write names the cohort's
-    /// set itself ([`Keys::cohort`]).
-    pub fn in_cohort(&self, cohort: &CohortId) -> Self {
-        Self {
-            prefix: self.prefix.clone(),
-            board: self.board.clone(),
-            cohort: Some(cohort.to_string()),
-        }
-    }
-    /// The sorted set of a cohort of a period (`z:<period>:c:<cohort>`): the cohort's entries,
-    /// kept beside the board's by each write.
-    pub fn cohort(&self, p: &PeriodId, cohort: &CohortId) -> String {
-        self.k(&format!("z:{p}:c:{cohort}"))
-    }
-    /// A period's cohort arrivals (hash: `n`, `n:<band>` → arrivals counted): which cohorts
-    /// the period has ([`leaderboard::competition::cohort::cohorts`]).
-    pub fn arrivals(&self, p: &PeriodId) -> String {
-        self.k(&format!("cohorts:{p}"))
-    }
-    /// A period's cohort placements (hash: player → its arrival, `12` or `12:gold`:
-    /// [`leaderboard::competition::cohort::from_stored`]).
-    pub fn placements(&self, p: &PeriodId) -> String {
-        self.k(&format!("placed:{p}"))
-    }
-    /// Which time-travel projection holds the board as it stood at `event` (its nonce).
-    pub fn as_of_pointer(&self, event: &str) -> String {
-        self.k(&format!("asof:{event}"))
-    }
-    /// Snapshots of the projection (sorted set: score = ms, member = the last event id covered).
-    pub fn snapshots(&self) -> String {
-        self.k("snapshots")
-    }
-    /// Entries ever added to the log when each snapshot was taken (hash: snapshot id → count).
-    pub fn snapshot_meta(&self) -> String {
-        self.k("snapmeta")
-    }
-    fn k(&self, suffix: &str) -> String {
+    pub(crate) fn k(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.prefix)
-    }
-    /// The board version the push tier `tier` was last sent (`crate::push`).
-    pub fn push_sent(&self, tier: &str) -> String {
-        self.k(&format!("push:{tier}:sent"))
-    }
-    /// Held (`SET NX PX <interval>`) while a publish of the board to the push tier `tier` is
-    /// under way and for the rest of its interval (`crate::push`).
-    pub fn push_gate(&self, tier: &str) -> String {
-        self.k(&format!("push:{tier}:gate"))
     }
     /// The board's version: a counter bumped by every write in the write's own script.
     pub fn version(&self) -> String {
@@ -206,125 +107,25 @@ impl Keys {
     pub fn periods(&self) -> String {
         self.k("periods")
     }
-    /// An idempotency key.
-    pub fn idem(&self, key: &str) -> String {
-        self.k(&format!("idem:{key}"))
-    }
-    /// Players who joined the board's tournament (set).
-    pub fn joined(&self) -> String {
-        self.k("joined")
-    }
-    /// Extra attempts granted in a run of the board's tournament (hash: player → count).
-    pub fn grants(&self, p: &PeriodId) -> String {
-        self.k(&format!("grants:{p}"))
-    }
-    /// A run's awards (hash: `_at`, `_count`, `_table`, `p:<player>` → rank, `c:<player>` →
-    /// when claimed; `repo::rewards`).
-    pub fn awards(&self, p: &PeriodId) -> String {
-        self.k(&format!("awards:{p}"))
-    }
-    /// A run's awarded players in rank order (list).
-    pub fn awarded(&self, p: &PeriodId) -> String {
-        self.k(&format!("awarded:{p}"))
-    }
-    /// A board's period closes, named for leagues, which came first (hash: `closing:<period>` →
-    /// when its close began, ms: from then on no write lands in the period, on a league or a
-    /// periodic board with rewards; `closed:<period>` → when a league's moves were stored;
-    /// `repo::leagues`).
-    pub fn league(&self) -> String {
-        self.k("league")
-    }
-    /// A league period's close's moves (hash: player → the tier the close moved it to, for the
-    /// players it moved; `:at`, which no player id can be, → when the close was stored): a
-    /// player's history (`crate::leagues::standing`). Expires with the period's standings.
-    pub fn moves(&self, p: &PeriodId) -> String {
-        self.k(&format!("moves:{p}"))
-    }
-    /// A league's tiers (hash: player → the tier it plays its next period in, as the last close
-    /// left it; a player absent plays in the lowest).
-    pub fn tiers(&self) -> String {
-        self.k("tiers")
-    }
-    /// The tournament's announcements made (hash: `started`, `ended`, `early`).
-    pub fn announced(&self) -> String {
-        self.k("announced")
-    }
-    /// Inbox stream of accepted asynchronous submissions.
-    pub fn inbox(&self) -> String {
-        self.k("inbox")
-    }
     /// A key of the board's slot that is never written: what a script gets in the place of an
     /// optional key it does not use (Redis Cluster needs every key a script touches declared, and
     /// on the board's slot).
     pub fn unused(&self) -> String {
         self.k("unused")
     }
-    /// Set while a doorbell for the inbox is pending (cleared when a drain starts).
-    pub fn bell(&self) -> String {
-        self.k("bell")
-    }
-    /// Present while a webhook subscription wants this board's events (`edge::webhooks`): the
-    /// write scripts then ring the webhook deliverer.
-    pub fn hooks(&self) -> String {
-        self.k("wh")
-    }
-    /// The payload of the board's webhook ring on `lb:webhooks`: `wh:tenant/board`.
-    pub fn hooks_ring(&self) -> String {
-        format!("wh:{}", self.board)
-    }
-    /// Integrity state of the period's players (hash: player → JSON).
-    pub fn integrity(&self, p: &PeriodId) -> String {
-        self.k(&format!("ig:{p}"))
-    }
-    /// The outlier rule's sample of the period's standings (comma-separated rank values, kept
-    /// a few seconds).
-    pub fn integrity_sample(&self, p: &PeriodId) -> String {
-        self.k(&format!("ig:sample:{p}"))
-    }
-    /// Reviews of held and flagged submissions (hash: id → JSON).
-    pub fn reviews(&self) -> String {
-        self.k("reviews")
-    }
-    /// Reviews by submission time (sorted set: Unix ms → id).
-    pub fn reviews_index(&self) -> String {
-        self.k("reviews:index")
-    }
-    /// Players who recently submitted `score` (minor units), for the burst rule (sorted set:
-    /// Unix ms → player).
-    pub fn burst(&self, score: i64) -> String {
-        self.k(&format!("burst:{score}"))
-    }
-    /// The last period whose `period.closed` webhook messages were made (its id).
-    pub fn hooks_closed(&self) -> String {
-        self.k("wh:closed")
-    }
-    /// Set while a webhook ring for the board is pending (cleared when a fan-out starts).
-    pub fn hooks_bell(&self) -> String {
-        self.k("wh:bell")
-    }
     /// Dead letters: inbox entries that cannot be applied, with the reason.
     pub fn dead(&self) -> String {
         self.k("dead")
     }
-    /// Present from a board's delete until every key under its prefix is swept
-    /// ([`Repo::sweep_board`]), holding the sweep's token: a board of the same id is created
-    /// only after the sweep.
-    pub fn tombstone(&self) -> String {
-        self.k("deleting")
-    }
-    /// Marker that an ingest entry with this `idempotency_key` was applied (kept 24 hours).
-    pub fn ingest_dedupe(&self, key: &str) -> String {
-        self.k(&format!("idem:in:{key}"))
-    }
 }
 
-fn tenant_boards(tenant: &TenantId) -> String {
+pub(crate) fn tenant_boards(tenant: &TenantId) -> String {
     format!("lb:tenant:{{{}}}:boards", tenant.as_str())
 }
 
 /// A write that found its board deleted since it read it (the write scripts check the config
 /// key, so such a write stores nothing).
-fn board_deleted(keys: &Keys) -> LeaderboardError {
+pub(crate) fn board_deleted(keys: &Keys) -> LeaderboardError {
     let id = keys
         .board
         .split_once('/')
@@ -363,11 +164,11 @@ fn refused(cmd: &str, reply: &str) -> LeaderboardError {
     }
 }
 
-fn bin(s: impl Into<Vec<u8>>) -> RedisParameter {
+pub(crate) fn bin(s: impl Into<Vec<u8>>) -> RedisParameter {
     RedisParameter::Binary(s.into())
 }
 
-fn text(r: &RedisResult) -> Result<String> {
+pub(crate) fn text(r: &RedisResult) -> Result<String> {
     match r {
         RedisResult::Binary(b) => String::from_utf8(b.clone())
             .map_err(|_| LeaderboardError::CorruptData("non-UTF-8 value in Redis".into())),
@@ -377,7 +178,7 @@ fn text(r: &RedisResult) -> Result<String> {
     }
 }
 
-fn int(r: &RedisResult) -> Result<i64> {
+pub(crate) fn int(r: &RedisResult) -> Result<i64> {
     match r {
         RedisResult::Int64(i) => Ok(*i),
         other => text(other)?.parse().map_err(|_| {
@@ -386,7 +187,7 @@ fn int(r: &RedisResult) -> Result<i64> {
     }
 }
 
-fn uint(r: &RedisResult) -> Result<u64> {
+pub(crate) fn uint(r: &RedisResult) -> Result<u64> {
     u64::try_from(int(r)?)
         .map_err(|_| LeaderboardError::CorruptData("negative count from Redis".into()))
 }
@@ -408,7 +209,7 @@ pub struct Repo {
     guard: crate::breaker::Guard,
     /// Replicas that must acknowledge a submission's write or a board's creation
     /// ([`Repo::eval_durable`]).
-    min_replica_acks: u32,
+    pub(crate) min_replica_acks: u32,
 }
 
 pub use replicas::REPLICA_ACK_TIMEOUT_MS;
@@ -585,13 +386,17 @@ impl Repo {
     /// One command. A command that changes nothing ([`IDEMPOTENT`]) and failed because Redis
     /// could not be reached is retried once, on a new connection when the platform can make
     /// one; every outcome is reported to the breaker.
-    async fn exec(&self, cmd: &str, args: Vec<RedisParameter>) -> Result<Vec<RedisResult>> {
+    pub(crate) async fn exec(
+        &self,
+        cmd: &str,
+        args: Vec<RedisParameter>,
+    ) -> Result<Vec<RedisResult>> {
         let result = self.send(cmd, &args, IDEMPOTENT.contains(&cmd)).await;
         self.report(cmd, result).await
     }
 
     /// One command on the link, retried once after a transport failure when `retry`.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         cmd: &str,
         args: &[RedisParameter],
@@ -663,7 +468,7 @@ impl Repo {
         }
     }
 
-    async fn eval(
+    pub(crate) async fn eval(
         &self,
         script: &str,
         keys: &[String],

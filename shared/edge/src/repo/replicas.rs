@@ -27,7 +27,7 @@ impl Repo {
     /// (none asked for: nothing) on the connection each key's write went on (one per primary; a
     /// single Redis has one). Fewer within [`REPLICA_ACK_TIMEOUT_MS`] is a `503`: the write
     /// stands on the primary, and may or may not survive a failover.
-    pub(super) async fn await_replicas(&self, keys: &[&str]) -> Result<()> {
+    pub(crate) async fn await_replicas(&self, keys: &[&str]) -> Result<()> {
         let wanted = self.min_replica_acks;
         if wanted == 0 {
             return Ok(());

@@ -1,5 +1,5 @@
 //! Seeding a board's `all` period straight into Redis, in exactly the layout the functions use
-//! (`shared/edge/src/repo.rs`):
+//! (`shared/edge/src/repo/mod.rs` and each capability's `store`):
 //!
 //! | key | command | value |
 //! | --- | --- | --- |

@@ -1,0 +1,8 @@
+//! Boards: a board's config in Redis ([`store`]: create, load, list, delete), its whole deletion
+//! ([`lifecycle`]), its projections rebuilt from the log ([`rebuild`]) and the snapshots a replay
+//! starts from ([`snapshots`]). Its scripts are in `lua/` beside each part.
+
+pub mod lifecycle;
+pub mod rebuild;
+pub mod snapshots;
+pub mod store;

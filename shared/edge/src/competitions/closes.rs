@@ -1,0 +1,78 @@
+//! A periodic board's closes (`Board::closes_periods`: a league, or a daily, weekly or monthly
+//! board with rewards), as the worker makes them when the competitions' register
+//! (`repo::tournaments`, which holds these boards beside the tournaments) rings at a period's
+//! end. Readers and writers make the same closes when they find them due first
+//! (`crate::competitions::leagues`, `crate::competitions::rewards`); each is made once whoever makes it.
+
+use leaderboard::board::period;
+use leaderboard::{Board, Result, TenantId};
+
+use crate::competitions::tournaments::store::register_entry;
+use crate::repo::{Keys, Repo};
+
+/// What follows the close of a board's runs (a periodic board's periods, a tournament of many
+/// runs' runs), for the worker: the rewards of every run that ended are awarded when due
+/// ([`crate::competitions::rewards::settle_ended`]), and the close marks of runs no longer kept are dropped
+/// (`Repo::trim_closes`: read by nothing, so the closes hash stays as small as the retention).
+/// Answers when to look again (awards waiting for reviews). An outage is returned, to be tried
+/// again; anything else would fail the same way every time (a damaged table, a mark that does
+/// not parse): it is logged and left, the awards to their readers.
+pub async fn after_runs_closed(
+    repo: &Repo,
+    tenant: &TenantId,
+    keys: &Keys,
+    board: &Board,
+    now_ms: i64,
+) -> Result<Option<i64>> {
+    let awards_again =
+        match crate::competitions::rewards::settle_ended(repo, tenant, board, now_ms).await {
+            Ok(at) => at,
+            Err(e) if e.is_outage() => return Err(e),
+            Err(e) => {
+                eprintln!(
+                    "closes: the rewards of {tenant}/{} (left to readers): {e}",
+                    board.id
+                );
+                None
+            }
+        };
+    match repo
+        .trim_closes(keys, board.period, board.retain_periods, now_ms)
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.is_outage() => return Err(e),
+        Err(e) => eprintln!("closes: the marks of {tenant}/{} (left): {e}", board.id),
+    }
+    Ok(awards_again)
+}
+
+/// The worker's close of the board its register entry rang for, a board that closes its periods
+/// (`Board::closes_periods`): on a league every period that ended is closed
+/// ([`crate::competitions::leagues::close_due`]), the rewards of every period that ended are awarded when due
+/// ([`crate::competitions::rewards::settle_ended`]) and the close marks of periods no longer kept are dropped
+/// (`Repo::trim_closes`); then the entry is noted again for the current period's end, or
+/// sooner for awards waiting for reviews — only while the register still holds it at
+/// `held_ms` (the caller's lease). A close or an award that fails for an outage returns its
+/// error with the entry leased: it is due again when the lease ends. An award that would fail
+/// every time (a damaged table) is logged and left to its readers.
+pub async fn on_due(
+    repo: &Repo,
+    tenant: &TenantId,
+    keys: &Keys,
+    board: &Board,
+    now_ms: i64,
+    held_ms: i64,
+) -> Result<()> {
+    crate::competitions::leagues::close_due(repo, tenant, keys, board, now_ms).await?;
+    let awards_again = after_runs_closed(repo, tenant, keys, board, now_ms).await?;
+    let entry = register_entry(tenant, &board.id);
+    let next = match (period::next_reset_ms(board.period, now_ms)?, awards_again) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    match next {
+        Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
+        None => repo.tournament_forget_if(&entry, held_ms).await,
+    }
+}

@@ -1,0 +1,305 @@
+//! A run's rewards (`leaderboard::competition::rewards`), on the board's slot: the awards,
+//! stored once with the tables they were made from (`lb:{t/b}:awards:{period}`, a hash; the
+//! players in rank order in `lb:{t/b}:awarded:{period}`, a list), and each player's claim in
+//! the same hash. Both are the board's keys: they go with it when it is deleted (a period's
+//! expire some time after its end, [`NewAwards::keep_until_ms`]).
+
+use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
+
+use crate::repo::{Keys, RedisParameter, Repo, bin, int, text, uint};
+
+const AWARD: &str = include_str!("lua/rewards_award.lua");
+const CLAIM: &str = include_str!("lua/rewards_claim.lua");
+
+/// A run's awards as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// When they were made (Unix ms).
+    pub at_ms: i64,
+    /// How many players were awarded.
+    pub count: u64,
+    /// The reward table they were made from (JSON: the board's `rewards` as posted).
+    pub table: String,
+}
+
+/// A run's awards to store ([`Repo::store_awards`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewAwards<'a> {
+    /// The board's config as the decision read it: stored only while it is still that.
+    pub config_raw: &'a str,
+    /// The table they were made from (JSON: the board's `rewards` as posted).
+    pub table_json: &'a str,
+    /// The `rewards_awarded` event appended with them.
+    pub event_json: &'a str,
+    /// Player, rank and cohort (on a board with cohorts: the rank is the player's in it), best
+    /// first (cohort by cohort).
+    pub awarded: &'a [(&'a PlayerId, u64, Option<String>)],
+    /// The hash and field whose presence says the run closed (a tournament's `ended`
+    /// announcement, a period's closing mark): stored only once it is there.
+    pub closed_mark: (&'a str, &'a str),
+    /// When the awards expire (Unix ms; `None`: kept with the board).
+    pub keep_until_ms: Option<i64>,
+}
+
+/// What storing a run's awards did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwardWrite {
+    /// Stored now (at, count).
+    Made(i64, u64),
+    /// Stored before, by another caller (at, count): those stand.
+    Before(i64, u64),
+    /// The board's config changed since it was read: decide again.
+    ConfigChanged,
+}
+
+/// A player's award as stored ([`Repo::awards_of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwardHeld {
+    /// Its rank (`None`: awarded nothing).
+    pub rank: Option<u64>,
+    /// Its cohort, on a board with cohorts.
+    pub cohort: Option<String>,
+    /// When it claimed, if it did (Unix ms).
+    pub claimed_at_ms: Option<i64>,
+}
+
+/// What a claim's script saw and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimSeen {
+    /// The run's awards were made.
+    pub awarded: bool,
+    /// The player's rank, when it was awarded something.
+    pub rank: Option<u64>,
+    /// Its cohort, on a board with cohorts.
+    pub cohort: Option<String>,
+    /// When it claimed before this claim (Unix ms), if it did: this claim took nothing.
+    pub claimed_before_ms: Option<i64>,
+}
+
+fn optional_int(r: &spin_sdk::redis::RedisResult) -> Result<Option<i64>> {
+    let raw = text(r)?;
+    if raw.is_empty() {
+        Ok(None)
+    } else {
+        raw.parse().map(Some).map_err(|_| {
+            LeaderboardError::CorruptData(format!("a stored award holds '{raw}', not a number"))
+        })
+    }
+}
+
+/// A stored text, if any (empty: none).
+fn optional_text(r: &spin_sdk::redis::RedisResult) -> Result<Option<String>> {
+    Ok(Some(text(r)?).filter(|t| !t.is_empty()))
+}
+
+/// A stored rank, if any.
+fn optional_rank(r: &spin_sdk::redis::RedisResult) -> Result<Option<u64>> {
+    optional_int(r)?
+        .map(|n| {
+            u64::try_from(n)
+                .map_err(|_| LeaderboardError::CorruptData("a negative awarded rank".into()))
+        })
+        .transpose()
+}
+
+impl Keys {
+    /// A run's awards (hash: `_at`, `_count`, `_table`, `p:<player>` → rank, `c:<player>` →
+    /// when claimed; `repo::rewards`).
+    pub fn awards(&self, p: &PeriodId) -> String {
+        self.k(&format!("awards:{p}"))
+    }
+    /// A run's awarded players in rank order (list).
+    pub fn awarded(&self, p: &PeriodId) -> String {
+        self.k(&format!("awarded:{p}"))
+    }
+}
+
+impl Repo {
+    /// Stores the run's awards with the tables they were made from, unless they were stored
+    /// before, and appends their event (`rewards_awarded`) to the log in the same step, ringing
+    /// the webhook deliverer when a subscription wants the board; only while the board's config
+    /// is the one the decision read and once the run's close is marked. Waits for the replicas
+    /// `redis_min_replica_acks` asks for.
+    pub async fn store_awards(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        new: NewAwards<'_>,
+        now_ms: i64,
+    ) -> Result<AwardWrite> {
+        let mut args = Vec::with_capacity(7 + new.awarded.len() * 3);
+        args.extend([
+            bin(new.config_raw),
+            RedisParameter::Int64(now_ms),
+            bin(new.table_json),
+            bin(new.event_json),
+            bin(keys.hooks_ring()),
+            bin(new.closed_mark.1),
+            RedisParameter::Int64(new.keep_until_ms.unwrap_or(0)),
+        ]);
+        for (player, rank, cohort) in new.awarded {
+            args.push(bin(player.as_str()));
+            args.push(bin(rank.to_string()));
+            args.push(bin(cohort.as_deref().unwrap_or_default()));
+        }
+        let awards = keys.awards(period);
+        let r = self
+            .eval(
+                AWARD,
+                &[
+                    keys.config(),
+                    new.closed_mark.0.to_string(),
+                    awards.clone(),
+                    keys.awarded(period),
+                    keys.events(),
+                    keys.hooks(),
+                    keys.hooks_bell(),
+                ],
+                args,
+            )
+            .await?;
+        let write = match r.as_slice() {
+            [] => return Err(crate::repo::board_deleted(keys)),
+            [code] if int(code)? == 0 => AwardWrite::ConfigChanged,
+            [code, at, count] | [code, at, count, _] => match int(code)? {
+                1 => AwardWrite::Made(int(at)?, uint(count)?),
+                2 => AwardWrite::Before(int(at)?, uint(count)?),
+                other => {
+                    return Err(LeaderboardError::CorruptData(format!(
+                        "storing awards answered code {other}"
+                    )));
+                }
+            },
+            other => {
+                return Err(LeaderboardError::CorruptData(format!(
+                    "storing awards answered {other:?}"
+                )));
+            }
+        };
+        if matches!(write, AwardWrite::Made(..)) {
+            self.note_if_rang(keys, r.get(3), now_ms).await;
+            self.await_replicas(&[&awards]).await?;
+        }
+        Ok(write)
+    }
+
+    /// The run's awards as stored, if they were made.
+    pub async fn awards(&self, keys: &Keys, period: &PeriodId) -> Result<Option<Stored>> {
+        let r = self
+            .exec(
+                "HMGET",
+                vec![
+                    bin(keys.awards(period)),
+                    bin("_at"),
+                    bin("_count"),
+                    bin("_table"),
+                ],
+            )
+            .await?;
+        let [at, count, table] = r.as_slice() else {
+            return Err(LeaderboardError::CorruptData(
+                "short HMGET of awards".into(),
+            ));
+        };
+        let Some(at_ms) = optional_int(at)? else {
+            return Ok(None);
+        };
+        Ok(Some(Stored {
+            at_ms,
+            count: uint(count)?,
+            table: text(table)?,
+        }))
+    }
+
+    /// Each of `players`' award in the run as stored.
+    pub async fn awards_of(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        players: &[PlayerId],
+    ) -> Result<Vec<AwardHeld>> {
+        if players.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![bin(keys.awards(period))];
+        for p in players {
+            args.push(bin(format!("p:{}", p.as_str())));
+            args.push(bin(format!("c:{}", p.as_str())));
+            args.push(bin(format!("g:{}", p.as_str())));
+        }
+        let r = self.exec("HMGET", args).await?;
+        if r.len() != players.len() * 3 {
+            return Err(LeaderboardError::CorruptData(
+                "short HMGET of awards".into(),
+            ));
+        }
+        r.chunks_exact(3)
+            .map(|got| {
+                Ok(AwardHeld {
+                    rank: optional_rank(&got[0])?,
+                    claimed_at_ms: optional_int(&got[1])?,
+                    cohort: optional_text(&got[2])?,
+                })
+            })
+            .collect()
+    }
+
+    /// Awarded players in rank order, `limit` from `offset`.
+    pub async fn awarded_players(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<String>> {
+        let r = self
+            .exec(
+                "LRANGE",
+                vec![
+                    bin(keys.awarded(period)),
+                    bin(offset.to_string()),
+                    bin(offset.saturating_add(limit).saturating_sub(1).to_string()),
+                ],
+            )
+            .await?;
+        r.iter().map(text).collect()
+    }
+
+    /// Claims `player`'s award in the run once (the first claim's time is kept); waits for the
+    /// replicas `redis_min_replica_acks` asks for after a claim taken now.
+    pub async fn claim_award(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        player: &PlayerId,
+        now_ms: i64,
+    ) -> Result<ClaimSeen> {
+        let awards = keys.awards(period);
+        let r = self
+            .eval(
+                CLAIM,
+                &[keys.config(), awards.clone()],
+                vec![bin(player.as_str()), RedisParameter::Int64(now_ms)],
+            )
+            .await?;
+        let [awarded, rank, claimed_before, now, cohort] = r.as_slice() else {
+            return match r.as_slice() {
+                [] => Err(crate::repo::board_deleted(keys)),
+                other => Err(LeaderboardError::CorruptData(format!(
+                    "a claim answered {other:?}"
+                ))),
+            };
+        };
+        let taken_now = int(now)? == 1;
+        let seen = ClaimSeen {
+            awarded: int(awarded)? == 1,
+            rank: optional_rank(rank)?,
+            cohort: optional_text(cohort)?,
+            claimed_before_ms: optional_int(claimed_before)?,
+        };
+        if taken_now {
+            self.await_replicas(&[&awards]).await?;
+        }
+        Ok(seen)
+    }
+}

@@ -1,0 +1,467 @@
+//! A tournament's players who joined it (`lb:{t/b}:joined`, a set on the board's slot): the
+//! join, decided by `leaderboard::competition::tournament` on the count the script saw, and
+//! the membership a `join_required` submission is checked against; and the extra attempts
+//! granted in each run (`lb:{t/b}:grants:{period}`, a hash expiring with the period). The
+//! attempts used are the player's record's `submissions`, kept by the write itself.
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `lb:{t/b}:joined` | set | players who joined the board's tournament |
+//! | `lb:{t/b}:grants:<period>` | hash | extra attempts granted in a run of the tournament: player → count (expires with the period) |
+//! | `lb:{t/b}:announced` | hash | the tournament's announcements made (`started`, `ended`: when, ms), `early` when an admin ended it, `end` its end after a change (what a score's write checks) |
+//! | `lb:tenant:{t}:tournaments` | sorted set | the tenant's tournaments: board id → when its window ends, ms (the listing) |
+//! | `lb:tenant:{t}:joined:<player>` | sorted set | the tournaments a player joined: board id → when it joined, ms |
+//! | `lb:{claims}:tournaments` | sorted set | tournaments with an announcement to come, and leagues (their next close): `t/b` → when it is due, ms |
+//! | `lb:{claims}:tournament-alarm` | string | expires when the earliest of them is due (its keyspace event rings the worker) |
+
+use leaderboard::{BoardId, LeaderboardError, PeriodId, PlayerId, Result, TenantId};
+
+use crate::repo::{Keys, Repo, bin, int, text, uint};
+use crate::schedule::NoteMode;
+
+const JOIN: &str = include_str!("lua/tournament_join.lua");
+const GRANT: &str = include_str!("lua/tournament_grant.lua");
+const WINDOW: &str = include_str!("lua/tournament_window.lua");
+const ANNOUNCE: &str = include_str!("lua/tournament_announce.lua");
+const SCAN: &str = include_str!("lua/tournament_scan.lua");
+const FORGET_IF: &str = include_str!("lua/tournament_forget_if.lua");
+
+/// A tenant's tournaments (sorted set: board id → when its window ends, Unix ms): what the
+/// listing pages through.
+pub fn index(tenant: &TenantId) -> String {
+    format!("lb:tenant:{{{}}}:tournaments", tenant.as_str())
+}
+
+/// The tournaments a player joined (sorted set: board id → when it first joined, Unix ms).
+pub fn joined_by(tenant: &TenantId, player: &PlayerId) -> String {
+    format!(
+        "lb:tenant:{{{}}}:joined:{}",
+        tenant.as_str(),
+        player.as_str()
+    )
+}
+
+/// Which way [`Repo::tournament_scan`] reads the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// Those ending after now, the soonest to end first (open and upcoming).
+    Live,
+    /// Those ended by now, the latest ended first.
+    Ended,
+}
+
+/// `tenant/board`, as the register holds a tournament or a league.
+pub fn register_entry(tenant: &TenantId, id: &BoardId) -> String {
+    format!("{tenant}/{id}")
+}
+
+/// The register of competitions with something due (sorted set: `tenant/board` → when it is
+/// due, Unix ms), on the alarms' slot: a tournament's announcement to come, or a league's next
+/// period end, when its close is due (`crate::competitions::leagues`).
+pub const REGISTER: &str = "lb:{claims}:tournaments";
+/// Expires when the register's earliest tournament is due.
+pub const ALARM: &str = "lb:{claims}:tournament-alarm";
+/// Where Redis announces the alarm's expiry, a trigger channel of the worker.
+pub const ALARM_CHANNEL: &str = "__keyspace@0__:lb:{claims}:tournament-alarm";
+
+/// The announcements a tournament made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Announced {
+    /// `tournament_started` is in the log.
+    pub started: bool,
+    /// `tournament_ended` is in the log.
+    pub ended: bool,
+    /// An admin ended it early.
+    pub early: bool,
+}
+
+/// What an announcement's script did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announce {
+    /// Appended to the log.
+    Made,
+    /// It was made before.
+    Before,
+    /// The board's config changed since it was read: decide again.
+    ConfigChanged,
+}
+
+/// What a change of a tournament's window did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowWrite {
+    /// Written.
+    Changed,
+    /// The config changed since it was read: decide again.
+    Stale,
+    /// The tournament's end was announced: its standings are final.
+    Ended,
+}
+
+/// What a join's script saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinSeen {
+    /// The player had joined before.
+    pub already: bool,
+    /// Players joined before this join (it added the player only if it was below `max_size`).
+    pub before: u64,
+}
+
+impl Keys {
+    /// Players who joined the board's tournament (set).
+    pub fn joined(&self) -> String {
+        self.k("joined")
+    }
+    /// Extra attempts granted in a run of the board's tournament (hash: player → count).
+    pub fn grants(&self, p: &PeriodId) -> String {
+        self.k(&format!("grants:{p}"))
+    }
+    /// The tournament's announcements made (hash: `started`, `ended`, `early`).
+    pub fn announced(&self) -> String {
+        self.k("announced")
+    }
+}
+
+impl Repo {
+    /// Joins `player` to the board's tournament in one script, up to `max_size` players (none:
+    /// unlimited); a join that added the player waits for the replicas
+    /// `redis_min_replica_acks` asks for (one that changed nothing does not).
+    pub async fn tournament_join(
+        &self,
+        keys: &Keys,
+        player: &PlayerId,
+        max_size: Option<u32>,
+    ) -> Result<JoinSeen> {
+        let r = self
+            .eval(
+                JOIN,
+                &[keys.config(), keys.joined()],
+                vec![bin(player.as_str()), bin(max_size.unwrap_or(0).to_string())],
+            )
+            .await?;
+        let (Some(already), Some(before), Some(added)) = (r.first(), r.get(1), r.get(2)) else {
+            return Err(crate::repo::board_deleted(keys));
+        };
+        let seen = JoinSeen {
+            already: int(already)? == 1,
+            before: uint(before)?,
+        };
+        if int(added)? == 1 {
+            self.await_replicas(&[&keys.joined()]).await?;
+        }
+        Ok(seen)
+    }
+
+    /// Whether `player` joined the board's tournament.
+    pub async fn tournament_joined(&self, keys: &Keys, player: &PlayerId) -> Result<bool> {
+        let r = self
+            .exec("SISMEMBER", vec![bin(keys.joined()), bin(player.as_str())])
+            .await?;
+        match r.first() {
+            Some(v) => Ok(int(v)? == 1),
+            None => Err(LeaderboardError::Internal(
+                "SISMEMBER answered nothing".into(),
+            )),
+        }
+    }
+
+    /// Extra attempts granted to `player` in the run `period` (0 when none were).
+    pub async fn attempts_granted(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        player: &PlayerId,
+    ) -> Result<u64> {
+        let r = self
+            .exec("HGET", vec![bin(keys.grants(period)), bin(player.as_str())])
+            .await?;
+        match r.first() {
+            Some(spin_sdk::redis::RedisResult::Nil) | None => Ok(0),
+            Some(v) => uint(v),
+        }
+    }
+
+    /// Grants `player` `extra` more attempts in the run `period` (whose data expires at
+    /// `expire_at_ms`), waiting for the replicas `redis_min_replica_acks` asks for: the attempts
+    /// granted this run, this grant included, and the player's record in the run as it was then
+    /// (what its attempts used are), read in the same step.
+    pub async fn grant_attempts(
+        &self,
+        keys: &Keys,
+        period: &PeriodId,
+        player: &PlayerId,
+        extra: u64,
+        expire_at_ms: Option<i64>,
+    ) -> Result<(u64, Option<leaderboard::Record>)> {
+        let grants = keys.grants(period);
+        let r = self
+            .eval(
+                GRANT,
+                &[keys.config(), grants.clone(), keys.records(period)],
+                vec![
+                    bin(player.as_str()),
+                    bin(extra.to_string()),
+                    bin(expire_at_ms.unwrap_or(0).to_string()),
+                ],
+            )
+            .await?;
+        let [granted, record] = r.as_slice() else {
+            return Err(crate::repo::board_deleted(keys));
+        };
+        let granted = uint(granted)?;
+        let record = crate::repo::parse_record(&text(record)?)?;
+        self.await_replicas(&[&grants]).await?;
+        Ok((granted, record))
+    }
+
+    /// The announcements the board's tournament made.
+    pub async fn tournament_announced(&self, keys: &Keys) -> Result<Announced> {
+        let r = self.exec("HGETALL", vec![bin(keys.announced())]).await?;
+        let mut made = Announced::default();
+        for pair in r.chunks(2) {
+            let [field, _] = pair else {
+                return Err(LeaderboardError::CorruptData(
+                    "HGETALL of a tournament's announcements answered an odd list".into(),
+                ));
+            };
+            match text(field)?.as_str() {
+                "started" => made.started = true,
+                "ended" => made.ended = true,
+                "early" => made.early = true,
+                _ => {}
+            }
+        }
+        Ok(made)
+    }
+
+    /// Appends a tournament's announcement `event_json` (`which`: `started` or `ended`) to the
+    /// board's log once, while its config is still `config_raw` (as the decision read it),
+    /// ringing the webhook deliverer when a subscription wants the board.
+    pub async fn tournament_announce(
+        &self,
+        keys: &Keys,
+        which: &str,
+        config_raw: &str,
+        event_json: &str,
+        now_ms: i64,
+    ) -> Result<Announce> {
+        let r = self
+            .eval(
+                ANNOUNCE,
+                &[
+                    keys.config(),
+                    keys.announced(),
+                    keys.events(),
+                    keys.hooks(),
+                    keys.hooks_bell(),
+                ],
+                vec![
+                    bin(which),
+                    bin(config_raw),
+                    bin(event_json),
+                    bin(keys.hooks_ring()),
+                    bin(now_ms.to_string()),
+                ],
+            )
+            .await?;
+        self.note_if_rang(keys, r.get(1), now_ms).await;
+        match r.first().map(int).transpose()? {
+            Some(1) => Ok(Announce::Made),
+            Some(2) => Ok(Announce::Before),
+            Some(_) => Ok(Announce::ConfigChanged),
+            None => Err(crate::repo::board_deleted(keys)),
+        }
+    }
+
+    /// Rewrites the board's config `raw` (as read) to `new_json` (its tournament's window
+    /// changed; `early`: an admin ended it), unless the config changed since or the tournament's
+    /// end was announced; waits for the replicas `redis_min_replica_acks` asks for.
+    pub async fn tournament_window(
+        &self,
+        keys: &Keys,
+        raw: &str,
+        new_json: &str,
+        end_ms: i64,
+        early: bool,
+    ) -> Result<WindowWrite> {
+        let r = self
+            .eval(
+                WINDOW,
+                &[keys.config(), keys.announced()],
+                vec![
+                    bin(raw),
+                    bin(new_json),
+                    bin(if early { "1" } else { "0" }),
+                    bin(end_ms.to_string()),
+                ],
+            )
+            .await?;
+        match r.first().map(int).transpose()? {
+            Some(1) => {
+                self.await_replicas(&[&keys.config()]).await?;
+                Ok(WindowWrite::Changed)
+            }
+            Some(2) => Ok(WindowWrite::Ended),
+            Some(_) => Ok(WindowWrite::Stale),
+            None => Err(crate::repo::board_deleted(keys)),
+        }
+    }
+
+    /// Notes the tournament `board` (`tenant/board`) as due at `due_ms` in the register, and
+    /// arms the alarm for the earliest.
+    pub async fn tournament_note(&self, board: &str, due_ms: i64, now_ms: i64) -> Result<()> {
+        self.alarm_note(REGISTER, ALARM, board, due_ms, now_ms, NoteMode::Always)
+            .await
+    }
+
+    /// Leases up to `max` tournaments due by `now_ms` (due again `lease_ms` later unless noted
+    /// meanwhile).
+    pub async fn tournaments_due(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        max: usize,
+    ) -> Result<Vec<String>> {
+        self.alarm_due(REGISTER, ALARM, now_ms, lease_ms, max).await
+    }
+
+    /// [`Repo::tournament_note`], unless the tournament is noted for earlier already.
+    pub async fn tournament_note_earlier(
+        &self,
+        board: &str,
+        due_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.alarm_note(REGISTER, ALARM, board, due_ms, now_ms, NoteMode::Earlier)
+            .await
+    }
+
+    /// [`Repo::tournament_note`] only while the register holds the tournament due at `held_ms`
+    /// (the caller's lease or note): a newer note is never overwritten.
+    pub async fn tournament_note_if(
+        &self,
+        board: &str,
+        due_ms: i64,
+        now_ms: i64,
+        held_ms: i64,
+    ) -> Result<()> {
+        self.alarm_note(
+            REGISTER,
+            ALARM,
+            board,
+            due_ms,
+            now_ms,
+            NoteMode::IfHeld(held_ms),
+        )
+        .await
+    }
+
+    /// Forgets the tournament `board` (`tenant/board`) — nothing more is due, or it is gone —
+    /// only while the register holds it due at `held_ms` (the caller's lease or note): one noted
+    /// again meanwhile stays.
+    pub async fn tournament_forget_if(&self, board: &str, held_ms: i64) -> Result<()> {
+        self.eval(
+            FORGET_IF,
+            &[REGISTER.to_string()],
+            vec![bin(board), bin(held_ms.to_string())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Indexes the tournament `id` of `tenant` as ending at `end_ms` (again after its window
+    /// changed).
+    pub async fn tournament_index(
+        &self,
+        tenant: &TenantId,
+        id: &BoardId,
+        end_ms: i64,
+    ) -> Result<()> {
+        self.exec(
+            "ZADD",
+            vec![
+                bin(index(tenant)),
+                bin(end_ms.to_string()),
+                bin(id.as_str()),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the tournament `id` of `tenant` out of the index (its board was deleted).
+    pub async fn tournament_unindex(&self, tenant: &TenantId, id: &BoardId) -> Result<()> {
+        self.exec("ZREM", vec![bin(index(tenant)), bin(id.as_str())])
+            .await?;
+        Ok(())
+    }
+
+    /// Up to `count` entries of the sorted set `key` (the tenant's [`index`], or a player's
+    /// [`joined_by`]) after `cursor` (an entry's score and id), read the way `scan` says at
+    /// `now_ms`: `(id, score)` in order.
+    pub async fn tournament_scan(
+        &self,
+        key: &str,
+        scan: Scan,
+        now_ms: i64,
+        cursor: Option<&(i64, BoardId)>,
+        count: usize,
+    ) -> Result<Vec<(BoardId, i64)>> {
+        let (cursor_score, cursor_id) = match cursor {
+            Some((score, id)) => (score.to_string(), id.as_str().to_string()),
+            None => (String::new(), String::new()),
+        };
+        let r = self
+            .eval(
+                SCAN,
+                &[key.to_string()],
+                vec![
+                    bin(if scan == Scan::Live { "asc" } else { "desc" }),
+                    bin(now_ms.to_string()),
+                    bin(cursor_score),
+                    bin(cursor_id),
+                    bin(count.to_string()),
+                ],
+            )
+            .await?;
+        r.chunks(2)
+            .map(|pair| match pair {
+                [id, score] => Ok((BoardId::new(text(id)?)?, int(score)?)),
+                _ => Err(LeaderboardError::CorruptData(
+                    "a tournament scan answered an odd list".into(),
+                )),
+            })
+            .collect()
+    }
+
+    /// Removes `id` from the sorted set `key` (the tenant's [`index`], or a player's
+    /// [`joined_by`]) only while its score is `score` (what a scan read): an entry written
+    /// again meanwhile stays.
+    pub async fn tournament_drop_if(&self, key: &str, id: &BoardId, score: i64) -> Result<()> {
+        self.eval(
+            FORGET_IF,
+            &[key.to_string()],
+            vec![bin(id.as_str()), bin(score.to_string())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Notes that `player` joined the tournament `id` at `now_ms`: `first` (it joined now)
+    /// sets the time, else only a missing entry is added (a join sent again after a failure).
+    pub async fn joined_note(
+        &self,
+        tenant: &TenantId,
+        player: &PlayerId,
+        id: &BoardId,
+        now_ms: i64,
+        first: bool,
+    ) -> Result<()> {
+        let mut args = vec![bin(joined_by(tenant, player))];
+        if !first {
+            args.push(bin("NX"));
+        }
+        args.extend([bin(now_ms.to_string()), bin(id.as_str())]);
+        self.exec("ZADD", args).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,381 @@
+//! A tournament's window after it was created: an admin ends it early or extends it (`POST
+//! /api/{v}/boards/{board}/tournament/end`, `…/extend`), and its announcements,
+//! `tournament_started` and `tournament_ended` in the board's log (and so the
+//! `tournament.started` and `tournament.ended` webhooks), each made once: by the worker when the
+//! register's alarm rings at the window's start and end ([`on_alarm`]), or by the request that
+//! ended it early.
+
+use leaderboard::board::view::{self, PeriodView};
+use leaderboard::competition::tournament::{Phase, Refusal, Tournament, Window};
+use leaderboard::{
+    Board, BoardId, EventEnvelope, LeaderboardError, Result, TenantId, policy::access,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::Ctx;
+use crate::competitions::tournaments::store::{Announce, WindowWrite, register_entry};
+use crate::http::{Call, Response};
+use crate::repo::{Keys, Repo};
+
+/// How long a tournament taken from the register stays leased: an announcement that failed
+/// leaves it there, due again after this.
+const ANNOUNCE_RETRY_MS: i64 = 30_000;
+
+/// Tournaments announced per alarm, at most (the alarm is set again at once for the rest).
+const ANNOUNCED_PER_ALARM: usize = 16;
+
+/// Times a window change or an announcement decides again on a config that changed meanwhile
+/// before it gives up (`409`, or left to the next alarm).
+const DECIDE_ATTEMPTS: usize = 8;
+
+/// Notes a new tournament in the register, due when its window opens (at once if it has), or
+/// earlier if it is noted already (a creation refused because the id is taken must not
+/// postpone the existing board's); a new board that closes its periods (a league, a periodic
+/// board with rewards), due when its first period ends (its close,
+/// [`crate::competitions::closes::on_due`]). Called before the board is stored, so no tournament or league
+/// is ever stored without its note (a note whose board was then not created is forgotten by the
+/// worker, which finds no board).
+pub async fn note_created(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    now_ms: i64,
+) -> Result<()> {
+    let due = match &board.tournament {
+        Some(_) => board.tournament_due_ms(false, false, now_ms)?,
+        // A board that closes its periods (a league, a periodic board with rewards) is due when
+        // its first period ends: its close (`crate::competitions::closes::on_due`).
+        None if board.closes_periods() => {
+            leaderboard::board::period::next_reset_ms(board.period, now_ms)?
+        }
+        None => None,
+    };
+    match due {
+        Some(due) => {
+            repo.tournament_note_earlier(&register_entry(tenant, &board.id), due, now_ms)
+                .await
+        }
+        None => Ok(()),
+    }
+}
+
+/// Makes the announcements the tournament `id` owes at `now_ms`, in order, each once (the
+/// script appends it only if it was not made, and only while the board's config is the one the
+/// decision read), then notes when the next is due, or forgets the tournament when nothing
+/// more is (or the board is gone) — only while the register still holds it at `held_ms` (the
+/// caller's lease or note): an entry noted again meanwhile (a new board of the id, a changed
+/// window) is left for its own time.
+pub async fn announce(
+    repo: &Repo,
+    tenant: &TenantId,
+    id: &BoardId,
+    now_ms: i64,
+    held_ms: i64,
+) -> Result<()> {
+    let keys = Keys::new(tenant, id);
+    let entry = register_entry(tenant, id);
+    'decide: for _ in 0..DECIDE_ATTEMPTS {
+        let (raw, board) = match repo.board_raw(tenant, id).await {
+            Ok(found) => found,
+            Err(LeaderboardError::BoardNotFound(_)) => {
+                return repo.tournament_forget_if(&entry, held_ms).await;
+            }
+            Err(e) => return Err(e),
+        };
+        if board.closes_periods() && board.tournament.is_none() {
+            return crate::competitions::closes::on_due(
+                repo, tenant, &keys, &board, now_ms, held_ms,
+            )
+            .await;
+        }
+        let Some(t) = &board.tournament else {
+            return repo.tournament_forget_if(&entry, held_ms).await;
+        };
+        let made = repo.tournament_announced(&keys).await?;
+        let window = t.window;
+        let owed = window.owed(made.started, made.ended, now_ms);
+        let mut due = Vec::new();
+        if owed.started {
+            due.push((
+                "started",
+                EventEnvelope::tournament_started(tenant, id, window),
+            ));
+        }
+        if owed.ended {
+            let ended = EventEnvelope::tournament_ended(tenant, id, window, made.early);
+            due.push(("ended", ended));
+        }
+        for (which, event) in due {
+            let json = event.to_json()?;
+            if repo
+                .tournament_announce(&keys, which, &raw, &json, now_ms)
+                .await?
+                == Announce::ConfigChanged
+            {
+                continue 'decide;
+            }
+        }
+        // The rewards, awarded once the end is announced (the standings are final then). While
+        // they wait for open reviews the tournament stays noted until the grace ends, when they
+        // are awarded whatever is open (a review's decision, a read or a claim may do it
+        // sooner); an award that failed is tried again like a failed announcement.
+        let rewards_due = if board.closes_periods() {
+            // A tournament of many runs: every run that closed is paid, each as a period's
+            // close (its last with the window's end), as a periodic board's are.
+            match crate::competitions::closes::after_runs_closed(
+                repo, tenant, &keys, &board, now_ms,
+            )
+            .await
+            {
+                Ok(again) => again,
+                Err(e) => {
+                    eprintln!("tournaments: awarding the runs of {entry} (again soon): {e}");
+                    Some(now_ms.saturating_add(ANNOUNCE_RETRY_MS))
+                }
+            }
+        } else if board.rewards.is_some() && (owed.ended || made.ended) {
+            match crate::competitions::rewards::settle(repo, tenant, id, None, now_ms).await {
+                Ok((_, _, rewards)) => rewards.due_again_ms(),
+                // An outage passes: tried again like a failed announcement.
+                Err(e) if e.is_outage() => {
+                    eprintln!("tournaments: awarding the rewards of {entry} (again soon): {e}");
+                    Some(now_ms.saturating_add(ANNOUNCE_RETRY_MS))
+                }
+                // Anything else (a damaged table, a config that kept changing) would fail the
+                // same way every time: left to the next read, claim or review decision.
+                Err(e) => {
+                    eprintln!(
+                        "tournaments: awarding the rewards of {entry} (left to readers): {e}"
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let next_ms = [owed.next_ms, rewards_due, board.next_run_close_ms(now_ms)?]
+            .into_iter()
+            .flatten()
+            .min();
+        return match next_ms {
+            Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
+            None => repo.tournament_forget_if(&entry, held_ms).await,
+        };
+    }
+    Err(LeaderboardError::Conflict(format!(
+        "the config of tournament '{id}' changed {DECIDE_ATTEMPTS} times while it was announced"
+    )))
+}
+
+/// The worker's handling of an alarm: the tournaments due are leased from the register and
+/// announced ([`announce`]). Never fails: a tournament whose announcement failed stays leased
+/// and is due again after [`ANNOUNCE_RETRY_MS`] (the failure is logged).
+pub async fn on_alarm(repo: &Repo, now_ms: &dyn Fn() -> i64) {
+    let leased_at = now_ms();
+    let due = match repo
+        .tournaments_due(leased_at, ANNOUNCE_RETRY_MS, ANNOUNCED_PER_ALARM)
+        .await
+    {
+        Ok(due) => due,
+        Err(e) => {
+            eprintln!("tournaments: the tournaments due: {e}");
+            return;
+        }
+    };
+    // What the lease set each one's due time to (`alarm_due`).
+    let held_ms = leased_at + ANNOUNCE_RETRY_MS;
+    for entry in due {
+        let announced = async {
+            let (tenant, id) = crate::schedule::board_ref(entry.as_bytes()).map_err(|e| {
+                LeaderboardError::CorruptData(format!("a tournament register entry: {e}"))
+            })?;
+            announce(repo, &tenant, &id, now_ms(), held_ms).await
+        };
+        if let Err(e) = announced.await {
+            eprintln!("tournaments: announcing {entry}: {e}");
+        }
+    }
+}
+
+/// An extension's body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtendInput {
+    /// The new end (RFC 3339), later than the window's and than now.
+    end: String,
+}
+
+/// Changes the tournament's window to what `decide` makes of it (a compare-and-set of the
+/// board's config; `early`: an admin ended it), then — the change made, so each step only
+/// logs a failure — notes the register for its next announcement (due at once for an early
+/// end), indexes its new end and drops the regions' cached copies. `409` for a board that is no
+/// tournament, or one whose end was announced.
+async fn change_window(
+    ctx: &Ctx<'_>,
+    board_id: &BoardId,
+    now_ms: i64,
+    early: bool,
+    decide: impl Fn(&Tournament) -> std::result::Result<Window, Refusal>,
+) -> Result<Board> {
+    let repo = ctx.repo().await?;
+    let keys = Keys::new(&ctx.tenant, board_id);
+    for _ in 0..DECIDE_ATTEMPTS {
+        let (raw, board) = repo.board_raw(&ctx.tenant, board_id).await?;
+        let Some(t) = &board.tournament else {
+            return Err(LeaderboardError::Conflict(format!(
+                "board '{board_id}' is not a tournament: it has no window to change"
+            )));
+        };
+        let window = decide(t)?;
+        let changed = board.with_window(window);
+        let json = changed.to_stored()?;
+        match repo
+            .tournament_window(&keys, &raw, &json, window.end_ms, early)
+            .await?
+        {
+            WindowWrite::Changed => {
+                after_change(ctx, repo, board_id, &changed, early, now_ms).await;
+                return Ok(changed);
+            }
+            WindowWrite::Stale => {}
+            WindowWrite::Ended => {
+                return Err(Refusal::Closed {
+                    phase: Phase::Ended,
+                    window: t.window,
+                }
+                .into());
+            }
+        }
+    }
+    Err(LeaderboardError::Conflict(format!(
+        "the config of board '{board_id}' changed {DECIDE_ATTEMPTS} times meanwhile; retry"
+    )))
+}
+
+/// What follows a window's change (each failure logged: the change was made): the register's
+/// note for the next announcement (`early`: an admin ended it, due now), the index's end, the
+/// regions' cached copies dropped.
+async fn after_change(
+    ctx: &Ctx<'_>,
+    repo: &Repo,
+    board_id: &BoardId,
+    changed: &Board,
+    early: bool,
+    now_ms: i64,
+) {
+    let tenant = &ctx.tenant;
+    let noted = async {
+        if changed.tournament.is_none() {
+            return Ok(());
+        }
+        let made = repo
+            .tournament_announced(&Keys::new(tenant, board_id))
+            .await?;
+        let entry = register_entry(tenant, board_id);
+        match changed.tournament_due_ms(made.started, made.ended, now_ms)? {
+            // Due now: the caller announces the end at once, holding the entry at `now_ms`.
+            Some(due) if early => repo.tournament_note(&entry, due, now_ms).await,
+            // An extension notes earlier only: an entry due sooner (a run's close, an award
+            // waiting for reviews) rings first, and its handling notes the next due time then.
+            Some(due) => repo.tournament_note_earlier(&entry, due, now_ms).await,
+            None => Ok(()),
+        }
+    };
+    if let Err(e) = noted.await {
+        eprintln!(
+            "tournaments: noting {tenant}/{board_id} after its window changed (the alarm of its old end takes it): {e}"
+        );
+    }
+    if let Err(e) = super::index(repo, tenant, changed).await {
+        eprintln!(
+            "tournaments: indexing {tenant}/{board_id}'s new end (listed by its old one): {e}"
+        );
+    }
+    if let Err(e) = ctx.invalidate_everywhere(board_id.as_str(), true).await {
+        eprintln!("tournaments: dropping the cached copies of {tenant}/{board_id}: {e}");
+    }
+}
+
+/// The board as `GET /api/{v}/boards/{board}` answers it.
+fn board_answer(call: &Call<'_>, board: &Board) -> Result<Response> {
+    let period = PeriodView::resolve(board, None, call.now_ms)?;
+    Ok(crate::http::json(
+        200,
+        call.version,
+        &view::board(call.version, board, &period),
+    ))
+}
+
+/// `POST /api/{v}/boards/{board}/tournament/end` (`admin`): ends an open tournament now
+/// (`409` `tournament-closed` for one upcoming, which is deleted instead, or ended) and
+/// announces its end (`tournament_ended` with `early`, and so the `tournament.ended` webhook)
+/// before answering the board with its window as it is now. If the announcement fails, the
+/// worker makes it (the register holds it due at once). Audited (`tournament.end`).
+pub async fn end_early(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    let board = end_now(ctx, call, board_id).await?;
+    board_answer(call, &board)
+}
+
+/// Ends the open tournament `board_id` now, as [`end_early`] does (REST, GraphQL, Connect): the
+/// board with its window as it is now.
+pub async fn end_now(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Board> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let now_ms = call.now_ms;
+    let board = change_window(ctx, board_id, now_ms, true, |t| t.window.end_early(now_ms)).await?;
+    let end = board.tournament.as_ref().map(|t| t.to_input().end);
+    crate::audit::record(
+        ctx,
+        call,
+        "tournament.end",
+        board_id.as_str(),
+        json!({ "end": end }),
+    )
+    .await;
+    let repo = ctx.repo().await?;
+    // The register holds it due now (`after_change`): announced here, else by the worker.
+    if let Err(e) = announce(repo, &ctx.tenant, board_id, now_ms, now_ms).await {
+        eprintln!("tournaments: announcing the early end of {board_id} (left to the worker): {e}");
+    }
+    Ok(board)
+}
+
+/// `POST /api/{v}/boards/{board}/tournament/extend` `{"end"}` (`admin`): moves an upcoming or
+/// open tournament's end later (`409` `tournament-closed` once it has ended; `409` `conflict`
+/// for an end that is not later than the window's and now), and answers the board with its
+/// window as it is now. Audited (`tournament.extend`).
+pub async fn extend(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Response> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let input: ExtendInput = call.json()?;
+    let board = extend_to(ctx, call, board_id, &input.end).await?;
+    board_answer(call, &board)
+}
+
+/// Moves the tournament `board_id`'s end to `end` (RFC 3339), as [`extend`] does (REST,
+/// GraphQL, Connect): the board with its window as it is now.
+pub async fn extend_to(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    board_id: &BoardId,
+    end: &str,
+) -> Result<Board> {
+    access::authorize_admin(ctx.require_principal()?)?;
+    let end_ms = leaderboard::time::parse(end).ok_or_else(|| {
+        LeaderboardError::InvalidBody(format!("end '{end}' is not an RFC 3339 timestamp"))
+    })?;
+    let now_ms = call.now_ms;
+    let board = change_window(ctx, board_id, now_ms, false, |t| {
+        t.window.extend(end_ms, now_ms)
+    })
+    .await?;
+    let end = board.tournament.as_ref().map(|t| t.to_input().end);
+    crate::audit::record(
+        ctx,
+        call,
+        "tournament.extend",
+        board_id.as_str(),
+        json!({ "end": end }),
+    )
+    .await;
+    Ok(board)
+}

@@ -1,0 +1,363 @@
+//! Publishing boards to the push tier (nginx + nchan, `deploy/push/`; docs/api.md › The push
+//! tier) from the worker: when a write announces a board (`lb:invalidate`), its whole live state
+//! — the version and the first [`push::TOP_N`] entries of the current period, as
+//! `GET /api/v1/boards/{board}/live?limit=100` renders it — is `POST`ed to the board's channel.
+//!
+//! **At most once per board per `live_publish_interval_ms`**: a publish takes the board's gate
+//! (`SET … NX PX <interval>` beside the board, per tier) and sends the newest state it reads then.
+//! A change that finds the gate taken waits out what is left of it (at most the interval, in the
+//! worker) and looks again: the newest state went out meanwhile (the version the tier was sent
+//! is kept beside the board), or it takes the gate and sends it. So the last state always goes
+//! out, once several worker messages (or replicas) meet on one board too. A burst's changes
+//! queued behind a publish find their version sent and cost one Redis read each.
+//!
+//! Every board is published, private ones too: the tier asks the app who may watch a board
+//! before each subscription (`nchan_authorize_request`, with the rules of `entries`). A board
+//! that is gone has its channel closed (`DELETE`: its viewers are disconnected, its last state
+//! dropped), and their reconnections are refused (`404`). A board's creation or deletion
+//! (`config`) that finds a board not readable by everyone closes its channel first: its viewers
+//! may have been let in for an earlier board of that id (deleted and made again private before
+//! the deletion's message was handled), and those the app allows come back.
+//!
+//! **A period that ends is published too**, with no write: the version sent is kept with the
+//! period its page was of, so a new period needs a publish at the same version; each publish of
+//! a board whose period resets notes when that period ends (`repo::rollovers`, per tier), and an
+//! alarm key expiring then rings the worker ([`on_alarm`]), which publishes the new period's
+//! state of every board whose period has ended.
+//!
+//! Publishing never touches the write, which was answered before its announcement: a failure
+//! (the tier down or refusing, Redis) is logged and counted (`lb_push_publish_failures_total`),
+//! and the board's next change publishes again. The version sent is kept per tier (each
+//! region's tier needs its own copy; every region's worker hears every write).
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `lb:{t/b}:push:<tier>:sent`, `…:gate` | string | the board version a push tier was sent; held while a publish's interval runs (`crate::live::push`) |
+
+use leaderboard::board::view::{self, ApiVersion, PeriodView};
+use leaderboard::http::live;
+use leaderboard::http::metrics::counter_key;
+use leaderboard::http::push::{self, PushSettings};
+use leaderboard::policy::access;
+use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId};
+
+use crate::outbound::{self, Answer, Post, Verb};
+use crate::platform::Platform;
+use crate::repo::{Keys, Repo};
+
+/// How long one publish may take (connect, answer).
+const PUBLISH_TIMEOUT_MS: u64 = 2_000;
+
+/// How long the version sent is kept: a board idle for longer publishes its next change however
+/// recent the tier's copy.
+const SENT_TTL_MS: u64 = 86_400_000;
+
+/// How many times a change looks for its state to be out (each look after waiting out a gate):
+/// the publish under way sends a state at least as new as the change's, so the second look finds
+/// it sent unless that publish failed.
+const LOOKS: u32 = 3;
+
+/// What [`publish_change`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The state at this version went out.
+    Published(i64),
+    /// The tier was sent this version or a newer one already.
+    UpToDate,
+    /// The board is gone: its channel was closed.
+    Closed,
+}
+
+/// The worker's handling of a board's announcement (`config`: its creation or deletion): with
+/// `push_publish_url` set, [`publish_change`], its outcome counted in `/metrics`
+/// (`lb_push_published_total`, `lb_push_publish_failures_total`) and a failure logged. Never
+/// fails: publishing is not the message's job.
+pub async fn on_change(
+    platform: &dyn Platform,
+    tenant: &str,
+    board: &str,
+    config: bool,
+    now_ms: &dyn Fn() -> i64,
+) {
+    let Some(settings) = settings(platform).await else {
+        return;
+    };
+    let published = async {
+        let (tenant, id) = (TenantId::new(tenant)?, BoardId::new(board)?);
+        let repo = Repo::open(platform, &crate::settings::redis_target(platform).await?).await?;
+        publish_change(&repo, &settings, &tenant, &id, config, now_ms).await
+    };
+    count(platform, &format!("{tenant}/{board}"), published.await).await;
+}
+
+/// The push settings, `None` when publishing is off (the default: one variable read) or its
+/// settings are wrong (logged and counted as a failure: nothing can be published).
+async fn settings(platform: &dyn Platform) -> Option<PushSettings> {
+    let url = platform.variable("push_publish_url").await?;
+    let interval = platform.variable("live_publish_interval_ms").await;
+    match PushSettings::parse(&url, interval.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("push: nothing is published: {e}");
+            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
+            None
+        }
+    }
+}
+
+/// A publish's outcome for `board` (`tenant/board`) in `/metrics`; a failure logged too.
+async fn count(platform: &dyn Platform, board: &str, outcome: Result<Outcome>) {
+    match outcome {
+        Ok(Outcome::Published(_) | Outcome::Closed) => {
+            crate::metrics::add_now(platform, &counter_key("push_published"), 1).await;
+        }
+        Ok(Outcome::UpToDate) => {}
+        Err(e) => {
+            eprintln!("push: publishing {board}: {e}");
+            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
+        }
+    }
+}
+
+/// Publishes the board's state unless the tier was sent it already, at most once per interval
+/// (the module's doc says how); closes the channel of a board that is gone, and first that of a
+/// board not readable by everyone on its creation or deletion (`config`).
+pub async fn publish_change(
+    repo: &Repo,
+    settings: &PushSettings,
+    tenant: &TenantId,
+    id: &BoardId,
+    config: bool,
+    now_ms: &dyn Fn() -> i64,
+) -> Result<Outcome> {
+    let sent_key = Keys::new(tenant, id).push_sent(&settings.tier_id());
+    let board = match repo.board(tenant, id).await {
+        Ok(board) => board,
+        Err(LeaderboardError::BoardNotFound(_)) => {
+            return close_gone(repo, settings, tenant, id, &sent_key).await;
+        }
+        Err(e) => return Err(e),
+    };
+    if board.cohort_size.is_some() {
+        // Its standings are per cohort, and the tier serves one channel per board to every
+        // viewer the board's reads admit: nothing is published (its players read `live`).
+        if config {
+            close(repo, settings, tenant, id, &sent_key).await?;
+        }
+        return Ok(Outcome::UpToDate);
+    }
+    if config && access::authorize_read(None, &board).is_err() {
+        close(repo, settings, tenant, id, &sent_key).await?;
+    }
+    publish_gated(repo, settings, &board, tenant, now_ms).await
+}
+
+/// The board's state sent, at most once per interval, unless the tier was sent its version in
+/// the current period already ([`push::needs_publish`]); never a board with cohorts (every
+/// path here: a change, a period's rollover).
+async fn publish_gated(
+    repo: &Repo,
+    settings: &PushSettings,
+    board: &Board,
+    tenant: &TenantId,
+    now_ms: &dyn Fn() -> i64,
+) -> Result<Outcome> {
+    if board.cohort_size.is_some() {
+        return Ok(Outcome::UpToDate);
+    }
+    let id = &board.id;
+    let keys = Keys::new(tenant, id);
+    let tier = settings.tier_id();
+    let (sent_key, gate_key) = (keys.push_sent(&tier), keys.push_gate(&tier));
+    for _ in 0..LOOKS {
+        let Some(version) = repo.board_version(&keys).await? else {
+            return close_gone(repo, settings, tenant, id, &sent_key).await;
+        };
+        let period = PeriodView::resolve(board, None, now_ms())?
+            .current
+            .to_string();
+        let sent = repo.get(&sent_key).await?;
+        if !push::needs_publish(sent.as_deref(), version, &period) {
+            return Ok(Outcome::UpToDate);
+        }
+        let interval = settings.interval_ms.unsigned_abs();
+        if interval == 0 || repo.set_nx_px(&gate_key, "1", interval).await? {
+            return publish_now(repo, settings, board, tenant, &sent_key, now_ms).await;
+        }
+        let left = repo.pttl(&gate_key).await?;
+        let wait = push::wait_for_gate(left, settings.interval_ms);
+        crate::scope::sleep(wait.unsigned_abs()).await;
+    }
+    Err(LeaderboardError::Unavailable(format!(
+        "the state of {tenant}/{id} was still not sent after {LOOKS} looks (the publishes \
+         under way failed)"
+    )))
+}
+
+/// Sends the board's newest state (its gate taken), and notes the version sent.
+async fn publish_now(
+    repo: &Repo,
+    settings: &PushSettings,
+    board: &Board,
+    tenant: &TenantId,
+    sent_key: &str,
+    now_ms: &dyn Fn() -> i64,
+) -> Result<Outcome> {
+    let id = &board.id;
+    // The version, then the page: a write between the two is in the page, and its own
+    // announcement finds its version newer than the one noted, so it is published again.
+    let Some(version) = repo.board_version(&Keys::new(tenant, id)).await? else {
+        return close_gone(repo, settings, tenant, id, sent_key).await;
+    };
+    let top = crate::reads::current_top(repo, tenant, board, now_ms(), push::TOP_N).await?;
+    let page = view::page(
+        ApiVersion::V1,
+        board,
+        &top.period,
+        top.total,
+        &top.entries,
+        top.next_cursor.as_deref(),
+        Some(push::TOP_N),
+    );
+    let body = live::body(version, page, None).to_string();
+    // nchan: 201 delivered to viewers, 202 none connected (kept for the next).
+    send(
+        settings,
+        tenant,
+        id,
+        Verb::Post,
+        body.as_bytes(),
+        &[201, 202],
+    )
+    .await?;
+    let sent = push::sent_marker(version, &top.period.id.to_string());
+    repo.set_px(sent_key, &sent, SENT_TTL_MS).await?;
+    if let Some(ends_ms) = top.period.next_reset_ms {
+        let board = format!("{tenant}/{id}");
+        repo.rollover_note(&settings.tier_id(), &board, ends_ms, now_ms())
+            .await?;
+    }
+    Ok(Outcome::Published(version))
+}
+
+/// Boards whose period has ended published per alarm, at most (the alarm is set again for the
+/// rest at once, so more ring again).
+const ROLLOVERS_PER_ALARM: usize = 16;
+
+/// How long a board taken from the rollover register stays leased: a publish that fails leaves
+/// it there, due again after this.
+const ROLLOVER_RETRY_MS: i64 = 60_000;
+
+/// The worker's handling of an alarm (the push tier's, `rollovers::ALARM_CHANNEL`, or the
+/// sweep's: both say only `expired`): with `push_publish_url` set, the boards whose period has
+/// ended are leased from the tier's register and get their new period's state published
+/// ([`publish_gated`]: the state sent was of the period before), which notes each again with its
+/// next end; each outcome counted as [`on_change`]'s. Never fails: a board whose publish failed
+/// stays leased and is due again after [`ROLLOVER_RETRY_MS`]; a board gone since leaves the
+/// register.
+pub async fn on_alarm(platform: &dyn Platform, repo: &Repo, now_ms: &dyn Fn() -> i64) {
+    let Some(settings) = settings(platform).await else {
+        return;
+    };
+    let tier = settings.tier_id();
+    let boards = match repo
+        .rollovers_due(&tier, now_ms(), ROLLOVER_RETRY_MS, ROLLOVERS_PER_ALARM)
+        .await
+    {
+        Ok(boards) => boards,
+        Err(e) => {
+            eprintln!("push: the boards whose period ended: {e}");
+            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
+            return;
+        }
+    };
+    for board in boards {
+        let published = async {
+            let (tenant, id) = crate::schedule::board_ref(board.as_bytes()).map_err(|e| {
+                LeaderboardError::CorruptData(format!("a rollover register entry: {e}"))
+            })?;
+            match repo.board(&tenant, &id).await {
+                Ok(found) => publish_gated(repo, &settings, &found, &tenant, now_ms).await,
+                // Gone since (its deletion's own message closed its channel): forgotten.
+                Err(LeaderboardError::BoardNotFound(_)) => {
+                    repo.rollover_forget(&tier, &board).await?;
+                    Ok(Outcome::UpToDate)
+                }
+                Err(e) => Err(e),
+            }
+        };
+        count(platform, &board, published.await).await;
+    }
+}
+
+/// Closes the board's channel (nchan: `200`, or `404` when it had none) and forgets the version
+/// sent.
+async fn close(
+    repo: &Repo,
+    settings: &PushSettings,
+    tenant: &TenantId,
+    id: &BoardId,
+    sent_key: &str,
+) -> Result<Outcome> {
+    send(settings, tenant, id, Verb::Delete, b"", &[200, 404]).await?;
+    repo.del(sent_key).await?;
+    Ok(Outcome::Closed)
+}
+
+/// [`close`] for a board that is gone, which also leaves the tier's rollover register (else its
+/// period's end would still ring the alarm, to find the board gone and forget it then).
+async fn close_gone(
+    repo: &Repo,
+    settings: &PushSettings,
+    tenant: &TenantId,
+    id: &BoardId,
+    sent_key: &str,
+) -> Result<Outcome> {
+    let closed = close(repo, settings, tenant, id, sent_key).await?;
+    repo.rollover_forget(&settings.tier_id(), &format!("{tenant}/{id}"))
+        .await?;
+    Ok(closed)
+}
+
+/// One request to the board's channel; an answer outside `ok` is an error naming it.
+async fn send(
+    settings: &PushSettings,
+    tenant: &TenantId,
+    id: &BoardId,
+    verb: Verb,
+    body: &[u8],
+    ok: &[u16],
+) -> Result<()> {
+    let url = settings.channel_url(tenant.as_str(), id.as_str());
+    let sent = outbound::post_all(
+        &[Post {
+            verb,
+            url: &url,
+            headers: vec![("content-type", "application/json".into())],
+            body,
+        }],
+        PUBLISH_TIMEOUT_MS,
+    )
+    .await;
+    match sent.first().map(|s| &s.answer) {
+        Some(Answer::Status(status, _)) if ok.contains(status) => Ok(()),
+        Some(other) => Err(LeaderboardError::Unavailable(format!(
+            "the push tier did not take {verb:?} {url}: {other:?}"
+        ))),
+        None => Err(LeaderboardError::Internal(
+            "outbound HTTP answered no request".into(),
+        )),
+    }
+}
+
+impl Keys {
+    /// The board version the push tier `tier` was last sent (`crate::live::push`).
+    pub fn push_sent(&self, tier: &str) -> String {
+        self.k(&format!("push:{tier}:sent"))
+    }
+    /// Held (`SET NX PX <interval>`) while a publish of the board to the push tier `tier` is
+    /// under way and for the rest of its interval (`crate::live::push`).
+    pub fn push_gate(&self, tier: &str) -> String {
+        self.k(&format!("push:{tier}:gate"))
+    }
+}

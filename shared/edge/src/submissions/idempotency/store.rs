@@ -1,0 +1,91 @@
+//! `Idempotency-Key` claims: what a request holds while it applies, and releasing it after a
+//! failure. Reserving happens in the script that reads the board (`Repo::board_and_record`), and
+//! the outcome is stored by the write scripts themselves (`Repo::apply`, `Repo::enqueue`), so a
+//! write and its stored outcome are one atomic step. The stored forms are `leaderboard::events::idempotency`.
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `lb:{t/b}:idem:<key>` | string | idempotency reservation / stored response |
+
+use leaderboard::Result;
+use leaderboard::events::idempotency::{OUTCOME_TTL_MS, RESERVATION_LEASE_MS};
+
+use crate::repo::{Keys, Repo, bin, int};
+
+const RELEASE: &str = include_str!("lua/release.lua");
+
+/// An `Idempotency-Key` as one attempt of a request holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The client's key.
+    pub key: String,
+    /// The request's fingerprint.
+    pub fingerprint: String,
+    /// The value this attempt reserves the key with (`leaderboard::events::idempotency::pending`).
+    pub reservation: String,
+}
+
+/// What reserving found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// Reserved for this attempt (for [`RESERVATION_LEASE_MS`]).
+    Reserved,
+    /// The key already holds this value (see `leaderboard::events::idempotency::classify`).
+    Held(String),
+}
+
+impl Claim {
+    /// The script arguments that reserve the key: reservation value and lease.
+    pub(crate) fn reserve_args(&self) -> Vec<spin_sdk::redis::RedisParameter> {
+        vec![
+            bin(self.reservation.as_str()),
+            bin(RESERVATION_LEASE_MS.to_string()),
+        ]
+    }
+
+    /// The outcome TTL argument of the write scripts.
+    pub(crate) fn ttl_arg() -> spin_sdk::redis::RedisParameter {
+        bin(OUTCOME_TTL_MS.to_string())
+    }
+}
+
+impl Keys {
+    /// An idempotency key.
+    pub fn idem(&self, key: &str) -> String {
+        self.k(&format!("idem:{key}"))
+    }
+}
+
+impl Repo {
+    /// Before a stored outcome is replayed, when writes need replicas' acknowledgements
+    /// (`redis_min_replica_acks`): that the replicas have it, and so the write it records (earlier
+    /// in the primary's one replication stream). The first attempt may have been answered `503`
+    /// for want of them. `WAIT` counts only what its own connection wrote, so the outcome's
+    /// lifetime is renewed first (`PEXPIRE`, [`OUTCOME_TTL_MS`] from now): a write on the board's
+    /// slot, after the one being replayed.
+    pub async fn confirm_replicated(&self, keys: &Keys, claim: &Claim) -> Result<()> {
+        if self.min_replica_acks == 0 {
+            return Ok(());
+        }
+        let key = keys.idem(&claim.key);
+        self.exec(
+            "PEXPIRE",
+            vec![bin(key.as_str()), bin(OUTCOME_TTL_MS.to_string())],
+        )
+        .await?;
+        self.await_replicas(&[&key]).await
+    }
+
+    /// Releases this attempt's reservation after a failure that applied nothing, so a retry can
+    /// apply; a no-op when the key no longer holds it. Whether it released.
+    pub async fn release(&self, keys: &Keys, claim: &Claim) -> Result<bool> {
+        let r = self
+            .eval(
+                RELEASE,
+                &[keys.idem(&claim.key)],
+                vec![bin(claim.reservation.as_str())],
+            )
+            .await?;
+        Ok(r.first().map(int).transpose()?.unwrap_or(0) == 1)
+    }
+}

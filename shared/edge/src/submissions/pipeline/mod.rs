@@ -1,0 +1,319 @@
+//! The drain: applies a board's inbox, batch by batch, exactly once.
+//!
+//! Each batch takes three round trips whatever its size: the consumer group hands out up to
+//! [`BATCH`] entries (reclaiming entries a dead drain left pending longer than the reclaim time,
+//! `XAUTOCLAIM`), one script reads the records and idempotency keys they need, the pure core plans
+//! and decides every entry in order (`leaderboard::events::inbox`), and one script applies the decided
+//! batch — records, sorted sets, `score_applied` events, dead letters, acknowledgement and deletion
+//! of the entries — only if nothing it was decided on changed meanwhile (else it decides again).
+//! Applying and acknowledging are one atomic step, so an entry is applied at most once whoever
+//! drains it, and at least once because it stays pending until then.
+//!
+//! The same drain runs from the Redis trigger (`functions/projector`, on every doorbell) and from
+//! `POST /api/v1/admin/drain` (`functions/pipeline`) on hosts without one. Each drain ends with the
+//! board's log maintenance: a snapshot when `log.snapshot_every` events were added since the last,
+//! and the trim of the log behind the oldest snapshot kept (`leaderboard::events::log`). Synchronous
+//! boards ring the doorbell every [`MAINTENANCE_EVERY`] writes for it.
+
+pub mod claims;
+pub mod store;
+
+/// Synchronous writes between two doorbells rung for log maintenance.
+pub const MAINTENANCE_EVERY: i64 = 1024;
+
+use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId};
+use serde::Serialize;
+
+use crate::cache::EdgeCache;
+use crate::platform::Platform;
+use crate::repo::{Keys, Repo};
+use crate::submissions::pipeline::claims::Lease;
+use crate::submissions::pipeline::store::BatchResult;
+
+mod decide;
+mod ingest;
+mod sweep;
+
+use decide::decide;
+pub use ingest::{INGEST, ingest};
+pub use sweep::{AlarmEvent, SWEEP_BOARDS, Swept, sweep, sweep_due};
+
+/// Entries per batch.
+pub const BATCH: usize = 256;
+
+/// Consumer name of every drain in the group (entries in flight are told apart by idle time).
+const CONSUMER: &str = "drain";
+
+/// Decisions of one batch attempted before giving up (each retry means a concurrent write changed
+/// a record the batch was decided on).
+const MAX_ATTEMPTS: usize = 50;
+
+/// Reclaim time when the `inbox_reclaim_after_ms` variable is not set.
+pub const DEFAULT_RECLAIM_AFTER_MS: u64 = 30_000;
+
+/// Bounds of one drain call.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Stop after this many entries.
+    pub max_events: u64,
+    /// Stop once the clock passes this (Unix ms).
+    pub deadline_ms: i64,
+    /// Entries pending longer than this are reclaimed from the drain that took them.
+    pub reclaim_after_ms: u64,
+    /// Boards due for a sweep ([`sweep`]) the drain leases for its caller: the worker sweeps
+    /// them after its message; 0 leases none.
+    pub lease: usize,
+}
+
+impl Limits {
+    /// At most `max_events` entries until `deadline_ms`; the `inbox_reclaim_after_ms` variable
+    /// says when another drain's unfinished claim is taken over (unset or malformed, logged:
+    /// [`DEFAULT_RECLAIM_AFTER_MS`]).
+    pub async fn read(platform: &dyn Platform, max_events: u64, deadline_ms: i64) -> Self {
+        Self {
+            max_events,
+            deadline_ms,
+            reclaim_after_ms: reclaim_after_ms(platform).await,
+            lease: 0,
+        }
+    }
+}
+
+/// The `inbox_reclaim_after_ms` variable: how long an entry may stay with the drain that took it
+/// before another takes it over (unset or malformed, logged: [`DEFAULT_RECLAIM_AFTER_MS`]).
+pub async fn reclaim_after_ms(platform: &dyn Platform) -> u64 {
+    match platform.variable("inbox_reclaim_after_ms").await {
+        None => DEFAULT_RECLAIM_AFTER_MS,
+        Some(raw) => raw.trim().parse().unwrap_or_else(|e| {
+            eprintln!("drain: inbox_reclaim_after_ms {raw:?} ignored: {e}");
+            DEFAULT_RECLAIM_AFTER_MS
+        }),
+    }
+}
+
+/// What a drain of one board did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// The board.
+    pub board: String,
+    /// Entries applied.
+    pub applied: u64,
+    /// Entries acknowledged without effect (an ingest `idempotency_key` seen before).
+    pub duplicates: u64,
+    /// Entries moved to the dead letters.
+    pub dead_lettered: u64,
+    /// Entries an integrity rule held for review (not applied until approved).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub held: u64,
+    /// Entries still in the inbox afterwards (new, or being applied by another drain).
+    pub pending: u64,
+    /// Whether the drain stopped at its limits with entries left: call again.
+    pub more: bool,
+    /// A snapshot taken after the drain (its id), when one was due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// Log entries trimmed behind the oldest snapshot kept.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub trimmed: u64,
+    /// The board's version after the last write (the edge cache needs invalidating).
+    #[serde(skip)]
+    pub version: Option<i64>,
+    /// Boards due for a sweep, leased when the drain noted its own ([`Limits::lease`]).
+    #[serde(skip)]
+    pub leased: Vec<Lease>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One board's drain as the worker runs it on a doorbell and the HTTP drain runs it per board:
+/// [`drain`] within `limits` ([`Limits::read`]), then, when the board changed, its cached reads
+/// dropped in every region. The region's store is opened only then: a doorbell that applied
+/// nothing costs no KV call (on Spin an instance opens a store once, whoever asks).
+pub async fn drain_and_invalidate(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &BoardId,
+    limits: &Limits,
+    clock: &dyn Fn() -> i64,
+) -> Result<Report> {
+    let report = drain(repo, tenant, board, limits, clock).await?;
+    invalidate_if_changed(platform, repo, tenant, board, &report).await;
+    Ok(report)
+}
+
+/// Drops the board's cached reads in every region when a drain changed it.
+async fn invalidate_if_changed(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &BoardId,
+    report: &Report,
+) {
+    if report.version.is_some() {
+        EdgeCache::open(platform)
+            .await
+            .invalidate_everywhere(repo, tenant.as_str(), board.as_str(), false)
+            .await;
+    }
+}
+
+/// Drains `board_id`'s inbox within `limits`. A board that does not exist has its entries moved
+/// to its dead letters (a redrive after creating it applies them).
+///
+/// Before it claims anything the drain notes the board in the sweep's register
+/// ([`crate::submissions::pipeline::claims`]), in the same round trip leasing [`Limits::lease`] due boards for its
+/// caller: should it die holding a claim, a sweep applies the entries once the reclaim time has
+/// passed, with or without more traffic on the board. A note that fails is logged, and the drain
+/// goes on.
+pub async fn drain(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    limits: &Limits,
+    clock: &dyn Fn() -> i64,
+) -> Result<Report> {
+    // Best effort: the register lives on one slot, and its node being down must not stop every
+    // board's drain. Unnoted, a claim this drain leaves is still taken over by the board's next
+    // drain after the reclaim time; only a quiet board's waits for one.
+    let leased = repo
+        .claims_note(
+            Some(&format!("{tenant}/{board_id}")),
+            clock(),
+            limits.reclaim_after_ms,
+            limits.lease,
+        )
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("drain: {tenant}/{board_id} not noted in the sweep's register: {e}");
+            Vec::new()
+        });
+    let mut report = drain_claims(repo, tenant, board_id, limits, clock).await?;
+    report.leased = leased;
+    Ok(report)
+}
+
+/// [`drain`] without the note: the caller has registered the board already (a sweep's lease).
+async fn drain_claims(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    limits: &Limits,
+    clock: &dyn Fn() -> i64,
+) -> Result<Report> {
+    let keys = Keys::new(tenant, board_id);
+    let mut board = match repo.board(tenant, board_id).await {
+        Ok(b) => Some(b),
+        Err(LeaderboardError::BoardNotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let mut report = Report {
+        board: board_id.to_string(),
+        ..Report::default()
+    };
+    let mut done = 0u64;
+    let mut stopped_early = false;
+    loop {
+        if done >= limits.max_events || clock() >= limits.deadline_ms {
+            stopped_early = true;
+            break;
+        }
+        let want = usize::try_from(limits.max_events - done)
+            .unwrap_or(BATCH)
+            .min(BATCH);
+        let mut entries = repo
+            .inbox_claim(&keys, CONSUMER, want, limits.reclaim_after_ms)
+            .await?;
+        if entries.is_empty() {
+            break;
+        }
+        done += entries.len() as u64;
+        let mut attempts = 0;
+        // A burst's earlier members flagged by any attempt (each stored once).
+        let mut retro_flagged = 0;
+        while !entries.is_empty() {
+            attempts += 1;
+            if attempts > MAX_ATTEMPTS {
+                // Left pending: reclaimed after the reclaim time, by this drain or another.
+                return Err(LeaderboardError::Conflict(format!(
+                    "the records of {tenant}/{board_id} kept changing while a batch was applied"
+                )));
+            }
+            let now = clock();
+            let (batch, tally) =
+                decide(repo, tenant, board_id, board.as_ref(), &keys, &entries, now).await?;
+            retro_flagged += tally.retro_flagged;
+            match repo.apply_batch(&keys, now, &batch).await? {
+                BatchResult::Applied { version, .. } => {
+                    if let Some(b) = board.as_ref() {
+                        announce_reviews(
+                            repo,
+                            tenant,
+                            b,
+                            &keys,
+                            &tally.announce,
+                            retro_flagged,
+                            now,
+                        )
+                        .await;
+                    }
+                    report.applied += tally.applied;
+                    report.duplicates += tally.duplicates;
+                    report.dead_lettered += tally.dead;
+                    report.held += tally.held;
+                    report.version = version.or(report.version);
+                    break;
+                }
+                BatchResult::Changed => {}
+                BatchResult::Gone(ids) => entries.retain(|e| !ids.contains(&e.id)),
+                BatchResult::BoardGone => board = None,
+            }
+        }
+    }
+    report.pending = repo.inbox_len(&keys).await?;
+    report.more = stopped_early && report.pending > 0;
+    // The log is the webhook outbox: ring the deliverer when a subscription wants the board.
+    if report.applied > 0 {
+        repo.webhook_ring_board(&keys, clock()).await?;
+    }
+    // Log maintenance rides on the drain: a snapshot when one is due, and the trim behind it.
+    if let Some(board) = &board
+        && let Some(s) = repo.snapshot(&keys, &board.log, false).await?
+    {
+        report.snapshot = Some(s.id);
+        report.trimmed = s.trimmed;
+    }
+    Ok(report)
+}
+
+/// After a batch with integrity verdicts is written: counts a burst's earlier members flagged
+/// meanwhile and announces the held and flagged submissions to `score.flagged` subscribers (a
+/// failure is logged: the reviews stay listed).
+async fn announce_reviews(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    keys: &Keys,
+    reviews: &[leaderboard::integrity::review::Review],
+    retro_flagged: u64,
+    now_ms: i64,
+) {
+    if board.stats && retro_flagged > 0 {
+        let minute = leaderboard::integrity::stats::minute(now_ms);
+        let flagged = leaderboard::integrity::stats::Counter::Flagged;
+        if let Err(e) = repo
+            .note_stats(keys, minute, flagged, retro_flagged, "")
+            .await
+        {
+            eprintln!("drain: could not count flagged submissions: {e}");
+        }
+    }
+    if !reviews.is_empty()
+        && let Err(e) =
+            crate::webhooks::delivery::score_flagged(repo, tenant, board, reviews, now_ms).await
+    {
+        eprintln!("drain: could not announce flagged submissions: {e}");
+    }
+}
