@@ -21,18 +21,14 @@
 #[cfg(feature = "p3")]
 extern crate spin_sdk_6 as spin_sdk;
 
-use edge::api::Ctx;
-use edge::audit;
-use edge::http::{self, Call, Method, Response, ResponseBuilder};
+use edge::boards::routes as boards;
+use edge::http::{Call, Method, Response};
+use edge::integrity::routes as reviews;
 use edge::platform::Platform;
-use leaderboard::board::view::{self, PeriodView};
-use leaderboard::policy::access;
-use leaderboard::{BoardConfigInput, BoardId, LeaderboardError, Result, TenantId};
-
-mod keys;
-mod reviews;
-mod tenants;
-mod webhooks;
+use edge::tenants::apikeys::routes as keys;
+use edge::tenants::routes as tenants;
+use edge::webhooks::routes as webhooks;
+use leaderboard::{BoardId, LeaderboardError, Result, TenantId};
 edge::http_entry!(route);
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
@@ -105,89 +101,11 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     let board = call.param("board").map(BoardId::new).transpose()?;
     let ctx = edge::admission::admit(platform, call).await?;
     match (call.method(), board) {
-        (&Method::POST, None) => create(call, &ctx).await,
-        (&Method::GET, None) => list(call, &ctx).await,
-        (&Method::GET, Some(id)) => get(call, &ctx, &id).await,
-        (&Method::DELETE, Some(id)) => delete(call, &ctx, &id).await,
+        (&Method::POST, None) => boards::create(call, &ctx).await,
+        (&Method::GET, None) => boards::list(call, &ctx).await,
+        (&Method::GET, Some(id)) => boards::get(call, &ctx, &id).await,
+        (&Method::DELETE, Some(id)) => boards::delete(call, &ctx, &id).await,
         (_, None) => Err(call.method_not_allowed("GET, POST")),
         (_, Some(_)) => Err(call.method_not_allowed("GET, DELETE")),
     }
-}
-
-async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
-    access::authorize_admin(ctx.require_principal()?)?;
-    let mut raw: serde_json::Value = call.json()?;
-    let repo = ctx.repo().await?;
-    let settings = ctx.tenant_settings().await?;
-    settings.board_defaults(&mut raw);
-    let input: BoardConfigInput = edge::http::json_value(raw)?;
-    let board = input.validate()?;
-    if settings.counts_boards() {
-        settings.admit_board(repo.board_count(&ctx.tenant).await?)?;
-    }
-    // A tournament is noted for its announcements and indexed for the listing before it is
-    // stored, so none is ever stored unnoted or unlisted (a creation refused for a taken id
-    // leaves an index entry the listing mends).
-    edge::competitions::tournaments::note_created(repo, &ctx.tenant, &board, call.now_ms).await?;
-    edge::competitions::tournaments::index(repo, &ctx.tenant, &board).await?;
-    repo.create_board(&ctx.tenant, &board, call.now_ms).await?;
-    if edge::webhooks::count(repo, &ctx.tenant).await? > 0 {
-        edge::webhooks::refresh_boards(repo, &ctx.tenant, std::slice::from_ref(&board.id)).await?;
-    }
-    ctx.invalidate_everywhere(board.id.as_str(), true).await?;
-    audit::record(
-        ctx,
-        call,
-        "board.create",
-        board.id.as_str(),
-        serde_json::json!({ "config": board.to_input() }),
-    )
-    .await;
-    let period = PeriodView::resolve(&board, None, call.now_ms)?;
-    let body = view::board(call.version, &board, &period).to_string();
-    let location = format!("{}/{}", call.path.trim_end_matches('/'), board.id);
-    Ok(http::json_text(
-        201,
-        call.version,
-        body,
-        &[("location", location)],
-    ))
-}
-
-async fn list(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
-    access::authorize_list(ctx.require_principal()?)?;
-    let repo = ctx.repo().await?;
-    let mut boards = Vec::new();
-    for id in repo.board_ids(&ctx.tenant).await? {
-        match repo.board(&ctx.tenant, &id).await {
-            Ok(board) => {
-                let period = PeriodView::resolve(&board, None, call.now_ms)?;
-                boards.push(view::board(call.version, &board, &period));
-            }
-            // Deleted between the two reads.
-            Err(leaderboard::LeaderboardError::BoardNotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(http::json(
-        200,
-        call.version,
-        &serde_json::json!({ "boards": boards }),
-    ))
-}
-
-async fn get(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
-    let board = ctx.repo().await?.board(&ctx.tenant, id).await?;
-    access::authorize_read(ctx.principal.as_ref(), &board)?;
-    let period = PeriodView::resolve(&board, None, call.now_ms)?;
-    Ok(http::json(
-        200,
-        call.version,
-        &view::board(call.version, &board, &period),
-    ))
-}
-
-async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
-    edge::boards::lifecycle::delete_board(ctx, call, id).await?;
-    Ok(ResponseBuilder::new(204).empty())
 }

@@ -14,14 +14,13 @@
 #[cfg(feature = "p3")]
 extern crate spin_sdk_6 as spin_sdk;
 
-mod audit;
-mod dead;
-mod drain;
-mod events;
-mod replay;
-
+use edge::audit::routes as audit;
+use edge::boards::events;
+use edge::boards::rebuild::routes as replay;
 use edge::http::{Call, Method, Response};
 use edge::platform::Platform;
+use edge::submissions::pipeline::dead;
+use edge::submissions::pipeline::routes as drain;
 use leaderboard::{BoardId, LeaderboardError, Result};
 edge::http_entry!(route);
 

@@ -16,21 +16,16 @@
 #[cfg(feature = "p3")]
 extern crate spin_sdk_6 as spin_sdk;
 
-mod cached;
-// Served by the component's handler only (the native baseline serves whole answers).
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-mod live;
-mod reads;
-mod stats;
-
-use crate::reads::Read;
 use edge::http::{Call, Method, Response};
+use edge::integrity::stats::routes as stats;
 use edge::platform::Platform;
+use edge::reads::cached;
+use edge::reads::routes::{self as reads, Read};
 use leaderboard::{BoardId, Result};
 
 edge::http_entry!(stream: async |call| {
-    if live::is_live(call) {
-        live::route(&edge::platform::Spin, call).await
+    if edge::live::routes::is_live(call) {
+        edge::live::routes::route(&edge::platform::Spin, call).await
     } else {
         route(&edge::platform::Spin, call)
             .await

@@ -7,12 +7,12 @@
 //! `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) whose raw bindings are generated once,
 //! here, from `/wit` and kept private.
 //!
-//! The crate is a small base and one folder per capability. Each capability owns its handlers'
-//! code, its Redis methods (an `impl Repo` in a `store` module of its own), its Lua scripts (in
-//! `lua/` beside the file that runs them) and its keys. The modules stand in six layers, bottom
-//! to top; a module imports only from its own layer or a lower one, never in a circle, and a
-//! capability imports another only along an arrow `scripts/layers.py` declares (it checks all
-//! three, in CI):
+//! The crate is a small base and one folder per capability. Each capability owns its REST
+//! handlers (its `routes` modules: a function's router calls them), its Redis methods (an
+//! `impl Repo` in a `store` module of its own), its Lua scripts (in `lua/` beside the file that
+//! runs them) and its keys. The modules stand in six layers, bottom to top; a module imports only
+//! from its own layer or a lower one, never in a circle, and a capability imports another only
+//! along an arrow `scripts/layers.py` declares (it checks all three, in CI):
 //!
 //! 1. **platform** — [`platform`] (the async host-call traits and the Spin bindings),
 //!    [`message`] (the `http` request and response types handlers see), [`redis_error`] (a Redis
@@ -35,17 +35,18 @@
 //!    rewards and their closes), [`webhooks`] (subscriptions, what is owed, delivery),
 //!    [`flags`] (flags and experiments), [`live`] (the change feed, live updates, the push
 //!    tier), [`integrity`] (the facts a board's rules judge, reviews, stats).
-//! 6. **entry** — [`admission`] (context + rate limits + version flag) and [`serve`] (CORS,
-//!    response headers, compression, access log, metrics, sending).
+//! 6. **entry** — [`admission`] (context + rate limits + version flag), [`serve`] (CORS,
+//!    response headers, compression, access log, metrics, sending), and [`live::routes`] (a
+//!    stream admits its request itself).
 //!
 //! The capabilities' arrows (who may import whom): boards → competitions, submissions, webhooks
 //! (a deletion forgets a board's registers and subscriptions' messages; a board's read reserves
-//! an `Idempotency-Key`); competitions → flags, integrity, reads; integrity → submissions (an
-//! approved review is written), tenants; live → reads; reads → boards (time travel),
-//! competitions (cohorts); submissions → competitions, flags, integrity, webhooks; webhooks →
-//! competitions (award messages), tenants. Three go both ways today (competitions ↔ reads,
-//! integrity ↔ submissions, and boards → competitions → reads → boards); the issue that cut the
-//! crate leaves them for a later step.
+//! an `Idempotency-Key`); competitions → flags, integrity, reads; integrity → competitions,
+//! reads, submissions (an approved review is written), tenants; live → competitions (cohorts),
+//! reads; reads → boards (time travel), competitions (cohorts), flags (a flagged cache time);
+//! submissions → competitions, flags, integrity, webhooks; webhooks → competitions (award
+//! messages), tenants. Some go both ways (competitions ↔ integrity, competitions ↔ reads,
+//! integrity ↔ submissions); making every arrow one-way is left for a later step.
 #![deny(missing_docs)]
 
 #[cfg(all(feature = "p2", feature = "p3"))]

@@ -215,7 +215,7 @@ async fn a_deleted_board_leaves_no_key_and_its_successor_replays_nothing_of_it()
 const SWEEP_STEP: &str = include_str!("../../../shared/edge/src/boards/lua/sweep_step.lua");
 const ENQUEUE: &str = include_str!("../../../shared/edge/src/submissions/lua/enqueue.lua");
 const SUBMIT_CAS: &str = concat!(
-    include_str!("../../../shared/edge/src/integrity/lua/stats_note.lua"),
+    include_str!("../../../shared/edge/src/integrity/stats/lua/stats_note.lua"),
     include_str!("../../../shared/edge/src/submissions/lua/submit_cas.lua")
 );
 

@@ -14,6 +14,7 @@
 
 pub mod doc;
 pub mod experiments;
+pub mod routes;
 pub mod store;
 
 use leaderboard::policy::flags::{self, FlagSet, Lookup, ValueType};

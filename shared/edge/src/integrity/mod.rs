@@ -11,6 +11,7 @@
 //! approximate, by design: the outlier rule's sample is the board as read (a write in flight
 //! may be missing from it).
 
+pub mod routes;
 pub mod stats;
 pub mod store;
 

@@ -15,6 +15,7 @@
 
 pub mod push;
 pub mod rollovers;
+pub mod routes;
 
 use std::pin::Pin;
 

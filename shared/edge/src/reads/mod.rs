@@ -7,6 +7,8 @@
 //! or with `as_of` (an RFC 3339 time or an event id) the board as it stood then
 //! ([`crate::boards::rebuild::as_of`]) and the period asked for at that moment.
 
+pub mod cached;
+pub mod routes;
 pub mod store;
 
 use leaderboard::board::cursor::{self, Cursor, CursorBinding};

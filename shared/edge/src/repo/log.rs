@@ -130,3 +130,18 @@ impl Repo {
         Ok(u64::try_from(r.first().map(int).transpose()?.unwrap_or(0)).unwrap_or(0))
     }
 }
+
+/// A stream id (`<ms>` or `<ms>-<seq>`).
+pub fn check_stream_id(id: &str) -> Result<()> {
+    let ok = match id.split_once('-') {
+        Some((ms, seq)) => ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok(),
+        None => id.parse::<u64>().is_ok(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(leaderboard::LeaderboardError::InvalidCursor(format!(
+            "'{id}' is not an event id (<ms>-<seq>)"
+        )))
+    }
+}

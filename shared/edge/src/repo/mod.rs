@@ -32,7 +32,7 @@ mod plain;
 mod replicas;
 mod routed;
 
-pub use log::StreamEntry;
+pub use log::{StreamEntry, check_stream_id};
 
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};
 pub(crate) use spin_sdk::redis::{RedisParameter, RedisResult};

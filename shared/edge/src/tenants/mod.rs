@@ -3,6 +3,7 @@
 //! the writing region's copy).
 
 pub mod apikeys;
+pub mod routes;
 
 use leaderboard::policy::tenant::{TenantSettings, TenantSettingsInput};
 use leaderboard::{LeaderboardError, Result, TenantId};

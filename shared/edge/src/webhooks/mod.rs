@@ -11,6 +11,7 @@
 
 pub mod delivery;
 pub mod due;
+pub mod routes;
 pub mod store;
 pub mod top;
 

@@ -11,6 +11,7 @@
 //! - **Time travel** (`as_of`) starts from the newest snapshot at or before the moment, folds up to
 //!   it into `asof:<event id>:<nonce>:` (kept a few minutes, shared by every read of that moment).
 
+pub mod routes;
 pub mod store;
 
 use std::cmp::Ordering;

@@ -15,6 +15,7 @@
 //! - Failures to count are logged and never fail the evaluation or the submission: the answer
 //!   the caller gets matters more than one count.
 
+pub mod routes;
 pub mod store;
 
 use leaderboard::policy::flags::{Reason, Resolution};

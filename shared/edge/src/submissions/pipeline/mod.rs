@@ -16,6 +16,8 @@
 //! boards ring the doorbell every [`MAINTENANCE_EVERY`] writes for it.
 
 pub mod claims;
+pub mod dead;
+pub mod routes;
 pub mod store;
 
 /// Synchronous writes between two doorbells rung for log maintenance.

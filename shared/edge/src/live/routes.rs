@@ -1,17 +1,17 @@
 //! `GET /api/{v}/boards/{board}/live?limit&player&period` — the board's top-N (and the player's
 //! own standing) as it changes: an event stream with `Accept: text/event-stream`, a long-poll with
-//! `since=<version>&wait=<secs>`, else the snapshot as JSON (`edge::live` serves all three; see
+//! `since=<version>&wait=<secs>`, else the snapshot as JSON (`crate::live` serves all three; see
 //! `leaderboard::http::live` for the rules). Same access rules as `entries`.
 
-use edge::http::{Call, Method};
-use edge::live::Render;
-use edge::platform::Platform;
-use edge::stream::Reply;
+use crate::http::{Call, Method};
+use crate::live::Render;
+use crate::platform::Platform;
+use crate::stream::Reply;
 use leaderboard::board::view::PeriodView;
 use leaderboard::http::live::LiveMode;
 use leaderboard::{BoardId, LeaderboardError, PlayerId, Result, policy::access};
 
-use crate::reads;
+use crate::reads::routes as reads;
 
 /// Whether the request is for the live route (its path ends in `/live`, nothing after it).
 pub fn is_live(call: &Call<'_>) -> bool {
@@ -24,7 +24,7 @@ pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<R
         return Err(call.method_not_allowed("GET"));
     }
     let id = BoardId::new(call.param("board").unwrap_or_default())?;
-    let ctx = edge::admission::admit(platform, call).await?;
+    let ctx = crate::admission::admit(platform, call).await?;
     for fixed in ["cursor", "as_of"] {
         if call.query.contains_key(fixed) {
             return Err(LeaderboardError::InvalidBody(format!(
@@ -33,7 +33,7 @@ pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<R
             )));
         }
     }
-    let policy = edge::live::policy(platform).await;
+    let policy = crate::live::policy(platform).await;
     let mode = LiveMode::from_request(
         call.header("accept"),
         call.header("last-event-id"),
@@ -50,7 +50,7 @@ pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<R
     let board = ctx.repo().await?.board(&ctx.tenant, &id).await?;
     access::authorize_read(ctx.principal.as_ref(), &board)?;
     // What the renders will take, checked now: a stream's head is sent before its first render.
-    call.query_u32("limit", 10, 1, reads::MAX_LIMIT)?;
+    call.query_u32("limit", 10, 1, crate::reads::MAX_LIMIT)?;
     let period = PeriodView::resolve(
         &board,
         call.query.get("period").map(String::as_str),
@@ -58,7 +58,7 @@ pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<R
     )?;
     // The cohort a board with cohorts shows this reader (`404` before its first submission of
     // the period, `403` for another's).
-    edge::competitions::cohorts::scope(
+    crate::competitions::cohorts::scope(
         &ctx,
         &board,
         &period.id,
@@ -80,5 +80,5 @@ pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<R
             Ok((page, standing))
         })
     });
-    edge::live::answer(call, ctx, board, mode, policy, render).await
+    crate::live::answer(call, ctx, board, mode, policy, render).await
 }

@@ -8,6 +8,8 @@
 //! `tenant.update`, `webhook.create`, `webhook.update`, `webhook.delete`, `webhook.rotate_secret`,
 //! `webhook.redrive`, `tournament.grant`, `tournament.end`, `tournament.extend`. The stream keeps the newest ~1,000,000 entries. `GET /api/v1/audit` pages it for admins.
 
+pub mod routes;
+
 use leaderboard::TenantId;
 use serde_json::{Value, json};
 

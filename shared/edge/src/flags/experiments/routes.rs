@@ -1,4 +1,4 @@
-//! A/B experiments on the tenant's flags (`leaderboard::policy::experiment`, `edge::flags::experiments`).
+//! A/B experiments on the tenant's flags (`leaderboard::policy::experiment`, `crate::flags::experiments`).
 //!
 //! ```text
 //! POST   /api/{v}/experiments                 admin: declare one on a flag (201, Location)
@@ -12,9 +12,9 @@
 //!                                             {key, event, id, value?}, idempotent per (key, id)
 //! ```
 
-use edge::api::Ctx;
-use edge::flags::experiments::store::{Converted, Refused, Stored};
-use edge::http::{self, Call, Method, Response, ResponseBuilder};
+use crate::api::Ctx;
+use crate::flags::experiments::store::{Converted, Refused, Stored};
+use crate::http::{self, Call, Method, Response, ResponseBuilder};
 use leaderboard::policy::access::{self, Role};
 use leaderboard::policy::experiment::{self, ExperimentInput, State};
 use leaderboard::{LeaderboardError, Result};
@@ -95,7 +95,7 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     let doc =
         leaderboard::policy::flags::stored_document(stored.as_ref().map(|(_, raw)| raw.as_str()))?;
     let flag = leaderboard::policy::flags::resolved_flag(&doc, &input.flag)?;
-    let generated = format!("exp-{}", edge::scope::nonce(call.now_ms));
+    let generated = format!("exp-{}", crate::scope::nonce(call.now_ms));
     let exp = input.validate(flag.as_ref(), call.now_ms, generated)?;
     match repo.exp_create(&ctx.tenant, &exp).await? {
         Ok(()) => {}
@@ -116,21 +116,21 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
                 quota: "max_experiments".into(),
                 detail: format!(
                     "a tenant keeps at most {} experiments; DELETE old ones",
-                    edge::flags::experiments::store::MAX_EXPERIMENTS
+                    crate::flags::experiments::store::MAX_EXPERIMENTS
                 ),
             });
         }
     }
     // Mark the flag, so evaluations count exposures and submissions find the experiment.
     if let Err(e) =
-        edge::flags::experiments::update_flags(ctx, |d| experiment::stamp(d, &exp)).await
+        crate::flags::experiments::update_flags(ctx, |d| experiment::stamp(d, &exp)).await
     {
         if let Err(undo) = repo.exp_delete(&ctx.tenant, &exp.id).await {
             eprintln!("experiments: could not undo '{}': {undo}", exp.id);
         }
         return Err(e);
     }
-    edge::audit::record(
+    crate::audit::record(
         ctx,
         call,
         "experiment.create",
@@ -273,11 +273,11 @@ async fn stop(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
         },
         Some(arm) => (Some(arm.to_string()), json!({"promoted": arm})),
     };
-    edge::flags::experiments::update_flags(ctx, |d| {
+    crate::flags::experiments::update_flags(ctx, |d| {
         experiment::unstamp(d, &s.def.flag, id, promote.as_deref())
     })
     .await?;
-    edge::audit::record(
+    crate::audit::record(
         ctx,
         call,
         "experiment.stop",
@@ -297,10 +297,10 @@ async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     let s = load(ctx, id).await?;
     let repo = ctx.repo().await?;
     repo.exp_stop(&ctx.tenant, id, call.now_ms).await?;
-    edge::flags::experiments::update_flags(ctx, |d| experiment::unstamp(d, &s.def.flag, id, None))
+    crate::flags::experiments::update_flags(ctx, |d| experiment::unstamp(d, &s.def.flag, id, None))
         .await?;
     repo.exp_delete(&ctx.tenant, id).await?;
-    edge::audit::record(
+    crate::audit::record(
         ctx,
         call,
         "experiment.delete",

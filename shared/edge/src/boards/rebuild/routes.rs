@@ -1,10 +1,10 @@
 //! `POST …/replay` (admin): rebuilds the board's projection from its log into fresh keys, compares
-//! them with the live ones and swaps them in (`edge::boards::rebuild::replay`); answers what it did.
+//! them with the live ones and swaps them in (`crate::boards::rebuild::replay`); answers what it did.
 
-use edge::api::Ctx;
-use edge::audit;
-use edge::boards::rebuild;
-use edge::http::{self, Call, Response};
+use crate::api::Ctx;
+use crate::audit;
+use crate::boards::rebuild;
+use crate::http::{self, Call, Response};
 use leaderboard::{BoardId, Result, policy::access};
 
 /// Replays `board`.

@@ -2,16 +2,16 @@
 //! Admins list them, send them back into the inbox once the cause is fixed (a board created or
 //! reconfigured, a producer corrected), or purge them.
 
-use edge::api::Ctx;
-use edge::http::{self, Call, Response};
-use edge::repo::{Keys, StreamEntry};
-use edge::submissions::submit::DOORBELL;
+use crate::api::Ctx;
+use crate::http::{self, Call, Response};
+use crate::repo::{Keys, StreamEntry};
+use crate::submissions::submit::DOORBELL;
 use leaderboard::events::inbox::{fields_from_json, redrive_fields};
 use leaderboard::{BoardId, LeaderboardError, Result, policy::access};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::events::check_stream_id;
+use crate::repo::check_stream_id;
 
 /// Letters one redrive or purge call moves at most (`more` says whether some are left).
 const MAX_PER_CALL: u32 = 1000;
@@ -116,7 +116,7 @@ pub async fn redrive(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<
     let repo = ctx.repo().await?;
     let moved = repo.redrive(&keys, &moves, DOORBELL, &board_ref).await?;
     let left = repo.stream_first(&keys.dead()).await?.is_some();
-    edge::audit::record(
+    crate::audit::record(
         ctx,
         call,
         "dead_letters.redrive",
@@ -150,7 +150,7 @@ pub async fn purge(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<Re
     let repo = ctx.repo().await?;
     let purged = repo.purge(&keys, &ids).await?;
     let left = repo.stream_first(&keys.dead()).await?.is_some();
-    edge::audit::record(
+    crate::audit::record(
         ctx,
         call,
         "dead_letters.purge",

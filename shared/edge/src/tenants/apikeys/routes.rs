@@ -1,4 +1,4 @@
-//! API keys for service clients (`edge::tenants::apikeys`), tenant admin only:
+//! API keys for service clients (`crate::tenants::apikeys`), tenant admin only:
 //!
 //! ```text
 //! POST   /api/{v}/api-keys        create {name, roles, expires_at?, require_signature?}: 201 with
@@ -8,9 +8,9 @@
 //! DELETE /api/{v}/api-keys/{id}   revoke (204)
 //! ```
 
-use edge::api::Ctx;
-use edge::http::{self, Call, Method, Response, ResponseBuilder};
-use edge::tenants::apikeys;
+use crate::api::Ctx;
+use crate::http::{self, Call, Method, Response, ResponseBuilder};
+use crate::tenants::apikeys;
 use leaderboard::policy::apikey::{self, ApiKeyInput, StoredKey};
 use leaderboard::{LeaderboardError, Result, policy::access};
 use serde_json::json;
@@ -57,7 +57,7 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
         signing_secret: minted.signing_secret.clone(),
     };
     apikeys::store(ctx.platform(), repo, &stored).await?;
-    edge::audit::record(
+    crate::audit::record(
         ctx,
         call,
         "apikey.create",
@@ -104,6 +104,6 @@ async fn revoke(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     if !apikeys::revoke(ctx.platform(), ctx.repo().await?, &ctx.tenant, id).await? {
         return Err(not_found(id));
     }
-    edge::audit::record(ctx, call, "apikey.revoke", id, json!({})).await;
+    crate::audit::record(ctx, call, "apikey.revoke", id, json!({})).await;
     Ok(ResponseBuilder::new(204).empty())
 }

@@ -1,12 +1,12 @@
 //! `GET /api/{v}/audit?after&limit` (admin): the tenant's audit log, oldest first.
 
-use edge::api::Ctx;
-use edge::audit;
-use edge::http::{self, Call, Response};
+use crate::api::Ctx;
+use crate::audit;
+use crate::http::{self, Call, Response};
 use leaderboard::{Result, policy::access};
 use serde_json::{Value, json};
 
-use crate::events::check_stream_id;
+use crate::repo::check_stream_id;
 
 /// One page of the audit log after `after` (exclusive).
 pub async fn page(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {

@@ -6,9 +6,9 @@
 //! Who may read them: anyone for a `public_read` board, else a tenant admin (a competitor's
 //! submission counts and climbers are not for every player token).
 
-use edge::api::Ctx;
-use edge::http::{Call, Response, ResponseBuilder};
-use edge::repo::Keys;
+use crate::api::Ctx;
+use crate::http::{Call, Response, ResponseBuilder};
+use crate::repo::Keys;
 use leaderboard::board::view::PeriodView;
 use leaderboard::integrity::stats::{self, Distribution, DistributionQuery, Window};
 use leaderboard::{Board, BoardId, Result, policy::access};
@@ -16,7 +16,7 @@ use serde_json::Value;
 
 /// The stats document of `id` for the admitted caller, with the window the query asks for.
 async fn document(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Value> {
-    let (board, _) = crate::cached::board(call, ctx, id).await?;
+    let (board, _) = crate::reads::cached::board(call, ctx, id).await?;
     access::authorize_stats(ctx.principal.as_ref(), &board)?;
     let window = Window::parse(
         call.query.get("window").map(String::as_str),
@@ -40,7 +40,7 @@ pub async fn dashboard(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<R
 /// The stats of `id` for the admitted caller.
 pub async fn serve(call: &Call<'_>, ctx: &Ctx<'_>, id: &BoardId) -> Result<Response> {
     let body = document(call, ctx, id).await?;
-    Ok(edge::http::json_text(
+    Ok(crate::http::json_text(
         200,
         call.version,
         body.to_string(),

@@ -1,26 +1,26 @@
 //! Cache-aside for reads: the regional KV cache holds the rendered body with its ETag in the
-//! board's slot for the query; a write in the region empties the board's slots (see `edge::cache`).
+//! board's slot for the query; a write in the region empties the board's slots (see `crate::cache`).
 //!
 //! `X-Cache: HIT` (fresh: one KV read, no Redis), `MISS` (computed from Redis and stored), `STALE`
 //! (Redis failed and a copy within its stale window was served: stale-if-error). The board config
 //! is cached the same way, for the misses.
 
-use edge::api::Ctx;
-use edge::cache::Entry;
-use edge::http::{self, Call, Response, ResponseBuilder};
-use edge::repo::Keys;
+use crate::api::Ctx;
+use crate::cache::Entry;
+use crate::http::{self, Call, Response, ResponseBuilder};
+use crate::repo::Keys;
 use leaderboard::http::cache::{CacheEnvelope, Freshness, etag_for, if_none_match};
 use leaderboard::{Board, BoardId, LeaderboardError, Result, policy::access};
 
-use crate::reads::Read;
+use crate::reads::routes::Read;
 
-/// The board config, cache-aside ([`edge::reads::board`]).
+/// The board config, cache-aside ([`crate::reads::board`]).
 pub(crate) async fn board(
     call: &Call<'_>,
     ctx: &Ctx<'_>,
     id: &BoardId,
 ) -> Result<(Board, Option<Option<i64>>)> {
-    edge::reads::board(ctx, id, call.now_ms).await
+    crate::reads::board(ctx, id, call.now_ms).await
 }
 
 /// The board's version in Redis (`None`: it has none yet).
@@ -76,7 +76,7 @@ pub async fn serve(
     let (t, b) = (ctx.tenant.as_str(), id.as_str());
     let mut query = query_fingerprint(call);
     let mut cached = cache.get(t, b, Entry::Read(&query)).await;
-    let mut freshness = edge::reads::freshness(cached.as_ref(), call.now_ms);
+    let mut freshness = crate::reads::freshness(cached.as_ref(), call.now_ms);
     if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
         access::authorize_read_of(ctx.principal.as_ref(), env.public_read)?;
         return Ok(respond(call, env, "HIT"));
@@ -103,7 +103,7 @@ pub async fn serve(
                 Err(e) => return Err(e),
             };
             cached = cache.get(t, b, Entry::Read(&query)).await;
-            freshness = edge::reads::freshness(cached.as_ref(), call.now_ms);
+            freshness = crate::reads::freshness(cached.as_ref(), call.now_ms);
             if let (Some(env), Freshness::Fresh) = (&cached, freshness) {
                 return Ok(respond(call, env, "HIT"));
             }
@@ -161,7 +161,10 @@ fn stale(
     cached: &Option<CacheEnvelope>,
     reason: String,
 ) -> Result<Response> {
-    match (cached, edge::reads::freshness(cached.as_ref(), call.now_ms)) {
+    match (
+        cached,
+        crate::reads::freshness(cached.as_ref(), call.now_ms),
+    ) {
         (Some(env), Freshness::Stale) => {
             access::authorize_read_of(ctx.principal.as_ref(), env.public_read)?;
             Ok(respond(call, env, "STALE"))
@@ -171,7 +174,7 @@ fn stale(
 }
 
 /// The cache slot of `query` on a board with cohorts: the period and the cohort the caller
-/// reads, then the query ([`edge::competitions::cohorts::scope`]; `*`: the whole board).
+/// reads, then the query ([`crate::competitions::cohorts::scope`]; `*`: the whole board).
 async fn cohort_query(
     call: &Call<'_>,
     ctx: &Ctx<'_>,
@@ -183,7 +186,7 @@ async fn cohort_query(
         call.query.get("period").map(String::as_str),
         call.now_ms,
     )?;
-    let cohort = edge::competitions::cohorts::scope(
+    let cohort = crate::competitions::cohorts::scope(
         ctx,
         board,
         &period.id,
@@ -200,10 +203,10 @@ async fn cohort_query(
 /// read is computed: it replaces the board's `cache.ttl_secs` for the stored copy and the
 /// `Cache-Control` of the answer.
 async fn flagged_ttl(call: &Call<'_>, ctx: &Ctx<'_>, mut board: Board) -> Board {
-    if let Some(ttl) = edge::flags::product_flag(
+    if let Some(ttl) = crate::flags::product_flag(
         ctx,
         call,
-        edge::flags::READ_CACHE_TTL_SECS,
+        crate::flags::READ_CACHE_TTL_SECS,
         leaderboard::policy::flags::ValueType::Number,
     )
     .await

@@ -14,10 +14,10 @@
 //! Deciding twice the same way answers the same; each decision goes to the audit log
 //! (`review.approve`, `review.reject`).
 
-use edge::api::Ctx;
-use edge::http::{self, Call, Method, Response};
-use edge::repo::Keys;
-use edge::submissions::submit::{self, Decided, Judging};
+use crate::api::Ctx;
+use crate::http::{self, Call, Method, Response};
+use crate::repo::Keys;
+use crate::submissions::submit::{self, Decided, Judging};
 use leaderboard::integrity::review::{self, Effect, Review};
 use leaderboard::{Board, BoardId, LeaderboardError, Result, policy::access};
 use serde_json::json;
@@ -67,7 +67,7 @@ async fn list(call: &Call<'_>, ctx: &Ctx<'_>, board: &Board) -> Result<Response>
         }
         offset += 200;
         for raw in page {
-            let r = edge::integrity::decode(&raw)?;
+            let r = crate::integrity::decode(&raw)?;
             if wanted.as_ref().is_none_or(|w| w.contains(&r.status)) {
                 out.push(r.view(board));
                 if out.len() as u64 == limit {
@@ -88,7 +88,7 @@ async fn load(ctx: &Ctx<'_>, board: &Board, id: &str) -> Result<Review> {
     let raw = ctx.repo().await?.review(&keys, id).await?.ok_or_else(|| {
         LeaderboardError::NotFound(format!("no review '{id}' on board '{}'", board.id))
     })?;
-    edge::integrity::decode(&raw)
+    crate::integrity::decode(&raw)
 }
 
 async fn decide(
@@ -109,7 +109,7 @@ async fn decide(
     };
     let repo = ctx.repo().await?;
     let keys = Keys::new(&ctx.tenant, &board.id);
-    let json = edge::integrity::encode(&r)?;
+    let json = crate::integrity::encode(&r)?;
     match effect {
         Effect::None => {
             repo.put_review(&keys, &r.id, &json, r.submitted_at_ms)
@@ -148,7 +148,7 @@ async fn decide(
                 .await;
         }
         Effect::Revert => {
-            edge::integrity::revert(repo, &ctx.tenant, board, &r, call.now_ms).await?;
+            crate::integrity::revert(repo, &ctx.tenant, board, &r, call.now_ms).await?;
             repo.put_review(&keys, &r.id, &json, r.submitted_at_ms)
                 .await?;
             ctx.cache()
@@ -161,7 +161,7 @@ async fn decide(
         // The last open review of an ended run lets its rewards be awarded now (on a periodic
         // board, the run of the review's period).
         let period = r.period.to_string();
-        edge::competitions::rewards::settle_logged(
+        crate::competitions::rewards::settle_logged(
             repo,
             &ctx.tenant,
             &board.id,
@@ -171,7 +171,7 @@ async fn decide(
         .await;
     }
     if r.status != was {
-        edge::audit::record(
+        crate::audit::record(
             ctx,
             call,
             if approve {

@@ -1,18 +1,16 @@
 //! The REST renderings of the ranked reads: each takes its arguments from the query, reads with
-//! [`edge::reads`] and renders with the core's view.
+//! [`crate::reads`] and renders with the core's view.
 
-use edge::api::Ctx;
-use edge::http::{Call, Response, ResponseBuilder};
-use edge::reads::{self as shared, At};
-use edge::repo::Keys;
+use crate::api::Ctx;
+use crate::http::{Call, Response, ResponseBuilder};
+use crate::reads::{self as shared, At};
+use crate::repo::Keys;
 use leaderboard::board::view::{self, PeriodView};
 use leaderboard::{
     Board, BoardId, EventEnvelope, LeaderboardError, PlayerId, Result, policy::access,
 };
 
-pub use edge::reads::MAX_LIMIT;
-
-/// Where the request's read looks: `period` and `as_of` from the query ([`edge::reads::At`]).
+/// Where the request's read looks: `period` and `as_of` from the query ([`crate::reads::At`]).
 fn at<'c>(call: &'c Call<'_>) -> At<'c> {
     At {
         now_ms: call.now_ms,
@@ -22,7 +20,7 @@ fn at<'c>(call: &'c Call<'_>) -> At<'c> {
     }
 }
 
-/// A cached read, by shape: what [`crate::cached::serve`] computes on a miss.
+/// A cached read, by shape: what [`crate::reads::cached::serve`] computes on a miss.
 #[derive(Debug, Clone, Copy)]
 pub enum Read<'p> {
     /// [`entries`].
@@ -60,7 +58,7 @@ pub async fn entries_page(
     ctx: &Ctx<'_>,
     board: &Board,
 ) -> Result<serde_json::Value> {
-    let limit = call.query_u32("limit", 10, 1, MAX_LIMIT)?;
+    let limit = call.query_u32("limit", 10, 1, crate::reads::MAX_LIMIT)?;
     let cursor = call.query.get("cursor").map(String::as_str);
     let page = shared::top(ctx, board, &at(call), limit, cursor).await?;
     let mut body = view::page(
@@ -179,7 +177,7 @@ pub async fn delete_player(
             ))
         })?;
     ctx.invalidate_everywhere(id.as_str(), false).await?;
-    edge::audit::record(
+    crate::audit::record(
         ctx,
         call,
         "entry.delete",

@@ -2,12 +2,12 @@
 //! trigger (Fermyon Cloud, Akamai Functions) or to catch up after lost doorbells. An external
 //! scheduler (the platform's cron, a Kubernetes CronJob, `curl` in a loop) calls it; each call is
 //! bounded in entries and time and says whether more is pending. It also delivers the tenant's
-//! webhook messages that are due (`edge::webhooks::delivery`), retries included.
+//! webhook messages that are due (`crate::webhooks::delivery`), retries included.
 
-use edge::api::Ctx;
-use edge::http::{self, Call, Response};
-use edge::scope;
-use edge::submissions::pipeline::{self, Report};
+use crate::api::Ctx;
+use crate::http::{self, Call, Response};
+use crate::scope;
+use crate::submissions::pipeline::{self, Report};
 use leaderboard::{BoardId, Result, policy::access};
 use serde_json::json;
 
@@ -61,7 +61,7 @@ pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     }
     // Then the webhook messages of the boards' new log entries, and the tenant's messages that
     // are due (retries included), in what is left of the time budget.
-    edge::webhooks::delivery::fan_out(
+    crate::webhooks::delivery::fan_out(
         ctx.platform(),
         repo,
         &ctx.tenant,
@@ -70,7 +70,7 @@ pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
         &scope::now_ms,
     )
     .await?;
-    let webhooks = edge::webhooks::delivery::deliver_due(
+    let webhooks = crate::webhooks::delivery::deliver_due(
         ctx.platform(),
         repo,
         &ctx.tenant,
@@ -82,7 +82,7 @@ pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
         .next_due_ms
         .is_some_and(|due| due <= scope::now_ms());
     let sum = |f: fn(&Report) -> u64| reports.iter().map(f).sum::<u64>();
-    edge::metrics::count(
+    crate::metrics::count(
         leaderboard::http::metrics::counter_key("events_applied"),
         sum(|r| r.applied) as i64,
     );

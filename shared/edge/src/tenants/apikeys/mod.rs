@@ -16,6 +16,8 @@
 //! [`apikey::SIGNATURE_WINDOW_SECS`] of the server's clock, and a signature is accepted once
 //! (a replay gets `401`): one Redis `SET NX` per signed request.
 
+pub mod routes;
+
 use leaderboard::policy::access::Principal;
 use leaderboard::policy::apikey::{self, StoredKey};
 use leaderboard::{LeaderboardError, Result, TenantId};

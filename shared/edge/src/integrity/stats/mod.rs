@@ -9,6 +9,8 @@
 //!
 //! Each expires `leaderboard::integrity::stats::RETAIN_SECS` after its last write.
 
+pub mod routes;
+
 use leaderboard::integrity::stats::{Counter, Counts, Window, WindowStats};
 use leaderboard::{LeaderboardError, PeriodId, Result, board::sortkey};
 
@@ -22,7 +24,7 @@ macro_rules! with_stats_note {
         concat!(
             include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/src/integrity/lua/stats_note.lua"
+                "/src/integrity/stats/lua/stats_note.lua"
             )),
             $script
         )

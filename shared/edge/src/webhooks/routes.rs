@@ -1,4 +1,4 @@
-//! Webhook subscriptions (`edge::webhooks`), tenant admin only:
+//! Webhook subscriptions (`crate::webhooks`), tenant admin only:
 //!
 //! ```text
 //! POST   /api/{v}/webhooks                      create {url, events[], boards?, top_n?, description?,
@@ -19,10 +19,10 @@
 //! Every change goes to the tenant's audit log (`webhook.create`, `webhook.update`,
 //! `webhook.delete`, `webhook.rotate_secret`).
 
-use edge::api::Ctx;
-use edge::http::{self, Call, Method, Response, ResponseBuilder};
-use edge::webhooks;
-use edge::webhooks::delivery;
+use crate::api::Ctx;
+use crate::http::{self, Call, Method, Response, ResponseBuilder};
+use crate::webhooks;
+use crate::webhooks::delivery;
 use leaderboard::outbound::webhook::{self, SubscriptionInput, SubscriptionPatch};
 use leaderboard::outbound::webhook_delivery::DeliveryState;
 use leaderboard::{LeaderboardError, Result, policy::access};
@@ -97,7 +97,7 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     }
     webhooks::put(repo, &sub).await?;
     webhooks::refresh_all(repo, &ctx.tenant).await?;
-    edge::audit::record(ctx, call, "webhook.create", &sub.id, sub.view()).await;
+    crate::audit::record(ctx, call, "webhook.create", &sub.id, sub.view()).await;
     Ok(with_secret(201, call, &sub))
 }
 
@@ -127,7 +127,7 @@ async fn patch(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     )?;
     webhooks::put(repo, &sub).await?;
     webhooks::refresh_all(repo, &ctx.tenant).await?;
-    edge::audit::record(
+    crate::audit::record(
         ctx,
         call,
         "webhook.update",
@@ -144,7 +144,7 @@ async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
         return Err(webhooks::not_found(id));
     }
     webhooks::refresh_all(repo, &ctx.tenant).await?;
-    edge::audit::record(ctx, call, "webhook.delete", id, json!({})).await;
+    crate::audit::record(ctx, call, "webhook.delete", id, json!({})).await;
     Ok(ResponseBuilder::new(204).empty())
 }
 
@@ -153,7 +153,7 @@ async fn rotate(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     let mut sub = webhooks::get(repo, &ctx.tenant, id).await?;
     sub.rotate(webhooks::new_secret(ctx.platform())?, call.now_ms);
     webhooks::put(repo, &sub).await?;
-    edge::audit::record(
+    crate::audit::record(
         ctx,
         call,
         "webhook.rotate_secret",
@@ -214,7 +214,7 @@ async fn redrive(call: &Call<'_>, ctx: &Ctx<'_>, id: &str, msg: &str) -> Result<
     let repo = ctx.repo().await?;
     webhooks::get(repo, &ctx.tenant, id).await?;
     let message = delivery::redrive(repo, &ctx.tenant, id, msg, call.now_ms).await?;
-    edge::audit::record(
+    crate::audit::record(
         ctx,
         call,
         "webhook.redrive",

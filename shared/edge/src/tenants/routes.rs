@@ -1,13 +1,13 @@
-//! Tenant settings and usage (`leaderboard::policy::tenant`, `edge::tenants`).
+//! Tenant settings and usage (`leaderboard::policy::tenant`, `crate::tenants`).
 //!
 //! The `platform` role (a token with `"roles": ["platform"]`, whatever its tenant) manages every
 //! tenant's settings; a tenant's own `admin` may read its settings and usage, nothing of another
 //! tenant's.
 
-use edge::api::Ctx;
-use edge::audit;
-use edge::http::{self, Call, Response};
-use edge::repo::Keys;
+use crate::api::Ctx;
+use crate::audit;
+use crate::http::{self, Call, Response};
+use crate::repo::Keys;
 use leaderboard::policy::access::{self, Role};
 use leaderboard::policy::tenant::TenantSettingsInput;
 use leaderboard::{LeaderboardError, Result, TenantId};
@@ -30,7 +30,7 @@ pub async fn get(call: &Call<'_>, ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Re
     authorize_read(ctx, tenant)?;
     let repo = ctx.repo().await?;
     let settings =
-        edge::tenants::load(ctx.platform(), async move || Ok(repo), tenant, call.now_ms).await?;
+        crate::tenants::load(ctx.platform(), async move || Ok(repo), tenant, call.now_ms).await?;
     let body = serde_json::to_value(&settings.input)
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     Ok(http::json(
@@ -46,7 +46,7 @@ pub async fn put(call: &Call<'_>, ctx: &Ctx<'_>, tenant: &TenantId) -> Result<Re
     let input: TenantSettingsInput = call.json()?;
     let settings = input.validate()?;
     let repo = ctx.repo().await?;
-    edge::tenants::store(ctx.platform(), repo, tenant, &settings).await?;
+    crate::tenants::store(ctx.platform(), repo, tenant, &settings).await?;
     let body = serde_json::to_value(&settings.input)
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     audit::record_for(
@@ -88,7 +88,7 @@ pub async fn usage(call: &Call<'_>, ctx: &Ctx<'_>, tenant: &TenantId) -> Result<
             "players": players, "log_entries": log_entries}));
     }
     let settings =
-        edge::tenants::load(ctx.platform(), async move || Ok(repo), tenant, call.now_ms).await?;
+        crate::tenants::load(ctx.platform(), async move || Ok(repo), tenant, call.now_ms).await?;
     let quotas = serde_json::to_value(&settings.input)
         .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
     Ok(http::json(

@@ -1,8 +1,8 @@
 //! `GET …/events`: the board's log in order, every event upcast to the current schema.
 
-use edge::api::Ctx;
-use edge::http::{self, Call, Response};
-use edge::repo::Keys;
+use crate::api::Ctx;
+use crate::http::{self, Call, Response};
+use crate::repo::Keys;
 use leaderboard::board::view::ApiVersion;
 use leaderboard::{BoardId, EventEnvelope, Result, policy::access};
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ pub async fn page(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<Res
     let limit = call.query_u32("limit", 100, 1, leaderboard::events::log::MAX_PAGE)?;
     let after = call.query.get("after").filter(|a| !a.is_empty());
     if let Some(a) = after {
-        check_stream_id(a)?;
+        crate::repo::check_stream_id(a)?;
     }
     let repo = ctx.repo().await?;
     let keys = Keys::new(&ctx.tenant, board);
@@ -70,20 +70,5 @@ fn render(version: ApiVersion, id: String, fields: &[(String, String)]) -> Value
             event
         }
         Err(reason) => json!({ position: id, "error": reason }),
-    }
-}
-
-/// A stream id (`<ms>` or `<ms>-<seq>`).
-pub fn check_stream_id(id: &str) -> Result<()> {
-    let ok = match id.split_once('-') {
-        Some((ms, seq)) => ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok(),
-        None => id.parse::<u64>().is_ok(),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(leaderboard::LeaderboardError::InvalidCursor(format!(
-            "'{id}' is not an event id (<ms>-<seq>)"
-        )))
     }
 }
