@@ -209,6 +209,20 @@ pub enum LeaderboardError {
     Internal(String),
 }
 
+/// Reads something stored: `raw` decoded as its input form `I`, then built by `build` (the
+/// structural checks only, never the input's); what does not decode or build is `corrupt-data`
+/// naming `what` (say, `board 'b'`: [`LeaderboardError::as_stored`]). Boards, tenant settings and
+/// reward tables are read through it.
+pub fn from_stored<I: serde::de::DeserializeOwned, T>(
+    what: &str,
+    raw: &[u8],
+    build: impl FnOnce(I) -> Result<T>,
+) -> Result<T> {
+    let input: I = serde_json::from_slice(raw)
+        .map_err(|e| LeaderboardError::CorruptData(format!("stored {what}: {e}")))?;
+    build(input).map_err(|e| e.as_stored(what))
+}
+
 impl LeaderboardError {
     /// This error, met reading something stored (`what`: say, `board 'b'`): a refusal of what
     /// was stored (`InvalidConfig`, `EncodingCapacity`: the build of a stored configuration) is

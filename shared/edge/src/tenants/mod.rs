@@ -38,10 +38,11 @@ pub async fn load<'r>(
     match raw {
         None => Ok(TenantSettings::default()),
         // As stored: built, not checked again (`TenantSettingsInput::build`).
-        Some(raw) => serde_json::from_slice::<TenantSettingsInput>(raw.as_bytes())
-            .map_err(|e| LeaderboardError::CorruptData(format!("stored tenant settings: {e}")))?
-            .build()
-            .map_err(|e| e.as_stored("tenant settings")),
+        Some(raw) => leaderboard::error::from_stored(
+            "tenant settings",
+            raw.as_bytes(),
+            TenantSettingsInput::build,
+        ),
     }
 }
 

@@ -35,9 +35,7 @@ impl Board {
     /// `corrupt-data` naming `what` (say, `board 'b'`) if it does not decode or cannot be
     /// encoded.
     pub fn from_stored(what: &str, raw: &[u8]) -> Result<Self> {
-        let input: BoardConfigInput = serde_json::from_slice(raw)
-            .map_err(|e| LeaderboardError::CorruptData(format!("stored {what}: {e}")))?;
-        input.build().map_err(|e| e.as_stored(what))
+        crate::error::from_stored(what, raw, |input: BoardConfigInput| input.build())
     }
 }
 

@@ -166,9 +166,26 @@ impl Policy {
     }
 }
 
+/// The most a posted or configured policy may count (`limit`) and over how long (`window_secs`).
+const MAX_LIMIT: u64 = 1_000_000_000;
+const MAX_WINDOW_SECS: u64 = 86_400;
+
 impl PolicyInput {
-    /// Validates the policy.
+    /// Validates a configured or posted policy: its limit and window within their maxima, then
+    /// as [`PolicyInput::build`].
     pub fn validate(&self) -> Result<Policy> {
+        self.policy(MAX_LIMIT, MAX_WINDOW_SECS)
+    }
+
+    /// Builds a policy as stored: checked only for what enforcing it needs (a name, a limit, a
+    /// window and a burst of at least 1, the burst within the limit, classes if any), its
+    /// maxima unchecked (checked when it was put; a maximum lowered since must not turn stored
+    /// settings into errors).
+    pub fn build(&self) -> Result<Policy> {
+        self.policy(u64::MAX, u64::MAX)
+    }
+
+    fn policy(&self, max_limit: u64, max_window_secs: u64) -> Result<Policy> {
         let bad = |m: String| LeaderboardError::Internal(format!("{VARIABLE}: {m}"));
         if !crate::ids::is_label(&self.name) {
             return Err(bad(format!(
@@ -176,15 +193,15 @@ impl PolicyInput {
                 self.name
             )));
         }
-        if !(1..=1_000_000_000).contains(&self.limit) {
+        if !(1..=max_limit).contains(&self.limit) {
             return Err(bad(format!(
-                "policy '{}': limit {} is out of range (1..=1000000000)",
+                "policy '{}': limit {} is out of range (1..={max_limit})",
                 self.name, self.limit
             )));
         }
-        if !(1..=86_400).contains(&self.window_secs) {
+        if !(1..=max_window_secs).contains(&self.window_secs) {
             return Err(bad(format!(
-                "policy '{}': window_secs {} is out of range (1..=86400)",
+                "policy '{}': window_secs {} is out of range (1..={max_window_secs})",
                 self.name, self.window_secs
             )));
         }
@@ -226,10 +243,16 @@ impl PolicyInput {
 pub fn parse_policies(raw: &str) -> Result<Vec<Policy>> {
     let inputs: Vec<PolicyInput> = serde_json::from_slice(raw.as_bytes())
         .map_err(|e| LeaderboardError::Internal(format!("{VARIABLE} is not valid: {e}")))?;
-    let policies = inputs
-        .iter()
-        .map(PolicyInput::validate)
-        .collect::<Result<Vec<_>>>()?;
+    policies(&inputs, PolicyInput::validate)
+}
+
+/// Makes each policy of a list with `make` ([`PolicyInput::validate`] for a posted or configured
+/// list, [`PolicyInput::build`] for a stored one), and refuses two of one name.
+pub fn policies(
+    inputs: &[PolicyInput],
+    make: fn(&PolicyInput) -> Result<Policy>,
+) -> Result<Vec<Policy>> {
+    let policies = inputs.iter().map(make).collect::<Result<Vec<_>>>()?;
     for (i, p) in policies.iter().enumerate() {
         if policies[..i].iter().any(|q| q.name == p.name) {
             return Err(LeaderboardError::Internal(format!(

@@ -63,8 +63,8 @@ fn range<T: PartialOrd + std::fmt::Display + Copy>(
 }
 
 impl TenantSettingsInput {
-    /// Validates posted settings: the quotas within their ranges, then
-    /// [`TenantSettingsInput::build`].
+    /// Validates posted settings: the quotas within their ranges, the policies within theirs
+    /// ([`PolicyInput::validate`]).
     pub fn validate(self) -> Result<TenantSettings> {
         range("max_boards", self.max_boards, 1, 100_000)?;
         range(
@@ -79,13 +79,13 @@ impl TenantSettingsInput {
             1,
             1_000_000,
         )?;
-        self.build()
+        self.settings(PolicyInput::validate)
     }
 
-    /// The settings as posted or stored, checked only for what enforcing them needs (quotas of
-    /// at least 1: a rate of 0 divides by it; policies that parse, none under the quota's
-    /// reserved name), their maxima unchecked: how stored settings are read (checked when they
-    /// were put; a maximum lowered since must not turn them into errors).
+    /// The settings as stored, checked only for what enforcing them needs (quotas of at least 1:
+    /// a rate of 0 divides by it; policies built as stored, [`PolicyInput::build`], none under
+    /// the quota's reserved name), their maxima unchecked: checked when they were put, a maximum
+    /// lowered since must not turn them into errors.
     pub fn build(self) -> Result<TenantSettings> {
         range("max_boards", self.max_boards, 1, u32::MAX)?;
         range(
@@ -95,12 +95,15 @@ impl TenantSettingsInput {
             u64::MAX,
         )?;
         range("submissions_per_sec", self.submissions_per_sec, 1, u32::MAX)?;
+        self.settings(PolicyInput::build)
+    }
+
+    /// The settings with their policies made by `policy`.
+    fn settings(self, policy: fn(&PolicyInput) -> Result<Policy>) -> Result<TenantSettings> {
         let rate_limits = match &self.rate_limits {
             None => None,
             Some(inputs) => {
-                let raw = serde_json::to_string(inputs)
-                    .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-                let policies = crate::policy::ratelimit::parse_policies(&raw).map_err(|e| {
+                let policies = crate::policy::ratelimit::policies(inputs, policy).map_err(|e| {
                     LeaderboardError::InvalidConfig(
                         e.to_string()
                             .replace("internal error: rate_limits", "rate_limits"),
@@ -222,6 +225,50 @@ mod tests {
         let e = TenantSettings::exceeded("max_boards", 3);
         assert_eq!(e.status(), 403);
         assert!(e.to_string().contains("max_boards (3)"));
+    }
+
+    #[test]
+    fn stored_settings_past_a_maximum_read_and_keep_their_policies() {
+        // As a release with higher maxima stored them: posting them now is refused, reading them
+        // back is not; what enforcing needs is still checked.
+        let raw = r#"{"max_boards": 500000, "rate_limits": [{"name": "t", "key": "ip", "limit": 5000000000, "window_secs": 172800}]}"#;
+        let posted = serde_json::from_str::<TenantSettingsInput>(raw)
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(posted.to_string().contains("max_boards 500000"), "{posted}");
+        let no_quota = r#"{"rate_limits": [{"name": "t", "key": "ip", "limit": 5000000000, "window_secs": 1}]}"#;
+        let posted = serde_json::from_str::<TenantSettingsInput>(no_quota)
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(posted.to_string().contains("limit 5000000000"), "{posted}");
+        let stored = serde_json::from_str::<TenantSettingsInput>(raw)
+            .unwrap()
+            .build()
+            .unwrap();
+        let policies = stored.rate_limits.unwrap();
+        assert_eq!(
+            (policies[0].limit, policies[0].window_secs),
+            (5_000_000_000, 172_800)
+        );
+        for (raw, needle) in [
+            (
+                r#"{"rate_limits": [{"name": "t", "key": "ip", "limit": 0, "window_secs": 1}]}"#,
+                "limit 0",
+            ),
+            (
+                r#"{"rate_limits": [{"name": "t", "key": "ip", "limit": 1, "window_secs": 1}, {"name": "t", "key": "ip", "limit": 1, "window_secs": 1}]}"#,
+                "two policies",
+            ),
+            (r#"{"submissions_per_sec": 0}"#, "submissions_per_sec 0"),
+        ] {
+            let e = serde_json::from_str::<TenantSettingsInput>(raw)
+                .unwrap()
+                .build()
+                .unwrap_err();
+            assert!(e.to_string().contains(needle), "{raw}: {e}");
+        }
     }
 
     #[test]

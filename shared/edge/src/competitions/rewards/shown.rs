@@ -19,10 +19,11 @@ pub const MAX_AWARDS_PAGE: u32 = 500;
 /// The tables the stored awards were made from, as stored (read, not checked again: a check
 /// tightened since they were posted must not turn their awards into errors).
 fn stored_tables(stored: &Stored) -> Result<Tables> {
-    let input: TablesInput = serde_json::from_str(&stored.table).map_err(|e| {
-        LeaderboardError::CorruptData(format!("a stored reward table does not decode: {e}"))
-    })?;
-    Tables::from_stored(&input).map_err(|e| e.as_stored("reward table"))
+    leaderboard::error::from_stored(
+        "reward table",
+        stored.table.as_bytes(),
+        |input: TablesInput| Tables::from_stored(&input),
+    )
 }
 
 /// The reward a stored award (its rank in its cohort, if any) has in the tables it was made
