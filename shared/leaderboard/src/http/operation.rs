@@ -199,10 +199,11 @@ impl Operation {
     /// method and path (segments split on `/`, empty ones skipped, as the router does).
     pub fn of_route(method: &str, path: &str) -> Option<Self> {
         let method = if method == "HEAD" { "GET" } else { method };
+        let given: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         Self::ALL
             .iter()
             .copied()
-            .find(|op| op.method() == method && matches(op.path(), path))
+            .find(|op| op.method() == method && matches(op.path(), &given))
     }
 
     /// The class a REST request counts under: its operation's, `admin` for none.
@@ -211,14 +212,15 @@ impl Operation {
     }
 }
 
-/// Whether `path` has `pattern`'s segments (`{…}` matching any one).
-fn matches(pattern: &str, path: &str) -> bool {
+/// Whether a path's segments (`given`, split once per request) are `pattern`'s (`{…}` matching
+/// any one).
+fn matches(pattern: &str, given: &[&str]) -> bool {
     let mut wanted = pattern.split('/').filter(|s| !s.is_empty());
-    let mut given = path.split('/').filter(|s| !s.is_empty());
+    let mut given = given.iter();
     loop {
         match (wanted.next(), given.next()) {
             (None, None) => return true,
-            (Some(w), Some(g)) if w.starts_with('{') || w == g => {}
+            (Some(w), Some(g)) if w.starts_with('{') || w == *g => {}
             _ => return false,
         }
     }
