@@ -16,12 +16,13 @@
 #[cfg(feature = "p3")]
 extern crate spin_sdk_6 as spin_sdk;
 
-use edge::http::{Call, Method, Response};
+use edge::http::{Call, Response};
 use edge::integrity::stats::routes as stats;
 use edge::platform::Platform;
 use edge::reads::cached;
 use edge::reads::routes::{self as reads, Read};
-use leaderboard::{BoardId, Result};
+use leaderboard::http::operation::{Operation, Route};
+use leaderboard::{BoardId, LeaderboardError, Result};
 
 edge::http_entry!(stream: async |call| {
     if edge::live::routes::is_live(call) {
@@ -34,45 +35,40 @@ edge::http_entry!(stream: async |call| {
 });
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
-/// baseline server).
+/// baseline server): the operation table names what it runs, once the request is admitted.
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let board = BoardId::new(call.param("board").unwrap_or_default())?;
-    let is_stats = call.path.trim_end_matches('/').ends_with("/stats");
-    let is_dashboard = call.path.starts_with("/boards/");
-    let ctx = edge::admission::admit_reading(platform, call, |tenant| {
-        if *call.method() == Method::GET && !is_stats && !is_dashboard {
-            cached::reads(call, tenant, &board)
-        } else {
-            Vec::new()
-        }
+    let route = Operation::route(call.method().as_str(), &call.path);
+    let ctx = edge::admission::admit_reading(platform, call, |tenant| match route {
+        Route::Runs(
+            Operation::GetLeaderboard
+            | Operation::ListPlayers
+            | Operation::GetPlayer
+            | Operation::GetAround,
+        ) => cached::reads(call, tenant, &board),
+        _ => Vec::new(),
     })
     .await?;
-    let is_entries = call.path.trim_end_matches('/').ends_with("/entries");
-    let rest: Vec<&str> = call.rest.iter().map(String::as_str).collect();
-    if is_stats || is_dashboard {
-        return match *call.method() {
-            Method::GET if is_stats => stats::serve(call, &ctx, &board).await,
-            Method::GET => stats::dashboard(call, &ctx, &board).await,
-            _ => Err(call.method_not_allowed("GET")),
-        };
+    let op = match route {
+        Route::Runs(op) => op,
+        Route::MethodNotAllowed(allow) => return Err(call.method_not_allowed(&allow)),
+        Route::NotFound => return Err(not_found(call)),
+    };
+    // The player of `…/players/{player}[/around]` (the route's wildcard part).
+    let player = call.rest.first().map(String::as_str).unwrap_or_default();
+    match op {
+        Operation::GetLeaderboard => cached::serve(call, &ctx, &board, Read::Entries).await,
+        Operation::ListPlayers => cached::serve(call, &ctx, &board, Read::Players).await,
+        Operation::GetPlayer => cached::serve(call, &ctx, &board, Read::Player(player)).await,
+        Operation::GetAround => cached::serve(call, &ctx, &board, Read::Around(player)).await,
+        Operation::DeletePlayer => reads::delete_player(call, &ctx, &board, player).await,
+        Operation::GetStats => stats::serve(call, &ctx, &board).await,
+        Operation::GetDashboard => stats::dashboard(call, &ctx, &board).await,
+        // Another component's (Spin routes none of them here).
+        _ => Err(not_found(call)),
     }
-    match (call.method(), is_entries, rest.as_slice()) {
-        (&Method::GET, true, []) => cached::serve(call, &ctx, &board, Read::Entries).await,
-        (&Method::GET, false, []) => cached::serve(call, &ctx, &board, Read::Players).await,
-        (&Method::GET, false, [player]) => {
-            cached::serve(call, &ctx, &board, Read::Player(player)).await
-        }
-        (&Method::GET, false, [player, "around"]) => {
-            cached::serve(call, &ctx, &board, Read::Around(player)).await
-        }
-        (&Method::DELETE, false, [player]) => {
-            reads::delete_player(call, &ctx, &board, player).await
-        }
-        (_, _, []) => Err(call.method_not_allowed("GET")),
-        (_, _, [_]) => Err(call.method_not_allowed("GET, DELETE")),
-        _ => Err(leaderboard::LeaderboardError::NotFound(format!(
-            "no such resource: {}",
-            call.path
-        ))),
-    }
+}
+
+fn not_found(call: &Call<'_>) -> LeaderboardError {
+    LeaderboardError::NotFound(format!("no such resource: {}", call.path))
 }

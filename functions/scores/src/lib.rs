@@ -12,46 +12,42 @@
 #[cfg(feature = "p3")]
 extern crate spin_sdk_6 as spin_sdk;
 
-use edge::http::{Call, Method, Response};
+use edge::http::{Call, Response};
 use edge::platform::Platform;
-use leaderboard::{BoardId, Result};
+use leaderboard::http::operation::{Operation, Route};
+use leaderboard::{BoardId, LeaderboardError, Result};
 edge::http_entry!(route);
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
-/// baseline server).
+/// baseline server): the operation table names what it runs; a method its path lacks is `405`
+/// before anything is read.
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
-    let path = call.path.trim_end_matches('/');
-    let attempts = path.ends_with("/attempts");
-    let (rewards, league) = (path.ends_with("/rewards"), path.ends_with("/league"));
-    // The reads: a run's rewards, a player's league standing.
-    let read = rewards || league;
-    match (call.method(), attempts, read) {
-        (&Method::GET, false, true) => {}
-        (_, false, true) => return Err(call.method_not_allowed("GET")),
-        (&Method::POST, _, _) | (&Method::GET, true, _) => {}
-        (_, true, _) => return Err(call.method_not_allowed("GET, POST")),
-        (_, false, false) => return Err(call.method_not_allowed("POST")),
-    }
-    let board_id = BoardId::new(call.param("board").unwrap_or_default())?;
+    let op = match Operation::route(call.method().as_str(), &call.path) {
+        Route::Runs(op) => op,
+        Route::MethodNotAllowed(allow) => return Err(call.method_not_allowed(&allow)),
+        Route::NotFound => return Err(not_found(call)),
+    };
+    let board = BoardId::new(call.param("board").unwrap_or_default())?;
     let ctx = edge::admission::admit(platform, call).await?;
-    if league {
-        return edge::competitions::leagues::read(&ctx, call, &board_id).await;
+    match op {
+        Operation::SubmitScore => edge::submissions::submit::submit(&ctx, call, &board).await,
+        Operation::JoinTournament => {
+            edge::competitions::tournaments::join(&ctx, call, &board).await
+        }
+        Operation::GetAttempts => {
+            edge::competitions::tournaments::attempts(&ctx, call, &board).await
+        }
+        Operation::GrantAttempts => {
+            edge::competitions::tournaments::grant(&ctx, call, &board).await
+        }
+        Operation::GetRewards => edge::competitions::rewards::read(&ctx, call, &board).await,
+        Operation::ClaimReward => edge::competitions::rewards::claim(&ctx, call, &board).await,
+        Operation::GetLeague => edge::competitions::leagues::read(&ctx, call, &board).await,
+        // Another component's (Spin routes none of them here).
+        _ => Err(not_found(call)),
     }
-    if rewards {
-        return edge::competitions::rewards::read(&ctx, call, &board_id).await;
-    }
-    if attempts {
-        return if *call.method() == Method::GET {
-            edge::competitions::tournaments::attempts(&ctx, call, &board_id).await
-        } else {
-            edge::competitions::tournaments::grant(&ctx, call, &board_id).await
-        };
-    }
-    if path.ends_with("/join") {
-        edge::competitions::tournaments::join(&ctx, call, &board_id).await
-    } else if path.ends_with("/rewards/claim") {
-        edge::competitions::rewards::claim(&ctx, call, &board_id).await
-    } else {
-        edge::submissions::submit::submit(&ctx, call, &board_id).await
-    }
+}
+
+fn not_found(call: &Call<'_>) -> LeaderboardError {
+    LeaderboardError::NotFound(format!("no such resource: {}", call.path))
 }

@@ -206,11 +206,46 @@ impl Operation {
             .find(|op| op.method() == method && matches(op.path(), &given))
     }
 
+    /// What the table makes of a REST request (no `HEAD` here: a route that has no `HEAD` row
+    /// answers it `405`): the operation, or the methods its path has, or nothing.
+    pub fn route(method: &str, path: &str) -> Route {
+        let given: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for op in Self::ALL.iter().copied() {
+            if matches(op.path(), &given) {
+                if op.method() == method {
+                    return Route::Runs(op);
+                }
+                allowed.push(op.method());
+            }
+        }
+        if allowed.is_empty() {
+            return Route::NotFound;
+        }
+        allowed.sort_by_key(|m| METHOD_ORDER.iter().position(|o| o == m));
+        allowed.dedup();
+        Route::MethodNotAllowed(allowed.join(", "))
+    }
+
     /// The class a REST request counts under: its operation's, `admin` for none.
     pub fn class_of_route(method: &str, path: &str) -> RouteClass {
         Self::of_route(method, path).map_or(RouteClass::Admin, Self::class)
     }
 }
+
+/// What [`Operation::route`] makes of a REST request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// It runs this operation.
+    Runs(Operation),
+    /// Operations have its path, none its method: theirs, for `Allow` (`GET, DELETE`).
+    MethodNotAllowed(String),
+    /// No operation has its path.
+    NotFound,
+}
+
+/// The order `Allow` lists methods in.
+const METHOD_ORDER: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// Whether a path's segments (`given`, split once per request) are `pattern`'s (`{…}` matching
 /// any one).
@@ -233,6 +268,64 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+
+    #[test]
+    fn a_route_runs_its_operation_or_says_which_methods_its_path_has() {
+        for (method, path, want) in [
+            (
+                "POST",
+                "/api/v1/boards/x/scores",
+                Route::Runs(Operation::SubmitScore),
+            ),
+            (
+                "DELETE",
+                "/api/v1/boards/x/players/a",
+                Route::Runs(Operation::DeletePlayer),
+            ),
+            (
+                "GET",
+                "/api/v1/boards/x/scores",
+                Route::MethodNotAllowed("POST".into()),
+            ),
+            (
+                "PUT",
+                "/api/v1/boards/x/attempts",
+                Route::MethodNotAllowed("GET, POST".into()),
+            ),
+            (
+                "POST",
+                "/api/v1/boards/x/players/a",
+                Route::MethodNotAllowed("GET, DELETE".into()),
+            ),
+            (
+                "HEAD",
+                "/api/v1/boards/x/entries",
+                Route::MethodNotAllowed("GET".into()),
+            ),
+            (
+                "PUT",
+                "/api/v1/webhooks/w",
+                Route::MethodNotAllowed("GET, PATCH, DELETE".into()),
+            ),
+            (
+                "GET",
+                "/api/v1/boards/x/players/a/around/more",
+                Route::NotFound,
+            ),
+            ("GET", "/api/v1/boards/x/nothing", Route::NotFound),
+        ] {
+            assert_eq!(Operation::route(method, path), want, "{method} {path}");
+        }
+        // Every row is found by its own method and path.
+        for op in Operation::ALL.iter().copied() {
+            let path = op.path().replace("{v}", "v1").replace(['{', '}'], "");
+            assert_eq!(
+                Operation::route(op.method(), &path),
+                Route::Runs(op),
+                "{op:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_request_finds_its_operation_and_class() {
