@@ -21,43 +21,60 @@ extern crate spin_sdk_6 as spin_sdk;
 
 use edge::flags::experiments::routes as experiments;
 use edge::flags::routes::{bulk, get, internal, put, single};
-use edge::http::{Call, Method, Response};
+use edge::http::{Call, Response};
 use edge::platform::Platform;
+use leaderboard::http::operation::{Operation, Route};
 use leaderboard::{LeaderboardError, Result};
 edge::http_entry!(route);
 
-/// Serves one request on `platform`.
+/// Serves one request on `platform`: the operation table names what it runs (the internal
+/// evaluation is no API operation). An OFREP request with a method its path lacks is `405`
+/// before it is admitted; the flag document's and the experiments' routes answer after.
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
-    let method = call.method();
-    match segments.as_slice() {
-        ["api", _, "flags"] => {
-            let ctx = edge::admission::admit(platform, call).await?;
-            match *method {
-                Method::GET => get(call, &ctx).await,
-                Method::PUT => put(call, &ctx).await,
-                _ => Err(call.method_not_allowed("GET, PUT")),
-            }
-        }
-        ["api", _, "experiments", rest @ ..] => {
-            let ctx = edge::admission::admit(platform, call).await?;
-            experiments::route(call, &ctx, rest).await
-        }
-        ["internal", "flags", "evaluate"] => internal(platform, call).await,
-        ["ofrep", "v1", "evaluate", "flags", rest @ ..] if rest.len() <= 1 => {
-            if *method != Method::POST {
-                return Err(call.method_not_allowed("POST"));
-            }
-            let ctx = edge::admission::admit(platform, call).await?;
-            ctx.require_principal()?;
-            match rest {
-                [key] => single(call, &ctx, &edge::http::percent_decode(key, false)).await,
-                _ => bulk(call, &ctx).await,
-            }
-        }
-        _ => Err(LeaderboardError::NotFound(format!(
-            "no such resource: {}",
-            call.path
-        ))),
+    if let ["internal", "flags", "evaluate"] = segments.as_slice() {
+        return internal(platform, call).await;
     }
+    let route = Operation::route(call.method().as_str(), &call.path);
+    if segments.first() == Some(&"ofrep") {
+        match &route {
+            Route::MethodNotAllowed(allow) => return Err(call.method_not_allowed(allow)),
+            Route::NotFound => return Err(not_found(call)),
+            Route::Runs(_) => {}
+        }
+    }
+    let ctx = edge::admission::admit(platform, call).await?;
+    let op = match route {
+        Route::Runs(op) => op,
+        Route::MethodNotAllowed(allow) => return Err(call.method_not_allowed(&allow)),
+        Route::NotFound => return Err(not_found(call)),
+    };
+    // The `{id}` of `…/experiments/{id}[/…]`, the `{key}` of `…/flags/{key}`.
+    let id = segments.get(3).copied().unwrap_or_default();
+    match op {
+        Operation::GetFlags => get(call, &ctx).await,
+        Operation::PutFlags => put(call, &ctx).await,
+        Operation::EvaluateFlags => {
+            ctx.require_principal()?;
+            bulk(call, &ctx).await
+        }
+        Operation::EvaluateFlag => {
+            ctx.require_principal()?;
+            let key = segments.get(4).copied().unwrap_or_default();
+            single(call, &ctx, &edge::http::percent_decode(key, false)).await
+        }
+        Operation::ListExperiments => experiments::list(call, &ctx).await,
+        Operation::CreateExperiment => experiments::create(call, &ctx).await,
+        Operation::GetExperiment => experiments::get(call, &ctx, id).await,
+        Operation::DeleteExperiment => experiments::delete(call, &ctx, id).await,
+        Operation::StopExperiment => experiments::stop(call, &ctx, id).await,
+        Operation::GetExperimentResults => experiments::results(call, &ctx, id).await,
+        Operation::RecordExperimentEvents => experiments::event(call, &ctx, id).await,
+        // Another component's (Spin routes none of them here).
+        _ => Err(not_found(call)),
+    }
+}
+
+fn not_found(call: &Call<'_>) -> LeaderboardError {
+    LeaderboardError::NotFound(format!("no such resource: {}", call.path))
 }

@@ -17,40 +17,33 @@ extern crate spin_sdk_6 as spin_sdk;
 use edge::audit::routes as audit;
 use edge::boards::events;
 use edge::boards::rebuild::routes as replay;
-use edge::http::{Call, Method, Response};
+use edge::http::{Call, Response};
 use edge::platform::Platform;
 use edge::submissions::pipeline::dead;
 use edge::submissions::pipeline::routes as drain;
+use leaderboard::http::operation::{Operation, Route};
 use leaderboard::{BoardId, LeaderboardError, Result};
 edge::http_entry!(route);
 
-/// Serves one request on `platform`.
+/// Serves one request on `platform`: admitted, then what the operation table names (a board's
+/// id is read before its method is judged).
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let ctx = edge::admission::admit(platform, call).await?;
-    let segments: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
-    let method = call.method();
-    match segments.get(2..).unwrap_or_default() {
-        ["admin", "drain"] if *method == Method::POST => drain::drain(call, &ctx).await,
-        ["admin", "drain"] => Err(call.method_not_allowed("POST")),
-        ["audit"] if *method == Method::GET => audit::page(call, &ctx).await,
-        ["audit"] => Err(call.method_not_allowed("GET")),
-        ["boards", _, tail @ ..] => {
-            let board = BoardId::new(call.param("board").unwrap_or_default())?;
-            match (method, tail) {
-                (&Method::GET, ["events"]) => events::page(call, &ctx, &board).await,
-                (_, ["events"]) => Err(call.method_not_allowed("GET")),
-                (&Method::GET, ["dead-letters"]) => dead::list(call, &ctx, &board).await,
-                (&Method::DELETE, ["dead-letters"]) => dead::purge(call, &ctx, &board).await,
-                (_, ["dead-letters"]) => Err(call.method_not_allowed("GET, DELETE")),
-                (&Method::POST, ["dead-letters", "redrive"]) => {
-                    dead::redrive(call, &ctx, &board).await
-                }
-                (_, ["dead-letters", "redrive"]) => Err(call.method_not_allowed("POST")),
-                (&Method::POST, ["replay"]) => replay::replay(call, &ctx, &board).await,
-                (_, ["replay"]) => Err(call.method_not_allowed("POST")),
-                _ => Err(not_found(call)),
-            }
-        }
+    let board = call.param("board").map(BoardId::new).transpose()?;
+    let op = match Operation::route(call.method().as_str(), &call.path) {
+        Route::Runs(op) => op,
+        Route::MethodNotAllowed(allow) => return Err(call.method_not_allowed(&allow)),
+        Route::NotFound => return Err(not_found(call)),
+    };
+    match (op, board) {
+        (Operation::Drain, _) => drain::drain(call, &ctx).await,
+        (Operation::ListAudit, _) => audit::page(call, &ctx).await,
+        (Operation::ListEvents, Some(board)) => events::page(call, &ctx, &board).await,
+        (Operation::ListDeadLetters, Some(board)) => dead::list(call, &ctx, &board).await,
+        (Operation::DeleteDeadLetters, Some(board)) => dead::purge(call, &ctx, &board).await,
+        (Operation::RedriveDeadLetters, Some(board)) => dead::redrive(call, &ctx, &board).await,
+        (Operation::ReplayBoard, Some(board)) => replay::replay(call, &ctx, &board).await,
+        // Another component's (Spin routes none of them here).
         _ => Err(not_found(call)),
     }
 }

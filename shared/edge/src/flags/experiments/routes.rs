@@ -14,45 +14,12 @@
 
 use crate::api::Ctx;
 use crate::flags::experiments::store::{Converted, Refused, Stored};
-use crate::http::{self, Call, Method, Response, ResponseBuilder};
+use crate::http::{self, Call, Response, ResponseBuilder};
 use leaderboard::policy::access::{self, Role};
 use leaderboard::policy::experiment::{self, ExperimentInput, State};
 use leaderboard::{LeaderboardError, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// Serves `/api/{v}/experiments[/{id}[/action]]` (`rest`: the segments after `experiments`).
-pub async fn route(call: &Call<'_>, ctx: &Ctx<'_>, rest: &[&str]) -> Result<Response> {
-    let method = call.method();
-    match rest {
-        [] => match *method {
-            Method::POST => create(call, ctx).await,
-            Method::GET => list(call, ctx).await,
-            _ => Err(call.method_not_allowed("GET, POST")),
-        },
-        [id] => match *method {
-            Method::GET => get(call, ctx, id).await,
-            Method::DELETE => delete(call, ctx, id).await,
-            _ => Err(call.method_not_allowed("GET, DELETE")),
-        },
-        [id, "stop"] => match *method {
-            Method::POST => stop(call, ctx, id).await,
-            _ => Err(call.method_not_allowed("POST")),
-        },
-        [id, "results"] => match *method {
-            Method::GET => results(call, ctx, id).await,
-            _ => Err(call.method_not_allowed("GET")),
-        },
-        [id, "events"] => match *method {
-            Method::POST => event(call, ctx, id).await,
-            _ => Err(call.method_not_allowed("POST")),
-        },
-        _ => Err(LeaderboardError::NotFound(format!(
-            "no such resource: {}",
-            call.path
-        ))),
-    }
-}
 
 fn not_found(id: &str) -> LeaderboardError {
     LeaderboardError::NotFound(format!("no experiment '{id}'"))
@@ -87,7 +54,8 @@ fn view(s: &Stored, now_ms: i64) -> Value {
     v
 }
 
-async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
+/// `POST /api/{v}/experiments` (admin): declares one on a flag (`201`, `Location`).
+pub async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let input: ExperimentInput = call.json()?;
     let repo = ctx.repo().await?;
@@ -152,7 +120,8 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     ))
 }
 
-async fn list(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
+/// `GET /api/{v}/experiments` (admin): all of the tenant's, with their state.
+pub async fn list(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let repo = ctx.repo().await?;
     let running: Vec<String> = repo
@@ -185,7 +154,8 @@ async fn list(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     ))
 }
 
-async fn get(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+/// `GET /api/{v}/experiments/{id}` (admin): one, with its state.
+pub async fn get(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let s = load(ctx, id).await?;
     Ok(http::json(200, call.version, &view(&s, call.now_ms)))
@@ -207,7 +177,8 @@ async fn live_results(ctx: &Ctx<'_>, s: &Stored, now_ms: i64) -> Result<Value> {
     ))
 }
 
-async fn results(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+/// `GET /api/{v}/experiments/{id}/results` (admin or service): live, or frozen once stopped.
+pub async fn results(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     let p = ctx.require_principal()?;
     if !(p.has(Role::Admin) || p.has(Role::Service)) {
         return Err(LeaderboardError::Forbidden(format!(
@@ -236,7 +207,7 @@ struct StopInput {
 
 /// Stops the experiment (nothing is counted after this), freezes its results, removes the mark
 /// from the flag and, when asked, makes a variant the flag's default for everyone.
-async fn stop(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+pub async fn stop(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let input: StopInput = if call.req.body().is_empty() {
         StopInput::default()
@@ -292,7 +263,8 @@ async fn stop(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     ))
 }
 
-async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+/// `DELETE /api/{v}/experiments/{id}` (admin): stops it and deletes everything counted (`204`).
+pub async fn delete(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     access::authorize_admin(ctx.require_principal()?)?;
     let s = load(ctx, id).await?;
     let repo = ctx.repo().await?;
@@ -325,7 +297,9 @@ struct EventInput {
     value: Option<f64>,
 }
 
-async fn event(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
+/// `POST /api/{v}/experiments/{id}/events`: records a unit's event (service or admin for any
+/// unit, a player for itself), idempotent per (key, id).
+pub async fn event(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     let p = ctx.require_principal()?;
     let input: EventInput = call.json()?;
     let trusted = p.has(Role::Admin) || p.has(Role::Service);
