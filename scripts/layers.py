@@ -2,16 +2,21 @@
 """Lists the `crate::` imports of each module of the workspace's layered crates and checks them.
 
 For each crate in `CRATES` the script reads every `.rs` file under its `src/`, finds the modules
-each one names through `crate::` (in `use` lines, groups included, and in paths inside the code;
-comments and strings are ignored) and fails when
+each one names through `crate::`, `super::` or `self::` (in `use` lines, groups included, and in
+paths inside the code; comments, strings and glob imports are ignored) and fails when
 
 - two or more modules import each other in a circle (a strongly connected component), or
 - a module imports a module of a higher layer (each crate's layers are below, bottom first, as
   its crate doc comment states them), or
 - a module is in no layer (a new module must say where it stands), or
 - a crate that names its capabilities (the top-level folders `shared/edge` is cut into) has an
-  import from one capability into another that is not among the first's declared arrows, or
-  declares an arrow that no import uses.
+  import from one capability into another that is not among the first's declared arrows,
+  declares an arrow that no import uses, or has a room in its capabilities layer whose arrows
+  are not declared (or the reverse), or
+- a name is in two layers.
+
+What it cannot see: a method call. A capability that calls another's `impl Repo` methods
+without naming any of its items has no arrow here.
 
 A crate's modules are its files down to `depth` folders: at `depth` 1 a top-level folder and its
 files are one module (`repo`); at 2 or more each file is one (`board/config.rs` is
@@ -91,6 +96,9 @@ CRATES = {
 
 USE = re.compile(r"\buse\s+crate::([^;]*);", re.S)
 CRATE_PATH = re.compile(r"\bcrate::(\w+(?:::\w+)*)")
+# Paths relative to the file's own module: `super::…` (any number) and `self::…`.
+USE_RELATIVE = re.compile(r"\buse\s+((?:super::)+|self::)([^;]*);", re.S)
+RELATIVE_PATH = re.compile(r"(?<![\w:])((?:super::)+|self::)(\w+(?:::\w+)*)")
 RAW_STRING = re.compile(r'b?r(#*)"')
 
 
@@ -183,15 +191,39 @@ def paths(text: str) -> set[str]:
     return found
 
 
-def module_of(src: Path, file: Path, depth: int) -> str:
+def relative_paths(text: str, module: list[str]) -> set[str]:
+    """The `super::`/`self::` paths of a file whose module is `module` (its full path), as paths
+    from the crate root. A glob (`use super::*`, a tests module's) names no module."""
+    text = code_only(text)
+    found = set()
+    pairs = [(prefix, tree) for prefix, tree in USE_RELATIVE.findall(text)]
+    pairs += RELATIVE_PATH.findall(text)
+    for prefix, tree in pairs:
+        up = prefix.count("super::")
+        if up > len(module):
+            continue
+        base = module[: len(module) - up]
+        for sub in expand(tree):
+            sub = sub.split(" as ")[0].strip()
+            if not sub or "*" in sub or sub == "self":
+                continue
+            found.add("::".join(base + sub.split("::")))
+    return found
+
+
+def full_module(src: Path, file: Path) -> list[str]:
+    """The file's module path (`board/config.rs`: board, config; a folder's `mod.rs` is the
+    folder; `config_tests.rs` is `config`'s tests module: it belongs to `config`)."""
     parts = list(file.relative_to(src).with_suffix("").parts)
     if parts[-1] == "mod":
         parts.pop()
-    parts = parts[:depth]
-    if depth > 1 and len(parts) == depth:
-        # `config_tests.rs` is `config`'s tests module: it belongs to `config`.
+    if parts and parts[-1].endswith("_tests"):
         parts[-1] = parts[-1].removesuffix("_tests")
-    return "::".join(parts)
+    return parts
+
+
+def module_of(src: Path, file: Path, depth: int) -> str:
+    return "::".join(full_module(src, file)[:depth])
 
 
 def graph(src: Path, depth: int) -> dict[str, set[str]]:
@@ -202,12 +234,13 @@ def graph(src: Path, depth: int) -> dict[str, set[str]]:
         m = module_of(src, f, depth)
         if m in ("lib", "main"):
             continue
-        for p in paths(f.read_text()):
+        text = f.read_text()
+        for p in paths(text) | relative_paths(text, full_module(src, f)):
             segs = p.split("::")
             for n in range(min(depth, len(segs)), 0, -1):
                 target = "::".join(segs[:n])
                 if target in modules:
-                    if target != m and not m.startswith(target + "::"):
+                    if target != m:
                         edges[m].add(target)
                     break
     return edges
@@ -253,6 +286,8 @@ def check(name: str, spec: dict, quiet: bool) -> list[str]:
     layers = spec["layers"]
     # A module's layer: the layer naming it, or its room.
     layer_of_name = {m: i for i, (_, ms) in enumerate(layers) for m in ms}
+    named = [m for _, ms in layers for m in ms]
+    problems = [f"{m}: named in two layers" for m in sorted({m for m in named if named.count(m) > 1})]
 
     def layer(m: str):
         # The longest name that is the module or holds it (`flags::doc` before `flags`).
@@ -262,7 +297,6 @@ def check(name: str, spec: dict, quiet: bool) -> list[str]:
                 return layer_of_name["::".join(segs[:n])]
         return None
 
-    problems = []
     for m in sorted(edges):
         if layer(m) is None:
             problems.append(f"{m}: in no layer (add it to {name}'s layers in {Path(__file__).name})")
@@ -275,6 +309,13 @@ def check(name: str, spec: dict, quiet: bool) -> list[str]:
                 problems.append(f"{m} ({layers[lm][0]}) imports {d} ({layers[ld][0]}), a higher "
                                 "layer")
     caps = spec.get("capabilities", {})
+    if caps:
+        # Every room with a module in the capabilities layer has its arrows declared, and no
+        # other room is declared one.
+        in_layer = {m.split("::")[0] for lname, ms in layers if lname == "capabilities" for m in ms}
+        for room in sorted(in_layer ^ set(caps)):
+            problems.append(f"capability {room}: in the capabilities layer and its arrows, or in "
+                            "neither (both lists are in this script)")
     used: set[tuple[str, str]] = set()
     for m in sorted(edges):
         for d in sorted(edges[m]):

@@ -87,30 +87,27 @@ fn load_or_compile(engine: &Engine, path: &Path) -> Result<Component> {
         }
     }
     let c = compile()?;
+    // Each said once per process: a read-only directory, or files of another user, would say it
+    // for every component.
+    static NOT_KEPT: AtomicBool = AtomicBool::new(false);
+    static NOT_LOADED: AtomicBool = AtomicBool::new(false);
     match keep(&c, &cached) {
-        Err(e) => warn_once(&format!(
+        Err(e) if !NOT_KEPT.swap(true, Ordering::Relaxed) => tracing::warn!(
             "compiled components are not kept on disk ({e:#}): each start compiles them"
-        )),
+        ),
         // Kept, and still not to be loaded: this host runs as another user than the one who
-        // owns the `.wasm` files (or a umask left the file writable by others).
-        Ok(()) if !trusted(path, &cached) => warn_once(&format!(
-            "compiled components are kept but not loaded: {} is not owned by the owner of {} \
-             or may be written by others, so each start compiles them",
-            cached.display(),
-            path.display()
-        )),
-        Ok(()) => {}
+        // owns the `.wasm` files.
+        Ok(()) if !trusted(path, &cached) && !NOT_LOADED.swap(true, Ordering::Relaxed) => {
+            tracing::warn!(
+                "compiled components are kept but not loaded: {} is not owned by the owner of {}, \
+                 so each start compiles them (run the host as the owner of the .wasm files)",
+                cached.display(),
+                path.display()
+            )
+        }
+        _ => {}
     }
     Ok(c)
-}
-
-/// Says `message` once per process: a read-only directory, or files of another user, would say
-/// it for every component.
-fn warn_once(message: &str) {
-    static WARNED: AtomicBool = AtomicBool::new(false);
-    if !WARNED.swap(true, Ordering::Relaxed) {
-        tracing::warn!("{message}");
-    }
 }
 
 /// Whether `cached` may be loaded as machine code: a file the owner of `wasm` owns, which no

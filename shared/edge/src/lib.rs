@@ -8,11 +8,13 @@
 //! here, from `/wit` and kept private.
 //!
 //! The crate is a small base and one folder per capability. Each capability owns its REST
-//! handlers (its `routes` modules: a function's router calls them), its Redis methods (an
-//! `impl Repo` in a `store` module of its own), its Lua scripts (in `lua/` beside the file that
-//! runs them) and its keys. The modules stand in six layers, bottom to top; a module imports only
-//! from its own layer or a lower one, never in a circle, and a capability imports another only
-//! along an arrow `scripts/layers.py` declares (it checks all three, in CI):
+//! handlers (its `routes` modules: a function's router calls them), its Redis methods (`impl
+//! Repo` blocks in its own files, mostly a `store` module), its Lua scripts (in `lua/` beside the
+//! file that runs them) and its keys' names (`impl Keys` beside them). The modules stand in six
+//! layers, bottom to top; a module imports only from its own layer or a lower one, never in a
+//! circle, and a capability imports another only along an arrow `scripts/layers.py` declares (it
+//! checks all three, in CI, from the paths the code names; a call of another capability's `Repo`
+//! method names none, and is not seen):
 //!
 //! 1. **platform** — [`platform`] (the async host-call traits and the Spin bindings),
 //!    [`message`] (the `http` request and response types handlers see), [`redis_error`] (a Redis
@@ -34,7 +36,8 @@
 //!    ranked reads REST and GraphQL share), [`competitions`] (tournaments, cohorts, leagues,
 //!    rewards and their closes), [`webhooks`] (subscriptions, what is owed, delivery),
 //!    [`flags`] (flags and experiments), [`live`] (the change feed, live updates, the push
-//!    tier), [`integrity`] (the facts a board's rules judge, reviews, stats).
+//!    tier), [`integrity`] (the facts a board's rules judge, reviews, stats); and the routes of
+//!    tenants and API keys ([`tenants::routes`], [`tenants::apikeys::routes`]).
 //! 6. **entry** — [`admission`] (context + rate limits + version flag), [`serve`] (CORS,
 //!    response headers, compression, access log, metrics, sending), and [`live::routes`] (a
 //!    stream admits its request itself).

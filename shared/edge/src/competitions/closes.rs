@@ -1,6 +1,6 @@
 //! A periodic board's closes (`Board::closes_periods`: a league, or a daily, weekly or monthly
 //! board with rewards), as the worker makes them when the competitions' register
-//! (`repo::tournaments`, which holds these boards beside the tournaments) rings at a period's
+//! (`crate::competitions::tournaments::store`, which holds these boards beside the tournaments) rings at a period's
 //! end. Readers and writers make the same closes when they find them due first
 //! (`crate::competitions::leagues`, `crate::competitions::rewards`); each is made once whoever makes it.
 

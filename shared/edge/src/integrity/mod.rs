@@ -1,5 +1,5 @@
 //! Score integrity at the write (`leaderboard::integrity::check`): the facts a board's rules need are
-//! read in one round trip (`repo::integrity`), the core judges and settles them
+//! read in one round trip (`store`), the core judges and settles them
 //! (`leaderboard::integrity::settle::judge`: apply, flag, hold or reject, and a burst's earlier
 //! members flagged), and the outcome travels with the write — the player's new state, a flagged submission's review and the burst set are stored by
 //! the compare-and-set script that applies the score, so a check and its write cannot part: a

@@ -21,7 +21,7 @@
 //!
 //! **A period that ends is published too**, with no write: the version sent is kept with the
 //! period its page was of, so a new period needs a publish at the same version; each publish of
-//! a board whose period resets notes when that period ends (`repo::rollovers`, per tier), and an
+//! a board whose period resets notes when that period ends (`crate::live::rollovers`, per tier), and an
 //! alarm key expiring then rings the worker ([`on_alarm`]), which publishes the new period's
 //! state of every board whose period has ended.
 //!

@@ -6,6 +6,7 @@ use super::{Keys, Repo, bin, int, text, uint};
 
 const REDRIVE: &str = include_str!("lua/redrive.lua");
 const RANGE: &str = include_str!("lua/range.lua");
+const STRANDED: &str = include_str!("lua/stranded.lua");
 
 /// A stream entry: its id and fields.
 pub type StreamEntry = (String, Vec<(String, String)>);
@@ -128,6 +129,27 @@ impl Repo {
         args.extend(ids.iter().map(|i| bin(i.as_str())));
         let r = self.exec("XDEL", args).await?;
         Ok(u64::try_from(r.first().map(int).transpose()?.unwrap_or(0)).unwrap_or(0))
+    }
+    /// How many entries of `stream` its consumer group `group` took longer than `idle_ms` ago
+    /// and has not acknowledged (counted up to `max`; 0 without the stream or the group).
+    pub(crate) async fn stream_stranded(
+        &self,
+        stream: &str,
+        group: &str,
+        idle_ms: u64,
+        max: u64,
+    ) -> Result<u64> {
+        let r = self
+            .eval(
+                STRANDED,
+                &[stream.to_string()],
+                vec![bin(group), bin(idle_ms.to_string()), bin(max.to_string())],
+            )
+            .await?;
+        r.first()
+            .map(crate::repo::uint)
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 }
 

@@ -34,6 +34,7 @@ mod routed;
 
 pub use log::{StreamEntry, check_stream_id};
 
+use leaderboard::competition::cohort::CohortId;
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Record, Result, TenantId};
 pub(crate) use spin_sdk::redis::{RedisParameter, RedisResult};
 
@@ -42,15 +43,19 @@ use crate::settings::RedisTarget;
 
 /// Board-scoped key names.
 pub struct Keys {
-    pub(crate) prefix: String,
+    prefix: String,
     /// `tenant/board`: what the board's rings name.
-    pub(crate) board: String,
+    board: String,
     /// A cohort's reads ([`Keys::in_cohort`]): its id, so [`Keys::zset`] names the cohort's
     /// sorted set of a period (records and members stay the board's).
-    pub(crate) cohort: Option<String>,
+    cohort: Option<String>,
 }
 
 impl Keys {
+    /// `tenant/board`: what the board's rings and registers name.
+    pub fn board_ref(&self) -> &str {
+        &self.board
+    }
     /// Keys of one board.
     pub fn new(tenant: &TenantId, board: &BoardId) -> Self {
         let board = format!("{}/{}", tenant.as_str(), board.as_str());
@@ -116,6 +121,20 @@ impl Keys {
     /// Dead letters: inbox entries that cannot be applied, with the reason.
     pub fn dead(&self) -> String {
         self.k("dead")
+    }
+    /// The same keys for reads of one cohort: [`Keys::zset`] is the cohort's sorted set of a
+    /// period, the rest the board's. Only reads take these keys: a write names the cohort's
+    /// set itself ([`Keys::cohort`]).
+    pub fn in_cohort(&self, cohort: &CohortId) -> Self {
+        Self {
+            prefix: self.prefix.clone(),
+            board: self.board.clone(),
+            cohort: Some(cohort.to_string()),
+        }
+    }
+    /// Inbox stream of accepted asynchronous submissions.
+    pub fn inbox(&self) -> String {
+        self.k("inbox")
     }
 }
 
@@ -209,7 +228,7 @@ pub struct Repo {
     guard: crate::breaker::Guard,
     /// Replicas that must acknowledge a submission's write or a board's creation
     /// ([`Repo::eval_durable`]).
-    pub(crate) min_replica_acks: u32,
+    min_replica_acks: u32,
 }
 
 pub use replicas::REPLICA_ACK_TIMEOUT_MS;
@@ -265,6 +284,11 @@ async fn jitter() {
 }
 
 impl Repo {
+    /// Replicas that must acknowledge a durable write (`redis_min_replica_acks`; 0: none).
+    pub(crate) fn min_replica_acks(&self) -> u32 {
+        self.min_replica_acks
+    }
+
     /// Opens the link to Redis on a platform (`redis_url` and `redis_mode` from its variables),
     /// if the circuit breaker admits it: one server's connection (a failed connect is retried
     /// once after a jittered pause), or a cluster's, each opened when a command first needs its
@@ -396,7 +420,7 @@ impl Repo {
     }
 
     /// One command on the link, retried once after a transport failure when `retry`.
-    pub(crate) async fn send(
+    async fn send(
         &self,
         cmd: &str,
         args: &[RedisParameter],

@@ -63,4 +63,29 @@ impl Repo {
         let r = self.exec("PTTL", vec![bin(key)]).await?;
         Ok(r.first().map(int).transpose()?.unwrap_or(-2))
     }
+    /// A string value (`None` when absent).
+    pub async fn get(&self, key: &str) -> Result<Option<String>> {
+        let r = self.exec("GET", vec![bin(key)]).await?;
+        Ok(r.first().map(text).transpose()?.filter(|v| !v.is_empty()))
+    }
+    /// Sets a string value (no expiry).
+    pub async fn set(&self, key: &str, value: &str) -> Result<()> {
+        self.exec("SET", vec![bin(key), bin(value)]).await?;
+        Ok(())
+    }
+    /// Sets a string value that lives `ttl_ms`.
+    pub async fn set_px(&self, key: &str, value: &str, ttl_ms: u64) -> Result<()> {
+        self.exec(
+            "SET",
+            vec![bin(key), bin(value), bin("PX"), bin(ttl_ms.to_string())],
+        )
+        .await?;
+        Ok(())
+    }
+    /// `PUBLISH` (at-most-once: subscribers that are not listening miss it).
+    pub async fn publish(&self, channel: &str, message: &str) -> Result<()> {
+        self.exec("PUBLISH", vec![bin(channel), bin(message)])
+            .await?;
+        Ok(())
+    }
 }

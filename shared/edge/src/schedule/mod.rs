@@ -13,7 +13,7 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `lb:{claims}:alarm` | string | expires when the earliest of them is due for a sweep, or the earliest of `lb:{claims}:webhooks` (its keyspace event rings the worker) |
+//! | `lb:{claims}:alarm` | string | [`SWEEP_ALARM`]: expires when the earliest board of the sweep's register (`lb:{claims}`) is due, or the earliest of `lb:{claims}:webhooks` (its keyspace event rings the worker) |
 
 use leaderboard::{BoardId, LeaderboardError, Result, TenantId};
 
@@ -25,6 +25,25 @@ const LEASE: &str = include_str!("lua/due_lease.lua");
 /// The alarm of the sweep's register and of what the webhook deliverer owes: expires when the
 /// earliest entry of either is due.
 pub const SWEEP_ALARM: &str = "lb:{claims}:alarm";
+/// Where Redis announces [`SWEEP_ALARM`]'s expiry (database 0: the only one on a cluster), a
+/// trigger channel of the worker.
+pub const SWEEP_ALARM_CHANNEL: &str = "__keyspace@0__:lb:{claims}:alarm";
+
+/// A script of a register that shares [`SWEEP_ALARM`], after the alarm's prelude
+/// (`lua/alarm_arm.lua`): `with_alarm_arm!(include_str!(…))`. The prelude's path is the
+/// crate's own (a relative `include_str!` inside a macro resolves from the file that calls it).
+macro_rules! with_alarm_arm {
+    ($script:expr) => {
+        concat!(
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/schedule/lua/alarm_arm.lua"
+            )),
+            $script
+        )
+    };
+}
+pub(crate) use with_alarm_arm;
 
 /// A board named in a register or a doorbell (`tenant/board`).
 pub fn board_ref(entry: &[u8]) -> std::result::Result<(TenantId, BoardId), String> {

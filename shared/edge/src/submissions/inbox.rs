@@ -19,10 +19,6 @@ const ENQUEUE: &str = include_str!("lua/enqueue.lua");
 pub const BELL_MS: u64 = 1_000;
 
 impl Keys {
-    /// Inbox stream of accepted asynchronous submissions.
-    pub fn inbox(&self) -> String {
-        self.k("inbox")
-    }
     /// Set while a doorbell for the inbox is pending (cleared when a drain starts).
     pub fn bell(&self) -> String {
         self.k("bell")

@@ -29,20 +29,11 @@ use crate::repo::{Keys, RedisResult, Repo, bin, int, text};
 
 /// The note script, after the alarm's prelude (public for the suites, which run the register's
 /// scripts on a real Redis).
-pub const NOTE: &str = concat!(
-    include_str!("../schedule/lua/alarm_arm.lua"),
-    include_str!("lua/hooks_note.lua")
-);
+pub const NOTE: &str = crate::schedule::with_alarm_arm!(include_str!("lua/hooks_note.lua"));
 /// The lease script.
-pub const LEASE: &str = concat!(
-    include_str!("../schedule/lua/alarm_arm.lua"),
-    include_str!("lua/hooks_lease.lua")
-);
+pub const LEASE: &str = crate::schedule::with_alarm_arm!(include_str!("lua/hooks_lease.lua"));
 /// The script ending a leased entry's turn.
-pub const DONE: &str = concat!(
-    include_str!("../schedule/lua/alarm_arm.lua"),
-    include_str!("lua/hooks_done.lua")
-);
+pub const DONE: &str = crate::schedule::with_alarm_arm!(include_str!("lua/hooks_done.lua"));
 
 /// The register (sorted set: entry → when due, Unix ms).
 pub const REGISTER: &str = "lb:{claims}:webhooks";
@@ -132,14 +123,14 @@ impl Repo {
     /// Notes the board of a write that rang the deliverer as owed a catch-up
     /// [`CATCH_UP_AFTER_MS`] on; best effort, as [`Repo::note_if_rang`].
     pub(crate) async fn note_rang(&self, keys: &Keys, now_ms: i64) {
-        let owed = Owed::Board(keys.board.clone());
+        let owed = Owed::Board(keys.board_ref().to_string());
         if let Err(e) = self
             .hooks_note(&owed, now_ms + CATCH_UP_AFTER_MS, now_ms)
             .await
         {
             eprintln!(
                 "webhooks: {} not noted for a catch-up after its ring: {e}",
-                keys.board
+                keys.board_ref()
             );
         }
     }

@@ -56,7 +56,7 @@ impl Keys {
     }
     /// The payload of the board's webhook ring on `lb:webhooks`: `wh:tenant/board`.
     pub fn hooks_ring(&self) -> String {
-        format!("wh:{}", self.board)
+        format!("wh:{}", self.board_ref())
     }
     /// The last period whose `period.closed` webhook messages were made (its id).
     pub fn hooks_closed(&self) -> String {

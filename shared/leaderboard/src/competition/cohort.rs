@@ -95,7 +95,7 @@ pub fn place(band: Option<&str>, arrival: u64, size: u32) -> Result<CohortId> {
     })
 }
 
-/// A placement as the adapter stores it (`repo::cohorts`): the arrival's number, and after a
+/// A placement as the adapter stores it (`edge::competitions::cohorts::store`): the arrival's number, and after a
 /// `':'` the band it was counted in (`"12"`, `"12:gold"`). Only the arrival is stored, so the
 /// cohort is always [`place`]'s answer.
 pub fn stored(band: Option<&str>, arrival: u64) -> String {

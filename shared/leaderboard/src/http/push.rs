@@ -1,5 +1,5 @@
 //! Publishing boards to the push tier (nginx + nchan, `deploy/push/`): the settings and the
-//! rules, free of I/O. The worker (`edge::push`) publishes a board's whole live state when a
+//! rules, free of I/O. The worker (`edge::live::push`) publishes a board's whole live state when a
 //! write announces it, at most once per board per interval (the newest state always goes out).
 
 use sha2::{Digest, Sha256};

@@ -377,7 +377,7 @@ impl Experiment {
     }
 }
 
-/// The experiment's counters as kept in Redis (hash fields, see `edge::repo::experiments`).
+/// The experiment's counters as kept in Redis (hash fields, see `edge::flags::experiments::store`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counters {
     /// Arm → exposed units.

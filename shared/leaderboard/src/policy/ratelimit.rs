@@ -169,6 +169,11 @@ impl Policy {
 /// The most a posted or configured policy may count (`limit`) and over how long (`window_secs`).
 const MAX_LIMIT: u64 = 1_000_000_000;
 const MAX_WINDOW_SECS: u64 = 86_400;
+/// What [`decide`]'s arithmetic holds, whatever was stored: a burst (at most the limit) that is
+/// an `i64`, and a window whose microseconds, twice over, stay far within one past any
+/// plausible clock (10^12 s: 10^18 µs).
+const ARITHMETIC_MAX_LIMIT: u64 = i64::MAX as u64;
+const ARITHMETIC_MAX_WINDOW_SECS: u64 = 1_000_000_000_000;
 
 impl PolicyInput {
     /// Validates a configured or posted policy: its limit and window within their maxima, then
@@ -177,12 +182,12 @@ impl PolicyInput {
         self.policy(MAX_LIMIT, MAX_WINDOW_SECS)
     }
 
-    /// Builds a policy as stored: checked only for what enforcing it needs (a name, a limit, a
-    /// window and a burst of at least 1, the burst within the limit, classes if any), its
-    /// maxima unchecked (checked when it was put; a maximum lowered since must not turn stored
-    /// settings into errors).
+    /// Builds a policy as stored: checked only for what enforcing it needs (a name; a limit, a
+    /// window and a burst of at least 1 and within what the decision's arithmetic holds, the
+    /// burst within the limit; classes if any), its maxima unchecked (checked when it was put; a
+    /// maximum lowered since must not turn stored settings into errors).
     pub fn build(&self) -> Result<Policy> {
-        self.policy(u64::MAX, u64::MAX)
+        self.policy(ARITHMETIC_MAX_LIMIT, ARITHMETIC_MAX_WINDOW_SECS)
     }
 
     fn policy(&self, max_limit: u64, max_window_secs: u64) -> Result<Policy> {

@@ -243,10 +243,13 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(posted.to_string().contains("limit 5000000000"), "{posted}");
-        let stored = serde_json::from_str::<TenantSettingsInput>(raw)
-            .unwrap()
-            .build()
-            .unwrap();
+        // Read as the edge reads them (`edge::tenants::load`).
+        let stored = crate::error::from_stored(
+            "tenant settings",
+            raw.as_bytes(),
+            TenantSettingsInput::build,
+        )
+        .unwrap();
         let policies = stored.rate_limits.unwrap();
         assert_eq!(
             (policies[0].limit, policies[0].window_secs),
@@ -262,11 +265,29 @@ mod tests {
                 "two policies",
             ),
             (r#"{"submissions_per_sec": 0}"#, "submissions_per_sec 0"),
+            // Past what the decision's arithmetic holds (a burst that is no i64, a window whose
+            // microseconds overflow one): refused, stored or not.
+            (
+                r#"{"rate_limits": [{"name": "t", "key": "ip", "limit": 18446744073709551615, "window_secs": 1}]}"#,
+                "limit 18446744073709551615",
+            ),
+            (
+                r#"{"rate_limits": [{"name": "t", "key": "ip", "limit": 1, "window_secs": 18446744073709551615}]}"#,
+                "window_secs 18446744073709551615",
+            ),
         ] {
-            let e = serde_json::from_str::<TenantSettingsInput>(raw)
-                .unwrap()
-                .build()
-                .unwrap_err();
+            let e = crate::error::from_stored(
+                "tenant settings",
+                raw.as_bytes(),
+                TenantSettingsInput::build,
+            )
+            .unwrap_err();
+            // Damaged data naming what it is, never a 4xx the reader could mend.
+            assert_eq!(e.status(), 500, "{raw}: {e}");
+            assert!(
+                e.to_string().contains("stored tenant settings"),
+                "{raw}: {e}"
+            );
             assert!(e.to_string().contains(needle), "{raw}: {e}");
         }
     }

@@ -194,26 +194,4 @@ impl Repo {
             .await?;
         Ok(r.first().map(text).transpose()?.into_iter().collect())
     }
-
-    /// A string value (`None` when absent).
-    pub async fn get(&self, key: &str) -> Result<Option<String>> {
-        let r = self.exec("GET", vec![bin(key)]).await?;
-        Ok(r.first().map(text).transpose()?.filter(|v| !v.is_empty()))
-    }
-
-    /// Sets a string value (no expiry).
-    pub async fn set(&self, key: &str, value: &str) -> Result<()> {
-        self.exec("SET", vec![bin(key), bin(value)]).await?;
-        Ok(())
-    }
-
-    /// Sets a string value that lives `ttl_ms`.
-    pub async fn set_px(&self, key: &str, value: &str, ttl_ms: u64) -> Result<()> {
-        self.exec(
-            "SET",
-            vec![bin(key), bin(value), bin("PX"), bin(ttl_ms.to_string())],
-        )
-        .await?;
-        Ok(())
-    }
 }

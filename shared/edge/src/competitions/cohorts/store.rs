@@ -11,16 +11,6 @@ use crate::repo::{Keys, Repo, bin, board_deleted, text};
 const PLACE: &str = include_str!("lua/cohort_place.lua");
 
 impl Keys {
-    /// The same keys for reads of one cohort: [`Keys::zset`] is the cohort's sorted set of a
-    /// period, the rest the board's. Only reads take these keys: a write names the cohort's
-    /// set itself ([`Keys::cohort`]).
-    pub fn in_cohort(&self, cohort: &CohortId) -> Self {
-        Self {
-            prefix: self.prefix.clone(),
-            board: self.board.clone(),
-            cohort: Some(cohort.to_string()),
-        }
-    }
     /// The sorted set of a cohort of a period (`z:<period>:c:<cohort>`): the cohort's entries,
     /// kept beside the board's by each write.
     pub fn cohort(&self, p: &PeriodId, cohort: &CohortId) -> String {

@@ -6,7 +6,7 @@
 //! closers race, and the same whoever closes, since the standings no longer change.
 //!
 //! Closes are made by whoever finds them due first: the worker, when the competitions'
-//! register (`repo::tournaments`, which holds leagues beside tournaments) rings at a period's
+//! register (`crate::competitions::tournaments::store`, which holds leagues beside tournaments) rings at a period's
 //! end ([`crate::competitions::closes::on_due`]; a close that fails stays leased and is due again, so a worker that stops
 //! half-way is made up for), or the first write of a period by a player who is not placed yet,
 //! which closes every period before it that ended, oldest first, so the tier it is placed by is

@@ -32,7 +32,7 @@ impl Keys {
     /// A board's period closes, named for leagues, which came first (hash: `closing:<period>` →
     /// when its close began, ms: from then on no write lands in the period, on a league or a
     /// periodic board with rewards; `closed:<period>` → when a league's moves were stored;
-    /// `repo::leagues`).
+    /// `crate::competitions::leagues::store`).
     pub fn league(&self) -> String {
         self.k("league")
     }

@@ -104,7 +104,7 @@ fn optional_rank(r: &spin_sdk::redis::RedisResult) -> Result<Option<u64>> {
 
 impl Keys {
     /// A run's awards (hash: `_at`, `_count`, `_table`, `p:<player>` → rank, `c:<player>` →
-    /// when claimed; `repo::rewards`).
+    /// when claimed; this module).
     pub fn awards(&self, p: &PeriodId) -> String {
         self.k(&format!("awards:{p}"))
     }

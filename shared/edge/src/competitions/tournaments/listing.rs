@@ -1,5 +1,5 @@
 //! The tenant's tournaments, listed by state and category (`GET /api/{v}/tournaments`), from
-//! an index of the tenant's tournaments by when each ends (`repo::tournaments::index`), kept
+//! an index of the tenant's tournaments by when each ends (`store`), kept
 //! by their creation, each change of their window and their deletion.
 //!
 //! Ordered by end: an open or upcoming tournament ending soonest first (a live list is short:

@@ -4,7 +4,7 @@
 //! the tenant's tournaments listed by state and category, and those a player joined
 //! ([`listing`]). The rules are
 //! `leaderboard::competition::tournament`'s; the counts, membership, announcements, the
-//! register and the index are in Redis (`repo::tournaments`).
+//! register and the index are in Redis ([`store`]).
 
 pub mod store;
 

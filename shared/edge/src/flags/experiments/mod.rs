@@ -1,5 +1,5 @@
 //! A/B experiments at the edge (`leaderboard::policy::experiment` for the model and the statistics,
-//! `repo::experiments` for the Redis layout).
+//! `store` for the Redis layout).
 //!
 //! - **Exposure**: the flags component calls [`expose`] after an OFREP (or internal)
 //!   evaluation: every resolution whose flag carries the experiment mark and that went through

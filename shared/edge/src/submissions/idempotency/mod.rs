@@ -1,5 +1,5 @@
 //! `Idempotency-Key` on submissions, exact under failure (decisions in
-//! `leaderboard::events::idempotency`, Redis in `repo::idempotency`):
+//! `leaderboard::events::idempotency`, Redis in `store`):
 //!
 //! 1. The first attempt reserves the key in the round trip that reads the board (a short lease:
 //!    a request that dies leaves it free again within seconds).

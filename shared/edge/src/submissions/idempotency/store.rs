@@ -64,7 +64,7 @@ impl Repo {
     /// lifetime is renewed first (`PEXPIRE`, [`OUTCOME_TTL_MS`] from now): a write on the board's
     /// slot, after the one being replayed.
     pub async fn confirm_replicated(&self, keys: &Keys, claim: &Claim) -> Result<()> {
-        if self.min_replica_acks == 0 {
+        if self.min_replica_acks() == 0 {
             return Ok(());
         }
         let key = keys.idem(&claim.key);

@@ -21,13 +21,9 @@ use crate::repo::{Keys, Repo, bin, int, text};
 
 /// The note-and-lease script, after the alarm's prelude (the suites run it as a drain that dies
 /// after its note would).
-pub const NOTE: &str = concat!(
-    include_str!("../../schedule/lua/alarm_arm.lua"),
-    include_str!("lua/claims.lua")
-);
+pub const NOTE: &str = crate::schedule::with_alarm_arm!(include_str!("lua/claims.lua"));
 const SETTLE: &str = include_str!("lua/claims_settle.lua");
 const OVERDUE: &str = include_str!("lua/claims_overdue.lua");
-const STRANDED: &str = include_str!("lua/stranded.lua");
 
 /// The register (sorted set: `tenant/board` → when last noted or leased, Unix ms).
 pub const REGISTER: &str = "lb:{claims}";
@@ -35,7 +31,7 @@ pub const REGISTER: &str = "lb:{claims}";
 pub const ALARM: &str = crate::schedule::SWEEP_ALARM;
 /// Where Redis announces the alarm's expiry (database 0: the only one on a cluster), the
 /// worker's trigger channel beside the doorbell.
-pub const ALARM_CHANNEL: &str = "__keyspace@0__:lb:{claims}:alarm";
+pub const ALARM_CHANNEL: &str = crate::schedule::SWEEP_ALARM_CHANNEL;
 
 /// A due board a sweep has leased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,27 +154,5 @@ impl Repo {
             max,
         )
         .await
-    }
-
-    /// How many entries of `stream` its consumer group `group` took longer than `idle_ms` ago
-    /// and has not acknowledged (counted up to `max`; 0 without the stream or the group).
-    pub(crate) async fn stream_stranded(
-        &self,
-        stream: &str,
-        group: &str,
-        idle_ms: u64,
-        max: u64,
-    ) -> Result<u64> {
-        let r = self
-            .eval(
-                STRANDED,
-                &[stream.to_string()],
-                vec![bin(group), bin(idle_ms.to_string()), bin(max.to_string())],
-            )
-            .await?;
-        r.first()
-            .map(crate::repo::uint)
-            .transpose()
-            .map(Option::unwrap_or_default)
     }
 }

@@ -381,11 +381,4 @@ impl Repo {
     pub async fn ring(&self, channel: &str, board_ref: &str) -> Result<()> {
         self.publish(channel, board_ref).await
     }
-
-    /// `PUBLISH` (at-most-once: subscribers that are not listening miss it).
-    pub async fn publish(&self, channel: &str, message: &str) -> Result<()> {
-        self.exec("PUBLISH", vec![bin(channel), bin(message)])
-            .await?;
-        Ok(())
-    }
 }
