@@ -20,8 +20,8 @@
 //!    [`message`] (the `http` request and response types handlers see), [`redis_error`] (a Redis
 //!    failure: the store unreachable, or this command refused), [`cluster`] (Redis Cluster's
 //!    slots, slot map and redirections), [`kv`], [`scope`] (the clock, nonces, and what a request
-//!    notes for its lower layers, its own under concurrency), [`settings`] (variables),
-//!    [`outbound`] (HTTP to the outside).
+//!    notes for its lower layers, its own under concurrency), [`secrets`] (random ids and
+//!    secrets, digests), [`settings`] (variables), [`outbound`] (HTTP to the outside).
 //! 2. **link** — [`breaker`] (admission to Redis, its state in the KV store), [`stall`] (servers
 //!    that stop answering), [`repo`] (the Redis link: one server or a cluster, the script
 //!    runner, replica acknowledgements, the board's key names, the event log), [`cache`] (the
@@ -45,10 +45,10 @@
 //! The capabilities' arrows (who may import whom): boards → competitions, submissions, webhooks
 //! (a deletion forgets a board's registers and subscriptions' messages; a board's read reserves
 //! an `Idempotency-Key`); competitions → flags, integrity, reads; integrity → competitions,
-//! reads, submissions (an approved review is written), tenants; live → competitions (cohorts),
-//! reads; reads → boards (time travel), competitions (cohorts), flags (a flagged cache time);
+//! reads, submissions (an approved review is written); live → competitions (cohorts), reads;
+//! reads → boards (time travel), competitions (cohorts), flags (a flagged cache time);
 //! submissions → competitions, flags, integrity, webhooks; webhooks → competitions (award
-//! messages), tenants. Some go both ways (competitions ↔ integrity, competitions ↔ reads,
+//! messages); tenants → none. Some go both ways (competitions ↔ integrity, competitions ↔ reads,
 //! integrity ↔ submissions); making every arrow one-way is left for a later step.
 #![deny(missing_docs)]
 
@@ -95,6 +95,7 @@ pub mod redis_error;
 pub mod repo;
 pub mod schedule;
 pub mod scope;
+pub mod secrets;
 pub mod serve;
 pub mod settings;
 pub mod stall;

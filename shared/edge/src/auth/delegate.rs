@@ -75,7 +75,7 @@ impl Delegated<'_> {
             framed.extend_from_slice(&(part.len() as u64).to_be_bytes());
             framed.extend_from_slice(part.as_bytes());
         }
-        crate::tenants::apikeys::sha256_hex_bytes(&framed)
+        crate::secrets::sha256_hex_bytes(&framed)
     }
 }
 

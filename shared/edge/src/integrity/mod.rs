@@ -50,7 +50,7 @@ pub async fn judge(
         same_score_players: raw.same_score_players,
         burst_members: &raw.burst_members,
     };
-    settle::judge(judged, &stored, || crate::tenants::apikeys::unique_hex(16))
+    settle::judge(judged, &stored, || crate::secrets::unique_hex(16))
 }
 
 /// Stores those of `reviews` whose ids are new (a stored review keeps its decision): how many.

@@ -45,15 +45,12 @@ pub async fn target_policy(platform: &dyn Platform) -> TargetPolicy {
 
 /// A new subscription id: `wh_` + 16 hex digits from the platform's random source.
 pub fn new_id(platform: &dyn Platform) -> Result<String> {
-    Ok(format!(
-        "wh_{}",
-        crate::tenants::apikeys::random_hex(platform, 16)?
-    ))
+    Ok(format!("wh_{}", crate::secrets::random_hex(platform, 16)?))
 }
 
 /// A new secret: `whsec_` + base64 of 32 bytes from the platform's random source.
 pub fn new_secret(platform: &dyn Platform) -> Result<String> {
-    let bytes = crate::tenants::apikeys::random_bytes(platform, 32)?;
+    let bytes = crate::secrets::random_bytes(platform, 32)?;
     Ok(format!(
         "{}{}",
         webhook::SECRET_PREFIX,

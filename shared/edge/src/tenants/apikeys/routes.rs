@@ -44,7 +44,7 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     let repo = ctx.repo().await?;
     apikey::admit_new_key(repo.scard(&apikeys::index(&ctx.tenant)).await?)?;
     let platform = ctx.platform();
-    let minted = apikey::mint(input_signing, |n| apikeys::random_hex(platform, n))?;
+    let minted = apikey::mint(input_signing, |n| crate::secrets::random_hex(platform, n))?;
     let id = minted.id.clone();
     let stored = StoredKey {
         id: id.clone(),

@@ -56,7 +56,7 @@ pub use sweep::{Swept, sweep};
 
 /// A new message id: `msg_` + 24 random hex digits (unique; receivers deduplicate on it).
 pub fn new_message_id() -> Result<String> {
-    Ok(format!("msg_{}", crate::tenants::apikeys::unique_hex(24)?))
+    Ok(format!("msg_{}", crate::secrets::unique_hex(24)?))
 }
 
 fn encode(m: &Message) -> Result<String> {
