@@ -15,8 +15,9 @@ paths inside the code; comments, strings and glob imports are ignored) and fails
   are not declared (or the reverse), or
 - a name is in two layers.
 
-What it cannot see: a method call. A capability that calls another's `impl Repo` methods
-without naming any of its items has no arrow here.
+A call of a method that a crate's `method_types` (edge: `Repo`, `Keys`) get in another module
+counts as an import of that module, found by the method's name when no other function of the
+crate has it (a method whose name another function shares is not seen).
 
 A crate's modules are its files down to `depth` folders: at `depth` 1 a top-level folder and its
 files are one module (`repo`); at 2 or more each file is one (`board/config.rs` is
@@ -54,6 +55,8 @@ CRATES = {
     "edge": {
         "src": "shared/edge/src",
         "depth": 3,
+        # Methods every capability adds to these types: a call of one is an import of its module.
+        "method_types": ["Repo", "Keys"],
         "layers": [
             ("platform", ["platform", "message", "redis_error", "cluster", "kv", "scope", "secrets", "settings",
                           "outbound"]),
@@ -69,14 +72,14 @@ CRATES = {
         # here fails, and so does an arrow here that no import uses).
         "capabilities": {
             "boards": ["competitions", "submissions", "webhooks"],
-            "competitions": ["flags", "integrity", "reads"],
+            "competitions": ["boards", "flags", "integrity", "reads", "webhooks"],
             "flags": [],
             "integrity": ["competitions", "reads", "submissions"],
-            "live": ["competitions", "reads"],
+            "live": ["boards", "competitions", "reads"],
             "reads": ["boards", "competitions", "flags"],
-            "submissions": ["competitions", "flags", "integrity", "webhooks"],
-            "tenants": [],
-            "webhooks": ["competitions"],
+            "submissions": ["boards", "competitions", "flags", "integrity", "webhooks"],
+            "tenants": ["boards"],
+            "webhooks": ["boards", "competitions"],
         },
     },
     # edge-host (host/src/lib.rs).
@@ -227,15 +230,42 @@ def module_of(src: Path, file: Path, depth: int) -> str:
     return "::".join(full_module(src, file)[:depth])
 
 
-def graph(src: Path, depth: int) -> dict[str, set[str]]:
+IMPL = re.compile(r"^impl(?:<[^>]*>)?\s+([\w:]+)(?:<[^>]*>)?\s*\{", re.M)
+FN = re.compile(r"\bfn\s+(\w+)")
+
+
+def methods(texts: dict[str, str], types: list[str]) -> dict[str, str]:
+    """The methods of `types` (inherent `impl` blocks anywhere in the crate) by the module that
+    defines each, for the names no other function of the crate has: a call `.name(` of one is
+    that module's method (a name shared with any other function is left out, never guessed)."""
+    owners: dict[str, set[str]] = {}
+    count: dict[str, int] = {}
+    for m, text in texts.items():
+        for f in FN.finditer(text):
+            count[f.group(1)] = count.get(f.group(1), 0) + 1
+        for im in IMPL.finditer(text):
+            if im.group(1).split("::")[-1] not in types:
+                continue
+            i, depth = im.end(), 1
+            while depth and i < len(text):
+                depth += {"{": 1, "}": -1}.get(text[i], 0)
+                i += 1
+            for f in FN.finditer(text, im.end(), i):
+                owners.setdefault(f.group(1), set()).add(m)
+    return {n: next(iter(ms)) for n, ms in owners.items() if count[n] == 1 and len(ms) == 1}
+
+
+def graph(src: Path, depth: int, method_types: list[str] | None = None) -> dict[str, set[str]]:
     files = [f for f in sorted(src.rglob("*.rs"))]
     modules = {module_of(src, f, depth) for f in files} - {"lib", "main"}
     edges: dict[str, set[str]] = {m: set() for m in modules}
+    texts = {}
     for f in files:
         m = module_of(src, f, depth)
         if m in ("lib", "main"):
             continue
         text = f.read_text()
+        texts[m] = texts.get(m, "") + "\n" + code_only(text)
         for p in paths(text) | relative_paths(text, full_module(src, f)):
             segs = p.split("::")
             for n in range(min(depth, len(segs)), 0, -1):
@@ -244,6 +274,16 @@ def graph(src: Path, depth: int) -> dict[str, set[str]]:
                     if target != m:
                         edges[m].add(target)
                     break
+    # A call of a method another module defines on a shared type (`Repo`, `Keys`) names no path:
+    # found by the method's name.
+    if method_types:
+        owner = methods(texts, method_types)
+        call = re.compile(r"\.(\w+)\s*(?:::<[^>]*>)?\(")
+        for m, text in texts.items():
+            for name in set(call.findall(text)):
+                d = owner.get(name)
+                if d is not None and d != m:
+                    edges[m].add(d)
     return edges
 
 
@@ -283,7 +323,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 
 def check(name: str, spec: dict, quiet: bool) -> list[str]:
-    edges = graph(ROOT / spec["src"], spec["depth"])
+    edges = graph(ROOT / spec["src"], spec["depth"], spec.get("method_types"))
     layers = spec["layers"]
     # A module's layer: the layer naming it, or its room.
     layer_of_name = {m: i for i, (_, ms) in enumerate(layers) for m in ms}

@@ -13,8 +13,8 @@
 //! file that runs them) and its keys' names (`impl Keys` beside them). The modules stand in six
 //! layers, bottom to top; a module imports only from its own layer or a lower one, never in a
 //! circle, and a capability imports another only along an arrow `scripts/layers.py` declares (it
-//! checks all three, in CI, from the paths the code names; a call of another capability's `Repo`
-//! method names none, and is not seen):
+//! checks all three, in CI, from the paths the code names and the `Repo` and `Keys` methods it
+//! calls):
 //!
 //! 1. **platform** — [`platform`] (the async host-call traits and the Spin bindings),
 //!    [`message`] (the `http` request and response types handlers see), [`redis_error`] (a Redis
@@ -42,14 +42,12 @@
 //!    response headers, compression, access log, metrics, sending), and [`live::routes`] (a
 //!    stream admits its request itself).
 //!
-//! The capabilities' arrows (who may import whom): boards → competitions, submissions, webhooks
-//! (a deletion forgets a board's registers and subscriptions' messages; a board's read reserves
-//! an `Idempotency-Key`); competitions → flags, integrity, reads; integrity → competitions,
-//! reads, submissions (an approved review is written); live → competitions (cohorts), reads;
-//! reads → boards (time travel), competitions (cohorts), flags (a flagged cache time);
-//! submissions → competitions, flags, integrity, webhooks; webhooks → competitions (award
-//! messages); tenants → none. Some go both ways (competitions ↔ integrity, competitions ↔ reads,
-//! integrity ↔ submissions); making every arrow one-way is left for a later step.
+//! The capabilities' arrows (who may import or call whom) are declared in `scripts/layers.py`,
+//! which prints them. Most capabilities read a board's config (`boards::store`),
+//! and a board's deletion (`boards::lifecycle`) reaches competitions, submissions and webhooks,
+//! so boards goes both ways with those three; so do competitions with integrity and with reads,
+//! and integrity with submissions. Making every arrow one-way (the board's read in the base,
+//! say) is left for a later step.
 #![deny(missing_docs)]
 
 #[cfg(all(feature = "p2", feature = "p3"))]
