@@ -148,11 +148,6 @@ impl Policy {
         i64::try_from(us.max(1)).unwrap_or(i64::MAX)
     }
 
-    /// How long a key's state matters after its last request (ms): `burst × T`.
-    pub fn state_ttl_ms(&self) -> i64 {
-        (self.interval_us().saturating_mul(self.burst as i64) / 1000).max(1) + 1
-    }
-
     /// Whether the policy applies to a request of `class` on `board` by a token with `roles`.
     pub fn applies(&self, class: RouteClass, board: Option<&str>, roles: &[&str]) -> bool {
         self.classes.contains(&class)
@@ -169,11 +164,13 @@ impl Policy {
 /// The most a posted or configured policy may count (`limit`) and over how long (`window_secs`).
 const MAX_LIMIT: u64 = 1_000_000_000;
 const MAX_WINDOW_SECS: u64 = 86_400;
-/// What [`decide`]'s arithmetic holds, whatever was stored: a burst (at most the limit) that is
-/// an `i64`, and a window whose microseconds, twice over, stay far within one past any
-/// plausible clock (10^12 s: 10^18 µs).
-const ARITHMETIC_MAX_LIMIT: u64 = i64::MAX as u64;
-const ARITHMETIC_MAX_WINDOW_SECS: u64 = 1_000_000_000_000;
+/// What the decision's arithmetic holds, whatever was stored: a key's theoretical arrival time
+/// is at most the clock plus a tolerance (at most the window's µs, or the burst when the
+/// interval is 1 µs) plus an interval, and must stay exact in the Lua script's doubles (under
+/// 2^53 µs, about 285 years of Unix time) as in [`decide`]'s `i64`: a limit of at most 10^15 and
+/// a window of at most 10^9 s (about 31 years) keep it under 2^52 for clocks to the year 2070.
+const ARITHMETIC_MAX_LIMIT: u64 = 1_000_000_000_000_000;
+const ARITHMETIC_MAX_WINDOW_SECS: u64 = 1_000_000_000;
 
 impl PolicyInput {
     /// Validates a configured or posted policy: its limit and window within their maxima, then

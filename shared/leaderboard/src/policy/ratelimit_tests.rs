@@ -239,3 +239,37 @@ fn the_client_is_the_hop_the_trusted_proxies_added() {
     assert_eq!(trusted_proxies(Some("yes")), None);
     assert_eq!(trusted_proxies(Some("True")), None);
 }
+
+#[test]
+fn a_stored_policy_at_the_largest_values_it_may_hold_is_decided_without_overflow() {
+    // What `build` takes at most (a stored policy, maxima unchecked), decided with a clock of
+    // 2070: every arrival time stays within an i64 and exact in the Lua script's doubles.
+    let now_ms = 3_155_760_000_000;
+    for (limit, window_secs) in [
+        (1_000_000_000_000_000_u64, 1_u64),
+        (1, 1_000_000_000),
+        (1_000_000_000_000_000, 1_000_000_000),
+    ] {
+        let input: PolicyInput = serde_json::from_value(serde_json::json!({
+            "name": "p", "key": "ip", "limit": limit, "window_secs": window_secs,
+        }))
+        .unwrap();
+        let p = input.build().unwrap();
+        let first = decide(&p, None, now_ms);
+        assert!(first.allowed, "{limit}/{window_secs}");
+        let second = decide(&p, Some(first.tat_us), now_ms);
+        assert!(second.tat_us >= first.tat_us, "{limit}/{window_secs}");
+        assert!(
+            second.tat_us < 1_i64 << 52,
+            "{limit}/{window_secs}: {}",
+            second.tat_us
+        );
+    }
+    for raw in [
+        r#"{"name": "p", "key": "ip", "limit": 1000000000000001, "window_secs": 1}"#,
+        r#"{"name": "p", "key": "ip", "limit": 1, "window_secs": 1000000001}"#,
+    ] {
+        let input: PolicyInput = serde_json::from_str(raw).unwrap();
+        assert!(input.build().is_err(), "{raw}");
+    }
+}

@@ -34,7 +34,7 @@ for i, key in ipairs(KEYS) do
 end
 if out[1] == 1 then
   for _, w in ipairs(writes) do
-    redis.call('SET', w[1], string.format('%d', w[2]), 'PX', w[3])
+    redis.call('SET', w[1], string.format('%d', w[2]), 'PX', string.format('%d', w[3]))
   end
 end
 return out
