@@ -2,10 +2,12 @@
 """Lists the `crate::` imports of each module of the workspace's layered crates and checks them.
 
 For each crate in `CRATES` the script reads every `.rs` file under its `src/`, finds the modules
-each one names through `crate::`, `super::` or `self::` (in `use` lines, groups included, and in
-paths inside the code; comments, strings and glob imports are ignored) and fails when
+each one names through `crate::`, `super::`, `self::` or a module it declares (`mod p2;` …
+`p2::…`), in `use` lines, groups included, and in paths inside the code (comments, strings and
+glob imports are ignored), and fails when
 
-- two or more modules import each other in a circle (a strongly connected component), or
+- two or more modules import each other in a circle (a strongly connected component; a
+  folder's `mod.rs` using its own children is none), or
 - a module imports a module of a higher layer (each crate's layers are below, bottom first, as
   its crate doc comment states them), or
 - a module is in no layer (a new module must say where it stands), or
@@ -16,8 +18,8 @@ paths inside the code; comments, strings and glob imports are ignored) and fails
 - a name is in two layers.
 
 A call of a method that a crate's `method_types` (edge: `Repo`, `Keys`) get in another module
-counts as an import of that module, found by the method's name when no other function of the
-crate has it (a method whose name another function shares is not seen).
+counts as an import of that module: a call on a value named `repo` (`ctx.repo().await?` too) or
+`keys`, or on `self` inside the type's own `impl` blocks (a value named otherwise is not seen).
 
 A crate's modules are its files down to `depth` folders: at `depth` 1 a top-level folder and its
 files are one module (`repo`); at 2 or more each file is one (`board/config.rs` is
@@ -72,14 +74,14 @@ CRATES = {
         # here fails, and so does an arrow here that no import uses).
         "capabilities": {
             "boards": ["competitions", "submissions", "webhooks"],
-            "competitions": ["boards", "flags", "integrity", "reads", "webhooks"],
+            "competitions": ["boards", "flags", "integrity", "reads", "submissions", "webhooks"],
             "flags": [],
-            "integrity": ["competitions", "reads", "submissions"],
+            "integrity": ["boards", "competitions", "reads", "submissions"],
             "live": ["boards", "competitions", "reads"],
-            "reads": ["boards", "competitions", "flags"],
+            "reads": ["boards", "competitions", "flags", "submissions"],
             "submissions": ["boards", "competitions", "flags", "integrity", "webhooks"],
             "tenants": ["boards"],
-            "webhooks": ["boards", "competitions"],
+            "webhooks": ["boards", "competitions", "reads"],
         },
     },
     # edge-host (host/src/lib.rs).
@@ -215,6 +217,25 @@ def relative_paths(text: str, module: list[str]) -> set[str]:
     return found
 
 
+CHILD_MOD = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;", re.M)
+
+
+def child_paths(text: str, module: list[str]) -> set[str]:
+    """The paths a file names through the modules it declares (`mod p2;` … `p2::serve`, `use
+    decide::decide`), as paths from the crate root."""
+    code = code_only(text)
+    found = set()
+    for child in CHILD_MOD.findall(code):
+        trees = re.findall(r"\buse\s+" + child + r"::([^;]*);", code, re.S)
+        trees += re.findall(r"(?<![\w:])" + child + r"::(\w+(?:::\w+)*)", code)
+        for tree in trees:
+            for sub in expand(tree):
+                sub = sub.split(" as ")[0].strip()
+                if sub and "*" not in sub:
+                    found.add("::".join(module + [child] + ([] if sub == "self" else sub.split("::"))))
+    return found
+
+
 def full_module(src: Path, file: Path) -> list[str]:
     """The file's module path (`board/config.rs`: board, config; a folder's `mod.rs` is the
     folder; `config_tests.rs` is `config`'s tests module: it belongs to `config`)."""
@@ -230,29 +251,49 @@ def module_of(src: Path, file: Path, depth: int) -> str:
     return "::".join(full_module(src, file)[:depth])
 
 
-IMPL = re.compile(r"^impl(?:<[^>]*>)?\s+([\w:]+)(?:<[^>]*>)?\s*\{", re.M)
+IMPL = re.compile(r"^\s*impl(?:<[^{]*?>)?\s+([\w:]+)(?:<[^{]*?>)?\s*(?:where[^{]*)?\{", re.M)
 FN = re.compile(r"\bfn\s+(\w+)")
+SELF_CALL = re.compile(r"\bself\s*\.\s*(\w+)\s*(?:::<[^>]*>)?\(")
+# How the code names a value of each type it calls methods on: `repo.m(`, `ctx.repo().await?.m(`,
+# `keys.m(` (and `self.m(` inside the type's own `impl` blocks).
+RECEIVERS = {
+    "Repo": re.compile(r"\brepo(?:\(\))?\s*(?:\.await\?)?\s*\.\s*(\w+)\s*(?:::<[^>]*>)?\("),
+    "Keys": re.compile(r"\bkeys\s*\.\s*(\w+)\s*(?:::<[^>]*>)?\("),
+}
 
 
-def methods(texts: dict[str, str], types: list[str]) -> dict[str, str]:
-    """The methods of `types` (inherent `impl` blocks anywhere in the crate) by the module that
-    defines each, for the names no other function of the crate has: a call `.name(` of one is
-    that module's method (a name shared with any other function is left out, never guessed)."""
-    owners: dict[str, set[str]] = {}
-    count: dict[str, int] = {}
+def impl_blocks(text: str):
+    """The inherent and trait `impl` blocks of a file's code: (type name, start, end)."""
+    for im in IMPL.finditer(text):
+        i, depth = im.end(), 1
+        while depth and i < len(text):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        yield im.group(1).split("::")[-1], im.end(), i
+
+
+def method_edges(texts: dict[str, str], types: list[str]) -> dict[str, set[str]]:
+    """For each module, the modules whose methods of `types` (`impl` blocks anywhere in the
+    crate) it calls, on a value named as `RECEIVERS` says, or on `self` in the type's blocks."""
+    owners: dict[str, dict[str, set[str]]] = {ty: {} for ty in types}
+    blocks = {m: list(impl_blocks(text)) for m, text in texts.items()}
     for m, text in texts.items():
-        for f in FN.finditer(text):
-            count[f.group(1)] = count.get(f.group(1), 0) + 1
-        for im in IMPL.finditer(text):
-            if im.group(1).split("::")[-1] not in types:
-                continue
-            i, depth = im.end(), 1
-            while depth and i < len(text):
-                depth += {"{": 1, "}": -1}.get(text[i], 0)
-                i += 1
-            for f in FN.finditer(text, im.end(), i):
-                owners.setdefault(f.group(1), set()).add(m)
-    return {n: next(iter(ms)) for n, ms in owners.items() if count[n] == 1 and len(ms) == 1}
+        for ty, start, end in blocks[m]:
+            if ty in owners:
+                for f in FN.finditer(text, start, end):
+                    owners[ty].setdefault(f.group(1), set()).add(m)
+    out: dict[str, set[str]] = {m: set() for m in texts}
+    for m, text in texts.items():
+        for ty, pattern in RECEIVERS.items():
+            if ty in owners:
+                for name in pattern.findall(text):
+                    out[m] |= owners[ty].get(name, set())
+        for ty, start, end in blocks[m]:
+            if ty in owners:
+                for name in SELF_CALL.findall(text, start, end):
+                    out[m] |= owners[ty].get(name, set())
+        out[m].discard(m)
+    return out
 
 
 def graph(src: Path, depth: int, method_types: list[str] | None = None) -> dict[str, set[str]]:
@@ -266,7 +307,8 @@ def graph(src: Path, depth: int, method_types: list[str] | None = None) -> dict[
             continue
         text = f.read_text()
         texts[m] = texts.get(m, "") + "\n" + code_only(text)
-        for p in paths(text) | relative_paths(text, full_module(src, f)):
+        module = full_module(src, f)
+        for p in paths(text) | relative_paths(text, module) | child_paths(text, module):
             segs = p.split("::")
             for n in range(min(depth, len(segs)), 0, -1):
                 target = "::".join(segs[:n])
@@ -274,16 +316,10 @@ def graph(src: Path, depth: int, method_types: list[str] | None = None) -> dict[
                     if target != m:
                         edges[m].add(target)
                     break
-    # A call of a method another module defines on a shared type (`Repo`, `Keys`) names no path:
-    # found by the method's name.
+    # A call of a method another module defines on a shared type (`Repo`, `Keys`) names no path.
     if method_types:
-        owner = methods(texts, method_types)
-        call = re.compile(r"\.(\w+)\s*(?:::<[^>]*>)?\(")
-        for m, text in texts.items():
-            for name in set(call.findall(text)):
-                d = owner.get(name)
-                if d is not None and d != m:
-                    edges[m].add(d)
+        for m, targets in method_edges(texts, method_types).items():
+            edges[m] |= targets
     return edges
 
 
@@ -341,7 +377,10 @@ def check(name: str, spec: dict, quiet: bool) -> list[str]:
     for m in sorted(edges):
         if layer(m) is None:
             problems.append(f"{m}: in no layer (add it to {name}'s layers in {Path(__file__).name})")
-    for comp in cycles(edges):
+    # A folder's `mod.rs` may use its own children (re-exports, `mod p2;` … `p2::…`): no circle
+    # with the children that use it; the layers still hold for it.
+    upward = {m: {d for d in ds if not d.startswith(m + "::")} for m, ds in edges.items()}
+    for comp in cycles(upward):
         problems.append("import cycle: " + " <-> ".join(comp))
     for m in sorted(edges):
         for d in sorted(edges[m]):

@@ -45,9 +45,9 @@
 //! The capabilities' arrows (who may import or call whom) are declared in `scripts/layers.py`,
 //! which prints them. Most capabilities read a board's config (`boards::store`),
 //! and a board's deletion (`boards::lifecycle`) reaches competitions, submissions and webhooks,
-//! so boards goes both ways with those three; so do competitions with integrity and with reads,
-//! and integrity with submissions. Making every arrow one-way (the board's read in the base,
-//! say) is left for a later step.
+//! so boards goes both ways with those three; so do competitions with integrity, reads,
+//! submissions and webhooks, and integrity with submissions. Making every arrow one-way (the
+//! board's read in the base, say) is left for a later step.
 #![deny(missing_docs)]
 
 #[cfg(all(feature = "p2", feature = "p3"))]
