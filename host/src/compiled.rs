@@ -96,11 +96,12 @@ fn load_or_compile(engine: &Engine, path: &Path) -> Result<Component> {
             "compiled components are not kept on disk ({e:#}): each start compiles them"
         ),
         // Kept, and still not to be loaded: this host runs as another user than the one who
-        // owns the `.wasm` files.
+        // owns the `.wasm` files (or the directory lets others replace what it wrote).
         Ok(()) if !trusted(path, &cached) && !NOT_LOADED.swap(true, Ordering::Relaxed) => {
             tracing::warn!(
-                "compiled components are kept but not loaded: {} is not owned by the owner of {}, \
-                 so each start compiles them (run the host as the owner of the .wasm files)",
+                "compiled components are kept but not loaded: {} is not owned by the owner of {} \
+                 or may be written by others, so each start compiles them (run the host as the \
+                 owner of the .wasm files)",
                 cached.display(),
                 path.display()
             )

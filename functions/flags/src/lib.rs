@@ -23,8 +23,8 @@ use edge::flags::experiments::routes as experiments;
 use edge::flags::routes::{bulk, get, internal, put, single};
 use edge::http::{Call, Response};
 use edge::platform::Platform;
-use leaderboard::http::operation::{Operation, Route};
-use leaderboard::{LeaderboardError, Result};
+use leaderboard::Result;
+use leaderboard::http::operation::Operation;
 edge::http_entry!(route);
 
 /// Serves one request on `platform`: the operation table names what it runs (the internal
@@ -35,20 +35,15 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     if let ["internal", "flags", "evaluate"] = segments.as_slice() {
         return internal(platform, call).await;
     }
-    let route = Operation::route(call.method().as_str(), &call.path);
-    if segments.first() == Some(&"ofrep") {
-        match &route {
-            Route::MethodNotAllowed(allow) => return Err(call.method_not_allowed(allow)),
-            Route::NotFound => return Err(not_found(call)),
-            Route::Runs(_) => {}
-        }
-    }
-    let ctx = edge::admission::admit(platform, call).await?;
-    let op = match route {
-        Route::Runs(op) => op,
-        Route::MethodNotAllowed(allow) => return Err(call.method_not_allowed(&allow)),
-        Route::NotFound => return Err(not_found(call)),
+    let op = call.operation(call.route());
+    // OFREP answers its 405 or 404 before the request is admitted, the rest after.
+    let op = if segments.first() == Some(&"ofrep") {
+        Ok(op?)
+    } else {
+        op
     };
+    let ctx = edge::admission::admit(platform, call).await?;
+    let op = op?;
     // The `{id}` of `…/experiments/{id}[/…]`, the `{key}` of `…/flags/{key}`.
     let id = segments.get(3).copied().unwrap_or_default();
     match op {
@@ -71,10 +66,6 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         Operation::GetExperimentResults => experiments::results(call, &ctx, id).await,
         Operation::RecordExperimentEvents => experiments::event(call, &ctx, id).await,
         // Another component's (Spin routes none of them here).
-        _ => Err(not_found(call)),
+        _ => Err(call.not_found()),
     }
-}
-
-fn not_found(call: &Call<'_>) -> LeaderboardError {
-    LeaderboardError::NotFound(format!("no such resource: {}", call.path))
 }

@@ -21,8 +21,8 @@ use edge::http::{Call, Response};
 use edge::platform::Platform;
 use edge::submissions::pipeline::dead;
 use edge::submissions::pipeline::routes as drain;
-use leaderboard::http::operation::{Operation, Route};
-use leaderboard::{BoardId, LeaderboardError, Result};
+use leaderboard::http::operation::Operation;
+use leaderboard::{BoardId, Result};
 edge::http_entry!(route);
 
 /// Serves one request on `platform`: admitted, then what the operation table names (a board's
@@ -30,11 +30,7 @@ edge::http_entry!(route);
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let ctx = edge::admission::admit(platform, call).await?;
     let board = call.param("board").map(BoardId::new).transpose()?;
-    let op = match Operation::route(call.method().as_str(), &call.path) {
-        Route::Runs(op) => op,
-        Route::MethodNotAllowed(allow) => return Err(call.method_not_allowed(&allow)),
-        Route::NotFound => return Err(not_found(call)),
-    };
+    let op = call.operation(call.route())?;
     match (op, board) {
         (Operation::Drain, _) => drain::drain(call, &ctx).await,
         (Operation::ListAudit, _) => audit::page(call, &ctx).await,
@@ -44,10 +40,6 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         (Operation::RedriveDeadLetters, Some(board)) => dead::redrive(call, &ctx, &board).await,
         (Operation::ReplayBoard, Some(board)) => replay::replay(call, &ctx, &board).await,
         // Another component's (Spin routes none of them here).
-        _ => Err(not_found(call)),
+        _ => Err(call.not_found()),
     }
-}
-
-fn not_found(call: &Call<'_>) -> LeaderboardError {
-    LeaderboardError::NotFound(format!("no such resource: {}", call.path))
 }

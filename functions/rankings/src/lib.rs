@@ -22,7 +22,7 @@ use edge::platform::Platform;
 use edge::reads::cached;
 use edge::reads::routes::{self as reads, Read};
 use leaderboard::http::operation::{Operation, Route};
-use leaderboard::{BoardId, LeaderboardError, Result};
+use leaderboard::{BoardId, Result};
 
 edge::http_entry!(stream: async |call| {
     if edge::live::routes::is_live(call) {
@@ -38,7 +38,7 @@ edge::http_entry!(stream: async |call| {
 /// baseline server): the operation table names what it runs, once the request is admitted.
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     let board = BoardId::new(call.param("board").unwrap_or_default())?;
-    let route = Operation::route(call.method().as_str(), &call.path);
+    let route = call.route();
     let ctx = edge::admission::admit_reading(platform, call, |tenant| match route {
         Route::Runs(
             Operation::GetLeaderboard
@@ -49,11 +49,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         _ => Vec::new(),
     })
     .await?;
-    let op = match route {
-        Route::Runs(op) => op,
-        Route::MethodNotAllowed(allow) => return Err(call.method_not_allowed(&allow)),
-        Route::NotFound => return Err(not_found(call)),
-    };
+    let op = call.operation(route)?;
     // The player of `…/players/{player}[/around]` (the route's wildcard part).
     let player = call.rest.first().map(String::as_str).unwrap_or_default();
     match op {
@@ -64,11 +60,8 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         Operation::DeletePlayer => reads::delete_player(call, &ctx, &board, player).await,
         Operation::GetStats => stats::serve(call, &ctx, &board).await,
         Operation::GetDashboard => stats::dashboard(call, &ctx, &board).await,
-        // Another component's (Spin routes none of them here).
-        _ => Err(not_found(call)),
+        // The live stream is served before this router (`edge::live::routes`); the rest are
+        // another component's (Spin routes none of them here).
+        _ => Err(call.not_found()),
     }
-}
-
-fn not_found(call: &Call<'_>) -> LeaderboardError {
-    LeaderboardError::NotFound(format!("no such resource: {}", call.path))
 }

@@ -14,19 +14,15 @@ extern crate spin_sdk_6 as spin_sdk;
 
 use edge::http::{Call, Response};
 use edge::platform::Platform;
-use leaderboard::http::operation::{Operation, Route};
-use leaderboard::{BoardId, LeaderboardError, Result};
+use leaderboard::http::operation::Operation;
+use leaderboard::{BoardId, Result};
 edge::http_entry!(route);
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
 /// baseline server): the operation table names what it runs; a method its path lacks is `405`
 /// before anything is read.
 pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
-    let op = match Operation::route(call.method().as_str(), &call.path) {
-        Route::Runs(op) => op,
-        Route::MethodNotAllowed(allow) => return Err(call.method_not_allowed(&allow)),
-        Route::NotFound => return Err(not_found(call)),
-    };
+    let op = call.operation(call.route())?;
     let board = BoardId::new(call.param("board").unwrap_or_default())?;
     let ctx = edge::admission::admit(platform, call).await?;
     match op {
@@ -44,10 +40,6 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         Operation::ClaimReward => edge::competitions::rewards::claim(&ctx, call, &board).await,
         Operation::GetLeague => edge::competitions::leagues::read(&ctx, call, &board).await,
         // Another component's (Spin routes none of them here).
-        _ => Err(not_found(call)),
+        _ => Err(call.not_found()),
     }
-}
-
-fn not_found(call: &Call<'_>) -> LeaderboardError {
-    LeaderboardError::NotFound(format!("no such resource: {}", call.path))
 }

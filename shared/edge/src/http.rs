@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 pub use crate::message::{Headers, Method, Request, Response, ResponseBuilder, response};
 use crate::scope;
 use leaderboard::board::view::ApiVersion;
+use leaderboard::http::operation::{Operation, Route};
 use leaderboard::{LeaderboardError, PROBLEM_CONTENT_TYPE, Problem, Result};
 use serde::de::DeserializeOwned;
 
@@ -231,6 +232,26 @@ impl<'a> Call<'a> {
             )));
         }
         json_body(body)
+    }
+
+    /// What the operation table makes of the request ([`Operation::route`]).
+    pub fn route(&self) -> Route {
+        Operation::route(self.method().as_str(), &self.path)
+    }
+
+    /// The operation `route` (the request's [`Call::route`]) runs, or its `405` (the methods
+    /// of the path's rows in `Allow`) or `404`.
+    pub fn operation(&self, route: Route) -> Result<Operation> {
+        match route {
+            Route::Runs(op) => Ok(op),
+            Route::MethodNotAllowed(allowed) => Err(self.method_not_allowed(&allowed)),
+            Route::NotFound => Err(self.not_found()),
+        }
+    }
+
+    /// `404`, naming the path.
+    pub fn not_found(&self) -> LeaderboardError {
+        LeaderboardError::NotFound(format!("no such resource: {}", self.path))
     }
 
     /// Fails with 405 naming the allowed methods (the response also carries them in `Allow`).

@@ -144,6 +144,27 @@ async fn around_me_at_top_middle_and_bottom() {
     api.get("/api/v1/boards/ladder/players/p1/around?radius=500", None)
         .await
         .assert_problem(400, "radius");
+    // What a request runs is the operation table's: around is read-only (405 with the path's
+    // methods), and a player named like another route's last segment reads as a player.
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards/ladder/players/p1/around",
+            Some(&admin()),
+            None,
+            &[],
+        )
+        .await;
+    r.assert_problem(405, "POST is not allowed");
+    assert_eq!(r.header("allow"), "GET");
+    for name in ["stats", "entries"] {
+        api.submit_ok("ladder", name, json!(5)).await;
+        let r = api
+            .get(&format!("/api/v1/boards/ladder/players/{name}"), None)
+            .await;
+        assert_eq!(r.status, 200, "{name}: {}", r.body);
+        assert_eq!(r.body["rank"].as_u64(), Some(10), "{name}: {}", r.body);
+    }
     api.stop().await;
 }
 

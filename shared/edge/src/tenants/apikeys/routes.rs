@@ -51,7 +51,7 @@ async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
         tenant: ctx.tenant.as_str().to_string(),
         name,
         roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
-        sha256: apikeys::sha256_hex(&minted.key),
+        sha256: crate::secrets::sha256_hex(&minted.key),
         created_ms: call.now_ms,
         expires_ms,
         signing_secret: minted.signing_secret.clone(),
