@@ -14,7 +14,9 @@
 //! layers, bottom to top; a module imports only from its own layer or a lower one, never in a
 //! circle, and a capability imports another only along an arrow `scripts/layers.py` declares (it
 //! checks all three, in CI, from the paths the code names and the `Repo` and `Keys` methods it
-//! calls):
+//! calls). A script's keys, arguments and answers are named, not counted: it is declared with
+//! `repo::script::script!` beside the Rust that runs it, and answers a word that Rust turns
+//! into a typed answer in one `match` (the writes so far; older scripts still take positions):
 //!
 //! 1. **platform** — [`platform`] (the async host-call traits and the Spin bindings),
 //!    [`message`] (the `http` request and response types handlers see), [`redis_error`] (a Redis

@@ -213,11 +213,6 @@ async fn a_deleted_board_leaves_no_key_and_its_successor_replays_nothing_of_it()
 /// The scripts a board's delete races: the sweep's step and the two writes that store a
 /// submission. Run here as the app runs them, with the keys a late request would pass.
 const SWEEP_STEP: &str = include_str!("../../../shared/edge/src/boards/lua/sweep_step.lua");
-const ENQUEUE: &str = include_str!("../../../shared/edge/src/submissions/lua/enqueue.lua");
-const SUBMIT_CAS: &str = concat!(
-    include_str!("../../../shared/edge/src/integrity/stats/lua/stats_note.lua"),
-    include_str!("../../../shared/edge/src/submissions/lua/submit_cas.lua")
-);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back() {
@@ -283,78 +278,72 @@ async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back()
     assert_eq!(board_keys(&mut c, "kite"), Vec::<String>::new());
     let prefix = "lb:{default/kite}:";
     let k = |s: &str| format!("{prefix}{s}");
-    let mut enqueue = redis::cmd("EVAL");
-    enqueue.arg(ENQUEUE).arg(5);
-    for key in ["inbox", "unused", "events", "bell", "config"] {
-        enqueue.arg(k(key));
-    }
     let event = json!({"type": "score_submitted"}).to_string();
-    enqueue
-        .arg(&event)
-        .arg("lb:doorbell")
-        .arg("default/kite")
-        .arg("0");
-    enqueue.arg("").arg("").arg("60000").arg("1000");
-    let answer: Vec<i64> = enqueue.query(&mut c).unwrap();
+    let script = edge::submissions::inbox::enqueue_for_tests();
+    let mut enqueue = redis::cmd("EVAL");
+    enqueue.arg(script.lua);
+    let keys: Vec<(&str, String)> = ["inbox", "events", "bell", "config"]
+        .into_iter()
+        .map(|n| (n, k(n)))
+        .collect();
+    let args: Vec<(&str, String)> = [
+        ("event", event.as_str()),
+        ("doorbell", "lb:doorbell"),
+        ("board_ref", "default/kite"),
+        ("claimed", "0"),
+        ("outcome_ttl_ms", "60000"),
+        ("bell_ms", "1000"),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n, v.to_string()))
+    .collect();
+    for p in script.params(&keys, &k("unused"), &args) {
+        enqueue.arg(p);
+    }
+    let answer: Vec<String> = enqueue.query(&mut c).unwrap();
     assert_eq!(
         answer,
-        vec![4],
+        vec!["board_deleted"],
         "an asynchronous submission finds the board gone"
     );
+    // The synchronous write, by its names: the keys and arguments a late request would pass.
+    let script = edge::submissions::writes::submit_cas_for_tests();
     let mut cas = redis::cmd("EVAL");
-    cas.arg(SUBMIT_CAS).arg(16);
-    for key in [
-        "r:all_time",
-        "m:all_time",
-        "z:all_time",
-        "events",
-        "periods",
-        "version",
-        "unused",
-        "hooks",
-        "hooks:bell",
-        "ig:all_time",
-        "reviews",
-        "reviews:by_time",
-        "st:a",
-        "st:b",
-        "st:c",
-        "config",
-    ] {
-        cas.arg(k(key));
+    cas.arg(script.lua);
+    let named_keys = [
+        "records", "members", "ranked", "events", "periods", "version", "config",
+    ];
+    let key_of = |name: &str| match name {
+        "records" => k("r:all_time"),
+        "members" => k("m:all_time"),
+        "ranked" => k("z:all_time"),
+        other => k(other),
+    };
+    let keys: Vec<(&str, String)> = named_keys.iter().map(|n| (*n, key_of(n))).collect();
+    let args: Vec<(&str, String)> = [
+        ("player", "cat"),
+        ("record", "{}"),
+        ("member", "0000000000001cat"),
+        ("rank_value", "1"),
+        ("event", event.as_str()),
+        ("expire_at_ms", "0"),
+        ("period", "all_time"),
+        ("period_started", event.as_str()),
+        ("claimed", "0"),
+        ("hooks_ring", "wh:default/kite"),
+        ("stats_ttl_s", "0"),
+        ("climbers_kept", "10"),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n, v.to_string()))
+    .collect();
+    for p in script.params(&keys, &k("unused"), &args) {
+        cas.arg(p);
     }
-    for arg in [
-        "cat",
-        "",
-        "{}",
-        "0000000000001cat",
-        "1",
-        &event,
-        "0",
-        "all_time",
-        &event,
-        "0",
-        "",
-        "",
-        "",
-        "0",
-        "wh:default/kite",
-        "",
-        "",
-        "",
-        "0",
-        "0",
-        "",
-        "0",
-        "0",
-        "10",
-    ] {
-        cas.arg(arg);
-    }
-    let answer: Vec<i64> = cas.query(&mut c).unwrap();
+    let answer: Vec<String> = cas.query(&mut c).unwrap();
     assert_eq!(
         answer,
-        vec![4],
+        vec!["board_deleted"],
         "a synchronous submission finds the board gone"
     );
     assert_eq!(

@@ -20,7 +20,7 @@
 //! retries). Business rules stay in `shared/leaderboard`; Redis only sees the decided effects.
 //!
 //! Here: the link (one server, or a cluster: [`routed`]; replica acknowledgements: [`replicas`]),
-//! the script runner, the board's own key names ([`Keys`]; each capability adds the names of its
+//! the script runner (and [`script`]: a script's keys, arguments and answers by name), the board's own key names ([`Keys`]; each capability adds the names of its
 //! keys, and their rows of this table, in its `store`), the event log and its dead letters
 //! ([`log`]), and plain commands for small records ([`plain`], [`hashes`]). Each capability's
 //! Redis methods and Lua scripts live in its own folder (`crate::boards::store`,
@@ -31,6 +31,7 @@ mod log;
 mod plain;
 mod replicas;
 mod routed;
+pub mod script;
 
 pub use log::{StreamEntry, check_stream_id};
 

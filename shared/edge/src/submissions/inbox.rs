@@ -9,10 +9,54 @@ use leaderboard::Result;
 
 use leaderboard::events::idempotency::accepted_prefix;
 
-use crate::repo::{Keys, Repo, bin, int, text};
+use crate::repo::script::{Arg, answer, script};
+use crate::repo::{Keys, Repo, text};
 use crate::submissions::idempotency::store::Claim;
 
-const ENQUEUE: &str = include_str!("lua/enqueue.lua");
+script! {
+    /// An asynchronous submission's acceptance (`lua/enqueue.lua`).
+    mod enqueue = include_str!("lua/enqueue.lua");
+    keys {
+        /// The board's inbox.
+        inbox,
+        /// The `Idempotency-Key`'s record (or the unused key).
+        idempotency,
+        /// The board's event log.
+        events,
+        /// The doorbell's flag ([`super::Keys::bell`]).
+        bell,
+        /// The board's config: the submission is accepted only while it exists.
+        config,
+    }
+    args {
+        /// The `score_submitted` event (JSON).
+        event,
+        /// The doorbell's channel.
+        doorbell,
+        /// What the doorbell carries (`tenant/board`).
+        board_ref,
+        /// `'1'` with an `Idempotency-Key`.
+        claimed,
+        /// This attempt's reservation of the key.
+        reservation,
+        /// The stored outcome's prefix (the entry id follows).
+        outcome_prefix,
+        /// The outcome's TTL (ms).
+        outcome_ttl_ms,
+        /// How long a rung doorbell keeps others from ringing ([`super::BELL_MS`]).
+        bell_ms,
+    }
+}
+
+/// The acceptance's script as an integration test runs it itself (feature `testing`).
+#[cfg(feature = "testing")]
+pub fn enqueue_for_tests() -> crate::repo::script::Named {
+    crate::repo::script::Named {
+        lua: enqueue::LUA,
+        keys: enqueue::KEY_NAMES,
+        args: enqueue::ARG_NAMES,
+    }
+}
 
 /// How long a rung doorbell keeps later submissions from ringing again (unless a drain starts
 /// first): the longest a lost doorbell can delay entries while submissions keep coming.
@@ -40,43 +84,40 @@ impl Repo {
         board_ref: &str,
         claim: Option<&Claim>,
     ) -> Result<Option<String>> {
-        let (flag, reservation, prefix) = match claim {
-            Some(c) => ("1", c.reservation.clone(), accepted_prefix(&c.fingerprint)),
-            None => ("0", String::new(), String::new()),
+        let (reservation, outcome_prefix) = match claim {
+            Some(c) => (c.reservation.clone(), accepted_prefix(&c.fingerprint)),
+            None => Default::default(),
         };
-        let r = self
-            .eval(
-                ENQUEUE,
-                &[
-                    keys.inbox(),
-                    claim.map_or_else(|| keys.unused(), |c| keys.idem(&c.key)),
-                    keys.events(),
-                    keys.bell(),
-                    keys.config(),
-                ],
-                vec![
-                    bin(event_json),
-                    bin(doorbell),
-                    bin(board_ref),
-                    bin(flag),
-                    bin(reservation),
-                    bin(prefix),
-                    Claim::ttl_arg(),
-                    bin(BELL_MS.to_string()),
-                ],
-            )
-            .await?;
-        match r.as_slice() {
-            [ok] if int(ok)? == 3 => Ok(None),
-            [ok] if int(ok)? == 4 => Err(crate::repo::board_deleted(keys)),
-            [_, id] => {
+        let named_keys = enqueue::Keys {
+            inbox: keys.inbox(),
+            idempotency: claim.map_or_else(|| keys.unused(), |c| keys.idem(&c.key)),
+            events: keys.events(),
+            bell: keys.bell(),
+            config: keys.config(),
+        };
+        let args = enqueue::Args {
+            event: event_json.into(),
+            doorbell: doorbell.into(),
+            board_ref: board_ref.into(),
+            claimed: Arg::flag(claim.is_some()),
+            reservation: reservation.into(),
+            outcome_prefix: outcome_prefix.into(),
+            outcome_ttl_ms: leaderboard::events::idempotency::OUTCOME_TTL_MS.into(),
+            bell_ms: BELL_MS.into(),
+        };
+        let reply = enqueue::run(self, named_keys, args).await?;
+        let (word, rest) = answer(&reply)?;
+        match (word.as_str(), rest) {
+            ("accepted", [id]) => {
                 let id = text(id)?;
                 // With `redis_min_replica_acks`: on its replicas before it is accepted.
                 self.await_replicas(&[&keys.inbox()]).await?;
                 Ok(Some(id))
             }
-            other => Err(leaderboard::LeaderboardError::CorruptData(format!(
-                "unexpected reply {other:?}"
+            ("claim_lost", []) => Ok(None),
+            ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),
+            (word, rest) => Err(leaderboard::LeaderboardError::CorruptData(format!(
+                "the acceptance script answered {word} {rest:?}"
             ))),
         }
     }

@@ -5,12 +5,151 @@ use leaderboard::{LeaderboardError, PeriodId, PlayerId, Record, Result};
 
 use leaderboard::events::idempotency::applied_prefix;
 
+use crate::repo::script::{Arg, answer, script};
 use crate::repo::{Keys, Repo, bin, board_deleted, int, parse_record, text, uint};
 use crate::submissions::idempotency::store::Claim;
 
-const SUBMIT_CAS: &str =
-    crate::integrity::stats::with_stats_note!(include_str!("lua/submit_cas.lua"));
-const DELETE_PLAYER: &str = include_str!("lua/delete_player.lua");
+script! {
+    /// The compare-and-set write of a decided record (`lua/submit_cas.lua`).
+    mod submit_cas = crate::integrity::stats::with_stats_note!(include_str!("lua/submit_cas.lua"));
+    keys {
+        /// The period's records (hash: player → record JSON).
+        records,
+        /// The period's members (hash: player → sorted-set member).
+        members,
+        /// The period's sorted set.
+        ranked,
+        /// The board's event log.
+        events,
+        /// The periods with data (set).
+        periods,
+        /// The board's version.
+        version,
+        /// The `Idempotency-Key`'s record (or the unused key).
+        idempotency,
+        /// Set when a webhook subscription wants the board.
+        hooks_wanted,
+        /// The webhook deliverer's bell (rung at most once a second).
+        hooks_bell,
+        /// The period's integrity states (hash: player → state JSON).
+        integrity,
+        /// Reviews (hash: id → JSON).
+        reviews,
+        /// Reviews by submission time (sorted set).
+        reviews_by_time,
+        /// The stats minute's counters, players and climbers (`stats_note`; or the unused key).
+        stats_counters,
+        /// See `stats_counters`.
+        stats_players,
+        /// See `stats_counters`.
+        stats_climbers,
+        /// The board's config: the write lands only while it exists.
+        config,
+        /// The tournament's announcements (hash: `ended`, `end`).
+        announced,
+        /// The player's cohort's sorted set of the period (or the unused key).
+        cohort_ranked,
+        /// A closing board's closes (hash; or the unused key).
+        closes,
+    }
+    args {
+        /// The player.
+        player,
+        /// The record as read (`''`: none): the write lands only if it is unchanged.
+        expected,
+        /// The new record (JSON).
+        record,
+        /// Its sorted-set member.
+        member,
+        /// Its rank value (sorted-set score).
+        rank_value,
+        /// The `score_applied` event.
+        event,
+        /// When the period's keys expire (Unix ms; `'0'`: never).
+        expire_at_ms,
+        /// The period written.
+        period,
+        /// The `period_started` event (appended first when this is the period's first write).
+        period_started,
+        /// `'1'` with an `Idempotency-Key`.
+        claimed,
+        /// This attempt's reservation of the key.
+        reservation,
+        /// The stored outcome's prefix.
+        outcome_prefix,
+        /// The outcome JSON (after `better:total:`).
+        outcome,
+        /// The outcome's TTL (ms).
+        outcome_ttl_ms,
+        /// The webhook ring's payload (`wh:tenant/board`).
+        hooks_ring,
+        /// The player's integrity state (`''`: the board has no rules).
+        integrity_state,
+        /// A flagged submission's review id (`''`: none).
+        review_id,
+        /// Its JSON.
+        review,
+        /// Now (Unix ms).
+        now_ms,
+        /// The stats' TTL in seconds (`'0'`: the board keeps no stats).
+        stats_ttl_s,
+        /// The counters to increment (comma-separated).
+        counters,
+        /// `'1'` when the player counts among the minute's players.
+        count_player,
+        /// `'1'` when the write improved the player's standing.
+        improved,
+        /// Climbers kept per minute.
+        climbers_kept,
+        /// The tournament's end as the decision saw it (Unix ms; `''`: no tournament).
+        tournament_end_ms,
+        /// `'1'` on a board with cohorts: the entry goes to `cohort_ranked` too, and `better`
+        /// and `total` are the cohort's.
+        in_cohort,
+        /// On a board that closes its periods, the field of `closes` marking this period's
+        /// close under way (`''`: none).
+        closing_field,
+    }
+}
+/// The write's script as an integration test runs it itself (feature `testing`).
+#[cfg(feature = "testing")]
+pub fn submit_cas_for_tests() -> crate::repo::script::Named {
+    crate::repo::script::Named {
+        lua: submit_cas::LUA,
+        keys: submit_cas::KEY_NAMES,
+        args: submit_cas::ARG_NAMES,
+    }
+}
+
+script! {
+    /// The removal of a player's entry (`lua/delete_player.lua`).
+    mod delete_player = include_str!("lua/delete_player.lua");
+    keys {
+        /// The period's records.
+        records,
+        /// The period's members.
+        members,
+        /// The period's sorted set.
+        ranked,
+        /// The board's event log.
+        events,
+        /// The board's version.
+        version,
+        /// The board's config: nothing is removed once it is gone.
+        config,
+        /// The player's cohort's sorted set of the period (or the unused key).
+        cohort_ranked,
+    }
+    args {
+        /// The player.
+        player,
+        /// The `record_deleted` event.
+        event,
+        /// `'1'` on a board with cohorts: the entry leaves `cohort_ranked` too (the placement
+        /// stays for the period).
+        in_cohort,
+    }
+}
 
 /// What a compare-and-set write did.
 #[derive(Debug, Clone)]
@@ -125,45 +264,14 @@ impl Repo {
         let new_raw = serde_json::to_string(write.new)
             .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
         let period = write.period;
-        let cas_keys = [
-            keys.records(period),
-            keys.members(period),
-            keys.zset(period),
-            keys.events(),
-            keys.periods(),
-            keys.version(),
-            claim.map_or_else(|| keys.unused(), |(c, _)| keys.idem(&c.key)),
-            keys.hooks(),
-            keys.hooks_bell(),
-            keys.integrity(period),
-            keys.reviews(),
-            keys.reviews_index(),
-        ];
         let stats = write.stats.as_ref();
-        let stats_keys = stats.map_or_else(
+        let [stats_counters, stats_players, stats_climbers] = stats.map_or_else(
             || [keys.unused(), keys.unused(), keys.unused()],
             |s| keys.stats(s.minute),
         );
-        let cas_keys: Vec<String> = cas_keys
-            .into_iter()
-            .chain(stats_keys)
-            .chain([
-                keys.config(),
-                keys.announced(),
-                write
-                    .cohort
-                    .map_or_else(|| keys.unused(), |c| keys.cohort(period, c)),
-                if write.closes {
-                    keys.league()
-                } else {
-                    keys.unused()
-                },
-            ])
-            .collect();
         let ig = write.integrity.as_ref();
-        let (review_id, review_json) = ig.and_then(|i| i.review).unwrap_or_default();
-        let flag = |on: bool| bin(if on { "1" } else { "0" });
-        let (reservation, prefix, outcome) = match claim {
+        let (review_id, review) = ig.and_then(|i| i.review).unwrap_or_default();
+        let (reservation, outcome_prefix, outcome) = match claim {
             Some((c, outcome)) => (
                 c.reservation.clone(),
                 applied_prefix(&c.fingerprint),
@@ -171,58 +279,77 @@ impl Repo {
             ),
             None => Default::default(),
         };
-        let r = self
-            .eval(
-                SUBMIT_CAS,
-                &cas_keys,
-                vec![
-                    bin(write.player.as_str()),
-                    bin(write.expected_raw),
-                    bin(new_raw),
-                    bin(write.member),
-                    bin(write.rank_value.to_string()),
-                    bin(write.event_json),
-                    bin(write.expire_at_ms.unwrap_or(0).to_string()),
-                    bin(period.to_string()),
-                    bin(write.period_started_json),
-                    flag(claim.is_some()),
-                    bin(reservation),
-                    bin(prefix),
-                    bin(outcome),
-                    Claim::ttl_arg(),
-                    bin(keys.hooks_ring()),
-                    bin(ig.map_or("", |i| i.state_json)),
-                    bin(review_id),
-                    bin(review_json),
-                    bin(ig.map_or(0, |i| i.now_ms).to_string()),
-                    bin(stats
-                        .map_or(0, |_| leaderboard::integrity::stats::RETAIN_SECS)
-                        .to_string()),
-                    bin(stats.map(|s| s.fields()).unwrap_or_default()),
-                    flag(stats.is_some_and(|s| s.count_player)),
-                    flag(stats.is_some_and(|s| s.improved)),
-                    bin(leaderboard::integrity::stats::CLIMBERS_KEPT.to_string()),
-                    bin(write
-                        .tournament_end_ms
-                        .map(|end| end.to_string())
-                        .unwrap_or_default()),
-                    flag(write.cohort.is_some()),
-                    bin(if write.closes {
-                        crate::competitions::leagues::store::closing_field(period)
-                    } else {
-                        String::new()
-                    }),
-                ],
-            )
-            .await?;
-        match r.as_slice() {
-            [ok] if int(ok)? == 0 => Ok(ApplyResult::Conflict),
-            [ok] if int(ok)? == 3 => Ok(ApplyResult::ClaimLost),
-            [ok] if int(ok)? == 4 => Err(board_deleted(keys)),
-            [ok] if int(ok)? == 5 => Ok(ApplyResult::TournamentEnded),
-            [ok] if int(ok)? == 6 => Ok(ApplyResult::WindowMoved),
-            [ok] if int(ok)? == 7 => Ok(ApplyResult::PeriodClosed),
-            [_, better, total, id, version, rang] => {
+        let keys_named = submit_cas::Keys {
+            records: keys.records(period),
+            members: keys.members(period),
+            ranked: keys.zset(period),
+            events: keys.events(),
+            periods: keys.periods(),
+            version: keys.version(),
+            idempotency: claim.map_or_else(|| keys.unused(), |(c, _)| keys.idem(&c.key)),
+            hooks_wanted: keys.hooks(),
+            hooks_bell: keys.hooks_bell(),
+            integrity: keys.integrity(period),
+            reviews: keys.reviews(),
+            reviews_by_time: keys.reviews_index(),
+            stats_counters,
+            stats_players,
+            stats_climbers,
+            config: keys.config(),
+            announced: keys.announced(),
+            cohort_ranked: write
+                .cohort
+                .map_or_else(|| keys.unused(), |c| keys.cohort(period, c)),
+            closes: if write.closes {
+                keys.league()
+            } else {
+                keys.unused()
+            },
+        };
+        let args = submit_cas::Args {
+            player: write.player.as_str().into(),
+            expected: write.expected_raw.into(),
+            record: new_raw.into(),
+            member: write.member.into(),
+            rank_value: write.rank_value.into(),
+            event: write.event_json.into(),
+            expire_at_ms: write.expire_at_ms.unwrap_or(0).into(),
+            period: period.to_string().into(),
+            period_started: write.period_started_json.into(),
+            claimed: Arg::flag(claim.is_some()),
+            reservation: reservation.into(),
+            outcome_prefix: outcome_prefix.into(),
+            outcome: outcome.into(),
+            outcome_ttl_ms: leaderboard::events::idempotency::OUTCOME_TTL_MS.into(),
+            hooks_ring: keys.hooks_ring().into(),
+            integrity_state: ig.map_or("", |i| i.state_json).into(),
+            review_id: review_id.into(),
+            review: review.into(),
+            now_ms: ig.map_or(0, |i| i.now_ms).into(),
+            stats_ttl_s: stats
+                .map_or(0, |_| leaderboard::integrity::stats::RETAIN_SECS)
+                .into(),
+            counters: stats.map(|s| s.fields()).unwrap_or_default().into(),
+            count_player: Arg::flag(stats.is_some_and(|s| s.count_player)),
+            improved: Arg::flag(stats.is_some_and(|s| s.improved)),
+            climbers_kept: leaderboard::integrity::stats::CLIMBERS_KEPT.into(),
+            tournament_end_ms: write
+                .tournament_end_ms
+                .map(|end| end.to_string())
+                .unwrap_or_default()
+                .into(),
+            in_cohort: Arg::flag(write.cohort.is_some()),
+            closing_field: if write.closes {
+                crate::competitions::leagues::store::closing_field(period)
+            } else {
+                String::new()
+            }
+            .into(),
+        };
+        let reply = submit_cas::run(self, keys_named, args).await?;
+        let (word, rest) = answer(&reply)?;
+        match (word.as_str(), rest) {
+            ("applied", [better, total, id, version, rang]) => {
                 self.note_if_rang(keys, Some(rang), crate::scope::now_ms())
                     .await;
                 let applied = Applied {
@@ -235,8 +362,14 @@ impl Repo {
                 self.await_replicas(&[&keys.config()]).await?;
                 Ok(ApplyResult::Applied(applied))
             }
-            other => Err(LeaderboardError::CorruptData(format!(
-                "unexpected reply {other:?}"
+            ("conflict", []) => Ok(ApplyResult::Conflict),
+            ("claim_lost", []) => Ok(ApplyResult::ClaimLost),
+            ("board_deleted", []) => Err(board_deleted(keys)),
+            ("tournament_ended", []) => Ok(ApplyResult::TournamentEnded),
+            ("window_moved", []) => Ok(ApplyResult::WindowMoved),
+            ("period_closed", []) => Ok(ApplyResult::PeriodClosed),
+            (word, rest) => Err(LeaderboardError::CorruptData(format!(
+                "the write script answered {word} {rest:?}"
             ))),
         }
     }
@@ -254,31 +387,28 @@ impl Repo {
     ) -> Result<Option<i64>> {
         let cohort = self.cohort_of(keys, board, period, player).await?;
         let cohort = cohort.as_ref();
-        let r = self
-            .eval(
-                DELETE_PLAYER,
-                &[
-                    keys.records(period),
-                    keys.members(period),
-                    keys.zset(period),
-                    keys.events(),
-                    keys.version(),
-                    keys.config(),
-                    cohort.map_or_else(|| keys.unused(), |c| keys.cohort(period, c)),
-                ],
-                vec![
-                    bin(player.as_str()),
-                    bin(event_json),
-                    bin(if cohort.is_some() { "1" } else { "0" }),
-                ],
-            )
-            .await?;
-        match r.first().map(int).transpose()? {
-            Some(-1) => Err(board_deleted(keys)),
-            Some(0) => Ok(None),
-            Some(version) if version > 0 => Ok(Some(version)),
-            other => Err(LeaderboardError::CorruptData(format!(
-                "deleting a player answered {other:?}"
+        let named_keys = delete_player::Keys {
+            records: keys.records(period),
+            members: keys.members(period),
+            ranked: keys.zset(period),
+            events: keys.events(),
+            version: keys.version(),
+            config: keys.config(),
+            cohort_ranked: cohort.map_or_else(|| keys.unused(), |c| keys.cohort(period, c)),
+        };
+        let args = delete_player::Args {
+            player: player.as_str().into(),
+            event: event_json.into(),
+            in_cohort: Arg::flag(cohort.is_some()),
+        };
+        let reply = delete_player::run(self, named_keys, args).await?;
+        let (word, rest) = answer(&reply)?;
+        match (word.as_str(), rest) {
+            ("deleted", [version]) => Ok(Some(int(version)?)),
+            ("absent", []) => Ok(None),
+            ("board_deleted", []) => Err(board_deleted(keys)),
+            (word, rest) => Err(LeaderboardError::CorruptData(format!(
+                "deleting a player answered {word} {rest:?}"
             ))),
         }
     }

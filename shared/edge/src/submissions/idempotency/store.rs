@@ -42,11 +42,6 @@ impl Claim {
             bin(RESERVATION_LEASE_MS.to_string()),
         ]
     }
-
-    /// The outcome TTL argument of the write scripts.
-    pub(crate) fn ttl_arg() -> spin_sdk::redis::RedisParameter {
-        bin(OUTCOME_TTL_MS.to_string())
-    }
 }
 
 impl Keys {
