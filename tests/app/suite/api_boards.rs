@@ -472,6 +472,47 @@ async fn a_board_stored_before_a_check_was_tightened_reads_and_takes_scores() {
 /// The test servers are what `EDGE_TEST_REDIS` asks for: with `cluster3` (scripts/test.sh's
 /// cluster run, which also checks that every script stays within one hash slot) a command across
 /// two slots is refused, so that run checks something; otherwise the same command is served.
+/// A named script's prelude (edge::repo::script): Redis runs the app's own write script and
+/// refuses a call with a key too few, or an argument too many, naming the counts, before the
+/// script touches anything.
+#[test]
+fn test_redis_refuses_a_named_script_given_other_counts_than_it_declares() {
+    let redis = harness::RedisServer::start();
+    let mut c = redis.conn();
+    let script = edge::submissions::writes::submit_cas_for_tests();
+    let k = |s: &str| format!("lb:{{default/named}}:{s}");
+    let call = |keys: usize, args: usize, c: &mut harness::Conn| {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(script.lua).arg(keys);
+        for i in 0..keys {
+            eval.arg(k(&format!("k{i}")));
+        }
+        for _ in 0..args {
+            eval.arg("");
+        }
+        eval.query::<redis::Value>(c)
+    };
+    let (keys, args) = (script.keys.len(), script.args.len());
+    let fewer = call(keys - 1, args, &mut c).expect_err("a key too few is refused");
+    let said = format!("{fewer}");
+    assert!(
+        said.contains(&format!("{} keys given, {keys} declared", keys - 1)),
+        "{said}"
+    );
+    let more = call(keys, args + 1, &mut c).expect_err("an argument too many is refused");
+    let said = format!("{more}");
+    assert!(
+        said.contains(&format!("{} arguments given, {args} declared", args + 1)),
+        "{said}"
+    );
+    let mut exists = redis::cmd("EXISTS");
+    for i in 0..=keys {
+        exists.arg(k(&format!("k{i}")));
+    }
+    let written: i64 = exists.query(&mut c).unwrap();
+    assert_eq!(written, 0, "nothing was written");
+}
+
 #[test]
 fn test_redis_refuses_keys_of_two_slots_exactly_when_it_is_a_cluster() {
     let redis = harness::RedisServer::start();

@@ -90,8 +90,10 @@ macro_rules! script {
             /// The script as sent: the prelude, its names, then its body.
             pub(crate) const LUA: &str = concat!(
                 include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/repo/lua/named.lua")),
-                "local K = named(KEYS, {", $("'", stringify!($key), "',",)* "}, 'key')\n",
-                "local A = named(ARGV, {", $("'", stringify!($arg), "',",)* "}, 'argument')\n",
+                "local K = named('key', KEYS, 0", $($crate::repo::script::plus_one!($key),)* ")\n",
+                $("K.", stringify!($key), ", ",)* "_ = unpack(KEYS)\n",
+                "local A = named('argument', ARGV, 0", $($crate::repo::script::plus_one!($arg),)* ")\n",
+                $("A.", stringify!($arg), ", ",)* "_ = unpack(ARGV)\n",
                 $body
             );
             /// Runs the script with these keys and arguments.
@@ -111,6 +113,14 @@ macro_rules! script {
     };
 }
 pub(crate) use script;
+
+/// `" + 1"` for each name: how [`script!`] counts its names in the Lua it writes.
+macro_rules! plus_one {
+    ($name:ident) => {
+        " + 1"
+    };
+}
+pub(crate) use plus_one;
 
 /// A named script as an integration test runs it itself (feature `testing`): its text and its
 /// names, so that the test passes keys and arguments by name too.
@@ -186,8 +196,12 @@ mod tests {
     #[test]
     fn the_script_names_its_keys_and_arguments_in_order() {
         assert!(probe::LUA.starts_with(include_str!("lua/named.lua")));
-        assert!(probe::LUA.contains("local K = named(KEYS, {'first',}, 'key')\n"));
-        assert!(probe::LUA.contains("local A = named(ARGV, {'second','third',}, 'argument')\n"));
+        assert!(
+            probe::LUA.contains("local K = named('key', KEYS, 0 + 1)\nK.first, _ = unpack(KEYS)\n")
+        );
+        assert!(probe::LUA.contains(
+            "local A = named('argument', ARGV, 0 + 1 + 1)\nA.second, A.third, _ = unpack(ARGV)\n"
+        ));
         assert!(probe::LUA.ends_with("return {K.first, A.second}"));
     }
 
