@@ -290,7 +290,7 @@ async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back()
         ("event", event.as_str()),
         ("doorbell", "lb:doorbell"),
         ("board_ref", "default/kite"),
-        ("claimed", "0"),
+        ("keyed", "0"),
         ("outcome_ttl_ms", "60000"),
         ("bell_ms", "1000"),
     ]
@@ -329,7 +329,7 @@ async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back()
         ("expire_at_ms", "0"),
         ("period", "all_time"),
         ("period_started", event.as_str()),
-        ("claimed", "0"),
+        ("keyed", "0"),
         ("hooks_ring", "wh:default/kite"),
         ("stats_ttl_s", "0"),
         ("climbers_kept", "10"),

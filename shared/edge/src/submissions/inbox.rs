@@ -11,7 +11,7 @@ use leaderboard::events::idempotency::accepted_prefix;
 
 use crate::repo::script::{Arg, answer, script};
 use crate::repo::{Keys, Repo, text};
-use crate::submissions::idempotency::store::Claim;
+use crate::submissions::idempotency::store::KeyHold;
 
 script! {
     /// An asynchronous submission's acceptance (`lua/enqueue.lua`).
@@ -36,7 +36,7 @@ script! {
         /// What the doorbell carries (`tenant/board`).
         board_ref,
         /// `'1'` with an `Idempotency-Key`.
-        claimed,
+        keyed,
         /// This attempt's reservation of the key.
         reservation,
         /// The stored outcome's prefix (the entry id follows).
@@ -73,7 +73,7 @@ impl Repo {
     /// Accepts an asynchronous submission: appends the event to the board's inbox stream (the
     /// durable record the drain applies) and to its log, and rings the doorbell channel so the
     /// projector drains it, in one script;
-    /// with `claim`, only if the `Idempotency-Key` is still this attempt's (or free), storing the
+    /// with `hold`, only if the `Idempotency-Key` is still this attempt's (or free), storing the
     /// outcome in the same step. Returns the stream id, or `None` when the key is held by another
     /// attempt. A lost doorbell only delays projection until the next one.
     pub async fn enqueue(
@@ -82,15 +82,15 @@ impl Repo {
         event_json: &str,
         doorbell: &str,
         board_ref: &str,
-        claim: Option<&Claim>,
+        hold: Option<&KeyHold>,
     ) -> Result<Option<String>> {
-        let (reservation, outcome_prefix) = match claim {
+        let (reservation, outcome_prefix) = match hold {
             Some(c) => (c.reservation.clone(), accepted_prefix(&c.fingerprint)),
             None => Default::default(),
         };
         let named_keys = enqueue::Keys {
             inbox: keys.inbox(),
-            idempotency: claim.map_or_else(|| keys.unused(), |c| keys.idem(&c.key)),
+            idempotency: hold.map_or_else(|| keys.unused(), |c| keys.idem(&c.key)),
             events: keys.events(),
             bell: keys.bell(),
             config: keys.config(),
@@ -99,7 +99,7 @@ impl Repo {
             event: event_json.into(),
             doorbell: doorbell.into(),
             board_ref: board_ref.into(),
-            claimed: Arg::flag(claim.is_some()),
+            keyed: Arg::flag(hold.is_some()),
             reservation: reservation.into(),
             outcome_prefix: outcome_prefix.into(),
             outcome_ttl_ms: leaderboard::events::idempotency::OUTCOME_TTL_MS.into(),
@@ -114,7 +114,7 @@ impl Repo {
                 self.await_replicas(&[&keys.inbox()]).await?;
                 Ok(Some(id))
             }
-            ("claim_lost", []) => Ok(None),
+            ("key_held", []) => Ok(None),
             ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),
             (word, rest) => Err(leaderboard::LeaderboardError::CorruptData(format!(
                 "the acceptance script answered {word} {rest:?}"

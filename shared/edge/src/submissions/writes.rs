@@ -7,7 +7,7 @@ use leaderboard::events::idempotency::applied_prefix;
 
 use crate::repo::script::{Arg, answer, script};
 use crate::repo::{Keys, Repo, bin, board_deleted, int, parse_record, text, uint};
-use crate::submissions::idempotency::store::Claim;
+use crate::submissions::idempotency::store::KeyHold;
 
 script! {
     /// The compare-and-set write of a decided record (`lua/submit_cas.lua`).
@@ -72,7 +72,7 @@ script! {
         /// The `period_started` event (appended first when this is the period's first write).
         period_started,
         /// `'1'` with an `Idempotency-Key`.
-        claimed,
+        keyed,
         /// This attempt's reservation of the key.
         reservation,
         /// The stored outcome's prefix.
@@ -159,7 +159,7 @@ pub enum ApplyResult {
     /// The record changed since it was read: read again and retry.
     Conflict,
     /// The `Idempotency-Key` is held by another attempt of the request: nothing written.
-    ClaimLost,
+    KeyHeld,
     /// The board's tournament's end was announced since the decision read it: nothing written
     /// (its standings are final).
     TournamentEnded,
@@ -252,14 +252,14 @@ impl Repo {
     }
 
     /// Applies a decided record if the stored one is still the one read, with its events, in one
-    /// script. With `claim`, only if the `Idempotency-Key` is still this attempt's (or free), and
+    /// script. With `hold`, only if the `Idempotency-Key` is still this attempt's (or free), and
     /// the outcome (`outcome_json`, completed with the script's `better`/`total`) is stored in the
     /// same step.
     pub async fn apply(
         &self,
         keys: &Keys,
         write: &Write<'_>,
-        claim: Option<(&Claim, &str)>,
+        hold: Option<(&KeyHold, &str)>,
     ) -> Result<ApplyResult> {
         let new_raw = serde_json::to_string(write.new)
             .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
@@ -271,7 +271,7 @@ impl Repo {
         );
         let ig = write.integrity.as_ref();
         let (review_id, review) = ig.and_then(|i| i.review).unwrap_or_default();
-        let (reservation, outcome_prefix, outcome) = match claim {
+        let (reservation, outcome_prefix, outcome) = match hold {
             Some((c, outcome)) => (
                 c.reservation.clone(),
                 applied_prefix(&c.fingerprint),
@@ -286,7 +286,7 @@ impl Repo {
             events: keys.events(),
             periods: keys.periods(),
             version: keys.version(),
-            idempotency: claim.map_or_else(|| keys.unused(), |(c, _)| keys.idem(&c.key)),
+            idempotency: hold.map_or_else(|| keys.unused(), |(c, _)| keys.idem(&c.key)),
             hooks_wanted: keys.hooks(),
             hooks_bell: keys.hooks_bell(),
             integrity: keys.integrity(period),
@@ -316,7 +316,7 @@ impl Repo {
             expire_at_ms: write.expire_at_ms.unwrap_or(0).into(),
             period: period.to_string().into(),
             period_started: write.period_started_json.into(),
-            claimed: Arg::flag(claim.is_some()),
+            keyed: Arg::flag(hold.is_some()),
             reservation: reservation.into(),
             outcome_prefix: outcome_prefix.into(),
             outcome: outcome.into(),
@@ -363,7 +363,7 @@ impl Repo {
                 Ok(ApplyResult::Applied(applied))
             }
             ("conflict", []) => Ok(ApplyResult::Conflict),
-            ("claim_lost", []) => Ok(ApplyResult::ClaimLost),
+            ("key_held", []) => Ok(ApplyResult::KeyHeld),
             ("board_deleted", []) => Err(board_deleted(keys)),
             ("tournament_ended", []) => Ok(ApplyResult::TournamentEnded),
             ("window_moved", []) => Ok(ApplyResult::WindowMoved),

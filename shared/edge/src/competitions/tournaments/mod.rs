@@ -4,9 +4,11 @@
 //! the tenant's tournaments listed by state and category, and those a player joined
 //! ([`listing`]). The rules are
 //! `leaderboard::competition::tournament`'s; the counts, membership, announcements, the
-//! register and the index are in Redis ([`store`]).
+//! register and the index are in Redis ([`store`]; the scripts it runs by name, [`scripts`]).
 
 pub mod store;
+
+mod scripts;
 
 mod attempts;
 mod listing;

@@ -19,10 +19,10 @@ use leaderboard::{BoardId, LeaderboardError, PeriodId, PlayerId, Result, TenantI
 use crate::repo::{Keys, Repo, bin, int, text, uint};
 use crate::schedule::NoteMode;
 
+use super::scripts;
+
 const JOIN: &str = include_str!("lua/tournament_join.lua");
 const GRANT: &str = include_str!("lua/tournament_grant.lua");
-const WINDOW: &str = include_str!("lua/tournament_window.lua");
-const ANNOUNCE: &str = include_str!("lua/tournament_announce.lua");
 const SCAN: &str = include_str!("lua/tournament_scan.lua");
 const FORGET_IF: &str = include_str!("lua/tournament_forget_if.lua");
 
@@ -244,31 +244,33 @@ impl Repo {
         event_json: &str,
         now_ms: i64,
     ) -> Result<Announce> {
-        let r = self
-            .eval(
-                ANNOUNCE,
-                &[
-                    keys.config(),
-                    keys.announced(),
-                    keys.events(),
-                    keys.hooks(),
-                    keys.hooks_bell(),
-                ],
-                vec![
-                    bin(which),
-                    bin(config_raw),
-                    bin(event_json),
-                    bin(keys.hooks_ring()),
-                    bin(now_ms.to_string()),
-                ],
-            )
-            .await?;
-        self.note_if_rang(keys, r.get(1), now_ms).await;
-        match r.first().map(int).transpose()? {
-            Some(1) => Ok(Announce::Made),
-            Some(2) => Ok(Announce::Before),
-            Some(_) => Ok(Announce::ConfigChanged),
-            None => Err(crate::repo::board_deleted(keys)),
+        let named_keys = scripts::announce::Keys {
+            config: keys.config(),
+            announced: keys.announced(),
+            events: keys.events(),
+            hooks_wanted: keys.hooks(),
+            hooks_bell: keys.hooks_bell(),
+        };
+        let args = scripts::announce::Args {
+            which: which.into(),
+            config_read: config_raw.into(),
+            event: event_json.into(),
+            hooks_ring: keys.hooks_ring().into(),
+            now_ms: now_ms.into(),
+        };
+        let reply = scripts::announce::run(self, named_keys, args).await?;
+        let (word, rest) = crate::repo::script::answer(&reply)?;
+        match (word.as_str(), rest) {
+            ("made", [rang]) => {
+                self.note_if_rang(keys, Some(rang), now_ms).await;
+                Ok(Announce::Made)
+            }
+            ("before", []) => Ok(Announce::Before),
+            ("config_changed", []) => Ok(Announce::ConfigChanged),
+            ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),
+            (word, rest) => Err(LeaderboardError::CorruptData(format!(
+                "a tournament's announcement answered {word} {rest:?}"
+            ))),
         }
     }
 
@@ -283,26 +285,29 @@ impl Repo {
         end_ms: i64,
         early: bool,
     ) -> Result<WindowWrite> {
-        let r = self
-            .eval(
-                WINDOW,
-                &[keys.config(), keys.announced()],
-                vec![
-                    bin(raw),
-                    bin(new_json),
-                    bin(if early { "1" } else { "0" }),
-                    bin(end_ms.to_string()),
-                ],
-            )
-            .await?;
-        match r.first().map(int).transpose()? {
-            Some(1) => {
+        let named_keys = scripts::window_write::Keys {
+            config: keys.config(),
+            announced: keys.announced(),
+        };
+        let args = scripts::window_write::Args {
+            config_read: raw.into(),
+            config: new_json.into(),
+            early: crate::repo::script::Arg::flag(early),
+            end_ms: end_ms.into(),
+        };
+        let reply = scripts::window_write::run(self, named_keys, args).await?;
+        let (word, rest) = crate::repo::script::answer(&reply)?;
+        match (word.as_str(), rest) {
+            ("changed", []) => {
                 self.await_replicas(&[&keys.config()]).await?;
                 Ok(WindowWrite::Changed)
             }
-            Some(2) => Ok(WindowWrite::Ended),
-            Some(_) => Ok(WindowWrite::Stale),
-            None => Err(crate::repo::board_deleted(keys)),
+            ("ended", []) => Ok(WindowWrite::Ended),
+            ("stale", []) => Ok(WindowWrite::Stale),
+            ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),
+            (word, rest) => Err(LeaderboardError::CorruptData(format!(
+                "a tournament's window change answered {word} {rest:?}"
+            ))),
         }
     }
 

@@ -19,11 +19,11 @@ use leaderboard::{LeaderboardError, PlayerId, Result};
 
 use crate::http::Call;
 use crate::scope::nonce;
-use crate::submissions::idempotency::store::Claim;
+use crate::submissions::idempotency::store::KeyHold;
 
-/// The request's claim on its `Idempotency-Key`, if it sent one (`400` for a malformed key).
-pub fn claim(call: &Call<'_>, player: &PlayerId) -> Result<Option<Claim>> {
-    claim_key(
+/// The request's hold on its `Idempotency-Key`, if it sent one (`400` for a malformed key).
+pub fn hold(call: &Call<'_>, player: &PlayerId) -> Result<Option<KeyHold>> {
+    hold_key(
         call,
         call.header("idempotency-key"),
         player,
@@ -31,21 +31,21 @@ pub fn claim(call: &Call<'_>, player: &PlayerId) -> Result<Option<Claim>> {
     )
 }
 
-/// A claim on `key` for a submission of `player` whose response depends on `body` (what a
+/// A hold on `key` for a submission of `player` whose response depends on `body` (what a
 /// replay must match): the REST request's bytes, or a GraphQL mutation's input as JSON.
-pub fn claim_key(
+pub fn hold_key(
     call: &Call<'_>,
     key: Option<&str>,
     player: &PlayerId,
     body: &[u8],
-) -> Result<Option<Claim>> {
+) -> Result<Option<KeyHold>> {
     let Some(key) = key else {
         return Ok(None);
     };
     validate_key(key)?;
     let fingerprint = fingerprint(call.version, player, body);
     let reservation = pending(&fingerprint, &nonce(call.now_ms));
-    Ok(Some(Claim {
+    Ok(Some(KeyHold {
         key: key.to_string(),
         fingerprint,
         reservation,
@@ -54,8 +54,8 @@ pub fn claim_key(
 
 /// The outcome when the key already holds `stored` (replayed as the first answer said it), or
 /// why there is none to replay.
-pub fn answer_held(claim: &Claim, stored: &str) -> Result<SubmitOutcome> {
-    match classify(stored, &claim.fingerprint) {
+pub fn answer_held(hold: &KeyHold, stored: &str) -> Result<SubmitOutcome> {
+    match classify(stored, &hold.fingerprint) {
         KeyState::InProgress => Err(LeaderboardError::IdempotencyInProgress(
             "another attempt of this request is being applied; retry shortly".into(),
         )),

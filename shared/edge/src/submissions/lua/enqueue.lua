@@ -5,16 +5,16 @@
 -- expires, so a lost doorbell only delays entries until the next submission). Its keys (`K`) and
 -- arguments (`A`) are named where the script is declared (`enqueue` in ../inbox.rs).
 -- Answers {'board_deleted'} (the board was deleted since the caller read it: nothing is
--- written), {'claim_lost'} (the idempotency key is held by another attempt), or
+-- written), {'key_held'} (the idempotency key is held by another attempt), or
 -- {'accepted', inbox entry id}.
 if redis.call('EXISTS', K.config) == 0 then return {'board_deleted'} end
-if A.claimed == '1' then
+if A.keyed == '1' then
   local held = redis.call('GET', K.idempotency)
-  if held and held ~= A.reservation then return {'claim_lost'} end
+  if held and held ~= A.reservation then return {'key_held'} end
 end
 local id = redis.call('XADD', K.inbox, '*', 'event', A.event)
 redis.call('XADD', K.events, '*', 'event', A.event)
-if A.claimed == '1' then
+if A.keyed == '1' then
   redis.call('SET', K.idempotency, A.outcome_prefix .. id, 'PX', A.outcome_ttl_ms)
 end
 if redis.call('SET', K.bell, '1', 'NX', 'PX', A.bell_ms) then

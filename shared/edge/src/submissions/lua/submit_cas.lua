@@ -6,7 +6,7 @@
 -- {'tournament_ended'} (the tournament's end was announced since: its standings are final),
 -- {'window_moved'} (its end moved since the decision, ended early or extended: decide again),
 -- {'period_closed'} (the period's close has begun: its standings are final), {'conflict'} (the
--- record changed: read again), {'claim_lost'} (the idempotency key is held by another
+-- record changed: read again), {'key_held'} (the idempotency key is held by another
 -- attempt), or {'applied', better, total, event id, version, 1 when it rang the webhook
 -- deliverer else 0}. Only 'applied' writes anything.
 if redis.call('EXISTS', K.config) == 0 then return {'board_deleted'} end
@@ -20,9 +20,9 @@ if A.closing_field ~= '' and redis.call('HEXISTS', K.closes, A.closing_field) ==
 end
 local cur = redis.call('HGET', K.records, A.player)
 if (cur or '') ~= A.expected then return {'conflict'} end
-if A.claimed == '1' then
+if A.keyed == '1' then
   local held = redis.call('GET', K.idempotency)
-  if held and held ~= A.reservation then return {'claim_lost'} end
+  if held and held ~= A.reservation then return {'key_held'} end
 end
 if redis.call('SADD', K.periods, A.period) == 1 then
   redis.call('XADD', K.events, '*', 'event', A.period_started)
@@ -83,7 +83,7 @@ if A.stats_ttl_s ~= '0' then
   stats_note(K.stats_counters, K.stats_players, K.stats_climbers, A.counters, counted, A.player,
     gained, tonumber(A.climbers_kept), A.stats_ttl_s)
 end
-if A.claimed == '1' then
+if A.keyed == '1' then
   redis.call('SET', K.idempotency, A.outcome_prefix .. better .. ':' .. total .. ':' .. A.outcome,
     'PX', A.outcome_ttl_ms)
 end
