@@ -291,6 +291,8 @@ async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back()
         ("doorbell", "lb:doorbell"),
         ("board_ref", "default/kite"),
         ("keyed", "0"),
+        ("reservation", ""),
+        ("outcome_prefix", ""),
         ("outcome_ttl_ms", "60000"),
         ("bell_ms", "1000"),
     ]
@@ -322,6 +324,7 @@ async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back()
     let keys: Vec<(&str, String)> = named_keys.iter().map(|n| (*n, key_of(n))).collect();
     let args: Vec<(&str, String)> = [
         ("player", "cat"),
+        ("expected", ""),
         ("record", "{}"),
         ("member", "0000000000001cat"),
         ("rank_value", "1"),
@@ -330,9 +333,23 @@ async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back()
         ("period", "all_time"),
         ("period_started", event.as_str()),
         ("keyed", "0"),
+        ("reservation", ""),
+        ("outcome_prefix", ""),
+        ("outcome", ""),
+        ("outcome_ttl_ms", "60000"),
         ("hooks_ring", "wh:default/kite"),
+        ("integrity_state", ""),
+        ("review_id", ""),
+        ("review", ""),
+        ("now_ms", "0"),
         ("stats_ttl_s", "0"),
+        ("counters", ""),
+        ("count_player", "0"),
+        ("improved", "0"),
         ("climbers_kept", "10"),
+        ("tournament_end_ms", ""),
+        ("in_cohort", "0"),
+        ("closing_field", ""),
     ]
     .into_iter()
     .map(|(n, v)| (n, v.to_string()))
@@ -472,47 +489,6 @@ async fn a_board_stored_before_a_check_was_tightened_reads_and_takes_scores() {
 /// The test servers are what `EDGE_TEST_REDIS` asks for: with `cluster3` (scripts/test.sh's
 /// cluster run, which also checks that every script stays within one hash slot) a command across
 /// two slots is refused, so that run checks something; otherwise the same command is served.
-/// A named script's prelude (edge::repo::script): Redis runs the app's own write script and
-/// refuses a call with a key too few, or an argument too many, naming the counts, before the
-/// script touches anything.
-#[test]
-fn test_redis_refuses_a_named_script_given_other_counts_than_it_declares() {
-    let redis = harness::RedisServer::start();
-    let mut c = redis.conn();
-    let script = edge::submissions::writes::submit_cas_for_tests();
-    let k = |s: &str| format!("lb:{{default/named}}:{s}");
-    let call = |keys: usize, args: usize, c: &mut harness::Conn| {
-        let mut eval = redis::cmd("EVAL");
-        eval.arg(script.lua).arg(keys);
-        for i in 0..keys {
-            eval.arg(k(&format!("k{i}")));
-        }
-        for _ in 0..args {
-            eval.arg("");
-        }
-        eval.query::<redis::Value>(c)
-    };
-    let (keys, args) = (script.keys.len(), script.args.len());
-    let fewer = call(keys - 1, args, &mut c).expect_err("a key too few is refused");
-    let said = format!("{fewer}");
-    assert!(
-        said.contains(&format!("{} keys given, {keys} declared", keys - 1)),
-        "{said}"
-    );
-    let more = call(keys, args + 1, &mut c).expect_err("an argument too many is refused");
-    let said = format!("{more}");
-    assert!(
-        said.contains(&format!("{} arguments given, {args} declared", args + 1)),
-        "{said}"
-    );
-    let mut exists = redis::cmd("EXISTS");
-    for i in 0..=keys {
-        exists.arg(k(&format!("k{i}")));
-    }
-    let written: i64 = exists.query(&mut c).unwrap();
-    assert_eq!(written, 0, "nothing was written");
-}
-
 #[test]
 fn test_redis_refuses_keys_of_two_slots_exactly_when_it_is_a_cluster() {
     let redis = harness::RedisServer::start();
@@ -529,4 +505,53 @@ fn test_redis_refuses_keys_of_two_slots_exactly_when_it_is_a_cluster() {
     } else {
         two_slots.expect("a single Redis serves keys of any slots");
     }
+}
+
+/// A named script's prelude (edge::repo::script): Redis runs the app's own write script and
+/// refuses a call with a key too few, or an argument too many, naming the counts, before the
+/// script touches anything.
+#[test]
+fn a_named_script_refuses_other_counts_than_it_declares() {
+    let redis = harness::RedisServer::start();
+    let mut c = redis.conn();
+    let script = edge::submissions::writes::submit_cas_for_tests();
+    let k = |s: &str| format!("lb:{{default/named}}:{s}");
+    // The board exists: without the counts' check, the script would go on to write.
+    let config = script.keys.iter().position(|n| *n == "config").unwrap();
+    let config_key = k(&format!("k{config}"));
+    let _: () = redis::cmd("SET")
+        .arg(&config_key)
+        .arg("{}")
+        .query(&mut c)
+        .unwrap();
+    let call = |keys: usize, args: usize, c: &mut harness::Conn| {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(script.lua).arg(keys);
+        for i in 0..keys {
+            eval.arg(k(&format!("k{i}")));
+        }
+        for _ in 0..args {
+            eval.arg("");
+        }
+        eval.query::<redis::Value>(c)
+    };
+    let (keys, args) = (script.keys.len(), script.args.len());
+    let fewer = call(keys - 1, args, &mut c).expect_err("a key too few is refused");
+    let said = format!("{fewer}");
+    assert!(
+        said.contains(&format!("keys: {} given, {keys} declared", keys - 1)),
+        "{said}"
+    );
+    let more = call(keys, args + 1, &mut c).expect_err("an argument too many is refused");
+    let said = format!("{more}");
+    assert!(
+        said.contains(&format!("arguments: {} given, {args} declared", args + 1)),
+        "{said}"
+    );
+    let mut exists = redis::cmd("EXISTS");
+    for i in (0..=keys).filter(|i| *i != config) {
+        exists.arg(k(&format!("k{i}")));
+    }
+    let written: i64 = exists.query(&mut c).unwrap();
+    assert_eq!(written, 0, "nothing was written beside the config");
 }

@@ -10,7 +10,7 @@ use leaderboard::{
 use crate::repo::{
     Keys, RedisParameter, RedisResult, Repo, bin, int, parse_record, tenant_boards, text, uint,
 };
-use crate::submissions::idempotency::store::KeyHold;
+use crate::submissions::idempotency::store::KeyLock;
 use crate::submissions::idempotency::store::Reservation;
 
 const CREATE_BOARD: &str = include_str!("lua/create_board.lua");
@@ -134,7 +134,7 @@ impl Repo {
 
     /// A board and, in the same round trip, a player's record in the board's current period
     /// (`now_ms` picks the period): what a submission needs before it can decide anything.
-    /// With a `hold`, the same round trip also reserves its `Idempotency-Key` (or reports what
+    /// With a `lock`, the same round trip also reserves its `Idempotency-Key` (or reports what
     /// the key holds).
     pub async fn board_and_record(
         &self,
@@ -142,7 +142,7 @@ impl Repo {
         id: &BoardId,
         player: &PlayerId,
         now_ms: i64,
-        hold: Option<&KeyHold>,
+        lock: Option<&KeyLock>,
     ) -> Result<(Board, String, Option<Record>, Option<Reservation>)> {
         use leaderboard::PeriodKind as K;
         let keys = Keys::new(tenant, id);
@@ -151,9 +151,9 @@ impl Repo {
             script_keys.push(keys.records(&leaderboard::board::period::period_id(kind, now_ms)?));
         }
         let mut args = vec![bin(player.as_str())];
-        if let Some(hold) = hold {
-            script_keys.push(keys.idem(&hold.key));
-            args.extend(hold.reserve_args());
+        if let Some(lock) = lock {
+            script_keys.push(keys.idem(&lock.key));
+            args.extend(lock.reserve_args());
         }
         let r = self.eval(BOARD_AND_RECORD, &script_keys, args).await?;
         let cfg = r.first().map(text).transpose()?.unwrap_or_default();
@@ -165,7 +165,7 @@ impl Repo {
         let board = Board::from_stored(&format!("board '{id}'"), cfg.as_bytes())?;
         let raw = r.get(1).map(text).transpose()?.unwrap_or_default();
         let rec = parse_record(&raw)?;
-        let reservation = match (hold, r.get(2).map(int).transpose()?) {
+        let reservation = match (lock, r.get(2).map(int).transpose()?) {
             (None, _) => None,
             (Some(_), Some(1)) => Some(Reservation::Reserved),
             (Some(_), _) => Some(Reservation::Held(

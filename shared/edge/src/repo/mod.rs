@@ -20,9 +20,10 @@
 //! retries). Business rules stay in `shared/leaderboard`; Redis only sees the decided effects.
 //!
 //! Here: the link (one server, or a cluster: [`routed`]; replica acknowledgements: [`replicas`]),
-//! the script runner (and [`script`]: a script's keys, arguments and answers by name), the board's own key names ([`Keys`]; each capability adds the names of its
-//! keys, and their rows of this table, in its `store`), the event log and its dead letters
-//! ([`log`]), and plain commands for small records ([`plain`], [`hashes`]). Each capability's
+//! the script runner (and [`script`]: a script's keys, arguments and answers by name), the
+//! board's own key names ([`Keys`]; each capability adds the names of its keys, and their rows
+//! of this table, in its `store`), the event log and its dead letters ([`log`]), and plain
+//! commands for small records ([`plain`], [`hashes`]). Each capability's
 //! Redis methods and Lua scripts live in its own folder (`crate::boards::store`,
 //! `crate::submissions::writes`, …).
 

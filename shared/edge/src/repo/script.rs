@@ -3,11 +3,14 @@
 //! `K.<name>` and `A.<name>`. The wire stays what Redis takes (`KEYS` and `ARGV`, in the
 //! declared order: Redis Cluster needs every key declared), but no side counts positions.
 //!
-//! The prelude the macro puts before the script checks the counts and makes a name that was
-//! not declared an error of the script (a typo fails its first call, it does not read `nil`).
-//! A script answers its outcome by name too: its reply's first element is a word
-//! (`applied`, `conflict`, …), which the Rust beside it turns into a typed answer in one
-//! `match`.
+//! The prelude the macro puts before the script (`lua/named.lua`, kept short: it is sent with
+//! every call) refuses a call with other counts than the script declares, and makes a name that
+//! was not declared an error of the script when it is read. Each declared script also gets a
+//! unit test that reads its Lua for every `K.<name>` and `A.<name>` and fails on one that is not
+//! declared, or on a name Lua cannot take as a field (`end`, `then`, …): a typo fails the build's
+//! tests, not a rare branch in production. A script answers its outcome by name too: its
+//! reply's first element is a word (`applied`, `conflict`, …), which the Rust beside it turns
+//! into a typed answer in one `match`.
 
 use crate::repo::RedisParameter;
 
@@ -96,6 +99,11 @@ macro_rules! script {
                 $("A.", stringify!($arg), ", ",)* "_ = unpack(ARGV)\n",
                 $body
             );
+            #[cfg(test)]
+            #[test]
+            fn its_lua_reads_only_the_names_it_declares() {
+                $crate::repo::script::check_names(LUA, KEY_NAMES, ARG_NAMES);
+            }
             /// Runs the script with these keys and arguments.
             pub(crate) async fn run(
                 repo: &$crate::repo::Repo,
@@ -137,8 +145,9 @@ pub struct Named {
 #[cfg(feature = "testing")]
 impl Named {
     /// `EVAL`'s parameters after the script: the key count, the keys, the arguments. A key not
-    /// in `keys` is `unused`, an argument not in `args` is empty. Panics on a name the script
-    /// does not declare (a test's mistake).
+    /// in `keys` is `unused` (as the app passes a key a call does not use); every argument must
+    /// be given. Panics on a name the script does not declare and on a missing argument (a
+    /// test's mistake).
     pub fn params(
         &self,
         keys: &[(&str, String)],
@@ -164,6 +173,39 @@ impl Named {
         out.extend(self.keys.iter().map(|n| pick(keys, n, unused)));
         out.extend(self.args.iter().map(|n| pick(args, n, "")));
         out
+    }
+}
+
+/// Lua's reserved words: none can be a name (`A.end` does not parse).
+#[cfg(test)]
+const LUA_WORDS: &[&str] = &[
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in", "local",
+    "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+];
+
+/// Fails when `lua` reads a `K.<name>` or `A.<name>` that is not declared, or when a declared
+/// name is a word of Lua (the test [`script!`] gives each script).
+#[cfg(test)]
+pub(crate) fn check_names(lua: &str, keys: &[&str], args: &[&str]) {
+    for name in keys.iter().chain(args) {
+        assert!(
+            !LUA_WORDS.contains(name),
+            "{name} is a word of Lua: the script could not read it as a field"
+        );
+    }
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for (table, declared) in [("K.", keys), ("A.", args)] {
+        for (at, _) in lua.match_indices(table) {
+            // `K.` ending a longer name (`OK.`) is not the table.
+            if lua[..at].chars().next_back().is_some_and(ident) {
+                continue;
+            }
+            let name: String = lua[at + 2..].chars().take_while(|c| ident(*c)).collect();
+            assert!(
+                name.is_empty() || declared.contains(&name.as_str()),
+                "the script reads {table}{name}, which it does not declare"
+            );
+        }
     }
 }
 
@@ -203,6 +245,22 @@ mod tests {
             "local A = named('argument', ARGV, 0 + 1 + 1)\nA.second, A.third, _ = unpack(ARGV)\n"
         ));
         assert!(probe::LUA.ends_with("return {K.first, A.second}"));
+    }
+
+    #[test]
+    #[should_panic(expected = "reads A.fourth, which it does not declare")]
+    fn a_name_the_script_does_not_declare_fails_its_test() {
+        check_names(
+            "return {K.first, A.fourth}",
+            probe::KEY_NAMES,
+            probe::ARG_NAMES,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "end is a word of Lua")]
+    fn a_word_of_lua_is_no_name() {
+        check_names("return {}", &["end"], &[]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use leaderboard::events::idempotency::accepted_prefix;
 
 use crate::repo::script::{Arg, answer, script};
 use crate::repo::{Keys, Repo, text};
-use crate::submissions::idempotency::store::KeyHold;
+use crate::submissions::idempotency::store::KeyLock;
 
 script! {
     /// An asynchronous submission's acceptance (`lua/enqueue.lua`).
@@ -73,7 +73,7 @@ impl Repo {
     /// Accepts an asynchronous submission: appends the event to the board's inbox stream (the
     /// durable record the drain applies) and to its log, and rings the doorbell channel so the
     /// projector drains it, in one script;
-    /// with `hold`, only if the `Idempotency-Key` is still this attempt's (or free), storing the
+    /// with `lock`, only if the `Idempotency-Key` is still this attempt's (or free), storing the
     /// outcome in the same step. Returns the stream id, or `None` when the key is held by another
     /// attempt. A lost doorbell only delays projection until the next one.
     pub async fn enqueue(
@@ -82,15 +82,15 @@ impl Repo {
         event_json: &str,
         doorbell: &str,
         board_ref: &str,
-        hold: Option<&KeyHold>,
+        lock: Option<&KeyLock>,
     ) -> Result<Option<String>> {
-        let (reservation, outcome_prefix) = match hold {
+        let (reservation, outcome_prefix) = match lock {
             Some(c) => (c.reservation.clone(), accepted_prefix(&c.fingerprint)),
             None => Default::default(),
         };
         let named_keys = enqueue::Keys {
             inbox: keys.inbox(),
-            idempotency: hold.map_or_else(|| keys.unused(), |c| keys.idem(&c.key)),
+            idempotency: lock.map_or_else(|| keys.unused(), |l| keys.idem(&l.key)),
             events: keys.events(),
             bell: keys.bell(),
             config: keys.config(),
@@ -99,7 +99,7 @@ impl Repo {
             event: event_json.into(),
             doorbell: doorbell.into(),
             board_ref: board_ref.into(),
-            keyed: Arg::flag(hold.is_some()),
+            keyed: Arg::flag(lock.is_some()),
             reservation: reservation.into(),
             outcome_prefix: outcome_prefix.into(),
             outcome_ttl_ms: leaderboard::events::idempotency::OUTCOME_TTL_MS.into(),
@@ -114,10 +114,10 @@ impl Repo {
                 self.await_replicas(&[&keys.inbox()]).await?;
                 Ok(Some(id))
             }
-            ("key_held", []) => Ok(None),
+            ("key_locked", []) => Ok(None),
             ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),
             (word, rest) => Err(leaderboard::LeaderboardError::CorruptData(format!(
-                "the acceptance script answered {word} {rest:?}"
+                "the acceptance script answered {word:?} {rest:?}"
             ))),
         }
     }

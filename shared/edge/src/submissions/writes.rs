@@ -7,7 +7,7 @@ use leaderboard::events::idempotency::applied_prefix;
 
 use crate::repo::script::{Arg, answer, script};
 use crate::repo::{Keys, Repo, bin, board_deleted, int, parse_record, text, uint};
-use crate::submissions::idempotency::store::KeyHold;
+use crate::submissions::idempotency::store::KeyLock;
 
 script! {
     /// The compare-and-set write of a decided record (`lua/submit_cas.lua`).
@@ -159,7 +159,7 @@ pub enum ApplyResult {
     /// The record changed since it was read: read again and retry.
     Conflict,
     /// The `Idempotency-Key` is held by another attempt of the request: nothing written.
-    KeyHeld,
+    KeyLocked,
     /// The board's tournament's end was announced since the decision read it: nothing written
     /// (its standings are final).
     TournamentEnded,
@@ -252,14 +252,14 @@ impl Repo {
     }
 
     /// Applies a decided record if the stored one is still the one read, with its events, in one
-    /// script. With `hold`, only if the `Idempotency-Key` is still this attempt's (or free), and
+    /// script. With `lock`, only if the `Idempotency-Key` is still this attempt's (or free), and
     /// the outcome (`outcome_json`, completed with the script's `better`/`total`) is stored in the
     /// same step.
     pub async fn apply(
         &self,
         keys: &Keys,
         write: &Write<'_>,
-        hold: Option<(&KeyHold, &str)>,
+        lock: Option<(&KeyLock, &str)>,
     ) -> Result<ApplyResult> {
         let new_raw = serde_json::to_string(write.new)
             .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
@@ -271,7 +271,7 @@ impl Repo {
         );
         let ig = write.integrity.as_ref();
         let (review_id, review) = ig.and_then(|i| i.review).unwrap_or_default();
-        let (reservation, outcome_prefix, outcome) = match hold {
+        let (reservation, outcome_prefix, outcome) = match lock {
             Some((c, outcome)) => (
                 c.reservation.clone(),
                 applied_prefix(&c.fingerprint),
@@ -286,7 +286,7 @@ impl Repo {
             events: keys.events(),
             periods: keys.periods(),
             version: keys.version(),
-            idempotency: hold.map_or_else(|| keys.unused(), |(c, _)| keys.idem(&c.key)),
+            idempotency: lock.map_or_else(|| keys.unused(), |(l, _)| keys.idem(&l.key)),
             hooks_wanted: keys.hooks(),
             hooks_bell: keys.hooks_bell(),
             integrity: keys.integrity(period),
@@ -316,7 +316,7 @@ impl Repo {
             expire_at_ms: write.expire_at_ms.unwrap_or(0).into(),
             period: period.to_string().into(),
             period_started: write.period_started_json.into(),
-            keyed: Arg::flag(hold.is_some()),
+            keyed: Arg::flag(lock.is_some()),
             reservation: reservation.into(),
             outcome_prefix: outcome_prefix.into(),
             outcome: outcome.into(),
@@ -363,13 +363,13 @@ impl Repo {
                 Ok(ApplyResult::Applied(applied))
             }
             ("conflict", []) => Ok(ApplyResult::Conflict),
-            ("key_held", []) => Ok(ApplyResult::KeyHeld),
+            ("key_locked", []) => Ok(ApplyResult::KeyLocked),
             ("board_deleted", []) => Err(board_deleted(keys)),
             ("tournament_ended", []) => Ok(ApplyResult::TournamentEnded),
             ("window_moved", []) => Ok(ApplyResult::WindowMoved),
             ("period_closed", []) => Ok(ApplyResult::PeriodClosed),
             (word, rest) => Err(LeaderboardError::CorruptData(format!(
-                "the write script answered {word} {rest:?}"
+                "the write script answered {word:?} {rest:?}"
             ))),
         }
     }
@@ -408,7 +408,7 @@ impl Repo {
             ("absent", []) => Ok(None),
             ("board_deleted", []) => Err(board_deleted(keys)),
             (word, rest) => Err(LeaderboardError::CorruptData(format!(
-                "deleting a player answered {word} {rest:?}"
+                "deleting a player answered {word:?} {rest:?}"
             ))),
         }
     }

@@ -269,7 +269,7 @@ impl Repo {
             ("config_changed", []) => Ok(Announce::ConfigChanged),
             ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),
             (word, rest) => Err(LeaderboardError::CorruptData(format!(
-                "a tournament's announcement answered {word} {rest:?}"
+                "a tournament's announcement answered {word:?} {rest:?}"
             ))),
         }
     }
@@ -306,7 +306,7 @@ impl Repo {
             ("stale", []) => Ok(WindowWrite::Stale),
             ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),
             (word, rest) => Err(LeaderboardError::CorruptData(format!(
-                "a tournament's window change answered {word} {rest:?}"
+                "a tournament's window change answered {word:?} {rest:?}"
             ))),
         }
     }

@@ -19,33 +19,23 @@ use leaderboard::{LeaderboardError, PlayerId, Result};
 
 use crate::http::Call;
 use crate::scope::nonce;
-use crate::submissions::idempotency::store::KeyHold;
+use crate::submissions::idempotency::store::KeyLock;
 
-/// The request's hold on its `Idempotency-Key`, if it sent one (`400` for a malformed key).
-pub fn hold(call: &Call<'_>, player: &PlayerId) -> Result<Option<KeyHold>> {
-    hold_key(
-        call,
-        call.header("idempotency-key"),
-        player,
-        call.req.body(),
-    )
-}
-
-/// A hold on `key` for a submission of `player` whose response depends on `body` (what a
+/// A lock on `key` for a submission of `player` whose response depends on `body` (what a
 /// replay must match): the REST request's bytes, or a GraphQL mutation's input as JSON.
-pub fn hold_key(
+pub fn lock_key(
     call: &Call<'_>,
     key: Option<&str>,
     player: &PlayerId,
     body: &[u8],
-) -> Result<Option<KeyHold>> {
+) -> Result<Option<KeyLock>> {
     let Some(key) = key else {
         return Ok(None);
     };
     validate_key(key)?;
     let fingerprint = fingerprint(call.version, player, body);
     let reservation = pending(&fingerprint, &nonce(call.now_ms));
-    Ok(Some(KeyHold {
+    Ok(Some(KeyLock {
         key: key.to_string(),
         fingerprint,
         reservation,
@@ -54,8 +44,8 @@ pub fn hold_key(
 
 /// The outcome when the key already holds `stored` (replayed as the first answer said it), or
 /// why there is none to replay.
-pub fn answer_held(hold: &KeyHold, stored: &str) -> Result<SubmitOutcome> {
-    match classify(stored, &hold.fingerprint) {
+pub fn answer_held(lock: &KeyLock, stored: &str) -> Result<SubmitOutcome> {
+    match classify(stored, &lock.fingerprint) {
         KeyState::InProgress => Err(LeaderboardError::IdempotencyInProgress(
             "another attempt of this request is being applied; retry shortly".into(),
         )),

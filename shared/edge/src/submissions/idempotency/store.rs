@@ -1,4 +1,4 @@
-//! `Idempotency-Key` holds: what a request holds while it applies, and releasing it after a
+//! `Idempotency-Key` locks: what a request holds while it applies, and releasing it after a
 //! failure. Reserving happens in the script that reads the board (`Repo::board_and_record`), and
 //! the outcome is stored by the write scripts themselves (`Repo::apply`, `Repo::enqueue`), so a
 //! write and its stored outcome are one atomic step. The stored forms are `leaderboard::events::idempotency`.
@@ -16,7 +16,7 @@ const RELEASE: &str = include_str!("lua/release.lua");
 
 /// An `Idempotency-Key` as one attempt of a request holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyHold {
+pub struct KeyLock {
     /// The client's key.
     pub key: String,
     /// The request's fingerprint.
@@ -34,7 +34,7 @@ pub enum Reservation {
     Held(String),
 }
 
-impl KeyHold {
+impl KeyLock {
     /// The script arguments that reserve the key: reservation value and lease.
     pub(crate) fn reserve_args(&self) -> Vec<spin_sdk::redis::RedisParameter> {
         vec![
@@ -58,11 +58,11 @@ impl Repo {
     /// for want of them. `WAIT` counts only what its own connection wrote, so the outcome's
     /// lifetime is renewed first (`PEXPIRE`, [`OUTCOME_TTL_MS`] from now): a write on the board's
     /// slot, after the one being replayed.
-    pub async fn confirm_replicated(&self, keys: &Keys, hold: &KeyHold) -> Result<()> {
+    pub async fn confirm_replicated(&self, keys: &Keys, lock: &KeyLock) -> Result<()> {
         if self.min_replica_acks() == 0 {
             return Ok(());
         }
-        let key = keys.idem(&hold.key);
+        let key = keys.idem(&lock.key);
         self.exec(
             "PEXPIRE",
             vec![bin(key.as_str()), bin(OUTCOME_TTL_MS.to_string())],
@@ -73,12 +73,12 @@ impl Repo {
 
     /// Releases this attempt's reservation after a failure that applied nothing, so a retry can
     /// apply; a no-op when the key no longer holds it. Whether it released.
-    pub async fn release(&self, keys: &Keys, hold: &KeyHold) -> Result<bool> {
+    pub async fn release(&self, keys: &Keys, lock: &KeyLock) -> Result<bool> {
         let r = self
             .eval(
                 RELEASE,
-                &[keys.idem(&hold.key)],
-                vec![bin(hold.reservation.as_str())],
+                &[keys.idem(&lock.key)],
+                vec![bin(lock.reservation.as_str())],
             )
             .await?;
         Ok(r.first().map(int).transpose()?.unwrap_or(0) == 1)

@@ -5,12 +5,12 @@
 -- expires, so a lost doorbell only delays entries until the next submission). Its keys (`K`) and
 -- arguments (`A`) are named where the script is declared (`enqueue` in ../inbox.rs).
 -- Answers {'board_deleted'} (the board was deleted since the caller read it: nothing is
--- written), {'key_held'} (the idempotency key is held by another attempt), or
+-- written), {'key_locked'} (the idempotency key is held by another attempt), or
 -- {'accepted', inbox entry id}.
 if redis.call('EXISTS', K.config) == 0 then return {'board_deleted'} end
 if A.keyed == '1' then
   local held = redis.call('GET', K.idempotency)
-  if held and held ~= A.reservation then return {'key_held'} end
+  if held and held ~= A.reservation then return {'key_locked'} end
 end
 local id = redis.call('XADD', K.inbox, '*', 'event', A.event)
 redis.call('XADD', K.events, '*', 'event', A.event)

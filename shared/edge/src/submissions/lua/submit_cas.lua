@@ -6,7 +6,7 @@
 -- {'tournament_ended'} (the tournament's end was announced since: its standings are final),
 -- {'window_moved'} (its end moved since the decision, ended early or extended: decide again),
 -- {'period_closed'} (the period's close has begun: its standings are final), {'conflict'} (the
--- record changed: read again), {'key_held'} (the idempotency key is held by another
+-- record changed: read again), {'key_locked'} (the idempotency key is held by another
 -- attempt), or {'applied', better, total, event id, version, 1 when it rang the webhook
 -- deliverer else 0}. Only 'applied' writes anything.
 if redis.call('EXISTS', K.config) == 0 then return {'board_deleted'} end
@@ -22,7 +22,7 @@ local cur = redis.call('HGET', K.records, A.player)
 if (cur or '') ~= A.expected then return {'conflict'} end
 if A.keyed == '1' then
   local held = redis.call('GET', K.idempotency)
-  if held and held ~= A.reservation then return {'key_held'} end
+  if held and held ~= A.reservation then return {'key_locked'} end
 end
 if redis.call('SADD', K.periods, A.period) == 1 then
   redis.call('XADD', K.events, '*', 'event', A.period_started)

@@ -25,7 +25,7 @@ use crate::api::Ctx;
 use crate::http::{Call, Response};
 use crate::repo::{Keys, Repo};
 use crate::submissions::idempotency;
-use crate::submissions::idempotency::store::KeyHold;
+use crate::submissions::idempotency::store::KeyLock;
 use crate::submissions::idempotency::store::Reservation;
 use crate::submissions::writes::ApplyResult;
 use crate::submissions::writes::Write;
@@ -78,7 +78,7 @@ pub enum Decided {
 }
 
 /// Applies `submission` at `now_ms`. `first_read` is the record as already read with the board
-/// (raw JSON and decoded), saving the first round trip. With `hold` the write happens only while
+/// (raw JSON and decoded), saving the first round trip. With `lock` the write happens only while
 /// this attempt holds the `Idempotency-Key` (else `IdempotencyInProgress`), and stores the outcome
 /// with the score. The board's integrity rules judge it first ([`crate::integrity`], unless
 /// `judging` says it was approved) and [`settle_before_write`] acts on their settlement: a
@@ -93,7 +93,7 @@ pub async fn apply(
     submission: &Submission,
     now_ms: i64,
     mut first_read: Option<(String, Option<leaderboard::Record>)>,
-    hold: Option<&KeyHold>,
+    lock: Option<&KeyLock>,
     judging: Judging<'_>,
 ) -> Result<Decided> {
     let keys = Keys::new(tenant, &board.id);
@@ -194,7 +194,7 @@ pub async fn apply(
             changed: decided.changed,
             cohort: cohort.as_ref().map(ToString::to_string),
         };
-        let outcome_json = hold.map(|_| applied_json(&applied)).transpose()?;
+        let outcome_json = lock.map(|_| applied_json(&applied)).transpose()?;
         let stats = board.stats.then(|| {
             stats_note(
                 now_ms,
@@ -232,7 +232,7 @@ pub async fn apply(
             closes: board.closes_periods(),
         };
         match repo
-            .apply(&keys, &write, hold.zip(outcome_json.as_deref()))
+            .apply(&keys, &write, lock.zip(outcome_json.as_deref()))
             .await?
         {
             ApplyResult::Applied(a) => {
@@ -275,7 +275,7 @@ pub async fn apply(
                     period.id, board.id
                 )));
             }
-            ApplyResult::KeyHeld => {
+            ApplyResult::KeyLocked => {
                 return Err(LeaderboardError::IdempotencyInProgress(
                     "another attempt of this request holds its Idempotency-Key; retry shortly"
                         .into(),
@@ -289,7 +289,7 @@ pub async fn apply(
 }
 
 /// Submits the request's `{player, score, subscore?, metadata?}` to `board_id` for the admitted
-/// caller: the kill switch (`submissions-enabled`), the body, the `Idempotency-Key` hold (a held
+/// caller: the kill switch (`submissions-enabled`), the body, the `Idempotency-Key` lock (a held
 /// key replays its outcome), the player's authorization, a tournament's window and joins
 /// ([`crate::competitions::tournaments`]) and the tenant's `max_players_per_board` quota, then the write — applied now on a `sync` board (`201`/`200` with the new standing),
 /// accepted into the inbox on an `async` one (`202`) — the cache invalidation, the metrics and the
@@ -356,7 +356,7 @@ pub async fn submit_input(
 ) -> Result<Submitted> {
     let principal = ctx.require_principal()?;
     crate::flags::check_submissions(ctx, call).await?;
-    let hold = idempotency::hold_key(call, key, &input.player, fingerprinted)?;
+    let lock = idempotency::lock_key(call, key, &input.player, fingerprinted)?;
     let repo = ctx.repo().await?;
     let (board, raw, record, reservation) = repo
         .board_and_record(
@@ -364,7 +364,7 @@ pub async fn submit_input(
             board_id,
             &input.player,
             call.now_ms,
-            hold.as_ref(),
+            lock.as_ref(),
         )
         .await?;
     let keys = Keys::new(&ctx.tenant, board_id);
@@ -375,9 +375,9 @@ pub async fn submit_input(
         if submission.band.is_some() {
             access::authorize_band(principal)?;
         }
-        if let (Some(hold), Some(Reservation::Held(stored))) = (&hold, &reservation) {
-            let outcome = idempotency::answer_held(hold, stored)?;
-            repo.confirm_replicated(&keys, hold).await?;
+        if let (Some(lock), Some(Reservation::Held(stored))) = (&lock, &reservation) {
+            let outcome = idempotency::answer_held(lock, stored)?;
+            repo.confirm_replicated(&keys, lock).await?;
             crate::metrics::note_outcome("replayed");
             return Ok(Submitted::of(call, &board, &player, outcome, true));
         }
@@ -403,7 +403,7 @@ pub async fn submit_input(
             &player,
             &submission,
             (raw, record),
-            hold.as_ref(),
+            lock.as_ref(),
         )
         .await?;
         crate::metrics::note_outcome(outcome.metric_label());
@@ -427,12 +427,12 @@ pub async fn submit_input(
         Ok(Submitted::of(call, &board, &player, outcome, false))
     }
     .await;
-    if let (Err(_), true, Some(hold)) = (&result, reserved, &hold) {
+    if let (Err(_), true, Some(lock)) = (&result, reserved, &lock) {
         // Nothing was applied (the write stores its outcome in the same step): free the key so a
         // corrected retry can use it. If this fails too, the reservation expires in seconds. A
         // write that was applied but not acknowledged by its replicas in time holds its outcome
         // under the key: the release leaves that alone, and a retry replays it.
-        if let Err(e) = repo.release(&keys, hold).await {
+        if let Err(e) = repo.release(&keys, lock).await {
             eprintln!("scores: could not release an Idempotency-Key reservation: {e}");
         }
     }
@@ -477,7 +477,7 @@ async fn write(
     player: &PlayerId,
     submission: &Submission,
     first_read: (String, Option<leaderboard::Record>),
-    hold: Option<&KeyHold>,
+    lock: Option<&KeyLock>,
 ) -> Result<SubmitOutcome> {
     let repo = ctx.repo().await?;
     if board.write_mode == WriteMode::Async {
@@ -494,14 +494,14 @@ async fn write(
                 score: submission.score,
                 subscore: submission.subscore,
                 metadata: submission.metadata.clone(),
-                idempotency_key: hold.map(|c| c.key.clone()),
+                idempotency_key: lock.map(|l| l.key.clone()),
                 band: submission.band.clone(),
             }),
         }
         .to_json()?;
         let board_ref = format!("{}/{}", ctx.tenant, board.id);
         let id = repo
-            .enqueue(keys, &event, DOORBELL, &board_ref, hold)
+            .enqueue(keys, &event, DOORBELL, &board_ref, lock)
             .await?
             .ok_or_else(|| {
                 LeaderboardError::IdempotencyInProgress(
@@ -521,7 +521,7 @@ async fn write(
         submission,
         call.now_ms,
         Some(first_read),
-        hold,
+        lock,
         Judging::Judge,
     )
     .await?
@@ -530,8 +530,8 @@ async fn write(
         Decided::Held(review) => {
             // Nothing changed on the board: no cache to drop. The review waits for an admin.
             // An Idempotency-Key is freed (a retry is judged again).
-            if let Some(c) = hold
-                && let Err(e) = repo.release(keys, c).await
+            if let Some(l) = lock
+                && let Err(e) = repo.release(keys, l).await
             {
                 eprintln!("scores: could not release an Idempotency-Key reservation: {e}");
             }
