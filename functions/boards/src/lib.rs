@@ -28,7 +28,7 @@ use edge::platform::Platform;
 use edge::tenants::apikeys::routes as keys;
 use edge::tenants::routes as tenants;
 use edge::webhooks::routes as webhooks;
-use leaderboard::{BoardId, LeaderboardError, Result, TenantId};
+use leaderboard::{BoardId, Result, TenantId};
 edge::http_entry!(route);
 
 /// Serves one request on `platform` (Spin in the component; a native platform in the benchmark's
@@ -44,10 +44,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
             (_, []) => Err(call.method_not_allowed("GET, PUT")),
             (&Method::GET, ["usage"]) => tenants::usage(call, &ctx, &tenant).await,
             (_, ["usage"]) => Err(call.method_not_allowed("GET")),
-            _ => Err(LeaderboardError::NotFound(format!(
-                "no such resource: {}",
-                call.path
-            ))),
+            _ => Err(call.not_found()),
         };
     }
     if let ["api", _, "api-keys", rest @ ..] = segments.as_slice() {
@@ -84,10 +81,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
             (&Method::POST, ["extend"]) => false,
             (_, ["end" | "extend"]) => return Err(call.method_not_allowed("POST")),
             _ => {
-                return Err(LeaderboardError::NotFound(format!(
-                    "no such resource: {}",
-                    call.path
-                )));
+                return Err(call.not_found());
             }
         };
         let ctx = edge::admission::admit(platform, call).await?;

@@ -35,12 +35,10 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     if let ["internal", "flags", "evaluate"] = segments.as_slice() {
         return internal(platform, call).await;
     }
-    let op = call.operation(call.route());
     // OFREP answers its 405 or 404 before the request is admitted, the rest after.
-    let op = if segments.first() == Some(&"ofrep") {
-        Ok(op?)
-    } else {
-        op
+    let op = match call.operation(call.route()) {
+        Err(e) if segments.first() == Some(&"ofrep") => return Err(e),
+        op => op,
     };
     let ctx = edge::admission::admit(platform, call).await?;
     let op = op?;

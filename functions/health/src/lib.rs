@@ -254,10 +254,7 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
         });
     }
     if ![LIVE, READY, DETAILED, METRICS].contains(&path) {
-        return Err(LeaderboardError::NotFound(format!(
-            "no such resource: {}",
-            call.path
-        )));
+        return Err(call.not_found());
     }
     if !matches!(*call.method(), Method::GET | Method::HEAD) {
         return Err(call.method_not_allowed("GET, HEAD"));

@@ -462,6 +462,18 @@ async fn metric_at_least(api: &Api, name: &str, want: f64) -> f64 {
     }
 }
 
+/// nchan's count of published messages once it reaches `want`, or as it stands after
+/// [`WITHIN`]: nchan counts a message once its workers have handled it, which can come after a
+/// viewer got it.
+async fn published_at_least(tier: &PushTier, want: u64) -> u64 {
+    let count = || tier.counter("total published messages").unwrap();
+    let deadline = std::time::Instant::now() + WITHIN;
+    while count() < want && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    count()
+}
+
 /// States from a WebSocket viewer until one has `want` entries: every state it got.
 async fn ws_until(ws: &mut Ws, want: u64, what: &str) -> Vec<Value> {
     let mut got = Vec::new();
@@ -568,12 +580,7 @@ async fn a_burst_is_published_at_most_once_per_interval_and_its_last_state_goes_
     // burst's). The count before the burst is read once nchan's has caught up with the app's,
     // which counts each publish nchan took.
     let taken = metric_at_least(&api, "lb_push_published_total", 1.0).await as u64;
-    let deadline = std::time::Instant::now() + WITHIN;
-    let mut before = tier.counter("total published messages").unwrap();
-    while before < taken && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        before = tier.counter("total published messages").unwrap();
-    }
+    let before = published_at_least(&tier, taken).await;
     assert!(
         before >= taken,
         "before the burst nchan counted {before} publishes, the app {taken}"
@@ -595,12 +602,7 @@ async fn a_burst_is_published_at_most_once_per_interval_and_its_last_state_goes_
     assert_eq!((version(last), total(last)), (last_version, 100), "{last}");
     // nchan counts a message once its workers have handled it, which can come after a viewer
     // got it: the count is awaited up to the states the viewer got.
-    let counted = || tier.counter("total published messages").unwrap() - before;
-    let deadline = std::time::Instant::now() + WITHIN;
-    while (counted() as usize) < got.len() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let published = counted();
+    let published = published_at_least(&tier, before + got.len() as u64).await - before;
     let bound = burst.as_millis() as u64 / 500 + 2;
     eprintln!("a burst of 100 writes in {burst:?}: {published} publishes (at most {bound})");
     assert!(published <= bound, "{published} publishes in {burst:?}");

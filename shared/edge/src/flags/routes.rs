@@ -22,10 +22,7 @@ const MAX_DOC_BYTES: usize = 256 * 1024;
 /// `Resolution::to_json`.
 pub async fn internal(platform: &dyn Platform, call: &Call<'_>) -> Result<Response> {
     if call.header("spin-client-addr") != Some("0.0.0.0:0") || *call.method() != Method::POST {
-        return Err(LeaderboardError::NotFound(format!(
-            "no such resource: {}",
-            call.path
-        )));
+        return Err(call.not_found());
     }
     let body: Value = crate::http::json_body(call.req.body())?;
     let tenant = leaderboard::TenantId::new(body["tenant"].as_str().unwrap_or_default())?;

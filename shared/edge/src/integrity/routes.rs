@@ -45,10 +45,7 @@ pub async fn route(
         (&Method::POST, [id, "approve"]) => decide(call, ctx, &board, id, true).await,
         (&Method::POST, [id, "reject"]) => decide(call, ctx, &board, id, false).await,
         (_, [_, "approve" | "reject"]) => Err(call.method_not_allowed("POST")),
-        _ => Err(LeaderboardError::NotFound(format!(
-            "no such resource: {}",
-            call.path
-        ))),
+        _ => Err(call.not_found()),
     }
 }
 

@@ -84,6 +84,8 @@ macro_rules! script {
             pub(crate) struct Args {
                 $($(#[$adoc])* pub(crate) $arg: $crate::repo::script::Arg,)*
             }
+            /// The script's name (in errors).
+            pub(crate) const NAME: &str = stringify!($name);
             /// The keys' names, in order.
             #[allow(dead_code)]
             pub(crate) const KEY_NAMES: &[&str] = &[$(stringify!($key)),*];
@@ -219,6 +221,18 @@ pub(crate) fn answer(
             "a script answered nothing".into(),
         )),
     }
+}
+
+/// What a script's answer `word` (with `rest`) is when its caller does not know it: damaged
+/// data, naming the script (`NAME` of its [`script!`] module).
+pub(crate) fn unexpected(
+    script: &str,
+    word: &str,
+    rest: &[crate::repo::RedisResult],
+) -> leaderboard::LeaderboardError {
+    leaderboard::LeaderboardError::CorruptData(format!(
+        "the script {script} answered {word:?} {rest:?}"
+    ))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use leaderboard::Result;
 
 use leaderboard::events::idempotency::accepted_prefix;
 
-use crate::repo::script::{Arg, answer, script};
+use crate::repo::script::{Arg, answer, script, unexpected};
 use crate::repo::{Keys, Repo, text};
 use crate::submissions::idempotency::store::KeyLock;
 
@@ -116,9 +116,7 @@ impl Repo {
             }
             ("key_locked", []) => Ok(None),
             ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),
-            (word, rest) => Err(leaderboard::LeaderboardError::CorruptData(format!(
-                "the acceptance script answered {word:?} {rest:?}"
-            ))),
+            (word, rest) => Err(unexpected(enqueue::NAME, word, rest)),
         }
     }
 }

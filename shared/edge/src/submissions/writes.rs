@@ -5,7 +5,7 @@ use leaderboard::{LeaderboardError, PeriodId, PlayerId, Record, Result};
 
 use leaderboard::events::idempotency::applied_prefix;
 
-use crate::repo::script::{Arg, answer, script};
+use crate::repo::script::{Arg, answer, script, unexpected};
 use crate::repo::{Keys, Repo, bin, board_deleted, int, parse_record, text, uint};
 use crate::submissions::idempotency::store::KeyLock;
 
@@ -368,9 +368,7 @@ impl Repo {
             ("tournament_ended", []) => Ok(ApplyResult::TournamentEnded),
             ("window_moved", []) => Ok(ApplyResult::WindowMoved),
             ("period_closed", []) => Ok(ApplyResult::PeriodClosed),
-            (word, rest) => Err(LeaderboardError::CorruptData(format!(
-                "the write script answered {word:?} {rest:?}"
-            ))),
+            (word, rest) => Err(unexpected(submit_cas::NAME, word, rest)),
         }
     }
 
@@ -407,9 +405,7 @@ impl Repo {
             ("deleted", [version]) => Ok(Some(int(version)?)),
             ("absent", []) => Ok(None),
             ("board_deleted", []) => Err(board_deleted(keys)),
-            (word, rest) => Err(LeaderboardError::CorruptData(format!(
-                "deleting a player answered {word:?} {rest:?}"
-            ))),
+            (word, rest) => Err(unexpected(delete_player::NAME, word, rest)),
         }
     }
 }

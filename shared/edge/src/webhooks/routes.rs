@@ -48,10 +48,7 @@ pub async fn route(call: &Call<'_>, ctx: &Ctx<'_>, rest: &[&str]) -> Result<Resp
         (_, [_, "deliveries"]) => Err(call.method_not_allowed("GET")),
         (&Method::POST, [id, "deliveries", msg, "redrive"]) => redrive(call, ctx, id, msg).await,
         (_, [_, "deliveries", _, "redrive"]) => Err(call.method_not_allowed("POST")),
-        _ => Err(LeaderboardError::NotFound(format!(
-            "no such resource: {}",
-            call.path
-        ))),
+        _ => Err(call.not_found()),
     }
 }
 

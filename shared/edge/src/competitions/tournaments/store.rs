@@ -268,9 +268,11 @@ impl Repo {
             ("before", []) => Ok(Announce::Before),
             ("config_changed", []) => Ok(Announce::ConfigChanged),
             ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),
-            (word, rest) => Err(LeaderboardError::CorruptData(format!(
-                "a tournament's announcement answered {word:?} {rest:?}"
-            ))),
+            (word, rest) => Err(crate::repo::script::unexpected(
+                scripts::announce::NAME,
+                word,
+                rest,
+            )),
         }
     }
 
@@ -305,9 +307,11 @@ impl Repo {
             ("ended", []) => Ok(WindowWrite::Ended),
             ("stale", []) => Ok(WindowWrite::Stale),
             ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),
-            (word, rest) => Err(LeaderboardError::CorruptData(format!(
-                "a tournament's window change answered {word:?} {rest:?}"
-            ))),
+            (word, rest) => Err(crate::repo::script::unexpected(
+                scripts::window_write::NAME,
+                word,
+                rest,
+            )),
         }
     }
 

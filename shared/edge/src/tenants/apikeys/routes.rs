@@ -26,10 +26,7 @@ pub async fn route(call: &Call<'_>, ctx: &Ctx<'_>, rest: &[&str]) -> Result<Resp
         (&Method::GET, [id]) => get(call, ctx, id).await,
         (&Method::DELETE, [id]) => revoke(call, ctx, id).await,
         (_, [_]) => Err(call.method_not_allowed("GET, DELETE")),
-        _ => Err(LeaderboardError::NotFound(format!(
-            "no such resource: {}",
-            call.path
-        ))),
+        _ => Err(call.not_found()),
     }
 }
 
