@@ -12,10 +12,12 @@
 //! - the ingest channel `lb:ingest`, payload a JSON submission naming its board (the
 //!   fire-and-forget form): it is appended to the board's inbox first;
 //! - the webhook channel `lb:webhooks` (`edge::webhooks::delivery`);
-//! - the keyspace channel of the sweep register's alarm (`edge::submissions::pipeline::claims`), payload the
-//!   event's name: `expired` when boards are due for a sweep or the webhook deliverer owes
-//!   something (`edge::webhooks::due`); and those of the push tier's alarm
-//!   (`edge::live::rollovers`) and the tournaments' (`edge::competitions::tournaments::store`).
+//! - the keyspace channel of the schedule's alarm (`edge::schedule`), payload the event's name:
+//!   `expired` when something is due — an item of the schedule's register (a competition's
+//!   edge) or of this region's push tier's (a period's end), a board for the inbox sweep
+//!   (`edge::submissions::pipeline::claims`), something the webhook deliverer owes
+//!   (`edge::webhooks::due`); and, for one release, the previous release's own alarms' channels
+//!   (`edge::schedule::PREVIOUS_ALARM_CHANNELS`), served the same way.
 //!
 //! For the doorbell and the ingest channel, the board's inbox is then drained (`edge::submissions::pipeline`): batches decided by the core
 //! and applied in one script each, bad entries to the dead letters, exactly once. A drain is
@@ -34,8 +36,10 @@
 
 use anyhow::Context;
 use edge::cache::EdgeCache;
+use edge::competitions::tournaments;
 use edge::platform::Spin;
 use edge::repo::Repo;
+use edge::schedule::{self, Item};
 use edge::scope::now_ms;
 use edge::settings;
 use edge::submissions::pipeline::claims::Lease;
@@ -128,13 +132,9 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
         return Ok(());
     }
     let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
-    // An alarm (the sweep's, the push tier's or the tournaments': all say only `expired`):
-    // boards whose period ended get their new period published (`edge::live::push`), tournaments
-    // whose window opened or closed are announced (`edge::competitions::tournaments`); neither fails the
-    // message.
+    // The alarm: the schedule's items due are served by kind (never failing the message).
     if alarm == Some(AlarmEvent::Expired) {
-        edge::live::push::on_alarm(&Spin, &repo, &now_ms).await;
-        edge::competitions::tournaments::on_alarm(&repo, &now_ms).await;
+        serve_due(&repo).await;
     }
     // Then the boards a dead drain may have left claimed: those a drain's own note leased, else
     // those due now (on the alarm, after a webhook ring).
@@ -170,6 +170,41 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
         count_applied(swept.applied).await;
     }
     Ok(())
+}
+
+/// The schedule's items due (`edge::schedule`: its register's and this region's push tier's),
+/// leased and each served by its kind: a competition's edge announced or closed
+/// (`edge::competitions::tournaments::announce`), a period's end published to the push tier
+/// (`edge::live::push::on_rollover`). Never fails: an item whose work failed is logged and stays
+/// leased, due again when the lease ends; a lease that failed leaves every item due.
+async fn serve_due(repo: &Repo) {
+    let tier = edge::live::push::tier(&Spin).await;
+    let leased_at = now_ms();
+    let items = match repo.due_lease(tier.as_deref(), leased_at).await {
+        Ok(items) => items,
+        Err(e) => {
+            eprintln!("projector: leasing what is due: {e}");
+            return;
+        }
+    };
+    // What the lease set each one's due time to: it holds them while that stands.
+    let held_ms = leased_at + schedule::LEASE_MS;
+    for item in items {
+        match &item {
+            Item::Competition(tenant, board) => {
+                let announced = tournaments::announce(repo, tenant, board, now_ms(), held_ms).await;
+                if let Err(e) = announced {
+                    eprintln!(
+                        "projector: {} (again when its lease ends): {e}",
+                        item.member()
+                    );
+                }
+            }
+            Item::Rollover { tenant, board, .. } => {
+                edge::live::push::on_rollover(&Spin, repo, tenant, board, &now_ms).await;
+            }
+        }
+    }
 }
 
 /// What the webhook deliverer owes with nothing to ring it (`edge::webhooks::due`: a ring no

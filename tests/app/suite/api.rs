@@ -300,9 +300,8 @@ impl Api {
                 .arg("lb:ingest")
                 .arg("lb:invalidate")
                 .arg("lb:webhooks")
-                .arg(edge::submissions::pipeline::claims::ALARM_CHANNEL)
-                .arg(edge::live::rollovers::ALARM_CHANNEL)
-                .arg(edge::competitions::tournaments::store::ALARM_CHANNEL)
+                .arg(edge::schedule::ALARM_CHANNEL)
+                .arg(&edge::schedule::PREVIOUS_ALARM_CHANNELS[..])
                 .query(&mut self.redis.trigger_node().node_conn())
                 .ok()?;
             n.iter().all(|(_, subs)| *subs > 0).then_some(())

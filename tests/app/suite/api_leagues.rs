@@ -26,18 +26,24 @@ pub(crate) fn board_key(board: &str, suffix: &str) -> String {
     format!("lb:{{default/{board}}}:{suffix}")
 }
 
-/// Rings the competitions' register for `board` at once, as at its period's end: the board due
-/// now, and the register's alarm expiring, which wakes the worker.
+/// The schedule's item for `board`'s competition (of the default tenant), as its register
+/// holds it.
+pub(crate) fn competition_item(board: &str) -> String {
+    format!("competition:default/{board}")
+}
+
+/// Rings the schedule for `board` at once, as at its period's end: the board's competition due
+/// now, and the schedule's alarm expiring, which wakes the worker.
 pub(crate) fn ring_register(api: &Api, board: &str) {
     let mut redis = api.redis.conn();
     let _: i64 = redis::cmd("ZADD")
-        .arg("lb:{claims}:tournaments")
+        .arg(edge::schedule::REGISTER)
         .arg(0)
-        .arg(format!("default/{board}"))
+        .arg(competition_item(board))
         .query(&mut redis)
         .unwrap();
     let () = redis::cmd("SET")
-        .arg("lb:{claims}:tournament-alarm")
+        .arg(edge::schedule::ALARM)
         .arg(1)
         .arg("PX")
         .arg(1)
@@ -45,7 +51,7 @@ pub(crate) fn ring_register(api: &Api, board: &str) {
         .unwrap();
 }
 
-/// Waits (up to 30 s) until the competitions' register holds `board` as due at the end of
+/// Waits (up to 30 s) until the schedule's register holds `board` as due at the end of
 /// `today` (UTC): how the worker notes a daily board or tournament once it has served the day
 /// before. `what` says what the wait was for, should it fail.
 pub(crate) async fn await_due_at_days_end(api: &Api, board: &str, today: &str, what: &str) {
@@ -57,8 +63,8 @@ pub(crate) async fn await_due_at_days_end(api: &Api, board: &str, today: &str, w
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let due: Option<f64> = redis::cmd("ZSCORE")
-            .arg(edge::competitions::tournaments::store::REGISTER)
-            .arg(format!("default/{board}"))
+            .arg(edge::schedule::REGISTER)
+            .arg(competition_item(board))
             .query(&mut api.redis.conn())
             .unwrap();
         if due == Some(midnight) {

@@ -382,8 +382,8 @@ async fn rewards_wait_for_the_runs_open_reviews_then_pay_the_standings_they_leav
             .unwrap()
             .timestamp_millis();
     let due: Option<f64> = redis::cmd("ZSCORE")
-        .arg("lb:{claims}:tournaments")
-        .arg("default/held")
+        .arg(edge::schedule::REGISTER)
+        .arg(crate::api_leagues::competition_item("held"))
         .query(&mut api.redis.conn())
         .unwrap();
     assert_eq!(due, Some((end_ms + 24 * 3_600_000) as f64));

@@ -51,3 +51,4 @@ mod browser;
 mod parity;
 mod push_tier;
 mod receiver;
+mod schedule;

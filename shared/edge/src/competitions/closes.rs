@@ -1,14 +1,13 @@
 //! A periodic board's closes (`Board::closes_periods`: a league, or a daily, weekly or monthly
-//! board with rewards), as the worker makes them when the competitions' register
-//! (`crate::competitions::tournaments::store`, which holds these boards beside the tournaments) rings at a period's
-//! end. Readers and writers make the same closes when they find them due first
+//! board with rewards), as the worker makes them when the board's item in the schedule
+//! (`crate::schedule::Item::Competition`, as a tournament's) is due at a period's end. Readers and writers make the same closes when they find them due first
 //! (`crate::competitions::leagues`, `crate::competitions::rewards`); each is made once whoever makes it.
 
 use leaderboard::board::period;
 use leaderboard::{Board, Result, TenantId};
 
-use crate::competitions::tournaments::store::register_entry;
 use crate::repo::{Keys, Repo};
+use crate::schedule::{Item, NoteMode};
 
 /// What follows the close of a board's runs (a periodic board's periods, a tournament of many
 /// runs' runs), for the worker: the rewards of every run that ended are awarded when due
@@ -47,7 +46,7 @@ pub async fn after_runs_closed(
     Ok(awards_again)
 }
 
-/// The worker's close of the board its register entry rang for, a board that closes its periods
+/// The worker's close of the board whose schedule item was due, a board that closes its periods
 /// (`Board::closes_periods`): on a league every period that ended is closed
 /// ([`crate::competitions::leagues::close_due`]), the rewards of every period that ended are awarded when due
 /// ([`crate::competitions::rewards::settle_ended`]) and the close marks of periods no longer kept are dropped
@@ -66,13 +65,16 @@ pub async fn on_due(
 ) -> Result<()> {
     crate::competitions::leagues::close_due(repo, tenant, keys, board, now_ms).await?;
     let awards_again = after_runs_closed(repo, tenant, keys, board, now_ms).await?;
-    let entry = register_entry(tenant, &board.id);
+    let item = Item::Competition(tenant.clone(), board.id.clone());
     let next = match (period::next_reset_ms(board.period, now_ms)?, awards_again) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
     match next {
-        Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
-        None => repo.tournament_forget_if(&entry, held_ms).await,
+        Some(next) => {
+            repo.due_note(&item, next, now_ms, NoteMode::IfHeld(held_ms))
+                .await
+        }
+        None => repo.due_forget(&item, Some(held_ms)).await,
     }
 }

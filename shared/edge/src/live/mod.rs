@@ -14,7 +14,6 @@
 //! second, plus a page read per change.
 
 pub mod push;
-pub mod rollovers;
 pub mod routes;
 
 use std::pin::Pin;

@@ -21,9 +21,9 @@
 //!
 //! **A period that ends is published too**, with no write: the version sent is kept with the
 //! period its page was of, so a new period needs a publish at the same version; each publish of
-//! a board whose period resets notes when that period ends (`crate::live::rollovers`, per tier), and an
-//! alarm key expiring then rings the worker ([`on_alarm`]), which publishes the new period's
-//! state of every board whose period has ended.
+//! a board whose period resets notes when that period ends in the tier's register of the
+//! schedule ([`crate::schedule::Item::Rollover`]), whose alarm rings the worker then
+//! ([`on_rollover`]), which publishes the new period's state.
 //!
 //! Publishing never touches the write, which was answered before its announcement: a failure
 //! (the tier down or refusing, Redis) is logged and counted (`lb_push_publish_failures_total`),
@@ -44,6 +44,7 @@ use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId};
 use crate::outbound::{self, Answer, Post, Verb};
 use crate::platform::Platform;
 use crate::repo::{Keys, Repo};
+use crate::schedule::{Item, NoteMode};
 
 /// How long one publish may take (connect, answer).
 const PUBLISH_TIMEOUT_MS: u64 = 2_000;
@@ -233,61 +234,57 @@ async fn publish_now(
     let sent = push::sent_marker(version, &top.period.id.to_string());
     repo.set_px(sent_key, &sent, SENT_TTL_MS).await?;
     if let Some(ends_ms) = top.period.next_reset_ms {
-        let board = format!("{tenant}/{id}");
-        repo.rollover_note(&settings.tier_id(), &board, ends_ms, now_ms())
+        let item = rollover(settings, tenant, id);
+        repo.due_note(&item, ends_ms, now_ms(), NoteMode::Always)
             .await?;
     }
     Ok(Outcome::Published(version))
 }
 
-/// Boards whose period has ended published per alarm, at most (the alarm is set again for the
-/// rest at once, so more ring again).
-const ROLLOVERS_PER_ALARM: usize = 16;
+/// The schedule's item for the end of the period the tier was sent of `tenant/id`.
+fn rollover(settings: &PushSettings, tenant: &TenantId, id: &BoardId) -> Item {
+    Item::Rollover {
+        tier: settings.tier_id(),
+        tenant: tenant.clone(),
+        board: id.clone(),
+    }
+}
 
-/// How long a board taken from the rollover register stays leased: a publish that fails leaves
-/// it there, due again after this.
-const ROLLOVER_RETRY_MS: i64 = 60_000;
+/// This region's push tier's id (`PushSettings::tier_id`), `None` when publishing is off: the
+/// register of the schedule the worker serves beside its own (`crate::schedule::tier_register`).
+pub async fn tier(platform: &dyn Platform) -> Option<String> {
+    settings(platform).await.map(|s| s.tier_id())
+}
 
-/// The worker's handling of an alarm (the push tier's, `rollovers::ALARM_CHANNEL`, or the
-/// sweep's: both say only `expired`): with `push_publish_url` set, the boards whose period has
-/// ended are leased from the tier's register and get their new period's state published
-/// ([`publish_gated`]: the state sent was of the period before), which notes each again with its
-/// next end; each outcome counted as [`on_change`]'s. Never fails: a board whose publish failed
-/// stays leased and is due again after [`ROLLOVER_RETRY_MS`]; a board gone since leaves the
-/// register.
-pub async fn on_alarm(platform: &dyn Platform, repo: &Repo, now_ms: &dyn Fn() -> i64) {
+/// The worker's handling of a rollover the schedule leased ([`Item::Rollover`]: the period the
+/// tier was sent of `tenant/id` has ended): with `push_publish_url` set, the board's new
+/// period's state is published ([`publish_gated`]: the state sent was of the period before),
+/// which notes its next end; the outcome counted as [`on_change`]'s. Never fails: a board whose
+/// publish failed stays leased and is due again when the lease ends; a board gone since leaves
+/// the register.
+pub async fn on_rollover(
+    platform: &dyn Platform,
+    repo: &Repo,
+    tenant: &TenantId,
+    id: &BoardId,
+    now_ms: &dyn Fn() -> i64,
+) {
     let Some(settings) = settings(platform).await else {
         return;
     };
-    let tier = settings.tier_id();
-    let boards = match repo
-        .rollovers_due(&tier, now_ms(), ROLLOVER_RETRY_MS, ROLLOVERS_PER_ALARM)
-        .await
-    {
-        Ok(boards) => boards,
-        Err(e) => {
-            eprintln!("push: the boards whose period ended: {e}");
-            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
-            return;
+    let published = async {
+        match repo.board(tenant, id).await {
+            Ok(found) => publish_gated(repo, &settings, &found, tenant, now_ms).await,
+            // Gone since (its deletion's own message closed its channel): forgotten.
+            Err(LeaderboardError::BoardNotFound(_)) => {
+                repo.due_forget(&rollover(&settings, tenant, id), None)
+                    .await?;
+                Ok(Outcome::UpToDate)
+            }
+            Err(e) => Err(e),
         }
     };
-    for board in boards {
-        let published = async {
-            let (tenant, id) = crate::schedule::board_ref(board.as_bytes()).map_err(|e| {
-                LeaderboardError::CorruptData(format!("a rollover register entry: {e}"))
-            })?;
-            match repo.board(&tenant, &id).await {
-                Ok(found) => publish_gated(repo, &settings, &found, &tenant, now_ms).await,
-                // Gone since (its deletion's own message closed its channel): forgotten.
-                Err(LeaderboardError::BoardNotFound(_)) => {
-                    repo.rollover_forget(&tier, &board).await?;
-                    Ok(Outcome::UpToDate)
-                }
-                Err(e) => Err(e),
-            }
-        };
-        count(platform, &board, published.await).await;
-    }
+    count(platform, &format!("{tenant}/{id}"), published.await).await;
 }
 
 /// Closes the board's channel (nchan: `200`, or `404` when it had none) and forgets the version
@@ -304,8 +301,8 @@ async fn close(
     Ok(Outcome::Closed)
 }
 
-/// [`close`] for a board that is gone, which also leaves the tier's rollover register (else its
-/// period's end would still ring the alarm, to find the board gone and forget it then).
+/// [`close`] for a board that is gone, which also leaves the tier's register (else its period's
+/// end would still ring the alarm, to find the board gone and forget it then).
 async fn close_gone(
     repo: &Repo,
     settings: &PushSettings,
@@ -314,7 +311,7 @@ async fn close_gone(
     sent_key: &str,
 ) -> Result<Outcome> {
     let closed = close(repo, settings, tenant, id, sent_key).await?;
-    repo.rollover_forget(&settings.tier_id(), &format!("{tenant}/{id}"))
+    repo.due_forget(&rollover(settings, tenant, id), None)
         .await?;
     Ok(closed)
 }

@@ -404,6 +404,27 @@ impl Repo {
         Ok(cell.get_or_init(|| opened))
     }
 
+    /// Removes `member` from the sorted set `key`, or, with `score`, only while its score is
+    /// that (what the caller holds or read): an entry written again meanwhile stays.
+    pub(crate) async fn zrem_if(&self, key: &str, member: &str, score: Option<i64>) -> Result<()> {
+        let Some(score) = score else {
+            self.exec("ZREM", vec![bin(key), bin(member)]).await?;
+            return Ok(());
+        };
+        let keys = zrem_if::Keys {
+            set: key.to_string(),
+        };
+        let args = zrem_if::Args {
+            member: member.into(),
+            score: score.into(),
+        };
+        let reply = zrem_if::run(self, keys, args).await?;
+        match script::answer(&reply)? {
+            (word, []) if word == "removed" || word == "kept" => Ok(()),
+            (word, rest) => Err(script::unexpected(zrem_if::NAME, &word, rest)),
+        }
+    }
+
     /// `PING`: whether Redis answers.
     pub async fn ping(&self) -> Result<()> {
         self.exec("PING", vec![]).await.map(|_| ())
@@ -506,5 +527,20 @@ impl Repo {
         params.extend(keys.iter().map(|k| bin(k.as_str())));
         params.extend(args);
         self.exec("EVAL", params).await
+    }
+}
+
+script::script! {
+    /// A sorted set's member removed only while its score is the caller's (`lua/zrem_if.lua`).
+    mod zrem_if = include_str!("lua/zrem_if.lua");
+    keys {
+        /// The sorted set.
+        set,
+    }
+    args {
+        /// The member.
+        member,
+        /// Its score as the caller holds or read it.
+        score,
     }
 }

@@ -1,35 +1,152 @@
-//! Due work's registers: a sorted set of subjects (`tenant/board`) by when each is due (Unix
-//! ms), and an alarm key set to expire when the earliest is due, whose `expired` keyspace event
-//! rings the worker. A note sets an entry's due time ([`NoteMode`]); a lease takes the entries
-//! due and makes each due again a lease later unless noted meanwhile, so a worker that dies
-//! holding one leaves it due; a forget removes one. The push tier's period ends
-//! (`crate::live::rollovers`) and the competitions' edges (`crate::competitions::tournaments`)
-//! use these; the sweep's register (`crate::submissions::pipeline::claims`) and what the webhook
-//! deliverer owes (`crate::webhooks::due`) have scripts of their own that share [`SWEEP_ALARM`]
-//! and its prelude (`lua/alarm_arm.lua`).
+//! Due work: one alarm, and the registers of what is due at a time (sorted sets of items by
+//! when each is due, Unix ms). The alarm is a key set to expire when the earliest item of any
+//! register is due; its `expired` keyspace event rings the worker, which serves every register
+//! and, for the schedule's own, dispatches each item by its kind (`functions/projector`).
+//!
+//! The schedule's register ([`REGISTER`]) holds what any worker may serve, each item named by its
+//! kind ([`Item`]): a competition's next edge (a tournament's start or end, a period's close,
+//! awards owed: `crate::competitions`). What only one region's worker can serve, the end of a
+//! period published to its push tier (`crate::live::push`), is in that tier's register
+//! ([`tier_register`]), by the same protocol: were it in the shared one, a tier whose worker is
+//! down would keep its items due there, and ring every other worker at once, forever. A note
+//! sets an item's due time ([`NoteMode`]); a lease takes the items due and makes each due again
+//! a lease later unless noted meanwhile, so a worker that dies holding one leaves it due; a
+//! forget removes one, or only while it is due when the caller's lease or note left it.
+//!
+//! The inbox sweep's register (`crate::submissions::pipeline::claims`) and what the webhook
+//! deliverer owes (`crate::webhooks::due`) have registers and scripts of their own yet, on the
+//! same alarm, arming it through its prelude (`lua/alarm_arm.lua`).
+//!
+//! The previous release kept a competition register and a push tier's in keys of their own
+//! (`lb:{claims}:tournaments`, `lb:{claims}:push:<tier>:rollovers`) with alarms of their own:
+//! a lease moves what they still hold into the registers here first ([`PREVIOUS_COMPETITIONS`],
+//! [`previous_rollovers`]), and the worker still listens to their alarms
+//! ([`PREVIOUS_ALARM_CHANNELS`]), so the instances of a rolling deploy that still run the
+//! previous release lose nothing. Both go with the next release.
 //!
 //! Every register and alarm is on the `{claims}` slot, so that on a cluster the worker's trigger
-//! node, the owner of that slot, hears every alarm.
+//! node, the owner of that slot, hears the alarm.
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `lb:{claims}:alarm` | string | [`SWEEP_ALARM`]: expires when the earliest board of the sweep's register (`lb:{claims}`) is due, or the earliest of `lb:{claims}:webhooks` (its keyspace event rings the worker) |
+//! | `lb:{claims}:alarm` | string | [`ALARM`]: expires when the earliest item of any register is due (its keyspace event rings the worker) |
+//! | `lb:{claims}:due` | sorted set | [`REGISTER`]: `<kind>:<tenant>/<board>` ([`Item`]) → when due, ms |
+//! | `lb:{claims}:due:<tier>` | sorted set | [`tier_register`]: `rollover:<tenant>/<board>` → when the period the tier was sent ends, ms |
 
-use leaderboard::{BoardId, LeaderboardError, Result, TenantId};
+use leaderboard::{BoardId, Result, TenantId};
 
-use crate::repo::{Repo, bin, text};
+use crate::repo::Repo;
+use crate::repo::script::{answer, script, unexpected};
 
-const NOTE: &str = include_str!("lua/due_note.lua");
-const LEASE: &str = include_str!("lua/due_lease.lua");
+/// The alarm of every register: expires when the earliest item of any is due.
+pub const ALARM: &str = "lb:{claims}:alarm";
+/// Where Redis announces [`ALARM`]'s expiry (database 0: the only one on a cluster), a trigger
+/// channel of the worker.
+pub const ALARM_CHANNEL: &str = "__keyspace@0__:lb:{claims}:alarm";
 
-/// The alarm of the sweep's register and of what the webhook deliverer owes: expires when the
-/// earliest entry of either is due.
-pub const SWEEP_ALARM: &str = "lb:{claims}:alarm";
-/// Where Redis announces [`SWEEP_ALARM`]'s expiry (database 0: the only one on a cluster), a
-/// trigger channel of the worker.
-pub const SWEEP_ALARM_CHANNEL: &str = "__keyspace@0__:lb:{claims}:alarm";
+/// The schedule's register: what any worker may serve, by kind ([`Item`]).
+pub const REGISTER: &str = "lb:{claims}:due";
 
-/// A script of a register that shares [`SWEEP_ALARM`], after the alarm's prelude
+/// The register of what only the worker of the push tier `tier` serves ([`Item::Rollover`]).
+pub fn tier_register(tier: &str) -> String {
+    format!("lb:{{claims}}:due:{tier}")
+}
+
+/// How long a leased item stays leased: one whose work failed is due again after this.
+pub const LEASE_MS: i64 = 30_000;
+
+/// Items one lease takes from a register, at most (the alarm rings again at once for the rest).
+pub const PER_LEASE: usize = 16;
+
+/// The previous release's competition register (moved into [`REGISTER`] by each lease).
+pub const PREVIOUS_COMPETITIONS: &str = "lb:{claims}:tournaments";
+
+/// The previous release's register of the push tier `tier` (moved into its [`tier_register`]).
+pub fn previous_rollovers(tier: &str) -> String {
+    format!("lb:{{claims}}:push:{tier}:rollovers")
+}
+
+/// The previous release's own alarms' channels, which the worker still hears
+/// (`spin-worker.toml`) while a rolling deploy's old instances may arm them.
+pub const PREVIOUS_ALARM_CHANNELS: [&str; 2] = [
+    "__keyspace@0__:lb:{claims}:push-alarm",
+    "__keyspace@0__:lb:{claims}:tournament-alarm",
+];
+
+/// Something due at a time, by kind: what a register's member names (`<kind>:<tenant>/<board>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A competition's next edge (`crate::competitions`): a tournament's start or end, a
+    /// periodic board's close, awards owed. In [`REGISTER`].
+    Competition(TenantId, BoardId),
+    /// The end of the period the push tier `tier` was sent of the board (`crate::live::push`).
+    /// In the tier's register ([`tier_register`]).
+    Rollover {
+        /// The push tier's id (`PushSettings::tier_id`).
+        tier: String,
+        /// The board's tenant.
+        tenant: TenantId,
+        /// The board.
+        board: BoardId,
+    },
+}
+
+impl Item {
+    /// The item's kind, as its member starts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Competition(..) => "competition",
+            Self::Rollover { .. } => "rollover",
+        }
+    }
+
+    /// The board it is about.
+    pub fn board(&self) -> (&TenantId, &BoardId) {
+        match self {
+            Self::Competition(tenant, board) | Self::Rollover { tenant, board, .. } => {
+                (tenant, board)
+            }
+        }
+    }
+
+    /// The register's member: `<kind>:<tenant>/<board>` (a rollover's tier is its register's).
+    pub fn member(&self) -> String {
+        let (tenant, board) = self.board();
+        format!("{}:{tenant}/{board}", self.kind())
+    }
+
+    /// The item a member of `tier`'s register (`None`: the schedule's own) names.
+    pub fn parse(member: &str, tier: Option<&str>) -> std::result::Result<Self, String> {
+        let (kind, board) = member
+            .split_once(':')
+            .ok_or_else(|| format!("'{member}' names no kind (<kind>:<tenant>/<board>)"))?;
+        let (tenant, id) = board_ref(board.as_bytes())?;
+        match (kind, tier) {
+            ("competition", None) => Ok(Self::Competition(tenant, id)),
+            ("rollover", Some(tier)) => Ok(Self::Rollover {
+                tier: tier.to_string(),
+                tenant,
+                board: id,
+            }),
+            (other, None) => Err(format!(
+                "'{member}': the schedule's register holds no {other}"
+            )),
+            (other, Some(tier)) => Err(format!(
+                "'{member}': tier {tier}'s register holds no {other}"
+            )),
+        }
+    }
+
+    /// The register it is kept in.
+    pub fn register(&self) -> String {
+        match self {
+            Self::Competition(..) => REGISTER.to_string(),
+            Self::Rollover { tier, .. } => tier_register(tier),
+        }
+    }
+}
+
+/// A script of a register that shares [`ALARM`], after the alarm's prelude
 /// (`lua/alarm_arm.lua`): `with_alarm_arm!(include_str!(…))`. The prelude's path is the
 /// crate's own (a relative `include_str!` inside a macro resolves from the file that calls it).
 macro_rules! with_alarm_arm {
@@ -45,6 +162,72 @@ macro_rules! with_alarm_arm {
 }
 pub(crate) use with_alarm_arm;
 
+script! {
+    /// An item's note (`lua/note.lua`).
+    mod note = with_alarm_arm!(include_str!("lua/note.lua"));
+    keys {
+        /// The register.
+        register,
+        /// [`ALARM`].
+        alarm,
+    }
+    args {
+        /// The item ([`Item::member`]).
+        item,
+        /// When it is due (ms).
+        due_ms,
+        /// The caller's clock (ms).
+        now_ms,
+        /// `always`, `earlier` or `if_held` ([`NoteMode`]).
+        mode,
+        /// With `if_held`: the due time the caller holds (ms).
+        held_ms,
+    }
+}
+
+script! {
+    /// A lease of the items due (`lua/lease.lua`).
+    mod lease = with_alarm_arm!(include_str!("lua/lease.lua"));
+    keys {
+        /// The register.
+        register,
+        /// [`ALARM`].
+        alarm,
+    }
+    args {
+        /// The caller's clock (ms).
+        now_ms,
+        /// How long each item taken stays leased (ms).
+        lease_ms,
+        /// Items taken at most.
+        max,
+    }
+}
+
+script! {
+    /// The previous release's register moved in (`lua/adopt.lua`).
+    mod adopt = with_alarm_arm!(include_str!("lua/adopt.lua"));
+    keys {
+        /// The register.
+        register,
+        /// [`ALARM`].
+        alarm,
+        /// The previous release's register.
+        previous,
+    }
+    args {
+        /// The kind of what it holds.
+        kind,
+        /// Items moved at most.
+        max,
+        /// The caller's clock (ms).
+        now_ms,
+    }
+}
+
+/// Items the lease moves from a previous release's register per call, at most.
+const ADOPTED_PER_LEASE: usize = 1_000;
+
 /// A board named in a register or a doorbell (`tenant/board`).
 pub fn board_ref(entry: &[u8]) -> std::result::Result<(TenantId, BoardId), String> {
     let text = std::str::from_utf8(entry).map_err(|_| "the payload is not UTF-8".to_string())?;
@@ -57,7 +240,7 @@ pub fn board_ref(entry: &[u8]) -> std::result::Result<(TenantId, BoardId), Strin
     ))
 }
 
-/// How [`Repo::alarm_note`] notes an entry.
+/// How [`Repo::due_note`] notes an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoteMode {
     /// Whatever it was due at.
@@ -69,69 +252,181 @@ pub enum NoteMode {
 }
 
 impl Repo {
-    /// Notes in the register `register` that `board` (`tenant/board`) is due at `due_ms` as
-    /// `mode` says, and sets `alarm` to expire when the register's earliest entry is due (at
-    /// once for one due already), unless it expires sooner already. Times are the caller's
-    /// clock (`now_ms`).
-    pub(crate) async fn alarm_note(
+    /// Notes `item` as due at `due_ms` as `mode` says, and arms the alarm for the earliest item
+    /// of its register (at once for one due already), unless it expires sooner already. Times
+    /// are the caller's clock (`now_ms`).
+    pub async fn due_note(
         &self,
-        register: &str,
-        alarm: &str,
-        board: &str,
+        item: &Item,
         due_ms: i64,
         now_ms: i64,
         mode: NoteMode,
     ) -> Result<()> {
-        let (flag, held) = match mode {
-            NoteMode::Always => ("", String::new()),
-            NoteMode::Earlier => ("LT", String::new()),
-            NoteMode::IfHeld(held_ms) => ("IF", held_ms.to_string()),
+        let (mode, held_ms) = match mode {
+            NoteMode::Always => ("always", String::new()),
+            NoteMode::Earlier => ("earlier", String::new()),
+            NoteMode::IfHeld(held_ms) => ("if_held", held_ms.to_string()),
         };
-        self.eval(
-            NOTE,
-            &[register.to_string(), alarm.to_string()],
-            vec![
-                bin(board),
-                bin(due_ms.to_string()),
-                bin(now_ms.to_string()),
-                bin(flag),
-                bin(held),
-            ],
-        )
-        .await?;
-        Ok(())
+        let keys = note::Keys {
+            register: item.register(),
+            alarm: ALARM.to_string(),
+        };
+        let args = note::Args {
+            item: item.member().into(),
+            due_ms: due_ms.into(),
+            now_ms: now_ms.into(),
+            mode: mode.into(),
+            held_ms: held_ms.into(),
+        };
+        let reply = note::run(self, keys, args).await?;
+        match answer(&reply)? {
+            (word, []) if word == "noted" || word == "held_elsewhere" => Ok(()),
+            (word, rest) => Err(unexpected(note::NAME, &word, rest)),
+        }
     }
 
-    /// Leases up to `max` entries of `register` due by `now_ms` (each due again `lease_ms`
-    /// later unless noted meanwhile), and sets `alarm` for the earliest entry.
-    pub(crate) async fn alarm_due(
-        &self,
-        register: &str,
-        alarm: &str,
-        now_ms: i64,
-        lease_ms: i64,
-        max: usize,
-    ) -> Result<Vec<String>> {
-        let r = self
-            .eval(
-                LEASE,
-                &[register.to_string(), alarm.to_string()],
-                vec![
-                    bin(now_ms.to_string()),
-                    bin(lease_ms.to_string()),
-                    bin(max.to_string()),
-                ],
-            )
-            .await?;
-        r.iter()
-            .map(text)
-            .collect::<Result<Vec<_>>>()
-            .map_err(|e| LeaderboardError::CorruptData(format!("an entry of {register}: {e}")))
+    /// Leases up to [`PER_LEASE`] items due by `now_ms` from the schedule's register and, with
+    /// a push tier (`tier`), from the tier's (each due again [`LEASE_MS`] later unless noted
+    /// meanwhile), and arms the alarm for the earliest. What the previous release's registers
+    /// still hold is moved in first. An item that does not parse is logged and forgotten (no
+    /// worker could serve it).
+    pub async fn due_lease(&self, tier: Option<&str>, now_ms: i64) -> Result<Vec<Item>> {
+        let mut registers = vec![(
+            None,
+            REGISTER.to_string(),
+            PREVIOUS_COMPETITIONS.to_string(),
+        )];
+        if let Some(tier) = tier {
+            registers.push((Some(tier), tier_register(tier), previous_rollovers(tier)));
+        }
+        let mut items = Vec::new();
+        for (tier, register, previous) in registers {
+            let kind = if tier.is_some() {
+                "rollover"
+            } else {
+                "competition"
+            };
+            self.adopt(&register, &previous, kind, now_ms).await?;
+            let keys = lease::Keys {
+                register: register.clone(),
+                alarm: ALARM.to_string(),
+            };
+            let args = lease::Args {
+                now_ms: now_ms.into(),
+                lease_ms: LEASE_MS.into(),
+                max: PER_LEASE.into(),
+            };
+            let reply = lease::run(self, keys, args).await?;
+            let (word, leased) = answer(&reply)?;
+            if word != "leased" {
+                return Err(unexpected(lease::NAME, &word, leased));
+            }
+            for member in leased {
+                let member = crate::repo::text(member)?;
+                match Item::parse(&member, tier) {
+                    Ok(item) => items.push(item),
+                    Err(e) => {
+                        eprintln!(
+                            "schedule: {register} holds what no worker serves (forgotten): {e}"
+                        );
+                        self.zrem_if(&register, &member, None).await?;
+                    }
+                }
+            }
+        }
+        Ok(items)
     }
 
-    /// Forgets `board` (`tenant/board`) in `register`.
-    pub(crate) async fn alarm_forget(&self, register: &str, board: &str) -> Result<()> {
-        self.exec("ZREM", vec![bin(register), bin(board)]).await?;
-        Ok(())
+    /// Moves what the previous release's `previous` register holds into `register`, as `kind`'s.
+    async fn adopt(&self, register: &str, previous: &str, kind: &str, now_ms: i64) -> Result<()> {
+        let keys = adopt::Keys {
+            register: register.to_string(),
+            alarm: ALARM.to_string(),
+            previous: previous.to_string(),
+        };
+        let args = adopt::Args {
+            kind: kind.into(),
+            max: ADOPTED_PER_LEASE.into(),
+            now_ms: now_ms.into(),
+        };
+        let reply = adopt::run(self, keys, args).await?;
+        match answer(&reply)? {
+            (word, [_moved]) if word == "moved" => Ok(()),
+            (word, rest) => Err(unexpected(adopt::NAME, &word, rest)),
+        }
+    }
+
+    /// Forgets `item` — nothing more is due, or its board is gone — or, with `held_ms`, only
+    /// while it is due at that time (the caller's lease or note): one noted again meanwhile
+    /// stays.
+    pub async fn due_forget(&self, item: &Item, held_ms: Option<i64>) -> Result<()> {
+        self.zrem_if(&item.register(), &item.member(), held_ms)
+            .await
+    }
+}
+
+/// The schedule's scripts as an integration test runs them itself on a Redis (feature
+/// `testing`): `note`, `lease`, `adopt` and `forget` (an item removed while the caller holds it).
+///
+/// # Panics
+/// On another name (a test's mistake).
+#[cfg(feature = "testing")]
+pub fn script_for_tests(name: &str) -> crate::repo::script::Named {
+    macro_rules! named {
+        ($script:path) => {{
+            use $script as s;
+            crate::repo::script::Named {
+                lua: s::LUA,
+                keys: s::KEY_NAMES,
+                args: s::ARG_NAMES,
+            }
+        }};
+    }
+    match name {
+        "note" => named!(note),
+        "lease" => named!(lease),
+        "adopt" => named!(adopt),
+        "forget" => named!(crate::repo::zrem_if),
+        other => panic!("the schedule has no script {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn ids(tenant: &str, board: &str) -> (TenantId, BoardId) {
+        (TenantId::new(tenant).unwrap(), BoardId::new(board).unwrap())
+    }
+
+    #[test]
+    fn an_item_is_read_back_from_its_member_in_its_register() {
+        let (t, b) = ids("acme", "daily-1");
+        let competition = Item::Competition(t.clone(), b.clone());
+        assert_eq!(competition.member(), "competition:acme/daily-1");
+        assert_eq!(competition.register(), REGISTER);
+        assert_eq!(Item::parse(&competition.member(), None), Ok(competition));
+        let rollover = Item::Rollover {
+            tier: "0123456789abcdef".into(),
+            tenant: t,
+            board: b,
+        };
+        assert_eq!(rollover.member(), "rollover:acme/daily-1");
+        assert_eq!(rollover.register(), "lb:{claims}:due:0123456789abcdef");
+        assert_eq!(
+            Item::parse(&rollover.member(), Some("0123456789abcdef")),
+            Ok(rollover)
+        );
+    }
+
+    #[test]
+    fn a_member_of_the_wrong_register_or_of_no_kind_is_refused_with_why() {
+        let refused = |member: &str, tier: Option<&str>| Item::parse(member, tier).unwrap_err();
+        assert!(refused("rollover:acme/b", None).contains("holds no rollover"));
+        assert!(refused("competition:acme/b", Some("ab")).contains("tier ab's register"));
+        assert!(refused("acme/b", None).contains("names no kind"));
+        assert!(refused("award:acme/b", None).contains("holds no award"));
+        assert!(refused("competition:acme", None).contains("tenant/board"));
     }
 }

@@ -52,7 +52,7 @@ pub const CATCH_UP_AFTER_MS: i64 = 10_000;
 fn script_keys() -> [String; 3] {
     [
         REGISTER.to_string(),
-        crate::schedule::SWEEP_ALARM.to_string(),
+        crate::schedule::ALARM.to_string(),
         STAMPS.to_string(),
     ]
 }

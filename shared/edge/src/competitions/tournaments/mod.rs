@@ -3,8 +3,9 @@
 //! grants ([`attempts`]); ending one early, extending it and its announcements ([`window`]);
 //! the tenant's tournaments listed by state and category, and those a player joined
 //! ([`listing`]). The rules are
-//! `leaderboard::competition::tournament`'s; the counts, membership, announcements, the
-//! register and the index are in Redis ([`store`]; the scripts it runs by name, [`scripts`]).
+//! `leaderboard::competition::tournament`'s; the counts, membership, announcements and the
+//! index are in Redis ([`store`]; the scripts it runs by name, [`scripts`]), what is due next in
+//! the schedule's register (`crate::schedule`).
 
 pub mod store;
 
@@ -19,7 +20,7 @@ pub use listing::{
     PageAsked, RunStanding, TournamentPage, TournamentShown, forget, index, joined, joined_by,
     list, listed, shown,
 };
-pub use window::{announce, end_early, end_now, extend, extend_to, note_created, on_alarm};
+pub use window::{announce, end_early, end_now, extend, extend_to, note_created};
 
 use leaderboard::competition::tournament::Joined;
 use leaderboard::{Board, BoardId, LeaderboardError, PlayerId, Result, policy::access};

@@ -11,20 +11,19 @@
 //! | `lb:{t/b}:announced` | hash | the tournament's announcements made (`started`, `ended`: when, ms), `early` when an admin ended it, `end` its end after a change (what a score's write checks) |
 //! | `lb:tenant:{t}:tournaments` | sorted set | the tenant's tournaments: board id → when its window ends, ms (the listing) |
 //! | `lb:tenant:{t}:joined:<player>` | sorted set | the tournaments a player joined: board id → when it joined, ms |
-//! | `lb:{claims}:tournaments` | sorted set | tournaments with an announcement to come, and leagues (their next close): `t/b` → when it is due, ms |
-//! | `lb:{claims}:tournament-alarm` | string | expires when the earliest of them is due (its keyspace event rings the worker) |
+//!
+//! When a tournament's next announcement, or a periodic board's next close, is due is an item of
+//! the schedule's register (`crate::schedule`: `competition:<tenant>/<board>`).
 
 use leaderboard::{BoardId, LeaderboardError, PeriodId, PlayerId, Result, TenantId};
 
 use crate::repo::{Keys, Repo, bin, int, text, uint};
-use crate::schedule::NoteMode;
 
 use super::scripts;
 
 const JOIN: &str = include_str!("lua/tournament_join.lua");
 const GRANT: &str = include_str!("lua/tournament_grant.lua");
 const SCAN: &str = include_str!("lua/tournament_scan.lua");
-const FORGET_IF: &str = include_str!("lua/tournament_forget_if.lua");
 
 /// A tenant's tournaments (sorted set: board id → when its window ends, Unix ms): what the
 /// listing pages through.
@@ -49,20 +48,6 @@ pub enum Scan {
     /// Those ended by now, the latest ended first.
     Ended,
 }
-
-/// `tenant/board`, as the register holds a tournament or a league.
-pub fn register_entry(tenant: &TenantId, id: &BoardId) -> String {
-    format!("{tenant}/{id}")
-}
-
-/// The register of competitions with something due (sorted set: `tenant/board` → when it is
-/// due, Unix ms), on the alarms' slot: a tournament's announcement to come, or a league's next
-/// period end, when its close is due (`crate::competitions::leagues`).
-pub const REGISTER: &str = "lb:{claims}:tournaments";
-/// Expires when the register's earliest tournament is due.
-pub const ALARM: &str = "lb:{claims}:tournament-alarm";
-/// Where Redis announces the alarm's expiry, a trigger channel of the worker.
-pub const ALARM_CHANNEL: &str = "__keyspace@0__:lb:{claims}:tournament-alarm";
 
 /// The announcements a tournament made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -315,68 +300,6 @@ impl Repo {
         }
     }
 
-    /// Notes the tournament `board` (`tenant/board`) as due at `due_ms` in the register, and
-    /// arms the alarm for the earliest.
-    pub async fn tournament_note(&self, board: &str, due_ms: i64, now_ms: i64) -> Result<()> {
-        self.alarm_note(REGISTER, ALARM, board, due_ms, now_ms, NoteMode::Always)
-            .await
-    }
-
-    /// Leases up to `max` tournaments due by `now_ms` (due again `lease_ms` later unless noted
-    /// meanwhile).
-    pub async fn tournaments_due(
-        &self,
-        now_ms: i64,
-        lease_ms: i64,
-        max: usize,
-    ) -> Result<Vec<String>> {
-        self.alarm_due(REGISTER, ALARM, now_ms, lease_ms, max).await
-    }
-
-    /// [`Repo::tournament_note`], unless the tournament is noted for earlier already.
-    pub async fn tournament_note_earlier(
-        &self,
-        board: &str,
-        due_ms: i64,
-        now_ms: i64,
-    ) -> Result<()> {
-        self.alarm_note(REGISTER, ALARM, board, due_ms, now_ms, NoteMode::Earlier)
-            .await
-    }
-
-    /// [`Repo::tournament_note`] only while the register holds the tournament due at `held_ms`
-    /// (the caller's lease or note): a newer note is never overwritten.
-    pub async fn tournament_note_if(
-        &self,
-        board: &str,
-        due_ms: i64,
-        now_ms: i64,
-        held_ms: i64,
-    ) -> Result<()> {
-        self.alarm_note(
-            REGISTER,
-            ALARM,
-            board,
-            due_ms,
-            now_ms,
-            NoteMode::IfHeld(held_ms),
-        )
-        .await
-    }
-
-    /// Forgets the tournament `board` (`tenant/board`) — nothing more is due, or it is gone —
-    /// only while the register holds it due at `held_ms` (the caller's lease or note): one noted
-    /// again meanwhile stays.
-    pub async fn tournament_forget_if(&self, board: &str, held_ms: i64) -> Result<()> {
-        self.eval(
-            FORGET_IF,
-            &[REGISTER.to_string()],
-            vec![bin(board), bin(held_ms.to_string())],
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Indexes the tournament `id` of `tenant` as ending at `end_ms` (again after its window
     /// changed).
     pub async fn tournament_index(
@@ -446,13 +369,7 @@ impl Repo {
     /// [`joined_by`]) only while its score is `score` (what a scan read): an entry written
     /// again meanwhile stays.
     pub async fn tournament_drop_if(&self, key: &str, id: &BoardId, score: i64) -> Result<()> {
-        self.eval(
-            FORGET_IF,
-            &[key.to_string()],
-            vec![bin(id.as_str()), bin(score.to_string())],
-        )
-        .await?;
-        Ok(())
+        self.zrem_if(key, id.as_str(), Some(score)).await
     }
 
     /// Notes that `player` joined the tournament `id` at `now_ms`: `first` (it joined now)

@@ -1,9 +1,9 @@
 //! A tournament's window after it was created: an admin ends it early or extends it (`POST
 //! /api/{v}/boards/{board}/tournament/end`, `…/extend`), and its announcements,
 //! `tournament_started` and `tournament_ended` in the board's log (and so the
-//! `tournament.started` and `tournament.ended` webhooks), each made once: by the worker when the
-//! register's alarm rings at the window's start and end ([`on_alarm`]), or by the request that
-//! ended it early.
+//! `tournament.started` and `tournament.ended` webhooks), each made once: by the worker when
+//! the schedule's item for it ([`crate::schedule::Item::Competition`]) is due at the window's
+//! start and end, or by the request that ended it early.
 
 use leaderboard::board::view::{self, PeriodView};
 use leaderboard::competition::tournament::{Phase, Refusal, Tournament, Window};
@@ -14,16 +14,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::Ctx;
-use crate::competitions::tournaments::store::{Announce, WindowWrite, register_entry};
+use crate::competitions::tournaments::store::{Announce, WindowWrite};
 use crate::http::{Call, Response};
 use crate::repo::{Keys, Repo};
-
-/// How long a tournament taken from the register stays leased: an announcement that failed
-/// leaves it there, due again after this.
-const ANNOUNCE_RETRY_MS: i64 = 30_000;
-
-/// Tournaments announced per alarm, at most (the alarm is set again at once for the rest).
-const ANNOUNCED_PER_ALARM: usize = 16;
+use crate::schedule::{Item, NoteMode};
 
 /// Times a window change or an announcement decides again on a config that changed meanwhile
 /// before it gives up (`409`, or left to the next alarm).
@@ -53,8 +47,8 @@ pub async fn note_created(
     };
     match due {
         Some(due) => {
-            repo.tournament_note_earlier(&register_entry(tenant, &board.id), due, now_ms)
-                .await
+            let item = Item::Competition(tenant.clone(), board.id.clone());
+            repo.due_note(&item, due, now_ms, NoteMode::Earlier).await
         }
         None => Ok(()),
     }
@@ -74,12 +68,12 @@ pub async fn announce(
     held_ms: i64,
 ) -> Result<()> {
     let keys = Keys::new(tenant, id);
-    let entry = register_entry(tenant, id);
+    let item = Item::Competition(tenant.clone(), id.clone());
     'decide: for _ in 0..DECIDE_ATTEMPTS {
         let (raw, board) = match repo.board_raw(tenant, id).await {
             Ok(found) => found,
             Err(LeaderboardError::BoardNotFound(_)) => {
-                return repo.tournament_forget_if(&entry, held_ms).await;
+                return repo.due_forget(&item, Some(held_ms)).await;
             }
             Err(e) => return Err(e),
         };
@@ -90,7 +84,7 @@ pub async fn announce(
             .await;
         }
         let Some(t) = &board.tournament else {
-            return repo.tournament_forget_if(&entry, held_ms).await;
+            return repo.due_forget(&item, Some(held_ms)).await;
         };
         let made = repo.tournament_announced(&keys).await?;
         let window = t.window;
@@ -130,8 +124,8 @@ pub async fn announce(
             {
                 Ok(again) => again,
                 Err(e) => {
-                    eprintln!("tournaments: awarding the runs of {entry} (again soon): {e}");
-                    Some(now_ms.saturating_add(ANNOUNCE_RETRY_MS))
+                    eprintln!("tournaments: awarding the runs of {tenant}/{id} (again soon): {e}");
+                    Some(now_ms.saturating_add(crate::schedule::LEASE_MS))
                 }
             }
         } else if board.rewards.is_some() && (owed.ended || made.ended) {
@@ -139,14 +133,16 @@ pub async fn announce(
                 Ok((_, _, rewards)) => rewards.due_again_ms(),
                 // An outage passes: tried again like a failed announcement.
                 Err(e) if e.is_outage() => {
-                    eprintln!("tournaments: awarding the rewards of {entry} (again soon): {e}");
-                    Some(now_ms.saturating_add(ANNOUNCE_RETRY_MS))
+                    eprintln!(
+                        "tournaments: awarding the rewards of {tenant}/{id} (again soon): {e}"
+                    );
+                    Some(now_ms.saturating_add(crate::schedule::LEASE_MS))
                 }
                 // Anything else (a damaged table, a config that kept changing) would fail the
                 // same way every time: left to the next read, claim or review decision.
                 Err(e) => {
                     eprintln!(
-                        "tournaments: awarding the rewards of {entry} (left to readers): {e}"
+                        "tournaments: awarding the rewards of {tenant}/{id} (left to readers): {e}"
                     );
                     None
                 }
@@ -159,43 +155,16 @@ pub async fn announce(
             .flatten()
             .min();
         return match next_ms {
-            Some(next) => repo.tournament_note_if(&entry, next, now_ms, held_ms).await,
-            None => repo.tournament_forget_if(&entry, held_ms).await,
+            Some(next) => {
+                repo.due_note(&item, next, now_ms, NoteMode::IfHeld(held_ms))
+                    .await
+            }
+            None => repo.due_forget(&item, Some(held_ms)).await,
         };
     }
     Err(LeaderboardError::Conflict(format!(
         "the config of tournament '{id}' changed {DECIDE_ATTEMPTS} times while it was announced"
     )))
-}
-
-/// The worker's handling of an alarm: the tournaments due are leased from the register and
-/// announced ([`announce`]). Never fails: a tournament whose announcement failed stays leased
-/// and is due again after [`ANNOUNCE_RETRY_MS`] (the failure is logged).
-pub async fn on_alarm(repo: &Repo, now_ms: &dyn Fn() -> i64) {
-    let leased_at = now_ms();
-    let due = match repo
-        .tournaments_due(leased_at, ANNOUNCE_RETRY_MS, ANNOUNCED_PER_ALARM)
-        .await
-    {
-        Ok(due) => due,
-        Err(e) => {
-            eprintln!("tournaments: the tournaments due: {e}");
-            return;
-        }
-    };
-    // What the lease set each one's due time to (`alarm_due`).
-    let held_ms = leased_at + ANNOUNCE_RETRY_MS;
-    for entry in due {
-        let announced = async {
-            let (tenant, id) = crate::schedule::board_ref(entry.as_bytes()).map_err(|e| {
-                LeaderboardError::CorruptData(format!("a tournament register entry: {e}"))
-            })?;
-            announce(repo, &tenant, &id, now_ms(), held_ms).await
-        };
-        if let Err(e) = announced.await {
-            eprintln!("tournaments: announcing {entry}: {e}");
-        }
-    }
 }
 
 /// An extension's body.
@@ -272,13 +241,13 @@ async fn after_change(
         let made = repo
             .tournament_announced(&Keys::new(tenant, board_id))
             .await?;
-        let entry = register_entry(tenant, board_id);
+        let item = Item::Competition(tenant.clone(), board_id.clone());
         match changed.tournament_due_ms(made.started, made.ended, now_ms)? {
             // Due now: the caller announces the end at once, holding the entry at `now_ms`.
-            Some(due) if early => repo.tournament_note(&entry, due, now_ms).await,
+            Some(due) if early => repo.due_note(&item, due, now_ms, NoteMode::Always).await,
             // An extension notes earlier only: an entry due sooner (a run's close, an award
             // waiting for reviews) rings first, and its handling notes the next due time then.
-            Some(due) => repo.tournament_note_earlier(&entry, due, now_ms).await,
+            Some(due) => repo.due_note(&item, due, now_ms, NoteMode::Earlier).await,
             None => Ok(()),
         }
     };

@@ -28,10 +28,10 @@ const OVERDUE: &str = include_str!("lua/claims_overdue.lua");
 /// The register (sorted set: `tenant/board` → when last noted or leased, Unix ms).
 pub const REGISTER: &str = "lb:{claims}";
 /// The alarm: expires when the earliest registered board falls due.
-pub const ALARM: &str = crate::schedule::SWEEP_ALARM;
+pub const ALARM: &str = crate::schedule::ALARM;
 /// Where Redis announces the alarm's expiry (database 0: the only one on a cluster), the
 /// worker's trigger channel beside the doorbell.
-pub const ALARM_CHANNEL: &str = crate::schedule::SWEEP_ALARM_CHANNEL;
+pub const ALARM_CHANNEL: &str = crate::schedule::ALARM_CHANNEL;
 
 /// A due board a sweep has leased.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,251 @@
+//! The schedule's register (`edge::schedule`), as its scripts keep it on a real Redis (no app,
+//! no runtime): the earliest due time arms the alarm; a lease takes what is due, at most so
+//! many, and holds each until the lease ends; a note made with the lease's hold wins over it,
+//! one made with a stale hold does not; a removal while held; and what a register of the
+//! previous release still holds is moved in, by kind, keeping the earlier due time.
+
+use edge::schedule::{ALARM, REGISTER, script_for_tests};
+use redis::Value;
+
+const NOW: i64 = 1_800_000_000_000;
+
+/// Runs the schedule's script `name` with its keys and arguments by name; its answer's word and
+/// the rest as strings.
+fn run(
+    c: &mut harness::Conn,
+    name: &str,
+    keys: &[(&str, String)],
+    args: &[(&str, String)],
+) -> (String, Vec<String>) {
+    let script = script_for_tests(name);
+    let reply: Vec<Value> = redis::cmd("EVAL")
+        .arg(script.lua)
+        .arg(script.params(keys, "lb:{claims}:unused", args))
+        .query(c)
+        .unwrap_or_else(|e| panic!("the script {name}: {e}"));
+    let mut words = reply.iter().map(|v| match v {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::SimpleString(s) => s.clone(),
+        Value::Int(n) => n.to_string(),
+        other => panic!("the script {name} answered {other:?}"),
+    });
+    let word = words
+        .next()
+        .unwrap_or_else(|| panic!("the script {name} answered nothing"));
+    (word, words.collect())
+}
+
+fn register_keys() -> Vec<(&'static str, String)> {
+    vec![
+        ("register", REGISTER.to_string()),
+        ("alarm", ALARM.to_string()),
+    ]
+}
+
+fn note(c: &mut harness::Conn, item: &str, due: i64, now: i64, mode: &str, held: &str) -> String {
+    let args = [
+        ("item", item.to_string()),
+        ("due_ms", due.to_string()),
+        ("now_ms", now.to_string()),
+        ("mode", mode.to_string()),
+        ("held_ms", held.to_string()),
+    ];
+    run(c, "note", &register_keys(), &args).0
+}
+
+fn lease(c: &mut harness::Conn, now: i64, lease_ms: i64, max: usize) -> Vec<String> {
+    let args = [
+        ("now_ms", now.to_string()),
+        ("lease_ms", lease_ms.to_string()),
+        ("max", max.to_string()),
+    ];
+    let (word, items) = run(c, "lease", &register_keys(), &args);
+    assert_eq!(word, "leased");
+    items
+}
+
+fn due(c: &mut harness::Conn, item: &str) -> Option<i64> {
+    redis::cmd("ZSCORE")
+        .arg(REGISTER)
+        .arg(item)
+        .query(c)
+        .unwrap()
+}
+
+/// The alarm rang: it expired, as Redis lets it when its time comes (the test's clock is its own,
+/// so Redis's would not), which is when a worker leases.
+fn ring(c: &mut harness::Conn) {
+    let _: i64 = redis::cmd("DEL").arg(ALARM).query(c).unwrap();
+}
+
+/// How long the alarm has left (ms), `-2` when it is not set.
+fn alarm_left(c: &mut harness::Conn) -> i64 {
+    redis::cmd("PTTL").arg(ALARM).query(c).unwrap()
+}
+
+#[test]
+fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_took() {
+    let redis = harness::RedisServer::start();
+    let mut c = redis.conn();
+    let (a, b) = ("competition:t/a", "competition:t/b");
+
+    // The earliest due time arms the alarm; a later note does not push it back.
+    assert_eq!(note(&mut c, a, NOW + 60_000, NOW, "always", ""), "noted");
+    assert_eq!(note(&mut c, b, NOW + 9_000, NOW, "always", ""), "noted");
+    let left = alarm_left(&mut c);
+    assert!(
+        (8_000..=9_000).contains(&left),
+        "the alarm rings when b is due: {left} ms left"
+    );
+    // `earlier` moves an item only forward in time; `always` either way.
+    assert_eq!(note(&mut c, a, NOW + 90_000, NOW, "earlier", ""), "noted");
+    assert_eq!(due(&mut c, a), Some(NOW + 60_000));
+    assert_eq!(note(&mut c, a, NOW + 30_000, NOW, "earlier", ""), "noted");
+    assert_eq!(due(&mut c, a), Some(NOW + 30_000));
+
+    // Nothing is due before its time; at it, the lease takes it and holds it a lease long, and
+    // the alarm rings for what is due next (a).
+    ring(&mut c);
+    assert!(lease(&mut c, NOW + 8_999, 30_000, 16).is_empty());
+    ring(&mut c);
+    assert_eq!(lease(&mut c, NOW + 9_000, 30_000, 16), [b]);
+    let held = NOW + 9_000 + 30_000;
+    assert_eq!(due(&mut c, b), Some(held));
+    let left = alarm_left(&mut c);
+    assert!(
+        (20_000..=21_000).contains(&left),
+        "the alarm rings when a is due: {left} ms left"
+    );
+
+    // A note with the lease's hold sets the next time; one with a hold that is not the
+    // register's (another worker's stale lease) changes nothing.
+    assert_eq!(
+        note(
+            &mut c,
+            b,
+            NOW + 500_000,
+            NOW + 9_100,
+            "if_held",
+            &(held + 1).to_string()
+        ),
+        "held_elsewhere"
+    );
+    assert_eq!(due(&mut c, b), Some(held));
+    assert_eq!(
+        note(
+            &mut c,
+            b,
+            NOW + 400_000,
+            NOW + 9_100,
+            "if_held",
+            &held.to_string()
+        ),
+        "noted"
+    );
+    assert_eq!(due(&mut c, b), Some(NOW + 400_000));
+
+    // A removal while held: only with the time the register holds.
+    let forget = |c: &mut harness::Conn, item: &str, score: i64| {
+        run(
+            c,
+            "forget",
+            &[("set", REGISTER.to_string())],
+            &[("member", item.to_string()), ("score", score.to_string())],
+        )
+        .0
+    };
+    assert_eq!(forget(&mut c, b, NOW + 399_999), "kept");
+    assert_eq!(due(&mut c, b), Some(NOW + 400_000));
+    assert_eq!(forget(&mut c, b, NOW + 400_000), "removed");
+    assert_eq!(due(&mut c, b), None);
+
+    // More due than a lease takes: the first ones, the alarm at once for the rest.
+    for i in 0..5 {
+        note(
+            &mut c,
+            &format!("competition:t/m{i}"),
+            NOW + 10_000 + i,
+            NOW,
+            "always",
+            "",
+        );
+    }
+    ring(&mut c);
+    let first = lease(&mut c, NOW + 40_000, 30_000, 3);
+    assert_eq!(
+        first,
+        ["competition:t/m0", "competition:t/m1", "competition:t/m2"]
+    );
+    let left = alarm_left(&mut c);
+    assert!(
+        (0..=1).contains(&left),
+        "more are due: the alarm rings at once ({left} ms left)"
+    );
+    ring(&mut c);
+    let rest = lease(&mut c, NOW + 40_001, 30_000, 3);
+    assert_eq!(
+        rest,
+        ["competition:t/m3", "competition:t/m4", "competition:t/a"]
+    );
+}
+
+#[test]
+fn the_schedule_takes_in_what_the_previous_releases_registers_hold() {
+    let redis = harness::RedisServer::start();
+    let mut c = redis.conn();
+    let previous = edge::schedule::PREVIOUS_COMPETITIONS;
+    for (board, due) in [("t/old", NOW + 5_000), ("t/both", NOW + 7_000)] {
+        let _: i64 = redis::cmd("ZADD")
+            .arg(previous)
+            .arg(due)
+            .arg(board)
+            .query(&mut c)
+            .unwrap();
+    }
+    // Noted by this release for later than the previous one had it: the earlier stands.
+    note(
+        &mut c,
+        "competition:t/both",
+        NOW + 50_000,
+        NOW,
+        "always",
+        "",
+    );
+    let adopt = |c: &mut harness::Conn, max: usize| {
+        run(
+            c,
+            "adopt",
+            &[
+                ("register", REGISTER.to_string()),
+                ("alarm", ALARM.to_string()),
+                ("previous", previous.to_string()),
+            ],
+            &[
+                ("kind", "competition".to_string()),
+                ("max", max.to_string()),
+                ("now_ms", NOW.to_string()),
+            ],
+        )
+    };
+    assert_eq!(
+        adopt(&mut c, 1),
+        ("moved".to_string(), vec!["1".to_string()])
+    );
+    assert_eq!(
+        adopt(&mut c, 1000),
+        ("moved".to_string(), vec!["1".to_string()])
+    );
+    assert_eq!(
+        adopt(&mut c, 1000),
+        ("moved".to_string(), vec!["0".to_string()])
+    );
+    assert_eq!(due(&mut c, "competition:t/old"), Some(NOW + 5_000));
+    assert_eq!(due(&mut c, "competition:t/both"), Some(NOW + 7_000));
+    let left: i64 = redis::cmd("EXISTS").arg(previous).query(&mut c).unwrap();
+    assert_eq!(left, 0, "the previous register is emptied");
+    let left = alarm_left(&mut c);
+    assert!(
+        (4_000..=5_000).contains(&left),
+        "the alarm rings for the earliest: {left} ms left"
+    );
+}
