@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::*;
 
 fn fixtures() -> Value {
-    serde_json::from_str(include_str!("experiment_fixtures.json")).expect("fixture JSON")
+    serde_json::from_str(include_str!("fixtures.json")).expect("fixture JSON")
 }
 
 fn close(got: f64, want: f64, what: &str) {
