@@ -11,30 +11,27 @@
 //! `score_applied` event is appended to the board's stream in the same script, before anyone is
 //! told the write happened, and so is the outcome an `Idempotency-Key` replays.
 
-use leaderboard::board::view::PeriodView;
-use leaderboard::competition::tournament;
 use leaderboard::events::event::ScoreSubmitted;
-use leaderboard::events::idempotency::{AppliedOutcome, StoredOutcome, applied_json};
+use leaderboard::events::idempotency::{AppliedOutcome, StoredOutcome};
 use leaderboard::events::outcome::{Fate, SubmitOutcome};
 use leaderboard::{
     Board, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Result, Submission,
-    SubmissionInput, TenantId, WriteMode, board::operator, board::period, policy::access,
+    SubmissionInput, WriteMode, board::operator, policy::access,
 };
 
 use crate::api::Ctx;
 use crate::http::{Call, Response};
-use crate::repo::{Keys, Repo};
+use crate::repo::Keys;
 use crate::submissions::idempotency;
 use crate::submissions::idempotency::store::KeyLock;
 use crate::submissions::idempotency::store::Reservation;
-use crate::submissions::writes::ApplyResult;
-use crate::submissions::writes::Write;
 
+mod apply;
 mod settled;
 
+pub use apply::apply;
+
 use leaderboard::integrity::review::Review;
-use leaderboard::integrity::settle::Judged;
-use settled::{Settled, announce_flagged, integrity_write, settle_before_write, stats_note};
 
 /// Compare-and-set attempts before giving up with 409 (an attempt only loses to a concurrent
 /// write of the same player's record).
@@ -75,217 +72,6 @@ pub enum Decided {
     Applied(Outcome),
     /// Held by an integrity rule for review: not applied.
     Held(Box<Review>),
-}
-
-/// Applies `submission` at `now_ms`. `first_read` is the record as already read with the board
-/// (raw JSON and decoded), saving the first round trip. With `lock` the write happens only while
-/// this attempt holds the `Idempotency-Key` (else `IdempotencyInProgress`), and stores the outcome
-/// with the score. The board's integrity rules judge it first ([`crate::integrity`], unless
-/// `judging` says it was approved) and [`settle_before_write`] acts on their settlement: a
-/// `reject` is the `422`, a `hold` stores a review instead of the write, a `flag` stores one with
-/// it.
-#[allow(clippy::too_many_arguments)]
-pub async fn apply(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    player: &PlayerId,
-    submission: &Submission,
-    now_ms: i64,
-    mut first_read: Option<(String, Option<leaderboard::Record>)>,
-    lock: Option<&KeyLock>,
-    judging: Judging<'_>,
-) -> Result<Decided> {
-    let keys = Keys::new(tenant, &board.id);
-    let period = PeriodView::resolve(board, None, now_ms)?;
-    let expire = period::expire_at_ms(&period.id, board.retain_periods);
-    let started = EventEnvelope::period_started(tenant, &board.id, period.id, now_ms).to_json()?;
-    let approved = match judging {
-        Judging::Judge => None,
-        Judging::Approved {
-            review_id,
-            review_json,
-        } => Some((review_id, review_json)),
-    };
-    let judging = approved.is_none() && !board.integrity.is_empty();
-    // A tournament's `max_attempts`: the attempts used are the record's `submissions` in this
-    // run, which the compare-and-set below keeps exact under concurrent submissions (the last
-    // place goes to one of them). A held submission counts when it is applied: its approval is
-    // checked too, so reviews queued while held never take a player past its attempts.
-    let attempts = match &board.tournament {
-        Some(t) if t.max_attempts.is_some() => {
-            Some((t, repo.attempts_granted(&keys, &period.id, player).await?))
-        }
-        _ => None,
-    };
-    // A board with cohorts places the player in its cohort once it is to be written (a held
-    // or refused submission places nobody); a retried compare-and-set keeps the placement.
-    let mut cohort = None;
-    for _ in 0..MAX_ATTEMPTS {
-        let (raw, previous) = match first_read.take() {
-            Some(read) => read,
-            None => repo.record(&keys, &period.id, player).await?,
-        };
-        if let Some((tournament, granted)) = attempts {
-            let used = previous.as_ref().map_or(0, |r| r.submissions);
-            tournament.attempt(used, granted)?;
-        }
-        let decided = operator::apply(board, previous.as_ref(), submission, now_ms)?;
-        let mut announce = Vec::new();
-        let mut state_json = None;
-        let mut flagged = None;
-        if judging {
-            let judged = Judged {
-                board,
-                period: period.id,
-                player,
-                submission,
-                at_ms: now_ms,
-                before: previous.as_ref(),
-                after: &decided.record,
-            };
-            let judgment = crate::integrity::judge(repo, &keys, &judged, None).await?;
-            state_json = Some(judgment.state_json);
-            match settle_before_write(
-                repo,
-                tenant,
-                &keys,
-                &judged,
-                judgment.settlement,
-                &mut announce,
-            )
-            .await?
-            {
-                Settled::Write(review) => flagged = review,
-                Settled::Held(review) => return Ok(Decided::Held(review)),
-            }
-        }
-        if cohort.is_none() {
-            cohort = crate::competitions::leagues::placement(
-                repo,
-                tenant,
-                &keys,
-                board,
-                &period.id,
-                expire,
-                player,
-                submission.band.as_deref(),
-                now_ms,
-            )
-            .await?;
-        }
-        let flagged_json = flagged
-            .as_deref()
-            .map(crate::integrity::encode)
-            .transpose()?;
-        let key = decided.record.sort_key(board, player)?;
-        let id = format!("{now_ms}-{player}-{}", decided.record.submissions);
-        let event = EventEnvelope::score_applied(
-            tenant, &board.id, id, now_ms, player, period.id, &decided,
-        )
-        .to_json()?;
-        let applied = AppliedOutcome {
-            period: period.id,
-            current: period.current,
-            next_reset_ms: period.next_reset_ms,
-            previous_score: decided.previous.as_ref().map(|p| p.score),
-            record: decided.record,
-            improved: decided.improved,
-            changed: decided.changed,
-            cohort: cohort.as_ref().map(ToString::to_string),
-        };
-        let outcome_json = lock.map(|_| applied_json(&applied)).transpose()?;
-        let stats = board.stats.then(|| {
-            stats_note(
-                now_ms,
-                approved.is_some(),
-                flagged.is_some(),
-                applied.improved,
-                previous.is_none(),
-            )
-        });
-        let review = flagged
-            .as_deref()
-            .zip(flagged_json.as_deref())
-            .map(|(r, json)| (r.id.as_str(), json));
-        let integrity = integrity_write(state_json.as_deref(), review, approved, now_ms);
-        let write = Write {
-            period: &period.id,
-            player,
-            expected_raw: &raw,
-            new: &applied.record,
-            member: &key.member,
-            rank_value: key.rank_value,
-            event_json: &event,
-            period_started_json: &started,
-            expire_at_ms: expire,
-            integrity,
-            stats,
-            // An approved review is applied after the end too: it was made inside the window,
-            // and the standings wait for held reviews (docs/competitions.md).
-            tournament_end_ms: board
-                .tournament
-                .as_ref()
-                .filter(|_| approved.is_none())
-                .map(|t| t.window.end_ms),
-            cohort: cohort.as_ref(),
-            closes: board.closes_periods(),
-        };
-        match repo
-            .apply(&keys, &write, lock.zip(outcome_json.as_deref()))
-            .await?
-        {
-            ApplyResult::Applied(a) => {
-                announce.extend(flagged.map(|r| *r));
-                announce_flagged(repo, tenant, board, &announce, now_ms).await;
-                return Ok(Decided::Applied(Outcome {
-                    better: a.better,
-                    total: a.total,
-                    applied,
-                    version: a.version,
-                }));
-            }
-            // The record changed since it was read: read it again and decide again.
-            ApplyResult::Conflict => {}
-            // The tournament's end was announced while this was decided: refused as closed,
-            // with the window as it is now.
-            ApplyResult::TournamentEnded => {
-                let now = repo.board(tenant, &board.id).await?;
-                let window = now
-                    .tournament
-                    .as_ref()
-                    .map_or(board.tournament.as_ref().map(|t| t.window), |t| {
-                        Some(t.window)
-                    });
-                return Err(tournament::ended_meanwhile(window, &board.id));
-            }
-            ApplyResult::WindowMoved => {
-                return Err(LeaderboardError::Conflict(
-                    "the tournament's end moved while this submission was written (it was \
-                     ended early or extended): send it again"
-                        .into(),
-                ));
-            }
-            // The league's period closed while this was decided (a write made as it ended): its
-            // standings are final, and this one belongs to the next period.
-            ApplyResult::PeriodClosed => {
-                return Err(LeaderboardError::Conflict(format!(
-                    "period {} of board '{}' closed while this submission was written: send \
-                     it again",
-                    period.id, board.id
-                )));
-            }
-            ApplyResult::KeyLocked => {
-                return Err(LeaderboardError::IdempotencyInProgress(
-                    "another attempt of this request holds its Idempotency-Key; retry shortly"
-                        .into(),
-                ));
-            }
-        }
-    }
-    Err(LeaderboardError::Conflict(format!(
-        "the record of '{player}' changed {MAX_ATTEMPTS} times while this submission was applied; retry"
-    )))
 }
 
 /// Submits the request's `{player, score, subscore?, metadata?}` to `board_id` for the admitted
