@@ -89,7 +89,7 @@ CRATES = {
         "src": "host/src",
         "depth": 1,
         "layers": [
-            ("parts", ["allowed_hosts", "compiled", "grants", "kv", "manifest", "problem", "redis_pool",
+            ("parts", ["allowed_hosts", "compiled", "config", "grants", "kv", "manifest", "problem", "redis_pool",
                        "routing", "runtime_config", "variables"]),
             ("outbound", ["outbound"]),
             ("state", ["state"]),

@@ -14,7 +14,7 @@
 //! 1. Parts: [`manifest`], [`variables`], [`runtime_config`], [`kv`] (the KV backends),
 //!    [`redis_pool`] (outbound Redis connections), [`allowed_hosts`], [`grants`] (what a
 //!    component may use), [`routing`], [`problem`] (host-made responses), [`compiled`]
-//!    (compiled components, in memory and on disk).
+//!    (compiled components, in memory and on disk), [`config`] (the host's settings).
 //! 2. [`outbound`]: outbound HTTP and service chaining (through the [`outbound::Chain`] the app
 //!    implements).
 //! 3. [`state`]: one instance's store state, and what every instance shares ([`state::Shared`]).
@@ -25,6 +25,7 @@
 pub mod allowed_hosts;
 pub mod app;
 pub mod compiled;
+pub mod config;
 pub mod grants;
 pub mod interfaces;
 pub mod kv;
