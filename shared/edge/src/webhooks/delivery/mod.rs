@@ -10,7 +10,8 @@
 //! policy, and its outcome recorded on the message (`leaderboard::outbound::webhook_delivery`).
 //!
 //! Here: the messages' storage and reads; in `settings` the variables below; in `fanout` how
-//! board events (and period closes, deletions, flagged submissions) become messages; in
+//! board events and period closes become messages, in `announce` a deletion's and flagged
+//! submissions' messages; in
 //! `deliver` the claims, signatures and attempts; in `sweep` what is owed with nothing to ring
 //! the worker (`crate::webhooks::due`).
 //!
@@ -44,13 +45,15 @@ pub const TENANTS: &str = "lb:wh:tenants";
 /// Messages one claim takes.
 const CLAIM: i64 = 16;
 
+mod announce;
 mod deliver;
 mod fanout;
 mod settings;
 mod sweep;
 
+pub use announce::{board_deleted, score_flagged};
 pub use deliver::{Report, deliver_due};
-pub use fanout::{board_deleted, fan_out, score_flagged};
+pub use fanout::fan_out;
 pub use settings::Settings;
 pub use sweep::{Swept, sweep};
 
