@@ -158,16 +158,23 @@ pub enum ApplyResult {
     Applied(Applied),
     /// The record changed since it was read: read again and retry.
     Conflict,
-    /// The `Idempotency-Key` is held by another attempt of the request: nothing written.
+    /// Refused: nothing written, and deciding again on the same read would not help.
+    Refused(Refused),
+}
+
+/// Why the write script refused a write (nothing was written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The `Idempotency-Key` is held by another attempt of the request.
     KeyLocked,
-    /// The board's tournament's end was announced since the decision read it: nothing written
-    /// (its standings are final).
+    /// The board's tournament's end was announced since the decision read it (its standings
+    /// are final).
     TournamentEnded,
     /// The board's tournament's end moved since the decision read it (ended early or
-    /// extended): nothing written; decide again.
+    /// extended): decide again.
     WindowMoved,
-    /// The league's period written is closing or closed (`crate::competitions::leagues`): nothing written (its
-    /// standings are final).
+    /// The league's period written is closing or closed (`crate::competitions::leagues`): its
+    /// standings are final.
     PeriodClosed,
 }
 
@@ -363,11 +370,11 @@ impl Repo {
                 Ok(ApplyResult::Applied(applied))
             }
             ("conflict", []) => Ok(ApplyResult::Conflict),
-            ("key_locked", []) => Ok(ApplyResult::KeyLocked),
+            ("key_locked", []) => Ok(ApplyResult::Refused(Refused::KeyLocked)),
             ("board_deleted", []) => Err(board_deleted(keys)),
-            ("tournament_ended", []) => Ok(ApplyResult::TournamentEnded),
-            ("window_moved", []) => Ok(ApplyResult::WindowMoved),
-            ("period_closed", []) => Ok(ApplyResult::PeriodClosed),
+            ("tournament_ended", []) => Ok(ApplyResult::Refused(Refused::TournamentEnded)),
+            ("window_moved", []) => Ok(ApplyResult::Refused(Refused::WindowMoved)),
+            ("period_closed", []) => Ok(ApplyResult::Refused(Refused::PeriodClosed)),
             (word, rest) => Err(unexpected(submit_cas::NAME, word, rest)),
         }
     }

@@ -4,15 +4,16 @@
 use leaderboard::board::view::PeriodView;
 use leaderboard::competition::tournament;
 use leaderboard::events::idempotency::{AppliedOutcome, applied_json};
+use leaderboard::integrity::review::Review;
 use leaderboard::integrity::settle::Judged;
 use leaderboard::{
-    Board, EventEnvelope, LeaderboardError, PlayerId, Result, Submission, TenantId,
+    Board, EventEnvelope, LeaderboardError, PeriodId, PlayerId, Result, Submission, TenantId,
     board::operator, board::period,
 };
 
 use crate::repo::{Keys, Repo};
 use crate::submissions::idempotency::store::KeyLock;
-use crate::submissions::writes::{ApplyResult, Write};
+use crate::submissions::writes::{ApplyResult, Refused, Write};
 
 use super::settled::{Settled, announce_flagged, integrity_write, settle_before_write, stats_note};
 use super::{Decided, Judging, MAX_ATTEMPTS, Outcome};
@@ -72,9 +73,7 @@ pub async fn apply(
         }
         let decided = operator::apply(board, previous.as_ref(), submission, now_ms)?;
         let mut announce = Vec::new();
-        let mut state_json = None;
-        let mut flagged = None;
-        if judging {
+        let (state_json, flagged) = if judging {
             let judged = Judged {
                 board,
                 period: period.id,
@@ -84,22 +83,13 @@ pub async fn apply(
                 before: previous.as_ref(),
                 after: &decided.record,
             };
-            let judgment = crate::integrity::judge(repo, &keys, &judged, None).await?;
-            state_json = Some(judgment.state_json);
-            match settle_before_write(
-                repo,
-                tenant,
-                &keys,
-                &judged,
-                judgment.settlement,
-                &mut announce,
-            )
-            .await?
-            {
-                Settled::Write(review) => flagged = review,
-                Settled::Held(review) => return Ok(Decided::Held(review)),
+            match judge(repo, tenant, &keys, &judged, &mut announce).await? {
+                (state, Settled::Write(review)) => (Some(state), review),
+                (_, Settled::Held(review)) => return Ok(Decided::Held(review)),
             }
-        }
+        } else {
+            (None, None)
+        };
         if cohort.is_none() {
             cohort = crate::competitions::leagues::placement(
                 repo,
@@ -187,43 +177,69 @@ pub async fn apply(
             }
             // The record changed since it was read: read it again and decide again.
             ApplyResult::Conflict => {}
-            // The tournament's end was announced while this was decided: refused as closed,
-            // with the window as it is now.
-            ApplyResult::TournamentEnded => {
-                let now = repo.board(tenant, &board.id).await?;
-                let window = now
-                    .tournament
-                    .as_ref()
-                    .map_or(board.tournament.as_ref().map(|t| t.window), |t| {
-                        Some(t.window)
-                    });
-                return Err(tournament::ended_meanwhile(window, &board.id));
-            }
-            ApplyResult::WindowMoved => {
-                return Err(LeaderboardError::Conflict(
-                    "the tournament's end moved while this submission was written (it was \
-                     ended early or extended): send it again"
-                        .into(),
-                ));
-            }
-            // The league's period closed while this was decided (a write made as it ended): its
-            // standings are final, and this one belongs to the next period.
-            ApplyResult::PeriodClosed => {
-                return Err(LeaderboardError::Conflict(format!(
-                    "period {} of board '{}' closed while this submission was written: send \
-                     it again",
-                    period.id, board.id
-                )));
-            }
-            ApplyResult::KeyLocked => {
-                return Err(LeaderboardError::IdempotencyInProgress(
-                    "another attempt of this request holds its Idempotency-Key; retry shortly"
-                        .into(),
-                ));
+            ApplyResult::Refused(why) => {
+                return Err(refusal(repo, tenant, board, &period.id, why).await);
             }
         }
     }
     Err(LeaderboardError::Conflict(format!(
         "the record of '{player}' changed {MAX_ATTEMPTS} times while this submission was applied; retry"
     )))
+}
+
+/// What the board's integrity rules make of the decided write ([`crate::integrity::judge`]),
+/// acted on before it ([`settle_before_write`]; reviews to announce go to `announce`): the
+/// rules' new state (stored with the write) and whether to write.
+async fn judge(
+    repo: &Repo,
+    tenant: &TenantId,
+    keys: &Keys,
+    judged: &Judged<'_>,
+    announce: &mut Vec<Review>,
+) -> Result<(String, Settled)> {
+    let judgment = crate::integrity::judge(repo, keys, judged, None).await?;
+    let settled =
+        settle_before_write(repo, tenant, keys, judged, judgment.settlement, announce).await?;
+    Ok((judgment.state_json, settled))
+}
+
+/// The error of a write the script refused for a reason other than a changed record.
+async fn refusal(
+    repo: &Repo,
+    tenant: &TenantId,
+    board: &Board,
+    period: &PeriodId,
+    why: Refused,
+) -> LeaderboardError {
+    match why {
+        // The tournament's end was announced while this was decided: refused as closed, with
+        // the window as it is now.
+        Refused::TournamentEnded => match repo.board(tenant, &board.id).await {
+            Ok(now) => {
+                let window = now
+                    .tournament
+                    .as_ref()
+                    .map_or(board.tournament.as_ref().map(|t| t.window), |t| {
+                        Some(t.window)
+                    });
+                tournament::ended_meanwhile(window, &board.id)
+            }
+            Err(e) => e,
+        },
+        Refused::WindowMoved => LeaderboardError::Conflict(
+            "the tournament's end moved while this submission was written (it was ended early \
+             or extended): send it again"
+                .into(),
+        ),
+        // The league's period closed while this was decided (a write made as it ended): its
+        // standings are final, and this one belongs to the next period.
+        Refused::PeriodClosed => LeaderboardError::Conflict(format!(
+            "period {period} of board '{}' closed while this submission was written: send it \
+             again",
+            board.id
+        )),
+        Refused::KeyLocked => LeaderboardError::IdempotencyInProgress(
+            "another attempt of this request holds its Idempotency-Key; retry shortly".into(),
+        ),
+    }
 }
