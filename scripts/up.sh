@@ -309,7 +309,8 @@ export SPIN_VARIABLE_REDIS_HOSTS
 # Set by hand, the worker's subscription stays where it is told.
 trigger_fixed="${SPIN_VARIABLE_REDIS_TRIGGER_URL:-}"
 
-# The sweep's alarm (edge::submissions::pipeline::claims, edge::schedule::SWEEP_ALARM): its keyspace event rings the worker, on the node that
+# The schedule's alarm (edge::schedule::ALARM: the inbox sweep, what the webhook deliverer owes,
+# competitions and push-tier rollovers): its keyspace event rings the worker, on the node that
 # owns its slot.
 alarm_key='lb:{claims}:alarm'
 alarm_channel="__keyspace@0__:$alarm_key"

@@ -39,9 +39,6 @@ pub mod protocol;
 pub mod streaming;
 pub mod tournaments;
 
-use crate::messages::{
-    GetAroundRequest, GetLeaderboardRequest, GetPlayerRequest, SubmitScoreRequest,
-};
 use crate::protocol::{Code, Codec, Protocol};
 use edge::api::Ctx;
 use edge::http::{Call, Method, Response, ResponseBuilder};
@@ -260,12 +257,20 @@ fn encode<M: Message + Serialize>(
     }
 }
 
-async fn call_method(
-    platform: &dyn Platform,
-    call: &Call<'_>,
-    protocol: Protocol,
-    lang: Lang,
-) -> std::result::Result<Vec<u8>, Failure> {
+/// A unary method's call: the request decoded from the wire (its message type is the
+/// handler's), the handler run with the call's context, its answer encoded back; a handler's
+/// error becomes the call's [`Failure`].
+macro_rules! unary {
+    ($handler:path, $ctx:expr, $call:expr, $protocol:expr, $lang:expr) => {{
+        let req = decode($call, $protocol)?;
+        let answer = $handler($ctx, $call, &req).await;
+        encode(&answer.map_err(|e| Failure::of(&e, $lang))?, $protocol)
+    }};
+}
+
+/// What a unary call's headers ask that the service refuses (another Connect protocol version,
+/// a compressed request), and the deadline they give (`Connect-Timeout-Ms`).
+fn call_headers(call: &Call<'_>, protocol: Protocol) -> std::result::Result<Option<u64>, Failure> {
     if let Protocol::Connect(_) = protocol
         && let Some(v) = call.header("connect-protocol-version")
         && v != "1"
@@ -285,115 +290,22 @@ async fn call_method(
             "compressed requests are not supported; send them uncompressed",
         ));
     }
-    let timeout = protocol::timeout_ms(call.header("connect-timeout-ms"))
-        .map_err(|e| Failure::new(Code::InvalidArgument, e))?;
+    protocol::timeout_ms(call.header("connect-timeout-ms"))
+        .map_err(|e| Failure::new(Code::InvalidArgument, e))
+}
+
+async fn call_method(
+    platform: &dyn Platform,
+    call: &Call<'_>,
+    protocol: Protocol,
+    lang: Lang,
+) -> std::result::Result<Vec<u8>, Failure> {
+    let timeout = call_headers(call, protocol)?;
     let method = call.path.strip_prefix(SERVICE).unwrap_or_default();
-    let fail = |e: LeaderboardError| Failure::of(&e, lang);
     let ctx = edge::admission::admit_per_call(platform, call)
         .await
-        .map_err(fail)?;
-    let answer = match method {
-        "GetLeaderboard" => {
-            let req: GetLeaderboardRequest = decode(call, protocol)?;
-            encode(
-                &boards::get_leaderboard(&ctx, call, &req)
-                    .await
-                    .map_err(fail)?,
-                protocol,
-            )
-        }
-        "GetPlayer" => {
-            let req: GetPlayerRequest = decode(call, protocol)?;
-            encode(
-                &boards::get_player(&ctx, call, &req).await.map_err(fail)?,
-                protocol,
-            )
-        }
-        "GetAround" => {
-            let req: GetAroundRequest = decode(call, protocol)?;
-            encode(
-                &boards::get_around(&ctx, call, &req).await.map_err(fail)?,
-                protocol,
-            )
-        }
-        "StreamUpdates" => Err(Failure {
-            http_status: Some(415),
-            ..Failure::new(
-                Code::InvalidArgument,
-                "StreamUpdates is a server stream: send application/connect+json or application/connect+proto",
-            )
-        }),
-        "GetLeague" => {
-            let req: competitions::GetLeagueRequest = decode(call, protocol)?;
-            let answer = competitions::get_league(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "GetRewards" => {
-            let req: competitions::RewardsRequest = decode(call, protocol)?;
-            let answer = competitions::get_rewards(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "ClaimReward" => {
-            let req: competitions::RewardsRequest = decode(call, protocol)?;
-            let answer = competitions::claim_reward(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "ListAwards" => {
-            let req: competitions::ListAwardsRequest = decode(call, protocol)?;
-            let answer = competitions::list_awards(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "ListTournaments" => {
-            let req: tournaments::ListTournamentsRequest = decode(call, protocol)?;
-            let answer = tournaments::list(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "ListPlayerTournaments" => {
-            let req: tournaments::ListPlayerTournamentsRequest = decode(call, protocol)?;
-            let answer = tournaments::list_joined(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "JoinTournament" => {
-            let req: tournaments::PlayerInTournament = decode(call, protocol)?;
-            let answer = tournaments::join(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "GetAttempts" => {
-            let req: tournaments::PlayerInTournament = decode(call, protocol)?;
-            let answer = tournaments::attempts(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "GrantAttempts" => {
-            let req: tournaments::GrantAttemptsRequest = decode(call, protocol)?;
-            let answer = tournaments::grant(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "EndTournament" => {
-            let req: tournaments::EndTournamentRequest = decode(call, protocol)?;
-            let answer = tournaments::end(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "ExtendTournament" => {
-            let req: tournaments::ExtendTournamentRequest = decode(call, protocol)?;
-            let answer = tournaments::extend(&ctx, call, &req).await;
-            encode(&answer.map_err(fail)?, protocol)
-        }
-        "SubmitScore" => {
-            let req: SubmitScoreRequest = decode(call, protocol)?;
-            encode(
-                &boards::submit_score(&ctx, call, &req).await.map_err(fail)?,
-                protocol,
-            )
-        }
-        other => Err(Failure {
-            // `unimplemented`, with the 404 a Connect server's router gives an unknown path.
-            http_status: Some(404),
-            ..Failure::new(
-                Code::Unimplemented,
-                format!("leaderboard.v1.LeaderboardService has no method '{other}'"),
-            )
-        }),
-    }?;
+        .map_err(|e| Failure::of(&e, lang))?;
+    let answer = unary_method(method, &ctx, call, protocol, lang).await?;
     // The deadline the client gave: an answer later than that is not wanted.
     if let Some(ms) = timeout
         && edge::scope::now_ms().saturating_sub(call.now_ms) > i64::try_from(ms).unwrap_or(i64::MAX)
@@ -404,6 +316,51 @@ async fn call_method(
         ));
     }
     Ok(answer)
+}
+
+/// The unary method `method`, one line each: its handler (whose request type is the message
+/// decoded).
+async fn unary_method(
+    method: &str,
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    protocol: Protocol,
+    lang: Lang,
+) -> std::result::Result<Vec<u8>, Failure> {
+    use competitions as comp;
+    use tournaments as tour;
+    match method {
+        "GetLeaderboard" => unary!(boards::get_leaderboard, ctx, call, protocol, lang),
+        "GetPlayer" => unary!(boards::get_player, ctx, call, protocol, lang),
+        "GetAround" => unary!(boards::get_around, ctx, call, protocol, lang),
+        "SubmitScore" => unary!(boards::submit_score, ctx, call, protocol, lang),
+        "GetLeague" => unary!(comp::get_league, ctx, call, protocol, lang),
+        "GetRewards" => unary!(comp::get_rewards, ctx, call, protocol, lang),
+        "ClaimReward" => unary!(comp::claim_reward, ctx, call, protocol, lang),
+        "ListAwards" => unary!(comp::list_awards, ctx, call, protocol, lang),
+        "ListTournaments" => unary!(tour::list, ctx, call, protocol, lang),
+        "ListPlayerTournaments" => unary!(tour::list_joined, ctx, call, protocol, lang),
+        "JoinTournament" => unary!(tour::join, ctx, call, protocol, lang),
+        "GetAttempts" => unary!(tour::attempts, ctx, call, protocol, lang),
+        "GrantAttempts" => unary!(tour::grant, ctx, call, protocol, lang),
+        "EndTournament" => unary!(tour::end, ctx, call, protocol, lang),
+        "ExtendTournament" => unary!(tour::extend, ctx, call, protocol, lang),
+        "StreamUpdates" => Err(Failure {
+            http_status: Some(415),
+            ..Failure::new(
+                Code::InvalidArgument,
+                "StreamUpdates is a server stream: send application/connect+json or application/connect+proto",
+            )
+        }),
+        other => Err(Failure {
+            // `unimplemented`, with the 404 a Connect server's router gives an unknown path.
+            http_status: Some(404),
+            ..Failure::new(
+                Code::Unimplemented,
+                format!("leaderboard.v1.LeaderboardService has no method '{other}'"),
+            )
+        }),
+    }
 }
 
 /// The board a method reads or writes ([`edge::reads::board_for_call`]).

@@ -39,7 +39,7 @@ use edge::cache::EdgeCache;
 use edge::competitions::tournaments;
 use edge::platform::Spin;
 use edge::repo::Repo;
-use edge::schedule::{self, Item};
+use edge::schedule::{Item, Register};
 use edge::scope::now_ms;
 use edge::settings;
 use edge::submissions::pipeline::claims::Lease;
@@ -172,37 +172,54 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The schedule's items due (`edge::schedule`: its register's and this region's push tier's),
-/// leased and each served by its kind: a competition's edge announced or closed
-/// (`edge::competitions::tournaments::announce`), a period's end published to the push tier
-/// (`edge::live::push::on_rollover`). Never fails: an item whose work failed is logged and stays
-/// leased, due again when the lease ends; a lease that failed leaves every item due.
+/// The schedule's items due (`edge::schedule`), register by register — its own, then this
+/// region's push tier's — each leased just before its items are served, each item by its kind:
+/// a competition's edge announced or closed (`edge::competitions::tournaments::announce`), a
+/// period's end published to the push tier (`edge::live::push::on_rollover`). Never fails: an
+/// item whose work failed is logged and stays leased, due again when the lease ends; a register
+/// whose lease failed is logged (a push tier's counted as a publish failure) and leaves its items
+/// due, and the next register is still served.
 async fn serve_due(repo: &Repo) {
-    let tier = edge::live::push::tier(&Spin).await;
-    let leased_at = now_ms();
-    let items = match repo.due_lease(tier.as_deref(), leased_at).await {
-        Ok(items) => items,
-        Err(e) => {
-            eprintln!("projector: leasing what is due: {e}");
-            return;
-        }
-    };
-    // What the lease set each one's due time to: it holds them while that stands.
-    let held_ms = leased_at + schedule::LEASE_MS;
-    for item in items {
-        match &item {
-            Item::Competition(tenant, board) => {
-                let announced = tournaments::announce(repo, tenant, board, now_ms(), held_ms).await;
-                if let Err(e) = announced {
-                    eprintln!(
-                        "projector: {} (again when its lease ends): {e}",
-                        item.member()
-                    );
+    let mut registers = vec![Register::Shared];
+    if let Some(tier) = edge::live::push::tier(&Spin).await {
+        registers.push(Register::Tier(tier));
+    }
+    for register in registers {
+        let leased = match repo.due_lease(&register, now_ms()).await {
+            Ok(leased) => leased,
+            Err(e) => {
+                eprintln!("projector: leasing what is due in {}: {e}", register.key());
+                if let Register::Tier(_) = register {
+                    edge::live::push::count_failure(&Spin).await;
                 }
+                continue;
             }
-            Item::Rollover { tenant, board, .. } => {
-                edge::live::push::on_rollover(&Spin, repo, tenant, board, &now_ms).await;
+        };
+        for item in &leased.items {
+            serve_item(repo, item, leased.held_ms).await;
+        }
+    }
+}
+
+/// One leased item of the schedule, served by its kind while its lease holds it (`held_ms`).
+async fn serve_item(repo: &Repo, item: &Item, held_ms: i64) {
+    match item {
+        Item::Competition(tenant, board) => {
+            let announced = tournaments::announce(repo, tenant, board, now_ms(), held_ms).await;
+            if let Err(e) = announced {
+                eprintln!(
+                    "projector: {} (again when its lease ends): {e}",
+                    item.member()
+                );
             }
+        }
+        Item::Rollover {
+            tier,
+            tenant,
+            board,
+        } => {
+            let rollover = edge::live::push::Rollover { tier, held_ms };
+            edge::live::push::on_rollover(&Spin, repo, tenant, board, rollover, &now_ms).await;
         }
     }
 }
@@ -244,6 +261,7 @@ async fn drain_for(repo: &Repo, payload: &[u8]) -> anyhow::Result<Option<Vec<Lea
         match edge::schedule::board_ref(payload) {
             Ok(t) => Some(t),
             Err(reason) => {
+                let reason = format!("{reason}, nor a JSON ingest message");
                 eprintln!("projector: doorbell kept in the ingest dead letters: {reason}");
                 repo.ingest_dead(payload, &reason, now_ms()).await?;
                 None

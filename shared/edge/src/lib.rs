@@ -27,7 +27,8 @@
 //! 2. **link** — [`breaker`] (admission to Redis, its state in the KV store), [`stall`] (servers
 //!    that stop answering), [`repo`] (the Redis link: one server or a cluster, the script
 //!    runner, replica acknowledgements, the board's key names, the event log), [`cache`] (the
-//!    edge cache), [`schedule`] (due work: its register of items by kind, a push tier's, and the one alarm).
+//!    edge cache), [`schedule`] (due work: its register of items by kind, a push tier's, and
+//!    the one alarm).
 //! 3. **stores** the request's context reads ahead — [`tenants`] (tenant settings, API keys),
 //!    [`flags::doc`] and [`flags::store`] (a tenant's flag document).
 //! 4. **request** — [`compress`], [`http`] (the parsed request and its answers), [`stream`]

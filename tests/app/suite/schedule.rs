@@ -2,9 +2,10 @@
 //! no runtime): the earliest due time arms the alarm; a lease takes what is due, at most so
 //! many, and holds each until the lease ends; a note made with the lease's hold wins over it,
 //! one made with a stale hold does not; a removal while held; and what a register of the
-//! previous release still holds is moved in, by kind, keeping the earlier due time.
+//! previous release still holds is moved in by the next lease, by kind, keeping the earlier due
+//! time of an item both hold (the schedule's register and a push tier's alike).
 
-use edge::schedule::{ALARM, REGISTER, script_for_tests};
+use edge::schedule::{ALARM, REGISTER, Register, script_for_tests};
 use redis::Value;
 
 const NOW: i64 = 1_800_000_000_000;
@@ -54,12 +55,37 @@ fn note(c: &mut harness::Conn, item: &str, due: i64, now: i64, mode: &str, held:
 }
 
 fn lease(c: &mut harness::Conn, now: i64, lease_ms: i64, max: usize) -> Vec<String> {
+    lease_in(c, &Register::Shared, now, lease_ms, max)
+}
+
+/// A lease of `register`, which moves in its previous release's register first.
+fn lease_in(
+    c: &mut harness::Conn,
+    register: &Register,
+    now: i64,
+    lease_ms: i64,
+    max: usize,
+) -> Vec<String> {
+    let (key, previous) = match register {
+        Register::Shared => (
+            REGISTER.to_string(),
+            edge::schedule::PREVIOUS_COMPETITIONS.to_string(),
+        ),
+        Register::Tier(tier) => (register.key(), edge::schedule::previous_rollovers(tier)),
+    };
+    let keys = [
+        ("register", key),
+        ("alarm", ALARM.to_string()),
+        ("previous", previous),
+    ];
     let args = [
         ("now_ms", now.to_string()),
         ("lease_ms", lease_ms.to_string()),
         ("max", max.to_string()),
+        ("kind", register.kind().to_string()),
+        ("adopt_max", "2".to_string()),
     ];
-    let (word, items) = run(c, "lease", &register_keys(), &args);
+    let (word, items) = run(c, "lease", &keys, &args);
     assert_eq!(word, "leased");
     items
 }
@@ -97,10 +123,14 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
         (8_000..=9_000).contains(&left),
         "the alarm rings when b is due: {left} ms left"
     );
-    // `earlier` moves an item only forward in time; `always` either way.
+    // `earlier` only makes an item due sooner; `always` sets its time either way.
     assert_eq!(note(&mut c, a, NOW + 90_000, NOW, "earlier", ""), "noted");
     assert_eq!(due(&mut c, a), Some(NOW + 60_000));
     assert_eq!(note(&mut c, a, NOW + 30_000, NOW, "earlier", ""), "noted");
+    assert_eq!(due(&mut c, a), Some(NOW + 30_000));
+    assert_eq!(note(&mut c, a, NOW + 70_000, NOW, "always", ""), "noted");
+    assert_eq!(due(&mut c, a), Some(NOW + 70_000));
+    assert_eq!(note(&mut c, a, NOW + 30_000, NOW, "always", ""), "noted");
     assert_eq!(due(&mut c, a), Some(NOW + 30_000));
 
     // Nothing is due before its time; at it, the lease takes it and holds it a lease long, and
@@ -193,59 +223,74 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
 fn the_schedule_takes_in_what_the_previous_releases_registers_hold() {
     let redis = harness::RedisServer::start();
     let mut c = redis.conn();
-    let previous = edge::schedule::PREVIOUS_COMPETITIONS;
-    for (board, due) in [("t/old", NOW + 5_000), ("t/both", NOW + 7_000)] {
-        let _: i64 = redis::cmd("ZADD")
-            .arg(previous)
-            .arg(due)
-            .arg(board)
-            .query(&mut c)
-            .unwrap();
+    let tier = Register::Tier("0123456789abcdef".into());
+    let cases = [
+        (
+            Register::Shared,
+            edge::schedule::PREVIOUS_COMPETITIONS.to_string(),
+            "competition",
+        ),
+        (
+            tier.clone(),
+            edge::schedule::previous_rollovers("0123456789abcdef"),
+            "rollover",
+        ),
+    ];
+    for (register, previous, kind) in cases {
+        let key = register.key();
+        let zadd = |c: &mut harness::Conn, set: &str, score: i64, member: &str| {
+            let _: i64 = redis::cmd("ZADD")
+                .arg(set)
+                .arg(score)
+                .arg(member)
+                .query(c)
+                .unwrap();
+        };
+        let score = |c: &mut harness::Conn, set: &str, member: &str| -> Option<i64> {
+            redis::cmd("ZSCORE").arg(set).arg(member).query(c).unwrap()
+        };
+        // As the previous release noted them: no kind.
+        zadd(&mut c, &previous, NOW + 5_000, "t/old");
+        zadd(&mut c, &previous, NOW + 7_000, "t/later-here");
+        zadd(&mut c, &previous, NOW + 90_000, "t/sooner-here");
+        // Noted by this release too: the earlier of the two times stands, whichever holds it.
+        zadd(&mut c, &key, NOW + 50_000, &format!("{kind}:t/later-here"));
+        zadd(&mut c, &key, NOW + 8_000, &format!("{kind}:t/sooner-here"));
+        // A lease before any is due moves them in (two a lease here) and takes none.
+        ring(&mut c);
+        assert!(
+            lease_in(&mut c, &register, NOW, 30_000, 16).is_empty(),
+            "{key}"
+        );
+        assert!(
+            lease_in(&mut c, &register, NOW, 30_000, 16).is_empty(),
+            "{key}"
+        );
+        let left: i64 = redis::cmd("EXISTS").arg(&previous).query(&mut c).unwrap();
+        assert_eq!(left, 0, "{previous} is emptied");
+        assert_eq!(
+            score(&mut c, &key, &format!("{kind}:t/old")),
+            Some(NOW + 5_000)
+        );
+        assert_eq!(
+            score(&mut c, &key, &format!("{kind}:t/later-here")),
+            Some(NOW + 7_000)
+        );
+        assert_eq!(
+            score(&mut c, &key, &format!("{kind}:t/sooner-here")),
+            Some(NOW + 8_000)
+        );
+        let left = alarm_left(&mut c);
+        assert!(
+            (4_000..=5_000).contains(&left),
+            "the alarm rings for the earliest: {left} ms left"
+        );
+        // And each is leased as its kind when due.
+        ring(&mut c);
+        assert_eq!(
+            lease_in(&mut c, &register, NOW + 7_000, 30_000, 16),
+            [format!("{kind}:t/old"), format!("{kind}:t/later-here")]
+        );
+        let _: i64 = redis::cmd("DEL").arg(&key).query(&mut c).unwrap();
     }
-    // Noted by this release for later than the previous one had it: the earlier stands.
-    note(
-        &mut c,
-        "competition:t/both",
-        NOW + 50_000,
-        NOW,
-        "always",
-        "",
-    );
-    let adopt = |c: &mut harness::Conn, max: usize| {
-        run(
-            c,
-            "adopt",
-            &[
-                ("register", REGISTER.to_string()),
-                ("alarm", ALARM.to_string()),
-                ("previous", previous.to_string()),
-            ],
-            &[
-                ("kind", "competition".to_string()),
-                ("max", max.to_string()),
-                ("now_ms", NOW.to_string()),
-            ],
-        )
-    };
-    assert_eq!(
-        adopt(&mut c, 1),
-        ("moved".to_string(), vec!["1".to_string()])
-    );
-    assert_eq!(
-        adopt(&mut c, 1000),
-        ("moved".to_string(), vec!["1".to_string()])
-    );
-    assert_eq!(
-        adopt(&mut c, 1000),
-        ("moved".to_string(), vec!["0".to_string()])
-    );
-    assert_eq!(due(&mut c, "competition:t/old"), Some(NOW + 5_000));
-    assert_eq!(due(&mut c, "competition:t/both"), Some(NOW + 7_000));
-    let left: i64 = redis::cmd("EXISTS").arg(previous).query(&mut c).unwrap();
-    assert_eq!(left, 0, "the previous register is emptied");
-    let left = alarm_left(&mut c);
-    assert!(
-        (4_000..=5_000).contains(&left),
-        "the alarm rings for the earliest: {left} ms left"
-    );
 }

@@ -1,7 +1,8 @@
 //! A periodic board's closes (`Board::closes_periods`: a league, or a daily, weekly or monthly
 //! board with rewards), as the worker makes them when the board's item in the schedule
-//! (`crate::schedule::Item::Competition`, as a tournament's) is due at a period's end. Readers and writers make the same closes when they find them due first
-//! (`crate::competitions::leagues`, `crate::competitions::rewards`); each is made once whoever makes it.
+//! (`crate::schedule::Item::Competition`, as a tournament's) is due at a period's end. Readers
+//! and writers make the same closes when they find them due first (`crate::competitions::leagues`,
+//! `crate::competitions::rewards`); each is made once whoever makes it.
 
 use leaderboard::board::period;
 use leaderboard::{Board, Result, TenantId};

@@ -34,6 +34,7 @@
 //! | --- | --- | --- |
 //! | `lb:{t/b}:push:<tier>:sent`, `…:gate` | string | the board version a push tier was sent; held while a publish's interval runs (`crate::live::push`) |
 
+use leaderboard::board::period;
 use leaderboard::board::view::{self, ApiVersion, PeriodView};
 use leaderboard::http::live;
 use leaderboard::http::metrics::counter_key;
@@ -100,7 +101,7 @@ async fn settings(platform: &dyn Platform) -> Option<PushSettings> {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("push: nothing is published: {e}");
-            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
+            count_failure(platform).await;
             None
         }
     }
@@ -115,7 +116,7 @@ async fn count(platform: &dyn Platform, board: &str, outcome: Result<Outcome>) {
         Ok(Outcome::UpToDate) => {}
         Err(e) => {
             eprintln!("push: publishing {board}: {e}");
-            crate::metrics::add_now(platform, &counter_key("push_publish_failures"), 1).await;
+            count_failure(platform).await;
         }
     }
 }
@@ -256,29 +257,68 @@ pub async fn tier(platform: &dyn Platform) -> Option<String> {
     settings(platform).await.map(|s| s.tier_id())
 }
 
+/// The counter of the tier's publishes that failed (`lb_push_publish_failures_total`).
+const FAILURES: &str = "push_publish_failures";
+
+/// A rollover the schedule leased: the tier whose register holds it, and the due time the lease
+/// gave it (`crate::schedule::Leased::held_ms`).
+#[derive(Debug, Clone, Copy)]
+pub struct Rollover<'a> {
+    /// The push tier's id.
+    pub tier: &'a str,
+    /// The lease's hold.
+    pub held_ms: i64,
+}
+
+/// Counts a failure of the tier's publishing that no board's outcome counts (its register's
+/// lease failed): `lb_push_publish_failures_total`.
+pub async fn count_failure(platform: &dyn Platform) {
+    crate::metrics::add_now(platform, &counter_key(FAILURES), 1).await;
+}
+
 /// The worker's handling of a rollover the schedule leased ([`Item::Rollover`]: the period the
 /// tier was sent of `tenant/id` has ended): with `push_publish_url` set, the board's new
 /// period's state is published ([`publish_gated`]: the state sent was of the period before),
-/// which notes its next end; the outcome counted as [`on_change`]'s. Never fails: a board whose
-/// publish failed stays leased and is due again when the lease ends; a board gone since leaves
-/// the register.
+/// which notes its next end; the outcome counted as [`on_change`]'s. A state sent already (by
+/// another worker, or by a publish whose note failed) has its next end noted here. Never fails:
+/// a board whose publish failed stays leased and is due again when the lease ends; a board gone
+/// since leaves the register. Each note and forget holds to the lease: a note made since stays.
 pub async fn on_rollover(
     platform: &dyn Platform,
     repo: &Repo,
     tenant: &TenantId,
     id: &BoardId,
+    leased: Rollover<'_>,
     now_ms: &dyn Fn() -> i64,
 ) {
     let Some(settings) = settings(platform).await else {
         return;
     };
+    let item = Item::Rollover {
+        tier: leased.tier.to_string(),
+        tenant: tenant.clone(),
+        board: id.clone(),
+    };
+    let held = Some(leased.held_ms);
     let published = async {
         match repo.board(tenant, id).await {
-            Ok(found) => publish_gated(repo, &settings, &found, tenant, now_ms).await,
+            Ok(found) => {
+                let outcome = publish_gated(repo, &settings, &found, tenant, now_ms).await?;
+                if outcome == Outcome::UpToDate {
+                    let now = now_ms();
+                    match period::next_reset_ms(found.period, now)? {
+                        Some(next) => {
+                            let mode = NoteMode::IfHeld(leased.held_ms);
+                            repo.due_note(&item, next, now, mode).await?;
+                        }
+                        None => repo.due_forget(&item, held).await?,
+                    }
+                }
+                Ok(outcome)
+            }
             // Gone since (its deletion's own message closed its channel): forgotten.
             Err(LeaderboardError::BoardNotFound(_)) => {
-                repo.due_forget(&rollover(&settings, tenant, id), None)
-                    .await?;
+                repo.due_forget(&item, held).await?;
                 Ok(Outcome::UpToDate)
             }
             Err(e) => Err(e),

@@ -1,10 +1,10 @@
-//! [`Spin`]'s key-value stores: each opened once per instance, with a request's values read
+//! [`super::Spin`]'s key-value stores: each opened once per instance, with a request's values read
 //! ahead; `wasi:keyvalue` as a [`KvStore`].
 
 use super::{KvError, KvStore, Update};
 
-/// A store the instance opened once and every part of every request uses ([`Spin::kv`]), with
-/// the values the request being served read ahead ([`Platform::prefetch`]; kept in its
+/// A store the instance opened once and every part of every request uses ([`super::Spin::kv`]),
+/// with the values the request being served read ahead ([`super::Platform::prefetch`]; kept in its
 /// [`crate::scope::Locals`], so a request only ever sees its own): a read of such a key is
 /// answered without a host call, and the request's own write to it forgets its copy (another
 /// request's copy is a snapshot of its own start, as any read it made would be).

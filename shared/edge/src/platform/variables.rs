@@ -1,4 +1,4 @@
-//! [`Spin`]'s variables: bundles of several app variables read with one host call, each read
+//! [`super::Spin`]'s variables: bundles of several app variables read with one host call, each read
 //! once per request (kept a while on p3).
 
 /// Component variables that join several app variables with `|` (templates in the manifest), so

@@ -73,6 +73,75 @@ pub const PREVIOUS_ALARM_CHANNELS: [&str; 2] = [
     "__keyspace@0__:lb:{claims}:tournament-alarm",
 ];
 
+/// A register of the schedule: the one any worker may serve, or a push tier's, which only
+/// that region's worker serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Register {
+    /// [`REGISTER`]: competitions' items.
+    Shared,
+    /// [`tier_register`]: the tier's rollovers.
+    Tier(String),
+}
+
+impl Register {
+    /// Its key.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Shared => REGISTER.to_string(),
+            Self::Tier(tier) => tier_register(tier),
+        }
+    }
+
+    /// The kind of item it holds.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Shared => COMPETITION,
+            Self::Tier(_) => ROLLOVER,
+        }
+    }
+
+    /// The previous release's register of the same items.
+    fn previous(&self) -> String {
+        match self {
+            Self::Shared => PREVIOUS_COMPETITIONS.to_string(),
+            Self::Tier(tier) => previous_rollovers(tier),
+        }
+    }
+}
+
+/// [`Item::Competition`]'s kind.
+const COMPETITION: &str = "competition";
+/// [`Item::Rollover`]'s kind.
+const ROLLOVER: &str = "rollover";
+
+/// A member a register holds that is no item this release serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unparsed {
+    /// Of a kind this release does not serve in this register (one a later release added, in a
+    /// rolling deploy): left for a worker that does.
+    Kind(String),
+    /// Its board is no `tenant/board`: no worker could serve it.
+    Board(String),
+}
+
+impl std::fmt::Display for Unparsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Kind(why) | Self::Board(why) => f.write_str(why),
+        }
+    }
+}
+
+/// What a lease took: the items, and the due time it gave each (held while it stands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leased {
+    /// The items due, at most [`PER_LEASE`].
+    pub items: Vec<Item>,
+    /// Their due time since the lease (Unix ms): a note or a forget made with it
+    /// ([`NoteMode::IfHeld`], [`Repo::due_forget`]) acts only while no one noted them since.
+    pub held_ms: i64,
+}
+
 /// Something due at a time, by kind: what a register's member names (`<kind>:<tenant>/<board>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
@@ -95,8 +164,8 @@ impl Item {
     /// The item's kind, as its member starts.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Competition(..) => "competition",
-            Self::Rollover { .. } => "rollover",
+            Self::Competition(..) => COMPETITION,
+            Self::Rollover { .. } => ROLLOVER,
         }
     }
 
@@ -115,33 +184,36 @@ impl Item {
         format!("{}:{tenant}/{board}", self.kind())
     }
 
-    /// The item a member of `tier`'s register (`None`: the schedule's own) names.
-    pub fn parse(member: &str, tier: Option<&str>) -> std::result::Result<Self, String> {
-        let (kind, board) = member
-            .split_once(':')
-            .ok_or_else(|| format!("'{member}' names no kind (<kind>:<tenant>/<board>)"))?;
-        let (tenant, id) = board_ref(board.as_bytes())?;
-        match (kind, tier) {
-            ("competition", None) => Ok(Self::Competition(tenant, id)),
-            ("rollover", Some(tier)) => Ok(Self::Rollover {
-                tier: tier.to_string(),
+    /// The item a member of `register` names.
+    pub fn parse(member: &str, register: &Register) -> std::result::Result<Self, Unparsed> {
+        let Some((kind, board)) = member.split_once(':') else {
+            return Err(Unparsed::Kind(format!(
+                "'{member}' names no kind (<kind>:<tenant>/<board>)"
+            )));
+        };
+        if kind != register.kind() {
+            return Err(Unparsed::Kind(format!(
+                "'{member}': {} holds no {kind}",
+                register.key()
+            )));
+        }
+        let (tenant, id) =
+            board_ref(board.as_bytes()).map_err(|e| Unparsed::Board(format!("'{member}': {e}")))?;
+        Ok(match register {
+            Register::Shared => Self::Competition(tenant, id),
+            Register::Tier(tier) => Self::Rollover {
+                tier: tier.clone(),
                 tenant,
                 board: id,
-            }),
-            (other, None) => Err(format!(
-                "'{member}': the schedule's register holds no {other}"
-            )),
-            (other, Some(tier)) => Err(format!(
-                "'{member}': tier {tier}'s register holds no {other}"
-            )),
-        }
+            },
+        })
     }
 
     /// The register it is kept in.
-    pub fn register(&self) -> String {
+    pub fn register(&self) -> Register {
         match self {
-            Self::Competition(..) => REGISTER.to_string(),
-            Self::Rollover { tier, .. } => tier_register(tier),
+            Self::Competition(..) => Register::Shared,
+            Self::Rollover { tier, .. } => Register::Tier(tier.clone()),
         }
     }
 }
@@ -186,13 +258,16 @@ script! {
 }
 
 script! {
-    /// A lease of the items due (`lua/lease.lua`).
+    /// A lease of the items due (`lua/lease.lua`), after what the previous release's register
+    /// still holds is moved in.
     mod lease = with_alarm_arm!(include_str!("lua/lease.lua"));
     keys {
         /// The register.
         register,
         /// [`ALARM`].
         alarm,
+        /// The previous release's register of the same items.
+        previous,
     }
     args {
         /// The caller's clock (ms).
@@ -201,31 +276,14 @@ script! {
         lease_ms,
         /// Items taken at most.
         max,
-    }
-}
-
-script! {
-    /// The previous release's register moved in (`lua/adopt.lua`).
-    mod adopt = with_alarm_arm!(include_str!("lua/adopt.lua"));
-    keys {
-        /// The register.
-        register,
-        /// [`ALARM`].
-        alarm,
-        /// The previous release's register.
-        previous,
-    }
-    args {
-        /// The kind of what it holds.
+        /// The kind of the items the previous register holds.
         kind,
-        /// Items moved at most.
-        max,
-        /// The caller's clock (ms).
-        now_ms,
+        /// Items moved from the previous register at most.
+        adopt_max,
     }
 }
 
-/// Items the lease moves from a previous release's register per call, at most.
+/// Items a lease moves from a previous release's register, at most.
 const ADOPTED_PER_LEASE: usize = 1_000;
 
 /// A board named in a register or a doorbell (`tenant/board`).
@@ -233,7 +291,7 @@ pub fn board_ref(entry: &[u8]) -> std::result::Result<(TenantId, BoardId), Strin
     let text = std::str::from_utf8(entry).map_err(|_| "the payload is not UTF-8".to_string())?;
     let (tenant, board) = text
         .split_once('/')
-        .ok_or_else(|| format!("'{text}' is neither tenant/board nor a JSON ingest message"))?;
+        .ok_or_else(|| format!("'{text}' is no tenant/board"))?;
     Ok((
         TenantId::new(tenant).map_err(|e| e.to_string())?,
         BoardId::new(board).map_err(|e| e.to_string())?,
@@ -268,7 +326,7 @@ impl Repo {
             NoteMode::IfHeld(held_ms) => ("if_held", held_ms.to_string()),
         };
         let keys = note::Keys {
-            register: item.register(),
+            register: item.register().key(),
             alarm: ALARM.to_string(),
         };
         let args = note::Args {
@@ -285,88 +343,67 @@ impl Repo {
         }
     }
 
-    /// Leases up to [`PER_LEASE`] items due by `now_ms` from the schedule's register and, with
-    /// a push tier (`tier`), from the tier's (each due again [`LEASE_MS`] later unless noted
-    /// meanwhile), and arms the alarm for the earliest. What the previous release's registers
-    /// still hold is moved in first. An item that does not parse is logged and forgotten (no
-    /// worker could serve it).
-    pub async fn due_lease(&self, tier: Option<&str>, now_ms: i64) -> Result<Vec<Item>> {
-        let mut registers = vec![(
-            None,
-            REGISTER.to_string(),
-            PREVIOUS_COMPETITIONS.to_string(),
-        )];
-        if let Some(tier) = tier {
-            registers.push((Some(tier), tier_register(tier), previous_rollovers(tier)));
+    /// Leases up to [`PER_LEASE`] items of `register` due by `now_ms` (each due again
+    /// [`LEASE_MS`] later unless noted meanwhile), and arms the alarm for the earliest; what the
+    /// previous release's register still holds is moved in first. A member that is no item is
+    /// logged: one of a kind this release does not serve is left (a later release's worker serves
+    /// it), one whose board does not parse is forgotten (no worker could).
+    pub async fn due_lease(&self, register: &Register, now_ms: i64) -> Result<Leased> {
+        let key = register.key();
+        let keys = lease::Keys {
+            register: key.clone(),
+            alarm: ALARM.to_string(),
+            previous: register.previous(),
+        };
+        let args = lease::Args {
+            now_ms: now_ms.into(),
+            lease_ms: LEASE_MS.into(),
+            max: PER_LEASE.into(),
+            kind: register.kind().into(),
+            adopt_max: ADOPTED_PER_LEASE.into(),
+        };
+        let reply = lease::run(self, keys, args).await?;
+        let (word, members) = answer(&reply)?;
+        if word != "leased" {
+            return Err(unexpected(lease::NAME, &word, members));
         }
-        let mut items = Vec::new();
-        for (tier, register, previous) in registers {
-            let kind = if tier.is_some() {
-                "rollover"
-            } else {
-                "competition"
+        let held_ms = now_ms + LEASE_MS;
+        let mut items = Vec::with_capacity(members.len());
+        for member in members {
+            let member = match crate::repo::text(member) {
+                Ok(member) => member,
+                Err(e) => {
+                    eprintln!("schedule: {key} holds a member that is no text (left): {e}");
+                    continue;
+                }
             };
-            self.adopt(&register, &previous, kind, now_ms).await?;
-            let keys = lease::Keys {
-                register: register.clone(),
-                alarm: ALARM.to_string(),
-            };
-            let args = lease::Args {
-                now_ms: now_ms.into(),
-                lease_ms: LEASE_MS.into(),
-                max: PER_LEASE.into(),
-            };
-            let reply = lease::run(self, keys, args).await?;
-            let (word, leased) = answer(&reply)?;
-            if word != "leased" {
-                return Err(unexpected(lease::NAME, &word, leased));
-            }
-            for member in leased {
-                let member = crate::repo::text(member)?;
-                match Item::parse(&member, tier) {
-                    Ok(item) => items.push(item),
-                    Err(e) => {
-                        eprintln!(
-                            "schedule: {register} holds what no worker serves (forgotten): {e}"
-                        );
-                        self.zrem_if(&register, &member, None).await?;
+            match Item::parse(&member, register) {
+                Ok(item) => items.push(item),
+                Err(Unparsed::Kind(why)) => {
+                    eprintln!("schedule: {why} (left for a worker that serves it)")
+                }
+                Err(Unparsed::Board(why)) => {
+                    eprintln!("schedule: {why} (forgotten: no worker could serve it)");
+                    if let Err(e) = self.zrem_if(&key, &member, Some(held_ms)).await {
+                        eprintln!("schedule: forgetting '{member}' in {key}: {e}");
                     }
                 }
             }
         }
-        Ok(items)
-    }
-
-    /// Moves what the previous release's `previous` register holds into `register`, as `kind`'s.
-    async fn adopt(&self, register: &str, previous: &str, kind: &str, now_ms: i64) -> Result<()> {
-        let keys = adopt::Keys {
-            register: register.to_string(),
-            alarm: ALARM.to_string(),
-            previous: previous.to_string(),
-        };
-        let args = adopt::Args {
-            kind: kind.into(),
-            max: ADOPTED_PER_LEASE.into(),
-            now_ms: now_ms.into(),
-        };
-        let reply = adopt::run(self, keys, args).await?;
-        match answer(&reply)? {
-            (word, [_moved]) if word == "moved" => Ok(()),
-            (word, rest) => Err(unexpected(adopt::NAME, &word, rest)),
-        }
+        Ok(Leased { items, held_ms })
     }
 
     /// Forgets `item` — nothing more is due, or its board is gone — or, with `held_ms`, only
     /// while it is due at that time (the caller's lease or note): one noted again meanwhile
     /// stays.
     pub async fn due_forget(&self, item: &Item, held_ms: Option<i64>) -> Result<()> {
-        self.zrem_if(&item.register(), &item.member(), held_ms)
+        self.zrem_if(&item.register().key(), &item.member(), held_ms)
             .await
     }
 }
 
 /// The schedule's scripts as an integration test runs them itself on a Redis (feature
-/// `testing`): `note`, `lease`, `adopt` and `forget` (an item removed while the caller holds it).
+/// `testing`): `note`, `lease` and `forget` (an item removed while the caller holds it).
 ///
 /// # Panics
 /// On another name (a test's mistake).
@@ -385,7 +422,6 @@ pub fn script_for_tests(name: &str) -> crate::repo::script::Named {
     match name {
         "note" => named!(note),
         "lease" => named!(lease),
-        "adopt" => named!(adopt),
         "forget" => named!(crate::repo::zrem_if),
         other => panic!("the schedule has no script {other}"),
     }
@@ -405,28 +441,38 @@ mod tests {
         let (t, b) = ids("acme", "daily-1");
         let competition = Item::Competition(t.clone(), b.clone());
         assert_eq!(competition.member(), "competition:acme/daily-1");
-        assert_eq!(competition.register(), REGISTER);
-        assert_eq!(Item::parse(&competition.member(), None), Ok(competition));
+        assert_eq!(competition.register(), Register::Shared);
+        assert_eq!(Register::Shared.key(), REGISTER);
+        let member = competition.member();
+        assert_eq!(Item::parse(&member, &Register::Shared), Ok(competition));
+        let tier = Register::Tier("0123456789abcdef".into());
         let rollover = Item::Rollover {
             tier: "0123456789abcdef".into(),
             tenant: t,
             board: b,
         };
         assert_eq!(rollover.member(), "rollover:acme/daily-1");
-        assert_eq!(rollover.register(), "lb:{claims}:due:0123456789abcdef");
-        assert_eq!(
-            Item::parse(&rollover.member(), Some("0123456789abcdef")),
-            Ok(rollover)
-        );
+        assert_eq!(rollover.register(), tier);
+        assert_eq!(tier.key(), "lb:{claims}:due:0123456789abcdef");
+        assert_eq!(Item::parse(&rollover.member(), &tier), Ok(rollover));
     }
 
     #[test]
-    fn a_member_of_the_wrong_register_or_of_no_kind_is_refused_with_why() {
-        let refused = |member: &str, tier: Option<&str>| Item::parse(member, tier).unwrap_err();
-        assert!(refused("rollover:acme/b", None).contains("holds no rollover"));
-        assert!(refused("competition:acme/b", Some("ab")).contains("tier ab's register"));
-        assert!(refused("acme/b", None).contains("names no kind"));
-        assert!(refused("award:acme/b", None).contains("holds no award"));
-        assert!(refused("competition:acme", None).contains("tenant/board"));
+    fn a_member_of_another_kind_is_left_and_one_of_no_board_is_told_apart() {
+        let tier = Register::Tier("ab".into());
+        let kind = |member: &str, register: &Register| match Item::parse(member, register) {
+            Err(Unparsed::Kind(why)) => why,
+            other => panic!("{member}: {other:?}"),
+        };
+        assert!(kind("rollover:acme/b", &Register::Shared).contains("holds no rollover"));
+        assert!(
+            kind("competition:acme/b", &tier).contains("lb:{claims}:due:ab holds no competition")
+        );
+        assert!(kind("award:acme/b", &Register::Shared).contains("holds no award"));
+        assert!(kind("acme/b", &Register::Shared).contains("names no kind"));
+        match Item::parse("competition:acme", &Register::Shared) {
+            Err(Unparsed::Board(why)) => assert!(why.contains("tenant/board"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -6,9 +6,9 @@
 //! closers race, and the same whoever closes, since the standings no longer change.
 //!
 //! Closes are made by whoever finds them due first: the worker, when the league's item in the
-//! schedule (`crate::schedule::Item::Competition`, as a tournament's) is due at a period's
-//! end ([`crate::competitions::closes::on_due`]; a close that fails stays leased and is due again, so a worker that stops
-//! half-way is made up for), or the first write of a period by a player who is not placed yet,
+//! schedule (`crate::schedule::Item::Competition`, as a tournament's) is due at a period's end
+//! ([`crate::competitions::closes::on_due`]; a close that fails stays leased and is due again,
+//! so a worker that stops half-way is made up for), or the first write of a period by a player who is not placed yet,
 //! which closes every period before it that ended, oldest first, so the tier it is placed by is
 //! the one they left it in.
 

@@ -1,7 +1,8 @@
--- The alarm's arming, a prelude of the scripts of the registers that share it (the sweep's and
--- the webhook deliverer's, whose scripts name it KEYS[2]): it is set to expire at `due` (Unix
--- ms; at once when that has passed), unless it expires sooner already. Its expiry (a keyspace
--- event) rings the worker, which serves both registers.
+-- The alarm's arming, a prelude of the scripts of every register that shares it (the schedule's
+-- and each push tier's, the inbox sweep's, the webhook deliverer's; each script names its
+-- register KEYS[1] and the alarm KEYS[2]): it is set to expire at `due` (Unix ms; at once when
+-- that has passed), unless it expires sooner already. Its expiry (a keyspace event) rings the
+-- worker, which serves every register.
 local function arm(now, due, value)
   local wait = math.max(due - now, 1)
   local left = redis.call('PTTL', KEYS[2])
