@@ -36,6 +36,7 @@ pub use shown::{
 };
 
 use leaderboard::board::period;
+use leaderboard::board::runs::RewardRun;
 use leaderboard::competition::cohort::CohortId;
 use leaderboard::competition::rewards::{self, GRACE_MS, MAX_AWARDS, Tables};
 use leaderboard::{
@@ -219,44 +220,11 @@ pub async fn settle(
         if let Some(stored) = repo.awards(&keys, &run.period).await? {
             return Ok((board, run.period, RunRewards::Final(stored)));
         }
-        let closed = if run.tournament {
-            repo.tournament_announced(&keys).await?.ended
-        } else {
-            run.end_ms <= now_ms
-        };
-        // Reviews are counted only when they decide: after the end, within the grace.
-        let standing = match rewards::standing(closed, run.end_ms, now_ms, u64::MAX, GRACE_MS) {
-            rewards::Standing::Pending { .. } => {
-                let reviews = open_reviews(repo, &keys, run.start_ms, run.end_ms).await?;
-                rewards::standing(closed, run.end_ms, now_ms, reviews, GRACE_MS)
-            }
-            other => other,
-        };
+        let standing = run_standing(repo, &keys, &run, now_ms).await?;
         if standing != rewards::Standing::Due {
             return Ok((board, run.period, RunRewards::NotYet(standing)));
         }
-        let (mark, keep_until_ms) = if run.tournament {
-            ((keys.announced(), "ended".to_string()), None)
-        } else {
-            // A period whose standings expired before anyone awarded it, or that no one played,
-            // pays no one: a `404` saying so, rather than final awards of nobody (and nothing
-            // is written).
-            period::ensure_retained(&run.period, now_ms, board.retain_periods)?;
-            if !repo.has_period(&keys, &run.period).await? {
-                return Err(LeaderboardError::NotFound(format!(
-                    "no one played period {} of board '{board_id}': it pays no one",
-                    run.period
-                )));
-            }
-            // Its close begun first: from then on no write lands in it, so the standings read
-            // next are final, and every awarder reads the same.
-            repo.freeze_period(&keys, &run.period, now_ms).await?;
-            let mark = (
-                keys.league(),
-                crate::competitions::leagues::store::closing_field(&run.period),
-            );
-            (mark, board.awards_kept_until_ms(&run))
-        };
+        let (mark, keep_until_ms) = closed_mark(repo, &keys, &board, &run, now_ms).await?;
         let awards = run_awards(repo, &keys, &board, &tables, &run.period).await?;
         let awarded: Vec<(&PlayerId, u64, Option<String>)> = awards
             .iter()
@@ -308,6 +276,62 @@ pub async fn settle(
         "the config of board '{board_id}' changed {DECIDE_ATTEMPTS} times while its rewards \
          were awarded; retry"
     )))
+}
+
+/// Where the run's awards stand: closed (a tournament's end announced, a period past its end),
+/// and within the grace the reviews still open over its time (counted only when they decide:
+/// after the end, within the grace).
+async fn run_standing(
+    repo: &Repo,
+    keys: &Keys,
+    run: &RewardRun,
+    now_ms: i64,
+) -> Result<rewards::Standing> {
+    let closed = if run.tournament {
+        repo.tournament_announced(keys).await?.ended
+    } else {
+        run.end_ms <= now_ms
+    };
+    Ok(
+        match rewards::standing(closed, run.end_ms, now_ms, u64::MAX, GRACE_MS) {
+            rewards::Standing::Pending { .. } => {
+                let reviews = open_reviews(repo, keys, run.start_ms, run.end_ms).await?;
+                rewards::standing(closed, run.end_ms, now_ms, reviews, GRACE_MS)
+            }
+            other => other,
+        },
+    )
+}
+
+/// The mark that says the run closed, written with its awards (a tournament's `ended`
+/// announcement; a period's close, begun here), and until when its awards are kept. A period
+/// whose standings expired before anyone awarded it, or that no one played, pays no one: a `404`
+/// saying so, rather than final awards of nobody (and nothing is written).
+async fn closed_mark(
+    repo: &Repo,
+    keys: &Keys,
+    board: &Board,
+    run: &RewardRun,
+    now_ms: i64,
+) -> Result<((String, String), Option<i64>)> {
+    if run.tournament {
+        return Ok(((keys.announced(), "ended".to_string()), None));
+    }
+    period::ensure_retained(&run.period, now_ms, board.retain_periods)?;
+    if !repo.has_period(keys, &run.period).await? {
+        return Err(LeaderboardError::NotFound(format!(
+            "no one played period {} of board '{}': it pays no one",
+            run.period, board.id
+        )));
+    }
+    // Its close begun first: from then on no write lands in it, so the standings read next are
+    // final, and every awarder reads the same.
+    repo.freeze_period(keys, &run.period, now_ms).await?;
+    let mark = (
+        keys.league(),
+        crate::competitions::leagues::store::closing_field(&run.period),
+    );
+    Ok((mark, board.awards_kept_until_ms(run)))
 }
 
 /// [`settle`] of the run `asked` names where a failure only delays the award (it is made by

@@ -110,46 +110,8 @@ pub async fn announce(
                 continue 'decide;
             }
         }
-        // The rewards, awarded once the end is announced (the standings are final then). While
-        // they wait for open reviews the tournament stays noted until the grace ends, when they
-        // are awarded whatever is open (a review's decision, a read or a claim may do it
-        // sooner); an award that failed is tried again like a failed announcement.
-        let rewards_due = if board.closes_periods() {
-            // A tournament of many runs: every run that closed is paid, each as a period's
-            // close (its last with the window's end), as a periodic board's are.
-            match crate::competitions::closes::after_runs_closed(
-                repo, tenant, &keys, &board, now_ms,
-            )
-            .await
-            {
-                Ok(again) => again,
-                Err(e) => {
-                    eprintln!("tournaments: awarding the runs of {tenant}/{id} (again soon): {e}");
-                    Some(now_ms.saturating_add(crate::schedule::LEASE_MS))
-                }
-            }
-        } else if board.rewards.is_some() && (owed.ended || made.ended) {
-            match crate::competitions::rewards::settle(repo, tenant, id, None, now_ms).await {
-                Ok((_, _, rewards)) => rewards.due_again_ms(),
-                // An outage passes: tried again like a failed announcement.
-                Err(e) if e.is_outage() => {
-                    eprintln!(
-                        "tournaments: awarding the rewards of {tenant}/{id} (again soon): {e}"
-                    );
-                    Some(now_ms.saturating_add(crate::schedule::LEASE_MS))
-                }
-                // Anything else (a damaged table, a config that kept changing) would fail the
-                // same way every time: left to the next read, claim or review decision.
-                Err(e) => {
-                    eprintln!(
-                        "tournaments: awarding the rewards of {tenant}/{id} (left to readers): {e}"
-                    );
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let ended = owed.ended || made.ended;
+        let rewards_due = rewards_due(repo, tenant, &keys, &board, ended, now_ms).await;
         let next_ms = [owed.next_ms, rewards_due, board.next_run_close_ms(now_ms)?]
             .into_iter()
             .flatten()
@@ -165,6 +127,54 @@ pub async fn announce(
     Err(LeaderboardError::Conflict(format!(
         "the config of tournament '{id}' changed {DECIDE_ATTEMPTS} times while it was announced"
     )))
+}
+
+/// The tournament's rewards, awarded once its end is announced (`ended`: the standings are
+/// final then), and when it is due again for them (`None`: not for them). While they wait for
+/// open reviews the tournament stays noted until the grace ends, when they are awarded whatever
+/// is open (a review's decision, a read or a claim may do it sooner); an award that failed is
+/// tried again like a failed announcement.
+async fn rewards_due(
+    repo: &Repo,
+    tenant: &TenantId,
+    keys: &Keys,
+    board: &Board,
+    ended: bool,
+    now_ms: i64,
+) -> Option<i64> {
+    let id = &board.id;
+    if board.closes_periods() {
+        // A tournament of many runs: every run that closed is paid, each as a period's
+        // close (its last with the window's end), as a periodic board's are.
+        match crate::competitions::closes::after_runs_closed(repo, tenant, keys, board, now_ms)
+            .await
+        {
+            Ok(again) => again,
+            Err(e) => {
+                eprintln!("tournaments: awarding the runs of {tenant}/{id} (again soon): {e}");
+                Some(now_ms.saturating_add(crate::schedule::LEASE_MS))
+            }
+        }
+    } else if board.rewards.is_some() && ended {
+        match crate::competitions::rewards::settle(repo, tenant, id, None, now_ms).await {
+            Ok((_, _, rewards)) => rewards.due_again_ms(),
+            // An outage passes: tried again like a failed announcement.
+            Err(e) if e.is_outage() => {
+                eprintln!("tournaments: awarding the rewards of {tenant}/{id} (again soon): {e}");
+                Some(now_ms.saturating_add(crate::schedule::LEASE_MS))
+            }
+            // Anything else (a damaged table, a config that kept changing) would fail the
+            // same way every time: left to the next read, claim or review decision.
+            Err(e) => {
+                eprintln!(
+                    "tournaments: awarding the rewards of {tenant}/{id} (left to readers): {e}"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    }
 }
 
 /// An extension's body.
