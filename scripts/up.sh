@@ -26,10 +26,10 @@
 # `scheme://host:port`, or for a cluster whose seeds are one IP `scheme://host:*` (set
 # REDIS_HOSTS otherwise, e.g. on Spin a CIDR such as `redis://10.0.0.0/24:6379` (edge-host takes
 # none): the nodes are reached at the addresses the cluster announces). The worker's trigger subscribes on `redis_trigger_url`: the
-# server, or on a cluster the primary that owns the slot of the sweep's alarm (asked of the first
+# server, or on a cluster the primary that owns the slot of the schedule's alarm (asked of the first
 # seed that answers), chosen again each time the worker starts, so a worker whose node went away
 # moves to another (docs/operations.md › Redis Cluster). Each time a worker has subscribed, the
-# sweep's alarm channel is rung once (docs/events.md › Sweep); the Redis servers started here
+# schedule's alarm channel is rung once (docs/events.md › Sweep); the Redis servers started here
 # announce expired keys (notify-keyspace-events Kx), and a given one that does not gets a warning.
 #
 # UP_PUSH=1 also serves the push tier (scripts/push.sh: nginx with nchan, docs/api.md › The push
@@ -358,8 +358,9 @@ PY
     echo "$first"
 }
 
-# ring_sweep URL: once a worker subscribes on URL, rings its sweep (the alarm's channel): an alarm
-# that expired while no worker listened would otherwise wait for the next message. Warns when the
+# ring_sweep URL: once a worker subscribes on URL, rings the schedule's alarm channel (the sweep,
+# what the webhook deliverer owes, competitions' edges, push-tier rollovers): an alarm that
+# expired while no worker listened would otherwise wait for the next message. Warns when the
 # server does not announce the alarm's expiry (notify-keyspace-events without K and x).
 ring_sweep() {
     # Only a server that answers with the setting is judged (one that is down, or refuses
@@ -371,8 +372,9 @@ ring_sweep() {
         *K*x* | *x*K* | *K*A* | *A*K*) ;;
         *)
             echo "up: $1 does not announce expired keys (notify-keyspace-events is '$events'; the" \
-                "sweep needs K and x, docs/events.md › Sweep): entries a dead drain left claimed" \
-                "wait for the worker's next message" >&2
+                "schedule's alarm needs K and x, docs/events.md › Sweep): a tournament's start or" \
+                "end, a period's close and a push tier's rollover wait for a worker's start, and" \
+                "entries a dead drain left claimed for the worker's next message" >&2
             ;;
         esac
     fi

@@ -176,9 +176,10 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
 /// region's push tier's — each leased just before its items are served, each item by its kind:
 /// a competition's edge announced or closed (`edge::competitions::tournaments::announce`), a
 /// period's end published to the push tier (`edge::live::push::on_rollover`). Never fails: an
-/// item whose work failed is logged and stays leased, due again when the lease ends; a register
-/// whose lease failed is logged (a push tier's counted as a publish failure) and leaves its items
-/// due, and the next register is still served.
+/// item whose work failed is logged and stays leased, due again when the lease ends (the lease
+/// armed the alarm for it); a register whose lease failed is logged (a push tier's counted as a
+/// publish failure) and leaves its items due, unrung until the alarm's next ring (a note, a
+/// worker's start, another register's item), and the next register is still served.
 async fn serve_due(repo: &Repo) {
     let mut registers = vec![Register::Shared];
     if let Some(tier) = edge::live::push::tier(&Spin).await {

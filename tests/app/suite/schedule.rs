@@ -68,13 +68,7 @@ fn lease_in(
     lease_ms: i64,
     max: usize,
 ) -> Vec<String> {
-    let (key, previous) = match register {
-        Register::Shared => (
-            REGISTER.to_string(),
-            edge::schedule::PREVIOUS_COMPETITIONS.to_string(),
-        ),
-        Register::Tier(tier) => (register.key(), edge::schedule::previous_rollovers(tier)),
-    };
+    let (key, previous) = (register.key(), register.previous());
     let keys = [
         ("register", key),
         ("alarm", ALARM.to_string()),
@@ -109,7 +103,7 @@ fn ring(c: &mut harness::Conn) {
 /// Asserts that the alarm rings `wait_ms` after the script call made at `armed` set it: Redis
 /// counts it down in real time, so what it has left is `wait_ms` less the time since, at most
 /// (and a millisecond of rounding). An alarm set to ring at once (`wait_ms` 1) may have rung
-/// already, and be gone.
+/// already, and be gone (the caller makes sure one was set before, for longer).
 fn assert_alarm(c: &mut harness::Conn, wait_ms: i64, armed: Instant, what: &str) {
     let left: i64 = redis::cmd("PTTL").arg(ALARM).query(c).unwrap();
     let since = i64::try_from(armed.elapsed().as_millis()).unwrap_or(i64::MAX);
@@ -132,7 +126,8 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
     let armed = Instant::now();
     assert_eq!(note(&mut c, b, NOW + 9_000, NOW, "always", ""), "noted");
     assert_alarm(&mut c, 9_000, armed, "b, the earliest");
-    // `earlier` only makes an item due sooner; `always` sets its time either way.
+    // `earlier` only makes an item due sooner; `always` sets its time either way. None of these
+    // is due before b: the alarm stays b's.
     assert_eq!(note(&mut c, a, NOW + 90_000, NOW, "earlier", ""), "noted");
     assert_eq!(due(&mut c, a), Some(NOW + 60_000));
     assert_eq!(note(&mut c, a, NOW + 30_000, NOW, "earlier", ""), "noted");
@@ -141,6 +136,7 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
     assert_eq!(due(&mut c, a), Some(NOW + 70_000));
     assert_eq!(note(&mut c, a, NOW + 30_000, NOW, "always", ""), "noted");
     assert_eq!(due(&mut c, a), Some(NOW + 30_000));
+    assert_alarm(&mut c, 9_000, armed, "still b, the earliest");
 
     // Nothing is due before its time; at it, the lease takes it and holds it a lease long, and
     // the alarm rings for what is due next (a).
@@ -206,7 +202,15 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
             "",
         );
     }
-    ring(&mut c);
+    // The alarm still set for later (as a note of the far future would leave it): the lease
+    // must bring it forward, to at once.
+    let () = redis::cmd("SET")
+        .arg(ALARM)
+        .arg("later")
+        .arg("PX")
+        .arg(600_000)
+        .query(&mut c)
+        .unwrap();
     let armed = Instant::now();
     let first = lease(&mut c, NOW + 40_000, 30_000, 3);
     assert_eq!(

@@ -270,8 +270,8 @@ pub struct Rollover<'a> {
     pub held_ms: i64,
 }
 
-/// Counts a failure of the tier's publishing that no board's outcome counts (its register's
-/// lease failed): `lb_push_publish_failures_total`.
+/// Counts a failure of the tier's publishing (`lb_push_publish_failures_total`): a board's, the
+/// settings', or its register's lease.
 pub async fn count_failure(platform: &dyn Platform) {
     crate::metrics::add_now(platform, &counter_key(FAILURES), 1).await;
 }
@@ -279,10 +279,11 @@ pub async fn count_failure(platform: &dyn Platform) {
 /// The worker's handling of a rollover the schedule leased ([`Item::Rollover`]: the period the
 /// tier was sent of `tenant/id` has ended): with `push_publish_url` set, the board's new
 /// period's state is published ([`publish_gated`]: the state sent was of the period before),
-/// which notes its next end; the outcome counted as [`on_change`]'s. A state sent already (by
-/// another worker, or by a publish whose note failed) has its next end noted here. Never fails:
-/// a board whose publish failed stays leased and is due again when the lease ends; a board gone
-/// since leaves the register. Each note and forget holds to the lease: a note made since stays.
+/// which notes its next end as any publish does; the outcome counted as [`on_change`]'s. A state
+/// sent already (by another worker, or by a publish whose note failed) has its next end noted
+/// here, and a board the tier is never sent (one with cohorts) leaves the register; these hold
+/// to the lease (a note made since stays). Never fails: a board whose publish failed stays
+/// leased and is due again when the lease ends; a board gone since leaves the register.
 pub async fn on_rollover(
     platform: &dyn Platform,
     repo: &Repo,
@@ -302,6 +303,11 @@ pub async fn on_rollover(
     let held = Some(leased.held_ms);
     let published = async {
         match repo.board(tenant, id).await {
+            // Never published (`publish_gated`): nothing to roll over.
+            Ok(found) if found.cohort_size.is_some() => {
+                repo.due_forget(&item, held).await?;
+                Ok(Outcome::UpToDate)
+            }
             Ok(found) => {
                 let outcome = publish_gated(repo, &settings, &found, tenant, now_ms).await?;
                 if outcome == Outcome::UpToDate {

@@ -298,7 +298,7 @@ impl Repo {
 
     /// Removes `member` from the sorted set `key`, or, with `score`, only while its score is
     /// that (what the caller holds or read): an entry written again meanwhile stays.
-    pub(crate) async fn zrem_if(&self, key: &str, member: &str, score: Option<i64>) -> Result<()> {
+    pub(crate) async fn zrem_if(&self, key: &str, member: &[u8], score: Option<i64>) -> Result<()> {
         let Some(score) = score else {
             self.exec("ZREM", vec![bin(key), bin(member)]).await?;
             return Ok(());

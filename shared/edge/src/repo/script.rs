@@ -35,6 +35,12 @@ impl From<&str> for Arg {
     }
 }
 
+impl From<&[u8]> for Arg {
+    fn from(b: &[u8]) -> Self {
+        Self(b.to_vec())
+    }
+}
+
 impl From<String> for Arg {
     fn from(s: String) -> Self {
         Self(s.into_bytes())

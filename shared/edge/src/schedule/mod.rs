@@ -100,8 +100,8 @@ impl Register {
         }
     }
 
-    /// The previous release's register of the same items.
-    fn previous(&self) -> String {
+    /// The previous release's register of the same items (moved in by each lease).
+    pub fn previous(&self) -> String {
         match self {
             Self::Shared => PREVIOUS_COMPETITIONS.to_string(),
             Self::Tier(tier) => previous_rollovers(tier),
@@ -117,20 +117,26 @@ const ROLLOVER: &str = "rollover";
 /// A member a register holds that is no item this release serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unparsed {
-    /// Of a kind this release does not serve in this register (one a later release added, in a
-    /// rolling deploy): left for a worker that does.
-    Kind(String),
-    /// Its board is no `tenant/board`: no worker could serve it.
-    Board(String),
+    /// `<kind>:<tenant>/<board>`, but of a kind this release does not know, or with ids it does
+    /// not take (a later release's, in a rolling deploy or after a rollback): set aside, due
+    /// again [`SET_ASIDE_MS`] later, for a worker that serves it.
+    Unknown(String),
+    /// No item of any release (no kind, no `tenant/board`, a kind that belongs in another
+    /// register): forgotten.
+    Broken(String),
 }
 
 impl std::fmt::Display for Unparsed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Kind(why) | Self::Board(why) => f.write_str(why),
+            Self::Unknown(why) | Self::Broken(why) => f.write_str(why),
         }
     }
 }
+
+/// How long a member this release does not serve ([`Unparsed::Unknown`]) is set aside: it rings
+/// the alarm no more often than this.
+pub const SET_ASIDE_MS: i64 = 600_000;
 
 /// What a lease took: the items, and the due time it gave each (held while it stands).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,19 +192,24 @@ impl Item {
 
     /// The item a member of `register` names.
     pub fn parse(member: &str, register: &Register) -> std::result::Result<Self, Unparsed> {
-        let Some((kind, board)) = member.split_once(':') else {
-            return Err(Unparsed::Kind(format!(
-                "'{member}' names no kind (<kind>:<tenant>/<board>)"
+        let Some((kind, board)) = member
+            .split_once(':')
+            .filter(|(_, board)| board.contains('/'))
+        else {
+            return Err(Unparsed::Broken(format!(
+                "'{member}' is no <kind>:<tenant>/<board>"
             )));
         };
         if kind != register.kind() {
-            return Err(Unparsed::Kind(format!(
-                "'{member}': {} holds no {kind}",
-                register.key()
-            )));
+            let why = format!("'{member}': {} holds no {kind}", register.key());
+            return Err(if [COMPETITION, ROLLOVER].contains(&kind) {
+                Unparsed::Broken(why)
+            } else {
+                Unparsed::Unknown(why)
+            });
         }
-        let (tenant, id) =
-            board_ref(board.as_bytes()).map_err(|e| Unparsed::Board(format!("'{member}': {e}")))?;
+        let (tenant, id) = board_ref(board.as_bytes())
+            .map_err(|e| Unparsed::Unknown(format!("'{member}': {e}")))?;
         Ok(match register {
             Register::Shared => Self::Competition(tenant, id),
             Register::Tier(tier) => Self::Rollover {
@@ -346,8 +357,9 @@ impl Repo {
     /// Leases up to [`PER_LEASE`] items of `register` due by `now_ms` (each due again
     /// [`LEASE_MS`] later unless noted meanwhile), and arms the alarm for the earliest; what the
     /// previous release's register still holds is moved in first. A member that is no item is
-    /// logged: one of a kind this release does not serve is left (a later release's worker serves
-    /// it), one whose board does not parse is forgotten (no worker could).
+    /// logged: one this release does not serve is set aside ([`Unparsed::Unknown`]), one that is
+    /// no item of any release is forgotten ([`Unparsed::Broken`]; a member that is no UTF-8 too),
+    /// each only while the lease holds it.
     pub async fn due_lease(&self, register: &Register, now_ms: i64) -> Result<Leased> {
         let key = register.key();
         let keys = lease::Keys {
@@ -370,34 +382,59 @@ impl Repo {
         let held_ms = now_ms + LEASE_MS;
         let mut items = Vec::with_capacity(members.len());
         for member in members {
-            let member = match crate::repo::text(member) {
-                Ok(member) => member,
-                Err(e) => {
-                    eprintln!("schedule: {key} holds a member that is no text (left): {e}");
+            let raw = match member {
+                crate::repo::RedisResult::Binary(raw) => raw.as_slice(),
+                other => return Err(unexpected(lease::NAME, &word, std::slice::from_ref(other))),
+            };
+            let parsed = std::str::from_utf8(raw)
+                .map_err(|_| Unparsed::Broken(format!("{raw:?} is no UTF-8")))
+                .and_then(|member| Item::parse(member, register));
+            let kept = match parsed {
+                Ok(item) => {
+                    items.push(item);
                     continue;
                 }
-            };
-            match Item::parse(&member, register) {
-                Ok(item) => items.push(item),
-                Err(Unparsed::Kind(why)) => {
-                    eprintln!("schedule: {why} (left for a worker that serves it)")
+                Err(Unparsed::Unknown(why)) => {
+                    eprintln!("schedule: {why} (set aside for a worker that serves it)");
+                    self.set_aside(&key, raw, now_ms, held_ms).await
                 }
-                Err(Unparsed::Board(why)) => {
+                Err(Unparsed::Broken(why)) => {
                     eprintln!("schedule: {why} (forgotten: no worker could serve it)");
-                    if let Err(e) = self.zrem_if(&key, &member, Some(held_ms)).await {
-                        eprintln!("schedule: forgetting '{member}' in {key}: {e}");
-                    }
+                    self.zrem_if(&key, raw, Some(held_ms)).await
                 }
+            };
+            if let Err(e) = kept {
+                eprintln!("schedule: a member of {key} that is no item stays leased: {e}");
             }
         }
         Ok(Leased { items, held_ms })
+    }
+
+    /// Notes `member` of `key` due [`SET_ASIDE_MS`] from now, while the lease holds it.
+    async fn set_aside(&self, key: &str, member: &[u8], now_ms: i64, held_ms: i64) -> Result<()> {
+        let keys = note::Keys {
+            register: key.to_string(),
+            alarm: ALARM.to_string(),
+        };
+        let args = note::Args {
+            item: member.into(),
+            due_ms: (now_ms + SET_ASIDE_MS).into(),
+            now_ms: now_ms.into(),
+            mode: "if_held".into(),
+            held_ms: held_ms.into(),
+        };
+        let reply = note::run(self, keys, args).await?;
+        match answer(&reply)? {
+            (word, []) if word == "noted" || word == "held_elsewhere" => Ok(()),
+            (word, rest) => Err(unexpected(note::NAME, &word, rest)),
+        }
     }
 
     /// Forgets `item` — nothing more is due, or its board is gone — or, with `held_ms`, only
     /// while it is due at that time (the caller's lease or note): one noted again meanwhile
     /// stays.
     pub async fn due_forget(&self, item: &Item, held_ms: Option<i64>) -> Result<()> {
-        self.zrem_if(&item.register().key(), &item.member(), held_ms)
+        self.zrem_if(&item.register().key(), item.member().as_bytes(), held_ms)
             .await
     }
 }
@@ -458,21 +495,23 @@ mod tests {
     }
 
     #[test]
-    fn a_member_of_another_kind_is_left_and_one_of_no_board_is_told_apart() {
+    fn a_member_of_another_release_is_set_aside_and_one_of_none_is_broken() {
         let tier = Register::Tier("ab".into());
-        let kind = |member: &str, register: &Register| match Item::parse(member, register) {
-            Err(Unparsed::Kind(why)) => why,
-            other => panic!("{member}: {other:?}"),
+        let parsed = |member: &str, register: &Register| Item::parse(member, register);
+        let unknown = |why: &str, member: &str| {
+            matches!(parsed(member, &Register::Shared), Err(Unparsed::Unknown(w)) if w.contains(why))
         };
-        assert!(kind("rollover:acme/b", &Register::Shared).contains("holds no rollover"));
-        assert!(
-            kind("competition:acme/b", &tier).contains("lb:{claims}:due:ab holds no competition")
-        );
-        assert!(kind("award:acme/b", &Register::Shared).contains("holds no award"));
-        assert!(kind("acme/b", &Register::Shared).contains("names no kind"));
-        match Item::parse("competition:acme", &Register::Shared) {
-            Err(Unparsed::Board(why)) => assert!(why.contains("tenant/board"), "{why}"),
-            other => panic!("{other:?}"),
-        }
+        let broken = |why: &str, member: &str, register: &Register| {
+            matches!(parsed(member, register), Err(Unparsed::Broken(w)) if w.contains(why))
+        };
+        // A later release's kind, or ids this release does not take: set aside.
+        assert!(unknown("holds no award", "award:acme/b"));
+        assert!(unknown("'competition:acme/B@d'", "competition:acme/B@d"));
+        // No item of any release: broken.
+        assert!(broken("holds no rollover", "rollover:acme/b", &Register::Shared));
+        assert!(broken("lb:{claims}:due:ab holds no competition", "competition:acme/b", &tier));
+        assert!(broken("is no <kind>:<tenant>/<board>", "acme/b", &Register::Shared));
+        assert!(broken("is no <kind>:<tenant>/<board>", "competition:acme", &Register::Shared));
+        assert!(broken("is no <kind>:<tenant>/<board>", "", &Register::Shared));
     }
 }

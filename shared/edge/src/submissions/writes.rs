@@ -158,7 +158,8 @@ pub enum ApplyResult {
     Applied(Applied),
     /// The record changed since it was read: read again and retry.
     Conflict,
-    /// Refused: nothing written, and deciding again on the same read would not help.
+    /// Refused: nothing written, and reading and deciding again in this request would not help
+    /// (the client sends it again, or it is final).
     Refused(Refused),
 }
 

@@ -224,7 +224,7 @@ pub async fn settle(
         if standing != rewards::Standing::Due {
             return Ok((board, run.period, RunRewards::NotYet(standing)));
         }
-        let (mark, keep_until_ms) = closed_mark(repo, &keys, &board, &run, now_ms).await?;
+        let (mark, keep_until_ms) = begin_close(repo, &keys, &board, &run, now_ms).await?;
         let awards = run_awards(repo, &keys, &board, &tables, &run.period).await?;
         let awarded: Vec<(&PlayerId, u64, Option<String>)> = awards
             .iter()
@@ -303,11 +303,12 @@ async fn run_standing(
     )
 }
 
-/// The mark that says the run closed, written with its awards (a tournament's `ended`
-/// announcement; a period's close, begun here), and until when its awards are kept. A period
+/// Begins the run's close where its awards need it (a period's: from then on no write lands in
+/// it), and answers the mark that says it closed, written with its awards (a tournament's
+/// `ended` announcement; the period's close), and until when its awards are kept. A period
 /// whose standings expired before anyone awarded it, or that no one played, pays no one: a `404`
 /// saying so, rather than final awards of nobody (and nothing is written).
-async fn closed_mark(
+async fn begin_close(
     repo: &Repo,
     keys: &Keys,
     board: &Board,

@@ -17,4 +17,6 @@ for _, item in ipairs(due) do
   redis.call('ZADD', K.register, now + tonumber(A.lease_ms), item)
 end
 arm_first(now)
+-- More left to move than one lease moves: the alarm rings again at once (one of them may be due).
+if #old / 2 >= tonumber(A.adopt_max) then arm(now, now, 'adopting') end
 return {'leased', unpack(due)}
