@@ -100,6 +100,18 @@ fn ring(c: &mut harness::Conn) {
     let _: i64 = redis::cmd("DEL").arg(ALARM).query(c).unwrap();
 }
 
+/// Sets the alarm to ring ten minutes from now (as a note of the far future would leave it), so
+/// that one set to ring at once by a script is told from none.
+fn set_for_later(c: &mut harness::Conn) {
+    let () = redis::cmd("SET")
+        .arg(ALARM)
+        .arg("later")
+        .arg("PX")
+        .arg(600_000)
+        .query(c)
+        .unwrap();
+}
+
 /// Asserts that the alarm rings `wait_ms` after the script call made at `armed` set it: Redis
 /// counts it down in real time, so what it has left is `wait_ms` less the time since, at most
 /// (and a millisecond of rounding). An alarm set to ring at once (`wait_ms` 1) may have rung
@@ -202,15 +214,8 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
             "",
         );
     }
-    // The alarm still set for later (as a note of the far future would leave it): the lease
-    // must bring it forward, to at once.
-    let () = redis::cmd("SET")
-        .arg(ALARM)
-        .arg("later")
-        .arg("PX")
-        .arg(600_000)
-        .query(&mut c)
-        .unwrap();
+    // The alarm still set for later: the lease must bring it forward, to at once.
+    set_for_later(&mut c);
     let armed = Instant::now();
     let first = lease(&mut c, NOW + 40_000, 30_000, 3);
     assert_eq!(
@@ -263,13 +268,17 @@ fn the_schedule_takes_in_what_the_previous_releases_registers_hold() {
         // Noted by this release too: the earlier of the two times stands, whichever holds it.
         zadd(&mut c, &key, NOW + 50_000, &format!("{kind}:t/later-here"));
         zadd(&mut c, &key, NOW + 8_000, &format!("{kind}:t/sooner-here"));
-        // A lease before any is due moves them in (two a lease here) and takes none.
-        ring(&mut c);
+        // A lease before any is due moves them in (two a lease here) and takes none; while more
+        // are left to move, the alarm rings again at once.
+        set_for_later(&mut c);
         let armed = Instant::now();
         assert!(
             lease_in(&mut c, &register, NOW, 30_000, 16).is_empty(),
             "{key}"
         );
+        assert_alarm(&mut c, 1, armed, "more to move");
+        ring(&mut c);
+        let armed = Instant::now();
         assert!(
             lease_in(&mut c, &register, NOW, 30_000, 16).is_empty(),
             "{key}"

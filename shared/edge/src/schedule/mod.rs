@@ -498,20 +498,36 @@ mod tests {
     fn a_member_of_another_release_is_set_aside_and_one_of_none_is_broken() {
         let tier = Register::Tier("ab".into());
         let parsed = |member: &str, register: &Register| Item::parse(member, register);
-        let unknown = |why: &str, member: &str| {
-            matches!(parsed(member, &Register::Shared), Err(Unparsed::Unknown(w)) if w.contains(why))
-        };
-        let broken = |why: &str, member: &str, register: &Register| {
-            matches!(parsed(member, register), Err(Unparsed::Broken(w)) if w.contains(why))
-        };
+        let unknown = |why: &str, member: &str| matches!(parsed(member, &Register::Shared), Err(Unparsed::Unknown(w)) if w.contains(why));
+        let broken = |why: &str, member: &str, register: &Register| matches!(parsed(member, register), Err(Unparsed::Broken(w)) if w.contains(why));
         // A later release's kind, or ids this release does not take: set aside.
         assert!(unknown("holds no award", "award:acme/b"));
         assert!(unknown("'competition:acme/B@d'", "competition:acme/B@d"));
         // No item of any release: broken.
-        assert!(broken("holds no rollover", "rollover:acme/b", &Register::Shared));
-        assert!(broken("lb:{claims}:due:ab holds no competition", "competition:acme/b", &tier));
-        assert!(broken("is no <kind>:<tenant>/<board>", "acme/b", &Register::Shared));
-        assert!(broken("is no <kind>:<tenant>/<board>", "competition:acme", &Register::Shared));
-        assert!(broken("is no <kind>:<tenant>/<board>", "", &Register::Shared));
+        assert!(broken(
+            "holds no rollover",
+            "rollover:acme/b",
+            &Register::Shared
+        ));
+        assert!(broken(
+            "lb:{claims}:due:ab holds no competition",
+            "competition:acme/b",
+            &tier
+        ));
+        assert!(broken(
+            "is no <kind>:<tenant>/<board>",
+            "acme/b",
+            &Register::Shared
+        ));
+        assert!(broken(
+            "is no <kind>:<tenant>/<board>",
+            "competition:acme",
+            &Register::Shared
+        ));
+        assert!(broken(
+            "is no <kind>:<tenant>/<board>",
+            "",
+            &Register::Shared
+        ));
     }
 }

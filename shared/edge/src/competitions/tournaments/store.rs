@@ -369,8 +369,7 @@ impl Repo {
     /// [`joined_by`]) only while its score is `score` (what a scan read): an entry written
     /// again meanwhile stays.
     pub async fn tournament_drop_if(&self, key: &str, id: &BoardId, score: i64) -> Result<()> {
-        self.zrem_if(key, id.as_str().as_bytes(), Some(score))
-            .await
+        self.zrem_if(key, id.as_str().as_bytes(), Some(score)).await
     }
 
     /// Notes that `player` joined the tournament `id` at `now_ms`: `first` (it joined now)
