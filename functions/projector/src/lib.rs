@@ -46,6 +46,7 @@ use edge::submissions::pipeline::claims::Lease;
 use edge::submissions::pipeline::{self, AlarmEvent};
 use edge::submissions::submit;
 use edge::webhooks::delivery;
+use leaderboard::http::push::PushSettings;
 use leaderboard::{BoardId, TenantId};
 use spin_sdk::redis_component;
 
@@ -181,9 +182,10 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
 /// publish failure) and leaves its items due, unrung until the alarm's next ring (a note, a
 /// worker's start, another register's item), and the next register is still served.
 async fn serve_due(repo: &Repo) {
+    let push = edge::live::push::settings(&Spin).await;
     let mut registers = vec![Register::Shared];
-    if let Some(tier) = edge::live::push::tier(&Spin).await {
-        registers.push(Register::Tier(tier));
+    if let Some(settings) = &push {
+        registers.push(Register::Tier(settings.tier_id()));
     }
     for register in registers {
         let leased = match repo.due_lease(&register, now_ms()).await {
@@ -197,13 +199,14 @@ async fn serve_due(repo: &Repo) {
             }
         };
         for item in &leased.items {
-            serve_item(repo, item, leased.held_ms).await;
+            serve_item(repo, push.as_ref(), item, leased.held_ms).await;
         }
     }
 }
 
-/// One leased item of the schedule, served by its kind while its lease holds it (`held_ms`).
-async fn serve_item(repo: &Repo, item: &Item, held_ms: i64) {
+/// One leased item of the schedule, served by its kind while its lease holds it (`held_ms`);
+/// `push`, the push tier's settings (a rollover is leased only with them).
+async fn serve_item(repo: &Repo, push: Option<&PushSettings>, item: &Item, held_ms: i64) {
     match item {
         Item::Competition(tenant, board) => {
             let announced = tournaments::announce(repo, tenant, board, now_ms(), held_ms).await;
@@ -214,13 +217,10 @@ async fn serve_item(repo: &Repo, item: &Item, held_ms: i64) {
                 );
             }
         }
-        Item::Rollover {
-            tier,
-            tenant,
-            board,
-        } => {
-            let rollover = edge::live::push::Rollover { tier, held_ms };
-            edge::live::push::on_rollover(&Spin, repo, tenant, board, rollover, &now_ms).await;
+        Item::Rollover { .. } => {
+            if let Some(settings) = push {
+                edge::live::push::on_rollover(&Spin, repo, settings, item, held_ms, &now_ms).await;
+            }
         }
     }
 }

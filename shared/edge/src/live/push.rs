@@ -93,8 +93,10 @@ pub async fn on_change(
 }
 
 /// The push settings, `None` when publishing is off (the default: one variable read) or its
-/// settings are wrong (logged and counted as a failure: nothing can be published).
-async fn settings(platform: &dyn Platform) -> Option<PushSettings> {
+/// settings are wrong (logged and counted as a failure: nothing can be published). The worker
+/// reads them once per alarm: with them, this region's tier's register of the schedule
+/// (`crate::schedule::Register::Tier` of `PushSettings::tier_id`) is served beside its own.
+pub async fn settings(platform: &dyn Platform) -> Option<PushSettings> {
     let url = platform.variable("push_publish_url").await?;
     let interval = platform.variable("live_publish_interval_ms").await;
     match PushSettings::parse(&url, interval.as_deref()) {
@@ -251,24 +253,8 @@ fn rollover(settings: &PushSettings, tenant: &TenantId, id: &BoardId) -> Item {
     }
 }
 
-/// This region's push tier's id (`PushSettings::tier_id`), `None` when publishing is off: the
-/// register of the schedule the worker serves beside its own (`crate::schedule::tier_register`).
-pub async fn tier(platform: &dyn Platform) -> Option<String> {
-    settings(platform).await.map(|s| s.tier_id())
-}
-
 /// The counter of the tier's publishes that failed (`lb_push_publish_failures_total`).
 const FAILURES: &str = "push_publish_failures";
-
-/// A rollover the schedule leased: the tier whose register holds it, and the due time the lease
-/// gave it (`crate::schedule::Leased::held_ms`).
-#[derive(Debug, Clone, Copy)]
-pub struct Rollover<'a> {
-    /// The push tier's id.
-    pub tier: &'a str,
-    /// The lease's hold.
-    pub held_ms: i64,
-}
 
 /// Counts a failure of the tier's publishing (`lb_push_publish_failures_total`): a board's, the
 /// settings', or its register's lease.
@@ -276,8 +262,9 @@ pub async fn count_failure(platform: &dyn Platform) {
     crate::metrics::add_now(platform, &counter_key(FAILURES), 1).await;
 }
 
-/// The worker's handling of a rollover the schedule leased ([`Item::Rollover`]: the period the
-/// tier was sent of `tenant/id` has ended): with `push_publish_url` set, the board's new
+/// The worker's handling of a rollover the schedule leased (`item`, an [`Item::Rollover`] of the
+/// tier of `settings`: the period the tier was sent of its board has ended; `held_ms`, the
+/// lease's hold): the board's new
 /// period's state is published ([`publish_gated`]: the state sent was of the period before),
 /// which notes its next end as any publish does; the outcome counted as [`on_change`]'s. A state
 /// sent already (by another worker, or by a publish whose note failed) has its next end noted
@@ -287,44 +274,37 @@ pub async fn count_failure(platform: &dyn Platform) {
 pub async fn on_rollover(
     platform: &dyn Platform,
     repo: &Repo,
-    tenant: &TenantId,
-    id: &BoardId,
-    leased: Rollover<'_>,
+    settings: &PushSettings,
+    item: &Item,
+    held_ms: i64,
     now_ms: &dyn Fn() -> i64,
 ) {
-    let Some(settings) = settings(platform).await else {
-        return;
-    };
-    let item = Item::Rollover {
-        tier: leased.tier.to_string(),
-        tenant: tenant.clone(),
-        board: id.clone(),
-    };
-    let held = Some(leased.held_ms);
+    let (tenant, id) = item.board();
+    let held = Some(held_ms);
     let published = async {
         match repo.board(tenant, id).await {
             // Never published (`publish_gated`): nothing to roll over.
             Ok(found) if found.cohort_size.is_some() => {
-                repo.due_forget(&item, held).await?;
+                repo.due_forget(item, held).await?;
                 Ok(Outcome::UpToDate)
             }
             Ok(found) => {
-                let outcome = publish_gated(repo, &settings, &found, tenant, now_ms).await?;
+                let outcome = publish_gated(repo, settings, &found, tenant, now_ms).await?;
                 if outcome == Outcome::UpToDate {
                     let now = now_ms();
                     match period::next_reset_ms(found.period, now)? {
                         Some(next) => {
-                            let mode = NoteMode::IfHeld(leased.held_ms);
-                            repo.due_note(&item, next, now, mode).await?;
+                            let mode = NoteMode::IfHeld(held_ms);
+                            repo.due_note(item, next, now, mode).await?;
                         }
-                        None => repo.due_forget(&item, held).await?,
+                        None => repo.due_forget(item, held).await?,
                     }
                 }
                 Ok(outcome)
             }
             // Gone since (its deletion's own message closed its channel): forgotten.
             Err(LeaderboardError::BoardNotFound(_)) => {
-                repo.due_forget(&item, held).await?;
+                repo.due_forget(item, held).await?;
                 Ok(Outcome::UpToDate)
             }
             Err(e) => Err(e),

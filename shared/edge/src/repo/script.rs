@@ -107,6 +107,16 @@ macro_rules! script {
                 $("A.", stringify!($arg), ", ",)* "_ = unpack(ARGV)\n",
                 $body
             );
+            /// The script as an integration test runs it itself (feature `testing`).
+            #[cfg(feature = "testing")]
+            #[allow(dead_code)]
+            pub(crate) fn named() -> $crate::repo::script::Named {
+                $crate::repo::script::Named {
+                    lua: LUA,
+                    keys: KEY_NAMES,
+                    args: ARG_NAMES,
+                }
+            }
             #[cfg(test)]
             #[test]
             fn its_lua_reads_only_the_names_it_declares() {

@@ -126,14 +126,6 @@ pub enum Unparsed {
     Broken(String),
 }
 
-impl std::fmt::Display for Unparsed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unknown(why) | Self::Broken(why) => f.write_str(why),
-        }
-    }
-}
-
 /// How long a member this release does not serve ([`Unparsed::Unknown`]) is set aside: it rings
 /// the alarm no more often than this.
 pub const SET_ASIDE_MS: i64 = 600_000;
@@ -331,17 +323,31 @@ impl Repo {
         now_ms: i64,
         mode: NoteMode,
     ) -> Result<()> {
+        let (key, member) = (item.register().key(), item.member());
+        self.note_member(&key, member.as_bytes(), due_ms, now_ms, mode)
+            .await
+    }
+
+    /// [`Repo::due_note`] of the member `member` of the register `key`.
+    async fn note_member(
+        &self,
+        key: &str,
+        member: &[u8],
+        due_ms: i64,
+        now_ms: i64,
+        mode: NoteMode,
+    ) -> Result<()> {
         let (mode, held_ms) = match mode {
             NoteMode::Always => ("always", String::new()),
             NoteMode::Earlier => ("earlier", String::new()),
             NoteMode::IfHeld(held_ms) => ("if_held", held_ms.to_string()),
         };
         let keys = note::Keys {
-            register: item.register().key(),
+            register: key.to_string(),
             alarm: ALARM.to_string(),
         };
         let args = note::Args {
-            item: item.member().into(),
+            item: member.into(),
             due_ms: due_ms.into(),
             now_ms: now_ms.into(),
             mode: mode.into(),
@@ -412,22 +418,8 @@ impl Repo {
 
     /// Notes `member` of `key` due [`SET_ASIDE_MS`] from now, while the lease holds it.
     async fn set_aside(&self, key: &str, member: &[u8], now_ms: i64, held_ms: i64) -> Result<()> {
-        let keys = note::Keys {
-            register: key.to_string(),
-            alarm: ALARM.to_string(),
-        };
-        let args = note::Args {
-            item: member.into(),
-            due_ms: (now_ms + SET_ASIDE_MS).into(),
-            now_ms: now_ms.into(),
-            mode: "if_held".into(),
-            held_ms: held_ms.into(),
-        };
-        let reply = note::run(self, keys, args).await?;
-        match answer(&reply)? {
-            (word, []) if word == "noted" || word == "held_elsewhere" => Ok(()),
-            (word, rest) => Err(unexpected(note::NAME, &word, rest)),
-        }
+        let (due_ms, mode) = (now_ms + SET_ASIDE_MS, NoteMode::IfHeld(held_ms));
+        self.note_member(key, member, due_ms, now_ms, mode).await
     }
 
     /// Forgets `item` — nothing more is due, or its board is gone — or, with `held_ms`, only
@@ -446,20 +438,10 @@ impl Repo {
 /// On another name (a test's mistake).
 #[cfg(feature = "testing")]
 pub fn script_for_tests(name: &str) -> crate::repo::script::Named {
-    macro_rules! named {
-        ($script:path) => {{
-            use $script as s;
-            crate::repo::script::Named {
-                lua: s::LUA,
-                keys: s::KEY_NAMES,
-                args: s::ARG_NAMES,
-            }
-        }};
-    }
     match name {
-        "note" => named!(note),
-        "lease" => named!(lease),
-        "forget" => named!(crate::repo::zrem_if),
+        "note" => note::named(),
+        "lease" => lease::named(),
+        "forget" => crate::repo::zrem_if::named(),
         other => panic!("the schedule has no script {other}"),
     }
 }

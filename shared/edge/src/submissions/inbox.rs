@@ -51,11 +51,7 @@ script! {
 /// The acceptance's script as an integration test runs it itself (feature `testing`).
 #[cfg(feature = "testing")]
 pub fn enqueue_for_tests() -> crate::repo::script::Named {
-    crate::repo::script::Named {
-        lua: enqueue::LUA,
-        keys: enqueue::KEY_NAMES,
-        args: enqueue::ARG_NAMES,
-    }
+    enqueue::named()
 }
 
 /// How long a rung doorbell keeps later submissions from ringing again (unless a drain starts

@@ -114,11 +114,7 @@ script! {
 /// The write's script as an integration test runs it itself (feature `testing`).
 #[cfg(feature = "testing")]
 pub fn submit_cas_for_tests() -> crate::repo::script::Named {
-    crate::repo::script::Named {
-        lua: submit_cas::LUA,
-        keys: submit_cas::KEY_NAMES,
-        args: submit_cas::ARG_NAMES,
-    }
+    submit_cas::named()
 }
 
 script! {

@@ -219,9 +219,8 @@ async fn refusal(
                 let window = now
                     .tournament
                     .as_ref()
-                    .map_or(board.tournament.as_ref().map(|t| t.window), |t| {
-                        Some(t.window)
-                    });
+                    .or(board.tournament.as_ref())
+                    .map(|t| t.window);
                 tournament::ended_meanwhile(window, &board.id)
             }
             Err(e) => e,
