@@ -132,7 +132,7 @@ async fn open(
     edge::competitions::cohorts::scope(&ctx, &board, &resolved.id, None)
         .await
         .map_err(fail)?;
-    let policy = edge::live::policy(platform).await;
+    let policy = edge::live::policy(platform).await.map_err(fail)?;
     let slot = Slot::take(platform, &policy, call.now_ms)
         .await
         .map_err(fail)?;

@@ -100,7 +100,7 @@ pub async fn answer(
     // player before its first submission of the period is refused, not streamed errors).
     let period = leaderboard::board::view::PeriodView::resolve(&board, None, call.now_ms)?;
     edge::competitions::cohorts::scope(&ctx, &board, &period.id, None).await?;
-    let policy = edge::live::policy(platform).await;
+    let policy = edge::live::policy(platform).await?;
     let slot = Slot::take(platform, &policy, call.now_ms).await?;
     let mut head = edge::live::stream_head();
     head.set_header("content-language", lang.tag());

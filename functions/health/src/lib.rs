@@ -56,9 +56,10 @@ const MAX_SCRAPED_BOARDS: usize = 200;
 /// Whether the caller may read `/metrics`: the `metrics_token` as a bearer token, or a client
 /// address in `metrics_allow_from`. `403` with the reason otherwise (also when neither is set).
 async fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()> {
-    let token = platform.variable("metrics_token").await;
-    let allow = platform.variable("metrics_allow_from").await;
-    if token.is_none() && allow.is_none() {
+    let token = Some(edge::settings::METRICS_TOKEN.read(platform).await?).filter(|t| !t.is_empty());
+    // A list that does not parse is the operator's error, not an empty list (`edge::settings`).
+    let allow = edge::settings::METRICS_ALLOW_FROM.read(platform).await?;
+    if token.is_none() && allow.is_empty() {
         return Err(LeaderboardError::Forbidden(
             "/metrics is off: set the metrics_token or metrics_allow_from variable".into(),
         ));
@@ -73,21 +74,11 @@ async fn authorize_scrape(platform: &dyn Platform, call: &Call<'_>) -> Result<()
     {
         return Ok(());
     }
-    if let Some(allow) = &allow {
-        // A list that does not parse is the operator's error, not an empty list: named in the
-        // log, while the caller (who may be anyone) learns only that it is misconfigured.
-        let list = leaderboard::policy::addresses::AddressList::parse(allow).map_err(|e| {
-            eprintln!("metrics_allow_from does not parse: {e}");
-            LeaderboardError::Internal(
-                "the metrics_allow_from variable does not parse (see the app's log)".into(),
-            )
-        })?;
-        if edge::ratelimit::client_ip(call, 0)
-            .and_then(|ip| ip.trim().parse().ok())
-            .is_some_and(|ip| list.contains(ip))
-        {
-            return Ok(());
-        }
+    if edge::ratelimit::client_ip(call, 0)
+        .and_then(|ip| ip.trim().parse().ok())
+        .is_some_and(|ip| allow.contains(ip))
+    {
+        return Ok(());
     }
     Err(LeaderboardError::Forbidden(
         "/metrics is for the scraper: send the metrics token as a bearer token, or scrape from an \
@@ -213,7 +204,7 @@ const STRANDED_COUNTED: u64 = 100;
 /// the worker is down or cannot sweep (`edge::submissions::pipeline::sweep`). Counts only: board names are
 /// tenants' own.
 async fn stranded(platform: &dyn Platform, repo: &edge::repo::Repo) -> Result<Value> {
-    let reclaim_after_ms = edge::submissions::pipeline::reclaim_after_ms(platform).await;
+    let reclaim_after_ms = edge::settings::reclaim_after_ms(platform).await?;
     let overdue = repo
         .claims_overdue(edge::scope::now_ms(), reclaim_after_ms, OVERDUE_EXAMINED)
         .await?;

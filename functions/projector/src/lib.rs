@@ -155,7 +155,7 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
             }
             None => match drain_for(&repo, payload).await? {
                 Some(leased) => {
-                    let limits = sweep_limits().await;
+                    let limits = sweep_limits().await?;
                     pipeline::sweep(&Spin, &repo, &leased, &limits, &now_ms).await
                 }
                 None => return Ok(()),
@@ -242,12 +242,12 @@ async fn sweep_webhooks(repo: &Repo, deadline: i64) {
 }
 
 /// A sweep's bounds: a budget of its own after the message's main work.
-async fn sweep_limits() -> pipeline::Limits {
-    pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await
+async fn sweep_limits() -> anyhow::Result<pipeline::Limits> {
+    Ok(pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await?)
 }
 
 async fn sweep_due(repo: &Repo) -> anyhow::Result<pipeline::Swept> {
-    let limits = sweep_limits().await;
+    let limits = sweep_limits().await?;
     pipeline::sweep_due(&Spin, repo, &limits, &now_ms)
         .await
         .context("sweeping boards left claimed")
@@ -274,7 +274,7 @@ async fn drain_for(repo: &Repo, payload: &[u8]) -> anyhow::Result<Option<Vec<Lea
     };
     let limits = pipeline::Limits {
         lease: pipeline::SWEEP_BOARDS,
-        ..pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await
+        ..pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await?
     };
     let report = pipeline::drain_and_invalidate(&Spin, repo, &tenant, &board, &limits, &now_ms)
         .await

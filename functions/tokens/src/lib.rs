@@ -70,9 +70,9 @@ fn verify(
     let request: VerifyRequest = serde_json::from_slice(body)
         .map_err(|e| LeaderboardError::InvalidBody(format!("a token verification request: {e}")))?;
     let (jwks, issuer, audience) = (
-        variable("jwt_jwks"),
-        variable("jwt_issuer"),
-        variable("jwt_audience"),
+        variable(edge::settings::JWT_JWKS.name),
+        variable(edge::settings::JWT_ISSUER.name),
+        variable(edge::settings::JWT_AUDIENCE.name),
     );
     verify_here(
         &Delegated {

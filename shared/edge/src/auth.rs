@@ -177,12 +177,12 @@ pub async fn authenticate_with(
     let token = bearer_token(header)?;
     let untrusted = untrusted(token)?;
     let alg = accepted_alg(&untrusted)?;
-    let secret = set(variable("jwt_hs256_secret").await);
+    let secret = set(variable(crate::settings::JWT_HS256_SECRET.name).await);
     let needs_jwks =
         untrusted.header().key_id.is_some() || alg != JwsAlg::Hs256 || secret.is_none();
-    let issuer = set(variable("jwt_issuer").await);
-    let audience = set(variable("jwt_audience").await);
-    if needs_jwks && let Some(jwks) = set(variable("jwt_jwks").await) {
+    let issuer = set(variable(crate::settings::JWT_ISSUER.name).await);
+    let audience = set(variable(crate::settings::JWT_AUDIENCE.name).await);
+    if needs_jwks && let Some(jwks) = set(variable(crate::settings::JWT_JWKS.name).await) {
         return by_jwks(&Delegated {
             token,
             jwks: &jwks,

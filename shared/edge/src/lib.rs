@@ -23,7 +23,7 @@
 //!    failure: the store unreachable, or this command refused), [`cluster`] (Redis Cluster's
 //!    slots, slot map and redirections), [`kv`], [`scope`] (the clock, nonces, and what a request
 //!    notes for its lower layers, its own under concurrency), [`secrets`] (random ids and
-//!    secrets, digests), [`settings`] (variables), [`outbound`] (HTTP to the outside).
+//!    secrets, digests), [`settings`] (the table of variables and their one rule), [`outbound`] (HTTP to the outside).
 //! 2. **link** — [`breaker`] (admission to Redis, its state in the KV store), [`stall`] (servers
 //!    that stop answering), [`repo`] (the Redis link: one server or a cluster, the script
 //!    runner, replica acknowledgements, the board's key names, the event log), [`cache`] (the

@@ -21,19 +21,6 @@ use crate::platform::{KvError, KvStore, Platform};
 /// How many times a lost compare-and-swap on the index is retried.
 const INDEX_RETRIES: u32 = 8;
 
-/// Parses the `metrics` setting: `on`/empty → 1, `off` → 0, `1/N` → N (N ≥ 1).
-pub fn parse_sampling(v: &str) -> u32 {
-    match v.trim() {
-        "" | "on" | "1" => 1,
-        "off" | "0" => 0,
-        other => other
-            .strip_prefix("1/")
-            .and_then(|n| n.trim().parse::<u32>().ok())
-            .filter(|n| *n >= 1)
-            .unwrap_or(1),
-    }
-}
-
 /// Sets the sampling for this request and starts its bookkeeping.
 pub fn begin_request(every: u32) {
     crate::scope::with(|l| {
@@ -224,16 +211,6 @@ pub async fn read_all(platform: &dyn Platform) -> Vec<(String, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sampling_settings() {
-        assert_eq!(parse_sampling(""), 1);
-        assert_eq!(parse_sampling("on"), 1);
-        assert_eq!(parse_sampling("off"), 0);
-        assert_eq!(parse_sampling("1/10"), 10);
-        assert_eq!(parse_sampling("1/0"), 1);
-        assert_eq!(parse_sampling("sometimes"), 1);
-    }
 
     /// A counter store that fails its first `fails` increments as SQLite's deadlock case does
     /// (nothing written), then counts.

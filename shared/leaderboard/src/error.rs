@@ -204,6 +204,10 @@ pub enum LeaderboardError {
     /// The request body has an unsupported content type.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// A variable of the component is set to a value it does not take (`edge::settings`): the
+    /// operator's to fix, never the client's; the text names the variable and what it takes.
+    #[error("misconfigured: {0}")]
+    Misconfigured(String),
     /// A bug or an unexpected state; never caused by the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -275,7 +279,7 @@ impl LeaderboardError {
             Self::RateLimited { .. } => 429,
             Self::PreconditionFailed(_) => 412,
             Self::QuotaExceeded { .. } => 403,
-            Self::CorruptData(_) | Self::Internal(_) => 500,
+            Self::CorruptData(_) | Self::Misconfigured(_) | Self::Internal(_) => 500,
             Self::Unavailable(_) => 503,
         }
     }
@@ -317,6 +321,7 @@ impl LeaderboardError {
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::Misconfigured(_) => "misconfigured",
             Self::Internal(_) => "internal",
         }
     }
@@ -389,6 +394,7 @@ problem_types!(
     "not-found",
     "method-not-allowed",
     "unsupported-media-type",
+    "misconfigured",
     "internal",
 );
 
@@ -465,6 +471,7 @@ mod tests {
                 allowed: "GET".into(),
             },
             E::UnsupportedMediaType("x".into()),
+            E::Misconfigured("x".into()),
             E::Internal("x".into()),
         ]
     }

@@ -348,7 +348,7 @@ async fn the_shipped_defaults_protect_a_fresh_app() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_malformed_policy_variable_is_a_500_problem_naming_it() {
+async fn a_malformed_policy_variable_is_a_500_misconfigured_naming_it_and_the_log_says_why() {
     let api = start_with(
         &[(
             "rate_limits",
@@ -360,12 +360,28 @@ async fn a_malformed_policy_variable_is_a_500_problem_naming_it() {
     let r = api
         .get("/api/v1/boards/any/entries", Some(&service()))
         .await;
-    r.assert_problem(500, "rate_limits");
-    assert!(
-        r.body["detail"].as_str().unwrap().contains("limit 0"),
+    r.assert_problem(500, "'rate_limits'");
+    assert_eq!(
+        r.body["type"], "https://leaderboard.dev/problems/misconfigured",
         "{}",
         r.body
     );
+    // Why is for the operator's log, never for a caller, who may be anyone.
+    assert!(
+        !r.body["detail"].as_str().unwrap().contains("limit 0"),
+        "{}",
+        r.body
+    );
+    let log = api.app.guest_log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("'rate_limits' variable") && l.contains("limit 0")),
+        "the component's log names the variable and why: {log}"
+    );
+    // Every request of the component reads it (the http_policy bundle): readiness too, so a
+    // deploy with the bad value never takes traffic.
+    let ready = api.get("/health/ready", None).await;
+    ready.assert_problem(500, "'rate_limits'");
     api.stop().await;
 }
 

@@ -552,3 +552,66 @@ async fn problems_follow_accept_language_and_say_which() {
     }
     api.stop().await;
 }
+
+/// One rule for every variable (`edge::settings`): a value a variable does not take fails what
+/// reads it with `500 misconfigured` naming the variable, never its value, and is never replaced
+/// by its default; what does not read it is served as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_variable_set_to_a_value_it_does_not_take_fails_what_reads_it_naming_it() {
+    use serde_json::json;
+    let api = crate::api::start_with(
+        &[
+            ("live_max_streams", "many"),
+            ("webhook_allow_private", "10.0.0.0/33"),
+        ],
+        edge_host::HostConfig::default(),
+    )
+    .await;
+    let misconfigured = |r: &crate::api::Reply, variable: &str, value: &str| {
+        r.assert_problem(500, &format!("'{variable}'"));
+        assert_eq!(
+            r.body["type"], "https://leaderboard.dev/problems/misconfigured",
+            "{}",
+            r.body
+        );
+        assert!(
+            !r.body.to_string().contains(value),
+            "the value is for the operator's log, not the caller: {}",
+            r.body
+        );
+    };
+    api.create_board(json!({"id": "open", "public_read": true}))
+        .await;
+    // Reads and writes that need neither variable are served.
+    assert_eq!(api.get("/health/ready", None).await.status, 200);
+    let entries = api.get("/api/v1/boards/open/entries", None).await;
+    assert_eq!(entries.status, 200, "{}", entries.body);
+    // A live read needs the live limits: never 500 streams by default.
+    let live = api.get("/api/v1/boards/open/live", None).await;
+    misconfigured(&live, "live_max_streams", "many");
+    // A subscription's target is checked against the private addresses opened: none by default
+    // would refuse one the operator meant to open.
+    let admin = crate::api::token("ops", &["admin"], Some("acme"));
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(&admin),
+            Some(json!({"url": "http://10.0.0.7/lb", "events": ["score.applied"]})),
+            &[],
+        )
+        .await;
+    misconfigured(&r, "webhook_allow_private", "10.0.0.0/33");
+    let log = api.app.guest_log();
+    for (variable, value) in [
+        ("live_max_streams", "'many'"),
+        ("webhook_allow_private", "'10.0.0.0/33'"),
+    ] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(&format!("'{variable}' variable is {value}"))),
+            "the component's log names {variable} and its value: {log}"
+        );
+    }
+    api.stop().await;
+}

@@ -110,6 +110,8 @@ async fn verify_chained(platform: &dyn Platform, req: &Delegated<'_>) -> Result<
         200 => serde_json::from_slice(&raw)
             .map_err(|e| LeaderboardError::Internal(format!("the token verifier's answer: {e}"))),
         401 => Err(LeaderboardError::Unauthorized(detail(&raw))),
+        // The verifier's key variables (`jwt_jwks`) are the operator's to fix, as ours are.
+        500 if misconfigured(&raw) => Err(LeaderboardError::Misconfigured(detail(&raw))),
         500 => Err(LeaderboardError::Internal(detail(&raw))),
         other => {
             crate::scope::set_retry_after(1);
@@ -170,6 +172,17 @@ pub async fn verify(
         return Ok(cached.principal);
     }
     Ok(verified.principal)
+}
+
+/// Whether a problem answer is `misconfigured` ([`LeaderboardError::Misconfigured`]).
+fn misconfigured(raw: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Problem {
+        r#type: Option<String>,
+    }
+    let wanted = LeaderboardError::Misconfigured(String::new());
+    serde_json::from_slice::<Problem>(raw)
+        .is_ok_and(|p| p.r#type.as_deref() == Some(wanted.problem_type()))
 }
 
 /// A problem answer's `reason` (the tokens component's own words), else its `detail`, else its

@@ -204,8 +204,10 @@ impl KeySet {
     }
 }
 
+/// A key variable the checks cannot use: `misconfigured` ([`crate::settings`]'s rule), saying
+/// which and why (never a secret's value; a JWKS holds public keys only).
 pub(crate) fn config_error(message: String) -> LeaderboardError {
-    LeaderboardError::Internal(format!("auth configuration: {message}"))
+    LeaderboardError::Misconfigured(format!("auth configuration: {message}"))
 }
 
 fn parse_jwk(index: usize, raw: Value) -> Result<Jwk, LeaderboardError> {

@@ -67,10 +67,10 @@ pub async fn on_due(
     crate::competitions::leagues::close_due(repo, tenant, keys, board, now_ms).await?;
     let awards_again = after_runs_closed(repo, tenant, keys, board, now_ms).await?;
     let item = Item::Competition(tenant.clone(), board.id.clone());
-    let next = match (period::next_reset_ms(board.period, now_ms)?, awards_again) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let next = [period::next_reset_ms(board.period, now_ms)?, awards_again]
+        .into_iter()
+        .flatten()
+        .min();
     match next {
         Some(next) => {
             repo.due_note(&item, next, now_ms, NoteMode::IfHeld(held_ms))

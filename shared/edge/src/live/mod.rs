@@ -39,9 +39,9 @@ pub type Rendering<'a> = Pin<Box<dyn Future<Output = Result<Rendered>> + 'a>>;
 /// `Box::pin(async move { … })`.
 pub type Render = Box<dyn for<'a> Fn(&'a Call<'a>, &'a Ctx<'static>, &'a Board) -> Rendering<'a>>;
 
-/// The operator's limits, from the component's `live_policy` variable.
-pub async fn policy(platform: &dyn Platform) -> LivePolicy {
-    LivePolicy::parse(&platform.variable("live_policy").await.unwrap_or_default())
+/// The operator's limits, from the component's `live_policy` variable ([`crate::settings::live`]).
+pub async fn policy(platform: &dyn Platform) -> Result<LivePolicy> {
+    crate::settings::live(platform).await
 }
 
 /// What waiting for a change came to.

@@ -92,14 +92,13 @@ pub async fn on_change(
     count(platform, &format!("{tenant}/{board}"), published.await).await;
 }
 
-/// The push settings, `None` when publishing is off (the default: one variable read) or its
-/// settings are wrong (logged and counted as a failure: nothing can be published). The worker
+/// The push settings ([`crate::settings::push`]), `None` when publishing is off (the default:
+/// one variable read) or its settings are misconfigured (logged and counted as a failure:
+/// nothing can be published). The worker
 /// reads them once per alarm: with them, this region's tier's register of the schedule
 /// (`crate::schedule::Register::Tier` of `PushSettings::tier_id`) is served beside its own.
 pub async fn settings(platform: &dyn Platform) -> Option<PushSettings> {
-    let url = platform.variable("push_publish_url").await?;
-    let interval = platform.variable("live_publish_interval_ms").await;
-    match PushSettings::parse(&url, interval.as_deref()) {
+    match crate::settings::push(platform).await {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("push: nothing is published: {e}");
@@ -142,9 +141,7 @@ pub async fn publish_change(
         }
         Err(e) => return Err(e),
     };
-    if board.cohort_size.is_some() {
-        // Its standings are per cohort, and the tier serves one channel per board to every
-        // viewer the board's reads admit: nothing is published (its players read `live`).
+    if !push::is_pushed(&board) {
         if config {
             close(repo, settings, tenant, id, &sent_key).await?;
         }
@@ -157,8 +154,8 @@ pub async fn publish_change(
 }
 
 /// The board's state sent, at most once per interval, unless the tier was sent its version in
-/// the current period already ([`push::needs_publish`]); never a board with cohorts (every
-/// path here: a change, a period's rollover).
+/// the current period already ([`push::needs_publish`]); the callers send only a board the tier
+/// is sent at all ([`push::is_pushed`]).
 async fn publish_gated(
     repo: &Repo,
     settings: &PushSettings,
@@ -166,9 +163,6 @@ async fn publish_gated(
     tenant: &TenantId,
     now_ms: &dyn Fn() -> i64,
 ) -> Result<Outcome> {
-    if board.cohort_size.is_some() {
-        return Ok(Outcome::UpToDate);
-    }
     let id = &board.id;
     let keys = Keys::new(tenant, id);
     let tier = settings.tier_id();
@@ -283,8 +277,8 @@ pub async fn on_rollover(
     let held = Some(held_ms);
     let published = async {
         match repo.board(tenant, id).await {
-            // Never published (`publish_gated`): nothing to roll over.
-            Ok(found) if found.cohort_size.is_some() => {
+            // Never published: nothing to roll over.
+            Ok(found) if !push::is_pushed(&found) => {
                 repo.due_forget(item, held).await?;
                 Ok(Outcome::UpToDate)
             }

@@ -33,7 +33,7 @@ pub async fn route(platform: &'static dyn Platform, call: &Call<'_>) -> Result<R
             )));
         }
     }
-    let policy = crate::live::policy(platform).await;
+    let policy = crate::live::policy(platform).await?;
     let mode = LiveMode::from_request(
         call.header("accept"),
         call.header("last-event-id"),

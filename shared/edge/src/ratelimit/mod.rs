@@ -39,12 +39,9 @@ pub const OUTCOME_HEADER: &str = "edge-ratelimit-outcome";
 /// Compare-and-swap retries on the KV store before the policy counts as unavailable.
 const KV_RETRIES: u32 = 8;
 
-/// The policies in force.
+/// The policies in force (`rate_limits`, [`crate::settings`]).
 pub async fn policies(ctx: &Ctx<'_>) -> Result<Vec<Policy>> {
-    match ctx.platform().variable(ratelimit::VARIABLE).await {
-        None => Ok(ratelimit::default_policies()),
-        Some(raw) => ratelimit::parse_policies(&raw),
-    }
+    crate::settings::RATE_LIMITS.read(ctx.platform()).await
 }
 
 /// The client address: `spin-client-addr` without its port, or, behind `trusted_proxies`
@@ -87,7 +84,7 @@ async fn enforce_class(
     board: Option<&str>,
 ) -> Result<()> {
     let policies = in_force(ctx).await?;
-    let applicable = applicable(ctx, call, &policies, class, board).await;
+    let applicable = applicable(ctx, call, &policies, class, board).await?;
     if applicable.is_empty() {
         return Ok(());
     }
@@ -127,25 +124,20 @@ async fn applicable<'p>(
     policies: &'p [Policy],
     class: RouteClass,
     board: Option<&str>,
-) -> Vec<(&'p Policy, String)> {
+) -> Result<Vec<(&'p Policy, String)>> {
     if policies.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let roles: Vec<&str> = ctx
         .principal
         .as_ref()
         .map(|p| p.roles.iter().map(|r| r.as_str()).collect())
         .unwrap_or_default();
-    let configured = ctx.platform().variable("behind_trusted_proxy").await;
-    let proxies = ratelimit::trusted_proxies(configured.as_deref()).unwrap_or_else(|| {
-        eprintln!(
-            "rate limits: behind_trusted_proxy {configured:?} is not true, false or a number of \
-             proxies: counting none"
-        );
-        0
-    });
+    let proxies = crate::settings::BEHIND_TRUSTED_PROXY
+        .read(ctx.platform())
+        .await?;
     let ip = client_ip(call, proxies);
-    policies
+    Ok(policies
         .iter()
         .filter(|p| p.applies(class, board, &roles))
         .filter_map(|p| {
@@ -156,7 +148,7 @@ async fn applicable<'p>(
             };
             Some((p, value))
         })
-        .collect()
+        .collect())
 }
 
 /// What the limit stores said of one call.

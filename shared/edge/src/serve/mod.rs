@@ -147,47 +147,6 @@ fn secure(mut response: Response) -> Response {
     response
 }
 
-/// The HTTP settings of the component's `http_policy` variable (one of the
-/// [`crate::platform::BUNDLES`]): `<cors_allowed_origins>|<request_log>|<hsts_max_age_secs>|
-/// <metrics>|…`, app variables joined by the manifest's template, so a request reads one variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpPolicy<'a> {
-    /// The CORS allowlist.
-    pub cors_allowed_origins: &'a str,
-    /// Whether to write the access log (`request_log` is not `off`).
-    pub request_log: bool,
-    /// The HSTS header value, if any.
-    pub hsts: Option<String>,
-    /// Record one request in this many in the metrics (`metrics` variable; 0: off).
-    pub metrics_every: u32,
-}
-
-impl<'a> HttpPolicy<'a> {
-    /// Splits the joined value (missing parts: CORS off, log on, no HSTS, metrics on).
-    pub fn parse(joined: &'a str) -> Self {
-        let mut parts = joined.split('|');
-        let cors_allowed_origins = parts.next().unwrap_or_default();
-        let request_log = parts.next().unwrap_or_default().trim() != "off";
-        let hsts = hsts_value(parts.next().unwrap_or_default());
-        let metrics_every = crate::metrics::parse_sampling(parts.next().unwrap_or_default());
-        Self {
-            cors_allowed_origins,
-            request_log,
-            hsts,
-            metrics_every,
-        }
-    }
-}
-
-/// The `Strict-Transport-Security` value for the `hsts_max_age_secs` variable (`None`: off —
-/// empty, `0` or not a number).
-pub fn hsts_value(max_age: &str) -> Option<String> {
-    match max_age.trim().parse::<u64>() {
-        Ok(secs) if secs > 0 => Some(format!("max-age={secs}; includeSubDomains")),
-        _ => None,
-    }
-}
-
 /// Serves a request up to its head, the same on every build: the request's settings (the
 /// `http_policy` bundle: CORS, the access log, HSTS, metrics sampling), then the handler through
 /// CORS, the headers, the log and the metrics ([`respond_cors`]). For a stream, the head comes
@@ -200,10 +159,15 @@ async fn head(
     let instance = scope::instance_request();
     scope::with(|l| l.instance = Some(instance));
     crate::platform::begin_request();
-    let policy = crate::platform::bundle("http_policy")
+    let joined = crate::platform::bundle("http_policy")
         .await
         .unwrap_or_default();
-    let policy = HttpPolicy::parse(&policy);
+    // A bad value answers every request `misconfigured` (`crate::settings`), on the settings it
+    // falls back on meanwhile.
+    let (policy, misconfigured) = match crate::settings::Http::parse(&joined) {
+        Ok(policy) => (policy, None),
+        Err(e) => (crate::settings::Http::fallback(), Some(e)),
+    };
     scope::with(|l| {
         l.request_log = policy.request_log;
         l.hsts = policy.hsts;
@@ -212,14 +176,17 @@ async fn head(
     let mut body = None;
     let head = respond_cors(
         req,
-        policy.cors_allowed_origins,
-        async |call: &Call<'_>| match handler(call).await {
-            Ok(Reply::Whole(response)) => Ok(response),
-            Ok(Reply::Stream(head, writer)) => {
-                body = Some(writer);
-                Ok(head)
-            }
-            Err(e) => Err(e),
+        &policy.cors_allowed_origins,
+        async |call: &Call<'_>| match misconfigured {
+            Some(e) => Err(e),
+            None => match handler(call).await {
+                Ok(Reply::Whole(response)) => Ok(response),
+                Ok(Reply::Stream(head, writer)) => {
+                    body = Some(writer);
+                    Ok(head)
+                }
+                Err(e) => Err(e),
+            },
         },
     )
     .await;
@@ -320,32 +287,7 @@ pub async fn respond_cors(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{HttpPolicy, origin_allowed};
-
-    #[test]
-    fn the_joined_policy_splits_into_its_three_settings() {
-        let p = HttpPolicy::parse("https://a.example, https://b.example|json|31536000");
-        assert_eq!(
-            p.cors_allowed_origins,
-            "https://a.example, https://b.example"
-        );
-        assert!(p.request_log);
-        assert_eq!(
-            p.hsts.as_deref(),
-            Some("max-age=31536000; includeSubDomains")
-        );
-        let p = HttpPolicy::parse("|off|");
-        assert_eq!(
-            (p.cors_allowed_origins, p.request_log, p.hsts),
-            ("", false, None)
-        );
-        let p = HttpPolicy::parse("");
-        assert_eq!(
-            (p.cors_allowed_origins, p.request_log, p.hsts),
-            ("", true, None)
-        );
-        assert_eq!(HttpPolicy::parse("||0").hsts, None);
-    }
+    use super::origin_allowed;
 
     #[test]
     fn the_allowlist_matches_whole_origins_or_everything() {

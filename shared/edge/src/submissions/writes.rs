@@ -159,21 +159,8 @@ pub enum ApplyResult {
     Refused(Refused),
 }
 
-/// Why the write script refused a write (nothing was written).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// The `Idempotency-Key` is held by another attempt of the request.
-    KeyLocked,
-    /// The board's tournament's end was announced since the decision read it (its standings
-    /// are final).
-    TournamentEnded,
-    /// The board's tournament's end moved since the decision read it (ended early or
-    /// extended): decide again.
-    WindowMoved,
-    /// The league's period written is closing or closed (`crate::competitions::leagues`): its
-    /// standings are final.
-    PeriodClosed,
-}
+/// Why a decided write was refused where it was written (the core's, with the error each is).
+pub use leaderboard::board::refused::Refused;
 
 /// A decided write: the record the core decided, where it goes, and its event.
 #[derive(Debug, Clone)]

@@ -31,16 +31,9 @@ pub fn key(tenant: &TenantId) -> String {
     format!("lb:tenant:{{{}}}:webhooks", tenant.as_str())
 }
 
-/// The operator's target policy (`webhook_allow_private`).
-pub async fn target_policy(platform: &dyn Platform) -> TargetPolicy {
-    let raw = platform
-        .variable("webhook_allow_private")
-        .await
-        .unwrap_or_default();
-    TargetPolicy::parse(&raw).unwrap_or_else(|e| {
-        eprintln!("webhooks: webhook_allow_private ignored (it opens nothing): {e}");
-        TargetPolicy::default()
-    })
+/// The operator's target policy (`webhook_allow_private`, [`crate::settings`]).
+pub async fn target_policy(platform: &dyn Platform) -> Result<TargetPolicy> {
+    crate::settings::WEBHOOK_ALLOW_PRIVATE.read(platform).await
 }
 
 /// A new subscription id: `wh_` + 16 hex digits from the platform's random source.

@@ -74,7 +74,7 @@ fn with_secret(status: u16, call: &Call<'_>, sub: &webhook::Subscription) -> Res
 
 async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     let input: SubscriptionInput = call.json()?;
-    let policy = webhooks::target_policy(ctx.platform()).await;
+    let policy = webhooks::target_policy(ctx.platform()).await?;
     let sub = input.validate(
         &policy,
         ctx.tenant.as_str(),
@@ -119,7 +119,7 @@ async fn patch(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response> {
     let before = sub.view();
     sub.patch(
         patch,
-        &webhooks::target_policy(ctx.platform()).await,
+        &webhooks::target_policy(ctx.platform()).await?,
         call.now_ms,
     )?;
     webhooks::put(repo, &sub).await?;

@@ -10,6 +10,7 @@ pub mod operator;
 pub mod period;
 pub mod rank;
 pub mod record;
+pub mod refused;
 pub mod retention;
 pub mod rules;
 pub mod runs;

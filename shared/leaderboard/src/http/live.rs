@@ -28,8 +28,7 @@ pub fn accepts_event_stream(accept: Option<&str>) -> bool {
 }
 
 /// The operator's limits (the component's `live_policy` variable:
-/// `<live_max_secs>|<live_heartbeat_secs>|<live_max_streams>`; a missing or unreadable part keeps
-/// its default).
+/// `<live_max_secs>|<live_heartbeat_secs>|<live_max_streams>`, read by `edge::settings::live`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LivePolicy {
     /// How long a stream (or a long-poll) lasts at most (default 55 s: below common CDN and
@@ -60,30 +59,6 @@ pub const POLL_MS: u32 = 250;
 pub const MAX_STREAM_SECS: u32 = 3600;
 /// The reconnection delay a stream's `end` event suggests (`retry:`, ms).
 pub const RETRY_MS: u32 = 1000;
-
-impl LivePolicy {
-    /// Parses the joined variable; out-of-range parts are clamped (`max_secs` 1..=3600,
-    /// `heartbeat_secs` 1..=`max_secs`, `max_streams` ≥ 1).
-    pub fn parse(joined: &str) -> Self {
-        let d = Self::default();
-        let mut parts = joined.split('|').map(str::trim);
-        let mut num = |default: u32| {
-            parts
-                .next()
-                .and_then(|p| p.parse::<u32>().ok())
-                .unwrap_or(default)
-        };
-        let max_secs = num(d.max_secs).clamp(1, MAX_STREAM_SECS);
-        let heartbeat_secs = num(d.heartbeat_secs).clamp(1, max_secs);
-        let max_streams = num(d.max_streams).max(1);
-        Self {
-            max_secs,
-            heartbeat_secs,
-            max_streams,
-            poll_ms: POLL_MS,
-        }
-    }
-}
 
 /// Which form the request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,25 +291,12 @@ mod tests {
     use super::*;
 
     fn policy() -> LivePolicy {
-        LivePolicy::parse("10|2|3")
-    }
-
-    #[test]
-    fn the_policy_parses_and_clamps() {
-        assert_eq!(LivePolicy::parse(""), LivePolicy::default());
-        assert_eq!(
-            LivePolicy::parse("5|1|7"),
-            LivePolicy {
-                max_secs: 5,
-                heartbeat_secs: 1,
-                max_streams: 7,
-                poll_ms: POLL_MS
-            }
-        );
-        let p = LivePolicy::parse("0|99|0");
-        assert_eq!((p.max_secs, p.heartbeat_secs, p.max_streams), (1, 1, 1));
-        let p = LivePolicy::parse("999999|x|");
-        assert_eq!((p.max_secs, p.heartbeat_secs), (MAX_STREAM_SECS, 15));
+        LivePolicy {
+            max_secs: 10,
+            heartbeat_secs: 2,
+            max_streams: 3,
+            poll_ms: POLL_MS,
+        }
     }
 
     #[test]

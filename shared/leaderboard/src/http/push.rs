@@ -75,6 +75,14 @@ impl PushSettings {
     }
 }
 
+/// Whether a push tier is ever sent this board: not one with cohorts, whose standings are per
+/// cohort, where the tier serves one channel per board to every viewer the board's reads admit
+/// (its players read `live`). A tier sent such a board before it had cohorts has its channel
+/// closed, and its rollovers leave the schedule.
+pub fn is_pushed(board: &crate::Board) -> bool {
+    board.cohort_size.is_none()
+}
+
 /// What is kept of a publish: the board's version and the period whose page it carried
 /// (`<version>@<period>`), read back by [`needs_publish`].
 pub fn sent_marker(version: i64, period: &str) -> String {

@@ -10,7 +10,7 @@ fn config_errors_name_the_key() {
         None,
         None,
     ) {
-        Err(LeaderboardError::Internal(m)) => m,
+        Err(LeaderboardError::Misconfigured(m)) => m,
         other => panic!("expected a configuration error, got {other:?}"),
     };
     let short = err(Some("short"), "");

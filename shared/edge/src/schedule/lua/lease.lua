@@ -16,7 +16,7 @@ local due = redis.call('ZRANGEBYSCORE', K.register, '-inf', now, 'LIMIT', 0, ton
 for _, item in ipairs(due) do
   redis.call('ZADD', K.register, now + tonumber(A.lease_ms), item)
 end
-arm_first(now)
+arm_first(K.register, K.alarm, now)
 -- More left to move than one lease moves: the alarm rings again at once (one of them may be due).
-if #old / 2 >= tonumber(A.adopt_max) then arm(now, now, 'adopting') end
+if #old / 2 >= tonumber(A.adopt_max) then arm(K.alarm, now, now, 'adopting') end
 return {'leased', unpack(due)}

@@ -15,5 +15,5 @@ elseif A.mode == 'earlier' then
 else
   redis.call('ZADD', K.register, A.due_ms, A.item)
 end
-arm_first(tonumber(A.now_ms))
+arm_first(K.register, K.alarm, tonumber(A.now_ms))
 return {'noted'}

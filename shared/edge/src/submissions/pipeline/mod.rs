@@ -50,9 +50,6 @@ const CONSUMER: &str = "drain";
 /// a record the batch was decided on).
 const MAX_ATTEMPTS: usize = 50;
 
-/// Reclaim time when the `inbox_reclaim_after_ms` variable is not set.
-pub const DEFAULT_RECLAIM_AFTER_MS: u64 = 30_000;
-
 /// Bounds of one drain call.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -69,27 +66,14 @@ pub struct Limits {
 
 impl Limits {
     /// At most `max_events` entries until `deadline_ms`; the `inbox_reclaim_after_ms` variable
-    /// says when another drain's unfinished claim is taken over (unset or malformed, logged:
-    /// [`DEFAULT_RECLAIM_AFTER_MS`]).
-    pub async fn read(platform: &dyn Platform, max_events: u64, deadline_ms: i64) -> Self {
-        Self {
+    /// says when another drain's unfinished claim is taken over ([`crate::settings`]).
+    pub async fn read(platform: &dyn Platform, max_events: u64, deadline_ms: i64) -> Result<Self> {
+        Ok(Self {
             max_events,
             deadline_ms,
-            reclaim_after_ms: reclaim_after_ms(platform).await,
+            reclaim_after_ms: crate::settings::reclaim_after_ms(platform).await?,
             lease: 0,
-        }
-    }
-}
-
-/// The `inbox_reclaim_after_ms` variable: how long an entry may stay with the drain that took it
-/// before another takes it over (unset or malformed, logged: [`DEFAULT_RECLAIM_AFTER_MS`]).
-pub async fn reclaim_after_ms(platform: &dyn Platform) -> u64 {
-    match platform.variable("inbox_reclaim_after_ms").await {
-        None => DEFAULT_RECLAIM_AFTER_MS,
-        Some(raw) => raw.trim().parse().unwrap_or_else(|e| {
-            eprintln!("drain: inbox_reclaim_after_ms {raw:?} ignored: {e}");
-            DEFAULT_RECLAIM_AFTER_MS
-        }),
+        })
     }
 }
 

@@ -33,7 +33,7 @@ pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     let mut left = u64::from(max_events);
     let mut reports: Vec<Report> = Vec::new();
     // The variables once; each board gets what is left of the budget.
-    let limits = pipeline::Limits::read(ctx.platform(), left, deadline_ms).await;
+    let limits = pipeline::Limits::read(ctx.platform(), left, deadline_ms).await?;
     let mut more = false;
     for board in &boards {
         if left == 0 || scope::now_ms() >= deadline_ms {

@@ -2,7 +2,6 @@
 //! applied by one script, again when the record changed meanwhile.
 
 use leaderboard::board::view::PeriodView;
-use leaderboard::competition::tournament;
 use leaderboard::events::idempotency::{AppliedOutcome, applied_json};
 use leaderboard::integrity::review::Review;
 use leaderboard::integrity::settle::Judged;
@@ -211,34 +210,18 @@ async fn refusal(
     period: &PeriodId,
     why: Refused,
 ) -> LeaderboardError {
-    match why {
-        // The tournament's end was announced while this was decided: refused as closed, with
-        // the window as it is now.
+    // The tournament's window as the board holds it now, for a tournament's end announced
+    // while this was decided.
+    let window = match why {
         Refused::TournamentEnded => match repo.board(tenant, &board.id).await {
-            Ok(now) => {
-                let window = now
-                    .tournament
-                    .as_ref()
-                    .or(board.tournament.as_ref())
-                    .map(|t| t.window);
-                tournament::ended_meanwhile(window, &board.id)
-            }
-            Err(e) => e,
+            Ok(now) => now
+                .tournament
+                .as_ref()
+                .or(board.tournament.as_ref())
+                .map(|t| t.window),
+            Err(e) => return e,
         },
-        Refused::WindowMoved => LeaderboardError::Conflict(
-            "the tournament's end moved while this submission was written (it was ended early \
-             or extended): send it again"
-                .into(),
-        ),
-        // The league's period closed while this was decided (a write made as it ended): its
-        // standings are final, and this one belongs to the next period.
-        Refused::PeriodClosed => LeaderboardError::Conflict(format!(
-            "period {period} of board '{}' closed while this submission was written: send it \
-             again",
-            board.id
-        )),
-        Refused::KeyLocked => LeaderboardError::IdempotencyInProgress(
-            "another attempt of this request holds its Idempotency-Key; retry shortly".into(),
-        ),
-    }
+        _ => None,
+    };
+    why.error(&board.id, period, window)
 }

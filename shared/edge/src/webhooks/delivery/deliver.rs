@@ -57,7 +57,7 @@ pub async fn deliver_due(
     deadline_ms: i64,
     clock: &dyn Fn() -> i64,
 ) -> Result<Report> {
-    let settings = Settings::read(platform).await;
+    let settings = crate::settings::delivery(platform).await?;
     let report = deliver(
         platform,
         repo,

@@ -6,7 +6,7 @@ use leaderboard::outbound::webhook_delivery::Message;
 use leaderboard::{BoardId, LeaderboardError, Result, TenantId};
 use serde_json::Value;
 
-use super::{Settings, TENANTS, new_message_id, put_new, store};
+use super::{TENANTS, new_message_id, put_new, store};
 use crate::platform::Platform;
 use crate::repo::Repo;
 use crate::webhooks;
@@ -314,7 +314,7 @@ pub async fn fan_out(
     clock: &dyn Fn() -> i64,
 ) -> Result<u64> {
     let subs = webhooks::list(repo, tenant).await?;
-    let debounce_ms = Settings::read(platform).await.debounce_ms;
+    let debounce_ms = crate::settings::delivery(platform).await?.debounce_ms;
     let mut made = 0;
     for board_id in boards {
         let top_subs: Vec<&Subscription> = subs

@@ -48,13 +48,13 @@ const CLAIM: i64 = 16;
 mod announce;
 mod deliver;
 mod fanout;
-mod settings;
 mod sweep;
 
+/// The delivery's settings, from the variables ([`crate::settings::delivery`]).
+pub use crate::settings::Delivery as Settings;
 pub use announce::{board_deleted, score_flagged};
 pub use deliver::{Report, deliver_due};
 pub use fanout::fan_out;
-pub use settings::Settings;
 pub use sweep::{Swept, sweep};
 
 /// A new message id: `msg_` + 24 random hex digits (unique; receivers deduplicate on it).

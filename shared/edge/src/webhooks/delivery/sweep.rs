@@ -6,7 +6,7 @@ use leaderboard::{BoardId, Result, TenantId};
 
 use super::deliver::{Leases, deliver};
 use super::fanout::FANOUT_RECLAIM_MS;
-use super::{Settings, deliver_due, fan_out};
+use super::{deliver_due, fan_out};
 use crate::platform::Platform;
 use crate::repo::{Keys, Repo};
 use crate::webhooks::due::Owed;
@@ -154,7 +154,7 @@ async fn due_messages(
         eprintln!("webhooks: tenant '{tenant}' dropped from the register: not a tenant id");
         return Ok(None);
     };
-    let settings = Settings::read(platform).await;
+    let settings = crate::settings::delivery(platform).await?;
     let report = deliver(
         platform,
         repo,

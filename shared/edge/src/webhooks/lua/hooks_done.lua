@@ -17,5 +17,5 @@ elseif ARGV[3] ~= '' then
     redis.call('ZADD', KEYS[1], again, ARGV[1])
   end
 end
-arm_first(tonumber(ARGV[4]))
+arm_first(KEYS[1], KEYS[2], tonumber(ARGV[4]))
 return removed

@@ -12,5 +12,5 @@ for _, entry in ipairs(due) do
   table.insert(out, entry)
   table.insert(out, redis.call('HGET', KEYS[3], entry) or '0')
 end
-arm_first(now)
+arm_first(KEYS[1], KEYS[2], now)
 return out

@@ -13,5 +13,5 @@ local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not old or tonumber(old) > due then
   redis.call('ZADD', KEYS[1], due, ARGV[1])
 end
-arm_first(tonumber(ARGV[3]))
+arm_first(KEYS[1], KEYS[2], tonumber(ARGV[3]))
 return 1

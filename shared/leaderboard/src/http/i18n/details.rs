@@ -243,6 +243,13 @@ pub(super) fn details(slug: &str) -> Option<[&'static str; 5]> {
             "本文は application/json で送信してください。",
             "Envie o corpo como application/json.",
         ],
+        "misconfigured" => [
+            "Der Dienst ist falsch konfiguriert; der Betreiber muss das beheben.",
+            "El servicio está mal configurado; el operador debe corregirlo.",
+            "Le service est mal configuré ; l’opérateur doit le corriger.",
+            "サービスの設定に誤りがあります。運営者による修正が必要です。",
+            "O serviço está mal configurado; o operador precisa corrigi-lo.",
+        ],
         "internal" => [
             "Ein interner Fehler ist aufgetreten.",
             "Se produjo un error interno.",

@@ -275,6 +275,14 @@ pub(super) fn catalogue(slug: &str) -> Option<[&'static str; 6]> {
             "サポートされていないメディアタイプです",
             "Tipo de mídia não suportado",
         ],
+        "misconfigured" => [
+            "Misconfigured service",
+            "Dienst falsch konfiguriert",
+            "Servicio mal configurado",
+            "Service mal configuré",
+            "サービスの設定に誤りがあります",
+            "Serviço mal configurado",
+        ],
         "internal" => [
             "Internal error",
             "Interner Fehler",

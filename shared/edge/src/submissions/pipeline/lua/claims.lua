@@ -27,5 +27,5 @@ if limit > 0 then
   end
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if first[2] then arm(now, tonumber(first[2]) + reclaim, first[1]) end
+if first[2] then arm(KEYS[2], now, tonumber(first[2]) + reclaim, first[1]) end
 return out
