@@ -2,6 +2,7 @@
 //! applied by one script, again when the record changed meanwhile.
 
 use leaderboard::board::view::PeriodView;
+use leaderboard::competition::cohort::CohortId;
 use leaderboard::events::idempotency::{AppliedOutcome, applied_json};
 use leaderboard::integrity::review::Review;
 use leaderboard::integrity::settle::Judged;
@@ -38,8 +39,6 @@ pub async fn apply(
 ) -> Result<Decided> {
     let keys = Keys::new(tenant, &board.id);
     let period = PeriodView::resolve(board, None, now_ms)?;
-    let expire = period::expire_at_ms(&period.id, board.retain_periods);
-    let started = EventEnvelope::period_started(tenant, &board.id, period.id, now_ms).to_json()?;
     let approved = match judging {
         Judging::Judge => None,
         Judging::Approved {
@@ -47,7 +46,21 @@ pub async fn apply(
             review_json,
         } => Some((review_id, review_json)),
     };
-    let judging = approved.is_none() && !board.integrity.is_empty();
+    let attempt = Attempt {
+        repo,
+        tenant,
+        keys: &keys,
+        board,
+        player,
+        submission,
+        now_ms,
+        period: &period,
+        expire: period::expire_at_ms(&period.id, board.retain_periods),
+        started: EventEnvelope::period_started(tenant, &board.id, period.id, now_ms).to_json()?,
+        judging: approved.is_none() && !board.integrity.is_empty(),
+        approved,
+        lock,
+    };
     // A tournament's `max_attempts`: the attempts used are the record's `submissions` in this
     // run, which the compare-and-set below keeps exact under concurrent submissions (the last
     // place goes to one of them). A held submission counts when it is applied: its approval is
@@ -70,120 +83,211 @@ pub async fn apply(
             let used = previous.as_ref().map_or(0, |r| r.submissions);
             tournament.attempt(used, granted)?;
         }
-        let decided = operator::apply(board, previous.as_ref(), submission, now_ms)?;
-        let mut announce = Vec::new();
-        let (state_json, flagged) = if judging {
-            let judged = Judged {
-                board,
-                period: period.id,
-                player,
-                submission,
-                at_ms: now_ms,
-                before: previous.as_ref(),
-                after: &decided.record,
-            };
-            match judge(repo, tenant, &keys, &judged, &mut announce).await? {
-                (state, Settled::Write(review)) => (Some(state), review),
-                (_, Settled::Held(review)) => return Ok(Decided::Held(review)),
-            }
-        } else {
-            (None, None)
-        };
-        if cohort.is_none() {
-            cohort = crate::competitions::leagues::placement(
-                repo,
-                tenant,
-                &keys,
-                board,
-                &period.id,
-                expire,
-                player,
-                submission.band.as_deref(),
-                now_ms,
-            )
-            .await?;
-        }
-        let flagged_json = flagged
-            .as_deref()
-            .map(crate::integrity::encode)
-            .transpose()?;
-        let key = decided.record.sort_key(board, player)?;
-        let id = format!("{now_ms}-{player}-{}", decided.record.submissions);
-        let event = EventEnvelope::score_applied(
-            tenant, &board.id, id, now_ms, player, period.id, &decided,
-        )
-        .to_json()?;
-        let applied = AppliedOutcome {
-            period: period.id,
-            current: period.current,
-            next_reset_ms: period.next_reset_ms,
-            previous_score: decided.previous.as_ref().map(|p| p.score),
-            record: decided.record,
-            improved: decided.improved,
-            changed: decided.changed,
-            cohort: cohort.as_ref().map(ToString::to_string),
-        };
-        let outcome_json = lock.map(|_| applied_json(&applied)).transpose()?;
-        let stats = board.stats.then(|| {
-            stats_note(
-                now_ms,
-                approved.is_some(),
-                flagged.is_some(),
-                applied.improved,
-                previous.is_none(),
-            )
-        });
-        let review = flagged
-            .as_deref()
-            .zip(flagged_json.as_deref())
-            .map(|(r, json)| (r.id.as_str(), json));
-        let integrity = integrity_write(state_json.as_deref(), review, approved, now_ms);
-        let write = Write {
-            period: &period.id,
-            player,
-            expected_raw: &raw,
-            new: &applied.record,
-            member: &key.member,
-            rank_value: key.rank_value,
-            event_json: &event,
-            period_started_json: &started,
-            expire_at_ms: expire,
-            integrity,
-            stats,
-            // An approved review is applied after the end too: it was made inside the window,
-            // and the standings wait for held reviews (docs/competitions.md).
-            tournament_end_ms: board
-                .tournament
-                .as_ref()
-                .filter(|_| approved.is_none())
-                .map(|t| t.window.end_ms),
-            cohort: cohort.as_ref(),
-            closes: board.closes_periods(),
-        };
-        match repo
-            .apply(&keys, &write, lock.zip(outcome_json.as_deref()))
-            .await?
-        {
-            ApplyResult::Applied(a) => {
-                announce.extend(flagged.map(|r| *r));
-                announce_flagged(repo, tenant, board, &announce, now_ms).await;
-                return Ok(Decided::Applied(Outcome {
-                    better: a.better,
-                    total: a.total,
-                    applied,
-                    version: a.version,
-                }));
-            }
-            // The record changed since it was read: read it again and decide again.
-            ApplyResult::Conflict => {}
-            ApplyResult::Refused(why) => {
-                return Err(refusal(repo, tenant, board, &period.id, why).await);
-            }
+        if let Some(decided) = attempt.once(&raw, previous, &mut cohort).await? {
+            return Ok(decided);
         }
     }
     Err(LeaderboardError::Conflict(format!(
         "the record of '{player}' changed {MAX_ATTEMPTS} times while this submission was applied; retry"
     )))
+}
+
+/// What every try of one submission's write shares.
+struct Attempt<'a> {
+    repo: &'a Repo,
+    tenant: &'a TenantId,
+    keys: &'a Keys,
+    board: &'a Board,
+    player: &'a PlayerId,
+    submission: &'a Submission,
+    now_ms: i64,
+    /// The current period.
+    period: &'a PeriodView,
+    /// When the period's keys expire.
+    expire: Option<i64>,
+    /// The period's `period_started` event, written with its first record.
+    started: String,
+    /// Whether the board's integrity rules judge it.
+    judging: bool,
+    /// An admin's approval: the review's id and decided JSON.
+    approved: Option<(&'a str, &'a str)>,
+    lock: Option<&'a KeyLock>,
+}
+
+/// What the integrity rules decided of a try, when it is to be written: their new state and the
+/// review of a flagged submission.
+type Judgment = (Option<String>, Option<Box<Review>>);
+
+impl Attempt<'_> {
+    /// One decision on the record read (`raw`, `previous`) and its compare-and-set: `None` when
+    /// the record changed since it was read (decide again).
+    async fn once(
+        &self,
+        raw: &str,
+        previous: Option<leaderboard::Record>,
+        cohort: &mut Option<CohortId>,
+    ) -> Result<Option<Decided>> {
+        let (board, now_ms) = (self.board, self.now_ms);
+        let decided = operator::apply(board, previous.as_ref(), self.submission, now_ms)?;
+        let mut announce = Vec::new();
+        let (state_json, flagged) = match self
+            .judged(previous.as_ref(), &decided.record, &mut announce)
+            .await?
+        {
+            Ok(judgment) => judgment,
+            Err(held) => return Ok(Some(held)),
+        };
+        if cohort.is_none() {
+            *cohort = self.placement().await?;
+        }
+        let flagged_json = flagged
+            .as_deref()
+            .map(crate::integrity::encode)
+            .transpose()?;
+        let key = decided.record.sort_key(board, self.player)?;
+        let id = format!("{now_ms}-{}-{}", self.player, decided.record.submissions);
+        let event = EventEnvelope::score_applied(
+            self.tenant,
+            &board.id,
+            id,
+            now_ms,
+            self.player,
+            self.period.id,
+            &decided,
+        )
+        .to_json()?;
+        let first = previous.is_none();
+        let applied = outcome(self.period, decided, cohort.as_ref());
+        let outcome_json = self.lock.map(|_| applied_json(&applied)).transpose()?;
+        let stats = board.stats.then(|| {
+            let (approval, flag) = (self.approved.is_some(), flagged.is_some());
+            stats_note(now_ms, approval, flag, applied.improved, first)
+        });
+        let review = flagged
+            .as_deref()
+            .zip(flagged_json.as_deref())
+            .map(|(r, json)| (r.id.as_str(), json));
+        let write = Write {
+            integrity: integrity_write(state_json.as_deref(), review, self.approved, now_ms),
+            stats,
+            cohort: cohort.as_ref(),
+            ..self.write(raw, &applied.record, &key.member, key.rank_value, &event)
+        };
+        let lock = self.lock.zip(outcome_json.as_deref());
+        match self.repo.apply(self.keys, &write, lock).await? {
+            ApplyResult::Applied(a) => {
+                announce.extend(flagged.map(|r| *r));
+                announce_flagged(self.repo, self.tenant, board, &announce, now_ms).await;
+                Ok(Some(Decided::Applied(Outcome {
+                    better: a.better,
+                    total: a.total,
+                    applied,
+                    version: a.version,
+                })))
+            }
+            // The record changed since it was read: read it again and decide again.
+            ApplyResult::Conflict => Ok(None),
+            ApplyResult::Refused(why) => {
+                Err(refusal(self.repo, self.tenant, board, &self.period.id, why).await)
+            }
+        }
+    }
+
+    /// The player's cohort on a board with cohorts, placing it on its first write of the period.
+    async fn placement(&self) -> Result<Option<CohortId>> {
+        crate::competitions::leagues::placement(
+            self.repo,
+            self.tenant,
+            self.keys,
+            self.board,
+            &self.period.id,
+            self.expire,
+            self.player,
+            self.submission.band.as_deref(),
+            self.now_ms,
+        )
+        .await
+    }
+
+    /// The integrity rules' judgment of the decided record (none without rules or once
+    /// approved), or `Err` with the submission held for review.
+    async fn judged(
+        &self,
+        before: Option<&leaderboard::Record>,
+        after: &leaderboard::Record,
+        announce: &mut Vec<Review>,
+    ) -> Result<std::result::Result<Judgment, Decided>> {
+        if !self.judging {
+            return Ok(Ok((None, None)));
+        }
+        let judged = Judged {
+            board: self.board,
+            period: self.period.id,
+            player: self.player,
+            submission: self.submission,
+            at_ms: self.now_ms,
+            before,
+            after,
+        };
+        Ok(
+            match judge(self.repo, self.tenant, self.keys, &judged, announce).await? {
+                (state, Settled::Write(review)) => Ok((Some(state), review)),
+                (_, Settled::Held(review)) => Err(Decided::Held(review)),
+            },
+        )
+    }
+
+    /// The write of a try, but for its integrity, stats and cohort.
+    fn write<'w>(
+        &'w self,
+        raw: &'w str,
+        new: &'w leaderboard::Record,
+        member: &'w str,
+        rank_value: u64,
+        event_json: &'w str,
+    ) -> Write<'w> {
+        Write {
+            period: &self.period.id,
+            player: self.player,
+            expected_raw: raw,
+            new,
+            member,
+            rank_value,
+            event_json,
+            period_started_json: &self.started,
+            expire_at_ms: self.expire,
+            integrity: None,
+            stats: None,
+            // An approved review is applied after the end too: it was made inside the window,
+            // and the standings wait for held reviews (docs/competitions.md).
+            tournament_end_ms: self
+                .board
+                .tournament
+                .as_ref()
+                .filter(|_| self.approved.is_none())
+                .map(|t| t.window.end_ms),
+            cohort: None,
+            closes: self.board.closes_periods(),
+        }
+    }
+}
+
+/// What the caller is told of a decided write (and, with an `Idempotency-Key`, stored with it).
+fn outcome(
+    period: &PeriodView,
+    decided: operator::Outcome,
+    cohort: Option<&CohortId>,
+) -> AppliedOutcome {
+    AppliedOutcome {
+        period: period.id,
+        current: period.current,
+        next_reset_ms: period.next_reset_ms,
+        previous_score: decided.previous.as_ref().map(|p| p.score),
+        record: decided.record,
+        improved: decided.improved,
+        changed: decided.changed,
+        cohort: cohort.map(ToString::to_string),
+    }
 }
 
 /// What the board's integrity rules make of the decided write ([`crate::integrity::judge`]),

@@ -127,22 +127,51 @@ pub(super) async fn deliver(
             continue;
         }
         let started = clock();
-        let timestamp = started.div_euclid(1_000);
-        let mut posts = Vec::with_capacity(batch.len());
-        let mut refused: Vec<Option<AttemptOutcome>> = Vec::with_capacity(batch.len());
-        for (m, sub) in &batch {
-            match signed(settings, sub, m, timestamp, started) {
-                Ok(post) => {
-                    posts.push(post);
-                    refused.push(None);
-                }
-                Err(outcome) => refused.push(Some(outcome)),
-            }
+        let attempted = attempt_all(settings, batch, started).await;
+        let run = Run {
+            repo,
+            tenant,
+            keys: &keys,
+            settings,
+            clock,
+        };
+        for (m, sub, outcome, latency) in attempted {
+            run.record(&mut subs, &mut report, m, &sub, &outcome, latency, started)
+                .await?;
         }
-        let mut sent = outbound::post_all(&posts, settings.timeout_ms)
-            .await
-            .into_iter();
-        for ((mut m, sub), refused) in batch.into_iter().zip(refused) {
+    }
+    report.backlog = repo.webhook_backlog(&keys).await?;
+    report.next_due_ms = repo.webhook_next_due(&keys).await?;
+    count(platform, &report).await;
+    Ok(report)
+}
+
+/// The batch signed and sent at once (`started`: the attempts' time): each message with its
+/// subscription, the attempt's outcome and its latency (0 for one refused before sending).
+async fn attempt_all(
+    settings: &Settings,
+    batch: Vec<(Message, Subscription)>,
+    started: i64,
+) -> Vec<(Message, Subscription, AttemptOutcome, u64)> {
+    let timestamp = started.div_euclid(1_000);
+    let mut posts = Vec::with_capacity(batch.len());
+    let mut refused: Vec<Option<AttemptOutcome>> = Vec::with_capacity(batch.len());
+    for (m, sub) in &batch {
+        match signed(settings, sub, m, timestamp, started) {
+            Ok(post) => {
+                posts.push(post);
+                refused.push(None);
+            }
+            Err(outcome) => refused.push(Some(outcome)),
+        }
+    }
+    let mut sent = outbound::post_all(&posts, settings.timeout_ms)
+        .await
+        .into_iter();
+    batch
+        .into_iter()
+        .zip(refused)
+        .map(|((m, sub), refused)| {
             let (outcome, latency) = match refused {
                 Some(outcome) => (outcome, 0),
                 None => {
@@ -153,67 +182,106 @@ pub(super) async fn deliver(
                     (outcome_of(s.answer), s.elapsed_ms)
                 }
             };
-            report.attempt_ms += latency;
-            let step = m.record(&outcome, started, latency, &settings.schedule, jitter());
-            let disable = match &step {
-                NextStep::Delivered => {
-                    report.delivered += 1;
-                    repo.webhook_recovered(&keys, &sub.id).await?;
-                    None
-                }
-                NextStep::Retry { .. } | NextStep::DeadLetter => {
-                    if matches!(step, NextStep::Retry { .. }) {
-                        report.retrying += 1;
-                    } else {
-                        report.failed += 1;
-                        report.attempts_failed_for_good += 1;
-                    }
-                    let since = repo.webhook_failing(&keys, &sub.id, started).await?;
-                    webhook::failing_too_long(Some(since), clock(), settings.disable_after_ms)
-                        .then(|| {
-                            format!(
-                                "deliveries failed without a success since {} (webhook_disable_after)",
-                                chrono::DateTime::from_timestamp_millis(since)
-                                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                                    .unwrap_or_default()
-                            )
-                        })
-                }
-                NextStep::Disable => {
+            (m, sub, outcome, latency)
+        })
+        .collect()
+}
+
+/// One tenant's delivery run, as each attempt's outcome is recorded.
+struct Run<'a> {
+    repo: &'a Repo,
+    tenant: &'a TenantId,
+    keys: &'a MessageKeys,
+    settings: &'a Settings,
+    clock: &'a dyn Fn() -> i64,
+}
+
+impl Run<'_> {
+    /// Records an attempt's outcome: the message's next step stored, the subscription's failing
+    /// time kept or cleared, and the subscription disabled when it has failed too long or its
+    /// receiver answered `410` (unless an admin disabled it meanwhile).
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        subs: &mut HashMap<String, Option<Subscription>>,
+        report: &mut Report,
+        mut m: Message,
+        sub: &Subscription,
+        outcome: &AttemptOutcome,
+        latency: u64,
+        started: i64,
+    ) -> Result<()> {
+        let (repo, keys, settings) = (self.repo, self.keys, self.settings);
+        report.attempt_ms += latency;
+        let step = m.record(outcome, started, latency, &settings.schedule, jitter());
+        let disable = match &step {
+            NextStep::Delivered => {
+                report.delivered += 1;
+                repo.webhook_recovered(keys, &sub.id).await?;
+                None
+            }
+            NextStep::Retry { .. } | NextStep::DeadLetter => {
+                if matches!(step, NextStep::Retry { .. }) {
+                    report.retrying += 1;
+                } else {
                     report.failed += 1;
                     report.attempts_failed_for_good += 1;
-                    Some("the receiver answered 410 Gone".to_string())
                 }
-            };
-            repo.webhook_record(
-                &keys,
-                &m.id,
-                &encode(&m)?,
-                m.next_attempt_ms,
-                MESSAGE_TTL_SECS,
-            )
-            .await?;
-            let still_enabled = subs
-                .get(&sub.id)
-                .and_then(Option::as_ref)
-                .is_some_and(|s| s.enabled);
-            if let Some(reason) = disable.filter(|_| still_enabled) {
-                // Re-read: an admin may have changed it meanwhile.
-                let mut fresh = webhooks::get(repo, tenant, &sub.id).await?;
-                fresh.disable(&reason, clock());
-                webhooks::put(repo, &fresh).await?;
-                webhooks::refresh_all(repo, tenant).await?;
-                repo.webhook_recovered(&keys, &sub.id).await?;
-                subs.insert(sub.id.clone(), Some(fresh));
-                eprintln!(
-                    "webhooks: subscription {} of {tenant} disabled: {reason}",
-                    sub.id
-                );
+                let since = repo.webhook_failing(keys, &sub.id, started).await?;
+                webhook::failing_too_long(Some(since), (self.clock)(), settings.disable_after_ms)
+                    .then(|| failing_since(since))
             }
+            NextStep::Disable => {
+                report.failed += 1;
+                report.attempts_failed_for_good += 1;
+                Some("the receiver answered 410 Gone".to_string())
+            }
+        };
+        let encoded = encode(&m)?;
+        repo.webhook_record(keys, &m.id, &encoded, m.next_attempt_ms, MESSAGE_TTL_SECS)
+            .await?;
+        let still_enabled = subs
+            .get(&sub.id)
+            .and_then(Option::as_ref)
+            .is_some_and(|s| s.enabled);
+        if let Some(reason) = disable.filter(|_| still_enabled) {
+            self.disable(subs, &sub.id, &reason).await?;
         }
+        Ok(())
     }
-    report.backlog = repo.webhook_backlog(&keys).await?;
-    report.next_due_ms = repo.webhook_next_due(&keys).await?;
+
+    /// Disables the subscription `id` for `reason` (read again: an admin may have changed it
+    /// meanwhile).
+    async fn disable(
+        &self,
+        subs: &mut HashMap<String, Option<Subscription>>,
+        id: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let (repo, tenant) = (self.repo, self.tenant);
+        let mut fresh = webhooks::get(repo, tenant, id).await?;
+        fresh.disable(reason, (self.clock)());
+        webhooks::put(repo, &fresh).await?;
+        webhooks::refresh_all(repo, tenant).await?;
+        repo.webhook_recovered(self.keys, id).await?;
+        subs.insert(id.to_owned(), Some(fresh));
+        eprintln!("webhooks: subscription {id} of {tenant} disabled: {reason}");
+        Ok(())
+    }
+}
+
+/// Why a subscription failing since `since` (Unix ms) is disabled.
+fn failing_since(since: i64) -> String {
+    format!(
+        "deliveries failed without a success since {} (webhook_disable_after)",
+        chrono::DateTime::from_timestamp_millis(since)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    )
+}
+
+/// A run's outcomes counted in `/metrics`.
+async fn count(platform: &dyn Platform, report: &Report) {
     let counter = leaderboard::http::metrics::counter_key;
     for (name, n) in [
         ("webhook_delivered", report.delivered),
@@ -231,7 +299,6 @@ pub(super) async fn deliver(
         )
         .await;
     }
-    Ok(report)
 }
 
 /// What becomes of a claimed message.

@@ -350,79 +350,21 @@ pub async fn fan_out(
             if entries.is_empty() {
                 break;
             }
-            let now = clock();
+            let fan = Fan {
+                repo,
+                tenant,
+                board: &board,
+                wanting: &wanting,
+                now: clock(),
+            };
             let mut scores = 0;
             for (entry, json) in &entries {
-                let Ok(envelope) = leaderboard::EventEnvelope::from_json(json) else {
-                    continue;
-                };
-                if let leaderboard::Event::PeriodStarted(started) = &envelope.event {
-                    made += period_closed(repo, tenant, &board, &wanting, &started.period).await?;
-                    continue;
-                }
-                if let Some(data) = webhook::league_closed_data(&board, &envelope) {
-                    made += league_closed(repo, tenant, &board, &wanting, entry, &envelope, data)
-                        .await?;
-                    continue;
-                }
-                if let leaderboard::Event::RewardsAwarded(_) = &envelope.event {
-                    made +=
-                        rewards_awarded(repo, tenant, &board, &wanting, entry, &envelope).await?;
-                    continue;
-                }
-                if let Some((kind, data)) = webhook::tournament_data(&board, &envelope) {
-                    made += tournament(
-                        repo, tenant, &board, &wanting, entry, &envelope, kind, data, now,
-                    )
-                    .await?;
-                    continue;
-                }
-                let Some(data) = webhook::score_applied_data(&board, &envelope) else {
-                    continue;
-                };
-                scores += 1;
-                for sub in &wanting {
-                    if sub.wants("score.applied", board_id.as_str())
-                        && envelope.at_ms >= sub.created_ms
-                    {
-                        let id = event_message_id(&sub.id, board_id, entry);
-                        store(
-                            repo,
-                            tenant,
-                            sub,
-                            id,
-                            "score.applied",
-                            data.clone(),
-                            envelope.at_ms.min(now),
-                        )
-                        .await?;
-                        made += 1;
-                    }
-                }
+                let (messages, score) = fan.entry(entry, json).await?;
+                made += messages;
+                scores += u64::from(score);
             }
             if scores > 0 && !top_subs.is_empty() {
-                made += crate::webhooks::top::check(
-                    repo,
-                    tenant,
-                    &board,
-                    &top_subs,
-                    debounce_ms,
-                    now,
-                    async |sub, due| {
-                        let mut m = Message::new(
-                            new_message_id()?,
-                            &sub.id,
-                            "rank.top_changed",
-                            String::new(),
-                            now,
-                        );
-                        m.board = Some(board_id.to_string());
-                        m.next_attempt_ms = Some(due);
-                        put_new(repo, tenant, &m, due).await?;
-                        Ok(m)
-                    },
-                )
-                .await?;
+                made += fan.top_changed(&top_subs, debounce_ms).await?;
             }
             let ids: Vec<String> = entries.into_iter().map(|(id, _)| id).collect();
             repo.webhook_fanout_ack(&keys, &ids).await?;
@@ -433,4 +375,87 @@ pub async fn fan_out(
         repo.sadd(TENANTS, tenant.as_str()).await?;
     }
     Ok(made)
+}
+
+/// A batch of one board's log entries fanned out at `now`.
+struct Fan<'a> {
+    repo: &'a Repo,
+    tenant: &'a TenantId,
+    board: &'a leaderboard::Board,
+    /// The subscriptions that want any of the board's events.
+    wanting: &'a [&'a Subscription],
+    now: i64,
+}
+
+impl Fan<'_> {
+    /// The messages of one log entry, stored: how many, and whether it was an applied score
+    /// (which may change the top).
+    async fn entry(&self, entry: &str, json: &str) -> Result<(u64, bool)> {
+        let (repo, tenant, board, wanting) = (self.repo, self.tenant, self.board, self.wanting);
+        let Ok(envelope) = leaderboard::EventEnvelope::from_json(json) else {
+            return Ok((0, false));
+        };
+        if let leaderboard::Event::PeriodStarted(started) = &envelope.event {
+            return Ok((
+                period_closed(repo, tenant, board, wanting, &started.period).await?,
+                false,
+            ));
+        }
+        if let Some(data) = webhook::league_closed_data(board, &envelope) {
+            let made = league_closed(repo, tenant, board, wanting, entry, &envelope, data).await?;
+            return Ok((made, false));
+        }
+        if let leaderboard::Event::RewardsAwarded(_) = &envelope.event {
+            let made = rewards_awarded(repo, tenant, board, wanting, entry, &envelope).await?;
+            return Ok((made, false));
+        }
+        if let Some((kind, data)) = webhook::tournament_data(board, &envelope) {
+            let made = tournament(
+                repo, tenant, board, wanting, entry, &envelope, kind, data, self.now,
+            )
+            .await?;
+            return Ok((made, false));
+        }
+        let Some(data) = webhook::score_applied_data(board, &envelope) else {
+            return Ok((0, false));
+        };
+        let mut made = 0;
+        for sub in wanting {
+            if sub.wants("score.applied", board.id.as_str()) && envelope.at_ms >= sub.created_ms {
+                let id = event_message_id(&sub.id, &board.id, entry);
+                let at = envelope.at_ms.min(self.now);
+                store(repo, tenant, sub, id, "score.applied", data.clone(), at).await?;
+                made += 1;
+            }
+        }
+        Ok((made, true))
+    }
+
+    /// The `rank.top_changed` messages owed after applied scores, each due when its
+    /// subscription's debounce allows.
+    async fn top_changed(&self, top_subs: &[&Subscription], debounce_ms: i64) -> Result<u64> {
+        let (repo, tenant, now) = (self.repo, self.tenant, self.now);
+        crate::webhooks::top::check(
+            repo,
+            tenant,
+            self.board,
+            top_subs,
+            debounce_ms,
+            now,
+            async |sub, due| {
+                let mut m = Message::new(
+                    new_message_id()?,
+                    &sub.id,
+                    "rank.top_changed",
+                    String::new(),
+                    now,
+                );
+                m.board = Some(self.board.id.to_string());
+                m.next_attempt_ms = Some(due);
+                put_new(repo, tenant, &m, due).await?;
+                Ok(m)
+            },
+        )
+        .await
+    }
 }

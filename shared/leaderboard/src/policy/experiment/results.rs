@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::stats::{Summary, chi_square, mean_interval, two_proportion_z, welch_t, wilson, z_crit};
+use super::stats::{
+    Summary, Test, chi_square, mean_interval, two_proportion_z, welch_t, wilson, z_crit,
+};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::{Better, Counters, Experiment, Metric, MetricKind, Phase, SRM_ALPHA, State};
@@ -105,6 +107,143 @@ pub fn results(exp: &Experiment, c: &Counters, state: State) -> Value {
     })
 }
 
+/// One metric's counters, read per arm.
+struct Arms<'a> {
+    m: &'a Metric,
+    c: &'a Counters,
+}
+
+impl Arms<'_> {
+    fn key(&self, a: &str) -> (String, String) {
+        (self.m.name.clone(), a.to_string())
+    }
+    fn n(&self, a: &str) -> u64 {
+        self.c.exposures.get(a).copied().unwrap_or(0)
+    }
+    fn units(&self, a: &str) -> u64 {
+        self.c.units.get(&self.key(a)).copied().unwrap_or(0)
+    }
+    fn sum(&self, a: &str) -> f64 {
+        self.c.sum.get(&self.key(a)).copied().unwrap_or(0.0)
+    }
+    fn summary(&self, a: &str) -> Option<Summary> {
+        let sum_sq = self.c.sum_sq.get(&self.key(a)).copied().unwrap_or(0.0);
+        Summary::from_sums(self.n(a), self.sum(a), sum_sq)
+    }
+    /// The arm's estimate: rate or mean.
+    fn estimate(&self, a: &str) -> Option<f64> {
+        let n = self.n(a);
+        (n > 0).then(|| match self.m.kind {
+            MetricKind::Conversion => self.units(a) as f64 / n as f64,
+            MetricKind::Mean => self.sum(a) / n as f64,
+        })
+    }
+
+    /// The arm's counts, estimate and interval.
+    fn arm(&self, a: &str, alpha: f64) -> Value {
+        let mut v = json!({"arm": a, "exposures": self.n(a)});
+        match self.m.kind {
+            MetricKind::Conversion => {
+                v["conversions"] = json!(self.units(a));
+                v["rate"] = self.estimate(a).map_or(Value::Null, round);
+                v["interval"] = interval(wilson(self.units(a), self.n(a), alpha));
+            }
+            MetricKind::Mean => {
+                let summary = self.summary(a);
+                v["units_with_values"] = json!(self.units(a));
+                v["sum"] = round(self.sum(a));
+                v["mean"] = self.estimate(a).map_or(Value::Null, round);
+                v["sd"] = summary.map_or(Value::Null, |s| round(s.sd));
+                v["interval"] = interval(summary.and_then(|s| mean_interval(s, alpha)));
+            }
+        }
+        v
+    }
+
+    /// The test of arm `a` against `control`, and the difference's interval.
+    fn test(&self, control: &str, a: &str, test_alpha: f64) -> (Option<Test>, Option<(f64, f64)>) {
+        match self.m.kind {
+            MetricKind::Conversion => {
+                let t = two_proportion_z(
+                    self.units(control),
+                    self.n(control),
+                    self.units(a),
+                    self.n(a),
+                );
+                let ci = match (self.estimate(control), self.estimate(a)) {
+                    (Some(p1), Some(p2)) => {
+                        let se = (p1 * (1.0 - p1) / self.n(control) as f64
+                            + p2 * (1.0 - p2) / self.n(a) as f64)
+                            .sqrt();
+                        let h = z_crit(test_alpha) * se;
+                        Some((p2 - p1 - h, p2 - p1 + h))
+                    }
+                    _ => None,
+                };
+                (t, ci)
+            }
+            MetricKind::Mean => match (self.summary(control), self.summary(a)) {
+                (Some(s1), Some(s2)) => {
+                    let t = welch_t(s1, s2);
+                    let ci = t.and_then(|t| {
+                        let se = (s1.sd * s1.sd / s1.n as f64 + s2.sd * s2.sd / s2.n as f64).sqrt();
+                        let crit = match t.df {
+                            Some(df) => StudentsT::new(0.0, 1.0, df)
+                                .ok()?
+                                .inverse_cdf(1.0 - test_alpha / 2.0),
+                            None => 0.0,
+                        };
+                        let d = s2.mean - s1.mean;
+                        Some((d - crit * se, d + crit * se))
+                    });
+                    (t, ci)
+                }
+                _ => (None, None),
+            },
+        }
+    }
+
+    /// Arm `a` against `control`: the difference and lift with their intervals, the test and
+    /// the verdict.
+    fn comparison(&self, control: &str, a: &str, test_alpha: f64, conclusive: bool) -> Value {
+        let (test, diff_interval) = self.test(control, a, test_alpha);
+        let diff = self
+            .estimate(a)
+            .zip(self.estimate(control))
+            .map(|(t, c)| t - c);
+        let base = self.estimate(control).filter(|b| *b != 0.0);
+        let lift = diff.zip(base).map(|(d, b)| d / b.abs());
+        let lift_interval = diff_interval
+            .zip(base)
+            .map(|((lo, hi), b)| (lo / b.abs(), hi / b.abs()));
+        let significant = test.map(|t| t.p_value < test_alpha);
+        let improves = diff.map(|d| match self.m.better {
+            Better::Higher => d > 0.0,
+            Better::Lower => d < 0.0,
+        });
+        let verdict = match (conclusive, significant) {
+            (false, _) | (true, None) => "inconclusive",
+            (true, Some(true)) if improves == Some(true) => "better",
+            (true, Some(true)) => "worse",
+            (true, Some(false)) => "no_significant_difference",
+        };
+        json!({
+            "arm": a,
+            "against": control,
+            "difference": diff.map_or(Value::Null, round),
+            "difference_interval": interval(diff_interval),
+            "lift": lift.map_or(Value::Null, round),
+            "lift_interval": interval(lift_interval),
+            "test": match self.m.kind { MetricKind::Conversion => "two-proportion z", MetricKind::Mean => "welch t" },
+            "statistic": test.map(|t| round(t.statistic)),
+            "df": test.and_then(|t| t.df).map(round),
+            "p_value": test.map(|t| round(t.p_value)),
+            "significant": significant,
+            "verdict": verdict,
+        })
+    }
+}
+
 fn metric_results(
     exp: &Experiment,
     m: &Metric,
@@ -113,110 +252,12 @@ fn metric_results(
     test_alpha: f64,
     conclusive: bool,
 ) -> Value {
-    let key = |a: &str| (m.name.clone(), a.to_string());
-    let n = |a: &str| c.exposures.get(a).copied().unwrap_or(0);
-    let units = |a: &str| c.units.get(&key(a)).copied().unwrap_or(0);
-    let sum = |a: &str| c.sum.get(&key(a)).copied().unwrap_or(0.0);
-    let sum_sq = |a: &str| c.sum_sq.get(&key(a)).copied().unwrap_or(0.0);
-    let summary = |a: &str| Summary::from_sums(n(a), sum(a), sum_sq(a));
-    // The arm's estimate: rate or mean.
-    let estimate = |a: &str| -> Option<f64> {
-        let n = n(a);
-        (n > 0).then(|| match m.kind {
-            MetricKind::Conversion => units(a) as f64 / n as f64,
-            MetricKind::Mean => sum(a) / n as f64,
-        })
-    };
-    let per_arm: Vec<Value> = arms
-        .iter()
-        .map(|a| {
-            let mut v = json!({"arm": a, "exposures": n(a)});
-            match m.kind {
-                MetricKind::Conversion => {
-                    v["conversions"] = json!(units(a));
-                    v["rate"] = estimate(a).map_or(Value::Null, round);
-                    v["interval"] = interval(wilson(units(a), n(a), exp.alpha));
-                }
-                MetricKind::Mean => {
-                    v["units_with_values"] = json!(units(a));
-                    v["sum"] = round(sum(a));
-                    v["mean"] = estimate(a).map_or(Value::Null, round);
-                    v["sd"] = summary(a).map_or(Value::Null, |s| round(s.sd));
-                    v["interval"] = interval(summary(a).and_then(|s| mean_interval(s, exp.alpha)));
-                }
-            }
-            v
-        })
-        .collect();
+    let counted = Arms { m, c };
+    let per_arm: Vec<Value> = arms.iter().map(|a| counted.arm(a, exp.alpha)).collect();
     let control = arms[0];
     let comparisons: Vec<Value> = arms[1..]
         .iter()
-        .map(|a| {
-            let (test, diff_interval) = match m.kind {
-                MetricKind::Conversion => {
-                    let t = two_proportion_z(units(control), n(control), units(a), n(a));
-                    let ci = match (estimate(control), estimate(a)) {
-                        (Some(p1), Some(p2)) => {
-                            let se = (p1 * (1.0 - p1) / n(control) as f64
-                                + p2 * (1.0 - p2) / n(a) as f64)
-                                .sqrt();
-                            let h = z_crit(test_alpha) * se;
-                            Some((p2 - p1 - h, p2 - p1 + h))
-                        }
-                        _ => None,
-                    };
-                    (t, ci)
-                }
-                MetricKind::Mean => match (summary(control), summary(a)) {
-                    (Some(s1), Some(s2)) => {
-                        let t = welch_t(s1, s2);
-                        let ci = t.and_then(|t| {
-                            let se = (s1.sd * s1.sd / s1.n as f64 + s2.sd * s2.sd / s2.n as f64)
-                                .sqrt();
-                            let crit = match t.df {
-                                Some(df) => StudentsT::new(0.0, 1.0, df)
-                                    .ok()?
-                                    .inverse_cdf(1.0 - test_alpha / 2.0),
-                                None => 0.0,
-                            };
-                            let d = s2.mean - s1.mean;
-                            Some((d - crit * se, d + crit * se))
-                        });
-                        (t, ci)
-                    }
-                    _ => (None, None),
-                },
-            };
-            let diff = estimate(a).zip(estimate(control)).map(|(t, c)| t - c);
-            let base = estimate(control).filter(|b| *b != 0.0);
-            let lift = diff.zip(base).map(|(d, b)| d / b.abs());
-            let lift_interval = diff_interval.zip(base).map(|((lo, hi), b)| (lo / b.abs(), hi / b.abs()));
-            let significant = test.map(|t| t.p_value < test_alpha);
-            let improves = diff.map(|d| match m.better {
-                Better::Higher => d > 0.0,
-                Better::Lower => d < 0.0,
-            });
-            let verdict = match (conclusive, significant) {
-                (false, _) | (true, None) => "inconclusive",
-                (true, Some(true)) if improves == Some(true) => "better",
-                (true, Some(true)) => "worse",
-                (true, Some(false)) => "no_significant_difference",
-            };
-            json!({
-                "arm": a,
-                "against": control,
-                "difference": diff.map_or(Value::Null, round),
-                "difference_interval": interval(diff_interval),
-                "lift": lift.map_or(Value::Null, round),
-                "lift_interval": interval(lift_interval),
-                "test": match m.kind { MetricKind::Conversion => "two-proportion z", MetricKind::Mean => "welch t" },
-                "statistic": test.map(|t| round(t.statistic)),
-                "df": test.and_then(|t| t.df).map(round),
-                "p_value": test.map(|t| round(t.p_value)),
-                "significant": significant,
-                "verdict": verdict,
-            })
-        })
+        .map(|a| counted.comparison(control, a, test_alpha, conclusive))
         .collect();
     json!({
         "name": m.name,
