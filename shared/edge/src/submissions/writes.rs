@@ -254,90 +254,8 @@ impl Repo {
     ) -> Result<ApplyResult> {
         let new_raw = serde_json::to_string(write.new)
             .map_err(|e| LeaderboardError::Internal(e.to_string()))?;
-        let period = write.period;
-        let stats = write.stats.as_ref();
-        let [stats_counters, stats_players, stats_climbers] = stats.map_or_else(
-            || [keys.unused(), keys.unused(), keys.unused()],
-            |s| keys.stats(s.minute),
-        );
-        let ig = write.integrity.as_ref();
-        let (review_id, review) = ig.and_then(|i| i.review).unwrap_or_default();
-        let (reservation, outcome_prefix, outcome) = match lock {
-            Some((c, outcome)) => (
-                c.reservation.clone(),
-                applied_prefix(&c.fingerprint),
-                outcome.to_string(),
-            ),
-            None => Default::default(),
-        };
-        let keys_named = submit_cas::Keys {
-            records: keys.records(period),
-            members: keys.members(period),
-            ranked: keys.zset(period),
-            events: keys.events(),
-            periods: keys.periods(),
-            version: keys.version(),
-            idempotency: lock.map_or_else(|| keys.unused(), |(l, _)| keys.idem(&l.key)),
-            hooks_wanted: keys.hooks(),
-            hooks_bell: keys.hooks_bell(),
-            integrity: keys.integrity(period),
-            reviews: keys.reviews(),
-            reviews_by_time: keys.reviews_index(),
-            stats_counters,
-            stats_players,
-            stats_climbers,
-            config: keys.config(),
-            announced: keys.announced(),
-            cohort_ranked: write
-                .cohort
-                .map_or_else(|| keys.unused(), |c| keys.cohort(period, c)),
-            closes: if write.closes {
-                keys.league()
-            } else {
-                keys.unused()
-            },
-        };
-        let args = submit_cas::Args {
-            player: write.player.as_str().into(),
-            expected: write.expected_raw.into(),
-            record: new_raw.into(),
-            member: write.member.into(),
-            rank_value: write.rank_value.into(),
-            event: write.event_json.into(),
-            expire_at_ms: write.expire_at_ms.unwrap_or(0).into(),
-            period: period.to_string().into(),
-            period_started: write.period_started_json.into(),
-            keyed: Arg::flag(lock.is_some()),
-            reservation: reservation.into(),
-            outcome_prefix: outcome_prefix.into(),
-            outcome: outcome.into(),
-            outcome_ttl_ms: leaderboard::events::idempotency::OUTCOME_TTL_MS.into(),
-            hooks_ring: keys.hooks_ring().into(),
-            integrity_state: ig.map_or("", |i| i.state_json).into(),
-            review_id: review_id.into(),
-            review: review.into(),
-            now_ms: ig.map_or(0, |i| i.now_ms).into(),
-            stats_ttl_s: stats
-                .map_or(0, |_| leaderboard::integrity::stats::RETAIN_SECS)
-                .into(),
-            counters: stats.map(|s| s.fields()).unwrap_or_default().into(),
-            count_player: Arg::flag(stats.is_some_and(|s| s.count_player)),
-            improved: Arg::flag(stats.is_some_and(|s| s.improved)),
-            climbers_kept: leaderboard::integrity::stats::CLIMBERS_KEPT.into(),
-            tournament_end_ms: write
-                .tournament_end_ms
-                .map(|end| end.to_string())
-                .unwrap_or_default()
-                .into(),
-            in_cohort: Arg::flag(write.cohort.is_some()),
-            closing_field: if write.closes {
-                crate::competitions::leagues::store::closing_field(period)
-            } else {
-                String::new()
-            }
-            .into(),
-        };
-        let reply = submit_cas::run(self, keys_named, args).await?;
+        let args = cas_args(keys, write, lock, new_raw);
+        let reply = submit_cas::run(self, cas_keys(keys, write, lock), args).await?;
         let (word, rest) = answer(&reply)?;
         match (word.as_str(), rest) {
             ("applied", [better, total, id, version, rang]) => {
@@ -398,5 +316,102 @@ impl Repo {
             ("board_deleted", []) => Err(board_deleted(keys)),
             (word, rest) => Err(unexpected(delete_player::NAME, word, rest)),
         }
+    }
+}
+
+/// The write script's keys for `write` (a key it does not use this time is [`Keys::unused`]).
+fn cas_keys(keys: &Keys, write: &Write<'_>, lock: Option<(&KeyLock, &str)>) -> submit_cas::Keys {
+    let period = write.period;
+    let [stats_counters, stats_players, stats_climbers] = write.stats.as_ref().map_or_else(
+        || [keys.unused(), keys.unused(), keys.unused()],
+        |s| keys.stats(s.minute),
+    );
+    submit_cas::Keys {
+        records: keys.records(period),
+        members: keys.members(period),
+        ranked: keys.zset(period),
+        events: keys.events(),
+        periods: keys.periods(),
+        version: keys.version(),
+        idempotency: lock.map_or_else(|| keys.unused(), |(l, _)| keys.idem(&l.key)),
+        hooks_wanted: keys.hooks(),
+        hooks_bell: keys.hooks_bell(),
+        integrity: keys.integrity(period),
+        reviews: keys.reviews(),
+        reviews_by_time: keys.reviews_index(),
+        stats_counters,
+        stats_players,
+        stats_climbers,
+        config: keys.config(),
+        announced: keys.announced(),
+        cohort_ranked: write
+            .cohort
+            .map_or_else(|| keys.unused(), |c| keys.cohort(period, c)),
+        closes: if write.closes {
+            keys.league()
+        } else {
+            keys.unused()
+        },
+    }
+}
+
+/// The write script's arguments for `write` (`new_raw`: its record's JSON).
+fn cas_args(
+    keys: &Keys,
+    write: &Write<'_>,
+    lock: Option<(&KeyLock, &str)>,
+    new_raw: String,
+) -> submit_cas::Args {
+    let period = write.period;
+    let stats = write.stats.as_ref();
+    let ig = write.integrity.as_ref();
+    let (review_id, review) = ig.and_then(|i| i.review).unwrap_or_default();
+    let (reservation, outcome_prefix, outcome) = match lock {
+        Some((c, outcome)) => (
+            c.reservation.clone(),
+            applied_prefix(&c.fingerprint),
+            outcome.to_string(),
+        ),
+        None => Default::default(),
+    };
+    submit_cas::Args {
+        player: write.player.as_str().into(),
+        expected: write.expected_raw.into(),
+        record: new_raw.into(),
+        member: write.member.into(),
+        rank_value: write.rank_value.into(),
+        event: write.event_json.into(),
+        expire_at_ms: write.expire_at_ms.unwrap_or(0).into(),
+        period: period.to_string().into(),
+        period_started: write.period_started_json.into(),
+        keyed: Arg::flag(lock.is_some()),
+        reservation: reservation.into(),
+        outcome_prefix: outcome_prefix.into(),
+        outcome: outcome.into(),
+        outcome_ttl_ms: leaderboard::events::idempotency::OUTCOME_TTL_MS.into(),
+        hooks_ring: keys.hooks_ring().into(),
+        integrity_state: ig.map_or("", |i| i.state_json).into(),
+        review_id: review_id.into(),
+        review: review.into(),
+        now_ms: ig.map_or(0, |i| i.now_ms).into(),
+        stats_ttl_s: stats
+            .map_or(0, |_| leaderboard::integrity::stats::RETAIN_SECS)
+            .into(),
+        counters: stats.map(|s| s.fields()).unwrap_or_default().into(),
+        count_player: Arg::flag(stats.is_some_and(|s| s.count_player)),
+        improved: Arg::flag(stats.is_some_and(|s| s.improved)),
+        climbers_kept: leaderboard::integrity::stats::CLIMBERS_KEPT.into(),
+        tournament_end_ms: write
+            .tournament_end_ms
+            .map(|end| end.to_string())
+            .unwrap_or_default()
+            .into(),
+        in_cohort: Arg::flag(write.cohort.is_some()),
+        closing_field: if write.closes {
+            crate::competitions::leagues::store::closing_field(period)
+        } else {
+            String::new()
+        }
+        .into(),
     }
 }

@@ -9,7 +9,7 @@ use leaderboard::events::inbox::{DEDUPE_TTL_MS, RawEntry};
 use leaderboard::{LeaderboardError, Result};
 use spin_sdk::redis::RedisParameter;
 
-use crate::repo::{Keys, Repo, bin, int, text, uint};
+use crate::repo::{Keys, RedisResult, Repo, bin, int, text, uint};
 
 const CLAIM: &str = include_str!("lua/claim.lua");
 const LOOKUP: &str = include_str!("lua/lookup.lua");
@@ -206,7 +206,6 @@ impl Repo {
         now_ms: i64,
         batch: &Batch,
     ) -> Result<BatchResult> {
-        const FIXED: usize = 8;
         let mut all_keys = vec![
             keys.config(),
             keys.events(),
@@ -218,103 +217,9 @@ impl Repo {
             keys.reviews_index(),
         ];
         all_keys.extend(batch.keys.iter().cloned());
-        let idx = |i: usize| RedisParameter::Binary((FIXED + i + 1).to_string().into_bytes());
-        let count = |n: usize| bin(n.to_string());
-        let mut args = vec![
-            bin(GROUP),
-            bin(now_ms.to_string()),
-            bin(DEDUPE_TTL_MS.to_string()),
-            bin(leaderboard::integrity::stats::RETAIN_SECS.to_string()),
-            bin(leaderboard::integrity::stats::CLIMBERS_KEPT.to_string()),
-        ];
-        args.push(count(batch.checks.len()));
-        for (k, field, value) in &batch.checks {
-            args.extend([idx(*k), bin(field.as_str()), bin(value.as_str())]);
-        }
-        args.push(count(batch.ids.len()));
-        args.extend(batch.ids.iter().map(|i| bin(i.as_str())));
-        args.push(count(batch.starts.len()));
-        for (period, event) in &batch.starts {
-            args.extend([bin(period.as_str()), bin(event.as_str())]);
-        }
-        args.push(count(batch.puts.len()));
-        for p in &batch.puts {
-            args.extend([
-                idx(p.period_keys[0]),
-                idx(p.period_keys[1]),
-                idx(p.period_keys[2]),
-                bin(p.player.as_str()),
-                bin(p.record.as_str()),
-                bin(p.member.as_str()),
-                bin(p.rank_value.to_string()),
-                bin(p.expire_at_ms.unwrap_or(0).to_string()),
-                bin(p.event.as_str()),
-            ]);
-            match &p.stats {
-                Some(([h, u, c], note)) => args.extend([
-                    idx(*h),
-                    idx(*u),
-                    idx(*c),
-                    bin(note.fields()),
-                    bin(if note.improved { "1" } else { "0" }),
-                ]),
-                None => args.extend(["0", "0", "0", "", "0"].map(bin)),
-            }
-            args.push(p.cohort.map_or_else(|| bin("0"), idx));
-        }
-        args.push(count(batch.dead.len()));
-        for d in &batch.dead {
-            args.extend([
-                bin(d.id.as_str()),
-                bin(d.reason.as_str()),
-                bin(d.deliveries.to_string()),
-                bin(d.entry.as_str()),
-            ]);
-        }
-        args.push(count(batch.dedupe.len()));
-        args.extend(batch.dedupe.iter().map(|k| idx(*k)));
-        args.push(count(batch.states.len()));
-        for (k, player, state, expire) in &batch.states {
-            args.extend([
-                idx(*k),
-                bin(player.as_str()),
-                bin(state.as_str()),
-                bin(expire.unwrap_or(0).to_string()),
-            ]);
-        }
-        args.push(count(batch.reviews.len()));
-        for (id, json, at) in &batch.reviews {
-            args.extend([bin(id.as_str()), bin(json.as_str()), bin(at.to_string())]);
-        }
-        args.push(count(batch.notes.len()));
-        for ([h, u, c], counter, player) in &batch.notes {
-            args.extend([
-                idx(*h),
-                idx(*u),
-                idx(*c),
-                bin(counter.as_str()),
-                bin(player.as_str()),
-            ]);
-        }
+        let args = batch_args(now_ms, batch);
         let r = self.eval(APPLY_BATCH, &all_keys, args).await?;
-        match r.as_slice() {
-            [ok, version, ids @ ..] if int(ok)? == 1 => {
-                let version = int(version)?;
-                Ok(BatchResult::Applied {
-                    version: (version != 0).then_some(version),
-                    event_ids: ids.iter().map(text).collect::<Result<_>>()?,
-                })
-            }
-            [_, why, rest @ ..] => match text(why)?.as_str() {
-                "board" => Ok(BatchResult::BoardGone),
-                "check" => Ok(BatchResult::Changed),
-                "gone" => Ok(BatchResult::Gone(
-                    rest.iter().map(text).collect::<Result<_>>()?,
-                )),
-                other => Err(corrupt(&format!("unexpected batch reply '{other}'"))),
-            },
-            other => Err(corrupt(&format!("unexpected batch reply {other:?}"))),
-        }
+        batch_answer(&r)
     }
 
     /// Dead letters of the board.
@@ -380,5 +285,126 @@ impl Repo {
     /// Publishes a doorbell (`tenant/board`) so the Redis-triggered drain runs for the board.
     pub async fn ring(&self, channel: &str, board_ref: &str) -> Result<()> {
         self.publish(channel, board_ref).await
+    }
+}
+
+/// The batch script's keys before the batch's own: a batch's key `i` is `KEYS[FIXED + i + 1]`.
+const FIXED: usize = 8;
+
+/// The batch script's argument naming the batch's key `i` (its index in `KEYS`).
+fn idx(i: usize) -> RedisParameter {
+    RedisParameter::Binary((FIXED + i + 1).to_string().into_bytes())
+}
+
+/// The batch script's arguments (`lua/apply_batch.lua` reads them in this order): the fixed
+/// values, then each list of the batch as its length and its items.
+fn batch_args(now_ms: i64, batch: &Batch) -> Vec<RedisParameter> {
+    let count = |n: usize| bin(n.to_string());
+    let mut args = vec![
+        bin(GROUP),
+        bin(now_ms.to_string()),
+        bin(DEDUPE_TTL_MS.to_string()),
+        bin(leaderboard::integrity::stats::RETAIN_SECS.to_string()),
+        bin(leaderboard::integrity::stats::CLIMBERS_KEPT.to_string()),
+    ];
+    args.push(count(batch.checks.len()));
+    for (k, field, value) in &batch.checks {
+        args.extend([idx(*k), bin(field.as_str()), bin(value.as_str())]);
+    }
+    args.push(count(batch.ids.len()));
+    args.extend(batch.ids.iter().map(|i| bin(i.as_str())));
+    args.push(count(batch.starts.len()));
+    for (period, event) in &batch.starts {
+        args.extend([bin(period.as_str()), bin(event.as_str())]);
+    }
+    args.push(count(batch.puts.len()));
+    for p in &batch.puts {
+        args.extend(put_args(p));
+    }
+    args.push(count(batch.dead.len()));
+    for d in &batch.dead {
+        args.extend([
+            bin(d.id.as_str()),
+            bin(d.reason.as_str()),
+            bin(d.deliveries.to_string()),
+            bin(d.entry.as_str()),
+        ]);
+    }
+    args.push(count(batch.dedupe.len()));
+    args.extend(batch.dedupe.iter().map(|k| idx(*k)));
+    args.push(count(batch.states.len()));
+    for (k, player, state, expire) in &batch.states {
+        args.extend([
+            idx(*k),
+            bin(player.as_str()),
+            bin(state.as_str()),
+            bin(expire.unwrap_or(0).to_string()),
+        ]);
+    }
+    args.push(count(batch.reviews.len()));
+    for (id, json, at) in &batch.reviews {
+        args.extend([bin(id.as_str()), bin(json.as_str()), bin(at.to_string())]);
+    }
+    args.push(count(batch.notes.len()));
+    for ([h, u, c], counter, player) in &batch.notes {
+        args.extend([
+            idx(*h),
+            idx(*u),
+            idx(*c),
+            bin(counter.as_str()),
+            bin(player.as_str()),
+        ]);
+    }
+    args
+}
+
+/// One put's arguments: its period's keys, the record and its event, its stats and cohort.
+fn put_args(p: &Put) -> Vec<RedisParameter> {
+    let mut out = Vec::with_capacity(15);
+
+    out.extend([
+        idx(p.period_keys[0]),
+        idx(p.period_keys[1]),
+        idx(p.period_keys[2]),
+        bin(p.player.as_str()),
+        bin(p.record.as_str()),
+        bin(p.member.as_str()),
+        bin(p.rank_value.to_string()),
+        bin(p.expire_at_ms.unwrap_or(0).to_string()),
+        bin(p.event.as_str()),
+    ]);
+    match &p.stats {
+        Some(([h, u, c], note)) => out.extend([
+            idx(*h),
+            idx(*u),
+            idx(*c),
+            bin(note.fields()),
+            bin(if note.improved { "1" } else { "0" }),
+        ]),
+        None => out.extend(["0", "0", "0", "", "0"].map(bin)),
+    }
+    out.push(p.cohort.map_or_else(|| bin("0"), idx));
+    out
+}
+
+/// What the batch script answered.
+fn batch_answer(r: &[RedisResult]) -> Result<BatchResult> {
+    match r {
+        [ok, version, ids @ ..] if int(ok)? == 1 => {
+            let version = int(version)?;
+            Ok(BatchResult::Applied {
+                version: (version != 0).then_some(version),
+                event_ids: ids.iter().map(text).collect::<Result<_>>()?,
+            })
+        }
+        [_, why, rest @ ..] => match text(why)?.as_str() {
+            "board" => Ok(BatchResult::BoardGone),
+            "check" => Ok(BatchResult::Changed),
+            "gone" => Ok(BatchResult::Gone(
+                rest.iter().map(text).collect::<Result<_>>()?,
+            )),
+            other => Err(corrupt(&format!("unexpected batch reply '{other}'"))),
+        },
+        other => Err(corrupt(&format!("unexpected batch reply {other:?}"))),
     }
 }
