@@ -28,22 +28,13 @@ fn note(extras: &mut Vec<String>, flag: &str) {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let mut args = std::env::args().skip(1);
+/// `up`'s flags: where to listen, the manifest and the host's settings (`None`: `--help`).
+fn parse_args(
+    mut args: impl Iterator<Item = String>,
+) -> Result<Option<(SocketAddr, PathBuf, HostConfig)>> {
     match args.next().as_deref() {
         Some("up") => {}
-        Some("-h" | "--help") => {
-            println!("{USAGE}");
-            return Ok(());
-        }
+        Some("-h" | "--help") => return Ok(None),
         _ => bail!("{USAGE}"),
     }
     let mut listen: SocketAddr = ([127, 0, 0, 1], 3000).into();
@@ -99,6 +90,22 @@ async fn main() -> Result<()> {
         }
         config = config.spin_faithful();
     }
+    Ok(Some((listen, manifest, config)))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Some((listen, manifest, config)) = parse_args(std::env::args().skip(1))? else {
+        println!("{USAGE}");
+        return Ok(());
+    };
     let host = Host::start(&manifest, listen, config).await?;
     println!(
         "edge-host: serving {} on http://{}",

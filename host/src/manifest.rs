@@ -200,26 +200,7 @@ impl Manifest {
         if raw.spin_manifest_version.as_integer() != Some(2) {
             bail!("only spin_manifest_version = 2 is supported");
         }
-        let mut redis_address = None;
-        for (kind, value) in raw.application.trigger {
-            match kind.as_str() {
-                "redis" => {
-                    let app: RawRedisApp = value
-                        .try_into()
-                        .context("invalid [application.trigger.redis]")?;
-                    redis_address = Some(app.address);
-                }
-                "http" => {
-                    let table = value.as_table().cloned().unwrap_or_default();
-                    if table.get("base").is_some_and(|b| b.as_str() != Some("/")) {
-                        bail!(
-                            "unsupported manifest feature: [application.trigger.http] base other than \"/\""
-                        );
-                    }
-                }
-                other => bail!("unsupported manifest feature: trigger type '{other}'"),
-            }
-        }
+        let redis_address = app_triggers(raw.application.trigger)?;
         for (name, decl) in &raw.variables {
             validate_variable_name(name)?;
             // Spin's rule: exactly one of the two.
@@ -228,85 +209,11 @@ impl Manifest {
             }
         }
 
-        let mut http_triggers = Vec::new();
-        let mut redis_triggers = Vec::new();
-        for (kind, value) in raw.trigger {
-            match kind.as_str() {
-                "http" => {
-                    let list: Vec<RawHttpTrigger> =
-                        value.try_into().context("invalid [[trigger.http]]")?;
-                    for t in list {
-                        if t.executor
-                            .is_some_and(|e| e.get("type").and_then(|v| v.as_str()) != Some("spin"))
-                        {
-                            bail!(
-                                "unsupported manifest feature: non-spin executor on route for '{}'",
-                                t.component
-                            );
-                        }
-                        let route = match t.route {
-                            RawRoute::Path(p) => Some(p),
-                            RawRoute::Private { private: true } => None,
-                            RawRoute::Private { private: false } => {
-                                bail!("route = {{ private = false }} is not a valid route")
-                            }
-                        };
-                        http_triggers.push(HttpTrigger {
-                            route,
-                            component: t.component,
-                        });
-                    }
-                }
-                "redis" => {
-                    let list: Vec<RawRedisTrigger> =
-                        value.try_into().context("invalid [[trigger.redis]]")?;
-                    for t in list {
-                        redis_triggers.push(RedisTrigger {
-                            channel: t.channel,
-                            component: t.component,
-                            address: t.address,
-                        });
-                    }
-                }
-                other => bail!("unsupported manifest feature: trigger type '{other}'"),
-            }
-        }
-
+        let (http_triggers, redis_triggers) = triggers(raw.trigger)?;
         let mut components = BTreeMap::new();
         for (id, value) in raw.component {
-            let c: RawComponent = value
-                .try_into()
-                .with_context(|| format!("invalid [component.{id}]"))?;
-            for (feature, present) in [
-                ("files", c.files.is_some()),
-                ("exclude_files", c.exclude_files.is_some()),
-                ("sqlite_databases", c.sqlite_databases.is_some()),
-                ("ai_models", c.ai_models.is_some()),
-                ("dependencies", c.dependencies.is_some()),
-            ] {
-                if present {
-                    bail!("unsupported manifest feature: '{feature}' in [component.{id}]");
-                }
-            }
-            let source = match c.source.as_str() {
-                Some(s) => base_dir.join(s),
-                None => bail!(
-                    "unsupported manifest feature: non-file source in [component.{id}] (only local paths)"
-                ),
-            };
-            for name in c.variables.keys() {
-                validate_variable_name(name)?;
-            }
-            components.insert(
-                id,
-                ComponentDecl {
-                    source,
-                    variables: c.variables,
-                    key_value_stores: c.key_value_stores,
-                    allowed_outbound_hosts: c.allowed_outbound_hosts,
-                    environment: c.environment,
-                },
-            );
+            let decl = component(&id, value, base_dir)?;
+            components.insert(id, decl);
         }
         for t in &http_triggers {
             if !components.contains_key(&t.component) {
@@ -337,6 +244,117 @@ impl Manifest {
             components,
         })
     }
+}
+
+/// `[application.trigger.*]`: the Redis trigger's address, if any (an HTTP base other than `/`
+/// and other trigger types are refused).
+fn app_triggers(triggers: BTreeMap<String, toml::Value>) -> Result<Option<String>> {
+    let mut redis_address = None;
+    for (kind, value) in triggers {
+        match kind.as_str() {
+            "redis" => {
+                let app: RawRedisApp = value
+                    .try_into()
+                    .context("invalid [application.trigger.redis]")?;
+                redis_address = Some(app.address);
+            }
+            "http" => {
+                let table = value.as_table().cloned().unwrap_or_default();
+                if table.get("base").is_some_and(|b| b.as_str() != Some("/")) {
+                    bail!(
+                        "unsupported manifest feature: [application.trigger.http] base other than \"/\""
+                    );
+                }
+            }
+            other => bail!("unsupported manifest feature: trigger type '{other}'"),
+        }
+    }
+    Ok(redis_address)
+}
+
+/// `[[trigger.http]]` and `[[trigger.redis]]` (other trigger types are refused).
+fn triggers(
+    triggers: BTreeMap<String, toml::Value>,
+) -> Result<(Vec<HttpTrigger>, Vec<RedisTrigger>)> {
+    let mut http_triggers = Vec::new();
+    let mut redis_triggers = Vec::new();
+    for (kind, value) in triggers {
+        match kind.as_str() {
+            "http" => {
+                let list: Vec<RawHttpTrigger> =
+                    value.try_into().context("invalid [[trigger.http]]")?;
+                for t in list {
+                    if t.executor
+                        .is_some_and(|e| e.get("type").and_then(|v| v.as_str()) != Some("spin"))
+                    {
+                        bail!(
+                            "unsupported manifest feature: non-spin executor on route for '{}'",
+                            t.component
+                        );
+                    }
+                    let route = match t.route {
+                        RawRoute::Path(p) => Some(p),
+                        RawRoute::Private { private: true } => None,
+                        RawRoute::Private { private: false } => {
+                            bail!("route = {{ private = false }} is not a valid route")
+                        }
+                    };
+                    http_triggers.push(HttpTrigger {
+                        route,
+                        component: t.component,
+                    });
+                }
+            }
+            "redis" => {
+                let list: Vec<RawRedisTrigger> =
+                    value.try_into().context("invalid [[trigger.redis]]")?;
+                for t in list {
+                    redis_triggers.push(RedisTrigger {
+                        channel: t.channel,
+                        component: t.component,
+                        address: t.address,
+                    });
+                }
+            }
+            other => bail!("unsupported manifest feature: trigger type '{other}'"),
+        }
+    }
+    Ok((http_triggers, redis_triggers))
+}
+
+/// `[component.<id>]`: its source resolved against `base_dir`; features edge-host does not
+/// implement are refused by name.
+fn component(id: &str, value: toml::Value, base_dir: &Path) -> Result<ComponentDecl> {
+    let c: RawComponent = value
+        .try_into()
+        .with_context(|| format!("invalid [component.{id}]"))?;
+    for (feature, present) in [
+        ("files", c.files.is_some()),
+        ("exclude_files", c.exclude_files.is_some()),
+        ("sqlite_databases", c.sqlite_databases.is_some()),
+        ("ai_models", c.ai_models.is_some()),
+        ("dependencies", c.dependencies.is_some()),
+    ] {
+        if present {
+            bail!("unsupported manifest feature: '{feature}' in [component.{id}]");
+        }
+    }
+    let source = match c.source.as_str() {
+        Some(s) => base_dir.join(s),
+        None => bail!(
+            "unsupported manifest feature: non-file source in [component.{id}] (only local paths)"
+        ),
+    };
+    for name in c.variables.keys() {
+        validate_variable_name(name)?;
+    }
+    Ok(ComponentDecl {
+        source,
+        variables: c.variables,
+        key_value_stores: c.key_value_stores,
+        allowed_outbound_hosts: c.allowed_outbound_hosts,
+        environment: c.environment,
+    })
 }
 
 /// Spin variable names: lowercase ASCII letters, digits and underscores, starting with a letter.

@@ -192,24 +192,7 @@ pub async fn submit_input(
             lock.as_ref(),
         )
         .await?;
-        crate::metrics::note_outcome(outcome.metric_label());
-        if outcome.fate() == Fate::Accepted {
-            crate::metrics::count(
-                leaderboard::http::metrics::board_key(ctx.tenant.as_str(), board_id.as_str()),
-                1,
-            );
-        }
-        // Accepted (applied, or queued for the projector): the experiments fed by this board
-        // count it (a replay of a held Idempotency-Key answered above, so it counts once).
-        let value = board.format_score(submission.score).parse().unwrap_or(0.0);
-        crate::flags::experiments::record_submission(
-            ctx,
-            board_id.as_str(),
-            player.as_str(),
-            value,
-            call.now_ms,
-        )
-        .await;
+        counted(ctx, call, &board, &player, submission.score, &outcome).await;
         Ok(Submitted::of(call, &board, &player, outcome, false))
     }
     .await;
@@ -223,6 +206,35 @@ pub async fn submit_input(
         }
     }
     result
+}
+
+/// A submission's outcome counted: in `/metrics` (an accepted one by board too) and by the
+/// experiments this board feeds (a replay of a held Idempotency-Key is answered before this, so
+/// a submission counts once).
+async fn counted(
+    ctx: &Ctx<'_>,
+    call: &Call<'_>,
+    board: &Board,
+    player: &PlayerId,
+    score: i64,
+    outcome: &SubmitOutcome,
+) {
+    crate::metrics::note_outcome(outcome.metric_label());
+    if outcome.fate() == Fate::Accepted {
+        crate::metrics::count(
+            leaderboard::http::metrics::board_key(ctx.tenant.as_str(), board.id.as_str()),
+            1,
+        );
+    }
+    let value = board.format_score(score).parse().unwrap_or(0.0);
+    crate::flags::experiments::record_submission(
+        ctx,
+        board.id.as_str(),
+        player.as_str(),
+        value,
+        call.now_ms,
+    )
+    .await;
 }
 
 /// The tenant's `max_players_per_board`: a player new to the board's current period is refused
@@ -267,37 +279,7 @@ async fn write(
 ) -> Result<SubmitOutcome> {
     let repo = ctx.repo().await?;
     if board.write_mode == WriteMode::Async {
-        // Reject now what can be rejected without the record, then accept durably: the inbox
-        // stream is the record, the projector applies it.
-        operator::check_acceptable(board, submission, call.now_ms)?;
-        let event = EventEnvelope {
-            id: format!("{}-{player}", call.now_ms),
-            tenant: ctx.tenant.clone(),
-            board: board.id.clone(),
-            at_ms: call.now_ms,
-            event: Event::ScoreSubmitted(ScoreSubmitted {
-                player: player.clone(),
-                score: submission.score,
-                subscore: submission.subscore,
-                metadata: submission.metadata.clone(),
-                idempotency_key: lock.map(|l| l.key.clone()),
-                band: submission.band.clone(),
-            }),
-        }
-        .to_json()?;
-        let board_ref = format!("{}/{}", ctx.tenant, board.id);
-        let id = repo
-            .enqueue(keys, &event, DOORBELL, &board_ref, lock)
-            .await?
-            .ok_or_else(|| {
-                LeaderboardError::IdempotencyInProgress(
-                    "another attempt of this request holds its Idempotency-Key; retry shortly"
-                        .into(),
-                )
-            })?;
-        return Ok(SubmitOutcome::Stored(StoredOutcome::Accepted {
-            event_id: id,
-        }));
+        return accept(call, ctx, board, keys, player, submission, lock).await;
     }
     let outcome = match apply(
         repo,
@@ -331,6 +313,68 @@ async fn write(
             });
         }
     };
+    after_write(ctx, repo, board, outcome.version).await?;
+    Ok(SubmitOutcome::Stored(StoredOutcome::Applied {
+        better: outcome.better,
+        total: outcome.total,
+        outcome: outcome.applied,
+    }))
+}
+
+/// An `async` submission accepted into the board's inbox (the worker applies it): rejected now
+/// if it can be without the record, then stored durably.
+#[allow(clippy::too_many_arguments)]
+async fn accept(
+    call: &Call<'_>,
+    ctx: &Ctx<'_>,
+    board: &Board,
+    keys: &Keys,
+    player: &PlayerId,
+    submission: &Submission,
+    lock: Option<&KeyLock>,
+) -> Result<SubmitOutcome> {
+    let repo = ctx.repo().await?;
+    // Reject now what can be rejected without the record, then accept durably: the inbox
+    // stream is the record, the projector applies it.
+    operator::check_acceptable(board, submission, call.now_ms)?;
+    let event = EventEnvelope {
+        id: format!("{}-{player}", call.now_ms),
+        tenant: ctx.tenant.clone(),
+        board: board.id.clone(),
+        at_ms: call.now_ms,
+        event: Event::ScoreSubmitted(ScoreSubmitted {
+            player: player.clone(),
+            score: submission.score,
+            subscore: submission.subscore,
+            metadata: submission.metadata.clone(),
+            idempotency_key: lock.map(|l| l.key.clone()),
+            band: submission.band.clone(),
+        }),
+    }
+    .to_json()?;
+    let board_ref = format!("{}/{}", ctx.tenant, board.id);
+    let id = repo
+        .enqueue(keys, &event, DOORBELL, &board_ref, lock)
+        .await?
+        .ok_or_else(|| {
+            LeaderboardError::IdempotencyInProgress(
+                "another attempt of this request holds its Idempotency-Key; retry shortly".into(),
+            )
+        })?;
+    Ok(SubmitOutcome::Stored(StoredOutcome::Accepted {
+        event_id: id,
+    }))
+}
+
+/// What a sync write leaves to do: other regions' copies of the board's reads dropped (this
+/// region's too when a flag caches them), and the worker rung for the log's maintenance every
+/// [`crate::submissions::pipeline::MAINTENANCE_EVERY`] versions.
+async fn after_write(
+    ctx: &Ctx<'_>,
+    repo: &crate::repo::Repo,
+    board: &Board,
+    version: i64,
+) -> Result<()> {
     if board.cache.enabled() {
         // Other regions hold copies of this board's reads: tell them (one PUBLISH, and one
         // worker invocation per region — measured on Spin, 2 cores shared: −20 % submissions at
@@ -345,16 +389,12 @@ async fn write(
             .invalidate_after_write(ctx.tenant.as_str(), board.id.as_str(), false)
             .await;
     }
-    if outcome.version % crate::submissions::pipeline::MAINTENANCE_EVERY == 0 {
+    if version % crate::submissions::pipeline::MAINTENANCE_EVERY == 0 {
         // Time for the worker to check the log's snapshots (a lost doorbell only delays it).
         let board_ref = format!("{}/{}", ctx.tenant, board.id);
         if let Err(e) = repo.ring(DOORBELL, &board_ref).await {
             eprintln!("scores: could not ring the maintenance doorbell: {e}");
         }
     }
-    Ok(SubmitOutcome::Stored(StoredOutcome::Applied {
-        better: outcome.better,
-        total: outcome.total,
-        outcome: outcome.applied,
-    }))
+    Ok(())
 }
