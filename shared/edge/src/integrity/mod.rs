@@ -147,60 +147,88 @@ pub async fn revert(
                 .await?;
         }
         Some(previous) => {
-            let outcome = leaderboard::Outcome {
-                record: previous.clone(),
-                previous: current,
-                improved: false,
-                changed: true,
-            };
-            let key = previous.sort_key(board, player)?;
-            let event = EventEnvelope::score_applied(
+            restore(
+                repo,
                 tenant,
-                &board.id,
-                format!("{now_ms}-{player}-reverted"),
+                board,
+                review,
+                (&raw, current),
+                previous,
                 now_ms,
-                player,
-                review.period,
-                &outcome,
             )
-            .to_json()?;
-            let started = EventEnvelope::period_started(tenant, &board.id, review.period, now_ms)
-                .to_json()?;
-            let cohort = repo.cohort_of(&keys, board, &review.period, player).await?;
-            let write = crate::submissions::writes::Write {
-                period: &review.period,
-                player,
-                expected_raw: &raw,
-                new: previous,
-                member: &key.member,
-                rank_value: key.rank_value,
-                event_json: &event,
-                period_started_json: &started,
-                expire_at_ms: leaderboard::board::period::expire_at_ms(
-                    &review.period,
-                    board.retain_periods,
-                ),
-                integrity: None,
-                // Taking a score back is not a submission.
-                stats: None,
-                // Nor is it held to a tournament's window: a rejected score leaves the
-                // standings even after the end.
-                tournament_end_ms: None,
-                // The player keeps its cohort: its entry there returns to the earlier score.
-                cohort: cohort.as_ref(),
-                // A rejected score leaves a closed period's standings too: a league's moves
-                // stand, and a periodic board's awards wait for the period's open reviews.
-                closes: false,
-            };
-            match repo.apply(&keys, &write, None).await? {
-                crate::submissions::writes::ApplyResult::Applied(_) => {}
-                _ => {
-                    return Err(LeaderboardError::Conflict(format!(
-                        "the record of '{player}' changed while the flagged submission was \
-                         taken back; retry"
-                    )));
-                }
-            }
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The player's record back to `previous`, the one before the flagged submission, if the
+/// stored one is still `read` (its raw JSON and decoded): a `score_applied` entry says so.
+async fn restore(
+    repo: &Repo,
+    tenant: &leaderboard::TenantId,
+    board: &Board,
+    review: &Review,
+    read: (&str, Option<leaderboard::Record>),
+    previous: &leaderboard::Record,
+    now_ms: i64,
+) -> Result<()> {
+    use leaderboard::EventEnvelope;
+
+    let (raw, current) = read;
+    let (keys, player) = (Keys::new(tenant, &board.id), &review.player);
+    let outcome = leaderboard::Outcome {
+        record: previous.clone(),
+        previous: current,
+        improved: false,
+        changed: true,
+    };
+    let key = previous.sort_key(board, player)?;
+    let event = EventEnvelope::score_applied(
+        tenant,
+        &board.id,
+        format!("{now_ms}-{player}-reverted"),
+        now_ms,
+        player,
+        review.period,
+        &outcome,
+    )
+    .to_json()?;
+    let started =
+        EventEnvelope::period_started(tenant, &board.id, review.period, now_ms).to_json()?;
+    let cohort = repo.cohort_of(&keys, board, &review.period, player).await?;
+    let write = crate::submissions::writes::Write {
+        period: &review.period,
+        player,
+        expected_raw: raw,
+        new: previous,
+        member: &key.member,
+        rank_value: key.rank_value,
+        event_json: &event,
+        period_started_json: &started,
+        expire_at_ms: leaderboard::board::period::expire_at_ms(
+            &review.period,
+            board.retain_periods,
+        ),
+        integrity: None,
+        // Taking a score back is not a submission.
+        stats: None,
+        // Nor is it held to a tournament's window: a rejected score leaves the
+        // standings even after the end.
+        tournament_end_ms: None,
+        // The player keeps its cohort: its entry there returns to the earlier score.
+        cohort: cohort.as_ref(),
+        // A rejected score leaves a closed period's standings too: a league's moves
+        // stand, and a periodic board's awards wait for the period's open reviews.
+        closes: false,
+    };
+    match repo.apply(&keys, &write, None).await? {
+        crate::submissions::writes::ApplyResult::Applied(_) => {}
+        _ => {
+            return Err(LeaderboardError::Conflict(format!(
+                "the record of '{player}' changed while the flagged submission was \
+                 taken back; retry"
+            )));
         }
     }
     Ok(())

@@ -16,7 +16,7 @@
 
 use crate::api::Ctx;
 use crate::http::{self, Call, Method, Response};
-use crate::repo::Keys;
+use crate::repo::{Keys, Repo};
 use crate::submissions::submit::{self, Decided, Judging};
 use leaderboard::integrity::review::{self, Effect, Review};
 use leaderboard::{Board, BoardId, LeaderboardError, Result, policy::access};
@@ -105,55 +105,8 @@ async fn decide(
         r.reject(call.now_ms, &by)?
     };
     let repo = ctx.repo().await?;
-    let keys = Keys::new(&ctx.tenant, &board.id);
     let json = crate::integrity::encode(&r)?;
-    match effect {
-        Effect::None => {
-            repo.put_review(&keys, &r.id, &json, r.submitted_at_ms)
-                .await?
-        }
-        Effect::Apply => {
-            // As the original submission: its time decides ties and the period it counts in.
-            // The decision is stored by the same write, so a retried approval applies nothing.
-            let approved = Judging::Approved {
-                review_id: &r.id,
-                review_json: &json,
-            };
-            match submit::apply(
-                repo,
-                &ctx.tenant,
-                board,
-                &r.player,
-                &r.submission,
-                r.submitted_at_ms,
-                None,
-                None,
-                approved,
-            )
-            .await?
-            {
-                Decided::Applied(_) => {}
-                Decided::Held(_) => {
-                    return Err(LeaderboardError::Internal(
-                        "an approved submission was held again".into(),
-                    ));
-                }
-            }
-            ctx.cache()
-                .await
-                .invalidate_everywhere(repo, ctx.tenant.as_str(), board.id.as_str(), false)
-                .await;
-        }
-        Effect::Revert => {
-            crate::integrity::revert(repo, &ctx.tenant, board, &r, call.now_ms).await?;
-            repo.put_review(&keys, &r.id, &json, r.submitted_at_ms)
-                .await?;
-            ctx.cache()
-                .await
-                .invalidate_everywhere(repo, ctx.tenant.as_str(), board.id.as_str(), false)
-                .await;
-        }
-    }
+    carry_out(ctx, repo, board, &r, &json, effect, call.now_ms).await?;
     if r.status != was && board.pays_rewards() {
         // The last open review of an ended run lets its rewards be awarded now (on a periodic
         // board, the run of the review's period).
@@ -182,4 +135,67 @@ async fn decide(
         .await;
     }
     Ok(http::json(200, call.version, &r.view(board)))
+}
+
+/// What a decision does to the board (`json`: the decided review): nothing but the review
+/// stored, the held submission applied (the decision stored by the same write, so a retried
+/// approval applies nothing), or a flagged one reverted; the reads of a changed board dropped.
+async fn carry_out(
+    ctx: &Ctx<'_>,
+    repo: &Repo,
+    board: &Board,
+    r: &Review,
+    json: &str,
+    effect: Effect,
+    now_ms: i64,
+) -> Result<()> {
+    let keys = Keys::new(&ctx.tenant, &board.id);
+    match effect {
+        Effect::None => {
+            repo.put_review(&keys, &r.id, json, r.submitted_at_ms)
+                .await?
+        }
+        Effect::Apply => {
+            // As the original submission: its time decides ties and the period it counts in.
+            // The decision is stored by the same write, so a retried approval applies nothing.
+            let approved = Judging::Approved {
+                review_id: &r.id,
+                review_json: json,
+            };
+            match submit::apply(
+                repo,
+                &ctx.tenant,
+                board,
+                &r.player,
+                &r.submission,
+                r.submitted_at_ms,
+                None,
+                None,
+                approved,
+            )
+            .await?
+            {
+                Decided::Applied(_) => {}
+                Decided::Held(_) => {
+                    return Err(LeaderboardError::Internal(
+                        "an approved submission was held again".into(),
+                    ));
+                }
+            }
+            ctx.cache()
+                .await
+                .invalidate_everywhere(repo, ctx.tenant.as_str(), board.id.as_str(), false)
+                .await;
+        }
+        Effect::Revert => {
+            crate::integrity::revert(repo, &ctx.tenant, board, r, now_ms).await?;
+            repo.put_review(&keys, &r.id, json, r.submitted_at_ms)
+                .await?;
+            ctx.cache()
+                .await
+                .invalidate_everywhere(repo, ctx.tenant.as_str(), board.id.as_str(), false)
+                .await;
+        }
+    }
+    Ok(())
 }

@@ -203,25 +203,8 @@ pub async fn replay(
     .await?;
     let mut last = last.or_else(|| from_snapshot.clone()).unwrap_or_default();
 
-    let live_periods = repo.periods_of(&keys).await?;
-    let fresh_periods = repo.periods_of(&fresh).await?;
-    let all: BTreeSet<&String> = live_periods.iter().chain(&fresh_periods).collect();
-    let mut periods = Vec::new();
-    for p in all {
-        periods.push(compare(repo, &keys, &fresh, p).await?);
-    }
+    let (periods, expiries) = compare_all(repo, board, &keys, &fresh).await?;
     let differences = periods.iter().map(|p| p.differences).sum();
-
-    let expiries: Vec<(String, Option<i64>)> = fresh_periods
-        .iter()
-        .map(|p| {
-            let id: PeriodId = p.parse()?;
-            Ok((
-                p.clone(),
-                leaderboard::board::period::expire_at_ms(&id, board.retain_periods),
-            ))
-        })
-        .collect::<Result<_>>()?;
     for _ in 0..MAX_SWAPS {
         match repo.swap(&keys, &fresh, &last, &expiries).await? {
             Ok(version) => {
@@ -256,6 +239,34 @@ pub async fn replay(
     Err(LeaderboardError::Conflict(
         "the board kept changing while its replay was swapped in; retry".into(),
     ))
+}
+
+/// Every period of the live and replayed projections compared, and when each replayed period's
+/// keys expire.
+async fn compare_all(
+    repo: &Repo,
+    board: &Board,
+    keys: &Keys,
+    fresh: &Keys,
+) -> Result<(Vec<PeriodReport>, Vec<(String, Option<i64>)>)> {
+    let live_periods = repo.periods_of(keys).await?;
+    let fresh_periods = repo.periods_of(fresh).await?;
+    let all: BTreeSet<&String> = live_periods.iter().chain(&fresh_periods).collect();
+    let mut periods = Vec::new();
+    for p in all {
+        periods.push(compare(repo, keys, fresh, p).await?);
+    }
+    let expiries = fresh_periods
+        .iter()
+        .map(|p| {
+            let id: PeriodId = p.parse()?;
+            Ok((
+                p.clone(),
+                leaderboard::board::period::expire_at_ms(&id, board.retain_periods),
+            ))
+        })
+        .collect::<Result<_>>()?;
+    Ok((periods, expiries))
 }
 
 /// Compares one period of the live and replayed projections, in both directions.

@@ -23,6 +23,7 @@ pub mod store;
 /// Synchronous writes between two doorbells rung for log maintenance.
 pub const MAINTENANCE_EVERY: i64 = 1024;
 
+use leaderboard::events::inbox::RawEntry;
 use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId};
 use serde::Serialize;
 
@@ -209,54 +210,23 @@ async fn drain_claims(
         let want = usize::try_from(limits.max_events - done)
             .unwrap_or(BATCH)
             .min(BATCH);
-        let mut entries = repo
+        let entries = repo
             .inbox_claim(&keys, CONSUMER, want, limits.reclaim_after_ms)
             .await?;
         if entries.is_empty() {
             break;
         }
         done += entries.len() as u64;
-        let mut attempts = 0;
-        // A burst's earlier members flagged by any attempt (each stored once).
-        let mut retro_flagged = 0;
-        while !entries.is_empty() {
-            attempts += 1;
-            if attempts > MAX_ATTEMPTS {
-                // Left pending: reclaimed after the reclaim time, by this drain or another.
-                return Err(LeaderboardError::Conflict(format!(
-                    "the records of {tenant}/{board_id} kept changing while a batch was applied"
-                )));
-            }
-            let now = clock();
-            let (batch, tally) =
-                decide(repo, tenant, board_id, board.as_ref(), &keys, &entries, now).await?;
-            retro_flagged += tally.retro_flagged;
-            match repo.apply_batch(&keys, now, &batch).await? {
-                BatchResult::Applied { version, .. } => {
-                    if let Some(b) = board.as_ref() {
-                        announce_reviews(
-                            repo,
-                            tenant,
-                            b,
-                            &keys,
-                            &tally.announce,
-                            retro_flagged,
-                            now,
-                        )
-                        .await;
-                    }
-                    report.applied += tally.applied;
-                    report.duplicates += tally.duplicates;
-                    report.dead_lettered += tally.dead;
-                    report.held += tally.held;
-                    report.version = version.or(report.version);
-                    break;
-                }
-                BatchResult::Changed => {}
-                BatchResult::Gone(ids) => entries.retain(|e| !ids.contains(&e.id)),
-                BatchResult::BoardGone => board = None,
-            }
-        }
+        apply_claimed(
+            repo,
+            tenant,
+            board_id,
+            &mut board,
+            entries,
+            clock,
+            &mut report,
+        )
+        .await?;
     }
     report.pending = repo.inbox_len(&keys).await?;
     report.more = stopped_early && report.pending > 0;
@@ -272,6 +242,55 @@ async fn drain_claims(
         report.trimmed = s.trimmed;
     }
     Ok(report)
+}
+
+/// Applies the claimed `entries` as one batch, deciding again while the records they were
+/// decided on change (an entry gone meanwhile leaves the batch; a board gone dead-letters the
+/// rest), and adds what was applied to `report`.
+async fn apply_claimed(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    board: &mut Option<Board>,
+    mut entries: Vec<RawEntry>,
+    clock: &dyn Fn() -> i64,
+    report: &mut Report,
+) -> Result<()> {
+    let keys = &Keys::new(tenant, board_id);
+    let mut attempts = 0;
+    // A burst's earlier members flagged by any attempt (each stored once).
+    let mut retro_flagged = 0;
+    while !entries.is_empty() {
+        attempts += 1;
+        if attempts > MAX_ATTEMPTS {
+            // Left pending: reclaimed after the reclaim time, by this drain or another.
+            return Err(LeaderboardError::Conflict(format!(
+                "the records of {tenant}/{board_id} kept changing while a batch was applied"
+            )));
+        }
+        let now = clock();
+        let (batch, tally) =
+            decide(repo, tenant, board_id, board.as_ref(), keys, &entries, now).await?;
+        retro_flagged += tally.retro_flagged;
+        match repo.apply_batch(keys, now, &batch).await? {
+            BatchResult::Applied { version, .. } => {
+                if let Some(b) = board.as_ref() {
+                    announce_reviews(repo, tenant, b, keys, &tally.announce, retro_flagged, now)
+                        .await;
+                }
+                report.applied += tally.applied;
+                report.duplicates += tally.duplicates;
+                report.dead_lettered += tally.dead;
+                report.held += tally.held;
+                report.version = version.or(report.version);
+                break;
+            }
+            BatchResult::Changed => {}
+            BatchResult::Gone(ids) => entries.retain(|e| !ids.contains(&e.id)),
+            BatchResult::BoardGone => *board = None,
+        }
+    }
+    Ok(())
 }
 
 /// After a batch with integrity verdicts is written: counts a burst's earlier members flagged

@@ -30,35 +30,7 @@ pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
         None => repo.board_ids(&ctx.tenant).await?,
     };
     let deadline_ms = call.now_ms + BUDGET_MS;
-    let mut left = u64::from(max_events);
-    let mut reports: Vec<Report> = Vec::new();
-    // The variables once; each board gets what is left of the budget.
-    let limits = pipeline::Limits::read(ctx.platform(), left, deadline_ms).await?;
-    let mut more = false;
-    for board in &boards {
-        if left == 0 || scope::now_ms() >= deadline_ms {
-            more = true;
-            break;
-        }
-        let limits = pipeline::Limits {
-            max_events: left,
-            ..limits
-        };
-        let report = pipeline::drain_and_invalidate(
-            ctx.platform(),
-            repo,
-            &ctx.tenant,
-            board,
-            &limits,
-            &scope::now_ms,
-        )
-        .await?;
-        left = left.saturating_sub(
-            report.applied + report.duplicates + report.dead_lettered + report.held,
-        );
-        more |= report.more;
-        reports.push(report);
-    }
+    let (reports, mut more) = drain_boards(ctx, &boards, max_events, deadline_ms).await?;
     // Then the webhook messages of the boards' new log entries, and the tenant's messages that
     // are due (retries included), in what is left of the time budget.
     crate::webhooks::delivery::fan_out(
@@ -100,4 +72,45 @@ pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
             .collect::<Vec<_>>(),
     });
     Ok(http::json(200, call.version, &body))
+}
+
+/// Drains `boards` in turn, each with what is left of `max_events` and the time until
+/// `deadline_ms`: their reports, and whether work was left.
+async fn drain_boards(
+    ctx: &Ctx<'_>,
+    boards: &[BoardId],
+    max_events: u32,
+    deadline_ms: i64,
+) -> Result<(Vec<Report>, bool)> {
+    let mut left = u64::from(max_events);
+    let mut reports: Vec<Report> = Vec::new();
+    // The variables once; each board gets what is left of the budget.
+    let limits = pipeline::Limits::read(ctx.platform(), left, deadline_ms).await?;
+    let repo = ctx.repo().await?;
+    let mut more = false;
+    for board in boards {
+        if left == 0 || scope::now_ms() >= deadline_ms {
+            more = true;
+            break;
+        }
+        let limits = pipeline::Limits {
+            max_events: left,
+            ..limits
+        };
+        let report = pipeline::drain_and_invalidate(
+            ctx.platform(),
+            repo,
+            &ctx.tenant,
+            board,
+            &limits,
+            &scope::now_ms,
+        )
+        .await?;
+        left = left.saturating_sub(
+            report.applied + report.duplicates + report.dead_lettered + report.held,
+        );
+        more |= report.more;
+        reports.push(report);
+    }
+    Ok((reports, more))
 }
