@@ -37,7 +37,7 @@ use edge::platform::Platform;
 use leaderboard::{LeaderboardError, Result};
 use serde_json::{Value, json};
 /// The liveness route.
-pub const LIVE: &str = "/health/live";
+pub const LIVE: &str = edge::serve::LIVENESS;
 /// The readiness route.
 pub const READY: &str = "/health/ready";
 /// The detailed health route.

@@ -149,7 +149,14 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
         }
         None => match webhook_ring(payload) {
             Some((tenant, board)) => {
-                let deadline = deliver_webhooks(&repo, &tenant, board).await?;
+                // A tenant whose webhooks cannot go out (a bad webhook variable, Redis's
+                // answer) still leaves the sweeps their turn: what it owes stays owed.
+                let deadline = deliver_webhooks(&repo, &tenant, board)
+                    .await
+                    .unwrap_or_else(|e| {
+                        eprintln!("projector: {e:#}");
+                        now_ms() + WEBHOOK_BUDGET_MS
+                    });
                 sweep_webhooks(&repo, deadline).await;
                 sweep_due(&repo).await?
             }

@@ -147,6 +147,9 @@ fn secure(mut response: Response) -> Response {
     response
 }
 
+/// The liveness route (`functions/health`): served whatever the variables say.
+pub const LIVENESS: &str = "/health/live";
+
 /// Serves a request up to its head, the same on every build: the request's settings (the
 /// `http_policy` bundle: CORS, the access log, HSTS, metrics sampling), then the handler through
 /// CORS, the headers, the log and the metrics ([`respond_cors`]). For a stream, the head comes
@@ -163,11 +166,8 @@ async fn head(
         .await
         .unwrap_or_default();
     // A bad value answers every request `misconfigured` (`crate::settings`), on the settings it
-    // falls back on meanwhile.
-    let (policy, misconfigured) = match crate::settings::Http::parse(&joined) {
-        Ok(policy) => (policy, None),
-        Err(e) => (crate::settings::Http::fallback(), Some(e)),
-    };
+    // falls back on meanwhile, but for liveness: the component runs.
+    let (policy, misconfigured) = crate::settings::Http::parse(&joined);
     scope::with(|l| {
         l.request_log = policy.request_log;
         l.hsts = policy.hsts;
@@ -177,7 +177,7 @@ async fn head(
     let head = respond_cors(
         req,
         &policy.cors_allowed_origins,
-        async |call: &Call<'_>| match misconfigured {
+        async |call: &Call<'_>| match misconfigured.filter(|_| call.path != LIVENESS) {
             Some(e) => Err(e),
             None => match handler(call).await {
                 Ok(Reply::Whole(response)) => Ok(response),

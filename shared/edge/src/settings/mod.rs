@@ -12,11 +12,19 @@
 //!
 //! The typed settings each component reads: [`Http`] (every HTTP request: the `http_policy`
 //! bundle), [`live`] (live updates), [`push`] (the worker's push tier), [`delivery`] (webhook
-//! delivery), [`reclaim_after_ms`] (the drain), [`redis_target`] (the source of truth), and the
-//! token checks' variables, read by `auth` through [`JWT_HS256_SECRET`] and its rows.
+//! delivery), [`reclaim_after_ms`] (the drain), [`redis_target`] (the source of truth).
+//!
+//! One exception: the token checks' key variables ([`JWT_HS256_SECRET`], [`JWT_JWKS`],
+//! [`JWT_ISSUER`], [`JWT_AUDIENCE`]) are rows that take any text, read by name by `auth` and the
+//! `tokens` component (a request without a token reads none of them), and checked where tokens
+//! are verified: a key they cannot use is `misconfigured` too, its detail naming the variable and
+//! why (an HS256 secret's length, a JWKS key's index and `kid`; never a secret's value).
+//!
+//! `/health/live` is served whatever the values: liveness says the component runs, and a
+//! probe that restarted it over a value would only restart it again (readiness says the rest).
 
 use leaderboard::http::live::LivePolicy;
-use leaderboard::http::push::PushSettings;
+use leaderboard::http::push::{self, PushSettings};
 use leaderboard::outbound::webhook;
 use leaderboard::outbound::webhook_target::TargetPolicy;
 use leaderboard::policy::addresses::AddressList;
@@ -39,7 +47,8 @@ pub struct Var<T: 'static> {
     pub takes: &'static str,
     /// What empty or unset means, as the manifests write it.
     pub default: &'static str,
-    /// Whether the value is a secret (never written to a log).
+    /// Whether the value is a secret (never written to a log; its parse's reasons must not
+    /// quote it either).
     pub secret: bool,
     parse: fn(&str) -> std::result::Result<T, String>,
 }
@@ -127,12 +136,13 @@ fn duration_within(raw: &str, lo: u64, hi: u64) -> std::result::Result<u64, Stri
     }
 }
 
-/// `redis_url`: a server's URL, or a cluster's seed nodes (checked with `redis_mode`).
+/// `redis_url`: a server's URL, or a cluster's seed nodes (checked with `redis_mode`). A secret:
+/// its URLs may carry the password.
 pub const REDIS_URL: Var<String> = Var {
     name: "redis_url",
     takes: "a redis:// URL, or with redis_mode cluster a comma-separated list of seed nodes",
     default: "redis://127.0.0.1:6379",
-    secret: false,
+    secret: true,
     parse: any,
 };
 
@@ -371,16 +381,12 @@ pub const WEBHOOK_DEBOUNCE: Var<u64> = Var {
 };
 
 /// `push_publish_url`: the push tier's publisher (empty: nothing is published).
-pub const PUSH_PUBLISH_URL: Var<String> = Var {
+pub const PUSH_PUBLISH_URL: Var<Option<String>> = Var {
     name: "push_publish_url",
     takes: "an http or https URL",
     default: "",
     secret: false,
-    parse: |raw| {
-        PushSettings::parse(raw, None)
-            .map(|_| raw.trim().to_owned())
-            .map_err(|e| e.to_string())
-    },
+    parse: push::parse_url,
 };
 
 /// `live_publish_interval_ms`: at most one publish per board per this many milliseconds.
@@ -389,11 +395,7 @@ pub const LIVE_PUBLISH_INTERVAL_MS: Var<i64> = Var {
     takes: "a number of milliseconds, 0 to 2000",
     default: "250",
     secret: false,
-    parse: |raw| {
-        PushSettings::parse("http://tier", Some(raw))
-            .map(|s| s.map_or(0, |s| s.interval_ms))
-            .map_err(|e| e.to_string())
-    },
+    parse: push::parse_interval,
 };
 
 /// Every variable the components read.
@@ -458,13 +460,13 @@ fn live_from(joined: &str) -> Result<LivePolicy> {
 
 /// The worker's push tier: `None` when `push_publish_url` is empty.
 pub async fn push(platform: &dyn Platform) -> Result<Option<PushSettings>> {
-    let url = PUSH_PUBLISH_URL.read(platform).await?;
-    if url.is_empty() {
+    let Some(base_url) = PUSH_PUBLISH_URL.read(platform).await? else {
         return Ok(None);
-    }
-    let interval_ms = LIVE_PUBLISH_INTERVAL_MS.read(platform).await?;
-    PushSettings::parse(&url, Some(&interval_ms.to_string()))
-        .map_err(|_| misconfigured(PUSH_PUBLISH_URL.name, PUSH_PUBLISH_URL.takes))
+    };
+    Ok(Some(PushSettings {
+        base_url,
+        interval_ms: LIVE_PUBLISH_INTERVAL_MS.read(platform).await?,
+    }))
 }
 
 /// How webhooks are delivered.

@@ -78,6 +78,14 @@ fn unset_and_empty_take_the_default_and_a_bad_value_is_misconfigured() {
     assert!(LIVE_MAX_SECS.value(Some("3601")).is_err());
     assert!(LIVE_PUBLISH_INTERVAL_MS.value(Some("2001")).is_err());
     assert!(PUSH_PUBLISH_URL.value(Some("ftp://tier")).is_err());
+    assert_eq!(PUSH_PUBLISH_URL.value(None).unwrap(), None);
+    assert_eq!(
+        PUSH_PUBLISH_URL
+            .value(Some("http://tier/pub/"))
+            .unwrap()
+            .as_deref(),
+        Some("http://tier/pub")
+    );
     assert!(WEBHOOK_RETRY_SCHEDULE.value(Some("1s,,2x")).is_err());
     assert_eq!(METRICS.value(None).unwrap(), 100);
     assert_eq!(METRICS.value(Some("on")).unwrap(), 1);
@@ -105,4 +113,33 @@ fn the_live_bundle_takes_its_parts_and_refuses_a_bad_one() {
     let e = live("5|1|none").unwrap_err();
     assert!(e.to_string().contains("'live_max_streams'"), "{e}");
     assert!(live("0|1|1").is_err());
+}
+
+#[test]
+fn the_cores_defaults_are_the_tables() {
+    let live = leaderboard::http::live::LivePolicy::default();
+    assert_eq!(
+        (live.max_secs, live.heartbeat_secs, live.max_streams),
+        (
+            LIVE_MAX_SECS.value(None).unwrap(),
+            LIVE_HEARTBEAT_SECS.value(None).unwrap(),
+            LIVE_MAX_STREAMS.value(None).unwrap()
+        )
+    );
+    assert_eq!(
+        leaderboard::http::push::DEFAULT_INTERVAL_MS,
+        LIVE_PUBLISH_INTERVAL_MS.value(None).unwrap()
+    );
+}
+
+#[test]
+fn every_part_of_a_bundle_is_a_row() {
+    for (bundle, parts) in crate::platform::BUNDLES {
+        for part in *parts {
+            assert!(
+                VARIABLES.iter().any(|r| r.name() == *part),
+                "{bundle}'s part '{part}' is no row of the table"
+            );
+        }
+    }
 }

@@ -25,35 +25,48 @@ pub struct PushSettings {
     pub interval_ms: i64,
 }
 
+/// `push_publish_url`: the publisher's base URL without a trailing `/` (empty: `None`, publishing
+/// is off); one that is not `http(s)` is an error.
+pub fn parse_url(url: &str) -> Result<Option<String>, String> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!(
+            "push_publish_url must be an http or https URL, got '{url}'"
+        ));
+    }
+    Ok(Some(url.trim_end_matches('/').to_string()))
+}
+
+/// `live_publish_interval_ms`: a whole number of milliseconds in `0..=`[`MAX_INTERVAL_MS`].
+pub fn parse_interval(raw: &str) -> Result<i64, String> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|ms| (0..=MAX_INTERVAL_MS).contains(ms))
+        .ok_or_else(|| {
+            format!(
+                "live_publish_interval_ms must be an integer in 0..={MAX_INTERVAL_MS}, got '{raw}'"
+            )
+        })
+}
+
 impl PushSettings {
     /// From `push_publish_url` (empty: publishing is off, `None`) and `live_publish_interval_ms`
     /// (unset: [`DEFAULT_INTERVAL_MS`]). A URL that is not `http(s)`, or an interval outside
     /// `0..=`[`MAX_INTERVAL_MS`], is an error naming the variable.
     pub fn parse(url: &str, interval_ms: Option<&str>) -> Result<Option<Self>, String> {
-        let url = url.trim();
-        if url.is_empty() {
+        let Some(base_url) = parse_url(url)? else {
             return Ok(None);
-        }
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!(
-                "push_publish_url must be an http or https URL, got '{url}'"
-            ));
-        }
+        };
         let interval_ms = match interval_ms.map(str::trim).filter(|s| !s.is_empty()) {
             None => DEFAULT_INTERVAL_MS,
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|ms| (0..=MAX_INTERVAL_MS).contains(ms))
-                .ok_or_else(|| {
-                    format!(
-                        "live_publish_interval_ms must be an integer in 0..={MAX_INTERVAL_MS}, \
-                         got '{raw}'"
-                    )
-                })?,
+            Some(raw) => parse_interval(raw)?,
         };
         Ok(Some(Self {
-            base_url: url.trim_end_matches('/').to_string(),
+            base_url,
             interval_ms,
         }))
     }

@@ -33,32 +33,25 @@ pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     let (reports, mut more) = drain_boards(ctx, &boards, max_events, deadline_ms).await?;
     // Then the webhook messages of the boards' new log entries, and the tenant's messages that
     // are due (retries included), in what is left of the time budget.
-    crate::webhooks::delivery::fan_out(
-        ctx.platform(),
-        repo,
-        &ctx.tenant,
-        &boards,
-        deadline_ms,
-        &scope::now_ms,
-    )
-    .await?;
-    let webhooks = crate::webhooks::delivery::deliver_due(
-        ctx.platform(),
-        repo,
-        &ctx.tenant,
-        deadline_ms,
-        &scope::now_ms,
-    )
-    .await?;
+    // A webhook that cannot be sent (a bad webhook variable, Redis's answer) leaves the
+    // drain's report standing: the caller learns why, and what is owed stays owed.
+    let (webhooks, webhooks_error) = match deliver(ctx, repo, &boards, deadline_ms).await {
+        Ok(report) => (Some(report), None),
+        Err(e) => {
+            eprintln!("drain: the webhooks of {}: {e}", ctx.tenant);
+            (None, Some(e.to_string()))
+        }
+    };
     more |= webhooks
-        .next_due_ms
+        .as_ref()
+        .and_then(|w| w.next_due_ms)
         .is_some_and(|due| due <= scope::now_ms());
     let sum = |f: fn(&Report) -> u64| reports.iter().map(f).sum::<u64>();
     crate::metrics::count(
         leaderboard::http::metrics::counter_key("events_applied"),
         sum(|r| r.applied) as i64,
     );
-    let body = json!({
+    let mut body = json!({
         "applied": sum(|r| r.applied),
         "duplicates": sum(|r| r.duplicates),
         "dead_lettered": sum(|r| r.dead_lettered),
@@ -71,7 +64,29 @@ pub async fn drain(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
             .filter(|r| r.applied + r.duplicates + r.dead_lettered + r.held + r.pending > 0)
             .collect::<Vec<_>>(),
     });
+    // Without a report (it failed), no `webhooks`: `webhooks_error` says why.
+    if let Some(error) = webhooks_error {
+        body["webhooks_error"] = json!(error);
+    }
+    if body["webhooks"].is_null()
+        && let Some(fields) = body.as_object_mut()
+    {
+        fields.remove("webhooks");
+    }
     Ok(http::json(200, call.version, &body))
+}
+
+/// The webhook messages of the boards' new log entries, then the tenant's messages that are due
+/// (retries included), until `deadline_ms`.
+async fn deliver(
+    ctx: &Ctx<'_>,
+    repo: &crate::repo::Repo,
+    boards: &[BoardId],
+    deadline_ms: i64,
+) -> Result<crate::webhooks::delivery::Report> {
+    let (platform, tenant, clock) = (ctx.platform(), &ctx.tenant, &scope::now_ms);
+    crate::webhooks::delivery::fan_out(platform, repo, tenant, boards, deadline_ms, clock).await?;
+    crate::webhooks::delivery::deliver_due(platform, repo, tenant, deadline_ms, clock).await
 }
 
 /// Drains `boards` in turn, each with what is left of `max_events` and the time until

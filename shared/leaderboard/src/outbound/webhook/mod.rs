@@ -11,7 +11,8 @@
 //! by up to +20 % jitter. Only a 2xx answer is a success; a `Retry-After` on 429/503 postpones the
 //! retry to at least that; `410 Gone` disables the subscription; after the last attempt the
 //! message is dead-lettered (an admin may redrive it). A subscription whose deliveries have
-//! failed without a success for [`DEFAULT_DISABLE_AFTER_MS`] is disabled with that reason.
+//! failed without a success for `webhook_disable_after` (5 days by default) is disabled with that
+//! reason.
 //!
 //! [Standard Webhooks]: https://www.standardwebhooks.com/
 
@@ -54,12 +55,6 @@ pub const ROTATION_GRACE_MS: i64 = 24 * 3_600_000;
 
 /// Delays before each retry when `webhook_retry_schedule` is unset.
 pub const DEFAULT_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
-
-/// Failing time after which a subscription is disabled when `webhook_disable_after` is unset.
-pub const DEFAULT_DISABLE_AFTER_MS: i64 = 5 * 24 * 3_600_000;
-
-/// How long one attempt may take when `webhook_timeout` is unset.
-pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
 
 /// The longest a `Retry-After` may postpone a retry.
 pub const MAX_RETRY_AFTER_MS: u64 = 24 * 3_600_000;
