@@ -101,7 +101,7 @@ fn unset_and_empty_take_the_default_and_a_bad_value_is_misconfigured() {
 
 #[test]
 fn the_live_bundle_takes_its_parts_and_refuses_a_bad_one() {
-    let live = live_from;
+    let live = components::live_from;
     let p = live("").unwrap();
     assert_eq!((p.max_secs, p.heartbeat_secs, p.max_streams), (55, 15, 500));
     let p = live("5|30|2").unwrap();

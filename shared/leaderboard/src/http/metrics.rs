@@ -240,36 +240,7 @@ fn render_http(out: &mut String, tally: &Tally) {
         );
     }
 
-    family(
-        out,
-        "lb_http_request_duration_seconds",
-        "histogram",
-        "Time the component spent on a request (from the handler's start to its response), by route.",
-    );
-    for (route, counts) in &tally.buckets {
-        let route = escape(route);
-        let mut cumulative = 0;
-        for (i, c) in counts.iter().enumerate() {
-            cumulative += c;
-            let le = BUCKETS_SECS
-                .get(i)
-                .map_or_else(|| "+Inf".to_string(), |b| fmt_le(*b));
-            let _ = writeln!(
-                out,
-                "lb_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}"
-            );
-        }
-        let sum_us = tally.sums.get(route.as_str()).copied().unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "lb_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-            sum_us as f64 / 1e6
-        );
-        let _ = writeln!(
-            out,
-            "lb_http_request_duration_seconds_count{{route=\"{route}\"}} {cumulative}"
-        );
-    }
+    render_durations(out, tally);
 
     family(
         out,
@@ -311,6 +282,40 @@ fn render_http(out: &mut String, tally: &Tally) {
             out,
             "lb_score_submissions_total{{outcome=\"{}\"}} {n}",
             escape(outcome)
+        );
+    }
+}
+
+/// The requests' duration histogram, by route.
+fn render_durations(out: &mut String, tally: &Tally) {
+    family(
+        out,
+        "lb_http_request_duration_seconds",
+        "histogram",
+        "Time the component spent on a request (from the handler's start to its response), by route.",
+    );
+    for (route, counts) in &tally.buckets {
+        let route = escape(route);
+        let mut cumulative = 0;
+        for (i, c) in counts.iter().enumerate() {
+            cumulative += c;
+            let le = BUCKETS_SECS
+                .get(i)
+                .map_or_else(|| "+Inf".to_string(), |b| fmt_le(*b));
+            let _ = writeln!(
+                out,
+                "lb_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let sum_us = tally.sums.get(route.as_str()).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "lb_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+            sum_us as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "lb_http_request_duration_seconds_count{{route=\"{route}\"}} {cumulative}"
         );
     }
 }

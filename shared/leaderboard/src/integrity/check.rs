@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::board::config::SortOrder;
-use crate::board::rules::{Action, Integrity, Rule};
+use crate::board::rules::{Action, Burst, Improvement, Integrity, Outlier, Rule, Velocity};
 
 /// What integrity remembers of one player on one board (stored beside the record; changed only
 /// by an accepted submission).
@@ -146,98 +146,112 @@ fn gain(sort: SortOrder, before: i64, after: i64) -> i64 {
 
 /// Judges one submission at `now_ms`.
 pub fn check(rules: &Integrity, facts: &Facts<'_>, now_ms: i64) -> Verdict {
-    let mut triggers = Vec::new();
-    if let Some(v) = rules.velocity {
-        let max = v.max as usize;
-        let since = now_ms.saturating_sub(v.window_ms);
-        let within = facts
-            .player
-            .recent_ms
-            .iter()
-            .filter(|&&t| t > since)
-            .count();
-        if within >= max {
-            triggers.push(Trigger {
-                rule: Rule::Velocity,
-                action: v.action,
-                detail: format!(
-                    "{within} submissions within {} s already; at most {} allowed",
-                    v.window_ms / 1_000,
-                    v.max
-                ),
-                numbers: json!({"submissions": within + 1, "max": v.max, "window_secs": v.window_ms / 1_000}),
-            });
-        }
+    let triggers = [
+        rules.velocity.and_then(|v| velocity(v, facts, now_ms)),
+        rules
+            .improvement
+            .and_then(|i| improvement(i, facts, now_ms)),
+        rules.outlier.and_then(|o| outlier(o, facts)),
+        rules.burst.and_then(|b| burst(b, facts)),
+    ];
+    Verdict {
+        triggers: triggers.into_iter().flatten().collect(),
     }
-    if let Some(i) = rules.improvement {
-        let (start, baseline) = window_after(facts.player, i.window_ms, facts.before, now_ms);
-        if let Some(base) = baseline {
-            let g = gain(facts.sort, base, facts.after);
-            let by_pct = i
-                .max_pct
-                .map(|p| (base.unsigned_abs() as f64 * p / 100.0).floor());
-            let allowed = match (i.max_abs, by_pct) {
-                (Some(a), Some(p)) => (a as f64).max(p),
-                (Some(a), None) => a as f64,
-                (None, Some(p)) => p,
-                (None, None) => f64::INFINITY,
-            };
-            if g as f64 > allowed {
-                triggers.push(Trigger {
-                    rule: Rule::Improvement,
-                    action: i.action,
-                    detail: format!(
-                        "improved by {g} over the window's starting best {base}; at most {allowed} allowed"
-                    ),
-                    numbers: json!({
-                        "baseline": base,
-                        "score": facts.after,
-                        "improvement": g,
-                        "allowed": allowed,
-                        "window_start_ms": start,
-                        "window_secs": i.window_ms / 1_000,
-                    }),
-                });
-            }
-        }
+}
+
+/// `velocity`: the player submitted `max` times within the window already.
+fn velocity(v: Velocity, facts: &Facts<'_>, now_ms: i64) -> Option<Trigger> {
+    let max = v.max as usize;
+    let since = now_ms.saturating_sub(v.window_ms);
+    let within = facts
+        .player
+        .recent_ms
+        .iter()
+        .filter(|&&t| t > since)
+        .count();
+    (within >= max).then(|| Trigger {
+        rule: Rule::Velocity,
+        action: v.action,
+        detail: format!(
+            "{within} submissions within {} s already; at most {} allowed",
+            v.window_ms / 1_000,
+            v.max
+        ),
+        numbers: json!({"submissions": within + 1, "max": v.max, "window_secs": v.window_ms / 1_000}),
+    })
+}
+
+/// `improvement`: the score improves on the window's starting best by more than allowed.
+fn improvement(i: Improvement, facts: &Facts<'_>, now_ms: i64) -> Option<Trigger> {
+    let (start, baseline) = window_after(facts.player, i.window_ms, facts.before, now_ms);
+    let base = baseline?;
+    let g = gain(facts.sort, base, facts.after);
+    let by_pct = i
+        .max_pct
+        .map(|p| (base.unsigned_abs() as f64 * p / 100.0).floor());
+    let allowed = match (i.max_abs, by_pct) {
+        (Some(a), Some(p)) => (a as f64).max(p),
+        (Some(a), None) => a as f64,
+        (None, Some(p)) => p,
+        (None, None) => f64::INFINITY,
+    };
+    (g as f64 > allowed).then(|| Trigger {
+        rule: Rule::Improvement,
+        action: i.action,
+        detail: format!(
+            "improved by {g} over the window's starting best {base}; at most {allowed} allowed"
+        ),
+        numbers: json!({
+            "baseline": base,
+            "score": facts.after,
+            "improvement": g,
+            "allowed": allowed,
+            "window_start_ms": start,
+            "window_secs": i.window_ms / 1_000,
+        }),
+    })
+}
+
+/// `outlier`: the score's robust z-score against the board's median is above the threshold
+/// (once the board has enough players).
+fn outlier(o: Outlier, facts: &Facts<'_>) -> Option<Trigger> {
+    let stats = facts.stats?;
+    if facts.players < u64::from(o.min_players) {
+        return None;
     }
-    if let (Some(o), Some(stats)) = (rules.outlier, facts.stats)
-        && facts.players >= u64::from(o.min_players)
-        && let Some(z) = stats.z(facts.after, facts.sort)
-        && z > o.threshold
-    {
-        triggers.push(Trigger {
-            rule: Rule::Outlier,
-            action: o.action,
-            detail: format!(
-                "robust z-score {z:.2} against the board's median {} exceeds {}",
-                stats.median, o.threshold
-            ),
-            numbers: json!({
-                "z": (z * 100.0).round() / 100.0,
-                "threshold": o.threshold,
-                "median": stats.median,
-                "mad": stats.mad,
-                "players": facts.players,
-            }),
-        });
-    }
-    if let Some(b) = rules.burst {
-        let players = facts.same_score_players + 1;
-        if players >= u64::from(b.players) {
-            triggers.push(Trigger {
-                rule: Rule::Burst,
-                action: b.action,
-                detail: format!(
-                    "{players} players submitted this score within {} s; {} make a burst",
-                    b.window_ms / 1_000,
-                    b.players
-                ),
-                numbers: json!({"players": players, "burst_players": b.players, "window_secs": b.window_ms / 1_000}),
-            });
-        }
-    }
-    Verdict { triggers }
+    let z = stats
+        .z(facts.after, facts.sort)
+        .filter(|z| *z > o.threshold)?;
+    Some(Trigger {
+        rule: Rule::Outlier,
+        action: o.action,
+        detail: format!(
+            "robust z-score {z:.2} against the board's median {} exceeds {}",
+            stats.median, o.threshold
+        ),
+        numbers: json!({
+            "z": (z * 100.0).round() / 100.0,
+            "threshold": o.threshold,
+            "median": stats.median,
+            "mad": stats.mad,
+            "players": facts.players,
+        }),
+    })
+}
+
+/// `burst`: enough players submitted this very score within the window.
+fn burst(b: Burst, facts: &Facts<'_>) -> Option<Trigger> {
+    let players = facts.same_score_players + 1;
+    (players >= u64::from(b.players)).then(|| Trigger {
+        rule: Rule::Burst,
+        action: b.action,
+        detail: format!(
+            "{players} players submitted this score within {} s; {} make a burst",
+            b.window_ms / 1_000,
+            b.players
+        ),
+        numbers: json!({"players": players, "burst_players": b.players, "window_secs": b.window_ms / 1_000}),
+    })
 }
 
 /// The improvement window a submission at `now_ms` falls in: `(start, baseline)`. A window that

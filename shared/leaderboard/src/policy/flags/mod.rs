@@ -111,6 +111,13 @@ fn needs_targeting_key(v: &Value) -> bool {
     }
 }
 
+/// Resolves to `variant` of `flag` (none: no value) for `reason`.
+fn pick(out: &mut Resolution, flag: &Flag, variant: Option<&String>, reason: Reason) {
+    out.variant = variant.cloned();
+    out.value = variant.and_then(|v| flag.variants.get(v)).cloned();
+    out.reason = reason;
+}
+
 impl FlagSet {
     /// The set of a tenant without flags.
     pub fn empty() -> Self {
@@ -271,9 +278,7 @@ impl FlagSet {
         };
         out.metadata.extend(flag.metadata.clone());
         let pick = |out: &mut Resolution, variant: Option<&String>, reason: Reason| {
-            out.variant = variant.cloned();
-            out.value = variant.and_then(|v| flag.variants.get(v)).cloned();
-            out.reason = reason;
+            pick(out, flag, variant, reason);
         };
         if !flag.enabled {
             // A successful resolution without a value: the caller's code default applies.
@@ -306,6 +311,21 @@ impl FlagSet {
             serde_json::json!({"flagKey": key, "timestamp": now_secs}),
         );
         let result = crate::policy::jsonlogic::apply(rule, &Value::Object(data));
+        Self::targeted(out, flag, key, result, expected)
+    }
+
+    /// The resolution a flag's targeting rule chose (`result`): a variant, the default (the
+    /// rule chose nothing), or an error (the rule failed, or chose no variant).
+    fn targeted(
+        mut out: Resolution,
+        flag: &Flag,
+        key: &str,
+        result: std::result::Result<Value, crate::policy::jsonlogic::Error>,
+        expected: Option<ValueType>,
+    ) -> Resolution {
+        let pick = |out: &mut Resolution, variant: Option<&String>, reason: Reason| {
+            pick(out, flag, variant, reason);
+        };
         match result {
             Err(e) => {
                 pick(&mut out, flag.default_variant.as_ref(), Reason::Error);
