@@ -36,6 +36,9 @@ step "OpenAPI: api/openapi.json is valid 3.1 and covers spin.toml's routes and e
 step "shared/leaderboard, shared/edge, host: imports go only down each crate's layers, never round a circle"
 "$py" scripts/layers.py --quiet
 
+step "house rules: production files within 500 lines, functions within 80 (or named exceptions)"
+"$py" scripts/house.py
+
 step "docs: every relative link and anchor in the Markdown files resolves"
 "$py" scripts/check_links.py
 step "README: one page (at most 250 lines; details belong in docs/)"

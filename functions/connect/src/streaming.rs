@@ -86,15 +86,9 @@ struct Feed {
     lang: Lang,
 }
 
-async fn open(
-    platform: &'static dyn Platform,
-    call: &Call<'_>,
-    codec: Codec,
-    lang: Lang,
-) -> Result<Reply, Failure> {
-    let fail = |e: LeaderboardError| Failure::of(&e, lang);
+/// The request's one message, decoded (its size bounded first).
+fn request(call: &Call<'_>, codec: Codec) -> Result<StreamUpdatesRequest, Failure> {
     let bad = |e: String| Failure::new(Code::InvalidArgument, e);
-    let timeout = protocol::timeout_ms(call.header("connect-timeout-ms")).map_err(bad)?;
     let body = call.req.body();
     if body.len() > crate::MAX_MESSAGE_BYTES {
         return Err(Failure::new(
@@ -107,12 +101,24 @@ async fn open(
         ));
     }
     let message = protocol::unframe(body).map_err(bad)?;
-    let req: StreamUpdatesRequest = match codec {
+    Ok(match codec {
         Codec::Json => crate::json::read(message)
             .map_err(|e| bad(format!("the request message is not valid JSON for it: {e}")))?,
         Codec::Proto => StreamUpdatesRequest::decode(message)
             .map_err(|e| bad(format!("the request message does not decode: {e}")))?,
-    };
+    })
+}
+
+async fn open(
+    platform: &'static dyn Platform,
+    call: &Call<'_>,
+    codec: Codec,
+    lang: Lang,
+) -> Result<Reply, Failure> {
+    let fail = |e: LeaderboardError| Failure::of(&e, lang);
+    let bad = |e: String| Failure::new(Code::InvalidArgument, e);
+    let timeout = protocol::timeout_ms(call.header("connect-timeout-ms")).map_err(bad)?;
+    let req = request(call, codec)?;
     let ctx = edge::admission::admit_per_call(platform, call)
         .await
         .map_err(fail)?;

@@ -129,15 +129,7 @@ pub async fn serve(
     };
     match shape.compute(call, ctx, &board).await {
         Ok(body) => {
-            let env = CacheEnvelope {
-                query: 0,
-                stored_at_ms: call.now_ms,
-                ttl_secs: board.cache.ttl_secs,
-                stale_secs: board.cache.stale_secs,
-                public_read: board.public_read,
-                etag: etag_for(&body),
-                body,
-            };
+            let env = envelope(call, &board, body);
             let response = respond(call, &env, "MISS");
             if let Some(version) = version {
                 cache
@@ -150,6 +142,19 @@ pub async fn serve(
         }
         Err(LeaderboardError::Unavailable(reason)) => stale(reason),
         Err(e) => Err(e),
+    }
+}
+
+/// A read computed now, as the cache keeps it.
+fn envelope(call: &Call<'_>, board: &Board, body: String) -> CacheEnvelope {
+    CacheEnvelope {
+        query: 0,
+        stored_at_ms: call.now_ms,
+        ttl_secs: board.cache.ttl_secs,
+        stale_secs: board.cache.stale_secs,
+        public_read: board.public_read,
+        etag: etag_for(&body),
+        body,
     }
 }
 

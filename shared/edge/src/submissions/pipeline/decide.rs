@@ -160,34 +160,7 @@ pub(super) async fn decide(
     w.batch.ids = entries.iter().map(|e| e.id.clone()).collect();
     w.changed_states(&looked.states, &states);
     for ((entry, plan), verdict) in entries.iter().zip(&plans).zip(verdicts) {
-        let dedupe_key = plan.as_ref().ok().and_then(|p| p.dedupe_key.as_deref());
-        let band = plan
-            .as_ref()
-            .ok()
-            .and_then(|p| p.submission.band.as_deref());
-        match verdict {
-            Verdict::Apply(d) => {
-                tally.announce.extend(w.apply(entry, &d, dedupe_key, band)?);
-                tally.applied += 1;
-            }
-            Verdict::Dead(reason) => {
-                w.dead(entry, reason);
-                tally.dead += 1;
-            }
-            Verdict::Duplicate => tally.duplicates += 1,
-            Verdict::Held(review) => {
-                w.held(&review, dedupe_key)?;
-                tally.held += 1;
-                tally.announce.push(*review);
-            }
-            Verdict::Rejected(reason) => {
-                if let Ok(p) = plan {
-                    w.note(Counter::Rejected, &p.player, p.at_ms);
-                }
-                w.dead(entry, reason);
-                tally.dead += 1;
-            }
-        }
+        w.verdict(entry, plan, verdict, &mut tally)?;
     }
     let mut batch = w.batch;
     if let Some(size) = board.and_then(|b| b.cohort_size) {
@@ -239,6 +212,47 @@ struct BatchWriter<'a> {
 }
 
 impl BatchWriter<'_> {
+    /// Writes what `verdict` says of `entry` into the batch, and counts it in `tally`.
+    fn verdict(
+        &mut self,
+        entry: &RawEntry,
+        plan: &Result<Planned>,
+        verdict: Verdict,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let dedupe_key = plan.as_ref().ok().and_then(|p| p.dedupe_key.as_deref());
+        let band = plan
+            .as_ref()
+            .ok()
+            .and_then(|p| p.submission.band.as_deref());
+        match verdict {
+            Verdict::Apply(d) => {
+                tally
+                    .announce
+                    .extend(self.apply(entry, &d, dedupe_key, band)?);
+                tally.applied += 1;
+            }
+            Verdict::Dead(reason) => {
+                self.dead(entry, reason);
+                tally.dead += 1;
+            }
+            Verdict::Duplicate => tally.duplicates += 1,
+            Verdict::Held(review) => {
+                self.held(&review, dedupe_key)?;
+                tally.held += 1;
+                tally.announce.push(*review);
+            }
+            Verdict::Rejected(reason) => {
+                if let Ok(p) = plan {
+                    self.note(Counter::Rejected, &p.player, p.at_ms);
+                }
+                self.dead(entry, reason);
+                tally.dead += 1;
+            }
+        }
+        Ok(())
+    }
+
     /// What the decisions were based on, checked by the script: each record and state as read,
     /// each ingest key unseen (a key seen before stays seen, and is not checked).
     fn checks(&mut self, looked: &Looked) {
