@@ -6,9 +6,10 @@
 
 Production code is every `.rs` file under `shared/`, `functions/` and `host/src/`, but test code:
 files named `tests.rs` or `*_tests.rs`, files under a `tests/` folder, the modules a parent
-declares under `#[cfg(test)]` (`#[cfg(test)] mod limits;`), and everything from a line that is
-`#[cfg(test)]` alone to the end of a file (where the test module goes). Functions are found by
-their braces, with strings, raw strings, character literals and comments taken out first.
+declares under `#[cfg(test)]` (`#[cfg(test)] mod limits;`), and each item a `#[cfg(test)]` line
+gates (a `mod tests { … }` block, a helper, a `use`). Functions are found by
+their braces, with strings, raw strings, character literals and comments taken out first
+(`layers.code_only`).
 
 What may stay longer is named in `EXCEPTIONS` with its reason; an exception that no longer
 applies (the function got shorter, or went) fails too, so the list stays true.
@@ -19,6 +20,9 @@ Usage: scripts/house.py [--list]   (--list: every production function over 60 li
 import re
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from layers import code_only  # noqa: E402  (comments and literals blanked, lines kept)
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOTS = ["shared", "functions", "host/src"]
@@ -43,51 +47,6 @@ EXCEPTIONS = {
 
 FN = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?fn\s+(\w+)")
 CFG_TEST_MOD = re.compile(r"#\[cfg\(test\)\]\s*(?:#\[[^\]]*\]\s*)*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;")
-
-
-def blank_literals(text):
-    """The text with strings, raw strings, character literals and comments blanked out (their
-    newlines kept), so braces inside them do not count."""
-    out = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out.append(" " * (j - i))
-            i = j
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append(re.sub(r"[^\n]", " ", text[i:j]))
-            i = j
-        elif c == "r" and re.match(r'r#*"', text[i:i + 10]) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
-            hashes = re.match(r'r(#*)"', text[i:]).group(1)
-            end = '"' + hashes
-            j = text.find(end, i + len(hashes) + 2)
-            j = n if j < 0 else j + len(end)
-            out.append(re.sub(r"[^\n]", " ", text[i:j]))
-            i = j
-        elif c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            j = min(j + 1, n)
-            out.append(re.sub(r"[^\n]", " ", text[i:j]))
-            i = j
-        elif c == "'":
-            m = re.match(r"'(\\.[^']*|[^'\\])'", text[i:])
-            if m:
-                out.append(" " * len(m.group(0)))
-                i += len(m.group(0))
-            else:  # a lifetime
-                out.append(c)
-                i += 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
 
 
 def test_modules():
@@ -117,16 +76,46 @@ def production_files():
 
 
 def production_lines(text):
+    """The file's lines with its test items as `None` (so line numbers hold):
+    each item gated by a `#[cfg(test)]` line — a `mod tests { … }` block, a test helper, a
+    `mod name;` or `use …;` — found by its braces on the code alone."""
     lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if line.strip() == "#[cfg(test)]":
-            return lines[:i]
-    return lines
+    if lines and lines[-1] == "":
+        lines.pop()
+    code = code_only("\n".join(lines)).split("\n")
+    out = list(lines)
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() != "#[cfg(test)]":
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and code[j].strip().startswith("#["):
+            j += 1
+        depth, opened, k = 0, False, j
+        while k < len(lines):
+            for ch in code[k]:
+                if ch == "{":
+                    depth, opened = depth + 1, True
+                elif ch == "}":
+                    depth -= 1
+            if (opened and depth <= 0) or (not opened and code[k].rstrip().endswith(";")):
+                break
+            k += 1
+        for m in range(i, min(k, len(lines) - 1) + 1):
+            out[m] = None
+        i = k + 1
+    return out
+
+
+def counted(lines):
+    """How many lines count: the test items do not."""
+    return sum(1 for line in lines if line is not None)
 
 
 def functions(lines):
     """(name, first line number, length) of each function with a body."""
-    code = blank_literals("\n".join(lines)).split("\n")
+    code = code_only("\n".join(line or "" for line in lines)).split("\n")
     i = 0
     while i < len(code):
         m = FN.match(code[i])
@@ -158,8 +147,8 @@ def main():
     failures, seen, long_ones = [], set(), []
     for rel, text in production_files():
         lines = production_lines(text)
-        if len(lines) > MAX_FILE:
-            failures.append(f"{rel}: {len(lines)} production lines (at most {MAX_FILE})")
+        if counted(lines) > MAX_FILE:
+            failures.append(f"{rel}: {counted(lines)} production lines (at most {MAX_FILE})")
         for name, line, length in functions(lines):
             long_ones.append((length, f"{rel}:{line}", name))
             key = (str(rel), name)

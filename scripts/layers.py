@@ -111,7 +111,8 @@ RAW_STRING = re.compile(r'b?r(#*)"')
 def code_only(text: str) -> str:
     """The text with comments, string and char literals blanked, in one pass (a `//` inside a
     string is no comment, a `"` inside a comment or a char literal opens no string); lifetimes
-    (`'a`) stay."""
+    (`'a`) stay, and so do the newlines of what is blanked (line numbers hold: scripts/house.py
+    counts lines on it)."""
     out = []
     i, n = 0, len(text)
     while i < n:
@@ -121,7 +122,7 @@ def code_only(text: str) -> str:
             i = n if j < 0 else j
             continue
         if text.startswith("/*", i):
-            depth, i = 1, i + 2
+            start, depth, i = i, 1, i + 2
             while i < n and depth:
                 if text.startswith("/*", i):
                     depth, i = depth + 1, i + 2
@@ -129,20 +130,20 @@ def code_only(text: str) -> str:
                     depth, i = depth - 1, i + 2
                 else:
                     i += 1
-            out.append(" ")
+            out.append(" " + "\n" * text.count("\n", start, i))
             continue
         raw = RAW_STRING.match(text, i) if c in "br" and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) else None
         if raw:
             end = text.find('"' + raw.group(1), raw.end())
-            i = n if end < 0 else end + 1 + len(raw.group(1))
-            out.append('""')
+            start, i = i, n if end < 0 else end + 1 + len(raw.group(1))
+            out.append('""' + "\n" * text.count("\n", start, i))
             continue
         if c == '"':
-            i += 1
+            start, i = i, i + 1
             while i < n and text[i] != '"':
                 i += 2 if text[i] == "\\" else 1
             i += 1
-            out.append('""')
+            out.append('""' + "\n" * text.count("\n", start, i))
             continue
         if c == "'":
             if text.startswith("\\", i + 1):

@@ -256,82 +256,89 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
             authorize_scrape(platform, call).await?;
             Ok(scrape(platform).await)
         }
-        READY => {
-            let (checks, _) = checks(platform).await;
-            let down: Vec<String> = checks
-                .iter()
-                .filter(|(_, c)| c["status"] == "down")
-                .map(|(name, c)| format!("{name}: {}", c["error"].as_str().unwrap_or("down")))
-                .collect();
-            if down.is_empty() {
-                let body: serde_json::Map<String, Value> = checks
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect();
-                Ok(json_response(
-                    200,
-                    json!({"status": "ready", "checks": body}).to_string(),
-                ))
-            } else {
-                Err(LeaderboardError::Unavailable(format!(
-                    "not ready: {}",
-                    down.join("; ")
-                )))
-            }
-        }
-        _ => {
-            let (checks, probe) = checks(platform).await;
-            let checks: serde_json::Map<String, Value> = checks
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
-            let ready = checks.values().all(|c| c["status"] == "up");
-            // On the probe's connection: no second one (null when Redis did not answer).
-            let waiting = match &probe {
-                Some(repo) => edge::webhooks::delivery::backlog(repo).await.ok(),
-                None => None,
-            };
-            let webhooks = waiting.map_or(
-                Value::Null,
-                |(backlog, tenants)| json!({"backlog": backlog, "tenants_with_backlog": tenants}),
-            );
-            let inbox = match &probe {
-                Some(repo) => stranded(platform, repo).await.unwrap_or_else(|e| {
-                    eprintln!("health: the sweep register could not be read: {e}");
-                    Value::Null
-                }),
-                None => Value::Null,
-            };
-            // Read after the checks: a successful probe has just closed the breaker.
-            let now = edge::scope::now_ms();
-            let (state, breaker) = edge::breaker::status(platform, now).await;
-            // Counts only: the servers' addresses are the operator's, in the app's log.
-            let silences = edge::stall::silences(platform, now).await;
-            Ok(json_response(
-                200,
-                json!({
-                    "status": if ready { "ready" } else { "degraded" },
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "revision": REVISION,
-                    "instance": "a fresh instance per request: no uptime",
-                    "dependencies": checks,
-                    "webhooks": webhooks,
-                    "inbox": inbox,
-                    "redis_circuit": {
-                        "state": state.as_str(),
-                        "openings_in_a_row": breaker.openings,
-                        "opened_at_ms": (breaker.opened_at_ms != 0).then_some(breaker.opened_at_ms),
-                        "open_until_ms": (breaker.open_until_ms != 0).then_some(breaker.open_until_ms),
-                    },
-                    "redis_stalled": {
-                        "servers": silences.len(),
-                        "longest_silence_ms": silences.iter().max(),
-                    },
-                })
-                .to_string(),
-            ))
-        }
+        READY => ready(platform).await,
+        _ => Ok(detailed(platform).await),
     }
+}
+
+/// `/health/ready`: `200` with every check up, else `503` naming what is down.
+async fn ready(platform: &dyn Platform) -> Result<Response> {
+    let (checks, _) = checks(platform).await;
+    let down: Vec<String> = checks
+        .iter()
+        .filter(|(_, c)| c["status"] == "down")
+        .map(|(name, c)| format!("{name}: {}", c["error"].as_str().unwrap_or("down")))
+        .collect();
+    if down.is_empty() {
+        let body: serde_json::Map<String, Value> = checks
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        Ok(json_response(
+            200,
+            json!({"status": "ready", "checks": body}).to_string(),
+        ))
+    } else {
+        Err(LeaderboardError::Unavailable(format!(
+            "not ready: {}",
+            down.join("; ")
+        )))
+    }
+}
+
+/// `/health/detailed`: every check, what the webhook deliverer and the inbox sweep owe, the
+/// Redis breaker and silences, the build.
+async fn detailed(platform: &dyn Platform) -> Response {
+    let (checks, probe) = checks(platform).await;
+    let checks: serde_json::Map<String, Value> = checks
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let ready = checks.values().all(|c| c["status"] == "up");
+    // On the probe's connection: no second one (null when Redis did not answer).
+    let waiting = match &probe {
+        Some(repo) => edge::webhooks::delivery::backlog(repo).await.ok(),
+        None => None,
+    };
+    let webhooks = waiting.map_or(
+        Value::Null,
+        |(backlog, tenants)| json!({"backlog": backlog, "tenants_with_backlog": tenants}),
+    );
+    let inbox = match &probe {
+        Some(repo) => stranded(platform, repo).await.unwrap_or_else(|e| {
+            eprintln!("health: the sweep register could not be read: {e}");
+            Value::Null
+        }),
+        None => Value::Null,
+    };
+    // Read after the checks: a successful probe has just closed the breaker.
+    let now = edge::scope::now_ms();
+    let (state, breaker) = edge::breaker::status(platform, now).await;
+    // Counts only: the servers' addresses are the operator's, in the app's log.
+    let silences = edge::stall::silences(platform, now).await;
+    json_response(
+        200,
+        json!({
+            "status": if ready { "ready" } else { "degraded" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "revision": REVISION,
+            "instance": "a fresh instance per request: no uptime",
+            "dependencies": checks,
+            "webhooks": webhooks,
+            "inbox": inbox,
+            "redis_circuit": {
+                "state": state.as_str(),
+                "openings_in_a_row": breaker.openings,
+                "opened_at_ms": (breaker.opened_at_ms != 0).then_some(breaker.opened_at_ms),
+                "open_until_ms": (breaker.open_until_ms != 0).then_some(breaker.open_until_ms),
+            },
+            "redis_stalled": {
+                "servers": silences.len(),
+                "longest_silence_ms": silences.iter().max(),
+            },
+        })
+        .to_string(),
+    )
 }
 
 #[cfg(test)]

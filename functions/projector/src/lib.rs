@@ -75,13 +75,13 @@ fn webhook_ring(payload: &[u8]) -> Option<(TenantId, Option<BoardId>)> {
 
 /// Fans out the board's new log entries (when rung for one), then delivers the tenant's due
 /// messages; rings again when some are still due (the budget ran out), so a backlog keeps
-/// moving without a cron. Its deadline, what the rest of the message has left.
+/// moving without a cron. Until `deadline`, which the rest of the message has after it.
 async fn deliver_webhooks(
     repo: &Repo,
     tenant: &TenantId,
     board: Option<BoardId>,
-) -> anyhow::Result<i64> {
-    let deadline = now_ms() + WEBHOOK_BUDGET_MS;
+    deadline: i64,
+) -> anyhow::Result<()> {
     if let Some(board) = board {
         delivery::fan_out(&Spin, repo, tenant, &[board], deadline, &now_ms)
             .await
@@ -107,7 +107,7 @@ async fn deliver_webhooks(
             _ => break,
         }
     }
-    Ok(deadline)
+    Ok(())
 }
 
 #[redis_component]
@@ -151,12 +151,10 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
             Some((tenant, board)) => {
                 // A tenant whose webhooks cannot go out (a bad webhook variable, Redis's
                 // answer) still leaves the sweeps their turn: what it owes stays owed.
-                let deadline = deliver_webhooks(&repo, &tenant, board)
-                    .await
-                    .unwrap_or_else(|e| {
-                        eprintln!("projector: {e:#}");
-                        now_ms() + WEBHOOK_BUDGET_MS
-                    });
+                let deadline = now_ms() + WEBHOOK_BUDGET_MS;
+                if let Err(e) = deliver_webhooks(&repo, &tenant, board, deadline).await {
+                    eprintln!("projector: {e:#}");
+                }
                 sweep_webhooks(&repo, deadline).await;
                 sweep_due(&repo).await?
             }

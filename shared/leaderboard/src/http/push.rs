@@ -54,23 +54,6 @@ pub fn parse_interval(raw: &str) -> Result<i64, String> {
 }
 
 impl PushSettings {
-    /// From `push_publish_url` (empty: publishing is off, `None`) and `live_publish_interval_ms`
-    /// (unset: [`DEFAULT_INTERVAL_MS`]). A URL that is not `http(s)`, or an interval outside
-    /// `0..=`[`MAX_INTERVAL_MS`], is an error naming the variable.
-    pub fn parse(url: &str, interval_ms: Option<&str>) -> Result<Option<Self>, String> {
-        let Some(base_url) = parse_url(url)? else {
-            return Ok(None);
-        };
-        let interval_ms = match interval_ms.map(str::trim).filter(|s| !s.is_empty()) {
-            None => DEFAULT_INTERVAL_MS,
-            Some(raw) => parse_interval(raw)?,
-        };
-        Ok(Some(Self {
-            base_url,
-            interval_ms,
-        }))
-    }
-
     /// The publisher's URL of a board's channel.
     pub fn channel_url(&self, tenant: &str, board: &str) -> String {
         format!("{}/{tenant}/{board}", self.base_url)
@@ -126,33 +109,36 @@ pub fn wait_for_gate(gate_ttl_ms: i64, interval_ms: i64) -> i64 {
 mod tests {
     use super::*;
 
+    fn tier(url: &str) -> PushSettings {
+        PushSettings {
+            base_url: parse_url(url).unwrap().unwrap(),
+            interval_ms: DEFAULT_INTERVAL_MS,
+        }
+    }
+
     #[test]
     fn settings_are_off_without_a_url_and_checked_with_one() {
-        assert_eq!(PushSettings::parse(" ", Some("5")), Ok(None));
+        assert_eq!(parse_url(" "), Ok(None));
         assert_eq!(
-            PushSettings::parse("http://push:8091/pub/", None),
-            Ok(Some(PushSettings {
-                base_url: "http://push:8091/pub".into(),
-                interval_ms: DEFAULT_INTERVAL_MS,
-            }))
+            parse_url("http://push:8091/pub/"),
+            Ok(Some("http://push:8091/pub".into()))
         );
-        let s = PushSettings::parse("https://p/pub", Some("0"))
-            .unwrap()
-            .unwrap();
-        assert_eq!(s.interval_ms, 0);
-        assert_eq!(s.channel_url("default", "cup"), "https://p/pub/default/cup");
+        assert_eq!(parse_interval("0"), Ok(0));
+        assert_eq!(
+            tier("https://p/pub").channel_url("default", "cup"),
+            "https://p/pub/default/cup"
+        );
         for bad in ["-1", "2001", "abc", "1.5"] {
-            let e = PushSettings::parse("http://p/pub", Some(bad)).unwrap_err();
+            let e = parse_interval(bad).unwrap_err();
             assert!(e.contains("live_publish_interval_ms"), "{e}");
         }
-        let e = PushSettings::parse("redis://p", None).unwrap_err();
+        let e = parse_url("redis://p").unwrap_err();
         assert!(e.contains("push_publish_url"), "{e}");
     }
 
     #[test]
     fn each_tier_has_its_own_id() {
-        let a = PushSettings::parse("http://a/pub", None).unwrap().unwrap();
-        let b = PushSettings::parse("http://b/pub", None).unwrap().unwrap();
+        let (a, b) = (tier("http://a/pub"), tier("http://b/pub"));
         assert_eq!(a.tier_id().len(), 16);
         assert_eq!(a.tier_id(), a.clone().tier_id());
         assert_ne!(a.tier_id(), b.tier_id());

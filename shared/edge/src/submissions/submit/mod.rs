@@ -323,7 +323,6 @@ async fn write(
 
 /// An `async` submission accepted into the board's inbox (the worker applies it): rejected now
 /// if it can be without the record, then stored durably.
-#[allow(clippy::too_many_arguments)]
 async fn accept(
     call: &Call<'_>,
     ctx: &Ctx<'_>,

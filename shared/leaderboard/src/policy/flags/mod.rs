@@ -277,16 +277,13 @@ impl FlagSet {
             return out;
         };
         out.metadata.extend(flag.metadata.clone());
-        let pick = |out: &mut Resolution, variant: Option<&String>, reason: Reason| {
-            pick(out, flag, variant, reason);
-        };
         if !flag.enabled {
             // A successful resolution without a value: the caller's code default applies.
             out.reason = Reason::Disabled;
             return out;
         }
         if context.get("targetingKey").is_some_and(|t| !t.is_string()) {
-            pick(&mut out, flag.default_variant.as_ref(), Reason::Error);
+            pick(&mut out, flag, flag.default_variant.as_ref(), Reason::Error);
             out.error = Some((
                 ErrorCode::InvalidContext,
                 "targetingKey must be a string".into(),
@@ -294,11 +291,16 @@ impl FlagSet {
             return out;
         }
         let Some(rule) = &flag.targeting else {
-            pick(&mut out, flag.default_variant.as_ref(), Reason::Static);
+            pick(
+                &mut out,
+                flag,
+                flag.default_variant.as_ref(),
+                Reason::Static,
+            );
             return Self::typed(out, expected);
         };
         if flag.needs_targeting_key && !context.contains_key("targetingKey") {
-            pick(&mut out, flag.default_variant.as_ref(), Reason::Error);
+            pick(&mut out, flag, flag.default_variant.as_ref(), Reason::Error);
             out.error = Some((
                 ErrorCode::TargetingKeyMissing,
                 format!("flag '{key}' targets by targetingKey and the context has none"),
@@ -323,17 +325,19 @@ impl FlagSet {
         result: std::result::Result<Value, crate::policy::jsonlogic::Error>,
         expected: Option<ValueType>,
     ) -> Resolution {
-        let pick = |out: &mut Resolution, variant: Option<&String>, reason: Reason| {
-            pick(out, flag, variant, reason);
-        };
         match result {
             Err(e) => {
-                pick(&mut out, flag.default_variant.as_ref(), Reason::Error);
+                pick(&mut out, flag, flag.default_variant.as_ref(), Reason::Error);
                 out.error = Some((ErrorCode::ParseError, format!("targeting of '{key}': {e}")));
                 out
             }
             Ok(Value::Null) => {
-                pick(&mut out, flag.default_variant.as_ref(), Reason::Default);
+                pick(
+                    &mut out,
+                    flag,
+                    flag.default_variant.as_ref(),
+                    Reason::Default,
+                );
                 Self::typed(out, expected)
             }
             Ok(chosen) => {
@@ -345,11 +349,11 @@ impl FlagSet {
                 };
                 match name.filter(|n| flag.variants.contains_key(n)) {
                     Some(n) => {
-                        pick(&mut out, Some(&n), Reason::TargetingMatch);
+                        pick(&mut out, flag, Some(&n), Reason::TargetingMatch);
                         Self::typed(out, expected)
                     }
                     None => {
-                        pick(&mut out, flag.default_variant.as_ref(), Reason::Error);
+                        pick(&mut out, flag, flag.default_variant.as_ref(), Reason::Error);
                         out.error = Some((
                             ErrorCode::General,
                             format!("targeting of '{key}' chose {chosen}, which is not a variant"),
