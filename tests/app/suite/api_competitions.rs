@@ -343,3 +343,61 @@ async fn concurrent_joins_never_take_a_tournament_past_its_size() {
     counts.sort_unstable();
     assert_eq!(counts, (1..=15).collect::<Vec<u64>>());
 }
+
+/// The worker's lease of the schedule's register (`edge::schedule`, `Repo::due_lease`), on a
+/// real worker: a member that is no item of any release (no kind, or a kind of another register)
+/// is forgotten; one this release does not serve (a later release's kind, ids it refuses) is set
+/// aside ten minutes, for a worker that serves it — where either was leased again every 30 s.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worker_forgets_what_is_no_item_and_sets_aside_what_it_does_not_serve() {
+    use edge::schedule::{ALARM, REGISTER, SET_ASIDE_MS};
+    let api = crate::api::start_with_worker().await;
+    let mut redis = api.redis.conn();
+    let now_ms = now_secs() * 1_000;
+    let broken = ["no kind at all", "rollover:acme/cup"];
+    let unknown = ["award:acme/cup", "competition:acme/B@d"];
+    for member in broken.iter().chain(&unknown) {
+        let _: i64 = redis::cmd("ZADD")
+            .arg(REGISTER)
+            .arg(now_ms - 1_000)
+            .arg(*member)
+            .query(&mut redis)
+            .unwrap();
+    }
+    // The alarm rings every worker when it expires (a keyspace event), as a note's would.
+    let _: () = redis::cmd("SET")
+        .arg(ALARM)
+        .arg("test")
+        .arg("PX")
+        .arg(1)
+        .query(&mut redis)
+        .unwrap();
+    let score = |redis: &mut harness::Conn, member: &str| -> Option<i64> {
+        redis::cmd("ZSCORE")
+            .arg(REGISTER)
+            .arg(member)
+            .query::<Option<f64>>(redis)
+            .unwrap()
+            .map(|s| s as i64)
+    };
+    // Bounded by the worker's handling of one message (a lease and a note per member), with
+    // room for a loaded machine.
+    let settled = harness::eventually(std::time::Duration::from_secs(30), || {
+        let done = broken.iter().all(|m| score(&mut redis, m).is_none())
+            && unknown
+                .iter()
+                .all(|m| score(&mut redis, m).is_some_and(|s| s >= now_ms + SET_ASIDE_MS - 60_000));
+        done.then_some(())
+    })
+    .await;
+    let seen: Vec<_> = broken
+        .iter()
+        .chain(&unknown)
+        .map(|m| (*m, score(&mut redis, m)))
+        .collect();
+    assert!(
+        settled.is_some(),
+        "within 30 s of the ring, the members no item should be gone and the others due about \
+         {SET_ASIDE_MS} ms after {now_ms}; the register holds {seen:?}"
+    );
+}
