@@ -6,8 +6,8 @@
 //! | `lb:tenant:{t}:webhooks` | hash | subscription id → `Subscription` JSON (with its secrets) |
 //!
 //! The variable `webhook_allow_private` opens private addresses for targets
-//! ([`leaderboard::outbound::webhook_target::TargetPolicy::parse`]); a malformed value opens nothing and
-//! is reported in the component's log.
+//! ([`leaderboard::outbound::webhook_target::TargetPolicy::parse`]); a malformed value is
+//! `misconfigured` ([`crate::settings`]): what reads it fails, naming the variable.
 
 pub mod delivery;
 pub mod due;
