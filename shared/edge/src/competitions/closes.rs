@@ -8,7 +8,7 @@ use leaderboard::board::period;
 use leaderboard::{Board, Result, TenantId};
 
 use crate::repo::{Keys, Repo};
-use crate::schedule::{Item, NoteMode};
+use crate::schedule::Item;
 
 /// What follows the close of a board's runs (a periodic board's periods, a tournament of many
 /// runs' runs), for the worker: the rewards of every run that ended are awarded when due
@@ -71,11 +71,5 @@ pub async fn on_due(
         .into_iter()
         .flatten()
         .min();
-    match next {
-        Some(next) => {
-            repo.due_note(&item, next, now_ms, NoteMode::IfHeld(held_ms))
-                .await
-        }
-        None => repo.due_forget(&item, Some(held_ms)).await,
-    }
+    repo.due_next(&item, next, now_ms, held_ms).await
 }

@@ -286,13 +286,8 @@ pub async fn on_rollover(
                 let outcome = publish_gated(repo, settings, &found, tenant, now_ms).await?;
                 if outcome == Outcome::UpToDate {
                     let now = now_ms();
-                    match period::next_reset_ms(found.period, now)? {
-                        Some(next) => {
-                            let mode = NoteMode::IfHeld(held_ms);
-                            repo.due_note(item, next, now, mode).await?;
-                        }
-                        None => repo.due_forget(item, held).await?,
-                    }
+                    let next = period::next_reset_ms(found.period, now)?;
+                    repo.due_next(item, next, now, held_ms).await?;
                 }
                 Ok(outcome)
             }

@@ -429,6 +429,25 @@ impl Repo {
         self.zrem_if(&item.register().key(), item.member().as_bytes(), held_ms)
             .await
     }
+
+    /// What a worker does with an item it served under a lease that holds it at `held_ms`: noted
+    /// due at `next` (its next time), or forgotten when it has none; either only while the lease
+    /// still holds it (a note made meanwhile stands).
+    pub async fn due_next(
+        &self,
+        item: &Item,
+        next: Option<i64>,
+        now_ms: i64,
+        held_ms: i64,
+    ) -> Result<()> {
+        match next {
+            Some(next) => {
+                self.due_note(item, next, now_ms, NoteMode::IfHeld(held_ms))
+                    .await
+            }
+            None => self.due_forget(item, Some(held_ms)).await,
+        }
+    }
 }
 
 /// The schedule's scripts as an integration test runs them itself on a Redis (feature

@@ -24,14 +24,9 @@ pub(super) fn live_from(joined: &str) -> Result<LivePolicy> {
     let mut parts = joined.split('|');
     let mut part = || parts.next().filter(|p| !p.trim().is_empty());
     let max_secs = LIVE_MAX_SECS.value(part())?;
-    let heartbeat_secs = LIVE_HEARTBEAT_SECS.value(part())?.min(max_secs);
+    let heartbeat_secs = LIVE_HEARTBEAT_SECS.value(part())?;
     let max_streams = LIVE_MAX_STREAMS.value(part())?;
-    Ok(LivePolicy {
-        max_secs,
-        heartbeat_secs,
-        max_streams,
-        ..LivePolicy::default()
-    })
+    Ok(LivePolicy::new(max_secs, heartbeat_secs, max_streams))
 }
 
 /// The worker's push tier: `None` when `push_publish_url` is empty.

@@ -89,13 +89,13 @@ impl Http {
         (http, first)
     }
 
-    /// What a bad part falls back on: no CORS, the access log on, no HSTS, every request counted.
+    /// What a bad part falls back on: its default (the table's, which a test holds to parse).
     pub fn fallback() -> Self {
         Self {
-            cors_allowed_origins: String::new(),
-            request_log: true,
-            hsts: None,
-            metrics_every: 1,
+            cors_allowed_origins: CORS_ALLOWED_ORIGINS.value(None).unwrap_or_default(),
+            request_log: REQUEST_LOG.value(None).unwrap_or(true),
+            hsts: HSTS_MAX_AGE_SECS.value(None).unwrap_or_default(),
+            metrics_every: METRICS.value(None).unwrap_or(1),
         }
     }
 }
@@ -178,8 +178,8 @@ mod tests {
         assert!(!p.request_log);
         assert!(p.hsts.is_some());
         assert_eq!(
-            p.metrics_every, 1,
-            "a bad metrics part counts every request"
+            p.metrics_every, 100,
+            "a bad metrics part counts as its default, 1/100"
         );
     }
 }

@@ -53,6 +53,19 @@ impl Default for LivePolicy {
     }
 }
 
+impl LivePolicy {
+    /// The limits as the operator's variables give them; a heartbeat longer than a stream is the
+    /// stream's length (a stream ends before it would be due).
+    pub fn new(max_secs: u32, heartbeat_secs: u32, max_streams: u32) -> Self {
+        Self {
+            max_secs,
+            heartbeat_secs: heartbeat_secs.min(max_secs),
+            max_streams,
+            poll_ms: POLL_MS,
+        }
+    }
+}
+
 /// How often a waiting request reads the board's version: one Redis `GET` per 250 ms per client.
 pub const POLL_MS: u32 = 250;
 /// The longest a stream may be configured to last (an hour).

@@ -116,13 +116,7 @@ pub async fn announce(
             .into_iter()
             .flatten()
             .min();
-        return match next_ms {
-            Some(next) => {
-                repo.due_note(&item, next, now_ms, NoteMode::IfHeld(held_ms))
-                    .await
-            }
-            None => repo.due_forget(&item, Some(held_ms)).await,
-        };
+        return repo.due_next(&item, next_ms, now_ms, held_ms).await;
     }
     Err(LeaderboardError::Conflict(format!(
         "the config of tournament '{id}' changed {DECIDE_ATTEMPTS} times while it was announced"
