@@ -34,6 +34,7 @@ mod limits;
 
 use edge::http::{Call, Method, Response, ResponseBuilder};
 use edge::platform::Platform;
+use edge::schedule::{Kind, Register};
 use leaderboard::{LeaderboardError, Result};
 use serde_json::{Value, json};
 /// The liveness route.
@@ -199,23 +200,27 @@ const OVERDUE_EXAMINED: usize = 10;
 /// Stranded entries counted per board, at most (enough to tell "some" from "none").
 const STRANDED_COUNTED: u64 = 100;
 
-/// Inbox entries a drain took longer than the reclaim time ago and has not applied, on boards the
-/// sweep has not reached since (the first [`OVERDUE_EXAMINED`]): more than a moment of them says
-/// the worker is down or cannot sweep (`edge::submissions::pipeline::sweep`). Counts only: board names are
-/// tenants' own.
+/// Inbox entries a drain took longer than the reclaim time ago and has not applied, on boards
+/// due for the inbox sweep that no worker has reached (the first [`OVERDUE_EXAMINED`]): more than
+/// a moment of them says the worker is down or cannot sweep (`edge::submissions::pipeline::sweep`).
+/// Counts only: board names are tenants' own.
 async fn stranded(platform: &dyn Platform, repo: &edge::repo::Repo) -> Result<Value> {
     let reclaim_after_ms = edge::settings::reclaim_after_ms(platform).await?;
     let overdue = repo
-        .claims_overdue(edge::scope::now_ms(), reclaim_after_ms, OVERDUE_EXAMINED)
+        .due_overdue(
+            &Register::Shared,
+            Kind::Inbox,
+            edge::scope::now_ms(),
+            OVERDUE_EXAMINED,
+        )
         .await?;
     let mut entries = 0;
     let mut boards = 0;
-    for (board, _) in &overdue.first {
-        // The register holds what drains noted: a board reference, else nothing to count.
-        let Ok((tenant, board)) = edge::schedule::board_ref(board.as_bytes()) else {
+    for (item, _) in &overdue.first {
+        let Some((tenant, board)) = item.board() else {
             continue;
         };
-        let keys = edge::repo::Keys::new(&tenant, &board);
+        let keys = edge::repo::Keys::new(tenant, board);
         let n = repo
             .inbox_stranded(&keys, reclaim_after_ms, STRANDED_COUNTED)
             .await?;
@@ -224,10 +229,10 @@ async fn stranded(platform: &dyn Platform, repo: &edge::repo::Repo) -> Result<Va
     }
     Ok(json!({
         "reclaim_after_ms": reclaim_after_ms,
-        "boards_overdue": overdue.boards,
+        "boards_overdue": overdue.count,
         "boards_with_stranded_entries": boards,
         "stranded_entries": entries,
-        "oldest_overdue_at_ms": overdue.first.first().map(|(_, at)| at),
+        "oldest_overdue_at_ms": overdue.first.first().map(|(_, due)| due),
     }))
 }
 

@@ -13,42 +13,35 @@
 //!   fire-and-forget form): it is appended to the board's inbox first;
 //! - the webhook channel `lb:webhooks` (`edge::webhooks::delivery`);
 //! - the keyspace channel of the schedule's alarm (`edge::schedule`), payload the event's name:
-//!   `expired` when something is due — an item of the schedule's register (a competition's
-//!   edge) or of this region's push tier's (a period's end), a board for the inbox sweep
-//!   (`edge::submissions::pipeline::claims`), something the webhook deliverer owes
-//!   (`edge::webhooks::due`); and, for one release, the previous release's own alarms' channels
-//!   (`edge::schedule::PREVIOUS_ALARM_CHANNELS`), served the same way.
+//!   `expired` when an item of the schedule's register or of this region's push tier's is due.
 //!
-//! For the doorbell and the ingest channel, the board's inbox is then drained (`edge::submissions::pipeline`): batches decided by the core
-//! and applied in one script each, bad entries to the dead letters, exactly once. A drain is
-//! bounded (entries and time) so one message never runs long; when it stops with work left it
-//! rings the doorbell again. Pub/sub is at-most-once, but the inbox is durable: a lost doorbell
+//! For the doorbell and the ingest channel, the board's inbox is then drained
+//! (`edge::submissions::pipeline`): batches decided by the core and applied in one script each,
+//! bad entries to the dead letters, exactly once. A drain is bounded (entries and time) so one
+//! message never runs long; when it stops with work left it rings the doorbell again. Pub/sub is at-most-once, but the inbox is durable: a lost doorbell
 //! only delays entries until the next doorbell or an HTTP drain (`POST /api/v1/admin/drain`).
 //! Redis being unavailable fails the message; the entries stay pending for the next drain.
 //!
-//! A message that drained a board, a webhook ring and the alarm end with the sweep
-//! (`edge::submissions::pipeline::sweep`): the boards
-//! whose drain may have died holding a claim, noted longer than the reclaim time ago, are drained
-//! and settled, so entries a dead drain left claimed are applied without more traffic on their
-//! board; the alarm's expiry rings the worker for it when no other message comes. The alarm and
-//! a webhook ring also serve what the webhook deliverer owes (`edge::webhooks::delivery::sweep`:
-//! a ring no worker heard, a retry's time); a doorbell does not.
+//! Every message but an invalidation ends with the schedule's due items (`due`), served by kind:
+//! a competition's edge, a period's end for the push tier, a board a dead drain may have left
+//! claimed (the inbox sweep), what the webhook deliverer owes with nothing to ring it (a ring no
+//! worker heard, a retry's time). The alarm's expiry rings the worker for them when no other
+//! message comes.
 
 use anyhow::Context;
 use edge::cache::EdgeCache;
-use edge::competitions::tournaments;
 use edge::platform::Spin;
 use edge::repo::Repo;
-use edge::schedule::{Item, Register};
+use edge::schedule::AlarmEvent;
 use edge::scope::now_ms;
 use edge::settings;
-use edge::submissions::pipeline::claims::Lease;
-use edge::submissions::pipeline::{self, AlarmEvent};
+use edge::submissions::pipeline;
 use edge::submissions::submit;
 use edge::webhooks::delivery;
-use leaderboard::http::push::PushSettings;
 use leaderboard::{BoardId, TenantId};
 use spin_sdk::redis_component;
+
+mod due;
 
 /// Time one webhook ring may deliver for (attempts in flight finish first; each is bounded by
 /// `webhook_timeout`).
@@ -127,140 +120,33 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
         edge::live::push::on_change(&Spin, &tenant, &board, config, &now_ms).await;
         return Ok(());
     }
-    // The sweep register's alarm: its expiry says boards are due; its other events say nothing.
+    // The schedule's alarm: its expiry says something is due (served below, as after every
+    // other message); its other events say nothing.
     let alarm = AlarmEvent::parse(payload);
     if alarm == Some(AlarmEvent::Other) {
         return Ok(());
     }
     let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
-    // The alarm: the schedule's items due are served by kind (never failing the message).
-    if alarm == Some(AlarmEvent::Expired) {
-        serve_due(&repo).await;
-    }
-    // Then the boards a dead drain may have left claimed: those a drain's own note leased, else
-    // those due now (on the alarm, after a webhook ring).
-    let swept = match alarm {
-        Some(_) => {
-            // The inbox sweep first; its failure still leaves the webhooks' turn (this alarm
-            // will not ring again for them).
-            let swept = sweep_due(&repo).await;
-            sweep_webhooks(&repo, now_ms() + WEBHOOK_BUDGET_MS).await;
-            swept?
-        }
-        None => match webhook_ring(payload) {
-            Some((tenant, board)) => {
-                // A tenant whose webhooks cannot go out (a bad webhook variable, Redis's
-                // answer) still leaves the sweeps their turn: what it owes stays owed.
-                let deadline = now_ms() + WEBHOOK_BUDGET_MS;
-                if let Err(e) = deliver_webhooks(&repo, &tenant, board, deadline).await {
-                    eprintln!("projector: {e:#}");
-                }
-                sweep_webhooks(&repo, deadline).await;
-                sweep_due(&repo).await?
+    let handled = match (alarm, webhook_ring(payload)) {
+        (Some(_), _) => Ok(()),
+        (None, Some((tenant, board))) => {
+            // A tenant whose webhooks cannot go out (a bad webhook variable, Redis's answer)
+            // still leaves the due items their turn: what it owes stays owed.
+            let deadline = now_ms() + WEBHOOK_BUDGET_MS;
+            if let Err(e) = deliver_webhooks(&repo, &tenant, board, deadline).await {
+                eprintln!("projector: {e:#}");
             }
-            None => match drain_for(&repo, payload).await? {
-                Some(leased) => {
-                    let limits = sweep_limits().await?;
-                    pipeline::sweep(&Spin, &repo, &leased, &limits, &now_ms).await
-                }
-                None => return Ok(()),
-            },
-        },
+            Ok(())
+        }
+        (None, None) => drain_for(&repo, payload).await,
     };
-    if swept.boards > 0 {
-        eprintln!(
-            "projector: swept {} boards a drain may have left claimed: {} entries applied, \
-             {} boards settled, {} failed",
-            swept.boards, swept.applied, swept.settled, swept.failed
-        );
-        count_applied(swept.applied).await;
-    }
-    Ok(())
+    due::serve(&repo).await;
+    handled
 }
 
-/// The schedule's items due (`edge::schedule`), register by register — its own, then this
-/// region's push tier's — each leased just before its items are served, each item by its kind:
-/// a competition's edge announced or closed (`edge::competitions::tournaments::announce`), a
-/// period's end published to the push tier (`edge::live::push::on_rollover`). Never fails: an
-/// item whose work failed is logged and stays leased, due again when the lease ends (the lease
-/// armed the alarm for it); a register whose lease failed is logged (a push tier's counted as a
-/// publish failure) and leaves its items due, unrung until the alarm's next ring (a note, a
-/// worker's start, another register's item), and the next register is still served.
-async fn serve_due(repo: &Repo) {
-    let push = edge::live::push::settings(&Spin).await;
-    let mut registers = vec![Register::Shared];
-    if let Some(settings) = &push {
-        registers.push(Register::Tier(settings.tier_id()));
-    }
-    for register in registers {
-        let leased = match repo.due_lease(&register, now_ms()).await {
-            Ok(leased) => leased,
-            Err(e) => {
-                eprintln!("projector: leasing what is due in {}: {e}", register.key());
-                if let Register::Tier(_) = register {
-                    edge::live::push::count_failure(&Spin).await;
-                }
-                continue;
-            }
-        };
-        for item in &leased.items {
-            serve_item(repo, push.as_ref(), item, leased.held_ms).await;
-        }
-    }
-}
-
-/// One leased item of the schedule, served by its kind while its lease holds it (`held_ms`);
-/// `push`, the push tier's settings (a rollover is leased only with them).
-async fn serve_item(repo: &Repo, push: Option<&PushSettings>, item: &Item, held_ms: i64) {
-    match item {
-        Item::Competition(tenant, board) => {
-            let announced = tournaments::announce(repo, tenant, board, now_ms(), held_ms).await;
-            if let Err(e) = announced {
-                eprintln!(
-                    "projector: {} (again when its lease ends): {e}",
-                    item.member()
-                );
-            }
-        }
-        Item::Rollover { .. } => {
-            if let Some(settings) = push {
-                edge::live::push::on_rollover(&Spin, repo, settings, item, held_ms, &now_ms).await;
-            }
-        }
-    }
-}
-
-/// What the webhook deliverer owes with nothing to ring it (`edge::webhooks::due`: a ring no
-/// worker heard, a retry's time), served on the alarm and after each webhook ring (in what is
-/// left of the ring's budget), until `deadline`; a failure is logged (the entries stay due,
-/// served at the next alarm or webhook ring).
-async fn sweep_webhooks(repo: &Repo, deadline: i64) {
-    match delivery::sweep(&Spin, repo, deadline, &now_ms).await {
-        Ok(swept) if swept.entries > 0 => eprintln!(
-            "projector: served {} webhook entries owed with no ring: {} messages made, {} \
-             delivered, {} failed",
-            swept.entries, swept.made, swept.delivered, swept.failed
-        ),
-        Ok(_) => {}
-        Err(e) => eprintln!("projector: sweeping what the webhook deliverer owes: {e}"),
-    }
-}
-
-/// A sweep's bounds: a budget of its own after the message's main work.
-async fn sweep_limits() -> anyhow::Result<pipeline::Limits> {
-    Ok(pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await?)
-}
-
-async fn sweep_due(repo: &Repo) -> anyhow::Result<pipeline::Swept> {
-    let limits = sweep_limits().await?;
-    pipeline::sweep_due(&Spin, repo, &limits, &now_ms)
-        .await
-        .context("sweeping boards left claimed")
-}
-
-/// A doorbell or an ingest message: the board's inbox drained. The due boards its drain leased
-/// (`None`: the message named no board, kept in the ingest dead letters).
-async fn drain_for(repo: &Repo, payload: &[u8]) -> anyhow::Result<Option<Vec<Lease>>> {
+/// A doorbell or an ingest message: the board's inbox drained (a message that names no board is
+/// kept in the ingest dead letters).
+async fn drain_for(repo: &Repo, payload: &[u8]) -> anyhow::Result<()> {
     let target = if payload.first() == Some(&b'{') {
         pipeline::ingest(repo, payload, now_ms()).await?
     } else {
@@ -275,12 +161,9 @@ async fn drain_for(repo: &Repo, payload: &[u8]) -> anyhow::Result<Option<Vec<Lea
         }
     };
     let Some((tenant, board)) = target else {
-        return Ok(None);
+        return Ok(());
     };
-    let limits = pipeline::Limits {
-        lease: pipeline::SWEEP_BOARDS,
-        ..pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await?
-    };
+    let limits = pipeline::Limits::read(&Spin, MAX_EVENTS, now_ms() + BUDGET_MS).await?;
     let report = pipeline::drain_and_invalidate(&Spin, repo, &tenant, &board, &limits, &now_ms)
         .await
         .with_context(|| format!("draining {tenant}/{board}"))?;
@@ -289,9 +172,10 @@ async fn drain_for(repo: &Repo, payload: &[u8]) -> anyhow::Result<Option<Vec<Lea
         repo.ring(submit::DOORBELL, &format!("{tenant}/{board}"))
             .await?;
     }
-    Ok(Some(report.leased))
+    Ok(())
 }
 
+/// Counts entries applied (`lb_events_applied_total`).
 async fn count_applied(applied: u64) {
     edge::metrics::add_now(
         &Spin,

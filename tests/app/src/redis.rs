@@ -33,7 +33,7 @@ fn free_node_port() -> u16 {
 /// How many free ports a server is started on before its start fails.
 const PORT_ATTEMPTS: u32 = 5;
 
-/// The sweep's alarm key (`edge::submissions::pipeline::claims::ALARM`; the suite checks they agree).
+/// The schedule's alarm key (`edge::schedule::ALARM`; the suite checks they agree).
 pub const ALARM_KEY: &str = "lb:{claims}:alarm";
 
 /// How long a cluster node may not answer before the others fail it over (ms): Redis's own test

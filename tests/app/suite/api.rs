@@ -301,7 +301,6 @@ impl Api {
                 .arg("lb:invalidate")
                 .arg("lb:webhooks")
                 .arg(edge::schedule::ALARM_CHANNEL)
-                .arg(&edge::schedule::PREVIOUS_ALARM_CHANNELS[..])
                 .query(&mut self.redis.trigger_node().node_conn())
                 .ok()?;
             n.iter().all(|(_, subs)| *subs > 0).then_some(())
@@ -314,7 +313,7 @@ impl Api {
         // As scripts/up.sh does at each start: ring the sweep, for an alarm that expired while no
         // worker listened.
         let _: i64 = redis::cmd("PUBLISH")
-            .arg(edge::submissions::pipeline::claims::ALARM_CHANNEL)
+            .arg(edge::schedule::ALARM_CHANNEL)
             .arg("expired")
             .query(&mut self.redis.trigger_node().node_conn())
             .unwrap_or_else(|e| panic!("ringing the sweep: {e}"));

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::api::{Api, rows, service, start_with_worker};
-use harness::{RedisServer, eventually};
+use harness::eventually;
 
 async fn entries(api: &Api, board: &str) -> serde_json::Value {
     api.get(&format!("/api/v1/boards/{board}/entries?limit=100"), None)
@@ -171,25 +171,15 @@ async fn entries_left_pending_by_a_dead_projector_are_applied_once() {
 }
 
 /// What a drain does before it dies holding a claim, with the drain's own scripts: it notes the
-/// board in the sweep's register, then claims up to 256 of its inbox entries (consumer `drain`).
-/// The number of entries claimed.
+/// board for the inbox sweep (the schedule's note), due the reclaim time later, then claims up to
+/// 256 of its inbox entries (consumer `drain`). The number of entries claimed.
 fn claim_as_a_dying_drain(c: &mut harness::Conn, board: &str, reclaim_ms: u64) -> usize {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let leased: Vec<redis::Value> = redis::cmd("EVAL")
-        .arg(edge::submissions::pipeline::claims::NOTE)
-        .arg(2)
-        .arg(edge::submissions::pipeline::claims::REGISTER)
-        .arg(edge::submissions::pipeline::claims::ALARM)
-        .arg(now)
-        .arg(reclaim_ms)
-        .arg(0)
-        .arg(format!("default/{board}"))
-        .query(c)
-        .unwrap();
-    assert!(leased.is_empty(), "a note with no lease leased {leased:?}");
+    let item = format!("inbox:default/{board}");
+    crate::schedule::note(c, &item, now + reclaim_ms as i64, now, "always");
     let claimed: Vec<redis::Value> = redis::cmd("EVAL")
         .arg(include_str!(
             "../../../shared/edge/src/submissions/pipeline/lua/claim.lua"
@@ -250,10 +240,7 @@ async fn inbox_empty(api: &Api, board: &str, within: Duration) -> bool {
 /// as scripts/up.sh does). With the worker running, the register's alarm rings it: a second dead
 /// drain's entries are applied within the reclaim time + 2 s, again with no other message.
 async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without_more_traffic() {
-    assert_eq!(
-        harness::ALARM_KEY,
-        edge::submissions::pipeline::claims::ALARM
-    );
+    assert_eq!(harness::ALARM_KEY, edge::schedule::ALARM);
     const RECLAIM_MS: u64 = 1_000;
     let mut api = crate::api::start_with(
         &[("inbox_reclaim_after_ms", "1000")],
@@ -310,71 +297,4 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
     assert_eq!(rows(&body)[0], ("ann".to_string(), 1, json!(50)));
     assert_eq!(rows(&body)[1], ("dee".to_string(), 2, json!(40)));
     api.stop().await;
-}
-
-/// The sweep's register as its scripts keep it, on a real Redis (no app): a board is due once the
-/// reclaim time has passed since its last note; a lease takes it for the reclaim time; a note
-/// after the lease, even in the same millisecond, keeps it from being settled by that lease; the
-/// alarm expires when the earliest board falls due.
-#[test]
-fn the_sweeps_register_leases_due_boards_and_a_later_note_outlives_a_lease() {
-    let redis = RedisServer::start();
-    let mut c = redis.conn();
-    let claims = edge::submissions::pipeline::claims::NOTE;
-    let settle =
-        include_str!("../../../shared/edge/src/submissions/pipeline/lua/claims_settle.lua");
-    let keys = [
-        edge::submissions::pipeline::claims::REGISTER,
-        edge::submissions::pipeline::claims::ALARM,
-    ];
-    let note = |c: &mut harness::Conn, now: i64, lease: u32, board: &str| -> Vec<(String, i64)> {
-        redis::cmd("EVAL")
-            .arg(claims)
-            .arg(2)
-            .arg(&keys)
-            .arg(now)
-            .arg(1_000)
-            .arg(lease)
-            .arg(board)
-            .query::<Vec<(String, i64)>>(c)
-            .unwrap()
-    };
-    let settled = |c: &mut harness::Conn, board: &str, lease: i64| -> i64 {
-        redis::cmd("EVAL")
-            .arg(settle)
-            .arg(1)
-            .arg(keys[0])
-            .arg(board)
-            .arg(lease)
-            .query(c)
-            .unwrap()
-    };
-    let now = 1_800_000_000_000_i64;
-    assert!(note(&mut c, now, 16, "t/a").is_empty());
-    assert!(note(&mut c, now + 500, 16, "t/b").is_empty());
-    // The alarm: set for the earliest board, `a`, a reclaim time after its note.
-    let ttl: i64 = redis::cmd("PTTL").arg(keys[1]).query(&mut c).unwrap();
-    assert!((1..=1_000).contains(&ttl), "{ttl}");
-    // Not due before the reclaim time; then `a` alone.
-    assert!(note(&mut c, now + 999, 16, "").is_empty());
-    assert_eq!(
-        note(&mut c, now + 1_000, 16, ""),
-        vec![("t/a".into(), now + 1_000)]
-    );
-    // Leased: nobody else gets it within the reclaim time.
-    assert!(note(&mut c, now + 1_200, 16, "").is_empty());
-    // A drain notes `a` in the lease's own millisecond: the lease may not settle it.
-    assert!(note(&mut c, now + 1_000, 0, "t/a").is_empty());
-    assert_eq!(settled(&mut c, "t/a", now + 1_000), 0);
-    // `b` falls due and is settled by its lease.
-    let leased = note(&mut c, now + 1_500, 16, "");
-    assert_eq!(leased, vec![("t/b".into(), now + 1_500)]);
-    assert_eq!(settled(&mut c, "t/b", now + 1_500), 1);
-    let left: Vec<String> = redis::cmd("ZRANGE")
-        .arg(keys[0])
-        .arg(0)
-        .arg(-1)
-        .query(&mut c)
-        .unwrap();
-    assert_eq!(left, vec!["t/a".to_string()]);
 }

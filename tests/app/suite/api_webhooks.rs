@@ -673,8 +673,8 @@ async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
                     .timestamp_millis()
             });
         let owed_at: Option<i64> = redis::cmd("ZSCORE")
-            .arg(edge::webhooks::due::REGISTER)
-            .arg("wh:acme")
+            .arg(edge::schedule::REGISTER)
+            .arg("webhook_messages:acme")
             .query(&mut api.redis.conn())
             .unwrap();
         if let (Some(retry_at), Some(owed_at)) = (retry_at, owed_at)
@@ -712,102 +712,6 @@ async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
     assert_eq!(receiver.received().len(), 2);
 }
 
-/// What the deliverer owes, as its register's scripts keep it on a real Redis (no app): the
-/// earliest due time stands and arms the alarm; a lease moves a due entry to its end; an entry
-/// noted during its lease, even for later, outlives that lease's end of turn.
-#[test]
-fn the_webhook_register_keeps_the_earliest_due_time_and_every_note_made_during_a_lease() {
-    use edge::webhooks::due::{DONE, LEASE, NOTE, NOTES_MADE, REGISTER, STAMPS};
-    let redis = harness::RedisServer::start();
-    let mut c = redis.conn();
-    let keys = [
-        REGISTER,
-        edge::submissions::pipeline::claims::ALARM,
-        STAMPS,
-        NOTES_MADE,
-    ];
-    let note = |c: &mut harness::Conn, due: i64, now: i64| {
-        let _: i64 = redis::cmd("EVAL")
-            .arg(NOTE)
-            .arg(4)
-            .arg(&keys)
-            .arg("wh:t")
-            .arg(due)
-            .arg(now)
-            .query(c)
-            .unwrap();
-    };
-    let lease = |c: &mut harness::Conn, now: i64| -> Vec<(String, String)> {
-        redis::cmd("EVAL")
-            .arg(LEASE)
-            .arg(3)
-            .arg(&keys[..3])
-            .arg(now)
-            .arg(60_000)
-            .arg(16)
-            .query(c)
-            .unwrap()
-    };
-    let done = |c: &mut harness::Conn, notes: &str, next: Option<i64>, now: i64| -> i64 {
-        redis::cmd("EVAL")
-            .arg(DONE)
-            .arg(3)
-            .arg(&keys[..3])
-            .arg("wh:t")
-            .arg(notes)
-            .arg(next.map(|n| n.to_string()).unwrap_or_default())
-            .arg(now)
-            .query(c)
-            .unwrap()
-    };
-    let due = |c: &mut harness::Conn| -> Option<i64> {
-        redis::cmd("ZSCORE")
-            .arg(REGISTER)
-            .arg("wh:t")
-            .query(c)
-            .unwrap()
-    };
-    let now = 1_800_000_000_000_i64;
-    note(&mut c, now + 60_000, now);
-    note(&mut c, now + 9_000, now);
-    note(&mut c, now + 30_000, now);
-    assert_eq!(due(&mut c), Some(now + 9_000));
-    let ttl: i64 = redis::cmd("PTTL")
-        .arg(edge::submissions::pipeline::claims::ALARM)
-        .query(&mut c)
-        .unwrap();
-    assert!(
-        (8_000..=9_000).contains(&ttl),
-        "the alarm rings when due: {ttl}"
-    );
-    assert!(lease(&mut c, now + 8_999).is_empty());
-    assert_eq!(lease(&mut c, now + 9_000), [("wh:t".into(), "3".into())]);
-    assert_eq!(due(&mut c), Some(now + 69_000));
-    // Served, with a retry left for later: due then.
-    assert_eq!(done(&mut c, "3", Some(now + 20_000), now + 9_100), 0);
-    assert_eq!(due(&mut c), Some(now + 20_000));
-    // Noted during the next lease, for later than the lease's turn knew of: it stays, due then.
-    assert_eq!(lease(&mut c, now + 20_000), [("wh:t".into(), "3".into())]);
-    note(&mut c, now + 40_000, now + 20_100);
-    assert_eq!(done(&mut c, "3", None, now + 20_200), 0);
-    assert_eq!(due(&mut c), Some(now + 40_000));
-    assert_eq!(lease(&mut c, now + 40_000), [("wh:t".into(), "4".into())]);
-    // Noted meanwhile for later than its own next turn: the sooner of the two stands.
-    note(&mut c, now + 90_000, now + 40_050);
-    assert_eq!(done(&mut c, "4", Some(now + 50_000), now + 40_100), 0);
-    assert_eq!(due(&mut c), Some(now + 50_000));
-    // Nothing noted since its lease and nothing left: it leaves the register.
-    assert_eq!(lease(&mut c, now + 50_000), [("wh:t".into(), "5".into())]);
-    assert_eq!(done(&mut c, "5", None, now + 50_100), 1);
-    assert_eq!(due(&mut c), None);
-    let notes: Option<String> = redis::cmd("HGET")
-        .arg(STAMPS)
-        .arg("wh:t")
-        .query(&mut c)
-        .unwrap();
-    assert_eq!(notes, None);
-}
-
 /// A write rang the worker while none listened (one restarting: pub/sub keeps no message for a
 /// subscriber that is not there), and its board stays quiet: the write noted the board as owed a catch-up
 /// 10 s on, the alarm rings the worker then, and it fans the log out. No other write, no drain
@@ -840,8 +744,8 @@ async fn a_ring_no_worker_heard_is_delivered_by_the_sweep_with_no_other_write() 
     let mut redis = api.redis.conn();
     let settled = harness::eventually(std::time::Duration::from_secs(10), || {
         let noted: Option<f64> = redis::cmd("ZSCORE")
-            .arg(edge::webhooks::due::REGISTER)
-            .arg("acme/final")
+            .arg(edge::schedule::REGISTER)
+            .arg("webhook_log:acme/final")
             .query(&mut redis)
             .unwrap();
         noted.is_none().then_some(())

@@ -1,11 +1,12 @@
 //! The schedule's register (`edge::schedule`), as its scripts keep it on a real Redis (no app,
 //! no runtime): the earliest due time arms the alarm; a lease takes what is due, at most so
-//! many, and holds each until the lease ends; a note made with the lease's hold wins over it,
-//! one made with a stale hold does not; a removal while held; and what a register of the
-//! previous release still holds is moved in by the next lease, by kind, keeping the earlier due
-//! time of an item both hold (the schedule's register and a push tier's alike).
+//! many, each with its stamp, and holds each for its kind's lease; what the worker says it did
+//! holds to the stamp, so a note made during a lease (even in its millisecond) outlives it and
+//! the sooner of two times stands; what the overdue read counts; and what the previous release's
+//! registers of the inbox sweep and the webhook deliverer still hold is moved in, by kind,
+//! keeping the earlier due time of an item both hold.
 
-use edge::schedule::{ALARM, REGISTER, Register, script_for_tests};
+use edge::schedule::{ALARM, Kind, NOTES, REGISTER, Register, script_for_tests};
 use std::time::Instant;
 
 use redis::Value;
@@ -13,8 +14,8 @@ use redis::Value;
 const NOW: i64 = 1_800_000_000_000;
 
 /// Runs the schedule's script `name` with its keys and arguments by name; its answer's word and
-/// the rest as strings.
-fn run(
+/// the rest as strings (the suites that act as a drain or a deliverer run the scripts so too).
+pub(crate) fn run(
     c: &mut harness::Conn,
     name: &str,
     keys: &[(&str, String)],
@@ -38,52 +39,59 @@ fn run(
     (word, words.collect())
 }
 
-fn register_keys() -> Vec<(&'static str, String)> {
+/// The keys every script of a register names: the register, the alarm, its stamps.
+fn register_keys(register: &Register) -> Vec<(&'static str, String)> {
     vec![
-        ("register", REGISTER.to_string()),
+        ("register", register.key()),
         ("alarm", ALARM.to_string()),
+        ("stamps", register.stamps()),
     ]
 }
 
-fn note(c: &mut harness::Conn, item: &str, due: i64, now: i64, mode: &str, held: &str) -> String {
+/// A note of `item` in the schedule's register, as `Repo::due_note` makes it: its stamp.
+pub(crate) fn note(c: &mut harness::Conn, item: &str, due: i64, now: i64, mode: &str) -> String {
+    let mut keys = register_keys(&Register::Shared);
+    keys.push(("notes", NOTES.to_string()));
     let args = [
         ("item", item.to_string()),
         ("due_ms", due.to_string()),
         ("now_ms", now.to_string()),
         ("mode", mode.to_string()),
-        ("held_ms", held.to_string()),
     ];
-    run(c, "note", &register_keys(), &args).0
+    let (word, rest) = run(c, "note", &keys, &args);
+    assert_eq!(word, "noted", "{rest:?}");
+    rest.into_iter().next().expect("a note answers its stamp")
 }
 
-fn lease(c: &mut harness::Conn, now: i64, lease_ms: i64, max: usize) -> Vec<String> {
-    lease_in(c, &Register::Shared, now, lease_ms, max)
-}
-
-/// A lease of `register`, which moves in its previous release's register first.
-fn lease_in(
-    c: &mut harness::Conn,
-    register: &Register,
-    now: i64,
-    lease_ms: i64,
-    max: usize,
-) -> Vec<String> {
-    let (key, previous) = (register.key(), register.previous());
-    let keys = [
-        ("register", key),
-        ("alarm", ALARM.to_string()),
-        ("previous", previous),
-    ];
+/// A lease of the schedule's register, as `Repo::due_lease` takes it: each item with its stamp.
+fn lease(c: &mut harness::Conn, now: i64, max: usize) -> Vec<(String, String)> {
+    let leases: Vec<String> = Kind::ALL
+        .iter()
+        .map(|k| format!("{}={}", k.name(), k.lease_ms()))
+        .collect();
     let args = [
         ("now_ms", now.to_string()),
-        ("lease_ms", lease_ms.to_string()),
+        ("lease_ms", "30000".to_string()),
+        ("leases", leases.join(" ")),
         ("max", max.to_string()),
-        ("kind", register.kind().to_string()),
-        ("adopt_max", "2".to_string()),
     ];
-    let (word, items) = run(c, "lease", &keys, &args);
+    let (word, items) = run(c, "lease", &register_keys(&Register::Shared), &args);
     assert_eq!(word, "leased");
     items
+        .chunks(2)
+        .map(|pair| (pair[0].clone(), pair[1].clone()))
+        .collect()
+}
+
+/// What a worker says it did with `item` leased at `stamp`: due at `next`, or forgotten.
+fn done(c: &mut harness::Conn, item: &str, stamp: &str, next: Option<i64>, now: i64) -> String {
+    let args = [
+        ("item", item.to_string()),
+        ("stamp", stamp.to_string()),
+        ("next_ms", next.map(|n| n.to_string()).unwrap_or_default()),
+        ("now_ms", now.to_string()),
+    ];
+    run(c, "done", &register_keys(&Register::Shared), &args).0
 }
 
 fn due(c: &mut harness::Conn, item: &str) -> Option<i64> {
@@ -127,6 +135,10 @@ fn assert_alarm(c: &mut harness::Conn, wait_ms: i64, armed: Instant, what: &str)
     );
 }
 
+fn items(leased: &[(String, String)]) -> Vec<&str> {
+    leased.iter().map(|(item, _)| item.as_str()).collect()
+}
+
 #[test]
 fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_took() {
     let redis = harness::RedisServer::start();
@@ -134,73 +146,54 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
     let (a, b) = ("competition:t/a", "competition:t/b");
 
     // The earliest due time arms the alarm; a later note does not push it back.
-    assert_eq!(note(&mut c, a, NOW + 60_000, NOW, "always", ""), "noted");
+    note(&mut c, a, NOW + 60_000, NOW, "always");
     let armed = Instant::now();
-    assert_eq!(note(&mut c, b, NOW + 9_000, NOW, "always", ""), "noted");
+    note(&mut c, b, NOW + 9_000, NOW, "always");
     assert_alarm(&mut c, 9_000, armed, "b, the earliest");
     // `earlier` only makes an item due sooner; `always` sets its time either way. None of these
     // is due before b: the alarm stays b's.
-    assert_eq!(note(&mut c, a, NOW + 90_000, NOW, "earlier", ""), "noted");
+    note(&mut c, a, NOW + 90_000, NOW, "earlier");
     assert_eq!(due(&mut c, a), Some(NOW + 60_000));
-    assert_eq!(note(&mut c, a, NOW + 30_000, NOW, "earlier", ""), "noted");
+    note(&mut c, a, NOW + 30_000, NOW, "earlier");
     assert_eq!(due(&mut c, a), Some(NOW + 30_000));
-    assert_eq!(note(&mut c, a, NOW + 70_000, NOW, "always", ""), "noted");
+    note(&mut c, a, NOW + 70_000, NOW, "always");
     assert_eq!(due(&mut c, a), Some(NOW + 70_000));
-    assert_eq!(note(&mut c, a, NOW + 30_000, NOW, "always", ""), "noted");
+    let a_stamp = note(&mut c, a, NOW + 30_000, NOW, "always");
     assert_eq!(due(&mut c, a), Some(NOW + 30_000));
     assert_alarm(&mut c, 9_000, armed, "still b, the earliest");
 
-    // Nothing is due before its time; at it, the lease takes it and holds it a lease long, and
-    // the alarm rings for what is due next (a).
+    // Nothing is due before its time; at it, the lease takes it with its stamp and holds it a
+    // lease long, and the alarm rings for what is due next (a).
     ring(&mut c);
-    assert!(lease(&mut c, NOW + 8_999, 30_000, 16).is_empty());
+    assert!(lease(&mut c, NOW + 8_999, 16).is_empty());
     ring(&mut c);
     let armed = Instant::now();
-    assert_eq!(lease(&mut c, NOW + 9_000, 30_000, 16), [b]);
-    let held = NOW + 9_000 + 30_000;
-    assert_eq!(due(&mut c, b), Some(held));
+    let leased = lease(&mut c, NOW + 9_000, 16);
+    assert_eq!(items(&leased), [b]);
+    let b_stamp = leased[0].1.clone();
+    assert_eq!(due(&mut c, b), Some(NOW + 9_000 + 30_000));
     assert_alarm(&mut c, 21_000, armed, "a, due next");
 
-    // A note with the lease's hold sets the next time; one with a hold that is not the
-    // register's (another worker's stale lease) changes nothing.
+    // Served with a next time: due then. A stamp that is not the item's (another worker's stale
+    // lease) keeps its time when that is sooner; forgotten only with its own stamp.
     assert_eq!(
-        note(
-            &mut c,
-            b,
-            NOW + 500_000,
-            NOW + 9_100,
-            "if_held",
-            &(held + 1).to_string()
-        ),
-        "held_elsewhere"
-    );
-    assert_eq!(due(&mut c, b), Some(held));
-    assert_eq!(
-        note(
-            &mut c,
-            b,
-            NOW + 400_000,
-            NOW + 9_100,
-            "if_held",
-            &held.to_string()
-        ),
-        "noted"
+        done(&mut c, b, &b_stamp, Some(NOW + 400_000), NOW + 9_100),
+        "due"
     );
     assert_eq!(due(&mut c, b), Some(NOW + 400_000));
-
-    // A removal while held: only with the time the register holds.
-    let forget = |c: &mut harness::Conn, item: &str, score: i64| {
-        run(
-            c,
-            "forget",
-            &[("set", REGISTER.to_string())],
-            &[("member", item.to_string()), ("score", score.to_string())],
-        )
-        .0
-    };
-    assert_eq!(forget(&mut c, b, NOW + 399_999), "kept");
+    assert_eq!(
+        done(&mut c, b, &a_stamp, Some(NOW + 500_000), NOW + 9_100),
+        "kept"
+    );
     assert_eq!(due(&mut c, b), Some(NOW + 400_000));
-    assert_eq!(forget(&mut c, b, NOW + 400_000), "removed");
+    assert_eq!(done(&mut c, b, &a_stamp, None, NOW + 9_100), "kept");
+    assert_eq!(due(&mut c, b), Some(NOW + 400_000));
+    assert_eq!(done(&mut c, b, &b_stamp, None, NOW + 9_100), "removed");
+    assert_eq!(due(&mut c, b), None);
+    // With no stamp (a board gone), whatever was noted.
+    let stamp = note(&mut c, b, NOW + 1_000, NOW, "always");
+    assert_ne!(stamp, b_stamp, "every note's stamp is new");
+    assert_eq!(done(&mut c, b, "", None, 0), "removed");
     assert_eq!(due(&mut c, b), None);
 
     // More due than a lease takes: the first ones, the alarm at once for the rest.
@@ -211,99 +204,218 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
             NOW + 10_000 + i,
             NOW,
             "always",
-            "",
         );
     }
     // The alarm still set for later: the lease must bring it forward, to at once.
     set_for_later(&mut c);
     let armed = Instant::now();
-    let first = lease(&mut c, NOW + 40_000, 30_000, 3);
+    let first = lease(&mut c, NOW + 40_000, 3);
     assert_eq!(
-        first,
+        items(&first),
         ["competition:t/m0", "competition:t/m1", "competition:t/m2"]
     );
     assert_alarm(&mut c, 1, armed, "more are due: at once");
     ring(&mut c);
-    let rest = lease(&mut c, NOW + 40_001, 30_000, 3);
+    let rest = lease(&mut c, NOW + 40_001, 3);
     assert_eq!(
-        rest,
+        items(&rest),
         ["competition:t/m3", "competition:t/m4", "competition:t/a"]
     );
+}
+
+/// A drain notes its board for the inbox sweep in the very millisecond a worker leased it, and
+/// the webhook deliverer owes a tenant's messages again while a worker serves them: the worker's
+/// word after its lease takes neither note away, and of two due times the sooner stands.
+#[test]
+fn a_note_made_during_a_lease_outlives_it_even_in_its_millisecond() {
+    let redis = harness::RedisServer::start();
+    let mut c = redis.conn();
+    let (inbox, owed) = ("inbox:t/a", "webhook_messages:t");
+
+    // The inbox item: due the reclaim time after its drain's note, moved on by every drain.
+    note(&mut c, inbox, NOW + 1_000, NOW, "always");
+    note(&mut c, inbox, NOW + 1_500, NOW + 500, "always");
+    assert!(lease(&mut c, NOW + 1_499, 16).is_empty());
+    let leased = lease(&mut c, NOW + 1_500, 16);
+    assert_eq!(items(&leased), [inbox]);
+    // A drain notes it in the lease's own millisecond, due the same time the sweep would set:
+    // the sweep, finding the inbox empty, may not remove it.
+    note(&mut c, inbox, NOW + 1_500 + 30_000, NOW + 1_500, "always");
+    assert_eq!(done(&mut c, inbox, &leased[0].1, None, NOW + 1_600), "kept");
+    assert_eq!(due(&mut c, inbox), Some(NOW + 31_500));
+    assert_eq!(done(&mut c, inbox, "", None, 0), "removed");
+
+    // What the deliverer owes: the earliest due time stands.
+    note(&mut c, owed, NOW + 60_000, NOW, "earlier");
+    note(&mut c, owed, NOW + 9_000, NOW, "earlier");
+    note(&mut c, owed, NOW + 30_000, NOW, "earlier");
+    assert_eq!(due(&mut c, owed), Some(NOW + 9_000));
+    let leased = lease(&mut c, NOW + 9_000, 16);
+    assert_eq!(items(&leased), [owed]);
+    // Noted during the lease for later than the worker's next time: the sooner stands.
+    note(&mut c, owed, NOW + 90_000, NOW + 9_050, "earlier");
+    assert_eq!(
+        done(&mut c, owed, &leased[0].1, Some(NOW + 50_000), NOW + 9_100),
+        "due"
+    );
+    assert_eq!(due(&mut c, owed), Some(NOW + 50_000));
+    // Noted during the next lease, for later than the worker knew of: it stays, due then.
+    let leased = lease(&mut c, NOW + 50_000, 16);
+    note(&mut c, owed, NOW + 90_000, NOW + 50_050, "earlier");
+    assert_eq!(done(&mut c, owed, &leased[0].1, None, NOW + 50_100), "kept");
+    assert_eq!(due(&mut c, owed), Some(NOW + 90_000));
+    // Nothing noted since its lease and nothing left: it leaves the register, with its stamp.
+    let leased = lease(&mut c, NOW + 90_000, 16);
+    assert_eq!(
+        done(&mut c, owed, &leased[0].1, None, NOW + 90_100),
+        "removed"
+    );
+    assert_eq!(due(&mut c, owed), None);
+    let stamp: Option<String> = redis::cmd("HGET")
+        .arg(Register::Shared.stamps())
+        .arg(owed)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(stamp, None);
+}
+
+/// Each kind is held for its own lease (the webhook deliverer's longer, a later release's kind
+/// for the default), and the overdue read counts the items of a kind whose time has passed and
+/// that no worker holds.
+#[test]
+fn each_kind_is_leased_for_its_own_time_and_what_waits_is_counted() {
+    let redis = harness::RedisServer::start();
+    let mut c = redis.conn();
+    let members = [
+        "competition:t/a",
+        "inbox:t/a",
+        "inbox:t/b",
+        "webhook_log:t/a",
+        "webhook_messages:t",
+        "award:t/a",
+    ];
+    for (i, item) in members.iter().enumerate() {
+        note(&mut c, item, NOW + i as i64, NOW, "always");
+    }
+    let overdue = |c: &mut harness::Conn, now: i64, max: usize| {
+        let args = [
+            ("now_ms", now.to_string()),
+            ("kind", "inbox".to_string()),
+            ("scan", "1000".to_string()),
+            ("max", max.to_string()),
+        ];
+        let keys = [("register", REGISTER.to_string())];
+        let (word, rest) = run(c, "overdue", &keys, &args);
+        assert_eq!(word, "overdue");
+        rest
+    };
+    assert_eq!(overdue(&mut c, NOW, 10), ["0"]);
+    assert_eq!(
+        overdue(&mut c, NOW + 1, 10),
+        ["1", "inbox:t/a", &(NOW + 1).to_string()]
+    );
+    assert_eq!(
+        overdue(&mut c, NOW + 10, 1),
+        ["2", "inbox:t/a", &(NOW + 1).to_string()]
+    );
+
+    let leased = lease(&mut c, NOW + 10, 16);
+    assert_eq!(items(&leased), members);
+    for (kind, item) in [
+        (Kind::Competition, members[0]),
+        (Kind::Inbox, members[1]),
+        (Kind::WebhookLog, members[3]),
+        (Kind::WebhookMessages, members[4]),
+    ] {
+        assert_eq!(
+            due(&mut c, item),
+            Some(NOW + 10 + kind.lease_ms()),
+            "{item}"
+        );
+    }
+    assert_eq!(Kind::WebhookLog.lease_ms(), 120_000);
+    assert_eq!(due(&mut c, "award:t/a"), Some(NOW + 10 + 30_000));
+    // Held: none is waiting for a worker.
+    assert_eq!(overdue(&mut c, NOW + 20, 10), ["0"]);
 }
 
 #[test]
 fn the_schedule_takes_in_what_the_previous_releases_registers_hold() {
     let redis = harness::RedisServer::start();
     let mut c = redis.conn();
-    let tier = Register::Tier("0123456789abcdef".into());
-    let cases = [
-        (
-            Register::Shared,
-            edge::schedule::PREVIOUS_COMPETITIONS.to_string(),
-            "competition",
-        ),
-        (
-            tier.clone(),
-            edge::schedule::previous_rollovers("0123456789abcdef"),
-            "rollover",
-        ),
-    ];
-    for (register, previous, kind) in cases {
-        let key = register.key();
-        let zadd = |c: &mut harness::Conn, set: &str, score: i64, member: &str| {
-            let _: i64 = redis::cmd("ZADD")
-                .arg(set)
-                .arg(score)
-                .arg(member)
-                .query(c)
-                .unwrap();
-        };
-        let score = |c: &mut harness::Conn, set: &str, member: &str| -> Option<i64> {
-            redis::cmd("ZSCORE").arg(set).arg(member).query(c).unwrap()
-        };
-        // As the previous release noted them: no kind.
-        zadd(&mut c, &previous, NOW + 5_000, "t/old");
-        zadd(&mut c, &previous, NOW + 7_000, "t/later-here");
-        zadd(&mut c, &previous, NOW + 90_000, "t/sooner-here");
-        // Noted by this release too: the earlier of the two times stands, whichever holds it.
-        zadd(&mut c, &key, NOW + 50_000, &format!("{kind}:t/later-here"));
-        zadd(&mut c, &key, NOW + 8_000, &format!("{kind}:t/sooner-here"));
-        // A lease before any is due moves them in (two a lease here) and takes none; while more
-        // are left to move, the alarm rings again at once.
-        set_for_later(&mut c);
-        let armed = Instant::now();
-        assert!(
-            lease_in(&mut c, &register, NOW, 30_000, 16).is_empty(),
-            "{key}"
-        );
-        assert_alarm(&mut c, 1, armed, "more to move");
-        ring(&mut c);
-        let armed = Instant::now();
-        assert!(
-            lease_in(&mut c, &register, NOW, 30_000, 16).is_empty(),
-            "{key}"
-        );
-        let left: i64 = redis::cmd("EXISTS").arg(&previous).query(&mut c).unwrap();
+    let zadd = |c: &mut harness::Conn, set: &str, score: i64, member: &str| {
+        let _: i64 = redis::cmd("ZADD")
+            .arg(set)
+            .arg(score)
+            .arg(member)
+            .query(c)
+            .unwrap();
+    };
+    let (inbox, webhooks) = (
+        edge::schedule::PREVIOUS_INBOX,
+        edge::schedule::PREVIOUS_WEBHOOKS,
+    );
+    // As the previous release noted them: the inbox sweep's boards by when a drain noted them,
+    // the deliverer's boards and tenants (`wh:<t>`) by when due, with stamps of its own.
+    zadd(&mut c, inbox, NOW, "t/old");
+    zadd(&mut c, inbox, NOW + 2_000, "t/held");
+    zadd(&mut c, webhooks, NOW + 7_000, "t/log");
+    zadd(&mut c, webhooks, NOW + 4_000, "wh:t");
+    let _: i64 = redis::cmd("HSET")
+        .arg(edge::schedule::PREVIOUS_WEBHOOK_STAMPS)
+        .arg("wh:t")
+        .arg(3)
+        .query(&mut c)
+        .unwrap();
+    // Noted by this release too, and leased: the earlier of the two times stands, and the move
+    // counts as a note (the worker's word after its lease does not take it away).
+    note(&mut c, "inbox:t/held", NOW + 1_000, NOW, "always");
+    let leased = lease(&mut c, NOW + 1_000, 16);
+    assert_eq!(items(&leased), ["inbox:t/held"]);
+    let adopt = |c: &mut harness::Conn, max: usize| {
+        let keys = [
+            ("register", REGISTER.to_string()),
+            ("alarm", ALARM.to_string()),
+            ("stamps", Register::Shared.stamps()),
+            ("notes", NOTES.to_string()),
+            ("inbox", inbox.to_string()),
+            ("webhooks", webhooks.to_string()),
+            (
+                "webhook_stamps",
+                edge::schedule::PREVIOUS_WEBHOOK_STAMPS.to_string(),
+            ),
+        ];
+        let args = [
+            ("now_ms", (NOW + 1_000).to_string()),
+            ("reclaim_ms", "5000".to_string()),
+            ("max", max.to_string()),
+        ];
+        let (word, moved) = run(c, "adopt", &keys, &args);
+        assert_eq!(word, "adopted");
+        moved
+    };
+    // One at a time from each here: while more are left to move, the alarm rings again at once.
+    set_for_later(&mut c);
+    let armed = Instant::now();
+    assert_eq!(adopt(&mut c, 1), ["2"]);
+    assert_alarm(&mut c, 1, armed, "more to move");
+    assert_eq!(adopt(&mut c, 10), ["2"]);
+    for previous in [inbox, webhooks, edge::schedule::PREVIOUS_WEBHOOK_STAMPS] {
+        let left: i64 = redis::cmd("EXISTS").arg(previous).query(&mut c).unwrap();
         assert_eq!(left, 0, "{previous} is emptied");
-        assert_eq!(
-            score(&mut c, &key, &format!("{kind}:t/old")),
-            Some(NOW + 5_000)
-        );
-        assert_eq!(
-            score(&mut c, &key, &format!("{kind}:t/later-here")),
-            Some(NOW + 7_000)
-        );
-        assert_eq!(
-            score(&mut c, &key, &format!("{kind}:t/sooner-here")),
-            Some(NOW + 8_000)
-        );
-        assert_alarm(&mut c, 5_000, armed, "t/old, the earliest");
-        // And each is leased as its kind when due.
-        ring(&mut c);
-        assert_eq!(
-            lease_in(&mut c, &register, NOW + 7_000, 30_000, 16),
-            [format!("{kind}:t/old"), format!("{kind}:t/later-here")]
-        );
-        let _: i64 = redis::cmd("DEL").arg(&key).query(&mut c).unwrap();
     }
+    assert_eq!(due(&mut c, "inbox:t/old"), Some(NOW + 5_000));
+    assert_eq!(due(&mut c, "inbox:t/held"), Some(NOW + 7_000));
+    assert_eq!(due(&mut c, "webhook_log:t/log"), Some(NOW + 7_000));
+    assert_eq!(due(&mut c, "webhook_messages:t"), Some(NOW + 4_000));
+    assert_eq!(
+        done(&mut c, "inbox:t/held", &leased[0].1, None, NOW + 1_100),
+        "kept"
+    );
+    // And each is leased as its kind when due.
+    ring(&mut c);
+    assert_eq!(
+        items(&lease(&mut c, NOW + 5_000, 16)),
+        ["webhook_messages:t", "inbox:t/old"]
+    );
 }

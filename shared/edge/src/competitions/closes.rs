@@ -8,7 +8,7 @@ use leaderboard::board::period;
 use leaderboard::{Board, Result, TenantId};
 
 use crate::repo::{Keys, Repo};
-use crate::schedule::Item;
+use crate::schedule::{Held, Item};
 
 /// What follows the close of a board's runs (a periodic board's periods, a tournament of many
 /// runs' runs), for the worker: the rewards of every run that ended are awarded when due
@@ -52,8 +52,8 @@ pub async fn after_runs_closed(
 /// ([`crate::competitions::leagues::close_due`]), the rewards of every period that ended are awarded when due
 /// ([`crate::competitions::rewards::settle_ended`]) and the close marks of periods no longer kept are dropped
 /// (`Repo::trim_closes`); then the entry is noted again for the current period's end, or
-/// sooner for awards waiting for reviews — only while the register still holds it at
-/// `held_ms` (the caller's lease). A close or an award that fails for an outage returns its
+/// sooner for awards waiting for reviews — holding to what the caller's lease gave it,
+/// `held` (a note made since keeps its time). A close or an award that fails for an outage returns its
 /// error with the entry leased: it is due again when the lease ends. An award that would fail
 /// every time (a damaged table) is logged and left to its readers.
 pub async fn on_due(
@@ -62,7 +62,7 @@ pub async fn on_due(
     keys: &Keys,
     board: &Board,
     now_ms: i64,
-    held_ms: i64,
+    held: &Held,
 ) -> Result<()> {
     crate::competitions::leagues::close_due(repo, tenant, keys, board, now_ms).await?;
     let awards_again = after_runs_closed(repo, tenant, keys, board, now_ms).await?;
@@ -71,5 +71,5 @@ pub async fn on_due(
         .into_iter()
         .flatten()
         .min();
-    repo.due_next(&item, next, now_ms, held_ms).await
+    repo.due_next(&item, next, now_ms, held).await
 }

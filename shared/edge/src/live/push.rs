@@ -45,7 +45,7 @@ use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId};
 use crate::outbound::{self, Answer, Post, Verb};
 use crate::platform::Platform;
 use crate::repo::{Keys, Repo};
-use crate::schedule::{Item, NoteMode};
+use crate::schedule::{Held, Item, NoteMode};
 
 /// How long one publish may take (connect, answer).
 const PUBLISH_TIMEOUT_MS: u64 = 2_000;
@@ -257,8 +257,8 @@ pub async fn count_failure(platform: &dyn Platform) {
 }
 
 /// The worker's handling of a rollover the schedule leased (`item`, an [`Item::Rollover`] of the
-/// tier of `settings`: the period the tier was sent of its board has ended; `held_ms`, the
-/// lease's hold): the board's new
+/// tier of `settings`: the period the tier was sent of its board has ended; `held`, what the
+/// lease gave it): the board's new
 /// period's state is published ([`publish_gated`]: the state sent was of the period before),
 /// which notes its next end as any publish does; the outcome counted as [`on_change`]'s. A state
 /// sent already (by another worker, or by a publish whose note failed) has its next end noted
@@ -270,16 +270,18 @@ pub async fn on_rollover(
     repo: &Repo,
     settings: &PushSettings,
     item: &Item,
-    held_ms: i64,
+    held: &Held,
     now_ms: &dyn Fn() -> i64,
 ) {
-    let (tenant, id) = item.board();
-    let held = Some(held_ms);
+    let Some((tenant, id)) = item.board() else {
+        eprintln!("push: {} is about no board: not a rollover", item.member());
+        return;
+    };
     let published = async {
         match repo.board(tenant, id).await {
             // Never published: nothing to roll over.
             Ok(found) if !push::is_pushed(&found) => {
-                repo.due_forget(item, held).await?;
+                repo.due_forget(item, Some(held)).await?;
                 Ok(Outcome::UpToDate)
             }
             Ok(found) => {
@@ -287,13 +289,13 @@ pub async fn on_rollover(
                 if outcome == Outcome::UpToDate {
                     let now = now_ms();
                     let next = period::next_reset_ms(found.period, now)?;
-                    repo.due_next(item, next, now, held_ms).await?;
+                    repo.due_next(item, next, now, held).await?;
                 }
                 Ok(outcome)
             }
             // Gone since (its deletion's own message closed its channel): forgotten.
             Err(LeaderboardError::BoardNotFound(_)) => {
-                repo.due_forget(item, held).await?;
+                repo.due_forget(item, Some(held)).await?;
                 Ok(Outcome::UpToDate)
             }
             Err(e) => Err(e),

@@ -1,42 +1,51 @@
 //! Due work: one alarm, and the registers of what is due at a time (sorted sets of items by
 //! when each is due, Unix ms). The alarm is a key set to expire when the earliest item of any
-//! register is due; its `expired` keyspace event rings the worker, which serves every register
-//! and, for the schedule's own, dispatches each item by its kind (`functions/projector`).
+//! register is due; its `expired` keyspace event rings the worker, which leases what is due and
+//! serves each item by its kind (`functions/projector`).
 //!
-//! The schedule's register ([`REGISTER`]) holds what any worker may serve, each item named by its
-//! kind ([`Item`]): a competition's next edge (a tournament's start or end, a period's close,
-//! awards owed: `crate::competitions`). What only one region's worker can serve, the end of a
-//! period published to its push tier (`crate::live::push`), is in that tier's register
-//! ([`tier_register`]), by the same protocol: were it in the shared one, a tier whose worker is
-//! down would keep its items due there, and ring every other worker at once, forever. A note
-//! sets an item's due time ([`NoteMode`]); a lease takes the items due and makes each due again
-//! a lease later unless noted meanwhile, so a worker that dies holding one leaves it due; a
-//! forget removes one, or only while it is due when the caller's lease or note left it.
+//! An item ([`Item`], of a [`Kind`]) names its work and what it is about: a competition's next
+//! edge (a tournament's start or end, a period's close, awards owed: `crate::competitions`), a
+//! board whose drain may have left inbox entries claimed (the inbox sweep:
+//! `crate::submissions::pipeline::sweep`), what the webhook deliverer owes (a board's log no
+//! fan-out may have read, a tenant's messages falling due: `crate::webhooks::due`), and, in a
+//! push tier's register ([`tier_register`]), the end of a period the tier was sent
+//! (`crate::live::push`). Every kind is in the schedule's register ([`REGISTER`]) but the
+//! last: only one region's worker can publish to its tier, and in a shared register a tier
+//! whose worker is down would keep its items due, and ring every other worker at once, forever.
 //!
-//! The inbox sweep's register (`crate::submissions::pipeline::claims`) and what the webhook
-//! deliverer owes (`crate::webhooks::due`) have registers and scripts of their own yet, on the
-//! same alarm, arming it through its prelude (`lua/alarm_arm.lua`).
+//! One protocol for all: a note sets an item's due time ([`NoteMode`]) and stamps it with a
+//! number never given before; a lease takes the items due, each with its stamp, and makes each
+//! due again a lease later ([`Kind::lease_ms`]), so a worker that dies holding one leaves it
+//! due; the worker then says what it did ([`Repo::due_next`]: due again at its next time, or
+//! forgotten) — which, for an item noted since the lease (its stamp changed), keeps that note's
+//! time: no note is lost to a worker that read before it.
 //!
-//! The previous release kept a competition register and a push tier's in keys of their own
-//! (`lb:{claims}:tournaments`, `lb:{claims}:push:<tier>:rollovers`) with alarms of their own:
-//! a lease moves what they still hold into the registers here first ([`PREVIOUS_COMPETITIONS`],
-//! [`previous_rollovers`]), and the worker still listens to their alarms
-//! ([`PREVIOUS_ALARM_CHANNELS`]), so the instances of a rolling deploy that still run the
-//! previous release lose nothing. Both go with the next release.
+//! The previous release kept the inbox sweep's and the webhook deliverer's registers apart
+//! (`lb:{claims}`, `lb:{claims}:webhooks`, on the same alarm): the worker moves what they still
+//! hold in before each lease ([`Repo::due_adopt`]), so the instances of a rolling deploy that
+//! still run it lose nothing. The shim goes with the next release.
 //!
-//! Every register and alarm is on the `{claims}` slot, so that on a cluster the worker's trigger
-//! node, the owner of that slot, hears the alarm.
+//! Every register and the alarm are on the `{claims}` slot, so that on a cluster the worker's
+//! trigger node, the owner of that slot, hears the alarm.
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
 //! | `lb:{claims}:alarm` | string | [`ALARM`]: expires when the earliest item of any register is due (its keyspace event rings the worker) |
-//! | `lb:{claims}:due` | sorted set | [`REGISTER`]: `<kind>:<tenant>/<board>` ([`Item`]) → when due, ms |
+//! | `lb:{claims}:due` | sorted set | [`REGISTER`]: `<kind>:<tenant>/<board>` or `<kind>:<tenant>` ([`Item`]) → when due, ms |
 //! | `lb:{claims}:due:<tier>` | sorted set | [`tier_register`]: `rollover:<tenant>/<board>` → when the period the tier was sent ends, ms |
+//! | `<register>:stamps` | hash | each item of the register → its last note's number ([`Register::stamps`]) |
+//! | `lb:{claims}:due:notes` | string | [`NOTES`]: how many notes were ever made (where the numbers come from) |
 
-use leaderboard::{BoardId, Result, TenantId};
+mod item;
+mod previous;
 
-use crate::repo::Repo;
-use crate::repo::script::{answer, script, unexpected};
+pub use item::{AlarmEvent, Item, Kind, Unparsed, board_ref};
+pub use previous::{PREVIOUS_INBOX, PREVIOUS_WEBHOOK_STAMPS, PREVIOUS_WEBHOOKS};
+
+use leaderboard::Result;
+
+use crate::repo::script::{Arg, answer, script, unexpected};
+use crate::repo::{RedisResult, Repo, int, text};
 
 /// The alarm of every register: expires when the earliest item of any is due.
 pub const ALARM: &str = "lb:{claims}:alarm";
@@ -47,37 +56,30 @@ pub const ALARM_CHANNEL: &str = "__keyspace@0__:lb:{claims}:alarm";
 /// The schedule's register: what any worker may serve, by kind ([`Item`]).
 pub const REGISTER: &str = "lb:{claims}:due";
 
+/// How many notes were ever made, in every register: where the stamps come from.
+pub const NOTES: &str = "lb:{claims}:due:notes";
+
 /// The register of what only the worker of the push tier `tier` serves ([`Item::Rollover`]).
 pub fn tier_register(tier: &str) -> String {
     format!("lb:{{claims}}:due:{tier}")
 }
 
-/// How long a leased item stays leased: one whose work failed is due again after this.
+/// How long a lease holds an item, but the webhook deliverer's ([`Kind::lease_ms`]): one whose
+/// work failed is due again after this.
 pub const LEASE_MS: i64 = 30_000;
 
 /// Items one lease takes from a register, at most (the alarm rings again at once for the rest).
 pub const PER_LEASE: usize = 16;
 
-/// The previous release's competition register (moved into [`REGISTER`] by each lease).
-pub const PREVIOUS_COMPETITIONS: &str = "lb:{claims}:tournaments";
-
-/// The previous release's register of the push tier `tier` (moved into its [`tier_register`]).
-pub fn previous_rollovers(tier: &str) -> String {
-    format!("lb:{{claims}}:push:{tier}:rollovers")
-}
-
-/// The previous release's own alarms' channels, which the worker still hears
-/// (`spin-worker.toml`) while a rolling deploy's old instances may arm them.
-pub const PREVIOUS_ALARM_CHANNELS: [&str; 2] = [
-    "__keyspace@0__:lb:{claims}:push-alarm",
-    "__keyspace@0__:lb:{claims}:tournament-alarm",
-];
+/// How long a member this release does not serve ([`Unparsed::Unknown`]) is set aside: it rings
+/// the alarm no more often than this.
+pub const SET_ASIDE_MS: i64 = 600_000;
 
 /// A register of the schedule: the one any worker may serve, or a push tier's, which only
 /// that region's worker serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Register {
-    /// [`REGISTER`]: competitions' items.
+    /// [`REGISTER`]: every kind but rollovers.
     Shared,
     /// [`tier_register`]: the tier's rollovers.
     Tier(String),
@@ -92,133 +94,24 @@ impl Register {
         }
     }
 
-    /// The kind of item it holds.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Shared => COMPETITION,
-            Self::Tier(_) => ROLLOVER,
-        }
-    }
-
-    /// The previous release's register of the same items (moved in by each lease).
-    pub fn previous(&self) -> String {
-        match self {
-            Self::Shared => PREVIOUS_COMPETITIONS.to_string(),
-            Self::Tier(tier) => previous_rollovers(tier),
-        }
+    /// The key of its items' stamps (hash: item → its last note's number).
+    pub fn stamps(&self) -> String {
+        format!("{}:stamps", self.key())
     }
 }
 
-/// [`Item::Competition`]'s kind.
-const COMPETITION: &str = "competition";
-/// [`Item::Rollover`]'s kind.
-const ROLLOVER: &str = "rollover";
-
-/// A member a register holds that is no item this release serves.
+/// What a lease (or a note) gave an item: its stamp then, which what the worker says it did
+/// holds to ([`Repo::due_next`], [`Repo::due_forget`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unparsed {
-    /// `<kind>:<tenant>/<board>`, but of a kind this release does not know, or with ids it does
-    /// not take (a later release's, in a rolling deploy or after a rollback): set aside, due
-    /// again [`SET_ASIDE_MS`] later, for a worker that serves it.
-    Unknown(String),
-    /// No item of any release (no kind, no `tenant/board`, a kind that belongs in another
-    /// register): forgotten.
-    Broken(String),
-}
+pub struct Held(String);
 
-/// How long a member this release does not serve ([`Unparsed::Unknown`]) is set aside: it rings
-/// the alarm no more often than this.
-pub const SET_ASIDE_MS: i64 = 600_000;
-
-/// What a lease took: the items, and the due time it gave each (held while it stands).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Leased {
-    /// The items due, at most [`PER_LEASE`].
-    pub items: Vec<Item>,
-    /// Their due time since the lease (Unix ms): a note or a forget made with it
-    /// ([`NoteMode::IfHeld`], [`Repo::due_forget`]) acts only while no one noted them since.
-    pub held_ms: i64,
-}
-
-/// Something due at a time, by kind: what a register's member names (`<kind>:<tenant>/<board>`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Item {
-    /// A competition's next edge (`crate::competitions`): a tournament's start or end, a
-    /// periodic board's close, awards owed. In [`REGISTER`].
-    Competition(TenantId, BoardId),
-    /// The end of the period the push tier `tier` was sent of the board (`crate::live::push`).
-    /// In the tier's register ([`tier_register`]).
-    Rollover {
-        /// The push tier's id (`PushSettings::tier_id`).
-        tier: String,
-        /// The board's tenant.
-        tenant: TenantId,
-        /// The board.
-        board: BoardId,
-    },
-}
-
-impl Item {
-    /// The item's kind, as its member starts.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Competition(..) => COMPETITION,
-            Self::Rollover { .. } => ROLLOVER,
-        }
-    }
-
-    /// The board it is about.
-    pub fn board(&self) -> (&TenantId, &BoardId) {
-        match self {
-            Self::Competition(tenant, board) | Self::Rollover { tenant, board, .. } => {
-                (tenant, board)
-            }
-        }
-    }
-
-    /// The register's member: `<kind>:<tenant>/<board>` (a rollover's tier is its register's).
-    pub fn member(&self) -> String {
-        let (tenant, board) = self.board();
-        format!("{}:{tenant}/{board}", self.kind())
-    }
-
-    /// The item a member of `register` names.
-    pub fn parse(member: &str, register: &Register) -> std::result::Result<Self, Unparsed> {
-        let Some((kind, board)) = member
-            .split_once(':')
-            .filter(|(_, board)| board.contains('/'))
-        else {
-            return Err(Unparsed::Broken(format!(
-                "'{member}' is no <kind>:<tenant>/<board>"
-            )));
-        };
-        if kind != register.kind() {
-            let why = format!("'{member}': {} holds no {kind}", register.key());
-            return Err(if [COMPETITION, ROLLOVER].contains(&kind) {
-                Unparsed::Broken(why)
-            } else {
-                Unparsed::Unknown(why)
-            });
-        }
-        let (tenant, id) = board_ref(board.as_bytes())
-            .map_err(|e| Unparsed::Unknown(format!("'{member}': {e}")))?;
-        Ok(match register {
-            Register::Shared => Self::Competition(tenant, id),
-            Register::Tier(tier) => Self::Rollover {
-                tier: tier.clone(),
-                tenant,
-                board: id,
-            },
-        })
-    }
-
-    /// The register it is kept in.
-    pub fn register(&self) -> Register {
-        match self {
-            Self::Competition(..) => Register::Shared,
-            Self::Rollover { tier, .. } => Register::Tier(tier.clone()),
-        }
-    }
+/// How [`Repo::due_note`] notes an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteMode {
+    /// Whatever it was due at.
+    Always,
+    /// Only if that is earlier than it is due already.
+    Earlier,
 }
 
 /// A script of a register that shares [`ALARM`], after the alarm's prelude
@@ -245,6 +138,10 @@ script! {
         register,
         /// [`ALARM`].
         alarm,
+        /// [`Register::stamps`].
+        stamps,
+        /// [`NOTES`].
+        notes,
     }
     args {
         /// The item ([`Item::member`]).
@@ -253,205 +150,303 @@ script! {
         due_ms,
         /// The caller's clock (ms).
         now_ms,
-        /// `always`, `earlier` or `if_held` ([`NoteMode`]).
+        /// `always` or `earlier` ([`NoteMode`]).
         mode,
-        /// With `if_held`: the due time the caller holds (ms).
-        held_ms,
     }
 }
 
 script! {
-    /// A lease of the items due (`lua/lease.lua`), after what the previous release's register
-    /// still holds is moved in.
+    /// A lease of the items due (`lua/lease.lua`).
     mod lease = with_alarm_arm!(include_str!("lua/lease.lua"));
     keys {
         /// The register.
         register,
         /// [`ALARM`].
         alarm,
-        /// The previous release's register of the same items.
-        previous,
+        /// [`Register::stamps`].
+        stamps,
     }
     args {
         /// The caller's clock (ms).
         now_ms,
-        /// How long each item taken stays leased (ms).
+        /// How long an item of a kind not in `leases` stays leased (ms).
         lease_ms,
+        /// `<kind>=<ms>` words: how long an item of each kind stays leased ([`Kind::lease_ms`]).
+        leases,
         /// Items taken at most.
         max,
-        /// The kind of the items the previous register holds.
-        kind,
-        /// Items moved from the previous register at most.
-        adopt_max,
     }
 }
 
-/// Items a lease moves from a previous release's register, at most.
-const ADOPTED_PER_LEASE: usize = 1_000;
-
-/// A board named in a register or a doorbell (`tenant/board`).
-pub fn board_ref(entry: &[u8]) -> std::result::Result<(TenantId, BoardId), String> {
-    let text = std::str::from_utf8(entry).map_err(|_| "the payload is not UTF-8".to_string())?;
-    let (tenant, board) = text
-        .split_once('/')
-        .ok_or_else(|| format!("'{text}' is no tenant/board"))?;
-    Ok((
-        TenantId::new(tenant).map_err(|e| e.to_string())?,
-        BoardId::new(board).map_err(|e| e.to_string())?,
-    ))
+script! {
+    /// What a worker did with an item it leased (`lua/done.lua`).
+    mod done = with_alarm_arm!(include_str!("lua/done.lua"));
+    keys {
+        /// The register.
+        register,
+        /// [`ALARM`].
+        alarm,
+        /// [`Register::stamps`].
+        stamps,
+    }
+    args {
+        /// The item ([`Item::member`]).
+        item,
+        /// Its stamp when leased ([`Held`]), or `''`: whatever was noted since.
+        stamp,
+        /// When it is due next (ms), or `''`: forgotten.
+        next_ms,
+        /// The caller's clock (ms; read with `next_ms` only).
+        now_ms,
+    }
 }
 
-/// How [`Repo::due_note`] notes an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoteMode {
-    /// Whatever it was due at.
-    Always,
-    /// Only if that is earlier than it is due already.
-    Earlier,
-    /// Only while it is due at this time still (the caller's lease or note).
-    IfHeld(i64),
+script! {
+    /// The items of a kind overdue, read only (`lua/overdue.lua`).
+    mod overdue = include_str!("lua/overdue.lua");
+    keys {
+        /// The register.
+        register,
+    }
+    args {
+        /// The caller's clock (ms).
+        now_ms,
+        /// The kind ([`Kind::name`]).
+        kind,
+        /// Items due looked at, at most.
+        scan,
+        /// Items answered, at most.
+        max,
+    }
 }
+
+/// Items of a kind overdue ([`Repo::due_overdue`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overdue {
+    /// How many, among the first items due of the register (at most [`OVERDUE_SCANNED`]).
+    pub count: u64,
+    /// The earliest of them, with when each fell due (ms).
+    pub first: Vec<(Item, i64)>,
+}
+
+/// Items due that [`Repo::due_overdue`] looks at, at most: what one read costs Redis stays small.
+pub const OVERDUE_SCANNED: usize = 1_000;
 
 impl Repo {
-    /// Notes `item` as due at `due_ms` as `mode` says, and arms the alarm for the earliest item
-    /// of its register (at once for one due already), unless it expires sooner already. Times
-    /// are the caller's clock (`now_ms`).
+    /// Notes `item` as due at `due_ms` as `mode` says, stamping it, and arms the alarm for the
+    /// earliest item of its register (at once for one due already), unless it expires sooner
+    /// already. Times are the caller's clock (`now_ms`). The note's stamp: a caller that serves
+    /// the item itself says what it did holding it ([`Repo::due_next`]), as a lease's holder.
     pub async fn due_note(
         &self,
         item: &Item,
         due_ms: i64,
         now_ms: i64,
         mode: NoteMode,
-    ) -> Result<()> {
-        let (key, member) = (item.register().key(), item.member());
-        self.note_member(&key, member.as_bytes(), due_ms, now_ms, mode)
-            .await
-    }
-
-    /// [`Repo::due_note`] of the member `member` of the register `key`.
-    async fn note_member(
-        &self,
-        key: &str,
-        member: &[u8],
-        due_ms: i64,
-        now_ms: i64,
-        mode: NoteMode,
-    ) -> Result<()> {
-        let (mode, held_ms) = match mode {
-            NoteMode::Always => ("always", String::new()),
-            NoteMode::Earlier => ("earlier", String::new()),
-            NoteMode::IfHeld(held_ms) => ("if_held", held_ms.to_string()),
-        };
+    ) -> Result<Held> {
+        let register = item.register();
         let keys = note::Keys {
-            register: key.to_string(),
+            register: register.key(),
             alarm: ALARM.to_string(),
+            stamps: register.stamps(),
+            notes: NOTES.to_string(),
+        };
+        let mode = match mode {
+            NoteMode::Always => "always",
+            NoteMode::Earlier => "earlier",
         };
         let args = note::Args {
-            item: member.into(),
+            item: item.member().into(),
             due_ms: due_ms.into(),
             now_ms: now_ms.into(),
             mode: mode.into(),
-            held_ms: held_ms.into(),
         };
         let reply = note::run(self, keys, args).await?;
         match answer(&reply)? {
-            (word, []) if word == "noted" || word == "held_elsewhere" => Ok(()),
+            (word, [stamp]) if word == "noted" => Ok(Held(int(stamp)?.to_string())),
             (word, rest) => Err(unexpected(note::NAME, &word, rest)),
         }
     }
 
-    /// Leases up to [`PER_LEASE`] items of `register` due by `now_ms` (each due again
-    /// [`LEASE_MS`] later unless noted meanwhile), and arms the alarm for the earliest; what the
-    /// previous release's register still holds is moved in first. A member that is no item is
-    /// logged: one this release does not serve is set aside ([`Unparsed::Unknown`]), one that is
-    /// no item of any release is forgotten ([`Unparsed::Broken`]; a member that is no UTF-8 too),
-    /// each only while the lease holds it.
-    pub async fn due_lease(&self, register: &Register, now_ms: i64) -> Result<Leased> {
-        let key = register.key();
+    /// Leases up to [`PER_LEASE`] items of `register` due by `now_ms` (each due again its
+    /// kind's lease later unless noted meanwhile), and arms the alarm for the earliest. A member
+    /// that is no item is logged: one this release does not serve is set aside
+    /// ([`Unparsed::Unknown`]), one that is no item of any release is forgotten
+    /// ([`Unparsed::Broken`]; a member that is no UTF-8 too), each only while the lease holds it.
+    pub async fn due_lease(&self, register: &Register, now_ms: i64) -> Result<Vec<(Item, Held)>> {
+        let leases: Vec<String> = Kind::ALL
+            .iter()
+            .map(|k| format!("{}={}", k.name(), k.lease_ms()))
+            .collect();
         let keys = lease::Keys {
-            register: key.clone(),
+            register: register.key(),
             alarm: ALARM.to_string(),
-            previous: register.previous(),
+            stamps: register.stamps(),
         };
         let args = lease::Args {
             now_ms: now_ms.into(),
             lease_ms: LEASE_MS.into(),
+            leases: leases.join(" ").into(),
             max: PER_LEASE.into(),
-            kind: register.kind().into(),
-            adopt_max: ADOPTED_PER_LEASE.into(),
         };
         let reply = lease::run(self, keys, args).await?;
         let (word, members) = answer(&reply)?;
-        if word != "leased" {
+        if word != "leased" || members.len() % 2 != 0 {
             return Err(unexpected(lease::NAME, &word, members));
         }
-        let held_ms = now_ms + LEASE_MS;
-        let mut items = Vec::with_capacity(members.len());
-        for member in members {
-            let raw = match member {
-                crate::repo::RedisResult::Binary(raw) => raw.as_slice(),
-                other => return Err(unexpected(lease::NAME, &word, std::slice::from_ref(other))),
+        let mut items = Vec::with_capacity(members.len() / 2);
+        for pair in members.chunks(2) {
+            let [RedisResult::Binary(raw), stamp] = pair else {
+                return Err(unexpected(lease::NAME, &word, pair));
             };
-            let parsed = std::str::from_utf8(raw)
+            let held = Held(text(stamp)?);
+            match std::str::from_utf8(raw)
                 .map_err(|_| Unparsed::Broken(format!("{raw:?} is no UTF-8")))
-                .and_then(|member| Item::parse(member, register));
-            let kept = match parsed {
-                Ok(item) => {
-                    items.push(item);
-                    continue;
-                }
-                Err(Unparsed::Unknown(why)) => {
-                    eprintln!("schedule: {why} (set aside for a worker that serves it)");
-                    self.set_aside(&key, raw, now_ms, held_ms).await
-                }
-                Err(Unparsed::Broken(why)) => {
-                    eprintln!("schedule: {why} (forgotten: no worker could serve it)");
-                    self.zrem_if(&key, raw, Some(held_ms)).await
-                }
-            };
-            if let Err(e) = kept {
-                eprintln!("schedule: a member of {key} that is no item stays leased: {e}");
+                .and_then(|member| Item::parse(member, register))
+            {
+                Ok(item) => items.push((item, held)),
+                Err(unparsed) => self.put_aside(register, raw, unparsed, &held, now_ms).await,
             }
         }
-        Ok(Leased { items, held_ms })
+        Ok(items)
     }
 
-    /// Notes `member` of `key` due [`SET_ASIDE_MS`] from now, while the lease holds it.
-    async fn set_aside(&self, key: &str, member: &[u8], now_ms: i64, held_ms: i64) -> Result<()> {
-        let (due_ms, mode) = (now_ms + SET_ASIDE_MS, NoteMode::IfHeld(held_ms));
-        self.note_member(key, member, due_ms, now_ms, mode).await
-    }
-
-    /// Forgets `item` — nothing more is due, or its board is gone — or, with `held_ms`, only
-    /// while it is due at that time (the caller's lease or note): one noted again meanwhile
-    /// stays.
-    pub async fn due_forget(&self, item: &Item, held_ms: Option<i64>) -> Result<()> {
-        self.zrem_if(&item.register().key(), item.member().as_bytes(), held_ms)
+    /// A leased member that is no item: set aside for [`SET_ASIDE_MS`] when a later release may
+    /// serve it, else forgotten; logged either way, and left leased should that fail.
+    async fn put_aside(
+        &self,
+        register: &Register,
+        member: &[u8],
+        unparsed: Unparsed,
+        held: &Held,
+        now_ms: i64,
+    ) {
+        let next = match unparsed {
+            Unparsed::Unknown(why) => {
+                eprintln!("schedule: {why} (set aside for a worker that serves it)");
+                Some(now_ms + SET_ASIDE_MS)
+            }
+            Unparsed::Broken(why) => {
+                eprintln!("schedule: {why} (forgotten: no worker could serve it)");
+                None
+            }
+        };
+        if let Err(e) = self
+            .done_member(register, member, Some(held), next, now_ms)
             .await
+        {
+            eprintln!(
+                "schedule: a member of {} that is no item stays leased: {e}",
+                register.key()
+            );
+        }
     }
 
-    /// What a worker does with an item it served under a lease that holds it at `held_ms`: noted
-    /// due at `next` (its next time), or forgotten when it has none; either only while the lease
-    /// still holds it (a note made meanwhile stands).
+    /// What a worker does with an item it served under a lease that gave it `held`: noted due
+    /// at `next` (its next time), or forgotten when it has none; an item noted since the lease
+    /// keeps that note's time (the earlier of it and `next`).
     pub async fn due_next(
         &self,
         item: &Item,
         next: Option<i64>,
         now_ms: i64,
-        held_ms: i64,
+        held: &Held,
     ) -> Result<()> {
-        match next {
-            Some(next) => {
-                self.due_note(item, next, now_ms, NoteMode::IfHeld(held_ms))
-                    .await
-            }
-            None => self.due_forget(item, Some(held_ms)).await,
+        let member = item.member();
+        self.done_member(
+            &item.register(),
+            member.as_bytes(),
+            Some(held),
+            next,
+            now_ms,
+        )
+        .await
+    }
+
+    /// Forgets `item` — nothing more is due, or its board is gone — or, with `held` (the
+    /// caller's lease), only while it was not noted since.
+    pub async fn due_forget(&self, item: &Item, held: Option<&Held>) -> Result<()> {
+        let member = item.member();
+        self.done_member(&item.register(), member.as_bytes(), held, None, 0)
+            .await
+    }
+
+    /// `done.lua` for `member` of `register`.
+    async fn done_member(
+        &self,
+        register: &Register,
+        member: &[u8],
+        held: Option<&Held>,
+        next: Option<i64>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let keys = done::Keys {
+            register: register.key(),
+            alarm: ALARM.to_string(),
+            stamps: register.stamps(),
+        };
+        let args = done::Args {
+            item: member.into(),
+            stamp: held.map(|h| h.0.as_str()).unwrap_or_default().into(),
+            next_ms: next.map(Arg::from).unwrap_or_default(),
+            now_ms: now_ms.into(),
+        };
+        let reply = done::run(self, keys, args).await?;
+        match answer(&reply)? {
+            (word, []) if ["removed", "due", "kept"].contains(&word.as_str()) => Ok(()),
+            (word, rest) => Err(unexpected(done::NAME, &word, rest)),
         }
+    }
+
+    /// The items of `kind` in `register` whose time has passed and that no worker holds (the
+    /// first `max` of them, with when each fell due), read only: what waits for a worker.
+    pub async fn due_overdue(
+        &self,
+        register: &Register,
+        kind: Kind,
+        now_ms: i64,
+        max: usize,
+    ) -> Result<Overdue> {
+        let keys = overdue::Keys {
+            register: register.key(),
+        };
+        let args = overdue::Args {
+            now_ms: now_ms.into(),
+            kind: kind.name().into(),
+            scan: OVERDUE_SCANNED.into(),
+            max: max.into(),
+        };
+        let reply = overdue::run(self, keys, args).await?;
+        let (word, rest) = answer(&reply)?;
+        let Some((count, pairs)) = rest.split_first().filter(|_| word == "overdue") else {
+            return Err(unexpected(overdue::NAME, &word, rest));
+        };
+        let mut overdue = Overdue {
+            count: u64::try_from(int(count)?).unwrap_or(0),
+            first: Vec::with_capacity(pairs.len() / 2),
+        };
+        for pair in pairs.chunks(2) {
+            let [member, due] = pair else {
+                return Err(unexpected(overdue::NAME, &word, pair));
+            };
+            let member = text(member)?;
+            // A sorted set's score comes back as text, and may be written as a float.
+            let due = text(due)?;
+            let due_ms = due
+                .parse::<f64>()
+                .map_err(|_| unexpected(overdue::NAME, &format!("a due time '{due}'"), &[]))?
+                as i64;
+            // A member no release serves is not counted as work waiting.
+            if let Ok(item) = Item::parse(&member, register) {
+                overdue.first.push((item, due_ms));
+            }
+        }
+        Ok(overdue)
     }
 }
 
 /// The schedule's scripts as an integration test runs them itself on a Redis (feature
-/// `testing`): `note`, `lease` and `forget` (an item removed while the caller holds it).
+/// `testing`): `note`, `lease`, `done`, `adopt` and `overdue`.
 ///
 /// # Panics
 /// On another name (a test's mistake).
@@ -460,75 +455,9 @@ pub fn script_for_tests(name: &str) -> crate::repo::script::Named {
     match name {
         "note" => note::named(),
         "lease" => lease::named(),
-        "forget" => crate::repo::zrem_if::named(),
+        "done" => done::named(),
+        "adopt" => previous::adopt::named(),
+        "overdue" => overdue::named(),
         other => panic!("the schedule has no script {other}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn ids(tenant: &str, board: &str) -> (TenantId, BoardId) {
-        (TenantId::new(tenant).unwrap(), BoardId::new(board).unwrap())
-    }
-
-    #[test]
-    fn an_item_is_read_back_from_its_member_in_its_register() {
-        let (t, b) = ids("acme", "daily-1");
-        let competition = Item::Competition(t.clone(), b.clone());
-        assert_eq!(competition.member(), "competition:acme/daily-1");
-        assert_eq!(competition.register(), Register::Shared);
-        assert_eq!(Register::Shared.key(), REGISTER);
-        let member = competition.member();
-        assert_eq!(Item::parse(&member, &Register::Shared), Ok(competition));
-        let tier = Register::Tier("0123456789abcdef".into());
-        let rollover = Item::Rollover {
-            tier: "0123456789abcdef".into(),
-            tenant: t,
-            board: b,
-        };
-        assert_eq!(rollover.member(), "rollover:acme/daily-1");
-        assert_eq!(rollover.register(), tier);
-        assert_eq!(tier.key(), "lb:{claims}:due:0123456789abcdef");
-        assert_eq!(Item::parse(&rollover.member(), &tier), Ok(rollover));
-    }
-
-    #[test]
-    fn a_member_of_another_release_is_set_aside_and_one_of_none_is_broken() {
-        let tier = Register::Tier("ab".into());
-        let parsed = |member: &str, register: &Register| Item::parse(member, register);
-        let unknown = |why: &str, member: &str| matches!(parsed(member, &Register::Shared), Err(Unparsed::Unknown(w)) if w.contains(why));
-        let broken = |why: &str, member: &str, register: &Register| matches!(parsed(member, register), Err(Unparsed::Broken(w)) if w.contains(why));
-        // A later release's kind, or ids this release does not take: set aside.
-        assert!(unknown("holds no award", "award:acme/b"));
-        assert!(unknown("'competition:acme/B@d'", "competition:acme/B@d"));
-        // No item of any release: broken.
-        assert!(broken(
-            "holds no rollover",
-            "rollover:acme/b",
-            &Register::Shared
-        ));
-        assert!(broken(
-            "lb:{claims}:due:ab holds no competition",
-            "competition:acme/b",
-            &tier
-        ));
-        assert!(broken(
-            "is no <kind>:<tenant>/<board>",
-            "acme/b",
-            &Register::Shared
-        ));
-        assert!(broken(
-            "is no <kind>:<tenant>/<board>",
-            "competition:acme",
-            &Register::Shared
-        ));
-        assert!(broken(
-            "is no <kind>:<tenant>/<board>",
-            "",
-            &Register::Shared
-        ));
     }
 }

@@ -17,7 +17,7 @@ use crate::api::Ctx;
 use crate::competitions::tournaments::store::{Announce, WindowWrite};
 use crate::http::{Call, Response};
 use crate::repo::{Keys, Repo};
-use crate::schedule::{Item, NoteMode};
+use crate::schedule::{Held, Item, NoteMode};
 
 /// Times a window change or an announcement decides again on a config that changed meanwhile
 /// before it gives up (`409`, or left to the next alarm).
@@ -48,7 +48,9 @@ pub async fn note_created(
     match due {
         Some(due) => {
             let item = Item::Competition(tenant.clone(), board.id.clone());
-            repo.due_note(&item, due, now_ms, NoteMode::Earlier).await
+            repo.due_note(&item, due, now_ms, NoteMode::Earlier)
+                .await
+                .map(|_| ())
         }
         None => Ok(()),
     }
@@ -57,15 +59,14 @@ pub async fn note_created(
 /// Makes the announcements the tournament `id` owes at `now_ms`, in order, each once (the
 /// script appends it only if it was not made, and only while the board's config is the one the
 /// decision read), then notes when the next is due, or forgets the tournament when nothing
-/// more is (or the board is gone) — only while the register still holds it at `held_ms` (the
-/// caller's lease or note): an entry noted again meanwhile (a new board of the id, a changed
-/// window) is left for its own time.
+/// more is (or the board is gone) — holding to what the caller's lease gave it, `held`: an
+/// entry noted again meanwhile (a new board of the id, a changed window) keeps its own time.
 pub async fn announce(
     repo: &Repo,
     tenant: &TenantId,
     id: &BoardId,
     now_ms: i64,
-    held_ms: i64,
+    held: &Held,
 ) -> Result<()> {
     let keys = Keys::new(tenant, id);
     let item = Item::Competition(tenant.clone(), id.clone());
@@ -73,18 +74,16 @@ pub async fn announce(
         let (raw, board) = match repo.board_raw(tenant, id).await {
             Ok(found) => found,
             Err(LeaderboardError::BoardNotFound(_)) => {
-                return repo.due_forget(&item, Some(held_ms)).await;
+                return repo.due_forget(&item, Some(held)).await;
             }
             Err(e) => return Err(e),
         };
         if board.closes_periods() && board.tournament.is_none() {
-            return crate::competitions::closes::on_due(
-                repo, tenant, &keys, &board, now_ms, held_ms,
-            )
-            .await;
+            return crate::competitions::closes::on_due(repo, tenant, &keys, &board, now_ms, held)
+                .await;
         }
         let Some(t) = &board.tournament else {
-            return repo.due_forget(&item, Some(held_ms)).await;
+            return repo.due_forget(&item, Some(held)).await;
         };
         let made = repo.tournament_announced(&keys).await?;
         let window = t.window;
@@ -116,7 +115,7 @@ pub async fn announce(
             .into_iter()
             .flatten()
             .min();
-        return repo.due_next(&item, next_ms, now_ms, held_ms).await;
+        return repo.due_next(&item, next_ms, now_ms, held).await;
     }
     Err(LeaderboardError::Conflict(format!(
         "the config of tournament '{id}' changed {DECIDE_ATTEMPTS} times while it was announced"
@@ -183,14 +182,15 @@ struct ExtendInput {
 /// board's config; `early`: an admin ended it), then — the change made, so each step only
 /// logs a failure — notes the register for its next announcement (due at once for an early
 /// end), indexes its new end and drops the regions' cached copies. `409` for a board that is no
-/// tournament, or one whose end was announced.
+/// tournament, or one whose end was announced. The board, and for an early end what its note
+/// gave the item (`None` when the note failed: the worker announces at its old end).
 async fn change_window(
     ctx: &Ctx<'_>,
     board_id: &BoardId,
     now_ms: i64,
     early: bool,
     decide: impl Fn(&Tournament) -> std::result::Result<Window, Refusal>,
-) -> Result<Board> {
+) -> Result<(Board, Option<Held>)> {
     let repo = ctx.repo().await?;
     let keys = Keys::new(&ctx.tenant, board_id);
     for _ in 0..DECIDE_ATTEMPTS {
@@ -208,8 +208,8 @@ async fn change_window(
             .await?
         {
             WindowWrite::Changed => {
-                after_change(ctx, repo, board_id, &changed, early, now_ms).await;
-                return Ok(changed);
+                let held = after_change(ctx, repo, board_id, &changed, early, now_ms).await;
+                return Ok((changed, held));
             }
             WindowWrite::Stale => {}
             WindowWrite::Ended => {
@@ -227,8 +227,9 @@ async fn change_window(
 }
 
 /// What follows a window's change (each failure logged: the change was made): the register's
-/// note for the next announcement (`early`: an admin ended it, due now), the index's end, the
-/// regions' cached copies dropped.
+/// note for the next announcement (`early`: an admin ended it, due now; what the note gave the
+/// item is answered, for the caller's announcement), the index's end, the regions' cached copies
+/// dropped.
 async fn after_change(
     ctx: &Ctx<'_>,
     repo: &Repo,
@@ -236,30 +237,37 @@ async fn after_change(
     changed: &Board,
     early: bool,
     now_ms: i64,
-) {
+) -> Option<Held> {
     let tenant = &ctx.tenant;
     let noted = async {
         if changed.tournament.is_none() {
-            return Ok(());
+            return Ok(None);
         }
         let made = repo
             .tournament_announced(&Keys::new(tenant, board_id))
             .await?;
         let item = Item::Competition(tenant.clone(), board_id.clone());
         match changed.tournament_due_ms(made.started, made.ended, now_ms)? {
-            // Due now: the caller announces the end at once, holding the entry at `now_ms`.
-            Some(due) if early => repo.due_note(&item, due, now_ms, NoteMode::Always).await,
+            // Due now: the caller announces the end at once, holding the entry by this note.
+            Some(due) if early => repo
+                .due_note(&item, due, now_ms, NoteMode::Always)
+                .await
+                .map(Some),
             // An extension notes earlier only: an entry due sooner (a run's close, an award
             // waiting for reviews) rings first, and its handling notes the next due time then.
-            Some(due) => repo.due_note(&item, due, now_ms, NoteMode::Earlier).await,
-            None => Ok(()),
+            Some(due) => repo
+                .due_note(&item, due, now_ms, NoteMode::Earlier)
+                .await
+                .map(|_| None),
+            None => Ok(None),
         }
     };
-    if let Err(e) = noted.await {
+    let held = noted.await.unwrap_or_else(|e| {
         eprintln!(
             "tournaments: noting {tenant}/{board_id} after its window changed (the alarm of its old end takes it): {e}"
         );
-    }
+        None
+    });
     if let Err(e) = super::index(repo, tenant, changed).await {
         eprintln!(
             "tournaments: indexing {tenant}/{board_id}'s new end (listed by its old one): {e}"
@@ -268,6 +276,7 @@ async fn after_change(
     if let Err(e) = ctx.invalidate_everywhere(board_id.as_str(), true).await {
         eprintln!("tournaments: dropping the cached copies of {tenant}/{board_id}: {e}");
     }
+    held
 }
 
 /// The board as `GET /api/{v}/boards/{board}` answers it.
@@ -295,7 +304,8 @@ pub async fn end_early(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Re
 pub async fn end_now(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<Board> {
     access::authorize_admin(ctx.require_principal()?)?;
     let now_ms = call.now_ms;
-    let board = change_window(ctx, board_id, now_ms, true, |t| t.window.end_early(now_ms)).await?;
+    let (board, held) =
+        change_window(ctx, board_id, now_ms, true, |t| t.window.end_early(now_ms)).await?;
     let end = board.tournament.as_ref().map(|t| t.to_input().end);
     crate::audit::record(
         ctx,
@@ -307,7 +317,9 @@ pub async fn end_now(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Resu
     .await;
     let repo = ctx.repo().await?;
     // The register holds it due now (`after_change`): announced here, else by the worker.
-    if let Err(e) = announce(repo, &ctx.tenant, board_id, now_ms, now_ms).await {
+    if let Some(held) = held
+        && let Err(e) = announce(repo, &ctx.tenant, board_id, now_ms, &held).await
+    {
         eprintln!("tournaments: announcing the early end of {board_id} (left to the worker): {e}");
     }
     Ok(board)
@@ -337,7 +349,7 @@ pub async fn extend_to(
         LeaderboardError::InvalidBody(format!("end '{end}' is not an RFC 3339 timestamp"))
     })?;
     let now_ms = call.now_ms;
-    let board = change_window(ctx, board_id, now_ms, false, |t| {
+    let (board, _) = change_window(ctx, board_id, now_ms, false, |t| {
         t.window.extend(end_ms, now_ms)
     })
     .await?;

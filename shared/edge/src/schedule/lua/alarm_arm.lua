@@ -1,6 +1,5 @@
--- The alarm's arming, a prelude of the scripts of every register that shares it (the schedule's
--- and each push tier's, the inbox sweep's, the webhook deliverer's; each script passes its own
--- keys: a named script its K.register and K.alarm, a positional one KEYS[1] and KEYS[2]).
+-- The alarm's arming, a prelude of the scripts of the schedule's registers (its own and each
+-- push tier's), which pass their keys (K.register, K.alarm).
 -- The alarm (key `alarm`) is set to expire at `due` (Unix ms; at once when that has passed),
 -- unless it expires sooner already. Its expiry (a keyspace event) rings the worker, which serves
 -- every register.

@@ -15,7 +15,6 @@
 //! and the trim of the log behind the oldest snapshot kept (`leaderboard::events::log`). Synchronous
 //! boards ring the doorbell every [`MAINTENANCE_EVERY`] writes for it.
 
-pub mod claims;
 pub mod dead;
 pub mod routes;
 pub mod store;
@@ -30,7 +29,6 @@ use serde::Serialize;
 use crate::cache::EdgeCache;
 use crate::platform::Platform;
 use crate::repo::{Keys, Repo};
-use crate::submissions::pipeline::claims::Lease;
 use crate::submissions::pipeline::store::BatchResult;
 
 mod decide;
@@ -39,7 +37,7 @@ mod sweep;
 
 use decide::decide;
 pub use ingest::{INGEST, ingest};
-pub use sweep::{AlarmEvent, SWEEP_BOARDS, Swept, sweep, sweep_due};
+pub use sweep::{Swept, sweep};
 
 /// Entries per batch.
 pub const BATCH: usize = 256;
@@ -60,9 +58,6 @@ pub struct Limits {
     pub deadline_ms: i64,
     /// Entries pending longer than this are reclaimed from the drain that took them.
     pub reclaim_after_ms: u64,
-    /// Boards due for a sweep ([`sweep`]) the drain leases for its caller: the worker sweeps
-    /// them after its message; 0 leases none.
-    pub lease: usize,
 }
 
 impl Limits {
@@ -73,7 +68,6 @@ impl Limits {
             max_events,
             deadline_ms,
             reclaim_after_ms: crate::settings::reclaim_after_ms(platform).await?,
-            lease: 0,
         })
     }
 }
@@ -105,9 +99,6 @@ pub struct Report {
     /// The board's version after the last write (the edge cache needs invalidating).
     #[serde(skip)]
     pub version: Option<i64>,
-    /// Boards due for a sweep, leased when the drain noted its own ([`Limits::lease`]).
-    #[serde(skip)]
-    pub leased: Vec<Lease>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -150,11 +141,10 @@ async fn invalidate_if_changed(
 /// Drains `board_id`'s inbox within `limits`. A board that does not exist has its entries moved
 /// to its dead letters (a redrive after creating it applies them).
 ///
-/// Before it claims anything the drain notes the board in the sweep's register
-/// ([`crate::submissions::pipeline::claims`]), in the same round trip leasing [`Limits::lease`] due boards for its
-/// caller: should it die holding a claim, a sweep applies the entries once the reclaim time has
-/// passed, with or without more traffic on the board. A note that fails is logged, and the drain
-/// goes on.
+/// Before it claims anything the drain notes the board for the inbox sweep, due the reclaim
+/// time later (the schedule's [`crate::schedule::Item::Inbox`]): should it die holding a
+/// claim, the worker applies the entries once the reclaim time has passed, with or without
+/// more traffic on the board. A note that fails is logged, and the drain goes on.
 pub async fn drain(
     repo: &Repo,
     tenant: &TenantId,
@@ -165,21 +155,16 @@ pub async fn drain(
     // Best effort: the register lives on one slot, and its node being down must not stop every
     // board's drain. Unnoted, a claim this drain leaves is still taken over by the board's next
     // drain after the reclaim time; only a quiet board's waits for one.
-    let leased = repo
-        .claims_note(
-            Some(&format!("{tenant}/{board_id}")),
-            clock(),
-            limits.reclaim_after_ms,
-            limits.lease,
-        )
+    let item = crate::schedule::Item::Inbox(tenant.clone(), board_id.clone());
+    let now = clock();
+    let due = now.saturating_add(i64::try_from(limits.reclaim_after_ms).unwrap_or(i64::MAX));
+    if let Err(e) = repo
+        .due_note(&item, due, now, crate::schedule::NoteMode::Always)
         .await
-        .unwrap_or_else(|e| {
-            eprintln!("drain: {tenant}/{board_id} not noted in the sweep's register: {e}");
-            Vec::new()
-        });
-    let mut report = drain_claims(repo, tenant, board_id, limits, clock).await?;
-    report.leased = leased;
-    Ok(report)
+    {
+        eprintln!("drain: {tenant}/{board_id} not noted for the inbox sweep: {e}");
+    }
+    drain_claims(repo, tenant, board_id, limits, clock).await
 }
 
 /// [`drain`] without the note: the caller has registered the board already (a sweep's lease).

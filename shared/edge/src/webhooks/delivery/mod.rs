@@ -26,7 +26,7 @@ use leaderboard::{LeaderboardError, Result, TenantId};
 use serde_json::Value;
 
 use crate::repo::Repo;
-use crate::webhooks::due::{self, Owed};
+use crate::webhooks::due;
 use crate::webhooks::store::MessageKeys;
 
 /// The worker's channel: a tenant has messages due (payload: `wh:<tenant>`).
@@ -55,7 +55,7 @@ pub use crate::settings::Delivery as Settings;
 pub use announce::{board_deleted, score_flagged};
 pub use deliver::{Report, deliver_due};
 pub use fanout::fan_out;
-pub use sweep::{Swept, sweep};
+pub use sweep::{Swept, catch_up, due_messages};
 
 /// A new message id: `msg_` + 24 random hex digits (unique; receivers deduplicate on it).
 pub fn new_message_id() -> Result<String> {
@@ -144,8 +144,7 @@ pub async fn ring(repo: &Repo, tenant: &TenantId) {
 /// are owed sooner already. Best effort: a failure is logged (a ring or a drain call still
 /// delivers them).
 async fn note_owed(repo: &Repo, tenant: &TenantId, due_ms: i64, now_ms: i64) {
-    let owed = Owed::Tenant(tenant.to_string());
-    if let Err(e) = repo.hooks_note(&owed, due_ms, now_ms).await {
+    if let Err(e) = repo.hooks_note_messages(tenant, due_ms, now_ms).await {
         eprintln!("webhooks: {tenant}'s messages owed at {due_ms} ms not noted: {e}");
     }
 }
