@@ -3,6 +3,9 @@
 
 - A production file holds at most 500 lines (its `#[cfg(test)]` tail not counted).
 - A production function holds at most 80 lines, from its `fn` line to its closing brace.
+- No doc comment holds a Rust code block (a fence with no language, or `rust`): the lib crates
+  are built with `doctest = false` (the test run would compile none), so an example is marked
+  `text` or `ignore` and says nothing a test does not check.
 
 Production code is every `.rs` file under `shared/`, `functions/` and `host/src/`, but test code:
 files named `tests.rs` or `*_tests.rs`, files under a `tests/` folder, the modules a parent
@@ -142,9 +145,35 @@ def functions(lines):
             i += 1
 
 
+DOC_FENCE = re.compile(r"^\s*//[/!]\s?```\s*(\S*)")
+DOC_ROOTS = ["shared", "functions", "host", "tests/app/src"]
+
+
+def doc_fences():
+    """Doc comments' code blocks that rustdoc would take as doctests: `path:line` each."""
+    found = []
+    for root in DOC_ROOTS:
+        for path in sorted((ROOT / root).rglob("*.rs")):
+            if "target" in path.parts:
+                continue
+            inside = False
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                fence = DOC_FENCE.match(line)
+                if not fence:
+                    continue
+                if not inside and fence.group(1).split(",")[0] in ("", "rust"):
+                    found.append(f"{path.relative_to(ROOT)}:{n}")
+                inside = not inside
+    return found
+
+
 def main():
     listing = "--list" in sys.argv[1:]
     failures, seen, long_ones = [], set(), []
+    for at in doc_fences():
+        failures.append(
+            f"{at}: a Rust code block in a doc comment (no doctest runs: mark it text or ignore)"
+        )
     for rel, text in production_files():
         lines = production_lines(text)
         if counted(lines) > MAX_FILE:

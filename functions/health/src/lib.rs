@@ -311,7 +311,7 @@ async fn detailed(platform: &dyn Platform) -> Response {
     );
     let inbox = match &probe {
         Some(repo) => stranded(platform, repo).await.unwrap_or_else(|e| {
-            eprintln!("health: the sweep register could not be read: {e}");
+            eprintln!("health: the schedule's inbox items could not be read: {e}");
             Value::Null
         }),
         None => Value::Null,

@@ -1,5 +1,6 @@
 //! The schedule's due items (`edge::schedule`), served by kind: whatever rang the worker, it
-//! ends with them (a missed alarm is made up by the next message of any kind).
+//! ends with them (a missed alarm is made up by the next message of any kind), within what is
+//! left of the message's budget: 2 s after a drain, a webhook ring's 10 s, 10 s on the alarm.
 
 use edge::competitions::tournaments;
 use edge::platform::Spin;
@@ -10,12 +11,9 @@ use edge::submissions::pipeline;
 use edge::webhooks::delivery;
 use leaderboard::http::push::PushSettings;
 
-/// Time the schedule's items may take after a message (an item started before it ends is
+/// Time the schedule's items may take on the alarm (an item started before it ends is
 /// finished; those left are due again at once).
-const DUE_BUDGET_MS: i64 = 10_000;
-
-/// Entries one inbox sweep may drain.
-const MAX_EVENTS: u64 = 16_384;
+pub const ALARM_BUDGET_MS: i64 = 10_000;
 
 /// What serving the due items needs besides the repo: the push tier's settings (a rollover is
 /// leased only with them), the drain's reclaim time (an inbox sweep's), the deadline, and what
@@ -29,12 +27,14 @@ struct Due {
     failed: u64,
 }
 
-/// The schedule's items due, register by register — its own, then this region's push tier's —
-/// each leased just before its items are served, each item by its kind. Never fails: an item
-/// whose work failed is logged and stays leased, due again when the lease ends (the lease armed
-/// the alarm for it); a register whose lease failed is logged (a push tier's counted as a
-/// publish failure) and leaves its items due, and the next register is still served.
-pub async fn serve(repo: &Repo) {
+/// The schedule's items due until `deadline_ms`, register by register — on the alarm this
+/// region's push tier's first (only its worker can serve it), and the previous release's
+/// registers moved in — each leased just before its items are served, each item by its kind; a
+/// register whose turn comes after the deadline is not leased. Never fails: an item whose work
+/// failed is logged and stays leased, due again when the lease ends (the lease armed the alarm
+/// for it); a register whose lease failed is logged (a push tier's counted as a publish failure)
+/// and leaves its items due, and the next register is still served.
+pub async fn serve(repo: &Repo, on_alarm: bool, deadline_ms: i64) {
     let reclaim_after_ms = match edge::settings::reclaim_after_ms(&Spin).await {
         Ok(ms) => Some(ms),
         Err(e) => {
@@ -43,23 +43,28 @@ pub async fn serve(repo: &Repo) {
         }
     };
     let mut due = Due {
-        push: edge::live::push::settings(&Spin).await,
+        push: None,
         reclaim_after_ms,
-        deadline_ms: now_ms() + DUE_BUDGET_MS,
+        deadline_ms,
         applied: 0,
         webhooks: delivery::Swept::default(),
         failed: 0,
     };
-    if let Some(reclaim) = due.reclaim_after_ms
-        && let Err(e) = repo.due_adopt(now_ms(), reclaim).await
-    {
-        eprintln!("projector: moving the previous release's registers in: {e}");
+    let mut registers = vec![];
+    if on_alarm {
+        if let Err(e) = repo.due_adopt(now_ms(), reclaim_after_ms).await {
+            eprintln!("projector: moving the previous release's registers in: {e}");
+        }
+        due.push = edge::live::push::settings(&Spin).await;
+        if let Some(settings) = &due.push {
+            registers.push(Register::Tier(settings.tier_id()));
+        }
     }
-    let mut registers = vec![Register::Shared];
-    if let Some(settings) = &due.push {
-        registers.push(Register::Tier(settings.tier_id()));
-    }
+    registers.push(Register::Shared);
     for register in registers {
+        if now_ms() >= due.deadline_ms {
+            break;
+        }
         due.lease_and_serve(repo, &register).await;
     }
     due.report().await;
@@ -121,7 +126,7 @@ impl Due {
                     ));
                 };
                 let limits = pipeline::Limits {
-                    max_events: MAX_EVENTS,
+                    max_events: crate::MAX_EVENTS,
                     deadline_ms: deadline,
                     reclaim_after_ms,
                 };

@@ -22,11 +22,11 @@
 //! only delays entries until the next doorbell or an HTTP drain (`POST /api/v1/admin/drain`).
 //! Redis being unavailable fails the message; the entries stay pending for the next drain.
 //!
-//! Every message but an invalidation ends with the schedule's due items (`due`), served by kind:
-//! a competition's edge, a period's end for the push tier, a board a dead drain may have left
+//! A doorbell, an ingest message, a webhook ring and the alarm's expiry end with the schedule's
+//! due items (`due`), served by kind: a competition's edge, a board a dead drain may have left
 //! claimed (the inbox sweep), what the webhook deliverer owes with nothing to ring it (a ring no
-//! worker heard, a retry's time). The alarm's expiry rings the worker for them when no other
-//! message comes.
+//! worker heard, a retry's time), and on the alarm a period's end for this region's push tier.
+//! The alarm's expiry rings the worker for them when no other message comes.
 
 use anyhow::Context;
 use edge::cache::EdgeCache;
@@ -51,9 +51,9 @@ const WEBHOOK_BUDGET_MS: i64 = 10_000;
 /// messages over one at a time, so this delays the next message by as much).
 const MAX_WAIT_MS: i64 = 2_000;
 
-/// Entries one message may drain.
+/// Entries one message may drain (a doorbell's drain, an inbox sweep).
 const MAX_EVENTS: u64 = 16_384;
-/// Time one message may drain for.
+/// Time one message may drain for, and then serve the schedule's due items for.
 const BUDGET_MS: i64 = 2_000;
 
 /// A ring on the webhook channel: `wh:<tenant>` (messages are due) or `wh:<tenant>/<board>` (the
@@ -127,20 +127,21 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
         return Ok(());
     }
     let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
-    let handled = match (alarm, webhook_ring(payload)) {
-        (Some(_), _) => Ok(()),
+    let (handled, deadline) = match (alarm, webhook_ring(payload)) {
+        (Some(_), _) => (Ok(()), now_ms() + due::ALARM_BUDGET_MS),
         (None, Some((tenant, board))) => {
             // A tenant whose webhooks cannot go out (a bad webhook variable, Redis's answer)
-            // still leaves the due items their turn: what it owes stays owed.
+            // still leaves the due items their turn, in what is left of the ring's budget:
+            // what it owes stays owed.
             let deadline = now_ms() + WEBHOOK_BUDGET_MS;
             if let Err(e) = deliver_webhooks(&repo, &tenant, board, deadline).await {
                 eprintln!("projector: {e:#}");
             }
-            Ok(())
+            (Ok(()), deadline)
         }
-        (None, None) => drain_for(&repo, payload).await,
+        (None, None) => (drain_for(&repo, payload).await, now_ms() + BUDGET_MS),
     };
-    due::serve(&repo).await;
+    due::serve(&repo, alarm.is_some(), deadline).await;
     handled
 }
 

@@ -170,16 +170,52 @@ async fn entries_left_pending_by_a_dead_projector_are_applied_once() {
     api.stop().await;
 }
 
+/// Which release's drain dies.
+#[derive(Clone, Copy)]
+enum Drain {
+    /// This release's: it notes the board in the schedule.
+    This,
+    /// The previous release's (a rolling deploy): it noted the board in its own register
+    /// (`edge::schedule::PREVIOUS_INBOX`, board → when noted) and armed the alarm for the
+    /// reclaim time later.
+    Previous,
+}
+
 /// What a drain does before it dies holding a claim, with the drain's own scripts: it notes the
-/// board for the inbox sweep (the schedule's note), due the reclaim time later, then claims up to
-/// 256 of its inbox entries (consumer `drain`). The number of entries claimed.
-fn claim_as_a_dying_drain(c: &mut harness::Conn, board: &str, reclaim_ms: u64) -> usize {
+/// board for the inbox sweep, due the reclaim time later, then claims up to 256 of its inbox
+/// entries (consumer `drain`). The number of entries claimed.
+fn claim_as_a_dying_drain(
+    c: &mut harness::Conn,
+    board: &str,
+    reclaim_ms: u64,
+    drain: Drain,
+) -> usize {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let item = format!("inbox:default/{board}");
-    crate::schedule::note(c, &item, now + reclaim_ms as i64, now, "always");
+    match drain {
+        Drain::This => {
+            let item = format!("inbox:default/{board}");
+            crate::schedule::note(c, &item, now + reclaim_ms as i64, now, "always");
+        }
+        Drain::Previous => {
+            let () = redis::pipe()
+                .cmd("ZADD")
+                .arg(edge::schedule::PREVIOUS_INBOX)
+                .arg(now)
+                .arg(format!("default/{board}"))
+                .ignore()
+                .cmd("SET")
+                .arg(edge::schedule::ALARM)
+                .arg(format!("default/{board}"))
+                .arg("PX")
+                .arg(reclaim_ms)
+                .ignore()
+                .query(c)
+                .unwrap();
+        }
+    }
     let claimed: Vec<redis::Value> = redis::cmd("EVAL")
         .arg(include_str!(
             "../../../shared/edge/src/submissions/pipeline/lua/claim.lua"
@@ -254,13 +290,24 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
     .await;
     let mut c = api.redis.conn();
     append(&mut c, "quiet", &[("ann", 10), ("bob", 20), ("cy", 30)]);
-    assert_eq!(claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS), 3);
+    assert_eq!(
+        claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS, Drain::This),
+        3
+    );
     tokio::time::sleep(Duration::from_millis(RECLAIM_MS + 300)).await;
     let health = api.get("/health/detailed", None).await;
     assert_eq!(health.status, 200);
     let inbox = &health.body["inbox"];
     assert_eq!(inbox["stranded_entries"], 3, "{inbox}");
     assert_eq!(inbox["boards_with_stranded_entries"], 1, "{inbox}");
+    assert_eq!(inbox["boards_overdue"], 1, "{inbox}");
+    // Fell due the reclaim time after the drain's note, which was before this read.
+    let fell_due = inbox["oldest_overdue_at_ms"].as_i64().unwrap_or(i64::MAX);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(fell_due <= now, "{inbox}");
     assert_eq!(inbox["reclaim_after_ms"], RECLAIM_MS, "{inbox}");
     assert_eq!(entries(&api, "quiet").await["total"], 0);
 
@@ -288,7 +335,10 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
 
     // The worker is up: the alarm alone rings it.
     append(&mut c, "quiet", &[("dee", 40), ("ann", 50)]);
-    assert_eq!(claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS), 2);
+    assert_eq!(
+        claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS, Drain::This),
+        2
+    );
     assert!(
         inbox_empty(&api, "quiet", Duration::from_millis(RECLAIM_MS + 2_000)).await,
         "entries left claimed were not applied within the reclaim time + 2 s"
@@ -296,5 +346,25 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
     let body = wait_total(&api, "quiet", 4).await;
     assert_eq!(rows(&body)[0], ("ann".to_string(), 1, json!(50)));
     assert_eq!(rows(&body)[1], ("dee".to_string(), 2, json!(40)));
+
+    // A drain of the previous release dies (a rolling deploy): the alarm it armed rings the
+    // worker, which moves the board from that release's register into the schedule and sweeps it.
+    append(&mut c, "quiet", &[("eve", 60)]);
+    assert_eq!(
+        claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS, Drain::Previous),
+        1
+    );
+    assert!(
+        inbox_empty(&api, "quiet", Duration::from_millis(RECLAIM_MS + 2_000)).await,
+        "entries a previous release's drain left claimed were not applied within the reclaim \
+         time + 2 s"
+    );
+    let body = wait_total(&api, "quiet", 5).await;
+    assert_eq!(rows(&body)[0], ("eve".to_string(), 1, json!(60)));
+    let left: i64 = redis::cmd("ZCARD")
+        .arg(edge::schedule::PREVIOUS_INBOX)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(left, 0, "the previous release's register is emptied");
     api.stop().await;
 }

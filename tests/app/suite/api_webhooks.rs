@@ -674,7 +674,7 @@ async fn the_worker_sends_a_retry_at_its_time_with_no_cron() {
             });
         let owed_at: Option<i64> = redis::cmd("ZSCORE")
             .arg(edge::schedule::REGISTER)
-            .arg("webhook_messages:acme")
+            .arg("webhook_messages:acme/*")
             .query(&mut api.redis.conn())
             .unwrap();
         if let (Some(retry_at), Some(owed_at)) = (retry_at, owed_at)

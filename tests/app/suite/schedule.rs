@@ -48,8 +48,12 @@ fn register_keys(register: &Register) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// A note of `item` in the schedule's register, as `Repo::due_note` makes it: its stamp.
-pub(crate) fn note(c: &mut harness::Conn, item: &str, due: i64, now: i64, mode: &str) -> String {
+/// What a lease or a note gave an item: its stamp and due time.
+type Held = (String, String);
+
+/// A note of `item` in the schedule's register, as `Repo::due_note` makes it: its stamp and due
+/// time.
+pub(crate) fn note(c: &mut harness::Conn, item: &str, due: i64, now: i64, mode: &str) -> Held {
     let mut keys = register_keys(&Register::Shared);
     keys.push(("notes", NOTES.to_string()));
     let args = [
@@ -59,12 +63,15 @@ pub(crate) fn note(c: &mut harness::Conn, item: &str, due: i64, now: i64, mode: 
         ("mode", mode.to_string()),
     ];
     let (word, rest) = run(c, "note", &keys, &args);
-    assert_eq!(word, "noted", "{rest:?}");
-    rest.into_iter().next().expect("a note answers its stamp")
+    match &rest[..] {
+        [stamp, due] if word == "noted" => (stamp.clone(), due.clone()),
+        _ => panic!("a note answered {word} {rest:?}"),
+    }
 }
 
-/// A lease of the schedule's register, as `Repo::due_lease` takes it: each item with its stamp.
-fn lease(c: &mut harness::Conn, now: i64, max: usize) -> Vec<(String, String)> {
+/// A lease of the schedule's register, as `Repo::due_lease` takes it: each item with what the
+/// lease gave it.
+fn lease(c: &mut harness::Conn, now: i64, max: usize) -> Vec<(String, Held)> {
     let leases: Vec<String> = Kind::ALL
         .iter()
         .map(|k| format!("{}={}", k.name(), k.lease_ms()))
@@ -77,17 +84,27 @@ fn lease(c: &mut harness::Conn, now: i64, max: usize) -> Vec<(String, String)> {
     ];
     let (word, items) = run(c, "lease", &register_keys(&Register::Shared), &args);
     assert_eq!(word, "leased");
+    assert_eq!(items.len() % 3, 0, "a lease answers triples: {items:?}");
     items
-        .chunks(2)
-        .map(|pair| (pair[0].clone(), pair[1].clone()))
+        .chunks(3)
+        .map(|t| (t[0].clone(), (t[1].clone(), t[2].clone())))
         .collect()
 }
 
-/// What a worker says it did with `item` leased at `stamp`: due at `next`, or forgotten.
-fn done(c: &mut harness::Conn, item: &str, stamp: &str, next: Option<i64>, now: i64) -> String {
+/// What a worker says it did with `item` it holds by `held` (`None`: whatever was noted since):
+/// due at `next`, or forgotten.
+fn done(
+    c: &mut harness::Conn,
+    item: &str,
+    held: Option<&Held>,
+    next: Option<i64>,
+    now: i64,
+) -> String {
+    let (stamp, held_ms) = held.cloned().unwrap_or_default();
     let args = [
         ("item", item.to_string()),
-        ("stamp", stamp.to_string()),
+        ("stamp", stamp),
+        ("held_ms", held_ms),
         ("next_ms", next.map(|n| n.to_string()).unwrap_or_default()),
         ("now_ms", now.to_string()),
     ];
@@ -135,7 +152,7 @@ fn assert_alarm(c: &mut harness::Conn, wait_ms: i64, armed: Instant, what: &str)
     );
 }
 
-fn items(leased: &[(String, String)]) -> Vec<&str> {
+fn items(leased: &[(String, Held)]) -> Vec<&str> {
     leased.iter().map(|(item, _)| item.as_str()).collect()
 }
 
@@ -158,8 +175,12 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
     assert_eq!(due(&mut c, a), Some(NOW + 30_000));
     note(&mut c, a, NOW + 70_000, NOW, "always");
     assert_eq!(due(&mut c, a), Some(NOW + 70_000));
-    let a_stamp = note(&mut c, a, NOW + 30_000, NOW, "always");
-    assert_eq!(due(&mut c, a), Some(NOW + 30_000));
+    let noted = note(&mut c, a, NOW + 30_000, NOW, "always");
+    assert_eq!(
+        noted.1,
+        (NOW + 30_000).to_string(),
+        "a note answers the due time"
+    );
     assert_alarm(&mut c, 9_000, armed, "still b, the earliest");
 
     // Nothing is due before its time; at it, the lease takes it with its stamp and holds it a
@@ -170,38 +191,63 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
     let armed = Instant::now();
     let leased = lease(&mut c, NOW + 9_000, 16);
     assert_eq!(items(&leased), [b]);
-    let b_stamp = leased[0].1.clone();
-    assert_eq!(due(&mut c, b), Some(NOW + 9_000 + 30_000));
+    let held = leased[0].1.clone();
+    assert_eq!(held.1, (NOW + 39_000).to_string());
+    assert_eq!(due(&mut c, b), Some(NOW + 39_000));
     assert_alarm(&mut c, 21_000, armed, "a, due next");
 
-    // Served with a next time: due then. A stamp that is not the item's (another worker's stale
-    // lease) keeps its time when that is sooner; forgotten only with its own stamp.
+    // Served with a next time: due then.
     assert_eq!(
-        done(&mut c, b, &b_stamp, Some(NOW + 400_000), NOW + 9_100),
+        done(&mut c, b, Some(&held), Some(NOW + 400_000), NOW + 9_100),
         "due"
     );
     assert_eq!(due(&mut c, b), Some(NOW + 400_000));
+    // A worker whose lease ended and that another worker leased since (the due time is the new
+    // lease's): its word keeps the sooner time and removes nothing.
+    ring(&mut c);
+    let again = lease(&mut c, NOW + 400_000, 16);
+    assert_eq!(items(&again), [a, b]);
+    let (_, newer) = again[1].clone();
     assert_eq!(
-        done(&mut c, b, &a_stamp, Some(NOW + 500_000), NOW + 9_100),
+        done(&mut c, b, Some(&held), Some(NOW + 900_000), NOW + 400_100),
         "kept"
     );
-    assert_eq!(due(&mut c, b), Some(NOW + 400_000));
-    assert_eq!(done(&mut c, b, &a_stamp, None, NOW + 9_100), "kept");
-    assert_eq!(due(&mut c, b), Some(NOW + 400_000));
-    assert_eq!(done(&mut c, b, &b_stamp, None, NOW + 9_100), "removed");
+    assert_eq!(done(&mut c, b, Some(&held), None, NOW + 400_100), "kept");
+    assert_eq!(due(&mut c, b), Some(NOW + 430_000));
+    // The previous release notes it meanwhile: no stamp, but another due time: kept.
+    let _: i64 = redis::cmd("ZADD")
+        .arg(REGISTER)
+        .arg(NOW + 420_000)
+        .arg(b)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(done(&mut c, b, Some(&newer), None, NOW + 400_200), "kept");
+    assert_eq!(due(&mut c, b), Some(NOW + 420_000));
+    // Its holder, with nothing noted since: removed, with its stamp.
+    let last = lease(&mut c, NOW + 420_000, 16);
+    assert_eq!(items(&last), [b]);
+    assert_eq!(
+        done(&mut c, b, Some(&last[0].1), None, NOW + 420_100),
+        "removed"
+    );
     assert_eq!(due(&mut c, b), None);
     // With no stamp (a board gone), whatever was noted.
     let stamp = note(&mut c, b, NOW + 1_000, NOW, "always");
-    assert_ne!(stamp, b_stamp, "every note's stamp is new");
-    assert_eq!(done(&mut c, b, "", None, 0), "removed");
+    assert_ne!(stamp.0, last[0].1.0, "every note's stamp is new");
+    assert_eq!(done(&mut c, b, None, None, NOW), "removed");
     assert_eq!(due(&mut c, b), None);
+    let stamps: i64 = redis::cmd("HLEN")
+        .arg(Register::Shared.stamps())
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(stamps, 1, "a's stamp alone is left");
 
     // More due than a lease takes: the first ones, the alarm at once for the rest.
     for i in 0..5 {
         note(
             &mut c,
             &format!("competition:t/m{i}"),
-            NOW + 10_000 + i,
+            NOW + 500_000 + i,
             NOW,
             "always",
         );
@@ -209,17 +255,17 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
     // The alarm still set for later: the lease must bring it forward, to at once.
     set_for_later(&mut c);
     let armed = Instant::now();
-    let first = lease(&mut c, NOW + 40_000, 3);
+    let first = lease(&mut c, NOW + 600_000, 3);
     assert_eq!(
         items(&first),
-        ["competition:t/m0", "competition:t/m1", "competition:t/m2"]
+        ["competition:t/a", "competition:t/m0", "competition:t/m1"]
     );
     assert_alarm(&mut c, 1, armed, "more are due: at once");
     ring(&mut c);
-    let rest = lease(&mut c, NOW + 40_001, 3);
+    let rest = lease(&mut c, NOW + 600_001, 3);
     assert_eq!(
         items(&rest),
-        ["competition:t/m3", "competition:t/m4", "competition:t/a"]
+        ["competition:t/m2", "competition:t/m3", "competition:t/m4"]
     );
 }
 
@@ -230,7 +276,7 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
 fn a_note_made_during_a_lease_outlives_it_even_in_its_millisecond() {
     let redis = harness::RedisServer::start();
     let mut c = redis.conn();
-    let (inbox, owed) = ("inbox:t/a", "webhook_messages:t");
+    let (inbox, owed) = ("inbox:t/a", "webhook_messages:t/*");
 
     // The inbox item: due the reclaim time after its drain's note, moved on by every drain.
     note(&mut c, inbox, NOW + 1_000, NOW, "always");
@@ -238,12 +284,16 @@ fn a_note_made_during_a_lease_outlives_it_even_in_its_millisecond() {
     assert!(lease(&mut c, NOW + 1_499, 16).is_empty());
     let leased = lease(&mut c, NOW + 1_500, 16);
     assert_eq!(items(&leased), [inbox]);
-    // A drain notes it in the lease's own millisecond, due the same time the sweep would set:
-    // the sweep, finding the inbox empty, may not remove it.
+    // A drain notes it in the lease's own millisecond, due the same time the lease set: the
+    // sweep, finding the inbox empty, may not remove it.
     note(&mut c, inbox, NOW + 1_500 + 30_000, NOW + 1_500, "always");
-    assert_eq!(done(&mut c, inbox, &leased[0].1, None, NOW + 1_600), "kept");
     assert_eq!(due(&mut c, inbox), Some(NOW + 31_500));
-    assert_eq!(done(&mut c, inbox, "", None, 0), "removed");
+    assert_eq!(
+        done(&mut c, inbox, Some(&leased[0].1), None, NOW + 1_600),
+        "kept"
+    );
+    assert_eq!(due(&mut c, inbox), Some(NOW + 31_500));
+    assert_eq!(done(&mut c, inbox, None, None, NOW + 1_600), "removed");
 
     // What the deliverer owes: the earliest due time stands.
     note(&mut c, owed, NOW + 60_000, NOW, "earlier");
@@ -255,19 +305,38 @@ fn a_note_made_during_a_lease_outlives_it_even_in_its_millisecond() {
     // Noted during the lease for later than the worker's next time: the sooner stands.
     note(&mut c, owed, NOW + 90_000, NOW + 9_050, "earlier");
     assert_eq!(
-        done(&mut c, owed, &leased[0].1, Some(NOW + 50_000), NOW + 9_100),
+        done(
+            &mut c,
+            owed,
+            Some(&leased[0].1),
+            Some(NOW + 50_000),
+            NOW + 9_100
+        ),
         "due"
     );
     assert_eq!(due(&mut c, owed), Some(NOW + 50_000));
     // Noted during the next lease, for later than the worker knew of: it stays, due then.
     let leased = lease(&mut c, NOW + 50_000, 16);
     note(&mut c, owed, NOW + 90_000, NOW + 50_050, "earlier");
-    assert_eq!(done(&mut c, owed, &leased[0].1, None, NOW + 50_100), "kept");
-    assert_eq!(due(&mut c, owed), Some(NOW + 90_000));
-    // Nothing noted since its lease and nothing left: it leaves the register, with its stamp.
-    let leased = lease(&mut c, NOW + 90_000, 16);
     assert_eq!(
-        done(&mut c, owed, &leased[0].1, None, NOW + 90_100),
+        done(&mut c, owed, Some(&leased[0].1), None, NOW + 50_100),
+        "kept"
+    );
+    assert_eq!(due(&mut c, owed), Some(NOW + 90_000));
+    // Noted during the lease without changing its time (an `earlier` note for later): its stamp
+    // alone tells the worker; kept, due then.
+    let leased = lease(&mut c, NOW + 90_000, 16);
+    note(&mut c, owed, NOW + 500_000, NOW + 90_050, "earlier");
+    assert_eq!(due(&mut c, owed), Some(NOW + 210_000));
+    assert_eq!(
+        done(&mut c, owed, Some(&leased[0].1), None, NOW + 90_100),
+        "kept"
+    );
+    assert_eq!(due(&mut c, owed), Some(NOW + 210_000));
+    // Nothing noted since its lease and nothing left: it leaves the register, with its stamp.
+    let leased = lease(&mut c, NOW + 210_000, 16);
+    assert_eq!(
+        done(&mut c, owed, Some(&leased[0].1), None, NOW + 210_100),
         "removed"
     );
     assert_eq!(due(&mut c, owed), None);
@@ -291,17 +360,17 @@ fn each_kind_is_leased_for_its_own_time_and_what_waits_is_counted() {
         "inbox:t/a",
         "inbox:t/b",
         "webhook_log:t/a",
-        "webhook_messages:t",
+        "webhook_messages:t/*",
         "award:t/a",
     ];
     for (i, item) in members.iter().enumerate() {
         note(&mut c, item, NOW + i as i64, NOW, "always");
     }
-    let overdue = |c: &mut harness::Conn, now: i64, max: usize| {
+    let overdue = |c: &mut harness::Conn, now: i64, scan: usize, max: usize| {
         let args = [
             ("now_ms", now.to_string()),
             ("kind", "inbox".to_string()),
-            ("scan", "1000".to_string()),
+            ("scan", scan.to_string()),
             ("max", max.to_string()),
         ];
         let keys = [("register", REGISTER.to_string())];
@@ -309,34 +378,37 @@ fn each_kind_is_leased_for_its_own_time_and_what_waits_is_counted() {
         assert_eq!(word, "overdue");
         rest
     };
-    assert_eq!(overdue(&mut c, NOW, 10), ["0"]);
+    assert_eq!(overdue(&mut c, NOW, 1_000, 10), ["0"]);
     assert_eq!(
-        overdue(&mut c, NOW + 1, 10),
+        overdue(&mut c, NOW + 1, 1_000, 10),
         ["1", "inbox:t/a", &(NOW + 1).to_string()]
     );
     assert_eq!(
-        overdue(&mut c, NOW + 10, 1),
+        overdue(&mut c, NOW + 10, 1_000, 1),
         ["2", "inbox:t/a", &(NOW + 1).to_string()]
+    );
+    // Counted among the first items due only.
+    assert_eq!(
+        overdue(&mut c, NOW + 10, 2, 10),
+        ["1", "inbox:t/a", &(NOW + 1).to_string()]
     );
 
     let leased = lease(&mut c, NOW + 10, 16);
     assert_eq!(items(&leased), members);
-    for (kind, item) in [
-        (Kind::Competition, members[0]),
-        (Kind::Inbox, members[1]),
-        (Kind::WebhookLog, members[3]),
-        (Kind::WebhookMessages, members[4]),
-    ] {
-        assert_eq!(
-            due(&mut c, item),
-            Some(NOW + 10 + kind.lease_ms()),
-            "{item}"
-        );
+    let leases = [
+        (members[0], 30_000),
+        (members[1], 30_000),
+        (members[2], 30_000),
+        (members[3], 120_000),
+        (members[4], 120_000),
+        // A later release's kind: the default.
+        (members[5], 30_000),
+    ];
+    for (item, lease_ms) in leases {
+        assert_eq!(due(&mut c, item), Some(NOW + 10 + lease_ms), "{item}");
     }
-    assert_eq!(Kind::WebhookLog.lease_ms(), 120_000);
-    assert_eq!(due(&mut c, "award:t/a"), Some(NOW + 10 + 30_000));
     // Held: none is waiting for a worker.
-    assert_eq!(overdue(&mut c, NOW + 20, 10), ["0"]);
+    assert_eq!(overdue(&mut c, NOW + 20, 1_000, 10), ["0"]);
 }
 
 #[test]
@@ -361,18 +433,21 @@ fn the_schedule_takes_in_what_the_previous_releases_registers_hold() {
     zadd(&mut c, inbox, NOW + 2_000, "t/held");
     zadd(&mut c, webhooks, NOW + 7_000, "t/log");
     zadd(&mut c, webhooks, NOW + 4_000, "wh:t");
+    zadd(&mut c, webhooks, NOW + 3_000, "t/here");
     let _: i64 = redis::cmd("HSET")
         .arg(edge::schedule::PREVIOUS_WEBHOOK_STAMPS)
         .arg("wh:t")
         .arg(3)
         .query(&mut c)
         .unwrap();
-    // Noted by this release too, and leased: the earlier of the two times stands, and the move
-    // counts as a note (the worker's word after its lease does not take it away).
+    // Noted by this release too. An inbox item, leased: the later of the two times stands (a
+    // drain's latest note), and the move counts as a note (the worker's word after its lease
+    // does not take it away). A webhook item: the earlier stands.
     note(&mut c, "inbox:t/held", NOW + 1_000, NOW, "always");
+    note(&mut c, "webhook_log:t/here", NOW + 9_000, NOW, "always");
     let leased = lease(&mut c, NOW + 1_000, 16);
     assert_eq!(items(&leased), ["inbox:t/held"]);
-    let adopt = |c: &mut harness::Conn, max: usize| {
+    let adopt = |c: &mut harness::Conn, max: usize, reclaim: &str| {
         let keys = [
             ("register", REGISTER.to_string()),
             ("alarm", ALARM.to_string()),
@@ -387,35 +462,52 @@ fn the_schedule_takes_in_what_the_previous_releases_registers_hold() {
         ];
         let args = [
             ("now_ms", (NOW + 1_000).to_string()),
-            ("reclaim_ms", "5000".to_string()),
+            ("reclaim_ms", reclaim.to_string()),
             ("max", max.to_string()),
         ];
         let (word, moved) = run(c, "adopt", &keys, &args);
         assert_eq!(word, "adopted");
         moved
     };
+    // With the reclaim time not known, the inbox's register is left as it is.
+    set_for_later(&mut c);
+    let armed = Instant::now();
+    assert_eq!(adopt(&mut c, 1, ""), ["1"]);
+    assert_alarm(&mut c, 1, armed, "more to move");
+    let left: i64 = redis::cmd("ZCARD").arg(inbox).query(&mut c).unwrap();
+    assert_eq!(left, 2);
     // One at a time from each here: while more are left to move, the alarm rings again at once.
     set_for_later(&mut c);
     let armed = Instant::now();
-    assert_eq!(adopt(&mut c, 1), ["2"]);
+    assert_eq!(adopt(&mut c, 1, "5000"), ["2"]);
     assert_alarm(&mut c, 1, armed, "more to move");
-    assert_eq!(adopt(&mut c, 10), ["2"]);
+    ring(&mut c);
+    let armed = Instant::now();
+    assert_eq!(adopt(&mut c, 10, "5000"), ["2"]);
     for previous in [inbox, webhooks, edge::schedule::PREVIOUS_WEBHOOK_STAMPS] {
         let left: i64 = redis::cmd("EXISTS").arg(previous).query(&mut c).unwrap();
         assert_eq!(left, 0, "{previous} is emptied");
     }
     assert_eq!(due(&mut c, "inbox:t/old"), Some(NOW + 5_000));
-    assert_eq!(due(&mut c, "inbox:t/held"), Some(NOW + 7_000));
+    assert_eq!(due(&mut c, "inbox:t/held"), Some(NOW + 31_000));
     assert_eq!(due(&mut c, "webhook_log:t/log"), Some(NOW + 7_000));
-    assert_eq!(due(&mut c, "webhook_messages:t"), Some(NOW + 4_000));
+    assert_eq!(due(&mut c, "webhook_log:t/here"), Some(NOW + 3_000));
+    assert_eq!(due(&mut c, "webhook_messages:t/*"), Some(NOW + 4_000));
+    assert_alarm(&mut c, 2_000, armed, "webhook_log:t/here, the earliest");
     assert_eq!(
-        done(&mut c, "inbox:t/held", &leased[0].1, None, NOW + 1_100),
+        done(
+            &mut c,
+            "inbox:t/held",
+            Some(&leased[0].1),
+            None,
+            NOW + 1_100
+        ),
         "kept"
     );
     // And each is leased as its kind when due.
     ring(&mut c);
     assert_eq!(
         items(&lease(&mut c, NOW + 5_000, 16)),
-        ["webhook_messages:t", "inbox:t/old"]
+        ["webhook_log:t/here", "webhook_messages:t/*", "inbox:t/old"]
     );
 }

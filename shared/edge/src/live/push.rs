@@ -137,7 +137,7 @@ pub async fn publish_change(
     let board = match repo.board(tenant, id).await {
         Ok(board) => board,
         Err(LeaderboardError::BoardNotFound(_)) => {
-            return close_gone(repo, settings, tenant, id, &sent_key).await;
+            return close_gone(repo, settings, tenant, id, &sent_key, now_ms()).await;
         }
         Err(e) => return Err(e),
     };
@@ -169,7 +169,7 @@ async fn publish_gated(
     let (sent_key, gate_key) = (keys.push_sent(&tier), keys.push_gate(&tier));
     for _ in 0..LOOKS {
         let Some(version) = repo.board_version(&keys).await? else {
-            return close_gone(repo, settings, tenant, id, &sent_key).await;
+            return close_gone(repo, settings, tenant, id, &sent_key, now_ms()).await;
         };
         let period = PeriodView::resolve(board, None, now_ms())?
             .current
@@ -205,7 +205,7 @@ async fn publish_now(
     // The version, then the page: a write between the two is in the page, and its own
     // announcement finds its version newer than the one noted, so it is published again.
     let Some(version) = repo.board_version(&Keys::new(tenant, id)).await? else {
-        return close_gone(repo, settings, tenant, id, sent_key).await;
+        return close_gone(repo, settings, tenant, id, sent_key, now_ms()).await;
     };
     let top = crate::reads::current_top(repo, tenant, board, now_ms(), push::TOP_N).await?;
     let page = view::page(
@@ -281,7 +281,7 @@ pub async fn on_rollover(
         match repo.board(tenant, id).await {
             // Never published: nothing to roll over.
             Ok(found) if !push::is_pushed(&found) => {
-                repo.due_forget(item, Some(held)).await?;
+                repo.due_forget(item, Some(held), now_ms()).await?;
                 Ok(Outcome::UpToDate)
             }
             Ok(found) => {
@@ -295,7 +295,7 @@ pub async fn on_rollover(
             }
             // Gone since (its deletion's own message closed its channel): forgotten.
             Err(LeaderboardError::BoardNotFound(_)) => {
-                repo.due_forget(item, Some(held)).await?;
+                repo.due_forget(item, Some(held), now_ms()).await?;
                 Ok(Outcome::UpToDate)
             }
             Err(e) => Err(e),
@@ -326,9 +326,10 @@ async fn close_gone(
     tenant: &TenantId,
     id: &BoardId,
     sent_key: &str,
+    now_ms: i64,
 ) -> Result<Outcome> {
     let closed = close(repo, settings, tenant, id, sent_key).await?;
-    repo.due_forget(&rollover(settings, tenant, id), None)
+    repo.due_forget(&rollover(settings, tenant, id), None, now_ms)
         .await?;
     Ok(closed)
 }

@@ -66,7 +66,19 @@ impl Kind {
     fn of_tenant(self) -> bool {
         self == Self::WebhookMessages
     }
+
+    /// What its items' subject is, in words.
+    fn subject(self) -> &'static str {
+        if self.of_tenant() {
+            "<tenant>/*"
+        } else {
+            "<tenant>/<board>"
+        }
+    }
 }
+
+/// The board part of a tenant's item's subject (`<tenant>/*`): no board id is `*`.
+const EVERY_BOARD: &str = "*";
 
 /// A member a register holds that is no item this release serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,12 +137,13 @@ impl Item {
         }
     }
 
-    /// The register's member: `<kind>:<tenant>/<board>`, or `<kind>:<tenant>` for a tenant's
-    /// (a rollover's tier is its register's).
+    /// The register's member: `<kind>:<tenant>/<board>`, or `<kind>:<tenant>/*` for a
+    /// tenant's (a rollover's tier is its register's). Every member has a `/`: the previous
+    /// release forgets a member without one, where it sets aside one of a kind it does not know.
     pub fn member(&self) -> String {
         let kind = self.kind().name();
         match self {
-            Self::WebhookMessages(tenant) => format!("{kind}:{tenant}"),
+            Self::WebhookMessages(tenant) => format!("{kind}:{tenant}/{EVERY_BOARD}"),
             Self::Competition(tenant, board)
             | Self::Inbox(tenant, board)
             | Self::WebhookLog(tenant, board)
@@ -154,15 +167,20 @@ impl Item {
             let why = format!("'{member}': {} holds no {name}", register.key());
             return Err(Unparsed::Broken(why));
         }
-        if kind.of_tenant() {
-            let tenant = TenantId::new(subject)
-                .map_err(|e| Unparsed::Unknown(format!("'{member}': {e}")))?;
-            return Ok(Self::WebhookMessages(tenant));
+        let broken = || {
+            let what = kind.subject();
+            Unparsed::Broken(format!("'{member}': a {name} is of a {what}"))
+        };
+        let Some((tenant, board)) = subject.split_once('/') else {
+            return Err(broken());
+        };
+        if tenant.is_empty() || board.is_empty() || kind.of_tenant() != (board == EVERY_BOARD) {
+            return Err(broken());
         }
-        if !subject.contains('/') {
-            return Err(Unparsed::Broken(format!(
-                "'{member}': a {name} is of a <tenant>/<board>"
-            )));
+        if kind.of_tenant() {
+            let tenant =
+                TenantId::new(tenant).map_err(|e| Unparsed::Unknown(format!("'{member}': {e}")))?;
+            return Ok(Self::WebhookMessages(tenant));
         }
         let (tenant, board) = board_ref(subject.as_bytes())
             .map_err(|e| Unparsed::Unknown(format!("'{member}': {e}")))?;
@@ -247,7 +265,7 @@ mod tests {
                 Item::WebhookLog(t.clone(), b.clone()),
                 "webhook_log:acme/daily-1",
             ),
-            (Item::WebhookMessages(t.clone()), "webhook_messages:acme"),
+            (Item::WebhookMessages(t.clone()), "webhook_messages:acme/*"),
             (
                 Item::Rollover {
                     tier: "0123456789abcdef".into(),
@@ -284,7 +302,10 @@ mod tests {
         // A later release's kind, or ids this release does not take: set aside.
         assert!(unknown("serves no award", "award:acme/b"));
         assert!(unknown("'competition:acme/B@d'", "competition:acme/B@d"));
-        assert!(unknown("'webhook_messages:B@d'", "webhook_messages:B@d"));
+        assert!(unknown(
+            "'webhook_messages:B@d/*'",
+            "webhook_messages:B@d/*"
+        ));
         // No item of any release: broken.
         for (why, member, register) in [
             ("holds no rollover", "rollover:acme/b", &Register::Shared),
@@ -301,6 +322,28 @@ mod tests {
                 &Register::Shared,
             ),
             ("is of a <tenant>/<board>", "inbox:acme", &Register::Shared),
+            ("is of a <tenant>/<board>", "inbox:acme/", &Register::Shared),
+            ("is of a <tenant>/<board>", "inbox:/b", &Register::Shared),
+            (
+                "is of a <tenant>/<board>",
+                "inbox:acme/*",
+                &Register::Shared,
+            ),
+            (
+                "is of a <tenant>/*",
+                "webhook_messages:acme",
+                &Register::Shared,
+            ),
+            (
+                "is of a <tenant>/*",
+                "webhook_messages:acme/b",
+                &Register::Shared,
+            ),
+            (
+                "is of a <tenant>/*",
+                "webhook_messages:/*",
+                &Register::Shared,
+            ),
             ("is no <kind>:<subject>", "", &Register::Shared),
         ] {
             assert!(

@@ -17,8 +17,9 @@
 //! number never given before; a lease takes the items due, each with its stamp, and makes each
 //! due again a lease later ([`Kind::lease_ms`]), so a worker that dies holding one leaves it
 //! due; the worker then says what it did ([`Repo::due_next`]: due again at its next time, or
-//! forgotten) — which, for an item noted since the lease (its stamp changed), keeps that note's
-//! time: no note is lost to a worker that read before it.
+//! forgotten) — which, for an item noted since the lease (its stamp or its due time changed: a
+//! note of the previous release stamps nothing), keeps that note's time: no note is lost to a
+//! worker that read before it.
 //!
 //! The previous release kept the inbox sweep's and the webhook deliverer's registers apart
 //! (`lb:{claims}`, `lb:{claims}:webhooks`, on the same alarm): the worker moves what they still
@@ -31,7 +32,7 @@
 //! | key | type | holds |
 //! | --- | --- | --- |
 //! | `lb:{claims}:alarm` | string | [`ALARM`]: expires when the earliest item of any register is due (its keyspace event rings the worker) |
-//! | `lb:{claims}:due` | sorted set | [`REGISTER`]: `<kind>:<tenant>/<board>` or `<kind>:<tenant>` ([`Item`]) → when due, ms |
+//! | `lb:{claims}:due` | sorted set | [`REGISTER`]: `<kind>:<tenant>/<board>` or `<kind>:<tenant>/*` ([`Item`]) → when due, ms |
 //! | `lb:{claims}:due:<tier>` | sorted set | [`tier_register`]: `rollover:<tenant>/<board>` → when the period the tier was sent ends, ms |
 //! | `<register>:stamps` | hash | each item of the register → its last note's number ([`Register::stamps`]) |
 //! | `lb:{claims}:due:notes` | string | [`NOTES`]: how many notes were ever made (where the numbers come from) |
@@ -100,10 +101,13 @@ impl Register {
     }
 }
 
-/// What a lease (or a note) gave an item: its stamp then, which what the worker says it did
-/// holds to ([`Repo::due_next`], [`Repo::due_forget`]).
+/// What a lease (or a note) gave an item: its stamp and due time then, which what the worker
+/// says it did holds to ([`Repo::due_next`], [`Repo::due_forget`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held(String);
+pub struct Held {
+    stamp: String,
+    due_ms: i64,
+}
 
 /// How [`Repo::due_note`] notes an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,9 +198,11 @@ script! {
         item,
         /// Its stamp when leased ([`Held`]), or `''`: whatever was noted since.
         stamp,
+        /// Its due time when leased ([`Held`]).
+        held_ms,
         /// When it is due next (ms), or `''`: forgotten.
         next_ms,
-        /// The caller's clock (ms; read with `next_ms` only).
+        /// The caller's clock (ms).
         now_ms,
     }
 }
@@ -263,7 +269,10 @@ impl Repo {
         };
         let reply = note::run(self, keys, args).await?;
         match answer(&reply)? {
-            (word, [stamp]) if word == "noted" => Ok(Held(int(stamp)?.to_string())),
+            (word, [stamp, due]) if word == "noted" => Ok(Held {
+                stamp: int(stamp)?.to_string(),
+                due_ms: score(due)?,
+            }),
             (word, rest) => Err(unexpected(note::NAME, &word, rest)),
         }
     }
@@ -291,15 +300,18 @@ impl Repo {
         };
         let reply = lease::run(self, keys, args).await?;
         let (word, members) = answer(&reply)?;
-        if word != "leased" || members.len() % 2 != 0 {
+        if word != "leased" || members.len() % 3 != 0 {
             return Err(unexpected(lease::NAME, &word, members));
         }
-        let mut items = Vec::with_capacity(members.len() / 2);
-        for pair in members.chunks(2) {
-            let [RedisResult::Binary(raw), stamp] = pair else {
-                return Err(unexpected(lease::NAME, &word, pair));
+        let mut items = Vec::with_capacity(members.len() / 3);
+        for triple in members.chunks(3) {
+            let [RedisResult::Binary(raw), stamp, due] = triple else {
+                return Err(unexpected(lease::NAME, &word, triple));
             };
-            let held = Held(text(stamp)?);
+            let held = Held {
+                stamp: text(stamp)?,
+                due_ms: score(due)?,
+            };
             match std::str::from_utf8(raw)
                 .map_err(|_| Unparsed::Broken(format!("{raw:?} is no UTF-8")))
                 .and_then(|member| Item::parse(member, register))
@@ -365,9 +377,9 @@ impl Repo {
 
     /// Forgets `item` — nothing more is due, or its board is gone — or, with `held` (the
     /// caller's lease), only while it was not noted since.
-    pub async fn due_forget(&self, item: &Item, held: Option<&Held>) -> Result<()> {
+    pub async fn due_forget(&self, item: &Item, held: Option<&Held>, now_ms: i64) -> Result<()> {
         let member = item.member();
-        self.done_member(&item.register(), member.as_bytes(), held, None, 0)
+        self.done_member(&item.register(), member.as_bytes(), held, None, now_ms)
             .await
     }
 
@@ -387,7 +399,8 @@ impl Repo {
         };
         let args = done::Args {
             item: member.into(),
-            stamp: held.map(|h| h.0.as_str()).unwrap_or_default().into(),
+            stamp: held.map(|h| h.stamp.as_str()).unwrap_or_default().into(),
+            held_ms: held.map(|h| Arg::from(h.due_ms)).unwrap_or_default(),
             next_ms: next.map(Arg::from).unwrap_or_default(),
             now_ms: now_ms.into(),
         };
@@ -430,12 +443,7 @@ impl Repo {
                 return Err(unexpected(overdue::NAME, &word, pair));
             };
             let member = text(member)?;
-            // A sorted set's score comes back as text, and may be written as a float.
-            let due = text(due)?;
-            let due_ms = due
-                .parse::<f64>()
-                .map_err(|_| unexpected(overdue::NAME, &format!("a due time '{due}'"), &[]))?
-                as i64;
+            let due_ms = score(due)?;
             // A member no release serves is not counted as work waiting.
             if let Ok(item) = Item::parse(&member, register) {
                 overdue.first.push((item, due_ms));
@@ -460,4 +468,12 @@ pub fn script_for_tests(name: &str) -> crate::repo::script::Named {
         "overdue" => overdue::named(),
         other => panic!("the schedule has no script {other}"),
     }
+}
+
+/// A sorted set's score, as a script returns it: text, which Redis may write as a float.
+fn score(value: &RedisResult) -> Result<i64> {
+    let text = text(value)?;
+    text.parse::<f64>()
+        .map(|ms| ms as i64)
+        .map_err(|_| leaderboard::LeaderboardError::CorruptData(format!("a due time '{text}'")))
 }

@@ -6,7 +6,7 @@ use leaderboard::Result;
 use super::{ALARM, NOTES, REGISTER, Register};
 use crate::repo::Repo;
 use crate::repo::int;
-use crate::repo::script::{answer, script, unexpected};
+use crate::repo::script::{Arg, answer, script, unexpected};
 
 /// The previous release's register of the inbox sweep (`tenant/board` → when a drain noted it,
 /// ms), moved in by [`Repo::due_adopt`].
@@ -42,7 +42,8 @@ script! {
     args {
         /// The caller's clock (ms).
         now_ms,
-        /// The drain's `inbox_reclaim_after_ms`: how long after its note an inbox item is due.
+        /// The drain's `inbox_reclaim_after_ms`: how long after its note an inbox item is due
+        /// (`''`: not known, the inbox's register is left as it is).
         reclaim_ms,
         /// Members moved from each previous register at most.
         max,
@@ -52,8 +53,9 @@ script! {
 impl Repo {
     /// Moves what the previous release's registers still hold into [`REGISTER`] (a shim for one
     /// release: [`PREVIOUS_INBOX`], [`PREVIOUS_WEBHOOKS`]); an inbox board is due
-    /// `reclaim_after_ms` after its drain noted it. How many were moved.
-    pub async fn due_adopt(&self, now_ms: i64, reclaim_after_ms: u64) -> Result<u64> {
+    /// `reclaim_after_ms` after its drain noted it (`None`: the setting is not valid, and the
+    /// inbox's register is left as it is). How many were moved.
+    pub async fn due_adopt(&self, now_ms: i64, reclaim_after_ms: Option<u64>) -> Result<u64> {
         let keys = adopt::Keys {
             register: REGISTER.to_string(),
             alarm: ALARM.to_string(),
@@ -65,7 +67,7 @@ impl Repo {
         };
         let args = adopt::Args {
             now_ms: now_ms.into(),
-            reclaim_ms: reclaim_after_ms.into(),
+            reclaim_ms: reclaim_after_ms.map(Arg::from).unwrap_or_default(),
             max: ADOPTED_PER_CALL.into(),
         };
         let reply = adopt::run(self, keys, args).await?;

@@ -74,7 +74,7 @@ pub async fn announce(
         let (raw, board) = match repo.board_raw(tenant, id).await {
             Ok(found) => found,
             Err(LeaderboardError::BoardNotFound(_)) => {
-                return repo.due_forget(&item, Some(held)).await;
+                return repo.due_forget(&item, Some(held), now_ms).await;
             }
             Err(e) => return Err(e),
         };
@@ -83,7 +83,7 @@ pub async fn announce(
                 .await;
         }
         let Some(t) = &board.tournament else {
-            return repo.due_forget(&item, Some(held)).await;
+            return repo.due_forget(&item, Some(held), now_ms).await;
         };
         let made = repo.tournament_announced(&keys).await?;
         let window = t.window;

@@ -1,10 +1,15 @@
--- What a worker did with an item it leased, whose stamp was A.stamp then: due again at
--- A.next_ms, or with A.next_ms '' forgotten (with its stamp). An item noted since the lease (its
--- stamp is no longer A.stamp) stays, due at the earlier of its time and A.next_ms: what that
--- note owes is served then. With A.stamp '' the item is set or forgotten whatever was noted
--- (its board is gone). Then arms the alarm for the register's earliest item.
+-- What a worker did with an item it leased, which the lease gave the stamp A.stamp and the due
+-- time A.held_ms: due again at A.next_ms, or with A.next_ms '' forgotten (with its stamp). An
+-- item noted since the lease (its stamp is another: a note of this release; or its due time is
+-- another: a note of the previous release, which stamps nothing, or another worker's lease once
+-- this one ended) stays, due at the earlier of its time and A.next_ms: what that note owes is
+-- served then. With A.stamp '' the item is set or forgotten whatever was noted (its board is
+-- gone). Then arms the alarm for the register's earliest item.
 -- Answers {'removed'}, {'due'} (at A.next_ms) or {'kept'} (noted since: its own time stands).
-local untouched = A.stamp == '' or (redis.call('HGET', K.stamps, A.item) or '0') == A.stamp
+local at = redis.call('ZSCORE', K.register, A.item)
+local untouched = A.stamp == '' or (
+  (redis.call('HGET', K.stamps, A.item) or '0') == A.stamp
+  and at and tonumber(at) == tonumber(A.held_ms))
 local word = 'kept'
 if A.next_ms == '' then
   if untouched then
@@ -14,7 +19,6 @@ if A.next_ms == '' then
   end
 else
   local again = tonumber(A.next_ms)
-  local at = redis.call('ZSCORE', K.register, A.item)
   if untouched or not at or tonumber(at) > again then
     redis.call('ZADD', K.register, again, A.item)
     word = 'due'

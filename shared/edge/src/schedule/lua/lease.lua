@@ -3,8 +3,8 @@
 -- later release's), so no other worker takes it meanwhile; the caller serves each and says
 -- what it did (done.lua), and a worker that dies leaves it due again when the lease ends.
 -- Last, arms the alarm for the register's earliest item (at once when more are due).
--- Answers {'leased', item, stamp, ...}: each item with its stamp (its last note's number, '0'
--- for none), which done.lua compares.
+-- Answers {'leased', item, stamp, hold, ...}: each item with its stamp (its last note's number,
+-- '0' for none) and the due time the lease gave it, which done.lua compares.
 local leases = {}
 for kind, ms in string.gmatch(A.leases, '([%w_]+)=(%d+)') do
   leases[kind] = tonumber(ms)
@@ -14,9 +14,11 @@ local out = {'leased'}
 local due = redis.call('ZRANGEBYSCORE', K.register, '-inf', now, 'LIMIT', 0, tonumber(A.max))
 for _, item in ipairs(due) do
   local kind = string.match(item, '^([^:]*):') or ''
-  redis.call('ZADD', K.register, now + (leases[kind] or tonumber(A.lease_ms)), item)
+  local hold = now + (leases[kind] or tonumber(A.lease_ms))
+  redis.call('ZADD', K.register, hold, item)
   table.insert(out, item)
   table.insert(out, redis.call('HGET', K.stamps, item) or '0')
+  table.insert(out, tostring(hold))
 end
 arm_first(K.register, K.alarm, now)
 return out

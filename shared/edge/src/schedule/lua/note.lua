@@ -7,7 +7,8 @@
 -- this note does not take it for served (done.lua). Then arms the alarm for the register's
 -- earliest item (at once for one due already: an alarm missed while no worker listened is made
 -- up by the next note). Times come from the caller's clock; Redis's only says how long to wait.
--- Answers {'noted', stamp}: the caller holds the item by it as a lease's holder does.
+-- Answers {'noted', stamp, due}: the item's stamp and due time now, by which the caller holds it
+-- as a lease's holder does.
 if A.mode == 'earlier' then
   redis.call('ZADD', K.register, 'LT', A.due_ms, A.item)
 elseif A.mode == 'always' then
@@ -18,4 +19,4 @@ end
 local stamp = redis.call('INCR', K.notes)
 redis.call('HSET', K.stamps, A.item, stamp)
 arm_first(K.register, K.alarm, tonumber(A.now_ms))
-return {'noted', stamp}
+return {'noted', stamp, redis.call('ZSCORE', K.register, A.item)}
