@@ -477,3 +477,27 @@ fn score(value: &RedisResult) -> Result<i64> {
         .map(|ms| ms as i64)
         .map_err(|_| leaderboard::LeaderboardError::CorruptData(format!("a due time '{text}'")))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_due_time_is_read_as_redis_writes_a_score() {
+        let bin = |s: &str| RedisResult::Binary(s.as_bytes().to_vec());
+        assert_eq!(score(&bin("1800000031500")).unwrap(), 1_800_000_031_500);
+        // Lua's tostring of a large number, and a float Redis may write.
+        assert_eq!(score(&bin("1.8000000315e+12")).unwrap(), 1_800_000_031_500);
+        assert_eq!(score(&RedisResult::Int64(42)).unwrap(), 42);
+        for bad in [bin(""), bin("soon"), RedisResult::Nil] {
+            assert!(
+                matches!(
+                    score(&bad),
+                    Err(leaderboard::LeaderboardError::CorruptData(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+}
