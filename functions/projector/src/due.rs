@@ -1,11 +1,15 @@
 //! The schedule's due items (`edge::schedule`), served by kind: whatever rang the worker, it
-//! ends with them (a missed alarm is made up by the next message of any kind), within what is
-//! left of the message's budget: 2 s after a drain, a webhook ring's 10 s, 10 s on the alarm.
+//! ends with them (a missed alarm is made up by the next message of any kind), within the
+//! message's budget: 2 s after a drain, what is left of a webhook ring's 10 s, 10 s on the
+//! alarm. A drain's message serves only what cannot hold the worker past its budget for long
+//! (competitions' edges and inbox sweeps: [`AFTER_A_DRAIN`]); the webhook deliverer's items
+//! (an attempt may take `webhook_timeout`, up to a minute) wait for a webhook ring or the alarm
+//! (a lease leaves them due and arms the alarm for them).
 
 use edge::competitions::tournaments;
 use edge::platform::Spin;
 use edge::repo::Repo;
-use edge::schedule::{Held, Item, Register};
+use edge::schedule::{Held, Item, Kind, Register, SET_ASIDE_MS};
 use edge::scope::now_ms;
 use edge::submissions::pipeline;
 use edge::webhooks::delivery;
@@ -15,10 +19,14 @@ use leaderboard::http::push::PushSettings;
 /// finished; those left are due again at once).
 pub const ALARM_BUDGET_MS: i64 = 10_000;
 
+/// The kinds a drain's message serves (see the module's doc).
+pub const AFTER_A_DRAIN: &[Kind] = &[Kind::Competition, Kind::Inbox];
+
 /// What serving the due items needs besides the repo: the push tier's settings (a rollover is
 /// leased only with them), the drain's reclaim time (an inbox sweep's), the deadline, and what
 /// was done, for the log.
 struct Due {
+    kinds: &'static [Kind],
     push: Option<PushSettings>,
     reclaim_after_ms: Option<u64>,
     deadline_ms: i64,
@@ -27,14 +35,15 @@ struct Due {
     failed: u64,
 }
 
-/// The schedule's items due until `deadline_ms`, register by register — on the alarm this
-/// region's push tier's first (only its worker can serve it), and the previous release's
-/// registers moved in — each leased just before its items are served, each item by its kind; a
-/// register whose turn comes after the deadline is not leased. Never fails: an item whose work
-/// failed is logged and stays leased, due again when the lease ends (the lease armed the alarm
-/// for it); a register whose lease failed is logged (a push tier's counted as a publish failure)
-/// and leaves its items due, and the next register is still served.
-pub async fn serve(repo: &Repo, on_alarm: bool, deadline_ms: i64) {
+/// The schedule's items of `kinds` (none named: every kind) due until `deadline_ms`, register by
+/// register — on the alarm this region's push tier's first (only its worker can serve it), and
+/// the previous release's registers moved in — each leased just before its items are served,
+/// each item by its kind; a register whose turn comes after the deadline is not leased (the
+/// alarm is armed for it). Never fails: an item whose work failed is logged and stays leased,
+/// due again when the lease ends (the lease armed the alarm for it); a register whose lease
+/// failed is logged (a push tier's counted as a publish failure) and leaves its items due, and
+/// the next register is still served.
+pub async fn serve(repo: &Repo, kinds: &'static [Kind], on_alarm: bool, deadline_ms: i64) {
     let reclaim_after_ms = match edge::settings::reclaim_after_ms(&Spin).await {
         Ok(ms) => Some(ms),
         Err(e) => {
@@ -43,6 +52,7 @@ pub async fn serve(repo: &Repo, on_alarm: bool, deadline_ms: i64) {
         }
     };
     let mut due = Due {
+        kinds,
         push: None,
         reclaim_after_ms,
         deadline_ms,
@@ -62,10 +72,12 @@ pub async fn serve(repo: &Repo, on_alarm: bool, deadline_ms: i64) {
     }
     registers.push(Register::Shared);
     for register in registers {
-        if now_ms() >= due.deadline_ms {
-            break;
+        let now = now_ms();
+        if now < due.deadline_ms {
+            due.lease_and_serve(repo, &register).await;
+        } else if let Err(e) = repo.due_rearm(&register, now).await {
+            eprintln!("projector: arming the alarm for {}: {e}", register.key());
         }
-        due.lease_and_serve(repo, &register).await;
     }
     due.report().await;
 }
@@ -73,7 +85,7 @@ pub async fn serve(repo: &Repo, on_alarm: bool, deadline_ms: i64) {
 impl Due {
     /// One register's lease, and its items served until the deadline.
     async fn lease_and_serve(&mut self, repo: &Repo, register: &Register) {
-        let leased = match repo.due_lease(register, now_ms()).await {
+        let leased = match repo.due_lease(register, self.kinds, now_ms()).await {
             Ok(leased) => leased,
             Err(e) => {
                 eprintln!("projector: leasing what is due in {}: {e}", register.key());
@@ -85,9 +97,10 @@ impl Due {
         };
         for (item, held) in &leased {
             let now = now_ms();
-            // Out of time: the rest are due again at once, not when their leases end.
+            // Out of time: the rest are due again at once, not when their leases end (unless
+            // another worker leased one since: its lease stands).
             let served = if now >= self.deadline_ms {
-                repo.due_next(item, Some(now), now, held).await
+                repo.due_give_back(item, now, now, held).await
             } else {
                 self.serve_item(repo, item, held).await
             };
@@ -121,9 +134,11 @@ impl Due {
             }
             Item::Inbox(tenant, board) => {
                 let Some(reclaim_after_ms) = self.reclaim_after_ms else {
-                    return Err(leaderboard::LeaderboardError::Misconfigured(
-                        "inbox_reclaim_after_ms is not valid (logged above)".into(),
-                    ));
+                    // Logged above: set aside, not rung every lease.
+                    let now = now_ms();
+                    return repo
+                        .due_give_back(item, now + SET_ASIDE_MS, now, held)
+                        .await;
                 };
                 let limits = pipeline::Limits {
                     max_events: crate::MAX_EVENTS,

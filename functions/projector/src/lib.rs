@@ -127,8 +127,8 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
         return Ok(());
     }
     let repo = Repo::open(&Spin, &settings::redis_target(&Spin).await?).await?;
-    let (handled, deadline) = match (alarm, webhook_ring(payload)) {
-        (Some(_), _) => (Ok(()), now_ms() + due::ALARM_BUDGET_MS),
+    let (handled, kinds, deadline) = match (alarm, webhook_ring(payload)) {
+        (Some(_), _) => (Ok(()), &[][..], now_ms() + due::ALARM_BUDGET_MS),
         (None, Some((tenant, board))) => {
             // A tenant whose webhooks cannot go out (a bad webhook variable, Redis's answer)
             // still leaves the due items their turn, in what is left of the ring's budget:
@@ -137,11 +137,14 @@ async fn handle(payload: &[u8]) -> anyhow::Result<()> {
             if let Err(e) = deliver_webhooks(&repo, &tenant, board, deadline).await {
                 eprintln!("projector: {e:#}");
             }
-            (Ok(()), deadline)
+            (Ok(()), &[][..], deadline)
         }
-        (None, None) => (drain_for(&repo, payload).await, now_ms() + BUDGET_MS),
+        (None, None) => {
+            let drained = drain_for(&repo, payload).await;
+            (drained, due::AFTER_A_DRAIN, now_ms() + BUDGET_MS)
+        }
     };
-    due::serve(&repo, alarm.is_some(), deadline).await;
+    due::serve(&repo, kinds, alarm.is_some(), deadline).await;
     handled
 }
 

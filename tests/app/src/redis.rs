@@ -339,7 +339,7 @@ impl RedisServer {
         if let Some(dir) = &dir {
             args.extend(["--dir", dir]);
         }
-        // The sweep's alarm rings the worker by its keyspace event (`expired`), as
+        // The schedule's alarm rings the worker by its keyspace event (`expired`), as
         // scripts/up.sh starts Redis.
         args.extend(["--notify-keyspace-events", "Kx"]);
         if self.aof_dir.is_some() {
@@ -463,7 +463,7 @@ impl RedisServer {
     }
 
     /// Where the worker subscribes: this server, or the cluster node that owns the slot of the
-    /// sweep's alarm (its keyspace event is published there alone), as scripts/up.sh picks it.
+    /// schedule's alarm (its keyspace event is published there alone), as scripts/up.sh picks it.
     pub fn trigger_node(&self) -> &RedisServer {
         if self.peers.is_empty() {
             return self;

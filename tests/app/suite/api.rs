@@ -276,7 +276,7 @@ impl Api {
             old.stop().await;
         }
         // Where it subscribes is chosen again at each start, as scripts/up.sh does: on a
-        // cluster, a failover (a node killed for a while) may have moved the sweep alarm's slot
+        // cluster, a failover (a node killed for a while) may have moved the schedule alarm's slot
         // to another primary, and the keyspace events with it.
         self.launch
             .config
@@ -310,7 +310,7 @@ impl Api {
             subscribed.is_some(),
             "the worker never subscribed to all its channels"
         );
-        // As scripts/up.sh does at each start: ring the sweep, for an alarm that expired while no
+        // As scripts/up.sh does at each start: ring the schedule's alarm, for an alarm that expired while no
         // worker listened.
         let _: i64 = redis::cmd("PUBLISH")
             .arg(edge::schedule::ALARM_CHANNEL)
@@ -323,7 +323,7 @@ impl Api {
     /// subscription dropped: Spin, and edge-host in Spin mode, end it) and starts the worker again,
     /// as scripts/up.sh and a Kubernetes Deployment do. Whether the worker ended by itself.
     pub async fn restart_redis_and_worker(&mut self) -> bool {
-        // On a cluster, the node the worker subscribes on (the sweep alarm's primary).
+        // On a cluster, the node the worker subscribes on (the schedule alarm's primary).
         let port = self.redis.trigger_node().port;
         let server = self.redis.peer_mut(port);
         server.kill();

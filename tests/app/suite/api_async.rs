@@ -183,13 +183,13 @@ enum Drain {
 
 /// What a drain does before it dies holding a claim, with the drain's own scripts: it notes the
 /// board for the inbox sweep, due the reclaim time later, then claims up to 256 of its inbox
-/// entries (consumer `drain`). The number of entries claimed.
+/// entries (consumer `drain`). The number of entries claimed, and when the note was made (ms).
 fn claim_as_a_dying_drain(
     c: &mut harness::Conn,
     board: &str,
     reclaim_ms: u64,
     drain: Drain,
-) -> usize {
+) -> (usize, i64) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -237,7 +237,7 @@ fn claim_as_a_dying_drain(
         i += 3 + fields;
         n += 1;
     }
-    n
+    (n, now)
 }
 
 /// Appends accepted submissions to a board's inbox as a trusted backend does (the durable ingest
@@ -290,10 +290,8 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
     .await;
     let mut c = api.redis.conn();
     append(&mut c, "quiet", &[("ann", 10), ("bob", 20), ("cy", 30)]);
-    assert_eq!(
-        claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS, Drain::This),
-        3
-    );
+    let (claimed, noted_at) = claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS, Drain::This);
+    assert_eq!(claimed, 3);
     tokio::time::sleep(Duration::from_millis(RECLAIM_MS + 300)).await;
     let health = api.get("/health/detailed", None).await;
     assert_eq!(health.status, 200);
@@ -301,13 +299,12 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
     assert_eq!(inbox["stranded_entries"], 3, "{inbox}");
     assert_eq!(inbox["boards_with_stranded_entries"], 1, "{inbox}");
     assert_eq!(inbox["boards_overdue"], 1, "{inbox}");
-    // Fell due the reclaim time after the drain's note, which was before this read.
-    let fell_due = inbox["oldest_overdue_at_ms"].as_i64().unwrap_or(i64::MAX);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    assert!(fell_due <= now, "{inbox}");
+    // Fell due the reclaim time after the drain's note.
+    assert_eq!(
+        inbox["oldest_overdue_at_ms"],
+        noted_at + RECLAIM_MS as i64,
+        "{inbox}"
+    );
     assert_eq!(inbox["reclaim_after_ms"], RECLAIM_MS, "{inbox}");
     assert_eq!(entries(&api, "quiet").await["total"], 0);
 
@@ -336,7 +333,7 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
     // The worker is up: the alarm alone rings it.
     append(&mut c, "quiet", &[("dee", 40), ("ann", 50)]);
     assert_eq!(
-        claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS, Drain::This),
+        claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS, Drain::This).0,
         2
     );
     assert!(
@@ -349,9 +346,23 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
 
     // A drain of the previous release dies (a rolling deploy): the alarm it armed rings the
     // worker, which moves the board from that release's register into the schedule and sweeps it.
+    // The sweep forgot the board once its inbox was empty: only the move can bring it back.
+    let settled = eventually(Duration::from_secs(5), || {
+        let due: Option<f64> = redis::cmd("ZSCORE")
+            .arg(edge::schedule::REGISTER)
+            .arg("inbox:default/quiet")
+            .query(&mut api.redis.conn())
+            .ok()?;
+        due.is_none().then_some(())
+    })
+    .await;
+    assert!(
+        settled.is_some(),
+        "the swept board is still in the schedule"
+    );
     append(&mut c, "quiet", &[("eve", 60)]);
     assert_eq!(
-        claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS, Drain::Previous),
+        claim_as_a_dying_drain(&mut c, "quiet", RECLAIM_MS, Drain::Previous).0,
         1
     );
     assert!(

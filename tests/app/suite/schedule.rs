@@ -3,8 +3,8 @@
 //! many, each with its stamp, and holds each for its kind's lease; what the worker says it did
 //! holds to the stamp, so a note made during a lease (even in its millisecond) outlives it and
 //! the sooner of two times stands; what the overdue read counts; and what the previous release's
-//! registers of the inbox sweep and the webhook deliverer still hold is moved in, by kind,
-//! keeping the earlier due time of an item both hold.
+//! registers of the inbox sweep and the webhook deliverer still hold is moved in, by kind (an
+//! inbox item at the later of two due times, a webhook item at the earlier).
 
 use edge::schedule::{ALARM, Kind, NOTES, REGISTER, Register, script_for_tests};
 use std::time::Instant;
@@ -72,6 +72,11 @@ pub(crate) fn note(c: &mut harness::Conn, item: &str, due: i64, now: i64, mode: 
 /// A lease of the schedule's register, as `Repo::due_lease` takes it: each item with what the
 /// lease gave it.
 fn lease(c: &mut harness::Conn, now: i64, max: usize) -> Vec<(String, Held)> {
+    lease_of(c, now, max, "")
+}
+
+/// A lease of the items of `kinds` only (words; `""`: every kind).
+fn lease_of(c: &mut harness::Conn, now: i64, max: usize, kinds: &str) -> Vec<(String, Held)> {
     let leases: Vec<String> = Kind::ALL
         .iter()
         .map(|k| format!("{}={}", k.name(), k.lease_ms()))
@@ -80,6 +85,7 @@ fn lease(c: &mut harness::Conn, now: i64, max: usize) -> Vec<(String, Held)> {
         ("now_ms", now.to_string()),
         ("lease_ms", "30000".to_string()),
         ("leases", leases.join(" ")),
+        ("kinds", kinds.to_string()),
         ("max", max.to_string()),
     ];
     let (word, items) = run(c, "lease", &register_keys(&Register::Shared), &args);
@@ -100,12 +106,25 @@ fn done(
     next: Option<i64>,
     now: i64,
 ) -> String {
+    done_as(c, item, held, next, now, false)
+}
+
+/// [`done`], or with `only_held` an item given back (left as it is when noted since).
+fn done_as(
+    c: &mut harness::Conn,
+    item: &str,
+    held: Option<&Held>,
+    next: Option<i64>,
+    now: i64,
+    only_held: bool,
+) -> String {
     let (stamp, held_ms) = held.cloned().unwrap_or_default();
     let args = [
         ("item", item.to_string()),
         ("stamp", stamp),
         ("held_ms", held_ms),
         ("next_ms", next.map(|n| n.to_string()).unwrap_or_default()),
+        ("only_held", if only_held { "1" } else { "0" }.to_string()),
         ("now_ms", now.to_string()),
     ];
     run(c, "done", &register_keys(&Register::Shared), &args).0
@@ -213,6 +232,18 @@ fn the_schedules_register_rings_for_the_earliest_item_and_holds_what_a_lease_too
         "kept"
     );
     assert_eq!(done(&mut c, b, Some(&held), None, NOW + 400_100), "kept");
+    // Nor does its giving back an item it did not serve, even for sooner.
+    assert_eq!(
+        done_as(
+            &mut c,
+            b,
+            Some(&held),
+            Some(NOW + 400_100),
+            NOW + 400_100,
+            true
+        ),
+        "kept"
+    );
     assert_eq!(due(&mut c, b), Some(NOW + 430_000));
     // The previous release notes it meanwhile: no stamp, but another due time: kept.
     let _: i64 = redis::cmd("ZADD")
@@ -393,8 +424,21 @@ fn each_kind_is_leased_for_its_own_time_and_what_waits_is_counted() {
         ["1", "inbox:t/a", &(NOW + 1).to_string()]
     );
 
+    // A lease of some kinds leaves the others due, and rings at once for them.
+    set_for_later(&mut c);
+    let armed = Instant::now();
+    let some = lease_of(&mut c, NOW + 10, 16, "competition inbox");
+    assert_eq!(items(&some), members[..3]);
+    assert_alarm(&mut c, 1, armed, "other kinds are due");
+    for (item, held) in &some {
+        assert_eq!(
+            done_as(&mut c, item, Some(held), Some(NOW + 5), NOW + 10, true),
+            "due",
+            "given back by its holder"
+        );
+    }
     let leased = lease(&mut c, NOW + 10, 16);
-    assert_eq!(items(&leased), members);
+    assert_eq!(items(&leased).len(), members.len());
     let leases = [
         (members[0], 30_000),
         (members[1], 30_000),

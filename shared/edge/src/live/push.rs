@@ -273,8 +273,11 @@ pub async fn on_rollover(
     held: &Held,
     now_ms: &dyn Fn() -> i64,
 ) {
-    let Some((tenant, id)) = item.board() else {
-        eprintln!("push: {} is about no board: not a rollover", item.member());
+    let Item::Rollover {
+        tenant, board: id, ..
+    } = item
+    else {
+        // The worker hands over only its tier's rollovers.
         return;
     };
     let published = async {

@@ -23,7 +23,7 @@
 //!
 //! The previous release kept the inbox sweep's and the webhook deliverer's registers apart
 //! (`lb:{claims}`, `lb:{claims}:webhooks`, on the same alarm): the worker moves what they still
-//! hold in before each lease ([`Repo::due_adopt`]), so the instances of a rolling deploy that
+//! hold in on each alarm ([`Repo::due_adopt`]), so the instances of a rolling deploy that
 //! still run it lose nothing. The shim goes with the next release.
 //!
 //! Every register and the alarm are on the `{claims}` slot, so that on a cluster the worker's
@@ -38,9 +38,11 @@
 //! | `lb:{claims}:due:notes` | string | [`NOTES`]: how many notes were ever made (where the numbers come from) |
 
 mod item;
+mod overdue;
 mod previous;
 
 pub use item::{AlarmEvent, Item, Kind, Unparsed, board_ref};
+pub use overdue::{OVERDUE_SCANNED, Overdue};
 pub use previous::{PREVIOUS_INBOX, PREVIOUS_WEBHOOK_STAMPS, PREVIOUS_WEBHOOKS};
 
 use leaderboard::Result;
@@ -107,6 +109,15 @@ impl Register {
 pub struct Held {
     stamp: String,
     due_ms: i64,
+}
+
+/// What a worker says it did with an item (`done.lua`): what its lease gave it (`None`: whatever
+/// was noted since), its next due time (`None`: forgotten), and whether an item noted since is
+/// left as it is.
+struct Done<'a> {
+    held: Option<&'a Held>,
+    next: Option<i64>,
+    only_held: bool,
 }
 
 /// How [`Repo::due_note`] notes an item.
@@ -177,6 +188,8 @@ script! {
         lease_ms,
         /// `<kind>=<ms>` words: how long an item of each kind stays leased ([`Kind::lease_ms`]).
         leases,
+        /// The kinds taken (words; `''`: every kind).
+        kinds,
         /// Items taken at most.
         max,
     }
@@ -202,41 +215,12 @@ script! {
         held_ms,
         /// When it is due next (ms), or `''`: forgotten.
         next_ms,
+        /// `'1'`: only while the caller holds it (an item noted since is left as it is).
+        only_held,
         /// The caller's clock (ms).
         now_ms,
     }
 }
-
-script! {
-    /// The items of a kind overdue, read only (`lua/overdue.lua`).
-    mod overdue = include_str!("lua/overdue.lua");
-    keys {
-        /// The register.
-        register,
-    }
-    args {
-        /// The caller's clock (ms).
-        now_ms,
-        /// The kind ([`Kind::name`]).
-        kind,
-        /// Items due looked at, at most.
-        scan,
-        /// Items answered, at most.
-        max,
-    }
-}
-
-/// Items of a kind overdue ([`Repo::due_overdue`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Overdue {
-    /// How many, among the first items due of the register (at most [`OVERDUE_SCANNED`]).
-    pub count: u64,
-    /// The earliest of them, with when each fell due (ms).
-    pub first: Vec<(Item, i64)>,
-}
-
-/// Items due that [`Repo::due_overdue`] looks at, at most: what one read costs Redis stays small.
-pub const OVERDUE_SCANNED: usize = 1_000;
 
 impl Repo {
     /// Notes `item` as due at `due_ms` as `mode` says, stamping it, and arms the alarm for the
@@ -277,28 +261,19 @@ impl Repo {
         }
     }
 
-    /// Leases up to [`PER_LEASE`] items of `register` due by `now_ms` (each due again its
-    /// kind's lease later unless noted meanwhile), and arms the alarm for the earliest. A member
-    /// that is no item is logged: one this release does not serve is set aside
-    /// ([`Unparsed::Unknown`]), one that is no item of any release is forgotten
-    /// ([`Unparsed::Broken`]; a member that is no UTF-8 too), each only while the lease holds it.
-    pub async fn due_lease(&self, register: &Register, now_ms: i64) -> Result<Vec<(Item, Held)>> {
-        let leases: Vec<String> = Kind::ALL
-            .iter()
-            .map(|k| format!("{}={}", k.name(), k.lease_ms()))
-            .collect();
-        let keys = lease::Keys {
-            register: register.key(),
-            alarm: ALARM.to_string(),
-            stamps: register.stamps(),
-        };
-        let args = lease::Args {
-            now_ms: now_ms.into(),
-            lease_ms: LEASE_MS.into(),
-            leases: leases.join(" ").into(),
-            max: PER_LEASE.into(),
-        };
-        let reply = lease::run(self, keys, args).await?;
+    /// Leases up to [`PER_LEASE`] items of `register` due by `now_ms` of `kinds` (none named:
+    /// every kind; each due again its kind's lease later unless noted meanwhile), and arms the
+    /// alarm for the earliest. A member that is no item is logged: one this release does not
+    /// serve is set aside ([`Unparsed::Unknown`]), one that is no item of any release is
+    /// forgotten ([`Unparsed::Broken`]; a member that is no UTF-8 too), each only while the
+    /// lease holds it.
+    pub async fn due_lease(
+        &self,
+        register: &Register,
+        kinds: &[Kind],
+        now_ms: i64,
+    ) -> Result<Vec<(Item, Held)>> {
+        let reply = self.lease_run(register, kinds, PER_LEASE, now_ms).await?;
         let (word, members) = answer(&reply)?;
         if word != "leased" || members.len() % 3 != 0 {
             return Err(unexpected(lease::NAME, &word, members));
@@ -323,6 +298,40 @@ impl Repo {
         Ok(items)
     }
 
+    /// Arms the alarm for `register`'s earliest item (at once for one due), leasing none: a
+    /// worker out of time before the register's turn leaves its items to the next ring.
+    pub async fn due_rearm(&self, register: &Register, now_ms: i64) -> Result<()> {
+        self.lease_run(register, &[], 0, now_ms).await.map(|_| ())
+    }
+
+    /// `lease.lua`: up to `max` items of `kinds` (none named: every kind).
+    async fn lease_run(
+        &self,
+        register: &Register,
+        kinds: &[Kind],
+        max: usize,
+        now_ms: i64,
+    ) -> Result<Vec<RedisResult>> {
+        let leases: Vec<String> = Kind::ALL
+            .iter()
+            .map(|k| format!("{}={}", k.name(), k.lease_ms()))
+            .collect();
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        let keys = lease::Keys {
+            register: register.key(),
+            alarm: ALARM.to_string(),
+            stamps: register.stamps(),
+        };
+        let args = lease::Args {
+            now_ms: now_ms.into(),
+            lease_ms: LEASE_MS.into(),
+            leases: leases.join(" ").into(),
+            kinds: kinds.join(" ").into(),
+            max: max.into(),
+        };
+        lease::run(self, keys, args).await
+    }
+
     /// A leased member that is no item: set aside for [`SET_ASIDE_MS`] when a later release may
     /// serve it, else forgotten; logged either way, and left leased should that fail.
     async fn put_aside(
@@ -343,10 +352,12 @@ impl Repo {
                 None
             }
         };
-        if let Err(e) = self
-            .done_member(register, member, Some(held), next, now_ms)
-            .await
-        {
+        let done = Done {
+            held: Some(held),
+            next,
+            only_held: true,
+        };
+        if let Err(e) = self.done_member(register, member, done, now_ms).await {
             eprintln!(
                 "schedule: a member of {} that is no item stays leased: {e}",
                 register.key()
@@ -365,21 +376,44 @@ impl Repo {
         held: &Held,
     ) -> Result<()> {
         let member = item.member();
-        self.done_member(
-            &item.register(),
-            member.as_bytes(),
-            Some(held),
+        let done = Done {
+            held: Some(held),
             next,
-            now_ms,
-        )
-        .await
+            only_held: false,
+        };
+        self.done_member(&item.register(), member.as_bytes(), done, now_ms)
+            .await
+    }
+
+    /// Gives back an item leased (by `held`) and not served: due again at `due_ms`, only while
+    /// no one noted it since (another worker may hold it now, its lease since this one ended).
+    pub async fn due_give_back(
+        &self,
+        item: &Item,
+        due_ms: i64,
+        now_ms: i64,
+        held: &Held,
+    ) -> Result<()> {
+        let member = item.member();
+        let done = Done {
+            held: Some(held),
+            next: Some(due_ms),
+            only_held: true,
+        };
+        self.done_member(&item.register(), member.as_bytes(), done, now_ms)
+            .await
     }
 
     /// Forgets `item` — nothing more is due, or its board is gone — or, with `held` (the
     /// caller's lease), only while it was not noted since.
     pub async fn due_forget(&self, item: &Item, held: Option<&Held>, now_ms: i64) -> Result<()> {
         let member = item.member();
-        self.done_member(&item.register(), member.as_bytes(), held, None, now_ms)
+        let done = Done {
+            held,
+            next: None,
+            only_held: false,
+        };
+        self.done_member(&item.register(), member.as_bytes(), done, now_ms)
             .await
     }
 
@@ -388,10 +422,14 @@ impl Repo {
         &self,
         register: &Register,
         member: &[u8],
-        held: Option<&Held>,
-        next: Option<i64>,
+        done: Done<'_>,
         now_ms: i64,
     ) -> Result<()> {
+        let Done {
+            held,
+            next,
+            only_held,
+        } = done;
         let keys = done::Keys {
             register: register.key(),
             alarm: ALARM.to_string(),
@@ -402,6 +440,7 @@ impl Repo {
             stamp: held.map(|h| h.stamp.as_str()).unwrap_or_default().into(),
             held_ms: held.map(|h| Arg::from(h.due_ms)).unwrap_or_default(),
             next_ms: next.map(Arg::from).unwrap_or_default(),
+            only_held: Arg::flag(only_held),
             now_ms: now_ms.into(),
         };
         let reply = done::run(self, keys, args).await?;
@@ -409,47 +448,6 @@ impl Repo {
             (word, []) if ["removed", "due", "kept"].contains(&word.as_str()) => Ok(()),
             (word, rest) => Err(unexpected(done::NAME, &word, rest)),
         }
-    }
-
-    /// The items of `kind` in `register` whose time has passed and that no worker holds (the
-    /// first `max` of them, with when each fell due), read only: what waits for a worker.
-    pub async fn due_overdue(
-        &self,
-        register: &Register,
-        kind: Kind,
-        now_ms: i64,
-        max: usize,
-    ) -> Result<Overdue> {
-        let keys = overdue::Keys {
-            register: register.key(),
-        };
-        let args = overdue::Args {
-            now_ms: now_ms.into(),
-            kind: kind.name().into(),
-            scan: OVERDUE_SCANNED.into(),
-            max: max.into(),
-        };
-        let reply = overdue::run(self, keys, args).await?;
-        let (word, rest) = answer(&reply)?;
-        let Some((count, pairs)) = rest.split_first().filter(|_| word == "overdue") else {
-            return Err(unexpected(overdue::NAME, &word, rest));
-        };
-        let mut overdue = Overdue {
-            count: u64::try_from(int(count)?).unwrap_or(0),
-            first: Vec::with_capacity(pairs.len() / 2),
-        };
-        for pair in pairs.chunks(2) {
-            let [member, due] = pair else {
-                return Err(unexpected(overdue::NAME, &word, pair));
-            };
-            let member = text(member)?;
-            let due_ms = score(due)?;
-            // A member no release serves is not counted as work waiting.
-            if let Ok(item) = Item::parse(&member, register) {
-                overdue.first.push((item, due_ms));
-            }
-        }
-        Ok(overdue)
     }
 }
 
@@ -465,13 +463,13 @@ pub fn script_for_tests(name: &str) -> crate::repo::script::Named {
         "lease" => lease::named(),
         "done" => done::named(),
         "adopt" => previous::adopt::named(),
-        "overdue" => overdue::named(),
+        "overdue" => overdue::overdue::named(),
         other => panic!("the schedule has no script {other}"),
     }
 }
 
 /// A sorted set's score, as a script returns it: text, which Redis may write as a float.
-fn score(value: &RedisResult) -> Result<i64> {
+pub(crate) fn score(value: &RedisResult) -> Result<i64> {
     let text = text(value)?;
     text.parse::<f64>()
         .map(|ms| ms as i64)

@@ -1,5 +1,5 @@
 //! The previous release's registers of the inbox sweep and of the webhook deliverer, moved into
-//! the schedule before each lease (a shim for one release: docs/operations.md › Moving a key).
+//! the schedule on each alarm (a shim for one release: docs/operations.md › Moving a key).
 
 use leaderboard::Result;
 

@@ -412,7 +412,7 @@ impl Bench {
 
     /// The cluster copy's variables over the bench's: the cluster's nodes as seeds, cluster mode,
     /// every loopback port admitted (the nodes are reached at the addresses the cluster
-    /// announces) and the trigger on the primary that owns the sweep alarm's slot.
+    /// announces) and the trigger on the primary that owns the schedule alarm's slot.
     fn cluster_env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("SPIN_VARIABLE_REDIS_URL", self.cluster.seeds()),

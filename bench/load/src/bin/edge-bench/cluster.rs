@@ -33,7 +33,7 @@ const NODE_ARGS: &[&str] = &[
     "Kx",
 ];
 
-/// The sweep's alarm key (`edge::schedule::ALARM`): the worker's trigger subscribes on the
+/// The schedule's alarm key (`edge::schedule::ALARM`): the worker's trigger subscribes on the
 /// primary that owns its slot, where the key's expiry is announced.
 pub const ALARM_KEY: &str = "lb:{claims}:alarm";
 

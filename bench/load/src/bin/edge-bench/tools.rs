@@ -221,7 +221,7 @@ pub fn is_executable(path: &Path) -> bool {
 }
 
 /// Starts redis-server on a free loopback port (no persistence), up to three ports, each tried
-/// with a PING 100 times, 50 ms apart; its port. With the keyspace events the sweep's alarm
+/// with a PING 100 times, 50 ms apart; its port. With the keyspace events the schedule's alarm
 /// needs (`Kx`), as `scripts/up.sh` starts its Redis (the cluster's nodes have them too).
 pub fn start_redis(procs: &Procs, tmp: &Path) -> Result<u16> {
     start_redis_server(

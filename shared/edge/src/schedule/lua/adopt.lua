@@ -8,7 +8,8 @@
 -- webhook_messages item (`<tenant>/*`); the earlier of that and its time here stands. Their
 -- stamps (K.webhook_stamps) are dropped.
 -- Each moved item is stamped as a note stamps it (a worker holding it does not take it for
--- served). Then the alarm is armed for the earliest item, or at once while more are left to move.
+-- served). When any moved, the alarm is armed for the earliest item, or at once while more are
+-- left to move.
 -- Answers {'adopted', how many}.
 local max = tonumber(A.max)
 local moved = 0
@@ -39,7 +40,7 @@ end
 local now = tonumber(A.now_ms)
 if #inbox / 2 >= max or #hooks / 2 >= max then
   arm(K.alarm, now, now, 'adopting')
-else
+elseif moved > 0 then
   arm_first(K.register, K.alarm, now)
 end
 return {'adopted', moved}

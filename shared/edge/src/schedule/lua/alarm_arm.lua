@@ -4,7 +4,7 @@
 -- unless it expires sooner already. Its expiry (a keyspace event) rings the worker, which serves
 -- every register.
 local function arm(alarm, now, due, value)
-  local wait = math.max(due - now, 1)
+  local wait = math.max(math.ceil(due - now), 1)
   local left = redis.call('PTTL', alarm)
   if left < 0 or left > wait then
     redis.call('SET', alarm, value, 'PX', wait)

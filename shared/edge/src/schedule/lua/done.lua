@@ -4,7 +4,9 @@
 -- another: a note of the previous release, which stamps nothing, or another worker's lease once
 -- this one ended) stays, due at the earlier of its time and A.next_ms: what that note owes is
 -- served then. With A.stamp '' the item is set or forgotten whatever was noted (its board is
--- gone). Then arms the alarm for the register's earliest item.
+-- gone). With A.only_held '1' an item noted since is left as it is (a worker giving back what
+-- it did not serve: another worker may hold it now). Then arms the alarm for the register's
+-- earliest item.
 -- Answers {'removed'}, {'due'} (at A.next_ms) or {'kept'} (noted since: its own time stands).
 local at = redis.call('ZSCORE', K.register, A.item)
 local untouched = A.stamp == '' or (
@@ -19,7 +21,7 @@ if A.next_ms == '' then
   end
 else
   local again = tonumber(A.next_ms)
-  if untouched or not at or tonumber(at) > again then
+  if untouched or (A.only_held ~= '1' and (not at or tonumber(at) > again)) then
     redis.call('ZADD', K.register, again, A.item)
     word = 'due'
   end
