@@ -36,8 +36,8 @@ struct Due {
 }
 
 /// The schedule's items of `kinds` (none named: every kind) due until `deadline_ms`, register by
-/// register — on the alarm this region's push tier's first (only its worker can serve it), and
-/// the previous release's registers moved in — each leased just before its items are served,
+/// register — on the alarm this region's push tier's first (only its worker can serve it), for
+/// half the time at most, and the previous release's registers moved in — each leased just before its items are served,
 /// each item by its kind; a register whose turn comes after the deadline is not leased (the
 /// alarm is armed for it). Never fails: an item whose work failed is logged and stays leased,
 /// due again when the lease ends (the lease armed the alarm for it); a register whose lease
@@ -60,6 +60,8 @@ pub async fn serve(repo: &Repo, kinds: &'static [Kind], on_alarm: bool, deadline
         webhooks: delivery::Swept::default(),
         failed: 0,
     };
+    // (register, until when it is served): on the alarm the tier's first, for half the budget
+    // at most (a tier that hangs must not keep every competition and webhook item waiting).
     let mut registers = vec![];
     if on_alarm {
         if let Err(e) = repo.due_adopt(now_ms(), reclaim_after_ms).await {
@@ -67,13 +69,16 @@ pub async fn serve(repo: &Repo, kinds: &'static [Kind], on_alarm: bool, deadline
         }
         due.push = edge::live::push::settings(&Spin).await;
         if let Some(settings) = &due.push {
-            registers.push(Register::Tier(settings.tier_id()));
+            let now = now_ms();
+            let half = now + (deadline_ms - now) / 2;
+            registers.push((Register::Tier(settings.tier_id()), half));
         }
     }
-    registers.push(Register::Shared);
-    for register in registers {
+    registers.push((Register::Shared, deadline_ms));
+    for (register, until) in registers {
         let now = now_ms();
-        if now < due.deadline_ms {
+        due.deadline_ms = until;
+        if now < until {
             due.lease_and_serve(repo, &register).await;
         } else if let Err(e) = repo.due_rearm(&register, now).await {
             eprintln!("projector: arming the alarm for {}: {e}", register.key());

@@ -18,15 +18,17 @@
 //! For the doorbell and the ingest channel, the board's inbox is then drained
 //! (`edge::submissions::pipeline`): batches decided by the core and applied in one script each,
 //! bad entries to the dead letters, exactly once. A drain is bounded (entries and time) so one
-//! message never runs long; when it stops with work left it rings the doorbell again. Pub/sub is at-most-once, but the inbox is durable: a lost doorbell
-//! only delays entries until the next doorbell or an HTTP drain (`POST /api/v1/admin/drain`).
+//! message never runs long; when it stops with work left it rings the doorbell again. Pub/sub
+//! is at-most-once, but the inbox is durable: a lost doorbell only delays entries until the next
+//! doorbell or an HTTP drain (`POST /api/v1/admin/drain`).
 //! Redis being unavailable fails the message; the entries stay pending for the next drain.
 //!
 //! A doorbell, an ingest message, a webhook ring and the alarm's expiry end with the schedule's
 //! due items (`due`), served by kind: a competition's edge, a board a dead drain may have left
-//! claimed (the inbox sweep), what the webhook deliverer owes with nothing to ring it (a ring no
-//! worker heard, a retry's time), and on the alarm a period's end for this region's push tier.
-//! The alarm's expiry rings the worker for them when no other message comes.
+//! claimed (the inbox sweep); except after a drain, what the webhook deliverer owes with nothing
+//! to ring it (a ring no worker heard, a retry's time); and on the alarm only, a period's end for
+//! this region's push tier. The alarm's expiry rings the worker for them when no other message
+//! comes.
 
 use anyhow::Context;
 use edge::cache::EdgeCache;

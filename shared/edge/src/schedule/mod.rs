@@ -74,6 +74,10 @@ pub const LEASE_MS: i64 = 30_000;
 /// Items one lease takes from a register, at most (the alarm rings again at once for the rest).
 pub const PER_LEASE: usize = 16;
 
+/// How long the alarm waits at least for what a lease of some kinds only leaves due (a drain's
+/// message leases competitions and inbox items): a burst of such messages rings it once.
+pub const FILTERED_LEASE_DEFER_MS: i64 = 2_000;
+
 /// How long a member this release does not serve ([`Unparsed::Unknown`]) is set aside: it rings
 /// the alarm no more often than this.
 pub const SET_ASIDE_MS: i64 = 600_000;
@@ -190,6 +194,8 @@ script! {
         leases,
         /// The kinds taken (words; `''`: every kind).
         kinds,
+        /// With `kinds`: how long the alarm waits at least for what the lease leaves (ms).
+        defer_ms,
         /// Items taken at most.
         max,
     }
@@ -327,6 +333,7 @@ impl Repo {
             lease_ms: LEASE_MS.into(),
             leases: leases.join(" ").into(),
             kinds: kinds.join(" ").into(),
+            defer_ms: FILTERED_LEASE_DEFER_MS.into(),
             max: max.into(),
         };
         lease::run(self, keys, args).await

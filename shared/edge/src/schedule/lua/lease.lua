@@ -4,7 +4,8 @@
 -- takes it meanwhile; the caller serves each and says what it did (done.lua), and a worker that
 -- dies leaves it due again when the lease ends. Items of other kinds are left due (the first
 -- 4 × A.max items due are looked at). Last, arms the alarm for the register's earliest item (at
--- once when more are due).
+-- once when more are due; with a kind filter, for what is due already, A.defer_ms from now, so
+-- that a burst of filtered leases rings the alarm once for what they leave, not once each).
 -- Answers {'leased', item, stamp, hold, ...}: each item with its stamp (its last note's number,
 -- '0' for none) and the due time the lease gave it, which done.lua compares.
 local leases = {}
@@ -34,5 +35,10 @@ for _, item in ipairs(due) do
     taken = taken + 1
   end
 end
-arm_first(K.register, K.alarm, now)
+local first = redis.call('ZRANGE', K.register, 0, 0, 'WITHSCORES')
+if first[2] then
+  local at = tonumber(first[2])
+  if kinds and at <= now then at = now + tonumber(A.defer_ms) end
+  arm(K.alarm, now, at, first[1])
+end
 return out
