@@ -476,6 +476,84 @@ impl RedisServer {
         self.peer(self.slot_owner(slot))
     }
 
+    /// [`RedisServer::trigger_node`] once the cluster agrees on it: every node that answers names
+    /// the same primary for the alarm's slot, and none flags a node that answers as failing. Right
+    /// after a primary's restart its own view may still give it the slot its replica is about to
+    /// take (a `fail` flag set while it was down lets the replica be promoted for up to twice
+    /// `cluster-node-timeout` after it is back): a worker that subscribed there would hear no
+    /// alarm. Asked again every 100 ms for up to 15 × `cluster-node-timeout` (the flag's undo
+    /// time and an election, with room for a loaded machine); what the nodes said when it gives up.
+    pub fn settled_trigger_node(&self) -> &RedisServer {
+        if self.peers.is_empty() {
+            return self;
+        }
+        let bound = Duration::from_millis(CLUSTER_NODE_TIMEOUT_MS * 15);
+        let deadline = Instant::now() + bound;
+        let slot = loop {
+            let asked = std::iter::once(self)
+                .chain(&self.peers)
+                .find_map(|n| n.try_query(redis::cmd("CLUSTER").arg("KEYSLOT").arg(ALARM_KEY)));
+            match asked {
+                Some(slot) => break slot,
+                None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                None => panic!("no node of the cluster answered CLUSTER KEYSLOT within {bound:?}"),
+            }
+        };
+        loop {
+            let views: Vec<(u16, Vec<ClusterNode>)> = std::iter::once(self)
+                .chain(&self.peers)
+                .filter_map(|n| Some((n.port, n.try_cluster_nodes()?)))
+                .collect();
+            let live: Vec<u16> = views.iter().map(|(port, _)| *port).collect();
+            let owners: Vec<Option<u16>> = views
+                .iter()
+                .map(|(_, nodes)| {
+                    nodes
+                        .iter()
+                        .find(|n| {
+                            n.primary
+                                && !n.failing
+                                && n.slots.iter().any(|&(a, b)| a <= slot && slot <= b)
+                        })
+                        .map(|n| n.port)
+                })
+                .collect();
+            let agreed =
+                owners.first().copied().flatten().filter(|owner| {
+                    live.contains(owner) && owners.iter().all(|o| *o == Some(*owner))
+                });
+            let flagged = views
+                .iter()
+                .flat_map(|(_, nodes)| nodes)
+                .any(|n| n.failing && live.contains(&n.port));
+            match agreed {
+                Some(owner) if !flagged => return self.peer(owner),
+                _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                _ => panic!(
+                    "the cluster did not agree on the alarm slot's primary within {bound:?}: \
+                     owners by node {:?}, a live node flagged failing: {flagged}; views {views:?}",
+                    live.iter().zip(&owners).collect::<Vec<_>>()
+                ),
+            }
+        }
+    }
+
+    /// `CLUSTER NODES` as this node lists them, or None when it does not answer.
+    fn try_cluster_nodes(&self) -> Option<Vec<ClusterNode>> {
+        let text: String = self.try_query(redis::cmd("CLUSTER").arg("NODES"))?;
+        Some(text.lines().filter_map(ClusterNode::parse).collect())
+    }
+
+    /// `cmd`'s answer from this node alone, or None when it does not answer within 1 s.
+    fn try_query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Option<T> {
+        let mut conn = self
+            .node_client()
+            .get_connection_with_timeout(Duration::from_secs(1))
+            .ok()?;
+        conn.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+        cmd.query(&mut conn).ok()
+    }
+
     /// The port of the primary serving `slot`.
     pub fn slot_owner(&self, slot: u16) -> u16 {
         self.cluster_nodes()

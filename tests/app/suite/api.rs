@@ -17,6 +17,8 @@ pub struct Api {
     pub app: TestApp,
     /// The Redis-triggered handlers (`spin-worker.toml`), for tests that need them.
     pub worker: Option<TestApp>,
+    /// The port of the Redis node the worker was last started to subscribe on.
+    trigger: Option<u16>,
     /// Everything both apps were started with, to start the worker later or again.
     launch: Launch,
 }
@@ -179,6 +181,7 @@ async fn launch(redis: RedisServer, kv: Kv, vars: &[(&str, &str)], mut config: H
         redis,
         app,
         worker: None,
+        trigger: None,
         launch: Launch {
             config,
             runtime_config,
@@ -277,11 +280,14 @@ impl Api {
         }
         // Where it subscribes is chosen again at each start, as scripts/up.sh does: on a
         // cluster, a failover (a node killed for a while) may have moved the schedule alarm's slot
-        // to another primary, and the keyspace events with it.
+        // to another primary, and the keyspace events with it; chosen once the nodes agree (a
+        // restarted primary may still claim a slot its replica is taking over).
+        let trigger = self.redis.settled_trigger_node().port;
+        self.trigger = Some(trigger);
         self.launch
             .config
             .variables
-            .insert("redis_trigger_url".into(), self.redis.trigger_node().url());
+            .insert("redis_trigger_url".into(), self.redis.peer(trigger).url());
         self.worker = Some(
             TestApp::start_under_test(
                 &shipped_manifest("spin-worker.toml"),
@@ -292,8 +298,17 @@ impl Api {
         );
         // Subscribed before the test rings the doorbell (pub/sub does not keep messages), on
         // every channel (Spin subscribes them one by one).
-        // Bounded loosely: the cluster run under the other suites' load once took over 30 s.
+        // Asked on the node it was given; the wait ends early when the worker ends (a refused
+        // subscription ends the app, on Spin as on edge-host). Bounded loosely: the cluster run
+        // under the other suites' load once took over 30 s.
+        let node = self.redis.peer(trigger).node_client();
+        let mut seen = String::from("no answer to PUBSUB NUMSUB");
+        let mut ended = false;
         let subscribed = harness::eventually(Duration::from_secs(60), || {
+            if !self.worker_running() {
+                ended = true;
+                return Some(false);
+            }
             let n: Vec<(String, u64)> = redis::cmd("PUBSUB")
                 .arg("NUMSUB")
                 .arg("lb:doorbell")
@@ -301,21 +316,38 @@ impl Api {
                 .arg("lb:invalidate")
                 .arg("lb:webhooks")
                 .arg(edge::schedule::ALARM_CHANNEL)
-                .query(&mut self.redis.trigger_node().node_conn())
+                .query(&mut node.get_connection().ok()?)
                 .ok()?;
-            n.iter().all(|(_, subs)| *subs > 0).then_some(())
+            seen = format!("PUBSUB NUMSUB answered {n:?}");
+            n.iter().all(|(_, subs)| *subs > 0).then_some(true)
         })
         .await;
-        assert!(
-            subscribed.is_some(),
-            "the worker never subscribed to all its channels"
-        );
-        // As scripts/up.sh does at each start: ring the schedule's alarm, for an alarm that expired while no
-        // worker listened.
+        if subscribed != Some(true) {
+            let log = self
+                .worker
+                .as_ref()
+                .map(TestApp::guest_log)
+                .unwrap_or_default();
+            let cut = (log.len().saturating_sub(3000)..log.len())
+                .find(|&i| log.is_char_boundary(i))
+                .unwrap_or(log.len());
+            let tail = &log[cut..];
+            panic!(
+                "the worker never subscribed to all its channels on {trigger} (the worker {}; \
+                 last {seen}); the worker's log ends:\n{tail}",
+                if ended { "ended" } else { "still runs" },
+            );
+        }
+        // As scripts/up.sh does at each start: ring the schedule's alarm, for an alarm that expired
+        // while no worker listened.
         let _: i64 = redis::cmd("PUBLISH")
             .arg(edge::schedule::ALARM_CHANNEL)
             .arg("expired")
-            .query(&mut self.redis.trigger_node().node_conn())
+            .query(
+                &mut node
+                    .get_connection()
+                    .unwrap_or_else(|e| panic!("a connection to {trigger}: {e}")),
+            )
             .unwrap_or_else(|e| panic!("ringing the sweep: {e}"));
     }
 
@@ -324,7 +356,9 @@ impl Api {
     /// as scripts/up.sh and a Kubernetes Deployment do. Whether the worker ended by itself.
     pub async fn restart_redis_and_worker(&mut self) -> bool {
         // On a cluster, the node the worker subscribes on (the schedule alarm's primary).
-        let port = self.redis.trigger_node().port;
+        let port = self
+            .trigger
+            .unwrap_or_else(|| self.redis.trigger_node().port);
         let server = self.redis.peer_mut(port);
         server.kill();
         tokio::time::sleep(Duration::from_secs(2)).await;
