@@ -15,7 +15,8 @@
 # `/health/ready` answers (at most UP_WAIT_SECS, default 900: a first build takes minutes) and
 # returns; if the app stops first it shows the log's end and fails. `scripts/up.sh --stop` stops
 # it. UP_DIR (default target/up) holds the log and the pid; EDGE_HOST_BIN picks an edge-host
-# binary already built instead of building one, and UP_RUNTIME=edge-host serves with edge-host even
+# binary already built instead of building one, UP_BUILD=0 serves the components already built
+# (scripts/build.sh) without building them, and UP_RUNTIME=edge-host serves with edge-host even
 # when a Spin CLI is there; SPIN_HTTP_LISTEN_ADDR (as for `spin up`) is the
 # HTTP app's address when no --listen is given.
 #
@@ -27,8 +28,10 @@
 # REDIS_HOSTS otherwise, e.g. on Spin a CIDR such as `redis://10.0.0.0/24:6379` (edge-host takes
 # none): the nodes are reached at the addresses the cluster announces). The worker's trigger subscribes on `redis_trigger_url`: the
 # server, or on a cluster the primary that owns the slot of the schedule's alarm (asked of the first
-# seed that answers), chosen again each time the worker starts, so a worker whose node went away
-# moves to another (docs/operations.md › Redis Cluster). Each time a worker has subscribed, the
+# seed that answers and that primary agree), chosen again each time the worker starts, so a worker
+# whose node went away moves to another, and followed: when a failover moves that slot while the
+# worker's node stays up, the worker is started again on the new primary (UP_FOLLOW_SECS, default 5,
+# between checks; docs/operations.md › Redis Cluster). Each time a worker has subscribed, the
 # schedule's alarm channel is rung once (docs/events.md › Sweep); the Redis servers started here
 # announce expired keys (notify-keyspace-events Kx), and a given one that does not gets a warning.
 #
@@ -178,14 +181,21 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# supervise CMD...: runs CMD, starting it again (after 1 s) whenever it exits; on TERM/INT stops it.
-supervise() {
-    child=""
-    trap 'if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null; wait "$child" 2>/dev/null; fi; exit 0' INT TERM
+# supervise_worker: runs the worker (run_worker URL) subscribed where trigger_url says, starting it
+# again (after 1 s, where trigger_url then says) whenever it exits, and moving it when the alarm's
+# slot moves (follow_alarm); on TERM/INT stops it.
+supervise_worker() {
+    child="" follower=""
+    trap 'if [ -n "$follower" ]; then kill "$follower" 2>/dev/null; fi; if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null; wait "$child" 2>/dev/null; fi; exit 0' INT TERM
     while :; do
-        "$@" &
+        url=$(trigger_url)
+        run_worker "$url" &
         child=$!
+        follow_alarm "$url" "$child" &
+        follower=$!
         wait "$child" && code=0 || code=$?
+        kill "$follower" 2>/dev/null || true
+        wait "$follower" 2>/dev/null || true
         echo "up: worker exited (status $code); starting it again in 1 s" >&2
         sleep 1
     done
@@ -315,47 +325,103 @@ trigger_fixed="${SPIN_VARIABLE_REDIS_TRIGGER_URL:-}"
 alarm_key='lb:{claims}:alarm'
 alarm_channel="__keyspace@0__:$alarm_key"
 
-# trigger_url: where the worker subscribes: the given redis_trigger_url, else the first of
+# alarm_node SEED: on a cluster, the URL (with the seed's scheme and credentials) of the primary
+# that owns the alarm's slot, when the seed says so and that primary says so too; nothing
+# otherwise. Right after a failover the nodes may disagree for a moment: a restarted primary may
+# still claim a slot its replica has taken over, and a worker subscribed there would hear no alarm.
+alarm_node() {
+    python3 - "$1" "$alarm_key" <<'PY'
+import subprocess, sys
+from urllib.parse import urlsplit, urlunsplit
+seed, key = sys.argv[1], sys.argv[2]
+
+def ask(url, *args):
+    try:
+        out = subprocess.run(["redis-cli", "--no-auth-warning", "-u", url, *args],
+                             capture_output=True, text=True, timeout=2)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout if out.returncode == 0 else ""
+
+def owner(view, slot):
+    """The `CLUSTER NODES` line of the primary serving slot, not flagged failing."""
+    for line in view.splitlines():
+        f = line.split()
+        if len(f) < 8 or "master" not in f[2] or "fail" in f[2]:
+            continue
+        for r in f[8:]:
+            lo, _, hi = r.partition("-")
+            if lo.isdigit() and int(lo) <= slot <= int(hi or lo):
+                return f
+    return None
+
+slot = ask(seed, "cluster", "keyslot", key).strip()
+if not slot.isdigit():
+    sys.exit(1)
+found = owner(ask(seed, "cluster", "nodes"), int(slot))
+if found is None:
+    sys.exit(1)
+host, _, port = found[1].split("@")[0].rpartition(":")
+netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+parts = urlsplit(seed)
+auth = parts.netloc.rpartition("@")[0]
+url = urlunsplit(parts._replace(netloc=f"{auth}@{netloc}" if auth else netloc))
+itself = owner(ask(url, "cluster", "nodes"), int(slot))
+if itself is None or "myself" not in itself[2]:
+    sys.exit(1)
+print(url)
+PY
+}
+
+# trigger_url [agreed]: where the worker subscribes: the given redis_trigger_url, else the first of
 # redis_url's servers that answers a PING (the first when none does); on a cluster, the primary
-# that node says owns the alarm's slot (with the seed's scheme and credentials).
+# that owns the alarm's slot as the first seed that answers and that primary agree (alarm_node),
+# else (a failover under way) the first seed that answers, which follow_alarm later corrects.
+# With `agreed`, on a cluster: the agreed primary or nothing.
 trigger_url() {
     if [ -n "$trigger_fixed" ]; then
         echo "$trigger_fixed"
         return
     fi
-    first=""
+    first="" answering=""
     for url in $(echo "$SPIN_VARIABLE_REDIS_URL" | tr ',' ' '); do
         first="${first:-$url}"
-        if timeout 2 redis-cli -u "$url" ping 2>/dev/null | grep -q PONG; then
-            if [ "$SPIN_VARIABLE_REDIS_MODE" = cluster ]; then
-                slot=$(timeout 2 redis-cli -u "$url" cluster keyslot "$alarm_key" 2>/dev/null || true)
-                known=$(timeout 2 redis-cli -u "$url" cluster nodes 2>/dev/null || true)
-                python3 - "$url" "$slot" "$known" <<'PY' && return
-import sys
-from urllib.parse import urlsplit, urlunsplit
-seed, slot = urlsplit(sys.argv[1]), sys.argv[2].strip()
-if not slot.isdigit():
-    sys.exit(1)
-for line in sys.argv[3].splitlines():
-    f = line.split()
-    if len(f) < 8 or "master" not in f[2] or "fail" in f[2]:
-        continue
-    for r in f[8:]:
-        lo, _, hi = r.partition("-")
-        if lo.isdigit() and int(lo) <= int(slot) <= int(hi or lo):
-            host, _, port = f[1].split("@")[0].rpartition(":")
-            host = f"[{host}]" if ":" in host else host
-            auth = seed.netloc.rpartition("@")[0]
-            print(urlunsplit(seed._replace(netloc=f"{auth}@{host}:{port}" if auth else f"{host}:{port}")))
-            sys.exit(0)
-sys.exit(1)
-PY
-            fi
+        timeout 2 redis-cli --no-auth-warning -u "$url" ping 2>/dev/null | grep -q PONG || continue
+        if [ "$SPIN_VARIABLE_REDIS_MODE" != cluster ]; then
             echo "$url"
             return
         fi
+        answering="${answering:-$url}"
+        node=$(alarm_node "$url" 2>/dev/null || true)
+        if [ -n "$node" ]; then
+            echo "$node"
+            return
+        fi
     done
-    echo "$first"
+    if [ "${1:-}" != agreed ]; then echo "${answering:-$first}"; fi
+}
+
+# follow_alarm URL PID: on a cluster whose trigger was not given by hand, checks every
+# UP_FOLLOW_SECS (default 5) that the alarm's slot is still served by URL, where the worker PID
+# subscribed. When two checks in a row agree on another primary (a failover moved the slot, or
+# the worker started while the nodes disagreed), it stops the worker (INT), and the supervisor
+# starts it on that primary: otherwise the alarm's keyspace events, published on the slot's
+# primary alone, would ring nobody. The worker's unfinished items are leased: they fall due again
+# when the lease ends, for the new worker.
+follow_alarm() {
+    if [ -n "$trigger_fixed" ] || [ "$SPIN_VARIABLE_REDIS_MODE" != cluster ]; then return 0; fi
+    moved=0
+    while kill -0 "$2" 2>/dev/null; do
+        sleep "${UP_FOLLOW_SECS:-5}"
+        now=$(trigger_url agreed)
+        if [ -n "$now" ] && [ "$now" != "$1" ]; then moved=$((moved + 1)); else moved=0; fi
+        if [ "$moved" -ge 2 ]; then
+            echo "up: the schedule's alarm is served by $now, not $1 (a failover): restarting" \
+                "the worker there" >&2
+            kill -INT "$2" 2>/dev/null || true
+            return 0
+        fi
+    done
 }
 
 # ring_sweep URL: once a worker subscribes on URL, rings the schedule's alarm channel (the sweep,
@@ -446,10 +512,20 @@ p3)
 esac
 # One workspace build of every component (faster than `spin build`, which builds the shared
 # crates once per component); the p3 build of the HTTP components after it when asked for.
-scripts/build.sh
-if [ "$api_manifest" = spin-p3.toml ]; then
-    scripts/build.sh p3
-fi
+# UP_BUILD=0 serves the components already built, building nothing.
+case "${UP_BUILD:-1}" in
+1)
+    scripts/build.sh
+    if [ "$api_manifest" = spin-p3.toml ]; then
+        scripts/build.sh p3
+    fi
+    ;;
+0) ;;
+*)
+    echo "up: UP_BUILD is 1 (the default: build, then serve) or 0 (serve what is built), not '$UP_BUILD'" >&2
+    exit 2
+    ;;
+esac
 if [ -n "$spin" ]; then
     echo "up: serving with $("$spin" --version)"
     # Every app variable resolved once (SPIN_VARIABLE_<NAME>, else the manifest's default) and
@@ -461,9 +537,9 @@ if [ -n "$spin" ]; then
     if python3 scripts/spin_variables.py "$api_manifest" "$vars_dir/app.json" "$runtime_config"; then
         app_vars="--variable @$vars_dir/app.json"
     fi
-    # run_worker: the worker on the trigger chosen now (its variables resolved again).
+    # run_worker URL: the worker subscribed on URL (its variables resolved again).
     run_worker() {
-        SPIN_VARIABLE_REDIS_TRIGGER_URL=$(trigger_url)
+        SPIN_VARIABLE_REDIS_TRIGGER_URL="$1"
         export SPIN_VARIABLE_REDIS_TRIGGER_URL
         ring_sweep "$SPIN_VARIABLE_REDIS_TRIGGER_URL" &
         worker_vars=""
@@ -473,7 +549,7 @@ if [ -n "$spin" ]; then
         # shellcheck disable=SC2086
         exec "$spin" up --from spin-worker.toml --runtime-config-file "$runtime_config" $worker_vars
     }
-    supervise run_worker &
+    supervise_worker &
     worker_pid=$!
     # shellcheck disable=SC2086
     "$spin" up --from "$api_manifest" --runtime-config-file "$runtime_config" $app_vars \
@@ -486,14 +562,15 @@ else
         cargo build --profile host -p edge-host
         host="${CARGO_TARGET_DIR:-target}/host/edge-host"
     fi
+    # run_worker URL: the worker subscribed on URL.
     run_worker() {
-        SPIN_VARIABLE_REDIS_TRIGGER_URL=$(trigger_url)
+        SPIN_VARIABLE_REDIS_TRIGGER_URL="$1"
         export SPIN_VARIABLE_REDIS_TRIGGER_URL
         ring_sweep "$SPIN_VARIABLE_REDIS_TRIGGER_URL" &
         exec "$host" up --manifest spin-worker.toml --runtime-config "$runtime_config" \
             --listen 127.0.0.1:0
     }
-    supervise run_worker &
+    supervise_worker &
     worker_pid=$!
     "$host" up --manifest spin.toml --runtime-config "$runtime_config" "$@" &
     app_pid=$!

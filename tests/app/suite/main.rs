@@ -52,3 +52,4 @@ mod parity;
 mod push_tier;
 mod receiver;
 mod schedule;
+mod up_script;
