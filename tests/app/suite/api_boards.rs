@@ -509,7 +509,8 @@ fn test_redis_refuses_keys_of_two_slots_exactly_when_it_is_a_cluster() {
 
 /// A named script's prelude (edge::repo::script): Redis runs the app's own write script and
 /// refuses a call with a key too few, or an argument too many, naming the counts, before the
-/// script touches anything.
+/// script touches anything; the drain's batch, which takes more keys than it names, refuses
+/// fewer only.
 #[test]
 fn a_named_script_refuses_other_counts_than_it_declares() {
     let redis = harness::RedisServer::start();
@@ -554,4 +555,47 @@ fn a_named_script_refuses_other_counts_than_it_declares() {
     }
     let written: i64 = exists.query(&mut c).unwrap();
     assert_eq!(written, 0, "nothing was written beside the config");
+    assert!(!script.more, "submit_cas names every key it takes");
+
+    // A script that takes more keys than it names (the drain's batch: its own keys follow)
+    // refuses fewer only.
+    let batch = edge::submissions::pipeline::store::apply_batch_for_tests();
+    assert!(batch.more);
+    let (keys, args) = (batch.keys.len(), batch.args.len());
+    let eval = |keys: usize, c: &mut harness::Conn| {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(batch.lua).arg(keys);
+        for i in 0..keys {
+            eval.arg(k(&format!("b{i}")));
+        }
+        for name in batch.args {
+            eval.arg(match *name {
+                "batch" => r#"{"checks":[],"ids":[],"starts":[],"puts":[],"dead":[],"dedupe":[],"states":[],"reviews":[],"notes":[]}"#,
+                "climbers_kept" => "10",
+                _ => "1",
+            });
+        }
+        eval.query::<redis::Value>(c)
+    };
+    let fewer = eval(keys - 1, &mut c).expect_err("a key too few is refused");
+    let said = format!("{fewer}");
+    assert!(
+        said.contains(&format!(
+            "keys: {} given, {keys} or more declared",
+            keys - 1
+        )),
+        "{said}"
+    );
+    assert_eq!(args, 6, "{:?}", batch.args);
+    for given in [keys, keys + 3] {
+        let answer = eval(given, &mut c).unwrap_or_else(|e| panic!("{given} keys: {e}"));
+        assert_eq!(
+            answer,
+            redis::Value::Array(vec![
+                redis::Value::BulkString(b"applied".to_vec()),
+                redis::Value::Int(0)
+            ]),
+            "an empty batch with {given} keys"
+        );
+    }
 }

@@ -73,11 +73,19 @@ arg_from_number!(i64, u64, u32, usize);
 /// }
 /// // In the script: redis.call('INCRBY', K.counter, A.by)
 /// ```
+///
+/// A script whose keys are not all known in advance (a batch's) names the fixed ones, then
+/// `; more <name>`: `Keys::<name>` is a `Vec` sent after them, which the script reads as
+/// `KEYS[KEY_NAMES.len() + i]` (its caller passes it those indexes), and the prelude refuses
+/// fewer keys than it names but not more.
 macro_rules! script {
     (
         $(#[$doc:meta])*
         mod $name:ident = $body:expr;
-        keys { $($(#[$kdoc:meta])* $key:ident),* $(,)? }
+        keys {
+            $($(#[$kdoc:meta])* $key:ident),* $(,)?
+            $(; $(#[$mdoc:meta])* more $more:ident $(,)?)?
+        }
         args { $($(#[$adoc:meta])* $arg:ident),* $(,)? }
     ) => {
         $(#[$doc])*
@@ -85,6 +93,7 @@ macro_rules! script {
             /// The script's keys by name (sent as `KEYS`, in this order).
             pub(crate) struct Keys {
                 $($(#[$kdoc])* pub(crate) $key: String,)*
+                $($(#[$mdoc])* pub(crate) $more: Vec<String>,)?
             }
             /// The script's arguments by name (sent as `ARGV`, in this order).
             pub(crate) struct Args {
@@ -101,7 +110,8 @@ macro_rules! script {
             /// The script as sent: the prelude, its names, then its body.
             pub(crate) const LUA: &str = concat!(
                 include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/repo/lua/named.lua")),
-                "local K = named('key', KEYS, 0", $($crate::repo::script::plus_one!($key),)* ")\n",
+                "local K = named('key', KEYS, 0", $($crate::repo::script::plus_one!($key),)*
+                $($crate::repo::script::at_least!($more),)? ")\n",
                 $("K.", stringify!($key), ", ",)* "_ = unpack(KEYS)\n",
                 "local A = named('argument', ARGV, 0", $($crate::repo::script::plus_one!($arg),)* ")\n",
                 $("A.", stringify!($arg), ", ",)* "_ = unpack(ARGV)\n",
@@ -115,6 +125,7 @@ macro_rules! script {
                     lua: LUA,
                     keys: KEY_NAMES,
                     args: ARG_NAMES,
+                    more: $crate::repo::script::takes_more!($($more)?),
                 }
             }
             #[cfg(test)]
@@ -128,17 +139,38 @@ macro_rules! script {
                 keys: Keys,
                 args: Args,
             ) -> leaderboard::Result<Vec<$crate::repo::RedisResult>> {
-                repo.eval(
-                    LUA,
-                    &[$(keys.$key),*],
-                    vec![$(args.$arg.into_param()),*],
-                )
-                .await
+                #[allow(unused_mut)]
+                let mut all = vec![$(keys.$key),*];
+                $(all.extend(keys.$more);)?
+                repo.eval(LUA, &all, vec![$(args.$arg.into_param()),*])
+                    .await
             }
         }
     };
 }
 pub(crate) use script;
+
+/// `", true"` after the count of a script's keys that takes more than it names (`more`): the
+/// prelude then refuses fewer keys only.
+macro_rules! at_least {
+    ($more:ident) => {
+        ", true"
+    };
+}
+pub(crate) use at_least;
+
+/// Whether a script declares `more` keys (`takes_more!()` is false, `takes_more!(name)` true).
+#[cfg(feature = "testing")]
+macro_rules! takes_more {
+    () => {
+        false
+    };
+    ($more:ident) => {
+        true
+    };
+}
+#[cfg(feature = "testing")]
+pub(crate) use takes_more;
 
 /// `" + 1"` for each name: how [`script!`] counts its names in the Lua it writes.
 macro_rules! plus_one {
@@ -158,6 +190,8 @@ pub struct Named {
     pub keys: &'static [&'static str],
     /// Its arguments' names, in order.
     pub args: &'static [&'static str],
+    /// Whether it takes more keys than it names (after them).
+    pub more: bool,
 }
 
 #[cfg(feature = "testing")]

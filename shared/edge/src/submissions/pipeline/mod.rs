@@ -31,6 +31,7 @@ use crate::platform::Platform;
 use crate::repo::{Keys, Repo};
 use crate::submissions::pipeline::store::BatchResult;
 
+mod batch;
 mod decide;
 mod ingest;
 mod sweep;

@@ -7,14 +7,59 @@
 
 use leaderboard::events::inbox::{DEDUPE_TTL_MS, RawEntry};
 use leaderboard::{LeaderboardError, Result};
-use spin_sdk::redis::RedisParameter;
 
 use crate::repo::{Keys, RedisResult, Repo, bin, int, text, uint};
 
+pub use super::batch::{Batch, DeadLetter, Put};
+
 const CLAIM: &str = include_str!("lua/claim.lua");
 const LOOKUP: &str = include_str!("lua/lookup.lua");
-const APPLY_BATCH: &str =
-    crate::integrity::stats::with_stats_note!(include_str!("lua/apply_batch.lua"));
+
+crate::repo::script::script! {
+    /// A drained batch, applied as the core decided it if nothing it was decided on changed
+    /// (`lua/apply_batch.lua`).
+    mod apply_batch = crate::integrity::stats::with_stats_note!(include_str!("lua/apply_batch.lua"));
+    keys {
+        /// The board's config (a batch that puts needs the board).
+        config,
+        /// The board's event log.
+        events,
+        /// The board's started periods.
+        periods,
+        /// The board's version.
+        version,
+        /// The board's inbox.
+        inbox,
+        /// The board's dead letters.
+        dead,
+        /// Its reviews (hash).
+        reviews,
+        /// Its reviews by time (sorted set).
+        reviews_index;
+        /// [`Batch::keys`], which the batch names by their index in `KEYS`.
+        more batch_keys,
+    }
+    args {
+        /// [`GROUP`].
+        group,
+        /// The drain's clock (ms).
+        now_ms,
+        /// How long an ingest idempotency key is remembered (ms).
+        dedupe_ttl_ms,
+        /// How long a stats bucket stays after a write (s).
+        stats_ttl_secs,
+        /// Climbers kept per stats minute.
+        climbers_kept,
+        /// The batch ([`super::batch::Wire`], JSON).
+        batch,
+    }
+}
+
+/// The batch's script as an integration test runs it itself (feature `testing`).
+#[cfg(feature = "testing")]
+pub fn apply_batch_for_tests() -> crate::repo::script::Named {
+    apply_batch::named()
+}
 
 /// The consumer group every drain of a board's inbox reads through.
 pub const GROUP: &str = "projector";
@@ -29,89 +74,6 @@ pub struct Lookup {
     pub key: String,
     /// The hash field, or `""` for the key's existence.
     pub field: String,
-}
-
-/// A decided write of a drained entry.
-#[derive(Debug, Clone)]
-pub struct Put {
-    /// Indexes into [`Batch::keys`] of the period's record hash, member hash and sorted set.
-    pub period_keys: [usize; 3],
-    /// The player.
-    pub player: String,
-    /// The new record (JSON).
-    pub record: String,
-    /// Its sorted-set member.
-    pub member: String,
-    /// Its rank value.
-    pub rank_value: u64,
-    /// When the period's keys expire.
-    pub expire_at_ms: Option<i64>,
-    /// The `score_applied` event.
-    pub event: String,
-    /// How it counts in the board's stats: indexes into [`Batch::keys`] of its minute's keys
-    /// and the note (`None`: the board keeps no stats).
-    pub stats: Option<([usize; 3], crate::integrity::stats::StatsNote)>,
-    /// The period written.
-    pub period: leaderboard::PeriodId,
-    /// The band its submission names, placing its player on a board with cohorts.
-    pub band: Option<String>,
-    /// Index into [`Batch::keys`] of its player's cohort's sorted set, which keeps the entry
-    /// too (`None`: the board has no cohorts). Set once the players are placed.
-    pub cohort: Option<usize>,
-}
-
-/// An entry moved to the dead letters.
-#[derive(Debug, Clone)]
-pub struct DeadLetter {
-    /// Its inbox id.
-    pub id: String,
-    /// Why it cannot be applied.
-    pub reason: String,
-    /// How many times it was delivered.
-    pub deliveries: u64,
-    /// Its fields (JSON object), for a redrive.
-    pub entry: String,
-}
-
-/// A decided batch.
-#[derive(Debug, Clone, Default)]
-pub struct Batch {
-    /// Keys beyond the board's fixed six (records/members/sorted set per period, dedupe keys).
-    pub keys: Vec<String>,
-    /// What the decisions were based on, with the values seen: `(index into keys, field,
-    /// value)`; an empty field means the key had to be absent.
-    pub checks: Vec<(usize, String, String)>,
-    /// Every entry of the batch (all are acknowledged).
-    pub ids: Vec<String>,
-    /// New periods: id and its `period_started` event.
-    pub starts: Vec<(String, String)>,
-    /// Writes, in order.
-    pub puts: Vec<Put>,
-    /// Dead letters.
-    pub dead: Vec<DeadLetter>,
-    /// Indexes into keys of ingest idempotency keys to remember.
-    pub dedupe: Vec<usize>,
-    /// Integrity states to store: index into keys of the period's state hash, player, state
-    /// JSON, when the period's keys expire.
-    pub states: Vec<(usize, String, String, Option<i64>)>,
-    /// Reviews to store (held and flagged submissions): id, JSON, submission time.
-    pub reviews: Vec<(String, String, i64)>,
-    /// Held and rejected submissions to count in the stats: indexes into keys of the minute's
-    /// counters, players and climbers, the counter, the player.
-    pub notes: Vec<([usize; 3], String, String)>,
-}
-
-impl Batch {
-    /// Adds a key (or finds it): its index into [`Batch::keys`].
-    pub fn key(&mut self, key: String) -> usize {
-        match self.keys.iter().position(|k| *k == key) {
-            Some(i) => i,
-            None => {
-                self.keys.push(key);
-                self.keys.len() - 1
-            }
-        }
-    }
 }
 
 /// What applying a batch did.
@@ -206,19 +168,34 @@ impl Repo {
         now_ms: i64,
         batch: &Batch,
     ) -> Result<BatchResult> {
-        let mut all_keys = vec![
-            keys.config(),
-            keys.events(),
-            keys.periods(),
-            keys.version(),
-            keys.inbox(),
-            keys.dead(),
-            keys.reviews(),
-            keys.reviews_index(),
-        ];
-        all_keys.extend(batch.keys.iter().cloned());
-        let args = batch_args(now_ms, batch);
-        let r = self.eval(APPLY_BATCH, &all_keys, args).await?;
+        let wire =
+            serde_json::to_string(&super::batch::Wire::of(batch, apply_batch::KEY_NAMES.len()))
+                .map_err(|e| {
+                    LeaderboardError::Internal(format!("the drain's batch as JSON: {e}"))
+                })?;
+        let r = apply_batch::run(
+            self,
+            apply_batch::Keys {
+                config: keys.config(),
+                events: keys.events(),
+                periods: keys.periods(),
+                version: keys.version(),
+                inbox: keys.inbox(),
+                dead: keys.dead(),
+                reviews: keys.reviews(),
+                reviews_index: keys.reviews_index(),
+                batch_keys: batch.keys.clone(),
+            },
+            apply_batch::Args {
+                group: GROUP.into(),
+                now_ms: now_ms.into(),
+                dedupe_ttl_ms: DEDUPE_TTL_MS.into(),
+                stats_ttl_secs: leaderboard::integrity::stats::RETAIN_SECS.into(),
+                climbers_kept: leaderboard::integrity::stats::CLIMBERS_KEPT.into(),
+                batch: wire.into(),
+            },
+        )
+        .await?;
         batch_answer(&r)
     }
 
@@ -288,123 +265,26 @@ impl Repo {
     }
 }
 
-/// The batch script's keys before the batch's own: a batch's key `i` is `KEYS[FIXED + i + 1]`.
-const FIXED: usize = 8;
-
-/// The batch script's argument naming the batch's key `i` (its index in `KEYS`).
-fn idx(i: usize) -> RedisParameter {
-    RedisParameter::Binary((FIXED + i + 1).to_string().into_bytes())
-}
-
-/// The batch script's arguments (`lua/apply_batch.lua` reads them in this order): the fixed
-/// values, then each list of the batch as its length and its items.
-fn batch_args(now_ms: i64, batch: &Batch) -> Vec<RedisParameter> {
-    let count = |n: usize| bin(n.to_string());
-    let mut args = vec![
-        bin(GROUP),
-        bin(now_ms.to_string()),
-        bin(DEDUPE_TTL_MS.to_string()),
-        bin(leaderboard::integrity::stats::RETAIN_SECS.to_string()),
-        bin(leaderboard::integrity::stats::CLIMBERS_KEPT.to_string()),
-    ];
-    args.push(count(batch.checks.len()));
-    for (k, field, value) in &batch.checks {
-        args.extend([idx(*k), bin(field.as_str()), bin(value.as_str())]);
-    }
-    args.push(count(batch.ids.len()));
-    args.extend(batch.ids.iter().map(|i| bin(i.as_str())));
-    args.push(count(batch.starts.len()));
-    for (period, event) in &batch.starts {
-        args.extend([bin(period.as_str()), bin(event.as_str())]);
-    }
-    args.push(count(batch.puts.len()));
-    for p in &batch.puts {
-        args.extend(put_args(p));
-    }
-    args.push(count(batch.dead.len()));
-    for d in &batch.dead {
-        args.extend([
-            bin(d.id.as_str()),
-            bin(d.reason.as_str()),
-            bin(d.deliveries.to_string()),
-            bin(d.entry.as_str()),
-        ]);
-    }
-    args.push(count(batch.dedupe.len()));
-    args.extend(batch.dedupe.iter().map(|k| idx(*k)));
-    args.push(count(batch.states.len()));
-    for (k, player, state, expire) in &batch.states {
-        args.extend([
-            idx(*k),
-            bin(player.as_str()),
-            bin(state.as_str()),
-            bin(expire.unwrap_or(0).to_string()),
-        ]);
-    }
-    args.push(count(batch.reviews.len()));
-    for (id, json, at) in &batch.reviews {
-        args.extend([bin(id.as_str()), bin(json.as_str()), bin(at.to_string())]);
-    }
-    args.push(count(batch.notes.len()));
-    for ([h, u, c], counter, player) in &batch.notes {
-        args.extend([
-            idx(*h),
-            idx(*u),
-            idx(*c),
-            bin(counter.as_str()),
-            bin(player.as_str()),
-        ]);
-    }
-    args
-}
-
-/// One put's arguments: its period's keys, the record and its event, its stats and cohort.
-fn put_args(p: &Put) -> Vec<RedisParameter> {
-    let mut out = Vec::with_capacity(15);
-
-    out.extend([
-        idx(p.period_keys[0]),
-        idx(p.period_keys[1]),
-        idx(p.period_keys[2]),
-        bin(p.player.as_str()),
-        bin(p.record.as_str()),
-        bin(p.member.as_str()),
-        bin(p.rank_value.to_string()),
-        bin(p.expire_at_ms.unwrap_or(0).to_string()),
-        bin(p.event.as_str()),
-    ]);
-    match &p.stats {
-        Some(([h, u, c], note)) => out.extend([
-            idx(*h),
-            idx(*u),
-            idx(*c),
-            bin(note.fields()),
-            bin(if note.improved { "1" } else { "0" }),
-        ]),
-        None => out.extend(["0", "0", "0", "", "0"].map(bin)),
-    }
-    out.push(p.cohort.map_or_else(|| bin("0"), idx));
-    out
-}
-
 /// What the batch script answered.
 fn batch_answer(r: &[RedisResult]) -> Result<BatchResult> {
-    match r {
-        [ok, version, ids @ ..] if int(ok)? == 1 => {
+    let (word, rest) = crate::repo::script::answer(r)?;
+    match (word.as_str(), rest) {
+        ("applied", [version, ids @ ..]) => {
             let version = int(version)?;
             Ok(BatchResult::Applied {
                 version: (version != 0).then_some(version),
                 event_ids: ids.iter().map(text).collect::<Result<_>>()?,
             })
         }
-        [_, why, rest @ ..] => match text(why)?.as_str() {
-            "board" => Ok(BatchResult::BoardGone),
-            "check" => Ok(BatchResult::Changed),
-            "gone" => Ok(BatchResult::Gone(
-                rest.iter().map(text).collect::<Result<_>>()?,
-            )),
-            other => Err(corrupt(&format!("unexpected batch reply '{other}'"))),
-        },
-        other => Err(corrupt(&format!("unexpected batch reply {other:?}"))),
+        ("board_gone", []) => Ok(BatchResult::BoardGone),
+        ("changed", [_check]) => Ok(BatchResult::Changed),
+        ("gone", ids) => Ok(BatchResult::Gone(
+            ids.iter().map(text).collect::<Result<_>>()?,
+        )),
+        _ => Err(crate::repo::script::unexpected(
+            apply_batch::NAME,
+            &word,
+            rest,
+        )),
     }
 }

@@ -1,128 +1,105 @@
 -- Applies a drained batch as decided by the core, in one atomic step: only if everything it was
 -- decided on is unchanged. Writes the records, sorted sets and events, dead-letters what cannot be
 -- applied, remembers ingest idempotency keys, acknowledges and deletes every entry of the batch.
--- KEYS: 1 config, 2 events, 3 periods, 4 version, 5 inbox, 6 dead letters, 7 reviews (hash),
---       8 reviews by time (sorted set), 9.. per-batch keys
--- ARGV (sections, each led by its count):
---   group; now ms; dedupe TTL ms; stats TTL seconds; climbers kept per minute;
---   checks: key index, field ('' = the key must not exist), expected value;
---   entries: ids in stream order (each must still be pending: a concurrent drain may have
---            applied it);
---   period starts: period id, period_started event (appended when the period is new);
---   puts: records, members, sorted set key indexes, player, record, member, rank value,
---         expire at ms ('0' never), score_applied event, stats (`stats_note`): the minute's
---         counters, players and climbers key indexes ('0' = the board keeps no stats),
---         counters to increment, improved '1'/'0', the player's cohort's sorted set key index
---         ('0' = the board has no cohorts);
---   dead letters: entry id, reason, deliveries, entry fields as JSON;
---   dedupe keys: key index (remembered for the dedupe TTL);
---   integrity states: state hash key index, player, state JSON, expire at ms ('0' never);
---   reviews (held and flagged submissions): id, JSON, submission time (ms);
---   stats notes (held and rejected submissions): the minute's counters, players and climbers
---         key indexes, counter, player.
--- Returns {1, version or 0, applied event ids...}, or {0, 'board'} (board deleted), {0, 'check',
--- i} (state changed: decide again), {0, 'gone', ids...} (taken by another drain).
-local a = 1
-local function nxt() a = a + 1; return ARGV[a - 1] end
-local group, now, ttl, stats_ttl, keep = nxt(), nxt(), nxt(), nxt(), tonumber(nxt())
+-- K: the board's keys; the batch's own follow them in KEYS, and A.batch names each by its index.
+-- A.batch (JSON, `wire::Batch` in store.rs), every part by name:
+--   checks: {key, field ('' = the key must not exist), value}: what the batch was decided on;
+--   ids: the entries in stream order (each must still be pending: a concurrent drain may have
+--        applied it);
+--   starts: {period, event}: the period_started event, appended when the period is new;
+--   puts: {records, members, ranks (the period's keys), player, record, member, rank,
+--         expire_at_ms ('0' never), event (score_applied), stats (absent: the board keeps none):
+--         {counters, players, climbers (the minute's keys), fields (counters to increment),
+--         improved}, cohort (the player's cohort's sorted set; absent: no cohorts)};
+--   dead: {id, reason, deliveries, entry (its fields as JSON)};
+--   dedupe: ingest idempotency keys, remembered for A.dedupe_ttl_ms;
+--   states: {key (the period's integrity states), player, state, expire_at_ms ('0' never)};
+--   reviews: {id, review, at_ms}: held and flagged submissions;
+--   notes: {counters, players, climbers, counter, player}: held and rejected submissions counted.
+-- Answers {'applied', version (0: nothing put), applied event ids...}, {'board_gone'} (the board
+-- was deleted), {'changed', i} (check i no longer holds: decide again) or {'gone', ids...} (taken
+-- by another drain).
+local b = cjson.decode(A.batch)
+local keep, stats_ttl = tonumber(A.climbers_kept), A.stats_ttl_secs
 
-local checks = {}
-for i = 1, tonumber(nxt()) do checks[i] = {tonumber(nxt()), nxt(), nxt()} end
-local ids = {}
-for i = 1, tonumber(nxt()) do ids[i] = nxt() end
-local starts = {}
-for i = 1, tonumber(nxt()) do starts[i] = {nxt(), nxt()} end
-local puts = {}
-for i = 1, tonumber(nxt()) do
-  puts[i] = {tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt(), nxt(), nxt(), nxt(), nxt(),
-    tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt(), tonumber(nxt())}
-end
-local dead = {}
-for i = 1, tonumber(nxt()) do dead[i] = {nxt(), nxt(), nxt(), nxt()} end
-local dedupe = {}
-for i = 1, tonumber(nxt()) do dedupe[i] = tonumber(nxt()) end
-local states = {}
-for i = 1, tonumber(nxt()) do states[i] = {tonumber(nxt()), nxt(), nxt(), nxt()} end
-local reviews = {}
-for i = 1, tonumber(nxt()) do reviews[i] = {nxt(), nxt(), nxt()} end
-local notes = {}
-for i = 1, tonumber(nxt()) do
-  notes[i] = {tonumber(nxt()), tonumber(nxt()), tonumber(nxt()), nxt(), nxt()}
-end
-
-if #puts > 0 and redis.call('EXISTS', KEYS[1]) == 0 then return {0, 'board'} end
+if #b.puts > 0 and redis.call('EXISTS', K.config) == 0 then return {'board_gone'} end
 -- An entry not pending any more was applied (and acknowledged) by another drain.
-if #ids > 0 then
+if #b.ids > 0 then
   local pending = {}
-  for _, p in ipairs(redis.call('XPENDING', KEYS[5], group, ids[1], ids[#ids], #ids * 4 + 1000)) do
+  for _, p in ipairs(redis.call('XPENDING', K.inbox, A.group, b.ids[1], b.ids[#b.ids],
+      #b.ids * 4 + 1000)) do
     pending[p[1]] = true
   end
   local gone = {}
-  for _, id in ipairs(ids) do
+  for _, id in ipairs(b.ids) do
     if not pending[id] then table.insert(gone, id) end
   end
-  if #gone > 0 then return {0, 'gone', unpack(gone)} end
+  if #gone > 0 then return {'gone', unpack(gone)} end
 end
-for i, c in ipairs(checks) do
-  local key = KEYS[c[1]]
-  if c[2] == '' then
-    if redis.call('EXISTS', key) == 1 then return {0, 'check', i} end
-  elseif (redis.call('HGET', key, c[2]) or '') ~= c[3] then
-    return {0, 'check', i}
+for i, c in ipairs(b.checks) do
+  local key = KEYS[c.key]
+  if c.field == '' then
+    if redis.call('EXISTS', key) == 1 then return {'changed', i} end
+  elseif (redis.call('HGET', key, c.field) or '') ~= c.value then
+    return {'changed', i}
   end
 end
 
-for _, s in ipairs(starts) do
-  if redis.call('SADD', KEYS[3], s[1]) == 1 then redis.call('XADD', KEYS[2], '*', 'event', s[2]) end
+for _, s in ipairs(b.starts) do
+  if redis.call('SADD', K.periods, s.period) == 1 then
+    redis.call('XADD', K.events, '*', 'event', s.event)
+  end
 end
-local out = {1, 0}
-for _, p in ipairs(puts) do
-  local recs, members, zset = KEYS[p[1]], KEYS[p[2]], KEYS[p[3]]
-  local old = redis.call('HGET', members, p[4])
+local out = {'applied', 0}
+for _, p in ipairs(b.puts) do
+  local recs, members, zset = KEYS[p.records], KEYS[p.members], KEYS[p.ranks]
+  local old = redis.call('HGET', members, p.player)
   local before = nil
-  if p[10] > 0 and p[14] == '1' and old then
+  if p.stats and p.stats.improved and old then
     local r = redis.call('ZSCORE', zset, old)
     if r then before = redis.call('ZCOUNT', zset, '-inf', '(' .. r) + 1 end
   end
-  if old and old ~= p[6] then redis.call('ZREM', zset, old) end
-  redis.call('HSET', recs, p[4], p[5])
-  redis.call('HSET', members, p[4], p[6])
-  redis.call('ZADD', zset, p[7], p[6])
-  if p[8] ~= '0' then
-    for _, k in ipairs({recs, members, zset}) do redis.call('PEXPIREAT', k, p[8]) end
+  if old and old ~= p.member then redis.call('ZREM', zset, old) end
+  redis.call('HSET', recs, p.player, p.record)
+  redis.call('HSET', members, p.player, p.member)
+  redis.call('ZADD', zset, p.rank, p.member)
+  if p.expire_at_ms ~= '0' then
+    for _, k in ipairs({recs, members, zset}) do redis.call('PEXPIREAT', k, p.expire_at_ms) end
   end
-  if p[15] > 0 then
-    local cohort = KEYS[p[15]]
-    if old and old ~= p[6] then redis.call('ZREM', cohort, old) end
-    redis.call('ZADD', cohort, p[7], p[6])
-    if p[8] ~= '0' then redis.call('PEXPIREAT', cohort, p[8]) end
+  if p.cohort then
+    local cohort = KEYS[p.cohort]
+    if old and old ~= p.member then redis.call('ZREM', cohort, old) end
+    redis.call('ZADD', cohort, p.rank, p.member)
+    if p.expire_at_ms ~= '0' then redis.call('PEXPIREAT', cohort, p.expire_at_ms) end
   end
-  table.insert(out, redis.call('XADD', KEYS[2], '*', 'event', p[9]))
-  if p[10] > 0 then
+  table.insert(out, redis.call('XADD', K.events, '*', 'event', p.event))
+  if p.stats then
     local gained = 0
-    if before then gained = before - (redis.call('ZCOUNT', zset, '-inf', '(' .. p[7]) + 1) end
-    stats_note(KEYS[p[10]], KEYS[p[11]], KEYS[p[12]], p[13], p[4], p[4], gained, keep, stats_ttl)
+    if before then gained = before - (redis.call('ZCOUNT', zset, '-inf', '(' .. p.rank) + 1) end
+    stats_note(KEYS[p.stats.counters], KEYS[p.stats.players], KEYS[p.stats.climbers],
+      p.stats.fields, p.player, p.player, gained, keep, stats_ttl)
   end
 end
-for _, d in ipairs(dead) do
-  redis.call('XADD', KEYS[6], '*', 'id', d[1], 'reason', d[2], 'deliveries', d[3],
-    'dead_at_ms', now, 'entry', d[4])
+for _, d in ipairs(b.dead) do
+  redis.call('XADD', K.dead, '*', 'id', d.id, 'reason', d.reason, 'deliveries', d.deliveries,
+    'dead_at_ms', A.now_ms, 'entry', d.entry)
 end
-for _, k in ipairs(dedupe) do redis.call('SET', KEYS[k], '1', 'PX', ttl) end
-for _, s in ipairs(states) do
-  redis.call('HSET', KEYS[s[1]], s[2], s[3])
-  if s[4] ~= '0' then redis.call('PEXPIREAT', KEYS[s[1]], s[4]) end
+for _, k in ipairs(b.dedupe) do redis.call('SET', KEYS[k], '1', 'PX', A.dedupe_ttl_ms) end
+for _, s in ipairs(b.states) do
+  redis.call('HSET', KEYS[s.key], s.player, s.state)
+  if s.expire_at_ms ~= '0' then redis.call('PEXPIREAT', KEYS[s.key], s.expire_at_ms) end
 end
-for _, r in ipairs(reviews) do
-  redis.call('HSET', KEYS[7], r[1], r[2])
-  redis.call('ZADD', KEYS[8], r[3], r[1])
+for _, r in ipairs(b.reviews) do
+  redis.call('HSET', K.reviews, r.id, r.review)
+  redis.call('ZADD', K.reviews_index, r.at_ms, r.id)
 end
-for _, n in ipairs(notes) do
-  stats_note(KEYS[n[1]], KEYS[n[2]], KEYS[n[3]], n[4], n[5], n[5], 0, keep, stats_ttl)
+for _, n in ipairs(b.notes) do
+  stats_note(KEYS[n.counters], KEYS[n.players], KEYS[n.climbers], n.counter, n.player, n.player, 0,
+    keep, stats_ttl)
 end
-if #ids > 0 then
-  redis.call('XACK', KEYS[5], group, unpack(ids))
-  redis.call('XDEL', KEYS[5], unpack(ids))
+if #b.ids > 0 then
+  redis.call('XACK', K.inbox, A.group, unpack(b.ids))
+  redis.call('XDEL', K.inbox, unpack(b.ids))
 end
-if #puts > 0 then out[2] = redis.call('INCR', KEYS[4]) end
+if #b.puts > 0 then out[2] = redis.call('INCR', K.version) end
 return out
