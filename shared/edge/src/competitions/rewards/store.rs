@@ -6,9 +6,57 @@
 
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
 
+use crate::repo::script::{answer, script, unexpected};
 use crate::repo::{Keys, RedisParameter, Repo, bin, int, text, uint};
 
-const AWARD: &str = include_str!("lua/rewards_award.lua");
+script! {
+    /// A run's awards, stored once (`lua/rewards_award.lua`).
+    mod award = include_str!("lua/rewards_award.lua");
+    keys {
+        /// The board's config.
+        config,
+        /// The hash holding the run's closing mark ([`NewAwards::closed_mark`]).
+        closing,
+        /// The run's awards (hash).
+        awards,
+        /// The run's awarded players in rank order (list).
+        awarded,
+        /// The board's log.
+        events,
+        /// The flag saying a webhook subscription wants the board.
+        hooks,
+        /// The webhook deliverer's bell.
+        hooks_bell,
+    }
+    args {
+        /// The board's config as the decision read it.
+        config,
+        /// The caller's clock (Unix ms).
+        now_ms,
+        /// The reward tables the awards were made from (JSON).
+        table,
+        /// The `rewards_awarded` event.
+        event,
+        /// The webhook ring's payload (`wh:tenant/board`).
+        ring,
+        /// The closing mark: a field of `closing`.
+        mark,
+        /// When the awards expire (Unix ms; `0`: kept with the board).
+        expire_at_ms,
+        /// The players awarded, best first: a JSON array of `{player, rank, cohort}` (`rank` a
+        /// string, `cohort` absent off a board with cohorts).
+        awarded,
+    }
+}
+
+/// A player awarded, as [`award`] reads it.
+#[derive(serde::Serialize)]
+struct Awarded<'a> {
+    player: &'a str,
+    rank: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cohort: Option<&'a str>,
+}
 const CLAIM: &str = include_str!("lua/rewards_claim.lua");
 
 /// A run's awards as stored.
@@ -127,57 +175,51 @@ impl Repo {
         new: NewAwards<'_>,
         now_ms: i64,
     ) -> Result<AwardWrite> {
-        let mut args = Vec::with_capacity(7 + new.awarded.len() * 3);
-        args.extend([
-            bin(new.config_raw),
-            RedisParameter::Int64(now_ms),
-            bin(new.table_json),
-            bin(new.event_json),
-            bin(keys.hooks_ring()),
-            bin(new.closed_mark.1),
-            RedisParameter::Int64(new.keep_until_ms.unwrap_or(0)),
-        ]);
-        for (player, rank, cohort) in new.awarded {
-            args.push(bin(player.as_str()));
-            args.push(bin(rank.to_string()));
-            args.push(bin(cohort.as_deref().unwrap_or_default()));
-        }
+        let awarded: Vec<Awarded> = new
+            .awarded
+            .iter()
+            .map(|(player, rank, cohort)| Awarded {
+                player: player.as_str(),
+                rank: rank.to_string(),
+                cohort: cohort.as_deref().filter(|c| !c.is_empty()),
+            })
+            .collect();
+        let awarded = serde_json::to_string(&awarded)
+            .map_err(|e| LeaderboardError::Internal(format!("the awards as JSON: {e}")))?;
         let awards = keys.awards(period);
-        let r = self
-            .eval(
-                AWARD,
-                &[
-                    keys.config(),
-                    new.closed_mark.0.to_string(),
-                    awards.clone(),
-                    keys.awarded(period),
-                    keys.events(),
-                    keys.hooks(),
-                    keys.hooks_bell(),
-                ],
-                args,
-            )
-            .await?;
-        let write = match r.as_slice() {
-            [] => return Err(crate::repo::board_deleted(keys)),
-            [code] if int(code)? == 0 => AwardWrite::ConfigChanged,
-            [code, at, count] | [code, at, count, _] => match int(code)? {
-                1 => AwardWrite::Made(int(at)?, uint(count)?),
-                2 => AwardWrite::Before(int(at)?, uint(count)?),
-                other => {
-                    return Err(LeaderboardError::CorruptData(format!(
-                        "storing awards answered code {other}"
-                    )));
-                }
+        let r = award::run(
+            self,
+            award::Keys {
+                config: keys.config(),
+                closing: new.closed_mark.0.to_string(),
+                awards: awards.clone(),
+                awarded: keys.awarded(period),
+                events: keys.events(),
+                hooks: keys.hooks(),
+                hooks_bell: keys.hooks_bell(),
             },
-            other => {
-                return Err(LeaderboardError::CorruptData(format!(
-                    "storing awards answered {other:?}"
-                )));
-            }
+            award::Args {
+                config: new.config_raw.into(),
+                now_ms: now_ms.into(),
+                table: new.table_json.into(),
+                event: new.event_json.into(),
+                ring: keys.hooks_ring().into(),
+                mark: new.closed_mark.1.into(),
+                expire_at_ms: new.keep_until_ms.unwrap_or(0).into(),
+                awarded: awarded.into(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        let (write, rang) = match (word.as_str(), rest) {
+            ("stored", [at, count, rang]) => (AwardWrite::Made(int(at)?, uint(count)?), Some(rang)),
+            ("before", [at, count]) => (AwardWrite::Before(int(at)?, uint(count)?), None),
+            ("changed", []) => (AwardWrite::ConfigChanged, None),
+            ("board_gone", []) => return Err(crate::repo::board_deleted(keys)),
+            _ => return Err(unexpected(award::NAME, &word, rest)),
         };
         if matches!(write, AwardWrite::Made(..)) {
-            self.note_if_rang(keys, r.get(3), now_ms).await;
+            self.note_if_rang(keys, rang, now_ms).await;
             self.await_replicas(&[&awards]).await?;
         }
         Ok(write)
