@@ -74,10 +74,10 @@ arg_from_number!(i64, u64, u32, usize);
 /// // In the script: redis.call('INCRBY', K.counter, A.by)
 /// ```
 ///
-/// A script whose keys are not all known in advance (a batch's) names the fixed ones, then
-/// `; more <name>`: `Keys::<name>` is a `Vec` sent after them, which the script reads as
-/// `KEYS[KEY_NAMES.len() + i]` (its caller passes it those indexes), and the prelude refuses
-/// fewer keys than it names but not more.
+/// A script whose keys or arguments are not all known in advance (a batch's keys, a close's
+/// moves) names the fixed ones, then `; more <name>`: `Keys::<name>` (`Args::<name>`) is a `Vec`
+/// sent after them, which the script reads from `KEYS[K_MORE]` (`ARGV[A_MORE]`) on, and the
+/// prelude refuses fewer than it names but not more.
 macro_rules! script {
     (
         $(#[$doc:meta])*
@@ -86,7 +86,10 @@ macro_rules! script {
             $($(#[$kdoc:meta])* $key:ident),* $(,)?
             $(; $(#[$mdoc:meta])* more $more:ident $(,)?)?
         }
-        args { $($(#[$adoc:meta])* $arg:ident),* $(,)? }
+        args {
+            $($(#[$adoc:meta])* $arg:ident),* $(,)?
+            $(; $(#[$amdoc:meta])* more $amore:ident $(,)?)?
+        }
     ) => {
         $(#[$doc])*
         pub(crate) mod $name {
@@ -98,6 +101,7 @@ macro_rules! script {
             /// The script's arguments by name (sent as `ARGV`, in this order).
             pub(crate) struct Args {
                 $($(#[$adoc])* pub(crate) $arg: $crate::repo::script::Arg,)*
+                $($(#[$amdoc])* pub(crate) $amore: Vec<$crate::repo::script::Arg>,)?
             }
             /// The script's name (in errors).
             pub(crate) const NAME: &str = stringify!($name);
@@ -110,10 +114,13 @@ macro_rules! script {
             /// The script as sent: the prelude, its names, then its body.
             pub(crate) const LUA: &str = concat!(
                 include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/repo/lua/named.lua")),
-                "local K = named('key', KEYS, 0", $($crate::repo::script::plus_one!($key),)*
-                $($crate::repo::script::at_least!($more),)? ")\n",
+                "local K", $($crate::repo::script::with_more!($more, ", K_MORE"),)?
+                " = named('key', KEYS, 0", $($crate::repo::script::plus_one!($key),)*
+                $($crate::repo::script::with_more!($more, ", true"),)? ")\n",
                 $("K.", stringify!($key), ", ",)* "_ = unpack(KEYS)\n",
-                "local A = named('argument', ARGV, 0", $($crate::repo::script::plus_one!($arg),)* ")\n",
+                "local A", $($crate::repo::script::with_more!($amore, ", A_MORE"),)?
+                " = named('argument', ARGV, 0", $($crate::repo::script::plus_one!($arg),)*
+                $($crate::repo::script::with_more!($amore, ", true"),)? ")\n",
                 $("A.", stringify!($arg), ", ",)* "_ = unpack(ARGV)\n",
                 $body
             );
@@ -126,6 +133,7 @@ macro_rules! script {
                     keys: KEY_NAMES,
                     args: ARG_NAMES,
                     more: $crate::repo::script::takes_more!($($more)?),
+                    more_args: $crate::repo::script::takes_more!($($amore)?),
                 }
             }
             #[cfg(test)]
@@ -142,22 +150,24 @@ macro_rules! script {
                 #[allow(unused_mut)]
                 let mut all = vec![$(keys.$key),*];
                 $(all.extend(keys.$more);)?
-                repo.eval(LUA, &all, vec![$(args.$arg.into_param()),*])
-                    .await
+                #[allow(unused_mut)]
+                let mut params = vec![$(args.$arg.into_param()),*];
+                $(params.extend(args.$amore.into_iter().map($crate::repo::script::Arg::into_param));)?
+                repo.eval(LUA, &all, params).await
             }
         }
     };
 }
 pub(crate) use script;
 
-/// `", true"` after the count of a script's keys that takes more than it names (`more`): the
-/// prelude then refuses fewer keys only.
-macro_rules! at_least {
-    ($more:ident) => {
-        ", true"
+/// `$text` where a script declares `more` keys or arguments: the prelude's `, true` (it then
+/// refuses fewer only) and the local that says where the rest begins (`K_MORE`, `A_MORE`).
+macro_rules! with_more {
+    ($more:ident, $text:literal) => {
+        $text
     };
 }
-pub(crate) use at_least;
+pub(crate) use with_more;
 
 /// Whether a script declares `more` keys (`takes_more!()` is false, `takes_more!(name)` true).
 #[cfg(feature = "testing")]
@@ -192,6 +202,8 @@ pub struct Named {
     pub args: &'static [&'static str],
     /// Whether it takes more keys than it names (after them).
     pub more: bool,
+    /// Whether it takes more arguments than it names (after them).
+    pub more_args: bool,
 }
 
 #[cfg(feature = "testing")]
@@ -297,6 +309,30 @@ mod tests {
                first }
         args { /// Two.
                second, third }
+    }
+
+    script! {
+        /// A script of the tests that takes more than it names.
+        mod probe_more = "return {K.first, KEYS[K_MORE], A.second, ARGV[A_MORE]}";
+        keys { /// One.
+               first;
+               /// The rest.
+               more rest }
+        args { /// Two.
+               second;
+               /// The rest.
+               more others }
+    }
+
+    #[test]
+    fn a_script_that_takes_more_says_where_the_rest_begins() {
+        assert!(probe_more::LUA.contains(
+            "local K, K_MORE = named('key', KEYS, 0 + 1, true)\nK.first, _ = unpack(KEYS)\n"
+        ));
+        assert!(probe_more::LUA.contains(
+            "local A, A_MORE = named('argument', ARGV, 0 + 1, true)\nA.second, _ = unpack(ARGV)\n"
+        ));
+        assert!(probe::LUA.contains("local A = named('argument', ARGV, 0 + 1 + 1)\n"));
     }
 
     #[test]

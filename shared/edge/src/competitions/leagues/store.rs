@@ -13,10 +13,46 @@ use leaderboard::board::period::{is_retained, parse_period_id};
 use leaderboard::board::sortkey::decode_member;
 use leaderboard::{LeaderboardError, PeriodId, PeriodKind, PlayerId, Result};
 
+use crate::repo::script::{answer, script, unexpected};
 use crate::repo::{Keys, Repo, bin, board_deleted, int, text};
 
 const FREEZE: &str = include_str!("lua/league_freeze.lua");
-const CLOSE: &str = include_str!("lua/league_close.lua");
+script! {
+    /// A league period's close, stored once (`lua/league_close.lua`).
+    mod close = include_str!("lua/league_close.lua");
+    keys {
+        /// The board's config.
+        config,
+        /// Its closes ([`Keys::league`]).
+        closes,
+        /// Its tiers ([`Keys::tiers`]).
+        tiers,
+        /// Its log.
+        events,
+        /// The flag saying a webhook subscription wants the board.
+        hooks,
+        /// The webhook deliverer's bell.
+        hooks_bell,
+        /// The period's moves ([`Keys::moves`]).
+        moves,
+    }
+    args {
+        /// The period's closing mark ([`closing_field`]).
+        closing_mark,
+        /// Its closed mark.
+        closed_mark,
+        /// The caller's clock (Unix ms).
+        now_ms,
+        /// The `league_closed` event.
+        event,
+        /// The webhook ring's payload (`wh:tenant/board`).
+        ring,
+        /// When the moves expire (Unix ms: with the period's standings).
+        expire_at_ms;
+        /// The moves: a player, then the tier it plays next, for each player moved.
+        more moves,
+    }
+}
 
 /// The field of [`Keys::league`] marking that `period`'s close has begun.
 pub fn closing_field(period: &PeriodId) -> String {
@@ -236,47 +272,46 @@ impl Repo {
         now_ms: i64,
         moves_expire_ms: i64,
     ) -> Result<()> {
-        let mut args = vec![
-            bin(closing_field(period)),
-            bin(closed_field(period)),
-            bin(now_ms.to_string()),
-            bin(event_json),
-            bin(keys.hooks_ring()),
-            bin(moves_expire_ms.to_string()),
-        ];
-        for (player, tier) in moves {
-            args.push(bin(player.as_str()));
-            args.push(bin(tier.as_str()));
-        }
-        let r = self
-            .eval(
-                CLOSE,
-                &[
-                    keys.config(),
-                    keys.league(),
-                    keys.tiers(),
-                    keys.events(),
-                    keys.hooks(),
-                    keys.hooks_bell(),
-                    keys.moves(period),
-                ],
-                args,
-            )
-            .await?;
-        self.note_if_rang(keys, r.get(1), now_ms).await;
-        match r.first().map(int).transpose()? {
-            Some(1) => self.await_replicas(&[&keys.config()]).await,
+        let r = close::run(
+            self,
+            close::Keys {
+                config: keys.config(),
+                closes: keys.league(),
+                tiers: keys.tiers(),
+                events: keys.events(),
+                hooks: keys.hooks(),
+                hooks_bell: keys.hooks_bell(),
+                moves: keys.moves(period),
+            },
+            close::Args {
+                closing_mark: closing_field(period).into(),
+                closed_mark: closed_field(period).into(),
+                now_ms: now_ms.into(),
+                event: event_json.into(),
+                ring: keys.hooks_ring().into(),
+                expire_at_ms: moves_expire_ms.into(),
+                moves: moves
+                    .iter()
+                    .flat_map(|(player, tier)| [player.as_str().into(), tier.as_str().into()])
+                    .collect(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        match (word.as_str(), rest) {
+            ("stored", [rang]) => {
+                self.note_if_rang(keys, Some(rang), now_ms).await;
+                self.await_replicas(&[&keys.config()]).await
+            }
             // Stored before, by another closer: its moves stand.
-            Some(2) => Ok(()),
+            ("before", []) => Ok(()),
             // The freeze's mark is gone: the board was deleted and created again meanwhile.
-            Some(0) => Err(LeaderboardError::Conflict(format!(
+            ("not_closing", []) => Err(LeaderboardError::Conflict(format!(
                 "the league changed (deleted and created again) while period {period} was \
                  closed; retry"
             ))),
-            Some(other) => Err(LeaderboardError::CorruptData(format!(
-                "the league close script answered {other}"
-            ))),
-            None => Err(board_deleted(keys)),
+            ("board_gone", []) => Err(board_deleted(keys)),
+            _ => Err(unexpected(close::NAME, &word, rest)),
         }
     }
 }

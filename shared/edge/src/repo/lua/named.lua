@@ -4,6 +4,6 @@ local function named(what, values, count, more)
   end
   return setmetatable({}, {__index = function(_, n)
     error('no ' .. what .. ' is named ' .. tostring(n))
-  end})
+  end}), count + 1
 end
 local _
