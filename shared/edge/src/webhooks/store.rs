@@ -1,17 +1,139 @@
 //! Webhook messages: stored per message, a due set per tenant, a log per subscription (all in
 //! the tenant's hash slot, `lb:tenant:{t}:wh:…`).
 
-use leaderboard::Result;
+use leaderboard::{LeaderboardError, Result};
 
+use crate::repo::script::{Arg, answer, script, unexpected};
 use crate::repo::{Keys, RedisParameter, RedisResult, Repo, bin, int, text};
 
-const ENQUEUE: &str = include_str!("lua/wh_enqueue.lua");
-const CLAIM: &str = include_str!("lua/wh_claim.lua");
-const RECORD: &str = include_str!("lua/wh_record.lua");
-const RING: &str = include_str!("lua/wh_ring.lua");
-const FANOUT: &str = include_str!("lua/wh_fanout.lua");
-const WANT: &str = include_str!("lua/wh_want.lua");
-const FAILING: &str = include_str!("lua/wh_failing.lua");
+script! {
+    /// A new message, stored once (`lua/wh_enqueue.lua`).
+    mod enqueue = include_str!("lua/wh_enqueue.lua");
+    keys {
+        /// The message ([`MessageKeys::message`]).
+        message,
+        /// The tenant's due set ([`MessageKeys::due`]).
+        due,
+        /// The subscription's log ([`MessageKeys::log`]).
+        log,
+    }
+    args {
+        /// The message (JSON).
+        json,
+        /// Its id.
+        id,
+        /// When it is due (ms).
+        due_ms,
+        /// When it was made (ms).
+        created_ms,
+        /// How long it is kept (s).
+        ttl_secs,
+        /// How many of the subscription's newest messages its log keeps.
+        log_kept,
+    }
+}
+
+script! {
+    /// A lease of the messages due (`lua/wh_claim.lua`).
+    mod claim = include_str!("lua/wh_claim.lua");
+    keys {
+        /// The tenant's due set.
+        due,
+    }
+    args {
+        /// The caller's clock (ms).
+        now_ms,
+        /// When the lease ends (ms).
+        lease_until_ms,
+        /// Messages taken at most.
+        count,
+    }
+}
+
+script! {
+    /// A message after an attempt (`lua/wh_record.lua`).
+    mod record = include_str!("lua/wh_record.lua");
+    keys {
+        /// The message.
+        message,
+        /// The tenant's due set.
+        due,
+    }
+    args {
+        /// The message (JSON).
+        json,
+        /// Its id.
+        id,
+        /// When it is due again (ms; `''`: done).
+        next_ms,
+        /// How long it is kept (s).
+        ttl_secs,
+    }
+}
+
+script! {
+    /// The deliverer's ring for a board (`lua/wh_ring.lua`).
+    mod ring = include_str!("lua/wh_ring.lua");
+    keys {
+        /// The flag saying a subscription wants the board ([`Keys::hooks`]).
+        hooks,
+        /// The deliverer's bell ([`Keys::hooks_bell`]).
+        hooks_bell,
+    }
+    args {
+        /// The ring's payload (`wh:tenant/board`).
+        ring,
+    }
+}
+
+script! {
+    /// A read of the board's log for the fan-out (`lua/wh_fanout.lua`).
+    mod fanout = include_str!("lua/wh_fanout.lua");
+    keys {
+        /// The board's log.
+        events,
+        /// The deliverer's bell.
+        hooks_bell,
+    }
+    args {
+        /// Where the fan-out's consumer group starts when it is made.
+        start_id,
+        /// Entries read at most.
+        count,
+        /// How long a read entry waits unacknowledged before it is taken back (ms).
+        min_idle_ms,
+    }
+}
+
+script! {
+    /// Whether a subscription wants a board's events (`lua/wh_want.lua`).
+    mod want = include_str!("lua/wh_want.lua");
+    keys {
+        /// The flag.
+        hooks,
+        /// The board's log.
+        events,
+    }
+    args {
+        /// `'1'` wanted, `'0'` not.
+        wanted,
+    }
+}
+
+script! {
+    /// A subscription's failing time, set once (`lua/wh_failing.lua`).
+    mod failing = include_str!("lua/wh_failing.lua");
+    keys {
+        /// The tenant's failing subscriptions ([`MessageKeys::failing`]).
+        failing,
+    }
+    args {
+        /// The subscription.
+        subscription,
+        /// The caller's clock (ms).
+        now_ms,
+    }
+}
 
 /// The keys of one tenant's webhook messages.
 #[derive(Debug, Clone)]
@@ -82,21 +204,28 @@ impl Repo {
         ttl_secs: i64,
         log_kept: i64,
     ) -> Result<bool> {
-        let r = self
-            .eval(
-                ENQUEUE,
-                &[keys.message(id), keys.due(), keys.log(subscription)],
-                vec![
-                    bin(json),
-                    bin(id),
-                    RedisParameter::Int64(due_ms),
-                    RedisParameter::Int64(created_ms),
-                    RedisParameter::Int64(ttl_secs),
-                    RedisParameter::Int64(log_kept),
-                ],
-            )
-            .await?;
-        Ok(r.first().map(int).transpose()? == Some(1))
+        let r = enqueue::run(
+            self,
+            enqueue::Keys {
+                message: keys.message(id),
+                due: keys.due(),
+                log: keys.log(subscription),
+            },
+            enqueue::Args {
+                json: json.into(),
+                id: id.into(),
+                due_ms: due_ms.into(),
+                created_ms: created_ms.into(),
+                ttl_secs: ttl_secs.into(),
+                log_kept: log_kept.into(),
+            },
+        )
+        .await?;
+        match answer(&r)? {
+            (word, []) if word == "stored" => Ok(true),
+            (word, []) if word == "exists" => Ok(false),
+            (word, rest) => Err(unexpected(enqueue::NAME, &word, rest)),
+        }
     }
 
     /// Leases up to `count` messages due by `now_ms` until `lease_ms`: their ids.
@@ -107,19 +236,20 @@ impl Repo {
         lease_ms: i64,
         count: i64,
     ) -> Result<Vec<String>> {
-        self.eval(
-            CLAIM,
-            &[keys.due()],
-            vec![
-                RedisParameter::Int64(now_ms),
-                RedisParameter::Int64(lease_ms),
-                RedisParameter::Int64(count),
-            ],
+        let r = claim::run(
+            self,
+            claim::Keys { due: keys.due() },
+            claim::Args {
+                now_ms: now_ms.into(),
+                lease_until_ms: lease_ms.into(),
+                count: count.into(),
+            },
         )
-        .await?
-        .iter()
-        .map(text)
-        .collect()
+        .await?;
+        match answer(&r)? {
+            (word, ids) if word == "leased" => ids.iter().map(text).collect(),
+            (word, rest) => Err(unexpected(claim::NAME, &word, rest)),
+        }
     }
 
     /// Stores a message after an attempt: due again at `next_ms`, or done.
@@ -131,18 +261,24 @@ impl Repo {
         next_ms: Option<i64>,
         ttl_secs: i64,
     ) -> Result<()> {
-        self.eval(
-            RECORD,
-            &[keys.message(id), keys.due()],
-            vec![
-                bin(json),
-                bin(id),
-                bin(next_ms.map(|n| n.to_string()).unwrap_or_default()),
-                RedisParameter::Int64(ttl_secs),
-            ],
+        let r = record::run(
+            self,
+            record::Keys {
+                message: keys.message(id),
+                due: keys.due(),
+            },
+            record::Args {
+                json: json.into(),
+                id: id.into(),
+                next_ms: next_ms.map(|n| n.to_string()).unwrap_or_default().into(),
+                ttl_secs: ttl_secs.into(),
+            },
         )
         .await?;
-        Ok(())
+        match answer(&r)? {
+            (word, []) if word == "recorded" => Ok(()),
+            (word, rest) => Err(unexpected(record::NAME, &word, rest)),
+        }
     }
 
     /// Gives a leased message back, due at `due_ms`.
@@ -238,17 +374,25 @@ impl Repo {
         subscription: &str,
         now_ms: i64,
     ) -> Result<i64> {
-        let r = self
-            .eval(
-                FAILING,
-                &[keys.failing()],
-                vec![bin(subscription), RedisParameter::Int64(now_ms)],
-            )
-            .await?;
-        Ok(r.first()
-            .and_then(|v| text(v).ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(now_ms))
+        let r = failing::run(
+            self,
+            failing::Keys {
+                failing: keys.failing(),
+            },
+            failing::Args {
+                subscription: subscription.into(),
+                now_ms: now_ms.into(),
+            },
+        )
+        .await?;
+        match answer(&r)? {
+            (word, [since]) if word == "failing_since" => text(since)?.parse().map_err(|e| {
+                LeaderboardError::CorruptData(format!(
+                    "subscription {subscription}'s failing time: {e}"
+                ))
+            }),
+            (word, rest) => Err(unexpected(failing::NAME, &word, rest)),
+        }
     }
 
     /// Clears a subscription's failing time (it was delivered to).
@@ -260,14 +404,22 @@ impl Repo {
     /// drain applied entries), noting the board as owed a catch-up when it rang
     /// (`crate::webhooks::due`): whether it rang.
     pub async fn webhook_ring_board(&self, keys: &Keys, now_ms: i64) -> Result<bool> {
-        let r = self
-            .eval(
-                RING,
-                &[keys.hooks(), keys.hooks_bell()],
-                vec![bin(keys.hooks_ring())],
-            )
-            .await?;
-        let rang = r.first().map(int).transpose()? == Some(1);
+        let r = ring::run(
+            self,
+            ring::Keys {
+                hooks: keys.hooks(),
+                hooks_bell: keys.hooks_bell(),
+            },
+            ring::Args {
+                ring: keys.hooks_ring().into(),
+            },
+        )
+        .await?;
+        let rang = match answer(&r)? {
+            (word, []) if word == "rang" => true,
+            (word, []) if word == "quiet" => false,
+            (word, rest) => return Err(unexpected(ring::NAME, &word, rest)),
+        };
         if rang {
             self.note_rang(keys, now_ms).await;
         }
@@ -277,13 +429,21 @@ impl Repo {
     /// Marks whether a subscription wants the board's events; when none does any more, the
     /// fan-out's consumer group goes too (the log may then be trimmed freely).
     pub async fn webhook_board_wanted(&self, keys: &Keys, wanted: bool) -> Result<()> {
-        self.eval(
-            WANT,
-            &[keys.hooks(), keys.events()],
-            vec![bin(if wanted { "1" } else { "0" })],
+        let r = want::run(
+            self,
+            want::Keys {
+                hooks: keys.hooks(),
+                events: keys.events(),
+            },
+            want::Args {
+                wanted: Arg::flag(wanted),
+            },
         )
         .await?;
-        Ok(())
+        match answer(&r)? {
+            (word, []) if word == "marked" => Ok(()),
+            (word, rest) => Err(unexpected(want::NAME, &word, rest)),
+        }
     }
 
     /// Reads up to `count` log entries for the fan-out (see `wh_fanout.lua`): `(entry id, event
@@ -295,20 +455,26 @@ impl Repo {
         count: i64,
         min_idle_ms: i64,
     ) -> Result<Vec<(String, String)>> {
-        let flat = self
-            .eval(
-                FANOUT,
-                &[keys.events(), keys.hooks_bell()],
-                vec![
-                    bin(start_id),
-                    RedisParameter::Int64(count),
-                    RedisParameter::Int64(min_idle_ms),
-                ],
-            )
-            .await?;
-        flat.chunks_exact(2)
-            .map(|p| Ok((text(&p[0])?, text(&p[1])?)))
-            .collect()
+        let r = fanout::run(
+            self,
+            fanout::Keys {
+                events: keys.events(),
+                hooks_bell: keys.hooks_bell(),
+            },
+            fanout::Args {
+                start_id: start_id.into(),
+                count: count.into(),
+                min_idle_ms: min_idle_ms.into(),
+            },
+        )
+        .await?;
+        match answer(&r)? {
+            (word, pairs) if word == "read" && pairs.len() % 2 == 0 => pairs
+                .chunks_exact(2)
+                .map(|p| Ok((text(&p[0])?, text(&p[1])?)))
+                .collect(),
+            (word, rest) => Err(unexpected(fanout::NAME, &word, rest)),
+        }
     }
 
     /// Whether a fan-out read some of the board's log entries and has not acknowledged them.
