@@ -122,7 +122,11 @@ case "${1:-}" in
     setsid scripts/up.sh "$@" >"$log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$up_dir/up.pid"
-    echo "up: building and starting in the background (log: $log) ..."
+    if [ "${UP_BUILD:-1}" = 0 ]; then
+        echo "up: starting in the background (log: $log) ..."
+    else
+        echo "up: building and starting in the background (log: $log) ..."
+    fi
     deadline=$(($(date +%s) + wait_secs))
     until answers "http://$listen/health/ready"; do
         if ! kill -0 "$pid" 2>/dev/null; then
@@ -191,11 +195,18 @@ supervise_worker() {
         url=$(trigger_url)
         run_worker "$url" &
         child=$!
-        follow_alarm "$url" "$child" &
-        follower=$!
+        if follows_alarm; then
+            follow_alarm "$url" "$child" &
+            follower=$!
+        fi
         wait "$child" && code=0 || code=$?
-        kill "$follower" 2>/dev/null || true
-        wait "$follower" 2>/dev/null || true
+        # Its pid is free again: never signalled after this.
+        child=""
+        if [ -n "$follower" ]; then
+            kill "$follower" 2>/dev/null || true
+            wait "$follower" 2>/dev/null || true
+            follower=""
+        fi
         echo "up: worker exited (status $code); starting it again in 1 s" >&2
         sleep 1
     done
@@ -347,7 +358,8 @@ def owner(view, slot):
     """The `CLUSTER NODES` line of the primary serving slot, not flagged failing."""
     for line in view.splitlines():
         f = line.split()
-        if len(f) < 8 or "master" not in f[2] or "fail" in f[2]:
+        flags = f[2].split(",") if len(f) >= 8 else []
+        if "master" not in flags or "fail" in flags or "fail?" in flags:
             continue
         for r in f[8:]:
             lo, _, hi = r.partition("-")
@@ -409,20 +421,41 @@ trigger_url() {
 # primary alone, would ring nobody. The worker's unfinished items are leased: they fall due again
 # when the lease ends, for the new worker.
 follow_alarm() {
-    if [ -n "$trigger_fixed" ] || [ "$SPIN_VARIABLE_REDIS_MODE" != cluster ]; then return 0; fi
-    moved=0
+    last="" seen=0
     while kill -0 "$2" 2>/dev/null; do
-        sleep "${UP_FOLLOW_SECS:-5}"
+        sleep "$follow_secs"
         now=$(trigger_url agreed)
-        if [ -n "$now" ] && [ "$now" != "$1" ]; then moved=$((moved + 1)); else moved=0; fi
-        if [ "$moved" -ge 2 ]; then
+        if [ -z "$now" ] || [ "$now" = "$1" ]; then
+            last="" seen=0
+            continue
+        fi
+        if [ "$now" = "$last" ]; then seen=$((seen + 1)); else last="$now" seen=1; fi
+        if [ "$seen" -ge 2 ]; then
             echo "up: the schedule's alarm is served by $now, not $1 (a failover): restarting" \
                 "the worker there" >&2
+            # As the supervisor stops it (SIGINT); SIGKILL if it still runs 10 s later.
             kill -INT "$2" 2>/dev/null || true
+            i=0
+            while kill -0 "$2" 2>/dev/null && [ "$i" -lt 100 ]; do
+                i=$((i + 1))
+                sleep 0.1
+            done
+            if kill -0 "$2" 2>/dev/null; then kill -KILL "$2" 2>/dev/null || true; fi
             return 0
         fi
     done
 }
+
+# Whether the worker follows the alarm's slot (a cluster, its trigger not given by hand), and how
+# often it checks.
+follows_alarm() { [ -z "$trigger_fixed" ] && [ "$SPIN_VARIABLE_REDIS_MODE" = cluster ]; }
+follow_secs="${UP_FOLLOW_SECS:-5}"
+case "$follow_secs" in
+'' | *[!0-9]* | 0)
+    echo "up: UP_FOLLOW_SECS must be a whole number of seconds above 0 (got '$follow_secs')" >&2
+    exit 2
+    ;;
+esac
 
 # ring_sweep URL: once a worker subscribes on URL, rings the schedule's alarm channel (the sweep,
 # what the webhook deliverer owes, competitions' edges, push-tier rollovers): an alarm that
@@ -512,7 +545,7 @@ p3)
 esac
 # One workspace build of every component (faster than `spin build`, which builds the shared
 # crates once per component); the p3 build of the HTTP components after it when asked for.
-# UP_BUILD=0 serves the components already built, building nothing.
+# UP_BUILD=0 serves the components already built, building none.
 case "${UP_BUILD:-1}" in
 1)
     scripts/build.sh

@@ -764,8 +764,10 @@ impl ClusterNode {
         Some(Self {
             id,
             port,
-            primary: flags.contains("master"),
-            failing: flags.contains("fail"),
+            primary: flags.split(',').any(|f| f == "master"),
+            // Not `nofailover`, which Redis sets on any node run with
+            // `cluster-replica-no-failover`.
+            failing: flags.split(',').any(|f| f == "fail" || f == "fail?"),
             replica_of,
             slots,
         })

@@ -355,7 +355,7 @@ impl Api {
     /// subscription dropped: Spin, and edge-host in Spin mode, end it) and starts the worker again,
     /// as scripts/up.sh and a Kubernetes Deployment do. Whether the worker ended by itself.
     pub async fn restart_redis_and_worker(&mut self) -> bool {
-        // On a cluster, the node the worker subscribes on (the schedule alarm's primary).
+        // On a cluster, the node the worker was last started to subscribe on.
         let port = self
             .trigger
             .unwrap_or_else(|| self.redis.trigger_node().port);

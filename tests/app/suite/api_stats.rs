@@ -287,6 +287,13 @@ async fn an_async_board_counts_what_the_projector_applies() {
     assert_eq!(active_steps(&body).len(), 1);
     assert_eq!(body["distribution"]["players"], 20);
     assert_eq!(body["distribution"]["best"], 29);
+    // The ten who scored again each climbed from the last place (20th) to the top, applied in
+    // order by the drain, which counts climbers as a sync write does.
+    let climbers = body["climbers"].as_array().unwrap();
+    assert!(!climbers.is_empty(), "{body}");
+    for climber in climbers {
+        assert_eq!(climber["ranks_gained"], 19, "{body}");
+    }
     api.stop().await;
 }
 

@@ -29,12 +29,14 @@ fn up(args: &[&str], env: &[(&str, String)], bound: Duration) -> Output {
 }
 
 /// The edge-host binary the test build made (`cargo test --workspace` builds it for
-/// edge-host's own tests).
+/// edge-host's own tests): beside the test binary itself (`target/<profile>/deps/app-…`).
 fn edge_host_bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let bin = target.join("debug/edge-host");
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("the test's own path: {e}"));
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|profile| profile.join("edge-host"))
+        .unwrap_or_else(|| panic!("{} is in no target folder", exe.display()));
     assert!(
         bin.exists(),
         "{} is missing: `cargo test --workspace` builds it",
@@ -129,12 +131,20 @@ async fn the_worker_follows_the_schedules_alarm_to_the_primary_a_failover_made()
         .query(&mut redis.peer(replica).node_conn())
         .unwrap_or_else(|e| panic!("CLUSTER FAILOVER on {replica}: {e}"));
     assert_eq!(answer, "OK");
-    // The replica takes the slot (a coordinated failover: no node fails), and the nodes agree.
-    let moved = eventually(Duration::from_secs(30), || {
-        (redis.settled_trigger_node().port == replica).then_some(())
-    })
-    .await;
-    assert!(moved.is_some(), "the failover to {replica} did not happen");
+    // The replica takes the slot (a coordinated failover: no node fails), and the nodes agree
+    // (each look waits for them to agree, up to its own bound).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let serving = redis.settled_trigger_node().port;
+        if serving == replica {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failover to {replica} did not happen within 30 s: the nodes agree on {serving}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // up.sh sees the slot served by the new primary in two checks in a row, stops the worker
     // and starts it there: bounded by those checks, the worker's stop and a start on a loaded

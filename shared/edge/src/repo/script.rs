@@ -4,8 +4,9 @@
 //! declared order: Redis Cluster needs every key declared), but no side counts positions.
 //!
 //! The prelude the macro puts before the script (`lua/named.lua`, kept short: it is sent with
-//! every call) refuses a call with other counts than the script declares, and makes a name that
-//! was not declared an error of the script when it is read. Each declared script also gets a
+//! every call) refuses a call with other counts than the script declares (fewer only, for a
+//! script that takes `more` after its names), and makes a name that was not declared an error of
+//! the script when it is read. Each declared script also gets a
 //! unit test that reads its Lua for every `K.<name>` and `A.<name>` and fails on one that is not
 //! declared, or on a name Lua cannot take as a field (`end`, `then`, …): a typo fails the build's
 //! tests, not a rare branch in production. A script answers its outcome by name too: its
@@ -117,11 +118,13 @@ macro_rules! script {
                 "local K", $($crate::repo::script::with_more!($more, ", K_MORE"),)?
                 " = named('key', KEYS, 0", $($crate::repo::script::plus_one!($key),)*
                 $($crate::repo::script::with_more!($more, ", true"),)? ")\n",
-                $("K.", stringify!($key), ", ",)* "_ = unpack(KEYS)\n",
+                $("K.", stringify!($key), ", ",)* "_ = unpack(KEYS",
+                $($crate::repo::script::with_more!($more, ", 1, K_MORE - 1"),)? ")\n",
                 "local A", $($crate::repo::script::with_more!($amore, ", A_MORE"),)?
                 " = named('argument', ARGV, 0", $($crate::repo::script::plus_one!($arg),)*
                 $($crate::repo::script::with_more!($amore, ", true"),)? ")\n",
-                $("A.", stringify!($arg), ", ",)* "_ = unpack(ARGV)\n",
+                $("A.", stringify!($arg), ", ",)* "_ = unpack(ARGV",
+                $($crate::repo::script::with_more!($amore, ", 1, A_MORE - 1"),)? ")\n",
                 $body
             );
             /// The script as an integration test runs it itself (feature `testing`).
@@ -327,10 +330,10 @@ mod tests {
     #[test]
     fn a_script_that_takes_more_says_where_the_rest_begins() {
         assert!(probe_more::LUA.contains(
-            "local K, K_MORE = named('key', KEYS, 0 + 1, true)\nK.first, _ = unpack(KEYS)\n"
+            "local K, K_MORE = named('key', KEYS, 0 + 1, true)\nK.first, _ = unpack(KEYS, 1, K_MORE - 1)\n"
         ));
         assert!(probe_more::LUA.contains(
-            "local A, A_MORE = named('argument', ARGV, 0 + 1, true)\nA.second, _ = unpack(ARGV)\n"
+            "local A, A_MORE = named('argument', ARGV, 0 + 1, true)\nA.second, _ = unpack(ARGV, 1, A_MORE - 1)\n"
         ));
         assert!(probe::LUA.contains("local A = named('argument', ARGV, 0 + 1 + 1)\n"));
     }

@@ -277,3 +277,64 @@ impl<'a> WirePut<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::integrity::stats::StatsNote;
+
+    fn put(stats: Option<([usize; 3], StatsNote)>, cohort: Option<usize>) -> Put {
+        Put {
+            period_keys: [0, 1, 2],
+            player: "ann".into(),
+            record: "{}".into(),
+            member: "m".into(),
+            rank_value: u64::MAX,
+            expire_at_ms: None,
+            event: "{}".into(),
+            stats,
+            period: leaderboard::PeriodId::AllTime,
+            band: None,
+            cohort,
+        }
+    }
+
+    #[test]
+    fn the_wire_batch_names_its_parts_counts_keys_after_the_named_and_sends_no_null() {
+        let note = StatsNote {
+            minute: 1,
+            counters: vec![],
+            count_player: true,
+            improved: true,
+        };
+        let batch = Batch {
+            keys: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            puts: vec![put(None, None), put(Some(([3, 2, 1], note)), Some(3))],
+            dedupe: vec![3],
+            states: vec![(2, "ann".into(), "{}".into(), Some(5))],
+            ..Batch::default()
+        };
+        let wire = serde_json::to_value(Wire::of(&batch, 8)).unwrap();
+        assert!(!wire.to_string().contains("null"), "{wire}");
+        let (plain, full) = (&wire["puts"][0], &wire["puts"][1]);
+        // Lua counts from 1, after the script's 8 named keys.
+        assert_eq!(
+            (&plain["records"], &plain["members"], &plain["ranks"]),
+            (&9.into(), &10.into(), &11.into())
+        );
+        // What Redis is handed is a string: no Lua number rounds it.
+        assert_eq!(plain["rank"], u64::MAX.to_string());
+        assert_eq!(plain["expire_at_ms"], "0");
+        assert!(plain.get("stats").is_none() && plain.get("cohort").is_none());
+        assert_eq!(full["stats"]["counters"], 12);
+        assert_eq!(full["stats"]["climbers"], 10);
+        assert_eq!(full["stats"]["improved"], true);
+        assert_eq!(full["cohort"], 12);
+        assert_eq!(wire["dedupe"], serde_json::json!([12]));
+        assert_eq!(wire["states"][0]["expire_at_ms"], "5");
+        for part in ["checks", "ids", "starts", "dead", "reviews", "notes"] {
+            assert_eq!(wire[part], serde_json::json!([]), "{part}");
+        }
+    }
+}

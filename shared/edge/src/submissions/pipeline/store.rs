@@ -288,3 +288,58 @@ fn batch_answer(r: &[RedisResult]) -> Result<BatchResult> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn word(w: &str) -> RedisResult {
+        RedisResult::Binary(w.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn the_batch_scripts_answers_are_read_by_word_and_arity() {
+        assert_eq!(
+            batch_answer(&[word("applied"), RedisResult::Int64(7), word("1-0")]).unwrap(),
+            BatchResult::Applied {
+                version: Some(7),
+                event_ids: vec!["1-0".into()]
+            }
+        );
+        assert_eq!(
+            batch_answer(&[word("applied"), RedisResult::Int64(0)]).unwrap(),
+            BatchResult::Applied {
+                version: None,
+                event_ids: vec![]
+            }
+        );
+        assert_eq!(
+            batch_answer(&[word("board_gone")]).unwrap(),
+            BatchResult::BoardGone
+        );
+        assert_eq!(
+            batch_answer(&[word("changed"), RedisResult::Int64(2)]).unwrap(),
+            BatchResult::Changed
+        );
+        assert_eq!(
+            batch_answer(&[word("gone"), word("1-0"), word("2-0")]).unwrap(),
+            BatchResult::Gone(vec!["1-0".into(), "2-0".into()])
+        );
+        for damaged in [
+            vec![],
+            vec![word("changed")],
+            vec![word("applied")],
+            vec![word("board_gone"), word("x")],
+            vec![word("applies"), RedisResult::Int64(1)],
+        ] {
+            assert!(
+                matches!(
+                    batch_answer(&damaged),
+                    Err(LeaderboardError::CorruptData(_))
+                ),
+                "{damaged:?}"
+            );
+        }
+    }
+}

@@ -2,7 +2,7 @@
 -- decided on is unchanged. Writes the records, sorted sets and events, dead-letters what cannot be
 -- applied, remembers ingest idempotency keys, acknowledges and deletes every entry of the batch.
 -- K: the board's keys; the batch's own follow them in KEYS, and A.batch names each by its index.
--- A.batch (JSON, `wire::Batch` in store.rs), every part by name:
+-- A.batch (JSON, `Wire` in pipeline/batch.rs), every part by name:
 --   checks: {key, field ('' = the key must not exist), value}: what the batch was decided on;
 --   ids: the entries in stream order (each must still be pending: a concurrent drain may have
 --        applied it);
