@@ -11,7 +11,7 @@ stop() {
             i=$((i + 1))
             sleep 0.1
         done
-        kill -KILL "$1" 2>/dev/null || true
+        if kill -0 "$1" 2>/dev/null; then kill -KILL "$1" 2>/dev/null || true; fi
     fi
     wait "$1" 2>/dev/null || true
 }

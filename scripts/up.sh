@@ -434,13 +434,7 @@ follow_alarm() {
             echo "up: the schedule's alarm is served by $now, not $1 (a failover): restarting" \
                 "the worker there" >&2
             # As the supervisor stops it (SIGINT); SIGKILL if it still runs 10 s later.
-            kill -INT "$2" 2>/dev/null || true
-            i=0
-            while kill -0 "$2" 2>/dev/null && [ "$i" -lt 100 ]; do
-                i=$((i + 1))
-                sleep 0.1
-            done
-            if kill -0 "$2" 2>/dev/null; then kill -KILL "$2" 2>/dev/null || true; fi
+            stop "$2" INT 10
             return 0
         fi
     done
