@@ -3,10 +3,58 @@
 
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
 
-use crate::repo::{Keys, RedisParameter, Repo, bin, int, text, uint};
+use crate::repo::script::{answer, script, unexpected};
+use crate::repo::{Keys, Repo, bin, text, uint};
 
-const FACTS: &str = include_str!("lua/ig_facts.lua");
-const STORE_REVIEWS: &str = include_str!("lua/ig_reviews.lua");
+script! {
+    /// What the integrity rules need to judge one submission (`lua/ig_facts.lua`).
+    mod facts = include_str!("lua/ig_facts.lua");
+    keys {
+        /// The period's integrity states ([`Keys::integrity`]).
+        states,
+        /// The period's standings (sorted set).
+        ranks,
+        /// The submitted score's burst set (player → Unix ms).
+        burst,
+        /// The period's sample ([`Keys::integrity_sample`]).
+        sample,
+    }
+    args {
+        /// The player.
+        player,
+        /// The caller's clock (Unix ms).
+        now_ms,
+        /// The burst rule's window (ms; `0`: no burst rule).
+        burst_window_ms,
+        /// The sample's points (`0`: no outlier rule).
+        sample_points,
+        /// Players that make a burst.
+        burst_players,
+        /// How long a sample is kept (ms).
+        sample_kept_ms,
+    }
+}
+
+script! {
+    /// Reviews stored (`lua/ig_reviews.lua`).
+    mod store_reviews = include_str!("lua/ig_reviews.lua");
+    keys {
+        /// The board's reviews (hash).
+        reviews,
+        /// Its reviews by time (sorted set).
+        reviews_index,
+        /// The board's config.
+        config,
+        /// Its tournament's announcements (absent on a board that is no tournament).
+        announced,
+    }
+    args {
+        /// `1` new only, `0` replace, `H` a hold.
+        mode;
+        /// The reviews: an id, its JSON and its submission time (Unix ms), for each.
+        more reviews,
+    }
+}
 
 /// How many evenly spaced standings the outlier rule's sample takes.
 pub const SAMPLE_POINTS: u32 = 101;
@@ -68,26 +116,29 @@ impl Repo {
         burst: Option<(i64, u32)>,
         sample: bool,
     ) -> Result<RawFacts> {
-        let r = self
-            .eval(
-                FACTS,
-                &[
-                    keys.integrity(period),
-                    keys.zset(period),
-                    keys.burst(score),
-                    keys.integrity_sample(period),
-                ],
-                vec![
-                    bin(player.as_str()),
-                    RedisParameter::Int64(now_ms),
-                    RedisParameter::Int64(burst.map_or(0, |b| b.0)),
-                    RedisParameter::Int64(if sample { i64::from(SAMPLE_POINTS) } else { 0 }),
-                    RedisParameter::Int64(burst.map_or(0, |b| i64::from(b.1))),
-                    RedisParameter::Int64(SAMPLE_KEPT_MS),
-                ],
-            )
-            .await?;
-        let mut it = r.iter();
+        let r = facts::run(
+            self,
+            facts::Keys {
+                states: keys.integrity(period),
+                ranks: keys.zset(period),
+                burst: keys.burst(score),
+                sample: keys.integrity_sample(period),
+            },
+            facts::Args {
+                player: player.as_str().into(),
+                now_ms: now_ms.into(),
+                burst_window_ms: burst.map_or(0, |b| b.0).into(),
+                sample_points: (if sample { SAMPLE_POINTS } else { 0 }).into(),
+                burst_players: burst.map_or(0, |b| b.1).into(),
+                sample_kept_ms: SAMPLE_KEPT_MS.into(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        if word != "facts" {
+            return Err(unexpected(facts::NAME, &word, rest));
+        }
+        let mut it = rest.iter();
         let mut next = || {
             it.next()
                 .ok_or_else(|| LeaderboardError::CorruptData("short integrity facts".into()))
@@ -163,34 +214,31 @@ impl Repo {
         mode: &str,
         reviews: &[(String, String, i64)],
     ) -> Result<Option<u64>> {
-        let mut args = Vec::with_capacity(1 + reviews.len() * 3);
-        args.push(bin(mode));
-        for (id, json, at) in reviews {
-            args.extend([
-                bin(id.as_str()),
-                bin(json.as_str()),
-                RedisParameter::Int64(*at),
-            ]);
-        }
-        let r = self
-            .eval(
-                STORE_REVIEWS,
-                &[
-                    keys.reviews(),
-                    keys.reviews_index(),
-                    keys.config(),
-                    keys.announced(),
-                ],
-                args,
-            )
-            .await?;
-        match r.first().map(int).transpose()? {
-            Some(-1) => Err(crate::repo::board_deleted(keys)),
-            Some(-2) => Ok(None),
-            Some(n) if n >= 0 => Ok(Some(n.unsigned_abs())),
-            other => Err(LeaderboardError::CorruptData(format!(
-                "storing reviews answered {other:?}"
-            ))),
+        let r = store_reviews::run(
+            self,
+            store_reviews::Keys {
+                reviews: keys.reviews(),
+                reviews_index: keys.reviews_index(),
+                config: keys.config(),
+                announced: keys.announced(),
+            },
+            store_reviews::Args {
+                mode: mode.into(),
+                reviews: reviews
+                    .iter()
+                    .flat_map(|(id, json, at)| {
+                        [id.as_str().into(), json.as_str().into(), (*at).into()]
+                    })
+                    .collect(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        match (word.as_str(), rest) {
+            ("stored", [n]) => Ok(Some(uint(n)?)),
+            ("after_end", []) => Ok(None),
+            ("board_gone", []) => Err(crate::repo::board_deleted(keys)),
+            _ => Err(unexpected(store_reviews::NAME, &word, rest)),
         }
     }
 
