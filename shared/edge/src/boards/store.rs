@@ -7,13 +7,46 @@ use leaderboard::{
     TenantId,
 };
 
+use crate::repo::script::{answer, script, unexpected};
 use crate::repo::{
     Keys, RedisParameter, RedisResult, Repo, bin, int, parse_record, tenant_boards, text, uint,
 };
 use crate::submissions::idempotency::store::KeyLock;
 use crate::submissions::idempotency::store::Reservation;
 
-const CREATE_BOARD: &str = include_str!("lua/create_board.lua");
+script! {
+    /// A board's keys, made once (`lua/create_board.lua`).
+    mod create_board = include_str!("lua/create_board.lua");
+    keys {
+        /// The board's config.
+        config,
+        /// Its version counter.
+        version,
+        /// Its log.
+        events,
+        /// Its tombstone ([`Keys::tombstone`]).
+        tombstone,
+    }
+    args {
+        /// The config (JSON).
+        config,
+        /// The version it starts at.
+        version,
+        /// The `board_created` event.
+        event,
+    }
+}
+
+/// What `create_board.lua` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Made {
+    /// The board is made.
+    Created,
+    /// A board of this id exists.
+    Exists,
+    /// An earlier board of this id is still being swept (its tombstone is there).
+    BeingSwept,
+}
 const BOARD_AND_RECORD: &str = include_str!("lua/board_and_record.lua");
 const DELETE_BOARD: &str = include_str!("lua/delete_board.lua");
 const SWEEP_STEP_SCRIPT: &str = include_str!("lua/sweep_step.lua");
@@ -28,6 +61,31 @@ impl Keys {
 }
 
 impl Repo {
+    /// Makes a board's keys from its stored config and `board_created` event, once.
+    async fn make_board(&self, keys: &Keys, json: &str, now_ms: i64, event: &str) -> Result<Made> {
+        let r = create_board::run(
+            self,
+            create_board::Keys {
+                config: keys.config(),
+                version: keys.version(),
+                events: keys.events(),
+                tombstone: keys.tombstone(),
+            },
+            create_board::Args {
+                config: json.into(),
+                version: initial_version(now_ms).into(),
+                event: event.into(),
+            },
+        )
+        .await?;
+        match answer(&r)? {
+            (word, []) if word == "created" => Ok(Made::Created),
+            (word, []) if word == "exists" => Ok(Made::Exists),
+            (word, []) if word == "being_swept" => Ok(Made::BeingSwept),
+            (word, rest) => Err(unexpected(create_board::NAME, &word, rest)),
+        }
+    }
+
     /// Stores a new board created at `now_ms` (its version starts at
     /// [`initial_version`]) with its `board_created` event, the first of its log; `BoardExists`
     /// if the id is taken in this tenant.
@@ -44,27 +102,9 @@ impl Repo {
             }),
         }
         .to_json()?;
-        let create = async || {
-            let r = self
-                .eval(
-                    CREATE_BOARD,
-                    &[
-                        keys.config(),
-                        keys.version(),
-                        keys.events(),
-                        keys.tombstone(),
-                    ],
-                    vec![
-                        bin(json.as_str()),
-                        bin(initial_version(now_ms).to_string()),
-                        bin(event.as_str()),
-                    ],
-                )
-                .await?;
-            r.first().map(int).transpose().map(|n| n.unwrap_or(0))
-        };
+        let create = async || self.make_board(&keys, &json, now_ms, &event).await;
         let mut created = create().await?;
-        if created == -1 {
+        if created == Made::BeingSwept {
             // A board of this id was deleted and its sweep did not finish (the request that
             // deleted it stopped, or is still sweeping): nothing of it may outlive into the new
             // board (an Idempotency-Key would replay the old board's answer). Take the sweep
@@ -87,14 +127,14 @@ impl Repo {
             }
         }
         match created {
-            1 => {}
-            0 => {
+            Made::Created => {}
+            Made::Exists => {
                 return Err(LeaderboardError::BoardExists(format!(
                     "board '{}' already exists",
                     board.id
                 )));
             }
-            _ => {
+            Made::BeingSwept => {
                 return Err(LeaderboardError::Conflict(format!(
                     "board '{}' is being deleted; retry",
                     board.id
