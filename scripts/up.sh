@@ -444,12 +444,14 @@ follow_alarm() {
 # often it checks.
 follows_alarm() { [ -z "$trigger_fixed" ] && [ "$SPIN_VARIABLE_REDIS_MODE" = cluster ]; }
 follow_secs="${UP_FOLLOW_SECS:-5}"
-case "$follow_secs" in
-'' | *[!0-9]* | 0)
-    echo "up: UP_FOLLOW_SECS must be a whole number of seconds above 0 (got '$follow_secs')" >&2
-    exit 2
-    ;;
-esac
+if follows_alarm; then
+    case "$follow_secs" in
+    '' | *[!0-9]* | 0)
+        echo "up: UP_FOLLOW_SECS must be a whole number of seconds above 0 (got '$follow_secs')" >&2
+        exit 2
+        ;;
+    esac
+fi
 
 # ring_sweep URL: once a worker subscribes on URL, rings the schedule's alarm channel (the sweep,
 # what the webhook deliverer owes, competitions' edges, push-tier rollovers): an alarm that

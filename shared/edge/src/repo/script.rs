@@ -136,7 +136,6 @@ macro_rules! script {
                     keys: KEY_NAMES,
                     args: ARG_NAMES,
                     more: $crate::repo::script::takes_more!($($more)?),
-                    more_args: $crate::repo::script::takes_more!($($amore)?),
                 }
             }
             #[cfg(test)]
@@ -205,8 +204,6 @@ pub struct Named {
     pub args: &'static [&'static str],
     /// Whether it takes more keys than it names (after them).
     pub more: bool,
-    /// Whether it takes more arguments than it names (after them).
-    pub more_args: bool,
 }
 
 #[cfg(feature = "testing")]

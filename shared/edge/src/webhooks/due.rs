@@ -44,9 +44,15 @@ impl Repo {
     /// After a write's script: when its ring flag (`1`) says it rang the deliverer, its board is
     /// noted for a catch-up. Best effort, as a drain's note for the inbox sweep: a failure is
     /// logged, and the write, which has happened, is answered (the ring, if heard, delivers).
+    /// A flag that is no integer is logged as damaged, not taken for "not rung" in silence.
     pub(crate) async fn note_if_rang(&self, keys: &Keys, flag: Option<&RedisResult>, now_ms: i64) {
-        if matches!(flag.map(int), Some(Ok(1))) {
-            self.note_rang(keys, now_ms).await;
+        match flag.map(int) {
+            Some(Ok(1)) => self.note_rang(keys, now_ms).await,
+            Some(Err(e)) => eprintln!(
+                "webhooks: {} not noted for a catch-up: its write's ring flag is damaged: {e}",
+                keys.board_ref()
+            ),
+            Some(Ok(_)) | None => {}
         }
     }
 

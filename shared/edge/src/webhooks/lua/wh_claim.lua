@@ -6,4 +6,5 @@ local ids = redis.call('ZRANGEBYSCORE', K.due, '-inf', A.now_ms, 'LIMIT', 0, ton
 for _, id in ipairs(ids) do
   redis.call('ZADD', K.due, 'XX', A.lease_until_ms, id)
 end
-return {'leased', unpack(ids)}
+table.insert(ids, 1, 'leased')
+return ids
