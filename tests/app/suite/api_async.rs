@@ -216,22 +216,27 @@ fn claim_as_a_dying_drain(
                 .unwrap();
         }
     }
+    let script = edge::submissions::pipeline::store::claim_for_tests();
+    let keys = [
+        ("inbox", format!("lb:{{default/{board}}}:inbox")),
+        ("bell", format!("lb:{{default/{board}}}:bell")),
+    ];
+    let args = [
+        ("group", "projector".to_string()),
+        ("consumer", "drain".to_string()),
+        ("count", "256".to_string()),
+        ("min_idle_ms", reclaim_ms.to_string()),
+    ];
     let claimed: Vec<redis::Value> = redis::cmd("EVAL")
-        .arg(include_str!(
-            "../../../shared/edge/src/submissions/pipeline/lua/claim.lua"
-        ))
-        .arg(2)
-        .arg(format!("lb:{{default/{board}}}:inbox"))
-        .arg(format!("lb:{{default/{board}}}:bell"))
-        .arg("projector")
-        .arg("drain")
-        .arg(256)
-        .arg(reclaim_ms)
+        .arg(script.lua)
+        .arg(script.params(&keys, "unused", &args))
         .query(c)
         .unwrap();
-    // Per entry: its id, deliveries, field count, then the fields.
+    // Its word, then per entry: its id, deliveries, field count, then the fields.
+    let word: String = redis::from_redis_value(&claimed[0]).unwrap();
+    assert_eq!(word, "claimed");
     let mut n = 0;
-    let mut i = 0;
+    let mut i = 1;
     while i + 2 < claimed.len() {
         let fields: usize = redis::from_redis_value(&claimed[i + 2]).unwrap();
         i += 3 + fields;

@@ -212,8 +212,6 @@ async fn a_deleted_board_leaves_no_key_and_its_successor_replays_nothing_of_it()
 
 /// The scripts a board's delete races: the sweep's step and the two writes that store a
 /// submission. Run here as the app runs them, with the keys a late request would pass.
-const SWEEP_STEP: &str = include_str!("../../../shared/edge/src/boards/lua/sweep_step.lua");
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back() {
     let api = start().await;
@@ -253,13 +251,30 @@ async fn a_delete_race_neither_wipes_the_new_board_nor_brings_the_old_one_back()
     assert_eq!(submit("bob").await.status, 201);
     let before = board_keys(&mut c, "kite");
     assert!(!before.contains(&tombstone.to_string()), "{before:?}");
-    let mut step = redis::cmd("EVAL");
-    step.arg(SWEEP_STEP).arg(before.len() + 1).arg(tombstone);
-    for k in &before {
-        step.arg(k);
-    }
-    let answer: i64 = step.arg("the-old-sweep").arg("1").query(&mut c).unwrap();
-    assert_eq!(answer, -1, "the old sweep learns it was taken over");
+    let script = edge::boards::sweep::sweep_step_for_tests();
+    assert!(script.more, "the keys found follow the tombstone");
+    let mut params = script.params(
+        &[("tombstone", tombstone.to_string())],
+        "",
+        &[
+            ("token", "the-old-sweep".to_string()),
+            ("last", "1".to_string()),
+        ],
+    );
+    // The keys found follow the named one, counted with it.
+    let named = script.keys.len();
+    params[0] = (named + before.len()).to_string();
+    params.splice(1 + named..1 + named, before.iter().cloned());
+    let answer: Vec<String> = redis::cmd("EVAL")
+        .arg(script.lua)
+        .arg(params)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(
+        answer,
+        vec!["taken_over"],
+        "the old sweep learns it was taken over"
+    );
     assert_eq!(board_keys(&mut c, "kite"), before, "and deletes nothing");
     let read = api
         .call(

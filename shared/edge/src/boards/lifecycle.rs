@@ -5,8 +5,8 @@
 use leaderboard::{BoardId, LeaderboardError, Result, TenantId, policy::access};
 
 use crate::api::Ctx;
-use crate::boards::store::Deletion;
-use crate::boards::store::Swept;
+use crate::boards::deletion::Deletion;
+use crate::boards::sweep::Swept;
 use crate::http::Call;
 use crate::repo::Repo;
 

@@ -9,9 +9,36 @@
 use leaderboard::Result;
 use leaderboard::board::retention::LogConfig;
 
-use crate::repo::{Keys, Repo, bin, int, text};
+use spin_sdk::redis::RedisResult;
 
-const SNAPSHOT: &str = include_str!("lua/snapshot.lua");
+use crate::repo::script::{Arg, answer, script, unexpected};
+use crate::repo::{Keys, Repo, bin, text, uint};
+
+script! {
+    /// A snapshot taken when due, the oldest dropped, the log trimmed (`lua/snapshot.lua`):
+    /// `taken` (its id, log entries trimmed), or none taken: `no_log`, `not_due` or `covered`.
+    mod snapshot = include_str!("lua/snapshot.lua");
+    keys {
+        /// The board's log ([`Keys::events`]).
+        events,
+        /// The board's periods ([`Keys::periods`]).
+        periods,
+        /// The snapshots by time ([`Keys::snapshots`]).
+        index,
+        /// The log's count at each snapshot ([`Keys::snapshot_meta`]).
+        meta,
+    }
+    args {
+        /// The board's key prefix (the periods' and snapshots' keys are built from it).
+        prefix,
+        /// Events between snapshots.
+        every,
+        /// Snapshots kept.
+        keep,
+        /// `'1'`: take one even if not due.
+        force,
+    }
+}
 
 /// A snapshot taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,30 +69,24 @@ impl Repo {
         log: &LogConfig,
         force: bool,
     ) -> Result<Option<Snapshot>> {
-        let r = self
-            .eval(
-                SNAPSHOT,
-                &[
-                    keys.events(),
-                    keys.periods(),
-                    keys.snapshots(),
-                    keys.snapshot_meta(),
-                ],
-                vec![
-                    bin(keys.prefix()),
-                    bin(log.snapshot_every.to_string()),
-                    bin(log.keep_snapshots.to_string()),
-                    bin(if force { "1" } else { "0" }),
-                ],
-            )
-            .await?;
-        match r.as_slice() {
-            [_, id, trimmed] => Ok(Some(Snapshot {
-                id: text(id)?,
-                trimmed: u64::try_from(int(trimmed)?).unwrap_or(0),
-            })),
-            _ => Ok(None),
-        }
+        let r = snapshot::run(
+            self,
+            snapshot::Keys {
+                events: keys.events(),
+                periods: keys.periods(),
+                index: keys.snapshots(),
+                meta: keys.snapshot_meta(),
+            },
+            snapshot::Args {
+                prefix: keys.prefix().into(),
+                every: log.snapshot_every.into(),
+                keep: log.keep_snapshots.into(),
+                force: Arg::flag(force),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        taken(&word, rest)
     }
 
     /// The board's snapshot ids, oldest first.
@@ -74,5 +95,41 @@ impl Repo {
             .exec("ZRANGE", vec![bin(keys.snapshots()), bin("0"), bin("-1")])
             .await?;
         r.iter().map(text).collect()
+    }
+}
+
+/// The snapshot `snapshot.lua` answered it took (`None`: none was due).
+fn taken(word: &str, rest: &[RedisResult]) -> Result<Option<Snapshot>> {
+    match (word, rest) {
+        ("taken", [id, trimmed]) => Ok(Some(Snapshot {
+            id: text(id)?,
+            trimmed: uint(trimmed)?,
+        })),
+        ("no_log" | "not_due" | "covered", []) => Ok(None),
+        _ => Err(unexpected(snapshot::NAME, word, rest)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_is_taken_or_none_was_due() {
+        let id = RedisResult::Binary(b"17-0".to_vec());
+        assert_eq!(
+            taken("taken", &[id.clone(), RedisResult::Int64(4)]).ok(),
+            Some(Some(Snapshot {
+                id: "17-0".into(),
+                trimmed: 4
+            }))
+        );
+        for word in ["no_log", "not_due", "covered"] {
+            assert_eq!(taken(word, &[]).ok(), Some(None));
+        }
+        // The previous release's codes, and a word no release answers.
+        assert!(taken("0", &[]).is_err());
+        assert!(taken("1", &[id.clone(), RedisResult::Int64(4)]).is_err());
+        assert!(taken("taken", &[id]).is_err());
     }
 }

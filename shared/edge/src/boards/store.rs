@@ -1,16 +1,15 @@
-//! Board configs: create, load (alone or with a player's record), list, delete.
+//! Board configs: create, load (alone or with a player's record), list.
 
 use leaderboard::events::event::BoardCreated;
+use leaderboard::events::idempotency::RESERVATION_LEASE_MS;
 use leaderboard::http::cache::initial_version;
 use leaderboard::{
-    Board, BoardId, Event, EventEnvelope, LeaderboardError, PeriodId, PlayerId, Record, Result,
-    TenantId,
+    Board, BoardId, Event, EventEnvelope, LeaderboardError, PlayerId, Record, Result, TenantId,
 };
 
-use crate::repo::script::{answer, script, unexpected};
-use crate::repo::{
-    Keys, RedisParameter, RedisResult, Repo, bin, int, parse_record, tenant_boards, text, uint,
-};
+use crate::boards::sweep::{Swept, sweep_token};
+use crate::repo::script::{Arg, answer, script, unexpected};
+use crate::repo::{Keys, RedisResult, Repo, bin, int, parse_record, tenant_boards, text, uint};
 use crate::submissions::idempotency::store::KeyLock;
 use crate::submissions::idempotency::store::Reservation;
 
@@ -47,16 +46,71 @@ enum Made {
     /// An earlier board of this id is still being swept (its tombstone is there).
     BeingSwept,
 }
-const BOARD_AND_RECORD: &str = include_str!("lua/board_and_record.lua");
-const DELETE_BOARD: &str = include_str!("lua/delete_board.lua");
-const SWEEP_STEP_SCRIPT: &str = include_str!("lua/sweep_step.lua");
 
-impl Keys {
-    /// Present from a board's delete until every key under its prefix is swept
-    /// ([`Repo::sweep_board`]), holding the sweep's token: a board of the same id is created
-    /// only after the sweep.
-    pub fn tombstone(&self) -> String {
-        self.k("deleting")
+script! {
+    /// A board and a player's record, with an `Idempotency-Key` reserved
+    /// (`lua/board_and_record.lua`).
+    mod board_and_record = include_str!("lua/board_and_record.lua");
+    keys {
+        /// The board's config.
+        config,
+        /// The records of the current `all_time` period.
+        all_time,
+        /// The records of the current daily period.
+        daily,
+        /// The records of the current weekly period.
+        weekly,
+        /// The records of the current monthly period.
+        monthly,
+        /// The `Idempotency-Key`'s record (or the unused key).
+        idempotency,
+    }
+    args {
+        /// The player.
+        player,
+        /// `'1'` with an `Idempotency-Key`.
+        keyed,
+        /// This attempt's reservation of the key.
+        reservation,
+        /// How long the reservation holds (ms).
+        lease_ms,
+    }
+}
+
+/// What `board_and_record.lua` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Found {
+    /// No board.
+    NoBoard,
+    /// The board's config and the player's record (`""`: none), with what reserving the key
+    /// found (`None` without a key).
+    Board {
+        /// The config as stored.
+        config: String,
+        /// The record as stored.
+        record: String,
+        /// What reserving the `Idempotency-Key` found.
+        reservation: Option<Reservation>,
+    },
+}
+
+/// The answer of `board_and_record.lua`, typed.
+fn found(word: &str, rest: &[RedisResult]) -> Result<Found> {
+    let board = |config: &RedisResult, record: &RedisResult, reservation| {
+        Ok(Found::Board {
+            config: text(config)?,
+            record: text(record)?,
+            reservation,
+        })
+    };
+    match (word, rest) {
+        ("no_board", []) => Ok(Found::NoBoard),
+        ("read", [config, record]) => board(config, record, None),
+        ("reserved", [config, record]) => board(config, record, Some(Reservation::Reserved)),
+        ("held", [config, record, held]) => {
+            board(config, record, Some(Reservation::Held(text(held)?)))
+        }
+        _ => Err(unexpected(board_and_record::NAME, word, rest)),
     }
 }
 
@@ -185,33 +239,45 @@ impl Repo {
         lock: Option<&KeyLock>,
     ) -> Result<(Board, String, Option<Record>, Option<Reservation>)> {
         use leaderboard::PeriodKind as K;
+        use leaderboard::board::period::period_id;
         let keys = Keys::new(tenant, id);
-        let mut script_keys = vec![keys.config()];
-        for kind in [K::AllTime, K::Daily, K::Weekly, K::Monthly] {
-            script_keys.push(keys.records(&leaderboard::board::period::period_id(kind, now_ms)?));
+        let records = |kind| Ok::<_, LeaderboardError>(keys.records(&period_id(kind, now_ms)?));
+        let r = board_and_record::run(
+            self,
+            board_and_record::Keys {
+                config: keys.config(),
+                all_time: records(K::AllTime)?,
+                daily: records(K::Daily)?,
+                weekly: records(K::Weekly)?,
+                monthly: records(K::Monthly)?,
+                idempotency: lock.map_or_else(|| keys.unused(), |l| keys.idem(&l.key)),
+            },
+            board_and_record::Args {
+                player: player.as_str().into(),
+                keyed: Arg::flag(lock.is_some()),
+                reservation: lock.map_or("", |l| l.reservation.as_str()).into(),
+                lease_ms: RESERVATION_LEASE_MS.into(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        let not_found = || LeaderboardError::BoardNotFound(format!("board '{id}' does not exist"));
+        let Found::Board {
+            config: cfg,
+            record: raw,
+            reservation,
+        } = found(&word, rest)?
+        else {
+            return Err(not_found());
+        };
+        if reservation.is_some() != lock.is_some() {
+            return Err(unexpected(board_and_record::NAME, &word, rest));
         }
-        let mut args = vec![bin(player.as_str())];
-        if let Some(lock) = lock {
-            script_keys.push(keys.idem(&lock.key));
-            args.extend(lock.reserve_args());
-        }
-        let r = self.eval(BOARD_AND_RECORD, &script_keys, args).await?;
-        let cfg = r.first().map(text).transpose()?.unwrap_or_default();
         if cfg.is_empty() {
-            return Err(LeaderboardError::BoardNotFound(format!(
-                "board '{id}' does not exist"
-            )));
+            return Err(not_found());
         }
         let board = Board::from_stored(&format!("board '{id}'"), cfg.as_bytes())?;
-        let raw = r.get(1).map(text).transpose()?.unwrap_or_default();
         let rec = parse_record(&raw)?;
-        let reservation = match (lock, r.get(2).map(int).transpose()?) {
-            (None, _) => None,
-            (Some(_), Some(1)) => Some(Reservation::Reserved),
-            (Some(_), _) => Some(Reservation::Held(
-                r.get(3).map(text).transpose()?.unwrap_or_default(),
-            )),
-        };
         Ok((board, raw, rec, reservation))
     }
 
@@ -265,240 +331,44 @@ impl Repo {
         ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         Ok(ids)
     }
-
-    /// Deletes a board: one short script ([`DELETE_BOARD`]) removes its config (the board is gone
-    /// from here on: reads answer `404`, and writes that read it before refuse to store anything)
-    /// and every key it names, each retained period's ranking, records and members included (so
-    /// a sweep that never finishes leaves no player's data), and leaves a tombstone holding a
-    /// fresh sweep token. What is left under the board's prefix is for [`Repo::sweep_board`]
-    /// with that token ([`Deletion::sweep_token`]).
-    pub async fn delete_board(&self, tenant: &TenantId, id: &BoardId) -> Result<Deletion> {
-        let keys = Keys::new(tenant, id);
-        let token = sweep_token();
-        // The periods set may change between its read and the script (a write's first score of
-        // a period): the script then does nothing, and answers 3; read it again.
-        // A board with cohorts names their keys too (placements and each cohort's set); one
-        // started by a first submission racing this delete is left to the sweep.
-        // A league's closes and tiers go with it (a periodic board with rewards has closes).
-        let (cohort_size, league) = match self.board(tenant, id).await {
-            Ok(board) => (board.cohort_size, board.closes_periods()),
-            Err(LeaderboardError::BoardNotFound(_)) => (None, false),
-            Err(e) => return Err(e),
-        };
-        for _ in 0..DELETE_ATTEMPTS {
-            let periods = self
-                .exec("SMEMBERS", vec![bin(keys.periods())])
-                .await?
-                .iter()
-                .map(text)
-                .collect::<Result<Vec<String>>>()?;
-            let mut script_keys = vec![
-                keys.config(),
-                keys.periods(),
-                keys.events(),
-                keys.inbox(),
-                keys.version(),
-                keys.tombstone(),
-            ];
-            let mut args = vec![bin(token.as_str())];
-            for raw in &periods {
-                let period: PeriodId = raw.parse().map_err(|_| {
-                    LeaderboardError::CorruptData(format!(
-                        "board '{id}' lists a period '{raw}' that is no period id"
-                    ))
-                })?;
-                script_keys.extend([
-                    keys.zset(&period),
-                    keys.records(&period),
-                    keys.members(&period),
-                ]);
-                args.push(bin(raw.as_str()));
-            }
-            if let Some(size) = cohort_size {
-                for raw in &periods {
-                    let period: PeriodId = raw
-                        .parse()
-                        .map_err(|_| LeaderboardError::CorruptData(format!("a period '{raw}'")))?;
-                    script_keys.extend(self.cohort_keys(&keys, &period, size).await?);
-                }
-            }
-            if league {
-                script_keys.extend([keys.league(), keys.tiers()]);
-            }
-            let r = self.eval(DELETE_BOARD, &script_keys, args).await?;
-            return Ok(match r.first().map(int).transpose()? {
-                Some(1) => Deletion::Deleted { keys, token },
-                Some(2) => Deletion::Unfinished { keys, token },
-                Some(0) => Deletion::Absent,
-                Some(3) => continue,
-                other => {
-                    return Err(LeaderboardError::CorruptData(format!(
-                        "the board delete script answered {other:?}"
-                    )));
-                }
-            });
-        }
-        Err(LeaderboardError::Conflict(format!(
-            "board '{id}' kept gaining periods while it was being deleted; retry"
-        )))
-    }
-
-    /// Removes a board id from its tenant's set (what `max_boards` counts), unless a board of
-    /// that id exists by then: a creation that raced this delete (its config is written before
-    /// its id joins the set) keeps its place.
-    pub async fn forget_board(&self, tenant: &TenantId, id: &BoardId) -> Result<()> {
-        self.exec("SREM", vec![bin(tenant_boards(tenant)), bin(id.as_str())])
-            .await?;
-        let keys = Keys::new(tenant, id);
-        let exists = self.exec("EXISTS", vec![bin(keys.config())]).await?;
-        if exists.first().map(int).transpose()? == Some(1) {
-            self.exec("SADD", vec![bin(tenant_boards(tenant)), bin(id.as_str())])
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Deletes every key under a deleted board's prefix, then its tombstone, while the tombstone
-    /// holds `token` (a later delete or creation of the id takes the sweep over by writing its
-    /// own): `SCAN … MATCH` steps of [`SWEEP_STEP`] keys each, and a short script per step that
-    /// checks the token and `UNLINK`s what the step found ([`SWEEP_STEP_SCRIPT`]), so Redis
-    /// serves everyone else between them however large its keyspace.
-    ///
-    /// (A `SCAN` inside the delete script, as before, held Redis for the whole keyspace's walk:
-    /// measured in docs/benchmarks.md › Deleting a board. On Redis Cluster a board's keys share
-    /// one slot, and `CLUSTER GETKEYSINSLOT` can replace the walk.)
-    pub async fn sweep_board(&self, keys: &Keys, token: &str) -> Result<Swept> {
-        let tombstone = keys.tombstone();
-        let pattern = format!("{}*", glob_escape(keys.prefix()));
-        let mut cursor = "0".to_string();
-        let mut swept = 0u64;
-        loop {
-            let r = self
-                .exec(
-                    "SCAN",
-                    vec![
-                        bin(cursor.as_str()),
-                        bin("MATCH"),
-                        bin(pattern.as_str()),
-                        bin("COUNT"),
-                        RedisParameter::Int64(SWEEP_STEP),
-                    ],
-                )
-                .await?;
-            // The reply, flattened: the next cursor, then the keys found.
-            let Some((next, found)) = r.split_first() else {
-                return Err(LeaderboardError::CorruptData(
-                    "SCAN answered without a cursor".into(),
-                ));
-            };
-            cursor = text(next)?;
-            let last = cursor == "0";
-            let mut step_keys = vec![tombstone.clone()];
-            for k in found {
-                let k = text(k)?;
-                if k != tombstone {
-                    step_keys.push(k);
-                }
-            }
-            if step_keys.len() > 1 || last {
-                let r = self
-                    .eval(
-                        SWEEP_STEP_SCRIPT,
-                        &step_keys,
-                        vec![bin(token), bin(if last { "1" } else { "0" })],
-                    )
-                    .await?;
-                match r.first().map(int).transpose()? {
-                    Some(-1) => return Ok(Swept::TakenOver),
-                    Some(n) if n >= 0 => swept += n.unsigned_abs(),
-                    other => {
-                        return Err(LeaderboardError::CorruptData(format!(
-                            "the sweep step answered {other:?}"
-                        )));
-                    }
-                }
-            }
-            if last {
-                return Ok(Swept::Done(swept));
-            }
-        }
-    }
-}
-
-/// What [`Repo::delete_board`] found.
-pub enum Deletion {
-    /// The board existed and is deleted; its sweep is to do, with the token.
-    Deleted {
-        /// The board's keys.
-        keys: Keys,
-        /// The sweep's token (the tombstone holds it).
-        token: String,
-    },
-    /// No board, but an earlier delete's sweep was unfinished: it is taken over, to finish
-    /// with the token.
-    Unfinished {
-        /// The board's keys.
-        keys: Keys,
-        /// The sweep's token (the tombstone holds it).
-        token: String,
-    },
-    /// No board, nothing to sweep.
-    Absent,
-}
-
-impl Deletion {
-    /// The sweep still to do: the board's keys and the token, if any.
-    pub fn sweep_token(&self) -> Option<(&Keys, &str)> {
-        match self {
-            Self::Deleted { keys, token } | Self::Unfinished { keys, token } => {
-                Some((keys, token.as_str()))
-            }
-            Self::Absent => None,
-        }
-    }
-}
-
-/// How a sweep ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Swept {
-    /// Every key under the prefix is gone, and the tombstone: this many keys were deleted.
-    Done(u64),
-    /// A later delete or creation of the id took the sweep over (it finishes it).
-    TakenOver,
-}
-
-/// A fresh sweep token: which sweep the tombstone belongs to.
-fn sweep_token() -> String {
-    format!("{:016x}", crate::scope::random_u64())
-}
-
-/// How often a delete reads the periods set again when writes keep changing it.
-const DELETE_ATTEMPTS: usize = 5;
-
-/// How many keys one sweep step looks at (`SCAN`'s `COUNT`): measured in docs/benchmarks.md ›
-/// Deleting a board.
-const SWEEP_STEP: i64 = 1_000;
-
-/// `s` as a `SCAN … MATCH` pattern that matches only itself (`*`, `?`, `[`, `]` and `\`
-/// escaped).
-fn glob_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn word(s: &str) -> RedisResult {
+        RedisResult::Binary(s.as_bytes().to_vec())
+    }
+
     #[test]
-    fn a_prefix_matches_only_itself() {
-        assert_eq!(glob_escape("lb:{t/b}:"), "lb:{t/b}:");
-        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+    fn the_board_read_answers_by_name() {
+        let board = |reservation| Found::Board {
+            config: "{}".into(),
+            record: String::new(),
+            reservation,
+        };
+        let (cfg, rec) = (word("{}"), word(""));
+        assert_eq!(found("no_board", &[]).ok(), Some(Found::NoBoard));
+        assert_eq!(
+            found("read", &[cfg.clone(), rec.clone()]).ok(),
+            Some(board(None))
+        );
+        assert_eq!(
+            found("reserved", &[cfg.clone(), rec.clone()]).ok(),
+            Some(board(Some(Reservation::Reserved)))
+        );
+        assert_eq!(
+            found("held", &[cfg.clone(), rec.clone(), word("p:1")]).ok(),
+            Some(board(Some(Reservation::Held("p:1".into()))))
+        );
+        assert!(matches!(
+            found("held", &[cfg, rec]),
+            Err(LeaderboardError::CorruptData(_))
+        ));
+        assert!(matches!(
+            found("1", &[]),
+            Err(LeaderboardError::CorruptData(_))
+        ));
     }
 }

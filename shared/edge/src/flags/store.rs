@@ -3,9 +3,23 @@
 
 use leaderboard::{LeaderboardError, Result, TenantId};
 
-use crate::repo::{Repo, bin, int, text};
+use crate::repo::script::{answer, script, unexpected};
+use crate::repo::{RedisResult, Repo, bin, int, text, uint};
 
-const FLAGS_PUT: &str = include_str!("lua/flags_put.lua");
+script! {
+    /// A conditional write of the document (`lua/flags_put.lua`).
+    mod flags_put = include_str!("lua/flags_put.lua");
+    keys {
+        /// The tenant's flags hash ([`key`]: `doc`, `version`).
+        flags,
+    }
+    args {
+        /// The version the writer read (`''`: any).
+        expected,
+        /// The document (canonical JSON).
+        doc,
+    }
+}
 
 /// The hash of a tenant's flags.
 pub fn key(tenant: &TenantId) -> String {
@@ -51,27 +65,54 @@ impl Repo {
         expected: Option<u64>,
         doc: &str,
     ) -> Result<Put> {
-        let r = self
-            .eval(
-                FLAGS_PUT,
-                &[key(tenant)],
-                vec![
-                    bin(expected.map(|v| v.to_string()).unwrap_or_default()),
-                    bin(doc),
-                ],
-            )
-            .await?;
-        let n = |i: usize| -> Result<u64> {
-            r.get(i)
-                .map(int)
-                .transpose()?
-                .and_then(|v| u64::try_from(v).ok())
-                .ok_or_else(|| LeaderboardError::CorruptData("unexpected flags reply".into()))
-        };
-        Ok(if n(0)? == 1 {
-            Put::Written(n(1)?)
-        } else {
-            Put::Stale(n(1)?)
-        })
+        let r = flags_put::run(
+            self,
+            flags_put::Keys { flags: key(tenant) },
+            flags_put::Args {
+                expected: expected.map(|v| v.to_string()).unwrap_or_default().into(),
+                doc: doc.into(),
+            },
+        )
+        .await?;
+        put_answer(&r)
+    }
+}
+
+/// What `flags_put.lua` answered.
+fn put_answer(r: &[RedisResult]) -> Result<Put> {
+    let (word, rest) = answer(r)?;
+    match (word.as_str(), rest) {
+        ("written", [v]) => Ok(Put::Written(uint(v)?)),
+        ("stale", [v]) => Ok(Put::Stale(uint(v)?)),
+        _ => Err(unexpected(flags_put::NAME, &word, rest)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn word(w: &str) -> RedisResult {
+        RedisResult::Binary(w.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn a_put_is_read_by_its_word() {
+        let put = |w: &str, v: i64| put_answer(&[word(w), RedisResult::Int64(v)]);
+        assert_eq!(put("written", 4).unwrap(), Put::Written(4));
+        assert_eq!(put("stale", 3).unwrap(), Put::Stale(3));
+        assert!(matches!(
+            put("stale", -1),
+            Err(LeaderboardError::CorruptData(_))
+        ));
+        assert!(matches!(
+            put("writen", 4),
+            Err(LeaderboardError::CorruptData(_))
+        ));
+        assert!(matches!(
+            put_answer(&[word("written")]),
+            Err(LeaderboardError::CorruptData(_))
+        ));
     }
 }

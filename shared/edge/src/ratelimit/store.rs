@@ -2,9 +2,23 @@
 
 use leaderboard::{LeaderboardError, Result};
 
-use crate::repo::{Repo, bin, int};
+use crate::repo::script::{answer, script, unexpected};
+use crate::repo::{Repo, int, text};
 
-const RATELIMIT: &str = include_str!("lua/ratelimit.lua");
+script! {
+    /// GCRA for every Redis-stored policy of one request, all or nothing (`lua/ratelimit.lua`).
+    mod ratelimit = include_str!("lua/ratelimit.lua");
+    keys {
+        ;
+        /// Each policy's state key.
+        more states,
+    }
+    args {
+        ;
+        /// Per key: its emission interval and tolerance (µs).
+        more limits,
+    }
+}
 
 /// One key to check: its state key, emission interval and tolerance (µs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,30 +44,50 @@ impl Repo {
     /// Runs GCRA for `keys` on Redis's clock, all or nothing: `(allowed, the time it decided at
     /// in ms, per key)`.
     pub async fn rate_limit(&self, keys: &[LimitKey]) -> Result<(bool, i64, Vec<LimitState>)> {
-        let names: Vec<String> = keys.iter().map(|k| k.key.clone()).collect();
-        let mut args = Vec::with_capacity(2 * keys.len());
-        for k in keys {
-            args.push(bin(k.interval_us.to_string()));
-            args.push(bin(k.tolerance_us.to_string()));
-        }
-        let r = self.eval(RATELIMIT, &names, args).await?;
-        let bad = || LeaderboardError::CorruptData("unexpected rate-limit script reply".into());
-        let [first, now, rest @ ..] = r.as_slice() else {
-            return Err(bad());
+        let r = ratelimit::run(
+            self,
+            ratelimit::Keys {
+                states: keys.iter().map(|k| k.key.clone()).collect(),
+            },
+            ratelimit::Args {
+                limits: keys
+                    .iter()
+                    .flat_map(|k| [k.interval_us.into(), k.tolerance_us.into()])
+                    .collect(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        let allowed = match word.as_str() {
+            "allowed" => true,
+            "limited" => false,
+            _ => return Err(unexpected(ratelimit::NAME, &word, rest)),
         };
-        if rest.len() != 2 * keys.len() {
-            return Err(bad());
+        let [now, pairs @ ..] = rest else {
+            return Err(unexpected(ratelimit::NAME, &word, rest));
+        };
+        if pairs.len() != 2 * keys.len() {
+            return Err(unexpected(ratelimit::NAME, &word, rest));
         }
-        let states = rest
-            .chunks(2)
+        let states = pairs
+            .chunks_exact(2)
             .map(|pair| {
-                let stored = int(&pair[0])?;
+                let [stored, by_key] = pair else {
+                    return Err(unexpected(ratelimit::NAME, &word, rest));
+                };
+                let stored = text(stored)?;
                 Ok(LimitState {
-                    stored_tat_us: (stored >= 0).then_some(stored),
-                    allowed: int(&pair[1])? == 1,
+                    stored_tat_us: if stored.is_empty() {
+                        None
+                    } else {
+                        Some(stored.parse().map_err(|_| {
+                            LeaderboardError::CorruptData(format!("a stored TAT '{stored}'"))
+                        })?)
+                    },
+                    allowed: int(by_key)? == 1,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok((int(first)? == 1, int(now)? / 1000, states))
+        Ok((allowed, int(now)? / 1000, states))
     }
 }

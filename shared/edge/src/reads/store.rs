@@ -4,11 +4,69 @@
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Record, Result};
 use spin_sdk::redis::RedisResult;
 
-use crate::repo::{Keys, Repo, bin, int, parse_record, text, uint};
+use crate::repo::script::{answer, script, unexpected};
+use crate::repo::{Keys, Repo, parse_record, text, uint};
 
-const PAGE: &str = include_str!("lua/page.lua");
-const AROUND: &str = include_str!("lua/around.lua");
-const PLAYERS: &str = include_str!("lua/players.lua");
+script! {
+    /// A page from a start or after a cursor (`lua/page.lua`): `page`, the total, the start,
+    /// then (when rows were read) the entries better than the first and the rows.
+    mod page = include_str!("lua/page.lua");
+    keys {
+        /// The period's standings (sorted set).
+        ranks,
+        /// The period's records (hash: player → JSON).
+        records,
+    }
+    args {
+        /// The 0-based start (without a cursor).
+        start,
+        /// Rows read at most.
+        count,
+        /// The cursor's rank value (`''`: no cursor).
+        after_value,
+        /// The cursor's member (with `after_value`).
+        after_member,
+    }
+}
+
+script! {
+    /// The rows around a player (`lua/around.lua`): `found`, the total, the start, the entries
+    /// better than the first and the rows, or `absent` when the player has no entry.
+    mod around = include_str!("lua/around.lua");
+    keys {
+        /// The period's standings (sorted set).
+        ranks,
+        /// The period's records (hash: player → JSON).
+        records,
+        /// The period's members (hash: player → sorted-set member).
+        members,
+    }
+    args {
+        /// The player.
+        player,
+        /// Rows either side.
+        radius,
+    }
+}
+
+script! {
+    /// Several players' standings (`lua/players.lua`): `players`, the total, then per player
+    /// its rank value, the entries better and its record (`''`, `0`, `''` when absent).
+    mod players = include_str!("lua/players.lua");
+    keys {
+        /// The period's standings (sorted set).
+        ranks,
+        /// The period's records (hash: player → JSON).
+        records,
+        /// The period's members (hash: player → sorted-set member).
+        members,
+    }
+    args {
+        ;
+        /// The players.
+        more players,
+    }
+}
 
 /// A sorted-set row with its record.
 #[derive(Debug, Clone)]
@@ -61,6 +119,39 @@ fn rows(items: &[RedisResult]) -> Result<Vec<Row>> {
         .collect()
 }
 
+/// A page as `page.lua` answers it.
+fn page_of(word: &str, rest: &[RedisResult]) -> Result<Page> {
+    match (word, rest) {
+        ("page", [total, start]) => Ok(Page {
+            total: uint(total)?,
+            start: uint(start)?,
+            first_better: 0,
+            rows: Vec::new(),
+        }),
+        ("page", [total, start, better, found @ ..]) => Ok(Page {
+            total: uint(total)?,
+            start: uint(start)?,
+            first_better: uint(better)?,
+            rows: rows(found)?,
+        }),
+        _ => Err(unexpected(page::NAME, word, rest)),
+    }
+}
+
+/// The rows around a player as `around.lua` answers them (`None`: the player has no entry).
+fn around_of(word: &str, rest: &[RedisResult]) -> Result<Option<Page>> {
+    match (word, rest) {
+        ("absent", []) => Ok(None),
+        ("found", [total, start, better, found @ ..]) => Ok(Some(Page {
+            total: uint(total)?,
+            start: uint(start)?,
+            first_better: uint(better)?,
+            rows: rows(found)?,
+        })),
+        _ => Err(unexpected(around::NAME, word, rest)),
+    }
+}
+
 impl Repo {
     /// A page starting at 0-based `start`, or right after the cursor position `(rank_value, member)`.
     pub async fn page(
@@ -71,28 +162,22 @@ impl Repo {
         count: u32,
         after: Option<(u64, &str)>,
     ) -> Result<Page> {
-        let mut args = vec![bin(start.to_string()), bin(count.to_string())];
-        if let Some((rv, member)) = after {
-            args.push(bin(rv.to_string()));
-            args.push(bin(member));
-        }
-        let r = self
-            .eval(PAGE, &[keys.zset(period), keys.records(period)], args)
-            .await?;
-        let (total, start) = match r.as_slice() {
-            [t, s, ..] => (uint(t)?, uint(s)?),
-            _ => return Err(LeaderboardError::CorruptData("short page reply".into())),
-        };
-        let (first_better, rows) = match r.get(2) {
-            Some(b) => (uint(b)?, rows(&r[3..])?),
-            None => (0, Vec::new()),
-        };
-        Ok(Page {
-            total,
-            start,
-            first_better,
-            rows,
-        })
+        let r = page::run(
+            self,
+            page::Keys {
+                ranks: keys.zset(period),
+                records: keys.records(period),
+            },
+            page::Args {
+                start: start.into(),
+                count: count.into(),
+                after_value: after.map(|(rv, _)| rv.into()).unwrap_or_default(),
+                after_member: after.map(|(_, m)| m.into()).unwrap_or_default(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        page_of(&word, rest)
     }
 
     /// Rows around a player (`radius` either side); `None` if the player has no entry.
@@ -103,27 +188,21 @@ impl Repo {
         player: &PlayerId,
         radius: u32,
     ) -> Result<Option<Page>> {
-        let r = self
-            .eval(
-                AROUND,
-                &[
-                    keys.zset(period),
-                    keys.records(period),
-                    keys.members(period),
-                ],
-                vec![bin(player.as_str()), bin(radius.to_string())],
-            )
-            .await?;
-        match r.as_slice() {
-            [_, s, ..] if int(s)? < 0 => Ok(None),
-            [t, s, b, rest @ ..] => Ok(Some(Page {
-                total: uint(t)?,
-                start: uint(s)?,
-                first_better: uint(b)?,
-                rows: rows(rest)?,
-            })),
-            _ => Err(LeaderboardError::CorruptData("short around reply".into())),
-        }
+        let r = around::run(
+            self,
+            around::Keys {
+                ranks: keys.zset(period),
+                records: keys.records(period),
+                members: keys.members(period),
+            },
+            around::Args {
+                player: player.as_str().into(),
+                radius: radius.into(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        around_of(&word, rest)
     }
 
     /// Standings of several players (None where absent) and the period total.
@@ -133,20 +212,27 @@ impl Repo {
         period: &PeriodId,
         players: &[PlayerId],
     ) -> Result<(u64, Vec<Option<Stored>>)> {
-        let r = self
-            .eval(
-                PLAYERS,
-                &[
-                    keys.zset(period),
-                    keys.records(period),
-                    keys.members(period),
-                ],
-                players.iter().map(|p| bin(p.as_str())).collect(),
-            )
-            .await?;
-        let total = r.first().map(uint).transpose()?.unwrap_or(0);
+        let r = players::run(
+            self,
+            players::Keys {
+                ranks: keys.zset(period),
+                records: keys.records(period),
+                members: keys.members(period),
+            },
+            players::Args {
+                players: players.iter().map(|p| p.as_str().into()).collect(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        let (total, found) = match (word.as_str(), rest) {
+            ("players", [total, found @ ..]) if found.len() == players.len() * 3 => {
+                (uint(total)?, found)
+            }
+            _ => return Err(unexpected(players::NAME, &word, rest)),
+        };
         let mut out = Vec::with_capacity(players.len());
-        for c in r.get(1..).unwrap_or_default().chunks(3) {
+        for c in found.chunks(3) {
             let [s, b, rec] = c else {
                 return Err(LeaderboardError::CorruptData(
                     "truncated players reply".into(),
@@ -163,5 +249,46 @@ impl Repo {
             });
         }
         Ok((total, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bin(s: &str) -> RedisResult {
+        RedisResult::Binary(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn the_rows_around_a_player_are_found_or_absent() {
+        assert!(matches!(around_of("absent", &[]), Ok(None)));
+        let found = around_of(
+            "found",
+            &[
+                RedisResult::Int64(7),
+                RedisResult::Int64(2),
+                RedisResult::Int64(1),
+            ],
+        );
+        assert!(matches!(
+            found,
+            Ok(Some(Page { total: 7, start: 2, first_better: 1, ref rows })) if rows.is_empty()
+        ));
+        // The previous release's code for no entry, and a word no release answers.
+        for (word, rest) in [("7", vec![RedisResult::Int64(-1)]), ("gone", vec![])] {
+            assert!(matches!(
+                around_of(word, &rest),
+                Err(LeaderboardError::CorruptData(_))
+            ));
+        }
+        assert!(matches!(
+            page_of("page", &[bin("3"), bin("0")]),
+            Ok(Page { total: 3, start: 0, first_better: 0, ref rows }) if rows.is_empty()
+        ));
+        assert!(matches!(
+            page_of("absent", &[]),
+            Err(LeaderboardError::CorruptData(_))
+        ));
     }
 }

@@ -2,11 +2,65 @@
 
 use leaderboard::Result;
 
+use spin_sdk::redis::RedisResult;
+
+use super::script::{Arg, answer, script, unexpected};
 use super::{Keys, Repo, bin, int, text, uint};
 
-const REDRIVE: &str = include_str!("lua/redrive.lua");
-const RANGE: &str = include_str!("lua/range.lua");
-const STRANDED: &str = include_str!("lua/stranded.lua");
+script! {
+    /// Dead letters moved back into the inbox (`lua/redrive.lua`): `moved`, how many.
+    mod redrive = include_str!("lua/redrive.lua");
+    keys {
+        /// The board's dead letters (stream).
+        dead,
+        /// The board's inbox (stream).
+        inbox,
+    }
+    args {
+        /// The doorbell's channel.
+        doorbell,
+        /// The doorbell's payload (the board).
+        payload;
+        /// Per letter: its id, its field count, then its fields and values.
+        more letters,
+    }
+}
+
+script! {
+    /// A page of a stream (`lua/range.lua`): `entries`, then per entry its id, its field count,
+    /// then its fields and values.
+    mod range = include_str!("lua/range.lua");
+    keys {
+        /// The stream.
+        stream,
+    }
+    args {
+        /// The first id (`-`, or a leading `(` for exclusive).
+        start,
+        /// The last id (`+`, or a leading `(` for exclusive).
+        stop,
+        /// Entries read at most.
+        count,
+    }
+}
+
+script! {
+    /// Entries of a stream its group took and has not acknowledged (`lua/stranded.lua`):
+    /// `stranded` and how many, `no_stream` or `no_group`.
+    mod stranded = include_str!("lua/stranded.lua");
+    keys {
+        /// The stream.
+        stream,
+    }
+    args {
+        /// The consumer group.
+        group,
+        /// How long an entry was taken at least (ms).
+        idle_ms,
+        /// Entries counted at most.
+        max,
+    }
+}
 
 /// A stream entry: its id and fields.
 pub type StreamEntry = (String, Vec<(String, String)>);
@@ -32,26 +86,33 @@ impl Repo {
         end: &str,
         limit: u32,
     ) -> Result<Vec<StreamEntry>> {
-        let r = self
-            .eval(
-                RANGE,
-                &[key.to_string()],
-                vec![bin(start), bin(end), bin(limit.to_string())],
-            )
-            .await?;
+        let r = range::run(
+            self,
+            range::Keys {
+                stream: key.to_string(),
+            },
+            range::Args {
+                start: start.into(),
+                stop: end.into(),
+                count: limit.into(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        if word != "entries" {
+            return Err(unexpected(range::NAME, &word, rest));
+        }
+        let truncated =
+            || leaderboard::LeaderboardError::CorruptData("a truncated stream entry".into());
         let mut out = Vec::new();
-        let mut it = r.iter();
+        let mut it = rest.iter();
         while let Some(id) = it.next() {
-            let n = it.next().map(uint).transpose()?.unwrap_or(0);
+            let n = uint(it.next().ok_or_else(truncated)?)?;
             let mut fields = Vec::new();
             for _ in 0..n / 2 {
                 match (it.next(), it.next()) {
                     (Some(k), Some(v)) => fields.push((text(k)?, text(v)?)),
-                    _ => {
-                        return Err(leaderboard::LeaderboardError::CorruptData(
-                            "a truncated stream entry".into(),
-                        ));
-                    }
+                    _ => return Err(truncated()),
                 }
             }
             out.push((text(id)?, fields));
@@ -84,18 +145,31 @@ impl Repo {
         doorbell: &str,
         board_ref: &str,
     ) -> Result<u64> {
-        let mut args = vec![bin(doorbell), bin(board_ref)];
+        let mut more = Vec::new();
         for (id, fields) in letters {
-            args.push(bin(id.as_str()));
-            args.push(bin((fields.len() * 2).to_string()));
+            more.push(Arg::from(id.as_str()));
+            more.push(Arg::from(fields.len() * 2));
             for (k, v) in fields {
-                args.extend([bin(k.as_str()), bin(v.as_str())]);
+                more.extend([Arg::from(k.as_str()), Arg::from(v.as_str())]);
             }
         }
-        let r = self
-            .eval(REDRIVE, &[keys.dead(), keys.inbox()], args)
-            .await?;
-        Ok(u64::try_from(r.first().map(int).transpose()?.unwrap_or(0)).unwrap_or(0))
+        let r = redrive::run(
+            self,
+            redrive::Keys {
+                dead: keys.dead(),
+                inbox: keys.inbox(),
+            },
+            redrive::Args {
+                doorbell: doorbell.into(),
+                payload: board_ref.into(),
+                letters: more,
+            },
+        )
+        .await?;
+        match answer(&r)? {
+            (word, [moved]) if word == "moved" => uint(moved),
+            (word, rest) => Err(unexpected(redrive::NAME, &word, rest)),
+        }
     }
 
     /// Appends `entry` (field `entry`) to a stream that keeps about the newest `keep` entries.
@@ -139,17 +213,29 @@ impl Repo {
         idle_ms: u64,
         max: u64,
     ) -> Result<u64> {
-        let r = self
-            .eval(
-                STRANDED,
-                &[stream.to_string()],
-                vec![bin(group), bin(idle_ms.to_string()), bin(max.to_string())],
-            )
-            .await?;
-        r.first()
-            .map(crate::repo::uint)
-            .transpose()
-            .map(Option::unwrap_or_default)
+        let r = stranded::run(
+            self,
+            stranded::Keys {
+                stream: stream.to_string(),
+            },
+            stranded::Args {
+                group: group.into(),
+                idle_ms: idle_ms.into(),
+                max: max.into(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        stranded_of(&word, rest)
+    }
+}
+
+/// How many entries `stranded.lua` counted: none without the stream or its group.
+fn stranded_of(word: &str, rest: &[RedisResult]) -> Result<u64> {
+    match (word, rest) {
+        ("stranded", [n]) => uint(n),
+        ("no_stream" | "no_group", []) => Ok(0),
+        _ => Err(unexpected(stranded::NAME, word, rest)),
     }
 }
 
@@ -165,5 +251,22 @@ pub fn check_stream_id(id: &str) -> Result<()> {
         Err(leaderboard::LeaderboardError::InvalidCursor(format!(
             "'{id}' is not an event id (<ms>-<seq>)"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stranded_entries_are_counted_or_none() {
+        let count = |word: &str, rest: &[RedisResult]| stranded_of(word, rest).ok();
+        assert_eq!(count("stranded", &[RedisResult::Int64(3)]), Some(3));
+        assert_eq!(count("no_stream", &[]), Some(0));
+        assert_eq!(count("no_group", &[]), Some(0));
+        // The previous release's bare count, and a word no release answers.
+        assert_eq!(count("3", &[]), None);
+        assert_eq!(count("no_group", &[RedisResult::Int64(1)]), None);
+        assert_eq!(count("stranded", &[RedisResult::Int64(-1)]), None);
     }
 }

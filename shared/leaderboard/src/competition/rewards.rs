@@ -352,32 +352,10 @@ pub fn award_due(closed_at_ms: i64, now_ms: i64, pending_reviews: u64, grace_ms:
         && (pending_reviews == 0 || now_ms >= closed_at_ms.saturating_add(grace_ms))
 }
 
-/// A claim's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// Claimed now (the adapter records `now`).
-    Now,
-    /// Claimed before, at this moment (Unix ms): the same answer, nothing given twice.
-    Before(i64),
-}
-
-/// A claim of the player's award for a run whose awards are `awarded` (computed, see
-/// [`award_due`]) or not yet: the player's award if it has one, and when it was claimed if
-/// ever. Before the awards are computed a claim is a `409` that says so (the player may yet be
-/// awarded), after it a player without an award gets a `404`.
-pub fn claim(
-    awarded: bool,
-    award: Option<Award>,
-    claimed_at_ms: Option<i64>,
-) -> Result<(Award, Claim)> {
-    match (awarded, award, claimed_at_ms) {
-        (false, _, _) => Err(LeaderboardError::Conflict(NOT_FINAL.into())),
-        (true, None, _) => Err(LeaderboardError::NotFound(
-            "no reward for this player in this run".into(),
-        )),
-        (true, Some(award), None) => Ok((award, Claim::Now)),
-        (true, Some(award), Some(at)) => Ok((award, Claim::Before(at))),
-    }
+/// Why a claim of a player awarded nothing in an awarded run takes nothing: `404`. (The claim
+/// itself is decided where it is taken, in one step: edge's `rewards_claim.lua`.)
+pub fn no_award() -> LeaderboardError {
+    LeaderboardError::NotFound("no reward for this player in this run".into())
 }
 
 /// Why a closed run's rewards cannot be claimed before they are awarded.

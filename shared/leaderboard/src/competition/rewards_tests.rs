@@ -146,27 +146,11 @@ fn an_award_waits_for_held_reviews_until_the_grace_ends() {
 }
 
 #[test]
-fn a_claim_is_taken_once_and_answered_the_same_after() {
-    let award = Award {
-        player: player("a"),
-        rank: 1,
-        reward: json!(1),
-    };
-    assert_eq!(
-        claim(true, Some(award.clone()), None).unwrap(),
-        (award.clone(), Claim::Now)
-    );
-    assert_eq!(
-        claim(true, Some(award.clone()), Some(42)).unwrap(),
-        (award, Claim::Before(42))
-    );
-    assert!(matches!(
-        claim(true, None, None),
-        Err(LeaderboardError::NotFound(_))
-    ));
+fn a_claim_refused_says_why() {
+    assert!(matches!(no_award(), LeaderboardError::NotFound(m) if m.contains("no reward")));
     // Before the awards are computed, even a winner-to-be is told to wait, not "no reward".
     assert!(
-        matches!(claim(false, None, None), Err(LeaderboardError::Conflict(m)) if m.contains("not final"))
+        matches!(not_final(Standing::Due), LeaderboardError::Conflict(m) if m.contains("not final"))
     );
     assert!(
         matches!(not_final(Standing::Open), LeaderboardError::Conflict(m) if m.contains("has not closed"))

@@ -6,32 +6,32 @@
 -- after it in short steps outside this script (Repo::sweep_board, sweep_step.lua), the tombstone
 -- last. Every key it touches is declared, so it runs on the board's slot; the caller read the
 -- periods set just before, and passes each period's three keys.
--- KEYS: 1 config, 2 periods, 3 events, 4 inbox, 5 version, 6 tombstone, then per period its
---       sorted set, records and members, then (a board with cohorts) each period's cohort keys,
---       then (a league) its closes and tiers. ARGV: 1 sweep token, then the period ids, in
---       KEYS' order.
--- Returns 1 if the board existed; 2 when it did not but an earlier delete's sweep is unfinished
--- (its tombstone is there, and is taken over: the caller finishes that sweep); 3 when the
--- periods set is no longer what the caller read (nothing is done: read it again); 0 otherwise.
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  if redis.call('EXISTS', KEYS[6]) == 1 then
-    redis.call('SET', KEYS[6], ARGV[1])
-    return 2
+-- The keys after the named ones (from KEYS[K_MORE]): per period its sorted set, records and
+-- members, then (a board with cohorts) each period's cohort keys, then (a league) its closes and
+-- tiers. The arguments after the token (from ARGV[A_MORE]): the period ids, in KEYS' order.
+-- Answers {'deleted'} if the board existed; {'unfinished'} when it did not but an earlier
+-- delete's sweep is unfinished (its tombstone is there, and is taken over: the caller finishes
+-- that sweep); {'periods_moved'} when the periods set is no longer what the caller read (nothing
+-- is done: read it again); {'absent'} otherwise.
+if redis.call('EXISTS', K.config) == 0 then
+  if redis.call('EXISTS', K.tombstone) == 1 then
+    redis.call('SET', K.tombstone, A.token)
+    return {'unfinished'}
   end
-  return 0
+  return {'absent'}
 end
-local periods = #ARGV - 1
-if redis.call('SCARD', KEYS[2]) ~= periods then return 3 end
-for i = 1, periods do
-  if redis.call('SISMEMBER', KEYS[2], ARGV[i + 1]) == 0 then return 3 end
+local periods = #ARGV - A_MORE + 1
+if redis.call('SCARD', K.periods) ~= periods then return {'periods_moved'} end
+for i = A_MORE, #ARGV do
+  if redis.call('SISMEMBER', K.periods, ARGV[i]) == 0 then return {'periods_moved'} end
 end
-redis.call('SET', KEYS[6], ARGV[1])
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('SET', K.tombstone, A.token)
+redis.call('UNLINK', K.config, K.periods, K.events, K.inbox, K.version)
 -- The periods' keys in bounded batches: unpack's arguments live on Lua's stack.
-local i = 7
+local i = K_MORE
 while i <= #KEYS do
   local j = math.min(i + 499, #KEYS)
   redis.call('UNLINK', unpack(KEYS, i, j))
   i = j + 1
 end
-return 1
+return {'deleted'}

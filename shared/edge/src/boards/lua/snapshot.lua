@@ -3,53 +3,51 @@
 -- acknowledged). A snapshot copies every period's record hash, member hash and
 -- sorted set (TTLs included) and the periods set under `snap:<id>:`, where id is the last event
 -- it covers.
--- KEYS: 1 events, 2 periods, 3 snapshot index (sorted set: ms → id), 4 snapshot meta (hash: id →
---       entries ever added to the log when it was taken)
--- ARGV: 1 the board's key prefix, 2 events between snapshots, 3 snapshots kept, 4 '1' to take one
---       even if not due
--- Returns {0} when nothing was due, else {1, snapshot id, log entries trimmed}.
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
-local prefix = ARGV[1]
-local info = redis.call('XINFO', 'STREAM', KEYS[1])
+-- Answers {'taken', snapshot id, log entries trimmed}, or without one {'no_log'} (the board has
+-- no log), {'not_due'} (too few events since the newest) or {'covered'} (no event the newest does
+-- not cover).
+if redis.call('EXISTS', K.events) == 0 then return {'no_log'} end
+local prefix = A.prefix
+local info = redis.call('XINFO', 'STREAM', K.events)
 local added = 0
 for i = 1, #info, 2 do
   if info[i] == 'entries-added' then added = tonumber(info[i + 1]) end
 end
-local newest = redis.call('ZREVRANGE', KEYS[3], 0, 0)[1]
-if ARGV[4] ~= '1' then
-  local at = newest and tonumber(redis.call('HGET', KEYS[4], newest) or '0') or 0
-  if added - at < tonumber(ARGV[2]) then return {0} end
+local newest = redis.call('ZREVRANGE', K.index, 0, 0)[1]
+if A.force ~= '1' then
+  local at = newest and tonumber(redis.call('HGET', K.meta, newest) or '0') or 0
+  if added - at < tonumber(A.every) then return {'not_due'} end
 end
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
-if not last or last[1] == newest then return {0} end
+local last = redis.call('XREVRANGE', K.events, '+', '-', 'COUNT', 1)[1]
+if not last or last[1] == newest then return {'covered'} end
 local id = last[1]
 local snap = prefix .. 'snap:' .. id .. ':'
-for _, p in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+for _, p in ipairs(redis.call('SMEMBERS', K.periods)) do
   for _, kind in ipairs({'r:', 'm:', 'z:'}) do
     if redis.call('EXISTS', prefix .. kind .. p) == 1 then
       redis.call('COPY', prefix .. kind .. p, snap .. kind .. p, 'REPLACE')
     end
   end
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('COPY', KEYS[2], snap .. 'periods', 'REPLACE')
+if redis.call('EXISTS', K.periods) == 1 then
+  redis.call('COPY', K.periods, snap .. 'periods', 'REPLACE')
 end
-redis.call('ZADD', KEYS[3], tonumber(string.match(id, '^(%d+)')), id)
-redis.call('HSET', KEYS[4], id, added)
-while redis.call('ZCARD', KEYS[3]) > tonumber(ARGV[3]) do
-  local old = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+redis.call('ZADD', K.index, tonumber(string.match(id, '^(%d+)')), id)
+redis.call('HSET', K.meta, id, added)
+while redis.call('ZCARD', K.index) > tonumber(A.keep) do
+  local old = redis.call('ZRANGE', K.index, 0, 0)[1]
   local dir = prefix .. 'snap:' .. old .. ':'
   for _, p in ipairs(redis.call('SMEMBERS', dir .. 'periods')) do
     redis.call('UNLINK', dir .. 'r:' .. p, dir .. 'm:' .. p, dir .. 'z:' .. p)
   end
   redis.call('UNLINK', dir .. 'periods')
-  redis.call('ZREM', KEYS[3], old)
-  redis.call('HDEL', KEYS[4], old)
+  redis.call('ZREM', K.index, old)
+  redis.call('HDEL', K.meta, old)
 end
 -- Until `kept` snapshots exist the log stays whole, so time travel always reaches back at least
 -- `kept - 1` snapshot intervals.
-if redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[3]) then return {1, id, 0} end
-local oldest = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+if redis.call('ZCARD', K.index) < tonumber(A.keep) then return {'taken', id, 0} end
+local oldest = redis.call('ZRANGE', K.index, 0, 0)[1]
 -- Never trim what the webhook fan-out (consumer group `webhooks`) has not acknowledged: the log
 -- is its outbox.
 local function older(a, b)
@@ -58,7 +56,7 @@ local function older(a, b)
   if tonumber(am) ~= tonumber(bm) then return tonumber(am) < tonumber(bm) end
   return tonumber(as) < tonumber(bs)
 end
-local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[1])
+local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', K.events)
 if ok then
   for _, g in ipairs(groups) do
     local info = {}
@@ -66,10 +64,10 @@ if ok then
     if info['name'] == 'webhooks' then
       local keep = info['last-delivered-id']
       if tonumber(info['pending']) > 0 then
-        keep = redis.call('XPENDING', KEYS[1], 'webhooks')[2]
+        keep = redis.call('XPENDING', K.events, 'webhooks')[2]
       end
       if keep and older(keep, oldest) then oldest = keep end
     end
   end
 end
-return {1, id, redis.call('XTRIM', KEYS[1], 'MINID', oldest)}
+return {'taken', id, redis.call('XTRIM', K.events, 'MINID', oldest)}

@@ -6,15 +6,105 @@
 //! | `lb:{t/b}:rp:<nonce>:…` | as above | a replay's fresh projection, until it is swapped in |
 //! | `lb:{t/b}:asof:<id>` / `asof:<id>:<nonce>:…` | string / as above | a time-travel projection (minutes) |
 
+use leaderboard::Result;
 use leaderboard::events::log::Op;
-use leaderboard::{LeaderboardError, Result};
 
-use crate::repo::{Keys, Repo, bin, int, text, uint};
+use crate::repo::script::{Arg, answer, script, unexpected};
+use crate::repo::{Keys, RedisResult, Repo, bin, int, text, uint};
 
-const FOLD: &str = include_str!("lua/fold.lua");
-const COPY: &str = include_str!("lua/copy.lua");
-const COMPARE: &str = include_str!("lua/compare.lua");
-const SWAP: &str = include_str!("lua/swap.lua");
+script! {
+    /// Folded events written into a projection (`lua/fold.lua`).
+    mod fold = include_str!("lua/fold.lua");
+    keys {
+        /// The projection's periods set.
+        periods,
+    }
+    args {
+        /// The projection's key prefix.
+        prefix,
+        /// The lifetime of every key written (ms; `0`: none).
+        ttl_ms;
+        /// The ops: `S` period, `P` period player record member rank value, `D` period player.
+        more ops,
+    }
+}
+
+script! {
+    /// A projection copied to another prefix (`lua/copy.lua`).
+    mod copy = include_str!("lua/copy.lua");
+    keys {
+        /// The source's periods set.
+        from_periods,
+        /// The target's periods set.
+        to_periods,
+    }
+    args {
+        /// The source's key prefix.
+        from_prefix,
+        /// The target's key prefix.
+        to_prefix,
+        /// The copies' lifetime (ms).
+        ttl_ms,
+    }
+}
+
+script! {
+    /// A slice of two projections' period compared (`lua/compare.lua`).
+    mod compare = include_str!("lua/compare.lua");
+    keys {
+        /// A's sorted set of the period.
+        a_ranking,
+        /// A's records of the period.
+        a_records,
+        /// B's sorted set of the period.
+        b_ranking,
+        /// B's members of the period.
+        b_members,
+        /// B's records of the period.
+        b_records,
+    }
+    args {
+        /// The slice's first rank.
+        start,
+        /// How many entries it takes.
+        count,
+    }
+}
+
+script! {
+    /// A replayed projection swapped in for the live one (`lua/swap.lua`).
+    mod swap = include_str!("lua/swap.lua");
+    keys {
+        /// The board's log.
+        events,
+        /// The live periods set.
+        live_periods,
+        /// The replayed periods set.
+        fresh_periods,
+        /// The board's version counter.
+        version,
+    }
+    args {
+        /// The live projection's key prefix.
+        live_prefix,
+        /// The replayed projection's key prefix.
+        fresh_prefix,
+        /// The last event the replay folded (`""`: none).
+        last;
+        /// Per replayed period: its id and its expiry (Unix ms; `0`: never).
+        more periods,
+    }
+}
+
+/// The answer of `swap.lua`, typed: the board's new version after the swap, or the log's last
+/// event id when the log moved.
+fn swapped(word: &str, rest: &[RedisResult]) -> Result<std::result::Result<i64, String>> {
+    match (word, rest) {
+        ("swapped", [version]) => Ok(Ok(int(version)?)),
+        ("moved", [last]) => Ok(Err(text(last)?)),
+        _ => Err(unexpected(swap::NAME, word, rest)),
+    }
+}
 
 /// A slice of a comparison of two projections' period.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,21 +130,23 @@ impl Repo {
     /// Copies a projection's periods and keys from `from` to `to` (replacing), each copy living
     /// `ttl_ms`; the number of periods.
     pub async fn copy_projection(&self, from: &Keys, to: &Keys, ttl_ms: u64) -> Result<u64> {
-        let r = self
-            .eval(
-                COPY,
-                &[from.periods(), to.periods()],
-                vec![
-                    bin(from.prefix()),
-                    bin(to.prefix()),
-                    bin(ttl_ms.to_string()),
-                ],
-            )
-            .await?;
-        r.first()
-            .map(uint)
-            .transpose()
-            .map(Option::unwrap_or_default)
+        let r = copy::run(
+            self,
+            copy::Keys {
+                from_periods: from.periods(),
+                to_periods: to.periods(),
+            },
+            copy::Args {
+                from_prefix: from.prefix().into(),
+                to_prefix: to.prefix().into(),
+                ttl_ms: ttl_ms.into(),
+            },
+        )
+        .await?;
+        match answer(&r)? {
+            (word, [n]) if word == "copied" => uint(n),
+            (word, rest) => Err(unexpected(copy::NAME, &word, rest)),
+        }
     }
 
     /// Writes folded events into the projection under `target`, every key written living `ttl_ms`
@@ -63,33 +155,49 @@ impl Repo {
         if ops.is_empty() {
             return Ok(());
         }
-        let mut args = vec![bin(target.prefix()), bin(ttl_ms.to_string())];
+        let mut more: Vec<Arg> = Vec::new();
         for op in ops {
             match op {
-                Op::Start(p) => args.extend([bin("S"), bin(p.to_string())]),
+                Op::Start(p) => more.extend(["S".into(), p.to_string().into()]),
                 Op::Put {
                     period,
                     player,
                     record,
                     member,
                     rank_value,
-                } => args.extend([
-                    bin("P"),
-                    bin(period.to_string()),
-                    bin(player.as_str()),
-                    bin(record.as_str()),
-                    bin(member.as_str()),
-                    bin(rank_value.to_string()),
+                } => more.extend([
+                    "P".into(),
+                    period.to_string().into(),
+                    player.as_str().into(),
+                    record.as_str().into(),
+                    member.as_str().into(),
+                    rank_value.to_string().into(),
                 ]),
-                Op::Delete { period, player } => args.extend([
-                    bin("D"),
-                    bin(period.map_or_else(|| "*".to_string(), |p| p.to_string())),
-                    bin(player.as_str()),
+                Op::Delete { period, player } => more.extend([
+                    "D".into(),
+                    period
+                        .map_or_else(|| "*".to_string(), |p| p.to_string())
+                        .into(),
+                    player.as_str().into(),
                 ]),
             }
         }
-        self.eval(FOLD, &[target.periods()], args).await?;
-        Ok(())
+        let r = fold::run(
+            self,
+            fold::Keys {
+                periods: target.periods(),
+            },
+            fold::Args {
+                prefix: target.prefix().into(),
+                ttl_ms: ttl_ms.into(),
+                ops: more,
+            },
+        )
+        .await?;
+        match answer(&r)? {
+            (word, [_]) if word == "folded" => Ok(()),
+            (word, rest) => Err(unexpected(fold::NAME, &word, rest)),
+        }
     }
 
     /// Compares entries `[start, start + count)` of `a`'s `period` with `b`.
@@ -102,29 +210,31 @@ impl Repo {
         count: u64,
     ) -> Result<Compared> {
         let key = |k: &Keys, part: &str| format!("{}{part}:{period}", k.prefix());
-        let r = self
-            .eval(
-                COMPARE,
-                &[
-                    key(a, "z"),
-                    key(a, "r"),
-                    key(b, "z"),
-                    key(b, "m"),
-                    key(b, "r"),
-                ],
-                vec![bin(start.to_string()), bin(count.to_string())],
-            )
-            .await?;
-        match r.as_slice() {
-            [total_a, total_b, checked, players @ ..] => Ok(Compared {
-                total_a: uint(total_a)?,
-                total_b: uint(total_b)?,
-                checked: uint(checked)?,
-                differing: players.iter().map(text).collect::<Result<_>>()?,
-            }),
-            other => Err(LeaderboardError::CorruptData(format!(
-                "unexpected comparison reply {other:?}"
-            ))),
+        let r = compare::run(
+            self,
+            compare::Keys {
+                a_ranking: key(a, "z"),
+                a_records: key(a, "r"),
+                b_ranking: key(b, "z"),
+                b_members: key(b, "m"),
+                b_records: key(b, "r"),
+            },
+            compare::Args {
+                start: start.into(),
+                count: count.into(),
+            },
+        )
+        .await?;
+        match answer(&r)? {
+            (word, [total_a, total_b, checked, players @ ..]) if word == "compared" => {
+                Ok(Compared {
+                    total_a: uint(total_a)?,
+                    total_b: uint(total_b)?,
+                    checked: uint(checked)?,
+                    differing: players.iter().map(text).collect::<Result<_>>()?,
+                })
+            }
+            (word, rest) => Err(unexpected(compare::NAME, &word, rest)),
         }
     }
 
@@ -138,29 +248,28 @@ impl Repo {
         last: &str,
         periods: &[(String, Option<i64>)],
     ) -> Result<std::result::Result<i64, String>> {
-        let mut args = vec![bin(live.prefix()), bin(fresh.prefix()), bin(last)];
+        let mut more: Vec<Arg> = Vec::with_capacity(2 * periods.len());
         for (p, expire) in periods {
-            args.extend([bin(p.as_str()), bin(expire.unwrap_or(0).to_string())]);
+            more.extend([p.as_str().into(), expire.unwrap_or(0).into()]);
         }
-        let r = self
-            .eval(
-                SWAP,
-                &[
-                    live.events(),
-                    live.periods(),
-                    fresh.periods(),
-                    live.version(),
-                ],
-                args,
-            )
-            .await?;
-        match r.as_slice() {
-            [ok, version] if int(ok)? == 1 => Ok(Ok(int(version)?)),
-            [_, last] => Ok(Err(text(last)?)),
-            other => Err(LeaderboardError::CorruptData(format!(
-                "unexpected swap reply {other:?}"
-            ))),
-        }
+        let r = swap::run(
+            self,
+            swap::Keys {
+                events: live.events(),
+                live_periods: live.periods(),
+                fresh_periods: fresh.periods(),
+                version: live.version(),
+            },
+            swap::Args {
+                live_prefix: live.prefix().into(),
+                fresh_prefix: fresh.prefix().into(),
+                last: last.into(),
+                periods: more,
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        swapped(&word, rest)
     }
 
     /// The periods of a projection.
@@ -193,5 +302,33 @@ impl Repo {
             )
             .await?;
         Ok(r.first().map(text).transpose()?.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leaderboard::LeaderboardError;
+
+    #[test]
+    fn the_swap_answers_by_name() {
+        let bulk = |s: &str| RedisResult::Binary(s.as_bytes().to_vec());
+        assert_eq!(
+            swapped("swapped", &[RedisResult::Int64(7)]).ok(),
+            Some(Ok(7))
+        );
+        assert_eq!(
+            swapped("moved", &[bulk("1-0")]).ok(),
+            Some(Err("1-0".to_string()))
+        );
+        assert_eq!(swapped("moved", &[bulk("")]).ok(), Some(Err(String::new())));
+        assert!(matches!(
+            swapped("swapped", &[]),
+            Err(LeaderboardError::CorruptData(_))
+        ));
+        assert!(matches!(
+            swapped("1", &[RedisResult::Int64(7)]),
+            Err(LeaderboardError::CorruptData(_))
+        ));
     }
 }

@@ -6,9 +6,28 @@
 use leaderboard::competition::cohort::{self, CohortId};
 use leaderboard::{Board, LeaderboardError, PeriodId, PlayerId, Result};
 
+use crate::repo::script::{answer, script, unexpected};
 use crate::repo::{Keys, Repo, bin, board_deleted, text};
 
-const PLACE: &str = include_str!("lua/cohort_place.lua");
+script! {
+    /// Players placed in a period's cohorts (`lua/cohort_place.lua`).
+    mod place = include_str!("lua/cohort_place.lua");
+    keys {
+        /// The period's arrivals ([`Keys::arrivals`]).
+        arrivals,
+        /// The period's placements ([`Keys::placements`]).
+        placements,
+        /// The board's config.
+        config,
+    }
+    args {
+        /// When the placements expire (Unix ms; `0`: never).
+        expire_at_ms;
+        /// The players: a player, then the band its first submission names (`''`: none), for
+        /// each.
+        more players,
+    }
+}
 
 impl Keys {
     /// The sorted set of a cohort of a period (`z:<period>:c:<cohort>`): the cohort's entries,
@@ -40,24 +59,31 @@ impl Repo {
         expire_at_ms: Option<i64>,
         players: &[(&PlayerId, Option<&str>)],
     ) -> Result<Vec<CohortId>> {
-        let mut args = vec![bin(expire_at_ms.unwrap_or(0).to_string())];
-        for (player, band) in players {
-            args.push(bin(player.as_str()));
-            args.push(bin(band.unwrap_or_default()));
-        }
-        let r = self
-            .eval(
-                PLACE,
-                &[
-                    keys.arrivals(period),
-                    keys.placements(period),
-                    keys.config(),
-                ],
-                args,
-            )
-            .await?;
-        if r.is_empty() && !players.is_empty() {
-            return Err(board_deleted(keys));
+        let reply = place::run(
+            self,
+            place::Keys {
+                arrivals: keys.arrivals(period),
+                placements: keys.placements(period),
+                config: keys.config(),
+            },
+            place::Args {
+                expire_at_ms: expire_at_ms.unwrap_or(0).into(),
+                players: players
+                    .iter()
+                    .flat_map(|(player, band)| {
+                        [player.as_str().into(), band.unwrap_or_default().into()]
+                    })
+                    .collect(),
+            },
+        )
+        .await?;
+        let (word, r) = answer(&reply)?;
+        match (word.as_str(), r) {
+            ("placed", _) => {}
+            // Placing no one places no one, the board gone or not.
+            ("board_gone", []) if players.is_empty() => return Ok(Vec::new()),
+            ("board_gone", []) => return Err(board_deleted(keys)),
+            _ => return Err(unexpected(place::NAME, &word, r)),
         }
         if r.len() != players.len() {
             return Err(LeaderboardError::CorruptData(format!(

@@ -16,7 +16,23 @@ use leaderboard::{LeaderboardError, PeriodId, PeriodKind, PlayerId, Result};
 use crate::repo::script::{answer, script, unexpected};
 use crate::repo::{Keys, Repo, bin, board_deleted, int, text};
 
-const FREEZE: &str = include_str!("lua/league_freeze.lua");
+script! {
+    /// A period's close begun, once (`lua/league_freeze.lua`).
+    mod freeze = include_str!("lua/league_freeze.lua");
+    keys {
+        /// The board's config.
+        config,
+        /// Its closes ([`Keys::league`]).
+        closes,
+    }
+    args {
+        /// The period's closing mark ([`closing_field`]).
+        closing_mark,
+        /// The caller's clock (Unix ms: what the mark holds).
+        now_ms,
+    }
+}
+
 script! {
     /// A league period's close, stored once (`lua/league_close.lua`).
     mod close = include_str!("lua/league_close.lua");
@@ -197,19 +213,23 @@ impl Repo {
     /// in the period. A league's close and a periodic board's awards (`crate::competitions::rewards`) begin
     /// the same way, and share the mark.
     pub async fn freeze_period(&self, keys: &Keys, period: &PeriodId, now_ms: i64) -> Result<()> {
-        let r = self
-            .eval(
-                FREEZE,
-                &[keys.config(), keys.league()],
-                vec![bin(closing_field(period)), bin(now_ms.to_string())],
-            )
-            .await?;
-        match r.first().map(int).transpose()? {
-            Some(1 | 2) => Ok(()),
-            None => Err(board_deleted(keys)),
-            Some(other) => Err(LeaderboardError::CorruptData(format!(
-                "the league freeze script answered {other}"
-            ))),
+        let r = freeze::run(
+            self,
+            freeze::Keys {
+                config: keys.config(),
+                closes: keys.league(),
+            },
+            freeze::Args {
+                closing_mark: closing_field(period).into(),
+                now_ms: now_ms.into(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        match (word.as_str(), rest) {
+            ("marked" | "before", []) => Ok(()),
+            ("board_gone", []) => Err(board_deleted(keys)),
+            _ => Err(unexpected(freeze::NAME, &word, rest)),
         }
     }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{RunRewards, settle};
-use crate::competitions::rewards::store::{AwardHeld, Stored};
+use crate::competitions::rewards::store::{AwardHeld, Claimed, Stored};
 use crate::repo::{Keys, Repo};
 
 /// Awards one listing page holds at most (default 100).
@@ -123,29 +123,28 @@ pub async fn claim_award(
         RunRewards::NotYet(standing) => return Err(rewards::not_final(standing)),
     };
     let keys = Keys::new(tenant, board_id);
-    let seen = repo.claim_award(&keys, &run, player, now_ms).await?;
+    // The claim's script decides it (`rewards_claim.lua`); here its outcome is only shown.
+    let claimed = repo.claim_award(&keys, &run, player, now_ms).await?;
     let tables = stored_tables(&stored)?;
-    let award = match seen.rank {
-        Some(rank) => Some(rewards::Award {
-            player: player.clone(),
+    let (rank, claimed_at_ms, cohort) = match claimed {
+        Claimed::Now { rank, cohort } => (rank, now_ms, cohort),
+        Claimed::Before {
             rank,
-            reward: reward_of(&tables, seen.cohort.as_deref(), rank)?.clone(),
-        }),
-        None => None,
-    };
-    let (award, claimed) = rewards::claim(seen.awarded, award, seen.claimed_before_ms)?;
-    let claimed_at_ms = match claimed {
-        rewards::Claim::Now => now_ms,
-        rewards::Claim::Before(at) => at,
+            at_ms,
+            cohort,
+        } => (rank, at_ms, cohort),
+        // The same `409` as a run whose awards `settle` found not made.
+        Claimed::NotAwarded => return Err(rewards::not_final(rewards::Standing::Due)),
+        Claimed::NoAward => return Err(rewards::no_award()),
     };
     Ok((
         run,
         AwardShown {
-            player: award.player.to_string(),
-            rank: award.rank,
-            reward: award.reward,
+            player: player.to_string(),
+            rank,
+            reward: reward_of(&tables, cohort.as_deref(), rank)?.clone(),
             claimed_at: Some(leaderboard::time::iso_text(claimed_at_ms)),
-            cohort: seen.cohort,
+            cohort,
         },
     ))
 }

@@ -7,7 +7,7 @@
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
 
 use crate::repo::script::{answer, script, unexpected};
-use crate::repo::{Keys, RedisParameter, Repo, bin, int, text, uint};
+use crate::repo::{Keys, RedisResult, Repo, bin, int, text, uint};
 
 script! {
     /// A run's awards, stored once (`lua/rewards_award.lua`).
@@ -57,7 +57,23 @@ struct Awarded<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     cohort: Option<&'a str>,
 }
-const CLAIM: &str = include_str!("lua/rewards_claim.lua");
+
+script! {
+    /// A player's claim of its award, decided and taken once (`lua/rewards_claim.lua`).
+    mod claim = include_str!("lua/rewards_claim.lua");
+    keys {
+        /// The board's config.
+        config,
+        /// The run's awards (hash).
+        awards,
+    }
+    args {
+        /// The player claiming.
+        player,
+        /// The caller's clock (Unix ms: the claim's time, when taken now).
+        now_ms,
+    }
+}
 
 /// A run's awards as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,20 +127,56 @@ pub struct AwardHeld {
     pub claimed_at_ms: Option<i64>,
 }
 
-/// What a claim's script saw and did.
+/// What a claim's script decided ([`Repo::claim_award`]): the claim's one decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimSeen {
-    /// The run's awards were made.
-    pub awarded: bool,
-    /// The player's rank, when it was awarded something.
-    pub rank: Option<u64>,
-    /// Its cohort, on a board with cohorts.
-    pub cohort: Option<String>,
-    /// When it claimed before this claim (Unix ms), if it did: this claim took nothing.
-    pub claimed_before_ms: Option<i64>,
+pub enum Claimed {
+    /// Taken now.
+    Now {
+        /// The player's rank.
+        rank: u64,
+        /// Its cohort, on a board with cohorts.
+        cohort: Option<String>,
+    },
+    /// Taken before, by an earlier claim: this claim took nothing.
+    Before {
+        /// The player's rank.
+        rank: u64,
+        /// When the earlier claim took it (Unix ms).
+        at_ms: i64,
+        /// Its cohort, on a board with cohorts.
+        cohort: Option<String>,
+    },
+    /// The run's awards are not made: nothing is taken.
+    NotAwarded,
+    /// The run is awarded, but not to this player: nothing is taken.
+    NoAward,
 }
 
-fn optional_int(r: &spin_sdk::redis::RedisResult) -> Result<Option<i64>> {
+/// [`claim`]'s answer as its outcome; `BoardNotFound` when the board is gone.
+fn claimed(keys: &Keys, reply: &[RedisResult]) -> Result<Claimed> {
+    let (word, rest) = answer(reply)?;
+    let rank = |r: &RedisResult| {
+        optional_rank(r)?
+            .ok_or_else(|| LeaderboardError::CorruptData("a claim answered no rank".into()))
+    };
+    match (word.as_str(), rest) {
+        ("claimed", [r, cohort]) => Ok(Claimed::Now {
+            rank: rank(r)?,
+            cohort: optional_text(cohort)?,
+        }),
+        ("claimed_before", [r, at, cohort]) => Ok(Claimed::Before {
+            rank: rank(r)?,
+            at_ms: int(at)?,
+            cohort: optional_text(cohort)?,
+        }),
+        ("not_awarded", []) => Ok(Claimed::NotAwarded),
+        ("no_award", []) => Ok(Claimed::NoAward),
+        ("board_gone", []) => Err(crate::repo::board_deleted(keys)),
+        _ => Err(unexpected(claim::NAME, &word, rest)),
+    }
+}
+
+fn optional_int(r: &RedisResult) -> Result<Option<i64>> {
     let raw = text(r)?;
     if raw.is_empty() {
         Ok(None)
@@ -136,12 +188,12 @@ fn optional_int(r: &spin_sdk::redis::RedisResult) -> Result<Option<i64>> {
 }
 
 /// A stored text, if any (empty: none).
-fn optional_text(r: &spin_sdk::redis::RedisResult) -> Result<Option<String>> {
+fn optional_text(r: &RedisResult) -> Result<Option<String>> {
     Ok(Some(text(r)?).filter(|t| !t.is_empty()))
 }
 
 /// A stored rank, if any.
-fn optional_rank(r: &spin_sdk::redis::RedisResult) -> Result<Option<u64>> {
+fn optional_rank(r: &RedisResult) -> Result<Option<u64>> {
     optional_int(r)?
         .map(|n| {
             u64::try_from(n)
@@ -307,41 +359,89 @@ impl Repo {
         r.iter().map(text).collect()
     }
 
-    /// Claims `player`'s award in the run once (the first claim's time is kept); waits for the
-    /// replicas `redis_min_replica_acks` asks for after a claim taken now.
+    /// Claims `player`'s award in the run once (the first claim's time is kept): what the
+    /// claim's script decided. Waits for the replicas `redis_min_replica_acks` asks for after a
+    /// claim taken now.
     pub async fn claim_award(
         &self,
         keys: &Keys,
         period: &PeriodId,
         player: &PlayerId,
         now_ms: i64,
-    ) -> Result<ClaimSeen> {
+    ) -> Result<Claimed> {
         let awards = keys.awards(period);
-        let r = self
-            .eval(
-                CLAIM,
-                &[keys.config(), awards.clone()],
-                vec![bin(player.as_str()), RedisParameter::Int64(now_ms)],
-            )
-            .await?;
-        let [awarded, rank, claimed_before, now, cohort] = r.as_slice() else {
-            return match r.as_slice() {
-                [] => Err(crate::repo::board_deleted(keys)),
-                other => Err(LeaderboardError::CorruptData(format!(
-                    "a claim answered {other:?}"
-                ))),
-            };
-        };
-        let taken_now = int(now)? == 1;
-        let seen = ClaimSeen {
-            awarded: int(awarded)? == 1,
-            rank: optional_rank(rank)?,
-            cohort: optional_text(cohort)?,
-            claimed_before_ms: optional_int(claimed_before)?,
-        };
-        if taken_now {
+        let r = claim::run(
+            self,
+            claim::Keys {
+                config: keys.config(),
+                awards: awards.clone(),
+            },
+            claim::Args {
+                player: player.as_str().into(),
+                now_ms: now_ms.into(),
+            },
+        )
+        .await?;
+        let outcome = claimed(keys, &r)?;
+        if matches!(outcome, Claimed::Now { .. }) {
             self.await_replicas(&[&awards]).await?;
         }
-        Ok(seen)
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use leaderboard::{BoardId, TenantId};
+
+    fn word(w: &str) -> RedisResult {
+        RedisResult::Binary(w.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn a_claims_answer_is_read_by_word_and_arity() {
+        let keys = Keys::new(&TenantId::new("t").unwrap(), &BoardId::new("b").unwrap());
+        let read = |reply: &[RedisResult]| claimed(&keys, reply);
+        assert_eq!(
+            read(&[word("claimed"), word("3"), word("")]).unwrap(),
+            Claimed::Now {
+                rank: 3,
+                cohort: None
+            }
+        );
+        assert_eq!(
+            read(&[
+                word("claimed_before"),
+                word("1"),
+                word("17"),
+                word("2:gold")
+            ])
+            .unwrap(),
+            Claimed::Before {
+                rank: 1,
+                at_ms: 17,
+                cohort: Some("2:gold".into())
+            }
+        );
+        assert_eq!(read(&[word("not_awarded")]).unwrap(), Claimed::NotAwarded);
+        assert_eq!(read(&[word("no_award")]).unwrap(), Claimed::NoAward);
+        assert!(matches!(
+            read(&[word("board_gone")]),
+            Err(LeaderboardError::BoardNotFound(_))
+        ));
+        for damaged in [
+            vec![],
+            vec![word("claimed"), word(""), word("")],
+            vec![word("claimed_before"), word("1"), word("")],
+            vec![word("no_award"), word("1")],
+            vec![word("taken")],
+        ] {
+            assert!(
+                matches!(read(&damaged), Err(LeaderboardError::CorruptData(_))),
+                "{damaged:?}"
+            );
+        }
     }
 }

@@ -17,13 +17,69 @@
 
 use leaderboard::{BoardId, LeaderboardError, PeriodId, PlayerId, Result, TenantId};
 
+use crate::repo::script::{answer, script, unexpected};
 use crate::repo::{Keys, Repo, bin, int, text, uint};
 
 use super::scripts;
 
-const JOIN: &str = include_str!("lua/tournament_join.lua");
-const GRANT: &str = include_str!("lua/tournament_grant.lua");
-const SCAN: &str = include_str!("lua/tournament_scan.lua");
+script! {
+    /// A player's join of a tournament (`lua/tournament_join.lua`).
+    mod join = include_str!("lua/tournament_join.lua");
+    keys {
+        /// The board's config.
+        config,
+        /// The tournament's players ([`Keys::joined`]).
+        joined,
+    }
+    args {
+        /// The player joining.
+        player,
+        /// Players the tournament takes at most (`0`: unlimited).
+        max_size,
+    }
+}
+
+script! {
+    /// Extra attempts granted in a run (`lua/tournament_grant.lua`).
+    mod grant = include_str!("lua/tournament_grant.lua");
+    keys {
+        /// The board's config.
+        config,
+        /// The run's grants ([`Keys::grants`]).
+        grants,
+        /// The run's records (hash: player → record).
+        records,
+    }
+    args {
+        /// The player granted.
+        player,
+        /// Attempts added.
+        extra,
+        /// When the grants expire (Unix ms; `0`: never).
+        expire_at_ms,
+    }
+}
+
+script! {
+    /// A page of a sorted set of board ids after a cursor (`lua/tournament_scan.lua`).
+    mod scan = include_str!("lua/tournament_scan.lua");
+    keys {
+        /// The sorted set read (a tenant's [`index`], or a player's [`joined_by`]).
+        entries,
+    }
+    args {
+        /// `asc` or `desc` ([`Scan`]).
+        direction,
+        /// The caller's clock (Unix ms).
+        now_ms,
+        /// The cursor's score (`''`: from the first).
+        cursor_score,
+        /// The cursor's id.
+        cursor_id,
+        /// Entries answered at most.
+        count,
+    }
+}
 
 /// A tenant's tournaments (sorted set: board id → when its window ends, Unix ms): what the
 /// listing pages through.
@@ -91,6 +147,17 @@ pub struct JoinSeen {
     pub before: u64,
 }
 
+impl JoinSeen {
+    /// What a join's script saw: whether the player had joined before, and `before` (players
+    /// joined before this join).
+    fn new(already: bool, before: &crate::repo::RedisResult) -> Result<Self> {
+        Ok(Self {
+            already,
+            before: uint(before)?,
+        })
+    }
+}
+
 impl Keys {
     /// Players who joined the board's tournament (set).
     pub fn joined(&self) -> String {
@@ -116,21 +183,27 @@ impl Repo {
         player: &PlayerId,
         max_size: Option<u32>,
     ) -> Result<JoinSeen> {
-        let r = self
-            .eval(
-                JOIN,
-                &[keys.config(), keys.joined()],
-                vec![bin(player.as_str()), bin(max_size.unwrap_or(0).to_string())],
-            )
-            .await?;
-        let (Some(already), Some(before), Some(added)) = (r.first(), r.get(1), r.get(2)) else {
-            return Err(crate::repo::board_deleted(keys));
+        let r = join::run(
+            self,
+            join::Keys {
+                config: keys.config(),
+                joined: keys.joined(),
+            },
+            join::Args {
+                player: player.as_str().into(),
+                max_size: max_size.unwrap_or(0).into(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        let (seen, added) = match (word.as_str(), rest) {
+            ("joined", [before]) => (JoinSeen::new(false, before)?, true),
+            ("already", [before]) => (JoinSeen::new(true, before)?, false),
+            ("full", [before]) => (JoinSeen::new(false, before)?, false),
+            ("board_gone", []) => return Err(crate::repo::board_deleted(keys)),
+            _ => return Err(unexpected(join::NAME, &word, rest)),
         };
-        let seen = JoinSeen {
-            already: int(already)? == 1,
-            before: uint(before)?,
-        };
-        if int(added)? == 1 {
+        if added {
             self.await_replicas(&[&keys.joined()]).await?;
         }
         Ok(seen)
@@ -178,19 +251,25 @@ impl Repo {
         expire_at_ms: Option<i64>,
     ) -> Result<(u64, Option<leaderboard::Record>)> {
         let grants = keys.grants(period);
-        let r = self
-            .eval(
-                GRANT,
-                &[keys.config(), grants.clone(), keys.records(period)],
-                vec![
-                    bin(player.as_str()),
-                    bin(extra.to_string()),
-                    bin(expire_at_ms.unwrap_or(0).to_string()),
-                ],
-            )
-            .await?;
-        let [granted, record] = r.as_slice() else {
-            return Err(crate::repo::board_deleted(keys));
+        let r = grant::run(
+            self,
+            grant::Keys {
+                config: keys.config(),
+                grants: grants.clone(),
+                records: keys.records(period),
+            },
+            grant::Args {
+                player: player.as_str().into(),
+                extra: extra.into(),
+                expire_at_ms: expire_at_ms.unwrap_or(0).into(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        let (granted, record) = match (word.as_str(), rest) {
+            ("granted", [granted, record]) => (granted, record),
+            ("board_gone", []) => return Err(crate::repo::board_deleted(keys)),
+            _ => return Err(unexpected(grant::NAME, &word, rest)),
         };
         let granted = uint(granted)?;
         let record = crate::repo::parse_record(&text(record)?)?;
@@ -342,20 +421,25 @@ impl Repo {
             Some((score, id)) => (score.to_string(), id.as_str().to_string()),
             None => (String::new(), String::new()),
         };
-        let r = self
-            .eval(
-                SCAN,
-                &[key.to_string()],
-                vec![
-                    bin(if scan == Scan::Live { "asc" } else { "desc" }),
-                    bin(now_ms.to_string()),
-                    bin(cursor_score),
-                    bin(cursor_id),
-                    bin(count.to_string()),
-                ],
-            )
-            .await?;
-        r.chunks(2)
+        let r = scan::run(
+            self,
+            scan::Keys {
+                entries: key.to_string(),
+            },
+            scan::Args {
+                direction: (if scan == Scan::Live { "asc" } else { "desc" }).into(),
+                now_ms: now_ms.into(),
+                cursor_score: cursor_score.into(),
+                cursor_id: cursor_id.into(),
+                count: count.into(),
+            },
+        )
+        .await?;
+        let (word, rest) = answer(&r)?;
+        if word != "page" {
+            return Err(unexpected(scan::NAME, &word, rest));
+        }
+        rest.chunks(2)
             .map(|pair| match pair {
                 [id, score] => Ok((BoardId::new(text(id)?)?, int(score)?)),
                 _ => Err(LeaderboardError::CorruptData(

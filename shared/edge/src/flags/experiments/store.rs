@@ -19,12 +19,103 @@
 use leaderboard::policy::experiment::{Counters, Experiment};
 use leaderboard::{LeaderboardError, Result, TenantId};
 
-use crate::repo::{Repo, bin, int, text};
+use crate::repo::script::{answer, script, unexpected};
+use crate::repo::{RedisResult, Repo, bin, int, text};
 
-const CREATE: &str = include_str!("lua/exp_create.lua");
-const EXPOSE: &str = include_str!("lua/exp_expose.lua");
-const CONVERT: &str = include_str!("lua/exp_convert.lua");
-const STOP: &str = include_str!("lua/exp_stop.lua");
+script! {
+    /// A new experiment, declared (`lua/exp_create.lua`).
+    mod create = include_str!("lua/exp_create.lua");
+    keys {
+        /// The tenant's experiment index (hash: id → definition).
+        index,
+        /// Its running experiments (hash: id → flag).
+        running,
+        /// The experiment's meta hash.
+        meta,
+    }
+    args {
+        /// The experiment's id.
+        id,
+        /// Its definition (JSON).
+        def,
+        /// Its flag's key.
+        flag,
+        /// When it starts (Unix ms).
+        start_ms,
+        /// When it ends (Unix ms, `''`: never).
+        end_ms,
+        /// Its arms (`|a|b|`).
+        arms,
+        /// The most experiments a tenant keeps ([`MAX_EXPERIMENTS`]).
+        max_experiments,
+    }
+}
+
+script! {
+    /// One evaluation's exposures, counted (`lua/exp_expose.lua`).
+    mod expose = include_str!("lua/exp_expose.lua");
+    keys {
+        ;
+        /// Per experiment: its meta hash, its assignments (unit → arm), its counters.
+        more experiments,
+    }
+    args {
+        /// The unit (targeting key).
+        unit,
+        /// The caller's clock (Unix ms).
+        now_ms;
+        /// Per experiment: the arm the unit resolved to.
+        more arms,
+    }
+}
+
+script! {
+    /// One conversion source, counted (`lua/exp_convert.lua`).
+    mod convert = include_str!("lua/exp_convert.lua");
+    keys {
+        /// The experiment's meta hash.
+        meta,
+        /// Its assignments (hash: unit → arm).
+        assign,
+        /// Its counters (hash).
+        counters,
+        /// Its units' values (hash: `<metric>\x1f<unit>` → value).
+        units,
+        /// Its posted events seen (set: `<unit>\x1f<event id>`).
+        seen,
+    }
+    args {
+        /// The unit (targeting key).
+        unit,
+        /// The caller's clock (Unix ms).
+        now_ms,
+        /// What feeds the metrics: `board` or `event`.
+        source,
+        /// The board's or the event's name.
+        source_name,
+        /// The value (a number).
+        value,
+        /// The posted event's id (`''` for a score submission).
+        event_id,
+    }
+}
+
+script! {
+    /// An experiment, stopped (`lua/exp_stop.lua`).
+    mod stop = include_str!("lua/exp_stop.lua");
+    keys {
+        /// The experiment's meta hash.
+        meta,
+        /// The tenant's running experiments (hash: id → flag).
+        running,
+    }
+    args {
+        /// The experiment's id.
+        id,
+        /// The caller's clock (Unix ms).
+        now_ms,
+    }
+}
 
 /// The most experiments (running or stopped) a tenant keeps.
 pub const MAX_EXPERIMENTS: usize = 100;
@@ -67,6 +158,19 @@ pub struct Stored {
     pub frozen: Option<String>,
 }
 
+/// What counting one exposure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposed {
+    /// The unit's first exposure: counted in its arm.
+    New,
+    /// The unit was exposed to this arm before.
+    Seen,
+    /// The unit was exposed to another arm before (counted as a crossover).
+    Crossover,
+    /// The experiment is not counting (unknown, stopped, outside its window, not an arm).
+    NotCounting,
+}
+
 /// What a conversion did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Converted {
@@ -95,29 +199,25 @@ impl Repo {
         let def =
             serde_json::to_string(e).map_err(|e| LeaderboardError::Internal(e.to_string()))?;
         let arms = format!("|{}|", e.arms().join("|"));
-        let r = self
-            .eval(
-                CREATE,
-                &[index(t), running(t), meta(t, &e.id)],
-                vec![
-                    bin(e.id.as_str()),
-                    bin(def),
-                    bin(e.flag.as_str()),
-                    bin(e.start_ms.to_string()),
-                    bin(e.end_ms.map(|v| v.to_string()).unwrap_or_default()),
-                    bin(arms),
-                    bin(MAX_EXPERIMENTS.to_string()),
-                ],
-            )
-            .await?;
-        if r.first().map(int).transpose()? == Some(1) {
-            return Ok(Ok(()));
-        }
-        Ok(Err(match r.get(1).map(text).transpose()?.as_deref() {
-            Some("exists") => Refused::Exists,
-            Some("flag-busy") => Refused::FlagBusy,
-            _ => Refused::Quota,
-        }))
+        let r = create::run(
+            self,
+            create::Keys {
+                index: index(t),
+                running: running(t),
+                meta: meta(t, &e.id),
+            },
+            create::Args {
+                id: e.id.as_str().into(),
+                def: def.into(),
+                flag: e.flag.as_str().into(),
+                start_ms: e.start_ms.into(),
+                end_ms: e.end_ms.map(|v| v.to_string()).unwrap_or_default().into(),
+                arms: arms.into(),
+                max_experiments: MAX_EXPERIMENTS.into(),
+            },
+        )
+        .await?;
+        create_answer(&r)
     }
 
     /// Every experiment of the tenant (definitions only), sorted by id.
@@ -185,29 +285,36 @@ impl Repo {
     }
 
     /// Counts `unit`'s exposures: `(experiment id, arm)` per experiment flag the evaluation
-    /// resolved, in one script call. Returns the script's answer per experiment (1 new, 0 seen,
-    /// 2 crossover, −1 not counting).
+    /// resolved, in one script call. What it did per experiment, in order.
     pub async fn exp_expose(
         &self,
         t: &TenantId,
         unit: &str,
         exposures: &[(String, String)],
         now_ms: i64,
-    ) -> Result<Vec<i64>> {
+    ) -> Result<Vec<Exposed>> {
         if exposures.is_empty() {
             return Ok(vec![]);
         }
-        let keys: Vec<String> = exposures
-            .iter()
-            .flat_map(|(id, _)| [meta(t, id), part(t, id, "assign"), part(t, id, "n")])
-            .collect();
-        let mut args = vec![bin(unit), bin(now_ms.to_string())];
-        args.extend(exposures.iter().map(|(_, arm)| bin(arm.as_str())));
-        self.eval(EXPOSE, &keys, args)
-            .await?
-            .iter()
-            .map(int)
-            .collect()
+        let r = expose::run(
+            self,
+            expose::Keys {
+                experiments: exposures
+                    .iter()
+                    .flat_map(|(id, _)| [meta(t, id), part(t, id, "assign"), part(t, id, "n")])
+                    .collect(),
+            },
+            expose::Args {
+                unit: unit.into(),
+                now_ms: now_ms.into(),
+                arms: exposures
+                    .iter()
+                    .map(|(_, arm)| arm.as_str().into())
+                    .collect(),
+            },
+        )
+        .await?;
+        expose_answer(&r, exposures.len())
     }
 
     /// Counts one conversion source for `unit` (see `lua/exp_convert.lua`).
@@ -222,33 +329,26 @@ impl Repo {
         event_id: Option<&str>,
         now_ms: i64,
     ) -> Result<Converted> {
-        let keys = [
-            meta(t, id),
-            part(t, id, "assign"),
-            part(t, id, "n"),
-            part(t, id, "units"),
-            part(t, id, "seen"),
-        ];
-        let r = self
-            .eval(
-                CONVERT,
-                &keys,
-                vec![
-                    bin(unit),
-                    bin(now_ms.to_string()),
-                    bin(source.0),
-                    bin(source.1),
-                    bin(format!("{value:?}")),
-                    bin(event_id.unwrap_or_default()),
-                ],
-            )
-            .await?;
-        Ok(match r.first().map(int).transpose()? {
-            Some(1) => Converted::Counted(r.get(1).map(text).transpose()?.unwrap_or_default()),
-            Some(0) => Converted::Duplicate,
-            Some(-2) => Converted::Unexposed,
-            _ => Converted::NotRunning,
-        })
+        let r = convert::run(
+            self,
+            convert::Keys {
+                meta: meta(t, id),
+                assign: part(t, id, "assign"),
+                counters: part(t, id, "n"),
+                units: part(t, id, "units"),
+                seen: part(t, id, "seen"),
+            },
+            convert::Args {
+                unit: unit.into(),
+                now_ms: now_ms.into(),
+                source: source.0.into(),
+                source_name: source.1.into(),
+                value: format!("{value:?}").into(),
+                event_id: event_id.unwrap_or_default().into(),
+            },
+        )
+        .await?;
+        convert_answer(&r)
     }
 
     /// Stops the experiment: `Some((stopped now?, stopped at))`, `None` when it does not exist.
@@ -258,17 +358,19 @@ impl Repo {
         id: &str,
         now_ms: i64,
     ) -> Result<Option<(bool, i64)>> {
-        let r = self
-            .eval(
-                STOP,
-                &[meta(t, id), running(t)],
-                vec![bin(id), bin(now_ms.to_string())],
-            )
-            .await?;
-        match r.as_slice() {
-            [flag, at] => Ok(Some((int(flag)? == 1, int(at)?))),
-            _ => Ok(None),
-        }
+        let r = stop::run(
+            self,
+            stop::Keys {
+                meta: meta(t, id),
+                running: running(t),
+            },
+            stop::Args {
+                id: id.into(),
+                now_ms: now_ms.into(),
+            },
+        )
+        .await?;
+        stop_answer(&r)
     }
 
     /// Stores the results frozen at the stop (the first freeze wins).
@@ -294,5 +396,118 @@ impl Repo {
         )
         .await?;
         Ok(existed.first().map(int).transpose()? == Some(1))
+    }
+}
+
+/// What `exp_create.lua` answered.
+fn create_answer(r: &[RedisResult]) -> Result<std::result::Result<(), Refused>> {
+    let (word, rest) = answer(r)?;
+    match (word.as_str(), rest) {
+        ("created", []) => Ok(Ok(())),
+        ("exists", []) => Ok(Err(Refused::Exists)),
+        ("flag_busy", []) => Ok(Err(Refused::FlagBusy)),
+        ("quota", []) => Ok(Err(Refused::Quota)),
+        _ => Err(unexpected(create::NAME, &word, rest)),
+    }
+}
+
+/// What `exp_expose.lua` answered for `n` experiments.
+fn expose_answer(r: &[RedisResult], n: usize) -> Result<Vec<Exposed>> {
+    let (word, rest) = answer(r)?;
+    if word != "exposures" || rest.len() != n {
+        return Err(unexpected(expose::NAME, &word, rest));
+    }
+    rest.iter()
+        .map(|each| match text(each)?.as_str() {
+            "new" => Ok(Exposed::New),
+            "seen" => Ok(Exposed::Seen),
+            "crossover" => Ok(Exposed::Crossover),
+            "not_counting" => Ok(Exposed::NotCounting),
+            _ => Err(unexpected(expose::NAME, &word, rest)),
+        })
+        .collect()
+}
+
+/// What `exp_convert.lua` answered.
+fn convert_answer(r: &[RedisResult]) -> Result<Converted> {
+    let (word, rest) = answer(r)?;
+    match (word.as_str(), rest) {
+        ("counted", [arm]) => Ok(Converted::Counted(text(arm)?)),
+        ("duplicate", []) => Ok(Converted::Duplicate),
+        ("not_running", []) => Ok(Converted::NotRunning),
+        ("unexposed", []) => Ok(Converted::Unexposed),
+        _ => Err(unexpected(convert::NAME, &word, rest)),
+    }
+}
+
+/// What `exp_stop.lua` answered: `Some((stopped now?, stopped at))`, `None` for no experiment.
+fn stop_answer(r: &[RedisResult]) -> Result<Option<(bool, i64)>> {
+    let (word, rest) = answer(r)?;
+    match (word.as_str(), rest) {
+        ("stopped", [at]) => Ok(Some((true, int(at)?))),
+        ("already_stopped", [at]) => Ok(Some((false, int(at)?))),
+        ("absent", []) => Ok(None),
+        _ => Err(unexpected(stop::NAME, &word, rest)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn word(w: &str) -> RedisResult {
+        RedisResult::Binary(w.as_bytes().to_vec())
+    }
+
+    fn corrupt<T: std::fmt::Debug>(r: Result<T>) -> bool {
+        matches!(r, Err(LeaderboardError::CorruptData(_)))
+    }
+
+    #[test]
+    fn the_experiment_scripts_answers_are_read_by_word() {
+        assert_eq!(create_answer(&[word("created")]).unwrap(), Ok(()));
+        assert_eq!(
+            create_answer(&[word("flag_busy")]).unwrap(),
+            Err(Refused::FlagBusy)
+        );
+        assert!(corrupt(create_answer(&[word("flag-busy")])));
+
+        let words: Vec<_> = ["exposures", "new", "seen", "crossover", "not_counting"]
+            .map(word)
+            .into();
+        assert_eq!(
+            expose_answer(&words, 4).unwrap(),
+            [
+                Exposed::New,
+                Exposed::Seen,
+                Exposed::Crossover,
+                Exposed::NotCounting
+            ]
+        );
+        assert!(corrupt(expose_answer(&words, 3)));
+        assert!(corrupt(expose_answer(&[word("exposures"), word("old")], 1)));
+
+        assert_eq!(
+            convert_answer(&[word("counted"), word("b")]).unwrap(),
+            Converted::Counted("b".into())
+        );
+        assert_eq!(
+            convert_answer(&[word("unexposed")]).unwrap(),
+            Converted::Unexposed
+        );
+        assert!(corrupt(convert_answer(&[word("counted")])));
+
+        let at = || RedisResult::Int64(7);
+        assert_eq!(
+            stop_answer(&[word("already_stopped"), at()]).unwrap(),
+            Some((false, 7))
+        );
+        assert_eq!(
+            stop_answer(&[word("stopped"), at()]).unwrap(),
+            Some((true, 7))
+        );
+        assert_eq!(stop_answer(&[word("absent")]).unwrap(), None);
+        assert!(corrupt(stop_answer(&[word("stopped")])));
     }
 }

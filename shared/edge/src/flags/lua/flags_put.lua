@@ -1,10 +1,9 @@
--- Replaces a tenant's flag document if its version is still the one the writer read.
--- KEYS: 1 the tenant's flags hash {doc, version}
--- ARGV: 1 expected version ('' = any), 2 the document (canonical JSON)
--- Returns {1, new version} or {0, current version} when the expected one is stale.
-local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= current then
-  return {0, current}
+-- Replaces a tenant's flag document if its version is still the one the writer read
+-- (A.expected '' = any).
+-- Answers {'written', new version} or {'stale', current version} when the expected one is stale.
+local current = tonumber(redis.call('HGET', K.flags, 'version') or '0')
+if A.expected ~= '' and tonumber(A.expected) ~= current then
+  return {'stale', current}
 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[2])
-return {1, redis.call('HINCRBY', KEYS[1], 'version', 1)}
+redis.call('HSET', K.flags, 'doc', A.doc)
+return {'written', redis.call('HINCRBY', K.flags, 'version', 1)}

@@ -14,7 +14,8 @@ pub mod routes;
 use leaderboard::integrity::stats::{Counter, Counts, Window, WindowStats};
 use leaderboard::{LeaderboardError, PeriodId, Result, board::sortkey};
 
-use crate::repo::{Keys, Repo, bin, int, text, uint};
+use crate::repo::script::{Arg, answer, script, unexpected};
+use crate::repo::{Keys, Repo, int, text, uint};
 
 /// Prepended to every script that counts a submission (`stats_note`): `with_stats_note!(include_str!(…))`.
 /// The note's path is the crate's own (a relative `include_str!` inside a macro resolves from the
@@ -32,9 +33,63 @@ macro_rules! with_stats_note {
 }
 pub(crate) use with_stats_note;
 
-const STATS_COUNT: &str = include_str!("lua/stats_count.lua");
-const STATS_READ: &str = include_str!("lua/stats_read.lua");
-const STATS_DIST: &str = include_str!("lua/stats_dist.lua");
+script! {
+    /// Submissions counted outside a write (`lua/stats_count.lua`).
+    mod count = include_str!("lua/stats_count.lua");
+    keys {
+        /// The minute's counters (hash).
+        counters,
+        /// The minute's players (HyperLogLog).
+        players,
+    }
+    args {
+        /// The counter incremented.
+        counter,
+        /// By how many.
+        by,
+        /// The player counted among the minute's players (`''`: none).
+        player,
+        /// How long the bucket stays after this write (seconds).
+        ttl_secs,
+    }
+}
+
+script! {
+    /// A window's stats (`lua/stats_read.lua`).
+    mod read = include_str!("lua/stats_read.lua");
+    keys {
+        /// The period's standings (sorted set).
+        ranks,
+        /// The period's members (hash: player → its member in `ranks`).
+        members;
+        /// Per minute of the window, oldest first: its counters, players, climbers ([`Keys::stats`]).
+        more minutes,
+    }
+    args {
+        /// Minutes per step.
+        per_step,
+        /// Climbers answered at most.
+        shown;
+        /// The counter fields, in the order answered.
+        more counters,
+    }
+}
+
+script! {
+    /// A period's distribution (`lua/stats_dist.lua`).
+    mod dist = include_str!("lua/stats_dist.lua");
+    keys {
+        /// The period's standings (sorted set).
+        ranks,
+    }
+    args {
+        /// How many positions come first among the values.
+        positions;
+        /// The positions (zero-based, best first), then each range's lowest and highest rank
+        /// values (inclusive).
+        more values,
+    }
+}
 
 /// How a write counts its submission (`None` in a write: the board keeps no stats).
 #[derive(Debug, Clone)]
@@ -86,18 +141,21 @@ impl Repo {
         player: &str,
     ) -> Result<()> {
         let [counters, players, _] = keys.stats(minute);
-        self.eval(
-            STATS_COUNT,
-            &[counters, players],
-            vec![
-                bin(counter.as_str()),
-                bin(n.to_string()),
-                bin(player),
-                bin(leaderboard::integrity::stats::RETAIN_SECS.to_string()),
-            ],
+        let r = count::run(
+            self,
+            count::Keys { counters, players },
+            count::Args {
+                counter: counter.as_str().into(),
+                by: n.into(),
+                player: player.into(),
+                ttl_secs: leaderboard::integrity::stats::RETAIN_SECS.into(),
+            },
         )
         .await?;
-        Ok(())
+        match answer(&r)? {
+            (word, []) if word == "counted" => Ok(()),
+            (word, rest) => Err(unexpected(count::NAME, &word, rest)),
+        }
     }
 
     /// The counters, players and climbers of `window`, and the size and extremes of `period`.
@@ -107,17 +165,25 @@ impl Repo {
         period: &PeriodId,
         window: &Window,
     ) -> Result<WindowStats> {
-        let mut all = vec![keys.zset(period), keys.members(period)];
-        for m in window.minutes() {
-            all.extend(keys.stats(m));
+        let r = read::run(
+            self,
+            read::Keys {
+                ranks: keys.zset(period),
+                members: keys.members(period),
+                minutes: window.minutes().flat_map(|m| keys.stats(m)).collect(),
+            },
+            read::Args {
+                per_step: window.minutes_per_step().into(),
+                shown: leaderboard::integrity::stats::CLIMBERS_SHOWN.into(),
+                counters: Counter::ALL.iter().map(|c| c.as_str().into()).collect(),
+            },
+        )
+        .await?;
+        let (word, reply) = answer(&r)?;
+        if word != "stats" {
+            return Err(unexpected(read::NAME, &word, reply));
         }
-        let mut args = vec![
-            bin(window.minutes_per_step().to_string()),
-            bin(leaderboard::integrity::stats::CLIMBERS_SHOWN.to_string()),
-        ];
-        args.extend(Counter::ALL.iter().map(|c| bin(c.as_str())));
-        let r = self.eval(STATS_READ, &all, args).await?;
-        let (head, rest) = r
+        let (head, rest) = reply
             .split_at_checked(4)
             .ok_or_else(|| corrupt("a short reply"))?;
         let value = |i: usize| -> Result<Option<u64>> {
@@ -178,16 +244,29 @@ impl Repo {
         positions: &[u64],
         ranges: &[(u64, u64)],
     ) -> Result<(Vec<Option<u64>>, Vec<u64>)> {
-        let mut args = vec![bin(positions.len().to_string())];
-        args.extend(positions.iter().map(|p| bin(p.to_string())));
+        let mut values: Vec<Arg> = positions.iter().map(|p| (*p).into()).collect();
         for (lo, hi) in ranges {
-            args.extend([bin(lo.to_string()), bin(hi.to_string())]);
+            values.extend([(*lo).into(), (*hi).into()]);
         }
-        let r = self.eval(STATS_DIST, &[keys.zset(period)], args).await?;
-        if r.len() != positions.len() + ranges.len() {
+        let r = dist::run(
+            self,
+            dist::Keys {
+                ranks: keys.zset(period),
+            },
+            dist::Args {
+                positions: positions.len().into(),
+                values,
+            },
+        )
+        .await?;
+        let (word, reply) = answer(&r)?;
+        if word != "distribution" {
+            return Err(unexpected(dist::NAME, &word, reply));
+        }
+        if reply.len() != positions.len() + ranges.len() {
             return Err(corrupt("a short distribution reply"));
         }
-        let (at, counts) = r.split_at(positions.len());
+        let (at, counts) = reply.split_at(positions.len());
         let at = at
             .iter()
             .map(|v| {

@@ -1,11 +1,11 @@
-local out = {redis.call('ZCARD', KEYS[1])}
-for i = 1, #ARGV do
-  local member = redis.call('HGET', KEYS[3], ARGV[i])
-  local score = member and redis.call('ZSCORE', KEYS[1], member)
+local out = {'players', redis.call('ZCARD', K.ranks)}
+for i = A_MORE, #ARGV do
+  local member = redis.call('HGET', K.members, ARGV[i])
+  local score = member and redis.call('ZSCORE', K.ranks, member)
   if score then
     table.insert(out, score)
-    table.insert(out, redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. score))
-    table.insert(out, redis.call('HGET', KEYS[2], ARGV[i]) or '')
+    table.insert(out, redis.call('ZCOUNT', K.ranks, '-inf', '(' .. score))
+    table.insert(out, redis.call('HGET', K.records, ARGV[i]) or '')
   else
     table.insert(out, '')
     table.insert(out, 0)

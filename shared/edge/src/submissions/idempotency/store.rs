@@ -8,11 +8,23 @@
 //! | `lb:{t/b}:idem:<key>` | string | idempotency reservation / stored response |
 
 use leaderboard::Result;
-use leaderboard::events::idempotency::{OUTCOME_TTL_MS, RESERVATION_LEASE_MS};
+use leaderboard::events::idempotency::OUTCOME_TTL_MS;
 
-use crate::repo::{Keys, Repo, bin, int};
+use crate::repo::script::{answer, script, unexpected};
+use crate::repo::{Keys, RedisResult, Repo, bin};
 
-const RELEASE: &str = include_str!("lua/release.lua");
+script! {
+    /// A reservation released if it is still this attempt's (`lua/release.lua`).
+    mod release = include_str!("lua/release.lua");
+    keys {
+        /// The idempotency key ([`Keys::idem`]).
+        idem,
+    }
+    args {
+        /// This attempt's reservation ([`KeyLock::reservation`]).
+        reservation,
+    }
+}
 
 /// An `Idempotency-Key` as one attempt of a request holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,20 +40,11 @@ pub struct KeyLock {
 /// What reserving found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
-    /// Reserved for this attempt (for [`RESERVATION_LEASE_MS`]).
+    /// Reserved for this attempt (for
+    /// [`RESERVATION_LEASE_MS`](leaderboard::events::idempotency::RESERVATION_LEASE_MS)).
     Reserved,
     /// The key already holds this value (see `leaderboard::events::idempotency::classify`).
     Held(String),
-}
-
-impl KeyLock {
-    /// The script arguments that reserve the key: reservation value and lease.
-    pub(crate) fn reserve_args(&self) -> Vec<spin_sdk::redis::RedisParameter> {
-        vec![
-            bin(self.reservation.as_str()),
-            bin(RESERVATION_LEASE_MS.to_string()),
-        ]
-    }
 }
 
 impl Keys {
@@ -74,13 +77,55 @@ impl Repo {
     /// Releases this attempt's reservation after a failure that applied nothing, so a retry can
     /// apply; a no-op when the key no longer holds it. Whether it released.
     pub async fn release(&self, keys: &Keys, lock: &KeyLock) -> Result<bool> {
-        let r = self
-            .eval(
-                RELEASE,
-                &[keys.idem(&lock.key)],
-                vec![bin(lock.reservation.as_str())],
-            )
-            .await?;
-        Ok(r.first().map(int).transpose()?.unwrap_or(0) == 1)
+        let r = release::run(
+            self,
+            release::Keys {
+                idem: keys.idem(&lock.key),
+            },
+            release::Args {
+                reservation: lock.reservation.as_str().into(),
+            },
+        )
+        .await?;
+        release_answer(&r)
+    }
+}
+
+/// What `release.lua` answered: whether it released.
+fn release_answer(r: &[RedisResult]) -> Result<bool> {
+    let (word, rest) = answer(r)?;
+    match (word.as_str(), rest) {
+        ("released", []) => Ok(true),
+        ("not_held", []) => Ok(false),
+        _ => Err(unexpected(release::NAME, &word, rest)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn word(w: &str) -> RedisResult {
+        RedisResult::Binary(w.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn a_release_is_read_by_its_word() {
+        assert!(release_answer(&[word("released")]).unwrap());
+        assert!(!release_answer(&[word("not_held")]).unwrap());
+        for damaged in [
+            vec![],
+            vec![RedisResult::Int64(1)],
+            vec![word("released"), word("x")],
+        ] {
+            assert!(
+                matches!(
+                    release_answer(&damaged),
+                    Err(leaderboard::LeaderboardError::CorruptData(_))
+                ),
+                "{damaged:?}"
+            );
+        }
     }
 }

@@ -12,8 +12,41 @@ use crate::repo::{Keys, RedisResult, Repo, bin, int, text, uint};
 
 pub use super::batch::{Batch, DeadLetter, Put};
 
-const CLAIM: &str = include_str!("lua/claim.lua");
-const LOOKUP: &str = include_str!("lua/lookup.lua");
+crate::repo::script::script! {
+    /// Inbox entries handed to a drain (`lua/claim.lua`).
+    mod claim = include_str!("lua/claim.lua");
+    keys {
+        /// The board's inbox.
+        inbox,
+        /// The board's bell flag ([`Keys::bell`]).
+        bell,
+    }
+    args {
+        /// [`GROUP`].
+        group,
+        /// The drain (its consumer name).
+        consumer,
+        /// The most entries handed out.
+        count,
+        /// How long an entry stays pending before another drain takes it (ms).
+        min_idle_ms,
+    }
+}
+
+crate::repo::script::script! {
+    /// The values a drain decides on (`lua/lookup.lua`).
+    mod lookup = include_str!("lua/lookup.lua");
+    keys {
+        ;
+        /// The keys read ([`Lookup::key`]).
+        more keys,
+    }
+    args {
+        ;
+        /// Per key: its field read, `''` for its existence ([`Lookup::field`]).
+        more fields,
+    }
+}
 
 crate::repo::script::script! {
     /// A drained batch, applied as the core decided it if nothing it was decided on changed
@@ -59,6 +92,12 @@ crate::repo::script::script! {
 #[cfg(feature = "testing")]
 pub fn apply_batch_for_tests() -> crate::repo::script::Named {
     apply_batch::named()
+}
+
+/// The claim's script as an integration test runs it itself (feature `testing`).
+#[cfg(feature = "testing")]
+pub fn claim_for_tests() -> crate::repo::script::Named {
+    claim::named()
 }
 
 /// The consumer group every drain of a board's inbox reads through.
@@ -111,39 +150,21 @@ impl Repo {
         count: usize,
         min_idle_ms: u64,
     ) -> Result<Vec<RawEntry>> {
-        let r = self
-            .eval(
-                CLAIM,
-                &[keys.inbox(), keys.bell()],
-                vec![
-                    bin(GROUP),
-                    bin(consumer),
-                    bin(count.to_string()),
-                    bin(min_idle_ms.to_string()),
-                ],
-            )
-            .await?;
-        let mut entries = Vec::new();
-        let mut it = r.iter();
-        while let Some(id) = it.next() {
-            let (Some(deliveries), Some(n)) = (it.next(), it.next()) else {
-                return Err(corrupt("a truncated inbox entry"));
-            };
-            let n = uint(n)? as usize;
-            let mut fields = Vec::with_capacity(n / 2);
-            for _ in 0..n / 2 {
-                let (Some(k), Some(v)) = (it.next(), it.next()) else {
-                    return Err(corrupt("a truncated inbox entry"));
-                };
-                fields.push((text(k)?, text(v)?));
-            }
-            entries.push(RawEntry {
-                id: text(id)?,
-                deliveries: uint(deliveries)?,
-                fields,
-            });
-        }
-        Ok(entries)
+        let r = claim::run(
+            self,
+            claim::Keys {
+                inbox: keys.inbox(),
+                bell: keys.bell(),
+            },
+            claim::Args {
+                group: GROUP.into(),
+                consumer: consumer.into(),
+                count: count.into(),
+                min_idle_ms: min_idle_ms.into(),
+            },
+        )
+        .await?;
+        claim_answer(&r)
     }
 
     /// Reads the values of `lookups` in one round trip (`""` for a missing field, `"1"`/`"0"`
@@ -152,13 +173,21 @@ impl Repo {
         if lookups.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = lookups.iter().map(|l| l.key.clone()).collect();
-        let args = lookups.iter().map(|l| bin(l.field.as_str())).collect();
-        let r = self.eval(LOOKUP, &keys, args).await?;
-        if r.len() != lookups.len() {
-            return Err(corrupt("a short lookup reply"));
+        let r = lookup::run(
+            self,
+            lookup::Keys {
+                keys: lookups.iter().map(|l| l.key.clone()).collect(),
+            },
+            lookup::Args {
+                fields: lookups.iter().map(|l| l.field.as_str().into()).collect(),
+            },
+        )
+        .await?;
+        let (word, rest) = crate::repo::script::answer(&r)?;
+        if word != "values" || rest.len() != lookups.len() {
+            return Err(crate::repo::script::unexpected(lookup::NAME, &word, rest));
         }
-        r.iter().map(text).collect()
+        rest.iter().map(text).collect()
     }
 
     /// Applies a decided batch if everything it was decided on is unchanged.
@@ -263,6 +292,35 @@ impl Repo {
     pub async fn ring(&self, channel: &str, board_ref: &str) -> Result<()> {
         self.publish(channel, board_ref).await
     }
+}
+
+/// What the claim script answered: the entries handed out.
+fn claim_answer(r: &[RedisResult]) -> Result<Vec<RawEntry>> {
+    let (word, rest) = crate::repo::script::answer(r)?;
+    if word != "claimed" {
+        return Err(crate::repo::script::unexpected(claim::NAME, &word, rest));
+    }
+    let mut entries = Vec::new();
+    let mut it = rest.iter();
+    while let Some(id) = it.next() {
+        let (Some(deliveries), Some(n)) = (it.next(), it.next()) else {
+            return Err(corrupt("a truncated inbox entry"));
+        };
+        let n = uint(n)? as usize;
+        let mut fields = Vec::with_capacity(n / 2);
+        for _ in 0..n / 2 {
+            let (Some(k), Some(v)) = (it.next(), it.next()) else {
+                return Err(corrupt("a truncated inbox entry"));
+            };
+            fields.push((text(k)?, text(v)?));
+        }
+        entries.push(RawEntry {
+            id: text(id)?,
+            deliveries: uint(deliveries)?,
+            fields,
+        });
+    }
+    Ok(entries)
 }
 
 /// What the batch script answered.

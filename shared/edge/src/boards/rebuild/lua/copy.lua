@@ -1,17 +1,15 @@
 -- Copies a projection (periods set and every period's record hash, member hash and sorted set)
 -- from one prefix to another, replacing what is there; the copies get a lifetime.
--- KEYS: 1 source periods set, 2 target periods set
--- ARGV: 1 source prefix, 2 target prefix, 3 lifetime ms of the copies
--- Returns the number of periods copied.
+-- Answers {'copied', the number of periods copied}.
 local n = 0
-for _, p in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, p in ipairs(redis.call('SMEMBERS', K.from_periods)) do
   for _, kind in ipairs({'r:', 'm:', 'z:'}) do
-    local src, dst = ARGV[1] .. kind .. p, ARGV[2] .. kind .. p
-    if redis.call('COPY', src, dst, 'REPLACE') == 1 then redis.call('PEXPIRE', dst, ARGV[3]) end
+    local src, dst = A.from_prefix .. kind .. p, A.to_prefix .. kind .. p
+    if redis.call('COPY', src, dst, 'REPLACE') == 1 then redis.call('PEXPIRE', dst, A.ttl_ms) end
   end
   n = n + 1
 end
-if redis.call('COPY', KEYS[1], KEYS[2], 'REPLACE') == 1 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if redis.call('COPY', K.from_periods, K.to_periods, 'REPLACE') == 1 then
+  redis.call('PEXPIRE', K.to_periods, A.ttl_ms)
 end
-return n
+return {'copied', n}

@@ -1,24 +1,23 @@
 -- Writes folded log events into a projection under a key prefix (a replay's fresh keys, a
 -- time-travel projection). Keys under the prefix share the board's hash tag.
--- KEYS: 1 the projection's periods set
--- ARGV: 1 prefix, 2 lifetime ms of every key written ('0': none), then ops:
+-- The ops follow the named arguments (from ARGV[A_MORE]):
 --   'S', period                                      the period has data
 --   'P', period, player, record, member, rank value  set a player's entry
 --   'D', period or '*', player                       remove a player's entry (from every period)
--- Returns the number of ops applied.
-local prefix, ttl = ARGV[1], ARGV[2]
+-- Answers {'folded', the number of ops applied}.
+local prefix, ttl = A.prefix, A.ttl_ms
 local touched = {}
 local function keys_of(p)
   local r, m, z = prefix .. 'r:' .. p, prefix .. 'm:' .. p, prefix .. 'z:' .. p
   touched[r], touched[m], touched[z] = true, true, true
   return r, m, z
 end
-local n, a = 0, 3
+local n, a = 0, A_MORE
 while a <= #ARGV do
   local op = ARGV[a]
   if op == 'S' then
-    redis.call('SADD', KEYS[1], ARGV[a + 1])
-    touched[KEYS[1]] = true
+    redis.call('SADD', K.periods, ARGV[a + 1])
+    touched[K.periods] = true
     a = a + 2
   elseif op == 'P' then
     local r, m, z = keys_of(ARGV[a + 1])
@@ -31,7 +30,7 @@ while a <= #ARGV do
     a = a + 6
   elseif op == 'D' then
     local periods = {ARGV[a + 1]}
-    if ARGV[a + 1] == '*' then periods = redis.call('SMEMBERS', KEYS[1]) end
+    if ARGV[a + 1] == '*' then periods = redis.call('SMEMBERS', K.periods) end
     for _, p in ipairs(periods) do
       local r, m, z = keys_of(p)
       local member = redis.call('HGET', m, ARGV[a + 2])
@@ -50,4 +49,4 @@ end
 if ttl ~= '0' then
   for k in pairs(touched) do redis.call('PEXPIRE', k, ttl) end
 end
-return n
+return {'folded', n}

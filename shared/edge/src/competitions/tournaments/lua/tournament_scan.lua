@@ -1,14 +1,11 @@
 -- The next entries of a sorted set of board ids after a cursor, in one direction: a tenant's
--- tournament index (id -> when its window ends, ms) read 'asc', those ending after ARGV[2] (the
--- open and upcoming ones, the soonest to end first), or 'desc', those ended by ARGV[2] (the
--- latest first); a player's joined tournaments (id -> when it joined) read 'desc'. Ties at one
--- score are in the set's own order (byte order of the ids: ascending with 'asc', descending
--- with 'desc'), compared here byte by byte too (Lua's string order follows the server's
--- locale), so a cursor of (score, id) resumes exactly after its entry.
--- KEYS: 1 the sorted set
--- ARGV: 1 'asc' or 'desc', 2 now ms, 3 the cursor's score ('' from the first), 4 its id,
---       5 entries at most
--- Returns {id, score, id, score, ...}.
+-- tournament index (id -> when its window ends, ms) read 'asc', those ending after A.now_ms
+-- (the open and upcoming ones, the soonest to end first), or 'desc', those ended by A.now_ms
+-- (the latest first); a player's joined tournaments (id -> when it joined) read 'desc'. Ties at
+-- one score are in the set's own order (byte order of the ids: ascending with 'asc',
+-- descending with 'desc'), compared here byte by byte too (Lua's string order follows the
+-- server's locale), so a cursor of (score, id) resumes exactly after its entry.
+-- Answers {'page', id, score, id, score, ...}.
 local function before(a, b)
   local n = math.min(#a, #b)
   for i = 1, n do
@@ -17,10 +14,10 @@ local function before(a, b)
   end
   return #a < #b
 end
-local asc = ARGV[1] == 'asc'
-local want = tonumber(ARGV[5])
-local cursor = ARGV[3] ~= ''
-local cursor_score = tonumber(ARGV[3])
+local asc = A.direction == 'asc'
+local want = tonumber(A.count)
+local cursor = A.cursor_score ~= ''
+local cursor_score = tonumber(A.cursor_score)
 local out = {}
 local offset = 0
 local batch = want + 16
@@ -31,20 +28,20 @@ while #out < 2 * want and rounds < 32 do
   rounds = rounds + 1
   local rows
   if asc then
-    local min = '(' .. ARGV[2]
-    if cursor then min = ARGV[3] end
-    rows = redis.call('ZRANGE', KEYS[1], min, '+inf', 'BYSCORE', 'WITHSCORES', 'LIMIT', offset, batch)
+    local min = '(' .. A.now_ms
+    if cursor then min = A.cursor_score end
+    rows = redis.call('ZRANGE', K.entries, min, '+inf', 'BYSCORE', 'WITHSCORES', 'LIMIT', offset, batch)
   else
-    local max = ARGV[2]
-    if cursor then max = ARGV[3] end
-    rows = redis.call('ZRANGE', KEYS[1], max, '-inf', 'BYSCORE', 'REV', 'WITHSCORES', 'LIMIT', offset, batch)
+    local max = A.now_ms
+    if cursor then max = A.cursor_score end
+    rows = redis.call('ZRANGE', K.entries, max, '-inf', 'BYSCORE', 'REV', 'WITHSCORES', 'LIMIT', offset, batch)
   end
   if #rows == 0 then break end
   for i = 1, #rows, 2 do
     local id, score = rows[i], rows[i + 1]
     local after = true
     if cursor and tonumber(score) == cursor_score then
-      if asc then after = before(ARGV[4], id) else after = before(id, ARGV[4]) end
+      if asc then after = before(A.cursor_id, id) else after = before(id, A.cursor_id) end
     end
     if after and #out < 2 * want then
       out[#out + 1] = id
@@ -53,4 +50,5 @@ while #out < 2 * want and rounds < 32 do
   end
   offset = offset + batch
 end
+table.insert(out, 1, 'page')
 return out

@@ -1,47 +1,44 @@
 -- Counts one conversion source (a score submission on a board, or a posted event) for a unit
 -- in the experiment's metrics fed by that source, in the arm the unit was exposed to.
--- KEYS: 1 meta hash, 2 assignments hash, 3 counters hash, 4 unit values hash
---       ('<metric>\31<unit>' -> value), 5 seen events set ('<unit>\31<event id>')
--- ARGV: 1 unit, 2 now ms, 3 'board' | 'event', 4 board or event name, 5 value (number),
---       6 event id ('' for score submissions: they are counted once by the submission's own
---       idempotency)
--- Returns {1, arm}, {0} duplicate event, {-1} not counting (stopped/outside the window/
--- unknown), {-2} the unit was never exposed.
-local m = redis.call('HMGET', KEYS[1], 'start_ms', 'end_ms', 'stopped_ms', 'def')
-local now = tonumber(ARGV[2])
+-- K.units holds '<metric>\31<unit>' -> value, K.seen '<unit>\31<event id>'; A.event_id is ''
+-- for score submissions (they are counted once by the submission's own idempotency).
+-- Answers {'counted', arm}, {'duplicate'} (an event seen before), {'not_running'} (stopped/
+-- outside the window/unknown) or {'unexposed'} (the unit was never exposed).
+local m = redis.call('HMGET', K.meta, 'start_ms', 'end_ms', 'stopped_ms', 'def')
+local now = tonumber(A.now_ms)
 if not m[1] or m[3] or now < tonumber(m[1]) or (m[2] ~= '' and now >= tonumber(m[2])) then
-  return {-1}
+  return {'not_running'}
 end
-if ARGV[6] ~= '' and redis.call('SADD', KEYS[5], ARGV[1] .. '\31' .. ARGV[6]) == 0 then
-  return {0}
+if A.event_id ~= '' and redis.call('SADD', K.seen, A.unit .. '\31' .. A.event_id) == 0 then
+  return {'duplicate'}
 end
-local arm = redis.call('HGET', KEYS[2], ARGV[1])
+local arm = redis.call('HGET', K.assign, A.unit)
 if not arm then
-  redis.call('HINCRBY', KEYS[3], 'unexposed', 1)
-  return {-2}
+  redis.call('HINCRBY', K.counters, 'unexposed', 1)
+  return {'unexposed'}
 end
-local value = tonumber(ARGV[5])
+local value = tonumber(A.value)
 for _, metric in ipairs(cjson.decode(m[4]).metrics) do
-  if metric[ARGV[3]] == ARGV[4] then
-    local unit = metric.name .. '\31' .. ARGV[1]
+  if metric[A.source] == A.source_name then
+    local unit = metric.name .. '\31' .. A.unit
     if metric.kind == 'conversion' then
       local t = metric.threshold
       if (t == nil or t == cjson.null or value >= t)
-          and redis.call('HSETNX', KEYS[4], unit, 1) == 1 then
-        redis.call('HINCRBY', KEYS[3], 'c:' .. metric.name .. ':' .. arm, 1)
+          and redis.call('HSETNX', K.units, unit, 1) == 1 then
+        redis.call('HINCRBY', K.counters, 'c:' .. metric.name .. ':' .. arm, 1)
       end
     else
-      local old = tonumber(redis.call('HGET', KEYS[4], unit))
+      local old = tonumber(redis.call('HGET', K.units, unit))
       if old == nil then
-        redis.call('HINCRBY', KEYS[3], 'c:' .. metric.name .. ':' .. arm, 1)
+        redis.call('HINCRBY', K.counters, 'c:' .. metric.name .. ':' .. arm, 1)
         old = 0
       end
       local new = old + value
-      redis.call('HSET', KEYS[4], unit, string.format('%.17g', new))
-      redis.call('HINCRBYFLOAT', KEYS[3], 's:' .. metric.name .. ':' .. arm, string.format('%.17g', value))
-      redis.call('HINCRBYFLOAT', KEYS[3], 'q:' .. metric.name .. ':' .. arm,
+      redis.call('HSET', K.units, unit, string.format('%.17g', new))
+      redis.call('HINCRBYFLOAT', K.counters, 's:' .. metric.name .. ':' .. arm, string.format('%.17g', value))
+      redis.call('HINCRBYFLOAT', K.counters, 'q:' .. metric.name .. ':' .. arm,
         string.format('%.17g', new * new - old * old))
     end
   end
 end
-return {1, arm}
+return {'counted', arm}

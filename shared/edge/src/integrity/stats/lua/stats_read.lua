@@ -1,26 +1,26 @@
 -- A board's stats for a window (`leaderboard::stats`), in one round trip.
--- KEYS: 1 the current period's sorted set, 2 its member hash, then per minute of the window,
---       oldest first: the minute's counters, its players, its climbers
--- ARGV: 1 minutes per step, 2 climbers shown, 3.. the counter fields, in the order returned
--- Returns {players in the period, best rank value ('' = none), worst rank value ('' = none),
---          distinct players of the window,
+-- The minutes' keys follow the named keys (from KEYS[K_MORE]), per minute of the window, oldest
+-- first: the minute's counters, its players, its climbers. The counter fields follow A.shown
+-- (from ARGV[A_MORE]), in the order answered.
+-- Answers {'stats', players in the period, best rank value ('' = none), worst rank value
+--          ('' = none), distinct players of the window,
 --          per step: each counter, then its distinct players,
 --          n climbers, then n × (player, ranks gained, current rank (0 = none))}
-local per, shown = tonumber(ARGV[1]), tonumber(ARGV[2])
+local per, shown = tonumber(A.per_step), tonumber(A.shown)
 local fields = {}
-for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
-local minutes = (#KEYS - 2) / 3
-local out = {redis.call('ZCARD', KEYS[1]), '', '', 0}
-local best = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+for i = A_MORE, #ARGV do fields[#fields + 1] = ARGV[i] end
+local minutes = (#KEYS - K_MORE + 1) / 3
+local out = {redis.call('ZCARD', K.ranks), '', '', 0}
+local best = redis.call('ZRANGE', K.ranks, 0, 0, 'WITHSCORES')
 if best[2] then out[2] = best[2] end
-local worst = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local worst = redis.call('ZRANGE', K.ranks, -1, -1, 'WITHSCORES')
 if worst[2] then out[3] = worst[2] end
 -- Only minutes that counted something have players or climbers.
 local active_players, active_climbs = {}, {}
 for s = 0, minutes / per - 1 do
   local sums, players = {}, {}
   for m = s * per, s * per + per - 1 do
-    local base = 3 + m * 3
+    local base = K_MORE + m * 3
     local h = redis.call('HGETALL', KEYS[base])
     if #h > 0 then
       for i = 1, #h, 2 do sums[h[i]] = (sums[h[i]] or 0) + tonumber(h[i + 1]) end
@@ -49,10 +49,10 @@ if #active_climbs > 0 and shown > 0 then
   while i >= 1 and out[n_at] < shown do
     local player, gained = all[i], all[i + 1]
     local rank = 0
-    local member = redis.call('HGET', KEYS[2], player)
+    local member = redis.call('HGET', K.members, player)
     if member then
-      local score = redis.call('ZSCORE', KEYS[1], member)
-      if score then rank = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. score) + 1 end
+      local score = redis.call('ZSCORE', K.ranks, member)
+      if score then rank = redis.call('ZCOUNT', K.ranks, '-inf', '(' .. score) + 1 end
     end
     out[#out + 1] = player
     out[#out + 1] = gained
@@ -61,4 +61,5 @@ if #active_climbs > 0 and shown > 0 then
     i = i - 2
   end
 end
+table.insert(out, 1, 'stats')
 return out

@@ -1,7 +1,7 @@
 -- Releases an Idempotency-Key reservation if it is still ours (nothing was applied).
--- KEYS: 1 the idempotency key. ARGV: 1 our reservation. Returns 1 if released.
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
+-- Answers {'released'}, or {'not_held'} when the key holds something else (or nothing).
+if redis.call('GET', K.idem) == A.reservation then
+  redis.call('DEL', K.idem)
+  return {'released'}
 end
-return 0
+return {'not_held'}
