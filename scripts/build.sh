@@ -37,20 +37,26 @@ if [ "${1:-}" = "p3" ]; then
     # rebuild each other's artifacts in turn. A new one starts from the p2 build's (when there
     # is one): every crate the two builds compile alike (serde, juniper, prost, chrono, the
     # proc macros, …: 153 of the p3 build's 193) is then fresh, and only the rest is compiled,
-    # 289 CPU-seconds in place of 373. Cargo's fingerprints hold no path of the target
-    # directory, so it takes the copies as built; the p2 components are left out (the p3 build
-    # makes its own, under the same names).
+    # 289 CPU-seconds in place of 373. A unit's fingerprint names no path of the target
+    # directory, and Cargo maps the paths a build script's output recorded (under the directory
+    # named in its `root-output`) to the copy's, so it takes the copies as built. The p2
+    # components are left out (the p3 build makes its own, under the same names). The copy is
+    # made beside, then moved in whole: an interrupted one leaves no half-seeded target/p3 for
+    # later builds to trust.
     if [ ! -d target/p3 ] && [ -d target/wasm32-wasip2/release/deps ]; then
-        mkdir -p target/p3/wasm32-wasip2/release
+        seed="target/p3.seed.$$"
+        rm -rf "$seed"
+        mkdir -p "$seed/wasm32-wasip2/release"
         if [ -d target/release ]; then
-            cp -a target/release target/p3/
+            cp -a --reflink=auto target/release "$seed/"
         fi
         for part in deps build .fingerprint; do
             if [ -d "target/wasm32-wasip2/release/$part" ]; then
-                cp -a "target/wasm32-wasip2/release/$part" target/p3/wasm32-wasip2/release/
+                cp -a --reflink=auto "target/wasm32-wasip2/release/$part" "$seed/wasm32-wasip2/release/"
             fi
         done
-        rm -f target/p3/wasm32-wasip2/release/deps/*.wasm
+        rm -f "$seed"/wasm32-wasip2/release/deps/*.wasm
+        mv "$seed" target/p3
     fi
     # shellcheck disable=SC2086
     exec cargo build --target wasm32-wasip2 --release --target-dir target/p3 \

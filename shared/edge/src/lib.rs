@@ -16,7 +16,7 @@
 //! checks all three, in CI, from the paths the code names and the `Repo` and `Keys` methods it
 //! calls). A script's keys, arguments and answers are named, not counted: it is declared with
 //! `repo::script::script!` beside the Rust that runs it, and answers a word that Rust turns
-//! into a typed answer in one `match` (the writes so far; older scripts still take positions):
+//! into a typed answer in one `match` (every script):
 //!
 //! 1. **platform** — [`platform`] (the async host-call traits and the Spin bindings),
 //!    [`message`] (the `http` request and response types handlers see), [`redis_error`] (a Redis

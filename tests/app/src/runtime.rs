@@ -162,15 +162,33 @@ fn component_sources(manifest: &str) -> Vec<String> {
 /// test binary's own path). A warm `spin up` of the app spends most of its CPU loading its
 /// compiled components from the cache (about 1.1 CPU-seconds on CI's kind of machine), and the
 /// lighter level takes a fifth of it off; the suites start Spin some 700 times. What Spin runs
-/// is the same. Written once per process, through a rename (the suites run side by side).
-fn cache_config() -> anyhow::Result<PathBuf> {
-    static CONFIG: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+/// is the same. Only for Spin 4 (its Wasmtime reads this form; an older one wanted an `enabled`
+/// key, which a newer one refuses): `None` for another Spin, which keeps its own cache. Written
+/// once per process, through a rename (the suites run side by side).
+fn cache_config(bin: &Path) -> anyhow::Result<Option<PathBuf>> {
+    static CONFIG: std::sync::Mutex<Option<(PathBuf, Option<PathBuf>)>> =
+        std::sync::Mutex::new(None);
     let mut config = CONFIG
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(path) = config.as_ref() {
+    if let Some((for_bin, path)) = config.as_ref()
+        && for_bin == bin
+    {
         return Ok(path.clone());
     }
+    let version = Command::new(bin).arg("--version").output()?;
+    let version = String::from_utf8_lossy(&version.stdout);
+    let path = if version.starts_with("spin 4.") {
+        Some(write_cache_config()?)
+    } else {
+        None
+    };
+    *config = Some((bin.to_path_buf(), path.clone()));
+    Ok(path)
+}
+
+/// Writes [`cache_config`]'s file; its path.
+fn write_cache_config() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     // target/<profile>/deps/<test binary>
     let target = exe
@@ -179,15 +197,20 @@ fn cache_config() -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("no target directory above {}", exe.display()))?;
     let dir = target.join("spin-test-cache");
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join("config.toml");
+    let modules = dir.join("modules");
+    let modules = modules
+        .to_str()
+        .filter(|m| !m.chars().any(char::is_control))
+        .ok_or_else(|| anyhow::anyhow!("{} cannot be a TOML string", modules.display()))?;
     let text = format!(
-        "[cache]\ndirectory = {:?}\nbaseline-compression-level = 1\noptimized-compression-level = 1\n",
-        dir.join("modules").display().to_string()
+        "[cache]\ndirectory = \"{}\"\nbaseline-compression-level = 1\n\
+         optimized-compression-level = 1\n",
+        modules.replace('\\', "\\\\").replace('"', "\\\"")
     );
+    let path = dir.join("config.toml");
     let partial = dir.join(format!("config.toml.{}", std::process::id()));
     std::fs::write(&partial, text)?;
     std::fs::rename(&partial, &path)?;
-    *config = Some(path.clone());
     Ok(path)
 }
 
@@ -282,8 +305,10 @@ impl SpinProcess {
         if let Some(rc) = runtime_config {
             cmd.arg("--runtime-config-file").arg(rc);
         }
-        cmd.envs(spin_env(variables))
-            .env("WASMTIME_CACHE_FILE", cache_config()?);
+        cmd.envs(spin_env(variables));
+        if let Some(cache) = cache_config(bin)? {
+            cmd.env("WASMTIME_CACHE_FILE", cache);
+        }
         if let Some(file) = resolved_variables(dir, manifest, runtime_config, variables)? {
             cmd.arg("--variable").arg(format!("@{}", file.display()));
         }

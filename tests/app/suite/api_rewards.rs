@@ -305,6 +305,33 @@ async fn a_tie_at_the_last_rank_paid_pays_every_tied_player() {
     );
 }
 
+/// What the worker left of `board`'s run, for a test that waited for it in vain: the schedule's
+/// register, the board's announced end and awards, the webhook outbox's length, and the worker's
+/// log's end.
+fn worker_state(api: &Api, board: &str) -> String {
+    let mut c = api.redis.conn();
+    let mut read = |args: &[&str]| -> String {
+        redis::cmd(args[0])
+            .arg(&args[1..])
+            .query::<redis::Value>(&mut c)
+            .map_or_else(|e| format!("({e})"), |v| format!("{v:?}"))
+    };
+    let register = read(&["ZRANGE", edge::schedule::REGISTER, "0", "-1", "WITHSCORES"]);
+    let keys = read(&["KEYS", &format!("lb:{{default/{board}}}:*")]);
+    let log = api
+        .worker
+        .as_ref()
+        .map(harness::TestApp::guest_log)
+        .unwrap_or_default();
+    let cut = (log.len().saturating_sub(3000)..log.len())
+        .find(|&i| log.is_char_boundary(i))
+        .unwrap_or(log.len());
+    format!(
+        "the schedule's register {register}; the board's keys {keys}; the worker's log ends:\n{}",
+        &log[cut..]
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tournament_that_ends_by_itself_is_awarded_by_the_worker_and_announced_once() {
     let (api, receiver, secret) = crate::receiver::subscribed(&["rewards.awarded"], 5).await;
@@ -320,9 +347,17 @@ async fn a_tournament_that_ends_by_itself_is_awarded_by_the_worker_and_announced
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let got = receiver
-        .wait_for(30, |got| !got.is_empty(), || async {})
-        .await;
+    // The worker awards the run once its end is due (4 s from now), and the deliverer sends it
+    // at once; a worker's step that failed leaves its item leased, due again a lease later, and
+    // a delivery that failed is sent again on the retry schedule (1 s, 1 s, 1 s): the bound
+    // allows one of each, and as much again for a machine under load.
+    let bound = 2 * (4 + edge::schedule::LEASE_MS.unsigned_abs() / 1000 + 3);
+    let Some(got) = receiver.try_wait_for(bound, |got| !got.is_empty()).await else {
+        panic!(
+            "no rewards.awarded within {bound} s: {}",
+            worker_state(&api, "dash")
+        );
+    };
     let body: Value = serde_json::from_slice(&got[0].body).unwrap();
     hook.verify(&got[0].body, &got[0].headers)
         .unwrap_or_else(|e| panic!("rewards.awarded: the signature does not verify: {e}"));

@@ -52,4 +52,5 @@ mod parity;
 mod push_tier;
 mod receiver;
 mod schedule;
+mod scripts;
 mod up_script;

@@ -118,6 +118,25 @@ impl Receiver {
         self.state.lock().unwrap().received.clone()
     }
 
+    /// Waits until `until` holds of what it received, up to `secs`: what it received then, or
+    /// `None` (for a caller that says more of what it waited on).
+    pub async fn try_wait_for<F>(&self, secs: u64, until: F) -> Option<Vec<Received>>
+    where
+        F: Fn(&[Received]) -> bool,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let got = self.received();
+            if until(&got) {
+                return Some(got);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Waits until `until` holds of what it received, up to `secs` (while `poke` runs between
     /// checks, e.g. a drain call); panics with what it has after that.
     pub async fn wait_for<F, P, Fut>(&self, secs: u64, until: F, mut poke: P) -> Vec<Received>

@@ -88,6 +88,7 @@ impl Repo {
                 .collect::<Result<Vec<String>>>()?;
             let mut doomed = Vec::new();
             let mut period_ids = Vec::new();
+            let mut parsed = Vec::with_capacity(periods.len());
             for raw in &periods {
                 let period: PeriodId = raw.parse().map_err(|_| {
                     LeaderboardError::CorruptData(format!(
@@ -100,13 +101,11 @@ impl Repo {
                     keys.members(&period),
                 ]);
                 period_ids.push(raw.as_str().into());
+                parsed.push(period);
             }
             if let Some(size) = cohort_size {
-                for raw in &periods {
-                    let period: PeriodId = raw
-                        .parse()
-                        .map_err(|_| LeaderboardError::CorruptData(format!("a period '{raw}'")))?;
-                    doomed.extend(self.cohort_keys(&keys, &period, size).await?);
+                for period in &parsed {
+                    doomed.extend(self.cohort_keys(&keys, period, size).await?);
                 }
             }
             if league {
@@ -198,9 +197,7 @@ const DELETE_ATTEMPTS: usize = 5;
 mod tests {
     use super::*;
 
-    fn word(s: &str) -> RedisResult {
-        RedisResult::Binary(s.as_bytes().to_vec())
-    }
+    use crate::repo::script::reply_text as word;
 
     #[test]
     fn the_delete_answers_by_name() {

@@ -337,9 +337,7 @@ impl Repo {
 mod tests {
     use super::*;
 
-    fn word(s: &str) -> RedisResult {
-        RedisResult::Binary(s.as_bytes().to_vec())
-    }
+    use crate::repo::script::reply_text as word;
 
     #[test]
     fn the_board_read_answers_by_name() {

@@ -93,9 +93,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn word(w: &str) -> RedisResult {
-        RedisResult::Binary(w.as_bytes().to_vec())
-    }
+    use crate::repo::script::reply_text as word;
 
     #[test]
     fn a_put_is_read_by_its_word() {

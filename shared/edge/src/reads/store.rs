@@ -256,9 +256,7 @@ impl Repo {
 mod tests {
     use super::*;
 
-    fn bin(s: &str) -> RedisResult {
-        RedisResult::Binary(s.as_bytes().to_vec())
-    }
+    use crate::repo::script::reply_text as bin;
 
     #[test]
     fn the_rows_around_a_player_are_found_or_absent() {

@@ -65,6 +65,35 @@ script! {
 /// A stream entry: its id and fields.
 pub type StreamEntry = (String, Vec<(String, String)>);
 
+/// A stream entry's fields as a script lists them after their count (`count` values, names and
+/// values in turn, taken from `it`): an odd, unreadable or truncated list is damaged data.
+pub(crate) fn entry_fields(
+    count: &RedisResult,
+    it: &mut std::slice::Iter<'_, RedisResult>,
+) -> Result<Vec<(String, String)>> {
+    let count = usize::try_from(uint(count)?)
+        .ok()
+        .filter(|n| n % 2 == 0)
+        .ok_or_else(|| {
+            leaderboard::LeaderboardError::CorruptData(format!(
+                "a stream entry of {count:?} field values"
+            ))
+        })?;
+    let mut fields = Vec::new();
+    for _ in 0..count / 2 {
+        match (it.next(), it.next()) {
+            (Some(k), Some(v)) => fields.push((text(k)?, text(v)?)),
+            _ => return Err(truncated_entry()),
+        }
+    }
+    Ok(fields)
+}
+
+/// A stream entry a script's answer cut short.
+pub(crate) fn truncated_entry() -> leaderboard::LeaderboardError {
+    leaderboard::LeaderboardError::CorruptData("a truncated stream entry".into())
+}
+
 impl Repo {
     /// Up to `limit` entries of a stream after `after` (exclusive; from the start when `None`).
     pub async fn stream_page(
@@ -102,19 +131,11 @@ impl Repo {
         if word != "entries" {
             return Err(unexpected(range::NAME, &word, rest));
         }
-        let truncated =
-            || leaderboard::LeaderboardError::CorruptData("a truncated stream entry".into());
         let mut out = Vec::new();
         let mut it = rest.iter();
         while let Some(id) = it.next() {
-            let n = uint(it.next().ok_or_else(truncated)?)?;
-            let mut fields = Vec::new();
-            for _ in 0..n / 2 {
-                match (it.next(), it.next()) {
-                    (Some(k), Some(v)) => fields.push((text(k)?, text(v)?)),
-                    _ => return Err(truncated()),
-                }
-            }
+            let count = it.next().ok_or_else(truncated_entry)?;
+            let fields = entry_fields(count, &mut it)?;
             out.push((text(id)?, fields));
         }
         Ok(out)

@@ -28,7 +28,7 @@
 //! `crate::submissions::writes`, …).
 
 mod hashes;
-mod log;
+pub(crate) mod log;
 mod plain;
 mod replicas;
 mod routed;

@@ -1,7 +1,10 @@
 //! Scripts by name: a Lua script's keys and arguments are declared once, by name, beside the
 //! Rust that runs it ([`script!`]); Rust fills a struct of those names and the script reads
 //! `K.<name>` and `A.<name>`. The wire stays what Redis takes (`KEYS` and `ARGV`, in the
-//! declared order: Redis Cluster needs every key declared), but no side counts positions.
+//! declared order: Redis Cluster needs every key declared), but no side counts positions. Four
+//! scripts of a board's projections (`copy`, `fold`, `swap`, `snapshot`) still build further
+//! keys of that board from a prefix argument (same slot; docs/deployment.md lists what that
+//! costs on a cluster).
 //!
 //! The prelude the macro puts before the script (`lua/named.lua`, kept short: it is sent with
 //! every call) refuses a call with other counts than the script declares (fewer only, for a
@@ -295,6 +298,13 @@ pub(crate) fn unexpected(
     leaderboard::LeaderboardError::CorruptData(format!(
         "the script {script} answered {word:?} {rest:?}"
     ))
+}
+
+/// A script's reply element as Redis answers a Lua string: what the tests of the answers'
+/// mappings build replies from.
+#[cfg(test)]
+pub(crate) fn reply_text(s: &str) -> crate::repo::RedisResult {
+    crate::repo::RedisResult::Binary(s.as_bytes().to_vec())
 }
 
 #[cfg(test)]

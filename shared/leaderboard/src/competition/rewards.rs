@@ -7,7 +7,8 @@
 //! players at 1 both get rank 1's, and the next is ranked 3). Standings still held for review
 //! could change the final ranks, so the award waits until no review of the run is pending, or
 //! for a grace after the close at most ([`award_due`]), then takes the standings as they are.
-//! A player claims an award once ([`claim`]); claiming again answers the first claim.
+//! A player claims an award once (decided and taken in one step, by edge's `rewards_claim.lua`);
+//! claiming again answers the first claim ([`no_award`] and [`not_final`] name its refusals).
 
 use std::collections::BTreeMap;
 

@@ -133,7 +133,9 @@ pub async fn claim_award(
             at_ms,
             cohort,
         } => (rank, at_ms, cohort),
-        // The same `409` as a run whose awards `settle` found not made.
+        // `settle` read the awards as made just before: only awards that went meanwhile (the
+        // run's retention ended, or the board's sweep took them) reach this. The same `409` as
+        // a run whose awards `settle` found not made, as before the claim was one script.
         Claimed::NotAwarded => return Err(rewards::not_final(rewards::Standing::Due)),
         Claimed::NoAward => return Err(rewards::no_award()),
     };

@@ -75,6 +75,13 @@ script! {
     }
 }
 
+/// The claim's script as an integration test runs it itself (feature `testing`): the claim is
+/// decided there alone.
+#[cfg(feature = "testing")]
+pub fn claim_for_tests() -> crate::repo::script::Named {
+    claim::named()
+}
+
 /// A run's awards as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
@@ -396,9 +403,7 @@ mod tests {
     use super::*;
     use leaderboard::{BoardId, TenantId};
 
-    fn word(w: &str) -> RedisResult {
-        RedisResult::Binary(w.as_bytes().to_vec())
-    }
+    use crate::repo::script::reply_text as word;
 
     #[test]
     fn a_claims_answer_is_read_by_word_and_arity() {

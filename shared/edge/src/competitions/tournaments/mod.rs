@@ -88,10 +88,10 @@ pub async fn join_player(
     let window = tournament.window;
     tournament.joinable(window, call.now_ms)?;
     let keys = Keys::new(&ctx.tenant, board_id);
-    let seen = repo
+    let step = repo
         .tournament_join(&keys, player, tournament.max_size)
         .await?;
-    let (players, now) = match tournament.join(window, seen.already, seen.before, call.now_ms)? {
+    let (players, now) = match tournament.join(window, step, call.now_ms)? {
         Joined::Now { players } => (players, true),
         Joined::Already { players } => (players, false),
     };

@@ -15,6 +15,7 @@
 //! When a tournament's next announcement, or a periodic board's next close, is due is an item of
 //! the schedule's register (`crate::schedule`: `competition:<tenant>/<board>`).
 
+use leaderboard::competition::tournament::JoinStep;
 use leaderboard::{BoardId, LeaderboardError, PeriodId, PlayerId, Result, TenantId};
 
 use crate::repo::script::{answer, script, unexpected};
@@ -138,24 +139,11 @@ pub enum WindowWrite {
     Ended,
 }
 
-/// What a join's script saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JoinSeen {
-    /// The player had joined before.
-    pub already: bool,
-    /// Players joined before this join (it added the player only if it was below `max_size`).
-    pub before: u64,
-}
-
-impl JoinSeen {
-    /// What a join's script saw: whether the player had joined before, and `before` (players
-    /// joined before this join).
-    fn new(already: bool, before: &crate::repo::RedisResult) -> Result<Self> {
-        Ok(Self {
-            already,
-            before: uint(before)?,
-        })
-    }
+/// The join's script as an integration test runs it itself (feature `testing`): whether a
+/// join passes `max_size` is decided there alone.
+#[cfg(feature = "testing")]
+pub fn join_for_tests() -> crate::repo::script::Named {
+    join::named()
 }
 
 impl Keys {
@@ -182,7 +170,7 @@ impl Repo {
         keys: &Keys,
         player: &PlayerId,
         max_size: Option<u32>,
-    ) -> Result<JoinSeen> {
+    ) -> Result<JoinStep> {
         let r = join::run(
             self,
             join::Keys {
@@ -196,17 +184,21 @@ impl Repo {
         )
         .await?;
         let (word, rest) = answer(&r)?;
-        let (seen, added) = match (word.as_str(), rest) {
-            ("joined", [before]) => (JoinSeen::new(false, before)?, true),
-            ("already", [before]) => (JoinSeen::new(true, before)?, false),
-            ("full", [before]) => (JoinSeen::new(false, before)?, false),
+        let step = match (word.as_str(), rest) {
+            ("joined", [before]) => JoinStep::Added {
+                before: uint(before)?,
+            },
+            ("already", [before]) => JoinStep::Already {
+                players: uint(before)?,
+            },
+            ("full", [_]) => JoinStep::Full,
             ("board_gone", []) => return Err(crate::repo::board_deleted(keys)),
             _ => return Err(unexpected(join::NAME, &word, rest)),
         };
-        if added {
+        if matches!(step, JoinStep::Added { .. }) {
             self.await_replicas(&[&keys.joined()]).await?;
         }
-        Ok(seen)
+        Ok(step)
     }
 
     /// Whether `player` joined the board's tournament.

@@ -456,9 +456,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn word(w: &str) -> RedisResult {
-        RedisResult::Binary(w.as_bytes().to_vec())
-    }
+    use crate::repo::script::reply_text as word;
 
     fn corrupt<T: std::fmt::Debug>(r: Result<T>) -> bool {
         matches!(r, Err(LeaderboardError::CorruptData(_)))

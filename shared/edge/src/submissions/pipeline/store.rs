@@ -247,10 +247,6 @@ impl Repo {
     }
 }
 
-fn corrupt(what: &str) -> LeaderboardError {
-    LeaderboardError::CorruptData(format!("Redis returned {what}"))
-}
-
 /// Fire-and-forget ingest messages that name no valid board, with the reason (a board's own bad
 /// entries go to its dead letters).
 pub const INGEST_DEAD: &str = "lb:ingest:dead";
@@ -303,17 +299,10 @@ fn claim_answer(r: &[RedisResult]) -> Result<Vec<RawEntry>> {
     let mut entries = Vec::new();
     let mut it = rest.iter();
     while let Some(id) = it.next() {
-        let (Some(deliveries), Some(n)) = (it.next(), it.next()) else {
-            return Err(corrupt("a truncated inbox entry"));
+        let (Some(deliveries), Some(count)) = (it.next(), it.next()) else {
+            return Err(crate::repo::log::truncated_entry());
         };
-        let n = uint(n)? as usize;
-        let mut fields = Vec::with_capacity(n / 2);
-        for _ in 0..n / 2 {
-            let (Some(k), Some(v)) = (it.next(), it.next()) else {
-                return Err(corrupt("a truncated inbox entry"));
-            };
-            fields.push((text(k)?, text(v)?));
-        }
+        let fields = crate::repo::log::entry_fields(count, &mut it)?;
         entries.push(RawEntry {
             id: text(id)?,
             deliveries: uint(deliveries)?,
@@ -352,9 +341,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn word(w: &str) -> RedisResult {
-        RedisResult::Binary(w.as_bytes().to_vec())
-    }
+    use crate::repo::script::reply_text as word;
 
     #[test]
     fn the_batch_scripts_answers_are_read_by_word_and_arity() {

