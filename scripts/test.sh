@@ -64,9 +64,8 @@ lint_test() {
 
 step "wasm build (wasm32-wasip2, release)"
 scripts/build.sh
-p3_build=""
+p3_job=""
 spin_suite=""
-p3_suite=""
 fuzz_host=""
 fuzz_spin=""
 cluster_suite=""
@@ -82,7 +81,7 @@ kill_tree() {
     kill "$1" 2>/dev/null || true
 }
 stop_jobs() {
-    for job in $p3_build $spin_suite $p3_suite $fuzz_host $fuzz_spin $cluster_suite $cluster_spin_suite \
+    for job in $p3_job $spin_suite $fuzz_host $fuzz_spin $cluster_suite $cluster_spin_suite \
         $host_suite; do
         kill_tree "$job"
     done
@@ -91,31 +90,58 @@ trap stop_jobs EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The WASIp3 build of the HTTP components (spin-sdk 6.0) is built and linted in every run
-# (clippy-driver as the build's wrapper, -D warnings: its p3-only code has no other check). It
-# runs on Spin 4.0.x only (docs/runtimes.md): with that Spin CLI, the build goes in the
-# background now at a lower priority (the test build below leaves a core idle whenever one large
-# crate compiles alone, and this build takes those moments), and its app suite runs beside the
-# other suites (below); without, the build runs here. spin-p3.toml must be what spin.toml makes.
-"$py" scripts/p3_manifest.py --check
-build_p3() {
-    step "wasm build of the HTTP components for WASIp3 (spin-sdk 6.0), with clippy -D warnings"
-    RUSTC_WORKSPACE_WRAPPER="$clippy_driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
-        nice -n "$1" scripts/build.sh p3
-}
-if [ -n "$spin" ] && "$spin" --version | grep -q '^spin 4\.0\.'; then
-    build_p3 10 >target/test-p3-build.log 2>&1 &
-    p3_build=$!
-else
-    build_p3 0
-fi
-
 # What the suites record for the format checks at the end: every API response (validated against
 # the OpenAPI document) and the /metrics scrapes (parsed by the Prometheus client's parser).
 records="$(pwd)/target/test-records"
 rm -rf "$records"
 mkdir -p "$records/metrics"
 export EDGE_METRICS_DUMP="$records/metrics"
+
+# The WASIp3 build of the HTTP components (spin-sdk 6.0) is built and linted in every run
+# (clippy-driver as the build's wrapper, -D warnings: its p3-only code has no other check). It
+# runs on Spin 4.0.x only (docs/runtimes.md): with that Spin CLI, the build and then its app suite
+# go in the background now, as one job: the build at a lower priority (the test build below
+# leaves a core idle whenever one large crate compiles alone, and this build takes those
+# moments), the suite as soon as both builds are done (the test build's end is the file
+# $test_build_done), beside the other suites, whatever they wait on. Without, the build runs
+# here. spin-p3.toml must be what spin.toml makes.
+"$py" scripts/p3_manifest.py --check
+build_p3() {
+    step "wasm build of the HTTP components for WASIp3 (spin-sdk 6.0), with clippy -D warnings"
+    RUSTC_WORKSPACE_WRAPPER="$clippy_driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
+        nice -n "$1" scripts/build.sh p3
+}
+test_build_done=target/test-build.done
+rm -f "$test_build_done" target/test-p3-build.done target/test-p3-build.failed
+if [ -n "$spin" ] && "$spin" --version | grep -q '^spin 4\.0\.'; then
+    # The app suite on the p3 build, its own apps and Redis servers on free ports: the tests of
+    # what the p3 build changes (tests/app/runs.toml [p3]). The build is of the HTTP components
+    # only: the worker (spin-worker.toml) is the same p2 component in both. The test build is
+    # waited for at most an hour (this script ends the job sooner if that build fails).
+    (
+        if ! build_p3 10 >target/test-p3-build.log 2>&1; then
+            touch target/test-p3-build.failed
+            exit 1
+        fi
+        touch target/test-p3-build.done
+        waited=0
+        while [ ! -f "$test_build_done" ]; do
+            if [ "$waited" -ge 3600 ]; then
+                echo "test: the test build did not end within 3600 s" >&2
+                exit 1
+            fi
+            sleep 1
+            waited=$((waited + 1))
+        done
+        step "the app suite on the p3 build, real Spin" &&
+            EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
+                EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app \
+                -- --exact $(cat target/app-tests-p3.txt)
+    ) >target/test-spin-p3.log 2>&1 &
+    p3_job=$!
+else
+    build_p3 0
+fi
 
 step "clippy -D warnings and the test build: every target linted and built once, for both runtimes"
 lint_test --workspace --all-targets --no-run
@@ -131,6 +157,7 @@ lint_test --workspace --test app -- --list --format terse >target/app-tests.txt
 for run in spin p3 cluster cluster-spin; do
     "$py" scripts/suites.py tests "$run" target/app-tests.txt >"target/app-tests-$run.txt"
 done
+touch "$test_build_done"
 
 # The HTTP-level suites spend much of their time waiting on the app, Redis and the clock, so the
 # real-Spin run goes beside the edge-host one (each its own apps and Redis servers on free ports);
@@ -173,8 +200,7 @@ cluster_spin() {
 # (API_FUZZ_SECONDS) and mostly waits on the app, so it tries fewer cases when the suites leave
 # it less CPU, where after them it added its whole length to CI's (the runs' output follows the
 # suites'). It needs only the wasm build and the test build's edge-host binary, and starts once
-# the p3 build is done: beside that build (at a lower priority) it held the p3 suite back by
-# 150 s.
+# the p3 build is done and edge-host's suite has ended (below).
 start_fuzz() {
     if [ -n "$spin" ]; then
         step "Schemathesis and every documented limit: the served OpenAPI document against the app on edge-host and on real Spin, in the background (seeded, bounded)"
@@ -193,28 +219,7 @@ EDGE_RECORD_RESPONSES="$records/responses-edge-host.jsonl" lint_test --workspace
     >target/test-edge-host.log 2>&1 &
 host_suite=$!
 
-# The p3 suite alone waits for its build (started before the test build, at a lower
-# priority): the Spin p2 run and the edge-host run are under way meanwhile.
-if [ -n "$p3_build" ]; then
-    if ! wait "$p3_build"; then
-        p3_build=""
-        cat target/test-p3-build.log
-        echo "test: the WASIp3 build failed (above)" >&2
-        exit 1
-    fi
-    p3_build=""
-    # The app suite on the p3 build, its own apps and Redis servers on free ports: the
-    # tests of what the p3 build changes (tests/app/runs.toml [p3]). The build is of the
-    # HTTP components only: the worker (spin-worker.toml) is the same p2 component in both.
-    (
-        step "the app suite on the p3 build, real Spin" &&
-            EDGE_TEST_BUILD=p3 EDGE_TEST_RUNTIME=spin SPIN_BIN="$spin" \
-                EDGE_RECORD_RESPONSES="$records/responses-spin-p3.jsonl" lint_test --workspace --test app \
-                -- --exact $(cat target/app-tests-p3.txt)
-    ) >target/test-spin-p3.log 2>&1 &
-    p3_suite=$!
-fi
-start_fuzz
+# The cluster runs start once edge-host's suite has passed, whatever the p3 job is at.
 host_failed=""
 wait "$host_suite" || host_failed=1
 host_suite=""
@@ -230,6 +235,17 @@ if [ -z "$host_failed" ]; then
         cluster_spin_suite=$!
     fi
 fi
+# Schemathesis after them, once the p3 build is done (beside that build, at its lower priority,
+# it held the p3 suite back by 150 s); that build is waited for at most an hour.
+if [ -n "$p3_job" ]; then
+    waited=0
+    while [ ! -f target/test-p3-build.done ] && [ ! -f target/test-p3-build.failed ] &&
+        [ "$waited" -lt 3600 ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+fi
+start_fuzz
 spin_failed=""
 if [ -n "$spin_suite" ]; then
     wait "$spin_suite" || spin_failed=1
@@ -237,11 +253,14 @@ if [ -n "$spin_suite" ]; then
     step "the run on real Spin:"
     cat target/test-spin.log
 fi
-if [ -n "$p3_suite" ]; then
-    wait "$p3_suite" || spin_failed=1
-    p3_suite=""
+if [ -n "$p3_job" ]; then
+    wait "$p3_job" || spin_failed=1
+    p3_job=""
     step "the p3 build and its run on real Spin:"
     cat target/test-p3-build.log target/test-spin-p3.log
+    if [ -f target/test-p3-build.failed ]; then
+        echo "test: the WASIp3 build failed (above)" >&2
+    fi
 fi
 if [ -n "$host_failed" ]; then
     echo "test: cargo test on edge-host failed (above the Spin run's output)" >&2

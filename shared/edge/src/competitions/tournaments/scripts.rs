@@ -1,5 +1,6 @@
-//! The tournaments' scripts with named keys and arguments (`crate::repo::script`), run by
-//! [`super::store`].
+//! The scripts of a tournament's window and announcements, with named keys and arguments
+//! (`crate::repo::script`), run by [`super::store`]; the join's, the grant's and the scan's are
+//! declared beside the Rust that runs them, in [`super::store`].
 
 crate::repo::script::script! {
     /// A tournament's window changed (`lua/tournament_window.lua`).
