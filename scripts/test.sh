@@ -100,11 +100,11 @@ export EDGE_METRICS_DUMP="$records/metrics"
 # The WASIp3 build of the HTTP components (spin-sdk 6.0) is built and linted in every run
 # (clippy-driver as the build's wrapper, -D warnings: its p3-only code has no other check). It
 # runs on Spin 4.0.x only (docs/runtimes.md): with that Spin CLI, the build and then its app suite
-# go in the background now, as one job: the build at a lower priority (the test build below
-# leaves a core idle whenever one large crate compiles alone, and this build takes those
-# moments), the suite as soon as both builds are done (the test build's end is the file
-# $test_build_done), beside the other suites, whatever they wait on. Without, the build runs
-# here. spin-p3.toml must be what spin.toml makes.
+# go in the background now, as one job: the build beside the test build, at the same priority
+# (this job is the run's longest path: at a lower one, the suites starved the build, and a run
+# whose crates changed took 862 s in place of 800), the suite as soon as both builds are done
+# (the test build's end is the file $test_build_done), beside the other suites, whatever they
+# wait on. Without, the build runs here. spin-p3.toml must be what spin.toml makes.
 "$py" scripts/p3_manifest.py --check
 build_p3() {
     step "wasm build of the HTTP components for WASIp3 (spin-sdk 6.0), with clippy -D warnings"
@@ -119,7 +119,7 @@ if [ -n "$spin" ] && "$spin" --version | grep -q '^spin 4\.0\.'; then
     # only: the worker (spin-worker.toml) is the same p2 component in both. The test build is
     # waited for at most an hour (this script ends the job sooner if that build fails).
     (
-        if ! build_p3 10 >target/test-p3-build.log 2>&1; then
+        if ! build_p3 0 >target/test-p3-build.log 2>        if ! build_p3 10 >target/test-p3-build.log 2>&1; then1; then
             touch target/test-p3-build.failed
             exit 1
         fi
