@@ -45,7 +45,7 @@ if [ "${1:-}" = "p3" ]; then
     # later builds to trust.
     if [ ! -d target/p3 ] && [ -d target/wasm32-wasip2/release/deps ]; then
         seed="target/p3.seed.$$"
-        rm -rf "$seed"
+        rm -rf target/p3.seed.*
         mkdir -p "$seed/wasm32-wasip2/release"
         if [ -d target/release ]; then
             cp -a --reflink=auto target/release "$seed/"

@@ -119,7 +119,7 @@ if [ -n "$spin" ] && "$spin" --version | grep -q '^spin 4\.0\.'; then
     # only: the worker (spin-worker.toml) is the same p2 component in both. The test build is
     # waited for at most an hour (this script ends the job sooner if that build fails).
     (
-        if ! build_p3 0 >target/test-p3-build.log 2>        if ! build_p3 10 >target/test-p3-build.log 2>&1; then1; then
+        if ! build_p3 0 >target/test-p3-build.log 2>&1; then
             touch target/test-p3-build.failed
             exit 1
         fi
@@ -235,12 +235,12 @@ if [ -z "$host_failed" ]; then
         cluster_spin_suite=$!
     fi
 fi
-# Schemathesis after them, once the p3 build is done (beside that build, at its lower priority,
-# it held the p3 suite back by 150 s); that build is waited for at most an hour.
+# Schemathesis after them, once the p3 build is done (beside that build it once held the p3
+# suite back by 150 s); that build is waited for while its job runs, at most an hour.
 if [ -n "$p3_job" ]; then
     waited=0
     while [ ! -f target/test-p3-build.done ] && [ ! -f target/test-p3-build.failed ] &&
-        [ "$waited" -lt 3600 ]; do
+        kill -0 "$p3_job" 2>/dev/null && [ "$waited" -lt 3600 ]; do
         sleep 1
         waited=$((waited + 1))
     done
