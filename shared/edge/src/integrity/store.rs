@@ -3,7 +3,7 @@
 
 use leaderboard::{LeaderboardError, PeriodId, PlayerId, Result};
 
-use crate::repo::script::{answer, script, unexpected};
+use crate::repo::script::{answer, answer_of, script, unexpected};
 use crate::repo::{Keys, Repo, bin, text, uint};
 
 script! {
@@ -134,10 +134,7 @@ impl Repo {
             },
         )
         .await?;
-        let (word, rest) = answer(&r)?;
-        if word != "facts" {
-            return Err(unexpected(facts::NAME, &word, rest));
-        }
+        let rest = answer_of(&r, facts::NAME, "facts")?;
         let mut it = rest.iter();
         let mut next = || {
             it.next()

@@ -4,7 +4,7 @@ use leaderboard::Result;
 
 use spin_sdk::redis::RedisResult;
 
-use super::script::{Arg, answer, script, unexpected};
+use super::script::{Arg, answer, answer_of, script, unexpected};
 use super::{Keys, Repo, bin, int, text, uint};
 
 script! {
@@ -127,10 +127,7 @@ impl Repo {
             },
         )
         .await?;
-        let (word, rest) = answer(&r)?;
-        if word != "entries" {
-            return Err(unexpected(range::NAME, &word, rest));
-        }
+        let rest = answer_of(&r, range::NAME, "entries")?;
         let mut out = Vec::new();
         let mut it = rest.iter();
         while let Some(id) = it.next() {

@@ -288,6 +288,21 @@ pub(crate) fn answer(
     }
 }
 
+/// The rest of a reply whose only answer is `word` (a read's `page`, `entries`, …): any other
+/// word is damaged data, naming `script` ([`unexpected`]).
+pub(crate) fn answer_of<'r>(
+    reply: &'r [crate::repo::RedisResult],
+    script: &str,
+    word: &str,
+) -> leaderboard::Result<&'r [crate::repo::RedisResult]> {
+    let (said, rest) = answer(reply)?;
+    if said == word {
+        Ok(rest)
+    } else {
+        Err(unexpected(script, &said, rest))
+    }
+}
+
 /// What a script's answer `word` (with `rest`) is when its caller does not know it: damaged
 /// data, naming the script (`NAME` of its [`script!`] module).
 pub(crate) fn unexpected(
@@ -332,6 +347,18 @@ mod tests {
                second;
                /// The rest.
                more others }
+    }
+
+    #[test]
+    fn a_reply_of_one_answer_gives_its_rest_or_names_the_script() {
+        let reply = [reply_text("page"), reply_text("7")];
+        assert_eq!(answer_of(&reply, "scan", "page").ok(), Some(&reply[1..]));
+        let other = [reply_text("board_gone")];
+        assert!(matches!(
+            answer_of(&other, "scan", "page"),
+            Err(leaderboard::LeaderboardError::CorruptData(m)) if m.contains("scan") && m.contains("board_gone")
+        ));
+        assert!(answer_of(&[], "scan", "page").is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@
 use leaderboard::competition::tournament::JoinStep;
 use leaderboard::{BoardId, LeaderboardError, PeriodId, PlayerId, Result, TenantId};
 
-use crate::repo::script::{answer, script, unexpected};
+use crate::repo::script::{answer, answer_of, script, unexpected};
 use crate::repo::{Keys, Repo, bin, int, text, uint};
 
 use super::scripts;
@@ -427,10 +427,7 @@ impl Repo {
             },
         )
         .await?;
-        let (word, rest) = answer(&r)?;
-        if word != "page" {
-            return Err(unexpected(scan::NAME, &word, rest));
-        }
+        let rest = answer_of(&r, scan::NAME, "page")?;
         rest.chunks(2)
             .map(|pair| match pair {
                 [id, score] => Ok((BoardId::new(text(id)?)?, int(score)?)),

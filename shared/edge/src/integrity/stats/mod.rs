@@ -14,7 +14,7 @@ pub mod routes;
 use leaderboard::integrity::stats::{Counter, Counts, Window, WindowStats};
 use leaderboard::{LeaderboardError, PeriodId, Result, board::sortkey};
 
-use crate::repo::script::{Arg, answer, script, unexpected};
+use crate::repo::script::{Arg, answer, answer_of, script, unexpected};
 use crate::repo::{Keys, Repo, int, text, uint};
 
 /// Prepended to every script that counts a submission (`stats_note`): `with_stats_note!(include_str!(…))`.
@@ -179,10 +179,7 @@ impl Repo {
             },
         )
         .await?;
-        let (word, reply) = answer(&r)?;
-        if word != "stats" {
-            return Err(unexpected(read::NAME, &word, reply));
-        }
+        let reply = answer_of(&r, read::NAME, "stats")?;
         let (head, rest) = reply
             .split_at_checked(4)
             .ok_or_else(|| corrupt("a short reply"))?;
@@ -259,10 +256,7 @@ impl Repo {
             },
         )
         .await?;
-        let (word, reply) = answer(&r)?;
-        if word != "distribution" {
-            return Err(unexpected(dist::NAME, &word, reply));
-        }
+        let reply = answer_of(&r, dist::NAME, "distribution")?;
         if reply.len() != positions.len() + ranges.len() {
             return Err(corrupt("a short distribution reply"));
         }

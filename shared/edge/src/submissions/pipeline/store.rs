@@ -292,10 +292,7 @@ impl Repo {
 
 /// What the claim script answered: the entries handed out.
 fn claim_answer(r: &[RedisResult]) -> Result<Vec<RawEntry>> {
-    let (word, rest) = crate::repo::script::answer(r)?;
-    if word != "claimed" {
-        return Err(crate::repo::script::unexpected(claim::NAME, &word, rest));
-    }
+    let rest = crate::repo::script::answer_of(r, claim::NAME, "claimed")?;
     let mut entries = Vec::new();
     let mut it = rest.iter();
     while let Some(id) = it.next() {
