@@ -232,6 +232,7 @@ pub async fn remembered(
     {
         return Ok(cached["value"].as_str().map(str::to_string));
     }
+    crate::scope::note_upkeep(key);
     let value = fetch().await?;
     if let Some(b) = bucket.as_ref() {
         let envelope = serde_json::json!({"stored_at": now_ms, "value": value});

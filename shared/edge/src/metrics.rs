@@ -130,19 +130,26 @@ pub async fn add_now(platform: &dyn Platform, key: &str, n: i64) {
 }
 
 /// How many times an increment is tried (see [`bump`]).
-const INCREMENT_TRIES: u32 = 3;
+const INCREMENT_TRIES: u32 = 6;
+
+/// The pause before an increment's second try (ms), doubled before each further one: 10, 20, 40,
+/// 80 and 160 ms, 310 ms in all. The other process's transaction holds the lock until it
+/// commits; on a loaded machine it may be descheduled for tens of milliseconds meanwhile, and
+/// tries without a pause all meet it (three did: the worker's count of a publish was lost).
+const RETRY_PAUSE_MS: u64 = 10;
 
 /// Increments a series; its first increments (up to ten) also make sure it is in the index.
 /// Not only the first: while the index does not exist yet, a compare-and-swap on it is an
 /// unconditional write on Spin's stores, so two series registering at once could lose one; once
 /// it exists, the swap is atomic and a later increment repairs the loss.
 ///
-/// An increment the store failed (`KvError::Other`) is tried again (up to [`INCREMENT_TRIES`] in
-/// all). Spin's SQLite store
+/// An increment the store failed (`KvError::Other`) is tried again, after a pause that doubles
+/// ([`RETRY_PAUSE_MS`]; up to [`INCREMENT_TRIES`] tries in all). Spin's SQLite store
 /// increments in a transaction that reads, then writes; the HTTP app and the worker share the
 /// file (the shipped runtime-config.toml), and when two such transactions of the two processes
 /// meet, SQLite fails one at once with "database is locked" (its deadlock case, where the busy
-/// timeout does not wait) — having written nothing, so the retry counts it exactly once. On a
+/// timeout does not wait) — having written nothing, so the retry counts it exactly once, once the
+/// other has committed. On a
 /// Redis store an increment fails only with its connection, where a retry may rarely count one
 /// twice: a counter's choice of over losing.
 async fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
@@ -153,7 +160,9 @@ async fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
             Ok(v) => break v,
             // A store's own failure may pass (a lock the other process held); no store, or no
             // access to it, will not.
-            Err(KvError::Other(_)) if tries < INCREMENT_TRIES => {}
+            Err(KvError::Other(_)) if tries < INCREMENT_TRIES => {
+                crate::scope::sleep(RETRY_PAUSE_MS << (tries - 1)).await;
+            }
             Err(e) => {
                 eprintln!("metrics: increment of {key} failed (try {tries}): {e}");
                 return;

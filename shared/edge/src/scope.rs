@@ -21,6 +21,8 @@ use leaderboard::http::trace::HostCalls;
 #[derive(Debug, Default)]
 pub(crate) struct Locals {
     host_calls: HostCalls,
+    /// What the request did for its region beyond its own work ([`note_upkeep`]).
+    upkeep: Vec<String>,
     traceparent: Option<String>,
     retry_after: Option<u64>,
     stale_copies: u32,
@@ -277,7 +279,28 @@ pub enum HostCall {
 /// Starts counting a request's host calls from zero (before its first one: the component's
 /// entry point, `serve::serve_streaming`, reads a variable before [`begin_request`]).
 pub fn reset_host_calls() {
-    with(|l| l.host_calls = HostCalls::default());
+    with(|l| {
+        l.host_calls = HostCalls::default();
+        l.upkeep.clear();
+    });
+}
+
+/// Notes work the request did for its region rather than for itself, whose host calls are in
+/// its count: a regional copy it found stale and fetched again (`what` names the copy), the
+/// region's stall canary it took, the cluster slot map it read. The access log lists them
+/// (`upkeep`), so a request's cost can be told from the region's.
+pub fn note_upkeep(what: impl Into<String>) {
+    let what = what.into();
+    with(|l| {
+        if !l.upkeep.contains(&what) {
+            l.upkeep.push(what);
+        }
+    });
+}
+
+/// The upkeep the request being served has done so far ([`note_upkeep`]).
+pub fn upkeep() -> Vec<String> {
+    with(|l| l.upkeep.clone())
 }
 
 /// Counts one host call of the request being served.

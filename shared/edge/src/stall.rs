@@ -125,17 +125,21 @@ impl StallWatch {
                     "the Redis server holding this data has not answered for {silent}"
                 ))
             }
-            Watch::Canary => match self.update(server, |c| c.claim(&policy, now_ms)).await {
-                Ok(true) => Verdict::Canary,
-                // Another request took it, or there is no store to share it in.
-                Ok(false) => Verdict::Go,
-                Err(e) => {
-                    // Unwatched for this request, not refused: the store's trouble is not
-                    // Redis's.
-                    eprintln!("redis stall watch: cannot claim the canary of {server}: {e}");
-                    Verdict::Go
+            Watch::Canary => {
+                // Claimed or not, the claim's KV calls are the region's.
+                crate::scope::note_upkeep("stall canary");
+                match self.update(server, |c| c.claim(&policy, now_ms)).await {
+                    Ok(true) => Verdict::Canary,
+                    // Another request took it, or there is no store to share it in.
+                    Ok(false) => Verdict::Go,
+                    Err(e) => {
+                        // Unwatched for this request, not refused: the store's trouble is not
+                        // Redis's.
+                        eprintln!("redis stall watch: cannot claim the canary of {server}: {e}");
+                        Verdict::Go
+                    }
                 }
-            },
+            }
         }
     }
 

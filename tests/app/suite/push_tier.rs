@@ -594,8 +594,23 @@ async fn the_worker_publishes_each_write_to_websocket_and_eventsource_viewers_in
     let failed = metric(&api, "lb_push_publish_failures_total").await;
     assert!(
         published >= 6.0,
-        "publishes counted: {published} (failures counted: {failed})"
+        "publishes counted: {published} (failures counted: {failed}); what the worker said of \
+         its counts and publishes:\n{}",
+        worker_said(&api, &["metrics:", "push:"])
     );
+}
+
+/// The lines of the worker's log that contain one of `words`.
+fn worker_said(api: &Api, words: &[&str]) -> String {
+    let log = api
+        .worker
+        .as_ref()
+        .map(harness::TestApp::guest_log)
+        .unwrap_or_default();
+    log.lines()
+        .filter(|l| words.iter().any(|w| l.contains(w)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A new viewer's first state: the board's current one.

@@ -109,6 +109,7 @@ pub async fn board(
     {
         return Ok((board, None));
     }
+    crate::scope::note_upkeep("board config");
     let keys = Keys::new(&ctx.tenant, id);
     let version = match ctx.repo().await {
         Ok(r) => r.board_version(&keys).await,

@@ -297,6 +297,7 @@ impl Routed {
         if let Some(map) = self.map.borrow().as_ref() {
             candidates.extend(map.nodes().into_iter().map(str::to_owned));
         }
+        crate::scope::note_upkeep("cluster slot map");
         let mut tried: Vec<&str> = skip.into_iter().collect();
         for node in &candidates {
             if tried.contains(&node.as_str()) {

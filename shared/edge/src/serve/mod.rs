@@ -112,6 +112,7 @@ fn access_log(
     }
     let method = req.method().to_string();
     let instance = scope::with(|l| l.instance.clone());
+    let upkeep = scope::upkeep();
     let mut line = leaderboard::http::trace::AccessRecord {
         host_calls: scope::host_calls(),
         at_ms: call.now_ms,
@@ -126,6 +127,7 @@ fn access_log(
         trace: &call.trace,
         problem,
         instance: instance.as_ref().map(|(id, n)| (id.as_str(), *n)),
+        upkeep: &upkeep,
     }
     .to_json()
     .to_string();

@@ -169,6 +169,10 @@ pub struct AccessRecord<'a> {
     /// begun, this one included: how the host reuses instances (a p2 instance serves one
     /// request, a p3 one many, some at once).
     pub instance: Option<(&'a str, u32)>,
+    /// What the request did for its region beyond its own work (a stale regional copy fetched
+    /// again, the stall canary, the cluster's slot map read): its host calls are in
+    /// `host_calls`. Logged only when there is some.
+    pub upkeep: &'a [String],
 }
 
 impl AccessRecord<'_> {
@@ -202,6 +206,9 @@ impl AccessRecord<'_> {
         if let Some((id, n)) = self.instance {
             v["instance"] = Value::String(id.to_string());
             v["instance_request"] = Value::from(n);
+        }
+        if !self.upkeep.is_empty() {
+            v["upkeep"] = json!(self.upkeep);
         }
         v
     }
@@ -286,6 +293,7 @@ mod tests {
             trace: &trace,
             problem: None,
             instance: Some(("1f2e3d4c5b6a7988", 3)),
+            upkeep: &[],
         }
         .to_json();
         assert_eq!(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -299,10 +307,35 @@ mod tests {
         assert_eq!(line["cache"], "HIT");
         assert_eq!(line["ts"], "2026-11-18T11:06:40.000Z");
         assert!(line.get("problem").is_none());
+        assert!(line.get("upkeep").is_none(), "none done: not logged");
         assert_eq!(
             line["host_calls"],
             json!({"variable": 2, "kv_open": 1, "kv_read": 1, "kv_write": 0,
                 "redis_open": 0, "redis_command": 0, "http": 0})
         );
+    }
+
+    #[test]
+    fn the_log_line_lists_the_upkeep_the_request_did_for_its_region() {
+        let trace = TraceContext::for_request(None, || 7);
+        let upkeep = ["board config".to_string(), "stall canary".to_string()];
+        let line = AccessRecord {
+            host_calls: HostCalls::default(),
+            at_ms: 1_795_000_000_000,
+            method: "POST",
+            route: None,
+            path: "/api/v1/boards/arena/scores",
+            status: 200,
+            duration_ms: 1.0,
+            tenant: None,
+            cache: None,
+            request_id: "r2",
+            trace: &trace,
+            problem: None,
+            instance: None,
+            upkeep: &upkeep,
+        }
+        .to_json();
+        assert_eq!(line["upkeep"], json!(["board config", "stall canary"]));
     }
 }
