@@ -30,7 +30,7 @@ if [ "${EDGE_REQUIRE_SPIN:-}" = "1" ] && [ -z "$spin" ]; then
     exit 1
 fi
 
-step "OpenAPI: api/openapi.json is valid 3.1 and covers spin.toml's routes and every error status"
+step "OpenAPI: api/openapi.json is valid 3.1 and covers the app's routes and every error status"
 "$py" scripts/openapi_check.py spec
 
 step "shared/leaderboard, shared/edge, host: imports go only down each crate's layers, never round a circle"

@@ -58,16 +58,20 @@ fn handle(
             req.set_header(k.as_str(), v);
         }
     }
-    for (k, v) in m.spin_headers(&format!("http://{host}{pq}"), client) {
+    for (k, v) in edge_host::routing::spin_headers(&m, &format!("http://{host}{pq}"), client) {
         req.set_header(&k, v);
     }
-    let responding = edge::serve::respond(&req, async |call| match m.component.as_str() {
-        "boards" => boards::route(&app.platform, call).await,
-        "scores" => scores::route(&app.platform, call).await,
-        "rankings" => rankings::route(&app.platform, call).await,
-        other => Err(LeaderboardError::NotFound(format!(
-            "component '{other}' is not served natively"
-        ))),
+    let responding = edge::serve::respond(&req, async |call| {
+        // As the components do (`edge::http_entry!`): the manifest's triggers are broad.
+        call.served_by(&m.component)?;
+        match m.component.as_str() {
+            "boards" => boards::route(&app.platform, call).await,
+            "scores" => scores::route(&app.platform, call).await,
+            "rankings" => rankings::route(&app.platform, call).await,
+            other => Err(LeaderboardError::NotFound(format!(
+                "component '{other}' is not served natively"
+            ))),
+        }
     });
     // The platform's calls complete before they return (synchronous Redis and KV underneath);
     // the request's notes are its own, as in a component (`edge::serve::serve_streaming`).

@@ -41,7 +41,7 @@ pub(super) fn spin_request<B>(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let full_url = format!("http://{host}{path_and_query}");
-    for (name, value) in m.spin_headers(&full_url, client) {
+    for (name, value) in crate::routing::spin_headers(m, &full_url, client) {
         if let (Ok(n), Ok(v)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
             http::HeaderValue::from_str(&value),

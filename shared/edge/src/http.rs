@@ -23,6 +23,13 @@ pub struct Call<'a> {
     pub version: ApiVersion,
     /// Path (for problem `instance`).
     pub path: String,
+    /// The app's route the path takes (`leaderboard::http::routes`, e.g.
+    /// `/api/:v/boards/:board/entries`): what the access log and the metrics name it by.
+    pub matched_route: String,
+    /// The component the app's route table gives the path to.
+    pub component: String,
+    /// The route's named segments (`:board`), as the path has them (percent-encoded).
+    params: BTreeMap<String, String>,
     /// What the route's trailing wildcard matched, split on `/` (empty segments dropped).
     pub rest: Vec<String>,
     /// Decoded query parameters (last value wins).
@@ -89,13 +96,19 @@ pub(crate) fn trace_of(req: &Request) -> leaderboard::http::trace::TraceContext 
 }
 
 impl<'a> Call<'a> {
-    /// Parses the request; an unknown API version is a 404.
+    /// Parses the request; an unknown API version is a 404. Its route, named segments and
+    /// wildcard rest are the app's route table's ([`leaderboard::http::routes`]), not the
+    /// manifest trigger's that brought it here: the triggers are broader than the table.
     pub fn parse(req: &'a Request) -> Result<Self> {
         let path = req.uri().path().to_string();
+        let matched = leaderboard::http::routes::app().route(&path);
+        let (matched_route, component, params, path_info) = matched
+            .map(|m| (m.raw_route, m.component, m.params, m.path_info))
+            .unwrap_or_default();
         // The `:v` of `/api/:v/…` routes; routes outside the versioned API speak v1.
-        let version_segment = req
-            .header("spin-path-match-v")
-            .map(str::to_string)
+        let version_segment = params
+            .get("v")
+            .cloned()
             .or_else(|| {
                 path.strip_prefix("/api/")
                     .map(|rest| rest.split('/').next().unwrap_or("").to_string())
@@ -103,9 +116,7 @@ impl<'a> Call<'a> {
             .unwrap_or_else(|| "v1".to_string());
         let accept = req.header("accept");
         let version = ApiVersion::negotiate(&version_segment, accept)?;
-        let rest = req
-            .header("spin-path-info")
-            .unwrap_or("")
+        let rest = path_info
             .split('/')
             .filter(|s| !s.is_empty())
             .map(decode)
@@ -130,6 +141,9 @@ impl<'a> Call<'a> {
             req,
             version,
             path,
+            matched_route,
+            component,
+            params,
             rest,
             query,
             now_ms,
@@ -158,11 +172,37 @@ impl<'a> Call<'a> {
         headers.push((name, value));
     }
 
-    /// A named route segment (`:board` → `spin-path-match-board`), percent-decoded.
+    /// The request's route as the access log and the metrics name it: the app's route it takes,
+    /// `unmatched` if none (the table has the catch-all `/...`, so none is not expected).
+    pub fn route_label(&self) -> &str {
+        if self.matched_route.is_empty() {
+            "unmatched"
+        } else {
+            &self.matched_route
+        }
+    }
+
+    /// A named segment of the request's route (`:board`), percent-decoded.
     pub fn param(&self, name: &str) -> Option<String> {
-        self.req
-            .header(&format!("spin-path-match-{name}"))
-            .map(decode)
+        self.params.get(name).map(|v| decode(v))
+    }
+
+    /// `Ok` when the app's route table gives the request to `component`; else the `404` the
+    /// table's component answers a path it does not serve. The manifest's triggers are broader
+    /// than the table (`/api/...` brings unknown API paths to `boards`,
+    /// `/api/:v/boards/:board/...` a board's to `scores`), and a path of no route of the table
+    /// is the root catch-all's (`health`): its answer is the same in every component. A request
+    /// Spin brings by `/...` is trusted as it is: the catch-all's own, or one another component
+    /// sent by service chaining (`http://flags.spin.internal/…`), which Spin mounts at `/...`.
+    /// (A client cannot pass as one: Spin adds its `spin-*` fields after the client's, and
+    /// [`Headers::header`] reads a field's last value.)
+    pub fn served_by(&self, component: &str) -> Result<()> {
+        let chained_or_root = self.req.header("spin-matched-route") == Some("/...");
+        if chained_or_root || self.component == component {
+            Ok(())
+        } else {
+            Err(self.not_found())
+        }
     }
 
     /// `If-None-Match` with the compressed representations' ETags in their plain form

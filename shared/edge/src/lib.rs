@@ -111,20 +111,30 @@ pub mod webhooks;
 /// p3 spin-sdk `spin_sdk` at its root (`extern crate spin_sdk_6 as spin_sdk;`).
 ///
 /// `http_entry!(route)` serves `route(&Spin, call)`, a whole answer; `http_entry!(stream: f)`
-/// serves `f(call)`, an answer that may stream ([`stream::Reply`]).
+/// serves `f(call)`, an answer that may stream ([`stream::Reply`]). Either first checks that the
+/// app's route table gives the request to this component (its package's name,
+/// [`http::Call::served_by`]): the manifest's triggers are broader than the table.
 #[macro_export]
 macro_rules! http_entry {
     (stream: $handler:expr) => {
         #[cfg(all(target_arch = "wasm32", feature = "p2"))]
         #[::spin_sdk::http_component]
         async fn handle(req: ::spin_sdk::http::Request, out: ::spin_sdk::http::ResponseOutparam) {
-            $crate::serve::serve_streaming(req, out, $handler).await
+            $crate::serve::serve_streaming(req, out, async |call: &$crate::http::Call<'_>| {
+                call.served_by(env!("CARGO_PKG_NAME"))?;
+                ($handler)(call).await
+            })
+            .await
         }
 
         #[cfg(all(target_arch = "wasm32", feature = "p3"))]
         #[::spin_sdk::http_service]
         async fn handle(req: ::spin_sdk::http::Request) -> $crate::serve::P3Response {
-            $crate::serve::serve_streaming(req, $handler).await
+            $crate::serve::serve_streaming(req, async |call: &$crate::http::Call<'_>| {
+                call.served_by(env!("CARGO_PKG_NAME"))?;
+                ($handler)(call).await
+            })
+            .await
         }
     };
     ($route:path) => {

@@ -41,7 +41,9 @@
 //!    ([`policy::tenant`]) and the Redis circuit breaker ([`policy::breaker`]).
 //! 7. [`outbound`]: webhook subscriptions, their targets and deliveries.
 //! 8. [`http`]: what the HTTP surface shares: the operation table every door names its
-//!    operations from ([`http::operation`]: REST form and rate-limit class), problem details
+//!    operations from ([`http::operation`]: REST form and rate-limit class), the app's route
+//!    table and Spin's matching rules ([`http::routes`]: which component and route a path
+//!    takes, for the components and edge-host alike), problem details
 //!    ([`http::problem`]) in six
 //!    languages ([`http::i18n`]), trace context and the access log ([`http::trace`]), metrics
 //!    ([`http::metrics`]), the edge cache's layout ([`http::cache`]), live updates

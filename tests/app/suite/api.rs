@@ -267,6 +267,19 @@ impl Api {
             .collect()
     }
 
+    /// The access-log line of the request `id` (its `X-Request-Id`), once the log holds it: the
+    /// line is written before the response, and the harness reads the log as it comes.
+    pub async fn log_line(&self, id: &str) -> Value {
+        let find = || {
+            self.access_log()
+                .into_iter()
+                .find(|v| v["request_id"] == id)
+        };
+        harness::eventually(std::time::Duration::from_secs(10), find)
+            .await
+            .unwrap_or_else(|| panic!("no access-log line for request {id} within 10 s"))
+    }
+
     /// The shipped SQLite KV store's file (with [`Kv::Shipped`]).
     pub fn kv_db(&self) -> std::path::PathBuf {
         self.launch._kv_dir.0.join("sqlite_key_value.db")

@@ -19,11 +19,26 @@ async fn shipped_manifest_serves_health_live_and_a_404_problem() {
     assert_eq!(r.header("content-type"), "application/problem+json");
     assert_eq!(r.header("allow"), "GET, HEAD");
 
-    // Paths no route serves get a problem, not the runtime's bare 404.
-    for path in ["/nothing/here", "/", "/health"] {
-        let r = api.get(path, None).await;
-        r.assert_problem(404, path);
-        assert_eq!(r.body["instance"], path);
+    // Paths no route serves get a problem, not the runtime's bare 404: the same whichever
+    // component the manifest's broad triggers bring them to (`/api/...` is boards',
+    // `/api/:v/boards/:board/...` scores'), before any check of the caller, and logged under the
+    // catch-all's route.
+    for path in [
+        "/nothing/here",
+        "/",
+        "/health",
+        "/api/v1/nothing",
+        "/api/v1/boards/b/nothing",
+        "/api/v1/boards/b/scores/x",
+        "/api/v1/tenants2",
+    ] {
+        for method in [Method::GET, Method::POST] {
+            let r = api.call(method.clone(), path, None, None, &[]).await;
+            r.assert_problem(404, path);
+            assert_eq!(r.body["instance"], path, "{method} {path}");
+            let line = api.log_line(r.header("x-request-id")).await;
+            assert_eq!(line["route"], "/...", "{method} {path}: {line}");
+        }
     }
     api.stop().await;
 }

@@ -76,7 +76,7 @@ pub async fn respond(
             let tenant = call.take_tenant();
             crate::metrics::record(
                 &crate::platform::Spin,
-                req.header("spin-matched-route").unwrap_or("unmatched"),
+                call.route_label(),
                 req.method().as_str(),
                 response.status().as_u16(),
                 response.header("x-cache").unwrap_or(""),
@@ -117,7 +117,7 @@ fn access_log(
         host_calls: scope::host_calls(),
         at_ms: call.now_ms,
         method: &method,
-        route: req.header("spin-matched-route"),
+        route: Some(call.route_label()),
         path: &call.path,
         status: response.status().as_u16(),
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,

@@ -36,7 +36,8 @@ pub fn bucket(duration_secs: f64) -> usize {
 /// One request as the metrics see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLabels<'a> {
-    /// The manifest route that served it (`spin-matched-route`), e.g. `/api/:v/boards/:board/entries`.
+    /// The app's route that served it ([`crate::http::routes`]), e.g.
+    /// `/api/:v/boards/:board/entries`.
     pub route: &'a str,
     /// The method.
     pub method: &'a str,
@@ -229,7 +230,7 @@ fn render_http(out: &mut String, tally: &Tally) {
         out,
         "lb_http_requests_total",
         "counter",
-        "HTTP requests served by the app's components, by manifest route, method and status.",
+        "HTTP requests served by the app's components, by route, method and status.",
     );
     for ((route, method, status), n) in &tally.requests {
         let _ = writeln!(

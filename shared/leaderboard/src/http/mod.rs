@@ -11,4 +11,5 @@ pub mod metrics;
 pub mod operation;
 pub mod problem;
 pub mod push;
+pub mod routes;
 pub mod trace;
