@@ -101,7 +101,7 @@ impl<'a> Call<'a> {
     /// manifest trigger's that brought it here: the triggers are broader than the table.
     pub fn parse(req: &'a Request) -> Result<Self> {
         let path = req.uri().path().to_string();
-        let matched = leaderboard::http::routes::app().route(&path);
+        let matched = leaderboard::http::routes::of_path(&path);
         let (matched_route, component, params, path_info) = matched
             .map(|m| (m.raw_route, m.component, m.params, m.path_info))
             .unwrap_or_default();

@@ -124,8 +124,24 @@ fn bench_flags(c: &mut Criterion) {
     }
 }
 
+/// Placing a request by the app's route table, as each request does (`routes::of_path`: the
+/// table matched as it is, nothing built first), and by a router built of it (edge-host's, for
+/// a manifest).
+fn bench_routes(c: &mut Criterion) {
+    use leaderboard::http::routes::{ROUTES, Router, of_path};
+    let path = "/api/v1/boards/arena/scores";
+    c.bench_function("routes/of_path", |bench| {
+        bench.iter(|| of_path(black_box(path)));
+    });
+    let router = Router::build(ROUTES.iter().copied()).unwrap();
+    c.bench_function("routes/router", |bench| {
+        bench.iter(|| router.route(black_box(path)));
+    });
+}
+
 criterion_group!(
     benches,
+    bench_routes,
     bench_sortkey,
     bench_operator,
     bench_period,

@@ -5,19 +5,19 @@
 //! the metrics' `route` label) and its named segments (`:board`) and wildcard rest. The
 //! manifests (`spin.toml`, `spin-p3.toml`) declare fewer, broader triggers — Spin 4.0.2 loads a
 //! component once per trigger that names it (`spin-factors-executor`'s `load_app`), so each
-//! trigger costs every start a whole load of its component — and each request is then placed by this table, in the component
-//! (`edge::http::Call`); a test in `edge-host` checks that the manifest's triggers take every
-//! route of the table to the component the table names.
+//! trigger costs every start a whole load of its component — and each request is then placed by
+//! this table in the component (`edge::http::Call`, by [`of_path`]: the table matched as it is,
+//! nothing built first, about 3 µs natively, `benches/core.rs`); a test in `edge-host` checks
+//! that the manifests' triggers take every route of the table to the component the table names.
 //!
 //! [`Router`] is Spin's matching (Spin 4.0.2 `crates/routes`, routefinder's "best match"):
 //! exact routes (`/health/live`), named segments (`/boards/:board`) and a trailing wildcard
 //! (`/api/...`; `/...` matches everything, and a wildcard also matches nothing after its
 //! prefix). Segment by segment a literal beats a named segment, which beats the wildcard, so an
 //! exact route beats any wildcard and the longest wildcard prefix wins. When two routes are the
-//! same, the later one wins. `edge-host` routes with it too.
+//! same, the later one wins. `edge-host` routes a manifest's triggers with it.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 /// A route that cannot be matched: where a wildcard stands, or a nameless `:`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,28 +81,32 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/leaderboard.v1.LeaderboardService/...", "connect"),
 ];
 
-/// The router of [`ROUTES`], built once per instance.
-pub fn app() -> &'static Router {
-    static APP: OnceLock<Router> = OnceLock::new();
-    // The table's routes are valid (a test builds them), so the default (no route) never stands.
-    APP.get_or_init(|| Router::build(ROUTES.iter().copied()).unwrap_or_default())
+/// The route of [`ROUTES`] a path takes, if any (the table ends in the catch-all `/...`, so
+/// every path takes one). Matched on the table as it is, with nothing built first: a p2
+/// instance serves one request.
+pub fn of_path(path: &str) -> Option<RouteMatch> {
+    let parts = segments_of(path);
+    let mut best: Option<(Vec<u8>, &str, &str)> = None;
+    for (raw, component) in ROUTES {
+        let (prefix, wildcard) = split_wildcard(raw);
+        let Some(score) = score(prefix, wildcard, &parts) else {
+            continue;
+        };
+        // A later route of the same score wins, as in Spin (the table holds none).
+        if best.as_ref().is_none_or(|(s, _, _)| score >= *s) {
+            best = Some((score, raw, component));
+        }
+    }
+    best.map(|(_, raw, component)| capture(raw, component, path, &parts))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    Param(String),
-}
-
-/// One compiled route.
+/// One route of a manifest, checked.
 #[derive(Debug, Clone)]
 pub struct Route {
-    /// The route as written.
+    /// The route as written (`/` first, no `/` last).
     pub raw: String,
     /// The component it maps to.
     pub component: String,
-    segments: Vec<Segment>,
-    wildcard: bool,
 }
 
 /// A successful match.
@@ -120,7 +124,7 @@ pub struct RouteMatch {
     pub params: BTreeMap<String, String>,
 }
 
-/// The application's router.
+/// A manifest's router (edge-host's).
 #[derive(Debug, Clone, Default)]
 pub struct Router {
     routes: Vec<Route>,
@@ -138,6 +142,20 @@ fn sanitize(route: &str) -> String {
     }
 }
 
+/// A sanitized route without its trailing wildcard, and whether it had one.
+fn split_wildcard(raw: &str) -> (&str, bool) {
+    match raw.strip_suffix("/...") {
+        Some(prefix) => (prefix, true),
+        None if raw == "..." => ("", true),
+        None => (raw, false),
+    }
+}
+
+/// A route's segments before its wildcard.
+fn route_segments(prefix: &str) -> impl Iterator<Item = &str> {
+    prefix.split('/').filter(|s| !s.is_empty())
+}
+
 impl Router {
     /// Builds the router from `(route, component)` pairs in manifest order.
     pub fn build<'a>(
@@ -146,30 +164,20 @@ impl Router {
         let mut out: Vec<Route> = Vec::new();
         for (raw, component) in routes {
             let based = sanitize(raw);
-            let (prefix, wildcard) = match based.strip_suffix("/...") {
-                Some(p) => (p.to_string(), true),
-                None if based == "..." => (String::new(), true),
-                None => (based.clone(), false),
-            };
-            let mut segments = Vec::new();
-            for seg in prefix.split('/').filter(|s| !s.is_empty()) {
+            for seg in route_segments(split_wildcard(&based).0) {
                 if seg == "..." || seg.contains('*') {
                     return Err(InvalidRoute::new(
                         raw,
                         "a wildcard may only end a route as '/...'",
                     ));
                 }
-                match seg.strip_prefix(':') {
-                    Some("") => return Err(InvalidRoute::new(raw, "':' needs a name")),
-                    Some(name) => segments.push(Segment::Param(name.to_string())),
-                    None => segments.push(Segment::Literal(seg.to_string())),
+                if seg == ":" {
+                    return Err(InvalidRoute::new(raw, "':' needs a name"));
                 }
             }
             let route = Route {
                 raw: based,
                 component: component.to_string(),
-                segments,
-                wildcard,
             };
             // Spin: a duplicate route replaces the earlier one.
             out.retain(|r| r.raw != route.raw);
@@ -188,14 +196,15 @@ impl Router {
         let parts = segments_of(path);
         let mut best: Option<(Vec<u8>, &Route)> = None;
         for route in &self.routes {
-            let Some(score) = route.score(&parts) else {
+            let (prefix, wildcard) = split_wildcard(&route.raw);
+            let Some(score) = score(prefix, wildcard, &parts) else {
                 continue;
             };
             if best.as_ref().is_none_or(|(s, _)| score > *s) {
                 best = Some((score, route));
             }
         }
-        best.map(|(_, route)| route.capture(path, &parts))
+        best.map(|(_, route)| capture(&route.raw, &route.component, path, &parts))
     }
 }
 
@@ -210,69 +219,62 @@ fn segments_of(path: &str) -> Vec<&str> {
     }
 }
 
-impl Route {
-    /// How well the route matches the path's segments (higher is better), if it does: segment
-    /// by segment 3 for a literal, 2 for a named segment, 1 for one the wildcard covers; then 1
-    /// for an exact route and 0 for a wildcard, so an exact route outranks a wildcard that
-    /// matches the same segments.
-    fn score(&self, parts: &[&str]) -> Option<Vec<u8>> {
-        if parts.len() < self.segments.len()
-            || (!self.wildcard && parts.len() != self.segments.len())
-        {
+/// How well a route (`prefix`, before its wildcard if it has one) matches a path's segments
+/// (higher is better), if it does: segment by segment 3 for a literal, 2 for a named segment, 1
+/// for one the wildcard covers; then 1 for an exact route and 0 for a wildcard, so an exact
+/// route outranks a wildcard that matches the same segments.
+fn score(prefix: &str, wildcard: bool, parts: &[&str]) -> Option<Vec<u8>> {
+    // First whether it matches at all, which most routes do not by their first segments:
+    // nothing is allocated for them.
+    let mut n = 0;
+    for seg in route_segments(prefix) {
+        let part = parts.get(n)?;
+        if !seg.starts_with(':') && seg != *part {
             return None;
         }
-        let mut score = Vec::with_capacity(parts.len() + 1);
-        for (seg, part) in self.segments.iter().zip(parts) {
-            match seg {
-                Segment::Literal(l) if l == part => score.push(3),
-                Segment::Literal(_) => return None,
-                Segment::Param(_) => score.push(2),
-            }
-        }
-        score.resize(parts.len(), 1);
-        score.push(if self.wildcard { 0 } else { 1 });
-        Some(score)
+        n += 1;
     }
+    if !wildcard && parts.len() != n {
+        return None;
+    }
+    let mut score: Vec<u8> = route_segments(prefix)
+        .map(|seg| if seg.starts_with(':') { 2 } else { 3 })
+        .collect();
+    score.resize(parts.len(), 1);
+    score.push(if wildcard { 0 } else { 1 });
+    Some(score)
+}
 
-    /// The match of a path the route matches ([`Route::score`]).
-    fn capture(&self, path: &str, parts: &[&str]) -> RouteMatch {
-        let params = self
-            .segments
-            .iter()
-            .zip(parts)
-            .filter_map(|(seg, part)| match seg {
-                Segment::Param(name) => Some((name.clone(), (*part).to_string())),
-                Segment::Literal(_) => None,
-            })
-            .collect();
-        let path_info = if self.wildcard {
-            let rest = parts[self.segments.len().min(parts.len())..].join("/");
-            match (rest.is_empty(), path.ends_with('/') && path != "/") {
-                (true, false) => String::new(),
-                (true, true) => "/".to_string(),
-                (false, false) => format!("/{rest}"),
-                (false, true) => format!("/{rest}/"),
-            }
-        } else {
-            String::new()
-        };
-        let path_info = if self.wildcard && self.segments.is_empty() && path == "/" {
-            "/".to_string()
-        } else {
-            path_info
-        };
-        let component_route = self
-            .raw
-            .strip_suffix("/...")
-            .unwrap_or(&self.raw)
-            .to_string();
-        RouteMatch {
-            component: self.component.clone(),
-            raw_route: self.raw.clone(),
-            component_route,
-            path_info,
-            params,
+/// The match of `path` by the route `raw` of `component`, which matches it ([`score`]).
+fn capture(raw: &str, component: &str, path: &str, parts: &[&str]) -> RouteMatch {
+    let (prefix, wildcard) = split_wildcard(raw);
+    let params = route_segments(prefix)
+        .zip(parts)
+        .filter_map(|(seg, part)| Some((seg.strip_prefix(':')?.to_string(), (*part).to_string())))
+        .collect();
+    let path_info = if wildcard {
+        let n = route_segments(prefix).count();
+        let rest = parts[n.min(parts.len())..].join("/");
+        match (rest.is_empty(), path.ends_with('/') && path != "/") {
+            (true, false) => String::new(),
+            (true, true) => "/".to_string(),
+            (false, false) => format!("/{rest}"),
+            (false, true) => format!("/{rest}/"),
         }
+    } else {
+        String::new()
+    };
+    let path_info = if wildcard && prefix.is_empty() && path == "/" {
+        "/".to_string()
+    } else {
+        path_info
+    };
+    RouteMatch {
+        component: component.to_string(),
+        raw_route: raw.to_string(),
+        component_route: prefix.to_string(),
+        path_info,
+        params,
     }
 }
 
@@ -394,44 +396,46 @@ mod tests {
 
     #[test]
     fn every_route_of_the_table_is_valid_and_takes_its_own_paths() {
-        assert_eq!(
-            app().routes().len(),
-            ROUTES.len(),
-            "no route is a duplicate"
-        );
+        let router = Router::build(ROUTES.iter().copied()).unwrap();
+        let written: Vec<(&str, &str)> = router
+            .routes()
+            .iter()
+            .map(|r| (r.raw.as_str(), r.component.as_str()))
+            .collect();
+        assert_eq!(written, ROUTES, "each route once, written as Spin reads it");
         for (route, component) in ROUTES {
-            let m = app().route(&sample(route)).unwrap();
+            let m = of_path(&sample(route)).unwrap();
             assert_eq!(
                 (m.raw_route.as_str(), m.component.as_str()),
                 (*route, *component)
             );
+            // The table matched as it is and as a router built of it: the same.
+            for path in [sample(route), sample(route).replace("/rest", "")] {
+                assert_eq!(of_path(&path), router.route(&path), "{path}");
+            }
         }
-        let m = app()
-            .route("/api/v1/boards/arena/players/ann/around")
-            .unwrap();
+        let m = of_path("/api/v1/boards/arena/players/ann/around").unwrap();
         assert_eq!(m.raw_route, "/api/:v/boards/:board/players/...");
         assert_eq!(
             (m.params["v"].as_str(), m.params["board"].as_str()),
             ("v1", "arena")
         );
         assert_eq!(m.path_info, "/ann/around");
-        assert_eq!(app().route("/nothing/here").unwrap().raw_route, "/...");
+        assert_eq!(of_path("/nothing/here").unwrap().raw_route, "/...");
     }
 
     #[test]
     fn an_empty_segment_within_a_path_is_a_segment_as_spin_reads_it() {
         // routefinder trims the path's leading and trailing `/` and splits the rest: a named
         // segment may be empty (the handler then refuses the empty id).
-        let m = app().route("/api/v1/boards//entries").unwrap();
+        let m = of_path("/api/v1/boards//entries").unwrap();
         assert_eq!(m.raw_route, "/api/:v/boards/:board/entries");
         assert_eq!(m.params["board"], "");
-        assert_eq!(app().route("/api//v1/tenants/x").unwrap().raw_route, "/...");
-        let m = app()
-            .route("/api/v1/boards/b/players/ann//around/")
-            .unwrap();
+        assert_eq!(of_path("/api//v1/tenants/x").unwrap().raw_route, "/...");
+        let m = of_path("/api/v1/boards/b/players/ann//around/").unwrap();
         assert_eq!(m.path_info, "/ann//around/");
         assert_eq!(
-            app().route("//api/v1/boards/b//").unwrap().raw_route,
+            of_path("//api/v1/boards/b//").unwrap().raw_route,
             "/api/:v/boards/:board"
         );
     }
