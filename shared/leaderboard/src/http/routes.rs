@@ -85,19 +85,27 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// every path takes one). Matched on the table as it is, with nothing built first: a p2
 /// instance serves one request.
 pub fn of_path(path: &str) -> Option<RouteMatch> {
+    best(ROUTES.iter().copied(), path)
+}
+
+/// The best of `routes` (`(route, component)`, sanitized) for `path`: the highest [`score`];
+/// of two that score the same (`/a/:x` and `/a/:y`), the earlier.
+fn best<'r>(
+    routes: impl IntoIterator<Item = (&'r str, &'r str)>,
+    path: &str,
+) -> Option<RouteMatch> {
     let parts = segments_of(path);
-    let mut best: Option<(Vec<u8>, &str, &str)> = None;
-    for (raw, component) in ROUTES {
+    let mut winner: Option<(Vec<u8>, &str, &str)> = None;
+    for (raw, component) in routes {
         let (prefix, wildcard) = split_wildcard(raw);
         let Some(score) = score(prefix, wildcard, &parts) else {
             continue;
         };
-        // A later route of the same score wins, as in Spin (the table holds none).
-        if best.as_ref().is_none_or(|(s, _, _)| score >= *s) {
-            best = Some((score, raw, component));
+        if winner.as_ref().is_none_or(|(s, _, _)| score > *s) {
+            winner = Some((score, raw, component));
         }
     }
-    best.map(|(_, raw, component)| capture(raw, component, path, &parts))
+    winner.map(|(_, raw, component)| capture(raw, component, path, &parts))
 }
 
 /// One route of a manifest, checked.
@@ -193,18 +201,12 @@ impl Router {
 
     /// Finds the best route for a request path (without query).
     pub fn route(&self, path: &str) -> Option<RouteMatch> {
-        let parts = segments_of(path);
-        let mut best: Option<(Vec<u8>, &Route)> = None;
-        for route in &self.routes {
-            let (prefix, wildcard) = split_wildcard(&route.raw);
-            let Some(score) = score(prefix, wildcard, &parts) else {
-                continue;
-            };
-            if best.as_ref().is_none_or(|(s, _)| score > *s) {
-                best = Some((score, route));
-            }
-        }
-        best.map(|(_, route)| capture(&route.raw, &route.component, path, &parts))
+        best(
+            self.routes
+                .iter()
+                .map(|r| (r.raw.as_str(), r.component.as_str())),
+            path,
+        )
     }
 }
 
@@ -371,6 +373,16 @@ mod tests {
                 m.component.as_str()
             ),
             ("/...", "/internal/flags/evaluate", "flags")
+        );
+    }
+
+    #[test]
+    fn of_two_routes_that_match_alike_the_earlier_wins() {
+        let r = router(&[("/a/:x", "first"), ("/a/:y", "second")]);
+        let m = r.route("/a/b").unwrap();
+        assert_eq!(
+            (m.component.as_str(), m.params["x"].as_str()),
+            ("first", "b")
         );
     }
 
