@@ -42,7 +42,7 @@ CRATES = {
         "src": "shared/leaderboard/src",
         "depth": 2,
         "layers": [
-            ("base", ["error", "ids", "time", "negotiate"]),
+            ("base", ["error", "conflict", "ids", "time", "negotiate"]),
             ("competition", ["competition"]),
             ("board", ["board"]),
             ("integrity", ["integrity"]),

@@ -11,7 +11,7 @@
 //!   gRPC-Web's; the answer is `200` with the data frame and HTTP trailers `grpc-status` and
 //!   `grpc-message`, or, for an error, those fields in the head alone ("trailers-only").
 
-use leaderboard::LeaderboardError;
+use leaderboard::{Conflict, LeaderboardError};
 
 /// How a request's messages are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,15 +137,22 @@ impl Code {
         }
     }
 
-    /// The code of a problem, by its HTTP status: a conflicting idempotency key or a concurrent
-    /// write is `aborted` (retry), a conflict with what exists `already_exists`, a precondition
+    /// The code of a problem, by its HTTP status: a conflicting idempotency key or a write that
+    /// raced others is `aborted` (retry), a conflict with what exists `already_exists`, a state
+    /// that refuses the request until something else changes it, or a precondition,
     /// `failed_precondition` (a tournament outside its window too), a too-large request
     /// `resource_exhausted` like a rate limit (and a full tournament, or a player's used attempts).
     pub fn of(err: &LeaderboardError) -> Self {
         match err {
             LeaderboardError::IdempotencyInProgress(_)
-            | LeaderboardError::IdempotencyMismatch(_)
-            | LeaderboardError::Conflict(_) => return Self::Aborted,
+            | LeaderboardError::IdempotencyMismatch(_) => {
+                return Self::Aborted;
+            }
+            LeaderboardError::Conflict(c) if c.retryable() => return Self::Aborted,
+            LeaderboardError::Conflict(Conflict::ExperimentExists { .. }) => {
+                return Self::AlreadyExists;
+            }
+            LeaderboardError::Conflict(_) => return Self::FailedPrecondition,
             // The state of a tournament, not something that exists already.
             LeaderboardError::TournamentClosed { .. } => return Self::FailedPrecondition,
             LeaderboardError::TournamentFull { .. }
@@ -299,7 +306,8 @@ mod tests {
             of(LeaderboardError::InvalidBody("x".into())),
             Code::InvalidArgument
         );
-        assert_eq!(of(LeaderboardError::Conflict("x".into())), Code::Aborted);
+        assert_eq!(of(Conflict::WindowMoved.into()), Code::Aborted);
+        assert_eq!(of(Conflict::RunOpen.into()), Code::FailedPrecondition);
         assert_eq!(
             of(LeaderboardError::TournamentClosed {
                 upcoming: false,

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+pub use crate::conflict::Conflict;
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = LeaderboardError> = std::result::Result<T, E>;
 
@@ -124,9 +126,10 @@ pub enum LeaderboardError {
         /// Seconds until a retry may succeed (`Retry-After`).
         retry_after_secs: u64,
     },
-    /// A concurrent change that kept winning (compare-and-set attempts exhausted).
+    /// The stored state refuses the request: a write that raced others (sent again, it may
+    /// pass) or a state that stands until something else changes it ([`Conflict`]).
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(#[from] Conflict),
     /// A tenant quota would be exceeded.
     #[error("quota exceeded: {detail}")]
     QuotaExceeded {
@@ -443,7 +446,7 @@ mod tests {
                 policy: "p".into(),
                 retry_after_secs: 3,
             },
-            E::Conflict("x".into()),
+            E::Conflict(crate::Conflict::ReplayRaced),
             E::PreconditionFailed("x".into()),
             E::QuotaExceeded {
                 quota: "q".into(),

@@ -7,7 +7,8 @@
 //! a room below it, never one above (`scripts/layers.py` checks it in CI, with no circle between
 //! any two modules), bottom first:
 //!
-//! 1. [`error`] (one [`LeaderboardError`]), [`ids`] (tenant, board and player ids), [`time`]
+//! 1. [`error`] (one [`LeaderboardError`]; a `409` conflict by what it is about:
+//!    [`conflict`]), [`ids`] (tenant, board and player ids), [`time`]
 //!    (moments as the API shows them), [`negotiate`] (the `Accept`-style lists every
 //!    negotiator reads).
 //! 2. [`competition`]: the rules a competition adds to a board — tournaments' windows, joins
@@ -52,6 +53,7 @@
 
 pub mod board;
 pub mod competition;
+pub mod conflict;
 pub mod error;
 pub mod events;
 pub mod http;
@@ -73,7 +75,7 @@ pub use board::rank::RankedEntry;
 pub use board::record::{Record, Submission, SubmissionInput};
 pub use board::score::ScoreType;
 pub use board::sortkey::{SortKey, Standing};
-pub use error::{IdKind, LeaderboardError, Result};
+pub use error::{Conflict, IdKind, LeaderboardError, Result};
 pub use events::event::{Event, EventEnvelope};
 pub use http::problem::{PROBLEM_CONTENT_TYPE, Problem};
 pub use ids::{BoardId, PlayerId, TenantId};

@@ -1,6 +1,7 @@
 //! A board's delete: one short script removes its config and every key it names, and leaves a
 //! tombstone; a sweep, step by step, removes what is left under its prefix.
 
+use leaderboard::Conflict;
 use leaderboard::{BoardId, LeaderboardError, PeriodId, Result, TenantId};
 
 use crate::boards::sweep::sweep_token;
@@ -136,9 +137,10 @@ impl Repo {
                 Dropped::PeriodsMoved => continue,
             });
         }
-        Err(LeaderboardError::Conflict(format!(
-            "board '{id}' kept gaining periods while it was being deleted; retry"
-        )))
+        Err(Conflict::DeletionRaced {
+            board: id.to_string(),
+        }
+        .into())
     }
 
     /// Removes a board id from its tenant's set (what `max_boards` counts), unless a board of

@@ -1,5 +1,6 @@
 //! Board configs: create, load (alone or with a player's record), list.
 
+use leaderboard::Conflict;
 use leaderboard::events::event::BoardCreated;
 use leaderboard::events::idempotency::RESERVATION_LEASE_MS;
 use leaderboard::http::cache::initial_version;
@@ -189,10 +190,10 @@ impl Repo {
                 )));
             }
             Made::BeingSwept => {
-                return Err(LeaderboardError::Conflict(format!(
-                    "board '{}' is being deleted; retry",
-                    board.id
-                )));
+                return Err(Conflict::BeingDeleted {
+                    board: board.id.to_string(),
+                }
+                .into());
             }
         }
         self.exec(

@@ -15,6 +15,7 @@ pub mod routes;
 pub mod stats;
 pub mod store;
 
+use leaderboard::Conflict;
 use leaderboard::integrity::review::Review;
 use leaderboard::integrity::settle::{self, Judged, Judgment, Stored};
 use leaderboard::{Board, LeaderboardError, Result};
@@ -95,10 +96,10 @@ async fn revert_burst_member(
                 .await?;
             Ok(())
         }
-        Some(_) => Err(LeaderboardError::Conflict(format!(
-            "the record of '{player}' changed after the flagged submission; delete the \
-             player's record instead"
-        ))),
+        Some(_) => Err(Conflict::FlaggedRecordChanged {
+            player: player.to_string(),
+        }
+        .into()),
     }
 }
 
@@ -133,10 +134,10 @@ pub async fn revert(
         return Ok(());
     }
     if current.is_none() || current != review.applied {
-        return Err(LeaderboardError::Conflict(format!(
-            "the record of '{player}' changed after the flagged submission; delete the \
-             player's record instead"
-        )));
+        return Err(Conflict::FlaggedRecordChanged {
+            player: player.to_string(),
+        }
+        .into());
     }
     match &review.previous {
         None => {
@@ -225,10 +226,10 @@ async fn restore(
     match repo.apply(&keys, &write, None).await? {
         crate::submissions::writes::ApplyResult::Applied(_) => {}
         _ => {
-            return Err(LeaderboardError::Conflict(format!(
-                "the record of '{player}' changed while the flagged submission was \
-                 taken back; retry"
-            )));
+            return Err(Conflict::RevertRaced {
+                player: player.to_string(),
+            }
+            .into());
         }
     }
     Ok(())

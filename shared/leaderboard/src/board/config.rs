@@ -15,6 +15,7 @@
 //! then [`Board::check`]); a stored one is only built ([`crate::board::stored`]): it serialises
 //! as its canonical, fully-populated [`BoardConfigInput`] and reads back without the checks.
 
+use crate::Conflict;
 use serde::{Deserialize, Serialize};
 
 use crate::board::period::PeriodKind;
@@ -426,11 +427,10 @@ impl Board {
     /// with cohorts, whose cohorts' sorted sets the log does not rebuild (`409`).
     pub fn replayable(&self) -> Result<()> {
         if self.cohort_size.is_some() {
-            return Err(LeaderboardError::Conflict(format!(
-                "board '{}' has cohorts: a replay rebuilds the board's standings but not its \
-                 cohorts', so it is refused rather than leaving them apart",
-                self.id
-            )));
+            return Err(Conflict::ReplayOfCohorts {
+                board: self.id.to_string(),
+            }
+            .into());
         }
         Ok(())
     }
@@ -448,10 +448,10 @@ impl Board {
     pub fn counting_attempts(&self) -> Result<&crate::competition::tournament::Tournament> {
         match &self.tournament {
             Some(t) if t.max_attempts.is_some() => Ok(t),
-            _ => Err(LeaderboardError::Conflict(format!(
-                "board '{}' is not a tournament with max_attempts: it counts no attempts",
-                self.id
-            ))),
+            _ => Err(Conflict::NoAttempts {
+                board: self.id.to_string(),
+            }
+            .into()),
         }
     }
 

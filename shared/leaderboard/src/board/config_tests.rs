@@ -311,7 +311,9 @@ fn a_cohort_size_is_kept_and_checked() {
         Err(LeaderboardError::InvalidBody(m)) if m.contains("no cohorts")
     ));
     assert_eq!(plain.replayable(), Ok(()));
-    assert!(matches!(b.replayable(), Err(LeaderboardError::Conflict(m)) if m.contains("cohorts")));
+    assert!(
+        matches!(b.replayable(), Err(LeaderboardError::Conflict(Conflict::ReplayOfCohorts { board })) if board == "pods")
+    );
 }
 
 #[test]

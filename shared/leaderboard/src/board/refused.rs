@@ -1,6 +1,7 @@
 //! Why a decided write was refused when it was written ([`Refused`]: the write script's named
 //! answers), and the error each one is.
 
+use crate::Conflict;
 use crate::competition::tournament::{self, Window};
 use crate::error::LeaderboardError;
 use crate::{BoardId, PeriodId};
@@ -34,17 +35,14 @@ impl Refused {
         match self {
             // Refused as closed, with the window as it is now.
             Self::TournamentEnded => tournament::ended_meanwhile(window, board),
-            Self::WindowMoved => LeaderboardError::Conflict(
-                "the tournament's end moved while this submission was written (it was ended \
-                 early or extended): send it again"
-                    .into(),
-            ),
+            Self::WindowMoved => Conflict::WindowMoved.into(),
             // A write made as the period ended: its standings are final, and this one belongs
             // to the next period.
-            Self::PeriodClosed => LeaderboardError::Conflict(format!(
-                "period {period} of board '{board}' closed while this submission was written: \
-                 send it again"
-            )),
+            Self::PeriodClosed => Conflict::PeriodClosed {
+                period: period.to_string(),
+                board: board.to_string(),
+            }
+            .into(),
             Self::KeyLocked => LeaderboardError::IdempotencyInProgress(
                 "another attempt of this request holds its Idempotency-Key; retry shortly".into(),
             ),

@@ -3,6 +3,7 @@
 //! the window's ends), or each period of a daily, weekly or monthly board, and how long a run's
 //! awards are kept.
 
+use crate::Conflict;
 use crate::board::config::Board;
 use crate::board::period::{self, PeriodId, PeriodKind};
 use crate::competition::tournament::Window;
@@ -39,10 +40,10 @@ impl Board {
     /// pays no rewards, `400` for a period of another kind.
     pub fn reward_run(&self, asked: Option<&str>, now_ms: i64) -> Result<RewardRun> {
         if !self.pays_rewards() {
-            return Err(LeaderboardError::Conflict(format!(
-                "board '{}' has no rewards",
-                self.id
-            )));
+            return Err(Conflict::NoRewards {
+                board: self.id.to_string(),
+            }
+            .into());
         }
         if let Some(t) = &self.tournament
             && self.period != PeriodKind::AllTime
@@ -72,10 +73,10 @@ impl Board {
         };
         match (self.period, run.start_ms(), run.end_ms()) {
             (PeriodKind::AllTime, _, _) | (_, None, _) | (_, _, None) => {
-                Err(LeaderboardError::Conflict(format!(
-                    "board '{}' closes no period: its rewards are a tournament's",
-                    self.id
-                )))
+                Err(Conflict::NoPeriodRuns {
+                    board: self.id.to_string(),
+                }
+                .into())
             }
             (_, Some(start_ms), Some(end_ms)) => Ok(RewardRun {
                 period: run,

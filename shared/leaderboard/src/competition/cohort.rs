@@ -12,6 +12,7 @@
 //!
 //! A cohort's id is its number (`"3"`), or its band and number (`"gold.3"`).
 
+use crate::Conflict;
 use std::fmt;
 
 use crate::error::{LeaderboardError, Result};
@@ -159,10 +160,10 @@ pub fn cohorts_of(counters: &[(String, String)], size: u32) -> Result<Vec<Cohort
 pub fn time_travel(scope: Option<&CohortId>) -> Result<()> {
     match scope {
         None => Ok(()),
-        Some(cohort) => Err(LeaderboardError::Conflict(format!(
-            "time travel ('as_of') reads the whole board's standings; a cohort's past is not \
-             kept (cohort {cohort}: an admin or service reads the board without 'cohort')"
-        ))),
+        Some(cohort) => Err(Conflict::CohortAsOf {
+            cohort: cohort.to_string(),
+        }
+        .into()),
     }
 }
 
@@ -310,7 +311,7 @@ mod tests {
         assert_eq!(time_travel(None), Ok(()));
         assert!(matches!(
             time_travel(Some(&id("gold.2"))),
-            Err(LeaderboardError::Conflict(m)) if m.contains("as_of") && m.contains("gold.2")
+            Err(LeaderboardError::Conflict(Conflict::CohortAsOf { cohort })) if cohort == "gold.2"
         ));
     }
 

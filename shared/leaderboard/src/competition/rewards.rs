@@ -10,6 +10,7 @@
 //! A player claims an award once (decided and taken in one step, by edge's `rewards_claim.lua`);
 //! claiming again answers the first claim ([`no_award`] and [`not_final`] name its refusals).
 
+use crate::Conflict;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -359,19 +360,11 @@ pub fn no_award() -> LeaderboardError {
     LeaderboardError::NotFound("no reward for this player in this run".into())
 }
 
-/// Why a closed run's rewards cannot be claimed before they are awarded.
-const NOT_FINAL: &str =
-    "this run's rewards are not final yet: its held reviews are decided or its grace ends first";
-
 /// Why a run's rewards cannot be claimed while they stand at `standing` (not awarded): `409`.
 pub fn not_final(standing: Standing) -> LeaderboardError {
     LeaderboardError::Conflict(match standing {
-        Standing::Open => {
-            "this run has not closed: its rewards are awarded when it closes (a period when it \
-             ends, a tournament when its end is announced)"
-                .into()
-        }
-        Standing::Pending { .. } | Standing::Due => NOT_FINAL.into(),
+        Standing::Open => Conflict::RunOpen,
+        Standing::Pending { .. } | Standing::Due => Conflict::RewardsNotFinal,
     })
 }
 

@@ -149,12 +149,14 @@ fn an_award_waits_for_held_reviews_until_the_grace_ends() {
 fn a_claim_refused_says_why() {
     assert!(matches!(no_award(), LeaderboardError::NotFound(m) if m.contains("no reward")));
     // Before the awards are computed, even a winner-to-be is told to wait, not "no reward".
-    assert!(
-        matches!(not_final(Standing::Due), LeaderboardError::Conflict(m) if m.contains("not final"))
-    );
-    assert!(
-        matches!(not_final(Standing::Open), LeaderboardError::Conflict(m) if m.contains("has not closed"))
-    );
+    assert!(matches!(
+        not_final(Standing::Due),
+        LeaderboardError::Conflict(Conflict::RewardsNotFinal)
+    ));
+    assert!(matches!(
+        not_final(Standing::Open),
+        LeaderboardError::Conflict(Conflict::RunOpen)
+    ));
 }
 
 #[test]

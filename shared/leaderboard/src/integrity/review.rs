@@ -11,6 +11,7 @@
 //! Deciding again the same way answers the same (idempotent); deciding the other way after a
 //! decision is `409`.
 
+use crate::Conflict;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -138,11 +139,11 @@ impl Review {
             return Ok(Effect::None);
         }
         if !self.status.is_open() {
-            return Err(LeaderboardError::Conflict(format!(
-                "review {} is already {}",
-                self.id,
-                status_name(self.status)
-            )));
+            return Err(Conflict::ReviewDecided {
+                id: self.id.to_string(),
+                status: status_name(self.status),
+            }
+            .into());
         }
         let effect = match (to, self.held) {
             (ReviewStatus::Approved, true) => Effect::Apply,

@@ -5,6 +5,7 @@
 //! redriven: it is pending again and gets a new round of attempts on the same schedule, with the
 //! same id (receivers deduplicate on it).
 
+use crate::Conflict;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -170,14 +171,14 @@ impl Message {
     /// Makes a failed message pending again, due now, for a new round of attempts.
     pub fn redrive(&mut self, now_ms: i64) -> Result<()> {
         if self.state != DeliveryState::Failed {
-            return Err(LeaderboardError::Conflict(format!(
-                "message {} is {}; only a failed message can be redriven",
-                self.id,
-                serde_json::to_value(self.state)
+            return Err(Conflict::NotFailed {
+                id: self.id.to_string(),
+                state: serde_json::to_value(self.state)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            )));
+                    .unwrap_or_default(),
+            }
+            .into());
         }
         self.state = DeliveryState::Pending;
         self.next_attempt_ms = Some(now_ms);

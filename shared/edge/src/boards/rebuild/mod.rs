@@ -14,6 +14,7 @@
 pub mod routes;
 pub mod store;
 
+use leaderboard::Conflict;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
@@ -174,13 +175,7 @@ pub async fn replay(
     let fresh = keys.within(&format!("rp:{}", nonce(now_ms)));
     let base = base(repo, &keys, |ids| ids.first().cloned())
         .await?
-        .ok_or_else(|| {
-            LeaderboardError::Conflict(
-                "the log no longer reaches back to the board's creation and no snapshot is kept: \
-                 nothing to replay from"
-                    .into(),
-            )
-        })?;
+        .ok_or_else(|| LeaderboardError::from(Conflict::NothingToReplay))?;
     let from_snapshot = match &base {
         Base::Snapshot(id) => {
             repo.copy_projection(&keys.within(&format!("snap:{id}")), &fresh, REPLAY_TTL_MS)
@@ -236,9 +231,7 @@ pub async fn replay(
             }
         }
     }
-    Err(LeaderboardError::Conflict(
-        "the board kept changing while its replay was swapped in; retry".into(),
-    ))
+    Err(Conflict::ReplayRaced.into())
 }
 
 /// Every period of the live and replayed projections compared, and when each replayed period's

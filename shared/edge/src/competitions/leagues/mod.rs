@@ -14,6 +14,7 @@
 
 pub mod store;
 
+use leaderboard::Conflict;
 use leaderboard::board::period::{self, PeriodId};
 use leaderboard::board::view::PeriodView;
 use leaderboard::competition::cohort::CohortId;
@@ -246,10 +247,10 @@ pub async fn standing(
     now_ms: i64,
 ) -> Result<LeagueStanding> {
     let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
-        return Err(LeaderboardError::Conflict(format!(
-            "board '{}' is not a league",
-            board.id
-        )));
+        return Err(Conflict::NotALeague {
+            board: board.id.to_string(),
+        }
+        .into());
     };
     let keys = Keys::new(tenant, &board.id);
     close_due(repo, tenant, &keys, board, now_ms).await?;

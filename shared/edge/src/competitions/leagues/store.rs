@@ -9,6 +9,7 @@
 //! | `lb:{t/b}:league` | hash | a league's closes: `closing:<period>` (from then no write lands in the period), `closed:<period>` (its moves stored), when, ms |
 //! | `lb:{t/b}:tiers` | hash | a league's tiers: player → the tier the last close left it in (absent: the lowest) |
 
+use leaderboard::Conflict;
 use leaderboard::board::period::{is_retained, parse_period_id};
 use leaderboard::board::sortkey::decode_member;
 use leaderboard::{LeaderboardError, PeriodId, PeriodKind, PlayerId, Result};
@@ -326,10 +327,10 @@ impl Repo {
             // Stored before, by another closer: its moves stand.
             ("before", []) => Ok(()),
             // The freeze's mark is gone: the board was deleted and created again meanwhile.
-            ("not_closing", []) => Err(LeaderboardError::Conflict(format!(
-                "the league changed (deleted and created again) while period {period} was \
-                 closed; retry"
-            ))),
+            ("not_closing", []) => Err(Conflict::LeagueRemade {
+                period: period.to_string(),
+            }
+            .into()),
             ("board_gone", []) => Err(board_deleted(keys)),
             _ => Err(unexpected(close::NAME, &word, rest)),
         }

@@ -35,6 +35,7 @@ pub use shown::{
     claim_award, of_player,
 };
 
+use leaderboard::Conflict;
 use leaderboard::board::period;
 use leaderboard::board::runs::RewardRun;
 use leaderboard::competition::cohort::CohortId;
@@ -272,10 +273,11 @@ pub async fn settle(
         };
         return Ok((board, run.period, RunRewards::Final(stored)));
     }
-    Err(LeaderboardError::Conflict(format!(
-        "the config of board '{board_id}' changed {DECIDE_ATTEMPTS} times while its rewards \
-         were awarded; retry"
-    )))
+    Err(Conflict::AwardRaced {
+        board: board_id.to_string(),
+        attempts: DECIDE_ATTEMPTS,
+    }
+    .into())
 }
 
 /// Where the run's awards stand: closed (a tournament's end announced, a period past its end),

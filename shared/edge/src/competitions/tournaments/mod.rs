@@ -22,8 +22,9 @@ pub use listing::{
 };
 pub use window::{announce, end_early, end_now, extend, extend_to, note_created};
 
+use leaderboard::Conflict;
 use leaderboard::competition::tournament::Joined;
-use leaderboard::{Board, BoardId, LeaderboardError, PlayerId, Result, policy::access};
+use leaderboard::{Board, BoardId, PlayerId, Result, policy::access};
 use serde::{Deserialize, Serialize};
 
 use crate::api::Ctx;
@@ -81,9 +82,11 @@ pub async fn join_player(
     let board = repo.board(&ctx.tenant, board_id).await?;
     access::authorize_submit(principal, &board, player)?;
     let Some(tournament) = &board.tournament else {
-        return Err(LeaderboardError::Conflict(format!(
-            "board '{board_id}' is not a tournament: only a tournament is joined"
-        )));
+        return Err(Conflict::NotATournament {
+            board: board_id.to_string(),
+            why: "only a tournament is joined",
+        }
+        .into());
     };
     let window = tournament.window;
     tournament.joinable(window, call.now_ms)?;

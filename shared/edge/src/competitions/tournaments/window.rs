@@ -5,6 +5,7 @@
 //! the schedule's item for it ([`crate::schedule::Item::Competition`]) is due at the window's
 //! start and end, or by the request that ended it early.
 
+use leaderboard::Conflict;
 use leaderboard::board::view::{self, PeriodView};
 use leaderboard::competition::tournament::{Phase, Refusal, Tournament, Window};
 use leaderboard::{
@@ -117,9 +118,11 @@ pub async fn announce(
             .min();
         return repo.due_next(&item, next_ms, now_ms, held).await;
     }
-    Err(LeaderboardError::Conflict(format!(
-        "the config of tournament '{id}' changed {DECIDE_ATTEMPTS} times while it was announced"
-    )))
+    Err(Conflict::AnnounceRaced {
+        board: id.to_string(),
+        attempts: DECIDE_ATTEMPTS,
+    }
+    .into())
 }
 
 /// The tournament's rewards, awarded once its end is announced (`ended`: the standings are
@@ -196,9 +199,11 @@ async fn change_window(
     for _ in 0..DECIDE_ATTEMPTS {
         let (raw, board) = repo.board_raw(&ctx.tenant, board_id).await?;
         let Some(t) = &board.tournament else {
-            return Err(LeaderboardError::Conflict(format!(
-                "board '{board_id}' is not a tournament: it has no window to change"
-            )));
+            return Err(Conflict::NotATournament {
+                board: board_id.to_string(),
+                why: "it has no window to change",
+            }
+            .into());
         };
         let window = decide(t)?;
         let changed = board.with_window(window);
@@ -221,9 +226,11 @@ async fn change_window(
             }
         }
     }
-    Err(LeaderboardError::Conflict(format!(
-        "the config of board '{board_id}' changed {DECIDE_ATTEMPTS} times meanwhile; retry"
-    )))
+    Err(Conflict::WindowChangeRaced {
+        board: board_id.to_string(),
+        attempts: DECIDE_ATTEMPTS,
+    }
+    .into())
 }
 
 /// What follows a window's change (each failure logged: the change was made): the register's

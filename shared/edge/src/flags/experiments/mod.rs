@@ -18,8 +18,9 @@
 pub mod routes;
 pub mod store;
 
+use leaderboard::Conflict;
+use leaderboard::Result;
 use leaderboard::policy::flags::{Reason, Resolution};
-use leaderboard::{LeaderboardError, Result};
 use serde_json::{Map, Value};
 
 use crate::api::Ctx;
@@ -118,9 +119,7 @@ pub async fn update_flags(
             return Ok(v);
         }
     }
-    Err(LeaderboardError::Conflict(
-        "the flag document kept changing under this request; retry".into(),
-    ))
+    Err(Conflict::FlagsRaced.into())
 }
 
 /// Marks every running experiment's flag in a flag document about to be stored (a `PUT` of the

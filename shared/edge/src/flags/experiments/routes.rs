@@ -15,6 +15,7 @@
 use crate::api::Ctx;
 use crate::flags::experiments::store::{Converted, Refused, Stored};
 use crate::http::{self, Call, Response, ResponseBuilder};
+use leaderboard::Conflict;
 use leaderboard::policy::access::{self, Role};
 use leaderboard::policy::experiment::{self, ExperimentInput, State};
 use leaderboard::{LeaderboardError, Result};
@@ -68,16 +69,10 @@ pub async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     match repo.exp_create(&ctx.tenant, &exp).await? {
         Ok(()) => {}
         Err(Refused::Exists) => {
-            return Err(LeaderboardError::Conflict(format!(
-                "experiment '{}' exists; choose another id or DELETE it",
-                exp.id
-            )));
+            return Err(Conflict::ExperimentExists { id: exp.id }.into());
         }
         Err(Refused::FlagBusy) => {
-            return Err(LeaderboardError::Conflict(format!(
-                "flag '{}' already has a running experiment; stop it first",
-                exp.flag
-            )));
+            return Err(Conflict::FlagHasExperiment { flag: exp.flag }.into());
         }
         Err(Refused::Quota) => {
             return Err(LeaderboardError::QuotaExceeded {
@@ -358,10 +353,11 @@ pub async fn event(call: &Call<'_>, ctx: &Ctx<'_>, id: &str) -> Result<Response>
             json!({"counted": false, "reason": "this key was never exposed to the experiment"})
         }
         Converted::NotRunning => {
-            return Err(LeaderboardError::Conflict(format!(
-                "experiment '{id}' is not counting ({}): events are accepted between its start and its end, until it is stopped",
-                state_name(&s, call.now_ms)
-            )));
+            return Err(Conflict::NotCounting {
+                id: id.to_string(),
+                state: state_name(&s, call.now_ms),
+            }
+            .into());
         }
     };
     Ok(http::json(200, call.version, &body))

@@ -22,6 +22,7 @@ pub mod store;
 /// Synchronous writes between two doorbells rung for log maintenance.
 pub const MAINTENANCE_EVERY: i64 = 1024;
 
+use leaderboard::Conflict;
 use leaderboard::events::inbox::RawEntry;
 use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId};
 use serde::Serialize;
@@ -250,9 +251,11 @@ async fn apply_claimed(
         attempts += 1;
         if attempts > MAX_ATTEMPTS {
             // Left pending: reclaimed after the reclaim time, by this drain or another.
-            return Err(LeaderboardError::Conflict(format!(
-                "the records of {tenant}/{board_id} kept changing while a batch was applied"
-            )));
+            return Err(Conflict::BatchRaced {
+                tenant: tenant.to_string(),
+                board: board_id.to_string(),
+            }
+            .into());
         }
         let now = clock();
         let (batch, tally) =

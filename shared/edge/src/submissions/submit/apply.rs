@@ -1,6 +1,7 @@
 //! A `sync` submission's write: decided by the core, judged by the board's integrity rules and
 //! applied by one script, again when the record changed meanwhile.
 
+use leaderboard::Conflict;
 use leaderboard::board::view::PeriodView;
 use leaderboard::competition::cohort::CohortId;
 use leaderboard::events::idempotency::{AppliedOutcome, applied_json};
@@ -87,9 +88,11 @@ pub async fn apply(
             return Ok(decided);
         }
     }
-    Err(LeaderboardError::Conflict(format!(
-        "the record of '{player}' changed {MAX_ATTEMPTS} times while this submission was applied; retry"
-    )))
+    Err(Conflict::RecordRaced {
+        player: player.to_string(),
+        attempts: MAX_ATTEMPTS,
+    }
+    .into())
 }
 
 /// What every try of one submission's write shares.

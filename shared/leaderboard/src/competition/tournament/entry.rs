@@ -1,6 +1,7 @@
 //! Who may enter a tournament and how often: a join's outcome, the refusals a join or a
 //! submission meets (each a typed error), and a player's attempts in a run.
 
+use crate::Conflict;
 use crate::error::{LeaderboardError, Result};
 
 use super::{MAX_GRANT, Phase, Window};
@@ -30,9 +31,10 @@ pub fn ended_meanwhile(window: Option<Window>, board: &crate::BoardId) -> Leader
             window,
         }
         .into(),
-        None => LeaderboardError::Conflict(format!(
-            "board '{board}' changed while this submission was written; retry"
-        )),
+        None => Conflict::BoardRemade {
+            board: board.to_string(),
+        }
+        .into(),
     }
 }
 
@@ -103,7 +105,7 @@ impl From<Refusal> for LeaderboardError {
             Refusal::NotJoined => Self::TournamentNotJoined(r.to_string()),
             Refusal::Full { max_size } => Self::TournamentFull { max_size },
             Refusal::AttemptsUsed { allowed } => Self::TournamentAttemptsUsed { allowed },
-            Refusal::NotLater { .. } => Self::Conflict(r.to_string()),
+            Refusal::NotLater { .. } => Conflict::NotLater(r.to_string()).into(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! An experiment's marks in the flag document it runs on (`STAMP`, `STAMP_BOARDS` in the flag's
 //! metadata): made when it starts, removed (or the winner promoted) when it ends.
 
+use crate::Conflict;
 use serde_json::{Value, json};
 
 use super::Experiment;
@@ -18,7 +19,10 @@ fn flag_mut<'d>(doc: &'d mut Value, flag: &str) -> Result<&'d mut serde_json::Ma
         .and_then(|f| f.get_mut(flag))
         .and_then(Value::as_object_mut)
         .ok_or_else(|| {
-            LeaderboardError::Conflict(format!("the flag document has no flag '{flag}'"))
+            Conflict::NoSuchFlag {
+                flag: flag.to_string(),
+            }
+            .into()
         })
 }
 
@@ -26,10 +30,10 @@ fn flag_mut<'d>(doc: &'d mut Value, flag: &str) -> Result<&'d mut serde_json::Ma
 /// is gone or lost one of the arms: stop the experiment before removing them.
 pub fn stamp(doc: &mut Value, exp: &Experiment) -> Result<()> {
     let flag = flag_mut(doc, &exp.flag).map_err(|_| {
-        LeaderboardError::Conflict(format!(
-            "flag '{}' is under running experiment '{}'; stop the experiment before removing it",
-            exp.flag, exp.id
-        ))
+        LeaderboardError::from(Conflict::FlagUnderExperiment {
+            flag: exp.flag.clone(),
+            experiment: exp.id.clone(),
+        })
     })?;
     let variants = flag.get("variants").and_then(Value::as_object);
     if let Some(missing) = exp
@@ -37,10 +41,12 @@ pub fn stamp(doc: &mut Value, exp: &Experiment) -> Result<()> {
         .into_iter()
         .find(|a| !variants.is_some_and(|v| v.contains_key(*a)))
     {
-        return Err(LeaderboardError::Conflict(format!(
-            "flag '{}' is under running experiment '{}', whose arm '{missing}' must stay a variant; stop the experiment first",
-            exp.flag, exp.id
-        )));
+        return Err(Conflict::ArmRemoved {
+            flag: exp.flag.clone(),
+            experiment: exp.id.clone(),
+            arm: missing.to_string(),
+        }
+        .into());
     }
     let md = flag
         .entry("metadata")
@@ -67,9 +73,10 @@ pub fn stamp(doc: &mut Value, exp: &Experiment) -> Result<()> {
 pub fn unstamp(doc: &mut Value, flag: &str, id: &str, promote: Option<&str>) -> Result<()> {
     let Ok(f) = flag_mut(doc, flag) else {
         return match promote {
-            Some(_) => Err(LeaderboardError::Conflict(format!(
-                "flag '{flag}' no longer exists; nothing to promote"
-            ))),
+            Some(_) => Err(Conflict::FlagGone {
+                flag: flag.to_string(),
+            }
+            .into()),
             None => Ok(()),
         };
     };
@@ -81,9 +88,11 @@ pub fn unstamp(doc: &mut Value, flag: &str, id: &str, promote: Option<&str>) -> 
     }
     if let Some(arm) = promote {
         if f.get("variants").is_none_or(|v| v.get(arm).is_none()) {
-            return Err(LeaderboardError::Conflict(format!(
-                "'{arm}' is not a variant of flag '{flag}'"
-            )));
+            return Err(Conflict::NotAVariant {
+                arm: arm.to_string(),
+                flag: flag.to_string(),
+            }
+            .into());
         }
         f.insert("defaultVariant".into(), Value::String(arm.to_string()));
         f.remove("targeting");
