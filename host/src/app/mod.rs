@@ -267,7 +267,7 @@ impl Runtime {
             return Err(anyhow!("no component '{component}' for service chaining"));
         }
         let path = req.uri().path().to_string();
-        let m = RouteMatch::synthetic(component, &path);
+        let m = RouteMatch::at_root(component, &path);
         // As Spin does (CHAINED_CLIENT_ADDR): a chained request has no client.
         let client: SocketAddr = ([0, 0, 0, 0], 0).into();
         Ok(Box::pin(self.dispatch(req, m, client)).await)

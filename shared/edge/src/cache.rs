@@ -211,9 +211,11 @@ pub fn parse_invalidation(payload: &[u8]) -> Option<(String, String, bool)> {
 
 /// A small per-tenant value (flag document, tenant settings) read through the regional KV store:
 /// served from `key` while younger than `fresh_ms`, else fetched (Redis) and remembered —
-/// absence included. An unusable KV store only means every call fetches.
+/// absence included; a fetch is the request's upkeep, named `copy` in its log line. An unusable
+/// KV store only means every call fetches.
 pub async fn remembered(
     platform: &dyn Platform,
+    copy: &'static str,
     key: &str,
     now_ms: i64,
     fresh_ms: i64,
@@ -232,7 +234,7 @@ pub async fn remembered(
     {
         return Ok(cached["value"].as_str().map(str::to_string));
     }
-    crate::scope::note_upkeep(key);
+    crate::scope::note_upkeep(copy);
     let value = fetch().await?;
     if let Some(b) = bucket.as_ref() {
         let envelope = serde_json::json!({"stored_at": now_ms, "value": value});

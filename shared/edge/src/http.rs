@@ -9,6 +9,7 @@ pub use crate::message::{Headers, Method, Request, Response, ResponseBuilder, re
 use crate::scope;
 use leaderboard::board::view::ApiVersion;
 use leaderboard::http::operation::{Operation, Route};
+use leaderboard::http::routes::RouteMatch;
 use leaderboard::{LeaderboardError, PROBLEM_CONTENT_TYPE, Problem, Result};
 use serde::de::DeserializeOwned;
 
@@ -23,13 +24,10 @@ pub struct Call<'a> {
     pub version: ApiVersion,
     /// Path (for problem `instance`).
     pub path: String,
-    /// The app's route the path takes (`leaderboard::http::routes`, e.g.
-    /// `/api/:v/boards/:board/entries`): what the access log and the metrics name it by.
-    pub matched_route: String,
-    /// The component the app's route table gives the path to.
-    pub component: String,
-    /// The route's named segments (`:board`), as the path has them (percent-encoded).
-    params: BTreeMap<String, String>,
+    /// The app's route the path takes (`leaderboard::http::routes`): its route as written (e.g.
+    /// `/api/:v/boards/:board/entries`, what the access log and the metrics name it by), its
+    /// component, and its named segments as the path has them (percent-encoded).
+    route: RouteMatch,
     /// What the route's trailing wildcard matched, split on `/` (empty segments dropped).
     pub rest: Vec<String>,
     /// Decoded query parameters (last value wins).
@@ -101,12 +99,10 @@ impl<'a> Call<'a> {
     /// manifest trigger's that brought it here: the triggers are broader than the table.
     pub fn parse(req: &'a Request) -> Result<Self> {
         let path = req.uri().path().to_string();
-        let matched = leaderboard::http::routes::of_path(&path);
-        let (matched_route, component, params, path_info) = matched
-            .map(|m| (m.raw_route, m.component, m.params, m.path_info))
-            .unwrap_or_default();
+        let route = leaderboard::http::routes::of_path(&path);
         // The `:v` of `/api/:v/…` routes; routes outside the versioned API speak v1.
-        let version_segment = params
+        let version_segment = route
+            .params
             .get("v")
             .cloned()
             .or_else(|| {
@@ -116,7 +112,8 @@ impl<'a> Call<'a> {
             .unwrap_or_else(|| "v1".to_string());
         let accept = req.header("accept");
         let version = ApiVersion::negotiate(&version_segment, accept)?;
-        let rest = path_info
+        let rest = route
+            .path_info
             .split('/')
             .filter(|s| !s.is_empty())
             .map(decode)
@@ -141,9 +138,7 @@ impl<'a> Call<'a> {
             req,
             version,
             path,
-            matched_route,
-            component,
-            params,
+            route,
             rest,
             query,
             now_ms,
@@ -172,19 +167,14 @@ impl<'a> Call<'a> {
         headers.push((name, value));
     }
 
-    /// The request's route as the access log and the metrics name it: the app's route it takes,
-    /// `unmatched` if none (the table has the catch-all `/...`, so none is not expected).
+    /// The request's route as the access log and the metrics name it: the app's route it takes.
     pub fn route_label(&self) -> &str {
-        if self.matched_route.is_empty() {
-            "unmatched"
-        } else {
-            &self.matched_route
-        }
+        &self.route.raw_route
     }
 
     /// A named segment of the request's route (`:board`), percent-decoded.
     pub fn param(&self, name: &str) -> Option<String> {
-        self.params.get(name).map(|v| decode(v))
+        self.route.params.get(name).map(|v| decode(v))
     }
 
     /// `Ok` when the app's route table gives the request to `component`; else the `404` the
@@ -198,7 +188,7 @@ impl<'a> Call<'a> {
     /// [`Headers::header`] reads a field's last value.)
     pub fn served_by(&self, component: &str) -> Result<()> {
         let chained_or_root = self.req.header("spin-matched-route") == Some("/...");
-        if chained_or_root || self.component == component {
+        if chained_or_root || self.route.component == component {
             Ok(())
         } else {
             Err(self.not_found())

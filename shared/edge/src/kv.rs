@@ -20,6 +20,11 @@ pub enum KvError {
     /// The component may not use this store.
     #[error("access to the key-value store denied")]
     AccessDenied,
+    /// The store's backend was busy: SQLite's lock, held by another process's transaction on
+    /// the same file, failed this one at once (Spin's store says "database is locked"). Nothing
+    /// was written; the same call may pass after a pause.
+    #[error("key-value store busy: {0}")]
+    Busy(String),
     /// Any other host-side failure (I/O, backend).
     #[error("key-value store error: {0}")]
     Other(String),
@@ -36,10 +41,17 @@ impl From<store::Error> for KvError {
         match e {
             store::Error::NoSuchStore => Self::NoSuchStore,
             store::Error::AccessDenied => Self::AccessDenied,
+            // The host passes the backend's failure on as text only: SQLite's `SQLITE_BUSY`
+            // is told by its message.
+            store::Error::Other(msg) if msg.contains(SQLITE_BUSY) => Self::Busy(msg),
             store::Error::Other(msg) => Self::Other(msg),
         }
     }
 }
+
+/// SQLite's message for a transaction that met another's lock (`SQLITE_BUSY`), as Spin's store
+/// passes it on.
+const SQLITE_BUSY: &str = "database is locked";
 
 /// Result of a key-value operation.
 pub type Result<T> = std::result::Result<T, KvError>;
@@ -187,6 +199,10 @@ mod tests {
         assert_eq!(
             KvError::from(store::Error::Other("io".into())),
             KvError::Other("io".into())
+        );
+        assert_eq!(
+            KvError::from(store::Error::Other("database is locked".into())),
+            KvError::Busy("database is locked".into())
         );
     }
 }

@@ -142,20 +142,16 @@ const OTHER_FAILURE_TRIES: u32 = 3;
 /// was lost).
 const RETRY_PAUSE_MS: u64 = 10;
 
-/// SQLite's answer to a transaction that met another's lock (`SQLITE_BUSY`), as Spin's store
-/// passes it on.
-const LOCKED: &str = "database is locked";
-
 /// Increments a series; its first increments (up to ten) also make sure it is in the index.
 /// Not only the first: while the index does not exist yet, a compare-and-swap on it is an
 /// unconditional write on Spin's stores, so two series registering at once could lose one; once
 /// it exists, the swap is atomic and a later increment repairs the loss.
 ///
-/// An increment the store failed (`KvError::Other`) is tried again. Spin's SQLite store
+/// An increment the store failed (`KvError::Busy`, `KvError::Other`) is tried again. Spin's SQLite store
 /// increments in a transaction that reads, then writes; the HTTP app and the worker share the
 /// file (the shipped runtime-config.toml), and when two such transactions of the two processes
-/// meet, SQLite fails one at once with "database is locked" (its deadlock case, where the busy
-/// timeout does not wait) — having written nothing, so the retry counts it exactly once, once the
+/// meet, SQLite fails one at once with "database is locked" (`KvError::Busy`: its deadlock case,
+/// where the busy timeout does not wait) — having written nothing, so the retry counts it exactly once, once the
 /// other has committed: that one is tried after a pause that doubles ([`RETRY_PAUSE_MS`]; up to
 /// [`INCREMENT_TRIES`] tries), which a request recorded then waits for before its response goes.
 /// Another failure is tried at once, up to [`OTHER_FAILURE_TRIES`] times (a store that is down
@@ -169,7 +165,7 @@ async fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
             Ok(v) => break v,
             // A store's own failure may pass (a lock the other process held); no store, or no
             // access to it, will not.
-            Err(KvError::Other(e)) if e.contains(LOCKED) && tries < INCREMENT_TRIES => {
+            Err(KvError::Busy(_)) if tries < INCREMENT_TRIES => {
                 crate::scope::sleep(RETRY_PAUSE_MS << (tries - 1)).await;
             }
             Err(KvError::Other(_)) if tries < OTHER_FAILURE_TRIES => {}
@@ -261,7 +257,10 @@ mod tests {
         async fn increment(&self, _: &str, delta: i64) -> Result<i64, KvError> {
             if self.fails.get() > 0 {
                 self.fails.set(self.fails.get() - 1);
-                return Err(KvError::Other(self.failure.into()));
+                // As the platform reads the host's failure.
+                return Err(KvError::from(
+                    crate::bindings::wasi::keyvalue::store::Error::Other(self.failure.into()),
+                ));
             }
             self.value.set(self.value.get() + delta);
             Ok(self.value.get())

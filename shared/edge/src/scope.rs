@@ -22,7 +22,7 @@ use leaderboard::http::trace::HostCalls;
 pub(crate) struct Locals {
     host_calls: HostCalls,
     /// What the request did for its region beyond its own work ([`note_upkeep`]).
-    upkeep: Vec<String>,
+    upkeep: Vec<&'static str>,
     traceparent: Option<String>,
     retry_after: Option<u64>,
     stale_copies: u32,
@@ -289,8 +289,7 @@ pub fn reset_host_calls() {
 /// its count: a regional copy it found stale and fetched again (`what` names the copy), the
 /// region's stall canary it took, the cluster slot map it read. The access log lists them
 /// (`upkeep`), so a request's cost can be told from the region's.
-pub fn note_upkeep(what: impl Into<String>) {
-    let what = what.into();
+pub fn note_upkeep(what: &'static str) {
     with(|l| {
         if !l.upkeep.contains(&what) {
             l.upkeep.push(what);
@@ -299,7 +298,7 @@ pub fn note_upkeep(what: impl Into<String>) {
 }
 
 /// The upkeep the request being served has done so far ([`note_upkeep`]).
-pub fn upkeep() -> Vec<String> {
+pub fn upkeep() -> Vec<&'static str> {
     with(|l| l.upkeep.clone())
 }
 

@@ -25,15 +25,21 @@ pub async fn load<'r>(
     tenant: &TenantId,
     now_ms: i64,
 ) -> Result<Option<(u64, String)>> {
-    let packed =
-        crate::cache::remembered(platform, &kv_key(tenant), now_ms, CACHE_MS, async || {
+    let packed = crate::cache::remembered(
+        platform,
+        "flag document",
+        &kv_key(tenant),
+        now_ms,
+        CACHE_MS,
+        async || {
             Ok(repo()
                 .await?
                 .flags_get(tenant)
                 .await?
                 .map(|(version, doc)| format!("{version}\n{doc}")))
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(packed.and_then(|p| {
         let (version, doc) = p.split_once('\n')?;
         Some((version.parse().ok()?, doc.to_string()))

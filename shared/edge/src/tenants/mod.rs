@@ -31,9 +31,14 @@ pub async fn load<'r>(
     tenant: &TenantId,
     now_ms: i64,
 ) -> Result<TenantSettings> {
-    let raw = crate::cache::remembered(platform, &kv_key(tenant), now_ms, CACHE_MS, async || {
-        repo().await?.get(&key(tenant)).await
-    })
+    let raw = crate::cache::remembered(
+        platform,
+        "tenant settings",
+        &kv_key(tenant),
+        now_ms,
+        CACHE_MS,
+        async || repo().await?.get(&key(tenant)).await,
+    )
     .await?;
     match raw {
         None => Ok(TenantSettings::default()),

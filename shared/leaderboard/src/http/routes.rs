@@ -36,6 +36,9 @@ impl InvalidRoute {
     }
 }
 
+/// The root catch-all: what no other route takes (`/health/...` and unknown paths alike).
+pub const CATCH_ALL: (&str, &str) = ("/...", "health");
+
 /// Every route of the HTTP API and its component, in the order the manifest wrote them.
 pub const ROUTES: &[(&str, &str)] = &[
     ("/health/live", "health"),
@@ -44,7 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/metrics", "health"),
     ("/openapi.json", "health"),
     ("/docs", "health"),
-    ("/...", "health"),
+    CATCH_ALL,
     ("/api/:v/boards", "boards"),
     ("/api/:v/tournaments", "boards"),
     ("/api/:v/players/:player/tournaments", "boards"),
@@ -81,11 +84,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/leaderboard.v1.LeaderboardService/...", "connect"),
 ];
 
-/// The route of [`ROUTES`] a path takes, if any (the table ends in the catch-all `/...`, so
-/// every path takes one). Matched on the table as it is, with nothing built first: a p2
-/// instance serves one request.
-pub fn of_path(path: &str) -> Option<RouteMatch> {
-    best(ROUTES.iter().copied(), path)
+/// The route of [`ROUTES`] a path takes: every path takes one, the [`CATCH_ALL`] if no other.
+/// Matched on the table as it is, with nothing built first: a p2 instance serves one request.
+pub fn of_path(path: &str) -> RouteMatch {
+    best(ROUTES.iter().copied(), path).unwrap_or_else(|| RouteMatch::at_root(CATCH_ALL.1, path))
 }
 
 /// The best of `routes` (`(route, component)`, sanitized) for `path`: the highest [`score`];
@@ -281,9 +283,9 @@ fn capture(raw: &str, component: &str, path: &str, parts: &[&str]) -> RouteMatch
 }
 
 impl RouteMatch {
-    /// A synthetic match for service chaining (`http://<component>.spin.internal/path`): as if the
-    /// component were mounted at `/...`.
-    pub fn synthetic(component: &str, path: &str) -> Self {
+    /// `component` mounted at `/...` taking `path`: the catch-all's match, and the one Spin makes
+    /// for service chaining (`http://<component>.spin.internal/path`).
+    pub fn at_root(component: &str, path: &str) -> Self {
         Self {
             component: component.to_string(),
             raw_route: "/...".to_string(),
@@ -365,7 +367,7 @@ mod tests {
 
     #[test]
     fn a_chained_request_is_mounted_at_the_root() {
-        let m = RouteMatch::synthetic("flags", "/internal/flags/evaluate");
+        let m = RouteMatch::at_root("flags", "/internal/flags/evaluate");
         assert_eq!(
             (
                 m.raw_route.as_str(),
@@ -416,38 +418,38 @@ mod tests {
             .collect();
         assert_eq!(written, ROUTES, "each route once, written as Spin reads it");
         for (route, component) in ROUTES {
-            let m = of_path(&sample(route)).unwrap();
+            let m = of_path(&sample(route));
             assert_eq!(
                 (m.raw_route.as_str(), m.component.as_str()),
                 (*route, *component)
             );
             // The table matched as it is and as a router built of it: the same.
             for path in [sample(route), sample(route).replace("/rest", "")] {
-                assert_eq!(of_path(&path), router.route(&path), "{path}");
+                assert_eq!(Some(of_path(&path)), router.route(&path), "{path}");
             }
         }
-        let m = of_path("/api/v1/boards/arena/players/ann/around").unwrap();
+        let m = of_path("/api/v1/boards/arena/players/ann/around");
         assert_eq!(m.raw_route, "/api/:v/boards/:board/players/...");
         assert_eq!(
             (m.params["v"].as_str(), m.params["board"].as_str()),
             ("v1", "arena")
         );
         assert_eq!(m.path_info, "/ann/around");
-        assert_eq!(of_path("/nothing/here").unwrap().raw_route, "/...");
+        assert_eq!(of_path("/nothing/here").raw_route, "/...");
     }
 
     #[test]
     fn an_empty_segment_within_a_path_is_a_segment_as_spin_reads_it() {
         // routefinder trims the path's leading and trailing `/` and splits the rest: a named
         // segment may be empty (the handler then refuses the empty id).
-        let m = of_path("/api/v1/boards//entries").unwrap();
+        let m = of_path("/api/v1/boards//entries");
         assert_eq!(m.raw_route, "/api/:v/boards/:board/entries");
         assert_eq!(m.params["board"], "");
-        assert_eq!(of_path("/api//v1/tenants/x").unwrap().raw_route, "/...");
-        let m = of_path("/api/v1/boards/b/players/ann//around/").unwrap();
+        assert_eq!(of_path("/api//v1/tenants/x").raw_route, "/...");
+        let m = of_path("/api/v1/boards/b/players/ann//around/");
         assert_eq!(m.path_info, "/ann//around/");
         assert_eq!(
-            of_path("//api/v1/boards/b//").unwrap().raw_route,
+            of_path("//api/v1/boards/b//").raw_route,
             "/api/:v/boards/:board"
         );
     }

@@ -172,7 +172,7 @@ pub struct AccessRecord<'a> {
     /// What the request did for its region beyond its own work (a stale regional copy fetched
     /// again, the stall canary, the cluster's slot map read): its host calls are in
     /// `host_calls`. Logged only when there is some.
-    pub upkeep: &'a [String],
+    pub upkeep: &'a [&'a str],
 }
 
 impl AccessRecord<'_> {
@@ -318,7 +318,7 @@ mod tests {
     #[test]
     fn the_log_line_lists_the_upkeep_the_request_did_for_its_region() {
         let trace = TraceContext::for_request(None, || 7);
-        let upkeep = ["board config".to_string(), "stall canary".to_string()];
+        let upkeep = ["board config", "stall canary"];
         let line = AccessRecord {
             host_calls: HostCalls::default(),
             at_ms: 1_795_000_000_000,

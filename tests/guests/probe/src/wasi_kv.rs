@@ -13,13 +13,13 @@ use crate::reply::{self, Query};
 /// How many lost races `cas-incr` tolerates before giving up.
 const CAS_MAX_RETRIES: u32 = 64;
 
-/// Status for a store error: access-denied 403, no-such-store 404, CAS exhausted 409, else 500.
+/// Status for a store error: access-denied 403, no-such-store 404, CAS exhausted 409, else (a busy store too) 500.
 fn fail(e: &KvError) -> Response {
     let status = match e {
         KvError::AccessDenied => 403,
         KvError::NoSuchStore => 404,
         KvError::CasRetriesExhausted(_) => 409,
-        KvError::Other(_) | KvError::NotOpen => 500,
+        KvError::Busy(_) | KvError::Other(_) | KvError::NotOpen => 500,
     };
     reply::error(status, format!("{e:?}"))
 }

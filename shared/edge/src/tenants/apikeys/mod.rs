@@ -114,6 +114,7 @@ pub async fn authenticate<'r>(
     };
     let stored = crate::cache::remembered(
         platform,
+        "API key",
         &kv_key(presented.id),
         now_ms,
         CACHE_MS,
