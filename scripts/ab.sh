@@ -1,6 +1,8 @@
 #!/usr/bin/env sh
 # A paired A/B of two builds of the components on real Spin: `scripts/ab.sh A_DIR B_DIR`, each a
-# folder of `.wasm` files (e.g. a copy of target/wasm32-wasip2/release from each build).
+# folder of `.wasm` files (e.g. a copy of target/wasm32-wasip2/release from each build). A folder
+# that holds a `spin.toml` is served by that manifest (the one of the revision it was built
+# from, whose triggers may differ), any other by the repository's.
 #
 # The two apps are served side by side by the same Spin CLI, from the shipped spin.toml and
 # runtime config (each with its own KV store), against one redis-server with boards seeded by
@@ -86,7 +88,10 @@ url=""
 serve() { # serve NAME WASM_DIR: the app from WASM_DIR on a free port; sets $url
     d="$tmp/$1"
     mkdir -p "$d"
-    sed "s|target/wasm32-wasip2/release|$2|" spin.toml >"$d/spin.toml"
+    # A build of another revision brings the manifest it was built for (its triggers may differ).
+    manifest=spin.toml
+    if [ -f "$2/spin.toml" ]; then manifest="$2/spin.toml"; fi
+    sed "s|target/wasm32-wasip2/release|$2|" "$manifest" >"$d/spin.toml"
     cp runtime-config.toml "$d/runtime-config.toml"
     (cd "$d" && python3 "$root/scripts/spin_variables.py" spin.toml vars.json runtime-config.toml)
     p=$(free_port)
