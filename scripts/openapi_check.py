@@ -46,8 +46,26 @@ def app_routes():
     no longer say which paths are served."""
     src = (ROOT / "shared" / "leaderboard" / "src" / "http" / "routes.rs").read_text(encoding="utf-8")
     start = src.index("pub const ROUTES: &[(&str, &str)] = &[")
-    body = src[start:src.index("\n];", start)]
-    routes = re.findall(r'\("([^"]+)", "[^"]+"\),', body)
+    body = src[src.index("= &[", start) + 4:src.index("\n];", start)]
+    body = re.sub(r"//[^\n]*", "", body)
+    # Each row is a `("route", "component")` pair, however it is wrapped, or a constant that
+    # is one (`CATCH_ALL`); anything else in the table stops the check rather than being
+    # skipped.
+    row = re.compile(r'\s*(?:\(\s*"([^"]+)"\s*,\s*"[^"]+"\s*,?\s*\)|([A-Z][A-Z0-9_]*))\s*(?:,|$)')
+    routes, at = [], 0
+    while body[at:].strip():
+        m = row.match(body, at)
+        if not m:
+            raise SystemExit(f"openapi_check: ROUTES has a row this check cannot read: {body[at:].strip()[:80]!r}")
+        if m.group(1):
+            routes.append(m.group(1))
+        else:
+            const = re.search(
+                r"pub const " + m.group(2) + r': \(&str, &str\) = \(\s*"([^"]+)"\s*,\s*"[^"]+"\s*\);', src)
+            if not const:
+                raise SystemExit(f"openapi_check: ROUTES names {m.group(2)}, which is no (route, component) constant")
+            routes.append(const.group(1))
+        at = m.end()
     if not routes:
         raise SystemExit("openapi_check: no route found in ROUTES")
     return routes

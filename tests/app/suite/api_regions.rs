@@ -37,14 +37,16 @@ async fn a_write_in_one_region_invalidates_the_other_regions_cached_reads() {
     a.start_worker().await;
     let mut b = start_region(&a).await;
     b.start_worker().await;
-    let started = Instant::now();
-    while subscribers(&a, "lb:invalidate").await < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "both workers subscribe to lb:invalidate"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut subscribed = 0;
+    let both = harness::eventually_async(Duration::from_secs(30), async || {
+        subscribed = subscribers(&a, "lb:invalidate").await;
+        (subscribed >= 2).then_some(())
+    })
+    .await;
+    assert!(
+        both.is_some(),
+        "both workers subscribe to lb:invalidate: {subscribed} did in 30 s"
+    );
 
     a.create_board(json!({"id": "world", "public_read": true, "cache": {"ttl_secs": 600}}))
         .await;
@@ -53,37 +55,32 @@ async fn a_write_in_one_region_invalidates_the_other_regions_cached_reads() {
     assert_eq!(first.header("x-cache"), "MISS");
     // B caches the page. Ann's write was announced too: when B's worker hears it after B's
     // first read (a loaded machine), it drops that copy, and the next read misses once more.
-    let started = Instant::now();
     let mut seen = Vec::new();
-    loop {
+    let hit = harness::eventually_async(Duration::from_secs(10), async || {
         let r = b.get(PAGE, None).await;
         assert_eq!(players(&r), ["ann"], "{}", r.body);
         seen.push(r.header("x-cache").to_string());
-        if r.header("x-cache") == "HIT" {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "region B never served its cached copy: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (r.header("x-cache") == "HIT").then_some(())
+    })
+    .await;
+    assert!(
+        hit.is_some(),
+        "region B never served its cached copy in 10 s: {seen:?}"
+    );
 
     // A write in A: B's copy is dropped by B's worker, so B's next read misses with bob on top.
     a.submit_ok("world", "bob", json!(20)).await;
     let started = Instant::now();
-    let seen = loop {
+    let seen = harness::eventually_async(Duration::from_secs(10), async || {
         let r = b.get(PAGE, None).await;
         if players(&r).first().map(String::as_str) == Some("bob") {
-            break r;
+            return Some(r);
         }
         assert_eq!(r.header("x-cache"), "HIT", "{}", r.body);
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "region B still serves the page from before A's write (TTL is 600 s)"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        None
+    })
+    .await
+    .expect("region B still serves the page from before A's write after 10 s (TTL is 600 s)");
     assert_eq!(seen.header("x-cache"), "MISS");
     assert_eq!(players(&seen), ["bob", "ann"]);
     eprintln!(
