@@ -136,9 +136,14 @@ impl EdgeCache {
         }
     }
 
+    /// Deletes the board's copies; a store the worker's transaction holds busy is tried again
+    /// after a pause (`kv::retry_busy`): a copy left would be served until its TTL.
     async fn drop_copies(&self, tenant: &str, board: &str, config: bool) -> Result<(), KvError> {
         match self.bucket.as_ref() {
-            Some(b) => b.delete_many(&invalidation(tenant, board, config)).await,
+            Some(b) => {
+                let keys = invalidation(tenant, board, config);
+                crate::kv::retry_busy(async || b.delete_many(&keys).await).await
+            }
             None => Err(KvError::NotOpen),
         }
     }

@@ -56,6 +56,33 @@ const SQLITE_BUSY: &str = "database is locked";
 /// Result of a key-value operation.
 pub type Result<T> = std::result::Result<T, KvError>;
 
+/// How many times [`retry_busy`] tries a call that met a busy store, in all.
+pub const BUSY_TRIES: u32 = 6;
+
+/// The pause before [`retry_busy`]'s second try (ms), doubled before each further one: 10, 20,
+/// 40, 80 and 160 ms, 310 ms in all. The transaction that holds SQLite's lock holds it until it
+/// commits; on a loaded machine its process may be descheduled for tens of milliseconds
+/// meanwhile, and tries without a pause all meet it (three did: a count was lost).
+pub const BUSY_PAUSE_MS: u64 = 10;
+
+/// Runs `op`, and again after a pause that doubles ([`BUSY_PAUSE_MS`]) while it fails with
+/// [`KvError::Busy`], [`BUSY_TRIES`] times at most: a busy store wrote nothing, so the call is
+/// made whole once the other process's transaction has committed. The HTTP app and the worker
+/// share Spin's SQLite file (the shipped runtime-config.toml), and SQLite fails one of two
+/// meeting transactions at once. Any other outcome is returned as it is.
+pub async fn retry_busy<T>(mut op: impl AsyncFnMut() -> Result<T>) -> Result<T> {
+    let mut tries = 1;
+    loop {
+        match op().await {
+            Err(KvError::Busy(_)) if tries < BUSY_TRIES => {
+                crate::scope::sleep(BUSY_PAUSE_MS << (tries - 1)).await;
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// An open key-value store.
 pub struct Bucket(store::Bucket);
 

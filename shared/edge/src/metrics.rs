@@ -129,18 +129,9 @@ pub async fn add_now(platform: &dyn Platform, key: &str, n: i64) {
     }
 }
 
-/// How many times an increment the other process's lock refused is tried (see [`bump`]).
-const INCREMENT_TRIES: u32 = 6;
-
-/// How many times an increment that failed otherwise is tried, without a pause.
+/// How many times an increment that failed otherwise than a busy store is tried, without a
+/// pause.
 const OTHER_FAILURE_TRIES: u32 = 3;
-
-/// The pause before a locked-out increment's second try (ms), doubled before each further one:
-/// 10, 20, 40, 80 and 160 ms, 310 ms in all. The other process's transaction holds the lock
-/// until it commits; on a loaded machine it may be descheduled for tens of milliseconds
-/// meanwhile, and tries without a pause all meet it (three did: the worker's count of a publish
-/// was lost).
-const RETRY_PAUSE_MS: u64 = 10;
 
 /// Increments a series; its first increments (up to ten) also make sure it is in the index.
 /// Not only the first: while the index does not exist yet, a compare-and-swap on it is an
@@ -152,8 +143,8 @@ const RETRY_PAUSE_MS: u64 = 10;
 /// file (the shipped runtime-config.toml), and when two such transactions of the two processes
 /// meet, SQLite fails one at once with "database is locked" (`KvError::Busy`: its deadlock case,
 /// where the busy timeout does not wait) — having written nothing, so the retry counts it exactly once, once the
-/// other has committed: that one is tried after a pause that doubles ([`RETRY_PAUSE_MS`]; up to
-/// [`INCREMENT_TRIES`] tries), which a request recorded then waits for before its response goes.
+/// other has committed: that one is tried after a pause that doubles (`kv::retry_busy`: up to
+/// `kv::BUSY_TRIES` tries), which a request recorded then waits for before its response goes.
 /// Another failure is tried at once, up to [`OTHER_FAILURE_TRIES`] times (a store that is down
 /// costs no pause). On a Redis store an increment fails only with its connection, where a retry
 /// may rarely count one twice: a counter's choice of over losing.
@@ -161,13 +152,9 @@ async fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
     let mut tries = 0;
     let counted = loop {
         tries += 1;
-        match kv.increment(key, delta).await {
+        match crate::kv::retry_busy(async || kv.increment(key, delta).await).await {
             Ok(v) => break v,
-            // A store's own failure may pass (a lock the other process held); no store, or no
-            // access to it, will not.
-            Err(KvError::Busy(_)) if tries < INCREMENT_TRIES => {
-                crate::scope::sleep(RETRY_PAUSE_MS << (tries - 1)).await;
-            }
+            // A store's own failure may pass; no store, or no access to it, will not.
             Err(KvError::Other(_)) if tries < OTHER_FAILURE_TRIES => {}
             Err(e) => {
                 eprintln!("metrics: increment of {key} failed (try {tries}): {e}");
@@ -291,7 +278,7 @@ mod tests {
 
     #[test]
     fn an_increment_the_other_process_locked_out_is_counted_once() {
-        let store = Contended::new(INCREMENT_TRIES - 1);
+        let store = Contended::new(crate::kv::BUSY_TRIES - 1);
         futures::executor::block_on(bump(&store, "c:push_published", 1));
         assert_eq!(store.value.get(), 1);
         let index: Vec<String> =
@@ -302,19 +289,27 @@ mod tests {
 
     #[test]
     fn an_increment_that_keeps_failing_gives_up_and_counts_nothing() {
-        let store = Contended::new(INCREMENT_TRIES);
+        let store = Contended::new(crate::kv::BUSY_TRIES);
         futures::executor::block_on(bump(&store, "c:push_published", 1));
         assert_eq!(store.value.get(), 0);
-        assert_eq!(store.fails.get(), 0, "tried {INCREMENT_TRIES} times");
+        assert_eq!(
+            store.fails.get(),
+            0,
+            "tried {} times",
+            crate::kv::BUSY_TRIES
+        );
         assert!(store.index.borrow().is_none());
     }
 
     #[test]
     fn another_failure_is_tried_three_times_as_before() {
         // Tried as another failure (3 times), not as a lock (6 times, with pauses).
-        let store = Contended::failing_with(INCREMENT_TRIES, "connection refused");
+        let store = Contended::failing_with(crate::kv::BUSY_TRIES, "connection refused");
         futures::executor::block_on(bump(&store, "c:push_published", 1));
         assert_eq!(store.value.get(), 0);
-        assert_eq!(store.fails.get(), INCREMENT_TRIES - OTHER_FAILURE_TRIES);
+        assert_eq!(
+            store.fails.get(),
+            crate::kv::BUSY_TRIES - OTHER_FAILURE_TRIES
+        );
     }
 }
