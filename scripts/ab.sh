@@ -4,8 +4,8 @@
 # that holds a `spin.toml` is served by that manifest (the one of the revision it was built
 # from, whose triggers may differ), any other by the repository's.
 #
-# The two apps are served side by side by the same Spin CLI, from the shipped spin.toml and
-# runtime config (each with its own KV store), against one redis-server with boards seeded by
+# The two apps are served side by side by the same Spin CLI, each from its manifest (above) and
+# the repository's runtime config (each with its own KV store), against one redis-server with boards seeded by
 # `edge-seed`, and started as scripts/up.sh starts them (every app variable given with
 # --variable). Each route is then loaded on A and on B in turn with `edge-load`: a discarded
 # warm-up, AB_SECS seconds, AB_ROUNDS rounds, the order swapped every round so neither build

@@ -11,7 +11,7 @@
 //!   gRPC-Web's; the answer is `200` with the data frame and HTTP trailers `grpc-status` and
 //!   `grpc-message`, or, for an error, those fields in the head alone ("trailers-only").
 
-use leaderboard::{Conflict, LeaderboardError};
+use leaderboard::{ConflictKind, LeaderboardError};
 
 /// How a request's messages are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,11 +148,13 @@ impl Code {
             | LeaderboardError::IdempotencyMismatch(_) => {
                 return Self::Aborted;
             }
-            LeaderboardError::Conflict(c) if c.retryable() => return Self::Aborted,
-            LeaderboardError::Conflict(Conflict::ExperimentExists { .. }) => {
-                return Self::AlreadyExists;
+            LeaderboardError::Conflict(c) => {
+                return match c.kind() {
+                    ConflictKind::Raced => Self::Aborted,
+                    ConflictKind::Standing => Self::FailedPrecondition,
+                    ConflictKind::Exists => Self::AlreadyExists,
+                };
             }
-            LeaderboardError::Conflict(_) => return Self::FailedPrecondition,
             // The state of a tournament, not something that exists already.
             LeaderboardError::TournamentClosed { .. } => return Self::FailedPrecondition,
             LeaderboardError::TournamentFull { .. }
@@ -306,8 +308,11 @@ mod tests {
             of(LeaderboardError::InvalidBody("x".into())),
             Code::InvalidArgument
         );
-        assert_eq!(of(Conflict::WindowMoved.into()), Code::Aborted);
-        assert_eq!(of(Conflict::RunOpen.into()), Code::FailedPrecondition);
+        assert_eq!(of(leaderboard::Conflict::WindowMoved.into()), Code::Aborted);
+        assert_eq!(
+            of(leaderboard::Conflict::RunOpen.into()),
+            Code::FailedPrecondition
+        );
         assert_eq!(
             of(LeaderboardError::TournamentClosed {
                 upcoming: false,

@@ -1,12 +1,13 @@
 //! What a `409 conflict` is about ([`Conflict`]): each is a state of the stored data that refuses
 //! a request, named once here with its fields and its sentence (the problem's `detail`).
 //!
-//! Two families, told apart by [`Conflict::retryable`]: a request that **raced** other writers
-//! (a compare-and-set that kept losing, or a write whose premise moved while it was written) may
-//! pass when it is sent again as it is; any other conflict stands until something else changes
-//! the state (a review decided, an experiment stopped, a board of another kind). The doors say
-//! which it is where their protocol can: Connect and gRPC answer `aborted` for the first and
-//! `failed_precondition` for the second, as gRPC's status codes define them.
+//! Three families ([`Conflict::kind`]): a request that **raced** other writers (a compare-and-set
+//! that kept losing, or a write whose premise moved while it was written) may pass when it is
+//! sent again as it is; a **standing** conflict stays until something else changes the state (a
+//! review decided, an experiment stopped, a board of another kind); one of what **exists**
+//! already needs another id. The doors say which it is where their protocol can: Connect and
+//! gRPC answer `aborted`, `failed_precondition` and `already_exists`, as gRPC's status codes
+//! define them, and a problem's translated detail says whether sending it again may help.
 
 /// A conflict with the stored state, by what it is about.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -205,7 +206,7 @@ pub enum Conflict {
         /// The message.
         id: String,
         /// Its state as the API names it.
-        state: String,
+        state: &'static str,
     },
     /// An experiment made with an id in use.
     #[error("experiment '{id}' exists; choose another id or DELETE it")]
@@ -229,12 +230,6 @@ pub enum Conflict {
         id: String,
         /// Its state as the API names it.
         state: &'static str,
-    },
-    /// An experiment's flag is missing from the flag document.
-    #[error("the flag document has no flag '{flag}'")]
-    NoSuchFlag {
-        /// The flag.
-        flag: String,
     },
     /// A flag document without a flag a running experiment holds.
     #[error(
@@ -276,38 +271,76 @@ pub enum Conflict {
     },
 }
 
+/// What a conflict asks of the caller ([`Conflict::kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// It raced other writers: sent again as it is, it may pass (gRPC's `aborted`).
+    Raced,
+    /// The state stands until something else changes it (`failed_precondition`).
+    Standing,
+    /// What it would make exists already (`already_exists`).
+    Exists,
+}
+
 impl Conflict {
-    /// Whether the request raced other writers, so that sending it again as it is may pass
-    /// (gRPC's `aborted`); otherwise the state stands until something else changes it
-    /// (`failed_precondition`, or `already_exists` for [`Conflict::ExperimentExists`]).
-    pub fn retryable(&self) -> bool {
-        matches!(
-            self,
+    /// Which family it is of; every kind is placed here, so a new one must be.
+    pub fn kind(&self) -> ConflictKind {
+        match self {
             Self::BatchRaced { .. }
-                | Self::RecordRaced { .. }
-                | Self::RevertRaced { .. }
-                | Self::LeagueRemade { .. }
-                | Self::AwardRaced { .. }
-                | Self::AnnounceRaced { .. }
-                | Self::WindowChangeRaced { .. }
-                | Self::DeletionRaced { .. }
-                | Self::BeingDeleted { .. }
-                | Self::ReplayRaced
-                | Self::FlagsRaced
-                | Self::WindowMoved
-                | Self::PeriodClosed { .. }
-                | Self::BoardRemade { .. }
-        )
+            | Self::RecordRaced { .. }
+            | Self::RevertRaced { .. }
+            | Self::LeagueRemade { .. }
+            | Self::AwardRaced { .. }
+            | Self::AnnounceRaced { .. }
+            | Self::WindowChangeRaced { .. }
+            | Self::DeletionRaced { .. }
+            | Self::BeingDeleted { .. }
+            | Self::ReplayRaced
+            | Self::FlagsRaced
+            | Self::WindowMoved
+            | Self::PeriodClosed { .. }
+            | Self::BoardRemade { .. } => ConflictKind::Raced,
+            Self::NotALeague { .. }
+            | Self::NotATournament { .. }
+            | Self::NoRewards { .. }
+            | Self::NoPeriodRuns { .. }
+            | Self::NoAttempts { .. }
+            | Self::ReplayOfCohorts { .. }
+            | Self::NothingToReplay
+            | Self::FlaggedRecordChanged { .. }
+            | Self::CohortAsOf { .. }
+            | Self::RunOpen
+            | Self::RewardsNotFinal
+            | Self::NotLater(_)
+            | Self::ReviewDecided { .. }
+            | Self::NotFailed { .. }
+            | Self::FlagHasExperiment { .. }
+            | Self::NotCounting { .. }
+            | Self::FlagUnderExperiment { .. }
+            | Self::ArmRemoved { .. }
+            | Self::FlagGone { .. }
+            | Self::NotAVariant { .. } => ConflictKind::Standing,
+            Self::ExperimentExists { .. } => ConflictKind::Exists,
+        }
+    }
+
+    /// Whether sending the request again as it is may pass ([`ConflictKind::Raced`]).
+    pub fn retryable(&self) -> bool {
+        self.kind() == ConflictKind::Raced
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Conflict;
+    use super::{Conflict, ConflictKind};
 
     #[test]
     fn a_raced_write_is_retryable_and_a_standing_state_is_not() {
         assert!(Conflict::WindowMoved.retryable());
+        assert_eq!(
+            Conflict::ExperimentExists { id: "e".into() }.kind(),
+            ConflictKind::Exists
+        );
         assert!(Conflict::BeingDeleted { board: "b".into() }.retryable());
         assert!(!Conflict::RunOpen.retryable());
         assert!(

@@ -75,6 +75,7 @@ pub use board::rank::RankedEntry;
 pub use board::record::{Record, Submission, SubmissionInput};
 pub use board::score::ScoreType;
 pub use board::sortkey::{SortKey, Standing};
+pub use conflict::ConflictKind;
 pub use error::{Conflict, IdKind, LeaderboardError, Result};
 pub use events::event::{Event, EventEnvelope};
 pub use http::problem::{PROBLEM_CONTENT_TYPE, Problem};

@@ -90,6 +90,30 @@ async fn graphql_and_connect_join_list_count_attempts_and_move_a_tournament_as_r
     // A state that stands (the board is no tournament): sent again, it fails again, so not
     // `aborted` (which tells a client to retry).
     assert_eq!(plain["code"], "failed_precondition", "{plain}");
+    // Over REST the same 409, whose translated detail says so.
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/boards/plain/join",
+            Some(&player("bob")),
+            Some(json!({"player": "bob"})),
+            &[("accept-language", "de")],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(
+        r.body["detail"],
+        "Die Anfrage steht im Konflikt mit dem aktuellen Zustand; eine Wiederholung ändert daran nichts.",
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body["detail_en"]
+            .as_str()
+            .is_some_and(|d| d.contains("only a tournament is joined")),
+        "{}",
+        r.body
+    );
     for (who, score) in [("ann", 10), ("bob", 30)] {
         let r = api
             .submit("cup", json!({"player": who, "score": score}))

@@ -307,7 +307,7 @@ mod tests {
         assert!(!plain.pays_rewards());
         assert!(matches!(
             plain.reward_run(None, NOV_26_NOON),
-            Err(LeaderboardError::Conflict(_))
+            Err(LeaderboardError::Conflict(Conflict::NoRewards { board })) if board == "p"
         ));
     }
 }

@@ -118,7 +118,7 @@ impl Problem {
         if let Some(title) = crate::http::i18n::title(err.slug(), lang) {
             p.title = title.to_owned();
         }
-        if let Some(detail) = crate::http::i18n::detail(err.slug(), lang) {
+        if let Some(detail) = crate::http::i18n::detail_of(err, lang) {
             let own = std::mem::replace(&mut p.detail, detail.to_owned());
             p.extensions.insert("detail_en".into(), Value::from(own));
         }

@@ -87,7 +87,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// The route of [`ROUTES`] a path takes: every path takes one, the [`CATCH_ALL`] if no other.
 /// Matched on the table as it is, with nothing built first: a p2 instance serves one request.
 pub fn of_path(path: &str) -> RouteMatch {
-    best(ROUTES.iter().copied(), path).unwrap_or_else(|| RouteMatch::at_root(CATCH_ALL.1, path))
+    best(ROUTES.iter().copied(), path)
+        .unwrap_or_else(|| capture(CATCH_ALL.0, CATCH_ALL.1, path, &segments_of(path)))
 }
 
 /// The best of `routes` (`(route, component)`, sanitized) for `path`: the highest [`score`];
@@ -283,8 +284,8 @@ fn capture(raw: &str, component: &str, path: &str, parts: &[&str]) -> RouteMatch
 }
 
 impl RouteMatch {
-    /// `component` mounted at `/...` taking `path`: the catch-all's match, and the one Spin makes
-    /// for service chaining (`http://<component>.spin.internal/path`).
+    /// `component` mounted at `/...` taking `path` as it is: the match Spin makes for service
+    /// chaining (`http://<component>.spin.internal/path`).
     pub fn at_root(component: &str, path: &str) -> Self {
         Self {
             component: component.to_string(),

@@ -247,7 +247,10 @@ mod tests {
         assert_eq!(r.decided_at_ms, Some(20));
         assert!(matches!(
             r.reject(40, "admin"),
-            Err(LeaderboardError::Conflict(_))
+            Err(LeaderboardError::Conflict(Conflict::ReviewDecided {
+                status: "approved",
+                ..
+            }))
         ));
     }
 

@@ -31,6 +31,15 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
+    /// Its name as the API writes it (`?status=`, a message's `state`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
     /// Parses `?status=`.
     pub fn parse(raw: &str) -> Result<Self> {
         match raw {
@@ -173,10 +182,7 @@ impl Message {
         if self.state != DeliveryState::Failed {
             return Err(Conflict::NotFailed {
                 id: self.id.to_string(),
-                state: serde_json::to_value(self.state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                state: self.state.name(),
             }
             .into());
         }

@@ -1,5 +1,8 @@
 //! The catalogue of problem details in the languages beside English, one row per problem type.
 
+/// The detail's key of a conflict that sending the request again will not mend.
+pub(super) const STANDING_CONFLICT: &str = "conflict/standing";
+
 /// Every problem type's detail sentence in German, Spanish, French, Japanese and Brazilian
 /// Portuguese: what a player can be shown. The occurrence's own English detail goes beside it
 /// (`detail_en`).
@@ -144,6 +147,15 @@ pub(super) fn details(slug: &str) -> Option<[&'static str; 5]> {
             "La requête est en conflit avec l’état actuel ; réessayez.",
             "リクエストが現在の状態と競合しています。再試行してください。",
             "A requisição conflita com o estado atual; tente novamente.",
+        ],
+        // A conflict that sending the request again will not mend (`ConflictKind::Standing`,
+        // `Exists`): not a problem type of its own, the detail of one.
+        STANDING_CONFLICT => [
+            "Die Anfrage steht im Konflikt mit dem aktuellen Zustand; eine Wiederholung ändert daran nichts.",
+            "La solicitud entra en conflicto con el estado actual; repetirla no lo cambiará.",
+            "La requête est en conflit avec l’état actuel ; la renvoyer n’y changera rien.",
+            "リクエストが現在の状態と競合しています。再試行しても結果は変わりません。",
+            "A requisição conflita com o estado atual; repeti-la não mudará isso.",
         ],
         "precondition-failed" => [
             "Die Ressource hat sich geändert (If-Match stimmt nicht überein).",

@@ -106,6 +106,21 @@ pub fn title(slug: &str, lang: Lang) -> Option<&'static str> {
 /// The detail of the problem type `slug` in `lang`, for a language other than English (an
 /// English problem keeps the occurrence's own detail); `None` for English or an unknown slug.
 pub fn detail(slug: &str, lang: Lang) -> Option<&'static str> {
+    detail_by_key(slug, lang)
+}
+
+/// The detail of `err` in `lang` ([`detail`] of its type), where a conflict's says whether
+/// sending the request again may help ([`crate::ConflictKind`]).
+pub fn detail_of(err: &crate::LeaderboardError, lang: Lang) -> Option<&'static str> {
+    match err {
+        crate::LeaderboardError::Conflict(c) if !c.retryable() => {
+            detail_by_key(details::STANDING_CONFLICT, lang)
+        }
+        _ => detail(err.slug(), lang),
+    }
+}
+
+fn detail_by_key(slug: &str, lang: Lang) -> Option<&'static str> {
     let [de, es, fr, ja, pt] = details(slug)?;
     match lang {
         Lang::En => None,
@@ -146,6 +161,23 @@ mod tests {
                 assert!(d.trim().len() > 5, "{slug} in {lang:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_conflict_says_whether_sending_it_again_may_help() {
+        let raced = LeaderboardError::from(crate::Conflict::WindowMoved);
+        let standing = LeaderboardError::from(crate::Conflict::RunOpen);
+        for lang in Lang::ALL.into_iter().filter(|l| *l != Lang::En) {
+            assert_eq!(detail_of(&raced, lang), detail("conflict", lang));
+            let d = detail_of(&standing, lang).unwrap();
+            assert_ne!(Some(d), detail("conflict", lang), "{lang:?}");
+            assert!(d.trim().len() > 5, "{lang:?}");
+        }
+        assert_eq!(detail_of(&standing, Lang::En), None);
+        assert_eq!(
+            detail_of(&LeaderboardError::NotFound("x".into()), Lang::De),
+            detail("not-found", Lang::De)
+        );
     }
 
     #[test]

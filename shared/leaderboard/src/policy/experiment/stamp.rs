@@ -14,22 +14,16 @@ pub const STAMP: &str = "experiment";
 /// experiment: the scores component reads it from the flag document it already loads.
 pub const STAMP_BOARDS: &str = "experimentBoards";
 
-fn flag_mut<'d>(doc: &'d mut Value, flag: &str) -> Result<&'d mut serde_json::Map<String, Value>> {
+fn flag_mut<'d>(doc: &'d mut Value, flag: &str) -> Option<&'d mut serde_json::Map<String, Value>> {
     doc.get_mut("flags")
         .and_then(|f| f.get_mut(flag))
         .and_then(Value::as_object_mut)
-        .ok_or_else(|| {
-            Conflict::NoSuchFlag {
-                flag: flag.to_string(),
-            }
-            .into()
-        })
 }
 
 /// Marks `exp`'s flag in a flag document as under the experiment. Refuses (409) when the flag
 /// is gone or lost one of the arms: stop the experiment before removing them.
 pub fn stamp(doc: &mut Value, exp: &Experiment) -> Result<()> {
-    let flag = flag_mut(doc, &exp.flag).map_err(|_| {
+    let flag = flag_mut(doc, &exp.flag).ok_or_else(|| {
         LeaderboardError::from(Conflict::FlagUnderExperiment {
             flag: exp.flag.clone(),
             experiment: exp.id.clone(),
@@ -71,7 +65,7 @@ pub fn stamp(doc: &mut Value, exp: &Experiment) -> Result<()> {
 /// Removes `id`'s mark from `flag` (no-op when the flag is gone or marked by another); with
 /// `promote`, makes that variant the flag's default for everyone (its targeting rule removed).
 pub fn unstamp(doc: &mut Value, flag: &str, id: &str, promote: Option<&str>) -> Result<()> {
-    let Ok(f) = flag_mut(doc, flag) else {
+    let Some(f) = flag_mut(doc, flag) else {
         return match promote {
             Some(_) => Err(Conflict::FlagGone {
                 flag: flag.to_string(),
