@@ -344,6 +344,84 @@ async fn concurrent_joins_never_take_a_tournament_past_its_size() {
     assert_eq!(counts, (1..=15).collect::<Vec<u64>>());
 }
 
+/// A competition is noted in the schedule before its board is stored, and one already open is
+/// due at once: a worker that serves it before the creating request has stored the board finds
+/// the request's mark (`lb:{t/b}:creating`) and looks again a second later, where it forgot the
+/// item (the tournament was then never announced nor awarded: seen on a loaded machine); without
+/// the mark, a note whose board was never created is forgotten.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
+    use edge::schedule::{ALARM, REGISTER};
+    let api = crate::api::start_with_worker().await;
+    let mut redis = api.redis.conn();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let (coming, never) = ("competition:default/coming", "competition:default/never");
+    for member in [coming, never] {
+        let _: i64 = redis::cmd("ZADD")
+            .arg(REGISTER)
+            .arg(now_ms - 1_000)
+            .arg(member)
+            .query(&mut redis)
+            .unwrap();
+    }
+    let mark = "lb:{default/coming}:creating";
+    let _: () = redis::cmd("SET")
+        .arg(mark)
+        .arg(now_ms)
+        .arg("PX")
+        .arg(60_000)
+        .query(&mut redis)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(ALARM)
+        .arg("test")
+        .arg("PX")
+        .arg(1)
+        .query(&mut redis)
+        .unwrap();
+    let score = |redis: &mut harness::Conn, member: &str| -> Option<i64> {
+        redis::cmd("ZSCORE")
+            .arg(REGISTER)
+            .arg(member)
+            .query::<Option<f64>>(redis)
+            .unwrap()
+            .map(|s| s as i64)
+    };
+    // Served: the one without a mark forgotten, the other given back, due a second later (or
+    // leased again meanwhile). Bounded as the suite's other waits for the worker's handling of
+    // one message, with room for a loaded machine.
+    let served = harness::eventually(std::time::Duration::from_secs(30), || {
+        (score(&mut redis, never).is_none()
+            && score(&mut redis, coming).is_some_and(|s| s > now_ms))
+        .then_some(())
+    })
+    .await;
+    assert!(
+        served.is_some(),
+        "within 30 s: {never} forgotten, {coming} due again; the register holds {:?}",
+        [never, coming].map(|m| score(&mut redis, m))
+    );
+    // Looked at again while the mark holds: still noted two seconds later.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(
+        score(&mut redis, coming).is_some(),
+        "{coming} stays noted while its creation is marked"
+    );
+    // The creation never came (its mark ended): forgotten at the next look.
+    let _: i64 = redis::cmd("DEL").arg(mark).query(&mut redis).unwrap();
+    let forgotten = harness::eventually(std::time::Duration::from_secs(30), || {
+        score(&mut redis, coming).is_none().then_some(())
+    })
+    .await;
+    assert!(
+        forgotten.is_some(),
+        "{coming} should be forgotten once its mark is gone: due {:?}",
+        score(&mut redis, coming)
+    );
+}
+
 /// The worker's lease of the schedule's register (`edge::schedule`, `Repo::due_lease`), on a
 /// real worker: a member that is no item of any release (no kind, or a kind of another register)
 /// is forgotten; one this release does not serve (a later release's kind, ids it refuses) is set

@@ -81,6 +81,12 @@ impl Keys {
     pub fn unused(&self) -> String {
         self.k("unused")
     }
+    /// A creation in progress of a board the schedule noted before it is stored (a tournament, a
+    /// board that closes its periods): set for a while by the creating request, so the worker,
+    /// finding no board yet, waits for it rather than forgetting its item.
+    pub fn creating(&self) -> String {
+        self.k("creating")
+    }
     /// Dead letters: inbox entries that cannot be applied, with the reason.
     pub fn dead(&self) -> String {
         self.k("dead")

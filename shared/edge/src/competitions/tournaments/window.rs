@@ -24,13 +24,23 @@ use crate::schedule::{Held, Item, NoteMode};
 /// before it gives up (`409`, or left to the next alarm).
 const DECIDE_ATTEMPTS: usize = 8;
 
+/// How long a creation's mark ([`Keys::creating`]) says a board noted in the schedule may still
+/// be on its way to being stored: longer than any creation request takes; a request that died
+/// between the note and the store leaves a mark that ends with it.
+const CREATING_MS: u64 = 60_000;
+
+/// When the worker looks again for a board whose creation is on its way (ms from then).
+const CREATING_RECHECK_MS: i64 = 1_000;
+
 /// Notes a new tournament in the register, due when its window opens (at once if it has), or
 /// earlier if it is noted already (a creation refused because the id is taken must not
 /// postpone the existing board's); a new board that closes its periods (a league, a periodic
 /// board with rewards), due when its first period ends (its close,
 /// [`crate::competitions::closes::on_due`]). Called before the board is stored, so no tournament or league
-/// is ever stored without its note (a note whose board was then not created is forgotten by the
-/// worker, which finds no board).
+/// is ever stored without its note. The board's creation is marked first ([`Keys::creating`]):
+/// a tournament already open is due at once, and the worker may serve it before the request has
+/// stored the board; finding none but the mark, it looks again a second later (without the mark,
+/// a note whose board was never created is forgotten).
 pub async fn note_created(
     repo: &Repo,
     tenant: &TenantId,
@@ -49,6 +59,9 @@ pub async fn note_created(
     match due {
         Some(due) => {
             let item = Item::Competition(tenant.clone(), board.id.clone());
+            let keys = Keys::new(tenant, &board.id);
+            repo.set_px(&keys.creating(), &now_ms.to_string(), CREATING_MS)
+                .await?;
             repo.due_note(&item, due, now_ms, NoteMode::Earlier)
                 .await
                 .map(|_| ())
@@ -74,6 +87,14 @@ pub async fn announce(
     'decide: for _ in 0..DECIDE_ATTEMPTS {
         let (raw, board) = match repo.board_raw(tenant, id).await {
             Ok(found) => found,
+            // Its creation may be on its way (noted before it is stored): looked at again soon.
+            Err(LeaderboardError::BoardNotFound(_))
+                if repo.get(&keys.creating()).await?.is_some() =>
+            {
+                return repo
+                    .due_give_back(&item, now_ms + CREATING_RECHECK_MS, now_ms, held)
+                    .await;
+            }
             Err(LeaderboardError::BoardNotFound(_)) => {
                 return repo.due_forget(&item, Some(held), now_ms).await;
             }
