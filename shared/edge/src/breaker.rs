@@ -156,7 +156,8 @@ impl Guard {
         let tripping = self.seen.state(now_ms) == State::Closed && !self.probing;
         if tripping {
             let w = leaderboard::policy::breaker::window(&policy, now_ms);
-            let n = match kv.increment(&format!("{KEY}:failures:{w}"), 1).await {
+            let key = format!("{KEY}:failures:{w}");
+            let n = match crate::kv::retry_busy(async || kv.increment(&key, 1).await).await {
                 Ok(n) => n,
                 Err(e) => {
                     eprintln!("redis circuit breaker: cannot count a failure: {e}");

@@ -136,8 +136,8 @@ impl EdgeCache {
         }
     }
 
-    /// Deletes the board's copies; a store the worker's transaction holds busy is tried again
-    /// after a pause (`kv::retry_busy`): a copy left would be served until its TTL.
+    /// Deletes the board's copies; a store that answers busy at once is tried again after a pause
+    /// (`kv::retry_busy`): a copy left would be served until its TTL.
     async fn drop_copies(&self, tenant: &str, board: &str, config: bool) -> Result<(), KvError> {
         match self.bucket.as_ref() {
             Some(b) => {

@@ -65,16 +65,26 @@ pub const BUSY_TRIES: u32 = 6;
 /// meanwhile, and tries without a pause all meet it (three did: a count was lost).
 pub const BUSY_PAUSE_MS: u64 = 10;
 
-/// Runs `op`, and again after a pause that doubles ([`BUSY_PAUSE_MS`]) while it fails with
-/// [`KvError::Busy`], [`BUSY_TRIES`] times at most: a busy store wrote nothing, so the call is
-/// made whole once the other process's transaction has committed. The HTTP app and the worker
-/// share Spin's SQLite file (the shipped runtime-config.toml), and SQLite fails one of two
-/// meeting transactions at once. Any other outcome is returned as it is.
+/// A busy store's answer slower than this (ms) waited out the store's own busy timeout (rusqlite
+/// waits up to 5 s for a lock), and is not tried again.
+pub const BUSY_AT_ONCE_MS: i64 = 50;
+
+/// Runs `op`, and again after a pause that doubles ([`BUSY_PAUSE_MS`]) while it fails at once
+/// with [`KvError::Busy`], [`BUSY_TRIES`] times at most. The HTTP app and the worker share Spin's
+/// SQLite file (the shipped runtime-config.toml); when an increment's transaction (a read, then
+/// a write) meets the other process's, SQLite fails it at once, its deadlock case, where its busy
+/// timeout does not wait, having written nothing (the transaction is rolled back), so the call
+/// is made whole once the other has committed. A busy answer that came after
+/// [`BUSY_AT_ONCE_MS`] already waited for the lock (a plain write waits up to the store's busy
+/// timeout) and is returned as it is, as is any other outcome.
 pub async fn retry_busy<T>(mut op: impl AsyncFnMut() -> Result<T>) -> Result<T> {
     let mut tries = 1;
     loop {
+        let started = crate::scope::now_ms();
         match op().await {
-            Err(KvError::Busy(_)) if tries < BUSY_TRIES => {
+            Err(KvError::Busy(_))
+                if tries < BUSY_TRIES && crate::scope::now_ms() - started < BUSY_AT_ONCE_MS =>
+            {
                 crate::scope::sleep(BUSY_PAUSE_MS << (tries - 1)).await;
                 tries += 1;
             }
@@ -231,5 +241,51 @@ mod tests {
             KvError::from(store::Error::Other("database is locked".into())),
             KvError::Busy("database is locked".into())
         );
+    }
+
+    /// A store that answers `script`'s outcomes in turn (then `Ok`), each after `ms`.
+    fn scripted(
+        script: Vec<KvError>,
+        ms: u64,
+    ) -> (
+        std::rc::Rc<std::cell::Cell<u32>>,
+        impl AsyncFnMut() -> Result<u32>,
+    ) {
+        let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+        let answers = std::cell::RefCell::new(script.into_iter());
+        let c = std::rc::Rc::clone(&calls);
+        (calls, async move || {
+            c.set(c.get() + 1);
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            answers.borrow_mut().next().map_or(Ok(c.get()), Err)
+        })
+    }
+
+    #[test]
+    fn a_store_busy_at_once_is_tried_again_until_it_answers_or_six_times() {
+        let busy = || KvError::Busy("database is locked".into());
+        let (calls, op) = scripted(vec![busy(), busy()], 0);
+        assert_eq!(futures::executor::block_on(retry_busy(op)), Ok(3));
+        assert_eq!(calls.get(), 3);
+        let (calls, op) = scripted((0..BUSY_TRIES).map(|_| busy()).collect(), 0);
+        assert_eq!(futures::executor::block_on(retry_busy(op)), Err(busy()));
+        assert_eq!(calls.get(), BUSY_TRIES);
+    }
+
+    #[test]
+    fn another_failure_or_a_busy_that_waited_is_returned_as_it_is() {
+        let (calls, op) = scripted(vec![KvError::Other("io".into())], 0);
+        assert_eq!(
+            futures::executor::block_on(retry_busy(op)),
+            Err(KvError::Other("io".into()))
+        );
+        assert_eq!(calls.get(), 1);
+        let slow = u64::try_from(BUSY_AT_ONCE_MS).unwrap_or(50) + 20;
+        let (calls, op) = scripted(vec![KvError::Busy("database is locked".into())], slow);
+        assert!(matches!(
+            futures::executor::block_on(retry_busy(op)),
+            Err(KvError::Busy(_))
+        ));
+        assert_eq!(calls.get(), 1, "it waited out the store's own busy timeout");
     }
 }

@@ -138,15 +138,16 @@ const OTHER_FAILURE_TRIES: u32 = 3;
 /// unconditional write on Spin's stores, so two series registering at once could lose one; once
 /// it exists, the swap is atomic and a later increment repairs the loss.
 ///
-/// An increment the store failed (`KvError::Busy`, `KvError::Other`) is tried again. Spin's SQLite store
-/// increments in a transaction that reads, then writes; the HTTP app and the worker share the
-/// file (the shipped runtime-config.toml), and when two such transactions of the two processes
-/// meet, SQLite fails one at once with "database is locked" (`KvError::Busy`: its deadlock case,
-/// where the busy timeout does not wait) — having written nothing, so the retry counts it exactly once, once the
-/// other has committed: that one is tried after a pause that doubles (`kv::retry_busy`: up to
-/// `kv::BUSY_TRIES` tries), which a request recorded then waits for before its response goes.
-/// Another failure is tried at once, up to [`OTHER_FAILURE_TRIES`] times (a store that is down
-/// costs no pause). On a Redis store an increment fails only with its connection, where a retry
+/// An increment the store failed (`KvError::Busy`, `KvError::Other`) is tried again. Spin's
+/// SQLite store increments in a transaction that reads, then writes; the HTTP app and the worker
+/// share the file (the shipped runtime-config.toml), and when two such transactions of the two
+/// processes meet, SQLite fails one at once with "database is locked" (`KvError::Busy`: its
+/// deadlock case, where the busy timeout does not wait), having written nothing, so the retry
+/// counts it exactly once: it is tried as `kv::retry_busy` says (after a pause that doubles, up
+/// to `kv::BUSY_TRIES` tries), which a request recorded then waits for before its response goes.
+/// Another failure is tried at once, up to [`OTHER_FAILURE_TRIES`] times in all (a store that is
+/// down costs no pause); the busy tries between two of those start afresh, so a store that
+/// alternates the two is tried 18 times at most. On a Redis store an increment fails only with its connection, where a retry
 /// may rarely count one twice: a counter's choice of over losing.
 async fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
     let mut tries = 0;
@@ -157,7 +158,7 @@ async fn bump(kv: &dyn KvStore, key: &str, delta: i64) {
             // A store's own failure may pass; no store, or no access to it, will not.
             Err(KvError::Other(_)) if tries < OTHER_FAILURE_TRIES => {}
             Err(e) => {
-                eprintln!("metrics: increment of {key} failed (try {tries}): {e}");
+                eprintln!("metrics: increment of {key} failed ({tries} rounds of tries): {e}");
                 return;
             }
         }

@@ -117,10 +117,12 @@ impl Slot {
         let w = now_ms / window_ms(policy);
         let key = counter_key(w);
         // The store's own error text (a SQLite or Redis message) is for the log, not the client.
-        let mine = kv.increment(&key, 1).await.map_err(|e| {
-            eprintln!("live: counting the stream in the key-value store: {e}");
-            LeaderboardError::Unavailable("the key-value store is unavailable".into())
-        })?;
+        let mine = crate::kv::retry_busy(async || kv.increment(&key, 1).await)
+            .await
+            .map_err(|e| {
+                eprintln!("live: counting the stream in the key-value store: {e}");
+                LeaderboardError::Unavailable("the key-value store is unavailable".into())
+            })?;
         let slot = Self {
             kv,
             key,
@@ -134,7 +136,8 @@ impl Slot {
             }
         }
         // The last window's streams still open count too; unread, the limit holds for this one.
-        let before = match slot.kv.increment(&counter_key(w - 1), 0).await {
+        let last = counter_key(w - 1);
+        let before = match crate::kv::retry_busy(async || slot.kv.increment(&last, 0).await).await {
             Ok(n) => n,
             Err(e) => {
                 eprintln!("live: cannot read the last window's stream count: {e}");
@@ -154,7 +157,10 @@ impl Slot {
     /// Gives the place back.
     pub async fn release(mut self) {
         self.held = false;
-        if let Err(e) = self.kv.increment(&self.key, -1).await {
+        // A place not given back stays counted for this window and the next.
+        let kv = &self.kv;
+        let key = &self.key;
+        if let Err(e) = crate::kv::retry_busy(async || kv.increment(key, -1).await).await {
             eprintln!("live: cannot uncount a stream: {e}");
         }
     }
