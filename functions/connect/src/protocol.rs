@@ -137,17 +137,16 @@ impl Code {
         }
     }
 
-    /// The code of a problem, by its HTTP status: a conflicting idempotency key or a write that
-    /// raced others is `aborted` (retry), a conflict with what exists `already_exists`, a state
+    /// The code of a problem, by its HTTP status: an idempotency key another attempt holds or a
+    /// write that raced others is `aborted` (retry), a conflict with what exists `already_exists`, a state
     /// that refuses the request until something else changes it, or a precondition,
     /// `failed_precondition` (a tournament outside its window too), a too-large request
     /// `resource_exhausted` like a rate limit (and a full tournament, or a player's used attempts).
     pub fn of(err: &LeaderboardError) -> Self {
         match err {
-            LeaderboardError::IdempotencyInProgress(_)
-            | LeaderboardError::IdempotencyMismatch(_) => {
-                return Self::Aborted;
-            }
+            // Another attempt holds the key: retried later, the request may pass. (A key reused
+            // with another request fails again: a 422, `invalid_argument`.)
+            LeaderboardError::IdempotencyInProgress(_) => return Self::Aborted,
             LeaderboardError::Conflict(c) => {
                 return match c.kind() {
                     ConflictKind::Raced => Self::Aborted,
@@ -312,6 +311,14 @@ mod tests {
         assert_eq!(
             of(leaderboard::Conflict::RunOpen.into()),
             Code::FailedPrecondition
+        );
+        assert_eq!(
+            of(LeaderboardError::IdempotencyInProgress("x".into())),
+            Code::Aborted
+        );
+        assert_eq!(
+            of(LeaderboardError::IdempotencyMismatch("x".into())),
+            Code::InvalidArgument
         );
         assert_eq!(
             of(LeaderboardError::TournamentClosed {

@@ -189,9 +189,9 @@ pub enum Conflict {
         "this run's rewards are not final yet: its held reviews are decided or its grace ends first"
     )]
     RewardsNotFinal,
-    /// A tournament's extension to an end that is not later (the refusal's own sentence).
-    #[error("{0}")]
-    NotLater(String),
+    /// A tournament's extension to an end that is not later than its window's, or than now.
+    #[error("a tournament is extended to a later end, after now and by 9999-12-31T23:59:59.999Z")]
+    NotLater,
     /// A decision of a review already decided otherwise.
     #[error("review {id} is already {status}")]
     ReviewDecided {
@@ -311,7 +311,7 @@ impl Conflict {
             | Self::CohortAsOf { .. }
             | Self::RunOpen
             | Self::RewardsNotFinal
-            | Self::NotLater(_)
+            | Self::NotLater
             | Self::ReviewDecided { .. }
             | Self::NotFailed { .. }
             | Self::FlagHasExperiment { .. }

@@ -217,6 +217,18 @@ impl Message {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_state_is_named_as_serde_writes_it() {
+        for state in [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.name());
+            assert_eq!(DeliveryState::parse(state.name()).unwrap(), state);
+        }
+    }
+
     fn status(code: u16) -> AttemptOutcome {
         AttemptOutcome::Status {
             code,

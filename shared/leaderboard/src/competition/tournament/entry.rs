@@ -83,9 +83,7 @@ impl std::fmt::Display for Refusal {
             Self::AttemptsUsed { allowed } => {
                 write!(f, "every attempt of this run is used ({allowed} allowed)")
             }
-            Self::NotLater { .. } => f.write_str(
-                "a tournament is extended to a later end, after now and by 9999-12-31T23:59:59.999Z",
-            ),
+            Self::NotLater { .. } => Conflict::NotLater.fmt(f),
         }
     }
 }
@@ -105,7 +103,7 @@ impl From<Refusal> for LeaderboardError {
             Refusal::NotJoined => Self::TournamentNotJoined(r.to_string()),
             Refusal::Full { max_size } => Self::TournamentFull { max_size },
             Refusal::AttemptsUsed { allowed } => Self::TournamentAttemptsUsed { allowed },
-            Refusal::NotLater { .. } => Conflict::NotLater(r.to_string()).into(),
+            Refusal::NotLater { .. } => Conflict::NotLater.into(),
         }
     }
 }

@@ -444,7 +444,10 @@ fn every_refusal_says_what_happened() {
     assert!(says(Refusal::NotJoined).contains("joined"));
     assert!(says(Refusal::Full { max_size: 7 }).contains('7'));
     assert!(says(Refusal::AttemptsUsed { allowed: 4 }).contains('4'));
-    assert!(says(Refusal::NotLater { window: w }).contains("later"));
+    assert_eq!(
+        says(Refusal::NotLater { window: w }),
+        "a tournament is extended to a later end, after now and by 9999-12-31T23:59:59.999Z"
+    );
     // As errors: the window's problem, a 403 for a player who has not joined, else a 409.
     assert_eq!(
         LeaderboardError::from(Refusal::Closed {
