@@ -344,6 +344,43 @@ async fn concurrent_joins_never_take_a_tournament_past_its_size() {
     assert_eq!(counts, (1..=15).collect::<Vec<u64>>());
 }
 
+/// The clock as the worker reads it (Unix ms).
+fn clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Puts `members` in the schedule's register, due at `due_ms`, and rings the alarm: it rings
+/// every worker when it expires (a keyspace event), as a note's would.
+fn noted_and_rung(redis: &mut harness::Conn, members: &[&str], due_ms: i64) {
+    for member in members {
+        let _: i64 = redis::cmd("ZADD")
+            .arg(edge::schedule::REGISTER)
+            .arg(due_ms)
+            .arg(*member)
+            .query(redis)
+            .unwrap();
+    }
+    let _: () = redis::cmd("SET")
+        .arg(edge::schedule::ALARM)
+        .arg("test")
+        .arg("PX")
+        .arg(1)
+        .query(redis)
+        .unwrap();
+}
+
+/// When `member` of the schedule's register is due, if it is there.
+fn due_of(redis: &mut harness::Conn, member: &str) -> Option<i64> {
+    redis::cmd("ZSCORE")
+        .arg(edge::schedule::REGISTER)
+        .arg(member)
+        .query::<Option<f64>>(redis)
+        .unwrap()
+        .map(|s| s as i64)
+}
+
 /// A competition is noted in the schedule before its board is stored, and one already open is
 /// due at once: a worker that serves it before the creating request has stored the board finds
 /// the request's mark (`lb:{t/b}:creating`) and looks again a second later, where it forgot the
@@ -351,21 +388,10 @@ async fn concurrent_joins_never_take_a_tournament_past_its_size() {
 /// the mark, a note whose board was never created is forgotten.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
-    use edge::schedule::{ALARM, REGISTER};
     let api = crate::api::start_with_worker().await;
     let mut redis = api.redis.conn();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let now_ms = clock_ms();
     let (coming, never) = ("competition:default/coming", "competition:default/never");
-    for member in [coming, never] {
-        let _: i64 = redis::cmd("ZADD")
-            .arg(REGISTER)
-            .arg(now_ms - 1_000)
-            .arg(member)
-            .query(&mut redis)
-            .unwrap();
-    }
     let mark = "lb:{default/coming}:creating";
     let _: () = redis::cmd("SET")
         .arg(mark)
@@ -374,21 +400,8 @@ async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
         .arg(60_000)
         .query(&mut redis)
         .unwrap();
-    let _: () = redis::cmd("SET")
-        .arg(ALARM)
-        .arg("test")
-        .arg("PX")
-        .arg(1)
-        .query(&mut redis)
-        .unwrap();
-    let score = |redis: &mut harness::Conn, member: &str| -> Option<i64> {
-        redis::cmd("ZSCORE")
-            .arg(REGISTER)
-            .arg(member)
-            .query::<Option<f64>>(redis)
-            .unwrap()
-            .map(|s| s as i64)
-    };
+    noted_and_rung(&mut redis, &[coming, never], now_ms - 1_000);
+    let score = due_of;
     // Served: the one without a mark forgotten, the other given back, due a second later (or
     // leased again meanwhile). Bounded as the suite's other waits for the worker's handling of
     // one message, with room for a loaded machine.
@@ -415,6 +428,18 @@ async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
         score(&mut redis, coming).is_none().then_some(())
     })
     .await;
+    // A creation marks itself, for a minute at most, before it notes the tournament.
+    api.create_board(json!({"id": "opened", "tournament": {
+        "title": "Opened", "start": moment(-1), "duration_secs": 60}}))
+        .await;
+    let left: i64 = redis::cmd("PTTL")
+        .arg("lb:{default/opened}:creating")
+        .query(&mut redis)
+        .unwrap();
+    assert!(
+        (1..=60_000).contains(&left),
+        "the creation's mark: {left} ms left"
+    );
     assert!(
         forgotten.is_some(),
         "{coming} should be forgotten once its mark is gone: due {:?}",
@@ -428,41 +453,15 @@ async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
 /// aside ten minutes, for a worker that serves it — where either was leased again every 30 s.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_worker_forgets_what_is_no_item_and_sets_aside_what_it_does_not_serve() {
-    use edge::schedule::{ALARM, REGISTER, SET_ASIDE_MS};
+    use edge::schedule::SET_ASIDE_MS;
     let api = crate::api::start_with_worker().await;
     let mut redis = api.redis.conn();
-    let clock_ms = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    };
     let now_ms = clock_ms();
     let broken = ["no kind at all", "rollover:acme/cup"];
     let unknown = ["award:acme/cup", "competition:acme/B@d"];
-    for member in broken.iter().chain(&unknown) {
-        let _: i64 = redis::cmd("ZADD")
-            .arg(REGISTER)
-            .arg(now_ms - 1_000)
-            .arg(*member)
-            .query(&mut redis)
-            .unwrap();
-    }
-    // The alarm rings every worker when it expires (a keyspace event), as a note's would.
-    let _: () = redis::cmd("SET")
-        .arg(ALARM)
-        .arg("test")
-        .arg("PX")
-        .arg(1)
-        .query(&mut redis)
-        .unwrap();
-    let score = |redis: &mut harness::Conn, member: &str| -> Option<i64> {
-        redis::cmd("ZSCORE")
-            .arg(REGISTER)
-            .arg(member)
-            .query::<Option<f64>>(redis)
-            .unwrap()
-            .map(|s| s as i64)
-    };
+    let members: Vec<&str> = broken.iter().chain(&unknown).copied().collect();
+    noted_and_rung(&mut redis, &members, now_ms - 1_000);
+    let score = due_of;
     // A member set aside is due SET_ASIDE_MS after the worker's clock when it leased it: a lease
     // takes only what is due by its clock (these were due at `now_ms - 1_000`: a worker busy with
     // an earlier ring may lease them on a clock it read before this one — seen on a cluster), and

@@ -51,6 +51,9 @@ impl Repo {
     /// one slot, and `CLUSTER GETKEYSINSLOT` can replace the walk.)
     pub async fn sweep_board(&self, keys: &Keys, token: &str) -> Result<Swept> {
         let tombstone = keys.tombstone();
+        // A creation that takes the sweep over marks itself first (`Keys::creating`, for the
+        // schedule's worker): the mark is kept, and ends by itself.
+        let creating = keys.creating();
         let pattern = format!("{}*", glob_escape(keys.prefix()));
         let mut cursor = "0".to_string();
         let mut swept = 0u64;
@@ -78,7 +81,7 @@ impl Repo {
             let mut step_keys = Vec::with_capacity(found.len());
             for k in found {
                 let k = text(k)?;
-                if k != tombstone {
+                if k != tombstone && k != creating {
                     step_keys.push(k);
                 }
             }

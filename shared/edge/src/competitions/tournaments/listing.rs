@@ -193,6 +193,15 @@ async fn indexed(
 ) -> Result<Option<Board>> {
     let board = match repo.board(tenant, id).await {
         Ok(board) => Some(board),
+        // Indexed before it is stored: a creation on its way keeps its entry.
+        Err(LeaderboardError::BoardNotFound(_))
+            if repo
+                .get(&crate::repo::Keys::new(tenant, id).creating())
+                .await?
+                .is_some() =>
+        {
+            return Ok(None);
+        }
         Err(LeaderboardError::BoardNotFound(_)) => None,
         Err(e) => return Err(e),
     };
