@@ -416,11 +416,18 @@ async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
         "within 30 s: {never} forgotten, {coming} due again; the register holds {:?}",
         [never, coming].map(|m| score(&mut redis, m))
     );
-    // Looked at again while the mark holds: still noted two seconds later.
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // Looked at again while the mark holds (its due time moves: leased, given back) and still
+    // noted, as long as the worker takes for one more look.
+    let first = score(&mut redis, coming);
+    let again = harness::eventually(std::time::Duration::from_secs(30), || {
+        score(&mut redis, coming).filter(|s| Some(*s) != first)
+    })
+    .await;
     assert!(
-        score(&mut redis, coming).is_some(),
-        "{coming} stays noted while its creation is marked"
+        again.is_some(),
+        "{coming} should stay noted and be looked at again while its creation is marked: due \
+         {first:?}, then {:?}",
+        score(&mut redis, coming)
     );
     // The creation never came (its mark ended): forgotten at the next look.
     let _: i64 = redis::cmd("DEL").arg(mark).query(&mut redis).unwrap();
