@@ -82,16 +82,18 @@ pub async fn retry_busy<T>(op: impl AsyncFnMut() -> Result<T>) -> Result<T> {
 }
 
 /// [`retry_busy`], a busy answer counting as at once within `at_once_ms`.
-async fn retry_busy_within<T>(
+pub(crate) async fn retry_busy_within<T>(
     at_once_ms: i64,
     mut op: impl AsyncFnMut() -> Result<T>,
 ) -> Result<T> {
     let mut tries = 1;
     loop {
-        let started = crate::scope::now_ms();
+        let started = std::time::Instant::now();
         match op().await {
             Err(KvError::Busy(_))
-                if tries < BUSY_TRIES && crate::scope::now_ms() - started < at_once_ms =>
+                if tries < BUSY_TRIES
+                    && i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+                        < at_once_ms =>
             {
                 crate::scope::sleep(BUSY_PAUSE_MS << (tries - 1)).await;
                 tries += 1;

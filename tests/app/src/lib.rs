@@ -126,14 +126,5 @@ pub async fn eventually_async<T>(
 
 /// Polls `check` until it returns Some or the timeout passes.
 pub async fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check() {
-            return Some(v);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually_async(timeout, async || check()).await
 }

@@ -392,49 +392,52 @@ async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
     let mut redis = api.redis.conn();
     let now_ms = clock_ms();
     let (coming, never) = ("competition:default/coming", "competition:default/never");
+    use edge::competitions::tournaments::{CREATING_MS, CREATING_RECHECK_MS};
+    use edge::schedule::LEASE_MS;
+    // Each wait below: as long as the worker takes to look at an item again (a lease's end, if
+    // a look failed, and the recheck), twice over for a loaded machine; the mark outlives all
+    // three of them.
+    let look =
+        std::time::Duration::from_millis(2 * (LEASE_MS + CREATING_RECHECK_MS).unsigned_abs());
     let mark = "lb:{default/coming}:creating";
     let _: () = redis::cmd("SET")
         .arg(mark)
         .arg(now_ms)
         .arg("PX")
-        .arg(60_000)
+        .arg(4 * look.as_millis())
         .query(&mut redis)
         .unwrap();
     noted_and_rung(&mut redis, &[coming, never], now_ms - 1_000);
-    let score = due_of;
-    // Served: the one without a mark forgotten, the other given back, due a second later (or
-    // leased again meanwhile). Bounded as the suite's other waits for the worker's handling of
-    // one message, with room for a loaded machine.
-    let served = harness::eventually(std::time::Duration::from_secs(30), || {
-        (score(&mut redis, never).is_none()
-            && score(&mut redis, coming).is_some_and(|s| s > now_ms))
-        .then_some(())
+    // Served: the one without a mark forgotten, the other given back, due a recheck later (a
+    // lease alone would make it due a lease later: not taken for a give-back).
+    let served = harness::eventually(look, || {
+        let given_back = |s: i64| s > now_ms && s <= clock_ms() + CREATING_RECHECK_MS;
+        (due_of(&mut redis, never).is_none() && due_of(&mut redis, coming).is_some_and(given_back))
+            .then_some(())
     })
     .await;
     assert!(
         served.is_some(),
-        "within 30 s: {never} forgotten, {coming} due again; the register holds {:?}",
-        [never, coming].map(|m| score(&mut redis, m))
+        "within {look:?}: {never} forgotten, {coming} given back; the register holds {:?}",
+        [never, coming].map(|m| due_of(&mut redis, m))
     );
     // Looked at again while the mark holds (its due time moves: leased, given back) and still
     // noted, as long as the worker takes for one more look.
-    let first = score(&mut redis, coming);
-    let again = harness::eventually(std::time::Duration::from_secs(30), || {
-        score(&mut redis, coming).filter(|s| Some(*s) != first)
+    let first = due_of(&mut redis, coming);
+    let again = harness::eventually(look, || {
+        due_of(&mut redis, coming).filter(|s| Some(*s) != first)
     })
     .await;
     assert!(
         again.is_some(),
         "{coming} should stay noted and be looked at again while its creation is marked: due \
          {first:?}, then {:?}",
-        score(&mut redis, coming)
+        due_of(&mut redis, coming)
     );
     // The creation never came (its mark ended): forgotten at the next look.
     let _: i64 = redis::cmd("DEL").arg(mark).query(&mut redis).unwrap();
-    let forgotten = harness::eventually(std::time::Duration::from_secs(30), || {
-        score(&mut redis, coming).is_none().then_some(())
-    })
-    .await;
+    let forgotten =
+        harness::eventually(look, || due_of(&mut redis, coming).is_none().then_some(())).await;
     // A creation marks itself, for a minute at most, before it notes the tournament.
     api.create_board(json!({"id": "opened", "tournament": {
         "title": "Opened", "start": moment(-1), "duration_secs": 60}}))
@@ -444,13 +447,13 @@ async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
         .query(&mut redis)
         .unwrap();
     assert!(
-        (1..=60_000).contains(&left),
+        (1..=i64::try_from(CREATING_MS).unwrap_or(i64::MAX)).contains(&left),
         "the creation's mark: {left} ms left"
     );
     assert!(
         forgotten.is_some(),
         "{coming} should be forgotten once its mark is gone: due {:?}",
-        score(&mut redis, coming)
+        due_of(&mut redis, coming)
     );
 }
 
@@ -468,7 +471,6 @@ async fn the_worker_forgets_what_is_no_item_and_sets_aside_what_it_does_not_serv
     let unknown = ["award:acme/cup", "competition:acme/B@d"];
     let members: Vec<&str> = broken.iter().chain(&unknown).copied().collect();
     noted_and_rung(&mut redis, &members, now_ms - 1_000);
-    let score = due_of;
     // A member set aside is due SET_ASIDE_MS after the worker's clock when it leased it: a lease
     // takes only what is due by its clock (these were due at `now_ms - 1_000`: a worker busy with
     // an earlier ring may lease them on a clock it read before this one — seen on a cluster), and
@@ -477,17 +479,17 @@ async fn the_worker_forgets_what_is_no_item_and_sets_aside_what_it_does_not_serv
     let settled = harness::eventually(std::time::Duration::from_secs(30), || {
         let latest = clock_ms() + SET_ASIDE_MS;
         let set_aside = |s: i64| (now_ms - 1_000 + SET_ASIDE_MS..=latest).contains(&s);
-        let done = broken.iter().all(|m| score(&mut redis, m).is_none())
+        let done = broken.iter().all(|m| due_of(&mut redis, m).is_none())
             && unknown
                 .iter()
-                .all(|m| score(&mut redis, m).is_some_and(set_aside));
+                .all(|m| due_of(&mut redis, m).is_some_and(set_aside));
         done.then_some(())
     })
     .await;
     let seen: Vec<_> = broken
         .iter()
         .chain(&unknown)
-        .map(|m| (*m, score(&mut redis, m)))
+        .map(|m| (*m, due_of(&mut redis, m)))
         .collect();
     assert!(
         settled.is_some(),

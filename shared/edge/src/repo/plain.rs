@@ -82,6 +82,10 @@ impl Repo {
         .await?;
         Ok(())
     }
+    /// Whether the board of `keys` is marked as being created ([`super::Keys::creating`]).
+    pub async fn creation_on_its_way(&self, keys: &super::Keys) -> Result<bool> {
+        Ok(self.get(&keys.creating()).await?.is_some())
+    }
     /// `PUBLISH` (at-most-once: subscribers that are not listening miss it).
     pub async fn publish(&self, channel: &str, message: &str) -> Result<()> {
         self.exec("PUBLISH", vec![bin(channel), bin(message)])

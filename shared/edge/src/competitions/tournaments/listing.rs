@@ -193,16 +193,21 @@ async fn indexed(
 ) -> Result<Option<Board>> {
     let board = match repo.board(tenant, id).await {
         Ok(board) => Some(board),
-        // Indexed before it is stored: a creation on its way keeps its entry.
-        Err(LeaderboardError::BoardNotFound(_))
-            if repo
-                .get(&crate::repo::Keys::new(tenant, id).creating())
-                .await?
-                .is_some() =>
-        {
-            return Ok(None);
+        // Indexed before it is stored: a creation on its way keeps its entry (and one whose mark
+        // cannot be read is left, not dropped).
+        Err(LeaderboardError::BoardNotFound(_)) => {
+            match repo
+                .creation_on_its_way(&crate::repo::Keys::new(tenant, id))
+                .await
+            {
+                Ok(false) => None,
+                Ok(true) => return Ok(None),
+                Err(e) => {
+                    eprintln!("tournaments: the creation mark of {tenant}/{id} (entry left): {e}");
+                    return Ok(None);
+                }
+            }
         }
-        Err(LeaderboardError::BoardNotFound(_)) => None,
         Err(e) => return Err(e),
     };
     let mended = match board.as_ref().and_then(|b| b.tournament.as_ref()) {

@@ -20,7 +20,9 @@ pub use listing::{
     PageAsked, RunStanding, TournamentPage, TournamentShown, forget, index, joined, joined_by,
     list, listed, shown,
 };
-pub use window::{announce, end_early, end_now, extend, extend_to, note_created};
+pub use window::{
+    CREATING_MS, CREATING_RECHECK_MS, announce, end_early, end_now, extend, extend_to, note_created,
+};
 
 use leaderboard::Conflict;
 use leaderboard::competition::tournament::Joined;

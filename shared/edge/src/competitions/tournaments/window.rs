@@ -27,18 +27,18 @@ const DECIDE_ATTEMPTS: usize = 8;
 /// How long a creation's mark ([`Keys::creating`]) says a board noted in the schedule may still
 /// be on its way to being stored: longer than any creation request takes; a request that died
 /// between the note and the store leaves a mark that ends with it.
-const CREATING_MS: u64 = 60_000;
+pub const CREATING_MS: u64 = 60_000;
 
 /// When the worker looks again for a board whose creation is on its way (ms from then).
-const CREATING_RECHECK_MS: i64 = 1_000;
+pub const CREATING_RECHECK_MS: i64 = 1_000;
 
 /// Notes a new tournament in the register, due when its window opens (at once if it has), or
 /// earlier if it is noted already (a creation refused because the id is taken must not
 /// postpone the existing board's); a new board that closes its periods (a league, a periodic
 /// board with rewards), due when its first period ends (its close,
 /// [`crate::competitions::closes::on_due`]). Called before the board is stored, so no tournament or league
-/// is ever stored without its note. The board's creation is marked first ([`Keys::creating`]):
-/// a tournament already open is due at once, and the worker may serve it before the request has
+/// is ever stored without its note. A tournament already open is due at once, so its creation
+/// is marked first ([`Keys::creating`]): and the worker may serve it before the request has
 /// stored the board; finding none but the mark, it looks again a second later (without the mark,
 /// a note whose board was never created is forgotten).
 pub async fn note_created(
@@ -59,9 +59,12 @@ pub async fn note_created(
     match due {
         Some(due) => {
             let item = Item::Competition(tenant.clone(), board.id.clone());
-            let keys = Keys::new(tenant, &board.id);
-            repo.set_px(&keys.creating(), &now_ms.to_string(), CREATING_MS)
-                .await?;
+            // Only a tournament already open is due before the board is stored.
+            if board.tournament.is_some() && due <= now_ms {
+                let keys = Keys::new(tenant, &board.id);
+                repo.set_px(&keys.creating(), &now_ms.to_string(), CREATING_MS)
+                    .await?;
+            }
             repo.due_note(&item, due, now_ms, NoteMode::Earlier)
                 .await
                 .map(|_| ())
@@ -88,9 +91,7 @@ pub async fn announce(
         let (raw, board) = match repo.board_raw(tenant, id).await {
             Ok(found) => found,
             // Its creation may be on its way (noted before it is stored): looked at again soon.
-            Err(LeaderboardError::BoardNotFound(_))
-                if repo.get(&keys.creating()).await?.is_some() =>
-            {
+            Err(LeaderboardError::BoardNotFound(_)) if repo.creation_on_its_way(&keys).await? => {
                 return repo
                     .due_give_back(&item, now_ms + CREATING_RECHECK_MS, now_ms, held)
                     .await;

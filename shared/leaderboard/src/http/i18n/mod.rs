@@ -106,21 +106,6 @@ pub fn title(slug: &str, lang: Lang) -> Option<&'static str> {
 /// The detail of the problem type `slug` in `lang`, for a language other than English (an
 /// English problem keeps the occurrence's own detail); `None` for English or an unknown slug.
 pub fn detail(slug: &str, lang: Lang) -> Option<&'static str> {
-    detail_by_key(slug, lang)
-}
-
-/// The detail of `err` in `lang` ([`detail`] of its type), where a conflict's says whether
-/// sending the request again may help ([`crate::ConflictKind`]).
-pub fn detail_of(err: &crate::LeaderboardError, lang: Lang) -> Option<&'static str> {
-    match err {
-        crate::LeaderboardError::Conflict(c) if !c.retryable() => {
-            detail_by_key(details::STANDING_CONFLICT, lang)
-        }
-        _ => detail(err.slug(), lang),
-    }
-}
-
-fn detail_by_key(slug: &str, lang: Lang) -> Option<&'static str> {
     let [de, es, fr, ja, pt] = details(slug)?;
     match lang {
         Lang::En => None,
@@ -129,6 +114,17 @@ fn detail_by_key(slug: &str, lang: Lang) -> Option<&'static str> {
         Lang::Fr => Some(fr),
         Lang::Ja => Some(ja),
         Lang::PtBr => Some(pt),
+    }
+}
+
+/// The detail of `err` in `lang` ([`detail`] of its type), where a conflict's says whether
+/// sending the request again may help ([`crate::ConflictKind`]).
+pub fn detail_of(err: &crate::LeaderboardError, lang: Lang) -> Option<&'static str> {
+    match err {
+        crate::LeaderboardError::Conflict(c) if !c.retryable() => {
+            detail(details::STANDING_CONFLICT, lang)
+        }
+        _ => detail(err.slug(), lang),
     }
 }
 
