@@ -3,6 +3,9 @@
 
 - A production file holds at most 500 lines (its `#[cfg(test)]` tail not counted).
 - A production function holds at most 80 lines, from its `fn` line to its closing brace.
+- Every workspace member has its own `[profile.dev.package.<name>]` in Cargo.toml: our crates
+  build unoptimised, with their debug checks and line tables, under a `[profile.dev]` that
+  optimises dependencies (a member left out would build as a dependency does).
 - No doc comment holds a Rust code block (a fence with no language, or `rust`): the lib crates
   are built with `doctest = false` (the test run would compile none), so an example is marked
   `text` or `ignore` and says nothing a test does not check.
@@ -22,6 +25,7 @@ Usage: scripts/house.py [--list]   (--list: every production function over 60 li
 
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -181,9 +185,32 @@ def doc_fences():
     return found
 
 
+# What each member's profile sets (our crates as Cargo's own `dev` builds them).
+MEMBER_PROFILE = {
+    "opt-level": 0,
+    "debug": "line-tables-only",
+    "debug-assertions": True,
+    "overflow-checks": True,
+}
+
+
+def member_profiles():
+    """Each workspace member whose `[profile.dev.package.<name>]` is missing or differs."""
+    workspace = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    named = workspace["profile"]["dev"].get("package", {})
+    for member in workspace["workspace"]["members"]:
+        name = tomllib.loads((ROOT / member / "Cargo.toml").read_text())["package"]["name"]
+        if named.get(name) != MEMBER_PROFILE:
+            yield (
+                f"Cargo.toml: [profile.dev.package.{name}] (workspace member {member}) must set "
+                f"exactly {MEMBER_PROFILE}"
+            )
+
+
 def main():
     listing = "--list" in sys.argv[1:]
     failures, seen, long_ones = [], set(), []
+    failures.extend(member_profiles())
     for at in doc_fences():
         failures.append(
             f"{at}: a Rust code block in a doc comment (no doctest runs: mark it text or ignore)"
