@@ -44,6 +44,19 @@ pub fn p3_under_test() -> bool {
     p3
 }
 
+/// The Python `scripts/setup.sh` installs the tests' tools in (`target/pytools`), run directly:
+/// `python3` on a machine's PATH may be a version manager's shim (pyenv's is a shell script that
+/// starts several processes before Python: 0.22 CPU-seconds a call in place of 0.08, paid on
+/// each of a run's ~700 Spin starts). `python3` from the PATH when setup has not run.
+pub fn python() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pytools/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
 /// Where `scripts/build.sh p3` puts the p3 components.
 pub fn p3_wasm_dir() -> PathBuf {
     let dir =

@@ -105,8 +105,13 @@ fn resolved_variables(
 ) -> anyhow::Result<Option<PathBuf>> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/spin_variables.py");
     let file = dir.join("variables.json");
-    let mut cmd = Command::new("python3");
-    cmd.arg(&script).arg(manifest).arg(&file).current_dir(dir);
+    // `-I -S`: the script needs only the standard library (no site-packages, no PYTHON* variables).
+    let mut cmd = Command::new(crate::python());
+    cmd.args(["-I", "-S"])
+        .arg(&script)
+        .arg(manifest)
+        .arg(&file)
+        .current_dir(dir);
     if let Some(rc) = runtime_config {
         cmd.arg(rc);
     }

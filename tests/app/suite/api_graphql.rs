@@ -15,12 +15,10 @@ use crate::api::{Api, admin, player, start, start_with};
 
 /// The suite's Python, with `gql` (scripts/setup.sh installs it).
 fn python() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let py = root.join("target/pytools/bin/python");
+    let py = harness::python();
     assert!(
-        py.exists(),
-        "{} is missing: run scripts/setup.sh",
-        py.display()
+        py.is_absolute(),
+        "target/pytools/bin/python is missing: run scripts/setup.sh"
     );
     py
 }
