@@ -198,6 +198,11 @@ def member_profiles():
     """Each workspace member whose `[profile.dev.package.<name>]` is missing or differs."""
     workspace = tomllib.loads((ROOT / "Cargo.toml").read_text())
     named = workspace["profile"]["dev"].get("package", {})
+    if "*" in named:
+        yield (
+            'Cargo.toml: [profile.dev.package."*"] outranks [profile.dev.build-override] and would '
+            "optimise every build-time unit: set the dependencies' profile in [profile.dev]"
+        )
     for member in workspace["workspace"]["members"]:
         name = tomllib.loads((ROOT / member / "Cargo.toml").read_text())["package"]["name"]
         if named.get(name) != MEMBER_PROFILE:

@@ -36,7 +36,7 @@ step "OpenAPI: api/openapi.json is valid 3.1 and covers the app's routes and eve
 step "shared/leaderboard, shared/edge, host: imports go only down each crate's layers, never round a circle"
 "$py" scripts/layers.py --quiet
 
-step "house rules: production files within 500 lines, functions within 80 (or named exceptions)"
+step "house rules: production files within 500 lines, functions within 80 (or named exceptions), no Rust code block in a doc comment, each workspace member's own test profile"
 "$py" scripts/house.py
 
 step "docs: every relative link and anchor in the Markdown files resolves"

@@ -44,12 +44,18 @@ pub fn p3_under_test() -> bool {
     p3
 }
 
-/// The Python `scripts/setup.sh` installs the tests' tools in (`target/pytools`), run directly:
-/// `python3` on a machine's PATH may be a version manager's shim (pyenv's is a shell script that
-/// starts several processes before Python: 0.22 CPU-seconds a call in place of 0.08, paid on
-/// each of a run's ~700 Spin starts). `python3` from the PATH when setup has not run.
+/// The Python `scripts/setup.sh` installs the tests' tools in (`target/pytools/bin/python`),
+/// whether it is there or not.
+pub fn pytools_python() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pytools/bin/python")
+}
+
+/// A Python to run a script that needs only the standard library: setup's, run directly, where
+/// it is; `python3` from the PATH when setup has not run. `python3` on a machine's PATH may be a
+/// version manager's shim (pyenv's is a shell script that starts several processes before
+/// Python: 0.23 CPU-seconds a call in place of 0.07, paid on each of a run's ~700 Spin starts).
 pub fn python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pytools/bin/python");
+    let venv = pytools_python();
     if venv.exists() {
         venv
     } else {

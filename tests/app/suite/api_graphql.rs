@@ -15,10 +15,11 @@ use crate::api::{Api, admin, player, start, start_with};
 
 /// The suite's Python, with `gql` (scripts/setup.sh installs it).
 fn python() -> std::path::PathBuf {
-    let py = harness::python();
+    let py = harness::pytools_python();
     assert!(
-        py.is_absolute(),
-        "target/pytools/bin/python is missing: run scripts/setup.sh"
+        py.exists(),
+        "{} is missing: run scripts/setup.sh",
+        py.display()
     );
     py
 }
