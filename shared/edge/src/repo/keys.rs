@@ -81,9 +81,9 @@ impl Keys {
     pub fn unused(&self) -> String {
         self.k("unused")
     }
-    /// A creation in progress of a board the schedule noted before it is stored (a tournament, a
-    /// board that closes its periods): set for a while by the creating request, so the worker,
-    /// finding no board yet, waits for it rather than forgetting its item.
+    /// A tournament's creation in progress (noted in the schedule and indexed for the listing
+    /// before its board is stored): set for a while by the creating request, so the worker and
+    /// the listing, finding no board yet, wait for it rather than forgetting its item or entry.
     pub fn creating(&self) -> String {
         self.k("creating")
     }

@@ -56,15 +56,16 @@ pub async fn note_created(
         }
         None => None,
     };
+    // Every tournament's creation is marked: one already open is due before the board is stored
+    // (the worker waits for it), and any is indexed for the listing before (which keeps it).
+    if board.tournament.is_some() {
+        let keys = Keys::new(tenant, &board.id);
+        repo.set_px(&keys.creating(), &now_ms.to_string(), CREATING_MS)
+            .await?;
+    }
     match due {
         Some(due) => {
             let item = Item::Competition(tenant.clone(), board.id.clone());
-            // Only a tournament already open is due before the board is stored.
-            if board.tournament.is_some() && due <= now_ms {
-                let keys = Keys::new(tenant, &board.id);
-                repo.set_px(&keys.creating(), &now_ms.to_string(), CREATING_MS)
-                    .await?;
-            }
             repo.due_note(&item, due, now_ms, NoteMode::Earlier)
                 .await
                 .map(|_| ())
