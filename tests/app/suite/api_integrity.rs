@@ -317,7 +317,7 @@ async fn a_held_submission_is_announced_to_score_flagged_subscribers() {
             },
         )
         .await;
-    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    let body = got[0].json();
     assert_eq!(body["type"], "score.flagged", "{body}");
     assert_eq!(body["data"]["review"], held.body["review"]);
     assert_eq!(body["data"]["status"], "held");

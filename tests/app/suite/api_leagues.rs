@@ -372,7 +372,7 @@ async fn a_league_closes_each_period_once_moving_each_cohorts_best_up_and_worst_
         .map(|r| {
             hook.verify(&r.body, &r.headers)
                 .unwrap_or_else(|e| panic!("league.closed: the signature does not verify: {e}"));
-            serde_json::from_slice::<Value>(&r.body).unwrap()
+            r.json()
         })
         .collect();
     sent.sort_by_key(|m| m["data"]["period"].as_str().unwrap_or_default().to_string());

@@ -467,7 +467,7 @@ async fn a_daily_board_pays_each_cohorts_best_once_its_day_ended_and_a_league_pa
         .map(|r| {
             hook.verify(&r.body, &r.headers)
                 .unwrap_or_else(|e| panic!("rewards.awarded: the signature does not verify: {e}"));
-            serde_json::from_slice::<Value>(&r.body).unwrap()
+            r.json()
         })
         .collect();
     sent.sort_by_key(|m| m["data"]["board"].as_str().unwrap_or_default().to_string());

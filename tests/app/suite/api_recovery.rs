@@ -41,6 +41,11 @@ const _: () = assert!(
 
 /// A TCP proxy to Redis that counts the connections it accepts. It can also stop listening,
 /// so that connections are refused as they are by a host whose Redis is down.
+///
+/// Its port is [`harness::free_port`]'s, outside the kernel's ephemeral range: while it refuses,
+/// the port is free, and one from that range could be taken by any other test's listener bound
+/// to port 0 (a webhook receiver would record the app's Redis commands as a request): then the
+/// outage is no outage, and `resume` cannot bind.
 struct Proxy {
     port: u16,
     upstream: u16,
@@ -50,9 +55,12 @@ struct Proxy {
 
 impl Proxy {
     async fn start(upstream: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = harness::free_port();
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| panic!("the proxy cannot listen on {port}: {e}"));
         let mut proxy = Self {
-            port: listener.local_addr().unwrap().port(),
+            port,
             upstream,
             accepted: Arc::new(Mutex::new(Vec::new())),
             task: None,
@@ -87,7 +95,10 @@ impl Proxy {
 
     /// Listens again on the same port.
     async fn resume(&mut self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        let port = self.port;
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| panic!("the proxy cannot listen on {port} again: {e}"));
         self.serve(listener);
     }
 

@@ -62,7 +62,7 @@ async fn a_tournament_lives_from_upcoming_through_its_end_to_rewards_claimed_onc
             .received()
             .iter()
             .filter_map(|r| {
-                let body: Value = serde_json::from_slice(&r.body).unwrap();
+                let body = r.json();
                 (body["type"] == kind).then(|| {
                     hook.verify(&r.body, &r.headers)
                         .unwrap_or_else(|e| panic!("{kind}: the signature does not verify: {e}"));
@@ -146,13 +146,7 @@ async fn a_tournament_lives_from_upcoming_through_its_end_to_rewards_claimed_onc
         .wait_for(
             30,
             |got| {
-                let of = |kind: &str| {
-                    got.iter()
-                        .filter(|r| {
-                            serde_json::from_slice::<Value>(&r.body).unwrap()["type"] == kind
-                        })
-                        .count()
-                };
+                let of = |kind: &str| got.iter().filter(|r| r.json()["type"] == kind).count();
                 of("tournament.ended") == 1 && of("rewards.awarded") == 1
             },
             || async {},
@@ -358,7 +352,7 @@ async fn a_tournament_that_ends_by_itself_is_awarded_by_the_worker_and_announced
             worker_state(&api, "dash")
         );
     };
-    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    let body = got[0].json();
     hook.verify(&got[0].body, &got[0].headers)
         .unwrap_or_else(|e| panic!("rewards.awarded: the signature does not verify: {e}"));
     assert_eq!(body["type"], "rewards.awarded", "{body}");

@@ -15,7 +15,7 @@ fn verified(secret: &str, got: &[Received], kind: &str) -> Vec<Value> {
     let hook = standardwebhooks::Webhook::new(secret).unwrap();
     got.iter()
         .filter_map(|r| {
-            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            let body = r.json();
             (body["type"] == kind).then(|| {
                 hook.verify(&r.body, &r.headers)
                     .unwrap_or_else(|e| panic!("{kind}: the signature does not verify: {e}"));

@@ -1,6 +1,12 @@
 //! A webhook receiver for the suites: a loopback HTTP/1.1 server that answers each request as
 //! its script says (status, `Retry-After`, a delay before answering) and records what it got.
 //! It reads a body as plain receivers do: the `Content-Length` bytes, never a chunked body.
+//!
+//! Its port is the kernel's pick, which may have served another test's listener a moment ago
+//! (an edge-host app, a proxy), and whatever still talks to that listener reaches this one. So
+//! the hook has a path of its own, which only a subscription made with [`Receiver::url`] knows:
+//! anything else (another path, not HTTP) is a stray, answered `404`, kept apart from what was
+//! received and named when a wait gives up.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -33,8 +39,24 @@ impl Answer {
 pub struct Received {
     /// When it arrived.
     pub at: std::time::Instant,
+    /// Its request line (`POST /hook/… HTTP/1.1`).
+    pub line: String,
     pub headers: http::HeaderMap,
     pub body: Vec<u8>,
+}
+
+impl Received {
+    /// The body as JSON; panics saying what came when it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "a received body is not JSON ({e}): {} {:?} {:?}",
+                self.line,
+                self.headers,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
 }
 
 #[derive(Default)]
@@ -42,40 +64,65 @@ struct State {
     script: VecDeque<Answer>,
     fallback: Option<Answer>,
     received: Vec<Received>,
+    /// The first line of each stray (a request for another path, or not HTTP).
+    strays: Vec<String>,
 }
 
 /// The running receiver (stops with the test's runtime).
 #[derive(Clone)]
 pub struct Receiver {
     pub port: u16,
+    /// The hook's path: `/hook/` and a random token.
+    path: String,
     state: Arc<Mutex<State>>,
 }
 
 impl Receiver {
     /// Starts on a free loopback port; answers `200` unless scripted.
     pub async fn start() -> Self {
+        use std::hash::{BuildHasher, Hasher};
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
+        // Each RandomState is keyed afresh from the OS's random source.
+        let token = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let path = format!("/hook/{token:016x}");
         let state = Arc::new(Mutex::new(State::default()));
         let shared = Arc::clone(&state);
+        let own = path.clone();
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let state = Arc::clone(&shared);
+                let own = own.clone();
                 tokio::spawn(async move {
-                    let Some((headers, body)) = read_request(&mut socket).await else {
-                        return;
-                    };
+                    let request = read_request(&mut socket).await;
                     let answer = {
                         let mut s = state.lock().unwrap();
-                        s.received.push(Received {
-                            at: std::time::Instant::now(),
-                            headers,
-                            body,
-                        });
-                        s.script
-                            .pop_front()
-                            .or(s.fallback)
-                            .unwrap_or(Answer::status(200))
+                        match request {
+                            Request::Http {
+                                line,
+                                headers,
+                                body,
+                            } if line.split(' ').nth(1) == Some(own.as_str()) => {
+                                s.received.push(Received {
+                                    at: std::time::Instant::now(),
+                                    line,
+                                    headers,
+                                    body,
+                                });
+                                s.script
+                                    .pop_front()
+                                    .or(s.fallback)
+                                    .unwrap_or(Answer::status(200))
+                            }
+                            Request::Http { line, .. } | Request::Stray(line) => {
+                                eprintln!("receiver {own}: a stray: {line:?}");
+                                s.strays.push(line);
+                                Answer::status(404)
+                            }
+                            Request::None => return,
+                        }
                     };
                     tokio::time::sleep(answer.delay).await;
                     let retry_after = answer
@@ -96,7 +143,12 @@ impl Receiver {
 
     /// The URL of its hook.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hook", self.port)
+        format!("http://127.0.0.1:{}{}", self.port, self.path)
+    }
+
+    /// The first line of each stray so far (a request for another path, or not HTTP).
+    pub fn strays(&self) -> Vec<String> {
+        self.state.lock().unwrap().strays.clone()
     }
 
     /// Answers the next requests as given, in order.
@@ -153,8 +205,9 @@ impl Receiver {
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "receiver: condition not met within {secs} s; received {} request(s)",
-                got.len()
+                "receiver: condition not met within {secs} s; received {} request(s) (strays: {:?})",
+                got.len(),
+                self.strays()
             );
             poke().await;
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -174,24 +227,55 @@ async fn read_more<'c>(
     (n > 0).then(|| &chunk[..n])
 }
 
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(http::HeaderMap, Vec<u8>)> {
+/// What came on a connection.
+enum Request {
+    /// An HTTP/1.x request: its request line, headers and body.
+    Http {
+        line: String,
+        headers: http::HeaderMap,
+        body: Vec<u8>,
+    },
+    /// Bytes that are no HTTP/1.x request (their first line).
+    Stray(String),
+    /// Nothing whole: the client closed, failed or went quiet first.
+    None,
+}
+
+async fn read_request(socket: &mut tokio::net::TcpStream) -> Request {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let header_end = loop {
-        buf.extend_from_slice(read_more(socket, &mut chunk).await?);
+        let Some(more) = read_more(socket, &mut chunk).await else {
+            return Request::None;
+        };
+        buf.extend_from_slice(more);
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
     };
     let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
+    let line = head.lines().next().unwrap_or_default().to_string();
+    let stray = || Request::Stray(line.clone());
+    let mut parts = line.split(' ');
+    let (Some(_method), Some(_target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return stray();
+    };
+    if !version.starts_with("HTTP/1.") {
+        return stray();
+    }
     let mut headers = http::HeaderMap::new();
-    for line in head.lines().skip(1) {
-        if let Some((k, v)) = line.split_once(':') {
-            headers.append(
-                http::HeaderName::from_bytes(k.trim().as_bytes()).ok()?,
-                http::HeaderValue::from_str(v.trim()).ok()?,
-            );
-        }
+    for field in head.lines().skip(1) {
+        let Some((k, v)) = field.split_once(':') else {
+            return stray();
+        };
+        let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(k.trim().as_bytes()),
+            http::HeaderValue::from_str(v.trim()),
+        ) else {
+            return stray();
+        };
+        headers.append(name, value);
     }
     // Like Python's `http.server` and many gateways: the body is the `Content-Length` bytes
     // after the head, and nothing without one (a chunked body is not read), so a delivery that
@@ -202,10 +286,17 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(http::Heade
         .unwrap_or(0);
     let mut body = buf[header_end + 4..].to_vec();
     while body.len() < length {
-        body.extend_from_slice(read_more(socket, &mut chunk).await?);
+        let Some(more) = read_more(socket, &mut chunk).await else {
+            return Request::None;
+        };
+        body.extend_from_slice(more);
     }
     body.truncate(length);
-    Some((headers, body))
+    Request::Http {
+        line,
+        headers,
+        body,
+    }
 }
 
 /// An app with its worker that delivers webhooks to a loopback [`Receiver`] (retried a second
