@@ -399,9 +399,13 @@ async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
     // three of them.
     let look =
         std::time::Duration::from_millis(2 * (LEASE_MS + CREATING_RECHECK_MS).unsigned_abs());
-    let mark = "lb:{default/coming}:creating";
+    let mark = edge::repo::Keys::new(
+        &leaderboard::TenantId::new("default").unwrap(),
+        &leaderboard::BoardId::new("coming").unwrap(),
+    )
+    .creating();
     let _: () = redis::cmd("SET")
-        .arg(mark)
+        .arg(&mark)
         .arg(now_ms)
         .arg("PX")
         .arg(4 * look.as_millis())
@@ -435,20 +439,34 @@ async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
         due_of(&mut redis, coming)
     );
     // The creation never came (its mark ended): forgotten at the next look.
-    let _: i64 = redis::cmd("DEL").arg(mark).query(&mut redis).unwrap();
+    let _: i64 = redis::cmd("DEL").arg(&mark).query(&mut redis).unwrap();
     let forgotten =
         harness::eventually(look, || due_of(&mut redis, coming).is_none().then_some(())).await;
-    // A creation marks itself, for a minute at most, before it notes the tournament.
-    api.create_board(json!({"id": "opened", "tournament": {
-        "title": "Opened", "start": moment(-1), "duration_secs": 60}}))
-        .await;
-    let left: i64 = redis::cmd("PTTL")
-        .arg("lb:{default/opened}:creating")
-        .query(&mut redis)
-        .unwrap();
+    // A creation marks itself, for a minute at most, before it notes the tournament, and the
+    // script that stores the board clears the mark; one refused once noted (the id is taken)
+    // leaves its mark to its minute.
+    let opened = json!({"id": "opened", "tournament": {
+        "title": "Opened", "start": moment(-1), "duration_secs": 60}});
+    let opened_mark = edge::repo::Keys::new(
+        &leaderboard::TenantId::new("default").unwrap(),
+        &leaderboard::BoardId::new("opened").unwrap(),
+    )
+    .creating();
+    let left = |redis: &mut redis::Connection| -> i64 {
+        redis::cmd("PTTL").arg(&opened_mark).query(redis).unwrap()
+    };
+    api.create_board(opened.clone()).await;
+    assert_eq!(
+        left(&mut redis),
+        -2,
+        "the stored board's creation left its mark"
+    );
+    let taken = api.post_board(opened).await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    let refused_left = left(&mut redis);
     assert!(
-        (1..=i64::try_from(CREATING_MS).unwrap_or(i64::MAX)).contains(&left),
-        "the creation's mark: {left} ms left"
+        (1..=i64::try_from(CREATING_MS).unwrap_or(i64::MAX)).contains(&refused_left),
+        "the refused creation's mark: {refused_left} ms left"
     );
     assert!(
         forgotten.is_some(),

@@ -26,6 +26,8 @@ script! {
         events,
         /// Its tombstone ([`Keys::tombstone`]).
         tombstone,
+        /// The mark of its creation on its way ([`Keys::creating`]), cleared once it is stored.
+        creating,
     }
     args {
         /// The config (JSON).
@@ -125,6 +127,7 @@ impl Repo {
                 version: keys.version(),
                 events: keys.events(),
                 tombstone: keys.tombstone(),
+                creating: keys.creating(),
             },
             create_board::Args {
                 config: json.into(),

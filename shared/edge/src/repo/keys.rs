@@ -84,6 +84,7 @@ impl Keys {
     /// A tournament's creation in progress (noted in the schedule and indexed for the listing
     /// before its board is stored): set for a while by the creating request, so the worker and
     /// the listing, finding no board yet, wait for it rather than forgetting its item or entry.
+    /// The board's creation clears it (`create_board.lua`).
     pub fn creating(&self) -> String {
         self.k("creating")
     }
