@@ -314,7 +314,8 @@ pub(crate) async fn get_league(
     let p = own_player(ctx, &req.player)?;
     let (b, _) = edge::reads::board(ctx, &id, call.now_ms).await?;
     let repo = ctx.repo().await?;
-    let s = edge::competitions::leagues::standing(repo, &ctx.tenant, &b, &p, call.now_ms).await?;
+    let at = edge::repo::BoardAt::new(repo, &ctx.tenant, &b, call.now_ms);
+    let s = edge::competitions::leagues::standing(&at, &p).await?;
     Ok(GetLeagueResponse {
         board: s.board.clone(),
         player: s.player.clone(),

@@ -26,7 +26,8 @@
 //!    secrets, digests), [`settings`] (the table of variables and their one rule), [`outbound`] (HTTP to the outside).
 //! 2. **link** — [`breaker`] (admission to Redis, its state in the KV store), [`stall`] (servers
 //!    that stop answering), [`repo`] (the Redis link: one server or a cluster, the script
-//!    runner, replica acknowledgements, the board's key names, the event log), [`cache`] (the
+//!    runner, replica acknowledgements, the board's key names, the board at a moment that a
+//!    board's operations take, `repo::BoardAt`, the event log), [`cache`] (the
 //!    edge cache), [`schedule`] (due work: its register of items by kind, a push tier's, and
 //!    the one alarm).
 //! 3. **stores** the request's context reads ahead — [`tenants`] (tenant settings, API keys),

@@ -285,14 +285,8 @@ pub(super) async fn league(
     let p = own_player(context, player)?;
     let (b, _) = edge::reads::board(context.ctx, &id, context.call.now_ms).await?;
     let repo = context.ctx.repo().await?;
-    let s = edge::competitions::leagues::standing(
-        repo,
-        &context.ctx.tenant,
-        &b,
-        &p,
-        context.call.now_ms,
-    )
-    .await?;
+    let at = edge::repo::BoardAt::new(repo, &context.ctx.tenant, &b, context.call.now_ms);
+    let s = edge::competitions::leagues::standing(&at, &p).await?;
     Ok(Some(LeagueStanding {
         board: s.board.clone(),
         player: s.player.clone(),

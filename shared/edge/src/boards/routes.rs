@@ -24,7 +24,13 @@ pub async fn create(call: &Call<'_>, ctx: &Ctx<'_>) -> Result<Response> {
     // A tournament is noted for its announcements and indexed for the listing before it is
     // stored, so none is ever stored unnoted or unlisted (a creation refused for a taken id
     // leaves an index entry the listing mends).
-    crate::competitions::tournaments::note_created(repo, &ctx.tenant, &board, call.now_ms).await?;
+    crate::competitions::tournaments::note_created(&crate::repo::BoardAt::new(
+        repo,
+        &ctx.tenant,
+        &board,
+        call.now_ms,
+    ))
+    .await?;
     crate::competitions::tournaments::index(repo, &ctx.tenant, &board).await?;
     repo.create_board(&ctx.tenant, &board, call.now_ms).await?;
     if crate::webhooks::count(repo, &ctx.tenant).await? > 0 {

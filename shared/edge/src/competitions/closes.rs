@@ -4,10 +4,10 @@
 //! and writers make the same closes when they find them due first (`crate::competitions::leagues`,
 //! `crate::competitions::rewards`); each is made once whoever makes it.
 
+use leaderboard::Result;
 use leaderboard::board::period;
-use leaderboard::{Board, Result, TenantId};
 
-use crate::repo::{Keys, Repo};
+use crate::repo::BoardAt;
 use crate::schedule::{Held, Item};
 
 /// What follows the close of a board's runs (a periodic board's periods, a tournament of many
@@ -17,27 +17,27 @@ use crate::schedule::{Held, Item};
 /// Answers when to look again (awards waiting for reviews). An outage is returned, to be tried
 /// again; anything else would fail the same way every time (a damaged table, a mark that does
 /// not parse): it is logged and left, the awards to their readers.
-pub async fn after_runs_closed(
-    repo: &Repo,
-    tenant: &TenantId,
-    keys: &Keys,
-    board: &Board,
-    now_ms: i64,
-) -> Result<Option<i64>> {
-    let awards_again =
-        match crate::competitions::rewards::settle_ended(repo, tenant, board, now_ms).await {
-            Ok(at) => at,
-            Err(e) if e.is_outage() => return Err(e),
-            Err(e) => {
-                eprintln!(
-                    "closes: the rewards of {tenant}/{} (left to readers): {e}",
-                    board.id
-                );
-                None
-            }
-        };
+pub async fn after_runs_closed(at: &BoardAt<'_>) -> Result<Option<i64>> {
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        now_ms,
+        ..
+    } = *at;
+    let awards_again = match crate::competitions::rewards::settle_ended(at).await {
+        Ok(at) => at,
+        Err(e) if e.is_outage() => return Err(e),
+        Err(e) => {
+            eprintln!(
+                "closes: the rewards of {tenant}/{} (left to readers): {e}",
+                board.id
+            );
+            None
+        }
+    };
     match repo
-        .trim_closes(keys, board.period, board.retain_periods, now_ms)
+        .trim_closes(&at.keys, board.period, board.retain_periods, now_ms)
         .await
     {
         Ok(_) => {}
@@ -56,20 +56,16 @@ pub async fn after_runs_closed(
 /// `held` (a note made since keeps its time). A close or an award that fails for an outage returns its
 /// error with the entry leased: it is due again when the lease ends. An award that would fail
 /// every time (a damaged table) is logged and left to its readers.
-pub async fn on_due(
-    repo: &Repo,
-    tenant: &TenantId,
-    keys: &Keys,
-    board: &Board,
-    now_ms: i64,
-    held: &Held,
-) -> Result<()> {
-    crate::competitions::leagues::close_due(repo, tenant, keys, board, now_ms).await?;
-    let awards_again = after_runs_closed(repo, tenant, keys, board, now_ms).await?;
-    let item = Item::Competition(tenant.clone(), board.id.clone());
-    let next = [period::next_reset_ms(board.period, now_ms)?, awards_again]
-        .into_iter()
-        .flatten()
-        .min();
-    repo.due_next(&item, next, now_ms, held).await
+pub async fn on_due(at: &BoardAt<'_>, held: &Held) -> Result<()> {
+    crate::competitions::leagues::close_due(at).await?;
+    let awards_again = after_runs_closed(at).await?;
+    let item = Item::Competition(at.tenant.clone(), at.board.id.clone());
+    let next = [
+        period::next_reset_ms(at.board.period, at.now_ms)?,
+        awards_again,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    at.repo.due_next(&item, next, at.now_ms, held).await
 }

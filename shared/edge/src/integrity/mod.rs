@@ -18,9 +18,9 @@ pub mod store;
 use leaderboard::Conflict;
 use leaderboard::integrity::review::Review;
 use leaderboard::integrity::settle::{self, Judged, Judgment, Stored};
-use leaderboard::{Board, LeaderboardError, Result};
+use leaderboard::{LeaderboardError, Result};
 
-use crate::repo::{Keys, Repo};
+use crate::repo::{BoardAt, Keys, Repo};
 
 /// Judges and settles `judged` by its board's integrity rules (`leaderboard::integrity::settle`)
 /// on the facts read from Redis in one round trip. `state` is the player's integrity state when
@@ -72,27 +72,30 @@ pub fn encode(review: &Review) -> Result<String> {
 /// so what the player had before is not known): the player's entry for the period goes, provided
 /// it still holds the flagged score; gone already, nothing to do; another score since, `409`.
 async fn revert_burst_member(
-    repo: &Repo,
-    tenant: &leaderboard::TenantId,
-    board: &Board,
+    at: &BoardAt<'_>,
     review: &Review,
     current: Option<leaderboard::Record>,
-    now_ms: i64,
 ) -> Result<()> {
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        keys,
+        now_ms,
+    } = at;
     let player = &review.player;
     match current {
         None => Ok(()),
         Some(record) if record.score == review.submission.score => {
-            let keys = Keys::new(tenant, &board.id);
             let event = leaderboard::EventEnvelope::record_deleted(
                 tenant,
                 &board.id,
                 player,
                 review.period,
-                now_ms,
+                *now_ms,
             )
             .to_json()?;
-            repo.delete_player(&keys, board, &review.period, player, &event)
+            repo.delete_player(keys, board, &review.period, player, &event)
                 .await?;
             Ok(())
         }
@@ -113,20 +116,20 @@ pub fn decode(raw: &str) -> Result<Review> {
 /// was before it (or goes, if there was none), with the log entry saying so — provided the record
 /// is still the one the submission made; `409` otherwise (a later submission changed it: delete
 /// the player's record instead).
-pub async fn revert(
-    repo: &Repo,
-    tenant: &leaderboard::TenantId,
-    board: &Board,
-    review: &Review,
-    now_ms: i64,
-) -> Result<()> {
+pub async fn revert(at: &BoardAt<'_>, review: &Review) -> Result<()> {
     use leaderboard::EventEnvelope;
 
-    let keys = Keys::new(tenant, &board.id);
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        keys,
+        now_ms,
+    } = at;
     let player = &review.player;
-    let (raw, current) = repo.record(&keys, &review.period, player).await?;
+    let (raw, current) = repo.record(keys, &review.period, player).await?;
     if review.applied.is_none() {
-        return revert_burst_member(repo, tenant, board, review, current, now_ms).await;
+        return revert_burst_member(at, review, current).await;
     }
     if current == review.previous {
         // Already taken back (a rejection retried after the write, before its decision was
@@ -142,22 +145,13 @@ pub async fn revert(
     match &review.previous {
         None => {
             let event =
-                EventEnvelope::record_deleted(tenant, &board.id, player, review.period, now_ms)
+                EventEnvelope::record_deleted(tenant, &board.id, player, review.period, *now_ms)
                     .to_json()?;
-            repo.delete_player(&keys, board, &review.period, player, &event)
+            repo.delete_player(keys, board, &review.period, player, &event)
                 .await?;
         }
         Some(previous) => {
-            restore(
-                repo,
-                tenant,
-                board,
-                review,
-                (&raw, current),
-                previous,
-                now_ms,
-            )
-            .await?;
+            restore(at, review, (&raw, current), previous).await?;
         }
     }
     Ok(())
@@ -166,18 +160,23 @@ pub async fn revert(
 /// The player's record back to `previous`, the one before the flagged submission, if the
 /// stored one is still `read` (its raw JSON and decoded): a `score_applied` entry says so.
 async fn restore(
-    repo: &Repo,
-    tenant: &leaderboard::TenantId,
-    board: &Board,
+    at: &BoardAt<'_>,
     review: &Review,
     read: (&str, Option<leaderboard::Record>),
     previous: &leaderboard::Record,
-    now_ms: i64,
 ) -> Result<()> {
     use leaderboard::EventEnvelope;
 
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        keys,
+        now_ms,
+    } = at;
+    let now_ms = *now_ms;
     let (raw, current) = read;
-    let (keys, player) = (Keys::new(tenant, &board.id), &review.player);
+    let player = &review.player;
     let outcome = leaderboard::Outcome {
         record: previous.clone(),
         previous: current,
@@ -197,7 +196,7 @@ async fn restore(
     .to_json()?;
     let started =
         EventEnvelope::period_started(tenant, &board.id, review.period, now_ms).to_json()?;
-    let cohort = repo.cohort_of(&keys, board, &review.period, player).await?;
+    let cohort = repo.cohort_of(keys, board, &review.period, player).await?;
     let write = crate::submissions::writes::Write {
         period: &review.period,
         player,
@@ -223,7 +222,7 @@ async fn restore(
         // stand, and a periodic board's awards wait for the period's open reviews.
         closes: false,
     };
-    match repo.apply(&keys, &write, None).await? {
+    match repo.apply(keys, &write, None).await? {
         crate::submissions::writes::ApplyResult::Applied(_) => {}
         _ => {
             return Err(Conflict::RevertRaced {

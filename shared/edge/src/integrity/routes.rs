@@ -16,7 +16,7 @@
 
 use crate::api::Ctx;
 use crate::http::{self, Call, Method, Response};
-use crate::repo::{Keys, Repo};
+use crate::repo::{BoardAt, Keys, Repo};
 use crate::submissions::submit::{self, Decided, Judging};
 use leaderboard::integrity::review::{self, Effect, Review};
 use leaderboard::{Board, BoardId, LeaderboardError, Result, policy::access};
@@ -163,12 +163,9 @@ async fn carry_out(
                 review_json: json,
             };
             match submit::apply(
-                repo,
-                &ctx.tenant,
-                board,
+                &BoardAt::new(repo, &ctx.tenant, board, r.submitted_at_ms),
                 &r.player,
                 &r.submission,
-                r.submitted_at_ms,
                 None,
                 None,
                 approved,
@@ -188,7 +185,7 @@ async fn carry_out(
                 .await;
         }
         Effect::Revert => {
-            crate::integrity::revert(repo, &ctx.tenant, board, r, now_ms).await?;
+            crate::integrity::revert(&BoardAt::new(repo, &ctx.tenant, board, now_ms), r).await?;
             repo.put_review(&keys, &r.id, json, r.submitted_at_ms)
                 .await?;
             ctx.cache()

@@ -44,7 +44,7 @@ use leaderboard::{Board, BoardId, LeaderboardError, Result, TenantId};
 
 use crate::outbound::{self, Answer, Post, Verb};
 use crate::platform::Platform;
-use crate::repo::{Keys, Repo};
+use crate::repo::{BoardAt, Keys, Repo};
 use crate::schedule::{Held, Item, NoteMode};
 
 /// How long one publish may take (connect, answer).
@@ -207,7 +207,8 @@ async fn publish_now(
     let Some(version) = repo.board_version(&Keys::new(tenant, id)).await? else {
         return close_gone(repo, settings, tenant, id, sent_key, now_ms()).await;
     };
-    let top = crate::reads::current_top(repo, tenant, board, now_ms(), push::TOP_N).await?;
+    let top = crate::reads::current_top(&BoardAt::new(repo, tenant, board, now_ms()), push::TOP_N)
+        .await?;
     let page = view::page(
         ApiVersion::V1,
         board,

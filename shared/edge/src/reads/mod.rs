@@ -24,7 +24,7 @@ use leaderboard::{
 use crate::api::Ctx;
 use crate::cache::Entry;
 use crate::reads::store::Page;
-use crate::repo::{Keys, Repo};
+use crate::repo::{BoardAt, Keys, Repo};
 
 /// Most entries per page / players per lookup.
 pub const MAX_LIMIT: u32 = 100;
@@ -220,14 +220,8 @@ async fn source(
             let cohort =
                 crate::competitions::cohorts::scope(ctx, board, &period.id, at.cohort).await?;
             cohort::time_travel(cohort.as_ref())?;
-            let keys = crate::boards::rebuild::as_of(
-                ctx.repo().await?,
-                &ctx.tenant,
-                board,
-                &as_of,
-                at.now_ms,
-            )
-            .await?;
+            let board_at = BoardAt::new(ctx.repo().await?, &ctx.tenant, board, at.now_ms);
+            let keys = crate::boards::rebuild::as_of(&board_at, &as_of).await?;
             Ok((keys, period, None))
         }
     }
@@ -310,17 +304,19 @@ pub async fn top(
 
 /// The first `limit` (1..=[`MAX_LIMIT`]) entries of the board's current period, read from `repo`
 /// without a request (the worker's push publishing, `crate::live::push`).
-pub async fn current_top(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    now_ms: i64,
-    limit: u32,
-) -> Result<Ranked> {
+pub async fn current_top(at: &BoardAt<'_>, limit: u32) -> Result<Ranked> {
     let limit = check_limit("limit", limit, 1, MAX_LIMIT)?;
-    let period = PeriodView::resolve(board, None, now_ms)?;
-    let keys = Keys::new(tenant, &board.id);
-    page_of(repo, tenant, board, &keys, (period, None), limit, None).await
+    let period = PeriodView::resolve(at.board, None, at.now_ms)?;
+    page_of(
+        at.repo,
+        at.tenant,
+        at.board,
+        &at.keys,
+        (period, None),
+        limit,
+        None,
+    )
+    .await
 }
 
 /// The page of `limit` entries of `period` under `keys` after `after` (a keyset cursor).

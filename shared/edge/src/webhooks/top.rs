@@ -18,7 +18,7 @@ use leaderboard::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::repo::{Keys, Repo};
+use crate::repo::{BoardAt, Keys, Repo};
 
 /// The announcement state of one subscription and board.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -50,17 +50,11 @@ async fn write_state(repo: &Repo, key: &str, state: &State) -> Result<()> {
 }
 
 /// The board's current period and its top `n` entries.
-pub async fn current_top(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    n: u32,
-    now_ms: i64,
-) -> Result<(String, Vec<Value>)> {
-    let period = PeriodView::resolve(board, None, now_ms)?.id;
+pub async fn current_top(at: &BoardAt<'_>, n: u32) -> Result<(String, Vec<Value>)> {
+    let period = PeriodView::resolve(at.board, None, at.now_ms)?.id;
     Ok((
         period.to_string(),
-        top_of(repo, tenant, board, &period, n).await?,
+        top_of(at.repo, at.tenant, at.board, &period, n).await?,
     ))
 }
 
@@ -99,18 +93,22 @@ pub async fn top_of(
 /// (those wanting `rank.top_changed` there) whose top-N differs from the last announced and
 /// has none waiting. Returns how many it stored.
 pub async fn check(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
+    at: &BoardAt<'_>,
     subs: &[&Subscription],
     debounce_ms: i64,
-    now_ms: i64,
     store: impl AsyncFn(&Subscription, i64) -> Result<Message>,
 ) -> Result<u64> {
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        now_ms,
+        ..
+    } = *at;
     let Some(n) = subs.iter().map(|s| s.top_n).max() else {
         return Ok(0);
     };
-    let (_, top) = current_top(repo, tenant, board, n, now_ms).await?;
+    let (_, top) = current_top(at, n).await?;
     let mut made = 0;
     for sub in subs {
         let key = state_key(tenant, &sub.id, board.id.as_str());
@@ -146,7 +144,7 @@ pub async fn freeze(
     let board = repo
         .board(tenant, &BoardId::new(board_id.as_str())?)
         .await?;
-    let (period, top) = current_top(repo, tenant, &board, sub.top_n, now_ms).await?;
+    let (period, top) = current_top(&BoardAt::new(repo, tenant, &board, now_ms), sub.top_n).await?;
     m.body = webhook::payload(
         "rank.top_changed",
         now_ms,

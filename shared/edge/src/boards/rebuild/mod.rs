@@ -19,10 +19,10 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use leaderboard::events::log::{self, AsOf, Op};
-use leaderboard::{Board, Event, EventEnvelope, LeaderboardError, PeriodId, Result, TenantId};
+use leaderboard::{Board, Event, EventEnvelope, LeaderboardError, PeriodId, Result};
 use serde::Serialize;
 
-use crate::repo::{Keys, Repo};
+use crate::repo::{BoardAt, Keys, Repo};
 use crate::scope::nonce;
 
 /// Lifetime of a replay's fresh keys until the swap (what a replay that died leaves behind).
@@ -164,16 +164,18 @@ pub struct ReplayReport {
 }
 
 /// Replays `board`'s log into fresh keys, compares, and swaps them in.
-pub async fn replay(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    now_ms: i64,
-) -> Result<ReplayReport> {
+pub async fn replay(at: &BoardAt<'_>) -> Result<ReplayReport> {
+    let BoardAt {
+        repo,
+        board,
+        keys,
+        now_ms,
+        ..
+    } = at;
+    let now_ms = *now_ms;
     board.replayable()?;
-    let keys = Keys::new(tenant, &board.id);
     let fresh = keys.within(&format!("rp:{}", nonce(now_ms)));
-    let base = base(repo, &keys, |ids| ids.first().cloned())
+    let base = base(repo, keys, |ids| ids.first().cloned())
         .await?
         .ok_or_else(|| LeaderboardError::from(Conflict::NothingToReplay))?;
     let from_snapshot = match &base {
@@ -188,7 +190,7 @@ pub async fn replay(
     let (mut events, last) = fold_tail(
         repo,
         board,
-        &keys,
+        keys,
         &fresh,
         from_snapshot.as_deref(),
         None,
@@ -198,10 +200,10 @@ pub async fn replay(
     .await?;
     let mut last = last.or_else(|| from_snapshot.clone()).unwrap_or_default();
 
-    let (periods, expiries) = compare_all(repo, board, &keys, &fresh).await?;
+    let (periods, expiries) = compare_all(repo, board, keys, &fresh).await?;
     let differences = periods.iter().map(|p| p.differences).sum();
     for _ in 0..MAX_SWAPS {
-        match repo.swap(&keys, &fresh, &last, &expiries).await? {
+        match repo.swap(keys, &fresh, &last, &expiries).await? {
             Ok(version) => {
                 return Ok(ReplayReport {
                     from_snapshot,
@@ -218,7 +220,7 @@ pub async fn replay(
                 let (more, new_last) = fold_tail(
                     repo,
                     board,
-                    &keys,
+                    keys,
                     &fresh,
                     Some(&last),
                     Some(&moved),
@@ -292,14 +294,15 @@ async fn compare(repo: &Repo, live: &Keys, fresh: &Keys, period: &str) -> Result
 /// The projection of `board` as it stood at `as_of` (built on first use, then shared for a few
 /// minutes): its keys. A moment before the board's first event, or before what the log and its
 /// snapshots still hold, is a `404`.
-pub async fn as_of(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    as_of: &AsOf,
-    now_ms: i64,
-) -> Result<Keys> {
-    let keys = Keys::new(tenant, &board.id);
+pub async fn as_of(at: &BoardAt<'_>, as_of: &AsOf) -> Result<Keys> {
+    let BoardAt {
+        repo,
+        board,
+        keys,
+        now_ms,
+        ..
+    } = at;
+    let now_ms = *now_ms;
     let beyond = || {
         LeaderboardError::NotFound(format!(
             "as_of {}: the log and its snapshots no longer reach back that far (see the board's \
@@ -307,9 +310,9 @@ pub async fn as_of(
             as_of.upto
         ))
     };
-    let Some(event) = repo.last_event(&keys, Some(&as_of.upto)).await? else {
+    let Some(event) = repo.last_event(keys, Some(&as_of.upto)).await? else {
         // Nothing at or before that moment: before the board existed, or trimmed away.
-        return Err(match base(repo, &keys, |_| None).await? {
+        return Err(match base(repo, keys, |_| None).await? {
             Some(_) => LeaderboardError::NotFound(format!(
                 "as_of {}: board '{}' did not exist yet",
                 as_of.upto, board.id
@@ -327,7 +330,7 @@ pub async fn as_of(
             .find(|id| cmp_ids(id, &event) != Ordering::Greater)
             .cloned()
     };
-    let base = base(repo, &keys, newest_before).await?.ok_or_else(beyond)?;
+    let base = base(repo, keys, newest_before).await?.ok_or_else(beyond)?;
     let n = nonce(now_ms);
     let target = keys.within(&format!("asof:{event}:{n}"));
     let after = match &base {
@@ -341,7 +344,7 @@ pub async fn as_of(
     fold_tail(
         repo,
         board,
-        &keys,
+        keys,
         &target,
         after,
         Some(&event),

@@ -12,7 +12,13 @@ pub async fn replay(call: &Call<'_>, ctx: &Ctx<'_>, board: &BoardId) -> Result<R
     access::authorize_admin(ctx.require_principal()?)?;
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board).await?;
-    let report = rebuild::replay(repo, &ctx.tenant, &board, call.now_ms).await?;
+    let report = rebuild::replay(&crate::repo::BoardAt::new(
+        repo,
+        &ctx.tenant,
+        &board,
+        call.now_ms,
+    ))
+    .await?;
     ctx.invalidate_everywhere(board.id.as_str(), false).await?;
     let body = serde_json::to_value(&report)
         .map_err(|e| leaderboard::LeaderboardError::Internal(e.to_string()))?;

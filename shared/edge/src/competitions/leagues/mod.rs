@@ -20,28 +20,26 @@ use leaderboard::board::view::PeriodView;
 use leaderboard::competition::cohort::CohortId;
 use leaderboard::competition::league::{self, League, Move};
 use leaderboard::policy::access;
-use leaderboard::{Board, BoardId, EventEnvelope, LeaderboardError, PlayerId, Result, TenantId};
+use leaderboard::{BoardId, EventEnvelope, LeaderboardError, PlayerId, Result};
 use serde::Serialize;
 
 use crate::api::Ctx;
 use crate::http::{Call, Response};
-use crate::repo::{Keys, Repo};
+use crate::repo::BoardAt;
 
 /// The cohort `player`'s write of `period` goes in on `board` (`None`: a board without
 /// cohorts), placing it on its first write of the period: by the `band` its caller named, or on
 /// a league by its tier, after closing every period before that ended ([`close_due`]).
-#[allow(clippy::too_many_arguments)]
 pub async fn placement(
-    repo: &Repo,
-    tenant: &TenantId,
-    keys: &Keys,
-    board: &Board,
+    at: &BoardAt<'_>,
     period: &PeriodId,
     expire_at_ms: Option<i64>,
     player: &PlayerId,
     band: Option<&str>,
-    now_ms: i64,
 ) -> Result<Option<CohortId>> {
+    let BoardAt {
+        repo, board, keys, ..
+    } = at;
     let Some(size) = board.cohort_size else {
         return Ok(None);
     };
@@ -51,7 +49,7 @@ pub async fn placement(
             if let Some(placed) = repo.placement(keys, period, size, player).await? {
                 return Ok(Some(placed));
             }
-            close_due(repo, tenant, keys, board, now_ms).await?;
+            close_due(at).await?;
             let stored = repo.tier_of(keys, player).await?;
             Some(league.entry_tier(stored.as_deref())?.to_string())
         }
@@ -73,13 +71,15 @@ pub async fn placement(
 /// current one (whether or not it has standings yet). A period whose keys expired before it
 /// was closed (no submission and no worker for `retain_periods` periods) is passed over: its
 /// standings are gone, and it moves no one.
-pub async fn close_due(
-    repo: &Repo,
-    tenant: &TenantId,
-    keys: &Keys,
-    board: &Board,
-    now_ms: i64,
-) -> Result<()> {
+pub async fn close_due(at: &BoardAt<'_>) -> Result<()> {
+    let BoardAt {
+        repo,
+        board,
+        keys,
+        now_ms,
+        ..
+    } = at;
+    let now_ms = *now_ms;
     let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
         return Ok(());
     };
@@ -103,24 +103,22 @@ pub async fn close_due(
         .map(|(period, _)| period)
         .collect();
     for period in league::due(&with_data, &closed, now_ms) {
-        close(repo, tenant, keys, board, league, size, &period, now_ms).await?;
+        close(at, (league, size), &period).await?;
     }
     Ok(())
 }
 
 /// Closes `period`: begins the close, reads each cohort's final standings, and stores the moves
 /// the core decides once.
-#[allow(clippy::too_many_arguments)]
-async fn close(
-    repo: &Repo,
-    tenant: &TenantId,
-    keys: &Keys,
-    board: &Board,
-    league: &League,
-    size: u32,
-    period: &PeriodId,
-    now_ms: i64,
-) -> Result<()> {
+async fn close(at: &BoardAt<'_>, (league, size): (&League, u32), period: &PeriodId) -> Result<()> {
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        keys,
+        now_ms,
+    } = at;
+    let now_ms = *now_ms;
     repo.freeze_period(keys, period, now_ms).await?;
     let mut groups = Vec::new();
     for cohort in repo.cohorts(keys, period, size).await? {
@@ -193,14 +191,19 @@ pub struct LeagueStanding {
 /// tier it played it in and how the close moved it (none for a close stored before its moves
 /// were kept).
 async fn history(
-    repo: &Repo,
-    keys: &Keys,
-    board: &Board,
+    at: &BoardAt<'_>,
     (league, size): (&League, u32),
     closed: &[(PeriodId, i64)],
     player: &PlayerId,
-    now_ms: i64,
 ) -> Result<Vec<PastClose>> {
+    let BoardAt {
+        repo,
+        board,
+        keys,
+        now_ms,
+        ..
+    } = at;
+    let now_ms = *now_ms;
     let mut newest: Vec<&(PeriodId, i64)> = closed.iter().collect();
     newest.sort_by_key(|(p, _)| std::cmp::Reverse(p.start_ms()));
     let mut past = Vec::new();
@@ -239,25 +242,26 @@ async fn history(
 /// answer is the one the player's next submission is placed by. `409` on a board that is not a
 /// league. The caller checks who may read it (the player's own token, or a service or admin
 /// one).
-pub async fn standing(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    player: &PlayerId,
-    now_ms: i64,
-) -> Result<LeagueStanding> {
+pub async fn standing(at: &BoardAt<'_>, player: &PlayerId) -> Result<LeagueStanding> {
+    let BoardAt {
+        repo,
+        board,
+        keys,
+        now_ms,
+        ..
+    } = at;
+    let now_ms = *now_ms;
     let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
         return Err(Conflict::NotALeague {
             board: board.id.to_string(),
         }
         .into());
     };
-    let keys = Keys::new(tenant, &board.id);
-    close_due(repo, tenant, &keys, board, now_ms).await?;
+    close_due(at).await?;
     let period = PeriodView::resolve(board, None, now_ms)?;
-    let placed = repo.placement(&keys, &period.id, size, player).await?;
-    let stored = repo.tier_of(&keys, player).await?;
-    let closed = repo.league_closed(&keys, board.period).await?;
+    let placed = repo.placement(keys, &period.id, size, player).await?;
+    let stored = repo.tier_of(keys, player).await?;
+    let closed = repo.league_closed(keys, board.period).await?;
     let last = closed
         .iter()
         .max_by_key(|(closed, _)| closed.start_ms())
@@ -266,10 +270,10 @@ pub async fn standing(
     // in them), in the tier its placement names.
     let mut played = None;
     if let Some((closed, _)) = &last
-        && repo.record(&keys, closed, player).await?.1.is_some()
+        && repo.record(keys, closed, player).await?.1.is_some()
     {
         played = repo
-            .placement(&keys, closed, size, player)
+            .placement(keys, closed, size, player)
             .await?
             .and_then(|c| c.band);
     }
@@ -290,7 +294,7 @@ pub async fn standing(
         cohort: placed.map(|c| c.to_string()),
         period: period.id.to_string(),
         last_close,
-        history: history(repo, &keys, board, (league, size), &closed, player, now_ms).await?,
+        history: history(at, (league, size), &closed, player).await?,
     })
 }
 
@@ -310,6 +314,10 @@ pub async fn read(ctx: &Ctx<'_>, call: &Call<'_>, board_id: &BoardId) -> Result<
     access::authorize_own(principal, &player)?;
     let repo = ctx.repo().await?;
     let board = repo.board(&ctx.tenant, board_id).await?;
-    let body = standing(repo, &ctx.tenant, &board, &player, call.now_ms).await?;
+    let body = standing(
+        &BoardAt::new(repo, &ctx.tenant, &board, call.now_ms),
+        &player,
+    )
+    .await?;
     crate::http::json_of(200, call.version, &body)
 }

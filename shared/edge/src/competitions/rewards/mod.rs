@@ -45,7 +45,7 @@ use leaderboard::{
 };
 
 use crate::competitions::rewards::store::{AwardWrite, NewAwards, Stored};
-use crate::repo::{Keys, Repo};
+use crate::repo::{BoardAt, Keys, Repo};
 
 /// Standings read per round trip while a run is awarded, at most.
 const STANDINGS_PAGE: u32 = 500;
@@ -358,20 +358,22 @@ pub async fn settle_logged(
 /// for an outage is left for the next ring, and the first such failure is answered once the
 /// others were tried; any other failure (a damaged table, a config that kept changing) would
 /// fail the same way every time: it is logged and left to the period's readers.
-pub async fn settle_ended(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    now_ms: i64,
-) -> Result<Option<i64>> {
+pub async fn settle_ended(at: &BoardAt<'_>) -> Result<Option<i64>> {
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        keys,
+        now_ms,
+    } = at;
+    let now_ms = *now_ms;
     if !board.closes_periods() || !board.pays_rewards() {
         return Ok(None);
     }
-    let keys = Keys::new(tenant, &board.id);
     let mut again: Option<i64> = None;
     let mut outage = None;
     let kept = repo
-        .kept_periods(&keys, board.period, board.retain_periods, now_ms)
+        .kept_periods(keys, board.period, board.retain_periods, now_ms)
         .await?;
     for (run, _) in kept {
         let asked = run.to_string();

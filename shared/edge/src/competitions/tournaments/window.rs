@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::api::Ctx;
 use crate::competitions::tournaments::store::{Announce, WindowWrite};
 use crate::http::{Call, Response};
-use crate::repo::{Keys, Repo};
+use crate::repo::{BoardAt, Keys, Repo};
 use crate::schedule::{Held, Item, NoteMode};
 
 /// Times a window change or an announcement decides again on a config that changed meanwhile
@@ -41,12 +41,14 @@ pub const CREATING_RECHECK_MS: i64 = 1_000;
 /// is marked first ([`Keys::creating`]): and the worker may serve it before the request has
 /// stored the board; finding none but the mark, it looks again a second later (without the mark,
 /// a note whose board was never created is forgotten).
-pub async fn note_created(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    now_ms: i64,
-) -> Result<()> {
+pub async fn note_created(at: &BoardAt<'_>) -> Result<()> {
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        now_ms,
+        ..
+    } = *at;
     let due = match &board.tournament {
         Some(_) => board.tournament_due_ms(false, false, now_ms)?,
         // A board that closes its periods (a league, a periodic board with rewards) is due when
@@ -59,8 +61,7 @@ pub async fn note_created(
     // Every tournament's creation is marked: one already open is due before the board is stored
     // (the worker waits for it), and any is indexed for the listing before (which keeps it).
     if board.tournament.is_some() {
-        let keys = Keys::new(tenant, &board.id);
-        repo.set_px(&keys.creating(), &now_ms.to_string(), CREATING_MS)
+        repo.set_px(&at.keys.creating(), &now_ms.to_string(), CREATING_MS)
             .await?;
     }
     match due {
@@ -102,9 +103,9 @@ pub async fn announce(
             }
             Err(e) => return Err(e),
         };
+        let at = BoardAt::new(repo, tenant, &board, now_ms);
         if board.closes_periods() && board.tournament.is_none() {
-            return crate::competitions::closes::on_due(repo, tenant, &keys, &board, now_ms, held)
-                .await;
+            return crate::competitions::closes::on_due(&at, held).await;
         }
         let Some(t) = &board.tournament else {
             return repo.due_forget(&item, Some(held), now_ms).await;
@@ -134,7 +135,7 @@ pub async fn announce(
             }
         }
         let ended = owed.ended || made.ended;
-        let rewards_due = rewards_due(repo, tenant, &keys, &board, ended, now_ms).await;
+        let rewards_due = rewards_due(&at, ended).await;
         let next_ms = [owed.next_ms, rewards_due, board.next_run_close_ms(now_ms)?]
             .into_iter()
             .flatten()
@@ -153,21 +154,19 @@ pub async fn announce(
 /// open reviews the tournament stays noted until the grace ends, when they are awarded whatever
 /// is open (a review's decision, a read or a claim may do it sooner); an award that failed is
 /// tried again like a failed announcement.
-async fn rewards_due(
-    repo: &Repo,
-    tenant: &TenantId,
-    keys: &Keys,
-    board: &Board,
-    ended: bool,
-    now_ms: i64,
-) -> Option<i64> {
+async fn rewards_due(at: &BoardAt<'_>, ended: bool) -> Option<i64> {
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        now_ms,
+        ..
+    } = *at;
     let id = &board.id;
     if board.closes_periods() {
         // A tournament of many runs: every run that closed is paid, each as a period's
         // close (its last with the window's end), as a periodic board's are.
-        match crate::competitions::closes::after_runs_closed(repo, tenant, keys, board, now_ms)
-            .await
-        {
+        match crate::competitions::closes::after_runs_closed(at).await {
             Ok(again) => again,
             Err(e) => {
                 eprintln!("tournaments: awarding the runs of {tenant}/{id} (again soon): {e}");

@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::cache::EdgeCache;
 use crate::platform::Platform;
-use crate::repo::{Keys, Repo};
+use crate::repo::{BoardAt, Keys, Repo};
 use crate::submissions::pipeline::store::BatchResult;
 
 mod batch;
@@ -264,8 +264,8 @@ async fn apply_claimed(
         match repo.apply_batch(keys, now, &batch).await? {
             BatchResult::Applied { version, .. } => {
                 if let Some(b) = board.as_ref() {
-                    announce_reviews(repo, tenant, b, keys, &tally.announce, retro_flagged, now)
-                        .await;
+                    let at = BoardAt::new(repo, tenant, b, now);
+                    announce_reviews(&at, &tally.announce, retro_flagged).await;
                 }
                 report.applied += tally.applied;
                 report.duplicates += tally.duplicates;
@@ -286,27 +286,23 @@ async fn apply_claimed(
 /// meanwhile and announces the held and flagged submissions to `score.flagged` subscribers (a
 /// failure is logged: the reviews stay listed).
 async fn announce_reviews(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    keys: &Keys,
+    at: &BoardAt<'_>,
     reviews: &[leaderboard::integrity::review::Review],
     retro_flagged: u64,
-    now_ms: i64,
 ) {
-    if board.stats && retro_flagged > 0 {
-        let minute = leaderboard::integrity::stats::minute(now_ms);
+    if at.board.stats && retro_flagged > 0 {
+        let minute = leaderboard::integrity::stats::minute(at.now_ms);
         let flagged = leaderboard::integrity::stats::Counter::Flagged;
-        if let Err(e) = repo
-            .note_stats(keys, minute, flagged, retro_flagged, "")
+        if let Err(e) = at
+            .repo
+            .note_stats(&at.keys, minute, flagged, retro_flagged, "")
             .await
         {
             eprintln!("drain: could not count flagged submissions: {e}");
         }
     }
     if !reviews.is_empty()
-        && let Err(e) =
-            crate::webhooks::delivery::score_flagged(repo, tenant, board, reviews, now_ms).await
+        && let Err(e) = crate::webhooks::delivery::score_flagged(at, reviews).await
     {
         eprintln!("drain: could not announce flagged submissions: {e}");
     }

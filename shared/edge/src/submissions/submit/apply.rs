@@ -12,7 +12,7 @@ use leaderboard::{
     board::operator, board::period,
 };
 
-use crate::repo::{Keys, Repo};
+use crate::repo::{BoardAt, Repo};
 use crate::submissions::idempotency::store::KeyLock;
 use crate::submissions::writes::{ApplyResult, Refused, Write};
 
@@ -26,19 +26,22 @@ use super::{Decided, Judging, MAX_ATTEMPTS, Outcome};
 /// `judging` says it was approved) and [`settle_before_write`] acts on their settlement: a
 /// `reject` is the `422`, a `hold` stores a review instead of the write, a `flag` stores one with
 /// it.
-#[allow(clippy::too_many_arguments)]
 pub async fn apply(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
+    at: &BoardAt<'_>,
     player: &PlayerId,
     submission: &Submission,
-    now_ms: i64,
     mut first_read: Option<(String, Option<leaderboard::Record>)>,
     lock: Option<&KeyLock>,
     judging: Judging<'_>,
 ) -> Result<Decided> {
-    let keys = Keys::new(tenant, &board.id);
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        keys,
+        now_ms,
+    } = at;
+    let (board, now_ms) = (*board, *now_ms);
     let period = PeriodView::resolve(board, None, now_ms)?;
     let approved = match judging {
         Judging::Judge => None,
@@ -48,13 +51,9 @@ pub async fn apply(
         } => Some((review_id, review_json)),
     };
     let attempt = Attempt {
-        repo,
-        tenant,
-        keys: &keys,
-        board,
+        at,
         player,
         submission,
-        now_ms,
         period: &period,
         expire: period::expire_at_ms(&period.id, board.retain_periods),
         started: EventEnvelope::period_started(tenant, &board.id, period.id, now_ms).to_json()?,
@@ -68,7 +67,7 @@ pub async fn apply(
     // checked too, so reviews queued while held never take a player past its attempts.
     let attempts = match &board.tournament {
         Some(t) if t.max_attempts.is_some() => {
-            Some((t, repo.attempts_granted(&keys, &period.id, player).await?))
+            Some((t, repo.attempts_granted(keys, &period.id, player).await?))
         }
         _ => None,
     };
@@ -78,7 +77,7 @@ pub async fn apply(
     for _ in 0..MAX_ATTEMPTS {
         let (raw, previous) = match first_read.take() {
             Some(read) => read,
-            None => repo.record(&keys, &period.id, player).await?,
+            None => repo.record(keys, &period.id, player).await?,
         };
         if let Some((tournament, granted)) = attempts {
             let used = previous.as_ref().map_or(0, |r| r.submissions);
@@ -97,13 +96,10 @@ pub async fn apply(
 
 /// What every try of one submission's write shares.
 struct Attempt<'a> {
-    repo: &'a Repo,
-    tenant: &'a TenantId,
-    keys: &'a Keys,
-    board: &'a Board,
+    /// The board at the submission's time.
+    at: &'a BoardAt<'a>,
     player: &'a PlayerId,
     submission: &'a Submission,
-    now_ms: i64,
     /// The current period.
     period: &'a PeriodView,
     /// When the period's keys expire.
@@ -130,7 +126,7 @@ impl Attempt<'_> {
         previous: Option<leaderboard::Record>,
         cohort: &mut Option<CohortId>,
     ) -> Result<Option<Decided>> {
-        let (board, now_ms) = (self.board, self.now_ms);
+        let (board, now_ms) = (self.at.board, self.at.now_ms);
         let decided = operator::apply(board, previous.as_ref(), self.submission, now_ms)?;
         let mut announce = Vec::new();
         let (state_json, flagged) = match self
@@ -150,7 +146,7 @@ impl Attempt<'_> {
         let key = decided.record.sort_key(board, self.player)?;
         let id = format!("{now_ms}-{}-{}", self.player, decided.record.submissions);
         let event = EventEnvelope::score_applied(
-            self.tenant,
+            self.at.tenant,
             &board.id,
             id,
             now_ms,
@@ -177,10 +173,10 @@ impl Attempt<'_> {
             ..self.write(raw, &applied.record, &key.member, key.rank_value, &event)
         };
         let lock = self.lock.zip(outcome_json.as_deref());
-        match self.repo.apply(self.keys, &write, lock).await? {
+        match self.at.repo.apply(&self.at.keys, &write, lock).await? {
             ApplyResult::Applied(a) => {
                 announce.extend(flagged.map(|r| *r));
-                announce_flagged(self.repo, self.tenant, board, &announce, now_ms).await;
+                announce_flagged(self.at, &announce).await;
                 Ok(Some(Decided::Applied(Outcome {
                     better: a.better,
                     total: a.total,
@@ -191,7 +187,7 @@ impl Attempt<'_> {
             // The record changed since it was read: read it again and decide again.
             ApplyResult::Conflict => Ok(None),
             ApplyResult::Refused(why) => {
-                Err(refusal(self.repo, self.tenant, board, &self.period.id, why).await)
+                Err(refusal(self.at.repo, self.at.tenant, board, &self.period.id, why).await)
             }
         }
     }
@@ -199,15 +195,11 @@ impl Attempt<'_> {
     /// The player's cohort on a board with cohorts, placing it on its first write of the period.
     async fn placement(&self) -> Result<Option<CohortId>> {
         crate::competitions::leagues::placement(
-            self.repo,
-            self.tenant,
-            self.keys,
-            self.board,
+            self.at,
             &self.period.id,
             self.expire,
             self.player,
             self.submission.band.as_deref(),
-            self.now_ms,
         )
         .await
     }
@@ -224,20 +216,18 @@ impl Attempt<'_> {
             return Ok(Ok((None, None)));
         }
         let judged = Judged {
-            board: self.board,
+            board: self.at.board,
             period: self.period.id,
             player: self.player,
             submission: self.submission,
-            at_ms: self.now_ms,
+            at_ms: self.at.now_ms,
             before,
             after,
         };
-        Ok(
-            match judge(self.repo, self.tenant, self.keys, &judged, announce).await? {
-                (state, Settled::Write(review)) => Ok((Some(state), review)),
-                (_, Settled::Held(review)) => Err(Decided::Held(review)),
-            },
-        )
+        Ok(match judge(self.at, &judged, announce).await? {
+            (state, Settled::Write(review)) => Ok((Some(state), review)),
+            (_, Settled::Held(review)) => Err(Decided::Held(review)),
+        })
     }
 
     /// The write of a try, but for its integrity, stats and cohort.
@@ -264,13 +254,14 @@ impl Attempt<'_> {
             // An approved review is applied after the end too: it was made inside the window,
             // and the standings wait for held reviews (docs/competitions.md).
             tournament_end_ms: self
+                .at
                 .board
                 .tournament
                 .as_ref()
                 .filter(|_| self.approved.is_none())
                 .map(|t| t.window.end_ms),
             cohort: None,
-            closes: self.board.closes_periods(),
+            closes: self.at.board.closes_periods(),
         }
     }
 }
@@ -297,15 +288,12 @@ fn outcome(
 /// acted on before it ([`settle_before_write`]; reviews to announce go to `announce`): the
 /// rules' new state (stored with the write) and whether to write.
 async fn judge(
-    repo: &Repo,
-    tenant: &TenantId,
-    keys: &Keys,
+    at: &BoardAt<'_>,
     judged: &Judged<'_>,
     announce: &mut Vec<Review>,
 ) -> Result<(String, Settled)> {
-    let judgment = crate::integrity::judge(repo, keys, judged, None).await?;
-    let settled =
-        settle_before_write(repo, tenant, keys, judged, judgment.settlement, announce).await?;
+    let judgment = crate::integrity::judge(at.repo, &at.keys, judged, None).await?;
+    let settled = settle_before_write(at, judged, judgment.settlement, announce).await?;
     Ok((judgment.state_json, settled))
 }
 

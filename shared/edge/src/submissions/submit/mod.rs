@@ -21,7 +21,7 @@ use leaderboard::{
 
 use crate::api::Ctx;
 use crate::http::{Call, Response};
-use crate::repo::Keys;
+use crate::repo::{BoardAt, Keys};
 use crate::submissions::idempotency;
 use crate::submissions::idempotency::store::KeyLock;
 use crate::submissions::idempotency::store::Reservation;
@@ -282,12 +282,9 @@ async fn write(
         return accept(call, ctx, board, keys, player, submission, lock).await;
     }
     let outcome = match apply(
-        repo,
-        &ctx.tenant,
-        board,
+        &BoardAt::new(repo, &ctx.tenant, board, call.now_ms),
         player,
         submission,
-        call.now_ms,
         Some(first_read),
         lock,
         Judging::Judge,

@@ -2,29 +2,21 @@
 //! before the write ([`settle_before_write`]), stored with it ([`integrity_write`]), counted
 //! ([`stats_note`], [`note_stats`]) and announced ([`announce_flagged`]).
 
+use leaderboard::Result;
 use leaderboard::integrity::review::Review;
 use leaderboard::integrity::settle::{Judged, Ruling, Settlement};
 use leaderboard::integrity::stats::{self, Counter};
-use leaderboard::{Board, Result, TenantId};
 
-use crate::repo::{Keys, Repo};
+use crate::repo::BoardAt;
 use crate::submissions::writes::IntegrityWrite;
 
 /// Announces held and flagged submissions to the webhook subscriptions that want
 /// `score.flagged` (after the write: a failure here is logged, the review stays listed).
-pub(super) async fn announce_flagged(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &Board,
-    reviews: &[Review],
-    now_ms: i64,
-) {
+pub(super) async fn announce_flagged(at: &BoardAt<'_>, reviews: &[Review]) {
     if reviews.is_empty() {
         return;
     }
-    if let Err(e) =
-        crate::webhooks::delivery::score_flagged(repo, tenant, board, reviews, now_ms).await
-    {
+    if let Err(e) = crate::webhooks::delivery::score_flagged(at, reviews).await {
         eprintln!("scores: could not announce flagged submissions: {e}");
     }
 }
@@ -32,20 +24,13 @@ pub(super) async fn announce_flagged(
 /// Counts `n` submissions outside the write in the board's stats: a held or rejected one of
 /// `player`, or (`player` empty) a burst's earlier members. A failure is logged: a submission's
 /// fate does not depend on its count.
-pub(super) async fn note_stats(
-    repo: &Repo,
-    keys: &Keys,
-    board: &Board,
-    counter: Counter,
-    n: u64,
-    player: &str,
-    now_ms: i64,
-) {
-    if !board.stats || n == 0 {
+pub(super) async fn note_stats(at: &BoardAt<'_>, counter: Counter, n: u64, player: &str) {
+    if !at.board.stats || n == 0 {
         return;
     }
-    if let Err(e) = repo
-        .note_stats(keys, stats::minute(now_ms), counter, n, player)
+    if let Err(e) = at
+        .repo
+        .note_stats(&at.keys, stats::minute(at.now_ms), counter, n, player)
         .await
     {
         eprintln!(
@@ -67,27 +52,31 @@ pub(super) enum Settled {
 /// earlier members are flagged (stored if new, counted, announced) whatever becomes of the
 /// submission; a rejection is counted and is the answer (`422`); a hold's review is stored and
 /// counted instead of the write. Announcements not made here (a flagged write's) are left in
-/// `announce` for after the write.
+/// `announce` for after the write. `at` is the board at the submission's time (`judged`'s).
 pub(super) async fn settle_before_write(
-    repo: &Repo,
-    tenant: &TenantId,
-    keys: &Keys,
+    at: &BoardAt<'_>,
     judged: &Judged<'_>,
     settlement: Settlement,
     announce: &mut Vec<Review>,
 ) -> Result<Settled> {
-    let board = judged.board;
-    let (player, now_ms) = (judged.player.as_str(), judged.at_ms);
+    let BoardAt {
+        repo,
+        board,
+        keys,
+        now_ms,
+        ..
+    } = at;
+    let player = judged.player.as_str();
     if !settlement.burst_flagged.is_empty() {
         let stored = crate::integrity::store_new(repo, keys, &settlement.burst_flagged).await?;
-        note_stats(repo, keys, board, Counter::Flagged, stored, "", now_ms).await;
+        note_stats(at, Counter::Flagged, stored, "").await;
         announce.extend(settlement.burst_flagged);
     }
     match settlement.ruling {
         Ruling::Apply(flagged) => Ok(Settled::Write(flagged)),
         Ruling::Reject(refusal) => {
-            note_stats(repo, keys, board, Counter::Rejected, 1, player, now_ms).await;
-            announce_flagged(repo, tenant, board, announce, now_ms).await;
+            note_stats(at, Counter::Rejected, 1, player).await;
+            announce_flagged(at, announce).await;
             Err(refusal)
         }
         Ruling::Hold(review) => {
@@ -96,22 +85,22 @@ pub(super) async fn settle_before_write(
                     keys,
                     &review.id,
                     &crate::integrity::encode(&review)?,
-                    now_ms,
+                    *now_ms,
                 )
                 .await?;
             if !held {
                 // Decided before the tournament's end and held after its announcement: refused
                 // as closed, as a write after it is (`submit_cas.lua`), so that no approval
                 // changes the final standings after them.
-                announce_flagged(repo, tenant, board, announce, now_ms).await;
+                announce_flagged(at, announce).await;
                 return Err(leaderboard::competition::tournament::ended_meanwhile(
                     board.tournament.as_ref().map(|t| t.window),
                     &board.id,
                 ));
             }
             announce.push((*review).clone());
-            note_stats(repo, keys, board, Counter::Held, 1, player, now_ms).await;
-            announce_flagged(repo, tenant, board, announce, now_ms).await;
+            note_stats(at, Counter::Held, 1, player).await;
+            announce_flagged(at, announce).await;
             Ok(Settled::Held(review))
         }
     }

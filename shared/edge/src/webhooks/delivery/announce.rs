@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::fanout::event_message_id;
 use super::{TENANTS, new_message_id, ring, store};
-use crate::repo::Repo;
+use crate::repo::{BoardAt, Repo};
 use crate::webhooks;
 
 /// Makes the `board.deleted` messages of a deleted board (stored before the deletion is
@@ -47,12 +47,16 @@ pub async fn board_deleted(
 /// subscriptions that want them on `board`, and rings the worker. A message's id derives from
 /// the subscription and the review, so announcing a review again stores nothing.
 pub async fn score_flagged(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &leaderboard::Board,
+    at: &BoardAt<'_>,
     reviews: &[leaderboard::integrity::review::Review],
-    now_ms: i64,
 ) -> Result<()> {
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        now_ms,
+        ..
+    } = *at;
     let subs: Vec<Subscription> = webhooks::list(repo, tenant)
         .await?
         .into_iter()

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{TENANTS, new_message_id, put_new, store};
 use crate::platform::Platform;
-use crate::repo::Repo;
+use crate::repo::{BoardAt, Repo};
 use crate::webhooks;
 
 /// The message id of a board event for a subscription: the same whenever the fan-out reads the
@@ -63,23 +63,26 @@ pub(super) async fn period_closed(
 /// The drain path of [`period_closed`]: when the board's current period (by the clock) is not
 /// the one it last announced the close before, announces the period before it.
 pub(super) async fn period_closed_by_clock(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &leaderboard::Board,
+    at: &BoardAt<'_>,
     wanting: &[&Subscription],
-    now_ms: i64,
 ) -> Result<u64> {
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        keys,
+        now_ms,
+    } = at;
     if !wanting
         .iter()
         .any(|s| s.wants("period.closed", board.id.as_str()))
     {
         return Ok(0);
     }
-    let current = leaderboard::board::period::period_id(board.period, now_ms)?;
+    let current = leaderboard::board::period::period_id(board.period, *now_ms)?;
     let Some(closed) = leaderboard::board::period::previous(board.period, &current) else {
         return Ok(0);
     };
-    let keys = crate::repo::Keys::new(tenant, &board.id);
     if repo.get(&keys.hooks_closed()).await?.as_deref() == Some(closed.to_string().as_str()) {
         return Ok(0);
     }
@@ -111,18 +114,21 @@ fn wanting_at<'a>(
 /// that wants it and existed when it happened; `tournament.ended` also carries the final top of
 /// the last run (the period its last moment fell in), read now: held reviews decided since the
 /// end and an `async` board's inbox drained since are in it.
-#[allow(clippy::too_many_arguments)]
 async fn tournament(
-    repo: &Repo,
-    tenant: &TenantId,
-    board: &leaderboard::Board,
+    at: &BoardAt<'_>,
     wanting: &[&Subscription],
     entry: &str,
     envelope: &leaderboard::EventEnvelope,
     kind: &str,
     data: Value,
-    now_ms: i64,
 ) -> Result<u64> {
+    let BoardAt {
+        repo,
+        tenant,
+        board,
+        now_ms,
+        ..
+    } = *at;
     let Some((subs, n)) = wanting_at(wanting, kind, board, envelope.at_ms) else {
         return Ok(0);
     };
@@ -351,11 +357,8 @@ pub async fn fan_out(
                 break;
             }
             let fan = Fan {
-                repo,
-                tenant,
-                board: &board,
+                at: BoardAt::new(repo, tenant, &board, clock()),
                 wanting: &wanting,
-                now: clock(),
             };
             let mut scores = 0;
             for (entry, json) in &entries {
@@ -369,7 +372,8 @@ pub async fn fan_out(
             let ids: Vec<String> = entries.into_iter().map(|(id, _)| id).collect();
             repo.webhook_fanout_ack(&keys, &ids).await?;
         }
-        made += period_closed_by_clock(repo, tenant, &board, &wanting, clock()).await?;
+        made +=
+            period_closed_by_clock(&BoardAt::new(repo, tenant, &board, clock()), &wanting).await?;
     }
     if made > 0 {
         repo.sadd(TENANTS, tenant.as_str()).await?;
@@ -379,19 +383,24 @@ pub async fn fan_out(
 
 /// A batch of one board's log entries fanned out at `now`.
 struct Fan<'a> {
-    repo: &'a Repo,
-    tenant: &'a TenantId,
-    board: &'a leaderboard::Board,
+    /// The board, at the batch's time.
+    at: BoardAt<'a>,
     /// The subscriptions that want any of the board's events.
     wanting: &'a [&'a Subscription],
-    now: i64,
 }
 
 impl Fan<'_> {
     /// The messages of one log entry, stored: how many, and whether it was an applied score
     /// (which may change the top).
     async fn entry(&self, entry: &str, json: &str) -> Result<(u64, bool)> {
-        let (repo, tenant, board, wanting) = (self.repo, self.tenant, self.board, self.wanting);
+        let BoardAt {
+            repo,
+            tenant,
+            board,
+            now_ms: now,
+            ..
+        } = self.at;
+        let wanting = self.wanting;
         let Ok(envelope) = leaderboard::EventEnvelope::from_json(json) else {
             return Ok((0, false));
         };
@@ -410,10 +419,7 @@ impl Fan<'_> {
             return Ok((made, false));
         }
         if let Some((kind, data)) = webhook::tournament_data(board, &envelope) {
-            let made = tournament(
-                repo, tenant, board, wanting, entry, &envelope, kind, data, self.now,
-            )
-            .await?;
+            let made = tournament(&self.at, wanting, entry, &envelope, kind, data).await?;
             return Ok((made, false));
         }
         let Some(data) = webhook::score_applied_data(board, &envelope) else {
@@ -423,7 +429,7 @@ impl Fan<'_> {
         for sub in wanting {
             if sub.wants("score.applied", board.id.as_str()) && envelope.at_ms >= sub.created_ms {
                 let id = event_message_id(&sub.id, &board.id, entry);
-                let at = envelope.at_ms.min(self.now);
+                let at = envelope.at_ms.min(now);
                 store(repo, tenant, sub, id, "score.applied", data.clone(), at).await?;
                 made += 1;
             }
@@ -434,28 +440,26 @@ impl Fan<'_> {
     /// The `rank.top_changed` messages owed after applied scores, each due when its
     /// subscription's debounce allows.
     async fn top_changed(&self, top_subs: &[&Subscription], debounce_ms: i64) -> Result<u64> {
-        let (repo, tenant, now) = (self.repo, self.tenant, self.now);
-        crate::webhooks::top::check(
+        let BoardAt {
             repo,
             tenant,
-            self.board,
-            top_subs,
-            debounce_ms,
-            now,
-            async |sub, due| {
-                let mut m = Message::new(
-                    new_message_id()?,
-                    &sub.id,
-                    "rank.top_changed",
-                    String::new(),
-                    now,
-                );
-                m.board = Some(self.board.id.to_string());
-                m.next_attempt_ms = Some(due);
-                put_new(repo, tenant, &m, due).await?;
-                Ok(m)
-            },
-        )
+            board,
+            now_ms: now,
+            ..
+        } = self.at;
+        crate::webhooks::top::check(&self.at, top_subs, debounce_ms, async |sub, due| {
+            let mut m = Message::new(
+                new_message_id()?,
+                &sub.id,
+                "rank.top_changed",
+                String::new(),
+                now,
+            );
+            m.board = Some(board.id.to_string());
+            m.next_attempt_ms = Some(due);
+            put_new(repo, tenant, &m, due).await?;
+            Ok(m)
+        })
         .await
     }
 }
