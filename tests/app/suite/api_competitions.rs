@@ -452,7 +452,7 @@ async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
         &leaderboard::BoardId::new("opened").unwrap(),
     )
     .creating();
-    let left = |redis: &mut redis::Connection| -> i64 {
+    let left = |redis: &mut harness::Conn| -> i64 {
         redis::cmd("PTTL").arg(&opened_mark).query(redis).unwrap()
     };
     api.create_board(opened.clone()).await;

@@ -138,7 +138,7 @@ impl Receiver {
                 });
             }
         });
-        Self { port, state }
+        Self { port, path, state }
     }
 
     /// The URL of its hook.
