@@ -80,7 +80,6 @@ async fn submit_until_2xx(
 async fn a_redis_restart_under_load_loses_nothing_and_applies_nothing_twice() {
     // Its batches claimed when Redis dies are reclaimed a second later (see `start_persistent`).
     let mut api = crate::api::start_persistent().await;
-    api.start_worker().await;
     api.create_board(json!({"id": "race", "operator": "incr"}))
         .await;
     api.create_board(json!({"id": "queue", "operator": "incr", "write_mode": "async"}))
@@ -90,12 +89,12 @@ async fn a_redis_restart_under_load_loses_nothing_and_applies_nothing_twice() {
     )
     .await;
     api.submit_ok("shown", "ann", json!(1)).await;
-    // The worker also hears this region's own invalidations (lb:invalidate) and deletes the
-    // board's cached reads again: let those echoes pass before caching the page the readers
-    // below expect to stay a HIT.
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let shown = api.get("/api/v1/boards/shown/entries", None).await;
     assert_eq!(shown.header("x-cache"), "MISS");
+    // The worker starts once the page the readers below expect to stay a HIT is cached: it hears
+    // this region's own invalidations too (lb:invalidate, which keeps no message for a worker
+    // not yet listening), and the write's echo would have dropped the page whenever it came.
+    api.start_worker().await;
 
     // The clients.
     let refused = Arc::new(AtomicU64::new(0));
