@@ -415,6 +415,80 @@ async fn the_tenants_tournaments_are_listed_by_state_and_category_page_by_page()
     }
 }
 
+/// A tournament is indexed for the listing before its board is stored. A listing that reads
+/// such an entry keeps it while the creation's mark (`Keys::creating`) says the board is on its
+/// way, for a tournament open now and one upcoming alike (an upcoming one's entry was once
+/// dropped for good there), and lists it once it is stored; an entry whose board never came is
+/// dropped by the first listing after its mark is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_listing_keeps_the_entry_of_a_creation_on_its_way() {
+    use leaderboard::{BoardId, TenantId};
+    let api = start().await;
+    let mut redis = api.redis.conn();
+    let tenant = TenantId::new("default").unwrap();
+    let index = edge::competitions::tournaments::store::index(&tenant);
+    let mark = |id: &str| edge::repo::Keys::new(&tenant, &BoardId::new(id).unwrap()).creating();
+    let now_ms = now_secs() * 1_000;
+    // Open now (its end an hour on) and upcoming (two hours on), both on their way.
+    let coming = [("coming-open", 3_600), ("coming-later", 7_200)];
+    for (id, end_secs) in coming {
+        let _: i64 = redis::cmd("ZADD")
+            .arg(&index)
+            .arg(now_ms + end_secs * 1_000)
+            .arg(id)
+            .query(&mut redis)
+            .unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(mark(id))
+            .arg(now_ms)
+            .arg("PX")
+            .arg(60_000)
+            .query(&mut redis)
+            .unwrap();
+    }
+    let indexed = |redis: &mut harness::Conn, id: &str| -> bool {
+        let score: Option<f64> = redis::cmd("ZSCORE")
+            .arg(&index)
+            .arg(id)
+            .query(redis)
+            .unwrap();
+        score.is_some()
+    };
+    // Not listed yet (no board), in any state, and kept.
+    for state in ["open", "upcoming", "ended"] {
+        assert_eq!(
+            listed(&api, &format!("state={state}")).await.0,
+            Vec::<String>::new()
+        );
+    }
+    for (id, _) in coming {
+        assert!(
+            indexed(&mut redis, id),
+            "{id}'s entry was dropped while its mark held"
+        );
+    }
+    // The open one is stored: listed (its creation clears its mark).
+    tournament(
+        &api,
+        "coming-open",
+        "sync",
+        json!({"title": "Coming", "start": moment(-60), "end": moment(3_600)}),
+    )
+    .await;
+    assert_eq!(listed(&api, "state=open").await.0, ["coming-open"]);
+    // The upcoming one never comes: once its mark is gone, the next listing drops its entry.
+    let _: i64 = redis::cmd("DEL")
+        .arg(mark("coming-later"))
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(listed(&api, "state=upcoming").await.0, Vec::<String>::new());
+    assert!(
+        !indexed(&mut redis, "coming-later"),
+        "an entry whose board never came was kept"
+    );
+    assert!(indexed(&mut redis, "coming-open"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_player_reads_the_tournaments_it_joined_with_its_rank_in_each() {
     let api = start().await;
