@@ -476,6 +476,11 @@ async fn the_listing_keeps_the_entry_of_a_creation_on_its_way() {
     )
     .await;
     assert_eq!(listed(&api, "state=open").await.0, ["coming-open"]);
+    let left: i64 = redis::cmd("PTTL")
+        .arg(mark("coming-open"))
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(left, -2, "the stored board's creation left its mark");
     // The upcoming one never comes: once its mark is gone, the next listing drops its entry.
     let _: i64 = redis::cmd("DEL")
         .arg(mark("coming-later"))

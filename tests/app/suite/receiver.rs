@@ -2,11 +2,13 @@
 //! its script says (status, `Retry-After`, a delay before answering) and records what it got.
 //! It reads a body as plain receivers do: the `Content-Length` bytes, never a chunked body.
 //!
-//! Its port is the kernel's pick, which may have served another test's listener a moment ago
-//! (an edge-host app, a proxy), and whatever still talks to that listener reaches this one. So
-//! the hook has a path of its own, which only a subscription made with [`Receiver::url`] knows:
-//! anything else (another path, not HTTP) is a stray, answered `404`, kept apart from what was
-//! received and named when a wait gives up.
+//! Its port is the kernel's pick, which may have served another process's listener a moment ago
+//! (an edge-host app binds port 0 too), and whatever still talks to that listener reaches this
+//! one. So the hook has a path of its own, which only a subscription made with
+//! [`Receiver::url`] knows: anything else (another path, bytes that are no HTTP request) is a
+//! stray, answered `404` when it is HTTP, kept apart from what was received and named when a
+//! wait gives up. A request for another path that carries a `webhook-id` can only come from the
+//! app under test: it is a misdirected delivery, and [`Receiver::received`] fails the test.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -66,6 +68,8 @@ struct State {
     received: Vec<Received>,
     /// The first line of each stray (a request for another path, or not HTTP).
     strays: Vec<String>,
+    /// Deliveries (with a `webhook-id`) for another path: the request line of each.
+    misdirected: Vec<String>,
 }
 
 /// The running receiver (stops with the test's runtime).
@@ -80,14 +84,10 @@ pub struct Receiver {
 impl Receiver {
     /// Starts on a free loopback port; answers `200` unless scripted.
     pub async fn start() -> Self {
-        use std::hash::{BuildHasher, Hasher};
+        use rand_core::RngCore;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        // Each RandomState is keyed afresh from the OS's random source.
-        let token = std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish();
-        let path = format!("/hook/{token:016x}");
+        let path = format!("/hook/{:016x}", rand_core::OsRng.next_u64());
         let state = Arc::new(Mutex::new(State::default()));
         let shared = Arc::clone(&state);
         let own = path.clone();
@@ -116,10 +116,24 @@ impl Receiver {
                                     .or(s.fallback)
                                     .unwrap_or(Answer::status(200))
                             }
-                            Request::Http { line, .. } | Request::Stray(line) => {
+                            Request::Http { line, headers, .. }
+                                if headers.contains_key("webhook-id") =>
+                            {
+                                eprintln!("receiver {own}: a misdirected delivery: {line:?}");
+                                s.misdirected.push(line);
+                                Answer::status(404)
+                            }
+                            Request::Http { line, .. } => {
                                 eprintln!("receiver {own}: a stray: {line:?}");
                                 s.strays.push(line);
                                 Answer::status(404)
+                            }
+                            Request::Stray(line) => {
+                                eprintln!(
+                                    "receiver {own}: bytes that are no HTTP request: {line:?}"
+                                );
+                                s.strays.push(line);
+                                return;
                             }
                             Request::None => return,
                         }
@@ -165,9 +179,17 @@ impl Receiver {
         self.state.lock().unwrap().fallback = answer;
     }
 
-    /// What it received so far.
+    /// What it received so far; panics if a delivery came for another path (the app lost the
+    /// subscription's URL).
     pub fn received(&self) -> Vec<Received> {
-        self.state.lock().unwrap().received.clone()
+        let s = self.state.lock().unwrap();
+        assert!(
+            s.misdirected.is_empty(),
+            "deliveries for another path than {}: {:?}",
+            self.path,
+            s.misdirected
+        );
+        s.received.clone()
     }
 
     /// Waits until `until` holds of what it received, up to `secs`: what it received then, or
@@ -183,6 +205,11 @@ impl Receiver {
                 return Some(got);
             }
             if tokio::time::Instant::now() >= deadline {
+                eprintln!(
+                    "receiver: gave up after {secs} s with {} request(s); strays: {:?}",
+                    got.len(),
+                    self.strays()
+                );
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -215,6 +242,9 @@ impl Receiver {
     }
 }
 
+/// How many bytes a request's head may take before it is taken for a stray.
+const MAX_HEAD: usize = 64 * 1024;
+
 /// The next bytes from the client (`None`: it closed, failed, or sent nothing for 10 s).
 async fn read_more<'c>(
     socket: &mut tokio::net::TcpStream,
@@ -244,13 +274,26 @@ enum Request {
 async fn read_request(socket: &mut tokio::net::TcpStream) -> Request {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
+    // Bytes that end, stop or grow long without a head's end are a stray (a Redis client's
+    // commands wait for a reply: they stop).
+    let first_line = |buf: &[u8]| {
+        let line = buf.split(|b| *b == b'\n').next().unwrap_or_default();
+        String::from_utf8_lossy(line).trim_end().to_string()
+    };
     let header_end = loop {
         let Some(more) = read_more(socket, &mut chunk).await else {
-            return Request::None;
+            return if buf.is_empty() {
+                Request::None
+            } else {
+                Request::Stray(first_line(&buf))
+            };
         };
         buf.extend_from_slice(more);
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
+        }
+        if buf.len() > MAX_HEAD {
+            return Request::Stray(first_line(&buf));
         }
     };
     let head = String::from_utf8_lossy(&buf[..header_end]).to_string();

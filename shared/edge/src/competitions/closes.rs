@@ -18,15 +18,9 @@ use crate::schedule::{Held, Item};
 /// again; anything else would fail the same way every time (a damaged table, a mark that does
 /// not parse): it is logged and left, the awards to their readers.
 pub async fn after_runs_closed(at: &BoardAt<'_>) -> Result<Option<i64>> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        now_ms,
-        ..
-    } = *at;
+    let (repo, tenant, board, _, now_ms) = at.parts();
     let awards_again = match crate::competitions::rewards::settle_ended(at).await {
-        Ok(at) => at,
+        Ok(again) => again,
         Err(e) if e.is_outage() => return Err(e),
         Err(e) => {
             eprintln!(
@@ -37,7 +31,7 @@ pub async fn after_runs_closed(at: &BoardAt<'_>) -> Result<Option<i64>> {
         }
     };
     match repo
-        .trim_closes(&at.keys, board.period, board.retain_periods, now_ms)
+        .trim_closes(at.keys(), board.period, board.retain_periods, now_ms)
         .await
     {
         Ok(_) => {}

@@ -76,13 +76,7 @@ async fn revert_burst_member(
     review: &Review,
     current: Option<leaderboard::Record>,
 ) -> Result<()> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        keys,
-        now_ms,
-    } = at;
+    let (repo, tenant, board, keys, now_ms) = at.parts();
     let player = &review.player;
     match current {
         None => Ok(()),
@@ -92,7 +86,7 @@ async fn revert_burst_member(
                 &board.id,
                 player,
                 review.period,
-                *now_ms,
+                now_ms,
             )
             .to_json()?;
             repo.delete_player(keys, board, &review.period, player, &event)
@@ -119,13 +113,7 @@ pub fn decode(raw: &str) -> Result<Review> {
 pub async fn revert(at: &BoardAt<'_>, review: &Review) -> Result<()> {
     use leaderboard::EventEnvelope;
 
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        keys,
-        now_ms,
-    } = at;
+    let (repo, tenant, board, keys, now_ms) = at.parts();
     let player = &review.player;
     let (raw, current) = repo.record(keys, &review.period, player).await?;
     if review.applied.is_none() {
@@ -145,7 +133,7 @@ pub async fn revert(at: &BoardAt<'_>, review: &Review) -> Result<()> {
     match &review.previous {
         None => {
             let event =
-                EventEnvelope::record_deleted(tenant, &board.id, player, review.period, *now_ms)
+                EventEnvelope::record_deleted(tenant, &board.id, player, review.period, now_ms)
                     .to_json()?;
             repo.delete_player(keys, board, &review.period, player, &event)
                 .await?;
@@ -167,14 +155,7 @@ async fn restore(
 ) -> Result<()> {
     use leaderboard::EventEnvelope;
 
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        keys,
-        now_ms,
-    } = at;
-    let now_ms = *now_ms;
+    let (repo, tenant, board, keys, now_ms) = at.parts();
     let (raw, current) = read;
     let player = &review.player;
     let outcome = leaderboard::Outcome {

@@ -311,7 +311,7 @@ pub async fn current_top(at: &BoardAt<'_>, limit: u32) -> Result<Ranked> {
         at.repo,
         at.tenant,
         at.board,
-        &at.keys,
+        at.keys(),
         (period, None),
         limit,
         None,

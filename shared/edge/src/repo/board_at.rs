@@ -6,8 +6,10 @@ use leaderboard::{Board, TenantId};
 use super::{Keys, Repo};
 
 /// One board at one moment: the repository it is stored in, its tenant, its config, its keys
-/// (the board's own, never a cohort's: [`Keys::in_cohort`] makes those from them) and the time
-/// the operation acts at (Unix ms: the request's, or the worker's run's).
+/// (the board's own, made from the tenant and the board's id, never a cohort's:
+/// [`Keys::in_cohort`] makes those from them) and the time the operation acts at (Unix ms: the
+/// request's, the worker's run's, or an approved submission's own, which its write is applied
+/// at).
 pub struct BoardAt<'a> {
     /// The store.
     pub repo: &'a Repo,
@@ -15,8 +17,8 @@ pub struct BoardAt<'a> {
     pub tenant: &'a TenantId,
     /// Its config.
     pub board: &'a Board,
-    /// Its keys.
-    pub keys: Keys,
+    /// Its keys ([`BoardAt::keys`]).
+    keys: Keys,
     /// The time (Unix ms).
     pub now_ms: i64,
 }
@@ -31,5 +33,16 @@ impl<'a> BoardAt<'a> {
             keys: Keys::new(tenant, &board.id),
             now_ms,
         }
+    }
+
+    /// The board's keys.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Its five parts, for a body that names them: `(repo, tenant, board, keys, now_ms)` (each
+    /// of its own type, so no two can be swapped unseen).
+    pub fn parts(&self) -> (&'a Repo, &'a TenantId, &'a Board, &Keys, i64) {
+        (self.repo, self.tenant, self.board, &self.keys, self.now_ms)
     }
 }

@@ -22,11 +22,11 @@
 //! Here: the link (one server, or a cluster: [`routed`]; replica acknowledgements: [`replicas`]),
 //! the script runner (and [`script`]: a script's keys, arguments and answers by name), the
 //! board at a moment that a board's operations take ([`BoardAt`]: the repository, tenant,
-//! board, keys and time as one value), the board's own key names ([`Keys`], [`keys`]; each capability adds the names of its keys, and
-//! their rows of this table, in its `store`), the event log and its dead letters ([`log`]), and plain
-//! commands for small records ([`plain`], [`hashes`]). Each capability's
-//! Redis methods and Lua scripts live in its own folder (`crate::boards::store`,
-//! `crate::submissions::writes`, …).
+//! board, keys and time as one value), the board's own key names ([`Keys`], [`keys`]; each
+//! capability adds the names of its keys, and their rows of this table, in its `store`), the
+//! event log and its dead letters ([`log`]), and plain commands for small records ([`plain`],
+//! [`hashes`]). Each capability's Redis methods and Lua scripts live in its own folder
+//! (`crate::boards::store`, `crate::submissions::writes`, …).
 
 mod board_at;
 mod hashes;

@@ -98,13 +98,7 @@ pub async fn check(
     debounce_ms: i64,
     store: impl AsyncFn(&Subscription, i64) -> Result<Message>,
 ) -> Result<u64> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        now_ms,
-        ..
-    } = *at;
+    let (repo, tenant, board, _, now_ms) = at.parts();
     let Some(n) = subs.iter().map(|s| s.top_n).max() else {
         return Ok(0);
     };

@@ -165,14 +165,7 @@ pub struct ReplayReport {
 
 /// Replays `board`'s log into fresh keys, compares, and swaps them in.
 pub async fn replay(at: &BoardAt<'_>) -> Result<ReplayReport> {
-    let BoardAt {
-        repo,
-        board,
-        keys,
-        now_ms,
-        ..
-    } = at;
-    let now_ms = *now_ms;
+    let (repo, _, board, keys, now_ms) = at.parts();
     board.replayable()?;
     let fresh = keys.within(&format!("rp:{}", nonce(now_ms)));
     let base = base(repo, keys, |ids| ids.first().cloned())
@@ -295,14 +288,7 @@ async fn compare(repo: &Repo, live: &Keys, fresh: &Keys, period: &str) -> Result
 /// minutes): its keys. A moment before the board's first event, or before what the log and its
 /// snapshots still hold, is a `404`.
 pub async fn as_of(at: &BoardAt<'_>, as_of: &AsOf) -> Result<Keys> {
-    let BoardAt {
-        repo,
-        board,
-        keys,
-        now_ms,
-        ..
-    } = at;
-    let now_ms = *now_ms;
+    let (repo, _, board, keys, now_ms) = at.parts();
     let beyond = || {
         LeaderboardError::NotFound(format!(
             "as_of {}: the log and its snapshots no longer reach back that far (see the board's \

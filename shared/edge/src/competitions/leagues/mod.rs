@@ -37,9 +37,7 @@ pub async fn placement(
     player: &PlayerId,
     band: Option<&str>,
 ) -> Result<Option<CohortId>> {
-    let BoardAt {
-        repo, board, keys, ..
-    } = at;
+    let (repo, _, board, keys, _) = at.parts();
     let Some(size) = board.cohort_size else {
         return Ok(None);
     };
@@ -72,14 +70,7 @@ pub async fn placement(
 /// was closed (no submission and no worker for `retain_periods` periods) is passed over: its
 /// standings are gone, and it moves no one.
 pub async fn close_due(at: &BoardAt<'_>) -> Result<()> {
-    let BoardAt {
-        repo,
-        board,
-        keys,
-        now_ms,
-        ..
-    } = at;
-    let now_ms = *now_ms;
+    let (repo, _, board, keys, now_ms) = at.parts();
     let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
         return Ok(());
     };
@@ -111,14 +102,7 @@ pub async fn close_due(at: &BoardAt<'_>) -> Result<()> {
 /// Closes `period`: begins the close, reads each cohort's final standings, and stores the moves
 /// the core decides once.
 async fn close(at: &BoardAt<'_>, (league, size): (&League, u32), period: &PeriodId) -> Result<()> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        keys,
-        now_ms,
-    } = at;
-    let now_ms = *now_ms;
+    let (repo, tenant, board, keys, now_ms) = at.parts();
     repo.freeze_period(keys, period, now_ms).await?;
     let mut groups = Vec::new();
     for cohort in repo.cohorts(keys, period, size).await? {
@@ -196,14 +180,7 @@ async fn history(
     closed: &[(PeriodId, i64)],
     player: &PlayerId,
 ) -> Result<Vec<PastClose>> {
-    let BoardAt {
-        repo,
-        board,
-        keys,
-        now_ms,
-        ..
-    } = at;
-    let now_ms = *now_ms;
+    let (repo, _, board, keys, now_ms) = at.parts();
     let mut newest: Vec<&(PeriodId, i64)> = closed.iter().collect();
     newest.sort_by_key(|(p, _)| std::cmp::Reverse(p.start_ms()));
     let mut past = Vec::new();
@@ -243,14 +220,7 @@ async fn history(
 /// league. The caller checks who may read it (the player's own token, or a service or admin
 /// one).
 pub async fn standing(at: &BoardAt<'_>, player: &PlayerId) -> Result<LeagueStanding> {
-    let BoardAt {
-        repo,
-        board,
-        keys,
-        now_ms,
-        ..
-    } = at;
-    let now_ms = *now_ms;
+    let (repo, _, board, keys, now_ms) = at.parts();
     let (Some(league), Some(size)) = (&board.league, board.cohort_size) else {
         return Err(Conflict::NotALeague {
             board: board.id.to_string(),

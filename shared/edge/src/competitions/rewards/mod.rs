@@ -359,14 +359,7 @@ pub async fn settle_logged(
 /// others were tried; any other failure (a damaged table, a config that kept changing) would
 /// fail the same way every time: it is logged and left to the period's readers.
 pub async fn settle_ended(at: &BoardAt<'_>) -> Result<Option<i64>> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        keys,
-        now_ms,
-    } = at;
-    let now_ms = *now_ms;
+    let (repo, tenant, board, keys, now_ms) = at.parts();
     if !board.closes_periods() || !board.pays_rewards() {
         return Ok(None);
     }

@@ -42,13 +42,7 @@ pub const CREATING_RECHECK_MS: i64 = 1_000;
 /// stored the board; finding none but the mark, it looks again a second later (without the mark,
 /// a note whose board was never created is forgotten).
 pub async fn note_created(at: &BoardAt<'_>) -> Result<()> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        now_ms,
-        ..
-    } = *at;
+    let (repo, tenant, board, _, now_ms) = at.parts();
     let due = match &board.tournament {
         Some(_) => board.tournament_due_ms(false, false, now_ms)?,
         // A board that closes its periods (a league, a periodic board with rewards) is due when
@@ -61,7 +55,7 @@ pub async fn note_created(at: &BoardAt<'_>) -> Result<()> {
     // Every tournament's creation is marked: one already open is due before the board is stored
     // (the worker waits for it), and any is indexed for the listing before (which keeps it).
     if board.tournament.is_some() {
-        repo.set_px(&at.keys.creating(), &now_ms.to_string(), CREATING_MS)
+        repo.set_px(&at.keys().creating(), &now_ms.to_string(), CREATING_MS)
             .await?;
     }
     match due {
@@ -155,13 +149,7 @@ pub async fn announce(
 /// is open (a review's decision, a read or a claim may do it sooner); an award that failed is
 /// tried again like a failed announcement.
 async fn rewards_due(at: &BoardAt<'_>, ended: bool) -> Option<i64> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        now_ms,
-        ..
-    } = *at;
+    let (repo, tenant, board, _, now_ms) = at.parts();
     let id = &board.id;
     if board.closes_periods() {
         // A tournament of many runs: every run that closed is paid, each as a period's

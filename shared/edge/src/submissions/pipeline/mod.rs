@@ -295,7 +295,7 @@ async fn announce_reviews(
         let flagged = leaderboard::integrity::stats::Counter::Flagged;
         if let Err(e) = at
             .repo
-            .note_stats(&at.keys, minute, flagged, retro_flagged, "")
+            .note_stats(at.keys(), minute, flagged, retro_flagged, "")
             .await
         {
             eprintln!("drain: could not count flagged submissions: {e}");

@@ -34,14 +34,7 @@ pub async fn apply(
     lock: Option<&KeyLock>,
     judging: Judging<'_>,
 ) -> Result<Decided> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        keys,
-        now_ms,
-    } = at;
-    let (board, now_ms) = (*board, *now_ms);
+    let (repo, tenant, board, keys, now_ms) = at.parts();
     let period = PeriodView::resolve(board, None, now_ms)?;
     let approved = match judging {
         Judging::Judge => None,
@@ -173,7 +166,7 @@ impl Attempt<'_> {
             ..self.write(raw, &applied.record, &key.member, key.rank_value, &event)
         };
         let lock = self.lock.zip(outcome_json.as_deref());
-        match self.at.repo.apply(&self.at.keys, &write, lock).await? {
+        match self.at.repo.apply(self.at.keys(), &write, lock).await? {
             ApplyResult::Applied(a) => {
                 announce.extend(flagged.map(|r| *r));
                 announce_flagged(self.at, &announce).await;
@@ -292,7 +285,7 @@ async fn judge(
     judged: &Judged<'_>,
     announce: &mut Vec<Review>,
 ) -> Result<(String, Settled)> {
-    let judgment = crate::integrity::judge(at.repo, &at.keys, judged, None).await?;
+    let judgment = crate::integrity::judge(at.repo, at.keys(), judged, None).await?;
     let settled = settle_before_write(at, judged, judgment.settlement, announce).await?;
     Ok((judgment.state_json, settled))
 }

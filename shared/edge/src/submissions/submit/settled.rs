@@ -30,7 +30,7 @@ pub(super) async fn note_stats(at: &BoardAt<'_>, counter: Counter, n: u64, playe
     }
     if let Err(e) = at
         .repo
-        .note_stats(&at.keys, stats::minute(at.now_ms), counter, n, player)
+        .note_stats(at.keys(), stats::minute(at.now_ms), counter, n, player)
         .await
     {
         eprintln!(
@@ -59,13 +59,11 @@ pub(super) async fn settle_before_write(
     settlement: Settlement,
     announce: &mut Vec<Review>,
 ) -> Result<Settled> {
-    let BoardAt {
-        repo,
-        board,
-        keys,
-        now_ms,
-        ..
-    } = at;
+    let (repo, _, board, keys, now_ms) = at.parts();
+    debug_assert_eq!(
+        now_ms, judged.at_ms,
+        "the board at another time than the submission's"
+    );
     let player = judged.player.as_str();
     if !settlement.burst_flagged.is_empty() {
         let stored = crate::integrity::store_new(repo, keys, &settlement.burst_flagged).await?;
@@ -85,7 +83,7 @@ pub(super) async fn settle_before_write(
                     keys,
                     &review.id,
                     &crate::integrity::encode(&review)?,
-                    *now_ms,
+                    now_ms,
                 )
                 .await?;
             if !held {

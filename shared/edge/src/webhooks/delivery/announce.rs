@@ -50,13 +50,7 @@ pub async fn score_flagged(
     at: &BoardAt<'_>,
     reviews: &[leaderboard::integrity::review::Review],
 ) -> Result<()> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        now_ms,
-        ..
-    } = *at;
+    let (repo, tenant, board, _, now_ms) = at.parts();
     let subs: Vec<Subscription> = webhooks::list(repo, tenant)
         .await?
         .into_iter()

@@ -66,20 +66,14 @@ pub(super) async fn period_closed_by_clock(
     at: &BoardAt<'_>,
     wanting: &[&Subscription],
 ) -> Result<u64> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        keys,
-        now_ms,
-    } = at;
+    let (repo, tenant, board, keys, now_ms) = at.parts();
     if !wanting
         .iter()
         .any(|s| s.wants("period.closed", board.id.as_str()))
     {
         return Ok(0);
     }
-    let current = leaderboard::board::period::period_id(board.period, *now_ms)?;
+    let current = leaderboard::board::period::period_id(board.period, now_ms)?;
     let Some(closed) = leaderboard::board::period::previous(board.period, &current) else {
         return Ok(0);
     };
@@ -122,13 +116,7 @@ async fn tournament(
     kind: &str,
     data: Value,
 ) -> Result<u64> {
-    let BoardAt {
-        repo,
-        tenant,
-        board,
-        now_ms,
-        ..
-    } = *at;
+    let (repo, tenant, board, _, now_ms) = at.parts();
     let Some((subs, n)) = wanting_at(wanting, kind, board, envelope.at_ms) else {
         return Ok(0);
     };
@@ -381,7 +369,7 @@ pub async fn fan_out(
     Ok(made)
 }
 
-/// A batch of one board's log entries fanned out at `now`.
+/// A batch of one board's log entries, fanned out at the batch's time (`at.now_ms`).
 struct Fan<'a> {
     /// The board, at the batch's time.
     at: BoardAt<'a>,
@@ -393,13 +381,7 @@ impl Fan<'_> {
     /// The messages of one log entry, stored: how many, and whether it was an applied score
     /// (which may change the top).
     async fn entry(&self, entry: &str, json: &str) -> Result<(u64, bool)> {
-        let BoardAt {
-            repo,
-            tenant,
-            board,
-            now_ms: now,
-            ..
-        } = self.at;
+        let (repo, tenant, board, _, now) = self.at.parts();
         let wanting = self.wanting;
         let Ok(envelope) = leaderboard::EventEnvelope::from_json(json) else {
             return Ok((0, false));
@@ -440,13 +422,7 @@ impl Fan<'_> {
     /// The `rank.top_changed` messages owed after applied scores, each due when its
     /// subscription's debounce allows.
     async fn top_changed(&self, top_subs: &[&Subscription], debounce_ms: i64) -> Result<u64> {
-        let BoardAt {
-            repo,
-            tenant,
-            board,
-            now_ms: now,
-            ..
-        } = self.at;
+        let (repo, tenant, board, _, now) = self.at.parts();
         crate::webhooks::top::check(&self.at, top_subs, debounce_ms, async |sub, due| {
             let mut m = Message::new(
                 new_message_id()?,
