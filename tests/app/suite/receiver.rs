@@ -2,9 +2,9 @@
 //! its script says (status, `Retry-After`, a delay before answering) and records what it got.
 //! It reads a body as plain receivers do: the `Content-Length` bytes, never a chunked body.
 //!
-//! Its port is the kernel's pick, which may have served another process's listener a moment ago
-//! (an edge-host app binds port 0 too), and whatever still talks to that listener reaches this
-//! one. So the hook has a path of its own, which only a subscription made with
+//! Its port is the kernel's pick, which may have served another listener a moment ago, in this
+//! process or another (an in-process edge-host app binds port 0 too), and whatever still talks
+//! to that listener reaches this one. So the hook has a path of its own, which only a subscription made with
 //! [`Receiver::url`] knows: anything else (another path, bytes that are no HTTP request) is a
 //! stray, answered `404` when it is HTTP, kept apart from what was received and named when a
 //! wait gives up. A request for another path that carries a `webhook-id` can only come from the
@@ -182,14 +182,18 @@ impl Receiver {
     /// What it received so far; panics if a delivery came for another path (the app lost the
     /// subscription's URL).
     pub fn received(&self) -> Vec<Received> {
-        let s = self.state.lock().unwrap();
+        // Read under the lock, asserted after it (a panic holding it would poison it for the
+        // connections' tasks).
+        let (misdirected, received) = {
+            let s = self.state.lock().unwrap();
+            (s.misdirected.clone(), s.received.clone())
+        };
         assert!(
-            s.misdirected.is_empty(),
-            "deliveries for another path than {}: {:?}",
-            self.path,
-            s.misdirected
+            misdirected.is_empty(),
+            "deliveries for another path than {}: {misdirected:?}",
+            self.path
         );
-        s.received.clone()
+        received
     }
 
     /// Waits until `until` holds of what it received, up to `secs`: what it received then, or

@@ -53,9 +53,9 @@ pub async fn after_runs_closed(at: &BoardAt<'_>) -> Result<Option<i64>> {
 pub async fn on_due(at: &BoardAt<'_>, held: &Held) -> Result<()> {
     crate::competitions::leagues::close_due(at).await?;
     let awards_again = after_runs_closed(at).await?;
-    let item = Item::Competition(at.tenant.clone(), at.board.id.clone());
+    let item = Item::Competition(at.tenant().clone(), at.board().id.clone());
     let next = [
-        period::next_reset_ms(at.board.period, at.now_ms)?,
+        period::next_reset_ms(at.board().period, at.now_ms)?,
         awards_again,
     ]
     .into_iter()

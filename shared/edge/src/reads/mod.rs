@@ -306,11 +306,11 @@ pub async fn top(
 /// without a request (the worker's push publishing, `crate::live::push`).
 pub async fn current_top(at: &BoardAt<'_>, limit: u32) -> Result<Ranked> {
     let limit = check_limit("limit", limit, 1, MAX_LIMIT)?;
-    let period = PeriodView::resolve(at.board, None, at.now_ms)?;
+    let period = PeriodView::resolve(at.board(), None, at.now_ms)?;
     page_of(
         at.repo,
-        at.tenant,
-        at.board,
+        at.tenant(),
+        at.board(),
         at.keys(),
         (period, None),
         limit,

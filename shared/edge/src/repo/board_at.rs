@@ -13,11 +13,11 @@ use super::{Keys, Repo};
 pub struct BoardAt<'a> {
     /// The store.
     pub repo: &'a Repo,
-    /// Whose board it is.
-    pub tenant: &'a TenantId,
-    /// Its config.
-    pub board: &'a Board,
-    /// Its keys ([`BoardAt::keys`]).
+    /// Whose board it is ([`BoardAt::tenant`]).
+    tenant: &'a TenantId,
+    /// Its config ([`BoardAt::board`]).
+    board: &'a Board,
+    /// Its keys ([`BoardAt::keys`]): the tenant's and the board's, so the three are read only.
     keys: Keys,
     /// The time (Unix ms).
     pub now_ms: i64,
@@ -33,6 +33,16 @@ impl<'a> BoardAt<'a> {
             keys: Keys::new(tenant, &board.id),
             now_ms,
         }
+    }
+
+    /// Whose board it is.
+    pub fn tenant(&self) -> &'a TenantId {
+        self.tenant
+    }
+
+    /// The board's config.
+    pub fn board(&self) -> &'a Board {
+        self.board
     }
 
     /// The board's keys.

@@ -51,10 +51,10 @@ async fn write_state(repo: &Repo, key: &str, state: &State) -> Result<()> {
 
 /// The board's current period and its top `n` entries.
 pub async fn current_top(at: &BoardAt<'_>, n: u32) -> Result<(String, Vec<Value>)> {
-    let period = PeriodView::resolve(at.board, None, at.now_ms)?.id;
+    let period = PeriodView::resolve(at.board(), None, at.now_ms)?.id;
     Ok((
         period.to_string(),
-        top_of(at.repo, at.tenant, at.board, &period, n).await?,
+        top_of(at.repo, at.tenant(), at.board(), &period, n).await?,
     ))
 }
 

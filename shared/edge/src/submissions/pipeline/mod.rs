@@ -290,7 +290,7 @@ async fn announce_reviews(
     reviews: &[leaderboard::integrity::review::Review],
     retro_flagged: u64,
 ) {
-    if at.board.stats && retro_flagged > 0 {
+    if at.board().stats && retro_flagged > 0 {
         let minute = leaderboard::integrity::stats::minute(at.now_ms);
         let flagged = leaderboard::integrity::stats::Counter::Flagged;
         if let Err(e) = at

@@ -119,7 +119,7 @@ impl Attempt<'_> {
         previous: Option<leaderboard::Record>,
         cohort: &mut Option<CohortId>,
     ) -> Result<Option<Decided>> {
-        let (board, now_ms) = (self.at.board, self.at.now_ms);
+        let (board, now_ms) = (self.at.board(), self.at.now_ms);
         let decided = operator::apply(board, previous.as_ref(), self.submission, now_ms)?;
         let mut announce = Vec::new();
         let (state_json, flagged) = match self
@@ -139,7 +139,7 @@ impl Attempt<'_> {
         let key = decided.record.sort_key(board, self.player)?;
         let id = format!("{now_ms}-{}-{}", self.player, decided.record.submissions);
         let event = EventEnvelope::score_applied(
-            self.at.tenant,
+            self.at.tenant(),
             &board.id,
             id,
             now_ms,
@@ -180,7 +180,7 @@ impl Attempt<'_> {
             // The record changed since it was read: read it again and decide again.
             ApplyResult::Conflict => Ok(None),
             ApplyResult::Refused(why) => {
-                Err(refusal(self.at.repo, self.at.tenant, board, &self.period.id, why).await)
+                Err(refusal(self.at.repo, self.at.tenant(), board, &self.period.id, why).await)
             }
         }
     }
@@ -209,7 +209,7 @@ impl Attempt<'_> {
             return Ok(Ok((None, None)));
         }
         let judged = Judged {
-            board: self.at.board,
+            board: self.at.board(),
             period: self.period.id,
             player: self.player,
             submission: self.submission,
@@ -248,13 +248,13 @@ impl Attempt<'_> {
             // and the standings wait for held reviews (docs/competitions.md).
             tournament_end_ms: self
                 .at
-                .board
+                .board()
                 .tournament
                 .as_ref()
                 .filter(|_| self.approved.is_none())
                 .map(|t| t.window.end_ms),
             cohort: None,
-            closes: self.at.board.closes_periods(),
+            closes: self.at.board().closes_periods(),
         }
     }
 }

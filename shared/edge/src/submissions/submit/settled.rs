@@ -25,7 +25,7 @@ pub(super) async fn announce_flagged(at: &BoardAt<'_>, reviews: &[Review]) {
 /// `player`, or (`player` empty) a burst's earlier members. A failure is logged: a submission's
 /// fate does not depend on its count.
 pub(super) async fn note_stats(at: &BoardAt<'_>, counter: Counter, n: u64, player: &str) {
-    if !at.board.stats || n == 0 {
+    if !at.board().stats || n == 0 {
         return;
     }
     if let Err(e) = at
@@ -59,12 +59,8 @@ pub(super) async fn settle_before_write(
     settlement: Settlement,
     announce: &mut Vec<Review>,
 ) -> Result<Settled> {
-    let (repo, _, board, keys, now_ms) = at.parts();
-    debug_assert_eq!(
-        now_ms, judged.at_ms,
-        "the board at another time than the submission's"
-    );
-    let player = judged.player.as_str();
+    let (repo, _, board, keys, _) = at.parts();
+    let (player, now_ms) = (judged.player.as_str(), judged.at_ms);
     if !settlement.burst_flagged.is_empty() {
         let stored = crate::integrity::store_new(repo, keys, &settlement.burst_flagged).await?;
         note_stats(at, Counter::Flagged, stored, "").await;
