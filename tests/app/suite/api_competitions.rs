@@ -442,32 +442,35 @@ async fn the_worker_waits_for_a_competition_whose_creation_is_on_its_way() {
     let _: i64 = redis::cmd("DEL").arg(&mark).query(&mut redis).unwrap();
     let forgotten =
         harness::eventually(look, || due_of(&mut redis, coming).is_none().then_some(())).await;
-    // A creation marks itself, for a minute at most, before it notes the tournament, and the
+    // Every tournament's creation, open or upcoming (the listing indexes either before it is
+    // stored), marks itself, for a minute at most, before it notes the tournament, and the
     // script that stores the board clears the mark; one refused once noted (the id is taken)
     // leaves its mark to its minute.
-    let opened = json!({"id": "opened", "tournament": {
-        "title": "Opened", "start": moment(-1), "duration_secs": 60}});
-    let opened_mark = edge::repo::Keys::new(
-        &leaderboard::TenantId::new("default").unwrap(),
-        &leaderboard::BoardId::new("opened").unwrap(),
-    )
-    .creating();
-    let left = |redis: &mut harness::Conn| -> i64 {
-        redis::cmd("PTTL").arg(&opened_mark).query(redis).unwrap()
-    };
-    api.create_board(opened.clone()).await;
-    assert_eq!(
-        left(&mut redis),
-        -2,
-        "the stored board's creation left its mark"
-    );
-    let taken = api.post_board(opened).await;
-    assert_eq!(taken.status, 409, "{}", taken.body);
-    let refused_left = left(&mut redis);
-    assert!(
-        (1..=i64::try_from(CREATING_MS).unwrap_or(i64::MAX)).contains(&refused_left),
-        "the refused creation's mark: {refused_left} ms left"
-    );
+    for (id, start) in [("opened", moment(-1)), ("upcoming", moment(3_600))] {
+        let t = json!({"id": id, "tournament": {
+            "title": "Marked", "start": start, "duration_secs": 60}});
+        let mark = edge::repo::Keys::new(
+            &leaderboard::TenantId::new("default").unwrap(),
+            &leaderboard::BoardId::new(id).unwrap(),
+        )
+        .creating();
+        let left = |redis: &mut harness::Conn| -> i64 {
+            redis::cmd("PTTL").arg(&mark).query(redis).unwrap()
+        };
+        api.create_board(t.clone()).await;
+        assert_eq!(
+            left(&mut redis),
+            -2,
+            "{id}: the stored board's creation left its mark"
+        );
+        let taken = api.post_board(t).await;
+        assert_eq!(taken.status, 409, "{id}: {}", taken.body);
+        let refused_left = left(&mut redis);
+        assert!(
+            (1..=i64::try_from(CREATING_MS).unwrap_or(i64::MAX)).contains(&refused_left),
+            "{id}: the refused creation's mark: {refused_left} ms left"
+        );
+    }
     assert!(
         forgotten.is_some(),
         "{coming} should be forgotten once its mark is gone: due {:?}",

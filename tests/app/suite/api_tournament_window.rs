@@ -442,7 +442,7 @@ async fn the_listing_keeps_the_entry_of_a_creation_on_its_way() {
             .arg(mark(id))
             .arg(now_ms)
             .arg("PX")
-            .arg(60_000)
+            .arg(edge::competitions::tournaments::CREATING_MS)
             .query(&mut redis)
             .unwrap();
     }

@@ -269,7 +269,9 @@ const TIMEOUT_SECS: u64 = 5;
 /// again [`RETRY_SECS`] on, which may take its timeout too; and as much again for a loaded
 /// machine.
 const DELIVERED_WITHIN_SECS: u64 = 2
-    * (edge::webhooks::due::CATCH_UP_AFTER_MS.unsigned_abs() / 1_000
+    * (edge::webhooks::due::CATCH_UP_AFTER_MS
+        .unsigned_abs()
+        .div_ceil(1_000)
         + TIMEOUT_SECS
         + RETRY_SECS
         + TIMEOUT_SECS);
@@ -847,8 +849,12 @@ async fn every_applied_score_is_delivered_from_the_log_on_sync_and_async_boards(
     // The fan-out acknowledged what it read of the boards named, bob's and cat's entries the
     // last, so it has stored what it will of them: three messages (none for the early score).
     for board in ["arena", "bulk"] {
+        let keys = edge::repo::Keys::new(
+            &leaderboard::TenantId::new("acme").unwrap(),
+            &leaderboard::BoardId::new(board).unwrap(),
+        );
         let pending: Vec<redis::Value> = redis::cmd("XPENDING")
-            .arg(format!("lb:{{acme/{board}}}:events"))
+            .arg(keys.events())
             .arg("webhooks")
             .query(&mut api.redis.conn())
             .unwrap();
@@ -871,7 +877,7 @@ async fn every_applied_score_is_delivered_from_the_log_on_sync_and_async_boards(
     assert_eq!(r.status, 204, "{}", r.body);
     let got = receiver
         .wait_for(
-            20,
+            DELIVERED_WITHIN_SECS,
             |got| !messages_of(got, "board.deleted").is_empty(),
             || async {},
         )

@@ -2,13 +2,14 @@
 //! its script says (status, `Retry-After`, a delay before answering) and records what it got.
 //! It reads a body as plain receivers do: the `Content-Length` bytes, never a chunked body.
 //!
-//! Its port is the kernel's pick, which may have served another listener a moment ago, in this
-//! process or another (an in-process edge-host app binds port 0 too), and whatever still talks
-//! to that listener reaches this one. So the hook has a path of its own, which only a subscription made with
-//! [`Receiver::url`] knows: anything else (another path, bytes that are no HTTP request) is a
-//! stray, answered `404` when it is HTTP, kept apart from what was received and named when a
-//! wait gives up. A request for another path that carries a `webhook-id` can only come from the
-//! app under test: it is a misdirected delivery, and [`Receiver::received`] fails the test.
+//! Its port is [`harness::free_port`]'s: outside the kernel's ephemeral range and never twice in
+//! this process, though a suite beside this one (another process) may have held it a moment
+//! ago, and whatever still talks to that listener reaches this one. So the hook has a path of
+//! its own, which only a subscription made with [`Receiver::url`] knows: anything else (another
+//! path, bytes that are no HTTP request) is a stray, answered `404` when it is HTTP, kept apart
+//! from what was received and named when a wait gives up. A request for another path that
+//! carries a `webhook-id` is a misdirected delivery (the app under test lost the subscription's
+//! URL), and [`Receiver::received`] fails the test.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -85,8 +86,10 @@ impl Receiver {
     /// Starts on a free loopback port; answers `200` unless scripted.
     pub async fn start() -> Self {
         use rand_core::RngCore;
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let port = harness::free_port();
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| panic!("the receiver cannot listen on {port}: {e}"));
         let path = format!("/hook/{:016x}", rand_core::OsRng.next_u64());
         let state = Arc::new(Mutex::new(State::default()));
         let shared = Arc::clone(&state);

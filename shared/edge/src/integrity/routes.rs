@@ -149,10 +149,10 @@ async fn carry_out(
     effect: Effect,
     now_ms: i64,
 ) -> Result<()> {
-    let keys = Keys::new(&ctx.tenant, &board.id);
+    let at = BoardAt::new(repo, &ctx.tenant, board, now_ms);
     match effect {
         Effect::None => {
-            repo.put_review(&keys, &r.id, json, r.submitted_at_ms)
+            repo.put_review(at.keys(), &r.id, json, r.submitted_at_ms)
                 .await?
         }
         Effect::Apply => {
@@ -185,8 +185,8 @@ async fn carry_out(
                 .await;
         }
         Effect::Revert => {
-            crate::integrity::revert(&BoardAt::new(repo, &ctx.tenant, board, now_ms), r).await?;
-            repo.put_review(&keys, &r.id, json, r.submitted_at_ms)
+            crate::integrity::revert(&at, r).await?;
+            repo.put_review(at.keys(), &r.id, json, r.submitted_at_ms)
                 .await?;
             ctx.cache()
                 .await
