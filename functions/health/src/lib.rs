@@ -3,7 +3,8 @@
 //! ```text
 //! GET /health/live      200 {"status":"ok"} as long as the component can be instantiated and run
 //! GET /health/ready     200 when Redis answers PING and the KV store answers a read, else a 503
-//!                       problem naming what failed
+//!                       problem naming what failed; rings the worker for due work no alarm
+//!                       will ring any more (`edge::schedule`)
 //! GET /health/detailed  200: each dependency's status and latency, app version, git revision,
 //!                       the region's Redis circuit breaker (`edge::breaker`), the Redis servers
 //!                       that stopped answering (`edge::stall`), inbox entries a dead drain left
@@ -266,9 +267,25 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
     }
 }
 
-/// `/health/ready`: `200` with every check up, else `503` naming what is down.
+/// `/health/ready`: `200` with every check up, else `503` naming what is down. With Redis up it
+/// also rings the worker for due work no alarm will ring any more (the alarm expired while no
+/// worker listened: one restarting): a platform probes each instance every few seconds, so a
+/// worker that starts hears the next probe's ring (`Repo::due_nudge`; `scripts/up.sh` rings
+/// each worker it starts itself). A ring that fails is logged: readiness is the app's.
 async fn ready(platform: &dyn Platform) -> Result<Response> {
-    let (checks, _) = checks(platform).await;
+    let (checks, probe) = checks(platform).await;
+    if let Some(repo) = &probe {
+        let nudged = repo
+            .due_nudge(edge::scope::now_ms(), edge::schedule::NUDGE_AFTER_MS)
+            .await;
+        match nudged {
+            Ok(Some(due_ms)) => {
+                eprintln!("health: rang the worker for due work no alarm rang (due at {due_ms} ms)")
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("health: the schedule's due work could not be read: {e}"),
+        }
+    }
     let down: Vec<String> = checks
         .iter()
         .filter(|(_, c)| c["status"] == "down")

@@ -286,8 +286,29 @@ impl Api {
     }
 
     /// Starts (or restarts) the worker app beside the HTTP app, on the same runtime, variables and
-    /// KV store.
+    /// KV store, then rings the schedule's alarm once it has subscribed, as scripts/up.sh does at
+    /// each start (for an alarm that expired while no worker listened).
     pub async fn start_worker(&mut self) {
+        self.start_worker_unrung().await;
+        let trigger = self.trigger.expect("the worker was started on a node");
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(edge::schedule::ALARM_CHANNEL)
+            .arg("expired")
+            .query(
+                &mut self
+                    .redis
+                    .peer(trigger)
+                    .node_client()
+                    .get_connection()
+                    .unwrap_or_else(|e| panic!("a connection to {trigger}: {e}")),
+            )
+            .unwrap_or_else(|e| panic!("ringing the sweep: {e}"));
+    }
+
+    /// [`Api::start_worker`] without the ring at its start: as a platform that starts the worker
+    /// and rings nothing (a Kubernetes Deployment), where only the alarm and the HTTP app's
+    /// readiness probes ring it.
+    pub async fn start_worker_unrung(&mut self) {
         if let Some(old) = self.worker.take() {
             old.stop().await;
         }
@@ -351,17 +372,6 @@ impl Api {
                 if ended { "ended" } else { "still runs" },
             );
         }
-        // As scripts/up.sh does at each start: ring the schedule's alarm, for an alarm that expired
-        // while no worker listened.
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg(edge::schedule::ALARM_CHANNEL)
-            .arg("expired")
-            .query(
-                &mut node
-                    .get_connection()
-                    .unwrap_or_else(|e| panic!("a connection to {trigger}: {e}")),
-            )
-            .unwrap_or_else(|e| panic!("ringing the sweep: {e}"));
     }
 
     /// Kills Redis (`SIGKILL`), restarts it 2 s later, waits for the worker app to end (its

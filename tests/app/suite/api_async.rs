@@ -384,3 +384,107 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
     assert_eq!(left, 0, "the previous release's register is emptied");
     api.stop().await;
 }
+
+/// When `inbox:default/<board>` is due in the schedule (ms), if it is noted.
+fn sweep_due(c: &mut harness::Conn, board: &str) -> Option<i64> {
+    let due: Option<f64> = redis::cmd("ZSCORE")
+        .arg(edge::schedule::REGISTER)
+        .arg(format!("inbox:default/{board}"))
+        .query(c)
+        .unwrap();
+    due.map(|d| d as i64)
+}
+
+async fn submit_accepted(api: &Api, board: &str, scores: &[(&str, i64)]) {
+    for (player, score) in scores {
+        let r = api
+            .submit(board, json!({"player": player, "score": score}))
+            .await;
+        assert_eq!(r.status, 202, "{player}: {}", r.body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+/// Scores accepted while no worker listens (one restarting: pub/sub keeps no doorbell for a
+/// subscriber that is not there), on a board no drain has noted: the acceptance whose doorbell no
+/// one heard notes the board for the inbox sweep, due the reclaim time later, as a drain would.
+/// A worker started as scripts/up.sh starts one (its start rings the alarm) applies them; one
+/// started by a platform that rings nothing, after the alarm rang unheard, is rung by the next
+/// readiness probe of the HTTP app. No other write, no drain call.
+async fn scores_accepted_while_no_worker_listened_are_applied_once_one_starts() {
+    const RECLAIM_MS: i64 = 1_000;
+    let mut api = crate::api::start_with(
+        &[("inbox_reclaim_after_ms", "1000")],
+        edge_host::HostConfig::default(),
+    )
+    .await;
+    api.create_board(
+        json!({"id": "night", "operator": "best", "write_mode": "async", "public_read": true,
+        "cache": {"ttl_secs": 0, "stale_secs": 0}}),
+    )
+    .await;
+    let mut c = api.redis.conn();
+    assert_eq!(sweep_due(&mut c, "night"), None);
+    let before = crate::api::now_secs() * 1000;
+    submit_accepted(&api, "night", &[("ann", 10), ("bob", 20), ("cy", 30)]).await;
+    let after = (crate::api::now_secs() + 1) * 1000;
+    let due = sweep_due(&mut c, "night").expect("the unheard acceptance noted its board");
+    assert!(
+        (before + RECLAIM_MS..=after + RECLAIM_MS).contains(&due),
+        "noted due at {due}, not the reclaim time after the acceptance ({before}..{after})"
+    );
+
+    // As scripts/up.sh starts it: the alarm, or the ring at its start, brings the sweep.
+    api.start_worker().await;
+    assert!(
+        inbox_empty(
+            &api,
+            "night",
+            Duration::from_millis(RECLAIM_MS as u64 + 5_000)
+        )
+        .await,
+        "the accepted entries were not applied within the reclaim time + 5 s of the worker's start"
+    );
+    let got: Vec<(String, u64, serde_json::Value)> = rows(&wait_total(&api, "night", 3).await);
+    assert_eq!(got[0], ("cy".to_string(), 1, json!(30)));
+
+    // A worker that starts after the alarm rang for nobody, and whose start rings nothing.
+    api.stop_worker().await;
+    submit_accepted(&api, "night", &[("dee", 40), ("ann", 50)]).await;
+    let rang_unheard = eventually(Duration::from_millis(RECLAIM_MS as u64 + 3_000), || {
+        let due = sweep_due(&mut c, "night")?;
+        let alarm: bool = redis::cmd("EXISTS")
+            .arg(edge::schedule::ALARM)
+            .query(&mut c)
+            .unwrap();
+        (due <= crate::api::now_secs() * 1000 && !alarm).then_some(())
+    })
+    .await;
+    assert!(
+        rang_unheard.is_some(),
+        "the board's note never fell due with the alarm gone: {:?}",
+        sweep_due(&mut c, "night")
+    );
+    api.start_worker_unrung().await;
+    // The platform's probes: every 250 ms here (Kubernetes' default is 10 s). The first that
+    // finds the note past its time by the nudge's grace, with no alarm set, rings the worker.
+    let bound = Duration::from_millis(edge::schedule::NUDGE_AFTER_MS as u64 + 5_000);
+    let started = std::time::Instant::now();
+    let mut probes = 0;
+    while !inbox_empty(&api, "night", Duration::ZERO).await {
+        assert!(
+            started.elapsed() < bound,
+            "{probes} readiness probes in {bound:?} never rang the worker for the board due at \
+             {:?}",
+            sweep_due(&mut c, "night")
+        );
+        let ready = api.get("/health/ready", None).await;
+        assert_eq!(ready.status, 200, "{}", ready.body);
+        probes += 1;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let body = wait_total(&api, "night", 4).await;
+    assert_eq!(rows(&body)[0], ("ann".to_string(), 1, json!(50)));
+    assert_eq!(rows(&body)[1], ("dee".to_string(), 2, json!(40)));
+    api.stop().await;
+}

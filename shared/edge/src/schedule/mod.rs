@@ -42,7 +42,7 @@ mod overdue;
 mod previous;
 
 pub use item::{AlarmEvent, Item, Kind, Unparsed, board_ref};
-pub use overdue::{OVERDUE_SCANNED, Overdue};
+pub use overdue::{NUDGE_AFTER_MS, OVERDUE_SCANNED, Overdue};
 pub use previous::{PREVIOUS_INBOX, PREVIOUS_WEBHOOK_STAMPS, PREVIOUS_WEBHOOKS};
 
 use leaderboard::Result;

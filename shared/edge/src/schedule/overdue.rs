@@ -1,5 +1,6 @@
 //! What waits for a worker: the items of a kind whose time has passed and that no worker holds
-//! (`/health/detailed`).
+//! (`/health/detailed`), and the ring for such work that no alarm will ring any more
+//! (`/health/ready`).
 
 use leaderboard::Result;
 
@@ -25,6 +26,28 @@ script! {
         max,
     }
 }
+
+script! {
+    /// The alarm armed again for due work no worker heard of (`lua/nudge.lua`).
+    mod nudge = crate::schedule::with_alarm_arm!(include_str!("lua/nudge.lua"));
+    keys {
+        /// The register.
+        register,
+        /// The alarm ([`super::ALARM`]).
+        alarm,
+    }
+    args {
+        /// The caller's clock (ms).
+        now_ms,
+        /// How long past its time the earliest item must be.
+        grace_ms,
+    }
+}
+
+/// How long past its time the register's earliest item must be, with no alarm set, for
+/// [`Repo::due_nudge`] to ring: longer than a worker at work takes to lease what its alarm rang
+/// for (a lease makes each item due again later).
+pub const NUDGE_AFTER_MS: i64 = 5_000;
 
 /// Items of a kind overdue ([`Repo::due_overdue`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,5 +101,28 @@ impl Repo {
             }
         }
         Ok(overdue)
+    }
+
+    /// Rings the worker again for work of the schedule's register ([`super::REGISTER`]) that no
+    /// alarm will ring any more: when its earliest item fell due more than `grace_ms` before
+    /// `now_ms` and no alarm is set (it expired while no worker listened: a worker restarting,
+    /// which pub/sub keeps no message for), arms the alarm to expire at once. Returns that item's
+    /// due time when it rang. `/health/ready` calls it: the platform's probes ring a worker that
+    /// started after its alarm, as `scripts/up.sh` does at each start.
+    pub async fn due_nudge(&self, now_ms: i64, grace_ms: i64) -> Result<Option<i64>> {
+        let keys = nudge::Keys {
+            register: super::REGISTER.to_string(),
+            alarm: super::ALARM.to_string(),
+        };
+        let args = nudge::Args {
+            now_ms: now_ms.into(),
+            grace_ms: grace_ms.into(),
+        };
+        let reply = nudge::run(self, keys, args).await?;
+        match answer(&reply)? {
+            (word, []) if word == "quiet" => Ok(None),
+            (word, [_, due]) if word == "rung" => Ok(Some(score(due)?)),
+            (word, rest) => Err(unexpected(nudge::NAME, &word, rest)),
+        }
     }
 }

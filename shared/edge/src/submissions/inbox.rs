@@ -10,7 +10,7 @@ use leaderboard::Result;
 use leaderboard::events::idempotency::accepted_prefix;
 
 use crate::repo::script::{Arg, answer, script, unexpected};
-use crate::repo::{Keys, Repo, text};
+use crate::repo::{Keys, Repo, int, text};
 use crate::submissions::idempotency::store::KeyLock;
 
 script! {
@@ -58,6 +58,18 @@ pub fn enqueue_for_tests() -> crate::repo::script::Named {
 /// first): the longest a lost doorbell can delay entries while submissions keep coming.
 pub const BELL_MS: u64 = 1_000;
 
+/// An accepted asynchronous submission ([`Repo::enqueue`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueued {
+    /// Its inbox entry's id.
+    pub id: String,
+    /// Its acceptance rang the doorbell and the server delivered it to no subscriber: on one
+    /// server no worker listens (one restarting; pub/sub keeps no message), on a cluster the
+    /// worker may listen on another node. Its board is then noted for the inbox sweep
+    /// (`crate::submissions::submit`), as a drain notes it.
+    pub unheard: bool,
+}
+
 impl Keys {
     /// Set while a doorbell for the inbox is pending (cleared when a drain starts).
     pub fn bell(&self) -> String {
@@ -70,8 +82,8 @@ impl Repo {
     /// durable record the drain applies) and to its log, and rings the doorbell channel so the
     /// projector drains it, in one script;
     /// with `lock`, only if the `Idempotency-Key` is still this attempt's (or free), storing the
-    /// outcome in the same step. Returns the stream id, or `None` when the key is held by another
-    /// attempt. A lost doorbell only delays projection until the next one.
+    /// outcome in the same step. Returns the stream id and whether a doorbell rung went unheard,
+    /// or `None` when the key is held by another attempt.
     pub async fn enqueue(
         &self,
         keys: &Keys,
@@ -79,7 +91,7 @@ impl Repo {
         doorbell: &str,
         board_ref: &str,
         lock: Option<&KeyLock>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<Enqueued>> {
         let (reservation, outcome_prefix) = match lock {
             Some(c) => (c.reservation.clone(), accepted_prefix(&c.fingerprint)),
             None => Default::default(),
@@ -104,11 +116,12 @@ impl Repo {
         let reply = enqueue::run(self, named_keys, args).await?;
         let (word, rest) = answer(&reply)?;
         match (word.as_str(), rest) {
-            ("accepted", [id]) => {
+            ("accepted", [id, heard]) => {
                 let id = text(id)?;
+                let unheard = int(heard)? == 0;
                 // With `redis_min_replica_acks`: on its replicas before it is accepted.
                 self.await_replicas(&[&keys.inbox()]).await?;
-                Ok(Some(id))
+                Ok(Some(Enqueued { id, unheard }))
             }
             ("key_locked", []) => Ok(None),
             ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),

@@ -157,16 +157,45 @@ pub async fn drain(
     // Best effort: the register lives on one slot, and its node being down must not stop every
     // board's drain. Unnoted, a claim this drain leaves is still taken over by the board's next
     // drain after the reclaim time; only a quiet board's waits for one.
-    let item = crate::schedule::Item::Inbox(tenant.clone(), board_id.clone());
-    let now = clock();
-    let due = now.saturating_add(i64::try_from(limits.reclaim_after_ms).unwrap_or(i64::MAX));
-    if let Err(e) = repo
-        .due_note(&item, due, now, crate::schedule::NoteMode::Always)
-        .await
-    {
-        eprintln!("drain: {tenant}/{board_id} not noted for the inbox sweep: {e}");
-    }
+    let note = SweepNote {
+        reclaim_after_ms: limits.reclaim_after_ms,
+        now_ms: clock(),
+        mode: crate::schedule::NoteMode::Always,
+        by: "drain",
+    };
+    note.note(repo, tenant, board_id).await;
     drain_claims(repo, tenant, board_id, limits, clock).await
+}
+
+/// A note of a board for the inbox sweep ([`crate::schedule::Item::Inbox`]), due the reclaim
+/// time after `now_ms`: by a drain before it claims anything (`Always`: each drain moves it on),
+/// or by an acceptance whose doorbell no worker heard (`Earlier`: it never postpones a drain's
+/// note; `crate::submissions::submit`), so that the entries of a board no drain noted are found
+/// with no other write.
+pub(crate) struct SweepNote {
+    /// The drain's `inbox_reclaim_after_ms`.
+    pub reclaim_after_ms: u64,
+    /// The caller's clock (ms).
+    pub now_ms: i64,
+    /// How the note moves a due time the board has already.
+    pub mode: crate::schedule::NoteMode,
+    /// Who notes, for the log line of a note that fails.
+    pub by: &'static str,
+}
+
+impl SweepNote {
+    /// Notes the board; a failure is logged (best effort: the register's slot may be down).
+    pub(crate) async fn note(&self, repo: &Repo, tenant: &TenantId, board_id: &BoardId) {
+        let item = crate::schedule::Item::Inbox(tenant.clone(), board_id.clone());
+        let wait = i64::try_from(self.reclaim_after_ms).unwrap_or(i64::MAX);
+        let due = self.now_ms.saturating_add(wait);
+        if let Err(e) = repo.due_note(&item, due, self.now_ms, self.mode).await {
+            eprintln!(
+                "{}: {tenant}/{board_id} not noted for the inbox sweep: {e}",
+                self.by
+            );
+        }
+    }
 }
 
 /// [`drain`] without the note: the caller has registered the board already (a sweep's lease).

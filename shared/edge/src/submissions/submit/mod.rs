@@ -349,7 +349,7 @@ async fn accept(
     }
     .to_json()?;
     let board_ref = format!("{}/{}", ctx.tenant, board.id);
-    let id = repo
+    let enqueued = repo
         .enqueue(keys, &event, DOORBELL, &board_ref, lock)
         .await?
         .ok_or_else(|| {
@@ -357,9 +357,37 @@ async fn accept(
                 "another attempt of this request holds its Idempotency-Key; retry shortly".into(),
             )
         })?;
+    if enqueued.unheard {
+        note_unheard(ctx, repo, &board.id, call.now_ms).await;
+    }
     Ok(SubmitOutcome::Stored(StoredOutcome::Accepted {
-        event_id: id,
+        event_id: enqueued.id,
     }))
+}
+
+/// An acceptance whose doorbell no worker heard (none listened: one restarting) notes its board
+/// for the inbox sweep as a drain would, due the reclaim time later: the schedule's alarm, or the
+/// ring a worker gets when it starts (`scripts/up.sh`) or from a readiness probe
+/// (`functions/health`), then finds the entries with no other write. Best effort: the entry is
+/// accepted already, and the board's next doorbell drains it anyway.
+async fn note_unheard(ctx: &Ctx<'_>, repo: &crate::repo::Repo, board: &BoardId, now_ms: i64) {
+    let reclaim_after_ms = match crate::settings::reclaim_after_ms(ctx.platform()).await {
+        Ok(ms) => ms,
+        Err(e) => {
+            eprintln!(
+                "scores: {}/{board} not noted for the inbox sweep: {e}",
+                ctx.tenant
+            );
+            return;
+        }
+    };
+    let note = crate::submissions::pipeline::SweepNote {
+        reclaim_after_ms,
+        now_ms,
+        mode: crate::schedule::NoteMode::Earlier,
+        by: "scores",
+    };
+    note.note(repo, &ctx.tenant, board).await;
 }
 
 /// What a sync write leaves to do: other regions' copies of the board's reads dropped (this
