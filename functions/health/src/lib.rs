@@ -269,9 +269,10 @@ pub async fn route(platform: &dyn Platform, call: &Call<'_>) -> Result<Response>
 
 /// `/health/ready`: `200` with every check up, else `503` naming what is down. With Redis up it
 /// also rings the worker for due work no alarm will ring any more (the alarm expired while no
-/// worker listened: one restarting): a platform probes each instance every few seconds, so a
-/// worker that starts hears the next probe's ring (`Repo::due_nudge`; `scripts/up.sh` rings
-/// each worker it starts itself). A ring that fails is logged: readiness is the app's.
+/// worker listened: one restarting), at most once per `NUDGE_AFTER_MS`: whatever asks this route
+/// (a monitor's prober) rings a worker that started after its alarm (`Repo::due_nudge`;
+/// `scripts/up.sh` rings each worker it starts itself). A ring that fails is logged: readiness is
+/// the app's.
 async fn ready(platform: &dyn Platform) -> Result<Response> {
     let (checks, probe) = checks(platform).await;
     if let Some(repo) = &probe {
@@ -283,7 +284,7 @@ async fn ready(platform: &dyn Platform) -> Result<Response> {
                 eprintln!("health: rang the worker for due work no alarm rang (due at {due_ms} ms)")
             }
             Ok(None) => {}
-            Err(e) => eprintln!("health: the schedule's due work could not be read: {e}"),
+            Err(e) => eprintln!("health: ringing the worker for due work failed: {e}"),
         }
     }
     let down: Vec<String> = checks

@@ -396,11 +396,42 @@ impl Api {
         ended.is_some()
     }
 
-    /// Stops the worker app (the Redis trigger): doorbells rung meanwhile reach nobody.
+    /// Stops the worker app (the Redis trigger) and waits until the node it subscribed on counts
+    /// one subscriber of the doorbell less (another region's worker may listen there too; a node
+    /// that does not answer counts none): doorbells rung meanwhile reach no worker of this app.
     pub async fn stop_worker(&mut self) {
-        if let Some(w) = self.worker.take() {
-            w.stop().await;
-        }
+        let Some(w) = self.worker.take() else {
+            return;
+        };
+        let node = self.trigger.map(|t| (t, self.redis.peer(t).node_client()));
+        let doorbell_subscribers = |node: &redis::Client| -> Option<u64> {
+            let n: Vec<(String, u64)> = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg("lb:doorbell")
+                .query(&mut node.get_connection().ok()?)
+                .ok()?;
+            n.first().map(|(_, subs)| *subs)
+        };
+        let before = node.as_ref().and_then(|(_, c)| doorbell_subscribers(c));
+        w.stop().await;
+        // None listened (a worker that ended by itself): nothing to wait for.
+        let (Some((trigger, node)), Some(before @ 1..)) = (node, before) else {
+            return;
+        };
+        let mut seen = before;
+        let gone = harness::eventually(Duration::from_secs(10), || {
+            let Some(now) = doorbell_subscribers(&node) else {
+                return Some(());
+            };
+            seen = now;
+            (now < before).then_some(())
+        })
+        .await;
+        assert!(
+            gone.is_some(),
+            "the stopped worker's subscription outlived it by 10 s on {trigger}: the doorbell \
+             still has {seen} subscribers, as before it stopped"
+        );
     }
 
     /// Whether the worker app is still running (Spin, and edge-host in its Spin-faithful mode, end

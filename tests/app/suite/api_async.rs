@@ -466,8 +466,8 @@ async fn scores_accepted_while_no_worker_listened_are_applied_once_one_starts() 
         sweep_due(&mut c, "night")
     );
     api.start_worker_unrung().await;
-    // The platform's probes: every 250 ms here (Kubernetes' default is 10 s). The first that
-    // finds the note past its time by the nudge's grace, with no alarm set, rings the worker.
+    // A monitor's prober asks `/health/ready`, every 250 ms here: the first call that finds the
+    // note past its time by the nudge's grace, with no alarm set, rings the worker.
     let bound = Duration::from_millis(edge::schedule::NUDGE_AFTER_MS as u64 + 5_000);
     let started = std::time::Instant::now();
     let mut probes = 0;

@@ -571,3 +571,95 @@ fn the_schedule_takes_in_what_the_previous_releases_registers_hold() {
         ["webhook_log:t/here", "webhook_messages:t/*", "inbox:t/old"]
     );
 }
+
+/// `/health/ready`'s ring (`Repo::due_nudge`), as the script does it on a real Redis.
+fn nudge(c: &mut harness::Conn, now: i64) -> (String, Vec<String>) {
+    let keys = [
+        ("register", REGISTER.to_string()),
+        ("alarm", ALARM.to_string()),
+        ("nudged", edge::schedule::NUDGED.to_string()),
+    ];
+    let args = [
+        ("now_ms", now.to_string()),
+        ("grace_ms", edge::schedule::NUDGE_AFTER_MS.to_string()),
+    ];
+    run(c, "nudge", &keys, &args)
+}
+
+#[test]
+/// The ring for due work no alarm will ring any more: nothing with the register empty, with the
+/// earliest item due within the grace, or with an alarm set (it rings by itself); the alarm armed
+/// at once for an item past its time by the grace with none set, once per grace however often
+/// asked.
+fn the_ready_ring_arms_the_alarm_only_for_work_past_its_time_with_none_set_once_per_grace() {
+    let redis = harness::RedisServer::start();
+    let mut c = redis.conn();
+    let grace = edge::schedule::NUDGE_AFTER_MS;
+    let item = "inbox:t/night";
+    assert_eq!(nudge(&mut c, NOW), ("quiet".to_string(), vec![]));
+    note(&mut c, item, NOW + 1_000, NOW, "always");
+    // The alarm rang for nobody: gone.
+    ring(&mut c);
+    assert_eq!(
+        nudge(&mut c, NOW + 999 + grace).0,
+        "quiet",
+        "within the grace"
+    );
+    set_for_later(&mut c);
+    assert_eq!(
+        nudge(&mut c, NOW + 1_001 + grace).0,
+        "quiet",
+        "an alarm set"
+    );
+    ring(&mut c);
+    let armed = Instant::now();
+    assert_eq!(
+        nudge(&mut c, NOW + 1_001 + grace),
+        (
+            "rung".to_string(),
+            vec![item.to_string(), (NOW + 1_000).to_string()]
+        )
+    );
+    assert_alarm(&mut c, 1, armed, "rung for the item past its time");
+    ring(&mut c);
+    assert_eq!(
+        nudge(&mut c, NOW + 1_002 + grace).0,
+        "quiet",
+        "a second call within the grace"
+    );
+    let left: i64 = redis::cmd("PTTL")
+        .arg(edge::schedule::NUDGED)
+        .query(&mut c)
+        .unwrap();
+    assert!(0 < left && left <= grace, "the ring holds {left} ms");
+    let _: i64 = redis::cmd("DEL")
+        .arg(edge::schedule::NUDGED)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(
+        nudge(&mut c, NOW + 1_002 + grace).0,
+        "rung",
+        "the grace over"
+    );
+}
+
+#[test]
+/// A note `absent` (an acceptance whose doorbell no worker heard) adds an item not in the
+/// register, stamped, and leaves one noted already as it is: its due time and its stamp (a
+/// drain's note says the drain may be at work).
+fn a_note_absent_adds_an_item_and_leaves_a_noted_one_as_it_is() {
+    let redis = harness::RedisServer::start();
+    let mut c = redis.conn();
+    let item = "inbox:t/night";
+    let (stamp, due_at) = note(&mut c, item, NOW + 30_000, NOW, "absent");
+    assert_eq!(due_at, (NOW + 30_000).to_string());
+    assert_eq!(due(&mut c, item), Some(NOW + 30_000));
+    let drained = note(&mut c, item, NOW + 40_000, NOW + 10_000, "always");
+    assert_ne!(drained.0, stamp, "a drain's note stamps anew");
+    assert_eq!(
+        note(&mut c, item, NOW + 35_000, NOW + 5_000, "absent"),
+        drained,
+        "a later acceptance leaves the drain's note as it is"
+    );
+    assert_eq!(due(&mut c, item), Some(NOW + 40_000));
+}

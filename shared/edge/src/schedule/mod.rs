@@ -36,6 +36,7 @@
 //! | `lb:{claims}:due:<tier>` | sorted set | [`tier_register`]: `rollover:<tenant>/<board>` → when the period the tier was sent ends, ms |
 //! | `<register>:stamps` | hash | each item of the register → its last note's number ([`Register::stamps`]) |
 //! | `lb:{claims}:due:notes` | string | [`NOTES`]: how many notes were ever made (where the numbers come from) |
+//! | `lb:{claims}:nudged` | string | [`NUDGED`]: set for [`NUDGE_AFTER_MS`] when `/health/ready` rang for due work no alarm rang (at most one ring per that time) |
 
 mod item;
 mod overdue;
@@ -61,6 +62,10 @@ pub const REGISTER: &str = "lb:{claims}:due";
 
 /// How many notes were ever made, in every register: where the stamps come from.
 pub const NOTES: &str = "lb:{claims}:due:notes";
+
+/// Set for [`NUDGE_AFTER_MS`] when [`Repo::due_nudge`] rang: however many instances are asked
+/// `/health/ready`, one ring per that time.
+pub const NUDGED: &str = "lb:{claims}:nudged";
 
 /// The register of what only the worker of the push tier `tier` serves ([`Item::Rollover`]).
 pub fn tier_register(tier: &str) -> String {
@@ -131,6 +136,10 @@ pub enum NoteMode {
     Always,
     /// Only if that is earlier than it is due already.
     Earlier,
+    /// Only if it is not noted at all: a note made already stands, unstamped (an acceptance whose
+    /// doorbell no worker heard leaves a drain's note of the board as it is: the drain may still
+    /// be at work, and the sweep takes over what is claimed).
+    Absent,
 }
 
 /// A script of a register that shares [`ALARM`], after the alarm's prelude
@@ -250,6 +259,7 @@ impl Repo {
         let mode = match mode {
             NoteMode::Always => "always",
             NoteMode::Earlier => "earlier",
+            NoteMode::Absent => "absent",
         };
         let args = note::Args {
             item: item.member().into(),
@@ -459,7 +469,7 @@ impl Repo {
 }
 
 /// The schedule's scripts as an integration test runs them itself on a Redis (feature
-/// `testing`): `note`, `lease`, `done`, `adopt` and `overdue`.
+/// `testing`): `note`, `lease`, `done`, `adopt`, `overdue` and `nudge`.
 ///
 /// # Panics
 /// On another name (a test's mistake).
@@ -471,6 +481,7 @@ pub fn script_for_tests(name: &str) -> crate::repo::script::Named {
         "done" => done::named(),
         "adopt" => previous::adopt::named(),
         "overdue" => overdue::overdue::named(),
+        "nudge" => overdue::nudge::named(),
         other => panic!("the schedule has no script {other}"),
     }
 }

@@ -35,6 +35,8 @@ script! {
         register,
         /// The alarm ([`super::ALARM`]).
         alarm,
+        /// Set while a ring holds ([`super::NUDGED`]).
+        nudged,
     }
     args {
         /// The caller's clock (ms).
@@ -45,8 +47,8 @@ script! {
 }
 
 /// How long past its time the register's earliest item must be, with no alarm set, for
-/// [`Repo::due_nudge`] to ring: longer than a worker at work takes to lease what its alarm rang
-/// for (a lease makes each item due again later).
+/// [`Repo::due_nudge`] to ring (longer than a worker at work takes to lease what its alarm rang
+/// for: a lease makes each item due again later), and the least time between two of its rings.
 pub const NUDGE_AFTER_MS: i64 = 5_000;
 
 /// Items of a kind overdue ([`Repo::due_overdue`]).
@@ -103,16 +105,19 @@ impl Repo {
         Ok(overdue)
     }
 
-    /// Rings the worker again for work of the schedule's register ([`super::REGISTER`]) that no
-    /// alarm will ring any more: when its earliest item fell due more than `grace_ms` before
-    /// `now_ms` and no alarm is set (it expired while no worker listened: a worker restarting,
-    /// which pub/sub keeps no message for), arms the alarm to expire at once. Returns that item's
-    /// due time when it rang. `/health/ready` calls it: the platform's probes ring a worker that
-    /// started after its alarm, as `scripts/up.sh` does at each start.
+    /// Rings the worker again for work of the schedule's register ([`super::REGISTER`]; a push
+    /// tier's is its own worker's) that no alarm will ring any more: when its earliest item fell
+    /// due more than `grace_ms` before `now_ms` and no alarm is set (it expired while no worker
+    /// listened: a worker restarting, which pub/sub keeps no message for), arms the alarm to
+    /// expire at once, at most once per `grace_ms` ([`super::NUDGED`]). Returns that item's due
+    /// time when it rang. `/health/ready` calls it, so whatever asks that route (a monitor's
+    /// prober) rings a worker that started after its alarm; `scripts/up.sh` rings each worker it
+    /// starts itself.
     pub async fn due_nudge(&self, now_ms: i64, grace_ms: i64) -> Result<Option<i64>> {
         let keys = nudge::Keys {
             register: super::REGISTER.to_string(),
             alarm: super::ALARM.to_string(),
+            nudged: super::NUDGED.to_string(),
         };
         let args = nudge::Args {
             now_ms: now_ms.into(),

@@ -157,45 +157,37 @@ pub async fn drain(
     // Best effort: the register lives on one slot, and its node being down must not stop every
     // board's drain. Unnoted, a claim this drain leaves is still taken over by the board's next
     // drain after the reclaim time; only a quiet board's waits for one.
-    let note = SweepNote {
-        reclaim_after_ms: limits.reclaim_after_ms,
-        now_ms: clock(),
-        mode: crate::schedule::NoteMode::Always,
-        by: "drain",
-    };
-    note.note(repo, tenant, board_id).await;
+    let noted = note_for_sweep(
+        repo,
+        tenant,
+        board_id,
+        limits.reclaim_after_ms,
+        clock(),
+        crate::schedule::NoteMode::Always,
+    )
+    .await;
+    if let Err(e) = noted {
+        eprintln!("drain: {tenant}/{board_id} not noted for the inbox sweep: {e}");
+    }
     drain_claims(repo, tenant, board_id, limits, clock).await
 }
 
-/// A note of a board for the inbox sweep ([`crate::schedule::Item::Inbox`]), due the reclaim
-/// time after `now_ms`: by a drain before it claims anything (`Always`: each drain moves it on),
-/// or by an acceptance whose doorbell no worker heard (`Earlier`: it never postpones a drain's
-/// note; `crate::submissions::submit`), so that the entries of a board no drain noted are found
-/// with no other write.
-pub(crate) struct SweepNote {
-    /// The drain's `inbox_reclaim_after_ms`.
-    pub reclaim_after_ms: u64,
-    /// The caller's clock (ms).
-    pub now_ms: i64,
-    /// How the note moves a due time the board has already.
-    pub mode: crate::schedule::NoteMode,
-    /// Who notes, for the log line of a note that fails.
-    pub by: &'static str,
-}
-
-impl SweepNote {
-    /// Notes the board; a failure is logged (best effort: the register's slot may be down).
-    pub(crate) async fn note(&self, repo: &Repo, tenant: &TenantId, board_id: &BoardId) {
-        let item = crate::schedule::Item::Inbox(tenant.clone(), board_id.clone());
-        let wait = i64::try_from(self.reclaim_after_ms).unwrap_or(i64::MAX);
-        let due = self.now_ms.saturating_add(wait);
-        if let Err(e) = repo.due_note(&item, due, self.now_ms, self.mode).await {
-            eprintln!(
-                "{}: {tenant}/{board_id} not noted for the inbox sweep: {e}",
-                self.by
-            );
-        }
-    }
+/// Notes `board_id` for the inbox sweep ([`crate::schedule::Item::Inbox`]), due the reclaim time
+/// after `now_ms`, as `mode` says: by a drain before it claims anything (`Always`: each drain
+/// moves it on), or by an acceptance whose doorbell no worker heard (`Absent`: a drain's note
+/// stands, as the drain may be at work; `crate::submissions::submit`), so that the entries of a
+/// board no drain noted are found with no other write.
+pub(crate) async fn note_for_sweep(
+    repo: &Repo,
+    tenant: &TenantId,
+    board_id: &BoardId,
+    reclaim_after_ms: u64,
+    now_ms: i64,
+    mode: crate::schedule::NoteMode,
+) -> Result<()> {
+    let item = crate::schedule::Item::Inbox(tenant.clone(), board_id.clone());
+    let due = now_ms.saturating_add(i64::try_from(reclaim_after_ms).unwrap_or(i64::MAX));
+    repo.due_note(&item, due, now_ms, mode).await.map(|_| ())
 }
 
 /// [`drain`] without the note: the caller has registered the board already (a sweep's lease).

@@ -366,28 +366,31 @@ async fn accept(
 }
 
 /// An acceptance whose doorbell no worker heard (none listened: one restarting) notes its board
-/// for the inbox sweep as a drain would, due the reclaim time later: the schedule's alarm, or the
-/// ring a worker gets when it starts (`scripts/up.sh`) or from a readiness probe
+/// for the inbox sweep, due the reclaim time later, unless a drain has noted it: the schedule's
+/// alarm, or the ring a worker gets at its start (`scripts/up.sh`) or from `/health/ready`
 /// (`functions/health`), then finds the entries with no other write. Best effort: the entry is
 /// accepted already, and the board's next doorbell drains it anyway.
 async fn note_unheard(ctx: &Ctx<'_>, repo: &crate::repo::Repo, board: &BoardId, now_ms: i64) {
-    let reclaim_after_ms = match crate::settings::reclaim_after_ms(ctx.platform()).await {
-        Ok(ms) => ms,
-        Err(e) => {
-            eprintln!(
-                "scores: {}/{board} not noted for the inbox sweep: {e}",
-                ctx.tenant
-            );
-            return;
+    let noted = match crate::settings::reclaim_after_ms(ctx.platform()).await {
+        Ok(reclaim_after_ms) => {
+            crate::submissions::pipeline::note_for_sweep(
+                repo,
+                &ctx.tenant,
+                board,
+                reclaim_after_ms,
+                now_ms,
+                crate::schedule::NoteMode::Absent,
+            )
+            .await
         }
+        Err(e) => Err(e),
     };
-    let note = crate::submissions::pipeline::SweepNote {
-        reclaim_after_ms,
-        now_ms,
-        mode: crate::schedule::NoteMode::Earlier,
-        by: "scores",
-    };
-    note.note(repo, &ctx.tenant, board).await;
+    if let Err(e) = noted {
+        eprintln!(
+            "scores: {}/{board} not noted for the inbox sweep: {e}",
+            ctx.tenant
+        );
+    }
 }
 
 /// What a sync write leaves to do: other regions' copies of the board's reads dropped (this
