@@ -400,25 +400,31 @@ impl Api {
     /// one subscriber of the doorbell less (another region's worker may listen there too; a node
     /// that does not answer counts none): doorbells rung meanwhile reach no worker of this app.
     pub async fn stop_worker(&mut self) {
+        // A worker that ended by itself (its subscription dropped) has nothing to wait for.
+        let ran = self.worker_running();
         let Some(w) = self.worker.take() else {
             return;
         };
-        let node = self.trigger.map(|t| (t, self.redis.peer(t).node_client()));
+        let node = self
+            .trigger
+            .filter(|_| ran)
+            .map(|t| (t, self.redis.peer(t).node_client()));
         let doorbell_subscribers = |node: &redis::Client| -> Option<u64> {
             let n: Vec<(String, u64)> = redis::cmd("PUBSUB")
                 .arg("NUMSUB")
-                .arg("lb:doorbell")
+                .arg(edge::submissions::submit::DOORBELL)
                 .query(&mut node.get_connection().ok()?)
                 .ok()?;
             n.first().map(|(_, subs)| *subs)
         };
         let before = node.as_ref().and_then(|(_, c)| doorbell_subscribers(c));
         w.stop().await;
-        // None listened (a worker that ended by itself): nothing to wait for.
+        // None listened there: nothing to wait for.
         let (Some((trigger, node)), Some(before @ 1..)) = (node, before) else {
             return;
         };
         let mut seen = before;
+        // Redis drops a closed connection's subscriptions at once; 10 s bounds a loaded machine.
         let gone = harness::eventually(Duration::from_secs(10), || {
             let Some(now) = doorbell_subscribers(&node) else {
                 return Some(());

@@ -448,6 +448,16 @@ async fn scores_accepted_while_no_worker_listened_are_applied_once_one_starts() 
     let got: Vec<(String, u64, serde_json::Value)> = rows(&wait_total(&api, "night", 3).await);
     assert_eq!(got[0], ("cy".to_string(), 1, json!(30)));
 
+    // The sweep forgot the board (its inbox empty): it is over, and what follows starts anew.
+    let forgotten = eventually(Duration::from_secs(5), || {
+        sweep_due(&mut c, "night").is_none().then_some(())
+    })
+    .await;
+    assert!(
+        forgotten.is_some(),
+        "the sweep never forgot the board: due at {:?}",
+        sweep_due(&mut c, "night")
+    );
     // A worker that starts after the alarm rang for nobody, and whose start rings nothing.
     api.stop_worker().await;
     submit_accepted(&api, "night", &[("dee", 40), ("ann", 50)]).await;

@@ -587,11 +587,10 @@ fn nudge(c: &mut harness::Conn, now: i64) -> (String, Vec<String>) {
 }
 
 #[test]
-/// The ring for due work no alarm will ring any more: nothing with the register empty, with the
-/// earliest item due within the grace, or with an alarm set (it rings by itself); the alarm armed
-/// at once for an item past its time by the grace with none set, once per grace however often
-/// asked.
-fn the_ready_ring_arms_the_alarm_only_for_work_past_its_time_with_none_set_once_per_grace() {
+/// The ring for due work no alarm will ring any more: nothing with the register empty or with the
+/// earliest item due within the grace; past it, the alarm armed at once (even one set for later,
+/// as a push tier's note may leave it), once per grace however often asked.
+fn the_ready_ring_arms_the_alarm_for_work_past_its_time_once_per_grace() {
     let redis = harness::RedisServer::start();
     let mut c = redis.conn();
     let grace = edge::schedule::NUDGE_AFTER_MS;
@@ -606,12 +605,6 @@ fn the_ready_ring_arms_the_alarm_only_for_work_past_its_time_with_none_set_once_
         "within the grace"
     );
     set_for_later(&mut c);
-    assert_eq!(
-        nudge(&mut c, NOW + 1_001 + grace).0,
-        "quiet",
-        "an alarm set"
-    );
-    ring(&mut c);
     let armed = Instant::now();
     assert_eq!(
         nudge(&mut c, NOW + 1_001 + grace),
@@ -621,12 +614,14 @@ fn the_ready_ring_arms_the_alarm_only_for_work_past_its_time_with_none_set_once_
         )
     );
     assert_alarm(&mut c, 1, armed, "rung for the item past its time");
-    ring(&mut c);
+    set_for_later(&mut c);
+    let armed = Instant::now();
     assert_eq!(
         nudge(&mut c, NOW + 1_002 + grace).0,
         "quiet",
         "a second call within the grace"
     );
+    assert_alarm(&mut c, 600_000, armed, "left as it was within the grace");
     let left: i64 = redis::cmd("PTTL")
         .arg(edge::schedule::NUDGED)
         .query(&mut c)
@@ -636,18 +631,20 @@ fn the_ready_ring_arms_the_alarm_only_for_work_past_its_time_with_none_set_once_
         .arg(edge::schedule::NUDGED)
         .query(&mut c)
         .unwrap();
+    let armed = Instant::now();
     assert_eq!(
         nudge(&mut c, NOW + 1_002 + grace).0,
         "rung",
         "the grace over"
     );
+    assert_alarm(&mut c, 1, armed, "rung again once the grace is over");
 }
 
 #[test]
 /// A note `absent` (an acceptance whose doorbell no worker heard) adds an item not in the
-/// register, stamped, and leaves one noted already as it is: its due time and its stamp (a
-/// drain's note says the drain may be at work).
-fn a_note_absent_adds_an_item_and_leaves_a_noted_one_as_it_is() {
+/// register; of one noted already (a drain's note: the drain may be at work) it keeps the due
+/// time and stamps it anew, so a sweep that leased it before does not take it for served.
+fn a_note_absent_adds_an_item_and_keeps_a_noted_ones_time() {
     let redis = harness::RedisServer::start();
     let mut c = redis.conn();
     let item = "inbox:t/night";
@@ -656,10 +653,19 @@ fn a_note_absent_adds_an_item_and_leaves_a_noted_one_as_it_is() {
     assert_eq!(due(&mut c, item), Some(NOW + 30_000));
     let drained = note(&mut c, item, NOW + 40_000, NOW + 10_000, "always");
     assert_ne!(drained.0, stamp, "a drain's note stamps anew");
+    let leased = lease(&mut c, NOW + 40_000, 16);
+    assert_eq!(items(&leased), [item]);
+    let accepted = note(&mut c, item, NOW + 35_000, NOW + 40_001, "absent");
+    assert_ne!(accepted.0, leased[0].1.0, "stamped anew");
     assert_eq!(
-        note(&mut c, item, NOW + 35_000, NOW + 5_000, "absent"),
-        drained,
-        "a later acceptance leaves the drain's note as it is"
+        due(&mut c, item),
+        Some(NOW + 40_000 + edge::schedule::LEASE_MS),
+        "the lease's time stands"
     );
-    assert_eq!(due(&mut c, item), Some(NOW + 40_000));
+    // The sweep that leased it read the inbox before the acceptance: it does not forget it.
+    assert_eq!(
+        done(&mut c, item, Some(&leased[0].1), None, NOW + 40_002),
+        "kept"
+    );
+    assert!(due(&mut c, item).is_some());
 }

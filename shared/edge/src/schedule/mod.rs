@@ -136,9 +136,10 @@ pub enum NoteMode {
     Always,
     /// Only if that is earlier than it is due already.
     Earlier,
-    /// Only if it is not noted at all: a note made already stands, unstamped (an acceptance whose
-    /// doorbell no worker heard leaves a drain's note of the board as it is: the drain may still
-    /// be at work, and the sweep takes over what is claimed).
+    /// Only if it is not noted at all: the due time of a note made already stands (an acceptance
+    /// whose doorbell no worker heard leaves a drain's time as it is: the drain may still be at
+    /// work, and the sweep takes over what is claimed). It is stamped all the same, so a worker
+    /// that leased the item before does not take it for served.
     Absent,
 }
 
@@ -178,7 +179,7 @@ script! {
         due_ms,
         /// The caller's clock (ms).
         now_ms,
-        /// `always` or `earlier` ([`NoteMode`]).
+        /// `always`, `earlier` or `absent` ([`NoteMode`]).
         mode,
     }
 }

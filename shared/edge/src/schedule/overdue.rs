@@ -46,8 +46,7 @@ script! {
     }
 }
 
-/// How long past its time the register's earliest item must be, with no alarm set, for
-/// [`Repo::due_nudge`] to ring (longer than a worker at work takes to lease what its alarm rang
+/// How long past its time the register's earliest item must be for [`Repo::due_nudge`] to ring (longer than a worker at work takes to lease what its alarm rang
 /// for: a lease makes each item due again later), and the least time between two of its rings.
 pub const NUDGE_AFTER_MS: i64 = 5_000;
 
@@ -107,9 +106,10 @@ impl Repo {
 
     /// Rings the worker again for work of the schedule's register ([`super::REGISTER`]; a push
     /// tier's is its own worker's) that no alarm will ring any more: when its earliest item fell
-    /// due more than `grace_ms` before `now_ms` and no alarm is set (it expired while no worker
-    /// listened: a worker restarting, which pub/sub keeps no message for), arms the alarm to
-    /// expire at once, at most once per `grace_ms` ([`super::NUDGED`]). Returns that item's due
+    /// due more than `grace_ms` before `now_ms` (the alarm expired while no worker listened: a
+    /// worker restarting, which pub/sub keeps no message for; or a push tier's note set it for
+    /// later), arms the alarm to expire at once, at most once per `grace_ms`
+    /// ([`super::NUDGED`]). Returns that item's due
     /// time when it rang. `/health/ready` calls it, so whatever asks that route (a monitor's
     /// prober) rings a worker that started after its alarm; `scripts/up.sh` rings each worker it
     /// starts itself.

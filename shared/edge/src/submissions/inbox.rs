@@ -60,10 +60,10 @@ pub const BELL_MS: u64 = 1_000;
 
 /// An accepted asynchronous submission ([`Repo::enqueue`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Enqueued {
+pub struct Acceptance {
     /// Its inbox entry's id.
     pub id: String,
-    /// Its acceptance rang the doorbell and the server delivered it to no subscriber: on one
+    /// Its acceptance rang the doorbell and this server delivered it to no subscriber: on one
     /// server no worker listens (one restarting; pub/sub keeps no message), on a cluster the
     /// worker may listen on another node. Its board is then noted for the inbox sweep
     /// (`crate::submissions::submit`), as a drain notes it.
@@ -91,7 +91,7 @@ impl Repo {
         doorbell: &str,
         board_ref: &str,
         lock: Option<&KeyLock>,
-    ) -> Result<Option<Enqueued>> {
+    ) -> Result<Option<Acceptance>> {
         let (reservation, outcome_prefix) = match lock {
             Some(c) => (c.reservation.clone(), accepted_prefix(&c.fingerprint)),
             None => Default::default(),
@@ -121,7 +121,7 @@ impl Repo {
                 let unheard = int(heard)? == 0;
                 // With `redis_min_replica_acks`: on its replicas before it is accepted.
                 self.await_replicas(&[&keys.inbox()]).await?;
-                Ok(Some(Enqueued { id, unheard }))
+                Ok(Some(Acceptance { id, unheard }))
             }
             ("key_locked", []) => Ok(None),
             ("board_deleted", []) => Err(crate::repo::board_deleted(keys)),

@@ -3,9 +3,9 @@
 -- taken must not postpone the existing one; what the webhook deliverer owes is owed at the
 -- earliest of its times); with 'always' whatever it was due at (a drain's inbox item moves on
 -- with every drain); with 'absent' only if the item is not in the register at all (an
--- acceptance whose doorbell no worker heard: a drain's note, which says a drain may be at work on
--- the board, stands as it is, unstamped, and nothing else is written). Otherwise the note stamps
--- the item with a number never given before
+-- acceptance whose doorbell no worker heard: the due time of a drain's note, which says a drain
+-- may be at work on the board, stands). Every note stamps the item with a number never given
+-- before
 -- (K.notes counts them, K.stamps keeps each item's last): a worker that leased the item before
 -- this note does not take it for served (done.lua). Then arms the alarm for the register's
 -- earliest item (at once for one due already: an alarm missed while no worker listened is made
@@ -17,9 +17,7 @@ if A.mode == 'earlier' then
 elseif A.mode == 'always' then
   redis.call('ZADD', K.register, A.due_ms, A.item)
 elseif A.mode == 'absent' then
-  if redis.call('ZADD', K.register, 'NX', A.due_ms, A.item) == 0 then
-    return {'noted', redis.call('HGET', K.stamps, A.item) or '0', redis.call('ZSCORE', K.register, A.item)}
-  end
+  redis.call('ZADD', K.register, 'NX', A.due_ms, A.item)
 else
   return redis.error_reply('note: no mode ' .. A.mode)
 end
