@@ -353,12 +353,7 @@ async fn a_quiet_boards_entries_left_claimed_by_a_dead_drain_are_applied_without
     // worker, which moves the board from that release's register into the schedule and sweeps it.
     // The sweep forgot the board once its inbox was empty: only the move can bring it back.
     let settled = eventually(Duration::from_secs(5), || {
-        let due: Option<f64> = redis::cmd("ZSCORE")
-            .arg(edge::schedule::REGISTER)
-            .arg("inbox:default/quiet")
-            .query(&mut api.redis.conn())
-            .ok()?;
-        due.is_none().then_some(())
+        sweep_due(&mut c, "quiet").is_none().then_some(())
     })
     .await;
     assert!(
@@ -477,7 +472,7 @@ async fn scores_accepted_while_no_worker_listened_are_applied_once_one_starts() 
     );
     api.start_worker_unrung().await;
     // A monitor's prober asks `/health/ready`, every 250 ms here: the first call that finds the
-    // note past its time by the nudge's grace, with no alarm set, rings the worker.
+    // note past its time by the nudge's grace rings the worker.
     let bound = Duration::from_millis(edge::schedule::NUDGE_AFTER_MS as u64 + 5_000);
     let started = std::time::Instant::now();
     let mut probes = 0;

@@ -11,5 +11,5 @@ if not first[2] then return {'quiet'} end
 local now = tonumber(A.now_ms)
 if tonumber(first[2]) > now - tonumber(A.grace_ms) then return {'quiet'} end
 if not redis.call('SET', K.nudged, '1', 'NX', 'PX', A.grace_ms) then return {'quiet'} end
-arm_first(K.register, K.alarm, now)
+arm(K.alarm, now, tonumber(first[2]), first[1])
 return {'rung', first[1], first[2]}
